@@ -1,0 +1,226 @@
+#include "core/catalog.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/csv.h"
+#include "core/file_util.h"
+
+namespace simsearch {
+namespace {
+
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// The cleaned text of a field: whitespace trimmed, "unknown" meaning unknown.
+std::string Clean(absl::string_view s) {
+  s = absl::StripAsciiWhitespace(s);
+  if (absl::EqualsIgnoreCase(s, "unknown")) return "";
+  return std::string(s);
+}
+
+int FindAny(const std::vector<std::string>& header, std::initializer_list<absl::string_view> names) {
+  for (absl::string_view n : names) {
+    int c = FindColumn(header, n);
+    if (c >= 0) return c;
+  }
+  return -1;
+}
+
+struct Columns {
+  int id, title, english, genres, type, episodes, members;
+};
+
+absl::Status LoadFile(const std::string& path, std::vector<Item>* items,
+                      absl::flat_hash_map<int64_t, size_t>* index) {
+  auto text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  CsvReader reader(*text, path);
+  std::vector<std::string> header;
+  auto has = reader.Next(&header);
+  if (!has.ok()) return has.status();
+  if (!*has) return absl::InvalidArgumentError(absl::StrCat(path, ": empty catalogue file"));
+  Columns c{FindAny(header, {"anime_id", "mal_id", "id"}),
+            FindAny(header, {"name", "title"}),
+            FindAny(header, {"english_name", "english name", "title_english"}),
+            FindAny(header, {"genre", "genres"}),
+            FindAny(header, {"type"}),
+            FindAny(header, {"episodes"}),
+            FindAny(header, {"members"})};
+  if (c.id < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": no id column in the header (expected anime_id, mal_id or id)"));
+  }
+  std::vector<std::string> f;
+  for (;;) {
+    auto more = reader.Next(&f);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    if (f.size() == 1 && absl::StripAsciiWhitespace(f[0]).empty()) continue;
+    auto field = [&](int col) -> std::string {
+      return col >= 0 && static_cast<size_t>(col) < f.size() ? Clean(f[col]) : std::string();
+    };
+    if (static_cast<size_t>(c.id) >= f.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": line ", reader.line(), ": record has no id field"));
+    }
+    int64_t id;
+    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(f[c.id]), &id)) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": line ", reader.line(), ": id '",
+                                                     f[c.id], "' is not an integer"));
+    }
+    Item rec;
+    rec.id = id;
+    rec.title = DecodeHtmlEntities(field(c.title));
+    rec.english_title = DecodeHtmlEntities(field(c.english));
+    for (absl::string_view g : absl::StrSplit(field(c.genres), ',', absl::SkipWhitespace())) {
+      std::string name(absl::StripAsciiWhitespace(g));
+      if (!name.empty()) rec.genres.push_back(std::move(name));
+    }
+    rec.type = field(c.type);
+    double episodes = 0;
+    if (std::string e = field(c.episodes); !e.empty() && absl::SimpleAtod(e, &episodes) &&
+                                           episodes >= 0 && episodes < 1e6) {
+      rec.episodes = static_cast<int32_t>(std::lround(episodes));
+    }
+    double members = 0;
+    if (std::string m = field(c.members); !m.empty() && absl::SimpleAtod(m, &members) &&
+                                          members >= 0) {
+      rec.members = static_cast<int64_t>(std::llround(members));
+    }
+    auto [it, inserted] = index->try_emplace(id, items->size());
+    if (inserted) {
+      items->push_back(std::move(rec));
+      continue;
+    }
+    Item& cur = (*items)[it->second];  // fill what earlier files did not know
+    if (cur.title.empty()) cur.title = std::move(rec.title);
+    if (cur.english_title.empty()) cur.english_title = std::move(rec.english_title);
+    if (cur.genres.empty()) cur.genres = std::move(rec.genres);
+    if (cur.type.empty()) cur.type = std::move(rec.type);
+    if (cur.episodes == 0) cur.episodes = rec.episodes;
+    if (cur.members == 0) cur.members = rec.members;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Catalog> Catalog::Load(const std::vector<std::string>& paths) {
+  if (paths.empty()) return absl::InvalidArgumentError("no catalogue files given");
+  std::vector<Item> items;
+  absl::flat_hash_map<int64_t, size_t> index;
+  for (const std::string& p : paths) {
+    if (auto st = LoadFile(p, &items, &index); !st.ok()) return st;
+  }
+  if (items.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("catalogue has no records: ", paths[0]));
+  }
+  return FromItems(std::move(items));
+}
+
+absl::StatusOr<Catalog> Catalog::FromItems(std::vector<Item> items) {
+  std::sort(items.begin(), items.end(),
+            [](const Item& a, const Item& b) { return a.id < b.id; });
+  Catalog c;
+  c.index_.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!c.index_.try_emplace(items[i].id, i).second) {
+      return absl::InvalidArgumentError(absl::StrCat("duplicate item id ", items[i].id));
+    }
+  }
+  c.items_ = std::move(items);
+  return c;
+}
+
+const Item* Catalog::Find(int64_t id) const {
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &items_[it->second];
+}
+
+std::string DecodeHtmlEntities(absl::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    if (s[i] != '&') {
+      out.push_back(s[i++]);
+      continue;
+    }
+    size_t semi = s.find(';', i + 1);
+    if (semi == absl::string_view::npos || semi - i > 10) {
+      out.push_back(s[i++]);
+      continue;
+    }
+    absl::string_view name = s.substr(i + 1, semi - i - 1);
+    uint32_t cp = 0;
+    bool ok = true;
+    if (!name.empty() && name[0] == '#') {
+      absl::string_view num = name.substr(1);
+      int base = 10;
+      if (!num.empty() && (num[0] == 'x' || num[0] == 'X')) {
+        num = num.substr(1);
+        base = 16;
+      }
+      ok = !num.empty() && num.size() <= 8;
+      for (char ch : num) {
+        int d;
+        if (ch >= '0' && ch <= '9') {
+          d = ch - '0';
+        } else if (base == 16 && ch >= 'a' && ch <= 'f') {
+          d = ch - 'a' + 10;
+        } else if (base == 16 && ch >= 'A' && ch <= 'F') {
+          d = ch - 'A' + 10;
+        } else {
+          ok = false;
+          break;
+        }
+        cp = cp * base + d;
+      }
+      ok = ok && cp > 0 && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+    } else if (name == "amp") {
+      cp = '&';
+    } else if (name == "lt") {
+      cp = '<';
+    } else if (name == "gt") {
+      cp = '>';
+    } else if (name == "quot") {
+      cp = '"';
+    } else if (name == "apos") {
+      cp = '\'';
+    } else if (name == "nbsp") {
+      cp = 0xA0;
+    } else {
+      ok = false;
+    }
+    if (!ok) {
+      out.push_back(s[i++]);
+      continue;
+    }
+    AppendUtf8(cp, &out);
+    i = semi + 1;
+  }
+  return out;
+}
+
+}  // namespace simsearch

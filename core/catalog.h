@@ -1,0 +1,59 @@
+// The item catalogue: metadata of every anime the collections may serve.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+
+namespace simsearch {
+
+// One item's metadata. Unknown fields are empty / zero.
+struct Item {
+  int64_t id = 0;                   // MyAnimeList anime id for the bundled data
+  std::string title;                // original (romanised) title
+  std::string english_title;        // English title where known
+  std::vector<std::string> genres;  // e.g. {"Action", "Sci-Fi"}
+  std::string type;                 // "TV", "Movie", "OVA", ...
+  int32_t episodes = 0;
+  int64_t members = 0;
+
+  friend bool operator==(const Item&, const Item&) = default;
+};
+
+class Catalog {
+ public:
+  // Loads and merges catalogue CSV files. Columns are found by header name
+  // (case-insensitive): id: anime_id | mal_id | id; title: name | title;
+  // English title: english_name | "english name" | title_english; genres: genre |
+  // genres (comma-separated); type; episodes; members. Only the id column is required.
+  //
+  // The result is the union of the files' ids. For an id in several files, each field
+  // comes from the first file (in argument order) where it is known, so a later file
+  // fills gaps (an English title, a newer anime) without overriding earlier values.
+  // Titles have their HTML entities decoded; "Unknown"/"UNKNOWN" reads as unknown.
+  static absl::StatusOr<Catalog> Load(const std::vector<std::string>& paths);
+
+  // Builds a catalogue from items (ids must be unique).
+  static absl::StatusOr<Catalog> FromItems(std::vector<Item> items);
+
+  // nullptr when `id` is unknown.
+  const Item* Find(int64_t id) const;
+  // Sorted by id.
+  const std::vector<Item>& items() const { return items_; }
+  size_t size() const { return items_.size(); }
+
+ private:
+  std::vector<Item> items_;
+  absl::flat_hash_map<int64_t, size_t> index_;
+};
+
+// Decodes HTML character references: named (&amp; &lt; &gt; &quot; &apos; &nbsp;) and
+// numeric (&#039; &#x27;), as UTF-8. Anything else is kept as written.
+std::string DecodeHtmlEntities(absl::string_view s);
+
+}  // namespace simsearch

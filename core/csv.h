@@ -1,0 +1,43 @@
+// A strict RFC 4180 CSV reader: comma-separated, double-quoted fields may hold commas,
+// quotes ("") and line breaks. Each record reports the 1-based line it starts on, so
+// errors can name it.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/status/statusor.h"
+
+namespace simsearch {
+
+class CsvReader {
+ public:
+  // `text` must outlive the reader. `origin` names the input in error messages.
+  CsvReader(absl::string_view text, std::string origin, char delimiter = ',');
+
+  // Reads the next record into `fields`. Returns false at the end of input.
+  // A malformed record (unterminated quote, text after a closing quote) is an
+  // InvalidArgument error naming origin and line.
+  absl::StatusOr<bool> Next(std::vector<std::string>* fields);
+
+  // The line the last record returned by Next() started on (1-based).
+  size_t line() const { return record_line_; }
+  const std::string& origin() const { return origin_; }
+
+ private:
+  absl::string_view text_;
+  std::string origin_;
+  char delimiter_;
+  size_t pos_ = 0;
+  size_t line_ = 1;
+  size_t record_line_ = 0;
+};
+
+// Finds `name` (case-insensitive, surrounding spaces ignored) among header fields;
+// returns its index or -1.
+int FindColumn(const std::vector<std::string>& header, absl::string_view name);
+
+}  // namespace simsearch

@@ -1,0 +1,170 @@
+#include "core/manifest.h"
+
+#include <type_traits>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace simsearch {
+
+using json = nlohmann::json;
+
+absl::string_view MetricName(Metric m) {
+  return m == Metric::kCosine ? "cosine" : "ip";
+}
+
+absl::string_view IndexKindName(IndexKind k) {
+  switch (k) {
+    case IndexKind::kFlat:
+      return "flat";
+    case IndexKind::kIvf:
+      return "ivf";
+    case IndexKind::kHnsw:
+      return "hnsw";
+  }
+  return "flat";
+}
+
+absl::StatusOr<Metric> ParseMetric(absl::string_view s) {
+  if (s == "cosine") return Metric::kCosine;
+  if (s == "ip") return Metric::kInnerProduct;
+  return absl::InvalidArgumentError(absl::StrCat("unknown metric '", s, "'; use cosine or ip"));
+}
+
+absl::StatusOr<IndexKind> ParseIndexKind(absl::string_view s) {
+  if (s == "flat") return IndexKind::kFlat;
+  if (s == "ivf") return IndexKind::kIvf;
+  if (s == "hnsw") return IndexKind::kHnsw;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown index kind '", s, "'; use flat, ivf or hnsw"));
+}
+
+std::string SerializeManifest(const Manifest& m) {
+  json params = json::object();
+  const IndexParams& p = m.index_params;
+  if (m.index_kind == IndexKind::kIvf) {
+    params["nlist"] = p.nlist;
+    params["nprobe"] = p.nprobe;
+  } else if (m.index_kind == IndexKind::kHnsw) {
+    params["M"] = p.hnsw_m;
+    params["ef_construction"] = p.ef_construction;
+    params["ef_search"] = p.ef_search;
+  }
+  json files = json::array();
+  for (const FileDigest& f : m.files) {
+    files.push_back({{"name", f.name}, {"bytes", f.bytes}, {"xxh3", f.xxh3}});
+  }
+  json j = {
+      {"format_version", m.format_version},
+      {"collection", m.collection},
+      {"metric", MetricName(m.metric)},
+      {"dims", m.dims},
+      {"count", m.count},
+      {"index", {{"kind", IndexKindName(m.index_kind)}, {"params", params}}},
+      {"recall_at_10", m.recall_at_10},
+      {"recall_queries", m.recall_queries},
+      {"source", m.source},
+      {"built_at", m.built_at},
+      {"builder", m.builder},
+      {"has_items", m.has_items},
+      {"files", files},
+  };
+  return j.dump(2) + "\n";
+}
+
+absl::StatusOr<Manifest> ParseManifest(absl::string_view text, absl::string_view origin) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::DataLossError(absl::StrCat(origin, ": not valid JSON"));
+  }
+  // Reads without exceptions: a missing or mistyped field is an error naming it.
+  std::string error;
+  auto need = [&](const json& obj, const char* key, json::value_t type) -> const json* {
+    if (!error.empty()) return nullptr;
+    auto it = obj.find(key);
+    bool ok = it != obj.end();
+    if (ok) {
+      if (type == json::value_t::number_unsigned) {
+        ok = it->is_number_unsigned() || (it->is_number_integer() && it->get<int64_t>() >= 0);
+      } else if (type == json::value_t::number_float) {
+        ok = it->is_number();
+      } else {
+        ok = it->type() == type;
+      }
+    }
+    if (!ok) {
+      error = absl::StrCat(origin, ": field '", key, "' is missing or has the wrong type");
+      return nullptr;
+    }
+    return &*it;
+  };
+  using V = json::value_t;
+  Manifest m;
+  const json* fv = need(j, "format_version", V::number_unsigned);
+  if (fv == nullptr) return absl::DataLossError(error);
+  m.format_version = fv->get<int>();
+  if (m.format_version != Manifest::kFormatVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(origin, ": bundle format version ", m.format_version,
+                     " is not supported (this build reads version ", Manifest::kFormatVersion,
+                     "); rebuild the bundle with this simsearch-indexer"));
+  }
+  const json* collection = need(j, "collection", V::string);
+  const json* metric = need(j, "metric", V::string);
+  const json* dims = need(j, "dims", V::number_unsigned);
+  const json* count = need(j, "count", V::number_unsigned);
+  const json* index = need(j, "index", V::object);
+  const json* files = need(j, "files", V::array);
+  if (!error.empty()) return absl::DataLossError(error);
+  const json* kind = need(*index, "kind", V::string);
+  const json* params = need(*index, "params", V::object);
+  if (!error.empty()) return absl::DataLossError(error);
+  m.collection = collection->get<std::string>();
+  auto mt = ParseMetric(metric->get<std::string>());
+  if (!mt.ok()) return absl::DataLossError(absl::StrCat(origin, ": ", mt.status().message()));
+  m.metric = *mt;
+  m.dims = dims->get<uint64_t>();
+  m.count = count->get<uint64_t>();
+  auto k = ParseIndexKind(kind->get<std::string>());
+  if (!k.ok()) return absl::DataLossError(absl::StrCat(origin, ": ", k.status().message()));
+  m.index_kind = *k;
+  // Optional fields: absent means the default; present with the wrong type is an error.
+  auto opt = [&](const json& obj, const char* key, auto* out, auto is_type) {
+    auto it = obj.find(key);
+    if (it == obj.end() || !error.empty()) return;
+    if (!is_type(*it)) {
+      error = absl::StrCat(origin, ": field '", key, "' has the wrong type");
+      return;
+    }
+    *out = it->template get<std::remove_pointer_t<decltype(out)>>();
+  };
+  auto is_int = [](const json& v) { return v.is_number_integer(); };
+  auto is_num = [](const json& v) { return v.is_number(); };
+  auto is_str = [](const json& v) { return v.is_string(); };
+  auto is_bool = [](const json& v) { return v.is_boolean(); };
+  opt(*params, "nlist", &m.index_params.nlist, is_int);
+  opt(*params, "nprobe", &m.index_params.nprobe, is_int);
+  opt(*params, "M", &m.index_params.hnsw_m, is_int);
+  opt(*params, "ef_construction", &m.index_params.ef_construction, is_int);
+  opt(*params, "ef_search", &m.index_params.ef_search, is_int);
+  opt(j, "recall_at_10", &m.recall_at_10, is_num);
+  opt(j, "recall_queries", &m.recall_queries, is_int);
+  opt(j, "source", &m.source, is_str);
+  opt(j, "built_at", &m.built_at, is_str);
+  opt(j, "builder", &m.builder, is_str);
+  opt(j, "has_items", &m.has_items, is_bool);
+  if (!error.empty()) return absl::DataLossError(error);
+  for (const json& f : *files) {
+    if (!f.is_object()) return absl::DataLossError(absl::StrCat(origin, ": bad 'files' entry"));
+    const json* name = need(f, "name", V::string);
+    const json* bytes = need(f, "bytes", V::number_unsigned);
+    const json* xxh3 = need(f, "xxh3", V::string);
+    if (!error.empty()) return absl::DataLossError(error);
+    m.files.push_back({name->get<std::string>(), bytes->get<uint64_t>(), xxh3->get<std::string>()});
+  }
+  if (m.dims == 0) return absl::DataLossError(absl::StrCat(origin, ": dims is 0"));
+  return m;
+}
+
+}  // namespace simsearch

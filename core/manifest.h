@@ -1,0 +1,61 @@
+// The manifest of an index bundle (manifest.json): what the bundle holds and how to
+// verify it. See docs/FORMAT.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/status/statusor.h"
+
+namespace simsearch {
+
+enum class Metric { kInnerProduct, kCosine };
+enum class IndexKind { kFlat, kIvf, kHnsw };
+
+absl::string_view MetricName(Metric m);        // "ip", "cosine"
+absl::string_view IndexKindName(IndexKind k);  // "flat", "ivf", "hnsw"
+absl::StatusOr<Metric> ParseMetric(absl::string_view s);
+absl::StatusOr<IndexKind> ParseIndexKind(absl::string_view s);
+
+// FAISS parameters; zero where they do not apply to the index kind.
+struct IndexParams {
+  int nlist = 0;            // IVF: inverted lists
+  int nprobe = 0;           // IVF: lists searched per query
+  int hnsw_m = 0;           // HNSW: neighbours per node
+  int ef_construction = 0;  // HNSW: build-time beam
+  int ef_search = 0;        // HNSW: query-time beam
+};
+
+struct FileDigest {
+  std::string name;   // file name inside the bundle directory
+  uint64_t bytes = 0;
+  std::string xxh3;   // XXH3-64 of the content, 16 lowercase hex digits
+};
+
+struct Manifest {
+  static constexpr int kFormatVersion = 1;
+
+  int format_version = kFormatVersion;
+  std::string collection;
+  Metric metric = Metric::kCosine;
+  uint64_t dims = 0;
+  uint64_t count = 0;
+  IndexKind index_kind = IndexKind::kFlat;
+  IndexParams index_params;
+  double recall_at_10 = 1.0;    // measured at build time for ANN kinds; 1 for flat
+  uint64_t recall_queries = 0;  // sample size behind recall_at_10
+  std::string source;           // where the vectors came from (free text)
+  std::string built_at;         // RFC 3339 UTC
+  std::string builder;          // e.g. "simsearch-indexer 0.1.0"
+  bool has_items = false;       // items.jsonl present
+  std::vector<FileDigest> files;
+};
+
+std::string SerializeManifest(const Manifest& m);
+// `origin` names the file in error messages.
+absl::StatusOr<Manifest> ParseManifest(absl::string_view json, absl::string_view origin);
+
+}  // namespace simsearch

@@ -1,0 +1,184 @@
+#include "core/npy.h"
+
+#include <cstring>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "core/file_util.h"
+
+namespace simsearch {
+namespace {
+
+constexpr char kMagic[] = "\x93NUMPY";
+constexpr size_t kMagicLen = 6;
+
+// Finds the value text of 'key' in the header dict, e.g. "'<f4'" or "(3, 4)".
+bool DictValue(absl::string_view dict, absl::string_view key, absl::string_view* value) {
+  std::string quoted1 = absl::StrCat("'", key, "'");
+  std::string quoted2 = absl::StrCat("\"", key, "\"");
+  size_t k = dict.find(quoted1);
+  size_t klen = quoted1.size();
+  if (k == absl::string_view::npos) {
+    k = dict.find(quoted2);
+    klen = quoted2.size();
+  }
+  if (k == absl::string_view::npos) return false;
+  size_t colon = dict.find(':', k + klen);
+  if (colon == absl::string_view::npos) return false;
+  absl::string_view rest = absl::StripLeadingAsciiWhitespace(dict.substr(colon + 1));
+  size_t end;
+  if (!rest.empty() && rest[0] == '(') {
+    end = rest.find(')');
+    if (end == absl::string_view::npos) return false;
+    ++end;
+  } else if (!rest.empty() && (rest[0] == '\'' || rest[0] == '"')) {
+    end = rest.find(rest[0], 1);
+    if (end == absl::string_view::npos) return false;
+    ++end;
+  } else {
+    end = rest.find_first_of(",}");
+    if (end == absl::string_view::npos) end = rest.size();
+  }
+  *value = absl::StripAsciiWhitespace(rest.substr(0, end));
+  return true;
+}
+
+absl::Status WriteNpy(const std::string& path, const std::string& descr,
+                      const std::vector<uint64_t>& shape, const void* data, size_t bytes) {
+  std::string shape_text;
+  if (shape.size() == 1) {
+    shape_text = absl::StrCat("(", shape[0], ",)");
+  } else {
+    shape_text = absl::StrCat("(", absl::StrJoin(shape, ", "), ")");
+  }
+  std::string dict = absl::StrCat("{'descr': '", descr, "', 'fortran_order': False, 'shape': ",
+                                  shape_text, ", }");
+  // Pad with spaces and a final newline so the data starts on a 64-byte boundary.
+  size_t total = kMagicLen + 2 + 2 + dict.size() + 1;
+  size_t pad = (64 - total % 64) % 64;
+  dict.append(pad, ' ');
+  dict.push_back('\n');
+  std::string head(kMagic, kMagicLen);
+  head.push_back('\x01');
+  head.push_back('\x00');
+  uint16_t hlen = static_cast<uint16_t>(dict.size());
+  head.push_back(static_cast<char>(hlen & 0xff));
+  head.push_back(static_cast<char>(hlen >> 8));
+  head += dict;
+  auto w = FileWriter::Create(path);
+  if (!w.ok()) return w.status();
+  if (auto st = w->Append(head); !st.ok()) return st;
+  if (bytes > 0) {
+    if (auto st = w->Append(data, bytes); !st.ok()) return st;
+  }
+  return w->Close();
+}
+
+}  // namespace
+
+uint64_t NpyArray::elements() const {
+  uint64_t n = 1;
+  for (uint64_t s : shape) n *= s;
+  return n;
+}
+
+absl::StatusOr<NpyArray> ReadNpy(const std::string& path) {
+  auto file = MappedFile::Open(path);
+  if (!file.ok()) return file.status();
+  const unsigned char* p = file->data();
+  const size_t size = file->size();
+  if (size < kMagicLen + 4 || std::memcmp(p, kMagic, kMagicLen) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a NumPy .npy file (missing \\x93NUMPY magic)"));
+  }
+  const int major = p[6];
+  size_t header_len;
+  size_t header_start;
+  if (major == 1) {
+    header_len = p[8] | (size_t{p[9]} << 8);
+    header_start = 10;
+  } else if (major == 2 || major == 3) {
+    if (size < 12) return absl::InvalidArgumentError(absl::StrCat(path, ": truncated .npy header"));
+    header_len = p[8] | (size_t{p[9]} << 8) | (size_t{p[10]} << 16) | (size_t{p[11]} << 24);
+    header_start = 12;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": unsupported .npy format version ", major));
+  }
+  if (header_start + header_len > size) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": truncated .npy header (",
+                                                   size, " bytes in file, header needs ",
+                                                   header_start + header_len, ")"));
+  }
+  absl::string_view dict(reinterpret_cast<const char*>(p + header_start), header_len);
+  absl::string_view descr, fortran, shape_text;
+  if (!DictValue(dict, "descr", &descr) || !DictValue(dict, "fortran_order", &fortran) ||
+      !DictValue(dict, "shape", &shape_text)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": malformed .npy header: ", absl::StripAsciiWhitespace(dict)));
+  }
+  NpyArray a;
+  if (descr.size() < 2) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": malformed dtype ", descr));
+  }
+  a.descr = std::string(descr.substr(1, descr.size() - 2));
+  if (fortran != "False") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": array is in Fortran order; save a C-ordered copy "
+              "(np.save(path, np.ascontiguousarray(x)))"));
+  }
+  if (a.descr == "<f4" || a.descr == "<i4") {
+    a.item_size = 4;
+  } else if (a.descr == "<f8" || a.descr == "<i8") {
+    a.item_size = 8;
+  } else if (a.descr == "|i1" || a.descr == "|u1" || a.descr == "|b1") {
+    a.item_size = 1;
+  } else if (a.descr == "<f2" || a.descr == "<i2" || a.descr == "<u2") {
+    a.item_size = 2;
+  } else if (a.descr == "<u4") {
+    a.item_size = 4;
+  } else if (a.descr == "<u8") {
+    a.item_size = 8;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": dtype '", a.descr,
+        "' is not supported (big-endian, complex, string and object arrays are not read)"));
+  }
+  absl::string_view inner = shape_text;
+  if (!absl::ConsumePrefix(&inner, "(") || !absl::ConsumeSuffix(&inner, ")")) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": malformed shape ", shape_text));
+  }
+  for (absl::string_view part : absl::StrSplit(inner, ',', absl::SkipWhitespace())) {
+    uint64_t dim;
+    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(part), &dim)) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": malformed shape ", shape_text));
+    }
+    a.shape.push_back(dim);
+  }
+  const size_t data_start = header_start + header_len;
+  const uint64_t need = a.elements() * a.item_size;
+  const uint64_t have = size - data_start;
+  if (have != need) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": data is ", have, " bytes but shape ", shape_text, " of '", a.descr,
+        "' needs ", need, have < need ? " (the file is truncated)" : " (trailing bytes)"));
+  }
+  a.data = p + data_start;
+  a.file = *std::move(file);
+  return a;
+}
+
+absl::Status WriteNpyFloat32(const std::string& path, const float* x, uint64_t rows,
+                             uint64_t cols) {
+  return WriteNpy(path, "<f4", {rows, cols}, x, rows * cols * sizeof(float));
+}
+
+absl::Status WriteNpyInt64(const std::string& path, const int64_t* x, uint64_t n) {
+  return WriteNpy(path, "<i8", {n}, x, n * sizeof(int64_t));
+}
+
+}  // namespace simsearch

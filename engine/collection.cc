@@ -1,0 +1,214 @@
+#include "engine/collection.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/status_macros.h"
+#include "engine/faiss_searcher.h"
+
+namespace simsearch {
+namespace fs = std::filesystem;
+
+bool CompiledFilter::Allows(uint32_t row) const {
+  if (!excluded_.empty() && excluded_.contains(row)) return false;
+  const Collection& c = *collection_;
+  if (!type_allowed_.empty() && !type_allowed_[c.row_type_[row]]) return false;
+  if (!genre_mask_.empty()) {
+    const uint64_t* g = &c.row_genres_[row * c.genre_words_];
+    for (size_t w = 0; w < c.genre_words_; ++w) {
+      if (g[w] & genre_mask_[w]) return true;
+    }
+    return false;
+  }
+  return true;
+}
+
+absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& version_dir,
+                                                             const CollectionOptions& options) {
+  std::unique_ptr<Collection> c(new Collection());
+  c->dir_ = version_dir;
+  c->version_ = fs::path(version_dir).filename().string();
+  SIMSEARCH_ASSIGN_OR_RETURN(c->manifest_, ReadVerifiedManifest(version_dir, options.verify));
+  const Manifest& m = c->manifest_;
+  auto path = [&](const char* f) { return (fs::path(version_dir) / f).string(); };
+  SIMSEARCH_ASSIGN_OR_RETURN(c->vectors_, MappedArray::Open(path(kVectorsFile), ArrayDType::kFloat32));
+  SIMSEARCH_ASSIGN_OR_RETURN(c->ids_, MappedArray::Open(path(kIdsFile), ArrayDType::kInt64));
+  if (c->vectors_.count() != m.count || c->vectors_.dims() != m.dims) {
+    return absl::DataLossError(absl::StrCat(path(kVectorsFile), ": holds ", c->vectors_.count(),
+                                            " x ", c->vectors_.dims(), ", the manifest says ",
+                                            m.count, " x ", m.dims));
+  }
+  if (c->ids_.count() != m.count) {
+    return absl::DataLossError(absl::StrCat(path(kIdsFile), ": holds ", c->ids_.count(),
+                                            " ids, the manifest says ", m.count));
+  }
+  if (m.count == 0 || m.count > UINT32_MAX) {
+    return absl::DataLossError(absl::StrCat(version_dir, ": unsupported item count ", m.count));
+  }
+  c->row_of_id_.reserve(m.count);
+  for (uint32_t row = 0; row < m.count; ++row) {
+    if (!c->row_of_id_.try_emplace(c->id(row), row).second) {
+      return absl::DataLossError(absl::StrCat(path(kIdsFile), ": duplicate id ", c->id(row)));
+    }
+  }
+  if (m.has_items) {
+    SIMSEARCH_ASSIGN_OR_RETURN(c->items_, ReadItemsFile(path(kItemsFile)));
+    if (c->items_.size() != m.count) {
+      return absl::DataLossError(absl::StrCat(path(kItemsFile), ": holds ", c->items_.size(),
+                                              " items, the manifest says ", m.count));
+    }
+    for (uint32_t row = 0; row < m.count; ++row) {
+      if (c->items_[row].id != c->id(row)) {
+        return absl::DataLossError(absl::StrCat(path(kItemsFile), ": line ", row + 1, " has id ",
+                                                c->items_[row].id, ", ", kIdsFile, " says ",
+                                                c->id(row)));
+      }
+    }
+    SIMSEARCH_RETURN_IF_ERROR(c->BuildAttributes());
+    c->titles_ = std::make_unique<TitleIndex>(c->items_);
+  }
+  c->exact_ = std::make_unique<ExactSearcher>(c->vectors_.floats(), m.count, m.dims);
+  if (m.index_kind != IndexKind::kFlat) {
+    SIMSEARCH_ASSIGN_OR_RETURN(c->ann_, FaissSearcher::Open(path(kFaissIndexFile), m.index_kind,
+                                                            m.index_params, m.dims, m.count));
+  }
+  c->loaded_at_ = absl::Now();
+  return c;
+}
+
+absl::Status Collection::BuildAttributes() {
+  // Vocabularies keep the catalogue's spelling; lookups are case-insensitive.
+  std::vector<std::string> genres, types;
+  for (const Item& it : items_) {
+    for (const std::string& g : it.genres) genres.push_back(g);
+    if (!it.type.empty()) types.push_back(it.type);
+  }
+  auto unique_by_lower = [](std::vector<std::string>* v) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end(),
+                         [](const std::string& a, const std::string& b) {
+                           return absl::AsciiStrToLower(a) == absl::AsciiStrToLower(b);
+                         }),
+             v->end());
+  };
+  unique_by_lower(&genres);
+  unique_by_lower(&types);
+  if (types.size() >= UINT16_MAX) return absl::DataLossError("too many distinct item types");
+  genre_names_ = genres;
+  type_names_ = types;
+  for (uint32_t g = 0; g < genre_names_.size(); ++g) {
+    genre_index_.try_emplace(absl::AsciiStrToLower(genre_names_[g]), g);
+  }
+  for (uint16_t t = 0; t < type_names_.size(); ++t) {
+    type_index_.try_emplace(absl::AsciiStrToLower(type_names_[t]), static_cast<uint16_t>(t + 1));
+  }
+  genre_words_ = std::max<size_t>(1, (genre_names_.size() + 63) / 64);
+  row_genres_.assign(items_.size() * genre_words_, 0);
+  row_type_.assign(items_.size(), 0);
+  for (size_t row = 0; row < items_.size(); ++row) {
+    for (const std::string& g : items_[row].genres) {
+      const uint32_t bit = genre_index_.at(absl::AsciiStrToLower(g));
+      row_genres_[row * genre_words_ + bit / 64] |= uint64_t{1} << (bit % 64);
+    }
+    if (!items_[row].type.empty()) {
+      row_type_[row] = type_index_.at(absl::AsciiStrToLower(items_[row].type));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint32_t> Collection::RowOf(int64_t id) const {
+  auto it = row_of_id_.find(id);
+  if (it == row_of_id_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("item ", id, " is not in collection '", name(), "' (version ", version_,
+                     ", ", count(), " items)"));
+  }
+  return it->second;
+}
+
+absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec) const {
+  CompiledFilter f;
+  f.collection_ = this;
+  for (int64_t id : spec.exclude_ids) {
+    auto it = row_of_id_.find(id);
+    if (it != row_of_id_.end()) f.excluded_.insert(it->second);
+  }
+  if ((!spec.genres.empty() || !spec.types.empty()) && items_.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "collection '", name(), "' has no item metadata, so it cannot filter by genre or type"));
+  }
+  if (!spec.genres.empty()) {
+    f.genre_mask_.assign(genre_words_, 0);
+    for (const std::string& g : spec.genres) {
+      auto it = genre_index_.find(absl::AsciiStrToLower(absl::StripAsciiWhitespace(g)));
+      if (it == genre_index_.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("unknown genre '", g, "' in the filter; collection '", name(),
+                         "' has: ", absl::StrJoin(genre_names_, ", ")));
+      }
+      f.genre_mask_[it->second / 64] |= uint64_t{1} << (it->second % 64);
+    }
+  }
+  if (!spec.types.empty()) {
+    f.type_allowed_.assign(type_names_.size() + 1, false);
+    for (const std::string& t : spec.types) {
+      auto it = type_index_.find(absl::AsciiStrToLower(absl::StripAsciiWhitespace(t)));
+      if (it == type_index_.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("unknown type '", t, "' in the filter; collection '", name(),
+                         "' has: ", absl::StrJoin(type_names_, ", ")));
+      }
+      f.type_allowed_[it->second] = true;
+    }
+  }
+  return f;
+}
+
+absl::Status Collection::Search(const float* queries, size_t n, int k,
+                                const CompiledFilter* filter, absl::Time deadline,
+                                std::vector<std::vector<Neighbor>>* results) const {
+  SearchParams params;
+  params.k = k;
+  params.deadline = deadline;
+  const bool filtered = filter != nullptr && !filter->empty();
+  if (filtered) params.filter = filter;
+  if (ann_ == nullptr) return exact_->Search(queries, n, params, results);
+  if (!filtered) return ann_->Search(queries, n, params, results);
+
+  // ANN with a filter. Few allowed rows: scanning them exactly is cheaper than any
+  // index and always finds k. Otherwise FAISS filters while it searches.
+  uint64_t allowed = count() - filter->excluded_count();
+  std::vector<uint32_t> allowed_rows;
+  if (!filter->exclusions_only()) {
+    allowed = 0;
+    for (uint32_t row = 0; row < count(); ++row) {
+      if (filter->Allows(row)) {
+        ++allowed;
+        if (allowed_rows.size() * 20 <= count()) allowed_rows.push_back(row);
+      }
+    }
+    if (allowed * 20 <= count()) return exact_->SearchRows(queries, n, allowed_rows, params, results);
+  }
+  SIMSEARCH_RETURN_IF_ERROR(ann_->Search(queries, n, params, results));
+  const size_t want = static_cast<size_t>(std::min<uint64_t>(allowed, static_cast<uint64_t>(k)));
+  for (size_t i = 0; i < n; ++i) {
+    if ((*results)[i].size() < want) {
+      // The graph or the probed lists ran out of allowed rows: answer this one exactly.
+      std::vector<std::vector<Neighbor>> one;
+      SIMSEARCH_RETURN_IF_ERROR(exact_->Search(queries + i * dims(), 1, params, &one));
+      (*results)[i] = std::move(one[0]);
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::vector<TitleMatch> Collection::LookupTitle(absl::string_view query, size_t limit) const {
+  if (titles_ == nullptr) return {};
+  return titles_->Lookup(query, limit);
+}
+
+}  // namespace simsearch

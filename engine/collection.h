@@ -1,0 +1,123 @@
+// One opened version of a collection: its manifest, memory-mapped vectors and ids, item
+// metadata, filters' vocabularies, title index and searcher. Immutable once opened, so
+// any number of threads may search it; a reload opens a new Collection beside it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/array_file.h"
+#include "core/bundle.h"
+#include "core/catalog.h"
+#include "core/manifest.h"
+#include "engine/exact_searcher.h"
+#include "engine/searcher.h"
+#include "engine/title_index.h"
+
+namespace simsearch {
+
+// What a caller may restrict a search to. Empty members impose no condition.
+struct FilterSpec {
+  std::vector<int64_t> exclude_ids;  // ids never returned (unknown ids are ignored)
+  std::vector<std::string> genres;   // keep items with any of these (case-insensitive)
+  std::vector<std::string> types;    // keep items of any of these types (case-insensitive)
+};
+
+class Collection;
+
+// A FilterSpec resolved against one collection version.
+class CompiledFilter final : public RowFilter {
+ public:
+  bool Allows(uint32_t row) const override;
+  // True when every row passes.
+  bool empty() const { return excluded_.empty() && genre_mask_.empty() && type_allowed_.empty(); }
+  // True when only exclusions apply (counting allowed rows is then free).
+  bool exclusions_only() const { return genre_mask_.empty() && type_allowed_.empty(); }
+  void Exclude(uint32_t row) { excluded_.insert(row); }
+  size_t excluded_count() const { return excluded_.size(); }
+
+ private:
+  friend class Collection;
+  const Collection* collection_ = nullptr;
+  absl::flat_hash_set<uint32_t> excluded_;
+  std::vector<uint64_t> genre_mask_;  // bit g set: genre g accepted
+  std::vector<bool> type_allowed_;    // by type index (0 = unknown type)
+};
+
+struct CollectionOptions {
+  VerifyMode verify = VerifyMode::kChecksums;
+};
+
+class Collection {
+ public:
+  // Opens and verifies ROOT/<name>/<version>. Errors name the file and the problem.
+  static absl::StatusOr<std::unique_ptr<Collection>> Open(const std::string& version_dir,
+                                                          const CollectionOptions& options);
+
+  const Manifest& manifest() const { return manifest_; }
+  const std::string& name() const { return manifest_.collection; }
+  const std::string& version() const { return version_; }
+  const std::string& dir() const { return dir_; }
+  absl::Time loaded_at() const { return loaded_at_; }
+  uint64_t count() const { return vectors_.count(); }
+  uint64_t dims() const { return vectors_.dims(); }
+  bool cosine() const { return manifest_.metric == Metric::kCosine; }
+
+  int64_t id(uint32_t row) const { return ids_.int64s()[row]; }
+  const float* vector(uint32_t row) const { return vectors_.row(row); }
+  // Metadata of a row; nullptr when the bundle has no item metadata.
+  const Item* item(uint32_t row) const { return items_.empty() ? nullptr : &items_[row]; }
+  // NotFound naming the collection when `id` is not in it.
+  absl::StatusOr<uint32_t> RowOf(int64_t id) const;
+
+  // Genre and type names filters accept, sorted.
+  const std::vector<std::string>& genres() const { return genre_names_; }
+  const std::vector<std::string>& types() const { return type_names_; }
+
+  // Resolves names and ids; an unknown genre or type is InvalidArgument listing the
+  // known ones.
+  absl::StatusOr<CompiledFilter> CompileFilter(const FilterSpec& spec) const;
+
+  // Top-k for n queries (queries: size n*dims, already normalised on cosine
+  // collections). Exact collections scan the mapped vectors. ANN collections use
+  // FAISS, except for very selective filters (then the allowed rows are scanned
+  // exactly) or when FAISS returns fewer hits than the filter allows (then the query
+  // is answered exactly).
+  absl::Status Search(const float* queries, size_t n, int k, const CompiledFilter* filter,
+                      absl::Time deadline, std::vector<std::vector<Neighbor>>* results) const;
+
+  // Title lookup over the item metadata (empty without metadata).
+  std::vector<TitleMatch> LookupTitle(absl::string_view query, size_t limit) const;
+
+ private:
+  friend class CompiledFilter;
+  Collection() = default;
+  absl::Status BuildAttributes();
+
+  Manifest manifest_;
+  std::string dir_;
+  std::string version_;
+  absl::Time loaded_at_;
+  MappedArray vectors_;
+  MappedArray ids_;
+  absl::flat_hash_map<int64_t, uint32_t> row_of_id_;
+  std::vector<Item> items_;
+  std::vector<std::string> genre_names_;
+  absl::flat_hash_map<std::string, uint32_t> genre_index_;  // lower-case name -> bit
+  std::vector<std::string> type_names_;
+  absl::flat_hash_map<std::string, uint16_t> type_index_;   // lower-case name -> 1..
+  size_t genre_words_ = 0;
+  std::vector<uint64_t> row_genres_;  // genre_words_ per row
+  std::vector<uint16_t> row_type_;    // 0 = unknown
+  std::unique_ptr<ExactSearcher> exact_;
+  std::unique_ptr<Searcher> ann_;     // null for flat collections
+  std::unique_ptr<TitleIndex> titles_;
+};
+
+}  // namespace simsearch

@@ -1,0 +1,221 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/status_macros.h"
+
+namespace simsearch {
+namespace {
+
+// Prefixes a batch query's error with its position, keeping the code.
+absl::Status InQuery(const absl::Status& st, size_t i, size_t n) {
+  if (st.ok() || n == 1) return st;
+  return absl::Status(st.code(), absl::StrCat("query ", i, ": ", st.message()));
+}
+
+float Norm(const float* x, size_t d) {
+  double s = 0;
+  for (size_t j = 0; j < d; ++j) s += double{x[j]} * x[j];
+  return static_cast<float>(std::sqrt(s));
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const Collection>> Engine::GetCollection(
+    absl::string_view name) const {
+  if (name.empty()) {
+    return absl::InvalidArgumentError("collection is required: name the collection to search");
+  }
+  auto c = registry_->Get(name);
+  if (c == nullptr) {
+    std::vector<std::string> names;
+    for (const auto& s : registry_->List()) names.push_back(s->name());
+    return absl::NotFoundError(absl::StrCat(
+        "unknown collection '", name, "'; served: ",
+        names.empty() ? std::string("none") : absl::StrJoin(names, ", ")));
+  }
+  return c;
+}
+
+absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float* out,
+                                std::vector<uint32_t>* own_rows) const {
+  const size_t d = c.dims();
+  switch (q.kind) {
+    case SearchQuery::Kind::kUnset:
+      return absl::InvalidArgumentError(
+          "empty query: set one of vector, item_id or items (positive_ids)");
+    case SearchQuery::Kind::kVector: {
+      if (q.vector.empty()) return absl::InvalidArgumentError("empty query vector");
+      if (q.vector.size() != d) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "query vector has ", q.vector.size(), " components but collection '", c.name(),
+            "' has ", d, " dimensions"));
+      }
+      for (size_t j = 0; j < d; ++j) {
+        if (!std::isfinite(q.vector[j])) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "query vector component ", j, " is ", std::isnan(q.vector[j]) ? "NaN" : "Inf",
+              "; every component must be a finite number"));
+        }
+      }
+      std::copy(q.vector.begin(), q.vector.end(), out);
+      break;
+    }
+    case SearchQuery::Kind::kItem: {
+      SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(q.item_id));
+      std::copy(c.vector(row), c.vector(row) + d, out);
+      own_rows->push_back(row);
+      break;
+    }
+    case SearchQuery::Kind::kItems: {
+      if (q.positive_ids.empty()) {
+        return absl::InvalidArgumentError(
+            "items query needs at least one positive (liked) id; negative ids alone do not "
+            "define a taste");
+      }
+      const size_t total = q.positive_ids.size() + q.negative_ids.size();
+      if (total > static_cast<size_t>(limits_.max_ids)) {
+        return absl::InvalidArgumentError(absl::StrCat("too many ids in the items query: ", total,
+                                                       " (at most ", limits_.max_ids, ")"));
+      }
+      std::vector<double> acc(d, 0.0);
+      for (int sign : {1, -1}) {
+        const auto& ids = sign > 0 ? q.positive_ids : q.negative_ids;
+        if (ids.empty()) continue;
+        const double w = sign / static_cast<double>(ids.size());
+        for (int64_t id : ids) {
+          SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(id));
+          const float* v = c.vector(row);
+          for (size_t j = 0; j < d; ++j) acc[j] += w * v[j];
+          own_rows->push_back(row);
+        }
+      }
+      for (size_t j = 0; j < d; ++j) out[j] = static_cast<float>(acc[j]);
+      break;
+    }
+  }
+  if (c.cosine()) {
+    const float n = Norm(out, d);
+    if (!(n > 1e-12f)) {
+      return absl::InvalidArgumentError(
+          q.kind == SearchQuery::Kind::kItems
+              ? "the liked and disliked items cancel out (their mean difference is zero); "
+                "change the lists"
+              : "query vector is all zeros; cosine similarity needs a non-zero vector");
+    }
+    for (size_t j = 0; j < d; ++j) out[j] /= n;
+  }
+  std::sort(own_rows->begin(), own_rows->end());
+  own_rows->erase(std::unique(own_rows->begin(), own_rows->end()), own_rows->end());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
+                                             const std::vector<SearchQuery>& queries,
+                                             std::optional<int> top_k, const FilterSpec& filter,
+                                             absl::Time deadline) const {
+  const int k = top_k.value_or(limits_.default_k);
+  if (k < 1 || k > limits_.max_k) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("top_k must be between 1 and ", limits_.max_k, ", got ", k));
+  }
+  if (queries.empty()) return absl::InvalidArgumentError("no queries: send at least one");
+  if (queries.size() > static_cast<size_t>(limits_.max_batch)) {
+    return absl::InvalidArgumentError(absl::StrCat("too many queries in one batch: ",
+                                                   queries.size(), " (at most ",
+                                                   limits_.max_batch, "); split the batch"));
+  }
+  if (filter.exclude_ids.size() > static_cast<size_t>(limits_.max_ids)) {
+    return absl::InvalidArgumentError(absl::StrCat("too many exclude_ids: ",
+                                                   filter.exclude_ids.size(), " (at most ",
+                                                   limits_.max_ids, ")"));
+  }
+  if (filter.genres.size() > 256 || filter.types.size() > 256) {
+    return absl::InvalidArgumentError("too many genres or types in the filter (at most 256)");
+  }
+  SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
+  SIMSEARCH_ASSIGN_OR_RETURN(CompiledFilter compiled, c->CompileFilter(filter));
+
+  const size_t n = queries.size();
+  const size_t d = c->dims();
+  std::vector<float> x(n * d);
+  std::vector<std::vector<uint32_t>> own(n);
+  size_t most_own = 0;
+  for (size_t i = 0; i < n; ++i) {
+    SIMSEARCH_RETURN_IF_ERROR(InQuery(BuildQuery(*c, queries[i], &x[i * d], &own[i]), i, n));
+    most_own = std::max(most_own, own[i].size());
+  }
+  // A query's own items (the item of "more like this", the liked and disliked ones)
+  // are excluded. With one query they join the filter; in a batch each query asks for
+  // enough extra hits to drop its own afterwards, so the batch stays one search.
+  int fetch = k;
+  if (n == 1) {
+    for (uint32_t row : own[0]) compiled.Exclude(row);
+  } else {
+    fetch = static_cast<int>(std::min<uint64_t>(k + most_own, c->count()));
+  }
+  std::vector<std::vector<Neighbor>> found;
+  SIMSEARCH_RETURN_IF_ERROR(c->Search(x.data(), n, std::max(fetch, 1), &compiled, deadline, &found));
+
+  SearchResults out;
+  out.hits.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    for (const Neighbor& nb : found[i]) {
+      if (out.hits[i].size() == static_cast<size_t>(k)) break;
+      if (n > 1 && std::binary_search(own[i].begin(), own[i].end(), nb.row)) continue;
+      out.hits[i].push_back({c->id(nb.row), nb.score, c->item(nb.row)});
+    }
+  }
+  out.collection = std::move(c);
+  return out;
+}
+
+absl::StatusOr<ItemRecords> Engine::GetItems(absl::string_view collection,
+                                             const std::vector<int64_t>& ids) const {
+  if (ids.empty()) return absl::InvalidArgumentError("no ids: send at least one item id");
+  if (ids.size() > static_cast<size_t>(limits_.max_ids)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("too many ids: ", ids.size(), " (at most ", limits_.max_ids, ")"));
+  }
+  SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
+  ItemRecords out;
+  for (int64_t id : ids) {
+    SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c->RowOf(id));
+    out.rows.push_back(row);
+  }
+  out.collection = std::move(c);
+  return out;
+}
+
+absl::StatusOr<TitleMatches> Engine::LookupTitle(absl::string_view collection,
+                                                 absl::string_view query,
+                                                 std::optional<int> limit) const {
+  const int n = limit.value_or(limits_.default_title_matches);
+  if (n < 1 || n > limits_.max_title_matches) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "limit must be between 1 and ", limits_.max_title_matches, ", got ", n));
+  }
+  if (query.size() > limits_.max_title_query_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("title query is ", query.size(),
+                                                   " bytes (at most ",
+                                                   limits_.max_title_query_bytes, ")"));
+  }
+  SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
+  if (c->item(0) == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "collection '", c->name(), "' has no item metadata, so it has no titles to look up"));
+  }
+  TitleMatches out;
+  out.matches = c->LookupTitle(query, static_cast<size_t>(n));
+  if (out.matches.empty() && TitleIndex::Normalize(query).empty()) {
+    return absl::InvalidArgumentError(
+        "empty title query: give some letters or digits of the title, e.g. \"cowboy bebop\"");
+  }
+  out.collection = std::move(c);
+  return out;
+}
+
+}  // namespace simsearch

@@ -1,0 +1,101 @@
+// The request-level search API: validates a request against limits and the collection,
+// turns item ids into query vectors, searches, and returns hits with their metadata.
+// The gRPC service and the in-process Lambda backend both call this, so every caller
+// gets the same answers and the same errors.
+//
+// Errors: NotFound (unknown collection or item), InvalidArgument (malformed request;
+// the message says what to change), DeadlineExceeded, FailedPrecondition (the
+// collection cannot do what was asked).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/collection.h"
+#include "engine/registry.h"
+
+namespace simsearch {
+
+struct EngineLimits {
+  int default_k = 10;
+  int max_k = 1000;
+  int max_batch = 64;        // queries in one batch search
+  int max_ids = 1000;        // ids in one request (exclusions, liked/disliked, lookups)
+  int default_title_matches = 10;
+  int max_title_matches = 100;
+  size_t max_title_query_bytes = 256;
+};
+
+// One query. Exactly one kind is set.
+struct SearchQuery {
+  enum class Kind { kUnset, kVector, kItem, kItems };
+  Kind kind = Kind::kUnset;
+  std::vector<float> vector;           // kVector
+  int64_t item_id = 0;                 // kItem: "more like this"; the item is excluded
+  std::vector<int64_t> positive_ids;   // kItems: liked (at least one)
+  std::vector<int64_t> negative_ids;   // kItems: disliked
+};
+
+struct Hit {
+  int64_t id = 0;
+  float score = 0;
+  const Item* item = nullptr;  // nullptr when the collection has no metadata
+};
+
+struct SearchResults {
+  std::shared_ptr<const Collection> collection;  // keeps `item` pointers valid
+  std::vector<std::vector<Hit>> hits;            // one list per query
+};
+
+struct ItemRecords {
+  std::shared_ptr<const Collection> collection;
+  std::vector<uint32_t> rows;  // in request order
+};
+
+struct TitleMatches {
+  std::shared_ptr<const Collection> collection;
+  std::vector<TitleMatch> matches;
+};
+
+class Engine {
+ public:
+  Engine(const CollectionRegistry* registry, EngineLimits limits)
+      : registry_(registry), limits_(limits) {}
+
+  // Top-k for each query, with the filter applied to all. `top_k` unset means
+  // limits.default_k.
+  absl::StatusOr<SearchResults> Search(absl::string_view collection,
+                                       const std::vector<SearchQuery>& queries,
+                                       std::optional<int> top_k, const FilterSpec& filter,
+                                       absl::Time deadline) const;
+
+  absl::StatusOr<ItemRecords> GetItems(absl::string_view collection,
+                                       const std::vector<int64_t>& ids) const;
+
+  absl::StatusOr<TitleMatches> LookupTitle(absl::string_view collection,
+                                           absl::string_view query,
+                                           std::optional<int> limit) const;
+
+  // NotFound listing the served collections when `name` is not one.
+  absl::StatusOr<std::shared_ptr<const Collection>> GetCollection(absl::string_view name) const;
+  std::vector<std::shared_ptr<const Collection>> ListCollections() const {
+    return registry_->List();
+  }
+  const EngineLimits& limits() const { return limits_; }
+
+ private:
+  // The query vector (normalised on cosine collections) and rows the query itself
+  // excludes.
+  absl::Status BuildQuery(const Collection& c, const SearchQuery& q, float* out,
+                          std::vector<uint32_t>* own_rows) const;
+
+  const CollectionRegistry* registry_;
+  EngineLimits limits_;
+};
+
+}  // namespace simsearch

@@ -1,0 +1,56 @@
+// The searcher interface: top-k by inner product over the rows of one collection.
+//
+// Queries are row-major: component j of query i is queries[i*dims + j]. Results hold
+// row numbers (0-based positions in the collection), best first: descending score,
+// ascending row on ties.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace simsearch {
+
+struct Neighbor {
+  uint32_t row = 0;
+  float score = 0;
+  friend bool operator==(const Neighbor&, const Neighbor&) = default;
+};
+
+// Which rows a search may return.
+class RowFilter {
+ public:
+  virtual ~RowFilter() = default;
+  virtual bool Allows(uint32_t row) const = 0;
+};
+
+// Options that vary per call.
+struct SearchParams {
+  int k = 10;                        // hits wanted per query (>= 1)
+  const RowFilter* filter = nullptr;  // nullptr: every row
+  // Checked between blocks of work; DeadlineExceeded once it has passed.
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+class Searcher {
+ public:
+  virtual ~Searcher() = default;
+
+  // queries: size n*dims. (*results)[i] receives at most k neighbours of query i
+  // (fewer when fewer rows pass the filter).
+  virtual absl::Status Search(const float* queries, size_t n, const SearchParams& params,
+                              std::vector<std::vector<Neighbor>>* results) const = 0;
+
+  // True when results are exact (brute force).
+  virtual bool exact() const = 0;
+};
+
+// Orders neighbours best first: descending score, then ascending row.
+inline bool BetterNeighbor(const Neighbor& a, const Neighbor& b) {
+  return a.score > b.score || (a.score == b.score && a.row < b.row);
+}
+
+}  // namespace simsearch

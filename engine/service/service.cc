@@ -1,0 +1,235 @@
+#include "engine/service/service.h"
+
+#include <exception>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace simsearch {
+namespace {
+
+// Runs a handler body so that nothing it throws escapes to gRPC (which would answer
+// UNKNOWN with no useful message).
+template <typename F>
+grpc::Status Guarded(grpc::ServerContext* ctx, F&& body) {
+  try {
+    // A call whose deadline passed while it waited for a thread is not worth doing.
+    if (ctx->deadline() <= std::chrono::system_clock::now()) {
+      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                          "deadline passed before the server began the call");
+    }
+    return ToGrpcStatus(body());
+  } catch (const std::bad_alloc&) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server out of memory");
+  } catch (const std::exception& e) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, absl::StrCat("internal error: ", e.what()));
+  } catch (...) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
+  }
+}
+
+absl::Time Deadline(const grpc::ServerContext* ctx) {
+  auto d = ctx->deadline();
+  if (d == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
+  return absl::FromChrono(d);
+}
+
+std::optional<int> Optional(bool has, int value) {
+  return has ? std::optional<int>(value) : std::nullopt;
+}
+
+void FillItem(int64_t id, const Item* item, v1::Item* out) {
+  out->set_id(id);
+  if (item == nullptr) return;
+  out->set_title(item->title);
+  out->set_english_title(item->english_title);
+  for (const std::string& g : item->genres) out->add_genres(g);
+  out->set_type(item->type);
+  out->set_episodes(item->episodes);
+  out->set_members(item->members);
+}
+
+FilterSpec ToFilter(const v1::Filter& f) {
+  FilterSpec spec;
+  spec.exclude_ids.assign(f.exclude_ids().begin(), f.exclude_ids().end());
+  spec.genres.assign(f.genres().begin(), f.genres().end());
+  spec.types.assign(f.types().begin(), f.types().end());
+  return spec;
+}
+
+SearchQuery ToQuery(const v1::Query& q) {
+  SearchQuery out;
+  switch (q.kind_case()) {
+    case v1::Query::kVector:
+      out.kind = SearchQuery::Kind::kVector;
+      out.vector.assign(q.vector().values().begin(), q.vector().values().end());
+      break;
+    case v1::Query::kItemId:
+      out.kind = SearchQuery::Kind::kItem;
+      out.item_id = q.item_id();
+      break;
+    case v1::Query::kItems:
+      out.kind = SearchQuery::Kind::kItems;
+      out.positive_ids.assign(q.items().positive_ids().begin(), q.items().positive_ids().end());
+      out.negative_ids.assign(q.items().negative_ids().begin(), q.items().negative_ids().end());
+      break;
+    case v1::Query::KIND_NOT_SET:
+      break;
+  }
+  return out;
+}
+
+void FillHits(const std::vector<Hit>& hits, google::protobuf::RepeatedPtrField<v1::Hit>* out) {
+  out->Reserve(static_cast<int>(hits.size()));
+  for (const Hit& h : hits) {
+    v1::Hit* o = out->Add();
+    o->set_id(h.id);
+    o->set_score(h.score);
+    FillItem(h.id, h.item, o->mutable_item());
+  }
+}
+
+void FillInfo(const Collection& c, int max_k, v1::CollectionInfo* info) {
+  const Manifest& m = c.manifest();
+  info->set_name(c.name());
+  info->set_version(c.version());
+  info->set_metric(m.metric == Metric::kCosine ? v1::METRIC_COSINE : v1::METRIC_INNER_PRODUCT);
+  info->set_dims(static_cast<int32_t>(c.dims()));
+  info->set_count(static_cast<int64_t>(c.count()));
+  auto& params = *info->mutable_index_params();
+  switch (m.index_kind) {
+    case IndexKind::kFlat:
+      info->set_index_kind(v1::INDEX_KIND_FLAT);
+      break;
+    case IndexKind::kIvf:
+      info->set_index_kind(v1::INDEX_KIND_IVF);
+      params["nlist"] = std::to_string(m.index_params.nlist);
+      params["nprobe"] = std::to_string(m.index_params.nprobe);
+      break;
+    case IndexKind::kHnsw:
+      info->set_index_kind(v1::INDEX_KIND_HNSW);
+      params["M"] = std::to_string(m.index_params.hnsw_m);
+      params["ef_construction"] = std::to_string(m.index_params.ef_construction);
+      params["ef_search"] = std::to_string(m.index_params.ef_search);
+      break;
+  }
+  info->set_recall_at_10(m.recall_at_10);
+  info->set_source(m.source);
+  info->set_built_at(m.built_at);
+  info->set_max_k(max_k);
+  info->set_loaded_at(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", c.loaded_at(), absl::UTCTimeZone()));
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& st) {
+  if (st.ok()) return grpc::Status::OK;
+  // absl::StatusCode and grpc::StatusCode share their numbering (both follow
+  // google.rpc.Code).
+  return grpc::Status(static_cast<grpc::StatusCode>(st.code()), std::string(st.message()));
+}
+
+grpc::Status SimSearchService::Search(grpc::ServerContext* ctx, const v1::SearchRequest* req,
+                                      v1::SearchResponse* resp) {
+  return Guarded(ctx, [&]() -> absl::Status {
+    if (!req->has_query()) {
+      return absl::InvalidArgumentError(
+          "empty query: set query.vector, query.item_id or query.items");
+    }
+    auto r = engine_->Search(req->collection(), {ToQuery(req->query())},
+                             Optional(req->has_top_k(), req->top_k()), ToFilter(req->filter()),
+                             Deadline(ctx));
+    if (!r.ok()) return r.status();
+    FillHits(r->hits[0], resp->mutable_hits());
+    resp->set_collection_version(r->collection->version());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status SimSearchService::BatchSearch(grpc::ServerContext* ctx,
+                                           const v1::BatchSearchRequest* req,
+                                           v1::BatchSearchResponse* resp) {
+  return Guarded(ctx, [&]() -> absl::Status {
+    std::vector<SearchQuery> queries;
+    queries.reserve(static_cast<size_t>(req->queries_size()));
+    if (req->queries_size() > engine_->limits().max_batch) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("too many queries in one batch: ", req->queries_size(), " (at most ",
+                       engine_->limits().max_batch, "); split the batch"));
+    }
+    for (const v1::Query& q : req->queries()) queries.push_back(ToQuery(q));
+    auto r = engine_->Search(req->collection(), queries, Optional(req->has_top_k(), req->top_k()),
+                             ToFilter(req->filter()), Deadline(ctx));
+    if (!r.ok()) return r.status();
+    for (const auto& hits : r->hits) FillHits(hits, resp->add_results()->mutable_hits());
+    resp->set_collection_version(r->collection->version());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status SimSearchService::GetItems(grpc::ServerContext* ctx, const v1::GetItemsRequest* req,
+                                        v1::GetItemsResponse* resp) {
+  return Guarded(ctx, [&]() -> absl::Status {
+    std::vector<int64_t> ids(req->ids().begin(), req->ids().end());
+    auto r = engine_->GetItems(req->collection(), ids);
+    if (!r.ok()) return r.status();
+    const Collection& c = *r->collection;
+    for (uint32_t row : r->rows) {
+      v1::ItemRecord* rec = resp->add_items();
+      FillItem(c.id(row), c.item(row), rec->mutable_item());
+      if (req->include_vectors()) {
+        rec->mutable_vector()->Add(c.vector(row), c.vector(row) + c.dims());
+      }
+    }
+    resp->set_collection_version(c.version());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status SimSearchService::LookupTitle(grpc::ServerContext* ctx,
+                                           const v1::LookupTitleRequest* req,
+                                           v1::LookupTitleResponse* resp) {
+  return Guarded(ctx, [&]() -> absl::Status {
+    auto r = engine_->LookupTitle(req->collection(), req->query(),
+                                  Optional(req->has_limit(), req->limit()));
+    if (!r.ok()) return r.status();
+    const Collection& c = *r->collection;
+    for (const TitleMatch& m : r->matches) {
+      v1::TitleMatch* out = resp->add_matches();
+      const Item* item = c.item(m.row);
+      FillItem(c.id(m.row), item, out->mutable_item());
+      out->set_score(m.score);
+      out->set_matched_title(m.english ? item->english_title : item->title);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status SimSearchService::ListCollections(grpc::ServerContext* ctx,
+                                               const v1::ListCollectionsRequest* req,
+                                               v1::ListCollectionsResponse* resp) {
+  return Guarded(ctx, [&]() -> absl::Status {
+    for (const auto& c : engine_->ListCollections()) {
+      FillInfo(*c, engine_->limits().max_k, resp->add_collections());
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status SimSearchService::DescribeCollection(grpc::ServerContext* ctx,
+                                                  const v1::DescribeCollectionRequest* req,
+                                                  v1::DescribeCollectionResponse* resp) {
+  return Guarded(ctx, [&]() -> absl::Status {
+    auto c = engine_->GetCollection(req->collection());
+    if (!c.ok()) return c.status();
+    FillInfo(**c, engine_->limits().max_k, resp->mutable_info());
+    for (const std::string& g : (*c)->genres()) resp->add_genres(g);
+    for (const std::string& t : (*c)->types()) resp->add_types(t);
+    resp->set_max_batch(engine_->limits().max_batch);
+    resp->set_max_ids(engine_->limits().max_ids);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace simsearch

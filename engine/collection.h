@@ -16,18 +16,12 @@
 #include "core/bundle.h"
 #include "core/catalog.h"
 #include "core/manifest.h"
+#include "core/query.h"
 #include "engine/exact_searcher.h"
 #include "engine/searcher.h"
 #include "engine/title_index.h"
 
 namespace simsearch {
-
-// What a caller may restrict a search to. Empty members impose no condition.
-struct FilterSpec {
-  std::vector<int64_t> exclude_ids;  // ids never returned (unknown ids are ignored)
-  std::vector<std::string> genres;   // keep items with any of these (case-insensitive)
-  std::vector<std::string> types;    // keep items of any of these types (case-insensitive)
-};
 
 class Collection;
 

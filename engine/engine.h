@@ -31,16 +31,6 @@ struct EngineLimits {
   size_t max_title_query_bytes = 256;
 };
 
-// One query. Exactly one kind is set.
-struct SearchQuery {
-  enum class Kind { kUnset, kVector, kItem, kItems };
-  Kind kind = Kind::kUnset;
-  std::vector<float> vector;           // kVector
-  int64_t item_id = 0;                 // kItem: "more like this"; the item is excluded
-  std::vector<int64_t> positive_ids;   // kItems: liked (at least one)
-  std::vector<int64_t> negative_ids;   // kItems: disliked
-};
-
 struct Hit {
   int64_t id = 0;
   float score = 0;

@@ -1,0 +1,236 @@
+#include "client/client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "simsearch/v1/simsearch.grpc.pb.h"
+
+namespace simsearch {
+namespace {
+
+absl::Status FromGrpc(const grpc::Status& st, const std::string& address) {
+  if (st.ok()) return absl::OkStatus();
+  std::string msg = st.error_message();
+  if (st.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    msg = absl::StrCat(msg, " (is simsearch-engine running on ", address, "?)");
+  }
+  return absl::Status(static_cast<absl::StatusCode>(st.error_code()), msg);
+}
+
+void ToProto(const SearchQuery& q, v1::Query* out) {
+  switch (q.kind) {
+    case SearchQuery::Kind::kUnset:
+      break;
+    case SearchQuery::Kind::kVector:
+      out->mutable_vector()->mutable_values()->Add(q.vector.begin(), q.vector.end());
+      break;
+    case SearchQuery::Kind::kItem:
+      out->set_item_id(q.item_id);
+      break;
+    case SearchQuery::Kind::kItems:
+      out->mutable_items()->mutable_positive_ids()->Add(q.positive_ids.begin(), q.positive_ids.end());
+      out->mutable_items()->mutable_negative_ids()->Add(q.negative_ids.begin(), q.negative_ids.end());
+      break;
+  }
+}
+
+void ToProto(const FilterSpec& f, v1::Filter* out) {
+  out->mutable_exclude_ids()->Add(f.exclude_ids.begin(), f.exclude_ids.end());
+  for (const auto& g : f.genres) out->add_genres(g);
+  for (const auto& t : f.types) out->add_types(t);
+}
+
+Item FromProto(const v1::Item& p) {
+  Item it;
+  it.id = p.id();
+  it.title = p.title();
+  it.english_title = p.english_title();
+  it.genres.assign(p.genres().begin(), p.genres().end());
+  it.type = p.type();
+  it.episodes = p.episodes();
+  it.members = p.members();
+  return it;
+}
+
+std::vector<ClientHit> FromProto(const google::protobuf::RepeatedPtrField<v1::Hit>& hits) {
+  std::vector<ClientHit> out;
+  out.reserve(static_cast<size_t>(hits.size()));
+  for (const v1::Hit& h : hits) out.push_back({h.id(), h.score(), FromProto(h.item())});
+  return out;
+}
+
+CollectionInfo FromProto(const v1::CollectionInfo& p) {
+  CollectionInfo c;
+  c.name = p.name();
+  c.version = p.version();
+  c.metric = p.metric() == v1::METRIC_COSINE ? "cosine" : "ip";
+  c.dims = p.dims();
+  c.count = p.count();
+  switch (p.index_kind()) {
+    case v1::INDEX_KIND_IVF:
+      c.index_kind = "ivf";
+      break;
+    case v1::INDEX_KIND_HNSW:
+      c.index_kind = "hnsw";
+      break;
+    default:
+      c.index_kind = "flat";
+  }
+  c.index_params.insert(p.index_params().begin(), p.index_params().end());
+  c.recall_at_10 = p.recall_at_10();
+  c.source = p.source();
+  c.built_at = p.built_at();
+  c.loaded_at = p.loaded_at();
+  c.max_k = p.max_k();
+  return c;
+}
+
+}  // namespace
+
+struct Client::Stubs {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::SimSearch::Stub> search;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health;
+};
+
+std::unique_ptr<Client> Client::Create(const ClientOptions& options) {
+  return std::unique_ptr<Client>(new Client(options));
+}
+
+Client::Client(const ClientOptions& options) : options_(options), stubs_(std::make_unique<Stubs>()) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(options.max_receive_bytes);
+  stubs_->channel =
+      grpc::CreateCustomChannel(options.address, grpc::InsecureChannelCredentials(), args);
+  stubs_->search = v1::SimSearch::NewStub(stubs_->channel);
+  stubs_->health = grpc::health::v1::Health::NewStub(stubs_->channel);
+}
+
+Client::~Client() = default;
+
+namespace {
+void SetDeadline(grpc::ClientContext* ctx, std::optional<absl::Time> deadline,
+                 absl::Duration timeout) {
+  ctx->set_deadline(absl::ToChronoTime(deadline.value_or(absl::Now() + timeout)));
+}
+}  // namespace
+
+absl::StatusOr<std::vector<ClientHit>> Client::Search(const SearchQuery& query,
+                                                      const SearchOptions& options) const {
+  v1::SearchRequest req;
+  req.set_collection(options.collection);
+  ToProto(query, req.mutable_query());
+  if (options.top_k) req.set_top_k(*options.top_k);
+  ToProto(options.filter, req.mutable_filter());
+  v1::SearchResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, options.deadline, options_.timeout);
+  grpc::Status st = stubs_->search->Search(&ctx, req, &resp);
+  if (!st.ok()) return FromGrpc(st, options_.address);
+  return FromProto(resp.hits());
+}
+
+absl::StatusOr<std::vector<std::vector<ClientHit>>> Client::BatchSearch(
+    const std::vector<SearchQuery>& queries, const SearchOptions& options) const {
+  v1::BatchSearchRequest req;
+  req.set_collection(options.collection);
+  for (const SearchQuery& q : queries) ToProto(q, req.add_queries());
+  if (options.top_k) req.set_top_k(*options.top_k);
+  ToProto(options.filter, req.mutable_filter());
+  v1::BatchSearchResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, options.deadline, options_.timeout);
+  grpc::Status st = stubs_->search->BatchSearch(&ctx, req, &resp);
+  if (!st.ok()) return FromGrpc(st, options_.address);
+  std::vector<std::vector<ClientHit>> out;
+  for (const v1::SearchResult& r : resp.results()) out.push_back(FromProto(r.hits()));
+  return out;
+}
+
+absl::StatusOr<std::vector<ItemRecord>> Client::GetItems(const std::string& collection,
+                                                         const std::vector<int64_t>& ids,
+                                                         bool include_vectors,
+                                                         std::optional<absl::Time> deadline) const {
+  v1::GetItemsRequest req;
+  req.set_collection(collection);
+  req.mutable_ids()->Add(ids.begin(), ids.end());
+  req.set_include_vectors(include_vectors);
+  v1::GetItemsResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, deadline, options_.timeout);
+  grpc::Status st = stubs_->search->GetItems(&ctx, req, &resp);
+  if (!st.ok()) return FromGrpc(st, options_.address);
+  std::vector<ItemRecord> out;
+  for (const v1::ItemRecord& r : resp.items()) {
+    out.push_back({FromProto(r.item()), std::vector<float>(r.vector().begin(), r.vector().end())});
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<TitleCandidate>> Client::LookupTitle(
+    const std::string& collection, const std::string& query, std::optional<int> limit,
+    std::optional<absl::Time> deadline) const {
+  v1::LookupTitleRequest req;
+  req.set_collection(collection);
+  req.set_query(query);
+  if (limit) req.set_limit(*limit);
+  v1::LookupTitleResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, deadline, options_.timeout);
+  grpc::Status st = stubs_->search->LookupTitle(&ctx, req, &resp);
+  if (!st.ok()) return FromGrpc(st, options_.address);
+  std::vector<TitleCandidate> out;
+  for (const v1::TitleMatch& m : resp.matches()) {
+    out.push_back({FromProto(m.item()), m.score(), m.matched_title()});
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<CollectionInfo>> Client::ListCollections(
+    std::optional<absl::Time> deadline) const {
+  v1::ListCollectionsRequest req;
+  v1::ListCollectionsResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, deadline, options_.timeout);
+  grpc::Status st = stubs_->search->ListCollections(&ctx, req, &resp);
+  if (!st.ok()) return FromGrpc(st, options_.address);
+  std::vector<CollectionInfo> out;
+  for (const v1::CollectionInfo& c : resp.collections()) out.push_back(FromProto(c));
+  return out;
+}
+
+absl::StatusOr<CollectionInfo> Client::DescribeCollection(const std::string& collection,
+                                                          std::optional<absl::Time> deadline) const {
+  v1::DescribeCollectionRequest req;
+  req.set_collection(collection);
+  v1::DescribeCollectionResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, deadline, options_.timeout);
+  grpc::Status st = stubs_->search->DescribeCollection(&ctx, req, &resp);
+  if (!st.ok()) return FromGrpc(st, options_.address);
+  CollectionInfo c = FromProto(resp.info());
+  c.genres.assign(resp.genres().begin(), resp.genres().end());
+  c.types.assign(resp.types().begin(), resp.types().end());
+  c.max_batch = resp.max_batch();
+  c.max_ids = resp.max_ids();
+  return c;
+}
+
+absl::Status Client::CheckHealth(const std::string& service,
+                                 std::optional<absl::Time> deadline) const {
+  grpc::health::v1::HealthCheckRequest req;
+  req.set_service(service);
+  grpc::health::v1::HealthCheckResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, deadline, options_.timeout);
+  grpc::Status st = stubs_->health->Check(&ctx, req, &resp);
+  if (!st.ok()) return FromGrpc(st, options_.address);
+  if (resp.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
+    return absl::UnavailableError(absl::StrCat("service '", service, "' is not serving (status ",
+                                               grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status()), ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace simsearch

@@ -1,0 +1,104 @@
+// The C++ client of simsearch-engine. Results are absl::StatusOr; a failed call carries
+// the server's status code and message unchanged. Every call has a deadline: the
+// `deadline` argument, or now + ClientOptions::timeout.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/catalog.h"
+#include "core/query.h"
+
+namespace simsearch {
+
+struct ClientOptions {
+  std::string address = "127.0.0.1:50051";  // host:port of simsearch-engine
+  absl::Duration timeout = absl::Seconds(10);  // default deadline of a call
+  int max_receive_bytes = 64 << 20;
+};
+
+struct SearchOptions {
+  std::string collection;         // required
+  std::optional<int> top_k;       // unset: the server's default (10)
+  FilterSpec filter;
+  std::optional<absl::Time> deadline;
+};
+
+struct ClientHit {
+  int64_t id = 0;
+  float score = 0;
+  Item item;  // metadata; only `id` is set when the collection has none
+};
+
+struct ItemRecord {
+  Item item;
+  std::vector<float> vector;  // only when asked for
+};
+
+struct TitleCandidate {
+  Item item;
+  float score = 0;            // (0, 1], 1 = exact title
+  std::string matched_title;  // the original or English title that matched
+};
+
+struct CollectionInfo {
+  std::string name;
+  std::string version;
+  std::string metric;      // "cosine" or "ip"
+  int dims = 0;
+  int64_t count = 0;
+  std::string index_kind;  // "flat", "ivf", "hnsw"
+  std::map<std::string, std::string> index_params;
+  double recall_at_10 = 1;
+  std::string source;
+  std::string built_at;
+  std::string loaded_at;
+  int max_k = 0;
+  // DescribeCollection only:
+  std::vector<std::string> genres;
+  std::vector<std::string> types;
+  int max_batch = 0;
+  int max_ids = 0;
+};
+
+class Client {
+ public:
+  // Creates the channel; connecting happens on the first call.
+  static std::unique_ptr<Client> Create(const ClientOptions& options);
+  ~Client();
+
+  absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& query,
+                                                const SearchOptions& options) const;
+  absl::StatusOr<std::vector<std::vector<ClientHit>>> BatchSearch(
+      const std::vector<SearchQuery>& queries, const SearchOptions& options) const;
+  absl::StatusOr<std::vector<ItemRecord>> GetItems(
+      const std::string& collection, const std::vector<int64_t>& ids, bool include_vectors = false,
+      std::optional<absl::Time> deadline = std::nullopt) const;
+  absl::StatusOr<std::vector<TitleCandidate>> LookupTitle(
+      const std::string& collection, const std::string& query, std::optional<int> limit = std::nullopt,
+      std::optional<absl::Time> deadline = std::nullopt) const;
+  absl::StatusOr<std::vector<CollectionInfo>> ListCollections(
+      std::optional<absl::Time> deadline = std::nullopt) const;
+  absl::StatusOr<CollectionInfo> DescribeCollection(
+      const std::string& collection, std::optional<absl::Time> deadline = std::nullopt) const;
+  // grpc.health.v1 Check of `service` ("" = the whole server): OK when SERVING,
+  // Unavailable otherwise.
+  absl::Status CheckHealth(const std::string& service = "",
+                           std::optional<absl::Time> deadline = std::nullopt) const;
+
+  const ClientOptions& options() const { return options_; }
+
+ private:
+  struct Stubs;
+  explicit Client(const ClientOptions& options);
+  ClientOptions options_;
+  std::unique_ptr<Stubs> stubs_;
+};
+
+}  // namespace simsearch

@@ -1,0 +1,440 @@
+// simsearch: command-line client of simsearch-engine.
+#include <cstdio>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "client/client.h"
+#include "core/cli.h"
+
+namespace simsearch {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr char kUsage[] =
+    "simsearch: query a simsearch-engine from the command line.\n"
+    "\n"
+    "Commands:\n"
+    "  similar TITLE|ID   items most like one item (the item itself excluded)\n"
+    "  search             nearest items to a raw vector (--vector)\n"
+    "  recommend          from a watch list: --like ID,ID [--dislike ID]\n"
+    "  item ID [ID...]    item metadata (and --vectors)\n"
+    "  lookup TEXT        title lookup: from \"cowboy bebop\" to ids\n"
+    "  collections        served collections, versions and sizes\n"
+    "  describe NAME      one collection in detail (genres and types filters accept)\n"
+    "  health             grpc.health.v1 check\n"
+    "\n"
+    "Common flags: --server HOST:PORT (default $SIMSEARCH_SERVER or 127.0.0.1:50051),\n"
+    "--collection NAME (default $SIMSEARCH_COLLECTION, or the only served one),\n"
+    "--timeout SECONDS, --json. Run `simsearch COMMAND --help` for a command's flags.\n"
+    "Exit status: 0 success, 1 the server or connection failed (message printed), 2 bad usage.";
+
+struct Common {
+  std::string server;
+  std::string collection;
+  double timeout = 10;
+  bool json = false;
+  int k = 10;
+  std::vector<std::string> genres, types;
+  std::vector<int64_t> exclude;
+};
+
+void AddCommon(ArgParser* p, Common* c, bool search_flags) {
+  const char* env_server = std::getenv("SIMSEARCH_SERVER");
+  const char* env_coll = std::getenv("SIMSEARCH_COLLECTION");
+  c->server = env_server ? env_server : "127.0.0.1:50051";
+  c->collection = env_coll ? env_coll : "";
+  p->AddString("server", &c->server, "engine address (default $SIMSEARCH_SERVER or 127.0.0.1:50051)",
+               "HOST:PORT");
+  p->AddString("collection", &c->collection,
+               "collection to query (default $SIMSEARCH_COLLECTION, or the only one served)", "NAME");
+  p->AddDouble("timeout", &c->timeout, "deadline of the call in seconds (default 10)", "SECONDS");
+  p->AddBool("json", &c->json, "print JSON instead of a table");
+  if (search_flags) {
+    p->AddInt("k", &c->k, "number of results, 1..max_k (default 10)");
+    p->AddAlias("-k", "k");
+    p->AddStringList("genre", &c->genres, "keep only items with any of these genres (repeatable)",
+                     "GENRE");
+    p->AddStringList("type", &c->types, "keep only items of these types: TV, Movie, OVA, ...",
+                     "TYPE");
+    p->AddInt64List("exclude", &c->exclude, "never return these ids");
+  }
+}
+
+int UsageError(const std::string& msg) {
+  std::fprintf(stderr, "simsearch: %s\n", msg.c_str());
+  return 2;
+}
+
+int Failed(const absl::Status& st) {
+  std::fprintf(stderr, "simsearch: %s: %s\n", absl::StatusCodeToString(st.code()).c_str(),
+               std::string(st.message()).c_str());
+  return 1;
+}
+
+std::unique_ptr<Client> MakeClient(const Common& c) {
+  ClientOptions o;
+  o.address = c.server;
+  o.timeout = absl::Seconds(c.timeout);
+  return Client::Create(o);
+}
+
+// Chooses the collection when none was given: the only one served.
+absl::Status ResolveCollection(const Client& client, Common* c) {
+  if (!c->collection.empty()) return absl::OkStatus();
+  auto list = client.ListCollections();
+  if (!list.ok()) return list.status();
+  if (list->size() == 1) {
+    c->collection = (*list)[0].name;
+    return absl::OkStatus();
+  }
+  std::vector<std::string> names;
+  for (const auto& i : *list) names.push_back(i.name);
+  return absl::InvalidArgumentError(
+      list->empty() ? std::string("the server serves no collection yet")
+                    : absl::StrCat("several collections are served (", absl::StrJoin(names, ", "),
+                                   "); choose one with --collection"));
+}
+
+json ItemJson(const Item& it) {
+  return {{"id", it.id},       {"title", it.title}, {"english_title", it.english_title},
+          {"genres", it.genres}, {"type", it.type},  {"episodes", it.episodes},
+          {"members", it.members}};
+}
+
+// Cuts to at most `width` code points, marking a cut with "...".
+std::string Clip(const std::string& s, size_t width) {
+  size_t cps = 0, i = 0, cut = std::string::npos;
+  for (; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) continue;
+    if (cps == width - 3) cut = i;
+    if (++cps > width) return s.substr(0, cut) + "...";
+  }
+  return s;
+}
+
+size_t CodePoints(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
+  return n;
+}
+
+std::string Pad(const std::string& s, size_t width) {
+  size_t n = CodePoints(s);
+  return n >= width ? s : s + std::string(width - n, ' ');
+}
+
+std::string DisplayTitle(const Item& it) {
+  if (it.title.empty()) return absl::StrCat("(id ", it.id, ")");
+  if (!it.english_title.empty() && it.english_title != it.title) {
+    return absl::StrCat(it.title, " / ", it.english_title);
+  }
+  return it.title;
+}
+
+void PrintHits(const std::vector<ClientHit>& hits, const std::string& collection, bool as_json,
+               const json& query) {
+  if (as_json) {
+    json arr = json::array();
+    for (const ClientHit& h : hits) arr.push_back({{"id", h.id}, {"score", h.score}, {"item", ItemJson(h.item)}});
+    std::printf("%s\n", json({{"collection", collection}, {"query", query}, {"hits", arr}})
+                            .dump(2, ' ', false, json::error_handler_t::replace)
+                            .c_str());
+    return;
+  }
+  std::printf("%-4s %-7s %-7s %s %-7s %4s  %s\n", "#", "id", "score", Pad("title", 50).c_str(),
+              "type", "eps", "genres");
+  int rank = 0;
+  for (const ClientHit& h : hits) {
+    std::printf("%-4d %-7lld %-7.4f %s %-7s %4s  %s\n", ++rank, static_cast<long long>(h.id),
+                h.score, Pad(Clip(DisplayTitle(h.item), 50), 50).c_str(), h.item.type.c_str(),
+                h.item.episodes > 0 ? std::to_string(h.item.episodes).c_str() : "-",
+                Clip(absl::StrJoin(h.item.genres, ", "), 40).c_str());
+  }
+  if (hits.empty()) std::printf("(no results)\n");
+}
+
+SearchOptions Options(const Common& c) {
+  SearchOptions o;
+  o.collection = c.collection;
+  o.top_k = c.k;
+  o.filter.genres = c.genres;
+  o.filter.types = c.types;
+  o.filter.exclude_ids = c.exclude;
+  return o;
+}
+
+// Parses a command's flags; returns -1 to go on, else the exit code.
+int ParseOrExit(ArgParser* p, int argc, char** argv, std::vector<std::string>* positional) {
+  absl::Status st = p->Parse(argc, argv, 2, positional);
+  if (p->help_requested()) {
+    std::printf("%s", p->Help().c_str());
+    return 0;
+  }
+  if (!st.ok()) return UsageError(std::string(st.message()));
+  return -1;
+}
+
+int Similar(int argc, char** argv) {
+  Common c;
+  ArgParser p("simsearch similar",
+              "simsearch similar: items most like one item, the item itself excluded.\n\n"
+              "  simsearch similar \"Cowboy Bebop\" --collection genres -k 10\n"
+              "  simsearch similar 1 --collection genres --type TV\n\n"
+              "A number is an item id; anything else is looked up as a title (best match used,\n"
+              "case and accents ignored).");
+  AddCommon(&p, &c, true);
+  std::vector<std::string> pos;
+  if (int rc = ParseOrExit(&p, argc, argv, &pos); rc >= 0) return rc;
+  if (pos.empty()) return UsageError("similar needs a title or an item id (see --help)");
+  const std::string what = absl::StrJoin(pos, " ");
+  auto client = MakeClient(c);
+  if (auto st = ResolveCollection(*client, &c); !st.ok()) return Failed(st);
+  int64_t id;
+  json query;
+  if (!absl::SimpleAtoi(what, &id)) {
+    auto matches = client->LookupTitle(c.collection, what, 5);
+    if (!matches.ok()) return Failed(matches.status());
+    if (matches->empty()) {
+      return Failed(absl::NotFoundError(absl::StrCat("no title in collection '", c.collection,
+                                                     "' matches \"", what, "\"")));
+    }
+    const TitleCandidate& best = (*matches)[0];
+    id = best.item.id;
+    query = {{"title", what}, {"matched", best.matched_title}, {"id", id}};
+    if (!c.json) {
+      std::printf("more like: %s (id %lld, title match %.2f)\n", DisplayTitle(best.item).c_str(),
+                  static_cast<long long>(id), best.score);
+    }
+  } else {
+    query = {{"id", id}};
+  }
+  auto hits = client->Search(SearchQuery::Item(id), Options(c));
+  if (!hits.ok()) return Failed(hits.status());
+  PrintHits(*hits, c.collection, c.json, query);
+  return 0;
+}
+
+int Search(int argc, char** argv) {
+  Common c;
+  std::string vector_text;
+  ArgParser p("simsearch search",
+              "simsearch search: nearest items to a raw query vector.\n\n"
+              "  simsearch search --collection genres --vector 0,1,0,...  -k 5\n\n"
+              "The vector needs the collection's dimensions (see `simsearch describe NAME`);\n"
+              "cosine collections normalise it.");
+  AddCommon(&p, &c, true);
+  p.AddString("vector", &vector_text, "query vector, comma-separated floats", "X,Y,...");
+  p.Require("vector");
+  if (int rc = ParseOrExit(&p, argc, argv, nullptr); rc >= 0) return rc;
+  std::vector<float> v;
+  for (absl::string_view part : absl::StrSplit(vector_text, ',', absl::SkipWhitespace())) {
+    float x;
+    if (!absl::SimpleAtof(absl::StripAsciiWhitespace(part), &x)) {
+      return UsageError(absl::StrCat("--vector: '", part, "' is not a number"));
+    }
+    v.push_back(x);
+  }
+  auto client = MakeClient(c);
+  if (auto st = ResolveCollection(*client, &c); !st.ok()) return Failed(st);
+  auto hits = client->Search(SearchQuery::Vector(v), Options(c));
+  if (!hits.ok()) return Failed(hits.status());
+  PrintHits(*hits, c.collection, c.json, {{"vector_dims", v.size()}});
+  return 0;
+}
+
+int Recommend(int argc, char** argv) {
+  Common c;
+  std::vector<int64_t> like, dislike;
+  ArgParser p("simsearch recommend",
+              "simsearch recommend: recommendations from a watch list.\n\n"
+              "  simsearch recommend --like 1,5,6 --dislike 20 --collection genres\n\n"
+              "The query is mean(liked) - mean(disliked); the listed items are not returned.");
+  AddCommon(&p, &c, true);
+  p.AddInt64List("like", &like, "ids the user liked or watched (at least one)");
+  p.AddInt64List("dislike", &dislike, "ids the user disliked");
+  p.Require("like");
+  if (int rc = ParseOrExit(&p, argc, argv, nullptr); rc >= 0) return rc;
+  auto client = MakeClient(c);
+  if (auto st = ResolveCollection(*client, &c); !st.ok()) return Failed(st);
+  auto hits = client->Search(SearchQuery::Items(like, dislike), Options(c));
+  if (!hits.ok()) return Failed(hits.status());
+  PrintHits(*hits, c.collection, c.json, {{"like", like}, {"dislike", dislike}});
+  return 0;
+}
+
+int ItemCmd(int argc, char** argv) {
+  Common c;
+  bool vectors = false;
+  ArgParser p("simsearch item", "simsearch item: item metadata by id.\n\n  simsearch item 1 5 --collection genres");
+  AddCommon(&p, &c, false);
+  p.AddBool("vectors", &vectors, "also print each item's stored vector");
+  std::vector<std::string> pos;
+  if (int rc = ParseOrExit(&p, argc, argv, &pos); rc >= 0) return rc;
+  std::vector<int64_t> ids;
+  for (const std::string& s : pos) {
+    for (absl::string_view part : absl::StrSplit(s, ',', absl::SkipWhitespace())) {
+      int64_t id;
+      if (!absl::SimpleAtoi(part, &id)) return UsageError(absl::StrCat("'", part, "' is not an item id"));
+      ids.push_back(id);
+    }
+  }
+  if (ids.empty()) return UsageError("item needs at least one id (see --help)");
+  auto client = MakeClient(c);
+  if (auto st = ResolveCollection(*client, &c); !st.ok()) return Failed(st);
+  auto items = client->GetItems(c.collection, ids, vectors);
+  if (!items.ok()) return Failed(items.status());
+  if (c.json) {
+    json arr = json::array();
+    for (const ItemRecord& r : *items) {
+      json j = ItemJson(r.item);
+      if (vectors) j["vector"] = r.vector;
+      arr.push_back(j);
+    }
+    std::printf("%s\n", json({{"collection", c.collection}, {"items", arr}}).dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    return 0;
+  }
+  for (const ItemRecord& r : *items) {
+    const Item& it = r.item;
+    std::printf("id:       %lld\ntitle:    %s\n", static_cast<long long>(it.id), it.title.c_str());
+    if (!it.english_title.empty()) std::printf("english:  %s\n", it.english_title.c_str());
+    std::printf("type:     %s\nepisodes: %d\ngenres:   %s\nmembers:  %lld\n", it.type.c_str(),
+                it.episodes, absl::StrJoin(it.genres, ", ").c_str(), static_cast<long long>(it.members));
+    if (vectors) std::printf("vector:   [%s]\n", absl::StrJoin(r.vector, ", ").c_str());
+    std::printf("\n");
+  }
+  return 0;
+}
+
+int Lookup(int argc, char** argv) {
+  Common c;
+  int limit = 10;
+  ArgParser p("simsearch lookup", "simsearch lookup: title search, best matches first.\n\n  simsearch lookup cowboy bebop");
+  AddCommon(&p, &c, false);
+  p.AddInt("limit", &limit, "most matches (default 10)");
+  std::vector<std::string> pos;
+  if (int rc = ParseOrExit(&p, argc, argv, &pos); rc >= 0) return rc;
+  if (pos.empty()) return UsageError("lookup needs some title text (see --help)");
+  auto client = MakeClient(c);
+  if (auto st = ResolveCollection(*client, &c); !st.ok()) return Failed(st);
+  auto m = client->LookupTitle(c.collection, absl::StrJoin(pos, " "), limit);
+  if (!m.ok()) return Failed(m.status());
+  if (c.json) {
+    json arr = json::array();
+    for (const auto& x : *m) arr.push_back({{"score", x.score}, {"matched_title", x.matched_title}, {"item", ItemJson(x.item)}});
+    std::printf("%s\n", json({{"collection", c.collection}, {"matches", arr}}).dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    return 0;
+  }
+  std::printf("%-7s %-6s %s %s\n", "id", "match", Pad("title", 50).c_str(), "type");
+  for (const auto& x : *m) {
+    std::printf("%-7lld %-6.2f %s %s\n", static_cast<long long>(x.item.id), x.score,
+                Pad(Clip(DisplayTitle(x.item), 50), 50).c_str(), x.item.type.c_str());
+  }
+  if (m->empty()) std::printf("(no title matches)\n");
+  return 0;
+}
+
+json InfoJson(const CollectionInfo& i) {
+  return {{"name", i.name},           {"version", i.version},   {"metric", i.metric},
+          {"dims", i.dims},           {"count", i.count},       {"index_kind", i.index_kind},
+          {"index_params", i.index_params}, {"recall_at_10", i.recall_at_10},
+          {"source", i.source},       {"built_at", i.built_at}, {"loaded_at", i.loaded_at},
+          {"max_k", i.max_k}};
+}
+
+int Collections(int argc, char** argv) {
+  Common c;
+  ArgParser p("simsearch collections", "simsearch collections: what the engine serves.");
+  AddCommon(&p, &c, false);
+  if (int rc = ParseOrExit(&p, argc, argv, nullptr); rc >= 0) return rc;
+  auto list = MakeClient(c)->ListCollections();
+  if (!list.ok()) return Failed(list.status());
+  if (c.json) {
+    json arr = json::array();
+    for (const auto& i : *list) arr.push_back(InfoJson(i));
+    std::printf("%s\n", json({{"collections", arr}}).dump(2).c_str());
+    return 0;
+  }
+  std::printf("%-16s %-9s %-7s %6s %9s %-5s %9s  %s\n", "name", "version", "metric", "dims",
+              "items", "index", "recall@10", "built");
+  for (const auto& i : *list) {
+    std::printf("%-16s %-9s %-7s %6d %9lld %-5s %9.4f  %s\n", i.name.c_str(), i.version.c_str(),
+                i.metric.c_str(), i.dims, static_cast<long long>(i.count), i.index_kind.c_str(),
+                i.recall_at_10, i.built_at.c_str());
+  }
+  if (list->empty()) std::printf("(no collections served)\n");
+  return 0;
+}
+
+int Describe(int argc, char** argv) {
+  Common c;
+  ArgParser p("simsearch describe", "simsearch describe: one collection in detail.\n\n  simsearch describe genres");
+  AddCommon(&p, &c, false);
+  std::vector<std::string> pos;
+  if (int rc = ParseOrExit(&p, argc, argv, &pos); rc >= 0) return rc;
+  if (!pos.empty()) c.collection = pos[0];
+  auto client = MakeClient(c);
+  if (auto st = ResolveCollection(*client, &c); !st.ok()) return Failed(st);
+  auto i = client->DescribeCollection(c.collection);
+  if (!i.ok()) return Failed(i.status());
+  json j = InfoJson(*i);
+  j["genres"] = i->genres;
+  j["types"] = i->types;
+  j["max_batch"] = i->max_batch;
+  j["max_ids"] = i->max_ids;
+  if (c.json) {
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  for (auto& [key, value] : j.items()) {
+    std::printf("%-13s %s\n", (key + ":").c_str(),
+                value.is_string() ? value.get<std::string>().c_str() : value.dump().c_str());
+  }
+  return 0;
+}
+
+int Health(int argc, char** argv) {
+  Common c;
+  std::string service;
+  ArgParser p("simsearch health", "simsearch health: grpc.health.v1 Check; exit 0 when serving.");
+  AddCommon(&p, &c, false);
+  p.AddString("service", &service, "service name to check (default: the whole server)");
+  if (int rc = ParseOrExit(&p, argc, argv, nullptr); rc >= 0) return rc;
+  absl::Status st = MakeClient(c)->CheckHealth(service);
+  if (!st.ok()) return Failed(st);
+  std::printf("SERVING\n");
+  return 0;
+}
+
+}  // namespace
+}  // namespace simsearch
+
+int main(int argc, char** argv) {
+  using namespace simsearch;
+  if (argc < 2) {
+    std::fprintf(stderr, "%s\n", kUsage);
+    return 2;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::printf("%s\n", kUsage);
+    return 0;
+  }
+  if (cmd == "similar") return Similar(argc, argv);
+  if (cmd == "search") return Search(argc, argv);
+  if (cmd == "recommend") return Recommend(argc, argv);
+  if (cmd == "item" || cmd == "items") return ItemCmd(argc, argv);
+  if (cmd == "lookup") return Lookup(argc, argv);
+  if (cmd == "collections") return Collections(argc, argv);
+  if (cmd == "describe") return Describe(argc, argv);
+  if (cmd == "health") return Health(argc, argv);
+  std::fprintf(stderr, "simsearch: unknown command '%s' (see simsearch --help)\n", cmd.c_str());
+  return 2;
+}

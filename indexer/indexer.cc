@@ -1,0 +1,336 @@
+#include "indexer/indexer.h"
+
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIVFFlat.h>
+#include <faiss/index_io.h>
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <random>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/array_file.h"
+#include "core/bundle.h"
+#include "core/status_macros.h"
+
+namespace simsearch {
+namespace fs = std::filesystem;
+using idx_t = faiss::Index::idx_t;
+
+namespace {
+
+void Report(const BuildOptions& o, absl::string_view stage, double fraction) {
+  if (o.progress) o.progress(stage, fraction);
+}
+
+// Rows that survive, with their ids, in ascending id order.
+struct Rows {
+  std::vector<uint64_t> source_row;  // row in the input
+  std::vector<int64_t> ids;
+};
+
+absl::StatusOr<std::vector<int64_t>> LoadIds(const BuildOptions& o, const VectorSet& v) {
+  if (!v.ids.empty()) {
+    if (!o.ids_path.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          o.vectors_path, ": a CSV carries its ids in its first column; drop --ids ", o.ids_path));
+    }
+    return v.ids;
+  }
+  if (o.ids_path.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--ids is required with ", o.vectors_path, " (only CSV input carries its ids)"));
+  }
+  SIMSEARCH_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ReadIds(o.ids_path));
+  if (ids.size() != v.count) {
+    return absl::InvalidArgumentError(absl::StrCat(o.ids_path, " has ", ids.size(), " ids but ",
+                                                   o.vectors_path, " has ", v.count,
+                                                   " vectors; they must pair up row by row"));
+  }
+  return ids;
+}
+
+int DefaultNlist(uint64_t n) {
+  // About 4*sqrt(n) lists, keeping at least 39 training points per list (FAISS's
+  // minimum for k-means without warnings).
+  const double by_sqrt = 4.0 * std::sqrt(static_cast<double>(n));
+  const double by_points = static_cast<double>(n) / 39.0;
+  return std::max(1, static_cast<int>(std::min(by_sqrt, by_points)));
+}
+
+absl::StatusOr<std::unique_ptr<faiss::Index>> BuildAnn(const BuildOptions& o, IndexParams* p,
+                                                       const float* x, uint64_t n, uint64_t d) {
+  std::unique_ptr<faiss::Index> index;
+  const std::string stage_add = absl::StrCat("adding vectors to ", IndexKindName(o.index_kind));
+  try {
+    if (o.index_kind == IndexKind::kIvf) {
+      if (p->nlist <= 0) p->nlist = DefaultNlist(n);
+      if (static_cast<uint64_t>(p->nlist) > n) {
+        return absl::InvalidArgumentError(absl::StrCat("--nlist ", p->nlist, " is larger than the ",
+                                                       n, " vectors; use at most ", n / 39 + 1));
+      }
+      if (p->nprobe <= 0) p->nprobe = std::min(p->nlist, std::max(8, p->nlist / 8));
+      if (p->nprobe > p->nlist) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--nprobe ", p->nprobe, " exceeds --nlist ", p->nlist));
+      }
+      auto quantizer = std::make_unique<faiss::IndexFlatIP>(static_cast<int>(d));
+      auto ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer.get(), d, p->nlist,
+                                                       faiss::METRIC_INNER_PRODUCT);
+      ivf->own_fields = true;
+      quantizer.release();
+      ivf->cp.seed = static_cast<int>(o.seed);
+      Report(o, absl::StrCat("training IVF (nlist ", p->nlist, ")"), 0);
+      // FAISS k-means draws its own random sample (256 points per list at most).
+      ivf->train(static_cast<idx_t>(n), x);
+      Report(o, absl::StrCat("training IVF (nlist ", p->nlist, ")"), 1);
+      index = std::move(ivf);
+    } else {
+      if (p->hnsw_m <= 0) p->hnsw_m = 32;
+      if (p->ef_construction <= 0) p->ef_construction = 200;
+      if (p->ef_search <= 0) p->ef_search = 128;
+      auto hnsw = std::make_unique<faiss::IndexHNSWFlat>(static_cast<int>(d), p->hnsw_m,
+                                                         faiss::METRIC_INNER_PRODUCT);
+      hnsw->hnsw.efConstruction = p->ef_construction;
+      hnsw->hnsw.efSearch = p->ef_search;
+      index = std::move(hnsw);
+    }
+    const uint64_t chunk = std::max<uint64_t>(10000, n / 100);
+    for (uint64_t start = 0; start < n; start += chunk) {
+      const uint64_t m = std::min(chunk, n - start);
+      index->add(static_cast<idx_t>(m), x + start * d);
+      Report(o, stage_add, static_cast<double>(start + m) / static_cast<double>(n));
+    }
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("FAISS failed to build the index: ", e.what()));
+  }
+  return index;
+}
+
+// Mean fraction of the exact top-10 that the ANN index finds, over a sample of the
+// collection's own vectors as queries.
+absl::StatusOr<double> MeasureRecall(const BuildOptions& o, const faiss::Index& ann,
+                                     const IndexParams& p, const float* x, uint64_t n,
+                                     uint64_t d, uint64_t* queries) {
+  const uint64_t s = std::min<uint64_t>(o.recall_queries, n);
+  *queries = s;
+  if (s == 0) return 1.0;
+  std::vector<uint64_t> rows(n);
+  std::iota(rows.begin(), rows.end(), 0);
+  std::mt19937_64 rng(o.seed);
+  std::shuffle(rows.begin(), rows.end(), rng);
+  rows.resize(s);
+  std::vector<float> q(s * d);
+  for (uint64_t i = 0; i < s; ++i) std::copy(x + rows[i] * d, x + (rows[i] + 1) * d, &q[i * d]);
+  const idx_t k = static_cast<idx_t>(std::min<uint64_t>(10, n));
+  std::vector<float> de(s * k), da(s * k);
+  std::vector<idx_t> le(s * k), la(s * k);
+  try {
+    faiss::IndexFlatIP exact(static_cast<int>(d));
+    exact.add(static_cast<idx_t>(n), x);
+    const std::string stage = absl::StrCat("measuring recall@10 on ", s, " queries");
+    const uint64_t batch = 100;
+    faiss::SearchParametersIVF ivf;
+    ivf.nprobe = p.nprobe;
+    faiss::SearchParametersHNSW hnsw;
+    hnsw.efSearch = std::max<int>(p.ef_search, static_cast<int>(k));
+    const faiss::SearchParameters* sp =
+        o.index_kind == IndexKind::kIvf ? static_cast<const faiss::SearchParameters*>(&ivf) : &hnsw;
+    for (uint64_t b = 0; b < s; b += batch) {
+      const uint64_t m = std::min(batch, s - b);
+      exact.search(static_cast<idx_t>(m), &q[b * d], k, &de[b * k], &le[b * k]);
+      ann.search(static_cast<idx_t>(m), &q[b * d], k, &da[b * k], &la[b * k], sp);
+      Report(o, stage, static_cast<double>(b + m) / static_cast<double>(s));
+    }
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("FAISS failed while measuring recall: ", e.what()));
+  }
+  uint64_t found = 0;
+  for (uint64_t i = 0; i < s; ++i) {
+    std::vector<idx_t> truth(&le[i * k], &le[(i + 1) * k]);
+    std::sort(truth.begin(), truth.end());
+    for (idx_t j = 0; j < k; ++j) {
+      if (std::binary_search(truth.begin(), truth.end(), la[i * k + j])) ++found;
+    }
+  }
+  return static_cast<double>(found) / static_cast<double>(s * k);
+}
+
+}  // namespace
+
+absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
+  SIMSEARCH_RETURN_IF_ERROR(ValidateCollectionName(o.collection));
+  if (o.out_root.empty()) return absl::InvalidArgumentError("--out (the index root) is required");
+  Report(o, "reading vectors", 0);
+  SIMSEARCH_ASSIGN_OR_RETURN(VectorSet v, ReadVectors(o.vectors_path));
+  Report(o, "reading vectors", 1);
+  if (o.expect_dims != 0 && v.dims != o.expect_dims) {
+    return absl::InvalidArgumentError(absl::StrCat(o.vectors_path, ": vectors have ", v.dims,
+                                                   " dimensions, expected ", o.expect_dims));
+  }
+  SIMSEARCH_ASSIGN_OR_RETURN(std::vector<int64_t> ids, LoadIds(o, v));
+  SIMSEARCH_RETURN_IF_ERROR(CheckFinite(v, o.vectors_path));
+  {
+    absl::flat_hash_map<int64_t, uint64_t> first_row;
+    first_row.reserve(ids.size());
+    for (uint64_t r = 0; r < ids.size(); ++r) {
+      auto [it, inserted] = first_row.try_emplace(ids[r], r);
+      if (!inserted) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(o.ids_path.empty() ? o.vectors_path : o.ids_path, ": duplicate id ",
+                         ids[r], " at rows ", it->second, " and ", r, "; ids must be unique"));
+      }
+    }
+  }
+
+  // Catalogue: every id must be known, unless the caller drops the unknown ones.
+  std::unique_ptr<Catalog> catalog;
+  BuildResult result;
+  std::vector<uint64_t> keep;
+  keep.reserve(v.count);
+  if (!o.catalog_paths.empty()) {
+    Report(o, "reading catalogue", 0);
+    SIMSEARCH_ASSIGN_OR_RETURN(Catalog c, Catalog::Load(o.catalog_paths));
+    catalog = std::make_unique<Catalog>(std::move(c));
+    std::vector<int64_t> missing;
+    for (uint64_t r = 0; r < v.count; ++r) {
+      if (catalog->Find(ids[r]) == nullptr) {
+        missing.push_back(ids[r]);
+      } else {
+        keep.push_back(r);
+      }
+    }
+    if (!missing.empty() && !o.drop_missing) {
+      std::vector<int64_t> head(missing.begin(),
+                                missing.begin() + std::min<size_t>(missing.size(), 10));
+      return absl::InvalidArgumentError(absl::StrCat(
+          missing.size(), " of ", v.count, " ids are not in the catalogue (",
+          absl::StrJoin(o.catalog_paths, ", "), "), e.g. ", absl::StrJoin(head, ", "),
+          "; fix the ids, add them to the catalogue, or pass --drop-missing to leave them out"));
+    }
+    result.dropped_ids = std::move(missing);
+    if (keep.empty()) {
+      return absl::InvalidArgumentError("no vector is left after dropping ids missing from the catalogue");
+    }
+  } else {
+    for (uint64_t r = 0; r < v.count; ++r) keep.push_back(r);
+  }
+
+  // Rows in ascending id order: ties in score then break by id everywhere.
+  std::sort(keep.begin(), keep.end(), [&](uint64_t a, uint64_t b) { return ids[a] < ids[b]; });
+  const uint64_t n = keep.size();
+  const uint64_t d = v.dims;
+  std::vector<float> x(n * d);
+  std::vector<int64_t> out_ids(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint64_t r = keep[i];
+    out_ids[i] = ids[r];
+    float* dst = &x[i * d];
+    std::copy(&v.data[r * d], &v.data[(r + 1) * d], dst);
+    if (o.metric == Metric::kCosine) {
+      double s = 0;
+      for (uint64_t j = 0; j < d; ++j) s += double{dst[j]} * dst[j];
+      const double norm = std::sqrt(s);
+      if (!(norm > 0)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            o.vectors_path, ": row ", r, " (id ", ids[r],
+            ") is a zero vector, which has no cosine similarity; drop it or use --metric ip"));
+      }
+      for (uint64_t j = 0; j < d; ++j) dst[j] = static_cast<float>(dst[j] / norm);
+    }
+  }
+  v = VectorSet();  // release the input copy
+
+  // Write the bundle into a staging directory; it is removed on any error.
+  SIMSEARCH_ASSIGN_OR_RETURN(auto writer, BundleWriter::Create(o.out_root, o.collection));
+  Report(o, "writing vectors", 0);
+  SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kVectorsFile), x.data(), n, d,
+                                                o.metric == Metric::kCosine ? kArrayFlagUnitNorm : 0));
+  SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kIdsFile), out_ids.data(), n));
+  if (catalog) {
+    std::vector<const Item*> items;
+    items.reserve(n);
+    for (int64_t id : out_ids) items.push_back(catalog->Find(id));
+    SIMSEARCH_RETURN_IF_ERROR(WriteItemsFile(writer->PathOf(kItemsFile), items));
+  }
+  Report(o, "writing vectors", 1);
+
+  Manifest m;
+  m.collection = o.collection;
+  m.metric = o.metric;
+  m.dims = d;
+  m.count = n;
+  m.index_kind = o.index_kind;
+  m.index_params = o.params;
+  m.has_items = catalog != nullptr;
+  m.built_at = NowRfc3339();
+  m.builder = "simsearch-indexer 0.1.0";
+  m.source = !o.source.empty()
+                 ? o.source
+                 : absl::StrCat("vectors=", o.vectors_path,
+                                o.ids_path.empty() ? "" : absl::StrCat(" ids=", o.ids_path),
+                                o.catalog_paths.empty()
+                                    ? ""
+                                    : absl::StrCat(" catalog=", absl::StrJoin(o.catalog_paths, ",")));
+  if (o.index_kind != IndexKind::kFlat) {
+    SIMSEARCH_ASSIGN_OR_RETURN(std::unique_ptr<faiss::Index> ann,
+                               BuildAnn(o, &m.index_params, x.data(), n, d));
+    SIMSEARCH_ASSIGN_OR_RETURN(m.recall_at_10, MeasureRecall(o, *ann, m.index_params, x.data(), n,
+                                                             d, &m.recall_queries));
+    try {
+      faiss::write_index(ann.get(), writer->PathOf(kFaissIndexFile).c_str());
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("cannot write ", writer->PathOf(kFaissIndexFile),
+                                              ": ", e.what()));
+    }
+  } else {
+    m.index_params = IndexParams();
+  }
+
+  Report(o, "publishing", 0);
+  SIMSEARCH_ASSIGN_OR_RETURN(result.version, writer->Publish(m));
+  const std::string collection_dir = (fs::path(o.out_root) / o.collection).string();
+  result.version_dir = (fs::path(collection_dir) / result.version).string();
+  SIMSEARCH_ASSIGN_OR_RETURN(result.manifest,
+                             ReadVerifiedManifest(result.version_dir, VerifyMode::kSizes));
+  if (o.keep_versions > 0) {
+    SIMSEARCH_ASSIGN_OR_RETURN(result.pruned, PruneVersions(collection_dir, o.keep_versions));
+  }
+  Report(o, "publishing", 1);
+  return result;
+}
+
+GenreVectors MakeGenreVectors(const Catalog& catalog) {
+  GenreVectors out;
+  std::map<std::string, uint64_t> column;
+  for (const Item& it : catalog.items()) {
+    for (const std::string& g : it.genres) column.emplace(g, 0);
+  }
+  for (auto& [name, j] : column) {
+    j = out.vocabulary.size();
+    out.vocabulary.push_back(name);
+  }
+  out.vectors.dims = out.vocabulary.size();
+  for (const Item& it : catalog.items()) {
+    if (it.genres.empty()) {
+      out.skipped.push_back(it.id);
+      continue;
+    }
+    const size_t at = out.vectors.data.size();
+    out.vectors.data.resize(at + out.vectors.dims, 0.0f);
+    for (const std::string& g : it.genres) out.vectors.data[at + column.at(g)] = 1.0f;
+    out.vectors.ids.push_back(it.id);
+    ++out.vectors.count;
+  }
+  return out;
+}
+
+}  // namespace simsearch

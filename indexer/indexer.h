@@ -1,0 +1,59 @@
+// Builds versioned index bundles from item vectors plus the item catalogue.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/catalog.h"
+#include "core/manifest.h"
+#include "core/vector_input.h"
+
+namespace simsearch {
+
+// Reports progress of a long step: `stage` names it, `fraction` in [0, 1].
+using ProgressFn = std::function<void(absl::string_view stage, double fraction)>;
+
+struct BuildOptions {
+  std::string collection;                  // bundle name, e.g. "genres"
+  std::string vectors_path;                // .npy, .fvecs or .csv (id, v1..vn)
+  std::string ids_path;                    // ids in row order; not for .csv input
+  std::vector<std::string> catalog_paths;  // optional: item metadata (merged in order)
+  Metric metric = Metric::kCosine;
+  IndexKind index_kind = IndexKind::kFlat;
+  IndexParams params;                      // 0 = choose a default from the data size
+  uint64_t expect_dims = 0;                // 0 = any
+  bool drop_missing = false;               // drop ids the catalogue lacks (else error)
+  std::string out_root;                    // ROOT; the bundle goes to ROOT/<collection>/vN
+  size_t keep_versions = 5;                // older versions are pruned after publishing
+  std::string source;                      // recorded in the manifest; default: the paths
+  size_t recall_queries = 1000;            // sample size for recall@10 (ANN kinds)
+  uint64_t seed = 42;                      // sampling and FAISS training
+  ProgressFn progress;                     // optional
+};
+
+struct BuildResult {
+  std::string version;                     // e.g. "v000003"
+  std::string version_dir;
+  Manifest manifest;
+  std::vector<int64_t> dropped_ids;        // with drop_missing: ids not in the catalogue
+  std::vector<std::string> pruned;         // versions removed after publishing
+};
+
+// Validates everything before writing: on any error nothing is published and the
+// staging directory is removed. Errors name the file, the row and the reason.
+absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& options);
+
+// The `genres` baseline: one multi-hot vector per catalogue item with at least one
+// genre, over the sorted genre vocabulary. Items without genres are skipped (a zero
+// vector has no cosine); their ids are returned in `skipped`.
+struct GenreVectors {
+  VectorSet vectors;                       // ids filled
+  std::vector<std::string> vocabulary;     // column j is genre vocabulary[j]
+  std::vector<int64_t> skipped;
+};
+GenreVectors MakeGenreVectors(const Catalog& catalog);
+
+}  // namespace simsearch

@@ -108,16 +108,29 @@ void ArgParser::Require(std::string name) {
   if (Flag* f = Find(name)) f->required = true;
 }
 
+namespace {
+// Flag names match with '-' and '_' interchangeable: --index_root == --index-root.
+bool SameName(absl::string_view a, absl::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const char x = a[i] == '_' ? '-' : a[i];
+    const char y = b[i] == '_' ? '-' : b[i];
+    if (x != y) return false;
+  }
+  return true;
+}
+}  // namespace
+
 ArgParser::Flag* ArgParser::Find(absl::string_view name) {
   for (Flag& f : flags_) {
-    if (f.name == name) return &f;
+    if (SameName(f.name, name)) return &f;
   }
   return nullptr;
 }
 
 bool ArgParser::was_set(absl::string_view name) const {
   for (const Flag& f : flags_) {
-    if (f.name == name) return f.set;
+    if (SameName(f.name, name)) return f.set;
   }
   return false;
 }
@@ -176,7 +189,6 @@ absl::Status ArgParser::Parse(int argc, char** argv, int first,
       name = name.substr(0, eq);
       has_value = true;
     }
-    std::replace(name.begin(), name.end(), '_', '-');
     Flag* f = Find(name);
     if (f == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, Suggest(name),

@@ -5,34 +5,13 @@
 #include <cstdio>
 #include <thread>
 
-#include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "core/cli.h"
 #include "engine/engine.h"
 #include "engine/registry.h"
 #include "engine/service/server.h"
-
-ABSL_FLAG(std::string, index_root, "", "directory holding one sub-directory per collection "
-          "(as written by simsearch-indexer --out); required");
-ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
-          "host:port to serve on (port 0 picks a free port, printed at start)");
-ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(2),
-          "how often to look for new collection versions; 0 turns polling off (SIGHUP "
-          "still reloads)");
-ABSL_FLAG(std::string, verify, "checksums",
-          "how to verify a bundle before serving it: 'checksums' reads every byte and "
-          "compares XXH3 checksums; 'sizes' only checks file sizes (faster start for "
-          "very large collections)");
-ABSL_FLAG(int, max_message_bytes, 4 << 20, "largest request accepted, in bytes");
-ABSL_FLAG(int, max_k, 1000, "largest top_k accepted");
-ABSL_FLAG(int, max_batch, 64, "most queries in one BatchSearch");
-ABSL_FLAG(int, max_ids, 1000, "most ids in one request");
-ABSL_FLAG(int, threads, 0, "most gRPC server threads; 0 keeps gRPC's default");
-ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
-          "on SIGTERM/SIGINT, how long calls in flight may take to finish");
 
 // OpenBLAS (used by FAISS for batched IVF coarse quantisation) keeps its own thread
 // pool; the engine runs one request per thread, so BLAS runs single-threaded.
@@ -57,32 +36,79 @@ void LogRefresh(const absl::StatusOr<std::vector<simsearch::RegistryEvent>>& r) 
 
 }  // namespace
 
+constexpr char kUsage[] =
+    "simsearch-engine: serves similarity search over gRPC for every collection under\n"
+    "--index_root.\n"
+    "\n"
+    "  simsearch-engine --index_root ROOT [--listen 127.0.0.1:50051]\n"
+    "\n"
+    "Collections are the directories ROOT/<name>/ written by simsearch-indexer. A new\n"
+    "version is picked up by polling (--poll_interval) or on SIGHUP and swapped in\n"
+    "without dropping calls; a version that fails to verify is rejected and the old one\n"
+    "keeps serving. SIGTERM or SIGINT drains calls in flight and exits.\n"
+    "Health: grpc.health.v1.Health. Reflection: grpcurl -plaintext HOST:PORT list";
+
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "serves similarity search over gRPC for every collection under --index_root.\n\n"
-      "  simsearch-engine --index_root ROOT [--listen 127.0.0.1:50051]\n\n"
-      "Collections are the directories ROOT/<name>/ written by simsearch-indexer. A new\n"
-      "version is picked up by polling (--poll_interval) or on SIGHUP and swapped in\n"
-      "without dropping calls; a version that fails to verify is rejected and the old one\n"
-      "keeps serving. SIGTERM or SIGINT drains calls in flight and exits.\n"
-      "Health: grpc.health.v1.Health. Reflection: grpcurl -plaintext HOST:PORT list");
-  absl::ParseCommandLine(argc, argv);
-  const std::string root = absl::GetFlag(FLAGS_index_root);
-  if (root.empty()) {
-    std::fprintf(stderr, "simsearch-engine: --index_root is required (see --help)\n");
-    return 2;
+  std::string root, listen = "127.0.0.1:50051", poll_text = "2s", verify = "checksums",
+                    grace_text = "10s";
+  simsearch::EngineLimits limits;
+  simsearch::ServerOptions sopts;
+  simsearch::ArgParser p("simsearch-engine", kUsage);
+  p.AddString("index_root", &root,
+              "directory with one sub-directory per collection, as written by\n"
+              "simsearch-indexer --out", "ROOT");
+  p.AddString("listen", &listen, "host:port to serve on (port 0 picks a free port, logged)",
+              "HOST:PORT");
+  p.AddString("poll_interval", &poll_text,
+              "how often to look for new versions, e.g. 2s or 500ms; 0 turns polling off\n"
+              "(SIGHUP still reloads) (default 2s)", "DURATION");
+  p.AddString("verify", &verify,
+              "how to verify a bundle before serving it: 'checksums' reads every byte\n"
+              "and compares XXH3 checksums; 'sizes' checks file sizes only (faster start\n"
+              "for very large collections) (default checksums)", "MODE");
+  p.AddInt("max_message_bytes", &sopts.max_message_bytes,
+           "largest request accepted; larger ones get RESOURCE_EXHAUSTED (default 4 MiB)");
+  p.AddInt("max_k", &limits.max_k, "largest top_k accepted (default 1000)");
+  p.AddInt("max_batch", &limits.max_batch, "most queries in one BatchSearch (default 64)");
+  p.AddInt("max_ids", &limits.max_ids, "most ids in one request (default 1000)");
+  p.AddInt("threads", &sopts.max_threads, "most gRPC server threads; 0 keeps gRPC's default");
+  p.AddString("shutdown_grace", &grace_text,
+              "on SIGTERM/SIGINT, how long calls in flight may take to finish (default 10s)",
+              "DURATION");
+  p.Require("index_root");
+  absl::Status parsed = p.Parse(argc, argv, 1, nullptr);
+  if (p.help_requested()) {
+    std::printf("%s", p.Help().c_str());
+    return 0;
+  }
+  absl::Duration poll, grace;
+  if (parsed.ok() && !absl::ParseDuration(poll_text, &poll)) {
+    parsed = absl::InvalidArgumentError(absl::StrCat("--poll_interval: '", poll_text,
+                                                     "' is not a duration (e.g. 2s, 500ms)"));
+  }
+  if (parsed.ok() && !absl::ParseDuration(grace_text, &grace)) {
+    parsed = absl::InvalidArgumentError(absl::StrCat("--shutdown_grace: '", grace_text,
+                                                     "' is not a duration (e.g. 10s)"));
   }
   simsearch::CollectionOptions copts;
-  const std::string verify = absl::GetFlag(FLAGS_verify);
   if (verify == "checksums") {
     copts.verify = simsearch::VerifyMode::kChecksums;
   } else if (verify == "sizes") {
     copts.verify = simsearch::VerifyMode::kSizes;
-  } else {
-    std::fprintf(stderr, "simsearch-engine: --verify must be 'checksums' or 'sizes', got '%s'\n",
-                 verify.c_str());
+  } else if (parsed.ok()) {
+    parsed = absl::InvalidArgumentError(
+        absl::StrCat("--verify must be 'checksums' or 'sizes', got '", verify, "'"));
+  }
+  if (parsed.ok() && (limits.max_k < 1 || limits.max_batch < 1 || limits.max_ids < 1 ||
+                      sopts.max_message_bytes < 1024)) {
+    parsed = absl::InvalidArgumentError(
+        "--max_k, --max_batch and --max_ids must be >= 1, --max_message_bytes >= 1024");
+  }
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "simsearch-engine: %s\n", std::string(parsed.message()).c_str());
     return 2;
   }
+  sopts.listen = listen;
   if (openblas_set_num_threads != nullptr) openblas_set_num_threads(1);
 
   // Signals are taken by one thread with sigwait; block them everywhere else (threads
@@ -107,16 +133,7 @@ int main(int argc, char** argv) {
                      " could be served yet; waiting for one to be published"));
   }
 
-  simsearch::EngineLimits limits;
-  limits.max_k = absl::GetFlag(FLAGS_max_k);
-  limits.max_batch = absl::GetFlag(FLAGS_max_batch);
-  limits.max_ids = absl::GetFlag(FLAGS_max_ids);
   simsearch::Engine engine(&registry, limits);
-
-  simsearch::ServerOptions sopts;
-  sopts.listen = absl::GetFlag(FLAGS_listen);
-  sopts.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
-  sopts.max_threads = absl::GetFlag(FLAGS_threads);
   auto server = simsearch::SearchServer::Start(&engine, sopts);
   if (!server.ok()) {
     std::fprintf(stderr, "simsearch-engine: %s\n", std::string(server.status().message()).c_str());
@@ -126,7 +143,6 @@ int main(int argc, char** argv) {
                       registry.List().size(), root, (*server)->port(),
                       absl::ToDoubleMilliseconds(absl::Now() - start)));
 
-  const absl::Duration poll = absl::GetFlag(FLAGS_poll_interval);
   simsearch::Reloader reloader(&registry, poll > absl::ZeroDuration() ? poll : absl::InfiniteDuration(),
                                LogRefresh);
 
@@ -143,7 +159,7 @@ int main(int argc, char** argv) {
     break;
   }
   reloader.Stop();
-  (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+  (*server)->Shutdown(grace);
   (*server)->Wait();
   Log("stopped");
   return 0;

@@ -1,0 +1,81 @@
+#include "core/catalog.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/file_util.h"
+#include "core/unicode.h"
+#include "tests/testing/test_util.h"
+
+namespace simsearch {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(HtmlEntities, DecodesNamedAndNumericReferences) {
+  EXPECT_EQ(DecodeHtmlEntities("Gintama&#039;"), "Gintama'");
+  EXPECT_EQ(DecodeHtmlEntities("Tom &amp; Jerry &quot;x&quot; &lt;3 &gt;"), "Tom & Jerry \"x\" <3 >");
+  EXPECT_EQ(DecodeHtmlEntities("&#x27;&#233;&#x1F600;"), "'\xC3\xA9\xF0\x9F\x98\x80");
+  // Not references: kept as written.
+  EXPECT_EQ(DecodeHtmlEntities("AT&T & co; &unknown; &#xZZ; &"), "AT&T & co; &unknown; &#xZZ; &");
+}
+
+TEST(Unicode, FoldsCaseAccentsAndWidth) {
+  EXPECT_EQ(FoldCaseAndAccents("Pokémon"), "pokemon");
+  EXPECT_EQ(FoldCaseAndAccents("ＣＯＷＢＯＹ Bebop"), "cowboy bebop");
+  EXPECT_EQ(FoldCaseAndAccents("ÀÉÎÕÜ"), "aeiou");
+}
+
+TEST(Catalog, MergesFilesFieldByFieldEarlierFirst) {
+  testing::TempDir dir;
+  // The 2017 catalogue layout (no English titles).
+  ASSERT_TRUE(WriteStringToFile(dir.Join("a.csv"),
+                                "anime_id,name,genre,type,episodes,rating,members\n"
+                                "1,Cowboy Bebop,\"Action, Adventure, Sci-Fi\",TV,26,8.82,486824\n"
+                                "9969,Gintama&#039;,\"Action, Comedy\",TV,51,9.16,151266\n"
+                                "30,Unknown Eps,Drama,Movie,Unknown,7,100\n")
+                  .ok());
+  // The synopsis file layout: English titles, and an anime newer than the catalogue.
+  ASSERT_TRUE(WriteStringToFile(dir.Join("b.csv"),
+                                "anime_id,name,english_name,type,episodes,genres,synopsis,synopsis_source\n"
+                                "1,Cowboy Bebop (other),Cowboy Bebop,TV,26.0,\"Action, Award Winning\",\"Crime is\ntimeless.\",x\n"
+                                "50000,Newer Show,The Newer Show,ONA,12.0,Comedy,\"text\",y\n"
+                                "30,Unknown Eps,,UNKNOWN,3.0,,,z\n")
+                  .ok());
+  auto c = Catalog::Load({dir.Join("a.csv"), dir.Join("b.csv")});
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->size(), 4u);
+  const Item* bebop = c->Find(1);
+  ASSERT_NE(bebop, nullptr);
+  EXPECT_EQ(bebop->title, "Cowboy Bebop");          // first file wins
+  EXPECT_EQ(bebop->english_title, "Cowboy Bebop");  // filled from the second
+  EXPECT_THAT(bebop->genres, ElementsAre("Action", "Adventure", "Sci-Fi"));
+  EXPECT_EQ(bebop->episodes, 26);
+  EXPECT_EQ(bebop->members, 486824);
+  EXPECT_EQ(c->Find(9969)->title, "Gintama'");
+  const Item* newer = c->Find(50000);
+  ASSERT_NE(newer, nullptr);
+  EXPECT_EQ(newer->english_title, "The Newer Show");
+  EXPECT_EQ(newer->type, "ONA");
+  EXPECT_EQ(newer->episodes, 12);
+  EXPECT_EQ(c->Find(30)->episodes, 3) << "'Unknown' is unknown, so the later file fills it";
+  EXPECT_EQ(c->Find(30)->type, "Movie");
+  EXPECT_EQ(c->Find(12345), nullptr);
+  // Sorted by id.
+  EXPECT_EQ(c->items().front().id, 1);
+  EXPECT_EQ(c->items().back().id, 50000);
+}
+
+TEST(Catalog, ErrorsNameFileAndLine) {
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteStringToFile(dir.Join("noid.csv"), "name,genre\nx,y\n").ok());
+  EXPECT_THAT(Catalog::Load({dir.Join("noid.csv")}).status().message(), HasSubstr("no id column"));
+  ASSERT_TRUE(WriteStringToFile(dir.Join("badid.csv"), "anime_id,name\n1,a\nabc,b\n").ok());
+  EXPECT_THAT(Catalog::Load({dir.Join("badid.csv")}).status().message(),
+              HasSubstr("badid.csv: line 3: id 'abc' is not an integer"));
+  EXPECT_EQ(Catalog::Load({dir.Join("missing.csv")}).status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace simsearch

@@ -1,0 +1,178 @@
+// The request-level Engine: query construction, exclusions, filters, limits, errors.
+#include "engine/engine.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "tests/testing/test_util.h"
+
+namespace simsearch {
+namespace {
+
+using ::testing::HasSubstr;
+
+class EngineTest : public ::testing::Test {
+ protected:
+  static constexpr uint64_t kN = 500, kD = 8;
+
+  void SetUp() override {
+    testing::BundleSpec spec;
+    spec.collection = "items";
+    spec.vectors = testing::RandomVectors(kN, kD, 21);
+    spec.dims = kD;
+    for (uint64_t i = 0; i < kN; ++i) spec.ids.push_back(static_cast<int64_t>(100 + 2 * i));
+    spec.items = testing::SyntheticItems(spec.ids);
+    testing::BuildBundleOrDie(dir_.Join("root"), dir_.path(), spec);
+    unit_ = spec.vectors;
+    testing::NormalizeRows(&unit_, kD);
+    ids_ = spec.ids;
+    registry_ = std::make_unique<CollectionRegistry>(dir_.Join("root"), CollectionOptions{});
+    ASSERT_TRUE(registry_->Refresh().ok());
+    engine_ = std::make_unique<Engine>(registry_.get(), EngineLimits{});
+  }
+
+  absl::StatusOr<std::vector<Hit>> One(SearchQuery q, std::optional<int> k = 10, FilterSpec f = {}) {
+    auto r = engine_->Search("items", {q}, k, f, absl::InfiniteFuture());
+    if (!r.ok()) return r.status();
+    keep_ = r->collection;
+    return r->hits[0];
+  }
+
+  // Oracle for a query vector: brute force over unit rows, skipping `skip` ids.
+  std::vector<int64_t> Oracle(std::vector<float> q, int k, std::vector<int64_t> skip = {}) {
+    double n = 0;
+    for (float x : q) n += double{x} * x;
+    for (float& x : q) x = static_cast<float>(x / std::sqrt(n));
+    auto want = testing::BruteForceTopK(unit_, kD, q.data(), k, [&](uint32_t r) {
+      return std::find(skip.begin(), skip.end(), ids_[r]) == skip.end();
+    });
+    std::vector<int64_t> out;
+    for (const Neighbor& nb : want) out.push_back(ids_[nb.row]);
+    return out;
+  }
+
+  static std::vector<int64_t> HitIds(const std::vector<Hit>& hits) {
+    std::vector<int64_t> out;
+    for (const Hit& h : hits) out.push_back(h.id);
+    return out;
+  }
+
+  std::vector<float> Row(int64_t id) {
+    const size_t r = static_cast<size_t>((id - 100) / 2);
+    return std::vector<float>(&unit_[r * kD], &unit_[(r + 1) * kD]);
+  }
+
+  testing::TempDir dir_;
+  std::vector<float> unit_;
+  std::vector<int64_t> ids_;
+  std::unique_ptr<CollectionRegistry> registry_;
+  std::unique_ptr<Engine> engine_;
+  std::shared_ptr<const Collection> keep_;
+};
+
+TEST_F(EngineTest, VectorQueryEqualsOracleAndCarriesMetadata) {
+  std::vector<float> q = testing::RandomVectors(1, kD, 77);
+  auto hits = One(SearchQuery::Vector(q), 15);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  EXPECT_EQ(HitIds(*hits), Oracle(q, 15));
+  ASSERT_NE((*hits)[0].item, nullptr);
+  EXPECT_EQ((*hits)[0].item->id, (*hits)[0].id);
+  EXPECT_EQ((*hits)[0].item->title, "Title " + std::to_string((*hits)[0].id));
+}
+
+TEST_F(EngineTest, MoreLikeThisExcludesTheItemItself) {
+  auto hits = One(SearchQuery::Item(300), 10);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  EXPECT_EQ(HitIds(*hits), Oracle(Row(300), 10, {300}));
+  for (const Hit& h : *hits) EXPECT_NE(h.id, 300);
+}
+
+TEST_F(EngineTest, WatchListIsMeanOfLikedMinusMeanOfDisliked) {
+  // Hand-computed query: (a + b)/2 - c, normalised by the oracle.
+  std::vector<float> a = Row(100), b = Row(102), c = Row(104), q(kD);
+  for (size_t j = 0; j < kD; ++j) q[j] = (a[j] + b[j]) / 2 - c[j];
+  auto hits = One(SearchQuery::Items({100, 102}, {104}), 10);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  EXPECT_EQ(HitIds(*hits), Oracle(q, 10, {100, 102, 104}));
+}
+
+TEST_F(EngineTest, BatchResultsEqualSingleQueriesIncludingOwnExclusions) {
+  std::vector<SearchQuery> qs = {SearchQuery::Item(100), SearchQuery::Items({110, 120}),
+                                 SearchQuery::Vector(testing::RandomVectors(1, kD, 5))};
+  auto batch = engine_->Search("items", qs, 7, {}, absl::InfiniteFuture());
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  for (size_t i = 0; i < qs.size(); ++i) {
+    auto single = One(qs[i], 7);
+    ASSERT_TRUE(single.ok());
+    EXPECT_EQ(HitIds(batch->hits[i]), HitIds(*single)) << "query " << i;
+  }
+}
+
+TEST_F(EngineTest, FiltersRestrictHits) {
+  FilterSpec f;
+  f.genres = {"HORROR", "romance"};
+  f.types = {"tv"};
+  f.exclude_ids = {100, 102, 104};
+  auto hits = One(SearchQuery::Item(150), 20, f);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  ASSERT_FALSE(hits->empty());
+  for (const Hit& h : *hits) {
+    EXPECT_EQ(h.item->type, "TV");
+    const auto& g = h.item->genres;
+    EXPECT_TRUE(std::count(g.begin(), g.end(), "Horror") + std::count(g.begin(), g.end(), "Romance") > 0);
+    EXPECT_GT(h.id, 104);
+  }
+}
+
+TEST_F(EngineTest, ErrorsNameTheProblem) {
+  auto code = [](const absl::Status& s) { return s.code(); };
+  EXPECT_EQ(code(One(SearchQuery::Item(1)).status()), absl::StatusCode::kNotFound);
+  EXPECT_THAT(One(SearchQuery::Item(1)).status().message(), HasSubstr("item 1 is not in collection 'items'"));
+  EXPECT_EQ(code(engine_->Search("nope", {SearchQuery::Item(100)}, 10, {}, absl::InfiniteFuture()).status()),
+            absl::StatusCode::kNotFound);
+  EXPECT_THAT(engine_->Search("nope", {SearchQuery::Item(100)}, 10, {}, absl::InfiniteFuture()).status().message(),
+              HasSubstr("served: items"));
+  EXPECT_THAT(One(SearchQuery::Vector({1, 2})).status().message(),
+              HasSubstr("has 2 components but collection 'items' has 8 dimensions"));
+  EXPECT_THAT(One(SearchQuery::Vector({1, 0, 0, NAN, 0, 0, 0, 0})).status().message(),
+              HasSubstr("component 3 is NaN"));
+  EXPECT_THAT(One(SearchQuery::Vector(std::vector<float>(kD, 0.0f))).status().message(),
+              HasSubstr("all zeros"));
+  EXPECT_THAT(One(SearchQuery{}).status().message(), HasSubstr("empty query"));
+  EXPECT_THAT(One(SearchQuery::Items({}, {100})).status().message(), HasSubstr("at least one positive"));
+  EXPECT_THAT(One(SearchQuery::Items({100}, {100})).status().message(), HasSubstr("cancel out"));
+  EXPECT_THAT(One(SearchQuery::Item(100), 0).status().message(), HasSubstr("between 1 and 1000, got 0"));
+  EXPECT_EQ(code(One(SearchQuery::Item(100), 1001).status()), absl::StatusCode::kInvalidArgument);
+  std::vector<int64_t> many(1001, 100);
+  EXPECT_THAT(One(SearchQuery::Items(many)).status().message(), HasSubstr("too many ids"));
+  std::vector<SearchQuery> batch(65, SearchQuery::Item(100));
+  EXPECT_THAT(engine_->Search("items", batch, 10, {}, absl::InfiniteFuture()).status().message(),
+              HasSubstr("too many queries in one batch: 65 (at most 64)"));
+  auto bad = engine_->Search("items", {SearchQuery::Item(100), SearchQuery::Item(7)}, 10, {},
+                             absl::InfiniteFuture());
+  EXPECT_THAT(bad.status().message(), HasSubstr("query 1: item 7"));
+}
+
+TEST_F(EngineTest, KLargerThanCollectionReturnsEveryOtherItem) {
+  auto hits = One(SearchQuery::Item(100), 1000);
+  ASSERT_TRUE(hits.ok());
+  EXPECT_EQ(hits->size(), kN - 1);
+}
+
+TEST_F(EngineTest, TitleLookupAndItems) {
+  auto m = engine_->LookupTitle("items", "title 300", std::nullopt);
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_FALSE(m->matches.empty());
+  EXPECT_EQ(m->collection->id(m->matches[0].row), 300);
+  EXPECT_THAT(engine_->LookupTitle("items", "   ", std::nullopt).status().message(),
+              HasSubstr("empty title query"));
+  auto items = engine_->GetItems("items", {102, 100});
+  ASSERT_TRUE(items.ok());
+  EXPECT_EQ(items->collection->id(items->rows[0]), 102);
+  EXPECT_EQ(engine_->GetItems("items", {102, 5}).status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace simsearch

@@ -1,0 +1,163 @@
+// The searchers against the brute-force oracle.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/bundle.h"
+#include "engine/collection.h"
+#include "engine/exact_searcher.h"
+#include "tests/testing/test_util.h"
+
+namespace simsearch {
+namespace {
+
+using testing::BruteForceTopK;
+
+class OddRows final : public RowFilter {
+ public:
+  bool Allows(uint32_t row) const override { return row % 2 == 1; }
+};
+
+void ExpectSameNeighbors(const std::vector<Neighbor>& want, const std::vector<Neighbor>& got) {
+  ASSERT_EQ(want.size(), got.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(want[i].row, got[i].row) << "rank " << i;
+    EXPECT_NEAR(want[i].score, got[i].score, 1e-4) << "rank " << i;
+  }
+}
+
+TEST(ExactSearcher, EqualsBruteForceOnRandomData) {
+  // Sizes that are not multiples of the internal block size.
+  for (auto [n, d] : {std::pair<uint64_t, uint64_t>{1, 3}, {1000, 16}, {3001, 37}}) {
+    std::vector<float> base = testing::RandomVectors(n, d, n + d);
+    std::vector<float> queries = testing::RandomVectors(7, d, 99);
+    ExactSearcher s(base.data(), n, d);
+    for (int k : {1, 10, 50}) {
+      SearchParams p;
+      p.k = k;
+      std::vector<std::vector<Neighbor>> got;
+      ASSERT_TRUE(s.Search(queries.data(), 7, p, &got).ok());
+      ASSERT_EQ(got.size(), 7u);
+      for (size_t i = 0; i < 7; ++i) {
+        SCOPED_TRACE(::testing::Message() << "n=" << n << " d=" << d << " k=" << k << " q=" << i);
+        ExpectSameNeighbors(BruteForceTopK(base, d, &queries[i * d], k), got[i]);
+      }
+    }
+  }
+}
+
+TEST(ExactSearcher, FilterAndRowSubsetEqualFilteredBruteForce) {
+  const uint64_t n = 2500, d = 24;
+  std::vector<float> base = testing::RandomVectors(n, d, 5);
+  std::vector<float> q = testing::RandomVectors(3, d, 6);
+  ExactSearcher s(base.data(), n, d);
+  OddRows odd;
+  SearchParams p;
+  p.k = 20;
+  p.filter = &odd;
+  std::vector<std::vector<Neighbor>> got;
+  ASSERT_TRUE(s.Search(q.data(), 3, p, &got).ok());
+  std::vector<uint32_t> rows;
+  for (uint32_t r = 1; r < n; r += 2) rows.push_back(r);
+  std::vector<std::vector<Neighbor>> subset;
+  ASSERT_TRUE(s.SearchRows(q.data(), 3, rows, p, &subset).ok());
+  for (size_t i = 0; i < 3; ++i) {
+    auto want = BruteForceTopK(base, d, &q[i * d], 20, [](uint32_t r) { return r % 2 == 1; });
+    ExpectSameNeighbors(want, got[i]);
+    ExpectSameNeighbors(want, subset[i]);
+  }
+}
+
+TEST(ExactSearcher, KLargerThanCollectionReturnsAllSortedWithTiesByRow) {
+  // Rows 0 and 2 are identical, so they tie; the lower row comes first.
+  std::vector<float> base = {1, 0, 0, 1, 1, 0};
+  ExactSearcher s(base.data(), 3, 2);
+  float q[2] = {1, 0};
+  SearchParams p;
+  p.k = 10;
+  std::vector<std::vector<Neighbor>> got;
+  ASSERT_TRUE(s.Search(q, 1, p, &got).ok());
+  EXPECT_EQ(got[0], (std::vector<Neighbor>{{0, 1.0f}, {2, 1.0f}, {1, 0.0f}}));
+}
+
+TEST(ExactSearcher, PassedDeadlineIsDeadlineExceeded) {
+  std::vector<float> base = testing::RandomVectors(100, 4, 1);
+  ExactSearcher s(base.data(), 100, 4);
+  SearchParams p;
+  p.deadline = absl::Now() - absl::Seconds(1);
+  std::vector<std::vector<Neighbor>> got;
+  EXPECT_EQ(s.Search(base.data(), 1, p, &got).code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+// ANN bundles built by the indexer and opened as the engine opens them.
+class AnnRecall : public ::testing::TestWithParam<IndexKind> {};
+
+TEST_P(AnnRecall, RecallAt10AboveThresholdOnClusteredData) {
+  // Stated threshold: recall@10 >= 0.90 with the indexer's default parameters on
+  // 20k clustered 32-d vectors (100 clusters), measured against brute force.
+  constexpr double kThreshold = 0.90;
+  const uint64_t n = 20000, d = 32;
+  testing::TempDir dir;
+  testing::BundleSpec spec;
+  spec.vectors = testing::ClusteredVectors(n, d, 100, 0.15f, 11);
+  spec.dims = d;
+  for (uint64_t i = 0; i < n; ++i) spec.ids.push_back(static_cast<int64_t>(i));
+  spec.kind = GetParam();
+  const std::string vdir = testing::BuildBundleOrDie(dir.Join("root"), dir.path(), spec);
+  auto c = Collection::Open(vdir, {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_GE((*c)->manifest().recall_at_10, kThreshold) << "recall recorded by the indexer";
+  EXPECT_EQ((*c)->manifest().recall_queries, 200u);
+
+  std::vector<float> unit = spec.vectors;
+  testing::NormalizeRows(&unit, d);
+  std::vector<float> queries = testing::ClusteredVectors(200, d, 100, 0.15f, 11 + 7);
+  testing::NormalizeRows(&queries, d);
+  std::vector<std::vector<Neighbor>> got;
+  ASSERT_TRUE((*c)->Search(queries.data(), 200, 10, nullptr, absl::InfiniteFuture(), &got).ok());
+  double recall = 0;
+  for (size_t i = 0; i < 200; ++i) {
+    recall += testing::Recall(BruteForceTopK(unit, d, &queries[i * d], 10), got[i]);
+  }
+  recall /= 200;
+  EXPECT_GE(recall, kThreshold);
+  std::printf("[ recall ] %s recall@10 = %.4f (indexer measured %.4f)\n",
+              std::string(IndexKindName(GetParam())).c_str(), recall,
+              (*c)->manifest().recall_at_10);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, AnnRecall, ::testing::Values(IndexKind::kIvf, IndexKind::kHnsw),
+                         [](const auto& param_info) { return std::string(IndexKindName(param_info.param)); });
+
+TEST(AnnFilter, SelectiveAndBroadFiltersReturnExactlyTheAllowedTopK) {
+  // Items of type "OVA" are a third of the collection; "Horror" a fifth; excluding a
+  // single id is nearly everything. Each must return k allowed hits, all allowed.
+  const uint64_t n = 3000, d = 16;
+  testing::TempDir dir;
+  testing::BundleSpec spec;
+  spec.vectors = testing::ClusteredVectors(n, d, 30, 0.2f, 3);
+  spec.dims = d;
+  for (uint64_t i = 0; i < n; ++i) spec.ids.push_back(static_cast<int64_t>(1000 + i));
+  spec.items = testing::SyntheticItems(spec.ids);
+  spec.kind = IndexKind::kHnsw;
+  auto c = Collection::Open(testing::BuildBundleOrDie(dir.Join("root"), dir.path(), spec), {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  FilterSpec horror;
+  horror.genres = {"horror"};
+  FilterSpec ova;
+  ova.types = {"OVA"};
+  for (const FilterSpec& f : {horror, ova}) {
+    auto compiled = (*c)->CompileFilter(f);
+    ASSERT_TRUE(compiled.ok());
+    std::vector<std::vector<Neighbor>> got;
+    ASSERT_TRUE((*c)->Search((*c)->vector(0), 1, 25, &*compiled, absl::InfiniteFuture(), &got).ok());
+    ASSERT_EQ(got[0].size(), 25u);
+    for (const Neighbor& nb : got[0]) EXPECT_TRUE(compiled->Allows(nb.row));
+  }
+  FilterSpec none;
+  none.genres = {"Space"};
+  EXPECT_THAT((*c)->CompileFilter(none).status().message(),
+              ::testing::HasSubstr("unknown genre 'Space'"));
+}
+
+}  // namespace
+}  // namespace simsearch

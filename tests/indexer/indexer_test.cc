@@ -1,0 +1,198 @@
+// simsearch-indexer's library: every bad input is an error naming file, row and
+// reason, and nothing is published.
+#include "indexer/indexer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "core/array_file.h"
+#include "core/bundle.h"
+#include "core/file_util.h"
+#include "core/npy.h"
+#include "tests/testing/test_util.h"
+
+namespace simsearch {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+class IndexerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::WriteCatalogCsv(dir_.Join("catalog.csv"), testing::SyntheticItems({1, 2, 3, 4, 5}));
+  }
+
+  BuildOptions Options(const std::string& vectors, const std::string& ids = "") {
+    BuildOptions o;
+    o.collection = "c";
+    o.vectors_path = vectors;
+    o.ids_path = ids;
+    o.catalog_paths = {dir_.Join("catalog.csv")};
+    o.out_root = dir_.Join("root");
+    return o;
+  }
+
+  std::string Npy(const std::string& name, std::vector<float> x, uint64_t d) {
+    std::string p = dir_.Join(name);
+    EXPECT_TRUE(WriteNpyFloat32(p, x.data(), x.size() / d, d).ok());
+    return p;
+  }
+  std::string Ids(const std::string& name, std::vector<int64_t> ids) {
+    std::string p = dir_.Join(name);
+    EXPECT_TRUE(WriteNpyInt64(p, ids.data(), ids.size()).ok());
+    return p;
+  }
+  std::string Text(const std::string& name, const std::string& text) {
+    std::string p = dir_.Join(name);
+    EXPECT_TRUE(WriteStringToFile(p, text).ok());
+    return p;
+  }
+
+  // The build failed with InvalidArgument containing `what`, and nothing was published.
+  void ExpectRejected(const BuildOptions& o, const std::string& what) {
+    auto r = BuildBundle(o);
+    ASSERT_FALSE(r.ok()) << "expected an error containing: " << what;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+    EXPECT_THAT(r.status().message(), HasSubstr(what));
+    const std::string cdir = dir_.Join("root/c");
+    if (fs::exists(cdir)) {
+      EXPECT_TRUE(fs::is_empty(cdir)) << "nothing may be left behind in " << cdir;
+    }
+  }
+
+  testing::TempDir dir_;
+};
+
+TEST_F(IndexerTest, BuildsASortedNormalisedBundle) {
+  auto o = Options(Npy("v.npy", {3, 4, 0, 2, 1, 0}, 2), Ids("ids.npy", {3, 1, 2}));
+  auto r = BuildBundle(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->version, "v000001");
+  auto vec = MappedArray::Open(r->version_dir + "/vectors.f32", ArrayDType::kFloat32);
+  auto ids = MappedArray::Open(r->version_dir + "/ids.i64", ArrayDType::kInt64);
+  ASSERT_TRUE(vec.ok() && ids.ok());
+  // Rows sorted by id: 1 -> (0, 2), 2 -> (1, 0), 3 -> (3, 4); each normalised.
+  EXPECT_EQ(std::vector<int64_t>(ids->int64s(), ids->int64s() + 3), (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(std::vector<float>(vec->floats(), vec->floats() + 6),
+            (std::vector<float>{0, 1, 1, 0, 0.6f, 0.8f}));
+  EXPECT_EQ(vec->flags() & kArrayFlagUnitNorm, kArrayFlagUnitNorm);
+  auto items = ReadItemsFile(r->version_dir + "/items.jsonl");
+  ASSERT_TRUE(items.ok());
+  EXPECT_EQ((*items)[2].title, "Title 3");
+}
+
+TEST_F(IndexerTest, CsvInputCarriesIds) {
+  auto o = Options(Text("v.csv", "id,a,b\n2,1,0\n5,0,1\n"));
+  o.metric = Metric::kInnerProduct;
+  auto r = BuildBundle(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->manifest.count, 2u);
+  EXPECT_EQ(r->manifest.metric, Metric::kInnerProduct);
+}
+
+TEST_F(IndexerTest, RejectsNaNAndInf) {
+  ExpectRejected(Options(Npy("nan.npy", {1, 0, 0, NAN}, 2), Ids("i.npy", {1, 2})),
+                 "nan.npy: row 1, component 1: NaN is not allowed");
+  ExpectRejected(Options(Npy("inf.npy", {INFINITY, 0, 0, 1}, 2), Ids("i.npy", {1, 2})),
+                 "inf.npy: row 0, component 0: Inf");
+}
+
+TEST_F(IndexerTest, RejectsRaggedRows) {
+  ExpectRejected(Options(Text("r.csv", "1,1,2\n2,1,2,3\n")), "r.csv: line 2: ragged rows");
+}
+
+TEST_F(IndexerTest, RejectsDimensionAndCountMismatch) {
+  auto o = Options(Npy("v.npy", {1, 0, 0, 1}, 2), Ids("i.npy", {1, 2}));
+  o.expect_dims = 3;
+  ExpectRejected(o, "vectors have 2 dimensions, expected 3");
+  ExpectRejected(Options(Npy("v.npy", {1, 0, 0, 1}, 2), Ids("i3.npy", {1, 2, 3})),
+                 "i3.npy has 3 ids but");
+}
+
+TEST_F(IndexerTest, RejectsDuplicateIds) {
+  ExpectRejected(Options(Npy("v.npy", {1, 0, 0, 1, 1, 1}, 2), Ids("dup.npy", {4, 2, 4})),
+                 "dup.npy: duplicate id 4 at rows 0 and 2");
+}
+
+TEST_F(IndexerTest, MissingFromCatalogueIsReportedOrDropped) {
+  auto o = Options(Npy("v.npy", {1, 0, 0, 1, 1, 1}, 2), Ids("i.npy", {1, 99, 98}));
+  ExpectRejected(o, "2 of 3 ids are not in the catalogue");
+  ExpectRejected(o, "--drop-missing");
+  o.drop_missing = true;
+  auto r = BuildBundle(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->manifest.count, 1u);
+  EXPECT_EQ(r->dropped_ids, (std::vector<int64_t>{99, 98}));
+}
+
+TEST_F(IndexerTest, RejectsZeroVectorUnderCosineOnly) {
+  auto o = Options(Npy("z.npy", {1, 0, 0, 0}, 2), Ids("i.npy", {1, 2}));
+  ExpectRejected(o, "z.npy: row 1 (id 2) is a zero vector");
+  o.metric = Metric::kInnerProduct;
+  EXPECT_TRUE(BuildBundle(o).ok());
+}
+
+TEST_F(IndexerTest, RejectsTruncatedAndWrongDtypeNpy) {
+  std::string good = Npy("t.npy", {1, 0, 0, 1}, 2);
+  std::string bytes = *ReadFileToString(good);
+  ExpectRejected(Options(Text("trunc.npy", bytes.substr(0, bytes.size() - 3)), Ids("i.npy", {1, 2})),
+                 "trunc.npy: data is 13 bytes but shape (2, 2) of '<f4' needs 16 (the file is truncated)");
+  ExpectRejected(Options(Ids("int.npy", {1, 2}), Ids("i.npy", {1, 2})),
+                 "int.npy: vectors must be float32 or float64, found dtype '<i8'");
+}
+
+TEST_F(IndexerTest, RejectsEmptyInput) {
+  ExpectRejected(Options(Text("e.csv", "")), "e.csv: empty input");
+  ExpectRejected(Options(Npy("v.npy", {1, 0}, 2), Text("ids.txt", "\n")), "ids.txt: empty input");
+  BuildOptions o = Options(Npy("v.npy", {1, 0}, 2));
+  ExpectRejected(o, "--ids is required");
+}
+
+TEST_F(IndexerTest, RejectsBadCollectionName) {
+  auto o = Options(Npy("v.npy", {1, 0}, 2), Ids("i.npy", {1}));
+  o.collection = "../x";
+  ExpectRejected(o, "invalid collection name");
+}
+
+TEST_F(IndexerTest, IvfParametersAreCheckedAndRecorded) {
+  const uint64_t n = 2000, d = 8;
+  std::vector<int64_t> ids;
+  for (uint64_t i = 0; i < n; ++i) ids.push_back(static_cast<int64_t>(i));
+  auto o = Options(Npy("v.npy", testing::ClusteredVectors(n, d, 20, 0.1f, 1), d), Ids("i.npy", ids));
+  o.catalog_paths.clear();
+  o.index_kind = IndexKind::kIvf;
+  o.params.nlist = 5000;
+  ExpectRejected(o, "--nlist 5000 is larger than the 2000 vectors");
+  o.params.nlist = 16;
+  o.params.nprobe = 4;
+  auto r = BuildBundle(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->manifest.index_params.nlist, 16);
+  EXPECT_EQ(r->manifest.index_params.nprobe, 4);
+  EXPECT_GT(r->manifest.recall_at_10, 0.5);
+  EXPECT_LE(r->manifest.recall_at_10, 1.0);
+  EXPECT_EQ(r->manifest.recall_queries, 1000u);
+}
+
+TEST(GenreVectors, MultiHotOverSortedVocabulary) {
+  std::vector<Item> items = testing::SyntheticItems({1, 2, 3});
+  Item no_genres;
+  no_genres.id = 4;
+  items.push_back(no_genres);
+  auto c = Catalog::FromItems(items);
+  ASSERT_TRUE(c.ok());
+  GenreVectors g = MakeGenreVectors(*c);
+  EXPECT_EQ(g.vocabulary, (std::vector<std::string>{"Action", "Comedy", "Drama", "Romance", "Sci-Fi"}));
+  EXPECT_EQ(g.vectors.ids, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(g.skipped, (std::vector<int64_t>{4}));
+  // Item 1: Action, Sci-Fi.
+  EXPECT_EQ(std::vector<float>(g.vectors.data.begin(), g.vectors.data.begin() + 5),
+            (std::vector<float>{1, 0, 0, 0, 1}));
+}
+
+}  // namespace
+}  // namespace simsearch

@@ -1,0 +1,122 @@
+// Hot reload under load: 8 client threads query while new versions (and broken ones)
+// are published and the server reloads; not a single call may fail.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "core/file_util.h"
+#include "tests/integration/server_fixture.h"
+#include "tests/testing/test_util.h"
+
+namespace simsearch {
+namespace {
+
+TEST(HotReload, EightClientsSeeNoFailedCallAcrossReloadsAndRejectedVersions) {
+  testing::TempDir dir;
+  auto publish = [&](uint64_t seed) {
+    testing::BundleSpec spec;
+    spec.collection = "live";
+    spec.vectors = testing::RandomVectors(20000, 32, seed);
+    spec.dims = 32;
+    for (int64_t i = 1; i <= 20000; ++i) spec.ids.push_back(i);
+    spec.items = testing::SyntheticItems(spec.ids);
+    return testing::BuildBundleOrDie(dir.Join("root"), dir.path(), spec);
+  };
+  publish(1);
+  auto srv = testing::InProcessServer::Start(dir.Join("root"));
+  ASSERT_NE(srv, nullptr);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> calls{0}, failures{0};
+  std::mutex mu;
+  std::set<std::string> versions_seen;
+  std::string first_failure;
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&, t] {
+      ClientOptions co;
+      co.address = srv->address();
+      auto client = Client::Create(co);
+      int64_t id = 1 + t;
+      while (!stop.load()) {
+        SearchOptions o;
+        o.collection = "live";
+        o.top_k = 10;
+        auto hits = client->Search(SearchQuery::Item(id), o);
+        calls.fetch_add(1);
+        if (!hits.ok() || hits->size() != 10) {
+          failures.fetch_add(1);
+          std::lock_guard<std::mutex> lock(mu);
+          if (first_failure.empty()) first_failure = hits.ok() ? "short result" : hits.status().ToString();
+        }
+        id = id % 20000 + 1;
+      }
+    });
+  }
+  // Versions swap while the clients run: good, corrupt, truncated, good.
+  for (int round = 0; round < 4; ++round) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    const std::string v = publish(10 + round);
+    if (round == 1) {
+      std::string bytes = *ReadFileToString(v + "/vectors.f32");
+      bytes[bytes.size() - 7] ^= 0x10;
+      ASSERT_TRUE(WriteStringToFile(v + "/vectors.f32", bytes).ok());
+    } else if (round == 2) {
+      std::filesystem::resize_file(v + "/vectors.f32", 1000);
+    }
+    auto ev = srv->registry->Refresh();
+    ASSERT_TRUE(ev.ok());
+    ASSERT_EQ(ev->size(), 1u);
+    const bool bad = round == 1 || round == 2;
+    EXPECT_EQ((*ev)[0].kind, bad ? RegistryEvent::Kind::kRejected : RegistryEvent::Kind::kReplaced)
+        << DescribeEvent((*ev)[0]);
+    std::lock_guard<std::mutex> lock(mu);
+    versions_seen.insert(srv->registry->Get("live")->version());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failures.load(), 0) << first_failure;
+  EXPECT_GT(calls.load(), 100);
+  EXPECT_EQ(srv->registry->Get("live")->version(), "v000005");
+  EXPECT_EQ(versions_seen, (std::set<std::string>{"v000002", "v000005"}));
+  std::printf("[ reload ] %lld calls, %lld failed\n", static_cast<long long>(calls.load()),
+              static_cast<long long>(failures.load()));
+}
+
+TEST(GracefulShutdown, InFlightCallsFinish) {
+  testing::TempDir dir;
+  testing::BundleSpec spec;
+  spec.collection = "big";
+  spec.vectors = testing::RandomVectors(200000, 64, 3);
+  spec.dims = 64;
+  for (int64_t i = 0; i < 200000; ++i) spec.ids.push_back(i);
+  spec.metric = Metric::kInnerProduct;
+  testing::BuildBundleOrDie(dir.Join("root"), dir.path(), spec);
+  auto srv = testing::InProcessServer::Start(dir.Join("root"));
+  ASSERT_NE(srv, nullptr);
+  // A batch that takes a while on 200k vectors, started before shutdown begins.
+  absl::StatusOr<std::vector<std::vector<ClientHit>>> result;
+  std::thread caller([&] {
+    SearchOptions o;
+    o.collection = "big";
+    result = srv->client->BatchSearch(std::vector<SearchQuery>(64, SearchQuery::Item(5)), o);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  srv->server->Shutdown(absl::Seconds(30));
+  srv->server->Wait();
+  caller.join();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->size(), 64u);
+  // After shutdown nothing is served.
+  SearchOptions o;
+  o.collection = "big";
+  o.deadline = absl::Now() + absl::Seconds(1);
+  EXPECT_FALSE(srv->client->Search(SearchQuery::Item(5), o).ok());
+}
+
+}  // namespace
+}  // namespace simsearch

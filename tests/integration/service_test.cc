@@ -1,0 +1,221 @@
+// Every status the engine promises, through the real client against a real server, and
+// the server keeps serving after each one.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "tests/integration/server_fixture.h"
+#include "tests/testing/test_util.h"
+
+namespace simsearch {
+namespace {
+
+using ::testing::HasSubstr;
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  static constexpr uint64_t kD = 16;
+
+  // Built once for the suite: the big collection takes a moment.
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    testing::BundleSpec small;
+    small.collection = "small";
+    small.vectors = testing::RandomVectors(300, kD, 1);
+    small.dims = kD;
+    for (int64_t i = 1; i <= 300; ++i) small.ids.push_back(i);
+    small.items = testing::SyntheticItems(small.ids);
+    testing::BuildBundleOrDie(dir_->Join("root"), dir_->path(), small);
+    unit_ = new std::vector<float>(small.vectors);
+    testing::NormalizeRows(unit_, kD);
+
+    // Large enough that one exact query takes well over a millisecond.
+    testing::BundleSpec big;
+    big.collection = "big";
+    big.dims = 64;
+    big.vectors = testing::RandomVectors(300000, big.dims, 2);
+    for (int64_t i = 0; i < 300000; ++i) big.ids.push_back(i);
+    big.metric = Metric::kInnerProduct;
+    testing::BuildBundleOrDie(dir_->Join("root"), dir_->path(), big);
+
+    ServerOptions so;
+    so.max_message_bytes = 64 << 10;
+    srv_ = testing::InProcessServer::Start(dir_->Join("root"), so).release();
+  }
+  static void TearDownTestSuite() {
+    delete srv_;
+    delete unit_;
+    delete dir_;
+  }
+  void SetUp() override { ASSERT_NE(srv_, nullptr); }
+
+  SearchOptions Opts(std::string collection = "small", std::optional<int> k = 10) {
+    SearchOptions o;
+    o.collection = std::move(collection);
+    o.top_k = k;
+    return o;
+  }
+
+  // The server still answers a good query.
+  void ExpectStillServing() {
+    auto hits = srv_->client->Search(SearchQuery::Item(1), Opts());
+    ASSERT_TRUE(hits.ok()) << hits.status();
+    EXPECT_EQ(hits->size(), 10u);
+  }
+
+  void ExpectStatus(const absl::Status& st, absl::StatusCode code, const std::string& text) {
+    EXPECT_EQ(st.code(), code) << st;
+    EXPECT_THAT(st.message(), HasSubstr(text));
+    ExpectStillServing();
+  }
+
+  static inline testing::TempDir* dir_ = nullptr;
+  static inline std::vector<float>* unit_ = nullptr;
+  static inline testing::InProcessServer* srv_ = nullptr;
+};
+
+TEST_F(ServiceTest, SearchMatchesBruteForceWithMetadata) {
+  std::vector<float> q = testing::RandomVectors(1, kD, 9);
+  auto hits = srv_->client->Search(SearchQuery::Vector(q), Opts("small", 12));
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  std::vector<float> qn = q;
+  testing::NormalizeRows(&qn, kD);
+  auto want = testing::BruteForceTopK(*unit_, kD, qn.data(), 12);
+  ASSERT_EQ(hits->size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ((*hits)[i].id, static_cast<int64_t>(want[i].row) + 1);
+    EXPECT_NEAR((*hits)[i].score, want[i].score, 1e-5);
+    EXPECT_EQ((*hits)[i].item.title, "Title " + std::to_string((*hits)[i].id));
+  }
+}
+
+TEST_F(ServiceTest, DefaultTopKIsTenAndBatchWorks) {
+  SearchOptions o = Opts("small", std::nullopt);
+  auto hits = srv_->client->Search(SearchQuery::Item(5), o);
+  ASSERT_TRUE(hits.ok());
+  EXPECT_EQ(hits->size(), 10u);
+  auto batch = srv_->client->BatchSearch({SearchQuery::Item(5), SearchQuery::Items({1, 2})}, Opts("small", 3));
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->size(), 2u);
+  EXPECT_EQ((*batch)[0][0].id, (*hits)[0].id);
+}
+
+TEST_F(ServiceTest, ItemsTitlesAndCollections) {
+  auto items = srv_->client->GetItems("small", {7, 3}, true);
+  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_EQ(items->size(), 2u);
+  EXPECT_EQ((*items)[0].item.id, 7);
+  ASSERT_EQ((*items)[0].vector.size(), kD);
+  EXPECT_NEAR((*items)[0].vector[0], (*unit_)[6 * kD], 1e-7);
+  auto titles = srv_->client->LookupTitle("small", "title 42", 3);
+  ASSERT_TRUE(titles.ok());
+  ASSERT_FALSE(titles->empty());
+  EXPECT_EQ((*titles)[0].item.id, 42);
+  EXPECT_FLOAT_EQ((*titles)[0].score, 1.0f);
+  auto list = srv_->client->ListCollections();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "big");
+  EXPECT_EQ((*list)[1].name, "small");
+  EXPECT_EQ((*list)[1].metric, "cosine");
+  EXPECT_EQ((*list)[1].count, 300);
+  auto d = srv_->client->DescribeCollection("small");
+  ASSERT_TRUE(d.ok());
+  EXPECT_THAT(d->genres, ::testing::Contains("Horror"));
+  EXPECT_THAT(d->types, ::testing::ElementsAre("Movie", "OVA", "TV"));
+  EXPECT_TRUE(srv_->client->CheckHealth().ok());
+  EXPECT_TRUE(srv_->client->CheckHealth("simsearch.v1.SimSearch").ok());
+}
+
+TEST_F(ServiceTest, NotFound) {
+  ExpectStatus(srv_->client->Search(SearchQuery::Item(1), Opts("nope")).status(),
+               absl::StatusCode::kNotFound, "unknown collection 'nope'; served: big, small");
+  ExpectStatus(srv_->client->Search(SearchQuery::Item(4242), Opts()).status(),
+               absl::StatusCode::kNotFound, "item 4242 is not in collection 'small'");
+  ExpectStatus(srv_->client->GetItems("small", {1, 999}).status(), absl::StatusCode::kNotFound,
+               "item 999");
+  ExpectStatus(srv_->client->DescribeCollection("nope").status(), absl::StatusCode::kNotFound,
+               "unknown collection");
+}
+
+TEST_F(ServiceTest, InvalidArgument) {
+  const auto kInvalid = absl::StatusCode::kInvalidArgument;
+  ExpectStatus(srv_->client->Search(SearchQuery::Vector({1, 2, 3}), Opts()).status(), kInvalid,
+               "has 3 components but collection 'small' has 16 dimensions");
+  std::vector<float> nan(kD, 0.5f);
+  nan[4] = std::nanf("");
+  ExpectStatus(srv_->client->Search(SearchQuery::Vector(nan), Opts()).status(), kInvalid,
+               "component 4 is NaN");
+  std::vector<float> inf(kD, 0.5f);
+  inf[0] = INFINITY;
+  ExpectStatus(srv_->client->Search(SearchQuery::Vector(inf), Opts()).status(), kInvalid,
+               "component 0 is Inf");
+  ExpectStatus(srv_->client->Search(SearchQuery::Item(1), Opts("small", 0)).status(), kInvalid,
+               "top_k must be between 1 and 1000, got 0");
+  ExpectStatus(srv_->client->Search(SearchQuery::Item(1), Opts("small", 1001)).status(), kInvalid,
+               "got 1001");
+  ExpectStatus(srv_->client->Search(SearchQuery::Item(1), Opts("small", -5)).status(), kInvalid,
+               "got -5");
+  ExpectStatus(srv_->client->Search(SearchQuery{}, Opts()).status(), kInvalid, "empty query");
+  ExpectStatus(srv_->client->Search(SearchQuery::Vector({}), Opts()).status(), kInvalid,
+               "empty query vector");
+  ExpectStatus(srv_->client->Search(SearchQuery::Items({}), Opts()).status(), kInvalid,
+               "at least one positive");
+  std::vector<int64_t> many(1001, 1);
+  ExpectStatus(srv_->client->Search(SearchQuery::Items(many), Opts()).status(), kInvalid,
+               "too many ids in the items query: 1001 (at most 1000)");
+  SearchOptions excl = Opts();
+  excl.filter.exclude_ids = many;
+  ExpectStatus(srv_->client->Search(SearchQuery::Item(1), excl).status(), kInvalid,
+               "too many exclude_ids");
+  ExpectStatus(srv_->client->GetItems("small", many).status(), kInvalid, "too many ids: 1001");
+  std::vector<SearchQuery> batch(65, SearchQuery::Item(1));
+  ExpectStatus(srv_->client->BatchSearch(batch, Opts()).status(), kInvalid,
+               "too many queries in one batch: 65 (at most 64)");
+  ExpectStatus(srv_->client->BatchSearch({}, Opts()).status(), kInvalid, "no queries");
+  ExpectStatus(srv_->client->Search(SearchQuery::Item(1), Opts("")).status(), kInvalid,
+               "collection is required");
+  SearchOptions genre = Opts();
+  genre.filter.genres = {"Mecha"};
+  ExpectStatus(srv_->client->Search(SearchQuery::Item(1), genre).status(), kInvalid,
+               "unknown genre 'Mecha'");
+  ExpectStatus(srv_->client->LookupTitle("small", "", std::nullopt).status(), kInvalid,
+               "empty title query");
+}
+
+TEST_F(ServiceTest, OversizedMessageIsResourceExhausted) {
+  // 64 KiB limit: a 100k-component vector is ~400 KB on the wire.
+  std::vector<float> huge(100000, 1.0f);
+  ExpectStatus(srv_->client->Search(SearchQuery::Vector(huge), Opts()).status(),
+               absl::StatusCode::kResourceExhausted, "");
+}
+
+TEST_F(ServiceTest, PassedDeadlineIsDeadlineExceeded) {
+  SearchOptions o = Opts("big");
+  o.deadline = absl::Now() - absl::Milliseconds(1);
+  ExpectStatus(srv_->client->Search(SearchQuery::Item(3), o).status(),
+               absl::StatusCode::kDeadlineExceeded, "");
+  // A deadline that passes while the server scans 300k vectors.
+  std::vector<SearchQuery> batch(64, SearchQuery::Item(3));
+  o.deadline = absl::Now() + absl::Microseconds(500);
+  ExpectStatus(srv_->client->BatchSearch(batch, o).status(), absl::StatusCode::kDeadlineExceeded, "");
+}
+
+TEST_F(ServiceTest, FiltersThroughTheWire) {
+  SearchOptions o = Opts("small", 30);
+  o.filter.types = {"movie"};
+  o.filter.genres = {"Comedy", "Horror"};
+  o.filter.exclude_ids = {2, 3};
+  auto hits = srv_->client->Search(SearchQuery::Item(1), o);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  ASSERT_FALSE(hits->empty());
+  for (const ClientHit& h : *hits) {
+    EXPECT_EQ(h.item.type, "Movie");
+    EXPECT_NE(h.id, 2);
+    EXPECT_NE(h.id, 3);
+  }
+}
+
+}  // namespace
+}  // namespace simsearch

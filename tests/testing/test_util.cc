@@ -1,0 +1,153 @@
+#include "tests/testing/test_util.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "core/npy.h"
+#include "indexer/indexer.h"
+
+namespace simsearch::testing {
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base ? base : "/tmp") + "/simsearch-test-XXXXXX";
+  char* p = ::mkdtemp(tmpl.data());
+  if (p == nullptr) std::abort();
+  path_ = p;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::vector<float> RandomVectors(uint64_t n, uint64_t d, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> g;
+  std::vector<float> x(n * d);
+  for (float& v : x) v = g(rng);
+  return x;
+}
+
+void NormalizeRows(std::vector<float>* x, uint64_t d) {
+  for (size_t i = 0; i < x->size() / d; ++i) {
+    double s = 0;
+    for (uint64_t j = 0; j < d; ++j) s += double{(*x)[i * d + j]} * (*x)[i * d + j];
+    const double n = std::sqrt(s);
+    for (uint64_t j = 0; j < d; ++j) (*x)[i * d + j] = static_cast<float>((*x)[i * d + j] / n);
+  }
+}
+
+std::vector<float> ClusteredVectors(uint64_t n, uint64_t d, int clusters, float sigma,
+                                    uint64_t seed) {
+  std::vector<float> centres = RandomVectors(static_cast<uint64_t>(clusters), d, seed);
+  NormalizeRows(&centres, d);
+  std::mt19937_64 rng(seed + 1);
+  std::normal_distribution<float> g(0, sigma);
+  std::uniform_int_distribution<int> pick(0, clusters - 1);
+  std::vector<float> x(n * d);
+  for (uint64_t i = 0; i < n; ++i) {
+    const int c = pick(rng);
+    for (uint64_t j = 0; j < d; ++j) x[i * d + j] = centres[c * d + j] + g(rng);
+  }
+  return x;
+}
+
+std::vector<Neighbor> BruteForceTopK(const std::vector<float>& base, uint64_t d,
+                                     const float* query, int k,
+                                     const std::function<bool(uint32_t)>& allowed) {
+  std::vector<std::pair<double, uint32_t>> all;
+  const uint64_t n = base.size() / d;
+  for (uint64_t r = 0; r < n; ++r) {
+    if (allowed && !allowed(static_cast<uint32_t>(r))) continue;
+    double s = 0;
+    for (uint64_t j = 0; j < d; ++j) s += double{base[r * d + j]} * query[j];
+    all.emplace_back(s, static_cast<uint32_t>(r));
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  });
+  std::vector<Neighbor> out;
+  for (size_t i = 0; i < all.size() && i < static_cast<size_t>(k); ++i) {
+    out.push_back({all[i].second, static_cast<float>(all[i].first)});
+  }
+  return out;
+}
+
+void WriteCatalogCsv(const std::string& path, const std::vector<Item>& items) {
+  std::ofstream f(path);
+  f << "anime_id,name,english_name,genre,type,episodes,members\n";
+  auto quote = [](const std::string& s) {
+    std::string q = "\"";
+    for (char c : s) {
+      if (c == '"') q += '"';
+      q += c;
+    }
+    return q + "\"";
+  };
+  for (const Item& it : items) {
+    std::string genres;
+    for (size_t i = 0; i < it.genres.size(); ++i) genres += (i ? ", " : "") + it.genres[i];
+    f << it.id << "," << quote(it.title) << "," << quote(it.english_title) << "," << quote(genres)
+      << "," << it.type << "," << it.episodes << "," << it.members << "\n";
+  }
+}
+
+std::vector<Item> SyntheticItems(const std::vector<int64_t>& ids) {
+  static const std::vector<std::vector<std::string>> kGenres = {
+      {"Action", "Sci-Fi"}, {"Comedy"}, {"Drama", "Romance"}, {"Action", "Comedy"}, {"Horror"}};
+  static const std::vector<std::string> kTypes = {"TV", "Movie", "OVA"};
+  std::vector<Item> items;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    Item it;
+    it.id = ids[i];
+    it.title = "Title " + std::to_string(ids[i]);
+    it.genres = kGenres[i % kGenres.size()];
+    it.type = kTypes[i % kTypes.size()];
+    it.episodes = static_cast<int32_t>(i % 30 + 1);
+    it.members = static_cast<int64_t>(1000 + i);
+    items.push_back(it);
+  }
+  return items;
+}
+
+std::string BuildBundleOrDie(const std::string& root, const std::string& work_dir,
+                             const BundleSpec& spec) {
+  const uint64_t n = spec.ids.size();
+  BuildOptions o;
+  o.collection = spec.collection;
+  o.vectors_path = work_dir + "/" + spec.collection + "_vectors.npy";
+  o.ids_path = work_dir + "/" + spec.collection + "_ids.npy";
+  EXPECT_TRUE(WriteNpyFloat32(o.vectors_path, spec.vectors.data(), n, spec.dims).ok());
+  EXPECT_TRUE(WriteNpyInt64(o.ids_path, spec.ids.data(), n).ok());
+  if (!spec.items.empty()) {
+    o.catalog_paths = {work_dir + "/" + spec.collection + "_catalog.csv"};
+    WriteCatalogCsv(o.catalog_paths[0], spec.items);
+  }
+  o.metric = spec.metric;
+  o.index_kind = spec.kind;
+  o.params = spec.params;
+  o.out_root = root;
+  o.keep_versions = 0;
+  o.recall_queries = 200;
+  auto r = BuildBundle(o);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? r->version_dir : "";
+}
+
+double Recall(const std::vector<Neighbor>& truth, const std::vector<Neighbor>& got) {
+  if (truth.empty()) return 1.0;
+  size_t found = 0;
+  for (const Neighbor& t : truth) {
+    found += std::any_of(got.begin(), got.end(), [&](const Neighbor& g) { return g.row == t.row; });
+  }
+  return static_cast<double>(found) / static_cast<double>(truth.size());
+}
+
+}  // namespace simsearch::testing

@@ -1,0 +1,68 @@
+// Helpers shared by the tests: temporary directories, synthetic data, a brute-force
+// oracle written independently of the engine, and bundle building.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/catalog.h"
+#include "core/manifest.h"
+#include "engine/searcher.h"
+
+namespace simsearch::testing {
+
+// A fresh directory under $TMPDIR, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string Join(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// n x d standard normal values, row-major.
+std::vector<float> RandomVectors(uint64_t n, uint64_t d, uint64_t seed);
+// n x d points around `clusters` random unit centres (noise sigma), row-major.
+std::vector<float> ClusteredVectors(uint64_t n, uint64_t d, int clusters, float sigma,
+                                    uint64_t seed);
+// Scales each row to unit length.
+void NormalizeRows(std::vector<float>* x, uint64_t d);
+
+// Exact top-k by inner product in double precision with a plain loop: the oracle.
+// Ties: lower row first. `allowed` nullptr: every row.
+std::vector<Neighbor> BruteForceTopK(const std::vector<float>& base, uint64_t d,
+                                     const float* query, int k,
+                                     const std::function<bool(uint32_t)>& allowed = nullptr);
+
+// Writes a catalogue CSV with the columns anime_id,name,english_name,genre,type,episodes,members.
+void WriteCatalogCsv(const std::string& path, const std::vector<Item>& items);
+
+// Items 1..n (ids = first + i) with genres and types cycling through small lists.
+std::vector<Item> SyntheticItems(const std::vector<int64_t>& ids);
+
+struct BundleSpec {
+  std::string collection = "test";
+  std::vector<float> vectors;  // n x dims
+  uint64_t dims = 0;
+  std::vector<int64_t> ids;
+  std::vector<Item> items;     // empty: no catalogue
+  Metric metric = Metric::kCosine;
+  IndexKind kind = IndexKind::kFlat;
+  IndexParams params;
+};
+// Writes the inputs into `work_dir` and builds a bundle under `root` with the indexer
+// library; returns the version directory. Fails the test on error.
+std::string BuildBundleOrDie(const std::string& root, const std::string& work_dir,
+                             const BundleSpec& spec);
+
+// Recall of `got` against `truth` (fraction of truth's rows found).
+double Recall(const std::vector<Neighbor>& truth, const std::vector<Neighbor>& got);
+
+}  // namespace simsearch::testing

@@ -101,6 +101,7 @@ std::unique_ptr<Client> Client::Create(const ClientOptions& options) {
 Client::Client(const ClientOptions& options) : options_(options), stubs_(std::make_unique<Stubs>()) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(options.max_receive_bytes);
+  if (options.dedicated_connection) args.SetInt("grpc.use_local_subchannel_pool", 1);
   stubs_->channel =
       grpc::CreateCustomChannel(options.address, grpc::InsecureChannelCredentials(), args);
   stubs_->search = v1::SimSearch::NewStub(stubs_->channel);

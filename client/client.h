@@ -21,6 +21,9 @@ struct ClientOptions {
   std::string address = "127.0.0.1:50051";  // host:port of simsearch-engine
   absl::Duration timeout = absl::Seconds(10);  // default deadline of a call
   int max_receive_bytes = 64 << 20;
+  // A TCP connection of this client's own rather than one shared with other clients
+  // of the same address in the process (gRPC's default); load generators use it.
+  bool dedicated_connection = false;
 };
 
 struct SearchOptions {

@@ -1,0 +1,149 @@
+// Microbenchmarks of the searchers (Google Benchmark). Reports figures; never fails.
+//
+//   build/bench/searchers_bench [--benchmark_filter=...]
+//
+// Exact search over our mapped vector file vs FAISS IndexFlatIP (Debian's generic SSE
+// build), and FAISS IVF / HNSW, one query at a time and in batches, at 1 and 2 OpenMP
+// threads where FAISS would use them.
+#include <benchmark/benchmark.h>
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIVFFlat.h>
+#include <omp.h>
+
+#include <map>
+#include <memory>
+#include <random>
+
+#include "engine/exact_searcher.h"
+
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
+namespace simsearch {
+namespace {
+
+using idx_t = faiss::Index::idx_t;
+
+// OpenMP threads (FAISS loops) and OpenBLAS threads (FAISS batched GEMM) together.
+void SetThreads(int n) {
+  omp_set_num_threads(n);
+  if (openblas_set_num_threads != nullptr) openblas_set_num_threads(n);
+}
+
+// Clustered unit vectors (the shape real embeddings have), cached per (n, d).
+const std::vector<float>& Data(uint64_t n, uint64_t d) {
+  static std::map<std::pair<uint64_t, uint64_t>, std::vector<float>> cache;
+  auto& x = cache[{n, d}];
+  if (x.empty()) {
+    std::mt19937_64 rng(n * 31 + d);
+    std::normal_distribution<float> g;
+    const int clusters = 256;
+    std::vector<float> centres(clusters * d);
+    for (float& v : centres) v = g(rng);
+    x.resize(n * d);
+    std::uniform_int_distribution<int> pick(0, clusters - 1);
+    for (uint64_t i = 0; i < n; ++i) {
+      const int c = pick(rng);
+      double s = 0;
+      for (uint64_t j = 0; j < d; ++j) {
+        x[i * d + j] = centres[c * d + j] + 0.5f * g(rng);
+        s += double{x[i * d + j]} * x[i * d + j];
+      }
+      const float inv = static_cast<float>(1.0 / std::sqrt(s));
+      for (uint64_t j = 0; j < d; ++j) x[i * d + j] *= inv;
+    }
+  }
+  return x;
+}
+
+void BM_Exact(benchmark::State& state) {
+  const uint64_t n = state.range(0), d = state.range(1), nq = state.range(2);
+  const auto& x = Data(n, d);
+  ExactSearcher s(x.data(), n, d);
+  SearchParams p;
+  p.k = 10;
+  std::vector<std::vector<Neighbor>> out;
+  uint64_t q = 0;
+  for (auto _ : state) {
+    s.Search(&x[(q * 7919 % (n - nq)) * d], nq, p, &out).IgnoreError();
+    benchmark::DoNotOptimize(out.data());
+    ++q;
+  }
+  state.SetItemsProcessed(state.iterations() * nq);
+}
+
+void BM_FaissFlat(benchmark::State& state) {
+  const uint64_t n = state.range(0), d = state.range(1), nq = state.range(2);
+  SetThreads(static_cast<int>(state.range(3)));
+  const auto& x = Data(n, d);
+  faiss::IndexFlatIP index(static_cast<int>(d));
+  index.add(static_cast<idx_t>(n), x.data());
+  std::vector<float> D(nq * 10);
+  std::vector<idx_t> I(nq * 10);
+  uint64_t q = 0;
+  for (auto _ : state) {
+    index.search(static_cast<idx_t>(nq), &x[(q * 7919 % (n - nq)) * d], 10, D.data(), I.data());
+    ++q;
+  }
+  state.SetItemsProcessed(state.iterations() * nq);
+  SetThreads(1);
+}
+
+faiss::Index* Ann(bool ivf, uint64_t n, uint64_t d) {
+  static std::map<std::tuple<bool, uint64_t, uint64_t>, std::unique_ptr<faiss::Index>> cache;
+  auto& idx = cache[{ivf, n, d}];
+  if (!idx) {
+    omp_set_num_threads(2);
+    const auto& x = Data(n, d);
+    if (ivf) {
+      auto* q = new faiss::IndexFlatIP(static_cast<int>(d));
+      auto* i = new faiss::IndexIVFFlat(q, d, 1024, faiss::METRIC_INNER_PRODUCT);
+      i->own_fields = true;
+      i->train(static_cast<idx_t>(n), x.data());
+      i->nprobe = 16;
+      idx.reset(i);
+    } else {
+      auto* h = new faiss::IndexHNSWFlat(static_cast<int>(d), 32, faiss::METRIC_INNER_PRODUCT);
+      h->hnsw.efConstruction = 200;
+      h->hnsw.efSearch = 128;
+      idx.reset(h);
+    }
+    idx->add(static_cast<idx_t>(n), x.data());
+  }
+  return idx.get();
+}
+
+void BM_Ann(benchmark::State& state, bool ivf) {
+  const uint64_t n = state.range(0), d = state.range(1), nq = state.range(2);
+  faiss::Index* index = Ann(ivf, n, d);
+  SetThreads(static_cast<int>(state.range(3)));
+  const auto& x = Data(n, d);
+  std::vector<float> D(nq * 10);
+  std::vector<idx_t> I(nq * 10);
+  uint64_t q = 0;
+  for (auto _ : state) {
+    index->search(static_cast<idx_t>(nq), &x[(q * 7919 % (n - nq)) * d], 10, D.data(), I.data());
+    ++q;
+  }
+  state.SetItemsProcessed(state.iterations() * nq);
+  SetThreads(1);
+}
+
+void BM_Ivf(benchmark::State& s) { BM_Ann(s, true); }
+void BM_Hnsw(benchmark::State& s) { BM_Ann(s, false); }
+
+// Args: n, d, queries per call [, OpenMP threads].
+BENCHMARK(BM_Exact)->Args({15222, 50, 1})->Args({100000, 64, 1})->Args({1000000, 128, 1})
+    ->Args({100000, 64, 64})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FaissFlat)->Args({15222, 50, 1, 1})->Args({100000, 64, 1, 1})
+    ->Args({1000000, 128, 1, 1})->Args({100000, 64, 64, 1})->Args({100000, 64, 64, 2})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Ivf)->Args({100000, 64, 1, 1})->Args({100000, 64, 1, 2})->Args({100000, 64, 64, 1})
+    ->Args({100000, 64, 64, 2})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Hnsw)->Args({100000, 64, 1, 1})->Args({100000, 64, 1, 2})->Args({100000, 64, 64, 1})
+    ->Args({100000, 64, 64, 2})->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace simsearch
+
+BENCHMARK_MAIN();

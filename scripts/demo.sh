@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The main job: installs what is missing, builds, builds the bundled collections from
+# data/anime, starts the engine on 127.0.0.1:50051, prints example queries, and keeps
+# serving until Ctrl-C.
+#
+#   ./scripts/demo.sh              build, serve, show examples, keep serving
+#   ./scripts/demo.sh --no-serve   the same, but stop after the examples
+#
+# Environment: SIMSEARCH_LISTEN (default 127.0.0.1:50051), SIMSEARCH_VAR (default var/:
+# where the index root and intermediate files go).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+serve=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-serve) serve=0 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo: unknown argument '$arg' (use --no-serve or --help)" >&2; exit 2 ;;
+  esac
+done
+listen=${SIMSEARCH_LISTEN:-127.0.0.1:50051}
+var=${SIMSEARCH_VAR:-var}
+data=data/anime
+catalog=(--catalog "$data/anime_cooperunion_2017.csv" --catalog "$data/anime_synopses_merged.csv")
+bin=build
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "installing missing packages (idempotent)"
+./scripts/install-deps.sh
+step "building"
+./scripts/build.sh
+
+mkdir -p "$var/work"
+step "collection 'genres': multi-hot genre vectors from the catalogue (content baseline)"
+"$bin/indexer/simsearch-indexer" genre-vectors "${catalog[@]}" \
+  --out-vectors "$var/work/genres.npy" --out-ids "$var/work/genres_ids.npy"
+"$bin/indexer/simsearch-indexer" build --collection genres \
+  --vectors "$var/work/genres.npy" --ids "$var/work/genres_ids.npy" "${catalog[@]}" \
+  --metric cosine --index flat --keep 3 --out "$var/index" \
+  --source "multi-hot genres of data/anime catalogue (simsearch-indexer genre-vectors)"
+
+step "starting simsearch-engine on $listen"
+"$bin/engine/simsearch-engine" --index_root "$var/index" --listen "$listen" &
+engine=$!
+cleanup() { kill "$engine" 2>/dev/null || true; wait "$engine" 2>/dev/null || true; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+export SIMSEARCH_SERVER=$listen
+ready=0
+for _ in $(seq 1 100); do
+  if ! kill -0 "$engine" 2>/dev/null; then
+    echo "demo: the engine exited; is $listen already in use? (set SIMSEARCH_LISTEN)" >&2
+    exit 1
+  fi
+  if "$bin/client/simsearch" health --timeout 1 >/dev/null 2>&1; then ready=1; break; fi
+  sleep 0.1
+done
+[ "$ready" = 1 ] || { echo "demo: the engine did not become healthy" >&2; exit 1; }
+
+example() {
+  printf '\n$ simsearch'
+  printf ' %q' "$@"
+  printf '\n'
+  "$bin/client/simsearch" "$@"
+}
+step "example queries (the CLI is build/client/simsearch)"
+example collections
+example lookup "cowboy bebop" --collection genres --limit 3
+example similar "Cowboy Bebop" --collection genres -k 5
+example similar "Steins;Gate" --collection genres -k 5 --type TV
+example recommend --like 1,5 --dislike 20 --collection genres -k 5
+example item 9253 --collection genres
+
+if [ "$serve" = 0 ]; then
+  step "done (--no-serve): stopping the engine"
+  exit 0
+fi
+step "serving on $listen until Ctrl-C. Try:"
+cat <<TXT
+  build/client/simsearch similar "Fullmetal Alchemist" --collection genres
+  build/client/simsearch recommend --like 1,20 --collection genres --json
+  grpcurl -plaintext $listen list          (if you have grpcurl; reflection is on)
+TXT
+wait "$engine"

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The `simsearch` CLI against a real engine: tables, JSON, exit codes and messages.
+# Usage: cli_e2e_test.sh BUILD_DIR
+set -uo pipefail
+build=$(cd "$1" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../testing/tiny_engine.sh"
+start_tiny_engine "$build" || exit 1
+cli="$build/client/simsearch"
+export SIMSEARCH_SERVER="127.0.0.1:$port"
+failures=0
+
+# expect NAME WANT_EXIT PATTERN -- command...
+expect() {
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ "$rc" != "$want" ] || ! grep -qE -- "$pattern" <<<"$out"; then
+    echo "FAIL $name: exit $rc (want $want), output:" >&2
+    echo "$out" >&2
+    failures=$((failures + 1))
+  else
+    echo "ok   $name"
+  fi
+}
+
+expect similar-title 0 "^1 +5 +0\.99" -- "$cli" similar "cowboy bebop" -k 2
+expect similar-header 0 "more like: Cowboy Bebop \(id 1" -- "$cli" similar "COWBOY BEBOP" -k 1
+expect similar-id-json 0 '"id": 5' -- "$cli" similar 1 --collection tiny --json -k 1
+expect similar-filter 0 "Trigun" -- "$cli" similar 1 --genre Comedy
+expect recommend 0 "^1 +6 " -- "$cli" recommend --like 1,5 -k 1
+expect item 0 "english:  Cowboy Bebop: The Movie" -- "$cli" item 5
+expect collections 0 "^tiny +v000001 +cosine +2 +3 flat" -- "$cli" collections
+expect describe 0 '"types": \["Movie","TV"\]|types: +\["Movie","TV"\]' -- "$cli" describe tiny
+expect lookup 0 "^1 +1\.00 +Cowboy Bebop" -- "$cli" lookup cowboy bebop
+expect health 0 "SERVING" -- "$cli" health
+expect search 0 "^1 +1 " -- "$cli" search --vector 1,0 -k 1
+expect unknown-item 1 "NOT_FOUND: item 42 is not in collection 'tiny'" -- "$cli" similar 42
+expect bad-dims 1 "INVALID_ARGUMENT: query vector has 3 components" -- "$cli" search --vector 1,2,3
+expect unknown-title 1 "NOT_FOUND: no title in collection 'tiny' matches" -- "$cli" similar "zzzzqqqq"
+expect bad-k 1 "top_k must be between 1 and 1000, got 0" -- "$cli" similar 1 -k 0
+expect usage 2 "unknown command 'simlar'" -- "$cli" simlar 1
+expect no-server 1 "UNAVAILABLE.*is simsearch-engine running on 127.0.0.1:1\?" -- "$cli" collections --server 127.0.0.1:1 --timeout 2
+
+[ "$failures" = 0 ] || { echo "$failures CLI check(s) failed" >&2; exit 1; }

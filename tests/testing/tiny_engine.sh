@@ -1,0 +1,35 @@
+# Sourced by shell tests: builds a three-item bundle `tiny` with simsearch-indexer and
+# starts simsearch-engine on a free port. Sets $work, $port, $engine_pid; the EXIT trap
+# stops the engine and removes $work. Usage: start_tiny_engine BUILD_DIR
+start_tiny_engine() {
+  local build=$1
+  work=$(mktemp -d)
+  engine_pid=""
+  trap 'if [ -n "$engine_pid" ]; then kill "$engine_pid" 2>/dev/null; wait "$engine_pid" 2>/dev/null; fi; rm -rf "$work"' EXIT
+  cat > "$work/catalog.csv" <<'CSV'
+anime_id,name,english_name,genre,type,episodes,members
+1,Cowboy Bebop,Cowboy Bebop,"Action, Sci-Fi",TV,26,486824
+5,Cowboy Bebop: Tengoku no Tobira,Cowboy Bebop: The Movie,"Action, Sci-Fi",Movie,1,137636
+6,Trigun,Trigun,"Action, Comedy",TV,26,283069
+CSV
+  cat > "$work/vectors.csv" <<'CSV'
+id,x,y
+1,1.0,0.1
+5,0.9,0.2
+6,0.0,1.0
+CSV
+  "$build/indexer/simsearch-indexer" build --collection tiny --vectors "$work/vectors.csv" \
+    --catalog "$work/catalog.csv" --out "$work/root" >/dev/null 2>&1
+  "$build/engine/simsearch-engine" --index_root "$work/root" --listen 127.0.0.1:0 \
+    > "$work/engine.log" 2>&1 &
+  engine_pid=$!
+  port=""
+  for _ in $(seq 1 100); do
+    port=$(sed -n 's/.* on port \([0-9]*\) .*/\1/p' "$work/engine.log" | head -1)
+    [ -n "$port" ] && return 0
+    sleep 0.1
+  done
+  echo "engine did not start:" >&2
+  cat "$work/engine.log" >&2
+  return 1
+}

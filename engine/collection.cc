@@ -48,10 +48,15 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
   if (m.count == 0 || m.count > UINT32_MAX) {
     return absl::DataLossError(absl::StrCat(version_dir, ": unsupported item count ", m.count));
   }
-  c->row_of_id_.reserve(m.count);
-  for (uint32_t row = 0; row < m.count; ++row) {
-    if (!c->row_of_id_.try_emplace(c->id(row), row).second) {
-      return absl::DataLossError(absl::StrCat(path(kIdsFile), ": duplicate id ", c->id(row)));
+  // Rows are sorted by id (docs/FORMAT.md), so RowOf is a binary search over the
+  // mapped ids: no table to build at open. Checking the order also rules out
+  // duplicate ids.
+  const int64_t* ids = c->ids_.int64s();
+  for (uint64_t row = 1; row < m.count; ++row) {
+    if (ids[row] <= ids[row - 1]) {
+      return absl::DataLossError(absl::StrCat(path(kIdsFile), ": ids are not strictly ascending at row ",
+                                              row, " (", ids[row - 1], " then ", ids[row],
+                                              "); rebuild the bundle with simsearch-indexer"));
     }
   }
   if (m.has_items) {
@@ -121,21 +126,22 @@ absl::Status Collection::BuildAttributes() {
 }
 
 absl::StatusOr<uint32_t> Collection::RowOf(int64_t id) const {
-  auto it = row_of_id_.find(id);
-  if (it == row_of_id_.end()) {
+  const int64_t* begin = ids_.int64s();
+  const int64_t* end = begin + count();
+  const int64_t* it = std::lower_bound(begin, end, id);
+  if (it == end || *it != id) {
     return absl::NotFoundError(
         absl::StrCat("item ", id, " is not in collection '", name(), "' (version ", version_,
                      ", ", count(), " items)"));
   }
-  return it->second;
+  return static_cast<uint32_t>(it - begin);
 }
 
 absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec) const {
   CompiledFilter f;
   f.collection_ = this;
   for (int64_t id : spec.exclude_ids) {
-    auto it = row_of_id_.find(id);
-    if (it != row_of_id_.end()) f.excluded_.insert(it->second);
+    if (auto row = RowOf(id); row.ok()) f.excluded_.insert(*row);
   }
   if ((!spec.genres.empty() || !spec.types.empty()) && items_.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(

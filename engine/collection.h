@@ -67,7 +67,8 @@ class Collection {
   const float* vector(uint32_t row) const { return vectors_.row(row); }
   // Metadata of a row; nullptr when the bundle has no item metadata.
   const Item* item(uint32_t row) const { return items_.empty() ? nullptr : &items_[row]; }
-  // NotFound naming the collection when `id` is not in it.
+  // Binary search over the sorted ids. NotFound naming the collection when `id` is not
+  // in it.
   absl::StatusOr<uint32_t> RowOf(int64_t id) const;
 
   // Genre and type names filters accept, sorted.
@@ -100,7 +101,6 @@ class Collection {
   absl::Time loaded_at_;
   MappedArray vectors_;
   MappedArray ids_;
-  absl::flat_hash_map<int64_t, uint32_t> row_of_id_;
   std::vector<Item> items_;
   std::vector<std::string> genre_names_;
   absl::flat_hash_map<std::string, uint32_t> genre_index_;  // lower-case name -> bit

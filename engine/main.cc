@@ -71,7 +71,9 @@ int main(int argc, char** argv) {
   p.AddInt("max_k", &limits.max_k, "largest top_k accepted (default 1000)");
   p.AddInt("max_batch", &limits.max_batch, "most queries in one BatchSearch (default 64)");
   p.AddInt("max_ids", &limits.max_ids, "most ids in one request (default 1000)");
-  p.AddInt("threads", &sopts.max_threads, "most gRPC server threads; 0 keeps gRPC's default");
+  p.AddInt("threads", &sopts.max_threads,
+           "cap on gRPC server threads; 0 (default) = no cap. With a cap, calls beyond it\n"
+           "are rejected with RESOURCE_EXHAUSTED rather than queued (docs/ARCHITECTURE.md)");
   p.AddString("shutdown_grace", &grace_text,
               "on SIGTERM/SIGINT, how long calls in flight may take to finish (default 10s)",
               "DURATION");

@@ -20,7 +20,9 @@ class SimSearchService;
 struct ServerOptions {
   std::string listen = "127.0.0.1:50051";  // host:port; port 0 picks a free one
   int max_message_bytes = 4 << 20;         // larger requests get RESOURCE_EXHAUSTED
-  int max_threads = 0;                     // gRPC sync-server threads; 0: gRPC's default
+  // Cap on gRPC sync-server threads; 0: none. gRPC rejects calls beyond the cap with
+  // RESOURCE_EXHAUSTED ("Server Threadpool Exhausted") instead of queueing them.
+  int max_threads = 0;
 };
 
 class SearchServer {

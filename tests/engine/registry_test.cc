@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "core/array_file.h"
 #include "core/file_util.h"
 #include "tests/testing/test_util.h"
 
@@ -101,6 +102,30 @@ TEST_F(RegistryTest, ManifestNamingAnotherCollectionIsRejected) {
   ASSERT_EQ(ev->size(), 1u);
   EXPECT_EQ((*ev)[0].kind, Kind::kRejected);
   EXPECT_THAT((*ev)[0].status.message(), HasSubstr("manifest names collection 'c'"));
+}
+
+}  // namespace
+}  // namespace simsearch
+
+namespace simsearch {
+namespace {
+
+TEST(CollectionOpen, RejectsIdsOutOfOrder) {
+  testing::TempDir dir;
+  testing::BundleSpec spec;
+  spec.collection = "c";
+  spec.vectors = testing::RandomVectors(3, 2, 1);
+  spec.dims = 2;
+  spec.ids = {1, 2, 3};
+  const std::string v = testing::BuildBundleOrDie(dir.Join("root"), dir.path(), spec);
+  // Same size, rows swapped: only the order check (not the size check) can catch it.
+  int64_t swapped[3] = {2, 1, 3};
+  ASSERT_TRUE(WriteInt64ArrayFile(v + "/ids.i64", swapped, 3).ok());
+  CollectionOptions sizes_only;
+  sizes_only.verify = VerifyMode::kSizes;
+  auto c = Collection::Open(v, sizes_only);
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(c.status().message(), ::testing::HasSubstr("not strictly ascending at row 1 (2 then 1)"));
 }
 
 }  // namespace

@@ -4,7 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "core/array_file.h"
 #include "core/file_util.h"
@@ -126,6 +128,50 @@ TEST(CollectionOpen, RejectsIdsOutOfOrder) {
   auto c = Collection::Open(v, sizes_only);
   EXPECT_EQ(c.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(c.status().message(), ::testing::HasSubstr("not strictly ascending at row 1 (2 then 1)"));
+}
+
+}  // namespace
+}  // namespace simsearch
+
+namespace simsearch {
+namespace {
+
+TEST(Reloader, PollsAndTriggers) {
+  testing::TempDir dir;
+  auto publish = [&](uint64_t seed) {
+    testing::BundleSpec spec;
+    spec.collection = "c";
+    spec.vectors = testing::RandomVectors(10, 2, seed);
+    spec.dims = 2;
+    for (int64_t i = 1; i <= 10; ++i) spec.ids.push_back(i);
+    testing::BuildBundleOrDie(dir.Join("root"), dir.path(), spec);
+  };
+  publish(1);
+  CollectionRegistry reg(dir.Join("root"), {});
+  ASSERT_TRUE(reg.Refresh().ok());
+  std::atomic<int> reports{0};
+  auto wait_for = [&](const std::string& version) {
+    for (int i = 0; i < 200 && reg.Get("c")->version() != version; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return reg.Get("c")->version();
+  };
+  {
+    // Polling every 20 ms picks a new version up by itself.
+    Reloader poller(&reg, absl::Milliseconds(20), [&](const auto&) { reports++; });
+    publish(2);
+    EXPECT_EQ(wait_for("v000002"), "v000002");
+  }
+  {
+    // Polling off: only Trigger() (SIGHUP in the engine) reloads.
+    Reloader manual(&reg, absl::InfiniteDuration(), [&](const auto&) { reports++; });
+    publish(3);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(reg.Get("c")->version(), "v000002");
+    manual.Trigger();
+    EXPECT_EQ(wait_for("v000003"), "v000003");
+  }
+  EXPECT_GT(reports.load(), 0);
 }
 
 }  // namespace

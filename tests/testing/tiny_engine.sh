@@ -1,8 +1,10 @@
 # Sourced by shell tests: builds a three-item bundle `tiny` with simsearch-indexer and
 # starts simsearch-engine on a free port. Sets $work, $port, $engine_pid; the EXIT trap
-# stops the engine and removes $work. Usage: start_tiny_engine BUILD_DIR
+# stops the engine and removes $work.
+# Usage: start_tiny_engine BUILD_DIR [extra simsearch-engine flags...]
 start_tiny_engine() {
   local build=$1
+  shift
   work=$(mktemp -d)
   engine_pid=""
   trap 'if [ -n "$engine_pid" ]; then kill "$engine_pid" 2>/dev/null; wait "$engine_pid" 2>/dev/null; fi; rm -rf "$work"' EXIT
@@ -20,7 +22,7 @@ id,x,y
 CSV
   "$build/indexer/simsearch-indexer" build --collection tiny --vectors "$work/vectors.csv" \
     --catalog "$work/catalog.csv" --out "$work/root" >/dev/null 2>&1
-  "$build/engine/simsearch-engine" --index_root "$work/root" --listen 127.0.0.1:0 \
+  "$build/engine/simsearch-engine" --index_root "$work/root" --listen 127.0.0.1:0 "$@" \
     > "$work/engine.log" 2>&1 &
   engine_pid=$!
   port=""

@@ -111,10 +111,21 @@ Client::Client(const ClientOptions& options) : options_(options), stubs_(std::ma
 Client::~Client() = default;
 
 namespace {
-void SetDeadline(grpc::ClientContext* ctx, std::optional<absl::Time> deadline,
-                 absl::Duration timeout) {
-  ctx->set_deadline(absl::ToChronoTime(deadline.value_or(absl::Now() + timeout)));
+
+// One unary call with its deadline: `deadline`, or now + the client's timeout.
+template <typename Stub, typename Req, typename Resp>
+absl::StatusOr<Resp> Call(Stub* stub,
+                          grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                          const Req& req, std::optional<absl::Time> deadline,
+                          const ClientOptions& options) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(deadline.value_or(absl::Now() + options.timeout)));
+  Resp resp;
+  grpc::Status st = (stub->*method)(&ctx, req, &resp);
+  if (!st.ok()) return FromGrpc(st, options.address);
+  return resp;
 }
+
 }  // namespace
 
 absl::StatusOr<std::vector<ClientHit>> Client::Search(const SearchQuery& query,
@@ -124,12 +135,9 @@ absl::StatusOr<std::vector<ClientHit>> Client::Search(const SearchQuery& query,
   ToProto(query, req.mutable_query());
   if (options.top_k) req.set_top_k(*options.top_k);
   ToProto(options.filter, req.mutable_filter());
-  v1::SearchResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, options.deadline, options_.timeout);
-  grpc::Status st = stubs_->search->Search(&ctx, req, &resp);
-  if (!st.ok()) return FromGrpc(st, options_.address);
-  return FromProto(resp.hits());
+  auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::Search, req, options.deadline, options_);
+  if (!resp.ok()) return resp.status();
+  return FromProto(resp->hits());
 }
 
 absl::StatusOr<std::vector<std::vector<ClientHit>>> Client::BatchSearch(
@@ -139,13 +147,10 @@ absl::StatusOr<std::vector<std::vector<ClientHit>>> Client::BatchSearch(
   for (const SearchQuery& q : queries) ToProto(q, req.add_queries());
   if (options.top_k) req.set_top_k(*options.top_k);
   ToProto(options.filter, req.mutable_filter());
-  v1::BatchSearchResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, options.deadline, options_.timeout);
-  grpc::Status st = stubs_->search->BatchSearch(&ctx, req, &resp);
-  if (!st.ok()) return FromGrpc(st, options_.address);
+  auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::BatchSearch, req, options.deadline, options_);
+  if (!resp.ok()) return resp.status();
   std::vector<std::vector<ClientHit>> out;
-  for (const v1::SearchResult& r : resp.results()) out.push_back(FromProto(r.hits()));
+  for (const v1::SearchResult& r : resp->results()) out.push_back(FromProto(r.hits()));
   return out;
 }
 
@@ -157,13 +162,10 @@ absl::StatusOr<std::vector<ItemRecord>> Client::GetItems(const std::string& coll
   req.set_collection(collection);
   req.mutable_ids()->Add(ids.begin(), ids.end());
   req.set_include_vectors(include_vectors);
-  v1::GetItemsResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, deadline, options_.timeout);
-  grpc::Status st = stubs_->search->GetItems(&ctx, req, &resp);
-  if (!st.ok()) return FromGrpc(st, options_.address);
+  auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::GetItems, req, deadline, options_);
+  if (!resp.ok()) return resp.status();
   std::vector<ItemRecord> out;
-  for (const v1::ItemRecord& r : resp.items()) {
+  for (const v1::ItemRecord& r : resp->items()) {
     out.push_back({FromProto(r.item()), std::vector<float>(r.vector().begin(), r.vector().end())});
   }
   return out;
@@ -176,13 +178,10 @@ absl::StatusOr<std::vector<TitleCandidate>> Client::LookupTitle(
   req.set_collection(collection);
   req.set_query(query);
   if (limit) req.set_limit(*limit);
-  v1::LookupTitleResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, deadline, options_.timeout);
-  grpc::Status st = stubs_->search->LookupTitle(&ctx, req, &resp);
-  if (!st.ok()) return FromGrpc(st, options_.address);
+  auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::LookupTitle, req, deadline, options_);
+  if (!resp.ok()) return resp.status();
   std::vector<TitleCandidate> out;
-  for (const v1::TitleMatch& m : resp.matches()) {
+  for (const v1::TitleMatch& m : resp->matches()) {
     out.push_back({FromProto(m.item()), m.score(), m.matched_title()});
   }
   return out;
@@ -191,13 +190,10 @@ absl::StatusOr<std::vector<TitleCandidate>> Client::LookupTitle(
 absl::StatusOr<std::vector<CollectionInfo>> Client::ListCollections(
     std::optional<absl::Time> deadline) const {
   v1::ListCollectionsRequest req;
-  v1::ListCollectionsResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, deadline, options_.timeout);
-  grpc::Status st = stubs_->search->ListCollections(&ctx, req, &resp);
-  if (!st.ok()) return FromGrpc(st, options_.address);
+  auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::ListCollections, req, deadline, options_);
+  if (!resp.ok()) return resp.status();
   std::vector<CollectionInfo> out;
-  for (const v1::CollectionInfo& c : resp.collections()) out.push_back(FromProto(c));
+  for (const v1::CollectionInfo& c : resp->collections()) out.push_back(FromProto(c));
   return out;
 }
 
@@ -205,16 +201,13 @@ absl::StatusOr<CollectionInfo> Client::DescribeCollection(const std::string& col
                                                           std::optional<absl::Time> deadline) const {
   v1::DescribeCollectionRequest req;
   req.set_collection(collection);
-  v1::DescribeCollectionResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, deadline, options_.timeout);
-  grpc::Status st = stubs_->search->DescribeCollection(&ctx, req, &resp);
-  if (!st.ok()) return FromGrpc(st, options_.address);
-  CollectionInfo c = FromProto(resp.info());
-  c.genres.assign(resp.genres().begin(), resp.genres().end());
-  c.types.assign(resp.types().begin(), resp.types().end());
-  c.max_batch = resp.max_batch();
-  c.max_ids = resp.max_ids();
+  auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::DescribeCollection, req, deadline, options_);
+  if (!resp.ok()) return resp.status();
+  CollectionInfo c = FromProto(resp->info());
+  c.genres.assign(resp->genres().begin(), resp->genres().end());
+  c.types.assign(resp->types().begin(), resp->types().end());
+  c.max_batch = resp->max_batch();
+  c.max_ids = resp->max_ids();
   return c;
 }
 
@@ -222,14 +215,11 @@ absl::Status Client::CheckHealth(const std::string& service,
                                  std::optional<absl::Time> deadline) const {
   grpc::health::v1::HealthCheckRequest req;
   req.set_service(service);
-  grpc::health::v1::HealthCheckResponse resp;
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx, deadline, options_.timeout);
-  grpc::Status st = stubs_->health->Check(&ctx, req, &resp);
-  if (!st.ok()) return FromGrpc(st, options_.address);
-  if (resp.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
+  auto resp = Call(stubs_->health.get(), &grpc::health::v1::Health::Stub::Check, req, deadline, options_);
+  if (!resp.ok()) return resp.status();
+  if (resp->status() != grpc::health::v1::HealthCheckResponse::SERVING) {
     return absl::UnavailableError(absl::StrCat("service '", service, "' is not serving (status ",
-                                               grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status()), ")"));
+                                               grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp->status()), ")"));
   }
   return absl::OkStatus();
 }

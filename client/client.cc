@@ -28,6 +28,9 @@ void ToProto(const SearchQuery& q, v1::Query* out) {
     case SearchQuery::Kind::kItem:
       out->set_item_id(q.item_id);
       break;
+    case SearchQuery::Kind::kUser:
+      out->set_user_id(q.user_id);
+      break;
     case SearchQuery::Kind::kItems:
       out->mutable_items()->mutable_positive_ids()->Add(q.positive_ids.begin(), q.positive_ids.end());
       out->mutable_items()->mutable_negative_ids()->Add(q.negative_ids.begin(), q.negative_ids.end());

@@ -253,20 +253,34 @@ int Search(int argc, char** argv) {
 int Recommend(int argc, char** argv) {
   Common c;
   std::vector<int64_t> like, dislike;
+  std::string user_text;
   ArgParser p("simsearch recommend",
-              "simsearch recommend: recommendations from a watch list.\n\n"
-              "  simsearch recommend --like 1,5,6 --dislike 20 --collection genres\n\n"
-              "The query is mean(liked) - mean(disliked); the listed items are not returned.");
+              "simsearch recommend: recommendations from a watch list, or for a known user.\n\n"
+              "  simsearch recommend --like 1,5,6 --dislike 20 --collection ncf\n"
+              "  simsearch recommend --user 42 --collection ncf\n\n"
+              "A watch list's query is mean(liked) - mean(disliked); the listed items are not\n"
+              "returned. --user uses the user's vector from a recommender collection (ncf) and\n"
+              "leaves out everything that user has already watched.");
   AddCommon(&p, &c, true);
-  p.AddInt64List("like", &like, "ids the user liked or watched (at least one)");
+  p.AddInt64List("like", &like, "ids the user liked or watched");
   p.AddInt64List("dislike", &dislike, "ids the user disliked");
-  p.Require("like");
+  p.AddString("user", &user_text, "a user id the collection's recommender was trained on", "ID");
   if (int rc = ParseOrExit(&p, argc, argv, nullptr); rc >= 0) return rc;
+  int64_t user = 0;
+  const bool by_user = !user_text.empty();
+  if (by_user && !absl::SimpleAtoi(user_text, &user)) {
+    return UsageError(absl::StrCat("--user takes an integer id, got '", user_text, "'"));
+  }
+  if (by_user == !like.empty() || (by_user && !dislike.empty())) {
+    return UsageError("give either --like (with optional --dislike) or --user (see --help)");
+  }
   auto client = MakeClient(c);
   if (auto st = ResolveCollection(*client, &c); !st.ok()) return Failed(st);
-  auto hits = client->Search(SearchQuery::Items(like, dislike), Options(c));
+  auto hits = client->Search(by_user ? SearchQuery::User(user) : SearchQuery::Items(like, dislike),
+                             Options(c));
   if (!hits.ok()) return Failed(hits.status());
-  PrintHits(*hits, c.collection, c.json, {{"like", like}, {"dislike", dislike}});
+  PrintHits(*hits, c.collection, c.json,
+            by_user ? json{{"user", user}} : json{{"like", like}, {"dislike", dislike}});
   return 0;
 }
 

@@ -207,6 +207,12 @@ absl::StatusOr<Manifest> ReadVerifiedManifest(const std::string& version_dir, Ve
   std::vector<std::string> required = {kVectorsFile, kIdsFile};
   if (m->index_kind != IndexKind::kFlat) required.push_back(kFaissIndexFile);
   if (m->has_items) required.push_back(kItemsFile);
+  if (m->has_query_vectors) required.push_back(kQueryVectorsFile);
+  if (m->user_count > 0) {
+    for (const char* f : {kUserVectorsFile, kUserIdsFile, kUserItemsFile, kUserOffsetsFile}) {
+      required.push_back(f);
+    }
+  }
   for (const std::string& r : required) {
     bool listed = std::any_of(m->files.begin(), m->files.end(),
                               [&](const FileDigest& f) { return f.name == r; });

@@ -68,6 +68,8 @@ std::string SerializeManifest(const Manifest& m) {
       {"built_at", m.built_at},
       {"builder", m.builder},
       {"has_items", m.has_items},
+      {"user_count", m.user_count},
+      {"has_query_vectors", m.has_query_vectors},
       {"files", files},
   };
   return j.dump(2) + "\n";
@@ -154,6 +156,8 @@ absl::StatusOr<Manifest> ParseManifest(absl::string_view text, absl::string_view
   opt(j, "built_at", &m.built_at, is_str);
   opt(j, "builder", &m.builder, is_str);
   opt(j, "has_items", &m.has_items, is_bool);
+  opt(j, "user_count", &m.user_count, is_int);
+  opt(j, "has_query_vectors", &m.has_query_vectors, is_bool);
   if (!error.empty()) return absl::DataLossError(error);
   for (const json& f : *files) {
     if (!f.is_object()) return absl::DataLossError(absl::StrCat(origin, ": bad 'files' entry"));

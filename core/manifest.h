@@ -51,6 +51,11 @@ struct Manifest {
   std::string built_at;         // RFC 3339 UTC
   std::string builder;          // e.g. "simsearch-indexer 0.1.0"
   bool has_items = false;       // items.jsonl present
+  // Two-tower data (e.g. NCF): vectors of users, each user's items, and query-side
+  // vectors of the items (used when an item, rather than a user, is the query).
+  uint64_t user_count = 0;      // > 0: user_vectors.f32, user_ids.i64, user_items.i64,
+                                // user_offsets.i64 present
+  bool has_query_vectors = false;  // query_vectors.f32 present
   std::vector<FileDigest> files;
 };
 

@@ -10,12 +10,13 @@ namespace simsearch {
 
 // One query. Exactly one kind is set.
 struct SearchQuery {
-  enum class Kind { kUnset, kVector, kItem, kItems };
+  enum class Kind { kUnset, kVector, kItem, kItems, kUser };
   Kind kind = Kind::kUnset;
   std::vector<float> vector;          // kVector: length = the collection's dims
   int64_t item_id = 0;                // kItem: "more like this"; the item is excluded
   std::vector<int64_t> positive_ids;  // kItems: liked (at least one); excluded
   std::vector<int64_t> negative_ids;  // kItems: disliked; excluded
+  int64_t user_id = 0;                // kUser: a known user's vector; their items excluded
 
   static SearchQuery Vector(std::vector<float> v) {
     SearchQuery q;
@@ -27,6 +28,12 @@ struct SearchQuery {
     SearchQuery q;
     q.kind = Kind::kItem;
     q.item_id = id;
+    return q;
+  }
+  static SearchQuery User(int64_t id) {
+    SearchQuery q;
+    q.kind = Kind::kUser;
+    q.user_id = id;
     return q;
   }
   static SearchQuery Items(std::vector<int64_t> positive, std::vector<int64_t> negative = {}) {

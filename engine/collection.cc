@@ -59,6 +59,18 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
                                               "); rebuild the bundle with simsearch-indexer"));
     }
   }
+  if (m.has_query_vectors) {
+    SIMSEARCH_ASSIGN_OR_RETURN(c->query_vectors_,
+                               MappedArray::Open(path(kQueryVectorsFile), ArrayDType::kFloat32));
+    if (c->query_vectors_.count() != m.count || c->query_vectors_.dims() != m.dims) {
+      return absl::DataLossError(absl::StrCat(path(kQueryVectorsFile), ": shape does not match ",
+                                              kVectorsFile));
+    }
+    c->has_query_vectors_ = true;
+  }
+  if (m.user_count > 0) {
+    SIMSEARCH_RETURN_IF_ERROR(c->OpenUsers());
+  }
   if (m.has_items) {
     SIMSEARCH_ASSIGN_OR_RETURN(c->items_, ReadItemsFile(path(kItemsFile)));
     if (c->items_.size() != m.count) {
@@ -82,6 +94,49 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
   }
   c->loaded_at_ = absl::Now();
   return c;
+}
+
+absl::Status Collection::OpenUsers() {
+  const Manifest& m = manifest_;
+  auto path = [&](const char* f) { return (fs::path(dir_) / f).string(); };
+  SIMSEARCH_ASSIGN_OR_RETURN(user_vectors_, MappedArray::Open(path(kUserVectorsFile), ArrayDType::kFloat32));
+  SIMSEARCH_ASSIGN_OR_RETURN(user_ids_, MappedArray::Open(path(kUserIdsFile), ArrayDType::kInt64));
+  SIMSEARCH_ASSIGN_OR_RETURN(user_offsets_, MappedArray::Open(path(kUserOffsetsFile), ArrayDType::kInt64));
+  SIMSEARCH_ASSIGN_OR_RETURN(user_items_, MappedArray::Open(path(kUserItemsFile), ArrayDType::kInt64));
+  const uint64_t nu = m.user_count;
+  if (user_vectors_.count() != nu || user_vectors_.dims() != m.dims || user_ids_.count() != nu ||
+      user_offsets_.count() != nu + 1) {
+    return absl::DataLossError(absl::StrCat(dir_, ": user files do not match the manifest's ",
+                                            nu, " users of ", m.dims, " dimensions"));
+  }
+  const int64_t* ids = user_ids_.int64s();
+  const int64_t* off = user_offsets_.int64s();
+  if (off[0] != 0 || static_cast<uint64_t>(off[nu]) != user_items_.count()) {
+    return absl::DataLossError(absl::StrCat(path(kUserOffsetsFile), ": offsets do not span ",
+                                            kUserItemsFile));
+  }
+  for (uint64_t u = 0; u < nu; ++u) {
+    if ((u > 0 && ids[u] <= ids[u - 1]) || off[u + 1] < off[u]) {
+      return absl::DataLossError(absl::StrCat(dir_, ": user ids or offsets out of order at user row ", u));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint32_t> Collection::UserRowOf(int64_t user_id) const {
+  if (user_count() == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "collection '", name(), "' has no user vectors, so it cannot recommend for a user id; "
+        "query a collection built from a recommender (e.g. ncf) or send the user's items"));
+  }
+  const int64_t* begin = user_ids_.int64s();
+  const int64_t* end = begin + user_count();
+  const int64_t* it = std::lower_bound(begin, end, user_id);
+  if (it == end || *it != user_id) {
+    return absl::NotFoundError(absl::StrCat("user ", user_id, " is not in collection '", name(),
+                                            "' (version ", version_, ", ", user_count(), " users)"));
+  }
+  return static_cast<uint32_t>(it - begin);
 }
 
 absl::Status Collection::BuildAttributes() {

@@ -65,6 +65,23 @@ class Collection {
 
   int64_t id(uint32_t row) const { return ids_.int64s()[row]; }
   const float* vector(uint32_t row) const { return vectors_.row(row); }
+  // The vector to search with when this item is (part of) the query: the query-side
+  // vector of two-tower bundles, else the item's own vector.
+  const float* query_vector(uint32_t row) const {
+    return has_query_vectors_ ? query_vectors_.row(row) : vectors_.row(row);
+  }
+
+  // Users (two-tower bundles only; user_count() == 0 otherwise).
+  uint64_t user_count() const { return manifest_.user_count; }
+  // NotFound naming the collection when `user_id` has no vector here;
+  // FailedPrecondition when the collection has no users at all.
+  absl::StatusOr<uint32_t> UserRowOf(int64_t user_id) const;
+  const float* user_vector(uint32_t user_row) const { return user_vectors_.row(user_row); }
+  // Item ids the user interacted with (sorted).
+  std::pair<const int64_t*, const int64_t*> user_items(uint32_t user_row) const {
+    const int64_t* off = user_offsets_.int64s();
+    return {user_items_.int64s() + off[user_row], user_items_.int64s() + off[user_row + 1]};
+  }
   // Metadata of a row; nullptr when the bundle has no item metadata.
   const Item* item(uint32_t row) const { return items_.empty() ? nullptr : &items_[row]; }
   // Binary search over the sorted ids. NotFound naming the collection when `id` is not
@@ -94,6 +111,7 @@ class Collection {
   friend class CompiledFilter;
   Collection() = default;
   absl::Status BuildAttributes();
+  absl::Status OpenUsers();
 
   Manifest manifest_;
   std::string dir_;
@@ -101,6 +119,9 @@ class Collection {
   absl::Time loaded_at_;
   MappedArray vectors_;
   MappedArray ids_;
+  bool has_query_vectors_ = false;
+  MappedArray query_vectors_;
+  MappedArray user_vectors_, user_ids_, user_offsets_, user_items_;
   std::vector<Item> items_;
   std::vector<std::string> genre_names_;
   absl::flat_hash_map<std::string, uint32_t> genre_index_;  // lower-case name -> bit

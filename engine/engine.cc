@@ -46,7 +46,7 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
   switch (q.kind) {
     case SearchQuery::Kind::kUnset:
       return absl::InvalidArgumentError(
-          "empty query: set one of vector, item_id or items (positive_ids)");
+          "empty query: set one of vector, item_id, items (positive_ids) or user_id");
     case SearchQuery::Kind::kVector: {
       if (q.vector.empty()) return absl::InvalidArgumentError("empty query vector");
       if (q.vector.size() != d) {
@@ -66,8 +66,17 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
     }
     case SearchQuery::Kind::kItem: {
       SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(q.item_id));
-      std::copy(c.vector(row), c.vector(row) + d, out);
+      std::copy(c.query_vector(row), c.query_vector(row) + d, out);
       own_rows->push_back(row);
+      break;
+    }
+    case SearchQuery::Kind::kUser: {
+      SIMSEARCH_ASSIGN_OR_RETURN(uint32_t user, c.UserRowOf(q.user_id));
+      std::copy(c.user_vector(user), c.user_vector(user) + d, out);
+      auto [begin, end] = c.user_items(user);
+      for (const int64_t* it = begin; it != end; ++it) {
+        if (auto row = c.RowOf(*it); row.ok()) own_rows->push_back(*row);
+      }
       break;
     }
     case SearchQuery::Kind::kItems: {
@@ -88,7 +97,7 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
         const double w = sign / static_cast<double>(ids.size());
         for (int64_t id : ids) {
           SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(id));
-          const float* v = c.vector(row);
+          const float* v = c.query_vector(row);
           for (size_t j = 0; j < d; ++j) acc[j] += w * v[j];
           own_rows->push_back(row);
         }

@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "core/array_file.h"
 #include "core/bundle.h"
+#include "core/interactions.h"
 #include "core/status_macros.h"
 
 namespace simsearch {
@@ -37,25 +38,96 @@ struct Rows {
   std::vector<int64_t> ids;
 };
 
-absl::StatusOr<std::vector<int64_t>> LoadIds(const BuildOptions& o, const VectorSet& v) {
+// The ids of `v` (read from `vectors_path`): its own (CSV) or those in `ids_path`.
+absl::StatusOr<std::vector<int64_t>> LoadIds(const std::string& vectors_path,
+                                             const std::string& ids_path, const VectorSet& v,
+                                             const char* ids_flag) {
   if (!v.ids.empty()) {
-    if (!o.ids_path.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          o.vectors_path, ": a CSV carries its ids in its first column; drop --ids ", o.ids_path));
+    if (!ids_path.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(vectors_path,
+                                                     ": a CSV carries its ids in its first column; drop ",
+                                                     ids_flag, " ", ids_path));
     }
     return v.ids;
   }
-  if (o.ids_path.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--ids is required with ", o.vectors_path, " (only CSV input carries its ids)"));
+  if (ids_path.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(ids_flag, " is required with ", vectors_path,
+                                                   " (only CSV input carries its ids)"));
   }
-  SIMSEARCH_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ReadIds(o.ids_path));
+  SIMSEARCH_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ReadIds(ids_path));
   if (ids.size() != v.count) {
-    return absl::InvalidArgumentError(absl::StrCat(o.ids_path, " has ", ids.size(), " ids but ",
-                                                   o.vectors_path, " has ", v.count,
+    return absl::InvalidArgumentError(absl::StrCat(ids_path, " has ", ids.size(), " ids but ",
+                                                   vectors_path, " has ", v.count,
                                                    " vectors; they must pair up row by row"));
   }
   return ids;
+}
+
+absl::Status CheckUnique(const std::vector<int64_t>& ids, const std::string& origin) {
+  absl::flat_hash_map<int64_t, uint64_t> first_row;
+  first_row.reserve(ids.size());
+  for (uint64_t r = 0; r < ids.size(); ++r) {
+    auto [it, inserted] = first_row.try_emplace(ids[r], r);
+    if (!inserted) {
+      return absl::InvalidArgumentError(absl::StrCat(origin, ": duplicate id ", ids[r], " at rows ",
+                                                     it->second, " and ", r, "; ids must be unique"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Users' vectors and items, validated and sorted by user id, for the bundle.
+struct UserData {
+  std::vector<int64_t> ids;
+  std::vector<float> vectors;      // ids.size() x dims
+  std::vector<int64_t> offsets;    // ids.size() + 1
+  std::vector<int64_t> items;      // item ids, each user's sorted
+  uint64_t dropped = 0;            // pairs whose item is not in the collection
+};
+
+absl::StatusOr<UserData> LoadUsers(const BuildOptions& o, uint64_t dims,
+                                   const std::vector<int64_t>& served_ids /* sorted */) {
+  if (o.user_items_path.empty()) {
+    return absl::InvalidArgumentError(
+        "--user-items (the interactions CSV) is required with --user-vectors, so a user's own "
+        "items can be excluded from their recommendations");
+  }
+  SIMSEARCH_ASSIGN_OR_RETURN(VectorSet v, ReadVectors(o.user_vectors_path));
+  if (v.dims != dims) {
+    return absl::InvalidArgumentError(absl::StrCat(o.user_vectors_path, ": user vectors have ",
+                                                   v.dims, " dimensions but item vectors have ",
+                                                   dims, "; they must match"));
+  }
+  SIMSEARCH_ASSIGN_OR_RETURN(std::vector<int64_t> ids,
+                             LoadIds(o.user_vectors_path, o.user_ids_path, v, "--user-ids"));
+  SIMSEARCH_RETURN_IF_ERROR(CheckFinite(v, o.user_vectors_path));
+  SIMSEARCH_RETURN_IF_ERROR(CheckUnique(ids, o.user_ids_path.empty() ? o.user_vectors_path : o.user_ids_path));
+  SIMSEARCH_ASSIGN_OR_RETURN(Interactions inter, LoadInteractions(o.user_items_path));
+  absl::flat_hash_map<int64_t, uint32_t> inter_user;
+  for (uint32_t u = 0; u < inter.user_ids.size(); ++u) inter_user[inter.user_ids[u]] = u;
+
+  std::vector<uint64_t> order(ids.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](uint64_t a, uint64_t b) { return ids[a] < ids[b]; });
+  UserData out;
+  out.offsets.push_back(0);
+  for (uint64_t r : order) {
+    out.ids.push_back(ids[r]);
+    out.vectors.insert(out.vectors.end(), &v.data[r * dims], &v.data[(r + 1) * dims]);
+    auto it = inter_user.find(ids[r]);
+    if (it != inter_user.end()) {
+      for (uint32_t i : inter.items_of_user[it->second]) {
+        const int64_t item = inter.item_ids[i];  // ascending, as items_of_user is sorted
+        if (std::binary_search(served_ids.begin(), served_ids.end(), item)) {
+          out.items.push_back(item);
+        } else {
+          ++out.dropped;
+        }
+      }
+    }
+    out.offsets.push_back(static_cast<int64_t>(out.items.size()));
+  }
+  return out;
 }
 
 int DefaultNlist(uint64_t n) {
@@ -176,19 +248,21 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     return absl::InvalidArgumentError(absl::StrCat(o.vectors_path, ": vectors have ", v.dims,
                                                    " dimensions, expected ", o.expect_dims));
   }
-  SIMSEARCH_ASSIGN_OR_RETURN(std::vector<int64_t> ids, LoadIds(o, v));
+  SIMSEARCH_ASSIGN_OR_RETURN(std::vector<int64_t> ids, LoadIds(o.vectors_path, o.ids_path, v, "--ids"));
   SIMSEARCH_RETURN_IF_ERROR(CheckFinite(v, o.vectors_path));
-  {
-    absl::flat_hash_map<int64_t, uint64_t> first_row;
-    first_row.reserve(ids.size());
-    for (uint64_t r = 0; r < ids.size(); ++r) {
-      auto [it, inserted] = first_row.try_emplace(ids[r], r);
-      if (!inserted) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(o.ids_path.empty() ? o.vectors_path : o.ids_path, ": duplicate id ",
-                         ids[r], " at rows ", it->second, " and ", r, "; ids must be unique"));
-      }
+  SIMSEARCH_RETURN_IF_ERROR(CheckUnique(ids, o.ids_path.empty() ? o.vectors_path : o.ids_path));
+  VectorSet qv;
+  if (!o.query_vectors_path.empty()) {
+    SIMSEARCH_ASSIGN_OR_RETURN(qv, ReadVectors(o.query_vectors_path));
+    if (qv.count != v.count || qv.dims != v.dims) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          o.query_vectors_path, ": query vectors are ", qv.count, " x ", qv.dims, " but ",
+          o.vectors_path, " is ", v.count, " x ", v.dims, "; they must pair up row by row"));
     }
+    SIMSEARCH_RETURN_IF_ERROR(CheckFinite(qv, o.query_vectors_path));
+  }
+  if (o.user_vectors_path.empty() && (!o.user_ids_path.empty() || !o.user_items_path.empty())) {
+    return absl::InvalidArgumentError("--user-ids and --user-items need --user-vectors");
   }
 
   // Catalogue: every id must be known, unless the caller drops the unknown ones.
@@ -230,9 +304,11 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   const uint64_t d = v.dims;
   std::vector<float> x(n * d);
   std::vector<int64_t> out_ids(n);
+  std::vector<float> query_x(qv.count > 0 ? n * d : 0);
   for (uint64_t i = 0; i < n; ++i) {
     const uint64_t r = keep[i];
     out_ids[i] = ids[r];
+    if (!query_x.empty()) std::copy(&qv.data[r * d], &qv.data[(r + 1) * d], &query_x[i * d]);
     float* dst = &x[i * d];
     std::copy(&v.data[r * d], &v.data[(r + 1) * d], dst);
     if (o.metric == Metric::kCosine) {
@@ -247,7 +323,14 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
       for (uint64_t j = 0; j < d; ++j) dst[j] = static_cast<float>(dst[j] / norm);
     }
   }
-  v = VectorSet();  // release the input copy
+  v = VectorSet();  // release the input copies
+  qv = VectorSet();
+  UserData users;
+  if (!o.user_vectors_path.empty()) {
+    Report(o, "reading users", 0);
+    SIMSEARCH_ASSIGN_OR_RETURN(users, LoadUsers(o, d, out_ids));
+    result.user_items_dropped = users.dropped;
+  }
 
   // Write the bundle into a staging directory; it is removed on any error.
   SIMSEARCH_ASSIGN_OR_RETURN(auto writer, BundleWriter::Create(o.out_root, o.collection));
@@ -255,6 +338,16 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kVectorsFile), x.data(), n, d,
                                                 o.metric == Metric::kCosine ? kArrayFlagUnitNorm : 0));
   SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kIdsFile), out_ids.data(), n));
+  if (!query_x.empty()) {
+    SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kQueryVectorsFile), query_x.data(), n, d, 0));
+  }
+  if (!users.ids.empty()) {
+    const uint64_t nu = users.ids.size();
+    SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kUserVectorsFile), users.vectors.data(), nu, d, 0));
+    SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kUserIdsFile), users.ids.data(), nu));
+    SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kUserOffsetsFile), users.offsets.data(), nu + 1));
+    SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kUserItemsFile), users.items.data(), users.items.size()));
+  }
   if (catalog) {
     std::vector<const Item*> items;
     items.reserve(n);
@@ -271,6 +364,8 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   m.index_kind = o.index_kind;
   m.index_params = o.params;
   m.has_items = catalog != nullptr;
+  m.has_query_vectors = !query_x.empty();
+  m.user_count = users.ids.size();
   m.built_at = NowRfc3339();
   m.builder = "simsearch-indexer 0.1.0";
   m.source = !o.source.empty()

@@ -21,6 +21,12 @@ struct BuildOptions {
   std::string vectors_path;                // .npy, .fvecs or .csv (id, v1..vn)
   std::string ids_path;                    // ids in row order; not for .csv input
   std::vector<std::string> catalog_paths;  // optional: item metadata (merged in order)
+  // Optional two-tower data (e.g. from simsearch-train-ncf):
+  std::string query_vectors_path;  // query-side item vectors, same rows as vectors_path
+  std::string user_vectors_path;   // user vectors (.npy/.fvecs/.csv), dims as the items
+  std::string user_ids_path;       // their ids (not for .csv)
+  std::string user_items_path;     // interactions CSV: each user's items, excluded from
+                                   // that user's recommendations
   Metric metric = Metric::kCosine;
   IndexKind index_kind = IndexKind::kFlat;
   IndexParams params;                      // 0 = choose a default from the data size
@@ -40,6 +46,7 @@ struct BuildResult {
   Manifest manifest;
   std::vector<int64_t> dropped_ids;        // with drop_missing: ids not in the catalogue
   std::vector<std::string> pruned;         // versions removed after publishing
+  uint64_t user_items_dropped = 0;         // user-item pairs whose item is not served
 };
 
 // Validates everything before writing: on any error nothing is published and the

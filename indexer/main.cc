@@ -92,6 +92,15 @@ int Build(int argc, char** argv) {
   p.AddStringList("catalog", &o.catalog_paths,
                   "catalogue CSV(s) with item metadata; repeat to merge (earlier files win,\n"
                   "later ones fill gaps). Without it the bundle has ids and vectors only", "FILE");
+  p.AddString("query-vectors", &o.query_vectors_path,
+              "two-tower models: the query-side vector of each item, same rows as --vectors;\n"
+              "used when an item (more like this, a watch list) is the query", "FILE");
+  p.AddString("user-vectors", &o.user_vectors_path,
+              "two-tower models: user vectors, so the engine can recommend for a user id", "FILE");
+  p.AddString("user-ids", &o.user_ids_path, "ids of --user-vectors in row order", "FILE");
+  p.AddString("user-items", &o.user_items_path,
+              "interactions CSV (user_id, item id): each user's items, excluded from their\n"
+              "recommendations", "FILE");
   p.AddString("metric", &metric, "cosine (vectors normalised) or ip (inner product as given)",
               "cosine|ip");
   p.AddString("index", &index, "flat (exact, memory-mapped), ivf or hnsw", "flat|ivf|hnsw");
@@ -140,6 +149,10 @@ int Build(int argc, char** argv) {
   const absl::Time start = absl::Now();
   auto r = BuildBundle(o);
   if (!r.ok()) return Fail(r.status());
+  if (r->user_items_dropped > 0) {
+    std::fprintf(stderr, "[indexer] %llu user-item pairs name items outside the collection (ignored)\n",
+                 static_cast<unsigned long long>(r->user_items_dropped));
+  }
   if (!r->dropped_ids.empty()) {
     std::fprintf(stderr, "[indexer] dropped %zu ids missing from the catalogue\n",
                  r->dropped_ids.size());
@@ -154,6 +167,7 @@ int Build(int argc, char** argv) {
     std::printf(", recall@10 %.4f on %llu queries", man.recall_at_10,
                 static_cast<unsigned long long>(man.recall_queries));
   }
+  if (man.user_count > 0) std::printf(", %llu users", static_cast<unsigned long long>(man.user_count));
   std::printf(" (%.1f s)\n", absl::ToDoubleSeconds(absl::Now() - start));
   return 0;
 }

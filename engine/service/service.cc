@@ -74,6 +74,10 @@ SearchQuery ToQuery(const v1::Query& q) {
       out.positive_ids.assign(q.items().positive_ids().begin(), q.items().positive_ids().end());
       out.negative_ids.assign(q.items().negative_ids().begin(), q.items().negative_ids().end());
       break;
+    case v1::Query::kUserId:
+      out.kind = SearchQuery::Kind::kUser;
+      out.user_id = q.user_id();
+      break;
     case v1::Query::KIND_NOT_SET:
       break;
   }
@@ -135,7 +139,7 @@ grpc::Status SimSearchService::Search(grpc::ServerContext* ctx, const v1::Search
   return Guarded(ctx, [&]() -> absl::Status {
     if (!req->has_query()) {
       return absl::InvalidArgumentError(
-          "empty query: set query.vector, query.item_id or query.items");
+          "empty query: set query.vector, query.item_id, query.items or query.user_id");
     }
     auto r = engine_->Search(req->collection(), {ToQuery(req->query())},
                              Optional(req->has_top_k(), req->top_k()), ToFilter(req->filter()),

@@ -1,0 +1,311 @@
+// simsearch-train-ncf: trains and evaluates NCF models and baselines on an interactions
+// CSV, and exports dot-product item and user vectors for simsearch-indexer.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "core/cli.h"
+#include "core/file_util.h"
+#include "core/interactions.h"
+#include "core/npy.h"
+#include "models/ncf/baselines.h"
+#include "models/ncf/trainer.h"
+
+namespace simsearch::ncf {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+constexpr char kUsage[] =
+    "simsearch-train-ncf: neural collaborative filtering (He et al. 2017) on implicit\n"
+    "feedback, with the baselines it should beat, evaluated on one leave-one-out split.\n"
+    "\n"
+    "  simsearch-train-ncf --interactions FILE.csv --model mf --out DIR\n"
+    "  simsearch-train-ncf --interactions FILE.csv --model all --export mf --out DIR\n"
+    "\n"
+    "Input: a CSV whose header names a user column (user_id) and an item column (item_id\n"
+    "or anime_id), and optionally rating. Every row is one observed (user, item) pair.\n"
+    "\n"
+    "Models: pop (most popular), itemknn (item-based kNN, cosine of co-occurrence), mf\n"
+    "(dot product + item bias), gmf, mlp, neumf (GMF and MLP fused; --pretrain initialises\n"
+    "it from trained GMF and MLP), or all of them on the same split.\n"
+    "\n"
+    "Evaluation: one held-out item per user (drawn at random; seed recorded) ranked among\n"
+    "99 sampled unseen items (HR@10, NDCG@10) and among all unseen items (Recall@20,\n"
+    "NDCG@20). Output in DIR: metrics.json, and for mf/gmf item_vectors.npy, item_ids.npy,\n"
+    "user_vectors.npy, user_ids.npy, whose inner products are the model's scores.";
+
+struct Options {
+  std::string interactions, out, model = "mf", export_model, layers_text = "64,32,16,8";
+  double min_rating = -1e300;
+  bool pretrain = false;
+  int factors = 32, neighbours = 200, eval_threads = 0;
+  TrainOptions train;
+  double lr = 0.001, l2 = 0.0;
+};
+
+class Bar {
+ public:
+  explicit Bar(std::string name) : name_(std::move(name)), tty_(::isatty(2) != 0) {}
+  void operator()(const EpochReport& r) {
+    if (!tty_ && r.fraction < 1.0) return;  // logs get one line per epoch
+    const int width = 24;
+    const int filled = static_cast<int>(r.fraction * width);
+    std::string bar = std::string(static_cast<size_t>(filled), '#') +
+                      std::string(static_cast<size_t>(width - filled), '.');
+    const int eta = static_cast<int>(r.eta_seconds + 0.5);
+    std::fprintf(stderr, "%s[%s] epoch %d/%d [%s] %3.0f%%  loss %.4f  %.2fM samples/s  ETA %d:%02d%s",
+                 tty_ ? "\r" : "", name_.c_str(), r.epoch, r.epochs, bar.c_str(), 100 * r.fraction,
+                 r.loss, r.samples_per_second / 1e6, eta / 60, eta % 60,
+                 tty_ && r.fraction < 1.0 ? "" : "\n");
+    std::fflush(stderr);
+  }
+
+ private:
+  std::string name_;
+  bool tty_;
+};
+
+json MetricsJson(const Metrics& m) {
+  return {{"hr@10", m.hr10}, {"ndcg@10", m.ndcg10}, {"recall@20", m.recall20},
+          {"ndcg@20", m.ndcg20}, {"users", m.users}};
+}
+
+struct Result {
+  std::string name;
+  Metrics metrics;
+  double train_seconds = 0;
+  json details = json::object();
+};
+
+void PrintRow(const Result& r) {
+  std::printf("%-8s  %6.4f  %7.4f  %9.4f  %7.4f  %8.1f s\n", r.name.c_str(), r.metrics.hr10,
+              r.metrics.ndcg10, r.metrics.recall20, r.metrics.ndcg20, r.train_seconds);
+  std::fflush(stdout);
+}
+
+absl::Status WriteOutputs(const std::string& out, const Interactions& data, const NcfModel* model,
+                          const json& metrics) {
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", out, ": ", ec.message()));
+  // Written under temporary names and renamed at the end: no half-written output.
+  std::vector<std::pair<std::string, std::string>> files;
+  auto tmp = [&](const std::string& name) {
+    std::string t = absl::StrCat(out, "/.", name, ".tmp.", ::getpid());
+    files.emplace_back(t, absl::StrCat(out, "/", name));
+    return t;
+  };
+  absl::Status st;
+  if (model != nullptr) {
+    Tensor items, users, queries;
+    st = model->ExportDotProduct(&items, &users, &queries);
+    if (st.ok()) st = WriteNpyFloat32(tmp("item_vectors.npy"), items.v.data(), items.rows, items.cols);
+    if (st.ok()) st = WriteNpyFloat32(tmp("item_query_vectors.npy"), queries.v.data(), queries.rows, queries.cols);
+    if (st.ok()) st = WriteNpyInt64(tmp("item_ids.npy"), data.item_ids.data(), data.item_ids.size());
+    if (st.ok()) st = WriteNpyFloat32(tmp("user_vectors.npy"), users.v.data(), users.rows, users.cols);
+    if (st.ok()) st = WriteNpyInt64(tmp("user_ids.npy"), data.user_ids.data(), data.user_ids.size());
+  }
+  if (st.ok()) st = WriteStringToFile(tmp("metrics.json"), metrics.dump(2) + "\n");
+  for (const auto& [from, to] : files) {
+    if (st.ok() && std::rename(from.c_str(), to.c_str()) != 0) {
+      st = ErrnoStatus("cannot rename into place", to, errno);
+    }
+  }
+  for (const auto& [from, to] : files) std::remove(from.c_str());
+  return st;
+}
+
+int Fail(const absl::Status& st) {
+  std::fprintf(stderr, "simsearch-train-ncf: error: %s\n", std::string(st.message()).c_str());
+  return 1;
+}
+
+int Run(int argc, char** argv) {
+  Options o;
+  ArgParser p("simsearch-train-ncf", kUsage);
+  p.AddString("interactions", &o.interactions, "interactions CSV (user, item[, rating])", "FILE");
+  p.AddDouble("min-rating", &o.min_rating, "keep only rows rated at least this (needs a rating column)");
+  p.AddString("model", &o.model, "pop, itemknn, mf, gmf, mlp, neumf or all (default mf)", "NAME");
+  p.AddString("export", &o.export_model,
+              "with --model all: which model's vectors to write (mf or gmf)", "NAME");
+  p.AddInt("factors", &o.factors, "MF/GMF embedding size (default 32)");
+  p.AddString("layers", &o.layers_text, "MLP tower widths; the first is the user + item\n"
+                                        "embedding size (default 64,32,16,8)", "N,N,...");
+  p.AddBool("pretrain", &o.pretrain, "NeuMF: start from trained GMF and MLP models");
+  p.AddInt("epochs", &o.train.epochs, "passes over the training pairs (default 20)");
+  p.AddInt("batch", &o.train.batch_size, "mini-batch size (default 256)");
+  p.AddDouble("lr", &o.lr, "Adam learning rate (default 0.001)");
+  p.AddDouble("l2", &o.l2, "L2 regularisation weight (default 0)");
+  p.AddInt("negatives", &o.train.negatives, "sampled unobserved items per observed pair (default 4)");
+  p.AddInt("neighbours", &o.neighbours, "itemknn: neighbours kept per item (default 200)");
+  p.AddInt("threads", &o.train.threads, "training threads (default 2)");
+  p.AddInt("eval-threads", &o.eval_threads, "evaluation threads (default: --threads)");
+  int seed = 42;
+  p.AddInt("seed", &seed, "seed of the split, initialisation and sampling (default 42)");
+  p.AddString("out", &o.out, "output directory", "DIR");
+  p.Require("interactions");
+  p.Require("out");
+  absl::Status st = p.Parse(argc, argv, 1, nullptr);
+  if (p.help_requested()) {
+    std::printf("%s", p.Help().c_str());
+    return 0;
+  }
+  if (!st.ok()) {
+    std::fprintf(stderr, "simsearch-train-ncf: %s\n", std::string(st.message()).c_str());
+    return 2;
+  }
+  o.train.seed = static_cast<uint64_t>(seed);
+  o.train.learning_rate = static_cast<float>(o.lr);
+  o.train.l2 = static_cast<float>(o.l2);
+  if (o.eval_threads <= 0) o.eval_threads = std::max(1, o.train.threads);
+  std::vector<int> layers;
+  for (absl::string_view part : absl::StrSplit(o.layers_text, ',', absl::SkipWhitespace())) {
+    int w;
+    if (!absl::SimpleAtoi(part, &w)) return Fail(absl::InvalidArgumentError("--layers takes integers, e.g. 64,32,16,8"));
+    layers.push_back(w);
+  }
+  const std::vector<std::string> all = {"pop", "itemknn", "mf", "gmf", "mlp", "neumf"};
+  std::vector<std::string> run;
+  if (o.model == "all") {
+    run = all;
+  } else if (std::find(all.begin(), all.end(), o.model) != all.end()) {
+    run = {o.model};
+  } else {
+    return Fail(absl::InvalidArgumentError(absl::StrCat("unknown --model '", o.model, "'; use ",
+                                                        absl::StrJoin(all, ", "), " or all")));
+  }
+  std::string export_model = o.export_model.empty() && (o.model == "mf" || o.model == "gmf")
+                                 ? o.model : o.export_model;
+  if (!export_model.empty() && export_model != "mf" && export_model != "gmf") {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--export ", export_model, ": only mf and gmf scores are dot products an inner-product "
+        "index serves exactly")));
+  }
+  if (!export_model.empty() && std::find(run.begin(), run.end(), export_model) == run.end()) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat("--export ", export_model, " is not trained by --model ", o.model)));
+  }
+  if (o.train.epochs < 1 || o.train.batch_size < 1 || o.train.negatives < 1 || o.train.threads < 1 ||
+      o.lr <= 0 || o.l2 < 0) {
+    return Fail(absl::InvalidArgumentError(
+        "--epochs, --batch, --negatives and --threads must be >= 1, --lr > 0, --l2 >= 0"));
+  }
+
+  InteractionsOptions io;
+  if (p.was_set("min-rating")) io.min_rating = o.min_rating;
+  auto data = LoadInteractions(o.interactions, io);
+  if (!data.ok()) return Fail(data.status());
+  if (data->num_users() < 2) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        o.interactions, ": only one user; collaborative filtering needs at least two")));
+  }
+  if (data->num_items() < 2) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(o.interactions, ": only one item")));
+  }
+  const Split split = LeaveOneOut(*data, o.train.seed);
+  std::fprintf(stderr,
+               "[ncf] %s: %zu users, %zu items, %llu interactions (%llu rows, %llu duplicates); "
+               "%llu training pairs, %u test users\n",
+               o.interactions.c_str(), data->num_users(), data->num_items(),
+               static_cast<unsigned long long>(data->num_interactions()),
+               static_cast<unsigned long long>(data->rows_read),
+               static_cast<unsigned long long>(data->duplicates),
+               static_cast<unsigned long long>(split.num_train()), split.num_test_users());
+
+  std::printf("%-8s  %6s  %7s  %9s  %7s  %10s\n", "model", "HR@10", "NDCG@10", "Recall@20",
+              "NDCG@20", "train");
+  std::vector<Result> results;
+  std::optional<NcfModel> gmf, mlp, exported;
+  for (const std::string& name : run) {
+    Result r;
+    r.name = name;
+    if (name == "pop" || name == "itemknn") {
+      auto t0 = std::chrono::steady_clock::now();
+      std::unique_ptr<Scorer> scorer;
+      if (name == "pop") {
+        scorer = std::make_unique<PopularityScorer>(split);
+      } else {
+        scorer = std::make_unique<ItemKnnScorer>(split, o.neighbours, o.eval_threads);
+        r.details["neighbours"] = o.neighbours;
+      }
+      r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      r.metrics = Evaluate(*scorer, split, o.eval_threads);
+    } else {
+      ModelConfig mc;
+      mc.kind = *ParseModelKind(name);
+      mc.factors = o.factors;
+      mc.layers = layers;
+      auto model = NcfModel::Create(mc, split.num_users, split.num_items, o.train.seed);
+      if (!model.ok()) return Fail(model.status());
+      double pre_seconds = 0;
+      if (name == "neumf" && o.pretrain) {
+        // Pretrained parts: those of this run, or trained here.
+        for (const char* part : {"gmf", "mlp"}) {
+          std::optional<NcfModel>& slot = std::string(part) == "gmf" ? gmf : mlp;
+          if (slot) continue;
+          ModelConfig pc = mc;
+          pc.kind = *ParseModelKind(part);
+          auto pm = NcfModel::Create(pc, split.num_users, split.num_items, o.train.seed);
+          if (!pm.ok()) return Fail(pm.status());
+          Bar bar(absl::StrCat("neumf/", part));
+          pre_seconds += Train(&*pm, split, o.train, std::ref(bar)).seconds;
+          slot = std::move(*pm);
+        }
+        if (auto s = model->InitFromPretrained(*gmf, *mlp, 0.5f); !s.ok()) return Fail(s);
+        r.details["pretrained"] = true;
+      }
+      Bar bar(name);
+      TrainReport tr = Train(&*model, split, o.train, std::ref(bar));
+      r.train_seconds = tr.seconds + pre_seconds;
+      r.metrics = Evaluate(ModelScorer(*model), split, o.eval_threads);
+      r.details["config"] = {{"factors", mc.factors}, {"layers", mc.layers}};
+      r.details["train"] = {{"epochs", o.train.epochs}, {"batch", o.train.batch_size},
+                            {"lr", o.lr}, {"l2", o.l2}, {"negatives", o.train.negatives},
+                            {"threads", o.train.threads}, {"seconds", tr.seconds},
+                            {"pretrain_seconds", pre_seconds},
+                            {"samples", tr.samples}, {"samples_per_second", tr.samples_per_second},
+                            {"epoch_loss", tr.epoch_loss}};
+      if (name == "gmf") gmf = *model;
+      if (name == "mlp") mlp = *model;
+      if (name == export_model) exported = std::move(*model);
+    }
+    PrintRow(r);
+    results.push_back(std::move(r));
+  }
+
+  json models = json::array();
+  for (const Result& r : results) {
+    json j = {{"name", r.name}, {"metrics", MetricsJson(r.metrics)}, {"train_seconds", r.train_seconds}};
+    j.update(r.details);
+    models.push_back(j);
+  }
+  json metrics = {
+      {"data", {{"interactions", o.interactions}, {"users", data->num_users()},
+                {"items", data->num_items()}, {"pairs", data->num_interactions()},
+                {"min_rating", p.was_set("min-rating") ? json(o.min_rating) : json(nullptr)}}},
+      {"split", {{"protocol", "leave-one-out, one random held-out item per user with >= 2 items"},
+                 {"seed", o.train.seed}, {"test_users", split.num_test_users()},
+                 {"sampled_negatives", 99}, {"training_pairs", split.num_train()}}},
+      {"models", models},
+      {"exported", export_model.empty() ? json(nullptr) : json(export_model)}};
+  if (auto s = WriteOutputs(o.out, *data, exported ? &*exported : nullptr, metrics); !s.ok()) {
+    return Fail(s);
+  }
+  std::fprintf(stderr, "[ncf] wrote %s/metrics.json%s\n", o.out.c_str(),
+               exported ? " and the exported vectors" : "");
+  return 0;
+}
+
+}  // namespace
+}  // namespace simsearch::ncf
+
+int main(int argc, char** argv) { return simsearch::ncf::Run(argc, argv); }

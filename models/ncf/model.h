@@ -1,0 +1,140 @@
+// Neural collaborative filtering models (He et al. 2017, "Neural Collaborative
+// Filtering") and the dot-product matrix factorisation they are compared with
+// (Rendle et al. 2020). All predict a logit for (user, item); training minimises binary
+// cross-entropy on observed and sampled unobserved pairs.
+//
+//   MF     logit = p_u . q_i + b_i + b0                  (h fixed to ones)
+//   GMF    logit = h . (p_u (*) q_i) + b0                (* : elementwise)
+//   MLP    logit = h . tower([p'_u ; q'_i]) + b0          tower: ReLU layers
+//   NeuMF  logit = h . [p_u (*) q_i ; tower([p'_u ; q'_i])] + b0
+//
+// Parameters are float32, row-major: row r of a table is the vector of user or item r.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace simsearch::ncf {
+
+enum class ModelKind { kMF, kGMF, kMLP, kNeuMF };
+absl::StatusOr<ModelKind> ParseModelKind(absl::string_view s);  // mf, gmf, mlp, neumf
+const char* ModelKindName(ModelKind k);
+
+struct ModelConfig {
+  ModelKind kind = ModelKind::kMF;
+  int factors = 32;                           // MF / GMF embedding size
+  std::vector<int> layers = {64, 32, 16, 8};  // MLP: layers[0] = user + item embedding
+                                              // sizes; then each hidden layer's width
+  float init_std = 0.01f;                     // N(0, std) initialisation
+};
+
+// A dense block of parameters (or of their gradients), rows x cols, row-major.
+struct Tensor {
+  int rows = 0;
+  int cols = 0;
+  std::vector<float> v;
+  Tensor() = default;
+  Tensor(int r, int c) : rows(r), cols(c), v(static_cast<size_t>(r) * c, 0.0f) {}
+  float* row(uint32_t r) { return v.data() + static_cast<size_t>(r) * cols; }
+  const float* row(uint32_t r) const { return v.data() + static_cast<size_t>(r) * cols; }
+  bool empty() const { return v.empty(); }
+};
+
+// Gradients of embedding tables: only the rows a batch touched, in first-touch order
+// (so merging is deterministic).
+struct SparseRows {
+  int cols = 0;
+  absl::flat_hash_map<uint32_t, uint32_t> slot;
+  std::vector<uint32_t> rows;
+  std::vector<float> data;
+  float* Get(uint32_t row);  // zero-initialised on first use
+  void Clear();
+  void Add(const SparseRows& other);
+};
+
+struct Params {
+  Tensor user_gmf, item_gmf;     // MF, GMF, NeuMF
+  Tensor user_mlp, item_mlp;     // MLP, NeuMF: each layers[0]/2 wide
+  std::vector<Tensor> weights;   // MLP layer l: layers[l+1] x layers[l]
+  std::vector<Tensor> biases;    // 1 x layers[l+1]
+  Tensor h;                      // 1 x (GMF part + last MLP layer)
+  Tensor item_bias;              // MF: items x 1
+  Tensor b0;                     // 1 x 1
+};
+
+struct Grads {
+  SparseRows user_gmf, item_gmf, user_mlp, item_mlp, item_bias;
+  std::vector<Tensor> weights, biases;
+  Tensor h, b0;
+  void Clear();
+  void Add(const Grads& other);
+};
+
+// Scratch space for one thread's forward/backward passes.
+struct Workspace {
+  std::vector<std::vector<float>> act;  // act[0] = MLP input, act[l] = output of layer l
+  std::vector<float> out;               // the vector h multiplies
+  std::vector<float> delta, next_delta;
+};
+
+class NcfModel {
+ public:
+  static absl::StatusOr<NcfModel> Create(const ModelConfig& config, uint32_t users,
+                                         uint32_t items, uint64_t seed);
+
+  const ModelConfig& config() const { return config_; }
+  ModelKind kind() const { return config_.kind; }
+  uint32_t num_users() const { return users_; }
+  uint32_t num_items() const { return items_; }
+  Params& params() { return p_; }
+  const Params& params() const { return p_; }
+  bool has_gmf() const { return kind() != ModelKind::kMLP; }
+  bool has_mlp() const { return kind() == ModelKind::kMLP || kind() == ModelKind::kNeuMF; }
+  bool h_trainable() const { return kind() != ModelKind::kMF; }
+
+  // An empty gradient of matching shapes.
+  Grads NewGrads() const;
+
+  float Logit(uint32_t u, uint32_t i, Workspace* ws) const;
+
+  // Adds `scale` times the gradient of
+  //   BCE(logit(u, i), label) + (l2 / 2) * (squared norms of u's and i's embeddings)
+  // to `g`, and returns the BCE loss of the sample.
+  float Accumulate(uint32_t u, uint32_t i, float label, float scale, float l2, Workspace* ws,
+                   Grads* g) const;
+
+  // Adds l2 * theta for every dense (non-embedding) trainable parameter theta: the
+  // gradient of (l2 / 2) * ||dense||^2.
+  void AddDenseL2(float l2, Grads* g) const;
+  double DenseSquaredNorm() const;
+
+  // NeuMF from trained GMF and MLP models of the same shapes (He et al. 2017, 3.4.1):
+  // embeddings and tower copied, h = [alpha h_gmf ; (1 - alpha) h_mlp].
+  absl::Status InitFromPretrained(const NcfModel& gmf, const NcfModel& mlp, float alpha);
+
+  // Vectors whose inner product is the model's logit up to a constant (b0): for MF,
+  // items [q_i ; b_i] and users [p_u ; 1]; for GMF, items q_i and users h (*) p_u.
+  // `item_queries` are the user-side vectors of a pseudo-user whose embedding is the
+  // item's own (p = q_i): [q_i ; 1] for MF, h (*) q_i for GMF. Searching with one
+  // scores every item as the model would for a viewer of exactly that item.
+  // FailedPrecondition for MLP and NeuMF, whose score is not a dot product.
+  absl::Status ExportDotProduct(Tensor* items, Tensor* users, Tensor* item_queries) const;
+
+ private:
+  NcfModel() = default;
+  int gmf_size() const { return has_gmf() ? config_.factors : 0; }
+  // Fills ws->out (and the MLP activations) for (u, i).
+  void Forward(uint32_t u, uint32_t i, Workspace* ws) const;
+
+  ModelConfig config_;
+  uint32_t users_ = 0;
+  uint32_t items_ = 0;
+  Params p_;
+};
+
+}  // namespace simsearch::ncf

@@ -1,0 +1,32 @@
+// The leave-one-out protocol of He et al. 2017: one held-out item per user, ranked
+// among sampled items the user never interacted with.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/interactions.h"
+
+namespace simsearch::ncf {
+
+struct Split {
+  uint32_t num_users = 0;
+  uint32_t num_items = 0;
+  std::vector<std::vector<uint32_t>> train;          // per user, sorted
+  std::vector<int32_t> test_item;                    // per user; -1: not evaluated
+  std::vector<std::vector<uint32_t>> test_negatives; // per evaluated user: items never seen
+  uint64_t seed = 0;
+
+  uint64_t num_train() const;
+  uint32_t num_test_users() const;
+  bool InTrain(uint32_t user, uint32_t item) const;  // binary search
+};
+
+// Holds out one item per user chosen uniformly at random (the data has no
+// timestamps), for users with at least two items; users with one item keep it in
+// training and are not evaluated. For each evaluated user, `negatives` items are drawn
+// uniformly, without replacement, from the items the user never interacted with (in
+// training or test). Deterministic for a seed.
+Split LeaveOneOut(const Interactions& data, uint64_t seed, int negatives = 99);
+
+}  // namespace simsearch::ncf

@@ -1,0 +1,261 @@
+#include "models/ncf/trainer.h"
+
+#include <omp.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+
+namespace simsearch::ncf {
+namespace {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Clock = std::chrono::steady_clock;
+
+struct Sample {
+  uint32_t user;
+  uint32_t item;
+  float label;
+};
+
+// Adam (Kingma & Ba 2015). Embedding rows are updated lazily: only the rows a batch
+// touched, with the bias correction of the global step.
+class Adam {
+ public:
+  Adam(NcfModel* model, float lr) : model_(model), lr_(lr) {
+    Params& p = model->params();
+    for (Tensor* t : Dense()) {
+      m_.emplace_back(t->rows, t->cols);
+      v_.emplace_back(t->rows, t->cols);
+    }
+    for (Tensor* t : {&p.user_gmf, &p.item_gmf, &p.user_mlp, &p.item_mlp, &p.item_bias}) {
+      em_.emplace_back(t->rows, t->cols);
+      ev_.emplace_back(t->rows, t->cols);
+    }
+  }
+
+  void Step(const Grads& g) {
+    ++t_;
+    const float c1 = 1.0f - std::pow(kBeta1, static_cast<float>(t_));
+    const float c2 = 1.0f - std::pow(kBeta2, static_cast<float>(t_));
+    const float step = lr_ * std::sqrt(c2) / c1;
+    std::vector<const Tensor*> grads;
+    for (size_t l = 0; l < g.weights.size(); ++l) {
+      grads.push_back(&g.weights[l]);
+      grads.push_back(&g.biases[l]);
+    }
+    if (model_->h_trainable()) grads.push_back(&g.h);
+    grads.push_back(&g.b0);
+    std::vector<Tensor*> dense = Dense();
+    for (size_t k = 0; k < dense.size(); ++k) {
+      Update(dense[k]->v.data(), grads[k]->v.data(), m_[k].v.data(), v_[k].v.data(),
+             dense[k]->v.size(), step);
+    }
+    Params& p = model_->params();
+    const SparseRows* sparse[] = {&g.user_gmf, &g.item_gmf, &g.user_mlp, &g.item_mlp, &g.item_bias};
+    Tensor* tables[] = {&p.user_gmf, &p.item_gmf, &p.user_mlp, &p.item_mlp, &p.item_bias};
+    for (size_t k = 0; k < 5; ++k) {
+      const SparseRows& s = *sparse[k];
+      const int cols = tables[k]->cols;
+      for (size_t r = 0; r < s.rows.size(); ++r) {
+        const uint32_t row = s.rows[r];
+        Update(tables[k]->row(row), s.data.data() + r * static_cast<size_t>(cols), em_[k].row(row),
+               ev_[k].row(row), static_cast<size_t>(cols), step);
+      }
+    }
+  }
+
+ private:
+  static constexpr float kBeta1 = 0.9f, kBeta2 = 0.999f, kEps = 1e-8f;
+
+  std::vector<Tensor*> Dense() {
+    Params& p = model_->params();
+    std::vector<Tensor*> out;
+    for (size_t l = 0; l < p.weights.size(); ++l) {
+      out.push_back(&p.weights[l]);
+      out.push_back(&p.biases[l]);
+    }
+    if (model_->h_trainable()) out.push_back(&p.h);
+    out.push_back(&p.b0);
+    return out;
+  }
+
+  static void Update(float* w, const float* g, float* m, float* v, size_t n, float step) {
+    for (size_t k = 0; k < n; ++k) {
+      m[k] = kBeta1 * m[k] + (1 - kBeta1) * g[k];
+      v[k] = kBeta2 * v[k] + (1 - kBeta2) * g[k] * g[k];
+      w[k] -= step * m[k] / (std::sqrt(v[k]) + kEps);
+    }
+  }
+
+  NcfModel* model_;
+  float lr_;
+  int64_t t_ = 0;
+  std::vector<Tensor> m_, v_, em_, ev_;
+};
+
+// One epoch's samples: every training pair with label 1 and `negatives` items the
+// user has not interacted with in training, label 0; shuffled.
+std::vector<Sample> MakeSamples(const Split& split, int negatives, std::mt19937_64* rng) {
+  std::vector<Sample> s;
+  s.reserve(split.num_train() * static_cast<size_t>(1 + negatives));
+  std::uniform_int_distribution<uint32_t> any(0, split.num_items - 1);
+  for (uint32_t u = 0; u < split.num_users; ++u) {
+    const auto& train = split.train[u];
+    if (train.size() >= split.num_items) continue;  // no unobserved item to sample
+    for (uint32_t i : train) {
+      s.push_back({u, i, 1.0f});
+      for (int k = 0; k < negatives; ++k) {
+        uint32_t j;
+        do {
+          j = any(*rng);
+        } while (std::binary_search(train.begin(), train.end(), j));
+        s.push_back({u, j, 0.0f});
+      }
+    }
+  }
+  std::shuffle(s.begin(), s.end(), *rng);
+  return s;
+}
+
+}  // namespace
+
+TrainReport Train(NcfModel* model, const Split& split, const TrainOptions& o,
+                  const TrainProgress& progress) {
+  TrainReport report;
+  Adam adam(model, o.learning_rate);
+  const int threads = std::max(1, o.threads);
+  std::vector<Grads> grads;
+  std::vector<Workspace> ws(static_cast<size_t>(threads));
+  for (int t = 0; t < threads; ++t) grads.push_back(model->NewGrads());
+  std::vector<double> thread_loss(static_cast<size_t>(threads));
+  const auto start = Clock::now();
+  uint64_t done = 0;
+  uint64_t per_epoch = 0;
+  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    std::mt19937_64 rng(o.seed * 1000003u + static_cast<uint64_t>(epoch));
+    const std::vector<Sample> samples = MakeSamples(split, o.negatives, &rng);
+    per_epoch = samples.size();
+    double epoch_loss = 0;
+    const size_t n = samples.size();
+    const size_t bs = static_cast<size_t>(std::max(1, o.batch_size));
+    auto last_report = Clock::now();
+    for (size_t b = 0; b < n; b += bs) {
+      const size_t m = std::min(bs, n - b);
+      const float scale = 1.0f / static_cast<float>(m);
+      // Each thread takes a contiguous slice of the batch (static schedule), so the
+      // order of floating-point sums is fixed for a thread count.
+#pragma omp parallel num_threads(threads)
+      {
+        const int t = omp_get_thread_num();
+        Grads& g = grads[static_cast<size_t>(t)];
+        g.Clear();
+        double loss = 0;
+        const size_t lo = b + m * static_cast<size_t>(t) / static_cast<size_t>(threads);
+        const size_t hi = b + m * static_cast<size_t>(t + 1) / static_cast<size_t>(threads);
+        for (size_t k = lo; k < hi; ++k) {
+          const Sample& s = samples[k];
+          loss += model->Accumulate(s.user, s.item, s.label, scale, o.l2, &ws[static_cast<size_t>(t)], &g);
+        }
+        thread_loss[static_cast<size_t>(t)] = loss;
+      }
+      for (int t = 1; t < threads; ++t) grads[0].Add(grads[static_cast<size_t>(t)]);
+      for (double l : thread_loss) epoch_loss += l;
+      if (o.l2 > 0) model->AddDenseL2(o.l2, &grads[0]);
+      adam.Step(grads[0]);
+      done += m;
+      if (progress && (Clock::now() - last_report > std::chrono::milliseconds(200) || b + m == n)) {
+        last_report = Clock::now();
+        const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+        EpochReport r;
+        r.epoch = epoch;
+        r.epochs = o.epochs;
+        r.fraction = static_cast<double>(b + m) / static_cast<double>(n);
+        r.loss = epoch_loss / static_cast<double>(b + m);
+        r.samples_per_second = static_cast<double>(done) / secs;
+        const double total = static_cast<double>(per_epoch) * o.epochs;
+        r.eta_seconds = (total - static_cast<double>(done)) / r.samples_per_second;
+        progress(r);
+      }
+    }
+    report.epoch_loss.push_back(epoch_loss / static_cast<double>(std::max<size_t>(n, 1)));
+  }
+  report.samples = done;
+  report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  report.samples_per_second = report.seconds > 0 ? static_cast<double>(done) / report.seconds : 0;
+  return report;
+}
+
+struct ModelScorer::Cache {
+  RowMatrix item_gmf;     // items x k (h folded in for GMF/NeuMF: q (*) h_gmf)
+  Eigen::VectorXf item_bias;
+  RowMatrix item_first;   // items x h1: W1 applied to the item half of the MLP input
+  RowMatrix w1_user;      // h1 x half
+  std::vector<RowMatrix> w;        // layers 2.. : out x in
+  std::vector<Eigen::VectorXf> b;  // all layers' biases
+  Eigen::VectorXf h_mlp;
+};
+
+ModelScorer::ModelScorer(const NcfModel& model) : model_(model), cache_(std::make_unique<Cache>()) {
+  const Params& p = model.params();
+  const int k = model.has_gmf() ? model.config().factors : 0;
+  if (model.has_gmf()) {
+    cache_->item_gmf = Eigen::Map<const RowMatrix>(p.item_gmf.v.data(), p.item_gmf.rows, k);
+    for (int c = 0; c < k; ++c) cache_->item_gmf.col(c) *= p.h.v[c];
+  }
+  if (model.kind() == ModelKind::kMF) {
+    cache_->item_bias = Eigen::Map<const Eigen::VectorXf>(p.item_bias.v.data(), p.item_bias.rows);
+  }
+  if (model.has_mlp()) {
+    const int half = model.config().layers[0] / 2;
+    const Tensor& w1 = p.weights[0];
+    Eigen::Map<const RowMatrix> W1(w1.v.data(), w1.rows, w1.cols);
+    Eigen::Map<const RowMatrix> Q(p.item_mlp.v.data(), p.item_mlp.rows, half);
+    cache_->item_first = Q * W1.rightCols(half).transpose();
+    cache_->w1_user = W1.leftCols(half);
+    for (size_t l = 0; l < p.weights.size(); ++l) {
+      if (l > 0) {
+        cache_->w.push_back(Eigen::Map<const RowMatrix>(p.weights[l].v.data(), p.weights[l].rows,
+                                                        p.weights[l].cols));
+      }
+      cache_->b.push_back(Eigen::Map<const Eigen::VectorXf>(p.biases[l].v.data(), p.biases[l].cols));
+    }
+    cache_->h_mlp = Eigen::Map<const Eigen::VectorXf>(p.h.v.data() + k, p.h.cols - k);
+  }
+}
+
+ModelScorer::~ModelScorer() = default;
+
+void ModelScorer::Score(uint32_t user, const uint32_t* items, size_t n, float* out) const {
+  Workspace ws;
+  for (size_t j = 0; j < n; ++j) out[j] = model_.Logit(user, items[j], &ws);
+}
+
+void ModelScorer::ScoreAll(uint32_t user, float* out) const {
+  const Params& p = model_.params();
+  const Eigen::Index items = model_.num_items();
+  Eigen::Map<Eigen::VectorXf> s(out, items);
+  s.setConstant(p.b0.v[0]);
+  if (model_.has_gmf()) {
+    const int k = model_.config().factors;
+    Eigen::Map<const Eigen::VectorXf> pu(p.user_gmf.row(user), k);
+    s.noalias() += cache_->item_gmf * pu;
+  }
+  if (model_.kind() == ModelKind::kMF) s += cache_->item_bias;
+  if (model_.has_mlp()) {
+    const int half = model_.config().layers[0] / 2;
+    Eigen::Map<const Eigen::VectorXf> pu(p.user_mlp.row(user), half);
+    Eigen::VectorXf first = cache_->w1_user * pu + cache_->b[0];
+    RowMatrix act = (cache_->item_first.rowwise() + first.transpose()).cwiseMax(0.0f);
+    for (size_t l = 0; l < cache_->w.size(); ++l) {
+      RowMatrix next = act * cache_->w[l].transpose();
+      next.rowwise() += cache_->b[l + 1].transpose();
+      act = next.cwiseMax(0.0f);
+    }
+    s.noalias() += act * cache_->h_mlp;
+  }
+}
+
+}  // namespace simsearch::ncf

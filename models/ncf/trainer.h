@@ -1,0 +1,64 @@
+// Training NCF models: binary cross-entropy on each observed (user, item) pair and
+// `negatives` sampled unobserved items per pair, mini-batch Adam, L2 regularisation.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "models/ncf/evaluate.h"
+#include "models/ncf/model.h"
+#include "models/ncf/split.h"
+
+namespace simsearch::ncf {
+
+struct TrainOptions {
+  int epochs = 20;
+  int batch_size = 256;
+  float learning_rate = 0.001f;
+  float l2 = 0.0f;             // see NcfModel::Accumulate and AddDenseL2
+  int negatives = 4;           // sampled unobserved items per observed pair
+  int threads = 2;             // a batch's gradient is split across threads
+  uint64_t seed = 42;          // sampling and shuffling (with the epoch)
+};
+
+struct EpochReport {
+  int epoch = 0;               // 1-based
+  int epochs = 0;
+  double fraction = 0;         // of this epoch done
+  double loss = 0;             // mean BCE so far this epoch
+  double samples_per_second = 0;
+  double eta_seconds = 0;      // whole run
+};
+
+struct TrainReport {
+  std::vector<double> epoch_loss;  // mean BCE per epoch
+  uint64_t samples = 0;            // over all epochs
+  double seconds = 0;
+  double samples_per_second = 0;
+};
+
+using TrainProgress = std::function<void(const EpochReport&)>;
+
+// Trains `model` on split.train. Deterministic for a seed and thread count; with one
+// thread the result is bit-identical across runs and machines with the same compiler.
+TrainReport Train(NcfModel* model, const Split& split, const TrainOptions& options,
+                  const TrainProgress& progress = nullptr);
+
+// Scores with a trained model; ScoreAll is batched (matrix products over all items).
+class ModelScorer final : public Scorer {
+ public:
+  explicit ModelScorer(const NcfModel& model);
+  ~ModelScorer() override;
+  void Score(uint32_t user, const uint32_t* items, size_t n, float* out) const override;
+  void ScoreAll(uint32_t user, float* out) const override;
+
+ private:
+  struct Cache;
+  const NcfModel& model_;
+  std::unique_ptr<Cache> cache_;
+};
+
+}  // namespace simsearch::ncf

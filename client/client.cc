@@ -34,6 +34,7 @@ void ToProto(const SearchQuery& q, v1::Query* out) {
     case SearchQuery::Kind::kItems:
       out->mutable_items()->mutable_positive_ids()->Add(q.positive_ids.begin(), q.positive_ids.end());
       out->mutable_items()->mutable_negative_ids()->Add(q.negative_ids.begin(), q.negative_ids.end());
+      if (q.negative_weight != 1.0f) out->mutable_items()->set_negative_weight(q.negative_weight);
       break;
   }
 }

@@ -16,6 +16,7 @@ struct SearchQuery {
   int64_t item_id = 0;                // kItem: "more like this"; the item is excluded
   std::vector<int64_t> positive_ids;  // kItems: liked (at least one); excluded
   std::vector<int64_t> negative_ids;  // kItems: disliked; excluded
+  float negative_weight = 1.0f;       // kItems: query = mean(pos) - w * mean(neg), w in (0, 1]
   int64_t user_id = 0;                // kUser: a known user's vector; their items excluded
 
   static SearchQuery Vector(std::vector<float> v) {

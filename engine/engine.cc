@@ -90,11 +90,15 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
         return absl::InvalidArgumentError(absl::StrCat("too many ids in the items query: ", total,
                                                        " (at most ", limits_.max_ids, ")"));
       }
+      if (!(q.negative_weight > 0.0f && q.negative_weight <= 1.0f)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "negative_weight must be in (0, 1], got ", q.negative_weight));
+      }
       std::vector<double> acc(d, 0.0);
       for (int sign : {1, -1}) {
         const auto& ids = sign > 0 ? q.positive_ids : q.negative_ids;
         if (ids.empty()) continue;
-        const double w = sign / static_cast<double>(ids.size());
+        const double w = (sign > 0 ? 1.0 : -double{q.negative_weight}) / static_cast<double>(ids.size());
         for (int64_t id : ids) {
           SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(id));
           const float* v = c.query_vector(row);

@@ -73,6 +73,7 @@ SearchQuery ToQuery(const v1::Query& q) {
       out.kind = SearchQuery::Kind::kItems;
       out.positive_ids.assign(q.items().positive_ids().begin(), q.items().positive_ids().end());
       out.negative_ids.assign(q.items().negative_ids().begin(), q.items().negative_ids().end());
+      if (q.items().has_negative_weight()) out.negative_weight = q.items().negative_weight();
       break;
     case v1::Query::kUserId:
       out.kind = SearchQuery::Kind::kUser;

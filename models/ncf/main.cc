@@ -36,18 +36,20 @@ constexpr char kUsage[] =
     "or anime_id), and optionally rating. Every row is one observed (user, item) pair.\n"
     "\n"
     "Models: pop (most popular), itemknn (item-based kNN, cosine of co-occurrence), mf\n"
-    "(dot product + item bias), gmf, mlp, neumf (GMF and MLP fused; --pretrain initialises\n"
+    "(dot product; --item-bias adds a per-item bias), gmf, mlp, neumf (GMF and MLP fused; --pretrain initialises\n"
     "it from trained GMF and MLP), or all of them on the same split.\n"
     "\n"
     "Evaluation: one held-out item per user (drawn at random; seed recorded) ranked among\n"
     "99 sampled unseen items (HR@10, NDCG@10) and among all unseen items (Recall@20,\n"
     "NDCG@20). Output in DIR: metrics.json, and for mf/gmf item_vectors.npy, item_ids.npy,\n"
-    "user_vectors.npy, user_ids.npy, whose inner products are the model's scores.";
+    "user_vectors.npy, user_ids.npy, whose inner products are the model's scores, and\n"
+    "item_query_vectors.npy where an item's query-side vector differs from its own (gmf,\n"
+    "mf --item-bias): pass them to simsearch-indexer --query-vectors.";
 
 struct Options {
   std::string interactions, out, model = "mf", export_model, layers_text = "64,32,16,8";
   double min_rating = -1e300;
-  bool pretrain = false;
+  bool pretrain = false, item_bias = false;
   int factors = 32, neighbours = 200, eval_threads = 0;
   TrainOptions train;
   double lr = 0.001, l2 = 0.0;
@@ -110,7 +112,10 @@ absl::Status WriteOutputs(const std::string& out, const Interactions& data, cons
     Tensor items, users, queries;
     st = model->ExportDotProduct(&items, &users, &queries);
     if (st.ok()) st = WriteNpyFloat32(tmp("item_vectors.npy"), items.v.data(), items.rows, items.cols);
-    if (st.ok()) st = WriteNpyFloat32(tmp("item_query_vectors.npy"), queries.v.data(), queries.rows, queries.cols);
+    // Query-side item vectors only where they differ from the item vectors.
+    if (st.ok() && queries.v != items.v) {
+      st = WriteNpyFloat32(tmp("item_query_vectors.npy"), queries.v.data(), queries.rows, queries.cols);
+    }
     if (st.ok()) st = WriteNpyInt64(tmp("item_ids.npy"), data.item_ids.data(), data.item_ids.size());
     if (st.ok()) st = WriteNpyFloat32(tmp("user_vectors.npy"), users.v.data(), users.rows, users.cols);
     if (st.ok()) st = WriteNpyInt64(tmp("user_ids.npy"), data.user_ids.data(), data.user_ids.size());
@@ -141,6 +146,7 @@ int Run(int argc, char** argv) {
   p.AddInt("factors", &o.factors, "MF/GMF embedding size (default 32)");
   p.AddString("layers", &o.layers_text, "MLP tower widths; the first is the user + item\n"
                                         "embedding size (default 64,32,16,8)", "N,N,...");
+  p.AddBool("item-bias", &o.item_bias, "MF: learn a per-item bias too (off: a pure dot product)");
   p.AddBool("pretrain", &o.pretrain, "NeuMF: start from trained GMF and MLP models");
   p.AddInt("epochs", &o.train.epochs, "passes over the training pairs (default 20)");
   p.AddInt("batch", &o.train.batch_size, "mini-batch size (default 256)");
@@ -244,6 +250,7 @@ int Run(int argc, char** argv) {
       mc.kind = *ParseModelKind(name);
       mc.factors = o.factors;
       mc.layers = layers;
+      mc.item_bias = o.item_bias;
       auto model = NcfModel::Create(mc, split.num_users, split.num_items, o.train.seed);
       if (!model.ok()) return Fail(model.status());
       double pre_seconds = 0;

@@ -144,7 +144,7 @@ absl::StatusOr<NcfModel> NcfModel::Create(const ModelConfig& config, uint32_t us
   p.h = Tensor(1, out);
   if (m.kind() == ModelKind::kMF) {
     std::fill(p.h.v.begin(), p.h.v.end(), 1.0f);
-    p.item_bias = Tensor(static_cast<int>(items), 1);
+    if (config.item_bias) p.item_bias = Tensor(static_cast<int>(items), 1);
   } else {
     // Output weights of the scale LeCun initialisation gives.
     Normal(&p.h, std::sqrt(1.0f / static_cast<float>(out)), &rng);
@@ -204,7 +204,7 @@ float NcfModel::Logit(uint32_t u, uint32_t i, Workspace* ws) const {
   Forward(u, i, ws);
   float s = p_.b0.v[0];
   for (int c = 0; c < p_.h.cols; ++c) s += p_.h.v[c] * ws->out[c];
-  if (kind() == ModelKind::kMF) s += p_.item_bias.v[i];
+  if (has_item_bias()) s += p_.item_bias.v[i];
   return s;
 }
 
@@ -219,7 +219,7 @@ float NcfModel::Accumulate(uint32_t u, uint32_t i, float label, float scale, flo
     for (int c = 0; c < p_.h.cols; ++c) g->h.v[c] += dl * ws->out[c];
   }
   g->b0.v[0] += dl;
-  if (kind() == ModelKind::kMF) {
+  if (has_item_bias()) {
     g->item_bias.Get(i)[0] += dl + scale * l2 * p_.item_bias.v[i];
   }
   if (has_gmf()) {
@@ -319,6 +319,12 @@ absl::Status NcfModel::InitFromPretrained(const NcfModel& gmf, const NcfModel& m
 
 absl::Status NcfModel::ExportDotProduct(Tensor* items, Tensor* users, Tensor* item_queries) const {
   const int k = config_.factors;
+  if (kind() == ModelKind::kMF && !has_item_bias()) {
+    *items = p_.item_gmf;
+    *users = p_.user_gmf;
+    *item_queries = p_.item_gmf;
+    return absl::OkStatus();
+  }
   if (kind() == ModelKind::kMF) {
     *items = Tensor(static_cast<int>(items_), k + 1);
     *users = Tensor(static_cast<int>(users_), k + 1);

@@ -3,7 +3,7 @@
 // (Rendle et al. 2020). All predict a logit for (user, item); training minimises binary
 // cross-entropy on observed and sampled unobserved pairs.
 //
-//   MF     logit = p_u . q_i + b_i + b0                  (h fixed to ones)
+//   MF     logit = p_u . q_i (+ b_i) + b0                (h fixed to ones)
 //   GMF    logit = h . (p_u (*) q_i) + b0                (* : elementwise)
 //   MLP    logit = h . tower([p'_u ; q'_i]) + b0          tower: ReLU layers
 //   NeuMF  logit = h . [p_u (*) q_i ; tower([p'_u ; q'_i])] + b0
@@ -31,6 +31,7 @@ struct ModelConfig {
   std::vector<int> layers = {64, 32, 16, 8};  // MLP: layers[0] = user + item embedding
                                               // sizes; then each hidden layer's width
   float init_std = 0.01f;                     // N(0, std) initialisation
+  bool item_bias = false;                     // MF: learn a per-item bias b_i
 };
 
 // A dense block of parameters (or of their gradients), rows x cols, row-major.
@@ -96,6 +97,7 @@ class NcfModel {
   bool has_gmf() const { return kind() != ModelKind::kMLP; }
   bool has_mlp() const { return kind() == ModelKind::kMLP || kind() == ModelKind::kNeuMF; }
   bool h_trainable() const { return kind() != ModelKind::kMF; }
+  bool has_item_bias() const { return kind() == ModelKind::kMF && config_.item_bias; }
 
   // An empty gradient of matching shapes.
   Grads NewGrads() const;
@@ -118,10 +120,11 @@ class NcfModel {
   absl::Status InitFromPretrained(const NcfModel& gmf, const NcfModel& mlp, float alpha);
 
   // Vectors whose inner product is the model's logit up to a constant (b0): for MF,
-  // items [q_i ; b_i] and users [p_u ; 1]; for GMF, items q_i and users h (*) p_u.
-  // `item_queries` are the user-side vectors of a pseudo-user whose embedding is the
-  // item's own (p = q_i): [q_i ; 1] for MF, h (*) q_i for GMF. Searching with one
-  // scores every item as the model would for a viewer of exactly that item.
+  // items q_i and users p_u (with an item bias: [q_i ; b_i] and [p_u ; 1]); for GMF,
+  // items q_i and users h (*) p_u. `item_queries` are the user-side vectors of a
+  // pseudo-user whose embedding is the item's own (p = q_i): q_i for MF ([q_i ; 1] with
+  // a bias), h (*) q_i for GMF; searching with one scores every item as the model would
+  // for a viewer of exactly that item. For MF without a bias they equal the items.
   // FailedPrecondition for MLP and NeuMF, whose score is not a dot product.
   absl::Status ExportDotProduct(Tensor* items, Tensor* users, Tensor* item_queries) const;
 

@@ -205,7 +205,7 @@ ModelScorer::ModelScorer(const NcfModel& model) : model_(model), cache_(std::mak
     cache_->item_gmf = Eigen::Map<const RowMatrix>(p.item_gmf.v.data(), p.item_gmf.rows, k);
     for (int c = 0; c < k; ++c) cache_->item_gmf.col(c) *= p.h.v[c];
   }
-  if (model.kind() == ModelKind::kMF) {
+  if (model.has_item_bias()) {
     cache_->item_bias = Eigen::Map<const Eigen::VectorXf>(p.item_bias.v.data(), p.item_bias.rows);
   }
   if (model.has_mlp()) {
@@ -243,7 +243,7 @@ void ModelScorer::ScoreAll(uint32_t user, float* out) const {
     Eigen::Map<const Eigen::VectorXf> pu(p.user_gmf.row(user), k);
     s.noalias() += cache_->item_gmf * pu;
   }
-  if (model_.kind() == ModelKind::kMF) s += cache_->item_bias;
+  if (model_.has_item_bias()) s += cache_->item_bias;
   if (model_.has_mlp()) {
     const int half = model_.config().layers[0] / 2;
     Eigen::Map<const Eigen::VectorXf> pu(p.user_mlp.row(user), half);

@@ -52,8 +52,8 @@ absl::StatusOr<Interactions> LoadInteractions(const std::string& path,
   const int rating_col = FindAny(header, {"rating", "score"});
   if (user_col < 0 || item_col < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        path, ": line 1: header (", absl::StrJoin(header, ","), ") lacks a ",
-        user_col < 0 ? "user column (user_id)" : "item column (item_id or anime_id)",
+        path, ": line 1: header (", absl::StrJoin(header, ","), ") lacks ",
+        user_col < 0 ? "a user column (user_id)" : "an item column (item_id or anime_id)",
         "; the first line must name the columns"));
   }
   if (options.min_rating && rating_col < 0) {

@@ -45,13 +45,13 @@ step "collection 'ncf': matrix factorisation trained on 520k real anime-list ent
 # and popularity on this data (docs/MODELS.md), and its scores are inner products, so
 # the index returns exactly the model's ranking. About 45 s on 2 cores.
 "$bin/models/ncf/simsearch-train-ncf" --interactions "$data/interactions_history_mal.csv" \
-  --model mf --factors 64 --epochs 20 --out "$var/ncf"
+  --model mf --epochs 20 --out "$var/ncf"
 "$bin/indexer/simsearch-indexer" build --collection ncf \
   --vectors "$var/ncf/item_vectors.npy" --ids "$var/ncf/item_ids.npy" \
   --user-vectors "$var/ncf/user_vectors.npy" --user-ids "$var/ncf/user_ids.npy" \
   --user-items "$data/interactions_history_mal.csv" "${catalog[@]}" \
   --metric ip --index flat --keep 3 --out "$var/index" \
-  --source "simsearch-train-ncf --model mf --factors 64 --epochs 20 on data/anime/interactions_history_mal.csv"
+  --source "simsearch-train-ncf --model mf --epochs 20 (64 factors) on data/anime/interactions_history_mal.csv"
 
 step "starting simsearch-engine on $listen"
 "$bin/engine/simsearch-engine" --index_root "$var/index" --listen "$listen" &

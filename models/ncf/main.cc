@@ -50,7 +50,7 @@ struct Options {
   std::string interactions, out, model = "mf", export_model, layers_text = "64,32,16,8";
   double min_rating = -1e300;
   bool pretrain = false, item_bias = false;
-  int factors = 32, neighbours = 200, eval_threads = 0;
+  int factors = 64, neighbours = 200, eval_threads = 0;
   TrainOptions train;
   double lr = 0.001, l2 = 0.0;
 };
@@ -143,7 +143,7 @@ int Run(int argc, char** argv) {
   p.AddString("model", &o.model, "pop, itemknn, mf, gmf, mlp, neumf or all (default mf)", "NAME");
   p.AddString("export", &o.export_model,
               "with --model all: which model's vectors to write (mf or gmf)", "NAME");
-  p.AddInt("factors", &o.factors, "MF/GMF embedding size (default 32)");
+  p.AddInt("factors", &o.factors, "MF/GMF embedding size (default 64)");
   p.AddString("layers", &o.layers_text, "MLP tower widths; the first is the user + item\n"
                                         "embedding size (default 64,32,16,8)", "N,N,...");
   p.AddBool("item-bias", &o.item_bias, "MF: learn a per-item bias too (off: a pure dot product)");
@@ -210,13 +210,7 @@ int Run(int argc, char** argv) {
   if (p.was_set("min-rating")) io.min_rating = o.min_rating;
   auto data = LoadInteractions(o.interactions, io);
   if (!data.ok()) return Fail(data.status());
-  if (data->num_users() < 2) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        o.interactions, ": only one user; collaborative filtering needs at least two")));
-  }
-  if (data->num_items() < 2) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(o.interactions, ": only one item")));
-  }
+  if (auto s = CheckTrainable(*data, o.interactions); !s.ok()) return Fail(s);
   const Split split = LeaveOneOut(*data, o.train.seed);
   std::fprintf(stderr,
                "[ncf] %s: %zu users, %zu items, %llu interactions (%llu rows, %llu duplicates); "

@@ -27,7 +27,7 @@ const char* ModelKindName(ModelKind k);
 
 struct ModelConfig {
   ModelKind kind = ModelKind::kMF;
-  int factors = 32;                           // MF / GMF embedding size
+  int factors = 64;                           // MF / GMF embedding size
   std::vector<int> layers = {64, 32, 16, 8};  // MLP: layers[0] = user + item embedding
                                               // sizes; then each hidden layer's width
   float init_std = 0.01f;                     // N(0, std) initialisation

@@ -3,7 +3,21 @@
 #include <algorithm>
 #include <random>
 
+#include "absl/strings/str_cat.h"
+
 namespace simsearch::ncf {
+
+absl::Status CheckTrainable(const Interactions& data, const std::string& origin) {
+  if (data.num_users() < 2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        origin, ": only one user (", data.user_ids.empty() ? 0 : data.user_ids[0],
+        "); collaborative filtering needs at least two users"));
+  }
+  if (data.num_items() < 2) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": only one item; nothing to rank"));
+  }
+  return absl::OkStatus();
+}
 
 uint64_t Split::num_train() const {
   uint64_t n = 0;

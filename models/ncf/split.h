@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "core/interactions.h"
 
 namespace simsearch::ncf {
@@ -21,6 +22,10 @@ struct Split {
   uint32_t num_test_users() const;
   bool InTrain(uint32_t user, uint32_t item) const;  // binary search
 };
+
+// InvalidArgument naming `origin` unless there are at least two users and two items:
+// collaborative filtering learns from what other users did.
+absl::Status CheckTrainable(const Interactions& data, const std::string& origin);
 
 // Holds out one item per user chosen uniformly at random (the data has no
 // timestamps), for users with at least two items; users with one item keep it in

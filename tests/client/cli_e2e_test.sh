@@ -5,9 +5,10 @@ set -uo pipefail
 build=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../testing/tiny_engine.sh"
-start_tiny_engine "$build" || exit 1
+TINY_WITH_USERS=1 start_tiny_engine "$build" || exit 1
 cli="$build/client/simsearch"
 export SIMSEARCH_SERVER="127.0.0.1:$port"
+export SIMSEARCH_COLLECTION=tiny
 failures=0
 
 # expect NAME WANT_EXIT PATTERN -- command...
@@ -42,6 +43,13 @@ expect bad-dims 1 "INVALID_ARGUMENT: query vector has 3 components" -- "$cli" se
 expect unknown-title 1 "NOT_FOUND: no title in collection 'tiny' matches" -- "$cli" similar "zzzzqqqq"
 expect bad-k 1 "top_k must be between 1 and 1000, got 0" -- "$cli" similar 1 -k 0
 expect usage 2 "unknown command 'simlar'" -- "$cli" simlar 1
+# User 100 has vector (1, 0) and has watched item 1: item 5 (0.9) comes first.
+expect recommend-user 0 "^1 +5 +0\.9000" -- "$cli" recommend --user 100 --collection tt -k 1
+expect recommend-user-json 0 '"user": 100' -- "$cli" recommend --user 100 --collection tt --json
+expect unknown-user 1 "NOT_FOUND: user 5 is not in collection 'tt'" -- "$cli" recommend --user 5 --collection tt
+expect user-no-vectors 1 "FAILED_PRECONDITION: collection 'tiny' has no user vectors" -- "$cli" recommend --user 100
+expect user-and-like 2 "either --like" -- "$cli" recommend --user 100 --like 1 --collection tt
+expect dislike-weight 1 "negative_weight must be in \(0, 1\], got 2" -- "$cli" recommend --like 1 --dislike 6 --dislike-weight 2
 expect no-server 1 "UNAVAILABLE.*is simsearch-engine running on 127.0.0.1:1\?" -- "$cli" collections --server 127.0.0.1:1 --timeout 2
 
 [ "$failures" = 0 ] || { echo "$failures CLI check(s) failed" >&2; exit 1; }

@@ -176,3 +176,98 @@ TEST_F(EngineTest, TitleLookupAndItems) {
 
 }  // namespace
 }  // namespace simsearch
+
+namespace simsearch {
+namespace {
+
+// A two-tower collection: inner product, query-side item vectors different from the
+// item vectors, user vectors and each user's items.
+class TwoTowerTest : public ::testing::Test {
+ protected:
+  static constexpr uint64_t kN = 300, kD = 6;
+
+  void SetUp() override {
+    spec_.collection = "tt";
+    spec_.metric = Metric::kInnerProduct;
+    spec_.dims = kD;
+    spec_.vectors = testing::RandomVectors(kN, kD, 1);
+    spec_.query_vectors = testing::RandomVectors(kN, kD, 2);
+    for (uint64_t i = 0; i < kN; ++i) spec_.ids.push_back(static_cast<int64_t>(10 + i));
+    spec_.user_ids = {7, 3, 99};  // unsorted on purpose
+    spec_.user_vectors = testing::RandomVectors(3, kD, 3);
+    spec_.user_items = {{3, 10}, {3, 11}, {3, 12}, {7, 50}, {3, 5000 /* not served */}};
+    testing::BuildBundleOrDie(dir_.Join("root"), dir_.path(), spec_);
+    registry_ = std::make_unique<CollectionRegistry>(dir_.Join("root"), CollectionOptions{});
+    ASSERT_TRUE(registry_->Refresh().ok());
+    engine_ = std::make_unique<Engine>(registry_.get(), EngineLimits{});
+  }
+
+  std::vector<int64_t> Ids(const SearchQuery& q, int k) {
+    auto r = engine_->Search("tt", {q}, k, {}, absl::InfiniteFuture());
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::vector<int64_t> out;
+    if (r.ok()) {
+      for (const Hit& h : r->hits[0]) out.push_back(h.id);
+    }
+    return out;
+  }
+
+  std::vector<int64_t> Oracle(const float* q, int k, std::vector<int64_t> skip) {
+    std::vector<int64_t> out;
+    for (const Neighbor& nb : testing::BruteForceTopK(spec_.vectors, kD, q, k + static_cast<int>(skip.size()))) {
+      const int64_t id = spec_.ids[nb.row];
+      if (std::find(skip.begin(), skip.end(), id) == skip.end() && out.size() < static_cast<size_t>(k)) {
+        out.push_back(id);
+      }
+    }
+    return out;
+  }
+
+  testing::TempDir dir_;
+  testing::BundleSpec spec_;
+  std::unique_ptr<CollectionRegistry> registry_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(TwoTowerTest, UserQueryIsTheUsersVectorWithTheirItemsExcluded) {
+  // User 3 is row 1 of the input; items 10, 11, 12 are excluded (5000 is not served).
+  EXPECT_EQ(Ids(SearchQuery::User(3), 10), Oracle(&spec_.user_vectors[1 * kD], 10, {10, 11, 12}));
+  EXPECT_EQ(Ids(SearchQuery::User(7), 10), Oracle(&spec_.user_vectors[0], 10, {50}));
+  EXPECT_EQ(Ids(SearchQuery::User(99), 5), Oracle(&spec_.user_vectors[2 * kD], 5, {}));
+  auto missing = engine_->Search("tt", {SearchQuery::User(4)}, 10, {}, absl::InfiniteFuture());
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.status().message(), HasSubstr("user 4 is not in collection 'tt'"));
+}
+
+TEST_F(TwoTowerTest, ItemQueriesUseTheQuerySideVectors) {
+  // Item 15 is row 5: its query vector, not its item vector, is the query.
+  EXPECT_EQ(Ids(SearchQuery::Item(15), 8), Oracle(&spec_.query_vectors[5 * kD], 8, {15}));
+  // Watch list: mean(query[10], query[20]) - 0.25 * query[30].
+  std::vector<float> q(kD);
+  for (size_t j = 0; j < kD; ++j) {
+    q[j] = (spec_.query_vectors[0 * kD + j] + spec_.query_vectors[10 * kD + j]) / 2 -
+           0.25f * spec_.query_vectors[20 * kD + j];
+  }
+  SearchQuery wl = SearchQuery::Items({10, 20}, {30});
+  wl.negative_weight = 0.25f;
+  EXPECT_EQ(Ids(wl, 8), Oracle(q.data(), 8, {10, 20, 30}));
+  wl.negative_weight = 1.5f;
+  EXPECT_THAT(engine_->Search("tt", {wl}, 8, {}, absl::InfiniteFuture()).status().message(),
+              HasSubstr("negative_weight must be in (0, 1], got 1.5"));
+}
+
+TEST_F(TwoTowerTest, UserQueryOnACollectionWithoutUsersIsFailedPrecondition) {
+  testing::BundleSpec plain;
+  plain.collection = "plain";
+  plain.dims = 2;
+  plain.vectors = {1, 0, 0, 1};
+  plain.ids = {1, 2};
+  testing::BuildBundleOrDie(dir_.Join("root"), dir_.path(), plain);
+  ASSERT_TRUE(registry_->Refresh().ok());
+  auto r = engine_->Search("plain", {SearchQuery::User(3)}, 1, {}, absl::InfiniteFuture());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("has no user vectors"));
+}
+
+}  // namespace
+}  // namespace simsearch

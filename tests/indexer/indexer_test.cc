@@ -196,3 +196,53 @@ TEST(GenreVectors, MultiHotOverSortedVocabulary) {
 
 }  // namespace
 }  // namespace simsearch
+
+namespace simsearch {
+namespace {
+
+TEST(IndexerUsers, UserDataIsValidated) {
+  testing::TempDir dir;
+  std::vector<float> items = {1, 0, 0, 1, 1, 1};
+  std::vector<int64_t> ids = {1, 2, 3};
+  ASSERT_TRUE(WriteNpyFloat32(dir.Join("v.npy"), items.data(), 3, 2).ok());
+  ASSERT_TRUE(WriteNpyInt64(dir.Join("i.npy"), ids.data(), 3).ok());
+  std::vector<float> users3d = {1, 0, 0, 0, 1, 0};
+  std::vector<int64_t> uids = {5, 6};
+  ASSERT_TRUE(WriteNpyFloat32(dir.Join("u3.npy"), users3d.data(), 2, 3).ok());
+  ASSERT_TRUE(WriteNpyFloat32(dir.Join("u.npy"), users3d.data(), 3, 2).ok());
+  ASSERT_TRUE(WriteNpyInt64(dir.Join("uid.npy"), uids.data(), 2).ok());
+  ASSERT_TRUE(WriteStringToFile(dir.Join("inter.csv"), "user_id,item_id\n5,1\n5,9\n6,2\n").ok());
+  BuildOptions o;
+  o.collection = "c";
+  o.vectors_path = dir.Join("v.npy");
+  o.ids_path = dir.Join("i.npy");
+  o.metric = Metric::kInnerProduct;
+  o.out_root = dir.Join("root");
+  o.user_vectors_path = dir.Join("u3.npy");
+  o.user_ids_path = dir.Join("uid.npy");
+  EXPECT_THAT(BuildBundle(o).status().message(), HasSubstr("--user-items"));
+  o.user_items_path = dir.Join("inter.csv");
+  EXPECT_THAT(BuildBundle(o).status().message(),
+              HasSubstr("user vectors have 3 dimensions but item vectors have 2"));
+  o.user_vectors_path = dir.Join("u.npy");  // 3 users, 2 ids
+  EXPECT_THAT(BuildBundle(o).status().message(), HasSubstr("uid.npy has 2 ids but"));
+  std::vector<float> users = {1, 0, 0, 1};
+  ASSERT_TRUE(WriteNpyFloat32(dir.Join("u.npy"), users.data(), 2, 2).ok());
+  auto r = BuildBundle(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->manifest.user_count, 2u);
+  EXPECT_EQ(r->user_items_dropped, 1u) << "item 9 is not in the collection";
+  auto items_file = MappedArray::Open(r->version_dir + "/user_items.i64", ArrayDType::kInt64);
+  ASSERT_TRUE(items_file.ok());
+  EXPECT_EQ(std::vector<int64_t>(items_file->int64s(), items_file->int64s() + 2),
+            (std::vector<int64_t>{1, 2}));
+  BuildOptions q = o;
+  q.user_vectors_path.clear();
+  q.user_ids_path.clear();
+  q.user_items_path.clear();
+  q.query_vectors_path = dir.Join("u.npy");  // 2 rows for 3 items
+  EXPECT_THAT(BuildBundle(q).status().message(), HasSubstr("query vectors are 2 x 2 but"));
+}
+
+}  // namespace
+}  // namespace simsearch

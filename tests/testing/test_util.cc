@@ -130,6 +130,20 @@ std::string BuildBundleOrDie(const std::string& root, const std::string& work_di
     o.catalog_paths = {work_dir + "/" + spec.collection + "_catalog.csv"};
     WriteCatalogCsv(o.catalog_paths[0], spec.items);
   }
+  if (!spec.query_vectors.empty()) {
+    o.query_vectors_path = work_dir + "/" + spec.collection + "_query.npy";
+    EXPECT_TRUE(WriteNpyFloat32(o.query_vectors_path, spec.query_vectors.data(), n, spec.dims).ok());
+  }
+  if (!spec.user_ids.empty()) {
+    o.user_vectors_path = work_dir + "/" + spec.collection + "_users.npy";
+    o.user_ids_path = work_dir + "/" + spec.collection + "_user_ids.npy";
+    o.user_items_path = work_dir + "/" + spec.collection + "_user_items.csv";
+    EXPECT_TRUE(WriteNpyFloat32(o.user_vectors_path, spec.user_vectors.data(), spec.user_ids.size(), spec.dims).ok());
+    EXPECT_TRUE(WriteNpyInt64(o.user_ids_path, spec.user_ids.data(), spec.user_ids.size()).ok());
+    std::ofstream f(o.user_items_path);
+    f << "user_id,item_id\n";
+    for (const auto& [u, i] : spec.user_items) f << u << "," << i << "\n";
+  }
   o.metric = spec.metric;
   o.index_kind = spec.kind;
   o.params = spec.params;

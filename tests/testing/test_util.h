@@ -56,6 +56,11 @@ struct BundleSpec {
   Metric metric = Metric::kCosine;
   IndexKind kind = IndexKind::kFlat;
   IndexParams params;
+  // Two-tower data (optional).
+  std::vector<float> query_vectors;   // n x dims, rows as `ids`
+  std::vector<float> user_vectors;    // users x dims
+  std::vector<int64_t> user_ids;
+  std::vector<std::pair<int64_t, int64_t>> user_items;  // (user id, item id)
 };
 // Writes the inputs into `work_dir` and builds a bundle under `root` with the indexer
 // library; returns the version directory. Fails the test on error.

@@ -22,6 +22,14 @@ id,x,y
 CSV
   "$build/indexer/simsearch-indexer" build --collection tiny --vectors "$work/vectors.csv" \
     --catalog "$work/catalog.csv" --out "$work/root" >/dev/null 2>&1
+  if [ "${TINY_WITH_USERS:-0}" = 1 ]; then
+    # `tt`: inner product with two users, as a recommender bundle would be.
+    printf 'id,a,b\n100,1.0,0.0\n200,0.0,1.0\n' > "$work/users.csv"
+    printf 'user_id,anime_id\n100,1\n200,6\n' > "$work/user_items.csv"
+    "$build/indexer/simsearch-indexer" build --collection tt --vectors "$work/vectors.csv" \
+      --catalog "$work/catalog.csv" --metric ip --user-vectors "$work/users.csv" \
+      --user-items "$work/user_items.csv" --out "$work/root" >/dev/null 2>&1
+  fi
   "$build/engine/simsearch-engine" --index_root "$work/root" --listen 127.0.0.1:0 "$@" \
     > "$work/engine.log" 2>&1 &
   engine_pid=$!

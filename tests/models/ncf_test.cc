@@ -1,0 +1,460 @@
+// NCF: gradients against finite differences, learning on planted structure against
+// popularity, the split, metrics against hand-computed values, determinism, bad input.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <set>
+
+#include "core/file_util.h"
+#include "core/interactions.h"
+#include "models/ncf/baselines.h"
+#include "models/ncf/evaluate.h"
+#include "models/ncf/model.h"
+#include "models/ncf/split.h"
+#include "models/ncf/trainer.h"
+#include "tests/testing/test_util.h"
+
+namespace simsearch::ncf {
+namespace {
+
+using ::testing::HasSubstr;
+
+// ---------------------------------------------------------------- gradients
+
+struct Sample {
+  uint32_t u, i;
+  float y;
+};
+
+// The batch objective, computed here independently of Accumulate:
+//   mean over samples of [BCE(logit, y) + l2/2 (|user rows|^2 + |item rows|^2)]
+//   + l2/2 |dense|^2
+double Objective(const NcfModel& m, const std::vector<Sample>& batch, float l2) {
+  Workspace ws;
+  const Params& p = m.params();
+  double total = 0;
+  auto sq = [](const Tensor& t, uint32_t r) {
+    double s = 0;
+    if (t.empty()) return s;
+    for (int c = 0; c < t.cols; ++c) s += double{t.row(r)[c]} * t.row(r)[c];
+    return s;
+  };
+  for (const Sample& s : batch) {
+    const double x = m.Logit(s.u, s.i, &ws);
+    const double bce = std::log1p(std::exp(-std::fabs(x))) + std::max(x, 0.0) - s.y * x;
+    const double reg = sq(p.user_gmf, s.u) + sq(p.item_gmf, s.i) + sq(p.user_mlp, s.u) +
+                       sq(p.item_mlp, s.i) + sq(p.item_bias, s.i);
+    total += bce + 0.5 * l2 * reg;
+  }
+  return total / static_cast<double>(batch.size()) + 0.5 * l2 * m.DenseSquaredNorm();
+}
+
+// Analytic gradient of one parameter: dense from the tensor, embedding rows from the
+// sparse table (absent rows have zero gradient).
+float Analytic(const Grads& g, const std::string& name, size_t index, int cols) {
+  const SparseRows* sparse = nullptr;
+  if (name == "user_gmf") sparse = &g.user_gmf;
+  if (name == "item_gmf") sparse = &g.item_gmf;
+  if (name == "user_mlp") sparse = &g.user_mlp;
+  if (name == "item_mlp") sparse = &g.item_mlp;
+  if (name == "item_bias") sparse = &g.item_bias;
+  if (sparse != nullptr) {
+    const uint32_t row = static_cast<uint32_t>(index / static_cast<size_t>(cols));
+    auto it = sparse->slot.find(row);
+    if (it == sparse->slot.end()) return 0.0f;
+    return sparse->data[it->second * static_cast<size_t>(cols) + index % static_cast<size_t>(cols)];
+  }
+  if (name == "h") return g.h.v[index];
+  if (name == "b0") return g.b0.v[index];
+  // "layer_w<l>" or "layer_b<l>"
+  const size_t l = static_cast<size_t>(name[7] - '0');
+  return name[6] == 'w' ? g.weights[l].v[index] : g.biases[l].v[index];
+}
+
+void CheckGradients(ModelConfig config, float l2) {
+  config.factors = 4;
+  config.layers = {8, 6, 3};
+  config.init_std = 0.5f;  // large enough that every part of the model matters
+  auto made = NcfModel::Create(config, 5, 7, 11);
+  ASSERT_TRUE(made.ok()) << made.status();
+  NcfModel m = *std::move(made);
+  if (m.has_item_bias()) {
+    for (float& b : m.params().item_bias.v) b = 0.3f;
+  }
+  m.params().b0.v[0] = -0.2f;
+  // Biases start at zero, which can put a ReLU exactly on its kink (a unit whose inputs
+  // are all zero), where the derivative is undefined; move them off it.
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> jitter(0.05f, 0.3f);
+  for (Tensor& b : m.params().biases) {
+    for (float& x : b.v) x = jitter(rng);
+  }
+  const std::vector<Sample> batch = {{0, 1, 1}, {1, 2, 0}, {0, 3, 0}, {4, 6, 1}, {2, 1, 1}, {3, 0, 0}};
+  Grads g = m.NewGrads();
+  Workspace ws;
+  for (const Sample& s : batch) {
+    m.Accumulate(s.u, s.i, s.y, 1.0f / static_cast<float>(batch.size()), l2, &ws, &g);
+  }
+  m.AddDenseL2(l2, &g);
+
+  Params& p = m.params();
+  std::vector<std::pair<std::string, Tensor*>> tensors = {
+      {"user_gmf", &p.user_gmf}, {"item_gmf", &p.item_gmf}, {"user_mlp", &p.user_mlp},
+      {"item_mlp", &p.item_mlp}, {"item_bias", &p.item_bias}, {"b0", &p.b0}};
+  if (m.h_trainable()) tensors.emplace_back("h", &p.h);
+  for (size_t l = 0; l < p.weights.size(); ++l) {
+    tensors.emplace_back("layer_w" + std::to_string(l), &p.weights[l]);
+    tensors.emplace_back("layer_b" + std::to_string(l), &p.biases[l]);
+  }
+  int checked = 0;
+  for (auto& [name, t] : tensors) {
+    for (size_t k = 0; k < t->v.size(); ++k) {
+      const float saved = t->v[k];
+      const float eps = 2.5e-4f;
+      t->v[k] = saved + eps;
+      const double up = Objective(m, batch, l2);
+      t->v[k] = saved - eps;
+      const double down = Objective(m, batch, l2);
+      t->v[k] = saved;
+      const double numeric = (up - down) / (2.0 * eps);
+      const double analytic = Analytic(g, name, k, t->cols);
+      EXPECT_NEAR(analytic, numeric, 2e-3 + 2e-2 * std::fabs(numeric))
+          << ModelKindName(config.kind) << " " << name << "[" << k << "]";
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 20);
+}
+
+class Gradients : public ::testing::TestWithParam<ModelKind> {};
+
+TEST_P(Gradients, MatchFiniteDifferences) {
+  ModelConfig c;
+  c.kind = GetParam();
+  CheckGradients(c, 0.0f);
+  CheckGradients(c, 0.05f);
+}
+
+TEST(Gradients, MfWithItemBiasMatchesFiniteDifferences) {
+  ModelConfig c;
+  c.kind = ModelKind::kMF;
+  c.item_bias = true;
+  CheckGradients(c, 0.05f);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, Gradients,
+                         ::testing::Values(ModelKind::kMF, ModelKind::kGMF, ModelKind::kMLP,
+                                           ModelKind::kNeuMF),
+                         [](const auto& param_info) { return std::string(ModelKindName(param_info.param)); });
+
+// ---------------------------------------------------------------- learning
+
+// 240 users in 4 taste groups; each group watches ~12 of its own 30 items, plus one
+// random item. Popularity knows nothing of the groups.
+Interactions Planted(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Interactions d;
+  const uint32_t users = 240, items = 120, groups = 4, per_group = items / groups;
+  for (uint32_t u = 0; u < users; ++u) d.user_ids.push_back(u + 1);
+  for (uint32_t i = 0; i < items; ++i) d.item_ids.push_back(1000 + i);
+  d.items_of_user.resize(users);
+  for (uint32_t u = 0; u < users; ++u) {
+    const uint32_t g = u % groups;
+    std::set<uint32_t> s;
+    while (s.size() < 12) s.insert(g * per_group + static_cast<uint32_t>(rng() % per_group));
+    s.insert(static_cast<uint32_t>(rng() % items));
+    d.items_of_user[u].assign(s.begin(), s.end());
+  }
+  return d;
+}
+
+TEST(Learning, LossFallsAndEveryModelBeatsPopularityOnPlantedStructure) {
+  const Split split = LeaveOneOut(Planted(3), 5);
+  const Metrics pop = Evaluate(PopularityScorer(split), split);
+  for (ModelKind kind : {ModelKind::kMF, ModelKind::kGMF, ModelKind::kMLP, ModelKind::kNeuMF}) {
+    ModelConfig c;
+    c.kind = kind;
+    c.factors = 8;
+    c.layers = {16, 8, 4};
+    auto m = NcfModel::Create(c, split.num_users, split.num_items, 7);
+    ASSERT_TRUE(m.ok());
+    TrainOptions o;
+    o.epochs = 30;
+    o.batch_size = 64;
+    o.learning_rate = 0.01f;
+    o.threads = 1;
+    TrainReport r = Train(&*m, split, o);
+    ASSERT_EQ(r.epoch_loss.size(), 30u);
+    EXPECT_LT(r.epoch_loss.back(), 0.7 * r.epoch_loss.front()) << ModelKindName(kind);
+    const Metrics got = Evaluate(ModelScorer(*m), split);
+    std::printf("[ planted ] %-5s HR@10 %.3f  Recall@20 %.3f  (popularity %.3f / %.3f)\n",
+                ModelKindName(kind), got.hr10, got.recall20, pop.hr10, pop.recall20);
+    EXPECT_GT(got.hr10, pop.hr10 + 0.25) << ModelKindName(kind);
+    EXPECT_GT(got.recall20, pop.recall20 + 0.25) << ModelKindName(kind);
+  }
+  const Metrics knn = Evaluate(ItemKnnScorer(split, 50), split);
+  EXPECT_GT(knn.hr10, pop.hr10 + 0.25);
+}
+
+TEST(Learning, ModelScorerScoreAllEqualsPerPairLogits) {
+  const Split split = LeaveOneOut(Planted(1), 2);
+  for (ModelKind kind : {ModelKind::kMF, ModelKind::kGMF, ModelKind::kMLP, ModelKind::kNeuMF}) {
+    ModelConfig c;
+    c.kind = kind;
+    c.factors = 6;
+    c.layers = {10, 6, 3};
+    c.init_std = 0.4f;
+    c.item_bias = true;
+    auto m = NcfModel::Create(c, split.num_users, split.num_items, 3);
+    ASSERT_TRUE(m.ok());
+    ModelScorer scorer(*m);
+    std::vector<float> all(split.num_items);
+    Workspace ws;
+    for (uint32_t u : {0u, 17u, 239u}) {
+      scorer.ScoreAll(u, all.data());
+      for (uint32_t i = 0; i < split.num_items; ++i) {
+        ASSERT_NEAR(all[i], m->Logit(u, i, &ws), 1e-4) << ModelKindName(kind) << " u" << u << " i" << i;
+      }
+    }
+  }
+}
+
+TEST(Export, DotProductsEqualTheModelsLogits) {
+  for (bool bias : {false, true}) {
+    for (ModelKind kind : {ModelKind::kMF, ModelKind::kGMF}) {
+      ModelConfig c;
+      c.kind = kind;
+      c.factors = 5;
+      c.init_std = 0.5f;
+      c.item_bias = bias;
+      auto m = NcfModel::Create(c, 6, 9, 1);
+      ASSERT_TRUE(m.ok());
+      if (m->has_item_bias()) {
+        for (size_t i = 0; i < 9; ++i) m->params().item_bias.v[i] = 0.1f * static_cast<float>(i);
+      }
+      m->params().b0.v[0] = 0.7f;
+      Tensor items, users, queries;
+      ASSERT_TRUE(m->ExportDotProduct(&items, &users, &queries).ok());
+      Workspace ws;
+      for (uint32_t u = 0; u < 6; ++u) {
+        for (uint32_t i = 0; i < 9; ++i) {
+          double dot = 0;
+          for (int k = 0; k < items.cols; ++k) dot += double{users.row(u)[k]} * items.row(i)[k];
+          EXPECT_NEAR(dot, m->Logit(u, i, &ws) - 0.7f, 1e-5);
+        }
+      }
+      // The query vector of item j is the user vector of a user whose embedding is q_j.
+      for (uint32_t j = 0; j < 9; ++j) {
+        for (int k = 0; k < c.factors; ++k) {
+          const float h = kind == ModelKind::kGMF ? m->params().h.v[k] : 1.0f;
+          EXPECT_FLOAT_EQ(queries.row(j)[k], h * m->params().item_gmf.row(j)[k]);
+        }
+      }
+    }
+  }
+  ModelConfig mlp;
+  mlp.kind = ModelKind::kMLP;
+  auto m = NcfModel::Create(mlp, 3, 3, 1);
+  Tensor a, b, q;
+  EXPECT_EQ(m->ExportDotProduct(&a, &b, &q).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(Learning, SameSeedSameNumbers) {
+  const Split split = LeaveOneOut(Planted(4), 9);
+  auto train = [&](int threads, uint64_t seed) {
+    ModelConfig c;
+    c.kind = ModelKind::kNeuMF;
+    c.factors = 4;
+    c.layers = {8, 4};
+    auto m = NcfModel::Create(c, split.num_users, split.num_items, seed);
+    TrainOptions o;
+    o.epochs = 2;
+    o.threads = threads;
+    o.seed = seed;
+    Train(&*m, split, o);
+    return *std::move(m);
+  };
+  auto same = [](const NcfModel& a, const NcfModel& b) {
+    const Params &x = a.params(), &y = b.params();
+    return x.user_gmf.v == y.user_gmf.v && x.item_mlp.v == y.item_mlp.v &&
+           x.weights[0].v == y.weights[0].v && x.h.v == y.h.v;
+  };
+  EXPECT_TRUE(same(train(1, 42), train(1, 42))) << "one thread: bit-identical";
+  EXPECT_TRUE(same(train(2, 42), train(2, 42))) << "two threads: fixed summation order";
+  EXPECT_FALSE(same(train(1, 42), train(1, 43)));
+  const Split again = LeaveOneOut(Planted(4), 9);
+  EXPECT_EQ(again.test_item, split.test_item);
+  EXPECT_EQ(again.test_negatives, split.test_negatives);
+}
+
+// ---------------------------------------------------------------- split
+
+TEST(Split, LeaveOneOutNeverLeaksTheHeldOutItem) {
+  const Interactions data = Planted(8);
+  const Split s = LeaveOneOut(data, 123);
+  uint32_t evaluated = 0;
+  for (uint32_t u = 0; u < s.num_users; ++u) {
+    const auto& all = data.items_of_user[u];
+    const int32_t t = s.test_item[u];
+    ASSERT_GE(t, 0);
+    ++evaluated;
+    EXPECT_FALSE(s.InTrain(u, static_cast<uint32_t>(t))) << "user " << u;
+    EXPECT_TRUE(std::binary_search(all.begin(), all.end(), static_cast<uint32_t>(t)));
+    EXPECT_EQ(s.train[u].size() + 1, all.size());
+    EXPECT_TRUE(std::is_sorted(s.train[u].begin(), s.train[u].end()));
+    std::set<uint32_t> neg(s.test_negatives[u].begin(), s.test_negatives[u].end());
+    EXPECT_EQ(neg.size(), std::min<size_t>(99, s.num_items - all.size())) << "unique negatives";
+    for (uint32_t j : neg) {
+      EXPECT_FALSE(std::binary_search(all.begin(), all.end(), j)) << "negative the user saw";
+    }
+  }
+  EXPECT_EQ(evaluated, s.num_test_users());
+  // Users with one item are trained on and not evaluated.
+  Interactions one;
+  one.user_ids = {1, 2};
+  one.item_ids = {5, 6};
+  one.items_of_user = {{0}, {0, 1}};
+  const Split so = LeaveOneOut(one, 1);
+  EXPECT_EQ(so.test_item[0], -1);
+  EXPECT_EQ(so.train[0], (std::vector<uint32_t>{0}));
+  EXPECT_EQ(so.num_test_users(), 1u);
+}
+
+// ---------------------------------------------------------------- metrics
+
+TEST(Metrics, HandComputedValues) {
+  EXPECT_EQ(HitAt(0, 10), 1.0);
+  EXPECT_EQ(HitAt(9, 10), 1.0);
+  EXPECT_EQ(HitAt(10, 10), 0.0);
+  EXPECT_DOUBLE_EQ(NdcgAt(0, 10), 1.0);
+  EXPECT_NEAR(NdcgAt(1, 10), 0.6309297535714575, 1e-12);  // 1 / log2(3)
+  EXPECT_NEAR(NdcgAt(9, 10), 0.2890648263178879, 1e-12);  // 1 / log2(11)
+  EXPECT_EQ(NdcgAt(10, 10), 0.0);
+  const float c[] = {0.5f, 0.9f, 0.7f, 0.7f};
+  EXPECT_EQ(RankOf(0.7f, c, 4), 3u) << "ties count against the target";
+  EXPECT_EQ(RankOf(1.0f, c, 4), 0u);
+}
+
+// A fixed table of scores.
+class TableScorer final : public Scorer {
+ public:
+  explicit TableScorer(std::vector<std::vector<float>> t) : t_(std::move(t)) {}
+  void Score(uint32_t u, const uint32_t* items, size_t n, float* out) const override {
+    for (size_t k = 0; k < n; ++k) out[k] = t_[u][items[k]];
+  }
+  void ScoreAll(uint32_t u, float* out) const override { std::copy(t_[u].begin(), t_[u].end(), out); }
+
+ private:
+  std::vector<std::vector<float>> t_;
+};
+
+TEST(Metrics, EvaluateEqualsHandComputedRanking) {
+  // 25 items. User 0: trains on item 0, held-out 1, negatives 2..13 (12 of them).
+  // User 1: trains on 24, held-out 3, negatives 4..6. User 2: not evaluated.
+  Split s;
+  s.num_users = 3;
+  s.num_items = 25;
+  s.train = {{0}, {24}, {5}};
+  s.test_item = {1, 3, -1};
+  s.test_negatives = {{2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}, {4, 5, 6}, {}};
+  std::vector<std::vector<float>> t(3, std::vector<float>(25, 0.0f));
+  // User 0: the held-out scores 0.5; negatives 2..12 (11 items) score higher -> sampled
+  // rank 11: no hit at 10. Full ranking (items 1..24 but the held-out): the same 11
+  // plus nothing else above -> rank 11 -> hit at 20, NDCG 1/log2(13).
+  t[0][1] = 0.5f;
+  for (int j = 2; j <= 12; ++j) t[0][j] = 1.0f;
+  t[0][0] = 9.0f;  // a training item: ignored by the full ranking
+  // User 1: the held-out scores 2; negative 4 scores 3 -> sampled rank 1. Full
+  // ranking: items 4 and 20 and 21 above it -> rank 3.
+  t[1][3] = 2.0f;
+  t[1][4] = 3.0f;
+  t[1][20] = 5.0f;
+  t[1][21] = 4.0f;
+  t[1][24] = 10.0f;  // training item
+  const Metrics m = Evaluate(TableScorer(t), s);
+  EXPECT_EQ(m.users, 2u);
+  EXPECT_NEAR(m.hr10, (0.0 + 1.0) / 2, 1e-12);
+  EXPECT_NEAR(m.ndcg10, (0.0 + 1.0 / std::log2(3.0)) / 2, 1e-12);
+  EXPECT_NEAR(m.recall20, (1.0 + 1.0) / 2, 1e-12);
+  EXPECT_NEAR(m.ndcg20, (1.0 / std::log2(13.0) + 1.0 / std::log2(5.0)) / 2, 1e-12);
+}
+
+TEST(Baselines, ItemKnnCosineOfCoOccurrence) {
+  // u0 {0, 1}, u1 {0, 1, 2}, u2 {2, 3}: |U0| = 2, |U1| = 2, |U2| = 2, |U3| = 1.
+  Split s;
+  s.num_users = 3;
+  s.num_items = 4;
+  s.train = {{0, 1}, {0, 1, 2}, {2, 3}};
+  s.test_item = {-1, -1, -1};
+  s.test_negatives.resize(3);
+  ItemKnnScorer knn(s, 10);
+  const auto& n0 = knn.neighbours(0);
+  ASSERT_EQ(n0.size(), 2u);
+  EXPECT_EQ(n0[0].first, 1u);
+  EXPECT_FLOAT_EQ(n0[0].second, 1.0f);  // 2 / sqrt(2 * 2)
+  EXPECT_EQ(n0[1].first, 2u);
+  EXPECT_FLOAT_EQ(n0[1].second, 0.5f);  // 1 / sqrt(2 * 2)
+  std::vector<float> all(4);
+  knn.ScoreAll(2, all.data());          // from items 2 and 3
+  EXPECT_FLOAT_EQ(all[0], 0.5f);                                  // sim(2,0)
+  EXPECT_FLOAT_EQ(all[1], 0.5f);                                  // sim(2,1)
+  EXPECT_FLOAT_EQ(all[3], static_cast<float>(1 / std::sqrt(2.0)));  // sim(2,3)
+  PopularityScorer pop(s);
+  pop.ScoreAll(0, all.data());
+  EXPECT_EQ(all, (std::vector<float>{2, 2, 2, 1}));
+}
+
+// ---------------------------------------------------------------- bad input
+
+TEST(BadInput, ErrorsNameFileAndRow) {
+  testing::TempDir dir;
+  auto load = [&](const std::string& name, const std::string& text) {
+    EXPECT_TRUE(WriteStringToFile(dir.Join(name), text).ok());
+    return LoadInteractions(dir.Join(name));
+  };
+  EXPECT_THAT(load("nocol.csv", "user_id,rating\n1,5\n").status().message(),
+              HasSubstr("nocol.csv: line 1: header (user_id,rating) lacks an item column"));
+  EXPECT_THAT(load("nouser.csv", "anime_id,rating\n1,5\n").status().message(),
+              HasSubstr("lacks a user column"));
+  EXPECT_THAT(load("text.csv", "user_id,anime_id\n1,5\n2,x7\n").status().message(),
+              HasSubstr("text.csv: line 3: item id 'x7' is not an integer"));
+  EXPECT_THAT(load("user.csv", "user_id,anime_id\n1.5,5\n").status().message(),
+              HasSubstr("line 2: user id '1.5' is not an integer"));
+  EXPECT_THAT(load("empty.csv", "").status().message(), HasSubstr("empty.csv: empty file"));
+  EXPECT_THAT(load("header.csv", "user_id,anime_id\n").status().message(), HasSubstr("no data rows"));
+  EXPECT_THAT(load("short.csv", "user_id,anime_id,rating\n1,2,3\n4\n").status().message(),
+              HasSubstr("short.csv: line 3: 1 fields"));
+  InteractionsOptions o;
+  o.min_rating = 5;
+  EXPECT_TRUE(WriteStringToFile(dir.Join("r.csv"), "user_id,anime_id\n1,2\n").ok());
+  EXPECT_THAT(LoadInteractions(dir.Join("r.csv"), o).status().message(), HasSubstr("no rating column"));
+  auto single = load("single.csv", "user_id,anime_id\n7,1\n7,2\n7,3\n");
+  ASSERT_TRUE(single.ok());
+  EXPECT_THAT(CheckTrainable(*single, "single.csv").message(),
+              HasSubstr("single.csv: only one user (7)"));
+}
+
+TEST(Interactions, RatingThresholdDuplicatesAndDenseIds) {
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteStringToFile(dir.Join("i.csv"),
+                                "user_id,anime_id,rating\n9,30,8\n9,10,3\n2,30,10\n2,30,9\n2,20,7\n")
+                  .ok());
+  auto all = LoadInteractions(dir.Join("i.csv"));
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->user_ids, (std::vector<int64_t>{2, 9}));
+  EXPECT_EQ(all->item_ids, (std::vector<int64_t>{10, 20, 30}));
+  EXPECT_EQ(all->items_of_user[0], (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ(all->duplicates, 1u);
+  InteractionsOptions o;
+  o.min_rating = 7;
+  auto liked = LoadInteractions(dir.Join("i.csv"), o);
+  ASSERT_TRUE(liked.ok());
+  EXPECT_EQ(liked->item_ids, (std::vector<int64_t>{20, 30}));
+  EXPECT_EQ(liked->num_interactions(), 3u);
+}
+
+}  // namespace
+}  // namespace simsearch::ncf

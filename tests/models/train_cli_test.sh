@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# simsearch-train-ncf end to end: train on a small interactions file, export, index the
+# vectors with simsearch-indexer, and get recommendations for a user from the engine.
+# Usage: train_cli_test.sh BUILD_DIR
+set -uo pipefail
+build=$(cd "$1" && pwd)
+work=$(mktemp -d)
+engine_pid=""
+trap 'if [ -n "$engine_pid" ]; then kill "$engine_pid" 2>/dev/null; wait "$engine_pid" 2>/dev/null; fi; rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+train="$build/models/ncf/simsearch-train-ncf"
+
+# 60 users in 3 taste groups of 10 items each (ids 1000 + group * 10 + k).
+{
+  echo "user_id,anime_id,rating"
+  for u in $(seq 1 60); do
+    g=$((u % 3))
+    for k in $(seq 0 6); do echo "$u,$((1000 + g * 10 + (u + k) % 10)),$((5 + k % 5))"; done
+  done
+} > "$work/inter.csv"
+
+"$train" --interactions "$work/inter.csv" --model mf --factors 4 --epochs 40 --batch 32 --lr 0.02 --threads 1 \
+  --out "$work/mf" > "$work/mf.txt" 2> "$work/mf.err" || fail "mf training: $(cat "$work/mf.err")"
+for f in item_vectors.npy item_ids.npy user_vectors.npy user_ids.npy metrics.json; do
+  [ -s "$work/mf/$f" ] || fail "missing output $f"
+done
+[ ! -e "$work/mf/item_query_vectors.npy" ] || fail "MF without bias needs no query vectors"
+grep -q '"exported": "mf"' "$work/mf/metrics.json" || fail "metrics.json does not name the export"
+grep -q '"hr@10"' "$work/mf/metrics.json" || fail "metrics.json has no HR@10"
+ls -a "$work/mf" | grep -q '\.tmp\.' && fail "temporary files left behind"
+echo "ok   mf trains and exports"
+
+"$train" --interactions "$work/inter.csv" --model all --export gmf --factors 4 --layers 8,4 \
+  --epochs 1 --pretrain --out "$work/all" > "$work/all.txt" 2>/dev/null || fail "--model all"
+for m in pop itemknn mf gmf mlp neumf; do
+  grep -q "^$m " "$work/all.txt" || fail "--model all did not report $m"
+done
+[ -s "$work/all/item_query_vectors.npy" ] || fail "gmf export needs query vectors"
+echo "ok   all six models on one split"
+
+"$train" --interactions "$work/inter.csv" --model neumf --export neumf --out "$work/x" 2> "$work/e.txt"
+[ $? = 1 ] && grep -q "only mf and gmf" "$work/e.txt" || fail "neumf export should be refused"
+printf 'user_id,anime_id\n7,1\n7,2\n' > "$work/one.csv"
+"$train" --interactions "$work/one.csv" --out "$work/x" 2> "$work/e.txt"
+[ $? = 1 ] && grep -q "one.csv: only one user (7)" "$work/e.txt" || fail "single user not reported"
+printf 'user_id,anime_id\n7,1\n8,x\n' > "$work/bad.csv"
+"$train" --interactions "$work/bad.csv" --out "$work/x" 2> "$work/e.txt"
+[ $? = 1 ] && grep -q "bad.csv: line 3: item id 'x' is not an integer" "$work/e.txt" || fail "bad id not reported"
+echo "ok   bad input is reported"
+
+"$build/indexer/simsearch-indexer" build --collection ncf --vectors "$work/mf/item_vectors.npy" \
+  --ids "$work/mf/item_ids.npy" --user-vectors "$work/mf/user_vectors.npy" \
+  --user-ids "$work/mf/user_ids.npy" --user-items "$work/inter.csv" --metric ip \
+  --out "$work/root" >/dev/null 2>&1 || fail "indexing the export"
+"$build/engine/simsearch-engine" --index_root "$work/root" --listen 127.0.0.1:0 > "$work/engine.log" 2>&1 &
+engine_pid=$!
+port=""
+for _ in $(seq 1 100); do
+  port=$(sed -n 's/.* on port \([0-9]*\) .*/\1/p' "$work/engine.log" | head -1)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || fail "engine did not start: $(cat "$work/engine.log")"
+# User 3 (group 0) watched 7 of the group's 10 items: the top 3 must be the other 3.
+out=$("$build/client/simsearch" recommend --user 3 --collection ncf -k 3 --json --server "127.0.0.1:$port")
+got=$(echo "$out" | sed -n 's/^      "id": \([0-9]*\),/\1/p' | sort | tr '\n' ' ')
+want=$(for k in 0 1 2 3 4 5 6 7 8 9; do echo $((1000 + k)); done | grep -vxF -f <(
+  for k in $(seq 0 6); do echo $((1000 + (3 + k) % 10)); done) | sort | tr '\n' ' ')
+[ "$got" = "$want" ] || fail "user 3: got [$got], want the group's unseen items [$want]"
+echo "ok   served recommendations for a user are the unseen items of their group"

@@ -43,8 +43,8 @@ constexpr char kUsage[] =
     "99 sampled unseen items (HR@10, NDCG@10) and among all unseen items (Recall@20,\n"
     "NDCG@20). Output in DIR: metrics.json, and for mf/gmf item_vectors.npy, item_ids.npy,\n"
     "user_vectors.npy, user_ids.npy, whose inner products are the model's scores, and\n"
-    "item_query_vectors.npy where an item's query-side vector differs from its own (gmf,\n"
-    "mf --item-bias): pass them to simsearch-indexer --query-vectors.";
+    "item_query_vectors.npy: each item's query-side vector, the mean vector of its viewers\n"
+    "(pass it to simsearch-indexer --query-vectors).";
 
 struct Options {
   std::string interactions, out, model = "mf", export_model, layers_text = "64,32,16,8";
@@ -95,8 +95,8 @@ void PrintRow(const Result& r) {
   std::fflush(stdout);
 }
 
-absl::Status WriteOutputs(const std::string& out, const Interactions& data, const NcfModel* model,
-                          const json& metrics) {
+absl::Status WriteOutputs(const std::string& out, const Interactions& data, const Split& split,
+                          const NcfModel* model, const json& metrics) {
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", out, ": ", ec.message()));
@@ -109,13 +109,11 @@ absl::Status WriteOutputs(const std::string& out, const Interactions& data, cons
   };
   absl::Status st;
   if (model != nullptr) {
-    Tensor items, users, queries;
-    st = model->ExportDotProduct(&items, &users, &queries);
+    Tensor items, users;
+    st = model->ExportDotProduct(&items, &users);
+    const Tensor queries = ViewerMeanQueries(users, split.train, split.num_items);
     if (st.ok()) st = WriteNpyFloat32(tmp("item_vectors.npy"), items.v.data(), items.rows, items.cols);
-    // Query-side item vectors only where they differ from the item vectors.
-    if (st.ok() && queries.v != items.v) {
-      st = WriteNpyFloat32(tmp("item_query_vectors.npy"), queries.v.data(), queries.rows, queries.cols);
-    }
+    if (st.ok()) st = WriteNpyFloat32(tmp("item_query_vectors.npy"), queries.v.data(), queries.rows, queries.cols);
     if (st.ok()) st = WriteNpyInt64(tmp("item_ids.npy"), data.item_ids.data(), data.item_ids.size());
     if (st.ok()) st = WriteNpyFloat32(tmp("user_vectors.npy"), users.v.data(), users.rows, users.cols);
     if (st.ok()) st = WriteNpyInt64(tmp("user_ids.npy"), data.user_ids.data(), data.user_ids.size());
@@ -298,7 +296,7 @@ int Run(int argc, char** argv) {
                  {"sampled_negatives", 99}, {"training_pairs", split.num_train()}}},
       {"models", models},
       {"exported", export_model.empty() ? json(nullptr) : json(export_model)}};
-  if (auto s = WriteOutputs(o.out, *data, exported ? &*exported : nullptr, metrics); !s.ok()) {
+  if (auto s = WriteOutputs(o.out, *data, split, exported ? &*exported : nullptr, metrics); !s.ok()) {
     return Fail(s);
   }
   std::fprintf(stderr, "[ncf] wrote %s/metrics.json%s\n", o.out.c_str(),

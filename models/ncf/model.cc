@@ -317,23 +317,19 @@ absl::Status NcfModel::InitFromPretrained(const NcfModel& gmf, const NcfModel& m
   return absl::OkStatus();
 }
 
-absl::Status NcfModel::ExportDotProduct(Tensor* items, Tensor* users, Tensor* item_queries) const {
+absl::Status NcfModel::ExportDotProduct(Tensor* items, Tensor* users) const {
   const int k = config_.factors;
   if (kind() == ModelKind::kMF && !has_item_bias()) {
     *items = p_.item_gmf;
     *users = p_.user_gmf;
-    *item_queries = p_.item_gmf;
     return absl::OkStatus();
   }
   if (kind() == ModelKind::kMF) {
     *items = Tensor(static_cast<int>(items_), k + 1);
     *users = Tensor(static_cast<int>(users_), k + 1);
-    *item_queries = Tensor(static_cast<int>(items_), k + 1);
     for (uint32_t i = 0; i < items_; ++i) {
       std::memcpy(items->row(i), p_.item_gmf.row(i), sizeof(float) * k);
       items->row(i)[k] = p_.item_bias.v[i];
-      std::memcpy(item_queries->row(i), p_.item_gmf.row(i), sizeof(float) * k);
-      item_queries->row(i)[k] = 1.0f;
     }
     for (uint32_t u = 0; u < users_; ++u) {
       std::memcpy(users->row(u), p_.user_gmf.row(u), sizeof(float) * k);
@@ -344,12 +340,8 @@ absl::Status NcfModel::ExportDotProduct(Tensor* items, Tensor* users, Tensor* it
   if (kind() == ModelKind::kGMF) {
     *items = p_.item_gmf;
     *users = Tensor(static_cast<int>(users_), k);
-    *item_queries = Tensor(static_cast<int>(items_), k);
     for (uint32_t u = 0; u < users_; ++u) {
       for (int c = 0; c < k; ++c) users->row(u)[c] = p_.h.v[c] * p_.user_gmf.row(u)[c];
-    }
-    for (uint32_t i = 0; i < items_; ++i) {
-      for (int c = 0; c < k; ++c) item_queries->row(i)[c] = p_.h.v[c] * p_.item_gmf.row(i)[c];
     }
     return absl::OkStatus();
   }
@@ -357,6 +349,31 @@ absl::Status NcfModel::ExportDotProduct(Tensor* items, Tensor* users, Tensor* it
       ModelKindName(kind()),
       " scores are not a dot product of a user and an item vector, so an inner-product index "
       "cannot serve them exactly; export mf or gmf"));
+}
+
+Tensor ViewerMeanQueries(const Tensor& users, const std::vector<std::vector<uint32_t>>& train,
+                         uint32_t num_items) {
+  const int d = users.cols;
+  std::vector<double> sum(static_cast<size_t>(num_items) * d, 0.0), all(static_cast<size_t>(d), 0.0);
+  std::vector<uint32_t> viewers(num_items, 0);
+  for (uint32_t u = 0; u < train.size(); ++u) {
+    const float* pu = users.row(u);
+    for (int c = 0; c < d; ++c) all[c] += pu[c];
+    for (uint32_t i : train[u]) {
+      ++viewers[i];
+      for (int c = 0; c < d; ++c) sum[static_cast<size_t>(i) * d + c] += pu[c];
+    }
+  }
+  Tensor q(static_cast<int>(num_items), d);
+  for (uint32_t i = 0; i < num_items; ++i) {
+    for (int c = 0; c < d; ++c) {
+      const double mean_all = all[c] / static_cast<double>(std::max<size_t>(train.size(), 1));
+      q.row(i)[c] = viewers[i] > 0
+                        ? static_cast<float>(sum[static_cast<size_t>(i) * d + c] / viewers[i] - mean_all)
+                        : 0.0f;
+    }
+  }
+  return q;
 }
 
 }  // namespace simsearch::ncf

@@ -83,6 +83,15 @@ struct Workspace {
   std::vector<float> delta, next_delta;
 };
 
+// Query-side vectors of items for "more like this" and watch lists: item i's is the
+// mean of the (exported) user vectors of the users who have i in `train`, minus the mean
+// of all users' vectors. Its inner product with item j is how much higher the model
+// scores j for the viewers of i than for users at large: "viewers who watched this
+// also watched", in the model's own terms, without the popularity every user shares.
+// An item nobody in `train` has gets a zero vector.
+Tensor ViewerMeanQueries(const Tensor& users, const std::vector<std::vector<uint32_t>>& train,
+                         uint32_t num_items);
+
 class NcfModel {
  public:
   static absl::StatusOr<NcfModel> Create(const ModelConfig& config, uint32_t users,
@@ -121,12 +130,9 @@ class NcfModel {
 
   // Vectors whose inner product is the model's logit up to a constant (b0): for MF,
   // items q_i and users p_u (with an item bias: [q_i ; b_i] and [p_u ; 1]); for GMF,
-  // items q_i and users h (*) p_u. `item_queries` are the user-side vectors of a
-  // pseudo-user whose embedding is the item's own (p = q_i): q_i for MF ([q_i ; 1] with
-  // a bias), h (*) q_i for GMF; searching with one scores every item as the model would
-  // for a viewer of exactly that item. For MF without a bias they equal the items.
-  // FailedPrecondition for MLP and NeuMF, whose score is not a dot product.
-  absl::Status ExportDotProduct(Tensor* items, Tensor* users, Tensor* item_queries) const;
+  // items q_i and users h (*) p_u. FailedPrecondition for MLP and NeuMF, whose score
+  // is not a dot product.
+  absl::Status ExportDotProduct(Tensor* items, Tensor* users) const;
 
  private:
   NcfModel() = default;

@@ -236,8 +236,8 @@ TEST(Export, DotProductsEqualTheModelsLogits) {
         for (size_t i = 0; i < 9; ++i) m->params().item_bias.v[i] = 0.1f * static_cast<float>(i);
       }
       m->params().b0.v[0] = 0.7f;
-      Tensor items, users, queries;
-      ASSERT_TRUE(m->ExportDotProduct(&items, &users, &queries).ok());
+      Tensor items, users;
+      ASSERT_TRUE(m->ExportDotProduct(&items, &users).ok());
       Workspace ws;
       for (uint32_t u = 0; u < 6; ++u) {
         for (uint32_t i = 0; i < 9; ++i) {
@@ -246,20 +246,22 @@ TEST(Export, DotProductsEqualTheModelsLogits) {
           EXPECT_NEAR(dot, m->Logit(u, i, &ws) - 0.7f, 1e-5);
         }
       }
-      // The query vector of item j is the user vector of a user whose embedding is q_j.
-      for (uint32_t j = 0; j < 9; ++j) {
-        for (int k = 0; k < c.factors; ++k) {
-          const float h = kind == ModelKind::kGMF ? m->params().h.v[k] : 1.0f;
-          EXPECT_FLOAT_EQ(queries.row(j)[k], h * m->params().item_gmf.row(j)[k]);
-        }
-      }
     }
   }
   ModelConfig mlp;
   mlp.kind = ModelKind::kMLP;
   auto m = NcfModel::Create(mlp, 3, 3, 1);
-  Tensor a, b, q;
-  EXPECT_EQ(m->ExportDotProduct(&a, &b, &q).code(), absl::StatusCode::kFailedPrecondition);
+  Tensor a, b;
+  EXPECT_EQ(m->ExportDotProduct(&a, &b).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(Export, ItemQueryVectorsAreTheirViewersMeanMinusEveryonesMean) {
+  Tensor users(3, 2);
+  users.v = {1, 0, 0, 1, 0, 0};  // mean of all users: (1/3, 1/3)
+  // Item 0: users 0 and 2 -> (1/2, 0) - (1/3, 1/3); item 1: users 1 and 2; item 2: nobody.
+  const Tensor q = ViewerMeanQueries(users, {{0}, {1}, {0, 1}}, 3);
+  const std::vector<float> want = {1.0f / 6, -1.0f / 3, -1.0f / 3, 1.0f / 6, 0, 0};
+  for (size_t k = 0; k < want.size(); ++k) EXPECT_NEAR(q.v[k], want[k], 1e-7) << k;
 }
 
 TEST(Learning, SameSeedSameNumbers) {

@@ -51,17 +51,30 @@ const char* ModelKindName(ModelKind k) {
   return "?";
 }
 
+void SparseRows::Init(int table_rows, int table_cols) {
+  cols = table_cols;
+  slot.assign(static_cast<size_t>(table_rows), -1);
+  rows.clear();
+  data.clear();
+}
+
 float* SparseRows::Get(uint32_t row) {
-  auto [it, inserted] = slot.try_emplace(row, static_cast<uint32_t>(rows.size()));
-  if (inserted) {
+  int32_t& s = slot[row];
+  if (s < 0) {
+    s = static_cast<int32_t>(rows.size());
     rows.push_back(row);
     data.resize(data.size() + static_cast<size_t>(cols), 0.0f);
   }
-  return data.data() + static_cast<size_t>(it->second) * cols;
+  return data.data() + static_cast<size_t>(s) * cols;
+}
+
+const float* SparseRows::Find(uint32_t row) const {
+  if (row >= slot.size() || slot[row] < 0) return nullptr;
+  return data.data() + static_cast<size_t>(slot[row]) * cols;
 }
 
 void SparseRows::Clear() {
-  slot.clear();
+  for (uint32_t r : rows) slot[r] = -1;
   rows.clear();
   data.clear();
 }
@@ -155,11 +168,11 @@ absl::StatusOr<NcfModel> NcfModel::Create(const ModelConfig& config, uint32_t us
 
 Grads NcfModel::NewGrads() const {
   Grads g;
-  g.user_gmf.cols = p_.user_gmf.cols;
-  g.item_gmf.cols = p_.item_gmf.cols;
-  g.user_mlp.cols = p_.user_mlp.cols;
-  g.item_mlp.cols = p_.item_mlp.cols;
-  g.item_bias.cols = 1;
+  g.user_gmf.Init(p_.user_gmf.rows, p_.user_gmf.cols);
+  g.item_gmf.Init(p_.item_gmf.rows, p_.item_gmf.cols);
+  g.user_mlp.Init(p_.user_mlp.rows, p_.user_mlp.cols);
+  g.item_mlp.Init(p_.item_mlp.rows, p_.item_mlp.cols);
+  g.item_bias.Init(p_.item_bias.rows, 1);
   for (size_t l = 0; l < p_.weights.size(); ++l) {
     g.weights.emplace_back(p_.weights[l].rows, p_.weights[l].cols);
     g.biases.emplace_back(1, p_.biases[l].cols);

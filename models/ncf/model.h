@@ -15,7 +15,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
@@ -47,13 +46,15 @@ struct Tensor {
 };
 
 // Gradients of embedding tables: only the rows a batch touched, in first-touch order
-// (so merging is deterministic).
+// (so merging is deterministic). `slot` maps a table row to its place in `data`.
 struct SparseRows {
   int cols = 0;
-  absl::flat_hash_map<uint32_t, uint32_t> slot;
+  std::vector<int32_t> slot;   // one entry per table row; -1: untouched
   std::vector<uint32_t> rows;
   std::vector<float> data;
+  void Init(int table_rows, int table_cols);
   float* Get(uint32_t row);  // zero-initialised on first use
+  const float* Find(uint32_t row) const;  // nullptr if untouched
   void Clear();
   void Add(const SparseRows& other);
 };

@@ -36,7 +36,7 @@ class Adam {
     }
   }
 
-  void Step(const Grads& g) {
+  void Step(const Grads& g, int threads) {
     ++t_;
     const float c1 = 1.0f - std::pow(kBeta1, static_cast<float>(t_));
     const float c2 = 1.0f - std::pow(kBeta2, static_cast<float>(t_));
@@ -59,9 +59,12 @@ class Adam {
     for (size_t k = 0; k < 5; ++k) {
       const SparseRows& s = *sparse[k];
       const int cols = tables[k]->cols;
-      for (size_t r = 0; r < s.rows.size(); ++r) {
-        const uint32_t row = s.rows[r];
-        Update(tables[k]->row(row), s.data.data() + r * static_cast<size_t>(cols), em_[k].row(row),
+      const long n = static_cast<long>(s.rows.size());
+      // Rows are independent, so splitting them across threads changes nothing.
+#pragma omp parallel for num_threads(threads) schedule(static) if (n * cols > 4096)
+      for (long r = 0; r < n; ++r) {
+        const uint32_t row = s.rows[static_cast<size_t>(r)];
+        Update(tables[k]->row(row), s.data.data() + static_cast<size_t>(r) * cols, em_[k].row(row),
                ev_[k].row(row), static_cast<size_t>(cols), step);
       }
     }
@@ -164,7 +167,7 @@ TrainReport Train(NcfModel* model, const Split& split, const TrainOptions& o,
       for (int t = 1; t < threads; ++t) grads[0].Add(grads[static_cast<size_t>(t)]);
       for (double l : thread_loss) epoch_loss += l;
       if (o.l2 > 0) model->AddDenseL2(o.l2, &grads[0]);
-      adam.Step(grads[0]);
+      adam.Step(grads[0], threads);
       done += m;
       if (progress && (Clock::now() - last_report > std::chrono::milliseconds(200) || b + m == n)) {
         last_report = Clock::now();

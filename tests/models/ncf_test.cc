@@ -63,9 +63,8 @@ float Analytic(const Grads& g, const std::string& name, size_t index, int cols) 
   if (name == "item_bias") sparse = &g.item_bias;
   if (sparse != nullptr) {
     const uint32_t row = static_cast<uint32_t>(index / static_cast<size_t>(cols));
-    auto it = sparse->slot.find(row);
-    if (it == sparse->slot.end()) return 0.0f;
-    return sparse->data[it->second * static_cast<size_t>(cols) + index % static_cast<size_t>(cols)];
+    const float* g_row = sparse->Find(row);
+    return g_row == nullptr ? 0.0f : g_row[index % static_cast<size_t>(cols)];
   }
   if (name == "h") return g.h.v[index];
   if (name == "b0") return g.b0.v[index];

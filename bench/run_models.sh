@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The model comparison of docs/MODELS.md, on the bundled interactions:
+#  1. all six models on one leave-one-out split (seed 42), default configuration,
+#     NeuMF pretrained from the run's GMF and MLP;
+#  2. MF against GMF on three more seeds (each seed is its own split);
+#  3. item-kNN's neighbourhood size.
+# About 15 minutes on 2 cores. Output: var/models/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+train=build/models/ncf/simsearch-train-ncf
+data=data/anime/interactions_history_mal.csv
+out=${SIMSEARCH_VAR:-var}/models
+mkdir -p "$out"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "== 1. all models, seed 42"
+"$train" --interactions "$data" --model all --pretrain --export gmf --out "$out/all" 2>/dev/null
+echo "== 2. MF vs GMF, more seeds"
+for seed in 1 2 3; do
+  for m in mf gmf; do
+    printf 'seed %s  ' "$seed"
+    "$train" --interactions "$data" --model "$m" --seed "$seed" --out "$out/seed-$m-$seed" 2>/dev/null | tail -1
+  done
+done
+echo "== 3. item-kNN neighbours"
+for k in 20 50 100 200 400 1000; do
+  printf 'k=%-5s ' "$k"
+  "$train" --interactions "$data" --model itemknn --neighbours "$k" --out "$out/knn-$k" 2>/dev/null | tail -1
+done

@@ -281,6 +281,19 @@ int Run(int argc, char** argv) {
     results.push_back(std::move(r));
   }
 
+  // The exported model as the engine serves it to clients without a user id.
+  json watch_list = nullptr;
+  if (exported) {
+    Tensor items, users;
+    if (auto s = exported->ExportDotProduct(&items, &users); !s.ok()) return Fail(s);
+    const Tensor queries = ViewerMeanQueries(users, split.train, split.num_items);
+    Result wl;
+    wl.name = absl::StrCat(export_model, "/list");
+    wl.metrics = Evaluate(WatchListScorer(items, queries, split), split, o.eval_threads);
+    PrintRow(wl);
+    watch_list = MetricsJson(wl.metrics);
+  }
+
   json models = json::array();
   for (const Result& r : results) {
     json j = {{"name", r.name}, {"metrics", MetricsJson(r.metrics)}, {"train_seconds", r.train_seconds}};
@@ -295,7 +308,10 @@ int Run(int argc, char** argv) {
                  {"seed", o.train.seed}, {"test_users", split.num_test_users()},
                  {"sampled_negatives", 99}, {"training_pairs", split.num_train()}}},
       {"models", models},
-      {"exported", export_model.empty() ? json(nullptr) : json(export_model)}};
+      {"exported", export_model.empty() ? json(nullptr) : json(export_model)},
+      // The exported model queried with the user's training items as a watch list
+      // (query-side item vectors), instead of the user's own vector.
+      {"exported_watch_list", watch_list}};
   if (auto s = WriteOutputs(o.out, *data, split, exported ? &*exported : nullptr, metrics); !s.ok()) {
     return Fail(s);
   }

@@ -459,3 +459,30 @@ TEST(Interactions, RatingThresholdDuplicatesAndDenseIds) {
 
 }  // namespace
 }  // namespace simsearch::ncf
+
+namespace simsearch::ncf {
+namespace {
+
+TEST(Export, WatchListScorerIsTheMeanQueryOfTheUsersItems) {
+  Tensor items(3, 2), queries(3, 2);
+  items.v = {1, 0, 0, 1, 1, 1};
+  queries.v = {2, 0, 0, 4, 1, 1};
+  Split s;
+  s.num_users = 1;
+  s.num_items = 3;
+  s.train = {{0, 1}};  // query = ((2,0) + (0,4)) / 2 = (1, 2)
+  s.test_item = {-1};
+  s.test_negatives = {{}};
+  WatchListScorer w(items, queries, s);
+  std::vector<float> all(3);
+  w.ScoreAll(0, all.data());
+  EXPECT_EQ(all, (std::vector<float>{1, 2, 3}));
+  const uint32_t pick[] = {2, 0};
+  float two[2];
+  w.Score(0, pick, 2, two);
+  EXPECT_EQ(two[0], 3);
+  EXPECT_EQ(two[1], 1);
+}
+
+}  // namespace
+}  // namespace simsearch::ncf

@@ -40,19 +40,20 @@ step "collection 'genres': multi-hot genre vectors from the catalogue (content b
   --metric cosine --index flat --keep 3 --out "$var/index" \
   --source "multi-hot genres of data/anime catalogue (simsearch-indexer genre-vectors)"
 
-step "collection 'ncf': GMF (neural collaborative filtering) trained on 520k real anime-list entries"
-# GMF is what the ncf collection serves: on full ranking it beat MF, MLP, NeuMF,
-# item-kNN and popularity on this data (docs/MODELS.md), and its scores are inner
-# products, so the index returns exactly the model's ranking. About 40 s on 2 cores.
+step "collection 'ncf': matrix factorisation trained on 520k real anime-list entries"
+# MF (a dot product) is what the ncf collection serves (docs/MODELS.md): it beats
+# popularity and item-kNN, is within noise of the best NCF model for users, and is by
+# far the best when a watch list or a single item is the query, because its users and
+# items share one space. Its scores are inner products, so the index returns exactly
+# the model's ranking. About 30 s on 2 cores.
 "$bin/models/ncf/simsearch-train-ncf" --interactions "$data/interactions_history_mal.csv" \
-  --model gmf --epochs 20 --out "$var/ncf"
+  --model mf --epochs 20 --out "$var/ncf"
 "$bin/indexer/simsearch-indexer" build --collection ncf \
   --vectors "$var/ncf/item_vectors.npy" --ids "$var/ncf/item_ids.npy" \
-  --query-vectors "$var/ncf/item_query_vectors.npy" \
   --user-vectors "$var/ncf/user_vectors.npy" --user-ids "$var/ncf/user_ids.npy" \
   --user-items "$data/interactions_history_mal.csv" "${catalog[@]}" \
   --metric ip --index flat --keep 3 --out "$var/index" \
-  --source "simsearch-train-ncf --model gmf --epochs 20 (64 factors) on data/anime/interactions_history_mal.csv"
+  --source "simsearch-train-ncf --model mf --epochs 20 (64 factors) on data/anime/interactions_history_mal.csv"
 
 step "starting simsearch-engine on $listen"
 "$bin/engine/simsearch-engine" --index_root "$var/index" --listen "$listen" &

@@ -43,11 +43,13 @@ constexpr char kUsage[] =
     "99 sampled unseen items (HR@10, NDCG@10) and among all unseen items (Recall@20,\n"
     "NDCG@20). Output in DIR: metrics.json, and for mf/gmf item_vectors.npy, item_ids.npy,\n"
     "user_vectors.npy, user_ids.npy, whose inner products are the model's scores, and\n"
-    "item_query_vectors.npy: each item's query-side vector, the mean vector of its viewers\n"
-    "(pass it to simsearch-indexer --query-vectors).";
+    "item_query_vectors.npy where an item's query-side vector differs from its own vector\n"
+    "(pass it to simsearch-indexer --query-vectors). The exported model is also evaluated\n"
+    "as the engine serves a watch list: the user's training items as the query.";
 
 struct Options {
   std::string interactions, out, model = "mf", export_model, layers_text = "64,32,16,8";
+  std::string item_queries = "self";
   double min_rating = -1e300;
   bool pretrain = false, item_bias = false;
   int factors = 64, neighbours = 200, eval_threads = 0;
@@ -95,8 +97,22 @@ void PrintRow(const Result& r) {
   std::fflush(stdout);
 }
 
-absl::Status WriteOutputs(const std::string& out, const Interactions& data, const Split& split,
-                          const NcfModel* model, const json& metrics) {
+// The query-side item vectors of an exported model (see --item-queries).
+absl::StatusOr<Tensor> ItemQueries(const NcfModel& model, const Tensor& users, const Split& split,
+                                   const std::string& kind) {
+  if (kind == "viewers") return ViewerMeanQueries(users, split.train, split.num_items, false);
+  if (kind == "lift") return ViewerMeanQueries(users, split.train, split.num_items, true);
+  if (kind == "self") {
+    Tensor q;
+    if (auto s = model.ExportSelfQueries(&q); !s.ok()) return s;
+    return q;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--item-queries must be viewers, lift or self, got '", kind, "'"));
+}
+
+absl::Status WriteOutputs(const std::string& out, const Interactions& data, const Tensor* items,
+                          const Tensor* users, const Tensor* queries, const json& metrics) {
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", out, ": ", ec.message()));
@@ -108,14 +124,14 @@ absl::Status WriteOutputs(const std::string& out, const Interactions& data, cons
     return t;
   };
   absl::Status st;
-  if (model != nullptr) {
-    Tensor items, users;
-    st = model->ExportDotProduct(&items, &users);
-    const Tensor queries = ViewerMeanQueries(users, split.train, split.num_items);
-    if (st.ok()) st = WriteNpyFloat32(tmp("item_vectors.npy"), items.v.data(), items.rows, items.cols);
-    if (st.ok()) st = WriteNpyFloat32(tmp("item_query_vectors.npy"), queries.v.data(), queries.rows, queries.cols);
+  if (items != nullptr) {
+    st = WriteNpyFloat32(tmp("item_vectors.npy"), items->v.data(), items->rows, items->cols);
+    // Query-side vectors only where they differ from the item vectors (MF's "self").
+    if (st.ok() && queries->v != items->v) {
+      st = WriteNpyFloat32(tmp("item_query_vectors.npy"), queries->v.data(), queries->rows, queries->cols);
+    }
     if (st.ok()) st = WriteNpyInt64(tmp("item_ids.npy"), data.item_ids.data(), data.item_ids.size());
-    if (st.ok()) st = WriteNpyFloat32(tmp("user_vectors.npy"), users.v.data(), users.rows, users.cols);
+    if (st.ok()) st = WriteNpyFloat32(tmp("user_vectors.npy"), users->v.data(), users->rows, users->cols);
     if (st.ok()) st = WriteNpyInt64(tmp("user_ids.npy"), data.user_ids.data(), data.user_ids.size());
   }
   if (st.ok()) st = WriteStringToFile(tmp("metrics.json"), metrics.dump(2) + "\n");
@@ -141,6 +157,10 @@ int Run(int argc, char** argv) {
   p.AddString("model", &o.model, "pop, itemknn, mf, gmf, mlp, neumf or all (default mf)", "NAME");
   p.AddString("export", &o.export_model,
               "with --model all: which model's vectors to write (mf or gmf)", "NAME");
+  p.AddString("item-queries", &o.item_queries,
+              "query-side item vectors to export: self (a pseudo-user with the item's own\n"
+              "embedding), viewers (mean vector of the item's viewers) or lift (viewers\n"
+              "minus all users) (default self; all three are evaluated, docs/MODELS.md)", "KIND");
   p.AddInt("factors", &o.factors, "MF/GMF embedding size (default 64)");
   p.AddString("layers", &o.layers_text, "MLP tower widths; the first is the user + item\n"
                                         "embedding size (default 64,32,16,8)", "N,N,...");
@@ -283,15 +303,22 @@ int Run(int argc, char** argv) {
 
   // The exported model as the engine serves it to clients without a user id.
   json watch_list = nullptr;
+  Tensor items, users, queries;
   if (exported) {
-    Tensor items, users;
     if (auto s = exported->ExportDotProduct(&items, &users); !s.ok()) return Fail(s);
-    const Tensor queries = ViewerMeanQueries(users, split.train, split.num_items);
-    Result wl;
-    wl.name = absl::StrCat(export_model, "/list");
-    wl.metrics = Evaluate(WatchListScorer(items, queries, split), split, o.eval_threads);
-    PrintRow(wl);
-    watch_list = MetricsJson(wl.metrics);
+    watch_list = json::object();
+    // Every kind is evaluated; the chosen one is exported.
+    for (const char* kind : {"viewers", "lift", "self"}) {
+      auto q = ItemQueries(*exported, users, split, kind);
+      if (!q.ok()) return Fail(q.status());
+      Result wl;
+      wl.name = absl::StrCat(export_model, "/", kind);
+      wl.metrics = Evaluate(WatchListScorer(items, *q, split), split, o.eval_threads);
+      PrintRow(wl);
+      watch_list[kind] = MetricsJson(wl.metrics);
+      if (o.item_queries == kind) queries = *std::move(q);
+    }
+    if (queries.empty()) return Fail(ItemQueries(*exported, users, split, o.item_queries).status());
   }
 
   json models = json::array();
@@ -309,10 +336,12 @@ int Run(int argc, char** argv) {
                  {"sampled_negatives", 99}, {"training_pairs", split.num_train()}}},
       {"models", models},
       {"exported", export_model.empty() ? json(nullptr) : json(export_model)},
+      {"item_queries", o.item_queries},
       // The exported model queried with the user's training items as a watch list
       // (query-side item vectors), instead of the user's own vector.
       {"exported_watch_list", watch_list}};
-  if (auto s = WriteOutputs(o.out, *data, split, exported ? &*exported : nullptr, metrics); !s.ok()) {
+  if (auto s = WriteOutputs(o.out, *data, exported ? &items : nullptr, &users, &queries, metrics);
+      !s.ok()) {
     return Fail(s);
   }
   std::fprintf(stderr, "[ncf] wrote %s/metrics.json%s\n", o.out.c_str(),

@@ -364,8 +364,25 @@ absl::Status NcfModel::ExportDotProduct(Tensor* items, Tensor* users) const {
       "cannot serve them exactly; export mf or gmf"));
 }
 
+absl::Status NcfModel::ExportSelfQueries(Tensor* queries) const {
+  const int k = config_.factors;
+  if (kind() != ModelKind::kMF && kind() != ModelKind::kGMF) {
+    return absl::FailedPreconditionError("self queries exist for mf and gmf only");
+  }
+  const int extra = has_item_bias() ? 1 : 0;
+  *queries = Tensor(static_cast<int>(items_), k + extra);
+  for (uint32_t i = 0; i < items_; ++i) {
+    for (int c = 0; c < k; ++c) {
+      const float h = kind() == ModelKind::kGMF ? p_.h.v[c] : 1.0f;
+      queries->row(i)[c] = h * p_.item_gmf.row(i)[c];
+    }
+    if (extra) queries->row(i)[k] = 1.0f;
+  }
+  return absl::OkStatus();
+}
+
 Tensor ViewerMeanQueries(const Tensor& users, const std::vector<std::vector<uint32_t>>& train,
-                         uint32_t num_items) {
+                         uint32_t num_items, bool lift) {
   const int d = users.cols;
   std::vector<double> sum(static_cast<size_t>(num_items) * d, 0.0), all(static_cast<size_t>(d), 0.0);
   std::vector<uint32_t> viewers(num_items, 0);
@@ -381,9 +398,10 @@ Tensor ViewerMeanQueries(const Tensor& users, const std::vector<std::vector<uint
   for (uint32_t i = 0; i < num_items; ++i) {
     for (int c = 0; c < d; ++c) {
       const double mean_all = all[c] / static_cast<double>(std::max<size_t>(train.size(), 1));
+      const double base = lift ? mean_all : 0.0;
       q.row(i)[c] = viewers[i] > 0
-                        ? static_cast<float>(sum[static_cast<size_t>(i) * d + c] / viewers[i] - mean_all)
-                        : 0.0f;
+                        ? static_cast<float>(sum[static_cast<size_t>(i) * d + c] / viewers[i] - base)
+                        : static_cast<float>(mean_all - base);
     }
   }
   return q;

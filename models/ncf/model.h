@@ -84,14 +84,15 @@ struct Workspace {
   std::vector<float> delta, next_delta;
 };
 
-// Query-side vectors of items for "more like this" and watch lists: item i's is the
-// mean of the (exported) user vectors of the users who have i in `train`, minus the mean
-// of all users' vectors. Its inner product with item j is how much higher the model
-// scores j for the viewers of i than for users at large: "viewers who watched this
-// also watched", in the model's own terms, without the popularity every user shares.
-// An item nobody in `train` has gets a zero vector.
+// Query-side vectors of items for "more like this" and watch lists, built from users:
+// item i's is the mean of the (exported) user vectors of the users who have i in
+// `train`, so its inner product with item j is the mean score the model gives j for the
+// viewers of i. With `lift`, the mean of all users' vectors is subtracted: how much
+// higher the viewers of i score j than users at large. An item nobody in `train` has
+// gets the mean of all users (zero with `lift`). docs/MODELS.md compares these with
+// ExportSelfQueries.
 Tensor ViewerMeanQueries(const Tensor& users, const std::vector<std::vector<uint32_t>>& train,
-                         uint32_t num_items);
+                         uint32_t num_items, bool lift = true);
 
 class NcfModel {
  public:
@@ -134,6 +135,9 @@ class NcfModel {
   // items q_i and users h (*) p_u. FailedPrecondition for MLP and NeuMF, whose score
   // is not a dot product.
   absl::Status ExportDotProduct(Tensor* items, Tensor* users) const;
+  // The user-side vector of a pseudo-user whose embedding is each item's own: q_i for
+  // MF ([q_i ; 1] with a bias), h (*) q_i for GMF.
+  absl::Status ExportSelfQueries(Tensor* queries) const;
 
  private:
   NcfModel() = default;

@@ -1,0 +1,33 @@
+// Sentence encoders: text in, one vector per text out. Implementations are immutable
+// after loading, so one encoder may serve many threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace simsearch::text {
+
+class SentenceEncoder {
+ public:
+  virtual ~SentenceEncoder() = default;
+  virtual int dims() const = 0;
+  // "bert" or "sif".
+  virtual std::string kind() const = 0;
+  // One line describing the model, recorded in bundle manifests.
+  virtual std::string Describe() const = 0;
+  // out: texts.size() x dims, row-major, each row L2-normalised. A text with nothing the
+  // encoder knows (empty, or no word in a static vocabulary) gets a zero row; callers
+  // decide whether that is an error.
+  virtual absl::Status Encode(const std::vector<std::string>& texts, std::vector<float>* out) const = 0;
+};
+
+// Loads the encoder in `dir`: a sentence-transformers BERT folder (config.json,
+// vocab.txt, model.safetensors, modules.json, pooling config) or a static word-vector
+// encoder written by simsearch-embed (sif.json). `threads` splits batches (encoding a
+// single text always runs on the caller's thread).
+absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadEncoder(const std::string& dir, int threads = 1);
+
+}  // namespace simsearch::text

@@ -31,6 +31,9 @@ void ToProto(const SearchQuery& q, v1::Query* out) {
     case SearchQuery::Kind::kUser:
       out->set_user_id(q.user_id);
       break;
+    case SearchQuery::Kind::kText:
+      out->set_text(q.text);
+      break;
     case SearchQuery::Kind::kItems:
       out->mutable_items()->mutable_positive_ids()->Add(q.positive_ids.begin(), q.positive_ids.end());
       out->mutable_items()->mutable_negative_ids()->Add(q.negative_ids.begin(), q.negative_ids.end());
@@ -87,6 +90,7 @@ CollectionInfo FromProto(const v1::CollectionInfo& p) {
   c.built_at = p.built_at();
   c.loaded_at = p.loaded_at();
   c.max_k = p.max_k();
+  c.encoder = p.encoder();
   return c;
 }
 

@@ -63,6 +63,7 @@ struct CollectionInfo {
   std::string built_at;
   std::string loaded_at;
   int max_k = 0;
+  std::string encoder;     // text encoder; empty: no text search
   // DescribeCollection only:
   std::vector<std::string> genres;
   std::vector<std::string> types;

@@ -224,16 +224,27 @@ int Similar(int argc, char** argv) {
 
 int Search(int argc, char** argv) {
   Common c;
-  std::string vector_text;
+  std::string vector_text, text;
   ArgParser p("simsearch search",
-              "simsearch search: nearest items to a raw query vector.\n\n"
+              "simsearch search: nearest items to free text or to a raw query vector.\n\n"
+              "  simsearch search --collection synopsis --text \"bounty hunters drifting through space\"\n"
               "  simsearch search --collection genres --vector 0,1,0,...  -k 5\n\n"
-              "The vector needs the collection's dimensions (see `simsearch describe NAME`);\n"
-              "cosine collections normalise it.");
+              "Text is encoded by the collection's own encoder (collections built with one, such\n"
+              "as synopsis). A vector needs the collection's dimensions (simsearch describe\n"
+              "NAME); cosine collections normalise it.");
   AddCommon(&p, &c, true);
+  p.AddString("text", &text, "free-text query", "TEXT");
   p.AddString("vector", &vector_text, "query vector, comma-separated floats", "X,Y,...");
-  p.Require("vector");
   if (int rc = ParseOrExit(&p, argc, argv, nullptr); rc >= 0) return rc;
+  if (text.empty() == vector_text.empty()) return UsageError("give either --text or --vector (see --help)");
+  if (!text.empty()) {
+    auto client = MakeClient(c);
+    if (auto st = ResolveCollection(*client, &c); !st.ok()) return Failed(st);
+    auto hits = client->Search(SearchQuery::Text(text), Options(c));
+    if (!hits.ok()) return Failed(hits.status());
+    PrintHits(*hits, c.collection, c.json, {{"text", text}});
+    return 0;
+  }
   std::vector<float> v;
   for (absl::string_view part : absl::StrSplit(vector_text, ',', absl::SkipWhitespace())) {
     float x;
@@ -366,7 +377,7 @@ json InfoJson(const CollectionInfo& i) {
           {"dims", i.dims},           {"count", i.count},       {"index_kind", i.index_kind},
           {"index_params", i.index_params}, {"recall_at_10", i.recall_at_10},
           {"source", i.source},       {"built_at", i.built_at}, {"loaded_at", i.loaded_at},
-          {"max_k", i.max_k}};
+          {"max_k", i.max_k},        {"encoder", i.encoder}};
 }
 
 int Collections(int argc, char** argv) {

@@ -99,11 +99,14 @@ std::string BundleWriter::PathOf(absl::string_view name) const {
 absl::StatusOr<std::string> BundleWriter::Publish(Manifest manifest) {
   if (published_) return absl::FailedPreconditionError("bundle already published");
   manifest.files.clear();
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(staging_dir_)) {
-    std::string name = entry.path().filename().string();
+  std::vector<std::string> names;  // relative paths of every regular file
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(staging_dir_, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    std::string name = fs::relative(it->path(), staging_dir_).string();
     if (name != kManifestFile) names.push_back(name);
   }
+  if (ec) return absl::InternalError(absl::StrCat("cannot list ", staging_dir_, ": ", ec.message()));
   std::sort(names.begin(), names.end());
   for (const std::string& name : names) {
     auto sum = ChecksumFile(PathOf(name));
@@ -218,10 +221,19 @@ absl::StatusOr<Manifest> ReadVerifiedManifest(const std::string& version_dir, Ve
                               [&](const FileDigest& f) { return f.name == r; });
     if (!listed) return absl::DataLossError(absl::StrCat(path, ": does not list ", r));
   }
+  if (!m->encoder_kind.empty() &&
+      std::none_of(m->files.begin(), m->files.end(), [](const FileDigest& f) {
+        return absl::StartsWith(f.name, std::string(kEncoderDir) + "/");
+      })) {
+    return absl::DataLossError(absl::StrCat(path, ": names an encoder but lists no encoder/ files"));
+  }
   for (const FileDigest& f : m->files) {
-    if (f.name.find('/') != std::string::npos || f.name == ".." || f.name == ".") {
-      return absl::DataLossError(absl::StrCat(path, ": bad file name '", f.name, "'"));
+    // Relative paths inside the version directory only.
+    bool bad = f.name.empty() || f.name[0] == '/';
+    for (absl::string_view part : absl::StrSplit(f.name, '/')) {
+      bad = bad || part.empty() || part == "." || part == "..";
     }
+    if (bad) return absl::DataLossError(absl::StrCat(path, ": bad file name '", f.name, "'"));
     std::string fp = (fs::path(version_dir) / f.name).string();
     struct stat st;
     if (::stat(fp.c_str(), &st) != 0) {

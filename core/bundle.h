@@ -32,6 +32,7 @@ inline constexpr char kUserVectorsFile[] = "user_vectors.f32";
 inline constexpr char kUserIdsFile[] = "user_ids.i64";
 inline constexpr char kUserItemsFile[] = "user_items.i64";
 inline constexpr char kUserOffsetsFile[] = "user_offsets.i64";
+inline constexpr char kEncoderDir[] = "encoder";  // the text encoder's files, if any
 
 // Collection names: 1-64 characters of [A-Za-z0-9_.-], starting with a letter or digit.
 absl::Status ValidateCollectionName(absl::string_view name);

@@ -84,6 +84,28 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view data
   return SyncDirectory(dir);
 }
 
+absl::Status LinkOrCopyTree(const std::string& from, const std::string& to) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(to, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", to, ": ", ec.message()));
+  for (fs::recursive_directory_iterator it(from, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path target = fs::path(to) / fs::relative(it->path(), from);
+    if (it->is_directory()) {
+      fs::create_directories(target, ec);
+    } else if (it->is_regular_file()) {
+      fs::create_hard_link(it->path(), target, ec);
+      if (ec) {
+        ec.clear();
+        fs::copy_file(it->path(), target, fs::copy_options::overwrite_existing, ec);
+      }
+    }
+    if (ec) break;
+  }
+  if (ec) return absl::InternalError(absl::StrCat("cannot link or copy ", from, " to ", to, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
 absl::Status RemoveTree(const std::string& path) {
   std::error_code ec;
   std::filesystem::remove_all(path, ec);

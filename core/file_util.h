@@ -26,6 +26,10 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view data
 // fsync on a directory, making renames inside it durable.
 absl::Status SyncDirectory(const std::string& dir);
 
+// Recreates the files under `from` beneath `to` (created), hard-linking each file where
+// the filesystem allows and copying it otherwise.
+absl::Status LinkOrCopyTree(const std::string& from, const std::string& to);
+
 // Removes a directory tree; a missing path is not an error.
 absl::Status RemoveTree(const std::string& path);
 

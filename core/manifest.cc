@@ -70,6 +70,9 @@ std::string SerializeManifest(const Manifest& m) {
       {"has_items", m.has_items},
       {"user_count", m.user_count},
       {"has_query_vectors", m.has_query_vectors},
+      {"encoder", m.encoder_kind.empty()
+                      ? json(nullptr)
+                      : json{{"kind", m.encoder_kind}, {"description", m.encoder_description}}},
       {"files", files},
   };
   return j.dump(2) + "\n";
@@ -158,6 +161,14 @@ absl::StatusOr<Manifest> ParseManifest(absl::string_view text, absl::string_view
   opt(j, "has_items", &m.has_items, is_bool);
   opt(j, "user_count", &m.user_count, is_int);
   opt(j, "has_query_vectors", &m.has_query_vectors, is_bool);
+  if (auto enc = j.find("encoder"); enc != j.end() && !enc->is_null()) {
+    if (!enc->is_object()) error = absl::StrCat(origin, ": field 'encoder' has the wrong type");
+    opt(*enc, "kind", &m.encoder_kind, is_str);
+    opt(*enc, "description", &m.encoder_description, is_str);
+    if (error.empty() && m.encoder_kind.empty()) {
+      error = absl::StrCat(origin, ": field 'encoder' has no kind");
+    }
+  }
   if (!error.empty()) return absl::DataLossError(error);
   for (const json& f : *files) {
     if (!f.is_object()) return absl::DataLossError(absl::StrCat(origin, ": bad 'files' entry"));

@@ -56,6 +56,9 @@ struct Manifest {
   uint64_t user_count = 0;      // > 0: user_vectors.f32, user_ids.i64, user_items.i64,
                                 // user_offsets.i64 present
   bool has_query_vectors = false;  // query_vectors.f32 present
+  // The text encoder that made the vectors, stored under encoder/ (empty: none).
+  std::string encoder_kind;         // "bert" or "sif"
+  std::string encoder_description;
   std::vector<FileDigest> files;
 };
 

@@ -10,7 +10,7 @@ namespace simsearch {
 
 // One query. Exactly one kind is set.
 struct SearchQuery {
-  enum class Kind { kUnset, kVector, kItem, kItems, kUser };
+  enum class Kind { kUnset, kVector, kItem, kItems, kUser, kText };
   Kind kind = Kind::kUnset;
   std::vector<float> vector;          // kVector: length = the collection's dims
   int64_t item_id = 0;                // kItem: "more like this"; the item is excluded
@@ -18,6 +18,7 @@ struct SearchQuery {
   std::vector<int64_t> negative_ids;  // kItems: disliked; excluded
   float negative_weight = 1.0f;       // kItems: query = mean(pos) - w * mean(neg), w in (0, 1]
   int64_t user_id = 0;                // kUser: a known user's vector; their items excluded
+  std::string text;                   // kText: free text, encoded by the collection's encoder
 
   static SearchQuery Vector(std::vector<float> v) {
     SearchQuery q;
@@ -29,6 +30,12 @@ struct SearchQuery {
     SearchQuery q;
     q.kind = Kind::kItem;
     q.item_id = id;
+    return q;
+  }
+  static SearchQuery Text(std::string t) {
+    SearchQuery q;
+    q.kind = Kind::kText;
+    q.text = std::move(t);
     return q;
   }
   static SearchQuery User(int64_t id) {

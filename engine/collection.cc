@@ -87,6 +87,14 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
     SIMSEARCH_RETURN_IF_ERROR(c->BuildAttributes());
     c->titles_ = std::make_unique<TitleIndex>(c->items_);
   }
+  if (!m.encoder_kind.empty()) {
+    SIMSEARCH_ASSIGN_OR_RETURN(c->encoder_, text::LoadEncoder(path(kEncoderDir), /*threads=*/1));
+    if (static_cast<uint64_t>(c->encoder_->dims()) != m.dims) {
+      return absl::DataLossError(absl::StrCat(path(kEncoderDir), ": encoder makes ",
+                                              c->encoder_->dims(), "-dimensional vectors, the collection has ",
+                                              m.dims));
+    }
+  }
   c->exact_ = std::make_unique<ExactSearcher>(c->vectors_.floats(), m.count, m.dims);
   if (m.index_kind != IndexKind::kFlat) {
     SIMSEARCH_ASSIGN_OR_RETURN(c->ann_, FaissSearcher::Open(path(kFaissIndexFile), m.index_kind,

@@ -20,6 +20,7 @@
 #include "engine/exact_searcher.h"
 #include "engine/searcher.h"
 #include "engine/title_index.h"
+#include "models/text/encoder.h"
 
 namespace simsearch {
 
@@ -104,6 +105,9 @@ class Collection {
   absl::Status Search(const float* queries, size_t n, int k, const CompiledFilter* filter,
                       absl::Time deadline, std::vector<std::vector<Neighbor>>* results) const;
 
+  // The collection's text encoder, or nullptr.
+  const text::SentenceEncoder* encoder() const { return encoder_.get(); }
+
   // Title lookup over the item metadata (empty without metadata).
   std::vector<TitleMatch> LookupTitle(absl::string_view query, size_t limit) const;
 
@@ -133,6 +137,7 @@ class Collection {
   std::unique_ptr<ExactSearcher> exact_;
   std::unique_ptr<Searcher> ann_;     // null for flat collections
   std::unique_ptr<TitleIndex> titles_;
+  std::unique_ptr<text::SentenceEncoder> encoder_;
 };
 
 }  // namespace simsearch

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
 #include "core/status_macros.h"
 
@@ -46,7 +47,7 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
   switch (q.kind) {
     case SearchQuery::Kind::kUnset:
       return absl::InvalidArgumentError(
-          "empty query: set one of vector, item_id, items (positive_ids) or user_id");
+          "empty query: set one of vector, item_id, items (positive_ids), user_id or text");
     case SearchQuery::Kind::kVector: {
       if (q.vector.empty()) return absl::InvalidArgumentError("empty query vector");
       if (q.vector.size() != d) {
@@ -68,6 +69,29 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
       SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(q.item_id));
       std::copy(c.query_vector(row), c.query_vector(row) + d, out);
       own_rows->push_back(row);
+      break;
+    }
+    case SearchQuery::Kind::kText: {
+      if (c.encoder() == nullptr) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "collection '", c.name(), "' has no text encoder, so it cannot search by text; use a "
+            "collection built with one (simsearch-indexer --encoder), e.g. synopsis"));
+      }
+      if (absl::StripAsciiWhitespace(q.text).empty()) {
+        return absl::InvalidArgumentError("empty text query: give some words to search for");
+      }
+      if (q.text.size() > limits_.max_text_query_bytes) {
+        return absl::InvalidArgumentError(absl::StrCat("text query is ", q.text.size(), " bytes (at most ",
+                                                       limits_.max_text_query_bytes, ")"));
+      }
+      std::vector<float> v;
+      SIMSEARCH_RETURN_IF_ERROR(c.encoder()->Encode({q.text}, &v));
+      if (v.size() != d || std::all_of(v.begin(), v.end(), [](float x) { return x == 0.0f; })) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "the encoder of collection '", c.name(), "' knows none of the words in \"",
+            q.text.substr(0, 80), "\"; try other words"));
+      }
+      std::copy(v.begin(), v.end(), out);
       break;
     }
     case SearchQuery::Kind::kUser: {

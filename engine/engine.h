@@ -29,6 +29,7 @@ struct EngineLimits {
   int default_title_matches = 10;
   int max_title_matches = 100;
   size_t max_title_query_bytes = 256;
+  size_t max_text_query_bytes = 10000;
 };
 
 struct Hit {

@@ -20,7 +20,9 @@
 #include "core/array_file.h"
 #include "core/bundle.h"
 #include "core/interactions.h"
+#include "core/file_util.h"
 #include "core/status_macros.h"
+#include "models/text/encoder.h"
 
 namespace simsearch {
 namespace fs = std::filesystem;
@@ -261,6 +263,17 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     }
     SIMSEARCH_RETURN_IF_ERROR(CheckFinite(qv, o.query_vectors_path));
   }
+  std::unique_ptr<text::SentenceEncoder> encoder;
+  if (!o.encoder_dir.empty()) {
+    SIMSEARCH_ASSIGN_OR_RETURN(encoder, text::LoadEncoder(o.encoder_dir));
+    if (static_cast<uint64_t>(encoder->dims()) != v.dims) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--encoder ", o.encoder_dir, " makes ", encoder->dims(), "-dimensional vectors but ",
+          o.vectors_path, " has ", v.dims, "; give the encoder that made these vectors"));
+    }
+    std::vector<float> probe;
+    SIMSEARCH_RETURN_IF_ERROR(encoder->Encode({"test"}, &probe));  // e.g. an unfitted SIF encoder
+  }
   if (o.user_vectors_path.empty() && (!o.user_ids_path.empty() || !o.user_items_path.empty())) {
     return absl::InvalidArgumentError("--user-ids and --user-items need --user-vectors");
   }
@@ -348,6 +361,9 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kUserOffsetsFile), users.offsets.data(), nu + 1));
     SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kUserItemsFile), users.items.data(), users.items.size()));
   }
+  if (encoder) {
+    SIMSEARCH_RETURN_IF_ERROR(LinkOrCopyTree(o.encoder_dir, writer->PathOf(kEncoderDir)));
+  }
   if (catalog) {
     std::vector<const Item*> items;
     items.reserve(n);
@@ -366,6 +382,10 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   m.has_items = catalog != nullptr;
   m.has_query_vectors = !query_x.empty();
   m.user_count = users.ids.size();
+  if (encoder) {
+    m.encoder_kind = encoder->kind();
+    m.encoder_description = encoder->Describe();
+  }
   m.built_at = NowRfc3339();
   m.builder = "simsearch-indexer 0.1.0";
   m.source = !o.source.empty()

@@ -27,6 +27,8 @@ struct BuildOptions {
   std::string user_ids_path;       // their ids (not for .csv)
   std::string user_items_path;     // interactions CSV: each user's items, excluded from
                                    // that user's recommendations
+  std::string encoder_dir;         // text encoder that made the vectors (simsearch-embed):
+                                   // stored in the bundle so the engine encodes text queries
   Metric metric = Metric::kCosine;
   IndexKind index_kind = IndexKind::kFlat;
   IndexParams params;                      // 0 = choose a default from the data size

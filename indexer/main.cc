@@ -101,6 +101,10 @@ int Build(int argc, char** argv) {
   p.AddString("user-items", &o.user_items_path,
               "interactions CSV (user_id, item id): each user's items, excluded from their\n"
               "recommendations", "FILE");
+  p.AddString("encoder", &o.encoder_dir,
+              "the text encoder that made the vectors (a sentence-transformers folder, or the\n"
+              "--encoder-out of simsearch-embed); stored in the bundle so the engine can search\n"
+              "this collection with free text", "DIR");
   p.AddString("metric", &metric, "cosine (vectors normalised) or ip (inner product as given)",
               "cosine|ip");
   p.AddString("index", &index, "flat (exact, memory-mapped), ivf or hnsw", "flat|ivf|hnsw");

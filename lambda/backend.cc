@@ -1,0 +1,121 @@
+#include "lambda/backend.h"
+
+#include "absl/strings/str_cat.h"
+#include "engine/engine.h"
+#include "engine/registry.h"
+
+namespace simsearch::lambda {
+namespace {
+
+class RemoteBackend final : public SearchBackend {
+ public:
+  explicit RemoteBackend(const std::string& address) : address_(address) {
+    ClientOptions o;
+    o.address = address;
+    client_ = Client::Create(o);
+  }
+  absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& q, const SearchOptions& o) const override {
+    return client_->Search(q, o);
+  }
+  absl::StatusOr<std::vector<TitleCandidate>> LookupTitle(const std::string& c, const std::string& q, int limit,
+                                                          absl::Time deadline) const override {
+    return client_->LookupTitle(c, q, limit, deadline);
+  }
+  absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string& c, const std::vector<int64_t>& ids,
+                                                   absl::Time deadline) const override {
+    return client_->GetItems(c, ids, false, deadline);
+  }
+  absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time deadline) const override {
+    return client_->ListCollections(deadline);
+  }
+  std::string Describe() const override { return absl::StrCat("remote ", address_); }
+
+ private:
+  std::string address_;
+  std::unique_ptr<Client> client_;
+};
+
+Item CopyItem(int64_t id, const Item* item) {
+  if (item != nullptr) return *item;
+  Item it;
+  it.id = id;
+  return it;
+}
+
+class EmbeddedBackend final : public SearchBackend {
+ public:
+  EmbeddedBackend(std::string root, std::unique_ptr<CollectionRegistry> registry)
+      : root_(std::move(root)), registry_(std::move(registry)), engine_(registry_.get(), EngineLimits{}) {}
+
+  absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& q, const SearchOptions& o) const override {
+    auto r = engine_.Search(o.collection, {q}, o.top_k, o.filter, o.deadline.value_or(absl::InfiniteFuture()));
+    if (!r.ok()) return r.status();
+    std::vector<ClientHit> out;
+    for (const Hit& h : r->hits[0]) out.push_back({h.id, h.score, CopyItem(h.id, h.item)});
+    return out;
+  }
+  absl::StatusOr<std::vector<TitleCandidate>> LookupTitle(const std::string& c, const std::string& q, int limit,
+                                                          absl::Time) const override {
+    auto r = engine_.LookupTitle(c, q, limit);
+    if (!r.ok()) return r.status();
+    std::vector<TitleCandidate> out;
+    for (const TitleMatch& m : r->matches) {
+      const Item* item = r->collection->item(m.row);
+      out.push_back({CopyItem(r->collection->id(m.row), item), m.score,
+                     m.english ? item->english_title : item->title});
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string& c, const std::vector<int64_t>& ids,
+                                                   absl::Time) const override {
+    auto r = engine_.GetItems(c, ids);
+    if (!r.ok()) return r.status();
+    std::vector<ItemRecord> out;
+    for (uint32_t row : r->rows) out.push_back({CopyItem(r->collection->id(row), r->collection->item(row)), {}});
+    return out;
+  }
+  absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time) const override {
+    std::vector<CollectionInfo> out;
+    for (const auto& c : engine_.ListCollections()) {
+      CollectionInfo i;
+      i.name = c->name();
+      i.version = c->version();
+      i.dims = static_cast<int>(c->dims());
+      i.count = static_cast<int64_t>(c->count());
+      out.push_back(std::move(i));
+    }
+    return out;
+  }
+  std::string Describe() const override { return absl::StrCat("embedded ", root_); }
+
+ private:
+  std::string root_;
+  std::unique_ptr<CollectionRegistry> registry_;
+  Engine engine_;
+};
+
+}  // namespace
+
+std::unique_ptr<SearchBackend> MakeRemoteBackend(const std::string& address) {
+  return std::make_unique<RemoteBackend>(address);
+}
+
+absl::StatusOr<std::unique_ptr<SearchBackend>> MakeEmbeddedBackend(const std::string& index_root,
+                                                                   bool verify_checksums) {
+  CollectionOptions o;
+  o.verify = verify_checksums ? VerifyMode::kChecksums : VerifyMode::kSizes;
+  auto registry = std::make_unique<CollectionRegistry>(index_root, o);
+  auto events = registry->Refresh();
+  if (!events.ok()) return events.status();
+  for (const RegistryEvent& e : *events) {
+    if (e.kind == RegistryEvent::Kind::kRejected) {
+      return absl::Status(e.status.code(), DescribeEvent(e));
+    }
+  }
+  if (registry->List().empty()) {
+    return absl::NotFoundError(absl::StrCat("no collection under ", index_root));
+  }
+  return std::unique_ptr<SearchBackend>(new EmbeddedBackend(index_root, std::move(registry)));
+}
+
+}  // namespace simsearch::lambda

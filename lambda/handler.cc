@@ -1,0 +1,378 @@
+#include "lambda/handler.h"
+
+#include <exception>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+
+namespace simsearch::lambda {
+namespace {
+
+using json = nlohmann::json;
+
+// Title matches below this are suggestions, not answers: every query word must at least
+// appear in the title (docs: engine/title_index.h).
+constexpr float kConfidentTitle = 0.7f;
+
+struct Request {
+  std::string method;
+  std::string path;
+  std::map<std::string, std::string> query;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+// An HTTP response on its way out.
+struct Reply {
+  int status = 200;
+  json body;
+  std::map<std::string, std::string> headers;
+};
+
+Reply Error(int status, std::string message, json extra = json::object()) {
+  json body = {{"error", std::move(message)}, {"status", status}};
+  body.update(extra);
+  return {status, body, {}};
+}
+
+int HttpStatus(const absl::Status& st) {
+  switch (st.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+      return 400;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kResourceExhausted:
+      return 413;
+    case absl::StatusCode::kDeadlineExceeded:
+      return 504;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kUnknown:
+      return 502;
+    default:
+      return 500;
+  }
+}
+
+Reply FromStatus(const absl::Status& st) {
+  const int code = HttpStatus(st);
+  std::string msg(st.message());
+  if (code == 502) msg = absl::StrCat("search engine unreachable: ", msg);
+  if (code == 504) msg = absl::StrCat("search took longer than the request's deadline: ", msg);
+  return Error(code, msg);
+}
+
+json ItemJson(const Item& it) {
+  return {{"id", it.id},       {"title", it.title}, {"english_title", it.english_title},
+          {"genres", it.genres}, {"type", it.type},  {"episodes", it.episodes},
+          {"members", it.members}};
+}
+
+json HitsJson(const std::vector<ClientHit>& hits) {
+  json arr = json::array();
+  for (const ClientHit& h : hits) {
+    json j = ItemJson(h.item);
+    j["score"] = h.score;
+    arr.push_back(std::move(j));
+  }
+  return arr;
+}
+
+// Parses an API Gateway proxy event of either payload version.
+absl::StatusOr<Request> ParseEvent(absl::string_view event_json, const HandlerOptions& o) {
+  json e = json::parse(event_json, nullptr, false);
+  if (e.is_discarded() || !e.is_object()) {
+    return absl::InvalidArgumentError("the event is not JSON: expected an API Gateway proxy event");
+  }
+  auto str = [](const json& j, const char* key) -> std::string {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  Request r;
+  const json ctx = e.value("requestContext", json::object());
+  std::string stage;
+  if (e.value("version", "") == "2.0") {
+    const json http = ctx.is_object() ? ctx.value("http", json::object()) : json::object();
+    r.method = http.is_object() ? str(http, "method") : "";
+    r.path = str(e, "rawPath");
+    if (r.path.empty() && http.is_object()) r.path = str(http, "path");
+    // Payload 2.0 keeps the query string raw too; the parsed map is enough here.
+  } else {
+    r.method = str(e, "httpMethod");
+    r.path = str(e, "path");
+  }
+  if (ctx.is_object()) stage = str(ctx, "stage");
+  if (r.method.empty() || r.path.empty()) {
+    return absl::InvalidArgumentError(
+        "not an API Gateway proxy event: no HTTP method or path (payload 1.0 httpMethod/path, "
+        "2.0 requestContext.http.method/rawPath)");
+  }
+  // A named stage ("/prod/recommend") is not part of the route.
+  if (!stage.empty() && stage != "$default" && absl::StartsWith(r.path, "/" + stage + "/")) {
+    r.path = r.path.substr(stage.size() + 1);
+  }
+  r.method = absl::AsciiStrToUpper(r.method);
+  if (auto q = e.find("queryStringParameters"); q != e.end() && q->is_object()) {
+    for (auto it = q->begin(); it != q->end(); ++it) {
+      if (it->is_string()) r.query[it.key()] = it->get<std::string>();
+    }
+  }
+  if (auto h = e.find("headers"); h != e.end() && h->is_object()) {
+    for (auto it = h->begin(); it != h->end(); ++it) {
+      if (it->is_string()) r.headers[absl::AsciiStrToLower(it.key())] = it->get<std::string>();
+    }
+  }
+  if (auto b = e.find("body"); b != e.end() && b->is_string()) {
+    const std::string raw = b->get<std::string>();
+    // Base64 grows a body by a third; the limit applies to the decoded bytes.
+    if (raw.size() > o.max_body_bytes * 4 / 3 + 4) {
+      return absl::ResourceExhaustedError(absl::StrCat("request body is larger than ", o.max_body_bytes, " bytes"));
+    }
+    if (e.value("isBase64Encoded", false)) {
+      if (!absl::Base64Unescape(raw, &r.body)) {
+        return absl::InvalidArgumentError("isBase64Encoded is true but the body is not valid base64");
+      }
+    } else {
+      r.body = raw;
+    }
+    if (r.body.size() > o.max_body_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat("request body is ", r.body.size(),
+                                                       " bytes; the limit is ", o.max_body_bytes));
+    }
+  }
+  return r;
+}
+
+class Router {
+ public:
+  Router(const Request& r, const Invocation& inv, const SearchBackend& b, const HandlerOptions& o)
+      : req_(r), backend_(b), o_(o) {
+    deadline_ = inv.deadline == absl::InfiniteFuture() ? absl::Now() + absl::Seconds(10)
+                                                       : inv.deadline - o.deadline_margin;
+  }
+
+  Reply Route() {
+    const std::string& p = req_.path;
+    std::string route;
+    if (p == "/recommend" || p == "/recommend/") {
+      route = "/recommend";
+      if (req_.method == "POST") return Recommend();
+    } else if (p == "/search" || p == "/search/") {
+      route = "/search";
+      if (req_.method == "GET") return SearchText();
+    } else if (absl::StartsWith(p, "/items/")) {
+      route = "/items/{id}";
+      if (req_.method == "GET") return ItemById(p.substr(7));
+    } else if (p == "/health") {
+      route = "/health";
+      if (req_.method == "GET") return Health();
+    } else {
+      return Error(404, absl::StrCat("no route ", req_.method, " ", p,
+                                     "; routes: POST /recommend, GET /search, GET /items/{id}, GET /health"));
+    }
+    Reply r = Error(405, absl::StrCat("method ", req_.method, " is not allowed on ", route, "; use ",
+                                      route == "/recommend" ? "POST" : "GET"));
+    r.headers["Allow"] = route == "/recommend" ? "POST, OPTIONS" : "GET, OPTIONS";
+    return r;
+  }
+
+ private:
+  bool DeadlinePassed() const { return absl::Now() >= deadline_; }
+
+  // n: an integer in 1..max_n, or the default when absent.
+  std::optional<Reply> ReadN(const json& body, int* n) {
+    *n = o_.default_n;
+    auto it = body.find("n");
+    if (it == body.end()) return std::nullopt;
+    if (!it->is_number_integer()) return Error(400, "'n' must be an integer (how many recommendations)");
+    const int64_t v = it->get<int64_t>();
+    if (v < 1 || v > o_.max_n) {
+      return Error(400, absl::StrCat("'n' must be between 1 and ", o_.max_n, ", got ", v));
+    }
+    *n = static_cast<int>(v);
+    return std::nullopt;
+  }
+
+  std::optional<Reply> ReadIds(const json& body, const char* key, std::vector<int64_t>* out) {
+    auto it = body.find(key);
+    if (it == body.end()) return std::nullopt;
+    if (!it->is_array()) return Error(400, absl::StrCat("'", key, "' must be a list of anime ids"));
+    for (const json& v : *it) {
+      if (!v.is_number_integer()) return Error(400, absl::StrCat("'", key, "' must hold integer anime ids"));
+      out->push_back(v.get<int64_t>());
+    }
+    return std::nullopt;
+  }
+
+  Reply Recommend() {
+    if (req_.body.empty()) {
+      return Error(400, "empty body: send JSON such as {\"name\": \"Cowboy Bebop\", \"n\": 10}");
+    }
+    json body = json::parse(req_.body, nullptr, false);
+    if (body.is_discarded()) return Error(400, "the body is not valid JSON");
+    if (!body.is_object()) return Error(400, "the body must be a JSON object");
+    static const std::vector<std::string> kFields = {"name", "id", "like", "dislike", "dislike_weight", "n", "collection"};
+    for (auto it = body.begin(); it != body.end(); ++it) {
+      if (std::find(kFields.begin(), kFields.end(), it.key()) == kFields.end()) {
+        return Error(400, absl::StrCat("unknown field '", it.key(), "'; expected ", absl::StrJoin(kFields, ", ")));
+      }
+    }
+    std::string collection = o_.recommend_collection;
+    if (auto c = body.find("collection"); c != body.end()) {
+      if (!c->is_string() || c->get<std::string>().empty()) return Error(400, "'collection' must be a non-empty string");
+      collection = c->get<std::string>();
+    }
+    int n;
+    if (auto r = ReadN(body, &n)) return *r;
+    const bool has_name = body.contains("name"), has_id = body.contains("id"), has_like = body.contains("like");
+    if (has_name + has_id + has_like != 1) {
+      return Error(400, "give exactly one of 'name' (a title), 'id' (an anime id) or 'like' (a list of ids)");
+    }
+    if (body.contains("dislike") && !has_like) return Error(400, "'dislike' goes with 'like'");
+    if (DeadlinePassed()) return Error(504, "the request's deadline passed before the search began");
+    SearchOptions so;
+    so.collection = collection;
+    so.top_k = n;
+    so.deadline = deadline_;
+    json query;
+    SearchQuery q;
+    if (has_like) {
+      std::vector<int64_t> like, dislike;
+      if (auto r = ReadIds(body, "like", &like)) return *r;
+      if (auto r = ReadIds(body, "dislike", &dislike)) return *r;
+      if (like.empty()) return Error(400, "'like' must name at least one anime id");
+      q = SearchQuery::Items(like, dislike);
+      if (auto w = body.find("dislike_weight"); w != body.end()) {
+        if (!w->is_number()) return Error(400, "'dislike_weight' must be a number in (0, 1]");
+        q.negative_weight = w->get<float>();
+      }
+      query = {{"like", like}, {"dislike", dislike}};
+    } else {
+      int64_t id = 0;
+      if (has_id) {
+        const json& v = body["id"];
+        if (!v.is_number_integer()) return Error(400, "'id' must be an integer anime id");
+        id = v.get<int64_t>();
+        query = {{"id", id}};
+      } else {
+        const json& v = body["name"];
+        if (!v.is_string() || absl::StripAsciiWhitespace(v.get<std::string>()).empty()) {
+          return Error(400, "'name' must be a non-empty title");
+        }
+        const std::string name = v.get<std::string>();
+        auto matches = backend_.LookupTitle(collection, name, 5, deadline_);
+        if (!matches.ok()) return FromStatus(matches.status());
+        if (matches->empty() || (*matches)[0].score < kConfidentTitle) {
+          json suggestions = json::array();
+          for (const TitleCandidate& m : *matches) {
+            suggestions.push_back({{"id", m.item.id}, {"title", m.matched_title}, {"match", m.score}});
+          }
+          return Error(404, absl::StrCat("no anime titled \"", name, "\" in collection '", collection, "'",
+                                         suggestions.empty() ? "" : "; did you mean one of the suggestions?"),
+                       {{"suggestions", suggestions}});
+        }
+        id = (*matches)[0].item.id;
+        query = {{"name", name}, {"id", id}, {"title", (*matches)[0].matched_title}};
+      }
+      q = SearchQuery::Item(id);
+    }
+    auto hits = backend_.Search(q, so);
+    if (!hits.ok()) return FromStatus(hits.status());
+    return {200, {{"collection", collection}, {"query", query}, {"results", HitsJson(*hits)}}, {}};
+  }
+
+  Reply SearchText() {
+    auto q = req_.query.find("q");
+    if (q == req_.query.end() || absl::StripAsciiWhitespace(q->second).empty()) {
+      return Error(400, "missing query parameter 'q' (the text to search for)");
+    }
+    SearchOptions so;
+    so.collection = o_.search_collection;
+    if (auto c = req_.query.find("collection"); c != req_.query.end() && !c->second.empty()) so.collection = c->second;
+    int k = o_.default_n;
+    if (auto kv = req_.query.find("k"); kv != req_.query.end()) {
+      if (!absl::SimpleAtoi(kv->second, &k) || k < 1 || k > o_.max_n) {
+        return Error(400, absl::StrCat("'k' must be an integer between 1 and ", o_.max_n, ", got '", kv->second, "'"));
+      }
+    }
+    so.top_k = k;
+    so.deadline = deadline_;
+    if (DeadlinePassed()) return Error(504, "the request's deadline passed before the search began");
+    auto hits = backend_.Search(SearchQuery::Text(q->second), so);
+    if (!hits.ok()) return FromStatus(hits.status());
+    return {200, {{"collection", so.collection}, {"query", {{"q", q->second}}}, {"results", HitsJson(*hits)}}, {}};
+  }
+
+  Reply ItemById(const std::string& tail) {
+    int64_t id;
+    if (!absl::SimpleAtoi(tail, &id)) return Error(400, absl::StrCat("'", tail, "' is not an anime id"));
+    std::string collection = o_.recommend_collection;
+    if (auto c = req_.query.find("collection"); c != req_.query.end() && !c->second.empty()) collection = c->second;
+    auto items = backend_.GetItems(collection, {id}, deadline_);
+    if (!items.ok()) return FromStatus(items.status());
+    return {200, ItemJson((*items)[0].item), {}};
+  }
+
+  Reply Health() {
+    auto list = backend_.ListCollections(deadline_);
+    if (!list.ok()) {
+      Reply r = FromStatus(list.status());
+      r.body["backend"] = backend_.Describe();
+      return r;
+    }
+    json cs = json::array();
+    for (const CollectionInfo& c : *list) cs.push_back({{"name", c.name}, {"version", c.version}, {"items", c.count}});
+    return {200, {{"status", "ok"}, {"backend", backend_.Describe()}, {"collections", cs}}, {}};
+  }
+
+  const Request& req_;
+  const SearchBackend& backend_;
+  const HandlerOptions& o_;
+  absl::Time deadline_;
+};
+
+std::string Serialize(const Reply& r, const HandlerOptions& o) {
+  json headers = {{"Content-Type", "application/json"},
+                  {"Access-Control-Allow-Origin", o.cors_origin},
+                  {"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
+                  {"Access-Control-Allow-Headers", "Content-Type"}};
+  for (const auto& [k, v] : r.headers) headers[k] = v;
+  json out = {{"statusCode", r.status},
+              {"headers", headers},
+              {"body", r.status == 204 ? std::string() : r.body.dump(-1, ' ', false, json::error_handler_t::replace)},
+              {"isBase64Encoded", false}};
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::string HandleEvent(absl::string_view event_json, const Invocation& invocation,
+                        const SearchBackend& backend, const HandlerOptions& options) {
+  try {
+    auto req = ParseEvent(event_json, options);
+    if (!req.ok()) {
+      return Serialize(Error(req.status().code() == absl::StatusCode::kResourceExhausted ? 413 : 400,
+                             std::string(req.status().message())),
+                       options);
+    }
+    if (req->method == "OPTIONS") return Serialize({204, json::object(), {}}, options);
+    Router router(*req, invocation, backend, options);
+    return Serialize(router.Route(), options);
+  } catch (const std::exception& e) {
+    return Serialize(Error(500, absl::StrCat("internal error: ", e.what())), options);
+  } catch (...) {
+    return Serialize(Error(500, "internal error"), options);
+  }
+}
+
+}  // namespace simsearch::lambda

@@ -1,0 +1,43 @@
+// The Lambda function as a pure function: an API Gateway proxy event (REST API payload
+// 1.0 or HTTP API payload 2.0) in, a proxy response out. It never throws and never
+// crashes on bad input: every problem becomes a 4xx/5xx JSON error that names it.
+//
+// Routes (the original service's contract, kept):
+//   POST /recommend  {"name": "Cowboy Bebop", "n": 10}  or  {"id": 1, "n": 10}
+//                    or {"like": [1, 5], "dislike": [20], "dislike_weight": 0.25}
+//                    optional "collection" (default: HandlerOptions::recommend_collection)
+//   GET  /search?q=TEXT&collection=synopsis&k=10
+//   GET  /items/{id}[?collection=...]
+//   GET  /health
+//   OPTIONS *        CORS preflight
+#pragma once
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "lambda/backend.h"
+
+namespace simsearch::lambda {
+
+struct HandlerOptions {
+  std::string recommend_collection = "ncf";
+  std::string search_collection = "synopsis";
+  int default_n = 10;
+  int max_n = 100;
+  size_t max_body_bytes = 64 * 1024;
+  // Time kept back from the invocation deadline to answer before Lambda cuts us off.
+  absl::Duration deadline_margin = absl::Milliseconds(100);
+  std::string cors_origin = "*";
+};
+
+struct Invocation {
+  absl::Time deadline = absl::InfiniteFuture();  // from Lambda-Runtime-Deadline-Ms
+  std::string request_id;
+};
+
+// Returns the proxy response JSON: {"statusCode", "headers", "body", "isBase64Encoded"}.
+std::string HandleEvent(absl::string_view event_json, const Invocation& invocation,
+                        const SearchBackend& backend, const HandlerOptions& options);
+
+}  // namespace simsearch::lambda

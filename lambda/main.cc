@@ -1,0 +1,120 @@
+// simsearch-lambda: the Lambda function. Run as the container's `bootstrap` it is a
+// custom runtime (the Runtime API loop); with --serve-http it serves the same handler
+// behind a local HTTP server (a stand-in for API Gateway).
+//
+// Backend, by environment or flags: INDEX_ROOT / --index_root (the engine library
+// in-process over bundles in the image) or ENGINE_ADDR / --engine (a remote
+// simsearch-engine over gRPC).
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "core/cli.h"
+#include "lambda/backend.h"
+#include "lambda/handler.h"
+#include "lambda/local_gateway.h"
+#include "lambda/runtime.h"
+
+namespace simsearch::lambda {
+namespace {
+
+std::string Env(const char* name, const std::string& fallback = "") {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+constexpr char kUsage[] =
+    "simsearch-lambda: the simsearch AWS Lambda function (API Gateway proxy events).\n"
+    "\n"
+    "  bootstrap                                   (in Lambda: AWS_LAMBDA_RUNTIME_API set)\n"
+    "  simsearch-lambda --serve-http 127.0.0.1:8080 --index_root var/index\n"
+    "  simsearch-lambda --serve-http 127.0.0.1:8080 --engine 127.0.0.1:50051\n"
+    "\n"
+    "Routes: POST /recommend {\"name\"|\"id\"|\"like\"[,\"dislike\"], \"n\", \"collection\"},\n"
+    "GET /search?q=&collection=&k=, GET /items/{id}, GET /health.\n"
+    "Environment: INDEX_ROOT or ENGINE_ADDR (the backend), RECOMMEND_COLLECTION (ncf),\n"
+    "SEARCH_COLLECTION (synopsis), VERIFY=checksums (embedded: check every byte at start).";
+
+int Run(int argc, char** argv) {
+  std::string serve_http, index_root = Env("INDEX_ROOT"), engine = Env("ENGINE_ADDR");
+  HandlerOptions ho;
+  ho.recommend_collection = Env("RECOMMEND_COLLECTION", ho.recommend_collection);
+  ho.search_collection = Env("SEARCH_COLLECTION", ho.search_collection);
+  double timeout_s = 10;
+  ArgParser p("simsearch-lambda", kUsage);
+  p.AddString("serve-http", &serve_http, "serve the handler over HTTP on host:port (port 0: any)", "HOST:PORT");
+  p.AddString("index_root", &index_root, "embedded backend: index root (default $INDEX_ROOT)", "ROOT");
+  p.AddString("engine", &engine, "remote backend: simsearch-engine address (default $ENGINE_ADDR)", "HOST:PORT");
+  p.AddString("recommend-collection", &ho.recommend_collection, "default collection of /recommend and /items", "NAME");
+  p.AddString("search-collection", &ho.search_collection, "default collection of /search", "NAME");
+  p.AddDouble("timeout", &timeout_s, "--serve-http: each request's deadline in seconds (default 10)", "SECONDS");
+  absl::Status st = p.Parse(argc, argv, 1, nullptr);
+  if (p.help_requested()) {
+    std::printf("%s", p.Help().c_str());
+    return 0;
+  }
+  if (!st.ok()) {
+    std::fprintf(stderr, "simsearch-lambda: %s\n", std::string(st.message()).c_str());
+    return 2;
+  }
+  const std::string runtime_api = Env("AWS_LAMBDA_RUNTIME_API");
+  if (serve_http.empty() && runtime_api.empty()) {
+    std::fprintf(stderr, "simsearch-lambda: AWS_LAMBDA_RUNTIME_API is not set: run in Lambda, or use "
+                         "--serve-http HOST:PORT (see --help)\n");
+    return 2;
+  }
+
+  absl::StatusOr<std::unique_ptr<SearchBackend>> backend;
+  if (!index_root.empty() && !engine.empty()) {
+    backend = absl::InvalidArgumentError("set INDEX_ROOT (embedded) or ENGINE_ADDR (remote), not both");
+  } else if (!index_root.empty()) {
+    backend = MakeEmbeddedBackend(index_root, Env("VERIFY") == "checksums");
+  } else if (!engine.empty()) {
+    backend = MakeRemoteBackend(engine);
+  } else {
+    backend = absl::InvalidArgumentError("no backend: set INDEX_ROOT (bundles in the image) or ENGINE_ADDR");
+  }
+
+  if (!serve_http.empty()) {
+    if (!backend.ok()) {
+      std::fprintf(stderr, "simsearch-lambda: %s\n", std::string(backend.status().message()).c_str());
+      return 1;
+    }
+    const SearchBackend& b = **backend;
+    st = ServeHttp(
+        serve_http, absl::Seconds(timeout_s),
+        [&](const std::string& event, absl::Time deadline) {
+          return HandleEvent(event, Invocation{deadline, ""}, b, ho);
+        },
+        [&](int port) {
+          std::fprintf(stderr, "simsearch-lambda: serving %s on http://%s:%d\n", b.Describe().c_str(),
+                       serve_http.substr(0, serve_http.rfind(':')).c_str(), port);
+        });
+    if (!st.ok()) {
+      std::fprintf(stderr, "simsearch-lambda: %s\n", std::string(st.message()).c_str());
+      return 1;
+    }
+    return 0;
+  }
+
+  RuntimeApi api(runtime_api);
+  if (!backend.ok()) {
+    // Lambda reports this as the function's init error.
+    (void)api.PostInitError("Runtime.InitError", std::string(backend.status().message()));
+    std::fprintf(stderr, "simsearch-lambda: init failed: %s\n", std::string(backend.status().message()).c_str());
+    return 1;
+  }
+  const SearchBackend& b = **backend;
+  st = RunLoop(api, [&](const NextInvocation& inv) -> absl::StatusOr<std::string> {
+    return HandleEvent(inv.event, Invocation{inv.deadline, inv.request_id}, b, ho);
+  });
+  std::fprintf(stderr, "simsearch-lambda: runtime API failed: %s\n", std::string(st.message()).c_str());
+  return 1;
+}
+
+}  // namespace
+}  // namespace simsearch::lambda
+
+int main(int argc, char** argv) { return simsearch::lambda::Run(argc, argv); }

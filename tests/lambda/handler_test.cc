@@ -1,0 +1,232 @@
+// The Lambda handler on saved API Gateway events (tests/data/lambda), payload 1.0 and
+// 2.0, over the embedded backend; every bad request answers 4xx with a message that
+// names the problem; an unreachable engine or a passed deadline answers 502/504.
+#include "lambda/handler.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/file_util.h"
+#include "tests/lambda/lambda_fixture.h"
+#include "tests/testing/test_util.h"
+
+namespace simsearch::lambda {
+namespace {
+
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+
+struct Answer {
+  int status;
+  json headers;
+  json body;
+};
+
+class HandlerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    ASSERT_TRUE(testing::BuildTinyAnimeBundle(dir_->Join("root"), dir_->path()));
+    auto b = MakeEmbeddedBackend(dir_->Join("root"), true);
+    ASSERT_TRUE(b.ok()) << b.status();
+    backend_ = b->release();
+  }
+  static void TearDownTestSuite() {
+    delete backend_;
+    delete dir_;
+  }
+
+  static HandlerOptions Options() {
+    HandlerOptions o;
+    o.recommend_collection = "tiny";
+    o.search_collection = "tiny";
+    return o;
+  }
+
+  static Answer Call(const std::string& event, const SearchBackend& backend, Invocation inv = {}) {
+    const json out = json::parse(HandleEvent(event, inv, backend, Options()));
+    Answer a{out.at("statusCode").get<int>(), out.at("headers"), json()};
+    EXPECT_FALSE(out.at("isBase64Encoded").get<bool>());
+    const std::string body = out.at("body").get<std::string>();
+    if (!body.empty()) a.body = json::parse(body);
+    // Every answer is JSON with CORS headers.
+    EXPECT_EQ(a.headers.value("Content-Type", ""), "application/json");
+    EXPECT_EQ(a.headers.value("Access-Control-Allow-Origin", ""), "*");
+    return a;
+  }
+  static Answer Saved(const std::string& name) {
+    auto text = ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/" + name + ".json");
+    EXPECT_TRUE(text.ok()) << name;
+    return Call(*text, *backend_);
+  }
+  static std::vector<int64_t> ResultIds(const Answer& a) {
+    std::vector<int64_t> ids;
+    for (const json& r : a.body["results"]) ids.push_back(r["id"].get<int64_t>());
+    return ids;
+  }
+
+  static inline testing::TempDir* dir_ = nullptr;
+  static inline SearchBackend* backend_ = nullptr;
+};
+
+TEST_F(HandlerTest, RecommendByNameRestPayload1WithAStagePath) {
+  Answer a = Saved("v1_recommend_name");
+  ASSERT_EQ(a.status, 200) << a.body.dump();
+  EXPECT_EQ(a.body["query"]["id"], 1);
+  EXPECT_EQ(a.body["query"]["title"], "Cowboy Bebop");
+  // The same as asking the engine for more like item 1 directly.
+  SearchOptions so;
+  so.collection = "tiny";
+  so.top_k = 2;
+  auto direct = backend_->Search(SearchQuery::Item(1), so);
+  ASSERT_TRUE(direct.ok());
+  ASSERT_EQ(a.body["results"].size(), 2u);
+  for (size_t k = 0; k < 2; ++k) {
+    EXPECT_EQ(a.body["results"][k]["id"], (*direct)[k].id);
+    EXPECT_EQ(a.body["results"][k]["title"], (*direct)[k].item.title);
+    EXPECT_FLOAT_EQ(a.body["results"][k]["score"].get<float>(), (*direct)[k].score);
+  }
+}
+
+TEST_F(HandlerTest, RecommendByIdHttpPayload2) {
+  Answer a = Saved("v2_recommend_id");
+  ASSERT_EQ(a.status, 200) << a.body.dump();
+  EXPECT_EQ(a.body["collection"], "tiny");
+  EXPECT_EQ(a.body["results"].size(), 2u);
+  for (int64_t id : ResultIds(a)) EXPECT_NE(id, 1);
+}
+
+TEST_F(HandlerTest, Base64BodyWatchList) {
+  Answer a = Saved("v2_recommend_like_base64");
+  ASSERT_EQ(a.status, 200) << a.body.dump();
+  EXPECT_EQ(a.body["query"]["like"], json::array({1, 5}));
+  ASSERT_EQ(a.body["results"].size(), 1u);
+  EXPECT_NE(ResultIds(a)[0], 1);
+  EXPECT_NE(ResultIds(a)[0], 5);
+}
+
+TEST_F(HandlerTest, SearchItemsHealthAndPreflight) {
+  Answer s = Saved("v1_search");
+  ASSERT_EQ(s.status, 200) << s.body.dump();
+  EXPECT_EQ(s.body["results"].size(), 2u);
+  Answer i = Saved("v2_items_staged");
+  ASSERT_EQ(i.status, 200) << i.body.dump();
+  EXPECT_EQ(i.body["id"], 5);
+  EXPECT_EQ(i.body["english_title"], "Cowboy Bebop: The Movie");
+  Answer h = Saved("v2_health");
+  ASSERT_EQ(h.status, 200);
+  EXPECT_EQ(h.body["status"], "ok");
+  EXPECT_THAT(h.body["backend"].get<std::string>(), HasSubstr("embedded"));
+  Answer o = Saved("v2_options");
+  EXPECT_EQ(o.status, 204);
+  EXPECT_THAT(o.headers.value("Access-Control-Allow-Methods", ""), HasSubstr("POST"));
+}
+
+TEST_F(HandlerTest, EveryBadRequestIsA4xxNamingTheProblem) {
+  const std::vector<std::tuple<std::string, int, std::string>> cases = {
+      {"bad_malformed_json", 400, "not valid JSON"},
+      {"bad_wrong_types", 400, "'n' must be an integer"},
+      {"bad_id_type", 400, "'id' must be an integer"},
+      {"bad_missing_fields", 400, "give exactly one of 'name'"},
+      {"bad_two_queries", 400, "give exactly one of"},
+      {"bad_unknown_field", 400, "unknown field 'nme'"},
+      {"bad_not_object", 400, "must be a JSON object"},
+      {"bad_empty_body", 400, "empty body"},
+      {"bad_unknown_route", 404, "no route GET /recommendations"},
+      {"bad_wrong_method", 405, "method GET is not allowed on /recommend"},
+      {"bad_n_out_of_range", 400, "'n' must be between 1 and 100, got 0"},
+      {"bad_unknown_title", 404, "no anime titled \"cowboy bebob\""},
+      {"bad_unknown_id", 404, "item 424242 is not in collection 'tiny'"},
+      {"bad_search_missing_q", 400, "missing query parameter 'q'"},
+      {"bad_item_not_number", 400, "'abc' is not an anime id"},
+      {"bad_base64", 400, "not valid base64"},
+      {"bad_not_an_event", 400, "not an API Gateway proxy event"},
+  };
+  for (const auto& [name, status, text] : cases) {
+    Answer a = Saved(name);
+    EXPECT_EQ(a.status, status) << name << ": " << a.body.dump();
+    EXPECT_THAT(a.body.value("error", ""), HasSubstr(text)) << name;
+    EXPECT_EQ(a.body.value("status", 0), status) << name;
+  }
+  Answer wrong = Saved("bad_wrong_method");
+  EXPECT_EQ(wrong.headers.value("Allow", ""), "POST, OPTIONS");
+}
+
+TEST_F(HandlerTest, UnknownTitleSuggestsTheClosest) {
+  Answer a = Saved("bad_unknown_title");
+  ASSERT_EQ(a.status, 404);
+  ASSERT_FALSE(a.body["suggestions"].empty());
+  EXPECT_EQ(a.body["suggestions"][0]["id"], 1);
+  EXPECT_EQ(a.body["suggestions"][0]["title"], "Cowboy Bebop");
+}
+
+TEST_F(HandlerTest, OversizedBodyAndNonJsonEvent) {
+  json e = json::parse(*ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/v2_recommend_id.json"));
+  e["body"] = "{\"id\": 1, \"pad\": \"" + std::string(100000, 'x') + "\"}";
+  Answer big = Call(e.dump(), *backend_);
+  EXPECT_EQ(big.status, 413);
+  EXPECT_THAT(big.body["error"].get<std::string>(), HasSubstr("larger than 65536 bytes"));
+  Answer junk = Call("this is not json", *backend_);
+  EXPECT_EQ(junk.status, 400);
+}
+
+// A backend that fails the way a remote engine does.
+class FailingBackend final : public SearchBackend {
+ public:
+  explicit FailingBackend(absl::Status st) : st_(std::move(st)) {}
+  absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery&, const SearchOptions& o) const override {
+    ++calls;
+    last_deadline = o.deadline.value_or(absl::InfiniteFuture());
+    return st_;
+  }
+  absl::StatusOr<std::vector<TitleCandidate>> LookupTitle(const std::string&, const std::string&, int,
+                                                          absl::Time) const override {
+    ++calls;
+    return st_;
+  }
+  absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string&, const std::vector<int64_t>&,
+                                                   absl::Time) const override {
+    ++calls;
+    return st_;
+  }
+  absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time) const override {
+    ++calls;
+    return st_;
+  }
+  std::string Describe() const override { return "failing"; }
+  mutable int calls = 0;
+  mutable absl::Time last_deadline;
+
+ private:
+  absl::Status st_;
+};
+
+TEST_F(HandlerTest, UnreachableEngineIs502AndPassedDeadlineIs504) {
+  const std::string event = *ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/v2_recommend_id.json");
+  FailingBackend down(absl::UnavailableError("failed to connect to all addresses"));
+  Answer a = Call(event, down);
+  EXPECT_EQ(a.status, 502);
+  EXPECT_THAT(a.body["error"].get<std::string>(), HasSubstr("search engine unreachable"));
+  Answer h = Call(*ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/v2_health.json"), down);
+  EXPECT_EQ(h.status, 502);
+
+  FailingBackend slow(absl::DeadlineExceededError("Deadline Exceeded"));
+  EXPECT_EQ(Call(event, slow).status, 504);
+
+  // The invocation's deadline, less the margin, is the engine call's deadline.
+  Invocation inv;
+  inv.deadline = absl::Now() + absl::Seconds(3);
+  Call(event, slow, inv);
+  EXPECT_NEAR(absl::ToDoubleSeconds(slow.last_deadline - inv.deadline), -0.1, 1e-6);
+  // Already past: answered 504 without calling the engine.
+  FailingBackend untouched(absl::OkStatus());
+  inv.deadline = absl::Now() - absl::Seconds(1);
+  Answer late = Call(event, untouched, inv);
+  EXPECT_EQ(late.status, 504);
+  EXPECT_EQ(untouched.calls, 0);
+}
+
+}  // namespace
+}  // namespace simsearch::lambda

@@ -1,0 +1,58 @@
+#include "tests/lambda/lambda_fixture.h"
+
+#include <fstream>
+
+#include "core/npy.h"
+#include "indexer/indexer.h"
+#include "models/text/encoder.h"
+#include "models/text/sif.h"
+
+namespace simsearch::testing {
+
+bool BuildTinyAnimeBundle(const std::string& root, const std::string& work) {
+  struct Anime {
+    int64_t id;
+    const char* title;
+    const char* english;
+    const char* genres;
+    const char* story;
+  };
+  const Anime anime[] = {
+      {1, "Cowboy Bebop", "Cowboy Bebop", "Action, Sci-Fi, Space", "bounty hunters chase criminals across space"},
+      {5, "Cowboy Bebop: Tengoku no Tobira", "Cowboy Bebop: The Movie", "Action, Sci-Fi, Space",
+       "bounty hunters in space chase a terrorist on mars"},
+      {6, "Trigun", "Trigun", "Action, Sci-Fi", "a gunman wanders a desert planet"},
+      {20, "Naruto", "Naruto", "Action, Shounen", "a young ninja wants to lead his village"},
+      {5680, "K-On!", "K-ON!", "Comedy, Music", "high school girls play music in a club"},
+  };
+  std::vector<std::string> stories;
+  std::vector<int64_t> ids;
+  std::ofstream cat(work + "/tiny_catalog.csv");
+  cat << "anime_id,name,english_name,genre,type,episodes,members\n";
+  for (const Anime& a : anime) {
+    stories.push_back(a.story);
+    ids.push_back(a.id);
+    cat << a.id << ",\"" << a.title << "\",\"" << a.english << "\",\"" << a.genres << "\",TV,12,"
+        << 1000 + a.id << "\n";
+  }
+  cat.close();
+  const std::string data = SIMSEARCH_TEST_DATA;
+  if (!text::SifEncoder::Import(data + "/glove/glove_twitter_25d_12k.txt", work + "/glove", "test").ok()) return false;
+  auto raw = text::SifEncoder::Load(work + "/glove");
+  if (!raw.ok() || !(*raw)->FitAndSave(stories, work + "/tiny_encoder").ok()) return false;
+  auto enc = text::LoadEncoder(work + "/tiny_encoder");
+  std::vector<float> v;
+  if (!enc.ok() || !(*enc)->Encode(stories, &v).ok()) return false;
+  if (!WriteNpyFloat32(work + "/tiny.npy", v.data(), ids.size(), 25).ok()) return false;
+  if (!WriteNpyInt64(work + "/tiny_ids.npy", ids.data(), ids.size()).ok()) return false;
+  BuildOptions o;
+  o.collection = "tiny";
+  o.vectors_path = work + "/tiny.npy";
+  o.ids_path = work + "/tiny_ids.npy";
+  o.catalog_paths = {work + "/tiny_catalog.csv"};
+  o.encoder_dir = work + "/tiny_encoder";
+  o.out_root = root;
+  return BuildBundle(o).ok();
+}
+
+}  // namespace simsearch::testing

@@ -1,0 +1,37 @@
+# The simsearch engine image: simsearch-engine (gRPC on :50051) plus the indexer,
+# trainer, embedder and CLI, on Debian 12 slim, running as a non-root user.
+#
+#   docker build -t simsearch .
+#   docker run -p 50051:50051 -v "$PWD/var/index:/index:ro" simsearch
+#
+# Build stage: the project's own install script and CMake, with -march=x86-64-v3
+# (AVX2/FMA) so the binaries run on any recent x86-64 host, not only the build host.
+FROM debian:12 AS build
+WORKDIR /src
+COPY scripts/install-deps.sh scripts/
+RUN ./scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+COPY . .
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIMSEARCH_MARCH=x86-64-v3 \
+      -DSIMSEARCH_BUILD_TESTS=OFF -DSIMSEARCH_BUILD_BENCH=OFF \
+ && cmake --build /build --target simsearch-engine simsearch-indexer simsearch simsearch-train-ncf \
+      simsearch-embed \
+ && mkdir -p /out \
+ && cp /build/engine/simsearch-engine /build/indexer/simsearch-indexer /build/client/simsearch \
+       /build/models/ncf/simsearch-train-ncf /build/models/text/simsearch-embed /out/
+
+FROM debian:12-slim
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      libgrpc++1.51 libprotobuf32 libabsl20220623 libopenblas0-pthread libgomp1 \
+      libutf8proc2 libxxhash0 ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin simsearch
+COPY --from=build /out/ /usr/local/bin/
+USER simsearch
+EXPOSE 50051
+VOLUME /index
+# grpc.health.v1 through the project's own client: healthy once the engine serves.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["simsearch", "health", "--server", "127.0.0.1:50051", "--timeout", "2"]
+ENTRYPOINT ["simsearch-engine"]
+CMD ["--index_root", "/index", "--listen", "0.0.0.0:50051"]

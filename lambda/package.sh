@@ -23,7 +23,7 @@ cat > "$out/bootstrap" <<SH
 #!/bin/sh
 # Lambda custom runtime entry: simsearch-lambda through the loader and libraries it was
 # built with.
-here=\$(dirname "\$0")
+here=\$(dirname "\$(readlink -f "\$0")")
 exec "\$here/lib/$loader" --library-path "\$here/lib" "\$here/bin/simsearch-lambda" "\$@"
 SH
 chmod +x "$out/bootstrap"

@@ -40,15 +40,8 @@ echo "ok   embeds, reports and skips empty and unknown texts"
 
 "$build/indexer/simsearch-indexer" build --collection stories --vectors "$work/v.npy" \
   --ids "$work/v_ids.npy" --encoder "$work/enc" --out "$work/root" >/dev/null 2>&1 || fail "indexing"
-"$build/engine/simsearch-engine" --index_root "$work/root" --listen 127.0.0.1:0 > "$work/engine.log" 2>&1 &
-engine_pid=$!
-port=""
-for _ in $(seq 1 100); do
-  port=$(sed -n 's/.* on port \([0-9]*\) .*/\1/p' "$work/engine.log" | head -1)
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || fail "engine did not start: $(cat "$work/engine.log")"
+source "$(dirname "$0")/../testing/tiny_engine.sh"
+start_engine "$build" "$work/root" || fail "engine did not start"
 cli="$build/client/simsearch"
 export SIMSEARCH_SERVER="127.0.0.1:$port"
 ids() { sed -n 's/^      "id": \([0-9]*\),/\1/p' | tr '\n' ' '; }

@@ -52,15 +52,8 @@ echo "ok   bad input is reported"
   --ids "$work/mf/item_ids.npy" --user-vectors "$work/mf/user_vectors.npy" \
   --user-ids "$work/mf/user_ids.npy" --user-items "$work/inter.csv" --metric ip \
   --out "$work/root" >/dev/null 2>&1 || fail "indexing the export"
-"$build/engine/simsearch-engine" --index_root "$work/root" --listen 127.0.0.1:0 > "$work/engine.log" 2>&1 &
-engine_pid=$!
-port=""
-for _ in $(seq 1 100); do
-  port=$(sed -n 's/.* on port \([0-9]*\) .*/\1/p' "$work/engine.log" | head -1)
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || fail "engine did not start: $(cat "$work/engine.log")"
+source "$(dirname "$0")/../testing/tiny_engine.sh"
+start_engine "$build" "$work/root" || fail "engine did not start"
 # User 3 (group 0) watched 7 of the group's 10 items: the top 3 must be the other 3.
 out=$("$build/client/simsearch" recommend --user 3 --collection ncf -k 3 --json --server "127.0.0.1:$port")
 got=$(echo "$out" | sed -n 's/^      "id": \([0-9]*\),/\1/p' | sort | tr '\n' ' ')

@@ -1,7 +1,27 @@
-# Sourced by shell tests: builds a three-item bundle `tiny` with simsearch-indexer and
-# starts simsearch-engine on a free port. Sets $work, $port, $engine_pid; the EXIT trap
-# stops the engine and removes $work.
-# Usage: start_tiny_engine BUILD_DIR [extra simsearch-engine flags...]
+# Sourced by shell tests.
+#
+# start_engine BUILD_DIR ROOT [flags...]: starts simsearch-engine over ROOT on a free
+#   port; sets $port and $engine_pid (logs in $work/engine.log). $work must exist.
+# start_tiny_engine BUILD_DIR [flags...]: makes $work (removed, with the engine stopped,
+#   by the EXIT trap), builds a three-item bundle `tiny` and starts the engine on it.
+
+start_engine() {
+  local build=$1 root=$2
+  shift 2
+  "$build/engine/simsearch-engine" --index_root "$root" --listen 127.0.0.1:0 "$@" \
+    > "$work/engine.log" 2>&1 &
+  engine_pid=$!
+  port=""
+  for _ in $(seq 1 100); do
+    port=$(sed -n 's/.* on port \([0-9]*\) .*/\1/p' "$work/engine.log" | head -1)
+    [ -n "$port" ] && return 0
+    sleep 0.1
+  done
+  echo "engine did not start:" >&2
+  cat "$work/engine.log" >&2
+  return 1
+}
+
 start_tiny_engine() {
   local build=$1
   shift
@@ -30,16 +50,5 @@ CSV
       --catalog "$work/catalog.csv" --metric ip --user-vectors "$work/users.csv" \
       --user-items "$work/user_items.csv" --out "$work/root" >/dev/null 2>&1
   fi
-  "$build/engine/simsearch-engine" --index_root "$work/root" --listen 127.0.0.1:0 "$@" \
-    > "$work/engine.log" 2>&1 &
-  engine_pid=$!
-  port=""
-  for _ in $(seq 1 100); do
-    port=$(sed -n 's/.* on port \([0-9]*\) .*/\1/p' "$work/engine.log" | head -1)
-    [ -n "$port" ] && return 0
-    sleep 0.1
-  done
-  echo "engine did not start:" >&2
-  cat "$work/engine.log" >&2
-  return 1
+  start_engine "$build" "$work/root" "$@"
 }

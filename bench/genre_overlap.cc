@@ -39,15 +39,7 @@ int Run(int argc, char** argv) {
   p.AddInt("k", &k, "neighbours per item (default 10)");
   p.Require("index_root");
   p.Require("collections");
-  absl::Status st = p.Parse(argc, argv, 1, nullptr);
-  if (p.help_requested()) {
-    std::printf("%s", p.Help().c_str());
-    return 0;
-  }
-  if (!st.ok()) {
-    std::fprintf(stderr, "simsearch-genre-overlap: %s\n", std::string(st.message()).c_str());
-    return 2;
-  }
+  if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
   CollectionRegistry registry(root, {});
   if (auto r = registry.Refresh(); !r.ok()) {
     std::fprintf(stderr, "%s\n", std::string(r.status().message()).c_str());

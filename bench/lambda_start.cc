@@ -59,10 +59,7 @@ int main(int argc, char** argv) {
   p.AddString("index_root", &root, "bundles for the embedded backend (default var/index)", "ROOT");
   p.AddString("binary", &binary, "simsearch-lambda binary", "PATH");
   p.AddInt("repeat", &repeat, "runs per figure (default 11)");
-  if (auto st = p.Parse(argc, argv, 1, nullptr); !st.ok() || p.help_requested()) {
-    std::printf("%s", p.Help().c_str());
-    return st.ok() ? 0 : 2;
-  }
+  if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
   httplib::Server fake;
   std::atomic<int64_t> first_next_ns{0};
   fake.Get("/2018-06-01/runtime/invocation/next", [&](const httplib::Request&, httplib::Response& res) {

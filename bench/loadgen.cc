@@ -59,14 +59,10 @@ int Run(int argc, char** argv) {
   p.AddBool("json", &json, "print one JSON line");
   p.Require("index_root");
   p.Require("collection");
-  absl::Status st = p.Parse(argc, argv, 1, nullptr);
-  if (p.help_requested()) {
-    std::printf("%s", p.Help().c_str());
-    return 0;
-  }
+  if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
   absl::Duration duration, warmup;
-  if (st.ok() && (!absl::ParseDuration(duration_text, &duration) ||
-                  !absl::ParseDuration(warmup_text, &warmup))) {
+  absl::Status st;
+  if (!absl::ParseDuration(duration_text, &duration) || !absl::ParseDuration(warmup_text, &warmup)) {
     st = absl::InvalidArgumentError("--duration/--warmup take durations such as 10s");
   }
   if (st.ok() && clients < 1) st = absl::InvalidArgumentError("--clients must be >= 1");

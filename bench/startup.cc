@@ -128,15 +128,7 @@ int Run(int argc, char** argv) {
   p.AddInt("repeat", &repeat, "runs per figure (default 5)");
   p.AddInt("queries", &queries, "single queries timed per searcher (default 100)");
   p.Require("work");
-  absl::Status st = p.Parse(argc, argv, 1, nullptr);
-  if (p.help_requested()) {
-    std::printf("%s", p.Help().c_str());
-    return 0;
-  }
-  if (!st.ok()) {
-    std::fprintf(stderr, "simsearch-startup-bench: %s\n", std::string(st.message()).c_str());
-    return 2;
-  }
+  if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
   if (openblas_set_num_threads != nullptr) openblas_set_num_threads(1);
   fs::create_directories(work);
   const std::string root = work + "/root", faiss_path = work + "/flat.faiss";

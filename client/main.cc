@@ -173,13 +173,7 @@ SearchOptions Options(const Common& c) {
 
 // Parses a command's flags; returns -1 to go on, else the exit code.
 int ParseOrExit(ArgParser* p, int argc, char** argv, std::vector<std::string>* positional) {
-  absl::Status st = p->Parse(argc, argv, 2, positional);
-  if (p->help_requested()) {
-    std::printf("%s", p->Help().c_str());
-    return 0;
-  }
-  if (!st.ok()) return UsageError(std::string(st.message()));
-  return -1;
+  return p->ParseOrExitCode(argc, argv, 2, positional);
 }
 
 int Similar(int argc, char** argv) {

@@ -1,6 +1,7 @@
 #include "core/cli.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -212,6 +213,19 @@ absl::Status ArgParser::Parse(int argc, char** argv, int first,
     }
   }
   return absl::OkStatus();
+}
+
+int ArgParser::ParseOrExitCode(int argc, char** argv, int first, std::vector<std::string>* positional) {
+  const absl::Status st = Parse(argc, argv, first, positional);
+  if (help_) {
+    std::fputs(Help().c_str(), stdout);
+    return 0;
+  }
+  if (!st.ok()) {
+    std::fprintf(stderr, "%s: %s\n", program_.c_str(), std::string(st.message()).c_str());
+    return 2;
+  }
+  return -1;
 }
 
 std::string ArgParser::Help() const {

@@ -37,6 +37,10 @@ class ArgParser {
   // accepted). "--" ends flags. Sets help_requested() on -h/--help.
   absl::Status Parse(int argc, char** argv, int first, std::vector<std::string>* positional);
 
+  // Parse() for a main(): on --help prints Help() to stdout and returns 0; on a usage
+  // error prints "<program>: <message>" to stderr and returns 2; else returns -1.
+  int ParseOrExitCode(int argc, char** argv, int first, std::vector<std::string>* positional);
+
   bool help_requested() const { return help_; }
   bool was_set(absl::string_view name) const;
   std::string Help() const;

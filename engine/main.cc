@@ -78,13 +78,10 @@ int main(int argc, char** argv) {
               "on SIGTERM/SIGINT, how long calls in flight may take to finish (default 10s)",
               "DURATION");
   p.Require("index_root");
-  absl::Status parsed = p.Parse(argc, argv, 1, nullptr);
-  if (p.help_requested()) {
-    std::printf("%s", p.Help().c_str());
-    return 0;
-  }
+  if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
+  absl::Status parsed;
   absl::Duration poll, grace;
-  if (parsed.ok() && !absl::ParseDuration(poll_text, &poll)) {
+  if (!absl::ParseDuration(poll_text, &poll)) {
     parsed = absl::InvalidArgumentError(absl::StrCat("--poll_interval: '", poll_text,
                                                      "' is not a duration (e.g. 2s, 500ms)"));
   }

@@ -121,12 +121,7 @@ int Build(int argc, char** argv) {
   p.AddInt("keep", &keep, "versions to keep; older ones are deleted (default 5, 0 keeps all)");
   p.AddString("out", &o.out_root, "index root; the bundle goes to ROOT/<collection>/vNNNNNN", "ROOT");
   for (const char* r : {"collection", "vectors", "out"}) p.Require(r);
-  absl::Status st = p.Parse(argc, argv, 2, nullptr);
-  if (p.help_requested()) {
-    std::printf("%s", p.Help().c_str());
-    return 0;
-  }
-  if (!st.ok()) return Fail(st);
+  if (int rc = p.ParseOrExitCode(argc, argv, 2, nullptr); rc >= 0) return rc;
   auto mt = ParseMetric(metric);
   if (!mt.ok()) return Fail(mt.status());
   auto kind = ParseIndexKind(index);
@@ -185,17 +180,12 @@ int Genres(int argc, char** argv) {
   p.AddString("out-ids", &out_ids, "output ids (.npy int64, or text for any other extension)",
               "FILE");
   for (const char* r : {"catalog", "out-vectors", "out-ids"}) p.Require(r);
-  absl::Status st = p.Parse(argc, argv, 2, nullptr);
-  if (p.help_requested()) {
-    std::printf("%s", p.Help().c_str());
-    return 0;
-  }
-  if (!st.ok()) return Fail(st);
+  if (int rc = p.ParseOrExitCode(argc, argv, 2, nullptr); rc >= 0) return rc;
   auto catalog = Catalog::Load(catalogs);
   if (!catalog.ok()) return Fail(catalog.status());
   GenreVectors g = MakeGenreVectors(*catalog);
   if (g.vectors.count == 0) return Fail(absl::InvalidArgumentError("no catalogue item has a genre"));
-  st = WriteNpyFloat32(out_vectors, g.vectors.data.data(), g.vectors.count, g.vectors.dims);
+  absl::Status st = WriteNpyFloat32(out_vectors, g.vectors.data.data(), g.vectors.count, g.vectors.dims);
   if (!st.ok()) return Fail(st);
   if (absl::EndsWith(out_ids, ".npy")) {
     st = WriteNpyInt64(out_ids, g.vectors.ids.data(), g.vectors.count);

@@ -50,15 +50,7 @@ int Run(int argc, char** argv) {
   p.AddString("recommend-collection", &ho.recommend_collection, "default collection of /recommend and /items", "NAME");
   p.AddString("search-collection", &ho.search_collection, "default collection of /search", "NAME");
   p.AddDouble("timeout", &timeout_s, "--serve-http: each request's deadline in seconds (default 10)", "SECONDS");
-  absl::Status st = p.Parse(argc, argv, 1, nullptr);
-  if (p.help_requested()) {
-    std::printf("%s", p.Help().c_str());
-    return 0;
-  }
-  if (!st.ok()) {
-    std::fprintf(stderr, "simsearch-lambda: %s\n", std::string(st.message()).c_str());
-    return 2;
-  }
+  if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
   const std::string runtime_api = Env("AWS_LAMBDA_RUNTIME_API");
   if (serve_http.empty() && runtime_api.empty()) {
     std::fprintf(stderr, "simsearch-lambda: AWS_LAMBDA_RUNTIME_API is not set: run in Lambda, or use "
@@ -83,7 +75,7 @@ int Run(int argc, char** argv) {
       return 1;
     }
     const SearchBackend& b = **backend;
-    st = ServeHttp(
+    absl::Status st = ServeHttp(
         serve_http, absl::Seconds(timeout_s),
         [&](const std::string& event, absl::Time deadline) {
           return HandleEvent(event, Invocation{deadline, ""}, b, ho);
@@ -107,7 +99,7 @@ int Run(int argc, char** argv) {
     return 1;
   }
   const SearchBackend& b = **backend;
-  st = RunLoop(api, [&](const NextInvocation& inv) -> absl::StatusOr<std::string> {
+  absl::Status st = RunLoop(api, [&](const NextInvocation& inv) -> absl::StatusOr<std::string> {
     return HandleEvent(inv.event, Invocation{inv.deadline, inv.request_id}, b, ho);
   });
   std::fprintf(stderr, "simsearch-lambda: runtime API failed: %s\n", std::string(st.message()).c_str());

@@ -179,15 +179,7 @@ int Run(int argc, char** argv) {
   p.AddString("out", &o.out, "output directory", "DIR");
   p.Require("interactions");
   p.Require("out");
-  absl::Status st = p.Parse(argc, argv, 1, nullptr);
-  if (p.help_requested()) {
-    std::printf("%s", p.Help().c_str());
-    return 0;
-  }
-  if (!st.ok()) {
-    std::fprintf(stderr, "simsearch-train-ncf: %s\n", std::string(st.message()).c_str());
-    return 2;
-  }
+  if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
   o.train.seed = static_cast<uint64_t>(seed);
   o.train.learning_rate = static_cast<float>(o.lr);
   o.train.l2 = static_cast<float>(o.l2);

@@ -64,14 +64,9 @@ int ImportGlove(int argc, char** argv) {
   p.AddString("source", &source, "where the vectors came from, recorded in sif.json");
   p.Require("in");
   p.Require("out");
-  absl::Status st = p.Parse(argc, argv, 2, nullptr);
-  if (p.help_requested()) {
-    std::printf("%s", p.Help().c_str());
-    return 0;
-  }
-  if (!st.ok()) return Usage(st);
+  if (int rc = p.ParseOrExitCode(argc, argv, 2, nullptr); rc >= 0) return rc;
   const absl::Time t0 = absl::Now();
-  st = SifEncoder::Import(in, out, source.empty() ? in : source);
+  absl::Status st = SifEncoder::Import(in, out, source.empty() ? in : source);
   if (!st.ok()) return Fail(st);
   auto e = SifEncoder::Load(out);
   if (!e.ok()) return Fail(e.status());
@@ -101,12 +96,7 @@ int Encode(int argc, char** argv) {
   p.AddInt("threads", &threads, "encoding threads (default 2)");
   p.AddInt("batch", &batch, "texts per progress step (default 256)");
   for (const char* r : {"model", "input", "out"}) p.Require(r);
-  absl::Status st = p.Parse(argc, argv, 1, nullptr);
-  if (p.help_requested()) {
-    std::printf("%s", p.Help().c_str());
-    return 0;
-  }
-  if (!st.ok()) return Usage(st);
+  if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
   if (threads < 1 || batch < 1) return Usage(absl::InvalidArgumentError("--threads and --batch must be >= 1"));
   if (ids_out.empty()) {
     ids_out = absl::EndsWith(out, ".npy") ? out.substr(0, out.size() - 4) + "_ids.npy" : out + "_ids.npy";

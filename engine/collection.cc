@@ -85,7 +85,6 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
       }
     }
     SIMSEARCH_RETURN_IF_ERROR(c->BuildAttributes());
-    c->titles_ = std::make_unique<TitleIndex>(c->items_);
   }
   if (!m.encoder_kind.empty()) {
     SIMSEARCH_ASSIGN_OR_RETURN(c->encoder_, text::LoadEncoder(path(kEncoderDir), /*threads=*/1));
@@ -276,7 +275,8 @@ absl::Status Collection::Search(const float* queries, size_t n, int k,
 }
 
 std::vector<TitleMatch> Collection::LookupTitle(absl::string_view query, size_t limit) const {
-  if (titles_ == nullptr) return {};
+  if (items_.empty()) return {};
+  std::call_once(titles_once_, [this] { titles_ = std::make_unique<TitleIndex>(items_); });
   return titles_->Lookup(query, limit);
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -136,7 +137,10 @@ class Collection {
   std::vector<uint16_t> row_type_;    // 0 = unknown
   std::unique_ptr<ExactSearcher> exact_;
   std::unique_ptr<Searcher> ann_;     // null for flat collections
-  std::unique_ptr<TitleIndex> titles_;
+  // Built on the first title lookup, not at open: most collections serve no lookups,
+  // and opening stays cheap (cold starts, reloads).
+  mutable std::once_flag titles_once_;
+  mutable std::unique_ptr<TitleIndex> titles_;
   std::unique_ptr<text::SentenceEncoder> encoder_;
 };
 

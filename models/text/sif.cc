@@ -245,8 +245,6 @@ absl::StatusOr<std::unique_ptr<SifEncoder>> SifEncoder::Load(const std::string& 
     return absl::DataLossError(absl::StrCat(dir, ": ", e->words_.size(), " words but ",
                                             e->vectors_.count(), " vectors"));
   }
-  e->index_.reserve(e->words_.size());
-  for (uint32_t i = 0; i < e->words_.size(); ++i) e->index_.try_emplace(e->words_[i], i);
   if (fs::exists(path(kWeights))) {
     auto w = MappedArray::Open(path(kWeights), ArrayDType::kFloat32);
     auto u = MappedArray::Open(path(kComponent), ArrayDType::kFloat32);
@@ -266,12 +264,21 @@ std::string SifEncoder::Describe() const {
                          fitted() ? absl::StrCat(", fitted on ", fitted_on_) : ", not fitted");
 }
 
+const absl::flat_hash_map<std::string, uint32_t>& SifEncoder::Index() const {
+  std::call_once(index_once_, [this] {
+    index_.reserve(words_.size());
+    for (uint32_t i = 0; i < words_.size(); ++i) index_.try_emplace(words_[i], i);
+  });
+  return index_;
+}
+
 void SifEncoder::Embed(const std::string& text, const std::vector<float>& weights, float* out) const {
   std::fill(out, out + dims_, 0.0f);
   int n = 0;
+  const auto& index = Index();
   for (const std::string& w : BasicTokenize(text, Options(lower_case_))) {
-    auto it = index_.find(w);
-    if (it == index_.end()) continue;
+    auto it = index.find(w);
+    if (it == index.end()) continue;
     const float weight = weights.empty() ? 1.0f : weights[it->second];
     const float* v = vectors_.row(it->second);
     for (int k = 0; k < dims_; ++k) out[k] += weight * v[k];
@@ -286,10 +293,11 @@ absl::Status SifEncoder::FitAndSave(const std::vector<std::string>& corpus, cons
   // Word frequencies in the corpus.
   std::vector<double> count(words_.size(), 0.0);
   double total = 0;
+  const auto& index = Index();
   for (const std::string& t : corpus) {
     for (const std::string& w : BasicTokenize(t, Options(lower_case_))) {
-      auto it = index_.find(w);
-      if (it != index_.end()) count[it->second] += 1;
+      auto it = index.find(w);
+      if (it != index.end()) count[it->second] += 1;
       total += 1;  // every token counts towards the total, known or not
     }
   }

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,9 @@ class SifEncoder final : public SentenceEncoder {
  private:
   SifEncoder() = default;
   void Embed(const std::string& text, const std::vector<float>& weights, float* out) const;
+  // The word -> row map, built on first use (341k words take tens of milliseconds,
+  // which a cold start that serves no text query should not pay).
+  const absl::flat_hash_map<std::string, uint32_t>& Index() const;
 
   std::string dir_;
   std::string source_;
@@ -58,7 +62,8 @@ class SifEncoder final : public SentenceEncoder {
   bool lower_case_ = true;
   float a_ = 1e-3f;
   std::vector<std::string> words_;
-  absl::flat_hash_map<std::string, uint32_t> index_;
+  mutable std::once_flag index_once_;
+  mutable absl::flat_hash_map<std::string, uint32_t> index_;
   MappedArray vectors_;
   std::vector<float> weights_;    // per word; empty until fitted
   std::vector<float> component_;  // dims; empty until fitted

@@ -39,13 +39,6 @@ std::string Clean(absl::string_view s) {
   return std::string(s);
 }
 
-int FindAny(const std::vector<std::string>& header, std::initializer_list<absl::string_view> names) {
-  for (absl::string_view n : names) {
-    int c = FindColumn(header, n);
-    if (c >= 0) return c;
-  }
-  return -1;
-}
 
 struct Columns {
   int id, title, english, genres, type, episodes, members;
@@ -60,13 +53,13 @@ absl::Status LoadFile(const std::string& path, std::vector<Item>* items,
   auto has = reader.Next(&header);
   if (!has.ok()) return has.status();
   if (!*has) return absl::InvalidArgumentError(absl::StrCat(path, ": empty catalogue file"));
-  Columns c{FindAny(header, {"anime_id", "mal_id", "id"}),
-            FindAny(header, {"name", "title"}),
-            FindAny(header, {"english_name", "english name", "title_english"}),
-            FindAny(header, {"genre", "genres"}),
-            FindAny(header, {"type"}),
-            FindAny(header, {"episodes"}),
-            FindAny(header, {"members"})};
+  Columns c{FindAnyColumn(header, {"anime_id", "mal_id", "id"}),
+            FindAnyColumn(header, {"name", "title"}),
+            FindAnyColumn(header, {"english_name", "english name", "title_english"}),
+            FindAnyColumn(header, {"genre", "genres"}),
+            FindAnyColumn(header, {"type"}),
+            FindAnyColumn(header, {"episodes"}),
+            FindAnyColumn(header, {"members"})};
   if (c.id < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": no id column in the header (expected anime_id, mal_id or id)"));

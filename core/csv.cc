@@ -85,4 +85,11 @@ int FindColumn(const std::vector<std::string>& header, absl::string_view name) {
   return -1;
 }
 
+int FindAnyColumn(const std::vector<std::string>& header, std::initializer_list<absl::string_view> names) {
+  for (absl::string_view n : names) {
+    if (int c = FindColumn(header, n); c >= 0) return c;
+  }
+  return -1;
+}
+
 }  // namespace simsearch

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,5 +40,7 @@ class CsvReader {
 // Finds `name` (case-insensitive, surrounding spaces ignored) among header fields;
 // returns its index or -1.
 int FindColumn(const std::vector<std::string>& header, absl::string_view name);
+// The first of `names` found among the header fields (as FindColumn), or -1.
+int FindAnyColumn(const std::vector<std::string>& header, std::initializer_list<absl::string_view> names);
 
 }  // namespace simsearch

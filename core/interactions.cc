@@ -13,13 +13,6 @@
 namespace simsearch {
 namespace {
 
-int FindAny(const std::vector<std::string>& header, std::initializer_list<const char*> names) {
-  for (const char* n : names) {
-    int c = FindColumn(header, n);
-    if (c >= 0) return c;
-  }
-  return -1;
-}
 
 // Dense numbering in ascending id order.
 std::vector<int64_t> SortedUnique(std::vector<int64_t> v) {
@@ -47,9 +40,9 @@ absl::StatusOr<Interactions> LoadInteractions(const std::string& path,
   if (!*has || (header.size() == 1 && absl::StripAsciiWhitespace(header[0]).empty())) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": empty file (expected a header and rows)"));
   }
-  const int user_col = FindAny(header, {"user_id", "user", "userid"});
-  const int item_col = FindAny(header, {"item_id", "anime_id", "item", "itemid", "movie_id"});
-  const int rating_col = FindAny(header, {"rating", "score"});
+  const int user_col = FindAnyColumn(header, {"user_id", "user", "userid"});
+  const int item_col = FindAnyColumn(header, {"item_id", "anime_id", "item", "itemid", "movie_id"});
+  const int rating_col = FindAnyColumn(header, {"rating", "score"});
   if (user_col < 0 || item_col < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": line 1: header (", absl::StrJoin(header, ","), ") lacks ",

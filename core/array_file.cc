@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "core/checked_math.h"
 #include "core/file_util.h"
 
 namespace simsearch {
@@ -109,8 +110,11 @@ absl::StatusOr<MappedArray> MappedArray::Open(const std::string& path, ArrayDTyp
                                             ", expected ",
                                             DTypeName(static_cast<uint32_t>(expected))));
   }
-  const uint64_t want = a.header_.data_offset +
-                        a.header_.count * a.header_.dims * ElementSize(expected);
+  uint64_t want = 0;
+  if (!CheckedProduct({a.header_.count, a.header_.dims, ElementSize(expected)}, &want) ||
+      !CheckedAdd(want, a.header_.data_offset, &want)) {
+    want = UINT64_MAX;  // reported below: no file is that large
+  }
   if (file->size() != want) {
     return absl::DataLossError(absl::StrCat(path, ": size ", file->size(),
                                             " bytes does not match its header (",

@@ -1,6 +1,7 @@
 #include "core/bundle.h"
 
-#include <signal.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +29,8 @@ using json = nlohmann::json;
 namespace {
 
 constexpr char kStagingPrefix[] = ".staging-";
+constexpr char kTrashPrefix[] = ".trash-";
+constexpr char kLockFile[] = ".lock";
 
 // "v000012" -> 12; -1 for anything else.
 long VersionNumber(absl::string_view name) {
@@ -42,6 +45,60 @@ long VersionNumber(absl::string_view name) {
 }
 
 std::string VersionName(long n) { return absl::StrFormat("v%06d", n); }
+
+// An exclusive flock(2) on ROOT/<collection>/.lock, held until destruction. The lock
+// file itself is never removed (removing it would let two writers lock two files).
+class CollectionLock {
+ public:
+  static absl::StatusOr<CollectionLock> Acquire(const std::string& collection_dir) {
+    const std::string path = (fs::path(collection_dir) / kLockFile).string();
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return ErrnoStatus("cannot open lock file", path, errno);
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return ErrnoStatus("cannot lock", path, err);
+    }
+    return CollectionLock(fd);
+  }
+  CollectionLock(CollectionLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  CollectionLock& operator=(CollectionLock&&) = delete;
+  ~CollectionLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+
+ private:
+  explicit CollectionLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+// Removes, from a collection directory whose lock the caller holds, what killed
+// writers left: staging directories whose flock nobody holds, ".trash-" directories
+// of interrupted prunes, and temporary files (of CURRENT). Appends their names.
+absl::Status RemoveLeftoversLocked(const std::string& collection_dir,
+                                   std::vector<std::string>* removed) {
+  std::error_code ec;
+  std::vector<fs::path> stale;
+  for (fs::directory_iterator it(collection_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (absl::StartsWith(name, kStagingPrefix)) {
+      int fd = ::open(it->path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0) continue;
+      // A live build holds its staging directory's lock; nobody does after a kill.
+      if (::flock(fd, LOCK_EX | LOCK_NB) == 0) stale.push_back(it->path());
+      ::close(fd);
+    } else if (absl::StartsWith(name, kTrashPrefix) || IsTemporaryFileName(name)) {
+      stale.push_back(it->path());
+    }
+  }
+  if (ec) return absl::InternalError(absl::StrCat("cannot list ", collection_dir, ": ", ec.message()));
+  for (const fs::path& p : stale) {
+    if (auto st = RemoveTree(p.string()); !st.ok()) return st;
+    removed->push_back(p.filename().string());
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -76,12 +133,25 @@ absl::StatusOr<std::unique_ptr<BundleWriter>> BundleWriter::Create(const std::st
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  // Under the collection's lock, so a concurrent cleanup cannot take the new staging
+  // directory for a dead one between its mkdir and its flock.
+  auto lock = CollectionLock::Acquire(dir);
+  if (!lock.ok()) return lock.status();
+  std::vector<std::string> removed;
+  if (auto st = RemoveLeftoversLocked(dir, &removed); !st.ok()) return st;
   std::random_device rd;
   for (int attempt = 0; attempt < 16; ++attempt) {
     std::string staging =
         (fs::path(dir) / absl::StrFormat("%s%d-%08x", kStagingPrefix, ::getpid(), rd())).string();
     if (::mkdir(staging.c_str(), 0755) == 0) {
-      return std::unique_ptr<BundleWriter>(new BundleWriter(dir, staging));
+      int fd = ::open(staging.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        if (fd >= 0) ::close(fd);
+        (void)RemoveTree(staging);
+        return ErrnoStatus("cannot lock", staging, err);
+      }
+      return std::unique_ptr<BundleWriter>(new BundleWriter(dir, staging, fd));
     }
     if (errno != EEXIST) return ErrnoStatus("cannot create", staging, errno);
   }
@@ -90,6 +160,7 @@ absl::StatusOr<std::unique_ptr<BundleWriter>> BundleWriter::Create(const std::st
 
 BundleWriter::~BundleWriter() {
   if (!published_) (void)RemoveTree(staging_dir_);
+  if (staging_lock_fd_ >= 0) ::close(staging_lock_fd_);
 }
 
 std::string BundleWriter::PathOf(absl::string_view name) const {
@@ -118,6 +189,9 @@ absl::StatusOr<std::string> BundleWriter::Publish(Manifest manifest) {
   }
   if (auto st = SyncDirectory(staging_dir_); !st.ok()) return st;
 
+  // Number, rename and CURRENT as one step among this collection's writers.
+  auto lock = CollectionLock::Acquire(collection_dir_);
+  if (!lock.ok()) return lock.status();
   auto versions = ListVersions(collection_dir_);
   if (!versions.ok()) return versions.status();
   long next = versions->empty() ? 1 : VersionNumber(versions->back()) + 1;
@@ -126,7 +200,7 @@ absl::StatusOr<std::string> BundleWriter::Publish(Manifest manifest) {
     version = VersionName(next);
     std::string target = (fs::path(collection_dir_) / version).string();
     if (::rename(staging_dir_.c_str(), target.c_str()) == 0) break;
-    // Another builder took this number first: try the next one.
+    // Taken by a writer that does not lock (an older simsearch): try the next number.
     if ((errno == EEXIST || errno == ENOTEMPTY) && attempt < 1000) {
       ++next;
       continue;
@@ -134,9 +208,10 @@ absl::StatusOr<std::string> BundleWriter::Publish(Manifest manifest) {
     return ErrnoStatus("cannot publish", target, errno);
   }
   published_ = true;
+  manifest_ = std::move(manifest);
   if (auto st = SyncDirectory(collection_dir_); !st.ok()) return st;
   std::string current = (fs::path(collection_dir_) / kCurrentFile).string();
-  if (auto st = WriteFileAtomically(current, version + "\n"); !st.ok()) return st;
+  if (auto st = WriteStringToFile(current, version + "\n"); !st.ok()) return st;
   return version;
 }
 
@@ -169,30 +244,36 @@ absl::StatusOr<std::vector<std::string>> ListVersions(const std::string& collect
 
 absl::StatusOr<std::vector<std::string>> PruneVersions(const std::string& collection_dir,
                                                        size_t keep) {
+  auto lock = CollectionLock::Acquire(collection_dir);
+  if (!lock.ok()) return lock.status();
   auto versions = ListVersions(collection_dir);
   if (!versions.ok()) return versions.status();
   auto current = ReadCurrentVersion(collection_dir);
   std::vector<std::string> removed;
   const size_t n = versions->size();
+  std::random_device rd;
   for (size_t i = 0; i + keep < n; ++i) {
     const std::string& v = (*versions)[i];
     if (current.ok() && v == *current) continue;
-    if (auto st = RemoveTree((fs::path(collection_dir) / v).string()); !st.ok()) return st;
+    // Out of the version namespace first (atomic), then deleted: killed midway, the
+    // leftover is a ".trash-" directory that the next writer removes.
+    const std::string from = (fs::path(collection_dir) / v).string();
+    const std::string trash = (fs::path(collection_dir) /
+                               absl::StrFormat("%s%s-%d-%08x", kTrashPrefix, v, ::getpid(), rd()))
+                                  .string();
+    if (::rename(from.c_str(), trash.c_str()) != 0) return ErrnoStatus("cannot remove", from, errno);
+    if (auto st = RemoveTree(trash); !st.ok()) return st;
     removed.push_back(v);
   }
-  // Staging directories of builds whose process is gone.
-  std::error_code ec;
-  for (fs::directory_iterator it(collection_dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (!absl::StartsWith(name, kStagingPrefix)) continue;
-    absl::string_view rest = absl::string_view(name).substr(sizeof(kStagingPrefix) - 1);
-    int pid = 0;
-    if (!absl::SimpleAtoi(rest.substr(0, rest.find('-')), &pid)) continue;
-    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
-      if (auto st = RemoveTree(it->path().string()); !st.ok()) return st;
-      removed.push_back(name);
-    }
-  }
+  if (auto st = RemoveLeftoversLocked(collection_dir, &removed); !st.ok()) return st;
+  return removed;
+}
+
+absl::StatusOr<std::vector<std::string>> RemoveLeftovers(const std::string& collection_dir) {
+  auto lock = CollectionLock::Acquire(collection_dir);
+  if (!lock.ok()) return lock.status();
+  std::vector<std::string> removed;
+  if (auto st = RemoveLeftoversLocked(collection_dir, &removed); !st.ok()) return st;
   return removed;
 }
 

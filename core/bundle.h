@@ -7,6 +7,13 @@
 // A version is written under a hidden staging name, fsynced, renamed into place, and
 // only then made current by rewriting CURRENT through a rename. A reader that follows
 // CURRENT never sees a half-written bundle.
+//
+// Writers of one collection (publishing, pruning, cleaning up) take an exclusive
+// flock(2) on ROOT/<collection>/.lock, so concurrent builds get distinct version
+// numbers, CURRENT always names the newest published version, and a prune never
+// removes the version CURRENT names. Readers take no lock. Each build also holds a
+// lock on its own staging directory: one that nobody holds is a killed build's
+// leftover and is removed by the next writer.
 #pragma once
 
 #include <memory>
@@ -50,16 +57,23 @@ class BundleWriter {
   std::string PathOf(absl::string_view name) const;
 
   // Checksums every file in the staging directory into `manifest.files`, writes
-  // manifest.json, fsyncs, renames the directory to the next free version name and
-  // switches CURRENT to it. Returns the version name (e.g. "v000004").
+  // manifest.json, fsyncs, and then, holding the collection's lock, renames the
+  // directory to the next free version name and switches CURRENT to it. Returns the
+  // version name (e.g. "v000004").
   absl::StatusOr<std::string> Publish(Manifest manifest);
+  // The manifest as Publish wrote it (with its file list).
+  const Manifest& published_manifest() const { return manifest_; }
 
  private:
-  BundleWriter(std::string collection_dir, std::string staging_dir)
-      : collection_dir_(std::move(collection_dir)), staging_dir_(std::move(staging_dir)) {}
+  BundleWriter(std::string collection_dir, std::string staging_dir, int staging_lock_fd)
+      : collection_dir_(std::move(collection_dir)),
+        staging_dir_(std::move(staging_dir)),
+        staging_lock_fd_(staging_lock_fd) {}
   std::string collection_dir_;
   std::string staging_dir_;
+  int staging_lock_fd_;  // flock held on the staging directory while this build lives
   bool published_ = false;
+  Manifest manifest_;
 };
 
 // The version CURRENT names in ROOT/<collection>/ (NotFound if there is none yet).
@@ -68,10 +82,18 @@ absl::StatusOr<std::string> ReadCurrentVersion(const std::string& collection_dir
 // Published versions in a collection directory, oldest first.
 absl::StatusOr<std::vector<std::string>> ListVersions(const std::string& collection_dir);
 
-// Deletes all but the newest `keep` versions (never the current one) and stale staging
-// directories left by crashed builds. Returns the names removed.
+// Holding the collection's lock: deletes all but the newest `keep` versions (never the
+// one CURRENT names) and removes what killed processes left behind (see
+// RemoveLeftovers). A version is first renamed out of the way (".trash-..."), so a
+// prune killed midway never leaves a half-deleted version under a version name.
+// Returns the names removed.
 absl::StatusOr<std::vector<std::string>> PruneVersions(const std::string& collection_dir,
                                                        size_t keep);
+
+// Holding the collection's lock: removes staging directories no live build holds,
+// half-removed versions (".trash-...") and temporary files of killed writers
+// (".CURRENT.tmp-..."). Returns the names removed.
+absl::StatusOr<std::vector<std::string>> RemoveLeftovers(const std::string& collection_dir);
 
 enum class VerifyMode {
   kSizes,      // every listed file exists with its recorded size (cheap)

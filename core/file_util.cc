@@ -1,15 +1,19 @@
 #include "core/file_util.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace simsearch {
 
@@ -68,41 +72,104 @@ absl::Status SyncDirectory(const std::string& dir) {
   return absl::OkStatus();
 }
 
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view data) {
+namespace {
+
+constexpr char kTmpMarker[] = ".tmp-";
+
+std::string ParentDir(const std::string& path) {
   std::filesystem::path p(path);
-  std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
-  if (auto st = WriteStringToFile(tmp, data); !st.ok()) {
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoStatus("cannot rename into place", path, err);
-  }
-  std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
-  return SyncDirectory(dir);
+  return p.has_parent_path() ? p.parent_path().string() : ".";
 }
 
-absl::Status LinkOrCopyTree(const std::string& from, const std::string& to) {
+// Copies the bytes of open file `in` (of `size` bytes) to open file `out`: a clone where
+// the file system shares blocks copy-on-write, else in-kernel, else by read/write.
+absl::Status CopyContent(int in, int out, uint64_t size, const std::string& from) {
+  if (::ioctl(out, FICLONE, in) == 0) return absl::OkStatus();
+  uint64_t done = 0;
+  bool kernel_copy = true;
+  while (done < size) {
+    ssize_t n = -1;
+    if (kernel_copy) {
+      n = ::copy_file_range(in, nullptr, out, nullptr, size - done, 0);
+      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
+        kernel_copy = false;  // not between these file systems: copy through user space
+        continue;
+      }
+    } else {
+      char buf[1 << 16];
+      n = ::pread(in, buf, sizeof(buf), static_cast<off_t>(done));
+      if (n > 0) {
+        for (ssize_t off = 0; off < n;) {
+          ssize_t w = ::write(out, buf + off, static_cast<size_t>(n - off));
+          if (w < 0 && errno == EINTR) continue;
+          if (w < 0) return ErrnoStatus("cannot write a copy of", from, errno);
+          off += w;
+        }
+      }
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("cannot copy", from, errno);
+    if (n == 0) {
+      return absl::DataLossError(absl::StrCat(from, ": file shrank to ", done,
+                                              " bytes while it was being copied"));
+    }
+    done += static_cast<uint64_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool IsTemporaryFileName(absl::string_view name) {
+  return name.size() > 1 && name[0] == '.' && name.find(kTmpMarker) != absl::string_view::npos;
+}
+
+absl::Status CopyFile(const std::string& from, const std::string& to) {
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return ErrnoStatus("cannot open", from, errno);
+  struct stat st;
+  if (::fstat(in, &st) != 0) {
+    int err = errno;
+    ::close(in);
+    return ErrnoStatus("cannot stat", from, err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(in);
+    return absl::InvalidArgumentError(absl::StrCat(from, ": not a regular file"));
+  }
+  auto w = FileWriter::Create(to);
+  if (!w.ok()) {
+    ::close(in);
+    return w.status();
+  }
+  absl::Status copied = CopyContent(in, w->fd_, static_cast<uint64_t>(st.st_size), from);
+  ::close(in);
+  if (!copied.ok()) return copied;  // the writer removes its temporary file
+  w->bytes_written_ = static_cast<uint64_t>(st.st_size);
+  return w->Close();
+}
+
+absl::Status CopyTree(const std::string& from, const std::string& to) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(to, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", to, ": ", ec.message()));
   for (fs::recursive_directory_iterator it(from, ec), end; !ec && it != end; it.increment(ec)) {
     const fs::path target = fs::path(to) / fs::relative(it->path(), from);
-    if (it->is_directory()) {
-      fs::create_directories(target, ec);
-    } else if (it->is_regular_file()) {
-      fs::create_hard_link(it->path(), target, ec);
-      if (ec) {
-        ec.clear();
-        fs::copy_file(it->path(), target, fs::copy_options::overwrite_existing, ec);
-      }
-    }
+    const fs::file_status status = it->symlink_status(ec);
     if (ec) break;
+    if (fs::is_directory(status)) {
+      fs::create_directories(target, ec);
+    } else if (fs::is_regular_file(status)) {
+      // A killed writer's temporary file is not part of the tree.
+      if (IsTemporaryFileName(it->path().filename().string())) continue;
+      if (auto st = CopyFile(it->path().string(), target.string()); !st.ok()) return st;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          it->path().string(), ": not a regular file or directory; copy the real file there"));
+    }
   }
-  if (ec) return absl::InternalError(absl::StrCat("cannot link or copy ", from, " to ", to, ": ", ec.message()));
+  if (ec) return absl::InternalError(absl::StrCat("cannot copy ", from, " to ", to, ": ", ec.message()));
   return absl::OkStatus();
 }
 
@@ -114,14 +181,25 @@ absl::Status RemoveTree(const std::string& path) {
 }
 
 absl::StatusOr<FileWriter> FileWriter::Create(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus("cannot create", path, errno);
-  return FileWriter(fd, path);
+  const std::filesystem::path p(path);
+  const std::string dir = ParentDir(path);
+  std::random_device rd;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    std::string tmp = (std::filesystem::path(dir) /
+                       absl::StrFormat(".%s%s%d-%08x", p.filename().string(), kTmpMarker,
+                                       ::getpid(), rd()))
+                          .string();
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) return FileWriter(fd, path, std::move(tmp));
+    if (errno != EEXIST) return ErrnoStatus("cannot create", path, errno);
+  }
+  return absl::InternalError(absl::StrCat("cannot create a temporary file beside ", path));
 }
 
 FileWriter::FileWriter(FileWriter&& other) noexcept
     : fd_(other.fd_),
       path_(std::move(other.path_)),
+      tmp_path_(std::move(other.tmp_path_)),
       buffer_(std::move(other.buffer_)),
       bytes_written_(other.bytes_written_) {
   other.fd_ = -1;
@@ -129,9 +207,10 @@ FileWriter::FileWriter(FileWriter&& other) noexcept
 
 FileWriter& FileWriter::operator=(FileWriter&& other) noexcept {
   if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
+    Abandon();
     fd_ = other.fd_;
     path_ = std::move(other.path_);
+    tmp_path_ = std::move(other.tmp_path_);
     buffer_ = std::move(other.buffer_);
     bytes_written_ = other.bytes_written_;
     other.fd_ = -1;
@@ -139,8 +218,13 @@ FileWriter& FileWriter::operator=(FileWriter&& other) noexcept {
   return *this;
 }
 
-FileWriter::~FileWriter() {
-  if (fd_ >= 0) ::close(fd_);
+FileWriter::~FileWriter() { Abandon(); }
+
+void FileWriter::Abandon() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  ::unlink(tmp_path_.c_str());
+  fd_ = -1;
 }
 
 absl::Status FileWriter::Flush() {
@@ -178,9 +262,22 @@ absl::Status FileWriter::Close() {
   if (fd_ < 0) return absl::OkStatus();
   absl::Status st = Flush();
   if (st.ok() && ::fsync(fd_) != 0) st = ErrnoStatus("cannot fsync", path_, errno);
-  if (::close(fd_) != 0 && st.ok()) st = ErrnoStatus("cannot close", path_, errno);
+  if (!st.ok()) {
+    Abandon();
+    return st;
+  }
+  const int fd = fd_;
   fd_ = -1;
-  return st;
+  if (::close(fd) != 0) {
+    st = ErrnoStatus("cannot close", path_, errno);
+  } else if (::rename(tmp_path_.c_str(), path_.c_str()) != 0) {
+    st = ErrnoStatus("cannot rename into place", path_, errno);
+  }
+  if (!st.ok()) {
+    ::unlink(tmp_path_.c_str());
+    return st;
+  }
+  return SyncDirectory(ParentDir(path_));
 }
 
 }  // namespace simsearch

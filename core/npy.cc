@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "core/checked_math.h"
 #include "core/file_util.h"
 
 namespace simsearch {
@@ -81,6 +82,7 @@ absl::Status WriteNpy(const std::string& path, const std::string& descr,
 }  // namespace
 
 uint64_t NpyArray::elements() const {
+  // ReadNpy checked that elements * item_size fits the file, so this cannot overflow.
   uint64_t n = 1;
   for (uint64_t s : shape) n *= s;
   return n;
@@ -160,8 +162,18 @@ absl::StatusOr<NpyArray> ReadNpy(const std::string& path) {
     a.shape.push_back(dim);
   }
   const size_t data_start = header_start + header_len;
-  const uint64_t need = a.elements() * a.item_size;
   const uint64_t have = size - data_start;
+  // The shape is input: its product is checked, so a huge declared shape cannot wrap
+  // around to match a small file.
+  uint64_t need = a.item_size;
+  for (uint64_t dim : a.shape) {
+    if (!CheckedMul(need, dim, &need)) need = UINT64_MAX;
+  }
+  if (need == UINT64_MAX) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": shape ", shape_text, " of '", a.descr,
+                                                   "' is larger than any file (", have,
+                                                   " data bytes here)"));
+  }
   if (have != need) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": data is ", have, " bytes but shape ", shape_text, " of '", a.descr,

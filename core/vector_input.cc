@@ -206,14 +206,22 @@ absl::StatusOr<std::vector<int64_t>> ReadIds(const std::string& path) {
 absl::Status CheckFinite(const VectorSet& v, const std::string& origin) {
   for (uint64_t i = 0; i < v.count; ++i) {
     const float* row = v.data.data() + i * v.dims;
+    auto where = [&] {
+      return v.ids.empty() ? absl::StrCat("row ", i) : absl::StrCat("row ", i, " (id ", v.ids[i], ")");
+    };
+    double norm2 = 0;
     for (uint64_t j = 0; j < v.dims; ++j) {
       if (!std::isfinite(row[j])) {
-        std::string where = v.ids.empty() ? absl::StrCat("row ", i)
-                                          : absl::StrCat("row ", i, " (id ", v.ids[i], ")");
-        return absl::InvalidArgumentError(absl::StrCat(origin, ": ", where, ", component ", j,
+        return absl::InvalidArgumentError(absl::StrCat(origin, ": ", where(), ", component ", j,
                                                        ": ", std::isnan(row[j]) ? "NaN" : "Inf",
                                                        " is not allowed"));
       }
+      norm2 += double{row[j]} * row[j];
+    }
+    if (std::sqrt(norm2) > kMaxVectorNorm) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          origin, ": ", where(), ": L2 norm ", std::sqrt(norm2), " is above ", kMaxVectorNorm,
+          "; inner products with it would overflow float32: rescale the vectors"));
     }
   }
   return absl::OkStatus();

@@ -28,7 +28,12 @@ absl::StatusOr<VectorSet> ReadVectors(const std::string& path);
 // line. Empty input is an error.
 absl::StatusOr<std::vector<int64_t>> ReadIds(const std::string& path);
 
-// Every value finite; the error names the row (0-based) and the column.
+// Every row's L2 norm is at most this: scores (float32 inner products) against such a
+// row stay finite for any query the engine scales into its safe range (norm <= 2^21).
+inline constexpr double kMaxVectorNorm = 1e18;
+
+// Every value finite and every row's norm at most kMaxVectorNorm; the error names the
+// row (0-based) and the column.
 absl::Status CheckFinite(const VectorSet& v, const std::string& origin);
 
 }  // namespace simsearch

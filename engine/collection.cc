@@ -1,9 +1,12 @@
 #include "engine/collection.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/status_macros.h"
@@ -269,6 +272,34 @@ absl::Status Collection::Search(const float* queries, size_t n, int k,
       std::vector<std::vector<Neighbor>> one;
       SIMSEARCH_RETURN_IF_ERROR(exact_->Search(queries + i * dims(), 1, params, &one));
       (*results)[i] = std::move(one[0]);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Collection::CheckIntact() const {
+  const std::string prefix = dir_ + "/";
+  for (const std::string& path : DamagedMappings()) {
+    if (absl::StartsWith(path, prefix)) {
+      return absl::UnavailableError(absl::StrCat(
+          "collection '", name(), "' version ", version_, " was damaged on disk while served (",
+          path.substr(prefix.size()), " shrank); the engine withdraws it at its next reload; retry"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Collection::CheckIntegrity() const {
+  SIMSEARCH_RETURN_IF_ERROR(CheckIntact());
+  for (const FileDigest& f : manifest_.files) {
+    const std::string path = (fs::path(dir_) / f.name).string();
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      return absl::DataLossError(absl::StrCat(path, ": gone from disk while served"));
+    }
+    if (static_cast<uint64_t>(st.st_size) != f.bytes) {
+      return absl::DataLossError(absl::StrCat(path, ": size changed on disk while served (",
+                                              st.st_size, " bytes, the manifest says ", f.bytes, ")"));
     }
   }
   return absl::OkStatus();

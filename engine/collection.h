@@ -112,6 +112,15 @@ class Collection {
   // Title lookup over the item metadata (empty without metadata).
   std::vector<TitleMatch> LookupTitle(absl::string_view query, size_t limit) const;
 
+  // Unavailable naming the file when a read through one of this version's mappings
+  // faulted because the file shrank on disk (core/mapped_file.h): whatever was read
+  // since may be zeros, so the caller discards its answer. One atomic load while no
+  // mapping in the process has ever faulted.
+  absl::Status CheckIntact() const;
+  // CheckIntact, and every file of the manifest still has its recorded size (one
+  // stat per file). The registry calls it on every refresh.
+  absl::Status CheckIntegrity() const;
+
  private:
   friend class CompiledFilter;
   Collection() = default;

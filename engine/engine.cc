@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/ascii.h"
@@ -21,6 +22,23 @@ float Norm(const float* x, size_t d) {
   double s = 0;
   for (size_t j = 0; j < d; ++j) s += double{x[j]} * x[j];
   return static_cast<float>(std::sqrt(s));
+}
+
+// Inner products are computed in float32: a finite query of huge norm (1e30) overflows
+// them to Inf and NaN, ranked arbitrarily, and a tiny one underflows them to 0. The
+// query is multiplied by a power of two (exact in binary floating point, and the
+// ranking by inner product does not depend on a positive scale) so that its norm lies
+// in [2^-20, 2^20]; scores are scaled back in double. Returns the exponent e with
+// x = x_original * 2^-e; 0 (x untouched) for norms already in range.
+int ScaleIntoSafeRange(float* x, size_t d) {
+  double s = 0;
+  for (size_t j = 0; j < d; ++j) s += double{x[j]} * x[j];
+  const double norm = std::sqrt(s);
+  if (!(norm > 0) || !std::isfinite(norm)) return 0;
+  const int e = std::ilogb(norm);
+  if (e >= -20 && e <= 20) return 0;
+  for (size_t j = 0; j < d; ++j) x[j] = static_cast<float>(std::ldexp(double{x[j]}, -e));
+  return e;
 }
 
 }  // namespace
@@ -181,9 +199,11 @@ absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
   std::vector<float> x(n * d);
   std::vector<std::vector<uint32_t>> own(n);
   size_t most_own = 0;
+  std::vector<int> scale(n, 0);  // query i was multiplied by 2^-scale[i]
   for (size_t i = 0; i < n; ++i) {
     SIMSEARCH_RETURN_IF_ERROR(InQuery(BuildQuery(*c, queries[i], &x[i * d], &own[i]), i, n));
     most_own = std::max(most_own, own[i].size());
+    if (!c->cosine()) scale[i] = ScaleIntoSafeRange(&x[i * d], d);
   }
   // A query's own items (the item of "more like this", the liked and disliked ones)
   // are excluded. With one query they join the filter; in a batch each query asks for
@@ -203,9 +223,19 @@ absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
     for (const Neighbor& nb : found[i]) {
       if (out.hits[i].size() == static_cast<size_t>(k)) break;
       if (n > 1 && std::binary_search(own[i].begin(), own[i].end(), nb.row)) continue;
-      out.hits[i].push_back({c->id(nb.row), nb.score, c->item(nb.row)});
+      const double score = std::ldexp(static_cast<double>(nb.score), scale[i]);
+      if (!(std::fabs(score) <= std::numeric_limits<float>::max())) {
+        return InQuery(absl::InvalidArgumentError(absl::StrCat(
+                           "the query vector's norm (", Norm(&x[i * d], d), " x 2^", scale[i],
+                           ") makes inner-product scores overflow float32; scale the vector down "
+                           "(the ranking does not depend on its length)")),
+                       i, n);
+      }
+      out.hits[i].push_back({c->id(nb.row), static_cast<float>(score), c->item(nb.row)});
     }
   }
+  // Rows and ids were read through mappings: a file that shrank meanwhile made them zeros.
+  SIMSEARCH_RETURN_IF_ERROR(c->CheckIntact());
   out.collection = std::move(c);
   return out;
 }

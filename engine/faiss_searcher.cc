@@ -5,12 +5,14 @@
 #include <faiss/IndexIVF.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/index_io.h>
+#include <faiss/invlists/OnDiskInvertedLists.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <exception>
 
 #include "absl/strings/str_cat.h"
+#include "engine/faiss_validate.h"
 
 namespace simsearch {
 namespace {
@@ -68,7 +70,21 @@ absl::StatusOr<std::unique_ptr<FaissSearcher>> FaissSearcher::Open(const std::st
   if (index->metric_type != faiss::METRIC_INNER_PRODUCT) {
     return absl::DataLossError(absl::StrCat(path, ": index metric is not inner product"));
   }
-  return std::unique_ptr<FaissSearcher>(new FaissSearcher(std::move(index), kind, params));
+  // Mapped IVF lists: guarded against the file shrinking (core/mapped_file.h) before
+  // anything reads them, and no prefetch threads (PLATFORM.md: FAISS starts up to 32
+  // per query to prefetch lists, ~5x slower than reading the mapping in place).
+  GuardedRegion region;
+  if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(index.get())) {
+    if (auto* mapped = dynamic_cast<faiss::OnDiskInvertedLists*>(ivf->invlists)) {
+      region = GuardedRegion(mapped->ptr, mapped->totsize, path);
+      mapped->prefetch_nthread = 0;
+    }
+  }
+  if (auto st = ValidateFaissIndex(*index, path); !st.ok()) return st;
+  if (auto st = region.CheckIntact(); !st.ok()) return st;
+  auto searcher = std::unique_ptr<FaissSearcher>(new FaissSearcher(std::move(index), kind, params));
+  searcher->region_ = std::move(region);
+  return searcher;
 }
 
 absl::Status FaissSearcher::Search(const float* queries, size_t n, const SearchParams& params,

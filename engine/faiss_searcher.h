@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/manifest.h"
+#include "core/mapped_file.h"
 #include "engine/searcher.h"
 
 namespace faiss {
@@ -35,6 +36,8 @@ class FaissSearcher final : public Searcher {
   std::unique_ptr<faiss::Index> index_;
   IndexKind kind_;
   IndexParams params_;
+  GuardedRegion region_;  // FAISS's own mapping of IVF lists; declared last: unregistered
+                          // before index_ unmaps it
 };
 
 }  // namespace simsearch

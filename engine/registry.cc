@@ -23,8 +23,16 @@ std::string DescribeEvent(const RegistryEvent& e) {
                               ? std::string(" (not served)")
                               : absl::StrCat(" (still serving ", e.previous_version, ")"));
     case RegistryEvent::Kind::kRemoved:
-      return absl::StrCat("collection '", e.collection, "' removed from the index root; ",
-                          "no longer served (was ", e.version, ")");
+      return absl::StrCat("collection '", e.collection, "' is no longer served (was ", e.version,
+                          "): ", e.status.ok() ? "its directory is gone from the index root"
+                                               : e.status.message());
+    case RegistryEvent::Kind::kDamaged:
+      return absl::StrCat("collection '", e.collection, "' version ", e.version,
+                          " was damaged on disk while served: ", e.status.message(),
+                          "; replacing it");
+    case RegistryEvent::Kind::kFallback:
+      return absl::StrCat("collection '", e.collection, "': serving older version ", e.version,
+                          " because ", e.status.message());
   }
   return "";
 }
@@ -48,47 +56,12 @@ absl::StatusOr<std::vector<RegistryEvent>> CollectionRegistry::Refresh() {
   std::sort(names.begin(), names.end());
 
   std::vector<RegistryEvent> events;
-  for (const std::string& name : names) {
-    const std::string dir = (fs::path(root_) / name).string();
-    std::shared_ptr<const Collection> served = Get(name);
-    const std::string served_version = served ? served->version() : "";
-    auto current = ReadCurrentVersion(dir);
-    if (!current.ok()) {
-      if (rejected_[name] != "CURRENT") {
-        rejected_[name] = "CURRENT";
-        events.push_back({RegistryEvent::Kind::kRejected, name, "CURRENT", served_version,
-                          current.status()});
-      }
-      continue;
-    }
-    if (*current == served_version) continue;
-    auto it = rejected_.find(name);
-    if (it != rejected_.end() && it->second == *current) continue;
-    // Opened without holding mu_: searches go on against the served version.
-    auto opened = Collection::Open((fs::path(dir) / *current).string(), options_);
-    if (opened.ok() && (*opened)->name() != name) {
-      opened = absl::DataLossError(absl::StrCat("manifest names collection '",
-                                                (*opened)->name(), "', but it is in directory '",
-                                                name, "'"));
-    }
-    if (!opened.ok()) {
-      rejected_[name] = *current;
-      events.push_back({RegistryEvent::Kind::kRejected, name, *current, served_version,
-                        opened.status()});
-      continue;
-    }
-    rejected_.erase(name);
-    {
-      absl::MutexLock lock(&mu_);
-      served_[name] = std::shared_ptr<const Collection>(std::move(*opened));
-    }
-    events.push_back({served ? RegistryEvent::Kind::kReplaced : RegistryEvent::Kind::kLoaded,
-                      name, *current, served_version, absl::OkStatus()});
-  }
-  // Collections whose directory disappeared.
-  std::vector<std::string> gone;
+  for (const std::string& name : names) RefreshOne(name, &events);
+
+  // Collections whose directory (or CURRENT) disappeared.
   {
     absl::MutexLock lock(&mu_);
+    std::vector<std::string> gone;
     for (const auto& [name, c] : served_) {
       if (!std::binary_search(names.begin(), names.end(), name)) gone.push_back(name);
     }
@@ -97,8 +70,145 @@ absl::StatusOr<std::vector<RegistryEvent>> CollectionRegistry::Refresh() {
                         absl::OkStatus()});
       served_.erase(name);
     }
+    for (auto it = states_.begin(); it != states_.end();) {
+      auto next = std::next(it);
+      if (!std::binary_search(names.begin(), names.end(), it->first)) states_.erase(it);
+      it = next;
+    }
+  }
+  for (auto it = known_.begin(); it != known_.end();) {
+    auto next = std::next(it);
+    if (!std::binary_search(names.begin(), names.end(), it->first)) known_.erase(it);
+    it = next;
   }
   return events;
+}
+
+void CollectionRegistry::Serve(const std::string& name, std::shared_ptr<const Collection> c,
+                               std::string note) {
+  absl::MutexLock lock(&mu_);
+  ServingState& s = states_[name];
+  s.served_version = c ? c->version() : "";
+  s.note = std::move(note);
+  if (c) {
+    served_[name] = std::move(c);
+  } else {
+    served_.erase(name);
+  }
+}
+
+void CollectionRegistry::RefreshOne(const std::string& name, std::vector<RegistryEvent>* events) {
+  const std::string dir = (fs::path(root_) / name).string();
+  Known& known = known_[name];
+  std::shared_ptr<const Collection> served = Get(name);
+
+  // 1. The served version must still be whole: same file sizes as its manifest, and no
+  //    read through its mappings has faulted.
+  std::string damaged_version;
+  absl::Status damage;
+  if (served != nullptr) {
+    damage = served->CheckIntegrity();
+    if (!damage.ok()) {
+      damaged_version = served->version();
+      events->push_back({RegistryEvent::Kind::kDamaged, name, damaged_version, "", damage});
+      served = nullptr;  // replaced below, or withdrawn if nothing intact is left
+    }
+  }
+
+  // 2. CURRENT's version, unless it is served already or known to fail.
+  auto current = ReadCurrentVersion(dir);
+  const std::string want = current.ok() ? *current : "";
+  if (want != known.current) {
+    known.current = want;
+    known.failed.clear();  // a new CURRENT: every version gets a new chance
+  }
+  if (!damaged_version.empty()) known.failed[damaged_version] = damage;
+  const std::string served_version = served ? served->version() : "";
+  {
+    absl::MutexLock lock(&mu_);
+    ServingState& state = states_[name];
+    state.current_version = want;
+    if (served != nullptr && served_version == want) {
+      state.note.clear();
+      return;
+    }
+  }
+  absl::Status why_not_current;
+  if (!current.ok()) {
+    why_not_current = current.status();
+    if (!known.failed.contains("CURRENT")) {
+      known.failed["CURRENT"] = why_not_current;
+      events->push_back({RegistryEvent::Kind::kRejected, name, "CURRENT", served_version,
+                         why_not_current});
+    }
+  } else if (auto f = known.failed.find(want); f != known.failed.end()) {
+    why_not_current = f->second;
+  } else {
+    auto opened = OpenVersion(name, want);
+    if (opened.ok()) {
+      const std::string previous = Get(name) ? Get(name)->version() : "";
+      Serve(name, std::shared_ptr<const Collection>(std::move(*opened)), "");
+      events->push_back({previous.empty() ? RegistryEvent::Kind::kLoaded
+                                          : RegistryEvent::Kind::kReplaced,
+                         name, want, previous, absl::OkStatus()});
+      return;
+    }
+    why_not_current = opened.status();
+    known.failed[want] = why_not_current;
+    events->push_back({RegistryEvent::Kind::kRejected, name, want, served_version,
+                       why_not_current});
+  }
+  const std::string note =
+      absl::StrCat(want.empty() ? std::string("CURRENT") : absl::StrCat("CURRENT's version ", want),
+                   " cannot be served: ", why_not_current.message());
+
+  // 3. CURRENT cannot be served. An intact served version keeps serving.
+  if (served != nullptr) {
+    absl::MutexLock lock(&mu_);
+    states_[name].note = note;
+    return;
+  }
+
+  // 4. Nothing intact is served: the newest other version that opens.
+  auto versions = ListVersions(dir);
+  if (versions.ok()) {
+    for (auto v = versions->rbegin(); v != versions->rend(); ++v) {
+      if (*v == want || known.failed.contains(*v)) continue;
+      auto opened = OpenVersion(name, *v);
+      if (!opened.ok()) {
+        known.failed[*v] = opened.status();
+        events->push_back({RegistryEvent::Kind::kRejected, name, *v, "", opened.status()});
+        continue;
+      }
+      const std::string previous = Get(name) ? Get(name)->version() : "";
+      Serve(name, std::shared_ptr<const Collection>(std::move(*opened)), note);
+      events->push_back({RegistryEvent::Kind::kFallback, name, *v, previous,
+                         absl::DataLossError(note)});
+      return;
+    }
+  }
+  // 5. Nothing to serve. A damaged version is withdrawn: its answers would be zeros.
+  if (auto damaged = Get(name); damaged != nullptr) {
+    events->push_back({RegistryEvent::Kind::kRemoved, name, damaged->version(), "",
+                       absl::DataLossError(absl::StrCat(note, "; and no older version is intact"))});
+  }
+  Serve(name, nullptr, absl::StrCat(note, "; no older version is intact"));
+}
+
+absl::StatusOr<std::unique_ptr<Collection>> CollectionRegistry::OpenVersion(
+    const std::string& name, const std::string& version) const {
+  auto opened = Collection::Open((fs::path(root_) / name / version).string(), options_);
+  if (opened.ok() && (*opened)->name() != name) {
+    return absl::DataLossError(absl::StrCat("manifest names collection '", (*opened)->name(),
+                                            "', but it is in directory '", name, "'"));
+  }
+  return opened;
+}
+
+ServingState CollectionRegistry::State(absl::string_view name) const {
+  absl::MutexLock lock(&mu_);
+  auto it = states_.find(name);
+  return it == states_.end() ? ServingState{} : it->second;
 }
 
 std::shared_ptr<const Collection> CollectionRegistry::Get(absl::string_view name) const {

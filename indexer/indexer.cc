@@ -362,7 +362,7 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kUserItemsFile), users.items.data(), users.items.size()));
   }
   if (encoder) {
-    SIMSEARCH_RETURN_IF_ERROR(LinkOrCopyTree(o.encoder_dir, writer->PathOf(kEncoderDir)));
+    SIMSEARCH_RETURN_IF_ERROR(CopyTree(o.encoder_dir, writer->PathOf(kEncoderDir)));
   }
   if (catalog) {
     std::vector<const Item*> items;
@@ -414,10 +414,17 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   SIMSEARCH_ASSIGN_OR_RETURN(result.version, writer->Publish(m));
   const std::string collection_dir = (fs::path(o.out_root) / o.collection).string();
   result.version_dir = (fs::path(collection_dir) / result.version).string();
-  SIMSEARCH_ASSIGN_OR_RETURN(result.manifest,
-                             ReadVerifiedManifest(result.version_dir, VerifyMode::kSizes));
+  // Not read back from disk: with --keep, a concurrent build may already have pruned
+  // this version (it is no longer the newest), which is not an error of this build.
+  result.manifest = writer->published_manifest();
   if (o.keep_versions > 0) {
-    SIMSEARCH_ASSIGN_OR_RETURN(result.pruned, PruneVersions(collection_dir, o.keep_versions));
+    // The version is published; a failed prune is reported, not a failed build.
+    auto pruned = PruneVersions(collection_dir, o.keep_versions);
+    if (pruned.ok()) {
+      result.pruned = *std::move(pruned);
+    } else {
+      result.prune_error = pruned.status();
+    }
   }
   Report(o, "publishing", 1);
   return result;

@@ -48,6 +48,7 @@ struct BuildResult {
   Manifest manifest;
   std::vector<int64_t> dropped_ids;        // with drop_missing: ids not in the catalogue
   std::vector<std::string> pruned;         // versions removed after publishing
+  absl::Status prune_error;                // why pruning failed (the build itself succeeded)
   uint64_t user_items_dropped = 0;         // user-item pairs whose item is not served
 };
 

@@ -157,6 +157,10 @@ int Build(int argc, char** argv) {
                  r->dropped_ids.size());
   }
   for (const std::string& v : r->pruned) std::fprintf(stderr, "[indexer] pruned %s\n", v.c_str());
+  if (!r->prune_error.ok()) {
+    std::fprintf(stderr, "[indexer] warning: published, but pruning old versions failed: %s\n",
+                 std::string(r->prune_error.message()).c_str());
+  }
   const Manifest& man = r->manifest;
   std::printf("published %s: %llu x %llu, %s, %s", r->version_dir.c_str(),
               static_cast<unsigned long long>(man.count), static_cast<unsigned long long>(man.dims),

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "core/checked_math.h"
 #include "absl/strings/str_join.h"
 
 namespace simsearch::text {
@@ -93,8 +94,15 @@ absl::StatusOr<SafeTensors> SafeTensors::Open(const std::string& path) {
       if (!d.is_number_unsigned() && !(d.is_number_integer() && d.get<int64_t>() >= 0)) {
         return bad("shape must be non-negative integers");
       }
+      if (d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) return bad("shape dimension too large");
       info.shape.push_back(d.get<int64_t>());
-      count *= static_cast<uint64_t>(info.shape.back());
+      if (!CheckedMul(count, static_cast<uint64_t>(info.shape.back()), &count)) {
+        return bad(absl::StrCat("shape [", absl::StrJoin(info.shape, ", "), ", ...] is larger than any file"));
+      }
+    }
+    uint64_t bytes = 0;
+    if (!CheckedMul(count, elem, &bytes)) {
+      return bad(absl::StrCat("shape [", absl::StrJoin(info.shape, ", "), "] is larger than any file"));
     }
     const json& off = t["data_offsets"];
     if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned()) {
@@ -102,7 +110,7 @@ absl::StatusOr<SafeTensors> SafeTensors::Open(const std::string& path) {
     }
     info.begin = off[0].get<uint64_t>();
     info.end = off[1].get<uint64_t>();
-    if (info.end < info.begin || info.end - info.begin != count * elem) {
+    if (info.end < info.begin || info.end - info.begin != bytes) {
       return bad(absl::StrCat("data_offsets [", info.begin, ", ", info.end, ") do not hold shape [",
                               absl::StrJoin(info.shape, ", "), "] of ", info.dtype));
     }

@@ -185,16 +185,6 @@ absl::Status ReadGloveText(const std::string& path, std::vector<std::string>* wo
   return absl::OkStatus();
 }
 
-absl::Status LinkOrCopy(const std::string& from, const std::string& to) {
-  std::error_code ec;
-  fs::remove(to, ec);
-  fs::create_hard_link(from, to, ec);
-  if (!ec) return absl::OkStatus();
-  fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot copy ", from, " to ", to, ": ", ec.message()));
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::Status SifEncoder::Import(const std::string& input, const std::string& out_dir,
@@ -212,11 +202,11 @@ absl::Status SifEncoder::Import(const std::string& input, const std::string& out
   for (const auto& w : words) absl::StrAppend(&word_text, w, "\n");
   st = WriteFloatArrayFile((fs::path(out_dir) / kVectors).string(), data.data(), words.size(),
                            static_cast<uint64_t>(dims), 0);
-  if (st.ok()) st = WriteFileAtomically((fs::path(out_dir) / kWords).string(), word_text);
+  if (st.ok()) st = WriteStringToFile((fs::path(out_dir) / kWords).string(), word_text);
   json cfg = {{"kind", "sif"}, {"dims", dims}, {"a", 1e-3}, {"lower_case", true},
               {"source", source}, {"words", words.size()}};
   // The config goes last: a directory with sif.json is complete.
-  if (st.ok()) st = WriteFileAtomically((fs::path(out_dir) / kConfig).string(), cfg.dump(2) + "\n");
+  if (st.ok()) st = WriteStringToFile((fs::path(out_dir) / kConfig).string(), cfg.dump(2) + "\n");
   return st;
 }
 
@@ -343,15 +333,15 @@ absl::Status SifEncoder::FitAndSave(const std::vector<std::string>& corpus, cons
   auto in = [&](const char* f) { return (fs::path(dir_) / f).string(); };
   absl::Status st;
   if (fs::absolute(out_dir) != fs::absolute(dir_)) {
-    st = LinkOrCopy(in(kVectors), out(kVectors));
-    if (st.ok()) st = LinkOrCopy(in(kWords), out(kWords));
+    st = CopyFile(in(kVectors), out(kVectors));
+    if (st.ok()) st = CopyFile(in(kWords), out(kWords));
   }
   if (st.ok()) st = WriteFloatArrayFile(out(kWeights), weights.data(), weights.size(), 1, 0);
   if (st.ok()) st = WriteFloatArrayFile(out(kComponent), uf.data(), 1, d, 0);
   json cfg = {{"kind", "sif"}, {"dims", dims_}, {"a", a_}, {"lower_case", lower_case_},
               {"source", source_}, {"words", words_.size()},
               {"fitted_on", absl::StrCat(corpus.size(), " texts, ", static_cast<uint64_t>(total), " tokens")}};
-  if (st.ok()) st = WriteFileAtomically(out(kConfig), cfg.dump(2) + "\n");
+  if (st.ok()) st = WriteStringToFile(out(kConfig), cfg.dump(2) + "\n");
   return st;
 }
 

@@ -148,6 +148,15 @@ TEST(SafeTensors, ReadsF32F16AndRejectsBadFiles) {
   bad_len[0] = '\x7f';
   EXPECT_THAT(write("len.safetensors", bad_len).status().message(), HasSubstr("exceeds the file"));
   EXPECT_THAT(write("json.safetensors", Safetensors("{nope", "")).status().message(), HasSubstr("not a JSON object"));
+  // [2^32, 2^32] of F32 is 2^66 bytes: the product wraps to 0 and matched empty data.
+  EXPECT_THAT(write("wrap.safetensors",
+                    Safetensors(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", ""))
+                  .status().message(),
+              HasSubstr("larger than any file"));
+  EXPECT_THAT(write("wrap2.safetensors",
+                    Safetensors(R"({"a":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", ""))
+                  .status().message(),
+              HasSubstr("larger than any file"));
 }
 
 TEST(SafeTensors, ModelWithAMissingOrMisshapenTensorIsRejected) {

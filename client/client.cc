@@ -91,6 +91,8 @@ CollectionInfo FromProto(const v1::CollectionInfo& p) {
   c.loaded_at = p.loaded_at();
   c.max_k = p.max_k();
   c.encoder = p.encoder();
+  c.current_version = p.current_version();
+  c.serving_note = p.serving_note();
   return c;
 }
 

@@ -64,6 +64,8 @@ struct CollectionInfo {
   std::string loaded_at;
   int max_k = 0;
   std::string encoder;     // text encoder; empty: no text search
+  std::string current_version;  // what CURRENT names; differs from `version` after a fallback
+  std::string serving_note;     // why `version` is not CURRENT's version; empty normally
   // DescribeCollection only:
   std::vector<std::string> genres;
   std::vector<std::string> types;

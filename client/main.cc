@@ -371,7 +371,8 @@ json InfoJson(const CollectionInfo& i) {
           {"dims", i.dims},           {"count", i.count},       {"index_kind", i.index_kind},
           {"index_params", i.index_params}, {"recall_at_10", i.recall_at_10},
           {"source", i.source},       {"built_at", i.built_at}, {"loaded_at", i.loaded_at},
-          {"max_k", i.max_k},        {"encoder", i.encoder}};
+          {"max_k", i.max_k},        {"encoder", i.encoder},
+          {"current_version", i.current_version}, {"serving_note", i.serving_note}};
 }
 
 int Collections(int argc, char** argv) {
@@ -395,6 +396,11 @@ int Collections(int argc, char** argv) {
                 i.recall_at_10, i.built_at.c_str());
   }
   if (list->empty()) std::printf("(no collections served)\n");
+  for (const auto& i : *list) {
+    if (!i.serving_note.empty()) {
+      std::printf("note: %s serves %s: %s\n", i.name.c_str(), i.version.c_str(), i.serving_note.c_str());
+    }
+  }
   return 0;
 }
 

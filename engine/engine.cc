@@ -50,6 +50,10 @@ absl::StatusOr<std::shared_ptr<const Collection>> Engine::GetCollection(
   }
   auto c = registry_->Get(name);
   if (c == nullptr) {
+    if (ServingState state = registry_->State(name); !state.note.empty()) {
+      return absl::UnavailableError(
+          absl::StrCat("collection '", name, "' is not served: ", state.note));
+    }
     std::vector<std::string> names;
     for (const auto& s : registry_->List()) names.push_back(s->name());
     return absl::NotFoundError(absl::StrCat(
@@ -192,6 +196,22 @@ absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
     return absl::InvalidArgumentError("too many genres or types in the filter (at most 256)");
   }
   SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
+  return SearchIn(std::move(c), queries, k, filter, deadline);
+}
+
+absl::StatusOr<SearchResults> Engine::SearchIn(std::shared_ptr<const Collection> c,
+                                               const std::vector<SearchQuery>& queries, int k,
+                                               const FilterSpec& filter, absl::Time deadline) const {
+  // Whatever the outcome, if a mapped file of this version shrank meanwhile, the query
+  // vectors, rows or ids may have been zeros: that, not the outcome, is the answer.
+  auto result = SearchUnchecked(c, queries, k, filter, deadline);
+  if (absl::Status damage = c->CheckIntact(); !damage.ok()) return damage;
+  return result;
+}
+
+absl::StatusOr<SearchResults> Engine::SearchUnchecked(const std::shared_ptr<const Collection>& c,
+                                                      const std::vector<SearchQuery>& queries, int k,
+                                                      const FilterSpec& filter, absl::Time deadline) const {
   SIMSEARCH_ASSIGN_OR_RETURN(CompiledFilter compiled, c->CompileFilter(filter));
 
   const size_t n = queries.size();
@@ -234,9 +254,7 @@ absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
       out.hits[i].push_back({c->id(nb.row), static_cast<float>(score), c->item(nb.row)});
     }
   }
-  // Rows and ids were read through mappings: a file that shrank meanwhile made them zeros.
-  SIMSEARCH_RETURN_IF_ERROR(c->CheckIntact());
-  out.collection = std::move(c);
+  out.collection = c;
   return out;
 }
 

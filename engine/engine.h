@@ -72,14 +72,25 @@ class Engine {
                                            absl::string_view query,
                                            std::optional<int> limit) const;
 
-  // NotFound listing the served collections when `name` is not one.
+  // NotFound listing the served collections when `name` is not one; Unavailable with
+  // the reason when the collection exists but no version of it can be served.
   absl::StatusOr<std::shared_ptr<const Collection>> GetCollection(absl::string_view name) const;
   std::vector<std::shared_ptr<const Collection>> ListCollections() const {
     return registry_->List();
   }
+  // What CURRENT names for `name` and why another version (or none) is served.
+  ServingState State(absl::string_view name) const { return registry_->State(name); }
   const EngineLimits& limits() const { return limits_; }
 
  private:
+  // Search on one version; fails with Collection::CheckIntact's error when a file of
+  // the version was damaged while it ran.
+  absl::StatusOr<SearchResults> SearchIn(std::shared_ptr<const Collection> c,
+                                         const std::vector<SearchQuery>& queries, int k,
+                                         const FilterSpec& filter, absl::Time deadline) const;
+  absl::StatusOr<SearchResults> SearchUnchecked(const std::shared_ptr<const Collection>& c,
+                                                const std::vector<SearchQuery>& queries, int k,
+                                                const FilterSpec& filter, absl::Time deadline) const;
   // The query vector (normalised on cosine collections) and rows the query itself
   // excludes.
   absl::Status BuildQuery(const Collection& c, const SearchQuery& q, float* out,

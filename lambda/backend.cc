@@ -72,6 +72,7 @@ class EmbeddedBackend final : public SearchBackend {
     if (!r.ok()) return r.status();
     std::vector<ItemRecord> out;
     for (uint32_t row : r->rows) out.push_back({CopyItem(r->collection->id(row), r->collection->item(row)), {}});
+    if (absl::Status damage = r->collection->CheckIntact(); !damage.ok()) return damage;
     return out;
   }
   absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time) const override {

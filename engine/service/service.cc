@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/status_macros.h"
 
 namespace simsearch {
 namespace {
@@ -99,7 +100,7 @@ void FillHits(const std::vector<Hit>& hits, google::protobuf::RepeatedPtrField<v
   }
 }
 
-void FillInfo(const Collection& c, int max_k, v1::CollectionInfo* info) {
+void FillInfo(const Collection& c, const ServingState& state, int max_k, v1::CollectionInfo* info) {
   const Manifest& m = c.manifest();
   info->set_name(c.name());
   info->set_version(c.version());
@@ -129,6 +130,8 @@ void FillInfo(const Collection& c, int max_k, v1::CollectionInfo* info) {
   info->set_max_k(max_k);
   info->set_encoder(m.encoder_description);
   info->set_loaded_at(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", c.loaded_at(), absl::UTCTimeZone()));
+  info->set_current_version(state.current_version);
+  info->set_serving_note(state.note);
 }
 
 }  // namespace
@@ -192,6 +195,8 @@ grpc::Status SimSearchService::GetItems(grpc::ServerContext* ctx, const v1::GetI
         rec->mutable_vector()->Add(c.vector(row), c.vector(row) + c.dims());
       }
     }
+    // The vectors and ids were read through mappings (a file that shrank reads zeros).
+    SIMSEARCH_RETURN_IF_ERROR(c.CheckIntact());
     resp->set_collection_version(c.version());
     return absl::OkStatus();
   });
@@ -221,7 +226,7 @@ grpc::Status SimSearchService::ListCollections(grpc::ServerContext* ctx,
                                                v1::ListCollectionsResponse* resp) {
   return Guarded(ctx, [&]() -> absl::Status {
     for (const auto& c : engine_->ListCollections()) {
-      FillInfo(*c, engine_->limits().max_k, resp->add_collections());
+      FillInfo(*c, engine_->State(c->name()), engine_->limits().max_k, resp->add_collections());
     }
     return absl::OkStatus();
   });
@@ -233,7 +238,7 @@ grpc::Status SimSearchService::DescribeCollection(grpc::ServerContext* ctx,
   return Guarded(ctx, [&]() -> absl::Status {
     auto c = engine_->GetCollection(req->collection());
     if (!c.ok()) return c.status();
-    FillInfo(**c, engine_->limits().max_k, resp->mutable_info());
+    FillInfo(**c, engine_->State((*c)->name()), engine_->limits().max_k, resp->mutable_info());
     for (const std::string& g : (*c)->genres()) resp->add_genres(g);
     for (const std::string& t : (*c)->types()) resp->add_types(t);
     resp->set_max_batch(engine_->limits().max_batch);

@@ -21,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "core/checksum.h"
 #include "core/file_util.h"
+#include "core/quote.h"
 
 namespace simsearch {
 namespace fs = std::filesystem;
@@ -111,7 +112,7 @@ absl::Status ValidateCollectionName(absl::string_view name) {
   }
   if (!ok) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "invalid collection name '", name,
+        "invalid collection name '", Quote(name),
         "': use 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit"));
   }
   return absl::OkStatus();

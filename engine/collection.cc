@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/status_macros.h"
+#include "core/quote.h"
 #include "engine/faiss_searcher.h"
 
 namespace simsearch {
@@ -218,7 +219,7 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
       auto it = genre_index_.find(absl::AsciiStrToLower(absl::StripAsciiWhitespace(g)));
       if (it == genre_index_.end()) {
         return absl::InvalidArgumentError(
-            absl::StrCat("unknown genre '", g, "' in the filter; collection '", name(),
+            absl::StrCat("unknown genre '", Quote(g), "' in the filter; collection '", name(),
                          "' has: ", absl::StrJoin(genre_names_, ", ")));
       }
       f.genre_mask_[it->second / 64] |= uint64_t{1} << (it->second % 64);
@@ -230,7 +231,7 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
       auto it = type_index_.find(absl::AsciiStrToLower(absl::StripAsciiWhitespace(t)));
       if (it == type_index_.end()) {
         return absl::InvalidArgumentError(
-            absl::StrCat("unknown type '", t, "' in the filter; collection '", name(),
+            absl::StrCat("unknown type '", Quote(t), "' in the filter; collection '", name(),
                          "' has: ", absl::StrJoin(type_names_, ", ")));
       }
       f.type_allowed_[it->second] = true;

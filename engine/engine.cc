@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
 #include "core/status_macros.h"
+#include "core/quote.h"
 
 namespace simsearch {
 namespace {
@@ -52,12 +53,12 @@ absl::StatusOr<std::shared_ptr<const Collection>> Engine::GetCollection(
   if (c == nullptr) {
     if (ServingState state = registry_->State(name); !state.note.empty()) {
       return absl::UnavailableError(
-          absl::StrCat("collection '", name, "' is not served: ", state.note));
+          absl::StrCat("collection '", Quote(name), "' is not served: ", state.note));
     }
     std::vector<std::string> names;
     for (const auto& s : registry_->List()) names.push_back(s->name());
     return absl::NotFoundError(absl::StrCat(
-        "unknown collection '", name, "'; served: ",
+        "unknown collection '", Quote(name), "'; served: ",
         names.empty() ? std::string("none") : absl::StrJoin(names, ", ")));
   }
   return c;
@@ -111,7 +112,7 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
       if (v.size() != d || std::all_of(v.begin(), v.end(), [](float x) { return x == 0.0f; })) {
         return absl::InvalidArgumentError(absl::StrCat(
             "the encoder of collection '", c.name(), "' knows none of the words in \"",
-            q.text.substr(0, 80), "\"; try other words"));
+            Quote(q.text, 80), "\"; try other words"));
       }
       std::copy(v.begin(), v.end(), out);
       break;

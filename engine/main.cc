@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "core/cli.h"
+#include "core/mapped_file.h"
 #include "engine/engine.h"
 #include "engine/registry.h"
 #include "engine/service/server.h"
@@ -71,9 +72,19 @@ int main(int argc, char** argv) {
   p.AddInt("max_k", &limits.max_k, "largest top_k accepted (default 1000)");
   p.AddInt("max_batch", &limits.max_batch, "most queries in one BatchSearch (default 64)");
   p.AddInt("max_ids", &limits.max_ids, "most ids in one request (default 1000)");
-  p.AddInt("threads", &sopts.max_threads,
-           "cap on gRPC server threads; 0 (default) = no cap. With a cap, calls beyond it\n"
-           "are rejected with RESOURCE_EXHAUSTED rather than queued (docs/ARCHITECTURE.md)");
+  p.AddInt("workers", &sopts.limits.workers,
+           "threads that run calls; 0 (default) = one per CPU, at least 2");
+  p.AddInt("max_queued", &sopts.limits.max_queued,
+           "calls that may wait for a worker; more get RESOURCE_EXHAUSTED at once\n"
+           "(default 0 = 64 per worker)");
+  int max_response_mib = static_cast<int>(sopts.limits.max_response_bytes >> 20);
+  int max_inflight_mib = static_cast<int>(sopts.limits.max_inflight_bytes >> 20);
+  p.AddInt("max_response_mib", &max_response_mib,
+           "largest answer sent, in MiB; a larger one is an error saying what to lower\n"
+           "(default 4: what standard gRPC clients accept)");
+  p.AddInt("max_inflight_mib", &max_inflight_mib,
+           "answers sent but not yet read by their clients, in MiB; past it, new calls get\n"
+           "RESOURCE_EXHAUSTED (default 256)");
   p.AddString("shutdown_grace", &grace_text,
               "on SIGTERM/SIGINT, how long calls in flight may take to finish (default 10s)",
               "DURATION");
@@ -103,12 +114,23 @@ int main(int argc, char** argv) {
     parsed = absl::InvalidArgumentError(
         "--max_k, --max_batch and --max_ids must be >= 1, --max_message_bytes >= 1024");
   }
+  if (parsed.ok() && (sopts.limits.workers < 0 || sopts.limits.workers > 1024 ||
+                      sopts.limits.max_queued < 0 || max_response_mib < 1 || max_response_mib > 1024 ||
+                      max_inflight_mib < 1 || max_inflight_mib > (1 << 20))) {
+    parsed = absl::InvalidArgumentError(
+        "--workers must be 0-1024, --max_queued >= 0, --max_response_mib 1-1024, "
+        "--max_inflight_mib >= 1");
+  }
+  sopts.limits.max_response_bytes = int64_t{max_response_mib} << 20;
+  sopts.limits.max_inflight_bytes = int64_t{max_inflight_mib} << 20;
   if (!parsed.ok()) {
     std::fprintf(stderr, "simsearch-engine: %s\n", std::string(parsed.message()).c_str());
     return 2;
   }
   sopts.listen = listen;
   if (openblas_set_num_threads != nullptr) openblas_set_num_threads(1);
+  // A bundle file that shrinks under its mapping must not kill the engine.
+  simsearch::InstallMappedFileGuard();
 
   // Signals are taken by one thread with sigwait; block them everywhere else (threads
   // started from here on inherit the mask).

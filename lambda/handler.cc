@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "core/quote.h"
 
 namespace simsearch::lambda {
 namespace {
@@ -224,7 +225,7 @@ class Router {
     static const std::vector<std::string> kFields = {"name", "id", "like", "dislike", "dislike_weight", "n", "collection"};
     for (auto it = body.begin(); it != body.end(); ++it) {
       if (std::find(kFields.begin(), kFields.end(), it.key()) == kFields.end()) {
-        return Error(400, absl::StrCat("unknown field '", it.key(), "'; expected ", absl::StrJoin(kFields, ", ")));
+        return Error(400, absl::StrCat("unknown field '", Quote(it.key()), "'; expected ", absl::StrJoin(kFields, ", ")));
       }
     }
     std::string collection = o_.recommend_collection;
@@ -277,7 +278,7 @@ class Router {
           for (const TitleCandidate& m : *matches) {
             suggestions.push_back({{"id", m.item.id}, {"title", m.matched_title}, {"match", m.score}});
           }
-          return Error(404, absl::StrCat("no anime titled \"", name, "\" in collection '", collection, "'",
+          return Error(404, absl::StrCat("no anime titled \"", Quote(name), "\" in collection '", Quote(collection), "'",
                                          suggestions.empty() ? "" : "; did you mean one of the suggestions?"),
                        {{"suggestions", suggestions}});
         }
@@ -302,7 +303,7 @@ class Router {
     int k = o_.default_n;
     if (auto kv = req_.query.find("k"); kv != req_.query.end()) {
       if (!absl::SimpleAtoi(kv->second, &k) || k < 1 || k > o_.max_n) {
-        return Error(400, absl::StrCat("'k' must be an integer between 1 and ", o_.max_n, ", got '", kv->second, "'"));
+        return Error(400, absl::StrCat("'k' must be an integer between 1 and ", o_.max_n, ", got '", Quote(kv->second), "'"));
       }
     }
     so.top_k = k;
@@ -315,7 +316,7 @@ class Router {
 
   Reply ItemById(const std::string& tail) {
     int64_t id;
-    if (!absl::SimpleAtoi(tail, &id)) return Error(400, absl::StrCat("'", tail, "' is not an anime id"));
+    if (!absl::SimpleAtoi(tail, &id)) return Error(400, absl::StrCat("'", Quote(tail), "' is not an anime id"));
     std::string collection = o_.recommend_collection;
     if (auto c = req_.query.find("collection"); c != req_.query.end() && !c->second.empty()) collection = c->second;
     auto items = backend_.GetItems(collection, {id}, deadline_);

@@ -1,13 +1,17 @@
 #include "lambda/local_gateway.h"
 
-#include <httplib.h>
+#include <civetweb.h>
 
-#include <atomic>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 
 namespace simsearch::lambda {
@@ -39,65 +43,217 @@ std::string MakeEventV2(const std::string& method, const std::string& path, cons
   return e.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-absl::Status ServeHttp(const std::string& listen, absl::Duration timeout, const ProxyHandler& handler,
-                       const std::function<void(int port)>& on_listening) {
+namespace {
+
+// Decodes %XX and '+' (form encoding) of one query-string part.
+std::string UrlDecode(absl::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() && absl::ascii_isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+               absl::ascii_isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> ParseQuery(absl::string_view raw) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (absl::string_view part : absl::StrSplit(raw, '&', absl::SkipEmpty())) {
+    const size_t eq = part.find('=');
+    out.emplace_back(UrlDecode(part.substr(0, eq)),
+                     eq == absl::string_view::npos ? std::string() : UrlDecode(part.substr(eq + 1)));
+  }
+  return out;
+}
+
+const char* Reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Status";
+  }
+}
+
+// Writes a whole response; `close` asks the client to close the connection.
+void Reply(mg_connection* conn, int status, const std::vector<std::pair<std::string, std::string>>& headers,
+           const std::string& body, bool close) {
+  std::string head = absl::StrCat("HTTP/1.1 ", status, " ", Reason(status), "\r\n");
+  for (const auto& [k, v] : headers) {
+    // Header values come from the handler: no line breaks may reach the wire.
+    if (k.find_first_of("\r\n:") != std::string::npos || v.find_first_of("\r\n") != std::string::npos) continue;
+    absl::StrAppend(&head, k, ": ", v, "\r\n");
+  }
+  absl::StrAppend(&head, "Content-Length: ", body.size(), "\r\n");
+  if (close) absl::StrAppend(&head, "Connection: close\r\n");
+  head += "\r\n";
+  if (close) mg_disable_keep_alive(conn);
+  mg_write(conn, head.data(), head.size());
+  if (!body.empty()) mg_write(conn, body.data(), body.size());
+}
+
+void ReplyError(mg_connection* conn, int status, const std::string& message, bool close) {
+  json body = {{"error", message}, {"status", status}};
+  Reply(conn, status,
+        {{"Content-Type", "application/json"}, {"Access-Control-Allow-Origin", "*"}},
+        body.dump(-1, ' ', false, json::error_handler_t::replace), close);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(const std::string& listen,
+                                                                 const GatewayOptions& options,
+                                                                 ProxyHandler handler) {
   const size_t colon = listen.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port)) {
+  int port = -1;
+  if (colon == std::string::npos || colon == 0 || !absl::SimpleAtoi(listen.substr(colon + 1), &port) ||
+      port < 0 || port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("--serve-http takes host:port, got '", listen, "'"));
   }
-  const std::string host = listen.substr(0, colon);
-  httplib::Server server;
-  std::atomic<uint64_t> counter{0};
-  auto serve = [&](const httplib::Request& req, httplib::Response& res) {
-    std::vector<std::pair<std::string, std::string>> query(req.params.begin(), req.params.end());
-    std::vector<std::pair<std::string, std::string>> headers(req.headers.begin(), req.headers.end());
-    std::string raw_query;
-    if (size_t q = req.target.find('?'); q != std::string::npos) raw_query = req.target.substr(q + 1);
-    const std::string event = MakeEventV2(req.method, req.path, raw_query, query, headers, req.body,
-                                          absl::StrCat("local-", counter.fetch_add(1)));
-    json out = json::parse(handler(event, absl::Now() + timeout), nullptr, false);
-    if (out.is_discarded() || !out.is_object()) {
-      res.status = 502;
-      res.set_content(R"({"error":"the handler returned no proxy response"})", "application/json");
-      return;
+  std::unique_ptr<HttpGateway> g(new HttpGateway(options, std::move(handler)));
+  // As many workers as civetweb threads, so a request never waits for one.
+  g->workers_ = std::make_unique<WorkQueue>(std::max(1, options.threads), std::max(1, options.threads));
+  const std::string threads = std::to_string(std::max(1, options.threads));
+  const std::string backlog = std::to_string(std::max(1, options.backlog));
+  const std::string head_ms = std::to_string(absl::ToInt64Milliseconds(options.head_timeout));
+  const std::string keep_ms = std::to_string(absl::ToInt64Milliseconds(options.keep_alive));
+  const char* config[] = {"listening_ports", listen.c_str(),
+                          "num_threads", threads.c_str(),
+                          "listen_backlog", backlog.c_str(),
+                          "request_timeout_ms", head_ms.c_str(),
+                          "enable_keep_alive", "yes",
+                          "keep_alive_timeout_ms", keep_ms.c_str(),
+                          "enable_auth_domain_check", "no",
+                          nullptr};
+  mg_callbacks callbacks{};
+  // civetweb reports through this; the error text also reaches mg_start2's error data.
+  callbacks.log_message = [](const mg_connection*, const char*) { return 1; };
+  mg_init_data init{};
+  init.callbacks = &callbacks;
+  init.user_data = g.get();
+  init.configuration_options = config;
+  char error_text[256] = {0};
+  unsigned error_code = 0;
+  mg_error_data error{};
+  error.code = &error_code;
+  error.text = error_text;
+  error.text_buffer_size = sizeof(error_text);
+  g->ctx_ = mg_start2(&init, &error);
+  if (g->ctx_ == nullptr) {
+    std::string why = error_text;
+    if (absl::StrContains(why, "in use") || absl::StrContains(why, "bind")) {
+      why = absl::StrCat(why, " (another process is listening there? stop it, or choose another address)");
     }
-    res.status = out.value("statusCode", 502);
-    std::string content_type = "application/json";
-    if (auto h = out.find("headers"); h != out.end() && h->is_object()) {
-      for (auto it = h->begin(); it != h->end(); ++it) {
-        if (!it->is_string()) continue;
-        if (it.key() == "Content-Type") {
-          content_type = it->get<std::string>();
-        } else {
-          res.set_header(it.key().c_str(), it->get<std::string>());
-        }
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", listen, ": ", why));
+  }
+  mg_server_port ports[4];
+  const int n = mg_get_server_ports(g->ctx_, 4, ports);
+  if (n < 1) return absl::InternalError(absl::StrCat("cannot read the port bound for ", listen));
+  g->port_ = ports[0].port;
+  mg_set_request_handler(g->ctx_, "/", &HttpGateway::OnRequest, g.get());
+  return g;
+}
+
+HttpGateway::~HttpGateway() {
+  if (ctx_ != nullptr) mg_stop(ctx_);
+}
+
+int HttpGateway::OnRequest(mg_connection* conn, void* self) {
+  return static_cast<HttpGateway*>(self)->Serve(conn);
+}
+
+int HttpGateway::Serve(mg_connection* conn) {
+  const mg_request_info* ri = mg_get_request_info(conn);
+  const absl::Time start = absl::Now();
+  // Refused from the declared length, before reading: a 600 MiB body is never read.
+  if (ri->content_length > static_cast<long long>(options_.max_body_bytes)) {
+    ReplyError(conn, 413,
+               absl::StrCat("request body is ", ri->content_length, " bytes; the limit is ",
+                            options_.max_body_bytes),
+               /*close=*/true);
+    return 413;
+  }
+  // civetweb's threads have 100 KiB stacks: buffers live on the heap, and the handler
+  // runs on one of our workers (full-size stacks) while this thread waits.
+  std::string body;
+  std::string buf(16384, '\0');
+  for (;;) {
+    const int n = mg_read(conn, buf.data(), buf.size());
+    if (n <= 0) break;
+    body.append(buf.data(), static_cast<size_t>(n));
+    if (body.size() > options_.max_body_bytes) {  // chunked bodies declare no length
+      ReplyError(conn, 413, absl::StrCat("request body is larger than ", options_.max_body_bytes, " bytes"), true);
+      return 413;
+    }
+    if (absl::Now() - start > options_.body_timeout) {
+      ReplyError(conn, 408, "request body took too long to arrive", true);
+      return 408;
+    }
+  }
+  if (ri->content_length > 0 && body.size() < static_cast<size_t>(ri->content_length)) {
+    ReplyError(conn, 400, "request body ended before its Content-Length", true);
+    return 400;
+  }
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (int i = 0; i < ri->num_headers; ++i) {
+    headers.emplace_back(ri->http_headers[i].name, ri->http_headers[i].value);
+  }
+  const std::string raw_query = ri->query_string != nullptr ? ri->query_string : "";
+  const std::string path = ri->local_uri_raw != nullptr ? ri->local_uri_raw : "/";
+  const std::string event =
+      MakeEventV2(ri->request_method, path, raw_query, ParseQuery(raw_query), headers, body,
+                  absl::StrCat("local-", counter_.fetch_add(1)));
+  const absl::Time deadline = absl::Now() + options_.timeout;
+  std::string proxy_response;
+  absl::Notification done;
+  if (!workers_->TrySubmit([&] {
+        proxy_response = handler_(event, deadline);
+        done.Notify();
+      })) {
+    ReplyError(conn, 503, "the gateway is busy; retry", false);
+    return 503;
+  }
+  done.WaitForNotification();
+  json out = json::parse(proxy_response, nullptr, false);
+  if (out.is_discarded() || !out.is_object()) {
+    ReplyError(conn, 502, "the handler returned no proxy response", false);
+    return 502;
+  }
+  int status = 502;
+  if (auto s = out.find("statusCode"); s != out.end() && s->is_number_integer()) status = s->get<int>();
+  if (status < 100 || status > 599) status = 502;
+  std::vector<std::pair<std::string, std::string>> out_headers;
+  if (auto h = out.find("headers"); h != out.end() && h->is_object()) {
+    for (auto it = h->begin(); it != h->end(); ++it) {
+      if (it->is_string() && !absl::EqualsIgnoreCase(it.key(), "Content-Length")) {
+        out_headers.emplace_back(it.key(), it->get<std::string>());
       }
     }
-    std::string body = out.value("body", "");
-    if (out.value("isBase64Encoded", false)) {
-      std::string decoded;
-      absl::Base64Unescape(body, &decoded);
-      body = std::move(decoded);
-    }
-    res.set_content(body, content_type.c_str());
-  };
-  server.Get(".*", serve);
-  server.Post(".*", serve);
-  server.Put(".*", serve);
-  server.Delete(".*", serve);
-  server.Patch(".*", serve);
-  server.Options(".*", serve);
-  int bound = port;
-  if (port == 0) {
-    bound = server.bind_to_any_port(host.c_str());
-  } else if (!server.bind_to_port(host.c_str(), port)) {
-    bound = -1;
   }
-  if (bound <= 0) return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));
-  on_listening(bound);
-  if (!server.listen_after_bind()) return absl::InternalError("the HTTP server stopped");
-  return absl::OkStatus();
+  std::string out_body;
+  if (auto b = out.find("body"); b != out.end() && b->is_string()) out_body = b->get<std::string>();
+  if (auto b64 = out.find("isBase64Encoded"); b64 != out.end() && b64->is_boolean() && b64->get<bool>()) {
+    std::string decoded;
+    absl::Base64Unescape(out_body, &decoded);
+    out_body = std::move(decoded);
+  }
+  Reply(conn, status, out_headers, out_body, false);
+  return status;
 }
 
 }  // namespace simsearch::lambda

@@ -1,23 +1,67 @@
 // A local stand-in for API Gateway (like `sam local start-api`): an HTTP server that
 // turns each request into an HTTP API payload 2.0 event, calls the handler, and turns
 // its proxy response back into HTTP.
+//
+// Built on civetweb (Debian's libcivetweb): a fixed pool of worker threads, a listen
+// backlog sized for browsers, a deadline on the whole request head (slow clients that
+// dribble header lines are cut off), and bodies refused from their Content-Length
+// before a byte of them is read. The address is bound exclusively (no SO_REUSEPORT):
+// a second gateway on a busy port fails to start.
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/work_queue.h"
+
+struct mg_context;
+struct mg_connection;
 
 namespace simsearch::lambda {
 
 // event JSON + deadline -> proxy response JSON.
 using ProxyHandler = std::function<std::string(const std::string& event, absl::Time deadline)>;
 
-// Serves on host:port (port 0: any free port) until the process ends; calls `on_listening`
-// with the bound port once it accepts connections. `timeout` is each request's deadline.
-absl::Status ServeHttp(const std::string& listen, absl::Duration timeout, const ProxyHandler& handler,
-                       const std::function<void(int port)>& on_listening);
+struct GatewayOptions {
+  absl::Duration timeout = absl::Seconds(10);       // each request's deadline (the handler's)
+  int threads = 32;                                 // connections served at once
+  int backlog = 256;                                // connections waiting to be accepted
+  absl::Duration head_timeout = absl::Seconds(10);  // whole request head, and each body read
+  absl::Duration body_timeout = absl::Seconds(10);  // the whole body
+  absl::Duration keep_alive = absl::Seconds(5);     // idle keep-alive connections
+  size_t max_body_bytes = 64 * 1024;                // larger bodies get 413 unread
+};
+
+class HttpGateway {
+ public:
+  // Serves on host:port (port 0: any free port) until destroyed.
+  static absl::StatusOr<std::unique_ptr<HttpGateway>> Start(const std::string& listen,
+                                                            const GatewayOptions& options,
+                                                            ProxyHandler handler);
+  ~HttpGateway();  // stops accepting, finishes requests in progress
+  HttpGateway(const HttpGateway&) = delete;
+  HttpGateway& operator=(const HttpGateway&) = delete;
+  int port() const { return port_; }
+
+ private:
+  HttpGateway(GatewayOptions options, ProxyHandler handler)
+      : options_(options), handler_(std::move(handler)) {}
+  static int OnRequest(mg_connection* conn, void* self);
+  int Serve(mg_connection* conn);
+
+  GatewayOptions options_;
+  ProxyHandler handler_;
+  std::unique_ptr<WorkQueue> workers_;  // declared before ctx_: outlives civetweb's threads
+  mg_context* ctx_ = nullptr;
+  int port_ = 0;
+  std::atomic<uint64_t> counter_{0};
+};
 
 // The payload 2.0 event for one request.
 std::string MakeEventV2(const std::string& method, const std::string& path, const std::string& raw_query,

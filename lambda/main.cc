@@ -5,6 +5,9 @@
 // Backend, by environment or flags: INDEX_ROOT / --index_root (the engine library
 // in-process over bundles in the image) or ENGINE_ADDR / --engine (a remote
 // simsearch-engine over gRPC).
+#include <pthread.h>
+#include <signal.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -12,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/cli.h"
+#include "core/mapped_file.h"
 #include "lambda/backend.h"
 #include "lambda/handler.h"
 #include "lambda/local_gateway.h"
@@ -52,6 +56,8 @@ int Run(int argc, char** argv) {
   p.AddDouble("timeout", &timeout_s, "--serve-http: each request's deadline in seconds (default 10)", "SECONDS");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
   const std::string runtime_api = Env("AWS_LAMBDA_RUNTIME_API");
+  // Embedded bundles are mapped: one that shrinks on disk must not kill the function.
+  InstallMappedFileGuard();
   if (serve_http.empty() && runtime_api.empty()) {
     std::fprintf(stderr, "simsearch-lambda: AWS_LAMBDA_RUNTIME_API is not set: run in Lambda, or use "
                          "--serve-http HOST:PORT (see --help)\n");
@@ -75,19 +81,30 @@ int Run(int argc, char** argv) {
       return 1;
     }
     const SearchBackend& b = **backend;
-    absl::Status st = ServeHttp(
-        serve_http, absl::Seconds(timeout_s),
-        [&](const std::string& event, absl::Time deadline) {
-          return HandleEvent(event, Invocation{deadline, ""}, b, ho);
-        },
-        [&](int port) {
-          std::fprintf(stderr, "simsearch-lambda: serving %s on http://%s:%d\n", b.Describe().c_str(),
-                       serve_http.substr(0, serve_http.rfind(':')).c_str(), port);
-        });
-    if (!st.ok()) {
-      std::fprintf(stderr, "simsearch-lambda: %s\n", std::string(st.message()).c_str());
+    // SIGINT/SIGTERM are taken by sigwait below; threads started from here inherit the mask.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    GatewayOptions go;
+    go.timeout = absl::Seconds(timeout_s);
+    go.max_body_bytes = ho.max_body_bytes;
+    auto gateway = HttpGateway::Start(serve_http, go, [&](const std::string& event, absl::Time deadline) {
+      return HandleEvent(event, Invocation{deadline, ""}, b, ho);
+    });
+    if (!gateway.ok()) {
+      std::fprintf(stderr, "simsearch-lambda: %s\n", std::string(gateway.status().message()).c_str());
       return 1;
     }
+    std::fprintf(stderr, "simsearch-lambda: serving %s on http://%s:%d\n", b.Describe().c_str(),
+                 serve_http.substr(0, serve_http.rfind(':')).c_str(), (*gateway)->port());
+    int sig = 0;
+    while (sigwait(&signals, &sig) != 0) {
+    }
+    std::fprintf(stderr, "simsearch-lambda: %s: finishing requests in progress, then exiting\n",
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    gateway->reset();
     return 0;
   }
 

@@ -4,11 +4,54 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "engine/service/service.h"
 #include "grpc/health/v1/health.pb.h"
 
 namespace simsearch {
+
+namespace {
+
+// Why binding `listen` fails, found by trying it: gRPC only logs its reason.
+std::string BindProblem(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return "malformed address; use host:port";
+  std::string host = listen.substr(0, colon);
+  const std::string port = listen.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) {
+    return "cannot resolve the host or port; use host:port, e.g. 127.0.0.1:50051";
+  }
+  std::string problem = "the address cannot be bound";
+  int fd = ::socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+  if (fd >= 0) {
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
+      problem = errno == EADDRINUSE
+                    ? "address already in use: another process is listening there (stop it, or "
+                      "choose another --listen)"
+                    : absl::StrCat(std::strerror(errno), " (not a local address?)");
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(res);
+  return problem;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<SearchServer>> SearchServer::Start(const Engine* engine,
                                                                   const ServerOptions& options) {
@@ -19,21 +62,21 @@ absl::StatusOr<std::unique_ptr<SearchServer>> SearchServer::Start(const Engine* 
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   std::unique_ptr<SearchServer> s(new SearchServer());
-  s->service_ = std::make_unique<SimSearchService>(engine);
+  s->service_ = std::make_unique<SimSearchService>(engine, options.limits);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s->port_);
   builder.RegisterService(s->service_.get());
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
-  if (options.max_threads > 0) {
-    grpc::ResourceQuota quota("simsearch");
-    quota.SetMaxThreads(options.max_threads);
-    builder.SetResourceQuota(quota);
-  }
+  builder.SetMaxSendMessageSize(static_cast<int>(
+      std::min<int64_t>(INT32_MAX, std::max<int64_t>(options.limits.max_response_bytes, 1 << 20) + (1 << 20))));
+  // gRPC turns SO_REUSEPORT on by default: a second server on a busy port would start
+  // and silently take half the new connections. A busy address must fail the start.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_streams_per_connection);
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options.listen,
-        " (address in use, not a local address, or malformed; use host:port)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen, ": ", BindProblem(options.listen)));
   }
   auto* health = s->server_->GetHealthCheckService();
   health->SetServingStatus(true);

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/engine.h"
+#include "engine/service/service.h"
 
 namespace grpc {
 class Server;
@@ -15,14 +16,11 @@ class Server;
 
 namespace simsearch {
 
-class SimSearchService;
-
 struct ServerOptions {
   std::string listen = "127.0.0.1:50051";  // host:port; port 0 picks a free one
   int max_message_bytes = 4 << 20;         // larger requests get RESOURCE_EXHAUSTED
-  // Cap on gRPC sync-server threads; 0: none. gRPC rejects calls beyond the cap with
-  // RESOURCE_EXHAUSTED ("Server Threadpool Exhausted") instead of queueing them.
-  int max_threads = 0;
+  int max_streams_per_connection = 100;    // HTTP/2 streams one client connection may open
+  ServiceLimits limits;                    // workers, queue, answer sizes (service.h)
 };
 
 class SearchServer {
@@ -32,6 +30,7 @@ class SearchServer {
   ~SearchServer();
 
   int port() const { return port_; }
+  const SimSearchService& service() const { return *service_; }
   // Health turns NOT_SERVING, new calls are refused, and calls in flight get up to
   // `grace` to finish before they are cancelled.
   void Shutdown(absl::Duration grace);

@@ -1,7 +1,9 @@
 #include "engine/service/service.h"
 
+#include <algorithm>
 #include <exception>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -13,9 +15,10 @@ namespace {
 // Runs a handler body so that nothing it throws escapes to gRPC (which would answer
 // UNKNOWN with no useful message).
 template <typename F>
-grpc::Status Guarded(grpc::ServerContext* ctx, F&& body) {
+grpc::Status Guarded(grpc::CallbackServerContext* ctx, F&& body) {
   try {
-    // A call whose deadline passed while it waited for a thread is not worth doing.
+    if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled by the client");
+    // A call whose deadline passed while it waited for a worker is not worth doing.
     if (ctx->deadline() <= std::chrono::system_clock::now()) {
       return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                           "deadline passed before the server began the call");
@@ -30,7 +33,7 @@ grpc::Status Guarded(grpc::ServerContext* ctx, F&& body) {
   }
 }
 
-absl::Time Deadline(const grpc::ServerContext* ctx) {
+absl::Time Deadline(const grpc::CallbackServerContext* ctx) {
   auto d = ctx->deadline();
   if (d == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
   return absl::FromChrono(d);
@@ -140,12 +143,85 @@ grpc::Status ToGrpcStatus(const absl::Status& st) {
   if (st.ok()) return grpc::Status::OK;
   // absl::StatusCode and grpc::StatusCode share their numbering (both follow
   // google.rpc.Code).
-  return grpc::Status(static_cast<grpc::StatusCode>(st.code()), std::string(st.message()));
+  std::string msg(st.message());
+  if (msg.size() > kMaxStatusMessageBytes) {
+    size_t cut = kMaxStatusMessageBytes - 64;
+    while (cut > 0 && (static_cast<unsigned char>(msg[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
+    msg = absl::StrCat(msg.substr(0, cut), "... (message cut from ", msg.size(), " bytes)");
+  }
+  return grpc::Status(static_cast<grpc::StatusCode>(st.code()), std::move(msg));
 }
 
-grpc::Status SimSearchService::Search(grpc::ServerContext* ctx, const v1::SearchRequest* req,
-                                      v1::SearchResponse* resp) {
-  return Guarded(ctx, [&]() -> absl::Status {
+// One call: finished once, with its answer's bytes counted until gRPC is done with it.
+class SimSearchService::Call final : public grpc::ServerUnaryReactor {
+ public:
+  explicit Call(std::atomic<int64_t>* inflight) : inflight_(inflight) {}
+  void FinishWith(const grpc::Status& st, int64_t response_bytes) {
+    bytes_ = response_bytes;
+    inflight_->fetch_add(bytes_);
+    Finish(st);
+  }
+  void OnDone() override {
+    inflight_->fetch_sub(bytes_);
+    delete this;
+  }
+
+ private:
+  std::atomic<int64_t>* inflight_;
+  int64_t bytes_ = 0;
+};
+
+SimSearchService::SimSearchService(const Engine* engine, const ServiceLimits& limits)
+    : engine_(engine), limits_(limits) {
+  if (limits_.workers <= 0) limits_.workers = std::max(2u, std::thread::hardware_concurrency());
+  if (limits_.max_queued <= 0) limits_.max_queued = 64 * limits_.workers;
+  queue_ = std::make_unique<WorkQueue>(limits_.workers, limits_.max_queued);
+}
+
+SimSearchService::~SimSearchService() = default;
+
+template <typename Body>
+grpc::ServerUnaryReactor* SimSearchService::Dispatch(grpc::CallbackServerContext* ctx,
+                                                     google::protobuf::Message* resp, Body body) {
+  auto* call = new Call(&inflight_bytes_);
+  if (const int64_t held = inflight_bytes_.load(); held > limits_.max_inflight_bytes) {
+    call->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                  absl::StrCat("server busy: ", held >> 20,
+                                               " MiB of answers are waiting for their clients to "
+                                               "read them (limit ", limits_.max_inflight_bytes >> 20,
+                                               " MiB); retry with backoff")),
+                     0);
+    return call;
+  }
+  auto job = [this, ctx, resp, call, body = std::move(body)]() mutable {
+    grpc::Status st = Guarded(ctx, body);
+    int64_t bytes = 0;
+    if (st.ok()) {
+      bytes = static_cast<int64_t>(resp->ByteSizeLong());
+      if (bytes > limits_.max_response_bytes) {
+        st = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          absl::StrCat("the answer would be ", bytes, " bytes, more than the ",
+                                       limits_.max_response_bytes,
+                                       " this server sends (standard gRPC clients accept 4 MiB by "
+                                       "default); ask for fewer hits: lower top_k or split the batch"));
+        resp->Clear();
+        bytes = 0;
+      }
+    }
+    call->FinishWith(st, bytes);
+  };
+  if (!queue_->TrySubmit(std::move(job))) {
+    call->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                  absl::StrCat("server busy: all ", queue_->workers(), " workers busy and ",
+                                               queue_->max_queued(), " calls queued; retry with backoff")),
+                     0);
+  }
+  return call;
+}
+
+grpc::ServerUnaryReactor* SimSearchService::Search(grpc::CallbackServerContext* ctx,
+                                                   const v1::SearchRequest* req, v1::SearchResponse* resp) {
+  return Dispatch(ctx, resp, [this, ctx, req, resp]() -> absl::Status {
     if (!req->has_query()) {
       return absl::InvalidArgumentError(
           "empty query: set query.vector, query.item_id, query.items, query.user_id or query.text");
@@ -160,10 +236,10 @@ grpc::Status SimSearchService::Search(grpc::ServerContext* ctx, const v1::Search
   });
 }
 
-grpc::Status SimSearchService::BatchSearch(grpc::ServerContext* ctx,
-                                           const v1::BatchSearchRequest* req,
-                                           v1::BatchSearchResponse* resp) {
-  return Guarded(ctx, [&]() -> absl::Status {
+grpc::ServerUnaryReactor* SimSearchService::BatchSearch(grpc::CallbackServerContext* ctx,
+                                                        const v1::BatchSearchRequest* req,
+                                                        v1::BatchSearchResponse* resp) {
+  return Dispatch(ctx, resp, [this, ctx, req, resp]() -> absl::Status {
     std::vector<SearchQuery> queries;
     queries.reserve(static_cast<size_t>(req->queries_size()));
     if (req->queries_size() > engine_->limits().max_batch) {
@@ -181,9 +257,10 @@ grpc::Status SimSearchService::BatchSearch(grpc::ServerContext* ctx,
   });
 }
 
-grpc::Status SimSearchService::GetItems(grpc::ServerContext* ctx, const v1::GetItemsRequest* req,
-                                        v1::GetItemsResponse* resp) {
-  return Guarded(ctx, [&]() -> absl::Status {
+grpc::ServerUnaryReactor* SimSearchService::GetItems(grpc::CallbackServerContext* ctx,
+                                                     const v1::GetItemsRequest* req,
+                                                     v1::GetItemsResponse* resp) {
+  return Dispatch(ctx, resp, [this, req, resp]() -> absl::Status {
     std::vector<int64_t> ids(req->ids().begin(), req->ids().end());
     auto r = engine_->GetItems(req->collection(), ids);
     if (!r.ok()) return r.status();
@@ -202,10 +279,10 @@ grpc::Status SimSearchService::GetItems(grpc::ServerContext* ctx, const v1::GetI
   });
 }
 
-grpc::Status SimSearchService::LookupTitle(grpc::ServerContext* ctx,
-                                           const v1::LookupTitleRequest* req,
-                                           v1::LookupTitleResponse* resp) {
-  return Guarded(ctx, [&]() -> absl::Status {
+grpc::ServerUnaryReactor* SimSearchService::LookupTitle(grpc::CallbackServerContext* ctx,
+                                                        const v1::LookupTitleRequest* req,
+                                                        v1::LookupTitleResponse* resp) {
+  return Dispatch(ctx, resp, [this, req, resp]() -> absl::Status {
     auto r = engine_->LookupTitle(req->collection(), req->query(),
                                   Optional(req->has_limit(), req->limit()));
     if (!r.ok()) return r.status();
@@ -221,10 +298,10 @@ grpc::Status SimSearchService::LookupTitle(grpc::ServerContext* ctx,
   });
 }
 
-grpc::Status SimSearchService::ListCollections(grpc::ServerContext* ctx,
-                                               const v1::ListCollectionsRequest* req,
-                                               v1::ListCollectionsResponse* resp) {
-  return Guarded(ctx, [&]() -> absl::Status {
+grpc::ServerUnaryReactor* SimSearchService::ListCollections(grpc::CallbackServerContext* ctx,
+                                                            const v1::ListCollectionsRequest*,
+                                                            v1::ListCollectionsResponse* resp) {
+  return Dispatch(ctx, resp, [this, resp]() -> absl::Status {
     for (const auto& c : engine_->ListCollections()) {
       FillInfo(*c, engine_->State(c->name()), engine_->limits().max_k, resp->add_collections());
     }
@@ -232,10 +309,10 @@ grpc::Status SimSearchService::ListCollections(grpc::ServerContext* ctx,
   });
 }
 
-grpc::Status SimSearchService::DescribeCollection(grpc::ServerContext* ctx,
-                                                  const v1::DescribeCollectionRequest* req,
-                                                  v1::DescribeCollectionResponse* resp) {
-  return Guarded(ctx, [&]() -> absl::Status {
+grpc::ServerUnaryReactor* SimSearchService::DescribeCollection(grpc::CallbackServerContext* ctx,
+                                                               const v1::DescribeCollectionRequest* req,
+                                                               v1::DescribeCollectionResponse* resp) {
+  return Dispatch(ctx, resp, [this, req, resp]() -> absl::Status {
     auto c = engine_->GetCollection(req->collection());
     if (!c.ok()) return c.status();
     FillInfo(**c, engine_->State((*c)->name()), engine_->limits().max_k, resp->mutable_info());

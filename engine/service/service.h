@@ -1,35 +1,74 @@
 // The gRPC face of the engine: proto <-> Engine, one Status mapping, no exception
 // ever reaching gRPC.
+//
+// Calls use gRPC's callback API and run on a WorkQueue: a fixed number of workers and a
+// bounded queue, so the threads and the calls the server holds do not grow with the
+// number of clients. Past the queue, and while more than `max_inflight_bytes` of
+// answers wait to be read by their clients, calls are refused with RESOURCE_EXHAUSTED
+// (retry with backoff). An answer larger than `max_response_bytes` (standard clients
+// refuse more than 4 MiB by default) is an error that says what to lower.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
 #include "engine/engine.h"
+#include "core/work_queue.h"
 #include "simsearch/v1/simsearch.grpc.pb.h"
 
 namespace simsearch {
 
-// Converts an absl::Status to a grpc::Status with the same code and message.
+// Converts an absl::Status to a grpc::Status with the same code and a message cut to
+// kMaxStatusMessageBytes (it travels in HTTP/2 headers, which clients limit to 8 KiB).
 grpc::Status ToGrpcStatus(const absl::Status& st);
+inline constexpr size_t kMaxStatusMessageBytes = 2048;
 
-class SimSearchService final : public simsearch::v1::SimSearch::Service {
+struct ServiceLimits {
+  int workers = 0;                         // 0: one per CPU (at least 2)
+  int max_queued = 0;                      // calls waiting for a worker; 0: 64 per worker
+  int64_t max_response_bytes = 4 << 20;    // largest answer sent
+  int64_t max_inflight_bytes = 256 << 20;  // answers sent but not yet received by clients
+};
+
+class SimSearchService final : public simsearch::v1::SimSearch::CallbackService {
  public:
-  explicit SimSearchService(const Engine* engine) : engine_(engine) {}
+  SimSearchService(const Engine* engine, const ServiceLimits& limits);
+  ~SimSearchService() override;  // runs the calls still queued
 
-  grpc::Status Search(grpc::ServerContext* ctx, const v1::SearchRequest* req,
-                      v1::SearchResponse* resp) override;
-  grpc::Status BatchSearch(grpc::ServerContext* ctx, const v1::BatchSearchRequest* req,
-                           v1::BatchSearchResponse* resp) override;
-  grpc::Status GetItems(grpc::ServerContext* ctx, const v1::GetItemsRequest* req,
-                        v1::GetItemsResponse* resp) override;
-  grpc::Status LookupTitle(grpc::ServerContext* ctx, const v1::LookupTitleRequest* req,
-                           v1::LookupTitleResponse* resp) override;
-  grpc::Status ListCollections(grpc::ServerContext* ctx, const v1::ListCollectionsRequest* req,
-                               v1::ListCollectionsResponse* resp) override;
-  grpc::Status DescribeCollection(grpc::ServerContext* ctx,
-                                  const v1::DescribeCollectionRequest* req,
-                                  v1::DescribeCollectionResponse* resp) override;
+  grpc::ServerUnaryReactor* Search(grpc::CallbackServerContext* ctx, const v1::SearchRequest* req,
+                                   v1::SearchResponse* resp) override;
+  grpc::ServerUnaryReactor* BatchSearch(grpc::CallbackServerContext* ctx,
+                                        const v1::BatchSearchRequest* req,
+                                        v1::BatchSearchResponse* resp) override;
+  grpc::ServerUnaryReactor* GetItems(grpc::CallbackServerContext* ctx, const v1::GetItemsRequest* req,
+                                     v1::GetItemsResponse* resp) override;
+  grpc::ServerUnaryReactor* LookupTitle(grpc::CallbackServerContext* ctx,
+                                        const v1::LookupTitleRequest* req,
+                                        v1::LookupTitleResponse* resp) override;
+  grpc::ServerUnaryReactor* ListCollections(grpc::CallbackServerContext* ctx,
+                                            const v1::ListCollectionsRequest* req,
+                                            v1::ListCollectionsResponse* resp) override;
+  grpc::ServerUnaryReactor* DescribeCollection(grpc::CallbackServerContext* ctx,
+                                               const v1::DescribeCollectionRequest* req,
+                                               v1::DescribeCollectionResponse* resp) override;
+
+  const ServiceLimits& limits() const { return limits_; }
+  // Bytes of answers handed to gRPC whose calls are not done yet.
+  int64_t inflight_bytes() const { return inflight_bytes_.load(); }
 
  private:
+  class Call;
+  // Runs `body` on a worker (or refuses the call), then finishes the call with its
+  // status and `resp`, checking the answer's size.
+  template <typename Body>
+  grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx,
+                                     google::protobuf::Message* resp, Body body);
+
   const Engine* engine_;
+  ServiceLimits limits_;
+  std::atomic<int64_t> inflight_bytes_{0};
+  std::unique_ptr<WorkQueue> queue_;
 };
 
 }  // namespace simsearch

@@ -83,8 +83,9 @@ int main(int argc, char** argv) {
            "largest answer sent, in MiB; a larger one is an error saying what to lower\n"
            "(default 4: what standard gRPC clients accept)");
   p.AddInt("max_inflight_mib", &max_inflight_mib,
-           "answers sent but not yet read by their clients, in MiB; past it, new calls get\n"
-           "RESOURCE_EXHAUSTED (default 256)");
+           "answers of the calls in progress (queued, running, or not yet read by\n"
+           "their clients; estimated from top_k x queries until known), in MiB; past\n"
+           "it, new calls get RESOURCE_EXHAUSTED (default 256)");
   p.AddString("shutdown_grace", &grace_text,
               "on SIGTERM/SIGINT, how long calls in flight may take to finish (default 10s)",
               "DURATION");

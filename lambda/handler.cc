@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "core/quote.h"
+#include "core/status_macros.h"
 
 namespace simsearch::lambda {
 namespace {
@@ -37,6 +38,7 @@ struct Reply {
   int status = 200;
   json body;
   std::map<std::string, std::string> headers;
+  std::string detail;  // what went wrong inside, for the log only: never sent
 };
 
 Reply Error(int status, std::string message, json extra = json::object()) {
@@ -54,7 +56,7 @@ int HttpStatus(const absl::Status& st) {
     case absl::StatusCode::kNotFound:
       return 404;
     case absl::StatusCode::kResourceExhausted:
-      return 413;
+      return 503;  // the engine is busy (the body limit is checked before, as a 413)
     case absl::StatusCode::kDeadlineExceeded:
       return 504;
     case absl::StatusCode::kUnavailable:
@@ -65,12 +67,29 @@ int HttpStatus(const absl::Status& st) {
   }
 }
 
+// 4xx answers say what to change; 5xx answers say what happened in general terms, and
+// the engine's own text (addresses, paths, gRPC internals) goes to the log only.
 Reply FromStatus(const absl::Status& st) {
   const int code = HttpStatus(st);
-  std::string msg(st.message());
-  if (code == 502) msg = absl::StrCat("search engine unreachable: ", msg);
-  if (code == 504) msg = absl::StrCat("search took longer than the request's deadline: ", msg);
-  return Error(code, msg);
+  Reply r;
+  switch (code) {
+    case 502:
+      r = Error(code, "the search engine is unavailable; retry shortly");
+      break;
+    case 503:
+      r = Error(code, "the search engine is busy; retry shortly");
+      break;
+    case 504:
+      r = Error(code, "the search took longer than the request's deadline; retry");
+      break;
+    case 500:
+      r = Error(code, "internal error");
+      break;
+    default:
+      return Error(code, std::string(st.message()));
+  }
+  r.detail = st.ToString();
+  return r;
 }
 
 json ItemJson(const Item& it) {
@@ -89,30 +108,61 @@ json HitsJson(const std::vector<ClientHit>& hits) {
   return arr;
 }
 
+// Event fields, type-checked: an absent (or null) field is empty, a field of the wrong
+// type is a 400 naming it (never an exception from the JSON library).
+absl::Status WrongType(absl::string_view field, absl::string_view want) {
+  return absl::InvalidArgumentError(absl::StrCat("malformed event: '", field, "' must be ", want));
+}
+absl::StatusOr<std::string> StringField(const json& j, const char* key, absl::string_view path) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::string();
+  if (!it->is_string()) return WrongType(path, "a string");
+  return it->get<std::string>();
+}
+absl::StatusOr<bool> BoolField(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return false;
+  if (!it->is_boolean()) return WrongType(key, "true or false");
+  return it->get<bool>();
+}
+absl::StatusOr<const json*> ObjectField(const json& j, const char* key, absl::string_view path) {
+  static const json kEmpty = json::object();
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return &kEmpty;
+  if (!it->is_object()) return WrongType(path, "an object");
+  return &*it;
+}
+
 // Parses an API Gateway proxy event of either payload version.
 absl::StatusOr<Request> ParseEvent(absl::string_view event_json, const HandlerOptions& o) {
+  // The JSON parser takes a NUL byte for the end of its input: what follows would be
+  // ignored, so an event carrying one is rejected rather than half read.
+  if (event_json.find('\0') != absl::string_view::npos) {
+    return absl::InvalidArgumentError("the event contains a NUL byte");
+  }
   json e = json::parse(event_json, nullptr, false);
   if (e.is_discarded() || !e.is_object()) {
     return absl::InvalidArgumentError("the event is not JSON: expected an API Gateway proxy event");
   }
-  auto str = [](const json& j, const char* key) -> std::string {
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
   Request r;
-  const json ctx = e.value("requestContext", json::object());
-  std::string stage;
-  if (e.value("version", "") == "2.0") {
-    const json http = ctx.is_object() ? ctx.value("http", json::object()) : json::object();
-    r.method = http.is_object() ? str(http, "method") : "";
-    r.path = str(e, "rawPath");
-    if (r.path.empty() && http.is_object()) r.path = str(http, "path");
+  SIMSEARCH_ASSIGN_OR_RETURN(const json* ctx, ObjectField(e, "requestContext", "requestContext"));
+  SIMSEARCH_ASSIGN_OR_RETURN(const std::string version, StringField(e, "version", "version"));
+  if (version == "2.0") {
+    SIMSEARCH_ASSIGN_OR_RETURN(const json* http, ObjectField(*ctx, "http", "requestContext.http"));
+    SIMSEARCH_ASSIGN_OR_RETURN(r.method, StringField(*http, "method", "requestContext.http.method"));
+    SIMSEARCH_ASSIGN_OR_RETURN(r.path, StringField(e, "rawPath", "rawPath"));
+    if (r.path.empty()) {
+      SIMSEARCH_ASSIGN_OR_RETURN(r.path, StringField(*http, "path", "requestContext.http.path"));
+    }
     // Payload 2.0 keeps the query string raw too; the parsed map is enough here.
+  } else if (version.empty() || version == "1.0") {
+    SIMSEARCH_ASSIGN_OR_RETURN(r.method, StringField(e, "httpMethod", "httpMethod"));
+    SIMSEARCH_ASSIGN_OR_RETURN(r.path, StringField(e, "path", "path"));
   } else {
-    r.method = str(e, "httpMethod");
-    r.path = str(e, "path");
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown event version '", Quote(version), "' (API Gateway sends 1.0 or 2.0)"));
   }
-  if (ctx.is_object()) stage = str(ctx, "stage");
+  SIMSEARCH_ASSIGN_OR_RETURN(const std::string stage, StringField(*ctx, "stage", "requestContext.stage"));
   if (r.method.empty() || r.path.empty()) {
     return absl::InvalidArgumentError(
         "not an API Gateway proxy event: no HTTP method or path (payload 1.0 httpMethod/path, "
@@ -123,23 +173,22 @@ absl::StatusOr<Request> ParseEvent(absl::string_view event_json, const HandlerOp
     r.path = r.path.substr(stage.size() + 1);
   }
   r.method = absl::AsciiStrToUpper(r.method);
-  if (auto q = e.find("queryStringParameters"); q != e.end() && q->is_object()) {
-    for (auto it = q->begin(); it != q->end(); ++it) {
-      if (it->is_string()) r.query[it.key()] = it->get<std::string>();
-    }
+  SIMSEARCH_ASSIGN_OR_RETURN(const json* query, ObjectField(e, "queryStringParameters", "queryStringParameters"));
+  for (auto it = query->begin(); it != query->end(); ++it) {
+    if (it->is_string()) r.query[it.key()] = it->get<std::string>();
   }
-  if (auto h = e.find("headers"); h != e.end() && h->is_object()) {
-    for (auto it = h->begin(); it != h->end(); ++it) {
-      if (it->is_string()) r.headers[absl::AsciiStrToLower(it.key())] = it->get<std::string>();
-    }
+  SIMSEARCH_ASSIGN_OR_RETURN(const json* headers, ObjectField(e, "headers", "headers"));
+  for (auto it = headers->begin(); it != headers->end(); ++it) {
+    if (it->is_string()) r.headers[absl::AsciiStrToLower(it.key())] = it->get<std::string>();
   }
-  if (auto b = e.find("body"); b != e.end() && b->is_string()) {
-    const std::string raw = b->get<std::string>();
+  SIMSEARCH_ASSIGN_OR_RETURN(const bool base64, BoolField(e, "isBase64Encoded"));
+  SIMSEARCH_ASSIGN_OR_RETURN(const std::string raw, StringField(e, "body", "body"));
+  if (!raw.empty()) {
     // Base64 grows a body by a third; the limit applies to the decoded bytes.
     if (raw.size() > o.max_body_bytes * 4 / 3 + 4) {
       return absl::ResourceExhaustedError(absl::StrCat("request body is larger than ", o.max_body_bytes, " bytes"));
     }
-    if (e.value("isBase64Encoded", false)) {
+    if (base64) {
       if (!absl::Base64Unescape(raw, &r.body)) {
         return absl::InvalidArgumentError("isBase64Encoded is true but the body is not valid base64");
       }
@@ -219,6 +268,8 @@ class Router {
     if (req_.body.empty()) {
       return Error(400, "empty body: send JSON such as {\"name\": \"Cowboy Bebop\", \"n\": 10}");
     }
+    // The JSON parser stops at a NUL byte and would ignore what follows it.
+    if (req_.body.find('\0') != std::string::npos) return Error(400, "the body contains a NUL byte; send plain JSON");
     json body = json::parse(req_.body, nullptr, false);
     if (body.is_discarded()) return Error(400, "the body is not valid JSON");
     if (!body.is_object()) return Error(400, "the body must be a JSON object");
@@ -325,15 +376,12 @@ class Router {
   }
 
   Reply Health() {
+    // Public: no index root or engine address here (they are in the log at start).
     auto list = backend_.ListCollections(deadline_);
-    if (!list.ok()) {
-      Reply r = FromStatus(list.status());
-      r.body["backend"] = backend_.Describe();
-      return r;
-    }
+    if (!list.ok()) return FromStatus(list.status());
     json cs = json::array();
     for (const CollectionInfo& c : *list) cs.push_back({{"name", c.name}, {"version", c.version}, {"items", c.count}});
-    return {200, {{"status", "ok"}, {"backend", backend_.Describe()}, {"collections", cs}}, {}};
+    return {200, {{"status", "ok"}, {"collections", cs}}, {}};
   }
 
   const Request& req_;
@@ -358,22 +406,29 @@ std::string Serialize(const Reply& r, const HandlerOptions& o) {
 }  // namespace
 
 std::string HandleEvent(absl::string_view event_json, const Invocation& invocation,
-                        const SearchBackend& backend, const HandlerOptions& options) {
+                        const SearchBackend& backend, const HandlerOptions& options,
+                        std::string* detail) {
+  Reply reply;
   try {
     auto req = ParseEvent(event_json, options);
     if (!req.ok()) {
-      return Serialize(Error(req.status().code() == absl::StatusCode::kResourceExhausted ? 413 : 400,
-                             std::string(req.status().message())),
-                       options);
+      reply = Error(req.status().code() == absl::StatusCode::kResourceExhausted ? 413 : 400,
+                    std::string(req.status().message()));
+    } else if (req->method == "OPTIONS") {
+      reply = {204, json::object(), {}};
+    } else {
+      Router router(*req, invocation, backend, options);
+      reply = router.Route();
     }
-    if (req->method == "OPTIONS") return Serialize({204, json::object(), {}}, options);
-    Router router(*req, invocation, backend, options);
-    return Serialize(router.Route(), options);
   } catch (const std::exception& e) {
-    return Serialize(Error(500, absl::StrCat("internal error: ", e.what())), options);
+    reply = Error(500, "internal error");
+    reply.detail = absl::StrCat("exception: ", e.what());
   } catch (...) {
-    return Serialize(Error(500, "internal error"), options);
+    reply = Error(500, "internal error");
+    reply.detail = "unknown exception";
   }
+  if (detail != nullptr) *detail = reply.detail;
+  return Serialize(reply, options);
 }
 
 }  // namespace simsearch::lambda

@@ -37,7 +37,10 @@ struct Invocation {
 };
 
 // Returns the proxy response JSON: {"statusCode", "headers", "body", "isBase64Encoded"}.
+// 5xx bodies say what happened in general terms; the internal detail (the engine's
+// error, an address, an exception's text) goes to `detail` (if given) for the log.
 std::string HandleEvent(absl::string_view event_json, const Invocation& invocation,
-                        const SearchBackend& backend, const HandlerOptions& options);
+                        const SearchBackend& backend, const HandlerOptions& options,
+                        std::string* detail = nullptr);
 
 }  // namespace simsearch::lambda

@@ -91,7 +91,10 @@ int Run(int argc, char** argv) {
     go.timeout = absl::Seconds(timeout_s);
     go.max_body_bytes = ho.max_body_bytes;
     auto gateway = HttpGateway::Start(serve_http, go, [&](const std::string& event, absl::Time deadline) {
-      return HandleEvent(event, Invocation{deadline, ""}, b, ho);
+      std::string detail;
+      std::string out = HandleEvent(event, Invocation{deadline, ""}, b, ho, &detail);
+      if (!detail.empty()) std::fprintf(stderr, "simsearch-lambda: request failed: %s\n", detail.c_str());
+      return out;
     });
     if (!gateway.ok()) {
       std::fprintf(stderr, "simsearch-lambda: %s\n", std::string(gateway.status().message()).c_str());
@@ -117,7 +120,12 @@ int Run(int argc, char** argv) {
   }
   const SearchBackend& b = **backend;
   absl::Status st = RunLoop(api, [&](const NextInvocation& inv) -> absl::StatusOr<std::string> {
-    return HandleEvent(inv.event, Invocation{inv.deadline, inv.request_id}, b, ho);
+    std::string detail;
+    std::string out = HandleEvent(inv.event, Invocation{inv.deadline, inv.request_id}, b, ho, &detail);
+    if (!detail.empty()) {
+      std::fprintf(stderr, "simsearch-lambda: request %s failed: %s\n", inv.request_id.c_str(), detail.c_str());
+    }
+    return out;
   });
   std::fprintf(stderr, "simsearch-lambda: runtime API failed: %s\n", std::string(st.message()).c_str());
   return 1;

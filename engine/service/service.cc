@@ -1,5 +1,7 @@
 #include "engine/service/service.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <exception>
 #include <string>
@@ -137,6 +139,12 @@ void FillInfo(const Collection& c, const ServingState& state, int max_k, v1::Col
   info->set_serving_note(state.note);
 }
 
+// What an answer of `lists` lists of `k` hits may take: a hit with its item's metadata
+// is about 128 bytes on the wire. Inputs are the request's, so they are clamped.
+int64_t HitsBytes(int64_t lists, int64_t k) {
+  return std::clamp<int64_t>(lists, 1, 1 << 16) * std::clamp<int64_t>(k, 1, 1 << 20) * 128 + 256;
+}
+
 }  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& st) {
@@ -152,24 +160,47 @@ grpc::Status ToGrpcStatus(const absl::Status& st) {
   return grpc::Status(static_cast<grpc::StatusCode>(st.code()), std::move(msg));
 }
 
-// One call: finished once, with its answer's bytes counted until gRPC is done with it.
+// One call. Its answer's bytes are counted against the service's in-flight budget from
+// admission (an estimate) until gRPC is done sending it (the real size).
 class SimSearchService::Call final : public grpc::ServerUnaryReactor {
  public:
-  explicit Call(std::atomic<int64_t>* inflight) : inflight_(inflight) {}
+  explicit Call(SimSearchService* service) : service_(service) {}
+  // Reserves `estimate` bytes; false when the budget cannot take them.
+  bool Reserve(int64_t estimate) {
+    const int64_t held = service_->inflight_bytes_.fetch_add(estimate) + estimate;
+    if (held > service_->limits_.max_inflight_bytes && held != estimate) {
+      service_->inflight_bytes_.fetch_sub(estimate);
+      return false;
+    }
+    bytes_ = estimate;
+    return true;
+  }
   void FinishWith(const grpc::Status& st, int64_t response_bytes) {
+    service_->inflight_bytes_.fetch_add(response_bytes - bytes_);
     bytes_ = response_bytes;
-    inflight_->fetch_add(bytes_);
     Finish(st);
   }
   void OnDone() override {
-    inflight_->fetch_sub(bytes_);
+    service_->inflight_bytes_.fetch_sub(bytes_);
+    service_->MaybeReturnMemory();
     delete this;
   }
 
  private:
-  std::atomic<int64_t>* inflight_;
+  SimSearchService* service_;
   int64_t bytes_ = 0;
 };
+
+void SimSearchService::MaybeReturnMemory() {
+  // After a burst, glibc keeps the freed pages of its arenas: the process would stay
+  // at its peak. Once nothing is in flight, at most once a second, give them back
+  // (docs/RELIABILITY.md has the measurement).
+  if (inflight_bytes_.load() != 0 || queue_->running() != 0 || queue_->queued() != 0) return;
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  int64_t last = last_trim_ms_.load();
+  if (now - last < 1000 || !last_trim_ms_.compare_exchange_strong(last, now)) return;
+  queue_->TrySubmit([] { malloc_trim(0); });
+}
 
 SimSearchService::SimSearchService(const Engine* engine, const ServiceLimits& limits)
     : engine_(engine), limits_(limits) {
@@ -182,14 +213,15 @@ SimSearchService::~SimSearchService() = default;
 
 template <typename Body>
 grpc::ServerUnaryReactor* SimSearchService::Dispatch(grpc::CallbackServerContext* ctx,
-                                                     google::protobuf::Message* resp, Body body) {
-  auto* call = new Call(&inflight_bytes_);
-  if (const int64_t held = inflight_bytes_.load(); held > limits_.max_inflight_bytes) {
+                                                     google::protobuf::Message* resp, int64_t estimate,
+                                                     Body body) {
+  auto* call = new Call(this);
+  if (!call->Reserve(std::min(estimate, limits_.max_response_bytes))) {
     call->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                  absl::StrCat("server busy: ", held >> 20,
-                                               " MiB of answers are waiting for their clients to "
-                                               "read them (limit ", limits_.max_inflight_bytes >> 20,
-                                               " MiB); retry with backoff")),
+                                  absl::StrCat("server busy: the answers of the calls in progress take ",
+                                               inflight_bytes_.load() >> 20, " MiB (limit ",
+                                               limits_.max_inflight_bytes >> 20,
+                                               " MiB); retry with backoff, or ask for fewer hits")),
                      0);
     return call;
   }
@@ -221,7 +253,8 @@ grpc::ServerUnaryReactor* SimSearchService::Dispatch(grpc::CallbackServerContext
 
 grpc::ServerUnaryReactor* SimSearchService::Search(grpc::CallbackServerContext* ctx,
                                                    const v1::SearchRequest* req, v1::SearchResponse* resp) {
-  return Dispatch(ctx, resp, [this, ctx, req, resp]() -> absl::Status {
+  return Dispatch(ctx, resp, HitsBytes(1, req->has_top_k() ? req->top_k() : engine_->limits().default_k),
+                  [this, ctx, req, resp]() -> absl::Status {
     if (!req->has_query()) {
       return absl::InvalidArgumentError(
           "empty query: set query.vector, query.item_id, query.items, query.user_id or query.text");
@@ -239,7 +272,9 @@ grpc::ServerUnaryReactor* SimSearchService::Search(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* SimSearchService::BatchSearch(grpc::CallbackServerContext* ctx,
                                                         const v1::BatchSearchRequest* req,
                                                         v1::BatchSearchResponse* resp) {
-  return Dispatch(ctx, resp, [this, ctx, req, resp]() -> absl::Status {
+  return Dispatch(ctx, resp,
+                  HitsBytes(req->queries_size(), req->has_top_k() ? req->top_k() : engine_->limits().default_k),
+                  [this, ctx, req, resp]() -> absl::Status {
     std::vector<SearchQuery> queries;
     queries.reserve(static_cast<size_t>(req->queries_size()));
     if (req->queries_size() > engine_->limits().max_batch) {
@@ -260,7 +295,8 @@ grpc::ServerUnaryReactor* SimSearchService::BatchSearch(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* SimSearchService::GetItems(grpc::CallbackServerContext* ctx,
                                                      const v1::GetItemsRequest* req,
                                                      v1::GetItemsResponse* resp) {
-  return Dispatch(ctx, resp, [this, req, resp]() -> absl::Status {
+  return Dispatch(ctx, resp, HitsBytes(1, req->ids_size()) * (req->include_vectors() ? 8 : 1),
+                  [this, req, resp]() -> absl::Status {
     std::vector<int64_t> ids(req->ids().begin(), req->ids().end());
     auto r = engine_->GetItems(req->collection(), ids);
     if (!r.ok()) return r.status();
@@ -282,7 +318,7 @@ grpc::ServerUnaryReactor* SimSearchService::GetItems(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* SimSearchService::LookupTitle(grpc::CallbackServerContext* ctx,
                                                         const v1::LookupTitleRequest* req,
                                                         v1::LookupTitleResponse* resp) {
-  return Dispatch(ctx, resp, [this, req, resp]() -> absl::Status {
+  return Dispatch(ctx, resp, HitsBytes(1, req->has_limit() ? req->limit() : 10), [this, req, resp]() -> absl::Status {
     auto r = engine_->LookupTitle(req->collection(), req->query(),
                                   Optional(req->has_limit(), req->limit()));
     if (!r.ok()) return r.status();
@@ -301,7 +337,7 @@ grpc::ServerUnaryReactor* SimSearchService::LookupTitle(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* SimSearchService::ListCollections(grpc::CallbackServerContext* ctx,
                                                             const v1::ListCollectionsRequest*,
                                                             v1::ListCollectionsResponse* resp) {
-  return Dispatch(ctx, resp, [this, resp]() -> absl::Status {
+  return Dispatch(ctx, resp, 4096, [this, resp]() -> absl::Status {
     for (const auto& c : engine_->ListCollections()) {
       FillInfo(*c, engine_->State(c->name()), engine_->limits().max_k, resp->add_collections());
     }
@@ -312,7 +348,7 @@ grpc::ServerUnaryReactor* SimSearchService::ListCollections(grpc::CallbackServer
 grpc::ServerUnaryReactor* SimSearchService::DescribeCollection(grpc::CallbackServerContext* ctx,
                                                                const v1::DescribeCollectionRequest* req,
                                                                v1::DescribeCollectionResponse* resp) {
-  return Dispatch(ctx, resp, [this, req, resp]() -> absl::Status {
+  return Dispatch(ctx, resp, 8192, [this, req, resp]() -> absl::Status {
     auto c = engine_->GetCollection(req->collection());
     if (!c.ok()) return c.status();
     FillInfo(**c, engine_->State((*c)->name()), engine_->limits().max_k, resp->mutable_info());

@@ -3,9 +3,10 @@
 //
 // Calls use gRPC's callback API and run on a WorkQueue: a fixed number of workers and a
 // bounded queue, so the threads and the calls the server holds do not grow with the
-// number of clients. Past the queue, and while more than `max_inflight_bytes` of
-// answers wait to be read by their clients, calls are refused with RESOURCE_EXHAUSTED
-// (retry with backoff). An answer larger than `max_response_bytes` (standard clients
+// number of clients. Past the queue, and when the answers of the calls in progress
+// (estimated at admission from top_k and the batch size, then measured) would take more
+// than `max_inflight_bytes` until their clients have read them, calls are refused with
+// RESOURCE_EXHAUSTED (retry with backoff). An answer larger than `max_response_bytes` (standard clients
 // refuse more than 4 MiB by default) is an error that says what to lower.
 #pragma once
 
@@ -28,7 +29,7 @@ struct ServiceLimits {
   int workers = 0;                         // 0: one per CPU (at least 2)
   int max_queued = 0;                      // calls waiting for a worker; 0: 64 per worker
   int64_t max_response_bytes = 4 << 20;    // largest answer sent
-  int64_t max_inflight_bytes = 256 << 20;  // answers sent but not yet received by clients
+  int64_t max_inflight_bytes = 256 << 20;  // answers of calls in progress, until read by clients
 };
 
 class SimSearchService final : public simsearch::v1::SimSearch::CallbackService {
@@ -54,20 +55,24 @@ class SimSearchService final : public simsearch::v1::SimSearch::CallbackService 
                                                v1::DescribeCollectionResponse* resp) override;
 
   const ServiceLimits& limits() const { return limits_; }
-  // Bytes of answers handed to gRPC whose calls are not done yet.
+  // Bytes reserved for, then taken by, the answers of calls not done yet.
   int64_t inflight_bytes() const { return inflight_bytes_.load(); }
 
  private:
   class Call;
   // Runs `body` on a worker (or refuses the call), then finishes the call with its
   // status and `resp`, checking the answer's size.
+  // `estimate`: the answer's likely size, reserved against max_inflight_bytes until
+  // the real size is known.
   template <typename Body>
   grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx,
-                                     google::protobuf::Message* resp, Body body);
+                                     google::protobuf::Message* resp, int64_t estimate, Body body);
+  void MaybeReturnMemory();
 
   const Engine* engine_;
   ServiceLimits limits_;
   std::atomic<int64_t> inflight_bytes_{0};
+  std::atomic<int64_t> last_trim_ms_{0};
   std::unique_ptr<WorkQueue> queue_;
 };
 

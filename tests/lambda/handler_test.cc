@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <nlohmann/json.hpp>
 
 #include "core/file_util.h"
@@ -118,7 +120,8 @@ TEST_F(HandlerTest, SearchItemsHealthAndPreflight) {
   Answer h = Saved("v2_health");
   ASSERT_EQ(h.status, 200);
   EXPECT_EQ(h.body["status"], "ok");
-  EXPECT_THAT(h.body["backend"].get<std::string>(), HasSubstr("embedded"));
+  EXPECT_FALSE(h.body.contains("backend")) << h.body.dump();
+  EXPECT_EQ(h.body.dump().find(dir_->path()), std::string::npos) << "the index root is not public";
   Answer o = Saved("v2_options");
   EXPECT_EQ(o.status, 204);
   EXPECT_THAT(o.headers.value("Access-Control-Allow-Methods", ""), HasSubstr("POST"));
@@ -205,12 +208,19 @@ class FailingBackend final : public SearchBackend {
 
 TEST_F(HandlerTest, UnreachableEngineIs502AndPassedDeadlineIs504) {
   const std::string event = *ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/v2_recommend_id.json");
-  FailingBackend down(absl::UnavailableError("failed to connect to all addresses"));
-  Answer a = Call(event, down);
-  EXPECT_EQ(a.status, 502);
-  EXPECT_THAT(a.body["error"].get<std::string>(), HasSubstr("search engine unreachable"));
+  FailingBackend down(absl::UnavailableError("failed to connect to all addresses; last error: "
+                                             "ipv4:10.1.2.3:50051: Connection refused"));
+  std::string detail;
+  const json out = json::parse(HandleEvent(event, {}, down, Options(), &detail));
+  EXPECT_EQ(out["statusCode"], 502);
+  const std::string body = out["body"].get<std::string>();
+  EXPECT_THAT(body, HasSubstr("search engine is unavailable"));
+  EXPECT_EQ(body.find("10.1.2.3"), std::string::npos) << "no engine address in answers: " << body;
+  EXPECT_EQ(body.find("Connection refused"), std::string::npos) << "no gRPC text in answers: " << body;
+  EXPECT_THAT(detail, HasSubstr("10.1.2.3:50051")) << "the detail is for the log";
   Answer h = Call(*ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/v2_health.json"), down);
   EXPECT_EQ(h.status, 502);
+  EXPECT_EQ(h.body.dump().find("failing"), std::string::npos) << h.body.dump();
 
   FailingBackend slow(absl::DeadlineExceededError("Deadline Exceeded"));
   EXPECT_EQ(Call(event, slow).status, 504);
@@ -226,6 +236,44 @@ TEST_F(HandlerTest, UnreachableEngineIs502AndPassedDeadlineIs504) {
   Answer late = Call(event, untouched, inv);
   EXPECT_EQ(late.status, 504);
   EXPECT_EQ(untouched.calls, 0);
+}
+
+// Events of the wrong shape are 400s naming the field, never a 500 with the JSON
+// library's exception text; and a NUL byte does not cut a body short.
+TEST_F(HandlerTest, MalformedEventFieldsAre400sNotExceptions) {
+  const json base = json::parse(*ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/v2_recommend_id.json"));
+  struct Case {
+    std::function<void(json&)> edit;
+    std::string what;
+  };
+  const std::vector<Case> cases = {
+      {[](json& e) { e["isBase64Encoded"] = "true"; }, "'isBase64Encoded' must be true or false"},
+      {[](json& e) { e["version"] = 2; }, "'version' must be a string"},
+      {[](json& e) { e["version"] = "3.0"; }, "unknown event version '3.0'"},
+      {[](json& e) { e["requestContext"] = "x"; }, "'requestContext' must be an object"},
+      {[](json& e) { e["requestContext"]["http"] = 5; }, "'requestContext.http' must be an object"},
+      {[](json& e) { e["requestContext"]["http"]["method"] = json::array(); }, "'requestContext.http.method' must be a string"},
+      {[](json& e) { e["rawPath"] = 1.5; }, "'rawPath' must be a string"},
+      {[](json& e) { e["headers"] = json::array(); }, "'headers' must be an object"},
+      {[](json& e) { e["queryStringParameters"] = 7; }, "'queryStringParameters' must be an object"},
+      {[](json& e) { e["body"] = json::object(); }, "'body' must be a string"},
+      {[](json& e) {
+         e["isBase64Encoded"] = false;
+         e["body"] = std::string("{\"id\": 1}\0garbage", 17);
+       },
+       "NUL byte"},
+  };
+  for (const Case& c : cases) {
+    json e = base;
+    c.edit(e);
+    Answer a = Call(e.dump(), *backend_);
+    EXPECT_EQ(a.status, 400) << c.what << ": " << a.body.dump();
+    EXPECT_THAT(a.body["error"].get<std::string>(), HasSubstr(c.what));
+    EXPECT_EQ(a.body.dump().find("type_error"), std::string::npos) << a.body.dump();
+  }
+  std::string raw = base.dump();
+  raw.insert(raw.size() - 1, std::string("\0", 1));
+  EXPECT_EQ(Call(raw, *backend_).status, 400) << "a NUL inside the event itself";
 }
 
 }  // namespace

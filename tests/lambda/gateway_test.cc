@@ -1,0 +1,183 @@
+// The local HTTP gateway under hostile clients: bodies refused from their declared
+// length, slow clients cut off, an exclusive port (docs/RELIABILITY.md).
+#include "lambda/local_gateway.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace simsearch::lambda {
+namespace {
+
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+
+int Connect(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void Send(int fd, const std::string& s) { (void)::send(fd, s.data(), s.size(), MSG_NOSIGNAL); }
+
+// Reads until the peer closes or `timeout` passes; returns what arrived.
+std::string ReadAll(int fd, absl::Duration timeout, bool* closed = nullptr) {
+  std::string out;
+  const absl::Time end = absl::Now() + timeout;
+  if (closed != nullptr) *closed = false;
+  while (absl::Now() < end) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(end - absl::Now())) + 1) <= 0) break;
+    char buf[4096];
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) {
+      if (closed != nullptr) *closed = true;
+      break;
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+// A request, answered whole (Connection: close).
+std::string Request(int port, const std::string& raw, absl::Duration timeout = absl::Seconds(5)) {
+  int fd = Connect(port);
+  if (fd < 0) return "";
+  Send(fd, raw);
+  std::string out = ReadAll(fd, timeout);
+  ::close(fd);
+  return out;
+}
+
+std::unique_ptr<HttpGateway> StartGateway(GatewayOptions o, std::atomic<int>* calls = nullptr) {
+  auto g = HttpGateway::Start("127.0.0.1:0", o, [calls](const std::string& event, absl::Time) {
+    if (calls != nullptr) ++*calls;
+    json e = json::parse(event);
+    json body = {{"path", e["rawPath"]}, {"bytes", e["body"].get<std::string>().size()}};
+    return json({{"statusCode", 200}, {"headers", {{"Content-Type", "application/json"}}}, {"body", body.dump()}})
+        .dump();
+  });
+  EXPECT_TRUE(g.ok()) << g.status();
+  return g.ok() ? *std::move(g) : nullptr;
+}
+
+TEST(Gateway, ServesRequestsAndKeepsConnectionsAlive) {
+  auto g = StartGateway({});
+  ASSERT_NE(g, nullptr);
+  int fd = Connect(g->port());
+  for (int i = 0; i < 3; ++i) {
+    Send(fd, "GET /health?x=1 HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::string r = ReadAll(fd, absl::Milliseconds(500));
+    EXPECT_THAT(r, HasSubstr("HTTP/1.1 200")) << i;
+    EXPECT_THAT(r, HasSubstr("\"path\":\"/health\""));
+  }
+  ::close(fd);
+}
+
+// A 600 MiB body is refused from its Content-Length, before any of it is read (the
+// old gateway read it whole first, reaching ~4 GB of memory).
+TEST(Gateway, OversizedBodiesAreRefusedUnread) {
+  std::atomic<int> calls{0};
+  auto g = StartGateway({}, &calls);
+  ASSERT_NE(g, nullptr);
+  const absl::Time start = absl::Now();
+  std::string r = Request(g->port(),
+                          "POST /recommend HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                          "Content-Length: 629145600\r\n\r\n{\"id\": 1",
+                          absl::Seconds(5));
+  EXPECT_THAT(r, HasSubstr("HTTP/1.1 413"));
+  EXPECT_THAT(r, HasSubstr("the limit is 65536"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2)) << "answered without waiting for the body";
+  EXPECT_EQ(calls.load(), 0);
+  // A chunked body declares no length: it is cut at the limit.
+  std::string chunk(40000, 'x');
+  std::string chunked = "POST /recommend HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 3; ++i) absl::StrAppend(&chunked, absl::Hex(chunk.size()), "\r\n", chunk, "\r\n");
+  chunked += "0\r\n\r\n";
+  EXPECT_THAT(Request(g->port(), chunked), HasSubstr("HTTP/1.1 413"));
+  EXPECT_EQ(calls.load(), 0);
+}
+
+// Slow clients that dribble header lines (one every 300 ms here, under the gateway's
+// per-read timeout) are cut off when the whole head takes too long, and while they
+// hold connections, other clients are still served.
+TEST(Gateway, SlowClientsAreCutOffAndOthersServed) {
+  GatewayOptions o;
+  o.threads = 8;
+  o.head_timeout = absl::Seconds(1);
+  auto g = StartGateway(o);
+  ASSERT_NE(g, nullptr);
+  std::vector<int> slow;
+  for (int i = 0; i < 24; ++i) {  // three times the threads
+    int fd = Connect(g->port());
+    ASSERT_GE(fd, 0);
+    Send(fd, "GET /health HTTP/1.1\r\n");
+    slow.push_back(fd);
+  }
+  std::atomic<bool> dribbling{true};
+  std::thread dribbler([&] {
+    for (int i = 0; dribbling && i < 40; ++i) {
+      for (int fd : slow) Send(fd, absl::StrCat("X-Slow-", i, ": y\r\n"));
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+  });
+  // A normal client is answered within a few head timeouts even while 24 slow clients
+  // occupy the 8 threads.
+  const absl::Time start = absl::Now();
+  std::string r = Request(g->port(), "GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                          absl::Seconds(8));
+  EXPECT_THAT(r, HasSubstr("HTTP/1.1 200"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(6));
+  // Every slow connection is closed by the gateway, well before the dribbler stops.
+  int closed = 0;
+  for (int fd : slow) {
+    bool was_closed = false;
+    ReadAll(fd, absl::Seconds(6), &was_closed);
+    closed += was_closed;
+    ::close(fd);
+  }
+  dribbling = false;
+  dribbler.join();
+  EXPECT_EQ(closed, 24) << "slow clients must be cut off";
+}
+
+TEST(Gateway, ASecondGatewayOnABusyPortFailsToStart) {
+  auto first = StartGateway({});
+  ASSERT_NE(first, nullptr);
+  auto second = HttpGateway::Start(absl::StrCat("127.0.0.1:", first->port()), {},
+                                   [](const std::string&, absl::Time) { return std::string("{}"); });
+  ASSERT_FALSE(second.ok());
+  EXPECT_THAT(second.status().message(), HasSubstr("cannot listen on"));
+  EXPECT_THAT(Request(first->port(), "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+              HasSubstr("HTTP/1.1 200"));
+}
+
+TEST(Gateway, BadAddressesAreErrors) {
+  auto handler = [](const std::string&, absl::Time) { return std::string("{}"); };
+  EXPECT_THAT(HttpGateway::Start("nope", {}, handler).status().message(), HasSubstr("host:port"));
+  EXPECT_THAT(HttpGateway::Start("127.0.0.1:99999", {}, handler).status().message(), HasSubstr("host:port"));
+}
+
+}  // namespace
+}  // namespace simsearch::lambda

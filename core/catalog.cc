@@ -44,8 +44,8 @@ struct Columns {
   int id, title, english, genres, type, episodes, members;
 };
 
-absl::Status LoadFile(const std::string& path, std::vector<Item>* items,
-                      absl::flat_hash_map<int64_t, size_t>* index) {
+absl::Status LoadFile(const std::string& path, const CatalogOptions& options, std::vector<Item>* items,
+                      absl::flat_hash_map<int64_t, size_t>* index, std::vector<std::string>* skipped) {
   auto text = ReadFileToString(path);
   if (!text.ok()) return text.status();
   CsvReader reader(*text, path);
@@ -64,6 +64,10 @@ absl::Status LoadFile(const std::string& path, std::vector<Item>* items,
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": no id column in the header (expected anime_id, mal_id or id)"));
   }
+  if (c.title < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": no title column in the header (expected name or title); a catalogue names its items"));
+  }
   std::vector<std::string> f;
   for (;;) {
     auto more = reader.Next(&f);
@@ -73,9 +77,18 @@ absl::Status LoadFile(const std::string& path, std::vector<Item>* items,
     auto field = [&](int col) -> std::string {
       return col >= 0 && static_cast<size_t>(col) < f.size() ? Clean(f[col]) : std::string();
     };
-    if (static_cast<size_t>(c.id) >= f.size()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": line ", reader.line(), ": record has no id field"));
+    if (f.size() != header.size()) {
+      std::string why = absl::StrCat(path, ": line ", reader.line(), ": ", f.size(), " fields, the header has ",
+                                     header.size(),
+                                     f.size() > header.size()
+                                         ? " (an unquoted comma in a field? quote fields that hold commas)"
+                                         : " (a truncated record?)");
+      if (!options.skip_bad_rows) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(why, "; fix the file, or skip such records with --skip-bad-rows"));
+      }
+      skipped->push_back(std::move(why));
+      continue;
     }
     int64_t id;
     if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(f[c.id]), &id)) {
@@ -119,17 +132,21 @@ absl::Status LoadFile(const std::string& path, std::vector<Item>* items,
 
 }  // namespace
 
-absl::StatusOr<Catalog> Catalog::Load(const std::vector<std::string>& paths) {
+absl::StatusOr<Catalog> Catalog::Load(const std::vector<std::string>& paths,
+                                      const CatalogOptions& options) {
   if (paths.empty()) return absl::InvalidArgumentError("no catalogue files given");
   std::vector<Item> items;
   absl::flat_hash_map<int64_t, size_t> index;
+  std::vector<std::string> skipped;
   for (const std::string& p : paths) {
-    if (auto st = LoadFile(p, &items, &index); !st.ok()) return st;
+    if (auto st = LoadFile(p, options, &items, &index, &skipped); !st.ok()) return st;
   }
   if (items.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("catalogue has no records: ", paths[0]));
   }
-  return FromItems(std::move(items));
+  auto c = FromItems(std::move(items));
+  if (c.ok()) c->skipped_ = std::move(skipped);
+  return c;
 }
 
 absl::StatusOr<Catalog> Catalog::FromItems(std::vector<Item> items) {

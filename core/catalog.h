@@ -25,18 +25,27 @@ struct Item {
   friend bool operator==(const Item&, const Item&) = default;
 };
 
+struct CatalogOptions {
+  // A record whose field count differs from the header's (an unquoted comma in a title
+  // shifts every later field) is an error naming file, line and counts; with this set,
+  // it is skipped instead and reported in Catalog::skipped().
+  bool skip_bad_rows = false;
+};
+
 class Catalog {
  public:
   // Loads and merges catalogue CSV files. Columns are found by header name
   // (case-insensitive): id: anime_id | mal_id | id; title: name | title;
   // English title: english_name | "english name" | title_english; genres: genre |
-  // genres (comma-separated); type; episodes; members. Only the id column is required.
+  // genres (comma-separated); type; episodes; members. The id and title columns are
+  // required; every record must have as many fields as the header.
   //
   // The result is the union of the files' ids. For an id in several files, each field
   // comes from the first file (in argument order) where it is known, so a later file
   // fills gaps (an English title, a newer anime) without overriding earlier values.
   // Titles have their HTML entities decoded; "Unknown"/"UNKNOWN" reads as unknown.
-  static absl::StatusOr<Catalog> Load(const std::vector<std::string>& paths);
+  static absl::StatusOr<Catalog> Load(const std::vector<std::string>& paths,
+                                      const CatalogOptions& options = {});
 
   // Builds a catalogue from items (ids must be unique).
   static absl::StatusOr<Catalog> FromItems(std::vector<Item> items);
@@ -46,9 +55,12 @@ class Catalog {
   // Sorted by id.
   const std::vector<Item>& items() const { return items_; }
   size_t size() const { return items_.size(); }
+  // With skip_bad_rows: "file: line N: why" for every record skipped.
+  const std::vector<std::string>& skipped() const { return skipped_; }
 
  private:
   std::vector<Item> items_;
+  std::vector<std::string> skipped_;
   absl::flat_hash_map<int64_t, size_t> index_;
 };
 

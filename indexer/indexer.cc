@@ -285,8 +285,11 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   keep.reserve(v.count);
   if (!o.catalog_paths.empty()) {
     Report(o, "reading catalogue", 0);
-    SIMSEARCH_ASSIGN_OR_RETURN(Catalog c, Catalog::Load(o.catalog_paths));
+    CatalogOptions copts;
+    copts.skip_bad_rows = o.skip_bad_rows;
+    SIMSEARCH_ASSIGN_OR_RETURN(Catalog c, Catalog::Load(o.catalog_paths, copts));
     catalog = std::make_unique<Catalog>(std::move(c));
+    result.skipped_rows = catalog->skipped();
     std::vector<int64_t> missing;
     for (uint64_t r = 0; r < v.count; ++r) {
       if (catalog->Find(ids[r]) == nullptr) {

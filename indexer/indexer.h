@@ -34,6 +34,7 @@ struct BuildOptions {
   IndexParams params;                      // 0 = choose a default from the data size
   uint64_t expect_dims = 0;                // 0 = any
   bool drop_missing = false;               // drop ids the catalogue lacks (else error)
+  bool skip_bad_rows = false;              // skip catalogue records of the wrong shape (else error)
   std::string out_root;                    // ROOT; the bundle goes to ROOT/<collection>/vN
   size_t keep_versions = 5;                // older versions are pruned after publishing
   std::string source;                      // recorded in the manifest; default: the paths
@@ -47,6 +48,7 @@ struct BuildResult {
   std::string version_dir;
   Manifest manifest;
   std::vector<int64_t> dropped_ids;        // with drop_missing: ids not in the catalogue
+  std::vector<std::string> skipped_rows;   // with skip_bad_rows: "file: line N: why"
   std::vector<std::string> pruned;         // versions removed after publishing
   absl::Status prune_error;                // why pruning failed (the build itself succeeded)
   uint64_t user_items_dropped = 0;         // user-item pairs whose item is not served

@@ -114,6 +114,9 @@ int Build(int argc, char** argv) {
   p.AddInt("ef-construction", &efc, "HNSW build beam (default 200)");
   p.AddInt("ef-search", &efs, "HNSW query beam (default 128)");
   p.AddInt("dims", &dims, "expected dimensions; anything else is an error (default: any)");
+  p.AddBool("skip-bad-rows", &o.skip_bad_rows,
+            "skip catalogue records whose field count differs from the header's (each\n"
+            "reported) instead of failing");
   p.AddBool("drop-missing", &o.drop_missing,
             "leave out ids the catalogue lacks (reported) instead of failing");
   p.AddString("source", &o.source, "what made the vectors, recorded in the manifest");
@@ -152,6 +155,7 @@ int Build(int argc, char** argv) {
     std::fprintf(stderr, "[indexer] %llu user-item pairs name items outside the collection (ignored)\n",
                  static_cast<unsigned long long>(r->user_items_dropped));
   }
+  for (const std::string& s : r->skipped_rows) std::fprintf(stderr, "[indexer] skipped %s\n", s.c_str());
   if (!r->dropped_ids.empty()) {
     std::fprintf(stderr, "[indexer] dropped %zu ids missing from the catalogue\n",
                  r->dropped_ids.size());
@@ -183,10 +187,15 @@ int Genres(int argc, char** argv) {
   p.AddString("out-vectors", &out_vectors, "output vectors (.npy, float32)", "FILE");
   p.AddString("out-ids", &out_ids, "output ids (.npy int64, or text for any other extension)",
               "FILE");
+  CatalogOptions copts;
+  p.AddBool("skip-bad-rows", &copts.skip_bad_rows,
+            "skip catalogue records whose field count differs from the header's (each\n"
+            "reported) instead of failing");
   for (const char* r : {"catalog", "out-vectors", "out-ids"}) p.Require(r);
   if (int rc = p.ParseOrExitCode(argc, argv, 2, nullptr); rc >= 0) return rc;
-  auto catalog = Catalog::Load(catalogs);
+  auto catalog = Catalog::Load(catalogs, copts);
   if (!catalog.ok()) return Fail(catalog.status());
+  for (const std::string& s : catalog->skipped()) std::fprintf(stderr, "[indexer] skipped %s\n", s.c_str());
   GenreVectors g = MakeGenreVectors(*catalog);
   if (g.vectors.count == 0) return Fail(absl::InvalidArgumentError("no catalogue item has a genre"));
   absl::Status st = WriteNpyFloat32(out_vectors, g.vectors.data.data(), g.vectors.count, g.vectors.dims);

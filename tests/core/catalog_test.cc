@@ -77,5 +77,37 @@ TEST(Catalog, ErrorsNameFileAndLine) {
   EXPECT_EQ(Catalog::Load({dir.Join("missing.csv")}).status().code(), absl::StatusCode::kNotFound);
 }
 
+// An unquoted comma in a title shifts title, genres and type; a short record loses
+// fields; a file without titles names nothing. Each is an error naming file and line,
+// or (asked for) a reported skip.
+TEST(Catalog, RecordsOfTheWrongShapeAreErrorsOrReportedSkips) {
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteStringToFile(dir.Join("comma.csv"),
+                                "anime_id,name,genre,type\n"
+                                "1,Cowboy Bebop,\"Action, Sci-Fi\",TV\n"
+                                "2,Hello, World,Drama,Movie\n"
+                                "3,Trigun,Action,TV\n")
+                  .ok());
+  auto st = Catalog::Load({dir.Join("comma.csv")}).status();
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(st.message(), HasSubstr("comma.csv: line 3: 5 fields, the header has 4"));
+  EXPECT_THAT(st.message(), HasSubstr("unquoted comma"));
+  ASSERT_TRUE(WriteStringToFile(dir.Join("short.csv"), "anime_id,name,genre,type\n1,Cowboy Bebop\n").ok());
+  EXPECT_THAT(Catalog::Load({dir.Join("short.csv")}).status().message(),
+              HasSubstr("short.csv: line 2: 2 fields, the header has 4"));
+  ASSERT_TRUE(WriteStringToFile(dir.Join("notitle.csv"), "anime_id,genre\n1,Action\n").ok());
+  EXPECT_THAT(Catalog::Load({dir.Join("notitle.csv")}).status().message(), HasSubstr("no title column"));
+
+  CatalogOptions skip;
+  skip.skip_bad_rows = true;
+  auto c = Catalog::Load({dir.Join("comma.csv")}, skip);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->size(), 2u);
+  EXPECT_EQ(c->Find(2), nullptr);
+  EXPECT_EQ(c->Find(3)->type, "TV");
+  ASSERT_EQ(c->skipped().size(), 1u);
+  EXPECT_THAT(c->skipped()[0], HasSubstr("line 3"));
+}
+
 }  // namespace
 }  // namespace simsearch

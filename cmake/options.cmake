@@ -11,7 +11,7 @@ if(SIMSEARCH_MARCH)
   target_compile_options(simsearch_arch INTERFACE -march=${SIMSEARCH_MARCH})
   # GCC 12 reports false "(may be) used uninitialized" warnings inside its AVX-512
   # intrinsics headers when Eigen uses them.
-  target_compile_options(simsearch_arch INTERFACE -Wno-maybe-uninitialized -Wno-uninitialized)
+  target_compile_options(simsearch_arch INTERFACE $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized> -Wno-uninitialized)
 endif()
 # Eigen must never start its own threads inside a request: the engine's parallelism is
 # one request per gRPC thread (docs/ARCHITECTURE.md).

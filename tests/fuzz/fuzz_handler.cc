@@ -1,0 +1,70 @@
+// The Lambda handler on arbitrary events: it must answer every input with a proxy
+// response (JSON with statusCode 200-599), never crash or throw.
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+
+#include "lambda/handler.h"
+
+namespace simsearch::lambda {
+namespace {
+
+// Answers every call; a title lookup finds "Cowboy Bebop" for titles starting with 'c'.
+class FakeBackend final : public SearchBackend {
+ public:
+  absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& q, const SearchOptions& o) const override {
+    if (o.collection == "down") return absl::UnavailableError("engine at 10.0.0.1:50051 down");
+    std::vector<ClientHit> hits;
+    for (int i = 0; i < o.top_k.value_or(10) && i < 3; ++i) {
+      ClientHit h;
+      h.id = i + 1;
+      h.score = 1.0f / static_cast<float>(i + 1);
+      h.item.id = h.id;
+      h.item.title = q.text.empty() ? "Trigun" : q.text;  // echoes input into the answer
+      hits.push_back(h);
+    }
+    return hits;
+  }
+  absl::StatusOr<std::vector<TitleCandidate>> LookupTitle(const std::string&, const std::string& query, int,
+                                                          absl::Time) const override {
+    std::vector<TitleCandidate> out;
+    if (!query.empty() && (query[0] == 'c' || query[0] == 'C')) {
+      TitleCandidate t;
+      t.item.id = 1;
+      t.item.title = "Cowboy Bebop";
+      t.score = query.size() > 5 ? 1.0f : 0.5f;
+      t.matched_title = "Cowboy Bebop";
+      out.push_back(t);
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string&, const std::vector<int64_t>& ids,
+                                                   absl::Time) const override {
+    if (ids.empty() || ids[0] < 0) return absl::NotFoundError("no such item");
+    ItemRecord r;
+    r.item.id = ids[0];
+    return std::vector<ItemRecord>{r};
+  }
+  absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time) const override {
+    return std::vector<CollectionInfo>{};
+  }
+  std::string Describe() const override { return "fake"; }
+};
+
+}  // namespace
+}  // namespace simsearch::lambda
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace simsearch::lambda;
+  static const FakeBackend backend;
+  const std::string event(reinterpret_cast<const char*>(data), size);
+  std::string detail;
+  const std::string out = HandleEvent(event, Invocation{}, backend, HandlerOptions{}, &detail);
+  const nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("statusCode") || !j["statusCode"].is_number_integer()) {
+    std::abort();  // every input gets a proxy response
+  }
+  const int status = j["statusCode"].get<int>();
+  if (status < 200 || status > 599) std::abort();
+  return 0;
+}

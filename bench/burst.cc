@@ -4,7 +4,7 @@
 // reports them before, at the peak and --settle after the burst, with the calls'
 // status codes. docs/RELIABILITY.md quotes it.
 //
-//   simsearch-burst --server 127.0.0.1:50051 --pid $(pidof simsearch-engine) \
+//   simsearch-burst --server 127.0.0.1:50051 --pid $(pidof simsearch-engine)
 //       --collection ncf --calls 100 --queries 64 --top_k 1000
 #include <grpcpp/grpcpp.h>
 

@@ -16,6 +16,7 @@
 #include <random>
 
 #include "engine/exact_searcher.h"
+#include "engine/faiss_validate.h"
 
 extern "C" void openblas_set_num_threads(int) __attribute__((weak));
 
@@ -132,6 +133,18 @@ void BM_Ann(benchmark::State& state, bool ivf) {
 void BM_Ivf(benchmark::State& s) { BM_Ann(s, true); }
 void BM_Hnsw(benchmark::State& s) { BM_Ann(s, false); }
 
+// What the structural check at open costs (engine/faiss_validate.h): one pass over the
+// graph's neighbour ids or the lists' ids, for the same indexes as above.
+void BM_Validate(benchmark::State& state, bool ivf) {
+  const faiss::Index* index = Ann(ivf, state.range(0), state.range(1));
+  for (auto _ : state) {
+    absl::Status st = ValidateFaissIndex(*index, "bench");
+    if (!st.ok()) state.SkipWithError(std::string(st.message()).c_str());
+  }
+}
+void BM_ValidateIvf(benchmark::State& s) { BM_Validate(s, true); }
+void BM_ValidateHnsw(benchmark::State& s) { BM_Validate(s, false); }
+
 // Args: n, d, queries per call [, OpenMP threads].
 BENCHMARK(BM_Exact)->Args({15222, 50, 1})->Args({100000, 64, 1})->Args({1000000, 128, 1})
     ->Args({100000, 64, 64})->Unit(benchmark::kMicrosecond);
@@ -142,6 +155,8 @@ BENCHMARK(BM_Ivf)->Args({100000, 64, 1, 1})->Args({100000, 64, 1, 2})->Args({100
     ->Args({100000, 64, 64, 2})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Hnsw)->Args({100000, 64, 1, 1})->Args({100000, 64, 1, 2})->Args({100000, 64, 64, 1})
     ->Args({100000, 64, 64, 2})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ValidateIvf)->Args({100000, 64})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ValidateHnsw)->Args({100000, 64})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace simsearch

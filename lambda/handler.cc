@@ -35,6 +35,9 @@ struct Request {
 
 // An HTTP response on its way out.
 struct Reply {
+  Reply() = default;
+  Reply(int s, json b, std::map<std::string, std::string> h = {})
+      : status(s), body(std::move(b)), headers(std::move(h)) {}
   int status = 200;
   json body;
   std::map<std::string, std::string> headers;

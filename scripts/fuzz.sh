@@ -44,7 +44,9 @@ for h in "${harnesses[@]}"; do
   dict=()
   case "$h" in handler|bundle) dict=(-dict=tests/fuzz/json.dict) ;; esac
   echo "fuzz: $h for ${seconds}s" >&2
-  if ! "build-fuzz/tests/fuzz/fuzz_$h" "build-fuzz/corpus/$h" "tests/fuzz/corpus/$h" ${!extra_var+"${!extra_var}"} \
+  corpora=("build-fuzz/corpus/$h")
+  for d in "tests/fuzz/corpus/$h" ${!extra_var+"${!extra_var}"}; do [ -d "$d" ] && corpora+=("$d"); done
+  if ! "build-fuzz/tests/fuzz/fuzz_$h" "${corpora[@]}" \
       "${dict[@]}" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
       -artifact_prefix="tests/fuzz/regress/$h/" -print_final_stats=1 2> "build-fuzz/fuzz_$h.log"; then
     echo "fuzz: $h FOUND A CRASH; input in tests/fuzz/regress/$h/, log in build-fuzz/fuzz_$h.log" >&2

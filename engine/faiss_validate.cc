@@ -7,6 +7,7 @@
 #include <faiss/invlists/OnDiskInvertedLists.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 
@@ -122,9 +123,14 @@ absl::Status CheckIvf(const faiss::IndexIVF& index, const std::string& path) {
     }
     if (size == 0) continue;
     faiss::InvertedLists::ScopedIds ids(&lists, l);
+    // Mapped lists need not be 8-byte aligned (they follow the file's header): each id
+    // is copied out rather than loaded through a misaligned pointer.
+    const unsigned char* raw = reinterpret_cast<const unsigned char*>(ids.get());
     for (size_t j = 0; j < size; ++j) {
-      if (ids[j] < 0 || ids[j] >= n) {
-        return Corrupt(path, absl::StrCat("IVF list ", l, " entry ", j, " has id ", ids[j],
+      idx_t id;
+      std::memcpy(&id, raw + j * sizeof(idx_t), sizeof(idx_t));
+      if (id < 0 || id >= n) {
+        return Corrupt(path, absl::StrCat("IVF list ", l, " entry ", j, " has id ", id,
                                           ", outside [0, ", n, ")"));
       }
     }

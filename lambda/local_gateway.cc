@@ -107,11 +107,10 @@ void Reply(mg_connection* conn, int status, const std::vector<std::pair<std::str
   if (!body.empty()) mg_write(conn, body.data(), body.size());
 }
 
+// On civetweb's small stack: no JSON library here, and `message` is ours (no quotes).
 void ReplyError(mg_connection* conn, int status, const std::string& message, bool close) {
-  json body = {{"error", message}, {"status", status}};
-  Reply(conn, status,
-        {{"Content-Type", "application/json"}, {"Access-Control-Allow-Origin", "*"}},
-        body.dump(-1, ' ', false, json::error_handler_t::replace), close);
+  Reply(conn, status, {{"Content-Type", "application/json"}, {"Access-Control-Allow-Origin", "*"}},
+        absl::StrCat("{\"error\":\"", message, "\",\"status\":", status, "}"), close);
 }
 
 }  // namespace
@@ -188,8 +187,6 @@ int HttpGateway::Serve(mg_connection* conn) {
                /*close=*/true);
     return 413;
   }
-  // civetweb's threads have 100 KiB stacks: buffers live on the heap, and the handler
-  // runs on one of our workers (full-size stacks) while this thread waits.
   std::string body;
   std::string buf(16384, '\0');
   for (;;) {
@@ -215,45 +212,54 @@ int HttpGateway::Serve(mg_connection* conn) {
   }
   const std::string raw_query = ri->query_string != nullptr ? ri->query_string : "";
   const std::string path = ri->local_uri_raw != nullptr ? ri->local_uri_raw : "/";
-  const std::string event =
-      MakeEventV2(ri->request_method, path, raw_query, ParseQuery(raw_query), headers, body,
-                  absl::StrCat("local-", counter_.fetch_add(1)));
-  const absl::Time deadline = absl::Now() + options_.timeout;
-  std::string proxy_response;
+  const std::string method = ri->request_method;
+  // civetweb's threads have 100 KiB stacks (less than JSON and the handler may need,
+  // with sanitizers far less): everything past reading the request runs on one of our
+  // workers (full-size stacks) while this thread waits.
+  HttpAnswer answer;
   absl::Notification done;
   if (!workers_->TrySubmit([&] {
-        proxy_response = handler_(event, deadline);
+        answer = Answer(method, path, raw_query, headers, body);
         done.Notify();
       })) {
     ReplyError(conn, 503, "the gateway is busy; retry", false);
     return 503;
   }
   done.WaitForNotification();
-  json out = json::parse(proxy_response, nullptr, false);
+  Reply(conn, answer.status, answer.headers, answer.body, false);
+  return answer.status;
+}
+
+HttpGateway::HttpAnswer HttpGateway::Answer(const std::string& method, const std::string& path,
+                                            const std::string& raw_query,
+                                            const std::vector<std::pair<std::string, std::string>>& headers,
+                                            const std::string& body) {
+  const std::string event = MakeEventV2(method, path, raw_query, ParseQuery(raw_query), headers, body,
+                                        absl::StrCat("local-", counter_.fetch_add(1)));
+  json out = json::parse(handler_(event, absl::Now() + options_.timeout), nullptr, false);
+  HttpAnswer a;
   if (out.is_discarded() || !out.is_object()) {
-    ReplyError(conn, 502, "the handler returned no proxy response", false);
-    return 502;
+    a.status = 502;
+    a.headers = {{"Content-Type", "application/json"}};
+    a.body = R"({"error":"the handler returned no proxy response","status":502})";
+    return a;
   }
-  int status = 502;
-  if (auto s = out.find("statusCode"); s != out.end() && s->is_number_integer()) status = s->get<int>();
-  if (status < 100 || status > 599) status = 502;
-  std::vector<std::pair<std::string, std::string>> out_headers;
+  if (auto s = out.find("statusCode"); s != out.end() && s->is_number_integer()) a.status = s->get<int>();
+  if (a.status < 100 || a.status > 599) a.status = 502;
   if (auto h = out.find("headers"); h != out.end() && h->is_object()) {
     for (auto it = h->begin(); it != h->end(); ++it) {
       if (it->is_string() && !absl::EqualsIgnoreCase(it.key(), "Content-Length")) {
-        out_headers.emplace_back(it.key(), it->get<std::string>());
+        a.headers.emplace_back(it.key(), it->get<std::string>());
       }
     }
   }
-  std::string out_body;
-  if (auto b = out.find("body"); b != out.end() && b->is_string()) out_body = b->get<std::string>();
+  if (auto b = out.find("body"); b != out.end() && b->is_string()) a.body = b->get<std::string>();
   if (auto b64 = out.find("isBase64Encoded"); b64 != out.end() && b64->is_boolean() && b64->get<bool>()) {
     std::string decoded;
-    absl::Base64Unescape(out_body, &decoded);
-    out_body = std::move(decoded);
+    absl::Base64Unescape(a.body, &decoded);
+    a.body = std::move(decoded);
   }
-  Reply(conn, status, out_headers, out_body, false);
-  return status;
+  return a;
 }
 
 }  // namespace simsearch::lambda

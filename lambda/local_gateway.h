@@ -52,8 +52,16 @@ class HttpGateway {
  private:
   HttpGateway(GatewayOptions options, ProxyHandler handler)
       : options_(options), handler_(std::move(handler)) {}
+  struct HttpAnswer {
+    int status = 502;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+  };
   static int OnRequest(mg_connection* conn, void* self);
-  int Serve(mg_connection* conn);
+  int Serve(mg_connection* conn);  // on a civetweb thread: reads, waits, writes
+  // On a worker: the event, the handler, the proxy response turned into HTTP.
+  HttpAnswer Answer(const std::string& method, const std::string& path, const std::string& raw_query,
+                    const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body);
 
   GatewayOptions options_;
   ProxyHandler handler_;

@@ -31,8 +31,11 @@ fi
 # singletons).
 flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 if [ ! -f build-asan/CMakeCache.txt ]; then
+  # -O1 -g1 (line tables): reports keep file:line, and the build takes about half the
+  # time of -O2 -g on 2 cores.
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIMSEARCH_BUILD_BENCH=OFF \
-    -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DCMAKE_CXX_FLAGS="$flags" \
+    -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
 fi
 cmake --build build-asan -j "$(nproc)"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allow_user_segv_handler=1

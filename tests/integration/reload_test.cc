@@ -105,7 +105,12 @@ TEST(GracefulShutdown, InFlightCallsFinish) {
     o.collection = "big";
     result = srv->client->BatchSearch(std::vector<SearchQuery>(64, SearchQuery::Item(5)), o);
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  // Shut down once the server holds the call (its answer's bytes are reserved at
+  // admission), however slowly this machine or build runs.
+  for (int i = 0; i < 3000 && srv->server->service().inflight_bytes() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_GT(srv->server->service().inflight_bytes(), 0) << "the call never reached the server";
   srv->server->Shutdown(absl::Seconds(30));
   srv->server->Wait();
   caller.join();

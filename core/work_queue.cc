@@ -4,10 +4,10 @@
 
 namespace simsearch {
 
-WorkQueue::WorkQueue(int workers, int max_queued) : max_queued_(std::max(0, max_queued)) {
-  const int n = std::max(1, workers);
-  threads_.reserve(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) threads_.emplace_back([this] { Work(); });
+WorkQueue::WorkQueue(int workers, int max_queued)
+    : workers_(std::max(1, workers)), max_queued_(std::max(0, max_queued)) {
+  threads_.reserve(static_cast<size_t>(workers_));
+  for (int i = 0; i < workers_; ++i) threads_.emplace_back([this] { Work(); });
 }
 
 WorkQueue::~WorkQueue() {
@@ -21,11 +21,24 @@ WorkQueue::~WorkQueue() {
 bool WorkQueue::TrySubmit(std::function<void()> job) {
   absl::MutexLock lock(&mu_);
   if (stop_) return false;
-  // A job is refused only when every worker is busy and the queue is full.
-  if (jobs_.size() >= static_cast<size_t>(max_queued_) + (threads_.size() - std::min(running_, threads_.size()))) {
-    return false;
-  }
+  // Refused only when every slot is busy and the queue is full.
+  const size_t idle = static_cast<size_t>(workers_) - std::min(running_, static_cast<size_t>(workers_));
+  if (jobs_.size() >= static_cast<size_t>(max_queued_) + idle) return false;
   jobs_.push_back(std::move(job));
+  return true;
+}
+
+bool WorkQueue::RunOrSubmit(std::function<void()> job) {
+  bool here;
+  {
+    absl::MutexLock lock(&mu_);
+    here = !stop_ && jobs_.empty() && running_ < static_cast<size_t>(workers_);
+    if (here) ++running_;
+  }
+  if (!here) return TrySubmit(std::move(job));
+  job();
+  absl::MutexLock lock(&mu_);
+  --running_;
   return true;
 }
 
@@ -44,7 +57,9 @@ void WorkQueue::Work() {
     std::function<void()> job;
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stop_ || !jobs_.empty(); };
+      auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return (stop_ && jobs_.empty()) || (!jobs_.empty() && running_ < static_cast<size_t>(workers_));
+      };
       mu_.Await(absl::Condition(&ready));
       if (jobs_.empty()) return;  // stopping, and nothing left to run
       job = std::move(jobs_.front());

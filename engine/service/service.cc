@@ -139,6 +139,9 @@ void FillInfo(const Collection& c, const ServingState& state, int max_k, v1::Col
   info->set_serving_note(state.note);
 }
 
+// Calls whose answer is estimated at most this may run on gRPC's own thread.
+constexpr int64_t kInlineAnswerBytes = 256 << 10;
+
 // What an answer of `lists` lists of `k` hits may take: a hit with its item's metadata
 // is about 128 bytes on the wire. Inputs are the request's, so they are clamped.
 int64_t HitsBytes(int64_t lists, int64_t k) {
@@ -182,7 +185,7 @@ class SimSearchService::Call final : public grpc::ServerUnaryReactor {
   }
   void OnDone() override {
     service_->inflight_bytes_.fetch_sub(bytes_);
-    service_->MaybeReturnMemory();
+    service_->calls_done_.fetch_add(1);
     delete this;
   }
 
@@ -191,15 +194,22 @@ class SimSearchService::Call final : public grpc::ServerUnaryReactor {
   int64_t bytes_ = 0;
 };
 
-void SimSearchService::MaybeReturnMemory() {
-  // After a burst, glibc keeps the freed pages of its arenas: the process would stay
-  // at its peak. Once nothing is in flight, at most once a second, give them back
+void SimSearchService::ReturnMemoryWhenIdle() {
+  // After a burst, glibc keeps the freed pages of its arenas (one per thread that
+  // allocated): the process would stay at its peak. Once a second, if calls finished
+  // since the last look and none is in flight now, give the free pages back
   // (docs/RELIABILITY.md has the measurement).
-  if (inflight_bytes_.load() != 0 || queue_->running() != 0 || queue_->queued() != 0) return;
-  const int64_t now = absl::ToUnixMillis(absl::Now());
-  int64_t last = last_trim_ms_.load();
-  if (now - last < 1000 || !last_trim_ms_.compare_exchange_strong(last, now)) return;
-  queue_->TrySubmit([] { malloc_trim(0); });
+  absl::MutexLock lock(&trim_mu_);
+  for (;;) {
+    auto stop = [this]() ABSL_SHARED_LOCKS_REQUIRED(trim_mu_) { return stop_trimming_; };
+    if (trim_mu_.AwaitWithTimeout(absl::Condition(&stop), absl::Seconds(1))) return;
+    if (calls_done_.exchange(0) == 0) continue;
+    if (inflight_bytes_.load() != 0 || queue_->running() != 0 || queue_->queued() != 0) {
+      calls_done_.fetch_add(1);  // look again next time
+      continue;
+    }
+    malloc_trim(0);
+  }
 }
 
 SimSearchService::SimSearchService(const Engine* engine, const ServiceLimits& limits)
@@ -207,9 +217,16 @@ SimSearchService::SimSearchService(const Engine* engine, const ServiceLimits& li
   if (limits_.workers <= 0) limits_.workers = std::max(2u, std::thread::hardware_concurrency());
   if (limits_.max_queued <= 0) limits_.max_queued = 64 * limits_.workers;
   queue_ = std::make_unique<WorkQueue>(limits_.workers, limits_.max_queued);
+  trimmer_ = std::thread([this] { ReturnMemoryWhenIdle(); });
 }
 
-SimSearchService::~SimSearchService() = default;
+SimSearchService::~SimSearchService() {
+  {
+    absl::MutexLock lock(&trim_mu_);
+    stop_trimming_ = true;
+  }
+  trimmer_.join();
+}
 
 template <typename Body>
 grpc::ServerUnaryReactor* SimSearchService::Dispatch(grpc::CallbackServerContext* ctx,
@@ -242,7 +259,12 @@ grpc::ServerUnaryReactor* SimSearchService::Dispatch(grpc::CallbackServerContext
     }
     call->FinishWith(st, bytes);
   };
-  if (!queue_->TrySubmit(std::move(job))) {
+  // A small call (most single searches) runs at once on gRPC's thread when a slot is
+  // free and nobody waits: no hand-off to a worker thread, which cost a 1-client loop
+  // ~13 % of its throughput (docs/RELIABILITY.md). Large answers are built on the worker
+  // threads only, where a burst of them measured a third of the peak memory.
+  const bool small = estimate <= kInlineAnswerBytes;
+  if (!(small ? queue_->RunOrSubmit(std::move(job)) : queue_->TrySubmit(std::move(job)))) {
     call->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                   absl::StrCat("server busy: all ", queue_->workers(), " workers busy and ",
                                                queue_->max_queued(), " calls queued; retry with backoff")),

@@ -13,7 +13,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "engine/engine.h"
 #include "core/work_queue.h"
 #include "simsearch/v1/simsearch.grpc.pb.h"
@@ -67,13 +69,16 @@ class SimSearchService final : public simsearch::v1::SimSearch::CallbackService 
   template <typename Body>
   grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx,
                                      google::protobuf::Message* resp, int64_t estimate, Body body);
-  void MaybeReturnMemory();
+  void ReturnMemoryWhenIdle();  // the trimmer thread
 
   const Engine* engine_;
   ServiceLimits limits_;
   std::atomic<int64_t> inflight_bytes_{0};
-  std::atomic<int64_t> last_trim_ms_{0};
+  std::atomic<int64_t> calls_done_{0};  // since the trimmer last looked
   std::unique_ptr<WorkQueue> queue_;
+  absl::Mutex trim_mu_;
+  bool stop_trimming_ ABSL_GUARDED_BY(trim_mu_) = false;
+  std::thread trimmer_;
 };
 
 }  // namespace simsearch

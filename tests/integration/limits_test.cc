@@ -43,10 +43,11 @@ class LimitsTest : public ::testing::Test {
   static inline testing::TempDir* dir_ = nullptr;
 };
 
-// 300 concurrent batch calls from one client against 2 workers and a queue of 4: the
+// 300 batch calls from 30 client threads against 2 workers and a queue of 4: the
 // excess is refused at once with RESOURCE_EXHAUSTED, the rest answered, and the
 // server's thread count does not follow the number of calls (the synchronous server
-// made a thread per call: 559 threads for 1000 calls).
+// made a thread per call: 559 threads for 1000 calls). Small calls may also run on
+// gRPC's own threads (no hand-off), which bounds them the same way: see the next test.
 TEST_F(LimitsTest, ABurstIsQueuedOrRefusedWithoutAThreadPerCall) {
   ServerOptions so;
   so.limits.workers = 2;
@@ -58,7 +59,7 @@ TEST_F(LimitsTest, ABurstIsQueuedOrRefusedWithoutAThreadPerCall) {
   for (int i = 0; i < 16; ++i) batch.push_back(SearchQuery::Item(i * 7));
   SearchOptions o;
   o.collection = "big";
-  o.top_k = 50;
+  o.top_k = 200;  // answers estimated above 256 KiB: built on the worker threads only
   std::map<absl::StatusCode, int> codes;
   std::string busy_message;
   absl::Mutex mu;
@@ -96,6 +97,33 @@ TEST_F(LimitsTest, ABurstIsQueuedOrRefusedWithoutAThreadPerCall) {
   EXPECT_LT(peak.load() - before, 31 + 20) << "before " << before << ", peak " << peak.load();
   auto after = srv->client->Search(SearchQuery::Item(3), o);
   EXPECT_TRUE(after.ok()) << after.status();
+}
+
+TEST_F(LimitsTest, SmallCallsFromManyClientsAreAllAnsweredWithBoundedThreads) {
+  ServerOptions so;
+  so.limits.workers = 2;
+  so.limits.max_queued = 4;
+  auto srv = testing::InProcessServer::Start(dir_->Join("root"), so);
+  (void)srv->client->ListCollections();
+  const int before = ThreadsOfThisProcess();
+  SearchOptions o;
+  o.collection = "big";
+  std::atomic<int> ok{0}, exhausted{0}, other{0}, peak{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 30; ++t) {
+    clients.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        auto r = srv->client->Search(SearchQuery::Item(t * 100 + i), o);
+        (r.ok() ? ok : r.status().code() == absl::StatusCode::kResourceExhausted ? exhausted : other)++;
+        peak = std::max(peak.load(), ThreadsOfThisProcess());
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok + exhausted, 300);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GT(ok.load(), 0);
+  EXPECT_LT(peak.load() - before, 30 + 20) << "before " << before << ", peak " << peak.load();
 }
 
 TEST_F(LimitsTest, AnAnswerLargerThanTheCapSaysWhatToLower) {

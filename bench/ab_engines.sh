@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Two engine binaries side by side on the same bundles, in one run: the serving loop of
+# docs/BENCHMARKS.md (search-by-id on `genres`, closed loop) at 1, 4 and 16 clients,
+# the two engines interleaved ROUNDS times (the machine may be shared), then the burst
+# of docs/RELIABILITY.md (simsearch-burst) against each. Prints medians and ratios.
+#
+#   bench/ab_engines.sh ENGINE_A ENGINE_B [DURATION] [ROUNDS]
+#
+# e.g. the engine of an earlier commit against this one:
+#   git worktree add /tmp/before <commit> && (cd /tmp/before && ./scripts/build.sh)
+#   bench/ab_engines.sh /tmp/before/build/engine/simsearch-engine build/engine/simsearch-engine 5s 3
+set -euo pipefail
+cd "$(dirname "$0")/.."
+a=$1 b=$2 duration=${3:-5s} rounds=${4:-3}
+root=${SIMSEARCH_VAR:-var}/index
+work=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+started=""
+start() {  # start NAME BINARY PORT: sets $started to the pid
+  local name=$1 bin=$2 port=$3
+  "$bin" --index_root "$root" --listen "127.0.0.1:$port" --poll_interval 0 > "$work/$name.log" 2>&1 &
+  started=$!
+  pids+=("$started")
+}
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+start A "$a" 50091; pa=$started
+start B "$b" 50092; pb=$started
+sleep 2
+for p in "$pa" "$pb"; do kill -0 "$p" 2>/dev/null || { echo "an engine did not start:" >&2; cat "$work"/*.log >&2; exit 1; }; done
+for r in $(seq 1 "$rounds"); do
+  for c in 1 4 16; do
+    for side in A B; do
+      port=50091; [ "$side" = B ] && port=50092
+      build/bench/simsearch-loadgen --index_root "$root" --collection genres --clients "$c" \
+        --duration "$duration" --server "127.0.0.1:$port" --json | sed "s/^/$side $c /" >> "$work/runs.txt"
+    done
+  done
+done
+python3 - "$work/runs.txt" <<'PY'
+import json, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    side, clients, rest = line.split(" ", 2)
+    runs.setdefault((side, int(clients)), []).append(json.loads(rest))
+print("| clients | A qps | B qps | B/A | A p50 us | B p50 us | A p99 us | B p99 us | errors A/B |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+for c in (1, 4, 16):
+    A, B = runs[("A", c)], runs[("B", c)]
+    med = lambda rs, k: statistics.median(r[k] for r in rs)
+    print("| %d | %.0f | %.0f | %.2f | %.0f | %.0f | %.0f | %.0f | %d/%d |" % (
+        c, med(A, "qps"), med(B, "qps"), med(B, "qps") / med(A, "qps"), med(A, "p50_us"), med(B, "p50_us"),
+        med(A, "p99_us"), med(B, "p99_us"), sum(r["errors"] for r in A), sum(r["errors"] for r in B)))
+print("(medians of %d interleaved runs per cell)" % len(runs[("A", 1)]))
+PY
+for side in A B; do
+  pid=$pa port=50091; [ "$side" = B ] && { pid=$pb; port=50092; }
+  echo "== burst against $side: 100 concurrent BatchSearch of 64 queries x top_k 1000 (ncf)"
+  build/bench/simsearch-burst --server "127.0.0.1:$port" --pid "$pid" --collection ncf \
+    --calls 100 --queries 64 --top_k 1000 --settle 5s
+  echo "== burst against $side: 1000 concurrent BatchSearch of 8 queries x top_k 100 (ncf)"
+  build/bench/simsearch-burst --server "127.0.0.1:$port" --pid "$pid" --collection ncf \
+    --calls 1000 --queries 8 --top_k 100 --settle 5s
+done

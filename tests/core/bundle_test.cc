@@ -36,13 +36,6 @@ void WriteFiles(const BundleWriter& w) {
   ASSERT_TRUE(WriteInt64ArrayFile(w.PathOf(kIdsFile), ids, 3).ok());
 }
 
-std::vector<std::string> Entries(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 TEST(Bundle, PublishesVersionsAtomicallyAndSwitchesCurrent) {
   testing::TempDir root;
   for (int i = 1; i <= 3; ++i) {
@@ -54,7 +47,7 @@ TEST(Bundle, PublishesVersionsAtomicallyAndSwitchesCurrent) {
     EXPECT_EQ(*v, "v00000" + std::to_string(i));
     EXPECT_EQ(*ReadCurrentVersion(root.Join("c")), *v);
   }
-  EXPECT_EQ(Entries(root.Join("c")),
+  EXPECT_EQ(testing::DirEntries(root.Join("c")),
             (std::vector<std::string>{".lock", "CURRENT", "v000001", "v000002", "v000003"}))
       << "no staging directory or temporary file is left behind";
   auto m = ReadVerifiedManifest(root.Join("c/v000003"), VerifyMode::kChecksums);
@@ -76,7 +69,7 @@ TEST(Bundle, UnpublishedWriterLeavesNothing) {
     ASSERT_TRUE(w.ok());
     WriteFiles(**w);
   }  // an error path: destroyed without Publish
-  EXPECT_EQ(Entries(root.Join("c")), std::vector<std::string>{".lock"});
+  EXPECT_EQ(testing::DirEntries(root.Join("c")), std::vector<std::string>{".lock"});
   EXPECT_EQ(ReadCurrentVersion(root.Join("c")).status().code(), absl::StatusCode::kNotFound);
 }
 

@@ -34,13 +34,6 @@ ino_t Inode(const std::string& path) {
   return st.st_ino;
 }
 
-std::vector<std::string> Entries(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 TEST(FileWriter, ReplacesTheFileSoOtherNamesKeepTheOldContent) {
   TempDir dir;
   ASSERT_TRUE(WriteStringToFile(dir.Join("a"), "old content").ok());
@@ -50,7 +43,7 @@ TEST(FileWriter, ReplacesTheFileSoOtherNamesKeepTheOldContent) {
   EXPECT_EQ(*ReadFileToString(dir.Join("published")), "old content")
       << "a hard link to the old file must not see the rewrite";
   EXPECT_NE(Inode(dir.Join("a")), Inode(dir.Join("published")));
-  EXPECT_EQ(Entries(dir.path()), (std::vector<std::string>{"a", "published"}))
+  EXPECT_EQ(testing::DirEntries(dir.path()), (std::vector<std::string>{"a", "published"}))
       << "no temporary file is left";
 }
 
@@ -74,7 +67,7 @@ TEST(FileWriter, DestroyedWithoutCloseLeavesTheOldFile) {
     ASSERT_TRUE(w->Append("half-writ").ok());
   }
   EXPECT_EQ(*ReadFileToString(dir.Join("a")), "keep me");
-  EXPECT_EQ(Entries(dir.path()), std::vector<std::string>{"a"});
+  EXPECT_EQ(testing::DirEntries(dir.path()), std::vector<std::string>{"a"});
 }
 
 TEST(CopyTree, CopiesNeverShareAnInodeAndSkipLeftovers) {
@@ -162,7 +155,7 @@ TEST(Leftovers, PruneNeverRemovesWhatCurrentNamesAndLeavesNoHalfDeletedVersion) 
   auto removed = PruneVersions(root.Join("c"), 1);
   ASSERT_TRUE(removed.ok());
   EXPECT_EQ(*removed, std::vector<std::string>{"v000001"});
-  EXPECT_EQ(Entries(root.Join("c")),
+  EXPECT_EQ(testing::DirEntries(root.Join("c")),
             (std::vector<std::string>{".lock", "CURRENT", "v000002", "v000003"}));
 }
 

@@ -44,7 +44,6 @@ class InputFile {
     char tmpl[] = "/tmp/simsearch-fuzz-XXXXXX";
     if (fd_ < 0 || ::mkdtemp(tmpl) == nullptr) std::abort();
     dir_ = tmpl;
-    std::atexit([] {});
   }
   int fd_;
   std::string dir_;

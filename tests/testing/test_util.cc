@@ -27,6 +27,13 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+std::vector<std::string> DirEntries(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::vector<float> RandomVectors(uint64_t n, uint64_t d, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> g;

@@ -27,6 +27,9 @@ class TempDir {
   std::string path_;
 };
 
+// The names in `dir` (files and directories, hidden ones included), sorted.
+std::vector<std::string> DirEntries(const std::string& dir);
+
 // n x d standard normal values, row-major.
 std::vector<float> RandomVectors(uint64_t n, uint64_t d, uint64_t seed);
 // n x d points around `clusters` random unit centres (noise sigma), row-major.

@@ -46,6 +46,8 @@ void ToProto(const FilterSpec& f, v1::Filter* out) {
   out->mutable_exclude_ids()->Add(f.exclude_ids.begin(), f.exclude_ids.end());
   for (const auto& g : f.genres) out->add_genres(g);
   for (const auto& t : f.types) out->add_types(t);
+  for (const auto& g : f.exclude_genres) out->add_exclude_genres(g);
+  for (const auto& t : f.exclude_types) out->add_exclude_types(t);
 }
 
 Item FromProto(const v1::Item& p) {

@@ -42,7 +42,7 @@ struct Common {
   double timeout = 10;
   bool json = false;
   int k = 10;
-  std::vector<std::string> genres, types;
+  std::vector<std::string> genres, types, exclude_genres, exclude_types;
   std::vector<int64_t> exclude;
 };
 
@@ -64,6 +64,10 @@ void AddCommon(ArgParser* p, Common* c, bool search_flags) {
                      "GENRE");
     p->AddStringList("type", &c->types, "keep only items of these types: TV, Movie, OVA, ...",
                      "TYPE");
+    p->AddStringList("exclude-genre", &c->exclude_genres,
+                     "drop items with any of these genres, e.g. Hentai (repeatable; a genre the\n"
+                     "collection does not have excludes nothing)", "GENRE");
+    p->AddStringList("exclude-type", &c->exclude_types, "drop items of these types (repeatable)", "TYPE");
     p->AddInt64List("exclude", &c->exclude, "never return these ids");
   }
 }
@@ -167,6 +171,8 @@ SearchOptions Options(const Common& c) {
   o.top_k = c.k;
   o.filter.genres = c.genres;
   o.filter.types = c.types;
+  o.filter.exclude_genres = c.exclude_genres;
+  o.filter.exclude_types = c.exclude_types;
   o.filter.exclude_ids = c.exclude;
   return o;
 }

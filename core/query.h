@@ -55,9 +55,11 @@ struct SearchQuery {
 
 // What a search may return. Empty members impose no condition.
 struct FilterSpec {
-  std::vector<int64_t> exclude_ids;  // ids never returned (unknown ids are ignored)
-  std::vector<std::string> genres;   // keep items with any of these (case-insensitive)
-  std::vector<std::string> types;    // keep items of any of these types (case-insensitive)
+  std::vector<int64_t> exclude_ids;          // ids never returned (unknown ids are ignored)
+  std::vector<std::string> genres;           // keep items with any of these (case-insensitive)
+  std::vector<std::string> types;            // keep items of any of these types (case-insensitive)
+  std::vector<std::string> exclude_genres;   // drop items with any of these (unknown: ignored)
+  std::vector<std::string> exclude_types;    // drop items of these types (unknown: ignored)
 };
 
 }  // namespace simsearch

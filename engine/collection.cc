@@ -20,6 +20,13 @@ bool CompiledFilter::Allows(uint32_t row) const {
   if (!excluded_.empty() && excluded_.contains(row)) return false;
   const Collection& c = *collection_;
   if (!type_allowed_.empty() && !type_allowed_[c.row_type_[row]]) return false;
+  if (!type_excluded_.empty() && type_excluded_[c.row_type_[row]]) return false;
+  if (!genre_exclude_mask_.empty()) {
+    const uint64_t* g = &c.row_genres_[row * c.genre_words_];
+    for (size_t w = 0; w < c.genre_words_; ++w) {
+      if (g[w] & genre_exclude_mask_[w]) return false;
+    }
+  }
   if (!genre_mask_.empty()) {
     const uint64_t* g = &c.row_genres_[row * c.genre_words_];
     for (size_t w = 0; w < c.genre_words_; ++w) {
@@ -209,9 +216,23 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
   for (int64_t id : spec.exclude_ids) {
     if (auto row = RowOf(id); row.ok()) f.excluded_.insert(*row);
   }
-  if ((!spec.genres.empty() || !spec.types.empty()) && items_.empty()) {
+  if ((!spec.genres.empty() || !spec.types.empty() || !spec.exclude_genres.empty() ||
+       !spec.exclude_types.empty()) &&
+      items_.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "collection '", name(), "' has no item metadata, so it cannot filter by genre or type"));
+  }
+  for (const std::string& g : spec.exclude_genres) {
+    auto it = genre_index_.find(absl::AsciiStrToLower(absl::StripAsciiWhitespace(g)));
+    if (it == genre_index_.end()) continue;  // no item has it: nothing to exclude
+    if (f.genre_exclude_mask_.empty()) f.genre_exclude_mask_.assign(genre_words_, 0);
+    f.genre_exclude_mask_[it->second / 64] |= uint64_t{1} << (it->second % 64);
+  }
+  for (const std::string& t : spec.exclude_types) {
+    auto it = type_index_.find(absl::AsciiStrToLower(absl::StripAsciiWhitespace(t)));
+    if (it == type_index_.end()) continue;
+    if (f.type_excluded_.empty()) f.type_excluded_.assign(type_names_.size() + 1, false);
+    f.type_excluded_[it->second] = true;
   }
   if (!spec.genres.empty()) {
     f.genre_mask_.assign(genre_words_, 0);

@@ -32,9 +32,12 @@ class CompiledFilter final : public RowFilter {
  public:
   bool Allows(uint32_t row) const override;
   // True when every row passes.
-  bool empty() const { return excluded_.empty() && genre_mask_.empty() && type_allowed_.empty(); }
-  // True when only exclusions apply (counting allowed rows is then free).
-  bool exclusions_only() const { return genre_mask_.empty() && type_allowed_.empty(); }
+  bool empty() const { return excluded_.empty() && exclusions_only(); }
+  // True when only id exclusions apply (counting allowed rows is then free).
+  bool exclusions_only() const {
+    return genre_mask_.empty() && type_allowed_.empty() && genre_exclude_mask_.empty() &&
+           type_excluded_.empty();
+  }
   void Exclude(uint32_t row) { excluded_.insert(row); }
   size_t excluded_count() const { return excluded_.size(); }
 
@@ -42,8 +45,10 @@ class CompiledFilter final : public RowFilter {
   friend class Collection;
   const Collection* collection_ = nullptr;
   absl::flat_hash_set<uint32_t> excluded_;
-  std::vector<uint64_t> genre_mask_;  // bit g set: genre g accepted
-  std::vector<bool> type_allowed_;    // by type index (0 = unknown type)
+  std::vector<uint64_t> genre_mask_;          // bit g set: genre g accepted
+  std::vector<bool> type_allowed_;            // by type index (0 = unknown type)
+  std::vector<uint64_t> genre_exclude_mask_;  // bit g set: genre g refused
+  std::vector<bool> type_excluded_;           // by type index
 };
 
 struct CollectionOptions {

@@ -193,8 +193,9 @@ absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
                                                    filter.exclude_ids.size(), " (at most ",
                                                    limits_.max_ids, ")"));
   }
-  if (filter.genres.size() > 256 || filter.types.size() > 256) {
-    return absl::InvalidArgumentError("too many genres or types in the filter (at most 256)");
+  if (filter.genres.size() > 256 || filter.types.size() > 256 || filter.exclude_genres.size() > 256 ||
+      filter.exclude_types.size() > 256) {
+    return absl::InvalidArgumentError("too many genres or types in the filter (at most 256 of each)");
   }
   SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
   return SearchIn(std::move(c), queries, k, filter, deadline);

@@ -256,6 +256,67 @@ class Router {
     return std::nullopt;
   }
 
+  // Filters from a JSON body: lists of names, and include_adult (default false: the
+  // policy's adult genres join exclude_genres).
+  std::optional<Reply> ReadBodyFilter(const json& body, FilterSpec* f) {
+    const std::pair<const char*, std::vector<std::string>*> lists[] = {
+        {"genres", &f->genres}, {"types", &f->types}, {"exclude_genres", &f->exclude_genres},
+        {"exclude_types", &f->exclude_types}};
+    for (const auto& [key, out] : lists) {
+      auto it = body.find(key);
+      if (it == body.end()) continue;
+      if (!it->is_array()) return Error(400, absl::StrCat("'", key, "' must be a list of names"));
+      for (const json& v : *it) {
+        if (!v.is_string()) return Error(400, absl::StrCat("'", key, "' must hold names (strings)"));
+        out->push_back(v.get<std::string>());
+      }
+    }
+    bool include_adult = false;
+    if (auto it = body.find("include_adult"); it != body.end()) {
+      if (!it->is_boolean()) return Error(400, "'include_adult' must be true or false");
+      include_adult = it->get<bool>();
+    }
+    ApplyContentPolicy(include_adult, f);
+    return std::nullopt;
+  }
+
+  // The same from query parameters: comma-separated names, include_adult=true|false.
+  std::optional<Reply> ReadQueryFilter(FilterSpec* f) {
+    const std::pair<const char*, std::vector<std::string>*> lists[] = {
+        {"genres", &f->genres}, {"types", &f->types}, {"exclude_genres", &f->exclude_genres},
+        {"exclude_types", &f->exclude_types}};
+    for (const auto& [key, out] : lists) {
+      auto it = req_.query.find(key);
+      if (it == req_.query.end()) continue;
+      for (absl::string_view name : absl::StrSplit(it->second, ',', absl::SkipWhitespace())) {
+        out->emplace_back(absl::StripAsciiWhitespace(name));
+      }
+    }
+    bool include_adult = false;
+    if (auto it = req_.query.find("include_adult"); it != req_.query.end()) {
+      if (it->second != "true" && it->second != "false") {
+        return Error(400, absl::StrCat("'include_adult' must be true or false, got '", Quote(it->second), "'"));
+      }
+      include_adult = it->second == "true";
+    }
+    ApplyContentPolicy(include_adult, f);
+    return std::nullopt;
+  }
+
+  void ApplyContentPolicy(bool include_adult, FilterSpec* f) const {
+    if (include_adult) return;
+    f->exclude_genres.insert(f->exclude_genres.end(), o_.adult_genres.begin(), o_.adult_genres.end());
+  }
+
+  static json FilterJson(const FilterSpec& f) {
+    json j = json::object();
+    if (!f.genres.empty()) j["genres"] = f.genres;
+    if (!f.types.empty()) j["types"] = f.types;
+    if (!f.exclude_genres.empty()) j["exclude_genres"] = f.exclude_genres;
+    if (!f.exclude_types.empty()) j["exclude_types"] = f.exclude_types;
+    return j;
+  }
+
   std::optional<Reply> ReadIds(const json& body, const char* key, std::vector<int64_t>* out) {
     auto it = body.find(key);
     if (it == body.end()) return std::nullopt;
@@ -276,7 +337,10 @@ class Router {
     json body = json::parse(req_.body, nullptr, false);
     if (body.is_discarded()) return Error(400, "the body is not valid JSON");
     if (!body.is_object()) return Error(400, "the body must be a JSON object");
-    static const std::vector<std::string> kFields = {"name", "id", "like", "dislike", "dislike_weight", "n", "collection"};
+    static const std::vector<std::string> kFields = {"name",   "id",         "like",           "dislike",
+                                                     "dislike_weight", "n", "collection", "genres",
+                                                     "types",  "exclude_genres", "exclude_types",
+                                                     "include_adult"};
     for (auto it = body.begin(); it != body.end(); ++it) {
       if (std::find(kFields.begin(), kFields.end(), it.key()) == kFields.end()) {
         return Error(400, absl::StrCat("unknown field '", Quote(it.key()), "'; expected ", absl::StrJoin(kFields, ", ")));
@@ -299,6 +363,7 @@ class Router {
     so.collection = collection;
     so.top_k = n;
     so.deadline = deadline_;
+    if (auto r = ReadBodyFilter(body, &so.filter)) return *r;
     json query;
     SearchQuery q;
     if (has_like) {
@@ -343,7 +408,8 @@ class Router {
     }
     auto hits = backend_.Search(q, so);
     if (!hits.ok()) return FromStatus(hits.status());
-    return {200, {{"collection", collection}, {"query", query}, {"results", HitsJson(*hits)}}, {}};
+    return {200, {{"collection", collection}, {"query", query}, {"filter", FilterJson(so.filter)},
+                  {"results", HitsJson(*hits)}}};
   }
 
   Reply SearchText() {
@@ -362,10 +428,12 @@ class Router {
     }
     so.top_k = k;
     so.deadline = deadline_;
+    if (auto r = ReadQueryFilter(&so.filter)) return *r;
     if (DeadlinePassed()) return Error(504, "the request's deadline passed before the search began");
     auto hits = backend_.Search(SearchQuery::Text(q->second), so);
     if (!hits.ok()) return FromStatus(hits.status());
-    return {200, {{"collection", so.collection}, {"query", {{"q", q->second}}}, {"results", HitsJson(*hits)}}, {}};
+    return {200, {{"collection", so.collection}, {"query", {{"q", q->second}}}, {"filter", FilterJson(so.filter)},
+                  {"results", HitsJson(*hits)}}};
   }
 
   Reply ItemById(const std::string& tail) {

@@ -5,14 +5,18 @@
 // Routes (the original service's contract, kept):
 //   POST /recommend  {"name": "Cowboy Bebop", "n": 10}  or  {"id": 1, "n": 10}
 //                    or {"like": [1, 5], "dislike": [20], "dislike_weight": 0.25}
-//                    optional "collection" (default: HandlerOptions::recommend_collection)
-//   GET  /search?q=TEXT&collection=synopsis&k=10
+//                    optional "collection" (default: HandlerOptions::recommend_collection),
+//                    filters "genres", "types", "exclude_genres", "exclude_types" (lists),
+//                    "include_adult" (default false: the adult genres are excluded)
+//   GET  /search?q=TEXT&collection=synopsis&k=10  [&genres=&types=&exclude_genres=
+//                    &exclude_types= (comma-separated) &include_adult=true]
 //   GET  /items/{id}[?collection=...]
 //   GET  /health
 //   OPTIONS *        CORS preflight
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -29,6 +33,9 @@ struct HandlerOptions {
   // Time kept back from the invocation deadline to answer before Lambda cuts us off.
   absl::Duration deadline_margin = absl::Milliseconds(100);
   std::string cors_origin = "*";
+  // The public API's content policy: lists exclude these genres unless the request
+  // asks for adult titles ("include_adult": true, or include_adult=true).
+  std::vector<std::string> adult_genres = {"Hentai", "Erotica"};
 };
 
 struct Invocation {

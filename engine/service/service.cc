@@ -61,6 +61,8 @@ FilterSpec ToFilter(const v1::Filter& f) {
   spec.exclude_ids.assign(f.exclude_ids().begin(), f.exclude_ids().end());
   spec.genres.assign(f.genres().begin(), f.genres().end());
   spec.types.assign(f.types().begin(), f.types().end());
+  spec.exclude_genres.assign(f.exclude_genres().begin(), f.exclude_genres().end());
+  spec.exclude_types.assign(f.exclude_types().begin(), f.exclude_types().end());
   return spec;
 }
 

@@ -31,6 +31,10 @@ expect similar-title 0 "^1 +5 +0\.99" -- "$cli" similar "cowboy bebop" -k 2
 expect similar-header 0 "more like: Cowboy Bebop \(id 1" -- "$cli" similar "COWBOY BEBOP" -k 1
 expect similar-id-json 0 '"id": 5' -- "$cli" similar 1 --collection tiny --json -k 1
 expect similar-filter 0 "Trigun" -- "$cli" similar 1 --genre Comedy
+# Excluding Comedy drops Trigun (Action, Comedy): only the movie is left.
+expect similar-exclude-genre 0 "^1 +5 " -- "$cli" similar 1 --exclude-genre comedy -k 3
+expect similar-exclude-genre-no-trigun 1 '^0$' -- bash -c "\"$cli\" similar 1 --exclude-genre comedy -k 3 | grep -c Trigun"
+expect similar-exclude-type 0 "Trigun" -- "$cli" similar 1 --exclude-type Movie -k 1
 expect recommend 0 "^1 +6 " -- "$cli" recommend --like 1,5 -k 1
 expect item 0 "english:  Cowboy Bebop: The Movie" -- "$cli" item 5
 expect collections 0 "^tiny +v000001 +cosine +2 +3 flat" -- "$cli" collections

@@ -126,6 +126,38 @@ TEST_F(EngineTest, FiltersRestrictHits) {
   }
 }
 
+// Exclusions against the oracle: the top k of the rows whose item has none of the
+// excluded genres and is not of an excluded type. Unknown names exclude nothing.
+TEST_F(EngineTest, ExcludeFiltersEqualTheOracleOverTheRemainingItems) {
+  FilterSpec f;
+  f.exclude_genres = {"action", "No Such Genre"};
+  f.exclude_types = {"ova", "Nonexistent"};
+  auto hits = One(SearchQuery::Vector(Row(300)), 15, f);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  std::vector<int64_t> skip;
+  for (const Item& it : testing::SyntheticItems(ids_)) {
+    const bool action = std::count(it.genres.begin(), it.genres.end(), "Action") > 0;
+    if (action || it.type == "OVA") skip.push_back(it.id);
+  }
+  EXPECT_EQ(HitIds(*hits), Oracle(Row(300), 15, skip));
+  for (const Hit& h : *hits) {
+    EXPECT_NE(h.item->type, "OVA");
+    EXPECT_EQ(std::count(h.item->genres.begin(), h.item->genres.end(), "Action"), 0);
+  }
+  // With a keep filter too: Comedy kept, but Action excluded wins for "Action, Comedy".
+  f.genres = {"Comedy"};
+  hits = One(SearchQuery::Vector(Row(300)), 10, f);
+  ASSERT_TRUE(hits.ok());
+  ASSERT_FALSE(hits->empty());
+  for (const Hit& h : *hits) EXPECT_EQ(h.item->genres, std::vector<std::string>{"Comedy"});
+  // Only unknown names: nothing is excluded.
+  FilterSpec unknown;
+  unknown.exclude_genres = {"Hentai"};
+  auto all = One(SearchQuery::Vector(Row(300)), 10, unknown);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(HitIds(*all), Oracle(Row(300), 10));
+}
+
 TEST_F(EngineTest, ErrorsNameTheProblem) {
   auto code = [](const absl::Status& s) { return s.code(); };
   EXPECT_EQ(code(One(SearchQuery::Item(1)).status()), absl::StatusCode::kNotFound);

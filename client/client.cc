@@ -3,6 +3,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/quote.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "simsearch/v1/simsearch.grpc.pb.h"
 
@@ -183,7 +185,7 @@ absl::StatusOr<std::vector<ItemRecord>> Client::GetItems(const std::string& coll
   return out;
 }
 
-absl::StatusOr<std::vector<TitleCandidate>> Client::LookupTitle(
+absl::StatusOr<TitleLookup> Client::LookupTitle(
     const std::string& collection, const std::string& query, std::optional<int> limit,
     std::optional<absl::Time> deadline) const {
   v1::LookupTitleRequest req;
@@ -192,9 +194,14 @@ absl::StatusOr<std::vector<TitleCandidate>> Client::LookupTitle(
   if (limit) req.set_limit(*limit);
   auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::LookupTitle, req, deadline, options_);
   if (!resp.ok()) return resp.status();
-  std::vector<TitleCandidate> out;
+  TitleLookup out;
   for (const v1::TitleMatch& m : resp->matches()) {
-    out.push_back({FromProto(m.item()), m.score(), m.matched_title()});
+    out.matches.push_back({FromProto(m.item()), m.score(), m.matched_title()});
+  }
+  if (resp->has_better_elsewhere()) {
+    const v1::TitleMatch& m = resp->better_elsewhere();
+    out.better_elsewhere = TitleCandidate{FromProto(m.item()), m.score(), m.matched_title()};
+    out.better_elsewhere_in.assign(resp->better_elsewhere_in().begin(), resp->better_elsewhere_in().end());
   }
   return out;
 }
@@ -234,6 +241,32 @@ absl::Status Client::CheckHealth(const std::string& service,
                                                grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp->status()), ")"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<TitleCandidate> ResolveTitle(const TitleLookup& lookup, const std::string& query,
+                                            const std::string& collection) {
+  auto name = [](const TitleCandidate& t) {
+    return absl::StrCat(t.matched_title, " (id ", t.item.id, ")");
+  };
+  std::vector<std::string> closest;
+  for (size_t i = 0; i < lookup.matches.size() && i < 5; ++i) closest.push_back(name(lookup.matches[i]));
+  const std::string closest_text =
+      closest.empty() ? std::string("none is close")
+                      : absl::StrCat("closest there: ", absl::StrJoin(closest, ", "));
+  if (lookup.better_elsewhere && lookup.better_elsewhere->score >= kConfidentTitleMatch) {
+    return absl::NotFoundError(absl::StrCat(
+        "\"", Quote(query), "\" is ", name(*lookup.better_elsewhere), ", which collection '",
+        Quote(collection), "' does not hold",
+        lookup.better_elsewhere_in.empty()
+            ? std::string()
+            : absl::StrCat(" (it is in: ", absl::StrJoin(lookup.better_elsewhere_in, ", "), ")"),
+        "; ", closest_text));
+  }
+  if (lookup.matches.empty() || lookup.matches[0].score < kConfidentTitleMatch) {
+    return absl::NotFoundError(absl::StrCat("no anime titled \"", Quote(query), "\" in collection '",
+                                            Quote(collection), "'; ", closest_text));
+  }
+  return lookup.matches[0];
 }
 
 }  // namespace simsearch

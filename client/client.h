@@ -50,6 +50,24 @@ struct TitleCandidate {
   std::string matched_title;  // the original or English title that matched
 };
 
+// What a title lookup found in one collection.
+struct TitleLookup {
+  std::vector<TitleCandidate> matches;             // in the collection, best first
+  std::optional<TitleCandidate> better_elsewhere;  // a better match the collection lacks
+  std::vector<std::string> better_elsewhere_in;    // served collections that hold it
+};
+
+// Title matches below this are suggestions, not answers: every query word must at least
+// appear in the title (engine/title_index.h).
+inline constexpr float kConfidentTitleMatch = 0.7f;
+
+// The anime `query` names in `collection`, from its lookup: the best match when it is
+// confident and no better match is an anime the collection does not hold. Otherwise
+// NotFound saying so: the anime the title names and where it is, or that nothing is
+// close, with the collection's closest titles.
+absl::StatusOr<TitleCandidate> ResolveTitle(const TitleLookup& lookup, const std::string& query,
+                                            const std::string& collection);
+
 struct CollectionInfo {
   std::string name;
   std::string version;
@@ -86,7 +104,7 @@ class Client {
   absl::StatusOr<std::vector<ItemRecord>> GetItems(
       const std::string& collection, const std::vector<int64_t>& ids, bool include_vectors = false,
       std::optional<absl::Time> deadline = std::nullopt) const;
-  absl::StatusOr<std::vector<TitleCandidate>> LookupTitle(
+  absl::StatusOr<TitleLookup> LookupTitle(
       const std::string& collection, const std::string& query, std::optional<int> limit = std::nullopt,
       std::optional<absl::Time> deadline = std::nullopt) const;
   absl::StatusOr<std::vector<CollectionInfo>> ListCollections(

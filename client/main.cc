@@ -200,13 +200,11 @@ int Similar(int argc, char** argv) {
   int64_t id;
   json query;
   if (!absl::SimpleAtoi(what, &id)) {
-    auto matches = client->LookupTitle(c.collection, what, 5);
-    if (!matches.ok()) return Failed(matches.status());
-    if (matches->empty()) {
-      return Failed(absl::NotFoundError(absl::StrCat("no title in collection '", c.collection,
-                                                     "' matches \"", what, "\"")));
-    }
-    const TitleCandidate& best = (*matches)[0];
+    auto lookup = client->LookupTitle(c.collection, what, 5);
+    if (!lookup.ok()) return Failed(lookup.status());
+    auto resolved = ResolveTitle(*lookup, what, c.collection);
+    if (!resolved.ok()) return Failed(resolved.status());
+    const TitleCandidate& best = *resolved;
     id = best.item.id;
     query = {{"title", what}, {"matched", best.matched_title}, {"id", id}};
     if (!c.json) {
@@ -355,12 +353,19 @@ int Lookup(int argc, char** argv) {
   if (pos.empty()) return UsageError("lookup needs some title text (see --help)");
   auto client = MakeClient(c);
   if (auto st = ResolveCollection(*client, &c); !st.ok()) return Failed(st);
-  auto m = client->LookupTitle(c.collection, absl::StrJoin(pos, " "), limit);
-  if (!m.ok()) return Failed(m.status());
+  auto lookup = client->LookupTitle(c.collection, absl::StrJoin(pos, " "), limit);
+  if (!lookup.ok()) return Failed(lookup.status());
+  const std::vector<TitleCandidate>* m = &lookup->matches;
   if (c.json) {
     json arr = json::array();
     for (const auto& x : *m) arr.push_back({{"score", x.score}, {"matched_title", x.matched_title}, {"item", ItemJson(x.item)}});
-    std::printf("%s\n", json({{"collection", c.collection}, {"matches", arr}}).dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    json out = {{"collection", c.collection}, {"matches", arr}};
+    if (lookup->better_elsewhere) {
+      const TitleCandidate& e = *lookup->better_elsewhere;
+      out["better_elsewhere"] = {{"score", e.score}, {"matched_title", e.matched_title}, {"item", ItemJson(e.item)},
+                                 {"collections", lookup->better_elsewhere_in}};
+    }
+    std::printf("%s\n", out.dump(2, ' ', false, json::error_handler_t::replace).c_str());
     return 0;
   }
   std::printf("%-7s %-6s %s %s\n", "id", "match", Pad("title", 50).c_str(), "type");
@@ -369,6 +374,12 @@ int Lookup(int argc, char** argv) {
                 Pad(Clip(DisplayTitle(x.item), 50), 50).c_str(), x.item.type.c_str());
   }
   if (m->empty()) std::printf("(no title matches)\n");
+  if (lookup->better_elsewhere) {
+    const TitleCandidate& e = *lookup->better_elsewhere;
+    std::printf("note: a better match, %s (id %lld, match %.2f), is not in '%s' (it is in: %s)\n",
+                DisplayTitle(e.item).c_str(), static_cast<long long>(e.item.id), e.score, c.collection.c_str(),
+                absl::StrJoin(lookup->better_elsewhere_in, ", ").c_str());
+  }
   return 0;
 }
 

@@ -301,6 +301,24 @@ absl::StatusOr<TitleMatches> Engine::LookupTitle(absl::string_view collection,
     return absl::InvalidArgumentError(
         "empty title query: give some letters or digits of the title, e.g. \"cowboy bebop\"");
   }
+  // Does a served collection hold an anime that matches better, and this one lack it?
+  const float best_here = out.matches.empty() ? 0.0f : out.matches[0].score;
+  for (const auto& other : registry_->List()) {
+    if (other == c || other->item(0) == nullptr) continue;
+    std::vector<TitleMatch> m = other->LookupTitle(query, 1);
+    if (m.empty() || m[0].score <= best_here ||
+        (out.better_elsewhere && m[0].score <= out.better_elsewhere->match.score)) {
+      continue;
+    }
+    if (c->RowOf(other->id(m[0].row)).ok()) continue;  // held here: ranked lower for a reason
+    out.better_elsewhere = ElsewhereMatch{other, m[0], {}};
+  }
+  if (out.better_elsewhere) {
+    const int64_t id = out.better_elsewhere->collection->id(out.better_elsewhere->match.row);
+    for (const auto& s : registry_->List()) {
+      if (s->RowOf(id).ok()) out.better_elsewhere->held_by.push_back(s->name());
+    }
+  }
   out.collection = std::move(c);
   return out;
 }

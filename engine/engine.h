@@ -48,9 +48,19 @@ struct ItemRecords {
   std::vector<uint32_t> rows;  // in request order
 };
 
+// A better title match than any in the collection searched, for an anime that
+// collection does not hold (e.g. "One Piece" asked of `ncf`, which has no interactions
+// for it, but holds "One Piece Recap").
+struct ElsewhereMatch {
+  std::shared_ptr<const Collection> collection;  // where it matched; keeps `match` valid
+  TitleMatch match;                              // a row of `collection`
+  std::vector<std::string> held_by;              // every served collection holding its id
+};
+
 struct TitleMatches {
   std::shared_ptr<const Collection> collection;
   std::vector<TitleMatch> matches;
+  std::optional<ElsewhereMatch> better_elsewhere;
 };
 
 class Engine {
@@ -68,6 +78,8 @@ class Engine {
   absl::StatusOr<ItemRecords> GetItems(absl::string_view collection,
                                        const std::vector<int64_t>& ids) const;
 
+  // Title matches in `collection`, best first; and, when another served collection holds
+  // an anime that matches better and `collection` lacks it, that anime.
   absl::StatusOr<TitleMatches> LookupTitle(absl::string_view collection,
                                            absl::string_view query,
                                            std::optional<int> limit) const;

@@ -17,8 +17,8 @@ class RemoteBackend final : public SearchBackend {
   absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& q, const SearchOptions& o) const override {
     return client_->Search(q, o);
   }
-  absl::StatusOr<std::vector<TitleCandidate>> LookupTitle(const std::string& c, const std::string& q, int limit,
-                                                          absl::Time deadline) const override {
+  absl::StatusOr<TitleLookup> LookupTitle(const std::string& c, const std::string& q, int limit,
+                                          absl::Time deadline) const override {
     return client_->LookupTitle(c, q, limit, deadline);
   }
   absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string& c, const std::vector<int64_t>& ids,
@@ -54,15 +54,19 @@ class EmbeddedBackend final : public SearchBackend {
     for (const Hit& h : r->hits[0]) out.push_back({h.id, h.score, CopyItem(h.id, h.item)});
     return out;
   }
-  absl::StatusOr<std::vector<TitleCandidate>> LookupTitle(const std::string& c, const std::string& q, int limit,
-                                                          absl::Time) const override {
+  absl::StatusOr<TitleLookup> LookupTitle(const std::string& c, const std::string& q, int limit,
+                                          absl::Time) const override {
     auto r = engine_.LookupTitle(c, q, limit);
     if (!r.ok()) return r.status();
-    std::vector<TitleCandidate> out;
-    for (const TitleMatch& m : r->matches) {
-      const Item* item = r->collection->item(m.row);
-      out.push_back({CopyItem(r->collection->id(m.row), item), m.score,
-                     m.english ? item->english_title : item->title});
+    auto candidate = [](const Collection& coll, const TitleMatch& m) {
+      const Item* item = coll.item(m.row);
+      return TitleCandidate{CopyItem(coll.id(m.row), item), m.score, m.english ? item->english_title : item->title};
+    };
+    TitleLookup out;
+    for (const TitleMatch& m : r->matches) out.matches.push_back(candidate(*r->collection, m));
+    if (r->better_elsewhere) {
+      out.better_elsewhere = candidate(*r->better_elsewhere->collection, r->better_elsewhere->match);
+      out.better_elsewhere_in = r->better_elsewhere->held_by;
     }
     return out;
   }

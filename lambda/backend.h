@@ -20,7 +20,7 @@ class SearchBackend {
   // Results use the client library's value types for both backends.
   virtual absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& query,
                                                         const SearchOptions& options) const = 0;
-  virtual absl::StatusOr<std::vector<TitleCandidate>> LookupTitle(const std::string& collection,
+  virtual absl::StatusOr<TitleLookup> LookupTitle(const std::string& collection,
                                                                   const std::string& query, int limit,
                                                                   absl::Time deadline) const = 0;
   virtual absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string& collection,

@@ -21,9 +21,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// Title matches below this are suggestions, not answers: every query word must at least
-// appear in the title (docs: engine/title_index.h).
-constexpr float kConfidentTitle = 0.7f;
 
 struct Request {
   std::string method;
@@ -390,19 +387,26 @@ class Router {
           return Error(400, "'name' must be a non-empty title");
         }
         const std::string name = v.get<std::string>();
-        auto matches = backend_.LookupTitle(collection, name, 5, deadline_);
-        if (!matches.ok()) return FromStatus(matches.status());
-        if (matches->empty() || (*matches)[0].score < kConfidentTitle) {
+        auto lookup = backend_.LookupTitle(collection, name, 5, deadline_);
+        if (!lookup.ok()) return FromStatus(lookup.status());
+        auto resolved = ResolveTitle(*lookup, name, collection);
+        if (!resolved.ok()) {
+          // The collection's closest titles ("did you mean"), and the anime the title
+          // names when the collection does not hold it.
           json suggestions = json::array();
-          for (const TitleCandidate& m : *matches) {
+          for (const TitleCandidate& m : lookup->matches) {
             suggestions.push_back({{"id", m.item.id}, {"title", m.matched_title}, {"match", m.score}});
           }
-          return Error(404, absl::StrCat("no anime titled \"", Quote(name), "\" in collection '", Quote(collection), "'",
-                                         suggestions.empty() ? "" : "; did you mean one of the suggestions?"),
-                       {{"suggestions", suggestions}});
+          json extra = {{"suggestions", suggestions}};
+          if (lookup->better_elsewhere && lookup->better_elsewhere->score >= kConfidentTitleMatch) {
+            const TitleCandidate& e = *lookup->better_elsewhere;
+            extra["not_in_collection"] = {{"id", e.item.id}, {"title", e.matched_title}, {"match", e.score},
+                                          {"collections", lookup->better_elsewhere_in}};
+          }
+          return Error(404, std::string(resolved.status().message()), extra);
         }
-        id = (*matches)[0].item.id;
-        query = {{"name", name}, {"id", id}, {"title", (*matches)[0].matched_title}};
+        id = resolved->item.id;
+        query = {{"name", name}, {"id", id}, {"title", resolved->matched_title}};
       }
       q = SearchQuery::Item(id);
     }

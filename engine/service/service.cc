@@ -354,6 +354,15 @@ grpc::ServerUnaryReactor* SimSearchService::LookupTitle(grpc::CallbackServerCont
       out->set_score(m.score);
       out->set_matched_title(m.english ? item->english_title : item->title);
     }
+    if (r->better_elsewhere) {
+      const Collection& o = *r->better_elsewhere->collection;
+      const TitleMatch& m = r->better_elsewhere->match;
+      v1::TitleMatch* out = resp->mutable_better_elsewhere();
+      FillItem(o.id(m.row), o.item(m.row), out->mutable_item());
+      out->set_score(m.score);
+      out->set_matched_title(m.english ? o.item(m.row)->english_title : o.item(m.row)->title);
+      for (const std::string& name : r->better_elsewhere->held_by) resp->add_better_elsewhere_in(name);
+    }
     return absl::OkStatus();
   });
 }

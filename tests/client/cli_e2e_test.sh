@@ -44,7 +44,7 @@ expect health 0 "SERVING" -- "$cli" health
 expect search 0 "^1 +1 " -- "$cli" search --vector 1,0 -k 1
 expect unknown-item 1 "NOT_FOUND: item 42 is not in collection 'tiny'" -- "$cli" similar 42
 expect bad-dims 1 "INVALID_ARGUMENT: query vector has 3 components" -- "$cli" search --vector 1,2,3
-expect unknown-title 1 "NOT_FOUND: no title in collection 'tiny' matches" -- "$cli" similar "zzzzqqqq"
+expect unknown-title 1 "NOT_FOUND: no anime titled \"zzzzqqqq\" in collection 'tiny'" -- "$cli" similar "zzzzqqqq"
 expect bad-k 1 "top_k must be between 1 and 1000, got 0" -- "$cli" similar 1 -k 0
 expect usage 2 "unknown command 'simlar'" -- "$cli" simlar 1
 # User 100 has vector (1, 0) and has watched item 1: item 5 (0.9) comes first.

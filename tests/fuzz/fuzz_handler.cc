@@ -25,16 +25,24 @@ class FakeBackend final : public SearchBackend {
     }
     return hits;
   }
-  absl::StatusOr<std::vector<TitleCandidate>> LookupTitle(const std::string&, const std::string& query, int,
-                                                          absl::Time) const override {
-    std::vector<TitleCandidate> out;
+  absl::StatusOr<TitleLookup> LookupTitle(const std::string&, const std::string& query, int,
+                                          absl::Time) const override {
+    TitleLookup out;
     if (!query.empty() && (query[0] == 'c' || query[0] == 'C')) {
       TitleCandidate t;
       t.item.id = 1;
       t.item.title = "Cowboy Bebop";
       t.score = query.size() > 5 ? 1.0f : 0.5f;
       t.matched_title = "Cowboy Bebop";
-      out.push_back(t);
+      out.matches.push_back(t);
+    }
+    if (!query.empty() && (query[0] == 'o' || query[0] == 'O')) {  // a title held elsewhere
+      TitleCandidate t;
+      t.item.id = 21;
+      t.score = 1.0f;
+      t.matched_title = query;
+      out.better_elsewhere = t;
+      out.better_elsewhere_in = {"genres"};
     }
     return out;
   }

@@ -110,9 +110,9 @@ TEST_F(ServiceTest, ItemsTitlesAndCollections) {
   EXPECT_NEAR((*items)[0].vector[0], (*unit_)[6 * kD], 1e-7);
   auto titles = srv_->client->LookupTitle("small", "title 42", 3);
   ASSERT_TRUE(titles.ok());
-  ASSERT_FALSE(titles->empty());
-  EXPECT_EQ((*titles)[0].item.id, 42);
-  EXPECT_FLOAT_EQ((*titles)[0].score, 1.0f);
+  ASSERT_FALSE(titles->matches.empty());
+  EXPECT_EQ(titles->matches[0].item.id, 42);
+  EXPECT_FLOAT_EQ(titles->matches[0].score, 1.0f);
   auto list = srv_->client->ListCollections();
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 2u);

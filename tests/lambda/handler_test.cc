@@ -184,8 +184,8 @@ class FailingBackend final : public SearchBackend {
     last_deadline = o.deadline.value_or(absl::InfiniteFuture());
     return st_;
   }
-  absl::StatusOr<std::vector<TitleCandidate>> LookupTitle(const std::string&, const std::string&, int,
-                                                          absl::Time) const override {
+  absl::StatusOr<TitleLookup> LookupTitle(const std::string&, const std::string&, int,
+                                          absl::Time) const override {
     ++calls;
     return st_;
   }

@@ -97,6 +97,8 @@ CollectionInfo FromProto(const v1::CollectionInfo& p) {
   c.encoder = p.encoder();
   c.current_version = p.current_version();
   c.serving_note = p.serving_note();
+  c.more_like_this = p.more_like_this();
+  c.watch_lists = p.watch_lists();
   return c;
 }
 

@@ -84,6 +84,8 @@ struct CollectionInfo {
   std::string encoder;     // text encoder; empty: no text search
   std::string current_version;  // what CURRENT names; differs from `version` after a fallback
   std::string serving_note;     // why `version` is not CURRENT's version; empty normally
+  std::string more_like_this;   // how item queries are ranked
+  std::string watch_lists;      // how a watch list becomes the query
   // DescribeCollection only:
   std::vector<std::string> genres;
   std::vector<std::string> types;

@@ -389,7 +389,8 @@ json InfoJson(const CollectionInfo& i) {
           {"index_params", i.index_params}, {"recall_at_10", i.recall_at_10},
           {"source", i.source},       {"built_at", i.built_at}, {"loaded_at", i.loaded_at},
           {"max_k", i.max_k},        {"encoder", i.encoder},
-          {"current_version", i.current_version}, {"serving_note", i.serving_note}};
+          {"current_version", i.current_version}, {"serving_note", i.serving_note},
+          {"more_like_this", i.more_like_this}, {"watch_lists", i.watch_lists}};
 }
 
 int Collections(int argc, char** argv) {

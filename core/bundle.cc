@@ -293,6 +293,8 @@ absl::StatusOr<Manifest> ReadVerifiedManifest(const std::string& version_dir, Ve
   if (m->index_kind != IndexKind::kFlat) required.push_back(kFaissIndexFile);
   if (m->has_items) required.push_back(kItemsFile);
   if (m->has_query_vectors) required.push_back(kQueryVectorsFile);
+  if (m->has_similar) required.push_back(kSimilarVectorsFile);
+  if (m->has_fold_in) required.push_back(kGramFile);
   if (m->user_count > 0) {
     for (const char* f : {kUserVectorsFile, kUserIdsFile, kUserItemsFile, kUserOffsetsFile}) {
       required.push_back(f);

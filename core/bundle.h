@@ -39,6 +39,8 @@ inline constexpr char kUserVectorsFile[] = "user_vectors.f32";
 inline constexpr char kUserIdsFile[] = "user_ids.i64";
 inline constexpr char kUserItemsFile[] = "user_items.i64";
 inline constexpr char kUserOffsetsFile[] = "user_offsets.i64";
+inline constexpr char kSimilarVectorsFile[] = "similar_vectors.f32";  // "more like this" candidates
+inline constexpr char kGramFile[] = "gram.f32";  // Q^T Q, for folding watch lists in
 inline constexpr char kEncoderDir[] = "encoder";  // the text encoder's files, if any
 
 // Collection names: 1-64 characters of [A-Za-z0-9_.-], starting with a letter or digit.

@@ -70,6 +70,12 @@ std::string SerializeManifest(const Manifest& m) {
       {"has_items", m.has_items},
       {"user_count", m.user_count},
       {"has_query_vectors", m.has_query_vectors},
+      {"similar", m.has_similar ? json{{"norm_power", m.similar_norm_power},
+                                       {"shrink", m.similar_shrink},
+                                       {"reason", m.similar_reason}}
+                                : json(nullptr)},
+      {"fold_in", m.has_fold_in ? json{{"alpha", m.fold_in_alpha}, {"lambda", m.fold_in_lambda}}
+                                : json(nullptr)},
       {"encoder", m.encoder_kind.empty()
                       ? json(nullptr)
                       : json{{"kind", m.encoder_kind}, {"description", m.encoder_description}}},
@@ -161,6 +167,22 @@ absl::StatusOr<Manifest> ParseManifest(absl::string_view text, absl::string_view
   opt(j, "has_items", &m.has_items, is_bool);
   opt(j, "user_count", &m.user_count, is_int);
   opt(j, "has_query_vectors", &m.has_query_vectors, is_bool);
+  if (auto s = j.find("similar"); s != j.end() && !s->is_null()) {
+    if (!s->is_object()) error = absl::StrCat(origin, ": field 'similar' has the wrong type");
+    m.has_similar = true;
+    opt(*s, "norm_power", &m.similar_norm_power, is_num);
+    opt(*s, "shrink", &m.similar_shrink, is_num);
+    opt(*s, "reason", &m.similar_reason, is_str);
+  }
+  if (auto f = j.find("fold_in"); f != j.end() && !f->is_null()) {
+    if (!f->is_object()) error = absl::StrCat(origin, ": field 'fold_in' has the wrong type");
+    m.has_fold_in = true;
+    opt(*f, "alpha", &m.fold_in_alpha, is_num);
+    opt(*f, "lambda", &m.fold_in_lambda, is_num);
+    if (error.empty() && (!(m.fold_in_lambda > 0) || !(m.fold_in_alpha >= 0))) {
+      error = absl::StrCat(origin, ": fold_in needs lambda > 0 and alpha >= 0");
+    }
+  }
   if (auto enc = j.find("encoder"); enc != j.end() && !enc->is_null()) {
     if (!enc->is_object()) error = absl::StrCat(origin, ": field 'encoder' has the wrong type");
     opt(*enc, "kind", &m.encoder_kind, is_str);

@@ -56,6 +56,19 @@ struct Manifest {
   uint64_t user_count = 0;      // > 0: user_vectors.f32, user_ids.i64, user_items.i64,
                                 // user_offsets.i64 present
   bool has_query_vectors = false;  // query_vectors.f32 present
+  // "More like this" ranked apart from the main vectors (docs/MODELS.md): candidates
+  // are similar_vectors.f32 rows, x_j * n_j / (n_j + similar_shrink) / |x_j|^p with n_j
+  // the item's viewers and p = similar_norm_power; the query is the item's query-side
+  // vector. Absent (has_similar false): the main vectors and metric.
+  bool has_similar = false;
+  float similar_norm_power = 0;
+  float similar_shrink = 0;
+  std::string similar_reason;     // why (the evaluation it came from), free text
+  // Watch lists folded in as a user (core/fold_in.h) instead of averaged: gram.f32 holds
+  // Q^T Q of the query-side vectors. Absent (has_fold_in false): the mean.
+  bool has_fold_in = false;
+  float fold_in_alpha = 0;
+  float fold_in_lambda = 0;
   // The text encoder that made the vectors, stored under encoder/ (empty: none).
   std::string encoder_kind;         // "bert" or "sif"
   std::string encoder_description;

@@ -106,6 +106,20 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
     }
   }
   c->exact_ = std::make_unique<ExactSearcher>(c->vectors_.floats(), m.count, m.dims);
+  if (m.has_similar) {
+    SIMSEARCH_ASSIGN_OR_RETURN(c->similar_vectors_,
+                               MappedArray::Open(path(kSimilarVectorsFile), ArrayDType::kFloat32));
+    if (c->similar_vectors_.count() != m.count || c->similar_vectors_.dims() != m.dims) {
+      return absl::DataLossError(absl::StrCat(path(kSimilarVectorsFile), ": shape does not match ", kVectorsFile));
+    }
+    c->similar_exact_ = std::make_unique<ExactSearcher>(c->similar_vectors_.floats(), m.count, m.dims);
+  }
+  if (m.has_fold_in) {
+    SIMSEARCH_ASSIGN_OR_RETURN(c->gram_, MappedArray::Open(path(kGramFile), ArrayDType::kFloat32));
+    if (c->gram_.count() != m.dims || c->gram_.dims() != m.dims) {
+      return absl::DataLossError(absl::StrCat(path(kGramFile), ": not ", m.dims, " x ", m.dims));
+    }
+  }
   if (m.index_kind != IndexKind::kFlat) {
     SIMSEARCH_ASSIGN_OR_RETURN(c->ann_, FaissSearcher::Open(path(kFaissIndexFile), m.index_kind,
                                                             m.index_params, m.dims, m.count));
@@ -325,6 +339,18 @@ absl::Status Collection::CheckIntegrity() const {
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status Collection::SearchSimilar(const float* queries, size_t n, int k, const CompiledFilter* filter,
+                                       absl::Time deadline, std::vector<std::vector<Neighbor>>* results) const {
+  if (similar_exact_ == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("collection '", name(), "' ranks no similar space"));
+  }
+  SearchParams params;
+  params.k = k;
+  params.deadline = deadline;
+  if (filter != nullptr && !filter->empty()) params.filter = filter;
+  return similar_exact_->Search(queries, n, params, results);
 }
 
 std::vector<TitleMatch> Collection::LookupTitle(absl::string_view query, size_t limit) const {

@@ -16,6 +16,7 @@
 #include "core/array_file.h"
 #include "core/bundle.h"
 #include "core/catalog.h"
+#include "core/fold_in.h"
 #include "core/manifest.h"
 #include "core/query.h"
 #include "engine/exact_searcher.h"
@@ -111,6 +112,16 @@ class Collection {
   absl::Status Search(const float* queries, size_t n, int k, const CompiledFilter* filter,
                       absl::Time deadline, std::vector<std::vector<Neighbor>>* results) const;
 
+  // "More like this" ranked apart (manifest "similar"; docs/MODELS.md): exact top-k over
+  // similar_vectors.f32 for queries of that space. Only when has_similar().
+  bool has_similar() const { return similar_exact_ != nullptr; }
+  absl::Status SearchSimilar(const float* queries, size_t n, int k, const CompiledFilter* filter,
+                             absl::Time deadline, std::vector<std::vector<Neighbor>>* results) const;
+  // Watch lists folded in as a user (core/fold_in.h): the Gram matrix (dims x dims) of the
+  // query-side vectors and the parameters; gram() is nullptr without ("fold_in" absent).
+  const float* gram() const { return manifest_.has_fold_in ? gram_.floats() : nullptr; }
+  FoldInParams fold_in() const { return {manifest_.fold_in_alpha, manifest_.fold_in_lambda}; }
+
   // The collection's text encoder, or nullptr.
   const text::SentenceEncoder* encoder() const { return encoder_.get(); }
 
@@ -150,6 +161,9 @@ class Collection {
   std::vector<uint64_t> row_genres_;  // genre_words_ per row
   std::vector<uint16_t> row_type_;    // 0 = unknown
   std::unique_ptr<ExactSearcher> exact_;
+  MappedArray similar_vectors_;
+  std::unique_ptr<ExactSearcher> similar_exact_;  // null without "similar"
+  MappedArray gram_;
   std::unique_ptr<Searcher> ann_;     // null for flat collections
   // Built on the first title lookup, not at open: most collections serve no lookups,
   // and opening stays cheap (cold starts, reloads).

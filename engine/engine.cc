@@ -65,8 +65,9 @@ absl::StatusOr<std::shared_ptr<const Collection>> Engine::GetCollection(
 }
 
 absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float* out,
-                                std::vector<uint32_t>* own_rows) const {
+                                std::vector<uint32_t>* own_rows, bool* similar) const {
   const size_t d = c.dims();
+  *similar = false;
   switch (q.kind) {
     case SearchQuery::Kind::kUnset:
       return absl::InvalidArgumentError(
@@ -92,6 +93,14 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
       SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(q.item_id));
       std::copy(c.query_vector(row), c.query_vector(row) + d, out);
       own_rows->push_back(row);
+      if (c.has_similar()) {
+        // "More like this" in its own space, with a unit query: scores comparable
+        // across items (docs/MODELS.md).
+        *similar = true;
+        const float n = Norm(out, d);
+        if (!(n > 0)) return absl::InvalidArgumentError("the item's vector is all zeros");
+        for (size_t j = 0; j < d; ++j) out[j] /= n;
+      }
       break;
     }
     case SearchQuery::Kind::kText: {
@@ -140,6 +149,24 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
       if (!(q.negative_weight > 0.0f && q.negative_weight <= 1.0f)) {
         return absl::InvalidArgumentError(absl::StrCat(
             "negative_weight must be in (0, 1], got ", q.negative_weight));
+      }
+      if (c.gram() != nullptr) {
+        // Folded in as a user (core/fold_in.h): the vector the model would have learned
+        // for this history.
+        std::vector<const float*> liked, disliked;
+        for (int64_t id : q.positive_ids) {
+          SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(id));
+          liked.push_back(c.query_vector(row));
+          own_rows->push_back(row);
+        }
+        for (int64_t id : q.negative_ids) {
+          SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(id));
+          disliked.push_back(c.query_vector(row));
+          own_rows->push_back(row);
+        }
+        SIMSEARCH_RETURN_IF_ERROR(FoldInUser(c.gram(), static_cast<int>(d), liked, disliked,
+                                             q.negative_weight, c.fold_in(), out));
+        break;
       }
       std::vector<double> acc(d, 0.0);
       for (int sign : {1, -1}) {
@@ -222,8 +249,11 @@ absl::StatusOr<SearchResults> Engine::SearchUnchecked(const std::shared_ptr<cons
   std::vector<std::vector<uint32_t>> own(n);
   size_t most_own = 0;
   std::vector<int> scale(n, 0);  // query i was multiplied by 2^-scale[i]
+  std::vector<char> similar(n, 0);  // query i is searched in the "more like this" space
   for (size_t i = 0; i < n; ++i) {
-    SIMSEARCH_RETURN_IF_ERROR(InQuery(BuildQuery(*c, queries[i], &x[i * d], &own[i]), i, n));
+    bool s = false;
+    SIMSEARCH_RETURN_IF_ERROR(InQuery(BuildQuery(*c, queries[i], &x[i * d], &own[i], &s), i, n));
+    similar[i] = s;
     most_own = std::max(most_own, own[i].size());
     if (!c->cosine()) scale[i] = ScaleIntoSafeRange(&x[i * d], d);
   }
@@ -237,7 +267,7 @@ absl::StatusOr<SearchResults> Engine::SearchUnchecked(const std::shared_ptr<cons
     fetch = static_cast<int>(std::min<uint64_t>(k + most_own, c->count()));
   }
   std::vector<std::vector<Neighbor>> found;
-  SIMSEARCH_RETURN_IF_ERROR(c->Search(x.data(), n, std::max(fetch, 1), &compiled, deadline, &found));
+  SIMSEARCH_RETURN_IF_ERROR(SearchBySpace(*c, x, similar, std::max(fetch, 1), &compiled, deadline, &found));
 
   SearchResults out;
   out.hits.resize(n);
@@ -258,6 +288,31 @@ absl::StatusOr<SearchResults> Engine::SearchUnchecked(const std::shared_ptr<cons
   }
   out.collection = c;
   return out;
+}
+
+absl::Status Engine::SearchBySpace(const Collection& c, const std::vector<float>& x,
+                                   const std::vector<char>& similar, int k, const CompiledFilter* filter,
+                                   absl::Time deadline, std::vector<std::vector<Neighbor>>* found) const {
+  const size_t n = similar.size(), d = c.dims();
+  const size_t in_similar = static_cast<size_t>(std::count(similar.begin(), similar.end(), 1));
+  if (in_similar == 0) return c.Search(x.data(), n, k, filter, deadline, found);
+  if (in_similar == n) return c.SearchSimilar(x.data(), n, k, filter, deadline, found);
+  // A batch of both kinds: one search per space, results put back in query order.
+  found->assign(n, {});
+  for (char space : {0, 1}) {
+    std::vector<size_t> which;
+    std::vector<float> qs;
+    for (size_t i = 0; i < n; ++i) {
+      if (similar[i] != space) continue;
+      which.push_back(i);
+      qs.insert(qs.end(), x.begin() + static_cast<long>(i * d), x.begin() + static_cast<long>((i + 1) * d));
+    }
+    std::vector<std::vector<Neighbor>> part;
+    SIMSEARCH_RETURN_IF_ERROR(space ? c.SearchSimilar(qs.data(), which.size(), k, filter, deadline, &part)
+                                    : c.Search(qs.data(), which.size(), k, filter, deadline, &part));
+    for (size_t j = 0; j < which.size(); ++j) (*found)[which[j]] = std::move(part[j]);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ItemRecords> Engine::GetItems(absl::string_view collection,

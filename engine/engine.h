@@ -105,8 +105,14 @@ class Engine {
                                                 const FilterSpec& filter, absl::Time deadline) const;
   // The query vector (normalised on cosine collections) and rows the query itself
   // excludes.
+  // Searches each query in its space (main vectors, or "more like this").
+  absl::Status SearchBySpace(const Collection& c, const std::vector<float>& x, const std::vector<char>& similar,
+                             int k, const CompiledFilter* filter, absl::Time deadline,
+                             std::vector<std::vector<Neighbor>>* found) const;
+  // `similar`: true when the query is searched in the collection's "more like this"
+  // space (Collection::has_similar) rather than the main vectors.
   absl::Status BuildQuery(const Collection& c, const SearchQuery& q, float* out,
-                          std::vector<uint32_t>* own_rows) const;
+                          std::vector<uint32_t>* own_rows, bool* similar) const;
 
   const CollectionRegistry* registry_;
   EngineLimits limits_;

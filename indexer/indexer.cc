@@ -348,6 +348,38 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     result.user_items_dropped = users.dropped;
   }
 
+  // "More like this" candidates and the fold-in Gram matrix (docs/MODELS.md).
+  std::vector<float> similar_x, gram;
+  if (o.similar) {
+    if (o.similar_shrink > 0 && users.ids.empty()) {
+      return absl::InvalidArgumentError(
+          "--similar with a shrink needs --user-vectors and --user-items: the shrink counts each "
+          "item's viewers");
+    }
+    if (!(o.similar_norm_power >= 0 && o.similar_norm_power <= 1) || !(o.similar_shrink >= 0)) {
+      return absl::InvalidArgumentError("--similar takes NORM_POWER in [0, 1] and SHRINK >= 0");
+    }
+    std::vector<uint64_t> viewers(n, 0);
+    for (int64_t id : users.items) {
+      auto it = std::lower_bound(out_ids.begin(), out_ids.end(), id);
+      if (it != out_ids.end() && *it == id) ++viewers[static_cast<size_t>(it - out_ids.begin())];
+    }
+    similar_x.resize(n * d);
+    for (uint64_t j = 0; j < n; ++j) {
+      double s = 0;
+      for (uint64_t c = 0; c < d; ++c) s += double{x[j * d + c]} * x[j * d + c];
+      double f = s > 0 ? std::pow(s, -0.5 * o.similar_norm_power) : 0.0;
+      if (o.similar_shrink > 0) f *= viewers[j] / (viewers[j] + double{o.similar_shrink});
+      for (uint64_t c = 0; c < d; ++c) similar_x[j * d + c] = static_cast<float>(x[j * d + c] * f);
+    }
+  }
+  if (o.fold_in) {
+    if (!(o.fold_in_params.lambda > 0) || !(o.fold_in_params.alpha >= 0)) {
+      return absl::InvalidArgumentError("--fold-in takes ALPHA >= 0 and LAMBDA > 0");
+    }
+    gram = GramMatrix(query_x.empty() ? x.data() : query_x.data(), n, static_cast<int>(d));
+  }
+
   // Write the bundle into a staging directory; it is removed on any error.
   SIMSEARCH_ASSIGN_OR_RETURN(auto writer, BundleWriter::Create(o.out_root, o.collection));
   Report(o, "writing vectors", 0);
@@ -363,6 +395,12 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kUserIdsFile), users.ids.data(), nu));
     SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kUserOffsetsFile), users.offsets.data(), nu + 1));
     SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kUserItemsFile), users.items.data(), users.items.size()));
+  }
+  if (!similar_x.empty()) {
+    SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kSimilarVectorsFile), similar_x.data(), n, d, 0));
+  }
+  if (!gram.empty()) {
+    SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kGramFile), gram.data(), d, d, 0));
   }
   if (encoder) {
     SIMSEARCH_RETURN_IF_ERROR(CopyTree(o.encoder_dir, writer->PathOf(kEncoderDir)));
@@ -385,6 +423,13 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   m.has_items = catalog != nullptr;
   m.has_query_vectors = !query_x.empty();
   m.user_count = users.ids.size();
+  m.has_similar = o.similar;
+  m.similar_norm_power = o.similar ? o.similar_norm_power : 0;
+  m.similar_shrink = o.similar ? o.similar_shrink : 0;
+  m.similar_reason = o.similar ? o.similar_reason : "";
+  m.has_fold_in = o.fold_in;
+  m.fold_in_alpha = o.fold_in ? o.fold_in_params.alpha : 0;
+  m.fold_in_lambda = o.fold_in ? o.fold_in_params.lambda : 0;
   if (encoder) {
     m.encoder_kind = encoder->kind();
     m.encoder_description = encoder->Describe();

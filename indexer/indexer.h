@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/catalog.h"
+#include "core/fold_in.h"
 #include "core/manifest.h"
 #include "core/vector_input.h"
 
@@ -29,6 +30,15 @@ struct BuildOptions {
                                    // that user's recommendations
   std::string encoder_dir;         // text encoder that made the vectors (simsearch-embed):
                                    // stored in the bundle so the engine encodes text queries
+  // "More like this" ranked apart (docs/MODELS.md): candidates x_j / |x_j|^norm_power,
+  // shrunk by n_j / (n_j + shrink) with n_j the item's viewers (from user_items_path).
+  bool similar = false;
+  float similar_norm_power = 1.0f;
+  float similar_shrink = 0.0f;
+  std::string similar_reason;      // recorded in the manifest
+  // Watch lists folded in as a user (core/fold_in.h) instead of averaged.
+  bool fold_in = false;
+  FoldInParams fold_in_params;
   Metric metric = Metric::kCosine;
   IndexKind index_kind = IndexKind::kFlat;
   IndexParams params;                      // 0 = choose a default from the data size

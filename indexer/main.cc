@@ -5,7 +5,9 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "core/catalog.h"
@@ -119,6 +121,15 @@ int Build(int argc, char** argv) {
             "reported) instead of failing");
   p.AddBool("drop-missing", &o.drop_missing,
             "leave out ids the catalogue lacks (reported) instead of failing");
+  std::string similar_text, fold_in_text;
+  p.AddString("similar", &similar_text,
+              "rank \"more like this\" apart from the main vectors: candidates x_j / |x_j|^P,\n"
+              "times n_j / (n_j + S) for an item with n_j viewers (from --user-items);\n"
+              "docs/MODELS.md chose 0.75,50 for ncf", "P,S");
+  p.AddString("similar-reason", &o.similar_reason, "why --similar, recorded in the manifest", "TEXT");
+  p.AddString("fold-in", &fold_in_text,
+              "answer watch lists with the user vector folded in for that list (core/fold_in.h)\n"
+              "instead of the mean of its items; docs/MODELS.md chose 0.001,100 for ncf", "ALPHA,LAMBDA");
   p.AddString("source", &o.source, "what made the vectors, recorded in the manifest");
   p.AddInt("recall-queries", &recall, "sample size for recall@10 of ANN kinds (default 1000)");
   p.AddInt("keep", &keep, "versions to keep; older ones are deleted (default 5, 0 keeps all)");
@@ -139,6 +150,23 @@ int Build(int argc, char** argv) {
   }
   if (*kind != IndexKind::kHnsw && (m || efc || efs)) {
     return Fail(absl::InvalidArgumentError("--M/--ef-construction/--ef-search apply to --index hnsw only"));
+  }
+  auto pair = [](const std::string& text, const char* flag, float* a, float* b) -> absl::Status {
+    std::vector<std::string> parts = absl::StrSplit(text, ',');
+    if (parts.size() != 2 || !absl::SimpleAtof(parts[0], a) || !absl::SimpleAtof(parts[1], b)) {
+      return absl::InvalidArgumentError(absl::StrCat("--", flag, " takes two numbers, e.g. 0.75,50; got '", text, "'"));
+    }
+    return absl::OkStatus();
+  };
+  if (!similar_text.empty()) {
+    o.similar = true;
+    if (auto st = pair(similar_text, "similar", &o.similar_norm_power, &o.similar_shrink); !st.ok()) return Fail(st);
+  }
+  if (!fold_in_text.empty()) {
+    o.fold_in = true;
+    if (auto st = pair(fold_in_text, "fold-in", &o.fold_in_params.alpha, &o.fold_in_params.lambda); !st.ok()) {
+      return Fail(st);
+    }
   }
   o.metric = *mt;
   o.index_kind = *kind;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "core/status_macros.h"
 
@@ -139,6 +140,14 @@ void FillInfo(const Collection& c, const ServingState& state, int max_k, v1::Col
   info->set_loaded_at(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", c.loaded_at(), absl::UTCTimeZone()));
   info->set_current_version(state.current_version);
   info->set_serving_note(state.note);
+  info->set_more_like_this(
+      m.has_similar
+          ? absl::StrFormat("x_j / |x_j|^%g, shrunk by viewers/(viewers+%g)%s", m.similar_norm_power,
+                            m.similar_shrink, m.similar_reason.empty() ? "" : absl::StrCat(": ", m.similar_reason))
+          : std::string(m.metric == Metric::kCosine ? "cosine" : "inner product"));
+  info->set_watch_lists(m.has_fold_in ? absl::StrFormat("folded in as a user (alpha %g, lambda %g)",
+                                                        m.fold_in_alpha, m.fold_in_lambda)
+                                      : "mean of the liked items minus negative_weight x mean of the disliked");
 }
 
 // Calls whose answer is estimated at most this may run on gRPC's own thread.

@@ -17,6 +17,7 @@
 #include "core/interactions.h"
 #include "core/npy.h"
 #include "models/ncf/baselines.h"
+#include "models/ncf/serving_eval.h"
 #include "models/ncf/trainer.h"
 
 namespace simsearch::ncf {
@@ -51,7 +52,7 @@ struct Options {
   std::string interactions, out, model = "mf", export_model, layers_text = "64,32,16,8";
   std::string item_queries = "self";
   double min_rating = -1e300;
-  bool pretrain = false, item_bias = false;
+  bool pretrain = false, item_bias = false, eval_serving = false;
   int factors = 64, neighbours = 200, eval_threads = 0;
   TrainOptions train;
   double lr = 0.001, l2 = 0.0;
@@ -149,6 +150,76 @@ int Fail(const absl::Status& st) {
   return 1;
 }
 
+// The two queries that are not a known user, evaluated on the exported vectors
+// (models/ncf/serving_eval.h): printed, and returned for metrics.json.
+json EvaluateServing(const Tensor& items, const Tensor& queries, const Split& split, const Options& o) {
+  json out = {{"more_like_this", json::array()}, {"watch_list", json::array()}};
+  const ItemKnnScorer knn(split, o.neighbours, o.eval_threads);
+  std::printf("\nmore like this (held-out item ranked from a training item; %d per user):\n", 5);
+  std::printf("%-28s %9s %7s %8s %8s %7s %8s\n", "ranking", "Recall@20", "NDCG@20", "hub max", "hub p99",
+              "skew", "rare<5");
+  using M = VectorRankerOptions::Metric;
+  struct Way {
+    std::string name;
+    std::unique_ptr<ItemRanker> ranker;
+  };
+  std::vector<Way> ways;
+  ways.push_back({"ip (served before)", std::make_unique<VectorRanker>(queries, split, VectorRankerOptions{M::kInnerProduct, 0, 0})});
+  ways.push_back({"cosine", std::make_unique<VectorRanker>(queries, split, VectorRankerOptions{M::kCosine, 0, 0})});
+  for (float shrink : {5.0f, 20.0f, 50.0f}) {
+    ways.push_back({absl::StrCat("cosine, shrink ", shrink),
+                    std::make_unique<VectorRanker>(queries, split, VectorRankerOptions{M::kCosine, shrink, 0})});
+  }
+  for (int support : {5, 20}) {
+    ways.push_back({absl::StrCat("cosine, support >= ", support),
+                    std::make_unique<VectorRanker>(queries, split, VectorRankerOptions{M::kCosine, 0, support})});
+  }
+  for (float shrink : {100.0f, 200.0f}) {
+    ways.push_back({absl::StrCat("cosine, shrink ", shrink),
+                    std::make_unique<VectorRanker>(queries, split, VectorRankerOptions{M::kCosine, shrink, 0})});
+  }
+  ways.push_back({"ip, shrink 20", std::make_unique<VectorRanker>(queries, split, VectorRankerOptions{M::kInnerProduct, 20, 0})});
+  for (float beta : {0.5f, 0.75f}) {
+    for (float shrink : {20.0f, 50.0f}) {
+      ways.push_back({absl::StrCat("|q_j|^", beta, ", shrink ", shrink),
+                      std::make_unique<VectorRanker>(queries, split,
+                                                     VectorRankerOptions{M::kCosine, shrink, 0, beta})});
+    }
+  }
+  ways.push_back({absl::StrCat("item-kNN (", o.neighbours, ")"), std::make_unique<KnnRanker>(knn, split.num_items)});
+  for (const Way& w : ways) {
+    const MoreLikeThisMetrics m = EvaluateMoreLikeThis(*w.ranker, split, 5, o.train.seed, o.eval_threads);
+    std::printf("%-28s %9.4f %7.4f %8.4f %8.4f %7.1f %8.4f\n", w.name.c_str(), m.recall20, m.ndcg20,
+                m.hub_max_share, m.hub_p99_share, m.hub_skewness, m.rare_share);
+    std::fflush(stdout);
+    out["more_like_this"].push_back({{"ranking", w.name}, {"recall20", m.recall20}, {"ndcg20", m.ndcg20},
+                                     {"queries", m.queries}, {"hub_max_share", m.hub_max_share},
+                                     {"hub_p99_share", m.hub_p99_share}, {"hub_skewness", m.hub_skewness},
+                                     {"rare_share", m.rare_share}, {"top_hub_row", m.top_hub}});
+  }
+  std::printf("\nwatch list (the user's training items as the query):\n");
+  std::printf("%-28s  %6s  %7s  %9s  %7s\n", "query", "HR@10", "NDCG@10", "Recall@20", "NDCG@20");
+  auto row = [&](const std::string& name, const Metrics& m, json extra) {
+    std::printf("%-28s  %6.4f  %7.4f  %9.4f  %7.4f\n", name.c_str(), m.hr10, m.ndcg10, m.recall20, m.ndcg20);
+    std::fflush(stdout);
+    json j = {{"query", name}, {"metrics", MetricsJson(m)}};
+    j.update(extra);
+    out["watch_list"].push_back(j);
+  };
+  row("mean of item vectors", Evaluate(WatchListScorer(items, queries, split), split, o.eval_threads),
+      json::object());
+  row(absl::StrCat("item-kNN (", o.neighbours, ")"), Evaluate(knn, split, o.eval_threads), json::object());
+  for (float alpha : {0.0f, 0.001f, 0.01f}) {
+    for (float lambda : {1.0f, 10.0f, 30.0f, 100.0f, 300.0f}) {
+      FoldInParams fp{alpha, lambda};
+      row(absl::StrCat("fold-in a=", alpha, " l=", lambda),
+          Evaluate(FoldInScorer(items, queries, split, fp), split, o.eval_threads),
+          {{"alpha", alpha}, {"lambda", lambda}});
+    }
+  }
+  return out;
+}
+
 int Run(int argc, char** argv) {
   Options o;
   ArgParser p("simsearch-train-ncf", kUsage);
@@ -172,6 +243,10 @@ int Run(int argc, char** argv) {
   p.AddDouble("l2", &o.l2, "L2 regularisation weight (default 0)");
   p.AddInt("negatives", &o.train.negatives, "sampled unobserved items per observed pair (default 4)");
   p.AddInt("neighbours", &o.neighbours, "itemknn: neighbours kept per item (default 200)");
+  p.AddBool("eval-serving", &o.eval_serving,
+            "with an exported model: also evaluate \"more like this\" (ip, cosine, shrinkage,\n"
+            "minimum support, item-kNN; accuracy and hubness) and watch-list queries (mean\n"
+            "of item vectors, fold-in, item-kNN); docs/MODELS.md");
   p.AddInt("threads", &o.train.threads, "training threads (default 2)");
   p.AddInt("eval-threads", &o.eval_threads, "evaluation threads (default: --threads)");
   int seed = 42;
@@ -312,6 +387,8 @@ int Run(int argc, char** argv) {
     }
     if (queries.empty()) return Fail(ItemQueries(*exported, users, split, o.item_queries).status());
   }
+  json serving = nullptr;
+  if (exported && o.eval_serving) serving = EvaluateServing(items, queries, split, o);
 
   json models = json::array();
   for (const Result& r : results) {
@@ -331,7 +408,8 @@ int Run(int argc, char** argv) {
       {"item_queries", o.item_queries},
       // The exported model queried with the user's training items as a watch list
       // (query-side item vectors), instead of the user's own vector.
-      {"exported_watch_list", watch_list}};
+      {"exported_watch_list", watch_list},
+      {"serving", serving}};
   if (auto s = WriteOutputs(o.out, *data, exported ? &items : nullptr, &users, &queries, metrics);
       !s.ok()) {
     return Fail(s);

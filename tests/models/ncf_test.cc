@@ -5,12 +5,14 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <set>
 
 #include "core/file_util.h"
 #include "core/interactions.h"
 #include "models/ncf/baselines.h"
+#include "models/ncf/serving_eval.h"
 #include "models/ncf/evaluate.h"
 #include "models/ncf/model.h"
 #include "models/ncf/split.h"
@@ -482,6 +484,66 @@ TEST(Export, WatchListScorerIsTheMeanQueryOfTheUsersItems) {
   w.Score(0, pick, 2, two);
   EXPECT_EQ(two[0], 3);
   EXPECT_EQ(two[1], 1);
+}
+
+}  // namespace
+}  // namespace simsearch::ncf
+
+namespace simsearch::ncf {
+namespace {
+
+// "More like this" evaluation on a hand-built split and similarity table, every
+// number computed by hand in the comments.
+class TableRanker final : public ItemRanker {
+ public:
+  void Similar(uint32_t i, float* out) const override {
+    static const float kS[4][4] = {{1, 0.9f, 0.5f, 0.1f}, {0.9f, 1, 0.2f, 0.8f}, {0.5f, 0.2f, 1, 0.3f}, {0.1f, 0.8f, 0.3f, 1}};
+    for (int j = 0; j < 4; ++j) out[j] = kS[i][j];
+  }
+};
+
+TEST(MoreLikeThis, RecallNdcgAndHubnessByHand) {
+  Split s;
+  s.num_users = 3;
+  s.num_items = 4;
+  s.train = {{0, 1}, {0}, {1, 2}};
+  s.test_item = {2, 3, -1};
+  s.test_negatives = {{3}, {1, 2}, {}};
+  // u0 from item 0: candidates {3} (0.1) below the held-out 2 (0.5): rank 0.
+  // u0 from item 1: 3 (0.8) above 2 (0.2): rank 1, NDCG 1/log2(3).
+  // u1 from item 0: 1 (0.9) and 2 (0.5) above 3 (0.1): rank 2, NDCG 1/log2(4) = 0.5.
+  const MoreLikeThisMetrics m = EvaluateMoreLikeThis(TableRanker(), s, 5, 1, 1);
+  EXPECT_EQ(m.queries, 3u);
+  EXPECT_DOUBLE_EQ(m.recall20, 1.0);
+  EXPECT_NEAR(m.ndcg20, (1.0 + 1.0 / std::log2(3.0) + 0.5) / 3, 1e-12);
+  // With 4 items every top-10 list holds the 3 others: each item in 3 of 4 lists.
+  EXPECT_DOUBLE_EQ(m.hub_max_share, 0.75);
+  EXPECT_DOUBLE_EQ(m.hub_skewness, 0.0);
+  EXPECT_DOUBLE_EQ(m.rare_share, 1.0) << "no item has 5 viewers";
+}
+
+TEST(MoreLikeThis, ShrinkageAndSupportDemoteRareCandidates) {
+  Split s;
+  s.num_users = 6;
+  s.num_items = 3;
+  // Item 0: 6 viewers, item 1: 5, item 2: 1.
+  s.train = {{0, 1, 2}, {0, 1}, {0, 1}, {0, 1}, {0, 1}, {0}};
+  s.test_item = {-1, -1, -1, -1, -1, -1};
+  s.test_negatives.resize(6);
+  Tensor v(3, 2);
+  const float rows[3][2] = {{1, 0}, {1, 1}, {0.9f, 0.1f}};  // item 2 is closest to item 0
+  for (int r = 0; r < 3; ++r) std::copy(rows[r], rows[r] + 2, v.row(r));
+  std::vector<float> out(3);
+  VectorRanker(v, s, {VectorRankerOptions::Metric::kCosine, 0, 0}).Similar(0, out.data());
+  EXPECT_GT(out[2], out[1]) << "plain cosine prefers the single-viewer item";
+  VectorRanker(v, s, {VectorRankerOptions::Metric::kCosine, 10, 0}).Similar(0, out.data());
+  EXPECT_NEAR(out[2], 0.9f / std::sqrt(0.82f) * 1 / 11.0f, 1e-6);
+  EXPECT_NEAR(out[1], 1 / std::sqrt(2.0f) * 5 / 15.0f, 1e-6);
+  EXPECT_GT(out[1], out[2]) << "shrunk by n/(n+10), it falls behind";
+  VectorRanker(v, s, {VectorRankerOptions::Metric::kCosine, 0, 2}).Similar(0, out.data());
+  EXPECT_EQ(out[2], -std::numeric_limits<float>::infinity()) << "under the minimum support";
+  VectorRanker(v, s, {VectorRankerOptions::Metric::kCosine, 0, 0, 0.0f}).Similar(0, out.data());
+  EXPECT_NEAR(out[1], 1.0f, 1e-6) << "norm power 0: the inner product (query length aside)";
 }
 
 }  // namespace

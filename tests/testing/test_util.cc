@@ -151,6 +151,11 @@ std::string BuildBundleOrDie(const std::string& root, const std::string& work_di
     f << "user_id,item_id\n";
     for (const auto& [u, i] : spec.user_items) f << u << "," << i << "\n";
   }
+  o.similar = spec.similar;
+  o.similar_norm_power = spec.similar_norm_power;
+  o.similar_shrink = spec.similar_shrink;
+  o.fold_in = spec.fold_in;
+  o.fold_in_params = {spec.fold_in_alpha, spec.fold_in_lambda};
   o.metric = spec.metric;
   o.index_kind = spec.kind;
   o.params = spec.params;

@@ -64,6 +64,11 @@ struct BundleSpec {
   std::vector<float> user_vectors;    // users x dims
   std::vector<int64_t> user_ids;
   std::vector<std::pair<int64_t, int64_t>> user_items;  // (user id, item id)
+  // Serving options (indexer/indexer.h): "more like this" space and watch-list fold-in.
+  bool similar = false;
+  float similar_norm_power = 1.0f, similar_shrink = 0.0f;
+  bool fold_in = false;
+  float fold_in_alpha = 0.01f, fold_in_lambda = 1.0f;
 };
 // Writes the inputs into `work_dir` and builds a bundle under `root` with the indexer
 // library; returns the version directory. Fails the test on error.

@@ -1,0 +1,194 @@
+#include "models/ncf/serving_eval.h"
+
+#include <omp.h>
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+
+namespace simsearch::ncf {
+namespace {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+std::vector<uint32_t> Viewers(const Split& split) {
+  std::vector<uint32_t> n(split.num_items, 0);
+  for (const auto& items : split.train) {
+    for (uint32_t i : items) ++n[i];
+  }
+  return n;
+}
+
+void Scores(const Tensor& x, const float* q, float* out) {
+  Eigen::Map<const RowMatrix> m(x.v.data(), x.rows, x.cols);
+  Eigen::Map<Eigen::VectorXf>(out, x.rows).noalias() = m * Eigen::Map<const Eigen::VectorXf>(q, x.cols);
+}
+
+}  // namespace
+
+VectorRanker::VectorRanker(const Tensor& items, const Split& split, VectorRankerOptions options)
+    : unit_(items), options_(options) {
+  if (options.metric == VectorRankerOptions::Metric::kCosine) {
+    // Candidates divided by |q_j|^norm_power; the query side's length does not change
+    // the order for one query.
+    for (int r = 0; r < unit_.rows; ++r) {
+      float* v = unit_.row(static_cast<uint32_t>(r));
+      double s = 0;
+      for (int c = 0; c < unit_.cols; ++c) s += double{v[c]} * v[c];
+      const float inv = s > 0 ? static_cast<float>(std::pow(s, -0.5 * options.norm_power)) : 0.0f;
+      for (int c = 0; c < unit_.cols; ++c) v[c] *= inv;
+    }
+  }
+  const std::vector<uint32_t> n = Viewers(split);
+  weight_.assign(split.num_items, 1.0f);
+  for (uint32_t j = 0; j < split.num_items; ++j) {
+    if (static_cast<int>(n[j]) < options.min_support) {
+      weight_[j] = -1.0f;
+    } else if (options.shrink > 0) {
+      weight_[j] = static_cast<float>(n[j] / (n[j] + double{options.shrink}));
+    }
+  }
+}
+
+void VectorRanker::Similar(uint32_t i, float* out) const {
+  Scores(unit_, unit_.row(i), out);
+  for (size_t j = 0; j < weight_.size(); ++j) {
+    if (weight_[j] < 0) {
+      out[j] = -std::numeric_limits<float>::infinity();
+    } else if (weight_[j] != 1.0f) {
+      // Shrink toward 0 from either side (an inner product can be negative).
+      out[j] *= weight_[j];
+    }
+  }
+}
+
+void KnnRanker::Similar(uint32_t i, float* out) const {
+  std::fill(out, out + n_, 0.0f);
+  for (const auto& [j, s] : knn_.neighbours(i)) out[j] = s;
+}
+
+MoreLikeThisMetrics EvaluateMoreLikeThis(const ItemRanker& ranker, const Split& split, int per_user,
+                                         uint64_t seed, int threads) {
+  const uint32_t n_items = split.num_items;
+  const std::vector<uint32_t> viewers = Viewers(split);
+  // The queries: up to per_user training items of each test user, drawn with a fixed seed.
+  std::vector<std::pair<uint32_t, uint32_t>> queries;  // (user, item)
+  std::mt19937_64 rng(seed);
+  for (uint32_t u = 0; u < split.num_users; ++u) {
+    if (split.test_item[u] < 0) continue;
+    std::vector<uint32_t> items = split.train[u];
+    std::shuffle(items.begin(), items.end(), rng);
+    for (size_t k = 0; k < items.size() && k < static_cast<size_t>(per_user); ++k) queries.emplace_back(u, items[k]);
+  }
+  std::vector<double> hit(queries.size()), ndcg(queries.size());
+  std::vector<uint32_t> occurrences(n_items, 0);
+  uint64_t rare_slots = 0;
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<float> s(n_items);
+    std::vector<uint32_t> local_occ(n_items, 0);
+    uint64_t local_rare = 0;
+#pragma omp for schedule(dynamic, 64)
+    for (size_t q = 0; q < queries.size(); ++q) {
+      const auto [u, i] = queries[q];
+      ranker.Similar(i, s.data());
+      const uint32_t h = static_cast<uint32_t>(split.test_item[u]);
+      const float target = s[h];
+      const auto& train = split.train[u];  // sorted; contains i
+      size_t rank = 0, t = 0;
+      for (uint32_t j = 0; j < n_items; ++j) {
+        while (t < train.size() && train[t] < j) ++t;
+        if ((t < train.size() && train[t] == j) || j == h) continue;
+        rank += s[j] >= target;
+      }
+      hit[q] = HitAt(rank, 20);
+      ndcg[q] = NdcgAt(rank, 20);
+    }
+    // Hubness: every item's top-10 list, itself excluded.
+    std::vector<uint32_t> order(n_items);
+#pragma omp for schedule(dynamic, 64)
+    for (uint32_t i = 0; i < n_items; ++i) {
+      ranker.Similar(i, s.data());
+      s[i] = -std::numeric_limits<float>::infinity();
+      for (uint32_t j = 0; j < n_items; ++j) order[j] = j;
+      std::partial_sort(order.begin(), order.begin() + std::min<uint32_t>(10, n_items), order.end(),
+                        [&](uint32_t a, uint32_t b) { return s[a] > s[b] || (s[a] == s[b] && a < b); });
+      for (uint32_t k = 0; k < 10 && k < n_items; ++k) {
+        if (s[order[k]] == -std::numeric_limits<float>::infinity()) break;
+        ++local_occ[order[k]];
+        local_rare += viewers[order[k]] < 5;
+      }
+    }
+#pragma omp critical
+    {
+      for (uint32_t j = 0; j < n_items; ++j) occurrences[j] += local_occ[j];
+      rare_slots += local_rare;
+    }
+  }
+  MoreLikeThisMetrics m;
+  m.queries = queries.size();
+  for (size_t q = 0; q < queries.size(); ++q) {
+    m.recall20 += hit[q];
+    m.ndcg20 += ndcg[q];
+  }
+  if (m.queries > 0) {
+    m.recall20 /= static_cast<double>(m.queries);
+    m.ndcg20 /= static_cast<double>(m.queries);
+  }
+  uint64_t slots = 0;
+  for (uint32_t c : occurrences) slots += c;
+  m.rare_share = slots > 0 ? static_cast<double>(rare_slots) / static_cast<double>(slots) : 0;
+  std::vector<uint32_t> sorted = occurrences;
+  std::sort(sorted.begin(), sorted.end());
+  const double lists = n_items;
+  m.top_hub = static_cast<uint32_t>(std::max_element(occurrences.begin(), occurrences.end()) - occurrences.begin());
+  m.hub_max_share = sorted.back() / lists;
+  m.hub_p99_share = sorted[static_cast<size_t>(0.99 * (sorted.size() - 1))] / lists;
+  double mean = 0;
+  for (uint32_t c : occurrences) mean += c;
+  mean /= n_items;
+  double m2 = 0, m3 = 0;
+  for (uint32_t c : occurrences) {
+    const double d = c - mean;
+    m2 += d * d;
+    m3 += d * d * d;
+  }
+  m2 /= n_items;
+  m3 /= n_items;
+  m.hub_skewness = m2 > 0 ? m3 / std::pow(m2, 1.5) : 0;
+  return m;
+}
+
+FoldInScorer::FoldInScorer(const Tensor& items, const Tensor& queries, const Split& split, FoldInParams params)
+    : items_(items), queries_(queries), split_(split), params_(params),
+      gram_(GramMatrix(queries.v.data(), static_cast<uint64_t>(queries.rows), queries.cols)) {}
+
+void FoldInScorer::Query(uint32_t user, std::vector<float>* p) const {
+  const auto& train = split_.train[user];
+  std::vector<const float*> liked;
+  liked.reserve(train.size());
+  for (uint32_t i : train) liked.push_back(queries_.row(i));
+  p->assign(static_cast<size_t>(queries_.cols), 0.0f);
+  if (!liked.empty()) (void)FoldInUser(gram_.data(), queries_.cols, liked, {}, 0.0f, params_, p->data());
+}
+
+void FoldInScorer::Score(uint32_t user, const uint32_t* items, size_t n, float* out) const {
+  std::vector<float> p;
+  Query(user, &p);
+  for (size_t k = 0; k < n; ++k) {
+    const float* v = items_.row(items[k]);
+    float s = 0;
+    for (int c = 0; c < items_.cols; ++c) s += v[c] * p[c];
+    out[k] = s;
+  }
+}
+
+void FoldInScorer::ScoreAll(uint32_t user, float* out) const {
+  std::vector<float> p;
+  Query(user, &p);
+  Scores(items_, p.data(), out);
+}
+
+}  // namespace simsearch::ncf

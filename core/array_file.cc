@@ -13,7 +13,18 @@
 namespace simsearch {
 namespace {
 
-size_t ElementSize(ArrayDType t) { return t == ArrayDType::kFloat32 ? 4 : 8; }
+size_t ElementSize(ArrayDType t) {
+  switch (t) {
+    case ArrayDType::kFloat32:
+    case ArrayDType::kUInt32:
+      return 4;
+    case ArrayDType::kInt64:
+      return 8;
+    case ArrayDType::kUInt8:
+      return 1;
+  }
+  return 8;
+}
 
 const char* DTypeName(uint32_t t) {
   switch (static_cast<ArrayDType>(t)) {
@@ -21,6 +32,10 @@ const char* DTypeName(uint32_t t) {
       return "float32";
     case ArrayDType::kInt64:
       return "int64";
+    case ArrayDType::kUInt8:
+      return "uint8";
+    case ArrayDType::kUInt32:
+      return "uint32";
   }
   return "unknown";
 }
@@ -54,8 +69,8 @@ absl::Status CheckHeader(const ArrayFileHeader& h, const std::string& path) {
         path, ": array file version ", h.version, " is not supported (this build reads ",
         kArrayFileVersion, ")"));
   }
-  if (h.dtype != static_cast<uint32_t>(ArrayDType::kFloat32) &&
-      h.dtype != static_cast<uint32_t>(ArrayDType::kInt64)) {
+  if (h.dtype < static_cast<uint32_t>(ArrayDType::kFloat32) ||
+      h.dtype > static_cast<uint32_t>(ArrayDType::kUInt32)) {
     return absl::DataLossError(absl::StrCat(path, ": unknown dtype code ", h.dtype));
   }
   if (h.data_offset != sizeof(ArrayFileHeader)) {
@@ -77,6 +92,14 @@ absl::Status WriteFloatArrayFile(const std::string& path, const float* x, uint64
 
 absl::Status WriteInt64ArrayFile(const std::string& path, const int64_t* x, uint64_t count) {
   return WriteArray(path, ArrayDType::kInt64, x, count, 1, 0);
+}
+
+absl::Status WriteUInt8ArrayFile(const std::string& path, const uint8_t* x, uint64_t count) {
+  return WriteArray(path, ArrayDType::kUInt8, x, count, 1, 0);
+}
+
+absl::Status WriteUInt32ArrayFile(const std::string& path, const uint32_t* x, uint64_t count) {
+  return WriteArray(path, ArrayDType::kUInt32, x, count, 1, 0);
 }
 
 absl::StatusOr<ArrayFileHeader> ReadArrayFileHeader(const std::string& path) {

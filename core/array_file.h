@@ -19,6 +19,8 @@ namespace simsearch {
 enum class ArrayDType : uint32_t {
   kFloat32 = 1,
   kInt64 = 2,
+  kUInt8 = 3,   // bytes (e.g. concatenated UTF-8 strings)
+  kUInt32 = 4,
 };
 
 inline constexpr char kArrayFileMagic[8] = {'S', 'I', 'M', 'S', 'A', 'R', 'R', '\0'};
@@ -44,6 +46,9 @@ absl::Status WriteFloatArrayFile(const std::string& path, const float* x, uint64
                                  uint64_t dims, uint32_t flags);
 // Writes an int64 array of `count` values (one per row, dims = 1).
 absl::Status WriteInt64ArrayFile(const std::string& path, const int64_t* x, uint64_t count);
+// The same for bytes and uint32 values.
+absl::Status WriteUInt8ArrayFile(const std::string& path, const uint8_t* x, uint64_t count);
+absl::Status WriteUInt32ArrayFile(const std::string& path, const uint32_t* x, uint64_t count);
 
 // Reads and checks only the header (64 bytes), without mapping the file.
 absl::StatusOr<ArrayFileHeader> ReadArrayFileHeader(const std::string& path);
@@ -59,6 +64,8 @@ class MappedArray {
   uint32_t flags() const { return header_.flags; }
   const float* floats() const { return reinterpret_cast<const float*>(data_); }
   const int64_t* int64s() const { return reinterpret_cast<const int64_t*>(data_); }
+  const uint8_t* uint8s() const { return reinterpret_cast<const uint8_t*>(data_); }
+  const uint32_t* uint32s() const { return reinterpret_cast<const uint32_t*>(data_); }
   const float* row(uint64_t i) const { return floats() + i * header_.dims; }
 
  private:

@@ -21,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "core/checksum.h"
 #include "core/file_util.h"
+#include "core/lexical.h"
 #include "core/quote.h"
 
 namespace simsearch {
@@ -295,6 +296,12 @@ absl::StatusOr<Manifest> ReadVerifiedManifest(const std::string& version_dir, Ve
   if (m->has_query_vectors) required.push_back(kQueryVectorsFile);
   if (m->has_similar) required.push_back(kSimilarVectorsFile);
   if (m->has_fold_in) required.push_back(kGramFile);
+  if (m->has_lexical) {
+    for (const char* f : {kLexicalTermsFile, kLexicalTermOffsetsFile, kLexicalPostingsFile, kLexicalRowsFile,
+                          kLexicalTfFile, kLexicalLengthsFile}) {
+      required.push_back(f);
+    }
+  }
   if (m->user_count > 0) {
     for (const char* f : {kUserVectorsFile, kUserIdsFile, kUserItemsFile, kUserOffsetsFile}) {
       required.push_back(f);

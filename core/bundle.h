@@ -57,6 +57,8 @@ class BundleWriter {
 
   // Where to write file `name` of the bundle before publishing.
   std::string PathOf(absl::string_view name) const;
+  // The staging directory itself.
+  const std::string& staging_dir() const { return staging_dir_; }
 
   // Checksums every file in the staging directory into `manifest.files`, writes
   // manifest.json, fsyncs, and then, holding the collection's lock, renames the

@@ -74,6 +74,11 @@ std::string SerializeManifest(const Manifest& m) {
                                        {"shrink", m.similar_shrink},
                                        {"reason", m.similar_reason}}
                                 : json(nullptr)},
+      {"lexical", m.has_lexical ? json{{"terms", m.lexical_terms}, {"source", m.lexical_source},
+                                       {"analyzer", "fold case+accents, CJK bigrams, English stop words, "
+                                                    "S-stemmer"},
+                                       {"scoring", "BM25 k1=1.2 b=0.75"}}
+                                : json(nullptr)},
       {"fold_in", m.has_fold_in ? json{{"alpha", m.fold_in_alpha}, {"lambda", m.fold_in_lambda}}
                                 : json(nullptr)},
       {"encoder", m.encoder_kind.empty()
@@ -173,6 +178,12 @@ absl::StatusOr<Manifest> ParseManifest(absl::string_view text, absl::string_view
     opt(*s, "norm_power", &m.similar_norm_power, is_num);
     opt(*s, "shrink", &m.similar_shrink, is_num);
     opt(*s, "reason", &m.similar_reason, is_str);
+  }
+  if (auto l = j.find("lexical"); l != j.end() && !l->is_null()) {
+    if (!l->is_object()) error = absl::StrCat(origin, ": field 'lexical' has the wrong type");
+    m.has_lexical = true;
+    opt(*l, "terms", &m.lexical_terms, is_int);
+    opt(*l, "source", &m.lexical_source, is_str);
   }
   if (auto f = j.find("fold_in"); f != j.end() && !f->is_null()) {
     if (!f->is_object()) error = absl::StrCat(origin, ": field 'fold_in' has the wrong type");

@@ -66,6 +66,10 @@ struct Manifest {
   std::string similar_reason;     // why (the evaluation it came from), free text
   // Watch lists folded in as a user (core/fold_in.h) instead of averaged: gram.f32 holds
   // Q^T Q of the query-side vectors. Absent (has_fold_in false): the mean.
+  // A lexical index (core/lexical.h) over the items' texts: lexical_* files present.
+  bool has_lexical = false;
+  uint64_t lexical_terms = 0;
+  std::string lexical_source;     // what texts it indexes
   bool has_fold_in = false;
   float fold_in_alpha = 0;
   float fold_in_lambda = 0;

@@ -15,11 +15,15 @@
 #include <random>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/array_file.h"
 #include "core/bundle.h"
+#include "core/csv.h"
 #include "core/interactions.h"
+#include "core/lexical.h"
+#include "core/quote.h"
 #include "core/file_util.h"
 #include "core/status_macros.h"
 #include "models/text/encoder.h"
@@ -86,6 +90,53 @@ struct UserData {
   std::vector<int64_t> items;      // item ids, each user's sorted
   uint64_t dropped = 0;            // pairs whose item is not in the collection
 };
+
+// Texts for the lexical index, in row order (`ids` ascending): the named columns of each
+// CSV record, joined with spaces; an item without a record gets an empty text.
+absl::StatusOr<std::vector<std::string>> ReadTexts(const BuildOptions& o, const std::vector<int64_t>& ids) {
+  SIMSEARCH_ASSIGN_OR_RETURN(std::string text, ReadFileToString(o.lexical_path));
+  CsvReader reader(text, o.lexical_path);
+  std::vector<std::string> header, f;
+  SIMSEARCH_ASSIGN_OR_RETURN(bool has, reader.Next(&header));
+  if (!has) return absl::InvalidArgumentError(absl::StrCat(o.lexical_path, ": empty file"));
+  const int id_col = FindColumn(header, o.lexical_id_column);
+  if (id_col < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(o.lexical_path, ": no column '", o.lexical_id_column,
+                                                   "'; the header has: ", absl::StrJoin(header, ", ")));
+  }
+  std::vector<int> cols;
+  for (const std::string& c : o.lexical_text_columns) {
+    const int col = FindColumn(header, c);
+    if (col < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(o.lexical_path, ": no column '", c,
+                                                     "'; the header has: ", absl::StrJoin(header, ", ")));
+    }
+    cols.push_back(col);
+  }
+  std::vector<std::string> out(ids.size());
+  for (;;) {
+    SIMSEARCH_ASSIGN_OR_RETURN(bool more, reader.Next(&f));
+    if (!more) break;
+    if (f.size() == 1 && f[0].empty()) continue;
+    if (f.size() != header.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(o.lexical_path, ": line ", reader.line(), ": ", f.size(),
+                                                     " fields, the header has ", header.size()));
+    }
+    int64_t id;
+    if (!absl::SimpleAtoi(f[id_col], &id)) {
+      return absl::InvalidArgumentError(absl::StrCat(o.lexical_path, ": line ", reader.line(), ": id '",
+                                                     Quote(f[id_col]), "' is not an integer"));
+    }
+    auto it = std::lower_bound(ids.begin(), ids.end(), id);
+    if (it == ids.end() || *it != id) continue;  // not in the collection
+    std::string& t = out[static_cast<size_t>(it - ids.begin())];
+    for (int c : cols) {
+      if (!t.empty()) t += ' ';
+      t += f[c];
+    }
+  }
+  return out;
+}
 
 absl::StatusOr<UserData> LoadUsers(const BuildOptions& o, uint64_t dims,
                                    const std::vector<int64_t>& served_ids /* sorted */) {
@@ -373,6 +424,11 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
       for (uint64_t c = 0; c < d; ++c) similar_x[j * d + c] = static_cast<float>(x[j * d + c] * f);
     }
   }
+  std::vector<std::string> lexical_texts;
+  if (!o.lexical_path.empty()) {
+    Report(o, "reading texts", 0);
+    SIMSEARCH_ASSIGN_OR_RETURN(lexical_texts, ReadTexts(o, out_ids));
+  }
   if (o.fold_in) {
     if (!(o.fold_in_params.lambda > 0) || !(o.fold_in_params.alpha >= 0)) {
       return absl::InvalidArgumentError("--fold-in takes ALPHA >= 0 and LAMBDA > 0");
@@ -402,6 +458,13 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   if (!gram.empty()) {
     SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kGramFile), gram.data(), d, d, 0));
   }
+  uint64_t lexical_terms = 0;
+  if (!lexical_texts.empty()) {
+    Report(o, "indexing texts", 0);
+    SIMSEARCH_RETURN_IF_ERROR(WriteLexicalIndex(lexical_texts, writer->staging_dir()));
+    SIMSEARCH_ASSIGN_OR_RETURN(ArrayFileHeader h, ReadArrayFileHeader(writer->PathOf(kLexicalTermOffsetsFile)));
+    lexical_terms = h.count - 1;
+  }
   if (encoder) {
     SIMSEARCH_RETURN_IF_ERROR(CopyTree(o.encoder_dir, writer->PathOf(kEncoderDir)));
   }
@@ -427,6 +490,11 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   m.similar_norm_power = o.similar ? o.similar_norm_power : 0;
   m.similar_shrink = o.similar ? o.similar_shrink : 0;
   m.similar_reason = o.similar ? o.similar_reason : "";
+  m.has_lexical = !lexical_texts.empty();
+  m.lexical_terms = lexical_terms;
+  m.lexical_source = lexical_texts.empty() ? ""
+                                           : absl::StrCat(o.lexical_path, " columns ",
+                                                          absl::StrJoin(o.lexical_text_columns, "+"));
   m.has_fold_in = o.fold_in;
   m.fold_in_alpha = o.fold_in ? o.fold_in_params.alpha : 0;
   m.fold_in_lambda = o.fold_in ? o.fold_in_params.lambda : 0;

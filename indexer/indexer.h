@@ -36,6 +36,11 @@ struct BuildOptions {
   float similar_norm_power = 1.0f;
   float similar_shrink = 0.0f;
   std::string similar_reason;      // recorded in the manifest
+  // A lexical (BM25) index over texts (core/lexical.h): a CSV with an id column and text
+  // columns (joined with spaces); items without a text get an empty one.
+  std::string lexical_path;
+  std::string lexical_id_column = "anime_id";
+  std::vector<std::string> lexical_text_columns = {"synopsis"};
   // Watch lists folded in as a user (core/fold_in.h) instead of averaged.
   bool fold_in = false;
   FoldInParams fold_in_params;

@@ -122,6 +122,14 @@ int Build(int argc, char** argv) {
   p.AddBool("drop-missing", &o.drop_missing,
             "leave out ids the catalogue lacks (reported) instead of failing");
   std::string similar_text, fold_in_text;
+  p.AddString("lexical", &o.lexical_path,
+              "also build a lexical (BM25) index over the texts of this CSV (one record per\n"
+              "item; items without one index nothing), for text queries in lexical and hybrid\n"
+              "mode (core/lexical.h)", "FILE");
+  p.AddString("lexical-id-column", &o.lexical_id_column, "--lexical: id column (default anime_id)", "NAME");
+  std::vector<std::string> lexical_columns;
+  p.AddStringList("lexical-text-column", &lexical_columns,
+                  "--lexical: text column(s), joined (repeatable; default synopsis)", "NAME");
   p.AddString("similar", &similar_text,
               "rank \"more like this\" apart from the main vectors: candidates x_j / |x_j|^P,\n"
               "times n_j / (n_j + S) for an item with n_j viewers (from --user-items);\n"
@@ -158,6 +166,7 @@ int Build(int argc, char** argv) {
     }
     return absl::OkStatus();
   };
+  if (!lexical_columns.empty()) o.lexical_text_columns = lexical_columns;
   if (!similar_text.empty()) {
     o.similar = true;
     if (auto st = pair(similar_text, "similar", &o.similar_norm_power, &o.similar_shrink); !st.ok()) return Fail(st);

@@ -33,9 +33,26 @@ void ToProto(const SearchQuery& q, v1::Query* out) {
     case SearchQuery::Kind::kUser:
       out->set_user_id(q.user_id);
       break;
-    case SearchQuery::Kind::kText:
+    case SearchQuery::Kind::kText: {
       out->set_text(q.text);
+      const TextOptions& o = q.text_options;
+      if (o.mode == TextMode::kDefault && o.fusion == Fusion::kDefault && !o.rrf_k && !o.dense_weight) break;
+      v1::TextOptions* p = out->mutable_text_options();
+      switch (o.mode) {
+        case TextMode::kDefault: break;
+        case TextMode::kDense: p->set_mode(v1::TEXT_MODE_DENSE); break;
+        case TextMode::kLexical: p->set_mode(v1::TEXT_MODE_LEXICAL); break;
+        case TextMode::kHybrid: p->set_mode(v1::TEXT_MODE_HYBRID); break;
+      }
+      switch (o.fusion) {
+        case Fusion::kDefault: break;
+        case Fusion::kRrf: p->set_fusion(v1::FUSION_RRF); break;
+        case Fusion::kConvex: p->set_fusion(v1::FUSION_CONVEX); break;
+      }
+      if (o.rrf_k) p->set_rrf_k(*o.rrf_k);
+      if (o.dense_weight) p->set_dense_weight(*o.dense_weight);
       break;
+    }
     case SearchQuery::Kind::kItems:
       out->mutable_items()->mutable_positive_ids()->Add(q.positive_ids.begin(), q.positive_ids.end());
       out->mutable_items()->mutable_negative_ids()->Add(q.negative_ids.begin(), q.negative_ids.end());
@@ -99,6 +116,7 @@ CollectionInfo FromProto(const v1::CollectionInfo& p) {
   c.serving_note = p.serving_note();
   c.more_like_this = p.more_like_this();
   c.watch_lists = p.watch_lists();
+  c.text_search = p.text_search();
   return c;
 }
 

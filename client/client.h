@@ -86,6 +86,7 @@ struct CollectionInfo {
   std::string serving_note;     // why `version` is not CURRENT's version; empty normally
   std::string more_like_this;   // how item queries are ranked
   std::string watch_lists;      // how a watch list becomes the query
+  std::string text_search;      // how text queries are answered by default; empty: no text search
   // DescribeCollection only:
   std::vector<std::string> genres;
   std::vector<std::string> types;

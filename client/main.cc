@@ -222,25 +222,47 @@ int Similar(int argc, char** argv) {
 
 int Search(int argc, char** argv) {
   Common c;
-  std::string vector_text, text;
+  std::string vector_text, text, mode, fusion;
+  double rrf_k = 0, dense_weight = -1;
   ArgParser p("simsearch search",
               "simsearch search: nearest items to free text or to a raw query vector.\n\n"
               "  simsearch search --collection synopsis --text \"bounty hunters drifting through space\"\n"
+              "  simsearch search --collection synopsis --text \"volleyball\" --mode lexical\n"
               "  simsearch search --collection genres --vector 0,1,0,...  -k 5\n\n"
-              "Text is encoded by the collection's own encoder (collections built with one, such\n"
-              "as synopsis). A vector needs the collection's dimensions (simsearch describe\n"
-              "NAME); cosine collections normalise it.");
+              "Text is answered by the collection's own encoder (dense), its BM25 index\n"
+              "(lexical), or both with their ranks fused (hybrid, the default where a collection\n"
+              "has both, as synopsis does; docs/MODELS.md has the measurements). A vector needs\n"
+              "the collection's dimensions (simsearch describe NAME); cosine collections\n"
+              "normalise it.");
   AddCommon(&p, &c, true);
   p.AddString("text", &text, "free-text query", "TEXT");
+  p.AddString("mode", &mode, "--text: dense, lexical or hybrid (default: hybrid where the collection can)",
+              "MODE");
+  p.AddString("fusion", &fusion, "--text in hybrid mode: convex (default) or rrf", "NAME");
+  p.AddDouble("rrf-k", &rrf_k, "--fusion rrf: the k of 1/(k + rank) (default 60)", "K");
+  p.AddDouble("dense-weight", &dense_weight,
+              "hybrid: weight of the dense side, in [0, 1] (default 0.1 convex, 0.5 rrf)", "W");
   p.AddString("vector", &vector_text, "query vector, comma-separated floats", "X,Y,...");
   if (int rc = ParseOrExit(&p, argc, argv, nullptr); rc >= 0) return rc;
   if (text.empty() == vector_text.empty()) return UsageError("give either --text or --vector (see --help)");
   if (!text.empty()) {
+    SearchQuery q = SearchQuery::Text(text);
+    const auto m = TextModeFromName(mode);
+    if (!m) return UsageError(absl::StrCat("--mode: '", mode, "' is not a mode; use dense, lexical or hybrid"));
+    const auto f = FusionFromName(fusion);
+    if (!f) return UsageError(absl::StrCat("--fusion: '", fusion, "' is not a fusion; use rrf or convex"));
+    q.text_options.mode = *m;
+    q.text_options.fusion = *f;
+    if (rrf_k != 0) q.text_options.rrf_k = static_cast<float>(rrf_k);
+    if (dense_weight != -1) q.text_options.dense_weight = static_cast<float>(dense_weight);
     auto client = MakeClient(c);
     if (auto st = ResolveCollection(*client, &c); !st.ok()) return Failed(st);
-    auto hits = client->Search(SearchQuery::Text(text), Options(c));
+    auto hits = client->Search(q, Options(c));
     if (!hits.ok()) return Failed(hits.status());
-    PrintHits(*hits, c.collection, c.json, {{"text", text}});
+    json query = {{"text", text}};
+    if (!mode.empty()) query["mode"] = mode;
+    if (!fusion.empty()) query["fusion"] = fusion;
+    PrintHits(*hits, c.collection, c.json, query);
     return 0;
   }
   std::vector<float> v;
@@ -390,7 +412,8 @@ json InfoJson(const CollectionInfo& i) {
           {"source", i.source},       {"built_at", i.built_at}, {"loaded_at", i.loaded_at},
           {"max_k", i.max_k},        {"encoder", i.encoder},
           {"current_version", i.current_version}, {"serving_note", i.serving_note},
-          {"more_like_this", i.more_like_this}, {"watch_lists", i.watch_lists}};
+          {"more_like_this", i.more_like_this}, {"watch_lists", i.watch_lists},
+          {"text_search", i.text_search}};
 }
 
 int Collections(int argc, char** argv) {

@@ -3,12 +3,51 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace simsearch {
 
 // One query. Exactly one kind is set.
+// How a text query is answered (docs/MODELS.md, "Hybrid text search").
+enum class TextMode {
+  kDefault,  // hybrid on a collection with both an encoder and a lexical index, else the one it has
+  kDense,    // the collection's sentence encoder, nearest vectors
+  kLexical,  // BM25 over the collection's lexical index
+  kHybrid,   // both, fused
+};
+enum class Fusion {
+  kDefault,  // kConvex with dense_weight kDefaultDenseWeight (chosen on the dev queries, docs/MODELS.md)
+  kRrf,      // weighted reciprocal rank fusion: 2 * (w / (rrf_k + dense rank) + (1 - w) / (rrf_k + lexical rank))
+  kConvex,   // w * dense + (1 - w) * lexical, each list's scores min-max normalised to [0, 1]
+};
+struct TextOptions {
+  TextMode mode = TextMode::kDefault;
+  Fusion fusion = Fusion::kDefault;
+  std::optional<float> rrf_k;         // > 0; unset: kDefaultRrfK
+  std::optional<float> dense_weight;  // w, in [0, 1]; unset: kDefaultDenseWeight (convex), 0.5 (rrf)
+};
+inline constexpr float kDefaultRrfK = 60.0f;
+inline constexpr float kDefaultDenseWeight = 0.1f;
+// "dense", "lexical", "hybrid" ("" = default), case-sensitive; nullopt for others.
+inline std::optional<TextMode> TextModeFromName(const std::string& s) {
+  if (s.empty()) return TextMode::kDefault;
+  if (s == "dense") return TextMode::kDense;
+  if (s == "lexical") return TextMode::kLexical;
+  if (s == "hybrid") return TextMode::kHybrid;
+  return std::nullopt;
+}
+// "rrf", "convex" ("" = default); nullopt for others.
+inline std::optional<Fusion> FusionFromName(const std::string& s) {
+  if (s.empty()) return Fusion::kDefault;
+  if (s == "rrf") return Fusion::kRrf;
+  if (s == "convex") return Fusion::kConvex;
+  return std::nullopt;
+}
+// Each side of a hybrid query contributes its best max(top_k, kFusionDepth) hits.
+inline constexpr int kFusionDepth = 100;
+
 struct SearchQuery {
   enum class Kind { kUnset, kVector, kItem, kItems, kUser, kText };
   Kind kind = Kind::kUnset;
@@ -19,6 +58,7 @@ struct SearchQuery {
   float negative_weight = 1.0f;       // kItems: query = mean(pos) - w * mean(neg), w in (0, 1]
   int64_t user_id = 0;                // kUser: a known user's vector; their items excluded
   std::string text;                   // kText: free text, encoded by the collection's encoder
+  TextOptions text_options;           // kText: dense, lexical or hybrid
 
   static SearchQuery Vector(std::vector<float> v) {
     SearchQuery q;

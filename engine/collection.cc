@@ -120,6 +120,10 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
       return absl::DataLossError(absl::StrCat(path(kGramFile), ": not ", m.dims, " x ", m.dims));
     }
   }
+  if (m.has_lexical) {
+    SIMSEARCH_ASSIGN_OR_RETURN(LexicalIndex lexical, LexicalIndex::Open(version_dir, m.count));
+    c->lexical_ = std::move(lexical);
+  }
   if (m.index_kind != IndexKind::kFlat) {
     SIMSEARCH_ASSIGN_OR_RETURN(c->ann_, FaissSearcher::Open(path(kFaissIndexFile), m.index_kind,
                                                             m.index_params, m.dims, m.count));

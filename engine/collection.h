@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "engine/exact_searcher.h"
 #include "engine/searcher.h"
 #include "engine/title_index.h"
+#include "core/lexical.h"
 #include "models/text/encoder.h"
 
 namespace simsearch {
@@ -124,6 +126,8 @@ class Collection {
 
   // The collection's text encoder, or nullptr.
   const text::SentenceEncoder* encoder() const { return encoder_.get(); }
+  // The collection's lexical (BM25) index over its items' texts, or nullptr.
+  const LexicalIndex* lexical() const { return lexical_ ? &*lexical_ : nullptr; }
 
   // Title lookup over the item metadata (empty without metadata).
   std::vector<TitleMatch> LookupTitle(absl::string_view query, size_t limit) const;
@@ -170,6 +174,7 @@ class Collection {
   mutable std::once_flag titles_once_;
   mutable std::unique_ptr<TitleIndex> titles_;
   std::unique_ptr<text::SentenceEncoder> encoder_;
+  std::optional<LexicalIndex> lexical_;
 };
 
 }  // namespace simsearch

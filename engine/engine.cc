@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -9,6 +10,8 @@
 #include "absl/strings/str_join.h"
 #include "core/status_macros.h"
 #include "core/quote.h"
+#include "core/lexical.h"
+#include "absl/container/flat_hash_map.h"
 
 namespace simsearch {
 namespace {
@@ -109,13 +112,7 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
             "collection '", c.name(), "' has no text encoder, so it cannot search by text; use a "
             "collection built with one (simsearch-indexer --encoder), e.g. synopsis"));
       }
-      if (absl::StripAsciiWhitespace(q.text).empty()) {
-        return absl::InvalidArgumentError("empty text query: give some words to search for");
-      }
-      if (q.text.size() > limits_.max_text_query_bytes) {
-        return absl::InvalidArgumentError(absl::StrCat("text query is ", q.text.size(), " bytes (at most ",
-                                                       limits_.max_text_query_bytes, ")"));
-      }
+      SIMSEARCH_RETURN_IF_ERROR(CheckText(q));
       std::vector<float> v;
       SIMSEARCH_RETURN_IF_ERROR(c.encoder()->Encode({q.text}, &v));
       if (v.size() != d || std::all_of(v.begin(), v.end(), [](float x) { return x == 0.0f; })) {
@@ -238,11 +235,193 @@ absl::StatusOr<SearchResults> Engine::SearchIn(std::shared_ptr<const Collection>
   return result;
 }
 
+absl::Status Engine::CheckText(const SearchQuery& q) const {
+  if (absl::StripAsciiWhitespace(q.text).empty()) {
+    return absl::InvalidArgumentError("empty text query: give some words to search for");
+  }
+  if (q.text.size() > limits_.max_text_query_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("text query is ", q.text.size(), " bytes (at most ",
+                                                   limits_.max_text_query_bytes, ")"));
+  }
+  const TextOptions& o = q.text_options;
+  if (o.fusion != Fusion::kDefault && o.fusion != Fusion::kRrf && o.fusion != Fusion::kConvex) {
+    return absl::InvalidArgumentError("unknown fusion; use rrf or convex");
+  }
+  if (o.rrf_k && !(std::isfinite(*o.rrf_k) && *o.rrf_k > 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("rrf_k must be a positive number, got ", *o.rrf_k));
+  }
+  if (o.dense_weight && !(*o.dense_weight >= 0 && *o.dense_weight <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("dense_weight must be in [0, 1], got ", *o.dense_weight));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+absl::StatusOr<TextMode> ResolveTextMode(const Collection& c, TextMode asked) {
+  const bool dense = c.encoder() != nullptr, lexical = c.lexical() != nullptr;
+  auto missing = [&](absl::string_view what, absl::string_view how) {
+    return absl::FailedPreconditionError(absl::StrCat("collection '", c.name(), "' has no ", what, how));
+  };
+  switch (asked) {
+    case TextMode::kDefault:
+      if (dense && lexical) return TextMode::kHybrid;
+      if (lexical) return TextMode::kLexical;
+      if (dense) return TextMode::kDense;
+      return missing("text encoder and no lexical index, so it cannot search by text",
+                     "; use a collection built with one (simsearch-indexer --encoder or --lexical), "
+                     "e.g. synopsis");
+    case TextMode::kDense:
+      if (!dense) {
+        return missing("text encoder, so it cannot search by text in mode dense",
+                       lexical ? "; use mode lexical" : "; use a collection built with one, e.g. synopsis");
+      }
+      return asked;
+    case TextMode::kLexical:
+      if (!lexical) {
+        return missing("lexical index, so it cannot search in mode lexical",
+                       "; use mode dense, or rebuild it with simsearch-indexer --lexical");
+      }
+      return asked;
+    case TextMode::kHybrid:
+      if (!dense || !lexical) {
+        return missing(dense ? "lexical index" : "text encoder",
+                       absl::StrCat(", so it cannot search in mode hybrid; use mode ", dense ? "dense" : "lexical"));
+      }
+      return asked;
+  }
+  return absl::InvalidArgumentError("unknown text mode; use dense, lexical or hybrid");
+}
+}  // namespace
+
+std::string TextSearchDescription(const Collection& c) {
+  const bool dense = c.encoder() != nullptr, lexical = c.lexical() != nullptr;
+  const std::string bm25 = lexical ? absl::StrCat("BM25 over ", c.lexical()->terms(), " terms") : "";
+  const std::string enc = dense ? absl::StrCat("dense (", c.manifest().encoder_description, ")") : "";
+  if (dense && lexical) {
+    return absl::StrCat("hybrid: ", kDefaultDenseWeight, " x ", enc, " + ", 1 - kDefaultDenseWeight, " x ", bm25,
+                        ", scores min-max normalised over each side's best ", kFusionDepth);
+  }
+  return dense ? enc : bm25;
+}
+
 absl::StatusOr<SearchResults> Engine::SearchUnchecked(const std::shared_ptr<const Collection>& c,
                                                       const std::vector<SearchQuery>& queries, int k,
                                                       const FilterSpec& filter, absl::Time deadline) const {
   SIMSEARCH_ASSIGN_OR_RETURN(CompiledFilter compiled, c->CompileFilter(filter));
+  const size_t n = queries.size();
+  std::vector<const SearchQuery*> by_vector;
+  std::vector<size_t> by_vector_index, by_text_index;
+  std::vector<TextMode> mode(n, TextMode::kDense);
+  for (size_t i = 0; i < n; ++i) {
+    if (queries[i].kind == SearchQuery::Kind::kText) {
+      SIMSEARCH_RETURN_IF_ERROR(InQuery(CheckText(queries[i]), i, n));
+      auto m = ResolveTextMode(*c, queries[i].text_options.mode);
+      if (!m.ok()) return InQuery(m.status(), i, n);
+      mode[i] = *m;
+    }
+    if (mode[i] == TextMode::kDense) {
+      by_vector.push_back(&queries[i]);
+      by_vector_index.push_back(i);
+    } else {
+      by_text_index.push_back(i);
+    }
+  }
+  SearchResults out;
+  out.hits.resize(n);
+  if (!by_vector.empty()) {
+    std::vector<std::vector<Hit>> hits;
+    SIMSEARCH_RETURN_IF_ERROR(SearchVectors(*c, by_vector, by_vector_index, n, k,
+                                            by_text_index.empty() ? std::move(compiled) : compiled, deadline, &hits));
+    for (size_t j = 0; j < hits.size(); ++j) out.hits[by_vector_index[j]] = std::move(hits[j]);
+  }
+  for (size_t i : by_text_index) {
+    SIMSEARCH_RETURN_IF_ERROR(
+        InQuery(SearchText(*c, queries[i], mode[i], k, compiled, deadline, &out.hits[i]), i, n));
+  }
+  out.collection = c;
+  return out;
+}
 
+absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextMode mode, int k,
+                                const CompiledFilter& compiled, absl::Time deadline, std::vector<Hit>* hits) const {
+  const std::vector<std::string> tokens = LexicalTokens(q.text);
+  const int depth = mode == TextMode::kHybrid ? std::max(k, kFusionDepth) : k;
+  std::function<bool(uint32_t)> allowed;
+  if (!compiled.empty()) allowed = [&compiled](uint32_t row) { return compiled.Allows(row); };
+  const std::vector<LexicalHit> lexical = c.lexical()->Search(q.text, static_cast<size_t>(depth), allowed);
+  std::vector<Neighbor> dense;
+  bool dense_knows = false;
+  if (mode == TextMode::kHybrid) {
+    std::vector<float> v;
+    SIMSEARCH_RETURN_IF_ERROR(c.encoder()->Encode({q.text}, &v));
+    const float norm = Norm(v.data(), v.size());
+    dense_knows = v.size() == c.dims() && norm > 1e-12f;
+    if (dense_knows) {
+      if (c.cosine()) {
+        for (float& x : v) x /= norm;
+      }
+      std::vector<std::vector<Neighbor>> found;
+      SIMSEARCH_RETURN_IF_ERROR(c.Search(v.data(), 1, depth, &compiled, deadline, &found));
+      dense = std::move(found[0]);
+    }
+  }
+  if (tokens.empty() && !dense_knows) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", Quote(q.text, 80), "\" has ",
+        mode == TextMode::kHybrid ? "no word the encoder knows and no word the lexical index searches"
+                                  : "only stop words and punctuation, which the lexical index does not search",
+        "; try other words"));
+  }
+  hits->clear();
+  if (mode == TextMode::kLexical) {
+    for (const LexicalHit& h : lexical) hits->push_back({c.id(h.row), h.score, c.item(h.row)});
+    return absl::OkStatus();
+  }
+  // Fusion of the two lists over their union; a row missing from a list gets nothing
+  // from it.
+  absl::flat_hash_map<uint32_t, double> fused;
+  const TextOptions& o = q.text_options;
+  if (o.fusion == Fusion::kConvex || o.fusion == Fusion::kDefault) {
+    const double w = o.dense_weight.value_or(kDefaultDenseWeight);
+    auto add = [&](auto scores, size_t count, double weight, auto row_of) {
+      if (count == 0) return;
+      double lo = scores(0), hi = scores(0);
+      for (size_t r = 0; r < count; ++r) {
+        lo = std::min(lo, scores(r));
+        hi = std::max(hi, scores(r));
+      }
+      for (size_t r = 0; r < count; ++r) {
+        fused[row_of(r)] += weight * (hi > lo ? (scores(r) - lo) / (hi - lo) : 1.0);
+      }
+    };
+    add([&](size_t r) { return double{dense[r].score}; }, dense.size(), w, [&](size_t r) { return dense[r].row; });
+    add([&](size_t r) { return double{lexical[r].score}; }, lexical.size(), 1 - w,
+        [&](size_t r) { return lexical[r].row; });
+  } else {
+    // Weighted RRF, scaled so that dense_weight 0.5 is the classic sum of 1 / (k + rank).
+    const double rrf_k = o.rrf_k.value_or(kDefaultRrfK);
+    const double w = o.dense_weight.value_or(0.5);
+    for (size_t r = 0; r < dense.size(); ++r) fused[dense[r].row] += 2 * w / (rrf_k + static_cast<double>(r + 1));
+    for (size_t r = 0; r < lexical.size(); ++r) {
+      fused[lexical[r].row] += 2 * (1 - w) / (rrf_k + static_cast<double>(r + 1));
+    }
+  }
+  std::vector<std::pair<double, uint32_t>> ranked;
+  ranked.reserve(fused.size());
+  for (const auto& [row, score] : fused) ranked.emplace_back(score, row);
+  auto better = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
+  const size_t keep = std::min(ranked.size(), static_cast<size_t>(k));
+  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<long>(keep), ranked.end(), better);
+  for (size_t i = 0; i < keep; ++i) {
+    hits->push_back({c.id(ranked[i].second), static_cast<float>(ranked[i].first), c.item(ranked[i].second)});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::SearchVectors(const Collection& c_ref, const std::vector<const SearchQuery*>& queries,
+                                   const std::vector<size_t>& index, size_t total, int k, CompiledFilter compiled,
+                                   absl::Time deadline, std::vector<std::vector<Hit>>* hits) const {
+  const Collection* c = &c_ref;
   const size_t n = queries.size();
   const size_t d = c->dims();
   std::vector<float> x(n * d);
@@ -252,7 +431,7 @@ absl::StatusOr<SearchResults> Engine::SearchUnchecked(const std::shared_ptr<cons
   std::vector<char> similar(n, 0);  // query i is searched in the "more like this" space
   for (size_t i = 0; i < n; ++i) {
     bool s = false;
-    SIMSEARCH_RETURN_IF_ERROR(InQuery(BuildQuery(*c, queries[i], &x[i * d], &own[i], &s), i, n));
+    SIMSEARCH_RETURN_IF_ERROR(InQuery(BuildQuery(*c, *queries[i], &x[i * d], &own[i], &s), index[i], total));
     similar[i] = s;
     most_own = std::max(most_own, own[i].size());
     if (!c->cosine()) scale[i] = ScaleIntoSafeRange(&x[i * d], d);
@@ -269,11 +448,10 @@ absl::StatusOr<SearchResults> Engine::SearchUnchecked(const std::shared_ptr<cons
   std::vector<std::vector<Neighbor>> found;
   SIMSEARCH_RETURN_IF_ERROR(SearchBySpace(*c, x, similar, std::max(fetch, 1), &compiled, deadline, &found));
 
-  SearchResults out;
-  out.hits.resize(n);
+  hits->assign(n, {});
   for (size_t i = 0; i < n; ++i) {
     for (const Neighbor& nb : found[i]) {
-      if (out.hits[i].size() == static_cast<size_t>(k)) break;
+      if ((*hits)[i].size() == static_cast<size_t>(k)) break;
       if (n > 1 && std::binary_search(own[i].begin(), own[i].end(), nb.row)) continue;
       const double score = std::ldexp(static_cast<double>(nb.score), scale[i]);
       if (!(std::fabs(score) <= std::numeric_limits<float>::max())) {
@@ -281,13 +459,12 @@ absl::StatusOr<SearchResults> Engine::SearchUnchecked(const std::shared_ptr<cons
                            "the query vector's norm (", Norm(&x[i * d], d), " x 2^", scale[i],
                            ") makes inner-product scores overflow float32; scale the vector down "
                            "(the ranking does not depend on its length)")),
-                       i, n);
+                       index[i], total);
       }
-      out.hits[i].push_back({c->id(nb.row), static_cast<float>(score), c->item(nb.row)});
+      (*hits)[i].push_back({c->id(nb.row), static_cast<float>(score), c->item(nb.row)});
     }
   }
-  out.collection = c;
-  return out;
+  return absl::OkStatus();
 }
 
 absl::Status Engine::SearchBySpace(const Collection& c, const std::vector<float>& x,

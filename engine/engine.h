@@ -63,6 +63,10 @@ struct TitleMatches {
   std::optional<ElsewhereMatch> better_elsewhere;
 };
 
+// How `c` answers a text query by default, for people ("hybrid: RRF (k=60) of dense
+// (ENCODER) and BM25 over N terms"); empty when it cannot search by text.
+std::string TextSearchDescription(const Collection& c);
+
 class Engine {
  public:
   Engine(const CollectionRegistry* registry, EngineLimits limits)
@@ -103,6 +107,16 @@ class Engine {
   absl::StatusOr<SearchResults> SearchUnchecked(const std::shared_ptr<const Collection>& c,
                                                 const std::vector<SearchQuery>& queries, int k,
                                                 const FilterSpec& filter, absl::Time deadline) const;
+  // The queries answered by vectors (all but lexical and hybrid text queries), in one
+  // batch; `index[j]` is the position of `queries[j]` in the request (for messages).
+  absl::Status SearchVectors(const Collection& c, const std::vector<const SearchQuery*>& queries,
+                             const std::vector<size_t>& index, size_t total, int k, CompiledFilter compiled,
+                             absl::Time deadline, std::vector<std::vector<Hit>>* hits) const;
+  // A text query in lexical or hybrid mode.
+  absl::Status SearchText(const Collection& c, const SearchQuery& q, TextMode mode, int k,
+                          const CompiledFilter& compiled, absl::Time deadline, std::vector<Hit>* hits) const;
+  // Checks a text query's text against the limits.
+  absl::Status CheckText(const SearchQuery& q) const;
   // The query vector (normalised on cosine collections) and rows the query itself
   // excludes.
   // Searches each query in its space (main vectors, or "more like this").

@@ -433,10 +433,26 @@ class Router {
     so.top_k = k;
     so.deadline = deadline_;
     if (auto r = ReadQueryFilter(&so.filter)) return *r;
+    SearchQuery text = SearchQuery::Text(q->second);
+    json query = {{"q", q->second}};
+    if (auto m = req_.query.find("mode"); m != req_.query.end()) {
+      const auto mode = TextModeFromName(m->second);
+      if (!mode) {
+        return Error(400, absl::StrCat("'mode' must be dense, lexical or hybrid, got '", Quote(m->second), "'"));
+      }
+      text.text_options.mode = *mode;
+      if (!m->second.empty()) query["mode"] = m->second;
+    }
+    if (auto f = req_.query.find("fusion"); f != req_.query.end()) {
+      const auto fusion = FusionFromName(f->second);
+      if (!fusion) return Error(400, absl::StrCat("'fusion' must be rrf or convex, got '", Quote(f->second), "'"));
+      text.text_options.fusion = *fusion;
+      if (!f->second.empty()) query["fusion"] = f->second;
+    }
     if (DeadlinePassed()) return Error(504, "the request's deadline passed before the search began");
-    auto hits = backend_.Search(SearchQuery::Text(q->second), so);
+    auto hits = backend_.Search(text, so);
     if (!hits.ok()) return FromStatus(hits.status());
-    return {200, {{"collection", so.collection}, {"query", {{"q", q->second}}}, {"filter", FilterJson(so.filter)},
+    return {200, {{"collection", so.collection}, {"query", query}, {"filter", FilterJson(so.filter)},
                   {"results", HitsJson(*hits)}}};
   }
 

@@ -95,6 +95,25 @@ SearchQuery ToQuery(const v1::Query& q) {
     case v1::Query::KIND_NOT_SET:
       break;
   }
+  if (q.has_text_options()) {
+    const v1::TextOptions& o = q.text_options();
+    // Unknown enum numbers map outside the known values: the engine rejects them.
+    switch (o.mode()) {
+      case v1::TEXT_MODE_UNSPECIFIED: out.text_options.mode = TextMode::kDefault; break;
+      case v1::TEXT_MODE_DENSE: out.text_options.mode = TextMode::kDense; break;
+      case v1::TEXT_MODE_LEXICAL: out.text_options.mode = TextMode::kLexical; break;
+      case v1::TEXT_MODE_HYBRID: out.text_options.mode = TextMode::kHybrid; break;
+      default: out.text_options.mode = static_cast<TextMode>(-1); break;
+    }
+    switch (o.fusion()) {
+      case v1::FUSION_UNSPECIFIED: out.text_options.fusion = Fusion::kDefault; break;
+      case v1::FUSION_RRF: out.text_options.fusion = Fusion::kRrf; break;
+      case v1::FUSION_CONVEX: out.text_options.fusion = Fusion::kConvex; break;
+      default: out.text_options.fusion = static_cast<Fusion>(-1); break;
+    }
+    if (o.has_rrf_k()) out.text_options.rrf_k = o.rrf_k();
+    if (o.has_dense_weight()) out.text_options.dense_weight = o.dense_weight();
+  }
   return out;
 }
 
@@ -148,6 +167,7 @@ void FillInfo(const Collection& c, const ServingState& state, int max_k, v1::Col
   info->set_watch_lists(m.has_fold_in ? absl::StrFormat("folded in as a user (alpha %g, lambda %g)",
                                                         m.fold_in_alpha, m.fold_in_lambda)
                                       : "mean of the liked items minus negative_weight x mean of the disliked");
+  info->set_text_search(TextSearchDescription(c));
 }
 
 // Calls whose answer is estimated at most this may run on gRPC's own thread.

@@ -157,6 +157,30 @@ TEST_F(HandlerTest, EveryBadRequestIsA4xxNamingTheProblem) {
   EXPECT_EQ(wrong.headers.value("Allow", ""), "POST, OPTIONS");
 }
 
+TEST_F(HandlerTest, SearchTextModeIsPassedAndChecked) {
+  auto search = [](json params) {
+    json e = {{"version", "2.0"},
+              {"rawPath", "/search"},
+              {"requestContext", {{"http", {{"method", "GET"}}}}},
+              {"queryStringParameters", params}};
+    return Call(e.dump(), *backend_);
+  };
+  Answer dense = search({{"q", "bounty hunters in space"}, {"mode", "dense"}});
+  EXPECT_EQ(dense.status, 200) << dense.body.dump();
+  EXPECT_EQ(dense.body["query"]["mode"], "dense");
+  EXPECT_EQ(ResultIds(dense), ResultIds(search({{"q", "bounty hunters in space"}})))
+      << "the tiny collection has no lexical index: its default is dense";
+  Answer bogus = search({{"q", "space"}, {"mode", "fuzzy"}});
+  EXPECT_EQ(bogus.status, 400);
+  EXPECT_THAT(bogus.body.value("error", ""), HasSubstr("'mode' must be dense, lexical or hybrid, got 'fuzzy'"));
+  Answer fusion = search({{"q", "space"}, {"fusion", "max"}});
+  EXPECT_EQ(fusion.status, 400);
+  EXPECT_THAT(fusion.body.value("error", ""), HasSubstr("'fusion' must be rrf or convex"));
+  Answer lexical = search({{"q", "space"}, {"mode", "lexical"}});
+  EXPECT_EQ(lexical.status / 100, 4);
+  EXPECT_THAT(lexical.body.value("error", ""), HasSubstr("has no lexical index"));
+}
+
 TEST_F(HandlerTest, UnknownTitleSuggestsTheClosest) {
   Answer a = Saved("bad_unknown_title");
   ASSERT_EQ(a.status, 404);

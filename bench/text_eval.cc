@@ -1,0 +1,153 @@
+// simsearch-text-eval: how well free-text search finds the anime a query describes,
+// for every text mode and fusion, on a set of hand-written queries.
+//
+//   simsearch-text-eval --index_root var/index --collection synopsis \
+//       --queries bench/data/text_queries.tsv
+//
+// The queries file (bench/data/text_queries.tsv): `split<TAB>query<TAB>ids<TAB>title`
+// per line, '#' comments. A query is answered when any of its ids is in the top 10
+// (hit@10); MRR@10 is the mean of 1/rank of the first such id (0 past rank 10). Both
+// are reported per split: "dev" chose the fusion and its parameters, "test" did not
+// take part in any choice. Runs in process against the bundle, through Engine::Search,
+// so the figures are those of the served code.
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "core/cli.h"
+#include "engine/engine.h"
+#include "engine/registry.h"
+
+namespace simsearch {
+namespace {
+
+struct EvalQuery {
+  std::string split, text, title;
+  std::vector<int64_t> ids;
+};
+
+struct Config {
+  std::string name;
+  TextOptions options;
+};
+
+int Run(int argc, char** argv) {
+  std::string root, collection = "synopsis", path = "bench/data/text_queries.tsv";
+  bool misses = false;
+  ArgParser p("simsearch-text-eval",
+              "simsearch-text-eval: hit@10 and MRR@10 of text search in each mode (dense, lexical,\n"
+              "hybrid with RRF and convex fusion over a grid of parameters) on hand-written queries.");
+  p.AddString("index_root", &root, "index root", "ROOT");
+  p.AddString("collection", &collection, "collection with an encoder and a lexical index (default synopsis)",
+              "NAME");
+  p.AddString("queries", &path, "queries file (default bench/data/text_queries.tsv)", "FILE");
+  p.AddBool("misses", &misses, "list the test queries each of dense, lexical and the default hybrid miss");
+  p.Require("index_root");
+  if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
+
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "cannot read %s\n", path.c_str());
+    return 1;
+  }
+  std::vector<EvalQuery> queries;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> f = absl::StrSplit(line, '\t');
+    EvalQuery q;
+    if (f.size() < 3) {
+      std::fprintf(stderr, "%s:%d: want split<TAB>query<TAB>ids\n", path.c_str(), n);
+      return 1;
+    }
+    q.split = f[0];
+    q.text = f[1];
+    q.title = f.size() > 3 ? f[3] : "";
+    for (absl::string_view id : absl::StrSplit(f[2], ',')) {
+      int64_t v;
+      if (!absl::SimpleAtoi(id, &v)) {
+        std::fprintf(stderr, "%s:%d: '%s' is not an id\n", path.c_str(), n, std::string(id).c_str());
+        return 1;
+      }
+      q.ids.push_back(v);
+    }
+    queries.push_back(std::move(q));
+  }
+
+  CollectionRegistry registry(root, {});
+  if (auto r = registry.Refresh(); !r.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(r.status().message()).c_str());
+    return 1;
+  }
+  Engine engine(&registry, {});
+  auto c = engine.GetCollection(collection);
+  if (!c.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(c.status().message()).c_str());
+    return 1;
+  }
+  std::printf("collection %s %s: %s\n", collection.c_str(), (*c)->version().c_str(),
+              TextSearchDescription(**c).c_str());
+
+  std::vector<Config> configs;
+  configs.push_back({"dense", {TextMode::kDense}});
+  configs.push_back({"lexical (BM25)", {TextMode::kLexical}});
+  configs.push_back({"hybrid (default)", {TextMode::kDefault}});
+  for (float k : {10.0f, 30.0f, 60.0f}) {
+    for (float w : {0.5f, 0.4f, 0.3f, 0.2f, 0.1f}) {
+      configs.push_back({absl::StrCat("hybrid rrf k=", k, " w=", w), {TextMode::kHybrid, Fusion::kRrf, k, w}});
+    }
+  }
+  for (float w : {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f}) {
+    configs.push_back({absl::StrCat("hybrid convex w=", w), {TextMode::kHybrid, Fusion::kConvex, {}, w}});
+  }
+  std::vector<std::string> splits = {"dev", "test"};
+  int n_dev = 0, n_test = 0;
+  for (const auto& q : queries) (q.split == "dev" ? n_dev : n_test)++;
+  std::printf("%d queries: %d dev (chose the fusion), %d test (held out)\n\n", n_dev + n_test, n_dev, n_test);
+  std::printf("%-22s %9s %9s   %9s %9s   %9s %9s\n", "mode", "dev hit", "dev MRR", "test hit", "test MRR",
+              "all hit", "all MRR");
+  for (const Config& cfg : configs) {
+    double hit[3] = {0, 0, 0}, rr[3] = {0, 0, 0};
+    int count[3] = {0, 0, 0};
+    std::vector<std::string> missed;
+    for (const EvalQuery& q : queries) {
+      SearchQuery sq = SearchQuery::Text(q.text);
+      sq.text_options = cfg.options;
+      auto r = engine.Search(collection, {sq}, 10, {}, absl::InfiniteFuture());
+      int rank = 0;
+      if (r.ok()) {
+        const auto& hits = r->hits[0];
+        for (size_t i = 0; i < hits.size() && rank == 0; ++i) {
+          if (std::find(q.ids.begin(), q.ids.end(), hits[i].id) != q.ids.end()) rank = static_cast<int>(i) + 1;
+        }
+      } else {
+        std::fprintf(stderr, "%s: \"%s\": %s\n", cfg.name.c_str(), q.text.c_str(),
+                     std::string(r.status().message()).c_str());
+      }
+      const int s = q.split == "dev" ? 0 : 1;
+      for (int a : {s, 2}) {
+        hit[a] += rank > 0;
+        rr[a] += rank > 0 ? 1.0 / rank : 0;
+        ++count[a];
+      }
+      if (rank == 0 && q.split == "test") missed.push_back(q.title);
+    }
+    auto f = [&](const double* x, int a) { return count[a] ? x[a] / count[a] : 0.0; };
+    std::printf("%-22s %9.3f %9.3f   %9.3f %9.3f   %9.3f %9.3f\n", cfg.name.c_str(), f(hit, 0), f(rr, 0),
+                f(hit, 1), f(rr, 1), f(hit, 2), f(rr, 2));
+    if (misses && configs.size() > 0 && (&cfg - &configs[0]) < 3) {
+      std::printf("    test misses: %s\n", absl::StrJoin(missed, "; ").c_str());
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace simsearch
+
+int main(int argc, char** argv) { return simsearch::Run(argc, argv); }

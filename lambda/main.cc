@@ -37,7 +37,8 @@ constexpr char kUsage[] =
     "  simsearch-lambda --serve-http 127.0.0.1:8080 --engine 127.0.0.1:50051\n"
     "\n"
     "Routes: POST /recommend {\"name\"|\"id\"|\"like\"[,\"dislike\"], \"n\", \"collection\"},\n"
-    "GET /search?q=&collection=&k=, GET /items/{id}, GET /health.\n"
+    "GET /search?q=&collection=&k=&mode=dense|lexical|hybrid&fusion=convex|rrf,\n"
+    "GET /items/{id}, GET /health. Lists exclude the adult genres unless include_adult.\n"
     "Environment: INDEX_ROOT or ENGINE_ADDR (the backend), RECOMMEND_COLLECTION (ncf),\n"
     "SEARCH_COLLECTION (synopsis), VERIFY=checksums (embedded: check every byte at start).";
 

@@ -1,8 +1,10 @@
 // The BERT tokenizer (basic + WordPiece, lower-casing and accent stripping over
 // utf8proc) on arbitrary bytes, invalid UTF-8 included: ids within the vocabulary,
-// [CLS] first and [SEP] last, the length limit kept.
+// [CLS] first and [SEP] last, the length limit kept; and the lexical analyzer
+// (core/lexical.h): no empty token, no separator inside one.
 #include <cstdlib>
 
+#include "core/lexical.h"
 #include "models/text/tokenizer.h"
 
 #ifndef SIMSEARCH_TEST_DATA
@@ -26,5 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   BasicTokenizerOptions cased;
   cased.lower_case = false;
   (void)BasicTokenize(text, cased);
+  for (const std::string& t : simsearch::LexicalTokens(text)) {
+    if (t.empty() || t.find_first_of(" \t\n") != std::string::npos) std::abort();
+  }
   return 0;
 }

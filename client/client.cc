@@ -74,6 +74,7 @@ Item FromProto(const v1::Item& p) {
   it.id = p.id();
   it.title = p.title();
   it.english_title = p.english_title();
+  it.synopsis = p.synopsis();
   it.genres.assign(p.genres().begin(), p.genres().end());
   it.type = p.type();
   it.episodes = p.episodes();

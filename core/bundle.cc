@@ -348,7 +348,7 @@ absl::StatusOr<Manifest> ReadVerifiedManifest(const std::string& version_dir, Ve
   return m;
 }
 
-absl::Status WriteItemsFile(const std::string& path, const std::vector<const Item*>& items) {
+absl::Status WriteItemsFile(const std::string& path, const std::vector<const Item*>& items, bool with_synopses) {
   auto w = FileWriter::Create(path);
   if (!w.ok()) return w.status();
   for (const Item* it : items) {
@@ -359,6 +359,7 @@ absl::Status WriteItemsFile(const std::string& path, const std::vector<const Ite
               {"type", it->type},
               {"episodes", it->episodes},
               {"members", it->members}};
+    if (with_synopses && !it->synopsis.empty()) j["synopsis"] = it->synopsis;
     // Invalid UTF-8 in a source title is replaced rather than failing the build.
     std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace);
     line.push_back('\n');
@@ -390,6 +391,7 @@ absl::StatusOr<std::vector<Item>> ReadItemsFile(const std::string& path) {
     str("title", &it.title);
     str("english_title", &it.english_title);
     str("type", &it.type);
+    str("synopsis", &it.synopsis);
     if (auto g = j.find("genres"); g != j.end() && g->is_array()) {
       for (const json& x : *g) {
         if (x.is_string()) it.genres.push_back(x.get<std::string>());

@@ -109,7 +109,9 @@ enum class VerifyMode {
 absl::StatusOr<Manifest> ReadVerifiedManifest(const std::string& version_dir, VerifyMode mode);
 
 // items.jsonl: one JSON object per line, in row order.
-absl::Status WriteItemsFile(const std::string& path, const std::vector<const Item*>& items);
+// `with_synopses`: also write each item's synopsis (where it has one).
+absl::Status WriteItemsFile(const std::string& path, const std::vector<const Item*>& items,
+                            bool with_synopses = false);
 absl::StatusOr<std::vector<Item>> ReadItemsFile(const std::string& path);
 
 // Current UTC time as RFC 3339, e.g. "2026-11-27T21:04:05Z".

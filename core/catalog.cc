@@ -41,7 +41,7 @@ std::string Clean(absl::string_view s) {
 
 
 struct Columns {
-  int id, title, english, genres, type, episodes, members;
+  int id, title, english, genres, type, episodes, members, synopsis;
 };
 
 absl::Status LoadFile(const std::string& path, const CatalogOptions& options, std::vector<Item>* items,
@@ -59,7 +59,8 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options, st
             FindAnyColumn(header, {"genre", "genres"}),
             FindAnyColumn(header, {"type"}),
             FindAnyColumn(header, {"episodes"}),
-            FindAnyColumn(header, {"members"})};
+            FindAnyColumn(header, {"members"}),
+            FindAnyColumn(header, {"synopsis"})};
   if (c.id < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": no id column in the header (expected anime_id, mal_id or id)"));
@@ -104,6 +105,7 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options, st
       if (!name.empty()) rec.genres.push_back(std::move(name));
     }
     rec.type = field(c.type);
+    rec.synopsis = c.synopsis >= 0 ? DecodeHtmlEntities(f[c.synopsis]) : std::string();
     double episodes = 0;
     if (std::string e = field(c.episodes); !e.empty() && absl::SimpleAtod(e, &episodes) &&
                                            episodes >= 0 && episodes < 1e6) {
@@ -126,6 +128,7 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options, st
     if (cur.type.empty()) cur.type = std::move(rec.type);
     if (cur.episodes == 0) cur.episodes = rec.episodes;
     if (cur.members == 0) cur.members = rec.members;
+    if (cur.synopsis.empty()) cur.synopsis = std::move(rec.synopsis);
   }
   return absl::OkStatus();
 }

@@ -21,6 +21,9 @@ struct Item {
   std::string type;                 // "TV", "Movie", "OVA", ...
   int32_t episodes = 0;
   int64_t members = 0;
+  // The plot summary where the catalogue has one. Bundles keep it only when built with
+  // `simsearch-indexer build --item-synopses`; search hits never carry it (GetItems does).
+  std::string synopsis;
 
   friend bool operator==(const Item&, const Item&) = default;
 };

@@ -472,7 +472,7 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     std::vector<const Item*> items;
     items.reserve(n);
     for (int64_t id : out_ids) items.push_back(catalog->Find(id));
-    SIMSEARCH_RETURN_IF_ERROR(WriteItemsFile(writer->PathOf(kItemsFile), items));
+    SIMSEARCH_RETURN_IF_ERROR(WriteItemsFile(writer->PathOf(kItemsFile), items, o.item_synopses));
   }
   Report(o, "writing vectors", 1);
 

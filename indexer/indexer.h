@@ -36,6 +36,9 @@ struct BuildOptions {
   float similar_norm_power = 1.0f;
   float similar_shrink = 0.0f;
   std::string similar_reason;      // recorded in the manifest
+  // Keep the catalogue's synopses in the item metadata (for GetItems and the website's
+  // anime pages); they are not sent with search hits.
+  bool item_synopses = false;
   // A lexical (BM25) index over texts (core/lexical.h): a CSV with an id column and text
   // columns (joined with spaces); items without a text get an empty one.
   std::string lexical_path;

@@ -122,6 +122,9 @@ int Build(int argc, char** argv) {
   p.AddBool("drop-missing", &o.drop_missing,
             "leave out ids the catalogue lacks (reported) instead of failing");
   std::string similar_text, fold_in_text;
+  p.AddBool("item-synopses", &o.item_synopses,
+            "keep the catalogue's synopses in the item metadata (GetItems answers them;\n"
+            "search hits never carry them)");
   p.AddString("lexical", &o.lexical_path,
               "also build a lexical (BM25) index over the texts of this CSV (one record per\n"
               "item; items without one index nothing), for text queries in lexical and hybrid\n"

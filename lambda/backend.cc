@@ -35,8 +35,20 @@ class RemoteBackend final : public SearchBackend {
   std::unique_ptr<Client> client_;
 };
 
-Item CopyItem(int64_t id, const Item* item) {
-  if (item != nullptr) return *item;
+// The item's metadata; the synopsis only when asked (GetItems), as over gRPC.
+Item CopyItem(int64_t id, const Item* item, bool with_synopsis = false) {
+  if (item != nullptr) {
+    if (with_synopsis) return *item;
+    Item it;
+    it.id = item->id;
+    it.title = item->title;
+    it.english_title = item->english_title;
+    it.genres = item->genres;
+    it.type = item->type;
+    it.episodes = item->episodes;
+    it.members = item->members;
+    return it;
+  }
   Item it;
   it.id = id;
   return it;
@@ -75,7 +87,7 @@ class EmbeddedBackend final : public SearchBackend {
     auto r = engine_.GetItems(c, ids);
     if (!r.ok()) return r.status();
     std::vector<ItemRecord> out;
-    for (uint32_t row : r->rows) out.push_back({CopyItem(r->collection->id(row), r->collection->item(row)), {}});
+    for (uint32_t row : r->rows) out.push_back({CopyItem(r->collection->id(row), r->collection->item(row), true), {}});
     if (absl::Status damage = r->collection->CheckIntact(); !damage.ok()) return damage;
     return out;
   }

@@ -220,6 +220,9 @@ class Router {
     } else if (p == "/search" || p == "/search/") {
       route = "/search";
       if (req_.method == "GET") return SearchText();
+    } else if (p == "/titles" || p == "/titles/") {
+      route = "/titles";
+      if (req_.method == "GET") return Titles();
     } else if (absl::StartsWith(p, "/items/")) {
       route = "/items/{id}";
       if (req_.method == "GET") return ItemById(p.substr(7));
@@ -228,7 +231,7 @@ class Router {
       if (req_.method == "GET") return Health();
     } else {
       return Error(404, absl::StrCat("no route ", req_.method, " ", p,
-                                     "; routes: POST /recommend, GET /search, GET /items/{id}, GET /health"));
+                                     "; routes: POST /recommend, GET /search, GET /titles, GET /items/{id}, GET /health"));
     }
     Reply r = Error(405, absl::StrCat("method ", req_.method, " is not allowed on ", route, "; use ",
                                       route == "/recommend" ? "POST" : "GET"));
@@ -456,14 +459,98 @@ class Router {
                   {"results", HitsJson(*hits)}}};
   }
 
+  // One anime: from the named collection, or (without `collection`) from every served
+  // collection that holds it, with their names in "collections" (the lists it has).
   Reply ItemById(const std::string& tail) {
     int64_t id;
     if (!absl::SimpleAtoi(tail, &id)) return Error(400, absl::StrCat("'", Quote(tail), "' is not an anime id"));
-    std::string collection = o_.recommend_collection;
-    if (auto c = req_.query.find("collection"); c != req_.query.end() && !c->second.empty()) collection = c->second;
-    auto items = backend_.GetItems(collection, {id}, deadline_);
-    if (!items.ok()) return FromStatus(items.status());
-    return {200, ItemJson((*items)[0].item), {}};
+    std::vector<std::string> names;
+    if (auto c = req_.query.find("collection"); c != req_.query.end() && !c->second.empty()) {
+      names.push_back(c->second);
+    } else {
+      auto list = backend_.ListCollections(deadline_);
+      if (!list.ok()) return FromStatus(list.status());
+      for (const CollectionInfo& c : *list) names.push_back(c.name);
+    }
+    std::optional<Item> found;
+    json held = json::array();
+    for (const std::string& name : names) {
+      auto items = backend_.GetItems(name, {id}, deadline_);
+      if (!items.ok()) {
+        // Not in this collection: the others may hold it. Anything else is the answer.
+        if (items.status().code() == absl::StatusCode::kNotFound && names.size() > 1) continue;
+        return FromStatus(items.status());
+      }
+      held.push_back(name);
+      const Item& it = (*items)[0].item;
+      if (!found || (found->synopsis.empty() && !it.synopsis.empty()) ||
+          (found->title.empty() && !it.title.empty())) {
+        std::string synopsis = found && it.synopsis.empty() ? found->synopsis : std::string();
+        found = it;
+        if (found->synopsis.empty()) found->synopsis = std::move(synopsis);
+      }
+    }
+    if (!found) return Error(404, absl::StrCat("anime ", id, " is in no served collection"));
+    json j = ItemJson(*found);
+    if (!found->synopsis.empty()) j["synopsis"] = found->synopsis;
+    j["collections"] = std::move(held);
+    return {200, std::move(j), {}};
+  }
+
+  // Title suggestions as you type: GET /titles?q=cowboy%20beb&n=8[&collection=NAME]
+  // [&include_adult=true]. Case- and accent-insensitive over original and English
+  // titles, best first (the engine's title index). The collection defaults to the
+  // served one with the most items (the whole catalogue in the demo: genres).
+  Reply Titles() {
+    auto q = req_.query.find("q");
+    if (q == req_.query.end() || absl::StripAsciiWhitespace(q->second).empty()) {
+      return Error(400, "missing query parameter 'q' (the start of a title)");
+    }
+    int n = 8;
+    if (auto kv = req_.query.find("n"); kv != req_.query.end()) {
+      if (!absl::SimpleAtoi(kv->second, &n) || n < 1 || n > 50) {
+        return Error(400, absl::StrCat("'n' must be an integer between 1 and 50, got '", Quote(kv->second), "'"));
+      }
+    }
+    bool include_adult = false;
+    if (auto it = req_.query.find("include_adult"); it != req_.query.end()) {
+      if (it->second != "true" && it->second != "false") {
+        return Error(400, absl::StrCat("'include_adult' must be true or false, got '", Quote(it->second), "'"));
+      }
+      include_adult = it->second == "true";
+    }
+    std::string collection;
+    if (auto c = req_.query.find("collection"); c != req_.query.end() && !c->second.empty()) {
+      collection = c->second;
+    } else {
+      auto list = backend_.ListCollections(deadline_);
+      if (!list.ok()) return FromStatus(list.status());
+      int64_t most = -1;
+      for (const CollectionInfo& c : *list) {
+        if (c.count > most) {
+          most = c.count;
+          collection = c.name;
+        }
+      }
+      if (collection.empty()) return Error(503, "no collection is served");
+    }
+    // Ask for more than n: the content policy may drop some.
+    auto found = backend_.LookupTitle(collection, q->second, std::min(100, n * 2 + 10), deadline_);
+    if (!found.ok()) return FromStatus(found.status());
+    json results = json::array();
+    for (const TitleCandidate& m : found->matches) {
+      if (static_cast<int>(results.size()) == n) break;
+      if (!include_adult && std::any_of(m.item.genres.begin(), m.item.genres.end(), [&](const std::string& g) {
+            return std::find(o_.adult_genres.begin(), o_.adult_genres.end(), g) != o_.adult_genres.end();
+          })) {
+        continue;
+      }
+      json j = ItemJson(m.item);
+      j["score"] = m.score;
+      j["matched_title"] = m.matched_title;
+      results.push_back(std::move(j));
+    }
+    return {200, {{"collection", collection}, {"query", {{"q", q->second}}}, {"results", std::move(results)}}, {}};
   }
 
   Reply Health() {

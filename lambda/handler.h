@@ -10,7 +10,9 @@
 //                    "include_adult" (default false: the adult genres are excluded)
 //   GET  /search?q=TEXT&collection=synopsis&k=10  [&genres=&types=&exclude_genres=
 //                    &exclude_types= (comma-separated) &include_adult=true]
-//   GET  /items/{id}[?collection=...]
+//   GET  /titles?q=cowboy%20beb&n=8  title suggestions, best first [&collection=&include_adult=]
+//   GET  /items/{id}[?collection=...]  (without collection: every served collection holding
+//                    it, listed in "collections", with its synopsis where one has it)
 //   GET  /health
 //   OPTIONS *        CORS preflight
 #pragma once

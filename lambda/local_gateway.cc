@@ -1,6 +1,7 @@
 #include "lambda/local_gateway.h"
 
 #include <civetweb.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "core/file_util.h"
 
 namespace simsearch::lambda {
 
@@ -92,7 +94,7 @@ const char* Reason(int status) {
 
 // Writes a whole response; `close` asks the client to close the connection.
 void Reply(mg_connection* conn, int status, const std::vector<std::pair<std::string, std::string>>& headers,
-           const std::string& body, bool close) {
+           const std::string& body, bool close, bool send_body = true) {
   std::string head = absl::StrCat("HTTP/1.1 ", status, " ", Reason(status), "\r\n");
   for (const auto& [k, v] : headers) {
     // Header values come from the handler: no line breaks may reach the wire.
@@ -104,7 +106,7 @@ void Reply(mg_connection* conn, int status, const std::vector<std::pair<std::str
   head += "\r\n";
   if (close) mg_disable_keep_alive(conn);
   mg_write(conn, head.data(), head.size());
-  if (!body.empty()) mg_write(conn, body.data(), body.size());
+  if (send_body && !body.empty()) mg_write(conn, body.data(), body.size());
 }
 
 // On civetweb's small stack: no JSON library here, and `message` is ours (no quotes).
@@ -176,9 +178,75 @@ int HttpGateway::OnRequest(mg_connection* conn, void* self) {
   return static_cast<HttpGateway*>(self)->Serve(conn);
 }
 
+bool IsApiPath(const std::string& path) {
+  for (const char* route : {"/recommend", "/search", "/titles", "/health"}) {
+    if (path == route || path == absl::StrCat(route, "/")) return true;
+  }
+  return absl::StartsWith(path, "/items/");
+}
+
+namespace {
+const char* ContentType(absl::string_view path) {
+  const size_t dot = path.rfind('.');
+  const absl::string_view ext = dot == absl::string_view::npos ? "" : path.substr(dot + 1);
+  if (ext == "html") return "text/html; charset=utf-8";
+  if (ext == "js") return "text/javascript; charset=utf-8";
+  if (ext == "css") return "text/css; charset=utf-8";
+  if (ext == "json") return "application/json";
+  if (ext == "svg") return "image/svg+xml";
+  if (ext == "png") return "image/png";
+  if (ext == "ico") return "image/x-icon";
+  if (ext == "txt") return "text/plain; charset=utf-8";
+  return "application/octet-stream";
+}
+}  // namespace
+
+int HttpGateway::ServeFile(mg_connection* conn, const std::string& method, const std::string& path) {
+  // Only plain names: letters, digits, '-', '_', '.', '/' without "..", hidden files or
+  // empty segments. Anything else is 404, never a file outside web_root.
+  std::string rel = path == "/" ? "index.html" : path.substr(1);
+  bool ok = !rel.empty() && rel.size() < 256;
+  for (char c : rel) ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '/');
+  for (absl::string_view seg : absl::StrSplit(rel, '/')) ok = ok && !seg.empty() && seg[0] != '.';
+  std::string body;
+  if (ok) {
+    const std::string file = absl::StrCat(options_.web_root, "/", rel);
+    struct stat st;
+    ok = ::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (16 << 20);
+    if (ok) {
+      auto text = ReadFileToString(file);
+      ok = text.ok();
+      if (ok) body = *std::move(text);
+    }
+  }
+  if (!ok) {
+    ReplyError(conn, 404, "no such page", false);
+    return 404;
+  }
+  std::vector<std::pair<std::string, std::string>> headers = {
+      {"Content-Type", ContentType(rel)},
+      {"Cache-Control", "no-cache"},
+      {"X-Content-Type-Options", "nosniff"},
+      {"Referrer-Policy", "no-referrer"}};
+  if (absl::EndsWith(rel, ".html")) {
+    headers.emplace_back("Content-Security-Policy",
+                         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+                         "connect-src 'self' https: http:; frame-ancestors 'none'; base-uri 'none'");
+  }
+  Reply(conn, 200, headers, body, false, /*send_body=*/method != "HEAD");
+  return 200;
+}
+
 int HttpGateway::Serve(mg_connection* conn) {
   const mg_request_info* ri = mg_get_request_info(conn);
   const absl::Time start = absl::Now();
+  {
+    const std::string method = ri->request_method;
+    const std::string path = ri->local_uri_raw != nullptr ? ri->local_uri_raw : "/";
+    if (!options_.web_root.empty() && (method == "GET" || method == "HEAD") && !IsApiPath(path)) {
+      return ServeFile(conn, method, path);
+    }
+  }
   // Refused from the declared length, before reading: a 600 MiB body is never read.
   if (ri->content_length > static_cast<long long>(options_.max_body_bytes)) {
     ReplyError(conn, 413,

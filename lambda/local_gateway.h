@@ -36,7 +36,13 @@ struct GatewayOptions {
   absl::Duration body_timeout = absl::Seconds(10);  // the whole body
   absl::Duration keep_alive = absl::Seconds(5);     // idle keep-alive connections
   size_t max_body_bytes = 64 * 1024;                // larger bodies get 413 unread
+  // The website (web/): GET and HEAD of a path that is not an API route serve the file
+  // of that name under web_root ("/" is index.html). Empty: no website.
+  std::string web_root;
 };
+
+// True for the API's own paths (what the handler answers), false for website files.
+bool IsApiPath(const std::string& path);
 
 class HttpGateway {
  public:
@@ -59,6 +65,8 @@ class HttpGateway {
   };
   static int OnRequest(mg_connection* conn, void* self);
   int Serve(mg_connection* conn);  // on a civetweb thread: reads, waits, writes
+  // GET/HEAD of a website file; returns the status sent.
+  int ServeFile(mg_connection* conn, const std::string& method, const std::string& path);
   // On a worker: the event, the handler, the proxy response turned into HTTP.
   HttpAnswer Answer(const std::string& method, const std::string& path, const std::string& raw_query,
                     const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body);

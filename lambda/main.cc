@@ -5,6 +5,7 @@
 // Backend, by environment or flags: INDEX_ROOT / --index_root (the engine library
 // in-process over bundles in the image) or ENGINE_ADDR / --engine (a remote
 // simsearch-engine over gRPC).
+#include <unistd.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -48,6 +49,7 @@ int Run(int argc, char** argv) {
   ho.recommend_collection = Env("RECOMMEND_COLLECTION", ho.recommend_collection);
   ho.search_collection = Env("SEARCH_COLLECTION", ho.search_collection);
   double timeout_s = 10;
+  std::string web_root;
   ArgParser p("simsearch-lambda", kUsage);
   p.AddString("serve-http", &serve_http, "serve the handler over HTTP on host:port (port 0: any)", "HOST:PORT");
   p.AddString("index_root", &index_root, "embedded backend: index root (default $INDEX_ROOT)", "ROOT");
@@ -55,7 +57,17 @@ int Run(int argc, char** argv) {
   p.AddString("recommend-collection", &ho.recommend_collection, "default collection of /recommend and /items", "NAME");
   p.AddString("search-collection", &ho.search_collection, "default collection of /search", "NAME");
   p.AddDouble("timeout", &timeout_s, "--serve-http: each request's deadline in seconds (default 10)", "SECONDS");
+  p.AddString("web-root", &web_root,
+              "--serve-http: serve the website from DIR at / (default: ./web when it holds\n"
+              "index.html; 'none': API only)", "DIR");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
+  if (web_root.empty() && ::access("web/index.html", R_OK) == 0) web_root = "web";
+  if (web_root == "none") web_root.clear();
+  if (!web_root.empty() && ::access((web_root + "/index.html").c_str(), R_OK) != 0) {
+    std::fprintf(stderr, "simsearch-lambda: --web-root %s has no index.html; give the folder of the website "
+                         "(web/ in the source tree) or 'none'\n", web_root.c_str());
+    return 2;
+  }
   const std::string runtime_api = Env("AWS_LAMBDA_RUNTIME_API");
   // Embedded bundles are mapped: one that shrinks on disk must not kill the function.
   InstallMappedFileGuard();
@@ -91,6 +103,7 @@ int Run(int argc, char** argv) {
     GatewayOptions go;
     go.timeout = absl::Seconds(timeout_s);
     go.max_body_bytes = ho.max_body_bytes;
+    go.web_root = web_root;
     auto gateway = HttpGateway::Start(serve_http, go, [&](const std::string& event, absl::Time deadline) {
       std::string detail;
       std::string out = HandleEvent(event, Invocation{deadline, ""}, b, ho, &detail);
@@ -101,8 +114,9 @@ int Run(int argc, char** argv) {
       std::fprintf(stderr, "simsearch-lambda: %s\n", std::string(gateway.status().message()).c_str());
       return 1;
     }
-    std::fprintf(stderr, "simsearch-lambda: serving %s on http://%s:%d\n", b.Describe().c_str(),
-                 serve_http.substr(0, serve_http.rfind(':')).c_str(), (*gateway)->port());
+    std::fprintf(stderr, "simsearch-lambda: serving %s on http://%s:%d/%s\n", b.Describe().c_str(),
+                 serve_http.substr(0, serve_http.rfind(':')).c_str(), (*gateway)->port(),
+                 web_root.empty() ? " (API only, no website)" : absl::StrCat(" (website: ", web_root, ")").c_str());
     int sig = 0;
     while (sigwait(&signals, &sig) != 0) {
     }

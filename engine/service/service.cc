@@ -46,7 +46,7 @@ std::optional<int> Optional(bool has, int value) {
   return has ? std::optional<int>(value) : std::nullopt;
 }
 
-void FillItem(int64_t id, const Item* item, v1::Item* out) {
+void FillItem(int64_t id, const Item* item, v1::Item* out, bool with_synopsis = false) {
   out->set_id(id);
   if (item == nullptr) return;
   out->set_title(item->title);
@@ -55,6 +55,7 @@ void FillItem(int64_t id, const Item* item, v1::Item* out) {
   out->set_type(item->type);
   out->set_episodes(item->episodes);
   out->set_members(item->members);
+  if (with_synopsis) out->set_synopsis(item->synopsis);
 }
 
 FilterSpec ToFilter(const v1::Filter& f) {
@@ -356,7 +357,7 @@ grpc::ServerUnaryReactor* SimSearchService::GetItems(grpc::CallbackServerContext
     const Collection& c = *r->collection;
     for (uint32_t row : r->rows) {
       v1::ItemRecord* rec = resp->add_items();
-      FillItem(c.id(row), c.item(row), rec->mutable_item());
+      FillItem(c.id(row), c.item(row), rec->mutable_item(), /*with_synopsis=*/true);
       if (req->include_vectors()) {
         rec->mutable_vector()->Add(c.vector(row), c.vector(row) + c.dims());
       }

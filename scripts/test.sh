@@ -14,12 +14,15 @@ if [ "${1:-}" = "--sanitize" ]; then
   shift
 fi
 ./scripts/install-deps.sh
-# The reflection-only client test runs on Node.js modules pinned by package-lock.json.
-if [ ! -f tests/reflection/node_modules/.package-lock.json ] ||
-   [ tests/reflection/package-lock.json -nt tests/reflection/node_modules/.package-lock.json ]; then
-  echo "test: installing the Node.js modules of the reflection test (npm ci)" >&2
-  npm ci --prefix tests/reflection --no-audit --no-fund --loglevel=error
-fi
+# The reflection-only client test and the browser test run on Node.js modules pinned
+# by their package-lock.json files.
+for dir in tests/reflection tests/web; do
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "test: installing the Node.js modules of $dir (npm ci)" >&2
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+done
 if [ "$sanitize" = 0 ]; then
   ./scripts/build.sh
   exec ctest --test-dir build -L 'unit|integration' -j "$(nproc)" --output-on-failure "$@"

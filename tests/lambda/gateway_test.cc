@@ -19,6 +19,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/file_util.h"
+#include "tests/testing/test_util.h"
 
 namespace simsearch::lambda {
 namespace {
@@ -160,6 +162,48 @@ TEST(Gateway, SlowClientsAreCutOffAndOthersServed) {
   dribbling = false;
   dribbler.join();
   EXPECT_EQ(closed, 24) << "slow clients must be cut off";
+}
+
+// The website's files: a large file read whole (it crashed civetweb's 100 KiB thread
+// stacks when read there: the browser test found it), the right types, HEAD without a
+// body, API paths still going to the handler, and nothing outside web_root.
+TEST(Gateway, ServesTheWebsiteAndNothingOutsideIt) {
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteStringToFile(dir.Join("index.html"), "<!doctype html><title>t</title>").ok());
+  const std::string big(300 * 1024, 'x');
+  ASSERT_TRUE(WriteStringToFile(dir.Join("app.js"), big).ok());
+  ASSERT_TRUE(WriteStringToFile(dir.Join(".secret"), "no").ok());
+  ASSERT_TRUE(WriteStringToFile(dir.path() + "/../outside-" + std::to_string(::getpid()), "no").ok());
+  GatewayOptions o;
+  o.web_root = dir.path();
+  std::atomic<int> calls{0};
+  auto g = StartGateway(o, &calls);
+  ASSERT_NE(g, nullptr);
+  const int port = g->port();
+  auto get = [&](const std::string& method, const std::string& path) {
+    return Request(port, absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+  };
+  std::string r = get("GET", "/");
+  EXPECT_THAT(r, HasSubstr("HTTP/1.1 200"));
+  EXPECT_THAT(r, HasSubstr("Content-Type: text/html; charset=utf-8"));
+  EXPECT_THAT(r, HasSubstr("Content-Security-Policy: default-src 'self'"));
+  EXPECT_THAT(r, HasSubstr("<title>t</title>"));
+  r = get("GET", "/app.js");
+  EXPECT_THAT(r, HasSubstr("Content-Type: text/javascript"));
+  EXPECT_EQ(r.size() - r.find("\r\n\r\n") - 4, big.size());
+  r = get("HEAD", "/app.js");
+  EXPECT_THAT(r, HasSubstr(absl::StrCat("Content-Length: ", big.size())));
+  EXPECT_EQ(r.size(), r.find("\r\n\r\n") + 4) << "HEAD has no body";
+  for (const std::string& bad : std::vector<std::string>{"/.secret", "/../outside-" + std::to_string(::getpid()), "/%2e%2e/etc/passwd",
+                                "/a//b", "/nope.html", "/.%2e/x", "/dir/../index.html"}) {
+    const std::string r = get("GET", bad);
+    EXPECT_EQ(r.substr(0, r.find("\r\n")), "HTTP/1.1 404 Not Found") << bad;
+  }
+  EXPECT_EQ(calls.load(), 0);
+  EXPECT_THAT(get("GET", "/health"), HasSubstr("\"path\":\"/health\"")) << "API paths reach the handler";
+  EXPECT_THAT(get("GET", "/items/1"), HasSubstr("\"path\":\"/items/1\""));
+  EXPECT_EQ(calls.load(), 2);
+  ::unlink((dir.path() + "/../outside-" + std::to_string(::getpid())).c_str());
 }
 
 TEST(Gateway, ASecondGatewayOnABusyPortFailsToStart) {

@@ -166,8 +166,9 @@ async function main() {
         await new Promise((resolve) => {
           const tick = () => {
             const panels = [...document.querySelectorAll(".columns.three .panel")];
-            if (panels.length === 3 && panels.every((p) => !p.querySelector(".loading")) &&
-                document.querySelector(".anime h1")) resolve();
+            // This anime's page (not the previous one), with every list finished.
+            if (document.querySelector(`.anime a[href="https://myanimelist.net/anime/${target}"]`) &&
+                panels.length === 3 && panels.every((p) => !p.querySelector(".loading"))) resolve();
             else requestAnimationFrame(tick);
           };
           tick();

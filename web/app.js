@@ -212,6 +212,11 @@ async function fill(box, load, text) {
     box.replaceChildren(content);
   } catch (err) {
     if (err.status === -1) return;
+    // A genre or type the catalogue has but this collection never uses: nothing matches.
+    if (err.status === 400 && /unknown (genre|type) '/.test(err.message)) {
+      box.replaceChildren(h("p", { class: "empty" }, "Nothing here with these filters."));
+      return;
+    }
     box.replaceChildren(errorBox(err, () => fill(box, load, text)));
   } finally {
     clearTimeout(slow);

@@ -222,6 +222,21 @@ async function main() {
     check(recs.length === 20 && recs.every((id) => !mine.includes(id)), "recommend for my list shows 20 anime, none of the listed");
     await page.screenshot({ path: path.join(outDir, "desktop-list.png"), fullPage: true });
 
+    // Import: a valid file replaces the list; a broken one says why and changes nothing.
+    await page.evaluate(() => { location.hash = "#/list"; });
+    await page.waitForSelector("#import-file");
+    const good = path.join(outDir, "import-good.json"), bad = path.join(outDir, "import-bad.json");
+    fs.writeFileSync(good, JSON.stringify({ version: 1, items: [{ id: 20, title: "Naruto", verdict: "like" },
+      { id: 21, title: "One Piece", verdict: "dislike" }] }));
+    fs.writeFileSync(bad, JSON.stringify({ items: [{ id: "x", verdict: "maybe" }] }));
+    await (await page.$("#import-file")).uploadFile(bad);
+    await page.waitForSelector("main [role=alert]");
+    check((await page.$eval("main [role=alert]", (e) => e.textContent)).includes("Import failed") &&
+      await page.$eval("#list-count", (e) => e.textContent) === "3", "a broken import file is refused with a reason");
+    await (await page.$("#import-file")).uploadFile(good);
+    await page.waitForFunction(() => document.getElementById("list-count").textContent === "2");
+    check((await page.$$("main .hits li")).length === 2, "a valid import file replaces the list");
+
     // Free-text search: Enter without picking a suggestion.
     await page.$eval("#q", (e) => { e.value = ""; });
     await page.focus("#q");

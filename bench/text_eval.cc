@@ -1,7 +1,7 @@
 // simsearch-text-eval: how well free-text search finds the anime a query describes,
 // for every text mode and fusion, on a set of hand-written queries.
 //
-//   simsearch-text-eval --index_root var/index --collection synopsis \
+//   simsearch-text-eval --index_root var/index --collection synopsis
 //       --queries bench/data/text_queries.tsv
 //
 // The queries file (bench/data/text_queries.tsv): `split<TAB>query<TAB>ids<TAB>title`
@@ -25,6 +25,17 @@
 
 namespace simsearch {
 namespace {
+
+// TextOptions without aggregate initialisation (-Wmissing-field-initializers).
+TextOptions Opt(TextMode mode, Fusion fusion = Fusion::kDefault, std::optional<float> rrf_k = std::nullopt,
+                std::optional<float> dense_weight = std::nullopt) {
+  TextOptions o;
+  o.mode = mode;
+  o.fusion = fusion;
+  o.rrf_k = rrf_k;
+  o.dense_weight = dense_weight;
+  return o;
+}
 
 struct EvalQuery {
   std::string split, text, title;
@@ -94,16 +105,16 @@ int Run(int argc, char** argv) {
               TextSearchDescription(**c).c_str());
 
   std::vector<Config> configs;
-  configs.push_back({"dense", {TextMode::kDense}});
-  configs.push_back({"lexical (BM25)", {TextMode::kLexical}});
-  configs.push_back({"hybrid (default)", {TextMode::kDefault}});
+  configs.push_back({"dense", Opt(TextMode::kDense)});
+  configs.push_back({"lexical (BM25)", Opt(TextMode::kLexical)});
+  configs.push_back({"hybrid (default)", Opt(TextMode::kDefault)});
   for (float k : {10.0f, 30.0f, 60.0f}) {
     for (float w : {0.5f, 0.4f, 0.3f, 0.2f, 0.1f}) {
-      configs.push_back({absl::StrCat("hybrid rrf k=", k, " w=", w), {TextMode::kHybrid, Fusion::kRrf, k, w}});
+      configs.push_back({absl::StrCat("hybrid rrf k=", k, " w=", w), Opt(TextMode::kHybrid, Fusion::kRrf, k, w)});
     }
   }
   for (float w : {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f}) {
-    configs.push_back({absl::StrCat("hybrid convex w=", w), {TextMode::kHybrid, Fusion::kConvex, {}, w}});
+    configs.push_back({absl::StrCat("hybrid convex w=", w), Opt(TextMode::kHybrid, Fusion::kConvex, {}, w)});
   }
   std::vector<std::string> splits = {"dev", "test"};
   int n_dev = 0, n_test = 0;

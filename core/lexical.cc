@@ -246,8 +246,8 @@ std::vector<LexicalHit> LexicalIndex::Search(absl::string_view query, size_t k,
   for (const auto& [row, s] : score) {
     if (allowed == nullptr || allowed(row)) hits.push_back({row, static_cast<float>(s)});
   }
-  auto better = [](const LexicalHit& a, const LexicalHit& b) {
-    return a.score > b.score || (a.score == b.score && a.row < b.row);
+  auto better = [](const LexicalHit& x, const LexicalHit& y) {
+    return x.score > y.score || (x.score == y.score && x.row < y.row);
   };
   if (hits.size() > k) {
     std::partial_sort(hits.begin(), hits.begin() + static_cast<long>(k), hits.end(), better);

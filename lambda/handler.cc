@@ -498,7 +498,7 @@ class Router {
     } else {
       auto list = backend_.ListCollections(deadline_);
       if (!list.ok()) return FromStatus(list.status());
-      for (const CollectionInfo& c : *list) names.push_back(c.name);
+      for (const CollectionInfo& info : *list) names.push_back(info.name);
     }
     std::optional<Item> found;
     json held = json::array();
@@ -554,10 +554,10 @@ class Router {
       auto list = backend_.ListCollections(deadline_);
       if (!list.ok()) return FromStatus(list.status());
       int64_t most = -1;
-      for (const CollectionInfo& c : *list) {
-        if (c.count > most) {
-          most = c.count;
-          collection = c.name;
+      for (const CollectionInfo& info : *list) {
+        if (info.count > most) {
+          most = info.count;
+          collection = info.name;
         }
       }
       if (collection.empty()) return Error(503, "no collection is served");

@@ -196,8 +196,8 @@ TEST(Gateway, ServesTheWebsiteAndNothingOutsideIt) {
   EXPECT_EQ(r.size(), r.find("\r\n\r\n") + 4) << "HEAD has no body";
   for (const std::string& bad : std::vector<std::string>{"/.secret", "/../outside-" + std::to_string(::getpid()), "/%2e%2e/etc/passwd",
                                 "/a//b", "/nope.html", "/.%2e/x", "/dir/../index.html"}) {
-    const std::string r = get("GET", bad);
-    EXPECT_EQ(r.substr(0, r.find("\r\n")), "HTTP/1.1 404 Not Found") << bad;
+    const std::string answer = get("GET", bad);
+    EXPECT_EQ(answer.substr(0, answer.find("\r\n")), "HTTP/1.1 404 Not Found") << bad;
   }
   EXPECT_EQ(calls.load(), 0);
   EXPECT_THAT(get("GET", "/health"), HasSubstr("\"path\":\"/health\"")) << "API paths reach the handler";

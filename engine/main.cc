@@ -86,13 +86,22 @@ int main(int argc, char** argv) {
            "answers of the calls in progress (queued, running, or not yet read by\n"
            "their clients; estimated from top_k x queries until known), in MiB; past\n"
            "it, new calls get RESOURCE_EXHAUSTED (default 256)");
+  std::string drain_text = "5s", age_text = "0";
+  p.AddString("drain_delay", &drain_text,
+              "on SIGTERM, how long health says NOT_SERVING while calls are still answered,\n"
+              "before the listener closes (so balancers stop sending first); SIGINT skips\n"
+              "it (default 5s)", "DURATION");
+  p.AddString("max_connection_age", &age_text,
+              "close each client connection after this long (its calls get\n"
+              "--shutdown_grace to finish), so clients reconnect and L4 balancers spread\n"
+              "HTTP/2 connections again, e.g. 5m; 0: never (default 0)", "DURATION");
   p.AddString("shutdown_grace", &grace_text,
               "on SIGTERM/SIGINT, how long calls in flight may take to finish (default 10s)",
               "DURATION");
   p.Require("index_root");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
   absl::Status parsed;
-  absl::Duration poll, grace;
+  absl::Duration poll, grace, drain_delay, max_age;
   if (!absl::ParseDuration(poll_text, &poll)) {
     parsed = absl::InvalidArgumentError(absl::StrCat("--poll_interval: '", poll_text,
                                                      "' is not a duration (e.g. 2s, 500ms)"));
@@ -100,6 +109,14 @@ int main(int argc, char** argv) {
   if (parsed.ok() && !absl::ParseDuration(grace_text, &grace)) {
     parsed = absl::InvalidArgumentError(absl::StrCat("--shutdown_grace: '", grace_text,
                                                      "' is not a duration (e.g. 10s)"));
+  }
+  if (parsed.ok() && (!absl::ParseDuration(drain_text, &drain_delay) || drain_delay < absl::ZeroDuration())) {
+    parsed = absl::InvalidArgumentError(absl::StrCat("--drain_delay: '", drain_text,
+                                                     "' is not a duration >= 0 (e.g. 5s, 0)"));
+  }
+  if (parsed.ok() && (!absl::ParseDuration(age_text, &max_age) || max_age < absl::ZeroDuration())) {
+    parsed = absl::InvalidArgumentError(absl::StrCat("--max_connection_age: '", age_text,
+                                                     "' is not a duration >= 0 (e.g. 5m, 0)"));
   }
   simsearch::CollectionOptions copts;
   if (verify == "checksums") {
@@ -129,6 +146,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   sopts.listen = listen;
+  sopts.max_connection_age = max_age;
+  sopts.max_connection_age_grace = grace;
+  sopts.ready_at_start = false;
   if (openblas_set_num_threads != nullptr) openblas_set_num_threads(1);
   // A bundle file that shrinks under its mapping must not kill the engine.
   simsearch::InstallMappedFileGuard();
@@ -144,29 +164,36 @@ int main(int argc, char** argv) {
 
   const absl::Time start = absl::Now();
   simsearch::CollectionRegistry registry(root, copts);
+  simsearch::Engine engine(&registry, limits);
+  // Listen first, NOT_SERVING, then open the bundles: a prober sees "starting", not
+  // "connection refused", while large collections load.
+  auto server = simsearch::SearchServer::Start(&engine, sopts);
+  if (!server.ok()) {
+    std::fprintf(stderr, "simsearch-engine: %s\n", std::string(server.status().message()).c_str());
+    return 1;
+  }
+  Log(absl::StrFormat("listening on %d, health NOT_SERVING while the collections open", (*server)->port()));
   auto first = registry.Refresh();
   if (!first.ok()) {
     std::fprintf(stderr, "simsearch-engine: %s\n", std::string(first.status().message()).c_str());
     return 1;
   }
   LogRefresh(first);
+  (*server)->MarkReady();
   if (registry.List().empty()) {
     Log(absl::StrCat("warning: no collection under ", root,
-                     " could be served yet; waiting for one to be published"));
-  }
-
-  simsearch::Engine engine(&registry, limits);
-  auto server = simsearch::SearchServer::Start(&engine, sopts);
-  if (!server.ok()) {
-    std::fprintf(stderr, "simsearch-engine: %s\n", std::string(server.status().message()).c_str());
-    return 1;
+                     " could be served yet; health stays NOT_SERVING until one is published"));
   }
   Log(absl::StrFormat("serving %d collection(s) from %s on port %d (ready in %.0f ms)",
                       registry.List().size(), root, (*server)->port(),
                       absl::ToDoubleMilliseconds(absl::Now() - start)));
 
+  simsearch::SearchServer* srv = server->get();
   simsearch::Reloader reloader(&registry, poll > absl::ZeroDuration() ? poll : absl::InfiniteDuration(),
-                               LogRefresh);
+                               [srv](const absl::StatusOr<std::vector<simsearch::RegistryEvent>>& r) {
+                                 LogRefresh(r);
+                                 srv->UpdateHealth();
+                               });
 
   for (;;) {
     int sig = 0;
@@ -175,6 +202,12 @@ int main(int argc, char** argv) {
       Log("SIGHUP: reloading");
       reloader.Trigger();
       continue;
+    }
+    if (sig == SIGTERM && drain_delay > absl::ZeroDuration()) {
+      Log(absl::StrCat("SIGTERM: health NOT_SERVING; answering for ", absl::FormatDuration(drain_delay),
+                       " more, then draining calls in flight and exiting"));
+      (*server)->BeginDrain();
+      absl::SleepFor(drain_delay);
     }
     Log(absl::StrCat(sig == SIGTERM ? "SIGTERM" : "SIGINT",
                      ": draining calls in flight, then exiting"));

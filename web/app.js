@@ -269,15 +269,18 @@ function renderSearch(main, params, signal) {
     return;
   }
   fill(titles, async () => {
-    const data = await api(`/titles?q=${encodeURIComponent(q)}&n=8`, { signal });
-    const strong = data.results.filter((r) => r.score >= 0.7);
+    const data = await api(`/titles?q=${encodeURIComponent(q)}&n=20`, { signal });
+    // Title lookup has no filters in the API: the same type and genre rule, applied here.
+    const kept = data.results.filter((r) => (!filter.type || r.type === filter.type) &&
+      (!filter.genre || (r.genres || []).includes(filter.genre)));
+    const strong = kept.filter((r) => r.score >= 0.7).slice(0, 8);
     const body = [h("h2", { id: "titles-h" }, "Titles")];
     if (strong.length) {
       body.push(hitsList(strong, { label: "Matching titles" }));
     } else {
       body.push(h("p", { class: "empty" }, "No anime is titled \u201c", q, "\u201d."));
-      if (data.results.length) {
-        body.push(h("p", {}, "Did you mean:"), hitsList(data.results.slice(0, 5), { label: "Closest titles" }));
+      if (kept.length) {
+        body.push(h("p", {}, "Did you mean:"), hitsList(kept.slice(0, 5), { label: "Closest titles" }));
       }
     }
     return h("div", {}, body);

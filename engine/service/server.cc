@@ -73,15 +73,54 @@ absl::StatusOr<std::unique_ptr<SearchServer>> SearchServer::Start(const Engine* 
   // and silently take half the new connections. A busy address must fail the start.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_streams_per_connection);
+  if (options.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                               static_cast<int>(std::min<int64_t>(INT32_MAX, absl::ToInt64Milliseconds(options.max_connection_age))));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               static_cast<int>(std::min<int64_t>(INT32_MAX, absl::ToInt64Milliseconds(options.max_connection_age_grace))));
+  }
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen, ": ", BindProblem(options.listen)));
   }
+  s->engine_ = engine;
   auto* health = s->server_->GetHealthCheckService();
-  health->SetServingStatus(true);
-  health->SetServingStatus(v1::SimSearch::service_full_name(), true);
+  health->SetServingStatus(false);
+  health->SetServingStatus(kHealthService, false);
+  if (options.ready_at_start) s->MarkReady();
   return s;
+}
+
+void SearchServer::MarkReady() {
+  {
+    absl::MutexLock lock(&health_mu_);
+    ready_ = true;
+  }
+  UpdateHealth();
+}
+
+void SearchServer::UpdateHealth() {
+  if (server_ == nullptr) return;
+  auto* health = server_->GetHealthCheckService();
+  std::set<std::string> served;
+  for (const auto& c : engine_->ListCollections()) served.insert(c->name());
+  absl::MutexLock lock(&health_mu_);
+  const bool up = ready_ && !draining_;
+  for (const std::string& name : served) published_.insert(name);
+  for (const std::string& name : published_) {
+    health->SetServingStatus(absl::StrCat(kHealthService, "/", name), up && served.count(name) > 0);
+  }
+  health->SetServingStatus(up && !served.empty());
+  health->SetServingStatus(kHealthService, up && !served.empty());
+}
+
+void SearchServer::BeginDrain() {
+  {
+    absl::MutexLock lock(&health_mu_);
+    draining_ = true;
+  }
+  UpdateHealth();
 }
 
 SearchServer::~SearchServer() {
@@ -93,7 +132,10 @@ SearchServer::~SearchServer() {
 
 void SearchServer::Shutdown(absl::Duration grace) {
   if (server_ == nullptr) return;
-  server_->GetHealthCheckService()->SetServingStatus(false);
+  BeginDrain();
+  // NOT_SERVING for good. (gRPC 1.51's health service does not end its Watch streams
+  // here: a client watching health holds the shutdown until `grace` cancels it.)
+  server_->GetHealthCheckService()->Shutdown();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
 }
 

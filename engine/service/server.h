@@ -3,8 +3,10 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/engine.h"
@@ -21,7 +23,21 @@ struct ServerOptions {
   int max_message_bytes = 4 << 20;         // larger requests get RESOURCE_EXHAUSTED
   int max_streams_per_connection = 100;    // HTTP/2 streams one client connection may open
   ServiceLimits limits;                    // workers, queue, answer sizes (service.h)
+  // Close each client connection after this long (plus `max_connection_age_grace` for
+  // its calls to finish), so clients reconnect and L4 balancers spread them again.
+  // Zero: never (gRPC's default).
+  absl::Duration max_connection_age = absl::ZeroDuration();
+  absl::Duration max_connection_age_grace = absl::Seconds(10);
+  // True: health follows the engine's collections from the start (tests, embedding).
+  // False: NOT_SERVING until MarkReady (simsearch-engine opens its bundles after it
+  // starts listening, so a prober can tell "starting" from "down").
+  bool ready_at_start = true;
 };
+
+// grpc.health.v1 service names: "" (the whole server) and kHealthService are SERVING
+// while the server is ready, not draining and serves at least one collection;
+// kHealthService + "/" + COLLECTION follows that collection.
+inline constexpr char kHealthService[] = "simsearch.v1.SimSearch";
 
 class SearchServer {
  public:
@@ -31,6 +47,13 @@ class SearchServer {
 
   int port() const { return port_; }
   const SimSearchService& service() const { return *service_; }
+  // The collections found at start are open (or failed, logged): health follows them.
+  void MarkReady();
+  // Sets every health status from the engine's collections now (after a reload).
+  void UpdateHealth();
+  // Health turns NOT_SERVING everywhere; calls are still answered (SIGTERM's first step,
+  // so balancers stop sending before the listener closes).
+  void BeginDrain();
   // Health turns NOT_SERVING, new calls are refused, and calls in flight get up to
   // `grace` to finish before they are cancelled.
   void Shutdown(absl::Duration grace);
@@ -39,6 +62,11 @@ class SearchServer {
 
  private:
   SearchServer() = default;
+  const Engine* engine_ = nullptr;
+  absl::Mutex health_mu_;
+  bool ready_ ABSL_GUARDED_BY(health_mu_) = false;
+  bool draining_ ABSL_GUARDED_BY(health_mu_) = false;
+  std::set<std::string> published_ ABSL_GUARDED_BY(health_mu_);  // collection names given a status
   std::unique_ptr<SimSearchService> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

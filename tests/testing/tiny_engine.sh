@@ -8,7 +8,7 @@
 start_engine() {
   local build=$1 root=$2
   shift 2
-  "$build/engine/simsearch-engine" --index_root "$root" --listen 127.0.0.1:0 "$@" \
+  "$build/engine/simsearch-engine" --index_root "$root" --listen 127.0.0.1:0 --drain_delay 0 "$@" \
     > "$work/engine.log" 2>&1 &
   engine_pid=$!
   port=""

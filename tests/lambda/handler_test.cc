@@ -6,6 +6,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+
 #include <functional>
 
 #include <nlohmann/json.hpp>
@@ -179,6 +182,31 @@ TEST_F(HandlerTest, SearchTextModeIsPassedAndChecked) {
   Answer lexical = search({{"q", "space"}, {"mode", "lexical"}});
   EXPECT_EQ(lexical.status / 100, 4);
   EXPECT_THAT(lexical.body.value("error", ""), HasSubstr("has no lexical index"));
+}
+
+// Every route the handler answers is deployed: template.yaml (the SAM template) has an
+// HttpApi event with its path and method. The routes come from the handler's own 404.
+TEST_F(HandlerTest, EveryRouteIsInTheSamTemplate) {
+  Answer a = Call(json({{"version", "2.0"}, {"rawPath", "/nope"}, {"requestContext", {{"http", {{"method", "GET"}}}}}})
+                      .dump(),
+                  *backend_);
+  ASSERT_EQ(a.status, 404);
+  const std::string error = a.body.value("error", "");
+  const size_t at = error.find("routes: ");
+  ASSERT_NE(at, std::string::npos) << error;
+  auto text = ReadFileToString(std::string(SIMSEARCH_SOURCE_DIR) + "/template.yaml");
+  ASSERT_TRUE(text.ok());
+  int routes = 0;
+  for (absl::string_view route : absl::StrSplit(error.substr(at + 8), ", ")) {
+    const std::vector<std::string> parts = absl::StrSplit(route, ' ');
+    ASSERT_EQ(parts.size(), 2u) << route;
+    const std::string& path = parts[1];
+    const bool quoted = absl::StrContains(*text, absl::StrCat("Path: \"", path, "\", Method: ", parts[0]));
+    const bool plain = absl::StrContains(*text, absl::StrCat("Path: ", path, ", Method: ", parts[0]));
+    EXPECT_TRUE(quoted || plain) << parts[0] << " " << path << " is not deployed by template.yaml";
+    ++routes;
+  }
+  EXPECT_EQ(routes, 5);
 }
 
 TEST_F(HandlerTest, UnknownTitleSuggestsTheClosest) {

@@ -26,17 +26,6 @@
 namespace simsearch {
 namespace {
 
-// TextOptions without aggregate initialisation (-Wmissing-field-initializers).
-TextOptions Opt(TextMode mode, Fusion fusion = Fusion::kDefault, std::optional<float> rrf_k = std::nullopt,
-                std::optional<float> dense_weight = std::nullopt) {
-  TextOptions o;
-  o.mode = mode;
-  o.fusion = fusion;
-  o.rrf_k = rrf_k;
-  o.dense_weight = dense_weight;
-  return o;
-}
-
 struct EvalQuery {
   std::string split, text, title;
   std::vector<int64_t> ids;
@@ -105,16 +94,16 @@ int Run(int argc, char** argv) {
               TextSearchDescription(**c).c_str());
 
   std::vector<Config> configs;
-  configs.push_back({"dense", Opt(TextMode::kDense)});
-  configs.push_back({"lexical (BM25)", Opt(TextMode::kLexical)});
-  configs.push_back({"hybrid (default)", Opt(TextMode::kDefault)});
+  configs.push_back({"dense", MakeTextOptions(TextMode::kDense)});
+  configs.push_back({"lexical (BM25)", MakeTextOptions(TextMode::kLexical)});
+  configs.push_back({"hybrid (default)", MakeTextOptions(TextMode::kDefault)});
   for (float k : {10.0f, 30.0f, 60.0f}) {
     for (float w : {0.5f, 0.4f, 0.3f, 0.2f, 0.1f}) {
-      configs.push_back({absl::StrCat("hybrid rrf k=", k, " w=", w), Opt(TextMode::kHybrid, Fusion::kRrf, k, w)});
+      configs.push_back({absl::StrCat("hybrid rrf k=", k, " w=", w), MakeTextOptions(TextMode::kHybrid, Fusion::kRrf, k, w)});
     }
   }
   for (float w : {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f}) {
-    configs.push_back({absl::StrCat("hybrid convex w=", w), Opt(TextMode::kHybrid, Fusion::kConvex, {}, w)});
+    configs.push_back({absl::StrCat("hybrid convex w=", w), MakeTextOptions(TextMode::kHybrid, Fusion::kConvex, {}, w)});
   }
   // Splits in the order they appear; "all" last.
   std::vector<std::string> splits;

@@ -223,9 +223,13 @@ std::pair<uint64_t, uint64_t> LexicalIndex::Find(absl::string_view term) const {
 
 std::vector<LexicalHit> LexicalIndex::Search(absl::string_view query, size_t k,
                                              const std::function<bool(uint32_t)>& allowed) const {
+  return SearchTerms(LexicalTokens(query), k, allowed);
+}
+
+std::vector<LexicalHit> LexicalIndex::SearchTerms(std::vector<std::string> terms, size_t k,
+                                                  const std::function<bool(uint32_t)>& allowed) const {
   constexpr double k1 = 1.2, b = 0.75;
   const double n = static_cast<double>(lengths_.count());
-  std::vector<std::string> terms = LexicalTokens(query);
   std::sort(terms.begin(), terms.end());
   // A repeated query word weighs once per repetition, as in BM25's query-term sum.
   absl::flat_hash_map<uint32_t, double> score;

@@ -58,6 +58,9 @@ class LexicalIndex {
   // for which `allowed` is false skipped (nullptr: all). Ties: lower row first.
   std::vector<LexicalHit> Search(absl::string_view query, size_t k,
                                  const std::function<bool(uint32_t)>& allowed = nullptr) const;
+  // The same for a query already analysed by LexicalTokens.
+  std::vector<LexicalHit> SearchTerms(std::vector<std::string> terms, size_t k,
+                                      const std::function<bool(uint32_t)>& allowed = nullptr) const;
 
   uint64_t terms() const { return term_offsets_.count() - 1; }
   double average_length() const { return avg_len_; }

@@ -28,6 +28,17 @@ struct TextOptions {
   std::optional<float> rrf_k;         // > 0; unset: kDefaultRrfK
   std::optional<float> dense_weight;  // w, in [0, 1]; unset: kDefaultDenseWeight (convex), 0.5 (rrf)
 };
+// TextOptions from its parts (aggregate initialisation warns on omitted fields).
+inline TextOptions MakeTextOptions(TextMode mode, Fusion fusion = Fusion::kDefault,
+                                   std::optional<float> rrf_k = std::nullopt,
+                                   std::optional<float> dense_weight = std::nullopt) {
+  TextOptions o;
+  o.mode = mode;
+  o.fusion = fusion;
+  o.rrf_k = rrf_k;
+  o.dense_weight = dense_weight;
+  return o;
+}
 inline constexpr float kDefaultRrfK = 60.0f;
 inline constexpr float kDefaultDenseWeight = 0.1f;
 // "dense", "lexical", "hybrid" ("" = default), case-sensitive; nullopt for others.

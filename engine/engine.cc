@@ -348,7 +348,7 @@ absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextM
   const int depth = mode == TextMode::kHybrid ? std::max(k, kFusionDepth) : k;
   std::function<bool(uint32_t)> allowed;
   if (!compiled.empty()) allowed = [&compiled](uint32_t row) { return compiled.Allows(row); };
-  const std::vector<LexicalHit> lexical = c.lexical()->Search(q.text, static_cast<size_t>(depth), allowed);
+  const std::vector<LexicalHit> lexical = c.lexical()->SearchTerms(tokens, static_cast<size_t>(depth), allowed);
   std::vector<Neighbor> dense;
   bool dense_knows = false;
   if (mode == TextMode::kHybrid) {

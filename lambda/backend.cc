@@ -38,15 +38,8 @@ class RemoteBackend final : public SearchBackend {
 // The item's metadata; the synopsis only when asked (GetItems), as over gRPC.
 Item CopyItem(int64_t id, const Item* item, bool with_synopsis = false) {
   if (item != nullptr) {
-    if (with_synopsis) return *item;
-    Item it;
-    it.id = item->id;
-    it.title = item->title;
-    it.english_title = item->english_title;
-    it.genres = item->genres;
-    it.type = item->type;
-    it.episodes = item->episodes;
-    it.members = item->members;
+    Item it = *item;
+    if (!with_synopsis) it.synopsis.clear();
     return it;
   }
   Item it;

@@ -100,6 +100,16 @@ HealthCheckResponse::ServingStatus Check(grpc::health::v1::Health::Stub* stub, c
   return st.ok() ? resp.status() : HealthCheckResponse::UNKNOWN;
 }
 
+// Publishes collection "tiny" (ids 1..n, 4-d random vectors) under dir/root.
+void BuildTiny(const testing::TempDir& dir, int64_t n, uint32_t seed) {
+  testing::BundleSpec spec;
+  spec.collection = "tiny";
+  spec.dims = 4;
+  spec.vectors = testing::RandomVectors(static_cast<size_t>(n), 4, seed);
+  for (int64_t i = 1; i <= n; ++i) spec.ids.push_back(i);
+  testing::BuildBundleOrDie(dir.Join("root"), dir.path(), spec);
+}
+
 TEST(EngineHealth, NothingToServeIsNotServingUntilACollectionIsPublished) {
   testing::TempDir dir;
   ASSERT_EQ(::mkdir(dir.Join("root").c_str(), 0755), 0);
@@ -111,12 +121,7 @@ TEST(EngineHealth, NothingToServeIsNotServingUntilACollectionIsPublished) {
   EXPECT_EQ(Check(stub.get(), ""), HealthCheckResponse::NOT_SERVING);
   EXPECT_EQ(Check(stub.get(), "simsearch.v1.SimSearch"), HealthCheckResponse::NOT_SERVING);
   // A collection appears: the server and it become SERVING; other names are unknown.
-  testing::BundleSpec spec;
-  spec.collection = "tiny";
-  spec.dims = 4;
-  spec.vectors = testing::RandomVectors(20, 4, 1);
-  for (int64_t i = 1; i <= 20; ++i) spec.ids.push_back(i);
-  testing::BuildBundleOrDie(dir.Join("root"), dir.path(), spec);
+  BuildTiny(dir, 20, 1);
   for (int i = 0; i < 100 && Check(stub.get(), "") != HealthCheckResponse::SERVING; ++i) {
     absl::SleepFor(absl::Milliseconds(50));
   }
@@ -137,12 +142,7 @@ TEST(EngineHealth, NothingToServeIsNotServingUntilACollectionIsPublished) {
 
 TEST(EngineHealth, OnSigtermAWatcherSeesNotServingBeforeAnyCallFails) {
   testing::TempDir dir;
-  testing::BundleSpec spec;
-  spec.collection = "tiny";
-  spec.dims = 4;
-  spec.vectors = testing::RandomVectors(50, 4, 2);
-  for (int64_t i = 1; i <= 50; ++i) spec.ids.push_back(i);
-  testing::BuildBundleOrDie(dir.Join("root"), dir.path(), spec);
+  BuildTiny(dir, 50, 2);
   EngineProcess engine(dir.Join("root"), dir.Join("engine.log"), {"--drain_delay", "1s", "--poll_interval", "0", "--shutdown_grace", "2s"});
   const int port = engine.WaitForLog("serving 1 collection\\(s\\) from .* on port ([0-9]+)");
   ASSERT_GT(port, 0);

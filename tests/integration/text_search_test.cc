@@ -31,17 +31,6 @@ const std::vector<std::string> kTexts = {
     "a girl with magic powers protects her town",
 };
 
-// TextOptions without aggregate initialisation (-Wmissing-field-initializers).
-TextOptions Opt(TextMode mode, Fusion fusion = Fusion::kDefault, std::optional<float> rrf_k = std::nullopt,
-                std::optional<float> dense_weight = std::nullopt) {
-  TextOptions o;
-  o.mode = mode;
-  o.fusion = fusion;
-  o.rrf_k = rrf_k;
-  o.dense_weight = dense_weight;
-  return o;
-}
-
 std::vector<int64_t> Ids(const absl::StatusOr<std::vector<ClientHit>>& hits) {
   EXPECT_TRUE(hits.ok()) << hits.status();
   std::vector<int64_t> out;
@@ -218,8 +207,8 @@ class HybridSearchTest : public ::testing::Test {
   // The fusion by hand from the dense and lexical lists (each up to kFusionDepth).
   std::vector<std::pair<int64_t, double>> Oracle(const std::string& text, TextOptions options, int k,
                                                  const FilterSpec& filter) {
-    auto dense = Run("both", text, Opt(TextMode::kDense), std::max(k, kFusionDepth), filter);
-    auto lexical = Run("both", text, Opt(TextMode::kLexical), std::max(k, kFusionDepth), filter);
+    auto dense = Run("both", text, MakeTextOptions(TextMode::kDense), std::max(k, kFusionDepth), filter);
+    auto lexical = Run("both", text, MakeTextOptions(TextMode::kLexical), std::max(k, kFusionDepth), filter);
     EXPECT_TRUE(dense.ok() && lexical.ok());
     std::map<int64_t, double> score;
     const bool convex = options.fusion != Fusion::kRrf;
@@ -256,9 +245,9 @@ TEST_F(HybridSearchTest, HybridEqualsTheFusionOfDenseAndLexicalLists) {
   for (int64_t id = 1000; id < 1150; id += 3) some.exclude_ids.push_back(id);
   for (const std::string q : {"space bounty hunter", "volleyball", "ninja pirate ship", "the girl with magic",
                               "murder in the city detective"}) {
-    for (const TextOptions& o : {TextOptions{}, Opt(TextMode::kHybrid, Fusion::kConvex, {}, 0.5f),
-                                 Opt(TextMode::kHybrid, Fusion::kRrf),
-                                 Opt(TextMode::kHybrid, Fusion::kRrf, 10.0f, 0.3f)}) {
+    for (const TextOptions& o : {TextOptions{}, MakeTextOptions(TextMode::kHybrid, Fusion::kConvex, {}, 0.5f),
+                                 MakeTextOptions(TextMode::kHybrid, Fusion::kRrf),
+                                 MakeTextOptions(TextMode::kHybrid, Fusion::kRrf, 10.0f, 0.3f)}) {
       for (const FilterSpec* f : {&none, &some}) {
         for (int k : {1, 10, 120}) {
           auto got = Run("both", q, o, k, *f);
@@ -284,16 +273,16 @@ TEST_F(HybridSearchTest, HybridEqualsTheFusionOfDenseAndLexicalLists) {
 
 TEST_F(HybridSearchTest, ModesDefaultToWhatTheCollectionHas) {
   // Lexical mode ranks by BM25: the single-word query's hits all contain the word.
-  auto lexical = Run("both", "volleyball", Opt(TextMode::kLexical), 150);
+  auto lexical = Run("both", "volleyball", MakeTextOptions(TextMode::kLexical), 150);
   ASSERT_TRUE(lexical.ok());
   size_t with_word = 0;
   for (const auto& t : texts_) with_word += t.find("volleyball") != std::string::npos;
   EXPECT_EQ(lexical->size(), with_word);
   // The default on a lexical-only collection is lexical; on a dense-only one, dense.
-  EXPECT_EQ(Ids(Run("lexical_only", "ninja ship", {}, 10)), Ids(Run("both", "ninja ship", Opt(TextMode::kLexical), 10)));
-  EXPECT_EQ(Ids(Run("dense_only", "ninja ship", {}, 10)), Ids(Run("both", "ninja ship", Opt(TextMode::kDense), 10)));
+  EXPECT_EQ(Ids(Run("lexical_only", "ninja ship", {}, 10)), Ids(Run("both", "ninja ship", MakeTextOptions(TextMode::kLexical), 10)));
+  EXPECT_EQ(Ids(Run("dense_only", "ninja ship", {}, 10)), Ids(Run("both", "ninja ship", MakeTextOptions(TextMode::kDense), 10)));
   // A word no text has: lexical answers no hits, hybrid answers the dense list.
-  auto none = Run("both", "happy", Opt(TextMode::kLexical), 10);
+  auto none = Run("both", "happy", MakeTextOptions(TextMode::kLexical), 10);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
   EXPECT_EQ(Ids(Run("both", "happy", {}, 10)).size(), 10u);
@@ -304,17 +293,17 @@ TEST_F(HybridSearchTest, ModesDefaultToWhatTheCollectionHas) {
 }
 
 TEST_F(HybridSearchTest, ModeErrorsSayWhatToUse) {
-  auto st = Run("dense_only", "ninja", Opt(TextMode::kLexical), 10).status();
+  auto st = Run("dense_only", "ninja", MakeTextOptions(TextMode::kLexical), 10).status();
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(st.message(), HasSubstr("has no lexical index"));
   EXPECT_THAT(st.message(), HasSubstr("use mode dense"));
-  st = Run("lexical_only", "ninja", Opt(TextMode::kHybrid), 10).status();
+  st = Run("lexical_only", "ninja", MakeTextOptions(TextMode::kHybrid), 10).status();
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(st.message(), HasSubstr("use mode lexical"));
-  st = Run("both", "ninja", Opt(TextMode::kHybrid, Fusion::kRrf, -1.0f), 10).status();
+  st = Run("both", "ninja", MakeTextOptions(TextMode::kHybrid, Fusion::kRrf, -1.0f), 10).status();
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(st.message(), HasSubstr("rrf_k must be a positive number"));
-  st = Run("both", "ninja", Opt(TextMode::kHybrid, Fusion::kConvex, {}, 2.0f), 10).status();
+  st = Run("both", "ninja", MakeTextOptions(TextMode::kHybrid, Fusion::kConvex, {}, 2.0f), 10).status();
   EXPECT_THAT(st.message(), HasSubstr("dense_weight must be in [0, 1]"));
   st = Run("lexical_only", "the of and", {}, 10).status();
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);

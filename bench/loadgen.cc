@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -57,6 +58,18 @@ int Run(int argc, char** argv) {
   p.AddString("duration", &duration_text, "measured time (default 10s)", "DURATION");
   p.AddString("warmup", &warmup_text, "unmeasured time before (default 1s)", "DURATION");
   p.AddBool("json", &json, "print one JSON line");
+  std::string tls_ca, tls_cert, tls_key;
+  const char* env_token = std::getenv("SIMSEARCH_TOKEN");
+  ClientOptions base;
+  base.address = server;
+  base.token = env_token ? env_token : "";
+  p.AddString("tls_ca", &tls_ca, "connect with TLS, trusting this CA (PEM)", "FILE");
+  p.AddString("tls_cert", &tls_cert, "client certificate for mutual TLS (PEM)", "FILE");
+  p.AddString("tls_key", &tls_key, "key of --tls_cert (PEM)", "FILE");
+  p.AddString("tls_server_name", &base.tls_server_name, "name the server's certificate carries", "NAME");
+  p.AddString("token", &base.token, "bearer token (default $SIMSEARCH_TOKEN)", "TOKEN");
+  p.AddInt("max_attempts", &base.max_attempts,
+           "attempts per call when it fails UNAVAILABLE, with backoff (default 4; 1: no retry)");
   p.Require("index_root");
   p.Require("collection");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
@@ -66,6 +79,8 @@ int Run(int argc, char** argv) {
     st = absl::InvalidArgumentError("--duration/--warmup take durations such as 10s");
   }
   if (st.ok() && clients < 1) st = absl::InvalidArgumentError("--clients must be >= 1");
+  if (st.ok()) st = LoadTlsFiles(tls_ca, tls_cert, tls_key, &base);
+  base.address = server;
   if (!st.ok()) {
     std::fprintf(stderr, "simsearch-loadgen: %s\n", std::string(st.message()).c_str());
     return 2;
@@ -104,8 +119,7 @@ int Run(int argc, char** argv) {
     threads.emplace_back([&, c] {
       std::unique_ptr<Client> client;
       if (!inprocess) {
-        ClientOptions co;
-        co.address = server;
+        ClientOptions co = base;
         co.dedicated_connection = true;  // N clients = N connections
         client = Client::Create(co);
       }

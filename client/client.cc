@@ -2,6 +2,11 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <tuple>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/quote.h"
@@ -11,13 +16,31 @@
 namespace simsearch {
 namespace {
 
-absl::Status FromGrpc(const grpc::Status& st, const std::string& address) {
+absl::Status FromGrpc(const grpc::Status& st, const ClientOptions& options) {
   if (st.ok()) return absl::OkStatus();
   std::string msg = st.error_message();
   if (st.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    msg = absl::StrCat(msg, " (is simsearch-engine running on ", address, "?)");
+    if (options.uses_tls()) {
+      msg = absl::StrCat(msg, " (TLS to ", options.address,
+                         ": is simsearch-engine running there with TLS, is its certificate signed by the "
+                         "CA given (--tls_ca), and does it name this host (--tls_server_name)?)");
+    } else {
+      msg = absl::StrCat(msg, " (is simsearch-engine running on ", options.address,
+                         "? if it serves TLS, give --tls_ca)");
+    }
   }
   return absl::Status(static_cast<absl::StatusCode>(st.error_code()), msg);
+}
+
+absl::StatusOr<std::string> ReadPemFile(const char* flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(flag, ": cannot read ", path));
+  std::stringstream buf;
+  buf << in.rdbuf();
+  if (buf.str().find("-----BEGIN ") == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": ", path, " is not a PEM file (no -----BEGIN line)"));
+  }
+  return buf.str();
 }
 
 void ToProto(const SearchQuery& q, v1::Query* out) {
@@ -123,6 +146,23 @@ CollectionInfo FromProto(const v1::CollectionInfo& p) {
 
 }  // namespace
 
+absl::Status LoadTlsFiles(const std::string& ca_file, const std::string& cert_file, const std::string& key_file,
+                          ClientOptions* options) {
+  if (cert_file.empty() != key_file.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key go together (a client certificate and its key)");
+  }
+  for (auto [flag, path, out] : {std::tuple{"--tls_ca", &ca_file, &options->tls_ca_pem},
+                                 std::tuple{"--tls_cert", &cert_file, &options->tls_cert_pem},
+                                 std::tuple{"--tls_key", &key_file, &options->tls_key_pem}}) {
+    if (path->empty()) continue;
+    auto pem = ReadPemFile(flag, *path);
+    if (!pem.ok()) return pem.status();
+    *out = std::move(*pem);
+    options->tls = true;
+  }
+  return absl::OkStatus();
+}
+
 struct Client::Stubs {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::SimSearch::Stub> search;
@@ -137,8 +177,23 @@ Client::Client(const ClientOptions& options) : options_(options), stubs_(std::ma
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(options.max_receive_bytes);
   if (options.dedicated_connection) args.SetInt("grpc.use_local_subchannel_pool", 1);
-  stubs_->channel =
-      grpc::CreateCustomChannel(options.address, grpc::InsecureChannelCredentials(), args);
+  if (options.max_attempts > 1) {
+    // gRPC caps maxAttempts at 5.
+    args.SetServiceConfigJSON(absl::StrCat(
+        R"({"methodConfig":[{"name":[{"service":"simsearch.v1.SimSearch"}],"retryPolicy":{"maxAttempts":)",
+        std::min(options.max_attempts, 5),
+        R"(,"initialBackoff":"0.05s","maxBackoff":"1s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}]})"));
+  }
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  if (options.uses_tls()) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options.tls_ca_pem;
+    ssl.pem_cert_chain = options.tls_cert_pem;
+    ssl.pem_private_key = options.tls_key_pem;
+    creds = grpc::SslCredentials(ssl);
+    if (!options.tls_server_name.empty()) args.SetSslTargetNameOverride(options.tls_server_name);
+  }
+  stubs_->channel = grpc::CreateCustomChannel(options.address, creds, args);
   stubs_->search = v1::SimSearch::NewStub(stubs_->channel);
   stubs_->health = grpc::health::v1::Health::NewStub(stubs_->channel);
 }
@@ -155,9 +210,10 @@ absl::StatusOr<Resp> Call(Stub* stub,
                           const ClientOptions& options) {
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(deadline.value_or(absl::Now() + options.timeout)));
+  if (!options.token.empty()) ctx.AddMetadata("authorization", absl::StrCat("Bearer ", options.token));
   Resp resp;
   grpc::Status st = (stub->*method)(&ctx, req, &resp);
-  if (!st.ok()) return FromGrpc(st, options.address);
+  if (!st.ok()) return FromGrpc(st, options);
   return resp;
 }
 
@@ -172,6 +228,7 @@ absl::StatusOr<std::vector<ClientHit>> Client::Search(const SearchQuery& query,
   ToProto(options.filter, req.mutable_filter());
   auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::Search, req, options.deadline, options_);
   if (!resp.ok()) return resp.status();
+  if (options.collection_version != nullptr) *options.collection_version = resp->collection_version();
   return FromProto(resp->hits());
 }
 

@@ -24,13 +24,37 @@ struct ClientOptions {
   // A TCP connection of this client's own rather than one shared with other clients
   // of the same address in the process (gRPC's default); load generators use it.
   bool dedicated_connection = false;
+
+  // TLS: on when `tls` is set or a CA is given. PEM texts (LoadTlsFiles reads them from
+  // files). No CA: the system's roots. With a certificate and key: mutual TLS.
+  bool tls = false;
+  std::string tls_ca_pem, tls_cert_pem, tls_key_pem;
+  // The name the server's certificate must carry when it is not the host of `address`
+  // (e.g. a balancer's address in front of engines with their own names).
+  std::string tls_server_name;
+  // Sent with every call as "authorization: Bearer <token>" (engine --auth_tokens_file).
+  std::string token;
+  // Retry a call that failed with UNAVAILABLE (no engine reached, a balancer's backend
+  // gone, an engine draining) up to this many attempts in all, with exponential backoff
+  // from 50 ms: gRPC's retry policy in the channel's service config. Every SimSearch
+  // call is a read, so a retry is safe. 1: no retries.
+  int max_attempts = 4;
+
+  bool uses_tls() const { return tls || !tls_ca_pem.empty(); }
 };
+
+// Reads the PEM files into `options` (empty paths are skipped) and turns TLS on when
+// any is given; errors name the flag and the file.
+absl::Status LoadTlsFiles(const std::string& ca_file, const std::string& cert_file,
+                          const std::string& key_file, ClientOptions* options);
 
 struct SearchOptions {
   std::string collection;         // required
   std::optional<int> top_k;       // unset: the server's default (10)
   FilterSpec filter;
   std::optional<absl::Time> deadline;
+  // When set, receives the version of the collection that answered (for logs).
+  std::string* collection_version = nullptr;
 };
 
 struct ClientHit {

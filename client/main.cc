@@ -33,11 +33,14 @@ constexpr char kUsage[] =
     "\n"
     "Common flags: --server HOST:PORT (default $SIMSEARCH_SERVER or 127.0.0.1:50051),\n"
     "--collection NAME (default $SIMSEARCH_COLLECTION, or the only served one),\n"
-    "--timeout SECONDS, --json. Run `simsearch COMMAND --help` for a command's flags.\n"
+    "--timeout SECONDS, --json; TLS: --tls_ca FILE (--tls_cert, --tls_key for mutual TLS);\n"
+    "token: $SIMSEARCH_TOKEN or --token. Run `simsearch COMMAND --help` for a command's flags.\n"
     "Exit status: 0 success, 1 the server or connection failed (message printed), 2 bad usage.";
 
 struct Common {
   std::string server;
+  std::string tls_ca, tls_cert, tls_key, tls_server_name, token;
+  bool tls = false;
   std::string collection;
   double timeout = 10;
   bool json = false;
@@ -56,6 +59,17 @@ void AddCommon(ArgParser* p, Common* c, bool search_flags) {
   p->AddString("collection", &c->collection,
                "collection to query (default $SIMSEARCH_COLLECTION, or the only one served)", "NAME");
   p->AddDouble("timeout", &c->timeout, "deadline of the call in seconds (default 10)", "SECONDS");
+  const char* env_token = std::getenv("SIMSEARCH_TOKEN");
+  c->token = env_token ? env_token : "";
+  p->AddBool("tls", &c->tls, "connect with TLS, trusting the system's CAs (implied by --tls_ca)");
+  p->AddString("tls_ca", &c->tls_ca, "connect with TLS, trusting the CA in FILE (PEM)", "FILE");
+  p->AddString("tls_cert", &c->tls_cert, "client certificate for mutual TLS (PEM)", "FILE");
+  p->AddString("tls_key", &c->tls_key, "private key of --tls_cert (PEM)", "FILE");
+  p->AddString("tls_server_name", &c->tls_server_name,
+               "name the server's certificate must carry, when not --server's host", "NAME");
+  p->AddString("token", &c->token,
+               "bearer token for an engine with --auth_tokens_file (default $SIMSEARCH_TOKEN;\n"
+               "prefer the variable: arguments show in ps)", "TOKEN");
   p->AddBool("json", &c->json, "print JSON instead of a table");
   if (search_flags) {
     p->AddInt("k", &c->k, "number of results, 1..max_k (default 10)");
@@ -87,6 +101,12 @@ std::unique_ptr<Client> MakeClient(const Common& c) {
   ClientOptions o;
   o.address = c.server;
   o.timeout = absl::Seconds(c.timeout);
+  o.tls = c.tls;
+  o.tls_server_name = c.tls_server_name;
+  o.token = c.token;
+  if (absl::Status st = LoadTlsFiles(c.tls_ca, c.tls_cert, c.tls_key, &o); !st.ok()) {
+    std::exit(UsageError(std::string(st.message())));
+  }
   return Client::Create(o);
 }
 

@@ -2,16 +2,23 @@
 #include <signal.h>
 #include <pthread.h>
 
+#include <atomic>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "core/cli.h"
+#include "core/log.h"
 #include "core/mapped_file.h"
 #include "engine/engine.h"
 #include "engine/registry.h"
+#include "engine/service/auth.h"
+#include "engine/service/metrics.h"
 #include "engine/service/server.h"
 
 // OpenBLAS (used by FAISS for batched IVF coarse quantisation) keeps its own thread
@@ -20,20 +27,91 @@ extern "C" void openblas_set_num_threads(int) __attribute__((weak));
 
 namespace {
 
-void Log(const std::string& msg) {
-  std::fprintf(stderr, "%s simsearch-engine: %s\n",
-               absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()).c_str(),
-               msg.c_str());
-  std::fflush(stderr);
-}
+using simsearch::LogError;
+using simsearch::LogInfo;
+using simsearch::LogWarning;
+
+void Log(const std::string& msg) { LogInfo(msg); }
 
 void LogRefresh(const absl::StatusOr<std::vector<simsearch::RegistryEvent>>& r) {
   if (!r.ok()) {
-    Log(absl::StrCat("reload failed: ", r.status().message()));
+    LogError(absl::StrCat("reload failed: ", r.status().message()));
     return;
   }
-  for (const auto& e : *r) Log(simsearch::DescribeEvent(e));
+  for (const auto& e : *r) {
+    const bool bad = e.kind == simsearch::RegistryEvent::Kind::kRejected ||
+                     e.kind == simsearch::RegistryEvent::Kind::kDamaged ||
+                     e.kind == simsearch::RegistryEvent::Kind::kFallback;
+    simsearch::Log(bad ? simsearch::LogLevel::kWarning : simsearch::LogLevel::kInfo, simsearch::DescribeEvent(e));
+  }
 }
+
+absl::StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(flag, ": cannot read ", path));
+  std::stringstream buf;
+  buf << in.rdbuf();
+  if (buf.str().find("-----BEGIN ") == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": ", path, " is not a PEM file (no -----BEGIN line)"));
+  }
+  return buf.str();
+}
+
+bool IsLoopback(const std::string& listen) {
+  return absl::StartsWith(listen, "127.") || absl::StartsWith(listen, "localhost:") ||
+         absl::StartsWith(listen, "[::1]:");
+}
+
+// A client's string cut to 128 bytes (at a UTF-8 boundary) for a log line.
+absl::string_view Clip(absl::string_view s) {
+  if (s.size() <= 128) return s;
+  size_t cut = 128;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return s.substr(0, cut);
+}
+
+// How loud a failed call is: the server's own faults are errors, overload and time-outs
+// warnings, a caller's mistake (unknown id, bad argument, no token) information.
+simsearch::LogLevel FailureLevel(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::INTERNAL:
+    case grpc::StatusCode::UNKNOWN:
+    case grpc::StatusCode::DATA_LOSS:
+      return simsearch::LogLevel::kError;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return simsearch::LogLevel::kWarning;
+    default:
+      return simsearch::LogLevel::kInfo;
+  }
+}
+
+// At most `per_second` call lines a second; the rest are counted and reported once the
+// second is over, so a flood of bad calls cannot flood the log.
+class LineBudget {
+ public:
+  explicit LineBudget(int per_second) : per_second_(per_second) {}
+  bool Take() {
+    const int64_t now = absl::ToUnixSeconds(absl::Now());
+    int64_t second = second_.load(std::memory_order_relaxed);
+    if (now != second && second_.compare_exchange_strong(second, now)) {
+      const int64_t dropped = dropped_.exchange(0);
+      used_.store(0);
+      if (dropped > 0) {
+        LogWarning(absl::StrCat(dropped, " call log line(s) suppressed in the last second (more than ",
+                                per_second_, " a second)"));
+      }
+    }
+    if (used_.fetch_add(1, std::memory_order_relaxed) < per_second_) return true;
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+
+ private:
+  const int per_second_;
+  std::atomic<int64_t> second_{0}, used_{0}, dropped_{0};
+};
 
 }  // namespace
 
@@ -86,6 +164,26 @@ int main(int argc, char** argv) {
            "answers of the calls in progress (queued, running, or not yet read by\n"
            "their clients; estimated from top_k x queries until known), in MiB; past\n"
            "it, new calls get RESOURCE_EXHAUSTED (default 256)");
+  std::string metrics_listen, log_level = "info", log_format = "text", tls_cert, tls_key, tls_client_ca,
+      tokens_file;
+  int slow_query_ms = 0;
+  bool protect_health = false;
+  p.AddString("metrics_listen", &metrics_listen,
+              "serve Prometheus metrics at http://HOST:PORT/metrics (default: off)", "HOST:PORT");
+  p.AddString("log_level", &log_level, simsearch::kLogLevelHelp, "LEVEL");
+  p.AddString("log_format", &log_format, simsearch::kLogFormatHelp, "FORMAT");
+  p.AddInt("slow_query_ms", &slow_query_ms,
+           "log every call that takes longer than this many milliseconds (default 0: off)", "MS");
+  p.AddString("tls_cert", &tls_cert, "serve TLS with this certificate (PEM; the chain, leaf first)", "FILE");
+  p.AddString("tls_key", &tls_key, "the private key of --tls_cert (PEM)", "FILE");
+  p.AddString("tls_client_ca", &tls_client_ca,
+              "require client certificates signed by this CA (PEM): mutual TLS", "FILE");
+  p.AddString("auth_tokens_file", &tokens_file,
+              "require 'authorization: Bearer TOKEN' metadata with one of the tokens in FILE\n"
+              "(one per line, '#' comments); re-read with every poll and on SIGHUP", "FILE");
+  p.AddBool("protect_health", &protect_health,
+            "health checks and reflection need a token too (needs TLS); by default they\n"
+            "are public so probes and grpcurl work without one");
   std::string drain_text = "5s", age_text = "0";
   p.AddString("drain_delay", &drain_text,
               "on SIGTERM, how long health says NOT_SERVING while calls are still answered,\n"
@@ -141,9 +239,54 @@ int main(int argc, char** argv) {
   }
   sopts.limits.max_response_bytes = int64_t{max_response_mib} << 20;
   sopts.limits.max_inflight_bytes = int64_t{max_inflight_mib} << 20;
+  if (parsed.ok()) parsed = simsearch::ConfigureLogFromFlags("simsearch-engine", log_level, log_format);
+  if (parsed.ok() && slow_query_ms < 0) parsed = absl::InvalidArgumentError("--slow_query_ms must be >= 0");
+  if (parsed.ok() && (tls_cert.empty() != tls_key.empty())) {
+    parsed = absl::InvalidArgumentError("--tls_cert and --tls_key go together: give both, or neither for plaintext");
+  }
+  if (parsed.ok() && !tls_client_ca.empty() && tls_cert.empty()) {
+    parsed = absl::InvalidArgumentError("--tls_client_ca (mutual TLS) needs --tls_cert and --tls_key");
+  }
+  if (parsed.ok() && protect_health && (tokens_file.empty() || tls_cert.empty())) {
+    parsed = absl::InvalidArgumentError(
+        "--protect_health needs --auth_tokens_file and TLS (--tls_cert, --tls_key): gRPC checks tokens "
+        "server-wide only on secure ports");
+  }
   if (!parsed.ok()) {
     std::fprintf(stderr, "simsearch-engine: %s\n", std::string(parsed.message()).c_str());
     return 2;
+  }
+  // Files are read (and checked) before anything starts, each error naming its flag.
+  for (auto [flag, path, out] : {std::tuple{"--tls_cert", &tls_cert, &sopts.tls_cert},
+                                 std::tuple{"--tls_key", &tls_key, &sopts.tls_key},
+                                 std::tuple{"--tls_client_ca", &tls_client_ca, &sopts.tls_client_ca}}) {
+    if (path->empty()) continue;
+    auto pem = ReadPem(flag, *path);
+    if (!pem.ok()) {
+      std::fprintf(stderr, "simsearch-engine: %s\n", std::string(pem.status().message()).c_str());
+      return 2;
+    }
+    *out = std::move(*pem);
+  }
+  if (absl::Status st = simsearch::CheckTlsFiles(sopts.tls_cert, sopts.tls_key, sopts.tls_client_ca); !st.ok()) {
+    std::fprintf(stderr, "simsearch-engine: %s\n", std::string(st.message()).c_str());
+    return 2;
+  }
+  std::unique_ptr<simsearch::TokenSet> tokens;
+  if (!tokens_file.empty()) {
+    auto t = simsearch::TokenSet::Load(tokens_file);
+    if (!t.ok()) {
+      std::fprintf(stderr, "simsearch-engine: --auth_tokens_file: %s\n", std::string(t.status().message()).c_str());
+      return 2;
+    }
+    tokens = std::move(*t);
+  }
+  sopts.hooks.tokens = tokens.get();
+  sopts.protect_health_and_reflection = protect_health;
+  if (sopts.tls_cert.empty() && !IsLoopback(listen)) {
+    LogWarning(absl::StrCat("--listen ", listen,
+                            " is not a loopback address and there is no TLS: calls (and tokens) travel in "
+                            "plaintext; give --tls_cert and --tls_key"));
   }
   sopts.listen = listen;
   sopts.max_connection_age = max_age;
@@ -165,6 +308,35 @@ int main(int argc, char** argv) {
   const absl::Time start = absl::Now();
   simsearch::CollectionRegistry registry(root, copts);
   simsearch::Engine engine(&registry, limits);
+  simsearch::EngineMetrics metrics(&engine, start);
+  const bool count_calls = !metrics_listen.empty();
+  const absl::Duration slow = slow_query_ms > 0 ? absl::Milliseconds(slow_query_ms) : absl::InfiniteDuration();
+  auto budget = std::make_shared<LineBudget>(100);
+  sopts.hooks.on_call = [&metrics, count_calls, slow, budget](const simsearch::CallRecord& call) {
+    if (count_calls) metrics.OnCall(call);
+    const bool failed = !call.status.ok();
+    if (!failed && call.duration <= slow) return;
+    const simsearch::LogLevel level = failed ? FailureLevel(call.status.error_code()) : simsearch::LogLevel::kWarning;
+    if (!simsearch::LogEnabled(level) || !budget->Take()) return;
+    simsearch::Log(level, failed ? "call failed" : "slow call",
+                   {{"rpc", call.rpc},
+                    {"collection", Clip(call.collection)},
+                    {"code", simsearch::StatusCodeName(call.status.error_code())},
+                    {"ms", absl::ToDoubleMilliseconds(call.duration)},
+                    {"peer", call.context->peer()},
+                    {"message", call.status.error_message()}});
+  };
+  std::unique_ptr<simsearch::MetricsHttpServer> metrics_server;
+  if (count_calls) {
+    auto m = simsearch::MetricsHttpServer::Start(metrics_listen, &metrics.registry());
+    if (!m.ok()) {
+      std::fprintf(stderr, "simsearch-engine: %s\n", std::string(m.status().message()).c_str());
+      return 1;
+    }
+    metrics_server = std::move(*m);
+    LogInfo(absl::StrCat("metrics on http://", metrics_listen.substr(0, metrics_listen.rfind(':')), ":",
+                         metrics_server->port(), "/metrics"));
+  }
   // Listen first, NOT_SERVING, then open the bundles: a prober sees "starting", not
   // "connection refused", while large collections load.
   auto server = simsearch::SearchServer::Start(&engine, sopts);
@@ -172,13 +344,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "simsearch-engine: %s\n", std::string(server.status().message()).c_str());
     return 1;
   }
-  Log(absl::StrFormat("listening on %d, health NOT_SERVING while the collections open", (*server)->port()));
+  metrics.set_service(&(*server)->service());
+  Log(absl::StrFormat("listening on %d%s, health NOT_SERVING while the collections open", (*server)->port(),
+                      sopts.tls_cert.empty() ? "" : sopts.tls_client_ca.empty() ? " (TLS)" : " (mutual TLS)"));
   auto first = registry.Refresh();
   if (!first.ok()) {
     std::fprintf(stderr, "simsearch-engine: %s\n", std::string(first.status().message()).c_str());
     return 1;
   }
   LogRefresh(first);
+  metrics.OnRefresh(*first);
   (*server)->MarkReady();
   if (registry.List().empty()) {
     Log(absl::StrCat("warning: no collection under ", root,
@@ -189,10 +364,24 @@ int main(int argc, char** argv) {
                       absl::ToDoubleMilliseconds(absl::Now() - start)));
 
   simsearch::SearchServer* srv = server->get();
+  simsearch::TokenSet* token_set = tokens.get();
   simsearch::Reloader reloader(&registry, poll > absl::ZeroDuration() ? poll : absl::InfiniteDuration(),
-                               [srv](const absl::StatusOr<std::vector<simsearch::RegistryEvent>>& r) {
+                               [srv, &metrics, token_set, last_token_error = std::string()](
+                                   const absl::StatusOr<std::vector<simsearch::RegistryEvent>>& r) mutable {
                                  LogRefresh(r);
+                                 if (r.ok()) metrics.OnRefresh(*r);
                                  srv->UpdateHealth();
+                                 if (token_set != nullptr) {
+                                   auto changed = token_set->Reload();
+                                   const std::string error(changed.ok() ? "" : changed.status().message());
+                                   if (!error.empty() && error != last_token_error) {  // once per new error
+                                     LogError(absl::StrCat("token file not reloaded, the previous tokens stay: ", error));
+                                   }
+                                   last_token_error = error;
+                                   if (changed.ok() && *changed) {
+                                     LogInfo(absl::StrCat("token file reloaded: ", token_set->size(), " token(s)"));
+                                   }
+                                 }
                                });
 
   for (;;) {

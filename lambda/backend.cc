@@ -9,9 +9,7 @@ namespace {
 
 class RemoteBackend final : public SearchBackend {
  public:
-  explicit RemoteBackend(const std::string& address) : address_(address) {
-    ClientOptions o;
-    o.address = address;
+  explicit RemoteBackend(const ClientOptions& o) : address_(o.address), tls_(o.uses_tls()) {
     client_ = Client::Create(o);
   }
   absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& q, const SearchOptions& o) const override {
@@ -28,10 +26,11 @@ class RemoteBackend final : public SearchBackend {
   absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time deadline) const override {
     return client_->ListCollections(deadline);
   }
-  std::string Describe() const override { return absl::StrCat("remote ", address_); }
+  std::string Describe() const override { return absl::StrCat("remote ", address_, tls_ ? " (TLS)" : ""); }
 
  private:
   std::string address_;
+  bool tls_;
   std::unique_ptr<Client> client_;
 };
 
@@ -55,6 +54,7 @@ class EmbeddedBackend final : public SearchBackend {
   absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& q, const SearchOptions& o) const override {
     auto r = engine_.Search(o.collection, {q}, o.top_k, o.filter, o.deadline.value_or(absl::InfiniteFuture()));
     if (!r.ok()) return r.status();
+    if (o.collection_version != nullptr) *o.collection_version = r->collection->version();
     std::vector<ClientHit> out;
     for (const Hit& h : r->hits[0]) out.push_back({h.id, h.score, CopyItem(h.id, h.item)});
     return out;
@@ -106,8 +106,8 @@ class EmbeddedBackend final : public SearchBackend {
 
 }  // namespace
 
-std::unique_ptr<SearchBackend> MakeRemoteBackend(const std::string& address) {
-  return std::make_unique<RemoteBackend>(address);
+std::unique_ptr<SearchBackend> MakeRemoteBackend(const ClientOptions& options) {
+  return std::make_unique<RemoteBackend>(options);
 }
 
 absl::StatusOr<std::unique_ptr<SearchBackend>> MakeEmbeddedBackend(const std::string& index_root,

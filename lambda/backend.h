@@ -32,7 +32,12 @@ class SearchBackend {
 };
 
 // Calls a simsearch-engine at `address` (host:port).
-std::unique_ptr<SearchBackend> MakeRemoteBackend(const std::string& address);
+std::unique_ptr<SearchBackend> MakeRemoteBackend(const ClientOptions& options);
+inline std::unique_ptr<SearchBackend> MakeRemoteBackend(const std::string& address) {
+  ClientOptions o;
+  o.address = address;
+  return MakeRemoteBackend(o);
+}
 
 // Opens every collection under `index_root` in-process. Bundles baked into an image
 // are immutable, so by default only file sizes are verified (no read of every byte at

@@ -211,9 +211,14 @@ class Router {
                                                        : inv.deadline - o.deadline_margin;
   }
 
+  // The route matched last ("" when none), and the version of the collection that
+  // answered a search, for the invocation's log line.
+  const std::string& route() const { return route_; }
+  const std::string& version() const { return version_; }
+
   Reply Route() {
     const std::string& p = req_.path;
-    std::string route;
+    std::string& route = route_;
     if (p == "/recommend" || p == "/recommend/") {
       route = "/recommend";
       if (req_.method == "POST") return Recommend();
@@ -360,6 +365,7 @@ class Router {
     if (body.contains("dislike") && !has_like) return Error(400, "'dislike' goes with 'like'");
     if (DeadlinePassed()) return Error(504, "the request's deadline passed before the search began");
     SearchOptions so;
+    so.collection_version = &version_;
     so.collection = collection;
     so.top_k = n;
     so.deadline = deadline_;
@@ -453,6 +459,7 @@ class Router {
       return Error(400, "missing query parameter 'q' (the text to search for)");
     }
     SearchOptions so;
+    so.collection_version = &version_;
     so.collection = o_.search_collection;
     if (auto c = req_.query.find("collection"); c != req_.query.end() && !c->second.empty()) so.collection = c->second;
     int k = o_.default_n;
@@ -595,6 +602,7 @@ class Router {
   const SearchBackend& backend_;
   const HandlerOptions& o_;
   absl::Time deadline_;
+  std::string route_, version_;
 };
 
 std::string Serialize(const Reply& r, const HandlerOptions& o) {
@@ -615,7 +623,17 @@ std::string Serialize(const Reply& r, const HandlerOptions& o) {
 std::string HandleEvent(absl::string_view event_json, const Invocation& invocation,
                         const SearchBackend& backend, const HandlerOptions& options,
                         std::string* detail) {
+  Outcome outcome;
+  std::string out = HandleEvent(event_json, invocation, backend, options, &outcome);
+  if (detail != nullptr) *detail = std::move(outcome.detail);
+  return out;
+}
+
+std::string HandleEvent(absl::string_view event_json, const Invocation& invocation,
+                        const SearchBackend& backend, const HandlerOptions& options, Outcome* outcome) {
   Reply reply;
+  outcome->route.clear();
+  outcome->collection_version.clear();
   try {
     auto req = ParseEvent(event_json, options);
     if (!req.ok()) {
@@ -626,6 +644,8 @@ std::string HandleEvent(absl::string_view event_json, const Invocation& invocati
     } else {
       Router router(*req, invocation, backend, options);
       reply = router.Route();
+      outcome->route = router.route();
+      outcome->collection_version = router.version();
     }
   } catch (const std::exception& e) {
     reply = Error(500, "internal error");
@@ -634,8 +654,32 @@ std::string HandleEvent(absl::string_view event_json, const Invocation& invocati
     reply = Error(500, "internal error");
     reply.detail = "unknown exception";
   }
-  if (detail != nullptr) *detail = reply.detail;
+  outcome->status = reply.status;
+  outcome->detail = reply.detail;
   return Serialize(reply, options);
+}
+
+}  // namespace simsearch::lambda
+
+namespace simsearch::lambda {
+
+std::string EmfLine(const Outcome& outcome, absl::string_view request_id, double ms, absl::Time now) {
+  json line = {
+      {"_aws",
+       {{"Timestamp", absl::ToUnixMillis(now)},
+        {"CloudWatchMetrics",
+         json::array({{{"Namespace", "simsearch"},
+                       {"Dimensions", json::array({json::array({"Route", "Status"})})},
+                       {"Metrics", json::array({{{"Name", "Latency"}, {"Unit", "Milliseconds"}},
+                                                {{"Name", "Requests"}, {"Unit", "Count"}}})}}})}}},
+      {"Route", outcome.route.empty() ? "unmatched" : outcome.route},
+      {"Status", std::to_string(outcome.status)},
+      {"Latency", ms},
+      {"Requests", 1},
+      {"request_id", std::string(request_id)},
+      {"collection_version", outcome.collection_version}};
+  // Invalid UTF-8 (a hostile request id) is replaced rather than thrown on.
+  return line.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace simsearch::lambda

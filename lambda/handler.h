@@ -52,4 +52,19 @@ std::string HandleEvent(absl::string_view event_json, const Invocation& invocati
                         const SearchBackend& backend, const HandlerOptions& options,
                         std::string* detail = nullptr);
 
+// What an invocation did, for its log line and metrics.
+struct Outcome {
+  int status = 0;                  // the HTTP status answered
+  std::string route;               // "/recommend", "/items/{id}", ...; "" when no route matched
+  std::string collection_version;  // of the collection that answered a search; "" otherwise
+  std::string detail;              // as above: the internal detail of a 5xx, for the log only
+};
+std::string HandleEvent(absl::string_view event_json, const Invocation& invocation,
+                        const SearchBackend& backend, const HandlerOptions& options, Outcome* outcome);
+
+// The CloudWatch Embedded Metric Format line (one JSON object, no newline) for one
+// invocation: metrics Latency (ms) and Requests (count) in namespace "simsearch" with
+// dimensions Route and Status, plus request_id and collection_version as properties.
+std::string EmfLine(const Outcome& outcome, absl::string_view request_id, double ms, absl::Time now);
+
 }  // namespace simsearch::lambda

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/cli.h"
+#include "core/log.h"
 #include "core/mapped_file.h"
 #include "lambda/backend.h"
 #include "lambda/handler.h"
@@ -24,6 +25,15 @@
 
 namespace simsearch::lambda {
 namespace {
+
+// One line per HTTP request: info, or error with the internal detail of a 5xx.
+void LogRequest(const Outcome& o, const std::string& request_id, double ms) {
+  const LogLevel level = o.status >= 500 ? LogLevel::kError : LogLevel::kInfo;
+  if (!LogEnabled(level)) return;
+  Log(level, "request", {{"route", o.route.empty() ? "unmatched" : o.route}, {"status", o.status}, {"ms", ms},
+                         {"collection_version", o.collection_version}, {"request_id", request_id},
+                         {"detail", o.detail}});
+}
 
 std::string Env(const char* name, const std::string& fallback = "") {
   const char* v = std::getenv(name);
@@ -41,7 +51,12 @@ constexpr char kUsage[] =
     "GET /search?q=&collection=&k=&mode=dense|lexical|hybrid&fusion=convex|rrf,\n"
     "GET /items/{id}, GET /health. Lists exclude the adult genres unless include_adult.\n"
     "Environment: INDEX_ROOT or ENGINE_ADDR (the backend), RECOMMEND_COLLECTION (ncf),\n"
-    "SEARCH_COLLECTION (synopsis), VERIFY=checksums (embedded: check every byte at start).";
+    "SEARCH_COLLECTION (synopsis), VERIFY=checksums (embedded: check every byte at start),\n"
+    "ENGINE_TLS_CA (remote over TLS: the engine's CA, PEM file), ENGINE_TLS_SERVER_NAME,\n"
+    "ENGINE_TOKEN (bearer token for an engine with --auth_tokens_file).\n"
+    "In Lambda, every invocation writes one CloudWatch Embedded Metric Format line on\n"
+    "stdout (Route, Status, Latency, request_id, collection_version); with --serve-http,\n"
+    "one log line per request on stderr.";
 
 int Run(int argc, char** argv) {
   std::string serve_http, index_root = Env("INDEX_ROOT"), engine = Env("ENGINE_ADDR");
@@ -49,8 +64,10 @@ int Run(int argc, char** argv) {
   ho.recommend_collection = Env("RECOMMEND_COLLECTION", ho.recommend_collection);
   ho.search_collection = Env("SEARCH_COLLECTION", ho.search_collection);
   double timeout_s = 10;
-  std::string web_root;
+  std::string web_root, log_level = "info", log_format = "text";
   ArgParser p("simsearch-lambda", kUsage);
+  p.AddString("log_level", &log_level, kLogLevelHelp, "LEVEL");
+  p.AddString("log_format", &log_format, kLogFormatHelp, "FORMAT");
   p.AddString("serve-http", &serve_http, "serve the handler over HTTP on host:port (port 0: any)", "HOST:PORT");
   p.AddString("index_root", &index_root, "embedded backend: index root (default $INDEX_ROOT)", "ROOT");
   p.AddString("engine", &engine, "remote backend: simsearch-engine address (default $ENGINE_ADDR)", "HOST:PORT");
@@ -61,6 +78,10 @@ int Run(int argc, char** argv) {
               "--serve-http: serve the website from DIR at / (default: ./web when it holds\n"
               "index.html; 'none': API only)", "DIR");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
+  if (absl::Status st = ConfigureLogFromFlags("simsearch-lambda", log_level, log_format); !st.ok()) {
+    std::fprintf(stderr, "simsearch-lambda: %s\n", std::string(st.message()).c_str());
+    return 2;
+  }
   if (web_root.empty() && ::access("web/index.html", R_OK) == 0) web_root = "web";
   if (web_root == "none") web_root.clear();
   if (!web_root.empty() && ::access((web_root + "/index.html").c_str(), R_OK) != 0) {
@@ -83,7 +104,15 @@ int Run(int argc, char** argv) {
   } else if (!index_root.empty()) {
     backend = MakeEmbeddedBackend(index_root, Env("VERIFY") == "checksums");
   } else if (!engine.empty()) {
-    backend = MakeRemoteBackend(engine);
+    ClientOptions co;
+    co.address = engine;
+    co.token = Env("ENGINE_TOKEN");
+    co.tls_server_name = Env("ENGINE_TLS_SERVER_NAME");
+    if (absl::Status st = LoadTlsFiles(Env("ENGINE_TLS_CA"), "", "", &co); !st.ok()) {
+      backend = absl::InvalidArgumentError(absl::StrCat("ENGINE_TLS_CA: ", st.message()));
+    } else {
+      backend = MakeRemoteBackend(co);
+    }
   } else {
     backend = absl::InvalidArgumentError("no backend: set INDEX_ROOT (bundles in the image) or ENGINE_ADDR");
   }
@@ -105,23 +134,23 @@ int Run(int argc, char** argv) {
     go.max_body_bytes = ho.max_body_bytes;
     go.web_root = web_root;
     auto gateway = HttpGateway::Start(serve_http, go, [&](const std::string& event, absl::Time deadline) {
-      std::string detail;
-      std::string out = HandleEvent(event, Invocation{deadline, ""}, b, ho, &detail);
-      if (!detail.empty()) std::fprintf(stderr, "simsearch-lambda: request failed: %s\n", detail.c_str());
+      const absl::Time start = absl::Now();
+      Outcome outcome;
+      std::string out = HandleEvent(event, Invocation{deadline, ""}, b, ho, &outcome);
+      LogRequest(outcome, "", absl::ToDoubleMilliseconds(absl::Now() - start));
       return out;
     });
     if (!gateway.ok()) {
       std::fprintf(stderr, "simsearch-lambda: %s\n", std::string(gateway.status().message()).c_str());
       return 1;
     }
-    std::fprintf(stderr, "simsearch-lambda: serving %s on http://%s:%d/%s\n", b.Describe().c_str(),
-                 serve_http.substr(0, serve_http.rfind(':')).c_str(), (*gateway)->port(),
-                 web_root.empty() ? " (API only, no website)" : absl::StrCat(" (website: ", web_root, ")").c_str());
+    LogInfo(absl::StrCat("serving ", b.Describe(), " on http://", serve_http.substr(0, serve_http.rfind(':')), ":",
+                         (*gateway)->port(), "/",
+                         web_root.empty() ? " (API only, no website)" : absl::StrCat(" (website: ", web_root, ")")));
     int sig = 0;
     while (sigwait(&signals, &sig) != 0) {
     }
-    std::fprintf(stderr, "simsearch-lambda: %s: finishing requests in progress, then exiting\n",
-                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    LogInfo(absl::StrCat(sig == SIGTERM ? "SIGTERM" : "SIGINT", ": finishing requests in progress, then exiting"));
     gateway->reset();
     return 0;
   }
@@ -135,10 +164,18 @@ int Run(int argc, char** argv) {
   }
   const SearchBackend& b = **backend;
   absl::Status st = RunLoop(api, [&](const NextInvocation& inv) -> absl::StatusOr<std::string> {
-    std::string detail;
-    std::string out = HandleEvent(inv.event, Invocation{inv.deadline, inv.request_id}, b, ho, &detail);
-    if (!detail.empty()) {
-      std::fprintf(stderr, "simsearch-lambda: request %s failed: %s\n", inv.request_id.c_str(), detail.c_str());
+    const absl::Time start = absl::Now();
+    Outcome outcome;
+    std::string out = HandleEvent(inv.event, Invocation{inv.deadline, inv.request_id}, b, ho, &outcome);
+    const double ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+    // The invocation's one line: CloudWatch takes its metrics out of it (EMF), and it
+    // is the request's log record.
+    std::string line = EmfLine(outcome, inv.request_id, ms, absl::Now());
+    line.push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fflush(stdout);
+    if (!outcome.detail.empty()) {
+      LogError("request failed", {{"request_id", inv.request_id}, {"route", outcome.route}, {"detail", outcome.detail}});
     }
     return out;
   });

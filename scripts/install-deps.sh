@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   libutf8proc-dev libxxhash-dev libcurl4-openssl-dev libcpp-httplib-dev libcivetweb-dev libssl-dev
   chromium fonts-dejavu-core
+  prometheus haproxy openssl yamllint
 )
 
 missing=()

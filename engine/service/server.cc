@@ -3,6 +3,8 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/auth_metadata_processor.h>
+#include <grpcpp/security/server_credentials.h>
 
 #include <netdb.h>
 #include <sys/socket.h>
@@ -51,6 +53,52 @@ std::string BindProblem(const std::string& listen) {
   return problem;
 }
 
+// Runs before any service sees a call on a TLS port: every call, health checks and
+// reflection included, needs a token.
+class TokenProcessor final : public grpc::AuthMetadataProcessor {
+ public:
+  explicit TokenProcessor(const TokenSet* tokens) : tokens_(tokens) {}
+  bool IsBlocking() const override { return false; }
+  grpc::Status Process(const InputMetadata& md, grpc::AuthContext*, OutputMetadata*,
+                       OutputMetadata*) override {
+    auto it = md.find("authorization");
+    if (it != md.end() && tokens_->Allows(absl::string_view(it->second.data(), it->second.size()))) {
+      return grpc::Status::OK;
+    }
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kUnauthenticatedMessage);
+  }
+
+ private:
+  const TokenSet* tokens_;
+};
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerOptions& o) {
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return absl::InvalidArgumentError("TLS needs both a certificate and its private key (--tls_cert and --tls_key)");
+  }
+  if (o.tls_cert.empty()) {
+    if (!o.tls_client_ca.empty()) {
+      return absl::InvalidArgumentError("--tls_client_ca (mutual TLS) needs server TLS: give --tls_cert and --tls_key");
+    }
+    if (o.protect_health_and_reflection && o.hooks.tokens != nullptr) {
+      return absl::InvalidArgumentError(
+          "protecting health and reflection with tokens needs TLS (--tls_cert, --tls_key): gRPC checks "
+          "tokens server-wide only on secure ports");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  grpc::SslServerCredentialsOptions ssl(o.tls_client_ca.empty()
+                                            ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = o.tls_client_ca;
+  ssl.pem_key_cert_pairs.push_back({o.tls_key, o.tls_cert});
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::SslServerCredentials(ssl);
+  if (o.protect_health_and_reflection && o.hooks.tokens != nullptr) {
+    creds->SetAuthMetadataProcessor(std::make_shared<TokenProcessor>(o.hooks.tokens));
+  }
+  return creds;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SearchServer>> SearchServer::Start(const Engine* engine,
@@ -61,10 +109,12 @@ absl::StatusOr<std::unique_ptr<SearchServer>> SearchServer::Start(const Engine* 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
+  auto creds = Credentials(options);
+  if (!creds.ok()) return creds.status();
   std::unique_ptr<SearchServer> s(new SearchServer());
-  s->service_ = std::make_unique<SimSearchService>(engine, options.limits);
+  s->service_ = std::make_unique<SimSearchService>(engine, options.limits, options.hooks);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s->port_);
+  builder.AddListeningPort(options.listen, *creds, &s->port_);
   builder.RegisterService(s->service_.get());
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(static_cast<int>(

@@ -32,6 +32,15 @@ struct ServerOptions {
   // False: NOT_SERVING until MarkReady (simsearch-engine opens its bundles after it
   // starts listening, so a prober can tell "starting" from "down").
   bool ready_at_start = true;
+
+  // TLS: PEM texts (not paths). Both empty: plaintext. With `tls_client_ca`, clients
+  // must present a certificate signed by it (mutual TLS).
+  std::string tls_cert, tls_key, tls_client_ca;
+  // Tokens and the per-call observer (service.h). With tokens and
+  // `protect_health_and_reflection`, health checks and reflection need a token too
+  // (only with TLS: gRPC runs a server-wide token check for secure ports only).
+  ServiceHooks hooks;
+  bool protect_health_and_reflection = false;
 };
 
 // grpc.health.v1 service names: "" (the whole server) and kHealthService are SERVING

@@ -199,7 +199,11 @@ grpc::Status ToGrpcStatus(const absl::Status& st) {
 // admission (an estimate) until gRPC is done sending it (the real size).
 class SimSearchService::Call final : public grpc::ServerUnaryReactor {
  public:
-  explicit Call(SimSearchService* service) : service_(service) {}
+  Call(SimSearchService* service, absl::string_view rpc, absl::string_view collection,
+       grpc::CallbackServerContext* ctx)
+      : service_(service), rpc_(rpc), collection_(collection), ctx_(ctx), start_(absl::Now()) {
+    service_->calls_in_flight_.fetch_add(1, std::memory_order_relaxed);
+  }
   // Reserves `estimate` bytes; false when the budget cannot take them.
   bool Reserve(int64_t estimate) {
     const int64_t held = service_->inflight_bytes_.fetch_add(estimate) + estimate;
@@ -213,16 +217,23 @@ class SimSearchService::Call final : public grpc::ServerUnaryReactor {
   void FinishWith(const grpc::Status& st, int64_t response_bytes) {
     service_->inflight_bytes_.fetch_add(response_bytes - bytes_);
     bytes_ = response_bytes;
+    if (service_->hooks_.on_call) {
+      service_->hooks_.on_call(CallRecord{rpc_, collection_, st, absl::Now() - start_, ctx_});
+    }
     Finish(st);
   }
   void OnDone() override {
     service_->inflight_bytes_.fetch_sub(bytes_);
     service_->calls_done_.fetch_add(1);
+    service_->calls_in_flight_.fetch_sub(1, std::memory_order_relaxed);
     delete this;
   }
 
  private:
   SimSearchService* service_;
+  absl::string_view rpc_, collection_;  // the request outlives the call
+  grpc::CallbackServerContext* ctx_;
+  absl::Time start_;
   int64_t bytes_ = 0;
 };
 
@@ -244,8 +255,8 @@ void SimSearchService::ReturnMemoryWhenIdle() {
   }
 }
 
-SimSearchService::SimSearchService(const Engine* engine, const ServiceLimits& limits)
-    : engine_(engine), limits_(limits) {
+SimSearchService::SimSearchService(const Engine* engine, const ServiceLimits& limits, ServiceHooks hooks)
+    : engine_(engine), limits_(limits), hooks_(std::move(hooks)) {
   if (limits_.workers <= 0) limits_.workers = std::max(2u, std::thread::hardware_concurrency());
   if (limits_.max_queued <= 0) limits_.max_queued = 64 * limits_.workers;
   queue_ = std::make_unique<WorkQueue>(limits_.workers, limits_.max_queued);
@@ -261,10 +272,19 @@ SimSearchService::~SimSearchService() {
 }
 
 template <typename Body>
-grpc::ServerUnaryReactor* SimSearchService::Dispatch(grpc::CallbackServerContext* ctx,
+grpc::ServerUnaryReactor* SimSearchService::Dispatch(absl::string_view rpc, absl::string_view collection,
+                                                     grpc::CallbackServerContext* ctx,
                                                      google::protobuf::Message* resp, int64_t estimate,
                                                      Body body) {
-  auto* call = new Call(this);
+  auto* call = new Call(this, rpc, collection, ctx);
+  if (hooks_.tokens != nullptr) {
+    const auto& md = ctx->client_metadata();
+    auto it = md.find("authorization");
+    if (it == md.end() || !hooks_.tokens->Allows(absl::string_view(it->second.data(), it->second.size()))) {
+      call->FinishWith(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kUnauthenticatedMessage), 0);
+      return call;
+    }
+  }
   if (!call->Reserve(std::min(estimate, limits_.max_response_bytes))) {
     call->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                   absl::StrCat("server busy: the answers of the calls in progress take ",
@@ -307,7 +327,7 @@ grpc::ServerUnaryReactor* SimSearchService::Dispatch(grpc::CallbackServerContext
 
 grpc::ServerUnaryReactor* SimSearchService::Search(grpc::CallbackServerContext* ctx,
                                                    const v1::SearchRequest* req, v1::SearchResponse* resp) {
-  return Dispatch(ctx, resp, HitsBytes(1, req->has_top_k() ? req->top_k() : engine_->limits().default_k),
+  return Dispatch("Search", req->collection(), ctx, resp, HitsBytes(1, req->has_top_k() ? req->top_k() : engine_->limits().default_k),
                   [this, ctx, req, resp]() -> absl::Status {
     if (!req->has_query()) {
       return absl::InvalidArgumentError(
@@ -326,7 +346,7 @@ grpc::ServerUnaryReactor* SimSearchService::Search(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* SimSearchService::BatchSearch(grpc::CallbackServerContext* ctx,
                                                         const v1::BatchSearchRequest* req,
                                                         v1::BatchSearchResponse* resp) {
-  return Dispatch(ctx, resp,
+  return Dispatch("BatchSearch", req->collection(), ctx, resp,
                   HitsBytes(req->queries_size(), req->has_top_k() ? req->top_k() : engine_->limits().default_k),
                   [this, ctx, req, resp]() -> absl::Status {
     std::vector<SearchQuery> queries;
@@ -349,7 +369,7 @@ grpc::ServerUnaryReactor* SimSearchService::BatchSearch(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* SimSearchService::GetItems(grpc::CallbackServerContext* ctx,
                                                      const v1::GetItemsRequest* req,
                                                      v1::GetItemsResponse* resp) {
-  return Dispatch(ctx, resp, HitsBytes(1, req->ids_size()) * (req->include_vectors() ? 8 : 1),
+  return Dispatch("GetItems", req->collection(), ctx, resp, HitsBytes(1, req->ids_size()) * (req->include_vectors() ? 8 : 1),
                   [this, req, resp]() -> absl::Status {
     std::vector<int64_t> ids(req->ids().begin(), req->ids().end());
     auto r = engine_->GetItems(req->collection(), ids);
@@ -372,7 +392,7 @@ grpc::ServerUnaryReactor* SimSearchService::GetItems(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* SimSearchService::LookupTitle(grpc::CallbackServerContext* ctx,
                                                         const v1::LookupTitleRequest* req,
                                                         v1::LookupTitleResponse* resp) {
-  return Dispatch(ctx, resp, HitsBytes(1, req->has_limit() ? req->limit() : 10), [this, req, resp]() -> absl::Status {
+  return Dispatch("LookupTitle", req->collection(), ctx, resp, HitsBytes(1, req->has_limit() ? req->limit() : 10), [this, req, resp]() -> absl::Status {
     auto r = engine_->LookupTitle(req->collection(), req->query(),
                                   Optional(req->has_limit(), req->limit()));
     if (!r.ok()) return r.status();
@@ -400,7 +420,7 @@ grpc::ServerUnaryReactor* SimSearchService::LookupTitle(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* SimSearchService::ListCollections(grpc::CallbackServerContext* ctx,
                                                             const v1::ListCollectionsRequest*,
                                                             v1::ListCollectionsResponse* resp) {
-  return Dispatch(ctx, resp, 4096, [this, resp]() -> absl::Status {
+  return Dispatch("ListCollections", "", ctx, resp, 4096, [this, resp]() -> absl::Status {
     for (const auto& c : engine_->ListCollections()) {
       FillInfo(*c, engine_->State(c->name()), engine_->limits().max_k, resp->add_collections());
     }
@@ -411,7 +431,7 @@ grpc::ServerUnaryReactor* SimSearchService::ListCollections(grpc::CallbackServer
 grpc::ServerUnaryReactor* SimSearchService::DescribeCollection(grpc::CallbackServerContext* ctx,
                                                                const v1::DescribeCollectionRequest* req,
                                                                v1::DescribeCollectionResponse* resp) {
-  return Dispatch(ctx, resp, 8192, [this, req, resp]() -> absl::Status {
+  return Dispatch("DescribeCollection", req->collection(), ctx, resp, 8192, [this, req, resp]() -> absl::Status {
     auto c = engine_->GetCollection(req->collection());
     if (!c.ok()) return c.status();
     FillInfo(**c, engine_->State((*c)->name()), engine_->limits().max_k, resp->mutable_info());

@@ -12,11 +12,15 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include "absl/strings/string_view.h"
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "engine/engine.h"
+#include "engine/service/auth.h"
 #include "core/work_queue.h"
 #include "simsearch/v1/simsearch.grpc.pb.h"
 
@@ -34,9 +38,28 @@ struct ServiceLimits {
   int64_t max_inflight_bytes = 256 << 20;  // answers of calls in progress, until read by clients
 };
 
+// One finished call, for metrics and logs.
+struct CallRecord {
+  absl::string_view rpc;         // "Search", "GetItems", ...
+  absl::string_view collection;  // as the request named it; "" for ListCollections
+  const grpc::Status& status;
+  absl::Duration duration;      // from the call's arrival to its answer being handed to gRPC
+  grpc::CallbackServerContext* context;  // for the peer's address
+};
+using CallObserver = std::function<void(const CallRecord&)>;
+
+struct ServiceHooks {
+  // When set, every SimSearch call must carry "authorization: Bearer <token>" with a
+  // token of the set, or it is answered UNAUTHENTICATED (health and reflection are
+  // separate services: see ServerOptions::protect_health_and_reflection).
+  const TokenSet* tokens = nullptr;
+  // Called once per call with its outcome, on the thread that finishes it: keep it cheap.
+  CallObserver on_call;
+};
+
 class SimSearchService final : public simsearch::v1::SimSearch::CallbackService {
  public:
-  SimSearchService(const Engine* engine, const ServiceLimits& limits);
+  SimSearchService(const Engine* engine, const ServiceLimits& limits, ServiceHooks hooks = {});
   ~SimSearchService() override;  // runs the calls still queued
 
   grpc::ServerUnaryReactor* Search(grpc::CallbackServerContext* ctx, const v1::SearchRequest* req,
@@ -59,6 +82,8 @@ class SimSearchService final : public simsearch::v1::SimSearch::CallbackService 
   const ServiceLimits& limits() const { return limits_; }
   // Bytes reserved for, then taken by, the answers of calls not done yet.
   int64_t inflight_bytes() const { return inflight_bytes_.load(); }
+  // Calls admitted and not yet done (queued, running or sending their answer).
+  int64_t calls_in_flight() const { return calls_in_flight_.load(std::memory_order_relaxed); }
 
  private:
   class Call;
@@ -67,13 +92,16 @@ class SimSearchService final : public simsearch::v1::SimSearch::CallbackService 
   // `estimate`: the answer's likely size, reserved against max_inflight_bytes until
   // the real size is known.
   template <typename Body>
-  grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx,
-                                     google::protobuf::Message* resp, int64_t estimate, Body body);
+  grpc::ServerUnaryReactor* Dispatch(absl::string_view rpc, absl::string_view collection,
+                                     grpc::CallbackServerContext* ctx, google::protobuf::Message* resp,
+                                     int64_t estimate, Body body);
   void ReturnMemoryWhenIdle();  // the trimmer thread
 
   const Engine* engine_;
   ServiceLimits limits_;
+  ServiceHooks hooks_;
   std::atomic<int64_t> inflight_bytes_{0};
+  std::atomic<int64_t> calls_in_flight_{0};
   std::atomic<int64_t> calls_done_{0};  // since the trimmer last looked
   std::unique_ptr<WorkQueue> queue_;
   absl::Mutex trim_mu_;

@@ -1,0 +1,205 @@
+#include "engine/service/metrics.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "httplib.h"
+
+#ifndef SIMSEARCH_VERSION
+#define SIMSEARCH_VERSION "dev"
+#endif
+
+namespace simsearch {
+namespace {
+
+}  // namespace
+
+const char* StatusCodeName(grpc::StatusCode code) {
+  static const char* const kNames[] = {
+      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+      "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+      "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  const int c = static_cast<int>(code);
+  return c >= 0 && c < 17 ? kNames[c] : "UNKNOWN";
+}
+
+namespace {
+
+// Resident memory and CPU time of this process, from /proc.
+void ProcessStats(double* rss_bytes, double* cpu_seconds) {
+  *rss_bytes = 0;
+  *cpu_seconds = 0;
+  std::ifstream statm("/proc/self/statm");
+  uint64_t pages = 0, resident = 0;
+  if (statm >> pages >> resident) *rss_bytes = static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  std::ifstream stat("/proc/self/stat");
+  std::string line;
+  if (std::getline(stat, line)) {
+    // Fields after the command name (which may hold spaces) start after ") ".
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) return;
+    std::vector<absl::string_view> f = absl::StrSplit(absl::string_view(line).substr(close + 2), ' ');
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 here (0-based 11, 12).
+    uint64_t utime = 0, stime = 0;
+    if (f.size() > 12 && absl::SimpleAtoi(f[11], &utime) && absl::SimpleAtoi(f[12], &stime)) {
+      *cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    }
+  }
+}
+
+}  // namespace
+
+EngineMetrics::EngineMetrics(const Engine* engine, absl::Time process_start)
+    : engine_(engine), start_(process_start) {
+  requests_ = registry_.AddCounter("simsearch_requests_total",
+                                   "SimSearch calls answered, by RPC, collection and gRPC status code.",
+                                   {"rpc", "collection", "code"});
+  latency_ = registry_.AddHistogram(
+      "simsearch_request_duration_seconds",
+      "Time from a call's arrival to its answer (queueing included), by RPC and collection.",
+      {"rpc", "collection"});
+  reloads_ = registry_.AddCounter("simsearch_collection_reloads_total",
+                                  "Versions opened and swapped in (first load included).", {"collection"});
+  rejected_ = registry_.AddCounter(
+      "simsearch_collection_versions_rejected_total",
+      "Versions that failed to open or verify (or were damaged on disk while served), by reason "
+      "(the error's status code, lower case).",
+      {"collection", "reason"});
+  registry_.AddCollector([this](GaugeWriter* w) { Collect(w); });
+}
+
+bool EngineMetrics::Known(absl::string_view collection) const {
+  absl::ReaderMutexLock lock(&mu_);
+  return known_.contains(collection);
+}
+
+void EngineMetrics::OnCall(const CallRecord& call) {
+  absl::string_view collection = call.collection;
+  if (!collection.empty() && !Known(collection)) collection = "_unknown";
+  requests_->With({call.rpc, collection, StatusCodeName(call.status.error_code())})->Add();
+  latency_->With({call.rpc, collection})->Observe(absl::ToDoubleSeconds(call.duration));
+}
+
+void EngineMetrics::OnRefresh(const std::vector<RegistryEvent>& events) {
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  for (const RegistryEvent& e : events) {
+    known_.insert(e.collection);
+    switch (e.kind) {
+      case RegistryEvent::Kind::kLoaded:
+      case RegistryEvent::Kind::kReplaced:
+      case RegistryEvent::Kind::kFallback:
+        reloads_->With({e.collection})->Add();
+        last_reload_[e.collection] = now;
+        if (e.kind == RegistryEvent::Kind::kFallback && !e.status.ok()) {
+          rejected_->With({e.collection, absl::AsciiStrToLower(absl::StatusCodeToString(e.status.code()))})->Add();
+        }
+        break;
+      case RegistryEvent::Kind::kRejected:
+      case RegistryEvent::Kind::kDamaged:
+        rejected_->With({e.collection, absl::AsciiStrToLower(absl::StatusCodeToString(e.status.code()))})->Add();
+        break;
+      case RegistryEvent::Kind::kRemoved:
+        break;
+    }
+  }
+}
+
+void EngineMetrics::Collect(GaugeWriter* w) const {
+  const auto collections = engine_->ListCollections();
+  w->Begin("simsearch_collection_info", "1 for the version each collection serves.");
+  for (const auto& c : collections) w->Sample("simsearch_collection_info", {{"collection", c->name()}, {"version", c->version()}}, 1);
+  w->Begin("simsearch_collection_items", "Items (vectors) the served version holds.");
+  for (const auto& c : collections) w->Sample("simsearch_collection_items", {{"collection", c->name()}}, static_cast<double>(c->count()));
+  w->Begin("simsearch_collection_dims", "Vector dimensions of the served version.");
+  for (const auto& c : collections) w->Sample("simsearch_collection_dims", {{"collection", c->name()}}, static_cast<double>(c->dims()));
+  w->Begin("simsearch_collection_mapped_bytes",
+           "Bytes of the served version's files, mapped into memory (HNSW graphs are read in).");
+  for (const auto& c : collections) {
+    double bytes = 0;
+    for (const FileDigest& f : c->manifest().files) bytes += static_cast<double>(f.bytes);
+    w->Sample("simsearch_collection_mapped_bytes", {{"collection", c->name()}}, bytes);
+  }
+  w->Begin("simsearch_collection_last_reload_timestamp_seconds",
+           "Unix time the served version was swapped in.");
+  for (const auto& c : collections) {
+    w->Sample("simsearch_collection_last_reload_timestamp_seconds", {{"collection", c->name()}},
+              absl::ToDoubleSeconds(c->loaded_at() - absl::UnixEpoch()));
+  }
+  const SimSearchService* service = service_.load();
+  w->Begin("simsearch_requests_in_flight", "Calls admitted and not yet done (queued, running or sending).");
+  w->Sample("simsearch_requests_in_flight", {}, service ? static_cast<double>(service->calls_in_flight()) : 0);
+  w->Begin("simsearch_build_info", "1, with the build's version.");
+  w->Sample("simsearch_build_info", {{"version", SIMSEARCH_VERSION}}, 1);
+  double rss = 0, cpu = 0;
+  ProcessStats(&rss, &cpu);
+  w->Begin("process_start_time_seconds", "Unix time the process started.");
+  w->Sample("process_start_time_seconds", {}, absl::ToDoubleSeconds(start_ - absl::UnixEpoch()));
+  w->Begin("process_resident_memory_bytes", "Resident memory of the process.");
+  w->Sample("process_resident_memory_bytes", {}, rss);
+  w->Begin("process_cpu_seconds_total", "CPU time (user and system) of the process.", "counter");
+  w->Sample("process_cpu_seconds_total", {}, cpu);
+}
+
+absl::Status SplitHostPort(const std::string& flag, const std::string& address, std::string* host, int* port) {
+  const size_t colon = address.rfind(':');
+  std::string h = colon == std::string::npos ? "" : address.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  int p = -1;
+  if (colon == std::string::npos || h.empty() || !absl::SimpleAtoi(address.substr(colon + 1), &p) || p < 0 ||
+      p > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": '", address, "' is not host:port (e.g. 127.0.0.1:9464; port 0 picks one)"));
+  }
+  *host = h;
+  *port = p;
+  return absl::OkStatus();
+}
+
+struct MetricsHttpServer::Impl {
+  httplib::Server server;
+  std::thread thread;
+};
+
+absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(const std::string& listen,
+                                                                             const MetricsRegistry* registry) {
+  std::string host;
+  int port = 0;
+  if (absl::Status st = SplitHostPort("--metrics_listen", listen, &host, &port); !st.ok()) return st;
+  std::unique_ptr<MetricsHttpServer> s(new MetricsHttpServer());
+  s->impl_ = std::make_unique<Impl>();
+  httplib::Server& srv = s->impl_->server;
+  srv.new_task_queue = [] { return new httplib::ThreadPool(1); };
+  srv.Get("/metrics", [registry](const httplib::Request&, httplib::Response& res) {
+    res.set_content(registry->Expose(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  srv.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("simsearch metrics: GET /metrics (Prometheus text format)\n", "text/plain");
+  });
+  if (port == 0) {
+    s->port_ = srv.bind_to_any_port(host);
+  } else {
+    s->port_ = srv.bind_to_port(host, port) ? port : -1;
+  }
+  if (s->port_ <= 0) {
+    return absl::UnavailableError(absl::StrCat("--metrics_listen: cannot listen on ", listen,
+                                               " (address in use, or not a local address?)"));
+  }
+  s->impl_->thread = std::thread([impl = s->impl_.get()] { impl->server.listen_after_bind(); });
+  return s;
+}
+
+MetricsHttpServer::~MetricsHttpServer() {
+  if (impl_ == nullptr) return;
+  impl_->server.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+}  // namespace simsearch

@@ -330,3 +330,41 @@ TEST_F(HandlerTest, MalformedEventFieldsAre400sNotExceptions) {
 
 }  // namespace
 }  // namespace simsearch::lambda
+
+namespace simsearch::lambda {
+namespace {
+
+// The invocation's outcome names the route, status and the answering version, and its
+// EMF line is what CloudWatch's Embedded Metric Format specifies.
+TEST_F(HandlerTest, OutcomeAndEmfLineDescribeTheInvocation) {
+  auto text = ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/v2_recommend_id.json");
+  ASSERT_TRUE(text.ok());
+  Outcome o;
+  (void)HandleEvent(*text, {}, *backend_, Options(), &o);
+  EXPECT_EQ(o.status, 200);
+  EXPECT_EQ(o.route, "/recommend");
+  EXPECT_EQ(o.collection_version, "v000001");
+  const json line = json::parse(EmfLine(o, "req-1", 1.25, absl::FromUnixMillis(1700000000123)));
+  EXPECT_EQ(line["_aws"]["Timestamp"], 1700000000123);
+  const json& m = line["_aws"]["CloudWatchMetrics"][0];
+  EXPECT_EQ(m["Namespace"], "simsearch");
+  EXPECT_EQ(m["Dimensions"], json::parse(R"([["Route","Status"]])"));
+  EXPECT_EQ(m["Metrics"][0]["Name"], "Latency");
+  EXPECT_EQ(m["Metrics"][0]["Unit"], "Milliseconds");
+  // Every dimension and metric named is a member of the line.
+  EXPECT_EQ(line["Route"], "/recommend");
+  EXPECT_EQ(line["Status"], "200");
+  EXPECT_DOUBLE_EQ(line["Latency"].get<double>(), 1.25);
+  EXPECT_EQ(line["Requests"], 1);
+  EXPECT_EQ(line["request_id"], "req-1");
+  EXPECT_EQ(line["collection_version"], "v000001");
+
+  Outcome unmatched;
+  (void)HandleEvent(R"({"version":"2.0","rawPath":"/nope","requestContext":{"http":{"method":"GET"}}})", {},
+                    *backend_, Options(), &unmatched);
+  EXPECT_EQ(unmatched.status, 404);
+  EXPECT_EQ(json::parse(EmfLine(unmatched, "\xff", 0, absl::Now()))["Route"], "unmatched");
+}
+
+}  // namespace
+}  // namespace simsearch::lambda

@@ -14,19 +14,36 @@ COPY . .
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIMSEARCH_MARCH=x86-64-v3 \
       -DSIMSEARCH_BUILD_TESTS=OFF -DSIMSEARCH_BUILD_BENCH=OFF \
  && cmake --build /build --target simsearch-engine simsearch-indexer simsearch simsearch-train-ncf \
-      simsearch-embed \
+      simsearch-embed simsearch-lambda \
  && mkdir -p /out \
  && cp /build/engine/simsearch-engine /build/indexer/simsearch-indexer /build/client/simsearch \
-       /build/models/ncf/simsearch-train-ncf /build/models/text/simsearch-embed /out/
+       /build/models/ncf/simsearch-train-ncf /build/models/text/simsearch-embed \
+       /build/lambda/simsearch-lambda /out/
 
-FROM debian:12-slim
+# The programs and the website (for `simsearch-lambda --serve-http`), on Debian 12 slim.
+FROM debian:12-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libgrpc++1.51 libprotobuf32 libabsl20220623 libopenblas0-pthread libgomp1 \
-      libutf8proc2 libxxhash0 ca-certificates \
+      libutf8proc2 libxxhash0 libssl3 libcurl4 libcivetweb1 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin simsearch
 COPY --from=build /out/ /usr/local/bin/
+COPY web/ /usr/local/share/simsearch/web/
+
+# HAProxy in front of engine replicas (deploy/haproxy; `--target haproxy`): its gRPC
+# health check runs the `simsearch` CLI of this image.
+FROM runtime AS haproxy
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends haproxy \
+ && rm -rf /var/lib/apt/lists/*
+COPY deploy/haproxy/haproxy.cfg deploy/haproxy/grpc-health-check.sh /usr/local/etc/simsearch/
+RUN ln -s /usr/local/etc/simsearch/grpc-health-check.sh /usr/local/bin/grpc-health-check.sh
+USER haproxy
+ENTRYPOINT ["haproxy", "-f", "/usr/local/etc/simsearch/haproxy.cfg"]
+
+# The engine (the default target).
+FROM runtime AS engine
 USER simsearch
 EXPOSE 50051
 VOLUME /index

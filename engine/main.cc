@@ -181,6 +181,9 @@ int main(int argc, char** argv) {
   p.AddString("auth_tokens_file", &tokens_file,
               "require 'authorization: Bearer TOKEN' metadata with one of the tokens in FILE\n"
               "(one per line, '#' comments); re-read with every poll and on SIGHUP", "FILE");
+  p.AddString("health_listen", &sopts.health_listen,
+              "also serve grpc.health.v1 alone, in plaintext, on HOST:PORT: for Kubernetes'\n"
+              "native gRPC probes, which cannot speak TLS (default: off)", "HOST:PORT");
   p.AddBool("protect_health", &protect_health,
             "health checks and reflection need a token too (needs TLS); by default they\n"
             "are public so probes and grpcurl work without one");
@@ -347,6 +350,9 @@ int main(int argc, char** argv) {
   metrics.set_service(&(*server)->service());
   Log(absl::StrFormat("listening on %d%s, health NOT_SERVING while the collections open", (*server)->port(),
                       sopts.tls_cert.empty() ? "" : sopts.tls_client_ca.empty() ? " (TLS)" : " (mutual TLS)"));
+  if (!sopts.health_listen.empty()) {
+    Log(absl::StrFormat("health only (plaintext) on health port %d", (*server)->health_port()));
+  }
   auto first = registry.Refresh();
   if (!first.ok()) {
     std::fprintf(stderr, "simsearch-engine: %s\n", std::string(first.status().message()).c_str());

@@ -135,11 +135,33 @@ absl::StatusOr<std::unique_ptr<SearchServer>> SearchServer::Start(const Engine* 
         absl::StrCat("cannot listen on ", options.listen, ": ", BindProblem(options.listen)));
   }
   s->engine_ = engine;
-  auto* health = s->server_->GetHealthCheckService();
-  health->SetServingStatus(false);
-  health->SetServingStatus(kHealthService, false);
+  if (!options.health_listen.empty()) {
+    grpc::ServerBuilder hb;
+    hb.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(), &s->health_port_);
+    hb.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    s->health_server_ = hb.BuildAndStart();
+    if (s->health_server_ == nullptr || s->health_port_ == 0) {
+      s->server_->Shutdown();
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", options.health_listen,
+                                                 " (--health_listen): ", BindProblem(options.health_listen)));
+    }
+  }
+  s->SetStatus("", false);
+  s->SetStatus(kHealthService, false);
+  s->SetStatus(kLivenessService, true);
   if (options.ready_at_start) s->MarkReady();
   return s;
+}
+
+void SearchServer::SetStatus(const std::string& service, bool serving) {
+  for (grpc::Server* server : {server_.get(), health_server_.get()}) {
+    if (server == nullptr) continue;
+    if (service.empty()) {
+      server->GetHealthCheckService()->SetServingStatus(serving);
+    } else {
+      server->GetHealthCheckService()->SetServingStatus(service, serving);
+    }
+  }
 }
 
 void SearchServer::MarkReady() {
@@ -152,17 +174,16 @@ void SearchServer::MarkReady() {
 
 void SearchServer::UpdateHealth() {
   if (server_ == nullptr) return;
-  auto* health = server_->GetHealthCheckService();
   std::set<std::string> served;
   for (const auto& c : engine_->ListCollections()) served.insert(c->name());
   absl::MutexLock lock(&health_mu_);
   const bool up = ready_ && !draining_;
   for (const std::string& name : served) published_.insert(name);
   for (const std::string& name : published_) {
-    health->SetServingStatus(absl::StrCat(kHealthService, "/", name), up && served.count(name) > 0);
+    SetStatus(absl::StrCat(kHealthService, "/", name), up && served.count(name) > 0);
   }
-  health->SetServingStatus(up && !served.empty());
-  health->SetServingStatus(kHealthService, up && !served.empty());
+  SetStatus("", up && !served.empty());
+  SetStatus(kHealthService, up && !served.empty());
 }
 
 void SearchServer::BeginDrain() {
@@ -186,11 +207,14 @@ void SearchServer::Shutdown(absl::Duration grace) {
   // NOT_SERVING for good. (gRPC 1.51's health service does not end its Watch streams
   // here: a client watching health holds the shutdown until `grace` cancels it.)
   server_->GetHealthCheckService()->Shutdown();
+  if (health_server_ != nullptr) health_server_->GetHealthCheckService()->Shutdown();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  if (health_server_ != nullptr) health_server_->Shutdown(absl::ToChronoTime(absl::Now()));
 }
 
 void SearchServer::Wait() {
   if (server_ != nullptr) server_->Wait();
+  if (health_server_ != nullptr) health_server_->Wait();
 }
 
 }  // namespace simsearch

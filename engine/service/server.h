@@ -41,12 +41,18 @@ struct ServerOptions {
   // (only with TLS: gRPC runs a server-wide token check for secure ports only).
   ServiceHooks hooks;
   bool protect_health_and_reflection = false;
+  // A second, plaintext port that serves grpc.health.v1 only (and reflection), with the
+  // same statuses: Kubernetes' native gRPC probes cannot speak TLS. Empty: none.
+  std::string health_listen;
 };
 
 // grpc.health.v1 service names: "" (the whole server) and kHealthService are SERVING
 // while the server is ready, not draining and serves at least one collection;
 // kHealthService + "/" + COLLECTION follows that collection.
 inline constexpr char kHealthService[] = "simsearch.v1.SimSearch";
+// SERVING from start until shutdown, whatever the collections: for liveness probes
+// (a process that is loading or has nothing to serve is alive, not stuck).
+inline constexpr char kLivenessService[] = "liveness";
 
 class SearchServer {
  public:
@@ -55,6 +61,7 @@ class SearchServer {
   ~SearchServer();
 
   int port() const { return port_; }
+  int health_port() const { return health_port_; }
   const SimSearchService& service() const { return *service_; }
   // The collections found at start are open (or failed, logged): health follows them.
   void MarkReady();
@@ -78,7 +85,11 @@ class SearchServer {
   std::set<std::string> published_ ABSL_GUARDED_BY(health_mu_);  // collection names given a status
   std::unique_ptr<SimSearchService> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::Server> health_server_;  // --health_listen
   int port_ = 0;
+  int health_port_ = 0;
+  // Sets one status on every server's health service.
+  void SetStatus(const std::string& service, bool serving);
 };
 
 }  // namespace simsearch

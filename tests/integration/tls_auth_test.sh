@@ -110,6 +110,17 @@ run_cli 0 "SERVING" "--protect_health: health with a token" -- health \
   --tls_ca "$pki/ca.pem" --tls_cert "$pki/client.pem" --tls_key "$pki/client.key" --token beta-token-2
 stop_engine
 
+# --- a plaintext health-only port beside TLS (Kubernetes' native gRPC probes) ----------
+start_engine "$build" "$work/root" --tls_cert "$pki/server.pem" --tls_key "$pki/server.key" \
+  --auth_tokens_file "$work/tokens" --health_listen 127.0.0.1:0
+hport=$(sed -n 's/.*on health port \([0-9]*\).*/\1/p' "$work/engine.log" | head -1)
+tls_port=$port; port=$hport
+run_cli 0 "SERVING" "--health_listen: plaintext health beside TLS" -- health
+run_cli 0 "SERVING" "--health_listen: the liveness name is SERVING" -- health --service liveness
+run_cli 1 "UNIMPLEMENTED" "--health_listen serves no search" -- similar 1 --collection tiny --token beta-token-2
+port=$tls_port
+stop_engine
+
 # --- bad configurations are refused at start, naming the flag --------------------------
 check_refused() {  # check_refused TEXT ARGS...
   local text=$1; shift

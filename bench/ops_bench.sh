@@ -65,31 +65,36 @@ for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 wait 2>/dev/null || true
 pids=()
 
-# HAProxy over N replicas (the committed config with server lines removed for N < 3).
+# HAProxy over N replicas (the committed config with server lines removed for N < 3),
+# each started for its own run only: its health checks (the CLI, every second per
+# replica) must not load the machine during the other runs.
 start e1; start e2; start e3
-declare -A lbport
 for n in 1 2 3; do
-  cfg="$work/haproxy$n.cfg"
   case $n in
-    1) sed '/^  server engine[23] /d' deploy/haproxy/haproxy.cfg > "$cfg" ;;
-    2) sed '/^  server engine3 /d' deploy/haproxy/haproxy.cfg > "$cfg" ;;
-    3) cp deploy/haproxy/haproxy.cfg "$cfg" ;;
+    1) sed '/^  server engine[23] /d' deploy/haproxy/haproxy.cfg > "$work/haproxy$n.cfg" ;;
+    2) sed '/^  server engine3 /d' deploy/haproxy/haproxy.cfg > "$work/haproxy$n.cfg" ;;
+    3) cp deploy/haproxy/haproxy.cfg "$work/haproxy$n.cfg" ;;
   esac
-  lbport[$n]=$((30000 + RANDOM % 20000))
-  SIMSEARCH_LB_LISTEN=127.0.0.1:${lbport[$n]} SIMSEARCH_LB_STATS=127.0.0.1:$((lbport[$n] + 1)) \
+done
+run_lb() {  # run_lb N: HAProxy over N replicas, 16 clients through it
+  local n=$1 lbp=$((30000 + RANDOM % 20000)) hp
+  SIMSEARCH_LB_LISTEN=127.0.0.1:$lbp SIMSEARCH_LB_STATS=127.0.0.1:$((lbp + 1)) \
   SIMSEARCH_ENGINE_1=127.0.0.1:${port[e1]} SIMSEARCH_ENGINE_2=127.0.0.1:${port[e2]} SIMSEARCH_ENGINE_3=127.0.0.1:${port[e3]} \
   SIMSEARCH_HEALTH_CHECK="$PWD/deploy/haproxy/grpc-health-check.sh" SIMSEARCH_CHECK_PATH="$PWD/build/client:/usr/bin:/bin" \
-    haproxy -f "$cfg" > "$work/haproxy$n.log" 2>&1 &
-  pids+=($!)
-done
-sleep 2
+    haproxy -f "$work/haproxy$n.cfg" > "$work/haproxy$n.log" 2>&1 &
+  hp=$!
+  for _ in $(seq 1 50); do
+    [ "$(curl -sf "http://127.0.0.1:$((lbp + 1))/stats;csv" | grep -c ',UP,')" -ge "$n" ] && break
+    sleep 0.2
+  done
+  $lg --index_root "$root" --collection genres --clients 16 --duration "$duration" \
+    --server "127.0.0.1:$lbp" --json | sed "s/^/lb haproxy-$n 16 /" >> "$work/runs.txt"
+  kill "$hp"; wait "$hp" 2>/dev/null || true
+}
 for r in $(seq 1 "$rounds"); do
   $lg --index_root "$root" --collection genres --clients 16 --duration "$duration" \
     --server "127.0.0.1:${port[e1]}" --json | sed "s/^/lb direct 16 /" >> "$work/runs.txt"
-  for n in 1 2 3; do
-    $lg --index_root "$root" --collection genres --clients 16 --duration "$duration" \
-      --server "127.0.0.1:${lbport[$n]}" --json | sed "s/^/lb haproxy-$n 16 /" >> "$work/runs.txt"
-  done
+  for n in 1 2 3; do run_lb "$n"; done
 done
 
 python3 - "$work/runs.txt" <<'PY'

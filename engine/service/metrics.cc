@@ -136,7 +136,7 @@ void EngineMetrics::Collect(GaugeWriter* w) const {
   const SimSearchService* service = service_.load();
   w->Begin("simsearch_requests_in_flight", "Calls admitted and not yet done (queued, running or sending).");
   w->Sample("simsearch_requests_in_flight", {}, service ? static_cast<double>(service->calls_in_flight()) : 0);
-  w->Begin("simsearch_build_info", "1, with the build's version.");
+  w->Begin("simsearch_build_info", "1, with the build's version (git describe at configure time).");
   w->Sample("simsearch_build_info", {{"version", SIMSEARCH_VERSION}}, 1);
   double rss = 0, cpu = 0;
   ProcessStats(&rss, &cpu);

@@ -58,6 +58,7 @@ for _ in 1 2 3 4 5; do
   SIMSEARCH_LB_LISTEN=127.0.0.1:$try SIMSEARCH_LB_STATS=127.0.0.1:$((try + 1)) \
   SIMSEARCH_ENGINE_1=127.0.0.1:${eport[1]} SIMSEARCH_ENGINE_2=127.0.0.1:${eport[2]} SIMSEARCH_ENGINE_3=127.0.0.1:${eport[3]} \
   SIMSEARCH_HEALTH_CHECK="$src/deploy/haproxy/grpc-health-check.sh" SIMSEARCH_CHECK_PATH="$build/client:/usr/bin:/bin" \
+  SIMSEARCH_CHECK_INTERVAL=500ms \
     haproxy -f "$src/deploy/haproxy/haproxy.cfg" > "$work/haproxy.log" 2>&1 &
   hp=$!
   sleep 0.5

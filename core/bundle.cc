@@ -1,5 +1,7 @@
 #include "core/bundle.h"
 
+#include "core/status_macros.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -169,9 +171,10 @@ std::string BundleWriter::PathOf(absl::string_view name) const {
   return (fs::path(staging_dir_) / std::string(name)).string();
 }
 
-absl::StatusOr<std::string> BundleWriter::Publish(Manifest manifest) {
+absl::Status BundleWriter::WriteManifest(Manifest manifest) {
   if (published_) return absl::FailedPreconditionError("bundle already published");
   manifest.files.clear();
+
   std::vector<std::string> names;  // relative paths of every regular file
   std::error_code ec;
   for (fs::recursive_directory_iterator it(staging_dir_, ec), end; !ec && it != end; it.increment(ec)) {
@@ -190,6 +193,15 @@ absl::StatusOr<std::string> BundleWriter::Publish(Manifest manifest) {
     return st;
   }
   if (auto st = SyncDirectory(staging_dir_); !st.ok()) return st;
+
+  manifest_ = std::move(manifest);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> BundleWriter::Publish(Manifest manifest) {
+  if (published_) return absl::FailedPreconditionError("bundle already published");
+  SIMSEARCH_RETURN_IF_ERROR(WriteManifest(std::move(manifest)));
+  manifest = manifest_;
 
   // Number, rename and CURRENT as one step among this collection's writers.
   auto lock = CollectionLock::Acquire(collection_dir_);

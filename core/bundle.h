@@ -40,6 +40,8 @@ inline constexpr char kUserIdsFile[] = "user_ids.i64";
 inline constexpr char kUserItemsFile[] = "user_items.i64";
 inline constexpr char kUserOffsetsFile[] = "user_offsets.i64";
 inline constexpr char kSimilarVectorsFile[] = "similar_vectors.f32";  // "more like this" candidates
+inline constexpr char kNeighboursFile[] = "neighbours.u32";               // rows, count x k
+inline constexpr char kNeighbourScoresFile[] = "neighbour_scores.f32";    // their scores
 inline constexpr char kGramFile[] = "gram.f32";  // Q^T Q, for folding watch lists in
 inline constexpr char kEncoderDir[] = "encoder";  // the text encoder's files, if any
 
@@ -65,6 +67,10 @@ class BundleWriter {
   // directory to the next free version name and switches CURRENT to it. Returns the
   // version name (e.g. "v000004").
   absl::StatusOr<std::string> Publish(Manifest manifest);
+  // Checksums the files and writes manifest.json into the staging directory without
+  // publishing, so that the staged bundle can be opened (to compute what depends on
+  // it, e.g. precomputed neighbours) before Publish.
+  absl::Status WriteManifest(Manifest manifest);
   // The manifest as Publish wrote it (with its file list).
   const Manifest& published_manifest() const { return manifest_; }
 

@@ -84,6 +84,9 @@ std::string SerializeManifest(const Manifest& m) {
       {"encoder", m.encoder_kind.empty()
                       ? json(nullptr)
                       : json{{"kind", m.encoder_kind}, {"description", m.encoder_description}}},
+      {"neighbours", m.neighbours_k > 0 ? json{{"k", m.neighbours_k}, {"seconds", m.neighbours_seconds},
+                                              {"method", "exact, the engine's own item query and scan"}}
+                                        : json(nullptr)},
       {"files", files},
   };
   return j.dump(2) + "\n";
@@ -192,6 +195,14 @@ absl::StatusOr<Manifest> ParseManifest(absl::string_view text, absl::string_view
     opt(*f, "lambda", &m.fold_in_lambda, is_num);
     if (error.empty() && (!(m.fold_in_lambda > 0) || !(m.fold_in_alpha >= 0))) {
       error = absl::StrCat(origin, ": fold_in needs lambda > 0 and alpha >= 0");
+    }
+  }
+  if (auto nb = j.find("neighbours"); nb != j.end() && !nb->is_null()) {
+    if (!nb->is_object()) error = absl::StrCat(origin, ": field 'neighbours' has the wrong type");
+    opt(*nb, "k", &m.neighbours_k, is_int);
+    opt(*nb, "seconds", &m.neighbours_seconds, is_num);
+    if (error.empty() && (m.neighbours_k == 0 || m.neighbours_k >= m.count)) {
+      error = absl::StrCat(origin, ": neighbours.k must be in 1..count-1, got ", m.neighbours_k);
     }
   }
   if (auto enc = j.find("encoder"); enc != j.end() && !enc->is_null()) {

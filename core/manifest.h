@@ -76,6 +76,11 @@ struct Manifest {
   // The text encoder that made the vectors, stored under encoder/ (empty: none).
   std::string encoder_kind;         // "bert" or "sif"
   std::string encoder_description;
+  // Precomputed "more like this": each item's exact top-`neighbours_k` (the item itself
+  // excluded), rows in neighbours.u32 and scores in neighbour_scores.f32 (docs/FORMAT.md).
+  // 0: none.
+  uint64_t neighbours_k = 0;
+  double neighbours_seconds = 0;  // what computing them took at build time
   std::vector<FileDigest> files;
 };
 

@@ -114,6 +114,16 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
     }
     c->similar_exact_ = std::make_unique<ExactSearcher>(c->similar_vectors_.floats(), m.count, m.dims);
   }
+  if (m.neighbours_k > 0) {
+    SIMSEARCH_ASSIGN_OR_RETURN(c->neighbours_, MappedArray::Open(path(kNeighboursFile), ArrayDType::kUInt32));
+    SIMSEARCH_ASSIGN_OR_RETURN(c->neighbour_scores_,
+                               MappedArray::Open(path(kNeighbourScoresFile), ArrayDType::kFloat32));
+    if (c->neighbours_.count() != m.count * m.neighbours_k || c->neighbour_scores_.count() != m.count ||
+        c->neighbour_scores_.dims() != m.neighbours_k) {
+      return absl::DataLossError(absl::StrCat(path(kNeighboursFile), " or ", kNeighbourScoresFile,
+                                              ": not ", m.count, " x ", m.neighbours_k, " as the manifest says"));
+    }
+  }
   if (m.has_fold_in) {
     SIMSEARCH_ASSIGN_OR_RETURN(c->gram_, MappedArray::Open(path(kGramFile), ArrayDType::kFloat32));
     if (c->gram_.count() != m.dims || c->gram_.dims() != m.dims) {
@@ -343,6 +353,15 @@ absl::Status Collection::CheckIntegrity() const {
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status Collection::SearchExact(const float* queries, size_t n, int k, const CompiledFilter* filter,
+                                     absl::Time deadline, std::vector<std::vector<Neighbor>>* results) const {
+  SearchParams params;
+  params.k = k;
+  params.deadline = deadline;
+  if (filter != nullptr && !filter->empty()) params.filter = filter;
+  return exact_->Search(queries, n, params, results);
 }
 
 absl::Status Collection::SearchSimilar(const float* queries, size_t n, int k, const CompiledFilter* filter,

@@ -114,6 +114,18 @@ class Collection {
   absl::Status Search(const float* queries, size_t n, int k, const CompiledFilter* filter,
                       absl::Time deadline, std::vector<std::vector<Neighbor>>* results) const;
 
+  // Exact top-k whatever the index kind: the scan of the mapped vectors.
+  absl::Status SearchExact(const float* queries, size_t n, int k, const CompiledFilter* filter,
+                           absl::Time deadline, std::vector<std::vector<Neighbor>>* results) const;
+
+  // Precomputed "more like this" (manifest "neighbours"): the exact top neighbours_k()
+  // of each item, best first (rows and scores), the item itself excluded. 0: none.
+  uint64_t neighbours_k() const { return manifest_.neighbours_k; }
+  const uint32_t* neighbour_rows(uint32_t row) const { return neighbours_.uint32s() + uint64_t{row} * neighbours_k(); }
+  const float* neighbour_scores(uint32_t row) const {
+    return neighbour_scores_.floats() + uint64_t{row} * neighbours_k();
+  }
+
   // "More like this" ranked apart (manifest "similar"; docs/MODELS.md): exact top-k over
   // similar_vectors.f32 for queries of that space. Only when has_similar().
   bool has_similar() const { return similar_exact_ != nullptr; }
@@ -166,6 +178,7 @@ class Collection {
   std::vector<uint16_t> row_type_;    // 0 = unknown
   std::unique_ptr<ExactSearcher> exact_;
   MappedArray similar_vectors_;
+  MappedArray neighbours_, neighbour_scores_;  // with manifest "neighbours"
   std::unique_ptr<ExactSearcher> similar_exact_;  // null without "similar"
   MappedArray gram_;
   std::unique_ptr<Searcher> ann_;     // null for flat collections

@@ -1,9 +1,12 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <mutex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/ascii.h"
@@ -418,11 +421,84 @@ absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextM
   return absl::OkStatus();
 }
 
+bool Engine::AnswerFromNeighbours(const Collection& c, const SearchQuery& q, int k, const CompiledFilter& compiled,
+                                  std::vector<Hit>* hits) const {
+  const uint64_t kk = c.neighbours_k();
+  if (kk < static_cast<uint64_t>(k)) return false;
+  auto row = c.RowOf(q.item_id);
+  if (!row.ok()) return false;  // the search path reports it
+  const uint32_t* rows = c.neighbour_rows(*row);
+  const float* scores = c.neighbour_scores(*row);
+  if (rows[0] == kNoNeighbours) return false;
+  hits->clear();
+  for (uint64_t j = 0; j < kk && hits->size() < static_cast<size_t>(k); ++j) {
+    const uint32_t r = rows[j];
+    if (r >= c.count()) return false;  // damaged: --verify checksums catches it; search meanwhile
+    if (!compiled.Allows(r)) continue;
+    hits->push_back({c.id(r), scores[j], c.item(r)});
+  }
+  return hits->size() == static_cast<size_t>(k);
+}
+
+absl::Status Engine::ComputeItemNeighbours(const Collection& c, int k, int threads,
+                                           const std::function<void(double)>& progress,
+                                           std::vector<uint32_t>* rows, std::vector<float>* scores) const {
+  const uint64_t n = c.count();
+  if (k < 1 || static_cast<uint64_t>(k) >= n) {
+    return absl::InvalidArgumentError(absl::StrCat("neighbours: k must be in 1..", n - 1, ", got ", k));
+  }
+  SIMSEARCH_ASSIGN_OR_RETURN(CompiledFilter none, c.CompileFilter({}));
+  rows->assign(n * static_cast<uint64_t>(k), 0);
+  scores->assign(n * static_cast<uint64_t>(k), 0.0f);
+  std::atomic<uint64_t> next{0}, done{0};
+  std::mutex error_mu;
+  absl::Status error;
+  auto work = [&] {
+    std::vector<std::vector<Hit>> hits;
+    for (uint64_t row; (row = next.fetch_add(1)) < n;) {
+      const SearchQuery q = SearchQuery::Item(c.id(static_cast<uint32_t>(row)));
+      absl::Status st = SearchVectors(c, {&q}, {0}, 1, k, none, absl::InfiniteFuture(), &hits, /*exact=*/true);
+      uint32_t* out_rows = rows->data() + row * static_cast<uint64_t>(k);
+      float* out_scores = scores->data() + row * static_cast<uint64_t>(k);
+      if (st.code() == absl::StatusCode::kInvalidArgument) {  // no valid query for this item
+        out_rows[0] = kNoNeighbours;
+      } else if (!st.ok()) {
+        std::lock_guard<std::mutex> lock(error_mu);
+        if (error.ok()) error = st;
+        return;
+      } else if (hits[0].size() != static_cast<size_t>(k)) {
+        std::lock_guard<std::mutex> lock(error_mu);
+        if (error.ok()) error = absl::InternalError(absl::StrCat("neighbours: item row ", row, " got ", hits[0].size(), " of ", k));
+        return;
+      } else {
+        for (int j = 0; j < k; ++j) {
+          auto r = c.RowOf(hits[0][static_cast<size_t>(j)].id);
+          out_rows[j] = r.ok() ? *r : kNoNeighbours;
+          out_scores[j] = hits[0][static_cast<size_t>(j)].score;
+        }
+      }
+      const uint64_t d = done.fetch_add(1) + 1;
+      if (progress && d % 256 == 0) progress(static_cast<double>(d) / static_cast<double>(n));
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  if (progress) progress(1.0);
+  return error;
+}
+
 absl::Status Engine::SearchVectors(const Collection& c_ref, const std::vector<const SearchQuery*>& queries,
                                    const std::vector<size_t>& index, size_t total, int k, CompiledFilter compiled,
-                                   absl::Time deadline, std::vector<std::vector<Hit>>* hits) const {
+                                   absl::Time deadline, std::vector<std::vector<Hit>>* hits, bool exact) const {
   const Collection* c = &c_ref;
   const size_t n = queries.size();
+  // "More like this" from the precomputed lists: what the search below would answer.
+  if (!exact && n == 1 && queries[0]->kind == SearchQuery::Kind::kItem && c->neighbours_k() > 0) {
+    hits->assign(1, {});
+    if (AnswerFromNeighbours(*c, *queries[0], k, compiled, &(*hits)[0])) return absl::OkStatus();
+  }
   const size_t d = c->dims();
   std::vector<float> x(n * d);
   std::vector<std::vector<uint32_t>> own(n);
@@ -446,7 +522,7 @@ absl::Status Engine::SearchVectors(const Collection& c_ref, const std::vector<co
     fetch = static_cast<int>(std::min<uint64_t>(k + most_own, c->count()));
   }
   std::vector<std::vector<Neighbor>> found;
-  SIMSEARCH_RETURN_IF_ERROR(SearchBySpace(*c, x, similar, std::max(fetch, 1), &compiled, deadline, &found));
+  SIMSEARCH_RETURN_IF_ERROR(SearchBySpace(*c, x, similar, std::max(fetch, 1), &compiled, deadline, &found, exact));
 
   hits->assign(n, {});
   for (size_t i = 0; i < n; ++i) {
@@ -469,10 +545,12 @@ absl::Status Engine::SearchVectors(const Collection& c_ref, const std::vector<co
 
 absl::Status Engine::SearchBySpace(const Collection& c, const std::vector<float>& x,
                                    const std::vector<char>& similar, int k, const CompiledFilter* filter,
-                                   absl::Time deadline, std::vector<std::vector<Neighbor>>* found) const {
+                                   absl::Time deadline, std::vector<std::vector<Neighbor>>* found, bool exact) const {
   const size_t n = similar.size(), d = c.dims();
   const size_t in_similar = static_cast<size_t>(std::count(similar.begin(), similar.end(), 1));
-  if (in_similar == 0) return c.Search(x.data(), n, k, filter, deadline, found);
+  if (in_similar == 0) {
+    return exact ? c.SearchExact(x.data(), n, k, filter, deadline, found) : c.Search(x.data(), n, k, filter, deadline, found);
+  }
   if (in_similar == n) return c.SearchSimilar(x.data(), n, k, filter, deadline, found);
   // A batch of both kinds: one search per space, results put back in query order.
   found->assign(n, {});
@@ -486,7 +564,8 @@ absl::Status Engine::SearchBySpace(const Collection& c, const std::vector<float>
     }
     std::vector<std::vector<Neighbor>> part;
     SIMSEARCH_RETURN_IF_ERROR(space ? c.SearchSimilar(qs.data(), which.size(), k, filter, deadline, &part)
-                                    : c.Search(qs.data(), which.size(), k, filter, deadline, &part));
+                                    : exact ? c.SearchExact(qs.data(), which.size(), k, filter, deadline, &part)
+                                            : c.Search(qs.data(), which.size(), k, filter, deadline, &part));
     for (size_t j = 0; j < which.size(); ++j) (*found)[which[j]] = std::move(part[j]);
   }
   return absl::OkStatus();

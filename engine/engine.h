@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -98,6 +99,15 @@ class Engine {
   ServingState State(absl::string_view name) const { return registry_->State(name); }
   const EngineLimits& limits() const { return limits_; }
 
+  // For simsearch-indexer: every item's exact "more like this" top-k, by the very code
+  // that answers an item query (the same query vector, space and scan), so a list
+  // answers exactly what a search would. Row-major count x k; an item whose query is
+  // invalid (a zero vector) gets kNoNeighbours in its first slot. `threads` >= 1.
+  static constexpr uint32_t kNoNeighbours = 0xffffffffu;
+  absl::Status ComputeItemNeighbours(const Collection& c, int k, int threads,
+                                     const std::function<void(double)>& progress, std::vector<uint32_t>* rows,
+                                     std::vector<float>* scores) const;
+
  private:
   // Search on one version; fails with Collection::CheckIntact's error when a file of
   // the version was damaged while it ran.
@@ -111,7 +121,11 @@ class Engine {
   // batch; `index[j]` is the position of `queries[j]` in the request (for messages).
   absl::Status SearchVectors(const Collection& c, const std::vector<const SearchQuery*>& queries,
                              const std::vector<size_t>& index, size_t total, int k, CompiledFilter compiled,
-                             absl::Time deadline, std::vector<std::vector<Hit>>* hits) const;
+                             absl::Time deadline, std::vector<std::vector<Hit>>* hits, bool exact = false) const;
+  // One item query answered from the collection's precomputed neighbours; false when
+  // the list cannot answer it (too short after the filter, or none).
+  bool AnswerFromNeighbours(const Collection& c, const SearchQuery& q, int k, const CompiledFilter& compiled,
+                            std::vector<Hit>* hits) const;
   // A text query in lexical or hybrid mode.
   absl::Status SearchText(const Collection& c, const SearchQuery& q, TextMode mode, int k,
                           const CompiledFilter& compiled, absl::Time deadline, std::vector<Hit>* hits) const;
@@ -120,9 +134,10 @@ class Engine {
   // The query vector (normalised on cosine collections) and rows the query itself
   // excludes.
   // Searches each query in its space (main vectors, or "more like this").
+  // `exact`: the exact scan whatever the index kind.
   absl::Status SearchBySpace(const Collection& c, const std::vector<float>& x, const std::vector<char>& similar,
                              int k, const CompiledFilter* filter, absl::Time deadline,
-                             std::vector<std::vector<Neighbor>>* found) const;
+                             std::vector<std::vector<Neighbor>>* found, bool exact = false) const;
   // `similar`: true when the query is searched in the collection's "more like this"
   // space (Collection::has_similar) rather than the main vectors.
   absl::Status BuildQuery(const Collection& c, const SearchQuery& q, float* out,

@@ -6,6 +6,7 @@
 #include <faiss/index_io.h>
 
 #include <algorithm>
+#include <thread>
 #include <cmath>
 #include <exception>
 #include <filesystem>
@@ -18,6 +19,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "engine/collection.h"
+#include "engine/engine.h"
 #include "core/array_file.h"
 #include "core/bundle.h"
 #include "core/csv.h"
@@ -524,6 +528,41 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     }
   } else {
     m.index_params = IndexParams();
+  }
+
+  if ((o.neighbours < 0 && o.neighbours != kAutoNeighbours) || o.neighbours > kMaxNeighbours) {
+    return absl::InvalidArgumentError(absl::StrCat("--neighbours must be 0-", kMaxNeighbours, ", got ", o.neighbours));
+  }
+  int neighbours = o.neighbours;
+  if (neighbours == kAutoNeighbours) {
+    const double work = static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(d);
+    neighbours = work <= kNeighboursAutoBudget ? kDefaultNeighbours : 0;
+    if (neighbours == 0) {
+      Report(o, absl::StrCat("no precomputed neighbours: ", n, " items of ", d,
+                             " dims is too many for the default; ask with --neighbours K"), 1);
+    }
+  }
+  if (neighbours > 0 && n > 1) {
+    // The staged bundle is opened as the engine would open it, and every item's list is
+    // computed by the engine's own item query: a list answers what a search would.
+    const absl::Time t0 = absl::Now();
+    const int k = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(neighbours), n - 1));
+    SIMSEARCH_RETURN_IF_ERROR(writer->WriteManifest(m));
+    SIMSEARCH_ASSIGN_OR_RETURN(std::unique_ptr<Collection> staged,
+                               Collection::Open(writer->staging_dir(), CollectionOptions{VerifyMode::kSizes}));
+    const Engine engine(nullptr, EngineLimits{});
+    std::vector<uint32_t> rows;
+    std::vector<float> scores;
+    const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const std::string stage = absl::StrCat("neighbours (top ", k, ", exact)");
+    SIMSEARCH_RETURN_IF_ERROR(engine.ComputeItemNeighbours(*staged, k, threads,
+                                                           [&](double f) { Report(o, stage, f); }, &rows, &scores));
+    staged.reset();
+    SIMSEARCH_RETURN_IF_ERROR(WriteUInt32ArrayFile(writer->PathOf(kNeighboursFile), rows.data(), rows.size()));
+    SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kNeighbourScoresFile), scores.data(), n,
+                                                  static_cast<uint64_t>(k), 0));
+    m.neighbours_k = static_cast<uint64_t>(k);
+    m.neighbours_seconds = absl::ToDoubleSeconds(absl::Now() - t0);
   }
 
   Report(o, "publishing", 0);

@@ -17,6 +17,13 @@ namespace simsearch {
 // Reports progress of a long step: `stage` names it, `fraction` in [0, 1].
 using ProgressFn = std::function<void(absl::string_view stage, double fraction)>;
 
+// Most precomputed neighbours per item (--neighbours).
+inline constexpr int kMaxNeighbours = 1000;
+inline constexpr int kAutoNeighbours = -1;
+inline constexpr int kDefaultNeighbours = 100;
+// About a minute on one 2-core machine (docs/BENCHMARKS.md): 100k items of 50 dims.
+inline constexpr double kNeighboursAutoBudget = 5e11;
+
 struct BuildOptions {
   std::string collection;                  // bundle name, e.g. "genres"
   std::string vectors_path;                // .npy, .fvecs or .csv (id, v1..vn)
@@ -57,6 +64,12 @@ struct BuildOptions {
   size_t keep_versions = 5;                // older versions are pruned after publishing
   std::string source;                      // recorded in the manifest; default: the paths
   size_t recall_queries = 1000;            // sample size for recall@10 (ANN kinds)
+  // Precomputed "more like this": each item's exact top `neighbours` (capped at
+  // count - 1), stored in the bundle and answered without a search; 0: none.
+  // kAutoNeighbours: kDefaultNeighbours when the exact computation (count^2 x dims
+  // multiply-adds) fits kNeighboursAutoBudget, else none (said in the progress).
+  int neighbours = kAutoNeighbours;
+  int threads = 0;                         // for the neighbours; 0: one per CPU
   uint64_t seed = 42;                      // sampling and FAISS training
   ProgressFn progress;                     // optional
 };

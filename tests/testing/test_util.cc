@@ -151,6 +151,8 @@ std::string BuildBundleOrDie(const std::string& root, const std::string& work_di
     f << "user_id,item_id\n";
     for (const auto& [u, i] : spec.user_items) f << u << "," << i << "\n";
   }
+  o.neighbours = spec.neighbours;
+  o.threads = 2;
   o.similar = spec.similar;
   o.similar_norm_power = spec.similar_norm_power;
   o.similar_shrink = spec.similar_shrink;

@@ -69,6 +69,7 @@ struct BundleSpec {
   float similar_norm_power = 1.0f, similar_shrink = 0.0f;
   bool fold_in = false;
   float fold_in_alpha = 0.01f, fold_in_lambda = 1.0f;
+  int neighbours = 0;  // precomputed "more like this" per item (0: none; -1: the indexer's default)
 };
 // Writes the inputs into `work_dir` and builds a bundle under `root` with the indexer
 // library; returns the version directory. Fails the test on error.

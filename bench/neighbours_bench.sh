@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# "More like this" with and without precomputed neighbours, side by side in one run:
+# the same vectors built twice (--neighbours 100 and --neighbours 0), for `genres`
+# (15k x 50, cosine) and `ncf` (7.4k x 64, the "similar" space), searched by id with
+# top 10 over gRPC (1, 4 and 16 clients) and in process (1 client). Each cell ROUNDS
+# times, the two builds taking turns; medians. Also prints what the lists cost to build.
+#
+#   bench/neighbours_bench.sh [DURATION] [ROUNDS]   (needs var/work, var/ncf: demo.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-4s} rounds=${2:-3}
+var=${SIMSEARCH_VAR:-var}
+data=data/anime
+catalog=(--catalog "$data/anime_cooperunion_2017.csv" --catalog "$data/anime_synopses_merged.csv")
+work=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+for side in lists none; do
+  k=100; [ "$side" = none ] && k=0
+  build/indexer/simsearch-indexer build --collection genres --vectors "$var/work/genres.npy" \
+    --ids "$var/work/genres_ids.npy" "${catalog[@]}" --metric cosine --index flat --neighbours $k \
+    --out "$work/$side" 2>/dev/null | sed "s/^/$side: /"
+  build/indexer/simsearch-indexer build --collection ncf --vectors "$var/ncf/item_vectors.npy" \
+    --ids "$var/ncf/item_ids.npy" --user-vectors "$var/ncf/user_vectors.npy" --user-ids "$var/ncf/user_ids.npy" \
+    --user-items "$data/interactions_history_mal.csv" "${catalog[@]}" --metric ip --index flat \
+    --similar 0.75,50 --fold-in 0.001,100 --neighbours $k --out "$work/$side" 2>/dev/null | sed "s/^/$side: /"
+done
+declare -A port
+for side in lists none; do
+  build/engine/simsearch-engine --index_root "$work/$side" --listen 127.0.0.1:0 --poll_interval 0 --drain_delay 0 \
+    > "$work/$side.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    port[$side]=$(sed -n 's/.* on port \([0-9]*\) .*/\1/p' "$work/$side.log" | head -1)
+    [ -n "${port[$side]}" ] && break
+    sleep 0.1
+  done
+done
+for r in $(seq 1 "$rounds"); do
+  for coll in genres ncf; do
+    for c in 1 4 16; do
+      for side in lists none; do
+        build/bench/simsearch-loadgen --index_root "$work/$side" --collection "$coll" --clients "$c" \
+          --duration "$duration" --server "127.0.0.1:${port[$side]}" --json | sed "s/^/$coll grpc $c $side /" >> "$work/runs.txt"
+      done
+    done
+    for side in lists none; do
+      build/bench/simsearch-loadgen --index_root "$work/$side" --collection "$coll" --clients 1 --inprocess \
+        --duration "$duration" --json | sed "s/^/$coll inprocess 1 $side /" >> "$work/runs.txt"
+    done
+  done
+done
+python3 - "$work/runs.txt" <<'PY'
+import json, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    coll, mode, clients, side, rest = line.split(" ", 4)
+    runs.setdefault((coll, mode, int(clients), side), []).append(json.loads(rest))
+med = lambda rs, k: statistics.median(r[k] for r in rs)
+print("| collection | mode | clients | QPS lists | QPS search | ratio | p50 lists | p50 search | p99 lists | p99 search |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for coll in ("genres", "ncf"):
+    for mode, c in (("grpc", 1), ("grpc", 4), ("grpc", 16), ("inprocess", 1)):
+        a, b = runs[(coll, mode, c, "lists")], runs[(coll, mode, c, "none")]
+        print("| %s | %s | %d | %.0f | %.0f | %.2f | %.0f us | %.0f us | %.0f us | %.0f us |" % (
+            coll, mode, c, med(a, "qps"), med(b, "qps"), med(a, "qps") / med(b, "qps"),
+            med(a, "p50_us"), med(b, "p50_us"), med(a, "p99_us"), med(b, "p99_us")))
+print("(medians of %d interleaved runs per cell)" % len(runs[("genres", "grpc", 1, "lists")]))
+PY

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/file_util.h"
@@ -122,7 +123,8 @@ std::string Event(const std::string& name) {
   return *ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/" + name + ".json");
 }
 
-// A child process with extra environment variables; stderr goes to `log`.
+// A child process with extra environment variables; stderr goes to `log`, stdout to
+// `log` + ".out".
 class Child {
  public:
   Child(std::vector<std::string> args, std::vector<std::string> env, const std::string& log) {
@@ -137,6 +139,7 @@ class Child {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 1, (log + ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     EXPECT_EQ(posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), envp.data()), 0);
     posix_spawn_file_actions_destroy(&fa);
   }
@@ -244,6 +247,26 @@ TEST_F(BootstrapTest, EmbeddedBackendAnswersEveryInvocation) {
   EXPECT_EQ(posts[2].path, "/2018-06-01/runtime/invocation/junk/response") << "a bad event is a 400, not a crash";
   EXPECT_EQ(StatusOf(posts[2]), 400);
   EXPECT_EQ(StatusOf(posts[3]), 504);
+
+  // One CloudWatch Embedded Metric Format line per invocation on stdout.
+  auto out = ReadFileToString(dir_->Join("boot.log.out"));
+  ASSERT_TRUE(out.ok());
+  std::vector<nlohmann::json> lines;
+  for (absl::string_view line : absl::StrSplit(*out, '\n', absl::SkipEmpty())) {
+    lines.push_back(nlohmann::json::parse(line));
+  }
+  ASSERT_EQ(lines.size(), 4u) << *out;
+  const std::vector<std::pair<std::string, std::string>> want = {
+      {"health", "200"}, {"by-name", "200"}, {"junk", "400"}, {"late", "504"}};
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(lines[i]["request_id"], want[i].first);
+    EXPECT_EQ(lines[i]["Status"], want[i].second);
+    EXPECT_TRUE(lines[i]["Latency"].is_number());
+    EXPECT_EQ(lines[i]["_aws"]["CloudWatchMetrics"][0]["Namespace"], "simsearch");
+  }
+  EXPECT_EQ(lines[0]["Route"], "/health");
+  EXPECT_EQ(lines[1]["Route"], "/recommend");
+  EXPECT_EQ(lines[1]["collection_version"], "v000001");
 }
 
 TEST_F(BootstrapTest, StartupFailureIsPostedAsInitError) {

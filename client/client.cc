@@ -3,12 +3,11 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/file_util.h"
 #include "core/quote.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "simsearch/v1/simsearch.grpc.pb.h"
@@ -30,17 +29,6 @@ absl::Status FromGrpc(const grpc::Status& st, const ClientOptions& options) {
     }
   }
   return absl::Status(static_cast<absl::StatusCode>(st.error_code()), msg);
-}
-
-absl::StatusOr<std::string> ReadPemFile(const char* flag, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(flag, ": cannot read ", path));
-  std::stringstream buf;
-  buf << in.rdbuf();
-  if (buf.str().find("-----BEGIN ") == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, ": ", path, " is not a PEM file (no -----BEGIN line)"));
-  }
-  return buf.str();
 }
 
 void ToProto(const SearchQuery& q, v1::Query* out) {

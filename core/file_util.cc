@@ -280,4 +280,13 @@ absl::Status FileWriter::Close() {
   return SyncDirectory(ParentDir(path_));
 }
 
+absl::StatusOr<std::string> ReadPemFile(absl::string_view flag, const std::string& path) {
+  auto text = ReadFileToString(path);
+  if (!text.ok()) return absl::Status(text.status().code(), absl::StrCat(flag, ": ", text.status().message()));
+  if (text->find("-----BEGIN ") == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": ", path, " is not a PEM file (no -----BEGIN line)"));
+  }
+  return text;
+}
+
 }  // namespace simsearch

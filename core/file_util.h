@@ -14,6 +14,9 @@ namespace simsearch {
 
 // Whole file into a string.
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
+// A PEM file (certificate, key, CA) for the command-line `flag`: errors name the flag
+// and the file, and a file without a "-----BEGIN " line is not PEM.
+absl::StatusOr<std::string> ReadPemFile(absl::string_view flag, const std::string& path);
 
 // Writes `data` as the new content of `path` through a FileWriter: readers (and every
 // other name of the old file) see the old or the new content, never a mix.

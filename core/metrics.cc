@@ -133,6 +133,17 @@ void AppendHeader(std::string* out, const Family<T>& f, absl::string_view type) 
   absl::StrAppend(out, "# HELP ", f.name(), " ", EscapeHelp(f.help()), "\n# TYPE ", f.name(), " ", type, "\n");
 }
 
+// A counter or gauge family: its header and one line per series.
+template <typename T>
+void AppendScalarFamily(std::string* out, const Family<T>& f, absl::string_view type) {
+  AppendHeader(out, f, type);
+  for (const auto& [labels, series] : f.Series()) {
+    out->append(f.name());
+    AppendLabels(out, f.labels(), labels);
+    absl::StrAppend(out, " ", FormatMetricValue(series->Value()), "\n");
+  }
+}
+
 }  // namespace
 
 void GaugeWriter::Begin(absl::string_view name, absl::string_view help, absl::string_view type) {
@@ -181,22 +192,8 @@ void MetricsRegistry::AddCollector(std::function<void(GaugeWriter*)> collect) {
 std::string MetricsRegistry::Expose() const {
   absl::MutexLock lock(&mu_);
   std::string out;
-  for (const auto& f : counters_) {
-    AppendHeader(&out, *f, "counter");
-    for (const auto& [labels, c] : f->Series()) {
-      out.append(f->name());
-      AppendLabels(&out, f->labels(), labels);
-      absl::StrAppend(&out, " ", FormatMetricValue(c->Value()), "\n");
-    }
-  }
-  for (const auto& f : gauges_) {
-    AppendHeader(&out, *f, "gauge");
-    for (const auto& [labels, g] : f->Series()) {
-      out.append(f->name());
-      AppendLabels(&out, f->labels(), labels);
-      absl::StrAppend(&out, " ", FormatMetricValue(g->Value()), "\n");
-    }
-  }
+  for (const auto& f : counters_) AppendScalarFamily(&out, *f, "counter");
+  for (const auto& f : gauges_) AppendScalarFamily(&out, *f, "gauge");
   for (const auto& f : histograms_) {
     AppendHeader(&out, *f, "histogram");
     for (const auto& [labels, h] : f->Series()) {

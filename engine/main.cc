@@ -4,8 +4,6 @@
 
 #include <atomic>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -13,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "core/cli.h"
+#include "core/file_util.h"
 #include "core/log.h"
 #include "core/mapped_file.h"
 #include "engine/engine.h"
@@ -44,17 +43,6 @@ void LogRefresh(const absl::StatusOr<std::vector<simsearch::RegistryEvent>>& r) 
                      e.kind == simsearch::RegistryEvent::Kind::kFallback;
     simsearch::Log(bad ? simsearch::LogLevel::kWarning : simsearch::LogLevel::kInfo, simsearch::DescribeEvent(e));
   }
-}
-
-absl::StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(flag, ": cannot read ", path));
-  std::stringstream buf;
-  buf << in.rdbuf();
-  if (buf.str().find("-----BEGIN ") == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, ": ", path, " is not a PEM file (no -----BEGIN line)"));
-  }
-  return buf.str();
 }
 
 bool IsLoopback(const std::string& listen) {
@@ -264,7 +252,7 @@ int main(int argc, char** argv) {
                                  std::tuple{"--tls_key", &tls_key, &sopts.tls_key},
                                  std::tuple{"--tls_client_ca", &tls_client_ca, &sopts.tls_client_ca}}) {
     if (path->empty()) continue;
-    auto pem = ReadPem(flag, *path);
+    auto pem = simsearch::ReadPemFile(flag, *path);
     if (!pem.ok()) {
       std::fprintf(stderr, "simsearch-engine: %s\n", std::string(pem.status().message()).c_str());
       return 2;

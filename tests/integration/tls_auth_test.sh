@@ -129,7 +129,7 @@ check_refused() {  # check_refused TEXT ARGS...
   if [ "$rc" = 2 ] && grep -q -- "$text" <<<"$out"; then pass "refused: $text"; else fail "expected exit 2 with '$text', got $rc: $out"; fi
 }
 check_refused "--tls_cert and --tls_key go together" --tls_cert "$pki/server.pem"
-check_refused "--tls_key: cannot read" --tls_cert "$pki/server.pem" --tls_key "$work/nope.key"
+check_refused "--tls_key: cannot open" --tls_cert "$pki/server.pem" --tls_key "$work/nope.key"
 check_refused "is not a PEM file" --tls_cert "$work/tokens" --tls_key "$pki/server.key"
 check_refused "is not the private key of --tls_cert" --tls_cert "$pki/server.pem" --tls_key "$pki/client.key"
 check_refused "holds no token" --auth_tokens_file <(printf '# nothing\n')

@@ -61,11 +61,8 @@ class TokenProcessor final : public grpc::AuthMetadataProcessor {
   bool IsBlocking() const override { return false; }
   grpc::Status Process(const InputMetadata& md, grpc::AuthContext*, OutputMetadata*,
                        OutputMetadata*) override {
-    auto it = md.find("authorization");
-    if (it != md.end() && tokens_->Allows(absl::string_view(it->second.data(), it->second.size()))) {
-      return grpc::Status::OK;
-    }
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kUnauthenticatedMessage);
+    return HasValidToken(*tokens_, md) ? grpc::Status::OK
+                                       : grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kUnauthenticatedMessage);
   }
 
  private:

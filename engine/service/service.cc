@@ -182,6 +182,11 @@ int64_t HitsBytes(int64_t lists, int64_t k) {
 
 }  // namespace
 
+bool HasValidToken(const TokenSet& tokens, const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
+  auto it = metadata.find("authorization");
+  return it != metadata.end() && tokens.Allows(absl::string_view(it->second.data(), it->second.size()));
+}
+
 grpc::Status ToGrpcStatus(const absl::Status& st) {
   if (st.ok()) return grpc::Status::OK;
   // absl::StatusCode and grpc::StatusCode share their numbering (both follow
@@ -277,13 +282,9 @@ grpc::ServerUnaryReactor* SimSearchService::Dispatch(absl::string_view rpc, absl
                                                      google::protobuf::Message* resp, int64_t estimate,
                                                      Body body) {
   auto* call = new Call(this, rpc, collection, ctx);
-  if (hooks_.tokens != nullptr) {
-    const auto& md = ctx->client_metadata();
-    auto it = md.find("authorization");
-    if (it == md.end() || !hooks_.tokens->Allows(absl::string_view(it->second.data(), it->second.size()))) {
-      call->FinishWith(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kUnauthenticatedMessage), 0);
-      return call;
-    }
+  if (hooks_.tokens != nullptr && !HasValidToken(*hooks_.tokens, ctx->client_metadata())) {
+    call->FinishWith(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kUnauthenticatedMessage), 0);
+    return call;
   }
   if (!call->Reserve(std::min(estimate, limits_.max_response_bytes))) {
     call->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,

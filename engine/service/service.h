@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include "absl/strings/string_view.h"
 #include <thread>
@@ -47,6 +48,9 @@ struct CallRecord {
   grpc::CallbackServerContext* context;  // for the peer's address
 };
 using CallObserver = std::function<void(const CallRecord&)>;
+
+// True when the call's metadata carries "authorization: Bearer <a token of `tokens`>".
+bool HasValidToken(const TokenSet& tokens, const std::multimap<grpc::string_ref, grpc::string_ref>& metadata);
 
 struct ServiceHooks {
   // When set, every SimSearch call must carry "authorization: Bearer <token>" with a

@@ -20,9 +20,10 @@
 namespace simsearch {
 namespace {
 
-bool ShareGenre(const Item& a, const Item& b) {
-  for (const std::string& g : a.genres) {
-    if (std::find(b.genres.begin(), b.genres.end(), g) != b.genres.end()) return true;
+bool ShareGenre(ItemView a, ItemView b) {
+  const std::vector<absl::string_view> bg = b.genres();
+  for (absl::string_view g : a.genres()) {
+    if (std::find(bg.begin(), bg.end(), g) != bg.end()) return true;
   }
   return false;
 }
@@ -49,7 +50,7 @@ int Run(int argc, char** argv) {
   std::vector<std::shared_ptr<const Collection>> cs;
   for (const std::string& n : names) {
     auto c = engine.GetCollection(n);
-    if (!c.ok() || (*c)->item(0) == nullptr) {
+    if (!c.ok() || !(*c)->has_items()) {
       std::fprintf(stderr, "collection '%s' is not served with item metadata\n", n.c_str());
       return 1;
     }
@@ -59,11 +60,10 @@ int Run(int argc, char** argv) {
   std::vector<int64_t> common;
   const Collection& first = *cs[0];
   for (uint32_t row = 0; row < first.count(); ++row) {
-    const Item* it = first.item(row);
-    if (it->genres.empty()) continue;
+    if (first.item(row).genres().empty()) continue;
     bool all = true;
-    for (const auto& c : cs) all = all && c->RowOf(it->id).ok();
-    if (all) common.push_back(it->id);
+    for (const auto& c : cs) all = all && c->RowOf(first.id(row)).ok();
+    if (all) common.push_back(first.id(row));
   }
   std::printf("%zu query items with genres held by all of: %s\n\n", common.size(),
               absl::StrJoin(names, ", ").c_str());
@@ -74,9 +74,9 @@ int Run(int argc, char** argv) {
     for (int64_t id : common) {
       auto r = engine.Search(c->name(), {SearchQuery::Item(id)}, k, {}, absl::InfiniteFuture());
       if (!r.ok()) continue;
-      const Item& q = *c->item(*c->RowOf(id));
+      const ItemView q = c->item(*c->RowOf(id));
       for (const Hit& h : r->hits[0]) {
-        shared += h.item != nullptr && ShareGenre(q, *h.item);
+        shared += h.item && ShareGenre(q, h.item);
         ++total;
       }
     }
@@ -87,13 +87,13 @@ int Run(int argc, char** argv) {
   std::uniform_int_distribution<size_t> pick(0, common.size() - 1);
   uint64_t shared = 0, total = 0;
   for (int64_t id : common) {
-    const Item& q = *first.item(*first.RowOf(id));
+    const ItemView q = first.item(*first.RowOf(id));
     for (int j = 0; j < k; ++j) {
       int64_t other;
       do {
         other = common[pick(rng)];
       } while (other == id);
-      shared += ShareGenre(q, *first.item(*first.RowOf(other)));
+      shared += ShareGenre(q, first.item(*first.RowOf(other)));
       ++total;
     }
   }

@@ -90,16 +90,16 @@ absl::Status WriteFloatArrayFile(const std::string& path, const float* x, uint64
   return WriteArray(path, ArrayDType::kFloat32, x, count, dims, flags);
 }
 
-absl::Status WriteInt64ArrayFile(const std::string& path, const int64_t* x, uint64_t count) {
-  return WriteArray(path, ArrayDType::kInt64, x, count, 1, 0);
+absl::Status WriteInt64ArrayFile(const std::string& path, const int64_t* x, uint64_t count, uint64_t dims) {
+  return WriteArray(path, ArrayDType::kInt64, x, count, dims, 0);
 }
 
 absl::Status WriteUInt8ArrayFile(const std::string& path, const uint8_t* x, uint64_t count) {
   return WriteArray(path, ArrayDType::kUInt8, x, count, 1, 0);
 }
 
-absl::Status WriteUInt32ArrayFile(const std::string& path, const uint32_t* x, uint64_t count) {
-  return WriteArray(path, ArrayDType::kUInt32, x, count, 1, 0);
+absl::Status WriteUInt32ArrayFile(const std::string& path, const uint32_t* x, uint64_t count, uint64_t dims) {
+  return WriteArray(path, ArrayDType::kUInt32, x, count, dims, 0);
 }
 
 absl::StatusOr<ArrayFileHeader> ReadArrayFileHeader(const std::string& path) {

@@ -44,11 +44,13 @@ inline constexpr uint32_t kArrayFlagUnitNorm = 1u;
 // Writes a float32 array of `count` rows of `dims` (x: size count*dims).
 absl::Status WriteFloatArrayFile(const std::string& path, const float* x, uint64_t count,
                                  uint64_t dims, uint32_t flags);
-// Writes an int64 array of `count` values (one per row, dims = 1).
-absl::Status WriteInt64ArrayFile(const std::string& path, const int64_t* x, uint64_t count);
+// Writes an int64 array of `count` rows of `dims` values (ids: one per row).
+absl::Status WriteInt64ArrayFile(const std::string& path, const int64_t* x, uint64_t count,
+                                 uint64_t dims = 1);
 // The same for bytes and uint32 values.
 absl::Status WriteUInt8ArrayFile(const std::string& path, const uint8_t* x, uint64_t count);
-absl::Status WriteUInt32ArrayFile(const std::string& path, const uint32_t* x, uint64_t count);
+absl::Status WriteUInt32ArrayFile(const std::string& path, const uint32_t* x, uint64_t count,
+                                  uint64_t dims = 1);
 
 // Reads and checks only the header (64 bytes), without mapping the file.
 absl::StatusOr<ArrayFileHeader> ReadArrayFileHeader(const std::string& path);

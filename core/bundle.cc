@@ -1,5 +1,6 @@
 #include "core/bundle.h"
 
+#include "core/item_store.h"
 #include "core/status_macros.h"
 
 #include <fcntl.h>
@@ -304,7 +305,16 @@ absl::StatusOr<Manifest> ReadVerifiedManifest(const std::string& version_dir, Ve
   if (!m.ok()) return m.status();
   std::vector<std::string> required = {kVectorsFile, kIdsFile};
   if (m->index_kind != IndexKind::kFlat) required.push_back(kFaissIndexFile);
-  if (m->has_items) required.push_back(kItemsFile);
+  if (m->has_items && !m->has_item_store) required.push_back(kItemsFile);
+  if (m->has_item_store) {
+    for (const char* f : {kItemTextFile, kItemTextOffsetsFile, kItemAttrsFile, kItemGenresFile}) required.push_back(f);
+  }
+  if (m->has_title_index) {
+    for (const char* f : {kTitleTextFile, kTitleTextOffsetsFile, kTitleEntriesFile, kTitleTrigramsFile,
+                          kTitleTrigramOffsetsFile, kTitleTrigramEntriesFile}) {
+      required.push_back(f);
+    }
+  }
   if (m->has_query_vectors) required.push_back(kQueryVectorsFile);
   if (m->has_similar) required.push_back(kSimilarVectorsFile);
   if (m->has_fold_in) required.push_back(kGramFile);

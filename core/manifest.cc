@@ -68,6 +68,9 @@ std::string SerializeManifest(const Manifest& m) {
       {"built_at", m.built_at},
       {"builder", m.builder},
       {"has_items", m.has_items},
+      {"item_store", m.has_item_store ? json{{"genres", m.item_genres}, {"types", m.item_types},
+                                             {"title_index", m.has_title_index}}
+                                      : json(nullptr)},
       {"user_count", m.user_count},
       {"has_query_vectors", m.has_query_vectors},
       {"similar", m.has_similar ? json{{"norm_power", m.similar_norm_power},
@@ -173,6 +176,30 @@ absl::StatusOr<Manifest> ParseManifest(absl::string_view text, absl::string_view
   opt(j, "built_at", &m.built_at, is_str);
   opt(j, "builder", &m.builder, is_str);
   opt(j, "has_items", &m.has_items, is_bool);
+  if (auto is = j.find("item_store"); is != j.end() && !is->is_null()) {
+    auto names = [&](const char* key, std::vector<std::string>* out) {
+      auto it = is->find(key);
+      if (it == is->end() || !it->is_array()) {
+        error = absl::StrCat(origin, ": field 'item_store.", key, "' is missing or not a list");
+        return;
+      }
+      for (const json& v : *it) {
+        if (!v.is_string()) {
+          error = absl::StrCat(origin, ": field 'item_store.", key, "' holds a non-string");
+          return;
+        }
+        out->push_back(v.get<std::string>());
+      }
+    };
+    if (!is->is_object()) {
+      error = absl::StrCat(origin, ": field 'item_store' has the wrong type");
+    } else {
+      m.has_item_store = true;
+      names("genres", &m.item_genres);
+      names("types", &m.item_types);
+      opt(*is, "title_index", &m.has_title_index, is_bool);
+    }
+  }
   opt(j, "user_count", &m.user_count, is_int);
   opt(j, "has_query_vectors", &m.has_query_vectors, is_bool);
   if (auto s = j.find("similar"); s != j.end() && !s->is_null()) {

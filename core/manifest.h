@@ -51,6 +51,13 @@ struct Manifest {
   std::string built_at;         // RFC 3339 UTC
   std::string builder;          // e.g. "simsearch-indexer 0.1.0"
   bool has_items = false;       // items.jsonl present
+  // Item metadata in binary form (core/item_store.h): item_* files present, with the
+  // genre and type vocabularies here; and the title index (engine/title_index.h):
+  // title_* files present.
+  bool has_item_store = false;
+  std::vector<std::string> item_genres;
+  std::vector<std::string> item_types;
+  bool has_title_index = false;
   // Two-tower data (e.g. NCF): vectors of users, each user's items, and query-side
   // vectors of the items (used when an item, rather than a user, is the query).
   uint64_t user_count = 0;      // > 0: user_vectors.f32, user_ids.i64, user_items.i64,

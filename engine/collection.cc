@@ -19,17 +19,21 @@ namespace fs = std::filesystem;
 bool CompiledFilter::Allows(uint32_t row) const {
   if (!excluded_.empty() && excluded_.contains(row)) return false;
   const Collection& c = *collection_;
-  if (!type_allowed_.empty() && !type_allowed_[c.row_type_[row]]) return false;
-  if (!type_excluded_.empty() && type_excluded_[c.row_type_[row]]) return false;
+  if (exclusions_only()) return true;
+  const ItemStore& items = *c.items_;
+  const uint16_t type = items.type_index(row);
+  if (!type_allowed_.empty() && (type >= type_allowed_.size() || !type_allowed_[type])) return false;
+  if (!type_excluded_.empty() && type < type_excluded_.size() && type_excluded_[type]) return false;
+  const size_t words = items.genre_words();
   if (!genre_exclude_mask_.empty()) {
-    const uint64_t* g = &c.row_genres_[row * c.genre_words_];
-    for (size_t w = 0; w < c.genre_words_; ++w) {
+    const uint64_t* g = items.genre_bits(row);
+    for (size_t w = 0; w < words; ++w) {
       if (g[w] & genre_exclude_mask_[w]) return false;
     }
   }
   if (!genre_mask_.empty()) {
-    const uint64_t* g = &c.row_genres_[row * c.genre_words_];
-    for (size_t w = 0; w < c.genre_words_; ++w) {
+    const uint64_t* g = items.genre_bits(row);
+    for (size_t w = 0; w < words; ++w) {
       if (g[w] & genre_mask_[w]) return true;
     }
     return false;
@@ -82,21 +86,7 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
   if (m.user_count > 0) {
     SIMSEARCH_RETURN_IF_ERROR(c->OpenUsers());
   }
-  if (m.has_items) {
-    SIMSEARCH_ASSIGN_OR_RETURN(c->items_, ReadItemsFile(path(kItemsFile)));
-    if (c->items_.size() != m.count) {
-      return absl::DataLossError(absl::StrCat(path(kItemsFile), ": holds ", c->items_.size(),
-                                              " items, the manifest says ", m.count));
-    }
-    for (uint32_t row = 0; row < m.count; ++row) {
-      if (c->items_[row].id != c->id(row)) {
-        return absl::DataLossError(absl::StrCat(path(kItemsFile), ": line ", row + 1, " has id ",
-                                                c->items_[row].id, ", ", kIdsFile, " says ",
-                                                c->id(row)));
-      }
-    }
-    SIMSEARCH_RETURN_IF_ERROR(c->BuildAttributes());
-  }
+  if (m.has_items || m.has_item_store) SIMSEARCH_RETURN_IF_ERROR(c->OpenItems());
   if (!m.encoder_kind.empty()) {
     SIMSEARCH_ASSIGN_OR_RETURN(c->encoder_, text::LoadEncoder(path(kEncoderDir), /*threads=*/1));
     if (static_cast<uint64_t>(c->encoder_->dims()) != m.dims) {
@@ -185,44 +175,36 @@ absl::StatusOr<uint32_t> Collection::UserRowOf(int64_t user_id) const {
   return static_cast<uint32_t>(it - begin);
 }
 
-absl::Status Collection::BuildAttributes() {
-  // Vocabularies keep the catalogue's spelling; lookups are case-insensitive.
-  std::vector<std::string> genres, types;
-  for (const Item& it : items_) {
-    for (const std::string& g : it.genres) genres.push_back(g);
-    if (!it.type.empty()) types.push_back(it.type);
-  }
-  auto unique_by_lower = [](std::vector<std::string>* v) {
-    std::sort(v->begin(), v->end());
-    v->erase(std::unique(v->begin(), v->end(),
-                         [](const std::string& a, const std::string& b) {
-                           return absl::AsciiStrToLower(a) == absl::AsciiStrToLower(b);
-                         }),
-             v->end());
-  };
-  unique_by_lower(&genres);
-  unique_by_lower(&types);
-  if (types.size() >= UINT16_MAX) return absl::DataLossError("too many distinct item types");
-  genre_names_ = genres;
-  type_names_ = types;
-  for (uint32_t g = 0; g < genre_names_.size(); ++g) {
-    genre_index_.try_emplace(absl::AsciiStrToLower(genre_names_[g]), g);
-  }
-  for (uint16_t t = 0; t < type_names_.size(); ++t) {
-    type_index_.try_emplace(absl::AsciiStrToLower(type_names_[t]), static_cast<uint16_t>(t + 1));
-  }
-  genre_words_ = std::max<size_t>(1, (genre_names_.size() + 63) / 64);
-  row_genres_.assign(items_.size() * genre_words_, 0);
-  row_type_.assign(items_.size(), 0);
-  for (size_t row = 0; row < items_.size(); ++row) {
-    for (const std::string& g : items_[row].genres) {
-      const uint32_t bit = genre_index_.at(absl::AsciiStrToLower(g));
-      row_genres_[row * genre_words_ + bit / 64] |= uint64_t{1} << (bit % 64);
+const std::vector<std::string> Collection::kNoNames;
+
+absl::Status Collection::OpenItems() {
+  const Manifest& m = manifest_;
+  if (m.has_item_store) {
+    // The binary form: mapped, nothing parsed or built.
+    SIMSEARCH_ASSIGN_OR_RETURN(ItemStore items, ItemStore::Open(dir_, m.count, m.item_genres, m.item_types));
+    items_.emplace(std::move(items));
+    if (m.has_title_index) {
+      SIMSEARCH_ASSIGN_OR_RETURN(TitleIndex titles, TitleIndex::Open(dir_, *items_, ids_.int64s()));
+      titles_.emplace(std::move(titles));
     }
-    if (!items_[row].type.empty()) {
-      row_type_[row] = type_index_.at(absl::AsciiStrToLower(items_[row].type));
-    }
+    return absl::OkStatus();
   }
+  // A bundle from before the binary form: parse items.jsonl.
+  const std::string path = (fs::path(dir_) / kItemsFile).string();
+  SIMSEARCH_ASSIGN_OR_RETURN(std::vector<Item> items, ReadItemsFile(path));
+  if (items.size() != m.count) {
+    return absl::DataLossError(absl::StrCat(path, ": holds ", items.size(), " items, the manifest says ", m.count));
+  }
+  std::vector<const Item*> rows;
+  rows.reserve(items.size());
+  for (uint32_t row = 0; row < m.count; ++row) {
+    if (items[row].id != id(row)) {
+      return absl::DataLossError(absl::StrCat(path, ": line ", row + 1, " has id ", items[row].id, ", ",
+                                              kIdsFile, " says ", id(row)));
+    }
+    rows.push_back(&items[row]);
+  }
+  items_.emplace(ItemStore::Build(rows, /*with_synopses=*/true));
   return absl::OkStatus();
 }
 
@@ -246,44 +228,44 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
   }
   if ((!spec.genres.empty() || !spec.types.empty() || !spec.exclude_genres.empty() ||
        !spec.exclude_types.empty()) &&
-      items_.empty()) {
+      !items_) {
     return absl::FailedPreconditionError(absl::StrCat(
         "collection '", name(), "' has no item metadata, so it cannot filter by genre or type"));
   }
   for (const std::string& g : spec.exclude_genres) {
-    auto it = genre_index_.find(absl::AsciiStrToLower(absl::StripAsciiWhitespace(g)));
-    if (it == genre_index_.end()) continue;  // no item has it: nothing to exclude
-    if (f.genre_exclude_mask_.empty()) f.genre_exclude_mask_.assign(genre_words_, 0);
-    f.genre_exclude_mask_[it->second / 64] |= uint64_t{1} << (it->second % 64);
+    const std::optional<uint32_t> bit = items_->GenreBit(absl::StripAsciiWhitespace(g));
+    if (!bit) continue;  // no item has it: nothing to exclude
+    if (f.genre_exclude_mask_.empty()) f.genre_exclude_mask_.assign(items_->genre_words(), 0);
+    f.genre_exclude_mask_[*bit / 64] |= uint64_t{1} << (*bit % 64);
   }
   for (const std::string& t : spec.exclude_types) {
-    auto it = type_index_.find(absl::AsciiStrToLower(absl::StripAsciiWhitespace(t)));
-    if (it == type_index_.end()) continue;
-    if (f.type_excluded_.empty()) f.type_excluded_.assign(type_names_.size() + 1, false);
-    f.type_excluded_[it->second] = true;
+    const std::optional<uint16_t> type = items_->TypeIndex(absl::StripAsciiWhitespace(t));
+    if (!type) continue;
+    if (f.type_excluded_.empty()) f.type_excluded_.assign(types().size() + 1, false);
+    f.type_excluded_[*type] = true;
   }
   if (!spec.genres.empty()) {
-    f.genre_mask_.assign(genre_words_, 0);
+    f.genre_mask_.assign(items_->genre_words(), 0);
     for (const std::string& g : spec.genres) {
-      auto it = genre_index_.find(absl::AsciiStrToLower(absl::StripAsciiWhitespace(g)));
-      if (it == genre_index_.end()) {
+      const std::optional<uint32_t> bit = items_->GenreBit(absl::StripAsciiWhitespace(g));
+      if (!bit) {
         return absl::InvalidArgumentError(
             absl::StrCat("unknown genre '", Quote(g), "' in the filter; collection '", name(),
-                         "' has: ", absl::StrJoin(genre_names_, ", ")));
+                         "' has: ", absl::StrJoin(genres(), ", ")));
       }
-      f.genre_mask_[it->second / 64] |= uint64_t{1} << (it->second % 64);
+      f.genre_mask_[*bit / 64] |= uint64_t{1} << (*bit % 64);
     }
   }
   if (!spec.types.empty()) {
-    f.type_allowed_.assign(type_names_.size() + 1, false);
+    f.type_allowed_.assign(types().size() + 1, false);
     for (const std::string& t : spec.types) {
-      auto it = type_index_.find(absl::AsciiStrToLower(absl::StripAsciiWhitespace(t)));
-      if (it == type_index_.end()) {
+      const std::optional<uint16_t> type = items_->TypeIndex(absl::StripAsciiWhitespace(t));
+      if (!type) {
         return absl::InvalidArgumentError(
             absl::StrCat("unknown type '", Quote(t), "' in the filter; collection '", name(),
-                         "' has: ", absl::StrJoin(type_names_, ", ")));
+                         "' has: ", absl::StrJoin(types(), ", ")));
       }
-      f.type_allowed_[it->second] = true;
+      f.type_allowed_[*type] = true;
     }
   }
   return f;
@@ -377,9 +359,10 @@ absl::Status Collection::SearchSimilar(const float* queries, size_t n, int k, co
 }
 
 std::vector<TitleMatch> Collection::LookupTitle(absl::string_view query, size_t limit) const {
-  if (items_.empty()) return {};
-  std::call_once(titles_once_, [this] { titles_ = std::make_unique<TitleIndex>(items_); });
-  return titles_->Lookup(query, limit);
+  if (titles_) return titles_->Lookup(query, limit);
+  if (!items_) return {};
+  std::call_once(titles_once_, [this] { built_titles_.emplace(TitleIndex::Build(*items_, ids_.int64s())); });
+  return built_titles_->Lookup(query, limit);
 }
 
 }  // namespace simsearch

@@ -18,6 +18,7 @@
 #include "core/bundle.h"
 #include "core/catalog.h"
 #include "core/fold_in.h"
+#include "core/item_store.h"
 #include "core/manifest.h"
 #include "core/query.h"
 #include "engine/exact_searcher.h"
@@ -92,15 +93,16 @@ class Collection {
     const int64_t* off = user_offsets_.int64s();
     return {user_items_.int64s() + off[user_row], user_items_.int64s() + off[user_row + 1]};
   }
-  // Metadata of a row; nullptr when the bundle has no item metadata.
-  const Item* item(uint32_t row) const { return items_.empty() ? nullptr : &items_[row]; }
+  // Metadata of a row, read in place; an empty view when the bundle has no metadata.
+  ItemView item(uint32_t row) const { return items_ ? items_->view(row) : ItemView(); }
+  bool has_items() const { return items_.has_value(); }
   // Binary search over the sorted ids. NotFound naming the collection when `id` is not
   // in it.
   absl::StatusOr<uint32_t> RowOf(int64_t id) const;
 
   // Genre and type names filters accept, sorted.
-  const std::vector<std::string>& genres() const { return genre_names_; }
-  const std::vector<std::string>& types() const { return type_names_; }
+  const std::vector<std::string>& genres() const { return items_ ? items_->genres() : kNoNames; }
+  const std::vector<std::string>& types() const { return items_ ? items_->types() : kNoNames; }
 
   // Resolves names and ids; an unknown genre or type is InvalidArgument listing the
   // known ones.
@@ -156,7 +158,8 @@ class Collection {
  private:
   friend class CompiledFilter;
   Collection() = default;
-  absl::Status BuildAttributes();
+  absl::Status OpenItems();
+  static const std::vector<std::string> kNoNames;
   absl::Status OpenUsers();
 
   Manifest manifest_;
@@ -168,24 +171,18 @@ class Collection {
   bool has_query_vectors_ = false;
   MappedArray query_vectors_;
   MappedArray user_vectors_, user_ids_, user_offsets_, user_items_;
-  std::vector<Item> items_;
-  std::vector<std::string> genre_names_;
-  absl::flat_hash_map<std::string, uint32_t> genre_index_;  // lower-case name -> bit
-  std::vector<std::string> type_names_;
-  absl::flat_hash_map<std::string, uint16_t> type_index_;   // lower-case name -> 1..
-  size_t genre_words_ = 0;
-  std::vector<uint64_t> row_genres_;  // genre_words_ per row
-  std::vector<uint16_t> row_type_;    // 0 = unknown
+  std::optional<ItemStore> items_;  // mapped (item_* files), or built from items.jsonl
   std::unique_ptr<ExactSearcher> exact_;
   MappedArray similar_vectors_;
   MappedArray neighbours_, neighbour_scores_;  // with manifest "neighbours"
   std::unique_ptr<ExactSearcher> similar_exact_;  // null without "similar"
   MappedArray gram_;
   std::unique_ptr<Searcher> ann_;     // null for flat collections
-  // Built on the first title lookup, not at open: most collections serve no lookups,
-  // and opening stays cheap (cold starts, reloads).
+  // Mapped (title_* files). Bundles from before the binary form build it on the first
+  // lookup instead, so that opening them stays cheap.
+  std::optional<TitleIndex> titles_;
   mutable std::once_flag titles_once_;
-  mutable std::unique_ptr<TitleIndex> titles_;
+  mutable std::optional<TitleIndex> built_titles_;
   std::unique_ptr<text::SentenceEncoder> encoder_;
   std::optional<LexicalIndex> lexical_;
 };

@@ -602,7 +602,7 @@ absl::StatusOr<TitleMatches> Engine::LookupTitle(absl::string_view collection,
                                                    limits_.max_title_query_bytes, ")"));
   }
   SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
-  if (c->item(0) == nullptr) {
+  if (!c->has_items()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "collection '", c->name(), "' has no item metadata, so it has no titles to look up"));
   }
@@ -615,7 +615,7 @@ absl::StatusOr<TitleMatches> Engine::LookupTitle(absl::string_view collection,
   // Does a served collection hold an anime that matches better, and this one lack it?
   const float best_here = out.matches.empty() ? 0.0f : out.matches[0].score;
   for (const auto& other : registry_->List()) {
-    if (other == c || other->item(0) == nullptr) continue;
+    if (other == c || !other->has_items()) continue;
     std::vector<TitleMatch> m = other->LookupTitle(query, 1);
     if (m.empty() || m[0].score <= best_here ||
         (out.better_elsewhere && m[0].score <= out.better_elsewhere->match.score)) {

@@ -36,11 +36,11 @@ struct EngineLimits {
 struct Hit {
   int64_t id = 0;
   float score = 0;
-  const Item* item = nullptr;  // nullptr when the collection has no metadata
+  ItemView item;  // empty when the collection has no metadata
 };
 
 struct SearchResults {
-  std::shared_ptr<const Collection> collection;  // keeps `item` pointers valid
+  std::shared_ptr<const Collection> collection;  // keeps `item` views valid
   std::vector<std::vector<Hit>> hits;            // one list per query
 };
 

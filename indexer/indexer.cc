@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <random>
 
 #include "absl/container/flat_hash_map.h"
@@ -22,10 +23,12 @@
 #include "absl/time/clock.h"
 #include "engine/collection.h"
 #include "engine/engine.h"
+#include "engine/title_index.h"
 #include "core/array_file.h"
 #include "core/bundle.h"
 #include "core/csv.h"
 #include "core/interactions.h"
+#include "core/item_store.h"
 #include "core/lexical.h"
 #include "core/quote.h"
 #include "core/file_util.h"
@@ -472,11 +475,16 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   if (encoder) {
     SIMSEARCH_RETURN_IF_ERROR(CopyTree(o.encoder_dir, writer->PathOf(kEncoderDir)));
   }
+  std::optional<ItemStore> item_store;
   if (catalog) {
     std::vector<const Item*> items;
     items.reserve(n);
     for (int64_t id : out_ids) items.push_back(catalog->Find(id));
     SIMSEARCH_RETURN_IF_ERROR(WriteItemsFile(writer->PathOf(kItemsFile), items, o.item_synopses));
+    // What the engine reads: the same metadata in binary form, and the title index.
+    item_store.emplace(ItemStore::Build(items, o.item_synopses));
+    SIMSEARCH_RETURN_IF_ERROR(item_store->Write(writer->staging_dir()));
+    SIMSEARCH_RETURN_IF_ERROR(TitleIndex::Build(*item_store, out_ids.data()).Write(writer->staging_dir()));
   }
   Report(o, "writing vectors", 1);
 
@@ -488,6 +496,12 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   m.index_kind = o.index_kind;
   m.index_params = o.params;
   m.has_items = catalog != nullptr;
+  if (item_store) {
+    m.has_item_store = true;
+    m.item_genres = item_store->genres();
+    m.item_types = item_store->types();
+    m.has_title_index = true;
+  }
   m.has_query_vectors = !query_x.empty();
   m.user_count = users.ids.size();
   m.has_similar = o.similar;

@@ -35,12 +35,8 @@ class RemoteBackend final : public SearchBackend {
 };
 
 // The item's metadata; the synopsis only when asked (GetItems), as over gRPC.
-Item CopyItem(int64_t id, const Item* item, bool with_synopsis = false) {
-  if (item != nullptr) {
-    Item it = *item;
-    if (!with_synopsis) it.synopsis.clear();
-    return it;
-  }
+Item CopyItem(int64_t id, ItemView item, bool with_synopsis = false) {
+  if (item) return item.ToItem(id, with_synopsis);
   Item it;
   it.id = id;
   return it;
@@ -64,8 +60,9 @@ class EmbeddedBackend final : public SearchBackend {
     auto r = engine_.LookupTitle(c, q, limit);
     if (!r.ok()) return r.status();
     auto candidate = [](const Collection& coll, const TitleMatch& m) {
-      const Item* item = coll.item(m.row);
-      return TitleCandidate{CopyItem(coll.id(m.row), item), m.score, m.english ? item->english_title : item->title};
+      const ItemView item = coll.item(m.row);
+      return TitleCandidate{CopyItem(coll.id(m.row), item), m.score,
+                            std::string(m.english ? item.english_title() : item.title())};
     };
     TitleLookup out;
     for (const TitleMatch& m : r->matches) out.matches.push_back(candidate(*r->collection, m));

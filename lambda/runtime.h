@@ -1,4 +1,4 @@
-// The AWS Lambda Runtime API client (a custom runtime's loop), over libcurl:
+// The AWS Lambda Runtime API client (a custom runtime's loop), over cpp-httplib:
 //   GET  /2018-06-01/runtime/invocation/next            (blocks; no timeout)
 //   POST /2018-06-01/runtime/invocation/{id}/response
 //   POST /2018-06-01/runtime/invocation/{id}/error

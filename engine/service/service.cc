@@ -46,16 +46,25 @@ std::optional<int> Optional(bool has, int value) {
   return has ? std::optional<int>(value) : std::nullopt;
 }
 
-void FillItem(int64_t id, const Item* item, v1::Item* out, bool with_synopsis = false) {
+// Copies straight from the mapped metadata into the response.
+void FillItem(int64_t id, ItemView item, v1::Item* out, bool with_synopsis = false) {
   out->set_id(id);
-  if (item == nullptr) return;
-  out->set_title(item->title);
-  out->set_english_title(item->english_title);
-  for (const std::string& g : item->genres) out->add_genres(g);
-  out->set_type(item->type);
-  out->set_episodes(item->episodes);
-  out->set_members(item->members);
-  if (with_synopsis) out->set_synopsis(item->synopsis);
+  if (!item) return;
+  const absl::string_view title = item.title(), english = item.english_title(), type = item.type();
+  out->set_title(title.data(), title.size());
+  out->set_english_title(english.data(), english.size());
+  for (absl::string_view g : item.genres()) out->add_genres(g.data(), g.size());
+  out->set_type(type.data(), type.size());
+  out->set_episodes(item.episodes());
+  out->set_members(item.members());
+  if (with_synopsis) {
+    const absl::string_view synopsis = item.synopsis();
+    out->set_synopsis(synopsis.data(), synopsis.size());
+  }
+}
+
+absl::string_view MatchedTitle(ItemView item, bool english) {
+  return english ? item.english_title() : item.title();
 }
 
 FilterSpec ToFilter(const v1::Filter& f) {
@@ -400,10 +409,11 @@ grpc::ServerUnaryReactor* SimSearchService::LookupTitle(grpc::CallbackServerCont
     const Collection& c = *r->collection;
     for (const TitleMatch& m : r->matches) {
       v1::TitleMatch* out = resp->add_matches();
-      const Item* item = c.item(m.row);
+      const ItemView item = c.item(m.row);
       FillItem(c.id(m.row), item, out->mutable_item());
       out->set_score(m.score);
-      out->set_matched_title(m.english ? item->english_title : item->title);
+      const absl::string_view matched = MatchedTitle(item, m.english);
+      out->set_matched_title(matched.data(), matched.size());
     }
     if (r->better_elsewhere) {
       const Collection& o = *r->better_elsewhere->collection;
@@ -411,7 +421,8 @@ grpc::ServerUnaryReactor* SimSearchService::LookupTitle(grpc::CallbackServerCont
       v1::TitleMatch* out = resp->mutable_better_elsewhere();
       FillItem(o.id(m.row), o.item(m.row), out->mutable_item());
       out->set_score(m.score);
-      out->set_matched_title(m.english ? o.item(m.row)->english_title : o.item(m.row)->title);
+      const absl::string_view matched = MatchedTitle(o.item(m.row), m.english);
+      out->set_matched_title(matched.data(), matched.size());
       for (const std::string& name : r->better_elsewhere->held_by) resp->add_better_elsewhere_in(name);
     }
     return absl::OkStatus();

@@ -228,11 +228,20 @@ absl::StatusOr<std::unique_ptr<SifEncoder>> SifEncoder::Load(const std::string& 
   if (!vectors.ok()) return vectors.status();
   e->vectors_ = *std::move(vectors);
   e->dims_ = static_cast<int>(e->vectors_.dims());
-  auto words = ReadFileToString(path(kWords));
+  // The words stay in the mapped file: counted here, indexed on first use.
+  auto words = MappedFile::Open(path(kWords));
   if (!words.ok()) return words.status();
-  for (absl::string_view w : absl::StrSplit(*words, '\n', absl::SkipEmpty())) e->words_.emplace_back(w);
-  if (e->words_.size() != e->vectors_.count()) {
-    return absl::DataLossError(absl::StrCat(dir, ": ", e->words_.size(), " words but ",
+  e->words_file_ = *std::move(words);
+  const char* p = reinterpret_cast<const char*>(e->words_file_.data());
+  const char* end = p + e->words_file_.size();
+  while (p < end) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    if (nl == nullptr) nl = end;
+    e->word_count_ += nl > p;
+    p = nl + 1;
+  }
+  if (e->word_count_ != e->vectors_.count()) {
+    return absl::DataLossError(absl::StrCat(dir, ": ", e->word_count_, " words but ",
                                             e->vectors_.count(), " vectors"));
   }
   if (fs::exists(path(kWeights))) {
@@ -240,36 +249,40 @@ absl::StatusOr<std::unique_ptr<SifEncoder>> SifEncoder::Load(const std::string& 
     auto u = MappedArray::Open(path(kComponent), ArrayDType::kFloat32);
     if (!w.ok()) return w.status();
     if (!u.ok()) return u.status();
-    if (w->count() != e->words_.size() || u->dims() != static_cast<uint64_t>(e->dims_)) {
+    if (w->count() != e->word_count_ || u->dims() != static_cast<uint64_t>(e->dims_)) {
       return absl::DataLossError(dir + ": fitted weights or component do not match the vectors");
     }
-    e->weights_.assign(w->floats(), w->floats() + w->count());
-    e->component_.assign(u->floats(), u->floats() + u->dims());
+    e->weights_file_ = *std::move(w);
+    e->component_file_ = *std::move(u);
+    e->weights_ = e->weights_file_.floats();
+    e->component_ = e->component_file_.floats();
   }
   return e;
 }
 
 std::string SifEncoder::Describe() const {
-  return absl::StrFormat("sif: %zu words x %d dims (%s)%s", words_.size(), dims_, source_,
+  return absl::StrFormat("sif: %zu words x %d dims (%s)%s", word_count_, dims_, source_,
                          fitted() ? absl::StrCat(", fitted on ", fitted_on_) : ", not fitted");
 }
 
-const absl::flat_hash_map<std::string, uint32_t>& SifEncoder::Index() const {
+const absl::flat_hash_map<absl::string_view, uint32_t>& SifEncoder::Index() const {
   std::call_once(index_once_, [this] {
-    index_.reserve(words_.size());
-    for (uint32_t i = 0; i < words_.size(); ++i) index_.try_emplace(words_[i], i);
+    index_.reserve(word_count_);
+    const absl::string_view text(reinterpret_cast<const char*>(words_file_.data()), words_file_.size());
+    uint32_t i = 0;
+    for (absl::string_view w : absl::StrSplit(text, '\n', absl::SkipEmpty())) index_.try_emplace(w, i++);
   });
   return index_;
 }
 
-void SifEncoder::Embed(const std::string& text, const std::vector<float>& weights, float* out) const {
+void SifEncoder::Embed(const std::string& text, const float* weights, float* out) const {
   std::fill(out, out + dims_, 0.0f);
   int n = 0;
   const auto& index = Index();
   for (const std::string& w : BasicTokenize(text, Options(lower_case_))) {
     auto it = index.find(w);
     if (it == index.end()) continue;
-    const float weight = weights.empty() ? 1.0f : weights[it->second];
+    const float weight = weights == nullptr ? 1.0f : weights[it->second];
     const float* v = vectors_.row(it->second);
     for (int k = 0; k < dims_; ++k) out[k] += weight * v[k];
     ++n;
@@ -281,7 +294,7 @@ void SifEncoder::Embed(const std::string& text, const std::vector<float>& weight
 
 absl::Status SifEncoder::FitAndSave(const std::vector<std::string>& corpus, const std::string& out_dir) const {
   // Word frequencies in the corpus.
-  std::vector<double> count(words_.size(), 0.0);
+  std::vector<double> count(word_count_, 0.0);
   double total = 0;
   const auto& index = Index();
   for (const std::string& t : corpus) {
@@ -292,8 +305,8 @@ absl::Status SifEncoder::FitAndSave(const std::vector<std::string>& corpus, cons
     }
   }
   if (total == 0) return absl::InvalidArgumentError("cannot fit SIF weights on an empty corpus");
-  std::vector<float> weights(words_.size());
-  for (size_t i = 0; i < words_.size(); ++i) {
+  std::vector<float> weights(word_count_);
+  for (size_t i = 0; i < word_count_; ++i) {
     weights[i] = static_cast<float>(a_ / (a_ + count[i] / total));
   }
   // First right singular vector of the corpus embeddings, by power iteration on V^T V.
@@ -301,7 +314,7 @@ absl::Status SifEncoder::FitAndSave(const std::vector<std::string>& corpus, cons
   std::vector<double> cov(d * d, 0.0);
   std::vector<float> v(d);
   for (const std::string& t : corpus) {
-    Embed(t, weights, v.data());
+    Embed(t, weights.data(), v.data());
     for (size_t a = 0; a < d; ++a) {
       for (size_t b = 0; b < d; ++b) cov[a * d + b] += double{v[a]} * v[b];
     }
@@ -339,7 +352,7 @@ absl::Status SifEncoder::FitAndSave(const std::vector<std::string>& corpus, cons
   if (st.ok()) st = WriteFloatArrayFile(out(kWeights), weights.data(), weights.size(), 1, 0);
   if (st.ok()) st = WriteFloatArrayFile(out(kComponent), uf.data(), 1, d, 0);
   json cfg = {{"kind", "sif"}, {"dims", dims_}, {"a", a_}, {"lower_case", lower_case_},
-              {"source", source_}, {"words", words_.size()},
+              {"source", source_}, {"words", word_count_},
               {"fitted_on", absl::StrCat(corpus.size(), " texts, ", static_cast<uint64_t>(total), " tokens")}};
   if (st.ok()) st = WriteStringToFile(out(kConfig), cfg.dump(2) + "\n");
   return st;

@@ -24,6 +24,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "core/array_file.h"
+#include "core/mapped_file.h"
 #include "models/text/encoder.h"
 
 namespace simsearch::text {
@@ -40,7 +41,7 @@ class SifEncoder final : public SentenceEncoder {
   int dims() const override { return dims_; }
   std::string kind() const override { return "sif"; }
   std::string Describe() const override;
-  bool fitted() const { return !weights_.empty(); }
+  bool fitted() const { return weights_ != nullptr; }
 
   // Fits word weights and the common component on `corpus` (texts) and writes the fitted
   // encoder to `out_dir` (the word vectors hard-linked or copied).
@@ -50,10 +51,11 @@ class SifEncoder final : public SentenceEncoder {
 
  private:
   SifEncoder() = default;
-  void Embed(const std::string& text, const std::vector<float>& weights, float* out) const;
-  // The word -> row map, built on first use (341k words take tens of milliseconds,
-  // which a cold start that serves no text query should not pay).
-  const absl::flat_hash_map<std::string, uint32_t>& Index() const;
+  // weights: one per word, or nullptr for an unweighted mean.
+  void Embed(const std::string& text, const float* weights, float* out) const;
+  // The word -> row map over the mapped words file, built on first use (341k words take
+  // tens of milliseconds, which a cold start that serves no text query should not pay).
+  const absl::flat_hash_map<absl::string_view, uint32_t>& Index() const;
 
   std::string dir_;
   std::string source_;
@@ -61,12 +63,14 @@ class SifEncoder final : public SentenceEncoder {
   int dims_ = 0;
   bool lower_case_ = true;
   float a_ = 1e-3f;
-  std::vector<std::string> words_;
+  MappedFile words_file_;  // one word per line, in row order (empty lines skipped)
+  size_t word_count_ = 0;
   mutable std::once_flag index_once_;
-  mutable absl::flat_hash_map<std::string, uint32_t> index_;
+  mutable absl::flat_hash_map<absl::string_view, uint32_t> index_;
   MappedArray vectors_;
-  std::vector<float> weights_;    // per word; empty until fitted
-  std::vector<float> component_;  // dims; empty until fitted
+  MappedArray weights_file_, component_file_;
+  const float* weights_ = nullptr;    // per word, mapped; nullptr until fitted
+  const float* component_ = nullptr;  // dims, mapped; nullptr until fitted
 };
 
 }  // namespace simsearch::text

@@ -77,9 +77,8 @@ TEST_F(EngineTest, VectorQueryEqualsOracleAndCarriesMetadata) {
   auto hits = One(SearchQuery::Vector(q), 15);
   ASSERT_TRUE(hits.ok()) << hits.status();
   EXPECT_EQ(HitIds(*hits), Oracle(q, 15));
-  ASSERT_NE((*hits)[0].item, nullptr);
-  EXPECT_EQ((*hits)[0].item->id, (*hits)[0].id);
-  EXPECT_EQ((*hits)[0].item->title, "Title " + std::to_string((*hits)[0].id));
+  ASSERT_TRUE((*hits)[0].item);
+  EXPECT_EQ((*hits)[0].item.title(), "Title " + std::to_string((*hits)[0].id));
 }
 
 TEST_F(EngineTest, MoreLikeThisExcludesTheItemItself) {
@@ -119,8 +118,8 @@ TEST_F(EngineTest, FiltersRestrictHits) {
   ASSERT_TRUE(hits.ok()) << hits.status();
   ASSERT_FALSE(hits->empty());
   for (const Hit& h : *hits) {
-    EXPECT_EQ(h.item->type, "TV");
-    const auto& g = h.item->genres;
+    EXPECT_EQ(h.item.type(), "TV");
+    const auto g = h.item.genres();
     EXPECT_TRUE(std::count(g.begin(), g.end(), "Horror") + std::count(g.begin(), g.end(), "Romance") > 0);
     EXPECT_GT(h.id, 104);
   }
@@ -141,15 +140,16 @@ TEST_F(EngineTest, ExcludeFiltersEqualTheOracleOverTheRemainingItems) {
   }
   EXPECT_EQ(HitIds(*hits), Oracle(Row(300), 15, skip));
   for (const Hit& h : *hits) {
-    EXPECT_NE(h.item->type, "OVA");
-    EXPECT_EQ(std::count(h.item->genres.begin(), h.item->genres.end(), "Action"), 0);
+    EXPECT_NE(h.item.type(), "OVA");
+    const auto g = h.item.genres();
+    EXPECT_EQ(std::count(g.begin(), g.end(), "Action"), 0);
   }
   // With a keep filter too: Comedy kept, but Action excluded wins for "Action, Comedy".
   f.genres = {"Comedy"};
   hits = One(SearchQuery::Vector(Row(300)), 10, f);
   ASSERT_TRUE(hits.ok());
   ASSERT_FALSE(hits->empty());
-  for (const Hit& h : *hits) EXPECT_EQ(h.item->genres, std::vector<std::string>{"Comedy"});
+  for (const Hit& h : *hits) EXPECT_EQ(h.item.genres(), std::vector<absl::string_view>{"Comedy"});
   // Only unknown names: nothing is excluded.
   FilterSpec unknown;
   unknown.exclude_genres = {"Hentai"};

@@ -1,0 +1,182 @@
+#include "core/item_store.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+
+namespace simsearch {
+namespace {
+
+// Sorted, one spelling per case-insensitive name (the first in sort order).
+std::vector<std::string> Vocabulary(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end(),
+                      [](const std::string& a, const std::string& b) {
+                        return absl::AsciiStrToLower(a) == absl::AsciiStrToLower(b);
+                      }),
+          v.end());
+  return v;
+}
+
+}  // namespace
+
+// Reads are checked against the arrays' bounds, so a damaged or hostile bundle whose
+// checksums were not verified yields empty fields, never a read outside a mapping;
+// checking every offset at open instead would cost time per item.
+absl::string_view ItemStore::Text(uint64_t slot) const {
+  const int64_t a = offsets_[slot], b = offsets_[slot + 1];
+  if (a < 0 || b < a || static_cast<uint64_t>(b) > text_.size()) return {};
+  return absl::string_view(reinterpret_cast<const char*>(text_.data()) + a, static_cast<size_t>(b - a));
+}
+
+absl::string_view ItemView::title() const { return store_->Text(uint64_t{row_} * 3); }
+absl::string_view ItemView::english_title() const { return store_->Text(uint64_t{row_} * 3 + 1); }
+absl::string_view ItemView::synopsis() const { return store_->Text(uint64_t{row_} * 3 + 2); }
+
+absl::string_view ItemView::type() const {
+  const uint16_t t = store_->type_index(row_);
+  return t == 0 || t > store_->type_names_.size() ? absl::string_view() : store_->type_names_[t - 1];
+}
+
+int32_t ItemView::episodes() const { return static_cast<int32_t>(store_->attrs_[uint64_t{row_} * 3 + 1]); }
+int64_t ItemView::members() const { return store_->attrs_[uint64_t{row_} * 3]; }
+
+bool ItemView::HasGenre(uint32_t bit) const {
+  return bit < store_->genre_names_.size() && ((store_->genre_bits(row_)[bit / 64] >> (bit % 64)) & 1) != 0;
+}
+
+std::vector<absl::string_view> ItemView::genres() const {
+  std::vector<absl::string_view> out;
+  for (uint32_t g = 0; g < store_->genre_names_.size(); ++g) {
+    if (HasGenre(g)) out.push_back(store_->genre_names_[g]);
+  }
+  return out;
+}
+
+Item ItemView::ToItem(int64_t id, bool with_synopsis) const {
+  Item it;
+  it.id = id;
+  it.title = std::string(title());
+  it.english_title = std::string(english_title());
+  for (absl::string_view g : genres()) it.genres.emplace_back(g);
+  it.type = std::string(type());
+  it.episodes = episodes();
+  it.members = members();
+  if (with_synopsis) it.synopsis = std::string(synopsis());
+  return it;
+}
+
+ItemStore ItemStore::Build(const std::vector<const Item*>& items, bool with_synopses) {
+  ItemStore s;
+  s.rows_ = items.size();
+  std::vector<std::string> genres, types;
+  for (const Item* it : items) {
+    if (it == nullptr) continue;
+    genres.insert(genres.end(), it->genres.begin(), it->genres.end());
+    if (!it->type.empty()) types.push_back(it->type);
+  }
+  s.genre_names_ = Vocabulary(std::move(genres));
+  s.type_names_ = Vocabulary(std::move(types));
+  s.genre_words_ = std::max<size_t>(1, (s.genre_names_.size() + 63) / 64);
+  (void)s.Index();  // cannot fail on vocabularies built here
+  s.own_offsets_.reserve(s.rows_ * 3 + 1);
+  s.own_offsets_.push_back(0);
+  s.own_attrs_.assign(s.rows_ * 3, 0);
+  s.own_genres_.assign(s.rows_ * s.genre_words_, 0);
+  for (size_t row = 0; row < items.size(); ++row) {
+    static const Item kNone;
+    const Item& it = items[row] != nullptr ? *items[row] : kNone;
+    for (const std::string* t : {&it.title, &it.english_title, &it.synopsis}) {
+      if (t != &it.synopsis || with_synopses) s.own_text_.insert(s.own_text_.end(), t->begin(), t->end());
+      s.own_offsets_.push_back(static_cast<int64_t>(s.own_text_.size()));
+    }
+    s.own_attrs_[row * 3] = it.members;
+    s.own_attrs_[row * 3 + 1] = it.episodes;
+    s.own_attrs_[row * 3 + 2] = it.type.empty() ? 0 : *s.TypeIndex(it.type);
+    for (const std::string& g : it.genres) {
+      const uint32_t bit = *s.GenreBit(g);
+      s.own_genres_[row * s.genre_words_ + bit / 64] |= uint64_t{1} << (bit % 64);
+    }
+  }
+  s.text_ = s.own_text_;
+  s.offsets_ = s.own_offsets_;
+  s.attrs_ = s.own_attrs_;
+  s.genre_bits_ = s.own_genres_;
+  return s;
+}
+
+absl::Status ItemStore::Index() {
+  if (type_names_.size() >= UINT16_MAX) return absl::DataLossError("too many distinct item types");
+  genre_bit_.clear();
+  type_index_.clear();
+  for (uint32_t g = 0; g < genre_names_.size(); ++g) genre_bit_.try_emplace(absl::AsciiStrToLower(genre_names_[g]), g);
+  for (size_t t = 0; t < type_names_.size(); ++t) {
+    type_index_.try_emplace(absl::AsciiStrToLower(type_names_[t]), static_cast<uint16_t>(t + 1));
+  }
+  return absl::OkStatus();
+}
+
+std::optional<uint32_t> ItemStore::GenreBit(absl::string_view name) const {
+  auto it = genre_bit_.find(absl::AsciiStrToLower(name));
+  if (it == genre_bit_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<uint16_t> ItemStore::TypeIndex(absl::string_view name) const {
+  auto it = type_index_.find(absl::AsciiStrToLower(name));
+  if (it == type_index_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::Status ItemStore::Write(const std::string& dir) const {
+  auto path = [&](const char* f) { return absl::StrCat(dir, "/", f); };
+  SIMSEARCH_RETURN_IF_ERROR(WriteUInt8ArrayFile(path(kItemTextFile), text_.data(), text_.size()));
+  SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(path(kItemTextOffsetsFile), offsets_.data(), offsets_.size()));
+  SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(path(kItemAttrsFile), attrs_.data(), rows_, 3));
+  return WriteInt64ArrayFile(path(kItemGenresFile), reinterpret_cast<const int64_t*>(genre_bits_.data()), rows_,
+                          genre_words_);
+}
+
+absl::StatusOr<ItemStore> ItemStore::Open(const std::string& dir, uint64_t rows, std::vector<std::string> genres,
+                                          std::vector<std::string> types) {
+  ItemStore s;
+  s.rows_ = rows;
+  s.genre_names_ = std::move(genres);
+  s.type_names_ = std::move(types);
+  s.genre_words_ = std::max<size_t>(1, (s.genre_names_.size() + 63) / 64);
+  SIMSEARCH_RETURN_IF_ERROR(s.Index());
+  auto path = [&](const char* f) { return absl::StrCat(dir, "/", f); };
+  SIMSEARCH_ASSIGN_OR_RETURN(s.text_file_, MappedArray::Open(path(kItemTextFile), ArrayDType::kUInt8));
+  SIMSEARCH_ASSIGN_OR_RETURN(s.offsets_file_, MappedArray::Open(path(kItemTextOffsetsFile), ArrayDType::kInt64));
+  SIMSEARCH_ASSIGN_OR_RETURN(s.attrs_file_, MappedArray::Open(path(kItemAttrsFile), ArrayDType::kInt64));
+  SIMSEARCH_ASSIGN_OR_RETURN(s.genres_file_, MappedArray::Open(path(kItemGenresFile), ArrayDType::kInt64));
+  auto bad = [&](const char* f, absl::string_view what) {
+    return absl::DataLossError(absl::StrCat(path(f), ": ", what, "; rebuild the bundle with simsearch-indexer"));
+  };
+  if (s.offsets_file_.count() != rows * 3 + 1) {
+    return bad(kItemTextOffsetsFile, absl::StrCat("holds ", s.offsets_file_.count(), " offsets, not ", rows * 3 + 1));
+  }
+  if (s.attrs_file_.count() != rows || s.attrs_file_.dims() != 3) {
+    return bad(kItemAttrsFile, absl::StrCat("is ", s.attrs_file_.count(), " x ", s.attrs_file_.dims(), ", not ",
+                                            rows, " x 3"));
+  }
+  if (s.genres_file_.count() != rows || s.genres_file_.dims() != s.genre_words_) {
+    return bad(kItemGenresFile, absl::StrCat("is ", s.genres_file_.count(), " x ", s.genres_file_.dims(), ", not ",
+                                             rows, " x ", s.genre_words_, " for ", s.genre_names_.size(),
+                                             " genres"));
+  }
+  const int64_t* off = s.offsets_file_.int64s();
+  if (off[0] != 0 || static_cast<uint64_t>(off[rows * 3]) != s.text_file_.count()) {
+    return bad(kItemTextOffsetsFile, "offsets do not span item_text.u8");
+  }
+  s.text_ = absl::MakeConstSpan(s.text_file_.uint8s(), s.text_file_.count());
+  s.offsets_ = absl::MakeConstSpan(off, rows * 3 + 1);
+  s.attrs_ = absl::MakeConstSpan(s.attrs_file_.int64s(), rows * 3);
+  s.genre_bits_ = absl::MakeConstSpan(reinterpret_cast<const uint64_t*>(s.genres_file_.int64s()),
+                                      rows * s.genre_words_);
+  return s;
+}
+
+}  // namespace simsearch

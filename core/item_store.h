@@ -1,0 +1,122 @@
+// Item metadata in a bundle, in a binary form the engine maps and reads in place: no
+// parsing at open, no per-item work (docs/FORMAT.md, "Item metadata").
+//
+//   item_text.u8            titles, English titles and synopses, UTF-8, concatenated
+//   item_text_offsets.i64   3N+1 offsets into item_text.u8: row r's title is
+//                           [off[3r], off[3r+1]), its English title the next range,
+//                           its synopsis the one after (empty when not kept)
+//   item_attrs.i64          N x 3: members, episodes, type (0 unknown, t+1 is
+//                           manifest item_store.types[t])
+//   item_genres.i64         N x W genre bitmaps (W = max(1, ceil(G/64))): bit g of word
+//                           g/64 set when the row has manifest item_store.genres[g]
+//
+// The genre and type vocabularies (a few dozen names) live in the manifest, sorted,
+// one spelling per case-insensitive name. items.jsonl stays beside these files for
+// people and tools; the engine does not read it when these files are present.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "core/array_file.h"
+#include "core/catalog.h"
+
+namespace simsearch {
+
+inline constexpr char kItemTextFile[] = "item_text.u8";
+inline constexpr char kItemTextOffsetsFile[] = "item_text_offsets.i64";
+inline constexpr char kItemAttrsFile[] = "item_attrs.i64";
+inline constexpr char kItemGenresFile[] = "item_genres.i64";
+
+// The title index's files (engine/title_index.h).
+inline constexpr char kTitleTextFile[] = "title_text.u8";
+inline constexpr char kTitleTextOffsetsFile[] = "title_text_offsets.i64";
+inline constexpr char kTitleEntriesFile[] = "title_entries.u32";
+inline constexpr char kTitleTrigramsFile[] = "title_trigrams.u32";
+inline constexpr char kTitleTrigramOffsetsFile[] = "title_trigram_offsets.i64";
+inline constexpr char kTitleTrigramEntriesFile[] = "title_trigram_entries.u32";
+
+class ItemStore;
+
+// One row's metadata, read in place. Valid while its ItemStore lives (for the engine:
+// while the Collection is held). A default-constructed view has no metadata.
+class ItemView {
+ public:
+  ItemView() = default;
+  ItemView(const ItemStore* store, uint32_t row) : store_(store), row_(row) {}
+  explicit operator bool() const { return store_ != nullptr; }
+  bool operator==(std::nullptr_t) const { return store_ == nullptr; }
+
+  absl::string_view title() const;
+  absl::string_view english_title() const;
+  absl::string_view synopsis() const;
+  absl::string_view type() const;  // empty when unknown
+  int32_t episodes() const;
+  int64_t members() const;
+  // The genre names, in the vocabulary's (sorted) order.
+  std::vector<absl::string_view> genres() const;
+  bool HasGenre(uint32_t bit) const;
+  // An owned copy, e.g. for a response that outlives the collection.
+  Item ToItem(int64_t id, bool with_synopsis = true) const;
+
+ private:
+  const ItemStore* store_ = nullptr;
+  uint32_t row_ = 0;
+};
+
+class ItemStore {
+ public:
+  // Builds the store in memory from items in row order (the indexer, and bundles from
+  // before the binary form, whose items.jsonl is parsed instead).
+  static ItemStore Build(const std::vector<const Item*>& items, bool with_synopses);
+  // Writes the four files into `dir`; the vocabularies go into the manifest.
+  absl::Status Write(const std::string& dir) const;
+  // Maps the files written by Write for `rows` rows with these vocabularies; DataLoss
+  // naming the file when one does not match.
+  static absl::StatusOr<ItemStore> Open(const std::string& dir, uint64_t rows,
+                                        std::vector<std::string> genres, std::vector<std::string> types);
+
+  ItemStore(ItemStore&&) = default;
+  ItemStore& operator=(ItemStore&&) = default;
+
+  uint64_t size() const { return rows_; }
+  ItemView view(uint32_t row) const { return ItemView(this, row); }
+  // Vocabularies, sorted; case-insensitive lookups.
+  const std::vector<std::string>& genres() const { return genre_names_; }
+  const std::vector<std::string>& types() const { return type_names_; }
+  std::optional<uint32_t> GenreBit(absl::string_view name) const;    // index into genres()
+  std::optional<uint16_t> TypeIndex(absl::string_view name) const;   // 1 + index into types()
+
+  size_t genre_words() const { return genre_words_; }
+  const uint64_t* genre_bits(uint32_t row) const { return genre_bits_.data() + uint64_t{row} * genre_words_; }
+  uint16_t type_index(uint32_t row) const { return static_cast<uint16_t>(attrs_[uint64_t{row} * 3 + 2]); }
+
+ private:
+  friend class ItemView;
+  ItemStore() = default;
+  absl::Status Index();  // vocabulary maps and checks shared by Build and Open
+  absl::string_view Text(uint64_t slot) const;  // slot 3*row + field
+
+  uint64_t rows_ = 0;
+  std::vector<std::string> genre_names_, type_names_;
+  absl::flat_hash_map<std::string, uint32_t> genre_bit_;   // lower-case name -> bit
+  absl::flat_hash_map<std::string, uint16_t> type_index_;  // lower-case name -> 1..
+  size_t genre_words_ = 1;
+  // Views of the data: into the mapped files, or into the owned vectors below.
+  absl::Span<const uint8_t> text_;
+  absl::Span<const int64_t> offsets_;
+  absl::Span<const int64_t> attrs_;
+  absl::Span<const uint64_t> genre_bits_;
+  std::vector<uint8_t> own_text_;
+  std::vector<int64_t> own_offsets_, own_attrs_;
+  std::vector<uint64_t> own_genres_;
+  MappedArray text_file_, offsets_file_, attrs_file_, genres_file_;
+};
+
+}  // namespace simsearch

@@ -1,0 +1,157 @@
+// Item metadata in binary form (core/item_store.h): what the indexer writes is what the
+// engine reads back, bundles from before it (items.jsonl only) still serve the same
+// answers, and damaged files give empty fields, never a read outside a mapping.
+#include "core/item_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/ascii.h"
+
+#include "core/bundle.h"
+#include "engine/collection.h"
+#include "engine/engine.h"
+#include "engine/registry.h"
+#include "tests/testing/test_util.h"
+
+namespace simsearch {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<Item> SomeItems() {
+  std::vector<Item> items = testing::SyntheticItems({3, 5, 8, 13, 21, 34});
+  items[0].english_title = "Café Ünïcode";
+  items[1].synopsis = "A story.";
+  items[2].genres = {"comedy", "Action"};  // a spelling that differs in case only
+  items[3].type = "";
+  items[4].genres.clear();
+  return items;
+}
+
+TEST(ItemStore, WhatIsWrittenIsReadBackInPlace) {
+  const std::vector<Item> items = SomeItems();
+  std::vector<const Item*> rows;
+  for (const Item& it : items) rows.push_back(&it);
+  const ItemStore built = ItemStore::Build(rows, /*with_synopses=*/true);
+  testing::TempDir dir;
+  ASSERT_TRUE(built.Write(dir.path()).ok());
+  auto mapped = ItemStore::Open(dir.path(), items.size(), built.genres(), built.types());
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  for (uint32_t row = 0; row < items.size(); ++row) {
+    const Item& want = items[row];
+    for (const ItemStore* s : {&built, static_cast<const ItemStore*>(&*mapped)}) {
+      const ItemView v = s->view(row);
+      EXPECT_EQ(v.title(), want.title);
+      EXPECT_EQ(v.english_title(), want.english_title);
+      EXPECT_EQ(v.synopsis(), want.synopsis);
+      EXPECT_EQ(v.type(), want.type);
+      EXPECT_EQ(v.episodes(), want.episodes);
+      EXPECT_EQ(v.members(), want.members);
+      // Genres in the vocabulary's order and spelling; same set, case-insensitively.
+      std::vector<std::string> got, expected;
+      for (absl::string_view g : v.genres()) got.push_back(absl::AsciiStrToLower(g));
+      for (const std::string& g : want.genres) expected.push_back(absl::AsciiStrToLower(g));
+      std::sort(got.begin(), got.end());
+      std::sort(expected.begin(), expected.end());
+      EXPECT_EQ(got, expected) << "row " << row;
+    }
+  }
+  EXPECT_TRUE(mapped->GenreBit("COMEDY").has_value());
+  EXPECT_FALSE(mapped->GenreBit("Mecha").has_value());
+}
+
+TEST(ItemStore, DamagedOffsetsGiveEmptyFieldsNotCrashes) {
+  const std::vector<Item> items = SomeItems();
+  std::vector<const Item*> rows;
+  for (const Item& it : items) rows.push_back(&it);
+  const ItemStore built = ItemStore::Build(rows, true);
+  testing::TempDir dir;
+  ASSERT_TRUE(built.Write(dir.path()).ok());
+  // Offsets pointing far outside the text, and backwards, keeping the file's size and
+  // the two ends Open checks.
+  const std::string path = dir.Join(kItemTextOffsetsFile);
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    const int64_t bad[] = {int64_t{1} << 40, -7, 3};
+    f.seekp(64 + 8);
+    f.write(reinterpret_cast<const char*>(bad), sizeof(bad));
+  }
+  auto mapped = ItemStore::Open(dir.path(), items.size(), built.genres(), built.types());
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  for (uint32_t row = 0; row < items.size(); ++row) {
+    const ItemView v = mapped->view(row);
+    EXPECT_LE(v.title().size() + v.english_title().size() + v.synopsis().size(), 1000u);
+  }
+  EXPECT_EQ(mapped->view(0).english_title(), "");
+  // Wrong shapes are refused, naming the file.
+  auto wrong = ItemStore::Open(dir.path(), items.size() + 1, built.genres(), built.types());
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find(kItemTextOffsetsFile), std::string::npos) << wrong.status();
+}
+
+// A bundle written before the binary form has items.jsonl only: the engine parses it
+// and serves the same titles, filters and metadata as from the binary form.
+TEST(ItemStore, BundlesWithOnlyItemsJsonlServeTheSameAnswers) {
+  testing::TempDir tmp;
+  fs::create_directories(tmp.Join("work"));
+  testing::BundleSpec spec;
+  spec.collection = "new";
+  spec.dims = 8;
+  for (int64_t id = 1; id <= 60; ++id) spec.ids.push_back(id * 3);
+  spec.vectors = testing::RandomVectors(spec.ids.size(), spec.dims, 4);
+  spec.items = testing::SyntheticItems(spec.ids);
+  const std::string new_dir = testing::BuildBundleOrDie(tmp.Join("root"), tmp.Join("work"), spec);
+
+  // The legacy bundle: the same vectors, ids and items.jsonl, and a manifest without
+  // item_store.
+  auto manifest = ReadVerifiedManifest(new_dir, VerifyMode::kChecksums);
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  ASSERT_TRUE(manifest->has_item_store);
+  auto writer = BundleWriter::Create(tmp.Join("root"), "old");
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  for (const char* f : {kVectorsFile, kIdsFile, kItemsFile}) {
+    fs::copy_file(fs::path(new_dir) / f, (*writer)->PathOf(f));
+  }
+  Manifest m = *manifest;
+  m.collection = "old";
+  m.has_item_store = false;
+  m.has_title_index = false;
+  m.item_genres.clear();
+  m.item_types.clear();
+  m.files.clear();
+  ASSERT_TRUE((*writer)->Publish(m).ok());
+
+  CollectionRegistry registry(tmp.Join("root"), {});
+  ASSERT_TRUE(registry.Refresh().ok());
+  Engine engine(&registry, {});
+  for (const char* q : {"title 9", "TITLE", "tilte 12", "t", "zzz"}) {
+    auto a = engine.LookupTitle("new", q, 10);
+    auto b = engine.LookupTitle("old", q, 10);
+    ASSERT_TRUE(a.ok() && b.ok()) << a.status() << b.status();
+    ASSERT_EQ(a->matches.size(), b->matches.size()) << q;
+    for (size_t i = 0; i < a->matches.size(); ++i) {
+      EXPECT_EQ(a->matches[i].row, b->matches[i].row) << q;
+      EXPECT_EQ(a->matches[i].score, b->matches[i].score) << q;
+    }
+  }
+  FilterSpec f;
+  f.genres = {"horror", "Romance"};
+  f.exclude_types = {"ova"};
+  auto a = engine.Search("new", {SearchQuery::Item(30)}, 15, f, absl::InfiniteFuture());
+  auto b = engine.Search("old", {SearchQuery::Item(30)}, 15, f, absl::InfiniteFuture());
+  ASSERT_TRUE(a.ok() && b.ok()) << a.status() << b.status();
+  ASSERT_FALSE(a->hits[0].empty());
+  ASSERT_EQ(a->hits[0].size(), b->hits[0].size());
+  for (size_t i = 0; i < a->hits[0].size(); ++i) {
+    EXPECT_EQ(a->hits[0][i].id, b->hits[0][i].id);
+    EXPECT_EQ(a->hits[0][i].item.title(), b->hits[0][i].item.title());
+    EXPECT_EQ(a->hits[0][i].item.genres(), b->hits[0][i].item.genres());
+    EXPECT_NE(a->hits[0][i].item.type(), "OVA");
+  }
+}
+
+}  // namespace
+}  // namespace simsearch

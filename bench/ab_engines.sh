@@ -5,6 +5,8 @@
 # of docs/RELIABILITY.md (simsearch-burst) against each. Prints medians and ratios.
 #
 #   bench/ab_engines.sh ENGINE_A ENGINE_B [DURATION] [ROUNDS]
+#   (COLLECTION=ncf CLIENTS="1 16 64" bench/ab_engines.sh ... for another collection and
+#   other client counts; NO_BURST=1 skips the burst)
 #
 # e.g. the engine of an earlier commit against this one:
 #   git worktree add /tmp/before <commit> && (cd /tmp/before && ./scripts/build.sh)
@@ -13,6 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 a=$1 b=$2 duration=${3:-5s} rounds=${4:-3}
 root=${SIMSEARCH_VAR:-var}/index
+collection=${COLLECTION:-genres}
+clients=${CLIENTS:-1 4 16}
 work=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
@@ -29,14 +33,15 @@ start B "$b" 50092; pb=$started
 sleep 2
 for p in "$pa" "$pb"; do kill -0 "$p" 2>/dev/null || { echo "an engine did not start:" >&2; cat "$work"/*.log >&2; exit 1; }; done
 for r in $(seq 1 "$rounds"); do
-  for c in 1 4 16; do
+  for c in $clients; do
     for side in A B; do
       port=50091; [ "$side" = B ] && port=50092
-      build/bench/simsearch-loadgen --index_root "$root" --collection genres --clients "$c" \
+      build/bench/simsearch-loadgen --index_root "$root" --collection "$collection" --clients "$c" \
         --duration "$duration" --server "127.0.0.1:$port" --json | sed "s/^/$side $c /" >> "$work/runs.txt"
     done
   done
 done
+echo "collection $collection, search by id, top 10, closed loop, $duration per run"
 python3 - "$work/runs.txt" <<'PY'
 import json, statistics, sys
 runs = {}
@@ -45,7 +50,7 @@ for line in open(sys.argv[1]):
     runs.setdefault((side, int(clients)), []).append(json.loads(rest))
 print("| clients | A qps | B qps | B/A | A p50 us | B p50 us | A p99 us | B p99 us | errors A/B |")
 print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-for c in (1, 4, 16):
+for c in sorted({c for _, c in runs}):
     A, B = runs[("A", c)], runs[("B", c)]
     med = lambda rs, k: statistics.median(r[k] for r in rs)
     print("| %d | %.0f | %.0f | %.2f | %.0f | %.0f | %.0f | %.0f | %d/%d |" % (
@@ -53,6 +58,7 @@ for c in (1, 4, 16):
         med(A, "p99_us"), med(B, "p99_us"), sum(r["errors"] for r in A), sum(r["errors"] for r in B)))
 print("(medians of %d interleaved runs per cell)" % len(runs[("A", 1)]))
 PY
+[ -n "${NO_BURST:-}" ] && exit 0
 for side in A B; do
   pid=$pa port=50091; [ "$side" = B ] && { pid=$pb; port=50092; }
   echo "== burst against $side: 100 concurrent BatchSearch of 64 queries x top_k 1000 (ncf)"

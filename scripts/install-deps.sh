@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages simsearch builds and tests with.
+# Installs the Debian 12 packages simsearch builds and tests with; with --bench, also
+# the peers the benchmarks compare against (bench/peer_bench.sh: Python grpcio + FAISS).
 # Idempotent: when every package is already installed it returns in well under a second
 # without touching apt. Needs root (or sudo).
 set -euo pipefail
@@ -13,6 +14,9 @@ PACKAGES=(
   chromium fonts-dejavu-core
   prometheus haproxy openssl yamllint
 )
+if [ "${1:-}" = "--bench" ]; then
+  PACKAGES+=(python3-grpcio python3-faiss python3-numpy python3-protobuf)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

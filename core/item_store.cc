@@ -49,9 +49,7 @@ bool ItemView::HasGenre(uint32_t bit) const {
 
 std::vector<absl::string_view> ItemView::genres() const {
   std::vector<absl::string_view> out;
-  for (uint32_t g = 0; g < store_->genre_names_.size(); ++g) {
-    if (HasGenre(g)) out.push_back(store_->genre_names_[g]);
-  }
+  ForEachGenre([&](absl::string_view g) { out.push_back(g); });
   return out;
 }
 

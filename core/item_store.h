@@ -61,6 +61,9 @@ class ItemView {
   int64_t members() const;
   // The genre names, in the vocabulary's (sorted) order.
   std::vector<absl::string_view> genres() const;
+  // The same without building a list: f(absl::string_view) per genre.
+  template <typename F>
+  void ForEachGenre(F&& f) const;
   bool HasGenre(uint32_t bit) const;
   // An owned copy, e.g. for a response that outlives the collection.
   Item ToItem(int64_t id, bool with_synopsis = true) const;
@@ -118,5 +121,17 @@ class ItemStore {
   std::vector<uint64_t> own_genres_;
   MappedArray text_file_, offsets_file_, attrs_file_, genres_file_;
 };
+
+template <typename F>
+void ItemView::ForEachGenre(F&& f) const {
+  const uint64_t* bits = store_->genre_bits(row_);
+  const std::vector<std::string>& names = store_->genres();
+  for (size_t w = 0; w < store_->genre_words(); ++w) {
+    for (uint64_t b = bits[w]; b != 0; b &= b - 1) {
+      const size_t g = w * 64 + static_cast<size_t>(__builtin_ctzll(b));
+      if (g < names.size()) f(absl::string_view(names[g]));
+    }
+  }
+}
 
 }  // namespace simsearch

@@ -53,7 +53,7 @@ void FillItem(int64_t id, ItemView item, v1::Item* out, bool with_synopsis = fal
   const absl::string_view title = item.title(), english = item.english_title(), type = item.type();
   out->set_title(title.data(), title.size());
   out->set_english_title(english.data(), english.size());
-  for (absl::string_view g : item.genres()) out->add_genres(g.data(), g.size());
+  item.ForEachGenre([out](absl::string_view g) { out->add_genres(g.data(), g.size()); });
   out->set_type(type.data(), type.size());
   out->set_episodes(item.episodes());
   out->set_members(item.members());
@@ -271,6 +271,10 @@ void SimSearchService::ReturnMemoryWhenIdle() {
 
 SimSearchService::SimSearchService(const Engine* engine, const ServiceLimits& limits, ServiceHooks hooks)
     : engine_(engine), limits_(limits), hooks_(std::move(hooks)) {
+  SetMessageAllocatorFor_Search(&search_messages_);
+  SetMessageAllocatorFor_BatchSearch(&batch_messages_);
+  SetMessageAllocatorFor_GetItems(&items_messages_);
+  SetMessageAllocatorFor_LookupTitle(&title_messages_);
   if (limits_.workers <= 0) limits_.workers = std::max(2u, std::thread::hardware_concurrency());
   if (limits_.max_queued <= 0) limits_.max_queued = 64 * limits_.workers;
   queue_ = std::make_unique<WorkQueue>(limits_.workers, limits_.max_queued);

@@ -23,9 +23,40 @@
 #include "engine/engine.h"
 #include "engine/service/auth.h"
 #include "core/work_queue.h"
+#include "google/protobuf/arena.h"
+#include "grpcpp/support/message_allocator.h"
 #include "simsearch/v1/simsearch.grpc.pb.h"
 
 namespace simsearch {
+
+// The request and response of one call on a protobuf arena whose first block lives in
+// the holder: an answer's dozens of messages and strings then cost no malloc each
+// (malloc and free were a fifth of the engine's CPU at 16 clients before).
+template <typename Req, typename Resp>
+class ArenaMessageAllocator final : public grpc::MessageAllocator<Req, Resp> {
+ public:
+  grpc::MessageHolder<Req, Resp>* AllocateMessages() override { return new Holder(); }
+
+ private:
+  class Holder final : public grpc::MessageHolder<Req, Resp> {
+   public:
+    Holder() : arena_(Options(block_, sizeof(block_))) {
+      this->set_request(google::protobuf::Arena::CreateMessage<Req>(&arena_));
+      this->set_response(google::protobuf::Arena::CreateMessage<Resp>(&arena_));
+    }
+    void Release() override { delete this; }
+
+   private:
+    static google::protobuf::ArenaOptions Options(char* block, size_t size) {
+      google::protobuf::ArenaOptions o;
+      o.initial_block = block;
+      o.initial_block_size = size;
+      return o;
+    }
+    alignas(16) char block_[16 << 10];  // a top-10 answer with metadata takes ~4 KiB
+    google::protobuf::Arena arena_;
+  };
+};
 
 // Converts an absl::Status to a grpc::Status with the same code and a message cut to
 // kMaxStatusMessageBytes (it travels in HTTP/2 headers, which clients limit to 8 KiB).
@@ -108,6 +139,10 @@ class SimSearchService final : public simsearch::v1::SimSearch::CallbackService 
   std::atomic<int64_t> calls_in_flight_{0};
   std::atomic<int64_t> calls_done_{0};  // since the trimmer last looked
   std::unique_ptr<WorkQueue> queue_;
+  ArenaMessageAllocator<v1::SearchRequest, v1::SearchResponse> search_messages_;
+  ArenaMessageAllocator<v1::BatchSearchRequest, v1::BatchSearchResponse> batch_messages_;
+  ArenaMessageAllocator<v1::GetItemsRequest, v1::GetItemsResponse> items_messages_;
+  ArenaMessageAllocator<v1::LookupTitleRequest, v1::LookupTitleResponse> title_messages_;
   absl::Mutex trim_mu_;
   bool stop_trimming_ ABSL_GUARDED_BY(trim_mu_) = false;
   std::thread trimmer_;

@@ -1,12 +1,12 @@
 #include "models/ncf/trainer.h"
 
-#include <omp.h>
-
 #include <Eigen/Core>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
+
+#include "models/ncf/slice_runner.h"
 
 namespace simsearch::ncf {
 namespace {
@@ -36,7 +36,7 @@ class Adam {
     }
   }
 
-  void Step(const Grads& g, int threads) {
+  void Step(const Grads& g, int threads, SliceRunner* runner) {
     ++t_;
     const float c1 = 1.0f - std::pow(kBeta1, static_cast<float>(t_));
     const float c2 = 1.0f - std::pow(kBeta2, static_cast<float>(t_));
@@ -59,14 +59,18 @@ class Adam {
     for (size_t k = 0; k < 5; ++k) {
       const SparseRows& s = *sparse[k];
       const int cols = tables[k]->cols;
-      const long n = static_cast<long>(s.rows.size());
+      const size_t n = s.rows.size();
       // Rows are independent, so splitting them across threads changes nothing.
-#pragma omp parallel for num_threads(threads) schedule(static) if (n * cols > 4096)
-      for (long r = 0; r < n; ++r) {
-        const uint32_t row = s.rows[static_cast<size_t>(r)];
-        Update(tables[k]->row(row), s.data.data() + static_cast<size_t>(r) * cols, em_[k].row(row),
-               ev_[k].row(row), static_cast<size_t>(cols), step);
-      }
+      const int slices = n * static_cast<size_t>(cols) > 4096 ? threads : 1;
+      runner->Run(slices, [&](int slice) {
+        const size_t lo = n * static_cast<size_t>(slice) / static_cast<size_t>(slices);
+        const size_t hi = n * static_cast<size_t>(slice + 1) / static_cast<size_t>(slices);
+        for (size_t r = lo; r < hi; ++r) {
+          const uint32_t row = s.rows[r];
+          Update(tables[k]->row(row), s.data.data() + r * static_cast<size_t>(cols), em_[k].row(row),
+                 ev_[k].row(row), static_cast<size_t>(cols), step);
+        }
+      });
     }
   }
 
@@ -130,6 +134,7 @@ TrainReport Train(NcfModel* model, const Split& split, const TrainOptions& o,
   TrainReport report;
   Adam adam(model, o.learning_rate);
   const int threads = std::max(1, o.threads);
+  SliceRunner runner(threads);
   std::vector<Grads> grads;
   std::vector<Workspace> ws(static_cast<size_t>(threads));
   for (int t = 0; t < threads; ++t) grads.push_back(model->NewGrads());
@@ -148,11 +153,10 @@ TrainReport Train(NcfModel* model, const Split& split, const TrainOptions& o,
     for (size_t b = 0; b < n; b += bs) {
       const size_t m = std::min(bs, n - b);
       const float scale = 1.0f / static_cast<float>(m);
-      // Each thread takes a contiguous slice of the batch (static schedule), so the
-      // order of floating-point sums is fixed for a thread count.
-#pragma omp parallel num_threads(threads)
-      {
-        const int t = omp_get_thread_num();
+      // The batch is cut into `threads` fixed slices, each with its own gradient buffer
+      // (and workspace), summed in slice order: the order of floating-point sums is
+      // fixed for a thread count, whichever thread runs which slice (slice_runner.h).
+      runner.Run(threads, [&](int t) {
         Grads& g = grads[static_cast<size_t>(t)];
         g.Clear();
         double loss = 0;
@@ -163,11 +167,11 @@ TrainReport Train(NcfModel* model, const Split& split, const TrainOptions& o,
           loss += model->Accumulate(s.user, s.item, s.label, scale, o.l2, &ws[static_cast<size_t>(t)], &g);
         }
         thread_loss[static_cast<size_t>(t)] = loss;
-      }
+      });
       for (int t = 1; t < threads; ++t) grads[0].Add(grads[static_cast<size_t>(t)]);
       for (double l : thread_loss) epoch_loss += l;
       if (o.l2 > 0) model->AddDenseL2(o.l2, &grads[0]);
-      adam.Step(grads[0], threads);
+      adam.Step(grads[0], threads, &runner);
       done += m;
       if (progress && (Clock::now() - last_report > std::chrono::milliseconds(200) || b + m == n)) {
         last_report = Clock::now();

@@ -7,6 +7,8 @@
 #
 #   ./scripts/demo.sh --no-serve     # the bundles in var/index
 #   bench/peer_bench.sh [DURATION] [ROUNDS]
+# CLIENTS="1 4 16 64" sets the client counts; PEER_JSON=FILE also writes the medians
+# as JSON lines (bench/figures.sh draws them).
 # Needs Debian's python3-grpcio, python3-faiss, python3-numpy and protobuf-compiler
 # (scripts/install-deps.sh --bench installs them).
 set -euo pipefail
@@ -47,7 +49,7 @@ for c in $clients; do
   build/bench/simsearch-loadgen --index_root "$root" --collection ncf --clients "$c" \
     --duration "$duration" --inprocess --json | sed "s/^/inprocess $c /" >> "$work/runs.txt"
 done
-/usr/bin/python3 - "$work/runs.txt" <<'PY'
+/usr/bin/python3 - "$work/runs.txt" "${PEER_JSON:-}" <<'PY'
 import json, statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
@@ -62,5 +64,10 @@ for c in sorted({c for _, c in runs}):
         c, med(E, "qps"), med(P, "qps"), med(E, "qps") / med(P, "qps"),
         med(E, "p50_us"), med(E, "p99_us"), med(E, "p999_us"), med(P, "p50_us"), med(P, "p99_us"), med(P, "p999_us"),
         med(I, "qps"), sum(r["errors"] for r in E), sum(r["errors"] for r in P)))
-print("(medians of %d interleaved runs per gRPC cell; in-process: one run)" % len(runs[("engine", 1)]))
+print("(medians of %d interleaved runs per gRPC cell; in-process: one run)" % len(runs[("engine", min(c for _, c in runs))]))
+if len(sys.argv) > 2 and sys.argv[2]:  # per cell medians as JSON lines, for bench/figures.sh
+    with open(sys.argv[2], "w") as out:
+        for (side, c), rs in sorted(runs.items()):
+            out.write(json.dumps({"server": side, "clients": c, "qps": med(rs, "qps"), "p50_us": med(rs, "p50_us"),
+                                  "p99_us": med(rs, "p99_us"), "p999_us": med(rs, "p999_us")}) + "\n")
 PY

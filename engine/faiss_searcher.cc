@@ -80,6 +80,13 @@ absl::StatusOr<std::unique_ptr<FaissSearcher>> FaissSearcher::Open(const std::st
       mapped->prefetch_nthread = 0;
     }
   }
+  // FAISS 1.7.3 sizes the search's candidate queue from the efSearch stored in the
+  // index (16 unless set before writing), whatever efSearch a call passes, so the
+  // manifest's ef_search is set here, once, before any search (tests/engine/
+  // searcher_test.cc, AnnHnsw). Searches only read it.
+  if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(index.get()); hnsw != nullptr && params.ef_search > 0) {
+    hnsw->hnsw.efSearch = params.ef_search;
+  }
   if (auto st = ValidateFaissIndex(*index, path); !st.ok()) return st;
   if (auto st = region.CheckIntact(); !st.ok()) return st;
   auto searcher = std::unique_ptr<FaissSearcher>(new FaissSearcher(std::move(index), kind, params));

@@ -15,7 +15,7 @@ PACKAGES=(
   prometheus haproxy openssl yamllint
 )
 if [ "${1:-}" = "--bench" ]; then
-  PACKAGES+=(python3-grpcio python3-faiss python3-numpy python3-protobuf)
+  PACKAGES+=(python3-grpcio python3-faiss python3-numpy python3-protobuf libhnswlib-dev gnuplot-nox)
 fi
 
 missing=()

@@ -5,6 +5,10 @@
 #include "core/bundle.h"
 #include "engine/collection.h"
 #include "engine/exact_searcher.h"
+#include "engine/faiss_searcher.h"
+
+#include <faiss/IndexHNSW.h>
+#include <faiss/index_io.h>
 #include "tests/testing/test_util.h"
 
 namespace simsearch {
@@ -127,6 +131,49 @@ TEST_P(AnnRecall, RecallAt10AboveThresholdOnClusteredData) {
 
 INSTANTIATE_TEST_SUITE_P(Kinds, AnnRecall, ::testing::Values(IndexKind::kIvf, IndexKind::kHnsw),
                          [](const auto& param_info) { return std::string(IndexKindName(param_info.param)); });
+
+// The beam the bundle asks for is the beam searched: FaissSearcher's answers at
+// ef_search E equal FAISS's own search of the same index with efSearch E. FAISS 1.7.3
+// caps a per-call efSearch at the one stored in the index (16 unless set before
+// writing), which held served HNSW recall at the ef_search=16 level whatever the
+// manifest said.
+TEST(AnnHnsw, ServedBeamIsTheManifestsEfSearch) {
+  const uint64_t n = 20000, d = 32;
+  std::vector<float> x = testing::ClusteredVectors(n, d, 100, 0.15f, 5);
+  testing::NormalizeRows(&x, d);
+  faiss::IndexHNSWFlat index(static_cast<int>(d), 16, faiss::METRIC_INNER_PRODUCT);
+  index.add(static_cast<faiss::Index::idx_t>(n), x.data());  // stored efSearch: FAISS's default 16
+  testing::TempDir dir;
+  const std::string path = dir.Join("index.faiss");
+  faiss::write_index(&index, path.c_str());
+  std::vector<float> q = testing::ClusteredVectors(100, d, 100, 0.15f, 6);
+  testing::NormalizeRows(&q, d);
+  for (int ef : {8, 64, 200}) {
+    IndexParams params;
+    params.hnsw_m = 16;
+    params.ef_search = ef;
+    auto s = FaissSearcher::Open(path, IndexKind::kHnsw, params, d, n);
+    ASSERT_TRUE(s.ok()) << s.status();
+    SearchParams sp;
+    sp.k = 10;
+    std::vector<std::vector<Neighbor>> got;
+    ASSERT_TRUE((*s)->Search(q.data(), 100, sp, &got).ok());
+    index.hnsw.efSearch = std::max(ef, 10);
+    std::vector<float> dist(100 * 10);
+    std::vector<faiss::Index::idx_t> labels(100 * 10);
+    index.search(100, q.data(), 10, dist.data(), labels.data());
+    double served = 0, direct = 0;
+    for (size_t i = 0; i < 100; ++i) {
+      const std::vector<Neighbor> truth = BruteForceTopK(x, d, &q[i * d], 10);
+      std::vector<Neighbor> own;
+      for (size_t j = 0; j < 10; ++j) own.push_back({static_cast<uint32_t>(labels[i * 10 + j]), dist[i * 10 + j]});
+      served += testing::Recall(truth, got[i]);
+      direct += testing::Recall(truth, own);
+    }
+    std::printf("ef %d served %.3f direct %.3f\n", ef, served / 100, direct / 100);
+    EXPECT_NEAR(served, direct, 1e-9) << "ef_search " << ef;
+  }
+}
 
 TEST(AnnFilter, SelectiveAndBroadFiltersReturnExactlyTheAllowedTopK) {
   // Items of type "OVA" are a third of the collection; "Horror" a fifth; excluding a

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages simsearch builds and tests with; with --bench, also
-# the peers the benchmarks compare against (bench/peer_bench.sh: Python grpcio + FAISS).
+# the peers the benchmarks compare against (Python grpcio + FAISS, PyTorch, hnswlib)
+# and gnuplot for bench/figures.sh.
 # Idempotent: when every package is already installed it returns in well under a second
 # without touching apt. Needs root (or sudo).
 set -euo pipefail
@@ -15,7 +16,7 @@ PACKAGES=(
   prometheus haproxy openssl yamllint
 )
 if [ "${1:-}" = "--bench" ]; then
-  PACKAGES+=(python3-grpcio python3-faiss python3-numpy python3-protobuf libhnswlib-dev gnuplot-nox)
+  PACKAGES+=(python3-grpcio python3-faiss python3-numpy python3-protobuf python3-torch libhnswlib-dev gnuplot-nox)
 fi
 
 missing=()

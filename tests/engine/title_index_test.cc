@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <thread>
 
@@ -261,6 +262,54 @@ TEST(TitleIndex, SameAnswersAsScoringEveryTitleOverTheCatalogue) {
   }
   // The point of the index: a lookup scores a small share of the titles.
   EXPECT_LT(static_cast<double>(scored) / static_cast<double>(lookups), 0.25 * static_cast<double>(built.index->entries()));
+}
+
+}  // namespace
+}  // namespace simsearch
+
+namespace simsearch {
+namespace {
+
+// A damaged or hostile title index (sizes consistent, contents garbage) must never read
+// outside its mappings: lookups return something or nothing, and never crash (the ASan
+// build runs this too).
+TEST(TitleIndex, GarbageInsideTheFilesNeverReadsOutside) {
+  std::vector<Item> items;
+  for (int i = 0; i < 300; ++i) {
+    Item it;
+    it.id = i + 1;
+    it.title = "Title number " + std::to_string(i) + (i % 3 == 0 ? " shippuuden" : " the movie");
+    it.english_title = i % 2 == 0 ? "English " + std::to_string(i) : "";
+    it.members = i;
+    items.push_back(it);
+  }
+  Built built(items);
+  testing::TempDir dir;
+  ASSERT_TRUE(built.index->Write(dir.path()).ok());
+  std::mt19937_64 rng(3);
+  for (const char* file : {kTitleTextOffsetsFile, kTitleEntriesFile, kTitleTrigramsFile, kTitleTrigramOffsetsFile,
+                           kTitleTrigramEntriesFile, kTitleTextFile}) {
+    testing::TempDir copy;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+      std::filesystem::copy_file(e.path(), copy.Join(e.path().filename().string()));
+    }
+    // Overwrite the payload (after the 64-byte header) with random bytes, except the
+    // first and last offsets, which Open checks.
+    const std::string path = copy.Join(file);
+    const auto size = std::filesystem::file_size(path);
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    for (uint64_t pos = 64 + 8; pos + 16 < size; pos += 4) {
+      const uint32_t v = (rng() % 4 == 0) ? static_cast<uint32_t>(rng()) : static_cast<uint32_t>(rng() % 400);
+      f.seekp(static_cast<std::streamoff>(pos));
+      f.write(reinterpret_cast<const char*>(&v), 4);
+    }
+    f.close();
+    auto mapped = TitleIndex::Open(copy.path(), *built.store, built.ids.data());
+    if (!mapped.ok()) continue;  // refused at open: fine
+    for (const char* q : {"title", "shippuuden", "the movie", "t", "english 4", "zz", "number 12"}) {
+      for (const TitleMatch& m : mapped->Lookup(q, 10)) EXPECT_LT(m.row, items.size()) << file;
+    }
+  }
 }
 
 }  // namespace

@@ -81,9 +81,9 @@ absl::StatusOr<std::unique_ptr<FaissSearcher>> FaissSearcher::Open(const std::st
     }
   }
   // FAISS 1.7.3 sizes the search's candidate queue from the efSearch stored in the
-  // index (16 unless set before writing), whatever efSearch a call passes, so the
-  // manifest's ef_search is set here, once, before any search (tests/engine/
-  // searcher_test.cc, AnnHnsw). Searches only read it.
+  // index, whatever efSearch a call passes: the manifest's ef_search is set here, once,
+  // before any search, so it holds even for an index stored with another value
+  // (tests/engine/searcher_test.cc, AnnHnsw). Searches only read it.
   if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(index.get()); hnsw != nullptr && params.ef_search > 0) {
     hnsw->hnsw.efSearch = params.ef_search;
   }

@@ -134,9 +134,8 @@ INSTANTIATE_TEST_SUITE_P(Kinds, AnnRecall, ::testing::Values(IndexKind::kIvf, In
 
 // The beam the bundle asks for is the beam searched: FaissSearcher's answers at
 // ef_search E equal FAISS's own search of the same index with efSearch E. FAISS 1.7.3
-// caps a per-call efSearch at the one stored in the index (16 unless set before
-// writing), which held served HNSW recall at the ef_search=16 level whatever the
-// manifest said.
+// sizes the queue from the efSearch stored in the index whatever a call passes, so an
+// index stored with another value (here FAISS's default 16) was searched at that beam.
 TEST(AnnHnsw, ServedBeamIsTheManifestsEfSearch) {
   const uint64_t n = 20000, d = 32;
   std::vector<float> x = testing::ClusteredVectors(n, d, 100, 0.15f, 5);

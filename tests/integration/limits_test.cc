@@ -169,7 +169,9 @@ TEST_F(LimitsTest, ASecondServerOnABusyPortFailsToStart) {
   EXPECT_THAT(second.status().message(), HasSubstr("address already in use"));
   // The first still owns every connection.
   for (int i = 0; i < 10; ++i) {
-    auto c = Client::Create({first->address()});
+    ClientOptions options;
+    options.address = first->address();
+    auto c = Client::Create(options);
     EXPECT_TRUE(c->ListCollections().ok());
   }
 }

@@ -67,8 +67,10 @@ void SetCacheTree(const std::string& dir, bool warm) {
   }
 }
 
-// Starts the engine, returns seconds until a search by id answered OK.
-double EngineToFirstAnswer(const std::string& engine, const std::string& root, const std::string& verify) {
+// Starts the engine, returns seconds until a search by id for `item` answered OK on
+// every collection of `collections`.
+double EngineToFirstAnswer(const std::string& engine, const std::string& root, const std::string& verify,
+                           const std::vector<std::string>& collections = {"synthetic"}, int64_t item = 12345) {
   const std::string log = root + "/../engine.log";
   std::remove(log.c_str());
   const absl::Time t0 = absl::Now();
@@ -104,10 +106,12 @@ double EngineToFirstAnswer(const std::string& engine, const std::string& root, c
   ClientOptions co;
   co.address = absl::StrCat("127.0.0.1:", port);
   auto client = Client::Create(co);
-  SearchOptions so;
-  so.collection = "synthetic";
-  while (!client->Search(SearchQuery::Item(12345), so).ok()) {
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  for (const std::string& c : collections) {
+    SearchOptions so;
+    so.collection = c;
+    while (!client->Search(SearchQuery::Item(item), so).ok()) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
   }
   const double s = absl::ToDoubleSeconds(absl::Now() - t0);
   ::kill(pid, SIGTERM);
@@ -117,7 +121,9 @@ double EngineToFirstAnswer(const std::string& engine, const std::string& root, c
 
 int Run(int argc, char** argv) {
   std::string work, engine = (fs::path(argv[0]).parent_path() / "../engine/simsearch-engine").string();
-  int n = 1000000, d = 128, repeat = 5, queries = 100;
+  int n = 1000000, d = 128, repeat = 5, queries = 100, item = 1;
+  std::string index_root;
+  std::vector<std::string> collections;
   ArgParser p("simsearch-startup-bench",
               "simsearch-startup-bench: engine start-to-first-answer and exact search on\n"
               "synthetic vectors, against FAISS IndexFlatIP. Figures are medians.");
@@ -127,8 +133,36 @@ int Run(int argc, char** argv) {
   p.AddInt("d", &d, "dimensions (default 128)");
   p.AddInt("repeat", &repeat, "runs per figure (default 5)");
   p.AddInt("queries", &queries, "single queries timed per searcher (default 100)");
-  p.Require("work");
+  p.AddString("index_root", &index_root,
+              "instead of synthetic data: time the engine over this root (e.g. the demo's var/index) "
+              "until every --collection answered a search by --item", "ROOT");
+  p.AddStringList("collection", &collections, "with --index_root: the collections to wait for", "NAME");
+  p.AddInt("item", &item, "with --index_root: the item id searched (default 1)");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
+  if (!index_root.empty()) {
+    if (collections.empty()) {
+      std::fprintf(stderr, "--index_root needs at least one --collection\n");
+      return 2;
+    }
+    std::printf("%s: %zu collections, medians of %d runs\n", index_root.c_str(), collections.size(), repeat);
+    std::printf("%-58s %10s %10s\n", "start to every collection's first answer", "warm ms", "cold ms");
+    for (const char* verify : {"sizes", "checksums"}) {
+      std::vector<double> warm, cold;
+      for (int i = 0; i < repeat; ++i) {
+        SetCacheTree(index_root, true);
+        warm.push_back(EngineToFirstAnswer(engine, index_root, verify, collections, item) * 1e3);
+        SetCacheTree(index_root, false);
+        cold.push_back(EngineToFirstAnswer(engine, index_root, verify, collections, item) * 1e3);
+      }
+      std::printf("%-58s %10.1f %10.1f\n", absl::StrCat("simsearch-engine process, --verify ", verify).c_str(),
+                  Median(warm), Median(cold));
+    }
+    return 0;
+  }
+  if (work.empty()) {
+    std::fprintf(stderr, "--work is required (or --index_root)\n");
+    return 2;
+  }
   if (openblas_set_num_threads != nullptr) openblas_set_num_threads(1);
   fs::create_directories(work);
   const std::string root = work + "/root", faiss_path = work + "/flat.faiss";

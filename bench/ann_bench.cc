@@ -120,6 +120,24 @@ int Run(int argc, char** argv) {
   };
   const std::vector<int> knobs = {8, 16, 32, 64, 128, 256};
 
+  // Opens `path` the way the engine serves it at each knob value and reports the point.
+  auto sweep_served = [&](const std::string& path, IndexKind kind, const char* name, const char* knob,
+                          const std::vector<int>& values, const std::function<void(IndexParams*, int)>& set) {
+    for (int v : values) {
+      IndexParams ip;
+      set(&ip, v);
+      auto s = FaissSearcher::Open(path, kind, ip, d, n);
+      if (!s.ok()) {
+        std::fprintf(stderr, "%s\n", std::string(s.status().message()).c_str());
+        return false;
+      }
+      double qps;
+      const double r = served_recall(**s, &qps);
+      report({name, knob, v, r, qps});
+    }
+    return true;
+  };
+
   // FAISS IVF, served mapped.
   {
     std::fprintf(stderr, "building FAISS IVF1024...\n");
@@ -131,18 +149,12 @@ int Run(int argc, char** argv) {
     omp_set_num_threads(1);
     faiss::write_index(&ivf, (dir + "/ivf.faiss").c_str());
   }
-  for (int nprobe : {1, 2, 4, 8, 16, 32, 64}) {
-    IndexParams ip;
-    ip.nlist = 1024;
-    ip.nprobe = nprobe;
-    auto s = FaissSearcher::Open(dir + "/ivf.faiss", IndexKind::kIvf, ip, d, n);
-    if (!s.ok()) {
-      std::fprintf(stderr, "%s\n", std::string(s.status().message()).c_str());
-      return 1;
-    }
-    double qps;
-    const double r = served_recall(**s, &qps);
-    report({"faiss-ivf1024-mapped", "nprobe", nprobe, r, qps});
+  if (!sweep_served(dir + "/ivf.faiss", IndexKind::kIvf, "faiss-ivf1024-mapped", "nprobe", {1, 2, 4, 8, 16, 32, 64},
+                    [](IndexParams* ip, int v) {
+                      ip->nlist = 1024;
+                      ip->nprobe = v;
+                    })) {
+    return 1;
   }
 
   // FAISS HNSW32, as served.
@@ -171,19 +183,13 @@ int Run(int argc, char** argv) {
       report({"faiss-hnsw32-direct", "ef_search", ef, r, qps});
     }
   }
-  for (int ef : knobs) {
-    IndexParams ip;
-    ip.hnsw_m = 32;
-    ip.ef_construction = 128;
-    ip.ef_search = ef;
-    auto s = FaissSearcher::Open(dir + "/hnsw.faiss", IndexKind::kHnsw, ip, d, n);
-    if (!s.ok()) {
-      std::fprintf(stderr, "%s\n", std::string(s.status().message()).c_str());
-      return 1;
-    }
-    double qps;
-    const double r = served_recall(**s, &qps);
-    report({"faiss-hnsw32", "ef_search", ef, r, qps});
+  if (!sweep_served(dir + "/hnsw.faiss", IndexKind::kHnsw, "faiss-hnsw32", "ef_search", knobs,
+                    [](IndexParams* ip, int v) {
+                      ip->hnsw_m = 32;
+                      ip->ef_construction = 128;
+                      ip->ef_search = v;
+                    })) {
+    return 1;
   }
 
   // hnswlib, same M and construction beam.

@@ -43,10 +43,6 @@ absl::string_view ItemView::type() const {
 int32_t ItemView::episodes() const { return static_cast<int32_t>(store_->attrs_[uint64_t{row_} * 3 + 1]); }
 int64_t ItemView::members() const { return store_->attrs_[uint64_t{row_} * 3]; }
 
-bool ItemView::HasGenre(uint32_t bit) const {
-  return bit < store_->genre_names_.size() && ((store_->genre_bits(row_)[bit / 64] >> (bit % 64)) & 1) != 0;
-}
-
 std::vector<absl::string_view> ItemView::genres() const {
   std::vector<absl::string_view> out;
   ForEachGenre([&](absl::string_view g) { out.push_back(g); });

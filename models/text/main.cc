@@ -32,9 +32,11 @@ constexpr char kUsage[] =
     "  simsearch-embed import-glove --in FILE --out DIR\n"
     "\n"
     "--model DIR is a sentence-transformers BERT folder (config.json, vocab.txt,\n"
-    "model.safetensors, modules.json, pooling config) or a static word-vector encoder made\n"
-    "by `import-glove`. `--model glove` is the GloVe 100-d encoder that\n"
-    "scripts/fetch-glove.sh installs ($SIMSEARCH_GLOVE_DIR, default var/models/glove-100d).\n"
+    "model.safetensors, modules.json, pooling config), the TensorFlow.js Universal Sentence\n"
+    "Encoder Lite (model.json, vocab.json; scripts/fetch-use-lite.sh installs it in\n"
+    "var/models/use-lite), or a static word-vector encoder made by `import-glove`.\n"
+    "`--model glove` is the GloVe 100-d encoder that scripts/fetch-glove.sh installs\n"
+    "($SIMSEARCH_GLOVE_DIR, default var/models/glove-100d).\n"
     "A static encoder is fitted on the input (SIF word weights and common component) and\n"
     "saved to --encoder-out, so queries are later encoded the same way: give that folder to\n"
     "simsearch-indexer --encoder. Rows with an empty text, or none the encoder knows, are\n"
@@ -83,6 +85,7 @@ std::string DefaultGloveDir() {
 int Encode(int argc, char** argv) {
   std::string model, input, id_column = "anime_id", text_column = "synopsis", out, ids_out, encoder_out;
   int threads = 2, batch = 256;
+  bool sentences = false;
   ArgParser p("simsearch-embed", kUsage);
   p.AddString("model", &model, "encoder folder, or `glove`", "DIR|glove");
   p.AddString("input", &input, "CSV with a header", "FILE");
@@ -94,6 +97,9 @@ int Encode(int argc, char** argv) {
               "where to save the fitted static encoder (required when --model is an unfitted\n"
               "static encoder such as glove)", "DIR");
   p.AddInt("threads", &threads, "encoding threads (default 2)");
+  p.AddBool("sentences", &sentences,
+            "encode each text a sentence at a time and keep the normalised mean (for long\n"
+            "documents and encoders trained on sentences, such as USE-lite, which cuts at 128 pieces)");
   p.AddInt("batch", &batch, "texts per progress step (default 256)");
   for (const char* r : {"model", "input", "out"}) p.Require(r);
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
@@ -180,7 +186,7 @@ int Encode(int argc, char** argv) {
     const size_t end = std::min(texts.size(), start + static_cast<size_t>(batch));
     std::vector<std::string> chunk(texts.begin() + static_cast<long>(start), texts.begin() + static_cast<long>(end));
     std::vector<float> v;
-    if (auto s = enc.Encode(chunk, &v); !s.ok()) return Fail(s);
+    if (auto s = sentences ? EncodeBySentence(enc, chunk, &v) : enc.Encode(chunk, &v); !s.ok()) return Fail(s);
     vectors.insert(vectors.end(), v.begin(), v.end());
     const double secs = absl::ToDoubleSeconds(absl::Now() - t0);
     const double rate = static_cast<double>(end) / std::max(secs, 1e-9);

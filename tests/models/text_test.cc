@@ -226,5 +226,46 @@ TEST(Sif, ImportRejectsRaggedText) {
               HasSubstr("g.txt: line 2: 3 numbers, earlier lines have 2"));
 }
 
+TEST(Sentences, SplitsAtSentenceEndsAndLineBreaksAndDropsCredits) {
+  EXPECT_THAT(SplitSentences("Crime is timeless. By the year 2071, humanity has spread! Why? "
+                             "Mr. Spiegel said \"no.\" Then he left.\n\n"
+                             "(Source: ANN)\n[Written by MAL Rewrite]"),
+              ::testing::ElementsAre("Crime is timeless.", "By the year 2071, humanity has spread!", "Why?",
+                                     "Mr.", "Spiegel said \"no.\"", "Then he left."));
+  // No break before a lower-case word (abbreviations, "e.g. this"), nor inside numbers.
+  EXPECT_THAT(SplitSentences("It costs 3.5 yen, e.g. nothing... and more"),
+              ::testing::ElementsAre("It costs 3.5 yen, e.g. nothing... and more"));
+  EXPECT_TRUE(SplitSentences("  \n ").empty());
+}
+
+// A toy encoder: each text becomes the unit vector of its length's parity.
+class ParityEncoder final : public SentenceEncoder {
+ public:
+  int dims() const override { return 2; }
+  std::string kind() const override { return "parity"; }
+  std::string Describe() const override { return "parity"; }
+  absl::Status Encode(const std::vector<std::string>& texts, std::vector<float>* out) const override {
+    out->assign(texts.size() * 2, 0.0f);
+    for (size_t i = 0; i < texts.size(); ++i) (*out)[i * 2 + texts[i].size() % 2] = 1.0f;
+    return absl::OkStatus();
+  }
+};
+
+TEST(Sentences, EncodeBySentenceIsTheNormalisedMeanOfTheSentences) {
+  ParityEncoder enc;
+  std::vector<float> out;
+  // Sentences of odd length only -> (0, 1); none -> zeros; one odd and one even -> both.
+  ASSERT_TRUE(EncodeBySentence(enc, {"Ab. Cdef.", "Ab. Cd. Efgh. Ij.", "", "Abc. De."}, &out).ok());
+  ASSERT_EQ(out.size(), 8u);
+  EXPECT_FLOAT_EQ(out[0], 0.0f);
+  EXPECT_FLOAT_EQ(out[1], 1.0f);
+  EXPECT_FLOAT_EQ(out[2], 0.0f);
+  EXPECT_FLOAT_EQ(out[3], 1.0f);
+  EXPECT_FLOAT_EQ(out[4], 0.0f);  // no sentence: zeros
+  EXPECT_FLOAT_EQ(out[5], 0.0f);
+  EXPECT_FLOAT_EQ(out[6], std::sqrt(0.5f));  // "Abc." even, "De." odd
+  EXPECT_FLOAT_EQ(out[7], std::sqrt(0.5f));
+}
+
 }  // namespace
 }  // namespace simsearch::text

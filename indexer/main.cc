@@ -143,6 +143,12 @@ int Build(int argc, char** argv) {
               "instead of the mean of its items; docs/MODELS.md chose 0.001,100 for ncf", "ALPHA,LAMBDA");
   p.AddString("source", &o.source, "what made the vectors, recorded in the manifest");
   p.AddInt("recall-queries", &recall, "sample size for recall@10 of ANN kinds (default 1000)");
+  p.AddString("recall-query-vectors", &o.recall_query_vectors_path,
+              "measure recall@10 on these queries (.npy/.fvecs/.csv; e.g. the user vectors that\n"
+              "will query the collection) instead of a sample of the collection's own vectors", "FILE");
+  p.AddDouble("target-recall", &o.target_recall,
+              "IVF: choose nprobe as the smallest whose recall@10 reaches R on half of the recall\n"
+              "queries, and record the recall on the other half (instead of max(8, nlist/8))", "R");
   p.AddInt("neighbours", &o.neighbours,
            "precompute each item's exact top-K \"more like this\" into the bundle, answered\n"
            "without a search when top_k <= K and the filter leaves top_k of them; 0: none;\n"
@@ -164,6 +170,14 @@ int Build(int argc, char** argv) {
   }
   if (*kind != IndexKind::kIvf && (nlist || nprobe)) {
     return Fail(absl::InvalidArgumentError("--nlist/--nprobe apply to --index ivf only"));
+  }
+  if (o.target_recall != 0) {
+    if (!(o.target_recall > 0 && o.target_recall <= 1)) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat("--target-recall must be in (0, 1], got ", o.target_recall)));
+    }
+    if (*kind != IndexKind::kIvf) return Fail(absl::InvalidArgumentError("--target-recall applies to --index ivf only"));
+    if (nprobe != 0) return Fail(absl::InvalidArgumentError("give --nprobe or --target-recall, not both"));
+    if (recall < 2) return Fail(absl::InvalidArgumentError("--target-recall needs --recall-queries of at least 2"));
   }
   if (*kind != IndexKind::kHnsw && (m || efc || efs)) {
     return Fail(absl::InvalidArgumentError("--M/--ef-construction/--ef-search apply to --index hnsw only"));

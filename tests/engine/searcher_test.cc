@@ -132,6 +132,59 @@ TEST_P(AnnRecall, RecallAt10AboveThresholdOnClusteredData) {
 INSTANTIATE_TEST_SUITE_P(Kinds, AnnRecall, ::testing::Values(IndexKind::kIvf, IndexKind::kHnsw),
                          [](const auto& param_info) { return std::string(IndexKindName(param_info.param)); });
 
+// --target-recall: nprobe chosen on query vectors like those that will query the
+// collection (here from other clusters than the data, as user vectors are not item
+// vectors), and the recall holds on queries of that kind the choice never saw.
+TEST(AnnRecallTarget, ChosenNprobeReachesTheTargetOnUnseenQueriesOfTheSameKind) {
+  constexpr double kTarget = 0.9;
+  const uint64_t n = 20000, d = 32;
+  testing::TempDir dir;
+  testing::BundleSpec spec;
+  spec.vectors = testing::ClusteredVectors(n, d, 100, 0.15f, 11);
+  spec.dims = d;
+  for (uint64_t i = 0; i < n; ++i) spec.ids.push_back(static_cast<int64_t>(i));
+  spec.kind = IndexKind::kIvf;
+  std::vector<float> queries = testing::ClusteredVectors(600, d, 100, 0.15f, 11 + 7);
+  spec.recall_query_vectors.assign(queries.begin(), queries.begin() + 400 * d);
+  spec.recall_queries = 400;
+  spec.target_recall = kTarget;
+  const std::string vdir = testing::BuildBundleOrDie(dir.Join("root"), dir.path(), spec);
+  auto c = Collection::Open(vdir, {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  const Manifest& m = (*c)->manifest();
+  EXPECT_EQ(m.recall_queries, 200u) << "half of the 400 chose, the other half measured";
+  EXPECT_GE(m.recall_at_10, kTarget - 0.03);
+  EXPECT_GE(m.index_params.nprobe, 1);
+  EXPECT_LT(m.index_params.nprobe, m.index_params.nlist) << "a target below 1 never needs every list";
+
+  // 200 queries of the same kind that took no part in the choice.
+  std::vector<float> held(queries.begin() + 400 * d, queries.end());
+  testing::NormalizeRows(&held, d);
+  std::vector<float> unit = spec.vectors;
+  testing::NormalizeRows(&unit, d);
+  std::vector<std::vector<Neighbor>> got;
+  ASSERT_TRUE((*c)->Search(held.data(), 200, 10, nullptr, absl::InfiniteFuture(), &got).ok());
+  double recall = 0;
+  for (size_t i = 0; i < 200; ++i) recall += testing::Recall(BruteForceTopK(unit, d, &held[i * d], 10), got[i]);
+  recall /= 200;
+  EXPECT_GE(recall, kTarget - 0.03);
+
+  // One list fewer falls short of the target on the queries that chose: the smallest.
+  testing::BundleSpec fewer = spec;
+  fewer.target_recall = 0;
+  fewer.params.nprobe = m.index_params.nprobe - 1;
+  fewer.recall_queries = 400;
+  if (fewer.params.nprobe >= 1) {
+    // Same seed, same k-means: the same lists; recall measured on all 400 queries.
+    const std::string v2 = testing::BuildBundleOrDie(dir.Join("root2"), dir.path(), fewer);
+    auto c2 = Collection::Open(v2, {});
+    ASSERT_TRUE(c2.ok()) << c2.status();
+    EXPECT_LT((*c2)->manifest().recall_at_10, kTarget + 0.03);
+  }
+  std::printf("[ recall ] target %.2f: nprobe %d of %d, recorded %.4f, held-out %.4f\n", kTarget,
+              m.index_params.nprobe, m.index_params.nlist, m.recall_at_10, recall);
+}
+
 // The beam the bundle asks for is the beam searched: FaissSearcher's answers at
 // ef_search E equal FAISS's own search of the same index with efSearch E. FAISS 1.7.3
 // sizes the queue from the efSearch stored in the index whatever a call passes, so an

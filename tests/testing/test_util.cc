@@ -163,7 +163,13 @@ std::string BuildBundleOrDie(const std::string& root, const std::string& work_di
   o.params = spec.params;
   o.out_root = root;
   o.keep_versions = 0;
-  o.recall_queries = 200;
+  o.recall_queries = spec.recall_queries;
+  o.target_recall = spec.target_recall;
+  if (!spec.recall_query_vectors.empty()) {
+    o.recall_query_vectors_path = work_dir + "/" + spec.collection + "_recall_queries.npy";
+    EXPECT_TRUE(WriteNpyFloat32(o.recall_query_vectors_path, spec.recall_query_vectors.data(),
+                                spec.recall_query_vectors.size() / spec.dims, spec.dims).ok());
+  }
   auto r = BuildBundle(o);
   EXPECT_TRUE(r.ok()) << r.status();
   return r.ok() ? r->version_dir : "";

@@ -59,6 +59,10 @@ struct BundleSpec {
   Metric metric = Metric::kCosine;
   IndexKind kind = IndexKind::kFlat;
   IndexParams params;
+  // Recall calibration (BuildOptions::recall_query_vectors_path, target_recall).
+  std::vector<float> recall_query_vectors;
+  double target_recall = 0;
+  size_t recall_queries = 200;
   // Two-tower data (optional).
   std::vector<float> query_vectors;   // n x dims, rows as `ids`
   std::vector<float> user_vectors;    // users x dims

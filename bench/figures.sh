@@ -58,8 +58,9 @@ set xlabel "recall@10"
 set ylabel "queries per second"
 set xrange [0.8:1.005]
 set key left bottom
-plot "$work/ann-faiss-ivf1024-mapped.dat" using 1:2 with linespoints lw 2 title "FAISS IVF1024 (mapped, as served)", \
-     "$work/ann-faiss-hnsw32.dat" using 1:2 with linespoints lw 2 title "FAISS HNSW32 (as served)", \
-     "$work/ann-hnswlib-m32.dat" using 1:2 with linespoints lw 2 title "hnswlib M=32"
+plot "$work/ann-faiss-ivf1024-mapped.dat" using 1:2 with linespoints lw 2 title "FAISS IVF1024 (mapped, served ivf)", \
+     "$work/ann-faiss-hnsw32.dat" using 1:2 with linespoints lw 2 title "FAISS HNSW32 (hnsw --hnsw-library faiss)", \
+     "$work/ann-hnswlib-m32-served.dat" using 1:2 with linespoints lw 2 title "hnswlib M=32 (served hnsw)", \
+     "$work/ann-hnswlib-m32.dat" using 1:2 with linespoints lw 2 dt 2 title "hnswlib M=32, its own API"
 GP
 echo "figures: wrote $out/latency_vs_clients.png and $out/recall_vs_qps.png"

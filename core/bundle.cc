@@ -304,7 +304,9 @@ absl::StatusOr<Manifest> ReadVerifiedManifest(const std::string& version_dir, Ve
   auto m = ParseManifest(*text, path);
   if (!m.ok()) return m.status();
   std::vector<std::string> required = {kVectorsFile, kIdsFile};
-  if (m->index_kind != IndexKind::kFlat) required.push_back(kFaissIndexFile);
+  if (m->index_kind != IndexKind::kFlat) {
+    required.push_back(m->ann_library == "hnswlib" ? kHnswlibIndexFile : kFaissIndexFile);
+  }
   if (m->has_items && !m->has_item_store) required.push_back(kItemsFile);
   if (m->has_item_store) {
     for (const char* f : {kItemTextFile, kItemTextOffsetsFile, kItemAttrsFile, kItemGenresFile}) required.push_back(f);

@@ -33,6 +33,7 @@ inline constexpr char kVectorsFile[] = "vectors.f32";
 inline constexpr char kIdsFile[] = "ids.i64";
 inline constexpr char kItemsFile[] = "items.jsonl";
 inline constexpr char kFaissIndexFile[] = "index.faiss";
+inline constexpr char kHnswlibIndexFile[] = "index.hnswlib";
 inline constexpr char kCurrentFile[] = "CURRENT";
 inline constexpr char kQueryVectorsFile[] = "query_vectors.f32";
 inline constexpr char kUserVectorsFile[] = "user_vectors.f32";

@@ -61,7 +61,9 @@ std::string SerializeManifest(const Manifest& m) {
       {"metric", MetricName(m.metric)},
       {"dims", m.dims},
       {"count", m.count},
-      {"index", {{"kind", IndexKindName(m.index_kind)}, {"params", params}}},
+      {"index", m.ann_library.empty()
+                    ? json{{"kind", IndexKindName(m.index_kind)}, {"params", params}}
+                    : json{{"kind", IndexKindName(m.index_kind)}, {"library", m.ann_library}, {"params", params}}},
       {"recall_at_10", m.recall_at_10},
       {"recall_queries", m.recall_queries},
       {"source", m.source},
@@ -170,6 +172,14 @@ absl::StatusOr<Manifest> ParseManifest(absl::string_view text, absl::string_view
   opt(*params, "M", &m.index_params.hnsw_m, is_int);
   opt(*params, "ef_construction", &m.index_params.ef_construction, is_int);
   opt(*params, "ef_search", &m.index_params.ef_search, is_int);
+  opt(*index, "library", &m.ann_library, is_str);
+  if (error.empty() && m.index_kind != IndexKind::kFlat) {
+    if (m.ann_library.empty()) m.ann_library = "faiss";
+    if (m.ann_library != "faiss" && !(m.ann_library == "hnswlib" && m.index_kind == IndexKind::kHnsw)) {
+      error = absl::StrCat(origin, ": index library '", m.ann_library, "' cannot serve kind ",
+                           IndexKindName(m.index_kind), " (faiss: ivf, hnsw; hnswlib: hnsw)");
+    }
+  }
   opt(j, "recall_at_10", &m.recall_at_10, is_num);
   opt(j, "recall_queries", &m.recall_queries, is_int);
   opt(j, "source", &m.source, is_str);

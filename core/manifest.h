@@ -45,6 +45,10 @@ struct Manifest {
   uint64_t count = 0;
   IndexKind index_kind = IndexKind::kFlat;
   IndexParams index_params;
+  // The library whose file serves an ANN kind: "faiss" (index.faiss; every ivf bundle,
+  // and hnsw bundles from before 2026-11-29, which have no such field) or "hnswlib"
+  // (index.hnswlib; hnsw bundles since). Empty for flat.
+  std::string ann_library;
   double recall_at_10 = 1.0;    // measured at build time for ANN kinds; 1 for flat
   uint64_t recall_queries = 0;  // sample size behind recall_at_10
   std::string source;           // where the vectors came from (free text)

@@ -12,6 +12,7 @@
 #include "core/status_macros.h"
 #include "core/quote.h"
 #include "engine/faiss_searcher.h"
+#include "engine/hnswlib_searcher.h"
 
 namespace simsearch {
 namespace fs = std::filesystem;
@@ -124,7 +125,10 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
     SIMSEARCH_ASSIGN_OR_RETURN(LexicalIndex lexical, LexicalIndex::Open(version_dir, m.count));
     c->lexical_ = std::move(lexical);
   }
-  if (m.index_kind != IndexKind::kFlat) {
+  if (m.ann_library == "hnswlib") {
+    SIMSEARCH_ASSIGN_OR_RETURN(c->ann_, HnswlibSearcher::Open(path(kHnswlibIndexFile), m.index_params,
+                                                              m.dims, m.count));
+  } else if (m.index_kind != IndexKind::kFlat) {
     SIMSEARCH_ASSIGN_OR_RETURN(c->ann_, FaissSearcher::Open(path(kFaissIndexFile), m.index_kind,
                                                             m.index_params, m.dims, m.count));
   }

@@ -6,6 +6,9 @@
 #include <faiss/index_io.h>
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
+#include <mutex>
 #include <thread>
 #include <cmath>
 #include <exception>
@@ -23,6 +26,7 @@
 #include "absl/time/clock.h"
 #include "engine/collection.h"
 #include "engine/engine.h"
+#include "engine/hnswlib_searcher.h"
 #include "engine/title_index.h"
 #include "core/array_file.h"
 #include "core/bundle.h"
@@ -286,29 +290,57 @@ absl::StatusOr<std::vector<float>> RecallQueries(const BuildOptions& o, const fl
   return q;
 }
 
+// Top-k labels of m queries at the given parameters, from whichever library built the
+// index.
+using AnnSearch = std::function<absl::Status(const float* q, uint64_t m, idx_t k, const IndexParams& p,
+                                             idx_t* labels)>;
+
+AnnSearch FaissAnnSearch(const BuildOptions& o, const faiss::Index& ann) {
+  return [&o, &ann](const float* q, uint64_t m, idx_t k, const IndexParams& p, idx_t* labels) {
+    try {
+      faiss::SearchParametersIVF ivf;
+      ivf.nprobe = p.nprobe;
+      faiss::SearchParametersHNSW hnsw;
+      hnsw.efSearch = std::max<int>(p.ef_search, static_cast<int>(k));
+      const faiss::SearchParameters* sp =
+          o.index_kind == IndexKind::kIvf ? static_cast<const faiss::SearchParameters*>(&ivf) : &hnsw;
+      std::vector<float> dist(m * static_cast<uint64_t>(k));
+      ann.search(static_cast<idx_t>(m), q, k, dist.data(), labels, sp);
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("FAISS failed while measuring recall: ", e.what()));
+    }
+    return absl::OkStatus();
+  };
+}
+
+// The served searcher itself (the graph as the engine will load it).
+AnnSearch ServedAnnSearch(const Searcher& ann) {
+  return [&ann](const float* q, uint64_t m, idx_t k, const IndexParams&, idx_t* labels) {
+    SearchParams sp;
+    sp.k = static_cast<int>(k);
+    std::vector<std::vector<Neighbor>> got;
+    SIMSEARCH_RETURN_IF_ERROR(ann.Search(q, m, sp, &got));
+    for (uint64_t i = 0; i < m; ++i) {
+      for (idx_t j = 0; j < k; ++j) {
+        labels[i * k + j] = static_cast<size_t>(j) < got[i].size() ? static_cast<idx_t>(got[i][j].row) : -1;
+      }
+    }
+    return absl::OkStatus();
+  };
+}
+
 // Mean fraction of each query's exact top-k (rows of `truth`, sorted) that the ANN index
 // finds at the given parameters.
-absl::StatusOr<double> AnnRecall(const BuildOptions& o, const faiss::Index& ann, const IndexParams& p,
+absl::StatusOr<double> AnnRecall(const BuildOptions& o, const AnnSearch& search, const IndexParams& p,
                                  const float* q, uint64_t s, uint64_t d, idx_t k,
                                  const std::vector<idx_t>& truth, const std::string& stage) {
   if (s == 0) return 1.0;
-  std::vector<float> dist(s * k);
   std::vector<idx_t> got(s * k);
-  try {
-    faiss::SearchParametersIVF ivf;
-    ivf.nprobe = p.nprobe;
-    faiss::SearchParametersHNSW hnsw;
-    hnsw.efSearch = std::max<int>(p.ef_search, static_cast<int>(k));
-    const faiss::SearchParameters* sp =
-        o.index_kind == IndexKind::kIvf ? static_cast<const faiss::SearchParameters*>(&ivf) : &hnsw;
-    const uint64_t batch = 100;
-    for (uint64_t b = 0; b < s; b += batch) {
-      const uint64_t m = std::min(batch, s - b);
-      ann.search(static_cast<idx_t>(m), q + b * d, k, &dist[b * k], &got[b * k], sp);
-      if (!stage.empty()) Report(o, stage, static_cast<double>(b + m) / static_cast<double>(s));
-    }
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("FAISS failed while measuring recall: ", e.what()));
+  const uint64_t batch = 100;
+  for (uint64_t b = 0; b < s; b += batch) {
+    const uint64_t m = std::min(batch, s - b);
+    SIMSEARCH_RETURN_IF_ERROR(search(q + b * d, m, k, p, &got[b * k]));
+    if (!stage.empty()) Report(o, stage, static_cast<double>(b + m) / static_cast<double>(s));
   }
   uint64_t found = 0;
   for (uint64_t i = 0; i < s; ++i) {
@@ -326,7 +358,7 @@ absl::StatusOr<double> AnnRecall(const BuildOptions& o, const faiss::Index& ann,
 // first chooses nprobe: the smallest whose recall@10 reaches the target on half of the
 // queries (recall grows with nprobe: more lists only add candidates), then measures the
 // recall it records on the other half, which took no part in the choice.
-absl::Status CalibrateAndMeasureRecall(const BuildOptions& o, const faiss::Index& ann, const float* x,
+absl::Status CalibrateAndMeasureRecall(const BuildOptions& o, const AnnSearch& ann, const float* x,
                                        uint64_t n, uint64_t d, IndexParams* p, double* recall,
                                        uint64_t* queries) {
   uint64_t s = 0;
@@ -613,11 +645,27 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
                                 o.catalog_paths.empty()
                                     ? ""
                                     : absl::StrCat(" catalog=", absl::StrJoin(o.catalog_paths, ",")));
-  if (o.index_kind != IndexKind::kFlat) {
+  if (o.index_kind == IndexKind::kHnsw && o.hnsw_library == "hnswlib") {
+    m.ann_library = "hnswlib";
+    IndexParams& p = m.index_params;
+    if (p.hnsw_m <= 0) p.hnsw_m = 32;
+    if (p.ef_construction <= 0) p.ef_construction = 200;
+    if (p.ef_search <= 0) p.ef_search = 128;
+    const std::string stage = "building the HNSW graph (hnswlib)";
+    SIMSEARCH_RETURN_IF_ERROR(BuildHnswlibIndex(x.data(), n, d, p, o.seed, o.threads,
+                                                writer->PathOf(kHnswlibIndexFile),
+                                                [&](double f) { Report(o, stage, f); }));
+    // Recall through the searcher the engine will use, over the file it will load.
+    SIMSEARCH_ASSIGN_OR_RETURN(std::unique_ptr<HnswlibSearcher> served,
+                               HnswlibSearcher::Open(writer->PathOf(kHnswlibIndexFile), p, d, n));
+    SIMSEARCH_RETURN_IF_ERROR(CalibrateAndMeasureRecall(o, ServedAnnSearch(*served), x.data(), n, d,
+                                                        &m.index_params, &m.recall_at_10, &m.recall_queries));
+  } else if (o.index_kind != IndexKind::kFlat) {
+    m.ann_library = "faiss";
     SIMSEARCH_ASSIGN_OR_RETURN(std::unique_ptr<faiss::Index> ann,
                                BuildAnn(o, &m.index_params, x.data(), n, d));
-    SIMSEARCH_RETURN_IF_ERROR(CalibrateAndMeasureRecall(o, *ann, x.data(), n, d, &m.index_params,
-                                                        &m.recall_at_10, &m.recall_queries));
+    SIMSEARCH_RETURN_IF_ERROR(CalibrateAndMeasureRecall(o, FaissAnnSearch(o, *ann), x.data(), n, d,
+                                                        &m.index_params, &m.recall_at_10, &m.recall_queries));
     try {
       faiss::write_index(ann.get(), writer->PathOf(kFaissIndexFile).c_str());
     } catch (const std::exception& e) {

@@ -57,6 +57,10 @@ struct BuildOptions {
   Metric metric = Metric::kCosine;
   IndexKind index_kind = IndexKind::kFlat;
   IndexParams params;                      // 0 = choose a default from the data size
+  // Which library builds (and so serves) the hnsw kind: "hnswlib" (engine/
+  // hnswlib_searcher.h; 3x faster than FAISS's HNSW on this machine kind,
+  // docs/BENCHMARKS.md) or "faiss".
+  std::string hnsw_library = "hnswlib";
   uint64_t expect_dims = 0;                // 0 = any
   bool drop_missing = false;               // drop ids the catalogue lacks (else error)
   bool skip_bad_rows = false;              // skip catalogue records of the wrong shape (else error)

@@ -20,7 +20,7 @@ namespace simsearch {
 namespace {
 
 constexpr char kUsage[] =
-    "simsearch-indexer: builds versioned FAISS/exact index bundles for simsearch-engine.\n"
+    "simsearch-indexer: builds versioned index bundles (exact, FAISS IVF, HNSW by hnswlib or FAISS)\n"
     "\n"
     "Commands:\n"
     "  build          vectors + ids + catalogue -> ROOT/<collection>/vNNNNNN, published atomically\n"
@@ -146,6 +146,9 @@ int Build(int argc, char** argv) {
   p.AddString("recall-query-vectors", &o.recall_query_vectors_path,
               "measure recall@10 on these queries (.npy/.fvecs/.csv; e.g. the user vectors that\n"
               "will query the collection) instead of a sample of the collection's own vectors", "FILE");
+  p.AddString("hnsw-library", &o.hnsw_library,
+              "which library builds and serves --index hnsw: hnswlib (default; 3x faster to\n"
+              "search here, docs/BENCHMARKS.md) or faiss", "hnswlib|faiss");
   p.AddDouble("target-recall", &o.target_recall,
               "IVF: choose nprobe as the smallest whose recall@10 reaches R on half of the recall\n"
               "queries, and record the recall on the other half (instead of max(8, nlist/8))", "R");
@@ -170,6 +173,9 @@ int Build(int argc, char** argv) {
   }
   if (*kind != IndexKind::kIvf && (nlist || nprobe)) {
     return Fail(absl::InvalidArgumentError("--nlist/--nprobe apply to --index ivf only"));
+  }
+  if (o.hnsw_library != "hnswlib" && o.hnsw_library != "faiss") {
+    return Fail(absl::InvalidArgumentError(absl::StrCat("--hnsw-library is hnswlib or faiss, got '", o.hnsw_library, "'")));
   }
   if (o.target_recall != 0) {
     if (!(o.target_recall > 0 && o.target_recall <= 1)) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages simsearch builds and tests with; with --bench, also
-# the peers the benchmarks compare against (Python grpcio + FAISS, PyTorch, hnswlib)
+# the peers the benchmarks compare against (Python grpcio + FAISS, PyTorch)
 # and gnuplot for bench/figures.sh.
 # Idempotent: when every package is already installed it returns in well under a second
 # without touching apt. Needs root (or sudo).
@@ -9,14 +9,14 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libfaiss-dev libopenblas-dev libeigen3-dev libabsl-dev
+  libfaiss-dev libhnswlib-dev libopenblas-dev libeigen3-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   libutf8proc-dev libxxhash-dev libcpp-httplib-dev libcivetweb-dev libssl-dev
   chromium fonts-dejavu-core
   prometheus haproxy openssl yamllint
 )
 if [ "${1:-}" = "--bench" ]; then
-  PACKAGES+=(python3-grpcio python3-faiss python3-numpy python3-protobuf python3-torch libhnswlib-dev gnuplot-nox)
+  PACKAGES+=(python3-grpcio python3-faiss python3-numpy python3-protobuf python3-torch gnuplot-nox)
 fi
 
 missing=()

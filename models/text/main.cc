@@ -156,6 +156,13 @@ int Encode(int argc, char** argv) {
   }
   if (texts.empty()) return Fail(absl::InvalidArgumentError(input + ": no non-empty texts"));
 
+  // The output folders exist (or are made) before the long work, not found missing after.
+  for (const std::string& f : {out, ids_out}) {
+    const fs::path parent = fs::path(f).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) fs::create_directories(parent, ec);
+    if (ec) return Fail(absl::PermissionDeniedError(absl::StrCat("cannot create ", parent.string(), ": ", ec.message())));
+  }
   auto encoder = LoadEncoder(model, threads);
   if (!encoder.ok()) return Fail(encoder.status());
   if (auto* sif = dynamic_cast<SifEncoder*>(encoder->get()); sif != nullptr && !sif->fitted()) {

@@ -144,6 +144,17 @@ TEST(Manifest, RoundTripsAndRejectsBadFields) {
   EXPECT_EQ(back->index_params.ef_search, 77);
   EXPECT_DOUBLE_EQ(back->recall_at_10, 0.973);
   EXPECT_EQ(back->files.size(), 1u);
+  EXPECT_EQ(back->ann_library, "faiss") << "an ANN bundle without a library is a FAISS one";
+  m.ann_library = "hnswlib";
+  back = ParseManifest(SerializeManifest(m), "m.json");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->ann_library, "hnswlib");
+  m.index_kind = IndexKind::kIvf;  // hnswlib builds no IVF
+  EXPECT_THAT(ParseManifest(SerializeManifest(m), "m.json").status().message(),
+              HasSubstr("index library 'hnswlib' cannot serve kind ivf"));
+  m.ann_library = "annoy";
+  EXPECT_THAT(ParseManifest(SerializeManifest(m), "m.json").status().message(),
+              HasSubstr("index library 'annoy'"));
 
   EXPECT_THAT(ParseManifest("{", "m.json").status().message(), HasSubstr("not valid JSON"));
   EXPECT_THAT(ParseManifest(R"({"format_version": 99})", "m.json").status().message(),

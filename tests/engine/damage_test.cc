@@ -12,8 +12,11 @@
 
 #include <cmath>
 #include <filesystem>
+#include <cstring>
+#include <fstream>
 #include <functional>
 #include <memory>
+#include <random>
 
 #include "core/file_util.h"
 #include "core/mapped_file.h"
@@ -31,8 +34,9 @@ using Kind = RegistryEvent::Kind;
 class DamageTest : public ::testing::Test {
  protected:
   // 4000 x 8 floats: 128 KB, 32 pages, so a truncation leaves pages to fault on.
-  std::string Publish(uint64_t seed, IndexKind kind = IndexKind::kFlat) {
+  std::string Publish(uint64_t seed, IndexKind kind = IndexKind::kFlat, const char* hnsw_library = "hnswlib") {
     testing::BundleSpec spec;
+    spec.hnsw_library = hnsw_library;
     spec.collection = "c";
     spec.vectors = testing::ClusteredVectors(4000, 8, 20, 0.2f, seed);
     spec.dims = 8;
@@ -164,7 +168,7 @@ TEST_F(DamageTest, CorruptHnswGraphsAreRejectedAtOpen) {
   };
   for (const Case& c : cases) {
     testing::TempDir fresh;
-    const std::string v = Publish(1, IndexKind::kHnsw);
+    const std::string v = Publish(1, IndexKind::kHnsw, "faiss");
     ASSERT_TRUE(OpenWithSizesOnly(v).ok());
     CorruptFaissFile(v, [&](faiss::Index* index) { c.corrupt(dynamic_cast<faiss::IndexHNSW*>(index)->hnsw); });
     absl::Status st = OpenWithSizesOnly(v);
@@ -172,6 +176,81 @@ TEST_F(DamageTest, CorruptHnswGraphsAreRejectedAtOpen) {
     EXPECT_THAT(st.message(), HasSubstr("corrupt FAISS index")) << c.what;
     EXPECT_THAT(st.message(), HasSubstr(c.what));
   }
+}
+
+// hnswlib's loader trusts its file; ValidateHnswlibIndex must stop every damaged field
+// before hnswlib reads it (under ASan in CI, an out-of-bounds read here fails the test).
+TEST_F(DamageTest, DamagedHnswlibGraphsAreRejectedAtOpenNeverCrash) {
+  // Layout for 4000 vectors of 8 dims, M 32: a 96-byte header, then 4000 records of
+  // 260 bytes of links (maxM0 64), 32 of vector and 8 of label.
+  constexpr size_t kHeader = 96, kRecord = 260 + 32 + 8;
+  struct Case {
+    const char* what;
+    size_t at;
+    std::vector<unsigned char> bytes;
+  };
+  auto u32 = [](uint32_t v) {
+    std::vector<unsigned char> b(4);
+    std::memcpy(b.data(), &v, 4);
+    return b;
+  };
+  auto u64 = [](uint64_t v) {
+    std::vector<unsigned char> b(8);
+    std::memcpy(b.data(), &v, 8);
+    return b;
+  };
+  const std::vector<Case> cases = {
+      {"it holds 3999 nodes", 16, u64(3999)},
+      {"M 7", 72, u64(7)},
+      {"entry point 4001", 52, u32(4001)},
+      {"max level 99", 48, u32(99)},
+      {"bad level-0 link list", kHeader + 4, u32(1u << 30)},
+      {"bad level-0 link list", kHeader, {0xff, 0xff}},  // more links than maxM0
+      {"marked deleted", kHeader + 2, {1}},
+      {"has label 99999", kHeader + 5 * kRecord + 260 + 32, u64(99999)},
+  };
+  const std::string v = Publish(1, IndexKind::kHnsw);
+  ASSERT_TRUE(OpenWithSizesOnly(v).ok());
+  const std::string file = v + "/index.hnswlib";
+  auto original = ReadFileToString(file);
+  ASSERT_TRUE(original.ok());
+  auto write = [&](const std::string& content) {
+    std::filesystem::remove(file);  // a new file: the published one may be mapped read-only
+    std::ofstream(file, std::ios::binary) << content;
+  };
+  for (const Case& c : cases) {
+    std::string damaged = *original;
+    std::memcpy(damaged.data() + c.at, c.bytes.data(), c.bytes.size());
+    write(damaged);
+    absl::Status st = OpenWithSizesOnly(v);
+    EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss) << c.what;
+    EXPECT_THAT(st.message(), HasSubstr("not a valid hnswlib index")) << c.what;
+    EXPECT_THAT(st.message(), HasSubstr(c.what));
+  }
+  // Random single-byte damage anywhere in the links, labels and header: rejected, or (a
+  // byte of a vector) opened and searched without fault.
+  std::mt19937_64 rng(3);
+  std::uniform_int_distribution<size_t> where(0, original->size() - 1);
+  int rejected = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    std::string damaged = *original;
+    damaged[where(rng)] ^= static_cast<char>(1 + rng() % 255);
+    write(damaged);
+    CollectionOptions o;
+    o.verify = VerifyMode::kSizes;
+    auto c = Collection::Open(v, o);
+    if (!c.ok()) {
+      EXPECT_EQ(c.status().code(), absl::StatusCode::kDataLoss);
+      ++rejected;
+      continue;
+    }
+    std::vector<float> q(8, 0.5f);
+    std::vector<std::vector<Neighbor>> got;
+    EXPECT_TRUE((*c)->Search(q.data(), 1, 10, nullptr, absl::InfiniteFuture(), &got).ok());
+  }
+  EXPECT_GT(rejected, 0);
+  write(*original);
+  EXPECT_TRUE(OpenWithSizesOnly(v).ok());
 }
 
 TEST_F(DamageTest, CorruptIvfListsAreRejectedAtOpen) {

@@ -37,6 +37,10 @@ grep -q "skipped 1 rows with no text the encoder knows (ids 4)" "$work/e.txt" ||
 grep -q "wrote 4 vectors of 25 dims" "$work/o.txt" || fail "$(cat "$work/o.txt")"
 [ -s "$work/v_ids.npy" ] || fail "no ids written"
 echo "ok   embeds, reports and skips empty and unknown texts"
+"$embed" --model "$work/enc" --input "$work/s.csv" --out "$work/new/folder/v.npy" \
+  >/dev/null 2> "$work/e.txt" || fail "embedding into a new folder: $(cat "$work/e.txt")"
+[ -s "$work/new/folder/v.npy" ] && [ -s "$work/new/folder/v_ids.npy" ] || fail "no output in the new folder"
+echo "ok   makes the output folder"
 
 "$build/indexer/simsearch-indexer" build --collection stories --vectors "$work/v.npy" \
   --ids "$work/v_ids.npy" --encoder "$work/enc" --out "$work/root" >/dev/null 2>&1 || fail "indexing"

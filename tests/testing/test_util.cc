@@ -165,6 +165,7 @@ std::string BuildBundleOrDie(const std::string& root, const std::string& work_di
   o.keep_versions = 0;
   o.recall_queries = spec.recall_queries;
   o.target_recall = spec.target_recall;
+  o.hnsw_library = spec.hnsw_library;
   if (!spec.recall_query_vectors.empty()) {
     o.recall_query_vectors_path = work_dir + "/" + spec.collection + "_recall_queries.npy";
     EXPECT_TRUE(WriteNpyFloat32(o.recall_query_vectors_path, spec.recall_query_vectors.data(),

@@ -59,6 +59,7 @@ struct BundleSpec {
   Metric metric = Metric::kCosine;
   IndexKind kind = IndexKind::kFlat;
   IndexParams params;
+  std::string hnsw_library = "hnswlib";  // BuildOptions::hnsw_library
   // Recall calibration (BuildOptions::recall_query_vectors_path, target_recall).
   std::vector<float> recall_query_vectors;
   double target_recall = 0;

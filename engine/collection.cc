@@ -313,6 +313,28 @@ absl::Status Collection::Search(const float* queries, size_t n, int k,
   return absl::OkStatus();
 }
 
+absl::Status Collection::EncodeText(const std::string& text, std::vector<float>* out) const {
+  if (encoder_ == nullptr) return absl::FailedPreconditionError(absl::StrCat("collection '", name(), "' has no encoder"));
+  {
+    absl::MutexLock lock(&text_cache_mu_);
+    if (auto it = text_cache_.find(text); it != text_cache_.end()) {
+      *out = it->second;
+      return absl::OkStatus();
+    }
+  }
+  // Encoded outside the lock: two threads missing on the same text both encode it.
+  SIMSEARCH_RETURN_IF_ERROR(encoder_->Encode({text}, out));
+  absl::MutexLock lock(&text_cache_mu_);
+  if (text_cache_.size() >= kTextCacheSize) text_cache_.clear();
+  text_cache_.try_emplace(text, *out);
+  return absl::OkStatus();
+}
+
+size_t Collection::text_cache_size() const {
+  absl::MutexLock lock(&text_cache_mu_);
+  return text_cache_.size();
+}
+
 absl::Status Collection::CheckIntact() const {
   const std::string prefix = dir_ + "/";
   for (const std::string& path : DamagedMappings()) {

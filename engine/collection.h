@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/array_file.h"
 #include "core/bundle.h"
@@ -140,6 +141,14 @@ class Collection {
 
   // The collection's text encoder, or nullptr.
   const text::SentenceEncoder* encoder() const { return encoder_.get(); }
+  // Encodes one text query with the collection's encoder (which must exist), through a
+  // cache of recent distinct texts: a sentence encoder costs milliseconds per query
+  // (USE-lite 3 ms, docs/MODELS.md), a repeated query a hash lookup. The cache holds at
+  // most kTextCacheSize texts and is emptied when full; it lives and dies with this
+  // version, so a reload never serves another encoder's vectors.
+  static constexpr size_t kTextCacheSize = 4096;
+  absl::Status EncodeText(const std::string& text, std::vector<float>* out) const;
+  size_t text_cache_size() const;
   // The collection's lexical (BM25) index over its items' texts, or nullptr.
   const LexicalIndex* lexical() const { return lexical_ ? &*lexical_ : nullptr; }
 
@@ -184,6 +193,8 @@ class Collection {
   mutable std::once_flag titles_once_;
   mutable std::optional<TitleIndex> built_titles_;
   std::unique_ptr<text::SentenceEncoder> encoder_;
+  mutable absl::Mutex text_cache_mu_;
+  mutable absl::flat_hash_map<std::string, std::vector<float>> text_cache_ ABSL_GUARDED_BY(text_cache_mu_);
   std::optional<LexicalIndex> lexical_;
 };
 

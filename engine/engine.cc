@@ -117,7 +117,7 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
       }
       SIMSEARCH_RETURN_IF_ERROR(CheckText(q));
       std::vector<float> v;
-      SIMSEARCH_RETURN_IF_ERROR(c.encoder()->Encode({q.text}, &v));
+      SIMSEARCH_RETURN_IF_ERROR(c.EncodeText(q.text, &v));
       if (v.size() != d || std::all_of(v.begin(), v.end(), [](float x) { return x == 0.0f; })) {
         return absl::InvalidArgumentError(absl::StrCat(
             "the encoder of collection '", c.name(), "' knows none of the words in \"",
@@ -356,7 +356,7 @@ absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextM
   bool dense_knows = false;
   if (mode == TextMode::kHybrid) {
     std::vector<float> v;
-    SIMSEARCH_RETURN_IF_ERROR(c.encoder()->Encode({q.text}, &v));
+    SIMSEARCH_RETURN_IF_ERROR(c.EncodeText(q.text, &v));
     const float norm = Norm(v.data(), v.size());
     dense_knows = v.size() == c.dims() && norm > 1e-12f;
     if (dense_knows) {

@@ -10,6 +10,7 @@
 #include "core/file_util.h"
 #include "core/npy.h"
 #include "indexer/indexer.h"
+#include "engine/collection.h"
 #include "models/text/encoder.h"
 #include "models/text/sif.h"
 #include "tests/integration/server_fixture.h"
@@ -108,6 +109,35 @@ TEST_F(TextSearchTest, ServerTextSearchEqualsEncodingHereAndSearchingByVector) {
   auto info = srv_->client->DescribeCollection("stories");
   ASSERT_TRUE(info.ok());
   EXPECT_THAT(info->encoder, HasSubstr("sif: 11925 words x 25 dims"));
+}
+
+// Text queries go through a per-version cache of encodings: the same vectors as the
+// encoder's, bounded in size.
+TEST_F(TextSearchTest, EncodedTextsAreCachedBoundedAndEqualTheEncoders) {
+  const std::string version = bundle_encoder_.substr(0, bundle_encoder_.size() - std::string("/encoder").size());
+  auto c = Collection::Open(version, {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  const text::SentenceEncoder& enc = *(*c)->encoder();
+  std::vector<float> want, got, again;
+  ASSERT_TRUE(enc.Encode({"space bounty hunters"}, &want).ok());
+  ASSERT_TRUE((*c)->EncodeText("space bounty hunters", &got).ok());
+  ASSERT_TRUE((*c)->EncodeText("space bounty hunters", &again).ok());
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(again, want);
+  EXPECT_EQ((*c)->text_cache_size(), 1u);
+  const std::vector<std::string> words = {"space", "music", "sword", "school", "ship", "club", "war", "love"};
+  for (size_t i = 0; i < Collection::kTextCacheSize + 500; ++i) {
+    const std::string t = words[i % words.size()] + " " + words[(i / 8) % words.size()] + " " + std::to_string(i);
+    ASSERT_TRUE((*c)->EncodeText(t, &got).ok());
+    if (i % 997 == 0) {
+      ASSERT_TRUE(enc.Encode({t}, &want).ok());
+      EXPECT_EQ(got, want) << t;
+    }
+    ASSERT_LE((*c)->text_cache_size(), Collection::kTextCacheSize);
+  }
+  ASSERT_TRUE((*c)->EncodeText("space bounty hunters", &got).ok());
+  ASSERT_TRUE(enc.Encode({"space bounty hunters"}, &want).ok());
+  EXPECT_EQ(got, want) << "after the cache was emptied";
 }
 
 TEST_F(TextSearchTest, TextQueryErrors) {

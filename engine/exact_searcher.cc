@@ -2,9 +2,9 @@
 
 #include <Eigen/Core>
 #include <algorithm>
-#include <queue>
 
 #include "absl/strings/str_cat.h"
+#include "engine/top_k.h"
 
 namespace simsearch {
 namespace {
@@ -14,35 +14,6 @@ using ConstRowMap = Eigen::Map<const RowMatrix>;
 
 // Rows scored per block: 1024 rows of 128 floats is 512 KiB, about an L2 cache.
 constexpr uint64_t kBlockRows = 1024;
-
-// A bounded selection of the k best neighbours; the root is the worst kept.
-class TopK {
- public:
-  explicit TopK(int k) : k_(static_cast<size_t>(k)) { heap_.reserve(k_); }
-
-  // Whether a candidate with this score could enter (cheap pre-check).
-  bool Admits(float score) const {
-    return heap_.size() < k_ || score >= heap_.front().score;
-  }
-  void Push(Neighbor n) {
-    if (heap_.size() < k_) {
-      heap_.push_back(n);
-      std::push_heap(heap_.begin(), heap_.end(), BetterNeighbor);
-    } else if (BetterNeighbor(n, heap_.front())) {
-      std::pop_heap(heap_.begin(), heap_.end(), BetterNeighbor);
-      heap_.back() = n;
-      std::push_heap(heap_.begin(), heap_.end(), BetterNeighbor);
-    }
-  }
-  std::vector<Neighbor> Take() {
-    std::sort(heap_.begin(), heap_.end(), BetterNeighbor);
-    return std::move(heap_);
-  }
-
- private:
-  size_t k_;
-  std::vector<Neighbor> heap_;  // heap ordered so that front() is the worst kept
-};
 
 absl::Status CheckArgs(size_t n, const SearchParams& params) {
   if (params.k < 1) return absl::InvalidArgumentError(absl::StrCat("k must be >= 1, got ", params.k));

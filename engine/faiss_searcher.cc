@@ -2,17 +2,23 @@
 
 #include <faiss/Index.h>
 #include <faiss/IndexHNSW.h>
+#include <faiss/IndexFlat.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/index_io.h>
 #include <faiss/invlists/OnDiskInvertedLists.h>
 #include <omp.h>
 
+#include <Eigen/Core>
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <exception>
 
 #include "absl/strings/str_cat.h"
 #include "engine/faiss_validate.h"
+#include "engine/top_k.h"
 
 namespace simsearch {
 namespace {
@@ -30,6 +36,53 @@ class FilterSelector final : public faiss::IDSelector {
  private:
   const RowFilter* filter_;
 };
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using ConstRowMap = Eigen::Map<const RowMatrix>;
+using ConstVectorMap = Eigen::Map<const Eigen::VectorXf>;
+
+// Lists scanned between two looks at the deadline.
+constexpr size_t kListsPerDeadlineCheck = 64;
+
+}  // namespace
+
+struct FaissSearcher::IvfLists {
+  struct List {
+    const unsigned char* vectors;  // size x dims floats, row-major, at any byte address
+    const unsigned char* ids;      // size int64 rows, at any byte address
+    uint64_t size;
+  };
+  const float* centroids = nullptr;  // nlist x dims, the flat quantizer's vectors
+  uint64_t dims = 0;
+  std::vector<List> lists;
+};
+
+namespace {
+
+// <v, q> for a vector stored at any byte address. FAISS maps an IVF file's lists where
+// they lie in the file, right after its header, so their floats need not be 4-byte
+// aligned. Loads go through memcpy, which is defined at any address and which the
+// compiler turns into unaligned vector loads; kLanes running sums vectorise.
+float DotAt(const unsigned char* v, const float* q, uint64_t dims) {
+  constexpr uint64_t kLanes = 16;
+  float acc[kLanes] = {};
+  uint64_t j = 0;
+  for (; j + kLanes <= dims; j += kLanes) {
+    float x[kLanes];
+    std::memcpy(x, v + j * sizeof(float), sizeof x);
+    for (uint64_t t = 0; t < kLanes; ++t) acc[t] += x[t] * q[j + t];
+  }
+  float tail = 0;
+  for (; j < dims; ++j) {
+    float x;
+    std::memcpy(&x, v + j * sizeof(float), sizeof x);
+    tail += x * q[j];
+  }
+  for (uint64_t width = kLanes / 2; width > 0; width /= 2) {
+    for (uint64_t t = 0; t < width; ++t) acc[t] += acc[t + width];
+  }
+  return acc[0] + tail;
+}
 
 }  // namespace
 
@@ -91,7 +144,73 @@ absl::StatusOr<std::unique_ptr<FaissSearcher>> FaissSearcher::Open(const std::st
   if (auto st = region.CheckIntact(); !st.ok()) return st;
   auto searcher = std::unique_ptr<FaissSearcher>(new FaissSearcher(std::move(index), kind, params));
   searcher->region_ = std::move(region);
+  // Our scan needs a flat inner-product quantizer and flat float codes (what the
+  // indexer writes); anything else is left to FAISS's own search. One pointer pair per
+  // list, computed once: the lists themselves are not touched.
+  const auto* ivf = dynamic_cast<const faiss::IndexIVFFlat*>(searcher->index_.get());
+  const auto* quantizer = ivf == nullptr ? nullptr : dynamic_cast<const faiss::IndexFlat*>(ivf->quantizer);
+  if (quantizer != nullptr && quantizer->metric_type == faiss::METRIC_INNER_PRODUCT &&
+      ivf->code_size == sizeof(float) * dims) {
+    auto lists = std::make_unique<IvfLists>();
+    lists->centroids = quantizer->get_xb();  // in memory, from operator new: aligned
+    lists->dims = dims;
+    lists->lists.reserve(ivf->nlist);
+    for (size_t l = 0; l < ivf->nlist; ++l) {
+      const size_t size = ivf->invlists->list_size(l);
+      // Array and mapped lists hand out pointers into memory they own (no copy); the
+      // release calls are no-ops for both.
+      lists->lists.push_back({size == 0 ? nullptr : ivf->invlists->get_codes(l),
+                              size == 0 ? nullptr : reinterpret_cast<const unsigned char*>(ivf->invlists->get_ids(l)),
+                              size});
+    }
+    searcher->ivf_ = std::move(lists);
+  }
   return searcher;
+}
+
+// Top nprobe centroids by inner product (ties: lower list first), then every vector of
+// those lists scored as one product per list. The candidates are IndexIVF::search's.
+absl::Status FaissSearcher::SearchIvf(const float* queries, size_t n, const SearchParams& params,
+                                      std::vector<std::vector<Neighbor>>* results) const {
+  const IvfLists& ivf = *ivf_;
+  const auto dims = static_cast<Eigen::Index>(ivf.dims);
+  const auto nlist = static_cast<Eigen::Index>(ivf.lists.size());
+  const int nprobe = static_cast<int>(std::min<int64_t>(std::max(1, params_.nprobe), nlist));
+  const bool check_deadline = params.deadline != absl::InfiniteFuture();
+  Eigen::VectorXf centroid_scores;
+  results->assign(n, {});
+  for (size_t i = 0; i < n; ++i) {
+    const ConstVectorMap q(queries + i * ivf.dims, dims);
+    centroid_scores.noalias() = ConstRowMap(ivf.centroids, nlist, dims) * q;
+    TopK probe(nprobe);
+    for (Eigen::Index l = 0; l < nlist; ++l) {
+      if (probe.Admits(centroid_scores[l])) probe.Push({static_cast<uint32_t>(l), centroid_scores[l]});
+    }
+    const std::vector<Neighbor> probed = probe.Take();
+    TopK top(params.k);
+    for (size_t p = 0; p < probed.size(); ++p) {
+      const IvfLists::List& list = ivf.lists[probed[p].row];
+      const uint64_t stride = ivf.dims * sizeof(float);
+      for (uint64_t j = 0; j < list.size; ++j) {
+        const float score = DotAt(list.vectors + j * stride, q.data(), ivf.dims);
+        if (!top.Admits(score)) continue;
+        idx_t id;
+        std::memcpy(&id, list.ids + j * sizeof(idx_t), sizeof(idx_t));
+        const auto row = static_cast<uint32_t>(id);  // validated at open: 0 <= id < count
+        if (params.filter != nullptr && !params.filter->Allows(row)) continue;
+        top.Push({row, score});
+      }
+      if (check_deadline && p % kListsPerDeadlineCheck == kListsPerDeadlineCheck - 1 &&
+          absl::Now() >= params.deadline) {
+        return absl::DeadlineExceededError("deadline passed during the search");
+      }
+    }
+    (*results)[i] = top.Take();
+  }
+  if (check_deadline && absl::Now() >= params.deadline) {
+    return absl::DeadlineExceededError("deadline passed during the search");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status FaissSearcher::Search(const float* queries, size_t n, const SearchParams& params,
@@ -100,6 +219,7 @@ absl::Status FaissSearcher::Search(const float* queries, size_t n, const SearchP
   if (params.deadline != absl::InfiniteFuture() && absl::Now() >= params.deadline) {
     return absl::DeadlineExceededError("deadline passed before the search");
   }
+  if (ivf_ != nullptr) return SearchIvf(queries, n, params, results);
   // One request, one thread (docs/ARCHITECTURE.md). omp_set_num_threads only sets
   // the calling thread's value, so it is set here, on the thread that searches.
   omp_set_num_threads(1);

@@ -1,6 +1,12 @@
-// Approximate searchers backed by FAISS: IndexIVFFlat (memory-mapped with
+// Approximate searchers over FAISS index files: IndexIVFFlat (memory-mapped with
 // IO_FLAG_MMAP) and IndexHNSWFlat (read into memory; FAISS 1.7.3 cannot map it).
 // FAISS labels are collection rows. Every FAISS exception becomes a Status here.
+//
+// IVF lists are scanned by our own loop, not by FAISS's: Debian's FAISS is a generic
+// build whose inner product is the scalar reference kernel, while this file is
+// compiled with the project's -march and scores each list (and the centroids) as one
+// matrix-vector product. FAISS reads, maps and lays out the index; the answers are
+// those of IndexIVF::search at the same nprobe (tests/engine/searcher_test.cc, IvfScan).
 #pragma once
 
 #include <memory>
@@ -32,8 +38,14 @@ class FaissSearcher final : public Searcher {
   bool exact() const override { return false; }
 
  private:
+  struct IvfLists;  // where each IVF list's vectors and ids lie (faiss_searcher.cc)
+
   FaissSearcher(std::unique_ptr<faiss::Index> index, IndexKind kind, IndexParams params);
+  absl::Status SearchIvf(const float* queries, size_t n, const SearchParams& params,
+                         std::vector<std::vector<Neighbor>>* results) const;
+
   std::unique_ptr<faiss::Index> index_;
+  std::unique_ptr<IvfLists> ivf_;  // null: FAISS searches (HNSW, or lists we cannot scan)
   IndexKind kind_;
   IndexParams params_;
   GuardedRegion region_;  // FAISS's own mapping of IVF lists; declared last: unregistered

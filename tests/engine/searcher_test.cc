@@ -2,12 +2,17 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "core/bundle.h"
 #include "engine/collection.h"
 #include "engine/exact_searcher.h"
 #include "engine/faiss_searcher.h"
 
+#include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
+#include <faiss/IndexIVFFlat.h>
+#include <faiss/impl/IDSelector.h>
 #include <faiss/index_io.h>
 #include "tests/testing/test_util.h"
 
@@ -224,6 +229,96 @@ TEST(AnnHnsw, ServedBeamIsTheManifestsEfSearch) {
     }
     std::printf("ef %d served %.3f direct %.3f\n", ef, served / 100, direct / 100);
     EXPECT_NEAR(served, direct, 1e-9) << "ef_search " << ef;
+  }
+}
+
+// `got` is a top k of `candidates` (every candidate with FAISS's score) up to float
+// rounding: the two sum in different orders, so rows whose scores differ by less than
+// that may swap. Checked: size, order (BetterNeighbor on our scores, so exact ties go
+// by row), every row a candidate at its FAISS score, no row twice, the scores rank by
+// rank, and every candidate clearly above the k-th score present.
+void ExpectTopKOfCandidates(std::vector<Neighbor> candidates, const std::vector<Neighbor>& got, size_t k) {
+  constexpr float kRounding = 1e-5f;
+  std::sort(candidates.begin(), candidates.end(), BetterNeighbor);
+  const size_t want = std::min(k, candidates.size());
+  ASSERT_EQ(got.size(), want);
+  if (want == 0) return;
+  EXPECT_TRUE(std::is_sorted(got.begin(), got.end(), BetterNeighbor));
+  absl::flat_hash_map<uint32_t, float> score_of;
+  for (const Neighbor& c : candidates) score_of[c.row] = c.score;
+  absl::flat_hash_set<uint32_t> seen;
+  for (size_t r = 0; r < want; ++r) {
+    EXPECT_NEAR(got[r].score, candidates[r].score, kRounding) << "rank " << r;
+    auto it = score_of.find(got[r].row);
+    ASSERT_NE(it, score_of.end()) << "row " << got[r].row << " is not a candidate";
+    EXPECT_NEAR(got[r].score, it->second, kRounding) << "row " << got[r].row;
+    EXPECT_TRUE(seen.insert(got[r].row).second) << "row " << got[r].row << " twice";
+  }
+  const float kth = candidates[want - 1].score;
+  for (size_t r = 0; r < want && candidates[r].score > kth + kRounding; ++r) {
+    EXPECT_TRUE(seen.contains(candidates[r].row)) << "missing row " << candidates[r].row << " at rank " << r;
+  }
+}
+
+// FaissSearcher scans IVF lists itself (mapped, unaligned, with our -march); its
+// answers must be those of FAISS's own IndexIVF::search at the same nprobe: the top k
+// of FAISS's full candidate list (every row of the probed lists, k = n), ordered best
+// first with ties by row. Odd dimensions exercise the kernel's tail; duplicated rows
+// give exact ties; nprobe above nlist is clamped; filters keep allowed rows only.
+TEST(IvfScan, AnswersAreFaissOwnSearchAtTheSameNprobe) {
+  for (const uint64_t d : {uint64_t{37}, uint64_t{64}}) {
+    const uint64_t n = 4000, nlist = 50, nq = 40;
+    std::vector<float> x = testing::ClusteredVectors(n, d, 40, 0.3f, 11);
+    testing::NormalizeRows(&x, d);
+    for (uint64_t i = 0; i < 400; ++i) {  // rows 3600.. repeat rows 0..399: exact ties
+      std::copy_n(&x[i * d], d, &x[(3600 + i) * d]);
+    }
+    faiss::IndexFlatIP quantizer(static_cast<int>(d));
+    faiss::IndexIVFFlat index(&quantizer, d, nlist, faiss::METRIC_INNER_PRODUCT);
+    index.train(static_cast<faiss::Index::idx_t>(n), x.data());
+    index.add(static_cast<faiss::Index::idx_t>(n), x.data());
+    testing::TempDir dir;
+    const std::string path = dir.Join("index.faiss");
+    faiss::write_index(&index, path.c_str());
+    std::vector<float> q = testing::ClusteredVectors(nq, d, 40, 0.3f, 12);
+    testing::NormalizeRows(&q, d);
+    std::copy_n(&x[5 * d], d, &q[0]);  // a query equal to a duplicated row
+    OddRows odd;
+    struct OddSelector final : faiss::IDSelector {
+      bool is_member(faiss::Index::idx_t id) const override { return id % 2 == 1; }
+    } odd_selector;
+    for (const int nprobe : {1, 4, 13, 500}) {
+      IndexParams params;
+      params.nlist = static_cast<int>(nlist);
+      params.nprobe = nprobe;
+      auto s = FaissSearcher::Open(path, IndexKind::kIvf, params, d, n);
+      ASSERT_TRUE(s.ok()) << s.status();
+      for (const bool filtered : {false, true}) {
+        faiss::SearchParametersIVF fp;
+        fp.nprobe = std::min<size_t>(static_cast<size_t>(nprobe), nlist);
+        if (filtered) fp.sel = &odd_selector;
+        std::vector<float> dist(nq * n);
+        std::vector<faiss::Index::idx_t> labels(nq * n);
+        index.search(static_cast<faiss::Index::idx_t>(nq), q.data(), static_cast<faiss::Index::idx_t>(n),
+                     dist.data(), labels.data(), &fp);
+        for (const int k : {1, 10, static_cast<int>(n)}) {
+          SearchParams sp;
+          sp.k = k;
+          if (filtered) sp.filter = &odd;
+          std::vector<std::vector<Neighbor>> got;
+          ASSERT_TRUE((*s)->Search(q.data(), nq, sp, &got).ok());
+          for (uint64_t i = 0; i < nq; ++i) {
+            std::vector<Neighbor> candidates;
+            for (uint64_t j = 0; j < n && labels[i * n + j] >= 0; ++j) {
+              candidates.push_back({static_cast<uint32_t>(labels[i * n + j]), dist[i * n + j]});
+            }
+            SCOPED_TRACE(::testing::Message() << "d " << d << " nprobe " << nprobe << " filtered " << filtered
+                                              << " k " << k << " query " << i);
+            ExpectTopKOfCandidates(std::move(candidates), got[i], static_cast<size_t>(k));
+          }
+        }
+      }
+    }
   }
 }
 

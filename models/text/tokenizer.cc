@@ -8,35 +8,12 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/file_util.h"
+#include "core/unicode.h"
 
 namespace simsearch::text {
 namespace {
 
 constexpr size_t kMaxCharsPerWord = 100;
-
-std::vector<int32_t> Decode(absl::string_view s) {
-  std::vector<int32_t> out;
-  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
-  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(s.size());
-  while (left > 0) {
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
-    if (n <= 0) {  // invalid UTF-8: skip one byte, as U+FFFD (which cleaning removes)
-      cp = 0xFFFD;
-      n = 1;
-    }
-    out.push_back(cp);
-    p += n;
-    left -= n;
-  }
-  return out;
-}
-
-void Append(int32_t cp, std::string* out) {
-  utf8proc_uint8_t buf[4];
-  const utf8proc_ssize_t n = utf8proc_encode_char(cp, buf);
-  out->append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
-}
 
 bool IsWhitespace(int32_t c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
@@ -108,7 +85,8 @@ std::vector<std::string> BasicTokenize(absl::string_view text, const BasicTokeni
   auto split = [&] {
     if (!words.back().empty()) words.emplace_back();
   };
-  for (int32_t c : Decode(text)) {
+  for (const char32_t ch : DecodeUtf8(text)) {
+    const auto c = static_cast<int32_t>(ch);
     if (c == 0 || c == 0xFFFD || IsControl(c)) continue;
     if (IsWhitespace(c)) {
       split();
@@ -130,10 +108,10 @@ std::vector<std::string> BasicTokenize(absl::string_view text, const BasicTokeni
         if (!cur.empty()) out.push_back(std::move(cur));
         cur.clear();
         std::string p;
-        Append(c, &p);
+        AppendUtf8(static_cast<char32_t>(c), &p);
         out.push_back(std::move(p));
       } else {
-        Append(c, &cur);
+        AppendUtf8(static_cast<char32_t>(c), &cur);
       }
     }
     if (!cur.empty()) out.push_back(std::move(cur));
@@ -169,7 +147,7 @@ absl::StatusOr<WordPieceTokenizer> WordPieceTokenizer::Load(const std::string& v
 }
 
 void WordPieceTokenizer::WordPiece(const std::string& word, std::vector<std::string>* out) const {
-  const std::vector<int32_t> chars = Decode(word);
+  const std::u32string chars = DecodeUtf8(word);
   if (chars.size() > kMaxCharsPerWord) {
     out->push_back("[UNK]");
     return;
@@ -177,10 +155,10 @@ void WordPieceTokenizer::WordPiece(const std::string& word, std::vector<std::str
   // Byte offset of every character, so substrings stay whole characters.
   std::vector<size_t> at;
   size_t pos = 0;
-  for (int32_t c : chars) {
+  for (char32_t c : chars) {
     at.push_back(pos);
     std::string tmp;
-    Append(c, &tmp);
+    AppendUtf8(c, &tmp);
     pos += tmp.size();
   }
   at.push_back(word.size());

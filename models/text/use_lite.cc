@@ -5,6 +5,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/file_util.h"
 #include "core/mapped_file.h"
+#include "core/unicode.h"
 
 namespace simsearch::text {
 namespace {
@@ -35,34 +37,6 @@ constexpr int kInner = 1536;
 constexpr int kTiming = 128;  // sin and cos of 128 frequencies: 256 dims
 constexpr float kLayerNormEps = 1e-6f;
 constexpr char32_t kSeparator = U'\u2581';
-
-std::u32string DecodeUtf8(const std::string& s) {
-  std::u32string out;
-  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
-  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(s.size());
-  while (left > 0) {
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
-    if (n <= 0) {  // invalid UTF-8 reads as U+FFFD, as a JavaScript decoder would
-      cp = 0xFFFD;
-      n = 1;
-    }
-    out.push_back(static_cast<char32_t>(cp));
-    p += n;
-    left -= n;
-  }
-  return out;
-}
-
-std::string EncodeUtf8(const std::u32string& s) {
-  std::string out;
-  for (char32_t c : s) {
-    utf8proc_uint8_t buf[4];
-    const utf8proc_ssize_t n = utf8proc_encode_char(static_cast<utf8proc_int32_t>(c), buf);
-    out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
-  }
-  return out;
-}
 
 // NFKC, then the package's framing: spaces become U+2581 and one leads the text.
 std::u32string PrepareText(const std::string& text) {
@@ -172,6 +146,148 @@ struct UseLiteEncoder::Weights {
 UseLiteEncoder::UseLiteEncoder() : w_(std::make_unique<Weights>()) {}
 UseLiteEncoder::~UseLiteEncoder() = default;
 
+namespace {
+
+// The reader behind ParseUseLiteVocab: one pass, no document.
+class VocabReader {
+ public:
+  explicit VocabReader(std::string_view s) : s_(s) {}
+
+  absl::StatusOr<std::vector<std::pair<std::string, double>>> Read() {
+    std::vector<std::pair<std::string, double>> out;
+    if (!Eat('[')) return Error("expected '['");
+    if (!Eat(']')) {
+      do {
+        std::pair<std::string, double> entry;
+        if (!Eat('[')) return Error("expected '[' opening an entry");
+        if (!String(&entry.first)) return Error("expected a piece (a JSON string)");
+        if (!Eat(',')) return Error("expected ',' after the piece");
+        if (!Score(&entry.second)) return Error("expected a score (a number or null)");
+        if (!Eat(']')) return Error("expected ']' closing the entry");
+        out.push_back(std::move(entry));
+      } while (Eat(','));
+      if (!Eat(']')) return Error("expected ',' or ']'");
+    }
+    Space();
+    if (i_ != s_.size()) return Error("text after the list");
+    return out;
+  }
+
+ private:
+  absl::Status Error(const char* what) const {
+    return absl::InvalidArgumentError(absl::StrCat("not a list of [piece, score]: ", what, " at byte ", i_));
+  }
+  void Space() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+  }
+  bool Eat(char c) {
+    Space();
+    if (i_ < s_.size() && s_[i_] == c) {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+  bool Hex4(uint32_t* out) {
+    if (s_.size() - i_ < 4) return false;
+    uint32_t v = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char c = s_[i_++];
+      v <<= 4;
+      if (c >= '0' && c <= '9') {
+        v |= static_cast<uint32_t>(c - '0');
+      } else if (c >= 'a' && c <= 'f') {
+        v |= static_cast<uint32_t>(c - 'a' + 10);
+      } else if (c >= 'A' && c <= 'F') {
+        v |= static_cast<uint32_t>(c - 'A' + 10);
+      } else {
+        return false;
+      }
+    }
+    *out = v;
+    return true;
+  }
+  bool String(std::string* out) {
+    if (!Eat('"')) return false;
+    while (i_ < s_.size()) {
+      const char c = s_[i_++];
+      if (c == '"') return true;
+      if (static_cast<unsigned char>(c) < 0x20) return false;  // control characters must be escaped
+      if (c != '\\') {
+        out->push_back(c);
+        continue;
+      }
+      if (i_ == s_.size()) return false;
+      switch (s_[i_++]) {
+        case '"': out->push_back('"'); break;
+        case '\\': out->push_back('\\'); break;
+        case '/': out->push_back('/'); break;
+        case 'b': out->push_back('\b'); break;
+        case 'f': out->push_back('\f'); break;
+        case 'n': out->push_back('\n'); break;
+        case 'r': out->push_back('\r'); break;
+        case 't': out->push_back('\t'); break;
+        case 'u': {
+          uint32_t cp;
+          if (!Hex4(&cp)) return false;
+          if (cp >= 0xDC00 && cp <= 0xDFFF) return false;  // a low surrogate first
+          if (cp >= 0xD800 && cp <= 0xDBFF) {               // needs its low half
+            uint32_t low;
+            if (s_.substr(i_, 2) != "\\u") return false;
+            i_ += 2;
+            if (!Hex4(&low) || low < 0xDC00 || low > 0xDFFF) return false;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          }
+          AppendUtf8(static_cast<char32_t>(cp), out);
+          break;
+        }
+        default:
+          return false;
+      }
+    }
+    return false;  // unterminated
+  }
+  // JSON's number grammar, then from_chars (locale-free); or null, read as 0.
+  bool Score(double* out) {
+    Space();
+    if (s_.substr(i_, 4) == "null") {
+      i_ += 4;
+      *out = 0;
+      return true;
+    }
+    const size_t start = i_;
+    auto digits = [&] {
+      const size_t from = i_;
+      while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
+      return i_ - from;
+    };
+    if (i_ < s_.size() && s_[i_] == '-') ++i_;
+    const size_t int_start = i_;
+    const size_t int_digits = digits();
+    if (int_digits == 0 || (int_digits > 1 && s_[int_start] == '0')) return false;
+    if (i_ < s_.size() && s_[i_] == '.') {
+      ++i_;
+      if (digits() == 0) return false;
+    }
+    if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
+      ++i_;
+      if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
+      if (digits() == 0) return false;
+    }
+    const auto [end, ec] = std::from_chars(s_.data() + start, s_.data() + i_, *out);
+    return ec == std::errc() && end == s_.data() + i_;
+  }
+
+  std::string_view s_;
+  size_t i_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::pair<std::string, double>>> ParseUseLiteVocab(std::string_view text) {
+  return VocabReader(text).Read();
+}
+
 absl::StatusOr<std::unique_ptr<UseLiteEncoder>> UseLiteEncoder::Load(const std::string& dir, int threads) {
   std::unique_ptr<UseLiteEncoder> e(new UseLiteEncoder());
   e->threads_ = std::max(1, threads);
@@ -186,18 +302,18 @@ absl::StatusOr<std::unique_ptr<UseLiteEncoder>> UseLiteEncoder::Load(const std::
   // vocab.json: [[piece, log-probability], ...]
   auto vocab_text = ReadFileToString(path("vocab.json"));
   if (!vocab_text.ok()) return vocab_text.status();
-  const json vocab = json::parse(*vocab_text, nullptr, false);
-  if (!vocab.is_array() || vocab.size() <= kReserved) return bad("vocab.json", "not a list of [piece, score]");
-  for (const json& entry : vocab) {
-    // A few pieces of the package have a null score, which JavaScript adds as 0.
-    if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() ||
-        !(entry[1].is_number() || entry[1].is_null())) {
-      return bad("vocab.json", "an entry is not [piece, score]");
-    }
-    e->pieces_.push_back(DecodeUtf8(entry[0].get<std::string>()));
-    e->scores_.push_back(entry[1].is_null() ? 0.0 : entry[1].get<double>());
+  auto vocab = ParseUseLiteVocab(*vocab_text);
+  if (!vocab.ok()) return bad("vocab.json", std::string(vocab.status().message()));
+  if (vocab->size() <= kReserved) return bad("vocab.json", "fewer pieces than the reserved ones");
+  e->pieces_.reserve(vocab->size());
+  e->scores_.reserve(vocab->size());
+  e->piece_utf16_length_.reserve(vocab->size());
+  for (const auto& [piece, score] : *vocab) {
+    e->pieces_.push_back(DecodeUtf8(piece));
+    e->scores_.push_back(score);
     e->piece_utf16_length_.push_back(Utf16Length(e->pieces_.back()));
   }
+  e->piece_index_.reserve(vocab->size());
   for (size_t i = kReserved; i < e->pieces_.size(); ++i) {
     if (e->pieces_[i].empty()) continue;
     e->piece_index_[e->pieces_[i]] = static_cast<int32_t>(i);  // a repeated piece: the last wins

@@ -20,6 +20,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -27,6 +29,12 @@
 #include "models/text/encoder.h"
 
 namespace simsearch::text {
+
+// vocab.json: a JSON list of [piece, score] pairs (score a number, or null read as 0, as
+// JavaScript adds it). Read by a parser for exactly this shape, strict JSON within it
+// (escapes, surrogate pairs, number grammar): a generic JSON document of 8,000 entries
+// was half of the encoder's opening time. Pieces are returned as UTF-8.
+absl::StatusOr<std::vector<std::pair<std::string, double>>> ParseUseLiteVocab(std::string_view text);
 
 class UseLiteEncoder final : public SentenceEncoder {
  public:

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/file_util.h"
 #include "models/text/encoder.h"
@@ -161,6 +162,49 @@ TEST(UseLite, DamagedFilesAreErrorsNamingTheFile) {
   ASSERT_FALSE(e.ok());
   EXPECT_THAT(std::string(e.status().message()), HasSubstr("weights.bin"));
   fs::remove_all(dir);
+}
+
+// The vocabulary reader against nlohmann::json as the oracle: the real vocab.json gives
+// the same pieces and scores, and on hostile texts the two accept and reject alike.
+std::optional<std::vector<std::pair<std::string, double>>> ViaJson(const std::string& text) {
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array()) return std::nullopt;
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& e : j) {
+    if (!e.is_array() || e.size() != 2 || !e[0].is_string() || !(e[1].is_number() || e[1].is_null())) {
+      return std::nullopt;
+    }
+    out.emplace_back(e[0].get<std::string>(), e[1].is_null() ? 0.0 : e[1].get<double>());
+  }
+  return out;
+}
+
+TEST(UseLite, VocabReaderAgreesWithAJsonParser) {
+  auto real = ReadFileToString(kModel + "/vocab.json");
+  ASSERT_TRUE(real.ok());
+  auto got = ParseUseLiteVocab(*real);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, *ViaJson(*real));
+  EXPECT_EQ(got->size(), 8000u);
+  const std::vector<std::string> cases = {
+      R"([])", R"( [ ] )", R"([["a",1]])", "[\n [\"a\" , -1.5e-3 ] ,\t[\"b\",null]\r]",
+      R"([["\u2581the",-3.25],["\"\\\/\b\f\n\r\t",0]])", R"([["\ud83d\ude00",1E+2]])",
+      R"([["é日本",0.5]])", R"([["",0]])", R"([["a",-0]])", R"([["a",0.0]])",
+      // rejected by both
+      R"()", R"([)", R"([["a",1])", R"([["a",1],])", R"([["a"]])", R"([["a",1,2]])", R"([[1,1]])",
+      R"([["a","1"]])", R"([["a",01]])", R"([["a",1.]])", R"([["a",.5]])", R"([["a",+1]])", R"([["a",1e]])",
+      R"([["a",nul]])", R"([["a",true]])", R"([["\x",1]])", R"([["\u12",1]])", R"([["\ud83d",1]])",
+      R"([["\ude00",1]])", R"([["\ud83d\u0041",1]])", "[[\"a\tb\",1]]", R"([["a,1]])", R"([["a",1]] x)",
+      R"({"a":1})", R"([["a",1]][])", R"([["a",NaN]])", R"([["a",1e999]])"};
+  for (const std::string& c : cases) {
+    SCOPED_TRACE(c);
+    const auto want = ViaJson(c);
+    const auto mine = ParseUseLiteVocab(c);
+    ASSERT_EQ(mine.ok(), want.has_value()) << mine.status();
+    if (want) {
+      EXPECT_EQ(*mine, *want);
+    }
+  }
 }
 
 }  // namespace

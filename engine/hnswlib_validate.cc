@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/file_util.h"
+#include "absl/strings/string_view.h"
+#include "core/mapped_file.h"
 #include "core/status_macros.h"
 #include "engine/hnswlib_searcher.h"
 
@@ -27,7 +28,7 @@ struct Header {
 constexpr size_t kHeaderBytes = 6 * 8 + 4 + 4 + 3 * 8 + 8 + 8;
 
 template <typename T>
-T Read(const std::string& data, size_t at) {
+T Read(absl::string_view data, size_t at) {
   T v;
   std::memcpy(&v, data.data() + at, sizeof(T));
   return v;
@@ -40,7 +41,9 @@ absl::Status ValidateHnswlibIndex(const std::string& path, uint64_t dims, uint64
     return absl::DataLossError(absl::StrCat(path, ": not a valid hnswlib index for ", count, " vectors of ",
                                             dims, " dimensions: ", what));
   };
-  SIMSEARCH_ASSIGN_OR_RETURN(std::string data, ReadFileToString(path));
+  // Mapped, not copied: hnswlib reads the file next, from the same page cache.
+  SIMSEARCH_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path));
+  const absl::string_view data(reinterpret_cast<const char*>(file.data()), file.size());
   if (data.size() < kHeaderBytes) return bad("shorter than the header");
   Header h;
   size_t at = 0;

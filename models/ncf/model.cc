@@ -1,5 +1,6 @@
 #include "models/ncf/model.h"
 
+#include <Eigen/Core>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -182,13 +183,24 @@ Grads NcfModel::NewGrads() const {
   return g;
 }
 
+namespace {
+
+// Per-sample arithmetic goes through Eigen maps: its kernels use the -march's vector
+// units for dot products and rank-1 updates, where plain loops stay scalar at -O2
+// (a float reduction may not be reordered, and possibly aliased pointers need
+// run-time checks the cheap vectoriser will not add).
+using Vec = Eigen::Map<Eigen::VectorXf>;
+using ConstVec = Eigen::Map<const Eigen::VectorXf>;
+using ConstRowMajor = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+using RowMajor = Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+
+}  // namespace
+
 void NcfModel::Forward(uint32_t u, uint32_t i, Workspace* ws) const {
   const int k = gmf_size();
   ws->out.resize(static_cast<size_t>(p_.h.cols));
   if (has_gmf()) {
-    const float* pu = p_.user_gmf.row(u);
-    const float* qi = p_.item_gmf.row(i);
-    for (int c = 0; c < k; ++c) ws->out[c] = pu[c] * qi[c];
+    Vec(ws->out.data(), k) = ConstVec(p_.user_gmf.row(u), k).cwiseProduct(ConstVec(p_.item_gmf.row(i), k));
   }
   if (has_mlp()) {
     const auto& layers = config_.layers;
@@ -199,15 +211,11 @@ void NcfModel::Forward(uint32_t u, uint32_t i, Workspace* ws) const {
     std::memcpy(ws->act[0].data() + half, p_.item_mlp.row(i), sizeof(float) * half);
     for (size_t l = 0; l + 1 < layers.size(); ++l) {
       const Tensor& w = p_.weights[l];
-      const float* x = ws->act[l].data();
-      std::vector<float>& y = ws->act[l + 1];
+      FloatBuffer& y = ws->act[l + 1];
       y.resize(static_cast<size_t>(w.rows));
-      for (int r = 0; r < w.rows; ++r) {
-        const float* wr = w.row(r);
-        float s = p_.biases[l].v[r];
-        for (int c = 0; c < w.cols; ++c) s += wr[c] * x[c];
-        y[r] = s > 0 ? s : 0;  // ReLU
-      }
+      Vec out(y.data(), w.rows);
+      out.noalias() = ConstRowMajor(w.v.data(), w.rows, w.cols) * ConstVec(ws->act[l].data(), w.cols);
+      out = (out + ConstVec(p_.biases[l].v.data(), w.rows)).cwiseMax(0.0f);  // ReLU
     }
     std::memcpy(ws->out.data() + k, ws->act.back().data(), sizeof(float) * layers.back());
   }
@@ -215,8 +223,7 @@ void NcfModel::Forward(uint32_t u, uint32_t i, Workspace* ws) const {
 
 float NcfModel::Logit(uint32_t u, uint32_t i, Workspace* ws) const {
   Forward(u, i, ws);
-  float s = p_.b0.v[0];
-  for (int c = 0; c < p_.h.cols; ++c) s += p_.h.v[c] * ws->out[c];
+  float s = p_.b0.v[0] + ConstVec(p_.h.v.data(), p_.h.cols).dot(ConstVec(ws->out.data(), p_.h.cols));
   if (has_item_bias()) s += p_.item_bias.v[i];
   return s;
 }
@@ -229,21 +236,16 @@ float NcfModel::Accumulate(uint32_t u, uint32_t i, float label, float scale, flo
   const int k = gmf_size();
   const float* h = p_.h.v.data();
   if (h_trainable()) {
-    for (int c = 0; c < p_.h.cols; ++c) g->h.v[c] += dl * ws->out[c];
+    Vec(g->h.v.data(), p_.h.cols) += dl * ConstVec(ws->out.data(), p_.h.cols);
   }
   g->b0.v[0] += dl;
   if (has_item_bias()) {
     g->item_bias.Get(i)[0] += dl + scale * l2 * p_.item_bias.v[i];
   }
   if (has_gmf()) {
-    const float* pu = p_.user_gmf.row(u);
-    const float* qi = p_.item_gmf.row(i);
-    float* gu = g->user_gmf.Get(u);
-    float* gi = g->item_gmf.Get(i);
-    for (int c = 0; c < k; ++c) {
-      gu[c] += dl * h[c] * qi[c] + scale * l2 * pu[c];
-      gi[c] += dl * h[c] * pu[c] + scale * l2 * qi[c];
-    }
+    const ConstVec pu(p_.user_gmf.row(u), k), qi(p_.item_gmf.row(i), k), hk(h, k);
+    Vec(g->user_gmf.Get(u), k) += dl * hk.cwiseProduct(qi) + (scale * l2) * pu;
+    Vec(g->item_gmf.Get(i), k) += dl * hk.cwiseProduct(pu) + (scale * l2) * qi;
   }
   if (has_mlp()) {
     const auto& layers = config_.layers;
@@ -253,33 +255,23 @@ float NcfModel::Accumulate(uint32_t u, uint32_t i, float label, float scale, flo
     for (float& d : ws->delta) d *= dl;
     for (size_t l = last; l >= 1; --l) {
       const Tensor& w = p_.weights[l - 1];
-      const std::vector<float>& y = ws->act[l];
-      const std::vector<float>& x = ws->act[l - 1];
-      Tensor& gw = g->weights[l - 1];
-      Tensor& gb = g->biases[l - 1];
-      ws->next_delta.assign(static_cast<size_t>(w.cols), 0.0f);
+      const FloatBuffer& y = ws->act[l];
+      // Through the ReLU: no gradient where the unit was off.
       for (int r = 0; r < w.rows; ++r) {
-        if (y[r] <= 0) continue;  // ReLU'(pre) = 0
-        const float d = ws->delta[r];
-        gb.v[r] += d;
-        float* gwr = gw.row(r);
-        const float* wr = w.row(r);
-        for (int c = 0; c < w.cols; ++c) {
-          gwr[c] += d * x[c];
-          ws->next_delta[c] += d * wr[c];
-        }
+        if (y[r] <= 0) ws->delta[r] = 0;
       }
+      const ConstVec d(ws->delta.data(), w.rows);
+      const ConstVec x(ws->act[l - 1].data(), w.cols);
+      Vec(g->biases[l - 1].v.data(), w.rows) += d;
+      RowMajor(g->weights[l - 1].v.data(), w.rows, w.cols).noalias() += d * x.transpose();
+      ws->next_delta.resize(static_cast<size_t>(w.cols));
+      Vec(ws->next_delta.data(), w.cols).noalias() = ConstRowMajor(w.v.data(), w.rows, w.cols).transpose() * d;
       std::swap(ws->delta, ws->next_delta);
     }
     const int half = layers[0] / 2;
-    const float* pu = p_.user_mlp.row(u);
-    const float* qi = p_.item_mlp.row(i);
-    float* gu = g->user_mlp.Get(u);
-    float* gi = g->item_mlp.Get(i);
-    for (int c = 0; c < half; ++c) {
-      gu[c] += ws->delta[c] + scale * l2 * pu[c];
-      gi[c] += ws->delta[half + c] + scale * l2 * qi[c];
-    }
+    const ConstVec pu(p_.user_mlp.row(u), half), qi(p_.item_mlp.row(i), half);
+    Vec(g->user_mlp.Get(u), half) += ConstVec(ws->delta.data(), half) + (scale * l2) * pu;
+    Vec(g->item_mlp.Get(i), half) += ConstVec(ws->delta.data() + half, half) + (scale * l2) * qi;
   }
   return loss;
 }

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -33,11 +34,30 @@ struct ModelConfig {
   bool item_bias = false;                     // MF: learn a per-item bias b_i
 };
 
+// Storage for parameters, gradients and scratch, 64-byte aligned (a cache line, an
+// AVX-512 register). Eigen's kernels handle the elements before the first packet
+// boundary apart, so how a sum is ordered depends on where its data starts; with every
+// buffer starting on the same boundary in every run, a seed and a thread count give the
+// same numbers (Learning.SameSeedSameNumbers), whatever addresses malloc hands out.
+template <typename T>
+struct CacheAlignedAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlignment{64};
+  CacheAlignedAllocator() = default;
+  template <typename U>
+  CacheAlignedAllocator(const CacheAlignedAllocator<U>&) {}  // NOLINT: rebinding
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlignment)); }
+  void deallocate(T* p, size_t n) { ::operator delete(p, n * sizeof(T), kAlignment); }
+  template <typename U>
+  bool operator==(const CacheAlignedAllocator<U>&) const { return true; }
+};
+using FloatBuffer = std::vector<float, CacheAlignedAllocator<float>>;
+
 // A dense block of parameters (or of their gradients), rows x cols, row-major.
 struct Tensor {
   int rows = 0;
   int cols = 0;
-  std::vector<float> v;
+  FloatBuffer v;
   Tensor() = default;
   Tensor(int r, int c) : rows(r), cols(c), v(static_cast<size_t>(r) * c, 0.0f) {}
   float* row(uint32_t r) { return v.data() + static_cast<size_t>(r) * cols; }
@@ -51,7 +71,7 @@ struct SparseRows {
   int cols = 0;
   std::vector<int32_t> slot;   // one entry per table row; -1: untouched
   std::vector<uint32_t> rows;
-  std::vector<float> data;
+  FloatBuffer data;
   void Init(int table_rows, int table_cols);
   float* Get(uint32_t row);  // zero-initialised on first use
   const float* Find(uint32_t row) const;  // nullptr if untouched
@@ -79,9 +99,9 @@ struct Grads {
 
 // Scratch space for one thread's forward/backward passes.
 struct Workspace {
-  std::vector<std::vector<float>> act;  // act[0] = MLP input, act[l] = output of layer l
-  std::vector<float> out;               // the vector h multiplies
-  std::vector<float> delta, next_delta;
+  std::vector<FloatBuffer> act;  // act[0] = MLP input, act[l] = output of layer l
+  FloatBuffer out;               // the vector h multiplies
+  FloatBuffer delta, next_delta;
 };
 
 // Query-side vectors of items for "more like this" and watch lists, built from users:

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <future>
 #include <random>
 
 #include "models/ncf/slice_runner.h"
@@ -132,22 +133,38 @@ std::vector<Sample> MakeSamples(const Split& split, int negatives, std::mt19937_
 
 }  // namespace
 
+// How the threads are used. An epoch's samples (negatives drawn, then shuffled) are a
+// pure function of the split, the seed and the epoch, so with two or more threads the
+// next epoch's are drawn on a thread of their own while this one trains: same numbers,
+// and the drawing (a shuffle of 2.6 M samples for the anime lists) off the critical
+// path. A batch is cut into slices
+// across threads only for models with an MLP, whose dense layers make a batch's work
+// worth the hand-off (1.1-1.3x with 2 threads); an MF or GMF batch is ~100 us of work,
+// and splitting it made 2 threads 0.91-0.98x of one (docs/MODELS.md). So MF and GMF
+// give the same numbers with any thread count.
 TrainReport Train(NcfModel* model, const Split& split, const TrainOptions& o,
                   const TrainProgress& progress) {
   TrainReport report;
   Adam adam(model, o.learning_rate);
   const int threads = std::max(1, o.threads);
-  SliceRunner runner(threads);
+  const int slices = model->has_mlp() ? threads : 1;
+  SliceRunner runner(slices);
   std::vector<Grads> grads;
-  std::vector<Workspace> ws(static_cast<size_t>(threads));
-  for (int t = 0; t < threads; ++t) grads.push_back(model->NewGrads());
-  std::vector<double> thread_loss(static_cast<size_t>(threads));
+  std::vector<Workspace> ws(static_cast<size_t>(slices));
+  for (int t = 0; t < slices; ++t) grads.push_back(model->NewGrads());
+  std::vector<double> thread_loss(static_cast<size_t>(slices));
+  auto draw = [&split, &o](int epoch) {
+    std::mt19937_64 rng(o.seed * 1000003u + static_cast<uint64_t>(epoch));
+    return MakeSamples(split, o.negatives, &rng);
+  };
+  std::future<std::vector<Sample>> next;
+  if (threads > 1 && o.epochs >= 1) next = std::async(std::launch::async, draw, 1);
   const auto start = Clock::now();
   uint64_t done = 0;
   uint64_t per_epoch = 0;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-    std::mt19937_64 rng(o.seed * 1000003u + static_cast<uint64_t>(epoch));
-    const std::vector<Sample> samples = MakeSamples(split, o.negatives, &rng);
+    const std::vector<Sample> samples = next.valid() ? next.get() : draw(epoch);
+    if (threads > 1 && epoch < o.epochs) next = std::async(std::launch::async, draw, epoch + 1);
     per_epoch = samples.size();
     double epoch_loss = 0;
     const size_t n = samples.size();
@@ -156,25 +173,25 @@ TrainReport Train(NcfModel* model, const Split& split, const TrainOptions& o,
     for (size_t b = 0; b < n; b += bs) {
       const size_t m = std::min(bs, n - b);
       const float scale = 1.0f / static_cast<float>(m);
-      // The batch is cut into `threads` fixed slices, each with its own gradient buffer
+      // The batch is cut into `slices` fixed slices, each with its own gradient buffer
       // (and workspace), summed in slice order: the order of floating-point sums is
       // fixed for a thread count, whichever thread runs which slice (slice_runner.h).
-      runner.Run(threads, [&](int t) {
+      runner.Run(slices, [&](int t) {
         Grads& g = grads[static_cast<size_t>(t)];
         g.Clear();
         double loss = 0;
-        const size_t lo = b + m * static_cast<size_t>(t) / static_cast<size_t>(threads);
-        const size_t hi = b + m * static_cast<size_t>(t + 1) / static_cast<size_t>(threads);
+        const size_t lo = b + m * static_cast<size_t>(t) / static_cast<size_t>(slices);
+        const size_t hi = b + m * static_cast<size_t>(t + 1) / static_cast<size_t>(slices);
         for (size_t k = lo; k < hi; ++k) {
           const Sample& s = samples[k];
           loss += model->Accumulate(s.user, s.item, s.label, scale, o.l2, &ws[static_cast<size_t>(t)], &g);
         }
         thread_loss[static_cast<size_t>(t)] = loss;
       });
-      for (int t = 1; t < threads; ++t) grads[0].Add(grads[static_cast<size_t>(t)]);
+      for (int t = 1; t < slices; ++t) grads[0].Add(grads[static_cast<size_t>(t)]);
       for (double l : thread_loss) epoch_loss += l;
       if (o.l2 > 0) model->AddDenseL2(o.l2, &grads[0]);
-      adam.Step(grads[0], threads, &runner);
+      adam.Step(grads[0], slices, &runner);
       done += m;
       if (progress && (Clock::now() - last_report > std::chrono::milliseconds(200) || b + m == n)) {
         last_report = Clock::now();

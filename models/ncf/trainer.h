@@ -20,7 +20,9 @@ struct TrainOptions {
   float learning_rate = 0.001f;
   float l2 = 0.0f;             // see NcfModel::Accumulate and AddDenseL2
   int negatives = 4;           // sampled unobserved items per observed pair
-  int threads = 2;             // a batch's gradient is split across threads
+  int threads = 2;             // >= 2: the next epoch's samples are drawn on a thread of
+                               // their own, and for models with an MLP each batch's
+                               // gradient is split across `threads` (Train)
   uint64_t seed = 42;          // sampling and shuffling (with the epoch)
 };
 

@@ -293,6 +293,40 @@ TEST(Learning, SameSeedSameNumbers) {
   EXPECT_EQ(again.test_negatives, split.test_negatives);
 }
 
+// With two threads, the next epoch's samples are drawn while the current one trains;
+// MF and GMF batches are not split (docs/MODELS.md, "Training speed"). So for them the
+// thread count changes nothing; NeuMF's batches are split, so its sums are ordered
+// differently, but it trains on the same samples: its losses stay within rounding.
+TEST(Learning, DrawingTheNextEpochAheadChangesNoNumber) {
+  const Split split = LeaveOneOut(Planted(4), 9);
+  auto train = [&](ModelKind kind, int threads) {
+    ModelConfig c;
+    c.kind = kind;
+    c.factors = 4;
+    c.layers = {8, 4};
+    auto m = NcfModel::Create(c, split.num_users, split.num_items, 7);
+    TrainOptions o;
+    o.epochs = 3;
+    o.threads = threads;
+    o.seed = 7;
+    const TrainReport r = Train(&*m, split, o);
+    return std::make_pair(*std::move(m), r.epoch_loss);
+  };
+  for (ModelKind kind : {ModelKind::kMF, ModelKind::kGMF}) {
+    const auto [one, one_loss] = train(kind, 1);
+    for (int threads : {2, 3}) {
+      const auto [many, many_loss] = train(kind, threads);
+      EXPECT_EQ(one.params().user_gmf.v, many.params().user_gmf.v) << ModelKindName(kind) << " " << threads;
+      EXPECT_EQ(one.params().item_gmf.v, many.params().item_gmf.v) << ModelKindName(kind) << " " << threads;
+      EXPECT_EQ(one_loss, many_loss) << ModelKindName(kind) << " " << threads;
+    }
+  }
+  const auto [one, one_loss] = train(ModelKind::kNeuMF, 1);
+  const auto [two, two_loss] = train(ModelKind::kNeuMF, 2);
+  ASSERT_EQ(one_loss.size(), two_loss.size());
+  for (size_t e = 0; e < one_loss.size(); ++e) EXPECT_NEAR(one_loss[e], two_loss[e], 1e-4) << "epoch " << e;
+}
+
 // ---------------------------------------------------------------- split
 
 TEST(Split, LeaveOneOutNeverLeaksTheHeldOutItem) {

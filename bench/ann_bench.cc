@@ -136,6 +136,29 @@ int Run(int argc, char** argv) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
+  // Two searchers run one after the other in each of 7 rounds (the machine may be
+  // shared): medians of their QPS, and the median and range of the per-round ratios.
+  struct Interleaved {
+    double recall_a = 0, recall_b = 0, qps_a = 0, qps_b = 0, ratio = 0, lo = 0, hi = 0;
+  };
+  auto interleave = [&](const std::function<double(double*)>& run_a, const std::function<double(double*)>& run_b) {
+    std::vector<double> a, b, ratio;
+    Interleaved r;
+    for (int round = 0; round < 7; ++round) {
+      double qa, qb;
+      r.recall_a = run_a(&qa);
+      r.recall_b = run_b(&qb);
+      a.push_back(qa);
+      b.push_back(qb);
+      ratio.push_back(qa / qb);
+    }
+    r.qps_a = median(a);
+    r.qps_b = median(b);
+    r.ratio = median(ratio);
+    r.lo = *std::min_element(ratio.begin(), ratio.end());
+    r.hi = *std::max_element(ratio.begin(), ratio.end());
+    return r;
+  };
 
   // Opens `path` the way the engine serves it at each knob value and reports the point.
   auto sweep_served = [&](const std::string& path, IndexKind kind, const char* name, const char* knob,
@@ -264,20 +287,12 @@ int Run(int argc, char** argv) {
     auto served = HnswlibSearcher::Open(path, ip, static_cast<uint64_t>(d), static_cast<uint64_t>(n));
     if (!served.ok()) return 1;
     h.setEf(32);
-    std::vector<double> a, b, ratio;
-    for (int round = 0; round < 7; ++round) {
-      double qa, qb;
-      served_recall(**served, &qa);
-      recall_of(raw, &qb);
-      a.push_back(qa);
-      b.push_back(qb);
-      ratio.push_back(qa / qb);
-    }
+    const Interleaved same_graph =
+        interleave([&](double* qps) { return served_recall(**served, qps); }, [&](double* qps) { return recall_of(raw, qps); });
     interleaved = absl::StrFormat(
         "served hnsw vs hnswlib's own API, same graph, ef 32, 7 interleaved rounds: %.0f vs %.0f QPS "
         "(medians), served/raw %.2f (median of rounds; range %.2f-%.2f)\n",
-        median(a), median(b), median(ratio), *std::min_element(ratio.begin(), ratio.end()),
-        *std::max_element(ratio.begin(), ratio.end()));
+        same_graph.qps_a, same_graph.qps_b, same_graph.ratio, same_graph.lo, same_graph.hi);
     // The served IVF at its fastest nprobe reaching 0.95 against hnswlib's API at its
     // fastest ef reaching 0.95, interleaved the same way: the sweep above runs each
     // searcher once, seconds apart, which a shared machine can skew either way.
@@ -290,21 +305,12 @@ int Run(int argc, char** argv) {
       auto ivf = FaissSearcher::Open(dir + "/ivf.faiss", IndexKind::kIvf, ivf_params, d, n);
       if (!ivf.ok()) return 1;
       h.setEf(static_cast<size_t>(raw_best->value));
-      a.clear(), b.clear(), ratio.clear();
-      double ra = 0, rb = 0;
-      for (int round = 0; round < 7; ++round) {
-        double qa, qb;
-        ra = served_recall(**ivf, &qa);
-        rb = recall_of(raw, &qb);
-        a.push_back(qa);
-        b.push_back(qb);
-        ratio.push_back(qa / qb);
-      }
+      const Interleaved r =
+          interleave([&](double* qps) { return served_recall(**ivf, qps); }, [&](double* qps) { return recall_of(raw, qps); });
       interleaved += absl::StrFormat(
           "served IVF1024 (mapped) nprobe %d vs hnswlib ef %d, 7 interleaved rounds: recall@10 %.3f vs %.3f, "
           "%.0f vs %.0f QPS (medians), IVF/hnswlib %.2f (median of rounds; range %.2f-%.2f)\n",
-          ivf_best->value, raw_best->value, ra, rb, median(a), median(b), median(ratio),
-          *std::min_element(ratio.begin(), ratio.end()), *std::max_element(ratio.begin(), ratio.end()));
+          ivf_best->value, raw_best->value, r.recall_a, r.recall_b, r.qps_a, r.qps_b, r.ratio, r.lo, r.hi);
     }
   }
   std::filesystem::remove_all(dir);

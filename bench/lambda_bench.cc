@@ -57,12 +57,18 @@ std::string Event(const std::string& method, const std::string& path, const std:
   return MakeEventV2(method, path, "", query, {{"content-type", "application/json"}}, body, "bench");
 }
 
-void Run(benchmark::State& state, const SearchBackend& backend, const std::string& event) {
+// Invokes the handler with `events` in turn.
+void RunEvents(benchmark::State& state, const SearchBackend& backend, const std::vector<std::string>& events) {
   HandlerOptions o;
+  size_t i = 0;
   for (auto _ : state) {
-    std::string out = HandleEvent(event, Invocation{}, backend, o);
+    std::string out = HandleEvent(events[i++ % events.size()], Invocation{}, backend, o);
     benchmark::DoNotOptimize(out.data());
   }
+}
+
+void Run(benchmark::State& state, const SearchBackend& backend, const std::string& event) {
+  RunEvents(state, backend, {event});
 }
 
 const std::string kByName = Event("POST", "/recommend", R"({"name": "Cowboy Bebop", "n": 10})");
@@ -81,12 +87,7 @@ void RunFirstSeen(benchmark::State& state, const SearchBackend& backend) {
                                       std::to_string(i)}}));
   }
   ++generation;
-  HandlerOptions o;
-  size_t i = 0;
-  for (auto _ : state) {
-    std::string out = HandleEvent(events[i++ % events.size()], Invocation{}, backend, o);
-    benchmark::DoNotOptimize(out.data());
-  }
+  RunEvents(state, backend, events);
 }
 
 void BM_Embedded_RecommendByName(benchmark::State& s) { Run(s, Embedded(), kByName); }

@@ -65,9 +65,11 @@ step "collection 'ncf': matrix factorisation trained on 520k real anime-list ent
 # popularity and item-kNN, is within noise of the best NCF model for users, and is by
 # far the best when a watch list or a single item is the query, because its users and
 # items share one space. Its scores are inner products, so the index returns exactly
-# the model's ranking. About 30 s on 2 cores.
+# the model's ranking. One thread is the deterministic mode: every machine builds the
+# same model from the same data (about 30 s; two Hogwild threads take ~17 s, and their
+# models differ from run to run within noise, docs/MODELS.md).
 "$bin/models/ncf/simsearch-train-ncf" --interactions "$data/interactions_history_mal.csv" \
-  --model mf --epochs 20 --out "$var/ncf"
+  --model mf --epochs 20 --threads 1 --out "$var/ncf"
 "$bin/indexer/simsearch-indexer" build --collection ncf \
   --vectors "$var/ncf/item_vectors.npy" --ids "$var/ncf/item_ids.npy" \
   --user-vectors "$var/ncf/user_vectors.npy" --user-ids "$var/ncf/user_ids.npy" \

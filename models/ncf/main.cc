@@ -247,7 +247,10 @@ int Run(int argc, char** argv) {
             "with an exported model: also evaluate \"more like this\" (ip, cosine, shrinkage,\n"
             "minimum support, item-kNN; accuracy and hubness) and watch-list queries (mean\n"
             "of item vectors, fold-in, item-kNN); docs/MODELS.md");
-  p.AddInt("threads", &o.train.threads, "training threads (default 2)");
+  p.AddInt("threads", &o.train.threads,
+           "training threads (default 2). 1 is deterministic: the same seed gives the same\n"
+           "model to the bit. 2 or more train Hogwild-style (threads update the model\n"
+           "without locks): faster, and runs differ within noise");
   p.AddInt("eval-threads", &o.eval_threads, "evaluation threads (default: --threads)");
   int seed = 42;
   p.AddInt("seed", &seed, "seed of the split, initialisation and sampling (default 42)");

@@ -38,7 +38,7 @@ struct ModelConfig {
 // AVX-512 register). Eigen's kernels handle the elements before the first packet
 // boundary apart, so how a sum is ordered depends on where its data starts; with every
 // buffer starting on the same boundary in every run, a seed and a thread count give the
-// same numbers (Learning.SameSeedSameNumbers), whatever addresses malloc hands out.
+// same numbers (Learning.OneThreadIsDeterministic), whatever addresses malloc hands out.
 template <typename T>
 struct CacheAlignedAllocator {
   using value_type = T;

@@ -2,12 +2,14 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <future>
+#include <mutex>
 #include <random>
+#include <thread>
 
-#include "models/ncf/slice_runner.h"
 
 namespace simsearch::ncf {
 namespace {
@@ -25,9 +27,9 @@ struct Sample {
 // touched, with the bias correction of the global step.
 class Adam {
  public:
-  Adam(NcfModel* model, float lr) : model_(model), lr_(lr) {
+  Adam(NcfModel* model, float lr) : model_(model), lr_(lr), dense_(Dense()) {
     Params& p = model->params();
-    for (Tensor* t : Dense()) {
+    for (Tensor* t : dense_) {
       m_.emplace_back(t->rows, t->cols);
       v_.emplace_back(t->rows, t->cols);
     }
@@ -37,10 +39,13 @@ class Adam {
     }
   }
 
-  void Step(const Grads& g, int threads, SliceRunner* runner) {
-    ++t_;
-    const float c1 = 1.0f - std::pow(kBeta1, static_cast<float>(t_));
-    const float c2 = 1.0f - std::pow(kBeta2, static_cast<float>(t_));
+  // One step for the batch whose gradient is `g`. Safe to call from several threads at
+  // once in the Hogwild sense (Train): each thread's step writes the rows its batch
+  // touched and the dense parameters, with no lock.
+  void Step(const Grads& g) {
+    const int64_t t = t_.fetch_add(1, std::memory_order_relaxed) + 1;
+    const float c1 = 1.0f - std::pow(kBeta1, static_cast<float>(t));
+    const float c2 = 1.0f - std::pow(kBeta2, static_cast<float>(t));
     const float step = lr_ * std::sqrt(c2) / c1;
     std::vector<const Tensor*> grads;
     for (size_t l = 0; l < g.weights.size(); ++l) {
@@ -49,10 +54,9 @@ class Adam {
     }
     if (model_->h_trainable()) grads.push_back(&g.h);
     grads.push_back(&g.b0);
-    std::vector<Tensor*> dense = Dense();
-    for (size_t k = 0; k < dense.size(); ++k) {
-      Update(dense[k]->v.data(), grads[k]->v.data(), m_[k].v.data(), v_[k].v.data(),
-             dense[k]->v.size(), step);
+    for (size_t k = 0; k < dense_.size(); ++k) {
+      Update(dense_[k]->v.data(), grads[k]->v.data(), m_[k].v.data(), v_[k].v.data(),
+             dense_[k]->v.size(), step);
     }
     Params& p = model_->params();
     const SparseRows* sparse[] = {&g.user_gmf, &g.item_gmf, &g.user_mlp, &g.item_mlp, &g.item_bias};
@@ -60,18 +64,11 @@ class Adam {
     for (size_t k = 0; k < 5; ++k) {
       const SparseRows& s = *sparse[k];
       const int cols = tables[k]->cols;
-      const size_t n = s.rows.size();
-      // Rows are independent, so splitting them across threads changes nothing.
-      const int slices = n * static_cast<size_t>(cols) > 4096 ? threads : 1;
-      runner->Run(slices, [&](int slice) {
-        const size_t lo = n * static_cast<size_t>(slice) / static_cast<size_t>(slices);
-        const size_t hi = n * static_cast<size_t>(slice + 1) / static_cast<size_t>(slices);
-        for (size_t r = lo; r < hi; ++r) {
-          const uint32_t row = s.rows[r];
-          Update(tables[k]->row(row), s.data.data() + r * static_cast<size_t>(cols), em_[k].row(row),
-                 ev_[k].row(row), static_cast<size_t>(cols), step);
-        }
-      });
+      for (size_t r = 0; r < s.rows.size(); ++r) {
+        const uint32_t row = s.rows[r];
+        Update(tables[k]->row(row), s.data.data() + r * static_cast<size_t>(cols), em_[k].row(row),
+               ev_[k].row(row), static_cast<size_t>(cols), step);
+      }
     }
   }
 
@@ -103,7 +100,8 @@ class Adam {
 
   NcfModel* model_;
   float lr_;
-  int64_t t_ = 0;
+  std::vector<Tensor*> dense_;  // the model's dense parameters, in the order of m_ and v_
+  std::atomic<int64_t> t_{0};   // steps taken, for the bias correction
   std::vector<Tensor> m_, v_, em_, ev_;
 };
 
@@ -133,85 +131,111 @@ std::vector<Sample> MakeSamples(const Split& split, int negatives, std::mt19937_
 
 }  // namespace
 
-// How the threads are used. An epoch's samples (negatives drawn, then shuffled) are a
-// pure function of the split, the seed and the epoch, so with two or more threads the
-// next epoch's are drawn on a thread of their own while this one trains: same numbers,
-// and the drawing (a shuffle of 2.6 M samples for the anime lists) off the critical
-// path. A batch is cut into slices
-// across threads only for models with an MLP, whose dense layers make a batch's work
-// worth the hand-off (1.1-1.3x with 2 threads); an MF or GMF batch is ~100 us of work,
-// and splitting it made 2 threads 0.91-0.98x of one (docs/MODELS.md). So MF and GMF
-// give the same numbers with any thread count.
+// How the threads are used (docs/MODELS.md, "Training speed").
+//
+// One thread is the deterministic mode: batches in order, one Adam step each; a seed
+// gives the same numbers on every run.
+//
+// With two or more, training is Hogwild-style (Recht et al. 2011; word2vec and fastText
+// train the same way): the threads take the epoch's batches from a shared counter, each
+// computes its batch's gradient in its own buffers and applies its Adam step straight
+// to the shared parameters, with no lock and no barrier between batches. Two threads
+// rarely touch the same embedding row at once (a batch touches ~500 of the anime
+// lists' 15k users and 7k items); the few dense parameters (h, b0, the MLP layers)
+// they do share, and an update computed from a row another thread has just changed
+// lands anyway. SGD tolerates that, and the metrics stay within the noise of one
+// thread's (docs/MODELS.md). The numbers are then not reproducible to the bit. Nothing
+// waits for a thread the scheduler has paused except the end of an epoch, and then
+// only for the batch that thread holds: on a machine another process keeps busy, the
+// running threads take the batches.
+//
+// An epoch's samples (negatives drawn, then shuffled) are a pure function of the split,
+// the seed and the epoch, so with two or more threads the next epoch's are drawn on a
+// thread of their own while this one trains.
 TrainReport Train(NcfModel* model, const Split& split, const TrainOptions& o,
                   const TrainProgress& progress) {
   TrainReport report;
   Adam adam(model, o.learning_rate);
   const int threads = std::max(1, o.threads);
-  const int slices = model->has_mlp() ? threads : 1;
-  SliceRunner runner(slices);
   std::vector<Grads> grads;
-  std::vector<Workspace> ws(static_cast<size_t>(slices));
-  for (int t = 0; t < slices; ++t) grads.push_back(model->NewGrads());
-  std::vector<double> thread_loss(static_cast<size_t>(slices));
+  std::vector<Workspace> ws(static_cast<size_t>(threads));
+  for (int t = 0; t < threads; ++t) grads.push_back(model->NewGrads());
   auto draw = [&split, &o](int epoch) {
     std::mt19937_64 rng(o.seed * 1000003u + static_cast<uint64_t>(epoch));
     return MakeSamples(split, o.negatives, &rng);
   };
   std::future<std::vector<Sample>> next;
   if (threads > 1 && o.epochs >= 1) next = std::async(std::launch::async, draw, 1);
+  const size_t bs = static_cast<size_t>(std::max(1, o.batch_size));
   const auto start = Clock::now();
-  uint64_t done = 0;
+  uint64_t done_before = 0;  // samples of the epochs before this one
   uint64_t per_epoch = 0;
+  std::mutex report_mu;  // one progress call at a time; guards last_report
+  auto last_report = Clock::now();
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
     const std::vector<Sample> samples = next.valid() ? next.get() : draw(epoch);
     if (threads > 1 && epoch < o.epochs) next = std::async(std::launch::async, draw, epoch + 1);
-    per_epoch = samples.size();
-    double epoch_loss = 0;
     const size_t n = samples.size();
-    const size_t bs = static_cast<size_t>(std::max(1, o.batch_size));
-    auto last_report = Clock::now();
-    for (size_t b = 0; b < n; b += bs) {
-      const size_t m = std::min(bs, n - b);
-      const float scale = 1.0f / static_cast<float>(m);
-      // The batch is cut into `slices` fixed slices, each with its own gradient buffer
-      // (and workspace), summed in slice order: the order of floating-point sums is
-      // fixed for a thread count, whichever thread runs which slice (slice_runner.h).
-      runner.Run(slices, [&](int t) {
-        Grads& g = grads[static_cast<size_t>(t)];
+    per_epoch = n;
+    const size_t batches = (n + bs - 1) / bs;
+    std::atomic<size_t> next_batch{0};
+    std::atomic<uint64_t> epoch_done{0};
+    std::atomic<double> epoch_loss{0};
+    auto report_progress = [&](uint64_t in_epoch) {
+      const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+      const uint64_t done = done_before + in_epoch;
+      EpochReport r;
+      r.epoch = epoch;
+      r.epochs = o.epochs;
+      r.fraction = static_cast<double>(in_epoch) / static_cast<double>(std::max<size_t>(n, 1));
+      r.loss = epoch_loss.load() / static_cast<double>(std::max<uint64_t>(in_epoch, 1));
+      r.samples_per_second = static_cast<double>(done) / secs;
+      const double total = static_cast<double>(per_epoch) * o.epochs;
+      r.eta_seconds = (total - static_cast<double>(done)) / r.samples_per_second;
+      progress(r);
+    };
+    auto work = [&](int t) {
+      Grads& g = grads[static_cast<size_t>(t)];
+      Workspace& w = ws[static_cast<size_t>(t)];
+      for (size_t batch; (batch = next_batch.fetch_add(1, std::memory_order_relaxed)) < batches;) {
+        const size_t lo = batch * bs;
+        const size_t m = std::min(bs, n - lo);
+        const float scale = 1.0f / static_cast<float>(m);
         g.Clear();
         double loss = 0;
-        const size_t lo = b + m * static_cast<size_t>(t) / static_cast<size_t>(slices);
-        const size_t hi = b + m * static_cast<size_t>(t + 1) / static_cast<size_t>(slices);
-        for (size_t k = lo; k < hi; ++k) {
+        for (size_t k = lo; k < lo + m; ++k) {
           const Sample& s = samples[k];
-          loss += model->Accumulate(s.user, s.item, s.label, scale, o.l2, &ws[static_cast<size_t>(t)], &g);
+          loss += model->Accumulate(s.user, s.item, s.label, scale, o.l2, &w, &g);
         }
-        thread_loss[static_cast<size_t>(t)] = loss;
-      });
-      for (int t = 1; t < slices; ++t) grads[0].Add(grads[static_cast<size_t>(t)]);
-      for (double l : thread_loss) epoch_loss += l;
-      if (o.l2 > 0) model->AddDenseL2(o.l2, &grads[0]);
-      adam.Step(grads[0], slices, &runner);
-      done += m;
-      if (progress && (Clock::now() - last_report > std::chrono::milliseconds(200) || b + m == n)) {
-        last_report = Clock::now();
-        const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-        EpochReport r;
-        r.epoch = epoch;
-        r.epochs = o.epochs;
-        r.fraction = static_cast<double>(b + m) / static_cast<double>(n);
-        r.loss = epoch_loss / static_cast<double>(b + m);
-        r.samples_per_second = static_cast<double>(done) / secs;
-        const double total = static_cast<double>(per_epoch) * o.epochs;
-        r.eta_seconds = (total - static_cast<double>(done)) / r.samples_per_second;
-        progress(r);
+        if (o.l2 > 0) model->AddDenseL2(o.l2, &g);
+        adam.Step(g);
+        epoch_loss.fetch_add(loss, std::memory_order_relaxed);
+        const uint64_t in_epoch = epoch_done.fetch_add(m, std::memory_order_relaxed) + m;
+        if (progress && in_epoch < n) {
+          std::unique_lock<std::mutex> lock(report_mu, std::try_to_lock);
+          if (lock && Clock::now() - last_report > std::chrono::milliseconds(200)) {
+            last_report = Clock::now();
+            report_progress(in_epoch);
+          }
+        }
       }
+    };
+    {
+      std::vector<std::jthread> helpers;
+      for (int t = 1; t < threads; ++t) helpers.emplace_back(work, t);
+      work(0);
+    }  // joined: every batch of the epoch has taken its step
+    if (progress) {
+      last_report = Clock::now();
+      report_progress(n);
     }
-    report.epoch_loss.push_back(epoch_loss / static_cast<double>(std::max<size_t>(n, 1)));
+    done_before += n;
+    report.epoch_loss.push_back(epoch_loss.load() / static_cast<double>(std::max<size_t>(n, 1)));
   }
-  report.samples = done;
+  report.samples = done_before;
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  report.samples_per_second = report.seconds > 0 ? static_cast<double>(done) / report.seconds : 0;
+  report.samples_per_second =
+      report.seconds > 0 ? static_cast<double>(done_before) / report.seconds : 0;
   return report;
 }
 

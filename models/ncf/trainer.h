@@ -20,9 +20,9 @@ struct TrainOptions {
   float learning_rate = 0.001f;
   float l2 = 0.0f;             // see NcfModel::Accumulate and AddDenseL2
   int negatives = 4;           // sampled unobserved items per observed pair
-  int threads = 2;             // >= 2: the next epoch's samples are drawn on a thread of
-                               // their own, and for models with an MLP each batch's
-                               // gradient is split across `threads` (Train)
+  int threads = 2;             // 1: deterministic; >= 2: Hogwild-style, the threads take
+                               // batches and update the parameters without locks, and
+                               // the next epoch's samples are drawn ahead (Train)
   uint64_t seed = 42;          // sampling and shuffling (with the epoch)
 };
 
@@ -44,8 +44,9 @@ struct TrainReport {
 
 using TrainProgress = std::function<void(const EpochReport&)>;
 
-// Trains `model` on split.train. Deterministic for a seed and thread count; with one
-// thread the result is bit-identical across runs and machines with the same compiler.
+// Trains `model` on split.train. With one thread the result is a function of the seed:
+// bit-identical across runs and machines with the same compiler. With more, the threads
+// update the parameters without locks (Hogwild), and runs differ within noise.
 TrainReport Train(NcfModel* model, const Split& split, const TrainOptions& options,
                   const TrainProgress& progress = nullptr);
 

@@ -265,9 +265,9 @@ TEST(Export, ItemQueryVectorsAreTheirViewersMeanMinusEveryonesMean) {
   for (size_t k = 0; k < want.size(); ++k) EXPECT_NEAR(q.v[k], want[k], 1e-7) << k;
 }
 
-TEST(Learning, SameSeedSameNumbers) {
+TEST(Learning, OneThreadIsDeterministic) {
   const Split split = LeaveOneOut(Planted(4), 9);
-  auto train = [&](int threads, uint64_t seed) {
+  auto train = [&](uint64_t seed) {
     ModelConfig c;
     c.kind = ModelKind::kNeuMF;
     c.factors = 4;
@@ -275,7 +275,7 @@ TEST(Learning, SameSeedSameNumbers) {
     auto m = NcfModel::Create(c, split.num_users, split.num_items, seed);
     TrainOptions o;
     o.epochs = 2;
-    o.threads = threads;
+    o.threads = 1;
     o.seed = seed;
     Train(&*m, split, o);
     return *std::move(m);
@@ -285,46 +285,87 @@ TEST(Learning, SameSeedSameNumbers) {
     return x.user_gmf.v == y.user_gmf.v && x.item_mlp.v == y.item_mlp.v &&
            x.weights[0].v == y.weights[0].v && x.h.v == y.h.v;
   };
-  EXPECT_TRUE(same(train(1, 42), train(1, 42))) << "one thread: bit-identical";
-  EXPECT_TRUE(same(train(2, 42), train(2, 42))) << "two threads: fixed summation order";
-  EXPECT_FALSE(same(train(1, 42), train(1, 43)));
+  EXPECT_TRUE(same(train(42), train(42))) << "one thread: bit-identical";
+  EXPECT_FALSE(same(train(42), train(43)));
   const Split again = LeaveOneOut(Planted(4), 9);
   EXPECT_EQ(again.test_item, split.test_item);
   EXPECT_EQ(again.test_negatives, split.test_negatives);
 }
 
-// With two threads, the next epoch's samples are drawn while the current one trains;
-// MF and GMF batches are not split (docs/MODELS.md, "Training speed"). So for them the
-// thread count changes nothing; NeuMF's batches are split, so its sums are ordered
-// differently, but it trains on the same samples: its losses stay within rounding.
-TEST(Learning, DrawingTheNextEpochAheadChangesNoNumber) {
+TrainReport TrainPlanted(const Split& split, ModelKind kind, int threads, float lr, int epochs,
+                         Metrics* metrics = nullptr, uint64_t seed = 7) {
+  ModelConfig c;
+  c.kind = kind;
+  c.factors = 8;
+  c.layers = {16, 8, 4};
+  auto m = NcfModel::Create(c, split.num_users, split.num_items, seed);
+  TrainOptions o;
+  o.epochs = epochs;
+  o.batch_size = 64;
+  o.learning_rate = lr;
+  o.threads = threads;
+  o.seed = seed;
+  TrainReport r = Train(&*m, split, o);
+  if (metrics) *metrics = Evaluate(ModelScorer(*m), split);
+  return r;
+}
+
+// With the learning rate at 0 the model never changes, so an epoch's loss is a sum over
+// its samples alone: with Hogwild threads (batches taken from a shared counter) and the
+// next epoch drawn ahead, every epoch must still see exactly the samples one thread
+// sees, each once. Only the order of the batches' sums differs.
+TEST(Learning, HogwildThreadsSeeEverySampleOncePerEpoch) {
   const Split split = LeaveOneOut(Planted(4), 9);
-  auto train = [&](ModelKind kind, int threads) {
-    ModelConfig c;
-    c.kind = kind;
-    c.factors = 4;
-    c.layers = {8, 4};
-    auto m = NcfModel::Create(c, split.num_users, split.num_items, 7);
-    TrainOptions o;
-    o.epochs = 3;
-    o.threads = threads;
-    o.seed = 7;
-    const TrainReport r = Train(&*m, split, o);
-    return std::make_pair(*std::move(m), r.epoch_loss);
-  };
-  for (ModelKind kind : {ModelKind::kMF, ModelKind::kGMF}) {
-    const auto [one, one_loss] = train(kind, 1);
-    for (int threads : {2, 3}) {
-      const auto [many, many_loss] = train(kind, threads);
-      EXPECT_EQ(one.params().user_gmf.v, many.params().user_gmf.v) << ModelKindName(kind) << " " << threads;
-      EXPECT_EQ(one.params().item_gmf.v, many.params().item_gmf.v) << ModelKindName(kind) << " " << threads;
-      EXPECT_EQ(one_loss, many_loss) << ModelKindName(kind) << " " << threads;
+  for (ModelKind kind : {ModelKind::kMF, ModelKind::kNeuMF}) {
+    const TrainReport one = TrainPlanted(split, kind, 1, 0.0f, 3);
+    ASSERT_EQ(one.samples, split.num_train() * 5 * 3);
+    for (int threads : {2, 3, 64}) {  // 64: more threads than batches
+      const TrainReport many = TrainPlanted(split, kind, threads, 0.0f, 3);
+      EXPECT_EQ(many.samples, one.samples) << ModelKindName(kind) << " " << threads;
+      ASSERT_EQ(many.epoch_loss.size(), 3u);
+      for (size_t e = 0; e < 3; ++e) {
+        EXPECT_NEAR(many.epoch_loss[e], one.epoch_loss[e], 1e-12)
+            << ModelKindName(kind) << " " << threads << " threads, epoch " << e;
+      }
+      // Each epoch draws its own negatives: a thread that reused one epoch's samples
+      // would repeat its loss.
+      EXPECT_NE(many.epoch_loss[0], many.epoch_loss[1]);
     }
   }
-  const auto [one, one_loss] = train(ModelKind::kNeuMF, 1);
-  const auto [two, two_loss] = train(ModelKind::kNeuMF, 2);
-  ASSERT_EQ(one_loss.size(), two_loss.size());
-  for (size_t e = 0; e < one_loss.size(); ++e) EXPECT_NEAR(one_loss[e], two_loss[e], 1e-4) << "epoch " << e;
+}
+
+// Hogwild updates land on parameters other threads are changing; SGD tolerates that.
+// Trained with 2 and 3 threads, every model learns the planted groups as well as with
+// one thread (within the noise of a 240-user test set).
+// Hogwild updates land on parameters other threads are changing; SGD tolerates that.
+// Trained with 2 and 3 threads, MF, GMF and NeuMF learn the planted groups as well as
+// with one thread: mean HR@10 over four seeds (one thread's spread over seeds is
+// 0.04-0.05) within 0.05, and the last epoch's loss within 10 %. MLP alone is left out:
+// on this data it is unstable with one thread already (HR@10 0.11-0.58 over 8 seeds),
+// so no tolerance would both hold and mean something; docs/MODELS.md compares MLP at 1
+// and 2 threads on the anime lists.
+TEST(Learning, HogwildThreadsLearnAsWellAsOne) {
+  const Split split = LeaveOneOut(Planted(3), 5);
+  const Metrics pop = Evaluate(PopularityScorer(split), split);
+  constexpr int kSeeds = 4;
+  for (ModelKind kind : {ModelKind::kMF, ModelKind::kGMF, ModelKind::kNeuMF}) {
+    double hr[4] = {0, 0, 0, 0}, loss[4] = {0, 0, 0, 0};  // by thread count
+    for (int threads : {1, 2, 3}) {
+      for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
+        Metrics m;
+        const TrainReport r = TrainPlanted(split, kind, threads, 0.01f, 30, &m, seed);
+        EXPECT_GT(m.hr10, pop.hr10 + 0.25) << ModelKindName(kind) << " " << threads << " seed " << seed;
+        hr[threads] += m.hr10 / kSeeds;
+        loss[threads] += r.epoch_loss.back() / kSeeds;
+      }
+      std::printf("[ hogwild ] %-5s %d threads: mean HR@10 %.3f, last loss %.4f\n",
+                  ModelKindName(kind), threads, hr[threads], loss[threads]);
+    }
+    for (int threads : {2, 3}) {
+      EXPECT_NEAR(hr[threads], hr[1], 0.05) << ModelKindName(kind) << " " << threads;
+      EXPECT_NEAR(loss[threads], loss[1], 0.1 * loss[1]) << ModelKindName(kind) << " " << threads;
+    }
+  }
 }
 
 // ---------------------------------------------------------------- split

@@ -21,7 +21,7 @@ idx=$build/indexer/simsearch-indexer
   --metric cosine --index flat --out "$root" --source "browser test: genres" >/dev/null 2>&1
 
 "$build/models/ncf/simsearch-train-ncf" --interactions "$data/interactions_history_mal.csv" \
-  --model mf --epochs 3 --out "$work/ncf" >/dev/null 2>&1
+  --model mf --epochs 3 --threads 1 --out "$work/ncf" >/dev/null 2>&1
 "$idx" build --collection ncf --vectors "$work/ncf/item_vectors.npy" --ids "$work/ncf/item_ids.npy" \
   --user-vectors "$work/ncf/user_vectors.npy" --user-ids "$work/ncf/user_ids.npy" \
   --user-items "$data/interactions_history_mal.csv" "${catalog[@]}" \

@@ -1,4 +1,5 @@
 #include "client/client.h"
+#include "client/channel.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -161,7 +162,7 @@ std::unique_ptr<Client> Client::Create(const ClientOptions& options) {
   return std::unique_ptr<Client>(new Client(options));
 }
 
-Client::Client(const ClientOptions& options) : options_(options), stubs_(std::make_unique<Stubs>()) {
+std::shared_ptr<grpc::Channel> NewChannel(const ClientOptions& options) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(options.max_receive_bytes);
   if (options.dedicated_connection) args.SetInt("grpc.use_local_subchannel_pool", 1);
@@ -181,7 +182,11 @@ Client::Client(const ClientOptions& options) : options_(options), stubs_(std::ma
     creds = grpc::SslCredentials(ssl);
     if (!options.tls_server_name.empty()) args.SetSslTargetNameOverride(options.tls_server_name);
   }
-  stubs_->channel = grpc::CreateCustomChannel(options.address, creds, args);
+  return grpc::CreateCustomChannel(options.address, creds, args);
+}
+
+Client::Client(const ClientOptions& options) : options_(options), stubs_(std::make_unique<Stubs>()) {
+  stubs_->channel = NewChannel(options);
   stubs_->search = v1::SimSearch::NewStub(stubs_->channel);
   stubs_->health = grpc::health::v1::Health::NewStub(stubs_->channel);
 }

@@ -261,7 +261,9 @@ int Search(int argc, char** argv) {
   p.AddString("fusion", &fusion, "--text in hybrid mode: convex (default) or rrf", "NAME");
   p.AddDouble("rrf-k", &rrf_k, "--fusion rrf: the k of 1/(k + rank) (default 60)", "K");
   p.AddDouble("dense-weight", &dense_weight,
-              "hybrid: weight of the dense side, in [0, 1] (default 0.1 convex, 0.5 rrf)", "W");
+              absl::StrCat("hybrid: weight of the dense side, in [0, 1] (default ", kDefaultDenseWeight,
+                           " convex, 0.5 rrf)"),
+              "W");
   p.AddString("vector", &vector_text, "query vector, comma-separated floats", "X,Y,...");
   if (int rc = ParseOrExit(&p, argc, argv, nullptr); rc >= 0) return rc;
   if (text.empty() == vector_text.empty()) return UsageError("give either --text or --vector (see --help)");

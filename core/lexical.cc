@@ -118,7 +118,8 @@ std::vector<std::string> LexicalTokens(absl::string_view text) {
   return out;
 }
 
-absl::Status WriteLexicalIndex(const std::vector<std::string>& texts, const std::string& dir) {
+absl::Status WriteLexicalIndex(const std::vector<std::string>& texts, const std::string& dir,
+                               double* average_length) {
   // term -> (row, tf) in row order
   std::map<std::string, std::vector<std::pair<uint32_t, float>>> postings;
   std::vector<float> lengths(texts.size());
@@ -155,10 +156,16 @@ absl::Status WriteLexicalIndex(const std::vector<std::string>& texts, const std:
   }
   if (auto st = WriteUInt32ArrayFile(path(kLexicalRowsFile), rows.data(), rows.size()); !st.ok()) return st;
   if (auto st = WriteFloatArrayFile(path(kLexicalTfFile), tfs.data(), tfs.size(), 1, 0); !st.ok()) return st;
+  if (average_length != nullptr) {
+    double total = 0;
+    for (float l : lengths) total += l;
+    *average_length = lengths.empty() ? 0 : total / static_cast<double>(lengths.size());
+  }
   return WriteFloatArrayFile(path(kLexicalLengthsFile), lengths.data(), lengths.size(), 1, 0);
 }
 
-absl::StatusOr<LexicalIndex> LexicalIndex::Open(const std::string& dir, uint64_t n_rows) {
+absl::StatusOr<LexicalIndex> LexicalIndex::Open(const std::string& dir, uint64_t n_rows,
+                                                std::optional<double> average_length) {
   LexicalIndex x;
   auto path = [&](const char* f) { return absl::StrCat(dir, "/", f); };
   auto open = [&](const char* f, ArrayDType t, MappedArray* out) -> absl::Status {
@@ -175,6 +182,7 @@ absl::StatusOr<LexicalIndex> LexicalIndex::Open(const std::string& dir, uint64_t
                           {kLexicalLengthsFile, ArrayDType::kFloat32, &x.lengths_}}) {
     if (auto st = open(f, t, out); !st.ok()) return st;
   }
+  x.dir_ = dir;
   auto bad = [&](absl::string_view what) {
     return absl::DataLossError(absl::StrCat(dir, ": lexical index: ", what, "; rebuild the bundle"));
   };
@@ -188,35 +196,57 @@ absl::StatusOr<LexicalIndex> LexicalIndex::Open(const std::string& dir, uint64_t
       static_cast<uint64_t>(po[t - 1]) != x.rows_.count()) {
     return bad("offsets do not span their arrays");
   }
+  if (average_length) {
+    x.avg_len_ = *average_length;
+  } else {
+    double total = 0;
+    for (uint64_t r = 0; r < n_rows; ++r) total += x.lengths_.floats()[r];
+    x.avg_len_ = n_rows > 0 ? total / static_cast<double>(n_rows) : 0;
+  }
+  return x;
+}
+
+absl::Status LexicalIndex::Verify() const {
+  auto bad = [&](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat(dir_, ": lexical index: ", what, "; rebuild the bundle"));
+  };
+  const uint64_t t = term_offsets_.count();
+  const int64_t* to = term_offsets_.int64s();
+  const int64_t* po = postings_.int64s();
   for (uint64_t i = 1; i < t; ++i) {
     if (to[i] < to[i - 1] || po[i] <= po[i - 1]) return bad("offsets are not ascending");
   }
-  const uint32_t* rows = x.rows_.uint32s();
-  for (uint64_t i = 0; i < x.rows_.count(); ++i) {
+  const uint32_t* rows = rows_.uint32s();
+  const uint64_t n_rows = lengths_.count();
+  for (uint64_t i = 0; i < rows_.count(); ++i) {
     if (rows[i] >= n_rows) return bad(absl::StrCat("posting row ", rows[i], " is out of range"));
   }
-  double total = 0;
-  for (uint64_t r = 0; r < n_rows; ++r) total += x.lengths_.floats()[r];
-  x.avg_len_ = n_rows > 0 ? total / static_cast<double>(n_rows) : 0;
-  return x;
+  return absl::OkStatus();
 }
 
 std::pair<uint64_t, uint64_t> LexicalIndex::Find(absl::string_view term) const {
   const int64_t* to = term_offsets_.int64s();
+  const int64_t* po = postings_.int64s();
   const char* bytes = reinterpret_cast<const char*>(terms_.uint8s());
+  const int64_t n_bytes = static_cast<int64_t>(terms_.count());
+  // Term `i`'s bytes, or an empty view if its offsets are damaged (only possible when
+  // Verify did not run): the search then goes astray but stays in bounds.
+  auto term_at = [&](uint64_t i) {
+    if (to[i] < 0 || to[i] > to[i + 1] || to[i + 1] > n_bytes) return absl::string_view();
+    return absl::string_view(bytes + to[i], static_cast<size_t>(to[i + 1] - to[i]));
+  };
   uint64_t lo = 0, hi = terms();
   while (lo < hi) {
     const uint64_t mid = (lo + hi) / 2;
-    const absl::string_view t(bytes + to[mid], static_cast<size_t>(to[mid + 1] - to[mid]));
-    if (t < term) {
+    if (term_at(mid) < term) {
       lo = mid + 1;
     } else {
       hi = mid;
     }
   }
-  if (lo < terms()) {
-    const absl::string_view t(bytes + to[lo], static_cast<size_t>(to[lo + 1] - to[lo]));
-    if (t == term) return {static_cast<uint64_t>(postings_.int64s()[lo]), static_cast<uint64_t>(postings_.int64s()[lo + 1])};
+  if (lo < terms() && term_at(lo) == term && 0 <= po[lo] && po[lo] <= po[lo + 1] &&
+      static_cast<uint64_t>(po[lo + 1]) <= rows_.count()) {
+    return {static_cast<uint64_t>(po[lo]), static_cast<uint64_t>(po[lo + 1])};
   }
   return {0, 0};
 }
@@ -241,6 +271,7 @@ std::vector<LexicalHit> LexicalIndex::SearchTerms(std::vector<std::string> terms
     const double idf = std::log(1 + (n - df + 0.5) / (df + 0.5));
     for (uint64_t p = begin; p < end; ++p) {
       const uint32_t row = rows_.uint32s()[p];
+      if (row >= lengths_.count()) continue;  // damaged, and Verify did not run
       const double tf = tf_.floats()[p];
       score[row] += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len[row] / std::max(avg_len_, 1e-9)));
     }

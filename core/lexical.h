@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,8 +41,11 @@ inline constexpr char kLexicalLengthsFile[] = "lexical_lengths.f32";
 std::vector<std::string> LexicalTokens(absl::string_view text);
 
 // Builds the index of `texts` (one per row; an empty text is a row with no terms) and
-// writes its files into `dir` (path of each file = dir + "/" + name).
-absl::Status WriteLexicalIndex(const std::vector<std::string>& texts, const std::string& dir);
+// writes its files into `dir` (path of each file = dir + "/" + name). With
+// `average_length`, also gives the mean row length in tokens, which BM25 needs and the
+// manifest records, so that opening the index does not sum the lengths again.
+absl::Status WriteLexicalIndex(const std::vector<std::string>& texts, const std::string& dir,
+                               double* average_length = nullptr);
 
 struct LexicalHit {
   uint32_t row;
@@ -50,9 +54,19 @@ struct LexicalHit {
 
 class LexicalIndex {
  public:
-  // Maps the files written by WriteLexicalIndex for `rows` rows; DataLoss if any is
-  // inconsistent (offsets not ascending or out of range, rows out of range).
-  static absl::StatusOr<LexicalIndex> Open(const std::string& dir, uint64_t rows);
+  // Maps the files written by WriteLexicalIndex for `rows` rows, with the checks that
+  // cost O(1): the files' sizes agree and the offsets span their arrays (DataLoss
+  // otherwise). `average_length` is the manifest's; without it (bundles older than
+  // 2026-12-02) the lengths are summed here, O(rows). The rest of the structure is
+  // Verify's; searching never reads out of bounds even when it was not run.
+  static absl::StatusOr<LexicalIndex> Open(const std::string& dir, uint64_t rows,
+                                           std::optional<double> average_length = std::nullopt);
+
+  // Every structural check, O(terms + postings): offsets ascending, every posting's row
+  // in range. DataLoss naming the first fault. The engine runs it with --verify
+  // checksums, when it reads every byte anyway; with --verify sizes it does not, and a
+  // damaged index answers from its undamaged entries (Find, SearchTerms).
+  absl::Status Verify() const;
 
   // BM25 score of every row containing a query term, best first, at most `k`, rows
   // for which `allowed` is false skipped (nullptr: all). Ties: lower row first.
@@ -66,9 +80,11 @@ class LexicalIndex {
   double average_length() const { return avg_len_; }
 
  private:
-  // Postings range of `term`, or {0, 0}.
+  // Postings range of `term`, or {0, 0}; an entry whose offsets are out of order or out
+  // of range counts as absent.
   std::pair<uint64_t, uint64_t> Find(absl::string_view term) const;
   MappedArray terms_, term_offsets_, postings_, rows_, tf_, lengths_;
+  std::string dir_;  // for Verify's messages
   double avg_len_ = 0;
 };
 

@@ -80,6 +80,7 @@ std::string SerializeManifest(const Manifest& m) {
                                        {"reason", m.similar_reason}}
                                 : json(nullptr)},
       {"lexical", m.has_lexical ? json{{"terms", m.lexical_terms}, {"source", m.lexical_source},
+                                       {"average_length", m.lexical_average_length},
                                        {"analyzer", "fold case+accents, CJK bigrams, English stop words, "
                                                     "S-stemmer"},
                                        {"scoring", "BM25 k1=1.2 b=0.75"}}
@@ -223,6 +224,7 @@ absl::StatusOr<Manifest> ParseManifest(absl::string_view text, absl::string_view
     if (!l->is_object()) error = absl::StrCat(origin, ": field 'lexical' has the wrong type");
     m.has_lexical = true;
     opt(*l, "terms", &m.lexical_terms, is_int);
+    opt(*l, "average_length", &m.lexical_average_length, is_num);
     opt(*l, "source", &m.lexical_source, is_str);
   }
   if (auto f = j.find("fold_in"); f != j.end() && !f->is_null()) {

@@ -80,6 +80,7 @@ struct Manifest {
   // A lexical index (core/lexical.h) over the items' texts: lexical_* files present.
   bool has_lexical = false;
   uint64_t lexical_terms = 0;
+  double lexical_average_length = 0;  // mean text length in tokens (BM25); 0: not recorded
   std::string lexical_source;     // what texts it indexes
   bool has_fold_in = false;
   float fold_in_alpha = 0;

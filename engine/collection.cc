@@ -122,7 +122,15 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
     }
   }
   if (m.has_lexical) {
-    SIMSEARCH_ASSIGN_OR_RETURN(LexicalIndex lexical, LexicalIndex::Open(version_dir, m.count));
+    // The manifest's mean length spares a pass over every row; old bundles lack it.
+    SIMSEARCH_ASSIGN_OR_RETURN(
+        LexicalIndex lexical,
+        LexicalIndex::Open(version_dir, m.count,
+                           m.lexical_average_length > 0 ? std::optional<double>(m.lexical_average_length)
+                                                        : std::nullopt));
+    // The O(postings) structure checks go with reading every byte: with --verify sizes
+    // a start stays O(1) in the index's size, and searching stays in bounds regardless.
+    if (options.verify == VerifyMode::kChecksums) SIMSEARCH_RETURN_IF_ERROR(lexical.Verify());
     c->lexical_ = std::move(lexical);
   }
   if (m.ann_library == "hnswlib") {

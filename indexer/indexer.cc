@@ -582,9 +582,10 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kGramFile), gram.data(), d, d, 0));
   }
   uint64_t lexical_terms = 0;
+  double lexical_average_length = 0;
   if (!lexical_texts.empty()) {
     Report(o, "indexing texts", 0);
-    SIMSEARCH_RETURN_IF_ERROR(WriteLexicalIndex(lexical_texts, writer->staging_dir()));
+    SIMSEARCH_RETURN_IF_ERROR(WriteLexicalIndex(lexical_texts, writer->staging_dir(), &lexical_average_length));
     SIMSEARCH_ASSIGN_OR_RETURN(ArrayFileHeader h, ReadArrayFileHeader(writer->PathOf(kLexicalTermOffsetsFile)));
     lexical_terms = h.count - 1;
   }
@@ -626,6 +627,7 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   m.similar_reason = o.similar ? o.similar_reason : "";
   m.has_lexical = !lexical_texts.empty();
   m.lexical_terms = lexical_terms;
+  m.lexical_average_length = lexical_average_length;
   m.lexical_source = lexical_texts.empty() ? ""
                                            : absl::StrCat(o.lexical_path, " columns ",
                                                           absl::StrJoin(o.lexical_text_columns, "+"));

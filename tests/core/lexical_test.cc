@@ -126,14 +126,70 @@ TEST(LexicalIndex, RejectsFilesThatDisagree) {
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(wrong.status().message()), ::testing::HasSubstr("rebuild the bundle"));
+}
+
+// Open checks what costs O(1); Verify the rest (the engine runs it with --verify
+// checksums). Without Verify, a damaged index still answers in bounds: ASan runs this.
+TEST(LexicalIndex, VerifyFindsWhatOpenLeavesAndSearchStaysInBounds) {
+  const std::vector<std::string> texts = {"ninja pirate", "space cowboy ninja", "pirate king"};
   // A posting row out of range.
-  TempDir bad;
-  ASSERT_TRUE(WriteLexicalIndex({"ninja"}, bad.path()).ok());
-  const uint32_t row = 5;
-  ASSERT_TRUE(WriteUInt32ArrayFile(bad.Join(kLexicalRowsFile), &row, 1).ok());
-  auto out_of_range = LexicalIndex::Open(bad.path(), 1);
-  ASSERT_FALSE(out_of_range.ok());
-  EXPECT_THAT(std::string(out_of_range.status().message()), ::testing::HasSubstr("out of range"));
+  {
+    TempDir bad;
+    ASSERT_TRUE(WriteLexicalIndex(texts, bad.path()).ok());
+    auto good = LexicalIndex::Open(bad.path(), texts.size());
+    ASSERT_TRUE(good.ok());
+    EXPECT_TRUE(good->Verify().ok());
+    const auto rows = MappedArray::Open(bad.Join(kLexicalRowsFile), ArrayDType::kUInt32);
+    ASSERT_TRUE(rows.ok());
+    std::vector<uint32_t> damaged(rows->uint32s(), rows->uint32s() + rows->count());
+    for (uint32_t& r : damaged) r = r == 1 ? 1000000 : r;  // row 1's postings point far away
+    ASSERT_TRUE(WriteUInt32ArrayFile(bad.Join(kLexicalRowsFile), damaged.data(), damaged.size()).ok());
+    auto index = LexicalIndex::Open(bad.path(), texts.size());
+    ASSERT_TRUE(index.ok()) << "sizes agree, so Open is satisfied: " << index.status();
+    const absl::Status st = index->Verify();
+    EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(std::string(st.message()), ::testing::HasSubstr("posting row 1000000 is out of range"));
+    const auto hits = index->Search("ninja pirate cowboy space king", 10);
+    ASSERT_FALSE(hits.empty());
+    for (const LexicalHit& h : hits) EXPECT_LT(h.row, texts.size());
+  }
+  // Term offsets out of order: the terms they cover count as absent.
+  {
+    TempDir bad;
+    ASSERT_TRUE(WriteLexicalIndex(texts, bad.path()).ok());
+    const auto offsets = MappedArray::Open(bad.Join(kLexicalTermOffsetsFile), ArrayDType::kInt64);
+    ASSERT_TRUE(offsets.ok());
+    std::vector<int64_t> damaged(offsets->int64s(), offsets->int64s() + offsets->count());
+    ASSERT_GE(damaged.size(), 4u);
+    damaged[1] = 1 << 30;  // far past the terms' bytes
+    ASSERT_TRUE(WriteInt64ArrayFile(bad.Join(kLexicalTermOffsetsFile), damaged.data(), damaged.size()).ok());
+    auto index = LexicalIndex::Open(bad.path(), texts.size());
+    ASSERT_TRUE(index.ok()) << index.status();
+    EXPECT_THAT(std::string(index->Verify().message()), ::testing::HasSubstr("offsets are not ascending"));
+    for (const char* q : {"ninja", "pirate", "space", "king", "cowboy", "zzz"}) {
+      for (const LexicalHit& h : index->Search(q, 10)) EXPECT_LT(h.row, texts.size()) << q;
+    }
+  }
+}
+
+// The mean length the indexer records (the manifest's) gives the scores that summing
+// the lengths at open gives.
+TEST(LexicalIndex, RecordedAverageLengthScoresAsTheSum) {
+  const std::vector<std::string> texts = {"ninja pirate", "space cowboy ninja ninja", "", "pirate king of pirates"};
+  TempDir dir;
+  double average = -1;
+  ASSERT_TRUE(WriteLexicalIndex(texts, dir.path(), &average).ok());
+  EXPECT_DOUBLE_EQ(average, (2.0 + 4.0 + 0.0 + 3.0) / 4.0);  // "of" is a stop word
+  auto summed = LexicalIndex::Open(dir.path(), texts.size());
+  auto recorded = LexicalIndex::Open(dir.path(), texts.size(), average);
+  ASSERT_TRUE(summed.ok() && recorded.ok());
+  EXPECT_DOUBLE_EQ(summed->average_length(), average);
+  const auto a = summed->Search("ninja pirate", 10), b = recorded->Search("ninja pirate", 10);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].row, b[i].row);
+    EXPECT_EQ(a[i].score, b[i].score);
+  }
 }
 
 }  // namespace

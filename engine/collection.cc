@@ -325,22 +325,40 @@ absl::Status Collection::EncodeText(const std::string& text, std::vector<float>*
   if (encoder_ == nullptr) return absl::FailedPreconditionError(absl::StrCat("collection '", name(), "' has no encoder"));
   {
     absl::MutexLock lock(&text_cache_mu_);
-    if (auto it = text_cache_.find(text); it != text_cache_.end()) {
+    if (auto it = text_young_.find(text); it != text_young_.end()) {
       *out = it->second;
+      ++text_stats_.hits;
       return absl::OkStatus();
     }
+    if (auto it = text_old_.find(text); it != text_old_.end()) {
+      *out = it->second;
+      ++text_stats_.hits;
+      auto node = text_old_.extract(it);  // back into the young generation
+      CacheText(std::move(node.key()), std::move(node.mapped()));
+      return absl::OkStatus();
+    }
+    ++text_stats_.misses;
   }
   // Encoded outside the lock: two threads missing on the same text both encode it.
   SIMSEARCH_RETURN_IF_ERROR(encoder_->Encode({text}, out));
   absl::MutexLock lock(&text_cache_mu_);
-  if (text_cache_.size() >= kTextCacheSize) text_cache_.clear();
-  text_cache_.try_emplace(text, *out);
+  if (!text_young_.contains(text) && !text_old_.contains(text)) CacheText(text, *out);
   return absl::OkStatus();
 }
 
-size_t Collection::text_cache_size() const {
+void Collection::CacheText(std::string text, std::vector<float> vector) const {
+  if (text_young_.size() >= kTextCacheSize / 2) {
+    text_old_ = std::move(text_young_);
+    text_young_ = TextCache();
+  }
+  text_young_.try_emplace(std::move(text), std::move(vector));
+}
+
+Collection::TextCacheStats Collection::text_cache_stats() const {
   absl::MutexLock lock(&text_cache_mu_);
-  return text_cache_.size();
+  TextCacheStats s = text_stats_;
+  s.entries = text_young_.size() + text_old_.size();
+  return s;
 }
 
 absl::Status Collection::CheckIntact() const {

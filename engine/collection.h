@@ -144,11 +144,20 @@ class Collection {
   // Encodes one text query with the collection's encoder (which must exist), through a
   // cache of recent distinct texts: a sentence encoder costs milliseconds per query
   // (USE-lite 3 ms, docs/MODELS.md), a repeated query a hash lookup. The cache holds at
-  // most kTextCacheSize texts and is emptied when full; it lives and dies with this
-  // version, so a reload never serves another encoder's vectors.
+  // most kTextCacheSize texts in two generations of half that: new texts go into the
+  // young one; when it is full it becomes the old one and the previous old one is
+  // dropped; a hit in the old generation moves the text back into the young. So a text
+  // asked for again within the last kTextCacheSize / 2 new texts is never re-encoded,
+  // and a popular one stays however many others pass (an LRU's behaviour, without its
+  // list). It lives and dies with this version, so a reload never serves another
+  // encoder's vectors.
   static constexpr size_t kTextCacheSize = 4096;
   absl::Status EncodeText(const std::string& text, std::vector<float>* out) const;
-  size_t text_cache_size() const;
+  struct TextCacheStats {
+    uint64_t hits = 0, misses = 0;  // EncodeText calls answered from the cache, or not
+    size_t entries = 0;
+  };
+  TextCacheStats text_cache_stats() const;
   // The collection's lexical (BM25) index over its items' texts, or nullptr.
   const LexicalIndex* lexical() const { return lexical_ ? &*lexical_ : nullptr; }
 
@@ -194,7 +203,12 @@ class Collection {
   mutable std::optional<TitleIndex> built_titles_;
   std::unique_ptr<text::SentenceEncoder> encoder_;
   mutable absl::Mutex text_cache_mu_;
-  mutable absl::flat_hash_map<std::string, std::vector<float>> text_cache_ ABSL_GUARDED_BY(text_cache_mu_);
+  using TextCache = absl::flat_hash_map<std::string, std::vector<float>>;
+  mutable TextCache text_young_ ABSL_GUARDED_BY(text_cache_mu_);
+  mutable TextCache text_old_ ABSL_GUARDED_BY(text_cache_mu_);
+  mutable TextCacheStats text_stats_ ABSL_GUARDED_BY(text_cache_mu_);
+  // Puts `text` into the young generation, turning it old first if it is full.
+  void CacheText(std::string text, std::vector<float> vector) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(text_cache_mu_);
   std::optional<LexicalIndex> lexical_;
 };
 

@@ -133,6 +133,25 @@ void EngineMetrics::Collect(GaugeWriter* w) const {
     w->Sample("simsearch_collection_last_reload_timestamp_seconds", {{"collection", c->name()}},
               absl::ToDoubleSeconds(c->loaded_at() - absl::UnixEpoch()));
   }
+  w->Begin("simsearch_text_cache_hits_total",
+           "Text queries whose encoding came from the served version's cache (reset at a reload).",
+           "counter");
+  std::vector<std::pair<std::string, Collection::TextCacheStats>> text;
+  for (const auto& c : collections) {
+    if (c->encoder() != nullptr) text.emplace_back(c->name(), c->text_cache_stats());
+  }
+  for (const auto& [name, s] : text) {
+    w->Sample("simsearch_text_cache_hits_total", {{"collection", name}}, static_cast<double>(s.hits));
+  }
+  w->Begin("simsearch_text_cache_misses_total",
+           "Text queries the served version's encoder had to encode (reset at a reload).", "counter");
+  for (const auto& [name, s] : text) {
+    w->Sample("simsearch_text_cache_misses_total", {{"collection", name}}, static_cast<double>(s.misses));
+  }
+  w->Begin("simsearch_text_cache_entries", "Encoded texts the served version's cache holds.");
+  for (const auto& [name, s] : text) {
+    w->Sample("simsearch_text_cache_entries", {{"collection", name}}, static_cast<double>(s.entries));
+  }
   const SimSearchService* service = service_.load();
   w->Begin("simsearch_requests_in_flight", "Calls admitted and not yet done (queued, running or sending).");
   w->Sample("simsearch_requests_in_flight", {}, service ? static_cast<double>(service->calls_in_flight()) : 0);

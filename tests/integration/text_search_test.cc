@@ -11,6 +11,7 @@
 #include "core/npy.h"
 #include "indexer/indexer.h"
 #include "engine/collection.h"
+#include "engine/service/metrics.h"
 #include "models/text/encoder.h"
 #include "models/text/sif.h"
 #include "tests/integration/server_fixture.h"
@@ -112,7 +113,8 @@ TEST_F(TextSearchTest, ServerTextSearchEqualsEncodingHereAndSearchingByVector) {
 }
 
 // Text queries go through a per-version cache of encodings: the same vectors as the
-// encoder's, bounded in size.
+// encoder's, bounded in size, and a text asked for often enough is never re-encoded
+// however many others pass (with a cache emptied when full, it was, once per fill).
 TEST_F(TextSearchTest, EncodedTextsAreCachedBoundedAndEqualTheEncoders) {
   const std::string version = bundle_encoder_.substr(0, bundle_encoder_.size() - std::string("/encoder").size());
   auto c = Collection::Open(version, {});
@@ -124,20 +126,59 @@ TEST_F(TextSearchTest, EncodedTextsAreCachedBoundedAndEqualTheEncoders) {
   ASSERT_TRUE((*c)->EncodeText("space bounty hunters", &again).ok());
   EXPECT_EQ(got, want);
   EXPECT_EQ(again, want);
-  EXPECT_EQ((*c)->text_cache_size(), 1u);
+  auto stats = (*c)->text_cache_stats();
+  EXPECT_EQ(stats.entries, 1u);
+  EXPECT_EQ(stats.misses, 1u);
+  EXPECT_EQ(stats.hits, 1u);
+  // Three times the cache's size of distinct texts; the popular one is asked for again
+  // after every 1,000 of them (under kTextCacheSize / 2).
   const std::vector<std::string> words = {"space", "music", "sword", "school", "ship", "club", "war", "love"};
-  for (size_t i = 0; i < Collection::kTextCacheSize + 500; ++i) {
-    const std::string t = words[i % words.size()] + " " + words[(i / 8) % words.size()] + " " + std::to_string(i);
+  auto other = [&](size_t i) {
+    return words[i % words.size()] + " " + words[(i / 8) % words.size()] + " " + std::to_string(i);
+  };
+  const size_t others = 3 * Collection::kTextCacheSize;
+  uint64_t popular = 0;
+  for (size_t i = 0; i < others; ++i) {
+    const std::string t = other(i);
     ASSERT_TRUE((*c)->EncodeText(t, &got).ok());
     if (i % 997 == 0) {
       ASSERT_TRUE(enc.Encode({t}, &want).ok());
       EXPECT_EQ(got, want) << t;
     }
-    ASSERT_LE((*c)->text_cache_size(), Collection::kTextCacheSize);
+    ASSERT_LE((*c)->text_cache_stats().entries, Collection::kTextCacheSize);
+    if (i % 1000 == 999) {
+      ASSERT_TRUE((*c)->EncodeText("space bounty hunters", &got).ok());
+      ++popular;
+      ASSERT_TRUE(enc.Encode({"space bounty hunters"}, &want).ok());
+      EXPECT_EQ(got, want) << "after " << i + 1 << " other texts";
+    }
   }
-  ASSERT_TRUE((*c)->EncodeText("space bounty hunters", &got).ok());
-  ASSERT_TRUE(enc.Encode({"space bounty hunters"}, &want).ok());
-  EXPECT_EQ(got, want) << "after the cache was emptied";
+  stats = (*c)->text_cache_stats();
+  EXPECT_EQ(stats.misses, 1 + others) << "every other text once, the popular one never again";
+  EXPECT_EQ(stats.hits, 1 + popular);
+  EXPECT_GE(stats.entries, Collection::kTextCacheSize / 2);
+  // A text last asked for more than kTextCacheSize other texts ago was dropped; the
+  // last one asked for was not.
+  ASSERT_TRUE((*c)->EncodeText(other(1), &got).ok());
+  EXPECT_EQ((*c)->text_cache_stats().misses, 2 + others);
+  ASSERT_TRUE((*c)->EncodeText(other(others - 1), &got).ok());
+  EXPECT_EQ((*c)->text_cache_stats().misses, 2 + others);
+}
+
+// The cache's counts are in the engine's metrics, for collections with an encoder only.
+TEST_F(TextSearchTest, TextCacheHitsAndMissesAreExposedAsMetrics) {
+  EngineMetrics metrics(srv_->engine.get(), absl::Now());
+  SearchOptions o;
+  o.collection = "stories";
+  for (const char* text : {"space war", "music club", "space war", "space war"}) {
+    ASSERT_TRUE(srv_->client->Search(SearchQuery::Text(text), o).ok());
+  }
+  const std::string exposed = metrics.registry().Expose();
+  EXPECT_THAT(exposed, HasSubstr("# TYPE simsearch_text_cache_hits_total counter"));
+  EXPECT_THAT(exposed, HasSubstr("simsearch_text_cache_hits_total{collection=\"stories\"} 2\n"));
+  EXPECT_THAT(exposed, HasSubstr("simsearch_text_cache_misses_total{collection=\"stories\"} 2\n"));
+  EXPECT_THAT(exposed, HasSubstr("simsearch_text_cache_entries{collection=\"stories\"} 2\n"));
+  EXPECT_THAT(exposed, ::testing::Not(HasSubstr("simsearch_text_cache_hits_total{collection=\"plain\"}")));
 }
 
 TEST_F(TextSearchTest, TextQueryErrors) {

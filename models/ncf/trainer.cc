@@ -142,9 +142,9 @@ std::vector<Sample> MakeSamples(const Split& split, int negatives, std::mt19937_
 // to the shared parameters, with no lock and no barrier between batches. Two threads
 // rarely touch the same embedding row at once (a batch of 256 touches at most 256 of
 // the anime lists' 5,000 users and 7,390 items); the few dense parameters (h, b0, the
-// MLP layers) they do share, and an update computed from a row another thread has just changed
-// lands anyway. SGD tolerates that, and the metrics stay within the noise of one
-// thread's (docs/MODELS.md). The numbers are then not reproducible to the bit. Nothing
+// MLP layers) they do share, and an update computed from a row another thread has
+// just changed lands anyway. SGD tolerates that, and the metrics stay within the noise
+// of one thread's (docs/MODELS.md). The numbers are then not reproducible to the bit. Nothing
 // waits for a thread the scheduler has paused except the end of an epoch, and then
 // only for the batch that thread holds: on a machine another process keeps busy, the
 // running threads take the batches.

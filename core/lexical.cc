@@ -118,6 +118,22 @@ std::vector<std::string> LexicalTokens(absl::string_view text) {
   return out;
 }
 
+namespace {
+
+// BM25's average row length, in tokens.
+double MeanLength(const float* lengths, uint64_t n) {
+  double total = 0;
+  for (uint64_t r = 0; r < n; ++r) total += lengths[r];
+  return n > 0 ? total / static_cast<double>(n) : 0;
+}
+
+// The error of a damaged index in `dir`.
+absl::Status Damaged(absl::string_view dir, absl::string_view what) {
+  return absl::DataLossError(absl::StrCat(dir, ": lexical index: ", what, "; rebuild the bundle"));
+}
+
+}  // namespace
+
 absl::Status WriteLexicalIndex(const std::vector<std::string>& texts, const std::string& dir,
                                double* average_length) {
   // term -> (row, tf) in row order
@@ -156,11 +172,7 @@ absl::Status WriteLexicalIndex(const std::vector<std::string>& texts, const std:
   }
   if (auto st = WriteUInt32ArrayFile(path(kLexicalRowsFile), rows.data(), rows.size()); !st.ok()) return st;
   if (auto st = WriteFloatArrayFile(path(kLexicalTfFile), tfs.data(), tfs.size(), 1, 0); !st.ok()) return st;
-  if (average_length != nullptr) {
-    double total = 0;
-    for (float l : lengths) total += l;
-    *average_length = lengths.empty() ? 0 : total / static_cast<double>(lengths.size());
-  }
+  if (average_length != nullptr) *average_length = MeanLength(lengths.data(), lengths.size());
   return WriteFloatArrayFile(path(kLexicalLengthsFile), lengths.data(), lengths.size(), 1, 0);
 }
 
@@ -183,9 +195,7 @@ absl::StatusOr<LexicalIndex> LexicalIndex::Open(const std::string& dir, uint64_t
     if (auto st = open(f, t, out); !st.ok()) return st;
   }
   x.dir_ = dir;
-  auto bad = [&](absl::string_view what) {
-    return absl::DataLossError(absl::StrCat(dir, ": lexical index: ", what, "; rebuild the bundle"));
-  };
+  auto bad = [&](absl::string_view what) { return Damaged(dir, what); };
   const uint64_t t = x.term_offsets_.count();
   if (t == 0 || x.postings_.count() != t || x.lengths_.count() != n_rows || x.rows_.count() != x.tf_.count()) {
     return bad("file sizes do not agree");
@@ -196,20 +206,12 @@ absl::StatusOr<LexicalIndex> LexicalIndex::Open(const std::string& dir, uint64_t
       static_cast<uint64_t>(po[t - 1]) != x.rows_.count()) {
     return bad("offsets do not span their arrays");
   }
-  if (average_length) {
-    x.avg_len_ = *average_length;
-  } else {
-    double total = 0;
-    for (uint64_t r = 0; r < n_rows; ++r) total += x.lengths_.floats()[r];
-    x.avg_len_ = n_rows > 0 ? total / static_cast<double>(n_rows) : 0;
-  }
+  x.avg_len_ = average_length ? *average_length : MeanLength(x.lengths_.floats(), n_rows);
   return x;
 }
 
 absl::Status LexicalIndex::Verify() const {
-  auto bad = [&](absl::string_view what) {
-    return absl::DataLossError(absl::StrCat(dir_, ": lexical index: ", what, "; rebuild the bundle"));
-  };
+  auto bad = [&](absl::string_view what) { return Damaged(dir_, what); };
   const uint64_t t = term_offsets_.count();
   const int64_t* to = term_offsets_.int64s();
   const int64_t* po = postings_.int64s();

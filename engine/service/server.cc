@@ -103,16 +103,19 @@ absl::StatusOr<std::unique_ptr<SearchServer>> SearchServer::Start(const Engine* 
   // gRPC's built-in health service has no generated descriptor of its own; touching the
   // vendored one links it in, so reflection can describe grpc.health.v1.Health.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
-  grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   auto creds = Credentials(options);
   if (!creds.ok()) return creds.status();
   std::unique_ptr<SearchServer> s(new SearchServer());
   s->service_ = std::make_unique<SimSearchService>(engine, options.limits, options.hooks);
+  s->health_ = std::make_unique<HealthService>();
+  s->queues_ = std::make_unique<CallQueues>(s->service_->limits().pollers);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, *creds, &s->port_);
   builder.RegisterService(s->service_.get());
+  builder.RegisterService(s->health_.get());
+  s->queues_->AddTo(&builder);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(static_cast<int>(
       std::min<int64_t>(INT32_MAX, std::max<int64_t>(options.limits.max_response_bytes, 1 << 20) + (1 << 20))));
@@ -131,17 +134,25 @@ absl::StatusOr<std::unique_ptr<SearchServer>> SearchServer::Start(const Engine* 
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen, ": ", BindProblem(options.listen)));
   }
+  s->queues_->Start([&s](CallQueue* q) {
+    s->service_->Arm(q);
+    s->health_->Arm(q);
+  });
   s->engine_ = engine;
   if (!options.health_listen.empty()) {
+    s->health_only_ = std::make_unique<HealthService>();
+    s->health_queues_ = std::make_unique<CallQueues>(1);
     grpc::ServerBuilder hb;
     hb.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(), &s->health_port_);
     hb.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    hb.RegisterService(s->health_only_.get());
+    s->health_queues_->AddTo(&hb);
     s->health_server_ = hb.BuildAndStart();
     if (s->health_server_ == nullptr || s->health_port_ == 0) {
-      s->server_->Shutdown();
       return absl::UnavailableError(absl::StrCat("cannot listen on ", options.health_listen,
                                                  " (--health_listen): ", BindProblem(options.health_listen)));
     }
+    s->health_queues_->Start([&s](CallQueue* q) { s->health_only_->Arm(q); });
   }
   s->SetStatus("", false);
   s->SetStatus(kHealthService, false);
@@ -151,13 +162,8 @@ absl::StatusOr<std::unique_ptr<SearchServer>> SearchServer::Start(const Engine* 
 }
 
 void SearchServer::SetStatus(const std::string& service, bool serving) {
-  for (grpc::Server* server : {server_.get(), health_server_.get()}) {
-    if (server == nullptr) continue;
-    if (service.empty()) {
-      server->GetHealthCheckService()->SetServingStatus(serving);
-    } else {
-      server->GetHealthCheckService()->SetServingStatus(service, serving);
-    }
+  for (HealthService* health : {health_.get(), health_only_.get()}) {
+    if (health != nullptr) health->SetStatus(service, serving);
   }
 }
 
@@ -201,12 +207,14 @@ SearchServer::~SearchServer() {
 void SearchServer::Shutdown(absl::Duration grace) {
   if (server_ == nullptr) return;
   BeginDrain();
-  // NOT_SERVING for good. (gRPC 1.51's health service does not end its Watch streams
-  // here: a client watching health holds the shutdown until `grace` cancels it.)
-  server_->GetHealthCheckService()->Shutdown();
-  if (health_server_ != nullptr) health_server_->GetHealthCheckService()->Shutdown();
+  // NOT_SERVING for good, and the Watch streams end.
+  for (HealthService* health : {health_.get(), health_only_.get()}) {
+    if (health != nullptr) health->Shutdown();
+  }
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   if (health_server_ != nullptr) health_server_->Shutdown(absl::ToChronoTime(absl::Now()));
+  queues_->Stop();
+  if (health_queues_ != nullptr) health_queues_->Stop();
 }
 
 void SearchServer::Wait() {

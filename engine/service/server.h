@@ -1,5 +1,7 @@
 // A running gRPC server for an Engine: the SimSearch service, standard health checking
 // (grpc.health.v1) and server reflection, so grpcurl-style tools need no .proto file.
+// SimSearch and health are served by `limits.pollers` threads of ours (call_queues.h);
+// reflection by gRPC's synchronous threads, which then poll no sockets.
 #pragma once
 
 #include <memory>
@@ -10,6 +12,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/engine.h"
+#include "engine/service/call_queues.h"
+#include "engine/service/health.h"
 #include "engine/service/service.h"
 
 namespace grpc {
@@ -83,7 +87,10 @@ class SearchServer {
   bool ready_ ABSL_GUARDED_BY(health_mu_) = false;
   bool draining_ ABSL_GUARDED_BY(health_mu_) = false;
   std::set<std::string> published_ ABSL_GUARDED_BY(health_mu_);  // collection names given a status
+  // Declared before the servers, so they outlive them.
   std::unique_ptr<SimSearchService> service_;
+  std::unique_ptr<HealthService> health_, health_only_;  // on server_, on health_server_
+  std::unique_ptr<CallQueues> queues_, health_queues_;   // the threads serving each server
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<grpc::Server> health_server_;  // --health_listen
   int port_ = 0;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "core/file_util.h"
 #include "tests/integration/server_fixture.h"
@@ -121,6 +122,58 @@ TEST(GracefulShutdown, InFlightCallsFinish) {
   o.collection = "big";
   o.deadline = absl::Now() + absl::Seconds(1);
   EXPECT_FALSE(srv->client->Search(SearchQuery::Item(5), o).ok());
+}
+
+// Search is served from completion queues of ours (service.h): gRPC's Shutdown can
+// return while a cancelled call's answer is still being built, and a queue shut down
+// under it aborts the process. Shut down, again and again, with a grace that cuts calls
+// off and with one that lets them finish, while four clients search without pause.
+TEST(GracefulShutdown, SearchesUnderLoadNeverAbortTheServer) {
+  testing::TempDir dir;
+  testing::BundleSpec spec;
+  spec.collection = "big";
+  spec.vectors = testing::RandomVectors(100000, 64, 4);
+  spec.dims = 64;
+  for (int64_t i = 0; i < 100000; ++i) spec.ids.push_back(i);
+  spec.metric = Metric::kInnerProduct;
+  testing::BuildBundleOrDie(dir.Join("root"), dir.path(), spec);
+  for (int round = 0; round < 6; ++round) {
+    auto srv = testing::InProcessServer::Start(dir.Join("root"));
+    ASSERT_NE(srv, nullptr);
+    std::atomic<bool> stop{false};
+    std::atomic<int64_t> ok{0}, refused{0}, wrong{0};
+    std::vector<std::thread> clients;
+    for (int t = 0; t < 4; ++t) {
+      clients.emplace_back([&, t] {
+        SearchOptions o;
+        o.collection = "big";
+        o.top_k = 100;
+        o.deadline = absl::Now() + absl::Seconds(20);
+        for (int64_t i = t; !stop.load(); i += 4) {
+          auto hits = srv->client->Search(SearchQuery::Item(i % 100000), o);
+          if (hits.ok()) {
+            ok.fetch_add(1);
+            if (hits->size() != 100u) wrong.fetch_add(1);
+          } else if (absl::IsUnavailable(hits.status()) || absl::IsCancelled(hits.status())) {
+            refused.fetch_add(1);  // the server is going away: what a client may see
+          } else {
+            ADD_FAILURE() << hits.status();
+            wrong.fetch_add(1);
+          }
+        }
+      });
+    }
+    for (int i = 0; i < 5000 && ok.load() < 20; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_GE(ok.load(), 20) << "round " << round << ": the clients' calls never got through";
+    // Even rounds cut the calls in progress off; odd rounds give them time to finish.
+    srv->server->Shutdown(round % 2 == 0 ? absl::ZeroDuration() : absl::Seconds(10));
+    srv->server->Wait();
+    stop = true;
+    for (std::thread& c : clients) c.join();
+    EXPECT_EQ(wrong.load(), 0) << "round " << round;
+    EXPECT_EQ(srv->server->service().calls_in_flight(), 0) << "round " << round;
+    EXPECT_EQ(srv->server->service().inflight_bytes(), 0) << "round " << round;
+  }
 }
 
 }  // namespace

@@ -6,7 +6,9 @@
 #
 #   bench/ab_engines.sh ENGINE_A ENGINE_B [DURATION] [ROUNDS]
 #   (COLLECTION=ncf CLIENTS="1 16 64" bench/ab_engines.sh ... for another collection and
-#   other client counts; NO_BURST=1 skips the burst)
+#   other client counts; NO_BURST=1 skips the burst; CLIENT_THREADS=T drives the clients
+#   from T asynchronous threads, as bench/peer_bench.sh; PIN=1 runs both engines on
+#   CPU 0 and the load generator on CPU 1)
 #
 # e.g. the engine of an earlier commit against this one:
 #   git worktree add /tmp/before <commit> && (cd /tmp/before && ./scripts/build.sh)
@@ -19,11 +21,18 @@ collection=${COLLECTION:-genres}
 clients=${CLIENTS:-1 4 16}
 work=$(mktemp -d)
 pids=()
+server_cpu=() load_cpu=()
+if [ "${PIN:-0}" = 1 ]; then
+  command -v taskset >/dev/null || { echo "ab_engines: PIN=1 needs taskset (util-linux)" >&2; exit 1; }
+  [ "$(nproc)" -ge 2 ] || { echo "ab_engines: PIN=1 needs 2 CPUs" >&2; exit 1; }
+  server_cpu=(taskset -c 0) load_cpu=(taskset -c 1)
+fi
+client_threads=${CLIENT_THREADS:-0}
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
 started=""
 start() {  # start NAME BINARY PORT: sets $started to the pid
   local name=$1 bin=$2 port=$3
-  "$bin" --index_root "$root" --listen "127.0.0.1:$port" --poll_interval 0 > "$work/$name.log" 2>&1 &
+  "${server_cpu[@]}" "$bin" --index_root "$root" --listen "127.0.0.1:$port" --poll_interval 0 > "$work/$name.log" 2>&1 &
   started=$!
   pids+=("$started")
 }
@@ -36,8 +45,9 @@ for r in $(seq 1 "$rounds"); do
   for c in $clients; do
     for side in A B; do
       port=50091; [ "$side" = B ] && port=50092
-      build/bench/simsearch-loadgen --index_root "$root" --collection "$collection" --clients "$c" \
-        --duration "$duration" --server "127.0.0.1:$port" --json | sed "s/^/$side $c /" >> "$work/runs.txt"
+      "${load_cpu[@]}" build/bench/simsearch-loadgen --index_root "$root" --collection "$collection" \
+        --clients "$c" --client_threads "$client_threads" --duration "$duration" \
+        --server "127.0.0.1:$port" --json | sed "s/^/$side $c /" >> "$work/runs.txt"
     done
   done
 done
@@ -48,15 +58,20 @@ runs = {}
 for line in open(sys.argv[1]):
     side, clients, rest = line.split(" ", 2)
     runs.setdefault((side, int(clients)), []).append(json.loads(rest))
-print("| clients | A qps | B qps | B/A | A p50 us | B p50 us | A p99 us | B p99 us | errors A/B |")
-print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+print("| clients | A qps | B qps | B/A | A p50 us | B p50 us | A p99 us | B p99 us | A p99.9 us | B p99.9 us | errors A/B |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 for c in sorted({c for _, c in runs}):
     A, B = runs[("A", c)], runs[("B", c)]
     med = lambda rs, k: statistics.median(r[k] for r in rs)
-    print("| %d | %.0f | %.0f | %.2f | %.0f | %.0f | %.0f | %.0f | %d/%d |" % (
+    print("| %d | %.0f | %.0f | %.2f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %d/%d |" % (
         c, med(A, "qps"), med(B, "qps"), med(B, "qps") / med(A, "qps"), med(A, "p50_us"), med(B, "p50_us"),
-        med(A, "p99_us"), med(B, "p99_us"), sum(r["errors"] for r in A), sum(r["errors"] for r in B)))
-print("(medians of %d interleaved runs per cell)" % len(runs[("A", 1)]))
+        med(A, "p99_us"), med(B, "p99_us"), med(A, "p999_us"), med(B, "p999_us"),
+        sum(r["errors"] for r in A), sum(r["errors"] for r in B)))
+print("(medians of %d interleaved runs per cell)" % len(next(iter(runs.values()))))
+for c in sorted({c for _, c in runs}):
+    for side in "AB":
+        print("%s, %d clients, p99 of each run (us): %s" % (
+            side, c, " ".join("%.0f" % r["p99_us"] for r in runs[(side, c)])))
 PY
 [ -n "${NO_BURST:-}" ] && exit 0
 for side in A B; do

@@ -2,10 +2,11 @@
 // for telling gRPC's own cost from the engine's. It answers every Search with the same
 // ten hits (metadata as long as the ncf collection's), computed once, with no search,
 // through one of gRPC's two asynchronous server APIs:
-//   --api callback   the callback API the engine uses (gRPC's own polling threads:
-//                    max(2, cores / 2) "nexting" threads, not configurable)
+//   --api callback   the callback API the engine used until 2026-12-02 (gRPC's own
+//                    polling threads: max(2, cores / 2) "nexting" threads, not
+//                    configurable)
 //   --api cq         the completion-queue API, polled by --threads threads of ours,
-//                    each with its own queue
+//                    each with its own queue, as the engine now serves every call
 // Run it where the engine would run and point simsearch-loadgen at it (docs/BENCHMARKS.md,
 // "Who uses the cores"):
 //
@@ -97,10 +98,10 @@ int Run(int argc, char** argv) {
   int threads = 1;
   ArgParser p("simsearch-grpc-floor",
               "simsearch-grpc-floor: SimSearch.Search answered with ten canned hits and no search,\n"
-              "through gRPC's callback API (as the engine) or its completion-queue API; the floor\n"
+              "through gRPC's callback API or its completion-queue API (as the engine); the floor\n"
               "under the engine's cost per call. Stops on SIGINT or SIGTERM.");
   p.AddString("listen", &listen, "address to serve on (default 127.0.0.1:50120)", "HOST:PORT");
-  p.AddString("api", &api, "callback (gRPC's threads, as the engine) or cq (our threads)", "API");
+  p.AddString("api", &api, "callback (gRPC's threads) or cq (our threads, as the engine)", "API");
   p.AddInt("threads", &threads, "--api cq: polling threads, each with its own queue (default 1)");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
   if (api != "callback" && api != "cq") {

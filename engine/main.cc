@@ -139,8 +139,13 @@ int main(int argc, char** argv) {
   p.AddInt("max_k", &limits.max_k, "largest top_k accepted (default 1000)");
   p.AddInt("max_batch", &limits.max_batch, "most queries in one BatchSearch (default 64)");
   p.AddInt("max_ids", &limits.max_ids, "most ids in one request (default 1000)");
+  p.AddInt("pollers", &sopts.limits.pollers,
+           "threads that read calls from the network and answer the small ones\n"
+           "themselves, each with its own gRPC completion queue; 0 (default) = one\n"
+           "per CPU this process may run on (taskset, cpuset)");
   p.AddInt("workers", &sopts.limits.workers,
-           "threads that run calls; 0 (default) = one per CPU, at least 2");
+           "calls that run at once (on the pollers, or on worker threads for large\n"
+           "answers); 0 (default) = one per CPU, at least 2");
   p.AddInt("max_queued", &sopts.limits.max_queued,
            "calls that may wait for a worker; more get RESOURCE_EXHAUSTED at once\n"
            "(default 0 = 64 per worker)");
@@ -221,6 +226,9 @@ int main(int argc, char** argv) {
                       sopts.max_message_bytes < 1024)) {
     parsed = absl::InvalidArgumentError(
         "--max_k, --max_batch and --max_ids must be >= 1, --max_message_bytes >= 1024");
+  }
+  if (parsed.ok() && (sopts.limits.pollers < 0 || sopts.limits.pollers > 1024)) {
+    parsed = absl::InvalidArgumentError("--pollers must be 0-1024");
   }
   if (parsed.ok() && (sopts.limits.workers < 0 || sopts.limits.workers > 1024 ||
                       sopts.limits.max_queued < 0 || max_response_mib < 1 || max_response_mib > 1024 ||
@@ -358,9 +366,11 @@ int main(int argc, char** argv) {
     Log(absl::StrCat("warning: no collection under ", root,
                      " could be served yet; health stays NOT_SERVING until one is published"));
   }
-  Log(absl::StrFormat("serving %d collection(s) from %s on port %d (ready in %.0f ms)",
+  Log(absl::StrFormat("serving %d collection(s) from %s on port %d (ready in %.0f ms; %d polling threads, "
+                      "%d calls at once)",
                       registry.List().size(), root, (*server)->port(),
-                      absl::ToDoubleMilliseconds(absl::Now() - start)));
+                      absl::ToDoubleMilliseconds(absl::Now() - start), (*server)->service().limits().pollers,
+                      (*server)->service().limits().workers));
 
   simsearch::SearchServer* srv = server->get();
   simsearch::TokenSet* token_set = tokens.get();

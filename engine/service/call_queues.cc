@@ -3,16 +3,50 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <fstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/ascii.h"
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
 namespace simsearch {
 
+namespace {
+
+std::string ReadSmallFile(const char* path) {
+  std::ifstream in(path);
+  std::string text;
+  std::getline(in, text);
+  return text;
+}
+
+}  // namespace
+
+int CpusOfQuota(const std::string& v2_cpu_max, const std::string& v1_quota, const std::string& v1_period) {
+  auto cpus = [](absl::string_view quota, absl::string_view period) {
+    int64_t q = 0, p = 0;
+    if (!absl::SimpleAtoi(quota, &q) || !absl::SimpleAtoi(period, &p) || q <= 0 || p <= 0) return 0;
+    return static_cast<int>(std::min<int64_t>((q + p - 1) / p, 1 << 16));
+  };
+  if (!v2_cpu_max.empty()) {
+    std::vector<absl::string_view> parts = absl::StrSplit(v2_cpu_max, ' ', absl::SkipEmpty());
+    return parts.size() == 2 ? cpus(parts[0], absl::StripAsciiWhitespace(parts[1])) : 0;
+  }
+  return cpus(absl::StripAsciiWhitespace(v1_quota), absl::StripAsciiWhitespace(v1_period));
+}
+
 int UsableCpus() {
+  int n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
-  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) n = CPU_COUNT(&set);
+  const int quota = CpusOfQuota(ReadSmallFile("/sys/fs/cgroup/cpu.max"),
+                                ReadSmallFile("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"),
+                                ReadSmallFile("/sys/fs/cgroup/cpu/cpu.cfs_period_us"));
+  return quota > 0 ? std::min(n, quota) : n;
 }
 
 CallQueues::CallQueues(int threads) {

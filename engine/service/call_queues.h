@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -78,7 +79,13 @@ class CallQueues {
   bool started_ = false, stopped_ = false;  // Start's and Stop's, from one thread
 };
 
-// The CPUs this process may run on (taskset, cpusets), else the machine's.
+// The CPUs this process may use: those it may run on (taskset, cpusets), at most its
+// cgroup's CPU quota rounded up (a container's CPU limit), else the machine's.
 int UsableCpus();
+
+// The CPU quota of a cgroup, rounded up to whole CPUs, from the text of cgroup v2's
+// `cpu.max` ("max 100000" or "150000 100000"), or of cgroup v1's `cpu.cfs_quota_us` and
+// `cpu.cfs_period_us`; 0 when there is none or the text is not understood.
+int CpusOfQuota(const std::string& v2_cpu_max, const std::string& v1_quota, const std::string& v1_period);
 
 }  // namespace simsearch

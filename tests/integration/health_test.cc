@@ -215,5 +215,56 @@ TEST(EngineHealth, OnSigtermAWatcherSeesNotServingBeforeAnyCallFails) {
   EXPECT_THAT(engine.Log(), ::testing::HasSubstr("SIGTERM: health NOT_SERVING; answering for 1s more"));
 }
 
+// The engine serves grpc.health.v1 itself (engine/service/health.h): a Watch on a name
+// never set says SERVICE_UNKNOWN, follows the collection once it appears, and the stream
+// ends with OK when the engine shuts down, instead of holding the shutdown for its grace
+// (30 s here) as gRPC 1.51's built-in service did.
+TEST(EngineHealth, WatchFollowsACollectionAndEndsAtShutdown) {
+  testing::TempDir dir;
+  ASSERT_EQ(::mkdir(dir.Join("root").c_str(), 0755), 0);
+  EngineProcess engine(dir.Join("root"), dir.Join("engine.log"),
+                       {"--poll_interval", "100ms", "--drain_delay", "0", "--shutdown_grace", "30s"});
+  const int port = engine.WaitForLog("serving 0 collection\\(s\\) from .* on port ([0-9]+)");
+  ASSERT_GT(port, 0);
+  const std::string address = absl::StrCat("127.0.0.1:", port);
+  std::mutex mu;
+  std::vector<HealthCheckResponse::ServingStatus> seen;
+  grpc::Status end;
+  absl::Time ended = absl::InfiniteFuture();
+  std::thread watcher([&] {
+    auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    HealthCheckRequest req;
+    req.set_service("simsearch.v1.SimSearch/tiny");
+    auto reader = stub->Watch(&ctx, req);
+    HealthCheckResponse resp;
+    while (reader->Read(&resp)) {
+      std::lock_guard<std::mutex> lock(mu);
+      seen.push_back(resp.status());
+    }
+    end = reader->Finish();
+    ended = absl::Now();
+  });
+  auto last = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return seen.empty() ? HealthCheckResponse::UNKNOWN : seen.back();
+  };
+  for (int i = 0; i < 200 && last() != HealthCheckResponse::SERVICE_UNKNOWN; ++i) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(last(), HealthCheckResponse::SERVICE_UNKNOWN);
+  BuildTiny(dir, 20, 3);
+  for (int i = 0; i < 200 && last() != HealthCheckResponse::SERVING; ++i) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(last(), HealthCheckResponse::SERVING);
+  const absl::Time term = absl::Now();
+  engine.Signal(SIGTERM);
+  watcher.join();
+  EXPECT_EQ(engine.Wait(), 0);
+  EXPECT_TRUE(end.ok()) << end.error_code() << " " << end.error_message();
+  EXPECT_LT(ended - term, absl::Seconds(20)) << "the Watch stream held the shutdown for its grace";
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_THAT(seen, ::testing::ElementsAre(HealthCheckResponse::SERVICE_UNKNOWN, HealthCheckResponse::SERVING,
+                                           HealthCheckResponse::NOT_SERVING));
+}
+
 }  // namespace
 }  // namespace simsearch

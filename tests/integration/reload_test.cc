@@ -88,15 +88,21 @@ TEST(HotReload, EightClientsSeeNoFailedCallAcrossReloadsAndRejectedVersions) {
               static_cast<long long>(failures.load()));
 }
 
-TEST(GracefulShutdown, InFlightCallsFinish) {
-  testing::TempDir dir;
+// Publishes collection "big" (ids 0..n-1, 64-d random vectors, inner product) under
+// dir/root: large enough that a search takes a while.
+void PublishBig(const testing::TempDir& dir, int64_t n, uint64_t seed) {
   testing::BundleSpec spec;
   spec.collection = "big";
-  spec.vectors = testing::RandomVectors(200000, 64, 3);
+  spec.vectors = testing::RandomVectors(static_cast<uint64_t>(n), 64, seed);
   spec.dims = 64;
-  for (int64_t i = 0; i < 200000; ++i) spec.ids.push_back(i);
+  for (int64_t i = 0; i < n; ++i) spec.ids.push_back(i);
   spec.metric = Metric::kInnerProduct;
   testing::BuildBundleOrDie(dir.Join("root"), dir.path(), spec);
+}
+
+TEST(GracefulShutdown, InFlightCallsFinish) {
+  testing::TempDir dir;
+  PublishBig(dir, 200000, 3);
   auto srv = testing::InProcessServer::Start(dir.Join("root"));
   ASSERT_NE(srv, nullptr);
   // A batch that takes a while on 200k vectors, started before shutdown begins.
@@ -130,13 +136,7 @@ TEST(GracefulShutdown, InFlightCallsFinish) {
 // off and with one that lets them finish, while four clients search without pause.
 TEST(GracefulShutdown, SearchesUnderLoadNeverAbortTheServer) {
   testing::TempDir dir;
-  testing::BundleSpec spec;
-  spec.collection = "big";
-  spec.vectors = testing::RandomVectors(100000, 64, 4);
-  spec.dims = 64;
-  for (int64_t i = 0; i < 100000; ++i) spec.ids.push_back(i);
-  spec.metric = Metric::kInnerProduct;
-  testing::BuildBundleOrDie(dir.Join("root"), dir.path(), spec);
+  PublishBig(dir, 100000, 4);
   for (int round = 0; round < 6; ++round) {
     auto srv = testing::InProcessServer::Start(dir.Join("root"));
     ASSERT_NE(srv, nullptr);

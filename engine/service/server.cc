@@ -2,7 +2,6 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/auth_metadata_processor.h>
 #include <grpcpp/security/server_credentials.h>
 
@@ -16,7 +15,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/service/service.h"
-#include "grpc/health/v1/health.pb.h"
 
 namespace simsearch {
 
@@ -100,9 +98,6 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Serve
 
 absl::StatusOr<std::unique_ptr<SearchServer>> SearchServer::Start(const Engine* engine,
                                                                   const ServerOptions& options) {
-  // gRPC's built-in health service has no generated descriptor of its own; touching the
-  // vendored one links it in, so reflection can describe grpc.health.v1.Health.
-  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   auto creds = Credentials(options);

@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <fstream>
+#include <string>
+#include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
-#include "absl/strings/ascii.h"
-
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 

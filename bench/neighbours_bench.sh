@@ -8,6 +8,7 @@
 #   bench/neighbours_bench.sh [DURATION] [ROUNDS]   (needs var/work, var/ncf: demo.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tests/testing/logs.sh
 duration=${1:-4s} rounds=${2:-3}
 var=${SIMSEARCH_VAR:-var}
 data=data/anime
@@ -31,11 +32,8 @@ for side in lists none; do
   build/engine/simsearch-engine --index_root "$work/$side" --listen 127.0.0.1:0 --poll_interval 0 --drain_delay 0 \
     > "$work/$side.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 1 100); do
-    port[$side]=$(sed -n 's/.* on port \([0-9]*\) .*/\1/p' "$work/$side.log" | head -1)
-    [ -n "${port[$side]}" ] && break
-    sleep 0.1
-  done
+  port[$side]=$(wait_log_value "$work/$side.log" 's/.* on port \([0-9]*\) .*/\1/p') ||
+    { echo "engine $side did not start:" >&2; cat "$work/$side.log" >&2; exit 1; }
 done
 for r in $(seq 1 "$rounds"); do
   for coll in genres ncf; do

@@ -12,6 +12,7 @@
 #   bench/ops_bench.sh [DURATION] [ROUNDS]       (default 3s 3; needs var/index: demo.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tests/testing/logs.sh
 duration=${1:-3s} rounds=${2:-3}
 root=${SIMSEARCH_VAR:-var}/index
 [ -d "$root/genres" ] || { echo "ops_bench: no $root/genres; run ./scripts/demo.sh --no-serve first" >&2; exit 1; }
@@ -35,11 +36,7 @@ start() {  # start NAME FLAGS...: an engine on a free port
   "build/engine/simsearch-engine" --index_root "$root" --listen 127.0.0.1:0 --poll_interval 0 --drain_delay 0 "$@" \
     > "$work/$name.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 1 100); do
-    port[$name]=$(sed -n 's/.* on port \([0-9]*\) .*/\1/p' "$work/$name.log" | head -1)
-    [ -n "${port[$name]}" ] && return 0
-    sleep 0.1
-  done
+  port[$name]=$(wait_log_value "$work/$name.log" 's/.* on port \([0-9]*\) .*/\1/p') && return 0
   echo "engine $name did not start" >&2; cat "$work/$name.log" >&2; exit 1
 }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

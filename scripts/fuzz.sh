@@ -26,7 +26,7 @@ if ! command -v clang++-14 >/dev/null || [ ! -f /usr/lib/llvm-14/lib/clang/14.0.
 fi
 
 flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-if [ ! -f build-fuzz/CMakeCache.txt ]; then
+if [ ! -f build-fuzz/build.ninja ]; then  # not the cache: a failed configure leaves one
   CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DSIMSEARCH_FUZZ=ON -DSIMSEARCH_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS="$flags" >/dev/null
 fi

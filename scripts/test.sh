@@ -35,7 +35,7 @@ fi
 # memory errors would go unseen); leaks are not checked (gRPC keeps process-lifetime
 # singletons).
 flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-if [ ! -f build-asan/CMakeCache.txt ]; then
+if [ ! -f build-asan/build.ninja ]; then  # not the cache: a failed configure leaves one
   # -O1 -g1 (line tables): reports keep file:line, and the build takes about half the
   # time of -O2 -g on 2 cores.
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIMSEARCH_BUILD_BENCH=OFF \

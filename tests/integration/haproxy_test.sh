@@ -10,6 +10,7 @@ seconds=${2:-24}
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 command -v haproxy >/dev/null || { echo "FAIL: haproxy is not installed (./scripts/install-deps.sh installs it)" >&2; exit 1; }
+source "$here/../testing/logs.sh"
 
 work=$(mktemp -d)
 pids=()
@@ -31,18 +32,19 @@ make_version 1
 
 # Engines: first on port 0 to learn a free port, then each keeps its port for restarts.
 declare -A eport mport epid
-start_engine() {  # start_engine N [PORT]
+start_engine() {  # start_engine N [PORT [STARTS]]: STARTS = how many start lines the log will then hold
   local n=$1 listen="127.0.0.1:${2:-0}" log="$work/engine$1.log"
+  touch "$log"
   "$build/engine/simsearch-engine" --index_root "$work/root" --listen "$listen" --poll_interval 200ms \
     --drain_delay 2s --shutdown_grace 5s --metrics_listen 127.0.0.1:0 >> "$log" 2>&1 &
   epid[$n]=$!
   pids+=("${epid[$n]}")
   for _ in $(seq 1 100); do
     local p
-    p=$(sed -n 's/.* on port \([0-9]*\) .*/\1/p' "$log" | tail -1)
+    p=$(log_value "$log" 's/.* on port \([0-9]*\) .*/\1/p')
     if [ -n "$p" ] && [ "$(grep -c ' on port ' "$log")" -ge "${3:-1}" ]; then
       eport[$n]=$p
-      mport[$n]=$(sed -n 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$log" | tail -1)
+      mport[$n]=$(log_value "$log" 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p')
       return 0
     fi
     sleep 0.1

@@ -16,7 +16,7 @@ fi
 start_tiny_engine "$build" --metrics_listen 127.0.0.1:0
 prom_pid=""
 trap 'for p in $prom_pid $engine_pid; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$work"' EXIT
-mport=$(sed -n 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$work/engine.log" | head -1)
+mport=$(log_value "$work/engine.log" 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p')
 [ -n "$mport" ] || { echo "FAIL: the engine did not report its metrics port:" >&2; cat "$work/engine.log" >&2; exit 1; }
 
 cat > "$work/prometheus.yml" <<YML

@@ -93,7 +93,7 @@ printf 'id,a,b\n1,1,0\n2,0,1\n3,1,1\n' > "$work/small.csv"
 "$build/lambda/simsearch-lambda" --serve-http 127.0.0.1:0 --index_root "$work/root2" \
   --recommend-collection small --search-collection small > "$work/gw1.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 50); do gport=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/gw1.log"); [ -n "$gport" ] && break; sleep 0.1; done
+gport=$(wait_log_value "$work/gw1.log" 's|.*http://127.0.0.1:\([0-9]*\).*|\1|p' 50) || true
 [ -n "$gport" ] || fail "gateway did not start: $(cat "$work/gw1.log")"
 "$build/lambda/simsearch-lambda" --serve-http "127.0.0.1:$gport" --index_root "$work/root2" \
   --recommend-collection small > "$work/gw2.log" 2>&1 && fail "a second gateway started on busy port $gport"

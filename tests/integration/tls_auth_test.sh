@@ -85,8 +85,7 @@ gw_log="$work/gateway.log"
 ENGINE_TLS_CA="$pki/ca.pem" ENGINE_TOKEN=beta-token-2 "$build/lambda/simsearch-lambda" \
   --serve-http 127.0.0.1:0 --engine "127.0.0.1:$port" --web-root none --recommend-collection tiny > "$gw_log" 2>&1 &
 gw_pid=$!
-gw_port=""
-for _ in $(seq 1 50); do gw_port=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$gw_log" | head -1); [ -n "$gw_port" ] && break; sleep 0.1; done
+gw_port=$(wait_log_value "$gw_log" 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' 50) || true
 body=$(curl -s -X POST "http://127.0.0.1:$gw_port/recommend" -d '{"id":1,"n":2}' || true)
 grep -q '"Trigun"\|"Cowboy Bebop: Tengoku no Tobira"' <<<"$body" && pass "Lambda remote backend over TLS with ENGINE_TOKEN" \
   || fail "Lambda over TLS: $body $(cat "$gw_log")"
@@ -113,7 +112,7 @@ stop_engine
 # --- a plaintext health-only port beside TLS (Kubernetes' native gRPC probes) ----------
 start_engine "$build" "$work/root" --tls_cert "$pki/server.pem" --tls_key "$pki/server.key" \
   --auth_tokens_file "$work/tokens" --health_listen 127.0.0.1:0
-hport=$(sed -n 's/.*on health port \([0-9]*\).*/\1/p' "$work/engine.log" | head -1)
+hport=$(log_value "$work/engine.log" 's/.*on health port \([0-9]*\).*/\1/p')
 tls_port=$port; port=$hport
 run_cli 0 "SERVING" "--health_listen: plaintext health beside TLS" -- health
 run_cli 0 "SERVING" "--health_listen: the liveness name is SERVING" -- health --service liveness

@@ -1,4 +1,5 @@
 # Sourced by shell tests.
+source "$(dirname "${BASH_SOURCE[0]}")/logs.sh"
 #
 # start_engine BUILD_DIR ROOT [flags...]: starts simsearch-engine over ROOT on a free
 #   port; sets $port and $engine_pid (logs in $work/engine.log). $work must exist.
@@ -8,15 +9,11 @@
 start_engine() {
   local build=$1 root=$2
   shift 2
+  : > "$work/engine.log"
   "$build/engine/simsearch-engine" --index_root "$root" --listen 127.0.0.1:0 --drain_delay 0 "$@" \
     > "$work/engine.log" 2>&1 &
   engine_pid=$!
-  port=""
-  for _ in $(seq 1 100); do
-    port=$(sed -n 's/.* on port \([0-9]*\) .*/\1/p' "$work/engine.log" | head -1)
-    [ -n "$port" ] && return 0
-    sleep 0.1
-  done
+  port=$(wait_log_value "$work/engine.log" 's/.* on port \([0-9]*\) .*/\1/p') && return 0
   echo "engine did not start:" >&2
   cat "$work/engine.log" >&2
   return 1

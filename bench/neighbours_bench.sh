@@ -6,11 +6,27 @@
 # times, the two builds taking turns; medians. Also prints what the lists cost to build.
 #
 #   bench/neighbours_bench.sh [DURATION] [ROUNDS]   (needs var/work, var/ncf: demo.sh)
+#
+# PIN=1 runs the engines and the in-process loop on CPU 0 and the gRPC load generator on
+# CPU 1, so a gRPC row and the in-process row each get one core for the engine's work:
+# their ratio is the share of in-process throughput the server keeps. CLIENT_THREADS=T
+# drives the gRPC clients from T asynchronous threads (as bench/peer_bench.sh).
+# gRPC's floor (bench/grpc_floor.cc: a canned answer, no search, the completion-queue
+# API as the engine) takes turns with them at 16 clients: the share a server can keep
+# when each call costs the floor's time plus the search's is 1 / (1 + in-process QPS /
+# floor QPS), printed beside the measured share.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/testing/logs.sh
 duration=${1:-4s} rounds=${2:-3}
 var=${SIMSEARCH_VAR:-var}
+server_cpu=() load_cpu=()
+if [ "${PIN:-0}" = 1 ]; then
+  command -v taskset >/dev/null || { echo "neighbours_bench: PIN=1 needs taskset (util-linux)" >&2; exit 1; }
+  [ "$(nproc)" -ge 2 ] || { echo "neighbours_bench: PIN=1 needs 2 CPUs" >&2; exit 1; }
+  server_cpu=(taskset -c 0) load_cpu=(taskset -c 1)
+fi
+client_threads=${CLIENT_THREADS:-0}
 data=data/anime
 catalog=(--catalog "$data/anime_cooperunion_2017.csv" --catalog "$data/anime_synopses_merged.csv")
 work=$(mktemp -d)
@@ -29,22 +45,31 @@ for side in lists none; do
 done
 declare -A port
 for side in lists none; do
-  build/engine/simsearch-engine --index_root "$work/$side" --listen 127.0.0.1:0 --poll_interval 0 --drain_delay 0 \
+  "${server_cpu[@]}" build/engine/simsearch-engine --index_root "$work/$side" --listen 127.0.0.1:0 --poll_interval 0 --drain_delay 0 \
     > "$work/$side.log" 2>&1 &
   pids+=($!)
   port[$side]=$(wait_log_value "$work/$side.log" 's/.* on port \([0-9]*\) .*/\1/p') ||
     { echo "engine $side did not start:" >&2; cat "$work/$side.log" >&2; exit 1; }
 done
+floor_threads=$(nproc); [ "${PIN:-0}" = 1 ] && floor_threads=1
+"${server_cpu[@]}" build/bench/simsearch-grpc-floor --listen 127.0.0.1:0 --api cq --threads "$floor_threads" \
+  > "$work/floor.log" 2>&1 &
+pids+=($!)
+floor_port=$(wait_log_value "$work/floor.log" 's/.* on port \([0-9]*\).*/\1/p') ||
+  { echo "the gRPC floor server did not start:" >&2; cat "$work/floor.log" >&2; exit 1; }
 for r in $(seq 1 "$rounds"); do
+  "${load_cpu[@]}" build/bench/simsearch-loadgen --index_root "$work/none" --collection ncf --clients 16 \
+    --client_threads "$client_threads" --duration "$duration" --server "127.0.0.1:$floor_port" --json |
+    sed "s/^/floor grpc 16 none /" >> "$work/runs.txt"
   for coll in genres ncf; do
     for c in 1 4 16; do
       for side in lists none; do
-        build/bench/simsearch-loadgen --index_root "$work/$side" --collection "$coll" --clients "$c" \
-          --duration "$duration" --server "127.0.0.1:${port[$side]}" --json | sed "s/^/$coll grpc $c $side /" >> "$work/runs.txt"
+        "${load_cpu[@]}" build/bench/simsearch-loadgen --index_root "$work/$side" --collection "$coll" --clients "$c" \
+          --client_threads "$client_threads" --duration "$duration" --server "127.0.0.1:${port[$side]}" --json | sed "s/^/$coll grpc $c $side /" >> "$work/runs.txt"
       done
     done
     for side in lists none; do
-      build/bench/simsearch-loadgen --index_root "$work/$side" --collection "$coll" --clients 1 --inprocess \
+      "${server_cpu[@]}" build/bench/simsearch-loadgen --index_root "$work/$side" --collection "$coll" --clients 1 --inprocess \
         --duration "$duration" --json | sed "s/^/$coll inprocess 1 $side /" >> "$work/runs.txt"
     done
   done
@@ -65,4 +90,12 @@ for coll in ("genres", "ncf"):
             coll, mode, c, med(a, "qps"), med(b, "qps"), med(a, "qps") / med(b, "qps"),
             med(a, "p50_us"), med(b, "p50_us"), med(a, "p99_us"), med(b, "p99_us")))
 print("(medians of %d interleaved runs per cell)" % len(runs[("genres", "grpc", 1, "lists")]))
+floor = med(runs[("floor", "grpc", 16, "none")], "qps")
+print("gRPC's floor (canned answer, no search) at 16 clients: %.0f QPS" % floor)
+for coll in ("genres", "ncf"):
+    for side, what in (("lists", "lists"), ("none", "search")):
+        inproc = med(runs[(coll, "inprocess", 1, side)], "qps")
+        share = med(runs[(coll, "grpc", 16, side)], "qps") / inproc
+        print("%s, %s: gRPC at 16 clients / in process at 1 client = %.3f (floor + search allows %.3f)" % (
+            coll, what, share, 1 / (1 + inproc / floor)))
 PY

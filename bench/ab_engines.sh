@@ -21,12 +21,8 @@ collection=${COLLECTION:-genres}
 clients=${CLIENTS:-1 4 16}
 work=$(mktemp -d)
 pids=()
-server_cpu=() load_cpu=()
-if [ "${PIN:-0}" = 1 ]; then
-  command -v taskset >/dev/null || { echo "ab_engines: PIN=1 needs taskset (util-linux)" >&2; exit 1; }
-  [ "$(nproc)" -ge 2 ] || { echo "ab_engines: PIN=1 needs 2 CPUs" >&2; exit 1; }
-  server_cpu=(taskset -c 0) load_cpu=(taskset -c 1)
-fi
+source bench/pin.sh
+pin_cpus ab_engines
 client_threads=${CLIENT_THREADS:-0}
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
 started=""

@@ -20,12 +20,8 @@ cd "$(dirname "$0")/.."
 source tests/testing/logs.sh
 duration=${1:-4s} rounds=${2:-3}
 var=${SIMSEARCH_VAR:-var}
-server_cpu=() load_cpu=()
-if [ "${PIN:-0}" = 1 ]; then
-  command -v taskset >/dev/null || { echo "neighbours_bench: PIN=1 needs taskset (util-linux)" >&2; exit 1; }
-  [ "$(nproc)" -ge 2 ] || { echo "neighbours_bench: PIN=1 needs 2 CPUs" >&2; exit 1; }
-  server_cpu=(taskset -c 0) load_cpu=(taskset -c 1)
-fi
+source bench/pin.sh
+pin_cpus neighbours_bench
 client_threads=${CLIENT_THREADS:-0}
 data=data/anime
 catalog=(--catalog "$data/anime_cooperunion_2017.csv" --catalog "$data/anime_synopses_merged.csv")
@@ -51,7 +47,7 @@ for side in lists none; do
   port[$side]=$(wait_log_value "$work/$side.log" 's/.* on port \([0-9]*\) .*/\1/p') ||
     { echo "engine $side did not start:" >&2; cat "$work/$side.log" >&2; exit 1; }
 done
-floor_threads=$(nproc); [ "${PIN:-0}" = 1 ] && floor_threads=1
+floor_threads=$(nproc); [ "${#server_cpu[@]}" -gt 0 ] && floor_threads=1  # pinned: one core
 "${server_cpu[@]}" build/bench/simsearch-grpc-floor --listen 127.0.0.1:0 --api cq --threads "$floor_threads" \
   > "$work/floor.log" 2>&1 &
 pids+=($!)

@@ -20,12 +20,8 @@ cd "$(dirname "$0")/.."
 duration=${1:-4s} rounds=${2:-3}
 clients=${CLIENTS:-1 16 64}
 client_threads=${CLIENT_THREADS:-0}
-pin_server=() pin_client=()
-if [ "${PIN:-0}" = 1 ]; then
-  command -v taskset >/dev/null || { echo "peer_bench: PIN=1 needs taskset (util-linux)" >&2; exit 1; }
-  [ "$(nproc)" -ge 2 ] || { echo "peer_bench: PIN=1 needs 2 CPUs" >&2; exit 1; }
-  pin_server=(taskset -c 0) pin_client=(taskset -c 1)
-fi
+source bench/pin.sh
+pin_cpus peer_bench
 root=${SIMSEARCH_VAR:-var}/index
 bundle=$root/ncf/$(cat "$root/ncf/CURRENT")
 work=$(mktemp -d)
@@ -36,9 +32,9 @@ for m in grpc faiss numpy; do
 done
 command -v protoc >/dev/null || { echo "peer_bench: protoc is missing (protobuf-compiler)" >&2; exit 1; }
 protoc -Iproto --python_out="$work" proto/simsearch/v1/simsearch.proto
-"${pin_server[@]}" build/engine/simsearch-engine --index_root "$root" --listen 127.0.0.1:50095 --poll_interval 0 > "$work/engine.log" 2>&1 &
+"${server_cpu[@]}" build/engine/simsearch-engine --index_root "$root" --listen 127.0.0.1:50095 --poll_interval 0 > "$work/engine.log" 2>&1 &
 pids+=($!)
-PYTHONPATH="$work" "${pin_server[@]}" /usr/bin/python3 bench/peers/python_server.py --bundle "$bundle" --port 50096 > "$work/peer.log" 2>&1 &
+PYTHONPATH="$work" "${server_cpu[@]}" /usr/bin/python3 bench/peers/python_server.py --bundle "$bundle" --port 50096 > "$work/peer.log" 2>&1 &
 pids+=($!)
 for i in $(seq 1 100); do
   grep -q "serving ncf" "$work/peer.log" 2>/dev/null && build/client/simsearch health --server 127.0.0.1:50095 >/dev/null 2>&1 && break
@@ -48,13 +44,13 @@ grep -q "serving ncf" "$work/peer.log" || { echo "the Python peer did not start:
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "collection ncf ($bundle), search by id, top 10, closed loop, $duration per run," \
   "load generator threads: $([ "$client_threads" = 0 ] && echo "one per client" || echo "$client_threads, asynchronous")," \
-  "$([ ${#pin_server[@]} = 0 ] && echo "not pinned" || echo "servers on CPU 0, load generator on CPU 1")"
+  "$([ ${#server_cpu[@]} = 0 ] && echo "not pinned" || echo "servers on CPU 0, load generator on CPU 1")"
 for r in $(seq 1 "$rounds"); do
   for c in $clients; do
     for side in engine python; do
       port=50095; [ "$side" = python ] && port=50096
       ct=$(( client_threads < c ? client_threads : c ))
-      "${pin_client[@]}" build/bench/simsearch-loadgen --index_root "$root" --collection ncf --clients "$c" \
+      "${load_cpu[@]}" build/bench/simsearch-loadgen --index_root "$root" --collection ncf --clients "$c" \
         --client_threads "$ct" --duration "$duration" --server "127.0.0.1:$port" --json |
         sed "s/^/$side $c /" >> "$work/runs.txt"
     done

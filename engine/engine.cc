@@ -457,7 +457,7 @@ absl::Status Engine::ComputeItemNeighbours(const Collection& c, int k, int threa
     std::vector<std::vector<Hit>> hits;
     for (uint64_t row; (row = next.fetch_add(1)) < n;) {
       const SearchQuery q = SearchQuery::Item(c.id(static_cast<uint32_t>(row)));
-      absl::Status st = SearchVectors(c, {&q}, {0}, 1, k, none, absl::InfiniteFuture(), &hits, /*exact=*/true);
+      absl::Status st = ScanVectors(c, {&q}, {0}, 1, k, none, absl::InfiniteFuture(), &hits, /*exact=*/true);
       uint32_t* out_rows = rows->data() + row * static_cast<uint64_t>(k);
       float* out_scores = scores->data() + row * static_cast<uint64_t>(k);
       if (st.code() == absl::StatusCode::kInvalidArgument) {  // no valid query for this item
@@ -489,16 +489,38 @@ absl::Status Engine::ComputeItemNeighbours(const Collection& c, int k, int threa
   return error;
 }
 
-absl::Status Engine::SearchVectors(const Collection& c_ref, const std::vector<const SearchQuery*>& queries,
+absl::Status Engine::SearchVectors(const Collection& c, const std::vector<const SearchQuery*>& queries,
                                    const std::vector<size_t>& index, size_t total, int k, CompiledFilter compiled,
                                    absl::Time deadline, std::vector<std::vector<Hit>>* hits, bool exact) const {
+  const size_t n = queries.size();
+  if (exact || c.neighbours_k() == 0) {
+    return ScanVectors(c, queries, index, total, k, std::move(compiled), deadline, hits, exact);
+  }
+  // "More like this" from the precomputed lists, each item query of the batch on its
+  // own: what the scan would answer (the scan's scores do not depend on the batch).
+  hits->assign(n, {});
+  std::vector<const SearchQuery*> rest;
+  std::vector<size_t> rest_at, rest_index;
+  for (size_t i = 0; i < n; ++i) {
+    if (queries[i]->kind == SearchQuery::Kind::kItem && AnswerFromNeighbours(c, *queries[i], k, compiled, &(*hits)[i])) {
+      continue;
+    }
+    rest.push_back(queries[i]);
+    rest_at.push_back(i);
+    rest_index.push_back(index[i]);
+  }
+  if (rest.empty()) return absl::OkStatus();
+  std::vector<std::vector<Hit>> scanned;
+  SIMSEARCH_RETURN_IF_ERROR(ScanVectors(c, rest, rest_index, total, k, std::move(compiled), deadline, &scanned, false));
+  for (size_t j = 0; j < rest.size(); ++j) (*hits)[rest_at[j]] = std::move(scanned[j]);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::ScanVectors(const Collection& c_ref, const std::vector<const SearchQuery*>& queries,
+                                 const std::vector<size_t>& index, size_t total, int k, CompiledFilter compiled,
+                                 absl::Time deadline, std::vector<std::vector<Hit>>* hits, bool exact) const {
   const Collection* c = &c_ref;
   const size_t n = queries.size();
-  // "More like this" from the precomputed lists: what the search below would answer.
-  if (!exact && n == 1 && queries[0]->kind == SearchQuery::Kind::kItem && c->neighbours_k() > 0) {
-    hits->assign(1, {});
-    if (AnswerFromNeighbours(*c, *queries[0], k, compiled, &(*hits)[0])) return absl::OkStatus();
-  }
   const size_t d = c->dims();
   std::vector<float> x(n * d);
   std::vector<std::vector<uint32_t>> own(n);

@@ -119,9 +119,14 @@ class Engine {
                                                 const FilterSpec& filter, absl::Time deadline) const;
   // The queries answered by vectors (all but lexical and hybrid text queries), in one
   // batch; `index[j]` is the position of `queries[j]` in the request (for messages).
+  // Item queries the precomputed lists can answer are answered from them (not with
+  // `exact`); the rest are scanned together (ScanVectors).
   absl::Status SearchVectors(const Collection& c, const std::vector<const SearchQuery*>& queries,
                              const std::vector<size_t>& index, size_t total, int k, CompiledFilter compiled,
                              absl::Time deadline, std::vector<std::vector<Hit>>* hits, bool exact = false) const;
+  absl::Status ScanVectors(const Collection& c, const std::vector<const SearchQuery*>& queries,
+                           const std::vector<size_t>& index, size_t total, int k, CompiledFilter compiled,
+                           absl::Time deadline, std::vector<std::vector<Hit>>* hits, bool exact) const;
   // One item query answered from the collection's precomputed neighbours; false when
   // the list cannot answer it (too short after the filter, or none).
   bool AnswerFromNeighbours(const Collection& c, const SearchQuery& q, int k, const CompiledFilter& compiled,

@@ -1,16 +1,13 @@
 #include "engine/exact_searcher.h"
 
-#include <Eigen/Core>
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "engine/scan_kernel.h"
 #include "engine/top_k.h"
 
 namespace simsearch {
 namespace {
-
-using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using ConstRowMap = Eigen::Map<const RowMatrix>;
 
 // Rows scored per block: 1024 rows of 128 floats is 512 KiB, about an L2 cache.
 constexpr uint64_t kBlockRows = 1024;
@@ -31,18 +28,16 @@ absl::Status ExactSearcher::Search(const float* queries, size_t n, const SearchP
   if (auto st = CheckArgs(n, params); !st.ok()) return st;
   const bool check_deadline = params.deadline != absl::InfiniteFuture();
   if (check_deadline && absl::Now() >= params.deadline) return DeadlinePassed();
-  ConstRowMap q(queries, static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(dims_));
   std::vector<TopK> tops(n, TopK(params.k));
-  // scores(r, i) = <base row r, query i>; column-major so each query's scores are
-  // contiguous.
-  Eigen::MatrixXf scores;
+  // scores[i * ld + r]: query i against row start + r of the block. Scored by
+  // scan_kernel.h, so a query's scores do not depend on the batch it came in.
+  const uint64_t ld = std::min(kBlockRows, count_);
+  std::vector<float> scores(n * ld);
   for (uint64_t start = 0; start < count_; start += kBlockRows) {
     const uint64_t rows = std::min(kBlockRows, count_ - start);
-    ConstRowMap block(base_ + start * dims_, static_cast<Eigen::Index>(rows),
-                      static_cast<Eigen::Index>(dims_));
-    scores.noalias() = block * q.transpose();
+    ScoreRows(base_ + start * dims_, rows, queries, n, dims_, scores.data(), ld);
     for (size_t i = 0; i < n; ++i) {
-      const float* s = scores.col(static_cast<Eigen::Index>(i)).data();
+      const float* s = scores.data() + i * ld;
       TopK& top = tops[i];
       for (uint64_t r = 0; r < rows; ++r) {
         if (!top.Admits(s[r])) continue;
@@ -63,15 +58,13 @@ absl::Status ExactSearcher::SearchRows(const float* queries, size_t n,
                                        const SearchParams& params,
                                        std::vector<std::vector<Neighbor>>* results) const {
   if (auto st = CheckArgs(n, params); !st.ok()) return st;
-  ConstRowMap q(queries, static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(dims_));
   std::vector<TopK> tops(n, TopK(params.k));
   for (size_t idx = 0; idx < rows.size(); ++idx) {
     const uint32_t row = rows[idx];
     if (row >= count_) return absl::OutOfRangeError(absl::StrCat("row ", row, " out of range"));
-    Eigen::Map<const Eigen::VectorXf> v(base_ + uint64_t{row} * dims_,
-                                        static_cast<Eigen::Index>(dims_));
+    const float* v = base_ + uint64_t{row} * dims_;
     for (size_t i = 0; i < n; ++i) {
-      const float s = q.row(static_cast<Eigen::Index>(i)).dot(v);
+      const float s = ScoreOne(queries + i * dims_, v, dims_);
       if (tops[i].Admits(s)) tops[i].Push({row, s});
     }
     if (idx % kBlockRows == kBlockRows - 1 && params.deadline != absl::InfiniteFuture() &&

@@ -1,0 +1,27 @@
+// Inner products of base rows with queries, computed so that each score is the same
+// bits however many queries are scored together: a query answered alone, in a batch a
+// client sent, or in a batch the server formed from concurrent calls (service.h), gets
+// the same scores, so the same ranking, ties included. (Eigen's matrix-vector and
+// matrix-matrix products sum in different orders: one query alone and the same query
+// in a batch differed in the last bits of about 1 score in 2.)
+//
+// Every score is sum_j a[j]*b[j] in one fixed order: eight lanes, lane l summing the
+// products j = l, l+8, l+16, ... of the first dims rounded down to 8 (a fused
+// multiply-add where the CPU has one), the lanes added as ((0+1)+(2+3))+((4+5)+(6+7)),
+// then the remaining products one by one. The file is built with -ffp-contract=off so
+// the compiler fuses nothing on its own.
+#pragma once
+
+#include <cstddef>
+
+namespace simsearch {
+
+// out[i * ld + r] = <base row r, query i> for r < rows, i < n. base: rows x dims,
+// queries: n x dims, both row-major; ld >= rows.
+void ScoreRows(const float* base, size_t rows, const float* queries, size_t n, size_t dims, float* out,
+               size_t ld);
+
+// One score, the same bits ScoreRows gives for the pair.
+float ScoreOne(const float* a, const float* b, size_t dims);
+
+}  // namespace simsearch

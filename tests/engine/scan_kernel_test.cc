@@ -1,0 +1,119 @@
+// The scan kernel: every score the same bits however many queries share the pass,
+// and close to a double-precision oracle.
+#include "engine/scan_kernel.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "engine/exact_searcher.h"
+#include "tests/testing/test_util.h"
+
+namespace simsearch {
+namespace {
+
+uint32_t Bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+TEST(ScanKernel, ScoresAreTheSameBitsAloneAndInAnyBatch) {
+  // Dims around the 8-lane width and rows around the 8-row tile; batch sizes odd and even.
+  for (size_t dims : {1, 3, 7, 8, 9, 16, 37, 50, 64, 65, 128}) {
+    for (size_t rows : {1, 5, 8, 13, 16, 67}) {
+      const std::vector<float> base = testing::RandomVectors(rows, dims, 11 * dims + rows);
+      const size_t most = 9;
+      const std::vector<float> queries = testing::RandomVectors(most, dims, 7 * dims + rows);
+      for (size_t n = 1; n <= most; ++n) {
+        // The batch of the first n queries, and query i alone.
+        std::vector<float> batch(n * rows);
+        ScoreRows(base.data(), rows, queries.data(), n, dims, batch.data(), rows);
+        for (size_t i = 0; i < n; ++i) {
+          std::vector<float> alone(rows);
+          ScoreRows(base.data(), rows, &queries[i * dims], 1, dims, alone.data(), rows);
+          for (size_t r = 0; r < rows; ++r) {
+            SCOPED_TRACE(::testing::Message() << "dims=" << dims << " rows=" << rows << " n=" << n << " i=" << i
+                                              << " r=" << r);
+            const float one = ScoreOne(&base[r * dims], &queries[i * dims], dims);
+            ASSERT_EQ(Bits(batch[i * rows + r]), Bits(alone[r]));
+            ASSERT_EQ(Bits(one), Bits(alone[r]));
+            // Against double precision: within float rounding of the sum of |products|.
+            double exact = 0, magnitude = 0;
+            for (size_t j = 0; j < dims; ++j) {
+              const double p = static_cast<double>(base[r * dims + j]) * queries[i * dims + j];
+              exact += p;
+              magnitude += std::fabs(p);
+            }
+            ASSERT_NEAR(one, exact, 1e-6 * magnitude * static_cast<double>(dims) + 1e-30);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(ScanKernel, LeadingDimensionLeavesTheRestOfTheOutputAlone) {
+  const size_t rows = 10, dims = 12, n = 3, ld = 16;
+  const std::vector<float> base = testing::RandomVectors(rows, dims, 1);
+  const std::vector<float> q = testing::RandomVectors(n, dims, 2);
+  std::vector<float> out(n * ld, -7.0f);
+  ScoreRows(base.data(), rows, q.data(), n, dims, out.data(), ld);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t r = rows; r < ld; ++r) EXPECT_EQ(out[i * ld + r], -7.0f) << i << " " << r;
+  }
+}
+
+// What the server's batching relies on (service.h): a query's answer from the exact
+// scan is the same, scores to the bit and ties in the same order, alone or in a batch
+// with any other queries, with or without a filter, and by SearchRows over the rows a
+// filter allows.
+TEST(ExactSearcher, AQueryAnswersTheSameBitsAloneAndInABatch) {
+  const uint64_t count = 3000, dims = 40;
+  std::vector<float> base = testing::RandomVectors(count, dims, 3);
+  // Ties: every tenth row repeats the row before it.
+  for (uint64_t r = 10; r < count; r += 10) std::memcpy(&base[r * dims], &base[(r - 1) * dims], dims * 4);
+  const size_t n = 13;
+  std::vector<float> queries = testing::RandomVectors(n, dims, 4);
+  std::memcpy(&queries[5 * dims], &base[99 * dims], dims * 4);  // a query that is a tied row
+  ExactSearcher s(base.data(), count, dims);
+  class EveryThird final : public RowFilter {
+   public:
+    bool Allows(uint32_t row) const override { return row % 3 != 0; }
+  } filter;
+  std::vector<uint32_t> allowed;
+  for (uint32_t r = 0; r < count; ++r) {
+    if (filter.Allows(r)) allowed.push_back(r);
+  }
+  for (bool filtered : {false, true}) {
+    SearchParams p;
+    p.k = 25;
+    if (filtered) p.filter = &filter;
+    std::vector<std::vector<Neighbor>> batch;
+    ASSERT_TRUE(s.Search(queries.data(), n, p, &batch).ok());
+    for (size_t i = 0; i < n; ++i) {
+      SCOPED_TRACE(::testing::Message() << "filtered=" << filtered << " query " << i);
+      std::vector<std::vector<Neighbor>> alone;
+      ASSERT_TRUE(s.Search(&queries[i * dims], 1, p, &alone).ok());
+      ASSERT_EQ(alone[0], batch[i]);
+      if (filtered) {
+        std::vector<std::vector<Neighbor>> by_rows;
+        ASSERT_TRUE(s.SearchRows(&queries[i * dims], 1, allowed, p, &by_rows).ok());
+        ASSERT_EQ(alone[0], by_rows[0]);
+      }
+      if (i == 5) {  // rows 99 and 100 tie at the top, the lower row first
+        ASSERT_GE(alone[0].size(), 2u);
+        EXPECT_EQ(alone[0][0].row, filtered ? 100u : 99u);
+        if (!filtered) {
+          EXPECT_EQ(alone[0][1].row, 100u);
+          EXPECT_EQ(Bits(alone[0][0].score), Bits(alone[0][1].score));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace simsearch

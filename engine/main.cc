@@ -143,6 +143,11 @@ int main(int argc, char** argv) {
            "threads that read calls from the network and answer the small ones\n"
            "themselves, each with its own gRPC completion queue; 0 (default) = one\n"
            "per CPU this process may run on (taskset, cpuset)");
+  p.AddInt("search_batch", &sopts.limits.search_batch,
+           "Search calls (by item or vector, on an exact collection) that arrive\n"
+           "together on one poller are answered as one batch of at most this many:\n"
+           "one pass over the vectors for all, the same answers as alone; no call\n"
+           "waits for a timer. 1 = each alone (default 32, at most --max_batch)");
   p.AddInt("workers", &sopts.limits.workers,
            "calls that run at once (on the pollers, or on worker threads for large\n"
            "answers); 0 (default) = one per CPU, at least 2");
@@ -229,6 +234,10 @@ int main(int argc, char** argv) {
   }
   if (parsed.ok() && (sopts.limits.pollers < 0 || sopts.limits.pollers > 1024)) {
     parsed = absl::InvalidArgumentError("--pollers must be 0-1024");
+  }
+  if (parsed.ok() && (sopts.limits.search_batch < 1 || sopts.limits.search_batch > limits.max_batch)) {
+    parsed = absl::InvalidArgumentError(absl::StrCat("--search_batch must be 1-", limits.max_batch,
+                                                     " (--max_batch); 1 answers every search alone"));
   }
   if (parsed.ok() && (sopts.limits.workers < 0 || sopts.limits.workers > 1024 ||
                       sopts.limits.max_queued < 0 || max_response_mib < 1 || max_response_mib > 1024 ||

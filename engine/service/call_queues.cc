@@ -66,10 +66,24 @@ void CallQueues::Start(absl::FunctionRef<void(CallQueue*)> arm) {
   started_ = true;
   for (auto& q : queues_) arm(q.get());
   for (auto& q : queues_) {
-    threads_.emplace_back([cq = q->cq.get()] {
+    threads_.emplace_back([cq = q->cq.get(), deferred = q->deferred] {
       void* tag;
       bool ok;
-      while (cq->Next(&tag, &ok)) static_cast<QueuedTag*>(tag)->Proceed(ok);
+      for (;;) {
+        if (deferred != nullptr && deferred->pending()) {
+          // A deadline in the past: gRPC polls the sockets once without waiting, so the
+          // calls that arrived meanwhile join the deferred work before it runs.
+          const auto got = cq->AsyncNext(&tag, &ok, gpr_inf_past(GPR_CLOCK_MONOTONIC));
+          if (got == grpc::CompletionQueue::TIMEOUT) {
+            deferred->Run();
+            continue;
+          }
+          if (got == grpc::CompletionQueue::SHUTDOWN) break;
+        } else if (!cq->Next(&tag, &ok)) {
+          break;
+        }
+        static_cast<QueuedTag*>(tag)->Proceed(ok);
+      }
     });
   }
 }

@@ -34,6 +34,18 @@ class QueuedTag {
   ~QueuedTag() = default;
 };
 
+// Work that calls read from a queue leave to be done together, once the queue has no
+// event ready (the service answers concurrent searches as one batch this way). Used by
+// the queue's own thread only.
+class DeferredWork {
+ public:
+  virtual bool pending() const = 0;
+  virtual void Run() = 0;  // does (or hands on) all the work left
+
+ protected:
+  ~DeferredWork() = default;
+};
+
 class CallQueues;
 
 // One polling thread's queue. Calls are asked for under `mu`, only while it is open:
@@ -43,6 +55,9 @@ struct CallQueue {
   std::unique_ptr<grpc::ServerCompletionQueue> cq;
   absl::Mutex mu;
   bool closed ABSL_GUARDED_BY(mu) = false;
+  // Set by `arm` (CallQueues::Start) before the thread starts; may stay null. While it
+  // is pending, the thread only peeks at the queue, and runs it when nothing is ready.
+  DeferredWork* deferred = nullptr;
 };
 
 class CallQueues {

@@ -65,6 +65,10 @@ EngineMetrics::EngineMetrics(const Engine* engine, absl::Time process_start)
       "simsearch_request_duration_seconds",
       "Time from a call's arrival to its answer (queueing included), by RPC and collection.",
       {"rpc", "collection"});
+  batched_ = registry_.AddCounter(
+      "simsearch_batched_searches_total",
+      "Search calls answered in a batch with other calls that arrived together (--search_batch).",
+      {"collection"});
   reloads_ = registry_.AddCounter("simsearch_collection_reloads_total",
                                   "Versions opened and swapped in (first load included).", {"collection"});
   rejected_ = registry_.AddCounter(
@@ -85,6 +89,7 @@ void EngineMetrics::OnCall(const CallRecord& call) {
   if (!collection.empty() && !Known(collection)) collection = "_unknown";
   requests_->With({call.rpc, collection, StatusCodeName(call.status.error_code())})->Add();
   latency_->With({call.rpc, collection})->Observe(absl::ToDoubleSeconds(call.duration));
+  if (call.batch > 1) batched_->With({collection})->Add();
 }
 
 void EngineMetrics::OnRefresh(const std::vector<RegistryEvent>& events) {

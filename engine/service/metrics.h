@@ -43,6 +43,7 @@ class EngineMetrics {
   MetricsRegistry registry_;
   Family<Counter>* requests_;
   Family<Histogram>* latency_;
+  Family<Counter>* batched_;
   Family<Counter>* reloads_;
   Family<Counter>* rejected_;
   mutable absl::Mutex mu_;

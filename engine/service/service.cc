@@ -239,11 +239,12 @@ class SimSearchService::Call {
     return true;
   }
   // Accounts for the answer, tells the observer, and hands the answer to gRPC.
-  void FinishWith(const grpc::Status& st, int64_t response_bytes) {
+  // `batch`: the Search calls answered together with this one, itself included.
+  void FinishWith(const grpc::Status& st, int64_t response_bytes, int batch = 1) {
     service_->inflight_bytes_.fetch_add(response_bytes - bytes_);
     bytes_ = response_bytes;
     if (service_->hooks_.on_call) {
-      service_->hooks_.on_call(CallRecord{rpc_, collection_, st, absl::Now() - start_, ctx_});
+      service_->hooks_.on_call(CallRecord{rpc_, collection_, st, absl::Now() - start_, ctx_, batch});
     }
     Send(st);
   }
@@ -314,8 +315,7 @@ class SimSearchService::QueuedCall final : public Call, public QueuedTag {
     }
     arrived_ = true;
     Begin(method_->name, CollectionOf(*req_), &ctx_);
-    service_->Admit(this, &ctx_, resp_, service_->Estimate(*req_),
-                    [this] { return service_->Run(&ctx_, *req_, resp_); });
+    service_->Take(this, &ctx_, req_, resp_, q_);
     // Only now the next call's place in this queue: while this thread answers, gRPC gives
     // new calls to the queues of idle threads. (The answer's event comes back through
     // this thread, so `this` is alive here.)
@@ -367,6 +367,7 @@ SimSearchService::SimSearchService(const Engine* engine, const ServiceLimits& li
   if (limits_.pollers <= 0) limits_.pollers = UsableCpus();
   if (limits_.workers <= 0) limits_.workers = std::max(2u, std::thread::hardware_concurrency());
   if (limits_.max_queued <= 0) limits_.max_queued = 64 * limits_.workers;
+  limits_.search_batch = std::clamp(limits_.search_batch, 1, std::max(1, engine_->limits().max_batch));
   queue_ = std::make_unique<WorkQueue>(limits_.workers, limits_.max_queued);
   trimmer_ = std::thread([this] { ReturnMemoryWhenIdle(); });
 }
@@ -377,6 +378,197 @@ SimSearchService::~SimSearchService() {
     stop_trimming_ = true;
   }
   trimmer_.join();
+}
+
+
+bool SimSearchService::Admitted(Call* call, const grpc::ServerContextBase* ctx, int64_t estimate) {
+  if (hooks_.tokens != nullptr && !HasValidToken(*hooks_.tokens, ctx->client_metadata())) {
+    call->FinishWith(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kUnauthenticatedMessage), 0);
+    return false;
+  }
+  if (!call->Reserve(std::min(estimate, limits_.max_response_bytes))) {
+    call->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                  absl::StrCat("server busy: the answers of the calls in progress take ",
+                                               inflight_bytes_.load() >> 20, " MiB (limit ",
+                                               limits_.max_inflight_bytes >> 20,
+                                               " MiB); retry with backoff, or ask for fewer hits")),
+                     0);
+    return false;
+  }
+  return true;
+}
+
+template <typename Body>
+void SimSearchService::Complete(Call* call, const grpc::ServerContextBase* ctx, google::protobuf::Message* resp,
+                                Body body, int batch) {
+  grpc::Status st = Guarded(ctx, body);
+  int64_t bytes = 0;
+  if (st.ok()) {
+    bytes = static_cast<int64_t>(resp->ByteSizeLong());
+    if (bytes > limits_.max_response_bytes) {
+      st = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat("the answer would be ", bytes, " bytes, more than the ",
+                                     limits_.max_response_bytes,
+                                     " this server sends (standard gRPC clients accept 4 MiB by "
+                                     "default); ask for fewer hits: lower top_k or split the batch"));
+      resp->Clear();
+      bytes = 0;
+    }
+  }
+  call->FinishWith(st, bytes, batch);
+}
+
+namespace {
+std::string BusyMessage(const WorkQueue& queue) {
+  return absl::StrCat("server busy: all ", queue.workers(), " workers busy and ", queue.max_queued(),
+                      " calls queued; retry with backoff");
+}
+}  // namespace
+
+template <typename Body>
+void SimSearchService::Admit(Call* call, const grpc::ServerContextBase* ctx, google::protobuf::Message* resp,
+                             int64_t estimate, Body body) {
+  if (!Admitted(call, ctx, estimate)) return;
+  auto job = [this, ctx, resp, call, body = std::move(body)]() mutable { Complete(call, ctx, resp, body); };
+  // A small call (most single searches) runs at once on the polling thread that read it
+  // when a slot is free and nobody waits: no hand-off to a worker thread, which cost a
+  // 1-client loop ~13 % of its throughput (docs/RELIABILITY.md). Large answers are built
+  // on the worker threads only, where a burst of them measured a third of the peak memory.
+  const bool small = estimate <= kInlineAnswerBytes;
+  if (!(small ? queue_->RunOrSubmit(std::move(job)) : queue_->TrySubmit(std::move(job)))) {
+    call->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, BusyMessage(*queue_)), 0);
+  }
+}
+
+template <typename Req, typename Resp>
+void SimSearchService::Take(Call* call, const Ctx* ctx, const Req* req, Resp* resp, CallQueue*) {
+  Admit(call, ctx, resp, Estimate(*req), [this, ctx, req, resp] { return Run(ctx, *req, resp); });
+}
+
+struct SimSearchService::BatchEntry {
+  Call* call;
+  const Ctx* ctx;
+  const v1::SearchRequest* req;
+  v1::SearchResponse* resp;
+};
+
+// The Search calls one polling thread read and keeps until its queue has nothing ready
+// (CallQueues), or until it holds `limit`; then they are answered on a job slot, like
+// any small call.
+class SimSearchService::SearchBatch final : public DeferredWork {
+ public:
+  SearchBatch(SimSearchService* service, size_t limit) : service_(service), limit_(limit) {
+    kept_.reserve(limit);
+  }
+  void Keep(const BatchEntry& e) {
+    kept_.push_back(e);
+    if (kept_.size() >= limit_) Run();
+  }
+  bool pending() const override { return !kept_.empty(); }
+  void Run() override {
+    std::vector<BatchEntry> kept;
+    kept.swap(kept_);
+    kept_.reserve(limit_);
+    if (service_->queue_->RunOrSubmit([s = service_, kept] { s->AnswerKept(kept); })) return;
+    for (const BatchEntry& e : kept) {
+      e.call->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, BusyMessage(*service_->queue_)), 0);
+    }
+  }
+
+ private:
+  SimSearchService* const service_;
+  const size_t limit_;
+  std::vector<BatchEntry> kept_;
+};
+
+bool SimSearchService::Batchable(const v1::SearchRequest& req) const {
+  return req.has_query() &&
+         (req.query().kind_case() == v1::Query::kItemId || req.query().kind_case() == v1::Query::kVector);
+}
+
+void SimSearchService::Take(Call* call, const Ctx* ctx, const v1::SearchRequest* req, v1::SearchResponse* resp,
+                            CallQueue* q) {
+  auto* batch = static_cast<SearchBatch*>(q->deferred);
+  if (batch == nullptr || !Batchable(*req)) {
+    Admit(call, ctx, resp, Estimate(*req), [this, ctx, req, resp] { return Run(ctx, *req, resp); });
+    return;
+  }
+  if (Admitted(call, ctx, Estimate(*req))) batch->Keep({call, ctx, req, resp});
+}
+
+namespace {
+
+// Whether two searches can share one Engine::Search: same collection, top_k and filter.
+bool SameSearch(const v1::SearchRequest& a, const v1::SearchRequest& b) {
+  if (a.collection() != b.collection() || a.has_top_k() != b.has_top_k() || a.top_k() != b.top_k()) return false;
+  const bool fa = a.has_filter() && a.filter().ByteSizeLong() > 0, fb = b.has_filter() && b.filter().ByteSizeLong() > 0;
+  if (!fa || !fb) return fa == fb;
+  return a.filter().SerializeAsString() == b.filter().SerializeAsString();
+}
+
+}  // namespace
+
+void SimSearchService::AnswerKept(const std::vector<BatchEntry>& kept) {
+  const auto now = std::chrono::system_clock::now();
+  std::vector<char> answered(kept.size(), 0);
+  std::vector<size_t> group;
+  for (size_t i = 0; i < kept.size(); ++i) {
+    if (answered[i]) continue;
+    group.clear();
+    for (size_t j = i; j < kept.size(); ++j) {
+      // A call whose deadline passed is answered alone: DEADLINE_EXCEEDED.
+      if (!answered[j] && kept[j].ctx->deadline() > now && SameSearch(*kept[i].req, *kept[j].req)) {
+        group.push_back(j);
+      }
+    }
+    for (size_t j : group) answered[j] = 1;
+    if (group.size() < 2 || !AnswerTogether(kept, group)) {
+      for (size_t j : group) AnswerAlone(kept[j]);
+    }
+    if (!answered[i]) {
+      answered[i] = 1;
+      AnswerAlone(kept[i]);
+    }
+  }
+}
+
+bool SimSearchService::AnswerTogether(const std::vector<BatchEntry>& kept, const std::vector<size_t>& group) {
+  const v1::SearchRequest& first = *kept[group[0]].req;
+  absl::StatusOr<SearchResults> r;
+  try {
+    // Only an exact scan answers a query in a batch as it answers it alone, to the bit;
+    // FAISS and hnswlib give no such promise.
+    auto c = engine_->GetCollection(first.collection());
+    if (!c.ok() || (*c)->manifest().index_kind != IndexKind::kFlat) return false;
+    std::vector<SearchQuery> queries;
+    queries.reserve(group.size());
+    absl::Time deadline = absl::InfinitePast();
+    for (size_t j : group) {
+      queries.push_back(ToQuery(kept[j].req->query()));
+      deadline = std::max(deadline, Deadline(kept[j].ctx));
+    }
+    r = engine_->Search(first.collection(), queries, Optional(first.has_top_k(), first.top_k()),
+                        ToFilter(first.filter()), deadline);
+  } catch (...) {
+    return false;
+  }
+  if (!r.ok()) return false;
+  for (size_t at = 0; at < group.size(); ++at) {
+    const BatchEntry& e = kept[group[at]];
+    Complete(
+        e.call, e.ctx, e.resp,
+        [&] {
+          FillHits(r->hits[at], e.resp->mutable_hits());
+          e.resp->set_collection_version(r->collection->version());
+          return absl::OkStatus();
+        },
+        static_cast<int>(group.size()));
+  }
+  return true;
+}
+
+void SimSearchService::AnswerAlone(const BatchEntry& e) {
+  Complete(e.call, e.ctx, e.resp, [&] { return Run(e.ctx, *e.req, e.resp); });
 }
 
 void SimSearchService::Arm(CallQueue* q) {
@@ -391,6 +583,10 @@ void SimSearchService::Arm(CallQueue* q) {
       "ListCollections", &S::RequestListCollections};
   static const Method<v1::DescribeCollectionRequest, v1::DescribeCollectionResponse> kDescribe{
       "DescribeCollection", &S::RequestDescribeCollection};
+  if (limits_.search_batch > 1) {
+    batches_.push_back(std::make_unique<SearchBatch>(this, static_cast<size_t>(limits_.search_batch)));
+    q->deferred = batches_.back().get();
+  }
   CallQueues::Ask(q, [&] {
     new QueuedCall(this, &kSearch, q);
     new QueuedCall(this, &kBatch, q);
@@ -399,52 +595,6 @@ void SimSearchService::Arm(CallQueue* q) {
     new QueuedCall(this, &kList, q);
     new QueuedCall(this, &kDescribe, q);
   });
-}
-
-template <typename Body>
-void SimSearchService::Admit(Call* call, const grpc::ServerContextBase* ctx, google::protobuf::Message* resp,
-                             int64_t estimate, Body body) {
-  if (hooks_.tokens != nullptr && !HasValidToken(*hooks_.tokens, ctx->client_metadata())) {
-    call->FinishWith(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kUnauthenticatedMessage), 0);
-    return;
-  }
-  if (!call->Reserve(std::min(estimate, limits_.max_response_bytes))) {
-    call->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                  absl::StrCat("server busy: the answers of the calls in progress take ",
-                                               inflight_bytes_.load() >> 20, " MiB (limit ",
-                                               limits_.max_inflight_bytes >> 20,
-                                               " MiB); retry with backoff, or ask for fewer hits")),
-                     0);
-    return;
-  }
-  auto job = [this, ctx, resp, call, body = std::move(body)]() mutable {
-    grpc::Status st = Guarded(ctx, body);
-    int64_t bytes = 0;
-    if (st.ok()) {
-      bytes = static_cast<int64_t>(resp->ByteSizeLong());
-      if (bytes > limits_.max_response_bytes) {
-        st = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          absl::StrCat("the answer would be ", bytes, " bytes, more than the ",
-                                       limits_.max_response_bytes,
-                                       " this server sends (standard gRPC clients accept 4 MiB by "
-                                       "default); ask for fewer hits: lower top_k or split the batch"));
-        resp->Clear();
-        bytes = 0;
-      }
-    }
-    call->FinishWith(st, bytes);
-  };
-  // A small call (most single searches) runs at once on the polling thread that read it
-  // when a slot is free and nobody waits: no hand-off to a worker thread, which cost a
-  // 1-client loop ~13 % of its throughput (docs/RELIABILITY.md). Large answers are built
-  // on the worker threads only, where a burst of them measured a third of the peak memory.
-  const bool small = estimate <= kInlineAnswerBytes;
-  if (!(small ? queue_->RunOrSubmit(std::move(job)) : queue_->TrySubmit(std::move(job)))) {
-    call->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                  absl::StrCat("server busy: all ", queue_->workers(), " workers busy and ",
-                                               queue_->max_queued(), " calls queued; retry with backoff")),
-                     0);
-  }
 }
 
 int64_t SimSearchService::Estimate(const v1::SearchRequest& req) const {

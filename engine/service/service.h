@@ -8,7 +8,14 @@
 // is free. Past the queue, and when the answers of the calls in progress
 // (estimated at admission from top_k and the batch size, then measured) would take more
 // than `max_inflight_bytes` until their clients have read them, calls are refused with
-// RESOURCE_EXHAUSTED (retry with backoff). An answer larger than `max_response_bytes` (standard clients
+// RESOURCE_EXHAUSTED (retry with backoff).
+//
+// Search calls by item or by vector on an exact (flat) collection are not answered one
+// by one: a polling thread keeps the ones it reads until gRPC has no more ready for it,
+// then answers those that ask the same collection, top_k and filter as one batch, so the
+// vectors are read once for all of them (docs/ARCHITECTURE.md, "Batching concurrent
+// searches"). Alone or in a batch, a search gets the same answer to the bit
+// (scan_kernel.h); a call waits for no timer, only for the calls read with it. An answer larger than `max_response_bytes` (standard clients
 // refuse more than 4 MiB by default) is an error that says what to lower.
 #pragma once
 
@@ -42,6 +49,9 @@ struct ServiceLimits {
   int max_queued = 0;                      // calls waiting for a worker; 0: 64 per worker
   int64_t max_response_bytes = 4 << 20;    // largest answer sent
   int64_t max_inflight_bytes = 256 << 20;  // answers of calls in progress, until read by clients
+  // Search calls that arrive together on one polling thread are answered as one batch
+  // of at most this many (one pass over the vectors for all of them); 1: each alone.
+  int search_batch = 32;
 };
 
 // One finished call, for metrics and logs.
@@ -51,6 +61,7 @@ struct CallRecord {
   const grpc::Status& status;
   absl::Duration duration;      // from the call's arrival to its answer being handed to gRPC
   const grpc::ServerContextBase* context;  // for the peer's address
+  int batch = 1;  // Search calls answered together with this one, itself included
 };
 using CallObserver = std::function<void(const CallRecord&)>;
 
@@ -82,10 +93,32 @@ class SimSearchService final : public v1::SimSearch::AsyncService {
 
  private:
   class Call;  // the accounting of one call
+  using Ctx = grpc::ServerContextBase;
   template <typename Req, typename Resp>
   struct Method;  // one RPC: its name and how to ask gRPC for its calls
   template <typename Req, typename Resp>
   class QueuedCall;  // one call of a method, from waiting for it to its answer sent
+  class SearchBatch;  // the Search calls a polling thread keeps to answer together
+  struct BatchEntry;  // one of them
+
+  // A call arrived on `q`: admits it and runs it, or keeps it for the queue's batch.
+  template <typename Req, typename Resp>
+  void Take(Call* call, const Ctx* ctx, const Req* req, Resp* resp, CallQueue* q);
+  void Take(Call* call, const Ctx* ctx, const v1::SearchRequest* req, v1::SearchResponse* resp, CallQueue* q);
+  bool Batchable(const v1::SearchRequest& req) const;
+  // Answers kept calls: those that ask the same search together, the others alone.
+  void AnswerKept(const std::vector<BatchEntry>& kept);
+  // One Engine::Search for `group` (indexes into `kept`); false, having answered none,
+  // when they must be answered alone (an error, which each then gets as its own).
+  bool AnswerTogether(const std::vector<BatchEntry>& kept, const std::vector<size_t>& group);
+  void AnswerAlone(const BatchEntry& e);
+  // Checks the token and reserves the answer's likely size; false when the call was
+  // answered with the refusal.
+  bool Admitted(Call* call, const grpc::ServerContextBase* ctx, int64_t estimate);
+  // Runs `body` guarded, checks the answer's size and finishes the call.
+  template <typename Body>
+  void Complete(Call* call, const grpc::ServerContextBase* ctx, google::protobuf::Message* resp, Body body,
+                int batch = 1);
 
   // Checks the token, reserves `estimate` bytes (the answer's likely size) against
   // max_inflight_bytes until the real size is known, runs `body` on a job slot (or
@@ -103,7 +136,6 @@ class SimSearchService final : public v1::SimSearch::AsyncService {
   int64_t Estimate(const v1::LookupTitleRequest& req) const;
   int64_t Estimate(const v1::ListCollectionsRequest& req) const;
   int64_t Estimate(const v1::DescribeCollectionRequest& req) const;
-  using Ctx = grpc::ServerContextBase;
   absl::Status Run(const Ctx* ctx, const v1::SearchRequest& req, v1::SearchResponse* resp) const;
   absl::Status Run(const Ctx* ctx, const v1::BatchSearchRequest& req, v1::BatchSearchResponse* resp) const;
   absl::Status Run(const Ctx* ctx, const v1::GetItemsRequest& req, v1::GetItemsResponse* resp) const;
@@ -119,6 +151,7 @@ class SimSearchService final : public v1::SimSearch::AsyncService {
   std::atomic<int64_t> calls_in_flight_{0};
   std::atomic<int64_t> calls_done_{0};  // since the trimmer last looked
   std::unique_ptr<WorkQueue> queue_;
+  std::vector<std::unique_ptr<SearchBatch>> batches_;  // one per polling thread (Arm)
   absl::Mutex trim_mu_;
   bool stop_trimming_ ABSL_GUARDED_BY(trim_mu_) = false;
   std::thread trimmer_;

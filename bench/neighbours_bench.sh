@@ -15,6 +15,9 @@
 # API as the engine) takes turns with them at 16 clients: the share a server can keep
 # when each call costs the floor's time plus the search's is 1 / (1 + in-process QPS /
 # floor QPS), printed beside the measured share.
+# A third engine serves the build without lists with --search_batch 1, taking turns with
+# the others: every search alone, against the default that answers the searches that
+# arrive together as one batch (docs/ARCHITECTURE.md, "Batching concurrent searches").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/testing/logs.sh
@@ -40,9 +43,10 @@ for side in lists none; do
     --similar 0.75,50 --fold-in 0.001,100 --neighbours $k --out "$work/$side" 2>/dev/null | sed "s/^/$side: /"
 done
 declare -A port
-for side in lists none; do
-  "${server_cpu[@]}" build/engine/simsearch-engine --index_root "$work/$side" --listen 127.0.0.1:0 --poll_interval 0 --drain_delay 0 \
-    > "$work/$side.log" 2>&1 &
+for side in lists none alone; do
+  root=$side batch=32; [ "$side" = alone ] && root=none batch=1
+  "${server_cpu[@]}" build/engine/simsearch-engine --index_root "$work/$root" --listen 127.0.0.1:0 --poll_interval 0 --drain_delay 0 \
+    --search_batch "$batch" > "$work/$side.log" 2>&1 &
   pids+=($!)
   port[$side]=$(wait_log_value "$work/$side.log" 's/.* on port \([0-9]*\) .*/\1/p') ||
     { echo "engine $side did not start:" >&2; cat "$work/$side.log" >&2; exit 1; }
@@ -59,8 +63,9 @@ for r in $(seq 1 "$rounds"); do
     sed "s/^/floor grpc 16 none /" >> "$work/runs.txt"
   for coll in genres ncf; do
     for c in 1 4 16; do
-      for side in lists none; do
-        "${load_cpu[@]}" build/bench/simsearch-loadgen --index_root "$work/$side" --collection "$coll" --clients "$c" \
+      for side in lists none alone; do
+        root=$side; [ "$side" = alone ] && root=none
+        "${load_cpu[@]}" build/bench/simsearch-loadgen --index_root "$work/$root" --collection "$coll" --clients "$c" \
           --client_threads "$client_threads" --duration "$duration" --server "127.0.0.1:${port[$side]}" --json | sed "s/^/$coll grpc $c $side /" >> "$work/runs.txt"
       done
     done
@@ -94,4 +99,15 @@ for coll in ("genres", "ncf"):
         share = med(runs[(coll, "grpc", 16, side)], "qps") / inproc
         print("%s, %s: gRPC at 16 clients / in process at 1 client = %.3f (floor + search allows %.3f)" % (
             coll, what, share, 1 / (1 + inproc / floor)))
+print()
+print("Searches without lists: batched (--search_batch 32, the default) against each alone (--search_batch 1)")
+print("| collection | clients | QPS batched | QPS alone | ratio | p50 batched | p50 alone | p99 batched | p99 alone | share batched | share alone |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for coll in ("genres", "ncf"):
+    inproc = med(runs[(coll, "inprocess", 1, "none")], "qps")
+    for c in (1, 4, 16):
+        a, b = runs[(coll, "grpc", c, "none")], runs[(coll, "grpc", c, "alone")]
+        print("| %s | %d | %.0f | %.0f | %.2f | %.0f us | %.0f us | %.0f us | %.0f us | %.3f | %.3f |" % (
+            coll, c, med(a, "qps"), med(b, "qps"), med(a, "qps") / med(b, "qps"), med(a, "p50_us"), med(b, "p50_us"),
+            med(a, "p99_us"), med(b, "p99_us"), med(a, "qps") / inproc, med(b, "qps") / inproc))
 PY

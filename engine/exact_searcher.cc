@@ -40,7 +40,10 @@ absl::Status ExactSearcher::Search(const float* queries, size_t n, const SearchP
       const float* s = scores.data() + i * ld;
       TopK& top = tops[i];
       for (uint64_t r = 0; r < rows; ++r) {
-        if (!top.Admits(s[r])) continue;
+        if (top.full()) {  // skip to the next row that could enter
+          r = NextAtLeast(s, r, rows, top.worst());
+          if (r == rows) break;
+        }
         const uint32_t row = static_cast<uint32_t>(start + r);
         if (params.filter != nullptr && !params.filter->Allows(row)) continue;
         top.Push({row, s[r]});

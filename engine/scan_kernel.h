@@ -24,4 +24,8 @@ void ScoreRows(const float* base, size_t rows, const float* queries, size_t n, s
 // One score, the same bits ScoreRows gives for the pair.
 float ScoreOne(const float* a, const float* b, size_t dims);
 
+// The first i in [from, n) with scores[i] >= threshold (NaN never is), or n: how a top-k
+// that is full skips, eight scores at a time, the rows that cannot enter it.
+size_t NextAtLeast(const float* scores, size_t from, size_t n, float threshold);
+
 }  // namespace simsearch

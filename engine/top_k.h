@@ -14,6 +14,9 @@ class TopK {
  public:
   explicit TopK(int k) : k_(static_cast<size_t>(k)) { heap_.reserve(k_); }
 
+  // k kept: from now on only a score >= worst() can enter.
+  bool full() const { return heap_.size() >= k_; }
+  float worst() const { return heap_.front().score; }  // when full()
   // Whether a candidate with this score could enter (cheap pre-check).
   bool Admits(float score) const { return heap_.size() < k_ || score >= heap_.front().score; }
   void Push(Neighbor n) {

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "engine/exact_searcher.h"
@@ -63,6 +64,22 @@ TEST(ScanKernel, LeadingDimensionLeavesTheRestOfTheOutputAlone) {
   ScoreRows(base.data(), rows, q.data(), n, dims, out.data(), ld);
   for (size_t i = 0; i < n; ++i) {
     for (size_t r = rows; r < ld; ++r) EXPECT_EQ(out[i * ld + r], -7.0f) << i << " " << r;
+  }
+}
+
+TEST(ScanKernel, NextAtLeastFindsWhatAPlainLoopFinds) {
+  std::vector<float> s = testing::RandomVectors(1, 75, 5);
+  s[20] = std::nanf("");
+  s[21] = -std::numeric_limits<float>::infinity();
+  for (float threshold : {-5.0f, -0.5f, 0.0f, 0.3f, 1.5f, 100.0f, -std::numeric_limits<float>::infinity()}) {
+    for (size_t from = 0; from <= s.size(); ++from) {
+      for (size_t n : {s.size(), s.size() - 3, size_t{17}}) {
+        if (from > n) continue;
+        size_t want = from;
+        while (want < n && !(s[want] >= threshold)) ++want;
+        ASSERT_EQ(NextAtLeast(s.data(), from, n, threshold), want) << threshold << " " << from << " " << n;
+      }
+    }
   }
 }
 

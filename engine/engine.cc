@@ -453,32 +453,61 @@ absl::Status Engine::ComputeItemNeighbours(const Collection& c, int k, int threa
   std::atomic<uint64_t> next{0}, done{0};
   std::mutex error_mu;
   absl::Status error;
+  // One item's list from its search's answer (`st`, `found`); false on an error.
+  auto store = [&](uint64_t row, const absl::Status& st, const std::vector<Hit>* found) {
+    uint32_t* out_rows = rows->data() + row * static_cast<uint64_t>(k);
+    float* out_scores = scores->data() + row * static_cast<uint64_t>(k);
+    if (st.code() == absl::StatusCode::kInvalidArgument) {  // no valid query for this item
+      out_rows[0] = kNoNeighbours;
+      return true;
+    }
+    std::lock_guard<std::mutex> lock(error_mu);
+    if (!st.ok()) {
+      if (error.ok()) error = st;
+      return false;
+    }
+    if (found->size() != static_cast<size_t>(k)) {
+      if (error.ok()) error = absl::InternalError(absl::StrCat("neighbours: item row ", row, " got ", found->size(), " of ", k));
+      return false;
+    }
+    for (int j = 0; j < k; ++j) {
+      auto r = c.RowOf((*found)[static_cast<size_t>(j)].id);
+      out_rows[j] = r.ok() ? *r : kNoNeighbours;
+      out_scores[j] = (*found)[static_cast<size_t>(j)].score;
+    }
+    return true;
+  };
+  // Items are searched kChunk at a time: one pass over the vectors for the chunk, each
+  // item's answer the one it gets alone (scan_kernel.h). A chunk with an item that has
+  // no valid query (a zero vector) is searched again one item at a time.
+  constexpr uint64_t kChunk = 16;
   auto work = [&] {
     std::vector<std::vector<Hit>> hits;
-    for (uint64_t row; (row = next.fetch_add(1)) < n;) {
-      const SearchQuery q = SearchQuery::Item(c.id(static_cast<uint32_t>(row)));
-      absl::Status st = ScanVectors(c, {&q}, {0}, 1, k, none, absl::InfiniteFuture(), &hits, /*exact=*/true);
-      uint32_t* out_rows = rows->data() + row * static_cast<uint64_t>(k);
-      float* out_scores = scores->data() + row * static_cast<uint64_t>(k);
-      if (st.code() == absl::StatusCode::kInvalidArgument) {  // no valid query for this item
-        out_rows[0] = kNoNeighbours;
-      } else if (!st.ok()) {
-        std::lock_guard<std::mutex> lock(error_mu);
-        if (error.ok()) error = st;
-        return;
-      } else if (hits[0].size() != static_cast<size_t>(k)) {
-        std::lock_guard<std::mutex> lock(error_mu);
-        if (error.ok()) error = absl::InternalError(absl::StrCat("neighbours: item row ", row, " got ", hits[0].size(), " of ", k));
-        return;
-      } else {
-        for (int j = 0; j < k; ++j) {
-          auto r = c.RowOf(hits[0][static_cast<size_t>(j)].id);
-          out_rows[j] = r.ok() ? *r : kNoNeighbours;
-          out_scores[j] = hits[0][static_cast<size_t>(j)].score;
+    std::vector<SearchQuery> queries;
+    std::vector<const SearchQuery*> ptrs;
+    std::vector<size_t> index;
+    for (uint64_t start; (start = next.fetch_add(kChunk)) < n;) {
+      const uint64_t end = std::min(n, start + kChunk);
+      queries.clear();
+      ptrs.clear();
+      index.clear();
+      for (uint64_t row = start; row < end; ++row) queries.push_back(SearchQuery::Item(c.id(static_cast<uint32_t>(row))));
+      for (size_t i = 0; i < queries.size(); ++i) {
+        ptrs.push_back(&queries[i]);
+        index.push_back(i);
+      }
+      absl::Status st = ScanVectors(c, ptrs, index, ptrs.size(), k, none, absl::InfiniteFuture(), &hits, /*exact=*/true);
+      for (uint64_t row = start; row < end; ++row) {
+        const size_t i = static_cast<size_t>(row - start);
+        if (st.code() == absl::StatusCode::kInvalidArgument) {
+          absl::Status alone = ScanVectors(c, {ptrs[i]}, {0}, 1, k, none, absl::InfiniteFuture(), &hits, true);
+          if (!store(row, alone, alone.ok() ? &hits[0] : nullptr)) return;
+        } else if (!store(row, st, st.ok() ? &hits[i] : nullptr)) {
+          return;
         }
       }
-      const uint64_t d = done.fetch_add(1) + 1;
-      if (progress && d % 256 == 0) progress(static_cast<double>(d) / static_cast<double>(n));
+      const uint64_t d = done.fetch_add(end - start) + (end - start);
+      if (progress && d / 256 != (d - (end - start)) / 256) progress(static_cast<double>(d) / static_cast<double>(n));
     }
   };
   std::vector<std::thread> pool;

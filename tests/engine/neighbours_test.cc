@@ -60,12 +60,10 @@ struct Case {
   bool similar;
 };
 
-class NeighboursTest : public ::testing::TestWithParam<Case> {};
-
-TEST_P(NeighboursTest, ListsAnswerExactlyWhatTheExactSearchAnswers) {
-  const Case& c = GetParam();
-  testing::TempDir dir;
-  testing::BundleSpec spec = RandomSpec(600, 12, 7);
+// RandomSpec of 12 dims with the case's metric; with its "similar" space, 3 users who
+// watched every other item.
+testing::BundleSpec SpecFor(const Case& c, uint64_t n, uint64_t seed) {
+  testing::BundleSpec spec = RandomSpec(n, 12, seed);
   spec.metric = c.metric;
   spec.similar = c.similar;
   if (c.similar) {
@@ -74,6 +72,15 @@ TEST_P(NeighboursTest, ListsAnswerExactlyWhatTheExactSearchAnswers) {
     spec.user_ids = {1, 2, 3};
     for (size_t i = 0; i < spec.ids.size(); i += 2) spec.user_items.push_back({1 + static_cast<int64_t>(i % 3), spec.ids[i]});
   }
+  return spec;
+}
+
+class NeighboursTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(NeighboursTest, ListsAnswerExactlyWhatTheExactSearchAnswers) {
+  const Case& c = GetParam();
+  testing::TempDir dir;
+  testing::BundleSpec spec = SpecFor(c, 600, 7);
   // The oracle: the same vectors as an exact bundle without lists.
   testing::BundleSpec exact = spec;
   exact.neighbours = 0;
@@ -115,15 +122,7 @@ TEST_P(NeighboursTest, ListsAnswerExactlyWhatTheExactSearchAnswers) {
 TEST_P(NeighboursTest, ABatchAnswersWhatEachQueryAnswersAlone) {
   const Case& c = GetParam();
   testing::TempDir dir;
-  testing::BundleSpec spec = RandomSpec(400, 12, 8);
-  spec.metric = c.metric;
-  spec.similar = c.similar;
-  if (c.similar) {
-    spec.similar_norm_power = 0.75f;
-    spec.user_vectors = testing::RandomVectors(3, 12, 9);
-    spec.user_ids = {1, 2, 3};
-    for (size_t i = 0; i < spec.ids.size(); i += 2) spec.user_items.push_back({1 + static_cast<int64_t>(i % 3), spec.ids[i]});
-  }
+  testing::BundleSpec spec = SpecFor(c, 400, 8);
   spec.kind = c.kind;
   spec.neighbours = 20;
   testing::BuildBundleOrDie(dir.Join("lists"), dir.path(), spec);

@@ -206,6 +206,36 @@ namespace {
 
 // The list is really what answers: a score planted in the stored list (the bundle
 // opened without checksums) comes back for top_k <= K and not above it.
+// The indexer searches items 16 at a time; an item with no valid query (here a zero
+// vector in the "similar" space) fails its chunk's search, and the chunk is searched
+// again one item at a time: that item gets no list, its chunk-mates theirs.
+TEST(Neighbours, AnItemWithNoValidQueryGetsNoListAndSpoilsNoOther) {
+  testing::TempDir dir;
+  testing::BundleSpec spec = SpecFor(Case{"ip_similar_space", Metric::kInnerProduct, IndexKind::kFlat, true}, 100, 4);
+  std::fill_n(spec.vectors.begin() + 37 * 12, 12, 0.0f);
+  spec.neighbours = 10;
+  testing::BuildBundleOrDie(dir.Join("lists"), dir.path(), spec);
+  testing::BundleSpec exact = spec;
+  exact.neighbours = 0;
+  testing::BuildBundleOrDie(dir.Join("exact"), dir.path(), exact);
+  Served got = Serve(dir.Join("lists")), want = Serve(dir.Join("exact"));
+  auto coll = got.engine->GetCollection("c");
+  ASSERT_TRUE(coll.ok());
+  EXPECT_EQ((*coll)->neighbour_rows(37)[0], Engine::kNoNeighbours);
+  for (size_t i = 0; i < spec.ids.size(); ++i) {
+    const SearchQuery q = SearchQuery::Item(spec.ids[i]);
+    auto a = got.engine->Search("c", {q}, 10, {}, absl::InfiniteFuture());
+    auto b = want.engine->Search("c", {q}, 10, {}, absl::InfiniteFuture());
+    ASSERT_EQ(a.status(), b.status()) << "item " << i;
+    if (i == 37) {
+      EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
+      continue;
+    }
+    EXPECT_NE((*coll)->neighbour_rows(static_cast<uint32_t>(i))[0], Engine::kNoNeighbours) << "item " << i;
+    ExpectSame(a->hits[0], b->hits[0], absl::StrCat("item ", i));
+  }
+}
+
 TEST(Neighbours, TheStoredListIsWhatAnswers) {
   testing::TempDir dir;
   testing::BundleSpec spec = RandomSpec(50, 4, 5);

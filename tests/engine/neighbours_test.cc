@@ -60,11 +60,13 @@ struct Case {
   bool similar;
 };
 
-// RandomSpec of 12 dims with the case's metric; with its "similar" space, 3 users who
-// watched every other item.
-testing::BundleSpec SpecFor(const Case& c, uint64_t n, uint64_t seed) {
+// RandomSpec of 12 dims with the case's metric and index kind, and `neighbours`; with its
+// "similar" space, 3 users who watched every other item.
+testing::BundleSpec SpecFor(const Case& c, uint64_t n, uint64_t seed, int neighbours) {
   testing::BundleSpec spec = RandomSpec(n, 12, seed);
   spec.metric = c.metric;
+  spec.kind = c.kind;
+  spec.neighbours = neighbours;
   spec.similar = c.similar;
   if (c.similar) {
     spec.similar_norm_power = 0.75f;
@@ -75,21 +77,27 @@ testing::BundleSpec SpecFor(const Case& c, uint64_t n, uint64_t seed) {
   return spec;
 }
 
+// `spec` as built (with its lists) in `got`, and the oracle in `want`: the same vectors
+// as an exact bundle without lists.
+struct ListsAndOracle {
+  Served got, want;
+};
+ListsAndOracle ServeWithOracle(const testing::TempDir& dir, const testing::BundleSpec& spec) {
+  testing::BuildBundleOrDie(dir.Join("lists"), dir.path(), spec);
+  testing::BundleSpec exact = spec;
+  exact.neighbours = 0;
+  exact.kind = IndexKind::kFlat;
+  testing::BuildBundleOrDie(dir.Join("exact"), dir.path(), exact);
+  return {Serve(dir.Join("lists")), Serve(dir.Join("exact"))};
+}
+
 class NeighboursTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(NeighboursTest, ListsAnswerExactlyWhatTheExactSearchAnswers) {
   const Case& c = GetParam();
   testing::TempDir dir;
-  testing::BundleSpec spec = SpecFor(c, 600, 7);
-  // The oracle: the same vectors as an exact bundle without lists.
-  testing::BundleSpec exact = spec;
-  exact.neighbours = 0;
-  exact.kind = IndexKind::kFlat;
-  testing::BuildBundleOrDie(dir.Join("exact"), dir.path(), exact);
-  spec.kind = c.kind;
-  spec.neighbours = 20;
-  testing::BuildBundleOrDie(dir.Join("lists"), dir.path(), spec);
-  Served want = Serve(dir.Join("exact")), got = Serve(dir.Join("lists"));
+  testing::BundleSpec spec = SpecFor(c, 600, 7, 20);
+  auto [got, want] = ServeWithOracle(dir, spec);
   auto coll = got.engine->GetCollection("c");
   ASSERT_TRUE(coll.ok());
   ASSERT_EQ((*coll)->neighbours_k(), 20u);
@@ -122,9 +130,7 @@ TEST_P(NeighboursTest, ListsAnswerExactlyWhatTheExactSearchAnswers) {
 TEST_P(NeighboursTest, ABatchAnswersWhatEachQueryAnswersAlone) {
   const Case& c = GetParam();
   testing::TempDir dir;
-  testing::BundleSpec spec = SpecFor(c, 400, 8);
-  spec.kind = c.kind;
-  spec.neighbours = 20;
+  testing::BundleSpec spec = SpecFor(c, 400, 8, 20);
   testing::BuildBundleOrDie(dir.Join("lists"), dir.path(), spec);
   testing::BundleSpec scan = spec;
   scan.neighbours = 0;
@@ -169,11 +175,7 @@ TEST(Neighbours, TopKAboveTheListAndSelectiveFiltersFallBackToTheSearch) {
   testing::TempDir dir;
   testing::BundleSpec spec = RandomSpec(300, 8, 3);
   spec.neighbours = 5;
-  testing::BuildBundleOrDie(dir.Join("root"), dir.path(), spec);
-  testing::BundleSpec exact = spec;
-  exact.neighbours = 0;
-  testing::BuildBundleOrDie(dir.Join("exact"), dir.path(), exact);
-  Served got = Serve(dir.Join("root")), want = Serve(dir.Join("exact"));
+  auto [got, want] = ServeWithOracle(dir, spec);
   FilterSpec horror;
   horror.genres = {"Horror"};  // 1 item in 5: rarely 5 of them among the 5 listed
   for (size_t i = 0; i < 50; ++i) {
@@ -211,14 +213,10 @@ namespace {
 // again one item at a time: that item gets no list, its chunk-mates theirs.
 TEST(Neighbours, AnItemWithNoValidQueryGetsNoListAndSpoilsNoOther) {
   testing::TempDir dir;
-  testing::BundleSpec spec = SpecFor(Case{"ip_similar_space", Metric::kInnerProduct, IndexKind::kFlat, true}, 100, 4);
+  testing::BundleSpec spec =
+      SpecFor(Case{"ip_similar_space", Metric::kInnerProduct, IndexKind::kFlat, true}, 100, 4, 10);
   std::fill_n(spec.vectors.begin() + 37 * 12, 12, 0.0f);
-  spec.neighbours = 10;
-  testing::BuildBundleOrDie(dir.Join("lists"), dir.path(), spec);
-  testing::BundleSpec exact = spec;
-  exact.neighbours = 0;
-  testing::BuildBundleOrDie(dir.Join("exact"), dir.path(), exact);
-  Served got = Serve(dir.Join("lists")), want = Serve(dir.Join("exact"));
+  auto [got, want] = ServeWithOracle(dir, spec);
   auto coll = got.engine->GetCollection("c");
   ASSERT_TRUE(coll.ok());
   EXPECT_EQ((*coll)->neighbour_rows(37)[0], Engine::kNoNeighbours);

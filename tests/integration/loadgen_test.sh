@@ -24,6 +24,8 @@ expect_run() {
     pass "$what: $(field "$out" ok) calls"
   else
     fail "$what: exit $rc, $out $(cat "$work/err")"
+    echo "the engine's log:" >&2
+    tail -n 20 "$work/engine.log" >&2
   fi
 }
 # expect_error WHAT EXIT TEXT -- loadgen args

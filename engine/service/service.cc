@@ -380,7 +380,6 @@ SimSearchService::~SimSearchService() {
   trimmer_.join();
 }
 
-
 bool SimSearchService::Admitted(Call* call, const grpc::ServerContextBase* ctx, int64_t estimate) {
   if (hooks_.tokens != nullptr && !HasValidToken(*hooks_.tokens, ctx->client_metadata())) {
     call->FinishWith(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kUnauthenticatedMessage), 0);
@@ -490,7 +489,7 @@ void SimSearchService::Take(Call* call, const Ctx* ctx, const v1::SearchRequest*
                             CallQueue* q) {
   auto* batch = static_cast<SearchBatch*>(q->deferred);
   if (batch == nullptr || !Batchable(*req)) {
-    Admit(call, ctx, resp, Estimate(*req), [this, ctx, req, resp] { return Run(ctx, *req, resp); });
+    Take<v1::SearchRequest, v1::SearchResponse>(call, ctx, req, resp, q);  // as any call
     return;
   }
   if (Admitted(call, ctx, Estimate(*req))) batch->Keep({call, ctx, req, resp});
@@ -510,24 +509,25 @@ bool SameSearch(const v1::SearchRequest& a, const v1::SearchRequest& b) {
 
 void SimSearchService::AnswerKept(const std::vector<BatchEntry>& kept) {
   const auto now = std::chrono::system_clock::now();
+  auto expired = [&](const BatchEntry& e) { return e.ctx->deadline() <= now; };
   std::vector<char> answered(kept.size(), 0);
   std::vector<size_t> group;
   for (size_t i = 0; i < kept.size(); ++i) {
     if (answered[i]) continue;
-    group.clear();
-    for (size_t j = i; j < kept.size(); ++j) {
-      // A call whose deadline passed is answered alone: DEADLINE_EXCEEDED.
-      if (!answered[j] && kept[j].ctx->deadline() > now && SameSearch(*kept[i].req, *kept[j].req)) {
+    answered[i] = 1;
+    if (expired(kept[i])) {  // answered alone: DEADLINE_EXCEEDED
+      AnswerAlone(kept[i]);
+      continue;
+    }
+    group.assign(1, i);
+    for (size_t j = i + 1; j < kept.size(); ++j) {
+      if (!answered[j] && !expired(kept[j]) && SameSearch(*kept[i].req, *kept[j].req)) {
         group.push_back(j);
+        answered[j] = 1;
       }
     }
-    for (size_t j : group) answered[j] = 1;
     if (group.size() < 2 || !AnswerTogether(kept, group)) {
       for (size_t j : group) AnswerAlone(kept[j]);
-    }
-    if (!answered[i]) {
-      answered[i] = 1;
-      AnswerAlone(kept[i]);
     }
   }
 }

@@ -8,15 +8,16 @@
 // is free. Past the queue, and when the answers of the calls in progress
 // (estimated at admission from top_k and the batch size, then measured) would take more
 // than `max_inflight_bytes` until their clients have read them, calls are refused with
-// RESOURCE_EXHAUSTED (retry with backoff).
+// RESOURCE_EXHAUSTED (retry with backoff). An answer larger than `max_response_bytes`
+// (standard clients refuse more than 4 MiB by default) is an error that says what to
+// lower.
 //
 // Search calls by item or by vector on an exact (flat) collection are not answered one
 // by one: a polling thread keeps the ones it reads until gRPC has no more ready for it,
 // then answers those that ask the same collection, top_k and filter as one batch, so the
 // vectors are read once for all of them (docs/ARCHITECTURE.md, "Batching concurrent
 // searches"). Alone or in a batch, a search gets the same answer to the bit
-// (scan_kernel.h); a call waits for no timer, only for the calls read with it. An answer larger than `max_response_bytes` (standard clients
-// refuse more than 4 MiB by default) is an error that says what to lower.
+// (scan_kernel.h); a call waits for no timer, only for the calls read with it.
 #pragma once
 
 #include <atomic>

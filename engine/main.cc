@@ -339,6 +339,9 @@ int main(int argc, char** argv) {
                     {"peer", call.context->peer()},
                     {"message", call.status.error_message()}});
   };
+  // One descriptor a connection: Debian's default soft limit (1,024) would cap the
+  // metrics endpoint's and gRPC's connections well below what a flood opens.
+  simsearch::http::RaiseOpenFileLimit();
   std::unique_ptr<simsearch::MetricsHttpServer> metrics_server;
   if (count_calls) {
     auto m = simsearch::MetricsHttpServer::Start(metrics_listen, &metrics.registry());

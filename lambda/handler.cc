@@ -219,28 +219,31 @@ class Router {
   Reply Route() {
     const std::string& p = req_.path;
     std::string& route = route_;
+    // HEAD is allowed wherever GET is (RFC 9110 section 9.3.2): the same answer, whose
+    // body the server in front leaves out.
+    const bool get = req_.method == "GET" || req_.method == "HEAD";
     if (p == "/recommend" || p == "/recommend/") {
       route = "/recommend";
       if (req_.method == "POST") return Recommend();
     } else if (p == "/search" || p == "/search/") {
       route = "/search";
-      if (req_.method == "GET") return SearchText();
+      if (get) return SearchText();
     } else if (p == "/titles" || p == "/titles/") {
       route = "/titles";
-      if (req_.method == "GET") return Titles();
+      if (get) return Titles();
     } else if (absl::StartsWith(p, "/items/")) {
       route = "/items/{id}";
-      if (req_.method == "GET") return ItemById(p.substr(7));
+      if (get) return ItemById(p.substr(7));
     } else if (p == "/health") {
       route = "/health";
-      if (req_.method == "GET") return Health();
+      if (get) return Health();
     } else {
       return Error(404, absl::StrCat("no route ", req_.method, " ", p,
                                      "; routes: POST /recommend, GET /search, GET /titles, GET /items/{id}, GET /health"));
     }
     Reply r = Error(405, absl::StrCat("method ", req_.method, " is not allowed on ", route, "; use ",
-                                      route == "/recommend" ? "POST" : "GET"));
-    r.headers["Allow"] = route == "/recommend" ? "POST, OPTIONS" : "GET, OPTIONS";
+                                      route == "/recommend" ? "POST" : "GET or HEAD"));
+    r.headers["Allow"] = route == "/recommend" ? "POST, OPTIONS" : "GET, HEAD, OPTIONS";
     return r;
   }
 
@@ -607,8 +610,9 @@ class Router {
 
 std::string Serialize(const Reply& r, const HandlerOptions& o) {
   json headers = {{"Content-Type", "application/json"},
+                  {"X-Content-Type-Options", "nosniff"},
                   {"Access-Control-Allow-Origin", o.cors_origin},
-                  {"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
+                  {"Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS"},
                   {"Access-Control-Allow-Headers", "Content-Type"}};
   for (const auto& [k, v] : r.headers) headers[k] = v;
   json out = {{"statusCode", r.status},

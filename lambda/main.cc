@@ -129,6 +129,9 @@ int Run(int argc, char** argv) {
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // One descriptor a connection: Debian's default soft limit (1,024) is below what a
+    // flood opens (http/server.h sheds connections to stay within the limit).
+    http::RaiseOpenFileLimit();
     GatewayOptions go;
     go.timeout = absl::Seconds(timeout_s);
     go.max_body_bytes = ho.max_body_bytes;

@@ -11,7 +11,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libfaiss-dev libhnswlib-dev libopenblas-dev libeigen3-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
-  libutf8proc-dev libxxhash-dev libcpp-httplib-dev libcivetweb-dev libssl-dev
+  libutf8proc-dev libxxhash-dev libcpp-httplib-dev libssl-dev
   chromium fonts-dejavu-core
   prometheus haproxy openssl yamllint
 )

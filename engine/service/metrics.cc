@@ -4,22 +4,18 @@
 
 #include <cstdio>
 #include <fstream>
-#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "httplib.h"
+#include "http/server.h"
 
 #ifndef SIMSEARCH_VERSION
 #define SIMSEARCH_VERSION "dev"
 #endif
 
 namespace simsearch {
-namespace {
-
-}  // namespace
 
 const char* StatusCodeName(grpc::StatusCode code) {
   static const char* const kNames[] = {
@@ -172,58 +168,46 @@ void EngineMetrics::Collect(GaugeWriter* w) const {
   w->Sample("process_cpu_seconds_total", {}, cpu);
 }
 
-absl::Status SplitHostPort(const std::string& flag, const std::string& address, std::string* host, int* port) {
-  const size_t colon = address.rfind(':');
-  std::string h = colon == std::string::npos ? "" : address.substr(0, colon);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  int p = -1;
-  if (colon == std::string::npos || h.empty() || !absl::SimpleAtoi(address.substr(colon + 1), &p) || p < 0 ||
-      p > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag, ": '", address, "' is not host:port (e.g. 127.0.0.1:9464; port 0 picks one)"));
-  }
-  *host = h;
-  *port = p;
-  return absl::OkStatus();
-}
-
-struct MetricsHttpServer::Impl {
-  httplib::Server server;
-  std::thread thread;
-};
-
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(const std::string& listen,
                                                                              const MetricsRegistry* registry) {
-  std::string host;
-  int port = 0;
-  if (absl::Status st = SplitHostPort("--metrics_listen", listen, &host, &port); !st.ok()) return st;
+  http::ServerOptions o;
+  o.flag = "--metrics_listen";
+  // A scrape is one short GET: one worker, a few waiting. Connections that do not send
+  // a request promptly are cut (http/server.h), so a slow client cannot make a scraper
+  // see the replica as down.
+  o.threads = 1;
+  o.max_queued = 16;
+  o.max_body_bytes = 0;
+  o.head_limits.max_head_bytes = 8 * 1024;
+  auto server = http::Server::Start(listen, o, [registry](const http::Request& req) {
+    http::Response r;
+    r.headers = {{"X-Content-Type-Options", "nosniff"}};
+    if (req.method != "GET" && req.method != "HEAD") {
+      r.status = 405;
+      r.headers.emplace_back("Allow", "GET, HEAD");
+      r.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+      r.body = "only GET and HEAD\n";
+    } else if (req.path == "/metrics") {
+      r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      r.body = registry->Expose();
+    } else if (req.path == "/") {
+      r.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+      r.body = "simsearch metrics: GET /metrics (Prometheus text format)\n";
+    } else {
+      r.status = 404;
+      r.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+      r.body = "not found: the metrics are at /metrics\n";
+    }
+    return r;
+  });
+  if (!server.ok()) return server.status();
   std::unique_ptr<MetricsHttpServer> s(new MetricsHttpServer());
-  s->impl_ = std::make_unique<Impl>();
-  httplib::Server& srv = s->impl_->server;
-  srv.new_task_queue = [] { return new httplib::ThreadPool(1); };
-  srv.Get("/metrics", [registry](const httplib::Request&, httplib::Response& res) {
-    res.set_content(registry->Expose(), "text/plain; version=0.0.4; charset=utf-8");
-  });
-  srv.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("simsearch metrics: GET /metrics (Prometheus text format)\n", "text/plain");
-  });
-  if (port == 0) {
-    s->port_ = srv.bind_to_any_port(host);
-  } else {
-    s->port_ = srv.bind_to_port(host, port) ? port : -1;
-  }
-  if (s->port_ <= 0) {
-    return absl::UnavailableError(absl::StrCat("--metrics_listen: cannot listen on ", listen,
-                                               " (address in use, or not a local address?)"));
-  }
-  s->impl_->thread = std::thread([impl = s->impl_.get()] { impl->server.listen_after_bind(); });
+  s->server_ = *std::move(server);
   return s;
 }
 
-MetricsHttpServer::~MetricsHttpServer() {
-  if (impl_ == nullptr) return;
-  impl_->server.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
-}
+MetricsHttpServer::~MetricsHttpServer() = default;
+
+int MetricsHttpServer::port() const { return server_->port(); }
 
 }  // namespace simsearch

@@ -16,6 +16,7 @@
 #include "engine/engine.h"
 #include "engine/registry.h"
 #include "engine/service/service.h"
+#include "http/server.h"
 
 namespace simsearch {
 
@@ -51,27 +52,22 @@ class EngineMetrics {
   absl::flat_hash_map<std::string, absl::Time> last_reload_ ABSL_GUARDED_BY(mu_);
 };
 
-// Serves GET /metrics (Prometheus text format) from its own thread.
+// Serves GET /metrics (Prometheus text format) on http::Server: its own event loop and
+// one worker, so idle or slow connections never hold a scrape up.
 class MetricsHttpServer {
  public:
-  // Binds `listen` (host:port; port 0 picks one) and starts serving.
+  // Binds `listen` (host:port; port 0 picks one) exclusively and starts serving.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(const std::string& listen,
                                                                    const MetricsRegistry* registry);
   ~MetricsHttpServer();
-  int port() const { return port_; }
+  int port() const;
 
  private:
-  struct Impl;
   MetricsHttpServer() = default;
-  std::unique_ptr<Impl> impl_;
-  int port_ = 0;
+  std::unique_ptr<http::Server> server_;
 };
 
 // grpc::StatusCode's canonical name ("NOT_FOUND"), as gRPC tools print it.
 const char* StatusCodeName(grpc::StatusCode code);
-
-// "1.2.3.4:50051" -> ("1.2.3.4", 50051); "[::1]:9" -> ("::1", 9). InvalidArgument naming
-// `flag` when malformed.
-absl::Status SplitHostPort(const std::string& flag, const std::string& address, std::string* host, int* port);
 
 }  // namespace simsearch

@@ -618,6 +618,7 @@ class Server::Loop {
       // Lingering close: a close() with unread bytes would send a reset that can
       // destroy the answer before the client reads it (a 413 while the body arrives).
       ::shutdown(c->fd, SHUT_WR);
+      if (stop_.load()) return Close(c);  // stopping: no time to linger
       StartWaiting(c, Phase::kLinger, now_ + kLinger);
       SetInterest(c, EPOLLIN);
       return;

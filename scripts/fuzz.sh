@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes every parser of untrusted input with libFuzzer (clang, ASan + UBSan):
 #   the API Gateway event handler, the npy/fvecs/CSV/array-file readers, manifest and
-#   bundle verification, the safetensors reader, the tokenizer, the catalogue reader.
+#   bundle verification, the safetensors reader, the tokenizer, the catalogue reader,
+#   the HTTP request parser (heads and chunked bodies) of the gateway and metrics server.
 #
 #   ./scripts/fuzz.sh [SECONDS] [HARNESS...]   (default: 60 seconds each, all harnesses)
 #
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(handler vector_files safetensors tokenizer bundle catalog)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(handler vector_files safetensors tokenizer bundle catalog http_request)
 case "$seconds" in ''|*[!0-9]*) echo "fuzz: SECONDS must be a number, got '$seconds'" >&2; exit 2 ;; esac
 
 ./scripts/install-deps.sh

@@ -90,3 +90,12 @@ put("catalog", "synopses", 'anime_id,name,english_name,type,episodes,genres,syno
     '1,Cowboy Bebop,Cowboy Bebop,TV,26.0,"Action, Sci-Fi","Crime is ""timeless""."\n'
     '6,Trigun &amp; Co,&#039;Trigun&#x27;,TV,Unknown,,\n')
 put("catalog", "bad_rows", 'anime_id,name,genre,type\n1,Hello, World,Drama,Movie\n2,Short\nabc,x,y,z\n')
+
+# http_request: the first byte is how the bytes arrive (pieces of byte % 17); then a
+# request head and, when chunked, its body (see fuzz_http_request.cc).
+put("http_request", "get", b"\x05GET /search?q=a%20b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+put("http_request", "chunked", b"\x03POST /recommend HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"5;x=1\r\nhello\r\n0\r\nT: 1\r\n\r\nGET / HTTP/1.1\r\n")
+put("http_request", "length", b"\x00POST /r HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nabcde")
+put("http_request", "absolute", b"\x01\r\nGET http://h/a?b HTTP/1.0\nConnection: keep-alive\n\n")
+put("http_request", "bad", b"\x02GET /items/1%00.json HTTP/1.1\r\nHost: x\r\nX : y\r\n\r\n")

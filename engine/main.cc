@@ -179,10 +179,14 @@ int main(int argc, char** argv) {
               "require client certificates signed by this CA (PEM): mutual TLS", "FILE");
   p.AddString("auth_tokens_file", &tokens_file,
               "require 'authorization: Bearer TOKEN' metadata with one of the tokens in FILE\n"
-              "(one per line, '#' comments); re-read with every poll and on SIGHUP", "FILE");
+              "(one per line, '#' comments); re-read with every poll and on SIGHUP, and what\n"
+              "it holds then is what is accepted: remove a token to revoke it (an empty file\n"
+              "refuses every call; a missing one too, logged as an error). Replace it\n"
+              "atomically (write a new file, then mv)", "FILE");
   p.AddString("health_listen", &sopts.health_listen,
-              "also serve grpc.health.v1 alone, in plaintext, on HOST:PORT: for Kubernetes'\n"
-              "native gRPC probes, which cannot speak TLS (default: off)", "HOST:PORT");
+              "also serve grpc.health.v1 alone (no reflection, no search), in plaintext, on\n"
+              "HOST:PORT: for Kubernetes' native gRPC probes, which cannot speak TLS\n"
+              "(default: off)", "HOST:PORT");
   p.AddBool("protect_health", &protect_health,
             "health checks and reflection need a token too (needs TLS); by default they\n"
             "are public so probes and grpcurl work without one");
@@ -396,10 +400,13 @@ int main(int argc, char** argv) {
                                    auto changed = token_set->Reload();
                                    const std::string error(changed.ok() ? "" : changed.status().message());
                                    if (!error.empty() && error != last_token_error) {  // once per new error
-                                     LogError(absl::StrCat("token file not reloaded, the previous tokens stay: ", error));
+                                     LogError(absl::StrCat(error, "; no token is accepted until it can be read"));
                                    }
                                    last_token_error = error;
-                                   if (changed.ok() && *changed) {
+                                   if (changed.ok() && *changed && token_set->size() == 0) {
+                                     LogWarning(absl::StrCat("token file reloaded: ", token_set->path(),
+                                                             " holds no token; every call is refused until one is added"));
+                                   } else if (changed.ok() && *changed) {
                                      LogInfo(absl::StrCat("token file reloaded: ", token_set->size(), " token(s)"));
                                    }
                                  }

@@ -33,17 +33,17 @@ absl::StatusOr<std::vector<TokenSet::Digest>> TokenSet::Read(const std::string& 
     SHA256(reinterpret_cast<const unsigned char*>(line.data()), line.size(), d.data());
     out.push_back(d);
   }
-  if (out.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the token file ", path, " holds no token (one per line; '#' starts a comment): "
-        "every call would be refused"));
-  }
   return out;
 }
 
 absl::StatusOr<std::unique_ptr<TokenSet>> TokenSet::Load(std::string path) {
   auto digests = Read(path);
   if (!digests.ok()) return digests.status();
+  if (digests->empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the token file ", path, " holds no token (one per line; '#' starts a comment): "
+        "every call would be refused"));
+  }
   std::unique_ptr<TokenSet> set(new TokenSet(std::move(path)));
   absl::MutexLock lock(&set->mu_);
   set->digests_ = std::move(*digests);
@@ -52,8 +52,11 @@ absl::StatusOr<std::unique_ptr<TokenSet>> TokenSet::Load(std::string path) {
 
 absl::StatusOr<bool> TokenSet::Reload() {
   auto digests = Read(path_);
-  if (!digests.ok()) return digests.status();
   absl::MutexLock lock(&mu_);
+  if (!digests.ok()) {
+    digests_.clear();  // fail closed
+    return digests.status();
+  }
   const bool changed = *digests != digests_;
   digests_ = std::move(*digests);
   return changed;

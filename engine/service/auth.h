@@ -21,12 +21,15 @@ namespace simsearch {
 // without an early exit, so the time taken says nothing about how much of it matched.
 class TokenSet {
  public:
-  // Reads `path`; an unreadable file or one with no token is an error.
+  // Reads `path` at start; an unreadable file or one with no token is an error (a
+  // server that would refuse every call is a mistake to report, not to serve).
   static absl::StatusOr<std::unique_ptr<TokenSet>> Load(std::string path);
 
-  // Reads the file again. On success the new tokens replace the old ones and the
-  // result says whether they changed; on failure (unreadable, or no token left) the
-  // old tokens stay and the error says why.
+  // Reads the file again, and what it holds now is what is accepted, so an operator
+  // revokes a token by removing it: the result says whether the tokens changed. A file
+  // with no token means no token is valid (size() == 0: every call is refused). A
+  // missing or unreadable file is an error, and no token is valid until it can be read
+  // again (fail closed: deleting the file revokes every token).
   absl::StatusOr<bool> Reload();
 
   // True when `authorization` (the metadata value) is "Bearer <a token in the set>".

@@ -94,6 +94,21 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Serve
   return creds;
 }
 
+// Takes server reflection off a builder. InitProtoReflectionServerBuilderPlugin adds it
+// to every builder in the process; the plaintext health port must describe nothing but
+// health (with --protect_health, reflection of simsearch.v1 needs a token).
+class WithoutReflection final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->erase(std::remove_if(plugins->begin(), plugins->end(),
+                                  [](const std::unique_ptr<grpc::ServerBuilderPlugin>& p) {
+                                    return p->name().find("reflection") != std::string::npos;
+                                  }),
+                   plugins->end());
+  }
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SearchServer>> SearchServer::Start(const Engine* engine,
@@ -141,6 +156,7 @@ absl::StatusOr<std::unique_ptr<SearchServer>> SearchServer::Start(const Engine* 
     hb.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(), &s->health_port_);
     hb.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     hb.RegisterService(s->health_only_.get());
+    hb.SetOption(std::make_unique<WithoutReflection>());
     s->health_queues_->AddTo(&hb);
     s->health_server_ = hb.BuildAndStart();
     if (s->health_server_ == nullptr || s->health_port_ == 0) {

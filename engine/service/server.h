@@ -45,8 +45,8 @@ struct ServerOptions {
   // (only with TLS: gRPC runs a server-wide token check for secure ports only).
   ServiceHooks hooks;
   bool protect_health_and_reflection = false;
-  // A second, plaintext port that serves grpc.health.v1 only (and reflection), with the
-  // same statuses: Kubernetes' native gRPC probes cannot speak TLS. Empty: none.
+  // A second, plaintext port that serves grpc.health.v1 only (no reflection, no search),
+  // with the same statuses: Kubernetes' native gRPC probes cannot speak TLS. Empty: none.
   std::string health_listen;
 };
 

@@ -72,13 +72,30 @@ run_cli 1 "UNAUTHENTICATED" "after reload the old token is refused" -- \
   similar 1 --collection tiny --tls_ca "$pki/ca.pem" --token alpha-token-1
 run_cli 0 "Cowboy Bebop" "after reload the new token passes (same process)" -- \
   similar 1 --collection tiny --tls_ca "$pki/ca.pem" --token beta-token-2
-: > "$work/tokens"  # an empty file is refused; the tokens in use stay
+# Revoking every token without a restart: an empty file refuses every call, and so
+# does a deleted one (an error in the log); restoring it lets the tokens in again.
+: > "$work/tokens"
 kill -HUP "$engine_pid"
-for _ in $(seq 1 50); do grep -q "token file not reloaded" "$work/engine.log" && break; sleep 0.1; done
-grep -q "token file not reloaded" "$work/engine.log" && pass "an empty token file is refused, logged" || fail "no log of the refused token file"
-run_cli 0 "Cowboy Bebop" "the previous tokens keep working" -- \
+for _ in $(seq 1 50); do grep -q "holds no token; every call is refused" "$work/engine.log" && break; sleep 0.1; done
+grep -q "holds no token; every call is refused" "$work/engine.log" && pass "an empty token file is logged" \
+  || fail "no log of the empty token file: $(tail -3 "$work/engine.log")"
+run_cli 1 "UNAUTHENTICATED" "an empty token file revokes every token" -- \
+  similar 1 --collection tiny --tls_ca "$pki/ca.pem" --token beta-token-2
+printf 'beta-token-2\n' > "$work/tokens.new" && mv "$work/tokens.new" "$work/tokens"
+kill -HUP "$engine_pid"
+for _ in $(seq 1 50); do grep -q "token file reloaded: 1 token" "$work/engine.log" && break; sleep 0.1; done
+run_cli 0 "Cowboy Bebop" "a token added back is accepted" -- \
+  similar 1 --collection tiny --tls_ca "$pki/ca.pem" --token beta-token-2
+rm "$work/tokens"
+kill -HUP "$engine_pid"
+for _ in $(seq 1 50); do grep -q "no token is accepted until it can be read" "$work/engine.log" && break; sleep 0.1; done
+grep -q "ERROR.*token file.*no token is accepted until it can be read" "$work/engine.log" \
+  && pass "a deleted token file is an error in the log" || fail "no error for the deleted token file: $(tail -3 "$work/engine.log")"
+run_cli 1 "UNAUTHENTICATED" "a deleted token file revokes every token" -- \
   similar 1 --collection tiny --tls_ca "$pki/ca.pem" --token beta-token-2
 printf 'beta-token-2\n' > "$work/tokens"
+kill -HUP "$engine_pid"
+for _ in $(seq 1 50); do [ "$(grep -c "token file reloaded: 1 token" "$work/engine.log")" -ge 2 ] && break; sleep 0.1; done
 
 # The Lambda gateway's remote backend over TLS with a token.
 gw_log="$work/gateway.log"
@@ -110,13 +127,26 @@ run_cli 0 "SERVING" "--protect_health: health with a token" -- health \
 stop_engine
 
 # --- a plaintext health-only port beside TLS (Kubernetes' native gRPC probes) ----------
+# With --protect_health, reflection on the TLS port needs a token; the plaintext health
+# port must not describe simsearch.v1 to anyone (it answered reflection before).
 start_engine "$build" "$work/root" --tls_cert "$pki/server.pem" --tls_key "$pki/server.key" \
-  --auth_tokens_file "$work/tokens" --health_listen 127.0.0.1:0
+  --auth_tokens_file "$work/tokens" --protect_health --health_listen 127.0.0.1:0
 hport=$(log_value "$work/engine.log" 's/.*on health port \([0-9]*\).*/\1/p')
 tls_port=$port; port=$hport
 run_cli 0 "SERVING" "--health_listen: plaintext health beside TLS" -- health
 run_cli 0 "SERVING" "--health_listen: the liveness name is SERVING" -- health --service liveness
 run_cli 1 "UNIMPLEMENTED" "--health_listen serves no search" -- similar 1 --collection tiny --token beta-token-2
+reflection_dir="$here/../reflection"
+if [ ! -d "$reflection_dir/node_modules/grpc-js-reflection-client" ]; then
+  fail "node modules missing: run 'npm ci --prefix $reflection_dir' (scripts/test.sh does)"
+else
+  listed=$(node "$reflection_dir/list_services.js" "127.0.0.1:$hport" 2>&1 || true)
+  if grep -q "UNIMPLEMENTED" <<<"$listed" && ! grep -q "simsearch" <<<"$listed"; then
+    pass "--health_listen answers no reflection"
+  else
+    fail "--health_listen answered reflection: $listed"
+  fi
+fi
 port=$tls_port
 stop_engine
 

@@ -26,6 +26,7 @@ namespace simsearch::lambda {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using json = nlohmann::json;
 
 int Connect(int port) {
@@ -204,6 +205,76 @@ TEST(Gateway, ServesTheWebsiteAndNothingOutsideIt) {
   EXPECT_THAT(get("GET", "/items/1"), HasSubstr("\"path\":\"/items/1\""));
   EXPECT_EQ(calls.load(), 2);
   ::unlink((dir.path() + "/../outside-" + std::to_string(::getpid())).c_str());
+}
+
+// What RFC 9110/9112 ask and the hostile trial found missing: a NUL (%00) in a path
+// or query is 400 (civetweb cut the path there: /items/1%00.json answered item 1), an
+// invalid Content-Length is 400 (not 411), and HEAD is allowed wherever GET is.
+TEST(Gateway, RefusesNulAndInvalidLengthsAndAnswersHead) {
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteStringToFile(dir.Join("index.html"), "<!doctype html><title>t</title>").ok());
+  ASSERT_TRUE(WriteStringToFile(dir.Join("app.js"), "let x = 1;").ok());
+  GatewayOptions o;
+  o.web_root = dir.path();
+  std::atomic<int> calls{0};
+  auto g = StartGateway(o, &calls);
+  ASSERT_NE(g, nullptr);
+  auto status = [&](const std::string& raw) {
+    const std::string r = Request(g->port(), raw);
+    return r.substr(0, r.find("\r\n"));
+  };
+  for (const std::string path : {"/items/1%00.json", "/app.js%00.html", "/health%00x", "/search?q=a%00",
+                                 "/index.html%00"}) {
+    EXPECT_EQ(status("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n"), "HTTP/1.1 400 Bad Request") << path;
+  }
+  EXPECT_EQ(status("POST /recommend HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n{}"),
+            "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(status("POST /recommend HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}"),
+            "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(calls.load(), 0) << "none of these reached the handler";
+  const std::string head = Request(g->port(), "HEAD /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_THAT(head, ::testing::StartsWith("HTTP/1.1 200"));
+  EXPECT_EQ(head.size(), head.find("\r\n\r\n") + 4) << "HEAD has no body";
+  EXPECT_THAT(head, Not(HasSubstr("Content-Length: 0\r\n"))) << "but the length of GET's";
+  EXPECT_EQ(calls.load(), 1) << "HEAD of an API route reaches the handler";
+}
+
+TEST(Gateway, ApiOriginComesFromTheWebsitesConfig) {
+  EXPECT_EQ(*ApiOriginFromConfig("window.SIMSEARCH_CONFIG = {\n  apiBase: \"\",\n};"), "");
+  EXPECT_EQ(*ApiOriginFromConfig("no such key"), "");
+  EXPECT_EQ(*ApiOriginFromConfig("apiBase: \"https://abc.execute-api.eu-west-1.amazonaws.com/prod\""),
+            "https://abc.execute-api.eu-west-1.amazonaws.com");
+  EXPECT_EQ(*ApiOriginFromConfig("apiBase : 'http://127.0.0.1:8080?x'"), "http://127.0.0.1:8080");
+  EXPECT_EQ(*ApiOriginFromConfig("apiBase: \"http://[::1]:9/\""), "http://[::1]:9");
+  for (const std::string bad : {"apiBase: \"javascript:alert(1)\"", "apiBase: \"//evil.example\"",
+                                "apiBase: \"https://a b/\"", "apiBase: \"https:///x\"", "apiBase: base",
+                                "apiBase: \"https://x"}) {
+    EXPECT_FALSE(ApiOriginFromConfig(bad).ok()) << bad;
+  }
+}
+
+// The pages may connect to their own origin and to the API's (apiBase), nowhere else;
+// API answers say nosniff.
+TEST(Gateway, PagesConnectOnlyToTheirOriginAndTheApi) {
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteStringToFile(dir.Join("index.html"), "<!doctype html><title>t</title>").ok());
+  auto csp = [&](const std::string& config) -> std::string {
+    EXPECT_TRUE(WriteStringToFile(dir.Join("config.js"), config).ok());
+    GatewayOptions o;
+    o.web_root = dir.path();
+    auto g = HttpGateway::Start("127.0.0.1:0", o, [](const std::string&, absl::Time) { return std::string("{}"); });
+    if (!g.ok()) return std::string(g.status().message());
+    const std::string r = Request((*g)->port(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    const size_t at = r.find("Content-Security-Policy: ");
+    return at == std::string::npos ? "" : r.substr(at, r.find("\r\n", at) - at);
+  };
+  std::string same = csp("window.SIMSEARCH_CONFIG = { apiBase: \"\" };");
+  EXPECT_THAT(same, HasSubstr("connect-src 'self';"));
+  EXPECT_THAT(same, Not(HasSubstr("connect-src 'self' https:"))) << "any https origin was allowed before";
+  std::string other = csp("window.SIMSEARCH_CONFIG = { apiBase: \"https://api.example.com/prod\" };");
+  EXPECT_THAT(other, HasSubstr("connect-src 'self' https://api.example.com;"));
+  EXPECT_THAT(csp("window.SIMSEARCH_CONFIG = { apiBase: \"ftp://x\" };"),
+              HasSubstr("config.js: apiBase 'ftp://x' is not an absolute http(s) URL"));
 }
 
 TEST(Gateway, ASecondGatewayOnABusyPortFailsToStart) {

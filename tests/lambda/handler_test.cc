@@ -59,6 +59,7 @@ class HandlerTest : public ::testing::Test {
     // Every answer is JSON with CORS headers.
     EXPECT_EQ(a.headers.value("Content-Type", ""), "application/json");
     EXPECT_EQ(a.headers.value("Access-Control-Allow-Origin", ""), "*");
+    EXPECT_EQ(a.headers.value("X-Content-Type-Options", ""), "nosniff") << "browsers must not guess the type";
     return a;
   }
   static Answer Saved(const std::string& name) {
@@ -158,6 +159,32 @@ TEST_F(HandlerTest, EveryBadRequestIsA4xxNamingTheProblem) {
   }
   Answer wrong = Saved("bad_wrong_method");
   EXPECT_EQ(wrong.headers.value("Allow", ""), "POST, OPTIONS");
+}
+
+// HEAD is answered wherever GET is (RFC 9110 section 9.3.2), with GET's status and
+// body (the server in front leaves the body out); other methods get 405 naming both.
+TEST_F(HandlerTest, HeadIsAnsweredWhereverGetIs) {
+  auto call = [](const std::string& method, const std::string& path, json params = json::object()) {
+    json e = {{"version", "2.0"}, {"rawPath", path}, {"requestContext", {{"http", {{"method", method}}}}}};
+    if (!params.empty()) e["queryStringParameters"] = params;
+    return Call(e.dump(), *backend_);
+  };
+  const std::vector<std::pair<std::string, json>> gets = {
+      {"/health", json::object()}, {"/search", {{"q", "space"}}}, {"/titles", {{"q", "cowboy"}}},
+      {"/items/1", json::object()}, {"/items/424242", json::object()}, {"/search", json::object()}};
+  for (const auto& [path, params] : gets) {
+    const Answer get = call("GET", path, params);
+    const Answer head = call("HEAD", path, params);
+    EXPECT_EQ(head.status, get.status) << path;
+    EXPECT_EQ(head.body, get.body) << path;
+  }
+  const Answer post = call("POST", "/health");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_THAT(post.body.value("error", ""), HasSubstr("use GET or HEAD"));
+  EXPECT_EQ(post.headers.value("Allow", ""), "GET, HEAD, OPTIONS");
+  const Answer head_recommend = call("HEAD", "/recommend");
+  EXPECT_EQ(head_recommend.status, 405);
+  EXPECT_EQ(head_recommend.headers.value("Allow", ""), "POST, OPTIONS");
 }
 
 TEST_F(HandlerTest, SearchTextModeIsPassedAndChecked) {

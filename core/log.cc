@@ -180,4 +180,20 @@ void Log(LogLevel level, absl::string_view message, std::initializer_list<LogFie
   }
 }
 
+bool LogBudget::Take() {
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  int64_t second = second_.load(std::memory_order_relaxed);
+  if (now != second && second_.compare_exchange_strong(second, now)) {
+    const int64_t dropped = dropped_.exchange(0);
+    used_.store(0);
+    if (dropped > 0) {
+      LogWarning(absl::StrCat(dropped, " ", what_, " line(s) suppressed in the last second (more than ",
+                              per_second_, " a second)"));
+    }
+  }
+  if (used_.fetch_add(1, std::memory_order_relaxed) < per_second_) return true;
+  dropped_.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
 }  // namespace simsearch

@@ -9,6 +9,7 @@
 // A line is written with one write(2), so lines from several threads never interleave.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -50,6 +51,21 @@ void Log(LogLevel level, absl::string_view message, std::initializer_list<LogFie
 inline void LogInfo(absl::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kInfo, m, f); }
 inline void LogWarning(absl::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kWarning, m, f); }
 inline void LogError(absl::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kError, m, f); }
+
+// At most `per_second` lines a second of one kind; the rest are counted and reported
+// in one warning once the second is over ("12 call log line(s) suppressed ..."), so a
+// flood of bad calls cannot flood the log. Thread-safe.
+class LogBudget {
+ public:
+  LogBudget(int per_second, std::string what) : per_second_(per_second), what_(std::move(what)) {}
+  // True when a line may be written now.
+  bool Take();
+
+ private:
+  const int per_second_;
+  const std::string what_;
+  std::atomic<int64_t> second_{0}, used_{0}, dropped_{0};
+};
 
 // The line Log would write (without the newline), for tests.
 std::string FormatLogLine(LogFormat format, absl::string_view timestamp, LogLevel level,

@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/registry.h"
 #include "engine/service/auth.h"
+#include "engine/service/library_logs.h"
 #include "engine/service/metrics.h"
 #include "engine/service/server.h"
 
@@ -75,32 +76,6 @@ simsearch::LogLevel FailureLevel(grpc::StatusCode code) {
       return simsearch::LogLevel::kInfo;
   }
 }
-
-// At most `per_second` call lines a second; the rest are counted and reported once the
-// second is over, so a flood of bad calls cannot flood the log.
-class LineBudget {
- public:
-  explicit LineBudget(int per_second) : per_second_(per_second) {}
-  bool Take() {
-    const int64_t now = absl::ToUnixSeconds(absl::Now());
-    int64_t second = second_.load(std::memory_order_relaxed);
-    if (now != second && second_.compare_exchange_strong(second, now)) {
-      const int64_t dropped = dropped_.exchange(0);
-      used_.store(0);
-      if (dropped > 0) {
-        LogWarning(absl::StrCat(dropped, " call log line(s) suppressed in the last second (more than ",
-                                per_second_, " a second)"));
-      }
-    }
-    if (used_.fetch_add(1, std::memory_order_relaxed) < per_second_) return true;
-    dropped_.fetch_add(1, std::memory_order_relaxed);
-    return false;
-  }
-
- private:
-  const int per_second_;
-  std::atomic<int64_t> second_{0}, used_{0}, dropped_{0};
-};
 
 }  // namespace
 
@@ -269,6 +244,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "simsearch-engine: %s\n", std::string(parsed.message()).c_str());
     return 2;
   }
+  // libprotobuf's and gRPC's own lines in our format, at most 20 a second: a client can
+  // make them log per call (invalid UTF-8 in a string field) before any token check.
+  static simsearch::LogBudget library_budget(20, "protobuf/gRPC log");
+  simsearch::RouteLibraryLogs(&library_budget);
   // Files are read (and checked) before anything starts, each error naming its flag.
   for (auto [flag, path, out] : {std::tuple{"--tls_cert", &tls_cert, &sopts.tls_cert},
                                  std::tuple{"--tls_key", &tls_key, &sopts.tls_key},
@@ -328,7 +307,7 @@ int main(int argc, char** argv) {
   simsearch::EngineMetrics metrics(&engine, start);
   const bool count_calls = !metrics_listen.empty();
   const absl::Duration slow = slow_query_ms > 0 ? absl::Milliseconds(slow_query_ms) : absl::InfiniteDuration();
-  auto budget = std::make_shared<LineBudget>(100);
+  auto budget = std::make_shared<simsearch::LogBudget>(100, "call log");
   sopts.hooks.on_call = [&metrics, count_calls, slow, budget](const simsearch::CallRecord& call) {
     if (count_calls) metrics.OnCall(call);
     const bool failed = !call.status.ok();

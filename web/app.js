@@ -25,6 +25,7 @@ const GENRES = ["Action", "Adventure", "Avant Garde", "Award Winning", "Boys Lov
   "Shounen Ai", "Slice of Life", "Space", "Sports", "Super Power", "Supernatural", "Suspense", "Thriller",
   "Vampire", "Yaoi", "Yuri"];
 const LIST_KEY = "simsearch.watchlist.v1";
+let importNotice = "";  // what the last import did, shown once on the list page
 
 // ---------------------------------------------------------------- small DOM helpers
 
@@ -133,24 +134,60 @@ const WatchList = {
     }
     this.write(items);
   },
-  // Accepts what export() wrote; anything else is an error naming the problem.
+  // Accepts what export() wrote. An entry that is not a valid anime is skipped and
+  // named; a file with no valid entry is an error and changes nothing. Returns
+  // { imported, skipped: ["entry 3: ...", ...] }.
   import(text) {
     let data;
     try { data = JSON.parse(text); } catch (e) { throw new Error("The file is not JSON."); }
-    const items = Array.isArray(data) ? data : data && data.items;
+    const items = Array.isArray(data) ? data : isPlainObject(data) ? data.items : undefined;
     if (!Array.isArray(items)) throw new Error("The file has no list of anime (\"items\").");
-    const out = [];
-    for (const x of items) {
-      if (!x || !Number.isInteger(x.id) || (x.verdict !== "like" && x.verdict !== "dislike")) {
-        throw new Error("Every entry needs an integer \"id\" and a \"verdict\" of \"like\" or \"dislike\".");
+    const out = [], skipped = [], seen = new Set();
+    items.forEach((x, i) => {
+      const problem = importProblem(x, seen, out.length);
+      if (problem) {
+        skipped.push(`entry ${i + 1}: ${problem}`);
+        return;
       }
-      out.push({ id: x.id, title: String(x.title || `Anime ${x.id}`), english_title: String(x.english_title || ""),
-        type: String(x.type || ""), verdict: x.verdict });
+      seen.add(x.id);
+      out.push({ id: x.id, title: x.title || `Anime ${x.id}`, english_title: x.english_title || "",
+        type: x.type || "", verdict: x.verdict });
+    });
+    if (!out.length) {
+      throw new Error(`No entry could be imported${skipped.length ? ` (${summarize(skipped)})` : " (the list is empty)"}.`);
     }
     this.write(out);
-    return out.length;
+    return { imported: out.length, skipped };
   },
 };
+
+const MAX_LIST = 5000, MAX_TEXT = 300;
+
+function isPlainObject(x) {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+// Why entry `x` of an imported file cannot be taken, or "" when it can.
+function importProblem(x, seen, taken) {
+  if (!isPlainObject(x)) return "not an object";
+  if (!Number.isSafeInteger(x.id) || x.id <= 0) return "\"id\" must be a positive whole number";
+  if (x.verdict !== "like" && x.verdict !== "dislike") return "\"verdict\" must be \"like\" or \"dislike\"";
+  for (const key of ["title", "english_title", "type"]) {
+    const v = x[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== "string") return `"${key}" must be text`;
+    if (v.length > MAX_TEXT) return `"${key}" is longer than ${MAX_TEXT} characters`;
+  }
+  if (seen.has(x.id)) return `id ${x.id} is listed twice`;
+  if (taken >= MAX_LIST) return `a list holds at most ${MAX_LIST} anime`;
+  return "";
+}
+
+// The first few problems, and how many more.
+function summarize(problems) {
+  const shown = problems.slice(0, 3).join("; ");
+  return problems.length > 3 ? `${shown}; and ${problems.length - 3} more` : shown;
+}
 
 function updateListCount() {
   document.getElementById("list-count").textContent = String(WatchList.read().length);
@@ -342,14 +379,21 @@ function renderList(main, params, signal) {
       const file = e.target.files[0];
       if (!file) return;
       try {
-        const n = WatchList.import(await file.text());
-        announce(`Imported ${n} anime`);
+        const { imported, skipped } = WatchList.import(await file.text());
+        importNotice = skipped.length
+          ? `Imported ${imported} anime; skipped ${skipped.length} ${skipped.length === 1 ? "entry" : "entries"} (${summarize(skipped)}).`
+          : `Imported ${imported} anime.`;
+        announce(importNotice);
         route();
       } catch (err) {
         status.replaceChildren(h("div", { class: "error", role: "alert" }, h("p", {}, "Import failed: ", err.message)));
       }
     } });
   const status = h("div", {});
+  if (importNotice) {
+    status.replaceChildren(h("p", { class: "notice", role: "status" }, importNotice));
+    importNotice = "";
+  }
   const row = (x) => h("li", { class: "hit" },
     h("a", { href: `#/anime/${x.id}`, class: "hit-title" }, displayTitle(x)),
     h("span", { class: "meta" }, [x.type, x.verdict === "like" ? "liked" : "disliked"].filter(Boolean).join(" · ")),

@@ -236,6 +236,19 @@ async function main() {
     await (await page.$("#import-file")).uploadFile(good);
     await page.waitForFunction(() => document.getElementById("list-count").textContent === "2");
     check((await page.$$("main .hits li")).length === 2, "a valid import file replaces the list");
+    // A hostile file: bad entries are skipped and named, the good one is taken. A title
+    // that is an object once failed the whole file with a raw JavaScript error, and ids
+    // such as 1e300, -5 and 2^53+1 were accepted.
+    const mixed = path.join(outDir, "import-mixed.json");
+    fs.writeFileSync(mixed, '{"items": [{"id": 20, "title": {"toString": 1}, "verdict": "like"}, ' +
+      '{"id": 1e300, "verdict": "like"}, {"id": -5, "verdict": "like"}, {"id": 9007199254740993, "verdict": "like"}, ' +
+      '{"id": 1, "title": "Cowboy Bebop", "verdict": "like"}, {"id": 1, "verdict": "dislike"}, "x"]}');
+    await (await page.$("#import-file")).uploadFile(mixed);
+    await page.waitForFunction(() => document.getElementById("list-count").textContent === "1");
+    const notice = await page.$eval("main .notice", (e) => e.textContent);
+    check(notice.includes("Imported 1 anime; skipped 6 entries") && notice.includes('entry 1: "title" must be text') &&
+      notice.includes('entry 2: "id" must be a positive whole number') && notice.includes("and 3 more"),
+      `a hostile import file: bad entries skipped and named (${notice})`);
 
     // Free-text search: Enter without picking a suggestion.
     await page.$eval("#q", (e) => { e.value = ""; });

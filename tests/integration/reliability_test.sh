@@ -3,7 +3,7 @@
 #  1. tools never rewrite a published file (embed and import-glove again under a running
 #     engine: it keeps answering, and the bundle still verifies);
 #  2. a file of the served version truncated in place does not kill the engine;
-#  3. a second engine or gateway on a busy port fails to start, loudly;
+#  3. a second engine or gateway on a busy port (gRPC, HTTP, metrics) fails to start, loudly;
 #  4. concurrent publishers with --keep 1: CURRENT always names the newest complete
 #     version, every build exits 0;
 #  5. builds killed with SIGKILL leave nothing the next build does not clean up.
@@ -98,7 +98,18 @@ gport=$(wait_log_value "$work/gw1.log" 's|.*http://127.0.0.1:\([0-9]*\).*|\1|p' 
 "$build/lambda/simsearch-lambda" --serve-http "127.0.0.1:$gport" --index_root "$work/root2" \
   --recommend-collection small > "$work/gw2.log" 2>&1 && fail "a second gateway started on busy port $gport"
 grep -q "cannot listen on 127.0.0.1:$gport" "$work/gw2.log" || fail "gateway message: $(cat "$work/gw2.log")"
-echo "ok   a second engine or gateway on a busy port fails to start and says why"
+# The metrics address too: it was bound with SO_REUSEPORT, so a second engine started
+# and took 23 of 40 scrapes.
+"$build/engine/simsearch-engine" --index_root "$work/empty" --listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0 \
+  > "$work/m1.log" 2>&1 &
+pids+=($!)
+mport=$(wait_log_value "$work/m1.log" 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' 50) || true
+[ -n "$mport" ] || fail "the metrics engine did not start: $(cat "$work/m1.log")"
+"$build/engine/simsearch-engine" --index_root "$work/empty" --listen 127.0.0.1:0 \
+  --metrics_listen "127.0.0.1:$mport" > "$work/m2.log" 2>&1 && fail "a second engine started on busy metrics port $mport"
+grep -q -- "--metrics_listen: cannot listen on 127.0.0.1:$mport: address already in use" "$work/m2.log" ||
+  fail "metrics port message: $(cat "$work/m2.log")"
+echo "ok   a second engine or gateway on a busy port (gRPC, HTTP or metrics) fails to start and says why"
 
 # --- 4. concurrent publishers ----------------------------------------------------------
 rounds=${RELIABILITY_ROUNDS:-30}

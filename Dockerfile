@@ -25,7 +25,7 @@ FROM debian:12-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libgrpc++1.51 libprotobuf32 libabsl20220623 libopenblas0-pthread libgomp1 \
-      libutf8proc2 libxxhash0 libssl3 libcpp-httplib0.11 libcivetweb1 ca-certificates \
+      libutf8proc2 libxxhash0 libssl3 libcpp-httplib0.11 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin simsearch
 COPY --from=build /out/ /usr/local/bin/

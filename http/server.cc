@@ -565,7 +565,7 @@ class Server::Loop {
   // (its stream cannot be trusted any more).
   void Reject(Conn* c, int status, absl::string_view message) {
     rejected_.fetch_add(1);
-    c->head_only = false;
+    c->head_only = c->have_head && c->head.method == "HEAD";  // e.g. a 413 to HEAD: no body
     c->keep_alive = false;
     Response r = ErrorResponse(status, message);
     r.close = true;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages simsearch builds and tests with; with --bench, also
 # the peers the benchmarks compare against (Python grpcio + FAISS, PyTorch)
-# and gnuplot for bench/figures.sh.
+# gnuplot for bench/figures.sh and wrk for bench/gateway_bench.sh.
 # Idempotent: when every package is already installed it returns in well under a second
 # without touching apt. Needs root (or sudo).
 set -euo pipefail
@@ -16,7 +16,7 @@ PACKAGES=(
   prometheus haproxy openssl yamllint
 )
 if [ "${1:-}" = "--bench" ]; then
-  PACKAGES+=(python3-grpcio python3-faiss python3-numpy python3-protobuf python3-torch gnuplot-nox)
+  PACKAGES+=(python3-grpcio python3-faiss python3-numpy python3-protobuf python3-torch gnuplot-nox wrk)
 fi
 
 missing=()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages simsearch builds and tests with; with --bench, also
-# the peers the benchmarks compare against (Python grpcio + FAISS, PyTorch)
+# the peers the benchmarks compare against (Python grpcio + FAISS, PyTorch),
 # gnuplot for bench/figures.sh and wrk for bench/gateway_bench.sh.
 # Idempotent: when every package is already installed it returns in well under a second
 # without touching apt. Needs root (or sudo).

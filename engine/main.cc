@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
               "require 'authorization: Bearer TOKEN' metadata with one of the tokens in FILE\n"
               "(one per line, '#' comments); re-read with every poll and on SIGHUP, and what\n"
               "it holds then is what is accepted: remove a token to revoke it (an empty file\n"
-              "refuses every call; a missing one too, logged as an error). Replace it\n"
+              "refuses every call; a deleted one too, logged as an error). Replace it\n"
               "atomically (write a new file, then mv)", "FILE");
   p.AddString("health_listen", &sopts.health_listen,
               "also serve grpc.health.v1 alone (no reflection, no search), in plaintext, on\n"
@@ -246,8 +246,8 @@ int main(int argc, char** argv) {
   }
   // libprotobuf's and gRPC's own lines in our format, at most 20 a second: a client can
   // make them log per call (invalid UTF-8 in a string field) before any token check.
-  static simsearch::LogBudget library_budget(20, "protobuf/gRPC log");
-  simsearch::RouteLibraryLogs(&library_budget);
+  // Never freed: gRPC's threads may log until the process is gone.
+  simsearch::RouteLibraryLogs(new simsearch::LogBudget(20, "protobuf/gRPC log"));
   // Files are read (and checked) before anything starts, each error naming its flag.
   for (auto [flag, path, out] : {std::tuple{"--tls_cert", &tls_cert, &sopts.tls_cert},
                                  std::tuple{"--tls_key", &tls_key, &sopts.tls_key},
@@ -379,7 +379,9 @@ int main(int argc, char** argv) {
                                    auto changed = token_set->Reload();
                                    const std::string error(changed.ok() ? "" : changed.status().message());
                                    if (!error.empty() && error != last_token_error) {  // once per new error
-                                     LogError(absl::StrCat(error, "; no token is accepted until it can be read"));
+                                     LogError(absl::StrCat(error, absl::IsNotFound(changed.status())
+                                                                      ? "; no token is accepted until it is back"
+                                                                      : "; the tokens in use stay"));
                                    }
                                    last_token_error = error;
                                    if (changed.ok() && *changed && token_set->size() == 0) {

@@ -208,6 +208,7 @@ class Server::Loop {
     std::string in;  // received and not yet consumed
     size_t scanned = 0;
     bool started = false;  // a byte of the current request arrived
+    absl::Time arrived;    // ... at this time
     bool have_head = false;
     RequestHead head;
     std::unique_ptr<ChunkedDecoder> chunks;
@@ -255,6 +256,7 @@ class Server::Loop {
       }
       if (stop_by != absl::InfiniteFuture() && (conns_.empty() || now_ >= stop_by)) break;
     }
+    abandoned_.store(true);  // requests still queued now are not worth answering
     for (auto& [id, c] : conns_) {
       if (c->fd >= 0) ::close(c->fd);
     }
@@ -262,9 +264,12 @@ class Server::Loop {
     conns_.clear();
   }
 
-  // Stops accepting; connections waiting for a request close; requests in progress go on.
+  // Stops accepting (the listening socket closes: new connections are refused, not
+  // left hanging); connections waiting for a request close; requests in progress go on.
   void BeginStop() {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+    ::close(listen_fd_);
+    listen_fd_ = -1;
     std::vector<Conn*> idle;
     for (auto& [id, c] : conns_) {
       if (c->phase == Phase::kRequest || c->phase == Phase::kLinger) idle.push_back(c.get());
@@ -404,11 +409,8 @@ class Server::Loop {
       const ssize_t n = ::recv(c->fd, buf, linger ? sizeof(buf) : std::min(sizeof(buf), cap - c->in.size()), 0);
       if (n > 0) {
         if (linger) continue;  // discarded
-        if (!c->started) {
-          c->started = true;
-          c->deadline = now_ + options_.head_timeout;
-        }
         c->in.append(buf, static_cast<size_t>(n));
+        MarkStarted(c);
       } else if (n == 0) {
         c->peer_closed = true;
       } else if (errno == EINTR) {
@@ -425,6 +427,16 @@ class Server::Loop {
       return;
     }
     Advance(c);
+  }
+
+  // The head timeout runs from a request's first byte. Line ends before a request line
+  // (a stray CRLF after a body, which some clients send) do not start one: the
+  // connection is still idle.
+  void MarkStarted(Conn* c) {
+    if (c->started || c->in.find_first_not_of("\r\n") == std::string::npos) return;
+    c->started = true;
+    c->arrived = now_;
+    c->deadline = now_ + options_.head_timeout;
   }
 
   // Parses as much of the request as has arrived; a complete one goes to a worker.
@@ -492,18 +504,23 @@ class Server::Loop {
     req.headers = std::move(c->head.headers);
     req.body = std::move(c->body);
     req.peer = c->peer;
+    req.arrived = c->arrived;
     c->head_only = req.method == "HEAD";
-    c->keep_alive = c->head.keep_alive && !c->peer_closed;
+    // A client that half-closed after sending still gets every complete request it
+    // sent answered (the connection closes once none is left: Advance).
+    c->keep_alive = c->head.keep_alive;
     c->have_head = false;
     c->started = false;
     c->chunks.reset();
     c->body.clear();
+    if (c->in.empty() && c->in.capacity() > kReadChunk) std::string().swap(c->in);  // after a large request
     StopWaiting(c);
     c->phase = Phase::kHandling;
     SetInterest(c, 0);
     requests_.fetch_add(1);
     const uint64_t id = c->id;
     const bool queued = workers_->TrySubmit([this, id, req = std::move(req)] {
+      if (abandoned_.load()) return;  // the server stopped before this request's turn
       Response r;
       try {
         r = handler_(req);
@@ -582,16 +599,19 @@ class Server::Loop {
   }
 
   void Respond(Conn* c, Response r) {
+    if (r.status < 200 || r.status > 599) r = ErrorResponse(500, "the handler gave no valid status");
     const bool close = r.close || !c->keep_alive || stop_.load();
     std::string& out = c->out;
     out = absl::StrCat("HTTP/1.1 ", r.status, " ", ReasonPhrase(r.status), "\r\nDate: ", DateHeader(), "\r\n");
     for (const auto& [k, v] : r.headers) {
       if (HeaderNameOk(k) && HeaderValueOk(v)) absl::StrAppend(&out, k, ": ", v, "\r\n");
     }
-    absl::StrAppend(&out, "Content-Length: ", r.body.size(), "\r\n");
+    // 204 and 304 answers have no body and no Content-Length (RFC 9110 section 8.6).
+    const bool bodiless = r.status == 204 || r.status == 304;
+    if (!bodiless) absl::StrAppend(&out, "Content-Length: ", r.body.size(), "\r\n");
     if (close) out += "Connection: close\r\n";
     out += "\r\n";
-    if (!c->head_only) out += r.body;
+    if (!c->head_only && !bodiless) out += r.body;
     c->sent = 0;
     c->keep_alive = !close;
     StartWaiting(c, Phase::kWriting, now_ + options_.write_timeout);
@@ -614,7 +634,7 @@ class Server::Loop {
     }
     c->out.clear();
     c->out.shrink_to_fit();
-    if (!c->keep_alive) {
+    if (!c->keep_alive || stop_.load()) {
       // Lingering close: a close() with unread bytes would send a reset that can
       // destroy the answer before the client reads it (a 413 while the body arrives).
       ::shutdown(c->fd, SHUT_WR);
@@ -638,10 +658,7 @@ class Server::Loop {
       auto it = conns_.find(id);
       if (it == conns_.end() || it->second->phase != Phase::kRequest) continue;
       Conn* c = it->second.get();
-      if (!c->in.empty()) {
-        c->started = true;
-        c->deadline = now_ + options_.head_timeout;
-      }
+      MarkStarted(c);
       Advance(c);
     }
   }
@@ -666,13 +683,14 @@ class Server::Loop {
 
   const ServerOptions options_;
   const Handler handler_;
-  const int listen_fd_;
+  int listen_fd_;  // -1 once stopping
   const int max_connections_;
   std::unique_ptr<WorkQueue> workers_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> abandoned_{false};  // the loop has exited: queued jobs skip the handler
 
   // Loop thread only.
   absl::Time now_;

@@ -41,12 +41,14 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers;  // as sent, values trimmed
   std::string body;    // de-chunked
   std::string peer;    // "127.0.0.1:54321"
+  absl::Time arrived;  // when its first byte arrived: deadlines count from here, not from
+                       // when a worker took it
   // The first header named `name` (case-insensitive), or nullptr.
   const std::string* Header(absl::string_view name) const;
 };
 
 struct Response {
-  int status = 200;
+  int status = 200;  // 200-599 (a 1xx would break the framing); 204 and 304 go without a body
   // Content-Length, Connection and Date are the server's; any given here are dropped,
   // as are headers whose name or value would break the head (CR, LF, ':' in names).
   std::vector<std::pair<std::string, std::string>> headers;

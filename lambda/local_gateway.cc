@@ -212,7 +212,9 @@ http::Response HttpGateway::Answer(const http::Request& request) {
   const std::string event =
       MakeEventV2(request.method, request.path, request.query, ParseQuery(request.query), request.headers,
                   request.body, absl::StrCat("local-", counter_.fetch_add(1)));
-  json out = json::parse(handler_(event, absl::Now() + options_.timeout), nullptr, false);
+  // The deadline counts from the request's arrival: time spent queued for a worker is
+  // part of it.
+  json out = json::parse(handler_(event, request.arrived + options_.timeout), nullptr, false);
   http::Response a;
   a.status = 502;
   if (out.is_discarded() || !out.is_object()) {
@@ -221,7 +223,7 @@ http::Response HttpGateway::Answer(const http::Request& request) {
     return a;
   }
   if (auto s = out.find("statusCode"); s != out.end() && s->is_number_integer()) a.status = s->get<int>();
-  if (a.status < 100 || a.status > 599) a.status = 502;
+  if (a.status < 200 || a.status > 599) a.status = 502;
   if (auto h = out.find("headers"); h != out.end() && h->is_object()) {
     for (auto it = h->begin(); it != h->end(); ++it) {
       if (it->is_string()) a.headers.emplace_back(it.key(), it->get<std::string>());

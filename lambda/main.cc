@@ -49,14 +49,18 @@ constexpr char kUsage[] =
     "\n"
     "Routes: POST /recommend {\"name\"|\"id\"|\"like\"[,\"dislike\"], \"n\", \"collection\"},\n"
     "GET /search?q=&collection=&k=&mode=dense|lexical|hybrid&fusion=convex|rrf,\n"
-    "GET /items/{id}, GET /health. Lists exclude the adult genres unless include_adult.\n"
+    "GET /titles?q=, GET /items/{id}, GET /health. Lists exclude the adult genres\n"
+    "unless include_adult.\n"
     "Environment: INDEX_ROOT or ENGINE_ADDR (the backend), RECOMMEND_COLLECTION (ncf),\n"
     "SEARCH_COLLECTION (synopsis), VERIFY=checksums (embedded: check every byte at start),\n"
     "ENGINE_TLS_CA (remote over TLS: the engine's CA, PEM file), ENGINE_TLS_SERVER_NAME,\n"
     "ENGINE_TOKEN (bearer token for an engine with --auth_tokens_file).\n"
     "In Lambda, every invocation writes one CloudWatch Embedded Metric Format line on\n"
     "stdout (Route, Status, Latency, request_id, collection_version); with --serve-http,\n"
-    "one log line per request on stderr.";
+    "one log line per request on stderr.\n"
+    "--serve-http answers HEAD wherever GET; at most 1,024 connections (the longest\n"
+    "waiting is closed for a new one), 5 s for a connection that sends nothing, 10 s for a\n"
+    "request's head and its body, 64 KiB bodies (docs/RELIABILITY.md, section 10).";
 
 int Run(int argc, char** argv) {
   std::string serve_http, index_root = Env("INDEX_ROOT"), engine = Env("ENGINE_ADDR");

@@ -7,26 +7,26 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/file_util.h"
 
 namespace simsearch {
 
 absl::StatusOr<std::vector<TokenSet::Digest>> TokenSet::Read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat("cannot read the token file ", path,
-                                            ": it is missing or not readable"));
+  auto text = ReadFileToString(path);
+  if (!text.ok()) {
+    if (absl::IsNotFound(text.status())) {
+      return absl::NotFoundError(absl::StrCat("the token file ", path, " is missing"));
+    }
+    // Not NotFound: a read error that may pass (out of descriptors, a directory there).
+    return absl::UnavailableError(absl::StrCat("cannot read the token file: ", text.status().message()));
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
   std::vector<Digest> out;
-  for (absl::string_view line : absl::StrSplit(buf.str(), '\n')) {
+  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
     line = absl::StripAsciiWhitespace(line);
     if (line.empty() || line.front() == '#') continue;
     Digest d;
@@ -54,7 +54,9 @@ absl::StatusOr<bool> TokenSet::Reload() {
   auto digests = Read(path_);
   absl::MutexLock lock(&mu_);
   if (!digests.ok()) {
-    digests_.clear();  // fail closed
+    // A deleted file revokes every token (fail closed). Other read errors (out of
+    // descriptors, say) may pass: the tokens in use stay.
+    if (absl::IsNotFound(digests.status())) digests_.clear();
     return digests.status();
   }
   const bool changed = *digests != digests_;

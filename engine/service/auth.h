@@ -28,8 +28,9 @@ class TokenSet {
   // Reads the file again, and what it holds now is what is accepted, so an operator
   // revokes a token by removing it: the result says whether the tokens changed. A file
   // with no token means no token is valid (size() == 0: every call is refused). A
-  // missing or unreadable file is an error, and no token is valid until it can be read
-  // again (fail closed: deleting the file revokes every token).
+  // missing file is an error (NotFound), and no token is valid until it is back (fail
+  // closed: deleting the file revokes every token). Any other read error (Unavailable:
+  // out of descriptors, permissions) keeps the tokens in use: it may pass.
   absl::StatusOr<bool> Reload();
 
   // True when `authorization` (the metadata value) is "Bearer <a token in the set>".

@@ -11,10 +11,11 @@ namespace {
 
 std::atomic<LogBudget*> g_budget{nullptr};
 
-void Write(LogLevel level, const char* source, const char* file, int line, const char* message) {
+void Write(LogLevel level, const char* source, const char* file, int line, const char* message, bool fatal = false) {
   if (!LogEnabled(level)) return;
   LogBudget* budget = g_budget.load();
-  if (budget != nullptr && !budget->Take()) return;
+  // A fatal line (the library aborts next) is the crash's cause: never dropped.
+  if (!fatal && budget != nullptr && !budget->Take()) return;
   Log(level, message, {{"source", source}, {"file", file != nullptr ? file : ""}, {"line", line}});
 }
 
@@ -25,7 +26,7 @@ void FromProtobuf(google::protobuf::LogLevel level, const char* file, int line, 
     case google::protobuf::LOGLEVEL_WARNING: ours = LogLevel::kWarning; break;
     default: ours = LogLevel::kError; break;  // ERROR, and FATAL (protobuf aborts after)
   }
-  Write(ours, "protobuf", file, line, message.c_str());
+  Write(ours, "protobuf", file, line, message.c_str(), level == google::protobuf::LOGLEVEL_FATAL);
 }
 
 void FromGrpc(gpr_log_func_args* args) {

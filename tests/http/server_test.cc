@@ -386,6 +386,93 @@ TEST(HttpServer, StoppingLetsRequestsInProgressFinish) {
   EXPECT_LT(Connect(port), 0) << "no longer listening";
 }
 
+// A client that sends two requests and half-closes at once gets both answers, however
+// the bytes and the end of its stream fall into the server's reads.
+TEST(HttpServer, AHalfClosedClientGetsEveryRequestItSentAnswered) {
+  Echo echo;
+  auto s = StartServer({}, echo.handler());
+  ASSERT_NE(s, nullptr);
+  for (int round = 0; round < 20; ++round) {
+    const int fd = Connect(s->port());
+    Send(fd, "GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n");
+    ::shutdown(fd, SHUT_WR);
+    bool closed = false;
+    const std::string all = Read(fd, absl::Seconds(5), &closed);
+    EXPECT_EQ(CountAnswers(all), 2) << round << ": " << all;
+    EXPECT_THAT(all, HasSubstr("GET /b"));
+    EXPECT_TRUE(closed);
+    ::close(fd);
+  }
+}
+
+// 204 and 304 carry neither a body nor a Content-Length (RFC 9110 section 8.6), and the
+// connection's next answer is framed right; a handler's 1xx is turned into a 500.
+TEST(HttpServer, NoContentAnswersHaveNoBodyOrLength) {
+  auto s = StartServer({}, [](const Request& r) {
+    Response a;
+    a.status = r.path == "/none" ? 204 : r.path == "/weird" ? 101 : 200;
+    a.body = "body";
+    return a;
+  });
+  ASSERT_NE(s, nullptr);
+  const int fd = Connect(s->port());
+  Send(fd, "OPTIONS /none HTTP/1.1\r\nHost: t\r\n\r\nGET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  const std::string both = Read(fd, absl::Seconds(2));
+  ::close(fd);
+  EXPECT_THAT(both, StartsWith("HTTP/1.1 204 No Content\r\n"));
+  const std::string first = both.substr(0, both.find("\r\n\r\n") + 4);
+  EXPECT_THAT(first, Not(HasSubstr("Content-Length")));
+  EXPECT_EQ(both.substr(first.size(), 15), "HTTP/1.1 200 OK") << "no body between the two answers";
+  EXPECT_EQ(StatusLine(Exchange(s->port(), "GET /weird HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")),
+            "HTTP/1.1 500 Internal Server Error");
+}
+
+// A stray CRLF after a request's body (some clients send one) does not start a request:
+// the connection stays idle and is closed quietly, not answered 408.
+TEST(HttpServer, LineEndsBetweenRequestsLeaveTheConnectionIdle) {
+  Echo echo;
+  ServerOptions o;
+  o.idle_timeout = absl::Milliseconds(300);
+  o.head_timeout = absl::Seconds(1);
+  auto s = StartServer(o, echo.handler());
+  ASSERT_NE(s, nullptr);
+  const int fd = Connect(s->port());
+  Send(fd, "POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nab\r\n");
+  EXPECT_THAT(Read(fd, absl::Seconds(2), nullptr, 1), HasSubstr("body=2"));
+  bool closed = false;
+  const std::string after = Read(fd, absl::Seconds(3), &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(after, "") << "closed quietly, no 408";
+  ::close(fd);
+}
+
+// Stopping: requests still queued when the server gives up waiting are not run, and a
+// kept-alive connection whose answer was being written is closed after it.
+TEST(HttpServer, StoppingDoesNotRunWhatIsStillQueued) {
+  std::atomic<int> calls{0};
+  ServerOptions o;
+  o.threads = 1;
+  o.max_queued = 20;
+  o.write_timeout = absl::Milliseconds(300);  // also how long stopping waits
+  auto s = StartServer(o, [&](const Request&) {
+    ++calls;
+    absl::SleepFor(absl::Milliseconds(200));
+    return Response{};
+  });
+  ASSERT_NE(s, nullptr);
+  std::vector<int> fds;
+  for (int i = 0; i < 10; ++i) {
+    fds.push_back(Connect(s->port()));
+    Send(fds.back(), "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+  }
+  for (int i = 0; i < 100 && calls.load() == 0; ++i) absl::SleepFor(absl::Milliseconds(10));
+  const absl::Time start = absl::Now();
+  s.reset();
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(1500));
+  EXPECT_LE(calls.load(), 4) << "10 queued requests of 200 ms; stopping waited 300 ms";
+  for (int fd : fds) ::close(fd);
+}
+
 TEST(HttpServer, ABusyPortOrABadAddressFailsToStart) {
   auto first = StartServer({}, Echo().handler());
   ASSERT_NE(first, nullptr);

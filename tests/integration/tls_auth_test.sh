@@ -88,8 +88,8 @@ run_cli 0 "Cowboy Bebop" "a token added back is accepted" -- \
   similar 1 --collection tiny --tls_ca "$pki/ca.pem" --token beta-token-2
 rm "$work/tokens"
 kill -HUP "$engine_pid"
-for _ in $(seq 1 50); do grep -q "no token is accepted until it can be read" "$work/engine.log" && break; sleep 0.1; done
-grep -q "ERROR.*token file.*no token is accepted until it can be read" "$work/engine.log" \
+for _ in $(seq 1 50); do grep -q "no token is accepted until it is back" "$work/engine.log" && break; sleep 0.1; done
+grep -q "ERROR.*token file.*is missing; no token is accepted until it is back" "$work/engine.log" \
   && pass "a deleted token file is an error in the log" || fail "no error for the deleted token file: $(tail -3 "$work/engine.log")"
 run_cli 1 "UNAUTHENTICATED" "a deleted token file revokes every token" -- \
   similar 1 --collection tiny --tls_ca "$pki/ca.pem" --token beta-token-2

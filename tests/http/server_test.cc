@@ -3,9 +3,6 @@
 // slow, greedy and non-reading clients meet: timeouts, shedding, 503 (http/server.h).
 #include "http/server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "tests/testing/raw_http.h"
 
 namespace simsearch::http {
 namespace {
@@ -28,50 +26,10 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
-
-int Connect(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-void Send(int fd, const std::string& s) { (void)::send(fd, s.data(), s.size(), MSG_NOSIGNAL); }
-
-// Reads until the peer closes, `want` bytes arrived, or `timeout` passes.
-std::string Read(int fd, absl::Duration timeout, bool* closed = nullptr, size_t want = SIZE_MAX) {
-  std::string out;
-  const absl::Time end = absl::Now() + timeout;
-  if (closed != nullptr) *closed = false;
-  while (absl::Now() < end && out.size() < want) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(end - absl::Now())) + 1) <= 0) break;
-    char buf[65536];
-    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) {
-      if (closed != nullptr) *closed = true;
-      break;
-    }
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
-
-// One request on a new connection; the answer up to the server's close.
-std::string Exchange(int port, const std::string& raw, absl::Duration timeout = absl::Seconds(5)) {
-  const int fd = Connect(port);
-  if (fd < 0) return "";
-  Send(fd, raw);
-  std::string out = Read(fd, timeout);
-  ::close(fd);
-  return out;
-}
+using testing::Connect;
+using testing::Exchange;
+using testing::Read;
+using testing::Send;
 
 std::string StatusLine(const std::string& answer) { return answer.substr(0, answer.find("\r\n")); }
 

@@ -2,9 +2,6 @@
 // length, slow clients cut off, an exclusive port (docs/RELIABILITY.md).
 #include "lambda/local_gateway.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/file_util.h"
+#include "tests/testing/raw_http.h"
 #include "tests/testing/test_util.h"
 
 namespace simsearch::lambda {
@@ -29,49 +27,13 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using json = nlohmann::json;
 
-int Connect(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-void Send(int fd, const std::string& s) { (void)::send(fd, s.data(), s.size(), MSG_NOSIGNAL); }
-
-// Reads until the peer closes or `timeout` passes; returns what arrived.
-std::string ReadAll(int fd, absl::Duration timeout, bool* closed = nullptr) {
-  std::string out;
-  const absl::Time end = absl::Now() + timeout;
-  if (closed != nullptr) *closed = false;
-  while (absl::Now() < end) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(end - absl::Now())) + 1) <= 0) break;
-    char buf[4096];
-    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) {
-      if (closed != nullptr) *closed = true;
-      break;
-    }
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
-
-// A request, answered whole (Connection: close).
+// A request on a new connection, answered whole (Connection: close).
 std::string Request(int port, const std::string& raw, absl::Duration timeout = absl::Seconds(5)) {
-  int fd = Connect(port);
-  if (fd < 0) return "";
-  Send(fd, raw);
-  std::string out = ReadAll(fd, timeout);
-  ::close(fd);
-  return out;
+  return testing::Exchange(port, raw, timeout);
 }
+std::string ReadAll(int fd, absl::Duration timeout, bool* closed = nullptr) { return testing::Read(fd, timeout, closed); }
+using testing::Connect;
+using testing::Send;
 
 std::unique_ptr<HttpGateway> StartGateway(GatewayOptions o, std::atomic<int>* calls = nullptr) {
   auto g = HttpGateway::Start("127.0.0.1:0", o, [calls](const std::string& event, absl::Time) {

@@ -41,7 +41,7 @@ std::string Clean(absl::string_view s) {
 
 
 struct Columns {
-  int id, title, english, genres, type, episodes, members, synopsis;
+  int id, title, english, genres, type, episodes, members, synopsis, start, age, studios, related, image;
 };
 
 absl::Status LoadFile(const std::string& path, const CatalogOptions& options, std::vector<Item>* items,
@@ -60,7 +60,12 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options, st
             FindAnyColumn(header, {"type"}),
             FindAnyColumn(header, {"episodes"}),
             FindAnyColumn(header, {"members"}),
-            FindAnyColumn(header, {"synopsis"})};
+            FindAnyColumn(header, {"synopsis"}),
+            FindAnyColumn(header, {"start_date"}),
+            FindAnyColumn(header, {"age_rating"}),
+            FindAnyColumn(header, {"studios"}),
+            FindAnyColumn(header, {"related"}),
+            FindAnyColumn(header, {"image_url"})};
   if (c.id < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": no id column in the header (expected anime_id, mal_id or id)"));
@@ -116,6 +121,16 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options, st
                                           members >= 0) {
       rec.members = static_cast<int64_t>(std::llround(members));
     }
+    rec.start_date = field(c.start);
+    rec.age_rating = field(c.age);
+    for (absl::string_view st : absl::StrSplit(field(c.studios), ',', absl::SkipWhitespace())) {
+      rec.studios.emplace_back(absl::StripAsciiWhitespace(st));
+    }
+    for (absl::string_view r : absl::StrSplit(field(c.related), ' ', absl::SkipWhitespace())) {
+      int64_t rid;
+      if (absl::SimpleAtoi(r, &rid) && rid != id) rec.related.push_back(rid);
+    }
+    rec.image_url = field(c.image);
     auto [it, inserted] = index->try_emplace(id, items->size());
     if (inserted) {
       items->push_back(std::move(rec));
@@ -127,13 +142,27 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options, st
     if (cur.genres.empty()) cur.genres = std::move(rec.genres);
     if (cur.type.empty()) cur.type = std::move(rec.type);
     if (cur.episodes == 0) cur.episodes = rec.episodes;
-    if (cur.members == 0) cur.members = rec.members;
+    // Member counts only grow: the largest any file gives is the newest snapshot's.
+    cur.members = std::max(cur.members, rec.members);
     if (cur.synopsis.empty()) cur.synopsis = std::move(rec.synopsis);
+    if (cur.start_date.empty()) cur.start_date = std::move(rec.start_date);
+    if (cur.age_rating.empty()) cur.age_rating = std::move(rec.age_rating);
+    if (cur.studios.empty()) cur.studios = std::move(rec.studios);
+    if (cur.related.empty()) cur.related = std::move(rec.related);
+    if (cur.image_url.empty()) cur.image_url = std::move(rec.image_url);
   }
   return absl::OkStatus();
 }
 
 }  // namespace
+
+int Item::start_year() const {
+  int year = 0;
+  if (start_date.size() >= 4 && absl::SimpleAtoi(absl::string_view(start_date).substr(0, 4), &year) && year > 1900) {
+    return year;
+  }
+  return 0;
+}
 
 absl::StatusOr<Catalog> Catalog::Load(const std::vector<std::string>& paths,
                                       const CatalogOptions& options) {

@@ -24,6 +24,15 @@ struct Item {
   // The plot summary where the catalogue has one. Bundles keep it only when built with
   // `simsearch-indexer build --item-synopses`; search hits never carry it (GetItems does).
   std::string synopsis;
+  // MAL's fields where a catalogue file has them (data/anime/anime_catalogue_2024.csv):
+  std::string start_date;            // ISO: "2023-09-29", "2023-09" or "2023"
+  std::string age_rating;            // g, pg, pg_13, r, r+, rx (Hentai)
+  std::vector<std::string> studios;  // e.g. {"Madhouse"}
+  std::vector<int64_t> related;      // MAL ids of franchise entries (sequels, prequels, side stories)
+  std::string image_url;             // a cover image
+
+  // The year the anime started, or 0 when unknown.
+  int start_year() const;
 
   friend bool operator==(const Item&, const Item&) = default;
 };
@@ -40,12 +49,16 @@ class Catalog {
   // Loads and merges catalogue CSV files. Columns are found by header name
   // (case-insensitive): id: anime_id | mal_id | id; title: name | title;
   // English title: english_name | "english name" | title_english; genres: genre |
-  // genres (comma-separated); type; episodes; members. The id and title columns are
-  // required; every record must have as many fields as the header.
+  // genres (comma-separated); type; episodes; members; synopsis; start_date;
+  // age_rating; studios (comma-separated); related (space-separated ids); image_url.
+  // The id and title columns are required; every record must have as many fields as
+  // the header.
   //
   // The result is the union of the files' ids. For an id in several files, each field
   // comes from the first file (in argument order) where it is known, so a later file
-  // fills gaps (an English title, a newer anime) without overriding earlier values.
+  // fills gaps (an English title, a newer anime) without overriding earlier values;
+  // but members is the largest count any file gives (counts only grow: the largest is
+  // the newest snapshot's).
   // Titles have their HTML entities decoded; "Unknown"/"UNKNOWN" reads as unknown.
   static absl::StatusOr<Catalog> Load(const std::vector<std::string>& paths,
                                       const CatalogOptions& options = {});

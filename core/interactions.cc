@@ -7,12 +7,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "core/csv.h"
 #include "core/file_util.h"
 
 namespace simsearch {
 namespace {
-
 
 // Dense numbering in ascending id order.
 std::vector<int64_t> SortedUnique(std::vector<int64_t> v) {
@@ -29,8 +29,26 @@ uint64_t Interactions::num_interactions() const {
   return n;
 }
 
-absl::StatusOr<Interactions> LoadInteractions(const std::string& path,
-                                              const InteractionsOptions& options) {
+uint64_t Interactions::num_trained() const {
+  if (flags_of_user.empty()) return num_interactions();
+  uint64_t n = 0;
+  for (const auto& flags : flags_of_user) {
+    for (uint8_t f : flags) n += (f & kTrain) != 0;
+  }
+  return n;
+}
+
+namespace {
+
+struct Row {
+  int64_t user, item;
+  uint8_t flags;
+  uint16_t dataset;
+};
+
+// Appends the rows of one file to `rows` (user ids offset for data set `dataset`).
+absl::Status ReadFile(const std::string& path, uint16_t dataset, bool several, const InteractionsOptions& options,
+                      std::vector<Row>* rows, Interactions* out) {
   auto text = ReadFileToString(path);
   if (!text.ok()) return text.status();
   CsvReader reader(*text, path);
@@ -43,6 +61,7 @@ absl::StatusOr<Interactions> LoadInteractions(const std::string& path,
   const int user_col = FindAnyColumn(header, {"user_id", "user", "userid"});
   const int item_col = FindAnyColumn(header, {"item_id", "anime_id", "item", "itemid", "movie_id"});
   const int rating_col = FindAnyColumn(header, {"rating", "score"});
+  const int status_col = FindAnyColumn(header, {"status"});
   if (user_col < 0 || item_col < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": line 1: header (", absl::StrJoin(header, ","), ") lacks ",
@@ -53,64 +72,139 @@ absl::StatusOr<Interactions> LoadInteractions(const std::string& path,
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": a minimum rating was given but the header has no rating column"));
   }
-  std::vector<std::pair<int64_t, int64_t>> pairs;
-  Interactions out;
+  const int64_t offset = static_cast<int64_t>(dataset) * kUserIdSpace;
+  const uint64_t rows_read_before = out->rows_read;
   std::vector<std::string> f;
-  const size_t need = static_cast<size_t>(std::max({user_col, item_col, rating_col})) + 1;
+  const size_t need = static_cast<size_t>(std::max({user_col, item_col, rating_col, status_col})) + 1;
   for (;;) {
     auto more = reader.Next(&f);
     if (!more.ok()) return more.status();
     if (!*more) break;
     if (f.size() == 1 && absl::StripAsciiWhitespace(f[0]).empty()) continue;
-    ++out.rows_read;
+    ++out->rows_read;
+    auto bad = [&](absl::string_view what, const std::string& value, absl::string_view expected) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": line ", reader.line(), ": ", what, " '", value, "' ", expected));
+    };
     if (f.size() < need) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": line ", reader.line(), ": ",
                                                      f.size(), " fields, expected at least ", need));
     }
     int64_t user, item;
     if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(f[user_col]), &user)) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": line ", reader.line(), ": user id '",
-                                                     f[user_col], "' is not an integer"));
+      return bad("user id", f[user_col], "is not an integer");
+    }
+    if (several && (user < 0 || user >= kUserIdSpace)) {
+      return bad("user id", f[user_col], absl::StrCat("is outside [0, ", kUserIdSpace, ")"));
     }
     if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(f[item_col]), &item)) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": line ", reader.line(), ": item id '",
-                                                     f[item_col], "' is not an integer"));
+      return bad("item id", f[item_col], "is not an integer");
+    }
+    uint8_t flags = Interactions::kTrain | Interactions::kView;
+    if (status_col >= 0) {
+      int status = 0;
+      if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(f[status_col]), &status)) {
+        return bad("status", f[status_col], "is not an integer (1 watching, 2 completed, 3 on hold, 4 dropped, 6 plan to watch)");
+      }
+      ++out->rows_by_status[status >= 1 && status <= 6 && status != 5 ? status : 0];
+      auto in = [status](const std::vector<int>& v) { return std::find(v.begin(), v.end(), status) != v.end(); };
+      flags = static_cast<uint8_t>((in(options.statuses) ? Interactions::kTrain : 0) |
+                                   (in(options.view_statuses) ? Interactions::kView : 0));
+      if (flags == 0 && !in(options.listed_statuses)) continue;
     }
     if (options.min_rating) {
       double rating;
       if (!absl::SimpleAtod(absl::StripAsciiWhitespace(f[rating_col]), &rating)) {
-        return absl::InvalidArgumentError(absl::StrCat(path, ": line ", reader.line(), ": rating '",
-                                                       f[rating_col], "' is not a number"));
+        return bad("rating", f[rating_col], "is not a number");
       }
-      if (rating < *options.min_rating) continue;
+      const bool unscored = status_col >= 0 && rating == 0;  // a MAL list's "not scored"
+      if (!unscored && rating < *options.min_rating) continue;
     }
-    pairs.emplace_back(user, item);
+    if (options.known_items != nullptr &&
+        !std::binary_search(options.known_items->begin(), options.known_items->end(), item)) {
+      ++out->rows_unknown_item;
+      continue;
+    }
+    rows->push_back(Row{user + offset, item, flags, dataset});
   }
-  out.rows_kept = pairs.size();
-  if (pairs.empty()) {
+  if (out->rows_read == rows_read_before) return absl::InvalidArgumentError(absl::StrCat(path, ": no data rows"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Interactions> LoadInteractions(const std::string& path, const InteractionsOptions& options) {
+  return LoadInteractions(std::vector<std::string>{path}, options);
+}
+
+absl::StatusOr<Interactions> LoadInteractions(const std::vector<std::string>& paths,
+                                              const InteractionsOptions& options) {
+  if (paths.empty()) return absl::InvalidArgumentError("no interactions file given");
+  if (paths.size() > 1000) return absl::InvalidArgumentError("more than 1000 interactions files");
+  Interactions out;
+  std::vector<Row> rows;
+  for (size_t k = 0; k < paths.size(); ++k) {
+    if (absl::Status st = ReadFile(paths[k], static_cast<uint16_t>(k), paths.size() > 1, options, &rows, &out);
+        !st.ok()) {
+      return st;
+    }
+    out.datasets.push_back(paths[k]);
+  }
+  out.rows_kept = rows.size();
+  if (rows.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        path, out.rows_read == 0 ? ": no data rows" : ": no row passes the rating threshold"));
+        absl::StrJoin(paths, ", "), ": no row passes the rating threshold, the status filter and the item list"));
   }
   std::vector<int64_t> users, items;
-  users.reserve(pairs.size());
-  items.reserve(pairs.size());
-  for (const auto& [u, i] : pairs) {
-    users.push_back(u);
-    items.push_back(i);
+  users.reserve(rows.size());
+  items.reserve(rows.size());
+  for (const Row& r : rows) {
+    users.push_back(r.user);
+    items.push_back(r.item);
   }
   out.user_ids = SortedUnique(std::move(users));
   out.item_ids = SortedUnique(std::move(items));
   absl::flat_hash_map<int64_t, uint32_t> uidx, iidx;
   for (uint32_t u = 0; u < out.user_ids.size(); ++u) uidx[out.user_ids[u]] = u;
   for (uint32_t i = 0; i < out.item_ids.size(); ++i) iidx[out.item_ids[i]] = i;
-  out.items_of_user.resize(out.user_ids.size());
-  for (const auto& [u, i] : pairs) out.items_of_user[uidx[u]].push_back(iidx[i]);
-  for (auto& v : out.items_of_user) {
-    std::sort(v.begin(), v.end());
-    const size_t before = v.size();
-    v.erase(std::unique(v.begin(), v.end()), v.end());
-    out.duplicates += before - v.size();
+  // Per user: (item, flags) pairs, then sorted; a repeated pair has every row's flags.
+  std::vector<std::vector<std::pair<uint32_t, uint8_t>>> pairs(out.user_ids.size());
+  out.dataset_of_user.assign(out.user_ids.size(), 0);
+  for (const Row& r : rows) {
+    const uint32_t u = uidx[r.user];
+    pairs[u].emplace_back(iidx[r.item], r.flags);
+    out.dataset_of_user[u] = r.dataset;
   }
+  out.items_of_user.resize(out.user_ids.size());
+  out.flags_of_user.resize(out.user_ids.size());
+  for (size_t u = 0; u < pairs.size(); ++u) {
+    auto& p = pairs[u];
+    std::sort(p.begin(), p.end());
+    for (size_t j = 0; j < p.size(); ++j) {
+      if (!out.items_of_user[u].empty() && out.items_of_user[u].back() == p[j].first) {
+        out.flags_of_user[u].back() |= p[j].second;
+        ++out.duplicates;
+        continue;
+      }
+      out.items_of_user[u].push_back(p[j].first);
+      out.flags_of_user[u].push_back(p[j].second);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<int>> ParseStatuses(const std::string& text, const std::string& flag) {
+  std::vector<int> out;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    int s = 0;
+    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(part), &s) || s < 1 || s > 6 || s == 5) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          flag, ": '", part, "' is not a MAL list status: give 1 (watching), 2 (completed), 3 (on hold), ",
+          "4 (dropped) or 6 (plan to watch), comma-separated"));
+    }
+    out.push_back(s);
+  }
+  if (out.empty()) return absl::InvalidArgumentError(absl::StrCat(flag, ": no status given"));
   return out;
 }
 

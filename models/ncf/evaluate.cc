@@ -19,6 +19,11 @@ double NdcgAt(size_t rank, size_t k) {
 }
 
 Metrics Evaluate(const Scorer& scorer, const Split& split, int threads) {
+  return EvaluateGroups(scorer, split, std::vector<uint16_t>(split.num_users, 0), 1, threads).back();
+}
+
+std::vector<Metrics> EvaluateGroups(const Scorer& scorer, const Split& split,
+                                    const std::vector<uint16_t>& group_of_user, int groups, int threads) {
   const uint32_t users = split.num_users;
   std::vector<double> hr10(users, 0), ndcg10(users, 0), r20(users, 0), ndcg20(users, 0);
 #pragma omp parallel num_threads(threads)
@@ -41,9 +46,9 @@ Metrics Evaluate(const Scorer& scorer, const Split& split, int threads) {
 
       scorer.ScoreAll(u, all.data());
       const float target = all[static_cast<size_t>(test)];
-      // Rank among items not in training, other than the target itself.
+      // Rank among items not on the user's list, other than the target itself.
       size_t rank = 0;
-      const auto& train = split.train[u];
+      const auto& train = u < split.listed.size() ? split.listed[u] : split.train[u];
       size_t t = 0;
       for (uint32_t j = 0; j < split.num_items; ++j) {
         while (t < train.size() && train[t] < j) ++t;
@@ -55,22 +60,26 @@ Metrics Evaluate(const Scorer& scorer, const Split& split, int threads) {
       ndcg20[u] = NdcgAt(rank, 20);
     }
   }
-  Metrics m;
+  std::vector<Metrics> out(static_cast<size_t>(groups) + 1);
   for (uint32_t u = 0; u < users; ++u) {
     if (split.test_item[u] < 0) continue;
-    m.hr10 += hr10[u];
-    m.ndcg10 += ndcg10[u];
-    m.recall20 += r20[u];
-    m.ndcg20 += ndcg20[u];
-    ++m.users;
+    const size_t g = u < group_of_user.size() && group_of_user[u] < groups ? group_of_user[u] : 0;
+    for (Metrics* m : {&out[g], &out.back()}) {
+      m->hr10 += hr10[u];
+      m->ndcg10 += ndcg10[u];
+      m->recall20 += r20[u];
+      m->ndcg20 += ndcg20[u];
+      ++m->users;
+    }
   }
-  if (m.users > 0) {
+  for (Metrics& m : out) {
+    if (m.users == 0) continue;
     m.hr10 /= m.users;
     m.ndcg10 /= m.users;
     m.recall20 /= m.users;
     m.ndcg20 /= m.users;
   }
-  return m;
+  return out;
 }
 
 }  // namespace simsearch::ncf

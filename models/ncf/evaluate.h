@@ -2,7 +2,7 @@
 //
 // Sampled (He et al. 2017): the held-out item ranked among the user's 99 sampled
 // negatives: HR@10 and NDCG@10. Full ranking: the held-out item ranked among every
-// item the user has not interacted with in training: Recall@20 and NDCG@20 (with one
+// item not on the user's list (Split::listed): Recall@20 and NDCG@20 (with one
 // held-out item, Recall@20 is the hit rate at 20). Sampled metrics can rank models
 // differently from full ranking (Krichene & Rendle 2020), so both are reported.
 //
@@ -41,5 +41,10 @@ struct Metrics {
 
 // `threads` evaluates users in parallel (the result does not depend on it).
 Metrics Evaluate(const Scorer& scorer, const Split& split, int threads = 1);
+
+// The same, per group of users: group_of_user[u] in [0, groups) (say, the data set a
+// user comes from). Returns groups + 1 results: one per group, then all users.
+std::vector<Metrics> EvaluateGroups(const Scorer& scorer, const Split& split,
+                                    const std::vector<uint16_t>& group_of_user, int groups, int threads = 1);
 
 }  // namespace simsearch::ncf

@@ -8,10 +8,12 @@
 #include <optional>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/catalog.h"
 #include "core/cli.h"
 #include "core/file_util.h"
 #include "core/interactions.h"
@@ -49,7 +51,9 @@ constexpr char kUsage[] =
     "as the engine serves a watch list: the user's training items as the query.";
 
 struct Options {
-  std::string interactions, out, model = "mf", export_model, layers_text = "64,32,16,8";
+  std::vector<std::string> interactions, catalogs;
+  std::string out, model = "mf", export_model, layers_text = "64,32,16,8";
+  std::string statuses = "1,2,3", view_statuses = "1,2", fold_in = "0.001,100";
   std::string item_queries = "self";
   double min_rating = -1e300;
   bool pretrain = false, item_bias = false, eval_serving = false;
@@ -87,15 +91,36 @@ json MetricsJson(const Metrics& m) {
 
 struct Result {
   std::string name;
-  Metrics metrics;
+  Metrics metrics;                  // every evaluated user
+  std::vector<Metrics> by_dataset;  // per --interactions file, then all (empty: one file)
   double train_seconds = 0;
   json details = json::object();
 };
 
-void PrintRow(const Result& r) {
+void PrintRow(const Result& r, const std::vector<std::string>& datasets = {}) {
   std::printf("%-8s  %6.4f  %7.4f  %9.4f  %7.4f  %8.1f s\n", r.name.c_str(), r.metrics.hr10,
               r.metrics.ndcg10, r.metrics.recall20, r.metrics.ndcg20, r.train_seconds);
+  // With several data sets, a row per data set under the row of all users.
+  for (size_t k = 0; k + 1 < r.by_dataset.size() && r.by_dataset.size() > 2; ++k) {
+    const Metrics& m = r.by_dataset[k];
+    std::printf("  %-6s  %6.4f  %7.4f  %9.4f  %7.4f  (%u users of %s)\n", absl::StrCat("[", k, "]").c_str(), m.hr10,
+                m.ndcg10, m.recall20, m.ndcg20, m.users, k < datasets.size() ? datasets[k].c_str() : "?");
+  }
   std::fflush(stdout);
+}
+
+// Every user, and each data set's users apart.
+void Score(Result* r, const Scorer& scorer, const Split& split, const Interactions& data, int threads) {
+  r->by_dataset = EvaluateGroups(scorer, split, data.dataset_of_user, static_cast<int>(data.datasets.size()), threads);
+  r->metrics = r->by_dataset.back();
+}
+
+json ByDatasetJson(const Result& r, const Interactions& data) {
+  json out = json::array();
+  for (size_t k = 0; k + 1 < r.by_dataset.size(); ++k) {
+    out.push_back({{"dataset", data.datasets[k]}, {"metrics", MetricsJson(r.by_dataset[k])}});
+  }
+  return out;
 }
 
 // The query-side item vectors of an exported model (see --item-queries).
@@ -110,6 +135,19 @@ absl::StatusOr<Tensor> ItemQueries(const NcfModel& model, const Tensor& users, c
   }
   return absl::InvalidArgumentError(
       absl::StrCat("--item-queries must be viewers, lift or self, got '", kind, "'"));
+}
+
+// The interactions trained on, one file with the data sets' user ids kept apart
+// (core/interactions.h): what simsearch-indexer --user-items reads beside the vectors.
+std::string UserItemsCsv(const Interactions& data) {
+  std::string out = "user_id,anime_id\n";
+  for (size_t u = 0; u < data.num_users(); ++u) {
+    for (size_t j = 0; j < data.items_of_user[u].size(); ++j) {
+      if (!data.flags_of_user.empty() && !(data.flags_of_user[u][j] & Interactions::kTrain)) continue;
+      absl::StrAppend(&out, data.user_ids[u], ",", data.item_ids[data.items_of_user[u][j]], "\n");
+    }
+  }
+  return out;
 }
 
 absl::Status WriteOutputs(const std::string& out, const Interactions& data, const Tensor* items,
@@ -134,6 +172,7 @@ absl::Status WriteOutputs(const std::string& out, const Interactions& data, cons
     if (st.ok()) st = WriteNpyInt64(tmp("item_ids.npy"), data.item_ids.data(), data.item_ids.size());
     if (st.ok()) st = WriteNpyFloat32(tmp("user_vectors.npy"), users->v.data(), users->rows, users->cols);
     if (st.ok()) st = WriteNpyInt64(tmp("user_ids.npy"), data.user_ids.data(), data.user_ids.size());
+    if (st.ok()) st = WriteStringToFile(tmp("user_items.csv"), UserItemsCsv(data));
   }
   if (st.ok()) st = WriteStringToFile(tmp("metrics.json"), metrics.dump(2) + "\n");
   for (const auto& [from, to] : files) {
@@ -223,7 +262,22 @@ json EvaluateServing(const Tensor& items, const Tensor& queries, const Split& sp
 int Run(int argc, char** argv) {
   Options o;
   ArgParser p("simsearch-train-ncf", kUsage);
-  p.AddString("interactions", &o.interactions, "interactions CSV (user, item[, rating])", "FILE");
+  p.AddStringList("interactions", &o.interactions,
+                  "interactions CSV (user, item[, rating][, status]); repeat for several data sets:\n"
+                  "the k-th file's user ids get k * 1,000,000 added (kept apart), items are shared", "FILE");
+  p.AddStringList("catalog", &o.catalogs,
+                  "train only on anime these catalogue files name (what can be served: an anime\n"
+                  "without a title cannot be shown); repeatable. Default: every item", "FILE");
+  p.AddString("statuses", &o.statuses,
+              "files with a MAL list status column: the statuses trained on (default 1,2,3:\n"
+              "watching, completed, on hold). Other statuses (4 dropped, 6 plan to watch)\n"
+              "stay on the user's list: not trained on, not recommended back in evaluation", "S,S,...");
+  p.AddString("view-statuses", &o.view_statuses,
+              "of those, the statuses that are views, the only ones held out for testing\n"
+              "(default 1,2: watching, completed)", "S,S,...");
+  p.AddString("fold-in", &o.fold_in,
+              "the exported model's watch lists are also evaluated folded in with these\n"
+              "alpha,lambda (default 0.001,100: what the demo's ncf collection serves)", "A,L");
   p.AddDouble("min-rating", &o.min_rating, "keep only rows rated at least this (needs a rating column)");
   p.AddString("model", &o.model, "pop, itemknn, mf, gmf, mlp, neumf or all (default mf)", "NAME");
   p.AddString("export", &o.export_model,
@@ -296,14 +350,41 @@ int Run(int argc, char** argv) {
 
   InteractionsOptions io;
   if (p.was_set("min-rating")) io.min_rating = o.min_rating;
+  auto statuses = ParseStatuses(o.statuses, "--statuses");
+  if (!statuses.ok()) return Fail(statuses.status());
+  auto views = ParseStatuses(o.view_statuses, "--view-statuses");
+  if (!views.ok()) return Fail(views.status());
+  io.statuses = *statuses;
+  io.view_statuses = *views;
+  FoldInParams fold_in;
+  {
+    std::vector<absl::string_view> parts = absl::StrSplit(o.fold_in, ',');
+    if (parts.size() != 2 || !absl::SimpleAtof(parts[0], &fold_in.alpha) || !absl::SimpleAtof(parts[1], &fold_in.lambda) ||
+        fold_in.alpha < 0 || fold_in.lambda <= 0) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat("--fold-in takes ALPHA,LAMBDA (alpha >= 0, lambda > 0), got '",
+                                                          o.fold_in, "'")));
+    }
+  }
+  std::vector<int64_t> known;
+  if (!o.catalogs.empty()) {
+    auto catalog = Catalog::Load(o.catalogs);
+    if (!catalog.ok()) return Fail(catalog.status());
+    for (const Item& it : catalog->items()) known.push_back(it.id);  // sorted by id
+    io.known_items = &known;
+  }
   auto data = LoadInteractions(o.interactions, io);
   if (!data.ok()) return Fail(data.status());
-  if (auto s = CheckTrainable(*data, o.interactions); !s.ok()) return Fail(s);
+  if (data->rows_unknown_item > 0) {
+    std::fprintf(stderr, "[ncf] %llu rows name anime that no --catalog file has: left out\n",
+                 static_cast<unsigned long long>(data->rows_unknown_item));
+  }
+  const std::string inputs = absl::StrJoin(o.interactions, " + ");
+  if (auto s = CheckTrainable(*data, inputs); !s.ok()) return Fail(s);
   const Split split = LeaveOneOut(*data, o.train.seed);
   std::fprintf(stderr,
                "[ncf] %s: %zu users, %zu items, %llu interactions (%llu rows, %llu duplicates); "
                "%llu training pairs, %u test users\n",
-               o.interactions.c_str(), data->num_users(), data->num_items(),
+               inputs.c_str(), data->num_users(), data->num_items(),
                static_cast<unsigned long long>(data->num_interactions()),
                static_cast<unsigned long long>(data->rows_read),
                static_cast<unsigned long long>(data->duplicates),
@@ -326,7 +407,7 @@ int Run(int argc, char** argv) {
         r.details["neighbours"] = o.neighbours;
       }
       r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      r.metrics = Evaluate(*scorer, split, o.eval_threads);
+      Score(&r, *scorer, split, *data, o.eval_threads);
     } else {
       ModelConfig mc;
       mc.kind = *ParseModelKind(name);
@@ -355,7 +436,7 @@ int Run(int argc, char** argv) {
       Bar bar(name);
       TrainReport tr = Train(&*model, split, o.train, std::ref(bar));
       r.train_seconds = tr.seconds + pre_seconds;
-      r.metrics = Evaluate(ModelScorer(*model), split, o.eval_threads);
+      Score(&r, ModelScorer(*model), split, *data, o.eval_threads);
       r.details["config"] = {{"factors", mc.factors}, {"layers", mc.layers}};
       r.details["train"] = {{"epochs", o.train.epochs}, {"batch", o.train.batch_size},
                             {"lr", o.lr}, {"l2", o.l2}, {"negatives", o.train.negatives},
@@ -367,7 +448,7 @@ int Run(int argc, char** argv) {
       if (name == "mlp") mlp = *model;
       if (name == export_model) exported = std::move(*model);
     }
-    PrintRow(r);
+    PrintRow(r, data->datasets);
     results.push_back(std::move(r));
   }
 
@@ -383,27 +464,39 @@ int Run(int argc, char** argv) {
       if (!q.ok()) return Fail(q.status());
       Result wl;
       wl.name = absl::StrCat(export_model, "/", kind);
-      wl.metrics = Evaluate(WatchListScorer(items, *q, split), split, o.eval_threads);
-      PrintRow(wl);
+      Score(&wl, WatchListScorer(items, *q, split), split, *data, o.eval_threads);
+      PrintRow(wl, data->datasets);
       watch_list[kind] = MetricsJson(wl.metrics);
       if (o.item_queries == kind) queries = *std::move(q);
     }
     if (queries.empty()) return Fail(ItemQueries(*exported, users, split, o.item_queries).status());
+    // The watch list as the engine serves it: folded in (core/fold_in.h).
+    Result fi;
+    fi.name = absl::StrCat(export_model, "/fold");
+    Score(&fi, FoldInScorer(items, queries, split, fold_in), split, *data, o.eval_threads);
+    PrintRow(fi, data->datasets);
+    watch_list["fold_in"] = {{"alpha", fold_in.alpha}, {"lambda", fold_in.lambda}, {"metrics", MetricsJson(fi.metrics)},
+                             {"by_dataset", ByDatasetJson(fi, *data)}};
   }
   json serving = nullptr;
   if (exported && o.eval_serving) serving = EvaluateServing(items, queries, split, o);
 
   json models = json::array();
   for (const Result& r : results) {
-    json j = {{"name", r.name}, {"metrics", MetricsJson(r.metrics)}, {"train_seconds", r.train_seconds}};
+    json j = {{"name", r.name}, {"metrics", MetricsJson(r.metrics)}, {"by_dataset", ByDatasetJson(r, *data)},
+              {"train_seconds", r.train_seconds}};
     j.update(r.details);
     models.push_back(j);
   }
   json metrics = {
       {"data", {{"interactions", o.interactions}, {"users", data->num_users()},
                 {"items", data->num_items()}, {"pairs", data->num_interactions()},
+                {"trained_pairs", data->num_trained()},
+                {"rows_read", data->rows_read}, {"rows_by_status", data->rows_by_status},
+                {"catalogs", o.catalogs}, {"rows_unknown_item", data->rows_unknown_item},
+                {"statuses", *statuses}, {"view_statuses", *views},
                 {"min_rating", p.was_set("min-rating") ? json(o.min_rating) : json(nullptr)}}},
-      {"split", {{"protocol", "leave-one-out, one random held-out item per user with >= 2 items"},
+      {"split", {{"protocol", "leave-one-out, one random held-out view per user with >= 2 items"},
                  {"seed", o.train.seed}, {"test_users", split.num_test_users()},
                  {"sampled_negatives", 99}, {"training_pairs", split.num_train()}}},
       {"models", models},

@@ -42,17 +42,35 @@ Split LeaveOneOut(const Interactions& data, uint64_t seed, int negatives) {
   s.num_users = static_cast<uint32_t>(data.num_users());
   s.num_items = static_cast<uint32_t>(data.num_items());
   s.train.resize(s.num_users);
+  s.listed.resize(s.num_users);
   s.test_item.assign(s.num_users, -1);
   s.test_negatives.resize(s.num_users);
   std::mt19937_64 rng(seed);
   for (uint32_t u = 0; u < s.num_users; ++u) {
     const auto& items = data.items_of_user[u];
-    s.train[u] = items;
+    const std::vector<uint8_t>* flags = u < data.flags_of_user.size() ? &data.flags_of_user[u] : nullptr;
+    auto has = [&](size_t j, uint8_t bit) { return flags == nullptr || ((*flags)[j] & bit) != 0; };
+    s.listed[u] = items;
+    for (size_t j = 0; j < items.size(); ++j) {
+      if (has(j, Interactions::kTrain)) s.train[u].push_back(items[j]);
+    }
     if (items.size() < 2) continue;
-    const size_t pick = std::uniform_int_distribution<size_t>(0, items.size() - 1)(rng);
-    s.test_item[u] = static_cast<int32_t>(items[pick]);
-    s.train[u].erase(s.train[u].begin() + static_cast<long>(pick));
-    // Negatives: never interacted with (items is the full sorted set).
+    // Only a view is held out (not, say, an anime on hold); with every pair a view this
+    // is the same draw as over all items.
+    std::vector<size_t> views;
+    for (size_t j = 0; j < items.size(); ++j) {
+      if (has(j, Interactions::kView)) views.push_back(j);
+    }
+    if (views.empty()) continue;
+    const size_t pick = views[std::uniform_int_distribution<size_t>(0, views.size() - 1)(rng)];
+    const uint32_t test = items[pick];
+    auto trained = std::lower_bound(s.train[u].begin(), s.train[u].end(), test);
+    const bool was_trained = trained != s.train[u].end() && *trained == test;
+    if (s.train[u].size() - (was_trained ? 1 : 0) == 0) continue;  // nothing left to learn the user from
+    if (was_trained) s.train[u].erase(trained);
+    s.listed[u].erase(std::lower_bound(s.listed[u].begin(), s.listed[u].end(), test));
+    s.test_item[u] = static_cast<int32_t>(test);
+    // Negatives: never on the user's list (items is the full sorted set).
     const size_t unseen = s.num_items - items.size();
     const size_t want = std::min<size_t>(static_cast<size_t>(negatives), unseen);
     std::vector<uint32_t>& neg = s.test_negatives[u];
@@ -62,6 +80,25 @@ Split LeaveOneOut(const Interactions& data, uint64_t seed, int negatives) {
       if (std::binary_search(items.begin(), items.end(), j)) continue;
       if (std::find(neg.begin(), neg.end(), j) != neg.end()) continue;
       neg.push_back(j);
+    }
+  }
+  return s;
+}
+
+Split TrainOnAll(const Interactions& data) {
+  Split s;
+  s.num_users = static_cast<uint32_t>(data.num_users());
+  s.num_items = static_cast<uint32_t>(data.num_items());
+  s.train.resize(s.num_users);
+  s.listed = data.items_of_user;
+  s.test_item.assign(s.num_users, -1);
+  s.test_negatives.resize(s.num_users);
+  for (uint32_t u = 0; u < s.num_users; ++u) {
+    const auto& items = data.items_of_user[u];
+    for (size_t j = 0; j < items.size(); ++j) {
+      if (u >= data.flags_of_user.size() || (data.flags_of_user[u][j] & Interactions::kTrain)) {
+        s.train[u].push_back(items[j]);
+      }
     }
   }
   return s;

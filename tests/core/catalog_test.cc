@@ -67,6 +67,39 @@ TEST(Catalog, MergesFilesFieldByFieldEarlierFirst) {
   EXPECT_EQ(c->items().back().id, 50000);
 }
 
+// The 2024 layout's MAL fields (start date, age rating, studios, franchise, cover),
+// and members: the largest count any file gives.
+TEST(Catalog, ReadsMalFieldsAndTheNewestMembers) {
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteStringToFile(dir.Join("old.csv"), "anime_id,name,genre,type,episodes,rating,members\n"
+                                                     "1,Cowboy Bebop,Action,TV,26,8.82,486824\n")
+                  .ok());
+  ASSERT_TRUE(WriteStringToFile(
+                  dir.Join("new.csv"),
+                  "anime_id,name,english_name,type,episodes,genres,start_date,age_rating,nsfw,members,score,"
+                  "studios,related,image_url,sources\n"
+                  "1,Cowboy Bebop,,TV,26,Action,1998-04-03,r,white,1876957,8.75,Sunrise,5 4037 1 x,"
+                  "https://cdn.myanimelist.net/images/anime/4/19644l.webp,malapi2024\n"
+                  "52991,Sousou no Frieren,Frieren: Beyond Journey's End,TV,28,\"Adventure, Drama\",2023-09-29,pg_13,,"
+                  "1288804,9.29,\"Madhouse, Other Studio\",56805,,jikan2026\n"
+                  "60000,No Date,,TV,,,,,,,,,,,x\n")
+                  .ok());
+  auto c = Catalog::Load({dir.Join("old.csv"), dir.Join("new.csv")});
+  ASSERT_TRUE(c.ok()) << c.status();
+  const Item* bebop = c->Find(1);
+  EXPECT_EQ(bebop->members, 1876957) << "the newer, larger count";
+  EXPECT_EQ(bebop->start_date, "1998-04-03");
+  EXPECT_EQ(bebop->start_year(), 1998);
+  EXPECT_EQ(bebop->age_rating, "r");
+  EXPECT_THAT(bebop->studios, ElementsAre("Sunrise"));
+  EXPECT_THAT(bebop->related, ElementsAre(5, 4037)) << "itself and non-numbers are dropped";
+  EXPECT_EQ(bebop->image_url, "https://cdn.myanimelist.net/images/anime/4/19644l.webp");
+  const Item* frieren = c->Find(52991);
+  EXPECT_THAT(frieren->studios, ElementsAre("Madhouse", "Other Studio"));
+  EXPECT_EQ(frieren->start_year(), 2023);
+  EXPECT_EQ(c->Find(60000)->start_year(), 0);
+}
+
 TEST(Catalog, ErrorsNameFileAndLine) {
   testing::TempDir dir;
   ASSERT_TRUE(WriteStringToFile(dir.Join("noid.csv"), "name,genre\nx,y\n").ok());

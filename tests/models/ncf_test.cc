@@ -534,6 +534,102 @@ TEST(Interactions, RatingThresholdDuplicatesAndDenseIds) {
   EXPECT_EQ(liked->num_interactions(), 3u);
 }
 
+// A MAL list (status and score columns) and a plain list read together: each file's
+// users in their own id space, statuses kept or left out as asked, views marked, only
+// views held out, anime outside a given list left out.
+TEST(Interactions, TwoFormatsStatusesAndUserSpaces) {
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteStringToFile(dir.Join("old.csv"), "user_id,anime_id,watched\n1,10,1\n1,20,1\n2,10,1\n").ok());
+  // user 1: watching 10, completed 30, on hold 40, dropped 50, plan to watch 60 (score 0:
+  // not scored); user 5: completed 20 scored 3, plan to watch 10.
+  ASSERT_TRUE(WriteStringToFile(dir.Join("mal.csv"),
+                                "user_id,anime_id,score,status,watched_episodes\n"
+                                "1,10,8,1,3\n1,30,0,2,12\n1,40,7,3,1\n1,50,2,4,1\n1,60,0,6,0\n"
+                                "5,20,3,2,12\n5,10,0,6,0\n")
+                  .ok());
+  auto d = LoadInteractions(std::vector<std::string>{dir.Join("old.csv"), dir.Join("mal.csv")});
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->user_ids, (std::vector<int64_t>{1, 2, 1000001, 1000005})) << "the second file's users moved apart";
+  EXPECT_EQ(d->dataset_of_user, (std::vector<uint16_t>{0, 0, 1, 1}));
+  EXPECT_EQ(d->datasets.size(), 2u);
+  EXPECT_EQ(d->item_ids, (std::vector<int64_t>{10, 20, 30, 40, 50, 60})) << "every status is on the list";
+  // user 1000001: 10 (watching: trained, a view), 30 (completed: trained, a view), 40
+  // (on hold: trained, not a view), 50 (dropped) and 60 (plan to watch): only listed.
+  constexpr uint8_t kBoth = Interactions::kTrain | Interactions::kView;
+  EXPECT_EQ(d->items_of_user[2], (std::vector<uint32_t>{0, 2, 3, 4, 5}));
+  EXPECT_EQ(d->flags_of_user[2], (std::vector<uint8_t>{kBoth, kBoth, Interactions::kTrain, 0, 0}));
+  EXPECT_EQ(d->flags_of_user[0], (std::vector<uint8_t>{kBoth, kBoth})) << "a file without statuses: all views";
+  EXPECT_EQ(d->rows_read, 10u);
+  EXPECT_EQ(d->rows_kept, 10u);
+  EXPECT_EQ(d->num_trained(), 7u);
+  EXPECT_EQ(d->rows_by_status, (std::vector<uint64_t>{0, 1, 2, 1, 1, 0, 2}));
+  // Only views are held out (10 or 30); only trained pairs are trained on; every listed
+  // item but the held-out one is kept out of the ranking.
+  for (uint64_t seed = 0; seed < 50; ++seed) {
+    const Split split = LeaveOneOut(*d, seed);
+    const int32_t t = split.test_item[2];
+    ASSERT_TRUE(t == 0 || t == 2) << seed << ": " << t;
+    EXPECT_EQ(split.train[2], t == 0 ? (std::vector<uint32_t>{2, 3}) : (std::vector<uint32_t>{0, 3}));
+    EXPECT_EQ(split.listed[2], t == 0 ? (std::vector<uint32_t>{2, 3, 4, 5}) : (std::vector<uint32_t>{0, 3, 4, 5}));
+  }
+  // User 1000005 has one view (20) and nothing else trained: not evaluated.
+  EXPECT_EQ(LeaveOneOut(*d, 1).test_item[3], -1);
+  // Other statuses and a rating threshold: unscored rows (0) are kept; a score of 3 is not.
+  InteractionsOptions o;
+  o.statuses = {kStatusCompleted, kStatusDropped, kStatusPlanToWatch};
+  o.listed_statuses = {};
+  o.min_rating = 5;
+  auto other = LoadInteractions(std::vector<std::string>{dir.Join("mal.csv")}, o);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ(other->user_ids, (std::vector<int64_t>{1, 5})) << "the first file keeps its ids";
+  EXPECT_EQ(other->item_ids, (std::vector<int64_t>{10, 30, 60}))
+      << "50 (dropped, score 2) and 20 (score 3) fail the threshold, 10 of user 1 and 40 are not listed";
+  // Anime outside a known list are left out and counted.
+  const std::vector<int64_t> known = {10, 30};
+  InteractionsOptions k;
+  k.known_items = &known;
+  auto kept = LoadInteractions(std::vector<std::string>{dir.Join("old.csv"), dir.Join("mal.csv")}, k);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->item_ids, known);
+  EXPECT_EQ(kept->rows_unknown_item, 5u) << "old.csv's 20, mal.csv's 40, 50, 60 and 20";
+  // Bad statuses and user ids outside their space are errors naming the row.
+  ASSERT_TRUE(WriteStringToFile(dir.Join("bad.csv"), "user_id,anime_id,status\n1,2,x\n").ok());
+  EXPECT_THAT(LoadInteractions(dir.Join("bad.csv")).status().message(),
+              HasSubstr("bad.csv: line 2: status 'x' is not an integer"));
+  ASSERT_TRUE(WriteStringToFile(dir.Join("big.csv"), "user_id,anime_id\n1000000,2\n").ok());
+  EXPECT_THAT(LoadInteractions(std::vector<std::string>{dir.Join("old.csv"), dir.Join("big.csv")}).status().message(),
+              HasSubstr("big.csv: line 2: user id '1000000' is outside [0, 1000000)"));
+  EXPECT_TRUE(LoadInteractions(dir.Join("big.csv")).ok()) << "one file: ids as they are (a merged file)";
+  EXPECT_THAT(ParseStatuses("1,5", "--statuses").status().message(), HasSubstr("'5' is not a MAL list status"));
+  EXPECT_EQ(*ParseStatuses("2, 6", "--statuses"), (std::vector<int>{2, 6}));
+}
+
+// Metrics per group are the metrics of each group's users alone, and the last entry
+// is every user's: checked against Evaluate on splits holding one group each.
+TEST(Evaluate, GroupsAreTheMetricsOfTheirUsers) {
+  const Split split = LeaveOneOut(Planted(7), 3);
+  const PopularityScorer pop(split);
+  std::vector<uint16_t> group(split.num_users);
+  for (uint32_t u = 0; u < split.num_users; ++u) group[u] = u % 3 == 0 ? 1 : 0;
+  const std::vector<Metrics> by = EvaluateGroups(pop, split, group, 2, 2);
+  ASSERT_EQ(by.size(), 3u);
+  for (uint16_t g = 0; g < 2; ++g) {
+    Split only = split;
+    for (uint32_t u = 0; u < only.num_users; ++u) {
+      if (group[u] != g) only.test_item[u] = -1;
+    }
+    const Metrics m = Evaluate(pop, only, 1);
+    EXPECT_EQ(by[g].users, m.users);
+    EXPECT_DOUBLE_EQ(by[g].recall20, m.recall20);
+    EXPECT_DOUBLE_EQ(by[g].ndcg20, m.ndcg20);
+    EXPECT_DOUBLE_EQ(by[g].hr10, m.hr10);
+  }
+  const Metrics all = Evaluate(pop, split, 1);
+  EXPECT_EQ(by[2].users, all.users);
+  EXPECT_DOUBLE_EQ(by[2].ndcg20, all.ndcg20);
+  EXPECT_EQ(by[0].users + by[1].users, all.users);
+}
+
 }  // namespace
 }  // namespace simsearch::ncf
 

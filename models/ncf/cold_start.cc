@@ -1,0 +1,289 @@
+#include "models/ncf/cold_start.h"
+
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "core/vector_input.h"
+
+namespace simsearch::ncf {
+
+absl::StatusOr<TextVectors> LoadTextVectors(const std::string& vectors_path, const std::string& ids_path) {
+  auto v = ReadVectors(vectors_path);
+  if (!v.ok()) return v.status();
+  auto ids = ReadIds(ids_path);
+  if (!ids.ok()) return ids.status();
+  if (ids->size() != v->count) {
+    return absl::InvalidArgumentError(absl::StrCat(ids_path, " holds ", ids->size(), " ids but ", vectors_path,
+                                                   " holds ", v->count, " vectors; they must match row for row"));
+  }
+  if (absl::Status st = CheckFinite(*v, vectors_path); !st.ok()) return st;
+  TextVectors t;
+  t.ids = *std::move(ids);
+  t.dims = static_cast<int>(v->dims);
+  t.v = std::move(v->data);
+  return t;
+}
+
+namespace {
+
+// Names seen on at least `min_count` items, sorted: a stable vocabulary.
+std::vector<std::string> Vocabulary(const std::map<std::string, int>& counts, int min_count) {
+  std::vector<std::string> out;
+  for (const auto& [name, n] : counts) {
+    if (n >= min_count) out.push_back(name);
+  }
+  return out;
+}
+
+int YearBucket(int year) {  // before 1990, 1990-99, 2000-04, 2005-09, 2010-14, 2015-19, 2020-22, 2023+, unknown
+  if (year == 0) return 8;
+  if (year < 1990) return 0;
+  if (year < 2000) return 1;
+  if (year < 2005) return 2;
+  if (year < 2010) return 3;
+  if (year < 2015) return 4;
+  if (year < 2020) return 5;
+  if (year < 2023) return 6;
+  return 7;
+}
+
+void Normalise(float* x, int n) {
+  double s = 0;
+  for (int i = 0; i < n; ++i) s += static_cast<double>(x[i]) * x[i];
+  if (s <= 0) return;
+  const float inv = static_cast<float>(1.0 / std::sqrt(s));
+  for (int i = 0; i < n; ++i) x[i] *= inv;
+}
+
+}  // namespace
+
+ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<int64_t>& ids,
+                                     const TextVectors* text, const Tensor* learned,
+                                     const std::vector<int>& viewers, const ContentOptions& options) {
+  std::map<std::string, int> genre_counts, studio_counts;
+  for (const Item& it : catalog.items()) {
+    for (const std::string& g : it.genres) ++genre_counts[absl::AsciiStrToLower(g)];
+    for (const std::string& s : it.studios) ++studio_counts[s];
+  }
+  const std::vector<std::string> genres = Vocabulary(genre_counts, options.min_count);
+  const std::vector<std::string> studios = Vocabulary(studio_counts, options.min_count);
+  static const char* const kTypes[] = {"tv", "movie", "ova", "ona", "special", "music"};
+  static const char* const kAges[] = {"g", "pg", "pg_13", "r", "r+", "rx"};
+  constexpr int kTypeDims = 7, kYearDims = 9, kAgeDims = 7;
+  const bool use_text = options.text && text != nullptr;
+  const bool use_franchise = options.franchise && learned != nullptr;
+  const int text_dims = use_text ? text->dims + 1 : 0;
+  const int franchise_dims = use_franchise ? learned->cols + 1 : 0;
+
+  ContentFeatures f;
+  const int g0 = 0, t0 = g0 + static_cast<int>(genres.size()), y0 = t0 + kTypeDims, a0 = y0 + kYearDims,
+            s0 = a0 + kAgeDims, m0 = s0 + static_cast<int>(studios.size()), x0 = m0 + 2, r0 = x0 + text_dims;
+  f.dims = r0 + franchise_dims;
+  for (const std::string& g : genres) f.names.push_back("genre:" + g);
+  for (const char* t : kTypes) f.names.push_back(absl::StrCat("type:", t));
+  f.names.push_back("type:other");
+  for (int b = 0; b < kYearDims; ++b) f.names.push_back(absl::StrCat("year bucket ", b));
+  for (const char* a : kAges) f.names.push_back(absl::StrCat("age:", a));
+  f.names.push_back("age:unknown");
+  for (const std::string& s : studios) f.names.push_back("studio:" + s);
+  f.names.push_back("log members (standardised)");
+  f.names.push_back("members unknown");
+  for (int d = 0; d < text_dims - 1; ++d) f.names.push_back(absl::StrCat("synopsis ", d));
+  if (use_text) f.names.push_back("synopsis unknown");
+  for (int d = 0; d < franchise_dims - 1; ++d) f.names.push_back(absl::StrCat("franchise ", d));
+  if (use_franchise) f.names.push_back("franchise unknown");
+
+  const size_t n = ids.size();
+  f.x.assign(n * static_cast<size_t>(f.dims), 0.0f);
+  absl::flat_hash_map<int64_t, uint32_t> row_of;
+  for (uint32_t r = 0; r < n; ++r) row_of[ids[r]] = r;
+  absl::flat_hash_map<int64_t, uint32_t> text_row;
+  if (use_text) {
+    for (uint32_t r = 0; r < text->ids.size(); ++r) text_row[text->ids[r]] = r;
+  }
+  auto index_of = [](const std::vector<std::string>& vocab, const std::string& name) -> int {
+    auto it = std::lower_bound(vocab.begin(), vocab.end(), name);
+    return it != vocab.end() && *it == name ? static_cast<int>(it - vocab.begin()) : -1;
+  };
+  // log(1 + members), standardised over the rows that have it.
+  double sum = 0, sum2 = 0;
+  int known = 0;
+  for (int64_t id : ids) {
+    const Item* it = catalog.Find(id);
+    if (it == nullptr || it->members <= 0) continue;
+    const double l = std::log1p(static_cast<double>(it->members));
+    sum += l;
+    sum2 += l * l;
+    ++known;
+  }
+  const double mean = known > 0 ? sum / known : 0;
+  const double sd = known > 1 ? std::sqrt(std::max(1e-12, sum2 / known - mean * mean)) : 1;
+
+  for (uint32_t r = 0; r < n; ++r) {
+    float* x = &f.x[static_cast<size_t>(r) * f.dims];
+    const Item* it = catalog.Find(ids[r]);
+    // Genres.
+    if (it != nullptr) {
+      for (const std::string& g : it->genres) {
+        if (int k = index_of(genres, absl::AsciiStrToLower(g)); k >= 0) x[g0 + k] = 1;
+      }
+      Normalise(x + g0, t0 - g0);
+    }
+    // Type.
+    int type = kTypeDims - 1;
+    if (it != nullptr) {
+      const std::string t = absl::AsciiStrToLower(it->type);
+      for (int k = 0; k < kTypeDims - 1; ++k) {
+        if (t == kTypes[k]) type = k;
+      }
+    }
+    x[t0 + type] = 1;
+    x[y0 + YearBucket(it != nullptr ? it->start_year() : 0)] = 1;
+    int age = kAgeDims - 1;
+    if (it != nullptr) {
+      for (int k = 0; k < kAgeDims - 1; ++k) {
+        if (it->age_rating == kAges[k]) age = k;
+      }
+    }
+    x[a0 + age] = 1;
+    if (it != nullptr) {
+      for (const std::string& s : it->studios) {
+        if (int k = index_of(studios, s); k >= 0) x[s0 + k] = 1;
+      }
+      Normalise(x + s0, m0 - s0);
+    }
+    if (it != nullptr && it->members > 0) {
+      x[m0] = static_cast<float>((std::log1p(static_cast<double>(it->members)) - mean) / sd);
+    } else {
+      x[m0 + 1] = 1;
+    }
+    if (use_text) {
+      auto t = text_row.find(ids[r]);
+      if (t != text_row.end()) {
+        std::copy_n(&text->v[static_cast<size_t>(t->second) * text->dims], text->dims, x + x0);
+        Normalise(x + x0, text->dims);
+      } else {
+        x[x0 + text->dims] = 1;
+      }
+    }
+    if (use_franchise) {
+      double total = 0;
+      const int d = learned->cols;
+      if (it != nullptr) {
+        for (int64_t rel : it->related) {
+          auto rr = row_of.find(rel);
+          if (rr == row_of.end() || viewers[rr->second] <= 0) continue;
+          const float w = options.franchise_by_viewers ? static_cast<float>(viewers[rr->second]) : 1.0f;
+          const float* v = &learned->v[static_cast<size_t>(rr->second) * d];
+          for (int k = 0; k < d; ++k) x[r0 + k] += w * v[k];
+          total += w;
+        }
+      }
+      if (total > 0) {
+        for (int k = 0; k < d; ++k) x[r0 + k] = static_cast<float>(x[r0 + k] / total);
+      } else {
+        x[r0 + d] = 1;
+      }
+    }
+  }
+  return f;
+}
+
+absl::StatusOr<ContentModel> ContentModel::Fit(const ContentFeatures& f, const Tensor& targets,
+                                               const std::vector<uint32_t>& rows, double lambda) {
+  if (rows.empty()) return absl::InvalidArgumentError("no anime with enough viewers to learn the content model from");
+  if (lambda <= 0) return absl::InvalidArgumentError("the content model's ridge (lambda) must be > 0");
+  const int in = f.dims + 1, out = targets.cols;
+  Eigen::MatrixXd xtx = Eigen::MatrixXd::Zero(in, in);
+  Eigen::MatrixXd xty = Eigen::MatrixXd::Zero(in, out);
+  Eigen::VectorXd x(in);
+  for (uint32_t r : rows) {
+    for (int k = 0; k < f.dims; ++k) x[k] = f.x[static_cast<size_t>(r) * f.dims + k];
+    x[f.dims] = 1.0;
+    xtx.selfadjointView<Eigen::Lower>().rankUpdate(x);
+    const float* y = &targets.v[static_cast<size_t>(r) * out];
+    for (int j = 0; j < out; ++j) xty.col(j) += x * static_cast<double>(y[j]);
+  }
+  Eigen::MatrixXd a = xtx.selfadjointView<Eigen::Lower>();
+  for (int k = 0; k < f.dims; ++k) a(k, k) += lambda;  // the intercept is not penalised
+  a(f.dims, f.dims) += 1e-9;
+  Eigen::LDLT<Eigen::MatrixXd> ldlt(a);
+  if (ldlt.info() != Eigen::Success) return absl::InternalError("the content model's normal equations did not factor");
+  const Eigen::MatrixXd w = ldlt.solve(xty);
+  ContentModel m;
+  m.in_dims_ = f.dims;
+  m.out_dims_ = out;
+  m.w_.resize(static_cast<size_t>(in) * out);
+  for (int k = 0; k < in; ++k) {
+    for (int j = 0; j < out; ++j) m.w_[static_cast<size_t>(k) * out + j] = w(k, j);
+  }
+  return m;
+}
+
+void ContentModel::Predict(const ContentFeatures& f, uint32_t row, float* out) const {
+  const float* x = &f.x[static_cast<size_t>(row) * f.dims];
+  std::vector<double> y(w_.begin() + static_cast<long>(in_dims_) * out_dims_, w_.end());  // intercept
+  for (int k = 0; k < in_dims_; ++k) {
+    if (x[k] == 0) continue;
+    const double* w = &w_[static_cast<size_t>(k) * out_dims_];
+    for (int j = 0; j < out_dims_; ++j) y[j] += x[k] * w[j];
+  }
+  for (int j = 0; j < out_dims_; ++j) out[j] = static_cast<float>(y[j]);
+}
+
+std::vector<int64_t> ColdAnime(const Catalog& catalog, const std::string& cutoff, const std::string& until) {
+  std::vector<int64_t> out;
+  for (const Item& it : catalog.items()) {
+    if (it.start_date.empty()) continue;
+    const std::string day = it.start_date.substr(0, 10);
+    if (day > cutoff && day <= until) out.push_back(it.id);
+  }
+  return out;
+}
+
+void AddRankedList(const std::vector<float>& scores, const std::vector<uint32_t>& relevant, ListMetrics* sum) {
+  if (relevant.empty()) return;
+  std::vector<uint8_t> is_relevant(scores.size(), 0);
+  for (uint32_t r : relevant) is_relevant[r] = 1;
+  double hits = 0, dcg = 0;
+  for (size_t a = 0; a < relevant.size(); ++a) {
+    const uint32_t r = relevant[a];
+    const float s = scores[r];
+    // Ties against relevant items: an equal non-relevant score ranks above; among
+    // relevant items with equal scores, the one listed first ranks above.
+    size_t rank = 0;
+    for (size_t j = 0; j < scores.size(); ++j) {
+      if (j == r) continue;
+      if (!is_relevant[j]) {
+        rank += scores[j] >= s;
+      } else {
+        rank += scores[j] > s;
+      }
+    }
+    for (size_t b = 0; b < a; ++b) rank += scores[relevant[b]] == s;
+    if (rank < 20) {
+      hits += 1;
+      dcg += 1.0 / std::log2(static_cast<double>(rank) + 2.0);
+    }
+  }
+  const size_t ideal = std::min<size_t>(relevant.size(), 20);
+  double idcg = 0;
+  for (size_t i = 0; i < ideal; ++i) idcg += 1.0 / std::log2(static_cast<double>(i) + 2.0);
+  sum->recall20 += hits / static_cast<double>(ideal);
+  sum->ndcg20 += dcg / idcg;
+  ++sum->users;
+}
+
+void Finish(ListMetrics* m) {
+  if (m->users == 0) return;
+  m->recall20 /= m->users;
+  m->ndcg20 /= m->users;
+}
+
+}  // namespace simsearch::ncf

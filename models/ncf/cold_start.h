@@ -1,0 +1,90 @@
+// Cold start: a vector in the viewers' (MF) space for anime that nobody, or too few,
+// watched, predicted from what is known without viewers, and the time-split evaluation
+// that measures it against simple baselines (docs/MODELS.md, "Cold start").
+//
+// Content features of an anime (BuildContentFeatures):
+//   genres      multi-hot over the genre names of at least `min_count` anime, L2-normalised
+//   type        one-hot (TV, Movie, OVA, ONA, Special, Music, other/unknown)
+//   start year  one-hot buckets (before 1990, 1990s, 2000-04, ..., 2020s, unknown)
+//   age rating  one-hot (g, pg, pg_13, r, r+, rx, unknown)
+//   studios     multi-hot over studios of at least `min_count` anime
+//   members     log(1 + members), standardised over the rows
+//   synopsis    a sentence-encoder vector of the synopsis (unit length), or zeros and an
+//               "unknown" indicator
+//   franchise   the mean learned vector of the anime's related entries that have
+//               viewers (MAL's `related`: sequels, prequels, side stories), or zeros and
+//               an indicator: a sequel is close to what its prequel's viewers watched
+// A ridge regression from features to the learned item vectors, fit on anime with
+// enough viewers (ContentModel), predicts the vectors of the rest.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/catalog.h"
+#include "models/ncf/model.h"
+
+namespace simsearch::ncf {
+
+// Sentence-encoder vectors of some anime's synopses (rows as `ids`).
+struct TextVectors {
+  std::vector<int64_t> ids;
+  int dims = 0;
+  std::vector<float> v;  // ids.size() x dims
+};
+absl::StatusOr<TextVectors> LoadTextVectors(const std::string& vectors_path, const std::string& ids_path);
+
+struct ContentOptions {
+  int min_count = 5;          // vocabulary: genres and studios of at least this many anime
+  bool franchise = true;      // the related entries' mean vector as a feature
+  bool franchise_by_viewers = true;  // ... weighted by their viewers (else a plain mean)
+  bool text = true;           // the synopsis vector as a feature (when given)
+};
+
+// Features of `ids` (rows), from the catalogue (anime it lacks get only "unknown"
+// indicators), the synopsis vectors (nullptr: none), and for the franchise feature the
+// learned vectors `learned` (rows as `ids`) of the rows with viewers[r] > 0 (the rows
+// whose learned vectors are trusted; 0 for the rest).
+struct ContentFeatures {
+  int dims = 0;
+  std::vector<float> x;            // ids.size() x dims
+  std::vector<std::string> names;  // what each dimension is, for people
+};
+ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<int64_t>& ids,
+                                     const TextVectors* text, const Tensor* learned,
+                                     const std::vector<int>& viewers, const ContentOptions& options);
+
+// Ridge regression y = [x, 1] W, fit on the given rows in double precision:
+// W = (X^T X + lambda I)^-1 X^T Y (the intercept is not penalised).
+class ContentModel {
+ public:
+  static absl::StatusOr<ContentModel> Fit(const ContentFeatures& f, const Tensor& targets,
+                                          const std::vector<uint32_t>& rows, double lambda);
+  // Writes the prediction for row r of `f` (size out_dims()).
+  void Predict(const ContentFeatures& f, uint32_t row, float* out) const;
+  int out_dims() const { return out_dims_; }
+
+ private:
+  int in_dims_ = 0, out_dims_ = 0;
+  std::vector<double> w_;  // (in_dims + 1) x out_dims
+};
+
+// Which anime count as cold in a time split: those that started after `cutoff` (ISO
+// date, compared as text on its first 10 characters) and not after `until` (the data's
+// end: later anime cannot have been watched). Anime with no start date are not cold.
+std::vector<int64_t> ColdAnime(const Catalog& catalog, const std::string& cutoff, const std::string& until);
+
+// Recall@20 and NDCG@20 with several relevant items per user: recall is the share of
+// the user's relevant items in the top 20 (out of min(relevant, 20)); NDCG's ideal puts
+// every relevant item first. Ties count against relevant items, as in evaluate.h.
+struct ListMetrics {
+  double recall20 = 0, ndcg20 = 0;
+  uint32_t users = 0;
+};
+// `scores`: the candidates' scores; `relevant`: positions in `scores` that are relevant.
+void AddRankedList(const std::vector<float>& scores, const std::vector<uint32_t>& relevant, ListMetrics* sum);
+void Finish(ListMetrics* m);
+
+}  // namespace simsearch::ncf

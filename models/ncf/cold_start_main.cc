@@ -1,0 +1,429 @@
+// simsearch-cold-start: vectors for anime without (enough) viewers, predicted from
+// their content (models/ncf/cold_start.h), and the time split that measures them.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "core/catalog.h"
+#include "core/cli.h"
+#include "core/file_util.h"
+#include "core/interactions.h"
+#include "models/ncf/cold_start.h"
+#include "models/ncf/split.h"
+#include "models/ncf/trainer.h"
+
+namespace simsearch::ncf {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr char kUsage[] =
+    "simsearch-cold-start: vectors in the viewers' space for anime that few or none\n"
+    "watched, predicted from their content (genres, type, start year, age rating,\n"
+    "studios, members, synopsis vector, franchise), and the time split that tests them.\n"
+    "\n"
+    "  simsearch-cold-start evaluate --interactions A.csv [--interactions B.csv] \\\n"
+    "      --catalog C.csv ... [--text-vectors V.npy --text-ids I.npy] \\\n"
+    "      --cutoff 2022-07-01 --until 2023-01-31 [--seeds 1,2,3]\n"
+    "\n"
+    "evaluate: every anime that started after --cutoff (and by --until, the data's end)\n"
+    "is cold: it and every interaction with it are removed; MF is trained on the rest;\n"
+    "the content model is fit on anime with at least --min-viewers viewers and predicts\n"
+    "the others. Users who watched cold anime are then ranked (a) the cold anime only and\n"
+    "(b) every anime, and the held-out cold anime they watched give Recall@20 and\n"
+    "NDCG@20, for the content model and the baselines: popularity (the catalogue's\n"
+    "members), genre cosine and synopsis cosine to the user's history, and related entries\n"
+    "(franchise) of what the user watched. Each seed trains its own MF.";
+
+struct Options {
+  std::vector<std::string> interactions, catalogs;
+  std::string text_vectors, text_ids, cutoff, until, seeds = "1,2,3", statuses = "1,2,3", out;
+  int epochs = 20, threads = 2, min_viewers = 5, factors = 64;
+  double lambda = 10;
+  std::string extra_lambdas;  // also evaluate the full model with these ridges
+  bool no_franchise = false, no_text = false;
+};
+
+int Fail(const absl::Status& st) {
+  std::fprintf(stderr, "simsearch-cold-start: error: %s\n", std::string(st.message()).c_str());
+  return 1;
+}
+
+// One way of scoring a user's candidates.
+struct Way {
+  std::string name;
+  std::function<void(uint32_t user, const std::vector<uint32_t>& candidates, std::vector<float>* scores)> score;
+};
+
+double Dot(const float* a, const float* b, int d) {
+  double s = 0;
+  for (int k = 0; k < d; ++k) s += static_cast<double>(a[k]) * b[k];
+  return s;
+}
+
+int Evaluate(const Options& o) {
+  auto catalog = Catalog::Load(o.catalogs);
+  if (!catalog.ok()) return Fail(catalog.status());
+  const std::vector<int64_t> cold = ColdAnime(*catalog, o.cutoff, o.until);
+  if (cold.empty()) return Fail(absl::InvalidArgumentError("no catalogue anime started between --cutoff and --until"));
+  // The universe: every catalogue anime that could have been watched by --until.
+  std::vector<int64_t> universe, warm_known;
+  for (const Item& it : catalog->items()) {
+    const std::string day = it.start_date.substr(0, std::min<size_t>(10, it.start_date.size()));
+    if (!day.empty() && day > o.until) continue;
+    universe.push_back(it.id);
+    if (!std::binary_search(cold.begin(), cold.end(), it.id)) warm_known.push_back(it.id);
+  }
+  InteractionsOptions io;
+  auto statuses = ParseStatuses(o.statuses, "--statuses");
+  if (!statuses.ok()) return Fail(statuses.status());
+  io.statuses = *statuses;
+  io.known_items = &warm_known;
+  auto data = LoadInteractions(o.interactions, io);
+  if (!data.ok()) return Fail(data.status());
+  // The held-out cold views, by training user.
+  InteractionsOptions co = io;
+  co.known_items = &cold;
+  co.statuses = io.view_statuses;
+  co.listed_statuses = {};
+  auto cold_data = LoadInteractions(o.interactions, co);
+  if (!cold_data.ok()) return Fail(cold_data.status());
+  absl::flat_hash_map<int64_t, uint32_t> user_row, universe_row;
+  for (uint32_t u = 0; u < data->num_users(); ++u) user_row[data->user_ids[u]] = u;
+  for (uint32_t r = 0; r < universe.size(); ++r) universe_row[universe[r]] = r;
+  std::vector<std::vector<uint32_t>> relevant(data->num_users());  // universe rows
+  uint64_t held_out = 0;
+  for (uint32_t cu = 0; cu < cold_data->num_users(); ++cu) {
+    auto u = user_row.find(cold_data->user_ids[cu]);
+    if (u == user_row.end()) continue;
+    for (uint32_t i : cold_data->items_of_user[cu]) {
+      relevant[u->second].push_back(universe_row.at(cold_data->item_ids[i]));
+      ++held_out;
+    }
+  }
+  std::vector<uint32_t> cold_rows;
+  for (int64_t id : cold) cold_rows.push_back(universe_row.at(id));
+  TextVectors text;
+  if (!o.text_vectors.empty()) {
+    auto t = LoadTextVectors(o.text_vectors, o.text_ids);
+    if (!t.ok()) return Fail(t.status());
+    text = *std::move(t);
+  }
+  const Split split = TrainOnAll(*data);
+  uint32_t evaluated = 0;
+  for (const auto& r : relevant) evaluated += !r.empty();
+  std::fprintf(stderr,
+               "[cold] %zu cold anime (started %s to %s), %llu held-out views of %zu of them by %u users; "
+               "training: %zu users, %zu anime, %llu pairs; universe %zu anime\n",
+               cold.size(), o.cutoff.c_str(), o.until.c_str(), static_cast<unsigned long long>(held_out),
+               static_cast<size_t>(cold_data->num_items()), evaluated, data->num_users(), data->num_items(),
+               static_cast<unsigned long long>(split.num_train()), universe.size());
+
+  // Viewers per universe row (training), and each user's history as universe rows.
+  std::vector<int> viewers(universe.size(), 0);
+  std::vector<std::vector<uint32_t>> history(data->num_users());
+  for (uint32_t u = 0; u < data->num_users(); ++u) {
+    for (uint32_t i : split.train[u]) {
+      const uint32_t r = universe_row.at(data->item_ids[i]);
+      ++viewers[r];
+      history[u].push_back(r);
+    }
+  }
+  // Baselines (the same for every seed).
+  const ContentFeatures genre_only = [&] {
+    ContentOptions g;
+    g.text = g.franchise = false;
+    return BuildContentFeatures(*catalog, universe, nullptr, nullptr, std::vector<int>(universe.size(), 0), g);
+  }();
+  int genre_dims = 0;
+  while (genre_dims < genre_only.dims && genre_only.names[genre_dims].rfind("genre:", 0) == 0) ++genre_dims;
+  absl::flat_hash_map<int64_t, uint32_t> text_row;
+  for (uint32_t r = 0; r < text.ids.size(); ++r) text_row[text.ids[r]] = r;
+  std::vector<float> members(universe.size());
+  for (uint32_t r = 0; r < universe.size(); ++r) members[r] = static_cast<float>(catalog->Find(universe[r])->members);
+  auto mean_of = [&](uint32_t u, auto row_vector, int d) {
+    std::vector<double> m(d, 0.0);
+    int n = 0;
+    for (uint32_t r : history[u]) {
+      const float* v = row_vector(r);
+      if (v == nullptr) continue;
+      for (int k = 0; k < d; ++k) m[k] += v[k];
+      ++n;
+    }
+    std::vector<float> out(d, 0.0f);
+    double norm = 0;
+    for (int k = 0; k < d; ++k) norm += m[k] * m[k];
+    norm = std::sqrt(norm);
+    if (n > 0 && norm > 0) {
+      for (int k = 0; k < d; ++k) out[k] = static_cast<float>(m[k] / norm);
+    }
+    return out;
+  };
+  auto genre_vec = [&](uint32_t r) -> const float* { return &genre_only.x[static_cast<size_t>(r) * genre_only.dims]; };
+  std::vector<float> text_unit;  // universe rows, unit length (zeros where unknown)
+  if (text.dims > 0) {
+    text_unit.assign(universe.size() * text.dims, 0.0f);
+    for (uint32_t r = 0; r < universe.size(); ++r) {
+      auto t = text_row.find(universe[r]);
+      if (t == text_row.end()) continue;
+      float* x = &text_unit[static_cast<size_t>(r) * text.dims];
+      std::copy_n(&text.v[static_cast<size_t>(t->second) * text.dims], text.dims, x);
+      double s = Dot(x, x, text.dims);
+      if (s > 0) {
+        for (int k = 0; k < text.dims; ++k) x[k] = static_cast<float>(x[k] / std::sqrt(s));
+      }
+    }
+  }
+  // Franchise links as universe rows, both directions.
+  std::vector<std::vector<uint32_t>> related(universe.size());
+  for (uint32_t r = 0; r < universe.size(); ++r) {
+    for (int64_t rel : catalog->Find(universe[r])->related) {
+      auto it = universe_row.find(rel);
+      if (it == universe_row.end()) continue;
+      related[r].push_back(it->second);
+      related[it->second].push_back(r);
+    }
+  }
+  for (auto& v : related) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+  }
+  const float max_members = *std::max_element(members.begin(), members.end()) + 1.0f;
+
+  std::vector<Way> baselines;
+  baselines.push_back({"popularity (catalogue members)", [&](uint32_t, const std::vector<uint32_t>& c, std::vector<float>* s) {
+                         for (size_t j = 0; j < c.size(); ++j) (*s)[j] = members[c[j]];
+                       }});
+  baselines.push_back({"genre cosine to history", [&](uint32_t u, const std::vector<uint32_t>& c, std::vector<float>* s) {
+                         const std::vector<float> q = mean_of(u, genre_vec, genre_dims);
+                         for (size_t j = 0; j < c.size(); ++j) (*s)[j] = static_cast<float>(Dot(q.data(), genre_vec(c[j]), genre_dims));
+                       }});
+  if (text.dims > 0) {
+    auto text_vec = [&](uint32_t r) -> const float* { return &text_unit[static_cast<size_t>(r) * text.dims]; };
+    baselines.push_back({"synopsis cosine to history", [&, text_vec](uint32_t u, const std::vector<uint32_t>& c, std::vector<float>* s) {
+                           const std::vector<float> q = mean_of(u, text_vec, text.dims);
+                           for (size_t j = 0; j < c.size(); ++j) (*s)[j] = static_cast<float>(Dot(q.data(), text_vec(c[j]), text.dims));
+                         }});
+  }
+  baselines.push_back({"related entry of history", [&](uint32_t u, const std::vector<uint32_t>& c, std::vector<float>* s) {
+                         const auto& h = history[u];
+                         for (size_t j = 0; j < c.size(); ++j) {
+                           int links = 0;
+                           for (uint32_t r : related[c[j]]) links += std::binary_search(h.begin(), h.end(), r);
+                           (*s)[j] = static_cast<float>(links) + members[c[j]] / max_members;  // ties: popularity
+                         }
+                       }});
+  for (auto& h : history) std::sort(h.begin(), h.end());
+
+  // Evaluation of one way: (a) among cold anime, (b) among every anime not in history.
+  auto evaluate = [&](const Way& w, ListMetrics* a, ListMetrics* b) {
+    std::vector<float> scores;
+    std::vector<uint32_t> cand, rel;
+    for (uint32_t u = 0; u < data->num_users(); ++u) {
+      if (relevant[u].empty()) continue;
+      // (a)
+      scores.assign(cold_rows.size(), 0.0f);
+      w.score(u, cold_rows, &scores);
+      rel.clear();
+      for (uint32_t r : relevant[u]) rel.push_back(static_cast<uint32_t>(
+          std::lower_bound(cold_rows.begin(), cold_rows.end(), r) - cold_rows.begin()));
+      AddRankedList(scores, rel, a);
+      // (b)
+      cand.clear();
+      rel.clear();
+      const auto& h = history[u];
+      for (uint32_t r = 0; r < universe.size(); ++r) {
+        if (std::binary_search(h.begin(), h.end(), r)) continue;
+        if (std::binary_search(relevant[u].begin(), relevant[u].end(), r)) rel.push_back(static_cast<uint32_t>(cand.size()));
+        cand.push_back(r);
+      }
+      scores.assign(cand.size(), 0.0f);
+      w.score(u, cand, &scores);
+      AddRankedList(scores, rel, b);
+    }
+    Finish(a);
+    Finish(b);
+  };
+  std::sort(cold_rows.begin(), cold_rows.end());
+  for (auto& r : relevant) std::sort(r.begin(), r.end());
+
+  struct Row {
+    std::string name;
+    std::vector<double> a_recall, a_ndcg, b_recall, b_ndcg;
+  };
+  std::vector<Row> rows;
+  auto record = [&](const std::string& name, const ListMetrics& a, const ListMetrics& b) {
+    auto it = std::find_if(rows.begin(), rows.end(), [&](const Row& r) { return r.name == name; });
+    if (it == rows.end()) it = rows.insert(rows.end(), Row{name, {}, {}, {}, {}});
+    it->a_recall.push_back(a.recall20);
+    it->a_ndcg.push_back(a.ndcg20);
+    it->b_recall.push_back(b.recall20);
+    it->b_ndcg.push_back(b.ndcg20);
+  };
+  for (const Way& w : baselines) {
+    ListMetrics a, b;
+    evaluate(w, &a, &b);
+    record(w.name, a, b);
+    std::fprintf(stderr, "[cold] %-34s (a) %.4f %.4f  (b) %.4f %.4f\n", w.name.c_str(), a.recall20, a.ndcg20,
+                 b.recall20, b.ndcg20);
+  }
+
+  std::vector<uint64_t> seeds;
+  for (absl::string_view s : absl::StrSplit(o.seeds, ',', absl::SkipWhitespace())) {
+    uint64_t v;
+    if (!absl::SimpleAtoi(s, &v)) return Fail(absl::InvalidArgumentError("--seeds takes integers, e.g. 1,2,3"));
+    seeds.push_back(v);
+  }
+  for (uint64_t seed : seeds) {
+    ModelConfig mc;
+    mc.factors = o.factors;
+    auto model = NcfModel::Create(mc, split.num_users, split.num_items, seed);
+    if (!model.ok()) return Fail(model.status());
+    TrainOptions to;
+    to.epochs = o.epochs;
+    to.threads = o.threads;
+    to.seed = seed;
+    Train(&*model, split, to);
+    Tensor items, users;
+    if (auto st = model->ExportDotProduct(&items, &users); !st.ok()) return Fail(st);
+    const int d = items.cols;
+    // Learned vectors by universe row, and which rows have enough viewers.
+    Tensor learned(static_cast<int>(universe.size()), d);
+    std::vector<uint8_t> warm(universe.size(), 0);
+    std::vector<int> warm_viewers(universe.size(), 0);
+    std::vector<uint32_t> warm_rows;
+    for (uint32_t i = 0; i < data->num_items(); ++i) {
+      const uint32_t r = universe_row.at(data->item_ids[i]);
+      std::copy_n(&items.v[static_cast<size_t>(i) * d], d, &learned.v[static_cast<size_t>(r) * d]);
+      if (viewers[r] >= o.min_viewers) {
+        warm[r] = 1;
+        warm_viewers[r] = viewers[r];
+        warm_rows.push_back(r);
+      }
+    }
+    std::sort(warm_rows.begin(), warm_rows.end());
+    std::vector<double> extra;
+    for (absl::string_view l : absl::StrSplit(o.extra_lambdas, ',', absl::SkipWhitespace())) {
+      double v;
+      if (absl::SimpleAtod(l, &v) && v > 0) extra.push_back(v);
+    }
+    for (int variant = 0; variant < 4 + static_cast<int>(extra.size()); ++variant) {
+      ContentOptions co2;
+      co2.franchise = !o.no_franchise && variant != 1;
+      co2.franchise_by_viewers = variant != 3;
+      co2.text = !o.no_text && variant != 2;
+      if (variant == 2 && text.dims == 0) continue;
+      const double lambda = variant >= 4 ? extra[static_cast<size_t>(variant - 4)] : o.lambda;
+      const ContentFeatures f =
+          BuildContentFeatures(*catalog, universe, text.dims > 0 ? &text : nullptr, &learned, warm_viewers, co2);
+      auto cm = ContentModel::Fit(f, learned, warm_rows, lambda);
+      if (!cm.ok()) return Fail(cm.status());
+      Tensor vec = learned;  // warm rows keep their learned vectors; the rest are predicted
+      for (uint32_t r = 0; r < universe.size(); ++r) {
+        if (!warm[r]) cm->Predict(f, r, &vec.v[static_cast<size_t>(r) * d]);
+      }
+      const std::string name = variant == 0   ? "content model (MF space)"
+                               : variant == 1 ? "content model, no franchise"
+                               : variant == 2 ? "content model, no synopsis"
+                               : variant == 3 ? "content model, franchise plain mean"
+                                              : absl::StrCat("content model, lambda ", lambda);
+      Way w{name, [&](uint32_t u, const std::vector<uint32_t>& c, std::vector<float>* s) {
+              const float* p = &users.v[static_cast<size_t>(u) * users.cols];
+              for (size_t j = 0; j < c.size(); ++j) {
+                (*s)[j] = static_cast<float>(Dot(p, &vec.v[static_cast<size_t>(c[j]) * d], d));
+              }
+            }};
+      ListMetrics a, b;
+      evaluate(w, &a, &b);
+      record(name, a, b);
+      std::fprintf(stderr, "[cold] seed %llu %-26s (a) %.4f %.4f  (b) %.4f %.4f  (%zu fit on, %d features)\n",
+                   static_cast<unsigned long long>(seed), name.c_str(), a.recall20, a.ndcg20, b.recall20, b.ndcg20,
+                   warm_rows.size(), f.dims);
+    }
+  }
+
+  auto cell = [](const std::vector<double>& v) {
+    double mean = 0;
+    for (double x : v) mean += x;
+    mean /= static_cast<double>(v.size());
+    double var = 0;
+    for (double x : v) var += (x - mean) * (x - mean);
+    const double sd = v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0.0;
+    return absl::StrFormat("%.4f ± %.4f", mean, sd);
+  };
+  std::printf("| ranking by | runs | (a) cold only: Recall@20 | NDCG@20 | (b) every anime: Recall@20 | NDCG@20 |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|\n");
+  json out = json::array();
+  for (const Row& r : rows) {
+    std::printf("| %s | %zu | %s | %s | %s | %s |\n", r.name.c_str(), r.a_recall.size(), cell(r.a_recall).c_str(),
+                cell(r.a_ndcg).c_str(), cell(r.b_recall).c_str(), cell(r.b_ndcg).c_str());
+    out.push_back({{"ranking", r.name}, {"cold_recall20", r.a_recall}, {"cold_ndcg20", r.a_ndcg},
+                   {"all_recall20", r.b_recall}, {"all_ndcg20", r.b_ndcg}});
+  }
+  if (!o.out.empty()) {
+    json doc = {{"cutoff", o.cutoff}, {"until", o.until}, {"cold_anime", cold.size()},
+                {"held_out_views", held_out}, {"users", evaluated}, {"min_viewers", o.min_viewers},
+                {"lambda", o.lambda}, {"seeds", seeds}, {"interactions", o.interactions}, {"rows", out}};
+    if (absl::Status st = WriteStringToFile(o.out, doc.dump(2) + "\n"); !st.ok()) return Fail(st);
+  }
+  return 0;
+}
+
+int Run(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::printf("%s\n\nCommands: evaluate (see simsearch-cold-start evaluate --help)\n", kUsage);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  if (command != "evaluate") {
+    std::fprintf(stderr, "simsearch-cold-start: unknown command '%s'; use evaluate (see --help)\n", command.c_str());
+    return 2;
+  }
+  Options o;
+  ArgParser p("simsearch-cold-start evaluate", kUsage);
+  p.AddStringList("interactions", &o.interactions, "interactions CSV, repeatable (as simsearch-train-ncf)", "FILE");
+  p.AddStringList("catalog", &o.catalogs, "catalogue CSV, repeatable: titles, genres, dates, related entries", "FILE");
+  p.AddString("text-vectors", &o.text_vectors, "synopsis vectors (.npy, from simsearch-embed)", "FILE");
+  p.AddString("text-ids", &o.text_ids, "the anime ids of --text-vectors' rows", "FILE");
+  p.AddString("cutoff", &o.cutoff, "anime that started after this date are cold (e.g. 2022-07-01)", "DATE");
+  p.AddString("until", &o.until, "the data's end: anime that started later cannot have been watched", "DATE");
+  p.AddString("seeds", &o.seeds, "MF seeds, each its own run (default 1,2,3)", "N,N,...");
+  p.AddString("statuses", &o.statuses, "MAL list statuses trained on (default 1,2,3)", "S,S,...");
+  p.AddInt("epochs", &o.epochs, "MF epochs (default 20)");
+  p.AddInt("threads", &o.threads, "training threads (default 2)");
+  p.AddInt("factors", &o.factors, "MF factors (default 64)");
+  p.AddInt("min-viewers", &o.min_viewers, "anime with fewer training viewers get predicted vectors (default 5)");
+  p.AddDouble("lambda", &o.lambda, "the content model's ridge (default 10)");
+  p.AddString("also-lambdas", &o.extra_lambdas, "also evaluate the content model with these ridges", "L,L,...");
+  p.AddBool("no-franchise", &o.no_franchise, "leave the franchise feature out");
+  p.AddBool("no-text", &o.no_text, "leave the synopsis feature out");
+  p.AddString("out", &o.out, "also write the results as JSON here", "FILE");
+  p.Require("interactions");
+  p.Require("catalog");
+  p.Require("cutoff");
+  p.Require("until");
+  if (int rc = p.ParseOrExitCode(argc, argv, 2, nullptr); rc >= 0) return rc;
+  if (o.text_vectors.empty() != o.text_ids.empty()) {
+    return Fail(absl::InvalidArgumentError("--text-vectors and --text-ids go together"));
+  }
+  if (o.min_viewers < 1 || o.lambda <= 0 || o.epochs < 1 || o.threads < 1) {
+    return Fail(absl::InvalidArgumentError("--min-viewers, --epochs, --threads must be >= 1 and --lambda > 0"));
+  }
+  return Evaluate(o);
+}
+
+}  // namespace
+}  // namespace simsearch::ncf
+
+int main(int argc, char** argv) { return simsearch::ncf::Run(argc, argv); }

@@ -91,6 +91,10 @@ Item FromProto(const v1::Item& p) {
   it.type = p.type();
   it.episodes = p.episodes();
   it.members = p.members();
+  it.vector_source = p.vector_source() == v1::VECTOR_SOURCE_LEARNED     ? Item::VectorSource::kLearned
+                     : p.vector_source() == v1::VECTOR_SOURCE_PREDICTED ? Item::VectorSource::kPredicted
+                                                                        : Item::VectorSource::kUnknown;
+  it.viewers = p.viewers();
   return it;
 }
 

@@ -128,9 +128,16 @@ absl::Status ResolveCollection(const Client& client, Common* c) {
 }
 
 json ItemJson(const Item& it) {
-  return {{"id", it.id},       {"title", it.title}, {"english_title", it.english_title},
-          {"genres", it.genres}, {"type", it.type},  {"episodes", it.episodes},
-          {"members", it.members}};
+  json j = {{"id", it.id},       {"title", it.title}, {"english_title", it.english_title},
+            {"genres", it.genres}, {"type", it.type},  {"episodes", it.episodes},
+            {"members", it.members}};
+  // Where the vector came from, on collections that say (ncf): learned from viewers, or
+  // predicted from the anime's content (too new or too rare for viewing data).
+  if (it.vector_source != Item::VectorSource::kUnknown) {
+    j["vector_source"] = it.vector_source == Item::VectorSource::kLearned ? "learned" : "predicted";
+    j["viewers"] = it.viewers;
+  }
+  return j;
 }
 
 // Cuts to at most `width` code points, marking a cut with "...".
@@ -380,6 +387,12 @@ int ItemCmd(int argc, char** argv) {
     if (!it.english_title.empty()) std::printf("english:  %s\n", it.english_title.c_str());
     std::printf("type:     %s\nepisodes: %d\ngenres:   %s\nmembers:  %lld\n", it.type.c_str(),
                 it.episodes, absl::StrJoin(it.genres, ", ").c_str(), static_cast<long long>(it.members));
+    if (it.vector_source == Item::VectorSource::kLearned) {
+      std::printf("vector:   learned from %lld viewers\n", static_cast<long long>(it.viewers));
+    } else if (it.vector_source == Item::VectorSource::kPredicted) {
+      std::printf("vector:   predicted from its content (%lld viewers: too few to learn from)\n",
+                  static_cast<long long>(it.viewers));
+    }
     if (vectors) std::printf("vector:   [%s]\n", absl::StrJoin(r.vector, ", ").c_str());
     std::printf("\n");
   }

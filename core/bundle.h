@@ -44,6 +44,11 @@ inline constexpr char kSimilarVectorsFile[] = "similar_vectors.f32";  // "more l
 inline constexpr char kNeighboursFile[] = "neighbours.u32";               // rows, count x k
 inline constexpr char kNeighbourScoresFile[] = "neighbour_scores.f32";    // their scores
 inline constexpr char kGramFile[] = "gram.f32";  // Q^T Q, for folding watch lists in
+// Per row: where its vector came from (kVectorLearned / kVectorPredicted) and the
+// viewers it was learned from: count x 2 int64.
+inline constexpr char kItemProvenanceFile[] = "item_provenance.i64";
+inline constexpr int64_t kVectorLearned = 1;
+inline constexpr int64_t kVectorPredicted = 2;
 inline constexpr char kEncoderDir[] = "encoder";  // the text encoder's files, if any
 
 // Collection names: 1-64 characters of [A-Za-z0-9_.-], starting with a letter or digit.

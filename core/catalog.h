@@ -31,6 +31,12 @@ struct Item {
   std::vector<int64_t> related;      // MAL ids of franchise entries (sequels, prequels, side stories)
   std::string image_url;             // a cover image
 
+  // In a collection's answers, not in the catalogue: where the item's vector in that
+  // collection came from (learned from `viewers` viewers, or predicted from content).
+  enum class VectorSource : uint8_t { kUnknown, kLearned, kPredicted };
+  VectorSource vector_source = VectorSource::kUnknown;
+  int64_t viewers = 0;
+
   // The year the anime started, or 0 when unknown.
   int start_year() const;
 

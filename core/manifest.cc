@@ -93,6 +93,9 @@ std::string SerializeManifest(const Manifest& m) {
       {"neighbours", m.neighbours_k > 0 ? json{{"k", m.neighbours_k}, {"seconds", m.neighbours_seconds},
                                               {"method", "exact, the engine's own item query and scan"}}
                                         : json(nullptr)},
+      {"provenance", m.has_provenance() ? json{{"learned", m.learned_vectors}, {"predicted", m.predicted_vectors},
+                                               {"method", m.provenance_method}}
+                                         : json(nullptr)},
       {"files", files},
   };
   return j.dump(2) + "\n";
@@ -242,6 +245,16 @@ absl::StatusOr<Manifest> ParseManifest(absl::string_view text, absl::string_view
     opt(*nb, "seconds", &m.neighbours_seconds, is_num);
     if (error.empty() && (m.neighbours_k == 0 || m.neighbours_k >= m.count)) {
       error = absl::StrCat(origin, ": neighbours.k must be in 1..count-1, got ", m.neighbours_k);
+    }
+  }
+  if (auto pv = j.find("provenance"); pv != j.end() && !pv->is_null()) {
+    if (!pv->is_object()) error = absl::StrCat(origin, ": field 'provenance' has the wrong type");
+    opt(*pv, "learned", &m.learned_vectors, is_int);
+    opt(*pv, "predicted", &m.predicted_vectors, is_int);
+    opt(*pv, "method", &m.provenance_method, is_str);
+    if (error.empty() && m.learned_vectors + m.predicted_vectors != m.count) {
+      error = absl::StrCat(origin, ": provenance counts ", m.learned_vectors, " learned + ", m.predicted_vectors,
+                           " predicted vectors, not the bundle's ", m.count);
     }
   }
   if (auto enc = j.find("encoder"); enc != j.end() && !enc->is_null()) {

@@ -93,6 +93,13 @@ struct Manifest {
   // 0: none.
   uint64_t neighbours_k = 0;
   double neighbours_seconds = 0;  // what computing them took at build time
+  // Where each item's vector came from (item_provenance.i64, N x 2: source and viewers;
+  // docs/FORMAT.md): learned from its viewers, or predicted from its content (cold
+  // start: models/ncf/cold_start.h). Both 0: not recorded.
+  uint64_t learned_vectors = 0;
+  uint64_t predicted_vectors = 0;
+  std::string provenance_method;  // how the predicted ones were made (free text)
+  bool has_provenance() const { return learned_vectors + predicted_vectors > 0; }
   std::vector<FileDigest> files;
 };
 

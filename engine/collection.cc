@@ -115,6 +115,24 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
                                               ": not ", m.count, " x ", m.neighbours_k, " as the manifest says"));
     }
   }
+  if (m.has_provenance()) {
+    SIMSEARCH_ASSIGN_OR_RETURN(c->provenance_, MappedArray::Open(path(kItemProvenanceFile), ArrayDType::kInt64));
+    if (c->provenance_.count() != m.count || c->provenance_.dims() != 2) {
+      return absl::DataLossError(absl::StrCat(path(kItemProvenanceFile), ": not ", m.count, " x 2"));
+    }
+    uint64_t predicted = 0;
+    const int64_t* p = c->provenance_.int64s();
+    for (uint64_t r = 0; r < m.count; ++r) {
+      if ((p[2 * r] != kVectorLearned && p[2 * r] != kVectorPredicted) || p[2 * r + 1] < 0) {
+        return absl::DataLossError(absl::StrCat(path(kItemProvenanceFile), ": row ", r, " is not a source and a count"));
+      }
+      predicted += p[2 * r] == kVectorPredicted;
+    }
+    if (predicted != m.predicted_vectors) {
+      return absl::DataLossError(absl::StrCat(path(kItemProvenanceFile), ": ", predicted,
+                                              " predicted vectors, the manifest says ", m.predicted_vectors));
+    }
+  }
   if (m.has_fold_in) {
     SIMSEARCH_ASSIGN_OR_RETURN(c->gram_, MappedArray::Open(path(kGramFile), ArrayDType::kFloat32));
     if (c->gram_.count() != m.dims || c->gram_.dims() != m.dims) {

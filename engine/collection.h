@@ -97,6 +97,18 @@ class Collection {
   // Metadata of a row, read in place; an empty view when the bundle has no metadata.
   ItemView item(uint32_t row) const { return items_ ? items_->view(row) : ItemView(); }
   bool has_items() const { return items_.has_value(); }
+  // Where a row's vector came from (manifest "provenance", item_provenance.i64): learned
+  // from `viewers` viewers, or predicted from the item's content. nullopt when the
+  // bundle does not say.
+  struct Provenance {
+    bool predicted = false;
+    int64_t viewers = 0;
+  };
+  std::optional<Provenance> provenance(uint32_t row) const {
+    if (provenance_.count() == 0) return std::nullopt;
+    const int64_t* p = provenance_.int64s() + uint64_t{row} * 2;
+    return Provenance{p[0] == kVectorPredicted, p[1]};
+  }
   // Binary search over the sorted ids. NotFound naming the collection when `id` is not
   // in it.
   absl::StatusOr<uint32_t> RowOf(int64_t id) const;
@@ -195,6 +207,7 @@ class Collection {
   MappedArray neighbours_, neighbour_scores_;  // with manifest "neighbours"
   std::unique_ptr<ExactSearcher> similar_exact_;  // null without "similar"
   MappedArray gram_;
+  MappedArray provenance_;  // with manifest "provenance"
   std::unique_ptr<Searcher> ann_;     // null for flat collections
   // Mapped (title_* files). Bundles from before the binary form build it on the first
   // lookup instead, so that opening them stays cheap.

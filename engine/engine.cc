@@ -377,7 +377,7 @@ absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextM
   }
   hits->clear();
   if (mode == TextMode::kLexical) {
-    for (const LexicalHit& h : lexical) hits->push_back({c.id(h.row), h.score, c.item(h.row)});
+    for (const LexicalHit& h : lexical) hits->push_back({c.id(h.row), h.score, c.item(h.row), h.row});
     return absl::OkStatus();
   }
   // Fusion of the two lists over their union; a row missing from a list gets nothing
@@ -416,7 +416,8 @@ absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextM
   const size_t keep = std::min(ranked.size(), static_cast<size_t>(k));
   std::partial_sort(ranked.begin(), ranked.begin() + static_cast<long>(keep), ranked.end(), better);
   for (size_t i = 0; i < keep; ++i) {
-    hits->push_back({c.id(ranked[i].second), static_cast<float>(ranked[i].first), c.item(ranked[i].second)});
+    hits->push_back({c.id(ranked[i].second), static_cast<float>(ranked[i].first), c.item(ranked[i].second),
+                     ranked[i].second});
   }
   return absl::OkStatus();
 }
@@ -435,7 +436,7 @@ bool Engine::AnswerFromNeighbours(const Collection& c, const SearchQuery& q, int
     const uint32_t r = rows[j];
     if (r >= c.count()) return false;  // damaged: --verify checksums catches it; search meanwhile
     if (!compiled.Allows(r)) continue;
-    hits->push_back({c.id(r), scores[j], c.item(r)});
+    hits->push_back({c.id(r), scores[j], c.item(r), r});
   }
   return hits->size() == static_cast<size_t>(k);
 }
@@ -588,7 +589,7 @@ absl::Status Engine::ScanVectors(const Collection& c_ref, const std::vector<cons
                            "(the ranking does not depend on its length)")),
                        index[i], total);
       }
-      (*hits)[i].push_back({c->id(nb.row), static_cast<float>(score), c->item(nb.row)});
+      (*hits)[i].push_back({c->id(nb.row), static_cast<float>(score), c->item(nb.row), nb.row});
     }
   }
   return absl::OkStatus();

@@ -37,6 +37,7 @@ struct Hit {
   int64_t id = 0;
   float score = 0;
   ItemView item;  // empty when the collection has no metadata
+  uint32_t row = 0;  // in the collection that answered
 };
 
 struct SearchResults {

@@ -20,6 +20,7 @@
 #include <random>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -414,6 +415,55 @@ absl::Status CalibrateAndMeasureRecall(const BuildOptions& o, const AnnSearch& a
 
 }  // namespace
 
+// The provenance CSV (BuildOptions::item_provenance_path), as count x 2 int64 rows
+// (source, viewers) in the bundle's row order; every id must have a row.
+absl::StatusOr<std::vector<int64_t>> ReadProvenance(const std::string& path, const std::vector<int64_t>& ids,
+                                                    uint64_t* learned, uint64_t* predicted) {
+  SIMSEARCH_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  CsvReader reader(text, path);
+  std::vector<std::string> header, f;
+  SIMSEARCH_ASSIGN_OR_RETURN(bool has, reader.Next(&header));
+  const int id_col = has ? FindAnyColumn(header, {"anime_id", "item_id", "id"}) : -1;
+  const int source_col = has ? FindAnyColumn(header, {"source"}) : -1;
+  const int viewers_col = has ? FindAnyColumn(header, {"viewers"}) : -1;
+  if (id_col < 0 || source_col < 0 || viewers_col < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": line 1: the header must name anime_id, source and viewers"));
+  }
+  std::vector<int64_t> out(ids.size() * 2, -1);
+  for (;;) {
+    SIMSEARCH_ASSIGN_OR_RETURN(bool more, reader.Next(&f));
+    if (!more) break;
+    if (f.size() == 1 && absl::StripAsciiWhitespace(f[0]).empty()) continue;
+    const size_t need = static_cast<size_t>(std::max({id_col, source_col, viewers_col})) + 1;
+    int64_t id = 0, viewers = 0;
+    if (f.size() < need || !absl::SimpleAtoi(absl::StripAsciiWhitespace(f[id_col]), &id) ||
+        !absl::SimpleAtoi(absl::StripAsciiWhitespace(f[viewers_col]), &viewers) || viewers < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": line ", reader.line(), ": expected an integer id and a viewer count >= 0"));
+    }
+    const std::string source(absl::StripAsciiWhitespace(f[source_col]));
+    if (source != "learned" && source != "predicted") {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": line ", reader.line(), ": source '", source,
+                                                     "' is neither learned nor predicted"));
+    }
+    auto it = std::lower_bound(ids.begin(), ids.end(), id);
+    if (it == ids.end() || *it != id) continue;  // not served (dropped): ignored
+    const size_t row = static_cast<size_t>(it - ids.begin());
+    out[row * 2] = source == "learned" ? kVectorLearned : kVectorPredicted;
+    out[row * 2 + 1] = viewers;
+  }
+  *learned = *predicted = 0;
+  for (size_t r = 0; r < ids.size(); ++r) {
+    if (out[r * 2] < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(path, " has no row for id ", ids[r],
+                                                     "; it must say where every vector came from"));
+    }
+    ++*(out[r * 2] == kVectorLearned ? learned : predicted);
+  }
+  return out;
+}
+
 absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   SIMSEARCH_RETURN_IF_ERROR(ValidateCollectionName(o.collection));
   if (o.out_root.empty()) return absl::InvalidArgumentError("--out (the index root) is required");
@@ -547,6 +597,11 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
       for (uint64_t c = 0; c < d; ++c) similar_x[j * d + c] = static_cast<float>(x[j * d + c] * f);
     }
   }
+  std::vector<int64_t> provenance;
+  uint64_t learned = 0, predicted = 0;
+  if (!o.item_provenance_path.empty()) {
+    SIMSEARCH_ASSIGN_OR_RETURN(provenance, ReadProvenance(o.item_provenance_path, out_ids, &learned, &predicted));
+  }
   std::vector<std::string> lexical_texts;
   if (!o.lexical_path.empty()) {
     Report(o, "reading texts", 0);
@@ -581,6 +636,9 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   if (!gram.empty()) {
     SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kGramFile), gram.data(), d, d, 0));
   }
+  if (!provenance.empty()) {
+    SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kItemProvenanceFile), provenance.data(), n, 2));
+  }
   uint64_t lexical_terms = 0;
   double lexical_average_length = 0;
   if (!lexical_texts.empty()) {
@@ -613,6 +671,9 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   m.index_kind = o.index_kind;
   m.index_params = o.params;
   m.has_items = catalog != nullptr;
+  m.learned_vectors = learned;
+  m.predicted_vectors = predicted;
+  if (predicted > 0) m.provenance_method = o.provenance_method;
   if (item_store) {
     m.has_item_store = true;
     m.item_genres = item_store->genres();

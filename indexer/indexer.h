@@ -51,6 +51,11 @@ struct BuildOptions {
   std::string lexical_path;
   std::string lexical_id_column = "anime_id";
   std::vector<std::string> lexical_text_columns = {"synopsis"};
+  // Where each vector came from: a CSV with the columns anime_id (or id), source
+  // ("learned" or "predicted") and viewers, a row for every vector (simsearch-cold-start
+  // predict writes it). Stored per row (item_provenance.i64); the engine tells clients.
+  std::string item_provenance_path;
+  std::string provenance_method;  // how the predicted vectors were made, for the manifest
   // Watch lists folded in as a user (core/fold_in.h) instead of averaged.
   bool fold_in = false;
   FoldInParams fold_in_params;

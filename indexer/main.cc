@@ -103,6 +103,12 @@ int Build(int argc, char** argv) {
   p.AddString("user-items", &o.user_items_path,
               "interactions CSV (user_id, item id): each user's items, excluded from their\n"
               "recommendations", "FILE");
+  p.AddString("item-provenance", &o.item_provenance_path,
+              "where each vector came from: a CSV of anime_id, source (learned|predicted),\n"
+              "viewers, one row per vector (simsearch-cold-start predict writes it); clients\n"
+              "are told whether an item's vector was learned from viewers or predicted", "FILE");
+  p.AddString("provenance-method", &o.provenance_method,
+              "with --item-provenance: how the predicted vectors were made (for the manifest)", "TEXT");
   p.AddString("encoder", &o.encoder_dir,
               "the text encoder that made the vectors (a sentence-transformers folder, or the\n"
               "--encoder-out of simsearch-embed); stored in the bundle so the engine can search\n"

@@ -93,9 +93,16 @@ Reply FromStatus(const absl::Status& st) {
 }
 
 json ItemJson(const Item& it) {
-  return {{"id", it.id},       {"title", it.title}, {"english_title", it.english_title},
-          {"genres", it.genres}, {"type", it.type},  {"episodes", it.episodes},
-          {"members", it.members}};
+  json j = {{"id", it.id},       {"title", it.title}, {"english_title", it.english_title},
+            {"genres", it.genres}, {"type", it.type},  {"episodes", it.episodes},
+            {"members", it.members}};
+  // Where the vector came from, on collections that say (ncf): learned from viewers, or
+  // predicted from the anime's content (too new or too rare for viewing data).
+  if (it.vector_source != Item::VectorSource::kUnknown) {
+    j["vector_source"] = it.vector_source == Item::VectorSource::kLearned ? "learned" : "predicted";
+    j["viewers"] = it.viewers;
+  }
+  return j;
 }
 
 json HitsJson(const std::vector<ClientHit>& hits) {
@@ -512,6 +519,7 @@ class Router {
     }
     std::optional<Item> found;
     json held = json::array();
+    json vectors = json::object();  // per collection that says: where the vector came from
     for (const std::string& name : names) {
       auto items = backend_.GetItems(name, {id}, deadline_);
       if (!items.ok()) {
@@ -521,6 +529,10 @@ class Router {
       }
       held.push_back(name);
       const Item& it = (*items)[0].item;
+      if (it.vector_source != Item::VectorSource::kUnknown) {
+        vectors[name] = {{"source", it.vector_source == Item::VectorSource::kLearned ? "learned" : "predicted"},
+                         {"viewers", it.viewers}};
+      }
       if (!found || (found->synopsis.empty() && !it.synopsis.empty()) ||
           (found->title.empty() && !it.title.empty())) {
         std::string synopsis = found && it.synopsis.empty() ? found->synopsis : std::string();
@@ -532,6 +544,9 @@ class Router {
     json j = ItemJson(*found);
     if (!found->synopsis.empty()) j["synopsis"] = found->synopsis;
     j["collections"] = std::move(held);
+    j.erase("vector_source");  // per collection instead:
+    j.erase("viewers");
+    j["vectors"] = std::move(vectors);
     return {200, std::move(j), {}};
   }
 

@@ -61,7 +61,13 @@ step "collection 'genres': multi-hot genre vectors from the catalogue (content b
   --metric cosine --index flat --keep 3 --out "$var/index" \
   --source "multi-hot genres of data/anime catalogue (simsearch-indexer genre-vectors)"
 
-step "collection 'ncf': matrix factorisation trained on 740k real anime-list entries (5,000 users of 2017, 576 of 2023)"
+step "synopsis vectors: Universal Sentence Encoder Lite over 8,951 synopses, a sentence at a time (about 2.5 min on 2 cores)"
+./scripts/fetch-use-lite.sh
+"$bin/models/text/simsearch-embed" --model "$var/models/use-lite" --sentences \
+  --input "$data/anime_synopses_merged.csv" --id-column anime_id --text-column synopsis \
+  --out "$var/synopsis/vectors.npy" --ids-out "$var/synopsis/ids.npy"
+
+step "collection 'ncf': matrix factorisation trained on 720k real anime-list entries (5,000 users of 2017, 576 of 2023), and a vector for every other anime predicted from its content"
 # MF (a dot product) is what the ncf collection serves (docs/MODELS.md): it beats
 # popularity and item-kNN, is within noise of the best NCF model for users, and is by
 # far the best when a watch list or a single item is the query, because its users and
@@ -74,20 +80,23 @@ step "collection 'ncf': matrix factorisation trained on 740k real anime-list ent
 "$bin/models/ncf/simsearch-train-ncf" --interactions "$data/interactions_history_mal.csv" \
   --interactions "$data/animelist_2023.csv" "${catalog[@]}" \
   --model mf --epochs 20 --threads 1 --out "$var/ncf"
+# Anime with fewer than 5 viewers (every anime of 2023 on, and rare older ones) get a
+# vector predicted from genres, type, year, age rating, studios, members, synopsis and
+# franchise (docs/MODELS.md, "Cold start"); each item's record says which it has.
+"$bin/models/ncf/simsearch-cold-start" predict --model "$var/ncf" "${catalog[@]}" \
+  --text-vectors "$var/synopsis/vectors.npy" --text-ids "$var/synopsis/ids.npy" --out "$var/ncf/all"
 "$bin/indexer/simsearch-indexer" build --collection ncf \
-  --vectors "$var/ncf/item_vectors.npy" --ids "$var/ncf/item_ids.npy" \
+  --vectors "$var/ncf/all/item_vectors.npy" --ids "$var/ncf/all/item_ids.npy" \
+  --item-provenance "$var/ncf/all/item_provenance.csv" \
+  --provenance-method "simsearch-cold-start predict: ridge regression from content features to MF vectors, fit on anime with >= 5 viewers (docs/MODELS.md)" \
   --user-vectors "$var/ncf/user_vectors.npy" --user-ids "$var/ncf/user_ids.npy" \
   --user-items "$var/ncf/user_items.csv" "${catalog[@]}" \
   --metric ip --index flat --keep 3 --out "$var/index" \
   --similar 0.75,50 --fold-in 0.001,100 \
   --similar-reason "NDCG@20 within 2% of the inner product, hub share 0.14 vs 0.47, no item with <5 viewers (docs/MODELS.md)" \
-  --source "simsearch-train-ncf --model mf --epochs 20 --threads 1 (64 factors) on data/anime/interactions_history_mal.csv + animelist_2023.csv"
+  --source "simsearch-train-ncf --model mf --epochs 20 --threads 1 (64 factors) on data/anime/interactions_history_mal.csv + animelist_2023.csv, and simsearch-cold-start predict"
 
-step "collection 'synopsis': Universal Sentence Encoder Lite vectors of 8,951 synopses (a sentence at a time), and BM25 over them (about 2.5 min on 2 cores)"
-./scripts/fetch-use-lite.sh
-"$bin/models/text/simsearch-embed" --model "$var/models/use-lite" --sentences \
-  --input "$data/anime_synopses_merged.csv" --id-column anime_id --text-column synopsis \
-  --out "$var/synopsis/vectors.npy" --ids-out "$var/synopsis/ids.npy"
+step "collection 'synopsis': the synopsis vectors, and BM25 over the synopses"
 "$bin/indexer/simsearch-indexer" build --collection synopsis \
   --vectors "$var/synopsis/vectors.npy" --ids "$var/synopsis/ids.npy" \
   --encoder "$var/models/use-lite" "${catalog[@]}" \
@@ -168,6 +177,11 @@ example recommend --like 1,6 --dislike 20 --dislike-weight 0.25 --collection ncf
 printf '\n# a user of the training data (their own list excluded):'
 example recommend --user 7 --collection ncf -k 5
 example item 9253 --collection genres
+printf '\n# an anime newer than both data sets: its ncf vector is predicted from its content,\n'
+printf '# and a watch list of new anime alone is answered:'
+example item 52991 --collection ncf
+side_by_side "Sousou no Frieren" ncf synopsis genres
+example recommend --like 52991,50265 --collection ncf -k 5
 
 if [ "$serve" = 0 ]; then
   step "done (--no-serve): stopping the engine"

@@ -13,7 +13,7 @@ const CONFIG = Object.assign({ apiBase: "", timeoutMs: 15000 }, window.SIMSEARCH
 // The lists an anime page shows, side by side.
 const LISTS = [
   { collection: "ncf", title: "Viewers also watched",
-    missing: "No viewing data for this anime: nobody in our 5,000 users' lists watched it." },
+    missing: "No viewing data for this anime: nobody in our users' lists watched it." },
   { collection: "synopsis", title: "A story like this", missing: "We have no synopsis for this anime." },
   { collection: "genres", title: "Same genres", missing: "This anime has no genres in our catalogue." },
 ];
@@ -359,10 +359,18 @@ function renderAnime(main, id, params, signal) {
         box.append(h("h3", {}, l.title), h("p", { class: "empty" }, l.missing));
         return box;
       }
+      const origin = (item.vectors || {})[l.collection];
       fill(box, async () => {
         const data = await api("/recommend", { method: "POST", signal,
           body: Object.assign({ id: item.id, n: 10, collection: l.collection }, filterBody(filter)) });
-        return h("div", {}, h("h3", {}, l.title), hitsList(data.results, { label: l.title }));
+        // Too new or too rare for viewing data: the list comes from a vector predicted
+        // from the anime's content, and says so.
+        const note = origin && origin.source === "predicted"
+          ? h("p", { class: "note predicted" }, origin.viewers > 0
+            ? `Only ${origin.viewers} of our users watched it: this list is predicted from its story, genres and franchise.`
+            : "Nobody in our users' lists watched it yet: this list is predicted from its story, genres and franchise.")
+          : null;
+        return h("div", {}, h("h3", {}, l.title), note, hitsList(data.results, { label: l.title }));
       }, `Loading ${l.title.toLowerCase()}…`);
       return box;
     }));

@@ -49,8 +49,13 @@ std::optional<int> Optional(bool has, int value) {
 }
 
 // Copies straight from the mapped metadata into the response.
-void FillItem(int64_t id, ItemView item, v1::Item* out, bool with_synopsis = false) {
-  out->set_id(id);
+void FillItem(const Collection& c, uint32_t row, v1::Item* out, bool with_synopsis = false) {
+  out->set_id(c.id(row));
+  if (const auto p = c.provenance(row)) {
+    out->set_vector_source(p->predicted ? v1::VECTOR_SOURCE_PREDICTED : v1::VECTOR_SOURCE_LEARNED);
+    out->set_viewers(p->viewers);
+  }
+  const ItemView item = c.item(row);
   if (!item) return;
   const absl::string_view title = item.title(), english = item.english_title(), type = item.type();
   out->set_title(title.data(), title.size());
@@ -129,13 +134,13 @@ SearchQuery ToQuery(const v1::Query& q) {
   return out;
 }
 
-void FillHits(const std::vector<Hit>& hits, google::protobuf::RepeatedPtrField<v1::Hit>* out) {
+void FillHits(const Collection& c, const std::vector<Hit>& hits, google::protobuf::RepeatedPtrField<v1::Hit>* out) {
   out->Reserve(static_cast<int>(hits.size()));
   for (const Hit& h : hits) {
     v1::Hit* o = out->Add();
     o->set_id(h.id);
     o->set_score(h.score);
-    FillItem(h.id, h.item, o->mutable_item());
+    FillItem(c, h.row, o->mutable_item());
   }
 }
 
@@ -558,7 +563,7 @@ bool SimSearchService::AnswerTogether(const std::vector<BatchEntry>& kept, const
     Complete(
         e.call, e.ctx, e.resp,
         [&] {
-          FillHits(r->hits[at], e.resp->mutable_hits());
+          FillHits(*r->collection, r->hits[at], e.resp->mutable_hits());
           e.resp->set_collection_version(r->collection->version());
           return absl::OkStatus();
         },
@@ -620,7 +625,7 @@ absl::Status SimSearchService::Run(const Ctx* ctx, const v1::SearchRequest& req,
   auto r = engine_->Search(req.collection(), {ToQuery(req.query())}, Optional(req.has_top_k(), req.top_k()),
                            ToFilter(req.filter()), Deadline(ctx));
   if (!r.ok()) return r.status();
-  FillHits(r->hits[0], resp->mutable_hits());
+  FillHits(*r->collection, r->hits[0], resp->mutable_hits());
   resp->set_collection_version(r->collection->version());
   return absl::OkStatus();
 }
@@ -637,7 +642,7 @@ absl::Status SimSearchService::Run(const Ctx* ctx, const v1::BatchSearchRequest&
   auto r = engine_->Search(req.collection(), queries, Optional(req.has_top_k(), req.top_k()),
                            ToFilter(req.filter()), Deadline(ctx));
   if (!r.ok()) return r.status();
-  for (const auto& hits : r->hits) FillHits(hits, resp->add_results()->mutable_hits());
+  for (const auto& hits : r->hits) FillHits(*r->collection, hits, resp->add_results()->mutable_hits());
   resp->set_collection_version(r->collection->version());
   return absl::OkStatus();
 }
@@ -649,7 +654,7 @@ absl::Status SimSearchService::Run(const Ctx*, const v1::GetItemsRequest& req, v
   const Collection& c = *r->collection;
   for (uint32_t row : r->rows) {
     v1::ItemRecord* rec = resp->add_items();
-    FillItem(c.id(row), c.item(row), rec->mutable_item(), /*with_synopsis=*/true);
+    FillItem(c, row, rec->mutable_item(), /*with_synopsis=*/true);
     if (req.include_vectors()) rec->mutable_vector()->Add(c.vector(row), c.vector(row) + c.dims());
   }
   // The vectors and ids were read through mappings (a file that shrank reads zeros).
@@ -666,7 +671,7 @@ absl::Status SimSearchService::Run(const Ctx*, const v1::LookupTitleRequest& req
   for (const TitleMatch& m : r->matches) {
     v1::TitleMatch* out = resp->add_matches();
     const ItemView item = c.item(m.row);
-    FillItem(c.id(m.row), item, out->mutable_item());
+    FillItem(c, m.row, out->mutable_item());
     out->set_score(m.score);
     const absl::string_view matched = MatchedTitle(item, m.english);
     out->set_matched_title(matched.data(), matched.size());
@@ -675,7 +680,7 @@ absl::Status SimSearchService::Run(const Ctx*, const v1::LookupTitleRequest& req
     const Collection& o = *r->better_elsewhere->collection;
     const TitleMatch& m = r->better_elsewhere->match;
     v1::TitleMatch* out = resp->mutable_better_elsewhere();
-    FillItem(o.id(m.row), o.item(m.row), out->mutable_item());
+    FillItem(o, m.row, out->mutable_item());
     out->set_score(m.score);
     const absl::string_view matched = MatchedTitle(o.item(m.row), m.english);
     out->set_matched_title(matched.data(), matched.size());

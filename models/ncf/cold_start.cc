@@ -237,6 +237,34 @@ void ContentModel::Predict(const ContentFeatures& f, uint32_t row, float* out) c
   for (int j = 0; j < out_dims_; ++j) out[j] = static_cast<float>(y[j]);
 }
 
+absl::StatusOr<FilledVectors> FillVectors(const Catalog& catalog, const std::vector<int64_t>& ids,
+                                          const Tensor& learned, const std::vector<int>& viewers,
+                                          const TextVectors* text, const ContentOptions& options, double lambda,
+                                          int min_viewers) {
+  std::vector<int> warm_viewers(ids.size(), 0);
+  std::vector<uint32_t> warm_rows;
+  for (uint32_t r = 0; r < ids.size(); ++r) {
+    if (viewers[r] >= min_viewers) {
+      warm_viewers[r] = viewers[r];
+      warm_rows.push_back(r);
+    }
+  }
+  const ContentFeatures f = BuildContentFeatures(catalog, ids, text, &learned, warm_viewers, options);
+  auto model = ContentModel::Fit(f, learned, warm_rows, lambda);
+  if (!model.ok()) return model.status();
+  FilledVectors out;
+  out.vectors = learned;
+  out.predicted.assign(ids.size(), 0);
+  out.fit_on = warm_rows.size();
+  out.features = f.dims;
+  for (uint32_t r = 0; r < ids.size(); ++r) {
+    if (warm_viewers[r] > 0) continue;
+    model->Predict(f, r, &out.vectors.v[static_cast<size_t>(r) * learned.cols]);
+    out.predicted[r] = 1;
+  }
+  return out;
+}
+
 std::vector<int64_t> ColdAnime(const Catalog& catalog, const std::string& cutoff, const std::string& until) {
   std::vector<int64_t> out;
   for (const Item& it : catalog.items()) {

@@ -71,6 +71,20 @@ class ContentModel {
   std::vector<double> w_;  // (in_dims + 1) x out_dims
 };
 
+// Every row of `ids` gets a vector: rows with at least `min_viewers` viewers keep their
+// learned vector (a row of `learned`, rows as `ids`); the others get the content model's
+// prediction, fit on those rows (predicted[r] = 1).
+struct FilledVectors {
+  Tensor vectors;                  // rows as ids
+  std::vector<uint8_t> predicted;  // per row
+  size_t fit_on = 0;               // rows the content model learned from
+  int features = 0;
+};
+absl::StatusOr<FilledVectors> FillVectors(const Catalog& catalog, const std::vector<int64_t>& ids,
+                                          const Tensor& learned, const std::vector<int>& viewers,
+                                          const TextVectors* text, const ContentOptions& options, double lambda,
+                                          int min_viewers);
+
 // Which anime count as cold in a time split: those that started after `cutoff` (ISO
 // date, compared as text on its first 10 characters) and not after `until` (the data's
 // end: later anime cannot have been watched). Anime with no start date are not cold.

@@ -2,7 +2,9 @@
 // their content (models/ncf/cold_start.h), and the time split that measures them.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
+#include <filesystem>
 #include <cstdio>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -19,6 +21,8 @@
 #include "core/cli.h"
 #include "core/file_util.h"
 #include "core/interactions.h"
+#include "core/npy.h"
+#include "core/vector_input.h"
 #include "models/ncf/cold_start.h"
 #include "models/ncf/split.h"
 #include "models/ncf/trainer.h"
@@ -33,9 +37,17 @@ constexpr char kUsage[] =
     "watched, predicted from their content (genres, type, start year, age rating,\n"
     "studios, members, synopsis vector, franchise), and the time split that tests them.\n"
     "\n"
+    "  simsearch-cold-start predict --model DIR --catalog C.csv ... \\\n"
+    "      [--text-vectors V.npy --text-ids I.npy] --out DIR\n"
     "  simsearch-cold-start evaluate --interactions A.csv [--interactions B.csv] \\\n"
     "      --catalog C.csv ... [--text-vectors V.npy --text-ids I.npy] \\\n"
     "      --cutoff 2022-07-01 --until 2023-01-31 [--seeds 1,2,3]\n"
+    "\n"
+    "predict: every catalogue anime gets a vector. --model is simsearch-train-ncf's --out\n"
+    "(item_vectors.npy, item_ids.npy, user_items.csv); anime with at least --min-viewers\n"
+    "viewers keep their learned vector, the others get the content model's prediction.\n"
+    "Writes item_vectors.npy, item_ids.npy and item_provenance.csv (anime_id, source,\n"
+    "viewers: simsearch-indexer --item-provenance) into --out.\n"
     "\n"
     "evaluate: every anime that started after --cutoff (and by --until, the data's end)\n"
     "is cold: it and every interaction with it are removed; MF is trained on the rest;\n"
@@ -48,6 +60,7 @@ constexpr char kUsage[] =
 
 struct Options {
   std::vector<std::string> interactions, catalogs;
+  std::string model_dir;
   std::string text_vectors, text_ids, cutoff, until, seeds = "1,2,3", statuses = "1,2,3", out;
   int epochs = 20, threads = 2, min_viewers = 5, factors = 64;
   double lambda = 10;
@@ -380,39 +393,135 @@ int Evaluate(const Options& o) {
   return 0;
 }
 
+int Predict(const Options& o) {
+  auto catalog = Catalog::Load(o.catalogs);
+  if (!catalog.ok()) return Fail(catalog.status());
+  const std::string dir = o.model_dir;
+  auto vectors = ReadVectors(dir + "/item_vectors.npy");
+  if (!vectors.ok()) return Fail(vectors.status());
+  auto ids = ReadIds(dir + "/item_ids.npy");
+  if (!ids.ok()) return Fail(ids.status());
+  if (ids->size() != vectors->count) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(dir, ": item_ids.npy and item_vectors.npy differ in rows")));
+  }
+  auto users = LoadInteractions(dir + "/user_items.csv");
+  if (!users.ok()) return Fail(users.status());
+  std::vector<int64_t> universe;
+  for (const Item& it : catalog->items()) universe.push_back(it.id);  // sorted
+  absl::flat_hash_map<int64_t, uint32_t> row_of;
+  for (uint32_t r = 0; r < universe.size(); ++r) row_of[universe[r]] = r;
+  const int d = static_cast<int>(vectors->dims);
+  Tensor learned(static_cast<int>(universe.size()), d);
+  std::vector<int> viewers(universe.size(), 0);
+  std::vector<uint8_t> has_learned(universe.size(), 0);
+  size_t outside = 0;
+  for (size_t i = 0; i < ids->size(); ++i) {
+    auto it = row_of.find((*ids)[i]);
+    if (it == row_of.end()) {
+      ++outside;
+      continue;
+    }
+    std::copy_n(&vectors->data[i * d], d, &learned.v[static_cast<size_t>(it->second) * d]);
+    has_learned[it->second] = 1;
+  }
+  for (size_t u = 0; u < users->num_users(); ++u) {
+    for (uint32_t i : users->items_of_user[u]) {
+      auto it = row_of.find(users->item_ids[i]);
+      if (it != row_of.end() && has_learned[it->second]) ++viewers[it->second];
+    }
+  }
+  TextVectors text;
+  if (!o.text_vectors.empty()) {
+    auto t = LoadTextVectors(o.text_vectors, o.text_ids);
+    if (!t.ok()) return Fail(t.status());
+    text = *std::move(t);
+  }
+  ContentOptions co;
+  co.franchise = !o.no_franchise;
+  co.text = !o.no_text;
+  auto filled = FillVectors(*catalog, universe, learned, viewers, text.dims > 0 ? &text : nullptr, co, o.lambda,
+                            o.min_viewers);
+  if (!filled.ok()) return Fail(filled.status());
+  size_t predicted = 0, predicted_with_viewers = 0;
+  std::string provenance = "anime_id,source,viewers\n";
+  for (uint32_t r = 0; r < universe.size(); ++r) {
+    predicted += filled->predicted[r];
+    predicted_with_viewers += filled->predicted[r] && viewers[r] > 0;
+    absl::StrAppend(&provenance, universe[r], ",", filled->predicted[r] ? "predicted" : "learned", ",", viewers[r], "\n");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(o.out, ec);
+  if (ec) return Fail(absl::InternalError(absl::StrCat("cannot create ", o.out, ": ", ec.message())));
+  // Written under temporary names and renamed at the end: no half-written output.
+  const std::string tag = absl::StrCat(".tmp.", ::getpid());
+  absl::Status st = WriteNpyFloat32(o.out + "/item_vectors.npy" + tag, filled->vectors.v.data(), universe.size(), d);
+  if (st.ok()) st = WriteNpyInt64(o.out + "/item_ids.npy" + tag, universe.data(), universe.size());
+  if (st.ok()) st = WriteStringToFile(o.out + "/item_provenance.csv" + tag, provenance);
+  for (const char* name : {"item_vectors.npy", "item_ids.npy", "item_provenance.csv"}) {
+    const std::string from = o.out + "/" + name + tag, to = o.out + "/" + name;
+    if (st.ok() && std::rename(from.c_str(), to.c_str()) != 0) st = ErrnoStatus("cannot rename into place", to, errno);
+    std::remove(from.c_str());
+  }
+  if (!st.ok()) return Fail(st);
+  std::fprintf(stderr,
+               "[cold] %zu anime: %zu learned from at least %d viewers, %zu predicted from content (%zu of them "
+               "with 1-%d viewers); the content model learned from %zu anime, %d features%s\n",
+               universe.size(), universe.size() - predicted, o.min_viewers, predicted, predicted_with_viewers,
+               o.min_viewers - 1, filled->fit_on, filled->features,
+               outside > 0 ? absl::StrCat("; ", outside, " learned vectors of anime outside the catalogue left out").c_str()
+                           : "");
+  std::fprintf(stderr, "[cold] wrote %s/item_vectors.npy, item_ids.npy, item_provenance.csv\n", o.out.c_str());
+  return 0;
+}
+
 int Run(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::printf("%s\n\nCommands: evaluate (see simsearch-cold-start evaluate --help)\n", kUsage);
     return argc < 2 ? 2 : 0;
   }
   const std::string command = argv[1];
-  if (command != "evaluate") {
-    std::fprintf(stderr, "simsearch-cold-start: unknown command '%s'; use evaluate (see --help)\n", command.c_str());
+  if (command != "evaluate" && command != "predict") {
+    std::fprintf(stderr, "simsearch-cold-start: unknown command '%s'; use predict or evaluate (see --help)\n",
+                 command.c_str());
     return 2;
   }
+  const bool evaluate = command == "evaluate";
   Options o;
-  ArgParser p("simsearch-cold-start evaluate", kUsage);
-  p.AddStringList("interactions", &o.interactions, "interactions CSV, repeatable (as simsearch-train-ncf)", "FILE");
+  ArgParser p(absl::StrCat("simsearch-cold-start ", command), kUsage);
+  if (evaluate) {
+    p.AddStringList("interactions", &o.interactions, "interactions CSV, repeatable (as simsearch-train-ncf)", "FILE");
+  } else {
+    p.AddString("model", &o.model_dir, "simsearch-train-ncf's --out directory (MF item vectors)", "DIR");
+  }
   p.AddStringList("catalog", &o.catalogs, "catalogue CSV, repeatable: titles, genres, dates, related entries", "FILE");
   p.AddString("text-vectors", &o.text_vectors, "synopsis vectors (.npy, from simsearch-embed)", "FILE");
   p.AddString("text-ids", &o.text_ids, "the anime ids of --text-vectors' rows", "FILE");
-  p.AddString("cutoff", &o.cutoff, "anime that started after this date are cold (e.g. 2022-07-01)", "DATE");
-  p.AddString("until", &o.until, "the data's end: anime that started later cannot have been watched", "DATE");
-  p.AddString("seeds", &o.seeds, "MF seeds, each its own run (default 1,2,3)", "N,N,...");
-  p.AddString("statuses", &o.statuses, "MAL list statuses trained on (default 1,2,3)", "S,S,...");
-  p.AddInt("epochs", &o.epochs, "MF epochs (default 20)");
-  p.AddInt("threads", &o.threads, "training threads (default 2)");
-  p.AddInt("factors", &o.factors, "MF factors (default 64)");
+  if (evaluate) {
+    p.AddString("cutoff", &o.cutoff, "anime that started after this date are cold (e.g. 2022-07-01)", "DATE");
+    p.AddString("until", &o.until, "the data's end: anime that started later cannot have been watched", "DATE");
+    p.AddString("seeds", &o.seeds, "MF seeds, each its own run (default 1,2,3)", "N,N,...");
+    p.AddString("statuses", &o.statuses, "MAL list statuses trained on (default 1,2,3)", "S,S,...");
+    p.AddInt("epochs", &o.epochs, "MF epochs (default 20)");
+    p.AddInt("threads", &o.threads, "training threads (default 2)");
+    p.AddInt("factors", &o.factors, "MF factors (default 64)");
+    p.AddString("also-lambdas", &o.extra_lambdas, "also evaluate the content model with these ridges", "L,L,...");
+  }
   p.AddInt("min-viewers", &o.min_viewers, "anime with fewer training viewers get predicted vectors (default 5)");
   p.AddDouble("lambda", &o.lambda, "the content model's ridge (default 10)");
-  p.AddString("also-lambdas", &o.extra_lambdas, "also evaluate the content model with these ridges", "L,L,...");
   p.AddBool("no-franchise", &o.no_franchise, "leave the franchise feature out");
   p.AddBool("no-text", &o.no_text, "leave the synopsis feature out");
-  p.AddString("out", &o.out, "also write the results as JSON here", "FILE");
-  p.Require("interactions");
+  p.AddString("out", &o.out,
+              evaluate ? "also write the results as JSON here" : "the directory to write the vectors into",
+              evaluate ? "FILE" : "DIR");
   p.Require("catalog");
-  p.Require("cutoff");
-  p.Require("until");
+  if (evaluate) {
+    p.Require("interactions");
+    p.Require("cutoff");
+    p.Require("until");
+  } else {
+    p.Require("model");
+    p.Require("out");
+  }
   if (int rc = p.ParseOrExitCode(argc, argv, 2, nullptr); rc >= 0) return rc;
   if (o.text_vectors.empty() != o.text_ids.empty()) {
     return Fail(absl::InvalidArgumentError("--text-vectors and --text-ids go together"));
@@ -420,7 +529,7 @@ int Run(int argc, char** argv) {
   if (o.min_viewers < 1 || o.lambda <= 0 || o.epochs < 1 || o.threads < 1) {
     return Fail(absl::InvalidArgumentError("--min-viewers, --epochs, --threads must be >= 1 and --lambda > 0"));
   }
-  return Evaluate(o);
+  return evaluate ? Evaluate(o) : Predict(o);
 }
 
 }  // namespace

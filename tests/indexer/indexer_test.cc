@@ -12,6 +12,7 @@
 #include "core/bundle.h"
 #include "core/file_util.h"
 #include "core/npy.h"
+#include "engine/collection.h"
 #include "tests/testing/test_util.h"
 
 namespace simsearch {
@@ -86,6 +87,48 @@ TEST_F(IndexerTest, BuildsASortedNormalisedBundle) {
   auto items = ReadItemsFile(r->version_dir + "/items.jsonl");
   ASSERT_TRUE(items.ok());
   EXPECT_EQ((*items)[2].title, "Title 3");
+}
+
+// Where each vector came from: stored per row in the bundle's order, counted in the
+// manifest, served by the engine on every item; a missing row or a bad source is an
+// error and nothing is published.
+TEST_F(IndexerTest, ItemProvenanceIsStoredAndServed) {
+  auto o = Options(Npy("v.npy", {1, 0, 0, 1, 1, 1}, 2), Ids("ids.npy", {3, 1, 2}));
+  o.metric = Metric::kInnerProduct;
+  o.item_provenance_path = Text("p.csv", "anime_id,source,viewers\n1,learned,40\n2,predicted,3\n3,predicted,0\n99,learned,5\n");
+  o.provenance_method = "ridge";
+  auto built = o;
+  built.out_root = dir_.Join("built");  // ExpectRejected below checks root/ stays empty
+  auto r = BuildBundle(built);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->manifest.learned_vectors, 1u);
+  EXPECT_EQ(r->manifest.predicted_vectors, 2u);
+  EXPECT_EQ(r->manifest.provenance_method, "ridge");
+  auto file = MappedArray::Open(r->version_dir + "/" + kItemProvenanceFile, ArrayDType::kInt64);
+  ASSERT_TRUE(file.ok());
+  EXPECT_EQ(std::vector<int64_t>(file->int64s(), file->int64s() + 6),
+            (std::vector<int64_t>{kVectorLearned, 40, kVectorPredicted, 3, kVectorPredicted, 0}))
+      << "rows in id order; id 99 is not served and is ignored";
+  auto c = Collection::Open(r->version_dir, CollectionOptions{});
+  ASSERT_TRUE(c.ok()) << c.status();
+  const auto p = (*c)->provenance(*(*c)->RowOf(2));
+  ASSERT_TRUE(p.has_value());
+  EXPECT_TRUE(p->predicted);
+  EXPECT_EQ(p->viewers, 3);
+  EXPECT_FALSE((*c)->provenance(*(*c)->RowOf(1))->predicted);
+
+  auto missing = o;
+  missing.item_provenance_path = Text("m.csv", "anime_id,source,viewers\n1,learned,40\n2,predicted,3\n");
+  ExpectRejected(missing, "m.csv has no row for id 3");
+  auto bad = o;
+  bad.item_provenance_path = Text("b.csv", "anime_id,source,viewers\n1,guessed,40\n");
+  ExpectRejected(bad, "b.csv: line 2: source 'guessed' is neither learned nor predicted");
+  auto header = o;
+  header.item_provenance_path = Text("h.csv", "id,viewers\n1,40\n");
+  ExpectRejected(header, "h.csv: line 1: the header must name anime_id, source and viewers");
+  auto negative = o;
+  negative.item_provenance_path = Text("n.csv", "anime_id,source,viewers\n1,learned,-1\n");
+  ExpectRejected(negative, "n.csv: line 2: expected an integer id and a viewer count >= 0");
 }
 
 TEST_F(IndexerTest, CsvInputCarriesIds) {

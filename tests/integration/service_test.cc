@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 #include <cmath>
 
 #include "tests/integration/server_fixture.h"
@@ -26,6 +28,11 @@ class ServiceTest : public ::testing::Test {
     small.dims = kD;
     for (int64_t i = 1; i <= 300; ++i) small.ids.push_back(i);
     small.items = testing::SyntheticItems(small.ids);
+    // Vectors 1-150 learned from `id` viewers, 151-300 predicted from content.
+    small.provenance_csv = "anime_id,source,viewers\n";
+    for (int64_t i = 1; i <= 300; ++i) {
+      small.provenance_csv += absl::StrCat(i, i <= 150 ? ",learned," : ",predicted,", i <= 150 ? i : 0, "\n");
+    }
     testing::BuildBundleOrDie(dir_->Join("root"), dir_->path(), small);
     unit_ = new std::vector<float>(small.vectors);
     testing::NormalizeRows(unit_, kD);
@@ -88,6 +95,27 @@ TEST_F(ServiceTest, SearchMatchesBruteForceWithMetadata) {
     EXPECT_NEAR((*hits)[i].score, want[i].score, 1e-5);
     EXPECT_EQ((*hits)[i].item.title, "Title " + std::to_string((*hits)[i].id));
   }
+}
+
+// Every item says where its vector came from, in hits and in GetItems, exactly as the
+// bundle recorded it; a collection that recorded nothing says nothing.
+TEST_F(ServiceTest, ItemsSayWhereTheirVectorsCameFrom) {
+  auto hits = srv_->client->Search(SearchQuery::Item(1), Opts("small", 50));
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  ASSERT_EQ(hits->size(), 50u);
+  for (const ClientHit& h : *hits) {
+    EXPECT_EQ(h.item.vector_source, h.id <= 150 ? Item::VectorSource::kLearned : Item::VectorSource::kPredicted) << h.id;
+    EXPECT_EQ(h.item.viewers, h.id <= 150 ? h.id : 0) << h.id;
+  }
+  auto items = srv_->client->GetItems("small", {7, 200});
+  ASSERT_TRUE(items.ok()) << items.status();
+  EXPECT_EQ((*items)[0].item.vector_source, Item::VectorSource::kLearned);
+  EXPECT_EQ((*items)[0].item.viewers, 7);
+  EXPECT_EQ((*items)[1].item.vector_source, Item::VectorSource::kPredicted);
+  auto big = srv_->client->GetItems("big", {7});
+  ASSERT_TRUE(big.ok()) << big.status();
+  EXPECT_EQ((*big)[0].item.vector_source, Item::VectorSource::kUnknown);
+  EXPECT_EQ((*big)[0].item.viewers, 0);
 }
 
 TEST_F(ServiceTest, DefaultTopKIsTenAndBatchWorks) {

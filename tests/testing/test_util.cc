@@ -9,6 +9,7 @@
 #include <fstream>
 #include <random>
 
+#include "core/file_util.h"
 #include "core/npy.h"
 #include "indexer/indexer.h"
 
@@ -152,6 +153,10 @@ std::string BuildBundleOrDie(const std::string& root, const std::string& work_di
     for (const auto& [u, i] : spec.user_items) f << u << "," << i << "\n";
   }
   o.neighbours = spec.neighbours;
+  if (!spec.provenance_csv.empty()) {
+    o.item_provenance_path = work_dir + "/" + spec.collection + "_provenance.csv";
+    EXPECT_TRUE(WriteStringToFile(o.item_provenance_path, spec.provenance_csv).ok());
+  }
   o.threads = 2;
   o.similar = spec.similar;
   o.similar_norm_power = spec.similar_norm_power;

@@ -75,6 +75,9 @@ struct BundleSpec {
   bool fold_in = false;
   float fold_in_alpha = 0.01f, fold_in_lambda = 1.0f;
   int neighbours = 0;  // precomputed "more like this" per item (0: none; -1: the indexer's default)
+  // Where each vector came from: the CSV text of BuildOptions::item_provenance_path
+  // ("anime_id,source,viewers\n..."); empty: not recorded.
+  std::string provenance_csv;
 };
 // Writes the inputs into `work_dir` and builds a bundle under `root` with the indexer
 // library; returns the version directory. Fails the test on error.

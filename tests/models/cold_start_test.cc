@@ -1,0 +1,140 @@
+// Cold start (models/ncf/cold_start.h) against oracles: a ridge regression that must
+// recover a planted linear map, ranked-list metrics computed by hand, the franchise
+// feature as the viewer-weighted mean of related entries, and the time-split window.
+#include "models/ncf/cold_start.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+namespace simsearch::ncf {
+namespace {
+
+using ::testing::DoubleNear;
+
+Item Anime(int64_t id, std::vector<std::string> genres, std::string type, std::string start,
+           std::vector<int64_t> related = {}, int64_t members = 1000) {
+  Item it;
+  it.id = id;
+  it.title = "anime " + std::to_string(id);
+  it.genres = std::move(genres);
+  it.type = std::move(type);
+  it.start_date = std::move(start);
+  it.related = std::move(related);
+  it.members = members;
+  return it;
+}
+
+// Targets that are an exact linear function of the features: a small ridge recovers
+// them on rows it never saw.
+TEST(ContentModel, RecoversAPlantedLinearMap) {
+  ContentFeatures f;
+  f.dims = 6;
+  const int n = 200, out = 3;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> g;
+  f.x.resize(static_cast<size_t>(n) * f.dims);
+  for (float& v : f.x) v = g(rng);
+  std::vector<float> w(static_cast<size_t>(f.dims) * out), b = {0.5f, -1.0f, 2.0f};
+  for (float& v : w) v = g(rng);
+  Tensor y(n, out);
+  for (int r = 0; r < n; ++r) {
+    for (int j = 0; j < out; ++j) {
+      double s = b[j];
+      for (int k = 0; k < f.dims; ++k) s += f.x[static_cast<size_t>(r) * f.dims + k] * w[static_cast<size_t>(k) * out + j];
+      y.v[static_cast<size_t>(r) * out + j] = static_cast<float>(s);
+    }
+  }
+  std::vector<uint32_t> train;
+  for (uint32_t r = 0; r < 150; ++r) train.push_back(r);
+  auto m = ContentModel::Fit(f, y, train, 1e-6);
+  ASSERT_TRUE(m.ok()) << m.status();
+  float p[3];
+  for (uint32_t r = 150; r < 200; ++r) {
+    m->Predict(f, r, p);
+    for (int j = 0; j < out; ++j) EXPECT_NEAR(p[j], y.v[static_cast<size_t>(r) * out + j], 1e-3) << r << "," << j;
+  }
+  EXPECT_FALSE(ContentModel::Fit(f, y, {}, 1).ok()) << "nothing to learn from";
+  EXPECT_FALSE(ContentModel::Fit(f, y, train, 0).ok()) << "lambda must be > 0";
+}
+
+TEST(RankedList, RecallAndNdcgWithTiesAgainstRelevantItems) {
+  // Scores of 30 candidates; relevant: positions 0 (score 9, rank 1), 5 (score 5, tied with
+  // non-relevant 6: ranks after it) and 29 (score -1: rank 29, outside the top 20).
+  std::vector<float> s(30, 0.0f);
+  s[0] = 9;
+  s[1] = 10;
+  s[5] = 5;
+  s[6] = 5;
+  s[29] = -1;
+  ListMetrics m;
+  AddRankedList(s, {0, 5, 29}, &m);
+  // Ranks (0-based): 0 -> 1 (one higher: 10); 5 -> 3 (10, 9, and the tie 6).
+  const double dcg = 1 / std::log2(3.0) + 1 / std::log2(5.0);
+  const double idcg = 1 + 1 / std::log2(3.0) + 1 / std::log2(4.0);
+  Finish(&m);
+  EXPECT_EQ(m.users, 1u);
+  EXPECT_THAT(m.recall20, DoubleNear(2.0 / 3.0, 1e-12));
+  EXPECT_THAT(m.ndcg20, DoubleNear(dcg / idcg, 1e-12));
+  // 25 relevant items: recall is out of 20, and a perfect ranking gets 1.
+  std::vector<float> perfect(40);
+  std::vector<uint32_t> rel;
+  for (uint32_t i = 0; i < 40; ++i) perfect[i] = 40.0f - static_cast<float>(i);
+  for (uint32_t i = 0; i < 25; ++i) rel.push_back(i);
+  ListMetrics p;
+  AddRankedList(perfect, rel, &p);
+  Finish(&p);
+  EXPECT_DOUBLE_EQ(p.recall20, 1.0);
+  EXPECT_DOUBLE_EQ(p.ndcg20, 1.0);
+}
+
+TEST(ContentFeatures, FranchiseIsTheViewerWeightedMeanOfRelatedEntries) {
+  auto catalog = Catalog::FromItems({Anime(1, {"Action"}, "TV", "2010-04-01"),
+                                     Anime(2, {"Action"}, "TV", "2012-04-01"),
+                                     Anime(3, {"Action"}, "TV", "2023-10-01", {1, 2}),
+                                     Anime(4, {"Drama"}, "Movie", "", {})});
+  ASSERT_TRUE(catalog.ok());
+  const std::vector<int64_t> ids = {1, 2, 3, 4};
+  Tensor learned(4, 2);
+  learned.v = {1, 0, 0, 1, 0, 0, 0, 0};
+  ContentOptions o;
+  o.min_count = 1;
+  o.text = false;
+  const ContentFeatures f = BuildContentFeatures(*catalog, ids, nullptr, &learned, {30, 10, 0, 0}, o);
+  // The last three dimensions: franchise (2) and "no franchise".
+  const float* row3 = &f.x[2 * f.dims + f.dims - 3];
+  EXPECT_FLOAT_EQ(row3[0], 0.75f);  // (30 * [1, 0] + 10 * [0, 1]) / 40
+  EXPECT_FLOAT_EQ(row3[1], 0.25f);
+  EXPECT_FLOAT_EQ(row3[2], 0.0f);
+  const float* row4 = &f.x[3 * f.dims + f.dims - 3];
+  EXPECT_FLOAT_EQ(row4[2], 1.0f) << "no related entry with viewers: the indicator";
+  EXPECT_EQ(f.names.size(), static_cast<size_t>(f.dims));
+  // Type and year one-hots: anime 4 is a Movie of unknown year.
+  auto dim = [&](const std::string& name) {
+    return static_cast<size_t>(std::find(f.names.begin(), f.names.end(), name) - f.names.begin());
+  };
+  EXPECT_FLOAT_EQ(f.x[3 * f.dims + dim("type:movie")], 1.0f);
+  EXPECT_FLOAT_EQ(f.x[3 * f.dims + dim("year bucket 8")], 1.0f);
+  EXPECT_FLOAT_EQ(f.x[2 * f.dims + dim("year bucket 7")], 1.0f) << "2023";
+
+  // FillVectors: rows with enough viewers keep their vectors; the others are predicted.
+  auto filled = FillVectors(*catalog, ids, learned, {30, 10, 0, 0}, nullptr, o, 1.0, 5);
+  ASSERT_TRUE(filled.ok()) << filled.status();
+  EXPECT_EQ(filled->predicted, (std::vector<uint8_t>{0, 0, 1, 1}));
+  EXPECT_EQ(filled->fit_on, 2u);
+  EXPECT_FLOAT_EQ(filled->vectors.v[0], 1.0f);
+  EXPECT_FLOAT_EQ(filled->vectors.v[3], 1.0f);
+}
+
+TEST(ColdAnime, TheWindowAfterTheCutoffUpToTheDataEnd) {
+  auto catalog = Catalog::FromItems({Anime(1, {}, "TV", "2022-06-30"), Anime(2, {}, "TV", "2022-07-02"),
+                                     Anime(3, {}, "TV", "2023-01-31"), Anime(4, {}, "TV", "2023-02-01"),
+                                     Anime(5, {}, "TV", "")});
+  ASSERT_TRUE(catalog.ok());
+  EXPECT_EQ(ColdAnime(*catalog, "2022-07-01", "2023-01-31"), (std::vector<int64_t>{2, 3}));
+}
+
+}  // namespace
+}  // namespace simsearch::ncf

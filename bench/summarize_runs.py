@@ -9,6 +9,8 @@ standard deviation (sample, n-1) of HR@10, Recall@20 and NDCG@20, as Markdown ta
 each data set apart and all together. MF appears twice: scoring a known user ("mf")
 and a watch list folded in as the engine serves it ("mf, watch list").
 --group statuses: MF per set of statuses trained on, by evaluated users.
+--group lengths: watch lists cut to each length (simsearch-train-ncf --eval-lengths):
+popularity, item-kNN and the fold-in variants, by length and evaluated users.
 """
 import argparse
 import json
@@ -55,7 +57,7 @@ def rows_of(run):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--group", choices=["dataset", "statuses"], required=True)
+    ap.add_argument("--group", choices=["dataset", "statuses", "lengths"], required=True)
     ap.add_argument("files", nargs="+")
     args = ap.parse_args()
     table = defaultdict(lambda: defaultdict(list))  # key -> metric -> values
@@ -64,6 +66,19 @@ def main():
     for path in args.files:
         with open(path, encoding="utf-8") as f:
             run = json.load(f)
+        if args.group == "lengths":
+            for entry in run.get("by_list_length") or []:
+                for r in entry["rows"]:
+                    results = [(short(b["dataset"]) + " users", b["metrics"]) for b in r["by_dataset"]]
+                    results.append(("all users", r["metrics"]))
+                    for users, metrics in results:
+                        key = ("L=%d" % entry["length"], r["name"], users)
+                        if key not in table:
+                            order.append(key)
+                        for name, _ in METRICS:
+                            table[key][name].append(metrics[name])
+                        seeds[key].add(run["split"]["seed"])
+            continue
         trained_on, results = rows_of(run)
         for model, users, metrics in results:
             if args.group == "statuses":
@@ -77,10 +92,14 @@ def main():
             for name, _ in METRICS:
                 table[key][name].append(metrics[name])
             seeds[key].add(run["split"]["seed"])
-    first = "statuses trained on" if args.group == "statuses" else "trained on"
+    first = {"statuses": "statuses trained on", "lengths": "list length"}.get(args.group, "trained on")
     print("| %s | model | evaluated | seeds | %s |" % (first, " | ".join(label for _, label in METRICS)))
     print("|---|---|---|---:|" + "---:|" * len(METRICS))
-    for key in sorted(order, key=lambda k: (k[0], k[2], k[1])):
+    def sort_key(k):
+        if args.group == "lengths":
+            return (int(k[0][2:]), k[2], order.index(k))
+        return (k[0], k[2], k[1])
+    for key in sorted(order, key=sort_key):
         print("| %s | %s | %s | %d | %s |" % (key[0], key[1], key[2], len(seeds[key]),
                                               " | ".join(cell(table[key][name]) for name, _ in METRICS)))
     return 0

@@ -42,7 +42,7 @@ bool SolveSpd(std::vector<double>* a, std::vector<double>* b, int d) {
 
 absl::Status FoldInUser(const float* gram, int d, const std::vector<const float*>& liked,
                         const std::vector<const float*>& disliked, float negative_weight,
-                        const FoldInParams& params, float* p) {
+                        const FoldInParams& params, float* p, const float* prior, float prior_weight) {
   if (!(params.lambda > 0) || !(params.alpha >= 0)) {
     return absl::InvalidArgumentError(absl::StrCat("fold-in needs lambda > 0 and alpha >= 0, got ",
                                                    params.lambda, " and ", params.alpha));
@@ -50,7 +50,11 @@ absl::Status FoldInUser(const float* gram, int d, const std::vector<const float*
   if (liked.empty()) return absl::InvalidArgumentError("fold-in needs at least one liked item");
   std::vector<double> a(static_cast<size_t>(d) * d), b(static_cast<size_t>(d), 0.0);
   for (int i = 0; i < d * d; ++i) a[i] = double{params.alpha} * gram[i];
-  for (int i = 0; i < d; ++i) a[i * d + i] += params.lambda;
+  const bool use_prior = prior != nullptr && prior_weight > 0;
+  for (int i = 0; i < d; ++i) a[i * d + i] += params.lambda + (use_prior ? prior_weight : 0.0f);
+  if (use_prior) {
+    for (int i = 0; i < d; ++i) b[i] += double{prior_weight} * prior[i];
+  }
   auto add_outer = [&](const float* q, double w) {
     for (int i = 0; i < d; ++i) {
       const double qi = w * q[i];

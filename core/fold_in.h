@@ -27,9 +27,15 @@ struct FoldInParams {
 
 // `gram`: d x d row-major, Q^T Q over all items. `liked` and `disliked`: vectors of
 // size d. Writes p (size d). InvalidArgument if lambda <= 0 or nothing is liked.
+//
+// With a `prior` (size d, say the mean user vector) and prior_weight mu > 0, p is also
+// pulled toward it: + mu |p - prior|^2, that is (... + mu I) p = Q_L^T 1 + mu prior.
+// A short list then stays near the typical user (popular anime), and the list's own
+// evidence takes over as it grows.
 absl::Status FoldInUser(const float* gram, int d, const std::vector<const float*>& liked,
                         const std::vector<const float*>& disliked, float negative_weight,
-                        const FoldInParams& params, float* p);
+                        const FoldInParams& params, float* p, const float* prior = nullptr,
+                        float prior_weight = 0.0f);
 
 // G = X^T X for n rows of size d (x: size n*d, row-major); writes d*d floats
 // (accumulated in double).

@@ -85,7 +85,8 @@ std::string SerializeManifest(const Manifest& m) {
                                                     "S-stemmer"},
                                        {"scoring", "BM25 k1=1.2 b=0.75"}}
                                 : json(nullptr)},
-      {"fold_in", m.has_fold_in ? json{{"alpha", m.fold_in_alpha}, {"lambda", m.fold_in_lambda}}
+      {"fold_in", m.has_fold_in ? json{{"alpha", m.fold_in_alpha}, {"lambda", m.fold_in_lambda},
+                                       {"prior", m.fold_in_prior}}
                                 : json(nullptr)},
       {"encoder", m.encoder_kind.empty()
                       ? json(nullptr)
@@ -235,6 +236,8 @@ absl::StatusOr<Manifest> ParseManifest(absl::string_view text, absl::string_view
     m.has_fold_in = true;
     opt(*f, "alpha", &m.fold_in_alpha, is_num);
     opt(*f, "lambda", &m.fold_in_lambda, is_num);
+    opt(*f, "prior", &m.fold_in_prior, is_num);
+    if (error.empty() && !(m.fold_in_prior >= 0)) error = absl::StrCat(origin, ": fold_in.prior must be >= 0");
     if (error.empty() && (!(m.fold_in_lambda > 0) || !(m.fold_in_alpha >= 0))) {
       error = absl::StrCat(origin, ": fold_in needs lambda > 0 and alpha >= 0");
     }

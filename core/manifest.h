@@ -85,6 +85,9 @@ struct Manifest {
   bool has_fold_in = false;
   float fold_in_alpha = 0;
   float fold_in_lambda = 0;
+  // > 0: a folded-in list is also pulled toward the mean user vector, with weight
+  // fold_in_prior / (liked items) (core/fold_in.h); needs the user vectors.
+  float fold_in_prior = 0;
   // The text encoder that made the vectors, stored under encoder/ (empty: none).
   std::string encoder_kind;         // "bert" or "sif"
   std::string encoder_description;

@@ -138,6 +138,18 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
     if (c->gram_.count() != m.dims || c->gram_.dims() != m.dims) {
       return absl::DataLossError(absl::StrCat(path(kGramFile), ": not ", m.dims, " x ", m.dims));
     }
+    if (m.fold_in_prior > 0) {
+      if (m.user_count == 0) {
+        return absl::DataLossError(absl::StrCat(path(kManifestFile), ": fold_in.prior needs the user vectors"));
+      }
+      std::vector<double> sum(m.dims, 0.0);
+      for (uint64_t u = 0; u < m.user_count; ++u) {
+        const float* v = c->user_vector(static_cast<uint32_t>(u));
+        for (uint64_t j = 0; j < m.dims; ++j) sum[j] += v[j];
+      }
+      c->fold_in_prior_.resize(m.dims);
+      for (uint64_t j = 0; j < m.dims; ++j) c->fold_in_prior_[j] = static_cast<float>(sum[j] / static_cast<double>(m.user_count));
+    }
   }
   if (m.has_lexical) {
     // The manifest's mean length spares a pass over every row; old bundles lack it.

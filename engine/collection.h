@@ -150,6 +150,10 @@ class Collection {
   // query-side vectors and the parameters; gram() is nullptr without ("fold_in" absent).
   const float* gram() const { return manifest_.has_fold_in ? gram_.floats() : nullptr; }
   FoldInParams fold_in() const { return {manifest_.fold_in_alpha, manifest_.fold_in_lambda}; }
+  // The fold-in prior (manifest fold_in.prior > 0): the mean user vector, and its weight
+  // MU (divided by the list's liked items at query time); nullptr and 0 without.
+  const float* fold_in_prior_vector() const { return fold_in_prior_.empty() ? nullptr : fold_in_prior_.data(); }
+  float fold_in_prior() const { return fold_in_prior_.empty() ? 0.0f : manifest_.fold_in_prior; }
 
   // The collection's text encoder, or nullptr.
   const text::SentenceEncoder* encoder() const { return encoder_.get(); }
@@ -208,6 +212,7 @@ class Collection {
   std::unique_ptr<ExactSearcher> similar_exact_;  // null without "similar"
   MappedArray gram_;
   MappedArray provenance_;  // with manifest "provenance"
+  std::vector<float> fold_in_prior_;  // mean user vector, with manifest fold_in.prior > 0
   std::unique_ptr<Searcher> ann_;     // null for flat collections
   // Mapped (title_* files). Bundles from before the binary form build it on the first
   // lookup instead, so that opening them stays cheap.

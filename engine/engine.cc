@@ -164,8 +164,10 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
           disliked.push_back(c.query_vector(row));
           own_rows->push_back(row);
         }
-        SIMSEARCH_RETURN_IF_ERROR(FoldInUser(c.gram(), static_cast<int>(d), liked, disliked,
-                                             q.negative_weight, c.fold_in(), out));
+        // A short list leans on the typical user (the prior, weight MU / liked items).
+        SIMSEARCH_RETURN_IF_ERROR(FoldInUser(c.gram(), static_cast<int>(d), liked, disliked, q.negative_weight,
+                                             c.fold_in(), out, c.fold_in_prior_vector(),
+                                             c.fold_in_prior() / static_cast<float>(liked.size())));
         break;
       }
       std::vector<double> acc(d, 0.0);

@@ -607,6 +607,10 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     Report(o, "reading texts", 0);
     SIMSEARCH_ASSIGN_OR_RETURN(lexical_texts, ReadTexts(o, out_ids));
   }
+  if (o.fold_in_prior != 0 && (!o.fold_in || !(o.fold_in_prior > 0) || users.ids.empty())) {
+    return absl::InvalidArgumentError(
+        "--fold-in-prior needs --fold-in, a weight > 0 and --user-vectors (the prior is the mean user vector)");
+  }
   if (o.fold_in) {
     if (!(o.fold_in_params.lambda > 0) || !(o.fold_in_params.alpha >= 0)) {
       return absl::InvalidArgumentError("--fold-in takes ALPHA >= 0 and LAMBDA > 0");
@@ -695,6 +699,7 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   m.has_fold_in = o.fold_in;
   m.fold_in_alpha = o.fold_in ? o.fold_in_params.alpha : 0;
   m.fold_in_lambda = o.fold_in ? o.fold_in_params.lambda : 0;
+  m.fold_in_prior = o.fold_in ? o.fold_in_prior : 0;
   if (encoder) {
     m.encoder_kind = encoder->kind();
     m.encoder_description = encoder->Describe();

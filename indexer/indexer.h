@@ -59,6 +59,10 @@ struct BuildOptions {
   // Watch lists folded in as a user (core/fold_in.h) instead of averaged.
   bool fold_in = false;
   FoldInParams fold_in_params;
+  // > 0: folded-in lists are pulled toward the mean user vector with weight
+  // fold_in_prior / (liked items) (core/fold_in.h): short lists lean on the typical user.
+  // Needs the user vectors.
+  float fold_in_prior = 0;
   Metric metric = Metric::kCosine;
   IndexKind index_kind = IndexKind::kFlat;
   IndexParams params;                      // 0 = choose a default from the data size

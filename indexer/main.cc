@@ -128,6 +128,7 @@ int Build(int argc, char** argv) {
   p.AddBool("drop-missing", &o.drop_missing,
             "leave out ids the catalogue lacks (reported) instead of failing");
   std::string similar_text, fold_in_text;
+  double fold_in_prior = 0;
   p.AddBool("item-synopses", &o.item_synopses,
             "keep the catalogue's synopses in the item metadata (GetItems answers them;\n"
             "search hits never carry them)");
@@ -147,6 +148,10 @@ int Build(int argc, char** argv) {
   p.AddString("fold-in", &fold_in_text,
               "answer watch lists with the user vector folded in for that list (core/fold_in.h)\n"
               "instead of the mean of its items; docs/MODELS.md chose 0.001,100 for ncf", "ALPHA,LAMBDA");
+  p.AddDouble("fold-in-prior", &fold_in_prior,
+              "with --fold-in and --user-vectors: pull a watch list toward the mean user vector\n"
+              "with weight MU / (liked anime), so short lists lean on what the typical user\n"
+              "watches; docs/MODELS.md chose 1 for ncf (default 0: none)", "MU");
   p.AddString("source", &o.source, "what made the vectors, recorded in the manifest");
   p.AddInt("recall-queries", &recall, "sample size for recall@10 of ANN kinds (default 1000)");
   p.AddString("recall-query-vectors", &o.recall_query_vectors_path,
@@ -212,6 +217,7 @@ int Build(int argc, char** argv) {
       return Fail(st);
     }
   }
+  o.fold_in_prior = static_cast<float>(fold_in_prior);
   o.metric = *mt;
   o.index_kind = *kind;
   o.params = {nlist, nprobe, m, efc, efs};

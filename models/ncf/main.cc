@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "core/catalog.h"
 #include "core/cli.h"
 #include "core/file_util.h"
@@ -54,6 +55,7 @@ struct Options {
   std::vector<std::string> interactions, catalogs;
   std::string out, model = "mf", export_model, layers_text = "64,32,16,8";
   std::string statuses = "1,2,3", view_statuses = "1,2", fold_in = "0.001,100";
+  std::string eval_lengths, fold_in_priors = "0";
   std::string item_queries = "self";
   double min_rating = -1e300;
   bool pretrain = false, item_bias = false, eval_serving = false;
@@ -259,6 +261,57 @@ json EvaluateServing(const Tensor& items, const Tensor& queries, const Split& sp
   return out;
 }
 
+// Watch lists of each length in --eval-lengths (serving_eval.h, TruncateLists): the
+// baselines and the served fold-in, with and without a prior, every data set apart.
+absl::StatusOr<json> EvaluateListLengths(const Tensor& items, const Tensor& queries, const Tensor& users,
+                                         const Split& split, const Interactions& data, const FoldInParams& fold_in,
+                                         const Options& o) {
+  std::vector<int> lengths;
+  std::vector<std::pair<float, bool>> priors;  // weight, and whether it is divided by the list's length
+  for (absl::string_view part : absl::StrSplit(o.eval_lengths, ',', absl::SkipWhitespace())) {
+    int l;
+    if (!absl::SimpleAtoi(part, &l) || l < 1) {
+      return absl::InvalidArgumentError(absl::StrCat("--eval-lengths takes integers >= 1, got '", part, "'"));
+    }
+    lengths.push_back(l);
+  }
+  for (absl::string_view part : absl::StrSplit(o.fold_in_priors, ',', absl::SkipWhitespace())) {
+    const bool per_length = absl::ConsumeSuffix(&part, "/L");
+    float mu;
+    if (!absl::SimpleAtof(part, &mu) || mu < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--fold-in-priors takes weights >= 0, or MU/L (MU divided by the list's length), got '", part, "'"));
+    }
+    priors.push_back({mu, per_length});
+  }
+  const std::vector<float> mean_user = MeanRow(users);
+  const PopularityScorer pop(split);
+  const ItemKnnScorer knn(split, o.neighbours, o.eval_threads);
+  std::printf("\nwatch lists by length (each evaluated user's list cut to L of their anime):\n");
+  json out = json::array();
+  for (int length : lengths) {
+    const Split lists = TruncateLists(split, length, o.train.seed);
+    json rows = json::array();
+    auto row = [&](const std::string& name, const Scorer& scorer) {
+      Result r;
+      r.name = name;
+      Score(&r, scorer, lists, data, o.eval_threads);
+      std::printf("L=%-3d ", length);
+      PrintRow(r, data.datasets);
+      rows.push_back({{"name", name}, {"metrics", MetricsJson(r.metrics)}, {"by_dataset", ByDatasetJson(r, data)}});
+    };
+    row("pop", pop);
+    row("itemknn", ItemKnnListScorer(knn, lists, split.num_items));
+    for (const auto& [mu, per_length] : priors) {
+      const float weight = per_length ? mu / static_cast<float>(length) : mu;
+      row(mu == 0 ? std::string("fold-in") : absl::StrCat("fold+", mu, per_length ? "/L" : ""),
+          FoldInScorer(items, queries, lists, fold_in, mean_user, weight));
+    }
+    out.push_back({{"length", length}, {"users", lists.num_test_users()}, {"rows", rows}});
+  }
+  return out;
+}
+
 int Run(int argc, char** argv) {
   Options o;
   ArgParser p("simsearch-train-ncf", kUsage);
@@ -275,6 +328,13 @@ int Run(int argc, char** argv) {
   p.AddString("view-statuses", &o.view_statuses,
               "of those, the statuses that are views, the only ones held out for testing\n"
               "(default 1,2: watching, completed)", "S,S,...");
+  p.AddString("eval-lengths", &o.eval_lengths,
+              "with an exported model: also evaluate watch lists of these lengths (each\n"
+              "evaluated user's list cut to L of their anime): popularity, item-kNN and the\n"
+              "fold-in with each --fold-in-priors weight, e.g. 1,3,5,10,20,50", "L,L,...");
+  p.AddString("fold-in-priors", &o.fold_in_priors,
+              "with --eval-lengths: fold-in pulled toward the mean user vector with these\n"
+              "weights (0: none; MU/L: MU divided by the list's length; default 0)", "MU,MU/L,...");
   p.AddString("fold-in", &o.fold_in,
               "the exported model's watch lists are also evaluated folded in with these\n"
               "alpha,lambda (default 0.001,100: what the demo's ncf collection serves)", "A,L");
@@ -480,6 +540,12 @@ int Run(int argc, char** argv) {
   }
   json serving = nullptr;
   if (exported && o.eval_serving) serving = EvaluateServing(items, queries, split, o);
+  json by_length = nullptr;
+  if (exported && !o.eval_lengths.empty()) {
+    auto r = EvaluateListLengths(items, queries, users, split, *data, fold_in, o);
+    if (!r.ok()) return Fail(r.status());
+    by_length = *std::move(r);
+  }
 
   json models = json::array();
   for (const Result& r : results) {
@@ -505,7 +571,8 @@ int Run(int argc, char** argv) {
       // The exported model queried with the user's training items as a watch list
       // (query-side item vectors), instead of the user's own vector.
       {"exported_watch_list", watch_list},
-      {"serving", serving}};
+      {"serving", serving},
+      {"by_list_length", by_length}};
   if (auto s = WriteOutputs(o.out, *data, exported ? &items : nullptr, &users, &queries, metrics);
       !s.ok()) {
     return Fail(s);

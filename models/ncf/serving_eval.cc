@@ -161,9 +161,11 @@ MoreLikeThisMetrics EvaluateMoreLikeThis(const ItemRanker& ranker, const Split& 
   return m;
 }
 
-FoldInScorer::FoldInScorer(const Tensor& items, const Tensor& queries, const Split& split, FoldInParams params)
+FoldInScorer::FoldInScorer(const Tensor& items, const Tensor& queries, const Split& split, FoldInParams params,
+                           std::vector<float> prior, float prior_weight)
     : items_(items), queries_(queries), split_(split), params_(params),
-      gram_(GramMatrix(queries.v.data(), static_cast<uint64_t>(queries.rows), queries.cols)) {}
+      gram_(GramMatrix(queries.v.data(), static_cast<uint64_t>(queries.rows), queries.cols)),
+      prior_(std::move(prior)), prior_weight_(prior_weight) {}
 
 void FoldInScorer::Query(uint32_t user, std::vector<float>* p) const {
   const auto& train = split_.train[user];
@@ -171,7 +173,10 @@ void FoldInScorer::Query(uint32_t user, std::vector<float>* p) const {
   liked.reserve(train.size());
   for (uint32_t i : train) liked.push_back(queries_.row(i));
   p->assign(static_cast<size_t>(queries_.cols), 0.0f);
-  if (!liked.empty()) (void)FoldInUser(gram_.data(), queries_.cols, liked, {}, 0.0f, params_, p->data());
+  if (!liked.empty()) {
+    (void)FoldInUser(gram_.data(), queries_.cols, liked, {}, 0.0f, params_, p->data(),
+                     prior_.empty() ? nullptr : prior_.data(), prior_weight_);
+  }
 }
 
 void FoldInScorer::Score(uint32_t user, const uint32_t* items, size_t n, float* out) const {
@@ -189,6 +194,47 @@ void FoldInScorer::ScoreAll(uint32_t user, float* out) const {
   std::vector<float> p;
   Query(user, &p);
   Scores(items_, p.data(), out);
+}
+
+std::vector<float> MeanRow(const Tensor& users) {
+  std::vector<double> sum(static_cast<size_t>(users.cols), 0.0);
+  for (int r = 0; r < users.rows; ++r) {
+    const float* v = users.row(static_cast<uint32_t>(r));
+    for (int c = 0; c < users.cols; ++c) sum[static_cast<size_t>(c)] += v[c];
+  }
+  std::vector<float> out(sum.size());
+  for (size_t c = 0; c < sum.size(); ++c) out[c] = static_cast<float>(sum[c] / std::max(1, users.rows));
+  return out;
+}
+
+Split TruncateLists(const Split& split, int length, uint64_t seed) {
+  Split s = split;
+  std::mt19937_64 rng(seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(length)));
+  for (uint32_t u = 0; u < s.num_users; ++u) {
+    if (s.test_item[u] < 0) continue;
+    std::vector<uint32_t>& list = s.train[u];
+    if (list.size() < static_cast<size_t>(length)) {
+      s.test_item[u] = -1;
+      continue;
+    }
+    std::shuffle(list.begin(), list.end(), rng);
+    list.resize(static_cast<size_t>(length));
+    std::sort(list.begin(), list.end());
+  }
+  return s;
+}
+
+void ItemKnnListScorer::ScoreAll(uint32_t user, float* out) const {
+  std::fill(out, out + n_, 0.0f);
+  for (uint32_t i : lists_.train[user]) {
+    for (const auto& [j, sim] : knn_.neighbours(i)) out[j] += sim;
+  }
+}
+
+void ItemKnnListScorer::Score(uint32_t user, const uint32_t* items, size_t n, float* out) const {
+  std::vector<float> all(n_);
+  ScoreAll(user, all.data());
+  for (size_t k = 0; k < n; ++k) out[k] = all[items[k]];
 }
 
 }  // namespace simsearch::ncf

@@ -89,7 +89,10 @@ MoreLikeThisMetrics EvaluateMoreLikeThis(const ItemRanker& ranker, const Split& 
 // `queries` are the list items' vectors (both rows = items; the same for MF).
 class FoldInScorer final : public Scorer {
  public:
-  FoldInScorer(const Tensor& items, const Tensor& queries, const Split& split, FoldInParams params);
+  // With a `prior` (size queries.cols) and prior_weight > 0: pulled toward it
+  // (core/fold_in.h), e.g. the mean user vector.
+  FoldInScorer(const Tensor& items, const Tensor& queries, const Split& split, FoldInParams params,
+               std::vector<float> prior = {}, float prior_weight = 0.0f);
   void Score(uint32_t user, const uint32_t* items, size_t n, float* out) const override;
   void ScoreAll(uint32_t user, float* out) const override;
 
@@ -100,6 +103,30 @@ class FoldInScorer final : public Scorer {
   const Split& split_;
   FoldInParams params_;
   std::vector<float> gram_;
+  std::vector<float> prior_;
+  float prior_weight_ = 0;
+};
+
+// The mean of the user vectors (rows): the typical user, a fold-in prior.
+std::vector<float> MeanRow(const Tensor& users);
+
+// Watch lists of a given length: the split with each evaluated user's list (train) cut
+// to `length` of their training items, drawn with `seed`; users with fewer are not
+// evaluated. `listed` stays whole (the user's other anime are still not ranked).
+Split TruncateLists(const Split& split, int length, uint64_t seed);
+
+// Item-kNN scoring another split's lists with neighbours learned on the full data.
+class ItemKnnListScorer final : public Scorer {
+ public:
+  ItemKnnListScorer(const ItemKnnScorer& knn, const Split& lists, uint32_t num_items)
+      : knn_(knn), lists_(lists), n_(num_items) {}
+  void Score(uint32_t user, const uint32_t* items, size_t n, float* out) const override;
+  void ScoreAll(uint32_t user, float* out) const override;
+
+ private:
+  const ItemKnnScorer& knn_;
+  const Split& lists_;
+  uint32_t n_;
 };
 
 }  // namespace simsearch::ncf

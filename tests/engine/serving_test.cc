@@ -44,7 +44,8 @@ std::vector<double> Gauss(std::vector<double> a, std::vector<double> b) {
 
 // The fold-in objective's minimiser, from its definition (core/fold_in.h).
 std::vector<double> FoldInOracle(const std::vector<float>& all, size_t d, const std::vector<size_t>& liked,
-                                 const std::vector<size_t>& disliked, double w, double alpha, double lambda) {
+                                 const std::vector<size_t>& disliked, double w, double alpha, double lambda,
+                                 const std::vector<float>& prior = {}, double mu = 0) {
   const size_t n = all.size() / d;
   std::vector<double> a(d * d, 0.0), b(d, 0.0);
   auto outer = [&](size_t row, double weight) {
@@ -59,6 +60,11 @@ std::vector<double> FoldInOracle(const std::vector<float>& all, size_t d, const 
   }
   for (size_t r : disliked) outer(r, w);
   for (size_t i = 0; i < d; ++i) a[i * d + i] += lambda;
+  // + mu |p - prior|^2: its gradient adds mu to the diagonal and mu * prior to b.
+  for (size_t i = 0; i < prior.size(); ++i) {
+    a[i * d + i] += mu;
+    b[i] += mu * prior[i];
+  }
   return Gauss(a, b);
 }
 
@@ -76,6 +82,14 @@ TEST(FoldIn, EqualsTheLeastSquaresSolution) {
   for (size_t i = 0; i < d; ++i) EXPECT_NEAR(p[i], want[i], 1e-4 * (1 + std::fabs(want[i]))) << i;
   EXPECT_FALSE(FoldInUser(gram.data(), static_cast<int>(d), {}, {}, 1, {0.1f, 1}, p.data()).ok());
   EXPECT_FALSE(FoldInUser(gram.data(), static_cast<int>(d), lp, {}, 1, {0.1f, 0}, p.data()).ok());
+  // With a prior: the minimiser of the objective with + mu |p - prior|^2.
+  const std::vector<float> prior = testing::RandomVectors(1, d, 6);
+  ASSERT_TRUE(FoldInUser(gram.data(), static_cast<int>(d), lp, dp, 0.25f, {0.05f, 2.0f}, p.data(), prior.data(), 3.0f).ok());
+  const std::vector<double> pulled = FoldInOracle(x, d, liked, disliked, 0.25, 0.05, 2.0, prior, 3.0);
+  for (size_t i = 0; i < d; ++i) EXPECT_NEAR(p[i], pulled[i], 1e-4 * (1 + std::fabs(pulled[i]))) << i;
+  // A very strong prior is the prior.
+  ASSERT_TRUE(FoldInUser(gram.data(), static_cast<int>(d), lp, {}, 1, {0.05f, 2.0f}, p.data(), prior.data(), 1e7f).ok());
+  for (size_t i = 0; i < d; ++i) EXPECT_NEAR(p[i], prior[i], 1e-3) << i;
 }
 
 class ServingTest : public ::testing::Test {
@@ -176,6 +190,40 @@ TEST_F(ServingTest, WatchListsAreFoldedIn) {
   for (int k = 0; k < 10; ++k) {
     EXPECT_EQ(r->hits[0][k].id, want[k].second) << k;
     EXPECT_NEAR(r->hits[0][k].score, want[k].first, 1e-3 * (1 + std::fabs(want[k].first)));
+  }
+}
+
+// With a fold-in prior the list is pulled toward the mean user vector with weight
+// MU / (liked items): the engine answers the oracle's minimiser.
+TEST_F(ServingTest, ShortWatchListsLeanOnTheMeanUser) {
+  testing::BundleSpec with = spec_;
+  with.collection = "mfp";
+  with.fold_in_prior = 2.0f;
+  testing::BuildBundleOrDie(dir_.Join("root"), dir_.path(), with);
+  ASSERT_TRUE(registry_->Refresh().ok());
+  std::vector<float> mean(kD, 0.0f);
+  for (size_t u = 0; u < 50; ++u) {
+    for (size_t c = 0; c < kD; ++c) mean[c] += with.user_vectors[u * kD + c] / 50.0f;
+  }
+  for (const std::vector<size_t>& liked : {std::vector<size_t>{10}, std::vector<size_t>{10, 20, 35, 36}}) {
+    const double mu = 2.0 / static_cast<double>(liked.size());
+    const std::vector<double> p = FoldInOracle(with.vectors, kD, liked, {}, 1.0, 0.01, 3.0, mean, mu);
+    std::vector<std::pair<double, int64_t>> want;
+    std::vector<int64_t> ids;
+    for (size_t i : liked) ids.push_back(with.ids[i]);
+    for (size_t j = 0; j < kN; ++j) {
+      if (std::find(liked.begin(), liked.end(), j) != liked.end()) continue;
+      double s = 0;
+      for (size_t c = 0; c < kD; ++c) s += p[c] * with.vectors[j * kD + c];
+      want.emplace_back(s, with.ids[j]);
+    }
+    std::sort(want.begin(), want.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    auto r = engine_->Search("mfp", {SearchQuery::Items(ids, {})}, 10, {}, absl::InfiniteFuture());
+    ASSERT_TRUE(r.ok()) << r.status();
+    for (int k = 0; k < 10; ++k) {
+      EXPECT_EQ(r->hits[0][k].id, want[k].second) << liked.size() << " liked, hit " << k;
+      EXPECT_NEAR(r->hits[0][k].score, want[k].first, 1e-3 * (1 + std::fabs(want[k].first)));
+    }
   }
 }
 

@@ -163,6 +163,7 @@ std::string BuildBundleOrDie(const std::string& root, const std::string& work_di
   o.similar_shrink = spec.similar_shrink;
   o.fold_in = spec.fold_in;
   o.fold_in_params = {spec.fold_in_alpha, spec.fold_in_lambda};
+  o.fold_in_prior = spec.fold_in_prior;
   o.metric = spec.metric;
   o.index_kind = spec.kind;
   o.params = spec.params;

@@ -74,6 +74,7 @@ struct BundleSpec {
   float similar_norm_power = 1.0f, similar_shrink = 0.0f;
   bool fold_in = false;
   float fold_in_alpha = 0.01f, fold_in_lambda = 1.0f;
+  float fold_in_prior = 0;  // BuildOptions::fold_in_prior
   int neighbours = 0;  // precomputed "more like this" per item (0: none; -1: the indexer's default)
   // Where each vector came from: the CSV text of BuildOptions::item_provenance_path
   // ("anime_id,source,viewers\n..."); empty: not recorded.

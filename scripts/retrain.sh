@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Retrains and republishes the collections from interaction and catalogue files, in one
+# command: synopsis vectors (embed), the ncf model (train), a vector for every other
+# anime (cold-start predict), and the genres, synopsis and ncf bundles (index, publish).
+# A running simsearch-engine over the same --out picks the new versions up by itself
+# (--poll_interval, or kill -HUP). Prints a summary of what changed in ncf since the
+# previous run with the same --work: anime added and removed, and anime whose vector
+# went from predicted to learned (they found viewers) or back.
+#
+#   scripts/retrain.sh --interactions FILE [--interactions FILE ...] --catalog FILE \
+#       [--catalog FILE ...] --synopses FILE --encoder DIR [--out ROOT] [--work DIR] \
+#       [--epochs N] [--threads N] [--min-viewers N] [--build DIR] [--keep N]
+#
+#   --interactions  interactions CSV (user_id, anime_id[, score, status]); repeat for
+#                   several data sets (each file's users kept apart)
+#   --catalog       catalogue CSV; repeat to merge (earlier files win)
+#   --synopses      CSV with anime_id and synopsis columns (and name, english_name)
+#   --encoder       the sentence encoder: a model folder for simsearch-embed --model
+#                   (var/models/use-lite from scripts/fetch-use-lite.sh, a BERT folder,
+#                   or an imported GloVe folder)
+#   --out           the index root to publish into (default var/index)
+#   --work          intermediate files, and the previous run's provenance for the
+#                   summary (default var/retrain)
+#   --epochs        MF epochs (default 20); --threads training threads (default 1: the
+#                   same data gives the same model on every machine)
+#   --min-viewers   anime with fewer viewers get a predicted vector (default 5)
+#   --build         the build directory with the programs (default build)
+#   --keep          versions kept per collection (default 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
+interactions=() catalogs=() synopses="" encoder="" out=var/index work=var/retrain epochs=20 threads=1
+min_viewers=5 build=build keep=3
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -h|--help) usage; exit 0 ;;
+    --interactions|--catalog|--synopses|--encoder|--out|--work|--epochs|--threads|--min-viewers|--build|--keep)
+      [ $# -ge 2 ] || { echo "retrain: $1 needs a value (see --help)" >&2; exit 2; }
+      case "$1" in
+        --interactions) interactions+=("$2") ;;
+        --catalog) catalogs+=("$2") ;;
+        --synopses) synopses=$2 ;;
+        --encoder) encoder=$2 ;;
+        --out) out=$2 ;;
+        --work) work=$2 ;;
+        --epochs) epochs=$2 ;;
+        --threads) threads=$2 ;;
+        --min-viewers) min_viewers=$2 ;;
+        --build) build=$2 ;;
+        --keep) keep=$2 ;;
+      esac
+      shift 2 ;;
+    *) echo "retrain: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+missing=""
+[ ${#interactions[@]} -gt 0 ] || missing+=" --interactions"
+[ ${#catalogs[@]} -gt 0 ] || missing+=" --catalog"
+[ -n "$synopses" ] || missing+=" --synopses"
+[ -n "$encoder" ] || missing+=" --encoder"
+if [ -n "$missing" ]; then echo "retrain: missing$missing (see --help)" >&2; exit 2; fi
+for f in "${interactions[@]}" "${catalogs[@]}" "$synopses"; do
+  [ -r "$f" ] || { echo "retrain: cannot read $f" >&2; exit 2; }
+done
+[ -d "$encoder" ] || { echo "retrain: --encoder $encoder is not a folder" >&2; exit 2; }
+for tool in indexer/simsearch-indexer models/ncf/simsearch-train-ncf models/ncf/simsearch-cold-start \
+            models/text/simsearch-embed; do
+  [ -x "$build/$tool" ] || { echo "retrain: $build/$tool is missing: build first (./scripts/build.sh)" >&2; exit 2; }
+done
+
+cat_args=() inter_args=()
+for c in "${catalogs[@]}"; do cat_args+=(--catalog "$c"); done
+for i in "${interactions[@]}"; do inter_args+=(--interactions "$i"); done
+mkdir -p "$work"
+started=$SECONDS
+step() { printf '\n== [%s s] %s\n' "$((SECONDS - started))" "$*" >&2; }
+
+step "genres: multi-hot genre vectors of the catalogue"
+"$build/indexer/simsearch-indexer" genre-vectors "${cat_args[@]}" \
+  --out-vectors "$work/genres.npy" --out-ids "$work/genres_ids.npy"
+"$build/indexer/simsearch-indexer" build --collection genres \
+  --vectors "$work/genres.npy" --ids "$work/genres_ids.npy" "${cat_args[@]}" \
+  --metric cosine --index flat --keep "$keep" --out "$out" \
+  --source "multi-hot genres of the catalogue (scripts/retrain.sh)"
+
+step "synopsis vectors: $encoder over $synopses"
+# An unfitted static encoder (import-glove) is fitted on the synopses and saved; a
+# neural one (USE-lite, BERT) encodes a sentence at a time and is stored as it is.
+embed_args=(--sentences) text_encoder=$encoder
+if [ -f "$encoder/sif.json" ] && [ ! -f "$encoder/weights.f32" ]; then
+  rm -rf "$work/encoder"
+  embed_args=(--encoder-out "$work/encoder") text_encoder=$work/encoder
+fi
+"$build/models/text/simsearch-embed" --model "$encoder" "${embed_args[@]}" \
+  --input "$synopses" --id-column anime_id --text-column synopsis \
+  --out "$work/synopsis_vectors.npy" --ids-out "$work/synopsis_ids.npy"
+
+step "ncf: matrix factorisation on ${interactions[*]} ($epochs epochs, $threads thread(s))"
+"$build/models/ncf/simsearch-train-ncf" "${inter_args[@]}" "${cat_args[@]}" \
+  --model mf --epochs "$epochs" --threads "$threads" --out "$work/ncf"
+
+step "ncf: a vector for every catalogue anime with fewer than $min_viewers viewers, predicted from its content"
+"$build/models/ncf/simsearch-cold-start" predict --model "$work/ncf" "${cat_args[@]}" \
+  --text-vectors "$work/synopsis_vectors.npy" --text-ids "$work/synopsis_ids.npy" \
+  --min-viewers "$min_viewers" --out "$work/ncf/all"
+"$build/indexer/simsearch-indexer" build --collection ncf \
+  --vectors "$work/ncf/all/item_vectors.npy" --ids "$work/ncf/all/item_ids.npy" \
+  --item-provenance "$work/ncf/all/item_provenance.csv" \
+  --provenance-method "simsearch-cold-start predict: ridge regression from content features to MF vectors, fit on anime with >= $min_viewers viewers (docs/MODELS.md)" \
+  --user-vectors "$work/ncf/user_vectors.npy" --user-ids "$work/ncf/user_ids.npy" \
+  --user-items "$work/ncf/user_items.csv" "${cat_args[@]}" \
+  --metric ip --index flat --keep "$keep" --out "$out" \
+  --similar 0.75,50 --fold-in 0.001,100 --fold-in-prior 1 \
+  --similar-reason "NDCG@20 within 2% of the inner product, hub share 0.14 vs 0.47, no item with <5 viewers (docs/MODELS.md)" \
+  --source "simsearch-train-ncf --model mf --epochs $epochs --threads $threads (64 factors) on ${interactions[*]}, and simsearch-cold-start predict (scripts/retrain.sh)"
+
+step "synopsis: the synopsis vectors, and BM25 over $synopses"
+"$build/indexer/simsearch-indexer" build --collection synopsis \
+  --vectors "$work/synopsis_vectors.npy" --ids "$work/synopsis_ids.npy" \
+  --encoder "$text_encoder" "${cat_args[@]}" --drop-missing \
+  --item-synopses --lexical "$synopses" --lexical-text-column name \
+  --lexical-text-column english_name --lexical-text-column synopsis \
+  --metric cosine --index flat --keep "$keep" --out "$out" \
+  --source "simsearch-embed --sentences with $encoder over $synopses (scripts/retrain.sh)"
+
+# What changed in ncf since the previous run with this --work.
+new=$work/ncf/all/item_provenance.csv old=$work/previous_provenance.csv
+if [ -f "$old" ]; then
+  awk -F, 'FNR == 1 { next }
+           FNR == NR { before[$1] = $2; next }
+           { now[$1] = $2
+             if (!($1 in before)) added++
+             else if (before[$1] == "predicted" && $2 == "learned") { found++; if (found <= 5) ex = ex " " $1 }
+             else if (before[$1] == "learned" && $2 == "predicted") lost++ }
+           END { for (id in before) if (!(id in now)) removed++
+                 printf "retrain: ncf changed since the previous run: %d anime added, %d removed; %d went from a predicted to a learned vector%s, %d from learned to predicted\n",
+                        added, removed, found, found ? " (e.g." ex ")" : "", lost }' "$old" "$new"
+else
+  awk -F, 'FNR > 1 { n[$2]++ } END { printf "retrain: ncf: %d anime with learned vectors, %d predicted (no previous run in this --work to compare with)\n", n["learned"], n["predicted"] }' "$new"
+fi
+cp "$new" "$old.tmp" && mv "$old.tmp" "$old"
+echo "retrain: published genres, synopsis and ncf under $out in $((SECONDS - started)) s" >&2

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "client/client.h"
+#include "client/item_json.h"
 #include "core/cli.h"
 
 namespace simsearch {
@@ -127,18 +128,6 @@ absl::Status ResolveCollection(const Client& client, Common* c) {
                                    "); choose one with --collection"));
 }
 
-json ItemJson(const Item& it) {
-  json j = {{"id", it.id},       {"title", it.title}, {"english_title", it.english_title},
-            {"genres", it.genres}, {"type", it.type},  {"episodes", it.episodes},
-            {"members", it.members}};
-  // Where the vector came from, on collections that say (ncf): learned from viewers, or
-  // predicted from the anime's content (too new or too rare for viewing data).
-  if (it.vector_source != Item::VectorSource::kUnknown) {
-    j["vector_source"] = it.vector_source == Item::VectorSource::kLearned ? "learned" : "predicted";
-    j["viewers"] = it.viewers;
-  }
-  return j;
-}
 
 // Cuts to at most `width` code points, marking a cut with "...".
 std::string Clip(const std::string& s, size_t width) {

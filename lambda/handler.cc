@@ -1,5 +1,7 @@
 #include "lambda/handler.h"
 
+#include "client/item_json.h"
+
 #include <exception>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -92,18 +94,6 @@ Reply FromStatus(const absl::Status& st) {
   return r;
 }
 
-json ItemJson(const Item& it) {
-  json j = {{"id", it.id},       {"title", it.title}, {"english_title", it.english_title},
-            {"genres", it.genres}, {"type", it.type},  {"episodes", it.episodes},
-            {"members", it.members}};
-  // Where the vector came from, on collections that say (ncf): learned from viewers, or
-  // predicted from the anime's content (too new or too rare for viewing data).
-  if (it.vector_source != Item::VectorSource::kUnknown) {
-    j["vector_source"] = it.vector_source == Item::VectorSource::kLearned ? "learned" : "predicted";
-    j["viewers"] = it.viewers;
-  }
-  return j;
-}
 
 json HitsJson(const std::vector<ClientHit>& hits) {
   json arr = json::array();

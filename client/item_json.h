@@ -1,0 +1,24 @@
+// An item as JSON, the same for the CLI's --json output and the HTTP API's answers.
+// Header-only: nlohmann::json stays out of the client library's own dependencies.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "core/catalog.h"
+
+namespace simsearch {
+
+inline nlohmann::json ItemJson(const Item& it) {
+  nlohmann::json j = {{"id", it.id},         {"title", it.title}, {"english_title", it.english_title},
+                      {"genres", it.genres}, {"type", it.type},   {"episodes", it.episodes},
+                      {"members", it.members}};
+  // Where the vector came from, on collections that say (ncf): learned from viewers, or
+  // predicted from the anime's content (too new or too rare for viewing data).
+  if (it.vector_source != Item::VectorSource::kUnknown) {
+    j["vector_source"] = it.vector_source == Item::VectorSource::kLearned ? "learned" : "predicted";
+    j["viewers"] = it.viewers;
+  }
+  return j;
+}
+
+}  // namespace simsearch

@@ -378,8 +378,9 @@ class Router {
       if (auto r = ReadIds(body, "dislike", &dislike)) return *r;
       if (like.empty()) return Error(400, "'like' must name at least one anime id");
       // A watch list is kept by the visitor across collections: anime this collection
-      // does not hold (no viewers in `ncf`, no synopsis) are left out and listed in
-      // "ignored", rather than failing the whole list.
+      // does not hold (not in the catalogue; no synopsis in `synopsis`) are left out and
+      // listed in "ignored", rather than failing the whole list. (`ncf` holds every
+      // catalogue anime: a learned or a predicted vector.)
       json ignored = json::array();
       for (std::vector<int64_t>* ids : {&like, &dislike}) {
         if (ids->size() > static_cast<size_t>(o_.max_n) * 10) break;  // the engine names the limit

@@ -434,9 +434,12 @@ function renderList(main, params, signal) {
     const data = await api("/recommend", { method: "POST", signal,
       body: Object.assign({ like: liked.map((x) => x.id), dislike: disliked.map((x) => x.id), dislike_weight: 0.25,
         n: 20, collection: "ncf" }, filterBody(filter)) });
+    // Every catalogue anime counts (learned or predicted vector); only ids the catalogue
+    // does not know are left out, and named.
     const ignored = data.ignored || [];
+    const names = ignored.map((id) => { const x = items.find((i) => i.id === id); return x ? displayTitle(x) : `#${id}`; });
     return h("div", {}, h("h2", { id: "recs-h" }, "Recommended for your list"),
-      ignored.length ? h("p", { class: "note" }, `${ignored.length} of your anime have no viewing data and were left out.`) : null,
+      ignored.length ? h("p", { class: "note" }, `Left out, not in our catalogue: ${names.join(", ")}.`) : null,
       hitsList(data.results, { label: "Recommended for your list" }));
   }, "Finding anime for your list…");
 }

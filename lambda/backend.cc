@@ -34,11 +34,20 @@ class RemoteBackend final : public SearchBackend {
   std::unique_ptr<Client> client_;
 };
 
-// The item's metadata; the synopsis only when asked (GetItems), as over gRPC.
-Item CopyItem(int64_t id, ItemView item, bool with_synopsis = false) {
-  if (item) return item.ToItem(id, with_synopsis);
+// Row `row`'s metadata and where its vector came from, as the gRPC service answers them
+// (engine/service/service.cc FillItem); the synopsis only when asked (GetItems).
+Item CopyItem(const Collection& c, uint32_t row, bool with_synopsis = false) {
+  const ItemView item = c.item(row);
   Item it;
-  it.id = id;
+  if (item) {
+    it = item.ToItem(c.id(row), with_synopsis);
+  } else {
+    it.id = c.id(row);
+  }
+  if (const auto p = c.provenance(row)) {
+    it.vector_source = p->predicted ? Item::VectorSource::kPredicted : Item::VectorSource::kLearned;
+    it.viewers = p->viewers;
+  }
   return it;
 }
 
@@ -52,7 +61,7 @@ class EmbeddedBackend final : public SearchBackend {
     if (!r.ok()) return r.status();
     if (o.collection_version != nullptr) *o.collection_version = r->collection->version();
     std::vector<ClientHit> out;
-    for (const Hit& h : r->hits[0]) out.push_back({h.id, h.score, CopyItem(h.id, h.item)});
+    for (const Hit& h : r->hits[0]) out.push_back({h.id, h.score, CopyItem(*r->collection, h.row)});
     return out;
   }
   absl::StatusOr<TitleLookup> LookupTitle(const std::string& c, const std::string& q, int limit,
@@ -61,7 +70,7 @@ class EmbeddedBackend final : public SearchBackend {
     if (!r.ok()) return r.status();
     auto candidate = [](const Collection& coll, const TitleMatch& m) {
       const ItemView item = coll.item(m.row);
-      return TitleCandidate{CopyItem(coll.id(m.row), item), m.score,
+      return TitleCandidate{CopyItem(coll, m.row), m.score,
                             std::string(m.english ? item.english_title() : item.title())};
     };
     TitleLookup out;
@@ -77,7 +86,7 @@ class EmbeddedBackend final : public SearchBackend {
     auto r = engine_.GetItems(c, ids);
     if (!r.ok()) return r.status();
     std::vector<ItemRecord> out;
-    for (uint32_t row : r->rows) out.push_back({CopyItem(r->collection->id(row), r->collection->item(row), true), {}});
+    for (uint32_t row : r->rows) out.push_back({CopyItem(*r->collection, row, true), {}});
     if (absl::Status damage = r->collection->CheckIntact(); !damage.ok()) return damage;
     return out;
   }

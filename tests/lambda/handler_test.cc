@@ -187,6 +187,26 @@ TEST_F(HandlerTest, HeadIsAnsweredWhereverGetIs) {
   EXPECT_EQ(head_recommend.headers.value("Allow", ""), "POST, OPTIONS");
 }
 
+// Where each anime's vector came from reaches the HTTP answer through the embedded
+// backend as through gRPC: on hits, and per collection on /items/{id}.
+TEST_F(HandlerTest, AnswersSayWhereVectorsCameFrom) {
+  auto call = [](const std::string& method, const std::string& path, const std::string& body = "") {
+    json e = {{"version", "2.0"}, {"rawPath", path}, {"requestContext", {{"http", {{"method", method}}}}}};
+    if (!body.empty()) e["body"] = body;
+    return Call(e.dump(), *backend_);
+  };
+  const Answer item = call("GET", "/items/5680");
+  ASSERT_EQ(item.status, 200) << item.body.dump();
+  EXPECT_EQ(item.body["vectors"]["tiny"]["source"], "predicted");
+  EXPECT_EQ(item.body["vectors"]["tiny"]["viewers"], 2);
+  EXPECT_FALSE(item.body.contains("vector_source")) << "per collection on /items, not at the top";
+  const Answer rec = call("POST", "/recommend", R"({"id": 1, "n": 4})");
+  ASSERT_EQ(rec.status, 200) << rec.body.dump();
+  for (const json& r : rec.body["results"]) {
+    EXPECT_EQ(r["vector_source"], r["id"] == 5680 ? "predicted" : "learned") << r.dump();
+  }
+}
+
 TEST_F(HandlerTest, SearchTextModeIsPassedAndChecked) {
   auto search = [](json params) {
     json e = {{"version", "2.0"},

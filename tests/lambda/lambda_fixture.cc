@@ -51,6 +51,12 @@ bool BuildTinyAnimeBundle(const std::string& root, const std::string& work) {
   o.ids_path = work + "/tiny_ids.npy";
   o.catalog_paths = {work + "/tiny_catalog.csv"};
   o.encoder_dir = work + "/tiny_encoder";
+  // K-On! (5680) has a vector predicted from content; the others learned ones.
+  {
+    std::ofstream prov(work + "/tiny_provenance.csv");
+    prov << "anime_id,source,viewers\n1,learned,120\n5,learned,40\n6,learned,60\n20,learned,300\n5680,predicted,2\n";
+  }
+  o.item_provenance_path = work + "/tiny_provenance.csv";
   o.out_root = root;
   return BuildBundle(o).ok();
 }

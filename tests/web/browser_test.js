@@ -156,6 +156,16 @@ async function main() {
     check(await page.$eval(".anime a[href^='https://myanimelist.net/anime/1']", (e) => !!e), "and links to MyAnimeList");
     await page.screenshot({ path: path.join(outDir, "desktop-anime.png"), fullPage: true });
     await axeCheck(page, "an anime page");
+    check(!(await page.$(".panel[data-collection=ncf] .predicted")), "an anime with viewers has no 'predicted' note");
+    // An anime newer than the lists: its "viewers also watched" comes from a vector
+    // predicted from its content, and the page says so.
+    await page.evaluate(() => { location.hash = "#/anime/52991"; });
+    await page.waitForSelector('.anime a[href="https://myanimelist.net/anime/52991"]', { timeout: 10000 });
+    await waitForLists(page);
+    const frieren = await listIds(page, ".panel[data-collection=ncf]");
+    const note = await page.$eval(".panel[data-collection=ncf]", (e) => (e.querySelector(".predicted") || {}).textContent || "");
+    check(frieren.length === 10 && note.includes("predicted from its story, genres and franchise"),
+      `a new anime (Frieren) lists 10 anime, saying they are predicted (${note})`);
 
     // Time from opening an anime's page to all its lists shown.
     const pageTimes = [];

@@ -26,33 +26,41 @@
 #   --min-viewers   anime with fewer viewers get a predicted vector (default 5)
 #   --build         the build directory with the programs (default build)
 #   --keep          versions kept per collection (default 3)
+#
+# The three bundles are published one after another: an engine polling meanwhile may
+# serve a new genres with the previous ncf for a moment. A failed step stops the run;
+# what was published before it stays published (each bundle is whole).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
-interactions=() catalogs=() synopses="" encoder="" out=var/index work=var/retrain epochs=20 threads=1
-min_viewers=5 build=build keep=3
+script=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+usage() { sed -n '2,32p' "$script" | sed 's/^# \{0,1\}//'; }
+# Paths are taken relative to where the command was run, not to the repository.
+abs() { case "$1" in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$PWD" "$1" ;; esac; }
+repo=$(cd "$(dirname "$script")/.." && pwd)
+interactions=() catalogs=() synopses="" encoder="" out=$repo/var/index work=$repo/var/retrain epochs=20 threads=1
+min_viewers=5 build=$repo/build keep=3
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help) usage; exit 0 ;;
     --interactions|--catalog|--synopses|--encoder|--out|--work|--epochs|--threads|--min-viewers|--build|--keep)
       [ $# -ge 2 ] || { echo "retrain: $1 needs a value (see --help)" >&2; exit 2; }
       case "$1" in
-        --interactions) interactions+=("$2") ;;
-        --catalog) catalogs+=("$2") ;;
-        --synopses) synopses=$2 ;;
-        --encoder) encoder=$2 ;;
-        --out) out=$2 ;;
-        --work) work=$2 ;;
+        --interactions) interactions+=("$(abs "$2")") ;;
+        --catalog) catalogs+=("$(abs "$2")") ;;
+        --synopses) synopses=$(abs "$2") ;;
+        --encoder) encoder=$(abs "$2") ;;
+        --out) out=$(abs "$2") ;;
+        --work) work=$(abs "$2") ;;
         --epochs) epochs=$2 ;;
         --threads) threads=$2 ;;
         --min-viewers) min_viewers=$2 ;;
-        --build) build=$2 ;;
+        --build) build=$(abs "$2") ;;
         --keep) keep=$2 ;;
       esac
       shift 2 ;;
     *) echo "retrain: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+cd "$repo"
 missing=""
 [ ${#interactions[@]} -gt 0 ] || missing+=" --interactions"
 [ ${#catalogs[@]} -gt 0 ] || missing+=" --catalog"
@@ -97,7 +105,7 @@ fi
 
 step "ncf: matrix factorisation on ${interactions[*]} ($epochs epochs, $threads thread(s))"
 "$build/models/ncf/simsearch-train-ncf" "${inter_args[@]}" "${cat_args[@]}" \
-  --model mf --epochs "$epochs" --threads "$threads" --out "$work/ncf"
+  --model mf --epochs "$epochs" --threads "$threads" --train-on-all --out "$work/ncf"
 
 step "ncf: a vector for every catalogue anime with fewer than $min_viewers viewers, predicted from its content"
 "$build/models/ncf/simsearch-cold-start" predict --model "$work/ncf" "${cat_args[@]}" \
@@ -138,5 +146,6 @@ if [ -f "$old" ]; then
 else
   awk -F, 'FNR > 1 { n[$2]++ } END { printf "retrain: ncf: %d anime with learned vectors, %d predicted (no previous run in this --work to compare with)\n", n["learned"], n["predicted"] }' "$new"
 fi
-cp "$new" "$old.tmp" && mv "$old.tmp" "$old"
+cp "$new" "$old.tmp"
+mv "$old.tmp" "$old"
 echo "retrain: published genres, synopsis and ncf under $out in $((SECONDS - started)) s" >&2

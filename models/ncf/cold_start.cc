@@ -114,9 +114,10 @@ ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<i
   // log(1 + members), standardised over the rows that have it.
   double sum = 0, sum2 = 0;
   int known = 0;
-  for (int64_t id : ids) {
-    const Item* it = catalog.Find(id);
-    if (it == nullptr || it->members <= 0) continue;
+  auto hidden = [&](uint32_t r) { return r < options.hide_members.size() && options.hide_members[r]; };
+  for (uint32_t r = 0; r < ids.size(); ++r) {
+    const Item* it = catalog.Find(ids[r]);
+    if (it == nullptr || it->members <= 0 || hidden(r)) continue;
     const double l = std::log1p(static_cast<double>(it->members));
     sum += l;
     sum2 += l * l;
@@ -158,7 +159,7 @@ ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<i
       }
       Normalise(x + s0, m0 - s0);
     }
-    if (it != nullptr && it->members > 0) {
+    if (it != nullptr && it->members > 0 && !hidden(r)) {
       x[m0] = static_cast<float>((std::log1p(static_cast<double>(it->members)) - mean) / sd);
     } else {
       x[m0 + 1] = 1;
@@ -265,12 +266,17 @@ absl::StatusOr<FilledVectors> FillVectors(const Catalog& catalog, const std::vec
   return out;
 }
 
+std::string LatestDay(const std::string& start_date) {
+  if (start_date.size() == 4) return start_date + "-12-31";
+  if (start_date.size() == 7) return start_date + "-31";
+  return start_date.substr(0, 10);
+}
+
 std::vector<int64_t> ColdAnime(const Catalog& catalog, const std::string& cutoff, const std::string& until) {
   std::vector<int64_t> out;
   for (const Item& it : catalog.items()) {
     if (it.start_date.empty()) continue;
-    const std::string day = it.start_date.substr(0, 10);
-    if (day > cutoff && day <= until) out.push_back(it.id);
+    if (LatestDay(it.start_date) > cutoff && it.start_date.substr(0, 10) <= until) out.push_back(it.id);
   }
   return out;
 }

@@ -41,6 +41,9 @@ struct ContentOptions {
   bool franchise = true;      // the related entries' mean vector as a feature
   bool franchise_by_viewers = true;  // ... weighted by their viewers (else a plain mean)
   bool text = true;           // the synopsis vector as a feature (when given)
+  // Rows whose member count is treated as unknown (a time split's cold anime: today's
+  // count says how popular they became after the data's end). Empty: none.
+  std::vector<uint8_t> hide_members;
 };
 
 // Features of `ids` (rows), from the catalogue (anime it lacks get only "unknown"
@@ -85,9 +88,14 @@ absl::StatusOr<FilledVectors> FillVectors(const Catalog& catalog, const std::vec
                                           const TextVectors* text, const ContentOptions& options, double lambda,
                                           int min_viewers);
 
-// Which anime count as cold in a time split: those that started after `cutoff` (ISO
-// date, compared as text on its first 10 characters) and not after `until` (the data's
-// end: later anime cannot have been watched). Anime with no start date are not cold.
+// The last day a start date can mean: "2022" -> "2022-12-31", "2022-07" -> "2022-07-31"
+// (every month taken as 31 days: only compared), "2022-07-15" as it is.
+std::string LatestDay(const std::string& start_date);
+
+// Which anime count as cold in a time split: those whose start date (its LatestDay:
+// an anime dated only "2022" may have started in December) is after `cutoff` and its
+// first possible day not after `until` (the data's end: later anime cannot have been
+// watched). ISO dates compared as text. Anime with no start date are not cold.
 std::vector<int64_t> ColdAnime(const Catalog& catalog, const std::string& cutoff, const std::string& until);
 
 // Recall@20 and NDCG@20 with several relevant items per user: recall is the share of

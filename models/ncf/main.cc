@@ -58,7 +58,7 @@ struct Options {
   std::string eval_lengths, fold_in_priors = "0";
   std::string item_queries = "self";
   double min_rating = -1e300;
-  bool pretrain = false, item_bias = false, eval_serving = false;
+  bool pretrain = false, item_bias = false, eval_serving = false, train_on_all = false;
   int factors = 64, neighbours = 200, eval_threads = 0;
   TrainOptions train;
   double lr = 0.001, l2 = 0.0;
@@ -100,6 +100,7 @@ struct Result {
 };
 
 void PrintRow(const Result& r, const std::vector<std::string>& datasets = {}) {
+  if (r.metrics.users == 0) return;  // nothing evaluated (--train-on-all)
   std::printf("%-8s  %6.4f  %7.4f  %9.4f  %7.4f  %8.1f s\n", r.name.c_str(), r.metrics.hr10,
               r.metrics.ndcg10, r.metrics.recall20, r.metrics.ndcg20, r.train_seconds);
   // With several data sets, a row per data set under the row of all users.
@@ -361,6 +362,9 @@ int Run(int argc, char** argv) {
             "with an exported model: also evaluate \"more like this\" (ip, cosine, shrinkage,\n"
             "minimum support, item-kNN; accuracy and hubness) and watch-list queries (mean\n"
             "of item vectors, fold-in, item-kNN); docs/MODELS.md");
+  p.AddBool("train-on-all", &o.train_on_all,
+            "train on every pair, holding nothing out (for the vectors to serve: the\n"
+            "evaluation split leaves one view per user out of the model); nothing is evaluated");
   p.AddInt("threads", &o.train.threads,
            "training threads (default 2). 1 is deterministic: the same seed gives the same\n"
            "model to the bit. 2 or more train Hogwild-style (threads update the model\n"
@@ -440,7 +444,11 @@ int Run(int argc, char** argv) {
   }
   const std::string inputs = absl::StrJoin(o.interactions, " + ");
   if (auto s = CheckTrainable(*data, inputs); !s.ok()) return Fail(s);
-  const Split split = LeaveOneOut(*data, o.train.seed);
+  // Serving wants every pair trained on; evaluation holds one view per user out.
+  const Split split = o.train_on_all ? TrainOnAll(*data) : LeaveOneOut(*data, o.train.seed);
+  if (o.train_on_all) {
+    std::fprintf(stderr, "[ncf] --train-on-all: every pair is trained on; nothing is held out, so nothing is evaluated\n");
+  }
   std::fprintf(stderr,
                "[ncf] %s: %zu users, %zu items, %llu interactions (%llu rows, %llu duplicates); "
                "%llu training pairs, %u test users\n",
@@ -562,7 +570,8 @@ int Run(int argc, char** argv) {
                 {"catalogs", o.catalogs}, {"rows_unknown_item", data->rows_unknown_item},
                 {"statuses", *statuses}, {"view_statuses", *views},
                 {"min_rating", p.was_set("min-rating") ? json(o.min_rating) : json(nullptr)}}},
-      {"split", {{"protocol", "leave-one-out, one random held-out view per user with >= 2 items"},
+      {"split", {{"protocol", o.train_on_all ? "none: every pair trained on (--train-on-all)"
+                                             : "leave-one-out, one random held-out view per user with >= 2 items"},
                  {"seed", o.train.seed}, {"test_users", split.num_test_users()},
                  {"sampled_negatives", 99}, {"training_pairs", split.num_train()}}},
       {"models", models},

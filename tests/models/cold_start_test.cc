@@ -131,9 +131,14 @@ TEST(ContentFeatures, FranchiseIsTheViewerWeightedMeanOfRelatedEntries) {
 TEST(ColdAnime, TheWindowAfterTheCutoffUpToTheDataEnd) {
   auto catalog = Catalog::FromItems({Anime(1, {}, "TV", "2022-06-30"), Anime(2, {}, "TV", "2022-07-02"),
                                      Anime(3, {}, "TV", "2023-01-31"), Anime(4, {}, "TV", "2023-02-01"),
-                                     Anime(5, {}, "TV", "")});
+                                     Anime(5, {}, "TV", ""), Anime(6, {}, "TV", "2022"),
+                                     Anime(7, {}, "TV", "2022-06"), Anime(8, {}, "TV", "2022-07")});
   ASSERT_TRUE(catalog.ok());
-  EXPECT_EQ(ColdAnime(*catalog, "2022-07-01", "2023-01-31"), (std::vector<int64_t>{2, 3}));
+  // "2022" may have started in December and "2022-07" after the 1st: both cold; "2022-06" not.
+  EXPECT_EQ(ColdAnime(*catalog, "2022-07-01", "2023-01-31"), (std::vector<int64_t>{2, 3, 6, 8}));
+  EXPECT_EQ(LatestDay("2022"), "2022-12-31");
+  EXPECT_EQ(LatestDay("2022-07"), "2022-07-31");
+  EXPECT_EQ(LatestDay("2022-07-15"), "2022-07-15");
 }
 
 }  // namespace

@@ -159,7 +159,10 @@ ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<i
       }
       Normalise(x + s0, m0 - s0);
     }
-    if (it != nullptr && it->members > 0 && !hidden(r)) {
+    if (hidden(r)) {
+      // Hidden (a time split's cold anime): taken as of average popularity, not as
+      // unknown: unknown member counts in training belong to obscure anime.
+    } else if (it != nullptr && it->members > 0) {
       x[m0] = static_cast<float>((std::log1p(static_cast<double>(it->members)) - mean) / sd);
     } else {
       x[m0 + 1] = 1;

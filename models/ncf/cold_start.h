@@ -41,8 +41,8 @@ struct ContentOptions {
   bool franchise = true;      // the related entries' mean vector as a feature
   bool franchise_by_viewers = true;  // ... weighted by their viewers (else a plain mean)
   bool text = true;           // the synopsis vector as a feature (when given)
-  // Rows whose member count is treated as unknown (a time split's cold anime: today's
-  // count says how popular they became after the data's end). Empty: none.
+  // Rows whose member count is not used (a time split's cold anime: today's count says
+  // how popular they became after the data's end): they get the average. Empty: none.
   std::vector<uint8_t> hide_members;
 };
 

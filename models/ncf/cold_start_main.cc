@@ -337,9 +337,8 @@ int Evaluate(const Options& o) {
     for (uint32_t r : cold_rows) hide[r] = 1;
     for (int variant = 0; variant < 4 + static_cast<int>(extra.size()); ++variant) {
       ContentOptions co2;
-      co2.hide_members = hide;
+      if (variant != 3) co2.hide_members = hide;  // 3: today's counts, as served (they leak here)
       co2.franchise = !o.no_franchise && variant != 1;
-      co2.franchise_by_viewers = variant != 3;
       co2.text = !o.no_text && variant != 2;
       if (variant == 2 && text.dims == 0) continue;
       const double lambda = variant >= 4 ? extra[static_cast<size_t>(variant - 4)] : o.lambda;
@@ -354,7 +353,7 @@ int Evaluate(const Options& o) {
       const std::string name = variant == 0   ? "content model (MF space)"
                                : variant == 1 ? "content model, no franchise"
                                : variant == 2 ? "content model, no synopsis"
-                               : variant == 3 ? "content model, franchise plain mean"
+                               : variant == 3 ? "content model with today's members"
                                               : absl::StrCat("content model, lambda ", lambda);
       Way w{name, [&](uint32_t u, const std::vector<uint32_t>& c, std::vector<float>* s) {
               const float* p = &users.v[static_cast<size_t>(u) * users.cols];

@@ -34,7 +34,10 @@ gport=$(wait_log_value "$work/gateway.log" 's|.*serving .* on http://127.0.0.1:\
 # 8 s). Under AddressSanitizer freed memory sits in its quarantine (256 MB by default)
 # and shadow memory comes on top: a sanitized build gets 1,200 MB.
 max_rss=100
-if ldd "$build/lambda/simsearch-lambda" 2>/dev/null | grep -q libasan; then max_rss=1200; fi
+# (ldd's output is read whole first: `ldd | grep -q` under pipefail fails when grep
+# exits before ldd has written everything.)
+deps=$(ldd "$build/lambda/simsearch-lambda" 2>/dev/null || true)
+if grep -q libasan <<<"$deps"; then max_rss=1200; fi
 
 failed=0
 run() {  # run NAME PORT PID PATH [flood flags]

@@ -62,8 +62,11 @@ echo "ok   first run: genres, synopsis and ncf published; 20 learned, 10 predict
   --drain_delay 0 > "$work/engine.log" 2>&1 &
 engine_pid=$!
 port=$(wait_log_value "$work/engine.log" 's/.* on port \([0-9]*\) .*/\1/p') || { cat "$work/engine.log" >&2; fail "engine did not start"; }
+# Outputs are captured whole before they are searched: `cli ... | grep -q` under pipefail
+# fails when grep stops reading before the CLI has written everything.
 cli() { "$build/client/simsearch" "$@" --server "127.0.0.1:$port"; }
-cli item 21 --collection ncf | grep -q "vector:   predicted from its content (0 viewers" || fail "anime 21: $(cli item 21 --collection ncf)"
+has() { local out; out=$(cli "${@:2}" 2>/dev/null || true); grep -q -- "$1" <<<"$out"; }
+has "vector:   predicted from its content (0 viewers" item 21 --collection ncf || fail "anime 21: $(cli item 21 --collection ncf)"
 cli recommend --like 21,22 --collection ncf -k 3 > "$work/rec.txt" || fail "a watch list of unwatched anime: $(cat "$work/rec.txt")"
 echo "ok   the engine serves anime 21 with a predicted vector, and a list of unwatched anime"
 
@@ -72,10 +75,10 @@ grep -q "retrain: ncf changed since the previous run: 0 anime added, 0 removed; 
   fail "second run's summary: $(grep retrain: "$work/run2.log")"
 echo "ok   second run: the summary names anime 21 as now learned"
 for _ in $(seq 1 100); do
-  cli describe ncf 2>/dev/null | grep -q "v000002" && break
+  has "v000002" describe ncf && break
   sleep 0.1
 done
-cli describe ncf | grep -q "v000002" || fail "the engine did not pick up v000002: $(tail -5 "$work/engine.log")"
-cli item 21 --collection ncf | grep -q "vector:   learned from 7 viewers" || fail "anime 21 after: $(cli item 21 --collection ncf)"
+has "v000002" describe ncf || fail "the engine did not pick up v000002: $(tail -5 "$work/engine.log")"
+has "vector:   learned from 7 viewers" item 21 --collection ncf || fail "anime 21 after: $(cli item 21 --collection ncf)"
 echo "ok   the running engine picked up v000002 and answers anime 21 as learned from 7 viewers"
 echo PASS

@@ -127,7 +127,9 @@ absl::Status ReadFile(const std::string& path, uint16_t dataset, bool several, c
     }
     rows->push_back(Row{user + offset, item, flags, dataset});
   }
-  if (out->rows_read == rows_read_before) return absl::InvalidArgumentError(absl::StrCat(path, ": no data rows"));
+  if (out->rows_read == rows_read_before && !options.allow_empty) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": no data rows"));
+  }
   return absl::OkStatus();
 }
 
@@ -151,7 +153,7 @@ absl::StatusOr<Interactions> LoadInteractions(const std::vector<std::string>& pa
     out.datasets.push_back(paths[k]);
   }
   out.rows_kept = rows.size();
-  if (rows.empty()) {
+  if (rows.empty() && !options.allow_empty) {
     return absl::InvalidArgumentError(absl::StrCat(
         absl::StrJoin(paths, ", "), ": no row passes the rating threshold, the status filter and the item list"));
   }

@@ -59,6 +59,9 @@ struct InteractionsOptions {
   // Sorted item ids to keep (say, the catalogue's: what can be served); rows of other
   // items are counted in Interactions::rows_unknown_item and left out. nullptr: all.
   const std::vector<int64_t>* known_items = nullptr;
+  // A file with a header and no rows is an empty set, not an error (the trainer's
+  // user_listed.csv when nobody dropped or planned anything).
+  bool allow_empty = false;
 };
 
 // With several files, users of the k-th file (0-based) get k * kUserIdSpace added to

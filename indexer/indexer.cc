@@ -99,7 +99,8 @@ struct UserData {
   std::vector<int64_t> ids;
   std::vector<float> vectors;      // ids.size() x dims
   std::vector<int64_t> offsets;    // ids.size() + 1
-  std::vector<int64_t> items;      // item ids, each user's sorted
+  std::vector<int64_t> items;      // item ids, each user's sorted: watched and listed
+  std::vector<uint64_t> viewers;   // per served row: users who watched it (listed-only not)
   uint64_t dropped = 0;            // pairs whose item is not in the collection
 };
 
@@ -170,26 +171,45 @@ absl::StatusOr<UserData> LoadUsers(const BuildOptions& o, uint64_t dims,
   SIMSEARCH_ASSIGN_OR_RETURN(Interactions inter, LoadInteractions(o.user_items_path));
   absl::flat_hash_map<int64_t, uint32_t> inter_user;
   for (uint32_t u = 0; u < inter.user_ids.size(); ++u) inter_user[inter.user_ids[u]] = u;
+  Interactions listed;
+  absl::flat_hash_map<int64_t, uint32_t> listed_user;
+  if (!o.user_listed_path.empty()) {
+    InteractionsOptions lo;
+    lo.allow_empty = true;  // nobody dropped or planned anything
+    SIMSEARCH_ASSIGN_OR_RETURN(listed, LoadInteractions(o.user_listed_path, lo));
+    for (uint32_t u = 0; u < listed.user_ids.size(); ++u) listed_user[listed.user_ids[u]] = u;
+  }
 
   std::vector<uint64_t> order(ids.size());
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](uint64_t a, uint64_t b) { return ids[a] < ids[b]; });
   UserData out;
   out.offsets.push_back(0);
+  out.viewers.assign(served_ids.size(), 0);
+  std::vector<int64_t> mine;
   for (uint64_t r : order) {
     out.ids.push_back(ids[r]);
     out.vectors.insert(out.vectors.end(), &v.data[r * dims], &v.data[(r + 1) * dims]);
-    auto it = inter_user.find(ids[r]);
-    if (it != inter_user.end()) {
-      for (uint32_t i : inter.items_of_user[it->second]) {
-        const int64_t item = inter.item_ids[i];  // ascending, as items_of_user is sorted
-        if (std::binary_search(served_ids.begin(), served_ids.end(), item)) {
-          out.items.push_back(item);
-        } else {
+    mine.clear();
+    auto add = [&](const Interactions& from, const absl::flat_hash_map<int64_t, uint32_t>& user_of, bool watched) {
+      auto it = user_of.find(ids[r]);
+      if (it == user_of.end()) return;
+      for (uint32_t i : from.items_of_user[it->second]) {
+        const int64_t item = from.item_ids[i];
+        auto pos = std::lower_bound(served_ids.begin(), served_ids.end(), item);
+        if (pos == served_ids.end() || *pos != item) {
           ++out.dropped;
+          continue;
         }
+        mine.push_back(item);
+        if (watched) ++out.viewers[static_cast<size_t>(pos - served_ids.begin())];
       }
-    }
+    };
+    add(inter, inter_user, true);
+    add(listed, listed_user, false);
+    std::sort(mine.begin(), mine.end());
+    mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
+    out.items.insert(out.items.end(), mine.begin(), mine.end());
     out.offsets.push_back(static_cast<int64_t>(out.items.size()));
   }
   return out;
@@ -498,8 +518,9 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     std::vector<float> probe;
     SIMSEARCH_RETURN_IF_ERROR(encoder->Encode({"test"}, &probe));  // e.g. an unfitted SIF encoder
   }
-  if (o.user_vectors_path.empty() && (!o.user_ids_path.empty() || !o.user_items_path.empty())) {
-    return absl::InvalidArgumentError("--user-ids and --user-items need --user-vectors");
+  if (o.user_vectors_path.empty() &&
+      (!o.user_ids_path.empty() || !o.user_items_path.empty() || !o.user_listed_path.empty())) {
+    return absl::InvalidArgumentError("--user-ids, --user-items and --user-listed need --user-vectors");
   }
 
   // Catalogue: every id must be known, unless the caller drops the unknown ones.
@@ -583,11 +604,7 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     if (!(o.similar_norm_power >= 0 && o.similar_norm_power <= 1) || !(o.similar_shrink >= 0)) {
       return absl::InvalidArgumentError("--similar takes NORM_POWER in [0, 1] and SHRINK >= 0");
     }
-    std::vector<uint64_t> viewers(n, 0);
-    for (int64_t id : users.items) {
-      auto it = std::lower_bound(out_ids.begin(), out_ids.end(), id);
-      if (it != out_ids.end() && *it == id) ++viewers[static_cast<size_t>(it - out_ids.begin())];
-    }
+    const std::vector<uint64_t>& viewers = users.viewers;  // watched, not only listed
     similar_x.resize(n * d);
     for (uint64_t j = 0; j < n; ++j) {
       double s = 0;

@@ -35,6 +35,9 @@ struct BuildOptions {
   std::string user_ids_path;       // their ids (not for .csv)
   std::string user_items_path;     // interactions CSV: each user's items, excluded from
                                    // that user's recommendations
+  std::string user_listed_path;    // optional, the same format: anime a user listed without
+                                   // watching (dropped, plan to watch): excluded from their
+                                   // recommendations too, not counted as viewers
   std::string encoder_dir;         // text encoder that made the vectors (simsearch-embed):
                                    // stored in the bundle so the engine encodes text queries
   // "More like this" ranked apart (docs/MODELS.md): candidates x_j / |x_j|^norm_power,

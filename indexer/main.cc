@@ -103,6 +103,10 @@ int Build(int argc, char** argv) {
   p.AddString("user-items", &o.user_items_path,
               "interactions CSV (user_id, item id): each user's items, excluded from their\n"
               "recommendations", "FILE");
+  p.AddString("user-listed", &o.user_listed_path,
+              "interactions CSV (user_id, item id) of anime a user listed without watching\n"
+              "(dropped, plan to watch: simsearch-train-ncf's user_listed.csv): excluded from\n"
+              "their recommendations too, but not counted as viewers", "FILE");
   p.AddString("item-provenance", &o.item_provenance_path,
               "where each vector came from: a CSV of anime_id, source (learned|predicted),\n"
               "viewers, one row per vector (simsearch-cold-start predict writes it); clients\n"

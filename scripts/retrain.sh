@@ -111,12 +111,14 @@ step "ncf: a vector for every catalogue anime with fewer than $min_viewers viewe
 "$build/models/ncf/simsearch-cold-start" predict --model "$work/ncf" "${cat_args[@]}" \
   --text-vectors "$work/synopsis_vectors.npy" --text-ids "$work/synopsis_ids.npy" \
   --min-viewers "$min_viewers" --out "$work/ncf/all"
+pop_shift=$(sed -n 's/^ *"popularity_shift": *\([-0-9.eE+]*\).*/\1/p' "$work/ncf/all/cold_start.json")
 "$build/indexer/simsearch-indexer" build --collection ncf \
   --vectors "$work/ncf/all/item_vectors.npy" --ids "$work/ncf/all/item_ids.npy" \
+  --query-vectors "$work/ncf/all/item_query_vectors.npy" \
   --item-provenance "$work/ncf/all/item_provenance.csv" \
-  --provenance-method "simsearch-cold-start predict: ridge regression from content features to MF vectors, fit on anime with >= $min_viewers viewers (docs/MODELS.md)" \
+  --provenance-method "simsearch-cold-start predict: ridge regression from content features to MF vectors, fit on anime with >= $min_viewers viewers, popularity shift ${pop_shift:-?} chosen on the newest anime with viewers (docs/MODELS.md)" \
   --user-vectors "$work/ncf/user_vectors.npy" --user-ids "$work/ncf/user_ids.npy" \
-  --user-items "$work/ncf/user_items.csv" "${cat_args[@]}" \
+  --user-items "$work/ncf/user_items.csv" --user-listed "$work/ncf/user_listed.csv" "${cat_args[@]}" \
   --metric ip --index flat --keep "$keep" --out "$out" \
   --similar 0.75,50 --fold-in 0.001,100 --fold-in-prior 1 \
   --similar-reason "NDCG@20 within 2% of the inner product, hub share 0.14 vs 0.47, no item with <5 viewers (docs/MODELS.md)" \

@@ -367,8 +367,8 @@ function renderAnime(main, id, params, signal) {
         // from the anime's content, and says so.
         const note = origin && origin.source === "predicted"
           ? h("p", { class: "note predicted" }, origin.viewers > 0
-            ? `Only ${origin.viewers} of our users watched it: this list is predicted from its story, genres and franchise.`
-            : "Nobody in our users' lists watched it yet: this list is predicted from its story, genres and franchise.")
+            ? `Only ${origin.viewers} of our users watched it: this list is predicted from its story, genres, franchise and popularity.`
+            : "Nobody in our users' lists watched it yet: this list is predicted from its story, genres, franchise and popularity.")
           : null;
         return h("div", {}, h("h3", {}, l.title), note, hitsList(data.results, { label: l.title }));
       }, `Loading ${l.title.toLowerCase()}…`);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <functional>
 #include <map>
 
 #include "absl/container/flat_hash_map.h"
@@ -76,6 +78,7 @@ ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<i
   static const char* const kTypes[] = {"tv", "movie", "ova", "ona", "special", "music"};
   static const char* const kAges[] = {"g", "pg", "pg_13", "r", "r+", "rx"};
   constexpr int kTypeDims = 7, kYearDims = 9, kAgeDims = 7;
+  const int kMemberDims = options.members_by_year ? 4 + kYearDims : 2;
   const bool use_text = options.text && text != nullptr;
   const bool use_franchise = options.franchise && learned != nullptr;
   const int text_dims = use_text ? text->dims + 1 : 0;
@@ -83,7 +86,7 @@ ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<i
 
   ContentFeatures f;
   const int g0 = 0, t0 = g0 + static_cast<int>(genres.size()), y0 = t0 + kTypeDims, a0 = y0 + kYearDims,
-            s0 = a0 + kAgeDims, m0 = s0 + static_cast<int>(studios.size()), x0 = m0 + 2, r0 = x0 + text_dims;
+            s0 = a0 + kAgeDims, m0 = s0 + static_cast<int>(studios.size()), x0 = m0 + kMemberDims, r0 = x0 + text_dims;
   f.dims = r0 + franchise_dims;
   for (const std::string& g : genres) f.names.push_back("genre:" + g);
   for (const char* t : kTypes) f.names.push_back(absl::StrCat("type:", t));
@@ -94,6 +97,11 @@ ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<i
   for (const std::string& s : studios) f.names.push_back("studio:" + s);
   f.names.push_back("log members (standardised)");
   f.names.push_back("members unknown");
+  if (options.members_by_year) {
+    f.names.push_back("members percentile among anime of its start year");
+    f.names.push_back("members percentile, squared");
+    for (int b = 0; b < kYearDims; ++b) f.names.push_back(absl::StrCat("log members x year bucket ", b));
+  }
   for (int d = 0; d < text_dims - 1; ++d) f.names.push_back(absl::StrCat("synopsis ", d));
   if (use_text) f.names.push_back("synopsis unknown");
   for (int d = 0; d < franchise_dims - 1; ++d) f.names.push_back(absl::StrCat("franchise ", d));
@@ -125,6 +133,23 @@ ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<i
   }
   const double mean = known > 0 ? sum / known : 0;
   const double sd = known > 1 ? std::sqrt(std::max(1e-12, sum2 / known - mean * mean)) : 1;
+  // Members as a percentile among the rows of the same start year: an anime of 2022 has
+  // had less time to gather members than one of 2012 as popular in its day.
+  std::vector<float> year_percentile(n, -1.0f);
+  if (options.members_by_year) {
+    std::map<int, std::vector<std::pair<int64_t, uint32_t>>> by_year;
+    for (uint32_t r = 0; r < n; ++r) {
+      const Item* it = catalog.Find(ids[r]);
+      if (it == nullptr || it->members <= 0 || hidden(r)) continue;
+      by_year[it->start_year()].emplace_back(it->members, r);
+    }
+    for (auto& [year, v] : by_year) {
+      std::sort(v.begin(), v.end());
+      for (size_t k = 0; k < v.size(); ++k) {
+        year_percentile[v[k].second] = v.size() > 1 ? static_cast<float>(k) / static_cast<float>(v.size() - 1) : 0.5f;
+      }
+    }
+  }
 
   for (uint32_t r = 0; r < n; ++r) {
     float* x = &f.x[static_cast<size_t>(r) * f.dims];
@@ -162,8 +187,17 @@ ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<i
     if (hidden(r)) {
       // Hidden (a time split's cold anime): taken as of average popularity, not as
       // unknown: unknown member counts in training belong to obscure anime.
+      if (options.members_by_year) {
+        x[m0 + 2] = 0.5f;
+        x[m0 + 3] = 0.25f;
+      }
     } else if (it != nullptr && it->members > 0) {
       x[m0] = static_cast<float>((std::log1p(static_cast<double>(it->members)) - mean) / sd);
+      if (options.members_by_year) {
+        x[m0 + 2] = year_percentile[r];
+        x[m0 + 3] = year_percentile[r] * year_percentile[r];
+        x[m0 + 4 + YearBucket(it->start_year())] = x[m0];
+      }
     } else {
       x[m0 + 1] = 1;
     }
@@ -241,10 +275,134 @@ void ContentModel::Predict(const ContentFeatures& f, uint32_t row, float* out) c
   for (int j = 0; j < out_dims_; ++j) out[j] = static_cast<float>(y[j]);
 }
 
+std::vector<double> PopularityDirection(const Tensor& users) {
+  const int d = users.cols;
+  std::vector<double> m(d, 0.0);
+  for (int u = 0; u < users.rows; ++u) {
+    for (int k = 0; k < d; ++k) m[k] += users.v[static_cast<size_t>(u) * d + k];
+  }
+  double n2 = 0;
+  for (int k = 0; k < d; ++k) {
+    m[k] /= std::max(1, users.rows);
+    n2 += m[k] * m[k];
+  }
+  for (int k = 0; k < d; ++k) m[k] = n2 > 0 ? m[k] / n2 : 0.0;
+  return m;
+}
+
+int MembersColumn(const ContentFeatures& f) {
+  for (int k = 0; k < f.dims; ++k) {
+    if (f.names[k] == "log members (standardised)") return k;
+  }
+  return -1;
+}
+
+void ApplyShift(const ContentFeatures& f, const std::vector<double>& direction, double shift,
+                const std::vector<uint8_t>& rows, Tensor* vectors) {
+  const int m = MembersColumn(f);
+  const int d = vectors->cols;
+  if (m < 0 || shift == 0 || static_cast<int>(direction.size()) != d) return;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    if (!rows[r]) continue;
+    const double z = f.x[r * f.dims + m];
+    float* v = &vectors->v[r * d];
+    for (int k = 0; k < d; ++k) v[k] = static_cast<float>(v[k] + shift * z * direction[k]);
+  }
+}
+
+std::vector<double> DefaultShiftGrid() { return {0, 0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 16}; }
+
+absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const std::vector<int64_t>& ids,
+                                                const ContentFeatures& f, const Tensor& learned,
+                                                const std::vector<uint32_t>& warm_rows, const Tensor& users,
+                                                const std::vector<std::vector<uint32_t>>& history, double lambda,
+                                                double share, const std::vector<double>& grid) {
+  if (grid.empty() || share <= 0 || share >= 1) {
+    return absl::InvalidArgumentError("popularity shift: the grid must not be empty and the share must be in (0, 1)");
+  }
+  if (users.cols != learned.cols) {
+    return absl::InvalidArgumentError(absl::StrCat("popularity shift: user vectors have ", users.cols,
+                                                   " dims, item vectors ", learned.cols));
+  }
+  // The newest warm rows (by their latest possible start day) act as cold.
+  std::vector<std::pair<std::string, uint32_t>> dated;
+  for (uint32_t r : warm_rows) {
+    const Item* it = catalog.Find(ids[r]);
+    if (it != nullptr && !it->start_date.empty()) dated.emplace_back(LatestDay(it->start_date), r);
+  }
+  std::sort(dated.begin(), dated.end(), std::greater<>());
+  const size_t take = static_cast<size_t>(std::ceil(share * static_cast<double>(warm_rows.size())));
+  if (take < 2 || dated.size() < take + 2) {
+    return absl::FailedPreconditionError(absl::StrCat("popularity shift: ", dated.size(),
+                                                      " dated anime with enough viewers, too few to hold out ", take));
+  }
+  ShiftCalibration c;
+  c.pseudo_cold = take;
+  c.newest_from = dated[take - 1].first;
+  std::vector<uint8_t> is_cold(ids.size(), 0);
+  std::vector<uint32_t> cold;
+  for (size_t k = 0; k < take; ++k) {
+    is_cold[dated[k].second] = 1;
+    cold.push_back(dated[k].second);
+  }
+  std::sort(cold.begin(), cold.end());
+  std::vector<uint32_t> fit_rows;
+  for (uint32_t r : warm_rows) {
+    if (!is_cold[r]) fit_rows.push_back(r);
+  }
+  auto model = ContentModel::Fit(f, learned, fit_rows, lambda);
+  if (!model.ok()) return model.status();
+  const int d = learned.cols;
+  const int mcol = MembersColumn(f);
+  std::vector<float> predicted(cold.size() * d);
+  std::vector<double> z(cold.size(), 0.0);
+  for (size_t j = 0; j < cold.size(); ++j) {
+    model->Predict(f, cold[j], &predicted[j * d]);
+    if (mcol >= 0) z[j] = f.x[static_cast<size_t>(cold[j]) * f.dims + mcol];
+  }
+  const std::vector<double> direction = PopularityDirection(users);
+  std::vector<ListMetrics> sums(grid.size());
+  std::vector<float> base(cold.size()), scores(cold.size());
+  std::vector<uint32_t> relevant;
+  for (uint32_t u = 0; u < history.size() && u < static_cast<uint32_t>(users.rows); ++u) {
+    relevant.clear();
+    for (uint32_t r : history[u]) {
+      if (r < is_cold.size() && is_cold[r]) {
+        relevant.push_back(static_cast<uint32_t>(std::lower_bound(cold.begin(), cold.end(), r) - cold.begin()));
+      }
+    }
+    if (relevant.empty()) continue;
+    const float* p = &users.v[static_cast<size_t>(u) * d];
+    double toward = 0;
+    for (int k = 0; k < d; ++k) toward += p[k] * direction[k];
+    for (size_t j = 0; j < cold.size(); ++j) {
+      double s = 0;
+      for (int k = 0; k < d; ++k) s += static_cast<double>(p[k]) * predicted[j * d + k];
+      base[j] = static_cast<float>(s);
+    }
+    for (size_t g = 0; g < grid.size(); ++g) {
+      for (size_t j = 0; j < cold.size(); ++j) scores[j] = static_cast<float>(base[j] + grid[g] * z[j] * toward);
+      AddRankedList(scores, relevant, &sums[g]);
+    }
+  }
+  double best = -1;
+  for (size_t g = 0; g < grid.size(); ++g) {
+    Finish(&sums[g]);
+    c.ndcg.emplace_back(grid[g], sums[g].ndcg20);
+    if (sums[g].ndcg20 > best) {
+      best = sums[g].ndcg20;
+      c.shift = grid[g];
+    }
+  }
+  c.users = sums[0].users;
+  if (c.users == 0) return absl::FailedPreconditionError("popularity shift: no user watched the newest anime");
+  return c;
+}
+
 absl::StatusOr<FilledVectors> FillVectors(const Catalog& catalog, const std::vector<int64_t>& ids,
                                           const Tensor& learned, const std::vector<int>& viewers,
                                           const TextVectors* text, const ContentOptions& options, double lambda,
-                                          int min_viewers) {
+                                          int min_viewers, const ShiftInput* shift) {
   std::vector<int> warm_viewers(ids.size(), 0);
   std::vector<uint32_t> warm_rows;
   for (uint32_t r = 0; r < ids.size(); ++r) {
@@ -265,6 +423,23 @@ absl::StatusOr<FilledVectors> FillVectors(const Catalog& catalog, const std::vec
     if (warm_viewers[r] > 0) continue;
     model->Predict(f, r, &out.vectors.v[static_cast<size_t>(r) * learned.cols]);
     out.predicted[r] = 1;
+  }
+  out.query_vectors = out.vectors;
+  if (shift != nullptr && shift->users != nullptr && shift->history != nullptr) {
+    if (shift->fixed >= 0) {
+      out.calibration.shift = shift->fixed;
+    } else {
+      auto c = CalibrateShift(catalog, ids, f, learned, warm_rows, *shift->users, *shift->history, lambda,
+                              shift->share, DefaultShiftGrid());
+      if (absl::IsFailedPrecondition(c.status())) {
+        out.calibration.skipped = std::string(c.status().message());  // too little data: no shift
+      } else if (!c.ok()) {
+        return c.status();
+      } else {
+        out.calibration = *std::move(c);
+      }
+    }
+    ApplyShift(f, PopularityDirection(*shift->users), out.calibration.shift, out.predicted, &out.vectors);
   }
   return out;
 }

@@ -8,14 +8,19 @@
 //   start year  one-hot buckets (before 1990, 1990s, 2000-04, ..., 2020s, unknown)
 //   age rating  one-hot (g, pg, pg_13, r, r+, rx, unknown)
 //   studios     multi-hot over studios of at least `min_count` anime
-//   members     log(1 + members), standardised over the rows
+//   members     log(1 + members), standardised over the rows; also its percentile among
+//               anime of the same start year (and its square), and log members per
+//               start-year bucket: the same count means more for a newer anime
 //   synopsis    a sentence-encoder vector of the synopsis (unit length), or zeros and an
 //               "unknown" indicator
 //   franchise   the mean learned vector of the anime's related entries that have
 //               viewers (MAL's `related`: sequels, prequels, side stories), or zeros and
 //               an indicator: a sequel is close to what its prequel's viewers watched
 // A ridge regression from features to the learned item vectors, fit on anime with
-// enough viewers (ContentModel), predicts the vectors of the rest.
+// enough viewers (ContentModel), predicts the vectors of the rest; the popularity shift
+// (CalibrateShift, below) then moves them by their member counts. A ranking objective
+// (BPR against the user vectors) in place of the regression was tried and lost: see
+// docs/MODELS.md, "Cold start".
 #pragma once
 
 #include <cstdint>
@@ -41,6 +46,9 @@ struct ContentOptions {
   bool franchise = true;      // the related entries' mean vector as a feature
   bool franchise_by_viewers = true;  // ... weighted by their viewers (else a plain mean)
   bool text = true;           // the synopsis vector as a feature (when given)
+  // Members also as a percentile among anime of the same start year (and its square),
+  // and log members per start-year bucket: the same count means more for a newer anime.
+  bool members_by_year = true;
   // Rows whose member count is not used (a time split's cold anime: today's count says
   // how popular they became after the data's end): they get the average. Empty: none.
   std::vector<uint8_t> hide_members;
@@ -74,6 +82,38 @@ class ContentModel {
   std::vector<double> w_;  // (in_dims + 1) x out_dims
 };
 
+// The popularity shift. Ridge regression predicts the mean vector of anime with such
+// content, which shrinks what sets a new hit apart from a new flop: ranked among new
+// anime, the predictions followed popularity less than popularity alone ranks them
+// (docs/MODELS.md, "Cold start"). The shift moves a predicted vector v of an anime with
+// standardised log members z to v + s z m / |m|^2, m the mean user vector: a user u's
+// score moves by s z (u . m) / |m|^2, about s z for a typical user.
+std::vector<double> PopularityDirection(const Tensor& users);  // m / |m|^2
+// The column of "log members (standardised)" in f, or -1.
+int MembersColumn(const ContentFeatures& f);
+void ApplyShift(const ContentFeatures& f, const std::vector<double>& direction, double shift,
+                const std::vector<uint8_t>& rows, Tensor* vectors);
+
+// Chooses s on the training data alone, as time would: the newest `share` of the rows
+// with enough viewers (`warm_rows`, by start date) act as cold anime: a model fit on the
+// other warm rows predicts their vectors, their viewers (`history`: rows of f per user,
+// sorted; `users`: the user vectors, rows as history) rank them, and s is the value of
+// `grid` with the best NDCG@20 (the smallest of equals).
+struct ShiftCalibration {
+  double shift = 0;
+  std::vector<std::pair<double, double>> ndcg;  // (s, NDCG@20) for each s of the grid
+  size_t pseudo_cold = 0;
+  uint32_t users = 0;
+  std::string newest_from;  // the start date of the oldest anime acting as cold
+  std::string skipped;      // FillVectors: why there was too little data to choose (shift 0)
+};
+absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const std::vector<int64_t>& ids,
+                                                const ContentFeatures& f, const Tensor& learned,
+                                                const std::vector<uint32_t>& warm_rows, const Tensor& users,
+                                                const std::vector<std::vector<uint32_t>>& history, double lambda,
+                                                double share, const std::vector<double>& grid);
+std::vector<double> DefaultShiftGrid();
+
 // Every row of `ids` gets a vector: rows with at least `min_viewers` viewers keep their
 // learned vector (a row of `learned`, rows as `ids`); the others get the content model's
 // prediction, fit on those rows (predicted[r] = 1).
@@ -82,11 +122,24 @@ struct FilledVectors {
   std::vector<uint8_t> predicted;  // per row
   size_t fit_on = 0;               // rows the content model learned from
   int features = 0;
+  ShiftCalibration calibration;    // when users were given
+  // The vectors before the shift: what an anime means as a query ("more like this", a
+  // watch list's liked anime); the shift is for ranking it, not for what it is like.
+  Tensor query_vectors;
+};
+// With `shift` (users and their histories, rows as ids), the predicted vectors get the
+// popularity shift CalibrateShift chooses (or `fixed` when >= 0); with too few dated
+// anime or none of the newest watched, none (calibration.skipped says why).
+struct ShiftInput {
+  const Tensor* users = nullptr;
+  const std::vector<std::vector<uint32_t>>* history = nullptr;
+  double share = 0.1;
+  double fixed = -1;
 };
 absl::StatusOr<FilledVectors> FillVectors(const Catalog& catalog, const std::vector<int64_t>& ids,
                                           const Tensor& learned, const std::vector<int>& viewers,
                                           const TextVectors* text, const ContentOptions& options, double lambda,
-                                          int min_viewers);
+                                          int min_viewers, const ShiftInput* shift = nullptr);
 
 // The last day a start date can mean: "2022" -> "2022-12-31", "2022-07" -> "2022-07-31"
 // (every month taken as 31 days: only compared), "2022-07-15" as it is.

@@ -45,9 +45,13 @@ constexpr char kUsage[] =
     "\n"
     "predict: every catalogue anime gets a vector. --model is simsearch-train-ncf's --out\n"
     "(item_vectors.npy, item_ids.npy, user_items.csv); anime with at least --min-viewers\n"
-    "viewers keep their learned vector, the others get the content model's prediction.\n"
-    "Writes item_vectors.npy, item_ids.npy and item_provenance.csv (anime_id, source,\n"
-    "viewers: simsearch-indexer --item-provenance) into --out.\n"
+    "viewers keep their learned vector, the others get the content model's prediction,\n"
+    "moved along the users' mean vector by their popularity (the shift, chosen on the\n"
+    "newest anime with viewers as if they were new; it needs user_vectors.npy, user_ids.npy).\n"
+    "Writes item_vectors.npy, item_query_vectors.npy (the same before the shift: what an\n"
+    "anime is like as a query, simsearch-indexer --query-vectors), item_ids.npy,\n"
+    "item_provenance.csv (anime_id, source, viewers: simsearch-indexer --item-provenance)\n"
+    "and cold_start.json (the fit and the shift) into --out.\n"
     "\n"
     "evaluate: every anime that started after --cutoff (and by --until, the data's end)\n"
     "is cold: it and every interaction with it are removed; MF is trained on the rest;\n"
@@ -56,7 +60,9 @@ constexpr char kUsage[] =
     "(b) every anime, and the held-out cold anime they watched give Recall@20 and\n"
     "NDCG@20, for the content model and the baselines: popularity (the catalogue's\n"
     "members), genre cosine and synopsis cosine to the user's history, and related entries\n"
-    "(franchise) of what the user watched. Each seed trains its own MF.";
+    "(franchise) of what the user watched, and for (b) popularity with the anime newer\n"
+    "than the cutoff first. The served model's row chooses its popularity shift as\n"
+    "predict does, on the training data alone. Each seed trains its own MF.";
 
 struct Options {
   std::vector<std::string> interactions, catalogs;
@@ -64,7 +70,9 @@ struct Options {
   std::string text_vectors, text_ids, cutoff, until, seeds = "1,2,3", statuses = "1,2,3", out;
   int epochs = 20, threads = 2, min_viewers = 5, factors = 64;
   double lambda = 10;
-  std::string extra_lambdas;  // also evaluate the full model with these ridges
+  std::string extra_lambdas, shifts;
+  double shift_share = 0.1;
+  double popularity_shift = -1;  // < 0: calibrated  // also evaluate the full model with these ridges
   bool no_franchise = false, no_text = false;
 };
 
@@ -218,6 +226,14 @@ int Evaluate(const Options& o) {
   baselines.push_back({"popularity (today's members)", [&](uint32_t, const std::vector<uint32_t>& c, std::vector<float>* s) {
                          for (size_t j = 0; j < c.size(); ++j) (*s)[j] = members[c[j]];
                        }});
+  std::vector<uint8_t> is_cold_row(universe.size(), 0);
+  for (uint32_t r : cold_rows) is_cold_row[r] = 1;
+  baselines.push_back({"popularity, anime newer than the cutoff first",
+                       [&](uint32_t, const std::vector<uint32_t>& c, std::vector<float>* s) {
+                         for (size_t j = 0; j < c.size(); ++j) {
+                           (*s)[j] = static_cast<float>(is_cold_row[c[j]]) + members[c[j]] / max_members;
+                         }
+                       }});
   baselines.push_back({"genre cosine to history", [&](uint32_t u, const std::vector<uint32_t>& c, std::vector<float>* s) {
                          const std::vector<float> q = mean_of(u, genre_vec, genre_dims);
                          for (size_t j = 0; j < c.size(); ++j) (*s)[j] = static_cast<float>(Dot(q.data(), genre_vec(c[j]), genre_dims));
@@ -298,6 +314,7 @@ int Evaluate(const Options& o) {
     if (!absl::SimpleAtoi(s, &v)) return Fail(absl::InvalidArgumentError("--seeds takes integers, e.g. 1,2,3"));
     seeds.push_back(v);
   }
+  std::vector<double> chosen_shifts;
   for (uint64_t seed : seeds) {
     ModelConfig mc;
     mc.factors = o.factors;
@@ -335,13 +352,34 @@ int Evaluate(const Options& o) {
     // data's end. The content model does not see them (the baseline does: a harder bar).
     std::vector<uint8_t> hide(universe.size(), 0);
     for (uint32_t r : cold_rows) hide[r] = 1;
-    for (int variant = 0; variant < 4 + static_cast<int>(extra.size()); ++variant) {
+    struct Variant {
+      std::string name;
+      bool members = false, franchise = true, text = true;
+      double lambda = 0;
+      double shift = 0;  // predicted vectors += shift * z(log members) * mean user / |mean user|^2
+      bool calibrate = false;  // the shift CalibrateShift chooses on the training data, as served
+    };
+    std::vector<Variant> variants = {{"content model (MF space)"},
+                                     {"content model, no franchise", false, false},
+                                     {"content model, no synopsis", false, true, false},
+                                     {"content model with today's members", true}};
+    variants.push_back({"content model with today's members, calibrated popularity shift (served)", true});
+    variants.back().calibrate = true;
+    for (absl::string_view l : absl::StrSplit(o.shifts, ',', absl::SkipWhitespace())) {
+      double v;
+      if (absl::SimpleAtod(l, &v)) {
+        variants.push_back({absl::StrCat("with today's members, popularity shift ", v), true});
+        variants.back().shift = v;
+      }
+    }
+    for (double l : extra) variants.push_back({absl::StrCat("content model, lambda ", l), false, true, true, l});
+    for (const Variant& variant : variants) {
       ContentOptions co2;
-      if (variant != 3) co2.hide_members = hide;  // 3: today's counts, as served (they leak here)
-      co2.franchise = !o.no_franchise && variant != 1;
-      co2.text = !o.no_text && variant != 2;
-      if (variant == 2 && text.dims == 0) continue;
-      const double lambda = variant >= 4 ? extra[static_cast<size_t>(variant - 4)] : o.lambda;
+      if (!variant.members) co2.hide_members = hide;  // with them: today's counts, as served (they leak here)
+      co2.franchise = !o.no_franchise && variant.franchise;
+      co2.text = !o.no_text && variant.text;
+      if (!variant.text && text.dims == 0) continue;
+      const double lambda = variant.lambda > 0 ? variant.lambda : o.lambda;
       const ContentFeatures f =
           BuildContentFeatures(*catalog, universe, text.dims > 0 ? &text : nullptr, &learned, warm_viewers, co2);
       auto cm = ContentModel::Fit(f, learned, warm_rows, lambda);
@@ -350,11 +388,25 @@ int Evaluate(const Options& o) {
       for (uint32_t r = 0; r < universe.size(); ++r) {
         if (!warm[r]) cm->Predict(f, r, &vec.v[static_cast<size_t>(r) * d]);
       }
-      const std::string name = variant == 0   ? "content model (MF space)"
-                               : variant == 1 ? "content model, no franchise"
-                               : variant == 2 ? "content model, no synopsis"
-                               : variant == 3 ? "content model with today's members"
-                                              : absl::StrCat("content model, lambda ", lambda);
+      double shift = variant.shift;
+      if (variant.calibrate) {
+        auto c = CalibrateShift(*catalog, universe, f, learned, warm_rows, users, history, lambda, o.shift_share,
+                                DefaultShiftGrid());
+        if (!c.ok()) return Fail(c.status());
+        shift = c->shift;
+        std::string curve;
+        for (const auto& [s, n] : c->ndcg) absl::StrAppend(&curve, " ", s, ":", absl::StrFormat("%.4f", n));
+        std::fprintf(stderr, "[cold] seed %llu calibration: %zu newest anime (from %s) as cold, %u users; NDCG@20 by shift%s; chose %g\n",
+                     static_cast<unsigned long long>(seed), c->pseudo_cold, c->newest_from.c_str(), c->users,
+                     curve.c_str(), shift);
+        chosen_shifts.push_back(shift);
+      }
+      if (shift != 0) {
+        std::vector<uint8_t> predicted_rows(universe.size(), 0);
+        for (uint32_t r = 0; r < universe.size(); ++r) predicted_rows[r] = !warm[r];
+        ApplyShift(f, PopularityDirection(users), shift, predicted_rows, &vec);
+      }
+      const std::string& name = variant.name;
       Way w{name, [&](uint32_t u, const std::vector<uint32_t>& c, std::vector<float>* s) {
               const float* p = &users.v[static_cast<size_t>(u) * users.cols];
               for (size_t j = 0; j < c.size(); ++j) {
@@ -391,7 +443,7 @@ int Evaluate(const Options& o) {
   if (!o.out.empty()) {
     json doc = {{"cutoff", o.cutoff}, {"until", o.until}, {"cold_anime", cold.size()},
                 {"held_out_views", held_out}, {"users", evaluated}, {"min_viewers", o.min_viewers},
-                {"lambda", o.lambda}, {"seeds", seeds}, {"interactions", o.interactions}, {"rows", out}};
+                {"lambda", o.lambda}, {"shift_share", o.shift_share}, {"chosen_shifts", chosen_shifts}, {"seeds", seeds}, {"interactions", o.interactions}, {"rows", out}};
     if (absl::Status st = WriteStringToFile(o.out, doc.dump(2) + "\n"); !st.ok()) return Fail(st);
   }
   return 0;
@@ -440,12 +492,53 @@ int Predict(const Options& o) {
     if (!t.ok()) return Fail(t.status());
     text = *std::move(t);
   }
+  // The user vectors and their training histories calibrate the popularity shift.
+  auto user_vectors = ReadVectors(dir + "/user_vectors.npy");
+  if (!user_vectors.ok()) return Fail(user_vectors.status());
+  auto user_ids = ReadIds(dir + "/user_ids.npy");
+  if (!user_ids.ok()) return Fail(user_ids.status());
+  if (user_ids->size() != user_vectors->count || static_cast<int>(user_vectors->dims) != d) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        dir, ": user_vectors.npy must have a row per id of user_ids.npy and as many dims as item_vectors.npy")));
+  }
+  Tensor user_tensor(static_cast<int>(user_vectors->count), d);
+  user_tensor.v.assign(user_vectors->data.begin(), user_vectors->data.end());
+  absl::flat_hash_map<int64_t, uint32_t> user_row;
+  for (uint32_t u = 0; u < user_ids->size(); ++u) user_row[(*user_ids)[u]] = u;
+  std::vector<std::vector<uint32_t>> history(user_ids->size());
+  for (size_t u = 0; u < users->num_users(); ++u) {
+    auto ur = user_row.find(users->user_ids[u]);
+    if (ur == user_row.end()) continue;
+    for (uint32_t i : users->items_of_user[u]) {
+      auto it = row_of.find(users->item_ids[i]);
+      if (it != row_of.end()) history[ur->second].push_back(it->second);
+    }
+  }
+  for (auto& h : history) std::sort(h.begin(), h.end());
   ContentOptions co;
   co.franchise = !o.no_franchise;
   co.text = !o.no_text;
+  ShiftInput shift;
+  shift.users = &user_tensor;
+  shift.history = &history;
+  shift.share = o.shift_share;
+  shift.fixed = o.popularity_shift;
   auto filled = FillVectors(*catalog, universe, learned, viewers, text.dims > 0 ? &text : nullptr, co, o.lambda,
-                            o.min_viewers);
+                            o.min_viewers, &shift);
   if (!filled.ok()) return Fail(filled.status());
+  const ShiftCalibration& cal = filled->calibration;
+  if (o.popularity_shift >= 0) {
+    std::fprintf(stderr, "[cold] popularity shift %g (--popularity-shift)\n", cal.shift);
+  } else if (!cal.skipped.empty()) {
+    std::fprintf(stderr, "[cold] warning: no popularity shift: %s\n", cal.skipped.c_str());
+  } else {
+    std::string curve;
+    for (const auto& [s, n] : cal.ndcg) absl::StrAppend(&curve, " ", s, ":", absl::StrFormat("%.4f", n));
+    std::fprintf(stderr,
+                 "[cold] popularity shift %g, chosen on the %zu newest anime with viewers (from %s) acting as cold, "
+                 "ranked for their %u viewers; NDCG@20 by shift:%s\n",
+                 cal.shift, cal.pseudo_cold, cal.newest_from.c_str(), cal.users, curve.c_str());
+  }
   size_t predicted = 0, predicted_with_viewers = 0;
   std::string provenance = "anime_id,source,viewers\n";
   for (uint32_t r = 0; r < universe.size(); ++r) {
@@ -459,9 +552,26 @@ int Predict(const Options& o) {
   // Written under temporary names and renamed at the end: no half-written output.
   const std::string tag = absl::StrCat(".tmp.", ::getpid());
   absl::Status st = WriteNpyFloat32(o.out + "/item_vectors.npy" + tag, filled->vectors.v.data(), universe.size(), d);
+  if (st.ok()) {
+    st = WriteNpyFloat32(o.out + "/item_query_vectors.npy" + tag, filled->query_vectors.v.data(), universe.size(), d);
+  }
   if (st.ok()) st = WriteNpyInt64(o.out + "/item_ids.npy" + tag, universe.data(), universe.size());
   if (st.ok()) st = WriteStringToFile(o.out + "/item_provenance.csv" + tag, provenance);
-  for (const char* name : {"item_vectors.npy", "item_ids.npy", "item_provenance.csv"}) {
+  json summary = {{"anime", universe.size()}, {"predicted", predicted}, {"min_viewers", o.min_viewers},
+                  {"lambda", o.lambda}, {"fit_on", filled->fit_on}, {"features", filled->features},
+                  {"popularity_shift", cal.shift},
+                  {"shift_chosen_by", o.popularity_shift >= 0 ? "--popularity-shift" : "calibration"}};
+  if (!cal.skipped.empty()) {
+    summary["shift_chosen_by"] = "none: " + cal.skipped;
+  } else if (o.popularity_shift < 0) {
+    json curve = json::array();
+    for (const auto& [s, n] : cal.ndcg) curve.push_back({{"shift", s}, {"ndcg20", n}});
+    summary["calibration"] = {{"newest_anime", cal.pseudo_cold}, {"newest_from", cal.newest_from},
+                              {"users", cal.users}, {"ndcg20_by_shift", curve}};
+  }
+  if (st.ok()) st = WriteStringToFile(o.out + "/cold_start.json" + tag, summary.dump(2) + "\n");
+  for (const char* name :
+       {"item_vectors.npy", "item_query_vectors.npy", "item_ids.npy", "item_provenance.csv", "cold_start.json"}) {
     const std::string from = o.out + "/" + name + tag, to = o.out + "/" + name;
     if (st.ok() && std::rename(from.c_str(), to.c_str()) != 0) st = ErrnoStatus("cannot rename into place", to, errno);
     std::remove(from.c_str());
@@ -474,7 +584,10 @@ int Predict(const Options& o) {
                o.min_viewers - 1, filled->fit_on, filled->features,
                outside > 0 ? absl::StrCat("; ", outside, " learned vectors of anime outside the catalogue left out").c_str()
                            : "");
-  std::fprintf(stderr, "[cold] wrote %s/item_vectors.npy, item_ids.npy, item_provenance.csv\n", o.out.c_str());
+  std::fprintf(stderr,
+               "[cold] wrote %s/item_vectors.npy, item_query_vectors.npy (before the shift), item_ids.npy, "
+               "item_provenance.csv, cold_start.json\n",
+               o.out.c_str());
   return 0;
 }
 
@@ -508,10 +621,18 @@ int Run(int argc, char** argv) {
     p.AddInt("epochs", &o.epochs, "MF epochs (default 20)");
     p.AddInt("threads", &o.threads, "training threads (default 2)");
     p.AddInt("factors", &o.factors, "MF factors (default 64)");
+    p.AddString("also-shifts", &o.shifts, "also evaluate the served model with these popularity shifts", "S,S,...");
     p.AddString("also-lambdas", &o.extra_lambdas, "also evaluate the content model with these ridges", "L,L,...");
   }
   p.AddInt("min-viewers", &o.min_viewers, "anime with fewer training viewers get predicted vectors (default 5)");
   p.AddDouble("lambda", &o.lambda, "the content model's ridge (default 10)");
+  p.AddDouble("shift-share", &o.shift_share,
+              "the share of anime with viewers, newest first, that act as cold to choose the shift (default 0.1)");
+  if (!evaluate) {
+    p.AddDouble("popularity-shift", &o.popularity_shift,
+                "the predicted vectors' popularity shift (docs/MODELS.md); default: chosen on the newest anime "
+                "with viewers acting as cold; 0: none");
+  }
   p.AddBool("no-franchise", &o.no_franchise, "leave the franchise feature out");
   p.AddBool("no-text", &o.no_text, "leave the synopsis feature out");
   p.AddString("out", &o.out,
@@ -529,6 +650,9 @@ int Run(int argc, char** argv) {
   if (int rc = p.ParseOrExitCode(argc, argv, 2, nullptr); rc >= 0) return rc;
   if (o.text_vectors.empty() != o.text_ids.empty()) {
     return Fail(absl::InvalidArgumentError("--text-vectors and --text-ids go together"));
+  }
+  if (o.shift_share <= 0 || o.shift_share >= 1) {
+    return Fail(absl::InvalidArgumentError("--shift-share must be between 0 and 1 (e.g. 0.1)"));
   }
   if (o.min_viewers < 1 || o.lambda <= 0 || o.epochs < 1 || o.threads < 1) {
     return Fail(absl::InvalidArgumentError("--min-viewers, --epochs, --threads must be >= 1 and --lambda > 0"));

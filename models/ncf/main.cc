@@ -48,7 +48,9 @@ constexpr char kUsage[] =
     "NDCG@20). Output in DIR: metrics.json, and for mf/gmf item_vectors.npy, item_ids.npy,\n"
     "user_vectors.npy, user_ids.npy, whose inner products are the model's scores, and\n"
     "item_query_vectors.npy where an item's query-side vector differs from its own vector\n"
-    "(pass it to simsearch-indexer --query-vectors). The exported model is also evaluated\n"
+    "(pass it to simsearch-indexer --query-vectors); user_items.csv, each user's trained\n"
+    "pairs, and user_listed.csv, the pairs only listed (dropped, plan to watch), for\n"
+    "simsearch-indexer --user-items and --user-listed. The exported model is also evaluated\n"
     "as the engine serves a watch list: the user's training items as the query.";
 
 struct Options {
@@ -142,11 +144,14 @@ absl::StatusOr<Tensor> ItemQueries(const NcfModel& model, const Tensor& users, c
 
 // The interactions trained on, one file with the data sets' user ids kept apart
 // (core/interactions.h): what simsearch-indexer --user-items reads beside the vectors.
-std::string UserItemsCsv(const Interactions& data) {
+// Each user's trained pairs (`trained`), or the pairs only listed (dropped, plan to
+// watch: not trained on, but not to be recommended back either).
+std::string UserItemsCsv(const Interactions& data, bool trained) {
   std::string out = "user_id,anime_id\n";
   for (size_t u = 0; u < data.num_users(); ++u) {
     for (size_t j = 0; j < data.items_of_user[u].size(); ++j) {
-      if (!data.flags_of_user.empty() && !(data.flags_of_user[u][j] & Interactions::kTrain)) continue;
+      const bool is_trained = data.flags_of_user.empty() || (data.flags_of_user[u][j] & Interactions::kTrain);
+      if (is_trained != trained) continue;
       absl::StrAppend(&out, data.user_ids[u], ",", data.item_ids[data.items_of_user[u][j]], "\n");
     }
   }
@@ -175,7 +180,8 @@ absl::Status WriteOutputs(const std::string& out, const Interactions& data, cons
     if (st.ok()) st = WriteNpyInt64(tmp("item_ids.npy"), data.item_ids.data(), data.item_ids.size());
     if (st.ok()) st = WriteNpyFloat32(tmp("user_vectors.npy"), users->v.data(), users->rows, users->cols);
     if (st.ok()) st = WriteNpyInt64(tmp("user_ids.npy"), data.user_ids.data(), data.user_ids.size());
-    if (st.ok()) st = WriteStringToFile(tmp("user_items.csv"), UserItemsCsv(data));
+    if (st.ok()) st = WriteStringToFile(tmp("user_items.csv"), UserItemsCsv(data, true));
+    if (st.ok()) st = WriteStringToFile(tmp("user_listed.csv"), UserItemsCsv(data, false));
   }
   if (st.ok()) st = WriteStringToFile(tmp("metrics.json"), metrics.dump(2) + "\n");
   for (const auto& [from, to] : files) {

@@ -290,5 +290,66 @@ TEST(IndexerUsers, UserDataIsValidated) {
   EXPECT_THAT(BuildBundle(q).status().message(), HasSubstr("query vectors are 2 x 2 but"));
 }
 
+// Anime a user only listed (dropped, plan to watch) are never recommended back to them,
+// but they are no viewers: the "more like this" shrink counts watched pairs only.
+TEST(IndexerUsers, ListedAnimeAreExcludedButNotCountedAsViewers) {
+  testing::TempDir dir;
+  std::vector<float> items = {1, 0, 0, 1, 1, 1};
+  std::vector<int64_t> ids = {1, 2, 3};
+  std::vector<float> users = {1, 0, 0, 1};
+  std::vector<int64_t> uids = {5, 6};
+  ASSERT_TRUE(WriteNpyFloat32(dir.Join("v.npy"), items.data(), 3, 2).ok());
+  ASSERT_TRUE(WriteNpyInt64(dir.Join("i.npy"), ids.data(), 3).ok());
+  ASSERT_TRUE(WriteNpyFloat32(dir.Join("u.npy"), users.data(), 2, 2).ok());
+  ASSERT_TRUE(WriteNpyInt64(dir.Join("uid.npy"), uids.data(), 2).ok());
+  ASSERT_TRUE(WriteStringToFile(dir.Join("watched.csv"), "user_id,anime_id\n5,1\n6,1\n6,2\n").ok());
+  ASSERT_TRUE(WriteStringToFile(dir.Join("listed.csv"), "user_id,anime_id\n5,3\n5,1\n6,9\n").ok());
+  BuildOptions o;
+  o.collection = "c";
+  o.vectors_path = dir.Join("v.npy");
+  o.ids_path = dir.Join("i.npy");
+  o.metric = Metric::kInnerProduct;
+  o.out_root = dir.Join("root");
+  o.user_vectors_path = dir.Join("u.npy");
+  o.user_ids_path = dir.Join("uid.npy");
+  o.user_items_path = dir.Join("watched.csv");
+  o.user_listed_path = dir.Join("listed.csv");
+  o.similar = true;
+  o.similar_norm_power = 0;
+  o.similar_shrink = 1;
+  auto r = BuildBundle(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->user_items_dropped, 1u) << "anime 9 is not in the collection";
+  auto items_file = MappedArray::Open(r->version_dir + "/user_items.i64", ArrayDType::kInt64);
+  auto offsets = MappedArray::Open(r->version_dir + "/user_offsets.i64", ArrayDType::kInt64);
+  ASSERT_TRUE(items_file.ok() && offsets.ok());
+  EXPECT_EQ(std::vector<int64_t>(offsets->int64s(), offsets->int64s() + 3), (std::vector<int64_t>{0, 2, 4}));
+  EXPECT_EQ(std::vector<int64_t>(items_file->int64s(), items_file->int64s() + 4), (std::vector<int64_t>{1, 3, 1, 2}))
+      << "user 5: watched 1, listed 3 (and 1 again, once); user 6: 1, 2";
+  // Viewers: anime 1 two, anime 2 one, anime 3 none (only listed): shrink n / (n + 1).
+  auto similar = MappedArray::Open(r->version_dir + "/similar_vectors.f32", ArrayDType::kFloat32);
+  ASSERT_TRUE(similar.ok());
+  const float* sv = similar->floats();
+  EXPECT_FLOAT_EQ(sv[0], 2.0f / 3.0f);
+  EXPECT_FLOAT_EQ(sv[3], 0.5f);
+  EXPECT_FLOAT_EQ(sv[4], 0.0f) << "a listed-only anime has no viewers";
+  EXPECT_FLOAT_EQ(sv[5], 0.0f);
+  // Nobody dropped or planned anything: a header-only file is an empty set.
+  ASSERT_TRUE(WriteStringToFile(dir.Join("none.csv"), "user_id,anime_id\n").ok());
+  BuildOptions e = o;
+  e.user_listed_path = dir.Join("none.csv");
+  auto empty = BuildBundle(e);
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  auto watched_only = MappedArray::Open(empty->version_dir + "/user_items.i64", ArrayDType::kInt64);
+  ASSERT_TRUE(watched_only.ok());
+  EXPECT_EQ(watched_only->count(), 3u);
+  BuildOptions q = o;
+  q.user_vectors_path.clear();
+  q.user_ids_path.clear();
+  q.user_items_path.clear();
+  q.similar = false;
+  EXPECT_THAT(BuildBundle(q).status().message(), HasSubstr("--user-listed need --user-vectors"));
+}
+
 }  // namespace
 }  // namespace simsearch

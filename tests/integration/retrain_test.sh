@@ -56,7 +56,11 @@ for c in genres synopsis ncf; do
   [ "$(cat "$work/root/$c/CURRENT")" = v000001 ] || fail "$c was not published"
 done
 grep -q '== \[' "$work/run1.log" || fail "no progress lines"
-echo "ok   first run: genres, synopsis and ncf published; 20 learned, 10 predicted"
+grep -q "\[cold\] popularity shift [0-9.]*, chosen on the 2 newest anime with viewers" "$work/run1.log" ||
+  fail "no popularity shift chosen: $(grep "\[cold\]" "$work/run1.log")"
+grep -q '"has_query_vectors": *true' "$work/root/ncf/v000001/manifest.json" ||
+  fail "the ncf bundle lacks the query vectors (the vectors before the popularity shift)"
+echo "ok   first run: genres, synopsis and ncf published; 20 learned, 10 predicted, a popularity shift chosen"
 
 "$build/engine/simsearch-engine" --index_root "$work/root" --listen 127.0.0.1:0 --poll_interval 200ms \
   --drain_delay 0 > "$work/engine.log" 2>&1 &

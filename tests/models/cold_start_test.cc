@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 namespace simsearch::ncf {
@@ -93,8 +94,8 @@ TEST(RankedList, RecallAndNdcgWithTiesAgainstRelevantItems) {
 TEST(ContentFeatures, FranchiseIsTheViewerWeightedMeanOfRelatedEntries) {
   auto catalog = Catalog::FromItems({Anime(1, {"Action"}, "TV", "2010-04-01"),
                                      Anime(2, {"Action"}, "TV", "2012-04-01"),
-                                     Anime(3, {"Action"}, "TV", "2023-10-01", {1, 2}),
-                                     Anime(4, {"Drama"}, "Movie", "", {})});
+                                     Anime(3, {"Action"}, "TV", "2023-10-01", {1, 2}, 5000),
+                                     Anime(4, {"Drama"}, "Movie", "", {}, 10)});
   ASSERT_TRUE(catalog.ok());
   const std::vector<int64_t> ids = {1, 2, 3, 4};
   Tensor learned(4, 2);
@@ -126,6 +127,102 @@ TEST(ContentFeatures, FranchiseIsTheViewerWeightedMeanOfRelatedEntries) {
   EXPECT_EQ(filled->fit_on, 2u);
   EXPECT_FLOAT_EQ(filled->vectors.v[0], 1.0f);
   EXPECT_FLOAT_EQ(filled->vectors.v[3], 1.0f);
+
+  // A fixed shift moves only the predicted rows, along the users' mean.
+  Tensor users(1, 2);
+  users.v = {0, 2};  // direction [0, 0.5]
+  std::vector<std::vector<uint32_t>> history(1);
+  ShiftInput shift;
+  shift.users = &users;
+  shift.history = &history;
+  shift.fixed = 4;
+  auto shifted = FillVectors(*catalog, ids, learned, {30, 10, 0, 0}, nullptr, o, 1.0, 5, &shift);
+  ASSERT_TRUE(shifted.ok()) << shifted.status();
+  EXPECT_EQ(shifted->calibration.shift, 4.0);
+  EXPECT_EQ(shifted->query_vectors.v, filled->vectors.v) << "as a query, an anime keeps its unshifted vector";
+  const ContentFeatures fs = BuildContentFeatures(*catalog, ids, nullptr, &learned, {30, 10, 0, 0}, o);
+  const int m = MembersColumn(fs);
+  ASSERT_GE(m, 0);
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_FLOAT_EQ(shifted->vectors.v[r * 2], filled->vectors.v[r * 2]) << r;
+    const float moved = shifted->vectors.v[r * 2 + 1] - filled->vectors.v[r * 2 + 1];
+    if (r < 2) {
+      EXPECT_FLOAT_EQ(moved, 0.0f) << "learned rows keep their vectors";
+    } else {
+      const float z = fs.x[static_cast<size_t>(r) * fs.dims + m];
+      EXPECT_NE(z, 0.0f);
+      EXPECT_NEAR(moved, 4 * z * 0.5, 1e-5) << r;
+    }
+  }
+}
+
+TEST(PopularityShift, MovesTheMeanUsersScoreByShiftTimesZ) {
+  Tensor users(2, 2);
+  users.v = {1, 0, 3, 2};  // mean [2, 1], |mean|^2 = 5
+  const std::vector<double> dir = PopularityDirection(users);
+  ASSERT_EQ(dir.size(), 2u);
+  EXPECT_DOUBLE_EQ(dir[0], 0.4);
+  EXPECT_DOUBLE_EQ(dir[1], 0.2);
+  ContentFeatures f;
+  f.dims = 2;
+  f.names = {"genre:action", "log members (standardised)"};
+  f.x = {1, 1.5f, 1, -2.0f, 1, 3.0f};
+  ASSERT_EQ(MembersColumn(f), 1);
+  Tensor v(3, 2);
+  v.v = {0, 0, 1, 1, 5, 5};
+  ApplyShift(f, dir, 2.0, {1, 1, 0}, &v);
+  EXPECT_FLOAT_EQ(v.v[0], 1.2f);  // 2 * 1.5 * [0.4, 0.2]
+  EXPECT_FLOAT_EQ(v.v[1], 0.6f);
+  EXPECT_FLOAT_EQ(v.v[2], 1.0f - 1.6f);  // 2 * -2 * [0.4, 0.2]
+  EXPECT_FLOAT_EQ(v.v[3], 1.0f - 0.8f);
+  EXPECT_FLOAT_EQ(v.v[4], 5.0f) << "a row not flagged keeps its vector";
+  // The mean user's score of row 0 moved by exactly shift * z.
+  EXPECT_NEAR(2 * v.v[0] + 1 * v.v[1], 2.0 * 1.5, 1e-6);
+}
+
+// Forty anime, one a year, the same learned vector: the content model predicts the same
+// vector for every one, so only the shift can order the newest ten. Viewers of the most
+// popular new anime call for a shift; viewers of the least popular one for none.
+TEST(PopularityShift, CalibrationFollowsWhatTheNewestAnimesViewersDid) {
+  std::vector<Item> items;
+  std::vector<int64_t> ids;
+  for (int i = 1; i <= 40; ++i) {
+    char date[16];
+    std::snprintf(date, sizeof date, "%04d-01-01", 1999 + i);
+    items.push_back(Anime(i, {"Action"}, "TV", date, {}, 100 * i));
+    ids.push_back(i);
+  }
+  auto catalog = Catalog::FromItems(items);
+  ASSERT_TRUE(catalog.ok());
+  Tensor learned(40, 2);
+  for (int r = 0; r < 40; ++r) learned.v[static_cast<size_t>(r) * 2] = 1;
+  ContentOptions o;
+  o.min_count = 1;
+  o.text = o.franchise = false;
+  const ContentFeatures f = BuildContentFeatures(*catalog, ids, nullptr, &learned, std::vector<int>(40, 10), o);
+  std::vector<uint32_t> warm(40);
+  for (uint32_t r = 0; r < 40; ++r) warm[r] = r;
+  Tensor users(5, 2);
+  for (int u = 0; u < 5; ++u) users.v[static_cast<size_t>(u) * 2] = 1;
+  for (uint32_t watched : {39u, 30u}) {  // rows: anime 40 (the most members) or 31 (the fewest of the newest)
+    std::vector<std::vector<uint32_t>> history(5, std::vector<uint32_t>{0, 1, watched});
+    auto c = CalibrateShift(*catalog, ids, f, learned, warm, users, history, 1.0, 0.25, DefaultShiftGrid());
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->pseudo_cold, 10u);
+    EXPECT_EQ(c->newest_from, "2030-01-01");
+    EXPECT_EQ(c->users, 5u);
+    ASSERT_EQ(c->ndcg.size(), DefaultShiftGrid().size());
+    if (watched == 39) {
+      EXPECT_GT(c->shift, 0.0);
+      EXPECT_DOUBLE_EQ(c->ndcg.back().second, 1.0) << "shifted, the most popular comes first";
+    } else {
+      EXPECT_EQ(c->shift, 0.0);
+      EXPECT_LE(c->ndcg.back().second, c->ndcg.front().second);
+    }
+  }
+  EXPECT_FALSE(CalibrateShift(*catalog, ids, f, learned, warm, users, {}, 1.0, 0.25, DefaultShiftGrid()).ok())
+      << "nobody watched the newest anime";
+  EXPECT_FALSE(CalibrateShift(*catalog, ids, f, learned, warm, users, {}, 1.0, 1.5, DefaultShiftGrid()).ok());
 }
 
 TEST(ColdAnime, TheWindowAfterTheCutoffUpToTheDataEnd) {

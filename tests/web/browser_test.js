@@ -164,7 +164,7 @@ async function main() {
     await waitForLists(page);
     const frieren = await listIds(page, ".panel[data-collection=ncf]");
     const note = await page.$eval(".panel[data-collection=ncf]", (e) => (e.querySelector(".predicted") || {}).textContent || "");
-    check(frieren.length === 10 && note.includes("predicted from its story, genres and franchise"),
+    check(frieren.length === 10 && note.includes("predicted from its story, genres, franchise and popularity"),
       `a new anime (Frieren) lists 10 anime, saying they are predicted (${note})`);
 
     // Time from opening an anime's page to all its lists shown.

@@ -310,7 +310,7 @@ void ApplyShift(const ContentFeatures& f, const std::vector<double>& direction, 
   }
 }
 
-std::vector<double> DefaultShiftGrid() { return {0, 0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 16}; }
+std::vector<double> DefaultShiftGrid() { return {0, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8, 12, 16}; }
 
 absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const std::vector<int64_t>& ids,
                                                 const ContentFeatures& f, const Tensor& learned,
@@ -396,6 +396,79 @@ absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const st
   }
   c.users = sums[0].users;
   if (c.users == 0) return absl::FailedPreconditionError("popularity shift: no user watched the newest anime");
+  c.by_ranking = c.shift;
+  // The level: how many of every user's top 10 (their own anime left out) the anime
+  // acting as cold take with their learned vectors, and with the predicted ones for each
+  // s. A shift that ranks new anime well among themselves can still lift them above
+  // everything a user's taste says (every user's list the same new hits); s is held to
+  // the largest value of the grid whose share does not exceed the learned one.
+  constexpr size_t kTop = 10;
+  std::vector<uint64_t> taken(grid.size(), 0);
+  uint64_t taken_learned = 0, slots = 0;
+  std::vector<double> rest, mine;
+  std::vector<float> cold_learned(cold.size());
+  auto count_in_top = [&](std::vector<double>& ours) {  // ours: scores; rest: the top kTop, descending
+    std::sort(ours.begin(), ours.end(), std::greater<>());
+    size_t i = 0, j = 0, n = 0;
+    while (n < kTop && (i < rest.size() || j < ours.size())) {
+      if (j < ours.size() && (i >= rest.size() || ours[j] > rest[i])) {
+        ++j;
+      } else {
+        ++i;
+      }
+      ++n;
+    }
+    return j;
+  };
+  for (uint32_t u = 0; u < history.size() && u < static_cast<uint32_t>(users.rows); ++u) {
+    const float* p = &users.v[static_cast<size_t>(u) * d];
+    const auto& h = history[u];
+    auto watched = [&](uint32_t r) { return std::binary_search(h.begin(), h.end(), r); };
+    rest.clear();
+    for (uint32_t r : fit_rows) {
+      if (watched(r)) continue;
+      double sc = 0;
+      const float* v = &learned.v[static_cast<size_t>(r) * d];
+      for (int k = 0; k < d; ++k) sc += static_cast<double>(p[k]) * v[k];
+      rest.push_back(sc);
+    }
+    const size_t keep = std::min(kTop, rest.size());
+    std::partial_sort(rest.begin(), rest.begin() + static_cast<long>(keep), rest.end(), std::greater<>());
+    rest.resize(keep);
+    double toward = 0;
+    for (int k = 0; k < d; ++k) toward += p[k] * direction[k];
+    mine.clear();
+    std::vector<size_t> open;  // cold anime u did not watch
+    for (size_t j = 0; j < cold.size(); ++j) {
+      if (watched(cold[j])) continue;
+      open.push_back(j);
+      double sc = 0;
+      const float* v = &learned.v[static_cast<size_t>(cold[j]) * d];
+      for (int k = 0; k < d; ++k) sc += static_cast<double>(p[k]) * v[k];
+      mine.push_back(sc);
+    }
+    taken_learned += count_in_top(mine);
+    std::vector<double> pred_base(open.size());
+    for (size_t o = 0; o < open.size(); ++o) {
+      double sc = 0;
+      for (int k = 0; k < d; ++k) sc += static_cast<double>(p[k]) * predicted[open[o] * d + k];
+      pred_base[o] = sc;
+    }
+    for (size_t g = 0; g < grid.size(); ++g) {
+      mine.resize(open.size());
+      for (size_t o = 0; o < open.size(); ++o) mine[o] = pred_base[o] + grid[g] * z[open[o]] * toward;
+      taken[g] += count_in_top(mine);
+    }
+    slots += kTop;
+  }
+  c.share_learned = slots > 0 ? static_cast<double>(taken_learned) / static_cast<double>(slots) : 0.0;
+  c.by_level = grid.front();
+  for (size_t g = 0; g < grid.size(); ++g) {
+    const double share = slots > 0 ? static_cast<double>(taken[g]) / static_cast<double>(slots) : 0.0;
+    c.share.emplace_back(grid[g], share);
+    if (share <= c.share_learned && grid[g] > c.by_level) c.by_level = grid[g];
+  }
+  c.shift = std::min(c.by_ranking, c.by_level);
   return c;
 }
 

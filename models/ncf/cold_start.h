@@ -98,7 +98,9 @@ void ApplyShift(const ContentFeatures& f, const std::vector<double>& direction, 
 // with enough viewers (`warm_rows`, by start date) act as cold anime: a model fit on the
 // other warm rows predicts their vectors, their viewers (`history`: rows of f per user,
 // sorted; `users`: the user vectors, rows as history) rank them, and s is the value of
-// `grid` with the best NDCG@20 (the smallest of equals).
+// `grid` with the best NDCG@20 (the smallest of equals), held down to the level at
+// which the predicted anime take no more of users' top 10 than their learned vectors
+// would (ShiftCalibration::by_level).
 struct ShiftCalibration {
   double shift = 0;
   std::vector<std::pair<double, double>> ndcg;  // (s, NDCG@20) for each s of the grid
@@ -106,6 +108,12 @@ struct ShiftCalibration {
   uint32_t users = 0;
   std::string newest_from;  // the start date of the oldest anime acting as cold
   std::string skipped;      // FillVectors: why there was too little data to choose (shift 0)
+  // shift = min(by_ranking, by_level). by_ranking: the s with the best NDCG@20 above.
+  // by_level: the largest s of the grid at which the anime acting as cold, predicted,
+  // take no larger share of every user's top 10 (among the anime with viewers, the user's
+  // own left out) than they take with their learned vectors (share_learned).
+  double by_ranking = 0, by_level = 0, share_learned = 0;
+  std::vector<std::pair<double, double>> share;  // (s, share of the top-10 slots)
 };
 absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const std::vector<int64_t>& ids,
                                                 const ContentFeatures& f, const Tensor& learned,

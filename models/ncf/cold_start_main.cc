@@ -47,7 +47,9 @@ constexpr char kUsage[] =
     "(item_vectors.npy, item_ids.npy, user_items.csv); anime with at least --min-viewers\n"
     "viewers keep their learned vector, the others get the content model's prediction,\n"
     "moved along the users' mean vector by their popularity (the shift, chosen on the\n"
-    "newest anime with viewers as if they were new; it needs user_vectors.npy, user_ids.npy).\n"
+    "newest anime with viewers as if they were new: the best ranking among them, held to\n"
+    "the share of users' top 10 their learned vectors take; it needs user_vectors.npy,\n"
+    "user_ids.npy).\n"
     "Writes item_vectors.npy, item_query_vectors.npy (the same before the shift: what an\n"
     "anime is like as a query, simsearch-indexer --query-vectors), item_ids.npy,\n"
     "item_provenance.csv (anime_id, source, viewers: simsearch-indexer --item-provenance)\n"
@@ -358,6 +360,7 @@ int Evaluate(const Options& o) {
       double lambda = 0;
       double shift = 0;  // predicted vectors += shift * z(log members) * mean user / |mean user|^2
       bool calibrate = false;  // the shift CalibrateShift chooses on the training data, as served
+      bool ranking_only = false;  // ... by ranking alone, without the level bound
     };
     std::vector<Variant> variants = {{"content model (MF space)"},
                                      {"content model, no franchise", false, false},
@@ -365,6 +368,9 @@ int Evaluate(const Options& o) {
                                      {"content model with today's members", true}};
     variants.push_back({"content model with today's members, calibrated popularity shift (served)", true});
     variants.back().calibrate = true;
+    variants.push_back({"content model with today's members, shift by ranking alone (no level bound)", true});
+    variants.back().calibrate = true;
+    variants.back().ranking_only = true;
     for (absl::string_view l : absl::StrSplit(o.shifts, ',', absl::SkipWhitespace())) {
       double v;
       if (absl::SimpleAtod(l, &v)) {
@@ -396,10 +402,15 @@ int Evaluate(const Options& o) {
         shift = c->shift;
         std::string curve;
         for (const auto& [s, n] : c->ndcg) absl::StrAppend(&curve, " ", s, ":", absl::StrFormat("%.4f", n));
-        std::fprintf(stderr, "[cold] seed %llu calibration: %zu newest anime (from %s) as cold, %u users; NDCG@20 by shift%s; chose %g\n",
+        std::string level;
+        for (const auto& [s, n] : c->share) absl::StrAppend(&level, " ", s, ":", absl::StrFormat("%.4f", n));
+        std::fprintf(stderr,
+                     "[cold] seed %llu calibration: %zu newest anime (from %s) as cold, %u users; NDCG@20 by shift%s "
+                     "(best %g); share of top-10 slots%s, learned %.4f (level %g); chose %g\n",
                      static_cast<unsigned long long>(seed), c->pseudo_cold, c->newest_from.c_str(), c->users,
-                     curve.c_str(), shift);
-        chosen_shifts.push_back(shift);
+                     curve.c_str(), c->by_ranking, level.c_str(), c->share_learned, c->by_level, c->shift);
+        if (variant.ranking_only) shift = c->by_ranking;
+        if (!variant.ranking_only) chosen_shifts.push_back(shift);
       }
       if (shift != 0) {
         std::vector<uint8_t> predicted_rows(universe.size(), 0);
@@ -532,12 +543,15 @@ int Predict(const Options& o) {
   } else if (!cal.skipped.empty()) {
     std::fprintf(stderr, "[cold] warning: no popularity shift: %s\n", cal.skipped.c_str());
   } else {
-    std::string curve;
+    std::string curve, level;
     for (const auto& [s, n] : cal.ndcg) absl::StrAppend(&curve, " ", s, ":", absl::StrFormat("%.4f", n));
+    for (const auto& [s, n] : cal.share) absl::StrAppend(&level, " ", s, ":", absl::StrFormat("%.4f", n));
     std::fprintf(stderr,
-                 "[cold] popularity shift %g, chosen on the %zu newest anime with viewers (from %s) acting as cold, "
-                 "ranked for their %u viewers; NDCG@20 by shift:%s\n",
-                 cal.shift, cal.pseudo_cold, cal.newest_from.c_str(), cal.users, curve.c_str());
+                 "[cold] popularity shift %g, chosen on the %zu newest anime with viewers (from %s) acting as cold: "
+                 "ranked for their %u viewers, NDCG@20 by shift:%s (best %g); their share of users' top-10 slots "
+                 "by shift:%s, with their learned vectors %.4f (held to %g)\n",
+                 cal.shift, cal.pseudo_cold, cal.newest_from.c_str(), cal.users, curve.c_str(), cal.by_ranking,
+                 level.c_str(), cal.share_learned, cal.by_level);
   }
   size_t predicted = 0, predicted_with_viewers = 0;
   std::string provenance = "anime_id,source,viewers\n";
@@ -564,10 +578,13 @@ int Predict(const Options& o) {
   if (!cal.skipped.empty()) {
     summary["shift_chosen_by"] = "none: " + cal.skipped;
   } else if (o.popularity_shift < 0) {
-    json curve = json::array();
+    json curve = json::array(), level = json::array();
     for (const auto& [s, n] : cal.ndcg) curve.push_back({{"shift", s}, {"ndcg20", n}});
+    for (const auto& [s, n] : cal.share) level.push_back({{"shift", s}, {"top10_share", n}});
     summary["calibration"] = {{"newest_anime", cal.pseudo_cold}, {"newest_from", cal.newest_from},
-                              {"users", cal.users}, {"ndcg20_by_shift", curve}};
+                              {"users", cal.users}, {"ndcg20_by_shift", curve}, {"best_by_ranking", cal.by_ranking},
+                              {"top10_share_by_shift", level}, {"top10_share_learned", cal.share_learned},
+                              {"held_to", cal.by_level}};
   }
   if (st.ok()) st = WriteStringToFile(o.out + "/cold_start.json" + tag, summary.dump(2) + "\n");
   for (const char* name :

@@ -181,8 +181,10 @@ TEST(PopularityShift, MovesTheMeanUsersScoreByShiftTimesZ) {
 }
 
 // Forty anime, one a year, the same learned vector: the content model predicts the same
-// vector for every one, so only the shift can order the newest ten. Viewers of the most
-// popular new anime call for a shift; viewers of the least popular one for none.
+// vector for every one, so only the shift can order the newest ten. Ranked among
+// themselves, viewers of the most popular new anime call for a shift and viewers of the
+// least popular one for none; the level bound then holds the shift to what the learned
+// vectors would give the newest anime in everyone's top 10.
 TEST(PopularityShift, CalibrationFollowsWhatTheNewestAnimesViewersDid) {
   std::vector<Item> items;
   std::vector<int64_t> ids;
@@ -213,13 +215,32 @@ TEST(PopularityShift, CalibrationFollowsWhatTheNewestAnimesViewersDid) {
     EXPECT_EQ(c->users, 5u);
     ASSERT_EQ(c->ndcg.size(), DefaultShiftGrid().size());
     if (watched == 39) {
-      EXPECT_GT(c->shift, 0.0);
+      EXPECT_GT(c->by_ranking, 0.0);
       EXPECT_DOUBLE_EQ(c->ndcg.back().second, 1.0) << "shifted, the most popular comes first";
     } else {
-      EXPECT_EQ(c->shift, 0.0);
+      EXPECT_EQ(c->by_ranking, 0.0);
       EXPECT_LE(c->ndcg.back().second, c->ndcg.front().second);
     }
+    // The level: with learned vectors equal to every other anime's, the newest never take
+    // a top-10 slot (ties go to the others); shifted, they would: no shift is allowed.
+    EXPECT_EQ(c->share_learned, 0.0);
+    EXPECT_GT(c->share.back().second, 0.0);
+    EXPECT_EQ(c->by_level, 0.0);
+    EXPECT_EQ(c->shift, 0.0);
   }
+  // Learned vectors that put the ten newest first for everyone (9 of each user's 10
+  // slots: one of them is the user's own): any shift keeps them there, and the ranking
+  // decides.
+  Tensor strong = learned;
+  for (int r = 30; r < 40; ++r) strong.v[static_cast<size_t>(r) * 2] = 2;
+  std::vector<std::vector<uint32_t>> history(5, std::vector<uint32_t>{0, 1, 39});
+  auto c = CalibrateShift(*catalog, ids, f, strong, warm, users, history, 1.0, 0.25, DefaultShiftGrid());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_DOUBLE_EQ(c->share_learned, 0.9);
+  EXPECT_DOUBLE_EQ(c->share.back().second, 0.9);
+  EXPECT_EQ(c->by_level, DefaultShiftGrid().back());
+  EXPECT_GT(c->by_ranking, 0.0);
+  EXPECT_EQ(c->shift, c->by_ranking);
   EXPECT_FALSE(CalibrateShift(*catalog, ids, f, learned, warm, users, {}, 1.0, 0.25, DefaultShiftGrid()).ok())
       << "nobody watched the newest anime";
   EXPECT_FALSE(CalibrateShift(*catalog, ids, f, learned, warm, users, {}, 1.0, 1.5, DefaultShiftGrid()).ok());

@@ -397,16 +397,18 @@ absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const st
   c.users = sums[0].users;
   if (c.users == 0) return absl::FailedPreconditionError("popularity shift: no user watched the newest anime");
   c.by_ranking = c.shift;
-  // The level: how many of every user's top 10 (their own anime left out) the anime
-  // acting as cold take with their learned vectors, and with the predicted ones for each
-  // s. A shift that ranks new anime well among themselves can still lift them above
+  // The level: how many of a user's top 10 (their own anime left out) the anime acting
+  // as cold take with their learned vectors, and with the predicted ones for each s. A
+  // shift that ranks new anime well among themselves can still lift them above
   // everything a user's taste says (every user's list the same new hits); s is held to
-  // the largest value of the grid whose share does not exceed the learned one.
+  // the largest value of the grid whose share does not exceed the learned one, among
+  // the users who watch new anime (who watched any of those acting as cold: the users a
+  // service has today; the others stopped at an older list). Every user's shares are
+  // kept too, for people.
   constexpr size_t kTop = 10;
-  std::vector<uint64_t> taken(grid.size(), 0);
-  uint64_t taken_learned = 0, slots = 0;
+  std::vector<uint64_t> taken(grid.size(), 0), taken_all(grid.size(), 0);
+  uint64_t taken_learned = 0, taken_learned_all = 0, slots = 0, slots_all = 0;
   std::vector<double> rest, mine;
-  std::vector<float> cold_learned(cold.size());
   auto count_in_top = [&](std::vector<double>& ours) {  // ours: scores; rest: the top kTop, descending
     std::sort(ours.begin(), ours.end(), std::greater<>());
     size_t i = 0, j = 0, n = 0;
@@ -424,6 +426,7 @@ absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const st
     const float* p = &users.v[static_cast<size_t>(u) * d];
     const auto& h = history[u];
     auto watched = [&](uint32_t r) { return std::binary_search(h.begin(), h.end(), r); };
+    const bool current = std::any_of(h.begin(), h.end(), [&](uint32_t r) { return r < is_cold.size() && is_cold[r]; });
     rest.clear();
     for (uint32_t r : fit_rows) {
       if (watched(r)) continue;
@@ -447,7 +450,9 @@ absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const st
       for (int k = 0; k < d; ++k) sc += static_cast<double>(p[k]) * v[k];
       mine.push_back(sc);
     }
-    taken_learned += count_in_top(mine);
+    const size_t learned_taken = count_in_top(mine);
+    taken_learned_all += learned_taken;
+    if (current) taken_learned += learned_taken;
     std::vector<double> pred_base(open.size());
     for (size_t o = 0; o < open.size(); ++o) {
       double sc = 0;
@@ -457,15 +462,21 @@ absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const st
     for (size_t g = 0; g < grid.size(); ++g) {
       mine.resize(open.size());
       for (size_t o = 0; o < open.size(); ++o) mine[o] = pred_base[o] + grid[g] * z[open[o]] * toward;
-      taken[g] += count_in_top(mine);
+      const size_t t = count_in_top(mine);
+      taken_all[g] += t;
+      if (current) taken[g] += t;
     }
-    slots += kTop;
+    slots_all += kTop;
+    if (current) slots += kTop;
   }
-  c.share_learned = slots > 0 ? static_cast<double>(taken_learned) / static_cast<double>(slots) : 0.0;
+  auto ratio = [](uint64_t a, uint64_t b) { return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0; };
+  c.share_learned = ratio(taken_learned, slots);
+  c.share_learned_all = ratio(taken_learned_all, slots_all);
   c.by_level = grid.front();
   for (size_t g = 0; g < grid.size(); ++g) {
-    const double share = slots > 0 ? static_cast<double>(taken[g]) / static_cast<double>(slots) : 0.0;
+    const double share = ratio(taken[g], slots);
     c.share.emplace_back(grid[g], share);
+    c.share_all.emplace_back(grid[g], ratio(taken_all[g], slots_all));
     if (share <= c.share_learned && grid[g] > c.by_level) c.by_level = grid[g];
   }
   c.shift = std::min(c.by_ranking, c.by_level);

@@ -99,8 +99,8 @@ void ApplyShift(const ContentFeatures& f, const std::vector<double>& direction, 
 // other warm rows predicts their vectors, their viewers (`history`: rows of f per user,
 // sorted; `users`: the user vectors, rows as history) rank them, and s is the value of
 // `grid` with the best NDCG@20 (the smallest of equals), held down to the level at
-// which the predicted anime take no more of users' top 10 than their learned vectors
-// would (ShiftCalibration::by_level).
+// which the predicted anime take no more of their viewers' top 10 than their learned
+// vectors would (ShiftCalibration::by_level).
 struct ShiftCalibration {
   double shift = 0;
   std::vector<std::pair<double, double>> ndcg;  // (s, NDCG@20) for each s of the grid
@@ -110,10 +110,11 @@ struct ShiftCalibration {
   std::string skipped;      // FillVectors: why there was too little data to choose (shift 0)
   // shift = min(by_ranking, by_level). by_ranking: the s with the best NDCG@20 above.
   // by_level: the largest s of the grid at which the anime acting as cold, predicted,
-  // take no larger share of every user's top 10 (among the anime with viewers, the user's
-  // own left out) than they take with their learned vectors (share_learned).
-  double by_ranking = 0, by_level = 0, share_learned = 0;
-  std::vector<std::pair<double, double>> share;  // (s, share of the top-10 slots)
+  // take no larger share of the top 10 of the users who watch new anime (who watched
+  // any of them; among the anime with viewers, the user's own left out) than they take
+  // with their learned vectors (share_learned). The same over every user: *_all.
+  double by_ranking = 0, by_level = 0, share_learned = 0, share_learned_all = 0;
+  std::vector<std::pair<double, double>> share, share_all;  // (s, share of the top-10 slots)
 };
 absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const std::vector<int64_t>& ids,
                                                 const ContentFeatures& f, const Tensor& learned,

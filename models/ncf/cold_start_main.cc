@@ -402,13 +402,16 @@ int Evaluate(const Options& o) {
         shift = c->shift;
         std::string curve;
         for (const auto& [s, n] : c->ndcg) absl::StrAppend(&curve, " ", s, ":", absl::StrFormat("%.4f", n));
-        std::string level;
+        std::string level, level_all;
         for (const auto& [s, n] : c->share) absl::StrAppend(&level, " ", s, ":", absl::StrFormat("%.4f", n));
+        for (const auto& [s, n] : c->share_all) absl::StrAppend(&level_all, " ", s, ":", absl::StrFormat("%.4f", n));
         std::fprintf(stderr,
                      "[cold] seed %llu calibration: %zu newest anime (from %s) as cold, %u users; NDCG@20 by shift%s "
-                     "(best %g); share of top-10 slots%s, learned %.4f (level %g); chose %g\n",
+                     "(best %g); share of their viewers' top-10 slots%s, learned %.4f (level %g); of every "
+                     "user's%s, learned %.4f; chose %g\n",
                      static_cast<unsigned long long>(seed), c->pseudo_cold, c->newest_from.c_str(), c->users,
-                     curve.c_str(), c->by_ranking, level.c_str(), c->share_learned, c->by_level, c->shift);
+                     curve.c_str(), c->by_ranking, level.c_str(), c->share_learned, c->by_level, level_all.c_str(),
+                     c->share_learned_all, c->shift);
         if (variant.ranking_only) shift = c->by_ranking;
         if (!variant.ranking_only) chosen_shifts.push_back(shift);
       }
@@ -548,8 +551,8 @@ int Predict(const Options& o) {
     for (const auto& [s, n] : cal.share) absl::StrAppend(&level, " ", s, ":", absl::StrFormat("%.4f", n));
     std::fprintf(stderr,
                  "[cold] popularity shift %g, chosen on the %zu newest anime with viewers (from %s) acting as cold: "
-                 "ranked for their %u viewers, NDCG@20 by shift:%s (best %g); their share of users' top-10 slots "
-                 "by shift:%s, with their learned vectors %.4f (held to %g)\n",
+                 "ranked for their %u viewers, NDCG@20 by shift:%s (best %g); their share of their viewers' "
+                 "top-10 slots by shift:%s, with their learned vectors %.4f (held to %g)\n",
                  cal.shift, cal.pseudo_cold, cal.newest_from.c_str(), cal.users, curve.c_str(), cal.by_ranking,
                  level.c_str(), cal.share_learned, cal.by_level);
   }
@@ -585,6 +588,10 @@ int Predict(const Options& o) {
                               {"users", cal.users}, {"ndcg20_by_shift", curve}, {"best_by_ranking", cal.by_ranking},
                               {"top10_share_by_shift", level}, {"top10_share_learned", cal.share_learned},
                               {"held_to", cal.by_level}};
+    json level_all = json::array();
+    for (const auto& [s, n] : cal.share_all) level_all.push_back({{"shift", s}, {"top10_share", n}});
+    summary["calibration"]["every_user"] = {{"top10_share_by_shift", level_all},
+                                            {"top10_share_learned", cal.share_learned_all}};
   }
   if (st.ok()) st = WriteStringToFile(o.out + "/cold_start.json" + tag, summary.dump(2) + "\n");
   for (const char* name :

@@ -307,10 +307,14 @@ int Recommend(int argc, char** argv) {
               "simsearch recommend: recommendations from a watch list, or for a known user.\n\n"
               "  simsearch recommend --like 1,5,6 --dislike 20 --collection ncf\n"
               "  simsearch recommend --user 42 --collection ncf\n\n"
-              "A watch list's query is mean(liked) - w * mean(disliked) (w: --dislike-weight);\n"
-              "the listed items are not\n"
-              "returned. --user uses the user's vector from a recommender collection (ncf) and\n"
-              "leaves out everything that user has already watched.");
+              "On a recommender collection built with a fold-in (ncf: `describe ncf` shows\n"
+              "it), the watch list is folded in as a new user: the user vector the model would\n"
+              "have learned from those liked (and disliked, with weight w: --dislike-weight)\n"
+              "anime, pulled toward the typical user by a prior that fades as the list grows\n"
+              "(docs/MODELS.md, \"Short watch lists\"). On other collections the query is\n"
+              "mean(liked) - w * mean(disliked). The listed anime are not returned. --user uses\n"
+              "the user's vector from a recommender collection and leaves out every anime on\n"
+              "that user's list: watched, dropped or planned.");
   AddCommon(&p, &c, true);
   p.AddInt64List("like", &like, "ids the user liked or watched");
   p.AddInt64List("dislike", &dislike, "ids the user disliked");

@@ -55,6 +55,18 @@ int YearBucket(int year) {  // before 1990, 1990-99, 2000-04, 2005-09, 2010-14, 
   return 7;
 }
 
+// In double precision, as the calibration compares sums of many such products.
+double Dot(const float* a, const float* b, int n) {
+  double s = 0;
+  for (int k = 0; k < n; ++k) s += static_cast<double>(a[k]) * b[k];
+  return s;
+}
+double Dot(const float* a, const std::vector<double>& b) {
+  double s = 0;
+  for (size_t k = 0; k < b.size(); ++k) s += a[k] * b[k];
+  return s;
+}
+
 void Normalise(float* x, int n) {
   double s = 0;
   for (int i = 0; i < n; ++i) s += static_cast<double>(x[i]) * x[i];
@@ -373,13 +385,8 @@ absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const st
     }
     if (relevant.empty()) continue;
     const float* p = &users.v[static_cast<size_t>(u) * d];
-    double toward = 0;
-    for (int k = 0; k < d; ++k) toward += p[k] * direction[k];
-    for (size_t j = 0; j < cold.size(); ++j) {
-      double s = 0;
-      for (int k = 0; k < d; ++k) s += static_cast<double>(p[k]) * predicted[j * d + k];
-      base[j] = static_cast<float>(s);
-    }
+    const double toward = Dot(p, direction);
+    for (size_t j = 0; j < cold.size(); ++j) base[j] = static_cast<float>(Dot(p, &predicted[j * d], d));
     for (size_t g = 0; g < grid.size(); ++g) {
       for (size_t j = 0; j < cold.size(); ++j) scores[j] = static_cast<float>(base[j] + grid[g] * z[j] * toward);
       AddRankedList(scores, relevant, &sums[g]);
@@ -429,36 +436,24 @@ absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const st
     const bool current = std::any_of(h.begin(), h.end(), [&](uint32_t r) { return r < is_cold.size() && is_cold[r]; });
     rest.clear();
     for (uint32_t r : fit_rows) {
-      if (watched(r)) continue;
-      double sc = 0;
-      const float* v = &learned.v[static_cast<size_t>(r) * d];
-      for (int k = 0; k < d; ++k) sc += static_cast<double>(p[k]) * v[k];
-      rest.push_back(sc);
+      if (!watched(r)) rest.push_back(Dot(p, &learned.v[static_cast<size_t>(r) * d], d));
     }
     const size_t keep = std::min(kTop, rest.size());
     std::partial_sort(rest.begin(), rest.begin() + static_cast<long>(keep), rest.end(), std::greater<>());
     rest.resize(keep);
-    double toward = 0;
-    for (int k = 0; k < d; ++k) toward += p[k] * direction[k];
+    const double toward = Dot(p, direction);
     mine.clear();
     std::vector<size_t> open;  // cold anime u did not watch
     for (size_t j = 0; j < cold.size(); ++j) {
       if (watched(cold[j])) continue;
       open.push_back(j);
-      double sc = 0;
-      const float* v = &learned.v[static_cast<size_t>(cold[j]) * d];
-      for (int k = 0; k < d; ++k) sc += static_cast<double>(p[k]) * v[k];
-      mine.push_back(sc);
+      mine.push_back(Dot(p, &learned.v[static_cast<size_t>(cold[j]) * d], d));
     }
     const size_t learned_taken = count_in_top(mine);
     taken_learned_all += learned_taken;
     if (current) taken_learned += learned_taken;
     std::vector<double> pred_base(open.size());
-    for (size_t o = 0; o < open.size(); ++o) {
-      double sc = 0;
-      for (int k = 0; k < d; ++k) sc += static_cast<double>(p[k]) * predicted[open[o] * d + k];
-      pred_base[o] = sc;
-    }
+    for (size_t o = 0; o < open.size(); ++o) pred_base[o] = Dot(p, &predicted[open[o] * d], d);
     for (size_t g = 0; g < grid.size(); ++g) {
       mine.resize(open.size());
       for (size_t o = 0; o < open.size(); ++o) mine[o] = pred_base[o] + grid[g] * z[open[o]] * toward;
@@ -474,10 +469,10 @@ absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const st
   c.share_learned_all = ratio(taken_learned_all, slots_all);
   c.by_level = grid.front();
   for (size_t g = 0; g < grid.size(); ++g) {
-    const double share = ratio(taken[g], slots);
-    c.share.emplace_back(grid[g], share);
+    const double taken_share = ratio(taken[g], slots);
+    c.share.emplace_back(grid[g], taken_share);
     c.share_all.emplace_back(grid[g], ratio(taken_all[g], slots_all));
-    if (share <= c.share_learned && grid[g] > c.by_level) c.by_level = grid[g];
+    if (taken_share <= c.share_learned && grid[g] > c.by_level) c.by_level = grid[g];
   }
   c.shift = std::min(c.by_ranking, c.by_level);
   return c;

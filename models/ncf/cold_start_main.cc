@@ -72,7 +72,7 @@ struct Options {
   std::string text_vectors, text_ids, cutoff, until, seeds = "1,2,3", statuses = "1,2,3", out;
   int epochs = 20, threads = 2, min_viewers = 5, factors = 64;
   double lambda = 10;
-  std::string extra_lambdas, shifts;
+  std::string extra_lambdas;
   double shift_share = 0.1;
   double popularity_shift = -1;  // < 0: calibrated  // also evaluate the full model with these ridges
   bool no_franchise = false, no_text = false;
@@ -358,7 +358,6 @@ int Evaluate(const Options& o) {
       std::string name;
       bool members = false, franchise = true, text = true;
       double lambda = 0;
-      double shift = 0;  // predicted vectors += shift * z(log members) * mean user / |mean user|^2
       bool calibrate = false;  // the shift CalibrateShift chooses on the training data, as served
       bool ranking_only = false;  // ... by ranking alone, without the level bound
     };
@@ -371,13 +370,6 @@ int Evaluate(const Options& o) {
     variants.push_back({"content model with today's members, shift by ranking alone (no level bound)", true});
     variants.back().calibrate = true;
     variants.back().ranking_only = true;
-    for (absl::string_view l : absl::StrSplit(o.shifts, ',', absl::SkipWhitespace())) {
-      double v;
-      if (absl::SimpleAtod(l, &v)) {
-        variants.push_back({absl::StrCat("with today's members, popularity shift ", v), true});
-        variants.back().shift = v;
-      }
-    }
     for (double l : extra) variants.push_back({absl::StrCat("content model, lambda ", l), false, true, true, l});
     for (const Variant& variant : variants) {
       ContentOptions co2;
@@ -394,7 +386,7 @@ int Evaluate(const Options& o) {
       for (uint32_t r = 0; r < universe.size(); ++r) {
         if (!warm[r]) cm->Predict(f, r, &vec.v[static_cast<size_t>(r) * d]);
       }
-      double shift = variant.shift;
+      double shift = 0;
       if (variant.calibrate) {
         auto c = CalibrateShift(*catalog, universe, f, learned, warm_rows, users, history, lambda, o.shift_share,
                                 DefaultShiftGrid());
@@ -645,7 +637,6 @@ int Run(int argc, char** argv) {
     p.AddInt("epochs", &o.epochs, "MF epochs (default 20)");
     p.AddInt("threads", &o.threads, "training threads (default 2)");
     p.AddInt("factors", &o.factors, "MF factors (default 64)");
-    p.AddString("also-shifts", &o.shifts, "also evaluate the served model with these popularity shifts", "S,S,...");
     p.AddString("also-lambdas", &o.extra_lambdas, "also evaluate the content model with these ridges", "L,L,...");
   }
   p.AddInt("min-viewers", &o.min_viewers, "anime with fewer training viewers get predicted vectors (default 5)");

@@ -79,6 +79,13 @@ void ToProto(const FilterSpec& f, v1::Filter* out) {
   for (const auto& t : f.types) out->add_types(t);
   for (const auto& g : f.exclude_genres) out->add_exclude_genres(g);
   for (const auto& t : f.exclude_types) out->add_exclude_types(t);
+  // ContentLevel's values are the proto's minus one (0 there means no limit).
+  if (f.max_content != ContentLevel::kAdult) {
+    out->set_max_content_level(static_cast<v1::ContentLevel>(static_cast<int>(f.max_content) + 1));
+  }
+  if (f.min_content != ContentLevel::kGeneral) {
+    out->set_min_content_level(static_cast<v1::ContentLevel>(static_cast<int>(f.min_content) + 1));
+  }
 }
 
 Item FromProto(const v1::Item& p) {
@@ -91,6 +98,11 @@ Item FromProto(const v1::Item& p) {
   it.type = p.type();
   it.episodes = p.episodes();
   it.members = p.members();
+  it.age_rating = p.age_rating();
+  it.nsfw = p.nsfw();
+  it.content = p.content_level() == v1::CONTENT_LEVEL_ADULT    ? ContentLevel::kAdult
+               : p.content_level() == v1::CONTENT_LEVEL_MATURE ? ContentLevel::kMature
+                                                                : ContentLevel::kGeneral;
   it.vector_source = p.vector_source() == v1::VECTOR_SOURCE_LEARNED     ? Item::VectorSource::kLearned
                      : p.vector_source() == v1::VECTOR_SOURCE_PREDICTED ? Item::VectorSource::kPredicted
                                                                         : Item::VectorSource::kUnknown;

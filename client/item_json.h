@@ -12,6 +12,11 @@ inline nlohmann::json ItemJson(const Item& it) {
   nlohmann::json j = {{"id", it.id},         {"title", it.title}, {"english_title", it.english_title},
                       {"genres", it.genres}, {"type", it.type},   {"episodes", it.episodes},
                       {"members", it.members}};
+  // MAL's age rating (g, pg, pg_13, r, r+, rx) and nsfw flag where a catalogue source
+  // has them, and the content level every policy filters on (general, mature, adult).
+  if (!it.age_rating.empty()) j["age_rating"] = it.age_rating;
+  if (!it.nsfw.empty()) j["nsfw"] = it.nsfw;
+  j["content_level"] = std::string(ContentLevelName(it.content));
   // Where the vector came from, on collections that say (ncf): learned from viewers, or
   // predicted from the anime's content (too new or too rare for viewing data).
   if (it.vector_source != Item::VectorSource::kUnknown) {

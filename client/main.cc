@@ -13,6 +13,7 @@
 #include "client/client.h"
 #include "client/item_json.h"
 #include "core/cli.h"
+#include "core/quote.h"
 
 namespace simsearch {
 namespace {
@@ -48,6 +49,7 @@ struct Common {
   int k = 10;
   std::vector<std::string> genres, types, exclude_genres, exclude_types;
   std::vector<int64_t> exclude;
+  std::string max_content;
 };
 
 void AddCommon(ArgParser* p, Common* c, bool search_flags) {
@@ -84,6 +86,10 @@ void AddCommon(ArgParser* p, Common* c, bool search_flags) {
                      "collection does not have excludes nothing)", "GENRE");
     p->AddStringList("exclude-type", &c->exclude_types, "drop items of these types (repeatable)", "TYPE");
     p->AddInt64List("exclude", &c->exclude, "never return these ids");
+    p->AddString("max-content", &c->max_content,
+                 "drop items more explicit than LEVEL: general (family safe: no R+, nsfw,\n"
+                 "Yaoi/Yuri), mature (no Rx, Hentai, Erotica: the HTTP API's default) or adult\n"
+                 "(default: no limit; the engine applies no content policy of its own)", "LEVEL");
   }
 }
 
@@ -181,8 +187,17 @@ void PrintHits(const std::vector<ClientHit>& hits, const std::string& collection
   if (hits.empty()) std::printf("(no results)\n");
 }
 
-SearchOptions Options(const Common& c) {
+// The search flags as options; InvalidArgument naming a bad --max-content.
+absl::StatusOr<SearchOptions> Options(const Common& c) {
   SearchOptions o;
+  if (!c.max_content.empty()) {
+    const std::optional<ContentLevel> level = ParseContentLevel(c.max_content);
+    if (!level) {
+      return absl::InvalidArgumentError(absl::StrCat("--max-content takes general, mature or adult, not '",
+                                                     Quote(c.max_content), "'"));
+    }
+    o.filter.max_content = *level;
+  }
   o.collection = c.collection;
   o.top_k = c.k;
   o.filter.genres = c.genres;
@@ -230,7 +245,9 @@ int Similar(int argc, char** argv) {
   } else {
     query = {{"id", id}};
   }
-  auto hits = client->Search(SearchQuery::Item(id), Options(c));
+  auto options = Options(c);
+  if (!options.ok()) return UsageError(std::string(options.status().message()));
+  auto hits = client->Search(SearchQuery::Item(id), *options);
   if (!hits.ok()) return Failed(hits.status());
   PrintHits(*hits, c.collection, c.json, query);
   return 0;
@@ -275,7 +292,9 @@ int Search(int argc, char** argv) {
     if (dense_weight != -1) q.text_options.dense_weight = static_cast<float>(dense_weight);
     auto client = MakeClient(c);
     if (auto st = ResolveCollection(*client, &c); !st.ok()) return Failed(st);
-    auto hits = client->Search(q, Options(c));
+    auto options = Options(c);
+    if (!options.ok()) return UsageError(std::string(options.status().message()));
+    auto hits = client->Search(q, *options);
     if (!hits.ok()) return Failed(hits.status());
     json query = {{"text", text}};
     if (!mode.empty()) query["mode"] = mode;
@@ -293,7 +312,9 @@ int Search(int argc, char** argv) {
   }
   auto client = MakeClient(c);
   if (auto st = ResolveCollection(*client, &c); !st.ok()) return Failed(st);
-  auto hits = client->Search(SearchQuery::Vector(v), Options(c));
+  auto options = Options(c);
+  if (!options.ok()) return UsageError(std::string(options.status().message()));
+  auto hits = client->Search(SearchQuery::Vector(v), *options);
   if (!hits.ok()) return Failed(hits.status());
   PrintHits(*hits, c.collection, c.json, {{"vector_dims", v.size()}});
   return 0;
@@ -336,7 +357,9 @@ int Recommend(int argc, char** argv) {
   if (auto st = ResolveCollection(*client, &c); !st.ok()) return Failed(st);
   SearchQuery q = by_user ? SearchQuery::User(user) : SearchQuery::Items(like, dislike);
   q.negative_weight = static_cast<float>(dislike_weight);
-  auto hits = client->Search(q, Options(c));
+  auto options = Options(c);
+  if (!options.ok()) return UsageError(std::string(options.status().message()));
+  auto hits = client->Search(q, *options);
   if (!hits.ok()) return Failed(hits.status());
   PrintHits(*hits, c.collection, c.json,
             by_user ? json{{"user", user}} : json{{"like", like}, {"dislike", dislike}});
@@ -380,6 +403,9 @@ int ItemCmd(int argc, char** argv) {
     if (!it.english_title.empty()) std::printf("english:  %s\n", it.english_title.c_str());
     std::printf("type:     %s\nepisodes: %d\ngenres:   %s\nmembers:  %lld\n", it.type.c_str(),
                 it.episodes, absl::StrJoin(it.genres, ", ").c_str(), static_cast<long long>(it.members));
+    std::string content(ContentLevelName(it.content));
+    if (!it.age_rating.empty()) absl::StrAppend(&content, " (MAL age rating ", it.age_rating, ")");
+    std::printf("content:  %s\n", content.c_str());
     if (it.vector_source == Item::VectorSource::kLearned) {
       std::printf("vector:   learned from %lld viewers\n", static_cast<long long>(it.viewers));
     } else if (it.vector_source == Item::VectorSource::kPredicted) {

@@ -383,6 +383,9 @@ absl::Status WriteItemsFile(const std::string& path, const std::vector<const Ite
               {"type", it->type},
               {"episodes", it->episodes},
               {"members", it->members}};
+    if (!it->age_rating.empty()) j["age_rating"] = it->age_rating;
+    if (!it->nsfw.empty()) j["nsfw"] = it->nsfw;
+    j["content_level"] = std::string(ContentLevelName(std::max(it->content, ContentLevelOf(*it))));
     if (with_synopses && !it->synopsis.empty()) j["synopsis"] = it->synopsis;
     // Invalid UTF-8 in a source title is replaced rather than failing the build.
     std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -416,6 +419,11 @@ absl::StatusOr<std::vector<Item>> ReadItemsFile(const std::string& path) {
     str("english_title", &it.english_title);
     str("type", &it.type);
     str("synopsis", &it.synopsis);
+    str("age_rating", &it.age_rating);
+    str("nsfw", &it.nsfw);
+    std::string level;
+    str("content_level", &level);
+    if (auto l = ParseContentLevel(level)) it.content = *l;
     if (auto g = j.find("genres"); g != j.end() && g->is_array()) {
       for (const json& x : *g) {
         if (x.is_string()) it.genres.push_back(x.get<std::string>());
@@ -427,6 +435,7 @@ absl::StatusOr<std::vector<Item>> ReadItemsFile(const std::string& path) {
     if (auto m = j.find("members"); m != j.end() && m->is_number_integer()) {
       it.members = m->get<int64_t>();
     }
+    it.content = std::max(it.content, ContentLevelOf(it));
     items.push_back(std::move(it));
   }
   return items;

@@ -41,7 +41,7 @@ std::string Clean(absl::string_view s) {
 
 
 struct Columns {
-  int id, title, english, genres, type, episodes, members, synopsis, start, age, studios, related, image;
+  int id, title, english, genres, type, episodes, members, synopsis, start, age, nsfw, studios, related, image;
 };
 
 absl::Status LoadFile(const std::string& path, const CatalogOptions& options, std::vector<Item>* items,
@@ -63,6 +63,7 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options, st
             FindAnyColumn(header, {"synopsis"}),
             FindAnyColumn(header, {"start_date"}),
             FindAnyColumn(header, {"age_rating"}),
+            FindAnyColumn(header, {"nsfw"}),
             FindAnyColumn(header, {"studios"}),
             FindAnyColumn(header, {"related"}),
             FindAnyColumn(header, {"image_url"})};
@@ -123,6 +124,7 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options, st
     }
     rec.start_date = field(c.start);
     rec.age_rating = field(c.age);
+    rec.nsfw = field(c.nsfw);
     for (absl::string_view st : absl::StrSplit(field(c.studios), ',', absl::SkipWhitespace())) {
       rec.studios.emplace_back(absl::StripAsciiWhitespace(st));
     }
@@ -131,6 +133,7 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options, st
       if (absl::SimpleAtoi(r, &rid) && rid != id) rec.related.push_back(rid);
     }
     rec.image_url = field(c.image);
+    rec.content = ContentLevelOf(rec);
     auto [it, inserted] = index->try_emplace(id, items->size());
     if (inserted) {
       items->push_back(std::move(rec));
@@ -147,6 +150,10 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options, st
     if (cur.synopsis.empty()) cur.synopsis = std::move(rec.synopsis);
     if (cur.start_date.empty()) cur.start_date = std::move(rec.start_date);
     if (cur.age_rating.empty()) cur.age_rating = std::move(rec.age_rating);
+    if (cur.nsfw.empty()) cur.nsfw = std::move(rec.nsfw);
+    // The most explicit label any source gives wins: a policy must not miss a title
+    // because an older source filed it under a milder genre.
+    cur.content = std::max(cur.content, rec.content);
     if (cur.studios.empty()) cur.studios = std::move(rec.studios);
     if (cur.related.empty()) cur.related = std::move(rec.related);
     if (cur.image_url.empty()) cur.image_url = std::move(rec.image_url);
@@ -162,6 +169,44 @@ int Item::start_year() const {
     return year;
   }
   return 0;
+}
+
+bool Item::all_ages() const {
+  if (age_rating == "g" || age_rating == "pg") return true;
+  return std::any_of(genres.begin(), genres.end(), [](const std::string& g) { return absl::EqualsIgnoreCase(g, "Kids"); });
+}
+
+ContentLevel ContentLevelOf(const Item& item) {
+  auto has_genre = [&](std::initializer_list<absl::string_view> names) {
+    for (const std::string& g : item.genres) {
+      for (absl::string_view n : names) {
+        if (absl::EqualsIgnoreCase(g, n)) return true;
+      }
+    }
+    return false;
+  };
+  if (absl::EqualsIgnoreCase(item.age_rating, "rx") || has_genre({"Hentai", "Erotica"})) return ContentLevel::kAdult;
+  if (absl::EqualsIgnoreCase(item.age_rating, "r+") || absl::EqualsIgnoreCase(item.nsfw, "gray") ||
+      absl::EqualsIgnoreCase(item.nsfw, "black") || has_genre({"Yaoi", "Yuri"})) {
+    return ContentLevel::kMature;
+  }
+  return ContentLevel::kGeneral;
+}
+
+absl::string_view ContentLevelName(ContentLevel level) {
+  switch (level) {
+    case ContentLevel::kGeneral: return "general";
+    case ContentLevel::kMature: return "mature";
+    case ContentLevel::kAdult: return "adult";
+  }
+  return "general";
+}
+
+std::optional<ContentLevel> ParseContentLevel(absl::string_view name) {
+  for (ContentLevel l : {ContentLevel::kGeneral, ContentLevel::kMature, ContentLevel::kAdult}) {
+    if (absl::EqualsIgnoreCase(name, ContentLevelName(l))) return l;
+  }
+  return std::nullopt;
 }
 
 absl::StatusOr<Catalog> Catalog::Load(const std::vector<std::string>& paths,
@@ -186,6 +231,7 @@ absl::StatusOr<Catalog> Catalog::FromItems(std::vector<Item> items) {
             [](const Item& a, const Item& b) { return a.id < b.id; });
   Catalog c;
   c.index_.reserve(items.size());
+  for (Item& it : items) it.content = std::max(it.content, ContentLevelOf(it));
   for (size_t i = 0; i < items.size(); ++i) {
     if (!c.index_.try_emplace(items[i].id, i).second) {
       return absl::InvalidArgumentError(absl::StrCat("duplicate item id ", items[i].id));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,15 @@
 #include "absl/status/statusor.h"
 
 namespace simsearch {
+
+// How explicit an anime is, for content policies. Ordered: a policy allows the levels up
+// to a maximum (the HTTP API: up to kMature by default, kGeneral for "family safe").
+enum class ContentLevel : uint8_t {
+  kGeneral = 0,
+  kMature = 1,  // MAL age rating R+ (mild nudity), nsfw "gray" or "black", or an explicit
+                // boys' or girls' love genre (the 2017 labels "Yaoi", "Yuri")
+  kAdult = 2,   // MAL age rating Rx, or "Hentai" or "Erotica" among the genres
+};
 
 // One item's metadata. Unknown fields are empty / zero.
 struct Item {
@@ -27,6 +37,10 @@ struct Item {
   // MAL's fields where a catalogue file has them (data/anime/anime_catalogue_2024.csv):
   std::string start_date;            // ISO: "2023-09-29", "2023-09" or "2023"
   std::string age_rating;            // g, pg, pg_13, r, r+, rx (Hentai)
+  std::string nsfw;                  // MAL's nsfw flag: white (safe), gray, black
+  // The most explicit level any catalogue source gives (a title one source files under
+  // "Ecchi" and another under "Erotica" is adult): see Catalog::Load.
+  ContentLevel content = ContentLevel::kGeneral;
   std::vector<std::string> studios;  // e.g. {"Madhouse"}
   std::vector<int64_t> related;      // MAL ids of franchise entries (sequels, prequels, side stories)
   std::string image_url;             // a cover image
@@ -39,6 +53,8 @@ struct Item {
 
   // The year the anime started, or 0 when unknown.
   int start_year() const;
+  // True for an anime made for every age: MAL age rating G or PG, or the genre "Kids".
+  bool all_ages() const;
 
   friend bool operator==(const Item&, const Item&) = default;
 };
@@ -56,7 +72,7 @@ class Catalog {
   // (case-insensitive): id: anime_id | mal_id | id; title: name | title;
   // English title: english_name | "english name" | title_english; genres: genre |
   // genres (comma-separated); type; episodes; members; synopsis; start_date;
-  // age_rating; studios (comma-separated); related (space-separated ids); image_url.
+  // age_rating; nsfw; studios (comma-separated); related (space-separated ids); image_url.
   // The id and title columns are required; every record must have as many fields as
   // the header.
   //
@@ -64,7 +80,8 @@ class Catalog {
   // comes from the first file (in argument order) where it is known, so a later file
   // fills gaps (an English title, a newer anime) without overriding earlier values;
   // but members is the largest count any file gives (counts only grow: the largest is
-  // the newest snapshot's).
+  // the newest snapshot's), and `content` is the most explicit level of any file's
+  // record (ContentLevelOf each record: genres, age rating, nsfw).
   // Titles have their HTML entities decoded; "Unknown"/"UNKNOWN" reads as unknown.
   static absl::StatusOr<Catalog> Load(const std::vector<std::string>& paths,
                                       const CatalogOptions& options = {});
@@ -85,6 +102,12 @@ class Catalog {
   std::vector<std::string> skipped_;
   absl::flat_hash_map<int64_t, size_t> index_;
 };
+
+// The level an item's own fields give (genres, age_rating, nsfw; not `content`).
+ContentLevel ContentLevelOf(const Item& item);
+// "general", "mature", "adult"; and back (case-insensitive), nullopt for anything else.
+absl::string_view ContentLevelName(ContentLevel level);
+std::optional<ContentLevel> ParseContentLevel(absl::string_view name);
 
 // Decodes HTML character references: named (&amp; &lt; &gt; &quot; &apos; &nbsp;) and
 // numeric (&#039; &#x27;), as UTF-8. Anything else is kept as written.

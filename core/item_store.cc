@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 
@@ -18,6 +19,22 @@ std::vector<std::string> Vocabulary(std::vector<std::string> v) {
                       }),
           v.end());
   return v;
+}
+
+constexpr absl::string_view kAgeRatings[] = {"g", "pg", "pg_13", "r", "r+", "rx"};
+constexpr absl::string_view kNsfw[] = {"white", "gray", "black"};
+
+// 1 + the name's index in `names` (case-insensitive), 0 when absent.
+template <size_t N>
+int64_t Code(const absl::string_view (&names)[N], absl::string_view name) {
+  for (size_t i = 0; i < N; ++i) {
+    if (absl::EqualsIgnoreCase(names[i], name)) return static_cast<int64_t>(i + 1);
+  }
+  return 0;
+}
+template <size_t N>
+absl::string_view Name(const absl::string_view (&names)[N], int64_t code) {
+  return code >= 1 && code <= static_cast<int64_t>(N) ? names[code - 1] : absl::string_view();
 }
 
 }  // namespace
@@ -40,8 +57,14 @@ absl::string_view ItemView::type() const {
   return t == 0 || t > store_->type_names_.size() ? absl::string_view() : store_->type_names_[t - 1];
 }
 
-int32_t ItemView::episodes() const { return static_cast<int32_t>(store_->attrs_[uint64_t{row_} * 3 + 1]); }
-int64_t ItemView::members() const { return store_->attrs_[uint64_t{row_} * 3]; }
+int32_t ItemView::episodes() const { return static_cast<int32_t>(store_->attr(row_, 1)); }
+int64_t ItemView::members() const { return store_->attr(row_, 0); }
+absl::string_view ItemView::age_rating() const { return Name(kAgeRatings, store_->attr(row_, 3)); }
+absl::string_view ItemView::nsfw() const { return Name(kNsfw, store_->attr(row_, 4)); }
+ContentLevel ItemView::content() const {
+  const int64_t level = store_->attr(row_, 5);  // a damaged file reads as the most explicit level
+  return level >= 0 && level <= 2 ? static_cast<ContentLevel>(level) : ContentLevel::kAdult;
+}
 
 std::vector<absl::string_view> ItemView::genres() const {
   std::vector<absl::string_view> out;
@@ -58,6 +81,9 @@ Item ItemView::ToItem(int64_t id, bool with_synopsis) const {
   it.type = std::string(type());
   it.episodes = episodes();
   it.members = members();
+  it.age_rating = std::string(age_rating());
+  it.nsfw = std::string(nsfw());
+  it.content = content();
   if (with_synopsis) it.synopsis = std::string(synopsis());
   return it;
 }
@@ -77,7 +103,7 @@ ItemStore ItemStore::Build(const std::vector<const Item*>& items, bool with_syno
   (void)s.Index();  // cannot fail on vocabularies built here
   s.own_offsets_.reserve(s.rows_ * 3 + 1);
   s.own_offsets_.push_back(0);
-  s.own_attrs_.assign(s.rows_ * 3, 0);
+  s.own_attrs_.assign(s.rows_ * kAttrs, 0);
   s.own_genres_.assign(s.rows_ * s.genre_words_, 0);
   for (size_t row = 0; row < items.size(); ++row) {
     static const Item kNone;
@@ -86,9 +112,13 @@ ItemStore ItemStore::Build(const std::vector<const Item*>& items, bool with_syno
       if (t != &it.synopsis || with_synopses) s.own_text_.insert(s.own_text_.end(), t->begin(), t->end());
       s.own_offsets_.push_back(static_cast<int64_t>(s.own_text_.size()));
     }
-    s.own_attrs_[row * 3] = it.members;
-    s.own_attrs_[row * 3 + 1] = it.episodes;
-    s.own_attrs_[row * 3 + 2] = it.type.empty() ? 0 : *s.TypeIndex(it.type);
+    int64_t* attrs = &s.own_attrs_[row * kAttrs];
+    attrs[0] = it.members;
+    attrs[1] = it.episodes;
+    attrs[2] = it.type.empty() ? 0 : *s.TypeIndex(it.type);
+    attrs[3] = Code(kAgeRatings, it.age_rating);
+    attrs[4] = Code(kNsfw, it.nsfw);
+    attrs[5] = static_cast<int64_t>(std::max(it.content, ContentLevelOf(it)));
     for (const std::string& g : it.genres) {
       const uint32_t bit = *s.GenreBit(g);
       s.own_genres_[row * s.genre_words_ + bit / 64] |= uint64_t{1} << (bit % 64);
@@ -128,7 +158,7 @@ absl::Status ItemStore::Write(const std::string& dir) const {
   auto path = [&](const char* f) { return absl::StrCat(dir, "/", f); };
   SIMSEARCH_RETURN_IF_ERROR(WriteUInt8ArrayFile(path(kItemTextFile), text_.data(), text_.size()));
   SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(path(kItemTextOffsetsFile), offsets_.data(), offsets_.size()));
-  SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(path(kItemAttrsFile), attrs_.data(), rows_, 3));
+  SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(path(kItemAttrsFile), attrs_.data(), rows_, kAttrs));
   return WriteInt64ArrayFile(path(kItemGenresFile), reinterpret_cast<const int64_t*>(genre_bits_.data()), rows_,
                           genre_words_);
 }
@@ -152,9 +182,10 @@ absl::StatusOr<ItemStore> ItemStore::Open(const std::string& dir, uint64_t rows,
   if (s.offsets_file_.count() != rows * 3 + 1) {
     return bad(kItemTextOffsetsFile, absl::StrCat("holds ", s.offsets_file_.count(), " offsets, not ", rows * 3 + 1));
   }
-  if (s.attrs_file_.count() != rows || s.attrs_file_.dims() != 3) {
-    return bad(kItemAttrsFile, absl::StrCat("is ", s.attrs_file_.count(), " x ", s.attrs_file_.dims(), ", not ",
-                                            rows, " x 3"));
+  const size_t attr_cols = s.attrs_file_.dims();
+  if (s.attrs_file_.count() != rows || (attr_cols != kAttrs && attr_cols != 3)) {
+    return bad(kItemAttrsFile, absl::StrCat("is ", s.attrs_file_.count(), " x ", attr_cols, ", not ", rows, " x ",
+                                            kAttrs, " (or x 3 from before age ratings)"));
   }
   if (s.genres_file_.count() != rows || s.genres_file_.dims() != s.genre_words_) {
     return bad(kItemGenresFile, absl::StrCat("is ", s.genres_file_.count(), " x ", s.genres_file_.dims(), ", not ",
@@ -167,9 +198,23 @@ absl::StatusOr<ItemStore> ItemStore::Open(const std::string& dir, uint64_t rows,
   }
   s.text_ = absl::MakeConstSpan(s.text_file_.uint8s(), s.text_file_.count());
   s.offsets_ = absl::MakeConstSpan(off, rows * 3 + 1);
-  s.attrs_ = absl::MakeConstSpan(s.attrs_file_.int64s(), rows * 3);
   s.genre_bits_ = absl::MakeConstSpan(reinterpret_cast<const uint64_t*>(s.genres_file_.int64s()),
                                       rows * s.genre_words_);
+  if (attr_cols == kAttrs) {
+    s.attrs_ = absl::MakeConstSpan(s.attrs_file_.int64s(), rows * kAttrs);
+    return s;
+  }
+  // A bundle from before age ratings: widen its columns in memory, with the content
+  // level its genres give (no age rating or nsfw flag is known).
+  const int64_t* old = s.attrs_file_.int64s();
+  s.own_attrs_.assign(rows * kAttrs, 0);
+  for (uint64_t row = 0; row < rows; ++row) {
+    std::copy_n(old + row * 3, 3, &s.own_attrs_[row * kAttrs]);
+    Item genres_only;
+    ItemView(&s, static_cast<uint32_t>(row)).ForEachGenre([&](absl::string_view g) { genres_only.genres.emplace_back(g); });
+    s.own_attrs_[row * kAttrs + 5] = static_cast<int64_t>(ContentLevelOf(genres_only));
+  }
+  s.attrs_ = s.own_attrs_;
   return s;
 }
 

@@ -5,8 +5,12 @@
 //   item_text_offsets.i64   3N+1 offsets into item_text.u8: row r's title is
 //                           [off[3r], off[3r+1]), its English title the next range,
 //                           its synopsis the one after (empty when not kept)
-//   item_attrs.i64          N x 3: members, episodes, type (0 unknown, t+1 is
-//                           manifest item_store.types[t])
+//   item_attrs.i64          N x 6: members, episodes, type (0 unknown, t+1 is
+//                           manifest item_store.types[t]), MAL age rating (0 unknown,
+//                           1-6: g, pg, pg_13, r, r+, rx), nsfw (0 unknown, 1-3:
+//                           white, gray, black), content level (ContentLevel). Bundles
+//                           from before 2026-12-06 have the first 3 columns: their
+//                           content level is derived from the genres at open.
 //   item_genres.i64         N x W genre bitmaps (W = max(1, ceil(G/64))): bit g of word
 //                           g/64 set when the row has manifest item_store.genres[g]
 //
@@ -59,6 +63,9 @@ class ItemView {
   absl::string_view type() const;  // empty when unknown
   int32_t episodes() const;
   int64_t members() const;
+  absl::string_view age_rating() const;  // "g" ... "rx"; empty when unknown
+  absl::string_view nsfw() const;        // "white", "gray", "black"; empty when unknown
+  ContentLevel content() const;
   // The genre names, in the vocabulary's (sorted) order.
   std::vector<absl::string_view> genres() const;
   // The same without building a list: f(absl::string_view) per genre.
@@ -97,13 +104,16 @@ class ItemStore {
 
   size_t genre_words() const { return genre_words_; }
   const uint64_t* genre_bits(uint32_t row) const { return genre_bits_.data() + uint64_t{row} * genre_words_; }
-  uint16_t type_index(uint32_t row) const { return static_cast<uint16_t>(attrs_[uint64_t{row} * 3 + 2]); }
+  static constexpr size_t kAttrs = 6;  // item_attrs.i64's columns
+  uint16_t type_index(uint32_t row) const { return static_cast<uint16_t>(attr(row, 2)); }
+  ContentLevel content(uint32_t row) const { return static_cast<ContentLevel>(attr(row, 5)); }
 
  private:
   friend class ItemView;
   ItemStore() = default;
   absl::Status Index();  // vocabulary maps and checks shared by Build and Open
   absl::string_view Text(uint64_t slot) const;  // slot 3*row + field
+  int64_t attr(uint32_t row, size_t column) const { return attrs_[uint64_t{row} * kAttrs + column]; }
 
   uint64_t rows_ = 0;
   std::vector<std::string> genre_names_, type_names_;

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/catalog.h"
+
 namespace simsearch {
 
 // One query. Exactly one kind is set.
@@ -111,6 +113,11 @@ struct FilterSpec {
   std::vector<std::string> types;            // keep items of any of these types (case-insensitive)
   std::vector<std::string> exclude_genres;   // drop items with any of these (unknown: ignored)
   std::vector<std::string> exclude_types;    // drop items of these types (unknown: ignored)
+  // Drop items more explicit than this (Item::content); kAdult: no limit.
+  ContentLevel max_content = ContentLevel::kAdult;
+  // Drop items less explicit than this; kGeneral: no limit. (The HTTP API's list of an
+  // adult anime is adult titles only.)
+  ContentLevel min_content = ContentLevel::kGeneral;
 };
 
 }  // namespace simsearch

@@ -22,6 +22,8 @@ bool CompiledFilter::Allows(uint32_t row) const {
   const Collection& c = *collection_;
   if (exclusions_only()) return true;
   const ItemStore& items = *c.items_;
+  const ContentLevel level = items.content(row);
+  if (level > max_content_ || level < min_content_) return false;
   const uint16_t type = items.type_index(row);
   if (!type_allowed_.empty() && (type >= type_allowed_.size() || !type_allowed_[type])) return false;
   if (!type_excluded_.empty() && type < type_excluded_.size() && type_excluded_[type]) return false;
@@ -265,15 +267,22 @@ absl::StatusOr<uint32_t> Collection::RowOf(int64_t id) const {
 absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec) const {
   CompiledFilter f;
   f.collection_ = this;
+  if (spec.max_content > ContentLevel::kAdult || spec.min_content > ContentLevel::kAdult) {
+    return absl::InvalidArgumentError(
+        "unknown content level in the filter; use CONTENT_LEVEL_GENERAL, _MATURE or _ADULT (or leave it unset)");
+  }
   for (int64_t id : spec.exclude_ids) {
     if (auto row = RowOf(id); row.ok()) f.excluded_.insert(*row);
   }
   if ((!spec.genres.empty() || !spec.types.empty() || !spec.exclude_genres.empty() ||
-       !spec.exclude_types.empty()) &&
+       !spec.exclude_types.empty() || spec.max_content != ContentLevel::kAdult ||
+       spec.min_content != ContentLevel::kGeneral) &&
       !items_) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "collection '", name(), "' has no item metadata, so it cannot filter by genre or type"));
+        "collection '", name(), "' has no item metadata, so it cannot filter by genre, type or content level"));
   }
+  f.max_content_ = spec.max_content;
+  f.min_content_ = spec.min_content;
   for (const std::string& g : spec.exclude_genres) {
     const std::optional<uint32_t> bit = items_->GenreBit(absl::StripAsciiWhitespace(g));
     if (!bit) continue;  // no item has it: nothing to exclude

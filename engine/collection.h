@@ -41,7 +41,8 @@ class CompiledFilter final : public RowFilter {
   // True when only id exclusions apply (counting allowed rows is then free).
   bool exclusions_only() const {
     return genre_mask_.empty() && type_allowed_.empty() && genre_exclude_mask_.empty() &&
-           type_excluded_.empty();
+           type_excluded_.empty() && max_content_ == ContentLevel::kAdult &&
+           min_content_ == ContentLevel::kGeneral;
   }
   void Exclude(uint32_t row) { excluded_.insert(row); }
   size_t excluded_count() const { return excluded_.size(); }
@@ -54,6 +55,8 @@ class CompiledFilter final : public RowFilter {
   std::vector<bool> type_allowed_;            // by type index (0 = unknown type)
   std::vector<uint64_t> genre_exclude_mask_;  // bit g set: genre g refused
   std::vector<bool> type_excluded_;           // by type index
+  ContentLevel max_content_ = ContentLevel::kAdult;    // kAdult: no limit
+  ContentLevel min_content_ = ContentLevel::kGeneral;  // kGeneral: no limit
 };
 
 struct CollectionOptions {

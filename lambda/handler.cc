@@ -261,8 +261,8 @@ class Router {
     return std::nullopt;
   }
 
-  // Filters from a JSON body: lists of names, and include_adult (default false: the
-  // policy's adult genres join exclude_genres).
+  // Filters from a JSON body: lists of names, and the content policy's include_adult
+  // and family_safe (booleans, default false).
   std::optional<Reply> ReadBodyFilter(const json& body, FilterSpec* f) {
     const std::pair<const char*, std::vector<std::string>*> lists[] = {
         {"genres", &f->genres}, {"types", &f->types}, {"exclude_genres", &f->exclude_genres},
@@ -276,13 +276,13 @@ class Router {
         out->push_back(v.get<std::string>());
       }
     }
-    bool include_adult = false;
-    if (auto it = body.find("include_adult"); it != body.end()) {
-      if (!it->is_boolean()) return Error(400, "'include_adult' must be true or false");
-      include_adult = it->get<bool>();
+    for (auto [key, out] : {std::pair{"include_adult", &policy_.include_adult}, std::pair{"family_safe", &policy_.family_safe}}) {
+      if (auto it = body.find(key); it != body.end()) {
+        if (!it->is_boolean()) return Error(400, absl::StrCat("'", key, "' must be true or false"));
+        *out = it->get<bool>();
+      }
     }
-    ApplyContentPolicy(include_adult, f);
-    return std::nullopt;
+    return ApplyContentPolicy(f);
   }
 
   // The same from query parameters: comma-separated names, include_adult=true|false.
@@ -297,20 +297,37 @@ class Router {
         out->emplace_back(absl::StripAsciiWhitespace(name));
       }
     }
-    bool include_adult = false;
-    if (auto it = req_.query.find("include_adult"); it != req_.query.end()) {
-      if (it->second != "true" && it->second != "false") {
-        return Error(400, absl::StrCat("'include_adult' must be true or false, got '", Quote(it->second), "'"));
+    if (auto r = ReadQueryPolicy()) return *r;
+    return ApplyContentPolicy(f);
+  }
+
+  // include_adult=true|false and family_safe=true|false from the query string.
+  std::optional<Reply> ReadQueryPolicy() {
+    for (auto [key, out] : {std::pair{"include_adult", &policy_.include_adult}, std::pair{"family_safe", &policy_.family_safe}}) {
+      if (auto it = req_.query.find(key); it != req_.query.end()) {
+        if (it->second != "true" && it->second != "false") {
+          return Error(400, absl::StrCat("'", key, "' must be true or false, got '", Quote(it->second), "'"));
+        }
+        *out = it->second == "true";
       }
-      include_adult = it->second == "true";
     }
-    ApplyContentPolicy(include_adult, f);
     return std::nullopt;
   }
 
-  void ApplyContentPolicy(bool include_adult, FilterSpec* f) const {
-    if (include_adult) return;
-    f->exclude_genres.insert(f->exclude_genres.end(), o_.adult_genres.begin(), o_.adult_genres.end());
+  // The public API's content policy (docs/API.md, "Content policy"): adult titles
+  // (MAL age rating Rx, or Hentai or Erotica in any catalogue source) are left out
+  // unless include_adult; family_safe leaves out mature ones too (R+, explicit BL/GL).
+  std::optional<Reply> ApplyContentPolicy(FilterSpec* f) {
+    if (policy_.include_adult && policy_.family_safe) {
+      return Error(400, "'include_adult' and 'family_safe' contradict each other; set at most one to true");
+    }
+    f->max_content = MaxContent();
+    return std::nullopt;
+  }
+  ContentLevel MaxContent() const {
+    return policy_.include_adult ? ContentLevel::kAdult
+           : policy_.family_safe ? ContentLevel::kGeneral
+                                 : ContentLevel::kMature;
   }
 
   static json FilterJson(const FilterSpec& f) {
@@ -319,6 +336,8 @@ class Router {
     if (!f.types.empty()) j["types"] = f.types;
     if (!f.exclude_genres.empty()) j["exclude_genres"] = f.exclude_genres;
     if (!f.exclude_types.empty()) j["exclude_types"] = f.exclude_types;
+    if (f.max_content != ContentLevel::kAdult) j["max_content_level"] = std::string(ContentLevelName(f.max_content));
+    if (f.min_content != ContentLevel::kGeneral) j["min_content_level"] = std::string(ContentLevelName(f.min_content));
     return j;
   }
 
@@ -345,7 +364,7 @@ class Router {
     static const std::vector<std::string> kFields = {"name",   "id",         "like",           "dislike",
                                                      "dislike_weight", "n", "collection", "genres",
                                                      "types",  "exclude_genres", "exclude_types",
-                                                     "include_adult"};
+                                                     "include_adult", "family_safe"};
     for (auto it = body.begin(); it != body.end(); ++it) {
       if (std::find(kFields.begin(), kFields.end(), it.key()) == kFields.end()) {
         return Error(400, absl::StrCat("unknown field '", Quote(it.key()), "'; expected ", absl::StrJoin(kFields, ", ")));
@@ -445,6 +464,25 @@ class Router {
         query = {{"name", name}, {"id", id}, {"title", resolved->matched_title}};
       }
       q = SearchQuery::Item(id);
+      // The anime's own level shapes its list: an all-ages anime's list is family safe
+      // unless adult titles were asked for (a Kids title must not lead to R+ or explicit
+      // BL/GL titles), and an adult anime's list holds adult titles only, and only when
+      // asked for: adult titles neither lead out of nor into the other lists.
+      auto items = backend_.GetItems(collection, {id}, deadline_);
+      if (items.ok() && !items->empty()) {
+        const Item& it = (*items)[0].item;
+        if (it.content == ContentLevel::kAdult) {
+          if (!policy_.include_adult) {
+            return {200, {{"collection", collection}, {"query", query}, {"filter", FilterJson(so.filter)},
+                          {"results", json::array()},
+                          {"notice", "this anime is for adults (MAL age rating Rx, or the genre Hentai or Erotica): "
+                                     "its list is shown with include_adult=true"}}, {}};
+          }
+          so.filter.min_content = ContentLevel::kAdult;
+        } else if (it.all_ages() && !policy_.include_adult) {
+          so.filter.max_content = ContentLevel::kGeneral;
+        }
+      }
     }
     auto hits = backend_.Search(q, so);
     if (!hits.ok()) return FromStatus(hits.status());
@@ -556,13 +594,9 @@ class Router {
         return Error(400, absl::StrCat("'n' must be an integer between 1 and 50, got '", Quote(kv->second), "'"));
       }
     }
-    bool include_adult = false;
-    if (auto it = req_.query.find("include_adult"); it != req_.query.end()) {
-      if (it->second != "true" && it->second != "false") {
-        return Error(400, absl::StrCat("'include_adult' must be true or false, got '", Quote(it->second), "'"));
-      }
-      include_adult = it->second == "true";
-    }
+    if (auto r = ReadQueryPolicy()) return *r;
+    FilterSpec policy;
+    if (auto r = ApplyContentPolicy(&policy)) return *r;
     std::string collection;
     if (auto c = req_.query.find("collection"); c != req_.query.end() && !c->second.empty()) {
       collection = c->second;
@@ -584,11 +618,7 @@ class Router {
     json results = json::array();
     for (const TitleCandidate& m : found->matches) {
       if (static_cast<int>(results.size()) == n) break;
-      if (!include_adult && std::any_of(m.item.genres.begin(), m.item.genres.end(), [&](const std::string& g) {
-            return std::find(o_.adult_genres.begin(), o_.adult_genres.end(), g) != o_.adult_genres.end();
-          })) {
-        continue;
-      }
+      if (m.item.content > policy.max_content) continue;
       json j = ItemJson(m.item);
       j["score"] = m.score;
       j["matched_title"] = m.matched_title;
@@ -607,6 +637,9 @@ class Router {
   }
 
   json ignored_ = json::array();  // /recommend: listed ids the collection does not hold
+  struct {
+    bool include_adult = false, family_safe = false;
+  } policy_;  // as asked; ApplyContentPolicy turns it into a filter
   const Request& req_;
   const SearchBackend& backend_;
   const HandlerOptions& o_;

@@ -7,14 +7,23 @@
 //                    or {"like": [1, 5], "dislike": [20], "dislike_weight": 0.25}
 //                    optional "collection" (default: HandlerOptions::recommend_collection),
 //                    filters "genres", "types", "exclude_genres", "exclude_types" (lists),
-//                    "include_adult" (default false: the adult genres are excluded)
+//                    "include_adult" / "family_safe" (the content policy, below)
 //   GET  /search?q=TEXT&collection=synopsis&k=10  [&genres=&types=&exclude_genres=
-//                    &exclude_types= (comma-separated) &include_adult=true]
-//   GET  /titles?q=cowboy%20beb&n=8  title suggestions, best first [&collection=&include_adult=]
+//                    &exclude_types= (comma-separated) &include_adult=true &family_safe=true]
+//   GET  /titles?q=cowboy%20beb&n=8  title suggestions, best first [&collection=&include_adult=
+//                    &family_safe=]
 //   GET  /items/{id}[?collection=...]  (without collection: every served collection holding
 //                    it, listed in "collections", with its synopsis where one has it)
 //   GET  /health
 //   OPTIONS *        CORS preflight
+//
+// Content policy (every list): adult titles (ContentLevel::kAdult: MAL age rating Rx,
+// or Hentai or Erotica in any catalogue source) are left out unless include_adult is
+// true; family_safe=true leaves out mature ones too (R+, nsfw gray/black, Yaoi, Yuri),
+// and so does the list of an all-ages anime (rating G or PG, or Kids) unless
+// include_adult. An adult anime's list is empty unless include_adult, and then holds
+// adult titles only. The gRPC API applies no policy: Filter.max_content_level and
+// min_content_level.
 #pragma once
 
 #include <string>
@@ -35,9 +44,6 @@ struct HandlerOptions {
   // Time kept back from the invocation deadline to answer before Lambda cuts us off.
   absl::Duration deadline_margin = absl::Milliseconds(100);
   std::string cors_origin = "*";
-  // The public API's content policy: lists exclude these genres unless the request
-  // asks for adult titles ("include_adult": true, or include_adult=true).
-  std::vector<std::string> adult_genres = {"Hentai", "Erotica"};
 };
 
 struct Invocation {

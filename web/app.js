@@ -25,6 +25,7 @@ const GENRES = ["Action", "Adventure", "Avant Garde", "Award Winning", "Boys Lov
   "Shounen Ai", "Slice of Life", "Space", "Sports", "Super Power", "Supernatural", "Suspense", "Thriller",
   "Vampire", "Yaoi", "Yuri"];
 const LIST_KEY = "simsearch.watchlist.v1";
+const SAFE_KEY = "simsearch.familySafe";  // "1": every list is family safe (no R+, nsfw, Yaoi, Yuri)
 let importNotice = "";  // what the last import did, shown once on the list page
 
 // ---------------------------------------------------------------- small DOM helpers
@@ -93,8 +94,20 @@ async function api(path, { method = "GET", body, signal } = {}) {
   return data;
 }
 
+// The API leaves adult titles out by default; family safe leaves out mature ones too.
+let safeChoice = null;  // the choice made on this page (kept even where storage refuses it)
+function familySafe() {
+  if (safeChoice !== null) return safeChoice;
+  try { return localStorage.getItem(SAFE_KEY) === "1"; } catch (e) { return false; }
+}
+
+function policyQuery() {
+  return familySafe() ? "&family_safe=true" : "";
+}
+
 function filterBody(f) {
   const b = {};
+  if (familySafe()) b.family_safe = true;
   if (f.type) b.types = [f.type];
   if (f.genre) b.genres = [f.genre];
   return b;
@@ -102,6 +115,7 @@ function filterBody(f) {
 
 function filterQuery(f) {
   const p = new URLSearchParams();
+  if (familySafe()) p.set("family_safe", "true");
   if (f.type) p.set("types", f.type);
   if (f.genre) p.set("genres", f.genre);
   return p.toString();
@@ -306,7 +320,7 @@ function renderSearch(main, params, signal) {
     return;
   }
   fill(titles, async () => {
-    const data = await api(`/titles?q=${encodeURIComponent(q)}&n=20`, { signal });
+    const data = await api(`/titles?q=${encodeURIComponent(q)}&n=20${policyQuery()}`, { signal });
     // Title lookup has no filters in the API: the same type and genre rule, applied here.
     const kept = data.results.filter((r) => (!filter.type || r.type === filter.type) &&
       (!filter.genre || (r.genres || []).includes(filter.genre)));
@@ -370,6 +384,10 @@ function renderAnime(main, id, params, signal) {
             ? `Only ${origin.viewers} of our users watched it: this list is predicted from its story, genres, franchise and popularity.`
             : "Nobody in our users' lists watched it yet: this list is predicted from its story, genres, franchise and popularity.")
           : null;
+        // An adult anime's lists are left empty by the API's content policy, which says why.
+        if (data.notice && !data.results.length) {
+          return h("div", {}, h("h3", {}, l.title), h("p", { class: "empty" }, "This anime is for adults: its lists are not shown."));
+        }
         return h("div", {}, h("h3", {}, l.title), note, hitsList(data.results, { label: l.title }));
       }, `Loading ${l.title.toLowerCase()}…`);
       return box;
@@ -504,7 +522,7 @@ async function suggest(text) {
   const list = document.getElementById("suggestions");
   const input = document.getElementById("q");
   try {
-    const data = await api(`/titles?q=${encodeURIComponent(text)}&n=8`, { signal: suggestController.signal });
+    const data = await api(`/titles?q=${encodeURIComponent(text)}&n=8${policyQuery()}`, { signal: suggestController.signal });
     if (input.value.trim() !== text) return;
     list.replaceChildren(...data.results.map((r, i) => h("li", {
       id: `suggestion-${i}`, role: "option", "aria-selected": "false", class: "suggestion",
@@ -558,6 +576,13 @@ function setUpSearchBox() {
 window.addEventListener("hashchange", route);
 window.addEventListener("storage", updateListCount);
 document.addEventListener("DOMContentLoaded", () => {
+  const safe = document.getElementById("family-safe");
+  safe.checked = familySafe();
+  safe.addEventListener("change", () => {
+    safeChoice = safe.checked;
+    try { localStorage.setItem(SAFE_KEY, safe.checked ? "1" : "0"); } catch (e) { /* not kept for the next visit */ }
+    route();
+  });
   setUpSearchBox();
   updateListCount();
   route();

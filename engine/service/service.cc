@@ -64,6 +64,11 @@ void FillItem(const Collection& c, uint32_t row, v1::Item* out, bool with_synops
   out->set_type(type.data(), type.size());
   out->set_episodes(item.episodes());
   out->set_members(item.members());
+  const absl::string_view age = item.age_rating(), nsfw = item.nsfw();
+  out->set_age_rating(age.data(), age.size());
+  out->set_nsfw(nsfw.data(), nsfw.size());
+  // ContentLevel's values are the proto's minus one (0 there means unspecified).
+  out->set_content_level(static_cast<v1::ContentLevel>(static_cast<int>(item.content()) + 1));
   if (with_synopsis) {
     const absl::string_view synopsis = item.synopsis();
     out->set_synopsis(synopsis.data(), synopsis.size());
@@ -81,6 +86,15 @@ FilterSpec ToFilter(const v1::Filter& f) {
   spec.types.assign(f.types().begin(), f.types().end());
   spec.exclude_genres.assign(f.exclude_genres().begin(), f.exclude_genres().end());
   spec.exclude_types.assign(f.exclude_types().begin(), f.exclude_types().end());
+  // ContentLevel's values are the proto's minus one; unset means no limit, and a value
+  // this build does not know becomes one CompileFilter refuses.
+  auto level = [](v1::ContentLevel l, ContentLevel unset) {
+    if (l == v1::CONTENT_LEVEL_UNSPECIFIED) return unset;
+    return l >= v1::CONTENT_LEVEL_GENERAL && l <= v1::CONTENT_LEVEL_ADULT ? static_cast<ContentLevel>(l - 1)
+                                                                        : static_cast<ContentLevel>(255);
+  };
+  spec.max_content = level(f.max_content_level(), ContentLevel::kAdult);
+  spec.min_content = level(f.min_content_level(), ContentLevel::kGeneral);
   return spec;
 }
 

@@ -75,7 +75,7 @@ struct Options {
   std::string extra_lambdas;
   double shift_share = 0.1;
   double popularity_shift = -1;  // < 0: calibrated  // also evaluate the full model with these ridges
-  bool no_franchise = false, no_text = false;
+  bool no_franchise = false, no_text = false, item_bias = false;
 };
 
 int Fail(const absl::Status& st) {
@@ -320,6 +320,7 @@ int Evaluate(const Options& o) {
   for (uint64_t seed : seeds) {
     ModelConfig mc;
     mc.factors = o.factors;
+    mc.item_bias = o.item_bias;
     auto model = NcfModel::Create(mc, split.num_users, split.num_items, seed);
     if (!model.ok()) return Fail(model.status());
     TrainOptions to;
@@ -637,6 +638,7 @@ int Run(int argc, char** argv) {
     p.AddInt("epochs", &o.epochs, "MF epochs (default 20)");
     p.AddInt("threads", &o.threads, "training threads (default 2)");
     p.AddInt("factors", &o.factors, "MF factors (default 64)");
+    p.AddBool("item-bias", &o.item_bias, "MF with a per-item bias (the content model predicts it too)");
     p.AddString("also-lambdas", &o.extra_lambdas, "also evaluate the content model with these ridges", "L,L,...");
   }
   p.AddInt("min-viewers", &o.min_viewers, "anime with fewer training viewers get predicted vectors (default 5)");

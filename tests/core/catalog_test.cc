@@ -100,6 +100,62 @@ TEST(Catalog, ReadsMalFieldsAndTheNewestMembers) {
   EXPECT_EQ(c->Find(60000)->start_year(), 0);
 }
 
+// The content level: the most explicit any source gives. The 2017 file files Nozoki Ana
+// under Ecchi and Ai no Kusabi under Yaoi; MAL's 2023 data calls both Erotica.
+TEST(Catalog, ContentLevelIsTheMostExplicitAnySourceGives) {
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteStringToFile(dir.Join("old.csv"), "anime_id,name,genre,type,episodes,rating,members\n"
+                                                     "17157,Nozoki Ana,\"Comedy, Drama, Ecchi\",OVA,1,7,21200\n"
+                                                     "719,Ai no Kusabi,\"Drama, Romance, Yaoi\",OVA,2,7,20964\n"
+                                                     "30,Kirepapa.,\"Comedy, Yaoi\",OVA,2,6,100\n"
+                                                     "1,Cowboy Bebop,Action,TV,26,8.82,486824\n"
+                                                     "2,Hentai Title,Hentai,OVA,1,6,100\n")
+                  .ok());
+  ASSERT_TRUE(WriteStringToFile(dir.Join("new.csv"),
+                                "anime_id,name,genres,age_rating,nsfw\n"
+                                "17157,Nozoki Ana,\"Drama, Erotica\",r+,\n"
+                                "719,Ai no Kusabi,\"Boys Love, Erotica\",r+,\n"
+                                "1,Cowboy Bebop,Action,r,white\n"
+                                "3,Rated Rx,Fantasy,rx,\n"
+                                "4,Rated R+,Comedy,r+,\n"
+                                "5,Gray,Comedy,pg_13,gray\n"
+                                "6,For Kids,\"Kids, Comedy\",pg_13,white\n"
+                                "7,Rated G,Adventure,g,white\n")
+                  .ok());
+  auto c = Catalog::Load({dir.Join("old.csv"), dir.Join("new.csv")});
+  ASSERT_TRUE(c.ok()) << c.status();
+  auto level = [&](int64_t id) { return c->Find(id)->content; };
+  EXPECT_EQ(level(17157), ContentLevel::kAdult) << "Erotica in the later file wins over Ecchi";
+  EXPECT_EQ(c->Find(17157)->genres, (std::vector<std::string>{"Comedy", "Drama", "Ecchi"}))
+      << "the genres stay the first file's";
+  EXPECT_EQ(level(719), ContentLevel::kAdult);
+  EXPECT_EQ(level(30), ContentLevel::kMature) << "Yaoi: explicit boys' love";
+  EXPECT_EQ(level(1), ContentLevel::kGeneral);
+  EXPECT_EQ(level(2), ContentLevel::kAdult);
+  EXPECT_EQ(level(3), ContentLevel::kAdult);
+  EXPECT_EQ(level(4), ContentLevel::kMature);
+  EXPECT_EQ(level(5), ContentLevel::kMature);
+  EXPECT_EQ(c->Find(5)->nsfw, "gray");
+  EXPECT_EQ(level(6), ContentLevel::kGeneral);
+  EXPECT_TRUE(c->Find(6)->all_ages()) << "Kids";
+  EXPECT_TRUE(c->Find(7)->all_ages()) << "rated G";
+  EXPECT_FALSE(c->Find(1)->all_ages());
+  EXPECT_FALSE(c->Find(5)->all_ages());
+  // Names round-trip; anything else is not a level.
+  for (ContentLevel l : {ContentLevel::kGeneral, ContentLevel::kMature, ContentLevel::kAdult}) {
+    EXPECT_EQ(ParseContentLevel(ContentLevelName(l)), l);
+  }
+  EXPECT_EQ(ParseContentLevel("ADULT"), ContentLevel::kAdult);
+  EXPECT_EQ(ParseContentLevel("nsfw"), std::nullopt);
+  // Items built in code get their level from their fields, too.
+  Item hentai;
+  hentai.id = 9;
+  hentai.genres = {"hentai"};
+  auto built = Catalog::FromItems({hentai});
+  ASSERT_TRUE(built.ok());
+  EXPECT_EQ(built->Find(9)->content, ContentLevel::kAdult);
+}
+
 TEST(Catalog, ErrorsNameFileAndLine) {
   testing::TempDir dir;
   ASSERT_TRUE(WriteStringToFile(dir.Join("noid.csv"), "name,genre\nx,y\n").ok());

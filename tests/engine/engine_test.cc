@@ -16,6 +16,8 @@ using ::testing::HasSubstr;
 class EngineTest : public ::testing::Test {
  protected:
   static constexpr uint64_t kN = 500, kD = 8;
+  // MAL age ratings by row (7 is prime to the synthetic items' 5 genres and 3 types).
+  static constexpr const char* kAges[] = {"g", "pg", "pg_13", "r", "r+", "rx", ""};
 
   void SetUp() override {
     testing::BundleSpec spec;
@@ -24,6 +26,7 @@ class EngineTest : public ::testing::Test {
     spec.dims = kD;
     for (uint64_t i = 0; i < kN; ++i) spec.ids.push_back(static_cast<int64_t>(100 + 2 * i));
     spec.items = testing::SyntheticItems(spec.ids);
+    for (size_t i = 0; i < spec.items.size(); ++i) spec.items[i].age_rating = kAges[i % 7];
     testing::BuildBundleOrDie(dir_.Join("root"), dir_.path(), spec);
     unit_ = spec.vectors;
     testing::NormalizeRows(&unit_, kD);
@@ -156,6 +159,42 @@ TEST_F(EngineTest, ExcludeFiltersEqualTheOracleOverTheRemainingItems) {
   auto all = One(SearchQuery::Vector(Row(300)), 10, unknown);
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(HitIds(*all), Oracle(Row(300), 10));
+}
+
+// Content levels against the oracle: rx is adult, r+ mature, the rest general (the
+// synthetic genres are none of the explicit ones). The engine applies only what the
+// filter asks: no policy of its own.
+TEST_F(EngineTest, ContentLevelFiltersEqualTheOracle) {
+  auto level = [](size_t row) {
+    const std::string age = kAges[row % 7];
+    return age == "rx" ? ContentLevel::kAdult : age == "r+" ? ContentLevel::kMature : ContentLevel::kGeneral;
+  };
+  const std::pair<ContentLevel, ContentLevel> ranges[] = {
+      {ContentLevel::kGeneral, ContentLevel::kAdult},    // no filter: every row
+      {ContentLevel::kGeneral, ContentLevel::kGeneral},  // family safe
+      {ContentLevel::kGeneral, ContentLevel::kMature},   // the HTTP API's default
+      {ContentLevel::kAdult, ContentLevel::kAdult},      // an adult anime's list
+      {ContentLevel::kMature, ContentLevel::kMature}};
+  for (const auto& [lo, hi] : ranges) {
+    FilterSpec f;
+    f.min_content = lo;
+    f.max_content = hi;
+    auto hits = One(SearchQuery::Vector(Row(300)), 20, f);
+    ASSERT_TRUE(hits.ok()) << hits.status();
+    std::vector<int64_t> skip;
+    for (size_t r = 0; r < ids_.size(); ++r) {
+      if (level(r) < lo || level(r) > hi) skip.push_back(ids_[r]);
+    }
+    EXPECT_EQ(HitIds(*hits), Oracle(Row(300), 20, skip)) << static_cast<int>(lo) << ".." << static_cast<int>(hi);
+    for (const Hit& h : *hits) {
+      const size_t r = static_cast<size_t>((h.id - 100) / 2);
+      EXPECT_EQ(h.item.content(), level(r));
+      EXPECT_EQ(h.item.age_rating(), kAges[r % 7]);
+    }
+  }
+  FilterSpec bad;
+  bad.max_content = static_cast<ContentLevel>(7);
+  EXPECT_THAT(One(SearchQuery::Vector(Row(300)), 10, bad).status().message(), HasSubstr("unknown content level"));
 }
 
 TEST_F(EngineTest, ErrorsNameTheProblem) {

@@ -63,6 +63,59 @@ TEST(ItemStore, WhatIsWrittenIsReadBackInPlace) {
   EXPECT_FALSE(mapped->GenreBit("Mecha").has_value());
 }
 
+// Age rating, nsfw flag and content level survive the binary form; a store written
+// before them (item_attrs.i64 with 3 columns) opens with the level its genres give.
+TEST(ItemStore, ContentLevelsAndAgeRatingsAndStoresFromBeforeThem) {
+  std::vector<Item> items = SomeItems();
+  items[0].age_rating = "rx";
+  items[1].age_rating = "r+";
+  items[1].nsfw = "white";
+  items[2].genres = {"Comedy", "Yuri"};
+  items[3].genres = {"Drama", "Hentai"};
+  items[4].age_rating = "g";
+  items[5].content = ContentLevel::kAdult;  // as a catalogue merge may set it (another source's label)
+  const ContentLevel want[] = {ContentLevel::kAdult, ContentLevel::kMature, ContentLevel::kMature,
+                               ContentLevel::kAdult, ContentLevel::kGeneral, ContentLevel::kAdult};
+  std::vector<const Item*> rows;
+  for (const Item& it : items) rows.push_back(&it);
+  const ItemStore built = ItemStore::Build(rows, false);
+  testing::TempDir dir;
+  ASSERT_TRUE(built.Write(dir.path()).ok());
+  auto mapped = ItemStore::Open(dir.path(), items.size(), built.genres(), built.types());
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  for (uint32_t row = 0; row < items.size(); ++row) {
+    for (const ItemStore* s : {&built, static_cast<const ItemStore*>(&*mapped)}) {
+      EXPECT_EQ(s->view(row).content(), want[row]) << "row " << row;
+      EXPECT_EQ(s->view(row).age_rating(), items[row].age_rating) << "row " << row;
+      EXPECT_EQ(s->view(row).nsfw(), items[row].nsfw) << "row " << row;
+      EXPECT_EQ(s->view(row).ToItem(items[row].id).content, want[row]);
+    }
+  }
+  // The old layout: members, episodes, type only. Its levels come from the genres
+  // (rows 2 and 3); what only the age rating or a merge knew is not there to find.
+  std::vector<int64_t> old;
+  for (uint32_t row = 0; row < items.size(); ++row) {
+    old.push_back(items[row].members);
+    old.push_back(items[row].episodes);
+    old.push_back(mapped->type_index(row));
+  }
+  ASSERT_TRUE(WriteInt64ArrayFile(dir.Join(kItemAttrsFile), old.data(), items.size(), 3).ok());
+  auto legacy = ItemStore::Open(dir.path(), items.size(), built.genres(), built.types());
+  ASSERT_TRUE(legacy.ok()) << legacy.status();
+  const ContentLevel from_genres[] = {ContentLevel::kGeneral, ContentLevel::kGeneral, ContentLevel::kMature,
+                                      ContentLevel::kAdult,   ContentLevel::kGeneral, ContentLevel::kGeneral};
+  for (uint32_t row = 0; row < items.size(); ++row) {
+    EXPECT_EQ(legacy->view(row).content(), from_genres[row]) << "row " << row;
+    EXPECT_EQ(legacy->view(row).members(), items[row].members);
+    EXPECT_EQ(legacy->view(row).type(), items[row].type);
+    EXPECT_EQ(legacy->view(row).age_rating(), "");
+  }
+  ASSERT_TRUE(WriteInt64ArrayFile(dir.Join(kItemAttrsFile), old.data(), items.size() / 2, 6).ok());
+  auto wrong = ItemStore::Open(dir.path(), items.size(), built.genres(), built.types());
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find(kItemAttrsFile), std::string::npos) << wrong.status();
+}
+
 TEST(ItemStore, DamagedOffsetsGiveEmptyFieldsNotCrashes) {
   const std::vector<Item> items = SomeItems();
   std::vector<const Item*> rows;

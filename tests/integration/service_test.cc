@@ -243,6 +243,18 @@ TEST_F(ServiceTest, FiltersThroughTheWire) {
     EXPECT_NE(h.id, 2);
     EXPECT_NE(h.id, 3);
   }
+  // Content levels travel too: the synthetic items are all general.
+  SearchOptions general = Opts("small", 5);
+  general.filter.max_content = ContentLevel::kGeneral;
+  hits = srv_->client->Search(SearchQuery::Item(1), general);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  ASSERT_EQ(hits->size(), 5u);
+  for (const ClientHit& h : *hits) EXPECT_EQ(h.item.content, ContentLevel::kGeneral);
+  SearchOptions adult = Opts("small", 5);
+  adult.filter.min_content = ContentLevel::kAdult;
+  hits = srv_->client->Search(SearchQuery::Item(1), adult);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  EXPECT_TRUE(hits->empty()) << "no item is adult";
 }
 
 }  // namespace

@@ -90,7 +90,7 @@ std::vector<Neighbor> BruteForceTopK(const std::vector<float>& base, uint64_t d,
 
 void WriteCatalogCsv(const std::string& path, const std::vector<Item>& items) {
   std::ofstream f(path);
-  f << "anime_id,name,english_name,genre,type,episodes,members\n";
+  f << "anime_id,name,english_name,genre,type,episodes,members,age_rating,nsfw\n";
   auto quote = [](const std::string& s) {
     std::string q = "\"";
     for (char c : s) {
@@ -103,7 +103,8 @@ void WriteCatalogCsv(const std::string& path, const std::vector<Item>& items) {
     std::string genres;
     for (size_t i = 0; i < it.genres.size(); ++i) genres += (i ? ", " : "") + it.genres[i];
     f << it.id << "," << quote(it.title) << "," << quote(it.english_title) << "," << quote(genres)
-      << "," << it.type << "," << it.episodes << "," << it.members << "\n";
+      << "," << it.type << "," << it.episodes << "," << it.members << "," << it.age_rating << "," << it.nsfw
+      << "\n";
   }
 }
 

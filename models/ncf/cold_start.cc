@@ -478,6 +478,51 @@ absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const st
   return c;
 }
 
+double DeshrinkQueries(const Tensor& learned, const std::vector<uint32_t>& warm_rows,
+                       const std::vector<uint8_t>& predicted, const std::vector<int>& group, Tensor* queries) {
+  const size_t d = static_cast<size_t>(learned.cols);
+  // Mean squared distance of rows to their group's mean, and the means.
+  auto spread = [&](const float* x, const std::vector<uint32_t>& rows, absl::flat_hash_map<int, std::vector<double>>* means) {
+    absl::flat_hash_map<int, size_t> count;
+    for (uint32_t r : rows) {
+      std::vector<double>& m = (*means)[group[r]];
+      m.resize(d, 0.0);
+      ++count[group[r]];
+      for (size_t c = 0; c < d; ++c) m[c] += x[static_cast<size_t>(r) * d + c];
+    }
+    for (auto& [g, m] : *means) {
+      for (double& v : m) v /= static_cast<double>(count[g]);
+    }
+    double var = 0;
+    size_t n = 0;
+    for (uint32_t r : rows) {
+      if (count[group[r]] < 2) continue;  // a group of one has no spread
+      const std::vector<double>& m = (*means)[group[r]];
+      for (size_t c = 0; c < d; ++c) {
+        const double a = x[static_cast<size_t>(r) * d + c] - m[c];
+        var += a * a;
+      }
+      ++n;
+    }
+    return n > 0 ? var / static_cast<double>(n) : 0.0;
+  };
+  std::vector<uint32_t> cold;
+  for (uint32_t r = 0; r < predicted.size(); ++r) {
+    if (predicted[r]) cold.push_back(r);
+  }
+  absl::flat_hash_map<int, std::vector<double>> learned_means, cold_means;
+  const double var_learned = spread(learned.v.data(), warm_rows, &learned_means);
+  const double var_cold = spread(queries->v.data(), cold, &cold_means);
+  if (!(var_cold > 0) || !(var_learned > 0)) return 1;
+  const double a = std::sqrt(var_learned / var_cold);
+  for (uint32_t r : cold) {
+    const std::vector<double>& m = cold_means[group[r]];
+    float* q = &queries->v[static_cast<size_t>(r) * d];
+    for (size_t c = 0; c < d; ++c) q[c] = static_cast<float>(m[c] + a * (q[c] - m[c]));
+  }
+  return a;
+}
+
 absl::StatusOr<FilledVectors> FillVectors(const Catalog& catalog, const std::vector<int64_t>& ids,
                                           const Tensor& learned, const std::vector<int>& viewers,
                                           const TextVectors* text, const ContentOptions& options, double lambda,
@@ -504,6 +549,11 @@ absl::StatusOr<FilledVectors> FillVectors(const Catalog& catalog, const std::vec
     out.predicted[r] = 1;
   }
   out.query_vectors = out.vectors;
+  std::vector<int> year(ids.size(), 0);
+  for (size_t r = 0; r < ids.size(); ++r) {
+    if (const Item* it = catalog.Find(ids[r])) year[r] = it->start_year();
+  }
+  out.query_spread = DeshrinkQueries(learned, warm_rows, out.predicted, year, &out.query_vectors);
   if (shift != nullptr && shift->users != nullptr && shift->history != nullptr) {
     if (shift->fixed >= 0) {
       out.calibration.shift = shift->fixed;

@@ -139,7 +139,10 @@ TEST(ContentFeatures, FranchiseIsTheViewerWeightedMeanOfRelatedEntries) {
   auto shifted = FillVectors(*catalog, ids, learned, {30, 10, 0, 0}, nullptr, o, 1.0, 5, &shift);
   ASSERT_TRUE(shifted.ok()) << shifted.status();
   EXPECT_EQ(shifted->calibration.shift, 4.0);
-  EXPECT_EQ(shifted->query_vectors.v, filled->vectors.v) << "as a query, an anime keeps its unshifted vector";
+  EXPECT_EQ(shifted->query_vectors.v, filled->query_vectors.v) << "as a query, an anime is not shifted";
+  EXPECT_EQ(std::vector<float>(filled->query_vectors.v.begin(), filled->query_vectors.v.begin() + 4),
+            std::vector<float>(learned.v.begin(), learned.v.begin() + 4))
+      << "learned rows are their own queries";
   const ContentFeatures fs = BuildContentFeatures(*catalog, ids, nullptr, &learned, {30, 10, 0, 0}, o);
   const int m = MembersColumn(fs);
   ASSERT_GE(m, 0);
@@ -260,4 +263,30 @@ TEST(ColdAnime, TheWindowAfterTheCutoffUpToTheDataEnd) {
 }
 
 }  // namespace
+// The predicted rows spread about their group's mean as much as the learned rows do
+// about theirs (hand-computed: learned [1, 0], [0, 1] in one group: mean [0.5, 0.5],
+// mean squared distance 0.5; predicted [0.2, 0.2], [0.4, 0.2] in another: mean
+// [0.3, 0.2], 0.01; factor sqrt(50)). A group of one has no spread and stays put.
+TEST(ColdStart, DeshrinkQueriesSpreadsPredictedRowsAsLearnedOnes) {
+  Tensor learned(5, 2);
+  learned.v = {1, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+  Tensor queries = learned;
+  queries.v[4] = 0.2f, queries.v[5] = 0.2f, queries.v[6] = 0.4f, queries.v[7] = 0.2f;
+  queries.v[8] = 0.7f, queries.v[9] = 0.1f;
+  const double a = DeshrinkQueries(learned, {0, 1}, {0, 0, 1, 1, 1}, {2010, 2010, 2023, 2023, 0}, &queries);
+  EXPECT_NEAR(a, std::sqrt(50.0), 1e-5);
+  EXPECT_NEAR(queries.v[4], 0.3 - 0.1 * std::sqrt(50.0), 1e-5);
+  EXPECT_NEAR(queries.v[5], 0.2, 1e-5);
+  EXPECT_NEAR(queries.v[6], 0.3 + 0.1 * std::sqrt(50.0), 1e-5);
+  EXPECT_NEAR(queries.v[7], 0.2, 1e-5);
+  EXPECT_FLOAT_EQ(queries.v[8], 0.7f) << "alone in its group";
+  EXPECT_FLOAT_EQ(queries.v[9], 0.1f);
+  EXPECT_EQ(std::vector<float>(queries.v.begin(), queries.v.begin() + 4), std::vector<float>({1, 0, 0, 1}))
+      << "learned rows are left alone";
+  // No predicted group with a spread: nothing changes.
+  Tensor one = learned;
+  EXPECT_EQ(DeshrinkQueries(learned, {0, 1}, {0, 0, 1, 0, 0}, {2010, 2010, 2023, 0, 0}, &one), 1.0);
+  EXPECT_EQ(one.v, learned.v);
+}
+
 }  // namespace simsearch::ncf

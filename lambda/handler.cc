@@ -314,7 +314,7 @@ class Router {
     return std::nullopt;
   }
 
-  // The public API's content policy (docs/API.md, "Content policy"): adult titles
+  // The public API's content policy (README.md, "Content policy"): adult titles
   // (MAL age rating Rx, or Hentai or Erotica in any catalogue source) are left out
   // unless include_adult; family_safe leaves out mature ones too (R+, explicit BL/GL).
   std::optional<Reply> ApplyContentPolicy(FilterSpec* f) {

@@ -97,7 +97,12 @@ int Run(int argc, char** argv) {
     for (const Judgement& j : judged) {
       auto r = engine.Search(name, {SearchQuery::Item(j.query)}, k, {}, absl::InfiniteFuture());
       if (!r.ok()) {
-        ++skipped;
+        if (r.status().code() != absl::StatusCode::kNotFound || r.status().message().find("is not in collection") ==
+                                                                     absl::string_view::npos) {
+          std::fprintf(stderr, "%s: %s\n", name.c_str(), std::string(r.status().message()).c_str());
+          return 1;
+        }
+        ++skipped;  // the collection does not hold this anime
         continue;
       }
       ++queries;

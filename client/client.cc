@@ -100,9 +100,13 @@ Item FromProto(const v1::Item& p) {
   it.members = p.members();
   it.age_rating = p.age_rating();
   it.nsfw = p.nsfw();
-  it.content = p.content_level() == v1::CONTENT_LEVEL_ADULT    ? ContentLevel::kAdult
-               : p.content_level() == v1::CONTENT_LEVEL_MATURE ? ContentLevel::kMature
-                                                                : ContentLevel::kGeneral;
+  switch (p.content_level()) {
+    case v1::CONTENT_LEVEL_GENERAL: it.content = ContentLevel::kGeneral; break;
+    case v1::CONTENT_LEVEL_MATURE: it.content = ContentLevel::kMature; break;
+    // Not said (an engine from before content levels): what the genres and age rating say.
+    case v1::CONTENT_LEVEL_UNSPECIFIED: it.content = ContentLevelOf(it); break;
+    default: it.content = ContentLevel::kAdult; break;  // adult, or a level this build does not know
+  }
   it.vector_source = p.vector_source() == v1::VECTOR_SOURCE_LEARNED     ? Item::VectorSource::kLearned
                      : p.vector_source() == v1::VECTOR_SOURCE_PREDICTED ? Item::VectorSource::kPredicted
                                                                         : Item::VectorSource::kUnknown;

@@ -61,10 +61,7 @@ int32_t ItemView::episodes() const { return static_cast<int32_t>(store_->attr(ro
 int64_t ItemView::members() const { return store_->attr(row_, 0); }
 absl::string_view ItemView::age_rating() const { return Name(kAgeRatings, store_->attr(row_, 3)); }
 absl::string_view ItemView::nsfw() const { return Name(kNsfw, store_->attr(row_, 4)); }
-ContentLevel ItemView::content() const {
-  const int64_t level = store_->attr(row_, 5);  // a damaged file reads as the most explicit level
-  return level >= 0 && level <= 2 ? static_cast<ContentLevel>(level) : ContentLevel::kAdult;
-}
+ContentLevel ItemView::content() const { return store_->content(row_); }
 
 std::vector<absl::string_view> ItemView::genres() const {
   std::vector<absl::string_view> out;

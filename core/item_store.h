@@ -106,7 +106,11 @@ class ItemStore {
   const uint64_t* genre_bits(uint32_t row) const { return genre_bits_.data() + uint64_t{row} * genre_words_; }
   static constexpr size_t kAttrs = 6;  // item_attrs.i64's columns
   uint16_t type_index(uint32_t row) const { return static_cast<uint16_t>(attr(row, 2)); }
-  ContentLevel content(uint32_t row) const { return static_cast<ContentLevel>(attr(row, 5)); }
+  // A damaged or hostile value reads as the most explicit level (filters fail closed).
+  ContentLevel content(uint32_t row) const {
+    const int64_t level = attr(row, 5);
+    return level >= 0 && level <= 2 ? static_cast<ContentLevel>(level) : ContentLevel::kAdult;
+  }
 
  private:
   friend class ItemView;

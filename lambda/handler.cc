@@ -322,6 +322,12 @@ class Router {
       return Error(400, "'include_adult' and 'family_safe' contradict each other; set at most one to true");
     }
     f->max_content = MaxContent();
+    // An engine from before content levels ignores max_content_level: the adult genres
+    // are excluded by name too, so the policy never fails open (on a newer engine a
+    // genre no item has excludes nothing).
+    if (!policy_.include_adult) {
+      for (const char* g : {"Hentai", "Erotica"}) f->exclude_genres.push_back(g);
+    }
     return std::nullopt;
   }
   ContentLevel MaxContent() const {
@@ -450,10 +456,12 @@ class Router {
           // names when the collection does not hold it.
           json suggestions = json::array();
           for (const TitleCandidate& m : lookup->matches) {
+            if (m.item.content > MaxContent()) continue;  // the content policy, as for /titles
             suggestions.push_back({{"id", m.item.id}, {"title", m.matched_title}, {"match", m.score}});
           }
           json extra = {{"suggestions", suggestions}};
-          if (lookup->better_elsewhere && lookup->better_elsewhere->score >= kConfidentTitleMatch) {
+          if (lookup->better_elsewhere && lookup->better_elsewhere->score >= kConfidentTitleMatch &&
+              lookup->better_elsewhere->item.content <= MaxContent()) {
             const TitleCandidate& e = *lookup->better_elsewhere;
             extra["not_in_collection"] = {{"id", e.item.id}, {"title", e.matched_title}, {"match", e.score},
                                           {"collections", lookup->better_elsewhere_in}};
@@ -467,9 +475,10 @@ class Router {
       // The anime's own level shapes its list: an all-ages anime's list is family safe
       // unless adult titles were asked for (a Kids title must not lead to R+ or explicit
       // BL/GL titles), and an adult anime's list holds adult titles only, and only when
-      // asked for: adult titles neither lead out of nor into the other lists.
+      // asked for. (Watch lists are not shaped by their anime: the policy's limit holds.)
       auto items = backend_.GetItems(collection, {id}, deadline_);
-      if (items.ok() && !items->empty()) {
+      if (!items.ok() && items.status().code() != absl::StatusCode::kNotFound) return FromStatus(items.status());
+      if (items.ok() && !items->empty()) {  // NotFound: the search below names the id
         const Item& it = (*items)[0].item;
         if (it.content == ContentLevel::kAdult) {
           if (!policy_.include_adult) {

@@ -110,6 +110,18 @@ TEST(ItemStore, ContentLevelsAndAgeRatingsAndStoresFromBeforeThem) {
     EXPECT_EQ(legacy->view(row).type(), items[row].type);
     EXPECT_EQ(legacy->view(row).age_rating(), "");
   }
+  // A level out of range (a damaged or hostile file) reads as adult: filters fail closed.
+  std::vector<int64_t> wide;
+  for (uint32_t row = 0; row < items.size(); ++row) {
+    wide.insert(wide.end(), {items[row].members, items[row].episodes, 0, 0, 0, row == 0 ? 256 : -1});
+  }
+  ASSERT_TRUE(WriteInt64ArrayFile(dir.Join(kItemAttrsFile), wide.data(), items.size(), 6).ok());
+  auto hostile = ItemStore::Open(dir.path(), items.size(), built.genres(), built.types());
+  ASSERT_TRUE(hostile.ok()) << hostile.status();
+  for (uint32_t row = 0; row < items.size(); ++row) {
+    EXPECT_EQ(hostile->content(row), ContentLevel::kAdult) << row;
+    EXPECT_EQ(hostile->view(row).content(), ContentLevel::kAdult) << row;
+  }
   ASSERT_TRUE(WriteInt64ArrayFile(dir.Join(kItemAttrsFile), old.data(), items.size() / 2, 6).ok());
   auto wrong = ItemStore::Open(dir.path(), items.size(), built.genres(), built.types());
   ASSERT_FALSE(wrong.ok());

@@ -289,8 +289,9 @@ class FailingBackend final : public SearchBackend {
     return st_;
   }
   absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string&, const std::vector<int64_t>&,
-                                                   absl::Time) const override {
+                                                   absl::Time deadline) const override {
     ++calls;
+    last_deadline = deadline;  // /recommend by id asks for the anime's level first
     return st_;
   }
   absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time) const override {

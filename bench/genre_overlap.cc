@@ -14,8 +14,7 @@
 
 #include "absl/strings/str_join.h"
 #include "core/cli.h"
-#include "engine/engine.h"
-#include "engine/registry.h"
+#include "bench/local_engine.h"
 
 namespace simsearch {
 namespace {
@@ -41,12 +40,9 @@ int Run(int argc, char** argv) {
   p.Require("index_root");
   p.Require("collections");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
-  CollectionRegistry registry(root, {});
-  if (auto r = registry.Refresh(); !r.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(r.status().message()).c_str());
-    return 1;
-  }
-  Engine engine(&registry, {});
+  auto local = LocalEngine::Open(root);
+  if (local == nullptr) return 1;
+  Engine& engine = local->engine();
   std::vector<std::shared_ptr<const Collection>> cs;
   for (const std::string& n : names) {
     auto c = engine.GetCollection(n);

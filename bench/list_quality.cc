@@ -22,8 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/cli.h"
 #include "core/interactions.h"
-#include "engine/engine.h"
-#include "engine/registry.h"
+#include "bench/local_engine.h"
 
 namespace simsearch {
 namespace {
@@ -53,12 +52,9 @@ int Run(int argc, char** argv) {
   p.AddInt64List("show", &show, "also print these anime's lists", "ID");
   p.Require("index_root");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
-  CollectionRegistry registry(root, {});
-  if (auto r = registry.Refresh(); !r.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(r.status().message()).c_str());
-    return 1;
-  }
-  Engine engine(&registry, {});
+  auto local = LocalEngine::Open(root);
+  if (local == nullptr) return 1;
+  Engine& engine = local->engine();
   auto got = engine.GetCollection(name);
   if (!got.ok() || !(*got)->has_items()) {
     std::fprintf(stderr, "collection '%s' is not served with item metadata\n", name.c_str());

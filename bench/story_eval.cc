@@ -20,8 +20,7 @@
 #include "absl/strings/strip.h"
 #include "core/cli.h"
 #include "core/file_util.h"
-#include "engine/engine.h"
-#include "engine/registry.h"
+#include "bench/local_engine.h"
 
 namespace simsearch {
 namespace {
@@ -83,12 +82,9 @@ int Run(int argc, char** argv) {
     j.wrong = Ids(f[4]);
     judged.push_back(std::move(j));
   }
-  CollectionRegistry registry(root, {});
-  if (auto r = registry.Refresh(); !r.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(r.status().message()).c_str());
-    return 1;
-  }
-  Engine engine(&registry, {});
+  auto local = LocalEngine::Open(root);
+  if (local == nullptr) return 1;
+  Engine& engine = local->engine();
   std::printf("%zu judged query anime (%s), top %d\n\n", judged.size(), path.c_str(), k);
   std::printf("%-12s %8s %10s %10s %10s %10s %10s\n", "collection", "queries", "wrong", "similar", "franchise",
               "unjudged", "skipped");

@@ -28,8 +28,7 @@
 #include "absl/strings/str_split.h"
 #include "core/catalog.h"
 #include "core/cli.h"
-#include "engine/engine.h"
-#include "engine/registry.h"
+#include "bench/local_engine.h"
 
 namespace simsearch {
 namespace {
@@ -121,12 +120,9 @@ int Run(int argc, char** argv) {
     queries.push_back(std::move(q));
   }
 
-  CollectionRegistry registry(root, {});
-  if (auto r = registry.Refresh(); !r.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(r.status().message()).c_str());
-    return 1;
-  }
-  Engine engine(&registry, {});
+  auto local = LocalEngine::Open(root);
+  if (local == nullptr) return 1;
+  Engine& engine = local->engine();
   auto c = engine.GetCollection(collection);
   if (!c.ok()) {
     std::fprintf(stderr, "%s\n", std::string(c.status().message()).c_str());

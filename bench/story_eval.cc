@@ -11,10 +11,15 @@
 // franchise, and not judged at all (a judge would have to read those). Queries a
 // collection does not hold are skipped for it and counted.
 #include <algorithm>
+#include <array>
+#include <cmath>
+#include <random>
 #include <cstdio>
 #include <set>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -40,6 +45,159 @@ std::set<int64_t> Ids(absl::string_view text) {
   return out;
 }
 
+// One candidate's signals for a query anime (0 where a signal does not reach it).
+struct Signals {
+  float story = 0, words = 0, viewers = 0, genres = 0, popularity = 0;
+  int64_t franchise = 0;
+};
+
+// Scores of a hit list scaled to [0, 1] by its own min and max.
+void MinMax(const std::vector<Hit>& hits, float Signals::*field, absl::flat_hash_map<int64_t, Signals>* out) {
+  if (hits.empty()) return;
+  float lo = hits.back().score, hi = hits.front().score;
+  for (const Hit& h : hits) lo = std::min(lo, h.score), hi = std::max(hi, h.score);
+  for (const Hit& h : hits) (*out)[h.id].*field = hi > lo ? (h.score - lo) / (hi - lo) : 1.0f;
+}
+
+struct Method {
+  std::string name;
+  float story, words, viewers, genres, popularity;
+};
+
+int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, const std::string& pool_path,
+                   bool per_query, bool sweep) {
+  const int depth = 200;
+  std::vector<Method> methods = {
+      {"synopsis embedding", 1, 0, 0, 0, 0},
+      {"BM25 of the synopsis", 0, 1, 0, 0, 0},
+      {"ncf (viewers)", 0, 0, 1, 0, 0},
+      {"embedding+BM25", 0.5f, 0.5f, 0, 0, 0},
+      {"embedding+genres", 0.6f, 0, 0, 0.4f, 0},
+      {"emb+BM25+genres", 0.4f, 0.3f, 0, 0.3f, 0},
+      {"emb+BM25+genres+ncf", 0.3f, 0.2f, 0.25f, 0.25f, 0},
+      {"emb+genres+ncf", 0.4f, 0, 0.3f, 0.3f, 0},
+      {"emb+BM25+genres+ncf+pop", 0.3f, 0.2f, 0.2f, 0.2f, 0.1f},
+      {"emb+ncf", 0.5f, 0, 0.5f, 0, 0},
+      {"emb+genres+ncf (ncf 0.5)", 0.25f, 0, 0.5f, 0.25f, 0},
+      {"emb+genres+ncf (genres 0.5)", 0.25f, 0, 0.25f, 0.5f, 0},
+  };
+  if (sweep) {  // every weighting in steps of 0.1 (summing to 1), with a popularity term of 0, -0.1 or -0.2
+    methods.clear();
+    for (int e = 0; e <= 10; ++e) {
+      for (int b = 0; e + b <= 10; ++b) {
+        for (int v = 0; e + b + v <= 10; ++v) {
+          const int g = 10 - e - b - v;
+          for (int pop = 0; pop >= -2; --pop) {
+            methods.push_back({absl::StrCat("e", e, " b", b, " v", v, " g", g, " p", pop), e / 10.0f, b / 10.0f,
+                               v / 10.0f, g / 10.0f, pop / 10.0f});
+          }
+        }
+      }
+    }
+  }
+  std::vector<std::array<uint64_t, 4>> totals(methods.size());  // slots, wrong, similar, franchise group left in
+  std::vector<std::pair<int64_t, int64_t>> pool;
+  std::string lists = "method\tquery_id\trank\tcandidate_id\n";
+  for (const Judgement& j : judged) {
+    auto syn = engine.GetCollection("synopsis");
+    if (!syn.ok()) return 1;
+    auto rec = engine.GetItems("synopsis", {j.query});
+    if (!rec.ok()) continue;  // no synopsis
+    const Collection& sc = *rec->collection;
+    const ItemView qv = sc.item(rec->rows[0]);
+    const int64_t qfr = qv.franchise(j.query);
+    absl::flat_hash_map<int64_t, Signals> cand;
+    auto story = engine.Search("synopsis", {SearchQuery::Item(j.query)}, depth, {}, absl::InfiniteFuture());
+    if (!story.ok()) return 1;
+    MinMax(story->hits[0], &Signals::story, &cand);
+    SearchQuery text = SearchQuery::Text(std::string(qv.title()) + " " + std::string(qv.synopsis()));
+    text.text_options = MakeTextOptions(TextMode::kLexical);
+    FilterSpec self;
+    self.exclude_ids = {j.query};
+    auto words = engine.Search("synopsis", {text}, depth, self, absl::InfiniteFuture());
+    if (!words.ok()) {
+      std::fprintf(stderr, "%s: %s\n", j.title.c_str(), std::string(words.status().message()).c_str());
+      return 1;
+    }
+    MinMax(words->hits[0], &Signals::words, &cand);
+    auto viewers = engine.Search("ncf", {SearchQuery::Item(j.query)}, depth, {}, absl::InfiniteFuture());
+    if (viewers.ok()) MinMax(viewers->hits[0], &Signals::viewers, &cand);
+    std::set<std::string> qg;
+    for (absl::string_view g : qv.genres()) qg.emplace(g);
+    for (auto& [id, sig] : cand) {
+      auto r = engine.GetItems("synopsis", {id});
+      if (!r.ok()) {  // not a synopsis anime: the list is of the synopsis collection
+        sig.franchise = -1;
+        continue;
+      }
+      const ItemView v = r->collection->item(r->rows[0]);
+      sig.franchise = v.franchise(id);
+      size_t both = 0, either = qg.size();
+      for (absl::string_view g : v.genres()) {
+        if (qg.count(std::string(g))) ++both; else ++either;
+      }
+      sig.genres = either ? static_cast<float>(both) / static_cast<float>(either) : 0.0f;
+      sig.popularity = std::min(1.0f, static_cast<float>(std::log10(1.0 + static_cast<double>(v.members())) / 6.0));
+    }
+    std::set<std::pair<int64_t, int64_t>> pooled;
+    for (size_t m = 0; m < methods.size(); ++m) {
+      const Method& me = methods[m];
+      std::vector<std::pair<float, int64_t>> ranked;
+      for (const auto& [id, sig] : cand) {
+        if (sig.franchise == -1 || sig.franchise == qfr || id == j.query) continue;
+        const float score = me.story * sig.story + me.words * sig.words + me.viewers * sig.viewers +
+                            me.genres * sig.genres + me.popularity * sig.popularity;
+        if (score > 0 || me.popularity < 0) ranked.emplace_back(-score, id);
+      }
+      std::sort(ranked.begin(), ranked.end());
+      if (ranked.size() > static_cast<size_t>(k)) ranked.resize(static_cast<size_t>(k));
+      if (per_query) {
+        std::string titles;
+        for (const auto& [neg, id] : ranked) {
+          auto r = engine.GetItems("synopsis", {id});
+          absl::StrAppend(&titles, titles.empty() ? "" : "; ", j.wrong.count(id) ? "WRONG " : "",
+                          j.similar.count(id) ? "+" : "", r->collection->item(r->rows[0]).title());
+        }
+        std::printf("  %-24.24s %-30.30s %s\n", me.name.c_str(), j.title.c_str(), titles.c_str());
+      }
+      for (size_t rank = 0; rank < ranked.size(); ++rank) {
+        absl::StrAppend(&lists, me.name, "\t", j.query, "\t", rank + 1, "\t", ranked[rank].second, "\n");
+      }
+      for (const auto& [neg, id] : ranked) {
+        ++totals[m][0];
+        if (j.wrong.count(id)) ++totals[m][1];
+        if (j.similar.count(id)) ++totals[m][2];
+        if (j.franchise.count(id)) ++totals[m][3];
+        pooled.emplace(j.query, id);
+      }
+    }
+    pool.insert(pool.end(), pooled.begin(), pooled.end());
+  }
+  std::printf("\n%-26s %8s %8s %8s %10s\n", "method (franchise apart)", "slots", "wrong", "similar", "franchise");
+  for (size_t m = 0; m < methods.size(); ++m) {
+    auto share = [&](uint64_t x) { return totals[m][0] ? static_cast<double>(x) / static_cast<double>(totals[m][0]) : 0.0; };
+    std::printf("%-26s %8llu %8.3f %8.3f %10.3f\n", methods[m].name.c_str(), static_cast<unsigned long long>(totals[m][0]),
+                share(totals[m][1]), share(totals[m][2]), share(totals[m][3]));
+  }
+  if (!pool_path.empty()) {
+    std::mt19937_64 rng(7);
+    std::shuffle(pool.begin(), pool.end(), rng);
+    std::stable_sort(pool.begin(), pool.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    std::string out = "query_id\tcandidate_id\n";
+    for (const auto& [q, c] : pool) absl::StrAppend(&out, q, "\t", c, "\n");
+    if (auto st = WriteStringToFile(pool_path, out); !st.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());
+      return 1;
+    }
+    std::printf("pool: %zu (query, candidate) pairs in %s\n", pool.size(), pool_path.c_str());
+    if (auto st = WriteStringToFile(pool_path + ".lists", lists); !st.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int Run(int argc, char** argv) {
   std::string root, path = "bench/data/story_judgements.tsv";
   std::vector<std::string> names;
@@ -53,6 +211,14 @@ int Run(int argc, char** argv) {
   p.AddString("judgements", &path, "the judged set (default bench/data/story_judgements.tsv)", "FILE");
   p.AddInt("k", &k, "list length (default 10)");
   p.AddBool("per-query", &per_query, "also print each query's counts and its wrong entries");
+  bool methods = false, sweep = false;
+  std::string pool_path;
+  p.AddBool("methods", &methods,
+            "also compare ways of ranking \"a story like this\" built from the synopsis,\n"
+            "genres and ncf collections (each without the query's own franchise)");
+  p.AddBool("sweep", &sweep, "with --pool: every weighting of the signals in steps of 0.1 instead");
+  p.AddString("pool", &pool_path, "with --methods: write every method's top k per query, pooled and shuffled\n"
+              "(query, candidate; no method named) to FILE for blind judging", "FILE");
   p.Require("index_root");
   p.Require("collections");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
@@ -130,6 +296,7 @@ int Run(int argc, char** argv) {
   }
   std::printf("\n(wrong, similar, franchise, unjudged: shares of the list slots; the last column counts the\n"
               "queries a collection does not hold)\n");
+  if (methods || sweep) return CompareMethods(engine, judged, k, pool_path, per_query, sweep);
   return 0;
 }
 

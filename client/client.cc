@@ -86,6 +86,8 @@ void ToProto(const FilterSpec& f, v1::Filter* out) {
   if (f.min_content != ContentLevel::kGeneral) {
     out->set_min_content_level(static_cast<v1::ContentLevel>(static_cast<int>(f.min_content) + 1));
   }
+  out->mutable_franchise_ids()->Add(f.franchises.begin(), f.franchises.end());
+  out->mutable_exclude_franchise_ids()->Add(f.exclude_franchises.begin(), f.exclude_franchises.end());
 }
 
 Item FromProto(const v1::Item& p) {
@@ -111,6 +113,7 @@ Item FromProto(const v1::Item& p) {
                      : p.vector_source() == v1::VECTOR_SOURCE_PREDICTED ? Item::VectorSource::kPredicted
                                                                         : Item::VectorSource::kUnknown;
   it.viewers = p.viewers();
+  it.franchise = p.franchise_id() != 0 ? p.franchise_id() : p.id();  // 0: an engine from before franchises
   return it;
 }
 

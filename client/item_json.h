@@ -17,6 +17,9 @@ inline nlohmann::json ItemJson(const Item& it) {
   if (!it.age_rating.empty()) j["age_rating"] = it.age_rating;
   if (!it.nsfw.empty()) j["nsfw"] = it.nsfw;
   j["content_level"] = std::string(ContentLevelName(it.content));
+  // Its franchise (the smallest MAL id of its seasons, films and OVAs; its own id when
+  // it has none): what groups a list's entries of one franchise.
+  if (it.franchise != 0) j["franchise_id"] = it.franchise;
   // Where the vector came from, on collections that say (ncf): learned from viewers, or
   // predicted from the anime's content (too new or too rare for viewing data).
   if (it.vector_source != Item::VectorSource::kUnknown) {

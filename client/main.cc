@@ -49,6 +49,7 @@ struct Common {
   int k = 10;
   std::vector<std::string> genres, types, exclude_genres, exclude_types;
   std::vector<int64_t> exclude;
+  std::vector<int64_t> franchises, exclude_franchises;
   std::string max_content;
 };
 
@@ -86,6 +87,11 @@ void AddCommon(ArgParser* p, Common* c, bool search_flags) {
                      "collection does not have excludes nothing)", "GENRE");
     p->AddStringList("exclude-type", &c->exclude_types, "drop items of these types (repeatable)", "TYPE");
     p->AddInt64List("exclude", &c->exclude, "never return these ids");
+    p->AddInt64List("franchise", &c->franchises,
+                    "keep only items of these franchises (the franchise id `simsearch item` prints)");
+    p->AddInt64List("exclude-franchise", &c->exclude_franchises,
+                    "drop items of these franchises: \"more like this\" without the anime's own\n"
+                    "seasons and films");
     p->AddString("max-content", &c->max_content,
                  "drop items more explicit than LEVEL: general (family safe: no R+, nsfw,\n"
                  "Yaoi/Yuri), mature (no Rx, Hentai, Erotica: the HTTP API's default) or adult\n"
@@ -205,6 +211,8 @@ absl::StatusOr<SearchOptions> Options(const Common& c) {
   o.filter.exclude_genres = c.exclude_genres;
   o.filter.exclude_types = c.exclude_types;
   o.filter.exclude_ids = c.exclude;
+  o.filter.franchises = c.franchises;
+  o.filter.exclude_franchises = c.exclude_franchises;
   return o;
 }
 
@@ -406,6 +414,10 @@ int ItemCmd(int argc, char** argv) {
     std::string content(ContentLevelName(it.content));
     if (!it.age_rating.empty()) absl::StrAppend(&content, " (MAL age rating ", it.age_rating, ")");
     std::printf("content:  %s\n", content.c_str());
+    if (it.franchise != 0 && it.franchise != it.id) {
+      std::printf("franchise: %lld (its seasons, films and OVAs: --franchise %lld)\n",
+                  static_cast<long long>(it.franchise), static_cast<long long>(it.franchise));
+    }
     if (it.vector_source == Item::VectorSource::kLearned) {
       std::printf("vector:   learned from %lld viewers\n", static_cast<long long>(it.viewers));
     } else if (it.vector_source == Item::VectorSource::kPredicted) {

@@ -386,6 +386,7 @@ absl::Status WriteItemsFile(const std::string& path, const std::vector<const Ite
     if (!it->age_rating.empty()) j["age_rating"] = it->age_rating;
     if (!it->nsfw.empty()) j["nsfw"] = it->nsfw;
     j["content_level"] = std::string(ContentLevelName(std::max(it->content, ContentLevelOf(*it))));
+    if (it->franchise != 0) j["franchise"] = it->franchise;
     if (with_synopses && !it->synopsis.empty()) j["synopsis"] = it->synopsis;
     // Invalid UTF-8 in a source title is replaced rather than failing the build.
     std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -434,6 +435,9 @@ absl::StatusOr<std::vector<Item>> ReadItemsFile(const std::string& path) {
     }
     if (auto m = j.find("members"); m != j.end() && m->is_number_integer()) {
       it.members = m->get<int64_t>();
+    }
+    if (auto f = j.find("franchise"); f != j.end() && f->is_number_integer()) {
+      it.franchise = f->get<int64_t>();
     }
     it.content = std::max(it.content, ContentLevelOf(it));
     items.push_back(std::move(it));

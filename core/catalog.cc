@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "core/csv.h"
 #include "core/file_util.h"
+#include "core/franchise.h"
 
 namespace simsearch {
 namespace {
@@ -238,6 +239,10 @@ absl::StatusOr<Catalog> Catalog::FromItems(std::vector<Item> items) {
     }
   }
   c.items_ = std::move(items);
+  const absl::flat_hash_map<int64_t, int64_t> franchises = FranchiseIds(c);
+  for (Item& it : c.items_) {
+    if (it.franchise == 0) it.franchise = franchises.at(it.id);
+  }
   return c;
 }
 

@@ -43,6 +43,10 @@ struct Item {
   ContentLevel content = ContentLevel::kGeneral;
   std::vector<std::string> studios;  // e.g. {"Madhouse"}
   std::vector<int64_t> related;      // MAL ids of franchise entries (sequels, prequels, side stories)
+  // The franchise the anime belongs to: the smallest MAL id of its group (FranchiseIds in
+  // core/franchise.h; the anime's own id when it is in no group). Catalog::Load and
+  // FromItems set it; 0 (unknown, bundles from before it) reads as the item's own id.
+  int64_t franchise = 0;
   std::string image_url;             // a cover image
 
   // In a collection's answers, not in the catalogue: where the item's vector in that
@@ -86,7 +90,8 @@ class Catalog {
   static absl::StatusOr<Catalog> Load(const std::vector<std::string>& paths,
                                       const CatalogOptions& options = {});
 
-  // Builds a catalogue from items (ids must be unique).
+  // Builds a catalogue from items (ids must be unique). An item whose `franchise` is 0
+  // gets the one FranchiseIds gives.
   static absl::StatusOr<Catalog> FromItems(std::vector<Item> items);
 
   // nullptr when `id` is unknown.

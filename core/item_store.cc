@@ -63,6 +63,11 @@ absl::string_view ItemView::age_rating() const { return Name(kAgeRatings, store_
 absl::string_view ItemView::nsfw() const { return Name(kNsfw, store_->attr(row_, 4)); }
 ContentLevel ItemView::content() const { return store_->content(row_); }
 
+int64_t ItemView::franchise(int64_t id) const {
+  const int64_t f = store_->franchise(row_);
+  return f != 0 ? f : id;
+}
+
 std::vector<absl::string_view> ItemView::genres() const {
   std::vector<absl::string_view> out;
   ForEachGenre([&](absl::string_view g) { out.push_back(g); });
@@ -81,6 +86,7 @@ Item ItemView::ToItem(int64_t id, bool with_synopsis) const {
   it.age_rating = std::string(age_rating());
   it.nsfw = std::string(nsfw());
   it.content = content();
+  it.franchise = franchise(id);
   if (with_synopsis) it.synopsis = std::string(synopsis());
   return it;
 }
@@ -116,6 +122,7 @@ ItemStore ItemStore::Build(const std::vector<const Item*>& items, bool with_syno
     attrs[3] = Code(kAgeRatings, it.age_rating);
     attrs[4] = Code(kNsfw, it.nsfw);
     attrs[5] = static_cast<int64_t>(std::max(it.content, ContentLevelOf(it)));
+    attrs[6] = it.franchise;
     for (const std::string& g : it.genres) {
       const uint32_t bit = *s.GenreBit(g);
       s.own_genres_[row * s.genre_words_ + bit / 64] |= uint64_t{1} << (bit % 64);
@@ -180,9 +187,9 @@ absl::StatusOr<ItemStore> ItemStore::Open(const std::string& dir, uint64_t rows,
     return bad(kItemTextOffsetsFile, absl::StrCat("holds ", s.offsets_file_.count(), " offsets, not ", rows * 3 + 1));
   }
   const size_t attr_cols = s.attrs_file_.dims();
-  if (s.attrs_file_.count() != rows || (attr_cols != kAttrs && attr_cols != 3)) {
+  if (s.attrs_file_.count() != rows || (attr_cols != kAttrs && attr_cols != 6 && attr_cols != 3)) {
     return bad(kItemAttrsFile, absl::StrCat("is ", s.attrs_file_.count(), " x ", attr_cols, ", not ", rows, " x ",
-                                            kAttrs, " (or x 3 from before age ratings)"));
+                                            kAttrs, " (or x 6 from before franchises, x 3 from before age ratings)"));
   }
   if (s.genres_file_.count() != rows || s.genres_file_.dims() != s.genre_words_) {
     return bad(kItemGenresFile, absl::StrCat("is ", s.genres_file_.count(), " x ", s.genres_file_.dims(), ", not ",
@@ -201,12 +208,14 @@ absl::StatusOr<ItemStore> ItemStore::Open(const std::string& dir, uint64_t rows,
     s.attrs_ = absl::MakeConstSpan(s.attrs_file_.int64s(), rows * kAttrs);
     return s;
   }
-  // A bundle from before age ratings: widen its columns in memory, with the content
-  // level its genres give (no age rating or nsfw flag is known).
+  // A bundle from before franchises (6 columns; the franchise reads as unknown) or
+  // before age ratings (3 columns; also the content level its genres give, no age
+  // rating or nsfw flag known): widen its columns in memory.
   const int64_t* old = s.attrs_file_.int64s();
   s.own_attrs_.assign(rows * kAttrs, 0);
   for (uint64_t row = 0; row < rows; ++row) {
-    std::copy_n(old + row * 3, 3, &s.own_attrs_[row * kAttrs]);
+    std::copy_n(old + row * attr_cols, attr_cols, &s.own_attrs_[row * kAttrs]);
+    if (attr_cols == 6) continue;
     Item genres_only;
     ItemView(&s, static_cast<uint32_t>(row)).ForEachGenre([&](absl::string_view g) { genres_only.genres.emplace_back(g); });
     s.own_attrs_[row * kAttrs + 5] = static_cast<int64_t>(ContentLevelOf(genres_only));

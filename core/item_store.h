@@ -5,12 +5,14 @@
 //   item_text_offsets.i64   3N+1 offsets into item_text.u8: row r's title is
 //                           [off[3r], off[3r+1]), its English title the next range,
 //                           its synopsis the one after (empty when not kept)
-//   item_attrs.i64          N x 6: members, episodes, type (0 unknown, t+1 is
+//   item_attrs.i64          N x 7: members, episodes, type (0 unknown, t+1 is
 //                           manifest item_store.types[t]), MAL age rating (0 unknown,
 //                           1-6: g, pg, pg_13, r, r+, rx), nsfw (0 unknown, 1-3:
-//                           white, gray, black), content level (ContentLevel). Bundles
-//                           from before 2026-12-06 have the first 3 columns: their
-//                           content level is derived from the genres at open.
+//                           white, gray, black), content level (ContentLevel),
+//                           franchise (Item::franchise; 0 unknown). Bundles from before
+//                           2026-12-06 have the first 3 columns (their content level
+//                           is derived from the genres at open), from before
+//                           2026-12-07 the first 6 (franchise unknown).
 //   item_genres.i64         N x W genre bitmaps (W = max(1, ceil(G/64))): bit g of word
 //                           g/64 set when the row has manifest item_store.genres[g]
 //
@@ -66,6 +68,8 @@ class ItemView {
   absl::string_view age_rating() const;  // "g" ... "rx"; empty when unknown
   absl::string_view nsfw() const;        // "white", "gray", "black"; empty when unknown
   ContentLevel content() const;
+  // The franchise (Item::franchise); `id`, the row's own id, when the bundle does not say.
+  int64_t franchise(int64_t id) const;
   // The genre names, in the vocabulary's (sorted) order.
   std::vector<absl::string_view> genres() const;
   // The same without building a list: f(absl::string_view) per genre.
@@ -104,8 +108,10 @@ class ItemStore {
 
   size_t genre_words() const { return genre_words_; }
   const uint64_t* genre_bits(uint32_t row) const { return genre_bits_.data() + uint64_t{row} * genre_words_; }
-  static constexpr size_t kAttrs = 6;  // item_attrs.i64's columns
+  static constexpr size_t kAttrs = 7;  // item_attrs.i64's columns
   uint16_t type_index(uint32_t row) const { return static_cast<uint16_t>(attr(row, 2)); }
+  // Item::franchise, 0 when unknown.
+  int64_t franchise(uint32_t row) const { return attr(row, 6); }
   // A damaged or hostile value reads as the most explicit level (filters fail closed).
   ContentLevel content(uint32_t row) const {
     const int64_t level = attr(row, 5);

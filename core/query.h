@@ -118,6 +118,11 @@ struct FilterSpec {
   // Drop items less explicit than this; kGeneral: no limit. (The HTTP API's list of an
   // adult anime is adult titles only.)
   ContentLevel min_content = ContentLevel::kGeneral;
+  // Keep items of any of these franchises (Item::franchise; an item of a bundle that
+  // does not say is its own franchise), and drop items of any of these. The HTTP API
+  // lists an anime's own franchise apart from "more like this" with the two.
+  std::vector<int64_t> franchises;
+  std::vector<int64_t> exclude_franchises;
 };
 
 }  // namespace simsearch

@@ -21,6 +21,13 @@ bool CompiledFilter::Allows(uint32_t row) const {
   if (!excluded_.empty() && excluded_.contains(row)) return false;
   const Collection& c = *collection_;
   if (exclusions_only()) return true;
+  if (!franchises_.empty() || !exclude_franchises_.empty()) {
+    const int64_t id = c.id(row);
+    const int64_t franchise = c.items_.has_value() ? c.items_->view(row).franchise(id) : id;
+    if (!franchises_.empty() && !franchises_.contains(franchise)) return false;
+    if (exclude_franchises_.contains(franchise)) return false;
+  }
+  if (!c.items_.has_value()) return true;  // the other conditions need metadata (CompileFilter)
   const ItemStore& items = *c.items_;
   const ContentLevel level = items.content(row);
   if (level > max_content_ || level < min_content_) return false;
@@ -283,6 +290,8 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
   }
   f.max_content_ = spec.max_content;
   f.min_content_ = spec.min_content;
+  f.franchises_.insert(spec.franchises.begin(), spec.franchises.end());
+  f.exclude_franchises_.insert(spec.exclude_franchises.begin(), spec.exclude_franchises.end());
   for (const std::string& g : spec.exclude_genres) {
     const std::optional<uint32_t> bit = items_->GenreBit(absl::StripAsciiWhitespace(g));
     if (!bit) continue;  // no item has it: nothing to exclude

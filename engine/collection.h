@@ -42,7 +42,7 @@ class CompiledFilter final : public RowFilter {
   bool exclusions_only() const {
     return genre_mask_.empty() && type_allowed_.empty() && genre_exclude_mask_.empty() &&
            type_excluded_.empty() && max_content_ == ContentLevel::kAdult &&
-           min_content_ == ContentLevel::kGeneral;
+           min_content_ == ContentLevel::kGeneral && franchises_.empty() && exclude_franchises_.empty();
   }
   void Exclude(uint32_t row) { excluded_.insert(row); }
   size_t excluded_count() const { return excluded_.size(); }
@@ -57,6 +57,8 @@ class CompiledFilter final : public RowFilter {
   std::vector<bool> type_excluded_;           // by type index
   ContentLevel max_content_ = ContentLevel::kAdult;    // kAdult: no limit
   ContentLevel min_content_ = ContentLevel::kGeneral;  // kGeneral: no limit
+  absl::flat_hash_set<int64_t> franchises_;           // non-empty: keep only these
+  absl::flat_hash_set<int64_t> exclude_franchises_;
 };
 
 struct CollectionOptions {

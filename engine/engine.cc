@@ -222,6 +222,11 @@ absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
                                                    filter.exclude_ids.size(), " (at most ",
                                                    limits_.max_ids, ")"));
   }
+  if (filter.franchises.size() > static_cast<size_t>(limits_.max_ids) ||
+      filter.exclude_franchises.size() > static_cast<size_t>(limits_.max_ids)) {
+    return absl::InvalidArgumentError(absl::StrCat("too many franchise ids in the filter: at most ",
+                                                   limits_.max_ids, " in franchise_ids and in exclude_franchise_ids"));
+  }
   if (filter.genres.size() > 256 || filter.types.size() > 256 || filter.exclude_genres.size() > 256 ||
       filter.exclude_types.size() > 256) {
     return absl::InvalidArgumentError("too many genres or types in the filter (at most 256 of each)");

@@ -43,6 +43,7 @@ Item CopyItem(const Collection& c, uint32_t row, bool with_synopsis = false) {
     it = item.ToItem(c.id(row), with_synopsis);
   } else {
     it.id = c.id(row);
+    it.franchise = it.id;  // as FillItem: an item with no metadata is its own franchise
   }
   if (const auto p = c.provenance(row)) {
     it.vector_source = p->predicted ? Item::VectorSource::kPredicted : Item::VectorSource::kLearned;

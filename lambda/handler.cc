@@ -344,6 +344,7 @@ class Router {
     if (!f.exclude_types.empty()) j["exclude_types"] = f.exclude_types;
     if (f.max_content != ContentLevel::kAdult) j["max_content_level"] = std::string(ContentLevelName(f.max_content));
     if (f.min_content != ContentLevel::kGeneral) j["min_content_level"] = std::string(ContentLevelName(f.min_content));
+    if (!f.exclude_franchises.empty()) j["exclude_franchise_ids"] = f.exclude_franchises;
     return j;
   }
 
@@ -370,7 +371,7 @@ class Router {
     static const std::vector<std::string> kFields = {"name",   "id",         "like",           "dislike",
                                                      "dislike_weight", "n", "collection", "genres",
                                                      "types",  "exclude_genres", "exclude_types",
-                                                     "include_adult", "family_safe"};
+                                                     "include_adult", "family_safe", "franchise"};
     for (auto it = body.begin(); it != body.end(); ++it) {
       if (std::find(kFields.begin(), kFields.end(), it.key()) == kFields.end()) {
         return Error(400, absl::StrCat("unknown field '", Quote(it.key()), "'; expected ", absl::StrJoin(kFields, ", ")));
@@ -388,6 +389,18 @@ class Router {
       return Error(400, "give exactly one of 'name' (a title), 'id' (an anime id) or 'like' (a list of ids)");
     }
     if (body.contains("dislike") && !has_like) return Error(400, "'dislike' goes with 'like'");
+    // An anime's own seasons, films and OVAs are listed apart from "more like this" by
+    // default ("franchise": {"id", "results"}), so they neither fill the list nor vanish
+    // from it; "mixed" ranks them in the list like any other anime.
+    bool franchise_apart = !has_like;
+    if (auto f = body.find("franchise"); f != body.end()) {
+      if (!f->is_string() || (*f != "apart" && *f != "mixed")) {
+        return Error(400, "'franchise' must be \"apart\" (the anime's own franchise listed apart: the default) or "
+                          "\"mixed\" (ranked in the list)");
+      }
+      if (has_like) return Error(400, "'franchise' goes with 'name' or 'id' (a watch list's franchises are mixed)");
+      franchise_apart = *f == "apart";
+    }
     if (DeadlinePassed()) return Error(504, "the request's deadline passed before the search began");
     SearchOptions so;
     so.collection_version = &version_;
@@ -397,6 +410,7 @@ class Router {
     if (auto r = ReadBodyFilter(body, &so.filter)) return *r;
     json query;
     SearchQuery q;
+    int64_t franchise = 0;  // the queried anime's, when its franchise is listed apart
     if (has_like) {
       std::vector<int64_t> like, dislike;
       if (auto r = ReadIds(body, "like", &like)) return *r;
@@ -472,6 +486,7 @@ class Router {
         query = {{"name", name}, {"id", id}, {"title", resolved->matched_title}};
       }
       q = SearchQuery::Item(id);
+      franchise = id;  // an anime in no group is its own franchise
       // The anime's own level shapes its list: an all-ages anime's list is family safe
       // unless adult titles were asked for (a Kids title must not lead to R+ or explicit
       // BL/GL titles), and an adult anime's list holds adult titles only, and only when
@@ -480,6 +495,7 @@ class Router {
       if (!items.ok() && items.status().code() != absl::StatusCode::kNotFound) return FromStatus(items.status());
       if (items.ok() && !items->empty()) {  // NotFound: the search below names the id
         const Item& it = (*items)[0].item;
+        franchise = it.franchise != 0 ? it.franchise : id;
         if (it.content == ContentLevel::kAdult) {
           if (!policy_.include_adult) {
             return {200, {{"collection", collection}, {"query", query}, {"filter", FilterJson(so.filter)},
@@ -493,10 +509,26 @@ class Router {
         }
       }
     }
+    json group;
+    if (franchise_apart && franchise != 0) {
+      SearchOptions fo = so;
+      fo.filter.franchises = {franchise};
+      auto same = backend_.Search(q, fo);
+      if (!same.ok()) return FromStatus(same.status());
+      // An engine from before franchises ignores the franchise filters: keep only what
+      // is of the franchise here, and leave it out of the list below.
+      std::erase_if(*same, [&](const ClientHit& h) { return h.item.franchise != franchise; });
+      group = {{"id", franchise}, {"results", HitsJson(*same)}};
+      so.filter.exclude_franchises = {franchise};
+    }
     auto hits = backend_.Search(q, so);
     if (!hits.ok()) return FromStatus(hits.status());
+    if (!group.is_null()) {
+      std::erase_if(*hits, [&](const ClientHit& h) { return h.item.franchise == franchise; });
+    }
     Reply r{200, {{"collection", collection}, {"query", query}, {"filter", FilterJson(so.filter)},
                  {"results", HitsJson(*hits)}}, {}};
+    if (!group.is_null()) r.body["franchise"] = std::move(group);
     if (!ignored_.empty()) r.body["ignored"] = ignored_;
     return r;
   }

@@ -350,7 +350,18 @@ function renderAnime(main, id, params, signal) {
   const lists = h("div", { class: "columns three" });
   const more = h("section", { "aria-labelledby": "more-h", hidden: true },
     h("h2", { class: "section-h", id: "more-h" }, "More like this"), form, lists);
-  main.replaceChildren(head, more);
+  // The anime's own seasons, films and OVAs: listed apart by the API, so they neither
+  // fill the lists below nor vanish from them. Every list's answer carries the group;
+  // the first answer that has entries fills it.
+  const franchiseList = h("div", {});
+  const franchise = h("section", { class: "panel franchise", "aria-labelledby": "franchise-h", hidden: true },
+    h("h2", { class: "section-h", id: "franchise-h" }, "In the same franchise"), franchiseList);
+  const showFranchise = (group) => {
+    if (!franchise.hidden || !group || !group.results || !group.results.length) return;
+    franchiseList.replaceChildren(hitsList(group.results, { label: "In the same franchise" }));
+    franchise.hidden = false;
+  };
+  main.replaceChildren(head, franchise, more);
   fill(head, async () => {
     const item = await api(`/items/${id}`, { signal });
     document.title = `${displayTitle(item)}: simsearch`;
@@ -388,6 +399,7 @@ function renderAnime(main, id, params, signal) {
         if (data.notice && !data.results.length) {
           return h("div", {}, h("h3", {}, l.title), h("p", { class: "empty" }, "This anime is for adults: its lists are not shown."));
         }
+        showFranchise(data.franchise);
         return h("div", {}, h("h3", {}, l.title), note, hitsList(data.results, { label: l.title }));
       }, `Loading ${l.title.toLowerCase()}…`);
       return box;

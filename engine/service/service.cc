@@ -56,6 +56,7 @@ void FillItem(const Collection& c, uint32_t row, v1::Item* out, bool with_synops
     out->set_viewers(p->viewers);
   }
   const ItemView item = c.item(row);
+  out->set_franchise_id(item ? item.franchise(c.id(row)) : c.id(row));
   if (!item) return;
   const absl::string_view title = item.title(), english = item.english_title(), type = item.type();
   out->set_title(title.data(), title.size());
@@ -95,6 +96,8 @@ FilterSpec ToFilter(const v1::Filter& f) {
   };
   spec.max_content = level(f.max_content_level(), ContentLevel::kAdult);
   spec.min_content = level(f.min_content_level(), ContentLevel::kGeneral);
+  spec.franchises.assign(f.franchise_ids().begin(), f.franchise_ids().end());
+  spec.exclude_franchises.assign(f.exclude_franchise_ids().begin(), f.exclude_franchise_ids().end());
   return spec;
 }
 

@@ -27,6 +27,11 @@ class EngineTest : public ::testing::Test {
     for (uint64_t i = 0; i < kN; ++i) spec.ids.push_back(static_cast<int64_t>(100 + 2 * i));
     spec.items = testing::SyntheticItems(spec.ids);
     for (size_t i = 0; i < spec.items.size(); ++i) spec.items[i].age_rating = kAges[i % 7];
+    // Franchises of 10 consecutive rows, each row related to the one before (the titles
+    // "Title <id>" are alike): named after their first row's id, the group's smallest.
+    for (size_t i = 0; i < spec.items.size(); ++i) {
+      if (i % 10 != 0) spec.items[i].related = {spec.ids[i - 1]};
+    }
     testing::BuildBundleOrDie(dir_.Join("root"), dir_.path(), spec);
     unit_ = spec.vectors;
     testing::NormalizeRows(&unit_, kD);
@@ -195,6 +200,47 @@ TEST_F(EngineTest, ContentLevelFiltersEqualTheOracle) {
   FilterSpec bad;
   bad.max_content = static_cast<ContentLevel>(7);
   EXPECT_THAT(One(SearchQuery::Vector(Row(300)), 10, bad).status().message(), HasSubstr("unknown content level"));
+}
+
+TEST_F(EngineTest, FranchiseFiltersEqualTheOracle) {
+  auto franchise = [&](size_t row) { return ids_[row - row % 10]; };
+  const int64_t of_300 = franchise((300 - 100) / 2);  // row 100: its own group's first
+  ASSERT_EQ(of_300, 300);
+  const std::vector<std::vector<int64_t>> keeps = {{300}, {300, 120}, {999999}};
+  for (const SearchQuery& q : {SearchQuery::Item(320), SearchQuery::Vector(Row(300))}) {
+    // Kept: only the franchises named (an unknown one keeps nothing). Through the
+    // precomputed lists for the item query, which run out here and fall back to the scan.
+    for (const std::vector<int64_t>& keep : keeps) {
+      FilterSpec f;
+      f.franchises = keep;
+      auto hits = One(q, 5, f);
+      ASSERT_TRUE(hits.ok()) << hits.status();
+      std::vector<int64_t> skip = {q.kind == SearchQuery::Kind::kItem ? q.item_id : -1};
+      for (size_t r = 0; r < ids_.size(); ++r) {
+        if (std::find(keep.begin(), keep.end(), franchise(r)) == keep.end()) skip.push_back(ids_[r]);
+      }
+      const std::vector<float> v = q.kind == SearchQuery::Kind::kItem ? Row(320) : Row(300);
+      EXPECT_EQ(HitIds(*hits), Oracle(v, 5, skip)) << keep.size();
+      for (const Hit& h : *hits) {
+        EXPECT_NE(std::find(keep.begin(), keep.end(), h.item.franchise(h.id)), keep.end()) << h.id;
+      }
+    }
+    // Excluded: "more like this" without the anime's own franchise.
+    FilterSpec f;
+    f.exclude_franchises = {300, 100};
+    auto hits = One(q, 20, f);
+    ASSERT_TRUE(hits.ok()) << hits.status();
+    std::vector<int64_t> skip = {320};
+    for (size_t r = 0; r < ids_.size(); ++r) {
+      if (franchise(r) == 300 || franchise(r) == 100) skip.push_back(ids_[r]);
+    }
+    if (q.kind == SearchQuery::Kind::kVector) skip.erase(skip.begin());
+    const std::vector<float> v = q.kind == SearchQuery::Kind::kItem ? Row(320) : Row(300);
+    EXPECT_EQ(HitIds(*hits), Oracle(v, 20, skip));
+  }
+  FilterSpec many;
+  many.exclude_franchises.assign(static_cast<size_t>(EngineLimits{}.max_ids) + 1, 7);
+  EXPECT_THAT(One(SearchQuery::Item(300), 10, many).status().message(), HasSubstr("too many franchise ids"));
 }
 
 TEST_F(EngineTest, ErrorsNameTheProblem) {

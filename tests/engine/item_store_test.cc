@@ -65,6 +65,48 @@ TEST(ItemStore, WhatIsWrittenIsReadBackInPlace) {
 
 // Age rating, nsfw flag and content level survive the binary form; a store written
 // before them (item_attrs.i64 with 3 columns) opens with the level its genres give.
+TEST(ItemStore, FranchisesAndStoresFromBeforeThem) {
+  std::vector<Item> items = SomeItems();
+  items[1].franchise = items[0].id;  // a sequel of row 0
+  items[2].franchise = 0;            // unknown: its own franchise
+  items[3].franchise = 987654321;    // any id, not necessarily a row of this store
+  std::vector<const Item*> rows;
+  for (const Item& it : items) rows.push_back(&it);
+  const ItemStore built = ItemStore::Build(rows, false);
+  testing::TempDir dir;
+  ASSERT_TRUE(built.Write(dir.path()).ok());
+  auto mapped = ItemStore::Open(dir.path(), items.size(), built.genres(), built.types());
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  for (uint32_t row = 0; row < items.size(); ++row) {
+    const int64_t want = items[row].franchise != 0 ? items[row].franchise : items[row].id;
+    for (const ItemStore* s : {&built, static_cast<const ItemStore*>(&*mapped)}) {
+      EXPECT_EQ(s->view(row).franchise(items[row].id), want) << "row " << row;
+      EXPECT_EQ(s->view(row).ToItem(items[row].id).franchise, want) << "row " << row;
+    }
+  }
+  // The layout from before franchises (6 columns): every item is its own franchise, and
+  // the other columns read as before.
+  std::vector<int64_t> six;
+  for (uint32_t row = 0; row < items.size(); ++row) {
+    six.insert(six.end(), {items[row].members, items[row].episodes, mapped->type_index(row), 0, 0, 1});
+  }
+  ASSERT_TRUE(WriteInt64ArrayFile(dir.Join(kItemAttrsFile), six.data(), items.size(), 6).ok());
+  auto legacy = ItemStore::Open(dir.path(), items.size(), built.genres(), built.types());
+  ASSERT_TRUE(legacy.ok()) << legacy.status();
+  for (uint32_t row = 0; row < items.size(); ++row) {
+    EXPECT_EQ(legacy->view(row).franchise(items[row].id), items[row].id) << "row " << row;
+    EXPECT_EQ(legacy->view(row).members(), items[row].members);
+    EXPECT_EQ(legacy->view(row).type(), items[row].type);
+    EXPECT_EQ(legacy->view(row).content(), ContentLevel::kMature);
+  }
+  // Any other width is refused, naming the file.
+  std::vector<int64_t> four(items.size() * 4, 0);
+  ASSERT_TRUE(WriteInt64ArrayFile(dir.Join(kItemAttrsFile), four.data(), items.size(), 4).ok());
+  auto wrong = ItemStore::Open(dir.path(), items.size(), built.genres(), built.types());
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find(kItemAttrsFile), std::string::npos) << wrong.status();
+}
+
 TEST(ItemStore, ContentLevelsAndAgeRatingsAndStoresFromBeforeThem) {
   std::vector<Item> items = SomeItems();
   items[0].age_rating = "rx";

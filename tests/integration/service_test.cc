@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 
 #include <cmath>
@@ -28,6 +30,8 @@ class ServiceTest : public ::testing::Test {
     small.dims = kD;
     for (int64_t i = 1; i <= 300; ++i) small.ids.push_back(i);
     small.items = testing::SyntheticItems(small.ids);
+    // A franchise of ids 11-20 (each related to the one before; alike titles): franchise 11.
+    for (int64_t i = 12; i <= 20; ++i) small.items[static_cast<size_t>(i - 1)].related = {i - 1};
     // Vectors 1-150 learned from `id` viewers, 151-300 predicted from content.
     small.provenance_csv = "anime_id,source,viewers\n";
     for (int64_t i = 1; i <= 300; ++i) {
@@ -255,6 +259,28 @@ TEST_F(ServiceTest, FiltersThroughTheWire) {
   hits = srv_->client->Search(SearchQuery::Item(1), adult);
   ASSERT_TRUE(hits.ok()) << hits.status();
   EXPECT_TRUE(hits->empty()) << "no item is adult";
+  // Franchises: every item says its own (11 for 11-20, its own id elsewhere), and the
+  // filters keep or drop a franchise's entries.
+  SearchOptions same = Opts("small", 20);
+  same.filter.franchises = {11};
+  hits = srv_->client->Search(SearchQuery::Item(15), same);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  std::set<int64_t> got;
+  for (const ClientHit& h : *hits) {
+    EXPECT_EQ(h.item.franchise, 11) << h.id;
+    got.insert(h.id);
+  }
+  EXPECT_EQ(got, (std::set<int64_t>{11, 12, 13, 14, 16, 17, 18, 19, 20}));
+  SearchOptions apart = Opts("small", 299);
+  apart.filter.exclude_franchises = {11, 40};
+  hits = srv_->client->Search(SearchQuery::Item(15), apart);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  EXPECT_EQ(hits->size(), 300u - 11u);  // all but 11-20 and 40
+  for (const ClientHit& h : *hits) {
+    EXPECT_TRUE(h.id < 11 || h.id > 20) << h.id;
+    EXPECT_NE(h.id, 40);
+    EXPECT_EQ(h.item.franchise, h.id);
+  }
 }
 
 }  // namespace

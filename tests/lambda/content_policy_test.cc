@@ -8,6 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <algorithm>
 #include <random>
 
@@ -258,6 +260,56 @@ TEST_F(ContentPolicyTest, TitleSuggestionsFollowThePolicy) {
   EXPECT_GT(Count(titles("Nozoki Ana", {{"include_adult", "true"}}), Adult), 0);
   EXPECT_EQ(Count(titles("Kirepapa", {{"family_safe", "true"}}), Mature), 0);
   EXPECT_GT(Count(titles("Kirepapa", json::object()), Mature), 0) << "a Yaoi OVA is mature, not adult";
+}
+
+// "More like this" lists an anime's own seasons and films apart (the real catalogue's
+// franchises): the main list holds none of them, the group holds exactly the franchise
+// entries the collection has (the oracle: the catalogue's franchise ids), and "mixed"
+// answers the plain list.
+TEST_F(ContentPolicyTest, TheAnimesOwnFranchiseIsListedApart) {
+  const auto post = [](const json& body) {
+    return Call({{"version", "2.0"},
+                 {"rawPath", "/recommend"},
+                 {"requestContext", {{"http", {{"method", "POST"}}}}},
+                 {"body", body.dump()}});
+  };
+  for (int64_t id : {918 /* Gintama */, 5081 /* Bakemonogatari */, 16498 /* Shingeki no Kyojin */, 1 /* Cowboy Bebop */}) {
+    const int64_t franchise = catalog_->Find(id)->franchise;
+    std::set<int64_t> want;
+    for (const Item& it : catalog_->items()) {
+      if (it.franchise == franchise && it.id != id && !it.genres.empty() && it.content != ContentLevel::kAdult) {
+        want.insert(it.id);
+      }
+    }
+    ASSERT_LT(want.size(), 50u) << id;
+    const json body = post({{"id", id}, {"n", 50}});
+    ASSERT_TRUE(body.contains("franchise")) << body.dump();
+    EXPECT_EQ(body["franchise"]["id"], franchise);
+    std::set<int64_t> got;
+    for (const json& r : body["franchise"]["results"]) {
+      EXPECT_EQ(r["franchise_id"], franchise);
+      got.insert(r["id"].get<int64_t>());
+    }
+    EXPECT_EQ(got, want) << id;
+    if (id == 918) EXPECT_TRUE(got.count(9969) && got.count(28977)) << "Gintama' and Gintama°";
+    ASSERT_EQ(body["results"].size(), 50u);
+    for (const json& r : body["results"]) {
+      EXPECT_NE(r["franchise_id"], franchise) << r["title"];
+      EXPECT_NE(r["id"], id);
+    }
+    // Mixed: the plain list, franchise entries where they rank.
+    const json mixed = post({{"id", id}, {"n", 50}, {"franchise", "mixed"}});
+    EXPECT_FALSE(mixed.contains("franchise"));
+    SearchOptions so;
+    so.collection = "genres";
+    so.top_k = 50;
+    so.filter.max_content = catalog_->Find(id)->all_ages() ? ContentLevel::kGeneral : ContentLevel::kMature;
+    so.filter.exclude_genres = {"Hentai", "Erotica"};
+    auto direct = backend_->Search(SearchQuery::Item(id), so);
+    ASSERT_TRUE(direct.ok()) << direct.status();
+    ASSERT_EQ(mixed["results"].size(), direct->size());
+    for (size_t i = 0; i < direct->size(); ++i) EXPECT_EQ(mixed["results"][i]["id"], (*direct)[i].id);
+  }
 }
 
 }  // namespace

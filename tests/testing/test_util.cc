@@ -90,7 +90,7 @@ std::vector<Neighbor> BruteForceTopK(const std::vector<float>& base, uint64_t d,
 
 void WriteCatalogCsv(const std::string& path, const std::vector<Item>& items) {
   std::ofstream f(path);
-  f << "anime_id,name,english_name,genre,type,episodes,members,age_rating,nsfw\n";
+  f << "anime_id,name,english_name,genre,type,episodes,members,age_rating,nsfw,related\n";
   auto quote = [](const std::string& s) {
     std::string q = "\"";
     for (char c : s) {
@@ -104,7 +104,9 @@ void WriteCatalogCsv(const std::string& path, const std::vector<Item>& items) {
     for (size_t i = 0; i < it.genres.size(); ++i) genres += (i ? ", " : "") + it.genres[i];
     f << it.id << "," << quote(it.title) << "," << quote(it.english_title) << "," << quote(genres)
       << "," << it.type << "," << it.episodes << "," << it.members << "," << it.age_rating << "," << it.nsfw
-      << "\n";
+      << ",";
+    for (size_t i = 0; i < it.related.size(); ++i) f << (i ? " " : "") << it.related[i];
+    f << "\n";
   }
 }
 

@@ -152,6 +152,14 @@ async function main() {
       const ids = await listIds(page, `.panel[data-collection=${c}]`);
       check(ids.length === 10 && !ids.includes(1), `the anime page lists 10 neighbours from ${c}, not itself`);
     }
+    // Its own films and sessions are listed apart, and in no list below.
+    await page.waitForSelector("section.franchise:not([hidden]) .hits", { timeout: 10000 });
+    const franchise = await listIds(page, "section.franchise");
+    check(franchise.includes(5), `"In the same franchise" lists Cowboy Bebop: The Movie (got ${franchise})`);
+    for (const c of ["ncf", "synopsis", "genres"]) {
+      const ids = await listIds(page, `.panel[data-collection=${c}]`);
+      check(!ids.some((id) => franchise.includes(id)), `the ${c} list holds none of the franchise's entries`);
+    }
     check((await page.$eval(".anime", (e) => e.textContent)).includes("Spike"), "the anime page shows the synopsis");
     check(await page.$eval(".anime a[href^='https://myanimelist.net/anime/1']", (e) => !!e), "and links to MyAnimeList");
     await page.screenshot({ path: path.join(outDir, "desktop-anime.png"), fullPage: true });

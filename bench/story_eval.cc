@@ -15,11 +15,15 @@
 #include <cmath>
 #include <random>
 #include <cstdio>
+#include <map>
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "core/catalog.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -47,7 +51,7 @@ std::set<int64_t> Ids(absl::string_view text) {
 
 // One candidate's signals for a query anime (0 where a signal does not reach it).
 struct Signals {
-  float story = 0, words = 0, viewers = 0, genres = 0, popularity = 0;
+  float story = 0, words = 0, viewers = 0, genres = 0, popularity = 0, labels = 0;
   int64_t franchise = 0;
 };
 
@@ -61,11 +65,22 @@ void MinMax(const std::vector<Hit>& hits, float Signals::*field, absl::flat_hash
 
 struct Method {
   std::string name;
-  float story, words, viewers, genres, popularity;
+  float story, words, viewers, genres, popularity, labels = 0;
 };
 
+// Every catalogue source's genre labels of an anime, together (lower-cased; the 2017
+// file's "Shoujo Ai" / "Shounen Ai" read as the newer "Girls Love" / "Boys Love").
+using LabelSets = absl::flat_hash_map<int64_t, std::set<std::string>>;
+LabelSets g_labels;
+
 int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, const std::string& pool_path,
-                   bool per_query, bool sweep) {
+                   bool per_query, bool sweep, const std::map<std::pair<int64_t, int64_t>, char>& pooled) {
+  // With pooled judgements: per method, plainly wrong on the judged set's even rows (the
+  // half the default weights were chosen on) and odd rows (the half held out), and over
+  // all; what the pool has not judged.
+  struct Tally {
+    uint64_t slots[2] = {0, 0}, wrong[2] = {0, 0}, unjudged = 0;
+  };
   const int depth = 200;
   std::vector<Method> methods = {
       {"synopsis embedding", 1, 0, 0, 0, 0},
@@ -80,7 +95,14 @@ int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, 
       {"emb+ncf", 0.5f, 0, 0.5f, 0, 0},
       {"emb+genres+ncf (ncf 0.5)", 0.25f, 0, 0.5f, 0.25f, 0},
       {"emb+genres+ncf (genres 0.5)", 0.25f, 0, 0.25f, 0.5f, 0},
+      {"e2 b1 v1 g6", 0.2f, 0.1f, 0.1f, 0.6f, 0},
   };
+  if (!g_labels.empty()) {  // the same with every source's labels instead of the first's genres
+    methods.push_back({"e2 b1 v1 L6 (all labels)", 0.2f, 0.1f, 0.1f, 0, 0, 0.6f});
+    methods.push_back({"e2 b0 v1 L7 (served)", 0.2f, 0, 0.1f, 0, 0, 0.7f});
+    methods.push_back({"e3 b1 v1 L5 (all labels)", 0.3f, 0.1f, 0.1f, 0, 0, 0.5f});
+    methods.push_back({"e1 b1 v1 g3 L4", 0.1f, 0.1f, 0.1f, 0.3f, 0, 0.4f});
+  }
   if (sweep) {  // every weighting in steps of 0.1 (summing to 1), with a popularity term of 0, -0.1 or -0.2
     methods.clear();
     for (int e = 0; e <= 10; ++e) {
@@ -96,9 +118,12 @@ int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, 
     }
   }
   std::vector<std::array<uint64_t, 4>> totals(methods.size());  // slots, wrong, similar, franchise group left in
+  std::vector<Tally> tallies(methods.size());
+  size_t judged_row = 0;
   std::vector<std::pair<int64_t, int64_t>> pool;
   std::string lists = "method\tquery_id\trank\tcandidate_id\n";
   for (const Judgement& j : judged) {
+    const int half = static_cast<int>(judged_row++ % 2);
     auto syn = engine.GetCollection("synopsis");
     if (!syn.ok()) return 1;
     auto rec = engine.GetItems("synopsis", {j.query});
@@ -107,7 +132,13 @@ int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, 
     const ItemView qv = sc.item(rec->rows[0]);
     const int64_t qfr = qv.franchise(j.query);
     absl::flat_hash_map<int64_t, Signals> cand;
-    auto story = engine.Search("synopsis", {SearchQuery::Item(j.query)}, depth, {}, absl::InfiniteFuture());
+    // The embedding by a vector query: an item query would answer the collection's
+    // precomputed lists, which are fused themselves when it was built with them.
+    const float* qvec = sc.vector(rec->rows[0]);
+    FilterSpec not_self;
+    not_self.exclude_ids = {j.query};
+    auto story = engine.Search("synopsis", {SearchQuery::Vector(std::vector<float>(qvec, qvec + sc.dims()))}, depth,
+                               not_self, absl::InfiniteFuture());
     if (!story.ok()) return 1;
     MinMax(story->hits[0], &Signals::story, &cand);
     SearchQuery text = SearchQuery::Text(std::string(qv.title()) + " " + std::string(qv.synopsis()));
@@ -137,16 +168,25 @@ int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, 
         if (qg.count(std::string(g))) ++both; else ++either;
       }
       sig.genres = either ? static_cast<float>(both) / static_cast<float>(either) : 0.0f;
+      if (!g_labels.empty()) {
+        const auto a = g_labels.find(j.query), b = g_labels.find(id);
+        if (a != g_labels.end() && b != g_labels.end()) {
+          size_t both2 = 0;
+          for (const std::string& x : b->second) both2 += a->second.count(x);
+          const size_t either2 = a->second.size() + b->second.size() - both2;
+          sig.labels = either2 ? static_cast<float>(both2) / static_cast<float>(either2) : 0.0f;
+        }
+      }
       sig.popularity = std::min(1.0f, static_cast<float>(std::log10(1.0 + static_cast<double>(v.members())) / 6.0));
     }
-    std::set<std::pair<int64_t, int64_t>> pooled;
+    std::set<std::pair<int64_t, int64_t>> pairs;  // this query's, for the pool file
     for (size_t m = 0; m < methods.size(); ++m) {
       const Method& me = methods[m];
       std::vector<std::pair<float, int64_t>> ranked;
       for (const auto& [id, sig] : cand) {
         if (sig.franchise == -1 || sig.franchise == qfr || id == j.query) continue;
         const float score = me.story * sig.story + me.words * sig.words + me.viewers * sig.viewers +
-                            me.genres * sig.genres + me.popularity * sig.popularity;
+                            me.genres * sig.genres + me.popularity * sig.popularity + me.labels * sig.labels;
         if (score > 0 || me.popularity < 0) ranked.emplace_back(-score, id);
       }
       std::sort(ranked.begin(), ranked.end());
@@ -164,20 +204,37 @@ int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, 
         absl::StrAppend(&lists, me.name, "\t", j.query, "\t", rank + 1, "\t", ranked[rank].second, "\n");
       }
       for (const auto& [neg, id] : ranked) {
+        if (!pooled.empty()) {
+          auto it = pooled.find({j.query, id});
+          ++tallies[m].slots[half];
+          if (it == pooled.end()) ++tallies[m].unjudged;
+          else if (it->second == '0') ++tallies[m].wrong[half];
+        }
         ++totals[m][0];
         if (j.wrong.count(id)) ++totals[m][1];
         if (j.similar.count(id)) ++totals[m][2];
         if (j.franchise.count(id)) ++totals[m][3];
-        pooled.emplace(j.query, id);
+        pairs.emplace(j.query, id);
       }
     }
-    pool.insert(pool.end(), pooled.begin(), pooled.end());
+    pool.insert(pool.end(), pairs.begin(), pairs.end());
   }
   std::printf("\n%-26s %8s %8s %8s %10s\n", "method (franchise apart)", "slots", "wrong", "similar", "franchise");
   for (size_t m = 0; m < methods.size(); ++m) {
     auto share = [&](uint64_t x) { return totals[m][0] ? static_cast<double>(x) / static_cast<double>(totals[m][0]) : 0.0; };
     std::printf("%-26s %8llu %8.3f %8.3f %10.3f\n", methods[m].name.c_str(), static_cast<unsigned long long>(totals[m][0]),
                 share(totals[m][1]), share(totals[m][2]), share(totals[m][3]));
+  }
+  if (!pooled.empty()) {
+    std::printf("\nplainly wrong by the pooled blind judgements (shares of the slots):\n%-28s %8s %8s %8s %9s\n",
+                "method (franchise apart)", "all", "even", "odd", "unjudged");
+    for (size_t m = 0; m < methods.size(); ++m) {
+      const Tally& t = tallies[m];
+      auto frac = [](uint64_t a, uint64_t b) { return b ? static_cast<double>(a) / static_cast<double>(b) : 0.0; };
+      const uint64_t slots = t.slots[0] + t.slots[1];
+      std::printf("%-28s %8.3f %8.3f %8.3f %9.3f\n", methods[m].name.c_str(), frac(t.wrong[0] + t.wrong[1], slots),
+                  frac(t.wrong[0], t.slots[0]), frac(t.wrong[1], t.slots[1]), frac(t.unjudged, slots));
+    }
   }
   if (!pool_path.empty()) {
     std::mt19937_64 rng(7);
@@ -211,7 +268,18 @@ int Run(int argc, char** argv) {
   p.AddString("judgements", &path, "the judged set (default bench/data/story_judgements.tsv)", "FILE");
   p.AddInt("k", &k, "list length (default 10)");
   p.AddBool("per-query", &per_query, "also print each query's counts and its wrong entries");
-  bool methods = false, sweep = false;
+  bool methods = false, sweep = false, franchise_apart = false;
+  std::vector<std::string> label_catalogs;
+  p.AddStringList("label-catalog", &label_catalogs,
+                  "with --methods: also try the union of these catalogue files' genre labels (repeatable)", "FILE");
+  std::string pooled_path;
+  p.AddBool("franchise-apart", &franchise_apart,
+            "leave the query's own franchise out of each collection's list, as the HTTP API and\n"
+            "the website do (its entries are listed apart)");
+  p.AddString("pooled", &pooled_path,
+              "also score each list against blind pooled judgements (query_id, candidate_id,\n"
+              "label 0/1/2/F: bench/data/story_pool_judgements.tsv): plainly wrong, acceptable,\n"
+              "similar, and what the pool has not judged", "FILE");
   std::string pool_path;
   p.AddBool("methods", &methods,
             "also compare ways of ranking \"a story like this\" built from the synopsis,\n"
@@ -254,10 +322,44 @@ int Run(int argc, char** argv) {
   std::printf("%zu judged query anime (%s), top %d\n\n", judged.size(), path.c_str(), k);
   std::printf("%-12s %8s %10s %10s %10s %10s %10s\n", "collection", "queries", "wrong", "similar", "franchise",
               "unjudged", "skipped");
+  // Blind pooled judgements: (query, candidate) -> label.
+  std::map<std::pair<int64_t, int64_t>, char> pooled;
+  if (!pooled_path.empty()) {
+    auto ptext = ReadFileToString(pooled_path);
+    if (!ptext.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(ptext.status().message()).c_str());
+      return 1;
+    }
+    bool first = true;
+    for (absl::string_view line : absl::StrSplit(*ptext, '\n', absl::SkipEmpty())) {
+      if (absl::StartsWith(line, "#")) continue;
+      if (first) {  // column names
+        first = false;
+        continue;
+      }
+      std::vector<absl::string_view> f = absl::StrSplit(line, '\t');
+      int64_t q, c;
+      if (f.size() < 3 || !absl::SimpleAtoi(f[0], &q) || !absl::SimpleAtoi(f[1], &c) || f[2].size() != 1 ||
+          std::string("012F").find(f[2][0]) == std::string::npos) {
+        std::fprintf(stderr, "%s: a row is not query_id, candidate_id, label (0, 1, 2 or F): %.*s\n",
+                     pooled_path.c_str(), static_cast<int>(std::min<size_t>(line.size(), 80)), line.data());
+        return 1;
+      }
+      pooled[{q, c}] = f[2][0];
+    }
+  }
+  std::string pooled_table;
+  std::string unjudged_pairs;
   for (const std::string& name : names) {
     uint64_t queries = 0, slots = 0, wrong = 0, similar = 0, franchise = 0, skipped = 0;
+    std::map<char, uint64_t> labels;  // '0', '1', '2', 'F', '?' (not in the pool)
     for (const Judgement& j : judged) {
-      auto r = engine.Search(name, {SearchQuery::Item(j.query)}, k, {}, absl::InfiniteFuture());
+      FilterSpec filter;
+      if (franchise_apart) {
+        auto item = engine.GetItems(name, {j.query});
+        if (item.ok()) filter.exclude_franchises = {item->collection->item(item->rows[0]).franchise(j.query)};
+      }
+      auto r = engine.Search(name, {SearchQuery::Item(j.query)}, k, filter, absl::InfiniteFuture());
       if (!r.ok()) {
         if (r.status().code() != absl::StatusCode::kNotFound || r.status().message().find("is not in collection") ==
                                                                      absl::string_view::npos) {
@@ -272,6 +374,11 @@ int Run(int argc, char** argv) {
       std::vector<std::string> wrong_titles;
       for (const Hit& h : r->hits[0]) {
         ++slots;
+        if (!pooled.empty()) {
+          auto it = pooled.find({j.query, h.id});
+          ++labels[it == pooled.end() ? '?' : it->second];
+          if (it == pooled.end()) absl::StrAppend(&unjudged_pairs, j.query, "\t", h.id, "\n");
+        }
         if (j.franchise.count(h.id)) {
           ++fr;
         } else if (j.similar.count(h.id)) {
@@ -293,10 +400,36 @@ int Run(int argc, char** argv) {
     std::printf("%-12s %8llu %10.3f %10.3f %10.3f %10.3f %10llu\n", name.c_str(),
                 static_cast<unsigned long long>(queries), share(wrong), share(similar), share(franchise),
                 share(slots - wrong - similar - franchise), static_cast<unsigned long long>(skipped));
+    if (!pooled.empty()) {
+      absl::StrAppendFormat(&pooled_table, "%-12s %8.3f %10.3f %8.3f %10.3f %8.3f\n", name, share(labels['0']),
+                            share(labels['1']), share(labels['2']), share(labels['F']), share(labels['?']));
+    }
+  }
+  if (!pooled.empty()) {
+    std::printf("\nagainst the pooled blind judgements (%s), shares of the list slots:\n", pooled_path.c_str());
+    std::printf("%-12s %8s %10s %8s %10s %8s\n", "collection", "wrong", "acceptable", "similar", "franchise",
+                "unjudged");
+    std::printf("%s", pooled_table.c_str());
+    if (!unjudged_pairs.empty()) std::printf("unjudged (query, candidate) pairs:\n%s", unjudged_pairs.c_str());
   }
   std::printf("\n(wrong, similar, franchise, unjudged: shares of the list slots; the last column counts the\n"
               "queries a collection does not hold)\n");
-  if (methods || sweep) return CompareMethods(engine, judged, k, pool_path, per_query, sweep);
+  for (const std::string& f : label_catalogs) {
+    auto one = Catalog::Load({f});
+    if (!one.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(one.status().message()).c_str());
+      return 1;
+    }
+    for (const Item& it : one->items()) {
+      for (const std::string& g : it.genres) {
+        std::string l = absl::AsciiStrToLower(g);
+        if (l == "shoujo ai" || l == "yuri") l = "girls love";
+        if (l == "shounen ai" || l == "yaoi") l = "boys love";
+        g_labels[it.id].insert(l);
+      }
+    }
+  }
+  if (methods || sweep) return CompareMethods(engine, judged, k, pool_path, per_query, sweep, pooled);
   return 0;
 }
 

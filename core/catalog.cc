@@ -109,7 +109,10 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options, st
     rec.english_title = DecodeHtmlEntities(field(c.english));
     for (absl::string_view g : absl::StrSplit(field(c.genres), ',', absl::SkipWhitespace())) {
       std::string name(absl::StripAsciiWhitespace(g));
-      if (!name.empty()) rec.genres.push_back(std::move(name));
+      if (!name.empty()) {
+        rec.labels.push_back(GenreLabel(name));
+        rec.genres.push_back(std::move(name));
+      }
     }
     rec.type = field(c.type);
     rec.synopsis = c.synopsis >= 0 ? DecodeHtmlEntities(f[c.synopsis]) : std::string();
@@ -144,6 +147,7 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options, st
     if (cur.title.empty()) cur.title = std::move(rec.title);
     if (cur.english_title.empty()) cur.english_title = std::move(rec.english_title);
     if (cur.genres.empty()) cur.genres = std::move(rec.genres);
+    cur.labels.insert(cur.labels.end(), rec.labels.begin(), rec.labels.end());
     if (cur.type.empty()) cur.type = std::move(rec.type);
     if (cur.episodes == 0) cur.episodes = rec.episodes;
     // Member counts only grow: the largest any file gives is the newest snapshot's.
@@ -175,6 +179,13 @@ int Item::start_year() const {
 bool Item::all_ages() const {
   if (age_rating == "g" || age_rating == "pg") return true;
   return std::any_of(genres.begin(), genres.end(), [](const std::string& g) { return absl::EqualsIgnoreCase(g, "Kids"); });
+}
+
+std::string GenreLabel(absl::string_view genre) {
+  std::string l = absl::AsciiStrToLower(absl::StripAsciiWhitespace(genre));
+  if (l == "shoujo ai" || l == "yuri") return "girls love";
+  if (l == "shounen ai" || l == "yaoi") return "boys love";
+  return l;
 }
 
 ContentLevel ContentLevelOf(const Item& item) {
@@ -232,7 +243,14 @@ absl::StatusOr<Catalog> Catalog::FromItems(std::vector<Item> items) {
             [](const Item& a, const Item& b) { return a.id < b.id; });
   Catalog c;
   c.index_.reserve(items.size());
-  for (Item& it : items) it.content = std::max(it.content, ContentLevelOf(it));
+  for (Item& it : items) {
+    it.content = std::max(it.content, ContentLevelOf(it));
+    if (it.labels.empty()) {
+      for (const std::string& g : it.genres) it.labels.push_back(GenreLabel(g));
+    }
+    std::sort(it.labels.begin(), it.labels.end());
+    it.labels.erase(std::unique(it.labels.begin(), it.labels.end()), it.labels.end());
+  }
   for (size_t i = 0; i < items.size(); ++i) {
     if (!c.index_.try_emplace(items[i].id, i).second) {
       return absl::InvalidArgumentError(absl::StrCat("duplicate item id ", items[i].id));

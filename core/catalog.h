@@ -27,7 +27,11 @@ struct Item {
   int64_t id = 0;                   // MyAnimeList anime id for the bundled data
   std::string title;                // original (romanised) title
   std::string english_title;        // English title where known
-  std::vector<std::string> genres;  // e.g. {"Action", "Sci-Fi"}
+  std::vector<std::string> genres;  // e.g. {"Action", "Sci-Fi"}: the first source's that has any
+  // Every catalogue source's genre and theme labels together, as GenreLabel spells
+  // them, sorted: what "a story like this" compares (the 2017 file's genres and MAL's
+  // newer genres and themes, e.g. "isekai", "iyashikei", "adult cast"). Not in bundles.
+  std::vector<std::string> labels;
   std::string type;                 // "TV", "Movie", "OVA", ...
   int32_t episodes = 0;
   int64_t members = 0;
@@ -91,7 +95,7 @@ class Catalog {
                                       const CatalogOptions& options = {});
 
   // Builds a catalogue from items (ids must be unique). An item whose `franchise` is 0
-  // gets the one FranchiseIds gives.
+  // gets the one FranchiseIds gives; one without `labels` gets its genres'.
   static absl::StatusOr<Catalog> FromItems(std::vector<Item> items);
 
   // nullptr when `id` is unknown.
@@ -107,6 +111,10 @@ class Catalog {
   std::vector<std::string> skipped_;
   absl::flat_hash_map<int64_t, size_t> index_;
 };
+
+// A genre label as Item::labels spells it: lower-case, the 2017 file's "Shoujo Ai" and
+// "Yuri" as MAL's newer "girls love", "Shounen Ai" and "Yaoi" as "boys love".
+std::string GenreLabel(absl::string_view genre);
 
 // The level an item's own fields give (genres, age_rating, nsfw; not `content`).
 ContentLevel ContentLevelOf(const Item& item);

@@ -6,6 +6,11 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace simsearch {
 namespace {
@@ -46,6 +51,35 @@ class Groups {
   std::vector<size_t> parent_;
 };
 
+// `title` without a trailing season marker ("Season 3", "2nd Season", "Part 2",
+// "Season 2 Part 2", "II", "3"), lower-cased; empty when it has none.
+std::string WithoutSeason(absl::string_view title) {
+  std::vector<std::string> words = absl::StrSplit(absl::AsciiStrToLower(title), ' ', absl::SkipWhitespace());
+  auto number = [](const std::string& w) {
+    return !w.empty() && w.size() <= 2 && std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  auto ordinal = [&](const std::string& w) {  // 2nd, 3rd, 4th, 1st
+    return w.size() >= 3 && number(w.substr(0, w.size() - 2)) &&
+           (absl::EndsWith(w, "st") || absl::EndsWith(w, "nd") || absl::EndsWith(w, "rd") || absl::EndsWith(w, "th"));
+  };
+  size_t n = words.size();
+  bool marker = false;
+  if (n >= 3 && words[n - 2] == "part" && number(words[n - 1])) n -= 2, marker = true;  // "... Part 2"
+  if (n >= 3 && (words[n - 2] == "season" || words[n - 2] == "part") && number(words[n - 1])) {
+    n -= 2, marker = true;  // "... Season 3"
+  } else if (n >= 3 && ordinal(words[n - 2]) && words[n - 1] == "season") {
+    n -= 2, marker = true;  // "... 2nd Season"
+  } else if (!marker && n >= 2 &&
+             (words[n - 1] == "ii" || words[n - 1] == "iii" || words[n - 1] == "iv" ||
+              (words[n - 1].size() == 1 && number(words[n - 1])))) {
+    n -= 1, marker = true;  // "... II", "... 2"
+  }
+  if (!marker || n == 0) return "";
+  std::string base = absl::StrJoin(words.begin(), words.begin() + static_cast<long>(n), " ");
+  while (!base.empty() && (base.back() == ':' || base.back() == '-')) base.pop_back();
+  return std::string(absl::StripTrailingAsciiWhitespace(base));
+}
+
 }  // namespace
 
 double TitleContainment(absl::string_view a, absl::string_view b) {
@@ -79,6 +113,21 @@ absl::flat_hash_map<int64_t, int64_t> FranchiseIds(const Catalog& catalog) {
       auto it = row.find(rel);
       if (it == row.end() || it->second == i) continue;
       if (TitleLikeness(items[i], items[it->second]) >= kFranchiseTitleLikeness) groups.Join(i, it->second);
+    }
+  }
+  // MAL's relations of the newest seasons are often missing: a title that is another's
+  // plus a season marker ("Spy x Family Season 3") joins it.
+  absl::flat_hash_map<std::string, size_t> by_title;
+  for (size_t i = 0; i < items.size(); ++i) {
+    for (const std::string* t : {&items[i].title, &items[i].english_title}) {
+      if (!t->empty()) by_title.try_emplace(absl::AsciiStrToLower(*t), i);
+    }
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    for (const std::string* t : {&items[i].title, &items[i].english_title}) {
+      const std::string base = WithoutSeason(*t);
+      if (base.empty()) continue;
+      if (auto it = by_title.find(base); it != by_title.end() && it->second != i) groups.Join(i, it->second);
     }
   }
   absl::flat_hash_map<int64_t, int64_t> out;

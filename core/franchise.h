@@ -28,7 +28,10 @@ inline constexpr double kFranchiseTitleLikeness = 0.5;
 // (TitleLikeness >= kFranchiseTitleLikeness). The title condition keeps crossovers and
 // "other" relations (One Piece's related entries include Kochikame, Evangelion's an
 // Ultraman short) from joining unrelated franchises, while a sequel whose title differs
-// (Bakemonogatari -> Nisemonogatari) still joins. An anime in no group maps to itself.
+// (Bakemonogatari -> Nisemonogatari) still joins. MAL's newest seasons often lack their
+// relations: a title that is another anime's title plus a season marker ("Spy x Family
+// Season 3", "Sousou no Frieren 2nd Season", "Mob Psycho 100 II") joins that anime too.
+// An anime in no group maps to itself.
 //
 // A crossover titled after both franchises ("Lupin III vs. Detective Conan") is alike
 // both and can join them: MAL's relations do not say which are crossovers.

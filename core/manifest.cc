@@ -91,9 +91,13 @@ std::string SerializeManifest(const Manifest& m) {
       {"encoder", m.encoder_kind.empty()
                       ? json(nullptr)
                       : json{{"kind", m.encoder_kind}, {"description", m.encoder_description}}},
-      {"neighbours", m.neighbours_k > 0 ? json{{"k", m.neighbours_k}, {"seconds", m.neighbours_seconds},
-                                              {"method", "exact, the engine's own item query and scan"}}
-                                        : json(nullptr)},
+      {"neighbours", m.neighbours_k > 0
+                         ? json{{"k", m.neighbours_k},
+                                {"seconds", m.neighbours_seconds},
+                                {"fused", !m.neighbours_fusion.empty()},
+                                {"method", m.neighbours_fusion.empty() ? "exact, the engine's own item query and scan"
+                                                                       : m.neighbours_fusion}}
+                         : json(nullptr)},
       {"provenance", m.has_provenance() ? json{{"learned", m.learned_vectors}, {"predicted", m.predicted_vectors},
                                                {"method", m.provenance_method}}
                                          : json(nullptr)},
@@ -246,6 +250,14 @@ absl::StatusOr<Manifest> ParseManifest(absl::string_view text, absl::string_view
     if (!nb->is_object()) error = absl::StrCat(origin, ": field 'neighbours' has the wrong type");
     opt(*nb, "k", &m.neighbours_k, is_int);
     opt(*nb, "seconds", &m.neighbours_seconds, is_num);
+    bool fused = false;
+    opt(*nb, "fused", &fused, is_bool);
+    if (fused) {
+      opt(*nb, "method", &m.neighbours_fusion, is_str);
+      if (error.empty() && m.neighbours_fusion.empty()) {
+        error = absl::StrCat(origin, ": fused neighbours must say their method");
+      }
+    }
     if (error.empty() && (m.neighbours_k == 0 || m.neighbours_k >= m.count)) {
       error = absl::StrCat(origin, ": neighbours.k must be in 1..count-1, got ", m.neighbours_k);
     }

@@ -96,6 +96,11 @@ struct Manifest {
   // 0: none.
   uint64_t neighbours_k = 0;
   double neighbours_seconds = 0;  // what computing them took at build time
+  // Empty: the lists are the exact item query's. Else they were fused from several
+  // signals at build time ("a story like this", indexer/story.h) and this says how
+  // (manifest "neighbours": {"fused": true, "method": ...}); the engine answers from a
+  // fused list first and fills what it lacks from the search.
+  std::string neighbours_fusion;
   // Where each item's vector came from (item_provenance.i64, N x 2: source and viewers;
   // docs/FORMAT.md): learned from its viewers, or predicted from its content (cold
   // start: models/ncf/cold_start.h). Both 0: not recorded.

@@ -102,6 +102,7 @@ class Collection {
   // Metadata of a row, read in place; an empty view when the bundle has no metadata.
   ItemView item(uint32_t row) const { return items_ ? items_->view(row) : ItemView(); }
   bool has_items() const { return items_.has_value(); }
+  const ItemStore* item_store() const { return items_ ? &*items_ : nullptr; }
   // Where a row's vector came from (manifest "provenance", item_provenance.i64): learned
   // from `viewers` viewers, or predicted from the item's content. nullopt when the
   // bundle does not say.

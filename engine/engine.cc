@@ -15,6 +15,7 @@
 #include "core/quote.h"
 #include "core/lexical.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 
 namespace simsearch {
 namespace {
@@ -432,16 +433,19 @@ absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextM
 bool Engine::AnswerFromNeighbours(const Collection& c, const SearchQuery& q, int k, const CompiledFilter& compiled,
                                   std::vector<Hit>* hits) const {
   const uint64_t kk = c.neighbours_k();
-  if (kk < static_cast<uint64_t>(k)) return false;
+  hits->clear();
+  if (kk < static_cast<uint64_t>(k) && c.manifest().neighbours_fusion.empty()) return false;
   auto row = c.RowOf(q.item_id);
   if (!row.ok()) return false;  // the search path reports it
   const uint32_t* rows = c.neighbour_rows(*row);
   const float* scores = c.neighbour_scores(*row);
   if (rows[0] == kNoNeighbours) return false;
-  hits->clear();
   for (uint64_t j = 0; j < kk && hits->size() < static_cast<size_t>(k); ++j) {
     const uint32_t r = rows[j];
-    if (r >= c.count()) return false;  // damaged: --verify checksums catches it; search meanwhile
+    if (r >= c.count()) {  // damaged: --verify checksums catches it; search meanwhile
+      hits->clear();
+      return false;
+    }
     if (!compiled.Allows(r)) continue;
     hits->push_back({c.id(r), scores[j], c.item(r), r});
   }
@@ -547,9 +551,28 @@ absl::Status Engine::SearchVectors(const Collection& c, const std::vector<const 
     rest_index.push_back(index[i]);
   }
   if (rest.empty()) return absl::OkStatus();
+  // A fused list's allowed entries stay first; the scan fills the rest in its own order
+  // (asked for k more, so that k remain after dropping those already listed).
+  const bool fused = !c.manifest().neighbours_fusion.empty();
+  size_t listed = 0;
+  for (size_t j = 0; j < rest.size(); ++j) listed = std::max(listed, (*hits)[rest_at[j]].size());
+  const int scan_k = fused ? static_cast<int>(std::min<size_t>(static_cast<size_t>(k) + listed, c.count())) : k;
   std::vector<std::vector<Hit>> scanned;
-  SIMSEARCH_RETURN_IF_ERROR(ScanVectors(c, rest, rest_index, total, k, std::move(compiled), deadline, &scanned, false));
-  for (size_t j = 0; j < rest.size(); ++j) (*hits)[rest_at[j]] = std::move(scanned[j]);
+  SIMSEARCH_RETURN_IF_ERROR(
+      ScanVectors(c, rest, rest_index, total, scan_k, std::move(compiled), deadline, &scanned, false));
+  for (size_t j = 0; j < rest.size(); ++j) {
+    std::vector<Hit>& out = (*hits)[rest_at[j]];
+    if (!fused) {
+      out = std::move(scanned[j]);
+      continue;
+    }
+    absl::flat_hash_set<uint32_t> have;
+    for (const Hit& h : out) have.insert(h.row);
+    for (Hit& h : scanned[j]) {
+      if (out.size() == static_cast<size_t>(k)) break;
+      if (!have.contains(h.row)) out.push_back(std::move(h));
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -129,7 +129,9 @@ class Engine {
                            const std::vector<size_t>& index, size_t total, int k, CompiledFilter compiled,
                            absl::Time deadline, std::vector<std::vector<Hit>>* hits, bool exact) const;
   // One item query answered from the collection's precomputed neighbours; false when
-  // the list cannot answer it (too short after the filter, or none).
+  // the list cannot answer it alone (too short after the filter, or none). `hits` then
+  // holds what the list did allow: a fused list's entries come first, the search fills
+  // the rest; an exact list's are dropped (the search answers the same, and more).
   bool AnswerFromNeighbours(const Collection& c, const SearchQuery& q, int k, const CompiledFilter& compiled,
                             std::vector<Hit>* hits) const;
   // A text query in lexical or hybrid mode.

@@ -487,6 +487,25 @@ absl::StatusOr<std::vector<int64_t>> ReadProvenance(const std::string& path, con
 absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   SIMSEARCH_RETURN_IF_ERROR(ValidateCollectionName(o.collection));
   if (o.out_root.empty()) return absl::InvalidArgumentError("--out (the index root) is required");
+  if ((o.neighbours < 0 && o.neighbours != kAutoNeighbours) || o.neighbours > kMaxNeighbours) {
+    return absl::InvalidArgumentError(absl::StrCat("--neighbours must be 0-", kMaxNeighbours, ", got ", o.neighbours));
+  }
+  if (o.story) {  // what the fused lists need, before anything is written
+    const StoryWeights& w = o.story->weights;
+    if (o.neighbours == 0) return absl::InvalidArgumentError("--story-neighbours needs neighbours; drop --neighbours 0");
+    if (w.genres > 0 && o.catalog_paths.empty()) {
+      return absl::InvalidArgumentError("--story-neighbours weighs genres: give the --catalog");
+    }
+    if (w.words > 0 && (o.lexical_path.empty() || !o.item_synopses)) {
+      return absl::InvalidArgumentError(
+          "--story-neighbours weighs words: give --lexical and --item-synopses (or --story-weights words=0)");
+    }
+    if (w.viewers > 0 && o.story->viewers.empty()) {
+      return absl::InvalidArgumentError(
+          "--story-neighbours weighs viewers: name their collection with --story-viewers (or --story-weights viewers=0)");
+    }
+    if (!o.story->viewers.empty()) SIMSEARCH_RETURN_IF_ERROR(CheckStoryViewers(o.story->viewers));
+  }
   Report(o, "reading vectors", 0);
   SIMSEARCH_ASSIGN_OR_RETURN(VectorSet v, ReadVectors(o.vectors_path));
   Report(o, "reading vectors", 1);
@@ -761,9 +780,6 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     m.index_params = IndexParams();
   }
 
-  if ((o.neighbours < 0 && o.neighbours != kAutoNeighbours) || o.neighbours > kMaxNeighbours) {
-    return absl::InvalidArgumentError(absl::StrCat("--neighbours must be 0-", kMaxNeighbours, ", got ", o.neighbours));
-  }
   int neighbours = o.neighbours;
   if (neighbours == kAutoNeighbours) {
     const double work = static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(d);
@@ -785,9 +801,28 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     std::vector<uint32_t> rows;
     std::vector<float> scores;
     const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const std::string stage = absl::StrCat("neighbours (top ", k, ", exact)");
-    SIMSEARCH_RETURN_IF_ERROR(engine.ComputeItemNeighbours(*staged, k, threads,
-                                                           [&](double f) { Report(o, stage, f); }, &rows, &scores));
+    if (o.story) {
+      const std::string stage = absl::StrCat("neighbours (top ", k, ", \"a story like this\": fused)");
+      // Each row's genre labels from every catalogue source, as sorted ids.
+      std::vector<std::vector<uint32_t>> labels(n);
+      absl::flat_hash_map<std::string, uint32_t> label_id;
+      for (uint64_t r = 0; r < n; ++r) {
+        const Item* it = catalog != nullptr ? catalog->Find(staged->id(static_cast<uint32_t>(r))) : nullptr;
+        if (it == nullptr) continue;
+        for (const std::string& l : it->labels) {
+          labels[r].push_back(label_id.try_emplace(l, static_cast<uint32_t>(label_id.size())).first->second);
+        }
+        std::sort(labels[r].begin(), labels[r].end());
+      }
+      SIMSEARCH_RETURN_IF_ERROR(ComputeStoryNeighbours(*staged, *o.story, k, threads,
+                                                       catalog != nullptr ? &labels : nullptr,
+                                                       [&](double f) { Report(o, stage, f); }, &rows, &scores,
+                                                       &m.neighbours_fusion));
+    } else {
+      const std::string stage = absl::StrCat("neighbours (top ", k, ", exact)");
+      SIMSEARCH_RETURN_IF_ERROR(engine.ComputeItemNeighbours(*staged, k, threads,
+                                                             [&](double f) { Report(o, stage, f); }, &rows, &scores));
+    }
     staged.reset();
     SIMSEARCH_RETURN_IF_ERROR(WriteUInt32ArrayFile(writer->PathOf(kNeighboursFile), rows.data(), rows.size()));
     SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kNeighbourScoresFile), scores.data(), n,

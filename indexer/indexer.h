@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "core/fold_in.h"
 #include "core/manifest.h"
 #include "core/vector_input.h"
+#include "indexer/story.h"
 
 namespace simsearch {
 
@@ -92,6 +94,9 @@ struct BuildOptions {
   // kAutoNeighbours: kDefaultNeighbours when the exact computation (count^2 x dims
   // multiply-adds) fits kNeighboursAutoBudget, else none (said in the progress).
   int neighbours = kAutoNeighbours;
+  // Set: the neighbours are "a story like this", fused from the embedding, the words,
+  // the viewers' collection and genre overlap (indexer/story.h), not the exact lists.
+  std::optional<StoryOptions> story;
   int threads = 0;                         // for the neighbours; 0: one per CPU
   uint64_t seed = 42;                      // sampling and FAISS training
   ProgressFn progress;                     // optional

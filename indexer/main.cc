@@ -172,6 +172,20 @@ int Build(int argc, char** argv) {
            "without a search when top_k <= K and the filter leaves top_k of them; 0: none;\n"
            "at most 1000 (default 100 when count^2 x dims <= 5e11, under a minute on 2\n"
            "cores; else none)", "K");
+  bool story = false;
+  std::string story_viewers, story_weights;
+  p.AddBool("story-neighbours", &story,
+            "make the neighbours \"a story like this\": each item's list fused from its own\n"
+            "embedding, the viewers' lists (--story-viewers), the overlap of every catalogue\n"
+            "source's genre and theme labels (needs --catalog) and, if weighed, BM25 of its\n"
+            "titles and synopsis (needs --lexical, --item-synopses), instead of the exact\n"
+            "lists; indexer/story.h and docs/MODELS.md say how and why");
+  p.AddString("story-viewers", &story_viewers,
+              "with --story-neighbours: the collection whose \"more like this\" lists say what\n"
+              "viewers also watched: ROOT/NAME (its current version) or a version directory", "DIR");
+  p.AddString("story-weights", &story_weights,
+              "with --story-neighbours: the signals' weights (default\n"
+              "embedding=0.2,words=0,viewers=0.1,genres=0.7)", "SIGNAL=W,...");
   p.AddInt("threads", &o.threads, "threads for the neighbours (default: one per CPU)");
   p.AddInt("keep", &keep, "versions to keep; older ones are deleted (default 5, 0 keeps all)");
   p.AddString("out", &o.out_root, "index root; the bundle goes to ROOT/<collection>/vNNNNNN", "ROOT");
@@ -222,6 +236,19 @@ int Build(int argc, char** argv) {
     }
   }
   o.fold_in_prior = static_cast<float>(fold_in_prior);
+  if (!story && (!story_viewers.empty() || !story_weights.empty())) {
+    return Fail(absl::InvalidArgumentError("--story-viewers and --story-weights go with --story-neighbours"));
+  }
+  if (story) {
+    StoryOptions so;
+    so.viewers = story_viewers;
+    if (!story_weights.empty()) {
+      auto w = ParseStoryWeights(story_weights);
+      if (!w.ok()) return Fail(w.status());
+      so.weights = *w;
+    }
+    o.story = so;
+  }
   o.metric = *mt;
   o.index_kind = *kind;
   o.params = {nlist, nprobe, m, efc, efs};

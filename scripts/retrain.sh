@@ -124,12 +124,13 @@ pop_shift=$(sed -n 's/^ *"popularity_shift": *\([-0-9.eE+]*\).*/\1/p' "$work/ncf
   --similar-reason "NDCG@20 within 2% of the inner product, hub share 0.14 vs 0.47, no item with <5 viewers (docs/MODELS.md)" \
   --source "simsearch-train-ncf --model mf --epochs $epochs --threads $threads (64 factors) on ${interactions[*]}, and simsearch-cold-start predict (scripts/retrain.sh)"
 
-step "synopsis: the synopsis vectors, and BM25 over $synopses"
+step "synopsis: the synopsis vectors, BM25 over $synopses, and \"a story like this\" fused with ncf's lists"
 "$build/indexer/simsearch-indexer" build --collection synopsis \
   --vectors "$work/synopsis_vectors.npy" --ids "$work/synopsis_ids.npy" \
   --encoder "$text_encoder" "${cat_args[@]}" --drop-missing \
   --item-synopses --lexical "$synopses" --lexical-text-column name \
   --lexical-text-column english_name --lexical-text-column synopsis \
+  --story-neighbours --story-viewers "$out/ncf" \
   --metric cosine --index flat --keep "$keep" --out "$out" \
   --source "simsearch-embed --sentences with $encoder over $synopses (scripts/retrain.sh)"
 

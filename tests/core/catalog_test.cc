@@ -69,6 +69,22 @@ TEST(Catalog, MergesFilesFieldByFieldEarlierFirst) {
 
 // The 2024 layout's MAL fields (start date, age rating, studios, franchise, cover),
 // and members: the largest count any file gives.
+TEST(Catalog, LabelsAreEverySourcesGenresInOneSpelling) {
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteStringToFile(dir.Join("a.csv"), "anime_id,name,genre\n1,A,\"Action, Shoujo Ai\"\n2,B,Yaoi\n").ok());
+  ASSERT_TRUE(WriteStringToFile(dir.Join("b.csv"),
+                                "anime_id,name,genres\n1,A,\"Girls Love, Isekai, action\"\n3,C,\"\"\n")
+                  .ok());
+  auto c = Catalog::Load({dir.Join("a.csv"), dir.Join("b.csv")});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->Find(1)->genres, ElementsAre("Action", "Shoujo Ai"));  // the first source's, as shown
+  EXPECT_THAT(c->Find(1)->labels, ElementsAre("action", "girls love", "isekai"));
+  EXPECT_THAT(c->Find(2)->labels, ElementsAre("boys love"));
+  EXPECT_TRUE(c->Find(3)->labels.empty());
+  EXPECT_EQ(GenreLabel(" Shounen Ai "), "boys love");
+  EXPECT_EQ(GenreLabel("Sci-Fi"), "sci-fi");
+}
+
 TEST(Catalog, ReadsMalFieldsAndTheNewestMembers) {
   testing::TempDir dir;
   ASSERT_TRUE(WriteStringToFile(dir.Join("old.csv"), "anime_id,name,genre,type,episodes,rating,members\n"

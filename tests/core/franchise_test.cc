@@ -71,6 +71,28 @@ TEST(Franchise, TheEnglishTitleCanJoin) {
   EXPECT_EQ(c->Find(7)->franchise, 5);
 }
 
+TEST(Franchise, ATitlePlusASeasonMarkerJoinsWithoutARelation) {
+  auto c = Catalog::FromItems({Anime(50, "Spy x Family"), Anime(60, "Spy x Family Season 3"),
+                               Anime(61, "Sousou no Frieren"), Anime(70, "Sousou no Frieren 2nd Season"),
+                               Anime(80, "Mob Psycho 100"), Anime(81, "Mob Psycho 100 II"),
+                               Anime(90, "86"), Anime(91, "86 Part 2"), Anime(95, "Kanojo Season 2 Part 2"),
+                               Anime(96, "Kanojo"),
+                               // Not season markers: a number that is part of the title, a
+                               // film's subtitle, a title no anime has.
+                               Anime(100, "Mob Psycho"), Anime(101, "Evangelion: 3.0"), Anime(102, "Evangelion"),
+                               Anime(103, "Nowhere Season 2")});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->Find(60)->franchise, 50);
+  EXPECT_EQ(c->Find(70)->franchise, 61);
+  EXPECT_EQ(c->Find(81)->franchise, 80);
+  EXPECT_EQ(c->Find(91)->franchise, 90);
+  EXPECT_EQ(c->Find(96)->franchise, 95);
+  EXPECT_EQ(c->Find(80)->franchise, 80) << "Mob Psycho 100 is not Mob Psycho's 100th season";
+  EXPECT_EQ(c->Find(100)->franchise, 100);
+  EXPECT_EQ(c->Find(101)->franchise, 101);
+  EXPECT_EQ(c->Find(103)->franchise, 103);
+}
+
 TEST(Franchise, AGivenFranchiseIsKept) {
   Item a = Anime(3, "A"), b = Anime(4, "B");
   b.franchise = 3;
@@ -98,7 +120,43 @@ class RealCatalogue : public ::testing::Test {
 Catalog* RealCatalogue::catalog_ = nullptr;
 
 TEST_F(RealCatalogue, GroupsEqualABreadthFirstSearch) {
+  // The season rule, written here again: lower-cased title = another's + a marker.
+  std::map<std::string, int64_t> by_title;
+  for (const Item& it : catalog_->items()) {
+    for (const std::string* t : {&it.title, &it.english_title}) {
+      std::string low = *t;
+      for (char& ch : low) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (!low.empty()) by_title.emplace(low, it.id);
+    }
+  }
   std::map<int64_t, std::set<int64_t>> edges;
+  std::vector<std::string> markers = {" ii", " iii", " iv"};
+  const char* suffix[] = {"th", "st", "nd", "rd", "th", "th", "th", "th", "th", "th"};
+  for (int n = 1; n <= 30; ++n) {
+    const std::string num = std::to_string(n);
+    const std::string ord = num + (n >= 11 && n <= 13 ? "th" : suffix[n % 10]);
+    for (const std::string& base : {" season " + num, " part " + num, " " + ord + " season"}) {
+      markers.push_back(base);
+      for (int p = 1; p <= 9; ++p) markers.push_back(base + " part " + std::to_string(p));
+    }
+    if (n <= 9) markers.push_back(" " + num);
+  }
+  for (const Item& it : catalog_->items()) {
+    for (const std::string* t : {&it.title, &it.english_title}) {
+      std::string low = *t;
+      for (char& ch : low) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      for (const std::string& m : markers) {
+        if (low.size() <= m.size() || low.compare(low.size() - m.size(), m.size(), m) != 0) continue;
+        std::string base = low.substr(0, low.size() - m.size());
+        while (!base.empty() && (base.back() == ':' || base.back() == ' ')) base.pop_back();
+        auto other = by_title.find(base);
+        if (other != by_title.end() && other->second != it.id) {
+          edges[it.id].insert(other->second);
+          edges[other->second].insert(it.id);
+        }
+      }
+    }
+  }
   for (const Item& it : catalog_->items()) {
     for (int64_t r : it.related) {
       const Item* other = catalog_->Find(r);

@@ -291,7 +291,9 @@ TEST_F(ContentPolicyTest, TheAnimesOwnFranchiseIsListedApart) {
       got.insert(r["id"].get<int64_t>());
     }
     EXPECT_EQ(got, want) << id;
-    if (id == 918) EXPECT_TRUE(got.count(9969) && got.count(28977)) << "Gintama' and Gintama°";
+    if (id == 918) {
+      EXPECT_TRUE(got.count(9969) && got.count(28977)) << "Gintama' and Gintama°";
+    }
     ASSERT_EQ(body["results"].size(), 50u);
     for (const json& r : body["results"]) {
       EXPECT_NE(r["franchise_id"], franchise) << r["title"];

@@ -156,6 +156,7 @@ std::string BuildBundleOrDie(const std::string& root, const std::string& work_di
     for (const auto& [u, i] : spec.user_items) f << u << "," << i << "\n";
   }
   o.neighbours = spec.neighbours;
+  o.story = spec.story;
   if (!spec.provenance_csv.empty()) {
     o.item_provenance_path = work_dir + "/" + spec.collection + "_provenance.csv";
     EXPECT_TRUE(WriteStringToFile(o.item_provenance_path, spec.provenance_csv).ok());

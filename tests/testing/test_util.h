@@ -4,12 +4,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/catalog.h"
 #include "core/manifest.h"
 #include "engine/searcher.h"
+#include "indexer/story.h"
 
 namespace simsearch::testing {
 
@@ -76,6 +78,7 @@ struct BundleSpec {
   float fold_in_alpha = 0.01f, fold_in_lambda = 1.0f;
   float fold_in_prior = 0;  // BuildOptions::fold_in_prior
   int neighbours = 0;  // precomputed "more like this" per item (0: none; -1: the indexer's default)
+  std::optional<StoryOptions> story;  // BuildOptions::story: fused "a story like this" lists
   // Where each vector came from: the CSV text of BuildOptions::item_provenance_path
   // ("anime_id,source,viewers\n..."); empty: not recorded.
   std::string provenance_csv;

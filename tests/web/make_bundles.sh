@@ -4,7 +4,8 @@
 #   genres   multi-hot genres of the whole catalogue (15k anime)
 #   ncf      MF trained 3 epochs on both sets of lists (the demo trains 20), and a
 #            vector predicted from content for every anime with fewer than 5 viewers
-#   synopsis SIF over the tests' small GloVe (25-d, 12k words) + BM25, with synopses
+#   synopsis SIF over the tests' small GloVe (25-d, 12k words) + BM25, with synopses, and
+#            "a story like this" lists fused with ncf's (as scripts/retrain.sh builds them)
 #
 #   tests/web/make_bundles.sh BUILD_DIR OUT_ROOT
 set -euo pipefail
@@ -44,5 +45,5 @@ embed=$build/models/text/simsearch-embed
 
 "$idx" build --collection synopsis --vectors "$work/syn.npy" --ids "$work/syn_ids.npy" --encoder "$work/encoder" \
   "${catalog[@]}" --item-synopses --lexical "$data/anime_synopses_merged.csv" --lexical-text-column name \
-  --lexical-text-column english_name --lexical-text-column synopsis \
+  --lexical-text-column english_name --lexical-text-column synopsis --story-neighbours --story-viewers "$root/ncf" \
   --metric cosine --index flat --out "$root" --source "browser test: SIF 25-d" >/dev/null 2>&1

@@ -1,0 +1,269 @@
+#include "indexer/story.h"
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "core/bundle.h"
+#include "core/lexical.h"
+#include "core/status_macros.h"
+#include "engine/collection.h"
+#include "engine/engine.h"
+
+namespace simsearch {
+namespace fs = std::filesystem;
+namespace {
+
+// The version directory `path` names: itself when it holds a manifest, else the
+// version its CURRENT file names (`path` a collection directory).
+absl::StatusOr<std::string> VersionDir(const std::string& path) {
+  std::error_code ec;
+  if (fs::exists(fs::path(path) / kManifestFile, ec)) return path;
+  if (!fs::exists(fs::path(path) / kCurrentFile, ec)) {
+    return absl::NotFoundError(absl::StrCat("--story-viewers ", path, ": neither a bundle version (no ", kManifestFile,
+                                            ") nor a collection directory (no ", kCurrentFile, ")"));
+  }
+  SIMSEARCH_ASSIGN_OR_RETURN(std::string version, ReadCurrentVersion(path));
+  return (fs::path(path) / version).string();
+}
+
+absl::StatusOr<std::unique_ptr<Collection>> OpenViewers(const std::string& path) {
+  SIMSEARCH_ASSIGN_OR_RETURN(std::string dir, VersionDir(path));
+  auto c = Collection::Open(dir, CollectionOptions{VerifyMode::kSizes});
+  if (!c.ok()) return absl::Status(c.status().code(), absl::StrCat("--story-viewers: ", c.status().message()));
+  return c;
+}
+
+// Scales a list's scores to [0, 1] by its own minimum and maximum (1 when they agree),
+// `self` left out.
+void AddScaled(const std::vector<StoryCandidate>& list, uint32_t self, float weight,
+               absl::flat_hash_map<uint32_t, float>* fused) {
+  float lo = std::numeric_limits<float>::infinity(), hi = -lo;
+  for (const StoryCandidate& c : list) {
+    if (c.row != self) lo = std::min(lo, c.score), hi = std::max(hi, c.score);
+  }
+  absl::flat_hash_map<uint32_t, float> best;  // a row listed twice counts once, at its best
+  for (const StoryCandidate& c : list) {
+    if (c.row == self) continue;
+    const float x = hi > lo ? (c.score - lo) / (hi - lo) : 1.0f;
+    auto [it, added] = best.try_emplace(c.row, x);
+    if (!added) it->second = std::max(it->second, x);
+  }
+  for (const auto& [row, x] : best) (*fused)[row] += weight * x;
+}
+
+}  // namespace
+
+absl::StatusOr<StoryWeights> ParseStoryWeights(absl::string_view spec) {
+  StoryWeights w{0, 0, 0, 0};
+  if (absl::StripAsciiWhitespace(spec).empty()) {
+    return absl::InvalidArgumentError("--story-weights is empty; e.g. embedding=0.2,words=0.1,viewers=0.1,genres=0.6");
+  }
+  for (absl::string_view part : absl::StrSplit(spec, ',')) {
+    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
+    const absl::string_view name = absl::StripAsciiWhitespace(kv.first);
+    float* out = name == "embedding" ? &w.embedding
+                 : name == "words"   ? &w.words
+                 : name == "viewers" ? &w.viewers
+                 : name == "genres"  ? &w.genres
+                                     : nullptr;
+    if (out == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("--story-weights: unknown signal '", name,
+                                                     "'; the signals are embedding, words, viewers, genres"));
+    }
+    float x;
+    if (!absl::SimpleAtof(absl::StripAsciiWhitespace(kv.second), &x) || !std::isfinite(x) || x < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--story-weights: ", name, " must be a number >= 0, got '",
+                                                     kv.second, "'"));
+    }
+    *out = x;
+  }
+  if (w.embedding + w.words + w.viewers + w.genres <= 0) {
+    return absl::InvalidArgumentError("--story-weights: every weight is 0; give at least one signal a weight");
+  }
+  return w;
+}
+
+std::vector<StoryCandidate> FuseStory(uint32_t self, const std::vector<StoryCandidate>& embedding,
+                                      const std::vector<StoryCandidate>& words,
+                                      const std::vector<StoryCandidate>& viewers,
+                                      const std::function<float(uint32_t)>& genre_overlap,
+                                      const StoryWeights& weights, size_t k) {
+  absl::flat_hash_map<uint32_t, float> fused;
+  // Every candidate of any list is scored, even by a signal of weight 0 elsewhere.
+  for (const auto* list : {&embedding, &words, &viewers}) {
+    for (const StoryCandidate& c : *list) {
+      if (c.row != self) fused.try_emplace(c.row, 0.0f);
+    }
+  }
+  AddScaled(embedding, self, weights.embedding, &fused);
+  AddScaled(words, self, weights.words, &fused);
+  AddScaled(viewers, self, weights.viewers, &fused);
+  std::vector<StoryCandidate> out;
+  out.reserve(fused.size());
+  for (auto& [row, score] : fused) {
+    if (weights.genres > 0) score += weights.genres * genre_overlap(row);
+    out.push_back({row, score});
+  }
+  auto better = [](const StoryCandidate& a, const StoryCandidate& b) {
+    return a.score > b.score || (a.score == b.score && a.row < b.row);
+  };
+  const size_t keep = std::min(k, out.size());
+  std::partial_sort(out.begin(), out.begin() + static_cast<long>(keep), out.end(), better);
+  out.resize(keep);
+  return out;
+}
+
+absl::Status CheckStoryViewers(const std::string& path) { return OpenViewers(path).status(); }
+
+absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& o, int k, int threads,
+                                    const std::vector<std::vector<uint32_t>>* labels,
+                                    const std::function<void(double)>& progress, std::vector<uint32_t>* rows,
+                                    std::vector<float>* scores, std::string* description) {
+  const uint64_t n = c.count();
+  const StoryWeights& w = o.weights;
+  if (k < 1 || static_cast<uint64_t>(k) >= n) {
+    return absl::InvalidArgumentError(absl::StrCat("neighbours: k must be in 1..", n - 1, ", got ", k));
+  }
+  const ItemStore* items = c.item_store();
+  if (labels != nullptr && labels->size() != n) {
+    return absl::InternalError(absl::StrCat("story: ", labels->size(), " label sets for ", n, " rows"));
+  }
+  if (items == nullptr && labels == nullptr && w.genres > 0) {
+    return absl::FailedPreconditionError("--story-neighbours weighs genres: build with --catalog");
+  }
+  if (w.words > 0 && c.lexical() == nullptr) {
+    return absl::FailedPreconditionError("--story-neighbours weighs words: build with --lexical and --item-synopses");
+  }
+  if (w.viewers > 0 && o.viewers.empty()) {
+    return absl::InvalidArgumentError("--story-neighbours weighs viewers: name their collection with --story-viewers");
+  }
+  const int depth = static_cast<int>(std::min<uint64_t>(std::max(o.depth, k), n - 1));
+  auto report = [&](double f) {
+    if (progress) progress(f);
+  };
+
+  // The embedding: the collection's own exact item query, as for exact lists.
+  const Engine engine(nullptr, EngineLimits{});
+  std::vector<uint32_t> emb_rows;
+  std::vector<float> emb_scores;
+  SIMSEARCH_RETURN_IF_ERROR(engine.ComputeItemNeighbours(c, depth, threads, [&](double f) { report(0.5 * f); },
+                                                         &emb_rows, &emb_scores));
+
+  // The viewers: their collection's lists for the same anime, as rows of this one.
+  std::vector<std::vector<StoryCandidate>> viewer_lists(n);
+  std::string viewers_said = "no viewers";
+  if (!o.viewers.empty()) {
+    SIMSEARCH_ASSIGN_OR_RETURN(std::unique_ptr<Collection> v, OpenViewers(o.viewers));
+    std::vector<uint32_t> v_rows;
+    std::vector<float> v_scores;
+    uint64_t vk = v->neighbours_k();
+    if (vk > 0) {
+      v_rows.assign(v->neighbour_rows(0), v->neighbour_rows(0) + v->count() * vk);
+      v_scores.assign(v->neighbour_scores(0), v->neighbour_scores(0) + v->count() * vk);
+    } else {
+      vk = std::min<uint64_t>(static_cast<uint64_t>(depth), v->count() - 1);
+      SIMSEARCH_RETURN_IF_ERROR(engine.ComputeItemNeighbours(*v, static_cast<int>(vk), threads, nullptr, &v_rows,
+                                                             &v_scores));
+    }
+    uint64_t matched = 0;
+    for (uint64_t row = 0; row < n; ++row) {
+      auto vr = v->RowOf(c.id(static_cast<uint32_t>(row)));
+      if (!vr.ok() || v_rows[*vr * vk] == Engine::kNoNeighbours) continue;
+      ++matched;
+      for (uint64_t j = 0; j < vk && j < static_cast<uint64_t>(depth); ++j) {
+        const uint32_t other = v_rows[*vr * vk + j];
+        if (other >= v->count()) continue;
+        auto mine = c.RowOf(v->id(other));
+        if (mine.ok()) viewer_lists[row].push_back({*mine, v_scores[*vr * vk + j]});
+      }
+    }
+    viewers_said = absl::StrCat("viewers: ", v->name(), " ", v->version(), "'s lists (", matched, " of ", n,
+                                " anime held there)");
+  }
+
+  // Every item's fusion, the words searched here, items split over threads.
+  rows->assign(n * static_cast<uint64_t>(k), Engine::kNoNeighbours);
+  scores->assign(n * static_cast<uint64_t>(k), 0.0f);
+  const LexicalIndex* lexical = w.words > 0 ? c.lexical() : nullptr;
+  std::atomic<uint64_t> next{0}, done{0};
+  auto work = [&](bool reporter) {
+    std::vector<StoryCandidate> embedding, words;
+    for (uint64_t row = next++; row < n; row = next++) {
+      const uint32_t self = static_cast<uint32_t>(row);
+      const uint32_t* er = emb_rows.data() + row * static_cast<uint64_t>(depth);
+      const float* es = emb_scores.data() + row * static_cast<uint64_t>(depth);
+      if (er[0] == Engine::kNoNeighbours) {  // no valid query: the search explains why
+        ++done;
+        continue;
+      }
+      embedding.clear();
+      for (int j = 0; j < depth; ++j) embedding.push_back({er[j], es[j]});
+      words.clear();
+      if (lexical != nullptr) {
+        const ItemView it = c.item(self);
+        const std::string text = absl::StrCat(it.title(), " ", it.english_title(), " ", it.synopsis());
+        for (const LexicalHit& h : lexical->Search(text, static_cast<size_t>(depth) + 1,
+                                                   [self](uint32_t r) { return r != self; })) {
+          words.push_back({h.row, h.score});
+        }
+      }
+      const uint64_t* mine = items != nullptr ? items->genre_bits(self) : nullptr;
+      auto overlap = [&](uint32_t other) -> float {
+        if (labels != nullptr) {  // sorted ids: a merge
+          const std::vector<uint32_t>& a = (*labels)[self];
+          const std::vector<uint32_t>& b = (*labels)[other];
+          size_t i = 0, j = 0, both = 0;
+          while (i < a.size() && j < b.size()) {
+            if (a[i] == b[j]) ++both, ++i, ++j;
+            else if (a[i] < b[j]) ++i;
+            else ++j;
+          }
+          const size_t either = a.size() + b.size() - both;
+          return either > 0 ? static_cast<float>(both) / static_cast<float>(either) : 0.0f;
+        }
+        if (mine == nullptr) return 0.0f;
+        const uint64_t* theirs = items->genre_bits(other);
+        int both = 0, either = 0;
+        for (size_t i = 0; i < items->genre_words(); ++i) {
+          both += std::popcount(mine[i] & theirs[i]);
+          either += std::popcount(mine[i] | theirs[i]);
+        }
+        return either > 0 ? static_cast<float>(both) / static_cast<float>(either) : 0.0f;
+      };
+      const std::vector<StoryCandidate> fused =
+          FuseStory(self, embedding, words, viewer_lists[row], overlap, w, static_cast<size_t>(k));
+      for (size_t j = 0; j < fused.size(); ++j) {
+        (*rows)[row * static_cast<uint64_t>(k) + j] = fused[j].row;
+        (*scores)[row * static_cast<uint64_t>(k) + j] = fused[j].score;
+      }
+      const uint64_t d = ++done;
+      if (reporter && d % 256 == 0) report(0.5 + 0.5 * static_cast<double>(d) / static_cast<double>(n));
+    }
+  };
+  const int t = std::max(1, threads);
+  std::vector<std::thread> pool;
+  for (int i = 1; i < t; ++i) pool.emplace_back(work, false);
+  work(true);  // this thread alone reports progress
+  for (std::thread& th : pool) th.join();
+  report(1.0);
+  *description = absl::StrFormat(
+      "story: %.2f x embedding (exact top %d) + %.2f x words (BM25 of titles and synopsis, top %d) + %.2f x "
+      "viewers (%s) + %.2f x genre overlap (Jaccard of %s), each list min-max scaled (indexer/story.h)",
+      w.embedding, depth, w.words, depth, w.viewers, viewers_said, w.genres,
+      labels != nullptr ? "every catalogue source's genre and theme labels" : "the bundle's genres");
+  return absl::OkStatus();
+}
+
+}  // namespace simsearch

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -55,6 +56,8 @@ int Run(int argc, char** argv) {
               "NAME");
   p.AddString("queries", &path, "queries file (default bench/data/text_queries.tsv)", "FILE");
   p.AddBool("misses", &misses, "list the held-out queries each of dense, lexical and the default hybrid miss");
+  bool adaptive = false;
+  p.AddBool("adaptive", &adaptive, "instead: query-dependent convex weights (a grid), fused from each side's top 100");
   p.AddStringList("catalog", &catalogs, "catalogue CSV(s) with start dates: split a target-format batch by era",
                   "FILE");
   p.Require("index_root");
@@ -168,6 +171,65 @@ int Run(int argc, char** argv) {
   splits.push_back("all");
   for (const auto& sp : splits) std::printf(" %8s hit %8s MRR", sp.c_str(), sp.c_str());
   std::printf("\n");
+  if (adaptive) {
+    // Query-dependent convex weights, fused here from each side's top 100: the dense
+    // weight grows as BM25's evidence weakens (its top score's lead over its 10th,
+    // relative to the top: near 0 when many documents match the words equally).
+    struct Sides {
+      std::vector<Hit> dense, lexical;
+    };
+    std::vector<Sides> sides(queries.size());
+    for (size_t i = 0; i < queries.size(); ++i) {
+      for (TextMode mode : {TextMode::kDense, TextMode::kLexical}) {
+        SearchQuery sq = SearchQuery::Text(queries[i].text);
+        sq.text_options = MakeTextOptions(mode);
+        auto r = engine.Search(collection, {sq}, 100, {}, absl::InfiniteFuture());
+        if (r.ok()) (mode == TextMode::kDense ? sides[i].dense : sides[i].lexical) = r->hits[0];
+      }
+    }
+    auto gap = [](const std::vector<Hit>& h) {
+      if (h.size() < 10 || h[0].score <= 0) return 1.0;
+      return static_cast<double>((h[0].score - h[9].score) / h[0].score);
+    };
+    std::printf("\nadaptive convex: dense weight = lo + (hi - lo) * (1 - min(1, BM25 gap / g)); gap = (s1 - s10) / s1\n");
+    for (double lo : {0.1, 0.2, 0.3}) {
+      for (double hi : {0.5, 0.6, 0.7, 0.8, 0.9}) {
+        for (double g : {0.3, 0.5, 0.7}) {
+          std::vector<double> hit(splits.size(), 0);
+          std::vector<int> count(splits.size(), 0);
+          for (size_t i = 0; i < queries.size(); ++i) {
+            const double conf = std::min(1.0, gap(sides[i].lexical) / g);
+            const double w = lo + (hi - lo) * (1 - conf);
+            absl::flat_hash_map<int64_t, double> fused;
+            auto add = [&](const std::vector<Hit>& h, double weight) {
+              if (h.empty()) return;
+              double mn = h[0].score, mx = h[0].score;
+              for (const Hit& x : h) mn = std::min<double>(mn, x.score), mx = std::max<double>(mx, x.score);
+              for (const Hit& x : h) fused[x.id] += weight * (mx > mn ? (x.score - mn) / (mx - mn) : 1.0);
+            };
+            add(sides[i].dense, w);
+            add(sides[i].lexical, 1 - w);
+            std::vector<std::pair<double, int64_t>> ranked;
+            for (const auto& [id, sc] : fused) ranked.emplace_back(-sc, id);
+            std::sort(ranked.begin(), ranked.end());
+            bool found = false;
+            for (size_t r = 0; r < ranked.size() && r < 10 && !found; ++r) {
+              found = std::find(queries[i].ids.begin(), queries[i].ids.end(), ranked[r].second) != queries[i].ids.end();
+            }
+            const size_t sp = static_cast<size_t>(std::find(splits.begin(), splits.end(), queries[i].split) - splits.begin());
+            for (size_t a : {sp, splits.size() - 1}) {
+              hit[a] += found;
+              ++count[a];
+            }
+          }
+          std::printf("%-24s", absl::StrCat("lo ", lo, " hi ", hi, " g ", g).c_str());
+          for (size_t a = 0; a < splits.size(); ++a) std::printf(" %12.3f %12s", count[a] ? hit[a] / count[a] : 0.0, "");
+          std::printf("\n");
+        }
+      }
+    }
+    return 0;
+  }
   for (const Config& cfg : configs) {
     std::vector<double> hit(splits.size(), 0), rr(splits.size(), 0);
     std::vector<int> count(splits.size(), 0);

@@ -50,6 +50,12 @@ int Run(int argc, char** argv) {
   p.AddInt("k", &k, "list length (default 10)");
   p.AddBool("no-policy", &no_policy, "no content policy: every item's list, adult titles included");
   p.AddInt64List("show", &show, "also print these anime's lists", "ID");
+  double cap = 0;
+  int depth = 50;
+  p.AddDouble("cap", &cap,
+              "try capping hubs: no anime in more than this share of the lists (e.g. 0.03), each\n"
+              "list filled rank by rank from its top --depth, a full anime skipped (0: off)", "SHARE");
+  p.AddInt("depth", &depth, "with --cap: candidates per list (default 50)");
   p.Require("index_root");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
   auto local = LocalEngine::Open(root);
@@ -106,6 +112,10 @@ int Run(int argc, char** argv) {
   std::vector<uint32_t> occurrences(n, 0);
   std::vector<uint32_t> by_kind[2] = {std::vector<uint32_t>(n, 0), std::vector<uint32_t>(n, 0)};
   uint64_t lists = 0, no_list = 0, lists_of_kind[2] = {0, 0};
+  // Every list's candidates: its top k, or with --cap its top `depth`.
+  const int ask = cap > 0 ? std::max(depth, k) : k;
+  std::vector<std::vector<uint32_t>> candidates(n);
+  std::vector<bool> has_list(n, false);
   for (uint32_t row = 0; row < n; ++row) {
     const ItemView item = c.item(row);
     FilterSpec f;
@@ -116,12 +126,41 @@ int Run(int argc, char** argv) {
       }
       f.max_content = item.ToItem(c.id(row), false).all_ages() ? ContentLevel::kGeneral : ContentLevel::kMature;
     }
-    auto r = engine.Search(c.name(), {SearchQuery::Item(c.id(row))}, k, f, absl::InfiniteFuture());
+    auto r = engine.Search(c.name(), {SearchQuery::Item(c.id(row))}, ask, f, absl::InfiniteFuture());
     if (!r.ok()) {
       std::fprintf(stderr, "item %lld: %s\n", static_cast<long long>(c.id(row)), std::string(r.status().message()).c_str());
       return 1;
     }
+    has_list[row] = true;
     ++lists;
+    for (const Hit& h : r->hits[0]) candidates[row].push_back(h.row);
+  }
+  // The lists: the top k, or capped (rank by rank over all lists, an anime already in
+  // `limit` lists skipped; a list whose candidates run out stays short).
+  std::vector<std::vector<uint32_t>> chosen(n);
+  if (cap > 0) {
+    const uint64_t limit = static_cast<uint64_t>(cap * static_cast<double>(lists));
+    std::vector<uint64_t> used(n, 0);
+    std::vector<size_t> next(n, 0);
+    for (int slot = 0; slot < k; ++slot) {
+      for (uint32_t row = 0; row < n; ++row) {
+        while (next[row] < candidates[row].size() && chosen[row].size() == static_cast<size_t>(slot)) {
+          const uint32_t x = candidates[row][next[row]++];
+          if (used[x] < limit) {
+            ++used[x];
+            chosen[row].push_back(x);
+          }
+        }
+      }
+    }
+  } else {
+    chosen = candidates;
+  }
+  uint64_t short_lists = 0;
+  for (uint32_t row = 0; row < n; ++row) {
+    if (!has_list[row]) continue;
+    const ItemView item = c.item(row);
+    short_lists += chosen[row].size() < static_cast<size_t>(k);
     const auto prov = c.provenance(row);
     const int kind = prov && prov->predicted ? 1 : 0;
     const int64_t nv = static_cast<int64_t>(viewers[row].size());
@@ -133,16 +172,19 @@ int Run(int argc, char** argv) {
     ++lists_of_kind[kind];
     if (std::find(show.begin(), show.end(), c.id(row)) != show.end()) {
       std::string names;
-      for (const Hit& h : r->hits[0]) absl::StrAppend(&names, names.empty() ? "" : "; ", h.item.title());
+      for (uint32_t other : chosen[row]) absl::StrAppend(&names, names.empty() ? "" : "; ", c.item(other).title());
       std::printf("more like %.*s: %s\n", static_cast<int>(item.title().size()), item.title().data(), names.c_str());
     }
-    for (const Hit& h : r->hits[0]) {
-      const uint32_t other = *c.RowOf(h.id);
+    for (uint32_t other : chosen[row]) {
       ++occurrences[other];
       ++by_kind[kind][other];
       ++b->slots[kind];
       b->lonely[kind] += !co_viewed(row, other);
     }
+  }
+  if (cap > 0) {
+    std::printf("capped at %.3f of the lists from each list's top %d: %llu lists shorter than %d\n", cap, depth,
+                static_cast<unsigned long long>(short_lists), k);
   }
 
   std::printf("collection %s (version %s): %llu anime, %llu lists of %d%s\n\n", c.name().c_str(), c.version().c_str(),

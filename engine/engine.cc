@@ -442,6 +442,7 @@ bool Engine::AnswerFromNeighbours(const Collection& c, const SearchQuery& q, int
   if (rows[0] == kNoNeighbours) return false;
   for (uint64_t j = 0; j < kk && hits->size() < static_cast<size_t>(k); ++j) {
     const uint32_t r = rows[j];
+    if (r == kNoNeighbours) break;  // a list shorter than k (hubs capped): the search fills
     if (r >= c.count()) {  // damaged: --verify checksums catches it; search meanwhile
       hits->clear();
       return false;

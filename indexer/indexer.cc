@@ -23,6 +23,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "engine/collection.h"
@@ -490,6 +491,10 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   if ((o.neighbours < 0 && o.neighbours != kAutoNeighbours) || o.neighbours > kMaxNeighbours) {
     return absl::InvalidArgumentError(absl::StrCat("--neighbours must be 0-", kMaxNeighbours, ", got ", o.neighbours));
   }
+  if (o.hub_cap && !(o.hub_cap->share > 0 && o.hub_cap->share <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("--neighbours-cap must be in (0, 1], got ", o.hub_cap->share));
+  }
+  if (o.hub_cap && o.neighbours == 0) return absl::InvalidArgumentError("--neighbours-cap needs neighbours; drop --neighbours 0");
   if (o.story) {  // what the fused lists need, before anything is written
     const StoryWeights& w = o.story->weights;
     if (o.neighbours == 0) return absl::InvalidArgumentError("--story-neighbours needs neighbours; drop --neighbours 0");
@@ -801,6 +806,8 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     std::vector<uint32_t> rows;
     std::vector<float> scores;
     const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    // With hubs capped, each list is chosen from a deeper candidate list.
+    const int depth = o.hub_cap ? static_cast<int>(std::min<uint64_t>(std::max(200, k), n - 1)) : k;
     if (o.story) {
       const std::string stage = absl::StrCat("neighbours (top ", k, ", \"a story like this\": fused)");
       // Each row's genre labels from every catalogue source, as sorted ids.
@@ -814,14 +821,27 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
         }
         std::sort(labels[r].begin(), labels[r].end());
       }
-      SIMSEARCH_RETURN_IF_ERROR(ComputeStoryNeighbours(*staged, *o.story, k, threads,
+      SIMSEARCH_RETURN_IF_ERROR(ComputeStoryNeighbours(*staged, *o.story, depth, threads,
                                                        catalog != nullptr ? &labels : nullptr,
                                                        [&](double f) { Report(o, stage, f); }, &rows, &scores,
                                                        &m.neighbours_fusion));
     } else {
       const std::string stage = absl::StrCat("neighbours (top ", k, ", exact)");
-      SIMSEARCH_RETURN_IF_ERROR(engine.ComputeItemNeighbours(*staged, k, threads,
+      SIMSEARCH_RETURN_IF_ERROR(engine.ComputeItemNeighbours(*staged, depth, threads,
                                                              [&](double f) { Report(o, stage, f); }, &rows, &scores));
+    }
+    if (o.hub_cap) {
+      std::vector<uint32_t> capped_rows;
+      std::vector<float> capped_scores;
+      uint64_t held_back = 0;
+      CapHubs(rows, scores, n, depth, k, *o.hub_cap, &capped_rows, &capped_scores, &held_back);
+      rows = std::move(capped_rows);
+      scores = std::move(capped_scores);
+      const std::string before = m.neighbours_fusion.empty() ? "exact" : m.neighbours_fusion;
+      m.neighbours_fusion = absl::StrFormat(
+          "%s; then hubs capped: no anime in more than %.3f of the lists, each list filled rank by rank from its "
+          "top %d, the strongest claims first (%llu anime held back; indexer/hub_cap.h)",
+          before, o.hub_cap->share, depth, static_cast<unsigned long long>(held_back));
     }
     staged.reset();
     SIMSEARCH_RETURN_IF_ERROR(WriteUInt32ArrayFile(writer->PathOf(kNeighboursFile), rows.data(), rows.size()));

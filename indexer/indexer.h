@@ -12,6 +12,7 @@
 #include "core/fold_in.h"
 #include "core/manifest.h"
 #include "core/vector_input.h"
+#include "indexer/hub_cap.h"
 #include "indexer/story.h"
 
 namespace simsearch {
@@ -97,6 +98,9 @@ struct BuildOptions {
   // Set: the neighbours are "a story like this", fused from the embedding, the words,
   // the viewers' collection and genre overlap (indexer/story.h), not the exact lists.
   std::optional<StoryOptions> story;
+  // Set: no item in more than this share of the lists' first ranks (indexer/hub_cap.h),
+  // each list filled from its top max(200, neighbours) candidates.
+  std::optional<HubCap> hub_cap;
   int threads = 0;                         // for the neighbours; 0: one per CPU
   uint64_t seed = 42;                      // sampling and FAISS training
   ProgressFn progress;                     // optional

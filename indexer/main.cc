@@ -186,6 +186,12 @@ int Build(int argc, char** argv) {
   p.AddString("story-weights", &story_weights,
               "with --story-neighbours: the signals' weights (default\n"
               "embedding=0.2,words=0,viewers=0.1,genres=0.7)", "SIGNAL=W,...");
+  double hub_cap = 0;
+  p.AddDouble("neighbours-cap", &hub_cap,
+              "cap hubs: no anime in more than SHARE of the precomputed lists (e.g. 0.02); each\n"
+              "list is filled rank by rank from its top 200, the strongest claims first, so the\n"
+              "lists are no longer the exact search's (indexer/hub_cap.h; 0: off, the default)",
+              "SHARE");
   p.AddInt("threads", &o.threads, "threads for the neighbours (default: one per CPU)");
   p.AddInt("keep", &keep, "versions to keep; older ones are deleted (default 5, 0 keeps all)");
   p.AddString("out", &o.out_root, "index root; the bundle goes to ROOT/<collection>/vNNNNNN", "ROOT");
@@ -236,6 +242,11 @@ int Build(int argc, char** argv) {
     }
   }
   o.fold_in_prior = static_cast<float>(fold_in_prior);
+  if (hub_cap != 0) {
+    HubCap hc;
+    hc.share = hub_cap;
+    o.hub_cap = hc;
+  }
   if (!story && (!story_viewers.empty() || !story_weights.empty())) {
     return Fail(absl::InvalidArgumentError("--story-viewers and --story-weights go with --story-neighbours"));
   }

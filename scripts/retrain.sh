@@ -88,7 +88,7 @@ step "genres: multi-hot genre vectors of the catalogue"
   --out-vectors "$work/genres.npy" --out-ids "$work/genres_ids.npy"
 "$build/indexer/simsearch-indexer" build --collection genres \
   --vectors "$work/genres.npy" --ids "$work/genres_ids.npy" "${cat_args[@]}" \
-  --metric cosine --index flat --keep "$keep" --out "$out" \
+  --metric cosine --index flat --neighbours-cap 0.02 --keep "$keep" --out "$out" \
   --source "multi-hot genres of the catalogue (scripts/retrain.sh)"
 
 step "synopsis vectors: $encoder over $synopses"
@@ -120,7 +120,7 @@ pop_shift=$(sed -n 's/^ *"popularity_shift": *\([-0-9.eE+]*\).*/\1/p' "$work/ncf
   --user-vectors "$work/ncf/user_vectors.npy" --user-ids "$work/ncf/user_ids.npy" \
   --user-items "$work/ncf/user_items.csv" --user-listed "$work/ncf/user_listed.csv" "${cat_args[@]}" \
   --metric ip --index flat --keep "$keep" --out "$out" \
-  --similar 0.75,50 --fold-in 0.001,100 --fold-in-prior 1 \
+  --similar 0.75,50 --fold-in 0.001,100 --fold-in-prior 1 --neighbours-cap 0.02 \
   --similar-reason "NDCG@20 within 2% of the inner product, hub share 0.14 vs 0.47, no item with <5 viewers (docs/MODELS.md)" \
   --source "simsearch-train-ncf --model mf --epochs $epochs --threads $threads (64 factors) on ${interactions[*]}, and simsearch-cold-start predict (scripts/retrain.sh)"
 

@@ -157,6 +157,7 @@ std::string BuildBundleOrDie(const std::string& root, const std::string& work_di
   }
   o.neighbours = spec.neighbours;
   o.story = spec.story;
+  o.hub_cap = spec.hub_cap;
   if (!spec.provenance_csv.empty()) {
     o.item_provenance_path = work_dir + "/" + spec.collection + "_provenance.csv";
     EXPECT_TRUE(WriteStringToFile(o.item_provenance_path, spec.provenance_csv).ok());

@@ -11,6 +11,7 @@
 #include "core/catalog.h"
 #include "core/manifest.h"
 #include "engine/searcher.h"
+#include "indexer/hub_cap.h"
 #include "indexer/story.h"
 
 namespace simsearch::testing {
@@ -79,6 +80,7 @@ struct BundleSpec {
   float fold_in_prior = 0;  // BuildOptions::fold_in_prior
   int neighbours = 0;  // precomputed "more like this" per item (0: none; -1: the indexer's default)
   std::optional<StoryOptions> story;  // BuildOptions::story: fused "a story like this" lists
+  std::optional<HubCap> hub_cap;      // BuildOptions::hub_cap
   // Where each vector came from: the CSV text of BuildOptions::item_provenance_path
   // ("anime_id,source,viewers\n..."); empty: not recorded.
   std::string provenance_csv;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -230,13 +231,18 @@ TEST(TitleIndex, SameAnswersAsScoringEveryTitleOverTheCatalogue) {
   ASSERT_TRUE(mapped.ok()) << mapped.status();
   const ReferenceScan scan(items);
 
+  // Every title in the slow run (ctest -L slow: SIMSEARCH_FULL_SWEEP=1); by default a
+  // seeded sample of one item in 8 (the scan is the slow side: 72 s on 2 cores for all).
+  const bool full = std::getenv("SIMSEARCH_FULL_SWEEP") != nullptr;
+  std::mt19937_64 rng(12);
   std::vector<std::string> queries;
   for (const Item& it : items) {
+    if (!full && rng() % 8 != 0) continue;
     queries.push_back(it.title);
     if (!it.english_title.empty()) queries.push_back(it.english_title);
   }
-  std::mt19937_64 rng(12);
-  for (int i = 0; i < 1000; ++i) {
+  const int misspelled = full ? 1000 : 250;
+  for (int i = 0; i < misspelled; ++i) {
     queries.push_back(Misspell(TitleIndex::Normalize(items[rng() % items.size()].title), rng));
   }
   for (const char* q : {"a", "k", "1", "z", "no", "x y", "\xe3", "the", "one p", "  ", "!!"}) queries.push_back(q);

@@ -63,7 +63,12 @@ for _ in 1 2 3 4 5; do
   SIMSEARCH_CHECK_INTERVAL=500ms \
     haproxy -f "$src/deploy/haproxy/haproxy.cfg" > "$work/haproxy.log" 2>&1 &
   hp=$!
-  sleep 0.5
+  # Up when its stats page answers; a taken port makes it exit.
+  for _ in $(seq 1 50); do
+    curl -sf "http://127.0.0.1:$((try + 1))/stats;csv" > /dev/null 2>&1 && break
+    kill -0 "$hp" 2>/dev/null || break
+    sleep 0.1
+  done
   if kill -0 "$hp" 2>/dev/null; then pids+=("$hp"); lb=$try; stats=$((try + 1)); break; fi
 done
 [ -n "$lb" ] || { echo "FAIL: HAProxy did not start:" >&2; cat "$work/haproxy.log" >&2; exit 1; }
@@ -80,6 +85,19 @@ done
 [ "$(lb_servers | grep -c ' UP ')" = 3 ] || { echo "FAIL: HAProxy does not see 3 healthy engines:" >&2; lb_servers >&2; cat "$work/haproxy.log" >&2; exit 1; }
 echo "HAProxy on 127.0.0.1:$lb over engines on ports ${eport[1]} ${eport[2]} ${eport[3]}; all UP"
 
+# wait_for_calls N: until HAProxy has passed N more calls than when asked (the load is
+# flowing), at most 20 s.
+calls_so_far() { lb_servers | awk '{ t += $3 } END { print t + 0 }'; }
+wait_for_calls() {
+  local from
+  from=$(calls_so_far)
+  for _ in $(seq 1 200); do
+    [ "$(calls_so_far)" -ge $((from + $1)) ] && return 0
+    sleep 0.1
+  done
+  echo "FAIL: fewer than $1 calls through HAProxy in 20 s" >&2; lb_servers >&2; exit 1
+}
+
 served_version() {  # served_version N: the version engine N serves
   curl -sf "http://127.0.0.1:${mport[$1]}/metrics" | sed -n 's/^simsearch_collection_info{collection="lb",version="\([^"]*\)"} 1$/\1/p'
 }
@@ -90,7 +108,7 @@ served_version() {  # served_version N: the version engine N serves
 load=$!
 pids+=("$load")
 
-sleep 3
+wait_for_calls 500
 make_version 2
 t0=$(date +%s.%N)
 for _ in $(seq 1 100); do
@@ -101,7 +119,7 @@ done
 [ "$v1$v2$v3" = "v000002v000002v000002" ] || { echo "FAIL: replicas serve $v1 $v2 $v3 after publishing v000002" >&2; exit 1; }
 echo "(a) v000002 published: every replica serves it after $(awk -v a="$t0" -v b="$(date +%s.%N)" "BEGIN { printf \"%.1f\", b - a }") s"
 
-sleep 2
+wait_for_calls 500  # the new version under load
 echo "(b) SIGTERM to engine 2 (drain_delay 2s)"
 kill -TERM "${epid[2]}"
 for _ in $(seq 1 100); do lb_servers | grep -q '^engine2 DOWN' && break; sleep 0.1; done
@@ -109,7 +127,7 @@ lb_servers | grep -q '^engine2 DOWN' && echo "    HAProxy marked engine 2 DOWN w
   || { echo "FAIL: HAProxy never marked engine 2 DOWN" >&2; lb_servers >&2; exit 1; }
 wait "${epid[2]}" 2>/dev/null || true
 echo "    engine 2 exited; restarting it on port ${eport[2]}"
-sleep 2
+wait_for_calls 500  # served by the other two meanwhile
 start_engine 2 "${eport[2]}" 2
 for _ in $(seq 1 100); do lb_servers | grep -q '^engine2 UP' && break; sleep 0.1; done
 lb_servers | grep -q '^engine2 UP' && echo "    engine 2 is back UP" || { echo "FAIL: engine 2 did not come back UP" >&2; exit 1; }

@@ -51,7 +51,7 @@ std::set<int64_t> Ids(absl::string_view text) {
 
 // One candidate's signals for a query anime (0 where a signal does not reach it).
 struct Signals {
-  float story = 0, words = 0, viewers = 0, genres = 0, popularity = 0, labels = 0;
+  float story = 0, words = 0, viewers = 0, genres = 0, popularity = 0, labels = 0, idf_labels = 0;
   int64_t franchise = 0;
 };
 
@@ -65,13 +65,14 @@ void MinMax(const std::vector<Hit>& hits, float Signals::*field, absl::flat_hash
 
 struct Method {
   std::string name;
-  float story, words, viewers, genres, popularity, labels = 0;
+  float story, words, viewers, genres, popularity, labels = 0, idf_labels = 0;
 };
 
 // Every catalogue source's genre labels of an anime, together (lower-cased; the 2017
 // file's "Shoujo Ai" / "Shounen Ai" read as the newer "Girls Love" / "Boys Love").
 using LabelSets = absl::flat_hash_map<int64_t, std::set<std::string>>;
 LabelSets g_labels;
+absl::flat_hash_map<std::string, double> g_idf;  // log(anime / anime with the label)
 
 int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, const std::string& pool_path,
                    bool per_query, bool sweep, const std::map<std::pair<int64_t, int64_t>, char>& pooled) {
@@ -99,9 +100,12 @@ int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, 
   };
   if (!g_labels.empty()) {  // the same with every source's labels instead of the first's genres
     methods.push_back({"e2 b1 v1 L6 (all labels)", 0.2f, 0.1f, 0.1f, 0, 0, 0.6f});
-    methods.push_back({"e2 b0 v1 L7 (served)", 0.2f, 0, 0.1f, 0, 0, 0.7f});
+    methods.push_back({"e2 b0 v1 L7", 0.2f, 0, 0.1f, 0, 0, 0.7f});
     methods.push_back({"e3 b1 v1 L5 (all labels)", 0.3f, 0.1f, 0.1f, 0, 0, 0.5f});
     methods.push_back({"e1 b1 v1 g3 L4", 0.1f, 0.1f, 0.1f, 0.3f, 0, 0.4f});
+    methods.push_back({"e2 b0 v1 I7 (idf-weighted labels)", 0.2f, 0, 0.1f, 0, 0, 0, 0.7f});
+    methods.push_back({"e2 b0 v0 I8 (idf-weighted labels)", 0.2f, 0, 0, 0, 0, 0, 0.8f});
+    methods.push_back({"e1 b0 v1 I8 (served)", 0.1f, 0, 0.1f, 0, 0, 0, 0.8f});
   }
   if (sweep) {  // every weighting in steps of 0.1 (summing to 1), with a popularity term of 0, -0.1 or -0.2
     methods.clear();
@@ -175,6 +179,13 @@ int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, 
           for (const std::string& x : b->second) both2 += a->second.count(x);
           const size_t either2 = a->second.size() + b->second.size() - both2;
           sig.labels = either2 ? static_cast<float>(both2) / static_cast<float>(either2) : 0.0f;
+          double w_both = 0, w_either = 0;
+          for (const std::string& x : a->second) w_either += g_idf[x];
+          for (const std::string& x : b->second) {
+            if (a->second.count(x)) w_both += g_idf[x];
+            else w_either += g_idf[x];
+          }
+          sig.idf_labels = w_either > 0 ? static_cast<float>(w_both / w_either) : 0.0f;
         }
       }
       sig.popularity = std::min(1.0f, static_cast<float>(std::log10(1.0 + static_cast<double>(v.members())) / 6.0));
@@ -186,7 +197,8 @@ int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, 
       for (const auto& [id, sig] : cand) {
         if (sig.franchise == -1 || sig.franchise == qfr || id == j.query) continue;
         const float score = me.story * sig.story + me.words * sig.words + me.viewers * sig.viewers +
-                            me.genres * sig.genres + me.popularity * sig.popularity + me.labels * sig.labels;
+                            me.genres * sig.genres + me.popularity * sig.popularity + me.labels * sig.labels +
+                            me.idf_labels * sig.idf_labels;
         if (score > 0 || me.popularity < 0) ranked.emplace_back(-score, id);
       }
       std::sort(ranked.begin(), ranked.end());
@@ -428,6 +440,13 @@ int Run(int argc, char** argv) {
         g_labels[it.id].insert(l);
       }
     }
+  }
+  if (!g_labels.empty()) {
+    absl::flat_hash_map<std::string, double> df;
+    for (const auto& [id, set] : g_labels) {
+      for (const std::string& l : set) df[l] += 1;
+    }
+    for (const auto& [l, d] : df) g_idf[l] = std::log(static_cast<double>(g_labels.size()) / d);
   }
   if (methods || sweep) return CompareMethods(engine, judged, k, pool_path, per_query, sweep, pooled);
   return 0;

@@ -810,19 +810,31 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     const int depth = o.hub_cap ? static_cast<int>(std::min<uint64_t>(std::max(200, k), n - 1)) : k;
     if (o.story) {
       const std::string stage = absl::StrCat("neighbours (top ", k, ", \"a story like this\": fused)");
-      // Each row's genre labels from every catalogue source, as sorted ids.
+      // Each row's genre labels from every catalogue source, as sorted ids, and each
+      // label's rarity over the whole catalogue: log(anime / anime with it).
       std::vector<std::vector<uint32_t>> labels(n);
       absl::flat_hash_map<std::string, uint32_t> label_id;
+      std::vector<double> rarity;
+      if (catalog != nullptr) {
+        std::vector<double> with;
+        for (const Item& it : catalog->items()) {
+          for (const std::string& l : it.labels) {
+            const uint32_t id = label_id.try_emplace(l, static_cast<uint32_t>(label_id.size())).first->second;
+            if (id == with.size()) with.push_back(0);
+            ++with[id];
+          }
+        }
+        for (double w : with) rarity.push_back(std::log(static_cast<double>(catalog->size()) / w));
+      }
       for (uint64_t r = 0; r < n; ++r) {
         const Item* it = catalog != nullptr ? catalog->Find(staged->id(static_cast<uint32_t>(r))) : nullptr;
         if (it == nullptr) continue;
-        for (const std::string& l : it->labels) {
-          labels[r].push_back(label_id.try_emplace(l, static_cast<uint32_t>(label_id.size())).first->second);
-        }
+        for (const std::string& l : it->labels) labels[r].push_back(label_id.at(l));
         std::sort(labels[r].begin(), labels[r].end());
       }
       SIMSEARCH_RETURN_IF_ERROR(ComputeStoryNeighbours(*staged, *o.story, depth, threads,
                                                        catalog != nullptr ? &labels : nullptr,
+                                                       catalog != nullptr && o.story->weigh_rarity ? &rarity : nullptr,
                                                        [&](double f) { Report(o, stage, f); }, &rows, &scores,
                                                        &m.neighbours_fusion));
     } else {

@@ -177,7 +177,8 @@ int Build(int argc, char** argv) {
   p.AddBool("story-neighbours", &story,
             "make the neighbours \"a story like this\": each item's list fused from its own\n"
             "embedding, the viewers' lists (--story-viewers), the overlap of every catalogue\n"
-            "source's genre and theme labels (needs --catalog) and, if weighed, BM25 of its\n"
+            "source's genre and theme labels, rare ones weighing most (needs --catalog) and,\n"
+            "if weighed, BM25 of its\n"
             "titles and synopsis (needs --lexical, --item-synopses), instead of the exact\n"
             "lists; indexer/story.h and docs/MODELS.md say how and why");
   p.AddString("story-viewers", &story_viewers,
@@ -185,7 +186,7 @@ int Build(int argc, char** argv) {
               "viewers also watched: ROOT/NAME (its current version) or a version directory", "DIR");
   p.AddString("story-weights", &story_weights,
               "with --story-neighbours: the signals' weights (default\n"
-              "embedding=0.2,words=0,viewers=0.1,genres=0.7)", "SIGNAL=W,...");
+              "embedding=0.1,words=0,viewers=0.1,genres=0.8)", "SIGNAL=W,...");
   double hub_cap = 0;
   p.AddDouble("neighbours-cap", &hub_cap,
               "cap hubs: no anime in more than SHARE of the precomputed lists (e.g. 0.02); each\n"

@@ -129,6 +129,7 @@ absl::Status CheckStoryViewers(const std::string& path) { return OpenViewers(pat
 
 absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& o, int k, int threads,
                                     const std::vector<std::vector<uint32_t>>* labels,
+                                    const std::vector<double>* label_weights,
                                     const std::function<void(double)>& progress, std::vector<uint32_t>* rows,
                                     std::vector<float>* scores, std::string* description) {
   const uint64_t n = c.count();
@@ -224,14 +225,21 @@ absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& o, 
         if (labels != nullptr) {  // sorted ids: a merge
           const std::vector<uint32_t>& a = (*labels)[self];
           const std::vector<uint32_t>& b = (*labels)[other];
-          size_t i = 0, j = 0, both = 0;
-          while (i < a.size() && j < b.size()) {
-            if (a[i] == b[j]) ++both, ++i, ++j;
-            else if (a[i] < b[j]) ++i;
-            else ++j;
+          auto weight = [&](uint32_t l) { return label_weights != nullptr ? (*label_weights)[l] : 1.0; };
+          size_t i = 0, j = 0;
+          double both = 0, either = 0;
+          while (i < a.size() || j < b.size()) {
+            if (j == b.size() || (i < a.size() && a[i] < b[j])) {
+              either += weight(a[i++]);
+            } else if (i == a.size() || b[j] < a[i]) {
+              either += weight(b[j++]);
+            } else {
+              both += weight(a[i]);
+              either += weight(a[i]);
+              ++i, ++j;
+            }
           }
-          const size_t either = a.size() + b.size() - both;
-          return either > 0 ? static_cast<float>(both) / static_cast<float>(either) : 0.0f;
+          return either > 0 ? static_cast<float>(both / either) : 0.0f;
         }
         if (mine == nullptr) return 0.0f;
         const uint64_t* theirs = items->genre_bits(other);
@@ -262,7 +270,9 @@ absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& o, 
       "story: %.2f x embedding (exact top %d) + %.2f x words (BM25 of titles and synopsis, top %d) + %.2f x "
       "viewers (%s) + %.2f x genre overlap (Jaccard of %s), each list min-max scaled (indexer/story.h)",
       w.embedding, depth, w.words, depth, w.viewers, viewers_said, w.genres,
-      labels != nullptr ? "every catalogue source's genre and theme labels" : "the bundle's genres");
+      labels == nullptr        ? "the bundle's genres"
+      : label_weights != nullptr ? "every catalogue source's genre and theme labels, each weighing log(anime / anime with it)"
+                                 : "every catalogue source's genre and theme labels");
   return absl::OkStatus();
 }
 

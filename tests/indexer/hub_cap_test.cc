@@ -86,7 +86,9 @@ TEST(CapHubs, RandomListsKeepEveryPromise) {
       const auto at = std::find(cand, cand + depth, got[j]) - cand;
       ASSERT_LT(at, depth) << "only the list's own candidates";
       EXPECT_EQ(out_scores[r * k + static_cast<uint64_t>(j)], scores[r * depth + static_cast<uint64_t>(at)]);
-      if (j > 0) EXPECT_LE(out_scores[r * k + static_cast<uint64_t>(j)], out_scores[r * k + static_cast<uint64_t>(j) - 1]);
+      if (j > 0) {
+        EXPECT_LE(out_scores[r * k + static_cast<uint64_t>(j)], out_scores[r * k + static_cast<uint64_t>(j) - 1]);
+      }
     }
   }
   for (uint64_t x = 0; x < n; ++x) EXPECT_LE(used[x], limit) << "item " << x;
@@ -95,7 +97,9 @@ TEST(CapHubs, RandomListsKeepEveryPromise) {
     if (r == 7 || out[r * k + k - 1] != kNone) continue;
     for (int j = 0; j < depth; ++j) {
       const uint32_t x = rows[r * depth + static_cast<uint64_t>(j)];
-      if (std::find(&out[r * k], &out[r * k] + k, x) == &out[r * k] + k) EXPECT_EQ(used[x], limit) << r;
+      if (std::find(&out[r * k], &out[r * k] + k, x) == &out[r * k] + k) {
+        EXPECT_EQ(used[x], limit) << r;
+      }
     }
   }
 }

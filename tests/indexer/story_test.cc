@@ -6,7 +6,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "engine/engine.h"
@@ -126,13 +128,21 @@ class StoryBundleTest : public ::testing::Test {
       const int64_t id = 1000 + nb.row;
       if (id < 1000 + static_cast<int64_t>(kN)) viewers.push_back({RowOfId(id), nb.score});
     }
+    // Each genre weighs log(anime / anime with it), over the catalogue (every item here).
+    std::map<std::string, double> with;
+    for (const Item& it : items_) {
+      for (const std::string& g : it.genres) with[g] += 1;
+    }
     auto genres = [&](uint32_t other) {
       std::set<std::string> a(items_[r].genres.begin(), items_[r].genres.end()), both, either = a;
       for (const std::string& g : items_[other].genres) {
         if (a.count(g)) both.insert(g);
         either.insert(g);
       }
-      return static_cast<float>(both.size()) / static_cast<float>(either.size());
+      double shared = 0, all = 0;
+      for (const std::string& g : both) shared += std::log(static_cast<double>(items_.size()) / with[g]);
+      for (const std::string& g : either) all += std::log(static_cast<double>(items_.size()) / with[g]);
+      return all > 0 ? static_cast<float>(shared / all) : 0.0f;
     };
     return FuseStory(r, embedding, {}, viewers, genres, weights_, kK);
   }

@@ -198,6 +198,10 @@ void FillInfo(const Collection& c, const ServingState& state, int max_k, v1::Col
           ? absl::StrFormat("x_j / |x_j|^%g, shrunk by viewers/(viewers+%g)%s", m.similar_norm_power,
                             m.similar_shrink, m.similar_reason.empty() ? "" : absl::StrCat(": ", m.similar_reason))
           : std::string(m.metric == Metric::kCosine ? "cosine" : "inner product"));
+  if (!m.neighbours_fusion.empty()) {
+    info->set_more_like_this(absl::StrCat(info->more_like_this(), "; answered from lists built as ", m.neighbours_fusion,
+                                          ", filled by that search when a filter leaves too few"));
+  }
   info->set_watch_lists(
       !m.has_fold_in ? "mean of the liked items minus negative_weight x mean of the disliked"
       : m.fold_in_prior > 0

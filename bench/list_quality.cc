@@ -23,6 +23,7 @@
 #include "core/cli.h"
 #include "core/interactions.h"
 #include "bench/local_engine.h"
+#include "indexer/hub_cap.h"
 
 namespace simsearch {
 namespace {
@@ -53,8 +54,8 @@ int Run(int argc, char** argv) {
   double cap = 0;
   int depth = 50;
   p.AddDouble("cap", &cap,
-              "try capping hubs: no anime in more than this share of the lists (e.g. 0.03), each\n"
-              "list filled rank by rank from its top --depth, a full anime skipped (0: off)", "SHARE");
+              "try capping hubs as simsearch-indexer --neighbours-cap does (indexer/hub_cap.h),\n"
+              "over the lists as the policy leaves them, each from its top --depth (0: off)", "SHARE");
   p.AddInt("depth", &depth, "with --cap: candidates per list (default 50)");
   p.Require("index_root");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
@@ -114,7 +115,8 @@ int Run(int argc, char** argv) {
   uint64_t lists = 0, no_list = 0, lists_of_kind[2] = {0, 0};
   // Every list's candidates: its top k, or with --cap its top `depth`.
   const int ask = cap > 0 ? std::max(depth, k) : k;
-  std::vector<std::vector<uint32_t>> candidates(n);
+  std::vector<uint32_t> cand_rows(n * static_cast<uint64_t>(ask), Engine::kNoNeighbours);
+  std::vector<float> cand_scores(n * static_cast<uint64_t>(ask), 0.0f);
   std::vector<bool> has_list(n, false);
   for (uint32_t row = 0; row < n; ++row) {
     const ItemView item = c.item(row);
@@ -133,28 +135,23 @@ int Run(int argc, char** argv) {
     }
     has_list[row] = true;
     ++lists;
-    for (const Hit& h : r->hits[0]) candidates[row].push_back(h.row);
-  }
-  // The lists: the top k, or capped (rank by rank over all lists, an anime already in
-  // `limit` lists skipped; a list whose candidates run out stays short).
-  std::vector<std::vector<uint32_t>> chosen(n);
-  if (cap > 0) {
-    const uint64_t limit = static_cast<uint64_t>(cap * static_cast<double>(lists));
-    std::vector<uint64_t> used(n, 0);
-    std::vector<size_t> next(n, 0);
-    for (int slot = 0; slot < k; ++slot) {
-      for (uint32_t row = 0; row < n; ++row) {
-        while (next[row] < candidates[row].size() && chosen[row].size() == static_cast<size_t>(slot)) {
-          const uint32_t x = candidates[row][next[row]++];
-          if (used[x] < limit) {
-            ++used[x];
-            chosen[row].push_back(x);
-          }
-        }
-      }
+    for (size_t j = 0; j < r->hits[0].size(); ++j) {
+      cand_rows[row * static_cast<uint64_t>(ask) + j] = r->hits[0][j].row;
+      cand_scores[row * static_cast<uint64_t>(ask) + j] = r->hits[0][j].score;
     }
-  } else {
-    chosen = candidates;
+  }
+  // The lists: the top k, or capped by the indexer's own CapHubs over these (filtered)
+  // candidate lists.
+  std::vector<uint32_t> list_rows = cand_rows;
+  if (cap > 0) {
+    std::vector<float> list_scores;
+    uint64_t held = 0;
+    CapHubs(cand_rows, cand_scores, n, ask, k, HubCap{cap}, &list_rows, &list_scores, &held);
+  }
+  std::vector<std::vector<uint32_t>> chosen(n);
+  const uint64_t width = cap > 0 ? static_cast<uint64_t>(k) : static_cast<uint64_t>(ask);
+  for (uint32_t row = 0; row < n; ++row) {
+    for (uint64_t j = 0; j < width && list_rows[row * width + j] < n; ++j) chosen[row].push_back(list_rows[row * width + j]);
   }
   uint64_t short_lists = 0;
   for (uint32_t row = 0; row < n; ++row) {

@@ -105,7 +105,7 @@ int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, 
     methods.push_back({"e1 b1 v1 g3 L4", 0.1f, 0.1f, 0.1f, 0.3f, 0, 0.4f});
     methods.push_back({"e2 b0 v1 I7 (idf-weighted labels)", 0.2f, 0, 0.1f, 0, 0, 0, 0.7f});
     methods.push_back({"e2 b0 v0 I8 (idf-weighted labels)", 0.2f, 0, 0, 0, 0, 0, 0.8f});
-    methods.push_back({"e1 b0 v1 I8 (served)", 0.1f, 0, 0.1f, 0, 0, 0, 0.8f});
+    methods.push_back({"e1 b0 v1 I8 (the weights served)", 0.1f, 0, 0.1f, 0, 0, 0, 0.8f});
   }
   if (sweep) {  // every weighting in steps of 0.1 (summing to 1), with a popularity term of 0, -0.1 or -0.2
     methods.clear();

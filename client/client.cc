@@ -233,6 +233,16 @@ absl::StatusOr<Resp> Call(Stub* stub,
   return resp;
 }
 
+// An engine from before franchises ignores Filter.franchise_ids and
+// exclude_franchise_ids (unknown fields): the hits are held to them here too.
+void HoldToFranchises(const FilterSpec& f, std::vector<ClientHit>* hits) {
+  if (f.franchises.empty() && f.exclude_franchises.empty()) return;
+  auto in = [](const std::vector<int64_t>& v, int64_t x) { return std::find(v.begin(), v.end(), x) != v.end(); };
+  std::erase_if(*hits, [&](const ClientHit& h) {
+    return (!f.franchises.empty() && !in(f.franchises, h.item.franchise)) || in(f.exclude_franchises, h.item.franchise);
+  });
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<ClientHit>> Client::Search(const SearchQuery& query,
@@ -245,7 +255,9 @@ absl::StatusOr<std::vector<ClientHit>> Client::Search(const SearchQuery& query,
   auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::Search, req, options.deadline, options_);
   if (!resp.ok()) return resp.status();
   if (options.collection_version != nullptr) *options.collection_version = resp->collection_version();
-  return FromProto(resp->hits());
+  std::vector<ClientHit> hits = FromProto(resp->hits());
+  HoldToFranchises(options.filter, &hits);
+  return hits;
 }
 
 absl::StatusOr<std::vector<std::vector<ClientHit>>> Client::BatchSearch(
@@ -258,7 +270,10 @@ absl::StatusOr<std::vector<std::vector<ClientHit>>> Client::BatchSearch(
   auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::BatchSearch, req, options.deadline, options_);
   if (!resp.ok()) return resp.status();
   std::vector<std::vector<ClientHit>> out;
-  for (const v1::SearchResult& r : resp->results()) out.push_back(FromProto(r.hits()));
+  for (const v1::SearchResult& r : resp->results()) {
+    out.push_back(FromProto(r.hits()));
+    HoldToFranchises(options.filter, &out.back());
+  }
   return out;
 }
 

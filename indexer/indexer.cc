@@ -787,8 +787,9 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
 
   int neighbours = o.neighbours;
   if (neighbours == kAutoNeighbours) {
+    // Fused or capped lists were asked for by name: they are built whatever the budget.
     const double work = static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(d);
-    neighbours = work <= kNeighboursAutoBudget ? kDefaultNeighbours : 0;
+    neighbours = work <= kNeighboursAutoBudget || o.story || o.hub_cap ? kDefaultNeighbours : 0;
     if (neighbours == 0) {
       Report(o, absl::StrCat("no precomputed neighbours: ", n, " items of ", d,
                              " dims is too many for the default; ask with --neighbours K"), 1);

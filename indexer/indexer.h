@@ -93,7 +93,8 @@ struct BuildOptions {
   // Precomputed "more like this": each item's exact top `neighbours` (capped at
   // count - 1), stored in the bundle and answered without a search; 0: none.
   // kAutoNeighbours: kDefaultNeighbours when the exact computation (count^2 x dims
-  // multiply-adds) fits kNeighboursAutoBudget, else none (said in the progress).
+  // multiply-adds) fits kNeighboursAutoBudget or `story` / `hub_cap` is set, else none
+  // (said in the progress).
   int neighbours = kAutoNeighbours;
   // Set: the neighbours are "a story like this", fused from the embedding, the words,
   // the viewers' collection and genre overlap (indexer/story.h), not the exact lists.

@@ -190,8 +190,9 @@ int Build(int argc, char** argv) {
   double hub_cap = 0;
   p.AddDouble("neighbours-cap", &hub_cap,
               "cap hubs: no anime in more than SHARE of the precomputed lists (e.g. 0.02); each\n"
-              "list is filled rank by rank from its top 200, the strongest claims first, so the\n"
-              "lists are no longer the exact search's (indexer/hub_cap.h; 0: off, the default)",
+              "list is filled rank by rank from its top max(200, K), the strongest claims first,\n"
+              "so the lists are no longer the exact search's; where a filter or the cap leaves\n"
+              "a list too short, the search fills it (indexer/hub_cap.h; 0: off, the default)",
               "SHARE");
   p.AddInt("threads", &o.threads, "threads for the neighbours (default: one per CPU)");
   p.AddInt("keep", &keep, "versions to keep; older ones are deleted (default 5, 0 keeps all)");

@@ -181,11 +181,11 @@ absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& o, 
     uint64_t matched = 0;
     for (uint64_t row = 0; row < n; ++row) {
       auto vr = v->RowOf(c.id(static_cast<uint32_t>(row)));
-      if (!vr.ok() || v_rows[*vr * vk] == Engine::kNoNeighbours) continue;
+      if (!vr.ok()) continue;
       ++matched;
       for (uint64_t j = 0; j < vk && j < static_cast<uint64_t>(depth); ++j) {
         const uint32_t other = v_rows[*vr * vk + j];
-        if (other >= v->count()) continue;
+        if (other >= v->count()) break;  // no list, or the end of a short one
         auto mine = c.RowOf(v->id(other));
         if (mine.ok()) viewer_lists[row].push_back({*mine, v_scores[*vr * vk + j]});
       }

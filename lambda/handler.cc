@@ -514,12 +514,13 @@ class Router {
       SearchOptions fo = so;
       fo.filter.franchises = {franchise};
       auto same = backend_.Search(q, fo);
-      if (!same.ok()) return FromStatus(same.status());
-      // An engine from before franchises ignores the franchise filters: keep only what
-      // is of the franchise here, and leave it out of the list below.
-      std::erase_if(*same, [&](const ClientHit& h) { return h.item.franchise != franchise; });
-      group = {{"id", franchise}, {"results", HitsJson(*same)}};
-      so.filter.exclude_franchises = {franchise};
+      if (same.ok()) {
+        // An engine from before franchises ignores the franchise filters: keep only what
+        // is of the franchise here, and leave it out of the list below.
+        std::erase_if(*same, [&](const ClientHit& h) { return h.item.franchise != franchise; });
+        group = {{"id", franchise}, {"results", HitsJson(*same)}};
+        so.filter.exclude_franchises = {franchise};
+      }  // else the list below answers alone, its franchise entries mixed in (no "franchise")
     }
     auto hits = backend_.Search(q, so);
     if (!hits.ok()) return FromStatus(hits.status());

@@ -2,12 +2,17 @@
 // 1.0 or HTTP API payload 2.0) in, a proxy response out. It never throws and never
 // crashes on bad input: every problem becomes a 4xx/5xx JSON error that names it.
 //
-// Routes (the original service's contract, kept):
+// Routes (the original service's contract, extended):
 //   POST /recommend  {"name": "Cowboy Bebop", "n": 10}  or  {"id": 1, "n": 10}
 //                    or {"like": [1, 5], "dislike": [20], "dislike_weight": 0.25}
 //                    optional "collection" (default: HandlerOptions::recommend_collection),
 //                    filters "genres", "types", "exclude_genres", "exclude_types" (lists),
-//                    "include_adult" / "family_safe" (the content policy, below)
+//                    "include_adult" / "family_safe" (the content policy, below).
+//                    By name or id, the anime's own franchise (Item::franchise) is left
+//                    out of "results" and answered apart, ranked the same way, in
+//                    "franchise": {"id", "results"} (since 2026-12-07; the original
+//                    service mixed sequels in); "franchise": "mixed" ranks them in the
+//                    list as before. A failed franchise search leaves "franchise" out.
 //   GET  /search?q=TEXT&collection=synopsis&k=10  [&genres=&types=&exclude_genres=
 //                    &exclude_types= (comma-separated) &include_adult=true &family_safe=true]
 //   GET  /titles?q=cowboy%20beb&n=8  title suggestions, best first [&collection=&include_adult=

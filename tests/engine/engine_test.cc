@@ -208,8 +208,8 @@ TEST_F(EngineTest, FranchiseFiltersEqualTheOracle) {
   ASSERT_EQ(of_300, 300);
   const std::vector<std::vector<int64_t>> keeps = {{300}, {300, 120}, {999999}};
   for (const SearchQuery& q : {SearchQuery::Item(320), SearchQuery::Vector(Row(300))}) {
-    // Kept: only the franchises named (an unknown one keeps nothing). Through the
-    // precomputed lists for the item query, which run out here and fall back to the scan.
+    // Kept: only the franchises named (an unknown one keeps nothing). (This fixture has
+    // no precomputed lists; tests/indexer/story_test.cc filters through stored ones.)
     for (const std::vector<int64_t>& keep : keeps) {
       FilterSpec f;
       f.franchises = keep;

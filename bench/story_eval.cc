@@ -40,6 +40,27 @@ struct Judgement {
   std::set<int64_t> similar, franchise, wrong;
 };
 
+// The data rows of a tab-separated file: '#' comment lines and the column-name line left
+// out, each row split at tabs.
+std::vector<std::vector<absl::string_view>> DataRows(absl::string_view text) {
+  std::vector<std::vector<absl::string_view>> rows;
+  bool header = true;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    if (absl::StartsWith(line, "#")) continue;
+    if (header) {  // column names
+      header = false;
+      continue;
+    }
+    rows.push_back(absl::StrSplit(line, '\t'));
+  }
+  return rows;
+}
+
+// A row as it was written, cut at 80 bytes, for error messages.
+std::string Shown(const std::vector<absl::string_view>& f) {
+  return std::string(absl::StrJoin(f, "\t")).substr(0, 80);
+}
+
 std::set<int64_t> Ids(absl::string_view text) {
   std::set<int64_t> out;
   for (absl::string_view t : absl::StrSplit(text, ' ', absl::SkipWhitespace())) {
@@ -308,18 +329,11 @@ int Run(int argc, char** argv) {
     return 1;
   }
   std::vector<Judgement> judged;
-  bool header = true;
-  for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
-    if (absl::StartsWith(line, "#")) continue;
-    if (header) {  // column names
-      header = false;
-      continue;
-    }
-    std::vector<absl::string_view> f = absl::StrSplit(line, '\t');
+  for (const std::vector<absl::string_view>& f : DataRows(*text)) {
     Judgement j;
     if (f.size() < 5 || !absl::SimpleAtoi(f[0], &j.query)) {
-      std::fprintf(stderr, "%s: a row is not query_id, query_title, similar_ids, franchise_ids, wrong_ids: %.*s\n",
-                   path.c_str(), static_cast<int>(std::min<size_t>(line.size(), 80)), line.data());
+      std::fprintf(stderr, "%s: a row is not query_id, query_title, similar_ids, franchise_ids, wrong_ids: %s\n",
+                   path.c_str(), Shown(f).c_str());
       return 1;
     }
     j.title = std::string(f[1]);
@@ -342,19 +356,12 @@ int Run(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", std::string(ptext.status().message()).c_str());
       return 1;
     }
-    bool first = true;
-    for (absl::string_view line : absl::StrSplit(*ptext, '\n', absl::SkipEmpty())) {
-      if (absl::StartsWith(line, "#")) continue;
-      if (first) {  // column names
-        first = false;
-        continue;
-      }
-      std::vector<absl::string_view> f = absl::StrSplit(line, '\t');
+    for (const std::vector<absl::string_view>& f : DataRows(*ptext)) {
       int64_t q, c;
       if (f.size() < 3 || !absl::SimpleAtoi(f[0], &q) || !absl::SimpleAtoi(f[1], &c) || f[2].size() != 1 ||
           std::string("012F").find(f[2][0]) == std::string::npos) {
-        std::fprintf(stderr, "%s: a row is not query_id, candidate_id, label (0, 1, 2 or F): %.*s\n",
-                     pooled_path.c_str(), static_cast<int>(std::min<size_t>(line.size(), 80)), line.data());
+        std::fprintf(stderr, "%s: a row is not query_id, candidate_id, label (0, 1, 2 or F): %s\n",
+                     pooled_path.c_str(), Shown(f).c_str());
         return 1;
       }
       pooled[{q, c}] = f[2][0];

@@ -514,19 +514,13 @@ class Router {
       SearchOptions fo = so;
       fo.filter.franchises = {franchise};
       auto same = backend_.Search(q, fo);
-      if (same.ok()) {
-        // An engine from before franchises ignores the franchise filters: keep only what
-        // is of the franchise here, and leave it out of the list below.
-        std::erase_if(*same, [&](const ClientHit& h) { return h.item.franchise != franchise; });
+      if (same.ok()) {  // (the client holds an older engine's answer to the filters too)
         group = {{"id", franchise}, {"results", HitsJson(*same)}};
         so.filter.exclude_franchises = {franchise};
       }  // else the list below answers alone, its franchise entries mixed in (no "franchise")
     }
     auto hits = backend_.Search(q, so);
     if (!hits.ok()) return FromStatus(hits.status());
-    if (!group.is_null()) {
-      std::erase_if(*hits, [&](const ClientHit& h) { return h.item.franchise == franchise; });
-    }
     Reply r{200, {{"collection", collection}, {"query", query}, {"filter", FilterJson(so.filter)},
                  {"results", HitsJson(*hits)}}, {}};
     if (!group.is_null()) r.body["franchise"] = std::move(group);

@@ -41,7 +41,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::vector<float> Clustered(uint64_t n, uint64_t d, const std::vector<float>& centres, std::mt19937_64* rng) {
+std::vector<float> Clustered(uint64_t n, uint64_t d, const std::vector<float>& centres,
+                             std::mt19937_64* rng) {
   std::normal_distribution<float> g;
   std::uniform_int_distribution<size_t> pick(0, centres.size() / d - 1);
   std::vector<float> x(n * d);
@@ -69,7 +70,8 @@ struct Point {
 int Run(int argc, char** argv) {
   int n = 100000, d = 64, nq = 1000;
   std::string out_path;
-  ArgParser p("simsearch-ann-bench", "the served ANN kinds against hnswlib: recall@10 and QPS, one query at a time");
+  ArgParser p("simsearch-ann-bench",
+              "the served ANN kinds against hnswlib: recall@10 and QPS, one query at a time");
   p.AddInt("n", &n, "indexed vectors (default 100000)");
   p.AddInt("dims", &d, "dimensions (default 64)");
   p.AddInt("queries", &nq, "held-out queries (default 1000)");
@@ -90,36 +92,41 @@ int Run(int argc, char** argv) {
   sp.k = 10;
   if (auto st = exact.Search(q.data(), nq, sp, &truth); !st.ok()) return 1;
 
-  auto recall_of = [&](const std::function<std::vector<int64_t>(const float*)>& search, double* qps) {
+  auto recall_of = [&](const std::function<std::vector<int64_t>(const float*)>& search,
+                       double* qps) {
     double hits = 0;
     std::vector<std::vector<int64_t>> got(nq);
     const auto t0 = Clock::now();
     for (int64_t i = 0; i < nq; ++i) got[i] = search(q.data() + i * d);
     *qps = static_cast<double>(nq) / std::chrono::duration<double>(Clock::now() - t0).count();
     for (int64_t i = 0; i < nq; ++i) {
-      for (const Neighbor& t : truth[i]) hits += std::count(got[i].begin(), got[i].end(), int64_t{t.row}) > 0;
+      for (const Neighbor& t : truth[i])
+        hits += std::count(got[i].begin(), got[i].end(), int64_t{t.row}) > 0;
     }
     return hits / static_cast<double>(nq * 10);
   };
 
   // A served searcher (FaissSearcher), one query per call as the engine calls it.
   auto served_recall = [&](const Searcher& searcher, double* qps) {
-    return recall_of([&](const float* v) {
-      std::vector<std::vector<Neighbor>> res;
-      std::vector<int64_t> rows;
-      if (searcher.Search(v, 1, sp, &res).ok()) {
-        for (const Neighbor& nb : res[0]) rows.push_back(nb.row);
-      }
-      return rows;
-    }, qps);
+    return recall_of(
+        [&](const float* v) {
+          std::vector<std::vector<Neighbor>> res;
+          std::vector<int64_t> rows;
+          if (searcher.Search(v, 1, sp, &res).ok()) {
+            for (const Neighbor& nb : res[0]) rows.push_back(nb.row);
+          }
+          return rows;
+        },
+        qps);
   };
 
-  const std::string dir = std::filesystem::temp_directory_path() / ("ann-bench-" + std::to_string(::getpid()));
+  const std::string dir =
+      std::filesystem::temp_directory_path() / ("ann-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::vector<Point> points;
   auto report = [&](Point pt) {
-    std::printf("{\"searcher\":\"%s\",\"%s\":%d,\"recall_at_10\":%.4f,\"qps\":%.0f}\n", pt.searcher.c_str(),
-                pt.knob.c_str(), pt.value, pt.recall, pt.qps);
+    std::printf("{\"searcher\":\"%s\",\"%s\":%d,\"recall_at_10\":%.4f,\"qps\":%.0f}\n",
+                pt.searcher.c_str(), pt.knob.c_str(), pt.value, pt.recall, pt.qps);
     std::fflush(stdout);
     points.push_back(pt);
   };
@@ -141,7 +148,8 @@ int Run(int argc, char** argv) {
   struct Interleaved {
     double recall_a = 0, recall_b = 0, qps_a = 0, qps_b = 0, ratio = 0, lo = 0, hi = 0;
   };
-  auto interleave = [&](const std::function<double(double*)>& run_a, const std::function<double(double*)>& run_b) {
+  auto interleave = [&](const std::function<double(double*)>& run_a,
+                        const std::function<double(double*)>& run_b) {
     std::vector<double> a, b, ratio;
     Interleaved r;
     for (int round = 0; round < 7; ++round) {
@@ -161,8 +169,9 @@ int Run(int argc, char** argv) {
   };
 
   // Opens `path` the way the engine serves it at each knob value and reports the point.
-  auto sweep_served = [&](const std::string& path, IndexKind kind, const char* name, const char* knob,
-                          const std::vector<int>& values, const std::function<void(IndexParams*, int)>& set) {
+  auto sweep_served = [&](const std::string& path, IndexKind kind, const char* name,
+                          const char* knob, const std::vector<int>& values,
+                          const std::function<void(IndexParams*, int)>& set) {
     for (int v : values) {
       IndexParams ip;
       set(&ip, v);
@@ -189,8 +198,8 @@ int Run(int argc, char** argv) {
     omp_set_num_threads(1);
     faiss::write_index(&ivf, (dir + "/ivf.faiss").c_str());
   }
-  if (!sweep_served(dir + "/ivf.faiss", IndexKind::kIvf, "faiss-ivf1024-mapped", "nprobe", {1, 2, 3, 4, 5, 6, 8, 12, 16, 32, 64},
-                    [](IndexParams* ip, int v) {
+  if (!sweep_served(dir + "/ivf.faiss", IndexKind::kIvf, "faiss-ivf1024-mapped", "nprobe",
+                    {1, 2, 3, 4, 5, 6, 8, 12, 16, 32, 64}, [](IndexParams* ip, int v) {
                       ip->nlist = 1024;
                       ip->nprobe = v;
                     })) {
@@ -215,12 +224,14 @@ int Run(int argc, char** argv) {
     for (int ef : knobs) {
       hnsw.hnsw.efSearch = ef;
       double qps;
-      const double r = recall_of([&](const float* v) {
-        std::vector<float> dist(10);
-        std::vector<faiss::Index::idx_t> lab(10);
-        hnsw.search(1, v, 10, dist.data(), lab.data());
-        return std::vector<int64_t>(lab.begin(), lab.end());
-      }, &qps);
+      const double r = recall_of(
+          [&](const float* v) {
+            std::vector<float> dist(10);
+            std::vector<faiss::Index::idx_t> lab(10);
+            hnsw.search(1, v, 10, dist.data(), lab.data());
+            return std::vector<int64_t>(lab.begin(), lab.end());
+          },
+          &qps);
       report({"faiss-hnsw32-direct", "ef_search", ef, r, qps});
     }
   }
@@ -243,8 +254,8 @@ int Run(int argc, char** argv) {
     build.ef_construction = 128;
     const std::string path = dir + "/graph.hnswlib";
     const auto t0 = Clock::now();
-    if (auto st = BuildHnswlibIndex(x.data(), static_cast<uint64_t>(n), static_cast<uint64_t>(d), build, 100, 2, path,
-                                    nullptr);
+    if (auto st = BuildHnswlibIndex(x.data(), static_cast<uint64_t>(n), static_cast<uint64_t>(d),
+                                    build, 100, 2, path, nullptr);
         !st.ok()) {
       std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());
       return 1;
@@ -253,7 +264,8 @@ int Run(int argc, char** argv) {
     for (int ef : knobs) {
       IndexParams ip = build;
       ip.ef_search = ef;
-      auto served = HnswlibSearcher::Open(path, ip, static_cast<uint64_t>(d), static_cast<uint64_t>(n));
+      auto served =
+          HnswlibSearcher::Open(path, ip, static_cast<uint64_t>(d), static_cast<uint64_t>(n));
       if (!served.ok()) {
         std::fprintf(stderr, "%s\n", std::string(served.status().message()).c_str());
         return 1;
@@ -284,13 +296,16 @@ int Run(int argc, char** argv) {
     // ratios.
     IndexParams ip = build;
     ip.ef_search = 32;
-    auto served = HnswlibSearcher::Open(path, ip, static_cast<uint64_t>(d), static_cast<uint64_t>(n));
+    auto served =
+        HnswlibSearcher::Open(path, ip, static_cast<uint64_t>(d), static_cast<uint64_t>(n));
     if (!served.ok()) return 1;
     h.setEf(32);
     const Interleaved same_graph =
-        interleave([&](double* qps) { return served_recall(**served, qps); }, [&](double* qps) { return recall_of(raw, qps); });
+        interleave([&](double* qps) { return served_recall(**served, qps); },
+                   [&](double* qps) { return recall_of(raw, qps); });
     interleaved = absl::StrFormat(
-        "served hnsw vs hnswlib's own API, same graph, ef 32, 7 interleaved rounds: %.0f vs %.0f QPS "
+        "served hnsw vs hnswlib's own API, same graph, ef 32, 7 interleaved rounds: %.0f vs %.0f "
+        "QPS "
         "(medians), served/raw %.2f (median of rounds; range %.2f-%.2f)\n",
         same_graph.qps_a, same_graph.qps_b, same_graph.ratio, same_graph.lo, same_graph.hi);
     // The served IVF at its fastest nprobe reaching 0.95 against hnswlib's API at its
@@ -305,23 +320,27 @@ int Run(int argc, char** argv) {
       auto ivf = FaissSearcher::Open(dir + "/ivf.faiss", IndexKind::kIvf, ivf_params, d, n);
       if (!ivf.ok()) return 1;
       h.setEf(static_cast<size_t>(raw_best->value));
-      const Interleaved r =
-          interleave([&](double* qps) { return served_recall(**ivf, qps); }, [&](double* qps) { return recall_of(raw, qps); });
+      const Interleaved r = interleave([&](double* qps) { return served_recall(**ivf, qps); },
+                                       [&](double* qps) { return recall_of(raw, qps); });
       interleaved += absl::StrFormat(
-          "served IVF1024 (mapped) nprobe %d vs hnswlib ef %d, 7 interleaved rounds: recall@10 %.3f vs %.3f, "
+          "served IVF1024 (mapped) nprobe %d vs hnswlib ef %d, 7 interleaved rounds: recall@10 "
+          "%.3f vs %.3f, "
           "%.0f vs %.0f QPS (medians), IVF/hnswlib %.2f (median of rounds; range %.2f-%.2f)\n",
-          ivf_best->value, raw_best->value, r.recall_a, r.recall_b, r.qps_a, r.qps_b, r.ratio, r.lo, r.hi);
+          ivf_best->value, raw_best->value, r.recall_a, r.recall_b, r.qps_a, r.qps_b, r.ratio, r.lo,
+          r.hi);
     }
   }
   std::filesystem::remove_all(dir);
 
-  std::printf("\nbuild (2 threads): FAISS HNSW32 %.1f s, hnswlib M=32 %.1f s (%.2fx)\n", faiss_build, hnswlib_build,
-              faiss_build / hnswlib_build);
-  std::printf("fastest point at recall@10 >= 0.95 (n %lld, dims %lld, %lld held-out queries, 1 thread):\n",
-              static_cast<long long>(n), static_cast<long long>(d), static_cast<long long>(nq));
+  std::printf("\nbuild (2 threads): FAISS HNSW32 %.1f s, hnswlib M=32 %.1f s (%.2fx)\n",
+              faiss_build, hnswlib_build, faiss_build / hnswlib_build);
+  std::printf(
+      "fastest point at recall@10 >= 0.95 (n %lld, dims %lld, %lld held-out queries, 1 thread):\n",
+      static_cast<long long>(n), static_cast<long long>(d), static_cast<long long>(nq));
   double ref = 0;
   std::vector<std::pair<std::string, const Point*>> best;
-  for (const char* name : {"faiss-ivf1024-mapped", "faiss-hnsw32", "hnswlib-m32-served", "hnswlib-m32"}) {
+  for (const char* name :
+       {"faiss-ivf1024-mapped", "faiss-hnsw32", "hnswlib-m32-served", "hnswlib-m32"}) {
     const Point* b = best_of(name);
     best.emplace_back(name, b);
     if (std::string(name) == "hnswlib-m32" && b != nullptr) ref = b->qps;
@@ -330,8 +349,8 @@ int Run(int argc, char** argv) {
     if (b == nullptr) {
       std::printf("  %-22s never reaches 0.95 in the sweep\n", name.c_str());
     } else {
-      std::printf("  %-22s %s %3d: recall %.3f, %7.0f QPS, %.2fx hnswlib\n", name.c_str(), b->knob.c_str(), b->value,
-                  b->recall, b->qps, ref > 0 ? b->qps / ref : 0.0);
+      std::printf("  %-22s %s %3d: recall %.3f, %7.0f QPS, %.2fx hnswlib\n", name.c_str(),
+                  b->knob.c_str(), b->value, b->recall, b->qps, ref > 0 ? b->qps / ref : 0.0);
     }
   }
   std::printf("%s", interleaved.c_str());
@@ -348,4 +367,6 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace simsearch
 
-int main(int argc, char** argv) { return simsearch::Run(argc, argv); }
+int main(int argc, char** argv) {
+  return simsearch::Run(argc, argv);
+}

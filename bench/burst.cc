@@ -54,8 +54,8 @@ int Run(int argc, char** argv) {
   p.AddInt("queries", &queries, "queries per call (default 64)");
   p.AddInt("top_k", &top_k, "top_k (default 1000)");
   p.AddInt("rounds", &rounds, "bursts, one after the other (default 1)");
-  p.AddString("settle", &settle_text, "wait after the last burst before the final sample (default 5s)",
-              "DURATION");
+  p.AddString("settle", &settle_text,
+              "wait after the last burst before the final sample (default 5s)", "DURATION");
   p.Require("pid");
   p.Require("collection");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
@@ -66,7 +66,8 @@ int Run(int argc, char** argv) {
   }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
-  auto stub = v1::SimSearch::NewStub(grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args));
+  auto stub = v1::SimSearch::NewStub(
+      grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args));
   v1::DescribeCollectionRequest dreq;
   dreq.set_collection(collection);
   v1::DescribeCollectionResponse dresp;
@@ -134,8 +135,8 @@ int Run(int argc, char** argv) {
   sampling.store(false);
   sampler.join();
   const ProcSample after = ReadProc(pid);
-  std::printf("calls %d x %d rounds (%d queries x top_k %d) in %.2f s; answers %.1f MiB\n", calls, rounds,
-              queries, top_k, seconds, static_cast<double>(bytes) / (1 << 20));
+  std::printf("calls %d x %d rounds (%d queries x top_k %d) in %.2f s; answers %.1f MiB\n", calls,
+              rounds, queries, top_k, seconds, static_cast<double>(bytes) / (1 << 20));
   std::printf("status:");
   for (const auto& [code, n] : codes) std::printf(" %s=%d", code.c_str(), n);
   std::printf("  (8 = RESOURCE_EXHAUSTED)\n");
@@ -149,4 +150,6 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace simsearch
 
-int main(int argc, char** argv) { return simsearch::Run(argc, argv); }
+int main(int argc, char** argv) {
+  return simsearch::Run(argc, argv);
+}

@@ -48,11 +48,16 @@ void BM_MiniLmShape(benchmark::State& state) {
     enc->EncodeIds(ids, &out);
     benchmark::DoNotOptimize(out.data());
   }
-  state.counters["sentences_per_s"] =
-      benchmark::Counter(static_cast<double>(ids.size()), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["sentences_per_s"] = benchmark::Counter(
+      static_cast<double>(ids.size()), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-BENCHMARK(BM_MiniLmShape)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5.0);
+BENCHMARK(BM_MiniLmShape)
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(5.0);
 
 std::string UseLiteDir() {
   const char* env = std::getenv("SIMSEARCH_USE_LITE_DIR");
@@ -80,7 +85,8 @@ BENCHMARK(BM_UseLiteOpen)->Unit(benchmark::kMillisecond)->UseRealTime();
 void BM_UseLiteQuery(benchmark::State& state) {
   auto e = OpenUseLite(state, 1);
   if (e == nullptr) return;
-  const std::vector<std::string> query = {"bounty hunters on a spaceship with a corgi and a jazz soundtrack"};
+  const std::vector<std::string> query = {
+      "bounty hunters on a spaceship with a corgi and a jazz soundtrack"};
   std::vector<float> out;
   for (auto _ : state) {
     (void)e->Encode(query, &out);
@@ -94,7 +100,8 @@ void BM_UseLiteSynopsisSentences(benchmark::State& state) {
   if (e == nullptr) return;
   auto csv = ReadFileToString("data/anime/anime_synopses_merged.csv");
   if (!csv.ok()) {
-    state.SkipWithError("run from the repository root (reads data/anime/anime_synopses_merged.csv)");
+    state.SkipWithError(
+        "run from the repository root (reads data/anime/anime_synopses_merged.csv)");
     return;
   }
   CsvReader reader(*csv, "synopses");
@@ -113,10 +120,15 @@ void BM_UseLiteSynopsisSentences(benchmark::State& state) {
     (void)e->Encode(sentences, &out);
     benchmark::DoNotOptimize(out.data());
   }
-  state.counters["sentences_per_s"] =
-      benchmark::Counter(static_cast<double>(sentences.size()), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["sentences_per_s"] = benchmark::Counter(
+      static_cast<double>(sentences.size()), benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_UseLiteSynopsisSentences)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
+BENCHMARK(BM_UseLiteSynopsisSentences)
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(3.0);
 
 }  // namespace
 }  // namespace simsearch::text

@@ -13,8 +13,8 @@
 #include <set>
 
 #include "absl/strings/str_join.h"
-#include "core/cli.h"
 #include "bench/local_engine.h"
+#include "core/cli.h"
 
 namespace simsearch {
 namespace {
@@ -63,8 +63,8 @@ int Run(int argc, char** argv) {
   }
   std::printf("%zu query items with genres held by all of: %s\n\n", common.size(),
               absl::StrJoin(names, ", ").c_str());
-  std::printf("%-14s %12s   (share of top-%d neighbours sharing a genre with the query)\n", "collection",
-              "share", k);
+  std::printf("%-14s %12s   (share of top-%d neighbours sharing a genre with the query)\n",
+              "collection", "share", k);
   for (const auto& c : cs) {
     uint64_t shared = 0, total = 0;
     for (int64_t id : common) {
@@ -76,7 +76,8 @@ int Run(int argc, char** argv) {
         ++total;
       }
     }
-    std::printf("%-14s %12.4f\n", c->name().c_str(), static_cast<double>(shared) / static_cast<double>(total));
+    std::printf("%-14s %12.4f\n", c->name().c_str(),
+                static_cast<double>(shared) / static_cast<double>(total));
   }
   // Random pairs from the same items.
   std::mt19937_64 rng(7);
@@ -93,11 +94,14 @@ int Run(int argc, char** argv) {
       ++total;
     }
   }
-  std::printf("%-14s %12.4f\n", "random pairs", static_cast<double>(shared) / static_cast<double>(total));
+  std::printf("%-14s %12.4f\n", "random pairs",
+              static_cast<double>(shared) / static_cast<double>(total));
   return 0;
 }
 
 }  // namespace
 }  // namespace simsearch
 
-int main(int argc, char** argv) { return simsearch::Run(argc, argv); }
+int main(int argc, char** argv) {
+  return simsearch::Run(argc, argv);
+}

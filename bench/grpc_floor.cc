@@ -96,16 +96,18 @@ volatile std::sig_atomic_t g_stop = 0;
 int Run(int argc, char** argv) {
   std::string listen = "127.0.0.1:50120", api = "callback";
   int threads = 1;
-  ArgParser p("simsearch-grpc-floor",
-              "simsearch-grpc-floor: SimSearch.Search answered with ten canned hits and no search,\n"
-              "through gRPC's callback API or its completion-queue API (as the engine); the floor\n"
-              "under the engine's cost per call. Stops on SIGINT or SIGTERM.");
+  ArgParser p(
+      "simsearch-grpc-floor",
+      "simsearch-grpc-floor: SimSearch.Search answered with ten canned hits and no search,\n"
+      "through gRPC's callback API or its completion-queue API (as the engine); the floor\n"
+      "under the engine's cost per call. Stops on SIGINT or SIGTERM.");
   p.AddString("listen", &listen, "address to serve on (default 127.0.0.1:50120)", "HOST:PORT");
   p.AddString("api", &api, "callback (gRPC's threads) or cq (our threads, as the engine)", "API");
   p.AddInt("threads", &threads, "--api cq: polling threads, each with its own queue (default 1)");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
   if (api != "callback" && api != "cq") {
-    std::fprintf(stderr, "simsearch-grpc-floor: --api must be 'callback' or 'cq', got '%s'\n", api.c_str());
+    std::fprintf(stderr, "simsearch-grpc-floor: --api must be 'callback' or 'cq', got '%s'\n",
+                 api.c_str());
     return 2;
   }
   if (threads < 1) {
@@ -154,4 +156,6 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace simsearch
 
-int main(int argc, char** argv) { return simsearch::Run(argc, argv); }
+int main(int argc, char** argv) {
+  return simsearch::Run(argc, argv);
+}

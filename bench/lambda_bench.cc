@@ -28,7 +28,8 @@ const SearchBackend& Embedded() {
   static auto* b = [] {
     auto r = MakeEmbeddedBackend(Root(), false);
     if (!r.ok()) {
-      std::fprintf(stderr, "%s (run ./scripts/demo.sh --no-serve first)\n", std::string(r.status().message()).c_str());
+      std::fprintf(stderr, "%s (run ./scripts/demo.sh --no-serve first)\n",
+                   std::string(r.status().message()).c_str());
       std::exit(1);
     }
     return r->release();
@@ -54,11 +55,13 @@ const SearchBackend& Remote() {
 
 std::string Event(const std::string& method, const std::string& path, const std::string& body,
                   std::vector<std::pair<std::string, std::string>> query = {}) {
-  return MakeEventV2(method, path, "", query, {{"content-type", "application/json"}}, body, "bench");
+  return MakeEventV2(method, path, "", query, {{"content-type", "application/json"}}, body,
+                     "bench");
 }
 
 // Invokes the handler with `events` in turn.
-void RunEvents(benchmark::State& state, const SearchBackend& backend, const std::vector<std::string>& events) {
+void RunEvents(benchmark::State& state, const SearchBackend& backend,
+               const std::vector<std::string>& events) {
   HandlerOptions o;
   size_t i = 0;
   for (auto _ : state) {
@@ -73,7 +76,8 @@ void Run(benchmark::State& state, const SearchBackend& backend, const std::strin
 
 const std::string kByName = Event("POST", "/recommend", R"({"name": "Cowboy Bebop", "n": 10})");
 const std::string kById = Event("POST", "/recommend", R"({"id": 1, "n": 10})");
-const std::string kText = Event("GET", "/search", "", {{"q", "bounty hunters drifting through space"}});
+const std::string kText =
+    Event("GET", "/search", "", {{"q", "bounty hunters drifting through space"}});
 
 // Texts the engine has not seen: each collection version caches the encodings of its
 // last 4,096 distinct query texts (Collection::EncodeText), so kText repeated measures a
@@ -83,21 +87,37 @@ void RunFirstSeen(benchmark::State& state, const SearchBackend& backend) {
   std::vector<std::string> events;
   for (int i = 0; i < 3000; ++i) {
     events.push_back(Event("GET", "/search", "",
-                           {{"q", "bounty hunters drifting through space " + std::to_string(generation) + "x" +
-                                      std::to_string(i)}}));
+                           {{"q", "bounty hunters drifting through space " +
+                                      std::to_string(generation) + "x" + std::to_string(i)}}));
   }
   ++generation;
   RunEvents(state, backend, events);
 }
 
-void BM_Embedded_RecommendByName(benchmark::State& s) { Run(s, Embedded(), kByName); }
-void BM_Embedded_RecommendById(benchmark::State& s) { Run(s, Embedded(), kById); }
-void BM_Embedded_SearchText(benchmark::State& s) { Run(s, Embedded(), kText); }
-void BM_Remote_RecommendByName(benchmark::State& s) { Run(s, Remote(), kByName); }
-void BM_Remote_RecommendById(benchmark::State& s) { Run(s, Remote(), kById); }
-void BM_Remote_SearchText(benchmark::State& s) { Run(s, Remote(), kText); }
-void BM_Embedded_SearchTextFirstSeen(benchmark::State& s) { RunFirstSeen(s, Embedded()); }
-void BM_Remote_SearchTextFirstSeen(benchmark::State& s) { RunFirstSeen(s, Remote()); }
+void BM_Embedded_RecommendByName(benchmark::State& s) {
+  Run(s, Embedded(), kByName);
+}
+void BM_Embedded_RecommendById(benchmark::State& s) {
+  Run(s, Embedded(), kById);
+}
+void BM_Embedded_SearchText(benchmark::State& s) {
+  Run(s, Embedded(), kText);
+}
+void BM_Remote_RecommendByName(benchmark::State& s) {
+  Run(s, Remote(), kByName);
+}
+void BM_Remote_RecommendById(benchmark::State& s) {
+  Run(s, Remote(), kById);
+}
+void BM_Remote_SearchText(benchmark::State& s) {
+  Run(s, Remote(), kText);
+}
+void BM_Embedded_SearchTextFirstSeen(benchmark::State& s) {
+  RunFirstSeen(s, Embedded());
+}
+void BM_Remote_SearchTextFirstSeen(benchmark::State& s) {
+  RunFirstSeen(s, Remote());
+}
 
 BENCHMARK(BM_Embedded_RecommendByName)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Embedded_RecommendById)->Unit(benchmark::kMicrosecond);

@@ -54,19 +54,21 @@ int main(int argc, char** argv) {
   std::string root = std::string(SIMSEARCH_SOURCE_DIR) + "/var/index";
   std::string binary = (fs::path(argv[0]).parent_path() / "../lambda/simsearch-lambda").string();
   int repeat = 11;
-  simsearch::ArgParser p("simsearch-lambda-start-bench",
-                         "simsearch-lambda-start-bench: bootstrap start to first GET /next (median).");
+  simsearch::ArgParser p(
+      "simsearch-lambda-start-bench",
+      "simsearch-lambda-start-bench: bootstrap start to first GET /next (median).");
   p.AddString("index_root", &root, "bundles for the embedded backend (default var/index)", "ROOT");
   p.AddString("binary", &binary, "simsearch-lambda binary", "PATH");
   p.AddInt("repeat", &repeat, "runs per figure (default 11)");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
   httplib::Server fake;
   std::atomic<int64_t> first_next_ns{0};
-  fake.Get("/2018-06-01/runtime/invocation/next", [&](const httplib::Request&, httplib::Response& res) {
-    int64_t expected = 0;
-    first_next_ns.compare_exchange_strong(expected, absl::GetCurrentTimeNanos());
-    res.status = 500;  // no invocation: the bootstrap exits
-  });
+  fake.Get("/2018-06-01/runtime/invocation/next",
+           [&](const httplib::Request&, httplib::Response& res) {
+             int64_t expected = 0;
+             first_next_ns.compare_exchange_strong(expected, absl::GetCurrentTimeNanos());
+             res.status = 500;  // no invocation: the bootstrap exits
+           });
   const int port = fake.bind_to_any_port("127.0.0.1");
   std::thread server([&] { fake.listen_after_bind(); });
   auto once = [&]() -> double {
@@ -92,7 +94,8 @@ int main(int argc, char** argv) {
     posix_spawn_file_actions_destroy(&fa);
     ::waitpid(pid, nullptr, 0);
     if (first_next_ns.load() == 0) {
-      std::fprintf(stderr, "%s never called GET /next (is %s a bundle root?)\n", binary.c_str(), root.c_str());
+      std::fprintf(stderr, "%s never called GET /next (is %s a bundle root?)\n", binary.c_str(),
+                   root.c_str());
       std::exit(1);
     }
     return static_cast<double>(first_next_ns.load() - start) / 1e6;
@@ -104,8 +107,10 @@ int main(int argc, char** argv) {
     Cache(root, false);
     cold.push_back(once());
   }
-  std::printf("bootstrap start to first GET /next, embedded backend over %s (median of %d)\n", root.c_str(), repeat);
-  std::printf("  page cache warm: %.1f ms\n  page cache cold: %.1f ms\n", Median(warm), Median(cold));
+  std::printf("bootstrap start to first GET /next, embedded backend over %s (median of %d)\n",
+              root.c_str(), repeat);
+  std::printf("  page cache warm: %.1f ms\n  page cache cold: %.1f ms\n", Median(warm),
+              Median(cold));
   fake.stop();
   server.join();
   return 0;

@@ -59,9 +59,9 @@ struct AsyncCall {
 
 // Drives `clients` (each with its own connection) from this thread until the phase is
 // 2 and every call in flight has completed. Records into results[client].
-void DriveAsync(const std::vector<int>& clients, const ClientOptions& base, const std::string& collection,
-                int k, const std::vector<int64_t>& ids, const std::atomic<int>& phase, uint64_t seed,
-                std::vector<Result>* results) {
+void DriveAsync(const std::vector<int>& clients, const ClientOptions& base,
+                const std::string& collection, int k, const std::vector<int64_t>& ids,
+                const std::atomic<int>& phase, uint64_t seed, std::vector<Result>* results) {
   grpc::CompletionQueue cq;
   std::vector<std::unique_ptr<v1::SimSearch::Stub>> stubs;
   for (size_t i = 0; i < clients.size(); ++i) {
@@ -101,8 +101,8 @@ void DriveAsync(const std::vector<int>& clients, const ClientOptions& base, cons
       } else if (res.errors++ == 0) {
         // gRPC's status codes are absl's, number for number.
         res.first_error = absl::StrCat(
-            absl::StatusCodeToString(static_cast<absl::StatusCode>(call->status.error_code())), ": ",
-            call->status.error_message());
+            absl::StatusCodeToString(static_cast<absl::StatusCode>(call->status.error_code())),
+            ": ", call->status.error_message());
       }
     }
     if (phase.load(std::memory_order_relaxed) != 2) {
@@ -117,21 +117,25 @@ void DriveAsync(const std::vector<int>& clients, const ClientOptions& base, cons
 
 double Percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())));
+  const size_t i =
+      std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())));
   std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
   return v[i];
 }
 
 int Run(int argc, char** argv) {
-  std::string root, collection, server = "127.0.0.1:50051", duration_text = "10s", warmup_text = "1s";
+  std::string root, collection, server = "127.0.0.1:50051", duration_text = "10s",
+                                warmup_text = "1s";
   int clients = 1, k = 10;
   bool inprocess = false, json = false;
   ArgParser p("simsearch-loadgen",
               "simsearch-loadgen: closed-loop load of search-by-id queries (\"more like this\")\n"
               "over gRPC, or in-process with --inprocess; reports QPS, p50/p99/p99.9 latency\n"
               "and errors. Item ids are drawn uniformly from the collection's current bundle.");
-  p.AddString("index_root", &root, "index root holding the collection (for its ids; and served\n"
-                                   "from directly with --inprocess)", "ROOT");
+  p.AddString("index_root", &root,
+              "index root holding the collection (for its ids; and served\n"
+              "from directly with --inprocess)",
+              "ROOT");
   p.AddString("collection", &collection, "collection to query", "NAME");
   p.AddString("server", &server, "engine address (default 127.0.0.1:50051)", "HOST:PORT");
   p.AddBool("inprocess", &inprocess, "call the Engine library directly instead of gRPC");
@@ -153,7 +157,8 @@ int Run(int argc, char** argv) {
   p.AddString("tls_ca", &tls_ca, "connect with TLS, trusting this CA (PEM)", "FILE");
   p.AddString("tls_cert", &tls_cert, "client certificate for mutual TLS (PEM)", "FILE");
   p.AddString("tls_key", &tls_key, "key of --tls_cert (PEM)", "FILE");
-  p.AddString("tls_server_name", &base.tls_server_name, "name the server's certificate carries", "NAME");
+  p.AddString("tls_server_name", &base.tls_server_name, "name the server's certificate carries",
+              "NAME");
   p.AddString("token", &base.token, "bearer token (default $SIMSEARCH_TOKEN)", "TOKEN");
   p.AddInt("max_attempts", &base.max_attempts,
            "attempts per call when it fails UNAVAILABLE, with backoff (default 4; 1: no retry)");
@@ -162,15 +167,18 @@ int Run(int argc, char** argv) {
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
   absl::Duration duration, warmup;
   absl::Status st;
-  if (!absl::ParseDuration(duration_text, &duration) || !absl::ParseDuration(warmup_text, &warmup)) {
+  if (!absl::ParseDuration(duration_text, &duration) ||
+      !absl::ParseDuration(warmup_text, &warmup)) {
     st = absl::InvalidArgumentError("--duration/--warmup take durations such as 10s");
   }
   if (st.ok() && clients < 1) st = absl::InvalidArgumentError("--clients must be >= 1");
   if (st.ok() && (client_threads < 0 || client_threads > clients)) {
-    st = absl::InvalidArgumentError("--client_threads must be between 0 (one thread per client) and --clients");
+    st = absl::InvalidArgumentError(
+        "--client_threads must be between 0 (one thread per client) and --clients");
   }
   if (st.ok() && client_threads > 0 && inprocess) {
-    st = absl::InvalidArgumentError("--client_threads drives gRPC calls; it does not apply to --inprocess");
+    st = absl::InvalidArgumentError(
+        "--client_threads drives gRPC calls; it does not apply to --inprocess");
   }
   if (st.ok()) st = LoadTlsFiles(tls_ca, tls_cert, tls_key, &base);
   base.address = server;
@@ -183,12 +191,14 @@ int Run(int argc, char** argv) {
   const std::string cdir = (std::filesystem::path(root) / collection).string();
   auto version = ReadCurrentVersion(cdir);
   if (!version.ok()) {
-    std::fprintf(stderr, "simsearch-loadgen: %s\n", std::string(version.status().message()).c_str());
+    std::fprintf(stderr, "simsearch-loadgen: %s\n",
+                 std::string(version.status().message()).c_str());
     return 1;
   }
   auto ids_file = MappedArray::Open(cdir + "/" + *version + "/" + kIdsFile, ArrayDType::kInt64);
   if (!ids_file.ok()) {
-    std::fprintf(stderr, "simsearch-loadgen: %s\n", std::string(ids_file.status().message()).c_str());
+    std::fprintf(stderr, "simsearch-loadgen: %s\n",
+                 std::string(ids_file.status().message()).c_str());
     return 1;
   }
   std::vector<int64_t> ids(ids_file->int64s(), ids_file->int64s() + ids_file->count());
@@ -211,8 +221,9 @@ int Run(int argc, char** argv) {
   for (int t = 0; t < client_threads; ++t) {
     std::vector<int> mine;  // clients t, t + T, t + 2T, ...
     for (int c = t; c < clients; c += client_threads) mine.push_back(c);
-    threads.emplace_back(DriveAsync, mine, std::cref(base), std::cref(collection), k, std::cref(ids),
-                         std::cref(phase), 1234 + static_cast<uint64_t>(t), &results);
+    threads.emplace_back(DriveAsync, mine, std::cref(base), std::cref(collection), k,
+                         std::cref(ids), std::cref(phase), 1234 + static_cast<uint64_t>(t),
+                         &results);
   }
   for (int c = 0; c < clients && client_threads == 0; ++c) {
     threads.emplace_back([&, c] {
@@ -268,22 +279,25 @@ int Run(int argc, char** argv) {
   const double p50 = Percentile(all, 50), p99 = Percentile(all, 99), p999 = Percentile(all, 99.9);
   const char* mode = inprocess ? "inprocess" : client_threads > 0 ? "grpc-async" : "grpc";
   if (json) {
-    std::printf("{\"mode\":\"%s\",\"collection\":\"%s\",\"clients\":%d,\"client_threads\":%d,"
-                "\"k\":%d,\"seconds\":%.2f,"
-                "\"ok\":%zu,\"errors\":%lld,\"qps\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
-                "\"p999_us\":%.1f}\n",
-                mode, collection.c_str(), clients, client_threads, k, seconds, all.size(),
-                static_cast<long long>(errors), qps, p50, p99, p999);
+    std::printf(
+        "{\"mode\":\"%s\",\"collection\":\"%s\",\"clients\":%d,\"client_threads\":%d,"
+        "\"k\":%d,\"seconds\":%.2f,"
+        "\"ok\":%zu,\"errors\":%lld,\"qps\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
+        "\"p999_us\":%.1f}\n",
+        mode, collection.c_str(), clients, client_threads, k, seconds, all.size(),
+        static_cast<long long>(errors), qps, p50, p99, p999);
   } else {
-    std::printf("%-9s %-10s clients %3d  k %3d  %8.0f qps  p50 %8.1f us  p99 %8.1f us  "
-                "p99.9 %8.1f us  ok %zu  errors %lld\n",
-                mode, collection.c_str(), clients, k, qps, p50, p99, p999, all.size(),
-                static_cast<long long>(errors));
+    std::printf(
+        "%-9s %-10s clients %3d  k %3d  %8.0f qps  p50 %8.1f us  p99 %8.1f us  "
+        "p99.9 %8.1f us  ok %zu  errors %lld\n",
+        mode, collection.c_str(), clients, k, qps, p50, p99, p999, all.size(),
+        static_cast<long long>(errors));
   }
   if (errors > 0) std::fprintf(stderr, "first error: %s\n", first_error.c_str());
   if (all.empty()) {
     std::fprintf(stderr, "simsearch-loadgen: no call succeeded%s\n",
-                 errors > 0 ? " (see the first error above)" : " in the measured time; try a longer --duration");
+                 errors > 0 ? " (see the first error above)"
+                            : " in the measured time; try a longer --duration");
     return 1;
   }
   return 0;
@@ -292,4 +306,6 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace simsearch
 
-int main(int argc, char** argv) { return simsearch::Run(argc, argv); }
+int main(int argc, char** argv) {
+  return simsearch::Run(argc, argv);
+}

@@ -15,8 +15,10 @@ MetricsRegistry& Registry() {
 }
 
 void BM_CountOneCall(benchmark::State& state) {
-  static Family<Counter>* calls = Registry().AddCounter("calls_total", "C.", {"rpc", "collection", "code"});
-  static Family<Histogram>* latency = Registry().AddHistogram("lat_seconds", "L.", {"rpc", "collection"});
+  static Family<Counter>* calls =
+      Registry().AddCounter("calls_total", "C.", {"rpc", "collection", "code"});
+  static Family<Histogram>* latency =
+      Registry().AddHistogram("lat_seconds", "L.", {"rpc", "collection"});
   double v = 0.0003;
   for (auto _ : state) {
     calls->With({"Search", "genres", "OK"})->Add();
@@ -29,10 +31,14 @@ BENCHMARK(BM_CountOneCall)->Threads(1)->Threads(2);
 void BM_FormatFailedCallLine(benchmark::State& state) {
   for (auto _ : state) {
     benchmark::DoNotOptimize(FormatLogLine(
-        state.range(0) ? LogFormat::kJson : LogFormat::kText, "2026-11-28T19:30:00.123Z", LogLevel::kInfo,
-        "simsearch-engine", "call failed",
-        {{"rpc", "Search"}, {"collection", "ncf"}, {"code", "NOT_FOUND"}, {"ms", 0.031},
-         {"peer", "ipv4:127.0.0.1:40000"}, {"message", "item 999 is not in collection 'ncf' (version v000004)"}}));
+        state.range(0) ? LogFormat::kJson : LogFormat::kText, "2026-11-28T19:30:00.123Z",
+        LogLevel::kInfo, "simsearch-engine", "call failed",
+        {{"rpc", "Search"},
+         {"collection", "ncf"},
+         {"code", "NOT_FOUND"},
+         {"ms", 0.031},
+         {"peer", "ipv4:127.0.0.1:40000"},
+         {"message", "item 999 is not in collection 'ncf' (version v000004)"}}));
   }
 }
 BENCHMARK(BM_FormatFailedCallLine)->Arg(0)->Arg(1);

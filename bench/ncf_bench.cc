@@ -49,19 +49,54 @@ void Run(benchmark::State& state, ModelKind kind, int epochs) {
     seconds += r.seconds;
   }
   state.counters["samples_per_s"] = static_cast<double>(samples) / seconds;
-  state.counters["samples"] = static_cast<double>(samples) / static_cast<double>(state.iterations());
+  state.counters["samples"] =
+      static_cast<double>(samples) / static_cast<double>(state.iterations());
 }
 
-void BM_Epoch_MF(benchmark::State& s) { Run(s, ModelKind::kMF, 1); }
-void BM_Epoch_GMF(benchmark::State& s) { Run(s, ModelKind::kGMF, 1); }
-void BM_Epoch_MLP(benchmark::State& s) { Run(s, ModelKind::kMLP, 1); }
-void BM_Epoch_NeuMF(benchmark::State& s) { Run(s, ModelKind::kNeuMF, 1); }
-void BM_DefaultRun_MF20(benchmark::State& s) { Run(s, ModelKind::kMF, 20); }
+void BM_Epoch_MF(benchmark::State& s) {
+  Run(s, ModelKind::kMF, 1);
+}
+void BM_Epoch_GMF(benchmark::State& s) {
+  Run(s, ModelKind::kGMF, 1);
+}
+void BM_Epoch_MLP(benchmark::State& s) {
+  Run(s, ModelKind::kMLP, 1);
+}
+void BM_Epoch_NeuMF(benchmark::State& s) {
+  Run(s, ModelKind::kNeuMF, 1);
+}
+void BM_DefaultRun_MF20(benchmark::State& s) {
+  Run(s, ModelKind::kMF, 20);
+}
 
-BENCHMARK(BM_Epoch_MF)->Arg(1)->Arg(2)->Iterations(1)->Repetitions(3)->Unit(benchmark::kSecond)->UseRealTime();
-BENCHMARK(BM_Epoch_GMF)->Arg(1)->Arg(2)->Iterations(1)->Repetitions(3)->Unit(benchmark::kSecond)->UseRealTime();
-BENCHMARK(BM_Epoch_MLP)->Arg(1)->Arg(2)->Iterations(1)->Repetitions(3)->Unit(benchmark::kSecond)->UseRealTime();
-BENCHMARK(BM_Epoch_NeuMF)->Arg(1)->Arg(2)->Iterations(1)->Repetitions(3)->Unit(benchmark::kSecond)->UseRealTime();
+BENCHMARK(BM_Epoch_MF)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(1)
+    ->Repetitions(3)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();
+BENCHMARK(BM_Epoch_GMF)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(1)
+    ->Repetitions(3)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();
+BENCHMARK(BM_Epoch_MLP)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(1)
+    ->Repetitions(3)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();
+BENCHMARK(BM_Epoch_NeuMF)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(1)
+    ->Repetitions(3)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();
 BENCHMARK(BM_DefaultRun_MF20)->Arg(2)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
 
 }  // namespace

@@ -130,8 +130,12 @@ void BM_Ann(benchmark::State& state, bool ivf) {
   SetThreads(1);
 }
 
-void BM_Ivf(benchmark::State& s) { BM_Ann(s, true); }
-void BM_Hnsw(benchmark::State& s) { BM_Ann(s, false); }
+void BM_Ivf(benchmark::State& s) {
+  BM_Ann(s, true);
+}
+void BM_Hnsw(benchmark::State& s) {
+  BM_Ann(s, false);
+}
 
 // What the structural check at open costs (engine/faiss_validate.h): one pass over the
 // graph's neighbour ids or the lists' ids, for the same indexes as above.
@@ -142,19 +146,39 @@ void BM_Validate(benchmark::State& state, bool ivf) {
     if (!st.ok()) state.SkipWithError(std::string(st.message()).c_str());
   }
 }
-void BM_ValidateIvf(benchmark::State& s) { BM_Validate(s, true); }
-void BM_ValidateHnsw(benchmark::State& s) { BM_Validate(s, false); }
+void BM_ValidateIvf(benchmark::State& s) {
+  BM_Validate(s, true);
+}
+void BM_ValidateHnsw(benchmark::State& s) {
+  BM_Validate(s, false);
+}
 
 // Args: n, d, queries per call [, OpenMP threads].
-BENCHMARK(BM_Exact)->Args({15222, 50, 1})->Args({100000, 64, 1})->Args({1000000, 128, 1})
-    ->Args({100000, 64, 64})->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_FaissFlat)->Args({15222, 50, 1, 1})->Args({100000, 64, 1, 1})
-    ->Args({1000000, 128, 1, 1})->Args({100000, 64, 64, 1})->Args({100000, 64, 64, 2})
+BENCHMARK(BM_Exact)
+    ->Args({15222, 50, 1})
+    ->Args({100000, 64, 1})
+    ->Args({1000000, 128, 1})
+    ->Args({100000, 64, 64})
     ->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Ivf)->Args({100000, 64, 1, 1})->Args({100000, 64, 1, 2})->Args({100000, 64, 64, 1})
-    ->Args({100000, 64, 64, 2})->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Hnsw)->Args({100000, 64, 1, 1})->Args({100000, 64, 1, 2})->Args({100000, 64, 64, 1})
-    ->Args({100000, 64, 64, 2})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FaissFlat)
+    ->Args({15222, 50, 1, 1})
+    ->Args({100000, 64, 1, 1})
+    ->Args({1000000, 128, 1, 1})
+    ->Args({100000, 64, 64, 1})
+    ->Args({100000, 64, 64, 2})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Ivf)
+    ->Args({100000, 64, 1, 1})
+    ->Args({100000, 64, 1, 2})
+    ->Args({100000, 64, 64, 1})
+    ->Args({100000, 64, 64, 2})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Hnsw)
+    ->Args({100000, 64, 1, 1})
+    ->Args({100000, 64, 1, 2})
+    ->Args({100000, 64, 64, 1})
+    ->Args({100000, 64, 64, 2})
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ValidateIvf)->Args({100000, 64})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ValidateHnsw)->Args({100000, 64})->Unit(benchmark::kMillisecond);
 

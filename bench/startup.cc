@@ -69,8 +69,10 @@ void SetCacheTree(const std::string& dir, bool warm) {
 
 // Starts the engine, returns seconds until a search by id for `item` answered OK on
 // every collection of `collections`.
-double EngineToFirstAnswer(const std::string& engine, const std::string& root, const std::string& verify,
-                           const std::vector<std::string>& collections = {"synthetic"}, int64_t item = 12345) {
+double EngineToFirstAnswer(const std::string& engine, const std::string& root,
+                           const std::string& verify,
+                           const std::vector<std::string>& collections = {"synthetic"},
+                           int64_t item = 12345) {
   const std::string log = root + "/../engine.log";
   std::remove(log.c_str());
   const absl::Time t0 = absl::Now();
@@ -78,8 +80,9 @@ double EngineToFirstAnswer(const std::string& engine, const std::string& root, c
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<std::string> args = {engine, "--index_root", root, "--listen", "127.0.0.1:0",
-                                   "--poll_interval", "0", "--verify", verify};
+  std::vector<std::string> args = {engine,     "--index_root", root,
+                                   "--listen", "127.0.0.1:0",  "--poll_interval",
+                                   "0",        "--verify",     verify};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -120,7 +123,8 @@ double EngineToFirstAnswer(const std::string& engine, const std::string& root, c
 }
 
 int Run(int argc, char** argv) {
-  std::string work, engine = (fs::path(argv[0]).parent_path() / "../engine/simsearch-engine").string();
+  std::string work,
+      engine = (fs::path(argv[0]).parent_path() / "../engine/simsearch-engine").string();
   int n = 1000000, d = 128, repeat = 5, queries = 100, item = 1;
   std::string index_root;
   std::vector<std::string> collections;
@@ -133,10 +137,13 @@ int Run(int argc, char** argv) {
   p.AddInt("d", &d, "dimensions (default 128)");
   p.AddInt("repeat", &repeat, "runs per figure (default 5)");
   p.AddInt("queries", &queries, "single queries timed per searcher (default 100)");
-  p.AddString("index_root", &index_root,
-              "instead of synthetic data: time the engine over this root (e.g. the demo's var/index) "
-              "until every --collection answered a search by --item", "ROOT");
-  p.AddStringList("collection", &collections, "with --index_root: the collections to wait for", "NAME");
+  p.AddString(
+      "index_root", &index_root,
+      "instead of synthetic data: time the engine over this root (e.g. the demo's var/index) "
+      "until every --collection answered a search by --item",
+      "ROOT");
+  p.AddStringList("collection", &collections, "with --index_root: the collections to wait for",
+                  "NAME");
   p.AddInt("item", &item, "with --index_root: the item id searched (default 1)");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
   if (!index_root.empty()) {
@@ -144,8 +151,10 @@ int Run(int argc, char** argv) {
       std::fprintf(stderr, "--index_root needs at least one --collection\n");
       return 2;
     }
-    std::printf("%s: %zu collections, medians of %d runs\n", index_root.c_str(), collections.size(), repeat);
-    std::printf("%-58s %10s %10s\n", "start to every collection's first answer", "warm ms", "cold ms");
+    std::printf("%s: %zu collections, medians of %d runs\n", index_root.c_str(), collections.size(),
+                repeat);
+    std::printf("%-58s %10s %10s\n", "start to every collection's first answer", "warm ms",
+                "cold ms");
     for (const char* verify : {"sizes", "checksums"}) {
       std::vector<double> warm, cold;
       for (int i = 0; i < repeat; ++i) {
@@ -154,8 +163,9 @@ int Run(int argc, char** argv) {
         SetCacheTree(index_root, false);
         cold.push_back(EngineToFirstAnswer(engine, index_root, verify, collections, item) * 1e3);
       }
-      std::printf("%-58s %10.1f %10.1f\n", absl::StrCat("simsearch-engine process, --verify ", verify).c_str(),
-                  Median(warm), Median(cold));
+      std::printf("%-58s %10.1f %10.1f\n",
+                  absl::StrCat("simsearch-engine process, --verify ", verify).c_str(), Median(warm),
+                  Median(cold));
     }
     return 0;
   }
@@ -258,7 +268,8 @@ int Run(int argc, char** argv) {
     }
   }
   std::printf("\n%-58s %10s\n", "exact top-10, one query, 1 thread", "median ms");
-  std::printf("%-58s %10.2f\n", "simsearch ExactSearcher over the mapped vectors.f32", Median(ours));
+  std::printf("%-58s %10.2f\n", "simsearch ExactSearcher over the mapped vectors.f32",
+              Median(ours));
   std::printf("%-58s %10.2f\n", "FAISS IndexFlatIP (in memory)", Median(theirs));
   return 0;
 }
@@ -266,4 +277,6 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace simsearch
 
-int main(int argc, char** argv) { return simsearch::Run(argc, argv); }
+int main(int argc, char** argv) {
+  return simsearch::Run(argc, argv);
+}

@@ -13,23 +13,23 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <random>
 #include <cstdio>
 #include <map>
+#include <random>
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
-#include "core/catalog.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "bench/local_engine.h"
+#include "core/catalog.h"
 #include "core/cli.h"
 #include "core/file_util.h"
-#include "bench/local_engine.h"
 
 namespace simsearch {
 namespace {
@@ -77,7 +77,8 @@ struct Signals {
 };
 
 // Scores of a hit list scaled to [0, 1] by its own min and max.
-void MinMax(const std::vector<Hit>& hits, float Signals::*field, absl::flat_hash_map<int64_t, Signals>* out) {
+void MinMax(const std::vector<Hit>& hits, float Signals::*field,
+            absl::flat_hash_map<int64_t, Signals>* out) {
   if (hits.empty()) return;
   float lo = hits.back().score, hi = hits.front().score;
   for (const Hit& h : hits) lo = std::min(lo, h.score), hi = std::max(hi, h.score);
@@ -95,8 +96,9 @@ using LabelSets = absl::flat_hash_map<int64_t, std::set<std::string>>;
 LabelSets g_labels;
 absl::flat_hash_map<std::string, double> g_idf;  // log(anime / anime with the label)
 
-int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, const std::string& pool_path,
-                   bool per_query, bool sweep, const std::map<std::pair<int64_t, int64_t>, char>& pooled) {
+int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k,
+                   const std::string& pool_path, bool per_query, bool sweep,
+                   const std::map<std::pair<int64_t, int64_t>, char>& pooled) {
   // With pooled judgements: per method, plainly wrong on the judged set's even rows (the
   // half the default weights were chosen on) and odd rows (the half held out), and over
   // all; what the pool has not judged.
@@ -128,21 +130,23 @@ int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, 
     methods.push_back({"e2 b0 v0 I8 (idf-weighted labels)", 0.2f, 0, 0, 0, 0, 0, 0.8f});
     methods.push_back({"e1 b0 v1 I8 (the weights served)", 0.1f, 0, 0.1f, 0, 0, 0, 0.8f});
   }
-  if (sweep) {  // every weighting in steps of 0.1 (summing to 1), with a popularity term of 0, -0.1 or -0.2
+  if (sweep) {  // every weighting in steps of 0.1 (summing to 1), with a popularity term of 0, -0.1
+                // or -0.2
     methods.clear();
     for (int e = 0; e <= 10; ++e) {
       for (int b = 0; e + b <= 10; ++b) {
         for (int v = 0; e + b + v <= 10; ++v) {
           const int g = 10 - e - b - v;
           for (int pop = 0; pop >= -2; --pop) {
-            methods.push_back({absl::StrCat("e", e, " b", b, " v", v, " g", g, " p", pop), e / 10.0f, b / 10.0f,
-                               v / 10.0f, g / 10.0f, pop / 10.0f});
+            methods.push_back({absl::StrCat("e", e, " b", b, " v", v, " g", g, " p", pop),
+                               e / 10.0f, b / 10.0f, v / 10.0f, g / 10.0f, pop / 10.0f});
           }
         }
       }
     }
   }
-  std::vector<std::array<uint64_t, 4>> totals(methods.size());  // slots, wrong, similar, franchise group left in
+  std::vector<std::array<uint64_t, 4>> totals(
+      methods.size());  // slots, wrong, similar, franchise group left in
   std::vector<Tally> tallies(methods.size());
   size_t judged_row = 0;
   std::vector<std::pair<int64_t, int64_t>> pool;
@@ -162,21 +166,25 @@ int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, 
     const float* qvec = sc.vector(rec->rows[0]);
     FilterSpec not_self;
     not_self.exclude_ids = {j.query};
-    auto story = engine.Search("synopsis", {SearchQuery::Vector(std::vector<float>(qvec, qvec + sc.dims()))}, depth,
-                               not_self, absl::InfiniteFuture());
+    auto story =
+        engine.Search("synopsis", {SearchQuery::Vector(std::vector<float>(qvec, qvec + sc.dims()))},
+                      depth, not_self, absl::InfiniteFuture());
     if (!story.ok()) return 1;
     MinMax(story->hits[0], &Signals::story, &cand);
-    SearchQuery text = SearchQuery::Text(std::string(qv.title()) + " " + std::string(qv.synopsis()));
+    SearchQuery text =
+        SearchQuery::Text(std::string(qv.title()) + " " + std::string(qv.synopsis()));
     text.text_options = MakeTextOptions(TextMode::kLexical);
     FilterSpec self;
     self.exclude_ids = {j.query};
     auto words = engine.Search("synopsis", {text}, depth, self, absl::InfiniteFuture());
     if (!words.ok()) {
-      std::fprintf(stderr, "%s: %s\n", j.title.c_str(), std::string(words.status().message()).c_str());
+      std::fprintf(stderr, "%s: %s\n", j.title.c_str(),
+                   std::string(words.status().message()).c_str());
       return 1;
     }
     MinMax(words->hits[0], &Signals::words, &cand);
-    auto viewers = engine.Search("ncf", {SearchQuery::Item(j.query)}, depth, {}, absl::InfiniteFuture());
+    auto viewers =
+        engine.Search("ncf", {SearchQuery::Item(j.query)}, depth, {}, absl::InfiniteFuture());
     if (viewers.ok()) MinMax(viewers->hits[0], &Signals::viewers, &cand);
     std::set<std::string> qg;
     for (absl::string_view g : qv.genres()) qg.emplace(g);
@@ -190,7 +198,10 @@ int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, 
       sig.franchise = v.franchise(id);
       size_t both = 0, either = qg.size();
       for (absl::string_view g : v.genres()) {
-        if (qg.count(std::string(g))) ++both; else ++either;
+        if (qg.count(std::string(g)))
+          ++both;
+        else
+          ++either;
       }
       sig.genres = either ? static_cast<float>(both) / static_cast<float>(either) : 0.0f;
       if (!g_labels.empty()) {
@@ -203,13 +214,16 @@ int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, 
           double w_both = 0, w_either = 0;
           for (const std::string& x : a->second) w_either += g_idf[x];
           for (const std::string& x : b->second) {
-            if (a->second.count(x)) w_both += g_idf[x];
-            else w_either += g_idf[x];
+            if (a->second.count(x))
+              w_both += g_idf[x];
+            else
+              w_either += g_idf[x];
           }
           sig.idf_labels = w_either > 0 ? static_cast<float>(w_both / w_either) : 0.0f;
         }
       }
-      sig.popularity = std::min(1.0f, static_cast<float>(std::log10(1.0 + static_cast<double>(v.members())) / 6.0));
+      sig.popularity = std::min(
+          1.0f, static_cast<float>(std::log10(1.0 + static_cast<double>(v.members())) / 6.0));
     }
     std::set<std::pair<int64_t, int64_t>> pairs;  // this query's, for the pool file
     for (size_t m = 0; m < methods.size(); ++m) {
@@ -218,8 +232,8 @@ int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, 
       for (const auto& [id, sig] : cand) {
         if (sig.franchise == -1 || sig.franchise == qfr || id == j.query) continue;
         const float score = me.story * sig.story + me.words * sig.words + me.viewers * sig.viewers +
-                            me.genres * sig.genres + me.popularity * sig.popularity + me.labels * sig.labels +
-                            me.idf_labels * sig.idf_labels;
+                            me.genres * sig.genres + me.popularity * sig.popularity +
+                            me.labels * sig.labels + me.idf_labels * sig.idf_labels;
         if (score > 0 || me.popularity < 0) ranked.emplace_back(-score, id);
       }
       std::sort(ranked.begin(), ranked.end());
@@ -234,14 +248,17 @@ int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, 
         std::printf("  %-24.24s %-30.30s %s\n", me.name.c_str(), j.title.c_str(), titles.c_str());
       }
       for (size_t rank = 0; rank < ranked.size(); ++rank) {
-        absl::StrAppend(&lists, me.name, "\t", j.query, "\t", rank + 1, "\t", ranked[rank].second, "\n");
+        absl::StrAppend(&lists, me.name, "\t", j.query, "\t", rank + 1, "\t", ranked[rank].second,
+                        "\n");
       }
       for (const auto& [neg, id] : ranked) {
         if (!pooled.empty()) {
           auto it = pooled.find({j.query, id});
           ++tallies[m].slots[half];
-          if (it == pooled.end()) ++tallies[m].unjudged;
-          else if (it->second == '0') ++tallies[m].wrong[half];
+          if (it == pooled.end())
+            ++tallies[m].unjudged;
+          else if (it->second == '0')
+            ++tallies[m].wrong[half];
         }
         ++totals[m][0];
         if (j.wrong.count(id)) ++totals[m][1];
@@ -252,21 +269,30 @@ int CompareMethods(Engine& engine, const std::vector<Judgement>& judged, int k, 
     }
     pool.insert(pool.end(), pairs.begin(), pairs.end());
   }
-  std::printf("\n%-26s %8s %8s %8s %10s\n", "method (franchise apart)", "slots", "wrong", "similar", "franchise");
+  std::printf("\n%-26s %8s %8s %8s %10s\n", "method (franchise apart)", "slots", "wrong", "similar",
+              "franchise");
   for (size_t m = 0; m < methods.size(); ++m) {
-    auto share = [&](uint64_t x) { return totals[m][0] ? static_cast<double>(x) / static_cast<double>(totals[m][0]) : 0.0; };
-    std::printf("%-26s %8llu %8.3f %8.3f %10.3f\n", methods[m].name.c_str(), static_cast<unsigned long long>(totals[m][0]),
-                share(totals[m][1]), share(totals[m][2]), share(totals[m][3]));
+    auto share = [&](uint64_t x) {
+      return totals[m][0] ? static_cast<double>(x) / static_cast<double>(totals[m][0]) : 0.0;
+    };
+    std::printf("%-26s %8llu %8.3f %8.3f %10.3f\n", methods[m].name.c_str(),
+                static_cast<unsigned long long>(totals[m][0]), share(totals[m][1]),
+                share(totals[m][2]), share(totals[m][3]));
   }
   if (!pooled.empty()) {
-    std::printf("\nplainly wrong by the pooled blind judgements (shares of the slots):\n%-28s %8s %8s %8s %9s\n",
-                "method (franchise apart)", "all", "even", "odd", "unjudged");
+    std::printf(
+        "\nplainly wrong by the pooled blind judgements (shares of the slots):\n%-28s %8s %8s %8s "
+        "%9s\n",
+        "method (franchise apart)", "all", "even", "odd", "unjudged");
     for (size_t m = 0; m < methods.size(); ++m) {
       const Tally& t = tallies[m];
-      auto frac = [](uint64_t a, uint64_t b) { return b ? static_cast<double>(a) / static_cast<double>(b) : 0.0; };
+      auto frac = [](uint64_t a, uint64_t b) {
+        return b ? static_cast<double>(a) / static_cast<double>(b) : 0.0;
+      };
       const uint64_t slots = t.slots[0] + t.slots[1];
-      std::printf("%-28s %8.3f %8.3f %8.3f %9.3f\n", methods[m].name.c_str(), frac(t.wrong[0] + t.wrong[1], slots),
-                  frac(t.wrong[0], t.slots[0]), frac(t.wrong[1], t.slots[1]), frac(t.unjudged, slots));
+      std::printf("%-28s %8.3f %8.3f %8.3f %9.3f\n", methods[m].name.c_str(),
+                  frac(t.wrong[0] + t.wrong[1], slots), frac(t.wrong[0], t.slots[0]),
+                  frac(t.wrong[1], t.slots[1]), frac(t.unjudged, slots));
     }
   }
   if (!pool_path.empty()) {
@@ -293,18 +319,22 @@ int Run(int argc, char** argv) {
   std::vector<std::string> names;
   int k = 10;
   bool per_query = false;
-  ArgParser p("simsearch-story-eval",
-              "simsearch-story-eval: share of plainly wrong, similar and same-franchise entries in\n"
-              "each collection's \"more like this\" top k, on a judged set of query anime.");
+  ArgParser p(
+      "simsearch-story-eval",
+      "simsearch-story-eval: share of plainly wrong, similar and same-franchise entries in\n"
+      "each collection's \"more like this\" top k, on a judged set of query anime.");
   p.AddString("index_root", &root, "index root", "ROOT");
   p.AddStringList("collections", &names, "collections to compare", "NAME,...");
-  p.AddString("judgements", &path, "the judged set (default bench/data/story_judgements.tsv)", "FILE");
+  p.AddString("judgements", &path, "the judged set (default bench/data/story_judgements.tsv)",
+              "FILE");
   p.AddInt("k", &k, "list length (default 10)");
   p.AddBool("per-query", &per_query, "also print each query's counts and its wrong entries");
   bool methods = false, sweep = false, franchise_apart = false;
   std::vector<std::string> label_catalogs;
-  p.AddStringList("label-catalog", &label_catalogs,
-                  "with --methods: also try the union of these catalogue files' genre labels (repeatable)", "FILE");
+  p.AddStringList(
+      "label-catalog", &label_catalogs,
+      "with --methods: also try the union of these catalogue files' genre labels (repeatable)",
+      "FILE");
   std::string pooled_path;
   p.AddBool("franchise-apart", &franchise_apart,
             "leave the query's own franchise out of each collection's list, as the HTTP API and\n"
@@ -312,14 +342,17 @@ int Run(int argc, char** argv) {
   p.AddString("pooled", &pooled_path,
               "also score each list against blind pooled judgements (query_id, candidate_id,\n"
               "label 0/1/2/F: bench/data/story_pool_judgements.tsv): plainly wrong, acceptable,\n"
-              "similar, and what the pool has not judged", "FILE");
+              "similar, and what the pool has not judged",
+              "FILE");
   std::string pool_path;
   p.AddBool("methods", &methods,
             "also compare ways of ranking \"a story like this\" built from the synopsis,\n"
             "genres and ncf collections (each without the query's own franchise)");
   p.AddBool("sweep", &sweep, "with --pool: every weighting of the signals in steps of 0.1 instead");
-  p.AddString("pool", &pool_path, "with --methods: write every method's top k per query, pooled and shuffled\n"
-              "(query, candidate; no method named) to FILE for blind judging", "FILE");
+  p.AddString("pool", &pool_path,
+              "with --methods: write every method's top k per query, pooled and shuffled\n"
+              "(query, candidate; no method named) to FILE for blind judging",
+              "FILE");
   p.Require("index_root");
   p.Require("collections");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
@@ -332,8 +365,10 @@ int Run(int argc, char** argv) {
   for (const std::vector<absl::string_view>& f : DataRows(*text)) {
     Judgement j;
     if (f.size() < 5 || !absl::SimpleAtoi(f[0], &j.query)) {
-      std::fprintf(stderr, "%s: a row is not query_id, query_title, similar_ids, franchise_ids, wrong_ids: %s\n",
-                   path.c_str(), Shown(f).c_str());
+      std::fprintf(
+          stderr,
+          "%s: a row is not query_id, query_title, similar_ids, franchise_ids, wrong_ids: %s\n",
+          path.c_str(), Shown(f).c_str());
       return 1;
     }
     j.title = std::string(f[1]);
@@ -346,8 +381,8 @@ int Run(int argc, char** argv) {
   if (local == nullptr) return 1;
   Engine& engine = local->engine();
   std::printf("%zu judged query anime (%s), top %d\n\n", judged.size(), path.c_str(), k);
-  std::printf("%-12s %8s %10s %10s %10s %10s %10s\n", "collection", "queries", "wrong", "similar", "franchise",
-              "unjudged", "skipped");
+  std::printf("%-12s %8s %10s %10s %10s %10s %10s\n", "collection", "queries", "wrong", "similar",
+              "franchise", "unjudged", "skipped");
   // Blind pooled judgements: (query, candidate) -> label.
   std::map<std::pair<int64_t, int64_t>, char> pooled;
   if (!pooled_path.empty()) {
@@ -358,8 +393,8 @@ int Run(int argc, char** argv) {
     }
     for (const std::vector<absl::string_view>& f : DataRows(*ptext)) {
       int64_t q, c;
-      if (f.size() < 3 || !absl::SimpleAtoi(f[0], &q) || !absl::SimpleAtoi(f[1], &c) || f[2].size() != 1 ||
-          std::string("012F").find(f[2][0]) == std::string::npos) {
+      if (f.size() < 3 || !absl::SimpleAtoi(f[0], &q) || !absl::SimpleAtoi(f[1], &c) ||
+          f[2].size() != 1 || std::string("012F").find(f[2][0]) == std::string::npos) {
         std::fprintf(stderr, "%s: a row is not query_id, candidate_id, label (0, 1, 2 or F): %s\n",
                      pooled_path.c_str(), Shown(f).c_str());
         return 1;
@@ -376,12 +411,13 @@ int Run(int argc, char** argv) {
       FilterSpec filter;
       if (franchise_apart) {
         auto item = engine.GetItems(name, {j.query});
-        if (item.ok()) filter.exclude_franchises = {item->collection->item(item->rows[0]).franchise(j.query)};
+        if (item.ok())
+          filter.exclude_franchises = {item->collection->item(item->rows[0]).franchise(j.query)};
       }
       auto r = engine.Search(name, {SearchQuery::Item(j.query)}, k, filter, absl::InfiniteFuture());
       if (!r.ok()) {
-        if (r.status().code() != absl::StatusCode::kNotFound || r.status().message().find("is not in collection") ==
-                                                                     absl::string_view::npos) {
+        if (r.status().code() != absl::StatusCode::kNotFound ||
+            r.status().message().find("is not in collection") == absl::string_view::npos) {
           std::fprintf(stderr, "%s: %s\n", name.c_str(), std::string(r.status().message()).c_str());
           return 1;
         }
@@ -411,28 +447,36 @@ int Run(int argc, char** argv) {
       similar += s;
       franchise += fr;
       if (per_query) {
-        std::printf("  %-10s %-40.40s wrong %d similar %d franchise %d  %s\n", name.c_str(), j.title.c_str(), w, s, fr,
-                    absl::StrJoin(wrong_titles, "; ").c_str());
+        std::printf("  %-10s %-40.40s wrong %d similar %d franchise %d  %s\n", name.c_str(),
+                    j.title.c_str(), w, s, fr, absl::StrJoin(wrong_titles, "; ").c_str());
       }
     }
-    auto share = [&](uint64_t x) { return slots ? static_cast<double>(x) / static_cast<double>(slots) : 0.0; };
+    auto share = [&](uint64_t x) {
+      return slots ? static_cast<double>(x) / static_cast<double>(slots) : 0.0;
+    };
     std::printf("%-12s %8llu %10.3f %10.3f %10.3f %10.3f %10llu\n", name.c_str(),
-                static_cast<unsigned long long>(queries), share(wrong), share(similar), share(franchise),
-                share(slots - wrong - similar - franchise), static_cast<unsigned long long>(skipped));
+                static_cast<unsigned long long>(queries), share(wrong), share(similar),
+                share(franchise), share(slots - wrong - similar - franchise),
+                static_cast<unsigned long long>(skipped));
     if (!pooled.empty()) {
-      absl::StrAppendFormat(&pooled_table, "%-12s %8.3f %10.3f %8.3f %10.3f %8.3f\n", name, share(labels['0']),
-                            share(labels['1']), share(labels['2']), share(labels['F']), share(labels['?']));
+      absl::StrAppendFormat(&pooled_table, "%-12s %8.3f %10.3f %8.3f %10.3f %8.3f\n", name,
+                            share(labels['0']), share(labels['1']), share(labels['2']),
+                            share(labels['F']), share(labels['?']));
     }
   }
   if (!pooled.empty()) {
-    std::printf("\nagainst the pooled blind judgements (%s), shares of the list slots:\n", pooled_path.c_str());
-    std::printf("%-12s %8s %10s %8s %10s %8s\n", "collection", "wrong", "acceptable", "similar", "franchise",
-                "unjudged");
+    std::printf("\nagainst the pooled blind judgements (%s), shares of the list slots:\n",
+                pooled_path.c_str());
+    std::printf("%-12s %8s %10s %8s %10s %8s\n", "collection", "wrong", "acceptable", "similar",
+                "franchise", "unjudged");
     std::printf("%s", pooled_table.c_str());
-    if (!unjudged_pairs.empty()) std::printf("unjudged (query, candidate) pairs:\n%s", unjudged_pairs.c_str());
+    if (!unjudged_pairs.empty())
+      std::printf("unjudged (query, candidate) pairs:\n%s", unjudged_pairs.c_str());
   }
-  std::printf("\n(wrong, similar, franchise, unjudged: shares of the list slots; the last column counts the\n"
-              "queries a collection does not hold)\n");
+  std::printf(
+      "\n(wrong, similar, franchise, unjudged: shares of the list slots; the last column counts "
+      "the\n"
+      "queries a collection does not hold)\n");
   for (const std::string& f : label_catalogs) {
     auto one = Catalog::Load({f});
     if (!one.ok()) {
@@ -455,11 +499,14 @@ int Run(int argc, char** argv) {
     }
     for (const auto& [l, d] : df) g_idf[l] = std::log(static_cast<double>(g_labels.size()) / d);
   }
-  if (methods || sweep) return CompareMethods(engine, judged, k, pool_path, per_query, sweep, pooled);
+  if (methods || sweep)
+    return CompareMethods(engine, judged, k, pool_path, per_query, sweep, pooled);
   return 0;
 }
 
 }  // namespace
 }  // namespace simsearch
 
-int main(int argc, char** argv) { return simsearch::Run(argc, argv); }
+int main(int argc, char** argv) {
+  return simsearch::Run(argc, argv);
+}

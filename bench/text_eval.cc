@@ -10,9 +10,9 @@
 // text_queries_2026_12.tsv): one target per query; its split is the kind (paraphrase,
 // plain) and, with --catalog, "2019+" or "older" by the target's start year; the
 // answers are the target and the collection's anime whose title starts with the
-// target's (its seasons and films, as the older file lists them). A query is answered when any of its ids is in the top 10
-// (hit@10); MRR@10 is the mean of 1/rank of the first such id (0 past rank 10). Both
-// are reported per split (the file's header says which split chose what; "test3" took
+// target's (its seasons and films, as the older file lists them). A query is answered when any of
+// its ids is in the top 10 (hit@10); MRR@10 is the mean of 1/rank of the first such id (0 past rank
+// 10). Both are reported per split (the file's header says which split chose what; "test3" took
 // part in no choice). Runs in process against the bundle, through Engine::Search, so the
 // figures are those of the served code.
 #include <cstdio>
@@ -22,14 +22,14 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "bench/local_engine.h"
 #include "core/catalog.h"
 #include "core/cli.h"
-#include "bench/local_engine.h"
 
 namespace simsearch {
 namespace {
@@ -48,18 +48,21 @@ int Run(int argc, char** argv) {
   std::string root, collection = "synopsis", path = "bench/data/text_queries.tsv";
   bool misses = false;
   std::vector<std::string> catalogs;
-  ArgParser p("simsearch-text-eval",
-              "simsearch-text-eval: hit@10 and MRR@10 of text search in each mode (dense, lexical,\n"
-              "hybrid with RRF and convex fusion over a grid of parameters) on hand-written queries.");
+  ArgParser p(
+      "simsearch-text-eval",
+      "simsearch-text-eval: hit@10 and MRR@10 of text search in each mode (dense, lexical,\n"
+      "hybrid with RRF and convex fusion over a grid of parameters) on hand-written queries.");
   p.AddString("index_root", &root, "index root", "ROOT");
-  p.AddString("collection", &collection, "collection with an encoder and a lexical index (default synopsis)",
-              "NAME");
+  p.AddString("collection", &collection,
+              "collection with an encoder and a lexical index (default synopsis)", "NAME");
   p.AddString("queries", &path, "queries file (default bench/data/text_queries.tsv)", "FILE");
-  p.AddBool("misses", &misses, "list the held-out queries each of dense, lexical and the default hybrid miss");
+  p.AddBool("misses", &misses,
+            "list the held-out queries each of dense, lexical and the default hybrid miss");
   bool adaptive = false;
-  p.AddBool("adaptive", &adaptive, "instead: query-dependent convex weights (a grid), fused from each side's top 100");
-  p.AddStringList("catalog", &catalogs, "catalogue CSV(s) with start dates: split a target-format batch by era",
-                  "FILE");
+  p.AddBool("adaptive", &adaptive,
+            "instead: query-dependent convex weights (a grid), fused from each side's top 100");
+  p.AddStringList("catalog", &catalogs,
+                  "catalogue CSV(s) with start dates: split a target-format batch by era", "FILE");
   p.Require("index_root");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
 
@@ -91,7 +94,8 @@ int Run(int argc, char** argv) {
     if (targets) {
       int64_t id;
       if (f.size() < 4 || !absl::SimpleAtoi(f[1], &id)) {
-        std::fprintf(stderr, "%s:%d: want kind<TAB>target_id<TAB>target_title<TAB>query\n", path.c_str(), n);
+        std::fprintf(stderr, "%s:%d: want kind<TAB>target_id<TAB>target_title<TAB>query\n",
+                     path.c_str(), n);
         return 1;
       }
       q.split = f[0];
@@ -115,7 +119,8 @@ int Run(int argc, char** argv) {
     for (absl::string_view id : absl::StrSplit(f[2], ',')) {
       int64_t v;
       if (!absl::SimpleAtoi(id, &v)) {
-        std::fprintf(stderr, "%s:%d: '%s' is not an id\n", path.c_str(), n, std::string(id).c_str());
+        std::fprintf(stderr, "%s:%d: '%s' is not an id\n", path.c_str(), n,
+                     std::string(id).c_str());
         return 1;
       }
       q.ids.push_back(v);
@@ -140,7 +145,8 @@ int Run(int argc, char** argv) {
       if (!row.ok() || !col.item(*row)) continue;
       const absl::string_view title = col.item(*row).title();
       for (uint32_t r = 0; r < col.count(); ++r) {
-        if (r != *row && col.item(r) && absl::StartsWith(col.item(r).title(), title)) q.ids.push_back(col.id(r));
+        if (r != *row && col.item(r) && absl::StartsWith(col.item(r).title(), title))
+          q.ids.push_back(col.id(r));
       }
     }
   }
@@ -151,11 +157,13 @@ int Run(int argc, char** argv) {
   configs.push_back({"hybrid (default)", MakeTextOptions(TextMode::kDefault)});
   for (float k : {10.0f, 30.0f, 60.0f}) {
     for (float w : {0.5f, 0.4f, 0.3f, 0.2f, 0.1f}) {
-      configs.push_back({absl::StrCat("hybrid rrf k=", k, " w=", w), MakeTextOptions(TextMode::kHybrid, Fusion::kRrf, k, w)});
+      configs.push_back({absl::StrCat("hybrid rrf k=", k, " w=", w),
+                         MakeTextOptions(TextMode::kHybrid, Fusion::kRrf, k, w)});
     }
   }
   for (float w : {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f}) {
-    configs.push_back({absl::StrCat("hybrid convex w=", w), MakeTextOptions(TextMode::kHybrid, Fusion::kConvex, {}, w)});
+    configs.push_back({absl::StrCat("hybrid convex w=", w),
+                       MakeTextOptions(TextMode::kHybrid, Fusion::kConvex, {}, w)});
   }
   // Splits in the order they appear; "all" last.
   std::vector<std::string> splits;
@@ -164,8 +172,10 @@ int Run(int argc, char** argv) {
   }
   std::printf("%zu queries:", queries.size());
   for (const auto& sp : splits) {
-    std::printf(" %s %ld", sp.c_str(),
-                static_cast<long>(std::count_if(queries.begin(), queries.end(), [&](const EvalQuery& q) { return q.split == sp; })));
+    std::printf(
+        " %s %ld", sp.c_str(),
+        static_cast<long>(std::count_if(queries.begin(), queries.end(),
+                                        [&](const EvalQuery& q) { return q.split == sp; })));
   }
   std::printf(" (the queries file says which splits chose what)\n\n%-24s", "mode");
   splits.push_back("all");
@@ -191,7 +201,9 @@ int Run(int argc, char** argv) {
       if (h.size() < 10 || h[0].score <= 0) return 1.0;
       return static_cast<double>((h[0].score - h[9].score) / h[0].score);
     };
-    std::printf("\nadaptive convex: dense weight = lo + (hi - lo) * (1 - min(1, BM25 gap / g)); gap = (s1 - s10) / s1\n");
+    std::printf(
+        "\nadaptive convex: dense weight = lo + (hi - lo) * (1 - min(1, BM25 gap / g)); gap = (s1 "
+        "- s10) / s1\n");
     for (double lo : {0.1, 0.2, 0.3}) {
       for (double hi : {0.5, 0.6, 0.7, 0.8, 0.9}) {
         for (double g : {0.3, 0.5, 0.7}) {
@@ -204,8 +216,10 @@ int Run(int argc, char** argv) {
             auto add = [&](const std::vector<Hit>& h, double weight) {
               if (h.empty()) return;
               double mn = h[0].score, mx = h[0].score;
-              for (const Hit& x : h) mn = std::min<double>(mn, x.score), mx = std::max<double>(mx, x.score);
-              for (const Hit& x : h) fused[x.id] += weight * (mx > mn ? (x.score - mn) / (mx - mn) : 1.0);
+              for (const Hit& x : h)
+                mn = std::min<double>(mn, x.score), mx = std::max<double>(mx, x.score);
+              for (const Hit& x : h)
+                fused[x.id] += weight * (mx > mn ? (x.score - mn) / (mx - mn) : 1.0);
             };
             add(sides[i].dense, w);
             add(sides[i].lexical, 1 - w);
@@ -214,16 +228,19 @@ int Run(int argc, char** argv) {
             std::sort(ranked.begin(), ranked.end());
             bool found = false;
             for (size_t r = 0; r < ranked.size() && r < 10 && !found; ++r) {
-              found = std::find(queries[i].ids.begin(), queries[i].ids.end(), ranked[r].second) != queries[i].ids.end();
+              found = std::find(queries[i].ids.begin(), queries[i].ids.end(), ranked[r].second) !=
+                      queries[i].ids.end();
             }
-            const size_t sp = static_cast<size_t>(std::find(splits.begin(), splits.end(), queries[i].split) - splits.begin());
+            const size_t sp = static_cast<size_t>(
+                std::find(splits.begin(), splits.end(), queries[i].split) - splits.begin());
             for (size_t a : {sp, splits.size() - 1}) {
               hit[a] += found;
               ++count[a];
             }
           }
           std::printf("%-24s", absl::StrCat("lo ", lo, " hi ", hi, " g ", g).c_str());
-          for (size_t a = 0; a < splits.size(); ++a) std::printf(" %12.3f %12s", count[a] ? hit[a] / count[a] : 0.0, "");
+          for (size_t a = 0; a < splits.size(); ++a)
+            std::printf(" %12.3f %12s", count[a] ? hit[a] / count[a] : 0.0, "");
           std::printf("\n");
         }
       }
@@ -242,13 +259,15 @@ int Run(int argc, char** argv) {
       if (r.ok()) {
         const auto& hits = r->hits[0];
         for (size_t i = 0; i < hits.size() && rank == 0; ++i) {
-          if (std::find(q.ids.begin(), q.ids.end(), hits[i].id) != q.ids.end()) rank = static_cast<int>(i) + 1;
+          if (std::find(q.ids.begin(), q.ids.end(), hits[i].id) != q.ids.end())
+            rank = static_cast<int>(i) + 1;
         }
       } else {
         std::fprintf(stderr, "%s: \"%s\": %s\n", cfg.name.c_str(), q.text.c_str(),
                      std::string(r.status().message()).c_str());
       }
-      const size_t s = static_cast<size_t>(std::find(splits.begin(), splits.end(), q.split) - splits.begin());
+      const size_t s =
+          static_cast<size_t>(std::find(splits.begin(), splits.end(), q.split) - splits.begin());
       for (size_t a : {s, splits.size() - 1}) {
         hit[a] += rank > 0;
         rr[a] += rank > 0 ? 1.0 / rank : 0;
@@ -258,7 +277,8 @@ int Run(int argc, char** argv) {
     }
     std::printf("%-24s", cfg.name.c_str());
     for (size_t a = 0; a < splits.size(); ++a) {
-      std::printf(" %12.3f %12.3f", count[a] ? hit[a] / count[a] : 0.0, count[a] ? rr[a] / count[a] : 0.0);
+      std::printf(" %12.3f %12.3f", count[a] ? hit[a] / count[a] : 0.0,
+                  count[a] ? rr[a] / count[a] : 0.0);
     }
     std::printf("\n");
     if (misses && (&cfg - &configs[0]) < 3) {
@@ -271,4 +291,6 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace simsearch
 
-int main(int argc, char** argv) { return simsearch::Run(argc, argv); }
+int main(int argc, char** argv) {
+  return simsearch::Run(argc, argv);
+}

@@ -21,9 +21,10 @@ absl::Status FromGrpc(const grpc::Status& st, const ClientOptions& options) {
   std::string msg = st.error_message();
   if (st.error_code() == grpc::StatusCode::UNAVAILABLE) {
     if (options.uses_tls()) {
-      msg = absl::StrCat(msg, " (TLS to ", options.address,
-                         ": is simsearch-engine running there with TLS, is its certificate signed by the "
-                         "CA given (--tls_ca), and does it name this host (--tls_server_name)?)");
+      msg = absl::StrCat(
+          msg, " (TLS to ", options.address,
+          ": is simsearch-engine running there with TLS, is its certificate signed by the "
+          "CA given (--tls_ca), and does it name this host (--tls_server_name)?)");
     } else {
       msg = absl::StrCat(msg, " (is simsearch-engine running on ", options.address,
                          "? if it serves TLS, give --tls_ca)");
@@ -48,26 +49,42 @@ void ToProto(const SearchQuery& q, v1::Query* out) {
     case SearchQuery::Kind::kText: {
       out->set_text(q.text);
       const TextOptions& o = q.text_options;
-      if (o.mode == TextMode::kDefault && o.fusion == Fusion::kDefault && !o.rrf_k && !o.dense_weight) break;
+      if (o.mode == TextMode::kDefault && o.fusion == Fusion::kDefault && !o.rrf_k &&
+          !o.dense_weight)
+        break;
       v1::TextOptions* p = out->mutable_text_options();
       switch (o.mode) {
-        case TextMode::kDefault: break;
-        case TextMode::kDense: p->set_mode(v1::TEXT_MODE_DENSE); break;
-        case TextMode::kLexical: p->set_mode(v1::TEXT_MODE_LEXICAL); break;
-        case TextMode::kHybrid: p->set_mode(v1::TEXT_MODE_HYBRID); break;
+        case TextMode::kDefault:
+          break;
+        case TextMode::kDense:
+          p->set_mode(v1::TEXT_MODE_DENSE);
+          break;
+        case TextMode::kLexical:
+          p->set_mode(v1::TEXT_MODE_LEXICAL);
+          break;
+        case TextMode::kHybrid:
+          p->set_mode(v1::TEXT_MODE_HYBRID);
+          break;
       }
       switch (o.fusion) {
-        case Fusion::kDefault: break;
-        case Fusion::kRrf: p->set_fusion(v1::FUSION_RRF); break;
-        case Fusion::kConvex: p->set_fusion(v1::FUSION_CONVEX); break;
+        case Fusion::kDefault:
+          break;
+        case Fusion::kRrf:
+          p->set_fusion(v1::FUSION_RRF);
+          break;
+        case Fusion::kConvex:
+          p->set_fusion(v1::FUSION_CONVEX);
+          break;
       }
       if (o.rrf_k) p->set_rrf_k(*o.rrf_k);
       if (o.dense_weight) p->set_dense_weight(*o.dense_weight);
       break;
     }
     case SearchQuery::Kind::kItems:
-      out->mutable_items()->mutable_positive_ids()->Add(q.positive_ids.begin(), q.positive_ids.end());
-      out->mutable_items()->mutable_negative_ids()->Add(q.negative_ids.begin(), q.negative_ids.end());
+      out->mutable_items()->mutable_positive_ids()->Add(q.positive_ids.begin(),
+                                                        q.positive_ids.end());
+      out->mutable_items()->mutable_negative_ids()->Add(q.negative_ids.begin(),
+                                                        q.negative_ids.end());
       if (q.negative_weight != 1.0f) out->mutable_items()->set_negative_weight(q.negative_weight);
       break;
   }
@@ -87,7 +104,8 @@ void ToProto(const FilterSpec& f, v1::Filter* out) {
     out->set_min_content_level(static_cast<v1::ContentLevel>(static_cast<int>(f.min_content) + 1));
   }
   out->mutable_franchise_ids()->Add(f.franchises.begin(), f.franchises.end());
-  out->mutable_exclude_franchise_ids()->Add(f.exclude_franchises.begin(), f.exclude_franchises.end());
+  out->mutable_exclude_franchise_ids()->Add(f.exclude_franchises.begin(),
+                                            f.exclude_franchises.end());
 }
 
 Item FromProto(const v1::Item& p) {
@@ -103,17 +121,27 @@ Item FromProto(const v1::Item& p) {
   it.age_rating = p.age_rating();
   it.nsfw = p.nsfw();
   switch (p.content_level()) {
-    case v1::CONTENT_LEVEL_GENERAL: it.content = ContentLevel::kGeneral; break;
-    case v1::CONTENT_LEVEL_MATURE: it.content = ContentLevel::kMature; break;
+    case v1::CONTENT_LEVEL_GENERAL:
+      it.content = ContentLevel::kGeneral;
+      break;
+    case v1::CONTENT_LEVEL_MATURE:
+      it.content = ContentLevel::kMature;
+      break;
     // Not said (an engine from before content levels): what the genres and age rating say.
-    case v1::CONTENT_LEVEL_UNSPECIFIED: it.content = ContentLevelOf(it); break;
-    default: it.content = ContentLevel::kAdult; break;  // adult, or a level this build does not know
+    case v1::CONTENT_LEVEL_UNSPECIFIED:
+      it.content = ContentLevelOf(it);
+      break;
+    default:
+      it.content = ContentLevel::kAdult;
+      break;  // adult, or a level this build does not know
   }
-  it.vector_source = p.vector_source() == v1::VECTOR_SOURCE_LEARNED     ? Item::VectorSource::kLearned
-                     : p.vector_source() == v1::VECTOR_SOURCE_PREDICTED ? Item::VectorSource::kPredicted
-                                                                        : Item::VectorSource::kUnknown;
+  it.vector_source = p.vector_source() == v1::VECTOR_SOURCE_LEARNED ? Item::VectorSource::kLearned
+                     : p.vector_source() == v1::VECTOR_SOURCE_PREDICTED
+                         ? Item::VectorSource::kPredicted
+                         : Item::VectorSource::kUnknown;
   it.viewers = p.viewers();
-  it.franchise = p.franchise_id() != 0 ? p.franchise_id() : p.id();  // 0: an engine from before franchises
+  it.franchise =
+      p.franchise_id() != 0 ? p.franchise_id() : p.id();  // 0: an engine from before franchises
   return it;
 }
 
@@ -158,10 +186,11 @@ CollectionInfo FromProto(const v1::CollectionInfo& p) {
 
 }  // namespace
 
-absl::Status LoadTlsFiles(const std::string& ca_file, const std::string& cert_file, const std::string& key_file,
-                          ClientOptions* options) {
+absl::Status LoadTlsFiles(const std::string& ca_file, const std::string& cert_file,
+                          const std::string& key_file, ClientOptions* options) {
   if (cert_file.empty() != key_file.empty()) {
-    return absl::InvalidArgumentError("--tls_cert and --tls_key go together (a client certificate and its key)");
+    return absl::InvalidArgumentError(
+        "--tls_cert and --tls_key go together (a client certificate and its key)");
   }
   for (auto [flag, path, out] : {std::tuple{"--tls_ca", &ca_file, &options->tls_ca_pem},
                                  std::tuple{"--tls_cert", &cert_file, &options->tls_cert_pem},
@@ -208,7 +237,8 @@ std::shared_ptr<grpc::Channel> NewChannel(const ClientOptions& options) {
   return grpc::CreateCustomChannel(options.address, creds, args);
 }
 
-Client::Client(const ClientOptions& options) : options_(options), stubs_(std::make_unique<Stubs>()) {
+Client::Client(const ClientOptions& options)
+    : options_(options), stubs_(std::make_unique<Stubs>()) {
   stubs_->channel = NewChannel(options);
   stubs_->search = v1::SimSearch::NewStub(stubs_->channel);
   stubs_->health = grpc::health::v1::Health::NewStub(stubs_->channel);
@@ -226,7 +256,8 @@ absl::StatusOr<Resp> Call(Stub* stub,
                           const ClientOptions& options) {
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(deadline.value_or(absl::Now() + options.timeout)));
-  if (!options.token.empty()) ctx.AddMetadata("authorization", absl::StrCat("Bearer ", options.token));
+  if (!options.token.empty())
+    ctx.AddMetadata("authorization", absl::StrCat("Bearer ", options.token));
   Resp resp;
   grpc::Status st = (stub->*method)(&ctx, req, &resp);
   if (!st.ok()) return FromGrpc(st, options);
@@ -237,9 +268,12 @@ absl::StatusOr<Resp> Call(Stub* stub,
 // exclude_franchise_ids (unknown fields): the hits are held to them here too.
 void HoldToFranchises(const FilterSpec& f, std::vector<ClientHit>* hits) {
   if (f.franchises.empty() && f.exclude_franchises.empty()) return;
-  auto in = [](const std::vector<int64_t>& v, int64_t x) { return std::find(v.begin(), v.end(), x) != v.end(); };
+  auto in = [](const std::vector<int64_t>& v, int64_t x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
   std::erase_if(*hits, [&](const ClientHit& h) {
-    return (!f.franchises.empty() && !in(f.franchises, h.item.franchise)) || in(f.exclude_franchises, h.item.franchise);
+    return (!f.franchises.empty() && !in(f.franchises, h.item.franchise)) ||
+           in(f.exclude_franchises, h.item.franchise);
   });
 }
 
@@ -252,9 +286,11 @@ absl::StatusOr<std::vector<ClientHit>> Client::Search(const SearchQuery& query,
   ToProto(query, req.mutable_query());
   if (options.top_k) req.set_top_k(*options.top_k);
   ToProto(options.filter, req.mutable_filter());
-  auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::Search, req, options.deadline, options_);
+  auto resp =
+      Call(stubs_->search.get(), &v1::SimSearch::Stub::Search, req, options.deadline, options_);
   if (!resp.ok()) return resp.status();
-  if (options.collection_version != nullptr) *options.collection_version = resp->collection_version();
+  if (options.collection_version != nullptr)
+    *options.collection_version = resp->collection_version();
   std::vector<ClientHit> hits = FromProto(resp->hits());
   HoldToFranchises(options.filter, &hits);
   return hits;
@@ -267,7 +303,8 @@ absl::StatusOr<std::vector<std::vector<ClientHit>>> Client::BatchSearch(
   for (const SearchQuery& q : queries) ToProto(q, req.add_queries());
   if (options.top_k) req.set_top_k(*options.top_k);
   ToProto(options.filter, req.mutable_filter());
-  auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::BatchSearch, req, options.deadline, options_);
+  auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::BatchSearch, req, options.deadline,
+                   options_);
   if (!resp.ok()) return resp.status();
   std::vector<std::vector<ClientHit>> out;
   for (const v1::SearchResult& r : resp->results()) {
@@ -294,14 +331,15 @@ absl::StatusOr<std::vector<ItemRecord>> Client::GetItems(const std::string& coll
   return out;
 }
 
-absl::StatusOr<TitleLookup> Client::LookupTitle(
-    const std::string& collection, const std::string& query, std::optional<int> limit,
-    std::optional<absl::Time> deadline) const {
+absl::StatusOr<TitleLookup> Client::LookupTitle(const std::string& collection,
+                                                const std::string& query, std::optional<int> limit,
+                                                std::optional<absl::Time> deadline) const {
   v1::LookupTitleRequest req;
   req.set_collection(collection);
   req.set_query(query);
   if (limit) req.set_limit(*limit);
-  auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::LookupTitle, req, deadline, options_);
+  auto resp =
+      Call(stubs_->search.get(), &v1::SimSearch::Stub::LookupTitle, req, deadline, options_);
   if (!resp.ok()) return resp.status();
   TitleLookup out;
   for (const v1::TitleMatch& m : resp->matches()) {
@@ -310,7 +348,8 @@ absl::StatusOr<TitleLookup> Client::LookupTitle(
   if (resp->has_better_elsewhere()) {
     const v1::TitleMatch& m = resp->better_elsewhere();
     out.better_elsewhere = TitleCandidate{FromProto(m.item()), m.score(), m.matched_title()};
-    out.better_elsewhere_in.assign(resp->better_elsewhere_in().begin(), resp->better_elsewhere_in().end());
+    out.better_elsewhere_in.assign(resp->better_elsewhere_in().begin(),
+                                   resp->better_elsewhere_in().end());
   }
   return out;
 }
@@ -318,18 +357,20 @@ absl::StatusOr<TitleLookup> Client::LookupTitle(
 absl::StatusOr<std::vector<CollectionInfo>> Client::ListCollections(
     std::optional<absl::Time> deadline) const {
   v1::ListCollectionsRequest req;
-  auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::ListCollections, req, deadline, options_);
+  auto resp =
+      Call(stubs_->search.get(), &v1::SimSearch::Stub::ListCollections, req, deadline, options_);
   if (!resp.ok()) return resp.status();
   std::vector<CollectionInfo> out;
   for (const v1::CollectionInfo& c : resp->collections()) out.push_back(FromProto(c));
   return out;
 }
 
-absl::StatusOr<CollectionInfo> Client::DescribeCollection(const std::string& collection,
-                                                          std::optional<absl::Time> deadline) const {
+absl::StatusOr<CollectionInfo> Client::DescribeCollection(
+    const std::string& collection, std::optional<absl::Time> deadline) const {
   v1::DescribeCollectionRequest req;
   req.set_collection(collection);
-  auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::DescribeCollection, req, deadline, options_);
+  auto resp =
+      Call(stubs_->search.get(), &v1::SimSearch::Stub::DescribeCollection, req, deadline, options_);
   if (!resp.ok()) return resp.status();
   CollectionInfo c = FromProto(resp->info());
   c.genres.assign(resp->genres().begin(), resp->genres().end());
@@ -343,11 +384,13 @@ absl::Status Client::CheckHealth(const std::string& service,
                                  std::optional<absl::Time> deadline) const {
   grpc::health::v1::HealthCheckRequest req;
   req.set_service(service);
-  auto resp = Call(stubs_->health.get(), &grpc::health::v1::Health::Stub::Check, req, deadline, options_);
+  auto resp =
+      Call(stubs_->health.get(), &grpc::health::v1::Health::Stub::Check, req, deadline, options_);
   if (!resp.ok()) return resp.status();
   if (resp->status() != grpc::health::v1::HealthCheckResponse::SERVING) {
-    return absl::UnavailableError(absl::StrCat("service '", service, "' is not serving (status ",
-                                               grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp->status()), ")"));
+    return absl::UnavailableError(absl::StrCat(
+        "service '", service, "' is not serving (status ",
+        grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp->status()), ")"));
   }
   return absl::OkStatus();
 }
@@ -358,7 +401,8 @@ absl::StatusOr<TitleCandidate> ResolveTitle(const TitleLookup& lookup, const std
     return absl::StrCat(t.matched_title, " (id ", t.item.id, ")");
   };
   std::vector<std::string> closest;
-  for (size_t i = 0; i < lookup.matches.size() && i < 5; ++i) closest.push_back(name(lookup.matches[i]));
+  for (size_t i = 0; i < lookup.matches.size() && i < 5; ++i)
+    closest.push_back(name(lookup.matches[i]));
   const std::string closest_text =
       closest.empty() ? std::string("none is close")
                       : absl::StrCat("closest there: ", absl::StrJoin(closest, ", "));
@@ -372,8 +416,9 @@ absl::StatusOr<TitleCandidate> ResolveTitle(const TitleLookup& lookup, const std
         "; ", closest_text));
   }
   if (lookup.matches.empty() || lookup.matches[0].score < kConfidentTitleMatch) {
-    return absl::NotFoundError(absl::StrCat("no anime titled \"", Quote(query), "\" in collection '",
-                                            Quote(collection), "'; ", closest_text));
+    return absl::NotFoundError(absl::StrCat("no anime titled \"", Quote(query),
+                                            "\" in collection '", Quote(collection), "'; ",
+                                            closest_text));
   }
   return lookup.matches[0];
 }

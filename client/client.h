@@ -18,7 +18,7 @@
 namespace simsearch {
 
 struct ClientOptions {
-  std::string address = "127.0.0.1:50051";  // host:port of simsearch-engine
+  std::string address = "127.0.0.1:50051";     // host:port of simsearch-engine
   absl::Duration timeout = absl::Seconds(10);  // default deadline of a call
   int max_receive_bytes = 64 << 20;
   // A TCP connection of this client's own rather than one shared with other clients
@@ -49,8 +49,8 @@ absl::Status LoadTlsFiles(const std::string& ca_file, const std::string& cert_fi
                           const std::string& key_file, ClientOptions* options);
 
 struct SearchOptions {
-  std::string collection;         // required
-  std::optional<int> top_k;       // unset: the server's default (10)
+  std::string collection;    // required
+  std::optional<int> top_k;  // unset: the server's default (10)
   FilterSpec filter;
   std::optional<absl::Time> deadline;
   // When set, receives the version of the collection that answered (for logs).
@@ -95,7 +95,7 @@ absl::StatusOr<TitleCandidate> ResolveTitle(const TitleLookup& lookup, const std
 struct CollectionInfo {
   std::string name;
   std::string version;
-  std::string metric;      // "cosine" or "ip"
+  std::string metric;  // "cosine" or "ip"
   int dims = 0;
   int64_t count = 0;
   std::string index_kind;  // "flat", "ivf", "hnsw"
@@ -105,7 +105,7 @@ struct CollectionInfo {
   std::string built_at;
   std::string loaded_at;
   int max_k = 0;
-  std::string encoder;     // text encoder; empty: no text search
+  std::string encoder;          // text encoder; empty: no text search
   std::string current_version;  // what CURRENT names; differs from `version` after a fallback
   std::string serving_note;     // why `version` is not CURRENT's version; empty normally
   std::string more_like_this;   // how item queries are ranked
@@ -131,9 +131,9 @@ class Client {
   absl::StatusOr<std::vector<ItemRecord>> GetItems(
       const std::string& collection, const std::vector<int64_t>& ids, bool include_vectors = false,
       std::optional<absl::Time> deadline = std::nullopt) const;
-  absl::StatusOr<TitleLookup> LookupTitle(
-      const std::string& collection, const std::string& query, std::optional<int> limit = std::nullopt,
-      std::optional<absl::Time> deadline = std::nullopt) const;
+  absl::StatusOr<TitleLookup> LookupTitle(const std::string& collection, const std::string& query,
+                                          std::optional<int> limit = std::nullopt,
+                                          std::optional<absl::Time> deadline = std::nullopt) const;
   absl::StatusOr<std::vector<CollectionInfo>> ListCollections(
       std::optional<absl::Time> deadline = std::nullopt) const;
   absl::StatusOr<CollectionInfo> DescribeCollection(

@@ -9,9 +9,10 @@
 namespace simsearch {
 
 inline nlohmann::json ItemJson(const Item& it) {
-  nlohmann::json j = {{"id", it.id},         {"title", it.title}, {"english_title", it.english_title},
-                      {"genres", it.genres}, {"type", it.type},   {"episodes", it.episodes},
-                      {"members", it.members}};
+  nlohmann::json j = {
+      {"id", it.id},          {"title", it.title}, {"english_title", it.english_title},
+      {"genres", it.genres},  {"type", it.type},   {"episodes", it.episodes},
+      {"members", it.members}};
   // MAL's age rating (g, pg, pg_13, r, r+, rx) and nsfw flag where a catalogue source
   // has them, and the content level every policy filters on (general, mature, adult).
   if (!it.age_rating.empty()) j["age_rating"] = it.age_rating;

@@ -58,10 +58,11 @@ void AddCommon(ArgParser* p, Common* c, bool search_flags) {
   const char* env_coll = std::getenv("SIMSEARCH_COLLECTION");
   c->server = env_server ? env_server : "127.0.0.1:50051";
   c->collection = env_coll ? env_coll : "";
-  p->AddString("server", &c->server, "engine address (default $SIMSEARCH_SERVER or 127.0.0.1:50051)",
-               "HOST:PORT");
+  p->AddString("server", &c->server,
+               "engine address (default $SIMSEARCH_SERVER or 127.0.0.1:50051)", "HOST:PORT");
   p->AddString("collection", &c->collection,
-               "collection to query (default $SIMSEARCH_COLLECTION, or the only one served)", "NAME");
+               "collection to query (default $SIMSEARCH_COLLECTION, or the only one served)",
+               "NAME");
   p->AddDouble("timeout", &c->timeout, "deadline of the call in seconds (default 10)", "SECONDS");
   const char* env_token = std::getenv("SIMSEARCH_TOKEN");
   c->token = env_token ? env_token : "";
@@ -73,7 +74,8 @@ void AddCommon(ArgParser* p, Common* c, bool search_flags) {
                "name the server's certificate must carry, when not --server's host", "NAME");
   p->AddString("token", &c->token,
                "bearer token for an engine with --auth_tokens_file (default $SIMSEARCH_TOKEN;\n"
-               "prefer the variable: arguments show in ps)", "TOKEN");
+               "prefer the variable: arguments show in ps)",
+               "TOKEN");
   p->AddBool("json", &c->json, "print JSON instead of a table");
   if (search_flags) {
     p->AddInt("k", &c->k, "number of results, 1..max_k (default 10)");
@@ -84,18 +86,22 @@ void AddCommon(ArgParser* p, Common* c, bool search_flags) {
                      "TYPE");
     p->AddStringList("exclude-genre", &c->exclude_genres,
                      "drop items with any of these genres, e.g. Hentai (repeatable; a genre the\n"
-                     "collection does not have excludes nothing)", "GENRE");
-    p->AddStringList("exclude-type", &c->exclude_types, "drop items of these types (repeatable)", "TYPE");
+                     "collection does not have excludes nothing)",
+                     "GENRE");
+    p->AddStringList("exclude-type", &c->exclude_types, "drop items of these types (repeatable)",
+                     "TYPE");
     p->AddInt64List("exclude", &c->exclude, "never return these ids");
-    p->AddInt64List("franchise", &c->franchises,
-                    "keep only items of these franchises (the franchise id `simsearch item` prints)");
+    p->AddInt64List(
+        "franchise", &c->franchises,
+        "keep only items of these franchises (the franchise id `simsearch item` prints)");
     p->AddInt64List("exclude-franchise", &c->exclude_franchises,
                     "drop items of these franchises: \"more like this\" without the anime's own\n"
                     "seasons and films");
     p->AddString("max-content", &c->max_content,
                  "drop items more explicit than LEVEL: general (family safe: no R+, nsfw,\n"
                  "Yaoi/Yuri), mature (no Rx, Hentai, Erotica: the HTTP API's default) or adult\n"
-                 "(default: no limit; the engine applies no content policy of its own)", "LEVEL");
+                 "(default: no limit; the engine applies no content policy of its own)",
+                 "LEVEL");
   }
 }
 
@@ -140,7 +146,6 @@ absl::Status ResolveCollection(const Client& client, Common* c) {
                                    "); choose one with --collection"));
 }
 
-
 // Cuts to at most `width` code points, marking a cut with "...".
 std::string Clip(const std::string& s, size_t width) {
   size_t cps = 0, i = 0, cut = std::string::npos;
@@ -175,7 +180,8 @@ void PrintHits(const std::vector<ClientHit>& hits, const std::string& collection
                const json& query) {
   if (as_json) {
     json arr = json::array();
-    for (const ClientHit& h : hits) arr.push_back({{"id", h.id}, {"score", h.score}, {"item", ItemJson(h.item)}});
+    for (const ClientHit& h : hits)
+      arr.push_back({{"id", h.id}, {"score", h.score}, {"item", ItemJson(h.item)}});
     std::printf("%s\n", json({{"collection", collection}, {"query", query}, {"hits", arr}})
                             .dump(2, ' ', false, json::error_handler_t::replace)
                             .c_str());
@@ -199,8 +205,8 @@ absl::StatusOr<SearchOptions> Options(const Common& c) {
   if (!c.max_content.empty()) {
     const std::optional<ContentLevel> level = ParseContentLevel(c.max_content);
     if (!level) {
-      return absl::InvalidArgumentError(absl::StrCat("--max-content takes general, mature or adult, not '",
-                                                     Quote(c.max_content), "'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--max-content takes general, mature or adult, not '", Quote(c.max_content), "'"));
     }
     o.filter.max_content = *level;
   }
@@ -265,35 +271,42 @@ int Search(int argc, char** argv) {
   Common c;
   std::string vector_text, text, mode, fusion;
   double rrf_k = 0, dense_weight = -1;
-  ArgParser p("simsearch search",
-              "simsearch search: nearest items to free text or to a raw query vector.\n\n"
-              "  simsearch search --collection synopsis --text \"bounty hunters drifting through space\"\n"
-              "  simsearch search --collection synopsis --text \"volleyball\" --mode lexical\n"
-              "  simsearch search --collection genres --vector 0,1,0,...  -k 5\n\n"
-              "Text is answered by the collection's own encoder (dense), its BM25 index\n"
-              "(lexical), or both with their ranks fused (hybrid, the default where a collection\n"
-              "has both, as synopsis does; docs/MODELS.md has the measurements). A vector needs\n"
-              "the collection's dimensions (simsearch describe NAME); cosine collections\n"
-              "normalise it.");
+  ArgParser p(
+      "simsearch search",
+      "simsearch search: nearest items to free text or to a raw query vector.\n\n"
+      "  simsearch search --collection synopsis --text \"bounty hunters drifting through space\"\n"
+      "  simsearch search --collection synopsis --text \"volleyball\" --mode lexical\n"
+      "  simsearch search --collection genres --vector 0,1,0,...  -k 5\n\n"
+      "Text is answered by the collection's own encoder (dense), its BM25 index\n"
+      "(lexical), or both with their ranks fused (hybrid, the default where a collection\n"
+      "has both, as synopsis does; docs/MODELS.md has the measurements). A vector needs\n"
+      "the collection's dimensions (simsearch describe NAME); cosine collections\n"
+      "normalise it.");
   AddCommon(&p, &c, true);
   p.AddString("text", &text, "free-text query", "TEXT");
-  p.AddString("mode", &mode, "--text: dense, lexical or hybrid (default: hybrid where the collection can)",
+  p.AddString("mode", &mode,
+              "--text: dense, lexical or hybrid (default: hybrid where the collection can)",
               "MODE");
   p.AddString("fusion", &fusion, "--text in hybrid mode: convex (default) or rrf", "NAME");
   p.AddDouble("rrf-k", &rrf_k, "--fusion rrf: the k of 1/(k + rank) (default 60)", "K");
   p.AddDouble("dense-weight", &dense_weight,
-              absl::StrCat("hybrid: weight of the dense side, in [0, 1] (default ", kDefaultDenseWeight,
-                           " convex, 0.5 rrf)"),
+              absl::StrCat("hybrid: weight of the dense side, in [0, 1] (default ",
+                           kDefaultDenseWeight, " convex, 0.5 rrf)"),
               "W");
   p.AddString("vector", &vector_text, "query vector, comma-separated floats", "X,Y,...");
   if (int rc = ParseOrExit(&p, argc, argv, nullptr); rc >= 0) return rc;
-  if (text.empty() == vector_text.empty()) return UsageError("give either --text or --vector (see --help)");
+  if (text.empty() == vector_text.empty())
+    return UsageError("give either --text or --vector (see --help)");
   if (!text.empty()) {
     SearchQuery q = SearchQuery::Text(text);
     const auto m = TextModeFromName(mode);
-    if (!m) return UsageError(absl::StrCat("--mode: '", mode, "' is not a mode; use dense, lexical or hybrid"));
+    if (!m)
+      return UsageError(
+          absl::StrCat("--mode: '", mode, "' is not a mode; use dense, lexical or hybrid"));
     const auto f = FusionFromName(fusion);
-    if (!f) return UsageError(absl::StrCat("--fusion: '", fusion, "' is not a fusion; use rrf or convex"));
+    if (!f)
+      return UsageError(
+          absl::StrCat("--fusion: '", fusion, "' is not a fusion; use rrf or convex"));
     q.text_options.mode = *m;
     q.text_options.fusion = *f;
     if (rrf_k != 0) q.text_options.rrf_k = static_cast<float>(rrf_k);
@@ -377,7 +390,8 @@ int Recommend(int argc, char** argv) {
 int ItemCmd(int argc, char** argv) {
   Common c;
   bool vectors = false;
-  ArgParser p("simsearch item", "simsearch item: item metadata by id.\n\n  simsearch item 1 5 --collection genres");
+  ArgParser p("simsearch item",
+              "simsearch item: item metadata by id.\n\n  simsearch item 1 5 --collection genres");
   AddCommon(&p, &c, false);
   p.AddBool("vectors", &vectors, "also print each item's stored vector");
   std::vector<std::string> pos;
@@ -386,7 +400,8 @@ int ItemCmd(int argc, char** argv) {
   for (const std::string& s : pos) {
     for (absl::string_view part : absl::StrSplit(s, ',', absl::SkipWhitespace())) {
       int64_t id;
-      if (!absl::SimpleAtoi(part, &id)) return UsageError(absl::StrCat("'", part, "' is not an item id"));
+      if (!absl::SimpleAtoi(part, &id))
+        return UsageError(absl::StrCat("'", part, "' is not an item id"));
       ids.push_back(id);
     }
   }
@@ -402,7 +417,9 @@ int ItemCmd(int argc, char** argv) {
       if (vectors) j["vector"] = r.vector;
       arr.push_back(j);
     }
-    std::printf("%s\n", json({{"collection", c.collection}, {"items", arr}}).dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    std::printf("%s\n", json({{"collection", c.collection}, {"items", arr}})
+                            .dump(2, ' ', false, json::error_handler_t::replace)
+                            .c_str());
     return 0;
   }
   for (const ItemRecord& r : *items) {
@@ -410,7 +427,8 @@ int ItemCmd(int argc, char** argv) {
     std::printf("id:       %lld\ntitle:    %s\n", static_cast<long long>(it.id), it.title.c_str());
     if (!it.english_title.empty()) std::printf("english:  %s\n", it.english_title.c_str());
     std::printf("type:     %s\nepisodes: %d\ngenres:   %s\nmembers:  %lld\n", it.type.c_str(),
-                it.episodes, absl::StrJoin(it.genres, ", ").c_str(), static_cast<long long>(it.members));
+                it.episodes, absl::StrJoin(it.genres, ", ").c_str(),
+                static_cast<long long>(it.members));
     std::string content(ContentLevelName(it.content));
     if (!it.age_rating.empty()) absl::StrAppend(&content, " (MAL age rating ", it.age_rating, ")");
     std::printf("content:  %s\n", content.c_str());
@@ -433,7 +451,9 @@ int ItemCmd(int argc, char** argv) {
 int Lookup(int argc, char** argv) {
   Common c;
   int limit = 10;
-  ArgParser p("simsearch lookup", "simsearch lookup: title search, best matches first.\n\n  simsearch lookup cowboy bebop");
+  ArgParser p(
+      "simsearch lookup",
+      "simsearch lookup: title search, best matches first.\n\n  simsearch lookup cowboy bebop");
   AddCommon(&p, &c, false);
   p.AddInt("limit", &limit, "most matches (default 10)");
   std::vector<std::string> pos;
@@ -446,11 +466,15 @@ int Lookup(int argc, char** argv) {
   const std::vector<TitleCandidate>* m = &lookup->matches;
   if (c.json) {
     json arr = json::array();
-    for (const auto& x : *m) arr.push_back({{"score", x.score}, {"matched_title", x.matched_title}, {"item", ItemJson(x.item)}});
+    for (const auto& x : *m)
+      arr.push_back(
+          {{"score", x.score}, {"matched_title", x.matched_title}, {"item", ItemJson(x.item)}});
     json out = {{"collection", c.collection}, {"matches", arr}};
     if (lookup->better_elsewhere) {
       const TitleCandidate& e = *lookup->better_elsewhere;
-      out["better_elsewhere"] = {{"score", e.score}, {"matched_title", e.matched_title}, {"item", ItemJson(e.item)},
+      out["better_elsewhere"] = {{"score", e.score},
+                                 {"matched_title", e.matched_title},
+                                 {"item", ItemJson(e.item)},
                                  {"collections", lookup->better_elsewhere_in}};
     }
     std::printf("%s\n", out.dump(2, ' ', false, json::error_handler_t::replace).c_str());
@@ -465,20 +489,30 @@ int Lookup(int argc, char** argv) {
   if (lookup->better_elsewhere) {
     const TitleCandidate& e = *lookup->better_elsewhere;
     std::printf("note: a better match, %s (id %lld, match %.2f), is not in '%s' (it is in: %s)\n",
-                DisplayTitle(e.item).c_str(), static_cast<long long>(e.item.id), e.score, c.collection.c_str(),
-                absl::StrJoin(lookup->better_elsewhere_in, ", ").c_str());
+                DisplayTitle(e.item).c_str(), static_cast<long long>(e.item.id), e.score,
+                c.collection.c_str(), absl::StrJoin(lookup->better_elsewhere_in, ", ").c_str());
   }
   return 0;
 }
 
 json InfoJson(const CollectionInfo& i) {
-  return {{"name", i.name},           {"version", i.version},   {"metric", i.metric},
-          {"dims", i.dims},           {"count", i.count},       {"index_kind", i.index_kind},
-          {"index_params", i.index_params}, {"recall_at_10", i.recall_at_10},
-          {"source", i.source},       {"built_at", i.built_at}, {"loaded_at", i.loaded_at},
-          {"max_k", i.max_k},        {"encoder", i.encoder},
-          {"current_version", i.current_version}, {"serving_note", i.serving_note},
-          {"more_like_this", i.more_like_this}, {"watch_lists", i.watch_lists},
+  return {{"name", i.name},
+          {"version", i.version},
+          {"metric", i.metric},
+          {"dims", i.dims},
+          {"count", i.count},
+          {"index_kind", i.index_kind},
+          {"index_params", i.index_params},
+          {"recall_at_10", i.recall_at_10},
+          {"source", i.source},
+          {"built_at", i.built_at},
+          {"loaded_at", i.loaded_at},
+          {"max_k", i.max_k},
+          {"encoder", i.encoder},
+          {"current_version", i.current_version},
+          {"serving_note", i.serving_note},
+          {"more_like_this", i.more_like_this},
+          {"watch_lists", i.watch_lists},
           {"text_search", i.text_search}};
 }
 
@@ -505,7 +539,8 @@ int Collections(int argc, char** argv) {
   if (list->empty()) std::printf("(no collections served)\n");
   for (const auto& i : *list) {
     if (!i.serving_note.empty()) {
-      std::printf("note: %s serves %s: %s\n", i.name.c_str(), i.version.c_str(), i.serving_note.c_str());
+      std::printf("note: %s serves %s: %s\n", i.name.c_str(), i.version.c_str(),
+                  i.serving_note.c_str());
     }
   }
   return 0;
@@ -513,7 +548,8 @@ int Collections(int argc, char** argv) {
 
 int Describe(int argc, char** argv) {
   Common c;
-  ArgParser p("simsearch describe", "simsearch describe: one collection in detail.\n\n  simsearch describe genres");
+  ArgParser p("simsearch describe",
+              "simsearch describe: one collection in detail.\n\n  simsearch describe genres");
   AddCommon(&p, &c, false);
   std::vector<std::string> pos;
   if (int rc = ParseOrExit(&p, argc, argv, &pos); rc >= 0) return rc;

@@ -40,8 +40,8 @@ const char* DTypeName(uint32_t t) {
   return "unknown";
 }
 
-absl::Status WriteArray(const std::string& path, ArrayDType dtype, const void* x,
-                        uint64_t count, uint64_t dims, uint32_t flags) {
+absl::Status WriteArray(const std::string& path, ArrayDType dtype, const void* x, uint64_t count,
+                        uint64_t dims, uint32_t flags) {
   ArrayFileHeader h{};
   std::memcpy(h.magic, kArrayFileMagic, sizeof(h.magic));
   h.version = kArrayFileVersion;
@@ -61,13 +61,12 @@ absl::Status WriteArray(const std::string& path, ArrayDType dtype, const void* x
 
 absl::Status CheckHeader(const ArrayFileHeader& h, const std::string& path) {
   if (std::memcmp(h.magic, kArrayFileMagic, sizeof(h.magic)) != 0) {
-    return absl::DataLossError(
-        absl::StrCat(path, ": not a simsearch array file (bad magic)"));
+    return absl::DataLossError(absl::StrCat(path, ": not a simsearch array file (bad magic)"));
   }
   if (h.version != kArrayFileVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, ": array file version ", h.version, " is not supported (this build reads ",
-        kArrayFileVersion, ")"));
+    return absl::FailedPreconditionError(absl::StrCat(path, ": array file version ", h.version,
+                                                      " is not supported (this build reads ",
+                                                      kArrayFileVersion, ")"));
   }
   if (h.dtype < static_cast<uint32_t>(ArrayDType::kFloat32) ||
       h.dtype > static_cast<uint32_t>(ArrayDType::kUInt32)) {
@@ -77,8 +76,7 @@ absl::Status CheckHeader(const ArrayFileHeader& h, const std::string& path) {
     return absl::DataLossError(absl::StrCat(path, ": bad data offset ", h.data_offset));
   }
   if (h.dims == 0 || h.dims > (1u << 20) || h.count > (uint64_t{1} << 40)) {
-    return absl::DataLossError(
-        absl::StrCat(path, ": implausible shape ", h.count, " x ", h.dims));
+    return absl::DataLossError(absl::StrCat(path, ": implausible shape ", h.count, " x ", h.dims));
   }
   return absl::OkStatus();
 }
@@ -90,7 +88,8 @@ absl::Status WriteFloatArrayFile(const std::string& path, const float* x, uint64
   return WriteArray(path, ArrayDType::kFloat32, x, count, dims, flags);
 }
 
-absl::Status WriteInt64ArrayFile(const std::string& path, const int64_t* x, uint64_t count, uint64_t dims) {
+absl::Status WriteInt64ArrayFile(const std::string& path, const int64_t* x, uint64_t count,
+                                 uint64_t dims) {
   return WriteArray(path, ArrayDType::kInt64, x, count, dims, 0);
 }
 
@@ -98,7 +97,8 @@ absl::Status WriteUInt8ArrayFile(const std::string& path, const uint8_t* x, uint
   return WriteArray(path, ArrayDType::kUInt8, x, count, 1, 0);
 }
 
-absl::Status WriteUInt32ArrayFile(const std::string& path, const uint32_t* x, uint64_t count, uint64_t dims) {
+absl::Status WriteUInt32ArrayFile(const std::string& path, const uint32_t* x, uint64_t count,
+                                  uint64_t dims) {
   return WriteArray(path, ArrayDType::kUInt32, x, count, dims, 0);
 }
 
@@ -111,8 +111,8 @@ absl::StatusOr<ArrayFileHeader> ReadArrayFileHeader(const std::string& path) {
   ::close(fd);
   if (n < 0) return ErrnoStatus("cannot read", path, err);
   if (static_cast<size_t>(n) < sizeof(h)) {
-    return absl::DataLossError(absl::StrCat(path, ": truncated header (", n, " of ",
-                                            sizeof(h), " bytes)"));
+    return absl::DataLossError(
+        absl::StrCat(path, ": truncated header (", n, " of ", sizeof(h), " bytes)"));
   }
   if (auto st = CheckHeader(h, path); !st.ok()) return st;
   return h;
@@ -123,8 +123,8 @@ absl::StatusOr<MappedArray> MappedArray::Open(const std::string& path, ArrayDTyp
   if (!file.ok()) return file.status();
   MappedArray a;
   if (file->size() < sizeof(ArrayFileHeader)) {
-    return absl::DataLossError(absl::StrCat(path, ": truncated header (", file->size(),
-                                            " of ", sizeof(ArrayFileHeader), " bytes)"));
+    return absl::DataLossError(absl::StrCat(path, ": truncated header (", file->size(), " of ",
+                                            sizeof(ArrayFileHeader), " bytes)"));
   }
   std::memcpy(&a.header_, file->data(), sizeof(ArrayFileHeader));
   if (auto st = CheckHeader(a.header_, path); !st.ok()) return st;
@@ -139,11 +139,10 @@ absl::StatusOr<MappedArray> MappedArray::Open(const std::string& path, ArrayDTyp
     want = UINT64_MAX;  // reported below: no file is that large
   }
   if (file->size() != want) {
-    return absl::DataLossError(absl::StrCat(path, ": size ", file->size(),
-                                            " bytes does not match its header (",
-                                            a.header_.count, " x ", a.header_.dims, " ",
-                                            DTypeName(a.header_.dtype), " = ", want,
-                                            " bytes); the file is truncated or corrupt"));
+    return absl::DataLossError(
+        absl::StrCat(path, ": size ", file->size(), " bytes does not match its header (",
+                     a.header_.count, " x ", a.header_.dims, " ", DTypeName(a.header_.dtype), " = ",
+                     want, " bytes); the file is truncated or corrupt"));
   }
   a.file_ = *std::move(file);
   a.data_ = a.file_.data() + a.header_.data_offset;

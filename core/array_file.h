@@ -19,7 +19,7 @@ namespace simsearch {
 enum class ArrayDType : uint32_t {
   kFloat32 = 1,
   kInt64 = 2,
-  kUInt8 = 3,   // bytes (e.g. concatenated UTF-8 strings)
+  kUInt8 = 3,  // bytes (e.g. concatenated UTF-8 strings)
   kUInt32 = 4,
 };
 
@@ -27,14 +27,14 @@ inline constexpr char kArrayFileMagic[8] = {'S', 'I', 'M', 'S', 'A', 'R', 'R', '
 inline constexpr uint32_t kArrayFileVersion = 1;
 
 struct ArrayFileHeader {
-  char magic[8];          // kArrayFileMagic
-  uint32_t version;       // kArrayFileVersion
-  uint32_t dtype;         // ArrayDType
-  uint64_t dims;          // elements per row (1 for ids)
-  uint64_t count;         // rows
-  uint64_t data_offset;   // byte offset of row 0; 64 in version 1
-  uint32_t flags;         // bit 0: every row has unit L2 norm
-  uint8_t reserved[20];   // zero
+  char magic[8];         // kArrayFileMagic
+  uint32_t version;      // kArrayFileVersion
+  uint32_t dtype;        // ArrayDType
+  uint64_t dims;         // elements per row (1 for ids)
+  uint64_t count;        // rows
+  uint64_t data_offset;  // byte offset of row 0; 64 in version 1
+  uint32_t flags;        // bit 0: every row has unit L2 norm
+  uint8_t reserved[20];  // zero
 };
 static_assert(sizeof(ArrayFileHeader) == 64, "ArrayFileHeader is part of the file format");
 static_assert(sizeof(float) == 4 && sizeof(int64_t) == 8);

@@ -49,7 +49,9 @@ long VersionNumber(absl::string_view name) {
   return n;
 }
 
-std::string VersionName(long n) { return absl::StrFormat("v%06d", n); }
+std::string VersionName(long n) {
+  return absl::StrFormat("v%06d", n);
+}
 
 // An exclusive flock(2) on ROOT/<collection>/.lock, held until destruction. The lock
 // file itself is never removed (removing it would let two writers lock two files).
@@ -97,7 +99,8 @@ absl::Status RemoveLeftoversLocked(const std::string& collection_dir,
       stale.push_back(it->path());
     }
   }
-  if (ec) return absl::InternalError(absl::StrCat("cannot list ", collection_dir, ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(absl::StrCat("cannot list ", collection_dir, ": ", ec.message()));
   for (const fs::path& p : stale) {
     if (auto st = RemoveTree(p.string()); !st.ok()) return st;
     removed->push_back(p.filename().string());
@@ -111,8 +114,8 @@ absl::Status ValidateCollectionName(absl::string_view name) {
   bool ok = !name.empty() && name.size() <= 64 &&
             absl::ascii_isalnum(static_cast<unsigned char>(name[0]));
   for (char c : name) {
-    ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
-                c == '.');
+    ok = ok &&
+         (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
   }
   if (!ok) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -178,12 +181,14 @@ absl::Status BundleWriter::WriteManifest(Manifest manifest) {
 
   std::vector<std::string> names;  // relative paths of every regular file
   std::error_code ec;
-  for (fs::recursive_directory_iterator it(staging_dir_, ec), end; !ec && it != end; it.increment(ec)) {
+  for (fs::recursive_directory_iterator it(staging_dir_, ec), end; !ec && it != end;
+       it.increment(ec)) {
     if (!it->is_regular_file()) continue;
     std::string name = fs::relative(it->path(), staging_dir_).string();
     if (name != kManifestFile) names.push_back(name);
   }
-  if (ec) return absl::InternalError(absl::StrCat("cannot list ", staging_dir_, ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(absl::StrCat("cannot list ", staging_dir_, ": ", ec.message()));
   std::sort(names.begin(), names.end());
   for (const std::string& name : names) {
     auto sum = ChecksumFile(PathOf(name));
@@ -250,7 +255,8 @@ absl::StatusOr<std::vector<std::string>> ListVersions(const std::string& collect
     long n = VersionNumber(name);
     if (n >= 0 && it->is_directory()) found.emplace_back(n, name);
   }
-  if (ec) return absl::InternalError(absl::StrCat("cannot list ", collection_dir, ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(absl::StrCat("cannot list ", collection_dir, ": ", ec.message()));
   std::sort(found.begin(), found.end());
   std::vector<std::string> out;
   for (auto& [n, name] : found) out.push_back(std::move(name));
@@ -276,7 +282,8 @@ absl::StatusOr<std::vector<std::string>> PruneVersions(const std::string& collec
     const std::string trash = (fs::path(collection_dir) /
                                absl::StrFormat("%s%s-%d-%08x", kTrashPrefix, v, ::getpid(), rd()))
                                   .string();
-    if (::rename(from.c_str(), trash.c_str()) != 0) return ErrnoStatus("cannot remove", from, errno);
+    if (::rename(from.c_str(), trash.c_str()) != 0)
+      return ErrnoStatus("cannot remove", from, errno);
     if (auto st = RemoveTree(trash); !st.ok()) return st;
     removed.push_back(v);
   }
@@ -309,11 +316,12 @@ absl::StatusOr<Manifest> ReadVerifiedManifest(const std::string& version_dir, Ve
   }
   if (m->has_items && !m->has_item_store) required.push_back(kItemsFile);
   if (m->has_item_store) {
-    for (const char* f : {kItemTextFile, kItemTextOffsetsFile, kItemAttrsFile, kItemGenresFile}) required.push_back(f);
+    for (const char* f : {kItemTextFile, kItemTextOffsetsFile, kItemAttrsFile, kItemGenresFile})
+      required.push_back(f);
   }
   if (m->has_title_index) {
-    for (const char* f : {kTitleTextFile, kTitleTextOffsetsFile, kTitleEntriesFile, kTitleTrigramsFile,
-                          kTitleTrigramOffsetsFile, kTitleTrigramEntriesFile}) {
+    for (const char* f : {kTitleTextFile, kTitleTextOffsetsFile, kTitleEntriesFile,
+                          kTitleTrigramsFile, kTitleTrigramOffsetsFile, kTitleTrigramEntriesFile}) {
       required.push_back(f);
     }
   }
@@ -321,8 +329,8 @@ absl::StatusOr<Manifest> ReadVerifiedManifest(const std::string& version_dir, Ve
   if (m->has_similar) required.push_back(kSimilarVectorsFile);
   if (m->has_fold_in) required.push_back(kGramFile);
   if (m->has_lexical) {
-    for (const char* f : {kLexicalTermsFile, kLexicalTermOffsetsFile, kLexicalPostingsFile, kLexicalRowsFile,
-                          kLexicalTfFile, kLexicalLengthsFile}) {
+    for (const char* f : {kLexicalTermsFile, kLexicalTermOffsetsFile, kLexicalPostingsFile,
+                          kLexicalRowsFile, kLexicalTfFile, kLexicalLengthsFile}) {
       required.push_back(f);
     }
   }
@@ -340,7 +348,8 @@ absl::StatusOr<Manifest> ReadVerifiedManifest(const std::string& version_dir, Ve
       std::none_of(m->files.begin(), m->files.end(), [](const FileDigest& f) {
         return absl::StartsWith(f.name, std::string(kEncoderDir) + "/");
       })) {
-    return absl::DataLossError(absl::StrCat(path, ": names an encoder but lists no encoder/ files"));
+    return absl::DataLossError(
+        absl::StrCat(path, ": names an encoder but lists no encoder/ files"));
   }
   for (const FileDigest& f : m->files) {
     // Relative paths inside the version directory only.
@@ -363,25 +372,21 @@ absl::StatusOr<Manifest> ReadVerifiedManifest(const std::string& version_dir, Ve
       auto sum = ChecksumFile(fp);
       if (!sum.ok()) return sum.status();
       if (sum->xxh3 != f.xxh3) {
-        return absl::DataLossError(absl::StrCat(fp, ": checksum ", sum->xxh3,
-                                                " does not match the manifest's ", f.xxh3,
-                                                " (corrupt)"));
+        return absl::DataLossError(absl::StrCat(
+            fp, ": checksum ", sum->xxh3, " does not match the manifest's ", f.xxh3, " (corrupt)"));
       }
     }
   }
   return m;
 }
 
-absl::Status WriteItemsFile(const std::string& path, const std::vector<const Item*>& items, bool with_synopses) {
+absl::Status WriteItemsFile(const std::string& path, const std::vector<const Item*>& items,
+                            bool with_synopses) {
   auto w = FileWriter::Create(path);
   if (!w.ok()) return w.status();
   for (const Item* it : items) {
-    json j = {{"id", it->id},
-              {"title", it->title},
-              {"english_title", it->english_title},
-              {"genres", it->genres},
-              {"type", it->type},
-              {"episodes", it->episodes},
+    json j = {{"id", it->id},          {"title", it->title}, {"english_title", it->english_title},
+              {"genres", it->genres},  {"type", it->type},   {"episodes", it->episodes},
               {"members", it->members}};
     if (!it->age_rating.empty()) j["age_rating"] = it->age_rating;
     if (!it->nsfw.empty()) j["nsfw"] = it->nsfw;

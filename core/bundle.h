@@ -21,8 +21,8 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/catalog.h"
 #include "core/manifest.h"
 
@@ -41,8 +41,8 @@ inline constexpr char kUserIdsFile[] = "user_ids.i64";
 inline constexpr char kUserItemsFile[] = "user_items.i64";
 inline constexpr char kUserOffsetsFile[] = "user_offsets.i64";
 inline constexpr char kSimilarVectorsFile[] = "similar_vectors.f32";  // "more like this" candidates
-inline constexpr char kNeighboursFile[] = "neighbours.u32";               // rows, count x k
-inline constexpr char kNeighbourScoresFile[] = "neighbour_scores.f32";    // their scores
+inline constexpr char kNeighboursFile[] = "neighbours.u32";           // rows, count x k
+inline constexpr char kNeighbourScoresFile[] = "neighbour_scores.f32";  // their scores
 inline constexpr char kGramFile[] = "gram.f32";  // Q^T Q, for folding watch lists in
 // Per row: where its vector came from (kVectorLearned / kVectorPredicted) and the
 // viewers it was learned from: count x 2 int64.

@@ -40,13 +40,14 @@ std::string Clean(absl::string_view s) {
   return std::string(s);
 }
 
-
 struct Columns {
-  int id, title, english, genres, type, episodes, members, synopsis, start, age, nsfw, studios, related, image;
+  int id, title, english, genres, type, episodes, members, synopsis, start, age, nsfw, studios,
+      related, image;
 };
 
-absl::Status LoadFile(const std::string& path, const CatalogOptions& options, std::vector<Item>* items,
-                      absl::flat_hash_map<int64_t, size_t>* index, std::vector<std::string>* skipped) {
+absl::Status LoadFile(const std::string& path, const CatalogOptions& options,
+                      std::vector<Item>* items, absl::flat_hash_map<int64_t, size_t>* index,
+                      std::vector<std::string>* skipped) {
   auto text = ReadFileToString(path);
   if (!text.ok()) return text.status();
   CsvReader reader(*text, path);
@@ -69,12 +70,13 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options, st
             FindAnyColumn(header, {"related"}),
             FindAnyColumn(header, {"image_url"})};
   if (c.id < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": no id column in the header (expected anime_id, mal_id or id)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": no id column in the header (expected anime_id, mal_id or id)"));
   }
   if (c.title < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        path, ": no title column in the header (expected name or title); a catalogue names its items"));
+        path,
+        ": no title column in the header (expected name or title); a catalogue names its items"));
   }
   std::vector<std::string> f;
   for (;;) {
@@ -86,11 +88,11 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options, st
       return col >= 0 && static_cast<size_t>(col) < f.size() ? Clean(f[col]) : std::string();
     };
     if (f.size() != header.size()) {
-      std::string why = absl::StrCat(path, ": line ", reader.line(), ": ", f.size(), " fields, the header has ",
-                                     header.size(),
-                                     f.size() > header.size()
-                                         ? " (an unquoted comma in a field? quote fields that hold commas)"
-                                         : " (a truncated record?)");
+      std::string why = absl::StrCat(
+          path, ": line ", reader.line(), ": ", f.size(), " fields, the header has ", header.size(),
+          f.size() > header.size()
+              ? " (an unquoted comma in a field? quote fields that hold commas)"
+              : " (a truncated record?)");
       if (!options.skip_bad_rows) {
         return absl::InvalidArgumentError(
             absl::StrCat(why, "; fix the file, or skip such records with --skip-bad-rows"));
@@ -100,8 +102,8 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options, st
     }
     int64_t id;
     if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(f[c.id]), &id)) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": line ", reader.line(), ": id '",
-                                                     f[c.id], "' is not an integer"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": line ", reader.line(), ": id '", f[c.id], "' is not an integer"));
     }
     Item rec;
     rec.id = id;
@@ -117,13 +119,13 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options, st
     rec.type = field(c.type);
     rec.synopsis = c.synopsis >= 0 ? DecodeHtmlEntities(f[c.synopsis]) : std::string();
     double episodes = 0;
-    if (std::string e = field(c.episodes); !e.empty() && absl::SimpleAtod(e, &episodes) &&
-                                           episodes >= 0 && episodes < 1e6) {
+    if (std::string e = field(c.episodes);
+        !e.empty() && absl::SimpleAtod(e, &episodes) && episodes >= 0 && episodes < 1e6) {
       rec.episodes = static_cast<int32_t>(std::lround(episodes));
     }
     double members = 0;
-    if (std::string m = field(c.members); !m.empty() && absl::SimpleAtod(m, &members) &&
-                                          members >= 0) {
+    if (std::string m = field(c.members);
+        !m.empty() && absl::SimpleAtod(m, &members) && members >= 0) {
       rec.members = static_cast<int64_t>(std::llround(members));
     }
     rec.start_date = field(c.start);
@@ -170,7 +172,8 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options, st
 
 int Item::start_year() const {
   int year = 0;
-  if (start_date.size() >= 4 && absl::SimpleAtoi(absl::string_view(start_date).substr(0, 4), &year) && year > 1900) {
+  if (start_date.size() >= 4 &&
+      absl::SimpleAtoi(absl::string_view(start_date).substr(0, 4), &year) && year > 1900) {
     return year;
   }
   return 0;
@@ -178,7 +181,8 @@ int Item::start_year() const {
 
 bool Item::all_ages() const {
   if (age_rating == "g" || age_rating == "pg") return true;
-  return std::any_of(genres.begin(), genres.end(), [](const std::string& g) { return absl::EqualsIgnoreCase(g, "Kids"); });
+  return std::any_of(genres.begin(), genres.end(),
+                     [](const std::string& g) { return absl::EqualsIgnoreCase(g, "Kids"); });
 }
 
 std::string GenreLabel(absl::string_view genre) {
@@ -197,7 +201,8 @@ ContentLevel ContentLevelOf(const Item& item) {
     }
     return false;
   };
-  if (absl::EqualsIgnoreCase(item.age_rating, "rx") || has_genre({"Hentai", "Erotica"})) return ContentLevel::kAdult;
+  if (absl::EqualsIgnoreCase(item.age_rating, "rx") || has_genre({"Hentai", "Erotica"}))
+    return ContentLevel::kAdult;
   if (absl::EqualsIgnoreCase(item.age_rating, "r+") || absl::EqualsIgnoreCase(item.nsfw, "gray") ||
       absl::EqualsIgnoreCase(item.nsfw, "black") || has_genre({"Yaoi", "Yuri"})) {
     return ContentLevel::kMature;
@@ -207,9 +212,12 @@ ContentLevel ContentLevelOf(const Item& item) {
 
 absl::string_view ContentLevelName(ContentLevel level) {
   switch (level) {
-    case ContentLevel::kGeneral: return "general";
-    case ContentLevel::kMature: return "mature";
-    case ContentLevel::kAdult: return "adult";
+    case ContentLevel::kGeneral:
+      return "general";
+    case ContentLevel::kMature:
+      return "mature";
+    case ContentLevel::kAdult:
+      return "adult";
   }
   return "general";
 }
@@ -239,8 +247,7 @@ absl::StatusOr<Catalog> Catalog::Load(const std::vector<std::string>& paths,
 }
 
 absl::StatusOr<Catalog> Catalog::FromItems(std::vector<Item> items) {
-  std::sort(items.begin(), items.end(),
-            [](const Item& a, const Item& b) { return a.id < b.id; });
+  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.id < b.id; });
   Catalog c;
   c.index_.reserve(items.size());
   for (Item& it : items) {

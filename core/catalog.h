@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/strings/string_view.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace simsearch {
 
@@ -32,26 +32,26 @@ struct Item {
   // them, sorted: what "a story like this" compares (the 2017 file's genres and MAL's
   // newer genres and themes, e.g. "isekai", "iyashikei", "adult cast"). Not in bundles.
   std::vector<std::string> labels;
-  std::string type;                 // "TV", "Movie", "OVA", ...
+  std::string type;  // "TV", "Movie", "OVA", ...
   int32_t episodes = 0;
   int64_t members = 0;
   // The plot summary where the catalogue has one. Bundles keep it only when built with
   // `simsearch-indexer build --item-synopses`; search hits never carry it (GetItems does).
   std::string synopsis;
   // MAL's fields where a catalogue file has them (data/anime/anime_catalogue_2024.csv):
-  std::string start_date;            // ISO: "2023-09-29", "2023-09" or "2023"
-  std::string age_rating;            // g, pg, pg_13, r, r+, rx (Hentai)
-  std::string nsfw;                  // MAL's nsfw flag: white (safe), gray, black
+  std::string start_date;  // ISO: "2023-09-29", "2023-09" or "2023"
+  std::string age_rating;  // g, pg, pg_13, r, r+, rx (Hentai)
+  std::string nsfw;        // MAL's nsfw flag: white (safe), gray, black
   // The most explicit level any catalogue source gives (a title one source files under
   // "Ecchi" and another under "Erotica" is adult): see Catalog::Load.
   ContentLevel content = ContentLevel::kGeneral;
   std::vector<std::string> studios;  // e.g. {"Madhouse"}
-  std::vector<int64_t> related;      // MAL ids of franchise entries (sequels, prequels, side stories)
+  std::vector<int64_t> related;  // MAL ids of franchise entries (sequels, prequels, side stories)
   // The franchise the anime belongs to: the smallest MAL id of its group (FranchiseIds in
   // core/franchise.h; the anime's own id when it is in no group). Catalog::Load and
   // FromItems set it; 0 (unknown, bundles from before it) reads as the item's own id.
   int64_t franchise = 0;
-  std::string image_url;             // a cover image
+  std::string image_url;  // a cover image
 
   // In a collection's answers, not in the catalogue: where the item's vector in that
   // collection came from (learned from `viewers` viewers, or predicted from content).

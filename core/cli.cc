@@ -44,7 +44,8 @@ void ArgParser::AddStringList(std::string name, std::vector<std::string>* out, s
                               std::string value_name) {
   flags_.push_back({std::move(name), std::move(help), std::move(value_name), true, false, false,
                     [out](absl::string_view v) {
-                      for (absl::string_view part : absl::StrSplit(v, ',', absl::SkipWhitespace())) {
+                      for (absl::string_view part :
+                           absl::StrSplit(v, ',', absl::SkipWhitespace())) {
                         out->push_back(std::string(absl::StripAsciiWhitespace(part)));
                       }
                       return absl::OkStatus();
@@ -68,7 +69,8 @@ void ArgParser::AddInt64List(std::string name, std::vector<int64_t>* out, std::s
   std::string n = name;
   flags_.push_back({std::move(name), std::move(help), std::move(value_name), true, false, false,
                     [out, n](absl::string_view v) {
-                      for (absl::string_view part : absl::StrSplit(v, ',', absl::SkipWhitespace())) {
+                      for (absl::string_view part :
+                           absl::StrSplit(v, ',', absl::SkipWhitespace())) {
                         int64_t x;
                         if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(part), &x)) {
                           return absl::InvalidArgumentError(absl::StrCat(
@@ -80,8 +82,7 @@ void ArgParser::AddInt64List(std::string name, std::vector<int64_t>* out, std::s
                     }});
 }
 
-void ArgParser::AddDouble(std::string name, double* out, std::string help,
-                          std::string value_name) {
+void ArgParser::AddDouble(std::string name, double* out, std::string help, std::string value_name) {
   std::string n = name;
   flags_.push_back({std::move(name), std::move(help), std::move(value_name), true, false, false,
                     [out, n](absl::string_view v) {
@@ -94,11 +95,11 @@ void ArgParser::AddDouble(std::string name, double* out, std::string help,
 }
 
 void ArgParser::AddBool(std::string name, bool* out, std::string help) {
-  flags_.push_back({std::move(name), std::move(help), "", false, false, false,
-                    [out](absl::string_view) {
-                      *out = true;
-                      return absl::OkStatus();
-                    }});
+  flags_.push_back(
+      {std::move(name), std::move(help), "", false, false, false, [out](absl::string_view) {
+         *out = true;
+         return absl::OkStatus();
+       }});
 }
 
 void ArgParser::AddAlias(std::string alias, std::string name) {
@@ -155,7 +156,8 @@ absl::Status ArgParser::Parse(int argc, char** argv, int first,
   for (int i = first; i < argc; ++i) {
     std::string arg = argv[i];
     if (flags_done || arg.size() < 2 || arg[0] != '-' ||
-        (arg.size() > 1 && (absl::ascii_isdigit(static_cast<unsigned char>(arg[1])) || arg[1] == '.'))) {
+        (arg.size() > 1 &&
+         (absl::ascii_isdigit(static_cast<unsigned char>(arg[1])) || arg[1] == '.'))) {
       if (positional == nullptr) {
         return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", arg, "'"));
       }
@@ -181,8 +183,8 @@ absl::Status ArgParser::Parse(int argc, char** argv, int first,
         if (alias == arg) name = target;
       }
       if (name == arg) {
-        return absl::InvalidArgumentError(absl::StrCat("unknown flag ", arg, Suggest(arg.substr(1)),
-                                                       " (see --help)"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("unknown flag ", arg, Suggest(arg.substr(1)), " (see --help)"));
       }
     }
     if (size_t eq = name.find('='); eq != std::string::npos) {
@@ -192,12 +194,13 @@ absl::Status ArgParser::Parse(int argc, char** argv, int first,
     }
     Flag* f = Find(name);
     if (f == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, Suggest(name),
-                                                     " (see --help)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag --", name, Suggest(name), " (see --help)"));
     }
     if (f->takes_value && !has_value) {
       if (i + 1 >= argc) {
-        return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value (", f->value_name, ")"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("--", name, " needs a value (", f->value_name, ")"));
       }
       value = argv[++i];
     } else if (!f->takes_value && has_value) {
@@ -215,7 +218,8 @@ absl::Status ArgParser::Parse(int argc, char** argv, int first,
   return absl::OkStatus();
 }
 
-int ArgParser::ParseOrExitCode(int argc, char** argv, int first, std::vector<std::string>* positional) {
+int ArgParser::ParseOrExitCode(int argc, char** argv, int first,
+                               std::vector<std::string>* positional) {
   const absl::Status st = Parse(argc, argv, first, positional);
   if (help_) {
     std::fputs(Help().c_str(), stdout);
@@ -231,7 +235,8 @@ int ArgParser::ParseOrExitCode(int argc, char** argv, int first, std::vector<std
 std::string ArgParser::Help() const {
   std::string out = absl::StrCat(usage_, "\n\nFlags:\n");
   for (const Flag& f : flags_) {
-    std::string head = absl::StrCat("  --", f.name, f.takes_value ? absl::StrCat(" ", f.value_name) : "");
+    std::string head =
+        absl::StrCat("  --", f.name, f.takes_value ? absl::StrCat(" ", f.value_name) : "");
     for (const auto& [alias, target] : aliases_) {
       if (target == f.name) absl::StrAppend(&head, ", ", alias);
     }

@@ -33,10 +33,9 @@ absl::StatusOr<bool> CsvReader::Next(std::vector<std::string>* fields) {
         // After a closing quote only a delimiter or the end of the record may follow.
         if (pos_ < text_.size() && text_[pos_] != delimiter_ && text_[pos_] != '\n' &&
             text_[pos_] != '\r') {
-          return absl::InvalidArgumentError(
-              absl::StrCat(origin_, ": line ", line_,
-                           ": unexpected character after a closing quote in field ",
-                           fields->size() + 1));
+          return absl::InvalidArgumentError(absl::StrCat(
+              origin_, ": line ", line_, ": unexpected character after a closing quote in field ",
+              fields->size() + 1));
         }
         continue;
       }
@@ -69,8 +68,8 @@ absl::StatusOr<bool> CsvReader::Next(std::vector<std::string>* fields) {
     ++pos_;
   }
   if (in_quotes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        origin_, ": line ", record_line_, ": quoted field never closed (missing '\"')"));
+    return absl::InvalidArgumentError(absl::StrCat(origin_, ": line ", record_line_,
+                                                   ": quoted field never closed (missing '\"')"));
   }
   fields->push_back(std::move(field));
   return true;
@@ -85,7 +84,8 @@ int FindColumn(const std::vector<std::string>& header, absl::string_view name) {
   return -1;
 }
 
-int FindAnyColumn(const std::vector<std::string>& header, std::initializer_list<absl::string_view> names) {
+int FindAnyColumn(const std::vector<std::string>& header,
+                  std::initializer_list<absl::string_view> names) {
   for (absl::string_view n : names) {
     if (int c = FindColumn(header, n); c >= 0) return c;
   }

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace simsearch {
 
@@ -41,6 +41,7 @@ class CsvReader {
 // returns its index or -1.
 int FindColumn(const std::vector<std::string>& header, absl::string_view name);
 // The first of `names` found among the header fields (as FindColumn), or -1.
-int FindAnyColumn(const std::vector<std::string>& header, std::initializer_list<absl::string_view> names);
+int FindAnyColumn(const std::vector<std::string>& header,
+                  std::initializer_list<absl::string_view> names);
 
 }  // namespace simsearch

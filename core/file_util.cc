@@ -110,8 +110,8 @@ absl::Status CopyContent(int in, int out, uint64_t size, const std::string& from
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoStatus("cannot copy", from, errno);
     if (n == 0) {
-      return absl::DataLossError(absl::StrCat(from, ": file shrank to ", done,
-                                              " bytes while it was being copied"));
+      return absl::DataLossError(
+          absl::StrCat(from, ": file shrank to ", done, " bytes while it was being copied"));
     }
     done += static_cast<uint64_t>(n);
   }
@@ -169,7 +169,8 @@ absl::Status CopyTree(const std::string& from, const std::string& to) {
           it->path().string(), ": not a regular file or directory; copy the real file there"));
     }
   }
-  if (ec) return absl::InternalError(absl::StrCat("cannot copy ", from, " to ", to, ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(absl::StrCat("cannot copy ", from, " to ", to, ": ", ec.message()));
   return absl::OkStatus();
 }
 
@@ -185,10 +186,10 @@ absl::StatusOr<FileWriter> FileWriter::Create(const std::string& path) {
   const std::string dir = ParentDir(path);
   std::random_device rd;
   for (int attempt = 0; attempt < 16; ++attempt) {
-    std::string tmp = (std::filesystem::path(dir) /
-                       absl::StrFormat(".%s%s%d-%08x", p.filename().string(), kTmpMarker,
-                                       ::getpid(), rd()))
-                          .string();
+    std::string tmp =
+        (std::filesystem::path(dir) /
+         absl::StrFormat(".%s%s%d-%08x", p.filename().string(), kTmpMarker, ::getpid(), rd()))
+            .string();
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0) return FileWriter(fd, path, std::move(tmp));
     if (errno != EEXIST) return ErrnoStatus("cannot create", path, errno);
@@ -218,7 +219,9 @@ FileWriter& FileWriter::operator=(FileWriter&& other) noexcept {
   return *this;
 }
 
-FileWriter::~FileWriter() { Abandon(); }
+FileWriter::~FileWriter() {
+  Abandon();
+}
 
 void FileWriter::Abandon() {
   if (fd_ < 0) return;
@@ -282,9 +285,11 @@ absl::Status FileWriter::Close() {
 
 absl::StatusOr<std::string> ReadPemFile(absl::string_view flag, const std::string& path) {
   auto text = ReadFileToString(path);
-  if (!text.ok()) return absl::Status(text.status().code(), absl::StrCat(flag, ": ", text.status().message()));
+  if (!text.ok())
+    return absl::Status(text.status().code(), absl::StrCat(flag, ": ", text.status().message()));
   if (text->find("-----BEGIN ") == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, ": ", path, " is not a PEM file (no -----BEGIN line)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": ", path, " is not a PEM file (no -----BEGIN line)"));
   }
   return text;
 }

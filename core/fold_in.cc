@@ -42,7 +42,8 @@ bool SolveSpd(std::vector<double>* a, std::vector<double>* b, int d) {
 
 absl::Status FoldInUser(const float* gram, int d, const std::vector<const float*>& liked,
                         const std::vector<const float*>& disliked, float negative_weight,
-                        const FoldInParams& params, float* p, const float* prior, float prior_weight) {
+                        const FoldInParams& params, float* p, const float* prior,
+                        float prior_weight) {
   if (!(params.lambda > 0) || !(params.alpha >= 0)) {
     return absl::InvalidArgumentError(absl::StrCat("fold-in needs lambda > 0 and alpha >= 0, got ",
                                                    params.lambda, " and ", params.alpha));

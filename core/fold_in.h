@@ -21,8 +21,8 @@
 namespace simsearch {
 
 struct FoldInParams {
-  float alpha = 0.01f;   // weight of every item's "unobserved" target 0
-  float lambda = 1.0f;   // ridge
+  float alpha = 0.01f;  // weight of every item's "unobserved" target 0
+  float lambda = 1.0f;  // ridge
 };
 
 // `gram`: d x d row-major, Q^T Q over all items. `liked` and `disliked`: vectors of

@@ -54,17 +54,21 @@ class Groups {
 // `title` without a trailing season marker ("Season 3", "2nd Season", "Part 2",
 // "Season 2 Part 2", "II", "3"), lower-cased; empty when it has none.
 std::string WithoutSeason(absl::string_view title) {
-  std::vector<std::string> words = absl::StrSplit(absl::AsciiStrToLower(title), ' ', absl::SkipWhitespace());
+  std::vector<std::string> words =
+      absl::StrSplit(absl::AsciiStrToLower(title), ' ', absl::SkipWhitespace());
   auto number = [](const std::string& w) {
-    return !w.empty() && w.size() <= 2 && std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !w.empty() && w.size() <= 2 &&
+           std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; });
   };
   auto ordinal = [&](const std::string& w) {  // 2nd, 3rd, 4th, 1st
     return w.size() >= 3 && number(w.substr(0, w.size() - 2)) &&
-           (absl::EndsWith(w, "st") || absl::EndsWith(w, "nd") || absl::EndsWith(w, "rd") || absl::EndsWith(w, "th"));
+           (absl::EndsWith(w, "st") || absl::EndsWith(w, "nd") || absl::EndsWith(w, "rd") ||
+            absl::EndsWith(w, "th"));
   };
   size_t n = words.size();
   bool marker = false;
-  if (n >= 3 && words[n - 2] == "part" && number(words[n - 1])) n -= 2, marker = true;  // "... Part 2"
+  if (n >= 3 && words[n - 2] == "part" && number(words[n - 1]))
+    n -= 2, marker = true;  // "... Part 2"
   if (n >= 3 && (words[n - 2] == "season" || words[n - 2] == "part") && number(words[n - 1])) {
     n -= 2, marker = true;  // "... Season 3"
   } else if (n >= 3 && ordinal(words[n - 2]) && words[n - 1] == "season") {
@@ -112,7 +116,8 @@ absl::flat_hash_map<int64_t, int64_t> FranchiseIds(const Catalog& catalog) {
     for (int64_t rel : items[i].related) {
       auto it = row.find(rel);
       if (it == row.end() || it->second == i) continue;
-      if (TitleLikeness(items[i], items[it->second]) >= kFranchiseTitleLikeness) groups.Join(i, it->second);
+      if (TitleLikeness(items[i], items[it->second]) >= kFranchiseTitleLikeness)
+        groups.Join(i, it->second);
     }
   }
   // MAL's relations of the newest seasons are often missing: a title that is another's
@@ -127,7 +132,8 @@ absl::flat_hash_map<int64_t, int64_t> FranchiseIds(const Catalog& catalog) {
     for (const std::string* t : {&items[i].title, &items[i].english_title}) {
       const std::string base = WithoutSeason(*t);
       if (base.empty()) continue;
-      if (auto it = by_title.find(base); it != by_title.end() && it->second != i) groups.Join(i, it->second);
+      if (auto it = by_title.find(base); it != by_title.end() && it->second != i)
+        groups.Join(i, it->second);
     }
   }
   absl::flat_hash_map<int64_t, int64_t> out;

@@ -47,8 +47,9 @@ struct Row {
 };
 
 // Appends the rows of one file to `rows` (user ids offset for data set `dataset`).
-absl::Status ReadFile(const std::string& path, uint16_t dataset, bool several, const InteractionsOptions& options,
-                      std::vector<Row>* rows, Interactions* out) {
+absl::Status ReadFile(const std::string& path, uint16_t dataset, bool several,
+                      const InteractionsOptions& options, std::vector<Row>* rows,
+                      Interactions* out) {
   auto text = ReadFileToString(path);
   if (!text.ok()) return text.status();
   CsvReader reader(*text, path);
@@ -56,7 +57,8 @@ absl::Status ReadFile(const std::string& path, uint16_t dataset, bool several, c
   auto has = reader.Next(&header);
   if (!has.ok()) return has.status();
   if (!*has || (header.size() == 1 && absl::StripAsciiWhitespace(header[0]).empty())) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": empty file (expected a header and rows)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": empty file (expected a header and rows)"));
   }
   const int user_col = FindAnyColumn(header, {"user_id", "user", "userid"});
   const int item_col = FindAnyColumn(header, {"item_id", "anime_id", "item", "itemid", "movie_id"});
@@ -69,13 +71,14 @@ absl::Status ReadFile(const std::string& path, uint16_t dataset, bool several, c
         "; the first line must name the columns"));
   }
   if (options.min_rating && rating_col < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": a minimum rating was given but the header has no rating column"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": a minimum rating was given but the header has no rating column"));
   }
   const int64_t offset = static_cast<int64_t>(dataset) * kUserIdSpace;
   const uint64_t rows_read_before = out->rows_read;
   std::vector<std::string> f;
-  const size_t need = static_cast<size_t>(std::max({user_col, item_col, rating_col, status_col})) + 1;
+  const size_t need =
+      static_cast<size_t>(std::max({user_col, item_col, rating_col, status_col})) + 1;
   for (;;) {
     auto more = reader.Next(&f);
     if (!more.ok()) return more.status();
@@ -87,8 +90,8 @@ absl::Status ReadFile(const std::string& path, uint16_t dataset, bool several, c
           absl::StrCat(path, ": line ", reader.line(), ": ", what, " '", value, "' ", expected));
     };
     if (f.size() < need) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": line ", reader.line(), ": ",
-                                                     f.size(), " fields, expected at least ", need));
+      return absl::InvalidArgumentError(absl::StrCat(path, ": line ", reader.line(), ": ", f.size(),
+                                                     " fields, expected at least ", need));
     }
     int64_t user, item;
     if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(f[user_col]), &user)) {
@@ -104,10 +107,14 @@ absl::Status ReadFile(const std::string& path, uint16_t dataset, bool several, c
     if (status_col >= 0) {
       int status = 0;
       if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(f[status_col]), &status)) {
-        return bad("status", f[status_col], "is not an integer (1 watching, 2 completed, 3 on hold, 4 dropped, 6 plan to watch)");
+        return bad(
+            "status", f[status_col],
+            "is not an integer (1 watching, 2 completed, 3 on hold, 4 dropped, 6 plan to watch)");
       }
       ++out->rows_by_status[status >= 1 && status <= 6 && status != 5 ? status : 0];
-      auto in = [status](const std::vector<int>& v) { return std::find(v.begin(), v.end(), status) != v.end(); };
+      auto in = [status](const std::vector<int>& v) {
+        return std::find(v.begin(), v.end(), status) != v.end();
+      };
       flags = static_cast<uint8_t>((in(options.statuses) ? Interactions::kTrain : 0) |
                                    (in(options.view_statuses) ? Interactions::kView : 0));
       if (flags == 0 && !in(options.listed_statuses)) continue;
@@ -135,7 +142,8 @@ absl::Status ReadFile(const std::string& path, uint16_t dataset, bool several, c
 
 }  // namespace
 
-absl::StatusOr<Interactions> LoadInteractions(const std::string& path, const InteractionsOptions& options) {
+absl::StatusOr<Interactions> LoadInteractions(const std::string& path,
+                                              const InteractionsOptions& options) {
   return LoadInteractions(std::vector<std::string>{path}, options);
 }
 
@@ -146,7 +154,8 @@ absl::StatusOr<Interactions> LoadInteractions(const std::vector<std::string>& pa
   Interactions out;
   std::vector<Row> rows;
   for (size_t k = 0; k < paths.size(); ++k) {
-    if (absl::Status st = ReadFile(paths[k], static_cast<uint16_t>(k), paths.size() > 1, options, &rows, &out);
+    if (absl::Status st =
+            ReadFile(paths[k], static_cast<uint16_t>(k), paths.size() > 1, options, &rows, &out);
         !st.ok()) {
       return st;
     }
@@ -154,8 +163,9 @@ absl::StatusOr<Interactions> LoadInteractions(const std::vector<std::string>& pa
   }
   out.rows_kept = rows.size();
   if (rows.empty() && !options.allow_empty) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        absl::StrJoin(paths, ", "), ": no row passes the rating threshold, the status filter and the item list"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(absl::StrJoin(paths, ", "),
+                     ": no row passes the rating threshold, the status filter and the item list"));
   }
   std::vector<int64_t> users, items;
   users.reserve(rows.size());
@@ -201,7 +211,8 @@ absl::StatusOr<std::vector<int>> ParseStatuses(const std::string& text, const st
     int s = 0;
     if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(part), &s) || s < 1 || s > 6 || s == 5) {
       return absl::InvalidArgumentError(absl::StrCat(
-          flag, ": '", part, "' is not a MAL list status: give 1 (watching), 2 (completed), 3 (on hold), ",
+          flag, ": '", part,
+          "' is not a MAL list status: give 1 (watching), 2 (completed), 3 (on hold), ",
           "4 (dropped) or 6 (plan to watch), comma-separated"));
     }
     out.push_back(s);

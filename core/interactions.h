@@ -14,8 +14,8 @@ namespace simsearch {
 // Users and items are numbered densely (0..n-1) in ascending order of their external
 // ids; items_of_user[u] lists u's items, sorted and unique.
 struct Interactions {
-  std::vector<int64_t> user_ids;                    // external id of user u
-  std::vector<int64_t> item_ids;                    // external id of item i
+  std::vector<int64_t> user_ids;  // external id of user u
+  std::vector<int64_t> item_ids;  // external id of item i
   std::vector<std::vector<uint32_t>> items_of_user;
   // Parallel to items_of_user: what each pair is, as bits. A file without a status
   // column: every pair kTrain | kView. A MAL list: kTrain when its status is in
@@ -27,9 +27,9 @@ struct Interactions {
   // The data set (file, in the order given) each user comes from.
   std::vector<uint16_t> dataset_of_user;
   std::vector<std::string> datasets;  // the files' names
-  uint64_t rows_read = 0;      // data rows in the files
-  uint64_t rows_kept = 0;      // after the rating threshold and the status filter
-  uint64_t duplicates = 0;     // repeated (user, item) pairs, counted once
+  uint64_t rows_read = 0;             // data rows in the files
+  uint64_t rows_kept = 0;             // after the rating threshold and the status filter
+  uint64_t duplicates = 0;            // repeated (user, item) pairs, counted once
   uint64_t rows_unknown_item = 0;  // left out: the item is not in InteractionsOptions::known_items
   // MAL list rows by status (index 1 watching, 2 completed, 3 on hold, 4 dropped,
   // 6 plan to watch; 0 other values), as read.
@@ -42,8 +42,8 @@ struct Interactions {
 };
 
 // MAL list statuses (the `status` column of a MyAnimeList list).
-inline constexpr int kStatusWatching = 1, kStatusCompleted = 2, kStatusOnHold = 3, kStatusDropped = 4,
-                     kStatusPlanToWatch = 6;
+inline constexpr int kStatusWatching = 1, kStatusCompleted = 2, kStatusOnHold = 3,
+                     kStatusDropped = 4, kStatusPlanToWatch = 6;
 
 struct InteractionsOptions {
   // Keep only rows whose rating is at least this (needs a rating column; a MAL list's
@@ -54,8 +54,8 @@ struct InteractionsOptions {
   // ... these count as views (may be held out for evaluation)...
   std::vector<int> view_statuses = {kStatusWatching, kStatusCompleted};
   // ... and the rest of these are only listed (flags 0); other statuses are left out.
-  std::vector<int> listed_statuses = {kStatusWatching, kStatusCompleted, kStatusOnHold, kStatusDropped,
-                                      kStatusPlanToWatch};
+  std::vector<int> listed_statuses = {kStatusWatching, kStatusCompleted, kStatusOnHold,
+                                      kStatusDropped, kStatusPlanToWatch};
   // Sorted item ids to keep (say, the catalogue's: what can be served); rows of other
   // items are counted in Interactions::rows_unknown_item and left out. nullptr: all.
   const std::vector<int64_t>* known_items = nullptr;

@@ -45,23 +45,41 @@ absl::string_view Name(const absl::string_view (&names)[N], int64_t code) {
 absl::string_view ItemStore::Text(uint64_t slot) const {
   const int64_t a = offsets_[slot], b = offsets_[slot + 1];
   if (a < 0 || b < a || static_cast<uint64_t>(b) > text_.size()) return {};
-  return absl::string_view(reinterpret_cast<const char*>(text_.data()) + a, static_cast<size_t>(b - a));
+  return absl::string_view(reinterpret_cast<const char*>(text_.data()) + a,
+                           static_cast<size_t>(b - a));
 }
 
-absl::string_view ItemView::title() const { return store_->Text(uint64_t{row_} * 3); }
-absl::string_view ItemView::english_title() const { return store_->Text(uint64_t{row_} * 3 + 1); }
-absl::string_view ItemView::synopsis() const { return store_->Text(uint64_t{row_} * 3 + 2); }
+absl::string_view ItemView::title() const {
+  return store_->Text(uint64_t{row_} * 3);
+}
+absl::string_view ItemView::english_title() const {
+  return store_->Text(uint64_t{row_} * 3 + 1);
+}
+absl::string_view ItemView::synopsis() const {
+  return store_->Text(uint64_t{row_} * 3 + 2);
+}
 
 absl::string_view ItemView::type() const {
   const uint16_t t = store_->type_index(row_);
-  return t == 0 || t > store_->type_names_.size() ? absl::string_view() : store_->type_names_[t - 1];
+  return t == 0 || t > store_->type_names_.size() ? absl::string_view()
+                                                  : store_->type_names_[t - 1];
 }
 
-int32_t ItemView::episodes() const { return static_cast<int32_t>(store_->attr(row_, 1)); }
-int64_t ItemView::members() const { return store_->attr(row_, 0); }
-absl::string_view ItemView::age_rating() const { return Name(kAgeRatings, store_->attr(row_, 3)); }
-absl::string_view ItemView::nsfw() const { return Name(kNsfw, store_->attr(row_, 4)); }
-ContentLevel ItemView::content() const { return store_->content(row_); }
+int32_t ItemView::episodes() const {
+  return static_cast<int32_t>(store_->attr(row_, 1));
+}
+int64_t ItemView::members() const {
+  return store_->attr(row_, 0);
+}
+absl::string_view ItemView::age_rating() const {
+  return Name(kAgeRatings, store_->attr(row_, 3));
+}
+absl::string_view ItemView::nsfw() const {
+  return Name(kNsfw, store_->attr(row_, 4));
+}
+ContentLevel ItemView::content() const {
+  return store_->content(row_);
+}
 
 int64_t ItemView::franchise(int64_t id) const {
   const int64_t f = store_->franchise(row_);
@@ -112,7 +130,8 @@ ItemStore ItemStore::Build(const std::vector<const Item*>& items, bool with_syno
     static const Item kNone;
     const Item& it = items[row] != nullptr ? *items[row] : kNone;
     for (const std::string* t : {&it.title, &it.english_title, &it.synopsis}) {
-      if (t != &it.synopsis || with_synopses) s.own_text_.insert(s.own_text_.end(), t->begin(), t->end());
+      if (t != &it.synopsis || with_synopses)
+        s.own_text_.insert(s.own_text_.end(), t->begin(), t->end());
       s.own_offsets_.push_back(static_cast<int64_t>(s.own_text_.size()));
     }
     int64_t* attrs = &s.own_attrs_[row * kAttrs];
@@ -139,7 +158,8 @@ absl::Status ItemStore::Index() {
   if (type_names_.size() >= UINT16_MAX) return absl::DataLossError("too many distinct item types");
   genre_bit_.clear();
   type_index_.clear();
-  for (uint32_t g = 0; g < genre_names_.size(); ++g) genre_bit_.try_emplace(absl::AsciiStrToLower(genre_names_[g]), g);
+  for (uint32_t g = 0; g < genre_names_.size(); ++g)
+    genre_bit_.try_emplace(absl::AsciiStrToLower(genre_names_[g]), g);
   for (size_t t = 0; t < type_names_.size(); ++t) {
     type_index_.try_emplace(absl::AsciiStrToLower(type_names_[t]), static_cast<uint16_t>(t + 1));
   }
@@ -161,13 +181,17 @@ std::optional<uint16_t> ItemStore::TypeIndex(absl::string_view name) const {
 absl::Status ItemStore::Write(const std::string& dir) const {
   auto path = [&](const char* f) { return absl::StrCat(dir, "/", f); };
   SIMSEARCH_RETURN_IF_ERROR(WriteUInt8ArrayFile(path(kItemTextFile), text_.data(), text_.size()));
-  SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(path(kItemTextOffsetsFile), offsets_.data(), offsets_.size()));
-  SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(path(kItemAttrsFile), attrs_.data(), rows_, kAttrs));
-  return WriteInt64ArrayFile(path(kItemGenresFile), reinterpret_cast<const int64_t*>(genre_bits_.data()), rows_,
-                          genre_words_);
+  SIMSEARCH_RETURN_IF_ERROR(
+      WriteInt64ArrayFile(path(kItemTextOffsetsFile), offsets_.data(), offsets_.size()));
+  SIMSEARCH_RETURN_IF_ERROR(
+      WriteInt64ArrayFile(path(kItemAttrsFile), attrs_.data(), rows_, kAttrs));
+  return WriteInt64ArrayFile(path(kItemGenresFile),
+                             reinterpret_cast<const int64_t*>(genre_bits_.data()), rows_,
+                             genre_words_);
 }
 
-absl::StatusOr<ItemStore> ItemStore::Open(const std::string& dir, uint64_t rows, std::vector<std::string> genres,
+absl::StatusOr<ItemStore> ItemStore::Open(const std::string& dir, uint64_t rows,
+                                          std::vector<std::string> genres,
                                           std::vector<std::string> types) {
   ItemStore s;
   s.rows_ = rows;
@@ -176,25 +200,34 @@ absl::StatusOr<ItemStore> ItemStore::Open(const std::string& dir, uint64_t rows,
   s.genre_words_ = std::max<size_t>(1, (s.genre_names_.size() + 63) / 64);
   SIMSEARCH_RETURN_IF_ERROR(s.Index());
   auto path = [&](const char* f) { return absl::StrCat(dir, "/", f); };
-  SIMSEARCH_ASSIGN_OR_RETURN(s.text_file_, MappedArray::Open(path(kItemTextFile), ArrayDType::kUInt8));
-  SIMSEARCH_ASSIGN_OR_RETURN(s.offsets_file_, MappedArray::Open(path(kItemTextOffsetsFile), ArrayDType::kInt64));
-  SIMSEARCH_ASSIGN_OR_RETURN(s.attrs_file_, MappedArray::Open(path(kItemAttrsFile), ArrayDType::kInt64));
-  SIMSEARCH_ASSIGN_OR_RETURN(s.genres_file_, MappedArray::Open(path(kItemGenresFile), ArrayDType::kInt64));
+  SIMSEARCH_ASSIGN_OR_RETURN(s.text_file_,
+                             MappedArray::Open(path(kItemTextFile), ArrayDType::kUInt8));
+  SIMSEARCH_ASSIGN_OR_RETURN(s.offsets_file_,
+                             MappedArray::Open(path(kItemTextOffsetsFile), ArrayDType::kInt64));
+  SIMSEARCH_ASSIGN_OR_RETURN(s.attrs_file_,
+                             MappedArray::Open(path(kItemAttrsFile), ArrayDType::kInt64));
+  SIMSEARCH_ASSIGN_OR_RETURN(s.genres_file_,
+                             MappedArray::Open(path(kItemGenresFile), ArrayDType::kInt64));
   auto bad = [&](const char* f, absl::string_view what) {
-    return absl::DataLossError(absl::StrCat(path(f), ": ", what, "; rebuild the bundle with simsearch-indexer"));
+    return absl::DataLossError(
+        absl::StrCat(path(f), ": ", what, "; rebuild the bundle with simsearch-indexer"));
   };
   if (s.offsets_file_.count() != rows * 3 + 1) {
-    return bad(kItemTextOffsetsFile, absl::StrCat("holds ", s.offsets_file_.count(), " offsets, not ", rows * 3 + 1));
+    return bad(kItemTextOffsetsFile,
+               absl::StrCat("holds ", s.offsets_file_.count(), " offsets, not ", rows * 3 + 1));
   }
   const size_t attr_cols = s.attrs_file_.dims();
   if (s.attrs_file_.count() != rows || (attr_cols != kAttrs && attr_cols != 6 && attr_cols != 3)) {
-    return bad(kItemAttrsFile, absl::StrCat("is ", s.attrs_file_.count(), " x ", attr_cols, ", not ", rows, " x ",
-                                            kAttrs, " (or x 6 from before franchises, x 3 from before age ratings)"));
+    return bad(
+        kItemAttrsFile,
+        absl::StrCat("is ", s.attrs_file_.count(), " x ", attr_cols, ", not ", rows, " x ", kAttrs,
+                     " (or x 6 from before franchises, x 3 from before age ratings)"));
   }
   if (s.genres_file_.count() != rows || s.genres_file_.dims() != s.genre_words_) {
-    return bad(kItemGenresFile, absl::StrCat("is ", s.genres_file_.count(), " x ", s.genres_file_.dims(), ", not ",
-                                             rows, " x ", s.genre_words_, " for ", s.genre_names_.size(),
-                                             " genres"));
+    return bad(
+        kItemGenresFile,
+        absl::StrCat("is ", s.genres_file_.count(), " x ", s.genres_file_.dims(), ", not ", rows,
+                     " x ", s.genre_words_, " for ", s.genre_names_.size(), " genres"));
   }
   const int64_t* off = s.offsets_file_.int64s();
   if (off[0] != 0 || static_cast<uint64_t>(off[rows * 3]) != s.text_file_.count()) {
@@ -217,7 +250,9 @@ absl::StatusOr<ItemStore> ItemStore::Open(const std::string& dir, uint64_t rows,
     std::copy_n(old + row * attr_cols, attr_cols, &s.own_attrs_[row * kAttrs]);
     if (attr_cols == 6) continue;
     Item genres_only;
-    ItemView(&s, static_cast<uint32_t>(row)).ForEachGenre([&](absl::string_view g) { genres_only.genres.emplace_back(g); });
+    ItemView(&s, static_cast<uint32_t>(row)).ForEachGenre([&](absl::string_view g) {
+      genres_only.genres.emplace_back(g);
+    });
     s.own_attrs_[row * kAttrs + 5] = static_cast<int64_t>(ContentLevelOf(genres_only));
   }
   s.attrs_ = s.own_attrs_;

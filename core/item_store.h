@@ -93,7 +93,8 @@ class ItemStore {
   // Maps the files written by Write for `rows` rows with these vocabularies; DataLoss
   // naming the file when one does not match.
   static absl::StatusOr<ItemStore> Open(const std::string& dir, uint64_t rows,
-                                        std::vector<std::string> genres, std::vector<std::string> types);
+                                        std::vector<std::string> genres,
+                                        std::vector<std::string> types);
 
   ItemStore(ItemStore&&) = default;
   ItemStore& operator=(ItemStore&&) = default;
@@ -103,11 +104,13 @@ class ItemStore {
   // Vocabularies, sorted; case-insensitive lookups.
   const std::vector<std::string>& genres() const { return genre_names_; }
   const std::vector<std::string>& types() const { return type_names_; }
-  std::optional<uint32_t> GenreBit(absl::string_view name) const;    // index into genres()
-  std::optional<uint16_t> TypeIndex(absl::string_view name) const;   // 1 + index into types()
+  std::optional<uint32_t> GenreBit(absl::string_view name) const;   // index into genres()
+  std::optional<uint16_t> TypeIndex(absl::string_view name) const;  // 1 + index into types()
 
   size_t genre_words() const { return genre_words_; }
-  const uint64_t* genre_bits(uint32_t row) const { return genre_bits_.data() + uint64_t{row} * genre_words_; }
+  const uint64_t* genre_bits(uint32_t row) const {
+    return genre_bits_.data() + uint64_t{row} * genre_words_;
+  }
   static constexpr size_t kAttrs = 7;  // item_attrs.i64's columns
   uint16_t type_index(uint32_t row) const { return static_cast<uint16_t>(attr(row, 2)); }
   // Item::franchise, 0 when unknown.
@@ -123,7 +126,9 @@ class ItemStore {
   ItemStore() = default;
   absl::Status Index();  // vocabulary maps and checks shared by Build and Open
   absl::string_view Text(uint64_t slot) const;  // slot 3*row + field
-  int64_t attr(uint32_t row, size_t column) const { return attrs_[uint64_t{row} * kAttrs + column]; }
+  int64_t attr(uint32_t row, size_t column) const {
+    return attrs_[uint64_t{row} * kAttrs + column];
+  }
 
   uint64_t rows_ = 0;
   std::vector<std::string> genre_names_, type_names_;

@@ -18,26 +18,33 @@ namespace {
 // the like, which match everywhere and carry no topic.
 const absl::flat_hash_set<std::string>& StopWords() {
   static const auto* words = new absl::flat_hash_set<std::string>{
-      "a", "about", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are",
-      "as", "at", "be", "because", "been", "before", "being", "between", "both", "but", "by",
-      "can", "could", "did", "do", "does", "doing", "down", "during", "each", "even", "ever",
-      "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here",
-      "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it",
-      "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now",
-      "of", "off", "on", "once", "one", "only", "or", "other", "our", "ours", "ourselves", "out",
-      "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the",
-      "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those",
-      "through", "to", "too", "under", "until", "up", "upon", "very", "was", "we", "were", "what",
-      "when", "where", "which", "while", "who", "whom", "whose", "why", "will", "with", "within",
-      "would", "you", "your", "yours", "yourself", "yourselves", "s", "t", "don", "doesn", "didn",
-      "isn", "wasn", "aren", "won", "ll", "re", "ve", "d", "m"};
+      "a",       "about",    "after",      "again",   "against", "all",     "also",    "am",
+      "an",      "and",      "any",        "are",     "as",      "at",      "be",      "because",
+      "been",    "before",   "being",      "between", "both",    "but",     "by",      "can",
+      "could",   "did",      "do",         "does",    "doing",   "down",    "during",  "each",
+      "even",    "ever",     "few",        "for",     "from",    "further", "had",     "has",
+      "have",    "having",   "he",         "her",     "here",    "hers",    "herself", "him",
+      "himself", "his",      "how",        "i",       "if",      "in",      "into",    "is",
+      "it",      "its",      "itself",     "just",    "me",      "more",    "most",    "my",
+      "myself",  "no",       "nor",        "not",     "now",     "of",      "off",     "on",
+      "once",    "one",      "only",       "or",      "other",   "our",     "ours",    "ourselves",
+      "out",     "over",     "own",        "same",    "she",     "should",  "so",      "some",
+      "such",    "than",     "that",       "the",     "their",   "theirs",  "them",    "themselves",
+      "then",    "there",    "these",      "they",    "this",    "those",   "through", "to",
+      "too",     "under",    "until",      "up",      "upon",    "very",    "was",     "we",
+      "were",    "what",     "when",       "where",   "which",   "while",   "who",     "whom",
+      "whose",   "why",      "will",       "with",    "within",  "would",   "you",     "your",
+      "yours",   "yourself", "yourselves", "s",       "t",       "don",     "doesn",   "didn",
+      "isn",     "wasn",     "aren",       "won",     "ll",      "re",      "ve",      "d",
+      "m"};
   return *words;
 }
 
 // Harman's S-stemmer (1991): ies -> y, es -> e, s -> (nothing), with its exceptions.
 std::string Stem(std::string w) {
   auto ends = [&](absl::string_view suffix) {
-    return w.size() > suffix.size() && absl::string_view(w).substr(w.size() - suffix.size()) == suffix;
+    return w.size() > suffix.size() &&
+           absl::string_view(w).substr(w.size() - suffix.size()) == suffix;
   };
   if (w.size() <= 3) return w;
   if (ends("ies") && !ends("eies") && !ends("aies")) {
@@ -52,18 +59,19 @@ std::string Stem(std::string w) {
 }
 
 bool IsCjk(utf8proc_int32_t c) {
-  return (c >= 0x3040 && c <= 0x30FF) ||   // Hiragana, Katakana
-         (c >= 0x3400 && c <= 0x4DBF) ||   // CJK extension A
-         (c >= 0x4E00 && c <= 0x9FFF) ||   // CJK unified ideographs
-         (c >= 0xAC00 && c <= 0xD7AF) ||   // Hangul syllables
-         (c >= 0xF900 && c <= 0xFAFF) ||   // CJK compatibility ideographs
-         (c >= 0x20000 && c <= 0x2FFFF);   // CJK extensions B..
+  return (c >= 0x3040 && c <= 0x30FF) ||  // Hiragana, Katakana
+         (c >= 0x3400 && c <= 0x4DBF) ||  // CJK extension A
+         (c >= 0x4E00 && c <= 0x9FFF) ||  // CJK unified ideographs
+         (c >= 0xAC00 && c <= 0xD7AF) ||  // Hangul syllables
+         (c >= 0xF900 && c <= 0xFAFF) ||  // CJK compatibility ideographs
+         (c >= 0x20000 && c <= 0x2FFFF);  // CJK extensions B..
 }
 
 bool IsWordChar(utf8proc_int32_t c) {
   const utf8proc_category_t cat = utf8proc_category(c);
-  return cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL || cat == UTF8PROC_CATEGORY_LT ||
-         cat == UTF8PROC_CATEGORY_LM || cat == UTF8PROC_CATEGORY_LO || cat == UTF8PROC_CATEGORY_ND ||
+  return cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL ||
+         cat == UTF8PROC_CATEGORY_LT || cat == UTF8PROC_CATEGORY_LM ||
+         cat == UTF8PROC_CATEGORY_LO || cat == UTF8PROC_CATEGORY_ND ||
          cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_NO;
 }
 
@@ -144,7 +152,8 @@ absl::Status WriteLexicalIndex(const std::vector<std::string>& texts, const std:
     const std::vector<std::string> tokens = LexicalTokens(texts[row]);
     for (const std::string& t : tokens) ++tf[t];
     lengths[row] = static_cast<float>(tokens.size());
-    for (auto& [term, n] : tf) postings[term].emplace_back(static_cast<uint32_t>(row), static_cast<float>(n));
+    for (auto& [term, n] : tf)
+      postings[term].emplace_back(static_cast<uint32_t>(row), static_cast<float>(n));
   }
   std::vector<uint8_t> bytes;
   std::vector<int64_t> term_offsets = {0}, posting_offsets = {0};
@@ -161,17 +170,22 @@ absl::Status WriteLexicalIndex(const std::vector<std::string>& texts, const std:
     posting_offsets.push_back(static_cast<int64_t>(rows.size()));
   }
   auto path = [&](const char* f) { return absl::StrCat(dir, "/", f); };
-  if (auto st = WriteUInt8ArrayFile(path(kLexicalTermsFile), bytes.data(), bytes.size()); !st.ok()) return st;
-  if (auto st = WriteInt64ArrayFile(path(kLexicalTermOffsetsFile), term_offsets.data(), term_offsets.size());
+  if (auto st = WriteUInt8ArrayFile(path(kLexicalTermsFile), bytes.data(), bytes.size()); !st.ok())
+    return st;
+  if (auto st = WriteInt64ArrayFile(path(kLexicalTermOffsetsFile), term_offsets.data(),
+                                    term_offsets.size());
       !st.ok()) {
     return st;
   }
-  if (auto st = WriteInt64ArrayFile(path(kLexicalPostingsFile), posting_offsets.data(), posting_offsets.size());
+  if (auto st = WriteInt64ArrayFile(path(kLexicalPostingsFile), posting_offsets.data(),
+                                    posting_offsets.size());
       !st.ok()) {
     return st;
   }
-  if (auto st = WriteUInt32ArrayFile(path(kLexicalRowsFile), rows.data(), rows.size()); !st.ok()) return st;
-  if (auto st = WriteFloatArrayFile(path(kLexicalTfFile), tfs.data(), tfs.size(), 1, 0); !st.ok()) return st;
+  if (auto st = WriteUInt32ArrayFile(path(kLexicalRowsFile), rows.data(), rows.size()); !st.ok())
+    return st;
+  if (auto st = WriteFloatArrayFile(path(kLexicalTfFile), tfs.data(), tfs.size(), 1, 0); !st.ok())
+    return st;
   if (average_length != nullptr) *average_length = MeanLength(lengths.data(), lengths.size());
   return WriteFloatArrayFile(path(kLexicalLengthsFile), lengths.data(), lengths.size(), 1, 0);
 }
@@ -187,17 +201,18 @@ absl::StatusOr<LexicalIndex> LexicalIndex::Open(const std::string& dir, uint64_t
     return absl::OkStatus();
   };
   for (auto [f, t, out] : {std::tuple{kLexicalTermsFile, ArrayDType::kUInt8, &x.terms_},
-                          {kLexicalTermOffsetsFile, ArrayDType::kInt64, &x.term_offsets_},
-                          {kLexicalPostingsFile, ArrayDType::kInt64, &x.postings_},
-                          {kLexicalRowsFile, ArrayDType::kUInt32, &x.rows_},
-                          {kLexicalTfFile, ArrayDType::kFloat32, &x.tf_},
-                          {kLexicalLengthsFile, ArrayDType::kFloat32, &x.lengths_}}) {
+                           {kLexicalTermOffsetsFile, ArrayDType::kInt64, &x.term_offsets_},
+                           {kLexicalPostingsFile, ArrayDType::kInt64, &x.postings_},
+                           {kLexicalRowsFile, ArrayDType::kUInt32, &x.rows_},
+                           {kLexicalTfFile, ArrayDType::kFloat32, &x.tf_},
+                           {kLexicalLengthsFile, ArrayDType::kFloat32, &x.lengths_}}) {
     if (auto st = open(f, t, out); !st.ok()) return st;
   }
   x.dir_ = dir;
   auto bad = [&](absl::string_view what) { return Damaged(dir, what); };
   const uint64_t t = x.term_offsets_.count();
-  if (t == 0 || x.postings_.count() != t || x.lengths_.count() != n_rows || x.rows_.count() != x.tf_.count()) {
+  if (t == 0 || x.postings_.count() != t || x.lengths_.count() != n_rows ||
+      x.rows_.count() != x.tf_.count()) {
     return bad("file sizes do not agree");
   }
   const int64_t* to = x.term_offsets_.int64s();
@@ -258,8 +273,8 @@ std::vector<LexicalHit> LexicalIndex::Search(absl::string_view query, size_t k,
   return SearchTerms(LexicalTokens(query), k, allowed);
 }
 
-std::vector<LexicalHit> LexicalIndex::SearchTerms(std::vector<std::string> terms, size_t k,
-                                                  const std::function<bool(uint32_t)>& allowed) const {
+std::vector<LexicalHit> LexicalIndex::SearchTerms(
+    std::vector<std::string> terms, size_t k, const std::function<bool(uint32_t)>& allowed) const {
   constexpr double k1 = 1.2, b = 0.75;
   const double n = static_cast<double>(lengths_.count());
   std::sort(terms.begin(), terms.end());
@@ -275,7 +290,8 @@ std::vector<LexicalHit> LexicalIndex::SearchTerms(std::vector<std::string> terms
       const uint32_t row = rows_.uint32s()[p];
       if (row >= lengths_.count()) continue;  // damaged, and Verify did not run
       const double tf = tf_.floats()[p];
-      score[row] += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len[row] / std::max(avg_len_, 1e-9)));
+      score[row] +=
+          idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len[row] / std::max(avg_len_, 1e-9)));
     }
   }
   std::vector<LexicalHit> hits;

@@ -27,10 +27,14 @@ LogConfig& Config() {
 
 const char* LevelName(LogLevel level, bool upper) {
   switch (level) {
-    case LogLevel::kDebug: return upper ? "DEBUG" : "debug";
-    case LogLevel::kInfo: return upper ? "INFO" : "info";
-    case LogLevel::kWarning: return upper ? "WARN" : "warning";
-    case LogLevel::kError: return upper ? "ERROR" : "error";
+    case LogLevel::kDebug:
+      return upper ? "DEBUG" : "debug";
+    case LogLevel::kInfo:
+      return upper ? "INFO" : "info";
+    case LogLevel::kWarning:
+      return upper ? "WARN" : "warning";
+    case LogLevel::kError:
+      return upper ? "ERROR" : "error";
   }
   return "?";
 }
@@ -39,11 +43,21 @@ void AppendJsonString(std::string* out, absl::string_view s) {
   out->push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
       default:
         if (c < 0x20) {
           absl::StrAppendFormat(out, "\\u%04x", c);
@@ -74,7 +88,10 @@ void AppendTextValue(std::string* out, absl::string_view s) {
 }  // namespace
 
 LogField::LogField(absl::string_view k, double v) : key(k), number(std::isfinite(v)) {
-  text = std::isfinite(v) ? absl::StrFormat("%.6g", v) : std::string(std::isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
+  text = std::isfinite(v) ? absl::StrFormat("%.6g", v)
+                          : std::string(std::isnan(v) ? "NaN"
+                                        : v > 0       ? "+Inf"
+                                                      : "-Inf");
 }
 
 LogField::LogField(absl::string_view k, int64_t v) : key(k), text(absl::StrCat(v)), number(true) {}
@@ -97,8 +114,8 @@ absl::Status ParseLogLevel(absl::string_view name, LogLevel* out) {
   } else if (n == "error") {
     *out = LogLevel::kError;
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--log_level: '", name, "' is not a level; use debug, info, warning or error"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--log_level: '", name, "' is not a level; use debug, info, warning or error"));
   }
   return absl::OkStatus();
 }
@@ -115,7 +132,8 @@ absl::Status ParseLogFormat(absl::string_view name, LogFormat* out) {
   return absl::OkStatus();
 }
 
-absl::Status ConfigureLogFromFlags(std::string program, absl::string_view level, absl::string_view format) {
+absl::Status ConfigureLogFromFlags(std::string program, absl::string_view level,
+                                   absl::string_view format) {
   LogLevel l;
   LogFormat f;
   absl::Status st = ParseLogLevel(level, &l);
@@ -124,7 +142,9 @@ absl::Status ConfigureLogFromFlags(std::string program, absl::string_view level,
   return st;
 }
 
-bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= Config().level.load(std::memory_order_relaxed); }
+bool LogEnabled(LogLevel level) {
+  return static_cast<int>(level) >= Config().level.load(std::memory_order_relaxed);
+}
 
 std::string FormatLogLine(LogFormat format, absl::string_view timestamp, LogLevel level,
                           absl::string_view program, absl::string_view message,
@@ -187,8 +207,9 @@ bool LogBudget::Take() {
     const int64_t dropped = dropped_.exchange(0);
     used_.store(0);
     if (dropped > 0) {
-      LogWarning(absl::StrCat(dropped, " ", what_, " line(s) suppressed in the last second (more than ",
-                              per_second_, " a second)"));
+      LogWarning(absl::StrCat(dropped, " ", what_,
+                              " line(s) suppressed in the last second (more than ", per_second_,
+                              " a second)"));
     }
   }
   if (used_.fetch_add(1, std::memory_order_relaxed) < per_second_) return true;

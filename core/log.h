@@ -42,15 +42,24 @@ absl::Status ParseLogLevel(absl::string_view name, LogLevel* out);
 absl::Status ParseLogFormat(absl::string_view name, LogFormat* out);
 
 // ParseLogLevel + ParseLogFormat + ConfigureLog, for a main's --log_level and --log_format.
-absl::Status ConfigureLogFromFlags(std::string program, absl::string_view level, absl::string_view format);
-inline constexpr char kLogLevelHelp[] = "least important log lines written: debug, info, warning or error (default info)";
-inline constexpr char kLogFormatHelp[] = "log lines as 'text' (default) or 'json' (one JSON object per line)";
+absl::Status ConfigureLogFromFlags(std::string program, absl::string_view level,
+                                   absl::string_view format);
+inline constexpr char kLogLevelHelp[] =
+    "least important log lines written: debug, info, warning or error (default info)";
+inline constexpr char kLogFormatHelp[] =
+    "log lines as 'text' (default) or 'json' (one JSON object per line)";
 
 bool LogEnabled(LogLevel level);
 void Log(LogLevel level, absl::string_view message, std::initializer_list<LogField> fields = {});
-inline void LogInfo(absl::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kInfo, m, f); }
-inline void LogWarning(absl::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kWarning, m, f); }
-inline void LogError(absl::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kError, m, f); }
+inline void LogInfo(absl::string_view m, std::initializer_list<LogField> f = {}) {
+  Log(LogLevel::kInfo, m, f);
+}
+inline void LogWarning(absl::string_view m, std::initializer_list<LogField> f = {}) {
+  Log(LogLevel::kWarning, m, f);
+}
+inline void LogError(absl::string_view m, std::initializer_list<LogField> f = {}) {
+  Log(LogLevel::kError, m, f);
+}
 
 // At most `per_second` lines a second of one kind; the rest are counted and reported
 // in one warning once the second is over ("12 call log line(s) suppressed ..."), so a

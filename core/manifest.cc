@@ -63,14 +63,17 @@ std::string SerializeManifest(const Manifest& m) {
       {"count", m.count},
       {"index", m.ann_library.empty()
                     ? json{{"kind", IndexKindName(m.index_kind)}, {"params", params}}
-                    : json{{"kind", IndexKindName(m.index_kind)}, {"library", m.ann_library}, {"params", params}}},
+                    : json{{"kind", IndexKindName(m.index_kind)},
+                           {"library", m.ann_library},
+                           {"params", params}}},
       {"recall_at_10", m.recall_at_10},
       {"recall_queries", m.recall_queries},
       {"source", m.source},
       {"built_at", m.built_at},
       {"builder", m.builder},
       {"has_items", m.has_items},
-      {"item_store", m.has_item_store ? json{{"genres", m.item_genres}, {"types", m.item_types},
+      {"item_store", m.has_item_store ? json{{"genres", m.item_genres},
+                                             {"types", m.item_types},
                                              {"title_index", m.has_title_index}}
                                       : json(nullptr)},
       {"user_count", m.user_count},
@@ -79,13 +82,16 @@ std::string SerializeManifest(const Manifest& m) {
                                        {"shrink", m.similar_shrink},
                                        {"reason", m.similar_reason}}
                                 : json(nullptr)},
-      {"lexical", m.has_lexical ? json{{"terms", m.lexical_terms}, {"source", m.lexical_source},
+      {"lexical", m.has_lexical ? json{{"terms", m.lexical_terms},
+                                       {"source", m.lexical_source},
                                        {"average_length", m.lexical_average_length},
-                                       {"analyzer", "fold case+accents, CJK bigrams, English stop words, "
-                                                    "S-stemmer"},
+                                       {"analyzer",
+                                        "fold case+accents, CJK bigrams, English stop words, "
+                                        "S-stemmer"},
                                        {"scoring", "BM25 k1=1.2 b=0.75"}}
                                 : json(nullptr)},
-      {"fold_in", m.has_fold_in ? json{{"alpha", m.fold_in_alpha}, {"lambda", m.fold_in_lambda},
+      {"fold_in", m.has_fold_in ? json{{"alpha", m.fold_in_alpha},
+                                       {"lambda", m.fold_in_lambda},
                                        {"prior", m.fold_in_prior}}
                                 : json(nullptr)},
       {"encoder", m.encoder_kind.empty()
@@ -95,12 +101,14 @@ std::string SerializeManifest(const Manifest& m) {
                          ? json{{"k", m.neighbours_k},
                                 {"seconds", m.neighbours_seconds},
                                 {"fused", !m.neighbours_fusion.empty()},
-                                {"method", m.neighbours_fusion.empty() ? "exact, the engine's own item query and scan"
-                                                                       : m.neighbours_fusion}}
+                                {"method", m.neighbours_fusion.empty()
+                                               ? "exact, the engine's own item query and scan"
+                                               : m.neighbours_fusion}}
                          : json(nullptr)},
-      {"provenance", m.has_provenance() ? json{{"learned", m.learned_vectors}, {"predicted", m.predicted_vectors},
+      {"provenance", m.has_provenance() ? json{{"learned", m.learned_vectors},
+                                               {"predicted", m.predicted_vectors},
                                                {"method", m.provenance_method}}
-                                         : json(nullptr)},
+                                        : json(nullptr)},
       {"files", files},
   };
   return j.dump(2) + "\n";
@@ -184,7 +192,8 @@ absl::StatusOr<Manifest> ParseManifest(absl::string_view text, absl::string_view
   opt(*index, "library", &m.ann_library, is_str);
   if (error.empty() && m.index_kind != IndexKind::kFlat) {
     if (m.ann_library.empty()) m.ann_library = "faiss";
-    if (m.ann_library != "faiss" && !(m.ann_library == "hnswlib" && m.index_kind == IndexKind::kHnsw)) {
+    if (m.ann_library != "faiss" &&
+        !(m.ann_library == "hnswlib" && m.index_kind == IndexKind::kHnsw)) {
       error = absl::StrCat(origin, ": index library '", m.ann_library, "' cannot serve kind ",
                            IndexKindName(m.index_kind), " (faiss: ivf, hnsw; hnswlib: hnsw)");
     }
@@ -241,7 +250,8 @@ absl::StatusOr<Manifest> ParseManifest(absl::string_view text, absl::string_view
     opt(*f, "alpha", &m.fold_in_alpha, is_num);
     opt(*f, "lambda", &m.fold_in_lambda, is_num);
     opt(*f, "prior", &m.fold_in_prior, is_num);
-    if (error.empty() && !(m.fold_in_prior >= 0)) error = absl::StrCat(origin, ": fold_in.prior must be >= 0");
+    if (error.empty() && !(m.fold_in_prior >= 0))
+      error = absl::StrCat(origin, ": fold_in.prior must be >= 0");
     if (error.empty() && (!(m.fold_in_lambda > 0) || !(m.fold_in_alpha >= 0))) {
       error = absl::StrCat(origin, ": fold_in needs lambda > 0 and alpha >= 0");
     }
@@ -268,8 +278,8 @@ absl::StatusOr<Manifest> ParseManifest(absl::string_view text, absl::string_view
     opt(*pv, "predicted", &m.predicted_vectors, is_int);
     opt(*pv, "method", &m.provenance_method, is_str);
     if (error.empty() && m.learned_vectors + m.predicted_vectors != m.count) {
-      error = absl::StrCat(origin, ": provenance counts ", m.learned_vectors, " learned + ", m.predicted_vectors,
-                           " predicted vectors, not the bundle's ", m.count);
+      error = absl::StrCat(origin, ": provenance counts ", m.learned_vectors, " learned + ",
+                           m.predicted_vectors, " predicted vectors, not the bundle's ", m.count);
     }
   }
   if (auto enc = j.find("encoder"); enc != j.end() && !enc->is_null()) {

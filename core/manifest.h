@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace simsearch {
 
@@ -30,9 +30,9 @@ struct IndexParams {
 };
 
 struct FileDigest {
-  std::string name;   // file name inside the bundle directory
+  std::string name;  // file name inside the bundle directory
   uint64_t bytes = 0;
-  std::string xxh3;   // XXH3-64 of the content, 16 lowercase hex digits
+  std::string xxh3;  // XXH3-64 of the content, 16 lowercase hex digits
 };
 
 struct Manifest {
@@ -64,8 +64,8 @@ struct Manifest {
   bool has_title_index = false;
   // Two-tower data (e.g. NCF): vectors of users, each user's items, and query-side
   // vectors of the items (used when an item, rather than a user, is the query).
-  uint64_t user_count = 0;      // > 0: user_vectors.f32, user_ids.i64, user_items.i64,
-                                // user_offsets.i64 present
+  uint64_t user_count = 0;         // > 0: user_vectors.f32, user_ids.i64, user_items.i64,
+                                   // user_offsets.i64 present
   bool has_query_vectors = false;  // query_vectors.f32 present
   // "More like this" ranked apart from the main vectors (docs/MODELS.md): candidates
   // are similar_vectors.f32 rows, x_j * n_j / (n_j + similar_shrink) / |x_j|^p with n_j
@@ -74,14 +74,14 @@ struct Manifest {
   bool has_similar = false;
   float similar_norm_power = 0;
   float similar_shrink = 0;
-  std::string similar_reason;     // why (the evaluation it came from), free text
+  std::string similar_reason;  // why (the evaluation it came from), free text
   // Watch lists folded in as a user (core/fold_in.h) instead of averaged: gram.f32 holds
   // Q^T Q of the query-side vectors. Absent (has_fold_in false): the mean.
   // A lexical index (core/lexical.h) over the items' texts: lexical_* files present.
   bool has_lexical = false;
   uint64_t lexical_terms = 0;
   double lexical_average_length = 0;  // mean text length in tokens (BM25); 0: not recorded
-  std::string lexical_source;     // what texts it indexes
+  std::string lexical_source;         // what texts it indexes
   bool has_fold_in = false;
   float fold_in_alpha = 0;
   float fold_in_lambda = 0;
@@ -89,7 +89,7 @@ struct Manifest {
   // fold_in_prior / (liked items) (core/fold_in.h); needs the user vectors.
   float fold_in_prior = 0;
   // The text encoder that made the vectors, stored under encoder/ (empty: none).
-  std::string encoder_kind;         // "bert" or "sif"
+  std::string encoder_kind;  // "bert" or "sif"
   std::string encoder_description;
   // Precomputed "more like this": each item's exact top-`neighbours_k` (the item itself
   // excluded), rows in neighbours.u32 and scores in neighbour_scores.f32 (docs/FORMAT.md).

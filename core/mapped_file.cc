@@ -30,8 +30,8 @@ struct Slot {
 };
 
 Slot g_slots[kSlots];
-std::atomic<int> g_high_water{0};      // slots [0, g_high_water) may be in use
-std::atomic<uint64_t> g_faults{0};     // faults handled, ever
+std::atomic<int> g_high_water{0};   // slots [0, g_high_water) may be in use
+std::atomic<uint64_t> g_faults{0};  // faults handled, ever
 
 // Paths by slot, for reports outside the handler (never read by the handler).
 absl::Mutex g_paths_mu;
@@ -73,8 +73,9 @@ void Unregister(int slot) {
 absl::Status SlotStatus(int slot, const std::string& path) {
   if (slot < 0 || !g_slots[slot].damaged.load(std::memory_order_acquire)) return absl::OkStatus();
   return absl::DataLossError(absl::StrCat(
-      path, ": the file shrank while it was memory-mapped (truncated or rewritten in place); "
-            "what was read from it is lost"));
+      path,
+      ": the file shrank while it was memory-mapped (truncated or rewritten in place); "
+      "what was read from it is lost"));
 }
 
 void OnSigbus(int sig, siginfo_t* info, void* context) {
@@ -148,9 +149,13 @@ GuardedRegion& GuardedRegion::operator=(GuardedRegion&& other) noexcept {
   return *this;
 }
 
-GuardedRegion::~GuardedRegion() { Unregister(slot_); }
+GuardedRegion::~GuardedRegion() {
+  Unregister(slot_);
+}
 
-absl::Status GuardedRegion::CheckIntact() const { return SlotStatus(slot_, path_); }
+absl::Status GuardedRegion::CheckIntact() const {
+  return SlotStatus(slot_, path_);
+}
 
 absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -182,10 +187,14 @@ absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path) {
   return f;
 }
 
-absl::Status MappedFile::CheckIntact() const { return SlotStatus(guard_slot_, path_); }
+absl::Status MappedFile::CheckIntact() const {
+  return SlotStatus(guard_slot_, path_);
+}
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
-    : data_(other.data_), size_(other.size_), path_(std::move(other.path_)),
+    : data_(other.data_),
+      size_(other.size_),
+      path_(std::move(other.path_)),
       guard_slot_(other.guard_slot_) {
   other.data_ = nullptr;
   other.size_ = 0;
@@ -206,7 +215,9 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   return *this;
 }
 
-MappedFile::~MappedFile() { Reset(); }
+MappedFile::~MappedFile() {
+  Reset();
+}
 
 void MappedFile::Reset() {
   Unregister(guard_slot_);  // before munmap: the range may be reused by the next mmap

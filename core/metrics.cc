@@ -17,7 +17,8 @@ Histogram::Histogram(const std::vector<double>* bounds)
 
 void Histogram::Observe(double v) {
   // The first bucket whose bound is >= v (Prometheus buckets are "less or equal").
-  const size_t b = static_cast<size_t>(std::lower_bound(bounds_->begin(), bounds_->end(), v) - bounds_->begin());
+  const size_t b =
+      static_cast<size_t>(std::lower_bound(bounds_->begin(), bounds_->end(), v) - bounds_->begin());
   counts_[b].fetch_add(1, std::memory_order_relaxed);
   sum_.fetch_add(v, std::memory_order_relaxed);
 }
@@ -33,8 +34,9 @@ std::vector<uint64_t> Histogram::CumulativeCounts() const {
 }
 
 const std::vector<double>& LatencyBucketsSeconds() {
-  static const std::vector<double>* b = new std::vector<double>{
-      50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1.0};
+  static const std::vector<double>* b =
+      new std::vector<double>{50e-6, 100e-6, 250e-6, 500e-6, 1e-3,   2.5e-3, 5e-3,
+                              10e-3, 25e-3,  50e-3,  100e-3, 250e-3, 500e-3, 1.0};
   return *b;
 }
 
@@ -115,8 +117,9 @@ std::string EscapeHelp(absl::string_view v) {
   return out;
 }
 
-void AppendLabels(std::string* out, const std::vector<std::string>& names, const std::vector<std::string>& values,
-                  absl::string_view extra_name = {}, absl::string_view extra_value = {}) {
+void AppendLabels(std::string* out, const std::vector<std::string>& names,
+                  const std::vector<std::string>& values, absl::string_view extra_name = {},
+                  absl::string_view extra_value = {}) {
   if (names.empty() && extra_name.empty()) return;
   out->push_back('{');
   bool first = true;
@@ -124,13 +127,15 @@ void AppendLabels(std::string* out, const std::vector<std::string>& names, const
     absl::StrAppend(out, first ? "" : ",", names[i], "=\"", EscapeLabelValue(values[i]), "\"");
     first = false;
   }
-  if (!extra_name.empty()) absl::StrAppend(out, first ? "" : ",", extra_name, "=\"", extra_value, "\"");
+  if (!extra_name.empty())
+    absl::StrAppend(out, first ? "" : ",", extra_name, "=\"", extra_value, "\"");
   out->push_back('}');
 }
 
 template <typename T>
 void AppendHeader(std::string* out, const Family<T>& f, absl::string_view type) {
-  absl::StrAppend(out, "# HELP ", f.name(), " ", EscapeHelp(f.help()), "\n# TYPE ", f.name(), " ", type, "\n");
+  absl::StrAppend(out, "# HELP ", f.name(), " ", EscapeHelp(f.help()), "\n# TYPE ", f.name(), " ",
+                  type, "\n");
 }
 
 // A counter or gauge family: its header and one line per series.
@@ -151,27 +156,33 @@ void GaugeWriter::Begin(absl::string_view name, absl::string_view help, absl::st
 }
 
 void GaugeWriter::Sample(absl::string_view name,
-                         const std::vector<std::pair<absl::string_view, absl::string_view>>& labels, double value) {
+                         const std::vector<std::pair<absl::string_view, absl::string_view>>& labels,
+                         double value) {
   out_->append(name.data(), name.size());
   if (!labels.empty()) {
     out_->push_back('{');
     for (size_t i = 0; i < labels.size(); ++i) {
-      absl::StrAppend(out_, i ? "," : "", labels[i].first, "=\"", EscapeLabelValue(labels[i].second), "\"");
+      absl::StrAppend(out_, i ? "," : "", labels[i].first, "=\"",
+                      EscapeLabelValue(labels[i].second), "\"");
     }
     out_->push_back('}');
   }
   absl::StrAppend(out_, " ", FormatMetricValue(value), "\n");
 }
 
-Family<Counter>* MetricsRegistry::AddCounter(std::string name, std::string help, std::vector<std::string> labels) {
+Family<Counter>* MetricsRegistry::AddCounter(std::string name, std::string help,
+                                             std::vector<std::string> labels) {
   absl::MutexLock lock(&mu_);
-  counters_.push_back(std::make_unique<Family<Counter>>(std::move(name), std::move(help), std::move(labels)));
+  counters_.push_back(
+      std::make_unique<Family<Counter>>(std::move(name), std::move(help), std::move(labels)));
   return counters_.back().get();
 }
 
-Family<Gauge>* MetricsRegistry::AddGauge(std::string name, std::string help, std::vector<std::string> labels) {
+Family<Gauge>* MetricsRegistry::AddGauge(std::string name, std::string help,
+                                         std::vector<std::string> labels) {
   absl::MutexLock lock(&mu_);
-  gauges_.push_back(std::make_unique<Family<Gauge>>(std::move(name), std::move(help), std::move(labels)));
+  gauges_.push_back(
+      std::make_unique<Family<Gauge>>(std::move(name), std::move(help), std::move(labels)));
   return gauges_.back().get();
 }
 
@@ -179,8 +190,8 @@ Family<Histogram>* MetricsRegistry::AddHistogram(std::string name, std::string h
                                                  std::vector<std::string> labels,
                                                  const std::vector<double>* bounds) {
   absl::MutexLock lock(&mu_);
-  histograms_.push_back(
-      std::make_unique<Family<Histogram>>(std::move(name), std::move(help), std::move(labels), bounds));
+  histograms_.push_back(std::make_unique<Family<Histogram>>(std::move(name), std::move(help),
+                                                            std::move(labels), bounds));
   return histograms_.back().get();
 }
 

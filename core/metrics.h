@@ -17,8 +17,8 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
+#include "absl/strings/string_view.h"
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -72,7 +72,10 @@ class Family {
  public:
   Family(std::string name, std::string help, std::vector<std::string> labels,
          const std::vector<double>* bounds = nullptr)
-      : name_(std::move(name)), help_(std::move(help)), labels_(std::move(labels)), bounds_(bounds) {}
+      : name_(std::move(name)),
+        help_(std::move(help)),
+        labels_(std::move(labels)),
+        bounds_(bounds) {}
   // The series for these label values (as many as label names).
   T* With(const std::vector<absl::string_view>& values);
 
@@ -98,7 +101,8 @@ class GaugeWriter {
   // Starts a family: its HELP and TYPE lines. `type`: "gauge" or "counter".
   void Begin(absl::string_view name, absl::string_view help, absl::string_view type = "gauge");
   // One sample of the family begun last.
-  void Sample(absl::string_view name, const std::vector<std::pair<absl::string_view, absl::string_view>>& labels,
+  void Sample(absl::string_view name,
+              const std::vector<std::pair<absl::string_view, absl::string_view>>& labels,
               double value);
 
  private:
@@ -107,9 +111,11 @@ class GaugeWriter {
 
 class MetricsRegistry {
  public:
-  Family<Counter>* AddCounter(std::string name, std::string help, std::vector<std::string> labels = {});
+  Family<Counter>* AddCounter(std::string name, std::string help,
+                              std::vector<std::string> labels = {});
   Family<Gauge>* AddGauge(std::string name, std::string help, std::vector<std::string> labels = {});
-  Family<Histogram>* AddHistogram(std::string name, std::string help, std::vector<std::string> labels,
+  Family<Histogram>* AddHistogram(std::string name, std::string help,
+                                  std::vector<std::string> labels,
                                   const std::vector<double>* bounds = &LatencyBucketsSeconds());
   // Called on every scrape, after the families above, to write gauges of live state.
   void AddCollector(std::function<void(GaugeWriter*)> collect);

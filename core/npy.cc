@@ -56,8 +56,8 @@ absl::Status WriteNpy(const std::string& path, const std::string& descr,
   } else {
     shape_text = absl::StrCat("(", absl::StrJoin(shape, ", "), ")");
   }
-  std::string dict = absl::StrCat("{'descr': '", descr, "', 'fortran_order': False, 'shape': ",
-                                  shape_text, ", }");
+  std::string dict =
+      absl::StrCat("{'descr': '", descr, "', 'fortran_order': False, 'shape': ", shape_text, ", }");
   // Pad with spaces and a final newline so the data starts on a 64-byte boundary.
   size_t total = kMagicLen + 2 + 2 + dict.size() + 1;
   size_t pad = (64 - total % 64) % 64;
@@ -112,8 +112,8 @@ absl::StatusOr<NpyArray> ReadNpy(const std::string& path) {
         absl::StrCat(path, ": unsupported .npy format version ", major));
   }
   if (header_start + header_len > size) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": truncated .npy header (",
-                                                   size, " bytes in file, header needs ",
+    return absl::InvalidArgumentError(absl::StrCat(path, ": truncated .npy header (", size,
+                                                   " bytes in file, header needs ",
                                                    header_start + header_len, ")"));
   }
   absl::string_view dict(reinterpret_cast<const char*>(p + header_start), header_len);
@@ -129,9 +129,10 @@ absl::StatusOr<NpyArray> ReadNpy(const std::string& path) {
   }
   a.descr = std::string(descr.substr(1, descr.size() - 2));
   if (fortran != "False") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": array is in Fortran order; save a C-ordered copy "
-              "(np.save(path, np.ascontiguousarray(x)))"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path,
+                     ": array is in Fortran order; save a C-ordered copy "
+                     "(np.save(path, np.ascontiguousarray(x)))"));
   }
   if (a.descr == "<f4" || a.descr == "<i4") {
     a.item_size = 4;
@@ -176,8 +177,8 @@ absl::StatusOr<NpyArray> ReadNpy(const std::string& path) {
   }
   if (have != need) {
     return absl::InvalidArgumentError(absl::StrCat(
-        path, ": data is ", have, " bytes but shape ", shape_text, " of '", a.descr,
-        "' needs ", need, have < need ? " (the file is truncated)" : " (trailing bytes)"));
+        path, ": data is ", have, " bytes but shape ", shape_text, " of '", a.descr, "' needs ",
+        need, have < need ? " (the file is truncated)" : " (trailing bytes)"));
   }
   a.data = p + data_start;
   a.file = *std::move(file);

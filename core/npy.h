@@ -28,8 +28,7 @@ struct NpyArray {
 absl::StatusOr<NpyArray> ReadNpy(const std::string& path);
 
 // Writes a 2-D float32 array, rows x cols (x: size rows*cols).
-absl::Status WriteNpyFloat32(const std::string& path, const float* x, uint64_t rows,
-                             uint64_t cols);
+absl::Status WriteNpyFloat32(const std::string& path, const float* x, uint64_t rows, uint64_t cols);
 // Writes a 1-D int64 array (x: size n).
 absl::Status WriteNpyInt64(const std::string& path, const int64_t* x, uint64_t n);
 

@@ -20,15 +20,18 @@ enum class TextMode {
   kHybrid,   // both, fused
 };
 enum class Fusion {
-  kDefault,  // kConvex with dense_weight kDefaultDenseWeight (chosen on the dev queries, docs/MODELS.md)
-  kRrf,      // weighted reciprocal rank fusion: 2 * (w / (rrf_k + dense rank) + (1 - w) / (rrf_k + lexical rank))
+  kDefault,  // kConvex with dense_weight kDefaultDenseWeight (chosen on the dev queries,
+             // docs/MODELS.md)
+  kRrf,      // weighted reciprocal rank fusion: 2 * (w / (rrf_k + dense rank) + (1 - w) / (rrf_k +
+             // lexical rank))
   kConvex,   // w * dense + (1 - w) * lexical, each list's scores min-max normalised to [0, 1]
 };
 struct TextOptions {
   TextMode mode = TextMode::kDefault;
   Fusion fusion = Fusion::kDefault;
-  std::optional<float> rrf_k;         // > 0; unset: kDefaultRrfK
-  std::optional<float> dense_weight;  // w, in [0, 1]; unset: kDefaultDenseWeight (convex), 0.5 (rrf)
+  std::optional<float> rrf_k;  // > 0; unset: kDefaultRrfK
+  std::optional<float>
+      dense_weight;  // w, in [0, 1]; unset: kDefaultDenseWeight (convex), 0.5 (rrf)
 };
 // TextOptions from its parts (aggregate initialisation warns on omitted fields).
 inline TextOptions MakeTextOptions(TextMode mode, Fusion fusion = Fusion::kDefault,
@@ -108,11 +111,11 @@ struct SearchQuery {
 
 // What a search may return. Empty members impose no condition.
 struct FilterSpec {
-  std::vector<int64_t> exclude_ids;          // ids never returned (unknown ids are ignored)
-  std::vector<std::string> genres;           // keep items with any of these (case-insensitive)
-  std::vector<std::string> types;            // keep items of any of these types (case-insensitive)
-  std::vector<std::string> exclude_genres;   // drop items with any of these (unknown: ignored)
-  std::vector<std::string> exclude_types;    // drop items of these types (unknown: ignored)
+  std::vector<int64_t> exclude_ids;         // ids never returned (unknown ids are ignored)
+  std::vector<std::string> genres;          // keep items with any of these (case-insensitive)
+  std::vector<std::string> types;           // keep items of any of these types (case-insensitive)
+  std::vector<std::string> exclude_genres;  // drop items with any of these (unknown: ignored)
+  std::vector<std::string> exclude_types;   // drop items of these types (unknown: ignored)
   // Drop items more explicit than this (Item::content); kAdult: no limit.
   ContentLevel max_content = ContentLevel::kAdult;
   // Drop items less explicit than this; kGeneral: no limit. (The HTTP API's list of an

@@ -8,9 +8,9 @@
 #define SIMSEARCH_CONCAT_(a, b) SIMSEARCH_CONCAT_INNER_(a, b)
 
 // Returns from the calling function when `expr` (an absl::Status) is not OK.
-#define SIMSEARCH_RETURN_IF_ERROR(expr)          \
-  do {                                           \
-    ::absl::Status simsearch_status_ = (expr);   \
+#define SIMSEARCH_RETURN_IF_ERROR(expr)                    \
+  do {                                                     \
+    ::absl::Status simsearch_status_ = (expr);             \
     if (!simsearch_status_.ok()) return simsearch_status_; \
   } while (0)
 

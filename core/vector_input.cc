@@ -20,14 +20,14 @@ absl::StatusOr<VectorSet> ReadNpyVectors(const std::string& path) {
   auto a = ReadNpy(path);
   if (!a.ok()) return a.status();
   if (a->descr != "<f4" && a->descr != "<f8") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": vectors must be float32 or float64, found dtype '", a->descr,
-        "'; convert with x.astype(np.float32)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": vectors must be float32 or float64, found dtype '", a->descr,
+                     "'; convert with x.astype(np.float32)"));
   }
   if (a->shape.size() != 2) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": vectors must be a 2-D array (items x dims), found ", a->shape.size(),
-        " dimensions"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": vectors must be a 2-D array (items x dims), found ", a->shape.size(),
+                     " dimensions"));
   }
   VectorSet v;
   v.count = a->shape[0];
@@ -60,8 +60,9 @@ absl::StatusOr<VectorSet> ReadFvecs(const std::string& path) {
   size_t off = 0;
   while (off < size) {
     if (size - off < 4) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": row ", v.count, ": truncated (", size - off, " bytes left, need a 4-byte dimension)"));
+      return absl::InvalidArgumentError(absl::StrCat(path, ": row ", v.count, ": truncated (",
+                                                     size - off,
+                                                     " bytes left, need a 4-byte dimension)"));
     }
     int32_t d;
     std::memcpy(&d, p + off, 4);
@@ -79,8 +80,8 @@ absl::StatusOr<VectorSet> ReadFvecs(const std::string& path) {
     off += 4;
     const size_t bytes = v.dims * sizeof(float);
     if (size - off < bytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": row ", v.count, ": truncated (", size - off, " of ", bytes, " bytes)"));
+      return absl::InvalidArgumentError(absl::StrCat(path, ": row ", v.count, ": truncated (",
+                                                     size - off, " of ", bytes, " bytes)"));
     }
     const size_t at = v.data.size();
     v.data.resize(at + v.dims);
@@ -116,8 +117,8 @@ absl::StatusOr<VectorSet> ReadCsvVectors(const std::string& path) {
         first = false;
         continue;
       }
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": line ", reader.line(), ": id '", fields[0], "' is not an integer"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": line ", reader.line(), ": id '", fields[0], "' is not an integer"));
     }
     first = false;
     if (fields.size() < 2) {
@@ -130,22 +131,22 @@ absl::StatusOr<VectorSet> ReadCsvVectors(const std::string& path) {
     } else if (d != v.dims) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": line ", reader.line(),
                                                      ": ragged rows: ", d,
-                                                     " components but earlier rows have ",
-                                                     v.dims));
+                                                     " components but earlier rows have ", v.dims));
     }
     for (uint64_t j = 0; j < d; ++j) {
       float x;
       if (!ParseFloat(fields[j + 1], &x)) {
-        return absl::InvalidArgumentError(absl::StrCat(path, ": line ", reader.line(),
-                                                       ", column ", j + 2, ": '",
-                                                       fields[j + 1], "' is not a number"));
+        return absl::InvalidArgumentError(absl::StrCat(path, ": line ", reader.line(), ", column ",
+                                                       j + 2, ": '", fields[j + 1],
+                                                       "' is not a number"));
       }
       v.data.push_back(x);
     }
     v.ids.push_back(id);
     ++v.count;
   }
-  if (v.count == 0) return absl::InvalidArgumentError(absl::StrCat(path, ": empty input (no rows)"));
+  if (v.count == 0)
+    return absl::InvalidArgumentError(absl::StrCat(path, ": empty input (no rows)"));
   return v;
 }
 
@@ -170,8 +171,8 @@ absl::StatusOr<std::vector<int64_t>> ReadIds(const std::string& path) {
           absl::StrCat(path, ": ids must be a 1-D array, found ", a->shape.size(), " dimensions"));
     }
     if (a->descr != "<i8" && a->descr != "<i4") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": ids must be int64 or int32, found dtype '", a->descr, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": ids must be int64 or int32, found dtype '", a->descr, "'"));
     }
     ids.resize(a->elements());
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -193,8 +194,8 @@ absl::StatusOr<std::vector<int64_t>> ReadIds(const std::string& path) {
       if (l.empty()) continue;
       int64_t id;
       if (!absl::SimpleAtoi(l, &id)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            path, ": line ", line, ": '", l, "' is not an integer id (one id per line)"));
+        return absl::InvalidArgumentError(absl::StrCat(path, ": line ", line, ": '", l,
+                                                       "' is not an integer id (one id per line)"));
       }
       ids.push_back(id);
     }
@@ -207,7 +208,8 @@ absl::Status CheckFinite(const VectorSet& v, const std::string& origin) {
   for (uint64_t i = 0; i < v.count; ++i) {
     const float* row = v.data.data() + i * v.dims;
     auto where = [&] {
-      return v.ids.empty() ? absl::StrCat("row ", i) : absl::StrCat("row ", i, " (id ", v.ids[i], ")");
+      return v.ids.empty() ? absl::StrCat("row ", i)
+                           : absl::StrCat("row ", i, " (id ", v.ids[i], ")");
     };
     double norm2 = 0;
     for (uint64_t j = 0; j < v.dims; ++j) {

@@ -15,8 +15,8 @@ namespace simsearch {
 struct VectorSet {
   uint64_t count = 0;
   uint64_t dims = 0;
-  std::vector<float> data;    // size count*dims
-  std::vector<int64_t> ids;   // filled only by formats that carry ids (CSV)
+  std::vector<float> data;   // size count*dims
+  std::vector<int64_t> ids;  // filled only by formats that carry ids (CSV)
 };
 
 // Reads vectors, choosing the format by extension: .npy, .fvecs, .csv.

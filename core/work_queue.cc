@@ -22,7 +22,8 @@ bool WorkQueue::TrySubmit(std::function<void()> job) {
   absl::MutexLock lock(&mu_);
   if (stop_) return false;
   // Refused only when every slot is busy and the queue is full.
-  const size_t idle = static_cast<size_t>(workers_) - std::min(running_, static_cast<size_t>(workers_));
+  const size_t idle =
+      static_cast<size_t>(workers_) - std::min(running_, static_cast<size_t>(workers_));
   if (jobs_.size() >= static_cast<size_t>(max_queued_) + idle) return false;
   jobs_.push_back(std::move(job));
   return true;
@@ -58,7 +59,8 @@ void WorkQueue::Work() {
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return (stop_ && jobs_.empty()) || (!jobs_.empty() && running_ < static_cast<size_t>(workers_));
+        return (stop_ && jobs_.empty()) ||
+               (!jobs_.empty() && running_ < static_cast<size_t>(workers_));
       };
       mu_.Await(absl::Condition(&ready));
       if (jobs_.empty()) return;  // stopping, and nothing left to run

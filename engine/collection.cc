@@ -9,8 +9,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "core/status_macros.h"
 #include "core/quote.h"
+#include "core/status_macros.h"
 #include "engine/faiss_searcher.h"
 #include "engine/hnswlib_searcher.h"
 
@@ -32,7 +32,8 @@ bool CompiledFilter::Allows(uint32_t row) const {
   const ContentLevel level = items.content(row);
   if (level > max_content_ || level < min_content_) return false;
   const uint16_t type = items.type_index(row);
-  if (!type_allowed_.empty() && (type >= type_allowed_.size() || !type_allowed_[type])) return false;
+  if (!type_allowed_.empty() && (type >= type_allowed_.size() || !type_allowed_[type]))
+    return false;
   if (!type_excluded_.empty() && type < type_excluded_.size() && type_excluded_[type]) return false;
   const size_t words = items.genre_words();
   if (!genre_exclude_mask_.empty()) {
@@ -59,7 +60,8 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
   SIMSEARCH_ASSIGN_OR_RETURN(c->manifest_, ReadVerifiedManifest(version_dir, options.verify));
   const Manifest& m = c->manifest_;
   auto path = [&](const char* f) { return (fs::path(version_dir) / f).string(); };
-  SIMSEARCH_ASSIGN_OR_RETURN(c->vectors_, MappedArray::Open(path(kVectorsFile), ArrayDType::kFloat32));
+  SIMSEARCH_ASSIGN_OR_RETURN(c->vectors_,
+                             MappedArray::Open(path(kVectorsFile), ArrayDType::kFloat32));
   SIMSEARCH_ASSIGN_OR_RETURN(c->ids_, MappedArray::Open(path(kIdsFile), ArrayDType::kInt64));
   if (c->vectors_.count() != m.count || c->vectors_.dims() != m.dims) {
     return absl::DataLossError(absl::StrCat(path(kVectorsFile), ": holds ", c->vectors_.count(),
@@ -79,17 +81,17 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
   const int64_t* ids = c->ids_.int64s();
   for (uint64_t row = 1; row < m.count; ++row) {
     if (ids[row] <= ids[row - 1]) {
-      return absl::DataLossError(absl::StrCat(path(kIdsFile), ": ids are not strictly ascending at row ",
-                                              row, " (", ids[row - 1], " then ", ids[row],
-                                              "); rebuild the bundle with simsearch-indexer"));
+      return absl::DataLossError(absl::StrCat(
+          path(kIdsFile), ": ids are not strictly ascending at row ", row, " (", ids[row - 1],
+          " then ", ids[row], "); rebuild the bundle with simsearch-indexer"));
     }
   }
   if (m.has_query_vectors) {
     SIMSEARCH_ASSIGN_OR_RETURN(c->query_vectors_,
                                MappedArray::Open(path(kQueryVectorsFile), ArrayDType::kFloat32));
     if (c->query_vectors_.count() != m.count || c->query_vectors_.dims() != m.dims) {
-      return absl::DataLossError(absl::StrCat(path(kQueryVectorsFile), ": shape does not match ",
-                                              kVectorsFile));
+      return absl::DataLossError(
+          absl::StrCat(path(kQueryVectorsFile), ": shape does not match ", kVectorsFile));
     }
     c->has_query_vectors_ = true;
   }
@@ -101,8 +103,8 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
     SIMSEARCH_ASSIGN_OR_RETURN(c->encoder_, text::LoadEncoder(path(kEncoderDir), /*threads=*/1));
     if (static_cast<uint64_t>(c->encoder_->dims()) != m.dims) {
       return absl::DataLossError(absl::StrCat(path(kEncoderDir), ": encoder makes ",
-                                              c->encoder_->dims(), "-dimensional vectors, the collection has ",
-                                              m.dims));
+                                              c->encoder_->dims(),
+                                              "-dimensional vectors, the collection has ", m.dims));
     }
   }
   c->exact_ = std::make_unique<ExactSearcher>(c->vectors_.floats(), m.count, m.dims);
@@ -110,36 +112,44 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
     SIMSEARCH_ASSIGN_OR_RETURN(c->similar_vectors_,
                                MappedArray::Open(path(kSimilarVectorsFile), ArrayDType::kFloat32));
     if (c->similar_vectors_.count() != m.count || c->similar_vectors_.dims() != m.dims) {
-      return absl::DataLossError(absl::StrCat(path(kSimilarVectorsFile), ": shape does not match ", kVectorsFile));
+      return absl::DataLossError(
+          absl::StrCat(path(kSimilarVectorsFile), ": shape does not match ", kVectorsFile));
     }
-    c->similar_exact_ = std::make_unique<ExactSearcher>(c->similar_vectors_.floats(), m.count, m.dims);
+    c->similar_exact_ =
+        std::make_unique<ExactSearcher>(c->similar_vectors_.floats(), m.count, m.dims);
   }
   if (m.neighbours_k > 0) {
-    SIMSEARCH_ASSIGN_OR_RETURN(c->neighbours_, MappedArray::Open(path(kNeighboursFile), ArrayDType::kUInt32));
+    SIMSEARCH_ASSIGN_OR_RETURN(c->neighbours_,
+                               MappedArray::Open(path(kNeighboursFile), ArrayDType::kUInt32));
     SIMSEARCH_ASSIGN_OR_RETURN(c->neighbour_scores_,
                                MappedArray::Open(path(kNeighbourScoresFile), ArrayDType::kFloat32));
-    if (c->neighbours_.count() != m.count * m.neighbours_k || c->neighbour_scores_.count() != m.count ||
-        c->neighbour_scores_.dims() != m.neighbours_k) {
+    if (c->neighbours_.count() != m.count * m.neighbours_k ||
+        c->neighbour_scores_.count() != m.count || c->neighbour_scores_.dims() != m.neighbours_k) {
       return absl::DataLossError(absl::StrCat(path(kNeighboursFile), " or ", kNeighbourScoresFile,
-                                              ": not ", m.count, " x ", m.neighbours_k, " as the manifest says"));
+                                              ": not ", m.count, " x ", m.neighbours_k,
+                                              " as the manifest says"));
     }
   }
   if (m.has_provenance()) {
-    SIMSEARCH_ASSIGN_OR_RETURN(c->provenance_, MappedArray::Open(path(kItemProvenanceFile), ArrayDType::kInt64));
+    SIMSEARCH_ASSIGN_OR_RETURN(c->provenance_,
+                               MappedArray::Open(path(kItemProvenanceFile), ArrayDType::kInt64));
     if (c->provenance_.count() != m.count || c->provenance_.dims() != 2) {
-      return absl::DataLossError(absl::StrCat(path(kItemProvenanceFile), ": not ", m.count, " x 2"));
+      return absl::DataLossError(
+          absl::StrCat(path(kItemProvenanceFile), ": not ", m.count, " x 2"));
     }
     uint64_t predicted = 0;
     const int64_t* p = c->provenance_.int64s();
     for (uint64_t r = 0; r < m.count; ++r) {
       if ((p[2 * r] != kVectorLearned && p[2 * r] != kVectorPredicted) || p[2 * r + 1] < 0) {
-        return absl::DataLossError(absl::StrCat(path(kItemProvenanceFile), ": row ", r, " is not a source and a count"));
+        return absl::DataLossError(
+            absl::StrCat(path(kItemProvenanceFile), ": row ", r, " is not a source and a count"));
       }
       predicted += p[2 * r] == kVectorPredicted;
     }
     if (predicted != m.predicted_vectors) {
       return absl::DataLossError(absl::StrCat(path(kItemProvenanceFile), ": ", predicted,
-                                              " predicted vectors, the manifest says ", m.predicted_vectors));
+                                              " predicted vectors, the manifest says ",
+                                              m.predicted_vectors));
     }
   }
   if (m.has_fold_in) {
@@ -149,7 +159,8 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
     }
     if (m.fold_in_prior > 0) {
       if (m.user_count == 0) {
-        return absl::DataLossError(absl::StrCat(path(kManifestFile), ": fold_in.prior needs the user vectors"));
+        return absl::DataLossError(
+            absl::StrCat(path(kManifestFile), ": fold_in.prior needs the user vectors"));
       }
       std::vector<double> sum(m.dims, 0.0);
       for (uint64_t u = 0; u < m.user_count; ++u) {
@@ -157,7 +168,8 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
         for (uint64_t j = 0; j < m.dims; ++j) sum[j] += v[j];
       }
       c->fold_in_prior_.resize(m.dims);
-      for (uint64_t j = 0; j < m.dims; ++j) c->fold_in_prior_[j] = static_cast<float>(sum[j] / static_cast<double>(m.user_count));
+      for (uint64_t j = 0; j < m.dims; ++j)
+        c->fold_in_prior_[j] = static_cast<float>(sum[j] / static_cast<double>(m.user_count));
     }
   }
   if (m.has_lexical) {
@@ -165,16 +177,17 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
     SIMSEARCH_ASSIGN_OR_RETURN(
         LexicalIndex lexical,
         LexicalIndex::Open(version_dir, m.count,
-                           m.lexical_average_length > 0 ? std::optional<double>(m.lexical_average_length)
-                                                        : std::nullopt));
+                           m.lexical_average_length > 0
+                               ? std::optional<double>(m.lexical_average_length)
+                               : std::nullopt));
     // The O(postings) structure checks go with reading every byte: with --verify sizes
     // a start stays O(1) in the index's size, and searching stays in bounds regardless.
     if (options.verify == VerifyMode::kChecksums) SIMSEARCH_RETURN_IF_ERROR(lexical.Verify());
     c->lexical_ = std::move(lexical);
   }
   if (m.ann_library == "hnswlib") {
-    SIMSEARCH_ASSIGN_OR_RETURN(c->ann_, HnswlibSearcher::Open(path(kHnswlibIndexFile), m.index_params,
-                                                              m.dims, m.count));
+    SIMSEARCH_ASSIGN_OR_RETURN(
+        c->ann_, HnswlibSearcher::Open(path(kHnswlibIndexFile), m.index_params, m.dims, m.count));
   } else if (m.index_kind != IndexKind::kFlat) {
     SIMSEARCH_ASSIGN_OR_RETURN(c->ann_, FaissSearcher::Open(path(kFaissIndexFile), m.index_kind,
                                                             m.index_params, m.dims, m.count));
@@ -186,25 +199,29 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
 absl::Status Collection::OpenUsers() {
   const Manifest& m = manifest_;
   auto path = [&](const char* f) { return (fs::path(dir_) / f).string(); };
-  SIMSEARCH_ASSIGN_OR_RETURN(user_vectors_, MappedArray::Open(path(kUserVectorsFile), ArrayDType::kFloat32));
+  SIMSEARCH_ASSIGN_OR_RETURN(user_vectors_,
+                             MappedArray::Open(path(kUserVectorsFile), ArrayDType::kFloat32));
   SIMSEARCH_ASSIGN_OR_RETURN(user_ids_, MappedArray::Open(path(kUserIdsFile), ArrayDType::kInt64));
-  SIMSEARCH_ASSIGN_OR_RETURN(user_offsets_, MappedArray::Open(path(kUserOffsetsFile), ArrayDType::kInt64));
-  SIMSEARCH_ASSIGN_OR_RETURN(user_items_, MappedArray::Open(path(kUserItemsFile), ArrayDType::kInt64));
+  SIMSEARCH_ASSIGN_OR_RETURN(user_offsets_,
+                             MappedArray::Open(path(kUserOffsetsFile), ArrayDType::kInt64));
+  SIMSEARCH_ASSIGN_OR_RETURN(user_items_,
+                             MappedArray::Open(path(kUserItemsFile), ArrayDType::kInt64));
   const uint64_t nu = m.user_count;
   if (user_vectors_.count() != nu || user_vectors_.dims() != m.dims || user_ids_.count() != nu ||
       user_offsets_.count() != nu + 1) {
-    return absl::DataLossError(absl::StrCat(dir_, ": user files do not match the manifest's ",
-                                            nu, " users of ", m.dims, " dimensions"));
+    return absl::DataLossError(absl::StrCat(dir_, ": user files do not match the manifest's ", nu,
+                                            " users of ", m.dims, " dimensions"));
   }
   const int64_t* ids = user_ids_.int64s();
   const int64_t* off = user_offsets_.int64s();
   if (off[0] != 0 || static_cast<uint64_t>(off[nu]) != user_items_.count()) {
-    return absl::DataLossError(absl::StrCat(path(kUserOffsetsFile), ": offsets do not span ",
-                                            kUserItemsFile));
+    return absl::DataLossError(
+        absl::StrCat(path(kUserOffsetsFile), ": offsets do not span ", kUserItemsFile));
   }
   for (uint64_t u = 0; u < nu; ++u) {
     if ((u > 0 && ids[u] <= ids[u - 1]) || off[u + 1] < off[u]) {
-      return absl::DataLossError(absl::StrCat(dir_, ": user ids or offsets out of order at user row ", u));
+      return absl::DataLossError(
+          absl::StrCat(dir_, ": user ids or offsets out of order at user row ", u));
     }
   }
   return absl::OkStatus();
@@ -213,7 +230,8 @@ absl::Status Collection::OpenUsers() {
 absl::StatusOr<uint32_t> Collection::UserRowOf(int64_t user_id) const {
   if (user_count() == 0) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "collection '", name(), "' has no user vectors, so it cannot recommend for a user id; "
+        "collection '", name(),
+        "' has no user vectors, so it cannot recommend for a user id; "
         "query a collection built from a recommender (e.g. ncf) or send the user's items"));
   }
   const int64_t* begin = user_ids_.int64s();
@@ -221,7 +239,8 @@ absl::StatusOr<uint32_t> Collection::UserRowOf(int64_t user_id) const {
   const int64_t* it = std::lower_bound(begin, end, user_id);
   if (it == end || *it != user_id) {
     return absl::NotFoundError(absl::StrCat("user ", user_id, " is not in collection '", name(),
-                                            "' (version ", version_, ", ", user_count(), " users)"));
+                                            "' (version ", version_, ", ", user_count(),
+                                            " users)"));
   }
   return static_cast<uint32_t>(it - begin);
 }
@@ -232,7 +251,8 @@ absl::Status Collection::OpenItems() {
   const Manifest& m = manifest_;
   if (m.has_item_store) {
     // The binary form: mapped, nothing parsed or built.
-    SIMSEARCH_ASSIGN_OR_RETURN(ItemStore items, ItemStore::Open(dir_, m.count, m.item_genres, m.item_types));
+    SIMSEARCH_ASSIGN_OR_RETURN(ItemStore items,
+                               ItemStore::Open(dir_, m.count, m.item_genres, m.item_types));
     items_.emplace(std::move(items));
     if (m.has_title_index) {
       SIMSEARCH_ASSIGN_OR_RETURN(TitleIndex titles, TitleIndex::Open(dir_, *items_, ids_.int64s()));
@@ -244,14 +264,15 @@ absl::Status Collection::OpenItems() {
   const std::string path = (fs::path(dir_) / kItemsFile).string();
   SIMSEARCH_ASSIGN_OR_RETURN(std::vector<Item> items, ReadItemsFile(path));
   if (items.size() != m.count) {
-    return absl::DataLossError(absl::StrCat(path, ": holds ", items.size(), " items, the manifest says ", m.count));
+    return absl::DataLossError(
+        absl::StrCat(path, ": holds ", items.size(), " items, the manifest says ", m.count));
   }
   std::vector<const Item*> rows;
   rows.reserve(items.size());
   for (uint32_t row = 0; row < m.count; ++row) {
     if (items[row].id != id(row)) {
-      return absl::DataLossError(absl::StrCat(path, ": line ", row + 1, " has id ", items[row].id, ", ",
-                                              kIdsFile, " says ", id(row)));
+      return absl::DataLossError(absl::StrCat(path, ": line ", row + 1, " has id ", items[row].id,
+                                              ", ", kIdsFile, " says ", id(row)));
     }
     rows.push_back(&items[row]);
   }
@@ -264,9 +285,8 @@ absl::StatusOr<uint32_t> Collection::RowOf(int64_t id) const {
   const int64_t* end = begin + count();
   const int64_t* it = std::lower_bound(begin, end, id);
   if (it == end || *it != id) {
-    return absl::NotFoundError(
-        absl::StrCat("item ", id, " is not in collection '", name(), "' (version ", version_,
-                     ", ", count(), " items)"));
+    return absl::NotFoundError(absl::StrCat("item ", id, " is not in collection '", name(),
+                                            "' (version ", version_, ", ", count(), " items)"));
   }
   return static_cast<uint32_t>(it - begin);
 }
@@ -276,7 +296,8 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
   f.collection_ = this;
   if (spec.max_content > ContentLevel::kAdult || spec.min_content > ContentLevel::kAdult) {
     return absl::InvalidArgumentError(
-        "unknown content level in the filter; use CONTENT_LEVEL_GENERAL, _MATURE or _ADULT (or leave it unset)");
+        "unknown content level in the filter; use CONTENT_LEVEL_GENERAL, _MATURE or _ADULT (or "
+        "leave it unset)");
   }
   for (int64_t id : spec.exclude_ids) {
     if (auto row = RowOf(id); row.ok()) f.excluded_.insert(*row);
@@ -286,7 +307,8 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
        spec.min_content != ContentLevel::kGeneral) &&
       !items_) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "collection '", name(), "' has no item metadata, so it cannot filter by genre, type or content level"));
+        "collection '", name(),
+        "' has no item metadata, so it cannot filter by genre, type or content level"));
   }
   f.max_content_ = spec.max_content;
   f.min_content_ = spec.min_content;
@@ -309,9 +331,9 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
     for (const std::string& g : spec.genres) {
       const std::optional<uint32_t> bit = items_->GenreBit(absl::StripAsciiWhitespace(g));
       if (!bit) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("unknown genre '", Quote(g), "' in the filter; collection '", name(),
-                         "' has: ", absl::StrJoin(genres(), ", ")));
+        return absl::InvalidArgumentError(absl::StrCat("unknown genre '", Quote(g),
+                                                       "' in the filter; collection '", name(),
+                                                       "' has: ", absl::StrJoin(genres(), ", ")));
       }
       f.genre_mask_[*bit / 64] |= uint64_t{1} << (*bit % 64);
     }
@@ -321,9 +343,9 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
     for (const std::string& t : spec.types) {
       const std::optional<uint16_t> type = items_->TypeIndex(absl::StripAsciiWhitespace(t));
       if (!type) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("unknown type '", Quote(t), "' in the filter; collection '", name(),
-                         "' has: ", absl::StrJoin(types(), ", ")));
+        return absl::InvalidArgumentError(absl::StrCat("unknown type '", Quote(t),
+                                                       "' in the filter; collection '", name(),
+                                                       "' has: ", absl::StrJoin(types(), ", ")));
       }
       f.type_allowed_[*type] = true;
     }
@@ -331,8 +353,8 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
   return f;
 }
 
-absl::Status Collection::Search(const float* queries, size_t n, int k,
-                                const CompiledFilter* filter, absl::Time deadline,
+absl::Status Collection::Search(const float* queries, size_t n, int k, const CompiledFilter* filter,
+                                absl::Time deadline,
                                 std::vector<std::vector<Neighbor>>* results) const {
   SearchParams params;
   params.k = k;
@@ -354,7 +376,8 @@ absl::Status Collection::Search(const float* queries, size_t n, int k,
         if (allowed_rows.size() * 20 <= count()) allowed_rows.push_back(row);
       }
     }
-    if (allowed * 20 <= count()) return exact_->SearchRows(queries, n, allowed_rows, params, results);
+    if (allowed * 20 <= count())
+      return exact_->SearchRows(queries, n, allowed_rows, params, results);
   }
   SIMSEARCH_RETURN_IF_ERROR(ann_->Search(queries, n, params, results));
   const size_t want = static_cast<size_t>(std::min<uint64_t>(allowed, static_cast<uint64_t>(k)));
@@ -370,7 +393,8 @@ absl::Status Collection::Search(const float* queries, size_t n, int k,
 }
 
 absl::Status Collection::EncodeText(const std::string& text, std::vector<float>* out) const {
-  if (encoder_ == nullptr) return absl::FailedPreconditionError(absl::StrCat("collection '", name(), "' has no encoder"));
+  if (encoder_ == nullptr)
+    return absl::FailedPreconditionError(absl::StrCat("collection '", name(), "' has no encoder"));
   {
     absl::MutexLock lock(&text_cache_mu_);
     if (auto it = text_young_.find(text); it != text_young_.end()) {
@@ -413,9 +437,10 @@ absl::Status Collection::CheckIntact() const {
   const std::string prefix = dir_ + "/";
   for (const std::string& path : DamagedMappings()) {
     if (absl::StartsWith(path, prefix)) {
-      return absl::UnavailableError(absl::StrCat(
-          "collection '", name(), "' version ", version_, " was damaged on disk while served (",
-          path.substr(prefix.size()), " shrank); the engine withdraws it at its next reload; retry"));
+      return absl::UnavailableError(
+          absl::StrCat("collection '", name(), "' version ", version_,
+                       " was damaged on disk while served (", path.substr(prefix.size()),
+                       " shrank); the engine withdraws it at its next reload; retry"));
     }
   }
   return absl::OkStatus();
@@ -431,14 +456,16 @@ absl::Status Collection::CheckIntegrity() const {
     }
     if (static_cast<uint64_t>(st.st_size) != f.bytes) {
       return absl::DataLossError(absl::StrCat(path, ": size changed on disk while served (",
-                                              st.st_size, " bytes, the manifest says ", f.bytes, ")"));
+                                              st.st_size, " bytes, the manifest says ", f.bytes,
+                                              ")"));
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status Collection::SearchExact(const float* queries, size_t n, int k, const CompiledFilter* filter,
-                                     absl::Time deadline, std::vector<std::vector<Neighbor>>* results) const {
+absl::Status Collection::SearchExact(const float* queries, size_t n, int k,
+                                     const CompiledFilter* filter, absl::Time deadline,
+                                     std::vector<std::vector<Neighbor>>* results) const {
   SearchParams params;
   params.k = k;
   params.deadline = deadline;
@@ -446,10 +473,12 @@ absl::Status Collection::SearchExact(const float* queries, size_t n, int k, cons
   return exact_->Search(queries, n, params, results);
 }
 
-absl::Status Collection::SearchSimilar(const float* queries, size_t n, int k, const CompiledFilter* filter,
-                                       absl::Time deadline, std::vector<std::vector<Neighbor>>* results) const {
+absl::Status Collection::SearchSimilar(const float* queries, size_t n, int k,
+                                       const CompiledFilter* filter, absl::Time deadline,
+                                       std::vector<std::vector<Neighbor>>* results) const {
   if (similar_exact_ == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat("collection '", name(), "' ranks no similar space"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("collection '", name(), "' ranks no similar space"));
   }
   SearchParams params;
   params.k = k;
@@ -461,7 +490,8 @@ absl::Status Collection::SearchSimilar(const float* queries, size_t n, int k, co
 std::vector<TitleMatch> Collection::LookupTitle(absl::string_view query, size_t limit) const {
   if (titles_) return titles_->Lookup(query, limit);
   if (!items_) return {};
-  std::call_once(titles_once_, [this] { built_titles_.emplace(TitleIndex::Build(*items_, ids_.int64s())); });
+  std::call_once(titles_once_,
+                 [this] { built_titles_.emplace(TitleIndex::Build(*items_, ids_.int64s())); });
   return built_titles_->Lookup(query, limit);
 }
 

@@ -5,8 +5,8 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,12 +20,12 @@
 #include "core/catalog.h"
 #include "core/fold_in.h"
 #include "core/item_store.h"
+#include "core/lexical.h"
 #include "core/manifest.h"
 #include "core/query.h"
 #include "engine/exact_searcher.h"
 #include "engine/searcher.h"
 #include "engine/title_index.h"
-#include "core/lexical.h"
 #include "models/text/encoder.h"
 
 namespace simsearch {
@@ -42,7 +42,8 @@ class CompiledFilter final : public RowFilter {
   bool exclusions_only() const {
     return genre_mask_.empty() && type_allowed_.empty() && genre_exclude_mask_.empty() &&
            type_excluded_.empty() && max_content_ == ContentLevel::kAdult &&
-           min_content_ == ContentLevel::kGeneral && franchises_.empty() && exclude_franchises_.empty();
+           min_content_ == ContentLevel::kGeneral && franchises_.empty() &&
+           exclude_franchises_.empty();
   }
   void Exclude(uint32_t row) { excluded_.insert(row); }
   size_t excluded_count() const { return excluded_.size(); }
@@ -51,13 +52,13 @@ class CompiledFilter final : public RowFilter {
   friend class Collection;
   const Collection* collection_ = nullptr;
   absl::flat_hash_set<uint32_t> excluded_;
-  std::vector<uint64_t> genre_mask_;          // bit g set: genre g accepted
-  std::vector<bool> type_allowed_;            // by type index (0 = unknown type)
-  std::vector<uint64_t> genre_exclude_mask_;  // bit g set: genre g refused
-  std::vector<bool> type_excluded_;           // by type index
+  std::vector<uint64_t> genre_mask_;                   // bit g set: genre g accepted
+  std::vector<bool> type_allowed_;                     // by type index (0 = unknown type)
+  std::vector<uint64_t> genre_exclude_mask_;           // bit g set: genre g refused
+  std::vector<bool> type_excluded_;                    // by type index
   ContentLevel max_content_ = ContentLevel::kAdult;    // kAdult: no limit
   ContentLevel min_content_ = ContentLevel::kGeneral;  // kGeneral: no limit
-  absl::flat_hash_set<int64_t> franchises_;           // non-empty: keep only these
+  absl::flat_hash_set<int64_t> franchises_;            // non-empty: keep only these
   absl::flat_hash_set<int64_t> exclude_franchises_;
 };
 
@@ -142,7 +143,9 @@ class Collection {
   // Precomputed "more like this" (manifest "neighbours"): the exact top neighbours_k()
   // of each item, best first (rows and scores), the item itself excluded. 0: none.
   uint64_t neighbours_k() const { return manifest_.neighbours_k; }
-  const uint32_t* neighbour_rows(uint32_t row) const { return neighbours_.uint32s() + uint64_t{row} * neighbours_k(); }
+  const uint32_t* neighbour_rows(uint32_t row) const {
+    return neighbours_.uint32s() + uint64_t{row} * neighbours_k();
+  }
   const float* neighbour_scores(uint32_t row) const {
     return neighbour_scores_.floats() + uint64_t{row} * neighbours_k();
   }
@@ -151,14 +154,17 @@ class Collection {
   // similar_vectors.f32 for queries of that space. Only when has_similar().
   bool has_similar() const { return similar_exact_ != nullptr; }
   absl::Status SearchSimilar(const float* queries, size_t n, int k, const CompiledFilter* filter,
-                             absl::Time deadline, std::vector<std::vector<Neighbor>>* results) const;
+                             absl::Time deadline,
+                             std::vector<std::vector<Neighbor>>* results) const;
   // Watch lists folded in as a user (core/fold_in.h): the Gram matrix (dims x dims) of the
   // query-side vectors and the parameters; gram() is nullptr without ("fold_in" absent).
   const float* gram() const { return manifest_.has_fold_in ? gram_.floats() : nullptr; }
   FoldInParams fold_in() const { return {manifest_.fold_in_alpha, manifest_.fold_in_lambda}; }
   // The fold-in prior (manifest fold_in.prior > 0): the mean user vector, and its weight
   // MU (divided by the list's liked items at query time); nullptr and 0 without.
-  const float* fold_in_prior_vector() const { return fold_in_prior_.empty() ? nullptr : fold_in_prior_.data(); }
+  const float* fold_in_prior_vector() const {
+    return fold_in_prior_.empty() ? nullptr : fold_in_prior_.data();
+  }
   float fold_in_prior() const { return fold_in_prior_.empty() ? 0.0f : manifest_.fold_in_prior; }
 
   // The collection's text encoder, or nullptr.
@@ -214,10 +220,10 @@ class Collection {
   std::optional<ItemStore> items_;  // mapped (item_* files), or built from items.jsonl
   std::unique_ptr<ExactSearcher> exact_;
   MappedArray similar_vectors_;
-  MappedArray neighbours_, neighbour_scores_;  // with manifest "neighbours"
+  MappedArray neighbours_, neighbour_scores_;     // with manifest "neighbours"
   std::unique_ptr<ExactSearcher> similar_exact_;  // null without "similar"
   MappedArray gram_;
-  MappedArray provenance_;  // with manifest "provenance"
+  MappedArray provenance_;            // with manifest "provenance"
   std::vector<float> fold_in_prior_;  // mean user vector, with manifest fold_in.prior > 0
   std::unique_ptr<Searcher> ann_;     // null for flat collections
   // Mapped (title_* files). Bundles from before the binary form build it on the first
@@ -232,7 +238,8 @@ class Collection {
   mutable TextCache text_old_ ABSL_GUARDED_BY(text_cache_mu_);
   mutable TextCacheStats text_stats_ ABSL_GUARDED_BY(text_cache_mu_);
   // Puts `text` into the young generation, turning it old first if it is full.
-  void CacheText(std::string text, std::vector<float> vector) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(text_cache_mu_);
+  void CacheText(std::string text, std::vector<float> vector) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(text_cache_mu_);
   std::optional<LexicalIndex> lexical_;
 };
 

@@ -8,14 +8,14 @@
 #include <mutex>
 #include <thread>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_join.h"
-#include "core/status_macros.h"
-#include "core/quote.h"
-#include "core/lexical.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/lexical.h"
+#include "core/quote.h"
+#include "core/status_macros.h"
 
 namespace simsearch {
 namespace {
@@ -65,8 +65,8 @@ absl::StatusOr<std::shared_ptr<const Collection>> Engine::GetCollection(
     std::vector<std::string> names;
     for (const auto& s : registry_->List()) names.push_back(s->name());
     return absl::NotFoundError(absl::StrCat(
-        "unknown collection '", Quote(name), "'; served: ",
-        names.empty() ? std::string("none") : absl::StrJoin(names, ", ")));
+        "unknown collection '", Quote(name),
+        "'; served: ", names.empty() ? std::string("none") : absl::StrJoin(names, ", ")));
   }
   return c;
 }
@@ -82,9 +82,9 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
     case SearchQuery::Kind::kVector: {
       if (q.vector.empty()) return absl::InvalidArgumentError("empty query vector");
       if (q.vector.size() != d) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "query vector has ", q.vector.size(), " components but collection '", c.name(),
-            "' has ", d, " dimensions"));
+        return absl::InvalidArgumentError(absl::StrCat("query vector has ", q.vector.size(),
+                                                       " components but collection '", c.name(),
+                                                       "' has ", d, " dimensions"));
       }
       for (size_t j = 0; j < d; ++j) {
         if (!std::isfinite(q.vector[j])) {
@@ -112,17 +112,18 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
     }
     case SearchQuery::Kind::kText: {
       if (c.encoder() == nullptr) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "collection '", c.name(), "' has no text encoder, so it cannot search by text; use a "
-            "collection built with one (simsearch-indexer --encoder), e.g. synopsis"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("collection '", c.name(),
+                         "' has no text encoder, so it cannot search by text; use a "
+                         "collection built with one (simsearch-indexer --encoder), e.g. synopsis"));
       }
       SIMSEARCH_RETURN_IF_ERROR(CheckText(q));
       std::vector<float> v;
       SIMSEARCH_RETURN_IF_ERROR(c.EncodeText(q.text, &v));
       if (v.size() != d || std::all_of(v.begin(), v.end(), [](float x) { return x == 0.0f; })) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "the encoder of collection '", c.name(), "' knows none of the words in \"",
-            Quote(q.text, 80), "\"; try other words"));
+        return absl::InvalidArgumentError(absl::StrCat("the encoder of collection '", c.name(),
+                                                       "' knows none of the words in \"",
+                                                       Quote(q.text, 80), "\"; try other words"));
       }
       std::copy(v.begin(), v.end(), out);
       break;
@@ -148,8 +149,8 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
                                                        " (at most ", limits_.max_ids, ")"));
       }
       if (!(q.negative_weight > 0.0f && q.negative_weight <= 1.0f)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "negative_weight must be in (0, 1], got ", q.negative_weight));
+        return absl::InvalidArgumentError(
+            absl::StrCat("negative_weight must be in (0, 1], got ", q.negative_weight));
       }
       if (c.gram() != nullptr) {
         // Folded in as a user (core/fold_in.h): the vector the model would have learned
@@ -166,16 +167,17 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
           own_rows->push_back(row);
         }
         // A short list leans on the typical user (the prior, weight MU / liked items).
-        SIMSEARCH_RETURN_IF_ERROR(FoldInUser(c.gram(), static_cast<int>(d), liked, disliked, q.negative_weight,
-                                             c.fold_in(), out, c.fold_in_prior_vector(),
-                                             c.fold_in_prior() / static_cast<float>(liked.size())));
+        SIMSEARCH_RETURN_IF_ERROR(FoldInUser(
+            c.gram(), static_cast<int>(d), liked, disliked, q.negative_weight, c.fold_in(), out,
+            c.fold_in_prior_vector(), c.fold_in_prior() / static_cast<float>(liked.size())));
         break;
       }
       std::vector<double> acc(d, 0.0);
       for (int sign : {1, -1}) {
         const auto& ids = sign > 0 ? q.positive_ids : q.negative_ids;
         if (ids.empty()) continue;
-        const double w = (sign > 0 ? 1.0 : -double{q.negative_weight}) / static_cast<double>(ids.size());
+        const double w =
+            (sign > 0 ? 1.0 : -double{q.negative_weight}) / static_cast<double>(ids.size());
         for (int64_t id : ids) {
           SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(id));
           const float* v = c.query_vector(row);
@@ -214,23 +216,24 @@ absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
   }
   if (queries.empty()) return absl::InvalidArgumentError("no queries: send at least one");
   if (queries.size() > static_cast<size_t>(limits_.max_batch)) {
-    return absl::InvalidArgumentError(absl::StrCat("too many queries in one batch: ",
-                                                   queries.size(), " (at most ",
-                                                   limits_.max_batch, "); split the batch"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("too many queries in one batch: ", queries.size(), " (at most ",
+                     limits_.max_batch, "); split the batch"));
   }
   if (filter.exclude_ids.size() > static_cast<size_t>(limits_.max_ids)) {
-    return absl::InvalidArgumentError(absl::StrCat("too many exclude_ids: ",
-                                                   filter.exclude_ids.size(), " (at most ",
-                                                   limits_.max_ids, ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "too many exclude_ids: ", filter.exclude_ids.size(), " (at most ", limits_.max_ids, ")"));
   }
   if (filter.franchises.size() > static_cast<size_t>(limits_.max_ids) ||
       filter.exclude_franchises.size() > static_cast<size_t>(limits_.max_ids)) {
-    return absl::InvalidArgumentError(absl::StrCat("too many franchise ids in the filter: at most ",
-                                                   limits_.max_ids, " in franchise_ids and in exclude_franchise_ids"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("too many franchise ids in the filter: at most ", limits_.max_ids,
+                     " in franchise_ids and in exclude_franchise_ids"));
   }
-  if (filter.genres.size() > 256 || filter.types.size() > 256 || filter.exclude_genres.size() > 256 ||
-      filter.exclude_types.size() > 256) {
-    return absl::InvalidArgumentError("too many genres or types in the filter (at most 256 of each)");
+  if (filter.genres.size() > 256 || filter.types.size() > 256 ||
+      filter.exclude_genres.size() > 256 || filter.exclude_types.size() > 256) {
+    return absl::InvalidArgumentError(
+        "too many genres or types in the filter (at most 256 of each)");
   }
   SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
   return SearchIn(std::move(c), queries, k, filter, deadline);
@@ -238,7 +241,8 @@ absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
 
 absl::StatusOr<SearchResults> Engine::SearchIn(std::shared_ptr<const Collection> c,
                                                const std::vector<SearchQuery>& queries, int k,
-                                               const FilterSpec& filter, absl::Time deadline) const {
+                                               const FilterSpec& filter,
+                                               absl::Time deadline) const {
   // Whatever the outcome, if a mapped file of this version shrank meanwhile, the query
   // vectors, rows or ids may have been zeros: that, not the outcome, is the answer.
   auto result = SearchUnchecked(c, queries, k, filter, deadline);
@@ -251,18 +255,20 @@ absl::Status Engine::CheckText(const SearchQuery& q) const {
     return absl::InvalidArgumentError("empty text query: give some words to search for");
   }
   if (q.text.size() > limits_.max_text_query_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat("text query is ", q.text.size(), " bytes (at most ",
-                                                   limits_.max_text_query_bytes, ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "text query is ", q.text.size(), " bytes (at most ", limits_.max_text_query_bytes, ")"));
   }
   const TextOptions& o = q.text_options;
   if (o.fusion != Fusion::kDefault && o.fusion != Fusion::kRrf && o.fusion != Fusion::kConvex) {
     return absl::InvalidArgumentError("unknown fusion; use rrf or convex");
   }
   if (o.rrf_k && !(std::isfinite(*o.rrf_k) && *o.rrf_k > 0)) {
-    return absl::InvalidArgumentError(absl::StrCat("rrf_k must be a positive number, got ", *o.rrf_k));
+    return absl::InvalidArgumentError(
+        absl::StrCat("rrf_k must be a positive number, got ", *o.rrf_k));
   }
   if (o.dense_weight && !(*o.dense_weight >= 0 && *o.dense_weight <= 1)) {
-    return absl::InvalidArgumentError(absl::StrCat("dense_weight must be in [0, 1], got ", *o.dense_weight));
+    return absl::InvalidArgumentError(
+        absl::StrCat("dense_weight must be in [0, 1], got ", *o.dense_weight));
   }
   return absl::OkStatus();
 }
@@ -271,20 +277,23 @@ namespace {
 absl::StatusOr<TextMode> ResolveTextMode(const Collection& c, TextMode asked) {
   const bool dense = c.encoder() != nullptr, lexical = c.lexical() != nullptr;
   auto missing = [&](absl::string_view what, absl::string_view how) {
-    return absl::FailedPreconditionError(absl::StrCat("collection '", c.name(), "' has no ", what, how));
+    return absl::FailedPreconditionError(
+        absl::StrCat("collection '", c.name(), "' has no ", what, how));
   };
   switch (asked) {
     case TextMode::kDefault:
       if (dense && lexical) return TextMode::kHybrid;
       if (lexical) return TextMode::kLexical;
       if (dense) return TextMode::kDense;
-      return missing("text encoder and no lexical index, so it cannot search by text",
-                     "; use a collection built with one (simsearch-indexer --encoder or --lexical), "
-                     "e.g. synopsis");
+      return missing(
+          "text encoder and no lexical index, so it cannot search by text",
+          "; use a collection built with one (simsearch-indexer --encoder or --lexical), "
+          "e.g. synopsis");
     case TextMode::kDense:
       if (!dense) {
-        return missing("text encoder, so it cannot search by text in mode dense",
-                       lexical ? "; use mode lexical" : "; use a collection built with one, e.g. synopsis");
+        return missing(
+            "text encoder, so it cannot search by text in mode dense",
+            lexical ? "; use mode lexical" : "; use a collection built with one, e.g. synopsis");
       }
       return asked;
     case TextMode::kLexical:
@@ -296,7 +305,8 @@ absl::StatusOr<TextMode> ResolveTextMode(const Collection& c, TextMode asked) {
     case TextMode::kHybrid:
       if (!dense || !lexical) {
         return missing(dense ? "lexical index" : "text encoder",
-                       absl::StrCat(", so it cannot search in mode hybrid; use mode ", dense ? "dense" : "lexical"));
+                       absl::StrCat(", so it cannot search in mode hybrid; use mode ",
+                                    dense ? "dense" : "lexical"));
       }
       return asked;
   }
@@ -306,18 +316,22 @@ absl::StatusOr<TextMode> ResolveTextMode(const Collection& c, TextMode asked) {
 
 std::string TextSearchDescription(const Collection& c) {
   const bool dense = c.encoder() != nullptr, lexical = c.lexical() != nullptr;
-  const std::string bm25 = lexical ? absl::StrCat("BM25 over ", c.lexical()->terms(), " terms") : "";
-  const std::string enc = dense ? absl::StrCat("dense (", c.manifest().encoder_description, ")") : "";
+  const std::string bm25 =
+      lexical ? absl::StrCat("BM25 over ", c.lexical()->terms(), " terms") : "";
+  const std::string enc =
+      dense ? absl::StrCat("dense (", c.manifest().encoder_description, ")") : "";
   if (dense && lexical) {
-    return absl::StrCat("hybrid: ", kDefaultDenseWeight, " x ", enc, " + ", 1 - kDefaultDenseWeight, " x ", bm25,
-                        ", scores min-max normalised over each side's best ", kFusionDepth);
+    return absl::StrCat("hybrid: ", kDefaultDenseWeight, " x ", enc, " + ", 1 - kDefaultDenseWeight,
+                        " x ", bm25, ", scores min-max normalised over each side's best ",
+                        kFusionDepth);
   }
   return dense ? enc : bm25;
 }
 
 absl::StatusOr<SearchResults> Engine::SearchUnchecked(const std::shared_ptr<const Collection>& c,
-                                                      const std::vector<SearchQuery>& queries, int k,
-                                                      const FilterSpec& filter, absl::Time deadline) const {
+                                                      const std::vector<SearchQuery>& queries,
+                                                      int k, const FilterSpec& filter,
+                                                      absl::Time deadline) const {
   SIMSEARCH_ASSIGN_OR_RETURN(CompiledFilter compiled, c->CompileFilter(filter));
   const size_t n = queries.size();
   std::vector<const SearchQuery*> by_vector;
@@ -342,7 +356,8 @@ absl::StatusOr<SearchResults> Engine::SearchUnchecked(const std::shared_ptr<cons
   if (!by_vector.empty()) {
     std::vector<std::vector<Hit>> hits;
     SIMSEARCH_RETURN_IF_ERROR(SearchVectors(*c, by_vector, by_vector_index, n, k,
-                                            by_text_index.empty() ? std::move(compiled) : compiled, deadline, &hits));
+                                            by_text_index.empty() ? std::move(compiled) : compiled,
+                                            deadline, &hits));
     for (size_t j = 0; j < hits.size(); ++j) out.hits[by_vector_index[j]] = std::move(hits[j]);
   }
   for (size_t i : by_text_index) {
@@ -354,12 +369,14 @@ absl::StatusOr<SearchResults> Engine::SearchUnchecked(const std::shared_ptr<cons
 }
 
 absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextMode mode, int k,
-                                const CompiledFilter& compiled, absl::Time deadline, std::vector<Hit>* hits) const {
+                                const CompiledFilter& compiled, absl::Time deadline,
+                                std::vector<Hit>* hits) const {
   const std::vector<std::string> tokens = LexicalTokens(q.text);
   const int depth = mode == TextMode::kHybrid ? std::max(k, kFusionDepth) : k;
   std::function<bool(uint32_t)> allowed;
   if (!compiled.empty()) allowed = [&compiled](uint32_t row) { return compiled.Allows(row); };
-  const std::vector<LexicalHit> lexical = c.lexical()->SearchTerms(tokens, static_cast<size_t>(depth), allowed);
+  const std::vector<LexicalHit> lexical =
+      c.lexical()->SearchTerms(tokens, static_cast<size_t>(depth), allowed);
   std::vector<Neighbor> dense;
   bool dense_knows = false;
   if (mode == TextMode::kHybrid) {
@@ -379,13 +396,15 @@ absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextM
   if (tokens.empty() && !dense_knows) {
     return absl::InvalidArgumentError(absl::StrCat(
         "\"", Quote(q.text, 80), "\" has ",
-        mode == TextMode::kHybrid ? "no word the encoder knows and no word the lexical index searches"
-                                  : "only stop words and punctuation, which the lexical index does not search",
+        mode == TextMode::kHybrid
+            ? "no word the encoder knows and no word the lexical index searches"
+            : "only stop words and punctuation, which the lexical index does not search",
         "; try other words"));
   }
   hits->clear();
   if (mode == TextMode::kLexical) {
-    for (const LexicalHit& h : lexical) hits->push_back({c.id(h.row), h.score, c.item(h.row), h.row});
+    for (const LexicalHit& h : lexical)
+      hits->push_back({c.id(h.row), h.score, c.item(h.row), h.row});
     return absl::OkStatus();
   }
   // Fusion of the two lists over their union; a row missing from a list gets nothing
@@ -405,14 +424,16 @@ absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextM
         fused[row_of(r)] += weight * (hi > lo ? (scores(r) - lo) / (hi - lo) : 1.0);
       }
     };
-    add([&](size_t r) { return double{dense[r].score}; }, dense.size(), w, [&](size_t r) { return dense[r].row; });
+    add([&](size_t r) { return double{dense[r].score}; }, dense.size(), w,
+        [&](size_t r) { return dense[r].row; });
     add([&](size_t r) { return double{lexical[r].score}; }, lexical.size(), 1 - w,
         [&](size_t r) { return lexical[r].row; });
   } else {
     // Weighted RRF, scaled so that dense_weight 0.5 is the classic sum of 1 / (k + rank).
     const double rrf_k = o.rrf_k.value_or(kDefaultRrfK);
     const double w = o.dense_weight.value_or(0.5);
-    for (size_t r = 0; r < dense.size(); ++r) fused[dense[r].row] += 2 * w / (rrf_k + static_cast<double>(r + 1));
+    for (size_t r = 0; r < dense.size(); ++r)
+      fused[dense[r].row] += 2 * w / (rrf_k + static_cast<double>(r + 1));
     for (size_t r = 0; r < lexical.size(); ++r) {
       fused[lexical[r].row] += 2 * (1 - w) / (rrf_k + static_cast<double>(r + 1));
     }
@@ -420,18 +441,20 @@ absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextM
   std::vector<std::pair<double, uint32_t>> ranked;
   ranked.reserve(fused.size());
   for (const auto& [row, score] : fused) ranked.emplace_back(score, row);
-  auto better = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
+  auto better = [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  };
   const size_t keep = std::min(ranked.size(), static_cast<size_t>(k));
   std::partial_sort(ranked.begin(), ranked.begin() + static_cast<long>(keep), ranked.end(), better);
   for (size_t i = 0; i < keep; ++i) {
-    hits->push_back({c.id(ranked[i].second), static_cast<float>(ranked[i].first), c.item(ranked[i].second),
-                     ranked[i].second});
+    hits->push_back({c.id(ranked[i].second), static_cast<float>(ranked[i].first),
+                     c.item(ranked[i].second), ranked[i].second});
   }
   return absl::OkStatus();
 }
 
-bool Engine::AnswerFromNeighbours(const Collection& c, const SearchQuery& q, int k, const CompiledFilter& compiled,
-                                  std::vector<Hit>* hits) const {
+bool Engine::AnswerFromNeighbours(const Collection& c, const SearchQuery& q, int k,
+                                  const CompiledFilter& compiled, std::vector<Hit>* hits) const {
   const uint64_t kk = c.neighbours_k();
   hits->clear();
   if (kk < static_cast<uint64_t>(k) && c.manifest().neighbours_fusion.empty()) return false;
@@ -443,7 +466,7 @@ bool Engine::AnswerFromNeighbours(const Collection& c, const SearchQuery& q, int
   for (uint64_t j = 0; j < kk && hits->size() < static_cast<size_t>(k); ++j) {
     const uint32_t r = rows[j];
     if (r == kNoNeighbours) break;  // a list shorter than k (hubs capped): the search fills
-    if (r >= c.count()) {  // damaged: --verify checksums catches it; search meanwhile
+    if (r >= c.count()) {           // damaged: --verify checksums catches it; search meanwhile
       hits->clear();
       return false;
     }
@@ -455,10 +478,12 @@ bool Engine::AnswerFromNeighbours(const Collection& c, const SearchQuery& q, int
 
 absl::Status Engine::ComputeItemNeighbours(const Collection& c, int k, int threads,
                                            const std::function<void(double)>& progress,
-                                           std::vector<uint32_t>* rows, std::vector<float>* scores) const {
+                                           std::vector<uint32_t>* rows,
+                                           std::vector<float>* scores) const {
   const uint64_t n = c.count();
   if (k < 1 || static_cast<uint64_t>(k) >= n) {
-    return absl::InvalidArgumentError(absl::StrCat("neighbours: k must be in 1..", n - 1, ", got ", k));
+    return absl::InvalidArgumentError(
+        absl::StrCat("neighbours: k must be in 1..", n - 1, ", got ", k));
   }
   SIMSEARCH_ASSIGN_OR_RETURN(CompiledFilter none, c.CompileFilter({}));
   rows->assign(n * static_cast<uint64_t>(k), 0);
@@ -480,7 +505,9 @@ absl::Status Engine::ComputeItemNeighbours(const Collection& c, int k, int threa
       return false;
     }
     if (found->size() != static_cast<size_t>(k)) {
-      if (error.ok()) error = absl::InternalError(absl::StrCat("neighbours: item row ", row, " got ", found->size(), " of ", k));
+      if (error.ok())
+        error = absl::InternalError(
+            absl::StrCat("neighbours: item row ", row, " got ", found->size(), " of ", k));
       return false;
     }
     for (int j = 0; j < k; ++j) {
@@ -504,23 +531,27 @@ absl::Status Engine::ComputeItemNeighbours(const Collection& c, int k, int threa
       queries.clear();
       ptrs.clear();
       index.clear();
-      for (uint64_t row = start; row < end; ++row) queries.push_back(SearchQuery::Item(c.id(static_cast<uint32_t>(row))));
+      for (uint64_t row = start; row < end; ++row)
+        queries.push_back(SearchQuery::Item(c.id(static_cast<uint32_t>(row))));
       for (size_t i = 0; i < queries.size(); ++i) {
         ptrs.push_back(&queries[i]);
         index.push_back(i);
       }
-      absl::Status st = ScanVectors(c, ptrs, index, ptrs.size(), k, none, absl::InfiniteFuture(), &hits, /*exact=*/true);
+      absl::Status st = ScanVectors(c, ptrs, index, ptrs.size(), k, none, absl::InfiniteFuture(),
+                                    &hits, /*exact=*/true);
       for (uint64_t row = start; row < end; ++row) {
         const size_t i = static_cast<size_t>(row - start);
         if (st.code() == absl::StatusCode::kInvalidArgument) {
-          absl::Status alone = ScanVectors(c, {ptrs[i]}, {0}, 1, k, none, absl::InfiniteFuture(), &hits, true);
+          absl::Status alone =
+              ScanVectors(c, {ptrs[i]}, {0}, 1, k, none, absl::InfiniteFuture(), &hits, true);
           if (!store(row, alone, alone.ok() ? &hits[0] : nullptr)) return;
         } else if (!store(row, st, st.ok() ? &hits[i] : nullptr)) {
           return;
         }
       }
       const uint64_t d = done.fetch_add(end - start) + (end - start);
-      if (progress && d / 256 != (d - (end - start)) / 256) progress(static_cast<double>(d) / static_cast<double>(n));
+      if (progress && d / 256 != (d - (end - start)) / 256)
+        progress(static_cast<double>(d) / static_cast<double>(n));
     }
   };
   std::vector<std::thread> pool;
@@ -531,9 +562,11 @@ absl::Status Engine::ComputeItemNeighbours(const Collection& c, int k, int threa
   return error;
 }
 
-absl::Status Engine::SearchVectors(const Collection& c, const std::vector<const SearchQuery*>& queries,
-                                   const std::vector<size_t>& index, size_t total, int k, CompiledFilter compiled,
-                                   absl::Time deadline, std::vector<std::vector<Hit>>* hits, bool exact) const {
+absl::Status Engine::SearchVectors(const Collection& c,
+                                   const std::vector<const SearchQuery*>& queries,
+                                   const std::vector<size_t>& index, size_t total, int k,
+                                   CompiledFilter compiled, absl::Time deadline,
+                                   std::vector<std::vector<Hit>>* hits, bool exact) const {
   const size_t n = queries.size();
   if (exact || c.neighbours_k() == 0) {
     return ScanVectors(c, queries, index, total, k, std::move(compiled), deadline, hits, exact);
@@ -544,7 +577,8 @@ absl::Status Engine::SearchVectors(const Collection& c, const std::vector<const 
   std::vector<const SearchQuery*> rest;
   std::vector<size_t> rest_at, rest_index;
   for (size_t i = 0; i < n; ++i) {
-    if (queries[i]->kind == SearchQuery::Kind::kItem && AnswerFromNeighbours(c, *queries[i], k, compiled, &(*hits)[i])) {
+    if (queries[i]->kind == SearchQuery::Kind::kItem &&
+        AnswerFromNeighbours(c, *queries[i], k, compiled, &(*hits)[i])) {
       continue;
     }
     rest.push_back(queries[i]);
@@ -557,10 +591,11 @@ absl::Status Engine::SearchVectors(const Collection& c, const std::vector<const 
   const bool fused = !c.manifest().neighbours_fusion.empty();
   size_t listed = 0;
   for (size_t j = 0; j < rest.size(); ++j) listed = std::max(listed, (*hits)[rest_at[j]].size());
-  const int scan_k = fused ? static_cast<int>(std::min<size_t>(static_cast<size_t>(k) + listed, c.count())) : k;
+  const int scan_k =
+      fused ? static_cast<int>(std::min<size_t>(static_cast<size_t>(k) + listed, c.count())) : k;
   std::vector<std::vector<Hit>> scanned;
-  SIMSEARCH_RETURN_IF_ERROR(
-      ScanVectors(c, rest, rest_index, total, scan_k, std::move(compiled), deadline, &scanned, false));
+  SIMSEARCH_RETURN_IF_ERROR(ScanVectors(c, rest, rest_index, total, scan_k, std::move(compiled),
+                                        deadline, &scanned, false));
   for (size_t j = 0; j < rest.size(); ++j) {
     std::vector<Hit>& out = (*hits)[rest_at[j]];
     if (!fused) {
@@ -577,20 +612,23 @@ absl::Status Engine::SearchVectors(const Collection& c, const std::vector<const 
   return absl::OkStatus();
 }
 
-absl::Status Engine::ScanVectors(const Collection& c_ref, const std::vector<const SearchQuery*>& queries,
-                                 const std::vector<size_t>& index, size_t total, int k, CompiledFilter compiled,
-                                 absl::Time deadline, std::vector<std::vector<Hit>>* hits, bool exact) const {
+absl::Status Engine::ScanVectors(const Collection& c_ref,
+                                 const std::vector<const SearchQuery*>& queries,
+                                 const std::vector<size_t>& index, size_t total, int k,
+                                 CompiledFilter compiled, absl::Time deadline,
+                                 std::vector<std::vector<Hit>>* hits, bool exact) const {
   const Collection* c = &c_ref;
   const size_t n = queries.size();
   const size_t d = c->dims();
   std::vector<float> x(n * d);
   std::vector<std::vector<uint32_t>> own(n);
   size_t most_own = 0;
-  std::vector<int> scale(n, 0);  // query i was multiplied by 2^-scale[i]
+  std::vector<int> scale(n, 0);     // query i was multiplied by 2^-scale[i]
   std::vector<char> similar(n, 0);  // query i is searched in the "more like this" space
   for (size_t i = 0; i < n; ++i) {
     bool s = false;
-    SIMSEARCH_RETURN_IF_ERROR(InQuery(BuildQuery(*c, *queries[i], &x[i * d], &own[i], &s), index[i], total));
+    SIMSEARCH_RETURN_IF_ERROR(
+        InQuery(BuildQuery(*c, *queries[i], &x[i * d], &own[i], &s), index[i], total));
     similar[i] = s;
     most_own = std::max(most_own, own[i].size());
     if (!c->cosine()) scale[i] = ScaleIntoSafeRange(&x[i * d], d);
@@ -605,7 +643,8 @@ absl::Status Engine::ScanVectors(const Collection& c_ref, const std::vector<cons
     fetch = static_cast<int>(std::min<uint64_t>(k + most_own, c->count()));
   }
   std::vector<std::vector<Neighbor>> found;
-  SIMSEARCH_RETURN_IF_ERROR(SearchBySpace(*c, x, similar, std::max(fetch, 1), &compiled, deadline, &found, exact));
+  SIMSEARCH_RETURN_IF_ERROR(
+      SearchBySpace(*c, x, similar, std::max(fetch, 1), &compiled, deadline, &found, exact));
 
   hits->assign(n, {});
   for (size_t i = 0; i < n; ++i) {
@@ -627,12 +666,14 @@ absl::Status Engine::ScanVectors(const Collection& c_ref, const std::vector<cons
 }
 
 absl::Status Engine::SearchBySpace(const Collection& c, const std::vector<float>& x,
-                                   const std::vector<char>& similar, int k, const CompiledFilter* filter,
-                                   absl::Time deadline, std::vector<std::vector<Neighbor>>* found, bool exact) const {
+                                   const std::vector<char>& similar, int k,
+                                   const CompiledFilter* filter, absl::Time deadline,
+                                   std::vector<std::vector<Neighbor>>* found, bool exact) const {
   const size_t n = similar.size(), d = c.dims();
   const size_t in_similar = static_cast<size_t>(std::count(similar.begin(), similar.end(), 1));
   if (in_similar == 0) {
-    return exact ? c.SearchExact(x.data(), n, k, filter, deadline, found) : c.Search(x.data(), n, k, filter, deadline, found);
+    return exact ? c.SearchExact(x.data(), n, k, filter, deadline, found)
+                 : c.Search(x.data(), n, k, filter, deadline, found);
   }
   if (in_similar == n) return c.SearchSimilar(x.data(), n, k, filter, deadline, found);
   // A batch of both kinds: one search per space, results put back in query order.
@@ -643,12 +684,14 @@ absl::Status Engine::SearchBySpace(const Collection& c, const std::vector<float>
     for (size_t i = 0; i < n; ++i) {
       if (similar[i] != space) continue;
       which.push_back(i);
-      qs.insert(qs.end(), x.begin() + static_cast<long>(i * d), x.begin() + static_cast<long>((i + 1) * d));
+      qs.insert(qs.end(), x.begin() + static_cast<long>(i * d),
+                x.begin() + static_cast<long>((i + 1) * d));
     }
     std::vector<std::vector<Neighbor>> part;
-    SIMSEARCH_RETURN_IF_ERROR(space ? c.SearchSimilar(qs.data(), which.size(), k, filter, deadline, &part)
-                                    : exact ? c.SearchExact(qs.data(), which.size(), k, filter, deadline, &part)
-                                            : c.Search(qs.data(), which.size(), k, filter, deadline, &part));
+    SIMSEARCH_RETURN_IF_ERROR(
+        space   ? c.SearchSimilar(qs.data(), which.size(), k, filter, deadline, &part)
+        : exact ? c.SearchExact(qs.data(), which.size(), k, filter, deadline, &part)
+                : c.Search(qs.data(), which.size(), k, filter, deadline, &part));
     for (size_t j = 0; j < which.size(); ++j) (*found)[which[j]] = std::move(part[j]);
   }
   return absl::OkStatus();
@@ -676,13 +719,12 @@ absl::StatusOr<TitleMatches> Engine::LookupTitle(absl::string_view collection,
                                                  std::optional<int> limit) const {
   const int n = limit.value_or(limits_.default_title_matches);
   if (n < 1 || n > limits_.max_title_matches) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "limit must be between 1 and ", limits_.max_title_matches, ", got ", n));
+    return absl::InvalidArgumentError(
+        absl::StrCat("limit must be between 1 and ", limits_.max_title_matches, ", got ", n));
   }
   if (query.size() > limits_.max_title_query_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat("title query is ", query.size(),
-                                                   " bytes (at most ",
-                                                   limits_.max_title_query_bytes, ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "title query is ", query.size(), " bytes (at most ", limits_.max_title_query_bytes, ")"));
   }
   SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
   if (!c->has_items()) {

@@ -25,8 +25,8 @@ namespace simsearch {
 struct EngineLimits {
   int default_k = 10;
   int max_k = 1000;
-  int max_batch = 64;        // queries in one batch search
-  int max_ids = 1000;        // ids in one request (exclusions, liked/disliked, lookups)
+  int max_batch = 64;  // queries in one batch search
+  int max_ids = 1000;  // ids in one request (exclusions, liked/disliked, lookups)
   int default_title_matches = 10;
   int max_title_matches = 100;
   size_t max_title_query_bytes = 256;
@@ -36,7 +36,7 @@ struct EngineLimits {
 struct Hit {
   int64_t id = 0;
   float score = 0;
-  ItemView item;  // empty when the collection has no metadata
+  ItemView item;     // empty when the collection has no metadata
   uint32_t row = 0;  // in the collection that answered
 };
 
@@ -86,8 +86,7 @@ class Engine {
 
   // Title matches in `collection`, best first; and, when another served collection holds
   // an anime that matches better and `collection` lacks it, that anime.
-  absl::StatusOr<TitleMatches> LookupTitle(absl::string_view collection,
-                                           absl::string_view query,
+  absl::StatusOr<TitleMatches> LookupTitle(absl::string_view collection, absl::string_view query,
                                            std::optional<int> limit) const;
 
   // NotFound listing the served collections when `name` is not one; Unavailable with
@@ -106,8 +105,8 @@ class Engine {
   // invalid (a zero vector) gets kNoNeighbours in its first slot. `threads` >= 1.
   static constexpr uint32_t kNoNeighbours = 0xffffffffu;
   absl::Status ComputeItemNeighbours(const Collection& c, int k, int threads,
-                                     const std::function<void(double)>& progress, std::vector<uint32_t>* rows,
-                                     std::vector<float>* scores) const;
+                                     const std::function<void(double)>& progress,
+                                     std::vector<uint32_t>* rows, std::vector<float>* scores) const;
 
  private:
   // Search on one version; fails with Collection::CheckIntact's error when a file of
@@ -117,35 +116,40 @@ class Engine {
                                          const FilterSpec& filter, absl::Time deadline) const;
   absl::StatusOr<SearchResults> SearchUnchecked(const std::shared_ptr<const Collection>& c,
                                                 const std::vector<SearchQuery>& queries, int k,
-                                                const FilterSpec& filter, absl::Time deadline) const;
+                                                const FilterSpec& filter,
+                                                absl::Time deadline) const;
   // The queries answered by vectors (all but lexical and hybrid text queries), in one
   // batch; `index[j]` is the position of `queries[j]` in the request (for messages).
   // Item queries the precomputed lists can answer are answered from them (not with
   // `exact`); the rest are scanned together (ScanVectors).
   absl::Status SearchVectors(const Collection& c, const std::vector<const SearchQuery*>& queries,
-                             const std::vector<size_t>& index, size_t total, int k, CompiledFilter compiled,
-                             absl::Time deadline, std::vector<std::vector<Hit>>* hits, bool exact = false) const;
+                             const std::vector<size_t>& index, size_t total, int k,
+                             CompiledFilter compiled, absl::Time deadline,
+                             std::vector<std::vector<Hit>>* hits, bool exact = false) const;
   absl::Status ScanVectors(const Collection& c, const std::vector<const SearchQuery*>& queries,
-                           const std::vector<size_t>& index, size_t total, int k, CompiledFilter compiled,
-                           absl::Time deadline, std::vector<std::vector<Hit>>* hits, bool exact) const;
+                           const std::vector<size_t>& index, size_t total, int k,
+                           CompiledFilter compiled, absl::Time deadline,
+                           std::vector<std::vector<Hit>>* hits, bool exact) const;
   // One item query answered from the collection's precomputed neighbours; false when
   // the list cannot answer it alone (too short after the filter, or none). `hits` then
   // holds what the list did allow: a fused list's entries come first, the search fills
   // the rest; an exact list's are dropped (the search answers the same, and more).
-  bool AnswerFromNeighbours(const Collection& c, const SearchQuery& q, int k, const CompiledFilter& compiled,
-                            std::vector<Hit>* hits) const;
+  bool AnswerFromNeighbours(const Collection& c, const SearchQuery& q, int k,
+                            const CompiledFilter& compiled, std::vector<Hit>* hits) const;
   // A text query in lexical or hybrid mode.
   absl::Status SearchText(const Collection& c, const SearchQuery& q, TextMode mode, int k,
-                          const CompiledFilter& compiled, absl::Time deadline, std::vector<Hit>* hits) const;
+                          const CompiledFilter& compiled, absl::Time deadline,
+                          std::vector<Hit>* hits) const;
   // Checks a text query's text against the limits.
   absl::Status CheckText(const SearchQuery& q) const;
   // The query vector (normalised on cosine collections) and rows the query itself
   // excludes.
   // Searches each query in its space (main vectors, or "more like this").
   // `exact`: the exact scan whatever the index kind.
-  absl::Status SearchBySpace(const Collection& c, const std::vector<float>& x, const std::vector<char>& similar,
-                             int k, const CompiledFilter* filter, absl::Time deadline,
-                             std::vector<std::vector<Neighbor>>* found, bool exact = false) const;
+  absl::Status SearchBySpace(const Collection& c, const std::vector<float>& x,
+                             const std::vector<char>& similar, int k, const CompiledFilter* filter,
+                             absl::Time deadline, std::vector<std::vector<Neighbor>>* found,
+                             bool exact = false) const;
   // `similar`: true when the query is searched in the collection's "more like this"
   // space (Collection::has_similar) rather than the main vectors.
   absl::Status BuildQuery(const Collection& c, const SearchQuery& q, float* out,

@@ -13,7 +13,8 @@ namespace {
 constexpr uint64_t kBlockRows = 1024;
 
 absl::Status CheckArgs(size_t n, const SearchParams& params) {
-  if (params.k < 1) return absl::InvalidArgumentError(absl::StrCat("k must be >= 1, got ", params.k));
+  if (params.k < 1)
+    return absl::InvalidArgumentError(absl::StrCat("k must be >= 1, got ", params.k));
   return absl::OkStatus();
 }
 

@@ -1,8 +1,8 @@
 #include "engine/faiss_searcher.h"
 
 #include <faiss/Index.h>
-#include <faiss/IndexHNSW.h>
 #include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/IDSelector.h>
@@ -95,8 +95,7 @@ FaissSearcher::~FaissSearcher() = default;
 absl::StatusOr<std::unique_ptr<FaissSearcher>> FaissSearcher::Open(const std::string& path,
                                                                    IndexKind kind,
                                                                    const IndexParams& params,
-                                                                   uint64_t dims,
-                                                                   uint64_t count) {
+                                                                   uint64_t dims, uint64_t count) {
   std::unique_ptr<faiss::Index> index;
   try {
     // IO_FLAG_MMAP maps an IVF's inverted lists in place; other kinds ignore it in
@@ -116,9 +115,8 @@ absl::StatusOr<std::unique_ptr<FaissSearcher>> FaissSearcher::Open(const std::st
     return absl::InvalidArgumentError("FaissSearcher serves ivf and hnsw indexes only");
   }
   if (static_cast<uint64_t>(index->d) != dims || static_cast<uint64_t>(index->ntotal) != count) {
-    return absl::DataLossError(absl::StrCat(path, ": index holds ", index->ntotal, " x ",
-                                            index->d, ", the manifest says ", count, " x ",
-                                            dims));
+    return absl::DataLossError(absl::StrCat(path, ": index holds ", index->ntotal, " x ", index->d,
+                                            ", the manifest says ", count, " x ", dims));
   }
   if (index->metric_type != faiss::METRIC_INNER_PRODUCT) {
     return absl::DataLossError(absl::StrCat(path, ": index metric is not inner product"));
@@ -137,7 +135,8 @@ absl::StatusOr<std::unique_ptr<FaissSearcher>> FaissSearcher::Open(const std::st
   // index, whatever efSearch a call passes: the manifest's ef_search is set here, once,
   // before any search, so it holds even for an index stored with another value
   // (tests/engine/searcher_test.cc, AnnHnsw). Searches only read it.
-  if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(index.get()); hnsw != nullptr && params.ef_search > 0) {
+  if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(index.get());
+      hnsw != nullptr && params.ef_search > 0) {
     hnsw->hnsw.efSearch = params.ef_search;
   }
   if (auto st = ValidateFaissIndex(*index, path); !st.ok()) return st;
@@ -148,7 +147,8 @@ absl::StatusOr<std::unique_ptr<FaissSearcher>> FaissSearcher::Open(const std::st
   // indexer writes); anything else is left to FAISS's own search. One pointer pair per
   // list, computed once: the lists themselves are not touched.
   const auto* ivf = dynamic_cast<const faiss::IndexIVFFlat*>(searcher->index_.get());
-  const auto* quantizer = ivf == nullptr ? nullptr : dynamic_cast<const faiss::IndexFlat*>(ivf->quantizer);
+  const auto* quantizer =
+      ivf == nullptr ? nullptr : dynamic_cast<const faiss::IndexFlat*>(ivf->quantizer);
   if (quantizer != nullptr && quantizer->metric_type == faiss::METRIC_INNER_PRODUCT &&
       ivf->code_size == sizeof(float) * dims) {
     auto lists = std::make_unique<IvfLists>();
@@ -159,9 +159,10 @@ absl::StatusOr<std::unique_ptr<FaissSearcher>> FaissSearcher::Open(const std::st
       const size_t size = ivf->invlists->list_size(l);
       // Array and mapped lists hand out pointers into memory they own (no copy); the
       // release calls are no-ops for both.
-      lists->lists.push_back({size == 0 ? nullptr : ivf->invlists->get_codes(l),
-                              size == 0 ? nullptr : reinterpret_cast<const unsigned char*>(ivf->invlists->get_ids(l)),
-                              size});
+      lists->lists.push_back(
+          {size == 0 ? nullptr : ivf->invlists->get_codes(l),
+           size == 0 ? nullptr : reinterpret_cast<const unsigned char*>(ivf->invlists->get_ids(l)),
+           size});
     }
     searcher->ivf_ = std::move(lists);
   }
@@ -184,7 +185,8 @@ absl::Status FaissSearcher::SearchIvf(const float* queries, size_t n, const Sear
     centroid_scores.noalias() = ConstRowMap(ivf.centroids, nlist, dims) * q;
     TopK probe(nprobe);
     for (Eigen::Index l = 0; l < nlist; ++l) {
-      if (probe.Admits(centroid_scores[l])) probe.Push({static_cast<uint32_t>(l), centroid_scores[l]});
+      if (probe.Admits(centroid_scores[l]))
+        probe.Push({static_cast<uint32_t>(l), centroid_scores[l]});
     }
     const std::vector<Neighbor> probed = probe.Take();
     TopK top(params.k);
@@ -215,7 +217,8 @@ absl::Status FaissSearcher::SearchIvf(const float* queries, size_t n, const Sear
 
 absl::Status FaissSearcher::Search(const float* queries, size_t n, const SearchParams& params,
                                    std::vector<std::vector<Neighbor>>* results) const {
-  if (params.k < 1) return absl::InvalidArgumentError(absl::StrCat("k must be >= 1, got ", params.k));
+  if (params.k < 1)
+    return absl::InvalidArgumentError(absl::StrCat("k must be >= 1, got ", params.k));
   if (params.deadline != absl::InfiniteFuture() && absl::Now() >= params.deadline) {
     return absl::DeadlineExceededError("deadline passed before the search");
   }

@@ -20,14 +20,16 @@ absl::Status BuildHnswlibIndex(const float* x, uint64_t n, uint64_t d, const Ind
                                uint64_t seed, int threads, const std::string& path,
                                const std::function<void(double)>& progress) {
   if (params.hnsw_m < 2 || params.hnsw_m > 1024 || params.ef_construction < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("hnswlib needs M in 2-1024 and ef_construction >= 1, got M ",
-                                                   params.hnsw_m, ", ef_construction ", params.ef_construction));
+    return absl::InvalidArgumentError(
+        absl::StrCat("hnswlib needs M in 2-1024 and ef_construction >= 1, got M ", params.hnsw_m,
+                     ", ef_construction ", params.ef_construction));
   }
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   try {
     hnswlib::InnerProductSpace space(d);
     hnswlib::HierarchicalNSW<float> index(&space, n, static_cast<size_t>(params.hnsw_m),
-                                          static_cast<size_t>(params.ef_construction), static_cast<size_t>(seed));
+                                          static_cast<size_t>(params.ef_construction),
+                                          static_cast<size_t>(seed));
     std::atomic<uint64_t> next{0};
     std::atomic<bool> failed{false};
     std::string error;
@@ -41,18 +43,21 @@ absl::Status BuildHnswlibIndex(const float* x, uint64_t n, uint64_t d, const Ind
           error = e.what();
           failed = true;
         }
-        if (t == 0 && i % 4096 == 0 && progress) progress(static_cast<double>(i) / static_cast<double>(n));
+        if (t == 0 && i % 4096 == 0 && progress)
+          progress(static_cast<double>(i) / static_cast<double>(n));
       }
     };
     std::vector<std::thread> pool;
     for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
     work(0);
     for (auto& th : pool) th.join();
-    if (failed) return absl::InternalError(absl::StrCat("hnswlib failed to build the graph: ", error));
+    if (failed)
+      return absl::InternalError(absl::StrCat("hnswlib failed to build the graph: ", error));
     if (progress) progress(1);
     index.saveIndex(path);
   } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("hnswlib failed to build or write ", path, ": ", e.what()));
+    return absl::InternalError(
+        absl::StrCat("hnswlib failed to build or write ", path, ": ", e.what()));
   }
   // saveIndex reports no write error: read the file back as the engine will.
   return ValidateHnswlibIndex(path, d, n);
@@ -62,7 +67,8 @@ HnswlibSearcher::~HnswlibSearcher() = default;
 
 absl::StatusOr<std::unique_ptr<HnswlibSearcher>> HnswlibSearcher::Open(const std::string& path,
                                                                        const IndexParams& params,
-                                                                       uint64_t dims, uint64_t count) {
+                                                                       uint64_t dims,
+                                                                       uint64_t count) {
   SIMSEARCH_RETURN_IF_ERROR(ValidateHnswlibIndex(path, dims, count));
   std::unique_ptr<HnswlibSearcher> s(new HnswlibSearcher());
   s->dims_ = dims;
@@ -70,7 +76,8 @@ absl::StatusOr<std::unique_ptr<HnswlibSearcher>> HnswlibSearcher::Open(const std
   s->ef_ = std::max(1, params.ef_search);
   try {
     s->space_ = std::make_unique<hnswlib::InnerProductSpace>(dims);
-    s->index_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(s->space_.get(), path, false, count);
+    s->index_ =
+        std::make_unique<hnswlib::HierarchicalNSW<float>>(s->space_.get(), path, false, count);
     s->index_->setEf(static_cast<size_t>(s->ef_));
   } catch (const std::exception& e) {
     return absl::DataLossError(absl::StrCat(path, ": hnswlib cannot load it: ", e.what()));
@@ -83,9 +90,11 @@ absl::Status HnswlibSearcher::Search(const float* queries, size_t n, const Searc
   results->assign(n, {});
   const size_t k = static_cast<size_t>(std::max(1, params.k));
   // With a filter, a deeper list (hnswlib cannot filter while it walks the graph).
-  const size_t fetch = params.filter == nullptr ? k : std::max<size_t>(4 * k, static_cast<size_t>(ef_));
+  const size_t fetch =
+      params.filter == nullptr ? k : std::max<size_t>(4 * k, static_cast<size_t>(ef_));
   for (size_t i = 0; i < n; ++i) {
-    if (absl::Now() > params.deadline) return absl::DeadlineExceededError("deadline passed during ANN search");
+    if (absl::Now() > params.deadline)
+      return absl::DeadlineExceededError("deadline passed during ANN search");
     std::priority_queue<std::pair<float, hnswlib::labeltype>> top;
     try {
       top = index_->searchKnn(queries + i * dims_, std::min<size_t>(fetch, count_));

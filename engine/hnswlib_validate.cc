@@ -38,8 +38,8 @@ T Read(absl::string_view data, size_t at) {
 
 absl::Status ValidateHnswlibIndex(const std::string& path, uint64_t dims, uint64_t count) {
   auto bad = [&](const std::string& what) {
-    return absl::DataLossError(absl::StrCat(path, ": not a valid hnswlib index for ", count, " vectors of ",
-                                            dims, " dimensions: ", what));
+    return absl::DataLossError(absl::StrCat(path, ": not a valid hnswlib index for ", count,
+                                            " vectors of ", dims, " dimensions: ", what));
   };
   // Mapped, not copied: hnswlib reads the file next, from the same page cache.
   SIMSEARCH_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path));
@@ -64,7 +64,8 @@ absl::Status ValidateHnswlibIndex(const std::string& path, uint64_t dims, uint64
       h.size_data_per_element != links0 + vector_bytes + 8) {
     return bad("the record layout does not match the dimensions");
   }
-  if (h.max_level < 0 || h.max_level > 64 || h.entry_point >= count || !std::isfinite(h.mult) || !(h.mult > 0)) {
+  if (h.max_level < 0 || h.max_level > 64 || h.entry_point >= count || !std::isfinite(h.mult) ||
+      !(h.mult > 0)) {
     return bad(absl::StrCat("max level ", h.max_level, ", entry point ", h.entry_point));
   }
   const uint64_t level0_bytes = count * h.size_data_per_element;
@@ -79,7 +80,8 @@ absl::Status ValidateHnswlibIndex(const std::string& path, uint64_t dims, uint64
     if (data.size() - at < 4) return bad(absl::StrCat("node ", i, "'s upper links are cut short"));
     const uint32_t bytes = Read<uint32_t>(data, at);
     at += 4;
-    if (bytes % links != 0 || bytes / links > static_cast<uint64_t>(h.max_level) || data.size() - at < bytes) {
+    if (bytes % links != 0 || bytes / links > static_cast<uint64_t>(h.max_level) ||
+        data.size() - at < bytes) {
       return bad(absl::StrCat("node ", i, " has an upper link block of ", bytes, " bytes"));
     }
     level[i] = static_cast<int>(bytes / links);
@@ -102,8 +104,10 @@ absl::Status ValidateHnswlibIndex(const std::string& path, uint64_t dims, uint64
   };
   for (uint64_t i = 0; i < count; ++i) {
     const size_t record = level0 + i * h.size_data_per_element;
-    if (Read<uint8_t>(data, record + 2) != 0) return bad(absl::StrCat("node ", i, " is marked deleted"));
-    if (!check_list(record, h.max_m0, 0, i)) return bad(absl::StrCat("node ", i, " has a bad level-0 link list"));
+    if (Read<uint8_t>(data, record + 2) != 0)
+      return bad(absl::StrCat("node ", i, " is marked deleted"));
+    if (!check_list(record, h.max_m0, 0, i))
+      return bad(absl::StrCat("node ", i, " has a bad level-0 link list"));
     const uint64_t label = Read<uint64_t>(data, record + h.label_offset);
     if (label >= count || seen[label]) return bad(absl::StrCat("node ", i, " has label ", label));
     seen[label] = true;

@@ -1,15 +1,15 @@
 // simsearch-engine: serves every collection under an index root over gRPC.
-#include <signal.h>
 #include <pthread.h>
+#include <signal.h>
 
 #include <atomic>
 #include <cstdio>
 #include <thread>
 
 #include "absl/strings/match.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "core/cli.h"
 #include "core/file_util.h"
@@ -32,7 +32,9 @@ using simsearch::LogError;
 using simsearch::LogInfo;
 using simsearch::LogWarning;
 
-void Log(const std::string& msg) { LogInfo(msg); }
+void Log(const std::string& msg) {
+  LogInfo(msg);
+}
 
 void LogRefresh(const absl::StatusOr<std::vector<simsearch::RegistryEvent>>& r) {
   if (!r.ok()) {
@@ -43,7 +45,8 @@ void LogRefresh(const absl::StatusOr<std::vector<simsearch::RegistryEvent>>& r) 
     const bool bad = e.kind == simsearch::RegistryEvent::Kind::kRejected ||
                      e.kind == simsearch::RegistryEvent::Kind::kDamaged ||
                      e.kind == simsearch::RegistryEvent::Kind::kFallback;
-    simsearch::Log(bad ? simsearch::LogLevel::kWarning : simsearch::LogLevel::kInfo, simsearch::DescribeEvent(e));
+    simsearch::Log(bad ? simsearch::LogLevel::kWarning : simsearch::LogLevel::kInfo,
+                   simsearch::DescribeEvent(e));
   }
 }
 
@@ -99,16 +102,19 @@ int main(int argc, char** argv) {
   simsearch::ArgParser p("simsearch-engine", kUsage);
   p.AddString("index_root", &root,
               "directory with one sub-directory per collection, as written by\n"
-              "simsearch-indexer --out", "ROOT");
+              "simsearch-indexer --out",
+              "ROOT");
   p.AddString("listen", &listen, "host:port to serve on (port 0 picks a free port, logged)",
               "HOST:PORT");
   p.AddString("poll_interval", &poll_text,
               "how often to look for new versions, e.g. 2s or 500ms; 0 turns polling off\n"
-              "(SIGHUP still reloads) (default 2s)", "DURATION");
+              "(SIGHUP still reloads) (default 2s)",
+              "DURATION");
   p.AddString("verify", &verify,
               "how to verify a bundle before serving it: 'checksums' reads every byte\n"
               "and compares XXH3 checksums; 'sizes' checks file sizes only (faster start\n"
-              "for very large collections) (default checksums)", "MODE");
+              "for very large collections) (default checksums)",
+              "MODE");
   p.AddInt("max_message_bytes", &sopts.max_message_bytes,
            "largest request accepted; larger ones get RESOURCE_EXHAUSTED (default 4 MiB)");
   p.AddInt("max_k", &limits.max_k, "largest top_k accepted (default 1000)");
@@ -138,8 +144,8 @@ int main(int argc, char** argv) {
            "answers of the calls in progress (queued, running, or not yet read by\n"
            "their clients; estimated from top_k x queries until known), in MiB; past\n"
            "it, new calls get RESOURCE_EXHAUSTED (default 256)");
-  std::string metrics_listen, log_level = "info", log_format = "text", tls_cert, tls_key, tls_client_ca,
-      tokens_file;
+  std::string metrics_listen, log_level = "info", log_format = "text", tls_cert, tls_key,
+                              tls_client_ca, tokens_file;
   int slow_query_ms = 0;
   bool protect_health = false;
   p.AddString("metrics_listen", &metrics_listen,
@@ -148,7 +154,8 @@ int main(int argc, char** argv) {
   p.AddString("log_format", &log_format, simsearch::kLogFormatHelp, "FORMAT");
   p.AddInt("slow_query_ms", &slow_query_ms,
            "log every call that takes longer than this many milliseconds (default 0: off)", "MS");
-  p.AddString("tls_cert", &tls_cert, "serve TLS with this certificate (PEM; the chain, leaf first)", "FILE");
+  p.AddString("tls_cert", &tls_cert, "serve TLS with this certificate (PEM; the chain, leaf first)",
+              "FILE");
   p.AddString("tls_key", &tls_key, "the private key of --tls_cert (PEM)", "FILE");
   p.AddString("tls_client_ca", &tls_client_ca,
               "require client certificates signed by this CA (PEM): mutual TLS", "FILE");
@@ -157,11 +164,13 @@ int main(int argc, char** argv) {
               "(one per line, '#' comments); re-read with every poll and on SIGHUP, and what\n"
               "it holds then is what is accepted: remove a token to revoke it (an empty file\n"
               "refuses every call; a deleted one too, logged as an error). Replace it\n"
-              "atomically (write a new file, then mv)", "FILE");
+              "atomically (write a new file, then mv)",
+              "FILE");
   p.AddString("health_listen", &sopts.health_listen,
               "also serve grpc.health.v1 alone (no reflection, no search), in plaintext, on\n"
               "HOST:PORT: for Kubernetes' native gRPC probes, which cannot speak TLS\n"
-              "(default: off)", "HOST:PORT");
+              "(default: off)",
+              "HOST:PORT");
   p.AddBool("protect_health", &protect_health,
             "health checks and reflection need a token too (needs TLS); by default they\n"
             "are public so probes and grpcurl work without one");
@@ -169,11 +178,13 @@ int main(int argc, char** argv) {
   p.AddString("drain_delay", &drain_text,
               "on SIGTERM, how long health says NOT_SERVING while calls are still answered,\n"
               "before the listener closes (so balancers stop sending first); SIGINT skips\n"
-              "it (default 5s)", "DURATION");
+              "it (default 5s)",
+              "DURATION");
   p.AddString("max_connection_age", &age_text,
               "close each client connection after this long (its calls get\n"
               "--shutdown_grace to finish), so clients reconnect and L4 balancers spread\n"
-              "HTTP/2 connections again, e.g. 5m; 0: never (default 0)", "DURATION");
+              "HTTP/2 connections again, e.g. 5m; 0: never (default 0)",
+              "DURATION");
   p.AddString("shutdown_grace", &grace_text,
               "on SIGTERM/SIGINT, how long calls in flight may take to finish (default 10s)",
               "DURATION");
@@ -182,20 +193,21 @@ int main(int argc, char** argv) {
   absl::Status parsed;
   absl::Duration poll, grace, drain_delay, max_age;
   if (!absl::ParseDuration(poll_text, &poll)) {
-    parsed = absl::InvalidArgumentError(absl::StrCat("--poll_interval: '", poll_text,
-                                                     "' is not a duration (e.g. 2s, 500ms)"));
+    parsed = absl::InvalidArgumentError(
+        absl::StrCat("--poll_interval: '", poll_text, "' is not a duration (e.g. 2s, 500ms)"));
   }
   if (parsed.ok() && !absl::ParseDuration(grace_text, &grace)) {
-    parsed = absl::InvalidArgumentError(absl::StrCat("--shutdown_grace: '", grace_text,
-                                                     "' is not a duration (e.g. 10s)"));
+    parsed = absl::InvalidArgumentError(
+        absl::StrCat("--shutdown_grace: '", grace_text, "' is not a duration (e.g. 10s)"));
   }
-  if (parsed.ok() && (!absl::ParseDuration(drain_text, &drain_delay) || drain_delay < absl::ZeroDuration())) {
-    parsed = absl::InvalidArgumentError(absl::StrCat("--drain_delay: '", drain_text,
-                                                     "' is not a duration >= 0 (e.g. 5s, 0)"));
+  if (parsed.ok() &&
+      (!absl::ParseDuration(drain_text, &drain_delay) || drain_delay < absl::ZeroDuration())) {
+    parsed = absl::InvalidArgumentError(
+        absl::StrCat("--drain_delay: '", drain_text, "' is not a duration >= 0 (e.g. 5s, 0)"));
   }
   if (parsed.ok() && (!absl::ParseDuration(age_text, &max_age) || max_age < absl::ZeroDuration())) {
-    parsed = absl::InvalidArgumentError(absl::StrCat("--max_connection_age: '", age_text,
-                                                     "' is not a duration >= 0 (e.g. 5m, 0)"));
+    parsed = absl::InvalidArgumentError(
+        absl::StrCat("--max_connection_age: '", age_text, "' is not a duration >= 0 (e.g. 5m, 0)"));
   }
   simsearch::CollectionOptions copts;
   if (verify == "checksums") {
@@ -214,30 +226,38 @@ int main(int argc, char** argv) {
   if (parsed.ok() && (sopts.limits.pollers < 0 || sopts.limits.pollers > 1024)) {
     parsed = absl::InvalidArgumentError("--pollers must be 0-1024");
   }
-  if (parsed.ok() && (sopts.limits.search_batch < 1 || sopts.limits.search_batch > limits.max_batch)) {
-    parsed = absl::InvalidArgumentError(absl::StrCat("--search_batch must be 1-", limits.max_batch,
-                                                     " (--max_batch); 1 answers every search alone"));
+  if (parsed.ok() &&
+      (sopts.limits.search_batch < 1 || sopts.limits.search_batch > limits.max_batch)) {
+    parsed =
+        absl::InvalidArgumentError(absl::StrCat("--search_batch must be 1-", limits.max_batch,
+                                                " (--max_batch); 1 answers every search alone"));
   }
-  if (parsed.ok() && (sopts.limits.workers < 0 || sopts.limits.workers > 1024 ||
-                      sopts.limits.max_queued < 0 || max_response_mib < 1 || max_response_mib > 1024 ||
-                      max_inflight_mib < 1 || max_inflight_mib > (1 << 20))) {
+  if (parsed.ok() &&
+      (sopts.limits.workers < 0 || sopts.limits.workers > 1024 || sopts.limits.max_queued < 0 ||
+       max_response_mib < 1 || max_response_mib > 1024 || max_inflight_mib < 1 ||
+       max_inflight_mib > (1 << 20))) {
     parsed = absl::InvalidArgumentError(
         "--workers must be 0-1024, --max_queued >= 0, --max_response_mib 1-1024, "
         "--max_inflight_mib >= 1");
   }
   sopts.limits.max_response_bytes = int64_t{max_response_mib} << 20;
   sopts.limits.max_inflight_bytes = int64_t{max_inflight_mib} << 20;
-  if (parsed.ok()) parsed = simsearch::ConfigureLogFromFlags("simsearch-engine", log_level, log_format);
-  if (parsed.ok() && slow_query_ms < 0) parsed = absl::InvalidArgumentError("--slow_query_ms must be >= 0");
+  if (parsed.ok())
+    parsed = simsearch::ConfigureLogFromFlags("simsearch-engine", log_level, log_format);
+  if (parsed.ok() && slow_query_ms < 0)
+    parsed = absl::InvalidArgumentError("--slow_query_ms must be >= 0");
   if (parsed.ok() && (tls_cert.empty() != tls_key.empty())) {
-    parsed = absl::InvalidArgumentError("--tls_cert and --tls_key go together: give both, or neither for plaintext");
+    parsed = absl::InvalidArgumentError(
+        "--tls_cert and --tls_key go together: give both, or neither for plaintext");
   }
   if (parsed.ok() && !tls_client_ca.empty() && tls_cert.empty()) {
-    parsed = absl::InvalidArgumentError("--tls_client_ca (mutual TLS) needs --tls_cert and --tls_key");
+    parsed =
+        absl::InvalidArgumentError("--tls_client_ca (mutual TLS) needs --tls_cert and --tls_key");
   }
   if (parsed.ok() && protect_health && (tokens_file.empty() || tls_cert.empty())) {
     parsed = absl::InvalidArgumentError(
-        "--protect_health needs --auth_tokens_file and TLS (--tls_cert, --tls_key): gRPC checks tokens "
+        "--protect_health needs --auth_tokens_file and TLS (--tls_cert, --tls_key): gRPC checks "
+        "tokens "
         "server-wide only on secure ports");
   }
   if (!parsed.ok()) {
@@ -249,9 +269,10 @@ int main(int argc, char** argv) {
   // Never freed: gRPC's threads may log until the process is gone.
   simsearch::RouteLibraryLogs(new simsearch::LogBudget(20, "protobuf/gRPC log"));
   // Files are read (and checked) before anything starts, each error naming its flag.
-  for (auto [flag, path, out] : {std::tuple{"--tls_cert", &tls_cert, &sopts.tls_cert},
-                                 std::tuple{"--tls_key", &tls_key, &sopts.tls_key},
-                                 std::tuple{"--tls_client_ca", &tls_client_ca, &sopts.tls_client_ca}}) {
+  for (auto [flag, path, out] :
+       {std::tuple{"--tls_cert", &tls_cert, &sopts.tls_cert},
+        std::tuple{"--tls_key", &tls_key, &sopts.tls_key},
+        std::tuple{"--tls_client_ca", &tls_client_ca, &sopts.tls_client_ca}}) {
     if (path->empty()) continue;
     auto pem = simsearch::ReadPemFile(flag, *path);
     if (!pem.ok()) {
@@ -260,7 +281,9 @@ int main(int argc, char** argv) {
     }
     *out = std::move(*pem);
   }
-  if (absl::Status st = simsearch::CheckTlsFiles(sopts.tls_cert, sopts.tls_key, sopts.tls_client_ca); !st.ok()) {
+  if (absl::Status st =
+          simsearch::CheckTlsFiles(sopts.tls_cert, sopts.tls_key, sopts.tls_client_ca);
+      !st.ok()) {
     std::fprintf(stderr, "simsearch-engine: %s\n", std::string(st.message()).c_str());
     return 2;
   }
@@ -268,7 +291,8 @@ int main(int argc, char** argv) {
   if (!tokens_file.empty()) {
     auto t = simsearch::TokenSet::Load(tokens_file);
     if (!t.ok()) {
-      std::fprintf(stderr, "simsearch-engine: --auth_tokens_file: %s\n", std::string(t.status().message()).c_str());
+      std::fprintf(stderr, "simsearch-engine: --auth_tokens_file: %s\n",
+                   std::string(t.status().message()).c_str());
       return 2;
     }
     tokens = std::move(*t);
@@ -276,9 +300,10 @@ int main(int argc, char** argv) {
   sopts.hooks.tokens = tokens.get();
   sopts.protect_health_and_reflection = protect_health;
   if (sopts.tls_cert.empty() && !IsLoopback(listen)) {
-    LogWarning(absl::StrCat("--listen ", listen,
-                            " is not a loopback address and there is no TLS: calls (and tokens) travel in "
-                            "plaintext; give --tls_cert and --tls_key"));
+    LogWarning(
+        absl::StrCat("--listen ", listen,
+                     " is not a loopback address and there is no TLS: calls (and tokens) travel in "
+                     "plaintext; give --tls_cert and --tls_key"));
   }
   sopts.listen = listen;
   sopts.max_connection_age = max_age;
@@ -306,13 +331,15 @@ int main(int argc, char** argv) {
   simsearch::Engine engine(&registry, limits);
   simsearch::EngineMetrics metrics(&engine, start);
   const bool count_calls = !metrics_listen.empty();
-  const absl::Duration slow = slow_query_ms > 0 ? absl::Milliseconds(slow_query_ms) : absl::InfiniteDuration();
+  const absl::Duration slow =
+      slow_query_ms > 0 ? absl::Milliseconds(slow_query_ms) : absl::InfiniteDuration();
   auto budget = std::make_shared<simsearch::LogBudget>(100, "call log");
   sopts.hooks.on_call = [&metrics, count_calls, slow, budget](const simsearch::CallRecord& call) {
     if (count_calls) metrics.OnCall(call);
     const bool failed = !call.status.ok();
     if (!failed && call.duration <= slow) return;
-    const simsearch::LogLevel level = failed ? FailureLevel(call.status.error_code()) : simsearch::LogLevel::kWarning;
+    const simsearch::LogLevel level =
+        failed ? FailureLevel(call.status.error_code()) : simsearch::LogLevel::kWarning;
     if (!simsearch::LogEnabled(level) || !budget->Take()) return;
     simsearch::Log(level, failed ? "call failed" : "slow call",
                    {{"rpc", call.rpc},
@@ -333,8 +360,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     metrics_server = std::move(*m);
-    LogInfo(absl::StrCat("metrics on http://", metrics_listen.substr(0, metrics_listen.rfind(':')), ":",
-                         metrics_server->port(), "/metrics"));
+    LogInfo(absl::StrCat("metrics on http://", metrics_listen.substr(0, metrics_listen.rfind(':')),
+                         ":", metrics_server->port(), "/metrics"));
   }
   // Listen first, NOT_SERVING, then open the bundles: a prober sees "starting", not
   // "connection refused", while large collections load.
@@ -344,8 +371,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   metrics.set_service(&(*server)->service());
-  Log(absl::StrFormat("listening on %d%s, health NOT_SERVING while the collections open", (*server)->port(),
-                      sopts.tls_cert.empty() ? "" : sopts.tls_client_ca.empty() ? " (TLS)" : " (mutual TLS)"));
+  Log(absl::StrFormat("listening on %d%s, health NOT_SERVING while the collections open",
+                      (*server)->port(),
+                      sopts.tls_cert.empty()        ? ""
+                      : sopts.tls_client_ca.empty() ? " (TLS)"
+                                                    : " (mutual TLS)"));
   if (!sopts.health_listen.empty()) {
     Log(absl::StrFormat("health only (plaintext) on health port %d", (*server)->health_port()));
   }
@@ -361,37 +391,39 @@ int main(int argc, char** argv) {
     Log(absl::StrCat("warning: no collection under ", root,
                      " could be served yet; health stays NOT_SERVING until one is published"));
   }
-  Log(absl::StrFormat("serving %d collection(s) from %s on port %d (ready in %.0f ms; %d polling threads, "
-                      "%d calls at once)",
-                      registry.List().size(), root, (*server)->port(),
-                      absl::ToDoubleMilliseconds(absl::Now() - start), (*server)->service().limits().pollers,
-                      (*server)->service().limits().workers));
+  Log(absl::StrFormat(
+      "serving %d collection(s) from %s on port %d (ready in %.0f ms; %d polling threads, "
+      "%d calls at once)",
+      registry.List().size(), root, (*server)->port(),
+      absl::ToDoubleMilliseconds(absl::Now() - start), (*server)->service().limits().pollers,
+      (*server)->service().limits().workers));
 
   simsearch::SearchServer* srv = server->get();
   simsearch::TokenSet* token_set = tokens.get();
-  simsearch::Reloader reloader(&registry, poll > absl::ZeroDuration() ? poll : absl::InfiniteDuration(),
-                               [srv, &metrics, token_set, last_token_error = std::string()](
-                                   const absl::StatusOr<std::vector<simsearch::RegistryEvent>>& r) mutable {
-                                 LogRefresh(r);
-                                 if (r.ok()) metrics.OnRefresh(*r);
-                                 srv->UpdateHealth();
-                                 if (token_set != nullptr) {
-                                   auto changed = token_set->Reload();
-                                   const std::string error(changed.ok() ? "" : changed.status().message());
-                                   if (!error.empty() && error != last_token_error) {  // once per new error
-                                     LogError(absl::StrCat(error, absl::IsNotFound(changed.status())
-                                                                      ? "; no token is accepted until it is back"
-                                                                      : "; the tokens in use stay"));
-                                   }
-                                   last_token_error = error;
-                                   if (changed.ok() && *changed && token_set->size() == 0) {
-                                     LogWarning(absl::StrCat("token file reloaded: ", token_set->path(),
-                                                             " holds no token; every call is refused until one is added"));
-                                   } else if (changed.ok() && *changed) {
-                                     LogInfo(absl::StrCat("token file reloaded: ", token_set->size(), " token(s)"));
-                                   }
-                                 }
-                               });
+  simsearch::Reloader reloader(
+      &registry, poll > absl::ZeroDuration() ? poll : absl::InfiniteDuration(),
+      [srv, &metrics, token_set, last_token_error = std::string()](
+          const absl::StatusOr<std::vector<simsearch::RegistryEvent>>& r) mutable {
+        LogRefresh(r);
+        if (r.ok()) metrics.OnRefresh(*r);
+        srv->UpdateHealth();
+        if (token_set != nullptr) {
+          auto changed = token_set->Reload();
+          const std::string error(changed.ok() ? "" : changed.status().message());
+          if (!error.empty() && error != last_token_error) {  // once per new error
+            LogError(absl::StrCat(error, absl::IsNotFound(changed.status())
+                                             ? "; no token is accepted until it is back"
+                                             : "; the tokens in use stay"));
+          }
+          last_token_error = error;
+          if (changed.ok() && *changed && token_set->size() == 0) {
+            LogWarning(absl::StrCat("token file reloaded: ", token_set->path(),
+                                    " holds no token; every call is refused until one is added"));
+          } else if (changed.ok() && *changed) {
+            LogInfo(absl::StrCat("token file reloaded: ", token_set->size(), " token(s)"));
+          }
+        }
+      });
 
   for (;;) {
     int sig = 0;
@@ -402,7 +434,8 @@ int main(int argc, char** argv) {
       continue;
     }
     if (sig == SIGTERM && drain_delay > absl::ZeroDuration()) {
-      Log(absl::StrCat("SIGTERM: health NOT_SERVING; answering for ", absl::FormatDuration(drain_delay),
+      Log(absl::StrCat("SIGTERM: health NOT_SERVING; answering for ",
+                       absl::FormatDuration(drain_delay),
                        " more, then draining calls in flight and exiting"));
       (*server)->BeginDrain();
       absl::SleepFor(drain_delay);

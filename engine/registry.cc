@@ -14,18 +14,17 @@ std::string DescribeEvent(const RegistryEvent& e) {
     case RegistryEvent::Kind::kLoaded:
       return absl::StrCat("loaded collection '", e.collection, "' version ", e.version);
     case RegistryEvent::Kind::kReplaced:
-      return absl::StrCat("reloaded collection '", e.collection, "': ", e.previous_version,
-                          " -> ", e.version);
+      return absl::StrCat("reloaded collection '", e.collection, "': ", e.previous_version, " -> ",
+                          e.version);
     case RegistryEvent::Kind::kRejected:
-      return absl::StrCat("rejected collection '", e.collection, "' version ", e.version, ": ",
-                          e.status.message(),
-                          e.previous_version.empty()
-                              ? std::string(" (not served)")
-                              : absl::StrCat(" (still serving ", e.previous_version, ")"));
+      return absl::StrCat(
+          "rejected collection '", e.collection, "' version ", e.version, ": ", e.status.message(),
+          e.previous_version.empty() ? std::string(" (not served)")
+                                     : absl::StrCat(" (still serving ", e.previous_version, ")"));
     case RegistryEvent::Kind::kRemoved:
-      return absl::StrCat("collection '", e.collection, "' is no longer served (was ", e.version,
-                          "): ", e.status.ok() ? "its directory is gone from the index root"
-                                               : e.status.message());
+      return absl::StrCat(
+          "collection '", e.collection, "' is no longer served (was ", e.version,
+          "): ", e.status.ok() ? "its directory is gone from the index root" : e.status.message());
     case RegistryEvent::Kind::kDamaged:
       return absl::StrCat("collection '", e.collection, "' version ", e.version,
                           " was damaged on disk while served: ", e.status.message(),
@@ -66,8 +65,8 @@ absl::StatusOr<std::vector<RegistryEvent>> CollectionRegistry::Refresh() {
       if (!std::binary_search(names.begin(), names.end(), name)) gone.push_back(name);
     }
     for (const std::string& name : gone) {
-      events.push_back({RegistryEvent::Kind::kRemoved, name, served_[name]->version(), "",
-                        absl::OkStatus()});
+      events.push_back(
+          {RegistryEvent::Kind::kRemoved, name, served_[name]->version(), "", absl::OkStatus()});
       served_.erase(name);
     }
     for (auto it = states_.begin(); it != states_.end();) {
@@ -138,8 +137,8 @@ void CollectionRegistry::RefreshOne(const std::string& name, std::vector<Registr
     why_not_current = current.status();
     if (!known.failed.contains("CURRENT")) {
       known.failed["CURRENT"] = why_not_current;
-      events->push_back({RegistryEvent::Kind::kRejected, name, "CURRENT", served_version,
-                         why_not_current});
+      events->push_back(
+          {RegistryEvent::Kind::kRejected, name, "CURRENT", served_version, why_not_current});
     }
   } else if (auto f = known.failed.find(want); f != known.failed.end()) {
     why_not_current = f->second;
@@ -148,15 +147,15 @@ void CollectionRegistry::RefreshOne(const std::string& name, std::vector<Registr
     if (opened.ok()) {
       const std::string previous = Get(name) ? Get(name)->version() : "";
       Serve(name, std::shared_ptr<const Collection>(std::move(*opened)), "");
-      events->push_back({previous.empty() ? RegistryEvent::Kind::kLoaded
-                                          : RegistryEvent::Kind::kReplaced,
-                         name, want, previous, absl::OkStatus()});
+      events->push_back(
+          {previous.empty() ? RegistryEvent::Kind::kLoaded : RegistryEvent::Kind::kReplaced, name,
+           want, previous, absl::OkStatus()});
       return;
     }
     why_not_current = opened.status();
     known.failed[want] = why_not_current;
-    events->push_back({RegistryEvent::Kind::kRejected, name, want, served_version,
-                       why_not_current});
+    events->push_back(
+        {RegistryEvent::Kind::kRejected, name, want, served_version, why_not_current});
   }
   const std::string note =
       absl::StrCat(want.empty() ? std::string("CURRENT") : absl::StrCat("CURRENT's version ", want),
@@ -182,15 +181,16 @@ void CollectionRegistry::RefreshOne(const std::string& name, std::vector<Registr
       }
       const std::string previous = Get(name) ? Get(name)->version() : "";
       Serve(name, std::shared_ptr<const Collection>(std::move(*opened)), note);
-      events->push_back({RegistryEvent::Kind::kFallback, name, *v, previous,
-                         absl::DataLossError(note)});
+      events->push_back(
+          {RegistryEvent::Kind::kFallback, name, *v, previous, absl::DataLossError(note)});
       return;
     }
   }
   // 5. Nothing to serve. A damaged version is withdrawn: its answers would be zeros.
   if (auto damaged = Get(name); damaged != nullptr) {
-    events->push_back({RegistryEvent::Kind::kRemoved, name, damaged->version(), "",
-                       absl::DataLossError(absl::StrCat(note, "; and no older version is intact"))});
+    events->push_back(
+        {RegistryEvent::Kind::kRemoved, name, damaged->version(), "",
+         absl::DataLossError(absl::StrCat(note, "; and no older version is intact"))});
   }
   Serve(name, nullptr, absl::StrCat(note, "; no older version is intact"));
 }
@@ -223,7 +223,8 @@ std::vector<std::shared_ptr<const Collection>> CollectionRegistry::List() const 
     absl::MutexLock lock(&mu_);
     for (const auto& [name, c] : served_) out.push_back(c);
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a->name() < b->name(); });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a->name() < b->name(); });
   return out;
 }
 
@@ -232,7 +233,9 @@ Reloader::Reloader(CollectionRegistry* registry, absl::Duration interval, Report
   thread_ = std::thread([this] { Loop(); });
 }
 
-Reloader::~Reloader() { Stop(); }
+Reloader::~Reloader() {
+  Stop();
+}
 
 void Reloader::Trigger() {
   absl::MutexLock lock(&mu_);

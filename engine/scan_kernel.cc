@@ -22,14 +22,16 @@ inline V8 Load(const float* p) {
 // same everywhere in one build.
 inline V8 MulAdd(V8 a, V8 b, V8 acc) {
 #if defined(__FMA__)
-  return reinterpret_cast<V8>(
-      _mm256_fmadd_ps(reinterpret_cast<__m256>(a), reinterpret_cast<__m256>(b), reinterpret_cast<__m256>(acc)));
+  return reinterpret_cast<V8>(_mm256_fmadd_ps(
+      reinterpret_cast<__m256>(a), reinterpret_cast<__m256>(b), reinterpret_cast<__m256>(acc)));
 #else
   return a * b + acc;
 #endif
 }
 
-inline float SumLanes(V8 v) { return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7])); }
+inline float SumLanes(V8 v) {
+  return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+}
 
 // r[t] = SumLanes(a[t]) for eight accumulators at once, in the same order: horizontal
 // adds pair lanes (0+1, 2+3, ...), then pairs of pairs, then the two 128-bit halves.
@@ -52,7 +54,8 @@ inline V8 SumLanes8(const V8* a) {
 inline void SumLanes4(const V8* a, float* r) {
 #if defined(__AVX__)
   auto m = [](V8 v) { return reinterpret_cast<__m256>(v); };
-  const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(m(a[0]), m(a[1])), _mm256_hadd_ps(m(a[2]), m(a[3])));
+  const __m256 h =
+      _mm256_hadd_ps(_mm256_hadd_ps(m(a[0]), m(a[1])), _mm256_hadd_ps(m(a[2]), m(a[3])));
   _mm_storeu_ps(r, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
 #else
   for (int t = 0; t < 4; ++t) r[t] = SumLanes(a[t]);
@@ -89,8 +92,8 @@ size_t NextAtLeast(const float* scores, size_t from, size_t n, float threshold) 
   return n;
 }
 
-void ScoreRows(const float* base, size_t rows, const float* queries, size_t n, size_t dims, float* out,
-               size_t ld) {
+void ScoreRows(const float* base, size_t rows, const float* queries, size_t n, size_t dims,
+               float* out, size_t ld) {
   const size_t d8 = dims & ~size_t{7};
   const size_t d = dims;
   size_t r = 0;
@@ -109,7 +112,8 @@ void ScoreRows(const float* base, size_t rows, const float* queries, size_t n, s
         const float* b0 = b + h * d;
         V8 a[8] = {}, c[4] = {};
         for (size_t j = 0; j < d8; j += 8) {
-          const V8 x0 = Load(b0 + j), x1 = Load(b0 + d + j), x2 = Load(b0 + 2 * d + j), x3 = Load(b0 + 3 * d + j);
+          const V8 x0 = Load(b0 + j), x1 = Load(b0 + d + j), x2 = Load(b0 + 2 * d + j),
+                   x3 = Load(b0 + 3 * d + j);
           V8 y = Load(q0 + j);
           a[0] = MulAdd(x0, y, a[0]);
           a[1] = MulAdd(x1, y, a[1]);
@@ -153,7 +157,8 @@ void ScoreRows(const float* base, size_t rows, const float* queries, size_t n, s
         const float* b0 = b + h * d;
         V8 a[8] = {};
         for (size_t j = 0; j < d8; j += 8) {
-          const V8 x0 = Load(b0 + j), x1 = Load(b0 + d + j), x2 = Load(b0 + 2 * d + j), x3 = Load(b0 + 3 * d + j);
+          const V8 x0 = Load(b0 + j), x1 = Load(b0 + d + j), x2 = Load(b0 + 2 * d + j),
+                   x3 = Load(b0 + 3 * d + j);
           V8 y = Load(q0 + j);
           a[0] = MulAdd(x0, y, a[0]);
           a[1] = MulAdd(x1, y, a[1]);

@@ -18,8 +18,8 @@ namespace simsearch {
 
 // out[i * ld + r] = <base row r, query i> for r < rows, i < n. base: rows x dims,
 // queries: n x dims, both row-major; ld >= rows.
-void ScoreRows(const float* base, size_t rows, const float* queries, size_t n, size_t dims, float* out,
-               size_t ld);
+void ScoreRows(const float* base, size_t rows, const float* queries, size_t n, size_t dims,
+               float* out, size_t ld);
 
 // One score, the same bits ScoreRows gives for the pair.
 float ScoreOne(const float* a, const float* b, size_t dims);

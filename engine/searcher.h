@@ -29,7 +29,7 @@ class RowFilter {
 
 // Options that vary per call.
 struct SearchParams {
-  int k = 10;                        // hits wanted per query (>= 1)
+  int k = 10;                         // hits wanted per query (>= 1)
   const RowFilter* filter = nullptr;  // nullptr: every row
   // Checked between blocks of work; DeadlineExceeded once it has passed.
   absl::Time deadline = absl::InfiniteFuture();

@@ -74,7 +74,8 @@ TitleIndex TitleIndex::Build(const ItemStore& items, const int64_t* ids) {
       const std::vector<uint32_t> tri = Trigrams(text);
       t.own_text_.insert(t.own_text_.end(), text.begin(), text.end());
       t.own_text_offsets_.push_back(static_cast<int64_t>(t.own_text_.size()));
-      t.own_entries_.insert(t.own_entries_.end(), {row, static_cast<uint32_t>(pass), static_cast<uint32_t>(tri.size())});
+      t.own_entries_.insert(t.own_entries_.end(),
+                            {row, static_cast<uint32_t>(pass), static_cast<uint32_t>(tri.size())});
       for (uint32_t g : tri) postings.emplace_back(g, entry);
     }
   }
@@ -106,43 +107,56 @@ absl::Status TitleIndex::Write(const std::string& dir) const {
   SIMSEARCH_RETURN_IF_ERROR(WriteUInt8ArrayFile(path(kTitleTextFile), text_.data(), text_.size()));
   SIMSEARCH_RETURN_IF_ERROR(
       WriteInt64ArrayFile(path(kTitleTextOffsetsFile), text_offsets_.data(), text_offsets_.size()));
-  SIMSEARCH_RETURN_IF_ERROR(WriteUInt32ArrayFile(path(kTitleEntriesFile), entries_.data(), entry_count_, 3));
-  SIMSEARCH_RETURN_IF_ERROR(WriteUInt32ArrayFile(path(kTitleTrigramsFile), trigrams_.data(), trigrams_.size()));
   SIMSEARCH_RETURN_IF_ERROR(
-      WriteInt64ArrayFile(path(kTitleTrigramOffsetsFile), trigram_offsets_.data(), trigram_offsets_.size()));
-  return WriteUInt32ArrayFile(path(kTitleTrigramEntriesFile), trigram_entries_.data(), trigram_entries_.size());
+      WriteUInt32ArrayFile(path(kTitleEntriesFile), entries_.data(), entry_count_, 3));
+  SIMSEARCH_RETURN_IF_ERROR(
+      WriteUInt32ArrayFile(path(kTitleTrigramsFile), trigrams_.data(), trigrams_.size()));
+  SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(path(kTitleTrigramOffsetsFile),
+                                                trigram_offsets_.data(), trigram_offsets_.size()));
+  return WriteUInt32ArrayFile(path(kTitleTrigramEntriesFile), trigram_entries_.data(),
+                              trigram_entries_.size());
 }
 
-absl::StatusOr<TitleIndex> TitleIndex::Open(const std::string& dir, const ItemStore& items, const int64_t* ids) {
+absl::StatusOr<TitleIndex> TitleIndex::Open(const std::string& dir, const ItemStore& items,
+                                            const int64_t* ids) {
   TitleIndex t;
   t.items_ = &items;
   t.ids_ = ids;
   auto path = [&](const char* f) { return absl::StrCat(dir, "/", f); };
-  SIMSEARCH_ASSIGN_OR_RETURN(t.text_file_, MappedArray::Open(path(kTitleTextFile), ArrayDType::kUInt8));
-  SIMSEARCH_ASSIGN_OR_RETURN(t.text_offsets_file_, MappedArray::Open(path(kTitleTextOffsetsFile), ArrayDType::kInt64));
-  SIMSEARCH_ASSIGN_OR_RETURN(t.entries_file_, MappedArray::Open(path(kTitleEntriesFile), ArrayDType::kUInt32));
-  SIMSEARCH_ASSIGN_OR_RETURN(t.trigrams_file_, MappedArray::Open(path(kTitleTrigramsFile), ArrayDType::kUInt32));
+  SIMSEARCH_ASSIGN_OR_RETURN(t.text_file_,
+                             MappedArray::Open(path(kTitleTextFile), ArrayDType::kUInt8));
+  SIMSEARCH_ASSIGN_OR_RETURN(t.text_offsets_file_,
+                             MappedArray::Open(path(kTitleTextOffsetsFile), ArrayDType::kInt64));
+  SIMSEARCH_ASSIGN_OR_RETURN(t.entries_file_,
+                             MappedArray::Open(path(kTitleEntriesFile), ArrayDType::kUInt32));
+  SIMSEARCH_ASSIGN_OR_RETURN(t.trigrams_file_,
+                             MappedArray::Open(path(kTitleTrigramsFile), ArrayDType::kUInt32));
   SIMSEARCH_ASSIGN_OR_RETURN(t.trigram_offsets_file_,
                              MappedArray::Open(path(kTitleTrigramOffsetsFile), ArrayDType::kInt64));
-  SIMSEARCH_ASSIGN_OR_RETURN(t.trigram_entries_file_,
-                             MappedArray::Open(path(kTitleTrigramEntriesFile), ArrayDType::kUInt32));
+  SIMSEARCH_ASSIGN_OR_RETURN(
+      t.trigram_entries_file_,
+      MappedArray::Open(path(kTitleTrigramEntriesFile), ArrayDType::kUInt32));
   const uint64_t e = t.entries_file_.count(), g = t.trigrams_file_.count();
   const int64_t* to = t.text_offsets_file_.int64s();
   const int64_t* go = t.trigram_offsets_file_.int64s();
   // Sizes and the ends of the offsets are checked here; single offsets and entry
   // numbers are checked where they are read, so opening costs nothing per title.
-  if (t.entries_file_.dims() != 3 || t.text_offsets_file_.count() != e + 1 || t.trigram_offsets_file_.count() != g + 1 ||
-      to[0] != 0 || static_cast<uint64_t>(to[e]) != t.text_file_.count() || go[0] != 0 ||
+  if (t.entries_file_.dims() != 3 || t.text_offsets_file_.count() != e + 1 ||
+      t.trigram_offsets_file_.count() != g + 1 || to[0] != 0 ||
+      static_cast<uint64_t>(to[e]) != t.text_file_.count() || go[0] != 0 ||
       static_cast<uint64_t>(go[g]) != t.trigram_entries_file_.count()) {
-    return absl::DataLossError(absl::StrCat(dir, ": the title index files (title_*) do not agree with each other; "
-                                            "rebuild the bundle with simsearch-indexer"));
+    return absl::DataLossError(
+        absl::StrCat(dir,
+                     ": the title index files (title_*) do not agree with each other; "
+                     "rebuild the bundle with simsearch-indexer"));
   }
   t.text_ = absl::MakeConstSpan(t.text_file_.uint8s(), t.text_file_.count());
   t.text_offsets_ = absl::MakeConstSpan(to, e + 1);
   t.entries_ = absl::MakeConstSpan(t.entries_file_.uint32s(), e * 3);
   t.trigrams_ = absl::MakeConstSpan(t.trigrams_file_.uint32s(), g);
   t.trigram_offsets_ = absl::MakeConstSpan(go, g + 1);
-  t.trigram_entries_ = absl::MakeConstSpan(t.trigram_entries_file_.uint32s(), t.trigram_entries_file_.count());
+  t.trigram_entries_ =
+      absl::MakeConstSpan(t.trigram_entries_file_.uint32s(), t.trigram_entries_file_.count());
   t.entry_count_ = e;
   return t;
 }
@@ -150,10 +164,13 @@ absl::StatusOr<TitleIndex> TitleIndex::Open(const std::string& dir, const ItemSt
 absl::string_view TitleIndex::Text(uint32_t entry) const {
   const int64_t a = text_offsets_[entry], b = text_offsets_[entry + 1];
   if (a < 0 || b < a || static_cast<uint64_t>(b) > text_.size()) return {};
-  return absl::string_view(reinterpret_cast<const char*>(text_.data()) + a, static_cast<size_t>(b - a));
+  return absl::string_view(reinterpret_cast<const char*>(text_.data()) + a,
+                           static_cast<size_t>(b - a));
 }
 
-size_t TitleIndex::last_scored() { return t_last_scored; }
+size_t TitleIndex::last_scored() {
+  return t_last_scored;
+}
 
 std::vector<TitleMatch> TitleIndex::Lookup(absl::string_view query, size_t limit) const {
   t_last_scored = 0;
@@ -196,7 +213,8 @@ std::vector<TitleMatch> TitleIndex::Lookup(absl::string_view query, size_t limit
     }
   }
   auto dice_score = [&](uint32_t e) {
-    const float dice = 2.0f * static_cast<float>(common[e]) / static_cast<float>(nq + entries_[e * 3 + 2]);
+    const float dice =
+        2.0f * static_cast<float>(common[e]) / static_cast<float>(nq + entries_[e * 3 + 2]);
     return 0.69f * dice;
   };
   std::vector<uint32_t> candidates;

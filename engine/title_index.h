@@ -32,8 +32,8 @@ namespace simsearch {
 
 struct TitleMatch {
   uint32_t row = 0;
-  float score = 0;          // (0, 1]; 1 is an exact match of the normalised title
-  bool english = false;     // matched the English title rather than the original
+  float score = 0;       // (0, 1]; 1 is an exact match of the normalised title
+  bool english = false;  // matched the English title rather than the original
 };
 
 class TitleIndex {
@@ -44,7 +44,8 @@ class TitleIndex {
   // Writes the six files into `dir`.
   absl::Status Write(const std::string& dir) const;
   // Maps the files Write wrote; DataLoss naming the file when they do not agree.
-  static absl::StatusOr<TitleIndex> Open(const std::string& dir, const ItemStore& items, const int64_t* ids);
+  static absl::StatusOr<TitleIndex> Open(const std::string& dir, const ItemStore& items,
+                                         const int64_t* ids);
 
   TitleIndex(TitleIndex&&) = default;
   TitleIndex& operator=(TitleIndex&&) = default;

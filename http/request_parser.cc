@@ -15,8 +15,21 @@ namespace {
 bool IsTokenChar(unsigned char c) {
   if (absl::ascii_isalnum(c)) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
       return true;
     default:
       return false;
@@ -24,11 +37,15 @@ bool IsTokenChar(unsigned char c) {
 }
 
 bool IsToken(absl::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return IsTokenChar(static_cast<unsigned char>(c)); });
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return IsTokenChar(static_cast<unsigned char>(c));
+  });
 }
 
 // Control characters other than horizontal tab, and DEL.
-bool IsControl(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
+bool IsControl(unsigned char c) {
+  return (c < 0x20 && c != '\t') || c == 0x7f;
+}
 
 // A short, printable rendering of client bytes for an error message.
 std::string Shown(absl::string_view s) {
@@ -54,7 +71,8 @@ bool ParseTarget(absl::string_view target, RequestHead* out, ParseError* error) 
   for (char ch : target) {
     const unsigned char c = static_cast<unsigned char>(ch);
     if (c == 0) return Fail(error, 400, "the request target holds a NUL byte");
-    if (c <= 0x20 || c == 0x7f) return Fail(error, 400, "the request target holds a control character");
+    if (c <= 0x20 || c == 0x7f)
+      return Fail(error, 400, "the request target holds a control character");
   }
   // %00 decodes to NUL: a path or parameter cut there would name something else.
   for (size_t i = target.find('%'); i != absl::string_view::npos; i = target.find('%', i + 1)) {
@@ -69,7 +87,8 @@ bool ParseTarget(absl::string_view target, RequestHead* out, ParseError* error) 
     absl::string_view rest = target;
     if (!absl::ConsumePrefix(&rest, "http://") && !absl::ConsumePrefix(&rest, "https://") &&
         !absl::ConsumePrefix(&rest, "HTTP://") && !absl::ConsumePrefix(&rest, "HTTPS://")) {
-      return Fail(error, 400, absl::StrCat("the request target '", Shown(target), "' must start with '/'"));
+      return Fail(error, 400,
+                  absl::StrCat("the request target '", Shown(target), "' must start with '/'"));
     }
     const size_t at = rest.find_first_of("/?");
     if (at == absl::string_view::npos) {
@@ -89,10 +108,12 @@ bool ParseTarget(absl::string_view target, RequestHead* out, ParseError* error) 
 bool ParseRequestLine(absl::string_view line, RequestHead* out, ParseError* error) {
   const std::vector<absl::string_view> parts = absl::StrSplit(line, ' ');
   if (parts.size() != 3) {
-    return Fail(error, 400, absl::StrCat("the request line '", Shown(line),
-                                         "' is not METHOD SP TARGET SP HTTP-VERSION"));
+    return Fail(error, 400,
+                absl::StrCat("the request line '", Shown(line),
+                             "' is not METHOD SP TARGET SP HTTP-VERSION"));
   }
-  if (!IsToken(parts[0])) return Fail(error, 400, absl::StrCat("'", Shown(parts[0]), "' is not a method"));
+  if (!IsToken(parts[0]))
+    return Fail(error, 400, absl::StrCat("'", Shown(parts[0]), "' is not a method"));
   out->method = std::string(parts[0]);
   if (!ParseTarget(parts[1], out, error)) return false;
   const absl::string_view version = parts[2];
@@ -100,8 +121,9 @@ bool ParseRequestLine(absl::string_view line, RequestHead* out, ParseError* erro
     out->minor_version = 1;
   } else if (version == "HTTP/1.0") {
     out->minor_version = 0;
-  } else if (version.size() == 8 && absl::StartsWith(version, "HTTP/") && absl::ascii_isdigit(version[5]) &&
-             version[6] == '.' && absl::ascii_isdigit(version[7])) {
+  } else if (version.size() == 8 && absl::StartsWith(version, "HTTP/") &&
+             absl::ascii_isdigit(version[5]) && version[6] == '.' &&
+             absl::ascii_isdigit(version[7])) {
     return Fail(error, 505, absl::StrCat(version, " is not supported: send HTTP/1.1"));
   } else {
     return Fail(error, 400, absl::StrCat("'", Shown(version), "' is not an HTTP version"));
@@ -113,9 +135,11 @@ bool ParseRequestLine(absl::string_view line, RequestHead* out, ParseError* erro
 // Content-Length: one plain decimal number (RFC 9110 section 8.6). Values too large
 // for int64 are kept as INT64_MAX: the body limit refuses them with 413.
 bool ParseContentLength(absl::string_view value, int64_t* out, ParseError* error) {
-  if (value.empty() || !std::all_of(value.begin(), value.end(), [](char c) { return absl::ascii_isdigit(c); })) {
-    return Fail(error, 400, absl::StrCat("Content-Length '", Shown(value),
-                                         "' is not a number of bytes (digits only)"));
+  if (value.empty() ||
+      !std::all_of(value.begin(), value.end(), [](char c) { return absl::ascii_isdigit(c); })) {
+    return Fail(
+        error, 400,
+        absl::StrCat("Content-Length '", Shown(value), "' is not a number of bytes (digits only)"));
   }
   int64_t n = 0;
   for (char c : value) {
@@ -129,8 +153,8 @@ bool ParseContentLength(absl::string_view value, int64_t* out, ParseError* error
   return true;
 }
 
-bool ApplyHeader(absl::string_view name, absl::string_view value, RequestHead* out, bool* saw_length,
-                 int* hosts, bool* saw_encoding, ParseError* error) {
+bool ApplyHeader(absl::string_view name, absl::string_view value, RequestHead* out,
+                 bool* saw_length, int* hosts, bool* saw_encoding, ParseError* error) {
   if (absl::EqualsIgnoreCase(name, "Content-Length")) {
     int64_t n = 0;
     if (!ParseContentLength(value, &n, error)) return false;
@@ -144,8 +168,10 @@ bool ApplyHeader(absl::string_view name, absl::string_view value, RequestHead* o
       coding = absl::StripAsciiWhitespace(coding);
       if (coding.empty()) continue;
       if (!absl::EqualsIgnoreCase(coding, "chunked")) {
-        return Fail(error, 501, absl::StrCat("transfer coding '", Shown(coding),
-                                             "' is not supported: send the body with Content-Length or chunked"));
+        return Fail(
+            error, 501,
+            absl::StrCat("transfer coding '", Shown(coding),
+                         "' is not supported: send the body with Content-Length or chunked"));
       }
       if (out->chunked) return Fail(error, 400, "Transfer-Encoding names chunked twice");
       out->chunked = true;
@@ -157,11 +183,14 @@ bool ApplyHeader(absl::string_view name, absl::string_view value, RequestHead* o
     for (absl::string_view option : absl::StrSplit(value, ',')) {
       option = absl::StripAsciiWhitespace(option);
       if (absl::EqualsIgnoreCase(option, "close")) out->keep_alive = false;
-      if (absl::EqualsIgnoreCase(option, "keep-alive") && out->minor_version == 0) out->keep_alive = true;
+      if (absl::EqualsIgnoreCase(option, "keep-alive") && out->minor_version == 0)
+        out->keep_alive = true;
     }
   } else if (absl::EqualsIgnoreCase(name, "Expect")) {
     if (!absl::EqualsIgnoreCase(value, "100-continue")) {
-      return Fail(error, 417, absl::StrCat("Expect: '", Shown(value), "' is not supported (only 100-continue)"));
+      return Fail(
+          error, 417,
+          absl::StrCat("Expect: '", Shown(value), "' is not supported (only 100-continue)"));
     }
     out->expect_continue = out->minor_version == 1;
   }
@@ -191,11 +220,13 @@ size_t FindHeadEnd(absl::string_view buf, size_t* scanned) {
   return 0;
 }
 
-bool ParseRequestHead(absl::string_view head, const HeadLimits& limits, RequestHead* out, ParseError* error) {
+bool ParseRequestHead(absl::string_view head, const HeadLimits& limits, RequestHead* out,
+                      ParseError* error) {
   *out = RequestHead();
   if (head.size() > limits.max_head_bytes) {
-    return Fail(error, 431, absl::StrCat("the request head is ", head.size(), " bytes; the limit is ",
-                                         limits.max_head_bytes));
+    return Fail(error, 431,
+                absl::StrCat("the request head is ", head.size(), " bytes; the limit is ",
+                             limits.max_head_bytes));
   }
   bool have_request_line = false, saw_length = false, saw_encoding = false;
   int hosts = 0;
@@ -206,7 +237,8 @@ bool ParseRequestHead(absl::string_view head, const HeadLimits& limits, RequestH
     absl::string_view line = head.substr(pos, end - pos);
     pos = end + 1;
     absl::ConsumeSuffix(&line, "\r");
-    if (line.find('\r') != absl::string_view::npos) return Fail(error, 400, "a bare CR in the request head");
+    if (line.find('\r') != absl::string_view::npos)
+      return Fail(error, 400, "a bare CR in the request head");
     if (!have_request_line) {
       if (line.empty()) continue;  // empty lines before the request line
       if (!ParseRequestLine(line, out, error)) return false;
@@ -215,20 +247,25 @@ bool ParseRequestHead(absl::string_view head, const HeadLimits& limits, RequestH
     }
     if (line.empty()) break;  // the blank line that ends the head
     if (line.front() == ' ' || line.front() == '\t') {
-      return Fail(error, 400, "a header line starts with whitespace (obsolete line folding is not accepted)");
+      return Fail(error, 400,
+                  "a header line starts with whitespace (obsolete line folding is not accepted)");
     }
     const size_t colon = line.find(':');
     if (colon == absl::string_view::npos || colon == 0) {
-      return Fail(error, 400, absl::StrCat("the header line '", Shown(line), "' has no name and colon"));
+      return Fail(error, 400,
+                  absl::StrCat("the header line '", Shown(line), "' has no name and colon"));
     }
     const absl::string_view name = line.substr(0, colon);
     if (name.back() == ' ' || name.back() == '\t') {
-      return Fail(error, 400, absl::StrCat("whitespace between the header name '", Shown(absl::StripAsciiWhitespace(name)),
-                                           "' and its colon"));
+      return Fail(error, 400,
+                  absl::StrCat("whitespace between the header name '",
+                               Shown(absl::StripAsciiWhitespace(name)), "' and its colon"));
     }
-    if (!IsToken(name)) return Fail(error, 400, absl::StrCat("'", Shown(name), "' is not a header name"));
+    if (!IsToken(name))
+      return Fail(error, 400, absl::StrCat("'", Shown(name), "' is not a header name"));
     absl::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
     for (char c : value) {
       if (IsControl(static_cast<unsigned char>(c))) {
@@ -243,8 +280,9 @@ bool ParseRequestHead(absl::string_view head, const HeadLimits& limits, RequestH
   }
   if (!have_request_line) return Fail(error, 400, "no request line");
   if (out->minor_version == 1 && hosts != 1) {
-    return Fail(error, 400, hosts == 0 ? "an HTTP/1.1 request needs a Host header"
-                                       : "more than one Host header");
+    return Fail(
+        error, 400,
+        hosts == 0 ? "an HTTP/1.1 request needs a Host header" : "more than one Host header");
   }
   if (saw_encoding && out->minor_version == 0) {
     return Fail(error, 400, "Transfer-Encoding in an HTTP/1.0 request");
@@ -278,7 +316,8 @@ bool ChunkedDecoder::EndSizeLine(const std::string& body) {
   return true;
 }
 
-ChunkedDecoder::Result ChunkedDecoder::Feed(absl::string_view in, size_t* consumed, std::string* body) {
+ChunkedDecoder::Result ChunkedDecoder::Feed(absl::string_view in, size_t* consumed,
+                                            std::string* body) {
   constexpr size_t kMaxSizeLine = 4096;
   *consumed = 0;
   size_t i = 0;
@@ -288,7 +327,8 @@ ChunkedDecoder::Result ChunkedDecoder::Feed(absl::string_view in, size_t* consum
       case State::kSize:
       case State::kSizeSpace:
       case State::kExtension:
-        if (++line_bytes_ > kMaxSizeLine) return Fail(400, "a chunk-size line longer than 4096 bytes");
+        if (++line_bytes_ > kMaxSizeLine)
+          return Fail(400, "a chunk-size line longer than 4096 bytes");
         ++i;
         if (c == '\r' || c == '\n') {
           if (size_digits_ == 0) return Fail(400, "a chunk without a size");
@@ -299,7 +339,9 @@ ChunkedDecoder::Result ChunkedDecoder::Feed(absl::string_view in, size_t* consum
           }
         } else if (state_ == State::kSize && absl::ascii_isxdigit(c)) {
           if (++size_digits_ > 15) return Fail(400, "a chunk size of more than 15 hex digits");
-          remaining_ = remaining_ * 16 + static_cast<uint64_t>(absl::ascii_isdigit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
+          remaining_ =
+              remaining_ * 16 +
+              static_cast<uint64_t>(absl::ascii_isdigit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
         } else if (state_ != State::kExtension && (c == ' ' || c == '\t') && size_digits_ > 0) {
           state_ = State::kSizeSpace;  // whitespace before an extension
         } else if (state_ != State::kExtension && c == ';' && size_digits_ > 0) {
@@ -354,31 +396,56 @@ ChunkedDecoder::Result ChunkedDecoder::Feed(absl::string_view in, size_t* consum
 
 const char* ReasonPhrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Status";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 417:
+      return "Expectation Failed";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Status";
   }
 }
 

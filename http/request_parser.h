@@ -23,10 +23,10 @@
 namespace simsearch::http {
 
 struct RequestHead {
-  std::string method;  // as sent (methods are case-sensitive): "GET"
-  std::string target;  // origin form, as sent: "/search?q=a%20b"
-  std::string path;    // the target up to '?', still percent-encoded: "/search"
-  std::string query;   // after the first '?', as sent ("" without one): "q=a%20b"
+  std::string method;     // as sent (methods are case-sensitive): "GET"
+  std::string target;     // origin form, as sent: "/search?q=a%20b"
+  std::string path;       // the target up to '?', still percent-encoded: "/search"
+  std::string query;      // after the first '?', as sent ("" without one): "q=a%20b"
   int minor_version = 1;  // HTTP/1.<minor_version>: 0 or 1
   // In the order sent; names as sent (compare them case-insensitively), values without
   // surrounding whitespace.
@@ -61,7 +61,8 @@ size_t FindHeadEnd(absl::string_view buf, size_t* scanned);
 // Parses a complete head: `head` is exactly the bytes FindHeadEnd delimited (up to and
 // including the blank line). Empty lines before the request line are skipped (RFC 9112
 // section 2.2). On error returns false and fills `error`; `out` is then unspecified.
-bool ParseRequestHead(absl::string_view head, const HeadLimits& limits, RequestHead* out, ParseError* error);
+bool ParseRequestHead(absl::string_view head, const HeadLimits& limits, RequestHead* out,
+                      ParseError* error);
 
 // Decodes a chunked body (RFC 9112 section 7.1) as its bytes arrive. Chunk extensions
 // are skipped; trailer fields are read and dropped. The decoded body may not exceed
@@ -79,15 +80,26 @@ class ChunkedDecoder {
   const ParseError& error() const { return error_; }
 
  private:
-  enum class State { kSize, kSizeSpace, kExtension, kSizeLf, kData, kDataCr, kDataLf, kTrailer, kDone, kError };
+  enum class State {
+    kSize,
+    kSizeSpace,
+    kExtension,
+    kSizeLf,
+    kData,
+    kDataCr,
+    kDataLf,
+    kTrailer,
+    kDone,
+    kError
+  };
   Result Fail(int status, std::string message);
   bool EndSizeLine(const std::string& body);  // false: failed (413)
   State state_ = State::kSize;
   const size_t max_body_;
   const size_t max_trailer_;
-  uint64_t remaining_ = 0;   // data bytes left in the current chunk
-  int size_digits_ = 0;      // hex digits of the current chunk-size
-  size_t line_bytes_ = 0;    // bytes of the current size line or trailer section
+  uint64_t remaining_ = 0;          // data bytes left in the current chunk
+  int size_digits_ = 0;             // hex digits of the current chunk-size
+  size_t line_bytes_ = 0;           // bytes of the current size line or trailer section
   bool trailer_line_empty_ = true;  // nothing yet on the current trailer line
   ParseError error_;
 };

@@ -59,7 +59,8 @@ constexpr size_t kReadChunk = 16 * 1024;
 // The open-file limit leaves room for a quarter of the descriptors (files, gRPC).
 int FitToFileLimit(int wanted) {
   rlimit lim{};
-  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return std::max(1, wanted);
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY)
+    return std::max(1, wanted);
   const int64_t fit = static_cast<int64_t>(lim.rlim_cur) * 3 / 4;
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(wanted, fit)));
 }
@@ -68,12 +69,13 @@ int FitToFileLimit(int wanted) {
 absl::StatusOr<int> Listen(const std::string& flag, const std::string& listen, int backlog) {
   const size_t colon = listen.rfind(':');
   std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   int port = -1;
-  if (colon == std::string::npos || host.empty() || !absl::SimpleAtoi(listen.substr(colon + 1), &port) ||
-      port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag, " takes host:port (e.g. 127.0.0.1:8080; port 0 picks one), got '", listen, "'"));
+  if (colon == std::string::npos || host.empty() ||
+      !absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, " takes host:port (e.g. 127.0.0.1:8080; port 0 picks one), got '", listen, "'"));
   }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -81,8 +83,8 @@ absl::StatusOr<int> Listen(const std::string& flag, const std::string& listen, i
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* res = nullptr;
   if (int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res); rc != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag, ": cannot listen on ", listen, ": '", host, "' is not an address (", gai_strerror(rc), ")"));
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot listen on ", listen, ": '", host,
+                                                   "' is not an address (", gai_strerror(rc), ")"));
   }
   std::string problem = "no address to bind";
   int fd = -1;
@@ -93,17 +95,20 @@ absl::StatusOr<int> Listen(const std::string& flag, const std::string& listen, i
       continue;
     }
     const int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));  // restarts past TIME_WAIT; not REUSEPORT
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+                 sizeof(one));  // restarts past TIME_WAIT; not REUSEPORT
     if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd, std::max(1, backlog)) != 0) {
-      problem = errno == EADDRINUSE ? "address already in use: another process is listening there (stop it, or "
-                                      "choose another address)"
-                                    : absl::StrCat(std::strerror(errno), " (not a local address?)");
+      problem = errno == EADDRINUSE
+                    ? "address already in use: another process is listening there (stop it, or "
+                      "choose another address)"
+                    : absl::StrCat(std::strerror(errno), " (not a local address?)");
       ::close(fd);
       fd = -1;
     }
   }
   ::freeaddrinfo(res);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat(flag, ": cannot listen on ", listen, ": ", problem));
+  if (fd < 0)
+    return absl::UnavailableError(absl::StrCat(flag, ": cannot listen on ", listen, ": ", problem));
   return fd;
 }
 
@@ -125,16 +130,20 @@ std::string PeerName(const sockaddr_storage& a) {
 bool HeaderNameOk(absl::string_view name) {
   if (name.empty()) return false;
   for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && std::strchr("!#$%&'*+-.^_`|~", c) == nullptr) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) &&
+        std::strchr("!#$%&'*+-.^_`|~", c) == nullptr) {
       return false;
     }
   }
-  return !absl::EqualsIgnoreCase(name, "Content-Length") && !absl::EqualsIgnoreCase(name, "Connection") &&
-         !absl::EqualsIgnoreCase(name, "Transfer-Encoding") && !absl::EqualsIgnoreCase(name, "Date");
+  return !absl::EqualsIgnoreCase(name, "Content-Length") &&
+         !absl::EqualsIgnoreCase(name, "Connection") &&
+         !absl::EqualsIgnoreCase(name, "Transfer-Encoding") &&
+         !absl::EqualsIgnoreCase(name, "Date");
 }
 
 bool HeaderValueOk(absl::string_view value) {
-  return std::none_of(value.begin(), value.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+  return std::none_of(value.begin(), value.end(),
+                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
 }  // namespace
@@ -147,12 +156,14 @@ class Server::Loop {
         handler_(std::move(handler)),
         listen_fd_(listen_fd),
         max_connections_(FitToFileLimit(options_.max_connections)),
-        workers_(std::make_unique<WorkQueue>(std::max(1, options_.threads), std::max(0, options_.max_queued))) {}
+        workers_(std::make_unique<WorkQueue>(std::max(1, options_.threads),
+                                             std::max(0, options_.max_queued))) {}
 
   absl::Status Init() {
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (epoll_fd_ < 0 || wake_fd_ < 0) return absl::InternalError(absl::StrCat("epoll: ", std::strerror(errno)));
+    if (epoll_fd_ < 0 || wake_fd_ < 0)
+      return absl::InternalError(absl::StrCat("epoll: ", std::strerror(errno)));
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = kListenId;
@@ -230,8 +241,10 @@ class Server::Loop {
     absl::Time next_sweep = absl::Now() + kTick;
     absl::Time stop_by = absl::InfiniteFuture();
     for (;;) {
-      const int wait_ms = static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(next_sweep - absl::Now())));
-      const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), wait_ms + 1);
+      const int wait_ms = static_cast<int>(
+          std::max<int64_t>(0, absl::ToInt64Milliseconds(next_sweep - absl::Now())));
+      const int n =
+          ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), wait_ms + 1);
       now_ = absl::Now();
       for (int i = 0; i < n; ++i) {
         const uint64_t id = events[i].data.u64;
@@ -281,7 +294,8 @@ class Server::Loop {
     for (int i = 0; i < kAcceptsPerTurn; ++i) {
       sockaddr_storage addr{};
       socklen_t len = sizeof(addr);
-      const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len,
+                               SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -401,12 +415,14 @@ class Server::Loop {
 
   // Reads what has arrived (up to what a request may still need), then parses.
   void OnReadable(Conn* c) {
-    const size_t cap = options_.head_limits.max_head_bytes + options_.max_body_bytes + 4 * kReadChunk;
+    const size_t cap =
+        options_.head_limits.max_head_bytes + options_.max_body_bytes + 4 * kReadChunk;
     char buf[kReadChunk];
     for (int round = 0; round < 4 && !c->peer_closed; ++round) {
       const bool linger = c->phase == Phase::kLinger;
       if (!linger && c->in.size() >= cap) break;
-      const ssize_t n = ::recv(c->fd, buf, linger ? sizeof(buf) : std::min(sizeof(buf), cap - c->in.size()), 0);
+      const ssize_t n =
+          ::recv(c->fd, buf, linger ? sizeof(buf) : std::min(sizeof(buf), cap - c->in.size()), 0);
       if (n > 0) {
         if (linger) continue;  // discarded
         c->in.append(buf, static_cast<size_t>(n));
@@ -445,14 +461,16 @@ class Server::Loop {
       const size_t end = FindHeadEnd(c->in, &c->scanned);
       if (end == 0) {
         if (c->in.size() > options_.head_limits.max_head_bytes) {
-          return Reject(c, 431, absl::StrCat("the request head is over ", options_.head_limits.max_head_bytes,
-                                             " bytes"));
+          return Reject(c, 431,
+                        absl::StrCat("the request head is over ",
+                                     options_.head_limits.max_head_bytes, " bytes"));
         }
         if (c->peer_closed) Close(c);
         return;
       }
       ParseError error;
-      if (!ParseRequestHead(absl::string_view(c->in).substr(0, end), options_.head_limits, &c->head, &error)) {
+      if (!ParseRequestHead(absl::string_view(c->in).substr(0, end), options_.head_limits, &c->head,
+                            &error)) {
         return Reject(c, error.status, error.message);
       }
       c->in.erase(0, end);
@@ -461,15 +479,19 @@ class Server::Loop {
       c->deadline = now_ + options_.body_timeout;
       // Refused from the declared length, before a byte of the body is read.
       if (c->head.content_length > static_cast<int64_t>(options_.max_body_bytes)) {
-        return Reject(c, 413, absl::StrCat("request body is ", c->head.content_length, " bytes; the limit is ",
-                                           options_.max_body_bytes));
+        return Reject(c, 413,
+                      absl::StrCat("request body is ", c->head.content_length,
+                                   " bytes; the limit is ", options_.max_body_bytes));
       }
       if (c->head.chunked) {
-        c->chunks = std::make_unique<ChunkedDecoder>(options_.max_body_bytes, options_.head_limits.max_head_bytes);
+        c->chunks = std::make_unique<ChunkedDecoder>(options_.max_body_bytes,
+                                                     options_.head_limits.max_head_bytes);
       }
-      if (c->head.expect_continue && (c->head.chunked || c->head.content_length > 0) && c->in.empty()) {
+      if (c->head.expect_continue && (c->head.chunked || c->head.content_length > 0) &&
+          c->in.empty()) {
         constexpr absl::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        if (::send(c->fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(kContinue.size())) {
+        if (::send(c->fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL) !=
+            static_cast<ssize_t>(kContinue.size())) {
           return Close(c);
         }
       }
@@ -478,7 +500,8 @@ class Server::Loop {
       size_t used = 0;
       const ChunkedDecoder::Result r = c->chunks->Feed(c->in, &used, &c->body);
       c->in.erase(0, used);
-      if (r == ChunkedDecoder::Result::kError) return Reject(c, c->chunks->error().status, c->chunks->error().message);
+      if (r == ChunkedDecoder::Result::kError)
+        return Reject(c, c->chunks->error().status, c->chunks->error().message);
       if (r == ChunkedDecoder::Result::kNeedMore) {
         if (c->peer_closed) Close(c);
         return;
@@ -513,7 +536,8 @@ class Server::Loop {
     c->started = false;
     c->chunks.reset();
     c->body.clear();
-    if (c->in.empty() && c->in.capacity() > kReadChunk) std::string().swap(c->in);  // after a large request
+    if (c->in.empty() && c->in.capacity() > kReadChunk)
+      std::string().swap(c->in);  // after a large request
     StopWaiting(c);
     c->phase = Phase::kHandling;
     SetInterest(c, 0);
@@ -599,10 +623,12 @@ class Server::Loop {
   }
 
   void Respond(Conn* c, Response r) {
-    if (r.status < 200 || r.status > 599) r = ErrorResponse(500, "the handler gave no valid status");
+    if (r.status < 200 || r.status > 599)
+      r = ErrorResponse(500, "the handler gave no valid status");
     const bool close = r.close || !c->keep_alive || stop_.load();
     std::string& out = c->out;
-    out = absl::StrCat("HTTP/1.1 ", r.status, " ", ReasonPhrase(r.status), "\r\nDate: ", DateHeader(), "\r\n");
+    out = absl::StrCat("HTTP/1.1 ", r.status, " ", ReasonPhrase(r.status),
+                       "\r\nDate: ", DateHeader(), "\r\n");
     for (const auto& [k, v] : r.headers) {
       if (HeaderNameOk(k) && HeaderValueOk(v)) absl::StrAppend(&out, k, ": ", v, "\r\n");
     }
@@ -620,7 +646,8 @@ class Server::Loop {
 
   void Flush(Conn* c) {
     while (c->sent < c->out.size()) {
-      const ssize_t n = ::send(c->fd, c->out.data() + c->sent, c->out.size() - c->sent, MSG_NOSIGNAL);
+      const ssize_t n =
+          ::send(c->fd, c->out.data() + c->sent, c->out.size() - c->sent, MSG_NOSIGNAL);
       if (n > 0) {
         c->sent += static_cast<size_t>(n);
       } else if (n < 0 && errno == EINTR) {
@@ -672,8 +699,9 @@ class Server::Loop {
     for (Conn* c : expired) {
       timed_out_.fetch_add(1);
       if (c->phase == Phase::kRequest && c->started) {
-        Reject(c, 408, c->have_head ? "the request body took too long to arrive"
-                                    : "the request head took too long to arrive");
+        Reject(c, 408,
+               c->have_head ? "the request body took too long to arrive"
+                            : "the request head took too long to arrive");
         // Its answer has write_timeout to go out; the connection closes after it.
       } else {
         Close(c);  // idle, not taking its answer, or done lingering
@@ -708,8 +736,8 @@ class Server::Loop {
   std::atomic<int64_t> accepted_{0}, open_{0}, shed_{0}, timed_out_{0}, requests_{0}, rejected_{0};
 };
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Start(const std::string& listen, ServerOptions options,
-                                                      Handler handler) {
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const std::string& listen,
+                                                      ServerOptions options, Handler handler) {
   auto fd = Listen(options.flag, listen, options.backlog);
   if (!fd.ok()) return fd.status();
   sockaddr_storage addr{};
@@ -725,7 +753,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const std::string& listen,
 
 Server::~Server() = default;
 
-int Server::max_connections() const { return loop_->max_connections(); }
-ServerStats Server::stats() const { return loop_->stats(); }
+int Server::max_connections() const {
+  return loop_->max_connections();
+}
+ServerStats Server::stats() const {
+  return loop_->stats();
+}
 
 }  // namespace simsearch::http

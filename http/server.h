@@ -39,8 +39,8 @@ struct Request {
   std::string path;    // "/search" (still percent-encoded; never holds %00)
   std::string query;   // "q=a%20b" ("" without '?')
   std::vector<std::pair<std::string, std::string>> headers;  // as sent, values trimmed
-  std::string body;    // de-chunked
-  std::string peer;    // "127.0.0.1:54321"
+  std::string body;                                          // de-chunked
+  std::string peer;                                          // "127.0.0.1:54321"
   absl::Time arrived;  // when its first byte arrived: deadlines count from here, not from
                        // when a worker took it
   // The first header named `name` (case-insensitive), or nullptr.
@@ -52,7 +52,7 @@ struct Response {
   // Content-Length, Connection and Date are the server's; any given here are dropped,
   // as are headers whose name or value would break the head (CR, LF, ':' in names).
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;  // not sent for HEAD requests (Content-Length still says its size)
+  std::string body;    // not sent for HEAD requests (Content-Length still says its size)
   bool close = false;  // close the connection after this answer
 };
 
@@ -60,14 +60,15 @@ struct Response {
 using Handler = std::function<Response(const Request&)>;
 
 struct ServerOptions {
-  std::string flag = "--listen";  // names the address in errors: "--serve-http: cannot listen on ..."
-  int threads = 4;                // workers running the handler
-  int max_queued = 64;            // complete requests waiting for a worker; beyond: 503
-  int max_connections = 1024;     // open connections (lowered to fit the open-file limit)
-  int backlog = 1024;             // connections the kernel queues before accept
-  absl::Duration idle_timeout = absl::Seconds(5);   // nothing of a request yet
-  absl::Duration head_timeout = absl::Seconds(10);  // a request head, from its first byte
-  absl::Duration body_timeout = absl::Seconds(10);  // a request body, from the head's end
+  std::string flag =
+      "--listen";              // names the address in errors: "--serve-http: cannot listen on ..."
+  int threads = 4;             // workers running the handler
+  int max_queued = 64;         // complete requests waiting for a worker; beyond: 503
+  int max_connections = 1024;  // open connections (lowered to fit the open-file limit)
+  int backlog = 1024;          // connections the kernel queues before accept
+  absl::Duration idle_timeout = absl::Seconds(5);    // nothing of a request yet
+  absl::Duration head_timeout = absl::Seconds(10);   // a request head, from its first byte
+  absl::Duration body_timeout = absl::Seconds(10);   // a request body, from the head's end
   absl::Duration write_timeout = absl::Seconds(10);  // an answer taken by the client
   HeadLimits head_limits;
   size_t max_body_bytes = 64 * 1024;  // larger bodies: 413, refused from their declared length
@@ -78,19 +79,19 @@ struct ServerOptions {
 // Counters since start, for tests and metrics.
 struct ServerStats {
   int64_t accepted = 0;
-  int64_t open = 0;        // connections open now
-  int64_t shed = 0;        // closed to make room for a newer connection
-  int64_t timed_out = 0;   // closed by idle, head, body or write timeouts
-  int64_t requests = 0;    // complete requests handed to the handler
-  int64_t rejected = 0;    // answered by the server itself: 4xx for bad requests, 503 when busy
+  int64_t open = 0;       // connections open now
+  int64_t shed = 0;       // closed to make room for a newer connection
+  int64_t timed_out = 0;  // closed by idle, head, body or write timeouts
+  int64_t requests = 0;   // complete requests handed to the handler
+  int64_t rejected = 0;   // answered by the server itself: 4xx for bad requests, 503 when busy
 };
 
 class Server {
  public:
   // Binds `listen` (host:port, IPv4 or [IPv6]; port 0 picks one) and serves until
   // destroyed.
-  static absl::StatusOr<std::unique_ptr<Server>> Start(const std::string& listen, ServerOptions options,
-                                                       Handler handler);
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const std::string& listen,
+                                                       ServerOptions options, Handler handler);
   // Stops accepting, closes connections without a request in progress, lets requests
   // in progress finish and their answers go out (for up to write_timeout), then returns.
   ~Server();

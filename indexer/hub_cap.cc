@@ -7,9 +7,9 @@
 
 namespace simsearch {
 
-void CapHubs(const std::vector<uint32_t>& rows, const std::vector<float>& scores, uint64_t count, int depth, int k,
-             const HubCap& cap, std::vector<uint32_t>* out_rows, std::vector<float>* out_scores,
-             uint64_t* capped_items) {
+void CapHubs(const std::vector<uint32_t>& rows, const std::vector<float>& scores, uint64_t count,
+             int depth, int k, const HubCap& cap, std::vector<uint32_t>* out_rows,
+             std::vector<float>* out_scores, uint64_t* capped_items) {
   const uint64_t d = static_cast<uint64_t>(depth), kk = static_cast<uint64_t>(k);
   out_rows->assign(count * kk, Engine::kNoNeighbours);
   out_scores->assign(count * kk, 0.0f);
@@ -17,7 +17,8 @@ void CapHubs(const std::vector<uint32_t>& rows, const std::vector<float>& scores
   for (uint64_t r = 0; r < count; ++r) {
     if (rows[r * d] != Engine::kNoNeighbours) lists.push_back(static_cast<uint32_t>(r));
   }
-  const uint64_t limit = std::max<uint64_t>(1, static_cast<uint64_t>(cap.share * static_cast<double>(lists.size())));
+  const uint64_t limit =
+      std::max<uint64_t>(1, static_cast<uint64_t>(cap.share * static_cast<double>(lists.size())));
   std::vector<uint64_t> used(count, 0);
   std::vector<uint64_t> next(count, 0), filled(count, 0);
   std::vector<bool> held_back(count, false);

@@ -25,8 +25,8 @@ struct HubCap {
 // in the same layout (k <= depth), unused slots kNoNeighbours with score 0 (only when a
 // list's candidates run out). `capped_items` counts the items the cap held back at
 // least once.
-void CapHubs(const std::vector<uint32_t>& rows, const std::vector<float>& scores, uint64_t count, int depth, int k,
-             const HubCap& cap, std::vector<uint32_t>* out_rows, std::vector<float>* out_scores,
-             uint64_t* capped_items);
+void CapHubs(const std::vector<uint32_t>& rows, const std::vector<float>& scores, uint64_t count,
+             int depth, int k, const HubCap& cap, std::vector<uint32_t>* out_rows,
+             std::vector<float>* out_scores, uint64_t* capped_items);
 
 }  // namespace simsearch

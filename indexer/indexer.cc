@@ -7,17 +7,17 @@
 
 #include <algorithm>
 #include <atomic>
-#include <functional>
-#include <mutex>
-#include <thread>
 #include <cmath>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <numeric>
 #include <optional>
 #include <random>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
@@ -26,19 +26,19 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "engine/collection.h"
-#include "engine/engine.h"
-#include "engine/hnswlib_searcher.h"
-#include "engine/title_index.h"
 #include "core/array_file.h"
 #include "core/bundle.h"
 #include "core/csv.h"
+#include "core/file_util.h"
 #include "core/interactions.h"
 #include "core/item_store.h"
 #include "core/lexical.h"
 #include "core/quote.h"
-#include "core/file_util.h"
 #include "core/status_macros.h"
+#include "engine/collection.h"
+#include "engine/engine.h"
+#include "engine/hnswlib_searcher.h"
+#include "engine/title_index.h"
 #include "models/text/encoder.h"
 
 namespace simsearch {
@@ -63,9 +63,9 @@ absl::StatusOr<std::vector<int64_t>> LoadIds(const std::string& vectors_path,
                                              const char* ids_flag) {
   if (!v.ids.empty()) {
     if (!ids_path.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(vectors_path,
-                                                     ": a CSV carries its ids in its first column; drop ",
-                                                     ids_flag, " ", ids_path));
+      return absl::InvalidArgumentError(
+          absl::StrCat(vectors_path, ": a CSV carries its ids in its first column; drop ", ids_flag,
+                       " ", ids_path));
     }
     return v.ids;
   }
@@ -89,7 +89,8 @@ absl::Status CheckUnique(const std::vector<int64_t>& ids, const std::string& ori
     auto [it, inserted] = first_row.try_emplace(ids[r], r);
     if (!inserted) {
       return absl::InvalidArgumentError(absl::StrCat(origin, ": duplicate id ", ids[r], " at rows ",
-                                                     it->second, " and ", r, "; ids must be unique"));
+                                                     it->second, " and ", r,
+                                                     "; ids must be unique"));
     }
   }
   return absl::OkStatus();
@@ -98,16 +99,17 @@ absl::Status CheckUnique(const std::vector<int64_t>& ids, const std::string& ori
 // Users' vectors and items, validated and sorted by user id, for the bundle.
 struct UserData {
   std::vector<int64_t> ids;
-  std::vector<float> vectors;      // ids.size() x dims
-  std::vector<int64_t> offsets;    // ids.size() + 1
-  std::vector<int64_t> items;      // item ids, each user's sorted: watched and listed
-  std::vector<uint64_t> viewers;   // per served row: users who watched it (listed-only not)
-  uint64_t dropped = 0;            // pairs whose item is not in the collection
+  std::vector<float> vectors;     // ids.size() x dims
+  std::vector<int64_t> offsets;   // ids.size() + 1
+  std::vector<int64_t> items;     // item ids, each user's sorted: watched and listed
+  std::vector<uint64_t> viewers;  // per served row: users who watched it (listed-only not)
+  uint64_t dropped = 0;           // pairs whose item is not in the collection
 };
 
 // Texts for the lexical index, in row order (`ids` ascending): the named columns of each
 // CSV record, joined with spaces; an item without a record gets an empty text.
-absl::StatusOr<std::vector<std::string>> ReadTexts(const BuildOptions& o, const std::vector<int64_t>& ids) {
+absl::StatusOr<std::vector<std::string>> ReadTexts(const BuildOptions& o,
+                                                   const std::vector<int64_t>& ids) {
   SIMSEARCH_ASSIGN_OR_RETURN(std::string text, ReadFileToString(o.lexical_path));
   CsvReader reader(text, o.lexical_path);
   std::vector<std::string> header, f;
@@ -115,15 +117,16 @@ absl::StatusOr<std::vector<std::string>> ReadTexts(const BuildOptions& o, const 
   if (!has) return absl::InvalidArgumentError(absl::StrCat(o.lexical_path, ": empty file"));
   const int id_col = FindColumn(header, o.lexical_id_column);
   if (id_col < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(o.lexical_path, ": no column '", o.lexical_id_column,
-                                                   "'; the header has: ", absl::StrJoin(header, ", ")));
+    return absl::InvalidArgumentError(
+        absl::StrCat(o.lexical_path, ": no column '", o.lexical_id_column,
+                     "'; the header has: ", absl::StrJoin(header, ", ")));
   }
   std::vector<int> cols;
   for (const std::string& c : o.lexical_text_columns) {
     const int col = FindColumn(header, c);
     if (col < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(o.lexical_path, ": no column '", c,
-                                                     "'; the header has: ", absl::StrJoin(header, ", ")));
+      return absl::InvalidArgumentError(absl::StrCat(
+          o.lexical_path, ": no column '", c, "'; the header has: ", absl::StrJoin(header, ", ")));
     }
     cols.push_back(col);
   }
@@ -133,13 +136,15 @@ absl::StatusOr<std::vector<std::string>> ReadTexts(const BuildOptions& o, const 
     if (!more) break;
     if (f.size() == 1 && f[0].empty()) continue;
     if (f.size() != header.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(o.lexical_path, ": line ", reader.line(), ": ", f.size(),
-                                                     " fields, the header has ", header.size()));
+      return absl::InvalidArgumentError(absl::StrCat(o.lexical_path, ": line ", reader.line(), ": ",
+                                                     f.size(), " fields, the header has ",
+                                                     header.size()));
     }
     int64_t id;
     if (!absl::SimpleAtoi(f[id_col], &id)) {
-      return absl::InvalidArgumentError(absl::StrCat(o.lexical_path, ": line ", reader.line(), ": id '",
-                                                     Quote(f[id_col]), "' is not an integer"));
+      return absl::InvalidArgumentError(absl::StrCat(o.lexical_path, ": line ", reader.line(),
+                                                     ": id '", Quote(f[id_col]),
+                                                     "' is not an integer"));
     }
     auto it = std::lower_bound(ids.begin(), ids.end(), id);
     if (it == ids.end() || *it != id) continue;  // not in the collection
@@ -168,7 +173,8 @@ absl::StatusOr<UserData> LoadUsers(const BuildOptions& o, uint64_t dims,
   SIMSEARCH_ASSIGN_OR_RETURN(std::vector<int64_t> ids,
                              LoadIds(o.user_vectors_path, o.user_ids_path, v, "--user-ids"));
   SIMSEARCH_RETURN_IF_ERROR(CheckFinite(v, o.user_vectors_path));
-  SIMSEARCH_RETURN_IF_ERROR(CheckUnique(ids, o.user_ids_path.empty() ? o.user_vectors_path : o.user_ids_path));
+  SIMSEARCH_RETURN_IF_ERROR(
+      CheckUnique(ids, o.user_ids_path.empty() ? o.user_vectors_path : o.user_ids_path));
   SIMSEARCH_ASSIGN_OR_RETURN(Interactions inter, LoadInteractions(o.user_items_path));
   absl::flat_hash_map<int64_t, uint32_t> inter_user;
   for (uint32_t u = 0; u < inter.user_ids.size(); ++u) inter_user[inter.user_ids[u]] = u;
@@ -192,7 +198,8 @@ absl::StatusOr<UserData> LoadUsers(const BuildOptions& o, uint64_t dims,
     out.ids.push_back(ids[r]);
     out.vectors.insert(out.vectors.end(), &v.data[r * dims], &v.data[(r + 1) * dims]);
     mine.clear();
-    auto add = [&](const Interactions& from, const absl::flat_hash_map<int64_t, uint32_t>& user_of, bool watched) {
+    auto add = [&](const Interactions& from, const absl::flat_hash_map<int64_t, uint32_t>& user_of,
+                   bool watched) {
       auto it = user_of.find(ids[r]);
       if (it == user_of.end()) return;
       for (uint32_t i : from.items_of_user[it->second]) {
@@ -282,8 +289,9 @@ absl::StatusOr<std::vector<float>> RecallQueries(const BuildOptions& o, const fl
   if (!o.recall_query_vectors_path.empty()) {
     SIMSEARCH_ASSIGN_OR_RETURN(VectorSet qs, ReadVectors(o.recall_query_vectors_path));
     if (qs.dims != d) {
-      return absl::InvalidArgumentError(absl::StrCat("--recall-query-vectors ", o.recall_query_vectors_path,
-                                                     " has ", qs.dims, " dimensions, the collection ", d));
+      return absl::InvalidArgumentError(absl::StrCat("--recall-query-vectors ",
+                                                     o.recall_query_vectors_path, " has ", qs.dims,
+                                                     " dimensions, the collection ", d));
     }
     SIMSEARCH_RETURN_IF_ERROR(CheckFinite(qs, o.recall_query_vectors_path));
     std::vector<uint64_t> rows(qs.count);
@@ -314,8 +322,8 @@ absl::StatusOr<std::vector<float>> RecallQueries(const BuildOptions& o, const fl
 
 // Top-k labels of m queries at the given parameters, from whichever library built the
 // index.
-using AnnSearch = std::function<absl::Status(const float* q, uint64_t m, idx_t k, const IndexParams& p,
-                                             idx_t* labels)>;
+using AnnSearch = std::function<absl::Status(const float* q, uint64_t m, idx_t k,
+                                             const IndexParams& p, idx_t* labels)>;
 
 AnnSearch FaissAnnSearch(const BuildOptions& o, const faiss::Index& ann) {
   return [&o, &ann](const float* q, uint64_t m, idx_t k, const IndexParams& p, idx_t* labels) {
@@ -324,8 +332,9 @@ AnnSearch FaissAnnSearch(const BuildOptions& o, const faiss::Index& ann) {
       ivf.nprobe = p.nprobe;
       faiss::SearchParametersHNSW hnsw;
       hnsw.efSearch = std::max<int>(p.ef_search, static_cast<int>(k));
-      const faiss::SearchParameters* sp =
-          o.index_kind == IndexKind::kIvf ? static_cast<const faiss::SearchParameters*>(&ivf) : &hnsw;
+      const faiss::SearchParameters* sp = o.index_kind == IndexKind::kIvf
+                                              ? static_cast<const faiss::SearchParameters*>(&ivf)
+                                              : &hnsw;
       std::vector<float> dist(m * static_cast<uint64_t>(k));
       ann.search(static_cast<idx_t>(m), q, k, dist.data(), labels, sp);
     } catch (const std::exception& e) {
@@ -344,7 +353,8 @@ AnnSearch ServedAnnSearch(const Searcher& ann) {
     SIMSEARCH_RETURN_IF_ERROR(ann.Search(q, m, sp, &got));
     for (uint64_t i = 0; i < m; ++i) {
       for (idx_t j = 0; j < k; ++j) {
-        labels[i * k + j] = static_cast<size_t>(j) < got[i].size() ? static_cast<idx_t>(got[i][j].row) : -1;
+        labels[i * k + j] =
+            static_cast<size_t>(j) < got[i].size() ? static_cast<idx_t>(got[i][j].row) : -1;
       }
     }
     return absl::OkStatus();
@@ -353,9 +363,10 @@ AnnSearch ServedAnnSearch(const Searcher& ann) {
 
 // Mean fraction of each query's exact top-k (rows of `truth`, sorted) that the ANN index
 // finds at the given parameters.
-absl::StatusOr<double> AnnRecall(const BuildOptions& o, const AnnSearch& search, const IndexParams& p,
-                                 const float* q, uint64_t s, uint64_t d, idx_t k,
-                                 const std::vector<idx_t>& truth, const std::string& stage) {
+absl::StatusOr<double> AnnRecall(const BuildOptions& o, const AnnSearch& search,
+                                 const IndexParams& p, const float* q, uint64_t s, uint64_t d,
+                                 idx_t k, const std::vector<idx_t>& truth,
+                                 const std::string& stage) {
   if (s == 0) return 1.0;
   std::vector<idx_t> got(s * k);
   const uint64_t batch = 100;
@@ -367,8 +378,8 @@ absl::StatusOr<double> AnnRecall(const BuildOptions& o, const AnnSearch& search,
   uint64_t found = 0;
   for (uint64_t i = 0; i < s; ++i) {
     for (idx_t j = 0; j < k; ++j) {
-      if (std::binary_search(truth.begin() + static_cast<long>(i * k), truth.begin() + static_cast<long>((i + 1) * k),
-                             got[i * k + j])) {
+      if (std::binary_search(truth.begin() + static_cast<long>(i * k),
+                             truth.begin() + static_cast<long>((i + 1) * k), got[i * k + j])) {
         ++found;
       }
     }
@@ -396,7 +407,8 @@ absl::Status CalibrateAndMeasureRecall(const BuildOptions& o, const AnnSearch& a
     return absl::InternalError(absl::StrCat("FAISS failed while measuring recall: ", e.what()));
   }
   for (uint64_t i = 0; i < s; ++i) {
-    std::sort(truth.begin() + static_cast<long>(i * k), truth.begin() + static_cast<long>((i + 1) * k));
+    std::sort(truth.begin() + static_cast<long>(i * k),
+              truth.begin() + static_cast<long>((i + 1) * k));
   }
   if (o.target_recall > 0 && o.index_kind == IndexKind::kIvf && s >= 2) {
     // Queries alternate between the half that chooses and the half that reports.
@@ -405,8 +417,10 @@ absl::Status CalibrateAndMeasureRecall(const BuildOptions& o, const AnnSearch& a
     for (uint64_t i = 0; i < s; ++i) {
       auto& qs = i % 2 == 0 ? choose : report;
       auto& ts = i % 2 == 0 ? choose_truth : report_truth;
-      qs.insert(qs.end(), q.begin() + static_cast<long>(i * d), q.begin() + static_cast<long>((i + 1) * d));
-      ts.insert(ts.end(), truth.begin() + static_cast<long>(i * k), truth.begin() + static_cast<long>((i + 1) * k));
+      qs.insert(qs.end(), q.begin() + static_cast<long>(i * d),
+                q.begin() + static_cast<long>((i + 1) * d));
+      ts.insert(ts.end(), truth.begin() + static_cast<long>(i * k),
+                truth.begin() + static_cast<long>((i + 1) * k));
     }
     const uint64_t sc = choose.size() / d, sr = report.size() / d;
     int lo = 1, hi = p->nlist;  // the answer lies in [lo, hi]; nlist probes every list
@@ -414,8 +428,12 @@ absl::Status CalibrateAndMeasureRecall(const BuildOptions& o, const AnnSearch& a
       const int mid = lo + (hi - lo) / 2;
       IndexParams trial = *p;
       trial.nprobe = mid;
-      SIMSEARCH_ASSIGN_OR_RETURN(double r, AnnRecall(o, ann, trial, choose.data(), sc, d, k, choose_truth, ""));
-      Report(o, absl::StrCat("choosing nprobe for recall@10 >= ", o.target_recall, ": ", mid, " gives ", r), 0.5);
+      SIMSEARCH_ASSIGN_OR_RETURN(
+          double r, AnnRecall(o, ann, trial, choose.data(), sc, d, k, choose_truth, ""));
+      Report(o,
+             absl::StrCat("choosing nprobe for recall@10 >= ", o.target_recall, ": ", mid,
+                          " gives ", r),
+             0.5);
       if (r >= o.target_recall) {
         hi = mid;
       } else {
@@ -424,13 +442,15 @@ absl::Status CalibrateAndMeasureRecall(const BuildOptions& o, const AnnSearch& a
     }
     p->nprobe = lo;
     *queries = sr;
-    SIMSEARCH_ASSIGN_OR_RETURN(*recall, AnnRecall(o, ann, *p, report.data(), sr, d, k, report_truth,
-                                                  absl::StrCat("measuring recall@10 on ", sr, " other queries")));
+    SIMSEARCH_ASSIGN_OR_RETURN(
+        *recall, AnnRecall(o, ann, *p, report.data(), sr, d, k, report_truth,
+                           absl::StrCat("measuring recall@10 on ", sr, " other queries")));
     return absl::OkStatus();
   }
   *queries = s;
-  SIMSEARCH_ASSIGN_OR_RETURN(*recall, AnnRecall(o, ann, *p, q.data(), s, d, k, truth,
-                                                absl::StrCat("measuring recall@10 on ", s, " queries")));
+  SIMSEARCH_ASSIGN_OR_RETURN(*recall,
+                             AnnRecall(o, ann, *p, q.data(), s, d, k, truth,
+                                       absl::StrCat("measuring recall@10 on ", s, " queries")));
   return absl::OkStatus();
 }
 
@@ -438,7 +458,8 @@ absl::Status CalibrateAndMeasureRecall(const BuildOptions& o, const AnnSearch& a
 
 // The provenance CSV (BuildOptions::item_provenance_path), as count x 2 int64 rows
 // (source, viewers) in the bundle's row order; every id must have a row.
-absl::StatusOr<std::vector<int64_t>> ReadProvenance(const std::string& path, const std::vector<int64_t>& ids,
+absl::StatusOr<std::vector<int64_t>> ReadProvenance(const std::string& path,
+                                                    const std::vector<int64_t>& ids,
                                                     uint64_t* learned, uint64_t* predicted) {
   SIMSEARCH_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
   CsvReader reader(text, path);
@@ -465,8 +486,8 @@ absl::StatusOr<std::vector<int64_t>> ReadProvenance(const std::string& path, con
     }
     const std::string source(absl::StripAsciiWhitespace(f[source_col]));
     if (source != "learned" && source != "predicted") {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": line ", reader.line(), ": source '", source,
-                                                     "' is neither learned nor predicted"));
+      return absl::InvalidArgumentError(absl::StrCat(path, ": line ", reader.line(), ": source '",
+                                                     source, "' is neither learned nor predicted"));
     }
     auto it = std::lower_bound(ids.begin(), ids.end(), id);
     if (it == ids.end() || *it != id) continue;  // not served (dropped): ignored
@@ -489,25 +510,31 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   SIMSEARCH_RETURN_IF_ERROR(ValidateCollectionName(o.collection));
   if (o.out_root.empty()) return absl::InvalidArgumentError("--out (the index root) is required");
   if ((o.neighbours < 0 && o.neighbours != kAutoNeighbours) || o.neighbours > kMaxNeighbours) {
-    return absl::InvalidArgumentError(absl::StrCat("--neighbours must be 0-", kMaxNeighbours, ", got ", o.neighbours));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--neighbours must be 0-", kMaxNeighbours, ", got ", o.neighbours));
   }
   if (o.hub_cap && !(o.hub_cap->share > 0 && o.hub_cap->share <= 1)) {
-    return absl::InvalidArgumentError(absl::StrCat("--neighbours-cap must be in (0, 1], got ", o.hub_cap->share));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--neighbours-cap must be in (0, 1], got ", o.hub_cap->share));
   }
-  if (o.hub_cap && o.neighbours == 0) return absl::InvalidArgumentError("--neighbours-cap needs neighbours; drop --neighbours 0");
+  if (o.hub_cap && o.neighbours == 0)
+    return absl::InvalidArgumentError("--neighbours-cap needs neighbours; drop --neighbours 0");
   if (o.story) {  // what the fused lists need, before anything is written
     const StoryWeights& w = o.story->weights;
-    if (o.neighbours == 0) return absl::InvalidArgumentError("--story-neighbours needs neighbours; drop --neighbours 0");
+    if (o.neighbours == 0)
+      return absl::InvalidArgumentError("--story-neighbours needs neighbours; drop --neighbours 0");
     if (w.genres > 0 && o.catalog_paths.empty()) {
       return absl::InvalidArgumentError("--story-neighbours weighs genres: give the --catalog");
     }
     if (w.words > 0 && (o.lexical_path.empty() || !o.item_synopses)) {
       return absl::InvalidArgumentError(
-          "--story-neighbours weighs words: give --lexical and --item-synopses (or --story-weights words=0)");
+          "--story-neighbours weighs words: give --lexical and --item-synopses (or --story-weights "
+          "words=0)");
     }
     if (w.viewers > 0 && o.story->viewers.empty()) {
       return absl::InvalidArgumentError(
-          "--story-neighbours weighs viewers: name their collection with --story-viewers (or --story-weights viewers=0)");
+          "--story-neighbours weighs viewers: name their collection with --story-viewers (or "
+          "--story-weights viewers=0)");
     }
     if (!o.story->viewers.empty()) SIMSEARCH_RETURN_IF_ERROR(CheckStoryViewers(o.story->viewers));
   }
@@ -518,7 +545,8 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     return absl::InvalidArgumentError(absl::StrCat(o.vectors_path, ": vectors have ", v.dims,
                                                    " dimensions, expected ", o.expect_dims));
   }
-  SIMSEARCH_ASSIGN_OR_RETURN(std::vector<int64_t> ids, LoadIds(o.vectors_path, o.ids_path, v, "--ids"));
+  SIMSEARCH_ASSIGN_OR_RETURN(std::vector<int64_t> ids,
+                             LoadIds(o.vectors_path, o.ids_path, v, "--ids"));
   SIMSEARCH_RETURN_IF_ERROR(CheckFinite(v, o.vectors_path));
   SIMSEARCH_RETURN_IF_ERROR(CheckUnique(ids, o.ids_path.empty() ? o.vectors_path : o.ids_path));
   VectorSet qv;
@@ -544,7 +572,8 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   }
   if (o.user_vectors_path.empty() &&
       (!o.user_ids_path.empty() || !o.user_items_path.empty() || !o.user_listed_path.empty())) {
-    return absl::InvalidArgumentError("--user-ids, --user-items and --user-listed need --user-vectors");
+    return absl::InvalidArgumentError(
+        "--user-ids, --user-items and --user-listed need --user-vectors");
   }
 
   // Catalogue: every id must be known, unless the caller drops the unknown ones.
@@ -577,7 +606,8 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     }
     result.dropped_ids = std::move(missing);
     if (keep.empty()) {
-      return absl::InvalidArgumentError("no vector is left after dropping ids missing from the catalogue");
+      return absl::InvalidArgumentError(
+          "no vector is left after dropping ids missing from the catalogue");
     }
   } else {
     for (uint64_t r = 0; r < v.count; ++r) keep.push_back(r);
@@ -641,7 +671,8 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   std::vector<int64_t> provenance;
   uint64_t learned = 0, predicted = 0;
   if (!o.item_provenance_path.empty()) {
-    SIMSEARCH_ASSIGN_OR_RETURN(provenance, ReadProvenance(o.item_provenance_path, out_ids, &learned, &predicted));
+    SIMSEARCH_ASSIGN_OR_RETURN(
+        provenance, ReadProvenance(o.item_provenance_path, out_ids, &learned, &predicted));
   }
   std::vector<std::string> lexical_texts;
   if (!o.lexical_path.empty()) {
@@ -650,7 +681,8 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   }
   if (o.fold_in_prior != 0 && (!o.fold_in || !(o.fold_in_prior > 0) || users.ids.empty())) {
     return absl::InvalidArgumentError(
-        "--fold-in-prior needs --fold-in, a weight > 0 and --user-vectors (the prior is the mean user vector)");
+        "--fold-in-prior needs --fold-in, a weight > 0 and --user-vectors (the prior is the mean "
+        "user vector)");
   }
   if (o.fold_in) {
     if (!(o.fold_in_params.lambda > 0) || !(o.fold_in_params.alpha >= 0)) {
@@ -662,34 +694,44 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   // Write the bundle into a staging directory; it is removed on any error.
   SIMSEARCH_ASSIGN_OR_RETURN(auto writer, BundleWriter::Create(o.out_root, o.collection));
   Report(o, "writing vectors", 0);
-  SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kVectorsFile), x.data(), n, d,
-                                                o.metric == Metric::kCosine ? kArrayFlagUnitNorm : 0));
+  SIMSEARCH_RETURN_IF_ERROR(
+      WriteFloatArrayFile(writer->PathOf(kVectorsFile), x.data(), n, d,
+                          o.metric == Metric::kCosine ? kArrayFlagUnitNorm : 0));
   SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kIdsFile), out_ids.data(), n));
   if (!query_x.empty()) {
-    SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kQueryVectorsFile), query_x.data(), n, d, 0));
+    SIMSEARCH_RETURN_IF_ERROR(
+        WriteFloatArrayFile(writer->PathOf(kQueryVectorsFile), query_x.data(), n, d, 0));
   }
   if (!users.ids.empty()) {
     const uint64_t nu = users.ids.size();
-    SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kUserVectorsFile), users.vectors.data(), nu, d, 0));
-    SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kUserIdsFile), users.ids.data(), nu));
-    SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kUserOffsetsFile), users.offsets.data(), nu + 1));
-    SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kUserItemsFile), users.items.data(), users.items.size()));
+    SIMSEARCH_RETURN_IF_ERROR(
+        WriteFloatArrayFile(writer->PathOf(kUserVectorsFile), users.vectors.data(), nu, d, 0));
+    SIMSEARCH_RETURN_IF_ERROR(
+        WriteInt64ArrayFile(writer->PathOf(kUserIdsFile), users.ids.data(), nu));
+    SIMSEARCH_RETURN_IF_ERROR(
+        WriteInt64ArrayFile(writer->PathOf(kUserOffsetsFile), users.offsets.data(), nu + 1));
+    SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kUserItemsFile),
+                                                  users.items.data(), users.items.size()));
   }
   if (!similar_x.empty()) {
-    SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kSimilarVectorsFile), similar_x.data(), n, d, 0));
+    SIMSEARCH_RETURN_IF_ERROR(
+        WriteFloatArrayFile(writer->PathOf(kSimilarVectorsFile), similar_x.data(), n, d, 0));
   }
   if (!gram.empty()) {
     SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kGramFile), gram.data(), d, d, 0));
   }
   if (!provenance.empty()) {
-    SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kItemProvenanceFile), provenance.data(), n, 2));
+    SIMSEARCH_RETURN_IF_ERROR(
+        WriteInt64ArrayFile(writer->PathOf(kItemProvenanceFile), provenance.data(), n, 2));
   }
   uint64_t lexical_terms = 0;
   double lexical_average_length = 0;
   if (!lexical_texts.empty()) {
     Report(o, "indexing texts", 0);
-    SIMSEARCH_RETURN_IF_ERROR(WriteLexicalIndex(lexical_texts, writer->staging_dir(), &lexical_average_length));
-    SIMSEARCH_ASSIGN_OR_RETURN(ArrayFileHeader h, ReadArrayFileHeader(writer->PathOf(kLexicalTermOffsetsFile)));
+    SIMSEARCH_RETURN_IF_ERROR(
+        WriteLexicalIndex(lexical_texts, writer->staging_dir(), &lexical_average_length));
+    SIMSEARCH_ASSIGN_OR_RETURN(ArrayFileHeader h,
+                               ReadArrayFileHeader(writer->PathOf(kLexicalTermOffsetsFile)));
     lexical_terms = h.count - 1;
   }
   if (encoder) {
@@ -704,7 +746,8 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     // What the engine reads: the same metadata in binary form, and the title index.
     item_store.emplace(ItemStore::Build(items, o.item_synopses));
     SIMSEARCH_RETURN_IF_ERROR(item_store->Write(writer->staging_dir()));
-    SIMSEARCH_RETURN_IF_ERROR(TitleIndex::Build(*item_store, out_ids.data()).Write(writer->staging_dir()));
+    SIMSEARCH_RETURN_IF_ERROR(
+        TitleIndex::Build(*item_store, out_ids.data()).Write(writer->staging_dir()));
   }
   Report(o, "writing vectors", 1);
 
@@ -734,9 +777,10 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   m.has_lexical = !lexical_texts.empty();
   m.lexical_terms = lexical_terms;
   m.lexical_average_length = lexical_average_length;
-  m.lexical_source = lexical_texts.empty() ? ""
-                                           : absl::StrCat(o.lexical_path, " columns ",
-                                                          absl::StrJoin(o.lexical_text_columns, "+"));
+  m.lexical_source =
+      lexical_texts.empty()
+          ? ""
+          : absl::StrCat(o.lexical_path, " columns ", absl::StrJoin(o.lexical_text_columns, "+"));
   m.has_fold_in = o.fold_in;
   m.fold_in_alpha = o.fold_in ? o.fold_in_params.alpha : 0;
   m.fold_in_lambda = o.fold_in ? o.fold_in_params.lambda : 0;
@@ -747,13 +791,14 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   }
   m.built_at = NowRfc3339();
   m.builder = "simsearch-indexer 0.1.0";
-  m.source = !o.source.empty()
-                 ? o.source
-                 : absl::StrCat("vectors=", o.vectors_path,
-                                o.ids_path.empty() ? "" : absl::StrCat(" ids=", o.ids_path),
-                                o.catalog_paths.empty()
-                                    ? ""
-                                    : absl::StrCat(" catalog=", absl::StrJoin(o.catalog_paths, ",")));
+  m.source =
+      !o.source.empty()
+          ? o.source
+          : absl::StrCat("vectors=", o.vectors_path,
+                         o.ids_path.empty() ? "" : absl::StrCat(" ids=", o.ids_path),
+                         o.catalog_paths.empty()
+                             ? ""
+                             : absl::StrCat(" catalog=", absl::StrJoin(o.catalog_paths, ",")));
   if (o.index_kind == IndexKind::kHnsw && o.hnsw_library == "hnswlib") {
     m.ann_library = "hnswlib";
     IndexParams& p = m.index_params;
@@ -768,18 +813,20 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     SIMSEARCH_ASSIGN_OR_RETURN(std::unique_ptr<HnswlibSearcher> served,
                                HnswlibSearcher::Open(writer->PathOf(kHnswlibIndexFile), p, d, n));
     SIMSEARCH_RETURN_IF_ERROR(CalibrateAndMeasureRecall(o, ServedAnnSearch(*served), x.data(), n, d,
-                                                        &m.index_params, &m.recall_at_10, &m.recall_queries));
+                                                        &m.index_params, &m.recall_at_10,
+                                                        &m.recall_queries));
   } else if (o.index_kind != IndexKind::kFlat) {
     m.ann_library = "faiss";
     SIMSEARCH_ASSIGN_OR_RETURN(std::unique_ptr<faiss::Index> ann,
                                BuildAnn(o, &m.index_params, x.data(), n, d));
     SIMSEARCH_RETURN_IF_ERROR(CalibrateAndMeasureRecall(o, FaissAnnSearch(o, *ann), x.data(), n, d,
-                                                        &m.index_params, &m.recall_at_10, &m.recall_queries));
+                                                        &m.index_params, &m.recall_at_10,
+                                                        &m.recall_queries));
     try {
       faiss::write_index(ann.get(), writer->PathOf(kFaissIndexFile).c_str());
     } catch (const std::exception& e) {
-      return absl::InternalError(absl::StrCat("cannot write ", writer->PathOf(kFaissIndexFile),
-                                              ": ", e.what()));
+      return absl::InternalError(
+          absl::StrCat("cannot write ", writer->PathOf(kFaissIndexFile), ": ", e.what()));
     }
   } else {
     m.index_params = IndexParams();
@@ -791,8 +838,10 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     const double work = static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(d);
     neighbours = work <= kNeighboursAutoBudget || o.story || o.hub_cap ? kDefaultNeighbours : 0;
     if (neighbours == 0) {
-      Report(o, absl::StrCat("no precomputed neighbours: ", n, " items of ", d,
-                             " dims is too many for the default; ask with --neighbours K"), 1);
+      Report(o,
+             absl::StrCat("no precomputed neighbours: ", n, " items of ", d,
+                          " dims is too many for the default; ask with --neighbours K"),
+             1);
     }
   }
   if (neighbours > 0 && n > 1) {
@@ -801,16 +850,20 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     const absl::Time t0 = absl::Now();
     const int k = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(neighbours), n - 1));
     SIMSEARCH_RETURN_IF_ERROR(writer->WriteManifest(m));
-    SIMSEARCH_ASSIGN_OR_RETURN(std::unique_ptr<Collection> staged,
-                               Collection::Open(writer->staging_dir(), CollectionOptions{VerifyMode::kSizes}));
+    SIMSEARCH_ASSIGN_OR_RETURN(
+        std::unique_ptr<Collection> staged,
+        Collection::Open(writer->staging_dir(), CollectionOptions{VerifyMode::kSizes}));
     const Engine engine(nullptr, EngineLimits{});
     std::vector<uint32_t> rows;
     std::vector<float> scores;
-    const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int threads = o.threads > 0
+                            ? o.threads
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     // With hubs capped, each list is chosen from a deeper candidate list.
     const int depth = o.hub_cap ? static_cast<int>(std::min<uint64_t>(std::max(200, k), n - 1)) : k;
     if (o.story) {
-      const std::string stage = absl::StrCat("neighbours (top ", k, ", \"a story like this\": fused)");
+      const std::string stage =
+          absl::StrCat("neighbours (top ", k, ", \"a story like this\": fused)");
       // Each row's genre labels from every catalogue source, as sorted ids, and each
       // label's rarity over the whole catalogue: log(anime / anime with it).
       std::vector<std::vector<uint32_t>> labels(n);
@@ -820,7 +873,8 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
         std::vector<double> with;
         for (const Item& it : catalog->items()) {
           for (const std::string& l : it.labels) {
-            const uint32_t id = label_id.try_emplace(l, static_cast<uint32_t>(label_id.size())).first->second;
+            const uint32_t id =
+                label_id.try_emplace(l, static_cast<uint32_t>(label_id.size())).first->second;
             if (id == with.size()) with.push_back(0);
             ++with[id];
           }
@@ -828,20 +882,20 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
         for (double w : with) rarity.push_back(std::log(static_cast<double>(catalog->size()) / w));
       }
       for (uint64_t r = 0; r < n; ++r) {
-        const Item* it = catalog != nullptr ? catalog->Find(staged->id(static_cast<uint32_t>(r))) : nullptr;
+        const Item* it =
+            catalog != nullptr ? catalog->Find(staged->id(static_cast<uint32_t>(r))) : nullptr;
         if (it == nullptr) continue;
         for (const std::string& l : it->labels) labels[r].push_back(label_id.at(l));
         std::sort(labels[r].begin(), labels[r].end());
       }
-      SIMSEARCH_RETURN_IF_ERROR(ComputeStoryNeighbours(*staged, *o.story, depth, threads,
-                                                       catalog != nullptr ? &labels : nullptr,
-                                                       catalog != nullptr && o.story->weigh_rarity ? &rarity : nullptr,
-                                                       [&](double f) { Report(o, stage, f); }, &rows, &scores,
-                                                       &m.neighbours_fusion));
+      SIMSEARCH_RETURN_IF_ERROR(ComputeStoryNeighbours(
+          *staged, *o.story, depth, threads, catalog != nullptr ? &labels : nullptr,
+          catalog != nullptr && o.story->weigh_rarity ? &rarity : nullptr,
+          [&](double f) { Report(o, stage, f); }, &rows, &scores, &m.neighbours_fusion));
     } else {
       const std::string stage = absl::StrCat("neighbours (top ", k, ", exact)");
-      SIMSEARCH_RETURN_IF_ERROR(engine.ComputeItemNeighbours(*staged, depth, threads,
-                                                             [&](double f) { Report(o, stage, f); }, &rows, &scores));
+      SIMSEARCH_RETURN_IF_ERROR(engine.ComputeItemNeighbours(
+          *staged, depth, threads, [&](double f) { Report(o, stage, f); }, &rows, &scores));
     }
     if (o.hub_cap) {
       std::vector<uint32_t> capped_rows;
@@ -852,14 +906,16 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
       scores = std::move(capped_scores);
       const std::string before = m.neighbours_fusion.empty() ? "exact" : m.neighbours_fusion;
       m.neighbours_fusion = absl::StrFormat(
-          "%s; then hubs capped: no anime in more than %.3f of the lists, each list filled rank by rank from its "
+          "%s; then hubs capped: no anime in more than %.3f of the lists, each list filled rank by "
+          "rank from its "
           "top %d, the strongest claims first (%llu anime held back; indexer/hub_cap.h)",
           before, o.hub_cap->share, depth, static_cast<unsigned long long>(held_back));
     }
     staged.reset();
-    SIMSEARCH_RETURN_IF_ERROR(WriteUInt32ArrayFile(writer->PathOf(kNeighboursFile), rows.data(), rows.size()));
-    SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kNeighbourScoresFile), scores.data(), n,
-                                                  static_cast<uint64_t>(k), 0));
+    SIMSEARCH_RETURN_IF_ERROR(
+        WriteUInt32ArrayFile(writer->PathOf(kNeighboursFile), rows.data(), rows.size()));
+    SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kNeighbourScoresFile),
+                                                  scores.data(), n, static_cast<uint64_t>(k), 0));
     m.neighbours_k = static_cast<uint64_t>(k);
     m.neighbours_seconds = absl::ToDoubleSeconds(absl::Now() - t0);
   }

@@ -48,7 +48,7 @@ struct BuildOptions {
   bool similar = false;
   float similar_norm_power = 1.0f;
   float similar_shrink = 0.0f;
-  std::string similar_reason;      // recorded in the manifest
+  std::string similar_reason;  // recorded in the manifest
   // Keep the catalogue's synopses in the item metadata (for GetItems and the website's
   // anime pages); they are not sent with search hits.
   bool item_synopses = false;
@@ -71,18 +71,18 @@ struct BuildOptions {
   float fold_in_prior = 0;
   Metric metric = Metric::kCosine;
   IndexKind index_kind = IndexKind::kFlat;
-  IndexParams params;                      // 0 = choose a default from the data size
+  IndexParams params;  // 0 = choose a default from the data size
   // Which library builds (and so serves) the hnsw kind: "hnswlib" (engine/
   // hnswlib_searcher.h; 3x faster than FAISS's HNSW on this machine kind,
   // docs/BENCHMARKS.md) or "faiss".
   std::string hnsw_library = "hnswlib";
-  uint64_t expect_dims = 0;                // 0 = any
-  bool drop_missing = false;               // drop ids the catalogue lacks (else error)
-  bool skip_bad_rows = false;              // skip catalogue records of the wrong shape (else error)
-  std::string out_root;                    // ROOT; the bundle goes to ROOT/<collection>/vN
-  size_t keep_versions = 5;                // older versions are pruned after publishing
-  std::string source;                      // recorded in the manifest; default: the paths
-  size_t recall_queries = 1000;            // sample size for recall@10 (ANN kinds)
+  uint64_t expect_dims = 0;      // 0 = any
+  bool drop_missing = false;     // drop ids the catalogue lacks (else error)
+  bool skip_bad_rows = false;    // skip catalogue records of the wrong shape (else error)
+  std::string out_root;          // ROOT; the bundle goes to ROOT/<collection>/vN
+  size_t keep_versions = 5;      // older versions are pruned after publishing
+  std::string source;            // recorded in the manifest; default: the paths
+  size_t recall_queries = 1000;  // sample size for recall@10 (ANN kinds)
   // Queries for recall@10 (.npy/.fvecs/.csv), e.g. the user vectors that will query the
   // collection; empty: a sample of the collection's own vectors.
   std::string recall_query_vectors_path;
@@ -102,20 +102,20 @@ struct BuildOptions {
   // Set: no item in more than this share of the lists' first ranks (indexer/hub_cap.h),
   // each list filled from its top max(200, neighbours) candidates.
   std::optional<HubCap> hub_cap;
-  int threads = 0;                         // for the neighbours; 0: one per CPU
-  uint64_t seed = 42;                      // sampling and FAISS training
-  ProgressFn progress;                     // optional
+  int threads = 0;      // for the neighbours; 0: one per CPU
+  uint64_t seed = 42;   // sampling and FAISS training
+  ProgressFn progress;  // optional
 };
 
 struct BuildResult {
-  std::string version;                     // e.g. "v000003"
+  std::string version;  // e.g. "v000003"
   std::string version_dir;
   Manifest manifest;
-  std::vector<int64_t> dropped_ids;        // with drop_missing: ids not in the catalogue
-  std::vector<std::string> skipped_rows;   // with skip_bad_rows: "file: line N: why"
-  std::vector<std::string> pruned;         // versions removed after publishing
-  absl::Status prune_error;                // why pruning failed (the build itself succeeded)
-  uint64_t user_items_dropped = 0;         // user-item pairs whose item is not served
+  std::vector<int64_t> dropped_ids;       // with drop_missing: ids not in the catalogue
+  std::vector<std::string> skipped_rows;  // with skip_bad_rows: "file: line N: why"
+  std::vector<std::string> pruned;        // versions removed after publishing
+  absl::Status prune_error;               // why pruning failed (the build itself succeeded)
+  uint64_t user_items_dropped = 0;        // user-item pairs whose item is not served
 };
 
 // Validates everything before writing: on any error nothing is published and the
@@ -126,8 +126,8 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& options);
 // genre, over the sorted genre vocabulary. Items without genres are skipped (a zero
 // vector has no cosine); their ids are returned in `skipped`.
 struct GenreVectors {
-  VectorSet vectors;                       // ids filled
-  std::vector<std::string> vocabulary;     // column j is genre vocabulary[j]
+  VectorSet vectors;                    // ids filled
+  std::vector<std::string> vocabulary;  // column j is genre vocabulary[j]
   std::vector<int64_t> skipped;
 };
 GenreVectors MakeGenreVectors(const Catalog& catalog);

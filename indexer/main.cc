@@ -7,23 +7,25 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "core/catalog.h"
 #include "core/cli.h"
-#include "core/npy.h"
 #include "core/file_util.h"
+#include "core/npy.h"
 #include "indexer/indexer.h"
 
 namespace simsearch {
 namespace {
 
 constexpr char kUsage[] =
-    "simsearch-indexer: builds versioned index bundles (exact, FAISS IVF, HNSW by hnswlib or FAISS)\n"
+    "simsearch-indexer: builds versioned index bundles (exact, FAISS IVF, HNSW by hnswlib or "
+    "FAISS)\n"
     "\n"
     "Commands:\n"
-    "  build          vectors + ids + catalogue -> ROOT/<collection>/vNNNNNN, published atomically\n"
+    "  build          vectors + ids + catalogue -> ROOT/<collection>/vNNNNNN, published "
+    "atomically\n"
     "  genre-vectors  the catalogue's multi-hot genre vectors (the `genres` baseline)\n"
     "\n"
     "Run `simsearch-indexer COMMAND --help` for a command's flags.";
@@ -93,30 +95,37 @@ int Build(int argc, char** argv) {
   p.AddString("ids", &o.ids_path, "item ids in row order: .npy or text (not with .csv)", "FILE");
   p.AddStringList("catalog", &o.catalog_paths,
                   "catalogue CSV(s) with item metadata; repeat to merge (earlier files win,\n"
-                  "later ones fill gaps). Without it the bundle has ids and vectors only", "FILE");
+                  "later ones fill gaps). Without it the bundle has ids and vectors only",
+                  "FILE");
   p.AddString("query-vectors", &o.query_vectors_path,
               "two-tower models: the query-side vector of each item, same rows as --vectors;\n"
-              "used when an item (more like this, a watch list) is the query", "FILE");
+              "used when an item (more like this, a watch list) is the query",
+              "FILE");
   p.AddString("user-vectors", &o.user_vectors_path,
               "two-tower models: user vectors, so the engine can recommend for a user id", "FILE");
   p.AddString("user-ids", &o.user_ids_path, "ids of --user-vectors in row order", "FILE");
   p.AddString("user-items", &o.user_items_path,
               "interactions CSV (user_id, item id): each user's items, excluded from their\n"
-              "recommendations", "FILE");
+              "recommendations",
+              "FILE");
   p.AddString("user-listed", &o.user_listed_path,
               "interactions CSV (user_id, item id) of anime a user listed without watching\n"
               "(dropped, plan to watch: simsearch-train-ncf's user_listed.csv): excluded from\n"
-              "their recommendations too, but not counted as viewers", "FILE");
+              "their recommendations too, but not counted as viewers",
+              "FILE");
   p.AddString("item-provenance", &o.item_provenance_path,
               "where each vector came from: a CSV of anime_id, source (learned|predicted),\n"
               "viewers, one row per vector (simsearch-cold-start predict writes it); clients\n"
-              "are told whether an item's vector was learned from viewers or predicted", "FILE");
+              "are told whether an item's vector was learned from viewers or predicted",
+              "FILE");
   p.AddString("provenance-method", &o.provenance_method,
-              "with --item-provenance: how the predicted vectors were made (for the manifest)", "TEXT");
+              "with --item-provenance: how the predicted vectors were made (for the manifest)",
+              "TEXT");
   p.AddString("encoder", &o.encoder_dir,
               "the text encoder that made the vectors (a sentence-transformers folder, or the\n"
               "--encoder-out of simsearch-embed); stored in the bundle so the engine can search\n"
-              "this collection with free text", "DIR");
+              "this collection with free text",
+              "DIR");
   p.AddString("metric", &metric, "cosine (vectors normalised) or ip (inner product as given)",
               "cosine|ip");
   p.AddString("index", &index, "flat (exact, memory-mapped), ivf or hnsw", "flat|ivf|hnsw");
@@ -139,39 +148,49 @@ int Build(int argc, char** argv) {
   p.AddString("lexical", &o.lexical_path,
               "also build a lexical (BM25) index over the texts of this CSV (one record per\n"
               "item; items without one index nothing), for text queries in lexical and hybrid\n"
-              "mode (core/lexical.h)", "FILE");
-  p.AddString("lexical-id-column", &o.lexical_id_column, "--lexical: id column (default anime_id)", "NAME");
+              "mode (core/lexical.h)",
+              "FILE");
+  p.AddString("lexical-id-column", &o.lexical_id_column, "--lexical: id column (default anime_id)",
+              "NAME");
   std::vector<std::string> lexical_columns;
   p.AddStringList("lexical-text-column", &lexical_columns,
                   "--lexical: text column(s), joined (repeatable; default synopsis)", "NAME");
   p.AddString("similar", &similar_text,
               "rank \"more like this\" apart from the main vectors: candidates x_j / |x_j|^P,\n"
               "times n_j / (n_j + S) for an item with n_j viewers (from --user-items);\n"
-              "docs/MODELS.md chose 0.75,50 for ncf", "P,S");
-  p.AddString("similar-reason", &o.similar_reason, "why --similar, recorded in the manifest", "TEXT");
+              "docs/MODELS.md chose 0.75,50 for ncf",
+              "P,S");
+  p.AddString("similar-reason", &o.similar_reason, "why --similar, recorded in the manifest",
+              "TEXT");
   p.AddString("fold-in", &fold_in_text,
               "answer watch lists with the user vector folded in for that list (core/fold_in.h)\n"
-              "instead of the mean of its items; docs/MODELS.md chose 0.001,100 for ncf", "ALPHA,LAMBDA");
+              "instead of the mean of its items; docs/MODELS.md chose 0.001,100 for ncf",
+              "ALPHA,LAMBDA");
   p.AddDouble("fold-in-prior", &fold_in_prior,
               "with --fold-in and --user-vectors: pull a watch list toward the mean user vector\n"
               "with weight MU / (liked anime), so short lists lean on what the typical user\n"
-              "watches; docs/MODELS.md chose 1 for ncf (default 0: none)", "MU");
+              "watches; docs/MODELS.md chose 1 for ncf (default 0: none)",
+              "MU");
   p.AddString("source", &o.source, "what made the vectors, recorded in the manifest");
   p.AddInt("recall-queries", &recall, "sample size for recall@10 of ANN kinds (default 1000)");
   p.AddString("recall-query-vectors", &o.recall_query_vectors_path,
               "measure recall@10 on these queries (.npy/.fvecs/.csv; e.g. the user vectors that\n"
-              "will query the collection) instead of a sample of the collection's own vectors", "FILE");
+              "will query the collection) instead of a sample of the collection's own vectors",
+              "FILE");
   p.AddString("hnsw-library", &o.hnsw_library,
               "which library builds and serves --index hnsw: hnswlib (default; 3x faster to\n"
-              "search here, docs/BENCHMARKS.md) or faiss", "hnswlib|faiss");
+              "search here, docs/BENCHMARKS.md) or faiss",
+              "hnswlib|faiss");
   p.AddDouble("target-recall", &o.target_recall,
               "IVF: choose nprobe as the smallest whose recall@10 reaches R on half of the recall\n"
-              "queries, and record the recall on the other half (instead of max(8, nlist/8))", "R");
+              "queries, and record the recall on the other half (instead of max(8, nlist/8))",
+              "R");
   p.AddInt("neighbours", &o.neighbours,
            "precompute each item's exact top-K \"more like this\" into the bundle, answered\n"
            "without a search when top_k <= K and the filter leaves top_k of them; 0: none;\n"
            "at most 1000 (default 100 when count^2 x dims <= 5e11, under a minute on 2\n"
-           "cores; else none)", "K");
+           "cores; else none)",
+           "K");
   bool story = false;
   std::string story_viewers, story_weights;
   p.AddBool("story-neighbours", &story,
@@ -183,10 +202,12 @@ int Build(int argc, char** argv) {
             "lists; indexer/story.h and docs/MODELS.md say how and why");
   p.AddString("story-viewers", &story_viewers,
               "with --story-neighbours: the collection whose \"more like this\" lists say what\n"
-              "viewers also watched: ROOT/NAME (its current version) or a version directory", "DIR");
+              "viewers also watched: ROOT/NAME (its current version) or a version directory",
+              "DIR");
   p.AddString("story-weights", &story_weights,
               "with --story-neighbours: the signals' weights (default\n"
-              "embedding=0.1,words=0,viewers=0.1,genres=0.8)", "SIGNAL=W,...");
+              "embedding=0.1,words=0,viewers=0.1,genres=0.8)",
+              "SIGNAL=W,...");
   double hub_cap = 0;
   p.AddDouble("neighbours-cap", &hub_cap,
               "cap hubs: no anime in more than SHARE of the precomputed lists (e.g. 0.02); each\n"
@@ -196,50 +217,66 @@ int Build(int argc, char** argv) {
               "SHARE");
   p.AddInt("threads", &o.threads, "threads for the neighbours (default: one per CPU)");
   p.AddInt("keep", &keep, "versions to keep; older ones are deleted (default 5, 0 keeps all)");
-  p.AddString("out", &o.out_root, "index root; the bundle goes to ROOT/<collection>/vNNNNNN", "ROOT");
+  p.AddString("out", &o.out_root, "index root; the bundle goes to ROOT/<collection>/vNNNNNN",
+              "ROOT");
   for (const char* r : {"collection", "vectors", "out"}) p.Require(r);
   if (int rc = p.ParseOrExitCode(argc, argv, 2, nullptr); rc >= 0) return rc;
   auto mt = ParseMetric(metric);
   if (!mt.ok()) return Fail(mt.status());
   auto kind = ParseIndexKind(index);
   if (!kind.ok()) return Fail(kind.status());
-  for (auto [v, name] : {std::pair{nlist, "nlist"}, {nprobe, "nprobe"}, {m, "M"},
-                         {efc, "ef-construction"}, {efs, "ef-search"}, {dims, "dims"},
-                         {keep, "keep"}, {recall, "recall-queries"}}) {
+  for (auto [v, name] : {std::pair{nlist, "nlist"},
+                         {nprobe, "nprobe"},
+                         {m, "M"},
+                         {efc, "ef-construction"},
+                         {efs, "ef-search"},
+                         {dims, "dims"},
+                         {keep, "keep"},
+                         {recall, "recall-queries"}}) {
     if (v < 0) return Fail(absl::InvalidArgumentError(absl::StrCat("--", name, " must be >= 0")));
   }
   if (*kind != IndexKind::kIvf && (nlist || nprobe)) {
     return Fail(absl::InvalidArgumentError("--nlist/--nprobe apply to --index ivf only"));
   }
   if (o.hnsw_library != "hnswlib" && o.hnsw_library != "faiss") {
-    return Fail(absl::InvalidArgumentError(absl::StrCat("--hnsw-library is hnswlib or faiss, got '", o.hnsw_library, "'")));
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--hnsw-library is hnswlib or faiss, got '", o.hnsw_library, "'")));
   }
   if (o.target_recall != 0) {
     if (!(o.target_recall > 0 && o.target_recall <= 1)) {
-      return Fail(absl::InvalidArgumentError(absl::StrCat("--target-recall must be in (0, 1], got ", o.target_recall)));
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat("--target-recall must be in (0, 1], got ", o.target_recall)));
     }
-    if (*kind != IndexKind::kIvf) return Fail(absl::InvalidArgumentError("--target-recall applies to --index ivf only"));
-    if (nprobe != 0) return Fail(absl::InvalidArgumentError("give --nprobe or --target-recall, not both"));
-    if (recall < 2) return Fail(absl::InvalidArgumentError("--target-recall needs --recall-queries of at least 2"));
+    if (*kind != IndexKind::kIvf)
+      return Fail(absl::InvalidArgumentError("--target-recall applies to --index ivf only"));
+    if (nprobe != 0)
+      return Fail(absl::InvalidArgumentError("give --nprobe or --target-recall, not both"));
+    if (recall < 2)
+      return Fail(
+          absl::InvalidArgumentError("--target-recall needs --recall-queries of at least 2"));
   }
   if (*kind != IndexKind::kHnsw && (m || efc || efs)) {
-    return Fail(absl::InvalidArgumentError("--M/--ef-construction/--ef-search apply to --index hnsw only"));
+    return Fail(
+        absl::InvalidArgumentError("--M/--ef-construction/--ef-search apply to --index hnsw only"));
   }
   auto pair = [](const std::string& text, const char* flag, float* a, float* b) -> absl::Status {
     std::vector<std::string> parts = absl::StrSplit(text, ',');
     if (parts.size() != 2 || !absl::SimpleAtof(parts[0], a) || !absl::SimpleAtof(parts[1], b)) {
-      return absl::InvalidArgumentError(absl::StrCat("--", flag, " takes two numbers, e.g. 0.75,50; got '", text, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, " takes two numbers, e.g. 0.75,50; got '", text, "'"));
     }
     return absl::OkStatus();
   };
   if (!lexical_columns.empty()) o.lexical_text_columns = lexical_columns;
   if (!similar_text.empty()) {
     o.similar = true;
-    if (auto st = pair(similar_text, "similar", &o.similar_norm_power, &o.similar_shrink); !st.ok()) return Fail(st);
+    if (auto st = pair(similar_text, "similar", &o.similar_norm_power, &o.similar_shrink); !st.ok())
+      return Fail(st);
   }
   if (!fold_in_text.empty()) {
     o.fold_in = true;
-    if (auto st = pair(fold_in_text, "fold-in", &o.fold_in_params.alpha, &o.fold_in_params.lambda); !st.ok()) {
+    if (auto st = pair(fold_in_text, "fold-in", &o.fold_in_params.alpha, &o.fold_in_params.lambda);
+        !st.ok()) {
       return Fail(st);
     }
   }
@@ -250,7 +287,8 @@ int Build(int argc, char** argv) {
     o.hub_cap = hc;
   }
   if (!story && (!story_viewers.empty() || !story_weights.empty())) {
-    return Fail(absl::InvalidArgumentError("--story-viewers and --story-weights go with --story-neighbours"));
+    return Fail(absl::InvalidArgumentError(
+        "--story-viewers and --story-weights go with --story-neighbours"));
   }
   if (story) {
     StoryOptions so;
@@ -274,10 +312,12 @@ int Build(int argc, char** argv) {
   auto r = BuildBundle(o);
   if (!r.ok()) return Fail(r.status());
   if (r->user_items_dropped > 0) {
-    std::fprintf(stderr, "[indexer] %llu user-item pairs name items outside the collection (ignored)\n",
+    std::fprintf(stderr,
+                 "[indexer] %llu user-item pairs name items outside the collection (ignored)\n",
                  static_cast<unsigned long long>(r->user_items_dropped));
   }
-  for (const std::string& s : r->skipped_rows) std::fprintf(stderr, "[indexer] skipped %s\n", s.c_str());
+  for (const std::string& s : r->skipped_rows)
+    std::fprintf(stderr, "[indexer] skipped %s\n", s.c_str());
   if (!r->dropped_ids.empty()) {
     std::fprintf(stderr, "[indexer] dropped %zu ids missing from the catalogue\n",
                  r->dropped_ids.size());
@@ -296,10 +336,11 @@ int Build(int argc, char** argv) {
     std::printf(", recall@10 %.4f on %llu queries", man.recall_at_10,
                 static_cast<unsigned long long>(man.recall_queries));
   }
-  if (man.user_count > 0) std::printf(", %llu users", static_cast<unsigned long long>(man.user_count));
+  if (man.user_count > 0)
+    std::printf(", %llu users", static_cast<unsigned long long>(man.user_count));
   if (man.neighbours_k > 0) {
-    std::printf(", top-%llu neighbours in %.1f s", static_cast<unsigned long long>(man.neighbours_k),
-                man.neighbours_seconds);
+    std::printf(", top-%llu neighbours in %.1f s",
+                static_cast<unsigned long long>(man.neighbours_k), man.neighbours_seconds);
   }
   std::printf(" (%.1f s)\n", absl::ToDoubleSeconds(absl::Now() - start));
   return 0;
@@ -321,10 +362,13 @@ int Genres(int argc, char** argv) {
   if (int rc = p.ParseOrExitCode(argc, argv, 2, nullptr); rc >= 0) return rc;
   auto catalog = Catalog::Load(catalogs, copts);
   if (!catalog.ok()) return Fail(catalog.status());
-  for (const std::string& s : catalog->skipped()) std::fprintf(stderr, "[indexer] skipped %s\n", s.c_str());
+  for (const std::string& s : catalog->skipped())
+    std::fprintf(stderr, "[indexer] skipped %s\n", s.c_str());
   GenreVectors g = MakeGenreVectors(*catalog);
-  if (g.vectors.count == 0) return Fail(absl::InvalidArgumentError("no catalogue item has a genre"));
-  absl::Status st = WriteNpyFloat32(out_vectors, g.vectors.data.data(), g.vectors.count, g.vectors.dims);
+  if (g.vectors.count == 0)
+    return Fail(absl::InvalidArgumentError("no catalogue item has a genre"));
+  absl::Status st =
+      WriteNpyFloat32(out_vectors, g.vectors.data.data(), g.vectors.count, g.vectors.dims);
   if (!st.ok()) return Fail(st);
   if (absl::EndsWith(out_ids, ".npy")) {
     st = WriteNpyInt64(out_ids, g.vectors.ids.data(), g.vectors.count);
@@ -332,11 +376,12 @@ int Genres(int argc, char** argv) {
     st = WriteStringToFile(out_ids, absl::StrCat(absl::StrJoin(g.vectors.ids, "\n"), "\n"));
   }
   if (!st.ok()) return Fail(st);
-  std::printf("wrote %llu genre vectors of %llu dims (%zu items without genres skipped)\n"
-              "genres: %s\n",
-              static_cast<unsigned long long>(g.vectors.count),
-              static_cast<unsigned long long>(g.vectors.dims), g.skipped.size(),
-              absl::StrJoin(g.vocabulary, ", ").c_str());
+  std::printf(
+      "wrote %llu genre vectors of %llu dims (%zu items without genres skipped)\n"
+      "genres: %s\n",
+      static_cast<unsigned long long>(g.vectors.count),
+      static_cast<unsigned long long>(g.vectors.dims), g.skipped.size(),
+      absl::StrJoin(g.vocabulary, ", ").c_str());
   return 0;
 }
 
@@ -352,7 +397,8 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   if (cmd == "build") return simsearch::Build(argc, argv);
   if (cmd == "genre-vectors") return simsearch::Genres(argc, argv);
-  std::fprintf(stderr, "simsearch-indexer: unknown command '%s'; use build or genre-vectors (see --help)\n",
+  std::fprintf(stderr,
+               "simsearch-indexer: unknown command '%s'; use build or genre-vectors (see --help)\n",
                cmd.c_str());
   return 2;
 }

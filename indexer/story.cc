@@ -31,8 +31,9 @@ absl::StatusOr<std::string> VersionDir(const std::string& path) {
   std::error_code ec;
   if (fs::exists(fs::path(path) / kManifestFile, ec)) return path;
   if (!fs::exists(fs::path(path) / kCurrentFile, ec)) {
-    return absl::NotFoundError(absl::StrCat("--story-viewers ", path, ": neither a bundle version (no ", kManifestFile,
-                                            ") nor a collection directory (no ", kCurrentFile, ")"));
+    return absl::NotFoundError(
+        absl::StrCat("--story-viewers ", path, ": neither a bundle version (no ", kManifestFile,
+                     ") nor a collection directory (no ", kCurrentFile, ")"));
   }
   SIMSEARCH_ASSIGN_OR_RETURN(std::string version, ReadCurrentVersion(path));
   return (fs::path(path) / version).string();
@@ -41,7 +42,8 @@ absl::StatusOr<std::string> VersionDir(const std::string& path) {
 absl::StatusOr<std::unique_ptr<Collection>> OpenViewers(const std::string& path) {
   SIMSEARCH_ASSIGN_OR_RETURN(std::string dir, VersionDir(path));
   auto c = Collection::Open(dir, CollectionOptions{VerifyMode::kSizes});
-  if (!c.ok()) return absl::Status(c.status().code(), absl::StrCat("--story-viewers: ", c.status().message()));
+  if (!c.ok())
+    return absl::Status(c.status().code(), absl::StrCat("--story-viewers: ", c.status().message()));
   return c;
 }
 
@@ -68,10 +70,12 @@ void AddScaled(const std::vector<StoryCandidate>& list, uint32_t self, float wei
 absl::StatusOr<StoryWeights> ParseStoryWeights(absl::string_view spec) {
   StoryWeights w{0, 0, 0, 0};
   if (absl::StripAsciiWhitespace(spec).empty()) {
-    return absl::InvalidArgumentError("--story-weights is empty; e.g. embedding=0.2,words=0.1,viewers=0.1,genres=0.6");
+    return absl::InvalidArgumentError(
+        "--story-weights is empty; e.g. embedding=0.2,words=0.1,viewers=0.1,genres=0.6");
   }
   for (absl::string_view part : absl::StrSplit(spec, ',')) {
-    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(part, absl::MaxSplits('=', 1));
     const absl::string_view name = absl::StripAsciiWhitespace(kv.first);
     float* out = name == "embedding" ? &w.embedding
                  : name == "words"   ? &w.words
@@ -79,18 +83,21 @@ absl::StatusOr<StoryWeights> ParseStoryWeights(absl::string_view spec) {
                  : name == "genres"  ? &w.genres
                                      : nullptr;
     if (out == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("--story-weights: unknown signal '", name,
-                                                     "'; the signals are embedding, words, viewers, genres"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--story-weights: unknown signal '", name,
+                       "'; the signals are embedding, words, viewers, genres"));
     }
     float x;
-    if (!absl::SimpleAtof(absl::StripAsciiWhitespace(kv.second), &x) || !std::isfinite(x) || x < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("--story-weights: ", name, " must be a number >= 0, got '",
-                                                     kv.second, "'"));
+    if (!absl::SimpleAtof(absl::StripAsciiWhitespace(kv.second), &x) || !std::isfinite(x) ||
+        x < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--story-weights: ", name, " must be a number >= 0, got '", kv.second, "'"));
     }
     *out = x;
   }
   if (w.embedding + w.words + w.viewers + w.genres <= 0) {
-    return absl::InvalidArgumentError("--story-weights: every weight is 0; give at least one signal a weight");
+    return absl::InvalidArgumentError(
+        "--story-weights: every weight is 0; give at least one signal a weight");
   }
   return w;
 }
@@ -125,30 +132,37 @@ std::vector<StoryCandidate> FuseStory(uint32_t self, const std::vector<StoryCand
   return out;
 }
 
-absl::Status CheckStoryViewers(const std::string& path) { return OpenViewers(path).status(); }
+absl::Status CheckStoryViewers(const std::string& path) {
+  return OpenViewers(path).status();
+}
 
 absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& o, int k, int threads,
                                     const std::vector<std::vector<uint32_t>>* labels,
                                     const std::vector<double>* label_weights,
-                                    const std::function<void(double)>& progress, std::vector<uint32_t>* rows,
-                                    std::vector<float>* scores, std::string* description) {
+                                    const std::function<void(double)>& progress,
+                                    std::vector<uint32_t>* rows, std::vector<float>* scores,
+                                    std::string* description) {
   const uint64_t n = c.count();
   const StoryWeights& w = o.weights;
   if (k < 1 || static_cast<uint64_t>(k) >= n) {
-    return absl::InvalidArgumentError(absl::StrCat("neighbours: k must be in 1..", n - 1, ", got ", k));
+    return absl::InvalidArgumentError(
+        absl::StrCat("neighbours: k must be in 1..", n - 1, ", got ", k));
   }
   const ItemStore* items = c.item_store();
   if (labels != nullptr && labels->size() != n) {
-    return absl::InternalError(absl::StrCat("story: ", labels->size(), " label sets for ", n, " rows"));
+    return absl::InternalError(
+        absl::StrCat("story: ", labels->size(), " label sets for ", n, " rows"));
   }
   if (items == nullptr && labels == nullptr && w.genres > 0) {
     return absl::FailedPreconditionError("--story-neighbours weighs genres: build with --catalog");
   }
   if (w.words > 0 && c.lexical() == nullptr) {
-    return absl::FailedPreconditionError("--story-neighbours weighs words: build with --lexical and --item-synopses");
+    return absl::FailedPreconditionError(
+        "--story-neighbours weighs words: build with --lexical and --item-synopses");
   }
   if (w.viewers > 0 && o.viewers.empty()) {
-    return absl::InvalidArgumentError("--story-neighbours weighs viewers: name their collection with --story-viewers");
+    return absl::InvalidArgumentError(
+        "--story-neighbours weighs viewers: name their collection with --story-viewers");
   }
   const int depth = static_cast<int>(std::min<uint64_t>(std::max(o.depth, k), n - 1));
   auto report = [&](double f) {
@@ -159,8 +173,8 @@ absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& o, 
   const Engine engine(nullptr, EngineLimits{});
   std::vector<uint32_t> emb_rows;
   std::vector<float> emb_scores;
-  SIMSEARCH_RETURN_IF_ERROR(engine.ComputeItemNeighbours(c, depth, threads, [&](double f) { report(0.5 * f); },
-                                                         &emb_rows, &emb_scores));
+  SIMSEARCH_RETURN_IF_ERROR(engine.ComputeItemNeighbours(
+      c, depth, threads, [&](double f) { report(0.5 * f); }, &emb_rows, &emb_scores));
 
   // The viewers: their collection's lists for the same anime, as rows of this one.
   std::vector<std::vector<StoryCandidate>> viewer_lists(n);
@@ -175,8 +189,8 @@ absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& o, 
       v_scores.assign(v->neighbour_scores(0), v->neighbour_scores(0) + v->count() * vk);
     } else {
       vk = std::min<uint64_t>(static_cast<uint64_t>(depth), v->count() - 1);
-      SIMSEARCH_RETURN_IF_ERROR(engine.ComputeItemNeighbours(*v, static_cast<int>(vk), threads, nullptr, &v_rows,
-                                                             &v_scores));
+      SIMSEARCH_RETURN_IF_ERROR(engine.ComputeItemNeighbours(*v, static_cast<int>(vk), threads,
+                                                             nullptr, &v_rows, &v_scores));
     }
     uint64_t matched = 0;
     for (uint64_t row = 0; row < n; ++row) {
@@ -190,8 +204,8 @@ absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& o, 
         if (mine.ok()) viewer_lists[row].push_back({*mine, v_scores[*vr * vk + j]});
       }
     }
-    viewers_said = absl::StrCat("viewers: ", v->name(), " ", v->version(), "'s lists (", matched, " of ", n,
-                                " anime held there)");
+    viewers_said = absl::StrCat("viewers: ", v->name(), " ", v->version(), "'s lists (", matched,
+                                " of ", n, " anime held there)");
   }
 
   // Every item's fusion, the words searched here, items split over threads.
@@ -214,7 +228,8 @@ absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& o, 
       words.clear();
       if (lexical != nullptr) {
         const ItemView it = c.item(self);
-        const std::string text = absl::StrCat(it.title(), " ", it.english_title(), " ", it.synopsis());
+        const std::string text =
+            absl::StrCat(it.title(), " ", it.english_title(), " ", it.synopsis());
         for (const LexicalHit& h : lexical->Search(text, static_cast<size_t>(depth) + 1,
                                                    [self](uint32_t r) { return r != self; })) {
           words.push_back({h.row, h.score});
@@ -225,7 +240,9 @@ absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& o, 
         if (labels != nullptr) {  // sorted ids: a merge
           const std::vector<uint32_t>& a = (*labels)[self];
           const std::vector<uint32_t>& b = (*labels)[other];
-          auto weight = [&](uint32_t l) { return label_weights != nullptr ? (*label_weights)[l] : 1.0; };
+          auto weight = [&](uint32_t l) {
+            return label_weights != nullptr ? (*label_weights)[l] : 1.0;
+          };
           size_t i = 0, j = 0;
           double both = 0, either = 0;
           while (i < a.size() || j < b.size()) {
@@ -257,7 +274,8 @@ absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& o, 
         (*scores)[row * static_cast<uint64_t>(k) + j] = fused[j].score;
       }
       const uint64_t d = ++done;
-      if (reporter && d % 256 == 0) report(0.5 + 0.5 * static_cast<double>(d) / static_cast<double>(n));
+      if (reporter && d % 256 == 0)
+        report(0.5 + 0.5 * static_cast<double>(d) / static_cast<double>(n));
     }
   };
   const int t = std::max(1, threads);
@@ -267,11 +285,14 @@ absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& o, 
   for (std::thread& th : pool) th.join();
   report(1.0);
   *description = absl::StrFormat(
-      "story: %.2f x embedding (exact top %d) + %.2f x words (BM25 of titles and synopsis, top %d) + %.2f x "
-      "viewers (%s) + %.2f x genre overlap (Jaccard of %s), each list min-max scaled (indexer/story.h)",
+      "story: %.2f x embedding (exact top %d) + %.2f x words (BM25 of titles and synopsis, top %d) "
+      "+ %.2f x "
+      "viewers (%s) + %.2f x genre overlap (Jaccard of %s), each list min-max scaled "
+      "(indexer/story.h)",
       w.embedding, depth, w.words, depth, w.viewers, viewers_said, w.genres,
-      labels == nullptr        ? "the bundle's genres"
-      : label_weights != nullptr ? "every catalogue source's genre and theme labels, each weighing log(anime / anime with it)"
+      labels == nullptr          ? "the bundle's genres"
+      : label_weights != nullptr ? "every catalogue source's genre and theme labels, each weighing "
+                                   "log(anime / anime with it)"
                                  : "every catalogue source's genre and theme labels");
   return absl::OkStatus();
 }

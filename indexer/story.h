@@ -78,11 +78,12 @@ std::vector<StoryCandidate> FuseStory(uint32_t self, const std::vector<StoryCand
 // kNoNeighbours first). `labels`: each row's genre labels as sorted ids (nullptr: the
 // bundle's genres), `label_weights` by label id (nullptr: 1 each). `description` says
 // how, for the manifest.
-absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& options, int k, int threads,
-                                    const std::vector<std::vector<uint32_t>>* labels,
+absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& options, int k,
+                                    int threads, const std::vector<std::vector<uint32_t>>* labels,
                                     const std::vector<double>* label_weights,
-                                    const std::function<void(double)>& progress, std::vector<uint32_t>* rows,
-                                    std::vector<float>* scores, std::string* description);
+                                    const std::function<void(double)>& progress,
+                                    std::vector<uint32_t>* rows, std::vector<float>* scores,
+                                    std::string* description);
 
 // Opens the viewers' collection as ComputeStoryNeighbours will (for checks before a
 // build writes anything): NotFound / DataLoss naming the path.

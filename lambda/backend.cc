@@ -12,21 +12,25 @@ class RemoteBackend final : public SearchBackend {
   explicit RemoteBackend(const ClientOptions& o) : address_(o.address), tls_(o.uses_tls()) {
     client_ = Client::Create(o);
   }
-  absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& q, const SearchOptions& o) const override {
+  absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& q,
+                                                const SearchOptions& o) const override {
     return client_->Search(q, o);
   }
   absl::StatusOr<TitleLookup> LookupTitle(const std::string& c, const std::string& q, int limit,
                                           absl::Time deadline) const override {
     return client_->LookupTitle(c, q, limit, deadline);
   }
-  absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string& c, const std::vector<int64_t>& ids,
+  absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string& c,
+                                                   const std::vector<int64_t>& ids,
                                                    absl::Time deadline) const override {
     return client_->GetItems(c, ids, false, deadline);
   }
   absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time deadline) const override {
     return client_->ListCollections(deadline);
   }
-  std::string Describe() const override { return absl::StrCat("remote ", address_, tls_ ? " (TLS)" : ""); }
+  std::string Describe() const override {
+    return absl::StrCat("remote ", address_, tls_ ? " (TLS)" : "");
+  }
 
  private:
   std::string address_;
@@ -55,10 +59,14 @@ Item CopyItem(const Collection& c, uint32_t row, bool with_synopsis = false) {
 class EmbeddedBackend final : public SearchBackend {
  public:
   EmbeddedBackend(std::string root, std::unique_ptr<CollectionRegistry> registry)
-      : root_(std::move(root)), registry_(std::move(registry)), engine_(registry_.get(), EngineLimits{}) {}
+      : root_(std::move(root)),
+        registry_(std::move(registry)),
+        engine_(registry_.get(), EngineLimits{}) {}
 
-  absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& q, const SearchOptions& o) const override {
-    auto r = engine_.Search(o.collection, {q}, o.top_k, o.filter, o.deadline.value_or(absl::InfiniteFuture()));
+  absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& q,
+                                                const SearchOptions& o) const override {
+    auto r = engine_.Search(o.collection, {q}, o.top_k, o.filter,
+                            o.deadline.value_or(absl::InfiniteFuture()));
     if (!r.ok()) return r.status();
     if (o.collection_version != nullptr) *o.collection_version = r->collection->version();
     std::vector<ClientHit> out;
@@ -77,12 +85,14 @@ class EmbeddedBackend final : public SearchBackend {
     TitleLookup out;
     for (const TitleMatch& m : r->matches) out.matches.push_back(candidate(*r->collection, m));
     if (r->better_elsewhere) {
-      out.better_elsewhere = candidate(*r->better_elsewhere->collection, r->better_elsewhere->match);
+      out.better_elsewhere =
+          candidate(*r->better_elsewhere->collection, r->better_elsewhere->match);
       out.better_elsewhere_in = r->better_elsewhere->held_by;
     }
     return out;
   }
-  absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string& c, const std::vector<int64_t>& ids,
+  absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string& c,
+                                                   const std::vector<int64_t>& ids,
                                                    absl::Time) const override {
     auto r = engine_.GetItems(c, ids);
     if (!r.ok()) return r.status();

@@ -21,12 +21,13 @@ class SearchBackend {
   virtual absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& query,
                                                         const SearchOptions& options) const = 0;
   virtual absl::StatusOr<TitleLookup> LookupTitle(const std::string& collection,
-                                                                  const std::string& query, int limit,
-                                                                  absl::Time deadline) const = 0;
+                                                  const std::string& query, int limit,
+                                                  absl::Time deadline) const = 0;
   virtual absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string& collection,
                                                            const std::vector<int64_t>& ids,
                                                            absl::Time deadline) const = 0;
-  virtual absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time deadline) const = 0;
+  virtual absl::StatusOr<std::vector<CollectionInfo>> ListCollections(
+      absl::Time deadline) const = 0;
   // "remote host:port" or "embedded ROOT", for /health.
   virtual std::string Describe() const = 0;
 };

@@ -23,7 +23,6 @@ namespace {
 
 using json = nlohmann::json;
 
-
 struct Request {
   std::string method;
   std::string path;
@@ -94,7 +93,6 @@ Reply FromStatus(const absl::Status& st) {
   return r;
 }
 
-
 json HitsJson(const std::vector<ClientHit>& hits) {
   json arr = json::array();
   for (const ClientHit& h : hits) {
@@ -146,7 +144,8 @@ absl::StatusOr<Request> ParseEvent(absl::string_view event_json, const HandlerOp
   SIMSEARCH_ASSIGN_OR_RETURN(const std::string version, StringField(e, "version", "version"));
   if (version == "2.0") {
     SIMSEARCH_ASSIGN_OR_RETURN(const json* http, ObjectField(*ctx, "http", "requestContext.http"));
-    SIMSEARCH_ASSIGN_OR_RETURN(r.method, StringField(*http, "method", "requestContext.http.method"));
+    SIMSEARCH_ASSIGN_OR_RETURN(r.method,
+                               StringField(*http, "method", "requestContext.http.method"));
     SIMSEARCH_ASSIGN_OR_RETURN(r.path, StringField(e, "rawPath", "rawPath"));
     if (r.path.empty()) {
       SIMSEARCH_ASSIGN_OR_RETURN(r.path, StringField(*http, "path", "requestContext.http.path"));
@@ -156,10 +155,11 @@ absl::StatusOr<Request> ParseEvent(absl::string_view event_json, const HandlerOp
     SIMSEARCH_ASSIGN_OR_RETURN(r.method, StringField(e, "httpMethod", "httpMethod"));
     SIMSEARCH_ASSIGN_OR_RETURN(r.path, StringField(e, "path", "path"));
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown event version '", Quote(version), "' (API Gateway sends 1.0 or 2.0)"));
+    return absl::InvalidArgumentError(absl::StrCat("unknown event version '", Quote(version),
+                                                   "' (API Gateway sends 1.0 or 2.0)"));
   }
-  SIMSEARCH_ASSIGN_OR_RETURN(const std::string stage, StringField(*ctx, "stage", "requestContext.stage"));
+  SIMSEARCH_ASSIGN_OR_RETURN(const std::string stage,
+                             StringField(*ctx, "stage", "requestContext.stage"));
   if (r.method.empty() || r.path.empty()) {
     return absl::InvalidArgumentError(
         "not an API Gateway proxy event: no HTTP method or path (payload 1.0 httpMethod/path, "
@@ -170,7 +170,8 @@ absl::StatusOr<Request> ParseEvent(absl::string_view event_json, const HandlerOp
     r.path = r.path.substr(stage.size() + 1);
   }
   r.method = absl::AsciiStrToUpper(r.method);
-  SIMSEARCH_ASSIGN_OR_RETURN(const json* query, ObjectField(e, "queryStringParameters", "queryStringParameters"));
+  SIMSEARCH_ASSIGN_OR_RETURN(const json* query,
+                             ObjectField(e, "queryStringParameters", "queryStringParameters"));
   for (auto it = query->begin(); it != query->end(); ++it) {
     if (it->is_string()) r.query[it.key()] = it->get<std::string>();
   }
@@ -183,11 +184,13 @@ absl::StatusOr<Request> ParseEvent(absl::string_view event_json, const HandlerOp
   if (!raw.empty()) {
     // Base64 grows a body by a third; the limit applies to the decoded bytes.
     if (raw.size() > o.max_body_bytes * 4 / 3 + 4) {
-      return absl::ResourceExhaustedError(absl::StrCat("request body is larger than ", o.max_body_bytes, " bytes"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("request body is larger than ", o.max_body_bytes, " bytes"));
     }
     if (base64) {
       if (!absl::Base64Unescape(raw, &r.body)) {
-        return absl::InvalidArgumentError("isBase64Encoded is true but the body is not valid base64");
+        return absl::InvalidArgumentError(
+            "isBase64Encoded is true but the body is not valid base64");
       }
     } else {
       r.body = raw;
@@ -235,11 +238,14 @@ class Router {
       route = "/health";
       if (get) return Health();
     } else {
-      return Error(404, absl::StrCat("no route ", req_.method, " ", p,
-                                     "; routes: POST /recommend, GET /search, GET /titles, GET /items/{id}, GET /health"));
+      return Error(
+          404,
+          absl::StrCat(
+              "no route ", req_.method, " ", p,
+              "; routes: POST /recommend, GET /search, GET /titles, GET /items/{id}, GET /health"));
     }
-    Reply r = Error(405, absl::StrCat("method ", req_.method, " is not allowed on ", route, "; use ",
-                                      route == "/recommend" ? "POST" : "GET or HEAD"));
+    Reply r = Error(405, absl::StrCat("method ", req_.method, " is not allowed on ", route,
+                                      "; use ", route == "/recommend" ? "POST" : "GET or HEAD"));
     r.headers["Allow"] = route == "/recommend" ? "POST, OPTIONS" : "GET, HEAD, OPTIONS";
     return r;
   }
@@ -252,7 +258,8 @@ class Router {
     *n = o_.default_n;
     auto it = body.find("n");
     if (it == body.end()) return std::nullopt;
-    if (!it->is_number_integer()) return Error(400, "'n' must be an integer (how many recommendations)");
+    if (!it->is_number_integer())
+      return Error(400, "'n' must be an integer (how many recommendations)");
     const int64_t v = it->get<int64_t>();
     if (v < 1 || v > o_.max_n) {
       return Error(400, absl::StrCat("'n' must be between 1 and ", o_.max_n, ", got ", v));
@@ -265,18 +272,22 @@ class Router {
   // and family_safe (booleans, default false).
   std::optional<Reply> ReadBodyFilter(const json& body, FilterSpec* f) {
     const std::pair<const char*, std::vector<std::string>*> lists[] = {
-        {"genres", &f->genres}, {"types", &f->types}, {"exclude_genres", &f->exclude_genres},
+        {"genres", &f->genres},
+        {"types", &f->types},
+        {"exclude_genres", &f->exclude_genres},
         {"exclude_types", &f->exclude_types}};
     for (const auto& [key, out] : lists) {
       auto it = body.find(key);
       if (it == body.end()) continue;
       if (!it->is_array()) return Error(400, absl::StrCat("'", key, "' must be a list of names"));
       for (const json& v : *it) {
-        if (!v.is_string()) return Error(400, absl::StrCat("'", key, "' must hold names (strings)"));
+        if (!v.is_string())
+          return Error(400, absl::StrCat("'", key, "' must hold names (strings)"));
         out->push_back(v.get<std::string>());
       }
     }
-    for (auto [key, out] : {std::pair{"include_adult", &policy_.include_adult}, std::pair{"family_safe", &policy_.family_safe}}) {
+    for (auto [key, out] : {std::pair{"include_adult", &policy_.include_adult},
+                            std::pair{"family_safe", &policy_.family_safe}}) {
       if (auto it = body.find(key); it != body.end()) {
         if (!it->is_boolean()) return Error(400, absl::StrCat("'", key, "' must be true or false"));
         *out = it->get<bool>();
@@ -288,7 +299,9 @@ class Router {
   // The same from query parameters: comma-separated names, include_adult=true|false.
   std::optional<Reply> ReadQueryFilter(FilterSpec* f) {
     const std::pair<const char*, std::vector<std::string>*> lists[] = {
-        {"genres", &f->genres}, {"types", &f->types}, {"exclude_genres", &f->exclude_genres},
+        {"genres", &f->genres},
+        {"types", &f->types},
+        {"exclude_genres", &f->exclude_genres},
         {"exclude_types", &f->exclude_types}};
     for (const auto& [key, out] : lists) {
       auto it = req_.query.find(key);
@@ -303,10 +316,12 @@ class Router {
 
   // include_adult=true|false and family_safe=true|false from the query string.
   std::optional<Reply> ReadQueryPolicy() {
-    for (auto [key, out] : {std::pair{"include_adult", &policy_.include_adult}, std::pair{"family_safe", &policy_.family_safe}}) {
+    for (auto [key, out] : {std::pair{"include_adult", &policy_.include_adult},
+                            std::pair{"family_safe", &policy_.family_safe}}) {
       if (auto it = req_.query.find(key); it != req_.query.end()) {
         if (it->second != "true" && it->second != "false") {
-          return Error(400, absl::StrCat("'", key, "' must be true or false, got '", Quote(it->second), "'"));
+          return Error(400, absl::StrCat("'", key, "' must be true or false, got '",
+                                         Quote(it->second), "'"));
         }
         *out = it->second == "true";
       }
@@ -319,7 +334,8 @@ class Router {
   // unless include_adult; family_safe leaves out mature ones too (R+, explicit BL/GL).
   std::optional<Reply> ApplyContentPolicy(FilterSpec* f) {
     if (policy_.include_adult && policy_.family_safe) {
-      return Error(400, "'include_adult' and 'family_safe' contradict each other; set at most one to true");
+      return Error(
+          400, "'include_adult' and 'family_safe' contradict each other; set at most one to true");
     }
     f->max_content = MaxContent();
     // An engine from before content levels ignores max_content_level: the adult genres
@@ -342,8 +358,10 @@ class Router {
     if (!f.types.empty()) j["types"] = f.types;
     if (!f.exclude_genres.empty()) j["exclude_genres"] = f.exclude_genres;
     if (!f.exclude_types.empty()) j["exclude_types"] = f.exclude_types;
-    if (f.max_content != ContentLevel::kAdult) j["max_content_level"] = std::string(ContentLevelName(f.max_content));
-    if (f.min_content != ContentLevel::kGeneral) j["min_content_level"] = std::string(ContentLevelName(f.min_content));
+    if (f.max_content != ContentLevel::kAdult)
+      j["max_content_level"] = std::string(ContentLevelName(f.max_content));
+    if (f.min_content != ContentLevel::kGeneral)
+      j["min_content_level"] = std::string(ContentLevelName(f.min_content));
     if (!f.exclude_franchises.empty()) j["exclude_franchise_ids"] = f.exclude_franchises;
     return j;
   }
@@ -353,7 +371,8 @@ class Router {
     if (it == body.end()) return std::nullopt;
     if (!it->is_array()) return Error(400, absl::StrCat("'", key, "' must be a list of anime ids"));
     for (const json& v : *it) {
-      if (!v.is_number_integer()) return Error(400, absl::StrCat("'", key, "' must hold integer anime ids"));
+      if (!v.is_number_integer())
+        return Error(400, absl::StrCat("'", key, "' must hold integer anime ids"));
       out->push_back(v.get<int64_t>());
     }
     return std::nullopt;
@@ -364,29 +383,35 @@ class Router {
       return Error(400, "empty body: send JSON such as {\"name\": \"Cowboy Bebop\", \"n\": 10}");
     }
     // The JSON parser stops at a NUL byte and would ignore what follows it.
-    if (req_.body.find('\0') != std::string::npos) return Error(400, "the body contains a NUL byte; send plain JSON");
+    if (req_.body.find('\0') != std::string::npos)
+      return Error(400, "the body contains a NUL byte; send plain JSON");
     json body = json::parse(req_.body, nullptr, false);
     if (body.is_discarded()) return Error(400, "the body is not valid JSON");
     if (!body.is_object()) return Error(400, "the body must be a JSON object");
-    static const std::vector<std::string> kFields = {"name",   "id",         "like",           "dislike",
-                                                     "dislike_weight", "n", "collection", "genres",
-                                                     "types",  "exclude_genres", "exclude_types",
-                                                     "include_adult", "family_safe", "franchise"};
+    static const std::vector<std::string> kFields = {
+        "name",        "id",       "like",  "dislike",        "dislike_weight", "n",
+        "collection",  "genres",   "types", "exclude_genres", "exclude_types",  "include_adult",
+        "family_safe", "franchise"};
     for (auto it = body.begin(); it != body.end(); ++it) {
       if (std::find(kFields.begin(), kFields.end(), it.key()) == kFields.end()) {
-        return Error(400, absl::StrCat("unknown field '", Quote(it.key()), "'; expected ", absl::StrJoin(kFields, ", ")));
+        return Error(400, absl::StrCat("unknown field '", Quote(it.key()), "'; expected ",
+                                       absl::StrJoin(kFields, ", ")));
       }
     }
     std::string collection = o_.recommend_collection;
     if (auto c = body.find("collection"); c != body.end()) {
-      if (!c->is_string() || c->get<std::string>().empty()) return Error(400, "'collection' must be a non-empty string");
+      if (!c->is_string() || c->get<std::string>().empty())
+        return Error(400, "'collection' must be a non-empty string");
       collection = c->get<std::string>();
     }
     int n;
     if (auto r = ReadN(body, &n)) return *r;
-    const bool has_name = body.contains("name"), has_id = body.contains("id"), has_like = body.contains("like");
+    const bool has_name = body.contains("name"), has_id = body.contains("id"),
+               has_like = body.contains("like");
     if (has_name + has_id + has_like != 1) {
-      return Error(400, "give exactly one of 'name' (a title), 'id' (an anime id) or 'like' (a list of ids)");
+      return Error(
+          400,
+          "give exactly one of 'name' (a title), 'id' (an anime id) or 'like' (a list of ids)");
     }
     if (body.contains("dislike") && !has_like) return Error(400, "'dislike' goes with 'like'");
     // An anime's own seasons, films and OVAs are listed apart from "more like this" by
@@ -395,13 +420,18 @@ class Router {
     bool franchise_apart = !has_like;
     if (auto f = body.find("franchise"); f != body.end()) {
       if (!f->is_string() || (*f != "apart" && *f != "mixed")) {
-        return Error(400, "'franchise' must be \"apart\" (the anime's own franchise listed apart: the default) or "
-                          "\"mixed\" (ranked in the list)");
+        return Error(400,
+                     "'franchise' must be \"apart\" (the anime's own franchise listed apart: the "
+                     "default) or "
+                     "\"mixed\" (ranked in the list)");
       }
-      if (has_like) return Error(400, "'franchise' goes with 'name' or 'id' (a watch list's franchises are mixed)");
+      if (has_like)
+        return Error(400,
+                     "'franchise' goes with 'name' or 'id' (a watch list's franchises are mixed)");
       franchise_apart = *f == "apart";
     }
-    if (DeadlinePassed()) return Error(504, "the request's deadline passed before the search began");
+    if (DeadlinePassed())
+      return Error(504, "the request's deadline passed before the search began");
     SearchOptions so;
     so.collection_version = &version_;
     so.collection = collection;
@@ -438,8 +468,9 @@ class Router {
         *ids = std::move(kept);
       }
       if (like.empty()) {
-        return Error(404, absl::StrCat("none of the liked anime is in collection '", Quote(collection),
-                                       "'; like anime that have recommendations there"),
+        return Error(404,
+                     absl::StrCat("none of the liked anime is in collection '", Quote(collection),
+                                  "'; like anime that have recommendations there"),
                      {{"ignored", ignored}});
       }
       ignored_ = std::move(ignored);
@@ -471,13 +502,16 @@ class Router {
           json suggestions = json::array();
           for (const TitleCandidate& m : lookup->matches) {
             if (m.item.content > MaxContent()) continue;  // the content policy, as for /titles
-            suggestions.push_back({{"id", m.item.id}, {"title", m.matched_title}, {"match", m.score}});
+            suggestions.push_back(
+                {{"id", m.item.id}, {"title", m.matched_title}, {"match", m.score}});
           }
           json extra = {{"suggestions", suggestions}};
           if (lookup->better_elsewhere && lookup->better_elsewhere->score >= kConfidentTitleMatch &&
               lookup->better_elsewhere->item.content <= MaxContent()) {
             const TitleCandidate& e = *lookup->better_elsewhere;
-            extra["not_in_collection"] = {{"id", e.item.id}, {"title", e.matched_title}, {"match", e.score},
+            extra["not_in_collection"] = {{"id", e.item.id},
+                                          {"title", e.matched_title},
+                                          {"match", e.score},
                                           {"collections", lookup->better_elsewhere_in}};
           }
           return Error(404, std::string(resolved.status().message()), extra);
@@ -492,16 +526,23 @@ class Router {
       // BL/GL titles), and an adult anime's list holds adult titles only, and only when
       // asked for. (Watch lists are not shaped by their anime: the policy's limit holds.)
       auto items = backend_.GetItems(collection, {id}, deadline_);
-      if (!items.ok() && items.status().code() != absl::StatusCode::kNotFound) return FromStatus(items.status());
+      if (!items.ok() && items.status().code() != absl::StatusCode::kNotFound)
+        return FromStatus(items.status());
       if (items.ok() && !items->empty()) {  // NotFound: the search below names the id
         const Item& it = (*items)[0].item;
         franchise = it.franchise != 0 ? it.franchise : id;
         if (it.content == ContentLevel::kAdult) {
           if (!policy_.include_adult) {
-            return {200, {{"collection", collection}, {"query", query}, {"filter", FilterJson(so.filter)},
-                          {"results", json::array()},
-                          {"notice", "this anime is for adults (MAL age rating Rx, or the genre Hentai or Erotica): "
-                                     "its list is shown with include_adult=true"}}, {}};
+            return {
+                200,
+                {{"collection", collection},
+                 {"query", query},
+                 {"filter", FilterJson(so.filter)},
+                 {"results", json::array()},
+                 {"notice",
+                  "this anime is for adults (MAL age rating Rx, or the genre Hentai or Erotica): "
+                  "its list is shown with include_adult=true"}},
+                {}};
           }
           so.filter.min_content = ContentLevel::kAdult;
         } else if (it.all_ages() && !policy_.include_adult) {
@@ -521,8 +562,12 @@ class Router {
     }
     auto hits = backend_.Search(q, so);
     if (!hits.ok()) return FromStatus(hits.status());
-    Reply r{200, {{"collection", collection}, {"query", query}, {"filter", FilterJson(so.filter)},
-                 {"results", HitsJson(*hits)}}, {}};
+    Reply r{200,
+            {{"collection", collection},
+             {"query", query},
+             {"filter", FilterJson(so.filter)},
+             {"results", HitsJson(*hits)}},
+            {}};
     if (!group.is_null()) r.body["franchise"] = std::move(group);
     if (!ignored_.empty()) r.body["ignored"] = ignored_;
     return r;
@@ -536,11 +581,13 @@ class Router {
     SearchOptions so;
     so.collection_version = &version_;
     so.collection = o_.search_collection;
-    if (auto c = req_.query.find("collection"); c != req_.query.end() && !c->second.empty()) so.collection = c->second;
+    if (auto c = req_.query.find("collection"); c != req_.query.end() && !c->second.empty())
+      so.collection = c->second;
     int k = o_.default_n;
     if (auto kv = req_.query.find("k"); kv != req_.query.end()) {
       if (!absl::SimpleAtoi(kv->second, &k) || k < 1 || k > o_.max_n) {
-        return Error(400, absl::StrCat("'k' must be an integer between 1 and ", o_.max_n, ", got '", Quote(kv->second), "'"));
+        return Error(400, absl::StrCat("'k' must be an integer between 1 and ", o_.max_n, ", got '",
+                                       Quote(kv->second), "'"));
       }
     }
     so.top_k = k;
@@ -551,29 +598,37 @@ class Router {
     if (auto m = req_.query.find("mode"); m != req_.query.end()) {
       const auto mode = TextModeFromName(m->second);
       if (!mode) {
-        return Error(400, absl::StrCat("'mode' must be dense, lexical or hybrid, got '", Quote(m->second), "'"));
+        return Error(400, absl::StrCat("'mode' must be dense, lexical or hybrid, got '",
+                                       Quote(m->second), "'"));
       }
       text.text_options.mode = *mode;
       if (!m->second.empty()) query["mode"] = m->second;
     }
     if (auto f = req_.query.find("fusion"); f != req_.query.end()) {
       const auto fusion = FusionFromName(f->second);
-      if (!fusion) return Error(400, absl::StrCat("'fusion' must be rrf or convex, got '", Quote(f->second), "'"));
+      if (!fusion)
+        return Error(400,
+                     absl::StrCat("'fusion' must be rrf or convex, got '", Quote(f->second), "'"));
       text.text_options.fusion = *fusion;
       if (!f->second.empty()) query["fusion"] = f->second;
     }
-    if (DeadlinePassed()) return Error(504, "the request's deadline passed before the search began");
+    if (DeadlinePassed())
+      return Error(504, "the request's deadline passed before the search began");
     auto hits = backend_.Search(text, so);
     if (!hits.ok()) return FromStatus(hits.status());
-    return {200, {{"collection", so.collection}, {"query", query}, {"filter", FilterJson(so.filter)},
-                  {"results", HitsJson(*hits)}}};
+    return {200,
+            {{"collection", so.collection},
+             {"query", query},
+             {"filter", FilterJson(so.filter)},
+             {"results", HitsJson(*hits)}}};
   }
 
   // One anime: from the named collection, or (without `collection`) from every served
   // collection that holds it, with their names in "collections" (the lists it has).
   Reply ItemById(const std::string& tail) {
     int64_t id;
-    if (!absl::SimpleAtoi(tail, &id)) return Error(400, absl::StrCat("'", Quote(tail), "' is not an anime id"));
+    if (!absl::SimpleAtoi(tail, &id))
+      return Error(400, absl::StrCat("'", Quote(tail), "' is not an anime id"));
     std::vector<std::string> names;
     if (auto c = req_.query.find("collection"); c != req_.query.end() && !c->second.empty()) {
       names.push_back(c->second);
@@ -595,8 +650,9 @@ class Router {
       held.push_back(name);
       const Item& it = (*items)[0].item;
       if (it.vector_source != Item::VectorSource::kUnknown) {
-        vectors[name] = {{"source", it.vector_source == Item::VectorSource::kLearned ? "learned" : "predicted"},
-                         {"viewers", it.viewers}};
+        vectors[name] = {
+            {"source", it.vector_source == Item::VectorSource::kLearned ? "learned" : "predicted"},
+            {"viewers", it.viewers}};
       }
       if (!found || (found->synopsis.empty() && !it.synopsis.empty()) ||
           (found->title.empty() && !it.title.empty())) {
@@ -627,7 +683,8 @@ class Router {
     int n = 8;
     if (auto kv = req_.query.find("n"); kv != req_.query.end()) {
       if (!absl::SimpleAtoi(kv->second, &n) || n < 1 || n > 50) {
-        return Error(400, absl::StrCat("'n' must be an integer between 1 and 50, got '", Quote(kv->second), "'"));
+        return Error(400, absl::StrCat("'n' must be an integer between 1 and 50, got '",
+                                       Quote(kv->second), "'"));
       }
     }
     if (auto r = ReadQueryPolicy()) return *r;
@@ -660,7 +717,11 @@ class Router {
       j["matched_title"] = m.matched_title;
       results.push_back(std::move(j));
     }
-    return {200, {{"collection", collection}, {"query", {{"q", q->second}}}, {"results", std::move(results)}}, {}};
+    return {200,
+            {{"collection", collection},
+             {"query", {{"q", q->second}}},
+             {"results", std::move(results)}},
+            {}};
   }
 
   Reply Health() {
@@ -668,7 +729,8 @@ class Router {
     auto list = backend_.ListCollections(deadline_);
     if (!list.ok()) return FromStatus(list.status());
     json cs = json::array();
-    for (const CollectionInfo& c : *list) cs.push_back({{"name", c.name}, {"version", c.version}, {"items", c.count}});
+    for (const CollectionInfo& c : *list)
+      cs.push_back({{"name", c.name}, {"version", c.version}, {"items", c.count}});
     return {200, {{"status", "ok"}, {"collections", cs}}, {}};
   }
 
@@ -690,10 +752,12 @@ std::string Serialize(const Reply& r, const HandlerOptions& o) {
                   {"Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS"},
                   {"Access-Control-Allow-Headers", "Content-Type"}};
   for (const auto& [k, v] : r.headers) headers[k] = v;
-  json out = {{"statusCode", r.status},
-              {"headers", headers},
-              {"body", r.status == 204 ? std::string() : r.body.dump(-1, ' ', false, json::error_handler_t::replace)},
-              {"isBase64Encoded", false}};
+  json out = {
+      {"statusCode", r.status},
+      {"headers", headers},
+      {"body", r.status == 204 ? std::string()
+                               : r.body.dump(-1, ' ', false, json::error_handler_t::replace)},
+      {"isBase64Encoded", false}};
   return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -709,7 +773,8 @@ std::string HandleEvent(absl::string_view event_json, const Invocation& invocati
 }
 
 std::string HandleEvent(absl::string_view event_json, const Invocation& invocation,
-                        const SearchBackend& backend, const HandlerOptions& options, Outcome* outcome) {
+                        const SearchBackend& backend, const HandlerOptions& options,
+                        Outcome* outcome) {
   Reply reply;
   outcome->route.clear();
   outcome->collection_version.clear();
@@ -742,7 +807,8 @@ std::string HandleEvent(absl::string_view event_json, const Invocation& invocati
 
 namespace simsearch::lambda {
 
-std::string EmfLine(const Outcome& outcome, absl::string_view request_id, double ms, absl::Time now) {
+std::string EmfLine(const Outcome& outcome, absl::string_view request_id, double ms,
+                    absl::Time now) {
   json line = {
       {"_aws",
        {{"Timestamp", absl::ToUnixMillis(now)},

@@ -71,11 +71,13 @@ struct Outcome {
   std::string detail;              // as above: the internal detail of a 5xx, for the log only
 };
 std::string HandleEvent(absl::string_view event_json, const Invocation& invocation,
-                        const SearchBackend& backend, const HandlerOptions& options, Outcome* outcome);
+                        const SearchBackend& backend, const HandlerOptions& options,
+                        Outcome* outcome);
 
 // The CloudWatch Embedded Metric Format line (one JSON object, no newline) for one
 // invocation: metrics Latency (ms) and Requests (count) in namespace "simsearch" with
 // dimensions Route and Status, plus request_id and collection_version as properties.
-std::string EmfLine(const Outcome& outcome, absl::string_view request_id, double ms, absl::Time now);
+std::string EmfLine(const Outcome& outcome, absl::string_view request_id, double ms,
+                    absl::Time now);
 
 }  // namespace simsearch::lambda

@@ -20,7 +20,8 @@ namespace simsearch::lambda {
 
 using json = nlohmann::json;
 
-std::string MakeEventV2(const std::string& method, const std::string& path, const std::string& raw_query,
+std::string MakeEventV2(const std::string& method, const std::string& path,
+                        const std::string& raw_query,
                         const std::vector<std::pair<std::string, std::string>>& query,
                         const std::vector<std::pair<std::string, std::string>>& headers,
                         const std::string& body, const std::string& request_id) {
@@ -54,7 +55,8 @@ std::string UrlDecode(absl::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '+') {
       out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && absl::ascii_isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+    } else if (s[i] == '%' && i + 2 < s.size() &&
+               absl::ascii_isxdigit(static_cast<unsigned char>(s[i + 1])) &&
                absl::ascii_isxdigit(static_cast<unsigned char>(s[i + 2]))) {
       out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
       i += 2;
@@ -69,8 +71,9 @@ std::vector<std::pair<std::string, std::string>> ParseQuery(absl::string_view ra
   std::vector<std::pair<std::string, std::string>> out;
   for (absl::string_view part : absl::StrSplit(raw, '&', absl::SkipEmpty())) {
     const size_t eq = part.find('=');
-    out.emplace_back(UrlDecode(part.substr(0, eq)),
-                     eq == absl::string_view::npos ? std::string() : UrlDecode(part.substr(eq + 1)));
+    out.emplace_back(UrlDecode(part.substr(0, eq)), eq == absl::string_view::npos
+                                                        ? std::string()
+                                                        : UrlDecode(part.substr(eq + 1)));
   }
   return out;
 }
@@ -87,7 +90,8 @@ absl::StatusOr<std::string> ApiOriginFromConfig(const std::string& config_js) {
     return absl::InvalidArgumentError("apiBase is not a quoted string");
   }
   const size_t close = config_js.find(config_js[i], i + 1);
-  if (close == std::string::npos) return absl::InvalidArgumentError("apiBase's string is not closed");
+  if (close == std::string::npos)
+    return absl::InvalidArgumentError("apiBase's string is not closed");
   const std::string base = config_js.substr(i + 1, close - i - 1);
   if (base.empty()) return std::string();
   absl::string_view rest = base;
@@ -97,20 +101,22 @@ absl::StatusOr<std::string> ApiOriginFromConfig(const std::string& config_js) {
   } else if (absl::ConsumePrefix(&rest, "http://")) {
     scheme = "http://";
   } else {
-    return absl::InvalidArgumentError(absl::StrCat("apiBase '", base, "' is not an absolute http(s) URL"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("apiBase '", base, "' is not an absolute http(s) URL"));
   }
   const absl::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
   const bool ok = !authority.empty() && std::all_of(authority.begin(), authority.end(), [](char c) {
-    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '[' ||
-           c == ']';
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
+           c == '[' || c == ']';
   });
-  if (!ok) return absl::InvalidArgumentError(absl::StrCat("apiBase '", base, "' has no valid host"));
+  if (!ok)
+    return absl::InvalidArgumentError(absl::StrCat("apiBase '", base, "' has no valid host"));
   return absl::StrCat(scheme, authority);
 }
 
 absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(const std::string& listen,
-                                                                 const GatewayOptions& options,
-                                                                 ProxyHandler handler) {
+                                                                const GatewayOptions& options,
+                                                                ProxyHandler handler) {
   std::unique_ptr<HttpGateway> g(new HttpGateway(options, std::move(handler)));
   std::string api_origin;
   if (!options.web_root.empty()) {
@@ -119,13 +125,16 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(const std::strin
       auto text = ReadFileToString(config);
       if (!text.ok()) return text.status();
       auto origin = ApiOriginFromConfig(*text);
-      if (!origin.ok()) return absl::InvalidArgumentError(absl::StrCat(config, ": ", origin.status().message()));
+      if (!origin.ok())
+        return absl::InvalidArgumentError(absl::StrCat(config, ": ", origin.status().message()));
       api_origin = *origin;
     }
   }
   g->content_security_policy_ = absl::StrCat(
-      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'",
-      api_origin.empty() ? "" : " ", api_origin, "; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+      "connect-src 'self'",
+      api_origin.empty() ? "" : " ", api_origin,
+      "; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
   http::ServerOptions o;
   o.flag = "--serve-http";
   o.threads = std::max(1, options.threads);
@@ -138,7 +147,8 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(const std::strin
   o.error_headers = {{"Access-Control-Allow-Origin", "*"}};
   HttpGateway* self = g.get();
   auto server = http::Server::Start(listen, o, [self](const http::Request& r) {
-    if (!self->options_.web_root.empty() && (r.method == "GET" || r.method == "HEAD") && !IsApiPath(r.path)) {
+    if (!self->options_.web_root.empty() && (r.method == "GET" || r.method == "HEAD") &&
+        !IsApiPath(r.path)) {
       return self->FileAnswer(r.path);
     }
     return self->Answer(r);
@@ -148,7 +158,9 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(const std::strin
   return g;
 }
 
-HttpGateway::~HttpGateway() { server_.reset(); }
+HttpGateway::~HttpGateway() {
+  server_.reset();
+}
 
 bool IsApiPath(const std::string& path) {
   for (const char* route : {"/recommend", "/search", "/titles", "/health"}) {
@@ -179,7 +191,8 @@ http::Response HttpGateway::FileAnswer(const std::string& path) const {
   std::string rel = path == "/" ? "index.html" : path.substr(1);
   bool ok = !rel.empty() && rel.size() < 256;
   for (char c : rel) {
-    ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '/');
+    ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                c == '.' || c == '/');
   }
   for (absl::string_view seg : absl::StrSplit(rel, '/')) ok = ok && !seg.empty() && seg[0] != '.';
   http::Response a;
@@ -204,14 +217,15 @@ http::Response HttpGateway::FileAnswer(const std::string& path) const {
                {"Cache-Control", "no-cache"},
                {"X-Content-Type-Options", "nosniff"},
                {"Referrer-Policy", "no-referrer"}};
-  if (absl::EndsWith(rel, ".html")) a.headers.emplace_back("Content-Security-Policy", content_security_policy_);
+  if (absl::EndsWith(rel, ".html"))
+    a.headers.emplace_back("Content-Security-Policy", content_security_policy_);
   return a;
 }
 
 http::Response HttpGateway::Answer(const http::Request& request) {
   const std::string event =
-      MakeEventV2(request.method, request.path, request.query, ParseQuery(request.query), request.headers,
-                  request.body, absl::StrCat("local-", counter_.fetch_add(1)));
+      MakeEventV2(request.method, request.path, request.query, ParseQuery(request.query),
+                  request.headers, request.body, absl::StrCat("local-", counter_.fetch_add(1)));
   // The deadline counts from the request's arrival: time spent queued for a worker is
   // part of it.
   json out = json::parse(handler_(event, request.arrived + options_.timeout), nullptr, false);
@@ -222,7 +236,8 @@ http::Response HttpGateway::Answer(const http::Request& request) {
     a.body = R"({"error":"the handler returned no proxy response","status":502})";
     return a;
   }
-  if (auto s = out.find("statusCode"); s != out.end() && s->is_number_integer()) a.status = s->get<int>();
+  if (auto s = out.find("statusCode"); s != out.end() && s->is_number_integer())
+    a.status = s->get<int>();
   if (a.status < 200 || a.status > 599) a.status = 502;
   if (auto h = out.find("headers"); h != out.end() && h->is_object()) {
     for (auto it = h->begin(); it != h->end(); ++it) {
@@ -230,7 +245,8 @@ http::Response HttpGateway::Answer(const http::Request& request) {
     }
   }
   if (auto b = out.find("body"); b != out.end() && b->is_string()) a.body = b->get<std::string>();
-  if (auto b64 = out.find("isBase64Encoded"); b64 != out.end() && b64->is_boolean() && b64->get<bool>()) {
+  if (auto b64 = out.find("isBase64Encoded");
+      b64 != out.end() && b64->is_boolean() && b64->get<bool>()) {
     std::string decoded;
     absl::Base64Unescape(a.body, &decoded);
     a.body = std::move(decoded);

@@ -26,11 +26,12 @@ namespace simsearch::lambda {
 using ProxyHandler = std::function<std::string(const std::string& event, absl::Time deadline)>;
 
 struct GatewayOptions {
-  absl::Duration timeout = absl::Seconds(10);       // each request's deadline (the handler's)
-  int threads = 32;                                 // requests answered at once
-  int max_queued = 256;                             // complete requests waiting; beyond: 503
-  int max_connections = 1024;                       // open connections; the longest waiting is shed
-  absl::Duration idle_timeout = absl::Seconds(5);   // a connection with no request (new or kept alive)
+  absl::Duration timeout = absl::Seconds(10);  // each request's deadline (the handler's)
+  int threads = 32;                            // requests answered at once
+  int max_queued = 256;                        // complete requests waiting; beyond: 503
+  int max_connections = 1024;                  // open connections; the longest waiting is shed
+  absl::Duration idle_timeout =
+      absl::Seconds(5);  // a connection with no request (new or kept alive)
   absl::Duration head_timeout = absl::Seconds(10);  // a request head, from its first byte
   absl::Duration body_timeout = absl::Seconds(10);  // a request body, from the head's end
   size_t max_body_bytes = 64 * 1024;                // larger bodies get 413 unread
@@ -77,7 +78,8 @@ class HttpGateway {
 };
 
 // The payload 2.0 event for one request.
-std::string MakeEventV2(const std::string& method, const std::string& path, const std::string& raw_query,
+std::string MakeEventV2(const std::string& method, const std::string& path,
+                        const std::string& raw_query,
                         const std::vector<std::pair<std::string, std::string>>& query,
                         const std::vector<std::pair<std::string, std::string>>& headers,
                         const std::string& body, const std::string& request_id);

@@ -5,9 +5,9 @@
 // Backend, by environment or flags: INDEX_ROOT / --index_root (the engine library
 // in-process over bundles in the image) or ENGINE_ADDR / --engine (a remote
 // simsearch-engine over gRPC).
-#include <unistd.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -30,9 +30,13 @@ namespace {
 void LogRequest(const Outcome& o, const std::string& request_id, double ms) {
   const LogLevel level = o.status >= 500 ? LogLevel::kError : LogLevel::kInfo;
   if (!LogEnabled(level)) return;
-  Log(level, "request", {{"route", o.route.empty() ? "unmatched" : o.route}, {"status", o.status}, {"ms", ms},
-                         {"collection_version", o.collection_version}, {"request_id", request_id},
-                         {"detail", o.detail}});
+  Log(level, "request",
+      {{"route", o.route.empty() ? "unmatched" : o.route},
+       {"status", o.status},
+       {"ms", ms},
+       {"collection_version", o.collection_version},
+       {"request_id", request_id},
+       {"detail", o.detail}});
 }
 
 std::string Env(const char* name, const std::string& fallback = "") {
@@ -73,39 +77,51 @@ int Run(int argc, char** argv) {
   ArgParser p("simsearch-lambda", kUsage);
   p.AddString("log_level", &log_level, kLogLevelHelp, "LEVEL");
   p.AddString("log_format", &log_format, kLogFormatHelp, "FORMAT");
-  p.AddString("serve-http", &serve_http, "serve the handler over HTTP on host:port (port 0: any)", "HOST:PORT");
-  p.AddString("index_root", &index_root, "embedded backend: index root (default $INDEX_ROOT)", "ROOT");
-  p.AddString("engine", &engine, "remote backend: simsearch-engine address (default $ENGINE_ADDR)", "HOST:PORT");
-  p.AddString("recommend-collection", &ho.recommend_collection, "default collection of /recommend and /items", "NAME");
+  p.AddString("serve-http", &serve_http, "serve the handler over HTTP on host:port (port 0: any)",
+              "HOST:PORT");
+  p.AddString("index_root", &index_root, "embedded backend: index root (default $INDEX_ROOT)",
+              "ROOT");
+  p.AddString("engine", &engine, "remote backend: simsearch-engine address (default $ENGINE_ADDR)",
+              "HOST:PORT");
+  p.AddString("recommend-collection", &ho.recommend_collection,
+              "default collection of /recommend and /items", "NAME");
   p.AddString("search-collection", &ho.search_collection, "default collection of /search", "NAME");
-  p.AddDouble("timeout", &timeout_s, "--serve-http: each request's deadline in seconds (default 10)", "SECONDS");
+  p.AddDouble("timeout", &timeout_s,
+              "--serve-http: each request's deadline in seconds (default 10)", "SECONDS");
   p.AddString("web-root", &web_root,
               "--serve-http: serve the website from DIR at / (default: ./web when it holds\n"
-              "index.html; 'none': API only)", "DIR");
+              "index.html; 'none': API only)",
+              "DIR");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
-  if (absl::Status st = ConfigureLogFromFlags("simsearch-lambda", log_level, log_format); !st.ok()) {
+  if (absl::Status st = ConfigureLogFromFlags("simsearch-lambda", log_level, log_format);
+      !st.ok()) {
     std::fprintf(stderr, "simsearch-lambda: %s\n", std::string(st.message()).c_str());
     return 2;
   }
   if (web_root.empty() && ::access("web/index.html", R_OK) == 0) web_root = "web";
   if (web_root == "none") web_root.clear();
   if (!web_root.empty() && ::access((web_root + "/index.html").c_str(), R_OK) != 0) {
-    std::fprintf(stderr, "simsearch-lambda: --web-root %s has no index.html; give the folder of the website "
-                         "(web/ in the source tree) or 'none'\n", web_root.c_str());
+    std::fprintf(
+        stderr,
+        "simsearch-lambda: --web-root %s has no index.html; give the folder of the website "
+        "(web/ in the source tree) or 'none'\n",
+        web_root.c_str());
     return 2;
   }
   const std::string runtime_api = Env("AWS_LAMBDA_RUNTIME_API");
   // Embedded bundles are mapped: one that shrinks on disk must not kill the function.
   InstallMappedFileGuard();
   if (serve_http.empty() && runtime_api.empty()) {
-    std::fprintf(stderr, "simsearch-lambda: AWS_LAMBDA_RUNTIME_API is not set: run in Lambda, or use "
-                         "--serve-http HOST:PORT (see --help)\n");
+    std::fprintf(stderr,
+                 "simsearch-lambda: AWS_LAMBDA_RUNTIME_API is not set: run in Lambda, or use "
+                 "--serve-http HOST:PORT (see --help)\n");
     return 2;
   }
 
   absl::StatusOr<std::unique_ptr<SearchBackend>> backend;
   if (!index_root.empty() && !engine.empty()) {
-    backend = absl::InvalidArgumentError("set INDEX_ROOT (embedded) or ENGINE_ADDR (remote), not both");
+    backend =
+        absl::InvalidArgumentError("set INDEX_ROOT (embedded) or ENGINE_ADDR (remote), not both");
   } else if (!index_root.empty()) {
     backend = MakeEmbeddedBackend(index_root, Env("VERIFY") == "checksums");
   } else if (!engine.empty()) {
@@ -119,12 +135,14 @@ int Run(int argc, char** argv) {
       backend = MakeRemoteBackend(co);
     }
   } else {
-    backend = absl::InvalidArgumentError("no backend: set INDEX_ROOT (bundles in the image) or ENGINE_ADDR");
+    backend = absl::InvalidArgumentError(
+        "no backend: set INDEX_ROOT (bundles in the image) or ENGINE_ADDR");
   }
 
   if (!serve_http.empty()) {
     if (!backend.ok()) {
-      std::fprintf(stderr, "simsearch-lambda: %s\n", std::string(backend.status().message()).c_str());
+      std::fprintf(stderr, "simsearch-lambda: %s\n",
+                   std::string(backend.status().message()).c_str());
       return 1;
     }
     const SearchBackend& b = **backend;
@@ -141,24 +159,28 @@ int Run(int argc, char** argv) {
     go.timeout = absl::Seconds(timeout_s);
     go.max_body_bytes = ho.max_body_bytes;
     go.web_root = web_root;
-    auto gateway = HttpGateway::Start(serve_http, go, [&](const std::string& event, absl::Time deadline) {
-      const absl::Time start = absl::Now();
-      Outcome outcome;
-      std::string out = HandleEvent(event, Invocation{deadline, ""}, b, ho, &outcome);
-      LogRequest(outcome, "", absl::ToDoubleMilliseconds(absl::Now() - start));
-      return out;
-    });
+    auto gateway =
+        HttpGateway::Start(serve_http, go, [&](const std::string& event, absl::Time deadline) {
+          const absl::Time start = absl::Now();
+          Outcome outcome;
+          std::string out = HandleEvent(event, Invocation{deadline, ""}, b, ho, &outcome);
+          LogRequest(outcome, "", absl::ToDoubleMilliseconds(absl::Now() - start));
+          return out;
+        });
     if (!gateway.ok()) {
-      std::fprintf(stderr, "simsearch-lambda: %s\n", std::string(gateway.status().message()).c_str());
+      std::fprintf(stderr, "simsearch-lambda: %s\n",
+                   std::string(gateway.status().message()).c_str());
       return 1;
     }
-    LogInfo(absl::StrCat("serving ", b.Describe(), " on http://", serve_http.substr(0, serve_http.rfind(':')), ":",
-                         (*gateway)->port(), "/",
-                         web_root.empty() ? " (API only, no website)" : absl::StrCat(" (website: ", web_root, ")")));
+    LogInfo(absl::StrCat(
+        "serving ", b.Describe(), " on http://", serve_http.substr(0, serve_http.rfind(':')), ":",
+        (*gateway)->port(), "/",
+        web_root.empty() ? " (API only, no website)" : absl::StrCat(" (website: ", web_root, ")")));
     int sig = 0;
     while (sigwait(&signals, &sig) != 0) {
     }
-    LogInfo(absl::StrCat(sig == SIGTERM ? "SIGTERM" : "SIGINT", ": finishing requests in progress, then exiting"));
+    LogInfo(absl::StrCat(sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                         ": finishing requests in progress, then exiting"));
     gateway->reset();
     return 0;
   }
@@ -167,14 +189,16 @@ int Run(int argc, char** argv) {
   if (!backend.ok()) {
     // Lambda reports this as the function's init error.
     (void)api.PostInitError("Runtime.InitError", std::string(backend.status().message()));
-    std::fprintf(stderr, "simsearch-lambda: init failed: %s\n", std::string(backend.status().message()).c_str());
+    std::fprintf(stderr, "simsearch-lambda: init failed: %s\n",
+                 std::string(backend.status().message()).c_str());
     return 1;
   }
   const SearchBackend& b = **backend;
   absl::Status st = RunLoop(api, [&](const NextInvocation& inv) -> absl::StatusOr<std::string> {
     const absl::Time start = absl::Now();
     Outcome outcome;
-    std::string out = HandleEvent(inv.event, Invocation{inv.deadline, inv.request_id}, b, ho, &outcome);
+    std::string out =
+        HandleEvent(inv.event, Invocation{inv.deadline, inv.request_id}, b, ho, &outcome);
     const double ms = absl::ToDoubleMilliseconds(absl::Now() - start);
     // The invocation's one line: CloudWatch takes its metrics out of it (EMF), and it
     // is the request's log record.
@@ -183,15 +207,20 @@ int Run(int argc, char** argv) {
     std::fwrite(line.data(), 1, line.size(), stdout);
     std::fflush(stdout);
     if (!outcome.detail.empty()) {
-      LogError("request failed", {{"request_id", inv.request_id}, {"route", outcome.route}, {"detail", outcome.detail}});
+      LogError(
+          "request failed",
+          {{"request_id", inv.request_id}, {"route", outcome.route}, {"detail", outcome.detail}});
     }
     return out;
   });
-  std::fprintf(stderr, "simsearch-lambda: runtime API failed: %s\n", std::string(st.message()).c_str());
+  std::fprintf(stderr, "simsearch-lambda: runtime API failed: %s\n",
+               std::string(st.message()).c_str());
   return 1;
 }
 
 }  // namespace
 }  // namespace simsearch::lambda
 
-int main(int argc, char** argv) { return simsearch::lambda::Run(argc, argv); }
+int main(int argc, char** argv) {
+  return simsearch::lambda::Run(argc, argv);
+}

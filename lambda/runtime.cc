@@ -30,16 +30,17 @@ struct Response {
 // One request on a fresh connection to the Runtime API (plain HTTP on the sandbox's
 // loopback). cpp-httplib rather than libcurl: libcurl and its dependency tree cost
 // about 19 ms of dynamic linking and initialisation at every cold start.
-absl::StatusOr<Response> Perform(const std::string& base, const std::string& path, const std::string* post_body,
-                                 const std::string& error_type) {
+absl::StatusOr<Response> Perform(const std::string& base, const std::string& path,
+                                 const std::string* post_body, const std::string& error_type) {
   httplib::Client client(base);
   client.set_connection_timeout(std::chrono::seconds(5));
   client.set_read_timeout(std::chrono::hours(24));  // /next blocks until an event arrives
   client.set_write_timeout(std::chrono::seconds(60));
   httplib::Headers headers;
   if (!error_type.empty()) headers.emplace("Lambda-Runtime-Function-Error-Type", error_type);
-  httplib::Result res = post_body == nullptr ? client.Get(path)
-                                             : client.Post(path, headers, *post_body, "application/json");
+  httplib::Result res = post_body == nullptr
+                            ? client.Get(path)
+                            : client.Post(path, headers, *post_body, "application/json");
   if (!res) {
     return absl::UnavailableError(absl::StrCat(base, path, ": ", httplib::to_string(res.error())));
   }
@@ -51,7 +52,8 @@ absl::StatusOr<Response> Perform(const std::string& base, const std::string& pat
 }
 
 std::string ErrorBody(const std::string& type, const std::string& message) {
-  return nlohmann::json{{"errorType", type}, {"errorMessage", message}, {"stackTrace", nlohmann::json::array()}}
+  return nlohmann::json{
+      {"errorType", type}, {"errorMessage", message}, {"stackTrace", nlohmann::json::array()}}
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -67,39 +69,47 @@ absl::StatusOr<NextInvocation> RuntimeApi::Next() const {
   auto r = Perform(base_, absl::StrCat(kApiPath, "/invocation/next"), nullptr, "");
   if (!r.ok()) return r.status();
   if (r->status != 200) {
-    return absl::UnavailableError(absl::StrCat("GET /invocation/next answered HTTP ", r->status, ": ", r->body));
+    return absl::UnavailableError(
+        absl::StrCat("GET /invocation/next answered HTTP ", r->status, ": ", r->body));
   }
   NextInvocation inv;
   inv.request_id = r->Header("lambda-runtime-aws-request-id");
-  if (inv.request_id.empty()) return absl::DataLossError("/invocation/next answered without a request id");
+  if (inv.request_id.empty())
+    return absl::DataLossError("/invocation/next answered without a request id");
   int64_t ms = 0;
-  inv.deadline = absl::SimpleAtoi(r->Header("lambda-runtime-deadline-ms"), &ms) ? absl::FromUnixMillis(ms)
-                                                                               : absl::InfiniteFuture();
+  inv.deadline = absl::SimpleAtoi(r->Header("lambda-runtime-deadline-ms"), &ms)
+                     ? absl::FromUnixMillis(ms)
+                     : absl::InfiniteFuture();
   inv.trace_id = r->Header("lambda-runtime-trace-id");
   inv.function_arn = r->Header("lambda-runtime-invoked-function-arn");
   inv.event = std::move(r->body);
   return inv;
 }
 
-absl::Status RuntimeApi::Post(const std::string& path, const std::string& body, const std::string& error_type) const {
+absl::Status RuntimeApi::Post(const std::string& path, const std::string& body,
+                              const std::string& error_type) const {
   auto r = Perform(base_, absl::StrCat(kApiPath, path), &body, error_type);
   if (!r.ok()) return r.status();
   if (r->status != 202 && r->status != 200) {
-    return absl::UnavailableError(absl::StrCat("POST ", path, " answered HTTP ", r->status, ": ", r->body));
+    return absl::UnavailableError(
+        absl::StrCat("POST ", path, " answered HTTP ", r->status, ": ", r->body));
   }
   return absl::OkStatus();
 }
 
-absl::Status RuntimeApi::PostResponse(const std::string& request_id, const std::string& body) const {
+absl::Status RuntimeApi::PostResponse(const std::string& request_id,
+                                      const std::string& body) const {
   return Post(absl::StrCat("/invocation/", request_id, "/response"), body, "");
 }
 
 absl::Status RuntimeApi::PostError(const std::string& request_id, const std::string& error_type,
                                    const std::string& message) const {
-  return Post(absl::StrCat("/invocation/", request_id, "/error"), ErrorBody(error_type, message), error_type);
+  return Post(absl::StrCat("/invocation/", request_id, "/error"), ErrorBody(error_type, message),
+              error_type);
 }
 
-absl::Status RuntimeApi::PostInitError(const std::string& error_type, const std::string& message) const {
+absl::Status RuntimeApi::PostInitError(const std::string& error_type,
+                                       const std::string& message) const {
   return Post("/init/error", ErrorBody(error_type, message), error_type);
 }
 

@@ -35,7 +35,8 @@ class RuntimeApi {
   absl::Status PostInitError(const std::string& error_type, const std::string& message) const;
 
  private:
-  absl::Status Post(const std::string& path, const std::string& body, const std::string& error_type) const;
+  absl::Status Post(const std::string& path, const std::string& body,
+                    const std::string& error_type) const;
   std::string base_;
 };
 

@@ -7,7 +7,6 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -23,7 +22,8 @@ absl::StatusOr<std::vector<TokenSet::Digest>> TokenSet::Read(const std::string& 
       return absl::NotFoundError(absl::StrCat("the token file ", path, " is missing"));
     }
     // Not NotFound: a read error that may pass (out of descriptors, a directory there).
-    return absl::UnavailableError(absl::StrCat("cannot read the token file: ", text.status().message()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot read the token file: ", text.status().message()));
   }
   std::vector<Digest> out;
   for (absl::string_view line : absl::StrSplit(*text, '\n')) {
@@ -40,9 +40,10 @@ absl::StatusOr<std::unique_ptr<TokenSet>> TokenSet::Load(std::string path) {
   auto digests = Read(path);
   if (!digests.ok()) return digests.status();
   if (digests->empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the token file ", path, " holds no token (one per line; '#' starts a comment): "
-        "every call would be refused"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the token file ", path,
+                     " holds no token (one per line; '#' starts a comment): "
+                     "every call would be refused"));
   }
   std::unique_ptr<TokenSet> set(new TokenSet(std::move(path)));
   absl::MutexLock lock(&set->mu_);
@@ -75,7 +76,8 @@ bool TokenSet::Allows(absl::string_view authorization) const {
   SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), d.data());
   absl::ReaderMutexLock lock(&mu_);
   int matched = 0;
-  for (const Digest& known : digests_) matched |= CRYPTO_memcmp(d.data(), known.data(), d.size()) == 0;
+  for (const Digest& known : digests_)
+    matched |= CRYPTO_memcmp(d.data(), known.data(), d.size()) == 0;
   return matched != 0;
 }
 
@@ -94,25 +96,30 @@ absl::Status CheckTlsFiles(const std::string& cert_pem, const std::string& key_p
   };
   if (!client_ca_pem.empty()) {
     X509* ca = read_cert(client_ca_pem);
-    if (ca == nullptr) return absl::InvalidArgumentError("--tls_client_ca: no certificate could be read from the file");
+    if (ca == nullptr)
+      return absl::InvalidArgumentError(
+          "--tls_client_ca: no certificate could be read from the file");
     X509_free(ca);
   }
   if (cert_pem.empty()) return absl::OkStatus();
   X509* cert = read_cert(cert_pem);
-  if (cert == nullptr) return absl::InvalidArgumentError("--tls_cert: no certificate could be read from the file");
+  if (cert == nullptr)
+    return absl::InvalidArgumentError("--tls_cert: no certificate could be read from the file");
   BIO* bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
   EVP_PKEY* key = bio ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
   BIO_free(bio);
   absl::Status st;
   if (key == nullptr) {
-    st = absl::InvalidArgumentError("--tls_key: no private key could be read from the file (an encrypted key "
-                                    "is not supported)");
+    st = absl::InvalidArgumentError(
+        "--tls_key: no private key could be read from the file (an encrypted key "
+        "is not supported)");
   } else if (X509_check_private_key(cert, key) != 1) {
     st = absl::InvalidArgumentError("--tls_key is not the private key of --tls_cert's certificate");
   } else if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) {
     st = absl::InvalidArgumentError("--tls_cert: the certificate has expired; renew it");
   } else if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0) {
-    st = absl::InvalidArgumentError("--tls_cert: the certificate is not valid yet (check the clock)");
+    st = absl::InvalidArgumentError(
+        "--tls_cert: the certificate is not valid yet (check the clock)");
   }
   EVP_PKEY_free(key);
   X509_free(cert);

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
+#include "absl/strings/string_view.h"
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -52,7 +52,8 @@ class TokenSet {
 // create secure server"): the certificate parses and has not expired, the key parses
 // and belongs to it, and `client_ca` (when not empty) holds a certificate. Errors name
 // the flag.
-absl::Status CheckTlsFiles(const std::string& cert_pem, const std::string& key_pem, const std::string& client_ca_pem);
+absl::Status CheckTlsFiles(const std::string& cert_pem, const std::string& key_pem,
+                           const std::string& client_ca_pem);
 
 // The message of UNAUTHENTICATED answers (never echoes what the client sent).
 inline constexpr char kUnauthenticatedMessage[] =

@@ -26,7 +26,8 @@ std::string ReadSmallFile(const char* path) {
 
 }  // namespace
 
-int CpusOfQuota(const std::string& v2_cpu_max, const std::string& v1_quota, const std::string& v1_period) {
+int CpusOfQuota(const std::string& v2_cpu_max, const std::string& v1_quota,
+                const std::string& v1_period) {
   auto cpus = [](absl::string_view quota, absl::string_view period) {
     int64_t q = 0, p = 0;
     if (!absl::SimpleAtoi(quota, &q) || !absl::SimpleAtoi(period, &p) || q <= 0 || p <= 0) return 0;
@@ -56,7 +57,9 @@ CallQueues::CallQueues(int threads) {
   }
 }
 
-CallQueues::~CallQueues() { Stop(); }
+CallQueues::~CallQueues() {
+  Stop();
+}
 
 void CallQueues::AddTo(grpc::ServerBuilder* builder) {
   for (auto& q : queues_) q->cq = builder->AddCompletionQueue();

@@ -101,6 +101,7 @@ int UsableCpus();
 // The CPU quota of a cgroup, rounded up to whole CPUs, from the text of cgroup v2's
 // `cpu.max` ("max 100000" or "150000 100000"), or of cgroup v1's `cpu.cfs_quota_us` and
 // `cpu.cfs_period_us`; 0 when there is none or the text is not understood.
-int CpusOfQuota(const std::string& v2_cpu_max, const std::string& v1_quota, const std::string& v1_period);
+int CpusOfQuota(const std::string& v2_cpu_max, const std::string& v1_quota,
+                const std::string& v1_period);
 
 }  // namespace simsearch

@@ -33,9 +33,10 @@ class HealthService::CheckCall final : public QueuedTag {
       resp.set_status(service_->StatusOf(req_.service(), /*watch=*/false));
     }
     if (resp.status() == HealthCheckResponse::UNKNOWN) {
-      writer_.FinishWithError(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                           absl::StrCat("no health status for service '", req_.service(), "'")),
-                              this);
+      writer_.FinishWithError(
+          grpc::Status(grpc::StatusCode::NOT_FOUND,
+                       absl::StrCat("no health status for service '", req_.service(), "'")),
+          this);
     } else {
       writer_.Finish(resp, grpc::Status::OK, this);
     }
@@ -56,7 +57,8 @@ class HealthService::CheckCall final : public QueuedTag {
 // ends. It is deleted when both are over. Its state is guarded by the service's mutex.
 class HealthService::WatchCall final : public QueuedTag {
  public:
-  WatchCall(HealthService* service, CallQueue* q) : service_(service), q_(q), writer_(&ctx_), done_(this) {
+  WatchCall(HealthService* service, CallQueue* q)
+      : service_(service), q_(q), writer_(&ctx_), done_(this) {
     q_->owner->TagBorn();
     ctx_.AsyncNotifyWhenDone(&done_);  // delivered only if a call arrives
     service_->RequestWatch(&ctx_, &req_, &writer_, q_->cq.get(), q_->cq.get(), this);
@@ -165,7 +167,8 @@ void HealthService::Shutdown() {
   absl::MutexLock lock(&mu_);
   shut_down_ = true;
   for (auto& [name, s] : statuses_) s = HealthCheckResponse::NOT_SERVING;
-  for (WatchCall* w : watchers_) w->Update(StatusOf(w->service(), /*watch=*/true), /*closing=*/true);
+  for (WatchCall* w : watchers_)
+    w->Update(StatusOf(w->service(), /*watch=*/true), /*closing=*/true);
 }
 
 }  // namespace simsearch

@@ -18,10 +18,23 @@
 namespace simsearch {
 
 const char* StatusCodeName(grpc::StatusCode code) {
-  static const char* const kNames[] = {
-      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-      "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
   const int c = static_cast<int>(code);
   return c >= 0 && c < 17 ? kNames[c] : "UNKNOWN";
 }
@@ -34,14 +47,16 @@ void ProcessStats(double* rss_bytes, double* cpu_seconds) {
   *cpu_seconds = 0;
   std::ifstream statm("/proc/self/statm");
   uint64_t pages = 0, resident = 0;
-  if (statm >> pages >> resident) *rss_bytes = static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  if (statm >> pages >> resident)
+    *rss_bytes = static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
   std::ifstream stat("/proc/self/stat");
   std::string line;
   if (std::getline(stat, line)) {
     // Fields after the command name (which may hold spaces) start after ") ".
     const size_t close = line.rfind(')');
     if (close == std::string::npos) return;
-    std::vector<absl::string_view> f = absl::StrSplit(absl::string_view(line).substr(close + 2), ' ');
+    std::vector<absl::string_view> f =
+        absl::StrSplit(absl::string_view(line).substr(close + 2), ' ');
     // utime and stime are fields 14 and 15 of the whole line: 12 and 13 here (0-based 11, 12).
     uint64_t utime = 0, stime = 0;
     if (f.size() > 12 && absl::SimpleAtoi(f[11], &utime) && absl::SimpleAtoi(f[12], &stime)) {
@@ -54,9 +69,10 @@ void ProcessStats(double* rss_bytes, double* cpu_seconds) {
 
 EngineMetrics::EngineMetrics(const Engine* engine, absl::Time process_start)
     : engine_(engine), start_(process_start) {
-  requests_ = registry_.AddCounter("simsearch_requests_total",
-                                   "SimSearch calls answered, by RPC, collection and gRPC status code.",
-                                   {"rpc", "collection", "code"});
+  requests_ =
+      registry_.AddCounter("simsearch_requests_total",
+                           "SimSearch calls answered, by RPC, collection and gRPC status code.",
+                           {"rpc", "collection", "code"});
   latency_ = registry_.AddHistogram(
       "simsearch_request_duration_seconds",
       "Time from a call's arrival to its answer (queueing included), by RPC and collection.",
@@ -65,8 +81,9 @@ EngineMetrics::EngineMetrics(const Engine* engine, absl::Time process_start)
       "simsearch_batched_searches_total",
       "Search calls answered in a batch with other calls that arrived together (--search_batch).",
       {"collection"});
-  reloads_ = registry_.AddCounter("simsearch_collection_reloads_total",
-                                  "Versions opened and swapped in (first load included).", {"collection"});
+  reloads_ =
+      registry_.AddCounter("simsearch_collection_reloads_total",
+                           "Versions opened and swapped in (first load included).", {"collection"});
   rejected_ = registry_.AddCounter(
       "simsearch_collection_versions_rejected_total",
       "Versions that failed to open or verify (or were damaged on disk while served), by reason "
@@ -100,12 +117,17 @@ void EngineMetrics::OnRefresh(const std::vector<RegistryEvent>& events) {
         reloads_->With({e.collection})->Add();
         last_reload_[e.collection] = now;
         if (e.kind == RegistryEvent::Kind::kFallback && !e.status.ok()) {
-          rejected_->With({e.collection, absl::AsciiStrToLower(absl::StatusCodeToString(e.status.code()))})->Add();
+          rejected_
+              ->With(
+                  {e.collection, absl::AsciiStrToLower(absl::StatusCodeToString(e.status.code()))})
+              ->Add();
         }
         break;
       case RegistryEvent::Kind::kRejected:
       case RegistryEvent::Kind::kDamaged:
-        rejected_->With({e.collection, absl::AsciiStrToLower(absl::StatusCodeToString(e.status.code()))})->Add();
+        rejected_
+            ->With({e.collection, absl::AsciiStrToLower(absl::StatusCodeToString(e.status.code()))})
+            ->Add();
         break;
       case RegistryEvent::Kind::kRemoved:
         break;
@@ -116,11 +138,17 @@ void EngineMetrics::OnRefresh(const std::vector<RegistryEvent>& events) {
 void EngineMetrics::Collect(GaugeWriter* w) const {
   const auto collections = engine_->ListCollections();
   w->Begin("simsearch_collection_info", "1 for the version each collection serves.");
-  for (const auto& c : collections) w->Sample("simsearch_collection_info", {{"collection", c->name()}, {"version", c->version()}}, 1);
+  for (const auto& c : collections)
+    w->Sample("simsearch_collection_info", {{"collection", c->name()}, {"version", c->version()}},
+              1);
   w->Begin("simsearch_collection_items", "Items (vectors) the served version holds.");
-  for (const auto& c : collections) w->Sample("simsearch_collection_items", {{"collection", c->name()}}, static_cast<double>(c->count()));
+  for (const auto& c : collections)
+    w->Sample("simsearch_collection_items", {{"collection", c->name()}},
+              static_cast<double>(c->count()));
   w->Begin("simsearch_collection_dims", "Vector dimensions of the served version.");
-  for (const auto& c : collections) w->Sample("simsearch_collection_dims", {{"collection", c->name()}}, static_cast<double>(c->dims()));
+  for (const auto& c : collections)
+    w->Sample("simsearch_collection_dims", {{"collection", c->name()}},
+              static_cast<double>(c->dims()));
   w->Begin("simsearch_collection_mapped_bytes",
            "Bytes of the served version's files, mapped into memory (HNSW graphs are read in).");
   for (const auto& c : collections) {
@@ -142,20 +170,26 @@ void EngineMetrics::Collect(GaugeWriter* w) const {
     if (c->encoder() != nullptr) text.emplace_back(c->name(), c->text_cache_stats());
   }
   for (const auto& [name, s] : text) {
-    w->Sample("simsearch_text_cache_hits_total", {{"collection", name}}, static_cast<double>(s.hits));
+    w->Sample("simsearch_text_cache_hits_total", {{"collection", name}},
+              static_cast<double>(s.hits));
   }
   w->Begin("simsearch_text_cache_misses_total",
-           "Text queries the served version's encoder had to encode (reset at a reload).", "counter");
+           "Text queries the served version's encoder had to encode (reset at a reload).",
+           "counter");
   for (const auto& [name, s] : text) {
-    w->Sample("simsearch_text_cache_misses_total", {{"collection", name}}, static_cast<double>(s.misses));
+    w->Sample("simsearch_text_cache_misses_total", {{"collection", name}},
+              static_cast<double>(s.misses));
   }
   w->Begin("simsearch_text_cache_entries", "Encoded texts the served version's cache holds.");
   for (const auto& [name, s] : text) {
-    w->Sample("simsearch_text_cache_entries", {{"collection", name}}, static_cast<double>(s.entries));
+    w->Sample("simsearch_text_cache_entries", {{"collection", name}},
+              static_cast<double>(s.entries));
   }
   const SimSearchService* service = service_.load();
-  w->Begin("simsearch_requests_in_flight", "Calls admitted and not yet done (queued, running or sending).");
-  w->Sample("simsearch_requests_in_flight", {}, service ? static_cast<double>(service->calls_in_flight()) : 0);
+  w->Begin("simsearch_requests_in_flight",
+           "Calls admitted and not yet done (queued, running or sending).");
+  w->Sample("simsearch_requests_in_flight", {},
+            service ? static_cast<double>(service->calls_in_flight()) : 0);
   w->Begin("simsearch_build_info", "1, with the build's version (git describe at configure time).");
   w->Sample("simsearch_build_info", {{"version", SIMSEARCH_VERSION}}, 1);
   double rss = 0, cpu = 0;
@@ -168,8 +202,8 @@ void EngineMetrics::Collect(GaugeWriter* w) const {
   w->Sample("process_cpu_seconds_total", {}, cpu);
 }
 
-absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(const std::string& listen,
-                                                                             const MetricsRegistry* registry) {
+absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
+    const std::string& listen, const MetricsRegistry* registry) {
   http::ServerOptions o;
   o.flag = "--metrics_listen";
   // A scrape is one short GET: one worker, a few waiting. Connections that do not send
@@ -208,6 +242,8 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(cons
 
 MetricsHttpServer::~MetricsHttpServer() = default;
 
-int MetricsHttpServer::port() const { return server_->port(); }
+int MetricsHttpServer::port() const {
+  return server_->port();
+}
 
 }  // namespace simsearch

@@ -58,7 +58,7 @@ class MetricsHttpServer {
  public:
   // Binds `listen` (host:port; port 0 picks one) exclusively and starts serving.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(const std::string& listen,
-                                                                   const MetricsRegistry* registry);
+                                                                  const MetricsRegistry* registry);
   ~MetricsHttpServer();
   int port() const;
 

@@ -26,12 +26,14 @@ std::string BindProblem(const std::string& listen) {
   if (colon == std::string::npos) return "malformed address; use host:port";
   std::string host = listen.substr(0, colon);
   const std::string port = listen.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE;
   addrinfo* res = nullptr;
-  if (::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) {
+  if (::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res) != 0 ||
+      res == nullptr) {
     return "cannot resolve the host or port; use host:port, e.g. 127.0.0.1:50051";
   }
   std::string problem = "the address cannot be bound";
@@ -59,8 +61,9 @@ class TokenProcessor final : public grpc::AuthMetadataProcessor {
   bool IsBlocking() const override { return false; }
   grpc::Status Process(const InputMetadata& md, grpc::AuthContext*, OutputMetadata*,
                        OutputMetadata*) override {
-    return HasValidToken(*tokens_, md) ? grpc::Status::OK
-                                       : grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kUnauthenticatedMessage);
+    return HasValidToken(*tokens_, md)
+               ? grpc::Status::OK
+               : grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kUnauthenticatedMessage);
   }
 
  private:
@@ -69,22 +72,25 @@ class TokenProcessor final : public grpc::AuthMetadataProcessor {
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerOptions& o) {
   if (o.tls_cert.empty() != o.tls_key.empty()) {
-    return absl::InvalidArgumentError("TLS needs both a certificate and its private key (--tls_cert and --tls_key)");
+    return absl::InvalidArgumentError(
+        "TLS needs both a certificate and its private key (--tls_cert and --tls_key)");
   }
   if (o.tls_cert.empty()) {
     if (!o.tls_client_ca.empty()) {
-      return absl::InvalidArgumentError("--tls_client_ca (mutual TLS) needs server TLS: give --tls_cert and --tls_key");
+      return absl::InvalidArgumentError(
+          "--tls_client_ca (mutual TLS) needs server TLS: give --tls_cert and --tls_key");
     }
     if (o.protect_health_and_reflection && o.hooks.tokens != nullptr) {
       return absl::InvalidArgumentError(
-          "protecting health and reflection with tokens needs TLS (--tls_cert, --tls_key): gRPC checks "
+          "protecting health and reflection with tokens needs TLS (--tls_cert, --tls_key): gRPC "
+          "checks "
           "tokens server-wide only on secure ports");
     }
     return grpc::InsecureServerCredentials();
   }
-  grpc::SslServerCredentialsOptions ssl(o.tls_client_ca.empty()
-                                            ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-                                            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  grpc::SslServerCredentialsOptions ssl(
+      o.tls_client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                              : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   ssl.pem_root_certs = o.tls_client_ca;
   ssl.pem_key_cert_pairs.push_back({o.tls_key, o.tls_cert});
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::SslServerCredentials(ssl);
@@ -127,17 +133,21 @@ absl::StatusOr<std::unique_ptr<SearchServer>> SearchServer::Start(const Engine* 
   builder.RegisterService(s->health_.get());
   s->queues_->AddTo(&builder);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
-  builder.SetMaxSendMessageSize(static_cast<int>(
-      std::min<int64_t>(INT32_MAX, std::max<int64_t>(options.limits.max_response_bytes, 1 << 20) + (1 << 20))));
+  builder.SetMaxSendMessageSize(static_cast<int>(std::min<int64_t>(
+      INT32_MAX, std::max<int64_t>(options.limits.max_response_bytes, 1 << 20) + (1 << 20))));
   // gRPC turns SO_REUSEPORT on by default: a second server on a busy port would start
   // and silently take half the new connections. A busy address must fail the start.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_streams_per_connection);
   if (options.max_connection_age > absl::ZeroDuration()) {
-    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
-                               static_cast<int>(std::min<int64_t>(INT32_MAX, absl::ToInt64Milliseconds(options.max_connection_age))));
-    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
-                               static_cast<int>(std::min<int64_t>(INT32_MAX, absl::ToInt64Milliseconds(options.max_connection_age_grace))));
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        static_cast<int>(
+            std::min<int64_t>(INT32_MAX, absl::ToInt64Milliseconds(options.max_connection_age))));
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+        static_cast<int>(std::min<int64_t>(
+            INT32_MAX, absl::ToInt64Milliseconds(options.max_connection_age_grace))));
   }
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {
@@ -160,8 +170,9 @@ absl::StatusOr<std::unique_ptr<SearchServer>> SearchServer::Start(const Engine* 
     s->health_queues_->AddTo(&hb);
     s->health_server_ = hb.BuildAndStart();
     if (s->health_server_ == nullptr || s->health_port_ == 0) {
-      return absl::UnavailableError(absl::StrCat("cannot listen on ", options.health_listen,
-                                                 " (--health_listen): ", BindProblem(options.health_listen)));
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", options.health_listen,
+                       " (--health_listen): ", BindProblem(options.health_listen)));
     }
     s->health_queues_->Start([&s](CallQueue* q) { s->health_only_->Arm(q); });
   }

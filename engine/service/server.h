@@ -8,8 +8,8 @@
 #include <set>
 #include <string>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "engine/engine.h"
 #include "engine/service/call_queues.h"

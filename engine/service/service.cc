@@ -91,13 +91,15 @@ FilterSpec ToFilter(const v1::Filter& f) {
   // this build does not know becomes one CompileFilter refuses.
   auto level = [](v1::ContentLevel l, ContentLevel unset) {
     if (l == v1::CONTENT_LEVEL_UNSPECIFIED) return unset;
-    return l >= v1::CONTENT_LEVEL_GENERAL && l <= v1::CONTENT_LEVEL_ADULT ? static_cast<ContentLevel>(l - 1)
-                                                                        : static_cast<ContentLevel>(255);
+    return l >= v1::CONTENT_LEVEL_GENERAL && l <= v1::CONTENT_LEVEL_ADULT
+               ? static_cast<ContentLevel>(l - 1)
+               : static_cast<ContentLevel>(255);
   };
   spec.max_content = level(f.max_content_level(), ContentLevel::kAdult);
   spec.min_content = level(f.min_content_level(), ContentLevel::kGeneral);
   spec.franchises.assign(f.franchise_ids().begin(), f.franchise_ids().end());
-  spec.exclude_franchises.assign(f.exclude_franchise_ids().begin(), f.exclude_franchise_ids().end());
+  spec.exclude_franchises.assign(f.exclude_franchise_ids().begin(),
+                                 f.exclude_franchise_ids().end());
   return spec;
 }
 
@@ -133,17 +135,35 @@ SearchQuery ToQuery(const v1::Query& q) {
     const v1::TextOptions& o = q.text_options();
     // Unknown enum numbers map outside the known values: the engine rejects them.
     switch (o.mode()) {
-      case v1::TEXT_MODE_UNSPECIFIED: out.text_options.mode = TextMode::kDefault; break;
-      case v1::TEXT_MODE_DENSE: out.text_options.mode = TextMode::kDense; break;
-      case v1::TEXT_MODE_LEXICAL: out.text_options.mode = TextMode::kLexical; break;
-      case v1::TEXT_MODE_HYBRID: out.text_options.mode = TextMode::kHybrid; break;
-      default: out.text_options.mode = static_cast<TextMode>(-1); break;
+      case v1::TEXT_MODE_UNSPECIFIED:
+        out.text_options.mode = TextMode::kDefault;
+        break;
+      case v1::TEXT_MODE_DENSE:
+        out.text_options.mode = TextMode::kDense;
+        break;
+      case v1::TEXT_MODE_LEXICAL:
+        out.text_options.mode = TextMode::kLexical;
+        break;
+      case v1::TEXT_MODE_HYBRID:
+        out.text_options.mode = TextMode::kHybrid;
+        break;
+      default:
+        out.text_options.mode = static_cast<TextMode>(-1);
+        break;
     }
     switch (o.fusion()) {
-      case v1::FUSION_UNSPECIFIED: out.text_options.fusion = Fusion::kDefault; break;
-      case v1::FUSION_RRF: out.text_options.fusion = Fusion::kRrf; break;
-      case v1::FUSION_CONVEX: out.text_options.fusion = Fusion::kConvex; break;
-      default: out.text_options.fusion = static_cast<Fusion>(-1); break;
+      case v1::FUSION_UNSPECIFIED:
+        out.text_options.fusion = Fusion::kDefault;
+        break;
+      case v1::FUSION_RRF:
+        out.text_options.fusion = Fusion::kRrf;
+        break;
+      case v1::FUSION_CONVEX:
+        out.text_options.fusion = Fusion::kConvex;
+        break;
+      default:
+        out.text_options.fusion = static_cast<Fusion>(-1);
+        break;
     }
     if (o.has_rrf_k()) out.text_options.rrf_k = o.rrf_k();
     if (o.has_dense_weight()) out.text_options.dense_weight = o.dense_weight();
@@ -151,7 +171,8 @@ SearchQuery ToQuery(const v1::Query& q) {
   return out;
 }
 
-void FillHits(const Collection& c, const std::vector<Hit>& hits, google::protobuf::RepeatedPtrField<v1::Hit>* out) {
+void FillHits(const Collection& c, const std::vector<Hit>& hits,
+              google::protobuf::RepeatedPtrField<v1::Hit>* out) {
   out->Reserve(static_cast<int>(hits.size()));
   for (const Hit& h : hits) {
     v1::Hit* o = out->Add();
@@ -195,20 +216,24 @@ void FillInfo(const Collection& c, const ServingState& state, int max_k, v1::Col
   info->set_serving_note(state.note);
   info->set_more_like_this(
       m.has_similar
-          ? absl::StrFormat("x_j / |x_j|^%g, shrunk by viewers/(viewers+%g)%s", m.similar_norm_power,
-                            m.similar_shrink, m.similar_reason.empty() ? "" : absl::StrCat(": ", m.similar_reason))
+          ? absl::StrFormat("x_j / |x_j|^%g, shrunk by viewers/(viewers+%g)%s",
+                            m.similar_norm_power, m.similar_shrink,
+                            m.similar_reason.empty() ? "" : absl::StrCat(": ", m.similar_reason))
           : std::string(m.metric == Metric::kCosine ? "cosine" : "inner product"));
   if (!m.neighbours_fusion.empty()) {
-    info->set_more_like_this(absl::StrCat(info->more_like_this(), "; answered from lists built as ", m.neighbours_fusion,
+    info->set_more_like_this(absl::StrCat(info->more_like_this(), "; answered from lists built as ",
+                                          m.neighbours_fusion,
                                           ", filled by that search when a filter leaves too few"));
   }
   info->set_watch_lists(
       !m.has_fold_in ? "mean of the liked items minus negative_weight x mean of the disliked"
       : m.fold_in_prior > 0
-          ? absl::StrFormat("folded in as a user (alpha %g, lambda %g), pulled toward the mean user with "
-                            "weight %g / liked items",
-                            m.fold_in_alpha, m.fold_in_lambda, m.fold_in_prior)
-          : absl::StrFormat("folded in as a user (alpha %g, lambda %g)", m.fold_in_alpha, m.fold_in_lambda));
+          ? absl::StrFormat(
+                "folded in as a user (alpha %g, lambda %g), pulled toward the mean user with "
+                "weight %g / liked items",
+                m.fold_in_alpha, m.fold_in_lambda, m.fold_in_prior)
+          : absl::StrFormat("folded in as a user (alpha %g, lambda %g)", m.fold_in_alpha,
+                            m.fold_in_lambda));
   info->set_text_search(TextSearchDescription(c));
 }
 
@@ -223,9 +248,11 @@ int64_t HitsBytes(int64_t lists, int64_t k) {
 
 }  // namespace
 
-bool HasValidToken(const TokenSet& tokens, const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
+bool HasValidToken(const TokenSet& tokens,
+                   const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
   auto it = metadata.find("authorization");
-  return it != metadata.end() && tokens.Allows(absl::string_view(it->second.data(), it->second.size()));
+  return it != metadata.end() &&
+         tokens.Allows(absl::string_view(it->second.data(), it->second.size()));
 }
 
 grpc::Status ToGrpcStatus(const absl::Status& st) {
@@ -235,7 +262,8 @@ grpc::Status ToGrpcStatus(const absl::Status& st) {
   std::string msg(st.message());
   if (msg.size() > kMaxStatusMessageBytes) {
     size_t cut = kMaxStatusMessageBytes - 64;
-    while (cut > 0 && (static_cast<unsigned char>(msg[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
+    while (cut > 0 && (static_cast<unsigned char>(msg[cut]) & 0xC0) == 0x80)
+      --cut;  // UTF-8 boundary
     msg = absl::StrCat(msg.substr(0, cut), "... (message cut from ", msg.size(), " bytes)");
   }
   return grpc::Status(static_cast<grpc::StatusCode>(st.code()), std::move(msg));
@@ -250,7 +278,8 @@ class SimSearchService::Call {
   Call(const Call&) = delete;
   Call& operator=(const Call&) = delete;
   // The call arrived: it counts as in flight from now on.
-  void Begin(absl::string_view rpc, absl::string_view collection, const grpc::ServerContextBase* ctx) {
+  void Begin(absl::string_view rpc, absl::string_view collection,
+             const grpc::ServerContextBase* ctx) {
     rpc_ = rpc;
     collection_ = collection;
     ctx_ = ctx;
@@ -274,7 +303,8 @@ class SimSearchService::Call {
     service_->inflight_bytes_.fetch_add(response_bytes - bytes_);
     bytes_ = response_bytes;
     if (service_->hooks_.on_call) {
-      service_->hooks_.on_call(CallRecord{rpc_, collection_, st, absl::Now() - start_, ctx_, batch});
+      service_->hooks_.on_call(
+          CallRecord{rpc_, collection_, st, absl::Now() - start_, ctx_, batch});
     }
     Send(st);
   }
@@ -300,13 +330,16 @@ class SimSearchService::Call {
 template <typename Req, typename Resp>
 struct SimSearchService::Method {
   absl::string_view name;
-  void (SimSearchService::*request)(grpc::ServerContext*, Req*, grpc::ServerAsyncResponseWriter<Resp>*,
-                                    grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*);
+  void (SimSearchService::*request)(grpc::ServerContext*, Req*,
+                                    grpc::ServerAsyncResponseWriter<Resp>*, grpc::CompletionQueue*,
+                                    grpc::ServerCompletionQueue*, void*);
 };
 
 namespace {
 
-absl::string_view CollectionOf(const v1::ListCollectionsRequest&) { return ""; }
+absl::string_view CollectionOf(const v1::ListCollectionsRequest&) {
+  return "";
+}
 template <typename Req>
 absl::string_view CollectionOf(const Req& req) {
   return req.collection();
@@ -332,7 +365,11 @@ template <typename Req, typename Resp>
 class SimSearchService::QueuedCall final : public Call, public QueuedTag {
  public:
   QueuedCall(SimSearchService* service, const Method<Req, Resp>* method, CallQueue* q)
-      : Call(service), method_(method), q_(q), arena_(FirstBlock(block_, sizeof(block_))), writer_(&ctx_) {
+      : Call(service),
+        method_(method),
+        q_(q),
+        arena_(FirstBlock(block_, sizeof(block_))),
+        writer_(&ctx_) {
     req_ = google::protobuf::Arena::CreateMessage<Req>(&arena_);
     resp_ = google::protobuf::Arena::CreateMessage<Resp>(&arena_);
     q_->owner->TagBorn();
@@ -392,12 +429,14 @@ void SimSearchService::ReturnMemoryWhenIdle() {
   }
 }
 
-SimSearchService::SimSearchService(const Engine* engine, const ServiceLimits& limits, ServiceHooks hooks)
+SimSearchService::SimSearchService(const Engine* engine, const ServiceLimits& limits,
+                                   ServiceHooks hooks)
     : engine_(engine), limits_(limits), hooks_(std::move(hooks)) {
   if (limits_.pollers <= 0) limits_.pollers = UsableCpus();
   if (limits_.workers <= 0) limits_.workers = std::max(2u, std::thread::hardware_concurrency());
   if (limits_.max_queued <= 0) limits_.max_queued = 64 * limits_.workers;
-  limits_.search_batch = std::clamp(limits_.search_batch, 1, std::max(1, engine_->limits().max_batch));
+  limits_.search_batch =
+      std::clamp(limits_.search_batch, 1, std::max(1, engine_->limits().max_batch));
   queue_ = std::make_unique<WorkQueue>(limits_.workers, limits_.max_queued);
   trimmer_ = std::thread([this] { ReturnMemoryWhenIdle(); });
 }
@@ -416,30 +455,32 @@ bool SimSearchService::Admitted(Call* call, const grpc::ServerContextBase* ctx, 
     return false;
   }
   if (!call->Reserve(std::min(estimate, limits_.max_response_bytes))) {
-    call->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                  absl::StrCat("server busy: the answers of the calls in progress take ",
-                                               inflight_bytes_.load() >> 20, " MiB (limit ",
-                                               limits_.max_inflight_bytes >> 20,
-                                               " MiB); retry with backoff, or ask for fewer hits")),
-                     0);
+    call->FinishWith(
+        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     absl::StrCat("server busy: the answers of the calls in progress take ",
+                                  inflight_bytes_.load() >> 20, " MiB (limit ",
+                                  limits_.max_inflight_bytes >> 20,
+                                  " MiB); retry with backoff, or ask for fewer hits")),
+        0);
     return false;
   }
   return true;
 }
 
 template <typename Body>
-void SimSearchService::Complete(Call* call, const grpc::ServerContextBase* ctx, google::protobuf::Message* resp,
-                                Body body, int batch) {
+void SimSearchService::Complete(Call* call, const grpc::ServerContextBase* ctx,
+                                google::protobuf::Message* resp, Body body, int batch) {
   grpc::Status st = Guarded(ctx, body);
   int64_t bytes = 0;
   if (st.ok()) {
     bytes = static_cast<int64_t>(resp->ByteSizeLong());
     if (bytes > limits_.max_response_bytes) {
-      st = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        absl::StrCat("the answer would be ", bytes, " bytes, more than the ",
-                                     limits_.max_response_bytes,
-                                     " this server sends (standard gRPC clients accept 4 MiB by "
-                                     "default); ask for fewer hits: lower top_k or split the batch"));
+      st = grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("the answer would be ", bytes, " bytes, more than the ",
+                       limits_.max_response_bytes,
+                       " this server sends (standard gRPC clients accept 4 MiB by "
+                       "default); ask for fewer hits: lower top_k or split the batch"));
       resp->Clear();
       bytes = 0;
     }
@@ -449,16 +490,18 @@ void SimSearchService::Complete(Call* call, const grpc::ServerContextBase* ctx, 
 
 namespace {
 std::string BusyMessage(const WorkQueue& queue) {
-  return absl::StrCat("server busy: all ", queue.workers(), " workers busy and ", queue.max_queued(),
-                      " calls queued; retry with backoff");
+  return absl::StrCat("server busy: all ", queue.workers(), " workers busy and ",
+                      queue.max_queued(), " calls queued; retry with backoff");
 }
 }  // namespace
 
 template <typename Body>
-void SimSearchService::Admit(Call* call, const grpc::ServerContextBase* ctx, google::protobuf::Message* resp,
-                             int64_t estimate, Body body) {
+void SimSearchService::Admit(Call* call, const grpc::ServerContextBase* ctx,
+                             google::protobuf::Message* resp, int64_t estimate, Body body) {
   if (!Admitted(call, ctx, estimate)) return;
-  auto job = [this, ctx, resp, call, body = std::move(body)]() mutable { Complete(call, ctx, resp, body); };
+  auto job = [this, ctx, resp, call, body = std::move(body)]() mutable {
+    Complete(call, ctx, resp, body);
+  };
   // A small call (most single searches) runs at once on the polling thread that read it
   // when a slot is free and nobody waits: no hand-off to a worker thread, which cost a
   // 1-client loop ~13 % of its throughput (docs/RELIABILITY.md). Large answers are built
@@ -500,7 +543,8 @@ class SimSearchService::SearchBatch final : public DeferredWork {
     kept_.reserve(limit_);
     if (service_->queue_->RunOrSubmit([s = service_, kept] { s->AnswerKept(kept); })) return;
     for (const BatchEntry& e : kept) {
-      e.call->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, BusyMessage(*service_->queue_)), 0);
+      e.call->FinishWith(
+          grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, BusyMessage(*service_->queue_)), 0);
     }
   }
 
@@ -511,12 +555,12 @@ class SimSearchService::SearchBatch final : public DeferredWork {
 };
 
 bool SimSearchService::Batchable(const v1::SearchRequest& req) const {
-  return req.has_query() &&
-         (req.query().kind_case() == v1::Query::kItemId || req.query().kind_case() == v1::Query::kVector);
+  return req.has_query() && (req.query().kind_case() == v1::Query::kItemId ||
+                             req.query().kind_case() == v1::Query::kVector);
 }
 
-void SimSearchService::Take(Call* call, const Ctx* ctx, const v1::SearchRequest* req, v1::SearchResponse* resp,
-                            CallQueue* q) {
+void SimSearchService::Take(Call* call, const Ctx* ctx, const v1::SearchRequest* req,
+                            v1::SearchResponse* resp, CallQueue* q) {
   auto* batch = static_cast<SearchBatch*>(q->deferred);
   if (batch == nullptr || !Batchable(*req)) {
     Take<v1::SearchRequest, v1::SearchResponse>(call, ctx, req, resp, q);  // as any call
@@ -529,8 +573,10 @@ namespace {
 
 // Whether two searches can share one Engine::Search: same collection, top_k and filter.
 bool SameSearch(const v1::SearchRequest& a, const v1::SearchRequest& b) {
-  if (a.collection() != b.collection() || a.has_top_k() != b.has_top_k() || a.top_k() != b.top_k()) return false;
-  const bool fa = a.has_filter() && a.filter().ByteSizeLong() > 0, fb = b.has_filter() && b.filter().ByteSizeLong() > 0;
+  if (a.collection() != b.collection() || a.has_top_k() != b.has_top_k() || a.top_k() != b.top_k())
+    return false;
+  const bool fa = a.has_filter() && a.filter().ByteSizeLong() > 0,
+             fb = b.has_filter() && b.filter().ByteSizeLong() > 0;
   if (!fa || !fb) return fa == fb;
   return a.filter().SerializeAsString() == b.filter().SerializeAsString();
 }
@@ -562,7 +608,8 @@ void SimSearchService::AnswerKept(const std::vector<BatchEntry>& kept) {
   }
 }
 
-bool SimSearchService::AnswerTogether(const std::vector<BatchEntry>& kept, const std::vector<size_t>& group) {
+bool SimSearchService::AnswerTogether(const std::vector<BatchEntry>& kept,
+                                      const std::vector<size_t>& group) {
   const v1::SearchRequest& first = *kept[group[0]].req;
   absl::StatusOr<SearchResults> r;
   try {
@@ -604,17 +651,19 @@ void SimSearchService::AnswerAlone(const BatchEntry& e) {
 void SimSearchService::Arm(CallQueue* q) {
   using S = SimSearchService;
   static const Method<v1::SearchRequest, v1::SearchResponse> kSearch{"Search", &S::RequestSearch};
-  static const Method<v1::BatchSearchRequest, v1::BatchSearchResponse> kBatch{"BatchSearch",
-                                                                             &S::RequestBatchSearch};
-  static const Method<v1::GetItemsRequest, v1::GetItemsResponse> kItems{"GetItems", &S::RequestGetItems};
-  static const Method<v1::LookupTitleRequest, v1::LookupTitleResponse> kTitle{"LookupTitle",
-                                                                              &S::RequestLookupTitle};
+  static const Method<v1::BatchSearchRequest, v1::BatchSearchResponse> kBatch{
+      "BatchSearch", &S::RequestBatchSearch};
+  static const Method<v1::GetItemsRequest, v1::GetItemsResponse> kItems{"GetItems",
+                                                                        &S::RequestGetItems};
+  static const Method<v1::LookupTitleRequest, v1::LookupTitleResponse> kTitle{
+      "LookupTitle", &S::RequestLookupTitle};
   static const Method<v1::ListCollectionsRequest, v1::ListCollectionsResponse> kList{
       "ListCollections", &S::RequestListCollections};
   static const Method<v1::DescribeCollectionRequest, v1::DescribeCollectionResponse> kDescribe{
       "DescribeCollection", &S::RequestDescribeCollection};
   if (limits_.search_batch > 1) {
-    batches_.push_back(std::make_unique<SearchBatch>(this, static_cast<size_t>(limits_.search_batch)));
+    batches_.push_back(
+        std::make_unique<SearchBatch>(this, static_cast<size_t>(limits_.search_batch)));
     q->deferred = batches_.back().get();
   }
   CallQueues::Ask(q, [&] {
@@ -639,16 +688,22 @@ int64_t SimSearchService::Estimate(const v1::GetItemsRequest& req) const {
 int64_t SimSearchService::Estimate(const v1::LookupTitleRequest& req) const {
   return HitsBytes(1, req.has_limit() ? req.limit() : 10);
 }
-int64_t SimSearchService::Estimate(const v1::ListCollectionsRequest&) const { return 4096; }
-int64_t SimSearchService::Estimate(const v1::DescribeCollectionRequest&) const { return 8192; }
+int64_t SimSearchService::Estimate(const v1::ListCollectionsRequest&) const {
+  return 4096;
+}
+int64_t SimSearchService::Estimate(const v1::DescribeCollectionRequest&) const {
+  return 8192;
+}
 
-absl::Status SimSearchService::Run(const Ctx* ctx, const v1::SearchRequest& req, v1::SearchResponse* resp) const {
+absl::Status SimSearchService::Run(const Ctx* ctx, const v1::SearchRequest& req,
+                                   v1::SearchResponse* resp) const {
   if (!req.has_query()) {
     return absl::InvalidArgumentError(
         "empty query: set query.vector, query.item_id, query.items, query.user_id or query.text");
   }
-  auto r = engine_->Search(req.collection(), {ToQuery(req.query())}, Optional(req.has_top_k(), req.top_k()),
-                           ToFilter(req.filter()), Deadline(ctx));
+  auto r = engine_->Search(req.collection(), {ToQuery(req.query())},
+                           Optional(req.has_top_k(), req.top_k()), ToFilter(req.filter()),
+                           Deadline(ctx));
   if (!r.ok()) return r.status();
   FillHits(*r->collection, r->hits[0], resp->mutable_hits());
   resp->set_collection_version(r->collection->version());
@@ -658,8 +713,9 @@ absl::Status SimSearchService::Run(const Ctx* ctx, const v1::SearchRequest& req,
 absl::Status SimSearchService::Run(const Ctx* ctx, const v1::BatchSearchRequest& req,
                                    v1::BatchSearchResponse* resp) const {
   if (req.queries_size() > engine_->limits().max_batch) {
-    return absl::InvalidArgumentError(absl::StrCat("too many queries in one batch: ", req.queries_size(),
-                                                   " (at most ", engine_->limits().max_batch, "); split the batch"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("too many queries in one batch: ", req.queries_size(), " (at most ",
+                     engine_->limits().max_batch, "); split the batch"));
   }
   std::vector<SearchQuery> queries;
   queries.reserve(static_cast<size_t>(req.queries_size()));
@@ -667,12 +723,14 @@ absl::Status SimSearchService::Run(const Ctx* ctx, const v1::BatchSearchRequest&
   auto r = engine_->Search(req.collection(), queries, Optional(req.has_top_k(), req.top_k()),
                            ToFilter(req.filter()), Deadline(ctx));
   if (!r.ok()) return r.status();
-  for (const auto& hits : r->hits) FillHits(*r->collection, hits, resp->add_results()->mutable_hits());
+  for (const auto& hits : r->hits)
+    FillHits(*r->collection, hits, resp->add_results()->mutable_hits());
   resp->set_collection_version(r->collection->version());
   return absl::OkStatus();
 }
 
-absl::Status SimSearchService::Run(const Ctx*, const v1::GetItemsRequest& req, v1::GetItemsResponse* resp) const {
+absl::Status SimSearchService::Run(const Ctx*, const v1::GetItemsRequest& req,
+                                   v1::GetItemsResponse* resp) const {
   std::vector<int64_t> ids(req.ids().begin(), req.ids().end());
   auto r = engine_->GetItems(req.collection(), ids);
   if (!r.ok()) return r.status();
@@ -690,7 +748,8 @@ absl::Status SimSearchService::Run(const Ctx*, const v1::GetItemsRequest& req, v
 
 absl::Status SimSearchService::Run(const Ctx*, const v1::LookupTitleRequest& req,
                                    v1::LookupTitleResponse* resp) const {
-  auto r = engine_->LookupTitle(req.collection(), req.query(), Optional(req.has_limit(), req.limit()));
+  auto r =
+      engine_->LookupTitle(req.collection(), req.query(), Optional(req.has_limit(), req.limit()));
   if (!r.ok()) return r.status();
   const Collection& c = *r->collection;
   for (const TitleMatch& m : r->matches) {
@@ -709,7 +768,8 @@ absl::Status SimSearchService::Run(const Ctx*, const v1::LookupTitleRequest& req
     out->set_score(m.score);
     const absl::string_view matched = MatchedTitle(o.item(m.row), m.english);
     out->set_matched_title(matched.data(), matched.size());
-    for (const std::string& name : r->better_elsewhere->held_by) resp->add_better_elsewhere_in(name);
+    for (const std::string& name : r->better_elsewhere->held_by)
+      resp->add_better_elsewhere_in(name);
   }
   return absl::OkStatus();
 }

@@ -31,10 +31,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/work_queue.h"
 #include "engine/engine.h"
 #include "engine/service/auth.h"
 #include "engine/service/call_queues.h"
-#include "core/work_queue.h"
 #include "simsearch/v1/simsearch.grpc.pb.h"
 
 namespace simsearch {
@@ -45,9 +45,9 @@ grpc::Status ToGrpcStatus(const absl::Status& st);
 inline constexpr size_t kMaxStatusMessageBytes = 2048;
 
 struct ServiceLimits {
-  int pollers = 0;                         // threads taking calls from gRPC; 0: one per CPU we may use
-  int workers = 0;                         // 0: one per CPU (at least 2)
-  int max_queued = 0;                      // calls waiting for a worker; 0: 64 per worker
+  int pollers = 0;     // threads taking calls from gRPC; 0: one per CPU we may use
+  int workers = 0;     // 0: one per CPU (at least 2)
+  int max_queued = 0;  // calls waiting for a worker; 0: 64 per worker
   int64_t max_response_bytes = 4 << 20;    // largest answer sent
   int64_t max_inflight_bytes = 256 << 20;  // answers of calls in progress, until read by clients
   // Search calls that arrive together on one polling thread are answered as one batch
@@ -60,14 +60,15 @@ struct CallRecord {
   absl::string_view rpc;         // "Search", "GetItems", ...
   absl::string_view collection;  // as the request named it; "" for ListCollections
   const grpc::Status& status;
-  absl::Duration duration;      // from the call's arrival to its answer being handed to gRPC
+  absl::Duration duration;  // from the call's arrival to its answer being handed to gRPC
   const grpc::ServerContextBase* context;  // for the peer's address
   int batch = 1;  // Search calls answered together with this one, itself included
 };
 using CallObserver = std::function<void(const CallRecord&)>;
 
 // True when the call's metadata carries "authorization: Bearer <a token of `tokens`>".
-bool HasValidToken(const TokenSet& tokens, const std::multimap<grpc::string_ref, grpc::string_ref>& metadata);
+bool HasValidToken(const TokenSet& tokens,
+                   const std::multimap<grpc::string_ref, grpc::string_ref>& metadata);
 
 struct ServiceHooks {
   // When set, every SimSearch call must carry "authorization: Bearer <token>" with a
@@ -98,14 +99,15 @@ class SimSearchService final : public v1::SimSearch::AsyncService {
   template <typename Req, typename Resp>
   struct Method;  // one RPC: its name and how to ask gRPC for its calls
   template <typename Req, typename Resp>
-  class QueuedCall;  // one call of a method, from waiting for it to its answer sent
+  class QueuedCall;   // one call of a method, from waiting for it to its answer sent
   class SearchBatch;  // the Search calls a polling thread keeps to answer together
   struct BatchEntry;  // one of them
 
   // A call arrived on `q`: admits it and runs it, or keeps it for the queue's batch.
   template <typename Req, typename Resp>
   void Take(Call* call, const Ctx* ctx, const Req* req, Resp* resp, CallQueue* q);
-  void Take(Call* call, const Ctx* ctx, const v1::SearchRequest* req, v1::SearchResponse* resp, CallQueue* q);
+  void Take(Call* call, const Ctx* ctx, const v1::SearchRequest* req, v1::SearchResponse* resp,
+            CallQueue* q);
   bool Batchable(const v1::SearchRequest& req) const;
   // Answers kept calls: those that ask the same search together, the others alone.
   void AnswerKept(const std::vector<BatchEntry>& kept);
@@ -118,16 +120,16 @@ class SimSearchService final : public v1::SimSearch::AsyncService {
   bool Admitted(Call* call, const grpc::ServerContextBase* ctx, int64_t estimate);
   // Runs `body` guarded, checks the answer's size and finishes the call.
   template <typename Body>
-  void Complete(Call* call, const grpc::ServerContextBase* ctx, google::protobuf::Message* resp, Body body,
-                int batch = 1);
+  void Complete(Call* call, const grpc::ServerContextBase* ctx, google::protobuf::Message* resp,
+                Body body, int batch = 1);
 
   // Checks the token, reserves `estimate` bytes (the answer's likely size) against
   // max_inflight_bytes until the real size is known, runs `body` on a job slot (or
   // refuses the call), then finishes the call with its status and `resp`, checking the
   // answer's size.
   template <typename Body>
-  void Admit(Call* call, const grpc::ServerContextBase* ctx, google::protobuf::Message* resp, int64_t estimate,
-             Body body);
+  void Admit(Call* call, const grpc::ServerContextBase* ctx, google::protobuf::Message* resp,
+             int64_t estimate, Body body);
   void ReturnMemoryWhenIdle();  // the trimmer thread
 
   // Each RPC: the answer's likely size, and its work.
@@ -138,10 +140,14 @@ class SimSearchService final : public v1::SimSearch::AsyncService {
   int64_t Estimate(const v1::ListCollectionsRequest& req) const;
   int64_t Estimate(const v1::DescribeCollectionRequest& req) const;
   absl::Status Run(const Ctx* ctx, const v1::SearchRequest& req, v1::SearchResponse* resp) const;
-  absl::Status Run(const Ctx* ctx, const v1::BatchSearchRequest& req, v1::BatchSearchResponse* resp) const;
-  absl::Status Run(const Ctx* ctx, const v1::GetItemsRequest& req, v1::GetItemsResponse* resp) const;
-  absl::Status Run(const Ctx* ctx, const v1::LookupTitleRequest& req, v1::LookupTitleResponse* resp) const;
-  absl::Status Run(const Ctx* ctx, const v1::ListCollectionsRequest& req, v1::ListCollectionsResponse* resp) const;
+  absl::Status Run(const Ctx* ctx, const v1::BatchSearchRequest& req,
+                   v1::BatchSearchResponse* resp) const;
+  absl::Status Run(const Ctx* ctx, const v1::GetItemsRequest& req,
+                   v1::GetItemsResponse* resp) const;
+  absl::Status Run(const Ctx* ctx, const v1::LookupTitleRequest& req,
+                   v1::LookupTitleResponse* resp) const;
+  absl::Status Run(const Ctx* ctx, const v1::ListCollectionsRequest& req,
+                   v1::ListCollectionsResponse* resp) const;
   absl::Status Run(const Ctx* ctx, const v1::DescribeCollectionRequest& req,
                    v1::DescribeCollectionResponse* resp) const;
 

@@ -15,14 +15,16 @@
 
 namespace simsearch::ncf {
 
-absl::StatusOr<TextVectors> LoadTextVectors(const std::string& vectors_path, const std::string& ids_path) {
+absl::StatusOr<TextVectors> LoadTextVectors(const std::string& vectors_path,
+                                            const std::string& ids_path) {
   auto v = ReadVectors(vectors_path);
   if (!v.ok()) return v.status();
   auto ids = ReadIds(ids_path);
   if (!ids.ok()) return ids.status();
   if (ids->size() != v->count) {
-    return absl::InvalidArgumentError(absl::StrCat(ids_path, " holds ", ids->size(), " ids but ", vectors_path,
-                                                   " holds ", v->count, " vectors; they must match row for row"));
+    return absl::InvalidArgumentError(absl::StrCat(ids_path, " holds ", ids->size(), " ids but ",
+                                                   vectors_path, " holds ", v->count,
+                                                   " vectors; they must match row for row"));
   }
   if (absl::Status st = CheckFinite(*v, vectors_path); !st.ok()) return st;
   TextVectors t;
@@ -43,7 +45,8 @@ std::vector<std::string> Vocabulary(const std::map<std::string, int>& counts, in
   return out;
 }
 
-int YearBucket(int year) {  // before 1990, 1990-99, 2000-04, 2005-09, 2010-14, 2015-19, 2020-22, 2023+, unknown
+int YearBucket(int year) {  // before 1990, 1990-99, 2000-04, 2005-09, 2010-14, 2015-19, 2020-22,
+                            // 2023+, unknown
   if (year == 0) return 8;
   if (year < 1990) return 0;
   if (year < 2000) return 1;
@@ -79,7 +82,8 @@ void Normalise(float* x, int n) {
 
 ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<int64_t>& ids,
                                      const TextVectors* text, const Tensor* learned,
-                                     const std::vector<int>& viewers, const ContentOptions& options) {
+                                     const std::vector<int>& viewers,
+                                     const ContentOptions& options) {
   std::map<std::string, int> genre_counts, studio_counts;
   for (const Item& it : catalog.items()) {
     for (const std::string& g : it.genres) ++genre_counts[absl::AsciiStrToLower(g)];
@@ -97,8 +101,9 @@ ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<i
   const int franchise_dims = use_franchise ? learned->cols + 1 : 0;
 
   ContentFeatures f;
-  const int g0 = 0, t0 = g0 + static_cast<int>(genres.size()), y0 = t0 + kTypeDims, a0 = y0 + kYearDims,
-            s0 = a0 + kAgeDims, m0 = s0 + static_cast<int>(studios.size()), x0 = m0 + kMemberDims, r0 = x0 + text_dims;
+  const int g0 = 0, t0 = g0 + static_cast<int>(genres.size()), y0 = t0 + kTypeDims,
+            a0 = y0 + kYearDims, s0 = a0 + kAgeDims, m0 = s0 + static_cast<int>(studios.size()),
+            x0 = m0 + kMemberDims, r0 = x0 + text_dims;
   f.dims = r0 + franchise_dims;
   for (const std::string& g : genres) f.names.push_back("genre:" + g);
   for (const char* t : kTypes) f.names.push_back(absl::StrCat("type:", t));
@@ -112,7 +117,8 @@ ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<i
   if (options.members_by_year) {
     f.names.push_back("members percentile among anime of its start year");
     f.names.push_back("members percentile, squared");
-    for (int b = 0; b < kYearDims; ++b) f.names.push_back(absl::StrCat("log members x year bucket ", b));
+    for (int b = 0; b < kYearDims; ++b)
+      f.names.push_back(absl::StrCat("log members x year bucket ", b));
   }
   for (int d = 0; d < text_dims - 1; ++d) f.names.push_back(absl::StrCat("synopsis ", d));
   if (use_text) f.names.push_back("synopsis unknown");
@@ -134,7 +140,9 @@ ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<i
   // log(1 + members), standardised over the rows that have it.
   double sum = 0, sum2 = 0;
   int known = 0;
-  auto hidden = [&](uint32_t r) { return r < options.hide_members.size() && options.hide_members[r]; };
+  auto hidden = [&](uint32_t r) {
+    return r < options.hide_members.size() && options.hide_members[r];
+  };
   for (uint32_t r = 0; r < ids.size(); ++r) {
     const Item* it = catalog.Find(ids[r]);
     if (it == nullptr || it->members <= 0 || hidden(r)) continue;
@@ -158,7 +166,8 @@ ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<i
     for (auto& [year, v] : by_year) {
       std::sort(v.begin(), v.end());
       for (size_t k = 0; k < v.size(); ++k) {
-        year_percentile[v[k].second] = v.size() > 1 ? static_cast<float>(k) / static_cast<float>(v.size() - 1) : 0.5f;
+        year_percentile[v[k].second] =
+            v.size() > 1 ? static_cast<float>(k) / static_cast<float>(v.size() - 1) : 0.5f;
       }
     }
   }
@@ -229,7 +238,8 @@ ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<i
         for (int64_t rel : it->related) {
           auto rr = row_of.find(rel);
           if (rr == row_of.end() || viewers[rr->second] <= 0) continue;
-          const float w = options.franchise_by_viewers ? static_cast<float>(viewers[rr->second]) : 1.0f;
+          const float w =
+              options.franchise_by_viewers ? static_cast<float>(viewers[rr->second]) : 1.0f;
           const float* v = &learned->v[static_cast<size_t>(rr->second) * d];
           for (int k = 0; k < d; ++k) x[r0 + k] += w * v[k];
           total += w;
@@ -247,8 +257,11 @@ ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<i
 
 absl::StatusOr<ContentModel> ContentModel::Fit(const ContentFeatures& f, const Tensor& targets,
                                                const std::vector<uint32_t>& rows, double lambda) {
-  if (rows.empty()) return absl::InvalidArgumentError("no anime with enough viewers to learn the content model from");
-  if (lambda <= 0) return absl::InvalidArgumentError("the content model's ridge (lambda) must be > 0");
+  if (rows.empty())
+    return absl::InvalidArgumentError(
+        "no anime with enough viewers to learn the content model from");
+  if (lambda <= 0)
+    return absl::InvalidArgumentError("the content model's ridge (lambda) must be > 0");
   const int in = f.dims + 1, out = targets.cols;
   Eigen::MatrixXd xtx = Eigen::MatrixXd::Zero(in, in);
   Eigen::MatrixXd xty = Eigen::MatrixXd::Zero(in, out);
@@ -264,7 +277,8 @@ absl::StatusOr<ContentModel> ContentModel::Fit(const ContentFeatures& f, const T
   for (int k = 0; k < f.dims; ++k) a(k, k) += lambda;  // the intercept is not penalised
   a(f.dims, f.dims) += 1e-9;
   Eigen::LDLT<Eigen::MatrixXd> ldlt(a);
-  if (ldlt.info() != Eigen::Success) return absl::InternalError("the content model's normal equations did not factor");
+  if (ldlt.info() != Eigen::Success)
+    return absl::InternalError("the content model's normal equations did not factor");
   const Eigen::MatrixXd w = ldlt.solve(xty);
   ContentModel m;
   m.in_dims_ = f.dims;
@@ -278,7 +292,8 @@ absl::StatusOr<ContentModel> ContentModel::Fit(const ContentFeatures& f, const T
 
 void ContentModel::Predict(const ContentFeatures& f, uint32_t row, float* out) const {
   const float* x = &f.x[static_cast<size_t>(row) * f.dims];
-  std::vector<double> y(w_.begin() + static_cast<long>(in_dims_) * out_dims_, w_.end());  // intercept
+  std::vector<double> y(w_.begin() + static_cast<long>(in_dims_) * out_dims_,
+                        w_.end());  // intercept
   for (int k = 0; k < in_dims_; ++k) {
     if (x[k] == 0) continue;
     const double* w = &w_[static_cast<size_t>(k) * out_dims_];
@@ -322,19 +337,22 @@ void ApplyShift(const ContentFeatures& f, const std::vector<double>& direction, 
   }
 }
 
-std::vector<double> DefaultShiftGrid() { return {0, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8, 12, 16}; }
+std::vector<double> DefaultShiftGrid() {
+  return {0, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8, 12, 16};
+}
 
-absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const std::vector<int64_t>& ids,
-                                                const ContentFeatures& f, const Tensor& learned,
-                                                const std::vector<uint32_t>& warm_rows, const Tensor& users,
-                                                const std::vector<std::vector<uint32_t>>& history, double lambda,
-                                                double share, const std::vector<double>& grid) {
+absl::StatusOr<ShiftCalibration> CalibrateShift(
+    const Catalog& catalog, const std::vector<int64_t>& ids, const ContentFeatures& f,
+    const Tensor& learned, const std::vector<uint32_t>& warm_rows, const Tensor& users,
+    const std::vector<std::vector<uint32_t>>& history, double lambda, double share,
+    const std::vector<double>& grid) {
   if (grid.empty() || share <= 0 || share >= 1) {
-    return absl::InvalidArgumentError("popularity shift: the grid must not be empty and the share must be in (0, 1)");
+    return absl::InvalidArgumentError(
+        "popularity shift: the grid must not be empty and the share must be in (0, 1)");
   }
   if (users.cols != learned.cols) {
-    return absl::InvalidArgumentError(absl::StrCat("popularity shift: user vectors have ", users.cols,
-                                                   " dims, item vectors ", learned.cols));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "popularity shift: user vectors have ", users.cols, " dims, item vectors ", learned.cols));
   }
   // The newest warm rows (by their latest possible start day) act as cold.
   std::vector<std::pair<std::string, uint32_t>> dated;
@@ -345,8 +363,9 @@ absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const st
   std::sort(dated.begin(), dated.end(), std::greater<>());
   const size_t take = static_cast<size_t>(std::ceil(share * static_cast<double>(warm_rows.size())));
   if (take < 2 || dated.size() < take + 2) {
-    return absl::FailedPreconditionError(absl::StrCat("popularity shift: ", dated.size(),
-                                                      " dated anime with enough viewers, too few to hold out ", take));
+    return absl::FailedPreconditionError(
+        absl::StrCat("popularity shift: ", dated.size(),
+                     " dated anime with enough viewers, too few to hold out ", take));
   }
   ShiftCalibration c;
   c.pseudo_cold = take;
@@ -380,15 +399,18 @@ absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const st
     relevant.clear();
     for (uint32_t r : history[u]) {
       if (r < is_cold.size() && is_cold[r]) {
-        relevant.push_back(static_cast<uint32_t>(std::lower_bound(cold.begin(), cold.end(), r) - cold.begin()));
+        relevant.push_back(
+            static_cast<uint32_t>(std::lower_bound(cold.begin(), cold.end(), r) - cold.begin()));
       }
     }
     if (relevant.empty()) continue;
     const float* p = &users.v[static_cast<size_t>(u) * d];
     const double toward = Dot(p, direction);
-    for (size_t j = 0; j < cold.size(); ++j) base[j] = static_cast<float>(Dot(p, &predicted[j * d], d));
+    for (size_t j = 0; j < cold.size(); ++j)
+      base[j] = static_cast<float>(Dot(p, &predicted[j * d], d));
     for (size_t g = 0; g < grid.size(); ++g) {
-      for (size_t j = 0; j < cold.size(); ++j) scores[j] = static_cast<float>(base[j] + grid[g] * z[j] * toward);
+      for (size_t j = 0; j < cold.size(); ++j)
+        scores[j] = static_cast<float>(base[j] + grid[g] * z[j] * toward);
       AddRankedList(scores, relevant, &sums[g]);
     }
   }
@@ -402,7 +424,8 @@ absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const st
     }
   }
   c.users = sums[0].users;
-  if (c.users == 0) return absl::FailedPreconditionError("popularity shift: no user watched the newest anime");
+  if (c.users == 0)
+    return absl::FailedPreconditionError("popularity shift: no user watched the newest anime");
   c.by_ranking = c.shift;
   // The level: how many of a user's top 10 (their own anime left out) the anime acting
   // as cold take with their learned vectors, and with the predicted ones for each s. A
@@ -416,30 +439,33 @@ absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const st
   std::vector<uint64_t> taken(grid.size(), 0), taken_all(grid.size(), 0);
   uint64_t taken_learned = 0, taken_learned_all = 0, slots = 0, slots_all = 0;
   std::vector<double> rest, mine;
-  auto count_in_top = [&](std::vector<double>& ours) {  // ours: scores; rest: the top kTop, descending
-    std::sort(ours.begin(), ours.end(), std::greater<>());
-    size_t i = 0, j = 0, n = 0;
-    while (n < kTop && (i < rest.size() || j < ours.size())) {
-      if (j < ours.size() && (i >= rest.size() || ours[j] > rest[i])) {
-        ++j;
-      } else {
-        ++i;
-      }
-      ++n;
-    }
-    return j;
-  };
+  auto count_in_top =
+      [&](std::vector<double>& ours) {  // ours: scores; rest: the top kTop, descending
+        std::sort(ours.begin(), ours.end(), std::greater<>());
+        size_t i = 0, j = 0, n = 0;
+        while (n < kTop && (i < rest.size() || j < ours.size())) {
+          if (j < ours.size() && (i >= rest.size() || ours[j] > rest[i])) {
+            ++j;
+          } else {
+            ++i;
+          }
+          ++n;
+        }
+        return j;
+      };
   for (uint32_t u = 0; u < history.size() && u < static_cast<uint32_t>(users.rows); ++u) {
     const float* p = &users.v[static_cast<size_t>(u) * d];
     const auto& h = history[u];
     auto watched = [&](uint32_t r) { return std::binary_search(h.begin(), h.end(), r); };
-    const bool current = std::any_of(h.begin(), h.end(), [&](uint32_t r) { return r < is_cold.size() && is_cold[r]; });
+    const bool current = std::any_of(h.begin(), h.end(),
+                                     [&](uint32_t r) { return r < is_cold.size() && is_cold[r]; });
     rest.clear();
     for (uint32_t r : fit_rows) {
       if (!watched(r)) rest.push_back(Dot(p, &learned.v[static_cast<size_t>(r) * d], d));
     }
     const size_t keep = std::min(kTop, rest.size());
-    std::partial_sort(rest.begin(), rest.begin() + static_cast<long>(keep), rest.end(), std::greater<>());
+    std::partial_sort(rest.begin(), rest.begin() + static_cast<long>(keep), rest.end(),
+                      std::greater<>());
     rest.resize(keep);
     const double toward = Dot(p, direction);
     mine.clear();
@@ -456,7 +482,8 @@ absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const st
     for (size_t o = 0; o < open.size(); ++o) pred_base[o] = Dot(p, &predicted[open[o] * d], d);
     for (size_t g = 0; g < grid.size(); ++g) {
       mine.resize(open.size());
-      for (size_t o = 0; o < open.size(); ++o) mine[o] = pred_base[o] + grid[g] * z[open[o]] * toward;
+      for (size_t o = 0; o < open.size(); ++o)
+        mine[o] = pred_base[o] + grid[g] * z[open[o]] * toward;
       const size_t t = count_in_top(mine);
       taken_all[g] += t;
       if (current) taken[g] += t;
@@ -464,7 +491,9 @@ absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const st
     slots_all += kTop;
     if (current) slots += kTop;
   }
-  auto ratio = [](uint64_t a, uint64_t b) { return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0; };
+  auto ratio = [](uint64_t a, uint64_t b) {
+    return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0;
+  };
   c.share_learned = ratio(taken_learned, slots);
   c.share_learned_all = ratio(taken_learned_all, slots_all);
   c.by_level = grid.front();
@@ -479,10 +508,12 @@ absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const st
 }
 
 double DeshrinkQueries(const Tensor& learned, const std::vector<uint32_t>& warm_rows,
-                       const std::vector<uint8_t>& predicted, const std::vector<int>& group, Tensor* queries) {
+                       const std::vector<uint8_t>& predicted, const std::vector<int>& group,
+                       Tensor* queries) {
   const size_t d = static_cast<size_t>(learned.cols);
   // Mean squared distance of rows to their group's mean, and the means.
-  auto spread = [&](const float* x, const std::vector<uint32_t>& rows, absl::flat_hash_map<int, std::vector<double>>* means) {
+  auto spread = [&](const float* x, const std::vector<uint32_t>& rows,
+                    absl::flat_hash_map<int, std::vector<double>>* means) {
     absl::flat_hash_map<int, size_t> count;
     for (uint32_t r : rows) {
       std::vector<double>& m = (*means)[group[r]];
@@ -525,8 +556,8 @@ double DeshrinkQueries(const Tensor& learned, const std::vector<uint32_t>& warm_
 
 absl::StatusOr<FilledVectors> FillVectors(const Catalog& catalog, const std::vector<int64_t>& ids,
                                           const Tensor& learned, const std::vector<int>& viewers,
-                                          const TextVectors* text, const ContentOptions& options, double lambda,
-                                          int min_viewers, const ShiftInput* shift) {
+                                          const TextVectors* text, const ContentOptions& options,
+                                          double lambda, int min_viewers, const ShiftInput* shift) {
   std::vector<int> warm_viewers(ids.size(), 0);
   std::vector<uint32_t> warm_rows;
   for (uint32_t r = 0; r < ids.size(); ++r) {
@@ -535,7 +566,8 @@ absl::StatusOr<FilledVectors> FillVectors(const Catalog& catalog, const std::vec
       warm_rows.push_back(r);
     }
   }
-  const ContentFeatures f = BuildContentFeatures(catalog, ids, text, &learned, warm_viewers, options);
+  const ContentFeatures f =
+      BuildContentFeatures(catalog, ids, text, &learned, warm_viewers, options);
   auto model = ContentModel::Fit(f, learned, warm_rows, lambda);
   if (!model.ok()) return model.status();
   FilledVectors out;
@@ -558,8 +590,8 @@ absl::StatusOr<FilledVectors> FillVectors(const Catalog& catalog, const std::vec
     if (shift->fixed >= 0) {
       out.calibration.shift = shift->fixed;
     } else {
-      auto c = CalibrateShift(catalog, ids, f, learned, warm_rows, *shift->users, *shift->history, lambda,
-                              shift->share, DefaultShiftGrid());
+      auto c = CalibrateShift(catalog, ids, f, learned, warm_rows, *shift->users, *shift->history,
+                              lambda, shift->share, DefaultShiftGrid());
       if (absl::IsFailedPrecondition(c.status())) {
         out.calibration.skipped = std::string(c.status().message());  // too little data: no shift
       } else if (!c.ok()) {
@@ -568,7 +600,8 @@ absl::StatusOr<FilledVectors> FillVectors(const Catalog& catalog, const std::vec
         out.calibration = *std::move(c);
       }
     }
-    ApplyShift(f, PopularityDirection(*shift->users), out.calibration.shift, out.predicted, &out.vectors);
+    ApplyShift(f, PopularityDirection(*shift->users), out.calibration.shift, out.predicted,
+               &out.vectors);
   }
   return out;
 }
@@ -579,16 +612,19 @@ std::string LatestDay(const std::string& start_date) {
   return start_date.substr(0, 10);
 }
 
-std::vector<int64_t> ColdAnime(const Catalog& catalog, const std::string& cutoff, const std::string& until) {
+std::vector<int64_t> ColdAnime(const Catalog& catalog, const std::string& cutoff,
+                               const std::string& until) {
   std::vector<int64_t> out;
   for (const Item& it : catalog.items()) {
     if (it.start_date.empty()) continue;
-    if (LatestDay(it.start_date) > cutoff && it.start_date.substr(0, 10) <= until) out.push_back(it.id);
+    if (LatestDay(it.start_date) > cutoff && it.start_date.substr(0, 10) <= until)
+      out.push_back(it.id);
   }
   return out;
 }
 
-void AddRankedList(const std::vector<float>& scores, const std::vector<uint32_t>& relevant, ListMetrics* sum) {
+void AddRankedList(const std::vector<float>& scores, const std::vector<uint32_t>& relevant,
+                   ListMetrics* sum) {
   if (relevant.empty()) return;
   std::vector<uint8_t> is_relevant(scores.size(), 0);
   for (uint32_t r : relevant) is_relevant[r] = 1;

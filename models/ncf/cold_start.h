@@ -39,13 +39,14 @@ struct TextVectors {
   int dims = 0;
   std::vector<float> v;  // ids.size() x dims
 };
-absl::StatusOr<TextVectors> LoadTextVectors(const std::string& vectors_path, const std::string& ids_path);
+absl::StatusOr<TextVectors> LoadTextVectors(const std::string& vectors_path,
+                                            const std::string& ids_path);
 
 struct ContentOptions {
-  int min_count = 5;          // vocabulary: genres and studios of at least this many anime
-  bool franchise = true;      // the related entries' mean vector as a feature
+  int min_count = 5;                 // vocabulary: genres and studios of at least this many anime
+  bool franchise = true;             // the related entries' mean vector as a feature
   bool franchise_by_viewers = true;  // ... weighted by their viewers (else a plain mean)
-  bool text = true;           // the synopsis vector as a feature (when given)
+  bool text = true;                  // the synopsis vector as a feature (when given)
   // Members also as a percentile among anime of the same start year (and its square),
   // and log members per start-year bucket: the same count means more for a newer anime.
   bool members_by_year = true;
@@ -65,7 +66,8 @@ struct ContentFeatures {
 };
 ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<int64_t>& ids,
                                      const TextVectors* text, const Tensor* learned,
-                                     const std::vector<int>& viewers, const ContentOptions& options);
+                                     const std::vector<int>& viewers,
+                                     const ContentOptions& options);
 
 // Ridge regression y = [x, 1] W, fit on the given rows in double precision:
 // W = (X^T X + lambda I)^-1 X^T Y (the intercept is not penalised).
@@ -116,11 +118,11 @@ struct ShiftCalibration {
   double by_ranking = 0, by_level = 0, share_learned = 0, share_learned_all = 0;
   std::vector<std::pair<double, double>> share, share_all;  // (s, share of the top-10 slots)
 };
-absl::StatusOr<ShiftCalibration> CalibrateShift(const Catalog& catalog, const std::vector<int64_t>& ids,
-                                                const ContentFeatures& f, const Tensor& learned,
-                                                const std::vector<uint32_t>& warm_rows, const Tensor& users,
-                                                const std::vector<std::vector<uint32_t>>& history, double lambda,
-                                                double share, const std::vector<double>& grid);
+absl::StatusOr<ShiftCalibration> CalibrateShift(
+    const Catalog& catalog, const std::vector<int64_t>& ids, const ContentFeatures& f,
+    const Tensor& learned, const std::vector<uint32_t>& warm_rows, const Tensor& users,
+    const std::vector<std::vector<uint32_t>>& history, double lambda, double share,
+    const std::vector<double>& grid);
 std::vector<double> DefaultShiftGrid();
 
 // Every row of `ids` gets a vector: rows with at least `min_viewers` viewers keep their
@@ -131,7 +133,7 @@ struct FilledVectors {
   std::vector<uint8_t> predicted;  // per row
   size_t fit_on = 0;               // rows the content model learned from
   int features = 0;
-  ShiftCalibration calibration;    // when users were given
+  ShiftCalibration calibration;  // when users were given
   // What an anime means as a query ("more like this", a watch list's liked anime): the
   // learned vector, or for a predicted one its prediction without the shift (the shift
   // is for ranking it, not for what it is like) and spread out as learned vectors are
@@ -148,7 +150,8 @@ struct FilledVectors {
 // the model knows of a group (an era) stays; what sets one predicted anime apart from
 // its group counts as much as among learned ones (docs/MODELS.md, "Hubs"). Returns a.
 double DeshrinkQueries(const Tensor& learned, const std::vector<uint32_t>& warm_rows,
-                       const std::vector<uint8_t>& predicted, const std::vector<int>& group, Tensor* queries);
+                       const std::vector<uint8_t>& predicted, const std::vector<int>& group,
+                       Tensor* queries);
 
 // With `shift` (users and their histories, rows as ids), the predicted vectors get the
 // popularity shift CalibrateShift chooses (or `fixed` when >= 0); with too few dated
@@ -161,8 +164,9 @@ struct ShiftInput {
 };
 absl::StatusOr<FilledVectors> FillVectors(const Catalog& catalog, const std::vector<int64_t>& ids,
                                           const Tensor& learned, const std::vector<int>& viewers,
-                                          const TextVectors* text, const ContentOptions& options, double lambda,
-                                          int min_viewers, const ShiftInput* shift = nullptr);
+                                          const TextVectors* text, const ContentOptions& options,
+                                          double lambda, int min_viewers,
+                                          const ShiftInput* shift = nullptr);
 
 // The last day a start date can mean: "2022" -> "2022-12-31", "2022-07" -> "2022-07-31"
 // (every month taken as 31 days: only compared), "2022-07-15" as it is.
@@ -172,7 +176,8 @@ std::string LatestDay(const std::string& start_date);
 // an anime dated only "2022" may have started in December) is after `cutoff` and its
 // first possible day not after `until` (the data's end: later anime cannot have been
 // watched). ISO dates compared as text. Anime with no start date are not cold.
-std::vector<int64_t> ColdAnime(const Catalog& catalog, const std::string& cutoff, const std::string& until);
+std::vector<int64_t> ColdAnime(const Catalog& catalog, const std::string& cutoff,
+                               const std::string& until);
 
 // Recall@20 and NDCG@20 with several relevant items per user: recall is the share of
 // the user's relevant items in the top 20 (out of min(relevant, 20)); NDCG's ideal puts
@@ -182,7 +187,8 @@ struct ListMetrics {
   uint32_t users = 0;
 };
 // `scores`: the candidates' scores; `relevant`: positions in `scores` that are relevant.
-void AddRankedList(const std::vector<float>& scores, const std::vector<uint32_t>& relevant, ListMetrics* sum);
+void AddRankedList(const std::vector<float>& scores, const std::vector<uint32_t>& relevant,
+                   ListMetrics* sum);
 void Finish(ListMetrics* m);
 
 }  // namespace simsearch::ncf

@@ -4,11 +4,11 @@
 
 #include <cerrno>
 #include <cmath>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
-#include <random>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -20,8 +20,8 @@
 #include "absl/strings/str_split.h"
 #include "core/catalog.h"
 #include "core/cli.h"
-#include "core/fold_in.h"
 #include "core/file_util.h"
+#include "core/fold_in.h"
 #include "core/interactions.h"
 #include "core/npy.h"
 #include "core/vector_input.h"
@@ -77,7 +77,8 @@ struct Options {
   double lambda = 10;
   std::string extra_lambdas;
   double shift_share = 0.1;
-  double popularity_shift = -1;  // < 0: calibrated  // also evaluate the full model with these ridges
+  double popularity_shift =
+      -1;  // < 0: calibrated  // also evaluate the full model with these ridges
   bool no_franchise = false, no_text = false, item_bias = false;
 };
 
@@ -89,7 +90,9 @@ int Fail(const absl::Status& st) {
 // One way of scoring a user's candidates.
 struct Way {
   std::string name;
-  std::function<void(uint32_t user, const std::vector<uint32_t>& candidates, std::vector<float>* scores)> score;
+  std::function<void(uint32_t user, const std::vector<uint32_t>& candidates,
+                     std::vector<float>* scores)>
+      score;
 };
 
 double Dot(const float* a, const float* b, int d) {
@@ -102,7 +105,9 @@ int Evaluate(const Options& o) {
   auto catalog = Catalog::Load(o.catalogs);
   if (!catalog.ok()) return Fail(catalog.status());
   const std::vector<int64_t> cold = ColdAnime(*catalog, o.cutoff, o.until);
-  if (cold.empty()) return Fail(absl::InvalidArgumentError("no catalogue anime started between --cutoff and --until"));
+  if (cold.empty())
+    return Fail(
+        absl::InvalidArgumentError("no catalogue anime started between --cutoff and --until"));
   // The universe: every catalogue anime that could have been watched by --until.
   std::vector<int64_t> universe, warm_known;
   for (const Item& it : catalog->items()) {
@@ -149,12 +154,13 @@ int Evaluate(const Options& o) {
   const Split split = TrainOnAll(*data);
   uint32_t evaluated = 0;
   for (const auto& r : relevant) evaluated += !r.empty();
-  std::fprintf(stderr,
-               "[cold] %zu cold anime (started %s to %s), %llu held-out views of %zu of them by %u users; "
-               "training: %zu users, %zu anime, %llu pairs; universe %zu anime\n",
-               cold.size(), o.cutoff.c_str(), o.until.c_str(), static_cast<unsigned long long>(held_out),
-               static_cast<size_t>(cold_data->num_items()), evaluated, data->num_users(), data->num_items(),
-               static_cast<unsigned long long>(split.num_train()), universe.size());
+  std::fprintf(
+      stderr,
+      "[cold] %zu cold anime (started %s to %s), %llu held-out views of %zu of them by %u users; "
+      "training: %zu users, %zu anime, %llu pairs; universe %zu anime\n",
+      cold.size(), o.cutoff.c_str(), o.until.c_str(), static_cast<unsigned long long>(held_out),
+      static_cast<size_t>(cold_data->num_items()), evaluated, data->num_users(), data->num_items(),
+      static_cast<unsigned long long>(split.num_train()), universe.size());
 
   // Viewers per universe row (training), and each user's history as universe rows.
   std::vector<int> viewers(universe.size(), 0);
@@ -170,14 +176,17 @@ int Evaluate(const Options& o) {
   const ContentFeatures genre_only = [&] {
     ContentOptions g;
     g.text = g.franchise = false;
-    return BuildContentFeatures(*catalog, universe, nullptr, nullptr, std::vector<int>(universe.size(), 0), g);
+    return BuildContentFeatures(*catalog, universe, nullptr, nullptr,
+                                std::vector<int>(universe.size(), 0), g);
   }();
   int genre_dims = 0;
-  while (genre_dims < genre_only.dims && genre_only.names[genre_dims].rfind("genre:", 0) == 0) ++genre_dims;
+  while (genre_dims < genre_only.dims && genre_only.names[genre_dims].rfind("genre:", 0) == 0)
+    ++genre_dims;
   absl::flat_hash_map<int64_t, uint32_t> text_row;
   for (uint32_t r = 0; r < text.ids.size(); ++r) text_row[text.ids[r]] = r;
   std::vector<float> members(universe.size());
-  for (uint32_t r = 0; r < universe.size(); ++r) members[r] = static_cast<float>(catalog->Find(universe[r])->members);
+  for (uint32_t r = 0; r < universe.size(); ++r)
+    members[r] = static_cast<float>(catalog->Find(universe[r])->members);
   auto mean_of = [&](uint32_t u, auto row_vector, int d) {
     std::vector<double> m(d, 0.0);
     int n = 0;
@@ -196,7 +205,9 @@ int Evaluate(const Options& o) {
     }
     return out;
   };
-  auto genre_vec = [&](uint32_t r) -> const float* { return &genre_only.x[static_cast<size_t>(r) * genre_only.dims]; };
+  auto genre_vec = [&](uint32_t r) -> const float* {
+    return &genre_only.x[static_cast<size_t>(r) * genre_only.dims];
+  };
   std::vector<float> text_unit;  // universe rows, unit length (zeros where unknown)
   if (text.dims > 0) {
     text_unit.assign(universe.size() * text.dims, 0.0f);
@@ -228,7 +239,8 @@ int Evaluate(const Options& o) {
   const float max_members = *std::max_element(members.begin(), members.end()) + 1.0f;
 
   std::vector<Way> baselines;
-  baselines.push_back({"popularity (today's members)", [&](uint32_t, const std::vector<uint32_t>& c, std::vector<float>* s) {
+  baselines.push_back({"popularity (today's members)",
+                       [&](uint32_t, const std::vector<uint32_t>& c, std::vector<float>* s) {
                          for (size_t j = 0; j < c.size(); ++j) (*s)[j] = members[c[j]];
                        }});
   std::vector<uint8_t> is_cold_row(universe.size(), 0);
@@ -236,26 +248,37 @@ int Evaluate(const Options& o) {
   baselines.push_back({"popularity, anime newer than the cutoff first",
                        [&](uint32_t, const std::vector<uint32_t>& c, std::vector<float>* s) {
                          for (size_t j = 0; j < c.size(); ++j) {
-                           (*s)[j] = static_cast<float>(is_cold_row[c[j]]) + members[c[j]] / max_members;
+                           (*s)[j] =
+                               static_cast<float>(is_cold_row[c[j]]) + members[c[j]] / max_members;
                          }
                        }});
-  baselines.push_back({"genre cosine to history", [&](uint32_t u, const std::vector<uint32_t>& c, std::vector<float>* s) {
+  baselines.push_back({"genre cosine to history",
+                       [&](uint32_t u, const std::vector<uint32_t>& c, std::vector<float>* s) {
                          const std::vector<float> q = mean_of(u, genre_vec, genre_dims);
-                         for (size_t j = 0; j < c.size(); ++j) (*s)[j] = static_cast<float>(Dot(q.data(), genre_vec(c[j]), genre_dims));
+                         for (size_t j = 0; j < c.size(); ++j)
+                           (*s)[j] = static_cast<float>(Dot(q.data(), genre_vec(c[j]), genre_dims));
                        }});
   if (text.dims > 0) {
-    auto text_vec = [&](uint32_t r) -> const float* { return &text_unit[static_cast<size_t>(r) * text.dims]; };
-    baselines.push_back({"synopsis cosine to history", [&, text_vec](uint32_t u, const std::vector<uint32_t>& c, std::vector<float>* s) {
-                           const std::vector<float> q = mean_of(u, text_vec, text.dims);
-                           for (size_t j = 0; j < c.size(); ++j) (*s)[j] = static_cast<float>(Dot(q.data(), text_vec(c[j]), text.dims));
-                         }});
+    auto text_vec = [&](uint32_t r) -> const float* {
+      return &text_unit[static_cast<size_t>(r) * text.dims];
+    };
+    baselines.push_back(
+        {"synopsis cosine to history",
+         [&, text_vec](uint32_t u, const std::vector<uint32_t>& c, std::vector<float>* s) {
+           const std::vector<float> q = mean_of(u, text_vec, text.dims);
+           for (size_t j = 0; j < c.size(); ++j)
+             (*s)[j] = static_cast<float>(Dot(q.data(), text_vec(c[j]), text.dims));
+         }});
   }
-  baselines.push_back({"related entry of history", [&](uint32_t u, const std::vector<uint32_t>& c, std::vector<float>* s) {
+  baselines.push_back({"related entry of history",
+                       [&](uint32_t u, const std::vector<uint32_t>& c, std::vector<float>* s) {
                          const auto& h = history[u];
                          for (size_t j = 0; j < c.size(); ++j) {
                            int links = 0;
-                           for (uint32_t r : related[c[j]]) links += std::binary_search(h.begin(), h.end(), r);
-                           (*s)[j] = static_cast<float>(links) + members[c[j]] / max_members;  // ties: popularity
+                           for (uint32_t r : related[c[j]])
+                             links += std::binary_search(h.begin(), h.end(), r);
+                           (*s)[j] = static_cast<float>(links) +
+                                     members[c[j]] / max_members;  // ties: popularity
                          }
                        }});
   for (auto& h : history) std::sort(h.begin(), h.end());
@@ -270,8 +293,9 @@ int Evaluate(const Options& o) {
       scores.assign(cold_rows.size(), 0.0f);
       w.score(u, cold_rows, &scores);
       rel.clear();
-      for (uint32_t r : relevant[u]) rel.push_back(static_cast<uint32_t>(
-          std::lower_bound(cold_rows.begin(), cold_rows.end(), r) - cold_rows.begin()));
+      for (uint32_t r : relevant[u])
+        rel.push_back(static_cast<uint32_t>(
+            std::lower_bound(cold_rows.begin(), cold_rows.end(), r) - cold_rows.begin()));
       AddRankedList(scores, rel, a);
       // (b)
       cand.clear();
@@ -279,7 +303,8 @@ int Evaluate(const Options& o) {
       const auto& h = history[u];
       for (uint32_t r = 0; r < universe.size(); ++r) {
         if (std::binary_search(h.begin(), h.end(), r)) continue;
-        if (std::binary_search(relevant[u].begin(), relevant[u].end(), r)) rel.push_back(static_cast<uint32_t>(cand.size()));
+        if (std::binary_search(relevant[u].begin(), relevant[u].end(), r))
+          rel.push_back(static_cast<uint32_t>(cand.size()));
         cand.push_back(r);
       }
       scores.assign(cand.size(), 0.0f);
@@ -309,14 +334,15 @@ int Evaluate(const Options& o) {
     ListMetrics a, b;
     evaluate(w, &a, &b);
     record(w.name, a, b);
-    std::fprintf(stderr, "[cold] %-34s (a) %.4f %.4f  (b) %.4f %.4f\n", w.name.c_str(), a.recall20, a.ndcg20,
-                 b.recall20, b.ndcg20);
+    std::fprintf(stderr, "[cold] %-34s (a) %.4f %.4f  (b) %.4f %.4f\n", w.name.c_str(), a.recall20,
+                 a.ndcg20, b.recall20, b.ndcg20);
   }
 
   std::vector<uint64_t> seeds;
   for (absl::string_view s : absl::StrSplit(o.seeds, ',', absl::SkipWhitespace())) {
     uint64_t v;
-    if (!absl::SimpleAtoi(s, &v)) return Fail(absl::InvalidArgumentError("--seeds takes integers, e.g. 1,2,3"));
+    if (!absl::SimpleAtoi(s, &v))
+      return Fail(absl::InvalidArgumentError("--seeds takes integers, e.g. 1,2,3"));
     seeds.push_back(v);
   }
   std::vector<double> chosen_shifts;
@@ -369,21 +395,25 @@ int Evaluate(const Options& o) {
                                      {"content model, no franchise", false, false},
                                      {"content model, no synopsis", false, true, false},
                                      {"content model with today's members", true}};
-    variants.push_back({"content model with today's members, calibrated popularity shift (served)", true});
+    variants.push_back(
+        {"content model with today's members, calibrated popularity shift (served)", true});
     variants.back().calibrate = true;
-    variants.push_back({"content model with today's members, shift by ranking alone (no level bound)", true});
+    variants.push_back(
+        {"content model with today's members, shift by ranking alone (no level bound)", true});
     variants.back().calibrate = true;
     variants.back().ranking_only = true;
-    for (double l : extra) variants.push_back({absl::StrCat("content model, lambda ", l), false, true, true, l});
+    for (double l : extra)
+      variants.push_back({absl::StrCat("content model, lambda ", l), false, true, true, l});
     for (const Variant& variant : variants) {
       ContentOptions co2;
-      if (!variant.members) co2.hide_members = hide;  // with them: today's counts, as served (they leak here)
+      if (!variant.members)
+        co2.hide_members = hide;  // with them: today's counts, as served (they leak here)
       co2.franchise = !o.no_franchise && variant.franchise;
       co2.text = !o.no_text && variant.text;
       if (!variant.text && text.dims == 0) continue;
       const double lambda = variant.lambda > 0 ? variant.lambda : o.lambda;
-      const ContentFeatures f =
-          BuildContentFeatures(*catalog, universe, text.dims > 0 ? &text : nullptr, &learned, warm_viewers, co2);
+      const ContentFeatures f = BuildContentFeatures(
+          *catalog, universe, text.dims > 0 ? &text : nullptr, &learned, warm_viewers, co2);
       auto cm = ContentModel::Fit(f, learned, warm_rows, lambda);
       if (!cm.ok()) return Fail(cm.status());
       Tensor vec = learned;  // warm rows keep their learned vectors; the rest are predicted
@@ -393,22 +423,27 @@ int Evaluate(const Options& o) {
       const Tensor query_vec = vec;  // before the shift: what an anime is like as a query
       double shift = 0;
       if (variant.calibrate) {
-        auto c = CalibrateShift(*catalog, universe, f, learned, warm_rows, users, history, lambda, o.shift_share,
-                                DefaultShiftGrid());
+        auto c = CalibrateShift(*catalog, universe, f, learned, warm_rows, users, history, lambda,
+                                o.shift_share, DefaultShiftGrid());
         if (!c.ok()) return Fail(c.status());
         shift = c->shift;
         std::string curve;
-        for (const auto& [s, n] : c->ndcg) absl::StrAppend(&curve, " ", s, ":", absl::StrFormat("%.4f", n));
+        for (const auto& [s, n] : c->ndcg)
+          absl::StrAppend(&curve, " ", s, ":", absl::StrFormat("%.4f", n));
         std::string level, level_all;
-        for (const auto& [s, n] : c->share) absl::StrAppend(&level, " ", s, ":", absl::StrFormat("%.4f", n));
-        for (const auto& [s, n] : c->share_all) absl::StrAppend(&level_all, " ", s, ":", absl::StrFormat("%.4f", n));
-        std::fprintf(stderr,
-                     "[cold] seed %llu calibration: %zu newest anime (from %s) as cold, %u users; NDCG@20 by shift%s "
-                     "(best %g); share of their viewers' top-10 slots%s, learned %.4f (level %g); of every "
-                     "user's%s, learned %.4f; chose %g\n",
-                     static_cast<unsigned long long>(seed), c->pseudo_cold, c->newest_from.c_str(), c->users,
-                     curve.c_str(), c->by_ranking, level.c_str(), c->share_learned, c->by_level, level_all.c_str(),
-                     c->share_learned_all, c->shift);
+        for (const auto& [s, n] : c->share)
+          absl::StrAppend(&level, " ", s, ":", absl::StrFormat("%.4f", n));
+        for (const auto& [s, n] : c->share_all)
+          absl::StrAppend(&level_all, " ", s, ":", absl::StrFormat("%.4f", n));
+        std::fprintf(
+            stderr,
+            "[cold] seed %llu calibration: %zu newest anime (from %s) as cold, %u users; NDCG@20 "
+            "by shift%s "
+            "(best %g); share of their viewers' top-10 slots%s, learned %.4f (level %g); of every "
+            "user's%s, learned %.4f; chose %g\n",
+            static_cast<unsigned long long>(seed), c->pseudo_cold, c->newest_from.c_str(), c->users,
+            curve.c_str(), c->by_ranking, level.c_str(), c->share_learned, c->by_level,
+            level_all.c_str(), c->share_learned_all, c->shift);
         if (variant.ranking_only) shift = c->by_ranking;
         if (!variant.ranking_only) chosen_shifts.push_back(shift);
       }
@@ -439,14 +474,17 @@ int Evaluate(const Options& o) {
         for (uint32_t r = 0; r < universe.size(); ++r) predicted_rows[r] = !warm[r];
         Tensor spread_vec = query_vec;
         std::vector<int> year(universe.size(), 0);
-        for (uint32_t r = 0; r < universe.size(); ++r) year[r] = catalog->Find(universe[r])->start_year();
+        for (uint32_t r = 0; r < universe.size(); ++r)
+          year[r] = catalog->Find(universe[r])->start_year();
         DeshrinkQueries(learned, warm_rows, predicted_rows, year, &spread_vec);
         std::vector<float> prior(d, 0.0f);
         for (int u = 0; u < users.rows; ++u) {
-          for (int c = 0; c < d; ++c) prior[c] += users.v[static_cast<size_t>(u) * d + c] / static_cast<float>(users.rows);
+          for (int c = 0; c < d; ++c)
+            prior[c] += users.v[static_cast<size_t>(u) * d + c] / static_cast<float>(users.rows);
         }
         const Tensor* kinds[] = {nullptr, &query_vec, &spread_vec};
-        const char* kind_names[] = {"watch list, new anime left out", "watch list + new anime as predicted",
+        const char* kind_names[] = {"watch list, new anime left out",
+                                    "watch list + new anime as predicted",
                                     "watch list + new anime as predicted, spread out"};
         for (int kind = 0; kind < 3; ++kind) {
           const Tensor& q = kinds[kind] != nullptr ? *kinds[kind] : query_vec;
@@ -466,8 +504,8 @@ int Evaluate(const Options& o) {
             if (kinds[kind] != nullptr) {
               for (uint32_t r : relevant[u]) liked.push_back(&q.v[static_cast<size_t>(r) * d]);
             }
-            if (!FoldInUser(gram.data(), d, liked, {}, 1.0f, FoldInParams{0.001f, 100.0f}, p.data(), prior.data(),
-                            1.0f / static_cast<float>(liked.size()))
+            if (!FoldInUser(gram.data(), d, liked, {}, 1.0f, FoldInParams{0.001f, 100.0f}, p.data(),
+                            prior.data(), 1.0f / static_cast<float>(liked.size()))
                      .ok()) {
               continue;
             }
@@ -481,18 +519,22 @@ int Evaluate(const Options& o) {
             ndcg += above < 20 ? 1.0 / std::log2(above + 2.0) : 0.0;
             ++n;
           }
-          const double hr = n ? hits / static_cast<double>(n) : 0, nd = n ? ndcg / static_cast<double>(n) : 0;
+          const double hr = n ? hits / static_cast<double>(n) : 0,
+                       nd = n ? ndcg / static_cast<double>(n) : 0;
           ListMetrics wa, wb;
           wa.recall20 = hr;  // the table's columns: HR@10 and NDCG@20 in (a); (b) unused
           wa.ndcg20 = nd;
           record(absl::StrCat(kind_names[kind], " (HR@10, NDCG@20 in the (a) columns)"), wa, wb);
           std::fprintf(stderr, "[cold] seed %llu %s: %llu users, HR@10 %.4f, NDCG@20 %.4f\n",
-                       static_cast<unsigned long long>(seed), kind_names[kind], static_cast<unsigned long long>(n), hr, nd);
+                       static_cast<unsigned long long>(seed), kind_names[kind],
+                       static_cast<unsigned long long>(n), hr, nd);
         }
       }
-      std::fprintf(stderr, "[cold] seed %llu %-26s (a) %.4f %.4f  (b) %.4f %.4f  (%zu fit on, %d features)\n",
-                   static_cast<unsigned long long>(seed), name.c_str(), a.recall20, a.ndcg20, b.recall20, b.ndcg20,
-                   warm_rows.size(), f.dims);
+      std::fprintf(
+          stderr,
+          "[cold] seed %llu %-26s (a) %.4f %.4f  (b) %.4f %.4f  (%zu fit on, %d features)\n",
+          static_cast<unsigned long long>(seed), name.c_str(), a.recall20, a.ndcg20, b.recall20,
+          b.ndcg20, warm_rows.size(), f.dims);
     }
   }
 
@@ -505,19 +547,34 @@ int Evaluate(const Options& o) {
     const double sd = v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0.0;
     return absl::StrFormat("%.4f ± %.4f", mean, sd);
   };
-  std::printf("| ranking by | runs | (a) cold only: Recall@20 | NDCG@20 | (b) every anime: Recall@20 | NDCG@20 |\n");
+  std::printf(
+      "| ranking by | runs | (a) cold only: Recall@20 | NDCG@20 | (b) every anime: Recall@20 | "
+      "NDCG@20 |\n");
   std::printf("|---|---:|---:|---:|---:|---:|\n");
   json out = json::array();
   for (const Row& r : rows) {
-    std::printf("| %s | %zu | %s | %s | %s | %s |\n", r.name.c_str(), r.a_recall.size(), cell(r.a_recall).c_str(),
-                cell(r.a_ndcg).c_str(), cell(r.b_recall).c_str(), cell(r.b_ndcg).c_str());
-    out.push_back({{"ranking", r.name}, {"cold_recall20", r.a_recall}, {"cold_ndcg20", r.a_ndcg},
-                   {"all_recall20", r.b_recall}, {"all_ndcg20", r.b_ndcg}});
+    std::printf("| %s | %zu | %s | %s | %s | %s |\n", r.name.c_str(), r.a_recall.size(),
+                cell(r.a_recall).c_str(), cell(r.a_ndcg).c_str(), cell(r.b_recall).c_str(),
+                cell(r.b_ndcg).c_str());
+    out.push_back({{"ranking", r.name},
+                   {"cold_recall20", r.a_recall},
+                   {"cold_ndcg20", r.a_ndcg},
+                   {"all_recall20", r.b_recall},
+                   {"all_ndcg20", r.b_ndcg}});
   }
   if (!o.out.empty()) {
-    json doc = {{"cutoff", o.cutoff}, {"until", o.until}, {"cold_anime", cold.size()},
-                {"held_out_views", held_out}, {"users", evaluated}, {"min_viewers", o.min_viewers},
-                {"lambda", o.lambda}, {"shift_share", o.shift_share}, {"chosen_shifts", chosen_shifts}, {"seeds", seeds}, {"interactions", o.interactions}, {"rows", out}};
+    json doc = {{"cutoff", o.cutoff},
+                {"until", o.until},
+                {"cold_anime", cold.size()},
+                {"held_out_views", held_out},
+                {"users", evaluated},
+                {"min_viewers", o.min_viewers},
+                {"lambda", o.lambda},
+                {"shift_share", o.shift_share},
+                {"chosen_shifts", chosen_shifts},
+                {"seeds", seeds},
+                {"interactions", o.interactions},
+                {"rows", out}};
     if (absl::Status st = WriteStringToFile(o.out, doc.dump(2) + "\n"); !st.ok()) return Fail(st);
   }
   return 0;
@@ -532,7 +589,8 @@ int Predict(const Options& o) {
   auto ids = ReadIds(dir + "/item_ids.npy");
   if (!ids.ok()) return Fail(ids.status());
   if (ids->size() != vectors->count) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(dir, ": item_ids.npy and item_vectors.npy differ in rows")));
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat(dir, ": item_ids.npy and item_vectors.npy differ in rows")));
   }
   auto users = LoadInteractions(dir + "/user_items.csv");
   if (!users.ok()) return Fail(users.status());
@@ -572,8 +630,10 @@ int Predict(const Options& o) {
   auto user_ids = ReadIds(dir + "/user_ids.npy");
   if (!user_ids.ok()) return Fail(user_ids.status());
   if (user_ids->size() != user_vectors->count || static_cast<int>(user_vectors->dims) != d) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        dir, ": user_vectors.npy must have a row per id of user_ids.npy and as many dims as item_vectors.npy")));
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat(dir,
+                     ": user_vectors.npy must have a row per id of user_ids.npy and as many dims "
+                     "as item_vectors.npy")));
   }
   Tensor user_tensor(static_cast<int>(user_vectors->count), d);
   user_tensor.v.assign(user_vectors->data.begin(), user_vectors->data.end());
@@ -597,8 +657,8 @@ int Predict(const Options& o) {
   shift.history = &history;
   shift.share = o.shift_share;
   shift.fixed = o.popularity_shift;
-  auto filled = FillVectors(*catalog, universe, learned, viewers, text.dims > 0 ? &text : nullptr, co, o.lambda,
-                            o.min_viewers, &shift);
+  auto filled = FillVectors(*catalog, universe, learned, viewers, text.dims > 0 ? &text : nullptr,
+                            co, o.lambda, o.min_viewers, &shift);
   if (!filled.ok()) return Fail(filled.status());
   const ShiftCalibration& cal = filled->calibration;
   if (o.popularity_shift >= 0) {
@@ -607,71 +667,96 @@ int Predict(const Options& o) {
     std::fprintf(stderr, "[cold] warning: no popularity shift: %s\n", cal.skipped.c_str());
   } else {
     std::string curve, level;
-    for (const auto& [s, n] : cal.ndcg) absl::StrAppend(&curve, " ", s, ":", absl::StrFormat("%.4f", n));
-    for (const auto& [s, n] : cal.share) absl::StrAppend(&level, " ", s, ":", absl::StrFormat("%.4f", n));
-    std::fprintf(stderr,
-                 "[cold] popularity shift %g, chosen on the %zu newest anime with viewers (from %s) acting as cold: "
-                 "ranked for their %u viewers, NDCG@20 by shift:%s (best %g); their share of their viewers' "
-                 "top-10 slots by shift:%s, with their learned vectors %.4f (held to %g)\n",
-                 cal.shift, cal.pseudo_cold, cal.newest_from.c_str(), cal.users, curve.c_str(), cal.by_ranking,
-                 level.c_str(), cal.share_learned, cal.by_level);
+    for (const auto& [s, n] : cal.ndcg)
+      absl::StrAppend(&curve, " ", s, ":", absl::StrFormat("%.4f", n));
+    for (const auto& [s, n] : cal.share)
+      absl::StrAppend(&level, " ", s, ":", absl::StrFormat("%.4f", n));
+    std::fprintf(
+        stderr,
+        "[cold] popularity shift %g, chosen on the %zu newest anime with viewers (from %s) acting "
+        "as cold: "
+        "ranked for their %u viewers, NDCG@20 by shift:%s (best %g); their share of their viewers' "
+        "top-10 slots by shift:%s, with their learned vectors %.4f (held to %g)\n",
+        cal.shift, cal.pseudo_cold, cal.newest_from.c_str(), cal.users, curve.c_str(),
+        cal.by_ranking, level.c_str(), cal.share_learned, cal.by_level);
   }
   size_t predicted = 0, predicted_with_viewers = 0;
   std::string provenance = "anime_id,source,viewers\n";
   for (uint32_t r = 0; r < universe.size(); ++r) {
     predicted += filled->predicted[r];
     predicted_with_viewers += filled->predicted[r] && viewers[r] > 0;
-    absl::StrAppend(&provenance, universe[r], ",", filled->predicted[r] ? "predicted" : "learned", ",", viewers[r], "\n");
+    absl::StrAppend(&provenance, universe[r], ",", filled->predicted[r] ? "predicted" : "learned",
+                    ",", viewers[r], "\n");
   }
   std::error_code ec;
   std::filesystem::create_directories(o.out, ec);
-  if (ec) return Fail(absl::InternalError(absl::StrCat("cannot create ", o.out, ": ", ec.message())));
+  if (ec)
+    return Fail(absl::InternalError(absl::StrCat("cannot create ", o.out, ": ", ec.message())));
   // Written under temporary names and renamed at the end: no half-written output.
   const std::string tag = absl::StrCat(".tmp.", ::getpid());
-  absl::Status st = WriteNpyFloat32(o.out + "/item_vectors.npy" + tag, filled->vectors.v.data(), universe.size(), d);
+  absl::Status st = WriteNpyFloat32(o.out + "/item_vectors.npy" + tag, filled->vectors.v.data(),
+                                    universe.size(), d);
   if (st.ok()) {
-    st = WriteNpyFloat32(o.out + "/item_query_vectors.npy" + tag, filled->query_vectors.v.data(), universe.size(), d);
+    st = WriteNpyFloat32(o.out + "/item_query_vectors.npy" + tag, filled->query_vectors.v.data(),
+                         universe.size(), d);
   }
   if (st.ok()) st = WriteNpyInt64(o.out + "/item_ids.npy" + tag, universe.data(), universe.size());
   if (st.ok()) st = WriteStringToFile(o.out + "/item_provenance.csv" + tag, provenance);
-  json summary = {{"anime", universe.size()}, {"predicted", predicted}, {"min_viewers", o.min_viewers},
-                  {"lambda", o.lambda}, {"fit_on", filled->fit_on}, {"features", filled->features},
-                  {"popularity_shift", cal.shift}, {"query_spread", filled->query_spread},
-                  {"shift_chosen_by", o.popularity_shift >= 0 ? "--popularity-shift" : "calibration"}};
+  json summary = {
+      {"anime", universe.size()},
+      {"predicted", predicted},
+      {"min_viewers", o.min_viewers},
+      {"lambda", o.lambda},
+      {"fit_on", filled->fit_on},
+      {"features", filled->features},
+      {"popularity_shift", cal.shift},
+      {"query_spread", filled->query_spread},
+      {"shift_chosen_by", o.popularity_shift >= 0 ? "--popularity-shift" : "calibration"}};
   if (!cal.skipped.empty()) {
     summary["shift_chosen_by"] = "none: " + cal.skipped;
   } else if (o.popularity_shift < 0) {
     json curve = json::array(), level = json::array();
     for (const auto& [s, n] : cal.ndcg) curve.push_back({{"shift", s}, {"ndcg20", n}});
     for (const auto& [s, n] : cal.share) level.push_back({{"shift", s}, {"top10_share", n}});
-    summary["calibration"] = {{"newest_anime", cal.pseudo_cold}, {"newest_from", cal.newest_from},
-                              {"users", cal.users}, {"ndcg20_by_shift", curve}, {"best_by_ranking", cal.by_ranking},
-                              {"top10_share_by_shift", level}, {"top10_share_learned", cal.share_learned},
+    summary["calibration"] = {{"newest_anime", cal.pseudo_cold},
+                              {"newest_from", cal.newest_from},
+                              {"users", cal.users},
+                              {"ndcg20_by_shift", curve},
+                              {"best_by_ranking", cal.by_ranking},
+                              {"top10_share_by_shift", level},
+                              {"top10_share_learned", cal.share_learned},
                               {"held_to", cal.by_level}};
     json level_all = json::array();
-    for (const auto& [s, n] : cal.share_all) level_all.push_back({{"shift", s}, {"top10_share", n}});
+    for (const auto& [s, n] : cal.share_all)
+      level_all.push_back({{"shift", s}, {"top10_share", n}});
     summary["calibration"]["every_user"] = {{"top10_share_by_shift", level_all},
                                             {"top10_share_learned", cal.share_learned_all}};
   }
   if (st.ok()) st = WriteStringToFile(o.out + "/cold_start.json" + tag, summary.dump(2) + "\n");
-  for (const char* name :
-       {"item_vectors.npy", "item_query_vectors.npy", "item_ids.npy", "item_provenance.csv", "cold_start.json"}) {
+  for (const char* name : {"item_vectors.npy", "item_query_vectors.npy", "item_ids.npy",
+                           "item_provenance.csv", "cold_start.json"}) {
     const std::string from = o.out + "/" + name + tag, to = o.out + "/" + name;
-    if (st.ok() && std::rename(from.c_str(), to.c_str()) != 0) st = ErrnoStatus("cannot rename into place", to, errno);
+    if (st.ok() && std::rename(from.c_str(), to.c_str()) != 0)
+      st = ErrnoStatus("cannot rename into place", to, errno);
     std::remove(from.c_str());
   }
   if (!st.ok()) return Fail(st);
-  std::fprintf(stderr,
-               "[cold] %zu anime: %zu learned from at least %d viewers, %zu predicted from content (%zu of them "
-               "with 1-%d viewers); the content model learned from %zu anime, %d features%s\n",
-               universe.size(), universe.size() - predicted, o.min_viewers, predicted, predicted_with_viewers,
-               o.min_viewers - 1, filled->fit_on, filled->features,
-               outside > 0 ? absl::StrCat("; ", outside, " learned vectors of anime outside the catalogue left out").c_str()
-                           : "");
-  std::fprintf(stderr,
-               "[cold] wrote %s/item_vectors.npy, item_query_vectors.npy (before the shift, spread x%.2f), "
-               "item_ids.npy, item_provenance.csv, cold_start.json\n",
-               o.out.c_str(), filled->query_spread);
+  std::fprintf(
+      stderr,
+      "[cold] %zu anime: %zu learned from at least %d viewers, %zu predicted from content (%zu of "
+      "them "
+      "with 1-%d viewers); the content model learned from %zu anime, %d features%s\n",
+      universe.size(), universe.size() - predicted, o.min_viewers, predicted,
+      predicted_with_viewers, o.min_viewers - 1, filled->fit_on, filled->features,
+      outside > 0
+          ? absl::StrCat("; ", outside, " learned vectors of anime outside the catalogue left out")
+                .c_str()
+          : "");
+  std::fprintf(
+      stderr,
+      "[cold] wrote %s/item_vectors.npy, item_query_vectors.npy (before the shift, spread x%.2f), "
+      "item_ids.npy, item_provenance.csv, cold_start.json\n",
+      o.out.c_str(), filled->query_spread);
   return 0;
 }
 
@@ -682,46 +767,60 @@ int Run(int argc, char** argv) {
   }
   const std::string command = argv[1];
   if (command != "evaluate" && command != "predict") {
-    std::fprintf(stderr, "simsearch-cold-start: unknown command '%s'; use predict or evaluate (see --help)\n",
-                 command.c_str());
+    std::fprintf(
+        stderr,
+        "simsearch-cold-start: unknown command '%s'; use predict or evaluate (see --help)\n",
+        command.c_str());
     return 2;
   }
   const bool evaluate = command == "evaluate";
   Options o;
   ArgParser p(absl::StrCat("simsearch-cold-start ", command), kUsage);
   if (evaluate) {
-    p.AddStringList("interactions", &o.interactions, "interactions CSV, repeatable (as simsearch-train-ncf)", "FILE");
+    p.AddStringList("interactions", &o.interactions,
+                    "interactions CSV, repeatable (as simsearch-train-ncf)", "FILE");
   } else {
-    p.AddString("model", &o.model_dir, "simsearch-train-ncf's --out directory (MF item vectors)", "DIR");
+    p.AddString("model", &o.model_dir, "simsearch-train-ncf's --out directory (MF item vectors)",
+                "DIR");
   }
-  p.AddStringList("catalog", &o.catalogs, "catalogue CSV, repeatable: titles, genres, dates, related entries", "FILE");
-  p.AddString("text-vectors", &o.text_vectors, "synopsis vectors (.npy, from simsearch-embed)", "FILE");
+  p.AddStringList("catalog", &o.catalogs,
+                  "catalogue CSV, repeatable: titles, genres, dates, related entries", "FILE");
+  p.AddString("text-vectors", &o.text_vectors, "synopsis vectors (.npy, from simsearch-embed)",
+              "FILE");
   p.AddString("text-ids", &o.text_ids, "the anime ids of --text-vectors' rows", "FILE");
   if (evaluate) {
-    p.AddString("cutoff", &o.cutoff, "anime that started after this date are cold (e.g. 2022-07-01)", "DATE");
-    p.AddString("until", &o.until, "the data's end: anime that started later cannot have been watched", "DATE");
+    p.AddString("cutoff", &o.cutoff,
+                "anime that started after this date are cold (e.g. 2022-07-01)", "DATE");
+    p.AddString("until", &o.until,
+                "the data's end: anime that started later cannot have been watched", "DATE");
     p.AddString("seeds", &o.seeds, "MF seeds, each its own run (default 1,2,3)", "N,N,...");
     p.AddString("statuses", &o.statuses, "MAL list statuses trained on (default 1,2,3)", "S,S,...");
     p.AddInt("epochs", &o.epochs, "MF epochs (default 20)");
     p.AddInt("threads", &o.threads, "training threads (default 2)");
     p.AddInt("factors", &o.factors, "MF factors (default 64)");
-    p.AddBool("item-bias", &o.item_bias, "MF with a per-item bias (the content model predicts it too)");
-    p.AddString("also-lambdas", &o.extra_lambdas, "also evaluate the content model with these ridges", "L,L,...");
+    p.AddBool("item-bias", &o.item_bias,
+              "MF with a per-item bias (the content model predicts it too)");
+    p.AddString("also-lambdas", &o.extra_lambdas,
+                "also evaluate the content model with these ridges", "L,L,...");
   }
-  p.AddInt("min-viewers", &o.min_viewers, "anime with fewer training viewers get predicted vectors (default 5)");
+  p.AddInt("min-viewers", &o.min_viewers,
+           "anime with fewer training viewers get predicted vectors (default 5)");
   p.AddDouble("lambda", &o.lambda, "the content model's ridge (default 10)");
   p.AddDouble("shift-share", &o.shift_share,
-              "the share of anime with viewers, newest first, that act as cold to choose the shift (default 0.1)");
+              "the share of anime with viewers, newest first, that act as cold to choose the shift "
+              "(default 0.1)");
   if (!evaluate) {
     p.AddDouble("popularity-shift", &o.popularity_shift,
-                "the predicted vectors' popularity shift (docs/MODELS.md); default: chosen on the newest anime "
+                "the predicted vectors' popularity shift (docs/MODELS.md); default: chosen on the "
+                "newest anime "
                 "with viewers acting as cold; 0: none");
   }
   p.AddBool("no-franchise", &o.no_franchise, "leave the franchise feature out");
   p.AddBool("no-text", &o.no_text, "leave the synopsis feature out");
-  p.AddString("out", &o.out,
-              evaluate ? "also write the results as JSON here" : "the directory to write the vectors into",
-              evaluate ? "FILE" : "DIR");
+  p.AddString(
+      "out", &o.out,
+      evaluate ? "also write the results as JSON here" : "the directory to write the vectors into",
+      evaluate ? "FILE" : "DIR");
   p.Require("catalog");
   if (evaluate) {
     p.Require("interactions");
@@ -739,7 +838,8 @@ int Run(int argc, char** argv) {
     return Fail(absl::InvalidArgumentError("--shift-share must be between 0 and 1 (e.g. 0.1)"));
   }
   if (o.min_viewers < 1 || o.lambda <= 0 || o.epochs < 1 || o.threads < 1) {
-    return Fail(absl::InvalidArgumentError("--min-viewers, --epochs, --threads must be >= 1 and --lambda > 0"));
+    return Fail(absl::InvalidArgumentError(
+        "--min-viewers, --epochs, --threads must be >= 1 and --lambda > 0"));
   }
   return evaluate ? Evaluate(o) : Predict(o);
 }
@@ -747,4 +847,6 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace simsearch::ncf
 
-int main(int argc, char** argv) { return simsearch::ncf::Run(argc, argv); }
+int main(int argc, char** argv) {
+  return simsearch::ncf::Run(argc, argv);
+}

@@ -12,18 +12,22 @@ size_t RankOf(float target, const float* candidates, size_t n) {
   return rank;
 }
 
-double HitAt(size_t rank, size_t k) { return rank < k ? 1.0 : 0.0; }
+double HitAt(size_t rank, size_t k) {
+  return rank < k ? 1.0 : 0.0;
+}
 
 double NdcgAt(size_t rank, size_t k) {
   return rank < k ? 1.0 / std::log2(static_cast<double>(rank) + 2.0) : 0.0;
 }
 
 Metrics Evaluate(const Scorer& scorer, const Split& split, int threads) {
-  return EvaluateGroups(scorer, split, std::vector<uint16_t>(split.num_users, 0), 1, threads).back();
+  return EvaluateGroups(scorer, split, std::vector<uint16_t>(split.num_users, 0), 1, threads)
+      .back();
 }
 
 std::vector<Metrics> EvaluateGroups(const Scorer& scorer, const Split& split,
-                                    const std::vector<uint16_t>& group_of_user, int groups, int threads) {
+                                    const std::vector<uint16_t>& group_of_user, int groups,
+                                    int threads) {
   const uint32_t users = split.num_users;
   std::vector<double> hr10(users, 0), ndcg10(users, 0), r20(users, 0), ndcg20(users, 0);
 #pragma omp parallel num_threads(threads)

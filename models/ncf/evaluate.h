@@ -45,6 +45,7 @@ Metrics Evaluate(const Scorer& scorer, const Split& split, int threads = 1);
 // The same, per group of users: group_of_user[u] in [0, groups) (say, the data set a
 // user comes from). Returns groups + 1 results: one per group, then all users.
 std::vector<Metrics> EvaluateGroups(const Scorer& scorer, const Split& split,
-                                    const std::vector<uint16_t>& group_of_user, int groups, int threads = 1);
+                                    const std::vector<uint16_t>& group_of_user, int groups,
+                                    int threads = 1);
 
 }  // namespace simsearch::ncf

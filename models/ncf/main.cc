@@ -40,7 +40,8 @@ constexpr char kUsage[] =
     "or anime_id), and optionally rating. Every row is one observed (user, item) pair.\n"
     "\n"
     "Models: pop (most popular), itemknn (item-based kNN, cosine of co-occurrence), mf\n"
-    "(dot product; --item-bias adds a per-item bias), gmf, mlp, neumf (GMF and MLP fused; --pretrain initialises\n"
+    "(dot product; --item-bias adds a per-item bias), gmf, mlp, neumf (GMF and MLP fused; "
+    "--pretrain initialises\n"
     "it from trained GMF and MLP), or all of them on the same split.\n"
     "\n"
     "Evaluation: one held-out item per user (drawn at random; seed recorded) ranked among\n"
@@ -76,10 +77,10 @@ class Bar {
     std::string bar = std::string(static_cast<size_t>(filled), '#') +
                       std::string(static_cast<size_t>(width - filled), '.');
     const int eta = static_cast<int>(r.eta_seconds + 0.5);
-    std::fprintf(stderr, "%s[%s] epoch %d/%d [%s] %3.0f%%  loss %.4f  %.2fM samples/s  ETA %d:%02d%s",
-                 tty_ ? "\r" : "", name_.c_str(), r.epoch, r.epochs, bar.c_str(), 100 * r.fraction,
-                 r.loss, r.samples_per_second / 1e6, eta / 60, eta % 60,
-                 tty_ && r.fraction < 1.0 ? "" : "\n");
+    std::fprintf(
+        stderr, "%s[%s] epoch %d/%d [%s] %3.0f%%  loss %.4f  %.2fM samples/s  ETA %d:%02d%s",
+        tty_ ? "\r" : "", name_.c_str(), r.epoch, r.epochs, bar.c_str(), 100 * r.fraction, r.loss,
+        r.samples_per_second / 1e6, eta / 60, eta % 60, tty_ && r.fraction < 1.0 ? "" : "\n");
     std::fflush(stderr);
   }
 
@@ -89,8 +90,11 @@ class Bar {
 };
 
 json MetricsJson(const Metrics& m) {
-  return {{"hr@10", m.hr10}, {"ndcg@10", m.ndcg10}, {"recall@20", m.recall20},
-          {"ndcg@20", m.ndcg20}, {"users", m.users}};
+  return {{"hr@10", m.hr10},
+          {"ndcg@10", m.ndcg10},
+          {"recall@20", m.recall20},
+          {"ndcg@20", m.ndcg20},
+          {"users", m.users}};
 }
 
 struct Result {
@@ -108,15 +112,18 @@ void PrintRow(const Result& r, const std::vector<std::string>& datasets = {}) {
   // With several data sets, a row per data set under the row of all users.
   for (size_t k = 0; k + 1 < r.by_dataset.size() && r.by_dataset.size() > 2; ++k) {
     const Metrics& m = r.by_dataset[k];
-    std::printf("  %-6s  %6.4f  %7.4f  %9.4f  %7.4f  (%u users of %s)\n", absl::StrCat("[", k, "]").c_str(), m.hr10,
-                m.ndcg10, m.recall20, m.ndcg20, m.users, k < datasets.size() ? datasets[k].c_str() : "?");
+    std::printf("  %-6s  %6.4f  %7.4f  %9.4f  %7.4f  (%u users of %s)\n",
+                absl::StrCat("[", k, "]").c_str(), m.hr10, m.ndcg10, m.recall20, m.ndcg20, m.users,
+                k < datasets.size() ? datasets[k].c_str() : "?");
   }
   std::fflush(stdout);
 }
 
 // Every user, and each data set's users apart.
-void Score(Result* r, const Scorer& scorer, const Split& split, const Interactions& data, int threads) {
-  r->by_dataset = EvaluateGroups(scorer, split, data.dataset_of_user, static_cast<int>(data.datasets.size()), threads);
+void Score(Result* r, const Scorer& scorer, const Split& split, const Interactions& data,
+           int threads) {
+  r->by_dataset = EvaluateGroups(scorer, split, data.dataset_of_user,
+                                 static_cast<int>(data.datasets.size()), threads);
   r->metrics = r->by_dataset.back();
 }
 
@@ -150,7 +157,8 @@ std::string UserItemsCsv(const Interactions& data, bool trained) {
   std::string out = "user_id,anime_id\n";
   for (size_t u = 0; u < data.num_users(); ++u) {
     for (size_t j = 0; j < data.items_of_user[u].size(); ++j) {
-      const bool is_trained = data.flags_of_user.empty() || (data.flags_of_user[u][j] & Interactions::kTrain);
+      const bool is_trained =
+          data.flags_of_user.empty() || (data.flags_of_user[u][j] & Interactions::kTrain);
       if (is_trained != trained) continue;
       absl::StrAppend(&out, data.user_ids[u], ",", data.item_ids[data.items_of_user[u][j]], "\n");
     }
@@ -175,11 +183,15 @@ absl::Status WriteOutputs(const std::string& out, const Interactions& data, cons
     st = WriteNpyFloat32(tmp("item_vectors.npy"), items->v.data(), items->rows, items->cols);
     // Query-side vectors only where they differ from the item vectors (MF's "self").
     if (st.ok() && queries->v != items->v) {
-      st = WriteNpyFloat32(tmp("item_query_vectors.npy"), queries->v.data(), queries->rows, queries->cols);
+      st = WriteNpyFloat32(tmp("item_query_vectors.npy"), queries->v.data(), queries->rows,
+                           queries->cols);
     }
-    if (st.ok()) st = WriteNpyInt64(tmp("item_ids.npy"), data.item_ids.data(), data.item_ids.size());
-    if (st.ok()) st = WriteNpyFloat32(tmp("user_vectors.npy"), users->v.data(), users->rows, users->cols);
-    if (st.ok()) st = WriteNpyInt64(tmp("user_ids.npy"), data.user_ids.data(), data.user_ids.size());
+    if (st.ok())
+      st = WriteNpyInt64(tmp("item_ids.npy"), data.item_ids.data(), data.item_ids.size());
+    if (st.ok())
+      st = WriteNpyFloat32(tmp("user_vectors.npy"), users->v.data(), users->rows, users->cols);
+    if (st.ok())
+      st = WriteNpyInt64(tmp("user_ids.npy"), data.user_ids.data(), data.user_ids.size());
     if (st.ok()) st = WriteStringToFile(tmp("user_items.csv"), UserItemsCsv(data, true));
     if (st.ok()) st = WriteStringToFile(tmp("user_listed.csv"), UserItemsCsv(data, false));
   }
@@ -200,63 +212,81 @@ int Fail(const absl::Status& st) {
 
 // The two queries that are not a known user, evaluated on the exported vectors
 // (models/ncf/serving_eval.h): printed, and returned for metrics.json.
-json EvaluateServing(const Tensor& items, const Tensor& queries, const Split& split, const Options& o) {
+json EvaluateServing(const Tensor& items, const Tensor& queries, const Split& split,
+                     const Options& o) {
   json out = {{"more_like_this", json::array()}, {"watch_list", json::array()}};
   const ItemKnnScorer knn(split, o.neighbours, o.eval_threads);
   std::printf("\nmore like this (held-out item ranked from a training item; %d per user):\n", 5);
-  std::printf("%-28s %9s %7s %8s %8s %7s %8s\n", "ranking", "Recall@20", "NDCG@20", "hub max", "hub p99",
-              "skew", "rare<5");
+  std::printf("%-28s %9s %7s %8s %8s %7s %8s\n", "ranking", "Recall@20", "NDCG@20", "hub max",
+              "hub p99", "skew", "rare<5");
   using M = VectorRankerOptions::Metric;
   struct Way {
     std::string name;
     std::unique_ptr<ItemRanker> ranker;
   };
   std::vector<Way> ways;
-  ways.push_back({"ip (served before)", std::make_unique<VectorRanker>(queries, split, VectorRankerOptions{M::kInnerProduct, 0, 0})});
-  ways.push_back({"cosine", std::make_unique<VectorRanker>(queries, split, VectorRankerOptions{M::kCosine, 0, 0})});
+  ways.push_back(
+      {"ip (served before)", std::make_unique<VectorRanker>(
+                                 queries, split, VectorRankerOptions{M::kInnerProduct, 0, 0})});
+  ways.push_back({"cosine", std::make_unique<VectorRanker>(queries, split,
+                                                           VectorRankerOptions{M::kCosine, 0, 0})});
   for (float shrink : {5.0f, 20.0f, 50.0f}) {
     ways.push_back({absl::StrCat("cosine, shrink ", shrink),
-                    std::make_unique<VectorRanker>(queries, split, VectorRankerOptions{M::kCosine, shrink, 0})});
+                    std::make_unique<VectorRanker>(queries, split,
+                                                   VectorRankerOptions{M::kCosine, shrink, 0})});
   }
   for (int support : {5, 20}) {
     ways.push_back({absl::StrCat("cosine, support >= ", support),
-                    std::make_unique<VectorRanker>(queries, split, VectorRankerOptions{M::kCosine, 0, support})});
+                    std::make_unique<VectorRanker>(queries, split,
+                                                   VectorRankerOptions{M::kCosine, 0, support})});
   }
   for (float shrink : {100.0f, 200.0f}) {
     ways.push_back({absl::StrCat("cosine, shrink ", shrink),
-                    std::make_unique<VectorRanker>(queries, split, VectorRankerOptions{M::kCosine, shrink, 0})});
+                    std::make_unique<VectorRanker>(queries, split,
+                                                   VectorRankerOptions{M::kCosine, shrink, 0})});
   }
-  ways.push_back({"ip, shrink 20", std::make_unique<VectorRanker>(queries, split, VectorRankerOptions{M::kInnerProduct, 20, 0})});
+  ways.push_back(
+      {"ip, shrink 20", std::make_unique<VectorRanker>(
+                            queries, split, VectorRankerOptions{M::kInnerProduct, 20, 0})});
   for (float beta : {0.5f, 0.75f}) {
     for (float shrink : {20.0f, 50.0f}) {
       ways.push_back({absl::StrCat("|q_j|^", beta, ", shrink ", shrink),
-                      std::make_unique<VectorRanker>(queries, split,
-                                                     VectorRankerOptions{M::kCosine, shrink, 0, beta})});
+                      std::make_unique<VectorRanker>(
+                          queries, split, VectorRankerOptions{M::kCosine, shrink, 0, beta})});
     }
   }
-  ways.push_back({absl::StrCat("item-kNN (", o.neighbours, ")"), std::make_unique<KnnRanker>(knn, split.num_items)});
+  ways.push_back({absl::StrCat("item-kNN (", o.neighbours, ")"),
+                  std::make_unique<KnnRanker>(knn, split.num_items)});
   for (const Way& w : ways) {
-    const MoreLikeThisMetrics m = EvaluateMoreLikeThis(*w.ranker, split, 5, o.train.seed, o.eval_threads);
+    const MoreLikeThisMetrics m =
+        EvaluateMoreLikeThis(*w.ranker, split, 5, o.train.seed, o.eval_threads);
     std::printf("%-28s %9.4f %7.4f %8.4f %8.4f %7.1f %8.4f\n", w.name.c_str(), m.recall20, m.ndcg20,
                 m.hub_max_share, m.hub_p99_share, m.hub_skewness, m.rare_share);
     std::fflush(stdout);
-    out["more_like_this"].push_back({{"ranking", w.name}, {"recall20", m.recall20}, {"ndcg20", m.ndcg20},
-                                     {"queries", m.queries}, {"hub_max_share", m.hub_max_share},
-                                     {"hub_p99_share", m.hub_p99_share}, {"hub_skewness", m.hub_skewness},
-                                     {"rare_share", m.rare_share}, {"top_hub_row", m.top_hub}});
+    out["more_like_this"].push_back({{"ranking", w.name},
+                                     {"recall20", m.recall20},
+                                     {"ndcg20", m.ndcg20},
+                                     {"queries", m.queries},
+                                     {"hub_max_share", m.hub_max_share},
+                                     {"hub_p99_share", m.hub_p99_share},
+                                     {"hub_skewness", m.hub_skewness},
+                                     {"rare_share", m.rare_share},
+                                     {"top_hub_row", m.top_hub}});
   }
   std::printf("\nwatch list (the user's training items as the query):\n");
   std::printf("%-28s  %6s  %7s  %9s  %7s\n", "query", "HR@10", "NDCG@10", "Recall@20", "NDCG@20");
   auto row = [&](const std::string& name, const Metrics& m, json extra) {
-    std::printf("%-28s  %6.4f  %7.4f  %9.4f  %7.4f\n", name.c_str(), m.hr10, m.ndcg10, m.recall20, m.ndcg20);
+    std::printf("%-28s  %6.4f  %7.4f  %9.4f  %7.4f\n", name.c_str(), m.hr10, m.ndcg10, m.recall20,
+                m.ndcg20);
     std::fflush(stdout);
     json j = {{"query", name}, {"metrics", MetricsJson(m)}};
     j.update(extra);
     out["watch_list"].push_back(j);
   };
-  row("mean of item vectors", Evaluate(WatchListScorer(items, queries, split), split, o.eval_threads),
+  row("mean of item vectors",
+      Evaluate(WatchListScorer(items, queries, split), split, o.eval_threads), json::object());
+  row(absl::StrCat("item-kNN (", o.neighbours, ")"), Evaluate(knn, split, o.eval_threads),
       json::object());
-  row(absl::StrCat("item-kNN (", o.neighbours, ")"), Evaluate(knn, split, o.eval_threads), json::object());
   for (float alpha : {0.0f, 0.001f, 0.01f}) {
     for (float lambda : {1.0f, 10.0f, 30.0f, 100.0f, 300.0f}) {
       FoldInParams fp{alpha, lambda};
@@ -270,15 +300,18 @@ json EvaluateServing(const Tensor& items, const Tensor& queries, const Split& sp
 
 // Watch lists of each length in --eval-lengths (serving_eval.h, TruncateLists): the
 // baselines and the served fold-in, with and without a prior, every data set apart.
-absl::StatusOr<json> EvaluateListLengths(const Tensor& items, const Tensor& queries, const Tensor& users,
-                                         const Split& split, const Interactions& data, const FoldInParams& fold_in,
+absl::StatusOr<json> EvaluateListLengths(const Tensor& items, const Tensor& queries,
+                                         const Tensor& users, const Split& split,
+                                         const Interactions& data, const FoldInParams& fold_in,
                                          const Options& o) {
   std::vector<int> lengths;
-  std::vector<std::pair<float, bool>> priors;  // weight, and whether it is divided by the list's length
+  std::vector<std::pair<float, bool>>
+      priors;  // weight, and whether it is divided by the list's length
   for (absl::string_view part : absl::StrSplit(o.eval_lengths, ',', absl::SkipWhitespace())) {
     int l;
     if (!absl::SimpleAtoi(part, &l) || l < 1) {
-      return absl::InvalidArgumentError(absl::StrCat("--eval-lengths takes integers >= 1, got '", part, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--eval-lengths takes integers >= 1, got '", part, "'"));
     }
     lengths.push_back(l);
   }
@@ -286,8 +319,9 @@ absl::StatusOr<json> EvaluateListLengths(const Tensor& items, const Tensor& quer
     const bool per_length = absl::ConsumeSuffix(&part, "/L");
     float mu;
     if (!absl::SimpleAtof(part, &mu) || mu < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--fold-in-priors takes weights >= 0, or MU/L (MU divided by the list's length), got '", part, "'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--fold-in-priors takes weights >= 0, or MU/L (MU divided by the list's length), got '",
+          part, "'"));
     }
     priors.push_back({mu, per_length});
   }
@@ -305,7 +339,9 @@ absl::StatusOr<json> EvaluateListLengths(const Tensor& items, const Tensor& quer
       Score(&r, scorer, lists, data, o.eval_threads);
       std::printf("L=%-3d ", length);
       PrintRow(r, data.datasets);
-      rows.push_back({{"name", name}, {"metrics", MetricsJson(r.metrics)}, {"by_dataset", ByDatasetJson(r, data)}});
+      rows.push_back({{"name", name},
+                      {"metrics", MetricsJson(r.metrics)},
+                      {"by_dataset", ByDatasetJson(r, data)}});
     };
     row("pop", pop);
     row("itemknn", ItemKnnListScorer(knn, lists, split.num_items));
@@ -322,47 +358,60 @@ absl::StatusOr<json> EvaluateListLengths(const Tensor& items, const Tensor& quer
 int Run(int argc, char** argv) {
   Options o;
   ArgParser p("simsearch-train-ncf", kUsage);
-  p.AddStringList("interactions", &o.interactions,
-                  "interactions CSV (user, item[, rating][, status]); repeat for several data sets:\n"
-                  "the k-th file's user ids get k * 1,000,000 added (kept apart), items are shared", "FILE");
+  p.AddStringList(
+      "interactions", &o.interactions,
+      "interactions CSV (user, item[, rating][, status]); repeat for several data sets:\n"
+      "the k-th file's user ids get k * 1,000,000 added (kept apart), items are shared",
+      "FILE");
   p.AddStringList("catalog", &o.catalogs,
                   "train only on anime these catalogue files name (what can be served: an anime\n"
-                  "without a title cannot be shown); repeatable. Default: every item", "FILE");
+                  "without a title cannot be shown); repeatable. Default: every item",
+                  "FILE");
   p.AddString("statuses", &o.statuses,
               "files with a MAL list status column: the statuses trained on (default 1,2,3:\n"
               "watching, completed, on hold). Other statuses (4 dropped, 6 plan to watch)\n"
-              "stay on the user's list: not trained on, not recommended back in evaluation", "S,S,...");
+              "stay on the user's list: not trained on, not recommended back in evaluation",
+              "S,S,...");
   p.AddString("view-statuses", &o.view_statuses,
               "of those, the statuses that are views, the only ones held out for testing\n"
-              "(default 1,2: watching, completed)", "S,S,...");
+              "(default 1,2: watching, completed)",
+              "S,S,...");
   p.AddString("eval-lengths", &o.eval_lengths,
               "with an exported model: also evaluate watch lists of these lengths (each\n"
               "evaluated user's list cut to L of their anime): popularity, item-kNN and the\n"
-              "fold-in with each --fold-in-priors weight, e.g. 1,3,5,10,20,50", "L,L,...");
+              "fold-in with each --fold-in-priors weight, e.g. 1,3,5,10,20,50",
+              "L,L,...");
   p.AddString("fold-in-priors", &o.fold_in_priors,
               "with --eval-lengths: fold-in pulled toward the mean user vector with these\n"
-              "weights (0: none; MU/L: MU divided by the list's length; default 0)", "MU,MU/L,...");
+              "weights (0: none; MU/L: MU divided by the list's length; default 0)",
+              "MU,MU/L,...");
   p.AddString("fold-in", &o.fold_in,
               "the exported model's watch lists are also evaluated folded in with these\n"
-              "alpha,lambda (default 0.001,100: what the demo's ncf collection serves)", "A,L");
-  p.AddDouble("min-rating", &o.min_rating, "keep only rows rated at least this (needs a rating column)");
+              "alpha,lambda (default 0.001,100: what the demo's ncf collection serves)",
+              "A,L");
+  p.AddDouble("min-rating", &o.min_rating,
+              "keep only rows rated at least this (needs a rating column)");
   p.AddString("model", &o.model, "pop, itemknn, mf, gmf, mlp, neumf or all (default mf)", "NAME");
   p.AddString("export", &o.export_model,
               "with --model all: which model's vectors to write (mf or gmf)", "NAME");
   p.AddString("item-queries", &o.item_queries,
               "query-side item vectors to export: self (a pseudo-user with the item's own\n"
               "embedding), viewers (mean vector of the item's viewers) or lift (viewers\n"
-              "minus all users) (default self; all three are evaluated, docs/MODELS.md)", "KIND");
+              "minus all users) (default self; all three are evaluated, docs/MODELS.md)",
+              "KIND");
   p.AddInt("factors", &o.factors, "MF/GMF embedding size (default 64)");
-  p.AddString("layers", &o.layers_text, "MLP tower widths; the first is the user + item\n"
-                                        "embedding size (default 64,32,16,8)", "N,N,...");
+  p.AddString("layers", &o.layers_text,
+              "MLP tower widths; the first is the user + item\n"
+              "embedding size (default 64,32,16,8)",
+              "N,N,...");
   p.AddBool("item-bias", &o.item_bias, "MF: learn a per-item bias too (off: a pure dot product)");
   p.AddBool("pretrain", &o.pretrain, "NeuMF: start from trained GMF and MLP models");
   p.AddInt("epochs", &o.train.epochs, "passes over the training pairs (default 20)");
   p.AddInt("batch", &o.train.batch_size, "mini-batch size (default 256)");
   p.AddDouble("lr", &o.lr, "Adam learning rate (default 0.001)");
   p.AddDouble("l2", &o.l2, "L2 regularisation weight (default 0)");
-  p.AddInt("negatives", &o.train.negatives, "sampled unobserved items per observed pair (default 4)");
+  p.AddInt("negatives", &o.train.negatives,
+           "sampled unobserved items per observed pair (default 4)");
   p.AddInt("neighbours", &o.neighbours, "itemknn: neighbours kept per item (default 200)");
   p.AddBool("eval-serving", &o.eval_serving,
             "with an exported model: also evaluate \"more like this\" (ip, cosine, shrinkage,\n"
@@ -389,7 +438,8 @@ int Run(int argc, char** argv) {
   std::vector<int> layers;
   for (absl::string_view part : absl::StrSplit(o.layers_text, ',', absl::SkipWhitespace())) {
     int w;
-    if (!absl::SimpleAtoi(part, &w)) return Fail(absl::InvalidArgumentError("--layers takes integers, e.g. 64,32,16,8"));
+    if (!absl::SimpleAtoi(part, &w))
+      return Fail(absl::InvalidArgumentError("--layers takes integers, e.g. 64,32,16,8"));
     layers.push_back(w);
   }
   const std::vector<std::string> all = {"pop", "itemknn", "mf", "gmf", "mlp", "neumf"};
@@ -402,18 +452,20 @@ int Run(int argc, char** argv) {
     return Fail(absl::InvalidArgumentError(absl::StrCat("unknown --model '", o.model, "'; use ",
                                                         absl::StrJoin(all, ", "), " or all")));
   }
-  std::string export_model = o.export_model.empty() && (o.model == "mf" || o.model == "gmf")
-                                 ? o.model : o.export_model;
+  std::string export_model =
+      o.export_model.empty() && (o.model == "mf" || o.model == "gmf") ? o.model : o.export_model;
   if (!export_model.empty() && export_model != "mf" && export_model != "gmf") {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        "--export ", export_model, ": only mf and gmf scores are dot products an inner-product "
-        "index serves exactly")));
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--export ", export_model,
+                     ": only mf and gmf scores are dot products an inner-product "
+                     "index serves exactly")));
   }
   if (!export_model.empty() && std::find(run.begin(), run.end(), export_model) == run.end()) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat("--export ", export_model, " is not trained by --model ", o.model)));
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--export ", export_model, " is not trained by --model ", o.model)));
   }
-  if (o.train.epochs < 1 || o.train.batch_size < 1 || o.train.negatives < 1 || o.train.threads < 1 ||
-      o.lr <= 0 || o.l2 < 0) {
+  if (o.train.epochs < 1 || o.train.batch_size < 1 || o.train.negatives < 1 ||
+      o.train.threads < 1 || o.lr <= 0 || o.l2 < 0) {
     return Fail(absl::InvalidArgumentError(
         "--epochs, --batch, --negatives and --threads must be >= 1, --lr > 0, --l2 >= 0"));
   }
@@ -429,10 +481,10 @@ int Run(int argc, char** argv) {
   FoldInParams fold_in;
   {
     std::vector<absl::string_view> parts = absl::StrSplit(o.fold_in, ',');
-    if (parts.size() != 2 || !absl::SimpleAtof(parts[0], &fold_in.alpha) || !absl::SimpleAtof(parts[1], &fold_in.lambda) ||
-        fold_in.alpha < 0 || fold_in.lambda <= 0) {
-      return Fail(absl::InvalidArgumentError(absl::StrCat("--fold-in takes ALPHA,LAMBDA (alpha >= 0, lambda > 0), got '",
-                                                          o.fold_in, "'")));
+    if (parts.size() != 2 || !absl::SimpleAtof(parts[0], &fold_in.alpha) ||
+        !absl::SimpleAtof(parts[1], &fold_in.lambda) || fold_in.alpha < 0 || fold_in.lambda <= 0) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "--fold-in takes ALPHA,LAMBDA (alpha >= 0, lambda > 0), got '", o.fold_in, "'")));
     }
   }
   std::vector<int64_t> known;
@@ -453,7 +505,9 @@ int Run(int argc, char** argv) {
   // Serving wants every pair trained on; evaluation holds one view per user out.
   const Split split = o.train_on_all ? TrainOnAll(*data) : LeaveOneOut(*data, o.train.seed);
   if (o.train_on_all) {
-    std::fprintf(stderr, "[ncf] --train-on-all: every pair is trained on; nothing is held out, so nothing is evaluated\n");
+    std::fprintf(stderr,
+                 "[ncf] --train-on-all: every pair is trained on; nothing is held out, so nothing "
+                 "is evaluated\n");
   }
   std::fprintf(stderr,
                "[ncf] %s: %zu users, %zu items, %llu interactions (%llu rows, %llu duplicates); "
@@ -480,7 +534,8 @@ int Run(int argc, char** argv) {
         scorer = std::make_unique<ItemKnnScorer>(split, o.neighbours, o.eval_threads);
         r.details["neighbours"] = o.neighbours;
       }
-      r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      r.train_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       Score(&r, *scorer, split, *data, o.eval_threads);
     } else {
       ModelConfig mc;
@@ -512,11 +567,16 @@ int Run(int argc, char** argv) {
       r.train_seconds = tr.seconds + pre_seconds;
       Score(&r, ModelScorer(*model), split, *data, o.eval_threads);
       r.details["config"] = {{"factors", mc.factors}, {"layers", mc.layers}};
-      r.details["train"] = {{"epochs", o.train.epochs}, {"batch", o.train.batch_size},
-                            {"lr", o.lr}, {"l2", o.l2}, {"negatives", o.train.negatives},
-                            {"threads", o.train.threads}, {"seconds", tr.seconds},
+      r.details["train"] = {{"epochs", o.train.epochs},
+                            {"batch", o.train.batch_size},
+                            {"lr", o.lr},
+                            {"l2", o.l2},
+                            {"negatives", o.train.negatives},
+                            {"threads", o.train.threads},
+                            {"seconds", tr.seconds},
                             {"pretrain_seconds", pre_seconds},
-                            {"samples", tr.samples}, {"samples_per_second", tr.samples_per_second},
+                            {"samples", tr.samples},
+                            {"samples_per_second", tr.samples_per_second},
                             {"epoch_loss", tr.epoch_loss}};
       if (name == "gmf") gmf = *model;
       if (name == "mlp") mlp = *model;
@@ -549,7 +609,9 @@ int Run(int argc, char** argv) {
     fi.name = absl::StrCat(export_model, "/fold");
     Score(&fi, FoldInScorer(items, queries, split, fold_in), split, *data, o.eval_threads);
     PrintRow(fi, data->datasets);
-    watch_list["fold_in"] = {{"alpha", fold_in.alpha}, {"lambda", fold_in.lambda}, {"metrics", MetricsJson(fi.metrics)},
+    watch_list["fold_in"] = {{"alpha", fold_in.alpha},
+                             {"lambda", fold_in.lambda},
+                             {"metrics", MetricsJson(fi.metrics)},
                              {"by_dataset", ByDatasetJson(fi, *data)}};
   }
   json serving = nullptr;
@@ -563,23 +625,35 @@ int Run(int argc, char** argv) {
 
   json models = json::array();
   for (const Result& r : results) {
-    json j = {{"name", r.name}, {"metrics", MetricsJson(r.metrics)}, {"by_dataset", ByDatasetJson(r, *data)},
+    json j = {{"name", r.name},
+              {"metrics", MetricsJson(r.metrics)},
+              {"by_dataset", ByDatasetJson(r, *data)},
               {"train_seconds", r.train_seconds}};
     j.update(r.details);
     models.push_back(j);
   }
   json metrics = {
-      {"data", {{"interactions", o.interactions}, {"users", data->num_users()},
-                {"items", data->num_items()}, {"pairs", data->num_interactions()},
-                {"trained_pairs", data->num_trained()},
-                {"rows_read", data->rows_read}, {"rows_by_status", data->rows_by_status},
-                {"catalogs", o.catalogs}, {"rows_unknown_item", data->rows_unknown_item},
-                {"statuses", *statuses}, {"view_statuses", *views},
-                {"min_rating", p.was_set("min-rating") ? json(o.min_rating) : json(nullptr)}}},
-      {"split", {{"protocol", o.train_on_all ? "none: every pair trained on (--train-on-all)"
-                                             : "leave-one-out, one random held-out view per user with >= 2 items"},
-                 {"seed", o.train.seed}, {"test_users", split.num_test_users()},
-                 {"sampled_negatives", 99}, {"training_pairs", split.num_train()}}},
+      {"data",
+       {{"interactions", o.interactions},
+        {"users", data->num_users()},
+        {"items", data->num_items()},
+        {"pairs", data->num_interactions()},
+        {"trained_pairs", data->num_trained()},
+        {"rows_read", data->rows_read},
+        {"rows_by_status", data->rows_by_status},
+        {"catalogs", o.catalogs},
+        {"rows_unknown_item", data->rows_unknown_item},
+        {"statuses", *statuses},
+        {"view_statuses", *views},
+        {"min_rating", p.was_set("min-rating") ? json(o.min_rating) : json(nullptr)}}},
+      {"split",
+       {{"protocol", o.train_on_all
+                         ? "none: every pair trained on (--train-on-all)"
+                         : "leave-one-out, one random held-out view per user with >= 2 items"},
+        {"seed", o.train.seed},
+        {"test_users", split.num_test_users()},
+        {"sampled_negatives", 99},
+        {"training_pairs", split.num_train()}}},
       {"models", models},
       {"exported", export_model.empty() ? json(nullptr) : json(export_model)},
       {"item_queries", o.item_queries},
@@ -600,4 +674,6 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace simsearch::ncf
 
-int main(int argc, char** argv) { return simsearch::ncf::Run(argc, argv); }
+int main(int argc, char** argv) {
+  return simsearch::ncf::Run(argc, argv);
+}

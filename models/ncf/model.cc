@@ -17,11 +17,14 @@ void Normal(Tensor* t, float std, std::mt19937_64* rng) {
 
 // Numerically stable BCE with logits: log(1 + e^x) - y x.
 float Bce(float logit, float label) {
-  const float softplus = logit > 0 ? logit + std::log1p(std::exp(-logit)) : std::log1p(std::exp(logit));
+  const float softplus =
+      logit > 0 ? logit + std::log1p(std::exp(-logit)) : std::log1p(std::exp(logit));
   return softplus - label * logit;
 }
 
-float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+float Sigmoid(float x) {
+  return 1.0f / (1.0f + std::exp(-x));
+}
 
 void AddTensor(const Tensor& src, Tensor* dst) {
   for (size_t k = 0; k < src.v.size(); ++k) dst->v[k] += src.v[k];
@@ -111,15 +114,16 @@ void Grads::Add(const Grads& o) {
   AddTensor(o.b0, &b0);
 }
 
-absl::StatusOr<NcfModel> NcfModel::Create(const ModelConfig& config, uint32_t users,
-                                          uint32_t items, uint64_t seed) {
+absl::StatusOr<NcfModel> NcfModel::Create(const ModelConfig& config, uint32_t users, uint32_t items,
+                                          uint64_t seed) {
   NcfModel m;
   m.config_ = config;
   m.users_ = users;
   m.items_ = items;
   if (users == 0 || items == 0) return absl::InvalidArgumentError("no users or no items to model");
   if (m.has_gmf() && (config.factors < 1 || config.factors > 4096)) {
-    return absl::InvalidArgumentError(absl::StrCat("factors must be 1..4096, got ", config.factors));
+    return absl::InvalidArgumentError(
+        absl::StrCat("factors must be 1..4096, got ", config.factors));
   }
   if (m.has_mlp()) {
     if (config.layers.size() < 2 || config.layers[0] % 2 != 0) {
@@ -191,7 +195,8 @@ namespace {
 // run-time checks the cheap vectoriser will not add).
 using Vec = Eigen::Map<Eigen::VectorXf>;
 using ConstVec = Eigen::Map<const Eigen::VectorXf>;
-using ConstRowMajor = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+using ConstRowMajor =
+    Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
 using RowMajor = Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
 
 }  // namespace
@@ -200,7 +205,8 @@ void NcfModel::Forward(uint32_t u, uint32_t i, Workspace* ws) const {
   const int k = gmf_size();
   ws->out.resize(static_cast<size_t>(p_.h.cols));
   if (has_gmf()) {
-    Vec(ws->out.data(), k) = ConstVec(p_.user_gmf.row(u), k).cwiseProduct(ConstVec(p_.item_gmf.row(i), k));
+    Vec(ws->out.data(), k) =
+        ConstVec(p_.user_gmf.row(u), k).cwiseProduct(ConstVec(p_.item_gmf.row(i), k));
   }
   if (has_mlp()) {
     const auto& layers = config_.layers;
@@ -214,7 +220,8 @@ void NcfModel::Forward(uint32_t u, uint32_t i, Workspace* ws) const {
       FloatBuffer& y = ws->act[l + 1];
       y.resize(static_cast<size_t>(w.rows));
       Vec out(y.data(), w.rows);
-      out.noalias() = ConstRowMajor(w.v.data(), w.rows, w.cols) * ConstVec(ws->act[l].data(), w.cols);
+      out.noalias() =
+          ConstRowMajor(w.v.data(), w.rows, w.cols) * ConstVec(ws->act[l].data(), w.cols);
       out = (out + ConstVec(p_.biases[l].v.data(), w.rows)).cwiseMax(0.0f);  // ReLU
     }
     std::memcpy(ws->out.data() + k, ws->act.back().data(), sizeof(float) * layers.back());
@@ -223,7 +230,8 @@ void NcfModel::Forward(uint32_t u, uint32_t i, Workspace* ws) const {
 
 float NcfModel::Logit(uint32_t u, uint32_t i, Workspace* ws) const {
   Forward(u, i, ws);
-  float s = p_.b0.v[0] + ConstVec(p_.h.v.data(), p_.h.cols).dot(ConstVec(ws->out.data(), p_.h.cols));
+  float s =
+      p_.b0.v[0] + ConstVec(p_.h.v.data(), p_.h.cols).dot(ConstVec(ws->out.data(), p_.h.cols));
   if (has_item_bias()) s += p_.item_bias.v[i];
   return s;
 }
@@ -265,7 +273,8 @@ float NcfModel::Accumulate(uint32_t u, uint32_t i, float label, float scale, flo
       Vec(g->biases[l - 1].v.data(), w.rows) += d;
       RowMajor(g->weights[l - 1].v.data(), w.rows, w.cols).noalias() += d * x.transpose();
       ws->next_delta.resize(static_cast<size_t>(w.cols));
-      Vec(ws->next_delta.data(), w.cols).noalias() = ConstRowMajor(w.v.data(), w.rows, w.cols).transpose() * d;
+      Vec(ws->next_delta.data(), w.cols).noalias() =
+          ConstRowMajor(w.v.data(), w.rows, w.cols).transpose() * d;
       std::swap(ws->delta, ws->next_delta);
     }
     const int half = layers[0] / 2;
@@ -278,7 +287,8 @@ float NcfModel::Accumulate(uint32_t u, uint32_t i, float label, float scale, flo
 
 void NcfModel::AddDenseL2(float l2, Grads* g) const {
   for (size_t l = 0; l < p_.weights.size(); ++l) {
-    for (size_t k = 0; k < p_.weights[l].v.size(); ++k) g->weights[l].v[k] += l2 * p_.weights[l].v[k];
+    for (size_t k = 0; k < p_.weights[l].v.size(); ++k)
+      g->weights[l].v[k] += l2 * p_.weights[l].v[k];
     for (size_t k = 0; k < p_.biases[l].v.size(); ++k) g->biases[l].v[k] += l2 * p_.biases[l].v[k];
   }
   if (h_trainable()) {
@@ -302,11 +312,13 @@ double NcfModel::DenseSquaredNorm() const {
 }
 
 absl::Status NcfModel::InitFromPretrained(const NcfModel& gmf, const NcfModel& mlp, float alpha) {
-  if (kind() != ModelKind::kNeuMF || gmf.kind() != ModelKind::kGMF || mlp.kind() != ModelKind::kMLP) {
+  if (kind() != ModelKind::kNeuMF || gmf.kind() != ModelKind::kGMF ||
+      mlp.kind() != ModelKind::kMLP) {
     return absl::InvalidArgumentError("pretraining initialises NeuMF from a GMF and an MLP model");
   }
   if (gmf.config_.factors != config_.factors || mlp.config_.layers != config_.layers ||
-      gmf.users_ != users_ || mlp.users_ != users_ || gmf.items_ != items_ || mlp.items_ != items_) {
+      gmf.users_ != users_ || mlp.users_ != users_ || gmf.items_ != items_ ||
+      mlp.items_ != items_) {
     return absl::InvalidArgumentError("pretrained GMF/MLP shapes do not match the NeuMF model");
   }
   p_.user_gmf = gmf.p_.user_gmf;
@@ -376,7 +388,8 @@ absl::Status NcfModel::ExportSelfQueries(Tensor* queries) const {
 Tensor ViewerMeanQueries(const Tensor& users, const std::vector<std::vector<uint32_t>>& train,
                          uint32_t num_items, bool lift) {
   const int d = users.cols;
-  std::vector<double> sum(static_cast<size_t>(num_items) * d, 0.0), all(static_cast<size_t>(d), 0.0);
+  std::vector<double> sum(static_cast<size_t>(num_items) * d, 0.0),
+      all(static_cast<size_t>(d), 0.0);
   std::vector<uint32_t> viewers(num_items, 0);
   for (uint32_t u = 0; u < train.size(); ++u) {
     const float* pu = users.row(u);
@@ -391,9 +404,10 @@ Tensor ViewerMeanQueries(const Tensor& users, const std::vector<std::vector<uint
     for (int c = 0; c < d; ++c) {
       const double mean_all = all[c] / static_cast<double>(std::max<size_t>(train.size(), 1));
       const double base = lift ? mean_all : 0.0;
-      q.row(i)[c] = viewers[i] > 0
-                        ? static_cast<float>(sum[static_cast<size_t>(i) * d + c] / viewers[i] - base)
-                        : static_cast<float>(mean_all - base);
+      q.row(i)[c] =
+          viewers[i] > 0
+              ? static_cast<float>(sum[static_cast<size_t>(i) * d + c] / viewers[i] - base)
+              : static_cast<float>(mean_all - base);
     }
   }
   return q;

@@ -49,7 +49,9 @@ struct CacheAlignedAllocator {
   T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlignment)); }
   void deallocate(T* p, size_t n) { ::operator delete(p, n * sizeof(T), kAlignment); }
   template <typename U>
-  bool operator==(const CacheAlignedAllocator<U>&) const { return true; }
+  bool operator==(const CacheAlignedAllocator<U>&) const {
+    return true;
+  }
 };
 using FloatBuffer = std::vector<float, CacheAlignedAllocator<float>>;
 
@@ -69,24 +71,24 @@ struct Tensor {
 // (so merging is deterministic). `slot` maps a table row to its place in `data`.
 struct SparseRows {
   int cols = 0;
-  std::vector<int32_t> slot;   // one entry per table row; -1: untouched
+  std::vector<int32_t> slot;  // one entry per table row; -1: untouched
   std::vector<uint32_t> rows;
   FloatBuffer data;
   void Init(int table_rows, int table_cols);
-  float* Get(uint32_t row);  // zero-initialised on first use
+  float* Get(uint32_t row);               // zero-initialised on first use
   const float* Find(uint32_t row) const;  // nullptr if untouched
   void Clear();
   void Add(const SparseRows& other);
 };
 
 struct Params {
-  Tensor user_gmf, item_gmf;     // MF, GMF, NeuMF
-  Tensor user_mlp, item_mlp;     // MLP, NeuMF: each layers[0]/2 wide
-  std::vector<Tensor> weights;   // MLP layer l: layers[l+1] x layers[l]
-  std::vector<Tensor> biases;    // 1 x layers[l+1]
-  Tensor h;                      // 1 x (GMF part + last MLP layer)
-  Tensor item_bias;              // MF: items x 1
-  Tensor b0;                     // 1 x 1
+  Tensor user_gmf, item_gmf;    // MF, GMF, NeuMF
+  Tensor user_mlp, item_mlp;    // MLP, NeuMF: each layers[0]/2 wide
+  std::vector<Tensor> weights;  // MLP layer l: layers[l+1] x layers[l]
+  std::vector<Tensor> biases;   // 1 x layers[l+1]
+  Tensor h;                     // 1 x (GMF part + last MLP layer)
+  Tensor item_bias;             // MF: items x 1
+  Tensor b0;                    // 1 x 1
 };
 
 struct Grads {
@@ -116,8 +118,8 @@ Tensor ViewerMeanQueries(const Tensor& users, const std::vector<std::vector<uint
 
 class NcfModel {
  public:
-  static absl::StatusOr<NcfModel> Create(const ModelConfig& config, uint32_t users,
-                                         uint32_t items, uint64_t seed);
+  static absl::StatusOr<NcfModel> Create(const ModelConfig& config, uint32_t users, uint32_t items,
+                                         uint64_t seed);
 
   const ModelConfig& config() const { return config_; }
   ModelKind kind() const { return config_.kind; }

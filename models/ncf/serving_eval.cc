@@ -23,7 +23,8 @@ std::vector<uint32_t> Viewers(const Split& split) {
 
 void Scores(const Tensor& x, const float* q, float* out) {
   Eigen::Map<const RowMatrix> m(x.v.data(), x.rows, x.cols);
-  Eigen::Map<Eigen::VectorXf>(out, x.rows).noalias() = m * Eigen::Map<const Eigen::VectorXf>(q, x.cols);
+  Eigen::Map<Eigen::VectorXf>(out, x.rows).noalias() =
+      m * Eigen::Map<const Eigen::VectorXf>(q, x.cols);
 }
 
 }  // namespace
@@ -80,7 +81,8 @@ MoreLikeThisMetrics EvaluateMoreLikeThis(const ItemRanker& ranker, const Split& 
     if (split.test_item[u] < 0) continue;
     std::vector<uint32_t> items = split.train[u];
     std::shuffle(items.begin(), items.end(), rng);
-    for (size_t k = 0; k < items.size() && k < static_cast<size_t>(per_user); ++k) queries.emplace_back(u, items[k]);
+    for (size_t k = 0; k < items.size() && k < static_cast<size_t>(per_user); ++k)
+      queries.emplace_back(u, items[k]);
   }
   std::vector<double> hit(queries.size()), ndcg(queries.size());
   std::vector<uint32_t> occurrences(n_items, 0);
@@ -113,8 +115,9 @@ MoreLikeThisMetrics EvaluateMoreLikeThis(const ItemRanker& ranker, const Split& 
       ranker.Similar(i, s.data());
       s[i] = -std::numeric_limits<float>::infinity();
       for (uint32_t j = 0; j < n_items; ++j) order[j] = j;
-      std::partial_sort(order.begin(), order.begin() + std::min<uint32_t>(10, n_items), order.end(),
-                        [&](uint32_t a, uint32_t b) { return s[a] > s[b] || (s[a] == s[b] && a < b); });
+      std::partial_sort(
+          order.begin(), order.begin() + std::min<uint32_t>(10, n_items), order.end(),
+          [&](uint32_t a, uint32_t b) { return s[a] > s[b] || (s[a] == s[b] && a < b); });
       for (uint32_t k = 0; k < 10 && k < n_items; ++k) {
         if (s[order[k]] == -std::numeric_limits<float>::infinity()) break;
         ++local_occ[order[k]];
@@ -143,7 +146,8 @@ MoreLikeThisMetrics EvaluateMoreLikeThis(const ItemRanker& ranker, const Split& 
   std::vector<uint32_t> sorted = occurrences;
   std::sort(sorted.begin(), sorted.end());
   const double lists = n_items;
-  m.top_hub = static_cast<uint32_t>(std::max_element(occurrences.begin(), occurrences.end()) - occurrences.begin());
+  m.top_hub = static_cast<uint32_t>(std::max_element(occurrences.begin(), occurrences.end()) -
+                                    occurrences.begin());
   m.hub_max_share = sorted.back() / lists;
   m.hub_p99_share = sorted[static_cast<size_t>(0.99 * (sorted.size() - 1))] / lists;
   double mean = 0;
@@ -161,11 +165,15 @@ MoreLikeThisMetrics EvaluateMoreLikeThis(const ItemRanker& ranker, const Split& 
   return m;
 }
 
-FoldInScorer::FoldInScorer(const Tensor& items, const Tensor& queries, const Split& split, FoldInParams params,
-                           std::vector<float> prior, float prior_weight)
-    : items_(items), queries_(queries), split_(split), params_(params),
+FoldInScorer::FoldInScorer(const Tensor& items, const Tensor& queries, const Split& split,
+                           FoldInParams params, std::vector<float> prior, float prior_weight)
+    : items_(items),
+      queries_(queries),
+      split_(split),
+      params_(params),
       gram_(GramMatrix(queries.v.data(), static_cast<uint64_t>(queries.rows), queries.cols)),
-      prior_(std::move(prior)), prior_weight_(prior_weight) {}
+      prior_(std::move(prior)),
+      prior_weight_(prior_weight) {}
 
 void FoldInScorer::Query(uint32_t user, std::vector<float>* p) const {
   const auto& train = split_.train[user];
@@ -203,7 +211,8 @@ std::vector<float> MeanRow(const Tensor& users) {
     for (int c = 0; c < users.cols; ++c) sum[static_cast<size_t>(c)] += v[c];
   }
   std::vector<float> out(sum.size());
-  for (size_t c = 0; c < sum.size(); ++c) out[c] = static_cast<float>(sum[c] / std::max(1, users.rows));
+  for (size_t c = 0; c < sum.size(); ++c)
+    out[c] = static_cast<float>(sum[c] / std::max(1, users.rows));
   return out;
 }
 

@@ -55,7 +55,7 @@ class VectorRanker final : public ItemRanker {
   void Similar(uint32_t i, float* out) const override;
 
  private:
-  Tensor unit_;  // rows as ranked (unit length for cosine)
+  Tensor unit_;                // rows as ranked (unit length for cosine)
   std::vector<float> weight_;  // per candidate: shrinkage factor, or -1 for dropped
   VectorRankerOptions options_;
 };
@@ -74,11 +74,11 @@ class KnnRanker final : public ItemRanker {
 struct MoreLikeThisMetrics {
   double recall20 = 0, ndcg20 = 0;
   uint64_t queries = 0;
-  double hub_max_share = 0;   // of the top-10 lists, the most frequent neighbour's share
-  double hub_p99_share = 0;   // 99th percentile of the items' shares
-  double hub_skewness = 0;    // of the k-occurrence (N10) distribution
-  double rare_share = 0;      // neighbour slots taken by items with < 5 viewers
-  uint32_t top_hub = 0;       // the most frequent neighbour
+  double hub_max_share = 0;  // of the top-10 lists, the most frequent neighbour's share
+  double hub_p99_share = 0;  // 99th percentile of the items' shares
+  double hub_skewness = 0;   // of the k-occurrence (N10) distribution
+  double rare_share = 0;     // neighbour slots taken by items with < 5 viewers
+  uint32_t top_hub = 0;      // the most frequent neighbour
 };
 
 MoreLikeThisMetrics EvaluateMoreLikeThis(const ItemRanker& ranker, const Split& split, int per_user,

@@ -9,9 +9,9 @@ namespace simsearch::ncf {
 
 absl::Status CheckTrainable(const Interactions& data, const std::string& origin) {
   if (data.num_users() < 2) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        origin, ": only one user (", data.user_ids.empty() ? 0 : data.user_ids[0],
-        "); collaborative filtering needs at least two users"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(origin, ": only one user (", data.user_ids.empty() ? 0 : data.user_ids[0],
+                     "); collaborative filtering needs at least two users"));
   }
   if (data.num_items() < 2) {
     return absl::InvalidArgumentError(absl::StrCat(origin, ": only one item; nothing to rank"));
@@ -48,7 +48,8 @@ Split LeaveOneOut(const Interactions& data, uint64_t seed, int negatives) {
   std::mt19937_64 rng(seed);
   for (uint32_t u = 0; u < s.num_users; ++u) {
     const auto& items = data.items_of_user[u];
-    const std::vector<uint8_t>* flags = u < data.flags_of_user.size() ? &data.flags_of_user[u] : nullptr;
+    const std::vector<uint8_t>* flags =
+        u < data.flags_of_user.size() ? &data.flags_of_user[u] : nullptr;
     auto has = [&](size_t j, uint8_t bit) { return flags == nullptr || ((*flags)[j] & bit) != 0; };
     s.listed[u] = items;
     for (size_t j = 0; j < items.size(); ++j) {
@@ -66,7 +67,8 @@ Split LeaveOneOut(const Interactions& data, uint64_t seed, int negatives) {
     const uint32_t test = items[pick];
     auto trained = std::lower_bound(s.train[u].begin(), s.train[u].end(), test);
     const bool was_trained = trained != s.train[u].end() && *trained == test;
-    if (s.train[u].size() - (was_trained ? 1 : 0) == 0) continue;  // nothing left to learn the user from
+    if (s.train[u].size() - (was_trained ? 1 : 0) == 0)
+      continue;  // nothing left to learn the user from
     if (was_trained) s.train[u].erase(trained);
     s.listed[u].erase(std::lower_bound(s.listed[u].begin(), s.listed[u].end(), test));
     s.test_item[u] = static_cast<int32_t>(test);

@@ -13,12 +13,12 @@ namespace simsearch::ncf {
 struct Split {
   uint32_t num_users = 0;
   uint32_t num_items = 0;
-  std::vector<std::vector<uint32_t>> train;          // per user, sorted: what is trained on
+  std::vector<std::vector<uint32_t>> train;  // per user, sorted: what is trained on
   // Per user, sorted: every item on the user's list but the held-out one (train, plus
   // the only-listed: dropped, plan to watch). Evaluation never ranks these.
   std::vector<std::vector<uint32_t>> listed;
-  std::vector<int32_t> test_item;                    // per user; -1: not evaluated
-  std::vector<std::vector<uint32_t>> test_negatives; // per evaluated user: items never seen
+  std::vector<int32_t> test_item;                     // per user; -1: not evaluated
+  std::vector<std::vector<uint32_t>> test_negatives;  // per evaluated user: items never seen
   uint64_t seed = 0;
 
   uint64_t num_train() const;
@@ -33,9 +33,9 @@ absl::Status CheckTrainable(const Interactions& data, const std::string& origin)
 // Holds out one item per user chosen uniformly at random among the user's views (the
 // data has no timestamps; Interactions::flags_of_user), for users with at least two
 // items, one view and something left to train on; other users keep their items in
-// training and are not evaluated. Only-listed items are never trained on. For each evaluated user, `negatives` items are drawn
-// uniformly, without replacement, from the items the user never interacted with (in
-// training or test). Deterministic for a seed.
+// training and are not evaluated. Only-listed items are never trained on. For each evaluated user,
+// `negatives` items are drawn uniformly, without replacement, from the items the user never
+// interacted with (in training or test). Deterministic for a seed.
 Split LeaveOneOut(const Interactions& data, uint64_t seed, int negatives = 99);
 
 // Every trained pair in training and no user held out: for a model trained to serve,

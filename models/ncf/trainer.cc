@@ -10,7 +10,6 @@
 #include <random>
 #include <thread>
 
-
 namespace simsearch::ncf {
 namespace {
 
@@ -272,10 +271,10 @@ void WatchListScorer::ScoreAll(uint32_t user, float* out) const {
 }
 
 struct ModelScorer::Cache {
-  RowMatrix item_gmf;     // items x k (h folded in for GMF/NeuMF: q (*) h_gmf)
+  RowMatrix item_gmf;  // items x k (h folded in for GMF/NeuMF: q (*) h_gmf)
   Eigen::VectorXf item_bias;
-  RowMatrix item_first;   // items x h1: W1 applied to the item half of the MLP input
-  RowMatrix w1_user;      // h1 x half
+  RowMatrix item_first;            // items x h1: W1 applied to the item half of the MLP input
+  RowMatrix w1_user;               // h1 x half
   std::vector<RowMatrix> w;        // layers 2.. : out x in
   std::vector<Eigen::VectorXf> b;  // all layers' biases
   Eigen::VectorXf h_mlp;
@@ -303,7 +302,8 @@ ModelScorer::ModelScorer(const NcfModel& model) : model_(model), cache_(std::mak
         cache_->w.push_back(Eigen::Map<const RowMatrix>(p.weights[l].v.data(), p.weights[l].rows,
                                                         p.weights[l].cols));
       }
-      cache_->b.push_back(Eigen::Map<const Eigen::VectorXf>(p.biases[l].v.data(), p.biases[l].cols));
+      cache_->b.push_back(
+          Eigen::Map<const Eigen::VectorXf>(p.biases[l].v.data(), p.biases[l].cols));
     }
     cache_->h_mlp = Eigen::Map<const Eigen::VectorXf>(p.h.v.data() + k, p.h.cols - k);
   }

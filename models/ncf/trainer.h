@@ -18,21 +18,21 @@ struct TrainOptions {
   int epochs = 20;
   int batch_size = 256;
   float learning_rate = 0.001f;
-  float l2 = 0.0f;             // see NcfModel::Accumulate and AddDenseL2
-  int negatives = 4;           // sampled unobserved items per observed pair
-  int threads = 2;             // 1: deterministic; >= 2: Hogwild-style, the threads take
-                               // batches and update the parameters without locks, and
-                               // the next epoch's samples are drawn ahead (Train)
-  uint64_t seed = 42;          // sampling and shuffling (with the epoch)
+  float l2 = 0.0f;     // see NcfModel::Accumulate and AddDenseL2
+  int negatives = 4;   // sampled unobserved items per observed pair
+  int threads = 2;     // 1: deterministic; >= 2: Hogwild-style, the threads take
+                       // batches and update the parameters without locks, and
+                       // the next epoch's samples are drawn ahead (Train)
+  uint64_t seed = 42;  // sampling and shuffling (with the epoch)
 };
 
 struct EpochReport {
-  int epoch = 0;               // 1-based
+  int epoch = 0;  // 1-based
   int epochs = 0;
-  double fraction = 0;         // of this epoch done
-  double loss = 0;             // mean BCE so far this epoch
+  double fraction = 0;  // of this epoch done
+  double loss = 0;      // mean BCE so far this epoch
   double samples_per_second = 0;
-  double eta_seconds = 0;      // whole run
+  double eta_seconds = 0;  // whole run
 };
 
 struct TrainReport {

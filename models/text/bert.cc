@@ -55,7 +55,9 @@ void Normalize(const LayerNorm& ln, float eps, Matrix* x) {
   }
 }
 
-float Gelu(float x) { return 0.5f * x * (1.0f + std::erf(x / std::sqrt(2.0f))); }
+float Gelu(float x) {
+  return 0.5f * x * (1.0f + std::erf(x / std::sqrt(2.0f)));
+}
 
 absl::StatusOr<json> ReadJson(const std::string& path) {
   auto text = ReadFileToString(path);
@@ -81,7 +83,8 @@ struct BertEncoder::Weights {
 BertEncoder::BertEncoder() : w_(std::make_unique<Weights>()) {}
 BertEncoder::~BertEncoder() = default;
 
-absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Load(const std::string& dir, int threads) {
+absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Load(const std::string& dir,
+                                                               int threads) {
   std::unique_ptr<BertEncoder> e(new BertEncoder());
   e->threads_ = std::max(1, threads);
   e->source_ = dir;
@@ -94,15 +97,18 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Load(const std::string
   if (fs::exists(path("modules.json"))) {
     auto modules = ReadJson(path("modules.json"));
     if (!modules.ok()) return modules.status();
-    if (!modules->is_array()) return absl::InvalidArgumentError(path("modules.json") + ": expected a list");
+    if (!modules->is_array())
+      return absl::InvalidArgumentError(path("modules.json") + ": expected a list");
     for (const json& m : *modules) {
       const std::string type = m.value("type", "");
       const std::string p = m.value("path", "");
-      if (type.find("Transformer") != std::string::npos) transformer_dir = (fs::path(dir) / p).string();
+      if (type.find("Transformer") != std::string::npos)
+        transformer_dir = (fs::path(dir) / p).string();
       if (type.find("Pooling") != std::string::npos) pooling_dir = (fs::path(dir) / p).string();
       if (type.find("Normalize") != std::string::npos) e->normalize_ = true;
       if (type.find("Dense") != std::string::npos) {
-        return absl::UnimplementedError(absl::StrCat(dir, ": sentence-transformers Dense modules are not supported"));
+        return absl::UnimplementedError(
+            absl::StrCat(dir, ": sentence-transformers Dense modules are not supported"));
       }
     }
   }
@@ -127,16 +133,19 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Load(const std::string
   }
   if (c.vocab_size <= 0 || c.hidden <= 0 || c.layers <= 0 || c.heads <= 0 || c.intermediate <= 0 ||
       c.hidden % c.heads != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        tpath("config.json"), ": needs positive vocab_size, hidden_size, num_hidden_layers, "
-                              "num_attention_heads (dividing hidden_size) and intermediate_size"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(tpath("config.json"),
+                     ": needs positive vocab_size, hidden_size, num_hidden_layers, "
+                     "num_attention_heads (dividing hidden_size) and intermediate_size"));
   }
   e->max_seq_length_ = static_cast<size_t>(c.max_position);
-  for (const std::string& f : {path("sentence_bert_config.json"), tpath("sentence_bert_config.json")}) {
+  for (const std::string& f :
+       {path("sentence_bert_config.json"), tpath("sentence_bert_config.json")}) {
     if (!fs::exists(f)) continue;
     auto sb = ReadJson(f);
     if (!sb.ok()) return sb.status();
-    e->max_seq_length_ = static_cast<size_t>(std::min(IntField(*sb, "max_seq_length", c.max_position), c.max_position));
+    e->max_seq_length_ = static_cast<size_t>(
+        std::min(IntField(*sb, "max_seq_length", c.max_position), c.max_position));
     break;
   }
   BasicTokenizerOptions topt;
@@ -151,8 +160,9 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Load(const std::string
   if (!tok.ok()) return tok.status();
   e->tokenizer_ = std::make_unique<WordPieceTokenizer>(*std::move(tok));
   if (static_cast<int>(e->tokenizer_->vocab_size()) > c.vocab_size) {
-    return absl::InvalidArgumentError(absl::StrCat(tpath("vocab.txt"), " has ", e->tokenizer_->vocab_size(),
-                                                   " tokens, more than the config's vocab_size ", c.vocab_size));
+    return absl::InvalidArgumentError(
+        absl::StrCat(tpath("vocab.txt"), " has ", e->tokenizer_->vocab_size(),
+                     " tokens, more than the config's vocab_size ", c.vocab_size));
   }
   if (!pooling_dir.empty()) {
     auto pc = ReadJson((fs::path(pooling_dir) / "config.json").string());
@@ -164,7 +174,8 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Load(const std::string
     } else if (pc->value("pooling_mode_mean_tokens", true)) {
       e->pooling_ = Pooling::kMean;
     } else {
-      return absl::UnimplementedError(absl::StrCat(pooling_dir, ": pooling mode not supported (mean, cls, max)"));
+      return absl::UnimplementedError(
+          absl::StrCat(pooling_dir, ": pooling mode not supported (mean, cls, max)"));
     }
   }
 
@@ -199,7 +210,9 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Load(const std::string
   auto linear = [&](const std::string& name, int64_t out, int64_t in) {
     return Linear{mat(name + ".weight", out, in), vec(name + ".bias", out)};
   };
-  auto ln = [&](const std::string& name) { return LayerNorm{vec(name + ".weight", H), vec(name + ".bias", H)}; };
+  auto ln = [&](const std::string& name) {
+    return LayerNorm{vec(name + ".weight", H), vec(name + ".bias", H)};
+  };
   Weights& w = *e->w_;
   w.word = mat("embeddings.word_embeddings.weight", c.vocab_size, H);
   w.position = mat("embeddings.position_embeddings.weight", c.max_position, H);
@@ -245,19 +258,22 @@ std::unique_ptr<BertEncoder> BertEncoder::Random(const BertConfig& c, uint64_t s
   w.type = rnd(c.type_vocab, c.hidden);
   w.emb_ln = ln();
   for (int l = 0; l < c.layers; ++l) {
-    w.layers.push_back(Layer{lin(c.hidden, c.hidden), lin(c.hidden, c.hidden), lin(c.hidden, c.hidden),
-                             lin(c.hidden, c.hidden), lin(c.intermediate, c.hidden),
-                             lin(c.hidden, c.intermediate), ln(), ln()});
+    w.layers.push_back(Layer{lin(c.hidden, c.hidden), lin(c.hidden, c.hidden),
+                             lin(c.hidden, c.hidden), lin(c.hidden, c.hidden),
+                             lin(c.intermediate, c.hidden), lin(c.hidden, c.intermediate), ln(),
+                             ln()});
   }
   return e;
 }
 
 std::string BertEncoder::Describe() const {
-  return absl::StrFormat("bert: %d layers, hidden %d, %d heads, intermediate %d, max %zu tokens, %s pooling%s (%s)",
-                         config_.layers, config_.hidden, config_.heads, config_.intermediate,
-                         max_seq_length_,
-                         pooling_ == Pooling::kMean ? "mean" : pooling_ == Pooling::kCls ? "cls" : "max",
-                         normalize_ ? ", normalised" : "", source_);
+  return absl::StrFormat(
+      "bert: %d layers, hidden %d, %d heads, intermediate %d, max %zu tokens, %s pooling%s (%s)",
+      config_.layers, config_.hidden, config_.heads, config_.intermediate, max_seq_length_,
+      pooling_ == Pooling::kMean  ? "mean"
+      : pooling_ == Pooling::kCls ? "cls"
+                                  : "max",
+      normalize_ ? ", normalised" : "", source_);
 }
 
 void BertEncoder::Forward(const std::vector<std::vector<int32_t>>& ids, float* out) const {
@@ -285,14 +301,16 @@ void BertEncoder::Forward(const std::vector<std::vector<int32_t>>& ids, float* o
       const Eigen::Index len = static_cast<Eigen::Index>(ids[b].size());
       for (Eigen::Index h = 0; h < heads; ++h) {
         // Attention of every position to the real (unpadded) positions of its sequence.
-        scores.noalias() = q.block(b * L, h * dh, L, dh) * k.block(b * L, h * dh, len, dh).transpose() * scale;
+        scores.noalias() =
+            q.block(b * L, h * dh, L, dh) * k.block(b * L, h * dh, len, dh).transpose() * scale;
         for (Eigen::Index i = 0; i < L; ++i) {
           auto row = scores.row(i).head(len);
           const float mx = row.maxCoeff();
           row = (row.array() - mx).exp().matrix();
           row /= row.sum();
         }
-        ctx.block(b * L, h * dh, L, dh).noalias() = scores.leftCols(len) * v.block(b * L, h * dh, len, dh);
+        ctx.block(b * L, h * dh, L, dh).noalias() =
+            scores.leftCols(len) * v.block(b * L, h * dh, len, dh);
       }
     }
     Matrix a = Apply(layer.attn_out, ctx) + x;
@@ -324,7 +342,8 @@ void BertEncoder::Forward(const std::vector<std::vector<int32_t>>& ids, float* o
   }
 }
 
-void BertEncoder::EncodeIds(const std::vector<std::vector<int32_t>>& ids, std::vector<float>* out) const {
+void BertEncoder::EncodeIds(const std::vector<std::vector<int32_t>>& ids,
+                            std::vector<float>* out) const {
   const size_t n = ids.size();
   const size_t H = static_cast<size_t>(config_.hidden);
   out->assign(n * H, 0.0f);
@@ -333,12 +352,14 @@ void BertEncoder::EncodeIds(const std::vector<std::vector<int32_t>>& ids, std::v
 #pragma omp parallel for num_threads(threads_) schedule(dynamic) if (batches > 1)
   for (long bi = 0; bi < batches; ++bi) {
     const size_t lo = static_cast<size_t>(bi) * batch_size_, hi = std::min(n, lo + batch_size_);
-    std::vector<std::vector<int32_t>> batch(ids.begin() + static_cast<long>(lo), ids.begin() + static_cast<long>(hi));
+    std::vector<std::vector<int32_t>> batch(ids.begin() + static_cast<long>(lo),
+                                            ids.begin() + static_cast<long>(hi));
     Forward(batch, out->data() + lo * H);
   }
 }
 
-absl::Status BertEncoder::Encode(const std::vector<std::string>& texts, std::vector<float>* out) const {
+absl::Status BertEncoder::Encode(const std::vector<std::string>& texts,
+                                 std::vector<float>* out) const {
   std::vector<std::vector<int32_t>> ids;
   ids.reserve(texts.size());
   std::vector<bool> empty(texts.size());
@@ -349,7 +370,9 @@ absl::Status BertEncoder::Encode(const std::vector<std::string>& texts, std::vec
   EncodeIds(ids, out);
   const size_t H = static_cast<size_t>(config_.hidden);
   for (size_t i = 0; i < texts.size(); ++i) {
-    if (empty[i]) std::fill(out->begin() + static_cast<long>(i * H), out->begin() + static_cast<long>((i + 1) * H), 0.0f);
+    if (empty[i])
+      std::fill(out->begin() + static_cast<long>(i * H),
+                out->begin() + static_cast<long>((i + 1) * H), 0.0f);
   }
   return absl::OkStatus();
 }

@@ -43,7 +43,8 @@ class BertEncoder final : public SentenceEncoder {
   int dims() const override { return config_.hidden; }
   std::string kind() const override { return "bert"; }
   std::string Describe() const override;
-  absl::Status Encode(const std::vector<std::string>& texts, std::vector<float>* out) const override;
+  absl::Status Encode(const std::vector<std::string>& texts,
+                      std::vector<float>* out) const override;
 
   // Encodes token ids directly (each sequence already framed by [CLS] ... [SEP]).
   void EncodeIds(const std::vector<std::vector<int32_t>>& ids, std::vector<float>* out) const;

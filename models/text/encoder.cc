@@ -30,16 +30,19 @@ absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadEncoder(const std::string& 
     return std::unique_ptr<SentenceEncoder>(std::move(*e));
   }
   return absl::NotFoundError(absl::StrCat(
-      dir, ": not an encoder directory (expected a sentence-transformers folder with "
-           "config.json, vocab.txt and model.safetensors; the TensorFlow.js Universal Sentence "
-           "Encoder Lite, model.json and vocab.json; or sif.json from simsearch-embed)"));
+      dir,
+      ": not an encoder directory (expected a sentence-transformers folder with "
+      "config.json, vocab.txt and model.safetensors; the TensorFlow.js Universal Sentence "
+      "Encoder Lite, model.json and vocab.json; or sif.json from simsearch-embed)"));
 }
 
 std::vector<std::string> SplitSentences(const std::string& text) {
   std::vector<std::string> out;
   auto emit = [&](size_t begin, size_t end) {
-    const absl::string_view piece = absl::StripAsciiWhitespace(absl::string_view(text).substr(begin, end - begin));
-    if (piece.empty() || absl::StartsWith(piece, "[Written by") || absl::StartsWithIgnoreCase(piece, "(Source:")) {
+    const absl::string_view piece =
+        absl::StripAsciiWhitespace(absl::string_view(text).substr(begin, end - begin));
+    if (piece.empty() || absl::StartsWith(piece, "[Written by") ||
+        absl::StartsWithIgnoreCase(piece, "(Source:")) {
       return;
     }
     out.emplace_back(piece);
@@ -54,7 +57,9 @@ std::vector<std::string> SplitSentences(const std::string& text) {
     }
     if (c != '.' && c != '!' && c != '?') continue;
     size_t j = i + 1;
-    while (j < text.size() && (text[j] == '"' || text[j] == '\'' || text[j] == ')' || text[j] == ']')) ++j;
+    while (j < text.size() &&
+           (text[j] == '"' || text[j] == '\'' || text[j] == ')' || text[j] == ']'))
+      ++j;
     if (j >= text.size() || (text[j] != ' ' && text[j] != '\t')) continue;
     size_t k = j;
     while (k < text.size() && (text[k] == ' ' || text[k] == '\t')) ++k;

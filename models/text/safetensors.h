@@ -14,9 +14,9 @@
 namespace simsearch::text {
 
 struct TensorInfo {
-  std::string dtype;              // "F32", "F16", "BF16"
+  std::string dtype;  // "F32", "F16", "BF16"
   std::vector<int64_t> shape;
-  uint64_t begin = 0, end = 0;    // byte range within the data section
+  uint64_t begin = 0, end = 0;  // byte range within the data section
 };
 
 class SafeTensors {

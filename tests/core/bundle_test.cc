@@ -116,7 +116,8 @@ TEST(Bundle, PruneKeepsNewestAndCurrent) {
   auto removed = PruneVersions(root.Join("c"), 2);
   ASSERT_TRUE(removed.ok());
   EXPECT_EQ(*removed, (std::vector<std::string>{"v000002"}));
-  EXPECT_EQ(*ListVersions(root.Join("c")), (std::vector<std::string>{"v000001", "v000003", "v000004"}));
+  EXPECT_EQ(*ListVersions(root.Join("c")),
+            (std::vector<std::string>{"v000001", "v000003", "v000004"}));
 }
 
 TEST(Bundle, CollectionNamesAreValidated) {
@@ -159,11 +160,13 @@ TEST(Manifest, RoundTripsAndRejectsBadFields) {
   EXPECT_THAT(ParseManifest("{", "m.json").status().message(), HasSubstr("not valid JSON"));
   EXPECT_THAT(ParseManifest(R"({"format_version": 99})", "m.json").status().message(),
               HasSubstr("format version 99 is not supported"));
-  EXPECT_THAT(ParseManifest(R"({"format_version": 1, "collection": 5})", "m.json").status().message(),
-              HasSubstr("field 'collection'"));
+  EXPECT_THAT(
+      ParseManifest(R"({"format_version": 1, "collection": 5})", "m.json").status().message(),
+      HasSubstr("field 'collection'"));
   std::string bad_type = SerializeManifest(SmallManifest());
   bad_type.replace(bad_type.find("\"source\": \"unit test\""), 21, "\"source\": 17");
-  EXPECT_THAT(ParseManifest(bad_type, "m.json").status().message(), HasSubstr("'source' has the wrong type"));
+  EXPECT_THAT(ParseManifest(bad_type, "m.json").status().message(),
+              HasSubstr("'source' has the wrong type"));
 }
 
 }  // namespace

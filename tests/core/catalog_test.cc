@@ -15,7 +15,8 @@ using ::testing::HasSubstr;
 
 TEST(HtmlEntities, DecodesNamedAndNumericReferences) {
   EXPECT_EQ(DecodeHtmlEntities("Gintama&#039;"), "Gintama'");
-  EXPECT_EQ(DecodeHtmlEntities("Tom &amp; Jerry &quot;x&quot; &lt;3 &gt;"), "Tom & Jerry \"x\" <3 >");
+  EXPECT_EQ(DecodeHtmlEntities("Tom &amp; Jerry &quot;x&quot; &lt;3 &gt;"),
+            "Tom & Jerry \"x\" <3 >");
   EXPECT_EQ(DecodeHtmlEntities("&#x27;&#233;&#x1F600;"), "'\xC3\xA9\xF0\x9F\x98\x80");
   // Not references: kept as written.
   EXPECT_EQ(DecodeHtmlEntities("AT&T & co; &unknown; &#xZZ; &"), "AT&T & co; &unknown; &#xZZ; &");
@@ -37,12 +38,14 @@ TEST(Catalog, MergesFilesFieldByFieldEarlierFirst) {
                                 "30,Unknown Eps,Drama,Movie,Unknown,7,100\n")
                   .ok());
   // The synopsis file layout: English titles, and an anime newer than the catalogue.
-  ASSERT_TRUE(WriteStringToFile(dir.Join("b.csv"),
-                                "anime_id,name,english_name,type,episodes,genres,synopsis,synopsis_source\n"
-                                "1,Cowboy Bebop (other),Cowboy Bebop,TV,26.0,\"Action, Award Winning\",\"Crime is\ntimeless.\",x\n"
-                                "50000,Newer Show,The Newer Show,ONA,12.0,Comedy,\"text\",y\n"
-                                "30,Unknown Eps,,UNKNOWN,3.0,,,z\n")
-                  .ok());
+  ASSERT_TRUE(
+      WriteStringToFile(dir.Join("b.csv"),
+                        "anime_id,name,english_name,type,episodes,genres,synopsis,synopsis_source\n"
+                        "1,Cowboy Bebop (other),Cowboy Bebop,TV,26.0,\"Action, Award "
+                        "Winning\",\"Crime is\ntimeless.\",x\n"
+                        "50000,Newer Show,The Newer Show,ONA,12.0,Comedy,\"text\",y\n"
+                        "30,Unknown Eps,,UNKNOWN,3.0,,,z\n")
+          .ok());
   auto c = Catalog::Load({dir.Join("a.csv"), dir.Join("b.csv")});
   ASSERT_TRUE(c.ok()) << c.status();
   ASSERT_EQ(c->size(), 4u);
@@ -71,13 +74,17 @@ TEST(Catalog, MergesFilesFieldByFieldEarlierFirst) {
 // and members: the largest count any file gives.
 TEST(Catalog, LabelsAreEverySourcesGenresInOneSpelling) {
   testing::TempDir dir;
-  ASSERT_TRUE(WriteStringToFile(dir.Join("a.csv"), "anime_id,name,genre\n1,A,\"Action, Shoujo Ai\"\n2,B,Yaoi\n").ok());
-  ASSERT_TRUE(WriteStringToFile(dir.Join("b.csv"),
-                                "anime_id,name,genres\n1,A,\"Girls Love, Isekai, action\"\n3,C,\"\"\n")
+  ASSERT_TRUE(WriteStringToFile(dir.Join("a.csv"),
+                                "anime_id,name,genre\n1,A,\"Action, Shoujo Ai\"\n2,B,Yaoi\n")
                   .ok());
+  ASSERT_TRUE(
+      WriteStringToFile(dir.Join("b.csv"),
+                        "anime_id,name,genres\n1,A,\"Girls Love, Isekai, action\"\n3,C,\"\"\n")
+          .ok());
   auto c = Catalog::Load({dir.Join("a.csv"), dir.Join("b.csv")});
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_THAT(c->Find(1)->genres, ElementsAre("Action", "Shoujo Ai"));  // the first source's, as shown
+  EXPECT_THAT(c->Find(1)->genres,
+              ElementsAre("Action", "Shoujo Ai"));  // the first source's, as shown
   EXPECT_THAT(c->Find(1)->labels, ElementsAre("action", "girls love", "isekai"));
   EXPECT_THAT(c->Find(2)->labels, ElementsAre("boys love"));
   EXPECT_TRUE(c->Find(3)->labels.empty());
@@ -87,16 +94,19 @@ TEST(Catalog, LabelsAreEverySourcesGenresInOneSpelling) {
 
 TEST(Catalog, ReadsMalFieldsAndTheNewestMembers) {
   testing::TempDir dir;
-  ASSERT_TRUE(WriteStringToFile(dir.Join("old.csv"), "anime_id,name,genre,type,episodes,rating,members\n"
-                                                     "1,Cowboy Bebop,Action,TV,26,8.82,486824\n")
+  ASSERT_TRUE(WriteStringToFile(dir.Join("old.csv"),
+                                "anime_id,name,genre,type,episodes,rating,members\n"
+                                "1,Cowboy Bebop,Action,TV,26,8.82,486824\n")
                   .ok());
   ASSERT_TRUE(WriteStringToFile(
                   dir.Join("new.csv"),
-                  "anime_id,name,english_name,type,episodes,genres,start_date,age_rating,nsfw,members,score,"
+                  "anime_id,name,english_name,type,episodes,genres,start_date,age_rating,nsfw,"
+                  "members,score,"
                   "studios,related,image_url,sources\n"
                   "1,Cowboy Bebop,,TV,26,Action,1998-04-03,r,white,1876957,8.75,Sunrise,5 4037 1 x,"
                   "https://cdn.myanimelist.net/images/anime/4/19644l.webp,malapi2024\n"
-                  "52991,Sousou no Frieren,Frieren: Beyond Journey's End,TV,28,\"Adventure, Drama\",2023-09-29,pg_13,,"
+                  "52991,Sousou no Frieren,Frieren: Beyond Journey's End,TV,28,\"Adventure, "
+                  "Drama\",2023-09-29,pg_13,,"
                   "1288804,9.29,\"Madhouse, Other Studio\",56805,,jikan2026\n"
                   "60000,No Date,,TV,,,,,,,,,,,x\n")
                   .ok());
@@ -120,12 +130,13 @@ TEST(Catalog, ReadsMalFieldsAndTheNewestMembers) {
 // under Ecchi and Ai no Kusabi under Yaoi; MAL's 2023 data calls both Erotica.
 TEST(Catalog, ContentLevelIsTheMostExplicitAnySourceGives) {
   testing::TempDir dir;
-  ASSERT_TRUE(WriteStringToFile(dir.Join("old.csv"), "anime_id,name,genre,type,episodes,rating,members\n"
-                                                     "17157,Nozoki Ana,\"Comedy, Drama, Ecchi\",OVA,1,7,21200\n"
-                                                     "719,Ai no Kusabi,\"Drama, Romance, Yaoi\",OVA,2,7,20964\n"
-                                                     "30,Kirepapa.,\"Comedy, Yaoi\",OVA,2,6,100\n"
-                                                     "1,Cowboy Bebop,Action,TV,26,8.82,486824\n"
-                                                     "2,Hentai Title,Hentai,OVA,1,6,100\n")
+  ASSERT_TRUE(WriteStringToFile(dir.Join("old.csv"),
+                                "anime_id,name,genre,type,episodes,rating,members\n"
+                                "17157,Nozoki Ana,\"Comedy, Drama, Ecchi\",OVA,1,7,21200\n"
+                                "719,Ai no Kusabi,\"Drama, Romance, Yaoi\",OVA,2,7,20964\n"
+                                "30,Kirepapa.,\"Comedy, Yaoi\",OVA,2,6,100\n"
+                                "1,Cowboy Bebop,Action,TV,26,8.82,486824\n"
+                                "2,Hentai Title,Hentai,OVA,1,6,100\n")
                   .ok());
   ASSERT_TRUE(WriteStringToFile(dir.Join("new.csv"),
                                 "anime_id,name,genres,age_rating,nsfw\n"
@@ -197,11 +208,13 @@ TEST(Catalog, RecordsOfTheWrongShapeAreErrorsOrReportedSkips) {
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(st.message(), HasSubstr("comma.csv: line 3: 5 fields, the header has 4"));
   EXPECT_THAT(st.message(), HasSubstr("unquoted comma"));
-  ASSERT_TRUE(WriteStringToFile(dir.Join("short.csv"), "anime_id,name,genre,type\n1,Cowboy Bebop\n").ok());
+  ASSERT_TRUE(
+      WriteStringToFile(dir.Join("short.csv"), "anime_id,name,genre,type\n1,Cowboy Bebop\n").ok());
   EXPECT_THAT(Catalog::Load({dir.Join("short.csv")}).status().message(),
               HasSubstr("short.csv: line 2: 2 fields, the header has 4"));
   ASSERT_TRUE(WriteStringToFile(dir.Join("notitle.csv"), "anime_id,genre\n1,Action\n").ok());
-  EXPECT_THAT(Catalog::Load({dir.Join("notitle.csv")}).status().message(), HasSubstr("no title column"));
+  EXPECT_THAT(Catalog::Load({dir.Join("notitle.csv")}).status().message(),
+              HasSubstr("no title column"));
 
   CatalogOptions skip;
   skip.skip_bad_rows = true;

@@ -28,8 +28,9 @@ TEST(ArgParser, ParsesFormsAliasesListsAndPositionals) {
   p.AddInt64List("like", &ids, "l");
   p.AddStringList("genre", &genres, "g");
   std::vector<std::string> pos;
-  ASSERT_TRUE(Parse(&p, {"Cowboy", "--collection=genres", "-k", "5", "--json", "--like", "1,2",
-                         "--like=3", "--genre", "Action", "--genre", "Sci-Fi, Space", "Bebop"},
+  ASSERT_TRUE(Parse(&p,
+                    {"Cowboy", "--collection=genres", "-k", "5", "--json", "--like", "1,2",
+                     "--like=3", "--genre", "Action", "--genre", "Sci-Fi, Space", "Bebop"},
                     &pos)
                   .ok());
   EXPECT_EQ(coll, "genres");

@@ -23,7 +23,9 @@ void WriteBytes(const std::string& path, const std::string& bytes) {
   ASSERT_TRUE(WriteStringToFile(path, bytes).ok());
 }
 
-std::string ReadBytes(const std::string& path) { return *ReadFileToString(path); }
+std::string ReadBytes(const std::string& path) {
+  return *ReadFileToString(path);
+}
 
 TEST(ArrayFile, RoundTripMapsTheSameFloats) {
   TempDir dir;
@@ -93,8 +95,8 @@ TEST(Npy, Float32RoundTripAndInt64Ids) {
 // Builds an .npy file by hand, as NumPy writes it (format 1.0).
 std::string NpyBytes(const std::string& descr, const std::string& shape, const std::string& data,
                      bool fortran = false) {
-  std::string dict = "{'descr': '" + descr + "', 'fortran_order': " +
-                     (fortran ? "True" : "False") + ", 'shape': " + shape + ", }";
+  std::string dict = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") +
+                     ", 'shape': " + shape + ", }";
   while ((10 + dict.size() + 1) % 64 != 0) dict += ' ';
   dict += '\n';
   std::string out = "\x93NUMPY";
@@ -108,7 +110,8 @@ std::string NpyBytes(const std::string& descr, const std::string& shape, const s
 TEST(Npy, ReadsFloat64AsFloat32) {
   TempDir dir;
   double d[4] = {0.5, -1.25, 3.0, 1e-3};
-  WriteBytes(dir.Join("d.npy"), NpyBytes("<f8", "(2, 2)", std::string(reinterpret_cast<char*>(d), 32)));
+  WriteBytes(dir.Join("d.npy"),
+             NpyBytes("<f8", "(2, 2)", std::string(reinterpret_cast<char*>(d), 32)));
   auto v = ReadVectors(dir.Join("d.npy"));
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->data, (std::vector<float>{0.5f, -1.25f, 3.0f, 1e-3f}));
@@ -162,7 +165,8 @@ TEST(Fvecs, ReadsAndRejectsRaggedAndTruncated) {
 
   std::string t = row({1, 2}) + row({3, 4});
   WriteBytes(dir.Join("trunc.fvecs"), t.substr(0, t.size() - 2));
-  EXPECT_THAT(ReadVectors(dir.Join("trunc.fvecs")).status().message(), HasSubstr("row 1: truncated"));
+  EXPECT_THAT(ReadVectors(dir.Join("trunc.fvecs")).status().message(),
+              HasSubstr("row 1: truncated"));
 
   WriteBytes(dir.Join("empty.fvecs"), "");
   EXPECT_THAT(ReadVectors(dir.Join("empty.fvecs")).status().message(), HasSubstr("empty input"));

@@ -18,7 +18,8 @@
 namespace simsearch {
 namespace {
 
-Item Anime(int64_t id, std::string title, std::vector<int64_t> related = {}, std::string english = "") {
+Item Anime(int64_t id, std::string title, std::vector<int64_t> related = {},
+           std::string english = "") {
   Item it;
   it.id = id;
   it.title = std::move(title);
@@ -46,10 +47,11 @@ TEST(Franchise, ChainsOfAlikeTitlesJoinAndCrossoversDoNot) {
   // 10 -> 11 -> 12 a chain of seasons (12 lists nobody, 11 lists 12); 20 a crossover
   // listed by 10 with an unlike title; 30 names 10 under its English title; 40 relates
   // to an id not in the catalogue and to itself.
-  auto c = Catalog::FromItems({Anime(12, "Hoshi no Umi 3"), Anime(11, "Hoshi no Umi 2", {12}),
-                               Anime(10, "Hoshi no Umi", {11, 20}), Anime(20, "Kochira Keisatsu", {10}),
-                               Anime(30, "Star Sea: The Movie", {10}, "Star Sea: The Movie"),
-                               Anime(40, "Lonely", {999, 40})});
+  auto c =
+      Catalog::FromItems({Anime(12, "Hoshi no Umi 3"), Anime(11, "Hoshi no Umi 2", {12}),
+                          Anime(10, "Hoshi no Umi", {11, 20}), Anime(20, "Kochira Keisatsu", {10}),
+                          Anime(30, "Star Sea: The Movie", {10}, "Star Sea: The Movie"),
+                          Anime(40, "Lonely", {999, 40})});
   ASSERT_TRUE(c.ok()) << c.status();
   // 30's titles are unlike 10's ("Hoshi no Umi", no English title): not joined either.
   const auto f = FranchiseIds(*c);
@@ -72,15 +74,15 @@ TEST(Franchise, TheEnglishTitleCanJoin) {
 }
 
 TEST(Franchise, ATitlePlusASeasonMarkerJoinsWithoutARelation) {
-  auto c = Catalog::FromItems({Anime(50, "Spy x Family"), Anime(60, "Spy x Family Season 3"),
-                               Anime(61, "Sousou no Frieren"), Anime(70, "Sousou no Frieren 2nd Season"),
-                               Anime(80, "Mob Psycho 100"), Anime(81, "Mob Psycho 100 II"),
-                               Anime(90, "86"), Anime(91, "86 Part 2"), Anime(95, "Kanojo Season 2 Part 2"),
-                               Anime(96, "Kanojo"),
-                               // Not season markers: a number that is part of the title, a
-                               // film's subtitle, a title no anime has.
-                               Anime(100, "Mob Psycho"), Anime(101, "Evangelion: 3.0"), Anime(102, "Evangelion"),
-                               Anime(103, "Nowhere Season 2")});
+  auto c = Catalog::FromItems(
+      {Anime(50, "Spy x Family"), Anime(60, "Spy x Family Season 3"),
+       Anime(61, "Sousou no Frieren"), Anime(70, "Sousou no Frieren 2nd Season"),
+       Anime(80, "Mob Psycho 100"), Anime(81, "Mob Psycho 100 II"), Anime(90, "86"),
+       Anime(91, "86 Part 2"), Anime(95, "Kanojo Season 2 Part 2"), Anime(96, "Kanojo"),
+       // Not season markers: a number that is part of the title, a
+       // film's subtitle, a title no anime has.
+       Anime(100, "Mob Psycho"), Anime(101, "Evangelion: 3.0"), Anime(102, "Evangelion"),
+       Anime(103, "Nowhere Season 2")});
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->Find(60)->franchise, 50);
   EXPECT_EQ(c->Find(70)->franchise, 61);
@@ -146,7 +148,8 @@ TEST_F(RealCatalogue, GroupsEqualABreadthFirstSearch) {
       std::string low = *t;
       for (char& ch : low) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       for (const std::string& m : markers) {
-        if (low.size() <= m.size() || low.compare(low.size() - m.size(), m.size(), m) != 0) continue;
+        if (low.size() <= m.size() || low.compare(low.size() - m.size(), m.size(), m) != 0)
+          continue;
         std::string base = low.substr(0, low.size() - m.size());
         while (!base.empty() && (base.back() == ':' || base.back() == ' ')) base.pop_back();
         auto other = by_title.find(base);
@@ -160,7 +163,8 @@ TEST_F(RealCatalogue, GroupsEqualABreadthFirstSearch) {
   for (const Item& it : catalog_->items()) {
     for (int64_t r : it.related) {
       const Item* other = catalog_->Find(r);
-      if (other == nullptr || r == it.id || TitleLikeness(it, *other) < kFranchiseTitleLikeness) continue;
+      if (other == nullptr || r == it.id || TitleLikeness(it, *other) < kFranchiseTitleLikeness)
+        continue;
       edges[it.id].insert(r);
       edges[r].insert(it.id);
     }

@@ -24,7 +24,8 @@ TEST(LexicalTokens, FoldsCaseAndAccentsAndDropsStopWords) {
 }
 
 TEST(LexicalTokens, SplitsOnPunctuationAndKeepsDigits) {
-  EXPECT_THAT(LexicalTokens("Steins;Gate 0, year-2071"), ElementsAre("stein", "gate", "0", "year", "2071"));  // stemmed, as queries are
+  EXPECT_THAT(LexicalTokens("Steins;Gate 0, year-2071"),
+              ElementsAre("stein", "gate", "0", "year", "2071"));  // stemmed, as queries are
 }
 
 TEST(LexicalTokens, StemsPluralsWithTheSStemmer) {
@@ -43,13 +44,16 @@ TEST(LexicalTokens, CjkRunsBecomeBigrams) {
 }
 
 TEST(LexicalTokens, InvalidUtf8IsASeparatorNotACrash) {
-  EXPECT_THAT(LexicalTokens(std::string("abc\xff\xfe" "def")), ElementsAre("abc", "def"));
+  EXPECT_THAT(LexicalTokens(std::string("abc\xff\xfe"
+                                        "def")),
+              ElementsAre("abc", "def"));
   EXPECT_TRUE(LexicalTokens("").empty());
   EXPECT_TRUE(LexicalTokens("the of and").empty());
 }
 
 // BM25 from the raw texts, the textbook formula, every row scored.
-std::vector<LexicalHit> Oracle(const std::vector<std::string>& texts, const std::string& query, size_t k) {
+std::vector<LexicalHit> Oracle(const std::vector<std::string>& texts, const std::string& query,
+                               size_t k) {
   std::vector<std::vector<std::string>> docs;
   double total = 0;
   for (const auto& t : texts) {
@@ -81,9 +85,10 @@ std::vector<LexicalHit> Oracle(const std::vector<std::string>& texts, const std:
 
 TEST(LexicalIndex, SearchEqualsTheBruteForceOracle) {
   std::mt19937 rng(7);
-  const std::vector<std::string> vocab = {"ninja", "pirate", "volleyball", "space", "cowboy", "bounty",
-                                          "hunter", "school", "club", "music", "light", "demon",
-                                          "sword", "café", "Café", "進撃", "巨人", "the", "of"};
+  const std::vector<std::string> vocab = {"ninja",  "pirate", "volleyball", "space", "cowboy",
+                                          "bounty", "hunter", "school",     "club",  "music",
+                                          "light",  "demon",  "sword",      "café",  "Café",
+                                          "進撃",   "巨人",   "the",        "of"};
   std::vector<std::string> texts;
   for (int r = 0; r < 300; ++r) {
     std::string t;
@@ -95,8 +100,9 @@ TEST(LexicalIndex, SearchEqualsTheBruteForceOracle) {
   ASSERT_TRUE(WriteLexicalIndex(texts, dir.path()).ok());
   auto index = LexicalIndex::Open(dir.path(), texts.size());
   ASSERT_TRUE(index.ok()) << index.status();
-  for (const std::string q : {"ninja", "pirate ninja", "volleyball club light music", "cafe", "CAFÉ space",
-                              "進撃の巨人", "the of", "unknownword", "ninja ninja sword"}) {
+  for (const std::string q :
+       {"ninja", "pirate ninja", "volleyball club light music", "cafe", "CAFÉ space", "進撃の巨人",
+        "the of", "unknownword", "ninja ninja sword"}) {
     for (size_t k : {1, 10, 1000}) {
       const auto got = index->Search(q, k);
       const auto want = Oracle(texts, q, k);
@@ -143,12 +149,14 @@ TEST(LexicalIndex, VerifyFindsWhatOpenLeavesAndSearchStaysInBounds) {
     ASSERT_TRUE(rows.ok());
     std::vector<uint32_t> damaged(rows->uint32s(), rows->uint32s() + rows->count());
     for (uint32_t& r : damaged) r = r == 1 ? 1000000 : r;  // row 1's postings point far away
-    ASSERT_TRUE(WriteUInt32ArrayFile(bad.Join(kLexicalRowsFile), damaged.data(), damaged.size()).ok());
+    ASSERT_TRUE(
+        WriteUInt32ArrayFile(bad.Join(kLexicalRowsFile), damaged.data(), damaged.size()).ok());
     auto index = LexicalIndex::Open(bad.path(), texts.size());
     ASSERT_TRUE(index.ok()) << "sizes agree, so Open is satisfied: " << index.status();
     const absl::Status st = index->Verify();
     EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss);
-    EXPECT_THAT(std::string(st.message()), ::testing::HasSubstr("posting row 1000000 is out of range"));
+    EXPECT_THAT(std::string(st.message()),
+                ::testing::HasSubstr("posting row 1000000 is out of range"));
     const auto hits = index->Search("ninja pirate cowboy space king", 10);
     ASSERT_FALSE(hits.empty());
     for (const LexicalHit& h : hits) EXPECT_LT(h.row, texts.size());
@@ -162,10 +170,13 @@ TEST(LexicalIndex, VerifyFindsWhatOpenLeavesAndSearchStaysInBounds) {
     std::vector<int64_t> damaged(offsets->int64s(), offsets->int64s() + offsets->count());
     ASSERT_GE(damaged.size(), 4u);
     damaged[1] = 1 << 30;  // far past the terms' bytes
-    ASSERT_TRUE(WriteInt64ArrayFile(bad.Join(kLexicalTermOffsetsFile), damaged.data(), damaged.size()).ok());
+    ASSERT_TRUE(
+        WriteInt64ArrayFile(bad.Join(kLexicalTermOffsetsFile), damaged.data(), damaged.size())
+            .ok());
     auto index = LexicalIndex::Open(bad.path(), texts.size());
     ASSERT_TRUE(index.ok()) << index.status();
-    EXPECT_THAT(std::string(index->Verify().message()), ::testing::HasSubstr("offsets are not ascending"));
+    EXPECT_THAT(std::string(index->Verify().message()),
+                ::testing::HasSubstr("offsets are not ascending"));
     for (const char* q : {"ninja", "pirate", "space", "king", "cowboy", "zzz"}) {
       for (const LexicalHit& h : index->Search(q, 10)) EXPECT_LT(h.row, texts.size()) << q;
     }
@@ -175,7 +186,8 @@ TEST(LexicalIndex, VerifyFindsWhatOpenLeavesAndSearchStaysInBounds) {
 // The mean length the indexer records (the manifest's) gives the scores that summing
 // the lengths at open gives.
 TEST(LexicalIndex, RecordedAverageLengthScoresAsTheSum) {
-  const std::vector<std::string> texts = {"ninja pirate", "space cowboy ninja ninja", "", "pirate king of pirates"};
+  const std::vector<std::string> texts = {"ninja pirate", "space cowboy ninja ninja", "",
+                                          "pirate king of pirates"};
   TempDir dir;
   double average = -1;
   ASSERT_TRUE(WriteLexicalIndex(texts, dir.path(), &average).ok());

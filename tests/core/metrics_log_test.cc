@@ -81,16 +81,18 @@ TEST(MetricsTest, CollectorsWriteGaugesAfterTheFamilies) {
 }
 
 TEST(LogTest, TextLineQuotesOnlyWhatNeedsIt) {
-  EXPECT_EQ(FormatLogLine(LogFormat::kText, "2026-11-28T00:00:00.000Z", LogLevel::kWarning, "simsearch-engine",
-                          "call failed\nsecond line", {{"rpc", "Search"}, {"ms", 1.5}, {"message", "a \"b\" c"}, {"empty", ""}}),
-            "2026-11-28T00:00:00.000Z WARN simsearch-engine: call failed second line rpc=Search ms=1.5 "
-            "message=\"a \\\"b\\\" c\" empty=\"\"");
+  EXPECT_EQ(
+      FormatLogLine(LogFormat::kText, "2026-11-28T00:00:00.000Z", LogLevel::kWarning,
+                    "simsearch-engine", "call failed\nsecond line",
+                    {{"rpc", "Search"}, {"ms", 1.5}, {"message", "a \"b\" c"}, {"empty", ""}}),
+      "2026-11-28T00:00:00.000Z WARN simsearch-engine: call failed second line rpc=Search ms=1.5 "
+      "message=\"a \\\"b\\\" c\" empty=\"\"");
 }
 
 TEST(LogTest, JsonLineParsesWithNumbersAsNumbers) {
-  const std::string line = FormatLogLine(LogFormat::kJson, "2026-11-28T00:00:00.000Z", LogLevel::kError, "prog",
-                                         "bad \"thing\"\n\x01", {{"code", "INTERNAL"}, {"ms", 2.25}, {"n", int64_t{7}},
-                                                               {"nan", std::nan("")}});
+  const std::string line = FormatLogLine(
+      LogFormat::kJson, "2026-11-28T00:00:00.000Z", LogLevel::kError, "prog", "bad \"thing\"\n\x01",
+      {{"code", "INTERNAL"}, {"ms", 2.25}, {"n", int64_t{7}}, {"nan", std::nan("")}});
   const auto j = nlohmann::json::parse(line);
   EXPECT_EQ(j["level"], "error");
   EXPECT_EQ(j["program"], "prog");
@@ -108,7 +110,8 @@ TEST(LogTest, LevelsAndFormatsParse) {
   EXPECT_TRUE(ParseLogLevel("WARN", &l).ok());
   EXPECT_EQ(l, LogLevel::kWarning);
   EXPECT_FALSE(ParseLogLevel("loud", &l).ok());
-  EXPECT_THAT(std::string(ParseLogLevel("loud", &l).message()), HasSubstr("debug, info, warning or error"));
+  EXPECT_THAT(std::string(ParseLogLevel("loud", &l).message()),
+              HasSubstr("debug, info, warning or error"));
   EXPECT_TRUE(ParseLogFormat("json", &f).ok());
   EXPECT_FALSE(ParseLogFormat("xml", &f).ok());
 }

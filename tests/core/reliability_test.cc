@@ -173,7 +173,7 @@ TEST(MappedFileGuard, ATruncatedMappedFileIsReportedNotFatal) {
   ASSERT_TRUE(other.ok());
   EXPECT_TRUE(DamagedMappings().empty());
   ASSERT_EQ(::truncate(dir.Join("v").c_str(), 100), 0);  // an operator's mistake
-  volatile float last = a->row(a->count() - 1)[3];        // beyond the new end: SIGBUS
+  volatile float last = a->row(a->count() - 1)[3];       // beyond the new end: SIGBUS
   EXPECT_EQ(last, 0.0f) << "the faulting read resumes on a zero page";
   auto damaged = DamagedMappings();
   ASSERT_EQ(damaged.size(), 1u);
@@ -184,7 +184,8 @@ TEST(MappedFileGuard, ATruncatedMappedFileIsReportedNotFatal) {
 TEST(HeaderSizes, NpyShapesThatWrapAroundAreRejected) {
   TempDir dir;
   auto npy = [&](const std::string& name, const std::string& descr, const std::string& shape) {
-    std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+    std::string dict =
+        "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
     dict.append(118 - dict.size(), ' ');
     dict.push_back('\n');
     std::string bytes = std::string("\x93NUMPY\x01\x00", 8);

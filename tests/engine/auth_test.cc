@@ -21,7 +21,8 @@ TEST(TokenSet, WhatTheFileHoldsAtEachReloadIsWhatIsAccepted) {
   const std::string path = dir.Join("tokens");
   EXPECT_THAT(TokenSet::Load(path).status().message(), HasSubstr("is missing"));
   ASSERT_TRUE(WriteStringToFile(path, "# none yet\n\n").ok());
-  EXPECT_THAT(TokenSet::Load(path).status().message(), HasSubstr("holds no token")) << "refused at start";
+  EXPECT_THAT(TokenSet::Load(path).status().message(), HasSubstr("holds no token"))
+      << "refused at start";
 
   ASSERT_TRUE(WriteStringToFile(path, "# tokens\n  alpha-1  \nbeta-2\n").ok());
   auto set = TokenSet::Load(path);

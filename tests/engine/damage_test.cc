@@ -11,8 +11,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -34,7 +34,8 @@ using Kind = RegistryEvent::Kind;
 class DamageTest : public ::testing::Test {
  protected:
   // 4000 x 8 floats: 128 KB, 32 pages, so a truncation leaves pages to fault on.
-  std::string Publish(uint64_t seed, IndexKind kind = IndexKind::kFlat, const char* hnsw_library = "hnswlib") {
+  std::string Publish(uint64_t seed, IndexKind kind = IndexKind::kFlat,
+                      const char* hnsw_library = "hnswlib") {
     testing::BundleSpec spec;
     spec.hnsw_library = hnsw_library;
     spec.collection = "c";
@@ -64,7 +65,8 @@ TEST_F(DamageTest, ATruncatedServedVersionFailsCallsThenFallsBackToAnIntactOne) 
   // An operator truncates a file of the served version in place.
   ASSERT_EQ(::truncate((v2 + "/vectors.f32").c_str(), 64), 0);
   // A query vector from a lost page, and a scan over the lost pages: both fault.
-  for (const SearchQuery& q : {SearchQuery::Item(3000), SearchQuery::Vector(std::vector<float>(8, 0.5f))}) {
+  for (const SearchQuery& q :
+       {SearchQuery::Item(3000), SearchQuery::Vector(std::vector<float>(8, 0.5f))}) {
     auto r = engine.Search("c", {q}, 10, {}, absl::InfiniteFuture());
     ASSERT_FALSE(r.ok()) << "the engine read zeros in place of the lost pages";
     EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
@@ -139,7 +141,8 @@ TEST_F(DamageTest, AnUnreadableCurrentFallsBackToo) {
 
 // Rewrites index.faiss of a version after `corrupt` changed the index, keeping the
 // file's size, so that `--verify sizes` passes it.
-void CorruptFaissFile(const std::string& version_dir, const std::function<void(faiss::Index*)>& corrupt) {
+void CorruptFaissFile(const std::string& version_dir,
+                      const std::function<void(faiss::Index*)>& corrupt) {
   const std::string path = version_dir + "/index.faiss";
   const auto size = fs::file_size(path);
   std::unique_ptr<faiss::Index> index(faiss::read_index(path.c_str()));
@@ -170,7 +173,8 @@ TEST_F(DamageTest, CorruptHnswGraphsAreRejectedAtOpen) {
     testing::TempDir fresh;
     const std::string v = Publish(1, IndexKind::kHnsw, "faiss");
     ASSERT_TRUE(OpenWithSizesOnly(v).ok());
-    CorruptFaissFile(v, [&](faiss::Index* index) { c.corrupt(dynamic_cast<faiss::IndexHNSW*>(index)->hnsw); });
+    CorruptFaissFile(
+        v, [&](faiss::Index* index) { c.corrupt(dynamic_cast<faiss::IndexHNSW*>(index)->hnsw); });
     absl::Status st = OpenWithSizesOnly(v);
     EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss) << c.what;
     EXPECT_THAT(st.message(), HasSubstr("corrupt FAISS index")) << c.what;
@@ -295,7 +299,8 @@ TEST(HugeQueries, RankLikeTheirScaledDownSelvesOrAreRejected) {
     for (int i = 0; i < 20; ++i) {
       EXPECT_EQ(r->hits[0][i].id, truth[i].row) << "scale " << scale << " rank " << i;
       EXPECT_TRUE(std::isfinite(r->hits[0][i].score));
-      EXPECT_NEAR(r->hits[0][i].score / scale, truth[i].score, 1e-4 * std::fabs(truth[i].score) + 1e-5);
+      EXPECT_NEAR(r->hits[0][i].score / scale, truth[i].score,
+                  1e-4 * std::fabs(truth[i].score) + 1e-5);
     }
   }
   // 3e38 per component: the true scores exceed float32's range.

@@ -41,7 +41,8 @@ class EngineTest : public ::testing::Test {
     engine_ = std::make_unique<Engine>(registry_.get(), EngineLimits{});
   }
 
-  absl::StatusOr<std::vector<Hit>> One(SearchQuery q, std::optional<int> k = 10, FilterSpec f = {}) {
+  absl::StatusOr<std::vector<Hit>> One(SearchQuery q, std::optional<int> k = 10,
+                                       FilterSpec f = {}) {
     auto r = engine_->Search("items", {q}, k, f, absl::InfiniteFuture());
     if (!r.ok()) return r.status();
     keep_ = r->collection;
@@ -128,7 +129,8 @@ TEST_F(EngineTest, FiltersRestrictHits) {
   for (const Hit& h : *hits) {
     EXPECT_EQ(h.item.type(), "TV");
     const auto g = h.item.genres();
-    EXPECT_TRUE(std::count(g.begin(), g.end(), "Horror") + std::count(g.begin(), g.end(), "Romance") > 0);
+    EXPECT_TRUE(
+        std::count(g.begin(), g.end(), "Horror") + std::count(g.begin(), g.end(), "Romance") > 0);
     EXPECT_GT(h.id, 104);
   }
 }
@@ -172,7 +174,9 @@ TEST_F(EngineTest, ExcludeFiltersEqualTheOracleOverTheRemainingItems) {
 TEST_F(EngineTest, ContentLevelFiltersEqualTheOracle) {
   auto level = [](size_t row) {
     const std::string age = kAges[row % 7];
-    return age == "rx" ? ContentLevel::kAdult : age == "r+" ? ContentLevel::kMature : ContentLevel::kGeneral;
+    return age == "rx"   ? ContentLevel::kAdult
+           : age == "r+" ? ContentLevel::kMature
+                         : ContentLevel::kGeneral;
   };
   const std::pair<ContentLevel, ContentLevel> ranges[] = {
       {ContentLevel::kGeneral, ContentLevel::kAdult},    // no filter: every row
@@ -190,7 +194,8 @@ TEST_F(EngineTest, ContentLevelFiltersEqualTheOracle) {
     for (size_t r = 0; r < ids_.size(); ++r) {
       if (level(r) < lo || level(r) > hi) skip.push_back(ids_[r]);
     }
-    EXPECT_EQ(HitIds(*hits), Oracle(Row(300), 20, skip)) << static_cast<int>(lo) << ".." << static_cast<int>(hi);
+    EXPECT_EQ(HitIds(*hits), Oracle(Row(300), 20, skip))
+        << static_cast<int>(lo) << ".." << static_cast<int>(hi);
     for (const Hit& h : *hits) {
       const size_t r = static_cast<size_t>((h.id - 100) / 2);
       EXPECT_EQ(h.item.content(), level(r));
@@ -199,7 +204,8 @@ TEST_F(EngineTest, ContentLevelFiltersEqualTheOracle) {
   }
   FilterSpec bad;
   bad.max_content = static_cast<ContentLevel>(7);
-  EXPECT_THAT(One(SearchQuery::Vector(Row(300)), 10, bad).status().message(), HasSubstr("unknown content level"));
+  EXPECT_THAT(One(SearchQuery::Vector(Row(300)), 10, bad).status().message(),
+              HasSubstr("unknown content level"));
 }
 
 TEST_F(EngineTest, FranchiseFiltersEqualTheOracle) {
@@ -217,7 +223,8 @@ TEST_F(EngineTest, FranchiseFiltersEqualTheOracle) {
       ASSERT_TRUE(hits.ok()) << hits.status();
       std::vector<int64_t> skip = {q.kind == SearchQuery::Kind::kItem ? q.item_id : -1};
       for (size_t r = 0; r < ids_.size(); ++r) {
-        if (std::find(keep.begin(), keep.end(), franchise(r)) == keep.end()) skip.push_back(ids_[r]);
+        if (std::find(keep.begin(), keep.end(), franchise(r)) == keep.end())
+          skip.push_back(ids_[r]);
       }
       const std::vector<float> v = q.kind == SearchQuery::Kind::kItem ? Row(320) : Row(300);
       EXPECT_EQ(HitIds(*hits), Oracle(v, 5, skip)) << keep.size();
@@ -240,16 +247,21 @@ TEST_F(EngineTest, FranchiseFiltersEqualTheOracle) {
   }
   FilterSpec many;
   many.exclude_franchises.assign(static_cast<size_t>(EngineLimits{}.max_ids) + 1, 7);
-  EXPECT_THAT(One(SearchQuery::Item(300), 10, many).status().message(), HasSubstr("too many franchise ids"));
+  EXPECT_THAT(One(SearchQuery::Item(300), 10, many).status().message(),
+              HasSubstr("too many franchise ids"));
 }
 
 TEST_F(EngineTest, ErrorsNameTheProblem) {
   auto code = [](const absl::Status& s) { return s.code(); };
   EXPECT_EQ(code(One(SearchQuery::Item(1)).status()), absl::StatusCode::kNotFound);
-  EXPECT_THAT(One(SearchQuery::Item(1)).status().message(), HasSubstr("item 1 is not in collection 'items'"));
-  EXPECT_EQ(code(engine_->Search("nope", {SearchQuery::Item(100)}, 10, {}, absl::InfiniteFuture()).status()),
+  EXPECT_THAT(One(SearchQuery::Item(1)).status().message(),
+              HasSubstr("item 1 is not in collection 'items'"));
+  EXPECT_EQ(code(engine_->Search("nope", {SearchQuery::Item(100)}, 10, {}, absl::InfiniteFuture())
+                     .status()),
             absl::StatusCode::kNotFound);
-  EXPECT_THAT(engine_->Search("nope", {SearchQuery::Item(100)}, 10, {}, absl::InfiniteFuture()).status().message(),
+  EXPECT_THAT(engine_->Search("nope", {SearchQuery::Item(100)}, 10, {}, absl::InfiniteFuture())
+                  .status()
+                  .message(),
               HasSubstr("served: items"));
   EXPECT_THAT(One(SearchQuery::Vector({1, 2})).status().message(),
               HasSubstr("has 2 components but collection 'items' has 8 dimensions"));
@@ -258,9 +270,11 @@ TEST_F(EngineTest, ErrorsNameTheProblem) {
   EXPECT_THAT(One(SearchQuery::Vector(std::vector<float>(kD, 0.0f))).status().message(),
               HasSubstr("all zeros"));
   EXPECT_THAT(One(SearchQuery{}).status().message(), HasSubstr("empty query"));
-  EXPECT_THAT(One(SearchQuery::Items({}, {100})).status().message(), HasSubstr("at least one positive"));
+  EXPECT_THAT(One(SearchQuery::Items({}, {100})).status().message(),
+              HasSubstr("at least one positive"));
   EXPECT_THAT(One(SearchQuery::Items({100}, {100})).status().message(), HasSubstr("cancel out"));
-  EXPECT_THAT(One(SearchQuery::Item(100), 0).status().message(), HasSubstr("between 1 and 1000, got 0"));
+  EXPECT_THAT(One(SearchQuery::Item(100), 0).status().message(),
+              HasSubstr("between 1 and 1000, got 0"));
   EXPECT_EQ(code(One(SearchQuery::Item(100), 1001).status()), absl::StatusCode::kInvalidArgument);
   std::vector<int64_t> many(1001, 100);
   EXPECT_THAT(One(SearchQuery::Items(many)).status().message(), HasSubstr("too many ids"));
@@ -331,9 +345,11 @@ class TwoTowerTest : public ::testing::Test {
 
   std::vector<int64_t> Oracle(const float* q, int k, std::vector<int64_t> skip) {
     std::vector<int64_t> out;
-    for (const Neighbor& nb : testing::BruteForceTopK(spec_.vectors, kD, q, k + static_cast<int>(skip.size()))) {
+    for (const Neighbor& nb :
+         testing::BruteForceTopK(spec_.vectors, kD, q, k + static_cast<int>(skip.size()))) {
       const int64_t id = spec_.ids[nb.row];
-      if (std::find(skip.begin(), skip.end(), id) == skip.end() && out.size() < static_cast<size_t>(k)) {
+      if (std::find(skip.begin(), skip.end(), id) == skip.end() &&
+          out.size() < static_cast<size_t>(k)) {
         out.push_back(id);
       }
     }

@@ -88,7 +88,8 @@ TEST(ItemStore, FranchisesAndStoresFromBeforeThem) {
   // the other columns read as before.
   std::vector<int64_t> six;
   for (uint32_t row = 0; row < items.size(); ++row) {
-    six.insert(six.end(), {items[row].members, items[row].episodes, mapped->type_index(row), 0, 0, 1});
+    six.insert(six.end(),
+               {items[row].members, items[row].episodes, mapped->type_index(row), 0, 0, 1});
   }
   ASSERT_TRUE(WriteInt64ArrayFile(dir.Join(kItemAttrsFile), six.data(), items.size(), 6).ok());
   auto legacy = ItemStore::Open(dir.path(), items.size(), built.genres(), built.types());
@@ -115,8 +116,9 @@ TEST(ItemStore, ContentLevelsAndAgeRatingsAndStoresFromBeforeThem) {
   items[2].genres = {"Comedy", "Yuri"};
   items[3].genres = {"Drama", "Hentai"};
   items[4].age_rating = "g";
-  items[5].content = ContentLevel::kAdult;  // as a catalogue merge may set it (another source's label)
-  const ContentLevel want[] = {ContentLevel::kAdult, ContentLevel::kMature, ContentLevel::kMature,
+  items[5].content =
+      ContentLevel::kAdult;  // as a catalogue merge may set it (another source's label)
+  const ContentLevel want[] = {ContentLevel::kAdult, ContentLevel::kMature,  ContentLevel::kMature,
                                ContentLevel::kAdult, ContentLevel::kGeneral, ContentLevel::kAdult};
   std::vector<const Item*> rows;
   for (const Item& it : items) rows.push_back(&it);
@@ -144,8 +146,9 @@ TEST(ItemStore, ContentLevelsAndAgeRatingsAndStoresFromBeforeThem) {
   ASSERT_TRUE(WriteInt64ArrayFile(dir.Join(kItemAttrsFile), old.data(), items.size(), 3).ok());
   auto legacy = ItemStore::Open(dir.path(), items.size(), built.genres(), built.types());
   ASSERT_TRUE(legacy.ok()) << legacy.status();
-  const ContentLevel from_genres[] = {ContentLevel::kGeneral, ContentLevel::kGeneral, ContentLevel::kMature,
-                                      ContentLevel::kAdult,   ContentLevel::kGeneral, ContentLevel::kGeneral};
+  const ContentLevel from_genres[] = {ContentLevel::kGeneral, ContentLevel::kGeneral,
+                                      ContentLevel::kMature,  ContentLevel::kAdult,
+                                      ContentLevel::kGeneral, ContentLevel::kGeneral};
   for (uint32_t row = 0; row < items.size(); ++row) {
     EXPECT_EQ(legacy->view(row).content(), from_genres[row]) << "row " << row;
     EXPECT_EQ(legacy->view(row).members(), items[row].members);
@@ -155,7 +158,8 @@ TEST(ItemStore, ContentLevelsAndAgeRatingsAndStoresFromBeforeThem) {
   // A level out of range (a damaged or hostile file) reads as adult: filters fail closed.
   std::vector<int64_t> wide;
   for (uint32_t row = 0; row < items.size(); ++row) {
-    wide.insert(wide.end(), {items[row].members, items[row].episodes, 0, 0, 0, row == 0 ? 256 : -1});
+    wide.insert(wide.end(),
+                {items[row].members, items[row].episodes, 0, 0, 0, row == 0 ? 256 : -1});
   }
   ASSERT_TRUE(WriteInt64ArrayFile(dir.Join(kItemAttrsFile), wide.data(), items.size(), 6).ok());
   auto hostile = ItemStore::Open(dir.path(), items.size(), built.genres(), built.types());
@@ -196,7 +200,8 @@ TEST(ItemStore, DamagedOffsetsGiveEmptyFieldsNotCrashes) {
   // Wrong shapes are refused, naming the file.
   auto wrong = ItemStore::Open(dir.path(), items.size() + 1, built.genres(), built.types());
   ASSERT_FALSE(wrong.ok());
-  EXPECT_NE(wrong.status().message().find(kItemTextOffsetsFile), std::string::npos) << wrong.status();
+  EXPECT_NE(wrong.status().message().find(kItemTextOffsetsFile), std::string::npos)
+      << wrong.status();
 }
 
 // A bundle written before the binary form has items.jsonl only: the engine parses it

@@ -4,8 +4,8 @@
 // list cannot answer (top_k above K, or a filter that leaves fewer than top_k).
 #include <gtest/gtest.h>
 
-#include <memory>
 #include <fstream>
+#include <memory>
 #include <random>
 
 #include "core/array_file.h"
@@ -38,14 +38,16 @@ testing::BundleSpec RandomSpec(uint64_t n, uint64_t d, uint64_t seed) {
   spec.dims = d;
   spec.vectors = testing::RandomVectors(n, d, seed);
   for (uint64_t i = 7; i < n; i += 7) {
-    std::copy_n(spec.vectors.begin() + static_cast<long>((i - 5) * d), d, spec.vectors.begin() + static_cast<long>(i * d));
+    std::copy_n(spec.vectors.begin() + static_cast<long>((i - 5) * d), d,
+                spec.vectors.begin() + static_cast<long>(i * d));
   }
   for (uint64_t i = 0; i < n; ++i) spec.ids.push_back(static_cast<int64_t>(10 + 3 * i));
   spec.items = testing::SyntheticItems(spec.ids);
   return spec;
 }
 
-void ExpectSame(const std::vector<Hit>& got, const std::vector<Hit>& want, const std::string& what) {
+void ExpectSame(const std::vector<Hit>& got, const std::vector<Hit>& want,
+                const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;
   for (size_t j = 0; j < want.size(); ++j) {
     EXPECT_EQ(got[j].id, want[j].id) << what << " rank " << j;
@@ -72,7 +74,8 @@ testing::BundleSpec SpecFor(const Case& c, uint64_t n, uint64_t seed, int neighb
     spec.similar_norm_power = 0.75f;
     spec.user_vectors = testing::RandomVectors(3, 12, 9);
     spec.user_ids = {1, 2, 3};
-    for (size_t i = 0; i < spec.ids.size(); i += 2) spec.user_items.push_back({1 + static_cast<int64_t>(i % 3), spec.ids[i]});
+    for (size_t i = 0; i < spec.ids.size(); i += 2)
+      spec.user_items.push_back({1 + static_cast<int64_t>(i % 3), spec.ids[i]});
   }
   return spec;
 }
@@ -103,7 +106,7 @@ TEST_P(NeighboursTest, ListsAnswerExactlyWhatTheExactSearchAnswers) {
   ASSERT_EQ((*coll)->neighbours_k(), 20u);
 
   std::vector<FilterSpec> filters(4);
-  filters[1].genres = {"Comedy"};                       // 2 of 5 items
+  filters[1].genres = {"Comedy"};  // 2 of 5 items
   filters[2].exclude_ids = {spec.ids[1], spec.ids[2], spec.ids[3]};
   filters[3].types = {"OVA"};
   filters[3].exclude_genres = {"Horror"};
@@ -117,7 +120,8 @@ TEST_P(NeighboursTest, ListsAnswerExactlyWhatTheExactSearchAnswers) {
         auto a = got.engine->Search("c", {q}, k, filters[f], absl::InfiniteFuture());
         auto b = want.engine->Search("c", {q}, k, filters[f], absl::InfiniteFuture());
         ASSERT_TRUE(a.ok() && b.ok()) << a.status() << b.status();
-        ExpectSame(a->hits[0], b->hits[0], absl::StrCat(c.name, " item ", spec.ids[i], " k ", k, " filter ", f));
+        ExpectSame(a->hits[0], b->hits[0],
+                   absl::StrCat(c.name, " item ", spec.ids[i], " k ", k, " filter ", f));
       }
     }
   }
@@ -144,10 +148,12 @@ TEST_P(NeighboursTest, ABatchAnswersWhatEachQueryAnswersAlone) {
       for (size_t f = 0; f < filters.size(); ++f) {
         // ANN kinds answer a scan batch through FAISS or hnswlib, whose answers are theirs;
         // only list answers are certain there.
-        if (c.kind != IndexKind::kFlat && (f > 0 || k > 20 || std::string(root) == "scan")) continue;
+        if (c.kind != IndexKind::kFlat && (f > 0 || k > 20 || std::string(root) == "scan"))
+          continue;
         for (size_t start = 0; start + 7 <= spec.ids.size(); start += 37) {
           std::vector<SearchQuery> batch;
-          for (size_t i = start; i < start + 7; ++i) batch.push_back(SearchQuery::Item(spec.ids[i]));
+          for (size_t i = start; i < start + 7; ++i)
+            batch.push_back(SearchQuery::Item(spec.ids[i]));
           if (c.kind == IndexKind::kFlat) batch.push_back(SearchQuery::Vector(vector));
           auto together = s.engine->Search("c", batch, k, filters[f], absl::InfiniteFuture());
           ASSERT_TRUE(together.ok()) << together.status();
@@ -155,7 +161,8 @@ TEST_P(NeighboursTest, ABatchAnswersWhatEachQueryAnswersAlone) {
             auto alone = s.engine->Search("c", {batch[j]}, k, filters[f], absl::InfiniteFuture());
             ASSERT_TRUE(alone.ok()) << alone.status();
             ExpectSame(together->hits[j], alone->hits[0],
-                       absl::StrCat(c.name, " ", root, " batch at ", start, " query ", j, " k ", k, " filter ", f));
+                       absl::StrCat(c.name, " ", root, " batch at ", start, " query ", j, " k ", k,
+                                    " filter ", f));
           }
         }
       }
@@ -163,13 +170,14 @@ TEST_P(NeighboursTest, ABatchAnswersWhatEachQueryAnswersAlone) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Kinds, NeighboursTest,
-                         ::testing::Values(Case{"flat_cosine", Metric::kCosine, IndexKind::kFlat, false},
-                                           Case{"flat_ip", Metric::kInnerProduct, IndexKind::kFlat, false},
-                                           Case{"ip_similar_space", Metric::kInnerProduct, IndexKind::kFlat, true},
-                                           Case{"ivf", Metric::kCosine, IndexKind::kIvf, false},
-                                           Case{"hnsw", Metric::kCosine, IndexKind::kHnsw, false}),
-                         [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(
+    Kinds, NeighboursTest,
+    ::testing::Values(Case{"flat_cosine", Metric::kCosine, IndexKind::kFlat, false},
+                      Case{"flat_ip", Metric::kInnerProduct, IndexKind::kFlat, false},
+                      Case{"ip_similar_space", Metric::kInnerProduct, IndexKind::kFlat, true},
+                      Case{"ivf", Metric::kCosine, IndexKind::kIvf, false},
+                      Case{"hnsw", Metric::kCosine, IndexKind::kHnsw, false}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 TEST(Neighbours, TopKAboveTheListAndSelectiveFiltersFallBackToTheSearch) {
   testing::TempDir dir;
@@ -229,7 +237,8 @@ TEST(Neighbours, AnItemWithNoValidQueryGetsNoListAndSpoilsNoOther) {
       EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
       continue;
     }
-    EXPECT_NE((*coll)->neighbour_rows(static_cast<uint32_t>(i))[0], Engine::kNoNeighbours) << "item " << i;
+    EXPECT_NE((*coll)->neighbour_rows(static_cast<uint32_t>(i))[0], Engine::kNoNeighbours)
+        << "item " << i;
     ExpectSame(a->hits[0], b->hits[0], absl::StrCat("item ", i));
   }
 }
@@ -252,7 +261,8 @@ TEST(Neighbours, TheStoredListIsWhatAnswers) {
   auto listed = engine.Search("c", {SearchQuery::Item(spec.ids[0])}, 1, {}, absl::InfiniteFuture());
   ASSERT_TRUE(listed.ok()) << listed.status();
   EXPECT_EQ(listed->hits[0][0].score, 123.0f);
-  auto searched = engine.Search("c", {SearchQuery::Item(spec.ids[0])}, 6, {}, absl::InfiniteFuture());
+  auto searched =
+      engine.Search("c", {SearchQuery::Item(spec.ids[0])}, 6, {}, absl::InfiniteFuture());
   ASSERT_TRUE(searched.ok());
   EXPECT_NE(searched->hits[0][0].score, 123.0f);
 }

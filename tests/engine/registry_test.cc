@@ -127,7 +127,8 @@ TEST(CollectionOpen, RejectsIdsOutOfOrder) {
   sizes_only.verify = VerifyMode::kSizes;
   auto c = Collection::Open(v, sizes_only);
   EXPECT_EQ(c.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(c.status().message(), ::testing::HasSubstr("not strictly ascending at row 1 (2 then 1)"));
+  EXPECT_THAT(c.status().message(),
+              ::testing::HasSubstr("not strictly ascending at row 1 (2 then 1)"));
 }
 
 }  // namespace

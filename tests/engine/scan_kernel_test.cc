@@ -36,8 +36,8 @@ TEST(ScanKernel, ScoresAreTheSameBitsAloneAndInAnyBatch) {
           std::vector<float> alone(rows);
           ScoreRows(base.data(), rows, &queries[i * dims], 1, dims, alone.data(), rows);
           for (size_t r = 0; r < rows; ++r) {
-            SCOPED_TRACE(::testing::Message() << "dims=" << dims << " rows=" << rows << " n=" << n << " i=" << i
-                                              << " r=" << r);
+            SCOPED_TRACE(::testing::Message() << "dims=" << dims << " rows=" << rows << " n=" << n
+                                              << " i=" << i << " r=" << r);
             const float one = ScoreOne(&base[r * dims], &queries[i * dims], dims);
             ASSERT_EQ(Bits(batch[i * rows + r]), Bits(alone[r]));
             ASSERT_EQ(Bits(one), Bits(alone[r]));
@@ -71,13 +71,15 @@ TEST(ScanKernel, NextAtLeastFindsWhatAPlainLoopFinds) {
   std::vector<float> s = testing::RandomVectors(1, 75, 5);
   s[20] = std::nanf("");
   s[21] = -std::numeric_limits<float>::infinity();
-  for (float threshold : {-5.0f, -0.5f, 0.0f, 0.3f, 1.5f, 100.0f, -std::numeric_limits<float>::infinity()}) {
+  for (float threshold :
+       {-5.0f, -0.5f, 0.0f, 0.3f, 1.5f, 100.0f, -std::numeric_limits<float>::infinity()}) {
     for (size_t from = 0; from <= s.size(); ++from) {
       for (size_t n : {s.size(), s.size() - 3, size_t{17}}) {
         if (from > n) continue;
         size_t want = from;
         while (want < n && !(s[want] >= threshold)) ++want;
-        ASSERT_EQ(NextAtLeast(s.data(), from, n, threshold), want) << threshold << " " << from << " " << n;
+        ASSERT_EQ(NextAtLeast(s.data(), from, n, threshold), want)
+            << threshold << " " << from << " " << n;
       }
     }
   }
@@ -91,7 +93,8 @@ TEST(ExactSearcher, AQueryAnswersTheSameBitsAloneAndInABatch) {
   const uint64_t count = 3000, dims = 40;
   std::vector<float> base = testing::RandomVectors(count, dims, 3);
   // Ties: every tenth row repeats the row before it.
-  for (uint64_t r = 10; r < count; r += 10) std::memcpy(&base[r * dims], &base[(r - 1) * dims], dims * 4);
+  for (uint64_t r = 10; r < count; r += 10)
+    std::memcpy(&base[r * dims], &base[(r - 1) * dims], dims * 4);
   const size_t n = 13;
   std::vector<float> queries = testing::RandomVectors(n, dims, 4);
   std::memcpy(&queries[5 * dims], &base[99 * dims], dims * 4);  // a query that is a tied row

@@ -135,7 +135,9 @@ TEST_P(AnnRecall, RecallAt10AboveThresholdOnClusteredData) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Kinds, AnnRecall, ::testing::Values(IndexKind::kIvf, IndexKind::kHnsw),
-                         [](const auto& param_info) { return std::string(IndexKindName(param_info.param)); });
+                         [](const auto& param_info) {
+                           return std::string(IndexKindName(param_info.param));
+                         });
 
 // --target-recall: nprobe chosen on query vectors like those that will query the
 // collection (here from other clusters than the data, as user vectors are not item
@@ -160,7 +162,8 @@ TEST(AnnRecallTarget, ChosenNprobeReachesTheTargetOnUnseenQueriesOfTheSameKind) 
   EXPECT_EQ(m.recall_queries, 200u) << "half of the 400 chose, the other half measured";
   EXPECT_GE(m.recall_at_10, kTarget - 0.03);
   EXPECT_GE(m.index_params.nprobe, 1);
-  EXPECT_LT(m.index_params.nprobe, m.index_params.nlist) << "a target below 1 never needs every list";
+  EXPECT_LT(m.index_params.nprobe, m.index_params.nlist)
+      << "a target below 1 never needs every list";
 
   // 200 queries of the same kind that took no part in the choice.
   std::vector<float> held(queries.begin() + 400 * d, queries.end());
@@ -170,7 +173,8 @@ TEST(AnnRecallTarget, ChosenNprobeReachesTheTargetOnUnseenQueriesOfTheSameKind) 
   std::vector<std::vector<Neighbor>> got;
   ASSERT_TRUE((*c)->Search(held.data(), 200, 10, nullptr, absl::InfiniteFuture(), &got).ok());
   double recall = 0;
-  for (size_t i = 0; i < 200; ++i) recall += testing::Recall(BruteForceTopK(unit, d, &held[i * d], 10), got[i]);
+  for (size_t i = 0; i < 200; ++i)
+    recall += testing::Recall(BruteForceTopK(unit, d, &held[i * d], 10), got[i]);
   recall /= 200;
   EXPECT_GE(recall, kTarget - 0.03);
 
@@ -223,7 +227,8 @@ TEST(AnnHnsw, ServedBeamIsTheManifestsEfSearch) {
     for (size_t i = 0; i < 100; ++i) {
       const std::vector<Neighbor> truth = BruteForceTopK(x, d, &q[i * d], 10);
       std::vector<Neighbor> own;
-      for (size_t j = 0; j < 10; ++j) own.push_back({static_cast<uint32_t>(labels[i * 10 + j]), dist[i * 10 + j]});
+      for (size_t j = 0; j < 10; ++j)
+        own.push_back({static_cast<uint32_t>(labels[i * 10 + j]), dist[i * 10 + j]});
       served += testing::Recall(truth, got[i]);
       direct += testing::Recall(truth, own);
     }
@@ -237,7 +242,8 @@ TEST(AnnHnsw, ServedBeamIsTheManifestsEfSearch) {
 // that may swap. Checked: size, order (BetterNeighbor on our scores, so exact ties go
 // by row), every row a candidate at its FAISS score, no row twice, the scores rank by
 // rank, and every candidate clearly above the k-th score present.
-void ExpectTopKOfCandidates(std::vector<Neighbor> candidates, const std::vector<Neighbor>& got, size_t k) {
+void ExpectTopKOfCandidates(std::vector<Neighbor> candidates, const std::vector<Neighbor>& got,
+                            size_t k) {
   constexpr float kRounding = 1e-5f;
   std::sort(candidates.begin(), candidates.end(), BetterNeighbor);
   const size_t want = std::min(k, candidates.size());
@@ -256,7 +262,8 @@ void ExpectTopKOfCandidates(std::vector<Neighbor> candidates, const std::vector<
   }
   const float kth = candidates[want - 1].score;
   for (size_t r = 0; r < want && candidates[r].score > kth + kRounding; ++r) {
-    EXPECT_TRUE(seen.contains(candidates[r].row)) << "missing row " << candidates[r].row << " at rank " << r;
+    EXPECT_TRUE(seen.contains(candidates[r].row))
+        << "missing row " << candidates[r].row << " at rank " << r;
   }
 }
 
@@ -299,8 +306,8 @@ TEST(IvfScan, AnswersAreFaissOwnSearchAtTheSameNprobe) {
         if (filtered) fp.sel = &odd_selector;
         std::vector<float> dist(nq * n);
         std::vector<faiss::Index::idx_t> labels(nq * n);
-        index.search(static_cast<faiss::Index::idx_t>(nq), q.data(), static_cast<faiss::Index::idx_t>(n),
-                     dist.data(), labels.data(), &fp);
+        index.search(static_cast<faiss::Index::idx_t>(nq), q.data(),
+                     static_cast<faiss::Index::idx_t>(n), dist.data(), labels.data(), &fp);
         for (const int k : {1, 10, static_cast<int>(n)}) {
           SearchParams sp;
           sp.k = k;
@@ -312,8 +319,8 @@ TEST(IvfScan, AnswersAreFaissOwnSearchAtTheSameNprobe) {
             for (uint64_t j = 0; j < n && labels[i * n + j] >= 0; ++j) {
               candidates.push_back({static_cast<uint32_t>(labels[i * n + j]), dist[i * n + j]});
             }
-            SCOPED_TRACE(::testing::Message() << "d " << d << " nprobe " << nprobe << " filtered " << filtered
-                                              << " k " << k << " query " << i);
+            SCOPED_TRACE(::testing::Message() << "d " << d << " nprobe " << nprobe << " filtered "
+                                              << filtered << " k " << k << " query " << i);
             ExpectTopKOfCandidates(std::move(candidates), got[i], static_cast<size_t>(k));
           }
         }
@@ -343,7 +350,8 @@ TEST(AnnFilter, SelectiveAndBroadFiltersReturnExactlyTheAllowedTopK) {
     auto compiled = (*c)->CompileFilter(f);
     ASSERT_TRUE(compiled.ok());
     std::vector<std::vector<Neighbor>> got;
-    ASSERT_TRUE((*c)->Search((*c)->vector(0), 1, 25, &*compiled, absl::InfiniteFuture(), &got).ok());
+    ASSERT_TRUE(
+        (*c)->Search((*c)->vector(0), 1, 25, &*compiled, absl::InfiniteFuture(), &got).ok());
     ASSERT_EQ(got[0].size(), 25u);
     for (const Neighbor& nb : got[0]) EXPECT_TRUE(compiled->Allows(nb.row));
   }
@@ -389,7 +397,8 @@ TEST_P(FilteredHnsw, FilteredTopTenMatchesBruteForce) {
       ASSERT_EQ(got[0].size(), 10u);
       for (const Neighbor& nb : got[0]) EXPECT_TRUE(compiled->Allows(nb.row));
       EXPECT_TRUE(std::is_sorted(got[0].begin(), got[0].end(), BetterNeighbor));
-      recall += testing::Recall(BruteForceTopK(unit, d, q, 10, [&](uint32_t r) { return compiled->Allows(r); }), got[0]);
+      recall += testing::Recall(
+          BruteForceTopK(unit, d, q, 10, [&](uint32_t r) { return compiled->Allows(r); }), got[0]);
     }
     EXPECT_GE(recall / queries, 0.9);
   }

@@ -43,9 +43,11 @@ std::vector<double> Gauss(std::vector<double> a, std::vector<double> b) {
 }
 
 // The fold-in objective's minimiser, from its definition (core/fold_in.h).
-std::vector<double> FoldInOracle(const std::vector<float>& all, size_t d, const std::vector<size_t>& liked,
-                                 const std::vector<size_t>& disliked, double w, double alpha, double lambda,
-                                 const std::vector<float>& prior = {}, double mu = 0) {
+std::vector<double> FoldInOracle(const std::vector<float>& all, size_t d,
+                                 const std::vector<size_t>& liked,
+                                 const std::vector<size_t>& disliked, double w, double alpha,
+                                 double lambda, const std::vector<float>& prior = {},
+                                 double mu = 0) {
   const size_t n = all.size() / d;
   std::vector<double> a(d * d, 0.0), b(d, 0.0);
   auto outer = [&](size_t row, double weight) {
@@ -77,18 +79,25 @@ TEST(FoldIn, EqualsTheLeastSquaresSolution) {
   for (size_t r : liked) lp.push_back(&x[r * d]);
   for (size_t r : disliked) dp.push_back(&x[r * d]);
   std::vector<float> p(d);
-  ASSERT_TRUE(FoldInUser(gram.data(), static_cast<int>(d), lp, dp, 0.25f, {0.05f, 2.0f}, p.data()).ok());
+  ASSERT_TRUE(
+      FoldInUser(gram.data(), static_cast<int>(d), lp, dp, 0.25f, {0.05f, 2.0f}, p.data()).ok());
   const std::vector<double> want = FoldInOracle(x, d, liked, disliked, 0.25, 0.05, 2.0);
   for (size_t i = 0; i < d; ++i) EXPECT_NEAR(p[i], want[i], 1e-4 * (1 + std::fabs(want[i]))) << i;
   EXPECT_FALSE(FoldInUser(gram.data(), static_cast<int>(d), {}, {}, 1, {0.1f, 1}, p.data()).ok());
   EXPECT_FALSE(FoldInUser(gram.data(), static_cast<int>(d), lp, {}, 1, {0.1f, 0}, p.data()).ok());
   // With a prior: the minimiser of the objective with + mu |p - prior|^2.
   const std::vector<float> prior = testing::RandomVectors(1, d, 6);
-  ASSERT_TRUE(FoldInUser(gram.data(), static_cast<int>(d), lp, dp, 0.25f, {0.05f, 2.0f}, p.data(), prior.data(), 3.0f).ok());
-  const std::vector<double> pulled = FoldInOracle(x, d, liked, disliked, 0.25, 0.05, 2.0, prior, 3.0);
-  for (size_t i = 0; i < d; ++i) EXPECT_NEAR(p[i], pulled[i], 1e-4 * (1 + std::fabs(pulled[i]))) << i;
+  ASSERT_TRUE(FoldInUser(gram.data(), static_cast<int>(d), lp, dp, 0.25f, {0.05f, 2.0f}, p.data(),
+                         prior.data(), 3.0f)
+                  .ok());
+  const std::vector<double> pulled =
+      FoldInOracle(x, d, liked, disliked, 0.25, 0.05, 2.0, prior, 3.0);
+  for (size_t i = 0; i < d; ++i)
+    EXPECT_NEAR(p[i], pulled[i], 1e-4 * (1 + std::fabs(pulled[i]))) << i;
   // A very strong prior is the prior.
-  ASSERT_TRUE(FoldInUser(gram.data(), static_cast<int>(d), lp, {}, 1, {0.05f, 2.0f}, p.data(), prior.data(), 1e7f).ok());
+  ASSERT_TRUE(FoldInUser(gram.data(), static_cast<int>(d), lp, {}, 1, {0.05f, 2.0f}, p.data(),
+                         prior.data(), 1e7f)
+                  .ok());
   for (size_t i = 0; i < d; ++i) EXPECT_NEAR(p[i], prior[i], 1e-3) << i;
 }
 
@@ -106,7 +115,8 @@ class ServingTest : public ::testing::Test {
     for (int64_t u = 0; u < 50; ++u) {
       spec_.user_ids.push_back(u + 1);
       for (size_t i = 0; i < kN; ++i) {
-        if (static_cast<int>(i % 40) > static_cast<int>(rng() % 50)) spec_.user_items.emplace_back(u + 1, spec_.ids[i]);
+        if (static_cast<int>(i % 40) > static_cast<int>(rng() % 50))
+          spec_.user_items.emplace_back(u + 1, spec_.ids[i]);
       }
     }
     spec_.user_vectors = testing::RandomVectors(50, kD, 10);
@@ -152,7 +162,8 @@ TEST_F(ServingTest, MoreLikeThisRanksTheSimilarSpace) {
       want.emplace_back(dot / std::sqrt(qn) / std::pow(norm2, 0.375) * n / (n + 5), spec_.ids[j]);
     }
     std::sort(want.begin(), want.end(), [](auto& a, auto& b) { return a.first > b.first; });
-    auto r = engine_->Search("mf", {SearchQuery::Item(spec_.ids[q])}, 10, {}, absl::InfiniteFuture());
+    auto r =
+        engine_->Search("mf", {SearchQuery::Item(spec_.ids[q])}, 10, {}, absl::InfiniteFuture());
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_EQ(r->hits[0].size(), 10u);
     for (int k = 0; k < 10; ++k) {
@@ -161,10 +172,13 @@ TEST_F(ServingTest, MoreLikeThisRanksTheSimilarSpace) {
     }
   }
   // In a batch beside a vector query (the main space), each gets its own answer.
-  auto single = engine_->Search("mf", {SearchQuery::Item(spec_.ids[5])}, 5, {}, absl::InfiniteFuture());
-  auto vec = engine_->Search("mf", {SearchQuery::Vector(std::vector<float>(kD, 0.3f))}, 5, {}, absl::InfiniteFuture());
-  auto batch = engine_->Search("mf", {SearchQuery::Vector(std::vector<float>(kD, 0.3f)), SearchQuery::Item(spec_.ids[5])},
-                               5, {}, absl::InfiniteFuture());
+  auto single =
+      engine_->Search("mf", {SearchQuery::Item(spec_.ids[5])}, 5, {}, absl::InfiniteFuture());
+  auto vec = engine_->Search("mf", {SearchQuery::Vector(std::vector<float>(kD, 0.3f))}, 5, {},
+                             absl::InfiniteFuture());
+  auto batch = engine_->Search(
+      "mf", {SearchQuery::Vector(std::vector<float>(kD, 0.3f)), SearchQuery::Item(spec_.ids[5])}, 5,
+      {}, absl::InfiniteFuture());
   ASSERT_TRUE(single.ok() && vec.ok() && batch.ok());
   for (int k = 0; k < 5; ++k) {
     EXPECT_EQ(batch->hits[0][k].id, vec->hits[0][k].id);
@@ -183,7 +197,8 @@ TEST_F(ServingTest, WatchListsAreFoldedIn) {
     want.emplace_back(s, spec_.ids[j]);
   }
   std::sort(want.begin(), want.end(), [](auto& a, auto& b) { return a.first > b.first; });
-  SearchQuery q = SearchQuery::Items({spec_.ids[10], spec_.ids[20], spec_.ids[35]}, {spec_.ids[77]});
+  SearchQuery q =
+      SearchQuery::Items({spec_.ids[10], spec_.ids[20], spec_.ids[35]}, {spec_.ids[77]});
   q.negative_weight = 0.5f;
   auto r = engine_->Search("mf", {q}, 10, {}, absl::InfiniteFuture());
   ASSERT_TRUE(r.ok()) << r.status();
@@ -205,9 +220,11 @@ TEST_F(ServingTest, ShortWatchListsLeanOnTheMeanUser) {
   for (size_t u = 0; u < 50; ++u) {
     for (size_t c = 0; c < kD; ++c) mean[c] += with.user_vectors[u * kD + c] / 50.0f;
   }
-  for (const std::vector<size_t>& liked : {std::vector<size_t>{10}, std::vector<size_t>{10, 20, 35, 36}}) {
+  for (const std::vector<size_t>& liked :
+       {std::vector<size_t>{10}, std::vector<size_t>{10, 20, 35, 36}}) {
     const double mu = 2.0 / static_cast<double>(liked.size());
-    const std::vector<double> p = FoldInOracle(with.vectors, kD, liked, {}, 1.0, 0.01, 3.0, mean, mu);
+    const std::vector<double> p =
+        FoldInOracle(with.vectors, kD, liked, {}, 1.0, 0.01, 3.0, mean, mu);
     std::vector<std::pair<double, int64_t>> want;
     std::vector<int64_t> ids;
     for (size_t i : liked) ids.push_back(with.ids[i]);

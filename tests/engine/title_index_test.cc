@@ -28,7 +28,9 @@ struct Built {
     store.emplace(ItemStore::Build(rows, false));
     index.emplace(TitleIndex::Build(*store, ids.data()));
   }
-  std::vector<TitleMatch> Lookup(absl::string_view q, size_t limit) const { return index->Lookup(q, limit); }
+  std::vector<TitleMatch> Lookup(absl::string_view q, size_t limit) const {
+    return index->Lookup(q, limit);
+  }
   std::vector<int64_t> ids;
   std::optional<ItemStore> store;
   std::optional<TitleIndex> index;
@@ -152,7 +154,8 @@ class ReferenceScan {
     std::vector<uint32_t> out;
     for (size_t i = 0; i + 2 < p.size(); ++i) {
       out.push_back((uint32_t{static_cast<unsigned char>(p[i])} << 16) |
-                    (uint32_t{static_cast<unsigned char>(p[i + 1])} << 8) | uint32_t{static_cast<unsigned char>(p[i + 2])});
+                    (uint32_t{static_cast<unsigned char>(p[i + 1])} << 8) |
+                    uint32_t{static_cast<unsigned char>(p[i + 2])});
     }
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -181,8 +184,8 @@ class ReferenceScan {
         ++common, ++i, ++j;
       }
     }
-    const float dice = 2.0f * static_cast<float>(common) /
-                       static_cast<float>(trigrams.size() + e.trigrams.size());
+    const float dice =
+        2.0f * static_cast<float>(common) / static_cast<float>(trigrams.size() + e.trigrams.size());
     return 0.69f * dice;
   }
   std::vector<Entry> entries_;
@@ -191,7 +194,8 @@ class ReferenceScan {
 
 // Scores are compared to within 4 ulps: the engine library may be compiled for the
 // machine (fused multiply-adds) and this test not.
-void ExpectSame(const std::vector<TitleMatch>& got, const std::vector<TitleMatch>& want, const std::string& q) {
+void ExpectSame(const std::vector<TitleMatch>& got, const std::vector<TitleMatch>& want,
+                const std::string& q) {
   ASSERT_EQ(got.size(), want.size()) << "query '" << q << "'";
   for (size_t i = 0; i < got.size(); ++i) {
     EXPECT_EQ(got[i].row, want[i].row) << "query '" << q << "' match " << i;
@@ -206,12 +210,31 @@ std::string Misspell(const std::string& title, std::mt19937_64& rng) {
   std::string s = title;
   auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
   switch (pick(6)) {
-    case 0: if (s.size() > 1) s.erase(pick(s.size()), 1); break;
-    case 1: if (!s.empty()) { size_t i = pick(s.size()); s.insert(i, 1, s[i]); } break;
-    case 2: if (s.size() > 2) { size_t i = pick(s.size() - 1); std::swap(s[i], s[i + 1]); } break;
-    case 3: if (!s.empty()) s[pick(s.size())] = static_cast<char>('a' + pick(26)); break;
-    case 4: { std::vector<std::string> w = absl::StrSplit(s, ' '); s = w[0] + (w.size() > 1 ? " " + w[1] : ""); } break;
-    default: s = s.substr(0, 1 + pick(std::max<size_t>(1, s.size()))); break;
+    case 0:
+      if (s.size() > 1) s.erase(pick(s.size()), 1);
+      break;
+    case 1:
+      if (!s.empty()) {
+        size_t i = pick(s.size());
+        s.insert(i, 1, s[i]);
+      }
+      break;
+    case 2:
+      if (s.size() > 2) {
+        size_t i = pick(s.size() - 1);
+        std::swap(s[i], s[i + 1]);
+      }
+      break;
+    case 3:
+      if (!s.empty()) s[pick(s.size())] = static_cast<char>('a' + pick(26));
+      break;
+    case 4: {
+      std::vector<std::string> w = absl::StrSplit(s, ' ');
+      s = w[0] + (w.size() > 1 ? " " + w[1] : "");
+    } break;
+    default:
+      s = s.substr(0, 1 + pick(std::max<size_t>(1, s.size())));
+      break;
   }
   return s;
 }
@@ -220,7 +243,8 @@ std::string Misspell(const std::string& title, std::mt19937_64& rng) {
 // answers equal the scan's, in memory and after a round trip through the mapped files.
 TEST(TitleIndex, SameAnswersAsScoringEveryTitleOverTheCatalogue) {
   const std::string data = std::string(SIMSEARCH_SOURCE_DIR) + "/data/anime/";
-  auto catalog = Catalog::Load({data + "anime_cooperunion_2017.csv", data + "anime_synopses_merged.csv"});
+  auto catalog =
+      Catalog::Load({data + "anime_cooperunion_2017.csv", data + "anime_synopses_merged.csv"});
   ASSERT_TRUE(catalog.ok()) << catalog.status();
   const std::vector<Item>& items = catalog->items();
   ASSERT_GT(items.size(), 10000u);
@@ -245,7 +269,8 @@ TEST(TitleIndex, SameAnswersAsScoringEveryTitleOverTheCatalogue) {
   for (int i = 0; i < misspelled; ++i) {
     queries.push_back(Misspell(TitleIndex::Normalize(items[rng() % items.size()].title), rng));
   }
-  for (const char* q : {"a", "k", "1", "z", "no", "x y", "\xe3", "the", "one p", "  ", "!!"}) queries.push_back(q);
+  for (const char* q : {"a", "k", "1", "z", "no", "x y", "\xe3", "the", "one p", "  ", "!!"})
+    queries.push_back(q);
   // The scan is the slow side: run it on two threads first.
   std::vector<std::vector<TitleMatch>> want(queries.size());
   {
@@ -267,7 +292,8 @@ TEST(TitleIndex, SameAnswersAsScoringEveryTitleOverTheCatalogue) {
     if (::testing::Test::HasFailure()) return;  // one query's diff is enough to read
   }
   // The point of the index: a lookup scores a small share of the titles.
-  EXPECT_LT(static_cast<double>(scored) / static_cast<double>(lookups), 0.25 * static_cast<double>(built.index->entries()));
+  EXPECT_LT(static_cast<double>(scored) / static_cast<double>(lookups),
+            0.25 * static_cast<double>(built.index->entries()));
 }
 
 }  // namespace
@@ -293,8 +319,8 @@ TEST(TitleIndex, GarbageInsideTheFilesNeverReadsOutside) {
   testing::TempDir dir;
   ASSERT_TRUE(built.index->Write(dir.path()).ok());
   std::mt19937_64 rng(3);
-  for (const char* file : {kTitleTextOffsetsFile, kTitleEntriesFile, kTitleTrigramsFile, kTitleTrigramOffsetsFile,
-                           kTitleTrigramEntriesFile, kTitleTextFile}) {
+  for (const char* file : {kTitleTextOffsetsFile, kTitleEntriesFile, kTitleTrigramsFile,
+                           kTitleTrigramOffsetsFile, kTitleTrigramEntriesFile, kTitleTextFile}) {
     testing::TempDir copy;
     for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
       std::filesystem::copy_file(e.path(), copy.Join(e.path().filename().string()));
@@ -305,14 +331,16 @@ TEST(TitleIndex, GarbageInsideTheFilesNeverReadsOutside) {
     const auto size = std::filesystem::file_size(path);
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
     for (uint64_t pos = 64 + 8; pos + 16 < size; pos += 4) {
-      const uint32_t v = (rng() % 4 == 0) ? static_cast<uint32_t>(rng()) : static_cast<uint32_t>(rng() % 400);
+      const uint32_t v =
+          (rng() % 4 == 0) ? static_cast<uint32_t>(rng()) : static_cast<uint32_t>(rng() % 400);
       f.seekp(static_cast<std::streamoff>(pos));
       f.write(reinterpret_cast<const char*>(&v), 4);
     }
     f.close();
     auto mapped = TitleIndex::Open(copy.path(), *built.store, built.ids.data());
     if (!mapped.ok()) continue;  // refused at open: fine
-    for (const char* q : {"title", "shippuuden", "the movie", "t", "english 4", "zz", "number 12"}) {
+    for (const char* q :
+         {"title", "shippuuden", "the movie", "t", "english 4", "zz", "number 12"}) {
       for (const TitleMatch& m : mapped->Lookup(q, 10)) EXPECT_LT(m.row, items.size()) << file;
     }
   }

@@ -12,7 +12,8 @@ namespace {
 // Answers every call; a title lookup finds "Cowboy Bebop" for titles starting with 'c'.
 class FakeBackend final : public SearchBackend {
  public:
-  absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& q, const SearchOptions& o) const override {
+  absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& q,
+                                                const SearchOptions& o) const override {
     if (o.collection == "down") return absl::UnavailableError("engine at 10.0.0.1:50051 down");
     std::vector<ClientHit> hits;
     for (int i = 0; i < o.top_k.value_or(10) && i < 3; ++i) {
@@ -46,7 +47,8 @@ class FakeBackend final : public SearchBackend {
     }
     return out;
   }
-  absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string&, const std::vector<int64_t>& ids,
+  absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string&,
+                                                   const std::vector<int64_t>& ids,
                                                    absl::Time) const override {
     if (ids.empty() || ids[0] < 0) return absl::NotFoundError("no such item");
     ItemRecord r;
@@ -69,7 +71,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string detail;
   const std::string out = HandleEvent(event, Invocation{}, backend, HandlerOptions{}, &detail);
   const nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("statusCode") || !j["statusCode"].is_number_integer()) {
+  if (j.is_discarded() || !j.is_object() || !j.contains("statusCode") ||
+      !j["statusCode"].is_number_integer()) {
     std::abort();  // every input gets a proxy response
   }
   const int status = j["statusCode"].get<int>();

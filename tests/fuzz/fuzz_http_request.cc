@@ -31,7 +31,8 @@ Decoded Decode(absl::string_view in, size_t piece) {
   Decoded out;
   out.result = ChunkedDecoder::Result::kNeedMore;
   while (out.result == ChunkedDecoder::Result::kNeedMore && out.consumed < in.size()) {
-    const size_t n = piece == 0 ? in.size() - out.consumed : std::min(piece, in.size() - out.consumed);
+    const size_t n =
+        piece == 0 ? in.size() - out.consumed : std::min(piece, in.size() - out.consumed);
     size_t used = 0;
     out.result = d.Feed(in.substr(out.consumed, n), &used, &out.body);
     Check(used <= n);
@@ -60,7 +61,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t scanned = 0, end_at_once = FindHeadEnd(in, &scanned);
   size_t incremental = 0;
   scanned = 0;
-  for (size_t len = 1; len <= in.size() && incremental == 0; ++len) incremental = FindHeadEnd(in.substr(0, len), &scanned);
+  for (size_t len = 1; len <= in.size() && incremental == 0; ++len)
+    incremental = FindHeadEnd(in.substr(0, len), &scanned);
   Check(end_at_once == incremental);
   Check(end_at_once <= in.size());
 
@@ -73,7 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     limits.max_headers = 20;
     if (ParseRequestHead(in.substr(0, end_at_once), limits, &head, &error)) {
       Check(!head.method.empty());
-      Check(head.path.find('\0') == std::string::npos && head.query.find('\0') == std::string::npos);
+      Check(head.path.find('\0') == std::string::npos &&
+            head.query.find('\0') == std::string::npos);
       Check(head.target.find("%00") == std::string::npos);
       Check(head.content_length >= 0);
       Check(!(head.chunked && head.content_length > 0));

@@ -14,7 +14,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace simsearch::text;
   static const WordPieceTokenizer* tok = [] {
-    auto t = WordPieceTokenizer::Load(std::string(SIMSEARCH_TEST_DATA) + "/tiny_bert/f32/vocab.txt", {});
+    auto t =
+        WordPieceTokenizer::Load(std::string(SIMSEARCH_TEST_DATA) + "/tiny_bert/f32/vocab.txt", {});
     if (!t.ok()) std::abort();
     return new WordPieceTokenizer(*std::move(t));
   }();

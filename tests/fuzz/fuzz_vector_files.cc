@@ -47,9 +47,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         auto a = MappedArray::Open(f.Path(), t);
         if (a.ok() && a->count() > 0) {
           // The last element must be inside the file.
-          const unsigned char* last = t == ArrayDType::kFloat32
-                                          ? reinterpret_cast<const unsigned char*>(a->row(a->count() - 1) + a->dims() - 1)
-                                          : reinterpret_cast<const unsigned char*>(a->int64s() + a->count() - 1);
+          const unsigned char* last =
+              t == ArrayDType::kFloat32
+                  ? reinterpret_cast<const unsigned char*>(a->row(a->count() - 1) + a->dims() - 1)
+                  : reinterpret_cast<const unsigned char*>(a->int64s() + a->count() - 1);
           volatile unsigned char x = *last;
           (void)x;
         }

@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
     std::sort(files.begin(), files.end());
     for (const fs::path& p : files) {
       std::ifstream in(p, std::ios::binary);
-      std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                 std::istreambuf_iterator<char>());
       std::fprintf(stderr, "replay %s (%zu bytes)\n", p.c_str(), bytes.size());
       LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
       ++runs;

@@ -29,7 +29,8 @@ bool Parse(const std::string& head, RequestHead* out, ParseError* error, HeadLim
 TEST(RequestParser, ReadsTheRequestLineAndHeaders) {
   RequestHead h;
   ParseError e;
-  ASSERT_TRUE(Parse("GET /search?q=a%20b&k=5 HTTP/1.1\r\nHost: x\r\nX-Pad:   v w \t\r\nAccept:\r\n\r\n", &h, &e))
+  ASSERT_TRUE(Parse(
+      "GET /search?q=a%20b&k=5 HTTP/1.1\r\nHost: x\r\nX-Pad:   v w \t\r\nAccept:\r\n\r\n", &h, &e))
       << e.message;
   EXPECT_EQ(h.method, "GET");
   EXPECT_EQ(h.target, "/search?q=a%20b&k=5");
@@ -63,7 +64,8 @@ TEST(RequestParser, AcceptsWhatRfc9112AsksServersToAccept) {
   ASSERT_TRUE(Parse("\r\n\nGET /a HTTP/1.1\nHost: x\n\n", &h, &e)) << e.message;
   EXPECT_EQ(h.path, "/a");
   // Absolute form, reduced to origin form.
-  ASSERT_TRUE(Parse("GET http://example.com:8080/items/1?x=2 HTTP/1.1\r\nHost: example.com\r\n\r\n", &h, &e));
+  ASSERT_TRUE(Parse("GET http://example.com:8080/items/1?x=2 HTTP/1.1\r\nHost: example.com\r\n\r\n",
+                    &h, &e));
   EXPECT_EQ(h.path, "/items/1");
   EXPECT_EQ(h.query, "x=2");
   ASSERT_TRUE(Parse("GET https://example.com?x HTTP/1.1\r\nHost: example.com\r\n\r\n", &h, &e));
@@ -72,12 +74,16 @@ TEST(RequestParser, AcceptsWhatRfc9112AsksServersToAccept) {
   ASSERT_TRUE(Parse("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", &h, &e));
   EXPECT_EQ(h.path, "*");
   // Lengths, codings, expectations.
-  ASSERT_TRUE(Parse("POST /r HTTP/1.1\r\nHost: x\r\nContent-Length: 0012\r\ncontent-length: 12\r\n\r\n", &h, &e))
+  ASSERT_TRUE(Parse(
+      "POST /r HTTP/1.1\r\nHost: x\r\nContent-Length: 0012\r\ncontent-length: 12\r\n\r\n", &h, &e))
       << "leading zeros, and a repeated equal length: " << e.message;
   EXPECT_EQ(h.content_length, 12);
-  ASSERT_TRUE(Parse("POST /r HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n", &h, &e));
+  ASSERT_TRUE(Parse(
+      "POST /r HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n", &h, &e));
   EXPECT_EQ(h.content_length, INT64_MAX) << "too large for int64: kept as the largest, for a 413";
-  ASSERT_TRUE(Parse("POST /r HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\nExpect: 100-continue\r\n\r\n", &h, &e));
+  ASSERT_TRUE(Parse(
+      "POST /r HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\nExpect: 100-continue\r\n\r\n",
+      &h, &e));
   EXPECT_TRUE(h.chunked);
   EXPECT_TRUE(h.expect_continue);
   // A percent sign that does not encode NUL.
@@ -109,13 +115,17 @@ TEST(RequestParser, RefusesEachMalformedHeadWithItsStatus) {
       {"POST / HTTP/1.1\r\n" + host + "Content-Length: 0x10\r\n\r\n", 400, "digits only"},
       {"POST / HTTP/1.1\r\n" + host + "Content-Length: 5, 5\r\n\r\n", 400, "digits only"},
       {"POST / HTTP/1.1\r\n" + host + "Content-Length:\r\n\r\n", 400, "digits only"},
-      {"POST / HTTP/1.1\r\n" + host + "Content-Length: 5\r\nContent-Length: 6\r\n\r\n", 400, "differ"},
+      {"POST / HTTP/1.1\r\n" + host + "Content-Length: 5\r\nContent-Length: 6\r\n\r\n", 400,
+       "differ"},
       // Framing that invites request smuggling, and codings we do not decode.
-      {"POST / HTTP/1.1\r\n" + host + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "both"},
+      {"POST / HTTP/1.1\r\n" + host + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+       400, "both"},
       {"POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: gzip, chunked\r\n\r\n", 501, "'gzip'"},
-      {"POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
-       "twice"},
-      {"POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: ,\r\n\r\n", 400, "empty Transfer-Encoding"},
+      {"POST / HTTP/1.1\r\n" + host +
+           "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+       400, "twice"},
+      {"POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: ,\r\n\r\n", 400,
+       "empty Transfer-Encoding"},
       {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "HTTP/1.0"},
       // Host.
       {"GET / HTTP/1.1\r\n\r\n", 400, "needs a Host"},
@@ -155,12 +165,14 @@ TEST(RequestParser, LimitsTheHeadsSizeAndHeaderCount) {
   limits.max_headers = 3;
   RequestHead h;
   ParseError e;
-  EXPECT_FALSE(Parse("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(200, 'a') + "\r\n\r\n", &h, &e, limits));
+  EXPECT_FALSE(Parse("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(200, 'a') + "\r\n\r\n",
+                     &h, &e, limits));
   EXPECT_EQ(e.status, 431);
   EXPECT_FALSE(Parse("GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", &h, &e, limits));
   EXPECT_EQ(e.status, 431);
   EXPECT_THAT(e.message, HasSubstr("more than 3 header lines"));
-  EXPECT_TRUE(Parse("GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\n\r\n", &h, &e, limits)) << e.message;
+  EXPECT_TRUE(Parse("GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\n\r\n", &h, &e, limits))
+      << e.message;
 }
 
 // Heads built from lines (so the blank line's place is known), with random line ends
@@ -240,7 +252,8 @@ TEST(ChunkedDecoder, DecodesTheOriginalBodyHoweverTheBytesArrive) {
     }
     ASSERT_EQ(r, ChunkedDecoder::Result::kDone) << d.error().message;
     EXPECT_EQ(decoded, body) << round;
-    EXPECT_EQ(wire.substr(pos), next) << "stops at the end of the body: the next request is not consumed";
+    EXPECT_EQ(wire.substr(pos), next)
+        << "stops at the end of the body: the next request is not consumed";
   }
 }
 
@@ -263,16 +276,19 @@ TEST(ChunkedDecoder, RefusesMalformedAndOversizedBodies) {
     ChunkedDecoder d(64, 256);
     std::string body;
     size_t used = 0;
-    EXPECT_EQ(d.Feed(c.head, &used, &body), ChunkedDecoder::Result::kError) << absl::CEscape(c.head);
+    EXPECT_EQ(d.Feed(c.head, &used, &body), ChunkedDecoder::Result::kError)
+        << absl::CEscape(c.head);
     EXPECT_EQ(d.error().status, c.status) << absl::CEscape(c.head) << " -> " << d.error().message;
     EXPECT_THAT(d.error().message, HasSubstr(c.says)) << absl::CEscape(c.head);
-    EXPECT_EQ(d.Feed("0\r\n\r\n", &used, &body), ChunkedDecoder::Result::kError) << "an error stays an error";
+    EXPECT_EQ(d.Feed("0\r\n\r\n", &used, &body), ChunkedDecoder::Result::kError)
+        << "an error stays an error";
   }
   // Exactly at the limit is fine; whitespace before an extension too.
   ChunkedDecoder d(64, 256);
   std::string body;
   size_t used = 0;
-  EXPECT_EQ(d.Feed("40 ;x=y\r\n" + std::string(64, 'a') + "\r\n0\r\n\r\n", &used, &body), ChunkedDecoder::Result::kDone)
+  EXPECT_EQ(d.Feed("40 ;x=y\r\n" + std::string(64, 'a') + "\r\n0\r\n\r\n", &used, &body),
+            ChunkedDecoder::Result::kDone)
       << d.error().message;
   EXPECT_EQ(body.size(), 64u);
 }

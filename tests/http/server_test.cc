@@ -23,15 +23,17 @@
 namespace simsearch::http {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
-using ::testing::StartsWith;
 using testing::Connect;
 using testing::Exchange;
+using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::Read;
 using testing::Send;
+using ::testing::StartsWith;
 
-std::string StatusLine(const std::string& answer) { return answer.substr(0, answer.find("\r\n")); }
+std::string StatusLine(const std::string& answer) {
+  return answer.substr(0, answer.find("\r\n"));
+}
 
 // How many complete answers `wire` holds (each with a Content-Length).
 int CountAnswers(const std::string& wire) {
@@ -57,8 +59,9 @@ struct Echo {
       Response a;
       a.headers = {{"Content-Type", "text/plain"}};
       const std::string* x = r.Header("x-echo");
-      a.body = absl::StrCat(r.method, " ", r.path, " ?", r.query, " body=", r.body.size(), " peer=",
-                            r.peer.rfind("127.0.0.1:", 0) == 0 ? "ok" : r.peer, x ? " x=" + *x : "");
+      a.body = absl::StrCat(r.method, " ", r.path, " ?", r.query, " body=", r.body.size(),
+                            " peer=", r.peer.rfind("127.0.0.1:", 0) == 0 ? "ok" : r.peer,
+                            x ? " x=" + *x : "");
       return a;
     };
   }
@@ -86,7 +89,8 @@ TEST(HttpServer, AnswersKeptAliveAndPipelinedRequestsInOrder) {
   // 300 pipelined requests in one write, the last asking to close: every answer, in
   // order, then the close (a single worker: the connection's requests go one at a time).
   std::string burst;
-  for (int i = 0; i < 300; ++i) absl::StrAppend(&burst, "GET /p", i, " HTTP/1.1\r\nHost: t\r\n\r\n");
+  for (int i = 0; i < 300; ++i)
+    absl::StrAppend(&burst, "GET /p", i, " HTTP/1.1\r\nHost: t\r\n\r\n");
   burst += "POST /last HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc";
   Send(fd, burst);
   bool closed = false;
@@ -109,8 +113,10 @@ TEST(HttpServer, HeadAnswersWithoutTheBodyButWithItsLength) {
   Echo echo;
   auto s = StartServer({}, echo.handler());
   ASSERT_NE(s, nullptr);
-  const std::string get = Exchange(s->port(), "GET /h HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-  const std::string head = Exchange(s->port(), "HEAD /h HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  const std::string get =
+      Exchange(s->port(), "GET /h HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  const std::string head =
+      Exchange(s->port(), "HEAD /h HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   const std::string get_body = get.substr(get.find("\r\n\r\n") + 4);
   EXPECT_THAT(head, StartsWith("HTTP/1.1 200"));
   EXPECT_THAT(head, HasSubstr(absl::StrCat("Content-Length: ", get_body.size() + 1, "\r\n")))
@@ -134,7 +140,8 @@ TEST(HttpServer, RefusesBadRequestsBeforeTheHandler) {
       {"POST /r HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", "HTTP/1.1 400 Bad Request"},
       {"GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 400 Bad Request"},
       {"GET / HTTP/3.0\r\nHost: t\r\n\r\n", "HTTP/1.1 505 HTTP Version Not Supported"},
-      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", "HTTP/1.1 501 Not Implemented"},
+      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n",
+       "HTTP/1.1 501 Not Implemented"},
       {"GET / HTTP/1.1\r\nHost: t\r\nX: " + std::string(20000, 'a') + "\r\n\r\n",
        "HTTP/1.1 431 Request Header Fields Too Large"},
       {"GET /" + std::string(20000, 'a'), "HTTP/1.1 431 Request Header Fields Too Large"},
@@ -157,20 +164,25 @@ TEST(HttpServer, BodiesByLengthOrChunkedWithinTheLimit) {
   o.max_body_bytes = 1000;
   auto s = StartServer(o, echo.handler());
   ASSERT_NE(s, nullptr);
-  std::string r = Exchange(s->port(), "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+  std::string r = Exchange(
+      s->port(),
+      "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
   EXPECT_THAT(r, HasSubstr("body=5"));
-  r = Exchange(s->port(),
-               "POST /b HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-               "3\r\nabc\r\n4;x=1\r\ndefg\r\n0\r\nT: 1\r\n\r\n");
+  r = Exchange(
+      s->port(),
+      "POST /b HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+      "3\r\nabc\r\n4;x=1\r\ndefg\r\n0\r\nT: 1\r\n\r\n");
   EXPECT_THAT(r, HasSubstr("body=7"));
   // Over the limit: refused from the declared length at once, before the body arrives.
   const absl::Time start = absl::Now();
-  r = Exchange(s->port(), "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 629145600\r\n\r\n{\"id\": 1");
+  r = Exchange(s->port(),
+               "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 629145600\r\n\r\n{\"id\": 1");
   EXPECT_EQ(StatusLine(r), "HTTP/1.1 413 Content Too Large");
   EXPECT_THAT(r, HasSubstr("the limit is 1000"));
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
-  r = Exchange(s->port(), "POST /b HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n" +
-                              std::string(1000, 'x') + "\r\n1\r\n");
+  r = Exchange(s->port(),
+               "POST /b HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n" +
+                   std::string(1000, 'x') + "\r\n1\r\n");
   EXPECT_EQ(StatusLine(r), "HTTP/1.1 413 Content Too Large");
   EXPECT_EQ(echo.calls.load(), 2);
 }
@@ -190,13 +202,17 @@ TEST(HttpServer, ExpectContinueGetsTheGoAheadBeforeTheBody) {
 TEST(HttpServer, DropsResponseHeadersThatWouldBreakTheHead) {
   auto s = StartServer({}, [](const Request&) {
     Response r;
-    r.headers = {{"X-Ok", "yes"}, {"X-Bad", "a\r\nSet-Cookie: evil=1"}, {"Bad Name", "x"},
-                 {"Content-Length", "999"}, {"X-Nul", std::string("a\0b", 3)}};
+    r.headers = {{"X-Ok", "yes"},
+                 {"X-Bad", "a\r\nSet-Cookie: evil=1"},
+                 {"Bad Name", "x"},
+                 {"Content-Length", "999"},
+                 {"X-Nul", std::string("a\0b", 3)}};
     r.body = "body";
     return r;
   });
   ASSERT_NE(s, nullptr);
-  const std::string r = Exchange(s->port(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  const std::string r =
+      Exchange(s->port(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   EXPECT_THAT(r, HasSubstr("X-Ok: yes\r\n"));
   EXPECT_THAT(r, Not(HasSubstr("evil")));
   EXPECT_THAT(r, Not(HasSubstr("Bad Name")));
@@ -260,7 +276,8 @@ TEST(HttpServer, ANewConnectionShedsTheLongestWaiting) {
     if (i % 2) Send(held.back(), "GET / HTTP/1.1\r\n");  // half a head
     absl::SleepFor(absl::Milliseconds(20));              // accepted in this order
   }
-  const std::string r = Exchange(s->port(), "GET /new HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  const std::string r =
+      Exchange(s->port(), "GET /new HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   EXPECT_THAT(r, HasSubstr("GET /new"));
   bool closed = false;
   Read(held[0], absl::Seconds(2), &closed);
@@ -289,7 +306,8 @@ TEST(HttpServer, BusyWorkersAnswer503AtOnce) {
   Send(first, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
   for (int i = 0; i < 200 && started.load() == 0; ++i) absl::SleepFor(absl::Milliseconds(10));
   const absl::Time start = absl::Now();
-  const std::string second = Exchange(s->port(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  const std::string second =
+      Exchange(s->port(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(StatusLine(second), "HTTP/1.1 503 Service Unavailable");
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
   release.Notify();
@@ -313,7 +331,8 @@ TEST(HttpServer, ClientsThatDoNotReadTheirAnswerAreCut) {
   ::setsockopt(greedy, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof(tiny));
   Send(greedy, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
   absl::SleepFor(absl::Milliseconds(100));
-  EXPECT_THAT(Exchange(s->port(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"), HasSubstr("small"));
+  EXPECT_THAT(Exchange(s->port(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+              HasSubstr("small"));
   for (int i = 0; i < 40 && s->stats().timed_out == 0; ++i) absl::SleepFor(absl::Milliseconds(50));
   EXPECT_EQ(s->stats().timed_out, 1);
   ::close(greedy);
@@ -374,14 +393,17 @@ TEST(HttpServer, NoContentAnswersHaveNoBodyOrLength) {
   });
   ASSERT_NE(s, nullptr);
   const int fd = Connect(s->port());
-  Send(fd, "OPTIONS /none HTTP/1.1\r\nHost: t\r\n\r\nGET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  Send(fd,
+       "OPTIONS /none HTTP/1.1\r\nHost: t\r\n\r\nGET /x HTTP/1.1\r\nHost: t\r\nConnection: "
+       "close\r\n\r\n");
   const std::string both = Read(fd, absl::Seconds(2));
   ::close(fd);
   EXPECT_THAT(both, StartsWith("HTTP/1.1 204 No Content\r\n"));
   const std::string first = both.substr(0, both.find("\r\n\r\n") + 4);
   EXPECT_THAT(first, Not(HasSubstr("Content-Length")));
   EXPECT_EQ(both.substr(first.size(), 15), "HTTP/1.1 200 OK") << "no body between the two answers";
-  EXPECT_EQ(StatusLine(Exchange(s->port(), "GET /weird HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")),
+  EXPECT_EQ(StatusLine(
+                Exchange(s->port(), "GET /weird HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")),
             "HTTP/1.1 500 Internal Server Error");
 }
 
@@ -438,7 +460,8 @@ TEST(HttpServer, ABusyPortOrABadAddressFailsToStart) {
   o.flag = "--metrics_listen";
   auto second = Server::Start(absl::StrCat("127.0.0.1:", first->port()), o, Echo().handler());
   ASSERT_FALSE(second.ok());
-  EXPECT_THAT(second.status().message(), HasSubstr("--metrics_listen: cannot listen on 127.0.0.1:"));
+  EXPECT_THAT(second.status().message(),
+              HasSubstr("--metrics_listen: cannot listen on 127.0.0.1:"));
   EXPECT_THAT(second.status().message(), HasSubstr("address already in use"));
   for (const std::string bad : {"nope", "127.0.0.1:99999", ":80", "127.0.0.1:x"}) {
     auto s = Server::Start(bad, o, Echo().handler());

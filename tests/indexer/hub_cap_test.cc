@@ -20,7 +20,8 @@ constexpr uint32_t kNone = Engine::kNoNeighbours;
 TEST(CapHubs, ByHand) {
   // Four lists of three candidates; share 0.25 of 4 lists: each item in at most one.
   const std::vector<uint32_t> rows = {1, 2, 3, /**/ 0, 2, 3, /**/ 1, 0, 3, /**/ 1, 2, 0};
-  const std::vector<float> scores = {0.9f, 0.8f, 0.1f, 0.95f, 0.7f, 0.2f, 0.5f, 0.4f, 0.3f, 0.85f, 0.6f, 0.1f};
+  const std::vector<float> scores = {0.9f, 0.8f, 0.1f, 0.95f, 0.7f, 0.2f,
+                                     0.5f, 0.4f, 0.3f, 0.85f, 0.6f, 0.1f};
   std::vector<uint32_t> out;
   std::vector<float> out_scores;
   uint64_t held = 0;
@@ -51,7 +52,9 @@ TEST(CapHubs, RandomListsKeepEveryPromise) {
       const double u = std::uniform_real_distribution<double>(0, 1)(rng);
       const uint32_t x = static_cast<uint32_t>(static_cast<double>(n) * u * u * u);
       if (!seen.insert(x).second) continue;
-      list.emplace_back(std::uniform_real_distribution<float>(0, 1)(rng) + 1.0f / (1.0f + static_cast<float>(x)), x);
+      list.emplace_back(
+          std::uniform_real_distribution<float>(0, 1)(rng) + 1.0f / (1.0f + static_cast<float>(x)),
+          x);
     }
     std::sort(list.rbegin(), list.rend());
     for (int j = 0; j < depth; ++j) {
@@ -85,9 +88,11 @@ TEST(CapHubs, RandomListsKeepEveryPromise) {
       const uint32_t* cand = &rows[r * depth];
       const auto at = std::find(cand, cand + depth, got[j]) - cand;
       ASSERT_LT(at, depth) << "only the list's own candidates";
-      EXPECT_EQ(out_scores[r * k + static_cast<uint64_t>(j)], scores[r * depth + static_cast<uint64_t>(at)]);
+      EXPECT_EQ(out_scores[r * k + static_cast<uint64_t>(j)],
+                scores[r * depth + static_cast<uint64_t>(at)]);
       if (j > 0) {
-        EXPECT_LE(out_scores[r * k + static_cast<uint64_t>(j)], out_scores[r * k + static_cast<uint64_t>(j) - 1]);
+        EXPECT_LE(out_scores[r * k + static_cast<uint64_t>(j)],
+                  out_scores[r * k + static_cast<uint64_t>(j) - 1]);
       }
     }
   }
@@ -128,14 +133,17 @@ TEST(CapHubs, ServedListsAreTheCappedOnesFilledByTheSearch) {
   int short_lists = 0;
   for (uint32_t r = 0; r < 80; ++r) {
     std::vector<uint32_t> want;
-    for (uint64_t j = 0; j < 20 && (*c)->neighbour_rows(r)[j] != kNone; ++j) want.push_back((*c)->neighbour_rows(r)[j]);
+    for (uint64_t j = 0; j < 20 && (*c)->neighbour_rows(r)[j] != kNone; ++j)
+      want.push_back((*c)->neighbour_rows(r)[j]);
     for (uint32_t x : want) ++used[x];
     short_lists += want.size() < 20;
-    for (const Neighbor& nb : testing::BruteForceTopK(unit, 6, &unit[r * 6], 80, [r](uint32_t x) { return x != r; })) {
+    for (const Neighbor& nb :
+         testing::BruteForceTopK(unit, 6, &unit[r * 6], 80, [r](uint32_t x) { return x != r; })) {
       if (want.size() == 20) break;
       if (std::find(want.begin(), want.end(), nb.row) == want.end()) want.push_back(nb.row);
     }
-    auto hits = engine.Search("c", {SearchQuery::Item(spec.ids[r])}, 20, {}, absl::InfiniteFuture());
+    auto hits =
+        engine.Search("c", {SearchQuery::Item(spec.ids[r])}, 20, {}, absl::InfiniteFuture());
     ASSERT_TRUE(hits.ok()) << hits.status();
     std::vector<uint32_t> got;
     for (const Hit& h : hits->hits[0]) got.push_back(h.row);

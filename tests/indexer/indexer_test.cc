@@ -80,7 +80,8 @@ TEST_F(IndexerTest, BuildsASortedNormalisedBundle) {
   auto ids = MappedArray::Open(r->version_dir + "/ids.i64", ArrayDType::kInt64);
   ASSERT_TRUE(vec.ok() && ids.ok());
   // Rows sorted by id: 1 -> (0, 2), 2 -> (1, 0), 3 -> (3, 4); each normalised.
-  EXPECT_EQ(std::vector<int64_t>(ids->int64s(), ids->int64s() + 3), (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(std::vector<int64_t>(ids->int64s(), ids->int64s() + 3),
+            (std::vector<int64_t>{1, 2, 3}));
   EXPECT_EQ(std::vector<float>(vec->floats(), vec->floats() + 6),
             (std::vector<float>{0, 1, 1, 0, 0.6f, 0.8f}));
   EXPECT_EQ(vec->flags() & kArrayFlagUnitNorm, kArrayFlagUnitNorm);
@@ -95,7 +96,9 @@ TEST_F(IndexerTest, BuildsASortedNormalisedBundle) {
 TEST_F(IndexerTest, ItemProvenanceIsStoredAndServed) {
   auto o = Options(Npy("v.npy", {1, 0, 0, 1, 1, 1}, 2), Ids("ids.npy", {3, 1, 2}));
   o.metric = Metric::kInnerProduct;
-  o.item_provenance_path = Text("p.csv", "anime_id,source,viewers\n1,learned,40\n2,predicted,3\n3,predicted,0\n99,learned,5\n");
+  o.item_provenance_path =
+      Text("p.csv",
+           "anime_id,source,viewers\n1,learned,40\n2,predicted,3\n3,predicted,0\n99,learned,5\n");
   o.provenance_method = "ridge";
   auto built = o;
   built.out_root = dir_.Join("built");  // ExpectRejected below checks root/ stays empty
@@ -118,7 +121,8 @@ TEST_F(IndexerTest, ItemProvenanceIsStoredAndServed) {
   EXPECT_FALSE((*c)->provenance(*(*c)->RowOf(1))->predicted);
 
   auto missing = o;
-  missing.item_provenance_path = Text("m.csv", "anime_id,source,viewers\n1,learned,40\n2,predicted,3\n");
+  missing.item_provenance_path =
+      Text("m.csv", "anime_id,source,viewers\n1,learned,40\n2,predicted,3\n");
   ExpectRejected(missing, "m.csv has no row for id 3");
   auto bad = o;
   bad.item_provenance_path = Text("b.csv", "anime_id,source,viewers\n1,guessed,40\n");
@@ -185,8 +189,9 @@ TEST_F(IndexerTest, RejectsZeroVectorUnderCosineOnly) {
 TEST_F(IndexerTest, RejectsTruncatedAndWrongDtypeNpy) {
   std::string good = Npy("t.npy", {1, 0, 0, 1}, 2);
   std::string bytes = *ReadFileToString(good);
-  ExpectRejected(Options(Text("trunc.npy", bytes.substr(0, bytes.size() - 3)), Ids("i.npy", {1, 2})),
-                 "trunc.npy: data is 13 bytes but shape (2, 2) of '<f4' needs 16 (the file is truncated)");
+  ExpectRejected(
+      Options(Text("trunc.npy", bytes.substr(0, bytes.size() - 3)), Ids("i.npy", {1, 2})),
+      "trunc.npy: data is 13 bytes but shape (2, 2) of '<f4' needs 16 (the file is truncated)");
   ExpectRejected(Options(Ids("int.npy", {1, 2}), Ids("i.npy", {1, 2})),
                  "int.npy: vectors must be float32 or float64, found dtype '<i8'");
 }
@@ -208,7 +213,8 @@ TEST_F(IndexerTest, IvfParametersAreCheckedAndRecorded) {
   const uint64_t n = 2000, d = 8;
   std::vector<int64_t> ids;
   for (uint64_t i = 0; i < n; ++i) ids.push_back(static_cast<int64_t>(i));
-  auto o = Options(Npy("v.npy", testing::ClusteredVectors(n, d, 20, 0.1f, 1), d), Ids("i.npy", ids));
+  auto o =
+      Options(Npy("v.npy", testing::ClusteredVectors(n, d, 20, 0.1f, 1), d), Ids("i.npy", ids));
   o.catalog_paths.clear();
   o.index_kind = IndexKind::kIvf;
   o.params.nlist = 5000;
@@ -232,7 +238,8 @@ TEST(GenreVectors, MultiHotOverSortedVocabulary) {
   auto c = Catalog::FromItems(items);
   ASSERT_TRUE(c.ok());
   GenreVectors g = MakeGenreVectors(*c);
-  EXPECT_EQ(g.vocabulary, (std::vector<std::string>{"Action", "Comedy", "Drama", "Romance", "Sci-Fi"}));
+  EXPECT_EQ(g.vocabulary,
+            (std::vector<std::string>{"Action", "Comedy", "Drama", "Romance", "Sci-Fi"}));
   EXPECT_EQ(g.vectors.ids, (std::vector<int64_t>{1, 2, 3}));
   EXPECT_EQ(g.skipped, (std::vector<int64_t>{4}));
   // Item 1: Action, Sci-Fi.
@@ -323,8 +330,10 @@ TEST(IndexerUsers, ListedAnimeAreExcludedButNotCountedAsViewers) {
   auto items_file = MappedArray::Open(r->version_dir + "/user_items.i64", ArrayDType::kInt64);
   auto offsets = MappedArray::Open(r->version_dir + "/user_offsets.i64", ArrayDType::kInt64);
   ASSERT_TRUE(items_file.ok() && offsets.ok());
-  EXPECT_EQ(std::vector<int64_t>(offsets->int64s(), offsets->int64s() + 3), (std::vector<int64_t>{0, 2, 4}));
-  EXPECT_EQ(std::vector<int64_t>(items_file->int64s(), items_file->int64s() + 4), (std::vector<int64_t>{1, 3, 1, 2}))
+  EXPECT_EQ(std::vector<int64_t>(offsets->int64s(), offsets->int64s() + 3),
+            (std::vector<int64_t>{0, 2, 4}));
+  EXPECT_EQ(std::vector<int64_t>(items_file->int64s(), items_file->int64s() + 4),
+            (std::vector<int64_t>{1, 3, 1, 2}))
       << "user 5: watched 1, listed 3 (and 1 again, once); user 6: 1, 2";
   // Viewers: anime 1 two, anime 2 one, anime 3 none (only listed): shrink n / (n + 1).
   auto similar = MappedArray::Open(r->version_dir + "/similar_vectors.f32", ArrayDType::kFloat32);

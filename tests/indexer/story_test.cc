@@ -11,9 +11,9 @@
 #include <map>
 #include <set>
 
-#include "engine/engine.h"
 #include "core/npy.h"
 #include "engine/collection.h"
+#include "engine/engine.h"
 #include "engine/registry.h"
 #include "indexer/indexer.h"
 #include "tests/testing/test_util.h"
@@ -32,8 +32,10 @@ std::vector<uint32_t> Rows(const std::vector<StoryCandidate>& c) {
 TEST(FuseStory, WeightedSumOfMinMaxScaledListsByHand) {
   // Item 0. Embedding: 1 (0.9), 2 (0.5), 3 (0.1) -> scaled 1, 0.5, 0; itself ignored.
   // Words: 2 (10), 4 (5) -> 1, 0. Viewers: 3 alone -> 1. Genre overlap: 2 -> 0.5, 3 -> 1.
-  const std::vector<StoryCandidate> embedding = {{1, 0.9f}, {0, 1.0f}, {2, 0.5f}, {3, 0.1f}};  // 0 scales nothing
-  const std::vector<StoryCandidate> words = {{4, 5.0f}, {2, 10.0f}, {2, 7.0f}};  // 2 twice: its best counts
+  const std::vector<StoryCandidate> embedding = {
+      {1, 0.9f}, {0, 1.0f}, {2, 0.5f}, {3, 0.1f}};  // 0 scales nothing
+  const std::vector<StoryCandidate> words = {
+      {4, 5.0f}, {2, 10.0f}, {2, 7.0f}};  // 2 twice: its best counts
   const std::vector<StoryCandidate> viewers = {{3, 0.7f}};
   auto genres = [](uint32_t row) { return row == 2 ? 0.5f : row == 3 ? 1.0f : 0.0f; };
   StoryWeights w;
@@ -50,9 +52,11 @@ TEST(FuseStory, WeightedSumOfMinMaxScaledListsByHand) {
   EXPECT_NEAR(got[2].score, 0.40f, 1e-6);
   EXPECT_NEAR(got[3].score, 0.0f, 1e-6);
   // k cuts; equal scores go to the lower row.
-  EXPECT_EQ(Rows(FuseStory(0, embedding, words, viewers, genres, w, 2)), (std::vector<uint32_t>{2, 3}));
+  EXPECT_EQ(Rows(FuseStory(0, embedding, words, viewers, genres, w, 2)),
+            (std::vector<uint32_t>{2, 3}));
   StoryWeights only_viewers{0, 0, 1, 0};
-  EXPECT_EQ(Rows(FuseStory(0, embedding, words, viewers, genres, only_viewers, 2)), (std::vector<uint32_t>{3, 1}));
+  EXPECT_EQ(Rows(FuseStory(0, embedding, words, viewers, genres, only_viewers, 2)),
+            (std::vector<uint32_t>{3, 1}));
 }
 
 TEST(ParseStoryWeights, NamesWhatIsWrong) {
@@ -62,8 +66,10 @@ TEST(ParseStoryWeights, NamesWhatIsWrong) {
   EXPECT_EQ(w->embedding, 0.5f);
   EXPECT_EQ(w->words, 0.0f);
   EXPECT_THAT(ParseStoryWeights("plot=1").status().message(), HasSubstr("unknown signal 'plot'"));
-  EXPECT_THAT(ParseStoryWeights("words=-1").status().message(), HasSubstr("words must be a number >= 0"));
-  EXPECT_THAT(ParseStoryWeights("words=nan").status().message(), HasSubstr("words must be a number >= 0"));
+  EXPECT_THAT(ParseStoryWeights("words=-1").status().message(),
+              HasSubstr("words must be a number >= 0"));
+  EXPECT_THAT(ParseStoryWeights("words=nan").status().message(),
+              HasSubstr("words must be a number >= 0"));
   EXPECT_THAT(ParseStoryWeights("words=0").status().message(), HasSubstr("every weight is 0"));
   EXPECT_THAT(ParseStoryWeights("").status().message(), HasSubstr("empty"));
 }
@@ -123,8 +129,9 @@ class StoryBundleTest : public ::testing::Test {
       embedding.push_back({nb.row, nb.score});
     }
     const uint32_t vr = static_cast<uint32_t>(ids_[r] - 1000);
-    for (const Neighbor& nb : testing::BruteForceTopK(viewer_unit_, kD, &viewer_unit_[vr * kD], kDepth,
-                                                      [vr](uint32_t x) { return x != vr; })) {
+    for (const Neighbor& nb :
+         testing::BruteForceTopK(viewer_unit_, kD, &viewer_unit_[vr * kD], kDepth,
+                                 [vr](uint32_t x) { return x != vr; })) {
       const int64_t id = 1000 + nb.row;
       if (id < 1000 + static_cast<int64_t>(kN)) viewers.push_back({RowOfId(id), nb.score});
     }
@@ -140,8 +147,10 @@ class StoryBundleTest : public ::testing::Test {
         either.insert(g);
       }
       double shared = 0, all = 0;
-      for (const std::string& g : both) shared += std::log(static_cast<double>(items_.size()) / with[g]);
-      for (const std::string& g : either) all += std::log(static_cast<double>(items_.size()) / with[g]);
+      for (const std::string& g : both)
+        shared += std::log(static_cast<double>(items_.size()) / with[g]);
+      for (const std::string& g : either)
+        all += std::log(static_cast<double>(items_.size()) / with[g]);
       return all > 0 ? static_cast<float>(shared / all) : 0.0f;
     };
     return FuseStory(r, embedding, {}, viewers, genres, weights_, kK);
@@ -160,7 +169,8 @@ class StoryBundleTest : public ::testing::Test {
 TEST_F(StoryBundleTest, ListsAreTheFusionOfBruteForceSignalsAndServedAsStored) {
   auto c = engine_->GetCollection("story");
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_THAT((*c)->manifest().neighbours_fusion, HasSubstr("viewers: viewers v000001's lists (60 of 60"));
+  EXPECT_THAT((*c)->manifest().neighbours_fusion,
+              HasSubstr("viewers: viewers v000001's lists (60 of 60"));
   ASSERT_EQ((*c)->neighbours_k(), static_cast<uint64_t>(kK));
   for (uint32_t r = 0; r < kN; ++r) {
     const std::vector<StoryCandidate> want = Oracle(r);
@@ -169,10 +179,12 @@ TEST_F(StoryBundleTest, ListsAreTheFusionOfBruteForceSignalsAndServedAsStored) {
     const float* scores = (*c)->neighbour_scores(r);
     for (int j = 0; j < kK; ++j) {
       EXPECT_EQ(rows[j], want[static_cast<size_t>(j)].row) << "row " << r << " rank " << j;
-      EXPECT_NEAR(scores[j], want[static_cast<size_t>(j)].score, 1e-5) << "row " << r << " rank " << j;
+      EXPECT_NEAR(scores[j], want[static_cast<size_t>(j)].score, 1e-5)
+          << "row " << r << " rank " << j;
     }
     // An item query answers the list, with its fused scores.
-    auto hits = engine_->Search("story", {SearchQuery::Item(ids_[r])}, kK, {}, absl::InfiniteFuture());
+    auto hits =
+        engine_->Search("story", {SearchQuery::Item(ids_[r])}, kK, {}, absl::InfiniteFuture());
     ASSERT_TRUE(hits.ok()) << hits.status();
     ASSERT_EQ(hits->hits[0].size(), static_cast<size_t>(kK));
     for (int j = 0; j < kK; ++j) EXPECT_EQ(hits->hits[0][static_cast<size_t>(j)].row, rows[j]);
@@ -185,14 +197,16 @@ TEST_F(StoryBundleTest, AFilterThatLeavesTooFewIsFilledInTheSearchsOrder) {
   FilterSpec f;
   f.genres = {"Horror"};
   for (uint32_t r : {0u, 7u, 33u}) {
-    auto hits = engine_->Search("story", {SearchQuery::Item(ids_[r])}, 6, f, absl::InfiniteFuture());
+    auto hits =
+        engine_->Search("story", {SearchQuery::Item(ids_[r])}, 6, f, absl::InfiniteFuture());
     ASSERT_TRUE(hits.ok()) << hits.status();
     std::vector<uint32_t> want;
     for (const StoryCandidate& x : Oracle(r)) {
       if (items_[x.row].genres == std::vector<std::string>{"Horror"}) want.push_back(x.row);
     }
     ASSERT_LT(want.size(), 6u) << "the case needs a list with fewer than 6 allowed";
-    for (const Neighbor& nb : testing::BruteForceTopK(unit_, kD, &unit_[r * kD], kN, [&](uint32_t x) {
+    for (const Neighbor& nb :
+         testing::BruteForceTopK(unit_, kD, &unit_[r * kD], kN, [&](uint32_t x) {
            return x != r && items_[x].genres == std::vector<std::string>{"Horror"};
          })) {
       if (want.size() == 6) break;

@@ -28,7 +28,8 @@ class BatchingTest : public ::testing::Test {
     const uint64_t n = 20000;
     spec.vectors = testing::RandomVectors(n, spec.dims, 21);
     for (uint64_t r = 10; r < n; r += 10) {
-      std::memcpy(&spec.vectors[r * spec.dims], &spec.vectors[(r - 1) * spec.dims], spec.dims * sizeof(float));
+      std::memcpy(&spec.vectors[r * spec.dims], &spec.vectors[(r - 1) * spec.dims],
+                  spec.dims * sizeof(float));
     }
     for (uint64_t i = 0; i < n; ++i) spec.ids.push_back(static_cast<int64_t>(5 + 2 * i));
     spec.items = testing::SyntheticItems(spec.ids);
@@ -52,7 +53,8 @@ Ask AskFor(int t, int c) {
   a.options.collection = "flat";
   const int64_t row = (t * 131 + c * 17) % 20000;
   if ((t + c) % 3 == 0) {
-    a.query = SearchQuery::Vector(testing::RandomVectors(1, 48, static_cast<uint64_t>(1000 + t * 100 + c)));
+    a.query = SearchQuery::Vector(
+        testing::RandomVectors(1, 48, static_cast<uint64_t>(1000 + t * 100 + c)));
   } else {
     a.query = SearchQuery::Item(5 + 2 * row);
   }
@@ -88,9 +90,11 @@ TEST_F(BatchingTest, ConcurrentSearchesGetTheirOwnAnswersToTheBit) {
           auto got = srv->client->Search(a.query, a.options);
           calls++;
           // The oracle: the same search alone, in process.
-          auto want = srv->engine->Search("flat", {a.query}, a.options.top_k, a.options.filter, absl::InfiniteFuture());
+          auto want = srv->engine->Search("flat", {a.query}, a.options.top_k, a.options.filter,
+                                          absl::InfiniteFuture());
           if (a.missing) {
-            if (got.status().code() == absl::StatusCode::kNotFound && want.status().code() == absl::StatusCode::kNotFound) {
+            if (got.status().code() == absl::StatusCode::kNotFound &&
+                want.status().code() == absl::StatusCode::kNotFound) {
               missing_ok++;
             } else {
               failures++;
@@ -98,14 +102,16 @@ TEST_F(BatchingTest, ConcurrentSearchesGetTheirOwnAnswersToTheBit) {
             continue;
           }
           if (!got.ok() || !want.ok()) {
-            ADD_FAILURE() << "client " << t << " call " << c << ": " << got.status() << " / " << want.status();
+            ADD_FAILURE() << "client " << t << " call " << c << ": " << got.status() << " / "
+                          << want.status();
             failures++;
             continue;
           }
           const std::vector<Hit>& w = want->hits[0];
           bool same = got->size() == w.size();
           for (size_t j = 0; same && j < w.size(); ++j) {
-            same = (*got)[j].id == w[j].id && std::memcmp(&(*got)[j].score, &w[j].score, sizeof(float)) == 0;
+            same = (*got)[j].id == w[j].id &&
+                   std::memcmp(&(*got)[j].score, &w[j].score, sizeof(float)) == 0;
           }
           if (!same) {
             ADD_FAILURE() << "client " << t << " call " << c << " got another answer than alone";
@@ -122,7 +128,8 @@ TEST_F(BatchingTest, ConcurrentSearchesGetTheirOwnAnswersToTheBit) {
     if (search_batch > 1) {
       // 12 clients against one polling thread: calls arrive while a scan runs.
       EXPECT_GT(batched.load(), 12 * 40 / 4) << "largest batch " << biggest.load();
-      std::printf("%d of %d calls answered in batches, the largest of %d\n", batched.load(), calls.load(), biggest.load());
+      std::printf("%d of %d calls answered in batches, the largest of %d\n", batched.load(),
+                  calls.load(), biggest.load());
       EXPECT_LE(biggest.load(), search_batch);
     } else {
       EXPECT_EQ(batched.load(), 0);

@@ -38,7 +38,8 @@ using grpc::health::v1::HealthCheckResponse;
 // simsearch-engine over `root` with `flags`; stops it (SIGKILL) if still running.
 class EngineProcess {
  public:
-  EngineProcess(const std::string& root, const std::string& log, std::vector<std::string> flags) : log_(log) {
+  EngineProcess(const std::string& root, const std::string& log, std::vector<std::string> flags)
+      : log_(log) {
     std::vector<std::string> args = {std::string(SIMSEARCH_BINARY_DIR) + "/engine/simsearch-engine",
                                      "--index_root", root, "--listen", "127.0.0.1:0"};
     args.insert(args.end(), flags.begin(), flags.end());
@@ -88,7 +89,8 @@ class EngineProcess {
   pid_t pid_ = -1;
 };
 
-HealthCheckResponse::ServingStatus Check(grpc::health::v1::Health::Stub* stub, const std::string& service,
+HealthCheckResponse::ServingStatus Check(grpc::health::v1::Health::Stub* stub,
+                                         const std::string& service,
                                          grpc::StatusCode* code = nullptr) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -113,10 +115,12 @@ void BuildTiny(const testing::TempDir& dir, int64_t n, uint32_t seed) {
 TEST(EngineHealth, NothingToServeIsNotServingUntilACollectionIsPublished) {
   testing::TempDir dir;
   ASSERT_EQ(::mkdir(dir.Join("root").c_str(), 0755), 0);
-  EngineProcess engine(dir.Join("root"), dir.Join("engine.log"), {"--poll_interval", "100ms", "--drain_delay", "0"});
+  EngineProcess engine(dir.Join("root"), dir.Join("engine.log"),
+                       {"--poll_interval", "100ms", "--drain_delay", "0"});
   const int port = engine.WaitForLog("serving 0 collection\\(s\\) from .* on port ([0-9]+)");
   ASSERT_GT(port, 0);
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
   auto stub = grpc::health::v1::Health::NewStub(channel);
   EXPECT_EQ(Check(stub.get(), ""), HealthCheckResponse::NOT_SERVING);
   EXPECT_EQ(Check(stub.get(), "simsearch.v1.SimSearch"), HealthCheckResponse::NOT_SERVING);
@@ -143,7 +147,8 @@ TEST(EngineHealth, NothingToServeIsNotServingUntilACollectionIsPublished) {
 TEST(EngineHealth, OnSigtermAWatcherSeesNotServingBeforeAnyCallFails) {
   testing::TempDir dir;
   BuildTiny(dir, 50, 2);
-  EngineProcess engine(dir.Join("root"), dir.Join("engine.log"), {"--drain_delay", "1s", "--poll_interval", "0", "--shutdown_grace", "2s"});
+  EngineProcess engine(dir.Join("root"), dir.Join("engine.log"),
+                       {"--drain_delay", "1s", "--poll_interval", "0", "--shutdown_grace", "2s"});
   const int port = engine.WaitForLog("serving 1 collection\\(s\\) from .* on port ([0-9]+)");
   ASSERT_GT(port, 0);
   const std::string address = absl::StrCat("127.0.0.1:", port);
@@ -152,7 +157,8 @@ TEST(EngineHealth, OnSigtermAWatcherSeesNotServingBeforeAnyCallFails) {
   std::mutex mu;
   std::vector<std::pair<absl::Time, HealthCheckResponse::ServingStatus>> seen;
   std::thread watcher([&] {
-    auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    auto stub = grpc::health::v1::Health::NewStub(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
     HealthCheckRequest req;
@@ -182,7 +188,8 @@ TEST(EngineHealth, OnSigtermAWatcherSeesNotServingBeforeAnyCallFails) {
         return;
       }
       std::lock_guard<std::mutex> lock(mu);
-      if (!seen.empty() && seen.back().second == HealthCheckResponse::NOT_SERVING) ++answered_after_not_serving;
+      if (!seen.empty() && seen.back().second == HealthCheckResponse::NOT_SERVING)
+        ++answered_after_not_serving;
     }
   });
   for (int i = 0; i < 100; ++i) {
@@ -210,9 +217,11 @@ TEST(EngineHealth, OnSigtermAWatcherSeesNotServingBeforeAnyCallFails) {
   ASSERT_NE(not_serving, absl::InfiniteFuture()) << "the watcher never saw NOT_SERVING";
   ASSERT_NE(first_failure, absl::InfiniteFuture()) << "calls never failed: the engine did not stop";
   EXPECT_LT(not_serving, first_failure);
-  EXPECT_GE(first_failure - not_serving, absl::Milliseconds(800)) << "the drain delay (1 s) kept answering";
+  EXPECT_GE(first_failure - not_serving, absl::Milliseconds(800))
+      << "the drain delay (1 s) kept answering";
   EXPECT_GT(answered_after_not_serving.load(), 0) << "calls were answered while NOT_SERVING";
-  EXPECT_THAT(engine.Log(), ::testing::HasSubstr("SIGTERM: health NOT_SERVING; answering for 1s more"));
+  EXPECT_THAT(engine.Log(),
+              ::testing::HasSubstr("SIGTERM: health NOT_SERVING; answering for 1s more"));
 }
 
 // The engine serves grpc.health.v1 itself (engine/service/health.h): a Watch on a name
@@ -222,8 +231,9 @@ TEST(EngineHealth, OnSigtermAWatcherSeesNotServingBeforeAnyCallFails) {
 TEST(EngineHealth, WatchFollowsACollectionAndEndsAtShutdown) {
   testing::TempDir dir;
   ASSERT_EQ(::mkdir(dir.Join("root").c_str(), 0755), 0);
-  EngineProcess engine(dir.Join("root"), dir.Join("engine.log"),
-                       {"--poll_interval", "100ms", "--drain_delay", "0", "--shutdown_grace", "30s"});
+  EngineProcess engine(
+      dir.Join("root"), dir.Join("engine.log"),
+      {"--poll_interval", "100ms", "--drain_delay", "0", "--shutdown_grace", "30s"});
   const int port = engine.WaitForLog("serving 0 collection\\(s\\) from .* on port ([0-9]+)");
   ASSERT_GT(port, 0);
   const std::string address = absl::StrCat("127.0.0.1:", port);
@@ -232,7 +242,8 @@ TEST(EngineHealth, WatchFollowsACollectionAndEndsAtShutdown) {
   grpc::Status end;
   absl::Time ended = absl::InfiniteFuture();
   std::thread watcher([&] {
-    auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    auto stub = grpc::health::v1::Health::NewStub(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     HealthCheckRequest req;
@@ -250,10 +261,12 @@ TEST(EngineHealth, WatchFollowsACollectionAndEndsAtShutdown) {
     std::lock_guard<std::mutex> lock(mu);
     return seen.empty() ? HealthCheckResponse::UNKNOWN : seen.back();
   };
-  for (int i = 0; i < 200 && last() != HealthCheckResponse::SERVICE_UNKNOWN; ++i) absl::SleepFor(absl::Milliseconds(20));
+  for (int i = 0; i < 200 && last() != HealthCheckResponse::SERVICE_UNKNOWN; ++i)
+    absl::SleepFor(absl::Milliseconds(20));
   EXPECT_EQ(last(), HealthCheckResponse::SERVICE_UNKNOWN);
   BuildTiny(dir, 20, 3);
-  for (int i = 0; i < 200 && last() != HealthCheckResponse::SERVING; ++i) absl::SleepFor(absl::Milliseconds(20));
+  for (int i = 0; i < 200 && last() != HealthCheckResponse::SERVING; ++i)
+    absl::SleepFor(absl::Milliseconds(20));
   EXPECT_EQ(last(), HealthCheckResponse::SERVING);
   const absl::Time term = absl::Now();
   engine.Signal(SIGTERM);
@@ -262,8 +275,9 @@ TEST(EngineHealth, WatchFollowsACollectionAndEndsAtShutdown) {
   EXPECT_TRUE(end.ok()) << end.error_code() << " " << end.error_message();
   EXPECT_LT(ended - term, absl::Seconds(20)) << "the Watch stream held the shutdown for its grace";
   std::lock_guard<std::mutex> lock(mu);
-  EXPECT_THAT(seen, ::testing::ElementsAre(HealthCheckResponse::SERVICE_UNKNOWN, HealthCheckResponse::SERVING,
-                                           HealthCheckResponse::NOT_SERVING));
+  EXPECT_THAT(
+      seen, ::testing::ElementsAre(HealthCheckResponse::SERVICE_UNKNOWN,
+                                   HealthCheckResponse::SERVING, HealthCheckResponse::NOT_SERVING));
 }
 
 }  // namespace

@@ -68,7 +68,8 @@ TEST(LibraryLogs, ProtobufLinesComeThroughOurLogWithinTheBudget) {
   for (int i = 0; i < kCalls; ++i) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    auto call = stub.PrepareUnaryCall(&ctx, "/simsearch.v1.SimSearch/Search", InvalidUtf8Request(), &cq);
+    auto call =
+        stub.PrepareUnaryCall(&ctx, "/simsearch.v1.SimSearch/Search", InvalidUtf8Request(), &cq);
     call->StartCall();
     grpc::ByteBuffer reply;
     grpc::Status status;

@@ -80,7 +80,8 @@ TEST_F(LimitsTest, ABurstIsQueuedOrRefusedWithoutAThreadPerCall) {
         auto r = srv->client->BatchSearch(batch, o);
         absl::MutexLock lock(&mu);
         codes[r.status().code()]++;
-        if (r.status().code() == absl::StatusCode::kResourceExhausted) busy_message = std::string(r.status().message());
+        if (r.status().code() == absl::StatusCode::kResourceExhausted)
+          busy_message = std::string(r.status().message());
       }
     });
   }
@@ -90,7 +91,8 @@ TEST_F(LimitsTest, ABurstIsQueuedOrRefusedWithoutAThreadPerCall) {
   EXPECT_EQ(codes[absl::StatusCode::kOk] + codes[absl::StatusCode::kResourceExhausted], 300)
       << "every call is answered or refused, nothing else";
   EXPECT_GT(codes[absl::StatusCode::kOk], 0);
-  EXPECT_GT(codes[absl::StatusCode::kResourceExhausted], 0) << "30 callers cannot fit 2 workers + 4 queued";
+  EXPECT_GT(codes[absl::StatusCode::kResourceExhausted], 0)
+      << "30 callers cannot fit 2 workers + 4 queued";
   EXPECT_THAT(busy_message, HasSubstr("retry with backoff"));
   // 30 client threads + the sampler are expected; the server may add a few of its own,
   // never one per call.
@@ -114,7 +116,9 @@ TEST_F(LimitsTest, SmallCallsFromManyClientsAreAllAnsweredWithBoundedThreads) {
     clients.emplace_back([&, t] {
       for (int i = 0; i < 10; ++i) {
         auto r = srv->client->Search(SearchQuery::Item(t * 100 + i), o);
-        (r.ok() ? ok : r.status().code() == absl::StatusCode::kResourceExhausted ? exhausted : other)++;
+        (r.ok()                                                      ? ok
+         : r.status().code() == absl::StatusCode::kResourceExhausted ? exhausted
+                                                                     : other)++;
         peak = std::max(peak.load(), ThreadsOfThisProcess());
       }
     });

@@ -51,7 +51,8 @@ TEST(HotReload, EightClientsSeeNoFailedCallAcrossReloadsAndRejectedVersions) {
         if (!hits.ok() || hits->size() != 10) {
           failures.fetch_add(1);
           std::lock_guard<std::mutex> lock(mu);
-          if (first_failure.empty()) first_failure = hits.ok() ? "short result" : hits.status().ToString();
+          if (first_failure.empty())
+            first_failure = hits.ok() ? "short result" : hits.status().ToString();
         }
         id = id % 20000 + 1;
       }
@@ -163,7 +164,8 @@ TEST(GracefulShutdown, SearchesUnderLoadNeverAbortTheServer) {
         }
       });
     }
-    for (int i = 0; i < 5000 && ok.load() < 20; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    for (int i = 0; i < 5000 && ok.load() < 20; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     EXPECT_GE(ok.load(), 20) << "round " << round << ": the clients' calls never got through";
     // Even rounds cut the calls in progress off; odd rounds give them time to finish.
     srv->server->Shutdown(round % 2 == 0 ? absl::ZeroDuration() : absl::Seconds(10));

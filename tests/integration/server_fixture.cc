@@ -5,7 +5,8 @@
 namespace simsearch::testing {
 
 std::unique_ptr<InProcessServer> InProcessServer::Start(const std::string& root,
-                                                        ServerOptions options, EngineLimits limits) {
+                                                        ServerOptions options,
+                                                        EngineLimits limits) {
   auto s = std::make_unique<InProcessServer>();
   s->registry = std::make_unique<CollectionRegistry>(root, CollectionOptions{});
   auto ev = s->registry->Refresh();

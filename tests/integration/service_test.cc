@@ -35,7 +35,8 @@ class ServiceTest : public ::testing::Test {
     // Vectors 1-150 learned from `id` viewers, 151-300 predicted from content.
     small.provenance_csv = "anime_id,source,viewers\n";
     for (int64_t i = 1; i <= 300; ++i) {
-      small.provenance_csv += absl::StrCat(i, i <= 150 ? ",learned," : ",predicted,", i <= 150 ? i : 0, "\n");
+      small.provenance_csv +=
+          absl::StrCat(i, i <= 150 ? ",learned," : ",predicted,", i <= 150 ? i : 0, "\n");
     }
     testing::BuildBundleOrDie(dir_->Join("root"), dir_->path(), small);
     unit_ = new std::vector<float>(small.vectors);
@@ -108,7 +109,9 @@ TEST_F(ServiceTest, ItemsSayWhereTheirVectorsCameFrom) {
   ASSERT_TRUE(hits.ok()) << hits.status();
   ASSERT_EQ(hits->size(), 50u);
   for (const ClientHit& h : *hits) {
-    EXPECT_EQ(h.item.vector_source, h.id <= 150 ? Item::VectorSource::kLearned : Item::VectorSource::kPredicted) << h.id;
+    EXPECT_EQ(h.item.vector_source,
+              h.id <= 150 ? Item::VectorSource::kLearned : Item::VectorSource::kPredicted)
+        << h.id;
     EXPECT_EQ(h.item.viewers, h.id <= 150 ? h.id : 0) << h.id;
   }
   auto items = srv_->client->GetItems("small", {7, 200});
@@ -127,7 +130,8 @@ TEST_F(ServiceTest, DefaultTopKIsTenAndBatchWorks) {
   auto hits = srv_->client->Search(SearchQuery::Item(5), o);
   ASSERT_TRUE(hits.ok());
   EXPECT_EQ(hits->size(), 10u);
-  auto batch = srv_->client->BatchSearch({SearchQuery::Item(5), SearchQuery::Items({1, 2})}, Opts("small", 3));
+  auto batch = srv_->client->BatchSearch({SearchQuery::Item(5), SearchQuery::Items({1, 2})},
+                                         Opts("small", 3));
   ASSERT_TRUE(batch.ok()) << batch.status();
   ASSERT_EQ(batch->size(), 2u);
   EXPECT_EQ((*batch)[0][0].id, (*hits)[0].id);
@@ -231,7 +235,8 @@ TEST_F(ServiceTest, PassedDeadlineIsDeadlineExceeded) {
   // A deadline that passes while the server scans 300k vectors.
   std::vector<SearchQuery> batch(64, SearchQuery::Item(3));
   o.deadline = absl::Now() + absl::Microseconds(500);
-  ExpectStatus(srv_->client->BatchSearch(batch, o).status(), absl::StatusCode::kDeadlineExceeded, "");
+  ExpectStatus(srv_->client->BatchSearch(batch, o).status(), absl::StatusCode::kDeadlineExceeded,
+               "");
 }
 
 TEST_F(ServiceTest, FiltersThroughTheWire) {

@@ -9,9 +9,9 @@
 
 #include "core/file_util.h"
 #include "core/npy.h"
-#include "indexer/indexer.h"
 #include "engine/collection.h"
 #include "engine/service/metrics.h"
+#include "indexer/indexer.h"
 #include "models/text/encoder.h"
 #include "models/text/sif.h"
 #include "tests/integration/server_fixture.h"
@@ -46,8 +46,10 @@ class TextSearchTest : public ::testing::Test {
  protected:
   void SetUp() override {
     namespace fs = std::filesystem;
-    ASSERT_TRUE(text::SifEncoder::Import(std::string(SIMSEARCH_TEST_DATA) + "/glove/glove_twitter_25d_12k.txt",
-                                         dir_.Join("glove"), "test").ok());
+    ASSERT_TRUE(text::SifEncoder::Import(
+                    std::string(SIMSEARCH_TEST_DATA) + "/glove/glove_twitter_25d_12k.txt",
+                    dir_.Join("glove"), "test")
+                    .ok());
     auto raw = text::SifEncoder::Load(dir_.Join("glove"));
     ASSERT_TRUE(raw.ok());
     ASSERT_TRUE((*raw)->FitAndSave(kTexts, dir_.Join("encoder")).ok());
@@ -91,7 +93,8 @@ TEST_F(TextSearchTest, ServerTextSearchEqualsEncodingHereAndSearchingByVector) {
   SearchOptions o;
   o.collection = "stories";
   o.top_k = 5;
-  for (const std::string q : {"space bounty hunters", "school music club", "a sword fighting samurai"}) {
+  for (const std::string q :
+       {"space bounty hunters", "school music club", "a sword fighting samurai"}) {
     std::vector<float> v;
     ASSERT_TRUE((*enc)->Encode({q}, &v).ok());
     auto by_text = srv_->client->Search(SearchQuery::Text(q), o);
@@ -116,7 +119,8 @@ TEST_F(TextSearchTest, ServerTextSearchEqualsEncodingHereAndSearchingByVector) {
 // encoder's, bounded in size, and a text asked for often enough is never re-encoded
 // however many others pass (with a cache emptied when full, it was, once per fill).
 TEST_F(TextSearchTest, EncodedTextsAreCachedBoundedAndEqualTheEncoders) {
-  const std::string version = bundle_encoder_.substr(0, bundle_encoder_.size() - std::string("/encoder").size());
+  const std::string version =
+      bundle_encoder_.substr(0, bundle_encoder_.size() - std::string("/encoder").size());
   auto c = Collection::Open(version, {});
   ASSERT_TRUE(c.ok()) << c.status();
   const text::SentenceEncoder& enc = *(*c)->encoder();
@@ -132,7 +136,8 @@ TEST_F(TextSearchTest, EncodedTextsAreCachedBoundedAndEqualTheEncoders) {
   EXPECT_EQ(stats.hits, 1u);
   // Three times the cache's size of distinct texts; the popular one is asked for again
   // after every 1,000 of them (under kTextCacheSize / 2).
-  const std::vector<std::string> words = {"space", "music", "sword", "school", "ship", "club", "war", "love"};
+  const std::vector<std::string> words = {"space", "music", "sword", "school",
+                                          "ship",  "club",  "war",   "love"};
   auto other = [&](size_t i) {
     return words[i % words.size()] + " " + words[(i / 8) % words.size()] + " " + std::to_string(i);
   };
@@ -178,7 +183,8 @@ TEST_F(TextSearchTest, TextCacheHitsAndMissesAreExposedAsMetrics) {
   EXPECT_THAT(exposed, HasSubstr("simsearch_text_cache_hits_total{collection=\"stories\"} 2\n"));
   EXPECT_THAT(exposed, HasSubstr("simsearch_text_cache_misses_total{collection=\"stories\"} 2\n"));
   EXPECT_THAT(exposed, HasSubstr("simsearch_text_cache_entries{collection=\"stories\"} 2\n"));
-  EXPECT_THAT(exposed, ::testing::Not(HasSubstr("simsearch_text_cache_hits_total{collection=\"plain\"}")));
+  EXPECT_THAT(exposed,
+              ::testing::Not(HasSubstr("simsearch_text_cache_hits_total{collection=\"plain\"}")));
 }
 
 TEST_F(TextSearchTest, TextQueryErrors) {
@@ -205,7 +211,8 @@ TEST_F(TextSearchTest, EncoderFilesAreVerifiedWithTheBundle) {
   bytes[100] ^= 1;
   ASSERT_TRUE(WriteStringToFile(weights, bytes).ok());
   auto st = ReadVerifiedManifest(std::filesystem::path(bundle_encoder_).parent_path().string(),
-                                 VerifyMode::kChecksums).status();
+                                 VerifyMode::kChecksums)
+                .status();
   EXPECT_THAT(st.message(), HasSubstr("encoder/weights.f32: checksum"));
 }
 
@@ -214,9 +221,10 @@ TEST_F(TextSearchTest, EncoderFilesAreVerifiedWithTheBundle) {
 class HybridSearchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::vector<std::string> words = {"space", "bounty", "hunter", "school", "music", "club", "guitar",
-                                            "samurai", "sword", "detective", "murder", "city", "robot",
-                                            "war", "magic", "girl", "volleyball", "ninja", "pirate", "ship"};
+    const std::vector<std::string> words = {
+        "space",   "bounty", "hunter",     "school", "music",  "club",  "guitar",
+        "samurai", "sword",  "detective",  "murder", "city",   "robot", "war",
+        "magic",   "girl",   "volleyball", "ninja",  "pirate", "ship"};
     std::mt19937 rng(11);
     for (int i = 0; i < 150; ++i) {
       std::string t;
@@ -224,8 +232,10 @@ class HybridSearchTest : public ::testing::Test {
       for (int w = 0; w < n; ++w) t += words[rng() % words.size()] + " ";
       texts_.push_back(t);
     }
-    ASSERT_TRUE(text::SifEncoder::Import(std::string(SIMSEARCH_TEST_DATA) + "/glove/glove_twitter_25d_12k.txt",
-                                         dir_.Join("glove"), "test").ok());
+    ASSERT_TRUE(text::SifEncoder::Import(
+                    std::string(SIMSEARCH_TEST_DATA) + "/glove/glove_twitter_25d_12k.txt",
+                    dir_.Join("glove"), "test")
+                    .ok());
     auto raw = text::SifEncoder::Load(dir_.Join("glove"));
     ASSERT_TRUE(raw.ok());
     ASSERT_TRUE((*raw)->FitAndSave(texts_, dir_.Join("encoder")).ok());
@@ -276,10 +286,12 @@ class HybridSearchTest : public ::testing::Test {
   }
 
   // The fusion by hand from the dense and lexical lists (each up to kFusionDepth).
-  std::vector<std::pair<int64_t, double>> Oracle(const std::string& text, TextOptions options, int k,
-                                                 const FilterSpec& filter) {
-    auto dense = Run("both", text, MakeTextOptions(TextMode::kDense), std::max(k, kFusionDepth), filter);
-    auto lexical = Run("both", text, MakeTextOptions(TextMode::kLexical), std::max(k, kFusionDepth), filter);
+  std::vector<std::pair<int64_t, double>> Oracle(const std::string& text, TextOptions options,
+                                                 int k, const FilterSpec& filter) {
+    auto dense =
+        Run("both", text, MakeTextOptions(TextMode::kDense), std::max(k, kFusionDepth), filter);
+    auto lexical =
+        Run("both", text, MakeTextOptions(TextMode::kLexical), std::max(k, kFusionDepth), filter);
     EXPECT_TRUE(dense.ok() && lexical.ok());
     std::map<int64_t, double> score;
     const bool convex = options.fusion != Fusion::kRrf;
@@ -314,11 +326,12 @@ class HybridSearchTest : public ::testing::Test {
 TEST_F(HybridSearchTest, HybridEqualsTheFusionOfDenseAndLexicalLists) {
   FilterSpec none, some;
   for (int64_t id = 1000; id < 1150; id += 3) some.exclude_ids.push_back(id);
-  for (const std::string q : {"space bounty hunter", "volleyball", "ninja pirate ship", "the girl with magic",
-                              "murder in the city detective"}) {
-    for (const TextOptions& o : {TextOptions{}, MakeTextOptions(TextMode::kHybrid, Fusion::kConvex, {}, 0.5f),
-                                 MakeTextOptions(TextMode::kHybrid, Fusion::kRrf),
-                                 MakeTextOptions(TextMode::kHybrid, Fusion::kRrf, 10.0f, 0.3f)}) {
+  for (const std::string q : {"space bounty hunter", "volleyball", "ninja pirate ship",
+                              "the girl with magic", "murder in the city detective"}) {
+    for (const TextOptions& o :
+         {TextOptions{}, MakeTextOptions(TextMode::kHybrid, Fusion::kConvex, {}, 0.5f),
+          MakeTextOptions(TextMode::kHybrid, Fusion::kRrf),
+          MakeTextOptions(TextMode::kHybrid, Fusion::kRrf, 10.0f, 0.3f)}) {
       for (const FilterSpec* f : {&none, &some}) {
         for (int k : {1, 10, 120}) {
           auto got = Run("both", q, o, k, *f);
@@ -328,7 +341,8 @@ TEST_F(HybridSearchTest, HybridEqualsTheFusionOfDenseAndLexicalLists) {
           for (size_t i = 0; i < want.size(); ++i) {
             // Scores within float rounding; a near-tie may swap, so compare scores by rank.
             EXPECT_NEAR((*got)[i].score, want[i].second, 1e-5) << q << " rank " << i;
-            if (std::fabs(want[i].second - (i + 1 < want.size() ? want[i + 1].second : -1)) > 1e-5 &&
+            if (std::fabs(want[i].second - (i + 1 < want.size() ? want[i + 1].second : -1)) >
+                    1e-5 &&
                 (i == 0 || std::fabs(want[i].second - want[i - 1].second) > 1e-5)) {
               EXPECT_EQ((*got)[i].id, want[i].first) << q << " rank " << i;
             }
@@ -350,8 +364,10 @@ TEST_F(HybridSearchTest, ModesDefaultToWhatTheCollectionHas) {
   for (const auto& t : texts_) with_word += t.find("volleyball") != std::string::npos;
   EXPECT_EQ(lexical->size(), with_word);
   // The default on a lexical-only collection is lexical; on a dense-only one, dense.
-  EXPECT_EQ(Ids(Run("lexical_only", "ninja ship", {}, 10)), Ids(Run("both", "ninja ship", MakeTextOptions(TextMode::kLexical), 10)));
-  EXPECT_EQ(Ids(Run("dense_only", "ninja ship", {}, 10)), Ids(Run("both", "ninja ship", MakeTextOptions(TextMode::kDense), 10)));
+  EXPECT_EQ(Ids(Run("lexical_only", "ninja ship", {}, 10)),
+            Ids(Run("both", "ninja ship", MakeTextOptions(TextMode::kLexical), 10)));
+  EXPECT_EQ(Ids(Run("dense_only", "ninja ship", {}, 10)),
+            Ids(Run("both", "ninja ship", MakeTextOptions(TextMode::kDense), 10)));
   // A word no text has: lexical answers no hits, hybrid answers the dense list.
   auto none = Run("both", "happy", MakeTextOptions(TextMode::kLexical), 10);
   ASSERT_TRUE(none.ok());
@@ -374,7 +390,8 @@ TEST_F(HybridSearchTest, ModeErrorsSayWhatToUse) {
   st = Run("both", "ninja", MakeTextOptions(TextMode::kHybrid, Fusion::kRrf, -1.0f), 10).status();
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(st.message(), HasSubstr("rrf_k must be a positive number"));
-  st = Run("both", "ninja", MakeTextOptions(TextMode::kHybrid, Fusion::kConvex, {}, 2.0f), 10).status();
+  st = Run("both", "ninja", MakeTextOptions(TextMode::kHybrid, Fusion::kConvex, {}, 2.0f), 10)
+           .status();
   EXPECT_THAT(st.message(), HasSubstr("dense_weight must be in [0, 1]"));
   st = Run("lexical_only", "the of and", {}, 10).status();
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
@@ -388,8 +405,10 @@ TEST_F(HybridSearchTest, ModeErrorsSayWhatToUse) {
 
 TEST(IndexerEncoder, DimensionMismatchAndUnfittedEncoderAreRejected) {
   testing::TempDir dir;
-  ASSERT_TRUE(text::SifEncoder::Import(std::string(SIMSEARCH_TEST_DATA) + "/glove/glove_twitter_25d_12k.txt",
-                                       dir.Join("glove"), "test").ok());
+  ASSERT_TRUE(text::SifEncoder::Import(
+                  std::string(SIMSEARCH_TEST_DATA) + "/glove/glove_twitter_25d_12k.txt",
+                  dir.Join("glove"), "test")
+                  .ok());
   std::vector<float> v = {1, 0, 0, 1};
   std::vector<int64_t> ids = {1, 2};
   ASSERT_TRUE(WriteNpyFloat32(dir.Join("v.npy"), v.data(), 2, 2).ok());

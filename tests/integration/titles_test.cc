@@ -30,8 +30,8 @@ class TitlesTest : public ::testing::Test {
     dir_ = new testing::TempDir();
     // `full` holds One Piece (MAL 21); `partial` (like `ncf`, which has no interactions
     // for it) holds only the recap and other anime.
-    const std::vector<Item> full = {Anime(5, "Naruto"), Anime(17, "One Piece Recap"), Anime(21, "One Piece"),
-                                    Anime(30, "Bleach")};
+    const std::vector<Item> full = {Anime(5, "Naruto"), Anime(17, "One Piece Recap"),
+                                    Anime(21, "One Piece"), Anime(30, "Bleach")};
     for (const auto& [name, items] : {std::pair<std::string, std::vector<Item>>{"full", full},
                                       {"partial", {full[0], full[1], full[3]}}}) {
       testing::BundleSpec spec;
@@ -63,7 +63,8 @@ TEST_F(TitlesTest, ATitleHeldOnlyElsewhereIsNotFoundNamingTheAnimeAndWhereItIs) 
   auto resolved = ResolveTitle(*lookup, "one piece", "partial");
   ASSERT_FALSE(resolved.ok()) << "never a silent answer for a different anime";
   EXPECT_EQ(resolved.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(resolved.status().message(), HasSubstr("is One Piece (id 21), which collection 'partial' does not hold"));
+  EXPECT_THAT(resolved.status().message(),
+              HasSubstr("is One Piece (id 21), which collection 'partial' does not hold"));
   EXPECT_THAT(resolved.status().message(), HasSubstr("(it is in: full)"));
   EXPECT_THAT(resolved.status().message(), HasSubstr("closest there: One Piece Recap (id 17)"));
 

@@ -32,12 +32,16 @@ using json = nlohmann::json;
 
 // Anime the 2017 catalogue files under milder genres (Ecchi, Yaoi, Shoujo Ai) and MAL's
 // 2023 data under Erotica: adult, whichever label a list would show.
-const int64_t kRelabelledErotica[] = {17157 /* Nozoki Ana */, 9014 /* Kuttsukiboshi */,
-                                      30385 /* Valkyrie Drive: Mermaid */, 719 /* Ai no Kusabi */,
-                                      8634 /* Koisuru Boukun */, 746 /* Papa to Kiss in the Dark */};
+const int64_t kRelabelledErotica[] = {
+    17157 /* Nozoki Ana */, 9014 /* Kuttsukiboshi */,  30385 /* Valkyrie Drive: Mermaid */,
+    719 /* Ai no Kusabi */, 8634 /* Koisuru Boukun */, 746 /* Papa to Kiss in the Dark */};
 
-bool IsAdultGenre(const std::string& g) { return g == "Hentai" || g == "Erotica"; }
-bool IsExplicitLoveGenre(const std::string& g) { return g == "Yaoi" || g == "Yuri"; }
+bool IsAdultGenre(const std::string& g) {
+  return g == "Hentai" || g == "Erotica";
+}
+bool IsExplicitLoveGenre(const std::string& g) {
+  return g == "Yaoi" || g == "Yuri";
+}
 
 class ContentPolicyTest : public ::testing::Test {
  protected:
@@ -80,7 +84,8 @@ class ContentPolicyTest : public ::testing::Test {
     auto built = BuildBundle(o);
     ASSERT_TRUE(built.ok()) << built.status();
     for (const Item& it : catalog_->items()) {
-      if (std::any_of(it.genres.begin(), it.genres.end(), IsAdultGenre) && hentai_id_ == 0) hentai_id_ = it.id;
+      if (std::any_of(it.genres.begin(), it.genres.end(), IsAdultGenre) && hentai_id_ == 0)
+        hentai_id_ = it.id;
     }
     ASSERT_NE(hentai_id_, 0);
     auto b = MakeEmbeddedBackend(dir_->Join("root"), false);
@@ -122,13 +127,15 @@ class ContentPolicyTest : public ::testing::Test {
   // the level the answer carries: adult genres in any source file, or rating Rx.
   static bool SourcesSayAdult(const json& r) {
     const int64_t id = r["id"].get<int64_t>();
-    if (std::find(std::begin(kRelabelledErotica), std::end(kRelabelledErotica), id) != std::end(kRelabelledErotica)) {
+    if (std::find(std::begin(kRelabelledErotica), std::end(kRelabelledErotica), id) !=
+        std::end(kRelabelledErotica)) {
       return true;
     }
     const Item* it = catalog_->Find(id);
     EXPECT_NE(it, nullptr) << id;
     if (it == nullptr) return true;
-    return it->age_rating == "rx" || std::any_of(it->genres.begin(), it->genres.end(), IsAdultGenre);
+    return it->age_rating == "rx" ||
+           std::any_of(it->genres.begin(), it->genres.end(), IsAdultGenre);
   }
   static bool Adult(const json& r) { return r["content_level"] == "adult" || SourcesSayAdult(r); }
   static bool Mature(const json& r) {
@@ -150,17 +157,32 @@ TEST_F(ContentPolicyTest, TheRelabelledTitlesAreAdult) {
   for (int64_t id : kRelabelledErotica) {
     ASSERT_NE(catalog_->Find(id), nullptr) << id;
     EXPECT_EQ(catalog_->Find(id)->content, ContentLevel::kAdult) << catalog_->Find(id)->title;
-    EXPECT_FALSE(std::any_of(catalog_->Find(id)->genres.begin(), catalog_->Find(id)->genres.end(), IsAdultGenre))
+    EXPECT_FALSE(std::any_of(catalog_->Find(id)->genres.begin(), catalog_->Find(id)->genres.end(),
+                             IsAdultGenre))
         << "the genres shown are the 2017 ones";
   }
 }
 
 TEST_F(ContentPolicyTest, FamousAnimeListsHoldNoAdultTitleByDefault) {
-  const char* famous[] = {"Cowboy Bebop", "Kimi no Na wa.", "Shingeki no Kyojin", "Toradora!", "Death Note",
-                          "Fullmetal Alchemist: Brotherhood", "Steins;Gate", "Sen to Chihiro no Kamikakushi",
-                          "Code Geass: Hangyaku no Lelouch", "One Punch Man", "Clannad: After Story", "Mushishi",
-                          "Neon Genesis Evangelion", "Sword Art Online", "K-On!", "High School DxD",
-                          "Kiss x Sis (TV)", "Prison School", "Shimoneta to Iu Gainen ga Sonzai Shinai Taikutsu na Sekai",
+  const char* famous[] = {"Cowboy Bebop",
+                          "Kimi no Na wa.",
+                          "Shingeki no Kyojin",
+                          "Toradora!",
+                          "Death Note",
+                          "Fullmetal Alchemist: Brotherhood",
+                          "Steins;Gate",
+                          "Sen to Chihiro no Kamikakushi",
+                          "Code Geass: Hangyaku no Lelouch",
+                          "One Punch Man",
+                          "Clannad: After Story",
+                          "Mushishi",
+                          "Neon Genesis Evangelion",
+                          "Sword Art Online",
+                          "K-On!",
+                          "High School DxD",
+                          "Kiss x Sis (TV)",
+                          "Prison School",
+                          "Shimoneta to Iu Gainen ga Sonzai Shinai Taikutsu na Sekai",
                           "Junjou Romantica"};
   for (const char* title : famous) {
     const json results = Recommend({{"name", title}, {"n", 100}});
@@ -202,26 +224,29 @@ TEST_F(ContentPolicyTest, KidsAnimeGetNoExplicitBoysLoveEvenWhenItIsNearest) {
 TEST_F(ContentPolicyTest, FamilySafeLeavesOutMatureTitles) {
   for (const char* title : {"Junjou Romantica", "High School DxD"}) {
     const json lax = Recommend({{"name", title}, {"n", 50}});
-    EXPECT_GT(Count(lax, Mature), 2) << title << ": a boys' love or ecchi anime has mature neighbours by default";
+    EXPECT_GT(Count(lax, Mature), 2)
+        << title << ": a boys' love or ecchi anime has mature neighbours by default";
     const json safe = Recommend({{"name", title}, {"n", 50}, {"family_safe", true}});
     EXPECT_EQ(safe.size(), 50u) << title;
     EXPECT_EQ(Count(safe, Mature), 0) << title;
   }
   // Both at once contradict each other: a 400 naming them.
-  const json e = {{"version", "2.0"},
-                  {"rawPath", "/recommend"},
-                  {"requestContext", {{"http", {{"method", "POST"}}}}},
-                  {"body", json({{"id", 1}, {"include_adult", true}, {"family_safe", true}}).dump()}};
+  const json e = {
+      {"version", "2.0"},
+      {"rawPath", "/recommend"},
+      {"requestContext", {{"http", {{"method", "POST"}}}}},
+      {"body", json({{"id", 1}, {"include_adult", true}, {"family_safe", true}}).dump()}};
   const json out = json::parse(HandleEvent(e.dump(), {}, *backend_, HandlerOptions()));
   EXPECT_EQ(out["statusCode"], 400);
-  EXPECT_THAT(out["body"].get<std::string>(), ::testing::HasSubstr("'include_adult' and 'family_safe'"));
+  EXPECT_THAT(out["body"].get<std::string>(),
+              ::testing::HasSubstr("'include_adult' and 'family_safe'"));
 }
 
 TEST_F(ContentPolicyTest, SuggestiveTextSearchesFindNoAdultTitleByDefault) {
-  const char* queries[] = {"erotic",         "sex",         "naked",         "lust",           "seduce",
-                           "pervert",        "virgin",      "affair",        "brothel",        "fetish",
-                           "tentacle",       "nude",        "breasts",       "sexual desire",  "lingerie",
-                           "bath peeping",   "stepmother",  "slave girl",    "aphrodisiac",    "succubus"};
+  const char* queries[] = {"erotic",       "sex",        "naked",      "lust",          "seduce",
+                           "pervert",      "virgin",     "affair",     "brothel",       "fetish",
+                           "tentacle",     "nude",       "breasts",    "sexual desire", "lingerie",
+                           "bath peeping", "stepmother", "slave girl", "aphrodisiac",   "succubus"};
   int adult_when_asked = 0;
   for (const char* q : queries) {
     const json results = Search(q);
@@ -229,7 +254,8 @@ TEST_F(ContentPolicyTest, SuggestiveTextSearchesFindNoAdultTitleByDefault) {
     EXPECT_EQ(Count(Search(q, {{"family_safe", "true"}}), Mature), 0) << q;
     adult_when_asked += Count(Search(q, {{"include_adult", "true"}}), Adult) > 0;
   }
-  EXPECT_GE(adult_when_asked, 10) << "asked for, most of these searches find adult titles: the test has teeth";
+  EXPECT_GE(adult_when_asked, 10)
+      << "asked for, most of these searches find adult titles: the test has teeth";
 }
 
 TEST_F(ContentPolicyTest, AnAdultAnimeListIsEmptyByDefaultAndAdultOnlyWhenAsked) {
@@ -240,7 +266,8 @@ TEST_F(ContentPolicyTest, AnAdultAnimeListIsEmptyByDefaultAndAdultOnlyWhenAsked)
     EXPECT_EQ(Count(asked, Adult), static_cast<int>(asked.size())) << id;
   }
   // Explicit filters combine with the policy.
-  const json no_comedy = Recommend({{"name", "Toradora!"}, {"n", 20}, {"exclude_genres", {"Comedy"}}});
+  const json no_comedy =
+      Recommend({{"name", "Toradora!"}, {"n", 20}, {"exclude_genres", {"Comedy"}}});
   for (const json& r : no_comedy) {
     const auto g = r["genres"].get<std::vector<std::string>>();
     EXPECT_EQ(std::count(g.begin(), g.end(), "Comedy"), 0);
@@ -259,7 +286,8 @@ TEST_F(ContentPolicyTest, TitleSuggestionsFollowThePolicy) {
   EXPECT_EQ(Count(titles("Nozoki Ana", json::object()), Adult), 0);
   EXPECT_GT(Count(titles("Nozoki Ana", {{"include_adult", "true"}}), Adult), 0);
   EXPECT_EQ(Count(titles("Kirepapa", {{"family_safe", "true"}}), Mature), 0);
-  EXPECT_GT(Count(titles("Kirepapa", json::object()), Mature), 0) << "a Yaoi OVA is mature, not adult";
+  EXPECT_GT(Count(titles("Kirepapa", json::object()), Mature), 0)
+      << "a Yaoi OVA is mature, not adult";
 }
 
 // "More like this" lists an anime's own seasons and films apart (the real catalogue's
@@ -273,11 +301,13 @@ TEST_F(ContentPolicyTest, TheAnimesOwnFranchiseIsListedApart) {
                  {"requestContext", {{"http", {{"method", "POST"}}}}},
                  {"body", body.dump()}});
   };
-  for (int64_t id : {918 /* Gintama */, 5081 /* Bakemonogatari */, 16498 /* Shingeki no Kyojin */, 1 /* Cowboy Bebop */}) {
+  for (int64_t id : {918 /* Gintama */, 5081 /* Bakemonogatari */, 16498 /* Shingeki no Kyojin */,
+                     1 /* Cowboy Bebop */}) {
     const int64_t franchise = catalog_->Find(id)->franchise;
     std::set<int64_t> want;
     for (const Item& it : catalog_->items()) {
-      if (it.franchise == franchise && it.id != id && !it.genres.empty() && it.content != ContentLevel::kAdult) {
+      if (it.franchise == franchise && it.id != id && !it.genres.empty() &&
+          it.content != ContentLevel::kAdult) {
         want.insert(it.id);
       }
     }
@@ -305,12 +335,14 @@ TEST_F(ContentPolicyTest, TheAnimesOwnFranchiseIsListedApart) {
     SearchOptions so;
     so.collection = "genres";
     so.top_k = 50;
-    so.filter.max_content = catalog_->Find(id)->all_ages() ? ContentLevel::kGeneral : ContentLevel::kMature;
+    so.filter.max_content =
+        catalog_->Find(id)->all_ages() ? ContentLevel::kGeneral : ContentLevel::kMature;
     so.filter.exclude_genres = {"Hentai", "Erotica"};
     auto direct = backend_->Search(SearchQuery::Item(id), so);
     ASSERT_TRUE(direct.ok()) << direct.status();
     ASSERT_EQ(mixed["results"].size(), direct->size());
-    for (size_t i = 0; i < direct->size(); ++i) EXPECT_EQ(mixed["results"][i]["id"], (*direct)[i].id);
+    for (size_t i = 0; i < direct->size(); ++i)
+      EXPECT_EQ(mixed["results"][i]["id"], (*direct)[i].id);
   }
 }
 

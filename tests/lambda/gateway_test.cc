@@ -31,7 +31,9 @@ using json = nlohmann::json;
 std::string Request(int port, const std::string& raw, absl::Duration timeout = absl::Seconds(5)) {
   return testing::Exchange(port, raw, timeout);
 }
-std::string ReadAll(int fd, absl::Duration timeout, bool* closed = nullptr) { return testing::Read(fd, timeout, closed); }
+std::string ReadAll(int fd, absl::Duration timeout, bool* closed = nullptr) {
+  return testing::Read(fd, timeout, closed);
+}
 using testing::Connect;
 using testing::Send;
 
@@ -40,7 +42,9 @@ std::unique_ptr<HttpGateway> StartGateway(GatewayOptions o, std::atomic<int>* ca
     if (calls != nullptr) ++*calls;
     json e = json::parse(event);
     json body = {{"path", e["rawPath"]}, {"bytes", e["body"].get<std::string>().size()}};
-    return json({{"statusCode", 200}, {"headers", {{"Content-Type", "application/json"}}}, {"body", body.dump()}})
+    return json({{"statusCode", 200},
+                 {"headers", {{"Content-Type", "application/json"}}},
+                 {"body", body.dump()}})
         .dump();
   });
   EXPECT_TRUE(g.ok()) << g.status();
@@ -67,10 +71,11 @@ TEST(Gateway, OversizedBodiesAreRefusedUnread) {
   auto g = StartGateway({}, &calls);
   ASSERT_NE(g, nullptr);
   const absl::Time start = absl::Now();
-  std::string r = Request(g->port(),
-                          "POST /recommend HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                          "Content-Length: 629145600\r\n\r\n{\"id\": 1",
-                          absl::Seconds(5));
+  std::string r =
+      Request(g->port(),
+              "POST /recommend HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+              "Content-Length: 629145600\r\n\r\n{\"id\": 1",
+              absl::Seconds(5));
   EXPECT_THAT(r, HasSubstr("HTTP/1.1 413"));
   EXPECT_THAT(r, HasSubstr("the limit is 65536"));
   EXPECT_LT(absl::Now() - start, absl::Seconds(2)) << "answered without waiting for the body";
@@ -78,7 +83,8 @@ TEST(Gateway, OversizedBodiesAreRefusedUnread) {
   // A chunked body declares no length: it is cut at the limit.
   std::string chunk(40000, 'x');
   std::string chunked = "POST /recommend HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
-  for (int i = 0; i < 3; ++i) absl::StrAppend(&chunked, absl::Hex(chunk.size()), "\r\n", chunk, "\r\n");
+  for (int i = 0; i < 3; ++i)
+    absl::StrAppend(&chunked, absl::Hex(chunk.size()), "\r\n", chunk, "\r\n");
   chunked += "0\r\n\r\n";
   EXPECT_THAT(Request(g->port(), chunked), HasSubstr("HTTP/1.1 413"));
   EXPECT_EQ(calls.load(), 0);
@@ -136,7 +142,8 @@ TEST(Gateway, ServesTheWebsiteAndNothingOutsideIt) {
   const std::string big(300 * 1024, 'x');
   ASSERT_TRUE(WriteStringToFile(dir.Join("app.js"), big).ok());
   ASSERT_TRUE(WriteStringToFile(dir.Join(".secret"), "no").ok());
-  ASSERT_TRUE(WriteStringToFile(dir.path() + "/../outside-" + std::to_string(::getpid()), "no").ok());
+  ASSERT_TRUE(
+      WriteStringToFile(dir.path() + "/../outside-" + std::to_string(::getpid()), "no").ok());
   GatewayOptions o;
   o.web_root = dir.path();
   std::atomic<int> calls{0};
@@ -144,7 +151,8 @@ TEST(Gateway, ServesTheWebsiteAndNothingOutsideIt) {
   ASSERT_NE(g, nullptr);
   const int port = g->port();
   auto get = [&](const std::string& method, const std::string& path) {
-    return Request(port, absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+    return Request(
+        port, absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
   };
   std::string r = get("GET", "/");
   EXPECT_THAT(r, HasSubstr("HTTP/1.1 200"));
@@ -157,13 +165,15 @@ TEST(Gateway, ServesTheWebsiteAndNothingOutsideIt) {
   r = get("HEAD", "/app.js");
   EXPECT_THAT(r, HasSubstr(absl::StrCat("Content-Length: ", big.size())));
   EXPECT_EQ(r.size(), r.find("\r\n\r\n") + 4) << "HEAD has no body";
-  for (const std::string& bad : std::vector<std::string>{"/.secret", "/../outside-" + std::to_string(::getpid()), "/%2e%2e/etc/passwd",
-                                "/a//b", "/nope.html", "/.%2e/x", "/dir/../index.html"}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "/.secret", "/../outside-" + std::to_string(::getpid()), "/%2e%2e/etc/passwd", "/a//b",
+           "/nope.html", "/.%2e/x", "/dir/../index.html"}) {
     const std::string answer = get("GET", bad);
     EXPECT_EQ(answer.substr(0, answer.find("\r\n")), "HTTP/1.1 404 Not Found") << bad;
   }
   EXPECT_EQ(calls.load(), 0);
-  EXPECT_THAT(get("GET", "/health"), HasSubstr("\"path\":\"/health\"")) << "API paths reach the handler";
+  EXPECT_THAT(get("GET", "/health"), HasSubstr("\"path\":\"/health\""))
+      << "API paths reach the handler";
   EXPECT_THAT(get("GET", "/items/1"), HasSubstr("\"path\":\"/items/1\""));
   EXPECT_EQ(calls.load(), 2);
   ::unlink((dir.path() + "/../outside-" + std::to_string(::getpid())).c_str());
@@ -185,16 +195,19 @@ TEST(Gateway, RefusesNulAndInvalidLengthsAndAnswersHead) {
     const std::string r = Request(g->port(), raw);
     return r.substr(0, r.find("\r\n"));
   };
-  for (const std::string path : {"/items/1%00.json", "/app.js%00.html", "/health%00x", "/search?q=a%00",
-                                 "/index.html%00"}) {
-    EXPECT_EQ(status("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n"), "HTTP/1.1 400 Bad Request") << path;
+  for (const std::string path :
+       {"/items/1%00.json", "/app.js%00.html", "/health%00x", "/search?q=a%00", "/index.html%00"}) {
+    EXPECT_EQ(status("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n"), "HTTP/1.1 400 Bad Request")
+        << path;
   }
   EXPECT_EQ(status("POST /recommend HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n{}"),
             "HTTP/1.1 400 Bad Request");
-  EXPECT_EQ(status("POST /recommend HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}"),
+  EXPECT_EQ(status("POST /recommend HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nContent-Length: "
+                   "3\r\n\r\n{}"),
             "HTTP/1.1 400 Bad Request");
   EXPECT_EQ(calls.load(), 0) << "none of these reached the handler";
-  const std::string head = Request(g->port(), "HEAD /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  const std::string head =
+      Request(g->port(), "HEAD /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   EXPECT_THAT(head, ::testing::StartsWith("HTTP/1.1 200"));
   EXPECT_EQ(head.size(), head.find("\r\n\r\n") + 4) << "HEAD has no body";
   EXPECT_THAT(head, Not(HasSubstr("Content-Length: 0\r\n"))) << "but the length of GET's";
@@ -204,13 +217,14 @@ TEST(Gateway, RefusesNulAndInvalidLengthsAndAnswersHead) {
 TEST(Gateway, ApiOriginComesFromTheWebsitesConfig) {
   EXPECT_EQ(*ApiOriginFromConfig("window.SIMSEARCH_CONFIG = {\n  apiBase: \"\",\n};"), "");
   EXPECT_EQ(*ApiOriginFromConfig("no such key"), "");
-  EXPECT_EQ(*ApiOriginFromConfig("apiBase: \"https://abc.execute-api.eu-west-1.amazonaws.com/prod\""),
-            "https://abc.execute-api.eu-west-1.amazonaws.com");
+  EXPECT_EQ(
+      *ApiOriginFromConfig("apiBase: \"https://abc.execute-api.eu-west-1.amazonaws.com/prod\""),
+      "https://abc.execute-api.eu-west-1.amazonaws.com");
   EXPECT_EQ(*ApiOriginFromConfig("apiBase : 'http://127.0.0.1:8080?x'"), "http://127.0.0.1:8080");
   EXPECT_EQ(*ApiOriginFromConfig("apiBase: \"http://[::1]:9/\""), "http://[::1]:9");
   for (const std::string bad : {"apiBase: \"javascript:alert(1)\"", "apiBase: \"//evil.example\"",
-                                "apiBase: \"https://a b/\"", "apiBase: \"https:///x\"", "apiBase: base",
-                                "apiBase: \"https://x"}) {
+                                "apiBase: \"https://a b/\"", "apiBase: \"https:///x\"",
+                                "apiBase: base", "apiBase: \"https://x"}) {
     EXPECT_FALSE(ApiOriginFromConfig(bad).ok()) << bad;
   }
 }
@@ -224,16 +238,20 @@ TEST(Gateway, PagesConnectOnlyToTheirOriginAndTheApi) {
     EXPECT_TRUE(WriteStringToFile(dir.Join("config.js"), config).ok());
     GatewayOptions o;
     o.web_root = dir.path();
-    auto g = HttpGateway::Start("127.0.0.1:0", o, [](const std::string&, absl::Time) { return std::string("{}"); });
+    auto g = HttpGateway::Start("127.0.0.1:0", o,
+                                [](const std::string&, absl::Time) { return std::string("{}"); });
     if (!g.ok()) return std::string(g.status().message());
-    const std::string r = Request((*g)->port(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    const std::string r =
+        Request((*g)->port(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     const size_t at = r.find("Content-Security-Policy: ");
     return at == std::string::npos ? "" : r.substr(at, r.find("\r\n", at) - at);
   };
   std::string same = csp("window.SIMSEARCH_CONFIG = { apiBase: \"\" };");
   EXPECT_THAT(same, HasSubstr("connect-src 'self';"));
-  EXPECT_THAT(same, Not(HasSubstr("connect-src 'self' https:"))) << "any https origin was allowed before";
-  std::string other = csp("window.SIMSEARCH_CONFIG = { apiBase: \"https://api.example.com/prod\" };");
+  EXPECT_THAT(same, Not(HasSubstr("connect-src 'self' https:")))
+      << "any https origin was allowed before";
+  std::string other =
+      csp("window.SIMSEARCH_CONFIG = { apiBase: \"https://api.example.com/prod\" };");
   EXPECT_THAT(other, HasSubstr("connect-src 'self' https://api.example.com;"));
   EXPECT_THAT(csp("window.SIMSEARCH_CONFIG = { apiBase: \"ftp://x\" };"),
               HasSubstr("config.js: apiBase 'ftp://x' is not an absolute http(s) URL"));
@@ -242,8 +260,9 @@ TEST(Gateway, PagesConnectOnlyToTheirOriginAndTheApi) {
 TEST(Gateway, ASecondGatewayOnABusyPortFailsToStart) {
   auto first = StartGateway({});
   ASSERT_NE(first, nullptr);
-  auto second = HttpGateway::Start(absl::StrCat("127.0.0.1:", first->port()), {},
-                                   [](const std::string&, absl::Time) { return std::string("{}"); });
+  auto second =
+      HttpGateway::Start(absl::StrCat("127.0.0.1:", first->port()), {},
+                         [](const std::string&, absl::Time) { return std::string("{}"); });
   ASSERT_FALSE(second.ok());
   EXPECT_THAT(second.status().message(), HasSubstr("cannot listen on"));
   EXPECT_THAT(Request(first->port(), "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
@@ -253,7 +272,8 @@ TEST(Gateway, ASecondGatewayOnABusyPortFailsToStart) {
 TEST(Gateway, BadAddressesAreErrors) {
   auto handler = [](const std::string&, absl::Time) { return std::string("{}"); };
   EXPECT_THAT(HttpGateway::Start("nope", {}, handler).status().message(), HasSubstr("host:port"));
-  EXPECT_THAT(HttpGateway::Start("127.0.0.1:99999", {}, handler).status().message(), HasSubstr("host:port"));
+  EXPECT_THAT(HttpGateway::Start("127.0.0.1:99999", {}, handler).status().message(),
+              HasSubstr("host:port"));
 }
 
 }  // namespace

@@ -59,7 +59,8 @@ class HandlerTest : public ::testing::Test {
     // Every answer is JSON with CORS headers.
     EXPECT_EQ(a.headers.value("Content-Type", ""), "application/json");
     EXPECT_EQ(a.headers.value("Access-Control-Allow-Origin", ""), "*");
-    EXPECT_EQ(a.headers.value("X-Content-Type-Options", ""), "nosniff") << "browsers must not guess the type";
+    EXPECT_EQ(a.headers.value("X-Content-Type-Options", ""), "nosniff")
+        << "browsers must not guess the type";
     return a;
   }
   static Answer Saved(const std::string& name) {
@@ -165,13 +166,16 @@ TEST_F(HandlerTest, EveryBadRequestIsA4xxNamingTheProblem) {
 // body (the server in front leaves the body out); other methods get 405 naming both.
 TEST_F(HandlerTest, HeadIsAnsweredWhereverGetIs) {
   auto call = [](const std::string& method, const std::string& path, json params = json::object()) {
-    json e = {{"version", "2.0"}, {"rawPath", path}, {"requestContext", {{"http", {{"method", method}}}}}};
+    json e = {{"version", "2.0"},
+              {"rawPath", path},
+              {"requestContext", {{"http", {{"method", method}}}}}};
     if (!params.empty()) e["queryStringParameters"] = params;
     return Call(e.dump(), *backend_);
   };
   const std::vector<std::pair<std::string, json>> gets = {
-      {"/health", json::object()}, {"/search", {{"q", "space"}}}, {"/titles", {{"q", "cowboy"}}},
-      {"/items/1", json::object()}, {"/items/424242", json::object()}, {"/search", json::object()}};
+      {"/health", json::object()},       {"/search", {{"q", "space"}}},
+      {"/titles", {{"q", "cowboy"}}},    {"/items/1", json::object()},
+      {"/items/424242", json::object()}, {"/search", json::object()}};
   for (const auto& [path, params] : gets) {
     const Answer get = call("GET", path, params);
     const Answer head = call("HEAD", path, params);
@@ -191,7 +195,9 @@ TEST_F(HandlerTest, HeadIsAnsweredWhereverGetIs) {
 // backend as through gRPC: on hits, and per collection on /items/{id}.
 TEST_F(HandlerTest, AnswersSayWhereVectorsCameFrom) {
   auto call = [](const std::string& method, const std::string& path, const std::string& body = "") {
-    json e = {{"version", "2.0"}, {"rawPath", path}, {"requestContext", {{"http", {{"method", method}}}}}};
+    json e = {{"version", "2.0"},
+              {"rawPath", path},
+              {"requestContext", {{"http", {{"method", method}}}}}};
     if (!body.empty()) e["body"] = body;
     return Call(e.dump(), *backend_);
   };
@@ -222,7 +228,8 @@ TEST_F(HandlerTest, SearchTextModeIsPassedAndChecked) {
       << "the tiny collection has no lexical index: its default is dense";
   Answer bogus = search({{"q", "space"}, {"mode", "fuzzy"}});
   EXPECT_EQ(bogus.status, 400);
-  EXPECT_THAT(bogus.body.value("error", ""), HasSubstr("'mode' must be dense, lexical or hybrid, got 'fuzzy'"));
+  EXPECT_THAT(bogus.body.value("error", ""),
+              HasSubstr("'mode' must be dense, lexical or hybrid, got 'fuzzy'"));
   Answer fusion = search({{"q", "space"}, {"fusion", "max"}});
   EXPECT_EQ(fusion.status, 400);
   EXPECT_THAT(fusion.body.value("error", ""), HasSubstr("'fusion' must be rrf or convex"));
@@ -234,7 +241,9 @@ TEST_F(HandlerTest, SearchTextModeIsPassedAndChecked) {
 // Every route the handler answers is deployed: template.yaml (the SAM template) has an
 // HttpApi event with its path and method. The routes come from the handler's own 404.
 TEST_F(HandlerTest, EveryRouteIsInTheSamTemplate) {
-  Answer a = Call(json({{"version", "2.0"}, {"rawPath", "/nope"}, {"requestContext", {{"http", {{"method", "GET"}}}}}})
+  Answer a = Call(json({{"version", "2.0"},
+                        {"rawPath", "/nope"},
+                        {"requestContext", {{"http", {{"method", "GET"}}}}}})
                       .dump(),
                   *backend_);
   ASSERT_EQ(a.status, 404);
@@ -248,8 +257,10 @@ TEST_F(HandlerTest, EveryRouteIsInTheSamTemplate) {
     const std::vector<std::string> parts = absl::StrSplit(route, ' ');
     ASSERT_EQ(parts.size(), 2u) << route;
     const std::string& path = parts[1];
-    const bool quoted = absl::StrContains(*text, absl::StrCat("Path: \"", path, "\", Method: ", parts[0]));
-    const bool plain = absl::StrContains(*text, absl::StrCat("Path: ", path, ", Method: ", parts[0]));
+    const bool quoted =
+        absl::StrContains(*text, absl::StrCat("Path: \"", path, "\", Method: ", parts[0]));
+    const bool plain =
+        absl::StrContains(*text, absl::StrCat("Path: ", path, ", Method: ", parts[0]));
     EXPECT_TRUE(quoted || plain) << parts[0] << " " << path << " is not deployed by template.yaml";
     ++routes;
   }
@@ -265,7 +276,8 @@ TEST_F(HandlerTest, UnknownTitleSuggestsTheClosest) {
 }
 
 TEST_F(HandlerTest, OversizedBodyAndNonJsonEvent) {
-  json e = json::parse(*ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/v2_recommend_id.json"));
+  json e = json::parse(
+      *ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/v2_recommend_id.json"));
   e["body"] = "{\"id\": 1, \"pad\": \"" + std::string(100000, 'x') + "\"}";
   Answer big = Call(e.dump(), *backend_);
   EXPECT_EQ(big.status, 413);
@@ -278,7 +290,8 @@ TEST_F(HandlerTest, OversizedBodyAndNonJsonEvent) {
 class FailingBackend final : public SearchBackend {
  public:
   explicit FailingBackend(absl::Status st) : st_(std::move(st)) {}
-  absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery&, const SearchOptions& o) const override {
+  absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery&,
+                                                const SearchOptions& o) const override {
     ++calls;
     last_deadline = o.deadline.value_or(absl::InfiniteFuture());
     return st_;
@@ -307,18 +320,22 @@ class FailingBackend final : public SearchBackend {
 };
 
 TEST_F(HandlerTest, UnreachableEngineIs502AndPassedDeadlineIs504) {
-  const std::string event = *ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/v2_recommend_id.json");
-  FailingBackend down(absl::UnavailableError("failed to connect to all addresses; last error: "
-                                             "ipv4:10.1.2.3:50051: Connection refused"));
+  const std::string event =
+      *ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/v2_recommend_id.json");
+  FailingBackend down(
+      absl::UnavailableError("failed to connect to all addresses; last error: "
+                             "ipv4:10.1.2.3:50051: Connection refused"));
   std::string detail;
   const json out = json::parse(HandleEvent(event, {}, down, Options(), &detail));
   EXPECT_EQ(out["statusCode"], 502);
   const std::string body = out["body"].get<std::string>();
   EXPECT_THAT(body, HasSubstr("search engine is unavailable"));
   EXPECT_EQ(body.find("10.1.2.3"), std::string::npos) << "no engine address in answers: " << body;
-  EXPECT_EQ(body.find("Connection refused"), std::string::npos) << "no gRPC text in answers: " << body;
+  EXPECT_EQ(body.find("Connection refused"), std::string::npos)
+      << "no gRPC text in answers: " << body;
   EXPECT_THAT(detail, HasSubstr("10.1.2.3:50051")) << "the detail is for the log";
-  Answer h = Call(*ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/v2_health.json"), down);
+  Answer h =
+      Call(*ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/v2_health.json"), down);
   EXPECT_EQ(h.status, 502);
   EXPECT_EQ(h.body.dump().find("failing"), std::string::npos) << h.body.dump();
 
@@ -341,7 +358,8 @@ TEST_F(HandlerTest, UnreachableEngineIs502AndPassedDeadlineIs504) {
 // Events of the wrong shape are 400s naming the field, never a 500 with the JSON
 // library's exception text; and a NUL byte does not cut a body short.
 TEST_F(HandlerTest, MalformedEventFieldsAre400sNotExceptions) {
-  const json base = json::parse(*ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/v2_recommend_id.json"));
+  const json base = json::parse(
+      *ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/v2_recommend_id.json"));
   struct Case {
     std::function<void(json&)> edit;
     std::string what;
@@ -352,10 +370,12 @@ TEST_F(HandlerTest, MalformedEventFieldsAre400sNotExceptions) {
       {[](json& e) { e["version"] = "3.0"; }, "unknown event version '3.0'"},
       {[](json& e) { e["requestContext"] = "x"; }, "'requestContext' must be an object"},
       {[](json& e) { e["requestContext"]["http"] = 5; }, "'requestContext.http' must be an object"},
-      {[](json& e) { e["requestContext"]["http"]["method"] = json::array(); }, "'requestContext.http.method' must be a string"},
+      {[](json& e) { e["requestContext"]["http"]["method"] = json::array(); },
+       "'requestContext.http.method' must be a string"},
       {[](json& e) { e["rawPath"] = 1.5; }, "'rawPath' must be a string"},
       {[](json& e) { e["headers"] = json::array(); }, "'headers' must be an object"},
-      {[](json& e) { e["queryStringParameters"] = 7; }, "'queryStringParameters' must be an object"},
+      {[](json& e) { e["queryStringParameters"] = 7; },
+       "'queryStringParameters' must be an object"},
       {[](json& e) { e["body"] = json::object(); }, "'body' must be a string"},
       {[](json& e) {
          e["isBase64Encoded"] = false;
@@ -408,8 +428,9 @@ TEST_F(HandlerTest, OutcomeAndEmfLineDescribeTheInvocation) {
   EXPECT_EQ(line["collection_version"], "v000001");
 
   Outcome unmatched;
-  (void)HandleEvent(R"({"version":"2.0","rawPath":"/nope","requestContext":{"http":{"method":"GET"}}})", {},
-                    *backend_, Options(), &unmatched);
+  (void)HandleEvent(
+      R"({"version":"2.0","rawPath":"/nope","requestContext":{"http":{"method":"GET"}}})", {},
+      *backend_, Options(), &unmatched);
   EXPECT_EQ(unmatched.status, 404);
   EXPECT_EQ(json::parse(EmfLine(unmatched, "\xff", 0, absl::Now()))["Route"], "unmatched");
 }

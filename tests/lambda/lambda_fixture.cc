@@ -18,7 +18,8 @@ bool BuildTinyAnimeBundle(const std::string& root, const std::string& work) {
     const char* story;
   };
   const Anime anime[] = {
-      {1, "Cowboy Bebop", "Cowboy Bebop", "Action, Sci-Fi, Space", "bounty hunters chase criminals across space"},
+      {1, "Cowboy Bebop", "Cowboy Bebop", "Action, Sci-Fi, Space",
+       "bounty hunters chase criminals across space"},
       {5, "Cowboy Bebop: Tengoku no Tobira", "Cowboy Bebop: The Movie", "Action, Sci-Fi, Space",
        "bounty hunters in space chase a terrorist on mars"},
       {6, "Trigun", "Trigun", "Action, Sci-Fi", "a gunman wanders a desert planet"},
@@ -37,7 +38,9 @@ bool BuildTinyAnimeBundle(const std::string& root, const std::string& work) {
   }
   cat.close();
   const std::string data = SIMSEARCH_TEST_DATA;
-  if (!text::SifEncoder::Import(data + "/glove/glove_twitter_25d_12k.txt", work + "/glove", "test").ok()) return false;
+  if (!text::SifEncoder::Import(data + "/glove/glove_twitter_25d_12k.txt", work + "/glove", "test")
+           .ok())
+    return false;
   auto raw = text::SifEncoder::Load(work + "/glove");
   if (!raw.ok() || !(*raw)->FitAndSave(stories, work + "/tiny_encoder").ok()) return false;
   auto enc = text::LoadEncoder(work + "/tiny_encoder");
@@ -54,7 +57,8 @@ bool BuildTinyAnimeBundle(const std::string& root, const std::string& work) {
   // K-On! (5680) has a vector predicted from content; the others learned ones.
   {
     std::ofstream prov(work + "/tiny_provenance.csv");
-    prov << "anime_id,source,viewers\n1,learned,120\n5,learned,40\n6,learned,60\n20,learned,300\n5680,predicted,2\n";
+    prov << "anime_id,source,viewers\n1,learned,120\n5,learned,40\n6,learned,60\n20,learned,"
+            "300\n5680,predicted,2\n";
   }
   o.item_provenance_path = work + "/tiny_provenance.csv";
   o.out_root = root;

@@ -17,8 +17,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "core/file_util.h"
 #include "lambda/runtime.h"
@@ -43,7 +43,8 @@ class FakeRuntimeApi {
   };
 
   FakeRuntimeApi() {
-    server_.Get("/2018-06-01/runtime/invocation/next", [this](const httplib::Request&, httplib::Response& res) {
+    server_.Get("/2018-06-01/runtime/invocation/next", [this](const httplib::Request&,
+                                                              httplib::Response& res) {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait_for(lock, std::chrono::seconds(30), [this] { return !queue_.empty() || closed_; });
       ++next_calls_;
@@ -56,13 +57,15 @@ class FakeRuntimeApi {
       queue_.pop_front();
       res.set_header("Lambda-Runtime-Aws-Request-Id", e.id);
       res.set_header("Lambda-Runtime-Deadline-Ms", std::to_string(e.deadline_ms));
-      res.set_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:simsearch");
+      res.set_header("Lambda-Runtime-Invoked-Function-Arn",
+                     "arn:aws:lambda:us-east-1:123456789012:function:simsearch");
       if (!e.trace.empty()) res.set_header("Lambda-Runtime-Trace-Id", e.trace);
       res.set_content(e.body, "application/json");
     });
     auto record = [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard<std::mutex> lock(mu_);
-      posts_.push_back({req.path, req.body, req.get_header_value("Lambda-Runtime-Function-Error-Type")});
+      posts_.push_back(
+          {req.path, req.body, req.get_header_value("Lambda-Runtime-Function-Error-Type")});
       cv_.notify_all();
       res.status = 202;
       res.set_content("{\"status\":\"OK\"}", "application/json");
@@ -117,7 +120,9 @@ class FakeRuntimeApi {
   int next_calls_ = 0;
 };
 
-int64_t InMs(absl::Duration d) { return absl::ToUnixMillis(absl::Now() + d); }
+int64_t InMs(absl::Duration d) {
+  return absl::ToUnixMillis(absl::Now() + d);
+}
 
 std::string Event(const std::string& name) {
   return *ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/" + name + ".json");
@@ -139,7 +144,8 @@ class Child {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 1, (log + ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 1, (log + ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
     EXPECT_EQ(posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), envp.data()), 0);
     posix_spawn_file_actions_destroy(&fa);
   }
@@ -170,7 +176,9 @@ class Child {
 json Response(const FakeRuntimeApi::Post& p) {
   return json::parse(json::parse(p.body).at("body").get<std::string>());
 }
-int StatusOf(const FakeRuntimeApi::Post& p) { return json::parse(p.body).at("statusCode").get<int>(); }
+int StatusOf(const FakeRuntimeApi::Post& p) {
+  return json::parse(p.body).at("statusCode").get<int>();
+}
 
 TEST(RunLoop, PostsResponsesAndErrorsWaitsForEventsAndSetsTheTraceId) {
   FakeRuntimeApi fake;
@@ -205,8 +213,10 @@ TEST(RunLoop, PostsResponsesAndErrorsWaitsForEventsAndSetsTheTraceId) {
   EXPECT_EQ(posts[1].error_type, "Runtime.HandlerError");
   EXPECT_EQ(json::parse(posts[1].body)["errorMessage"], "handler said no");
   EXPECT_EQ(posts[2].path, "/2018-06-01/runtime/invocation/req-3/error");
-  EXPECT_THAT(json::parse(posts[2].body)["errorMessage"].get<std::string>(), HasSubstr("handler blew up"));
-  EXPECT_EQ(posts[3].path, "/2018-06-01/runtime/invocation/req-4/response") << "the loop went on after errors";
+  EXPECT_THAT(json::parse(posts[2].body)["errorMessage"].get<std::string>(),
+              HasSubstr("handler blew up"));
+  EXPECT_EQ(posts[3].path, "/2018-06-01/runtime/invocation/req-4/response")
+      << "the loop went on after errors";
   EXPECT_EQ(traces[0], "Root=1-abc");
   EXPECT_GT(deadlines[0], absl::Now() + absl::Seconds(20));
 }
@@ -244,7 +254,8 @@ TEST_F(BootstrapTest, EmbeddedBackendAnswersEveryInvocation) {
   EXPECT_EQ(StatusOf(posts[1]), 200);
   EXPECT_EQ(Response(posts[1])["query"]["id"], 1);
   EXPECT_EQ(Response(posts[1])["results"].size(), 2u);
-  EXPECT_EQ(posts[2].path, "/2018-06-01/runtime/invocation/junk/response") << "a bad event is a 400, not a crash";
+  EXPECT_EQ(posts[2].path, "/2018-06-01/runtime/invocation/junk/response")
+      << "a bad event is a 400, not a crash";
   EXPECT_EQ(StatusOf(posts[2]), 400);
   EXPECT_EQ(StatusOf(posts[3]), 504);
 
@@ -277,7 +288,8 @@ TEST_F(BootstrapTest, StartupFailureIsPostedAsInitError) {
   ASSERT_EQ(posts.size(), 1u);
   EXPECT_EQ(posts[0].path, "/2018-06-01/runtime/init/error");
   EXPECT_EQ(posts[0].error_type, "Runtime.InitError");
-  EXPECT_THAT(json::parse(posts[0].body)["errorMessage"].get<std::string>(), HasSubstr("no-such-root"));
+  EXPECT_THAT(json::parse(posts[0].body)["errorMessage"].get<std::string>(),
+              HasSubstr("no-such-root"));
   EXPECT_EQ(fake.next_calls(), 0) << "no invocation is taken after a failed init";
 }
 
@@ -306,8 +318,8 @@ TEST_F(BootstrapTest, RemoteBackendThroughARealEngine) {
 }
 
 TEST_F(BootstrapTest, LocalHttpGatewayServesTheHandler) {
-  Child gw({SIMSEARCH_LAMBDA_BINARY, "--serve-http", "127.0.0.1:0", "--index_root", dir_->Join("root"),
-            "--recommend-collection", "tiny", "--search-collection", "tiny"},
+  Child gw({SIMSEARCH_LAMBDA_BINARY, "--serve-http", "127.0.0.1:0", "--index_root",
+            dir_->Join("root"), "--recommend-collection", "tiny", "--search-collection", "tiny"},
            {}, dir_->Join("gw.log"));
   int port = 0;
   for (int i = 0; i < 200 && port == 0; ++i) {

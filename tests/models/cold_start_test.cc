@@ -44,7 +44,8 @@ TEST(ContentModel, RecoversAPlantedLinearMap) {
   for (int r = 0; r < n; ++r) {
     for (int j = 0; j < out; ++j) {
       double s = b[j];
-      for (int k = 0; k < f.dims; ++k) s += f.x[static_cast<size_t>(r) * f.dims + k] * w[static_cast<size_t>(k) * out + j];
+      for (int k = 0; k < f.dims; ++k)
+        s += f.x[static_cast<size_t>(r) * f.dims + k] * w[static_cast<size_t>(k) * out + j];
       y.v[static_cast<size_t>(r) * out + j] = static_cast<float>(s);
     }
   }
@@ -55,7 +56,8 @@ TEST(ContentModel, RecoversAPlantedLinearMap) {
   float p[3];
   for (uint32_t r = 150; r < 200; ++r) {
     m->Predict(f, r, p);
-    for (int j = 0; j < out; ++j) EXPECT_NEAR(p[j], y.v[static_cast<size_t>(r) * out + j], 1e-3) << r << "," << j;
+    for (int j = 0; j < out; ++j)
+      EXPECT_NEAR(p[j], y.v[static_cast<size_t>(r) * out + j], 1e-3) << r << "," << j;
   }
   EXPECT_FALSE(ContentModel::Fit(f, y, {}, 1).ok()) << "nothing to learn from";
   EXPECT_FALSE(ContentModel::Fit(f, y, train, 0).ok()) << "lambda must be > 0";
@@ -103,7 +105,8 @@ TEST(ContentFeatures, FranchiseIsTheViewerWeightedMeanOfRelatedEntries) {
   ContentOptions o;
   o.min_count = 1;
   o.text = false;
-  const ContentFeatures f = BuildContentFeatures(*catalog, ids, nullptr, &learned, {30, 10, 0, 0}, o);
+  const ContentFeatures f =
+      BuildContentFeatures(*catalog, ids, nullptr, &learned, {30, 10, 0, 0}, o);
   // The last three dimensions: franchise (2) and "no franchise".
   const float* row3 = &f.x[2 * f.dims + f.dims - 3];
   EXPECT_FLOAT_EQ(row3[0], 0.75f);  // (30 * [1, 0] + 10 * [0, 1]) / 40
@@ -139,11 +142,14 @@ TEST(ContentFeatures, FranchiseIsTheViewerWeightedMeanOfRelatedEntries) {
   auto shifted = FillVectors(*catalog, ids, learned, {30, 10, 0, 0}, nullptr, o, 1.0, 5, &shift);
   ASSERT_TRUE(shifted.ok()) << shifted.status();
   EXPECT_EQ(shifted->calibration.shift, 4.0);
-  EXPECT_EQ(shifted->query_vectors.v, filled->query_vectors.v) << "as a query, an anime is not shifted";
-  EXPECT_EQ(std::vector<float>(filled->query_vectors.v.begin(), filled->query_vectors.v.begin() + 4),
-            std::vector<float>(learned.v.begin(), learned.v.begin() + 4))
+  EXPECT_EQ(shifted->query_vectors.v, filled->query_vectors.v)
+      << "as a query, an anime is not shifted";
+  EXPECT_EQ(
+      std::vector<float>(filled->query_vectors.v.begin(), filled->query_vectors.v.begin() + 4),
+      std::vector<float>(learned.v.begin(), learned.v.begin() + 4))
       << "learned rows are their own queries";
-  const ContentFeatures fs = BuildContentFeatures(*catalog, ids, nullptr, &learned, {30, 10, 0, 0}, o);
+  const ContentFeatures fs =
+      BuildContentFeatures(*catalog, ids, nullptr, &learned, {30, 10, 0, 0}, o);
   const int m = MembersColumn(fs);
   ASSERT_GE(m, 0);
   for (int r = 0; r < 4; ++r) {
@@ -204,14 +210,17 @@ TEST(PopularityShift, CalibrationFollowsWhatTheNewestAnimesViewersDid) {
   ContentOptions o;
   o.min_count = 1;
   o.text = o.franchise = false;
-  const ContentFeatures f = BuildContentFeatures(*catalog, ids, nullptr, &learned, std::vector<int>(40, 10), o);
+  const ContentFeatures f =
+      BuildContentFeatures(*catalog, ids, nullptr, &learned, std::vector<int>(40, 10), o);
   std::vector<uint32_t> warm(40);
   for (uint32_t r = 0; r < 40; ++r) warm[r] = r;
   Tensor users(5, 2);
   for (int u = 0; u < 5; ++u) users.v[static_cast<size_t>(u) * 2] = 1;
-  for (uint32_t watched : {39u, 30u}) {  // rows: anime 40 (the most members) or 31 (the fewest of the newest)
+  for (uint32_t watched :
+       {39u, 30u}) {  // rows: anime 40 (the most members) or 31 (the fewest of the newest)
     std::vector<std::vector<uint32_t>> history(5, std::vector<uint32_t>{0, 1, watched});
-    auto c = CalibrateShift(*catalog, ids, f, learned, warm, users, history, 1.0, 0.25, DefaultShiftGrid());
+    auto c = CalibrateShift(*catalog, ids, f, learned, warm, users, history, 1.0, 0.25,
+                            DefaultShiftGrid());
     ASSERT_TRUE(c.ok()) << c.status();
     EXPECT_EQ(c->pseudo_cold, 10u);
     EXPECT_EQ(c->newest_from, "2030-01-01");
@@ -237,23 +246,28 @@ TEST(PopularityShift, CalibrationFollowsWhatTheNewestAnimesViewersDid) {
   Tensor strong = learned;
   for (int r = 30; r < 40; ++r) strong.v[static_cast<size_t>(r) * 2] = 2;
   std::vector<std::vector<uint32_t>> history(5, std::vector<uint32_t>{0, 1, 39});
-  auto c = CalibrateShift(*catalog, ids, f, strong, warm, users, history, 1.0, 0.25, DefaultShiftGrid());
+  auto c =
+      CalibrateShift(*catalog, ids, f, strong, warm, users, history, 1.0, 0.25, DefaultShiftGrid());
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_DOUBLE_EQ(c->share_learned, 0.9);
   EXPECT_DOUBLE_EQ(c->share.back().second, 0.9);
   EXPECT_EQ(c->by_level, DefaultShiftGrid().back());
   EXPECT_GT(c->by_ranking, 0.0);
   EXPECT_EQ(c->shift, c->by_ranking);
-  EXPECT_FALSE(CalibrateShift(*catalog, ids, f, learned, warm, users, {}, 1.0, 0.25, DefaultShiftGrid()).ok())
+  EXPECT_FALSE(
+      CalibrateShift(*catalog, ids, f, learned, warm, users, {}, 1.0, 0.25, DefaultShiftGrid())
+          .ok())
       << "nobody watched the newest anime";
-  EXPECT_FALSE(CalibrateShift(*catalog, ids, f, learned, warm, users, {}, 1.0, 1.5, DefaultShiftGrid()).ok());
+  EXPECT_FALSE(
+      CalibrateShift(*catalog, ids, f, learned, warm, users, {}, 1.0, 1.5, DefaultShiftGrid())
+          .ok());
 }
 
 TEST(ColdAnime, TheWindowAfterTheCutoffUpToTheDataEnd) {
-  auto catalog = Catalog::FromItems({Anime(1, {}, "TV", "2022-06-30"), Anime(2, {}, "TV", "2022-07-02"),
-                                     Anime(3, {}, "TV", "2023-01-31"), Anime(4, {}, "TV", "2023-02-01"),
-                                     Anime(5, {}, "TV", ""), Anime(6, {}, "TV", "2022"),
-                                     Anime(7, {}, "TV", "2022-06"), Anime(8, {}, "TV", "2022-07")});
+  auto catalog = Catalog::FromItems(
+      {Anime(1, {}, "TV", "2022-06-30"), Anime(2, {}, "TV", "2022-07-02"),
+       Anime(3, {}, "TV", "2023-01-31"), Anime(4, {}, "TV", "2023-02-01"), Anime(5, {}, "TV", ""),
+       Anime(6, {}, "TV", "2022"), Anime(7, {}, "TV", "2022-06"), Anime(8, {}, "TV", "2022-07")});
   ASSERT_TRUE(catalog.ok());
   // "2022" may have started in December and "2022-07" after the 1st: both cold; "2022-06" not.
   EXPECT_EQ(ColdAnime(*catalog, "2022-07-01", "2023-01-31"), (std::vector<int64_t>{2, 3, 6, 8}));
@@ -273,7 +287,8 @@ TEST(ColdStart, DeshrinkQueriesSpreadsPredictedRowsAsLearnedOnes) {
   Tensor queries = learned;
   queries.v[4] = 0.2f, queries.v[5] = 0.2f, queries.v[6] = 0.4f, queries.v[7] = 0.2f;
   queries.v[8] = 0.7f, queries.v[9] = 0.1f;
-  const double a = DeshrinkQueries(learned, {0, 1}, {0, 0, 1, 1, 1}, {2010, 2010, 2023, 2023, 0}, &queries);
+  const double a =
+      DeshrinkQueries(learned, {0, 1}, {0, 0, 1, 1, 1}, {2010, 2010, 2023, 2023, 0}, &queries);
   EXPECT_NEAR(a, std::sqrt(50.0), 1e-5);
   EXPECT_NEAR(queries.v[4], 0.3 - 0.1 * std::sqrt(50.0), 1e-5);
   EXPECT_NEAR(queries.v[5], 0.2, 1e-5);
@@ -281,7 +296,8 @@ TEST(ColdStart, DeshrinkQueriesSpreadsPredictedRowsAsLearnedOnes) {
   EXPECT_NEAR(queries.v[7], 0.2, 1e-5);
   EXPECT_FLOAT_EQ(queries.v[8], 0.7f) << "alone in its group";
   EXPECT_FLOAT_EQ(queries.v[9], 0.1f);
-  EXPECT_EQ(std::vector<float>(queries.v.begin(), queries.v.begin() + 4), std::vector<float>({1, 0, 0, 1}))
+  EXPECT_EQ(std::vector<float>(queries.v.begin(), queries.v.begin() + 4),
+            std::vector<float>({1, 0, 0, 1}))
       << "learned rows are left alone";
   // No predicted group with a spread: nothing changes.
   Tensor one = learned;

@@ -12,9 +12,9 @@
 #include "core/file_util.h"
 #include "core/interactions.h"
 #include "models/ncf/baselines.h"
-#include "models/ncf/serving_eval.h"
 #include "models/ncf/evaluate.h"
 #include "models/ncf/model.h"
+#include "models/ncf/serving_eval.h"
 #include "models/ncf/split.h"
 #include "models/ncf/trainer.h"
 #include "tests/testing/test_util.h"
@@ -93,7 +93,8 @@ void CheckGradients(ModelConfig config, float l2) {
   for (Tensor& b : m.params().biases) {
     for (float& x : b.v) x = jitter(rng);
   }
-  const std::vector<Sample> batch = {{0, 1, 1}, {1, 2, 0}, {0, 3, 0}, {4, 6, 1}, {2, 1, 1}, {3, 0, 0}};
+  const std::vector<Sample> batch = {{0, 1, 1}, {1, 2, 0}, {0, 3, 0},
+                                     {4, 6, 1}, {2, 1, 1}, {3, 0, 0}};
   Grads g = m.NewGrads();
   Workspace ws;
   for (const Sample& s : batch) {
@@ -103,7 +104,7 @@ void CheckGradients(ModelConfig config, float l2) {
 
   Params& p = m.params();
   std::vector<std::pair<std::string, Tensor*>> tensors = {
-      {"user_gmf", &p.user_gmf}, {"item_gmf", &p.item_gmf}, {"user_mlp", &p.user_mlp},
+      {"user_gmf", &p.user_gmf}, {"item_gmf", &p.item_gmf},   {"user_mlp", &p.user_mlp},
       {"item_mlp", &p.item_mlp}, {"item_bias", &p.item_bias}, {"b0", &p.b0}};
   if (m.h_trainable()) tensors.emplace_back("h", &p.h);
   for (size_t l = 0; l < p.weights.size(); ++l) {
@@ -149,7 +150,9 @@ TEST(Gradients, MfWithItemBiasMatchesFiniteDifferences) {
 INSTANTIATE_TEST_SUITE_P(Models, Gradients,
                          ::testing::Values(ModelKind::kMF, ModelKind::kGMF, ModelKind::kMLP,
                                            ModelKind::kNeuMF),
-                         [](const auto& param_info) { return std::string(ModelKindName(param_info.param)); });
+                         [](const auto& param_info) {
+                           return std::string(ModelKindName(param_info.param));
+                         });
 
 // ---------------------------------------------------------------- learning
 
@@ -217,7 +220,8 @@ TEST(Learning, ModelScorerScoreAllEqualsPerPairLogits) {
     for (uint32_t u : {0u, 17u, 239u}) {
       scorer.ScoreAll(u, all.data());
       for (uint32_t i = 0; i < split.num_items; ++i) {
-        ASSERT_NEAR(all[i], m->Logit(u, i, &ws), 1e-4) << ModelKindName(kind) << " u" << u << " i" << i;
+        ASSERT_NEAR(all[i], m->Logit(u, i, &ws), 1e-4)
+            << ModelKindName(kind) << " u" << u << " i" << i;
       }
     }
   }
@@ -354,7 +358,8 @@ TEST(Learning, HogwildThreadsLearnAsWellAsOne) {
       for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
         Metrics m;
         const TrainReport r = TrainPlanted(split, kind, threads, 0.01f, 30, &m, seed);
-        EXPECT_GT(m.hr10, pop.hr10 + 0.25) << ModelKindName(kind) << " " << threads << " seed " << seed;
+        EXPECT_GT(m.hr10, pop.hr10 + 0.25)
+            << ModelKindName(kind) << " " << threads << " seed " << seed;
         hr[threads] += m.hr10 / kSeeds;
         loss[threads] += r.epoch_loss.back() / kSeeds;
       }
@@ -423,7 +428,9 @@ class TableScorer final : public Scorer {
   void Score(uint32_t u, const uint32_t* items, size_t n, float* out) const override {
     for (size_t k = 0; k < n; ++k) out[k] = t_[u][items[k]];
   }
-  void ScoreAll(uint32_t u, float* out) const override { std::copy(t_[u].begin(), t_[u].end(), out); }
+  void ScoreAll(uint32_t u, float* out) const override {
+    std::copy(t_[u].begin(), t_[u].end(), out);
+  }
 
  private:
   std::vector<std::vector<float>> t_;
@@ -476,9 +483,9 @@ TEST(Baselines, ItemKnnCosineOfCoOccurrence) {
   EXPECT_EQ(n0[1].first, 2u);
   EXPECT_FLOAT_EQ(n0[1].second, 0.5f);  // 1 / sqrt(2 * 2)
   std::vector<float> all(4);
-  knn.ScoreAll(2, all.data());          // from items 2 and 3
-  EXPECT_FLOAT_EQ(all[0], 0.5f);                                  // sim(2,0)
-  EXPECT_FLOAT_EQ(all[1], 0.5f);                                  // sim(2,1)
+  knn.ScoreAll(2, all.data());                                      // from items 2 and 3
+  EXPECT_FLOAT_EQ(all[0], 0.5f);                                    // sim(2,0)
+  EXPECT_FLOAT_EQ(all[1], 0.5f);                                    // sim(2,1)
   EXPECT_FLOAT_EQ(all[3], static_cast<float>(1 / std::sqrt(2.0)));  // sim(2,3)
   PopularityScorer pop(s);
   pop.ScoreAll(0, all.data());
@@ -502,13 +509,15 @@ TEST(BadInput, ErrorsNameFileAndRow) {
   EXPECT_THAT(load("user.csv", "user_id,anime_id\n1.5,5\n").status().message(),
               HasSubstr("line 2: user id '1.5' is not an integer"));
   EXPECT_THAT(load("empty.csv", "").status().message(), HasSubstr("empty.csv: empty file"));
-  EXPECT_THAT(load("header.csv", "user_id,anime_id\n").status().message(), HasSubstr("no data rows"));
+  EXPECT_THAT(load("header.csv", "user_id,anime_id\n").status().message(),
+              HasSubstr("no data rows"));
   EXPECT_THAT(load("short.csv", "user_id,anime_id,rating\n1,2,3\n4\n").status().message(),
               HasSubstr("short.csv: line 3: 1 fields"));
   InteractionsOptions o;
   o.min_rating = 5;
   EXPECT_TRUE(WriteStringToFile(dir.Join("r.csv"), "user_id,anime_id\n1,2\n").ok());
-  EXPECT_THAT(LoadInteractions(dir.Join("r.csv"), o).status().message(), HasSubstr("no rating column"));
+  EXPECT_THAT(LoadInteractions(dir.Join("r.csv"), o).status().message(),
+              HasSubstr("no rating column"));
   auto single = load("single.csv", "user_id,anime_id\n7,1\n7,2\n7,3\n");
   ASSERT_TRUE(single.ok());
   EXPECT_THAT(CheckTrainable(*single, "single.csv").message(),
@@ -517,9 +526,10 @@ TEST(BadInput, ErrorsNameFileAndRow) {
 
 TEST(Interactions, RatingThresholdDuplicatesAndDenseIds) {
   testing::TempDir dir;
-  ASSERT_TRUE(WriteStringToFile(dir.Join("i.csv"),
-                                "user_id,anime_id,rating\n9,30,8\n9,10,3\n2,30,10\n2,30,9\n2,20,7\n")
-                  .ok());
+  ASSERT_TRUE(
+      WriteStringToFile(dir.Join("i.csv"),
+                        "user_id,anime_id,rating\n9,30,8\n9,10,3\n2,30,10\n2,30,9\n2,20,7\n")
+          .ok());
   auto all = LoadInteractions(dir.Join("i.csv"));
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->user_ids, (std::vector<int64_t>{2, 9}));
@@ -539,7 +549,9 @@ TEST(Interactions, RatingThresholdDuplicatesAndDenseIds) {
 // views held out, anime outside a given list left out.
 TEST(Interactions, TwoFormatsStatusesAndUserSpaces) {
   testing::TempDir dir;
-  ASSERT_TRUE(WriteStringToFile(dir.Join("old.csv"), "user_id,anime_id,watched\n1,10,1\n1,20,1\n2,10,1\n").ok());
+  ASSERT_TRUE(
+      WriteStringToFile(dir.Join("old.csv"), "user_id,anime_id,watched\n1,10,1\n1,20,1\n2,10,1\n")
+          .ok());
   // user 1: watching 10, completed 30, on hold 40, dropped 50, plan to watch 60 (score 0:
   // not scored); user 5: completed 20 scored 3, plan to watch 10.
   ASSERT_TRUE(WriteStringToFile(dir.Join("mal.csv"),
@@ -549,16 +561,19 @@ TEST(Interactions, TwoFormatsStatusesAndUserSpaces) {
                   .ok());
   auto d = LoadInteractions(std::vector<std::string>{dir.Join("old.csv"), dir.Join("mal.csv")});
   ASSERT_TRUE(d.ok()) << d.status();
-  EXPECT_EQ(d->user_ids, (std::vector<int64_t>{1, 2, 1000001, 1000005})) << "the second file's users moved apart";
+  EXPECT_EQ(d->user_ids, (std::vector<int64_t>{1, 2, 1000001, 1000005}))
+      << "the second file's users moved apart";
   EXPECT_EQ(d->dataset_of_user, (std::vector<uint16_t>{0, 0, 1, 1}));
   EXPECT_EQ(d->datasets.size(), 2u);
-  EXPECT_EQ(d->item_ids, (std::vector<int64_t>{10, 20, 30, 40, 50, 60})) << "every status is on the list";
+  EXPECT_EQ(d->item_ids, (std::vector<int64_t>{10, 20, 30, 40, 50, 60}))
+      << "every status is on the list";
   // user 1000001: 10 (watching: trained, a view), 30 (completed: trained, a view), 40
   // (on hold: trained, not a view), 50 (dropped) and 60 (plan to watch): only listed.
   constexpr uint8_t kBoth = Interactions::kTrain | Interactions::kView;
   EXPECT_EQ(d->items_of_user[2], (std::vector<uint32_t>{0, 2, 3, 4, 5}));
   EXPECT_EQ(d->flags_of_user[2], (std::vector<uint8_t>{kBoth, kBoth, Interactions::kTrain, 0, 0}));
-  EXPECT_EQ(d->flags_of_user[0], (std::vector<uint8_t>{kBoth, kBoth})) << "a file without statuses: all views";
+  EXPECT_EQ(d->flags_of_user[0], (std::vector<uint8_t>{kBoth, kBoth}))
+      << "a file without statuses: all views";
   EXPECT_EQ(d->rows_read, 10u);
   EXPECT_EQ(d->rows_kept, 10u);
   EXPECT_EQ(d->num_trained(), 7u);
@@ -569,8 +584,10 @@ TEST(Interactions, TwoFormatsStatusesAndUserSpaces) {
     const Split split = LeaveOneOut(*d, seed);
     const int32_t t = split.test_item[2];
     ASSERT_TRUE(t == 0 || t == 2) << seed << ": " << t;
-    EXPECT_EQ(split.train[2], t == 0 ? (std::vector<uint32_t>{2, 3}) : (std::vector<uint32_t>{0, 3}));
-    EXPECT_EQ(split.listed[2], t == 0 ? (std::vector<uint32_t>{2, 3, 4, 5}) : (std::vector<uint32_t>{0, 3, 4, 5}));
+    EXPECT_EQ(split.train[2],
+              t == 0 ? (std::vector<uint32_t>{2, 3}) : (std::vector<uint32_t>{0, 3}));
+    EXPECT_EQ(split.listed[2],
+              t == 0 ? (std::vector<uint32_t>{2, 3, 4, 5}) : (std::vector<uint32_t>{0, 3, 4, 5}));
   }
   // User 1000005 has one view (20) and nothing else trained: not evaluated.
   EXPECT_EQ(LeaveOneOut(*d, 1).test_item[3], -1);
@@ -583,12 +600,14 @@ TEST(Interactions, TwoFormatsStatusesAndUserSpaces) {
   ASSERT_TRUE(other.ok()) << other.status();
   EXPECT_EQ(other->user_ids, (std::vector<int64_t>{1, 5})) << "the first file keeps its ids";
   EXPECT_EQ(other->item_ids, (std::vector<int64_t>{10, 30, 60}))
-      << "50 (dropped, score 2) and 20 (score 3) fail the threshold, 10 of user 1 and 40 are not listed";
+      << "50 (dropped, score 2) and 20 (score 3) fail the threshold, 10 of user 1 and 40 are not "
+         "listed";
   // Anime outside a known list are left out and counted.
   const std::vector<int64_t> known = {10, 30};
   InteractionsOptions k;
   k.known_items = &known;
-  auto kept = LoadInteractions(std::vector<std::string>{dir.Join("old.csv"), dir.Join("mal.csv")}, k);
+  auto kept =
+      LoadInteractions(std::vector<std::string>{dir.Join("old.csv"), dir.Join("mal.csv")}, k);
   ASSERT_TRUE(kept.ok());
   EXPECT_EQ(kept->item_ids, known);
   EXPECT_EQ(kept->rows_unknown_item, 5u) << "old.csv's 20, mal.csv's 40, 50, 60 and 20";
@@ -597,10 +616,14 @@ TEST(Interactions, TwoFormatsStatusesAndUserSpaces) {
   EXPECT_THAT(LoadInteractions(dir.Join("bad.csv")).status().message(),
               HasSubstr("bad.csv: line 2: status 'x' is not an integer"));
   ASSERT_TRUE(WriteStringToFile(dir.Join("big.csv"), "user_id,anime_id\n1000000,2\n").ok());
-  EXPECT_THAT(LoadInteractions(std::vector<std::string>{dir.Join("old.csv"), dir.Join("big.csv")}).status().message(),
+  EXPECT_THAT(LoadInteractions(std::vector<std::string>{dir.Join("old.csv"), dir.Join("big.csv")})
+                  .status()
+                  .message(),
               HasSubstr("big.csv: line 2: user id '1000000' is outside [0, 1000000)"));
-  EXPECT_TRUE(LoadInteractions(dir.Join("big.csv")).ok()) << "one file: ids as they are (a merged file)";
-  EXPECT_THAT(ParseStatuses("1,5", "--statuses").status().message(), HasSubstr("'5' is not a MAL list status"));
+  EXPECT_TRUE(LoadInteractions(dir.Join("big.csv")).ok())
+      << "one file: ids as they are (a merged file)";
+  EXPECT_THAT(ParseStatuses("1,5", "--statuses").status().message(),
+              HasSubstr("'5' is not a MAL list status"));
   EXPECT_EQ(*ParseStatuses("2, 6", "--statuses"), (std::vector<int>{2, 6}));
 }
 
@@ -668,7 +691,8 @@ namespace {
 class TableRanker final : public ItemRanker {
  public:
   void Similar(uint32_t i, float* out) const override {
-    static const float kS[4][4] = {{1, 0.9f, 0.5f, 0.1f}, {0.9f, 1, 0.2f, 0.8f}, {0.5f, 0.2f, 1, 0.3f}, {0.1f, 0.8f, 0.3f, 1}};
+    static const float kS[4][4] = {
+        {1, 0.9f, 0.5f, 0.1f}, {0.9f, 1, 0.2f, 0.8f}, {0.5f, 0.2f, 1, 0.3f}, {0.1f, 0.8f, 0.3f, 1}};
     for (int j = 0; j < 4; ++j) out[j] = kS[i][j];
   }
 };

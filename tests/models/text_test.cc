@@ -79,7 +79,8 @@ TEST_P(BertParity, EmbeddingsEqualTheNumpyReferenceWithin1e5) {
     std::vector<float> one;
     ASSERT_TRUE((*enc)->Encode({texts[i]}, &one).ok());
     for (size_t k = 0; k < d; ++k) {
-      EXPECT_NEAR(batch[i * d + k], want[k], 1e-5) << "'" << texts[i] << "' [" << k << "] (batched)";
+      EXPECT_NEAR(batch[i * d + k], want[k], 1e-5)
+          << "'" << texts[i] << "' [" << k << "] (batched)";
       EXPECT_NEAR(one[k], want[k], 1e-5) << "'" << texts[i] << "' [" << k << "] (alone)";
     }
   }
@@ -123,7 +124,8 @@ TEST(SafeTensors, ReadsF32F16AndRejectsBadFiles) {
   auto ok = write("ok.safetensors",
                   Safetensors(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
                               R"("b":{"dtype":"F16","shape":[1,2],"data_offsets":[8,12]}})",
-                              std::string(reinterpret_cast<char*>(f), 8) + std::string(reinterpret_cast<char*>(h), 4)));
+                              std::string(reinterpret_cast<char*>(f), 8) +
+                                  std::string(reinterpret_cast<char*>(h), 4)));
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(*ok->Get("a", {2}), (std::vector<float>{1.5f, -2.0f}));
   EXPECT_EQ(*ok->Get("b", {1, 2}), (std::vector<float>{1.0f, -2.0f}));
@@ -131,32 +133,47 @@ TEST(SafeTensors, ReadsF32F16AndRejectsBadFiles) {
               HasSubstr("tensor 'b' has shape [1, 2], the config needs [2, 1]"));
   EXPECT_THAT(ok->Get("c", {1}).status().message(), HasSubstr("no tensor 'c'"));
 
-  EXPECT_THAT(write("trunc.safetensors",
-                    Safetensors(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", std::string(8, '\0')))
-                  .status().message(),
-              HasSubstr("tensor 'a': data ends at byte 16 but the file holds 8 data bytes: truncated"));
+  EXPECT_THAT(
+      write("trunc.safetensors",
+            Safetensors(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})",
+                        std::string(8, '\0')))
+          .status()
+          .message(),
+      HasSubstr("tensor 'a': data ends at byte 16 but the file holds 8 data bytes: truncated"));
   EXPECT_THAT(write("dtype.safetensors",
-                    Safetensors(R"({"a":{"dtype":"I8","shape":[4],"data_offsets":[0,4]}})", std::string(4, '\0')))
-                  .status().message(),
+                    Safetensors(R"({"a":{"dtype":"I8","shape":[4],"data_offsets":[0,4]}})",
+                                std::string(4, '\0')))
+                  .status()
+                  .message(),
               HasSubstr("dtype I8 is not supported"));
   EXPECT_THAT(write("shape.safetensors",
-                    Safetensors(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", std::string(8, '\0')))
-                  .status().message(),
+                    Safetensors(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})",
+                                std::string(8, '\0')))
+                  .status()
+                  .message(),
               HasSubstr("data_offsets [0, 8) do not hold shape [3] of F32"));
   EXPECT_THAT(write("short.safetensors", "abc").status().message(), HasSubstr("truncated"));
   std::string bad_len = Safetensors("{}", "");
   bad_len[0] = '\x7f';
   EXPECT_THAT(write("len.safetensors", bad_len).status().message(), HasSubstr("exceeds the file"));
-  EXPECT_THAT(write("json.safetensors", Safetensors("{nope", "")).status().message(), HasSubstr("not a JSON object"));
+  EXPECT_THAT(write("json.safetensors", Safetensors("{nope", "")).status().message(),
+              HasSubstr("not a JSON object"));
   // [2^32, 2^32] of F32 is 2^66 bytes: the product wraps to 0 and matched empty data.
-  EXPECT_THAT(write("wrap.safetensors",
-                    Safetensors(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", ""))
-                  .status().message(),
-              HasSubstr("larger than any file"));
-  EXPECT_THAT(write("wrap2.safetensors",
-                    Safetensors(R"({"a":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", ""))
-                  .status().message(),
-              HasSubstr("larger than any file"));
+  EXPECT_THAT(
+      write(
+          "wrap.safetensors",
+          Safetensors(
+              R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", ""))
+          .status()
+          .message(),
+      HasSubstr("larger than any file"));
+  EXPECT_THAT(
+      write("wrap2.safetensors",
+            Safetensors(
+                R"({"a":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", ""))
+          .status()
+          .message(),
+      HasSubstr("larger than any file"));
 }
 
 TEST(SafeTensors, ModelWithAMissingOrMisshapenTensorIsRejected) {
@@ -167,17 +184,20 @@ TEST(SafeTensors, ModelWithAMissingOrMisshapenTensorIsRejected) {
   auto cfg = json::parse(*ReadFileToString(dir.Join("m/config.json")));
   cfg["vocab_size"] = 200;
   ASSERT_TRUE(WriteStringToFile(dir.Join("m/config.json"), cfg.dump()).ok());
-  EXPECT_THAT(LoadEncoder(dir.Join("m")).status().message(),
-              HasSubstr("'embeddings.word_embeddings.weight' has shape [117, 32], the config needs [200, 32]"));
+  EXPECT_THAT(
+      LoadEncoder(dir.Join("m")).status().message(),
+      HasSubstr(
+          "'embeddings.word_embeddings.weight' has shape [117, 32], the config needs [200, 32]"));
   EXPECT_EQ(LoadEncoder(dir.path()).status().code(), absl::StatusCode::kNotFound);
 }
-
 
 // ---------------------------------------------------------------- SIF
 
 TEST(Sif, FitsWeightsAndComponentAndEncodesUnitVectorsOrthogonalToIt) {
   testing::TempDir dir;
-  ASSERT_TRUE(SifEncoder::Import(kData + "/glove/glove_twitter_25d_12k.txt", dir.Join("glove"), "test").ok());
+  ASSERT_TRUE(
+      SifEncoder::Import(kData + "/glove/glove_twitter_25d_12k.txt", dir.Join("glove"), "test")
+          .ok());
   auto raw = SifEncoder::Load(dir.Join("glove"));
   ASSERT_TRUE(raw.ok()) << raw.status();
   EXPECT_FALSE((*raw)->fitted());
@@ -204,7 +224,10 @@ TEST(Sif, FitsWeightsAndComponentAndEncodesUnitVectorsOrthogonalToIt) {
   for (int k = 0; k < 25; ++k) un += double{u->floats()[k]} * u->floats()[k];
   EXPECT_NEAR(un, 1.0, 1e-5);
 
-  ASSERT_TRUE((*sif)->Encode({"ships in space", "music at school", "space travel", "qqqzzz xxyyq"}, &out).ok());
+  ASSERT_TRUE(
+      (*sif)
+          ->Encode({"ships in space", "music at school", "space travel", "qqqzzz xxyyq"}, &out)
+          .ok());
   auto row = [&](int i) { return &out[static_cast<size_t>(i) * 25]; };
   auto dot = [&](const float* a, const float* b) {
     double s = 0;
@@ -230,8 +253,8 @@ TEST(Sentences, SplitsAtSentenceEndsAndLineBreaksAndDropsCredits) {
   EXPECT_THAT(SplitSentences("Crime is timeless. By the year 2071, humanity has spread! Why? "
                              "Mr. Spiegel said \"no.\" Then he left.\n\n"
                              "(Source: ANN)\n[Written by MAL Rewrite]"),
-              ::testing::ElementsAre("Crime is timeless.", "By the year 2071, humanity has spread!", "Why?",
-                                     "Mr.", "Spiegel said \"no.\"", "Then he left."));
+              ::testing::ElementsAre("Crime is timeless.", "By the year 2071, humanity has spread!",
+                                     "Why?", "Mr.", "Spiegel said \"no.\"", "Then he left."));
   // No break before a lower-case word (abbreviations, "e.g. this"), nor inside numbers.
   EXPECT_THAT(SplitSentences("It costs 3.5 yen, e.g. nothing... and more"),
               ::testing::ElementsAre("It costs 3.5 yen, e.g. nothing... and more"));
@@ -244,7 +267,8 @@ class ParityEncoder final : public SentenceEncoder {
   int dims() const override { return 2; }
   std::string kind() const override { return "parity"; }
   std::string Describe() const override { return "parity"; }
-  absl::Status Encode(const std::vector<std::string>& texts, std::vector<float>* out) const override {
+  absl::Status Encode(const std::vector<std::string>& texts,
+                      std::vector<float>* out) const override {
     out->assign(texts.size() * 2, 0.0f);
     for (size_t i = 0; i < texts.size(); ++i) (*out)[i * 2 + texts[i].size() % 2] = 1.0f;
     return absl::OkStatus();

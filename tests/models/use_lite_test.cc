@@ -81,7 +81,8 @@ TEST(UseLite, LongTextsAreCutAt128PiecesAndEmptyTextsGiveZeros) {
   ASSERT_GT(ids.size(), 200u);
   std::vector<float> full(512), cut(512);
   e->EncodeIds(ids, full.data());
-  e->EncodeIds(std::vector<int32_t>(ids.begin(), ids.begin() + UseLiteEncoder::kMaxTokens), cut.data());
+  e->EncodeIds(std::vector<int32_t>(ids.begin(), ids.begin() + UseLiteEncoder::kMaxTokens),
+               cut.data());
   EXPECT_EQ(full, cut);
 
   std::vector<float> out;
@@ -103,10 +104,12 @@ namespace fs = std::filesystem;
 
 // A copy of the model folder to damage or re-shard.
 fs::path CopyModel(const std::string& tag) {
-  const fs::path dir = fs::temp_directory_path() / ("use_lite_test_" + tag + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("use_lite_test_" + tag + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
-  for (const auto& f : fs::directory_iterator(kModel)) fs::copy_file(f.path(), dir / f.path().filename());
+  for (const auto& f : fs::directory_iterator(kModel))
+    fs::copy_file(f.path(), dir / f.path().filename());
   return dir;
 }
 
@@ -133,7 +136,8 @@ TEST(UseLite, TensorsStraddlingShardsGiveTheSameVectors) {
   ASSERT_TRUE(sharded.ok()) << sharded.status();
   auto whole = LoadOrFail();
   ASSERT_NE(whole, nullptr);
-  const std::vector<std::string> texts = {"a girl pilots a giant robot", "進撃の巨人", "tea and cake"};
+  const std::vector<std::string> texts = {"a girl pilots a giant robot", "進撃の巨人",
+                                          "tea and cake"};
   std::vector<float> a, b;
   ASSERT_TRUE((*sharded)->Encode(texts, &a).ok());
   ASSERT_TRUE(whole->Encode(texts, &b).ok());
@@ -150,13 +154,15 @@ TEST(UseLite, DamagedFilesAreErrorsNamingTheFile) {
   EXPECT_THAT(std::string(e.status().message()), HasSubstr("model.json"));
   EXPECT_THAT(std::string(e.status().message()), HasSubstr("end inside"));
   // A vocabulary that is not [piece, score] pairs.
-  fs::copy_file(fs::path(kModel) / "weights.bin", dir / "weights.bin", fs::copy_options::overwrite_existing);
+  fs::copy_file(fs::path(kModel) / "weights.bin", dir / "weights.bin",
+                fs::copy_options::overwrite_existing);
   std::ofstream(dir / "vocab.json") << R"([["a", 1], ["b"]])";
   e = UseLiteEncoder::Load(dir.string(), 1);
   ASSERT_FALSE(e.ok());
   EXPECT_THAT(std::string(e.status().message()), HasSubstr("vocab.json"));
   // Missing weights.
-  fs::copy_file(fs::path(kModel) / "vocab.json", dir / "vocab.json", fs::copy_options::overwrite_existing);
+  fs::copy_file(fs::path(kModel) / "vocab.json", dir / "vocab.json",
+                fs::copy_options::overwrite_existing);
   fs::remove(dir / "weights.bin");
   e = UseLiteEncoder::Load(dir.string(), 1);
   ASSERT_FALSE(e.ok());
@@ -171,7 +177,8 @@ std::optional<std::vector<std::pair<std::string, double>>> ViaJson(const std::st
   if (!j.is_array()) return std::nullopt;
   std::vector<std::pair<std::string, double>> out;
   for (const auto& e : j) {
-    if (!e.is_array() || e.size() != 2 || !e[0].is_string() || !(e[1].is_number() || e[1].is_null())) {
+    if (!e.is_array() || e.size() != 2 || !e[0].is_string() ||
+        !(e[1].is_number() || e[1].is_null())) {
       return std::nullopt;
     }
     out.emplace_back(e[0].get<std::string>(), e[1].is_null() ? 0.0 : e[1].get<double>());
@@ -192,10 +199,11 @@ TEST(UseLite, VocabReaderAgreesWithAJsonParser) {
       R"([["é日本",0.5]])", R"([["",0]])", R"([["a",-0]])", R"([["a",0.0]])",
       // rejected by both
       R"()", R"([)", R"([["a",1])", R"([["a",1],])", R"([["a"]])", R"([["a",1,2]])", R"([[1,1]])",
-      R"([["a","1"]])", R"([["a",01]])", R"([["a",1.]])", R"([["a",.5]])", R"([["a",+1]])", R"([["a",1e]])",
-      R"([["a",nul]])", R"([["a",true]])", R"([["\x",1]])", R"([["\u12",1]])", R"([["\ud83d",1]])",
-      R"([["\ude00",1]])", R"([["\ud83d\u0041",1]])", "[[\"a\tb\",1]]", R"([["a,1]])", R"([["a",1]] x)",
-      R"({"a":1})", R"([["a",1]][])", R"([["a",NaN]])", R"([["a",1e999]])"};
+      R"([["a","1"]])", R"([["a",01]])", R"([["a",1.]])", R"([["a",.5]])", R"([["a",+1]])",
+      R"([["a",1e]])", R"([["a",nul]])", R"([["a",true]])", R"([["\x",1]])", R"([["\u12",1]])",
+      R"([["\ud83d",1]])", R"([["\ude00",1]])", R"([["\ud83d\u0041",1]])", "[[\"a\tb\",1]]",
+      R"([["a,1]])", R"([["a",1]] x)", R"({"a":1})", R"([["a",1]][])", R"([["a",NaN]])",
+      R"([["a",1e999]])"};
   for (const std::string& c : cases) {
     SCOPED_TRACE(c);
     const auto want = ViaJson(c);

@@ -62,7 +62,8 @@ int OpenNonBlocking(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   const sockaddr_in a = Address(port);
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0 && errno != EINPROGRESS) {
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0 &&
+      errno != EINPROGRESS) {
     ::close(fd);
     return -1;
   }
@@ -101,7 +102,8 @@ ProbeResult Probe(int port, const std::string& path, absl::Duration deadline) {
     r.problem = absl::StrCat("socket: ", std::strerror(errno));
     return r;
   }
-  const std::string req = absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n");
+  const std::string req =
+      absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n");
   size_t sent = 0;
   std::string got;
   bool closed = false;
@@ -161,19 +163,24 @@ int main(int argc, char** argv) {
   p.AddInt("port", &port, "the server's port on 127.0.0.1 (required)", "PORT");
   p.AddString("probe", &probe_path, "the path the probe GETs (default /health)", "PATH");
   p.AddInt("idle", &idle, "connections that send nothing (default 1000)", "N");
-  p.AddInt("slow", &slow, "slowloris connections: one header line every --slow_interval (default 200)", "N");
-  p.AddDouble("slow_interval", &slow_interval, "seconds between a slow connection's lines (default 2)", "SECONDS");
+  p.AddInt("slow", &slow,
+           "slowloris connections: one header line every --slow_interval (default 200)", "N");
+  p.AddDouble("slow_interval", &slow_interval,
+              "seconds between a slow connection's lines (default 2)", "SECONDS");
   p.AddDouble("seconds", &seconds, "how long the flood lasts (default 30)", "SECONDS");
   p.AddDouble("probe_every", &probe_every, "seconds between probes (default 0.1)", "SECONDS");
-  p.AddDouble("probe_deadline", &probe_deadline, "a probe's whole answer must arrive within this (default 1)",
-              "SECONDS");
+  p.AddDouble("probe_deadline", &probe_deadline,
+              "a probe's whole answer must arrive within this (default 1)", "SECONDS");
   p.AddBool("reconnect", &reconnect, "open every connection the server cuts again at once");
   p.AddInt("pid", &pid, "the server's process id: its resident memory is sampled", "PID");
-  p.AddDouble("max_rss_mb", &max_rss_mb, "fail when the server's resident memory exceeds this (0: no limit)", "MB");
+  p.AddDouble("max_rss_mb", &max_rss_mb,
+              "fail when the server's resident memory exceeds this (0: no limit)", "MB");
   p.Require("port");
   if (int code = p.ParseOrExitCode(argc, argv, 1, nullptr); code >= 0) return code;
   if (port <= 0 || port > 65535 || idle < 0 || slow < 0 || seconds <= 0 || probe_every <= 0) {
-    std::fprintf(stderr, "simsearch-flood: --port is required; counts and durations must be positive (see --help)\n");
+    std::fprintf(stderr,
+                 "simsearch-flood: --port is required; counts and durations must be positive (see "
+                 "--help)\n");
     return 2;
   }
   // One descriptor per connection, and the probe's.
@@ -194,7 +201,8 @@ int main(int argc, char** argv) {
       const ProbeResult& r = probes.back();
       if (!r.ok || r.ms > probe_deadline * 1000) {
         std::fprintf(stderr, "flood: probe %zu at %.1f s: %s after %.1f ms\n", probes.size(),
-                     absl::ToDoubleSeconds(absl::Now() - began), r.ok ? "late" : r.problem.c_str(), r.ms);
+                     absl::ToDoubleSeconds(absl::Now() - began), r.ok ? "late" : r.problem.c_str(),
+                     r.ms);
       }
       if (pid > 0) peak_rss = std::max(peak_rss, RssMb(pid));
       next += absl::Seconds(probe_every);
@@ -222,17 +230,21 @@ int main(int argc, char** argv) {
   };
   // A slow connection's next piece: the request line first, then one header line.
   auto dribble = [&](Attacker& a) {
-    const std::string piece = a.started ? absl::StrCat("X-Slow-", a.lines, ": y\r\n")
-                                        : absl::StrCat("GET ", probe_path, " HTTP/1.1\r\nHost: flood\r\n");
-    if (::send(a.fd, piece.data(), piece.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(piece.size())) {
+    const std::string piece =
+        a.started ? absl::StrCat("X-Slow-", a.lines, ": y\r\n")
+                  : absl::StrCat("GET ", probe_path, " HTTP/1.1\r\nHost: flood\r\n");
+    if (::send(a.fd, piece.data(), piece.size(), MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(piece.size())) {
       if (a.started) ++a.lines;
       a.started = true;
     }
   };
   for (int i = 0; i < idle; ++i) open_one(false);
   for (int i = 0; i < slow; ++i) open_one(true);
-  std::fprintf(stderr, "flood: %lld connections open (%d idle, %d slow)%s\n", static_cast<long long>(opened), idle,
-               slow, open_failures ? absl::StrCat(", ", open_failures, " could not be made").c_str() : "");
+  std::fprintf(
+      stderr, "flood: %lld connections open (%d idle, %d slow)%s\n", static_cast<long long>(opened),
+      idle, slow,
+      open_failures ? absl::StrCat(", ", open_failures, " could not be made").c_str() : "");
 
   const absl::Time start = absl::Now();
   absl::Time next_dribble = start;
@@ -249,7 +261,8 @@ int main(int argc, char** argv) {
       const int fd = events[i].data.fd;
       char buf[4096];
       const ssize_t got = ::recv(fd, buf, sizeof(buf), 0);
-      if (got > 0 || (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) continue;  // e.g. a 408: read on
+      if (got > 0 || (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
+        continue;  // e.g. a 408: read on
       // The server cut this connection.
       auto it = attackers.find(fd);
       const bool was_slow = it != attackers.end() && it->second.slow;
@@ -284,10 +297,14 @@ int main(int argc, char** argv) {
   const double p50 = ms.empty() ? 0 : ms[ms.size() / 2];
   const bool rss_over = max_rss_mb > 0 && peak_rss > max_rss_mb;
   std::printf(
-      "flood: probes=%zu late=%d failed=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f opened=%lld cut=%lld "
+      "flood: probes=%zu late=%d failed=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f opened=%lld "
+      "cut=%lld "
       "reconnects=%lld still_open=%zu open_failures=%lld peak_rss_mb=%.1f\n",
-      probes.size(), late, failed, p50, p99, max_ms, static_cast<long long>(opened), static_cast<long long>(cut),
-      static_cast<long long>(reopened), alive, static_cast<long long>(open_failures), pid > 0 ? peak_rss : 0.0);
-  if (rss_over) std::fprintf(stderr, "flood: the server's memory reached %.1f MB (limit %.1f)\n", peak_rss, max_rss_mb);
+      probes.size(), late, failed, p50, p99, max_ms, static_cast<long long>(opened),
+      static_cast<long long>(cut), static_cast<long long>(reopened), alive,
+      static_cast<long long>(open_failures), pid > 0 ? peak_rss : 0.0);
+  if (rss_over)
+    std::fprintf(stderr, "flood: the server's memory reached %.1f MB (limit %.1f)\n", peak_rss,
+                 max_rss_mb);
   return probes.empty() || failed > 0 || late > 0 || rss_over ? 1 : 0;
 }

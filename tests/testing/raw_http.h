@@ -30,17 +30,21 @@ inline int Connect(int port) {
   return fd;
 }
 
-inline void Send(int fd, const std::string& s) { (void)::send(fd, s.data(), s.size(), MSG_NOSIGNAL); }
+inline void Send(int fd, const std::string& s) {
+  (void)::send(fd, s.data(), s.size(), MSG_NOSIGNAL);
+}
 
 // Reads until the peer closes (*closed set), `want` bytes have arrived, or `timeout`
 // passes; returns what arrived.
-inline std::string Read(int fd, absl::Duration timeout, bool* closed = nullptr, size_t want = SIZE_MAX) {
+inline std::string Read(int fd, absl::Duration timeout, bool* closed = nullptr,
+                        size_t want = SIZE_MAX) {
   std::string out;
   const absl::Time end = absl::Now() + timeout;
   if (closed != nullptr) *closed = false;
   while (absl::Now() < end && out.size() < want) {
     pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(end - absl::Now())) + 1) <= 0) break;
+    if (::poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(end - absl::Now())) + 1) <= 0)
+      break;
     char buf[65536];
     const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
     if (n <= 0) {
@@ -53,7 +57,8 @@ inline std::string Read(int fd, absl::Duration timeout, bool* closed = nullptr, 
 }
 
 // `raw` on a new connection; what comes back until the server closes or `timeout`.
-inline std::string Exchange(int port, const std::string& raw, absl::Duration timeout = absl::Seconds(5)) {
+inline std::string Exchange(int port, const std::string& raw,
+                            absl::Duration timeout = absl::Seconds(5)) {
   const int fd = Connect(port);
   if (fd < 0) return "";
   Send(fd, raw);

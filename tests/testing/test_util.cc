@@ -30,7 +30,8 @@ TempDir::~TempDir() {
 
 std::vector<std::string> DirEntries(const std::string& dir) {
   std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    out.push_back(e.path().filename().string());
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -67,9 +68,8 @@ std::vector<float> ClusteredVectors(uint64_t n, uint64_t d, int clusters, float 
   return x;
 }
 
-std::vector<Neighbor> BruteForceTopK(const std::vector<float>& base, uint64_t d,
-                                     const float* query, int k,
-                                     const std::function<bool(uint32_t)>& allowed) {
+std::vector<Neighbor> BruteForceTopK(const std::vector<float>& base, uint64_t d, const float* query,
+                                     int k, const std::function<bool(uint32_t)>& allowed) {
   std::vector<std::pair<double, uint32_t>> all;
   const uint64_t n = base.size() / d;
   for (uint64_t r = 0; r < n; ++r) {
@@ -103,8 +103,8 @@ void WriteCatalogCsv(const std::string& path, const std::vector<Item>& items) {
     std::string genres;
     for (size_t i = 0; i < it.genres.size(); ++i) genres += (i ? ", " : "") + it.genres[i];
     f << it.id << "," << quote(it.title) << "," << quote(it.english_title) << "," << quote(genres)
-      << "," << it.type << "," << it.episodes << "," << it.members << "," << it.age_rating << "," << it.nsfw
-      << ",";
+      << "," << it.type << "," << it.episodes << "," << it.members << "," << it.age_rating << ","
+      << it.nsfw << ",";
     for (size_t i = 0; i < it.related.size(); ++i) f << (i ? " " : "") << it.related[i];
     f << "\n";
   }
@@ -143,13 +143,16 @@ std::string BuildBundleOrDie(const std::string& root, const std::string& work_di
   }
   if (!spec.query_vectors.empty()) {
     o.query_vectors_path = work_dir + "/" + spec.collection + "_query.npy";
-    EXPECT_TRUE(WriteNpyFloat32(o.query_vectors_path, spec.query_vectors.data(), n, spec.dims).ok());
+    EXPECT_TRUE(
+        WriteNpyFloat32(o.query_vectors_path, spec.query_vectors.data(), n, spec.dims).ok());
   }
   if (!spec.user_ids.empty()) {
     o.user_vectors_path = work_dir + "/" + spec.collection + "_users.npy";
     o.user_ids_path = work_dir + "/" + spec.collection + "_user_ids.npy";
     o.user_items_path = work_dir + "/" + spec.collection + "_user_items.csv";
-    EXPECT_TRUE(WriteNpyFloat32(o.user_vectors_path, spec.user_vectors.data(), spec.user_ids.size(), spec.dims).ok());
+    EXPECT_TRUE(WriteNpyFloat32(o.user_vectors_path, spec.user_vectors.data(), spec.user_ids.size(),
+                                spec.dims)
+                    .ok());
     EXPECT_TRUE(WriteNpyInt64(o.user_ids_path, spec.user_ids.data(), spec.user_ids.size()).ok());
     std::ofstream f(o.user_items_path);
     f << "user_id,item_id\n";
@@ -180,7 +183,8 @@ std::string BuildBundleOrDie(const std::string& root, const std::string& work_di
   if (!spec.recall_query_vectors.empty()) {
     o.recall_query_vectors_path = work_dir + "/" + spec.collection + "_recall_queries.npy";
     EXPECT_TRUE(WriteNpyFloat32(o.recall_query_vectors_path, spec.recall_query_vectors.data(),
-                                spec.recall_query_vectors.size() / spec.dims, spec.dims).ok());
+                                spec.recall_query_vectors.size() / spec.dims, spec.dims)
+                    .ok());
   }
   auto r = BuildBundle(o);
   EXPECT_TRUE(r.ok()) << r.status();

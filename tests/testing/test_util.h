@@ -43,9 +43,8 @@ void NormalizeRows(std::vector<float>* x, uint64_t d);
 
 // Exact top-k by inner product in double precision with a plain loop: the oracle.
 // Ties: lower row first. `allowed` nullptr: every row.
-std::vector<Neighbor> BruteForceTopK(const std::vector<float>& base, uint64_t d,
-                                     const float* query, int k,
-                                     const std::function<bool(uint32_t)>& allowed = nullptr);
+std::vector<Neighbor> BruteForceTopK(const std::vector<float>& base, uint64_t d, const float* query,
+                                     int k, const std::function<bool(uint32_t)>& allowed = nullptr);
 
 // Writes a catalogue CSV with the columns anime_id,name,english_name,genre,type,episodes,members.
 void WriteCatalogCsv(const std::string& path, const std::vector<Item>& items);
@@ -58,7 +57,7 @@ struct BundleSpec {
   std::vector<float> vectors;  // n x dims
   uint64_t dims = 0;
   std::vector<int64_t> ids;
-  std::vector<Item> items;     // empty: no catalogue
+  std::vector<Item> items;  // empty: no catalogue
   Metric metric = Metric::kCosine;
   IndexKind kind = IndexKind::kFlat;
   IndexParams params;
@@ -68,8 +67,8 @@ struct BundleSpec {
   double target_recall = 0;
   size_t recall_queries = 200;
   // Two-tower data (optional).
-  std::vector<float> query_vectors;   // n x dims, rows as `ids`
-  std::vector<float> user_vectors;    // users x dims
+  std::vector<float> query_vectors;  // n x dims, rows as `ids`
+  std::vector<float> user_vectors;   // users x dims
   std::vector<int64_t> user_ids;
   std::vector<std::pair<int64_t, int64_t>> user_items;  // (user id, item id)
   // Serving options (indexer/indexer.h): "more like this" space and watch-list fold-in.

@@ -506,7 +506,12 @@ absl::StatusOr<std::vector<int64_t>> ReadProvenance(const std::string& path,
   return out;
 }
 
-absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
+namespace {
+
+// Every option on its own and together (and the story viewers' collection, which is
+// only looked at): a build that would fail on one of them fails before it reads its
+// inputs. Everything else BuildBundle refuses is refused before it writes.
+absl::Status ValidateBuildOptions(const BuildOptions& o) {
   SIMSEARCH_RETURN_IF_ERROR(ValidateCollectionName(o.collection));
   if (o.out_root.empty()) return absl::InvalidArgumentError("--out (the index root) is required");
   if ((o.neighbours < 0 && o.neighbours != kAutoNeighbours) || o.neighbours > kMaxNeighbours) {
@@ -538,18 +543,43 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     }
     if (!o.story->viewers.empty()) SIMSEARCH_RETURN_IF_ERROR(CheckStoryViewers(o.story->viewers));
   }
+  if (o.user_vectors_path.empty() &&
+      (!o.user_ids_path.empty() || !o.user_items_path.empty() || !o.user_listed_path.empty())) {
+    return absl::InvalidArgumentError(
+        "--user-ids, --user-items and --user-listed need --user-vectors");
+  }
+  if (o.similar &&
+      (!(o.similar_norm_power >= 0 && o.similar_norm_power <= 1) || !(o.similar_shrink >= 0))) {
+    return absl::InvalidArgumentError("--similar takes NORM_POWER in [0, 1] and SHRINK >= 0");
+  }
+  if (o.fold_in && (!(o.fold_in_params.lambda > 0) || !(o.fold_in_params.alpha >= 0))) {
+    return absl::InvalidArgumentError("--fold-in takes ALPHA >= 0 and LAMBDA > 0");
+  }
+  return absl::OkStatus();
+}
+
+// The input files as given: item vectors and ids, query-side vectors, the encoder.
+struct Inputs {
+  VectorSet v;
+  std::vector<int64_t> ids;
+  VectorSet qv;  // count 0: none
+  std::unique_ptr<text::SentenceEncoder> encoder;
+};
+
+absl::StatusOr<Inputs> ReadInputs(const BuildOptions& o) {
+  Inputs in;
+  VectorSet& v = in.v;
+  VectorSet& qv = in.qv;
   Report(o, "reading vectors", 0);
-  SIMSEARCH_ASSIGN_OR_RETURN(VectorSet v, ReadVectors(o.vectors_path));
+  SIMSEARCH_ASSIGN_OR_RETURN(v, ReadVectors(o.vectors_path));
   Report(o, "reading vectors", 1);
   if (o.expect_dims != 0 && v.dims != o.expect_dims) {
     return absl::InvalidArgumentError(absl::StrCat(o.vectors_path, ": vectors have ", v.dims,
                                                    " dimensions, expected ", o.expect_dims));
   }
-  SIMSEARCH_ASSIGN_OR_RETURN(std::vector<int64_t> ids,
-                             LoadIds(o.vectors_path, o.ids_path, v, "--ids"));
+  SIMSEARCH_ASSIGN_OR_RETURN(in.ids, LoadIds(o.vectors_path, o.ids_path, v, "--ids"));
   SIMSEARCH_RETURN_IF_ERROR(CheckFinite(v, o.vectors_path));
-  SIMSEARCH_RETURN_IF_ERROR(CheckUnique(ids, o.ids_path.empty() ? o.vectors_path : o.ids_path));
-  VectorSet qv;
+  SIMSEARCH_RETURN_IF_ERROR(CheckUnique(in.ids, o.ids_path.empty() ? o.vectors_path : o.ids_path));
   if (!o.query_vectors_path.empty()) {
     SIMSEARCH_ASSIGN_OR_RETURN(qv, ReadVectors(o.query_vectors_path));
     if (qv.count != v.count || qv.dims != v.dims) {
@@ -559,28 +589,28 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     }
     SIMSEARCH_RETURN_IF_ERROR(CheckFinite(qv, o.query_vectors_path));
   }
-  std::unique_ptr<text::SentenceEncoder> encoder;
   if (!o.encoder_dir.empty()) {
-    SIMSEARCH_ASSIGN_OR_RETURN(encoder, text::LoadEncoder(o.encoder_dir));
-    if (static_cast<uint64_t>(encoder->dims()) != v.dims) {
+    SIMSEARCH_ASSIGN_OR_RETURN(in.encoder, text::LoadEncoder(o.encoder_dir));
+    if (static_cast<uint64_t>(in.encoder->dims()) != v.dims) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--encoder ", o.encoder_dir, " makes ", encoder->dims(), "-dimensional vectors but ",
+          "--encoder ", o.encoder_dir, " makes ", in.encoder->dims(), "-dimensional vectors but ",
           o.vectors_path, " has ", v.dims, "; give the encoder that made these vectors"));
     }
-    std::vector<float> probe;
-    SIMSEARCH_RETURN_IF_ERROR(encoder->Encode({"test"}, &probe));  // e.g. an unfitted SIF encoder
+    std::vector<float> probe;  // fails for, say, an unfitted SIF encoder
+    SIMSEARCH_RETURN_IF_ERROR(in.encoder->Encode({"test"}, &probe));
   }
-  if (o.user_vectors_path.empty() &&
-      (!o.user_ids_path.empty() || !o.user_items_path.empty() || !o.user_listed_path.empty())) {
-    return absl::InvalidArgumentError(
-        "--user-ids, --user-items and --user-listed need --user-vectors");
-  }
+  return in;
+}
 
-  // Catalogue: every id must be known, unless the caller drops the unknown ones.
-  std::unique_ptr<Catalog> catalog;
-  BuildResult result;
-  std::vector<uint64_t> keep;
-  keep.reserve(v.count);
+// The rows the bundle keeps (every vector, or those the catalogue knows), with the
+// catalogue loaded; unknown ids are an error unless --drop-missing.
+absl::Status SelectRows(const BuildOptions& o, const std::vector<int64_t>& ids, uint64_t count,
+                        std::unique_ptr<Catalog>* catalog_out, std::vector<uint64_t>* keep_out,
+                        BuildResult* result_out) {
+  std::unique_ptr<Catalog>& catalog = *catalog_out;
+  std::vector<uint64_t>& keep = *keep_out;
+  BuildResult& result = *result_out;
+  keep.reserve(count);
   if (!o.catalog_paths.empty()) {
     Report(o, "reading catalogue", 0);
     CatalogOptions copts;
@@ -589,7 +619,7 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     catalog = std::make_unique<Catalog>(std::move(c));
     result.skipped_rows = catalog->skipped();
     std::vector<int64_t> missing;
-    for (uint64_t r = 0; r < v.count; ++r) {
+    for (uint64_t r = 0; r < count; ++r) {
       if (catalog->Find(ids[r]) == nullptr) {
         missing.push_back(ids[r]);
       } else {
@@ -600,7 +630,7 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
       std::vector<int64_t> head(missing.begin(),
                                 missing.begin() + std::min<size_t>(missing.size(), 10));
       return absl::InvalidArgumentError(absl::StrCat(
-          missing.size(), " of ", v.count, " ids are not in the catalogue (",
+          missing.size(), " of ", count, " ids are not in the catalogue (",
           absl::StrJoin(o.catalog_paths, ", "), "), e.g. ", absl::StrJoin(head, ", "),
           "; fix the ids, add them to the catalogue, or pass --drop-missing to leave them out"));
     }
@@ -610,16 +640,42 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
           "no vector is left after dropping ids missing from the catalogue");
     }
   } else {
-    for (uint64_t r = 0; r < v.count; ++r) keep.push_back(r);
+    for (uint64_t r = 0; r < count; ++r) keep.push_back(r);
   }
+  return absl::OkStatus();
+}
 
-  // Rows in ascending id order: ties in score then break by id everywhere.
+// The bundle's rows and every optional part, read and computed, before a file is written.
+struct Parts {
+  uint64_t n = 0, d = 0;
+  std::vector<float> x;          // n x d, unit rows for cosine
+  std::vector<int64_t> out_ids;  // ascending
+  std::vector<float> query_x;    // n x d, or empty
+  UserData users;
+  std::vector<float> similar_x, gram;
+  std::vector<int64_t> provenance;  // n x 2, or empty
+  uint64_t learned = 0, predicted = 0;
+  std::vector<std::string> lexical_texts;
+  std::unique_ptr<text::SentenceEncoder> encoder;
+  std::unique_ptr<Catalog> catalog;
+};
+
+// Rows in ascending id order (ties in score then break by id everywhere), unit length
+// for cosine.
+absl::Status ArrangeRows(const BuildOptions& o, Inputs in, std::vector<uint64_t> keep,
+                         Parts* parts) {
+  VectorSet& v = in.v;
+  VectorSet& qv = in.qv;
+  const std::vector<int64_t>& ids = in.ids;
   std::sort(keep.begin(), keep.end(), [&](uint64_t a, uint64_t b) { return ids[a] < ids[b]; });
-  const uint64_t n = keep.size();
-  const uint64_t d = v.dims;
-  std::vector<float> x(n * d);
-  std::vector<int64_t> out_ids(n);
-  std::vector<float> query_x(qv.count > 0 ? n * d : 0);
+  const uint64_t n = parts->n = keep.size();
+  const uint64_t d = parts->d = v.dims;
+  std::vector<float>& x = parts->x;
+  std::vector<int64_t>& out_ids = parts->out_ids;
+  std::vector<float>& query_x = parts->query_x;
+  x.resize(n * d);
+  out_ids.resize(n);
+  query_x.resize(qv.count > 0 ? n * d : 0);
   for (uint64_t i = 0; i < n; ++i) {
     const uint64_t r = keep[i];
     out_ids[i] = ids[r];
@@ -638,25 +694,28 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
       for (uint64_t j = 0; j < d; ++j) dst[j] = static_cast<float>(dst[j] / norm);
     }
   }
-  v = VectorSet();  // release the input copies
-  qv = VectorSet();
-  UserData users;
+  parts->encoder = std::move(in.encoder);
+  return absl::OkStatus();
+}
+
+// Users, the "more like this" space, provenance, texts and the fold-in Gram matrix
+// (docs/FORMAT.md, "Two-tower data").
+absl::Status PrepareServingParts(const BuildOptions& o, Parts* parts, BuildResult* result) {
+  const uint64_t n = parts->n, d = parts->d;
+  const std::vector<float>& x = parts->x;
+  const std::vector<int64_t>& out_ids = parts->out_ids;
+  UserData& users = parts->users;
   if (!o.user_vectors_path.empty()) {
     Report(o, "reading users", 0);
     SIMSEARCH_ASSIGN_OR_RETURN(users, LoadUsers(o, d, out_ids));
-    result.user_items_dropped = users.dropped;
+    result->user_items_dropped = users.dropped;
   }
-
-  // "More like this" candidates and the fold-in Gram matrix (docs/MODELS.md).
-  std::vector<float> similar_x, gram;
+  std::vector<float>& similar_x = parts->similar_x;
   if (o.similar) {
     if (o.similar_shrink > 0 && users.ids.empty()) {
       return absl::InvalidArgumentError(
           "--similar with a shrink needs --user-vectors and --user-items: the shrink counts each "
           "item's viewers");
-    }
-    if (!(o.similar_norm_power >= 0 && o.similar_norm_power <= 1) || !(o.similar_shrink >= 0)) {
-      return absl::InvalidArgumentError("--similar takes NORM_POWER in [0, 1] and SHRINK >= 0");
     }
     const std::vector<uint64_t>& viewers = users.viewers;  // watched, not only listed
     similar_x.resize(n * d);
@@ -668,16 +727,14 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
       for (uint64_t c = 0; c < d; ++c) similar_x[j * d + c] = static_cast<float>(x[j * d + c] * f);
     }
   }
-  std::vector<int64_t> provenance;
-  uint64_t learned = 0, predicted = 0;
   if (!o.item_provenance_path.empty()) {
     SIMSEARCH_ASSIGN_OR_RETURN(
-        provenance, ReadProvenance(o.item_provenance_path, out_ids, &learned, &predicted));
+        parts->provenance,
+        ReadProvenance(o.item_provenance_path, out_ids, &parts->learned, &parts->predicted));
   }
-  std::vector<std::string> lexical_texts;
   if (!o.lexical_path.empty()) {
     Report(o, "reading texts", 0);
-    SIMSEARCH_ASSIGN_OR_RETURN(lexical_texts, ReadTexts(o, out_ids));
+    SIMSEARCH_ASSIGN_OR_RETURN(parts->lexical_texts, ReadTexts(o, out_ids));
   }
   if (o.fold_in_prior != 0 && (!o.fold_in || !(o.fold_in_prior > 0) || users.ids.empty())) {
     return absl::InvalidArgumentError(
@@ -685,22 +742,26 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
         "user vector)");
   }
   if (o.fold_in) {
-    if (!(o.fold_in_params.lambda > 0) || !(o.fold_in_params.alpha >= 0)) {
-      return absl::InvalidArgumentError("--fold-in takes ALPHA >= 0 and LAMBDA > 0");
-    }
-    gram = GramMatrix(query_x.empty() ? x.data() : query_x.data(), n, static_cast<int>(d));
+    const std::vector<float>& q = parts->query_x.empty() ? x : parts->query_x;
+    parts->gram = GramMatrix(q.data(), n, static_cast<int>(d));
   }
+  return absl::OkStatus();
+}
 
-  // Write the bundle into a staging directory; it is removed on any error.
-  SIMSEARCH_ASSIGN_OR_RETURN(auto writer, BundleWriter::Create(o.out_root, o.collection));
+// Every part into the staging directory (the ANN index and the neighbour lists come
+// later: they need the manifest).
+absl::Status WriteParts(const BuildOptions& o, const Parts& parts, BundleWriter* writer,
+                        Manifest* m) {
+  const uint64_t n = parts.n, d = parts.d;
+  const UserData& users = parts.users;
   Report(o, "writing vectors", 0);
   SIMSEARCH_RETURN_IF_ERROR(
-      WriteFloatArrayFile(writer->PathOf(kVectorsFile), x.data(), n, d,
+      WriteFloatArrayFile(writer->PathOf(kVectorsFile), parts.x.data(), n, d,
                           o.metric == Metric::kCosine ? kArrayFlagUnitNorm : 0));
-  SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kIdsFile), out_ids.data(), n));
-  if (!query_x.empty()) {
+  SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kIdsFile), parts.out_ids.data(), n));
+  if (!parts.query_x.empty()) {
     SIMSEARCH_RETURN_IF_ERROR(
-        WriteFloatArrayFile(writer->PathOf(kQueryVectorsFile), query_x.data(), n, d, 0));
+        WriteFloatArrayFile(writer->PathOf(kQueryVectorsFile), parts.query_x.data(), n, d, 0));
   }
   if (!users.ids.empty()) {
     const uint64_t nu = users.ids.size();
@@ -713,85 +774,82 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kUserItemsFile),
                                                   users.items.data(), users.items.size()));
   }
-  if (!similar_x.empty()) {
+  if (!parts.similar_x.empty()) {
     SIMSEARCH_RETURN_IF_ERROR(
-        WriteFloatArrayFile(writer->PathOf(kSimilarVectorsFile), similar_x.data(), n, d, 0));
+        WriteFloatArrayFile(writer->PathOf(kSimilarVectorsFile), parts.similar_x.data(), n, d, 0));
   }
-  if (!gram.empty()) {
-    SIMSEARCH_RETURN_IF_ERROR(WriteFloatArrayFile(writer->PathOf(kGramFile), gram.data(), d, d, 0));
-  }
-  if (!provenance.empty()) {
+  if (!parts.gram.empty()) {
     SIMSEARCH_RETURN_IF_ERROR(
-        WriteInt64ArrayFile(writer->PathOf(kItemProvenanceFile), provenance.data(), n, 2));
+        WriteFloatArrayFile(writer->PathOf(kGramFile), parts.gram.data(), d, d, 0));
   }
-  uint64_t lexical_terms = 0;
-  double lexical_average_length = 0;
-  if (!lexical_texts.empty()) {
+  if (!parts.provenance.empty()) {
+    SIMSEARCH_RETURN_IF_ERROR(
+        WriteInt64ArrayFile(writer->PathOf(kItemProvenanceFile), parts.provenance.data(), n, 2));
+  }
+  if (!parts.lexical_texts.empty()) {
     Report(o, "indexing texts", 0);
     SIMSEARCH_RETURN_IF_ERROR(
-        WriteLexicalIndex(lexical_texts, writer->staging_dir(), &lexical_average_length));
+        WriteLexicalIndex(parts.lexical_texts, writer->staging_dir(), &m->lexical_average_length));
     SIMSEARCH_ASSIGN_OR_RETURN(ArrayFileHeader h,
                                ReadArrayFileHeader(writer->PathOf(kLexicalTermOffsetsFile)));
-    lexical_terms = h.count - 1;
+    m->lexical_terms = h.count - 1;
   }
-  if (encoder) {
+  if (parts.encoder) {
     SIMSEARCH_RETURN_IF_ERROR(CopyTree(o.encoder_dir, writer->PathOf(kEncoderDir)));
   }
-  std::optional<ItemStore> item_store;
-  if (catalog) {
+  if (parts.catalog) {
     std::vector<const Item*> items;
     items.reserve(n);
-    for (int64_t id : out_ids) items.push_back(catalog->Find(id));
+    for (int64_t id : parts.out_ids) items.push_back(parts.catalog->Find(id));
     SIMSEARCH_RETURN_IF_ERROR(WriteItemsFile(writer->PathOf(kItemsFile), items, o.item_synopses));
     // What the engine reads: the same metadata in binary form, and the title index.
-    item_store.emplace(ItemStore::Build(items, o.item_synopses));
-    SIMSEARCH_RETURN_IF_ERROR(item_store->Write(writer->staging_dir()));
+    const ItemStore item_store = ItemStore::Build(items, o.item_synopses);
+    SIMSEARCH_RETURN_IF_ERROR(item_store.Write(writer->staging_dir()));
     SIMSEARCH_RETURN_IF_ERROR(
-        TitleIndex::Build(*item_store, out_ids.data()).Write(writer->staging_dir()));
+        TitleIndex::Build(item_store, parts.out_ids.data()).Write(writer->staging_dir()));
+    m->has_item_store = true;
+    m->item_genres = item_store.genres();
+    m->item_types = item_store.types();
+    m->has_title_index = true;
   }
   Report(o, "writing vectors", 1);
+  return absl::OkStatus();
+}
 
-  Manifest m;
-  m.collection = o.collection;
-  m.metric = o.metric;
-  m.dims = d;
-  m.count = n;
-  m.index_kind = o.index_kind;
-  m.index_params = o.params;
-  m.has_items = catalog != nullptr;
-  m.learned_vectors = learned;
-  m.predicted_vectors = predicted;
-  if (predicted > 0) m.provenance_method = o.provenance_method;
-  if (item_store) {
-    m.has_item_store = true;
-    m.item_genres = item_store->genres();
-    m.item_types = item_store->types();
-    m.has_title_index = true;
-  }
-  m.has_query_vectors = !query_x.empty();
-  m.user_count = users.ids.size();
-  m.has_similar = o.similar;
-  m.similar_norm_power = o.similar ? o.similar_norm_power : 0;
-  m.similar_shrink = o.similar ? o.similar_shrink : 0;
-  m.similar_reason = o.similar ? o.similar_reason : "";
-  m.has_lexical = !lexical_texts.empty();
-  m.lexical_terms = lexical_terms;
-  m.lexical_average_length = lexical_average_length;
-  m.lexical_source =
-      lexical_texts.empty()
+// The manifest's description of the parts (WriteParts adds what it learns writing them).
+void DescribeParts(const BuildOptions& o, const Parts& parts, Manifest* m) {
+  m->collection = o.collection;
+  m->metric = o.metric;
+  m->dims = parts.d;
+  m->count = parts.n;
+  m->index_kind = o.index_kind;
+  m->index_params = o.params;
+  m->has_items = parts.catalog != nullptr;
+  m->learned_vectors = parts.learned;
+  m->predicted_vectors = parts.predicted;
+  if (parts.predicted > 0) m->provenance_method = o.provenance_method;
+  m->has_query_vectors = !parts.query_x.empty();
+  m->user_count = parts.users.ids.size();
+  m->has_similar = o.similar;
+  m->similar_norm_power = o.similar ? o.similar_norm_power : 0;
+  m->similar_shrink = o.similar ? o.similar_shrink : 0;
+  m->similar_reason = o.similar ? o.similar_reason : "";
+  m->has_lexical = !parts.lexical_texts.empty();
+  m->lexical_source =
+      parts.lexical_texts.empty()
           ? ""
           : absl::StrCat(o.lexical_path, " columns ", absl::StrJoin(o.lexical_text_columns, "+"));
-  m.has_fold_in = o.fold_in;
-  m.fold_in_alpha = o.fold_in ? o.fold_in_params.alpha : 0;
-  m.fold_in_lambda = o.fold_in ? o.fold_in_params.lambda : 0;
-  m.fold_in_prior = o.fold_in ? o.fold_in_prior : 0;
-  if (encoder) {
-    m.encoder_kind = encoder->kind();
-    m.encoder_description = encoder->Describe();
+  m->has_fold_in = o.fold_in;
+  m->fold_in_alpha = o.fold_in ? o.fold_in_params.alpha : 0;
+  m->fold_in_lambda = o.fold_in ? o.fold_in_params.lambda : 0;
+  m->fold_in_prior = o.fold_in ? o.fold_in_prior : 0;
+  if (parts.encoder) {
+    m->encoder_kind = parts.encoder->kind();
+    m->encoder_description = parts.encoder->Describe();
   }
-  m.built_at = NowRfc3339();
-  m.builder = "simsearch-indexer 0.1.0";
-  m.source =
+  m->built_at = NowRfc3339();
+  m->builder = "simsearch-indexer 0.1.0";
+  m->source =
       !o.source.empty()
           ? o.source
           : absl::StrCat("vectors=", o.vectors_path,
@@ -799,6 +857,15 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
                          o.catalog_paths.empty()
                              ? ""
                              : absl::StrCat(" catalog=", absl::StrJoin(o.catalog_paths, ",")));
+}
+
+// The ANN index (none for flat), its recall measured through the searcher the engine
+// will use.
+absl::Status BuildIndex(const BuildOptions& o, const Parts& parts, BundleWriter* writer,
+                        Manifest* m_out) {
+  Manifest& m = *m_out;
+  const uint64_t n = parts.n, d = parts.d;
+  const std::vector<float>& x = parts.x;
   if (o.index_kind == IndexKind::kHnsw && o.hnsw_library == "hnswlib") {
     m.ann_library = "hnswlib";
     IndexParams& p = m.index_params;
@@ -831,7 +898,41 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   } else {
     m.index_params = IndexParams();
   }
+  return absl::OkStatus();
+}
 
+// Each row's genre labels from every catalogue source, as sorted ids, and each label's
+// rarity over the whole catalogue: log(anime / anime with it).
+void StoryLabels(const Catalog& catalog, const Collection& staged,
+                 std::vector<std::vector<uint32_t>>* labels, std::vector<double>* rarity) {
+  const uint64_t n = staged.count();
+  labels->assign(n, {});
+  absl::flat_hash_map<std::string, uint32_t> label_id;
+  std::vector<double> with;
+  for (const Item& it : catalog.items()) {
+    for (const std::string& l : it.labels) {
+      const uint32_t id =
+          label_id.try_emplace(l, static_cast<uint32_t>(label_id.size())).first->second;
+      if (id == with.size()) with.push_back(0);
+      ++with[id];
+    }
+  }
+  for (double w : with) rarity->push_back(std::log(static_cast<double>(catalog.size()) / w));
+  for (uint64_t r = 0; r < n; ++r) {
+    const Item* it = catalog.Find(staged.id(static_cast<uint32_t>(r)));
+    if (it == nullptr) continue;
+    for (const std::string& l : it->labels) (*labels)[r].push_back(label_id.at(l));
+    std::sort((*labels)[r].begin(), (*labels)[r].end());
+  }
+}
+
+// The precomputed "more like this" lists, if asked for (or by default when small
+// enough): computed over the staged bundle opened as the engine opens it.
+absl::Status BuildNeighbourLists(const BuildOptions& o, const Parts& parts, BundleWriter* writer,
+                                 Manifest* m_out) {
+  Manifest& m = *m_out;
+  const uint64_t n = parts.n, d = parts.d;
+  const Catalog* catalog = parts.catalog.get();
   int neighbours = o.neighbours;
   if (neighbours == kAutoNeighbours) {
     // Fused or capped lists were asked for by name: they are built whatever the budget.
@@ -864,30 +965,9 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     if (o.story) {
       const std::string stage =
           absl::StrCat("neighbours (top ", k, ", \"a story like this\": fused)");
-      // Each row's genre labels from every catalogue source, as sorted ids, and each
-      // label's rarity over the whole catalogue: log(anime / anime with it).
-      std::vector<std::vector<uint32_t>> labels(n);
-      absl::flat_hash_map<std::string, uint32_t> label_id;
+      std::vector<std::vector<uint32_t>> labels;
       std::vector<double> rarity;
-      if (catalog != nullptr) {
-        std::vector<double> with;
-        for (const Item& it : catalog->items()) {
-          for (const std::string& l : it.labels) {
-            const uint32_t id =
-                label_id.try_emplace(l, static_cast<uint32_t>(label_id.size())).first->second;
-            if (id == with.size()) with.push_back(0);
-            ++with[id];
-          }
-        }
-        for (double w : with) rarity.push_back(std::log(static_cast<double>(catalog->size()) / w));
-      }
-      for (uint64_t r = 0; r < n; ++r) {
-        const Item* it =
-            catalog != nullptr ? catalog->Find(staged->id(static_cast<uint32_t>(r))) : nullptr;
-        if (it == nullptr) continue;
-        for (const std::string& l : it->labels) labels[r].push_back(label_id.at(l));
-        std::sort(labels[r].begin(), labels[r].end());
-      }
+      if (catalog != nullptr) StoryLabels(*catalog, *staged, &labels, &rarity);
       SIMSEARCH_RETURN_IF_ERROR(ComputeStoryNeighbours(
           *staged, *o.story, depth, threads, catalog != nullptr ? &labels : nullptr,
           catalog != nullptr && o.story->weigh_rarity ? &rarity : nullptr,
@@ -907,8 +987,8 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
       const std::string before = m.neighbours_fusion.empty() ? "exact" : m.neighbours_fusion;
       m.neighbours_fusion = absl::StrFormat(
           "%s; then hubs capped: no anime in more than %.3f of the lists, each list filled rank by "
-          "rank from its "
-          "top %d, the strongest claims first (%llu anime held back; indexer/hub_cap.h)",
+          "rank from its top %d, the strongest claims first (%llu anime held back; "
+          "indexer/hub_cap.h)",
           before, o.hub_cap->share, depth, static_cast<unsigned long long>(held_back));
     }
     staged.reset();
@@ -919,7 +999,13 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     m.neighbours_k = static_cast<uint64_t>(k);
     m.neighbours_seconds = absl::ToDoubleSeconds(absl::Now() - t0);
   }
+  return absl::OkStatus();
+}
 
+// Publishes the staged version (CURRENT names it) and prunes old ones (--keep).
+absl::Status Publish(const BuildOptions& o, const Manifest& m, BundleWriter* writer,
+                     BuildResult* result_out) {
+  BuildResult& result = *result_out;
   Report(o, "publishing", 0);
   SIMSEARCH_ASSIGN_OR_RETURN(result.version, writer->Publish(m));
   const std::string collection_dir = (fs::path(o.out_root) / o.collection).string();
@@ -937,6 +1023,29 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
     }
   }
   Report(o, "publishing", 1);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
+  SIMSEARCH_RETURN_IF_ERROR(ValidateBuildOptions(o));
+  SIMSEARCH_ASSIGN_OR_RETURN(Inputs in, ReadInputs(o));
+  BuildResult result;
+  Parts parts;
+  std::vector<uint64_t> keep;
+  SIMSEARCH_RETURN_IF_ERROR(SelectRows(o, in.ids, in.v.count, &parts.catalog, &keep, &result));
+  SIMSEARCH_RETURN_IF_ERROR(ArrangeRows(o, std::move(in), std::move(keep), &parts));
+  SIMSEARCH_RETURN_IF_ERROR(PrepareServingParts(o, &parts, &result));
+
+  // Written into a staging directory, which is removed on any error.
+  SIMSEARCH_ASSIGN_OR_RETURN(auto writer, BundleWriter::Create(o.out_root, o.collection));
+  Manifest m;
+  DescribeParts(o, parts, &m);
+  SIMSEARCH_RETURN_IF_ERROR(WriteParts(o, parts, writer.get(), &m));
+  SIMSEARCH_RETURN_IF_ERROR(BuildIndex(o, parts, writer.get(), &m));
+  SIMSEARCH_RETURN_IF_ERROR(BuildNeighbourLists(o, parts, writer.get(), &m));
+  SIMSEARCH_RETURN_IF_ERROR(Publish(o, m, writer.get(), &result));
   return result;
 }
 

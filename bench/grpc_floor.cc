@@ -11,8 +11,8 @@
 // "Who uses the cores"):
 //
 //   taskset -c 0 build/bench/simsearch-grpc-floor --listen 127.0.0.1:50120 --api cq --threads 1
-//   taskset -c 1 build/bench/simsearch-loadgen --index_root var/index --collection ncf \
-//       --server 127.0.0.1:50120 --clients 16 --client_threads 1 --duration 3s
+//   taskset -c 1 build/bench/simsearch-loadgen --index_root var/index --collection ncf
+//       (same line:) --server 127.0.0.1:50120 --clients 16 --client_threads 1 --duration 3s
 #include <grpcpp/grpcpp.h>
 
 #include <csignal>

@@ -21,6 +21,13 @@ target_compile_definitions(simsearch_arch INTERFACE EIGEN_DONT_PARALLELIZE)
 function(simsearch_test name label)
   add_executable(${name} ${ARGN})
   target_link_libraries(${name} PRIVATE GTest::gtest_main GTest::gmock simsearch::warnings)
+  if(SIMSEARCH_TSAN)
+    # Hidden: only our code's lock calls resolve to the annotated copies (see the file).
+    target_sources(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/testing/tsan_absl.cc)
+    set_source_files_properties(${PROJECT_SOURCE_DIR}/tests/testing/tsan_absl.cc
+      PROPERTIES COMPILE_OPTIONS -fvisibility=hidden)
+    target_link_libraries(${name} PRIVATE absl::synchronization ${CMAKE_DL_LIBS})
+  endif()
   gtest_discover_tests(${name}
     PROPERTIES LABELS ${label}
     DISCOVERY_TIMEOUT 60)

@@ -215,7 +215,9 @@ int Build(int argc, char** argv) {
               "so the lists are no longer the exact search's; where a filter or the cap leaves\n"
               "a list too short, the search fills it (indexer/hub_cap.h; 0: off, the default)",
               "SHARE");
-  p.AddInt("threads", &o.threads, "threads for the neighbours (default: one per CPU)");
+  p.AddInt("threads", &o.threads,
+           "threads for the neighbours and the HNSW graph (default: one per CPU; 1 makes\n"
+           "an hnswlib graph repeat bit for bit)");
   p.AddInt("keep", &keep, "versions to keep; older ones are deleted (default 5, 0 keeps all)");
   p.AddString("out", &o.out_root, "index root; the bundle goes to ROOT/<collection>/vNNNNNN",
               "ROOT");

@@ -14,6 +14,7 @@ PACKAGES=(
   libutf8proc-dev libxxhash-dev libcpp-httplib-dev libssl-dev
   chromium fonts-dejavu-core
   prometheus haproxy openssl yamllint
+  clang-14 clang-format-14
 )
 if [ "${1:-}" = "--bench" ]; then
   PACKAGES+=(python3-grpcio python3-faiss python3-numpy python3-protobuf python3-torch gnuplot-nox wrk)

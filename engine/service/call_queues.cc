@@ -85,7 +85,9 @@ void CallQueues::Start(absl::FunctionRef<void(CallQueue*)> arm) {
         } else if (!cq->Next(&tag, &ok)) {
           break;
         }
-        static_cast<QueuedTag*>(tag)->Proceed(ok);
+        auto* queued = static_cast<QueuedTag*>(tag);
+        queued->TakenFromGrpc();
+        queued->Proceed(ok);
       }
     });
   }

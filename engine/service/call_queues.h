@@ -22,6 +22,12 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/server_builder.h"
 
+#ifdef SIMSEARCH_TSAN
+#include <sanitizer/tsan_interface.h>
+extern "C" void __tsan_ignore_thread_begin();  // in libtsan, not in its header
+extern "C" void __tsan_ignore_thread_end();
+#endif
+
 namespace simsearch {
 
 // Something waiting on a queue (a call, or a stream's next step). Its address is the tag.
@@ -30,8 +36,32 @@ class QueuedTag {
   // On the queue's thread: `ok` as gRPC reports it for the operation that completed.
   virtual void Proceed(bool ok) = 0;
 
+  // The queue's thread takes the tag back from gRPC (before Proceed).
+  void TakenFromGrpc() {
+#ifdef SIMSEARCH_TSAN
+    __tsan_acquire(this);
+#endif
+  }
+
  protected:
   ~QueuedTag() = default;
+  // Starts a gRPC operation whose tag is `this`: `start` gets the tag and starts it.
+  // Nothing of `this` may be touched after: the tag may already be back on its queue's
+  // thread, which may delete it. In ThreadSanitizer builds the hand-over is marked at
+  // both ends (here and TakenFromGrpc), and what gRPC's inline code does inside `start`
+  // (serialising an answer) is not recorded: Debian's gRPC is not instrumented, so TSan
+  // cannot see that gRPC finishes that before the operation can complete.
+  template <typename Start>
+  void StartGrpcOp(Start start) {
+#ifdef SIMSEARCH_TSAN
+    __tsan_release(this);
+    __tsan_ignore_thread_begin();
+#endif
+    start(static_cast<void*>(this));
+#ifdef SIMSEARCH_TSAN
+    __tsan_ignore_thread_end();
+#endif
+  }
 };
 
 // Work that calls read from a queue leave to be done together, once the queue has no

@@ -1,5 +1,7 @@
 #include "engine/service/health.h"
 
+#include <cassert>
+
 #include "absl/strings/str_cat.h"
 
 namespace simsearch {
@@ -18,7 +20,9 @@ class HealthService::CheckCall final : public QueuedTag {
  public:
   CheckCall(HealthService* service, CallQueue* q) : service_(service), q_(q), writer_(&ctx_) {
     q_->owner->TagBorn();
-    service_->RequestCheck(&ctx_, &req_, &writer_, q_->cq.get(), q_->cq.get(), this);
+    StartGrpcOp([&](void* tag) {
+      service_->RequestCheck(&ctx_, &req_, &writer_, q_->cq.get(), q_->cq.get(), tag);
+    });
   }
   void Proceed(bool ok) override {
     if (!ok || answered_) {
@@ -33,12 +37,11 @@ class HealthService::CheckCall final : public QueuedTag {
       resp.set_status(service_->StatusOf(req_.service(), /*watch=*/false));
     }
     if (resp.status() == HealthCheckResponse::UNKNOWN) {
-      writer_.FinishWithError(
-          grpc::Status(grpc::StatusCode::NOT_FOUND,
-                       absl::StrCat("no health status for service '", req_.service(), "'")),
-          this);
+      const grpc::Status st(grpc::StatusCode::NOT_FOUND,
+                            absl::StrCat("no health status for service '", req_.service(), "'"));
+      StartGrpcOp([&](void* tag) { writer_.FinishWithError(st, tag); });
     } else {
-      writer_.Finish(resp, grpc::Status::OK, this);
+      StartGrpcOp([&](void* tag) { writer_.Finish(resp, grpc::Status::OK, tag); });
     }
   }
 
@@ -61,7 +64,9 @@ class HealthService::WatchCall final : public QueuedTag {
       : service_(service), q_(q), writer_(&ctx_), done_(this) {
     q_->owner->TagBorn();
     ctx_.AsyncNotifyWhenDone(&done_);  // delivered only if a call arrives
-    service_->RequestWatch(&ctx_, &req_, &writer_, q_->cq.get(), q_->cq.get(), this);
+    StartGrpcOp([&](void* tag) {
+      service_->RequestWatch(&ctx_, &req_, &writer_, q_->cq.get(), q_->cq.get(), tag);
+    });
   }
   void Proceed(bool ok) override {
     absl::MutexLock lock(&service_->mu_);
@@ -87,6 +92,13 @@ class HealthService::WatchCall final : public QueuedTag {
     Step();
   }
   const std::string& service() const { return req_.service(); }
+  // Tells clang's analysis that the caller's lock is this call's service_->mu_, which it
+  // cannot see through the pointer: every watcher belongs to the service that holds it.
+  void AssertOwnerLocked(const HealthService* owner) const
+      ABSL_ASSERT_EXCLUSIVE_LOCK(service_->mu_) {
+    assert(owner == service_);
+    service_->mu_.AssertHeld();
+  }
   // The status changed (under the service's mutex).
   void Update(Status s, bool closing) ABSL_EXCLUSIVE_LOCKS_REQUIRED(service_->mu_) {
     want_ = s;
@@ -114,11 +126,11 @@ class HealthService::WatchCall final : public QueuedTag {
       HealthCheckResponse resp;
       resp.set_status(sent_);
       busy_ = true;
-      writer_.Write(resp, this);
+      StartGrpcOp([&](void* tag) { writer_.Write(resp, tag); });
     } else if (closing_) {
       finished_ = true;
       busy_ = true;
-      writer_.Finish(grpc::Status::OK, this);
+      StartGrpcOp([&](void* tag) { writer_.Finish(grpc::Status::OK, tag); });
     }
   }
   void OnDone() {
@@ -159,6 +171,7 @@ void HealthService::SetStatus(const std::string& service, bool serving) {
   const Status s = serving ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING;
   statuses_[service] = s;
   for (WatchCall* w : watchers_) {
+    w->AssertOwnerLocked(this);
     if (w->service() == service) w->Update(s, false);
   }
 }
@@ -167,8 +180,10 @@ void HealthService::Shutdown() {
   absl::MutexLock lock(&mu_);
   shut_down_ = true;
   for (auto& [name, s] : statuses_) s = HealthCheckResponse::NOT_SERVING;
-  for (WatchCall* w : watchers_)
+  for (WatchCall* w : watchers_) {
+    w->AssertOwnerLocked(this);
     w->Update(StatusOf(w->service(), /*watch=*/true), /*closing=*/true);
+  }
 }
 
 }  // namespace simsearch

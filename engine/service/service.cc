@@ -373,7 +373,9 @@ class SimSearchService::QueuedCall final : public Call, public QueuedTag {
     req_ = google::protobuf::Arena::CreateMessage<Req>(&arena_);
     resp_ = google::protobuf::Arena::CreateMessage<Resp>(&arena_);
     q_->owner->TagBorn();
-    (service->*(method->request))(&ctx_, req_, &writer_, q_->cq.get(), q_->cq.get(), Tag());
+    StartGrpcOp([&](void* tag) {
+      (service->*(method->request))(&ctx_, req_, &writer_, q_->cq.get(), q_->cq.get(), tag);
+    });
   }
   void Proceed(bool ok) override {
     if (!ok || arrived_) {
@@ -391,12 +393,11 @@ class SimSearchService::QueuedCall final : public Call, public QueuedTag {
 
  private:
   ~QueuedCall() override { q_->owner->TagGone(); }
-  void* Tag() { return static_cast<QueuedTag*>(this); }
   void Send(const grpc::Status& st) override {
     if (st.ok()) {
-      writer_.Finish(*resp_, st, Tag());
+      StartGrpcOp([&](void* tag) { writer_.Finish(*resp_, st, tag); });
     } else {
-      writer_.FinishWithError(st, Tag());
+      StartGrpcOp([&](void* tag) { writer_.FinishWithError(st, tag); });
     }
   }
 

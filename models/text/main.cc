@@ -164,8 +164,8 @@ int Encode(int argc, char** argv) {
   if (texts.empty()) return Fail(absl::InvalidArgumentError(input + ": no non-empty texts"));
 
   // The output folders exist (or are made) before the long work, not found missing after.
-  for (const std::string& f : {out, ids_out}) {
-    const fs::path parent = fs::path(f).parent_path();
+  for (const std::string& file : {out, ids_out}) {
+    const fs::path parent = fs::path(file).parent_path();
     std::error_code ec;
     if (!parent.empty()) fs::create_directories(parent, ec);
     if (ec)

@@ -177,7 +177,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"ip_similar_space", Metric::kInnerProduct, IndexKind::kFlat, true},
                       Case{"ivf", Metric::kCosine, IndexKind::kIvf, false},
                       Case{"hnsw", Metric::kCosine, IndexKind::kHnsw, false}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const ::testing::TestParamInfo<Case>& param_info) {
+      return std::string(param_info.param.name);
+    });
 
 TEST(Neighbours, TopKAboveTheListAndSelectiveFiltersFallBackToTheSearch) {
   testing::TempDir dir;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <random>
 #include <system_error>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -33,15 +34,16 @@ absl::Status ErrnoStatus(absl::string_view what, absl::string_view path, int err
   }
 }
 
-absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
+absl::Status ReadFileInChunks(const std::string& path, size_t chunk,
+                              absl::FunctionRef<void(const char* data, size_t size)> consume,
+                              absl::FunctionRef<void(uint64_t size)> size_hint) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("cannot open", path, errno);
-  std::string out;
   struct stat st;
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
-  char buf[1 << 16];
+  size_hint(::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<uint64_t>(st.st_size) : 0);
+  std::vector<char> buf(chunk);
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
+    ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       int err = errno;
@@ -49,9 +51,31 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
       return ErrnoStatus("cannot read", path, err);
     }
     if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
+    consume(buf.data(), static_cast<size_t>(n));
   }
   ::close(fd);
+  return absl::OkStatus();
+}
+
+int WriteFully(int fd, const void* data, size_t size) {
+  const char* p = static_cast<const char*>(data);
+  for (size_t off = 0; off < size;) {
+    ssize_t n = ::write(fd, p + off, size - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    off += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
+  std::string out;
+  absl::Status st = ReadFileInChunks(
+      path, 1 << 16, [&](const char* data, size_t size) { out.append(data, size); },
+      [&](uint64_t size) { out.reserve(size); });
+  if (!st.ok()) return st;
   return out;
 }
 
@@ -99,11 +123,8 @@ absl::Status CopyContent(int in, int out, uint64_t size, const std::string& from
       char buf[1 << 16];
       n = ::pread(in, buf, sizeof(buf), static_cast<off_t>(done));
       if (n > 0) {
-        for (ssize_t off = 0; off < n;) {
-          ssize_t w = ::write(out, buf + off, static_cast<size_t>(n - off));
-          if (w < 0 && errno == EINTR) continue;
-          if (w < 0) return ErrnoStatus("cannot write a copy of", from, errno);
-          off += w;
+        if (int err = WriteFully(out, buf, static_cast<size_t>(n)); err != 0) {
+          return ErrnoStatus("cannot write a copy of", from, err);
         }
       }
     }
@@ -231,14 +252,8 @@ void FileWriter::Abandon() {
 }
 
 absl::Status FileWriter::Flush() {
-  size_t off = 0;
-  while (off < buffer_.size()) {
-    ssize_t n = ::write(fd_, buffer_.data() + off, buffer_.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("cannot write", path_, errno);
-    }
-    off += static_cast<size_t>(n);
+  if (int err = WriteFully(fd_, buffer_.data(), buffer_.size()); err != 0) {
+    return ErrnoStatus("cannot write", path_, err);
   }
   buffer_.clear();
   return absl::OkStatus();

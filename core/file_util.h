@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -14,6 +15,15 @@ namespace simsearch {
 
 // Whole file into a string.
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
+// Reads `path` from start to end, handing `consume` each piece read (at most `chunk`
+// bytes; EINTR is retried). Errors name the path. `size_hint` (if not null) is called
+// first with the file's size from fstat, 0 when unknown.
+absl::Status ReadFileInChunks(
+    const std::string& path, size_t chunk,
+    absl::FunctionRef<void(const char* data, size_t size)> consume,
+    absl::FunctionRef<void(uint64_t size)> size_hint = [](uint64_t) {});
+// Writes all `size` bytes to `fd`, retrying EINTR and short writes: 0, or the errno.
+int WriteFully(int fd, const void* data, size_t size);
 // A PEM file (certificate, key, CA) for the command-line `flag`: errors name the flag
 // and the file, and a file without a "-----BEGIN " line is not PEM.
 absl::StatusOr<std::string> ReadPemFile(absl::string_view flag, const std::string& path);

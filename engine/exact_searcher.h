@@ -24,8 +24,6 @@ class ExactSearcher final : public Searcher {
                           const SearchParams& params,
                           std::vector<std::vector<Neighbor>>* results) const;
 
-  bool exact() const override { return true; }
-
  private:
   const float* base_;
   uint64_t count_;

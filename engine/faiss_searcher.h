@@ -35,7 +35,6 @@ class FaissSearcher final : public Searcher {
 
   absl::Status Search(const float* queries, size_t n, const SearchParams& params,
                       std::vector<std::vector<Neighbor>>* results) const override;
-  bool exact() const override { return false; }
 
  private:
   struct IvfLists;  // where each IVF list's vectors and ids lie (faiss_searcher.cc)

@@ -50,7 +50,6 @@ class HnswlibSearcher final : public Searcher {
 
   absl::Status Search(const float* queries, size_t n, const SearchParams& params,
                       std::vector<std::vector<Neighbor>>* results) const override;
-  bool exact() const override { return false; }
 
  private:
   HnswlibSearcher() = default;

@@ -43,9 +43,6 @@ class Searcher {
   // (fewer when fewer rows pass the filter).
   virtual absl::Status Search(const float* queries, size_t n, const SearchParams& params,
                               std::vector<std::vector<Neighbor>>* results) const = 0;
-
-  // True when results are exact (brute force).
-  virtual bool exact() const = 0;
 };
 
 // Orders neighbours best first: descending score, then ascending row.

@@ -19,7 +19,7 @@ if [ -z "$tool" ]; then
   echo "format: clang-format is not installed; ./scripts/install-deps.sh installs it" >&2
   exit 1
 fi
-mapfile -t files < <(git ls-files -- '*.h' '*.cc')
+mapfile -t files < <(git ls-files --cached --others --exclude-standard -- '*.h' '*.cc')
 if [ "$check" = 0 ]; then
   printf '%s\0' "${files[@]}" | xargs -0 -n 32 -P "$(nproc)" "$tool" -i --style=file
   exit 0

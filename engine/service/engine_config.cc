@@ -48,8 +48,8 @@ absl::Status CheckLimits(const EngineFlags& f) {
     return absl::InvalidArgumentError("--pollers must be 0-1024");
   }
   if (s.search_batch < 1 || s.search_batch > l.max_batch) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--search_batch must be 1-", l.max_batch, " (--max_batch); 1 answers every search alone"));
+    return absl::InvalidArgumentError(absl::StrCat("--search_batch must be 1-", l.max_batch,
+                                                   " (--max_batch); 1 answers every search alone"));
   }
   if (s.workers < 0 || s.workers > 1024 || s.max_queued < 0 || f.max_response_mib < 1 ||
       f.max_response_mib > 1024 || f.max_inflight_mib < 1 || f.max_inflight_mib > (1 << 20)) {
@@ -89,8 +89,8 @@ absl::Status ReadSecrets(const EngineFlags& f, EngineConfig* c) {
     if (!pem.ok()) return pem.status();
     *out = std::move(*pem);
   }
-  if (absl::Status st = CheckTlsFiles(c->server.tls_cert, c->server.tls_key,
-                                      c->server.tls_client_ca);
+  if (absl::Status st =
+          CheckTlsFiles(c->server.tls_cert, c->server.tls_key, c->server.tls_client_ca);
       !st.ok()) {
     return st;
   }

@@ -28,9 +28,9 @@ struct EngineFlags {
   ServiceLimits service;
   int max_response_mib = 4;
   int max_inflight_mib = 256;
-  std::string metrics_listen;  // empty: no metrics endpoint
-  std::string log_level = "info", log_format = "text";  // applied by main (core/log.h)
-  int slow_query_ms = 0;       // 0: no slow-call log
+  std::string metrics_listen;                                      // empty: no metrics endpoint
+  std::string log_level = "info", log_format = "text";             // applied by main (core/log.h)
+  int slow_query_ms = 0;                                           // 0: no slow-call log
   std::string tls_cert, tls_key, tls_client_ca, auth_tokens_file;  // paths
   std::string health_listen;
   bool protect_health = false;

@@ -1,7 +1,5 @@
 #include "engine/service/service.h"
 
-#include <malloc.h>
-
 #include <algorithm>
 #include <exception>
 #include <string>
@@ -313,7 +311,7 @@ class SimSearchService::Call {
   virtual ~Call() {  // gRPC is done with the call
     if (!begun_) return;
     service_->inflight_bytes_.fetch_sub(bytes_);
-    service_->calls_done_.fetch_add(1);
+    service_->trimmer_->CallDone();
     service_->calls_in_flight_.fetch_sub(1, std::memory_order_relaxed);
   }
   virtual void Send(const grpc::Status& st) = 0;
@@ -412,24 +410,6 @@ class SimSearchService::QueuedCall final : public Call, public QueuedTag {
   bool arrived_ = false;
 };
 
-void SimSearchService::ReturnMemoryWhenIdle() {
-  // After a burst, glibc keeps the freed pages of its arenas (one per thread that
-  // allocated): the process would stay at its peak. Once a second, if calls finished
-  // since the last look and none is in flight now, give the free pages back
-  // (docs/RELIABILITY.md has the measurement).
-  absl::MutexLock lock(&trim_mu_);
-  for (;;) {
-    auto stop = [this]() ABSL_SHARED_LOCKS_REQUIRED(trim_mu_) { return stop_trimming_; };
-    if (trim_mu_.AwaitWithTimeout(absl::Condition(&stop), absl::Seconds(1))) return;
-    if (calls_done_.exchange(0) == 0) continue;
-    if (inflight_bytes_.load() != 0 || queue_->running() != 0 || queue_->queued() != 0) {
-      calls_done_.fetch_add(1);  // look again next time
-      continue;
-    }
-    malloc_trim(0);
-  }
-}
-
 SimSearchService::SimSearchService(const Engine* engine, const ServiceLimits& limits,
                                    ServiceHooks hooks)
     : engine_(engine), limits_(limits), hooks_(std::move(hooks)) {
@@ -439,15 +419,15 @@ SimSearchService::SimSearchService(const Engine* engine, const ServiceLimits& li
   limits_.search_batch =
       std::clamp(limits_.search_batch, 1, std::max(1, engine_->limits().max_batch));
   queue_ = std::make_unique<WorkQueue>(limits_.workers, limits_.max_queued);
-  trimmer_ = std::thread([this] { ReturnMemoryWhenIdle(); });
+  trimmer_ = std::make_unique<IdleTrimmer>([this] {
+    return inflight_bytes_.load() == 0 && queue_->running() == 0 && queue_->queued() == 0;
+  });
 }
 
 SimSearchService::~SimSearchService() {
-  {
-    absl::MutexLock lock(&trim_mu_);
-    stop_trimming_ = true;
-  }
-  trimmer_.join();
+  // The trimmer's thread first (its idle check reads the queue); the trimmer itself
+  // outlives the queue, whose last jobs still finish calls (CallDone).
+  trimmer_->Stop();
 }
 
 bool SimSearchService::Admitted(Call* call, const grpc::ServerContextBase* ctx, int64_t estimate) {

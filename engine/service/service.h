@@ -35,6 +35,7 @@
 #include "engine/engine.h"
 #include "engine/service/auth.h"
 #include "engine/service/call_queues.h"
+#include "engine/service/idle_trimmer.h"
 #include "simsearch/v1/simsearch.grpc.pb.h"
 
 namespace simsearch {
@@ -130,7 +131,6 @@ class SimSearchService final : public v1::SimSearch::AsyncService {
   template <typename Body>
   void Admit(Call* call, const grpc::ServerContextBase* ctx, google::protobuf::Message* resp,
              int64_t estimate, Body body);
-  void ReturnMemoryWhenIdle();  // the trimmer thread
 
   // Each RPC: the answer's likely size, and its work.
   int64_t Estimate(const v1::SearchRequest& req) const;
@@ -156,12 +156,9 @@ class SimSearchService final : public v1::SimSearch::AsyncService {
   ServiceHooks hooks_;
   std::atomic<int64_t> inflight_bytes_{0};
   std::atomic<int64_t> calls_in_flight_{0};
-  std::atomic<int64_t> calls_done_{0};  // since the trimmer last looked
+  std::unique_ptr<IdleTrimmer> trimmer_;  // before queue_: outlives it (see the destructor)
   std::unique_ptr<WorkQueue> queue_;
   std::vector<std::unique_ptr<SearchBatch>> batches_;  // one per polling thread (Arm)
-  absl::Mutex trim_mu_;
-  bool stop_trimming_ ABSL_GUARDED_BY(trim_mu_) = false;
-  std::thread trimmer_;
 };
 
 }  // namespace simsearch

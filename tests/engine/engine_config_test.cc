@@ -72,7 +72,8 @@ TEST(EngineConfig, EveryBadValueIsRefusedNamingItsFlag) {
   const std::vector<std::pair<std::function<void(EngineFlags*)>, std::string>> cases = {
       {[](EngineFlags* f) { f->poll_interval = "soon"; }, "--poll_interval: 'soon'"},
       {[](EngineFlags* f) { f->shutdown_grace = "10"; }, "--shutdown_grace: '10'"},
-      {[](EngineFlags* f) { f->drain_delay = "-1s"; }, "--drain_delay: '-1s' is not a duration >= 0"},
+      {[](EngineFlags* f) { f->drain_delay = "-1s"; },
+       "--drain_delay: '-1s' is not a duration >= 0"},
       {[](EngineFlags* f) { f->max_connection_age = "x"; }, "--max_connection_age"},
       {[](EngineFlags* f) { f->verify = "all"; }, "--verify must be 'checksums' or 'sizes'"},
       {[](EngineFlags* f) { f->limits.max_k = 0; }, "--max_k"},

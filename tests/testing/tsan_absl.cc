@@ -33,8 +33,8 @@ namespace {
 template <typename Fn>
 Fn Real(const char* name, bool const_member = false) {
   const std::string ns = SIMSEARCH_STR(ABSL_OPTION_INLINE_NAMESPACE_NAME);
-  const std::string symbol = std::string(const_member ? "_ZNK4absl" : "_ZN4absl") +
-                             std::to_string(ns.size()) + ns + name;
+  const std::string symbol =
+      std::string(const_member ? "_ZNK4absl" : "_ZN4absl") + std::to_string(ns.size()) + ns + name;
   void* fn = dlsym(RTLD_NEXT, symbol.c_str());
   if (fn == nullptr) {
     std::fprintf(stderr,

@@ -35,7 +35,7 @@ void Locked() {
   }
   {
     absl::MutexLock lock(&mu);
-    auto done = [] () ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return counter == 2000; };
+    auto done = []() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return counter == 2000; };
     mu.Await(absl::Condition(&done));
   }
   other.join();

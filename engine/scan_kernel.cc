@@ -92,6 +92,8 @@ size_t NextAtLeast(const float* scores, size_t from, size_t n, float threshold) 
   return n;
 }
 
+// Long: the scan kernel, one loop nest unrolled by hand (eight rows against each query,
+// then the tails); split, its fixed summation order would be harder to see.
 void ScoreRows(const float* base, size_t rows, const float* queries, size_t n, size_t dims,
                float* out, size_t ld) {
   const size_t d8 = dims & ~size_t{7};

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -41,20 +42,20 @@ absl::Status ReadFileInChunks(const std::string& path, size_t chunk,
   if (fd < 0) return ErrnoStatus("cannot open", path, errno);
   struct stat st;
   size_hint(::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<uint64_t>(st.st_size) : 0);
-  std::vector<char> buf(chunk);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  std::vector<char> buf(std::max<size_t>(chunk, 1));
   for (;;) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return ErrnoStatus("cannot read", path, err);
+      return ErrnoStatus("cannot read", path, errno);
     }
-    if (n == 0) break;
+    if (n == 0) return absl::OkStatus();
     consume(buf.data(), static_cast<size_t>(n));
   }
-  ::close(fd);
-  return absl::OkStatus();
 }
 
 int WriteFully(int fd, const void* data, size_t size) {

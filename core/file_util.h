@@ -16,7 +16,7 @@ namespace simsearch {
 // Whole file into a string.
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 // Reads `path` from start to end, handing `consume` each piece read (at most `chunk`
-// bytes; EINTR is retried). Errors name the path. `size_hint` (if not null) is called
+// bytes, at least 1; EINTR is retried). Errors name the path. `size_hint` is called
 // first with the file's size from fstat, 0 when unknown.
 absl::Status ReadFileInChunks(
     const std::string& path, size_t chunk,

@@ -510,7 +510,10 @@ namespace {
 
 // Every option on its own and together (and the story viewers' collection, which is
 // only looked at): a build that would fail on one of them fails before it reads its
-// inputs. Everything else BuildBundle refuses is refused before it writes.
+// inputs. What depends on the inputs is refused after they are read, before the
+// bundle's files are written, except what only building the index can tell (an IVF
+// with more lists than vectors, recall queries of the wrong size): that fails while
+// staging, whose directory is then removed.
 absl::Status ValidateBuildOptions(const BuildOptions& o) {
   SIMSEARCH_RETURN_IF_ERROR(ValidateCollectionName(o.collection));
   if (o.out_root.empty()) return absl::InvalidArgumentError("--out (the index root) is required");
@@ -554,6 +557,17 @@ absl::Status ValidateBuildOptions(const BuildOptions& o) {
   }
   if (o.fold_in && (!(o.fold_in_params.lambda > 0) || !(o.fold_in_params.alpha >= 0))) {
     return absl::InvalidArgumentError("--fold-in takes ALPHA >= 0 and LAMBDA > 0");
+  }
+  if (o.similar && o.similar_shrink > 0 && o.user_vectors_path.empty()) {
+    return absl::InvalidArgumentError(
+        "--similar with a shrink needs --user-vectors and --user-items: the shrink counts each "
+        "item's viewers");
+  }
+  if (o.fold_in_prior != 0 &&
+      (!o.fold_in || !(o.fold_in_prior > 0) || o.user_vectors_path.empty())) {
+    return absl::InvalidArgumentError(
+        "--fold-in-prior needs --fold-in, a weight > 0 and --user-vectors (the prior is the mean "
+        "user vector)");
   }
   return absl::OkStatus();
 }

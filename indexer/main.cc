@@ -139,7 +139,7 @@ void AddInputFlags(ArgParser* p, BuildOptions* o) {
 }
 
 // How it is searched: metric and index.
-void AddIndexFlags(ArgParser* p, BuildOptions* o, BuildFlags* f) {
+void AddIndexFlags(ArgParser* p, BuildFlags* f) {
   p->AddString("metric", &f->metric, "cosine (vectors normalised) or ip (inner product as given)",
                "cosine|ip");
   p->AddString("index", &f->index, "flat (exact, memory-mapped), ivf or hnsw", "flat|ivf|hnsw");
@@ -379,7 +379,7 @@ int Build(int argc, char** argv) {
   BuildFlags f;
   ArgParser p("simsearch-indexer build", kBuildUsage);
   AddInputFlags(&p, &o);
-  AddIndexFlags(&p, &o, &f);
+  AddIndexFlags(&p, &f);
   AddContentFlags(&p, &o, &f);
   AddServingFlags(&p, &o, &f);
   if (int rc = p.ParseOrExitCode(argc, argv, 2, nullptr); rc >= 0) return rc;

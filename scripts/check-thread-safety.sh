@@ -9,7 +9,7 @@
 #                                                   generated protobuf headers)
 #
 # Clang only parses and analyses (-fsyntax-only): the analysis is a front-end pass,
-# so no second tree is compiled or linked. About 3 minutes on 2 cores.
+# so no second tree is compiled or linked. About 90 s on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac

@@ -19,7 +19,14 @@ if [ -z "$tool" ]; then
   echo "format: clang-format is not installed; ./scripts/install-deps.sh installs it" >&2
   exit 1
 fi
-mapfile -t files < <(git ls-files --cached --others --exclude-standard -- '*.h' '*.cc')
+# Listed first, so a git that fails (no .git, "dubious ownership") fails the script
+# instead of leaving nothing to check.
+list=$(git ls-files --cached --others --exclude-standard -- '*.h' '*.cc')
+mapfile -t files <<<"$list"
+if [ -z "$list" ] || [ "${#files[@]}" -lt 10 ]; then
+  echo "format: git listed ${#files[@]} C++ files; run it inside the repository's git checkout" >&2
+  exit 1
+fi
 if [ "$check" = 0 ]; then
   printf '%s\0' "${files[@]}" | xargs -0 -n 32 -P "$(nproc)" "$tool" -i --style=file
   exit 0

@@ -7,7 +7,8 @@
 #   ./scripts/test.sh --sanitize   build-asan/ with AddressSanitizer + UndefinedBehaviorSanitizer
 #                                  (any report fails the test), the same tests
 #   ./scripts/test.sh --tsan       build-tsan/ with ThreadSanitizer: the engine, registry
-#                                  (reload), service, batching and client tests only
+#                                  (reload), service, batching, client, engine process
+#                                  (health, drain) and HTTP server tests only
 #
 # The default run first checks the tree's format (./scripts/format.sh --check) and, after
 # the build, the locking annotations with clang (./scripts/check-thread-safety.sh).
@@ -35,7 +36,8 @@ if [ "$tsan" = 1 ]; then
       -DSIMSEARCH_TSAN=ON -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
       -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" >/dev/null
   fi
-  cmake --build build-tsan -j "$(nproc)" --target engine_test integration_test tsan_canary
+  targets=(engine_test integration_test engine_health_test http_server_test)
+  cmake --build build-tsan -j "$(nproc)" --target "${targets[@]}" tsan_canary
   # OpenMP (FAISS's parallel loops while the tests build bundles) runs one thread: GCC's
   # libgomp is not TSan-aware, so its barriers read as races. gRPC: tests/tsan.supp.
   export OMP_NUM_THREADS=1
@@ -49,12 +51,14 @@ if [ "$tsan" = 1 ]; then
       "shows TSan abseil's locks" >&2
     exit 1
   fi
-  if build-tsan/tests/tsan_canary race >/dev/null 2>&1; then
-    echo "test: TSan did not report the canary's race: the TSan run would find nothing" >&2
+  if build-tsan/tests/tsan_canary race >build-tsan/canary.log 2>&1 ||
+     ! grep -q "WARNING: ThreadSanitizer: data race" build-tsan/canary.log; then
+    echo "test: TSan did not report the canary's race (build-tsan/canary.log): the TSan run" \
+      "would find nothing" >&2
     exit 1
   fi
   status=0
-  for t in engine_test integration_test; do
+  for t in "${targets[@]}"; do
     echo "test: $t under ThreadSanitizer" >&2
     (cd build-tsan/tests && "./$t" --gtest_brief=1 "$@") || status=1
   done

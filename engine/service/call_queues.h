@@ -46,11 +46,12 @@ class QueuedTag {
  protected:
   ~QueuedTag() = default;
   // Starts a gRPC operation whose tag is `this`: `start` gets the tag and starts it.
-  // Nothing of `this` may be touched after: the tag may already be back on its queue's
-  // thread, which may delete it. In ThreadSanitizer builds the hand-over is marked at
-  // both ends (here and TakenFromGrpc), and what gRPC's inline code does inside `start`
-  // (serialising an answer) is not recorded: Debian's gRPC is not instrumented, so TSan
-  // cannot see that gRPC finishes that before the operation can complete.
+  // On any thread but the queue's own, nothing of `this` may be touched after: the tag
+  // may already be back on the queue's thread, which may delete it. (The queue's own
+  // thread may go on until it returns to the queue: only it takes the tag back.) In ThreadSanitizer
+  // builds the hand-over is marked at both ends (here and TakenFromGrpc), and what gRPC's inline
+  // code does inside `start` (serialising an answer) is not recorded: Debian's gRPC is not
+  // instrumented, so TSan cannot see that gRPC finishes that before the operation can complete.
   template <typename Start>
   void StartGrpcOp(Start start) {
 #ifdef SIMSEARCH_TSAN

@@ -1,7 +1,8 @@
 // simsearch-engine's command line as plain values, and their validation into the
 // options the registry, the engine and the server take. The flags are registered (with
-// their help) in engine/main.cc; everything that can be wrong with them is found here,
-// before anything listens or opens a bundle, each error naming its flag.
+// their help) in engine/main.cc; what can be wrong with them is found here, before
+// anything listens or opens a bundle, each error naming its flag (but --log_level and
+// --log_format, which main applies with ConfigureLogFromFlags, core/log.h).
 #pragma once
 
 #include <memory>

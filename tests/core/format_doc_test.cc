@@ -65,6 +65,12 @@ TEST(FormatDoc, EveryManifestKeyIsDocumented) {
   ASSERT_FALSE(doc.empty());
   std::set<std::string> keys;
   CollectKeys(nlohmann::json::parse(SerializeManifest(EveryPart())), "", &keys);
+  Manifest ivf = EveryPart();  // the IVF kind writes its own index params
+  ivf.index_kind = IndexKind::kIvf;
+  ivf.ann_library = "faiss";
+  CollectKeys(nlohmann::json::parse(SerializeManifest(ivf)), "", &keys);
+  EXPECT_TRUE(keys.count("nlist") && keys.count("nprobe") && keys.count("ef_search"))
+      << "both ANN kinds' params are collected";
   ASSERT_GT(keys.size(), 30u) << "the manifest with every part writes its optional keys";
   for (const std::string& key : keys) {
     EXPECT_TRUE(doc.find("\"" + key + "\"") != std::string::npos ||

@@ -5,6 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -78,6 +82,45 @@ TEST(TokenSet, WhatTheFileHoldsAtEachReloadIsWhatIsAccepted) {
   EXPECT_FALSE(absl::IsNotFound(changed.status())) << changed.status();
   EXPECT_TRUE(t.Allows("Bearer beta-2"));
   ::rmdir(path.c_str());
+}
+
+}  // namespace
+}  // namespace simsearch
+
+namespace simsearch {
+namespace {
+
+// The token check runs on gRPC's threads while the reloader rewrites the set: readers
+// see the old tokens or the new ones, never none (and ThreadSanitizer, which cannot
+// follow gRPC's threads, checks the locking here, without gRPC).
+TEST(TokenSet, ChecksDuringReloadsSeeTheOldOrTheNewTokens) {
+  testing::TempDir dir;
+  const std::string path = dir.Join("tokens");
+  ASSERT_TRUE(WriteStringToFile(path, "alpha\nbeta\n").ok());
+  auto set = TokenSet::Load(path);
+  ASSERT_TRUE(set.ok()) << set.status();
+  TokenSet& t = **set;
+  std::atomic<bool> stop{false};
+  std::atomic<int> neither{0}, checks{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        // alpha is in both files: every check at any moment accepts it, and the set is
+        // never seen empty.
+        if (!t.Allows("Bearer alpha") || t.size() != 2) ++neither;
+        ++checks;
+      }
+    });
+  }
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(WriteStringToFile(path, i % 2 ? "alpha\nbeta\n" : "alpha\ngamma\n").ok());
+    ASSERT_TRUE(t.Reload().ok());
+  }
+  stop = true;
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(neither.load(), 0);
+  EXPECT_GT(checks.load(), 0);
 }
 
 }  // namespace

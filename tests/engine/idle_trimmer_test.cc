@@ -49,8 +49,13 @@ TEST(IdleTrimmer, TrimsOnlyAfterCallsFinishedAndWhenIdle) {
   ASSERT_TRUE(WaitFor([&] { return trims.load() == 1; }));
   absl::SleepFor(20 * kPeriod);
   EXPECT_EQ(trims.load(), 1);
+  // Two calls while busy, then idle: one trim for both.
+  idle = false;
   trimmer.CallDone();
   trimmer.CallDone();
+  const int seen = looks.load();
+  ASSERT_TRUE(WaitFor([&] { return looks.load() > seen; }));
+  idle = true;
   ASSERT_TRUE(WaitFor([&] { return trims.load() == 2; }));
   absl::SleepFor(20 * kPeriod);
   EXPECT_EQ(trims.load(), 2) << "two calls since the last look make one trim";

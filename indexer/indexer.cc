@@ -750,7 +750,7 @@ absl::Status PrepareServingParts(const BuildOptions& o, Parts* parts, BuildResul
     Report(o, "reading texts", 0);
     SIMSEARCH_ASSIGN_OR_RETURN(parts->lexical_texts, ReadTexts(o, out_ids));
   }
-  if (o.fold_in_prior != 0 && (!o.fold_in || !(o.fold_in_prior > 0) || users.ids.empty())) {
+  if (o.fold_in_prior != 0 && users.ids.empty()) {  // the options: ValidateBuildOptions
     return absl::InvalidArgumentError(
         "--fold-in-prior needs --fold-in, a weight > 0 and --user-vectors (the prior is the mean "
         "user vector)");

@@ -24,11 +24,12 @@ struct EngineFlags {
   std::string poll_interval = "2s";  // 0: no polling (SIGHUP still reloads)
   std::string verify = "checksums";  // or "sizes"
   EngineLimits limits;               // --max_k, --max_batch, --max_ids
-  int max_message_bytes = 4 << 20;
+  int max_message_bytes = ServerOptions{}.max_message_bytes;
   // --pollers, --search_batch, --workers, --max_queued (the byte limits are below, in MiB)
   ServiceLimits service;
-  int max_response_mib = 4;
-  int max_inflight_mib = 256;
+  // The byte limits' defaults, in MiB (ServiceLimits holds bytes).
+  int max_response_mib = static_cast<int>(ServiceLimits{}.max_response_bytes >> 20);
+  int max_inflight_mib = static_cast<int>(ServiceLimits{}.max_inflight_bytes >> 20);
   std::string metrics_listen;                                      // empty: no metrics endpoint
   std::string log_level = "info", log_format = "text";             // applied by main (core/log.h)
   int slow_query_ms = 0;                                           // 0: no slow-call log

@@ -267,9 +267,21 @@ grpc::Status ToGrpcStatus(const absl::Status& st) {
   return grpc::Status(static_cast<grpc::StatusCode>(st.code()), std::move(msg));
 }
 
-// The accounting of one call. Its answer's bytes are counted against the service's
-// in-flight budget from admission (an estimate) until gRPC is done sending it (the real
-// size).
+namespace {
+
+// The call's "authorization" metadata, if it has one.
+std::optional<absl::string_view> Authorization(const grpc::ServerContextBase* ctx) {
+  const auto& md = ctx->client_metadata();
+  auto it = md.find("authorization");
+  if (it == md.end()) return std::nullopt;
+  return absl::string_view(it->second.data(), it->second.size());
+}
+
+}  // namespace
+
+// The accounting of one call: from its arrival until gRPC is done sending its answer it
+// holds an admission ticket (admission.h), first for an estimate of its answer's bytes,
+// then for the real size.
 class SimSearchService::Call {
  public:
   explicit Call(SimSearchService* service) : service_(service) {}
@@ -282,24 +294,19 @@ class SimSearchService::Call {
     collection_ = collection;
     ctx_ = ctx;
     start_ = absl::Now();
-    begun_ = true;
-    service_->calls_in_flight_.fetch_add(1, std::memory_order_relaxed);
+    ticket_.emplace(&service_->admission_);
   }
-  // Reserves `estimate` bytes; false when the budget cannot take them.
-  bool Reserve(int64_t estimate) {
-    const int64_t held = service_->inflight_bytes_.fetch_add(estimate) + estimate;
-    if (held > service_->limits_.max_inflight_bytes && held != estimate) {
-      service_->inflight_bytes_.fetch_sub(estimate);
-      return false;
-    }
-    bytes_ = estimate;
-    return true;
+  // Checks the token and reserves `estimate` bytes; false when the call was answered
+  // with the refusal.
+  bool Admit(int64_t estimate) {
+    absl::Status st = ticket_->Admit(Authorization(ctx_), estimate);
+    if (!st.ok()) FinishWith(ToGrpcStatus(st), 0);
+    return st.ok();
   }
   // Accounts for the answer, tells the observer, and hands the answer to gRPC.
   // `batch`: the Search calls answered together with this one, itself included.
   void FinishWith(const grpc::Status& st, int64_t response_bytes, int batch = 1) {
-    service_->inflight_bytes_.fetch_add(response_bytes - bytes_);
-    bytes_ = response_bytes;
+    ticket_->Settle(response_bytes);
     if (service_->hooks_.on_call) {
       service_->hooks_.on_call(
           CallRecord{rpc_, collection_, st, absl::Now() - start_, ctx_, batch});
@@ -309,10 +316,9 @@ class SimSearchService::Call {
 
  protected:
   virtual ~Call() {  // gRPC is done with the call
-    if (!begun_) return;
-    service_->inflight_bytes_.fetch_sub(bytes_);
+    if (!ticket_) return;
+    ticket_.reset();
     service_->trimmer_->CallDone();
-    service_->calls_in_flight_.fetch_sub(1, std::memory_order_relaxed);
   }
   virtual void Send(const grpc::Status& st) = 0;
   SimSearchService* const service_;
@@ -321,8 +327,7 @@ class SimSearchService::Call {
   absl::string_view rpc_, collection_;  // the request outlives the call
   const grpc::ServerContextBase* ctx_ = nullptr;
   absl::Time start_;
-  int64_t bytes_ = 0;
-  bool begun_ = false;
+  std::optional<Admission::Ticket> ticket_;  // from Begin
 };
 
 template <typename Req, typename Resp>
@@ -412,7 +417,10 @@ class SimSearchService::QueuedCall final : public Call, public QueuedTag {
 
 SimSearchService::SimSearchService(const Engine* engine, const ServiceLimits& limits,
                                    ServiceHooks hooks)
-    : engine_(engine), limits_(limits), hooks_(std::move(hooks)) {
+    : engine_(engine),
+      limits_(limits),
+      hooks_(std::move(hooks)),
+      admission_(limits_.max_inflight_bytes, limits_.max_response_bytes, hooks_.tokens) {
   if (limits_.pollers <= 0) limits_.pollers = UsableCpus();
   if (limits_.workers <= 0) limits_.workers = std::max(2u, std::thread::hardware_concurrency());
   if (limits_.max_queued <= 0) limits_.max_queued = 64 * limits_.workers;
@@ -420,7 +428,7 @@ SimSearchService::SimSearchService(const Engine* engine, const ServiceLimits& li
       std::clamp(limits_.search_batch, 1, std::max(1, engine_->limits().max_batch));
   queue_ = std::make_unique<WorkQueue>(limits_.workers, limits_.max_queued);
   trimmer_ = std::make_unique<IdleTrimmer>([this] {
-    return inflight_bytes_.load() == 0 && queue_->running() == 0 && queue_->queued() == 0;
+    return admission_.inflight_bytes() == 0 && queue_->running() == 0 && queue_->queued() == 0;
   });
 }
 
@@ -430,24 +438,6 @@ SimSearchService::~SimSearchService() {
   trimmer_->Stop();
 }
 
-bool SimSearchService::Admitted(Call* call, const grpc::ServerContextBase* ctx, int64_t estimate) {
-  if (hooks_.tokens != nullptr && !HasValidToken(*hooks_.tokens, ctx->client_metadata())) {
-    call->FinishWith(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kUnauthenticatedMessage), 0);
-    return false;
-  }
-  if (!call->Reserve(std::min(estimate, limits_.max_response_bytes))) {
-    call->FinishWith(
-        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                     absl::StrCat("server busy: the answers of the calls in progress take ",
-                                  inflight_bytes_.load() >> 20, " MiB (limit ",
-                                  limits_.max_inflight_bytes >> 20,
-                                  " MiB); retry with backoff, or ask for fewer hits")),
-        0);
-    return false;
-  }
-  return true;
-}
-
 template <typename Body>
 void SimSearchService::Complete(Call* call, const grpc::ServerContextBase* ctx,
                                 google::protobuf::Message* resp, Body body, int batch) {
@@ -455,13 +445,8 @@ void SimSearchService::Complete(Call* call, const grpc::ServerContextBase* ctx,
   int64_t bytes = 0;
   if (st.ok()) {
     bytes = static_cast<int64_t>(resp->ByteSizeLong());
-    if (bytes > limits_.max_response_bytes) {
-      st = grpc::Status(
-          grpc::StatusCode::RESOURCE_EXHAUSTED,
-          absl::StrCat("the answer would be ", bytes, " bytes, more than the ",
-                       limits_.max_response_bytes,
-                       " this server sends (standard gRPC clients accept 4 MiB by "
-                       "default); ask for fewer hits: lower top_k or split the batch"));
+    if (absl::Status size = admission_.CheckAnswerSize(bytes); !size.ok()) {
+      st = ToGrpcStatus(size);
       resp->Clear();
       bytes = 0;
     }
@@ -479,7 +464,7 @@ std::string BusyMessage(const WorkQueue& queue) {
 template <typename Body>
 void SimSearchService::Admit(Call* call, const grpc::ServerContextBase* ctx,
                              google::protobuf::Message* resp, int64_t estimate, Body body) {
-  if (!Admitted(call, ctx, estimate)) return;
+  if (!call->Admit(estimate)) return;
   auto job = [this, ctx, resp, call, body = std::move(body)]() mutable {
     Complete(call, ctx, resp, body);
   };
@@ -505,87 +490,35 @@ struct SimSearchService::BatchEntry {
   v1::SearchResponse* resp;
 };
 
-// The Search calls one polling thread read and keeps until its queue has nothing ready
-// (CallQueues), or until it holds `limit`; then they are answered on a job slot, like
-// any small call.
-class SimSearchService::SearchBatch final : public DeferredWork {
- public:
-  SearchBatch(SimSearchService* service, size_t limit) : service_(service), limit_(limit) {
-    kept_.reserve(limit);
-  }
-  void Keep(const BatchEntry& e) {
-    kept_.push_back(e);
-    if (kept_.size() >= limit_) Run();
-  }
-  bool pending() const override { return !kept_.empty(); }
-  void Run() override {
-    std::vector<BatchEntry> kept;
-    kept.swap(kept_);
-    kept_.reserve(limit_);
-    if (service_->queue_->RunOrSubmit([s = service_, kept] { s->AnswerKept(kept); })) return;
-    for (const BatchEntry& e : kept) {
-      e.call->FinishWith(
-          grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, BusyMessage(*service_->queue_)), 0);
-    }
-  }
-
- private:
-  SimSearchService* const service_;
-  const size_t limit_;
-  std::vector<BatchEntry> kept_;
-};
-
-bool SimSearchService::Batchable(const v1::SearchRequest& req) const {
-  return req.has_query() && (req.query().kind_case() == v1::Query::kItemId ||
-                             req.query().kind_case() == v1::Query::kVector);
-}
-
 void SimSearchService::Take(Call* call, const Ctx* ctx, const v1::SearchRequest* req,
                             v1::SearchResponse* resp, CallQueue* q) {
-  auto* batch = static_cast<SearchBatch*>(q->deferred);
+  auto* batch = static_cast<SearchBatcher<BatchEntry>*>(q->deferred);
   if (batch == nullptr || !Batchable(*req)) {
     Take<v1::SearchRequest, v1::SearchResponse>(call, ctx, req, resp, q);  // as any call
     return;
   }
-  if (Admitted(call, ctx, Estimate(*req))) batch->Keep({call, ctx, req, resp});
+  if (call->Admit(Estimate(*req))) batch->Keep({call, ctx, req, resp});
 }
-
-namespace {
-
-// Whether two searches can share one Engine::Search: same collection, top_k and filter.
-bool SameSearch(const v1::SearchRequest& a, const v1::SearchRequest& b) {
-  if (a.collection() != b.collection() || a.has_top_k() != b.has_top_k() || a.top_k() != b.top_k())
-    return false;
-  const bool fa = a.has_filter() && a.filter().ByteSizeLong() > 0,
-             fb = b.has_filter() && b.filter().ByteSizeLong() > 0;
-  if (!fa || !fb) return fa == fb;
-  return a.filter().SerializeAsString() == b.filter().SerializeAsString();
-}
-
-}  // namespace
 
 void SimSearchService::AnswerKept(const std::vector<BatchEntry>& kept) {
   const auto now = std::chrono::system_clock::now();
-  auto expired = [&](const BatchEntry& e) { return e.ctx->deadline() <= now; };
-  std::vector<char> answered(kept.size(), 0);
-  std::vector<size_t> group;
-  for (size_t i = 0; i < kept.size(); ++i) {
-    if (answered[i]) continue;
-    answered[i] = 1;
-    if (expired(kept[i])) {  // answered alone: DEADLINE_EXCEEDED
-      AnswerAlone(kept[i]);
-      continue;
-    }
-    group.assign(1, i);
-    for (size_t j = i + 1; j < kept.size(); ++j) {
-      if (!answered[j] && !expired(kept[j]) && SameSearch(*kept[i].req, *kept[j].req)) {
-        group.push_back(j);
-        answered[j] = 1;
-      }
-    }
+  std::vector<const v1::SearchRequest*> reqs;
+  std::vector<char> expired;  // answered alone: DEADLINE_EXCEEDED
+  for (const BatchEntry& e : kept) {
+    reqs.push_back(e.req);
+    expired.push_back(e.ctx->deadline() <= now);
+  }
+  for (const std::vector<size_t>& group : GroupSearches(reqs, expired)) {
     if (group.size() < 2 || !AnswerTogether(kept, group)) {
       for (size_t j : group) AnswerAlone(kept[j]);
     }
+  }
+}
+
+void SimSearchService::FlushKept(std::vector<BatchEntry> kept) {
+  if (queue_->RunOrSubmit([this, kept] { AnswerKept(kept); })) return;
+  for (const BatchEntry& e : kept) {
+    e.call->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, BusyMessage(*queue_)), 0);
   }
 }
 
@@ -643,8 +576,9 @@ void SimSearchService::Arm(CallQueue* q) {
   static const Method<v1::DescribeCollectionRequest, v1::DescribeCollectionResponse> kDescribe{
       "DescribeCollection", &S::RequestDescribeCollection};
   if (limits_.search_batch > 1) {
-    batches_.push_back(
-        std::make_unique<SearchBatch>(this, static_cast<size_t>(limits_.search_batch)));
+    batches_.push_back(std::make_unique<SearchBatcher<BatchEntry>>(
+        static_cast<size_t>(limits_.search_batch),
+        [this](std::vector<BatchEntry> kept) { FlushKept(std::move(kept)); }));
     q->deferred = batches_.back().get();
   }
   CallQueues::Ask(q, [&] {

@@ -1,16 +1,19 @@
 // The gRPC face of the engine: proto <-> Engine, one Status mapping, no exception
-// ever reaching gRPC.
+// ever reaching gRPC. Its parts, each with its own header and tests:
+//   call_queues.h     the completion queues and the threads that poll them (and why not
+//                     gRPC's callback API)
+//   admission.h       bearer tokens and the budget of answer bytes in flight
+//   search_batcher.h  which Search calls share one pass over the vectors
+//   idle_trimmer.h    giving freed memory back to the system when the server is idle
 //
-// Calls are taken from completion queues polled by threads of ours (call_queues.h: why
-// not gRPC's callback API) and run on a WorkQueue: a fixed number of job slots and a
-// bounded queue, so the threads and the calls the server holds do not grow with the
-// number of clients. A small call runs on the polling thread that read it when a slot
-// is free. Past the queue, and when the answers of the calls in progress
-// (estimated at admission from top_k and the batch size, then measured) would take more
-// than `max_inflight_bytes` until their clients have read them, calls are refused with
-// RESOURCE_EXHAUSTED (retry with backoff). An answer larger than `max_response_bytes`
-// (standard clients refuse more than 4 MiB by default) is an error that says what to
-// lower.
+// Calls run on a WorkQueue: a fixed number of job slots and a bounded queue, so the
+// threads and the calls the server holds do not grow with the number of clients. A
+// small call runs on the polling thread that read it when a slot is free. Past the
+// queue, and when the answers of the calls in progress (estimated at admission from
+// top_k and the batch size, then measured) would take more than `max_inflight_bytes`
+// until their clients have read them, calls are refused with RESOURCE_EXHAUSTED (retry
+// with backoff). An answer larger than `max_response_bytes` (standard clients refuse
+// more than 4 MiB by default) is an error that says what to lower.
 //
 // Search calls by item or by vector on an exact (flat) collection are not answered one
 // by one: a polling thread keeps the ones it reads until gRPC has no more ready for it,
@@ -33,9 +36,11 @@
 #include "absl/time/time.h"
 #include "core/work_queue.h"
 #include "engine/engine.h"
+#include "engine/service/admission.h"
 #include "engine/service/auth.h"
 #include "engine/service/call_queues.h"
 #include "engine/service/idle_trimmer.h"
+#include "engine/service/search_batcher.h"
 #include "simsearch/v1/simsearch.grpc.pb.h"
 
 namespace simsearch {
@@ -90,9 +95,9 @@ class SimSearchService final : public v1::SimSearch::AsyncService {
 
   const ServiceLimits& limits() const { return limits_; }
   // Bytes reserved for, then taken by, the answers of calls not done yet.
-  int64_t inflight_bytes() const { return inflight_bytes_.load(); }
+  int64_t inflight_bytes() const { return admission_.inflight_bytes(); }
   // Calls admitted and not yet done (queued, running or sending their answer).
-  int64_t calls_in_flight() const { return calls_in_flight_.load(std::memory_order_relaxed); }
+  int64_t calls_in_flight() const { return admission_.calls_in_flight(); }
 
  private:
   class Call;  // the accounting of one call
@@ -101,24 +106,21 @@ class SimSearchService final : public v1::SimSearch::AsyncService {
   struct Method;  // one RPC: its name and how to ask gRPC for its calls
   template <typename Req, typename Resp>
   class QueuedCall;   // one call of a method, from waiting for it to its answer sent
-  class SearchBatch;  // the Search calls a polling thread keeps to answer together
-  struct BatchEntry;  // one of them
+  struct BatchEntry;  // a Search call a polling thread keeps to answer with others
 
   // A call arrived on `q`: admits it and runs it, or keeps it for the queue's batch.
   template <typename Req, typename Resp>
   void Take(Call* call, const Ctx* ctx, const Req* req, Resp* resp, CallQueue* q);
   void Take(Call* call, const Ctx* ctx, const v1::SearchRequest* req, v1::SearchResponse* resp,
             CallQueue* q);
-  bool Batchable(const v1::SearchRequest& req) const;
+  // Answers kept calls on a job slot, or refuses them all when the queue is full.
+  void FlushKept(std::vector<BatchEntry> kept);
   // Answers kept calls: those that ask the same search together, the others alone.
   void AnswerKept(const std::vector<BatchEntry>& kept);
   // One Engine::Search for `group` (indexes into `kept`); false, having answered none,
   // when they must be answered alone (an error, which each then gets as its own).
   bool AnswerTogether(const std::vector<BatchEntry>& kept, const std::vector<size_t>& group);
   void AnswerAlone(const BatchEntry& e);
-  // Checks the token and reserves the answer's likely size; false when the call was
-  // answered with the refusal.
-  bool Admitted(Call* call, const grpc::ServerContextBase* ctx, int64_t estimate);
   // Runs `body` guarded, checks the answer's size and finishes the call.
   template <typename Body>
   void Complete(Call* call, const grpc::ServerContextBase* ctx, google::protobuf::Message* resp,
@@ -154,11 +156,10 @@ class SimSearchService final : public v1::SimSearch::AsyncService {
   const Engine* engine_;
   ServiceLimits limits_;
   ServiceHooks hooks_;
-  std::atomic<int64_t> inflight_bytes_{0};
-  std::atomic<int64_t> calls_in_flight_{0};
+  Admission admission_;                   // after hooks_ (its tokens)
   std::unique_ptr<IdleTrimmer> trimmer_;  // before queue_: outlives it (see the destructor)
   std::unique_ptr<WorkQueue> queue_;
-  std::vector<std::unique_ptr<SearchBatch>> batches_;  // one per polling thread (Arm)
+  std::vector<std::unique_ptr<SearchBatcher<BatchEntry>>> batches_;  // one per polling thread
 };
 
 }  // namespace simsearch

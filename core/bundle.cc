@@ -1,8 +1,5 @@
 #include "core/bundle.h"
 
-#include "core/item_store.h"
-#include "core/status_macros.h"
-
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -22,10 +19,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "core/bundle_parts.h"
 #include "core/checksum.h"
 #include "core/file_util.h"
 #include "core/lexical.h"
 #include "core/quote.h"
+#include "core/status_macros.h"
 
 namespace simsearch {
 namespace fs = std::filesystem;
@@ -175,6 +174,33 @@ std::string BundleWriter::PathOf(absl::string_view name) const {
   return (fs::path(staging_dir_) / std::string(name)).string();
 }
 
+namespace {
+
+// The staged files are exactly those of the base and of the parts `m` names
+// (core/bundle_parts.h): a file no part declares would be published unchecked by any
+// reader, and a part without its files would be refused by every reader.
+absl::Status CheckStagedFiles(const Manifest& m, const std::vector<std::string>& staged) {
+  const std::vector<std::string> declared = DeclaredFiles(m);
+  for (const std::string& name : staged) {
+    if (!IsDeclared(name, declared)) {
+      return absl::InternalError(
+          absl::StrCat("bundle build: staged file ", name,
+                       " belongs to no part the manifest names (core/bundle_parts.cc)"));
+    }
+  }
+  for (const std::string& d : declared) {
+    if (d == kManifestFile) continue;
+    if (std::none_of(staged.begin(), staged.end(),
+                     [&](const std::string& name) { return IsDeclared(name, {d}); })) {
+      return absl::InternalError(absl::StrCat("bundle build: the manifest names a part whose file ",
+                                              d, " was not written"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status BundleWriter::WriteManifest(Manifest manifest) {
   if (published_) return absl::FailedPreconditionError("bundle already published");
   manifest.files.clear();
@@ -190,6 +216,7 @@ absl::Status BundleWriter::WriteManifest(Manifest manifest) {
   if (ec)
     return absl::InternalError(absl::StrCat("cannot list ", staging_dir_, ": ", ec.message()));
   std::sort(names.begin(), names.end());
+  SIMSEARCH_RETURN_IF_ERROR(CheckStagedFiles(manifest, names));
   for (const std::string& name : names) {
     auto sum = ChecksumFile(PathOf(name));
     if (!sum.ok()) return sum.status();
@@ -310,46 +337,18 @@ absl::StatusOr<Manifest> ReadVerifiedManifest(const std::string& version_dir, Ve
   }
   auto m = ParseManifest(*text, path);
   if (!m.ok()) return m.status();
-  std::vector<std::string> required = {kVectorsFile, kIdsFile};
-  if (m->index_kind != IndexKind::kFlat) {
-    required.push_back(m->ann_library == "hnswlib" ? kHnswlibIndexFile : kFaissIndexFile);
-  }
-  if (m->has_items && !m->has_item_store) required.push_back(kItemsFile);
-  if (m->has_item_store) {
-    for (const char* f : {kItemTextFile, kItemTextOffsetsFile, kItemAttrsFile, kItemGenresFile})
-      required.push_back(f);
-  }
-  if (m->has_title_index) {
-    for (const char* f : {kTitleTextFile, kTitleTextOffsetsFile, kTitleEntriesFile,
-                          kTitleTrigramsFile, kTitleTrigramOffsetsFile, kTitleTrigramEntriesFile}) {
-      required.push_back(f);
+  // Every file of the base and of each part the manifest names must be listed (so its
+  // size and checksum are checked below); a directory, by at least one file in it.
+  for (const std::string& d : DeclaredFiles(*m)) {
+    if (d == kManifestFile) continue;
+    const bool listed = std::any_of(m->files.begin(), m->files.end(),
+                                    [&](const FileDigest& f) { return IsDeclared(f.name, {d}); });
+    if (!listed) {
+      return absl::DataLossError(
+          absl::EndsWith(d, "/")
+              ? absl::StrCat(path, ": holds the part that needs ", d, " but lists no file in it")
+              : absl::StrCat(path, ": does not list ", d));
     }
-  }
-  if (m->has_query_vectors) required.push_back(kQueryVectorsFile);
-  if (m->has_similar) required.push_back(kSimilarVectorsFile);
-  if (m->has_fold_in) required.push_back(kGramFile);
-  if (m->has_lexical) {
-    for (const char* f : {kLexicalTermsFile, kLexicalTermOffsetsFile, kLexicalPostingsFile,
-                          kLexicalRowsFile, kLexicalTfFile, kLexicalLengthsFile}) {
-      required.push_back(f);
-    }
-  }
-  if (m->user_count > 0) {
-    for (const char* f : {kUserVectorsFile, kUserIdsFile, kUserItemsFile, kUserOffsetsFile}) {
-      required.push_back(f);
-    }
-  }
-  for (const std::string& r : required) {
-    bool listed = std::any_of(m->files.begin(), m->files.end(),
-                              [&](const FileDigest& f) { return f.name == r; });
-    if (!listed) return absl::DataLossError(absl::StrCat(path, ": does not list ", r));
-  }
-  if (!m->encoder_kind.empty() &&
-      std::none_of(m->files.begin(), m->files.end(), [](const FileDigest& f) {
-        return absl::StartsWith(f.name, std::string(kEncoderDir) + "/");
-      })) {
-    return absl::DataLossError(
-        absl::StrCat(path, ": names an encoder but lists no encoder/ files"));
   }
   for (const FileDigest& f : m->files) {
     // Relative paths inside the version directory only.

@@ -28,7 +28,8 @@
 
 namespace simsearch {
 
-// The files of a bundle version. docs/FORMAT.md describes each one (and
+// The files of a bundle version (which part of a bundle holds each: core/bundle_parts.h).
+// docs/FORMAT.md describes each one (and
 // tests/core/format_doc_test.cc fails if it does not); the binary item metadata and
 // title index files are named in core/item_store.h, the lexical index's in core/lexical.h.
 inline constexpr char kManifestFile[] = "manifest.json";

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/bundle_parts.h"
 #include "core/quote.h"
 #include "core/status_macros.h"
 #include "engine/faiss_searcher.h"
@@ -52,153 +53,219 @@ bool CompiledFilter::Allows(uint32_t row) const {
   return true;
 }
 
+// Each part of a bundle (core/bundle_parts.h) and how this class opens and checks it.
+struct Collection::PartOpener {
+  const char* key;  // BundlePart::key
+  absl::Status (Collection::*open)(const CollectionOptions& options);
+};
+
+absl::Span<const Collection::PartOpener> Collection::PartOpeners() {
+  static const PartOpener kOpeners[] = {
+      {"index", &Collection::OpenAnn},
+      {"has_items", &Collection::OpenItemsJson},
+      {"item_store", &Collection::OpenItemStore},
+      {"user_count", &Collection::OpenUsers},
+      {"has_query_vectors", &Collection::OpenQueryVectors},
+      {"similar", &Collection::OpenSimilar},
+      {"lexical", &Collection::OpenLexical},
+      {"fold_in", &Collection::OpenFoldIn},
+      {"neighbours", &Collection::OpenNeighbours},
+      {"provenance", &Collection::OpenProvenance},
+      {"encoder", &Collection::OpenEncoder},
+  };
+  return kOpeners;
+}
+
+bool Collection::OpensPart(absl::string_view key) {
+  for (const PartOpener& o : PartOpeners()) {
+    if (key == o.key) return true;
+  }
+  return false;
+}
+
 absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& version_dir,
                                                              const CollectionOptions& options) {
   std::unique_ptr<Collection> c(new Collection());
   c->dir_ = version_dir;
   c->version_ = fs::path(version_dir).filename().string();
   SIMSEARCH_ASSIGN_OR_RETURN(c->manifest_, ReadVerifiedManifest(version_dir, options.verify));
-  const Manifest& m = c->manifest_;
-  auto path = [&](const char* f) { return (fs::path(version_dir) / f).string(); };
-  SIMSEARCH_ASSIGN_OR_RETURN(c->vectors_,
-                             MappedArray::Open(path(kVectorsFile), ArrayDType::kFloat32));
-  SIMSEARCH_ASSIGN_OR_RETURN(c->ids_, MappedArray::Open(path(kIdsFile), ArrayDType::kInt64));
-  if (c->vectors_.count() != m.count || c->vectors_.dims() != m.dims) {
-    return absl::DataLossError(absl::StrCat(path(kVectorsFile), ": holds ", c->vectors_.count(),
-                                            " x ", c->vectors_.dims(), ", the manifest says ",
-                                            m.count, " x ", m.dims));
-  }
-  if (c->ids_.count() != m.count) {
-    return absl::DataLossError(absl::StrCat(path(kIdsFile), ": holds ", c->ids_.count(),
-                                            " ids, the manifest says ", m.count));
-  }
-  if (m.count == 0 || m.count > UINT32_MAX) {
-    return absl::DataLossError(absl::StrCat(version_dir, ": unsupported item count ", m.count));
-  }
-  // Rows are sorted by id (docs/FORMAT.md), so RowOf is a binary search over the
-  // mapped ids: no table to build at open. Checking the order also rules out
-  // duplicate ids.
-  const int64_t* ids = c->ids_.int64s();
-  for (uint64_t row = 1; row < m.count; ++row) {
-    if (ids[row] <= ids[row - 1]) {
-      return absl::DataLossError(absl::StrCat(
-          path(kIdsFile), ": ids are not strictly ascending at row ", row, " (", ids[row - 1],
-          " then ", ids[row], "); rebuild the bundle with simsearch-indexer"));
+  SIMSEARCH_RETURN_IF_ERROR(c->OpenBase());
+  // Parts in BundleParts' order: users before fold_in (its prior is their mean).
+  for (const BundlePart& part : BundleParts()) {
+    if (!part.present(c->manifest_)) continue;
+    const PartOpener* opener = nullptr;
+    for (const PartOpener& o : PartOpeners()) {
+      if (absl::string_view(o.key) == part.key) opener = &o;
     }
-  }
-  if (m.has_query_vectors) {
-    SIMSEARCH_ASSIGN_OR_RETURN(c->query_vectors_,
-                               MappedArray::Open(path(kQueryVectorsFile), ArrayDType::kFloat32));
-    if (c->query_vectors_.count() != m.count || c->query_vectors_.dims() != m.dims) {
-      return absl::DataLossError(
-          absl::StrCat(path(kQueryVectorsFile), ": shape does not match ", kVectorsFile));
+    if (opener == nullptr) {
+      return absl::InternalError(absl::StrCat("no opener for bundle part '", part.key,
+                                              "' (engine/collection.cc, PartOpeners)"));
     }
-    c->has_query_vectors_ = true;
-  }
-  if (m.user_count > 0) {
-    SIMSEARCH_RETURN_IF_ERROR(c->OpenUsers());
-  }
-  if (m.has_items || m.has_item_store) SIMSEARCH_RETURN_IF_ERROR(c->OpenItems());
-  if (!m.encoder_kind.empty()) {
-    SIMSEARCH_ASSIGN_OR_RETURN(c->encoder_, text::LoadEncoder(path(kEncoderDir), /*threads=*/1));
-    if (static_cast<uint64_t>(c->encoder_->dims()) != m.dims) {
-      return absl::DataLossError(absl::StrCat(path(kEncoderDir), ": encoder makes ",
-                                              c->encoder_->dims(),
-                                              "-dimensional vectors, the collection has ", m.dims));
-    }
-  }
-  c->exact_ = std::make_unique<ExactSearcher>(c->vectors_.floats(), m.count, m.dims);
-  if (m.has_similar) {
-    SIMSEARCH_ASSIGN_OR_RETURN(c->similar_vectors_,
-                               MappedArray::Open(path(kSimilarVectorsFile), ArrayDType::kFloat32));
-    if (c->similar_vectors_.count() != m.count || c->similar_vectors_.dims() != m.dims) {
-      return absl::DataLossError(
-          absl::StrCat(path(kSimilarVectorsFile), ": shape does not match ", kVectorsFile));
-    }
-    c->similar_exact_ =
-        std::make_unique<ExactSearcher>(c->similar_vectors_.floats(), m.count, m.dims);
-  }
-  if (m.neighbours_k > 0) {
-    SIMSEARCH_ASSIGN_OR_RETURN(c->neighbours_,
-                               MappedArray::Open(path(kNeighboursFile), ArrayDType::kUInt32));
-    SIMSEARCH_ASSIGN_OR_RETURN(c->neighbour_scores_,
-                               MappedArray::Open(path(kNeighbourScoresFile), ArrayDType::kFloat32));
-    if (c->neighbours_.count() != m.count * m.neighbours_k ||
-        c->neighbour_scores_.count() != m.count || c->neighbour_scores_.dims() != m.neighbours_k) {
-      return absl::DataLossError(absl::StrCat(path(kNeighboursFile), " or ", kNeighbourScoresFile,
-                                              ": not ", m.count, " x ", m.neighbours_k,
-                                              " as the manifest says"));
-    }
-  }
-  if (m.has_provenance()) {
-    SIMSEARCH_ASSIGN_OR_RETURN(c->provenance_,
-                               MappedArray::Open(path(kItemProvenanceFile), ArrayDType::kInt64));
-    if (c->provenance_.count() != m.count || c->provenance_.dims() != 2) {
-      return absl::DataLossError(
-          absl::StrCat(path(kItemProvenanceFile), ": not ", m.count, " x 2"));
-    }
-    uint64_t predicted = 0;
-    const int64_t* p = c->provenance_.int64s();
-    for (uint64_t r = 0; r < m.count; ++r) {
-      if ((p[2 * r] != kVectorLearned && p[2 * r] != kVectorPredicted) || p[2 * r + 1] < 0) {
-        return absl::DataLossError(
-            absl::StrCat(path(kItemProvenanceFile), ": row ", r, " is not a source and a count"));
-      }
-      predicted += p[2 * r] == kVectorPredicted;
-    }
-    if (predicted != m.predicted_vectors) {
-      return absl::DataLossError(absl::StrCat(path(kItemProvenanceFile), ": ", predicted,
-                                              " predicted vectors, the manifest says ",
-                                              m.predicted_vectors));
-    }
-  }
-  if (m.has_fold_in) {
-    SIMSEARCH_ASSIGN_OR_RETURN(c->gram_, MappedArray::Open(path(kGramFile), ArrayDType::kFloat32));
-    if (c->gram_.count() != m.dims || c->gram_.dims() != m.dims) {
-      return absl::DataLossError(absl::StrCat(path(kGramFile), ": not ", m.dims, " x ", m.dims));
-    }
-    if (m.fold_in_prior > 0) {
-      if (m.user_count == 0) {
-        return absl::DataLossError(
-            absl::StrCat(path(kManifestFile), ": fold_in.prior needs the user vectors"));
-      }
-      std::vector<double> sum(m.dims, 0.0);
-      for (uint64_t u = 0; u < m.user_count; ++u) {
-        const float* v = c->user_vector(static_cast<uint32_t>(u));
-        for (uint64_t j = 0; j < m.dims; ++j) sum[j] += v[j];
-      }
-      c->fold_in_prior_.resize(m.dims);
-      for (uint64_t j = 0; j < m.dims; ++j)
-        c->fold_in_prior_[j] = static_cast<float>(sum[j] / static_cast<double>(m.user_count));
-    }
-  }
-  if (m.has_lexical) {
-    // The manifest's mean length spares a pass over every row; old bundles lack it.
-    SIMSEARCH_ASSIGN_OR_RETURN(
-        LexicalIndex lexical,
-        LexicalIndex::Open(version_dir, m.count,
-                           m.lexical_average_length > 0
-                               ? std::optional<double>(m.lexical_average_length)
-                               : std::nullopt));
-    // The O(postings) structure checks go with reading every byte: with --verify sizes
-    // a start stays O(1) in the index's size, and searching stays in bounds regardless.
-    if (options.verify == VerifyMode::kChecksums) SIMSEARCH_RETURN_IF_ERROR(lexical.Verify());
-    c->lexical_ = std::move(lexical);
-  }
-  if (m.ann_library == "hnswlib") {
-    SIMSEARCH_ASSIGN_OR_RETURN(
-        c->ann_, HnswlibSearcher::Open(path(kHnswlibIndexFile), m.index_params, m.dims, m.count));
-  } else if (m.index_kind != IndexKind::kFlat) {
-    SIMSEARCH_ASSIGN_OR_RETURN(c->ann_, FaissSearcher::Open(path(kFaissIndexFile), m.index_kind,
-                                                            m.index_params, m.dims, m.count));
+    SIMSEARCH_RETURN_IF_ERROR((c.get()->*(opener->open))(options));
   }
   c->loaded_at_ = absl::Now();
   return c;
 }
 
-absl::Status Collection::OpenUsers() {
+std::string Collection::PathOf(const char* file) const {
+  return (fs::path(dir_) / file).string();
+}
+
+absl::Status Collection::OpenBase() {
   const Manifest& m = manifest_;
-  auto path = [&](const char* f) { return (fs::path(dir_) / f).string(); };
+  SIMSEARCH_ASSIGN_OR_RETURN(vectors_,
+                             MappedArray::Open(PathOf(kVectorsFile), ArrayDType::kFloat32));
+  SIMSEARCH_ASSIGN_OR_RETURN(ids_, MappedArray::Open(PathOf(kIdsFile), ArrayDType::kInt64));
+  if (vectors_.count() != m.count || vectors_.dims() != m.dims) {
+    return absl::DataLossError(absl::StrCat(PathOf(kVectorsFile), ": holds ", vectors_.count(),
+                                            " x ", vectors_.dims(), ", the manifest says ", m.count,
+                                            " x ", m.dims));
+  }
+  if (ids_.count() != m.count) {
+    return absl::DataLossError(absl::StrCat(PathOf(kIdsFile), ": holds ", ids_.count(),
+                                            " ids, the manifest says ", m.count));
+  }
+  if (m.count == 0 || m.count > UINT32_MAX) {
+    return absl::DataLossError(absl::StrCat(dir_, ": unsupported item count ", m.count));
+  }
+  // Rows are sorted by id (docs/FORMAT.md), so RowOf is a binary search over the
+  // mapped ids: no table to build at open. Checking the order also rules out
+  // duplicate ids.
+  const int64_t* ids = ids_.int64s();
+  for (uint64_t row = 1; row < m.count; ++row) {
+    if (ids[row] <= ids[row - 1]) {
+      return absl::DataLossError(absl::StrCat(
+          PathOf(kIdsFile), ": ids are not strictly ascending at row ", row, " (", ids[row - 1],
+          " then ", ids[row], "); rebuild the bundle with simsearch-indexer"));
+    }
+  }
+  exact_ = std::make_unique<ExactSearcher>(vectors_.floats(), m.count, m.dims);
+  return absl::OkStatus();
+}
+
+absl::Status Collection::OpenAnn(const CollectionOptions&) {
+  const Manifest& m = manifest_;
+  if (m.ann_library == "hnswlib") {
+    SIMSEARCH_ASSIGN_OR_RETURN(
+        ann_, HnswlibSearcher::Open(PathOf(kHnswlibIndexFile), m.index_params, m.dims, m.count));
+  } else {
+    SIMSEARCH_ASSIGN_OR_RETURN(ann_, FaissSearcher::Open(PathOf(kFaissIndexFile), m.index_kind,
+                                                         m.index_params, m.dims, m.count));
+  }
+  return absl::OkStatus();
+}
+
+// A matrix file of the bundle that must be `count` x `dims`.
+absl::StatusOr<MappedArray> Collection::OpenMatrix(const char* file, ArrayDType dtype,
+                                                   uint64_t count, uint64_t dims,
+                                                   absl::string_view shape) const {
+  SIMSEARCH_ASSIGN_OR_RETURN(MappedArray a, MappedArray::Open(PathOf(file), dtype));
+  if (a.count() != count || a.dims() != dims) {
+    return absl::DataLossError(absl::StrCat(PathOf(file), ": ", shape));
+  }
+  return a;
+}
+
+absl::Status Collection::OpenQueryVectors(const CollectionOptions&) {
+  const Manifest& m = manifest_;
+  SIMSEARCH_ASSIGN_OR_RETURN(query_vectors_,
+                             OpenMatrix(kQueryVectorsFile, ArrayDType::kFloat32, m.count, m.dims,
+                                        absl::StrCat("shape does not match ", kVectorsFile)));
+  has_query_vectors_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status Collection::OpenSimilar(const CollectionOptions&) {
+  const Manifest& m = manifest_;
+  SIMSEARCH_ASSIGN_OR_RETURN(similar_vectors_,
+                             OpenMatrix(kSimilarVectorsFile, ArrayDType::kFloat32, m.count, m.dims,
+                                        absl::StrCat("shape does not match ", kVectorsFile)));
+  similar_exact_ = std::make_unique<ExactSearcher>(similar_vectors_.floats(), m.count, m.dims);
+  return absl::OkStatus();
+}
+
+absl::Status Collection::OpenEncoder(const CollectionOptions&) {
+  SIMSEARCH_ASSIGN_OR_RETURN(encoder_, text::LoadEncoder(PathOf(kEncoderDir), /*threads=*/1));
+  if (static_cast<uint64_t>(encoder_->dims()) != manifest_.dims) {
+    return absl::DataLossError(
+        absl::StrCat(PathOf(kEncoderDir), ": encoder makes ", encoder_->dims(),
+                     "-dimensional vectors, the collection has ", manifest_.dims));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Collection::OpenNeighbours(const CollectionOptions&) {
+  const Manifest& m = manifest_;
+  SIMSEARCH_ASSIGN_OR_RETURN(neighbours_,
+                             MappedArray::Open(PathOf(kNeighboursFile), ArrayDType::kUInt32));
+  SIMSEARCH_ASSIGN_OR_RETURN(neighbour_scores_,
+                             MappedArray::Open(PathOf(kNeighbourScoresFile), ArrayDType::kFloat32));
+  if (neighbours_.count() != m.count * m.neighbours_k || neighbour_scores_.count() != m.count ||
+      neighbour_scores_.dims() != m.neighbours_k) {
+    return absl::DataLossError(absl::StrCat(PathOf(kNeighboursFile), " or ", kNeighbourScoresFile,
+                                            ": not ", m.count, " x ", m.neighbours_k,
+                                            " as the manifest says"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Collection::OpenProvenance(const CollectionOptions&) {
+  const Manifest& m = manifest_;
+  SIMSEARCH_ASSIGN_OR_RETURN(provenance_,
+                             OpenMatrix(kItemProvenanceFile, ArrayDType::kInt64, m.count, 2,
+                                        absl::StrCat("not ", m.count, " x 2")));
+  uint64_t predicted = 0;
+  const int64_t* p = provenance_.int64s();
+  for (uint64_t r = 0; r < m.count; ++r) {
+    if ((p[2 * r] != kVectorLearned && p[2 * r] != kVectorPredicted) || p[2 * r + 1] < 0) {
+      return absl::DataLossError(
+          absl::StrCat(PathOf(kItemProvenanceFile), ": row ", r, " is not a source and a count"));
+    }
+    predicted += p[2 * r] == kVectorPredicted;
+  }
+  if (predicted != m.predicted_vectors) {
+    return absl::DataLossError(absl::StrCat(PathOf(kItemProvenanceFile), ": ", predicted,
+                                            " predicted vectors, the manifest says ",
+                                            m.predicted_vectors));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Collection::OpenFoldIn(const CollectionOptions&) {
+  const Manifest& m = manifest_;
+  SIMSEARCH_ASSIGN_OR_RETURN(gram_, OpenMatrix(kGramFile, ArrayDType::kFloat32, m.dims, m.dims,
+                                               absl::StrCat("not ", m.dims, " x ", m.dims)));
+  if (m.fold_in_prior > 0) {  // the manifest reader checked that the users are there
+    std::vector<double> sum(m.dims, 0.0);
+    for (uint64_t u = 0; u < m.user_count; ++u) {
+      const float* v = user_vector(static_cast<uint32_t>(u));
+      for (uint64_t j = 0; j < m.dims; ++j) sum[j] += v[j];
+    }
+    fold_in_prior_.resize(m.dims);
+    for (uint64_t j = 0; j < m.dims; ++j)
+      fold_in_prior_[j] = static_cast<float>(sum[j] / static_cast<double>(m.user_count));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Collection::OpenLexical(const CollectionOptions& options) {
+  const Manifest& m = manifest_;
+  // The manifest's mean length spares a pass over every row; old bundles lack it.
+  SIMSEARCH_ASSIGN_OR_RETURN(
+      LexicalIndex lexical, LexicalIndex::Open(dir_, m.count,
+                                               m.lexical_average_length > 0
+                                                   ? std::optional<double>(m.lexical_average_length)
+                                                   : std::nullopt));
+  // The O(postings) structure checks go with reading every byte: with --verify sizes
+  // a start stays O(1) in the index's size, and searching stays in bounds regardless.
+  if (options.verify == VerifyMode::kChecksums) SIMSEARCH_RETURN_IF_ERROR(lexical.Verify());
+  lexical_ = std::move(lexical);
+  return absl::OkStatus();
+}
+
+absl::Status Collection::OpenUsers(const CollectionOptions&) {
+  const Manifest& m = manifest_;
+  auto path = [&](const char* f) { return PathOf(f); };
   SIMSEARCH_ASSIGN_OR_RETURN(user_vectors_,
                              MappedArray::Open(path(kUserVectorsFile), ArrayDType::kFloat32));
   SIMSEARCH_ASSIGN_OR_RETURN(user_ids_, MappedArray::Open(path(kUserIdsFile), ArrayDType::kInt64));
@@ -247,21 +314,24 @@ absl::StatusOr<uint32_t> Collection::UserRowOf(int64_t user_id) const {
 
 const std::vector<std::string> Collection::kNoNames;
 
-absl::Status Collection::OpenItems() {
+absl::Status Collection::OpenItemStore(const CollectionOptions&) {
   const Manifest& m = manifest_;
-  if (m.has_item_store) {
-    // The binary form: mapped, nothing parsed or built.
-    SIMSEARCH_ASSIGN_OR_RETURN(ItemStore items,
-                               ItemStore::Open(dir_, m.count, m.item_genres, m.item_types));
-    items_.emplace(std::move(items));
-    if (m.has_title_index) {
-      SIMSEARCH_ASSIGN_OR_RETURN(TitleIndex titles, TitleIndex::Open(dir_, *items_, ids_.int64s()));
-      titles_.emplace(std::move(titles));
-    }
-    return absl::OkStatus();
+  // The binary form: mapped, nothing parsed or built.
+  SIMSEARCH_ASSIGN_OR_RETURN(ItemStore items,
+                             ItemStore::Open(dir_, m.count, m.item_genres, m.item_types));
+  items_.emplace(std::move(items));
+  if (m.has_title_index) {
+    SIMSEARCH_ASSIGN_OR_RETURN(TitleIndex titles, TitleIndex::Open(dir_, *items_, ids_.int64s()));
+    titles_.emplace(std::move(titles));
   }
+  return absl::OkStatus();
+}
+
+absl::Status Collection::OpenItemsJson(const CollectionOptions&) {
+  const Manifest& m = manifest_;
+  if (m.has_item_store) return absl::OkStatus();  // the binary form serves (item_store)
   // A bundle from before the binary form: parse items.jsonl.
-  const std::string path = (fs::path(dir_) / kItemsFile).string();
+  const std::string path = PathOf(kItemsFile);
   SIMSEARCH_ASSIGN_OR_RETURN(std::vector<Item> items, ReadItemsFile(path));
   if (items.size() != m.count) {
     return absl::DataLossError(

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "core/array_file.h"
 #include "core/bundle.h"
 #include "core/catalog.h"
@@ -71,6 +72,8 @@ class Collection {
   // Opens and verifies ROOT/<name>/<version>. Errors name the file and the problem.
   static absl::StatusOr<std::unique_ptr<Collection>> Open(const std::string& version_dir,
                                                           const CollectionOptions& options);
+  // Whether Open knows how to open the bundle part `key` (core/bundle_parts.h).
+  static bool OpensPart(absl::string_view key);
 
   const Manifest& manifest() const { return manifest_; }
   const std::string& name() const { return manifest_.collection; }
@@ -204,9 +207,26 @@ class Collection {
  private:
   friend class CompiledFilter;
   Collection() = default;
-  absl::Status OpenItems();
   static const std::vector<std::string> kNoNames;
-  absl::Status OpenUsers();
+  // Opening: the base (vectors, ids, the exact searcher), then one opener per bundle
+  // part the manifest names (core/bundle_parts.h), each checking its files' shapes.
+  struct PartOpener;
+  static absl::Span<const PartOpener> PartOpeners();
+  std::string PathOf(const char* file) const;
+  absl::StatusOr<MappedArray> OpenMatrix(const char* file, ArrayDType dtype, uint64_t count,
+                                         uint64_t dims, absl::string_view shape) const;
+  absl::Status OpenBase();
+  absl::Status OpenAnn(const CollectionOptions& options);
+  absl::Status OpenItemsJson(const CollectionOptions& options);
+  absl::Status OpenItemStore(const CollectionOptions& options);
+  absl::Status OpenUsers(const CollectionOptions& options);
+  absl::Status OpenQueryVectors(const CollectionOptions& options);
+  absl::Status OpenSimilar(const CollectionOptions& options);
+  absl::Status OpenLexical(const CollectionOptions& options);
+  absl::Status OpenFoldIn(const CollectionOptions& options);
+  absl::Status OpenNeighbours(const CollectionOptions& options);
+  absl::Status OpenProvenance(const CollectionOptions& options);
+  absl::Status OpenEncoder(const CollectionOptions& options);
 
   Manifest manifest_;
   std::string dir_;

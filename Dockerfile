@@ -16,7 +16,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIMSEARCH_MARCH=x
  && cmake --build /build --target simsearch-engine simsearch-indexer simsearch simsearch-train-ncf \
       simsearch-embed simsearch-lambda \
  && mkdir -p /out \
- && cp /build/engine/simsearch-engine /build/indexer/simsearch-indexer /build/client/simsearch \
+ && cp /build/server/simsearch-engine /build/indexer/simsearch-indexer /build/client/simsearch \
        /build/models/ncf/simsearch-train-ncf /build/models/text/simsearch-embed \
        /build/lambda/simsearch-lambda /out/
 

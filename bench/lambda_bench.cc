@@ -11,10 +11,10 @@
 
 #include "engine/engine.h"
 #include "engine/registry.h"
-#include "engine/service/server.h"
 #include "lambda/backend.h"
 #include "lambda/handler.h"
 #include "lambda/local_gateway.h"
+#include "server/server.h"
 
 namespace simsearch::lambda {
 namespace {

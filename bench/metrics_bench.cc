@@ -3,8 +3,8 @@
 // one thread and 2 threads on the same series.
 #include <benchmark/benchmark.h>
 
-#include "core/log.h"
-#include "core/metrics.h"
+#include "runtime/log.h"
+#include "runtime/metrics.h"
 
 namespace simsearch {
 namespace {

@@ -45,7 +45,7 @@ done
 declare -A port
 for side in lists none alone; do
   root=$side batch=32; [ "$side" = alone ] && root=none batch=1
-  "${server_cpu[@]}" build/engine/simsearch-engine --index_root "$work/$root" --listen 127.0.0.1:0 --poll_interval 0 --drain_delay 0 \
+  "${server_cpu[@]}" build/server/simsearch-engine --index_root "$work/$root" --listen 127.0.0.1:0 --poll_interval 0 --drain_delay 0 \
     --search_batch "$batch" > "$work/$side.log" 2>&1 &
   pids+=($!)
   port[$side]=$(wait_log_value "$work/$side.log" 's/.* on port \([0-9]*\) .*/\1/p') ||

@@ -33,7 +33,7 @@ tls=(--tls_cert "$work/server.pem" --tls_key "$work/server.key")
 declare -A port
 start() {  # start NAME FLAGS...: an engine on a free port
   local name=$1; shift
-  "build/engine/simsearch-engine" --index_root "$root" --listen 127.0.0.1:0 --poll_interval 0 --drain_delay 0 "$@" \
+  "build/server/simsearch-engine" --index_root "$root" --listen 127.0.0.1:0 --poll_interval 0 --drain_delay 0 "$@" \
     > "$work/$name.log" 2>&1 &
   pids+=($!)
   port[$name]=$(wait_log_value "$work/$name.log" 's/.* on port \([0-9]*\) .*/\1/p') && return 0

@@ -32,7 +32,7 @@ for m in grpc faiss numpy; do
 done
 command -v protoc >/dev/null || { echo "peer_bench: protoc is missing (protobuf-compiler)" >&2; exit 1; }
 protoc -Iproto --python_out="$work" proto/simsearch/v1/simsearch.proto
-"${server_cpu[@]}" build/engine/simsearch-engine --index_root "$root" --listen 127.0.0.1:50095 --poll_interval 0 > "$work/engine.log" 2>&1 &
+"${server_cpu[@]}" build/server/simsearch-engine --index_root "$root" --listen 127.0.0.1:50095 --poll_interval 0 > "$work/engine.log" 2>&1 &
 pids+=($!)
 PYTHONPATH="$work" "${server_cpu[@]}" /usr/bin/python3 bench/peers/python_server.py --bundle "$bundle" --port 50096 > "$work/peer.log" 2>&1 &
 pids+=($!)

@@ -2,7 +2,7 @@
 # The serving benchmark of docs/BENCHMARKS.md: search-by-id on the `genres` collection
 # over gRPC at 1, 4 and 16 closed-loop clients, then the same loop in-process.
 # Needs the demo's index (./scripts/demo.sh --no-serve) and an engine serving it:
-#   build/engine/simsearch-engine --index_root var/index &
+#   build/server/simsearch-engine --index_root var/index &
 #   bench/run_loadgen.sh [DURATION]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -124,7 +124,7 @@ double EngineToFirstAnswer(const std::string& engine, const std::string& root,
 
 int Run(int argc, char** argv) {
   std::string work,
-      engine = (fs::path(argv[0]).parent_path() / "../engine/simsearch-engine").string();
+      engine = (fs::path(argv[0]).parent_path() / "../server/simsearch-engine").string();
   int n = 1000000, d = 128, repeat = 5, queries = 100, item = 1;
   std::string index_root;
   std::vector<std::string> collections;

@@ -22,7 +22,6 @@
 #include "core/bundle_parts.h"
 #include "core/checksum.h"
 #include "core/file_util.h"
-#include "core/lexical.h"
 #include "core/quote.h"
 #include "core/status_macros.h"
 

@@ -31,7 +31,7 @@ namespace simsearch {
 // The files of a bundle version (which part of a bundle holds each: core/bundle_parts.h).
 // docs/FORMAT.md describes each one (and
 // tests/core/format_doc_test.cc fails if it does not); the binary item metadata and
-// title index files are named in core/item_store.h, the lexical index's in core/lexical.h.
+// title index files are named in core/item_store.h.
 inline constexpr char kManifestFile[] = "manifest.json";
 inline constexpr char kVectorsFile[] = "vectors.f32";
 inline constexpr char kIdsFile[] = "ids.i64";
@@ -54,6 +54,13 @@ inline constexpr char kItemProvenanceFile[] = "item_provenance.i64";
 inline constexpr int64_t kVectorLearned = 1;
 inline constexpr int64_t kVectorPredicted = 2;
 inline constexpr char kEncoderDir[] = "encoder";  // the text encoder's files, if any
+// The lexical (BM25) index over the items' texts (retrieval/lexical.h).
+inline constexpr char kLexicalTermsFile[] = "lexical_terms.u8";
+inline constexpr char kLexicalTermOffsetsFile[] = "lexical_term_offsets.i64";
+inline constexpr char kLexicalPostingsFile[] = "lexical_postings.i64";
+inline constexpr char kLexicalRowsFile[] = "lexical_rows.u32";
+inline constexpr char kLexicalTfFile[] = "lexical_tf.f32";
+inline constexpr char kLexicalLengthsFile[] = "lexical_lengths.f32";
 
 // Collection names: 1-64 characters of [A-Za-z0-9_.-], starting with a letter or digit.
 absl::Status ValidateCollectionName(absl::string_view name);

@@ -8,7 +8,6 @@
 #include "absl/strings/str_cat.h"
 #include "core/bundle.h"
 #include "core/item_store.h"
-#include "core/lexical.h"
 #include "core/manifest_json.h"
 
 namespace simsearch {
@@ -151,7 +150,7 @@ const BundlePart kSimilar = {
     },
 };
 
-// "lexical": the BM25 index over the items' texts (core/lexical.h).
+// "lexical": the BM25 index over the items' texts (retrieval/lexical.h).
 const BundlePart kLexical = {
     "lexical",
     [](const Manifest& m) { return m.has_lexical; },
@@ -179,7 +178,7 @@ const BundlePart kLexical = {
     },
 };
 
-// "fold_in": watch lists folded in as a user (core/fold_in.h) from Q^T Q.
+// "fold_in": watch lists folded in as a user (retrieval/fold_in.h) from Q^T Q.
 const BundlePart kFoldIn = {
     "fold_in",
     [](const Manifest& m) { return m.has_fold_in; },

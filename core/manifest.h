@@ -75,9 +75,9 @@ struct Manifest {
   float similar_norm_power = 0;
   float similar_shrink = 0;
   std::string similar_reason;  // why (the evaluation it came from), free text
-  // Watch lists folded in as a user (core/fold_in.h) instead of averaged: gram.f32 holds
+  // Watch lists folded in as a user (retrieval/fold_in.h) instead of averaged: gram.f32 holds
   // Q^T Q of the query-side vectors. Absent (has_fold_in false): the mean.
-  // A lexical index (core/lexical.h) over the items' texts: lexical_* files present.
+  // A lexical index (retrieval/lexical.h) over the items' texts: lexical_* files present.
   bool has_lexical = false;
   uint64_t lexical_terms = 0;
   double lexical_average_length = 0;  // mean text length in tokens (BM25); 0: not recorded
@@ -86,7 +86,7 @@ struct Manifest {
   float fold_in_alpha = 0;
   float fold_in_lambda = 0;
   // > 0: a folded-in list is also pulled toward the mean user vector, with weight
-  // fold_in_prior / (liked items) (core/fold_in.h); needs the user vectors.
+  // fold_in_prior / (liked items) (retrieval/fold_in.h); needs the user vectors.
   float fold_in_prior = 0;
   // The text encoder that made the vectors, stored under encoder/ (empty: none).
   std::string encoder_kind;  // "bert" or "sif"

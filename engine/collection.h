@@ -19,15 +19,15 @@
 #include "core/array_file.h"
 #include "core/bundle.h"
 #include "core/catalog.h"
-#include "core/fold_in.h"
 #include "core/item_store.h"
-#include "core/lexical.h"
 #include "core/manifest.h"
 #include "core/query.h"
 #include "engine/exact_searcher.h"
 #include "engine/searcher.h"
 #include "engine/title_index.h"
 #include "models/text/encoder.h"
+#include "retrieval/fold_in.h"
+#include "retrieval/lexical.h"
 
 namespace simsearch {
 
@@ -159,7 +159,7 @@ class Collection {
   absl::Status SearchSimilar(const float* queries, size_t n, int k, const CompiledFilter* filter,
                              absl::Time deadline,
                              std::vector<std::vector<Neighbor>>* results) const;
-  // Watch lists folded in as a user (core/fold_in.h): the Gram matrix (dims x dims) of the
+  // Watch lists folded in as a user (retrieval/fold_in.h): the Gram matrix (dims x dims) of the
   // query-side vectors and the parameters; gram() is nullptr without ("fold_in" absent).
   const float* gram() const { return manifest_.has_fold_in ? gram_.floats() : nullptr; }
   FoldInParams fold_in() const { return {manifest_.fold_in_alpha, manifest_.fold_in_lambda}; }

@@ -13,9 +13,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "core/lexical.h"
 #include "core/quote.h"
 #include "core/status_macros.h"
+#include "retrieval/lexical.h"
 
 namespace simsearch {
 namespace {
@@ -153,7 +153,7 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
             absl::StrCat("negative_weight must be in (0, 1], got ", q.negative_weight));
       }
       if (c.gram() != nullptr) {
-        // Folded in as a user (core/fold_in.h): the vector the model would have learned
+        // Folded in as a user (retrieval/fold_in.h): the vector the model would have learned
         // for this history.
         std::vector<const float*> liked, disliked;
         for (int64_t id : q.positive_ids) {

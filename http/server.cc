@@ -25,7 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "core/work_queue.h"
+#include "runtime/work_queue.h"
 
 namespace simsearch::http {
 

@@ -32,7 +32,6 @@
 #include "core/file_util.h"
 #include "core/interactions.h"
 #include "core/item_store.h"
-#include "core/lexical.h"
 #include "core/quote.h"
 #include "core/status_macros.h"
 #include "engine/collection.h"
@@ -40,6 +39,7 @@
 #include "engine/hnswlib_searcher.h"
 #include "engine/title_index.h"
 #include "models/text/encoder.h"
+#include "retrieval/lexical.h"
 
 namespace simsearch {
 namespace fs = std::filesystem;

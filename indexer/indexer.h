@@ -9,11 +9,11 @@
 
 #include "absl/status/statusor.h"
 #include "core/catalog.h"
-#include "core/fold_in.h"
 #include "core/manifest.h"
 #include "core/vector_input.h"
 #include "indexer/hub_cap.h"
 #include "indexer/story.h"
+#include "retrieval/fold_in.h"
 
 namespace simsearch {
 
@@ -52,7 +52,7 @@ struct BuildOptions {
   // Keep the catalogue's synopses in the item metadata (for GetItems and the website's
   // anime pages); they are not sent with search hits.
   bool item_synopses = false;
-  // A lexical (BM25) index over texts (core/lexical.h): a CSV with an id column and text
+  // A lexical (BM25) index over texts (retrieval/lexical.h): a CSV with an id column and text
   // columns (joined with spaces); items without a text get an empty one.
   std::string lexical_path;
   std::string lexical_id_column = "anime_id";
@@ -62,11 +62,11 @@ struct BuildOptions {
   // predict writes it). Stored per row (item_provenance.i64); the engine tells clients.
   std::string item_provenance_path;
   std::string provenance_method;  // how the predicted vectors were made, for the manifest
-  // Watch lists folded in as a user (core/fold_in.h) instead of averaged.
+  // Watch lists folded in as a user (retrieval/fold_in.h) instead of averaged.
   bool fold_in = false;
   FoldInParams fold_in_params;
   // > 0: folded-in lists are pulled toward the mean user vector with weight
-  // fold_in_prior / (liked items) (core/fold_in.h): short lists lean on the typical user.
+  // fold_in_prior / (liked items) (retrieval/fold_in.h): short lists lean on the typical user.
   // Needs the user vectors.
   float fold_in_prior = 0;
   Metric metric = Metric::kCosine;

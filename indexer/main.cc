@@ -164,7 +164,7 @@ void AddContentFlags(ArgParser* p, BuildOptions* o, BuildFlags* f) {
   p->AddString("lexical", &o->lexical_path,
                "also build a lexical (BM25) index over the texts of this CSV (one record per\n"
                "item; items without one index nothing), for text queries in lexical and hybrid\n"
-               "mode (core/lexical.h)",
+               "mode (retrieval/lexical.h)",
                "FILE");
   p->AddString("lexical-id-column", &o->lexical_id_column,
                "--lexical: id column (default anime_id)", "NAME");
@@ -181,10 +181,11 @@ void AddServingFlags(ArgParser* p, BuildOptions* o, BuildFlags* f) {
                "P,S");
   p->AddString("similar-reason", &o->similar_reason, "why --similar, recorded in the manifest",
                "TEXT");
-  p->AddString("fold-in", &f->fold_in_text,
-               "answer watch lists with the user vector folded in for that list (core/fold_in.h)\n"
-               "instead of the mean of its items; docs/MODELS.md chose 0.001,100 for ncf",
-               "ALPHA,LAMBDA");
+  p->AddString(
+      "fold-in", &f->fold_in_text,
+      "answer watch lists with the user vector folded in for that list (retrieval/fold_in.h)\n"
+      "instead of the mean of its items; docs/MODELS.md chose 0.001,100 for ncf",
+      "ALPHA,LAMBDA");
   p->AddDouble("fold-in-prior", &f->fold_in_prior,
                "with --fold-in and --user-vectors: pull a watch list toward the mean user vector\n"
                "with weight MU / (liked anime), so short lists lean on what the typical user\n"

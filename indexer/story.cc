@@ -16,10 +16,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/bundle.h"
-#include "core/lexical.h"
 #include "core/status_macros.h"
 #include "engine/collection.h"
 #include "engine/engine.h"
+#include "retrieval/lexical.h"
 
 namespace simsearch {
 namespace fs = std::filesystem;

@@ -39,7 +39,7 @@ class RemoteBackend final : public SearchBackend {
 };
 
 // Row `row`'s metadata and where its vector came from, as the gRPC service answers them
-// (engine/service/service.cc FillItem); the synopsis only when asked (GetItems).
+// (server/service.cc FillItem); the synopsis only when asked (GetItems).
 Item CopyItem(const Collection& c, uint32_t row, bool with_synopsis = false) {
   const ItemView item = c.item(row);
   Item it;

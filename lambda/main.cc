@@ -16,12 +16,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/cli.h"
-#include "core/log.h"
 #include "core/mapped_file.h"
 #include "lambda/backend.h"
 #include "lambda/handler.h"
 #include "lambda/local_gateway.h"
 #include "lambda/runtime.h"
+#include "runtime/log.h"
 
 namespace simsearch::lambda {
 namespace {

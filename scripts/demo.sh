@@ -75,7 +75,7 @@ step "starting simsearch-engine on $listen"
 # The engine's log goes to the terminal and to var/engine.log, where the demo waits for
 # "serving ... on port": a health check alone could be answered by another process
 # already on $listen (the engine itself refuses a busy port and exits).
-"$bin/engine/simsearch-engine" --index_root "$var/index" --listen "$listen" \
+"$bin/server/simsearch-engine" --index_root "$var/index" --listen "$listen" \
   2> >(tee "$var/engine.log" >&2) &
 engine=$!
 cleanup() { kill "$engine" 2>/dev/null || true; wait "$engine" 2>/dev/null || true; }

@@ -21,13 +21,13 @@
 #include "core/catalog.h"
 #include "core/cli.h"
 #include "core/file_util.h"
-#include "core/fold_in.h"
 #include "core/interactions.h"
 #include "core/npy.h"
 #include "core/vector_input.h"
 #include "models/ncf/cold_start.h"
 #include "models/ncf/split.h"
 #include "models/ncf/trainer.h"
+#include "retrieval/fold_in.h"
 
 namespace simsearch::ncf {
 namespace {

@@ -604,7 +604,7 @@ int Run(int argc, char** argv) {
       if (o.item_queries == kind) queries = *std::move(q);
     }
     if (queries.empty()) return Fail(ItemQueries(*exported, users, split, o.item_queries).status());
-    // The watch list as the engine serves it: folded in (core/fold_in.h).
+    // The watch list as the engine serves it: folded in (retrieval/fold_in.h).
     Result fi;
     fi.name = absl::StrCat(export_model, "/fold");
     Score(&fi, FoldInScorer(items, queries, split, fold_in), split, *data, o.eval_threads);

@@ -20,11 +20,11 @@
 #include <string>
 #include <vector>
 
-#include "core/fold_in.h"
 #include "models/ncf/baselines.h"
 #include "models/ncf/evaluate.h"
 #include "models/ncf/model.h"
 #include "models/ncf/split.h"
+#include "retrieval/fold_in.h"
 
 namespace simsearch::ncf {
 
@@ -84,13 +84,13 @@ struct MoreLikeThisMetrics {
 MoreLikeThisMetrics EvaluateMoreLikeThis(const ItemRanker& ranker, const Split& split, int per_user,
                                          uint64_t seed, int threads);
 
-// A watch list folded in as a user (core/fold_in.h): the user's training items are the
+// A watch list folded in as a user (retrieval/fold_in.h): the user's training items are the
 // list, scored by inner product with the folded-in vector. `items` scores candidates;
 // `queries` are the list items' vectors (both rows = items; the same for MF).
 class FoldInScorer final : public Scorer {
  public:
   // With a `prior` (size queries.cols) and prior_weight > 0: pulled toward it
-  // (core/fold_in.h), e.g. the mean user vector.
+  // (retrieval/fold_in.h), e.g. the mean user vector.
   FoldInScorer(const Tensor& items, const Tensor& queries, const Split& split, FoldInParams params,
                std::vector<float> prior = {}, float prior_weight = 0.0f);
   void Score(uint32_t user, const uint32_t* items, size_t n, float* out) const override;

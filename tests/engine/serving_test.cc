@@ -9,9 +9,9 @@
 #include <map>
 #include <random>
 
-#include "core/fold_in.h"
 #include "engine/engine.h"
 #include "engine/registry.h"
+#include "retrieval/fold_in.h"
 #include "tests/testing/test_util.h"
 
 namespace simsearch {
@@ -42,7 +42,7 @@ std::vector<double> Gauss(std::vector<double> a, std::vector<double> b) {
   return x;
 }
 
-// The fold-in objective's minimiser, from its definition (core/fold_in.h).
+// The fold-in objective's minimiser, from its definition (retrieval/fold_in.h).
 std::vector<double> FoldInOracle(const std::vector<float>& all, size_t d,
                                  const std::vector<size_t>& liked,
                                  const std::vector<size_t>& disliked, double w, double alpha,

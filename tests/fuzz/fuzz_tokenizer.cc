@@ -1,11 +1,11 @@
 // The BERT tokenizer (basic + WordPiece, lower-casing and accent stripping over
 // utf8proc) on arbitrary bytes, invalid UTF-8 included: ids within the vocabulary,
 // [CLS] first and [SEP] last, the length limit kept; and the lexical analyzer
-// (core/lexical.h): no empty token, no separator inside one.
+// (retrieval/lexical.h): no empty token, no separator inside one.
 #include <cstdlib>
 
-#include "core/lexical.h"
 #include "models/text/tokenizer.h"
+#include "retrieval/lexical.h"
 
 #ifndef SIMSEARCH_TEST_DATA
 #error "SIMSEARCH_TEST_DATA must name tests/data"

@@ -35,7 +35,7 @@ declare -A eport mport epid
 start_engine() {  # start_engine N [PORT [STARTS]]: STARTS = how many start lines the log will then hold
   local n=$1 listen="127.0.0.1:${2:-0}" log="$work/engine$1.log"
   touch "$log"
-  "$build/engine/simsearch-engine" --index_root "$work/root" --listen "$listen" --poll_interval 200ms \
+  "$build/server/simsearch-engine" --index_root "$work/root" --listen "$listen" --poll_interval 200ms \
     --drain_delay 2s --shutdown_grace 5s --metrics_listen 127.0.0.1:0 >> "$log" 2>&1 &
   epid[$n]=$!
   pids+=("${epid[$n]}")

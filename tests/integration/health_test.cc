@@ -40,7 +40,7 @@ class EngineProcess {
  public:
   EngineProcess(const std::string& root, const std::string& log, std::vector<std::string> flags)
       : log_(log) {
-    std::vector<std::string> args = {std::string(SIMSEARCH_BINARY_DIR) + "/engine/simsearch-engine",
+    std::vector<std::string> args = {std::string(SIMSEARCH_BINARY_DIR) + "/server/simsearch-engine",
                                      "--index_root", root, "--listen", "127.0.0.1:0"};
     args.insert(args.end(), flags.begin(), flags.end());
     std::vector<char*> argv;
@@ -224,7 +224,7 @@ TEST(EngineHealth, OnSigtermAWatcherSeesNotServingBeforeAnyCallFails) {
               ::testing::HasSubstr("SIGTERM: health NOT_SERVING; answering for 1s more"));
 }
 
-// The engine serves grpc.health.v1 itself (engine/service/health.h): a Watch on a name
+// The engine serves grpc.health.v1 itself (server/health.h): a Watch on a name
 // never set says SERVICE_UNKNOWN, follows the collection once it appears, and the stream
 // ends with OK when the engine shuts down, instead of holding the shutdown for its grace
 // (30 s here) as gRPC 1.51's built-in service did.

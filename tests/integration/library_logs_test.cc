@@ -1,8 +1,8 @@
 // A client without a token sends 2,000 requests whose string field is invalid UTF-8:
 // libprotobuf logs each one while parsing, before any token check. Routed through our
-// log (engine/service/library_logs.h), what reaches stderr is our JSON lines, and at most
+// log (server/library_logs.h), what reaches stderr is our JSON lines, and at most
 // the budget a second plus the reports of what was suppressed (it was 2,000 raw lines).
-#include "engine/service/library_logs.h"
+#include "server/library_logs.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -18,7 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "core/file_util.h"
-#include "engine/service/auth.h"
+#include "server/auth.h"
 #include "tests/integration/server_fixture.h"
 #include "tests/testing/test_util.h"
 

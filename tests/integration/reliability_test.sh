@@ -81,7 +81,7 @@ echo "ok   a truncated served file fails calls, not the engine; the intact versi
 
 # --- 3. busy ports ---------------------------------------------------------------------
 mkdir -p "$work/empty"
-"$build/engine/simsearch-engine" --index_root "$work/empty" --listen "127.0.0.1:$port" > "$work/second.log" 2>&1 &
+"$build/server/simsearch-engine" --index_root "$work/empty" --listen "127.0.0.1:$port" > "$work/second.log" 2>&1 &
 second=$!
 sleep 1
 if kill -0 "$second" 2>/dev/null; then kill "$second"; fail "a second engine started on busy port $port"; fi
@@ -100,12 +100,12 @@ gport=$(wait_log_value "$work/gw1.log" 's|.*http://127.0.0.1:\([0-9]*\).*|\1|p' 
 grep -q "cannot listen on 127.0.0.1:$gport" "$work/gw2.log" || fail "gateway message: $(cat "$work/gw2.log")"
 # The metrics address too: it was bound with SO_REUSEPORT, so a second engine started
 # and took 23 of 40 scrapes.
-"$build/engine/simsearch-engine" --index_root "$work/empty" --listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0 \
+"$build/server/simsearch-engine" --index_root "$work/empty" --listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0 \
   > "$work/m1.log" 2>&1 &
 pids+=($!)
 mport=$(wait_log_value "$work/m1.log" 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' 50) || true
 [ -n "$mport" ] || fail "the metrics engine did not start: $(cat "$work/m1.log")"
-"$build/engine/simsearch-engine" --index_root "$work/empty" --listen 127.0.0.1:0 \
+"$build/server/simsearch-engine" --index_root "$work/empty" --listen 127.0.0.1:0 \
   --metrics_listen "127.0.0.1:$mport" > "$work/m2.log" 2>&1 && fail "a second engine started on busy metrics port $mport"
 grep -q -- "--metrics_listen: cannot listen on 127.0.0.1:$mport: address already in use" "$work/m2.log" ||
   fail "metrics port message: $(cat "$work/m2.log")"

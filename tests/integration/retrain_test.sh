@@ -62,7 +62,7 @@ grep -q '"has_query_vectors": *true' "$work/root/ncf/v000001/manifest.json" ||
   fail "the ncf bundle lacks the query vectors (the vectors before the popularity shift)"
 echo "ok   first run: genres, synopsis and ncf published; 20 learned, 10 predicted, a popularity shift chosen"
 
-"$build/engine/simsearch-engine" --index_root "$work/root" --listen 127.0.0.1:0 --poll_interval 200ms \
+"$build/server/simsearch-engine" --index_root "$work/root" --listen 127.0.0.1:0 --poll_interval 200ms \
   --drain_delay 0 > "$work/engine.log" 2>&1 &
 engine_pid=$!
 port=$(wait_log_value "$work/engine.log" 's/.* on port \([0-9]*\) .*/\1/p') || { cat "$work/engine.log" >&2; fail "engine did not start"; }

@@ -7,7 +7,7 @@
 #include "client/client.h"
 #include "engine/engine.h"
 #include "engine/registry.h"
-#include "engine/service/server.h"
+#include "server/server.h"
 
 namespace simsearch::testing {
 

@@ -10,10 +10,10 @@
 #include "core/file_util.h"
 #include "core/npy.h"
 #include "engine/collection.h"
-#include "engine/service/metrics.h"
 #include "indexer/indexer.h"
 #include "models/text/encoder.h"
 #include "models/text/sif.h"
+#include "server/metrics.h"
 #include "tests/integration/server_fixture.h"
 #include "tests/testing/test_util.h"
 

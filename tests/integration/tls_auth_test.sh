@@ -154,7 +154,7 @@ stop_engine
 check_refused() {  # check_refused TEXT ARGS...
   local text=$1; shift
   local out rc=0
-  out=$("$build/engine/simsearch-engine" --index_root "$work/root" --listen 127.0.0.1:0 "$@" 2>&1) || rc=$?
+  out=$("$build/server/simsearch-engine" --index_root "$work/root" --listen 127.0.0.1:0 "$@" 2>&1) || rc=$?
   if [ "$rc" = 2 ] && grep -q -- "$text" <<<"$out"; then pass "refused: $text"; else fail "expected exit 2 with '$text', got $rc: $out"; fi
 }
 check_refused "--tls_cert and --tls_key go together" --tls_cert "$pki/server.pem"

@@ -10,7 +10,7 @@ start_engine() {
   local build=$1 root=$2
   shift 2
   : > "$work/engine.log"
-  "$build/engine/simsearch-engine" --index_root "$root" --listen 127.0.0.1:0 --drain_delay 0 "$@" \
+  "$build/server/simsearch-engine" --index_root "$root" --listen 127.0.0.1:0 --drain_delay 0 "$@" \
     > "$work/engine.log" 2>&1 &
   engine_pid=$!
   port=$(wait_log_value "$work/engine.log" 's/.* on port \([0-9]*\) .*/\1/p') && return 0

@@ -78,179 +78,243 @@ void Normalise(float* x, int n) {
   for (int i = 0; i < n; ++i) x[i] *= inv;
 }
 
+constexpr const char* kTypes[] = {"tv", "movie", "ova", "ona", "special", "music"};
+constexpr const char* kAges[] = {"g", "pg", "pg_13", "r", "r+", "rx"};
+constexpr int kTypeDims = 7, kYearDims = 9, kAgeDims = 7;  // with "other" or "unknown"
+
+// Where each block of BuildContentFeatures' features starts in a row (cold_start.h
+// lists them), and the genre and studio vocabularies.
+struct FeatureLayout {
+  std::vector<std::string> genres, studios;  // sorted
+  bool use_text = false, use_franchise = false;
+  int text_dims = 0, franchise_dims = 0;  // each with its "unknown" indicator (0: none)
+  // The first dimension of the genres, type, start year, age rating, studios, members,
+  // synopsis and franchise blocks; and the row's size.
+  int g0 = 0, t0 = 0, y0 = 0, a0 = 0, s0 = 0, m0 = 0, x0 = 0, r0 = 0, dims = 0;
+};
+
+FeatureLayout Layout(const Catalog& catalog, const TextVectors* text, const Tensor* learned,
+                     const ContentOptions& options) {
+  std::map<std::string, int> genre_counts, studio_counts;
+  for (const Item& it : catalog.items()) {
+    for (const std::string& g : it.genres) ++genre_counts[absl::AsciiStrToLower(g)];
+    for (const std::string& s : it.studios) ++studio_counts[s];
+  }
+  FeatureLayout l;
+  l.genres = Vocabulary(genre_counts, options.min_count);
+  l.studios = Vocabulary(studio_counts, options.min_count);
+  const int member_dims = options.members_by_year ? 4 + kYearDims : 2;
+  l.use_text = options.text && text != nullptr;
+  l.use_franchise = options.franchise && learned != nullptr;
+  l.text_dims = l.use_text ? text->dims + 1 : 0;
+  l.franchise_dims = l.use_franchise ? learned->cols + 1 : 0;
+  l.g0 = 0;
+  l.t0 = l.g0 + static_cast<int>(l.genres.size());
+  l.y0 = l.t0 + kTypeDims;
+  l.a0 = l.y0 + kYearDims;
+  l.s0 = l.a0 + kAgeDims;
+  l.m0 = l.s0 + static_cast<int>(l.studios.size());
+  l.x0 = l.m0 + member_dims;
+  l.r0 = l.x0 + l.text_dims;
+  l.dims = l.r0 + l.franchise_dims;
+  return l;
+}
+
+// What each dimension of the layout is, for people.
+std::vector<std::string> FeatureNames(const FeatureLayout& l, bool members_by_year) {
+  std::vector<std::string> names;
+  for (const std::string& g : l.genres) names.push_back("genre:" + g);
+  for (const char* t : kTypes) names.push_back(absl::StrCat("type:", t));
+  names.push_back("type:other");
+  for (int b = 0; b < kYearDims; ++b) names.push_back(absl::StrCat("year bucket ", b));
+  for (const char* a : kAges) names.push_back(absl::StrCat("age:", a));
+  names.push_back("age:unknown");
+  for (const std::string& s : l.studios) names.push_back("studio:" + s);
+  names.push_back("log members (standardised)");
+  names.push_back("members unknown");
+  if (members_by_year) {
+    names.push_back("members percentile among anime of its start year");
+    names.push_back("members percentile, squared");
+    for (int b = 0; b < kYearDims; ++b)
+      names.push_back(absl::StrCat("log members x year bucket ", b));
+  }
+  for (int d = 0; d < l.text_dims - 1; ++d) names.push_back(absl::StrCat("synopsis ", d));
+  if (l.use_text) names.push_back("synopsis unknown");
+  for (int d = 0; d < l.franchise_dims - 1; ++d) names.push_back(absl::StrCat("franchise ", d));
+  if (l.use_franchise) names.push_back("franchise unknown");
+  return names;
+}
+
+// Whether row r's member count is hidden (ContentOptions::hide_members).
+bool Hidden(const ContentOptions& options, uint32_t r) {
+  return r < options.hide_members.size() && options.hide_members[r];
+}
+
+// The member counts' scale: log(1 + members) standardised over the rows that have it
+// (hidden ones left out), and each such row's percentile among the rows of its start
+// year (an anime of 2022 has had less time to gather members than one of 2012 as
+// popular in its day).
+struct MemberScale {
+  double mean = 0, sd = 1;
+  std::vector<float> year_percentile;  // per row; -1: none
+};
+
+MemberScale ScaleMembers(const Catalog& catalog, const std::vector<int64_t>& ids,
+                         const ContentOptions& options) {
+  double sum = 0, sum2 = 0;
+  int known = 0;
+  for (uint32_t r = 0; r < ids.size(); ++r) {
+    const Item* it = catalog.Find(ids[r]);
+    if (it == nullptr || it->members <= 0 || Hidden(options, r)) continue;
+    const double l = std::log1p(static_cast<double>(it->members));
+    sum += l;
+    sum2 += l * l;
+    ++known;
+  }
+  MemberScale m;
+  m.mean = known > 0 ? sum / known : 0;
+  m.sd = known > 1 ? std::sqrt(std::max(1e-12, sum2 / known - m.mean * m.mean)) : 1;
+  m.year_percentile.assign(ids.size(), -1.0f);
+  if (!options.members_by_year) return m;
+  std::map<int, std::vector<std::pair<int64_t, uint32_t>>> by_year;
+  for (uint32_t r = 0; r < ids.size(); ++r) {
+    const Item* it = catalog.Find(ids[r]);
+    if (it == nullptr || it->members <= 0 || Hidden(options, r)) continue;
+    by_year[it->start_year()].emplace_back(it->members, r);
+  }
+  for (auto& [year, v] : by_year) {
+    std::sort(v.begin(), v.end());
+    for (size_t k = 0; k < v.size(); ++k) {
+      m.year_percentile[v[k].second] =
+          v.size() > 1 ? static_cast<float>(k) / static_cast<float>(v.size() - 1) : 0.5f;
+    }
+  }
+  return m;
+}
+
+// The vocabulary index of `name`, or -1.
+int IndexOf(const std::vector<std::string>& vocab, const std::string& name) {
+  auto it = std::lower_bound(vocab.begin(), vocab.end(), name);
+  return it != vocab.end() && *it == name ? static_cast<int>(it - vocab.begin()) : -1;
+}
+
+// The catalogue's categories of an anime (`it`; nullptr: unknown) into its row x:
+// genres and studios (normalised multi-hot), type, start-year bucket and age rating.
+void FillCategories(const Item* it, const FeatureLayout& l, float* x) {
+  if (it != nullptr) {
+    for (const std::string& g : it->genres) {
+      if (int k = IndexOf(l.genres, absl::AsciiStrToLower(g)); k >= 0) x[l.g0 + k] = 1;
+    }
+    Normalise(x + l.g0, l.t0 - l.g0);
+  }
+  int type = kTypeDims - 1;
+  if (it != nullptr) {
+    const std::string t = absl::AsciiStrToLower(it->type);
+    for (int k = 0; k < kTypeDims - 1; ++k) {
+      if (t == kTypes[k]) type = k;
+    }
+  }
+  x[l.t0 + type] = 1;
+  x[l.y0 + YearBucket(it != nullptr ? it->start_year() : 0)] = 1;
+  int age = kAgeDims - 1;
+  if (it != nullptr) {
+    for (int k = 0; k < kAgeDims - 1; ++k) {
+      if (it->age_rating == kAges[k]) age = k;
+    }
+  }
+  x[l.a0 + age] = 1;
+  if (it != nullptr) {
+    for (const std::string& s : it->studios) {
+      if (int k = IndexOf(l.studios, s); k >= 0) x[l.s0 + k] = 1;
+    }
+    Normalise(x + l.s0, l.m0 - l.s0);
+  }
+}
+
+// The member-count features of row r (`it`: its anime, nullptr: unknown) into x.
+void FillMembers(const Item* it, uint32_t r, const MemberScale& scale,
+                 const ContentOptions& options, const FeatureLayout& l, float* x) {
+  const int m0 = l.m0;
+  if (Hidden(options, r)) {
+    // Hidden (a time split's cold anime): taken as of average popularity, not as
+    // unknown: unknown member counts in training belong to obscure anime.
+    if (options.members_by_year) {
+      x[m0 + 2] = 0.5f;
+      x[m0 + 3] = 0.25f;
+    }
+  } else if (it != nullptr && it->members > 0) {
+    x[m0] =
+        static_cast<float>((std::log1p(static_cast<double>(it->members)) - scale.mean) / scale.sd);
+    if (options.members_by_year) {
+      const float p = scale.year_percentile[r];
+      x[m0 + 2] = p;
+      x[m0 + 3] = p * p;
+      x[m0 + 4 + YearBucket(it->start_year())] = x[m0];
+    }
+  } else {
+    x[m0 + 1] = 1;
+  }
+}
+
+// The franchise feature of an anime (`it`; nullptr: unknown) into x: the mean learned
+// vector of its related entries with viewers (weighted by their viewers, with
+// franchise_by_viewers), or the "unknown" indicator.
+void FillFranchise(const Item* it, const Tensor& learned, const std::vector<int>& viewers,
+                   const absl::flat_hash_map<int64_t, uint32_t>& row_of,
+                   const ContentOptions& options, const FeatureLayout& l, float* x) {
+  double total = 0;
+  const int d = learned.cols;
+  if (it != nullptr) {
+    for (int64_t rel : it->related) {
+      auto rr = row_of.find(rel);
+      if (rr == row_of.end() || viewers[rr->second] <= 0) continue;
+      const float w = options.franchise_by_viewers ? static_cast<float>(viewers[rr->second]) : 1.0f;
+      const float* v = &learned.v[static_cast<size_t>(rr->second) * d];
+      for (int k = 0; k < d; ++k) x[l.r0 + k] += w * v[k];
+      total += w;
+    }
+  }
+  if (total > 0) {
+    for (int k = 0; k < d; ++k) x[l.r0 + k] = static_cast<float>(x[l.r0 + k] / total);
+  } else {
+    x[l.r0 + d] = 1;
+  }
+}
+
 }  // namespace
 
 ContentFeatures BuildContentFeatures(const Catalog& catalog, const std::vector<int64_t>& ids,
                                      const TextVectors* text, const Tensor* learned,
                                      const std::vector<int>& viewers,
                                      const ContentOptions& options) {
-  std::map<std::string, int> genre_counts, studio_counts;
-  for (const Item& it : catalog.items()) {
-    for (const std::string& g : it.genres) ++genre_counts[absl::AsciiStrToLower(g)];
-    for (const std::string& s : it.studios) ++studio_counts[s];
-  }
-  const std::vector<std::string> genres = Vocabulary(genre_counts, options.min_count);
-  const std::vector<std::string> studios = Vocabulary(studio_counts, options.min_count);
-  static const char* const kTypes[] = {"tv", "movie", "ova", "ona", "special", "music"};
-  static const char* const kAges[] = {"g", "pg", "pg_13", "r", "r+", "rx"};
-  constexpr int kTypeDims = 7, kYearDims = 9, kAgeDims = 7;
-  const int kMemberDims = options.members_by_year ? 4 + kYearDims : 2;
-  const bool use_text = options.text && text != nullptr;
-  const bool use_franchise = options.franchise && learned != nullptr;
-  const int text_dims = use_text ? text->dims + 1 : 0;
-  const int franchise_dims = use_franchise ? learned->cols + 1 : 0;
-
+  const FeatureLayout l = Layout(catalog, text, learned, options);
   ContentFeatures f;
-  const int g0 = 0, t0 = g0 + static_cast<int>(genres.size()), y0 = t0 + kTypeDims,
-            a0 = y0 + kYearDims, s0 = a0 + kAgeDims, m0 = s0 + static_cast<int>(studios.size()),
-            x0 = m0 + kMemberDims, r0 = x0 + text_dims;
-  f.dims = r0 + franchise_dims;
-  for (const std::string& g : genres) f.names.push_back("genre:" + g);
-  for (const char* t : kTypes) f.names.push_back(absl::StrCat("type:", t));
-  f.names.push_back("type:other");
-  for (int b = 0; b < kYearDims; ++b) f.names.push_back(absl::StrCat("year bucket ", b));
-  for (const char* a : kAges) f.names.push_back(absl::StrCat("age:", a));
-  f.names.push_back("age:unknown");
-  for (const std::string& s : studios) f.names.push_back("studio:" + s);
-  f.names.push_back("log members (standardised)");
-  f.names.push_back("members unknown");
-  if (options.members_by_year) {
-    f.names.push_back("members percentile among anime of its start year");
-    f.names.push_back("members percentile, squared");
-    for (int b = 0; b < kYearDims; ++b)
-      f.names.push_back(absl::StrCat("log members x year bucket ", b));
-  }
-  for (int d = 0; d < text_dims - 1; ++d) f.names.push_back(absl::StrCat("synopsis ", d));
-  if (use_text) f.names.push_back("synopsis unknown");
-  for (int d = 0; d < franchise_dims - 1; ++d) f.names.push_back(absl::StrCat("franchise ", d));
-  if (use_franchise) f.names.push_back("franchise unknown");
-
+  f.dims = l.dims;
+  f.names = FeatureNames(l, options.members_by_year);
   const size_t n = ids.size();
   f.x.assign(n * static_cast<size_t>(f.dims), 0.0f);
   absl::flat_hash_map<int64_t, uint32_t> row_of;
   for (uint32_t r = 0; r < n; ++r) row_of[ids[r]] = r;
   absl::flat_hash_map<int64_t, uint32_t> text_row;
-  if (use_text) {
+  if (l.use_text) {
     for (uint32_t r = 0; r < text->ids.size(); ++r) text_row[text->ids[r]] = r;
   }
-  auto index_of = [](const std::vector<std::string>& vocab, const std::string& name) -> int {
-    auto it = std::lower_bound(vocab.begin(), vocab.end(), name);
-    return it != vocab.end() && *it == name ? static_cast<int>(it - vocab.begin()) : -1;
-  };
-  // log(1 + members), standardised over the rows that have it.
-  double sum = 0, sum2 = 0;
-  int known = 0;
-  auto hidden = [&](uint32_t r) {
-    return r < options.hide_members.size() && options.hide_members[r];
-  };
-  for (uint32_t r = 0; r < ids.size(); ++r) {
-    const Item* it = catalog.Find(ids[r]);
-    if (it == nullptr || it->members <= 0 || hidden(r)) continue;
-    const double l = std::log1p(static_cast<double>(it->members));
-    sum += l;
-    sum2 += l * l;
-    ++known;
-  }
-  const double mean = known > 0 ? sum / known : 0;
-  const double sd = known > 1 ? std::sqrt(std::max(1e-12, sum2 / known - mean * mean)) : 1;
-  // Members as a percentile among the rows of the same start year: an anime of 2022 has
-  // had less time to gather members than one of 2012 as popular in its day.
-  std::vector<float> year_percentile(n, -1.0f);
-  if (options.members_by_year) {
-    std::map<int, std::vector<std::pair<int64_t, uint32_t>>> by_year;
-    for (uint32_t r = 0; r < n; ++r) {
-      const Item* it = catalog.Find(ids[r]);
-      if (it == nullptr || it->members <= 0 || hidden(r)) continue;
-      by_year[it->start_year()].emplace_back(it->members, r);
-    }
-    for (auto& [year, v] : by_year) {
-      std::sort(v.begin(), v.end());
-      for (size_t k = 0; k < v.size(); ++k) {
-        year_percentile[v[k].second] =
-            v.size() > 1 ? static_cast<float>(k) / static_cast<float>(v.size() - 1) : 0.5f;
-      }
-    }
-  }
-
+  const MemberScale scale = ScaleMembers(catalog, ids, options);
   for (uint32_t r = 0; r < n; ++r) {
     float* x = &f.x[static_cast<size_t>(r) * f.dims];
     const Item* it = catalog.Find(ids[r]);
-    // Genres.
-    if (it != nullptr) {
-      for (const std::string& g : it->genres) {
-        if (int k = index_of(genres, absl::AsciiStrToLower(g)); k >= 0) x[g0 + k] = 1;
-      }
-      Normalise(x + g0, t0 - g0);
-    }
-    // Type.
-    int type = kTypeDims - 1;
-    if (it != nullptr) {
-      const std::string t = absl::AsciiStrToLower(it->type);
-      for (int k = 0; k < kTypeDims - 1; ++k) {
-        if (t == kTypes[k]) type = k;
-      }
-    }
-    x[t0 + type] = 1;
-    x[y0 + YearBucket(it != nullptr ? it->start_year() : 0)] = 1;
-    int age = kAgeDims - 1;
-    if (it != nullptr) {
-      for (int k = 0; k < kAgeDims - 1; ++k) {
-        if (it->age_rating == kAges[k]) age = k;
-      }
-    }
-    x[a0 + age] = 1;
-    if (it != nullptr) {
-      for (const std::string& s : it->studios) {
-        if (int k = index_of(studios, s); k >= 0) x[s0 + k] = 1;
-      }
-      Normalise(x + s0, m0 - s0);
-    }
-    if (hidden(r)) {
-      // Hidden (a time split's cold anime): taken as of average popularity, not as
-      // unknown: unknown member counts in training belong to obscure anime.
-      if (options.members_by_year) {
-        x[m0 + 2] = 0.5f;
-        x[m0 + 3] = 0.25f;
-      }
-    } else if (it != nullptr && it->members > 0) {
-      x[m0] = static_cast<float>((std::log1p(static_cast<double>(it->members)) - mean) / sd);
-      if (options.members_by_year) {
-        x[m0 + 2] = year_percentile[r];
-        x[m0 + 3] = year_percentile[r] * year_percentile[r];
-        x[m0 + 4 + YearBucket(it->start_year())] = x[m0];
-      }
-    } else {
-      x[m0 + 1] = 1;
-    }
-    if (use_text) {
+    FillCategories(it, l, x);
+    FillMembers(it, r, scale, options, l, x);
+    if (l.use_text) {
       auto t = text_row.find(ids[r]);
       if (t != text_row.end()) {
-        std::copy_n(&text->v[static_cast<size_t>(t->second) * text->dims], text->dims, x + x0);
-        Normalise(x + x0, text->dims);
+        std::copy_n(&text->v[static_cast<size_t>(t->second) * text->dims], text->dims, x + l.x0);
+        Normalise(x + l.x0, text->dims);
       } else {
-        x[x0 + text->dims] = 1;
+        x[l.x0 + text->dims] = 1;
       }
     }
-    if (use_franchise) {
-      double total = 0;
-      const int d = learned->cols;
-      if (it != nullptr) {
-        for (int64_t rel : it->related) {
-          auto rr = row_of.find(rel);
-          if (rr == row_of.end() || viewers[rr->second] <= 0) continue;
-          const float w =
-              options.franchise_by_viewers ? static_cast<float>(viewers[rr->second]) : 1.0f;
-          const float* v = &learned->v[static_cast<size_t>(rr->second) * d];
-          for (int k = 0; k < d; ++k) x[r0 + k] += w * v[k];
-          total += w;
-        }
-      }
-      if (total > 0) {
-        for (int k = 0; k < d; ++k) x[r0 + k] = static_cast<float>(x[r0 + k] / total);
-      } else {
-        x[r0 + d] = 1;
-      }
-    }
+    if (l.use_franchise) FillFranchise(it, *learned, viewers, row_of, options, l, x);
   }
   return f;
 }
@@ -341,6 +405,216 @@ std::vector<double> DefaultShiftGrid() {
   return {0, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8, 12, 16};
 }
 
+namespace {
+
+// The warm rows that act as cold in CalibrateShift: the newest `share` of them by their
+// latest possible start day.
+struct PseudoCold {
+  std::vector<uint8_t> is_cold;    // per row
+  std::vector<uint32_t> cold;      // sorted
+  std::vector<uint32_t> fit_rows;  // the other warm rows
+  std::string newest_from;         // the start date of the oldest of them
+};
+
+absl::StatusOr<PseudoCold> NewestAsCold(const Catalog& catalog, const std::vector<int64_t>& ids,
+                                        const std::vector<uint32_t>& warm_rows, double share) {
+  std::vector<std::pair<std::string, uint32_t>> dated;
+  for (uint32_t r : warm_rows) {
+    const Item* it = catalog.Find(ids[r]);
+    if (it != nullptr && !it->start_date.empty()) dated.emplace_back(LatestDay(it->start_date), r);
+  }
+  std::sort(dated.begin(), dated.end(), std::greater<>());
+  const size_t take = static_cast<size_t>(std::ceil(share * static_cast<double>(warm_rows.size())));
+  if (take < 2 || dated.size() < take + 2) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("popularity shift: ", dated.size(),
+                     " dated anime with enough viewers, too few to hold out ", take));
+  }
+  PseudoCold pc;
+  pc.newest_from = dated[take - 1].first;
+  pc.is_cold.assign(ids.size(), 0);
+  for (size_t k = 0; k < take; ++k) {
+    pc.is_cold[dated[k].second] = 1;
+    pc.cold.push_back(dated[k].second);
+  }
+  std::sort(pc.cold.begin(), pc.cold.end());
+  for (uint32_t r : warm_rows) {
+    if (!pc.is_cold[r]) pc.fit_rows.push_back(r);
+  }
+  return pc;
+}
+
+// The pseudo-cold rows' vectors as a content model fit on the other warm rows predicts
+// them, and their standardised log members (0 without that feature), in pc.cold's order.
+struct ColdPredictions {
+  std::vector<float> vectors;  // cold.size() x dims
+  std::vector<double> z;
+};
+
+absl::StatusOr<ColdPredictions> PredictPseudoCold(const ContentFeatures& f, const Tensor& learned,
+                                                  const PseudoCold& pc, double lambda) {
+  auto model = ContentModel::Fit(f, learned, pc.fit_rows, lambda);
+  if (!model.ok()) return model.status();
+  const int d = learned.cols;
+  const int mcol = MembersColumn(f);
+  ColdPredictions p;
+  p.vectors.resize(pc.cold.size() * d);
+  p.z.assign(pc.cold.size(), 0.0);
+  for (size_t j = 0; j < pc.cold.size(); ++j) {
+    model->Predict(f, pc.cold[j], &p.vectors[j * d]);
+    if (mcol >= 0) p.z[j] = f.x[static_cast<size_t>(pc.cold[j]) * f.dims + mcol];
+  }
+  return p;
+}
+
+// By ranking: the pseudo-cold anime, predicted and shifted by each s of the grid, ranked
+// for the users who watched any of them; c->ndcg, c->users, and c->by_ranking (and
+// c->shift) the s with the best NDCG@20, the smallest of equals.
+absl::Status ChooseByRanking(const PseudoCold& pc, const ColdPredictions& p, const Tensor& users,
+                             const std::vector<std::vector<uint32_t>>& history,
+                             const std::vector<double>& direction, const std::vector<double>& grid,
+                             ShiftCalibration* c) {
+  const std::vector<uint32_t>& cold = pc.cold;
+  const int d = users.cols;
+  std::vector<ListMetrics> sums(grid.size());
+  std::vector<float> base(cold.size()), scores(cold.size());
+  std::vector<uint32_t> relevant;
+  for (uint32_t u = 0; u < history.size() && u < static_cast<uint32_t>(users.rows); ++u) {
+    relevant.clear();
+    for (uint32_t r : history[u]) {
+      if (r < pc.is_cold.size() && pc.is_cold[r]) {
+        relevant.push_back(
+            static_cast<uint32_t>(std::lower_bound(cold.begin(), cold.end(), r) - cold.begin()));
+      }
+    }
+    if (relevant.empty()) continue;
+    const float* q = &users.v[static_cast<size_t>(u) * d];
+    const double toward = Dot(q, direction);
+    for (size_t j = 0; j < cold.size(); ++j)
+      base[j] = static_cast<float>(Dot(q, &p.vectors[j * d], d));
+    for (size_t g = 0; g < grid.size(); ++g) {
+      for (size_t j = 0; j < cold.size(); ++j)
+        scores[j] = static_cast<float>(base[j] + grid[g] * p.z[j] * toward);
+      AddRankedList(scores, relevant, &sums[g]);
+    }
+  }
+  double best = -1;
+  for (size_t g = 0; g < grid.size(); ++g) {
+    Finish(&sums[g]);
+    c->ndcg.emplace_back(grid[g], sums[g].ndcg20);
+    if (sums[g].ndcg20 > best) {
+      best = sums[g].ndcg20;
+      c->shift = grid[g];
+    }
+  }
+  c->users = sums[0].users;
+  if (c->users == 0)
+    return absl::FailedPreconditionError("popularity shift: no user watched the newest anime");
+  c->by_ranking = c->shift;
+  return absl::OkStatus();
+}
+
+constexpr size_t kTop = 10;
+
+// How many of `ours` (sorted here, descending) a top-kTop list takes when they compete
+// with `rest` (the others' top kTop, descending).
+size_t CountInTop(std::vector<double>& ours, const std::vector<double>& rest) {
+  std::sort(ours.begin(), ours.end(), std::greater<>());
+  size_t i = 0, j = 0, n = 0;
+  while (n < kTop && (i < rest.size() || j < ours.size())) {
+    if (j < ours.size() && (i >= rest.size() || ours[j] > rest[i])) {
+      ++j;
+    } else {
+      ++i;
+    }
+    ++n;
+  }
+  return j;
+}
+
+// The top-kTop slots (the user's own anime left out) the pseudo-cold anime take, with
+// their learned vectors and predicted with each s of the grid: among the users who watch
+// new anime (who watched any of them), and among every user (*_all).
+struct TopSlots {
+  std::vector<uint64_t> taken, taken_all;  // per s of the grid
+  uint64_t taken_learned = 0, taken_learned_all = 0, slots = 0, slots_all = 0;
+};
+
+TopSlots CountTopSlots(const PseudoCold& pc, const ColdPredictions& p, const Tensor& learned,
+                       const Tensor& users, const std::vector<std::vector<uint32_t>>& history,
+                       const std::vector<double>& direction, const std::vector<double>& grid) {
+  const std::vector<uint32_t>& cold = pc.cold;
+  const int d = learned.cols;
+  TopSlots t;
+  t.taken.assign(grid.size(), 0);
+  t.taken_all.assign(grid.size(), 0);
+  std::vector<double> rest, mine;
+  for (uint32_t u = 0; u < history.size() && u < static_cast<uint32_t>(users.rows); ++u) {
+    const float* q = &users.v[static_cast<size_t>(u) * d];
+    const auto& h = history[u];
+    auto watched = [&](uint32_t r) { return std::binary_search(h.begin(), h.end(), r); };
+    const bool current = std::any_of(
+        h.begin(), h.end(), [&](uint32_t r) { return r < pc.is_cold.size() && pc.is_cold[r]; });
+    rest.clear();
+    for (uint32_t r : pc.fit_rows) {
+      if (!watched(r)) rest.push_back(Dot(q, &learned.v[static_cast<size_t>(r) * d], d));
+    }
+    const size_t keep = std::min(kTop, rest.size());
+    std::partial_sort(rest.begin(), rest.begin() + static_cast<long>(keep), rest.end(),
+                      std::greater<>());
+    rest.resize(keep);
+    const double toward = Dot(q, direction);
+    mine.clear();
+    std::vector<size_t> open;  // cold anime u did not watch
+    for (size_t j = 0; j < cold.size(); ++j) {
+      if (watched(cold[j])) continue;
+      open.push_back(j);
+      mine.push_back(Dot(q, &learned.v[static_cast<size_t>(cold[j]) * d], d));
+    }
+    const size_t learned_taken = CountInTop(mine, rest);
+    t.taken_learned_all += learned_taken;
+    if (current) t.taken_learned += learned_taken;
+    std::vector<double> pred_base(open.size());
+    for (size_t o = 0; o < open.size(); ++o) pred_base[o] = Dot(q, &p.vectors[open[o] * d], d);
+    for (size_t g = 0; g < grid.size(); ++g) {
+      mine.resize(open.size());
+      for (size_t o = 0; o < open.size(); ++o)
+        mine[o] = pred_base[o] + grid[g] * p.z[open[o]] * toward;
+      const size_t taken = CountInTop(mine, rest);
+      t.taken_all[g] += taken;
+      if (current) t.taken[g] += taken;
+    }
+    t.slots_all += kTop;
+    if (current) t.slots += kTop;
+  }
+  return t;
+}
+
+// By level: how many of a user's top 10 (their own anime left out) the anime acting as
+// cold take with their learned vectors, and with the predicted ones for each s. A shift
+// that ranks new anime well among themselves can still lift them above everything a
+// user's taste says (every user's list the same new hits); s is held to the largest
+// value of the grid whose share does not exceed the learned one, among the users who
+// watch new anime (who watched any of those acting as cold: the users a service has
+// today; the others stopped at an older list). Every user's shares are kept too, for
+// people. Sets c->share*, c->share_learned* and c->by_level.
+void ChooseByLevel(const TopSlots& t, const std::vector<double>& grid, ShiftCalibration* c) {
+  auto ratio = [](uint64_t a, uint64_t b) {
+    return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0;
+  };
+  c->share_learned = ratio(t.taken_learned, t.slots);
+  c->share_learned_all = ratio(t.taken_learned_all, t.slots_all);
+  c->by_level = grid.front();
+  for (size_t g = 0; g < grid.size(); ++g) {
+    const double taken_share = ratio(t.taken[g], t.slots);
+    c->share.emplace_back(grid[g], taken_share);
+    c->share_all.emplace_back(grid[g], ratio(t.taken_all[g], t.slots_all));
+    if (taken_share <= c->share_learned && grid[g] > c->by_level) c->by_level = grid[g];
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<ShiftCalibration> CalibrateShift(
     const Catalog& catalog, const std::vector<int64_t>& ids, const ContentFeatures& f,
     const Tensor& learned, const std::vector<uint32_t>& warm_rows, const Tensor& users,
@@ -354,155 +628,19 @@ absl::StatusOr<ShiftCalibration> CalibrateShift(
     return absl::InvalidArgumentError(absl::StrCat(
         "popularity shift: user vectors have ", users.cols, " dims, item vectors ", learned.cols));
   }
-  // The newest warm rows (by their latest possible start day) act as cold.
-  std::vector<std::pair<std::string, uint32_t>> dated;
-  for (uint32_t r : warm_rows) {
-    const Item* it = catalog.Find(ids[r]);
-    if (it != nullptr && !it->start_date.empty()) dated.emplace_back(LatestDay(it->start_date), r);
-  }
-  std::sort(dated.begin(), dated.end(), std::greater<>());
-  const size_t take = static_cast<size_t>(std::ceil(share * static_cast<double>(warm_rows.size())));
-  if (take < 2 || dated.size() < take + 2) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("popularity shift: ", dated.size(),
-                     " dated anime with enough viewers, too few to hold out ", take));
-  }
+  auto pc = NewestAsCold(catalog, ids, warm_rows, share);
+  if (!pc.ok()) return pc.status();
+  auto predicted = PredictPseudoCold(f, learned, *pc, lambda);
+  if (!predicted.ok()) return predicted.status();
   ShiftCalibration c;
-  c.pseudo_cold = take;
-  c.newest_from = dated[take - 1].first;
-  std::vector<uint8_t> is_cold(ids.size(), 0);
-  std::vector<uint32_t> cold;
-  for (size_t k = 0; k < take; ++k) {
-    is_cold[dated[k].second] = 1;
-    cold.push_back(dated[k].second);
-  }
-  std::sort(cold.begin(), cold.end());
-  std::vector<uint32_t> fit_rows;
-  for (uint32_t r : warm_rows) {
-    if (!is_cold[r]) fit_rows.push_back(r);
-  }
-  auto model = ContentModel::Fit(f, learned, fit_rows, lambda);
-  if (!model.ok()) return model.status();
-  const int d = learned.cols;
-  const int mcol = MembersColumn(f);
-  std::vector<float> predicted(cold.size() * d);
-  std::vector<double> z(cold.size(), 0.0);
-  for (size_t j = 0; j < cold.size(); ++j) {
-    model->Predict(f, cold[j], &predicted[j * d]);
-    if (mcol >= 0) z[j] = f.x[static_cast<size_t>(cold[j]) * f.dims + mcol];
-  }
+  c.pseudo_cold = pc->cold.size();
+  c.newest_from = pc->newest_from;
   const std::vector<double> direction = PopularityDirection(users);
-  std::vector<ListMetrics> sums(grid.size());
-  std::vector<float> base(cold.size()), scores(cold.size());
-  std::vector<uint32_t> relevant;
-  for (uint32_t u = 0; u < history.size() && u < static_cast<uint32_t>(users.rows); ++u) {
-    relevant.clear();
-    for (uint32_t r : history[u]) {
-      if (r < is_cold.size() && is_cold[r]) {
-        relevant.push_back(
-            static_cast<uint32_t>(std::lower_bound(cold.begin(), cold.end(), r) - cold.begin()));
-      }
-    }
-    if (relevant.empty()) continue;
-    const float* p = &users.v[static_cast<size_t>(u) * d];
-    const double toward = Dot(p, direction);
-    for (size_t j = 0; j < cold.size(); ++j)
-      base[j] = static_cast<float>(Dot(p, &predicted[j * d], d));
-    for (size_t g = 0; g < grid.size(); ++g) {
-      for (size_t j = 0; j < cold.size(); ++j)
-        scores[j] = static_cast<float>(base[j] + grid[g] * z[j] * toward);
-      AddRankedList(scores, relevant, &sums[g]);
-    }
+  if (absl::Status s = ChooseByRanking(*pc, *predicted, users, history, direction, grid, &c);
+      !s.ok()) {
+    return s;
   }
-  double best = -1;
-  for (size_t g = 0; g < grid.size(); ++g) {
-    Finish(&sums[g]);
-    c.ndcg.emplace_back(grid[g], sums[g].ndcg20);
-    if (sums[g].ndcg20 > best) {
-      best = sums[g].ndcg20;
-      c.shift = grid[g];
-    }
-  }
-  c.users = sums[0].users;
-  if (c.users == 0)
-    return absl::FailedPreconditionError("popularity shift: no user watched the newest anime");
-  c.by_ranking = c.shift;
-  // The level: how many of a user's top 10 (their own anime left out) the anime acting
-  // as cold take with their learned vectors, and with the predicted ones for each s. A
-  // shift that ranks new anime well among themselves can still lift them above
-  // everything a user's taste says (every user's list the same new hits); s is held to
-  // the largest value of the grid whose share does not exceed the learned one, among
-  // the users who watch new anime (who watched any of those acting as cold: the users a
-  // service has today; the others stopped at an older list). Every user's shares are
-  // kept too, for people.
-  constexpr size_t kTop = 10;
-  std::vector<uint64_t> taken(grid.size(), 0), taken_all(grid.size(), 0);
-  uint64_t taken_learned = 0, taken_learned_all = 0, slots = 0, slots_all = 0;
-  std::vector<double> rest, mine;
-  auto count_in_top =
-      [&](std::vector<double>& ours) {  // ours: scores; rest: the top kTop, descending
-        std::sort(ours.begin(), ours.end(), std::greater<>());
-        size_t i = 0, j = 0, n = 0;
-        while (n < kTop && (i < rest.size() || j < ours.size())) {
-          if (j < ours.size() && (i >= rest.size() || ours[j] > rest[i])) {
-            ++j;
-          } else {
-            ++i;
-          }
-          ++n;
-        }
-        return j;
-      };
-  for (uint32_t u = 0; u < history.size() && u < static_cast<uint32_t>(users.rows); ++u) {
-    const float* p = &users.v[static_cast<size_t>(u) * d];
-    const auto& h = history[u];
-    auto watched = [&](uint32_t r) { return std::binary_search(h.begin(), h.end(), r); };
-    const bool current = std::any_of(h.begin(), h.end(),
-                                     [&](uint32_t r) { return r < is_cold.size() && is_cold[r]; });
-    rest.clear();
-    for (uint32_t r : fit_rows) {
-      if (!watched(r)) rest.push_back(Dot(p, &learned.v[static_cast<size_t>(r) * d], d));
-    }
-    const size_t keep = std::min(kTop, rest.size());
-    std::partial_sort(rest.begin(), rest.begin() + static_cast<long>(keep), rest.end(),
-                      std::greater<>());
-    rest.resize(keep);
-    const double toward = Dot(p, direction);
-    mine.clear();
-    std::vector<size_t> open;  // cold anime u did not watch
-    for (size_t j = 0; j < cold.size(); ++j) {
-      if (watched(cold[j])) continue;
-      open.push_back(j);
-      mine.push_back(Dot(p, &learned.v[static_cast<size_t>(cold[j]) * d], d));
-    }
-    const size_t learned_taken = count_in_top(mine);
-    taken_learned_all += learned_taken;
-    if (current) taken_learned += learned_taken;
-    std::vector<double> pred_base(open.size());
-    for (size_t o = 0; o < open.size(); ++o) pred_base[o] = Dot(p, &predicted[open[o] * d], d);
-    for (size_t g = 0; g < grid.size(); ++g) {
-      mine.resize(open.size());
-      for (size_t o = 0; o < open.size(); ++o)
-        mine[o] = pred_base[o] + grid[g] * z[open[o]] * toward;
-      const size_t t = count_in_top(mine);
-      taken_all[g] += t;
-      if (current) taken[g] += t;
-    }
-    slots_all += kTop;
-    if (current) slots += kTop;
-  }
-  auto ratio = [](uint64_t a, uint64_t b) {
-    return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0;
-  };
-  c.share_learned = ratio(taken_learned, slots);
-  c.share_learned_all = ratio(taken_learned_all, slots_all);
-  c.by_level = grid.front();
-  for (size_t g = 0; g < grid.size(); ++g) {
-    const double taken_share = ratio(taken[g], slots);
-    c.share.emplace_back(grid[g], taken_share);
-    c.share_all.emplace_back(grid[g], ratio(taken_all[g], slots_all));
-    if (taken_share <= c.share_learned && grid[g] > c.by_level) c.by_level = grid[g];
-  }
+  ChooseByLevel(CountTopSlots(*pc, *predicted, learned, users, history, direction, grid), grid, &c);
   c.shift = std::min(c.by_ranking, c.by_level);
   return c;
 }

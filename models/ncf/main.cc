@@ -54,6 +54,7 @@ constexpr char kUsage[] =
     "simsearch-indexer --user-items and --user-listed. The exported model is also evaluated\n"
     "as the engine serves a watch list: the user's training items as the query.";
 
+// The flags (ParseFlags), and what CheckOptions makes of them.
 struct Options {
   std::vector<std::string> interactions, catalogs;
   std::string out, model = "mf", export_model, layers_text = "64,32,16,8";
@@ -61,10 +62,17 @@ struct Options {
   std::string eval_lengths, fold_in_priors = "0";
   std::string item_queries = "self";
   double min_rating = -1e300;
+  bool min_rating_set = false;  // --min-rating given: rows are filtered by rating
   bool pretrain = false, item_bias = false, eval_serving = false, train_on_all = false;
-  int factors = 64, neighbours = 200, eval_threads = 0;
+  int factors = 64, neighbours = 200, eval_threads = 0, seed = 42;
   TrainOptions train;
   double lr = 0.001, l2 = 0.0;
+  // Set by CheckOptions.
+  std::vector<int> layers;                    // --layers
+  std::vector<std::string> run;               // the models to train, in order
+  std::string export_name;                    // the model whose vectors are written ("": none)
+  std::vector<int> status_codes, view_codes;  // --statuses, --view-statuses
+  FoldInParams fold_in_params;                // --fold-in
 };
 
 class Bar {
@@ -210,21 +218,19 @@ int Fail(const absl::Status& st) {
   return 1;
 }
 
-// The two queries that are not a known user, evaluated on the exported vectors
-// (models/ncf/serving_eval.h): printed, and returned for metrics.json.
-json EvaluateServing(const Tensor& items, const Tensor& queries, const Split& split,
-                     const Options& o) {
-  json out = {{"more_like_this", json::array()}, {"watch_list", json::array()}};
-  const ItemKnnScorer knn(split, o.neighbours, o.eval_threads);
-  std::printf("\nmore like this (held-out item ranked from a training item; %d per user):\n", 5);
-  std::printf("%-28s %9s %7s %8s %8s %7s %8s\n", "ranking", "Recall@20", "NDCG@20", "hub max",
-              "hub p99", "skew", "rare<5");
+// One ranking of "more like this" (serving_eval.h) in EvaluateServing's table.
+struct MoreLikeThisWay {
+  std::string name;
+  std::unique_ptr<ItemRanker> ranker;
+};
+
+// The rankings of "more like this" compared, in the table's order: the inner product
+// served before, cosine with and without shrinkage or a minimum support, the inner
+// product shrunk, partial norm discounts, and item-kNN.
+std::vector<MoreLikeThisWay> MoreLikeThisWays(const Tensor& queries, const Split& split,
+                                              const ItemKnnScorer& knn, const Options& o) {
   using M = VectorRankerOptions::Metric;
-  struct Way {
-    std::string name;
-    std::unique_ptr<ItemRanker> ranker;
-  };
-  std::vector<Way> ways;
+  std::vector<MoreLikeThisWay> ways;
   ways.push_back(
       {"ip (served before)", std::make_unique<VectorRanker>(
                                  queries, split, VectorRankerOptions{M::kInnerProduct, 0, 0})});
@@ -257,22 +263,41 @@ json EvaluateServing(const Tensor& items, const Tensor& queries, const Split& sp
   }
   ways.push_back({absl::StrCat("item-kNN (", o.neighbours, ")"),
                   std::make_unique<KnnRanker>(knn, split.num_items)});
-  for (const Way& w : ways) {
+  return ways;
+}
+
+// "More like this" ranked every way of MoreLikeThisWays: a table on stdout, and its rows.
+json EvaluateMoreLikeThisWays(const Tensor& queries, const Split& split, const ItemKnnScorer& knn,
+                              const Options& o) {
+  json rows = json::array();
+  std::printf("\nmore like this (held-out item ranked from a training item; %d per user):\n", 5);
+  std::printf("%-28s %9s %7s %8s %8s %7s %8s\n", "ranking", "Recall@20", "NDCG@20", "hub max",
+              "hub p99", "skew", "rare<5");
+  for (const MoreLikeThisWay& w : MoreLikeThisWays(queries, split, knn, o)) {
     const MoreLikeThisMetrics m =
         EvaluateMoreLikeThis(*w.ranker, split, 5, o.train.seed, o.eval_threads);
     std::printf("%-28s %9.4f %7.4f %8.4f %8.4f %7.1f %8.4f\n", w.name.c_str(), m.recall20, m.ndcg20,
                 m.hub_max_share, m.hub_p99_share, m.hub_skewness, m.rare_share);
     std::fflush(stdout);
-    out["more_like_this"].push_back({{"ranking", w.name},
-                                     {"recall20", m.recall20},
-                                     {"ndcg20", m.ndcg20},
-                                     {"queries", m.queries},
-                                     {"hub_max_share", m.hub_max_share},
-                                     {"hub_p99_share", m.hub_p99_share},
-                                     {"hub_skewness", m.hub_skewness},
-                                     {"rare_share", m.rare_share},
-                                     {"top_hub_row", m.top_hub}});
+    rows.push_back({{"ranking", w.name},
+                    {"recall20", m.recall20},
+                    {"ndcg20", m.ndcg20},
+                    {"queries", m.queries},
+                    {"hub_max_share", m.hub_max_share},
+                    {"hub_p99_share", m.hub_p99_share},
+                    {"hub_skewness", m.hub_skewness},
+                    {"rare_share", m.rare_share},
+                    {"top_hub_row", m.top_hub}});
   }
+  return rows;
+}
+
+// Watch lists (the user's training items as the query) as the mean of their item
+// vectors, by item-kNN, and folded in over a grid of alpha and lambda: a table on
+// stdout, and its rows.
+json EvaluateWatchListQueries(const Tensor& items, const Tensor& queries, const Split& split,
+                              const ItemKnnScorer& knn, const Options& o) {
+  json rows = json::array();
   std::printf("\nwatch list (the user's training items as the query):\n");
   std::printf("%-28s  %6s  %7s  %9s  %7s\n", "query", "HR@10", "NDCG@10", "Recall@20", "NDCG@20");
   auto row = [&](const std::string& name, const Metrics& m, json extra) {
@@ -281,7 +306,7 @@ json EvaluateServing(const Tensor& items, const Tensor& queries, const Split& sp
     std::fflush(stdout);
     json j = {{"query", name}, {"metrics", MetricsJson(m)}};
     j.update(extra);
-    out["watch_list"].push_back(j);
+    rows.push_back(j);
   };
   row("mean of item vectors",
       Evaluate(WatchListScorer(items, queries, split), split, o.eval_threads), json::object());
@@ -295,6 +320,17 @@ json EvaluateServing(const Tensor& items, const Tensor& queries, const Split& sp
           {{"alpha", alpha}, {"lambda", lambda}});
     }
   }
+  return rows;
+}
+
+// The two queries that are not a known user, evaluated on the exported vectors
+// (models/ncf/serving_eval.h): printed, and returned for metrics.json.
+json EvaluateServing(const Tensor& items, const Tensor& queries, const Split& split,
+                     const Options& o) {
+  const ItemKnnScorer knn(split, o.neighbours, o.eval_threads);
+  json out = json::object();
+  out["more_like_this"] = EvaluateMoreLikeThisWays(queries, split, knn, o);
+  out["watch_list"] = EvaluateWatchListQueries(items, queries, split, knn, o);
   return out;
 }
 
@@ -355,155 +391,194 @@ absl::StatusOr<json> EvaluateListLengths(const Tensor& items, const Tensor& quer
   return out;
 }
 
-int Run(int argc, char** argv) {
-  Options o;
-  ArgParser p("simsearch-train-ncf", kUsage);
-  p.AddStringList(
-      "interactions", &o.interactions,
+// What is read: the interaction files, the catalogue, and which list statuses count.
+void AddInputFlags(ArgParser* p, Options* o) {
+  p->AddStringList(
+      "interactions", &o->interactions,
       "interactions CSV (user, item[, rating][, status]); repeat for several data sets:\n"
       "the k-th file's user ids get k * 1,000,000 added (kept apart), items are shared",
       "FILE");
-  p.AddStringList("catalog", &o.catalogs,
-                  "train only on anime these catalogue files name (what can be served: an anime\n"
-                  "without a title cannot be shown); repeatable. Default: every item",
-                  "FILE");
-  p.AddString("statuses", &o.statuses,
-              "files with a MAL list status column: the statuses trained on (default 1,2,3:\n"
-              "watching, completed, on hold). Other statuses (4 dropped, 6 plan to watch)\n"
-              "stay on the user's list: not trained on, not recommended back in evaluation",
-              "S,S,...");
-  p.AddString("view-statuses", &o.view_statuses,
-              "of those, the statuses that are views, the only ones held out for testing\n"
-              "(default 1,2: watching, completed)",
-              "S,S,...");
-  p.AddString("eval-lengths", &o.eval_lengths,
-              "with an exported model: also evaluate watch lists of these lengths (each\n"
-              "evaluated user's list cut to L of their anime): popularity, item-kNN and the\n"
-              "fold-in with each --fold-in-priors weight, e.g. 1,3,5,10,20,50",
-              "L,L,...");
-  p.AddString("fold-in-priors", &o.fold_in_priors,
-              "with --eval-lengths: fold-in pulled toward the mean user vector with these\n"
-              "weights (0: none; MU/L: MU divided by the list's length; default 0)",
-              "MU,MU/L,...");
-  p.AddString("fold-in", &o.fold_in,
-              "the exported model's watch lists are also evaluated folded in with these\n"
-              "alpha,lambda (default 0.001,100: what the demo's ncf collection serves)",
-              "A,L");
-  p.AddDouble("min-rating", &o.min_rating,
+  p->AddStringList("catalog", &o->catalogs,
+                   "train only on anime these catalogue files name (what can be served: an anime\n"
+                   "without a title cannot be shown); repeatable. Default: every item",
+                   "FILE");
+  p->AddString("statuses", &o->statuses,
+               "files with a MAL list status column: the statuses trained on (default 1,2,3:\n"
+               "watching, completed, on hold). Other statuses (4 dropped, 6 plan to watch)\n"
+               "stay on the user's list: not trained on, not recommended back in evaluation",
+               "S,S,...");
+  p->AddString("view-statuses", &o->view_statuses,
+               "of those, the statuses that are views, the only ones held out for testing\n"
+               "(default 1,2: watching, completed)",
+               "S,S,...");
+}
+
+// How the exported model's watch lists are evaluated: by length, with priors, and
+// folded in as served.
+void AddWatchListFlags(ArgParser* p, Options* o) {
+  p->AddString("eval-lengths", &o->eval_lengths,
+               "with an exported model: also evaluate watch lists of these lengths (each\n"
+               "evaluated user's list cut to L of their anime): popularity, item-kNN and the\n"
+               "fold-in with each --fold-in-priors weight, e.g. 1,3,5,10,20,50",
+               "L,L,...");
+  p->AddString("fold-in-priors", &o->fold_in_priors,
+               "with --eval-lengths: fold-in pulled toward the mean user vector with these\n"
+               "weights (0: none; MU/L: MU divided by the list's length; default 0)",
+               "MU,MU/L,...");
+  p->AddString("fold-in", &o->fold_in,
+               "the exported model's watch lists are also evaluated folded in with these\n"
+               "alpha,lambda (default 0.001,100: what the demo's ncf collection serves)",
+               "A,L");
+}
+
+// The models, what is exported, their shapes and their training.
+void AddModelFlags(ArgParser* p, Options* o) {
+  p->AddString("model", &o->model, "pop, itemknn, mf, gmf, mlp, neumf or all (default mf)", "NAME");
+  p->AddString("export", &o->export_model,
+               "with --model all: which model's vectors to write (mf or gmf)", "NAME");
+  p->AddString("item-queries", &o->item_queries,
+               "query-side item vectors to export: self (a pseudo-user with the item's own\n"
+               "embedding), viewers (mean vector of the item's viewers) or lift (viewers\n"
+               "minus all users) (default self; all three are evaluated, docs/MODELS.md)",
+               "KIND");
+  p->AddInt("factors", &o->factors, "MF/GMF embedding size (default 64)");
+  p->AddString("layers", &o->layers_text,
+               "MLP tower widths; the first is the user + item\n"
+               "embedding size (default 64,32,16,8)",
+               "N,N,...");
+  p->AddBool("item-bias", &o->item_bias, "MF: learn a per-item bias too (off: a pure dot product)");
+  p->AddBool("pretrain", &o->pretrain, "NeuMF: start from trained GMF and MLP models");
+  p->AddInt("epochs", &o->train.epochs, "passes over the training pairs (default 20)");
+  p->AddInt("batch", &o->train.batch_size, "mini-batch size (default 256)");
+  p->AddDouble("lr", &o->lr, "Adam learning rate (default 0.001)");
+  p->AddDouble("l2", &o->l2, "L2 regularisation weight (default 0)");
+  p->AddInt("negatives", &o->train.negatives,
+            "sampled unobserved items per observed pair (default 4)");
+  p->AddInt("neighbours", &o->neighbours, "itemknn: neighbours kept per item (default 200)");
+}
+
+// What else is evaluated, threads, seed and output.
+void AddRunFlags(ArgParser* p, Options* o) {
+  p->AddBool("eval-serving", &o->eval_serving,
+             "with an exported model: also evaluate \"more like this\" (ip, cosine, shrinkage,\n"
+             "minimum support, item-kNN; accuracy and hubness) and watch-list queries (mean\n"
+             "of item vectors, fold-in, item-kNN); docs/MODELS.md");
+  p->AddBool("train-on-all", &o->train_on_all,
+             "train on every pair, holding nothing out (for the vectors to serve: the\n"
+             "evaluation split leaves one view per user out of the model); nothing is evaluated");
+  p->AddInt("threads", &o->train.threads,
+            "training threads (default 2). 1 is deterministic: the same seed gives the same\n"
+            "model to the bit. 2 or more train Hogwild-style (threads update the model\n"
+            "without locks): faster, and runs differ within noise");
+  p->AddInt("eval-threads", &o->eval_threads, "evaluation threads (default: --threads)");
+  p->AddInt("seed", &o->seed, "seed of the split, initialisation and sampling (default 42)");
+  p->AddString("out", &o->out, "output directory", "DIR");
+}
+
+// Parses the command line into `o`: -1, or the exit code of --help or a usage error.
+int ParseFlags(int argc, char** argv, Options* o) {
+  ArgParser p("simsearch-train-ncf", kUsage);
+  // In the order --help lists them.
+  AddInputFlags(&p, o);
+  AddWatchListFlags(&p, o);
+  p.AddDouble("min-rating", &o->min_rating,
               "keep only rows rated at least this (needs a rating column)");
-  p.AddString("model", &o.model, "pop, itemknn, mf, gmf, mlp, neumf or all (default mf)", "NAME");
-  p.AddString("export", &o.export_model,
-              "with --model all: which model's vectors to write (mf or gmf)", "NAME");
-  p.AddString("item-queries", &o.item_queries,
-              "query-side item vectors to export: self (a pseudo-user with the item's own\n"
-              "embedding), viewers (mean vector of the item's viewers) or lift (viewers\n"
-              "minus all users) (default self; all three are evaluated, docs/MODELS.md)",
-              "KIND");
-  p.AddInt("factors", &o.factors, "MF/GMF embedding size (default 64)");
-  p.AddString("layers", &o.layers_text,
-              "MLP tower widths; the first is the user + item\n"
-              "embedding size (default 64,32,16,8)",
-              "N,N,...");
-  p.AddBool("item-bias", &o.item_bias, "MF: learn a per-item bias too (off: a pure dot product)");
-  p.AddBool("pretrain", &o.pretrain, "NeuMF: start from trained GMF and MLP models");
-  p.AddInt("epochs", &o.train.epochs, "passes over the training pairs (default 20)");
-  p.AddInt("batch", &o.train.batch_size, "mini-batch size (default 256)");
-  p.AddDouble("lr", &o.lr, "Adam learning rate (default 0.001)");
-  p.AddDouble("l2", &o.l2, "L2 regularisation weight (default 0)");
-  p.AddInt("negatives", &o.train.negatives,
-           "sampled unobserved items per observed pair (default 4)");
-  p.AddInt("neighbours", &o.neighbours, "itemknn: neighbours kept per item (default 200)");
-  p.AddBool("eval-serving", &o.eval_serving,
-            "with an exported model: also evaluate \"more like this\" (ip, cosine, shrinkage,\n"
-            "minimum support, item-kNN; accuracy and hubness) and watch-list queries (mean\n"
-            "of item vectors, fold-in, item-kNN); docs/MODELS.md");
-  p.AddBool("train-on-all", &o.train_on_all,
-            "train on every pair, holding nothing out (for the vectors to serve: the\n"
-            "evaluation split leaves one view per user out of the model); nothing is evaluated");
-  p.AddInt("threads", &o.train.threads,
-           "training threads (default 2). 1 is deterministic: the same seed gives the same\n"
-           "model to the bit. 2 or more train Hogwild-style (threads update the model\n"
-           "without locks): faster, and runs differ within noise");
-  p.AddInt("eval-threads", &o.eval_threads, "evaluation threads (default: --threads)");
-  int seed = 42;
-  p.AddInt("seed", &seed, "seed of the split, initialisation and sampling (default 42)");
-  p.AddString("out", &o.out, "output directory", "DIR");
+  AddModelFlags(&p, o);
+  AddRunFlags(&p, o);
   p.Require("interactions");
   p.Require("out");
   if (int rc = p.ParseOrExitCode(argc, argv, 1, nullptr); rc >= 0) return rc;
-  o.train.seed = static_cast<uint64_t>(seed);
-  o.train.learning_rate = static_cast<float>(o.lr);
-  o.train.l2 = static_cast<float>(o.l2);
-  if (o.eval_threads <= 0) o.eval_threads = std::max(1, o.train.threads);
-  std::vector<int> layers;
-  for (absl::string_view part : absl::StrSplit(o.layers_text, ',', absl::SkipWhitespace())) {
+  o->min_rating_set = p.was_set("min-rating");
+  o->train.seed = static_cast<uint64_t>(o->seed);
+  o->train.learning_rate = static_cast<float>(o->lr);
+  o->train.l2 = static_cast<float>(o->l2);
+  if (o->eval_threads <= 0) o->eval_threads = std::max(1, o->train.threads);
+  return -1;
+}
+
+// The models --model names, in the order they are trained.
+absl::StatusOr<std::vector<std::string>> ModelsToRun(const std::string& model) {
+  const std::vector<std::string> all = {"pop", "itemknn", "mf", "gmf", "mlp", "neumf"};
+  if (model == "all") return all;
+  if (std::find(all.begin(), all.end(), model) != all.end()) return std::vector<std::string>{model};
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown --model '", model, "'; use ", absl::StrJoin(all, ", "), " or all"));
+}
+
+// Checks the flags together and parses the lists among them (layers, models, export,
+// statuses, fold-in) into `o`, in the order their errors are reported.
+absl::Status CheckOptions(Options* o) {
+  for (absl::string_view part : absl::StrSplit(o->layers_text, ',', absl::SkipWhitespace())) {
     int w;
     if (!absl::SimpleAtoi(part, &w))
-      return Fail(absl::InvalidArgumentError("--layers takes integers, e.g. 64,32,16,8"));
-    layers.push_back(w);
+      return absl::InvalidArgumentError("--layers takes integers, e.g. 64,32,16,8");
+    o->layers.push_back(w);
   }
-  const std::vector<std::string> all = {"pop", "itemknn", "mf", "gmf", "mlp", "neumf"};
-  std::vector<std::string> run;
-  if (o.model == "all") {
-    run = all;
-  } else if (std::find(all.begin(), all.end(), o.model) != all.end()) {
-    run = {o.model};
-  } else {
-    return Fail(absl::InvalidArgumentError(absl::StrCat("unknown --model '", o.model, "'; use ",
-                                                        absl::StrJoin(all, ", "), " or all")));
+  auto run = ModelsToRun(o->model);
+  if (!run.ok()) return run.status();
+  o->run = *std::move(run);
+  o->export_name = o->export_model.empty() && (o->model == "mf" || o->model == "gmf")
+                       ? o->model
+                       : o->export_model;
+  const std::string& name = o->export_name;
+  if (!name.empty() && name != "mf" && name != "gmf") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--export ", name,
+        ": only mf and gmf scores are dot products an inner-product index serves exactly"));
   }
-  std::string export_model =
-      o.export_model.empty() && (o.model == "mf" || o.model == "gmf") ? o.model : o.export_model;
-  if (!export_model.empty() && export_model != "mf" && export_model != "gmf") {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat("--export ", export_model,
-                     ": only mf and gmf scores are dot products an inner-product "
-                     "index serves exactly")));
+  if (!name.empty() && std::find(o->run.begin(), o->run.end(), name) == o->run.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--export ", name, " is not trained by --model ", o->model));
   }
-  if (!export_model.empty() && std::find(run.begin(), run.end(), export_model) == run.end()) {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat("--export ", export_model, " is not trained by --model ", o.model)));
+  const TrainOptions& t = o->train;
+  if (t.epochs < 1 || t.batch_size < 1 || t.negatives < 1 || t.threads < 1 || o->lr <= 0 ||
+      o->l2 < 0) {
+    return absl::InvalidArgumentError(
+        "--epochs, --batch, --negatives and --threads must be >= 1, --lr > 0, --l2 >= 0");
   }
-  if (o.train.epochs < 1 || o.train.batch_size < 1 || o.train.negatives < 1 ||
-      o.train.threads < 1 || o.lr <= 0 || o.l2 < 0) {
-    return Fail(absl::InvalidArgumentError(
-        "--epochs, --batch, --negatives and --threads must be >= 1, --lr > 0, --l2 >= 0"));
+  auto statuses = ParseStatuses(o->statuses, "--statuses");
+  if (!statuses.ok()) return statuses.status();
+  auto views = ParseStatuses(o->view_statuses, "--view-statuses");
+  if (!views.ok()) return views.status();
+  o->status_codes = *std::move(statuses);
+  o->view_codes = *std::move(views);
+  std::vector<absl::string_view> parts = absl::StrSplit(o->fold_in, ',');
+  FoldInParams& f = o->fold_in_params;
+  if (parts.size() != 2 || !absl::SimpleAtof(parts[0], &f.alpha) ||
+      !absl::SimpleAtof(parts[1], &f.lambda) || f.alpha < 0 || f.lambda <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--fold-in takes ALPHA,LAMBDA (alpha >= 0, lambda > 0), got '", o->fold_in, "'"));
   }
+  return absl::OkStatus();
+}
 
+// The interactions (only of the catalogue's anime with --catalog), checked trainable.
+absl::StatusOr<Interactions> LoadData(const Options& o) {
   InteractionsOptions io;
-  if (p.was_set("min-rating")) io.min_rating = o.min_rating;
-  auto statuses = ParseStatuses(o.statuses, "--statuses");
-  if (!statuses.ok()) return Fail(statuses.status());
-  auto views = ParseStatuses(o.view_statuses, "--view-statuses");
-  if (!views.ok()) return Fail(views.status());
-  io.statuses = *statuses;
-  io.view_statuses = *views;
-  FoldInParams fold_in;
-  {
-    std::vector<absl::string_view> parts = absl::StrSplit(o.fold_in, ',');
-    if (parts.size() != 2 || !absl::SimpleAtof(parts[0], &fold_in.alpha) ||
-        !absl::SimpleAtof(parts[1], &fold_in.lambda) || fold_in.alpha < 0 || fold_in.lambda <= 0) {
-      return Fail(absl::InvalidArgumentError(absl::StrCat(
-          "--fold-in takes ALPHA,LAMBDA (alpha >= 0, lambda > 0), got '", o.fold_in, "'")));
-    }
-  }
+  if (o.min_rating_set) io.min_rating = o.min_rating;
+  io.statuses = o.status_codes;
+  io.view_statuses = o.view_codes;
   std::vector<int64_t> known;
   if (!o.catalogs.empty()) {
     auto catalog = Catalog::Load(o.catalogs);
-    if (!catalog.ok()) return Fail(catalog.status());
+    if (!catalog.ok()) return catalog.status();
     for (const Item& it : catalog->items()) known.push_back(it.id);  // sorted by id
     io.known_items = &known;
   }
   auto data = LoadInteractions(o.interactions, io);
-  if (!data.ok()) return Fail(data.status());
+  if (!data.ok()) return data.status();
   if (data->rows_unknown_item > 0) {
     std::fprintf(stderr, "[ncf] %llu rows name anime that no --catalog file has: left out\n",
                  static_cast<unsigned long long>(data->rows_unknown_item));
   }
-  const std::string inputs = absl::StrJoin(o.interactions, " + ");
-  if (auto s = CheckTrainable(*data, inputs); !s.ok()) return Fail(s);
-  // Serving wants every pair trained on; evaluation holds one view per user out.
-  const Split split = o.train_on_all ? TrainOnAll(*data) : LeaveOneOut(*data, o.train.seed);
+  if (auto s = CheckTrainable(*data, absl::StrJoin(o.interactions, " + ")); !s.ok()) return s;
+  return data;
+}
+
+// The split trained on and evaluated, described on stderr. Serving wants every pair
+// trained on (--train-on-all); evaluation holds one view per user out.
+Split MakeSplit(const Interactions& data, const Options& o) {
+  Split split = o.train_on_all ? TrainOnAll(data) : LeaveOneOut(data, o.train.seed);
   if (o.train_on_all) {
     std::fprintf(stderr,
                  "[ncf] --train-on-all: every pair is trained on; nothing is held out, so nothing "
@@ -512,162 +587,245 @@ int Run(int argc, char** argv) {
   std::fprintf(stderr,
                "[ncf] %s: %zu users, %zu items, %llu interactions (%llu rows, %llu duplicates); "
                "%llu training pairs, %u test users\n",
-               inputs.c_str(), data->num_users(), data->num_items(),
-               static_cast<unsigned long long>(data->num_interactions()),
-               static_cast<unsigned long long>(data->rows_read),
-               static_cast<unsigned long long>(data->duplicates),
+               absl::StrJoin(o.interactions, " + ").c_str(), data.num_users(), data.num_items(),
+               static_cast<unsigned long long>(data.num_interactions()),
+               static_cast<unsigned long long>(data.rows_read),
+               static_cast<unsigned long long>(data.duplicates),
                static_cast<unsigned long long>(split.num_train()), split.num_test_users());
+  return split;
+}
 
+// Trained models that later steps use: GMF and MLP for a pretrained NeuMF, and the one
+// to export.
+struct TrainedModels {
+  std::optional<NcfModel> gmf, mlp, exported;
+};
+
+// A baseline (pop or itemknn): built (timed as its training) and evaluated.
+Result EvaluateBaseline(const std::string& name, const Split& split, const Interactions& data,
+                        const Options& o) {
+  Result r;
+  r.name = name;
+  auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<Scorer> scorer;
+  if (name == "pop") {
+    scorer = std::make_unique<PopularityScorer>(split);
+  } else {
+    scorer = std::make_unique<ItemKnnScorer>(split, o.neighbours, o.eval_threads);
+    r.details["neighbours"] = o.neighbours;
+  }
+  r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  Score(&r, *scorer, split, data, o.eval_threads);
+  return r;
+}
+
+// NeuMF's pretrained parts, GMF and MLP of `mc`'s shape: those this run trained
+// already, or trained here (and kept). Returns the seconds spent training them.
+absl::StatusOr<double> PretrainParts(const ModelConfig& mc, const Split& split, const Options& o,
+                                     TrainedModels* trained) {
+  double seconds = 0;
+  for (const char* part : {"gmf", "mlp"}) {
+    std::optional<NcfModel>& slot = std::string(part) == "gmf" ? trained->gmf : trained->mlp;
+    if (slot) continue;
+    ModelConfig pc = mc;
+    pc.kind = *ParseModelKind(part);
+    auto pm = NcfModel::Create(pc, split.num_users, split.num_items, o.train.seed);
+    if (!pm.ok()) return pm.status();
+    Bar bar(absl::StrCat("neumf/", part));
+    seconds += Train(&*pm, split, o.train, std::ref(bar)).seconds;
+    slot = std::move(*pm);
+  }
+  return seconds;
+}
+
+// metrics.json's record of a model's training.
+json TrainJson(const Options& o, const TrainReport& tr, double pretrain_seconds) {
+  return {{"epochs", o.train.epochs},
+          {"batch", o.train.batch_size},
+          {"lr", o.lr},
+          {"l2", o.l2},
+          {"negatives", o.train.negatives},
+          {"threads", o.train.threads},
+          {"seconds", tr.seconds},
+          {"pretrain_seconds", pretrain_seconds},
+          {"samples", tr.samples},
+          {"samples_per_second", tr.samples_per_second},
+          {"epoch_loss", tr.epoch_loss}};
+}
+
+// An NCF model (mf, gmf, mlp or neumf): trained, evaluated, and kept in `trained` when
+// a later step uses it.
+absl::StatusOr<Result> TrainModel(const std::string& name, const Split& split,
+                                  const Interactions& data, const Options& o,
+                                  TrainedModels* trained) {
+  Result r;
+  r.name = name;
+  ModelConfig mc;
+  mc.kind = *ParseModelKind(name);
+  mc.factors = o.factors;
+  mc.layers = o.layers;
+  mc.item_bias = o.item_bias;
+  auto model = NcfModel::Create(mc, split.num_users, split.num_items, o.train.seed);
+  if (!model.ok()) return model.status();
+  double pre_seconds = 0;
+  if (name == "neumf" && o.pretrain) {
+    auto pre = PretrainParts(mc, split, o, trained);
+    if (!pre.ok()) return pre.status();
+    pre_seconds = *pre;
+    if (auto s = model->InitFromPretrained(*trained->gmf, *trained->mlp, 0.5f); !s.ok()) return s;
+    r.details["pretrained"] = true;
+  }
+  Bar bar(name);
+  TrainReport tr = Train(&*model, split, o.train, std::ref(bar));
+  r.train_seconds = tr.seconds + pre_seconds;
+  Score(&r, ModelScorer(*model), split, data, o.eval_threads);
+  r.details["config"] = {{"factors", mc.factors}, {"layers", mc.layers}};
+  r.details["train"] = TrainJson(o, tr, pre_seconds);
+  if (name == "gmf") trained->gmf = *model;
+  if (name == "mlp") trained->mlp = *model;
+  if (name == o.export_name) trained->exported = std::move(*model);
+  return r;
+}
+
+// Every model of --model in turn, each a row of the table on stdout.
+absl::StatusOr<std::vector<Result>> TrainAndEvaluate(const Split& split, const Interactions& data,
+                                                     const Options& o, TrainedModels* trained) {
   std::printf("%-8s  %6s  %7s  %9s  %7s  %10s\n", "model", "HR@10", "NDCG@10", "Recall@20",
               "NDCG@20", "train");
   std::vector<Result> results;
-  std::optional<NcfModel> gmf, mlp, exported;
-  for (const std::string& name : run) {
+  for (const std::string& name : o.run) {
     Result r;
-    r.name = name;
     if (name == "pop" || name == "itemknn") {
-      auto t0 = std::chrono::steady_clock::now();
-      std::unique_ptr<Scorer> scorer;
-      if (name == "pop") {
-        scorer = std::make_unique<PopularityScorer>(split);
-      } else {
-        scorer = std::make_unique<ItemKnnScorer>(split, o.neighbours, o.eval_threads);
-        r.details["neighbours"] = o.neighbours;
-      }
-      r.train_seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      Score(&r, *scorer, split, *data, o.eval_threads);
+      r = EvaluateBaseline(name, split, data, o);
     } else {
-      ModelConfig mc;
-      mc.kind = *ParseModelKind(name);
-      mc.factors = o.factors;
-      mc.layers = layers;
-      mc.item_bias = o.item_bias;
-      auto model = NcfModel::Create(mc, split.num_users, split.num_items, o.train.seed);
-      if (!model.ok()) return Fail(model.status());
-      double pre_seconds = 0;
-      if (name == "neumf" && o.pretrain) {
-        // Pretrained parts: those of this run, or trained here.
-        for (const char* part : {"gmf", "mlp"}) {
-          std::optional<NcfModel>& slot = std::string(part) == "gmf" ? gmf : mlp;
-          if (slot) continue;
-          ModelConfig pc = mc;
-          pc.kind = *ParseModelKind(part);
-          auto pm = NcfModel::Create(pc, split.num_users, split.num_items, o.train.seed);
-          if (!pm.ok()) return Fail(pm.status());
-          Bar bar(absl::StrCat("neumf/", part));
-          pre_seconds += Train(&*pm, split, o.train, std::ref(bar)).seconds;
-          slot = std::move(*pm);
-        }
-        if (auto s = model->InitFromPretrained(*gmf, *mlp, 0.5f); !s.ok()) return Fail(s);
-        r.details["pretrained"] = true;
-      }
-      Bar bar(name);
-      TrainReport tr = Train(&*model, split, o.train, std::ref(bar));
-      r.train_seconds = tr.seconds + pre_seconds;
-      Score(&r, ModelScorer(*model), split, *data, o.eval_threads);
-      r.details["config"] = {{"factors", mc.factors}, {"layers", mc.layers}};
-      r.details["train"] = {{"epochs", o.train.epochs},
-                            {"batch", o.train.batch_size},
-                            {"lr", o.lr},
-                            {"l2", o.l2},
-                            {"negatives", o.train.negatives},
-                            {"threads", o.train.threads},
-                            {"seconds", tr.seconds},
-                            {"pretrain_seconds", pre_seconds},
-                            {"samples", tr.samples},
-                            {"samples_per_second", tr.samples_per_second},
-                            {"epoch_loss", tr.epoch_loss}};
-      if (name == "gmf") gmf = *model;
-      if (name == "mlp") mlp = *model;
-      if (name == export_model) exported = std::move(*model);
+      auto trained_result = TrainModel(name, split, data, o, trained);
+      if (!trained_result.ok()) return trained_result.status();
+      r = *std::move(trained_result);
     }
-    PrintRow(r, data->datasets);
+    PrintRow(r, data.datasets);
     results.push_back(std::move(r));
   }
+  return results;
+}
 
-  // The exported model as the engine serves it to clients without a user id.
-  json watch_list = nullptr;
-  Tensor items, users, queries;
-  if (exported) {
-    if (auto s = exported->ExportDotProduct(&items, &users); !s.ok()) return Fail(s);
-    watch_list = json::object();
-    // Every kind is evaluated; the chosen one is exported.
-    for (const char* kind : {"viewers", "lift", "self"}) {
-      auto q = ItemQueries(*exported, users, split, kind);
-      if (!q.ok()) return Fail(q.status());
-      Result wl;
-      wl.name = absl::StrCat(export_model, "/", kind);
-      Score(&wl, WatchListScorer(items, *q, split), split, *data, o.eval_threads);
-      PrintRow(wl, data->datasets);
-      watch_list[kind] = MetricsJson(wl.metrics);
-      if (o.item_queries == kind) queries = *std::move(q);
-    }
-    if (queries.empty()) return Fail(ItemQueries(*exported, users, split, o.item_queries).status());
-    // The watch list as the engine serves it: folded in (retrieval/fold_in.h).
-    Result fi;
-    fi.name = absl::StrCat(export_model, "/fold");
-    Score(&fi, FoldInScorer(items, queries, split, fold_in), split, *data, o.eval_threads);
-    PrintRow(fi, data->datasets);
-    watch_list["fold_in"] = {{"alpha", fold_in.alpha},
-                             {"lambda", fold_in.lambda},
-                             {"metrics", MetricsJson(fi.metrics)},
-                             {"by_dataset", ByDatasetJson(fi, *data)}};
-  }
-  json serving = nullptr;
-  if (exported && o.eval_serving) serving = EvaluateServing(items, queries, split, o);
-  json by_length = nullptr;
-  if (exported && !o.eval_lengths.empty()) {
-    auto r = EvaluateListLengths(items, queries, users, split, *data, fold_in, o);
-    if (!r.ok()) return Fail(r.status());
-    by_length = *std::move(r);
-  }
+// The exported model's vectors and their evaluations for metrics.json (null: not run).
+struct Exported {
+  Tensor items, users, queries;  // queries: the kind --item-queries names
+  json watch_list = nullptr, serving = nullptr, by_length = nullptr;
+};
 
+// The exported model's watch lists through each kind of query-side item vectors
+// (keeping the kind --item-queries names in e->queries), and folded in as served
+// (retrieval/fold_in.h): rows of the table, and e->watch_list.
+absl::Status EvaluateQueryKinds(const NcfModel& model, const Split& split, const Interactions& data,
+                                const Options& o, Exported* e) {
+  e->watch_list = json::object();
+  for (const char* kind : {"viewers", "lift", "self"}) {
+    auto q = ItemQueries(model, e->users, split, kind);
+    if (!q.ok()) return q.status();
+    Result wl;
+    wl.name = absl::StrCat(o.export_name, "/", kind);
+    Score(&wl, WatchListScorer(e->items, *q, split), split, data, o.eval_threads);
+    PrintRow(wl, data.datasets);
+    e->watch_list[kind] = MetricsJson(wl.metrics);
+    if (o.item_queries == kind) e->queries = *std::move(q);
+  }
+  if (e->queries.empty()) return ItemQueries(model, e->users, split, o.item_queries).status();
+  Result fi;
+  fi.name = absl::StrCat(o.export_name, "/fold");
+  Score(&fi, FoldInScorer(e->items, e->queries, split, o.fold_in_params), split, data,
+        o.eval_threads);
+  PrintRow(fi, data.datasets);
+  e->watch_list["fold_in"] = {{"alpha", o.fold_in_params.alpha},
+                              {"lambda", o.fold_in_params.lambda},
+                              {"metrics", MetricsJson(fi.metrics)},
+                              {"by_dataset", ByDatasetJson(fi, data)}};
+  return absl::OkStatus();
+}
+
+// The exported model as the engine serves it to clients without a user id: its watch
+// lists, and with --eval-serving and --eval-lengths those evaluations too.
+absl::StatusOr<Exported> EvaluateExported(const NcfModel& model, const Split& split,
+                                          const Interactions& data, const Options& o) {
+  Exported e;
+  if (auto s = model.ExportDotProduct(&e.items, &e.users); !s.ok()) return s;
+  if (auto s = EvaluateQueryKinds(model, split, data, o, &e); !s.ok()) return s;
+  if (o.eval_serving) e.serving = EvaluateServing(e.items, e.queries, split, o);
+  if (!o.eval_lengths.empty()) {
+    auto r = EvaluateListLengths(e.items, e.queries, e.users, split, data, o.fold_in_params, o);
+    if (!r.ok()) return r.status();
+    e.by_length = *std::move(r);
+  }
+  return e;
+}
+
+// metrics.json: the data, the split, every model's metrics, and the export's.
+json MetricsDocument(const Options& o, const Interactions& data, const Split& split,
+                     const std::vector<Result>& results, const Exported& e) {
   json models = json::array();
   for (const Result& r : results) {
     json j = {{"name", r.name},
               {"metrics", MetricsJson(r.metrics)},
-              {"by_dataset", ByDatasetJson(r, *data)},
+              {"by_dataset", ByDatasetJson(r, data)},
               {"train_seconds", r.train_seconds}};
     j.update(r.details);
     models.push_back(j);
   }
-  json metrics = {
-      {"data",
-       {{"interactions", o.interactions},
-        {"users", data->num_users()},
-        {"items", data->num_items()},
-        {"pairs", data->num_interactions()},
-        {"trained_pairs", data->num_trained()},
-        {"rows_read", data->rows_read},
-        {"rows_by_status", data->rows_by_status},
-        {"catalogs", o.catalogs},
-        {"rows_unknown_item", data->rows_unknown_item},
-        {"statuses", *statuses},
-        {"view_statuses", *views},
-        {"min_rating", p.was_set("min-rating") ? json(o.min_rating) : json(nullptr)}}},
-      {"split",
-       {{"protocol", o.train_on_all
-                         ? "none: every pair trained on (--train-on-all)"
-                         : "leave-one-out, one random held-out view per user with >= 2 items"},
-        {"seed", o.train.seed},
-        {"test_users", split.num_test_users()},
-        {"sampled_negatives", 99},
-        {"training_pairs", split.num_train()}}},
-      {"models", models},
-      {"exported", export_model.empty() ? json(nullptr) : json(export_model)},
-      {"item_queries", o.item_queries},
-      // The exported model queried with the user's training items as a watch list
-      // (query-side item vectors), instead of the user's own vector.
-      {"exported_watch_list", watch_list},
-      {"serving", serving},
-      {"by_list_length", by_length}};
-  if (auto s = WriteOutputs(o.out, *data, exported ? &items : nullptr, &users, &queries, metrics);
+  return {{"data",
+           {{"interactions", o.interactions},
+            {"users", data.num_users()},
+            {"items", data.num_items()},
+            {"pairs", data.num_interactions()},
+            {"trained_pairs", data.num_trained()},
+            {"rows_read", data.rows_read},
+            {"rows_by_status", data.rows_by_status},
+            {"catalogs", o.catalogs},
+            {"rows_unknown_item", data.rows_unknown_item},
+            {"statuses", o.status_codes},
+            {"view_statuses", o.view_codes},
+            {"min_rating", o.min_rating_set ? json(o.min_rating) : json(nullptr)}}},
+          {"split",
+           {{"protocol", o.train_on_all
+                             ? "none: every pair trained on (--train-on-all)"
+                             : "leave-one-out, one random held-out view per user with >= 2 items"},
+            {"seed", o.train.seed},
+            {"test_users", split.num_test_users()},
+            {"sampled_negatives", 99},
+            {"training_pairs", split.num_train()}}},
+          {"models", models},
+          {"exported", o.export_name.empty() ? json(nullptr) : json(o.export_name)},
+          {"item_queries", o.item_queries},
+          // The exported model queried with the user's training items as a watch list
+          // (query-side item vectors), instead of the user's own vector.
+          {"exported_watch_list", e.watch_list},
+          {"serving", e.serving},
+          {"by_list_length", e.by_length}};
+}
+
+int Run(int argc, char** argv) {
+  Options o;
+  if (int rc = ParseFlags(argc, argv, &o); rc >= 0) return rc;
+  if (absl::Status s = CheckOptions(&o); !s.ok()) return Fail(s);
+  auto data = LoadData(o);
+  if (!data.ok()) return Fail(data.status());
+  const Split split = MakeSplit(*data, o);
+  TrainedModels trained;
+  auto results = TrainAndEvaluate(split, *data, o, &trained);
+  if (!results.ok()) return Fail(results.status());
+  Exported e;
+  if (trained.exported) {
+    auto evaluated = EvaluateExported(*trained.exported, split, *data, o);
+    if (!evaluated.ok()) return Fail(evaluated.status());
+    e = *std::move(evaluated);
+  }
+  const json metrics = MetricsDocument(o, *data, split, *results, e);
+  if (auto s = WriteOutputs(o.out, *data, trained.exported ? &e.items : nullptr, &e.users,
+                            &e.queries, metrics);
       !s.ok()) {
     return Fail(s);
   }
   std::fprintf(stderr, "[ncf] wrote %s/metrics.json%s\n", o.out.c_str(),
-               exported ? " and the exported vectors" : "");
+               trained.exported ? " and the exported vectors" : "");
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <utility>
 
 namespace simsearch::ncf {
 namespace {
@@ -70,12 +71,13 @@ void KnnRanker::Similar(uint32_t i, float* out) const {
   for (const auto& [j, s] : knn_.neighbours(i)) out[j] = s;
 }
 
-MoreLikeThisMetrics EvaluateMoreLikeThis(const ItemRanker& ranker, const Split& split, int per_user,
-                                         uint64_t seed, int threads) {
-  const uint32_t n_items = split.num_items;
-  const std::vector<uint32_t> viewers = Viewers(split);
-  // The queries: up to per_user training items of each test user, drawn with a fixed seed.
-  std::vector<std::pair<uint32_t, uint32_t>> queries;  // (user, item)
+namespace {
+
+// The queries: up to `per_user` training items of each test user, drawn with a fixed
+// seed, as (user, item).
+std::vector<std::pair<uint32_t, uint32_t>> MoreLikeThisQueries(const Split& split, int per_user,
+                                                               uint64_t seed) {
+  std::vector<std::pair<uint32_t, uint32_t>> queries;
   std::mt19937_64 rng(seed);
   for (uint32_t u = 0; u < split.num_users; ++u) {
     if (split.test_item[u] < 0) continue;
@@ -84,45 +86,102 @@ MoreLikeThisMetrics EvaluateMoreLikeThis(const ItemRanker& ranker, const Split& 
     for (size_t k = 0; k < items.size() && k < static_cast<size_t>(per_user); ++k)
       queries.emplace_back(u, items[k]);
   }
+  return queries;
+}
+
+// The rank of user u's held-out item among the items ranked by their similarity to i
+// (into s), u's training items (i among them) left out; ties count against it.
+size_t HeldOutRank(const ItemRanker& ranker, const Split& split, uint32_t u, uint32_t i,
+                   std::vector<float>* s) {
+  ranker.Similar(i, s->data());
+  const uint32_t h = static_cast<uint32_t>(split.test_item[u]);
+  const float target = (*s)[h];
+  const auto& train = split.train[u];  // sorted; contains i
+  size_t rank = 0, t = 0;
+  for (uint32_t j = 0; j < split.num_items; ++j) {
+    while (t < train.size() && train[t] < j) ++t;
+    if ((t < train.size() && train[t] == j) || j == h) continue;
+    rank += (*s)[j] >= target;
+  }
+  return rank;
+}
+
+// Item i's top-10 list (itself excluded; `s` and `order` are scratch of num_items):
+// each neighbour counted in `occurrences`, and those with fewer than 5 viewers in *rare.
+void CountTopTen(const ItemRanker& ranker, uint32_t i, const std::vector<uint32_t>& viewers,
+                 std::vector<float>* s, std::vector<uint32_t>* order,
+                 std::vector<uint32_t>* occurrences, uint64_t* rare) {
+  const uint32_t n_items = static_cast<uint32_t>(viewers.size());
+  std::vector<float>& sim = *s;
+  ranker.Similar(i, sim.data());
+  sim[i] = -std::numeric_limits<float>::infinity();
+  for (uint32_t j = 0; j < n_items; ++j) (*order)[j] = j;
+  std::partial_sort(
+      order->begin(), order->begin() + std::min<uint32_t>(10, n_items), order->end(),
+      [&](uint32_t a, uint32_t b) { return sim[a] > sim[b] || (sim[a] == sim[b] && a < b); });
+  for (uint32_t k = 0; k < 10 && k < n_items; ++k) {
+    const uint32_t j = (*order)[k];
+    if (sim[j] == -std::numeric_limits<float>::infinity()) break;
+    ++(*occurrences)[j];
+    *rare += viewers[j] < 5;
+  }
+}
+
+// The hubness measures of MoreLikeThisMetrics from every item's count of appearances
+// in the top-10 lists, and the slots rare items took.
+void SetHubness(const std::vector<uint32_t>& occurrences, uint64_t rare_slots,
+                MoreLikeThisMetrics* m) {
+  const size_t n_items = occurrences.size();
+  uint64_t slots = 0;
+  for (uint32_t c : occurrences) slots += c;
+  m->rare_share = slots > 0 ? static_cast<double>(rare_slots) / static_cast<double>(slots) : 0;
+  std::vector<uint32_t> sorted = occurrences;
+  std::sort(sorted.begin(), sorted.end());
+  const double lists = n_items;
+  m->top_hub = static_cast<uint32_t>(std::max_element(occurrences.begin(), occurrences.end()) -
+                                     occurrences.begin());
+  m->hub_max_share = sorted.back() / lists;
+  m->hub_p99_share = sorted[static_cast<size_t>(0.99 * (sorted.size() - 1))] / lists;
+  double mean = 0;
+  for (uint32_t c : occurrences) mean += c;
+  mean /= n_items;
+  double m2 = 0, m3 = 0;
+  for (uint32_t c : occurrences) {
+    const double d = c - mean;
+    m2 += d * d;
+    m3 += d * d * d;
+  }
+  m2 /= n_items;
+  m3 /= n_items;
+  m->hub_skewness = m2 > 0 ? m3 / std::pow(m2, 1.5) : 0;
+}
+
+}  // namespace
+
+MoreLikeThisMetrics EvaluateMoreLikeThis(const ItemRanker& ranker, const Split& split, int per_user,
+                                         uint64_t seed, int threads) {
+  const uint32_t n_items = split.num_items;
+  const std::vector<uint32_t> viewers = Viewers(split);
+  const std::vector<std::pair<uint32_t, uint32_t>> queries =
+      MoreLikeThisQueries(split, per_user, seed);
   std::vector<double> hit(queries.size()), ndcg(queries.size());
   std::vector<uint32_t> occurrences(n_items, 0);
   uint64_t rare_slots = 0;
 #pragma omp parallel num_threads(threads)
   {
     std::vector<float> s(n_items);
-    std::vector<uint32_t> local_occ(n_items, 0);
+    std::vector<uint32_t> local_occ(n_items, 0), order(n_items);
     uint64_t local_rare = 0;
 #pragma omp for schedule(dynamic, 64)
     for (size_t q = 0; q < queries.size(); ++q) {
-      const auto [u, i] = queries[q];
-      ranker.Similar(i, s.data());
-      const uint32_t h = static_cast<uint32_t>(split.test_item[u]);
-      const float target = s[h];
-      const auto& train = split.train[u];  // sorted; contains i
-      size_t rank = 0, t = 0;
-      for (uint32_t j = 0; j < n_items; ++j) {
-        while (t < train.size() && train[t] < j) ++t;
-        if ((t < train.size() && train[t] == j) || j == h) continue;
-        rank += s[j] >= target;
-      }
+      const size_t rank = HeldOutRank(ranker, split, queries[q].first, queries[q].second, &s);
       hit[q] = HitAt(rank, 20);
       ndcg[q] = NdcgAt(rank, 20);
     }
     // Hubness: every item's top-10 list, itself excluded.
-    std::vector<uint32_t> order(n_items);
 #pragma omp for schedule(dynamic, 64)
     for (uint32_t i = 0; i < n_items; ++i) {
-      ranker.Similar(i, s.data());
-      s[i] = -std::numeric_limits<float>::infinity();
-      for (uint32_t j = 0; j < n_items; ++j) order[j] = j;
-      std::partial_sort(
-          order.begin(), order.begin() + std::min<uint32_t>(10, n_items), order.end(),
-          [&](uint32_t a, uint32_t b) { return s[a] > s[b] || (s[a] == s[b] && a < b); });
-      for (uint32_t k = 0; k < 10 && k < n_items; ++k) {
-        if (s[order[k]] == -std::numeric_limits<float>::infinity()) break;
-        ++local_occ[order[k]];
-        local_rare += viewers[order[k]] < 5;
-      }
+      CountTopTen(ranker, i, viewers, &s, &order, &local_occ, &local_rare);
     }
 #pragma omp critical
     {
@@ -140,28 +199,7 @@ MoreLikeThisMetrics EvaluateMoreLikeThis(const ItemRanker& ranker, const Split& 
     m.recall20 /= static_cast<double>(m.queries);
     m.ndcg20 /= static_cast<double>(m.queries);
   }
-  uint64_t slots = 0;
-  for (uint32_t c : occurrences) slots += c;
-  m.rare_share = slots > 0 ? static_cast<double>(rare_slots) / static_cast<double>(slots) : 0;
-  std::vector<uint32_t> sorted = occurrences;
-  std::sort(sorted.begin(), sorted.end());
-  const double lists = n_items;
-  m.top_hub = static_cast<uint32_t>(std::max_element(occurrences.begin(), occurrences.end()) -
-                                    occurrences.begin());
-  m.hub_max_share = sorted.back() / lists;
-  m.hub_p99_share = sorted[static_cast<size_t>(0.99 * (sorted.size() - 1))] / lists;
-  double mean = 0;
-  for (uint32_t c : occurrences) mean += c;
-  mean /= n_items;
-  double m2 = 0, m3 = 0;
-  for (uint32_t c : occurrences) {
-    const double d = c - mean;
-    m2 += d * d;
-    m3 += d * d * d;
-  }
-  m2 /= n_items;
-  m3 /= n_items;
-  m.hub_skewness = m2 > 0 ? m3 / std::pow(m2, 1.5) : 0;
+  SetHubness(occurrences, rare_slots, &m);
   return m;
 }
 

@@ -128,6 +128,22 @@ std::vector<Sample> MakeSamples(const Split& split, int negatives, std::mt19937_
   return s;
 }
 
+// One mini-batch of m samples: its gradient (mean BCE, plus L2 with l2 > 0) into g
+// (cleared first, w its scratch), and Adam's step. Returns the batch's summed loss.
+double StepBatch(NcfModel* model, const Sample* batch, size_t m, float l2, Workspace* w, Grads* g,
+                 Adam* adam) {
+  const float scale = 1.0f / static_cast<float>(m);
+  g->Clear();
+  double loss = 0;
+  for (size_t k = 0; k < m; ++k) {
+    const Sample& s = batch[k];
+    loss += model->Accumulate(s.user, s.item, s.label, scale, l2, w, g);
+  }
+  if (l2 > 0) model->AddDenseL2(l2, g);
+  adam->Step(*g);
+  return loss;
+}
+
 }  // namespace
 
 // How the threads are used (docs/MODELS.md, "Training speed").
@@ -199,15 +215,7 @@ TrainReport Train(NcfModel* model, const Split& split, const TrainOptions& o,
       for (size_t batch; (batch = next_batch.fetch_add(1, std::memory_order_relaxed)) < batches;) {
         const size_t lo = batch * bs;
         const size_t m = std::min(bs, n - lo);
-        const float scale = 1.0f / static_cast<float>(m);
-        g.Clear();
-        double loss = 0;
-        for (size_t k = lo; k < lo + m; ++k) {
-          const Sample& s = samples[k];
-          loss += model->Accumulate(s.user, s.item, s.label, scale, o.l2, &w, &g);
-        }
-        if (o.l2 > 0) model->AddDenseL2(o.l2, &g);
-        adam.Step(g);
+        const double loss = StepBatch(model, &samples[lo], m, o.l2, &w, &g, &adam);
         epoch_loss.fetch_add(loss, std::memory_order_relaxed);
         const uint64_t in_epoch = epoch_done.fetch_add(m, std::memory_order_relaxed) + m;
         if (progress && in_epoch < n) {

@@ -72,6 +72,184 @@ int IntField(const json& j, const char* key, int fallback) {
   return it != j.end() && it->is_number_integer() ? it->get<int>() : fallback;
 }
 
+// Where the modules of a sentence-transformers folder are (modules.json). A plain
+// Hugging Face BERT folder (no modules.json) is the transformer itself, mean pooled
+// without normalising.
+struct Modules {
+  std::string transformer_dir, pooling_dir;  // pooling_dir "": none
+  bool normalize = false;
+};
+
+absl::StatusOr<Modules> ReadModules(const std::string& dir) {
+  Modules m;
+  m.transformer_dir = dir;
+  const std::string path = (fs::path(dir) / "modules.json").string();
+  if (!fs::exists(path)) return m;
+  auto modules = ReadJson(path);
+  if (!modules.ok()) return modules.status();
+  if (!modules->is_array()) return absl::InvalidArgumentError(path + ": expected a list");
+  for (const json& module : *modules) {
+    const std::string type = module.value("type", "");
+    const std::string p = module.value("path", "");
+    if (type.find("Transformer") != std::string::npos)
+      m.transformer_dir = (fs::path(dir) / p).string();
+    if (type.find("Pooling") != std::string::npos) m.pooling_dir = (fs::path(dir) / p).string();
+    if (type.find("Normalize") != std::string::npos) m.normalize = true;
+    if (type.find("Dense") != std::string::npos) {
+      return absl::UnimplementedError(
+          absl::StrCat(dir, ": sentence-transformers Dense modules are not supported"));
+    }
+  }
+  return m;
+}
+
+// The transformer's config.json (GELU only), checked.
+absl::StatusOr<BertConfig> ReadConfig(const std::string& path) {
+  auto config = ReadJson(path);
+  if (!config.ok()) return config.status();
+  BertConfig c;
+  c.vocab_size = IntField(*config, "vocab_size", 0);
+  c.hidden = IntField(*config, "hidden_size", 0);
+  c.layers = IntField(*config, "num_hidden_layers", 0);
+  c.heads = IntField(*config, "num_attention_heads", 0);
+  c.intermediate = IntField(*config, "intermediate_size", 0);
+  c.max_position = IntField(*config, "max_position_embeddings", 512);
+  c.type_vocab = IntField(*config, "type_vocab_size", 2);
+  if (auto it = config->find("layer_norm_eps"); it != config->end() && it->is_number()) {
+    c.layer_norm_eps = it->get<float>();
+  }
+  const std::string act = config->value("hidden_act", "gelu");
+  if (act != "gelu") {
+    return absl::UnimplementedError(
+        absl::StrCat(path, ": hidden_act '", act, "' is not supported (gelu only)"));
+  }
+  if (c.vocab_size <= 0 || c.hidden <= 0 || c.layers <= 0 || c.heads <= 0 || c.intermediate <= 0 ||
+      c.hidden % c.heads != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path,
+                     ": needs positive vocab_size, hidden_size, num_hidden_layers, "
+                     "num_attention_heads (dividing hidden_size) and intermediate_size"));
+  }
+  return c;
+}
+
+// The max_seq_length of sentence_bert_config.json (in the folder, else in the
+// transformer's), at most max_position; max_position without one.
+absl::StatusOr<size_t> MaxSeqLength(const std::string& dir, const std::string& transformer_dir,
+                                    int max_position) {
+  for (const fs::path& folder : {fs::path(dir), fs::path(transformer_dir)}) {
+    const std::string f = (folder / "sentence_bert_config.json").string();
+    if (!fs::exists(f)) continue;
+    auto sb = ReadJson(f);
+    if (!sb.ok()) return sb.status();
+    return static_cast<size_t>(
+        std::min(IntField(*sb, "max_seq_length", max_position), max_position));
+  }
+  return static_cast<size_t>(max_position);
+}
+
+// The transformer's WordPiece tokenizer: vocab.txt (at most vocab_size tokens), cased or
+// not as tokenizer_config.json says (default: lower case, accents stripped).
+absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> ReadTokenizer(
+    const std::string& transformer_dir, int vocab_size) {
+  auto tpath = [&](const std::string& f) { return (fs::path(transformer_dir) / f).string(); };
+  BasicTokenizerOptions topt;
+  if (fs::exists(tpath("tokenizer_config.json"))) {
+    auto tc = ReadJson(tpath("tokenizer_config.json"));
+    if (!tc.ok()) return tc.status();
+    topt.lower_case = tc->value("do_lower_case", true);
+    const json sa = tc->value("strip_accents", json(nullptr));
+    topt.strip_accents = sa.is_boolean() ? sa.get<bool>() : topt.lower_case;
+  }
+  auto tok = WordPieceTokenizer::Load(tpath("vocab.txt"), topt);
+  if (!tok.ok()) return tok.status();
+  auto tokenizer = std::make_unique<WordPieceTokenizer>(*std::move(tok));
+  if (static_cast<int>(tokenizer->vocab_size()) > vocab_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(tpath("vocab.txt"), " has ", tokenizer->vocab_size(),
+                     " tokens, more than the config's vocab_size ", vocab_size));
+  }
+  return tokenizer;
+}
+
+// The pooling module's mode (its config.json): mean, CLS or max.
+absl::StatusOr<Pooling> ReadPooling(const std::string& pooling_dir) {
+  auto pc = ReadJson((fs::path(pooling_dir) / "config.json").string());
+  if (!pc.ok()) return pc.status();
+  if (pc->value("pooling_mode_cls_token", false)) return Pooling::kCls;
+  if (pc->value("pooling_mode_max_tokens", false)) return Pooling::kMax;
+  if (pc->value("pooling_mode_mean_tokens", true)) return Pooling::kMean;
+  return absl::UnimplementedError(
+      absl::StrCat(pooling_dir, ": pooling mode not supported (mean, cls, max)"));
+}
+
+// Reads the tensors of transformers' BertModel from model.safetensors, named with or
+// without a "bert." prefix. The first error sticks: later reads give empty tensors, and
+// status() says what failed.
+class WeightReader {
+ public:
+  WeightReader(const SafeTensors& st, int64_t hidden)
+      : st_(st),
+        hidden_(hidden),
+        prefix_(st.Has("bert.embeddings.word_embeddings.weight") ? "bert." : "") {}
+
+  Matrix Mat(const std::string& name, int64_t rows, int64_t cols) {
+    Matrix m;
+    if (!error_.ok()) return m;
+    auto v = st_.Get(prefix_ + name, {rows, cols});
+    if (!v.ok()) {
+      error_ = v.status();
+      return m;
+    }
+    m = Eigen::Map<const Matrix>(v->data(), rows, cols);
+    return m;
+  }
+
+  Vector Vec(const std::string& name, int64_t n) {
+    Vector r;
+    if (!error_.ok()) return r;
+    auto v = st_.Get(prefix_ + name, {n});
+    if (!v.ok()) {
+      error_ = v.status();
+      return r;
+    }
+    r = Eigen::Map<const Vector>(v->data(), n);
+    return r;
+  }
+
+  Linear Dense(const std::string& name, int64_t out, int64_t in) {
+    return Linear{Mat(name + ".weight", out, in), Vec(name + ".bias", out)};
+  }
+
+  LayerNorm Norm(const std::string& name) {
+    return LayerNorm{Vec(name + ".weight", hidden_), Vec(name + ".bias", hidden_)};
+  }
+
+  // Encoder layer l, with a feed-forward layer `intermediate` wide.
+  Layer EncoderLayer(int l, int64_t intermediate) {
+    const std::string p = absl::StrCat("encoder.layer.", l, ".");
+    const int64_t H = hidden_, I = intermediate;
+    Layer layer;
+    layer.q = Dense(p + "attention.self.query", H, H);
+    layer.k = Dense(p + "attention.self.key", H, H);
+    layer.v = Dense(p + "attention.self.value", H, H);
+    layer.attn_out = Dense(p + "attention.output.dense", H, H);
+    layer.attn_ln = Norm(p + "attention.output.LayerNorm");
+    layer.inter = Dense(p + "intermediate.dense", I, H);
+    layer.out = Dense(p + "output.dense", H, I);
+    layer.out_ln = Norm(p + "output.LayerNorm");
+    return layer;
+  }
+
+  const absl::Status& status() const { return error_; }
+
+ private:
+  const SafeTensors& st_;
+  const int64_t hidden_;
+  const std::string prefix_;
+  absl::Status error_;
+};
+
 }  // namespace
 
 struct BertEncoder::Weights {
@@ -88,150 +266,35 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Load(const std::string
   std::unique_ptr<BertEncoder> e(new BertEncoder());
   e->threads_ = std::max(1, threads);
   e->source_ = dir;
-  auto path = [&](const std::string& f) { return (fs::path(dir) / f).string(); };
-
-  // modules.json names where the transformer and the pooling config live; a plain
-  // Hugging Face BERT folder (no modules.json) means mean pooling without normalising.
-  std::string transformer_dir = dir, pooling_dir;
-  e->normalize_ = false;
-  if (fs::exists(path("modules.json"))) {
-    auto modules = ReadJson(path("modules.json"));
-    if (!modules.ok()) return modules.status();
-    if (!modules->is_array())
-      return absl::InvalidArgumentError(path("modules.json") + ": expected a list");
-    for (const json& m : *modules) {
-      const std::string type = m.value("type", "");
-      const std::string p = m.value("path", "");
-      if (type.find("Transformer") != std::string::npos)
-        transformer_dir = (fs::path(dir) / p).string();
-      if (type.find("Pooling") != std::string::npos) pooling_dir = (fs::path(dir) / p).string();
-      if (type.find("Normalize") != std::string::npos) e->normalize_ = true;
-      if (type.find("Dense") != std::string::npos) {
-        return absl::UnimplementedError(
-            absl::StrCat(dir, ": sentence-transformers Dense modules are not supported"));
-      }
-    }
-  }
-  auto tpath = [&](const std::string& f) { return (fs::path(transformer_dir) / f).string(); };
-  auto config = ReadJson(tpath("config.json"));
+  auto modules = ReadModules(dir);
+  if (!modules.ok()) return modules.status();
+  e->normalize_ = modules->normalize;
+  const std::string& tdir = modules->transformer_dir;
+  auto config = ReadConfig((fs::path(tdir) / "config.json").string());
   if (!config.ok()) return config.status();
-  BertConfig& c = e->config_;
-  c.vocab_size = IntField(*config, "vocab_size", 0);
-  c.hidden = IntField(*config, "hidden_size", 0);
-  c.layers = IntField(*config, "num_hidden_layers", 0);
-  c.heads = IntField(*config, "num_attention_heads", 0);
-  c.intermediate = IntField(*config, "intermediate_size", 0);
-  c.max_position = IntField(*config, "max_position_embeddings", 512);
-  c.type_vocab = IntField(*config, "type_vocab_size", 2);
-  if (auto it = config->find("layer_norm_eps"); it != config->end() && it->is_number()) {
-    c.layer_norm_eps = it->get<float>();
+  e->config_ = *config;
+  const BertConfig& c = e->config_;
+  auto max_seq_length = MaxSeqLength(dir, tdir, c.max_position);
+  if (!max_seq_length.ok()) return max_seq_length.status();
+  e->max_seq_length_ = *max_seq_length;
+  auto tokenizer = ReadTokenizer(tdir, c.vocab_size);
+  if (!tokenizer.ok()) return tokenizer.status();
+  e->tokenizer_ = *std::move(tokenizer);
+  if (!modules->pooling_dir.empty()) {
+    auto pooling = ReadPooling(modules->pooling_dir);
+    if (!pooling.ok()) return pooling.status();
+    e->pooling_ = *pooling;
   }
-  const std::string act = config->value("hidden_act", "gelu");
-  if (act != "gelu") {
-    return absl::UnimplementedError(absl::StrCat(tpath("config.json"), ": hidden_act '", act,
-                                                 "' is not supported (gelu only)"));
-  }
-  if (c.vocab_size <= 0 || c.hidden <= 0 || c.layers <= 0 || c.heads <= 0 || c.intermediate <= 0 ||
-      c.hidden % c.heads != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(tpath("config.json"),
-                     ": needs positive vocab_size, hidden_size, num_hidden_layers, "
-                     "num_attention_heads (dividing hidden_size) and intermediate_size"));
-  }
-  e->max_seq_length_ = static_cast<size_t>(c.max_position);
-  for (const std::string& f :
-       {path("sentence_bert_config.json"), tpath("sentence_bert_config.json")}) {
-    if (!fs::exists(f)) continue;
-    auto sb = ReadJson(f);
-    if (!sb.ok()) return sb.status();
-    e->max_seq_length_ = static_cast<size_t>(
-        std::min(IntField(*sb, "max_seq_length", c.max_position), c.max_position));
-    break;
-  }
-  BasicTokenizerOptions topt;
-  if (fs::exists(tpath("tokenizer_config.json"))) {
-    auto tc = ReadJson(tpath("tokenizer_config.json"));
-    if (!tc.ok()) return tc.status();
-    topt.lower_case = tc->value("do_lower_case", true);
-    const json sa = tc->value("strip_accents", json(nullptr));
-    topt.strip_accents = sa.is_boolean() ? sa.get<bool>() : topt.lower_case;
-  }
-  auto tok = WordPieceTokenizer::Load(tpath("vocab.txt"), topt);
-  if (!tok.ok()) return tok.status();
-  e->tokenizer_ = std::make_unique<WordPieceTokenizer>(*std::move(tok));
-  if (static_cast<int>(e->tokenizer_->vocab_size()) > c.vocab_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(tpath("vocab.txt"), " has ", e->tokenizer_->vocab_size(),
-                     " tokens, more than the config's vocab_size ", c.vocab_size));
-  }
-  if (!pooling_dir.empty()) {
-    auto pc = ReadJson((fs::path(pooling_dir) / "config.json").string());
-    if (!pc.ok()) return pc.status();
-    if (pc->value("pooling_mode_cls_token", false)) {
-      e->pooling_ = Pooling::kCls;
-    } else if (pc->value("pooling_mode_max_tokens", false)) {
-      e->pooling_ = Pooling::kMax;
-    } else if (pc->value("pooling_mode_mean_tokens", true)) {
-      e->pooling_ = Pooling::kMean;
-    } else {
-      return absl::UnimplementedError(
-          absl::StrCat(pooling_dir, ": pooling mode not supported (mean, cls, max)"));
-    }
-  }
-
-  auto st = SafeTensors::Open(tpath("model.safetensors"));
+  auto st = SafeTensors::Open((fs::path(tdir) / "model.safetensors").string());
   if (!st.ok()) return st.status();
-  // Names are those of transformers' BertModel, with or without a "bert." prefix.
-  const std::string prefix = st->Has("bert.embeddings.word_embeddings.weight") ? "bert." : "";
-  const int64_t H = c.hidden, I = c.intermediate;
-  absl::Status error;
-  auto mat = [&](const std::string& name, int64_t rows, int64_t cols) {
-    Matrix m;
-    if (!error.ok()) return m;
-    auto v = st->Get(prefix + name, {rows, cols});
-    if (!v.ok()) {
-      error = v.status();
-      return m;
-    }
-    m = Eigen::Map<const Matrix>(v->data(), rows, cols);
-    return m;
-  };
-  auto vec = [&](const std::string& name, int64_t n) {
-    Vector r;
-    if (!error.ok()) return r;
-    auto v = st->Get(prefix + name, {n});
-    if (!v.ok()) {
-      error = v.status();
-      return r;
-    }
-    r = Eigen::Map<const Vector>(v->data(), n);
-    return r;
-  };
-  auto linear = [&](const std::string& name, int64_t out, int64_t in) {
-    return Linear{mat(name + ".weight", out, in), vec(name + ".bias", out)};
-  };
-  auto ln = [&](const std::string& name) {
-    return LayerNorm{vec(name + ".weight", H), vec(name + ".bias", H)};
-  };
+  WeightReader read(*st, c.hidden);
   Weights& w = *e->w_;
-  w.word = mat("embeddings.word_embeddings.weight", c.vocab_size, H);
-  w.position = mat("embeddings.position_embeddings.weight", c.max_position, H);
-  w.type = mat("embeddings.token_type_embeddings.weight", c.type_vocab, H);
-  w.emb_ln = ln("embeddings.LayerNorm");
-  for (int l = 0; l < c.layers; ++l) {
-    const std::string p = absl::StrCat("encoder.layer.", l, ".");
-    Layer layer;
-    layer.q = linear(p + "attention.self.query", H, H);
-    layer.k = linear(p + "attention.self.key", H, H);
-    layer.v = linear(p + "attention.self.value", H, H);
-    layer.attn_out = linear(p + "attention.output.dense", H, H);
-    layer.attn_ln = ln(p + "attention.output.LayerNorm");
-    layer.inter = linear(p + "intermediate.dense", I, H);
-    layer.out = linear(p + "output.dense", H, I);
-    layer.out_ln = ln(p + "output.LayerNorm");
-    w.layers.push_back(std::move(layer));
-  }
-  if (!error.ok()) return error;
+  w.word = read.Mat("embeddings.word_embeddings.weight", c.vocab_size, c.hidden);
+  w.position = read.Mat("embeddings.position_embeddings.weight", c.max_position, c.hidden);
+  w.type = read.Mat("embeddings.token_type_embeddings.weight", c.type_vocab, c.hidden);
+  w.emb_ln = read.Norm("embeddings.LayerNorm");
+  for (int l = 0; l < c.layers; ++l) w.layers.push_back(read.EncoderLayer(l, c.intermediate));
+  if (!read.status().ok()) return read.status();
   return e;
 }
 

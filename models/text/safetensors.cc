@@ -45,6 +45,68 @@ float BFloat16ToFloat(uint16_t b) {
   return f;
 }
 
+namespace {
+
+// The entry of tensor `name` in the header of the file at `path`, checked: a supported
+// dtype, a shape whose bytes fit in 64 bits, and data_offsets that hold exactly that
+// shape inside the file's `data_size` data bytes.
+absl::StatusOr<TensorInfo> ParseTensorInfo(const std::string& path, const std::string& name,
+                                           const json& t, uint64_t data_size) {
+  auto bad = [&](const std::string& why) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": tensor '", name, "': ", why));
+  };
+  if (!t.is_object() || !t.contains("dtype") || !t["dtype"].is_string() || !t.contains("shape") ||
+      !t["shape"].is_array() || !t.contains("data_offsets") || !t["data_offsets"].is_array() ||
+      t["data_offsets"].size() != 2) {
+    return bad("needs dtype, shape and data_offsets");
+  }
+  TensorInfo info;
+  info.dtype = t["dtype"].get<std::string>();
+  uint64_t elem;
+  if (info.dtype == "F32") {
+    elem = 4;
+  } else if (info.dtype == "F16" || info.dtype == "BF16") {
+    elem = 2;
+  } else {
+    return bad(absl::StrCat("dtype ", info.dtype, " is not supported (F32, F16, BF16)"));
+  }
+  uint64_t count = 1;
+  for (const json& d : t["shape"]) {
+    if (!d.is_number_unsigned() && !(d.is_number_integer() && d.get<int64_t>() >= 0)) {
+      return bad("shape must be non-negative integers");
+    }
+    if (d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+      return bad("shape dimension too large");
+    info.shape.push_back(d.get<int64_t>());
+    if (!CheckedMul(count, static_cast<uint64_t>(info.shape.back()), &count)) {
+      return bad(absl::StrCat("shape [", absl::StrJoin(info.shape, ", "),
+                              ", ...] is larger than any file"));
+    }
+  }
+  uint64_t bytes = 0;
+  if (!CheckedMul(count, elem, &bytes)) {
+    return bad(
+        absl::StrCat("shape [", absl::StrJoin(info.shape, ", "), "] is larger than any file"));
+  }
+  const json& off = t["data_offsets"];
+  if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned()) {
+    return bad("data_offsets must be non-negative integers");
+  }
+  info.begin = off[0].get<uint64_t>();
+  info.end = off[1].get<uint64_t>();
+  if (info.end < info.begin || info.end - info.begin != bytes) {
+    return bad(absl::StrCat("data_offsets [", info.begin, ", ", info.end, ") do not hold shape [",
+                            absl::StrJoin(info.shape, ", "), "] of ", info.dtype));
+  }
+  if (info.end > data_size) {
+    return bad(absl::StrCat("data ends at byte ", info.end, " but the file holds ", data_size,
+                            " data bytes: truncated"));
+  }
+  return info;
+}
+
+}  // namespace
+
 absl::StatusOr<SafeTensors> SafeTensors::Open(const std::string& path) {
   auto file = MappedFile::Open(path);
   if (!file.ok()) return file.status();
@@ -71,58 +133,9 @@ absl::StatusOr<SafeTensors> SafeTensors::Open(const std::string& path) {
   const uint64_t data_size = size - st.data_start_;
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") continue;
-    const json& t = it.value();
-    auto bad = [&](const std::string& why) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": tensor '", it.key(), "': ", why));
-    };
-    if (!t.is_object() || !t.contains("dtype") || !t["dtype"].is_string() || !t.contains("shape") ||
-        !t["shape"].is_array() || !t.contains("data_offsets") || !t["data_offsets"].is_array() ||
-        t["data_offsets"].size() != 2) {
-      return bad("needs dtype, shape and data_offsets");
-    }
-    TensorInfo info;
-    info.dtype = t["dtype"].get<std::string>();
-    uint64_t elem;
-    if (info.dtype == "F32") {
-      elem = 4;
-    } else if (info.dtype == "F16" || info.dtype == "BF16") {
-      elem = 2;
-    } else {
-      return bad(absl::StrCat("dtype ", info.dtype, " is not supported (F32, F16, BF16)"));
-    }
-    uint64_t count = 1;
-    for (const json& d : t["shape"]) {
-      if (!d.is_number_unsigned() && !(d.is_number_integer() && d.get<int64_t>() >= 0)) {
-        return bad("shape must be non-negative integers");
-      }
-      if (d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
-        return bad("shape dimension too large");
-      info.shape.push_back(d.get<int64_t>());
-      if (!CheckedMul(count, static_cast<uint64_t>(info.shape.back()), &count)) {
-        return bad(absl::StrCat("shape [", absl::StrJoin(info.shape, ", "),
-                                ", ...] is larger than any file"));
-      }
-    }
-    uint64_t bytes = 0;
-    if (!CheckedMul(count, elem, &bytes)) {
-      return bad(
-          absl::StrCat("shape [", absl::StrJoin(info.shape, ", "), "] is larger than any file"));
-    }
-    const json& off = t["data_offsets"];
-    if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned()) {
-      return bad("data_offsets must be non-negative integers");
-    }
-    info.begin = off[0].get<uint64_t>();
-    info.end = off[1].get<uint64_t>();
-    if (info.end < info.begin || info.end - info.begin != bytes) {
-      return bad(absl::StrCat("data_offsets [", info.begin, ", ", info.end, ") do not hold shape [",
-                              absl::StrJoin(info.shape, ", "), "] of ", info.dtype));
-    }
-    if (info.end > data_size) {
-      return bad(absl::StrCat("data ends at byte ", info.end, " but the file holds ", data_size,
-                              " data bytes: truncated"));
-    }
-    st.tensors_[it.key()] = std::move(info);
+    auto info = ParseTensorInfo(path, it.key(), it.value(), data_size);
+    if (!info.ok()) return info.status();
+    st.tensors_[it.key()] = *std::move(info);
   }
   st.file_ = *std::move(file);
   return st;

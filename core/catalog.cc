@@ -45,16 +45,9 @@ struct Columns {
       related, image;
 };
 
-absl::Status LoadFile(const std::string& path, const CatalogOptions& options,
-                      std::vector<Item>* items, absl::flat_hash_map<int64_t, size_t>* index,
-                      std::vector<std::string>* skipped) {
-  auto text = ReadFileToString(path);
-  if (!text.ok()) return text.status();
-  CsvReader reader(*text, path);
-  std::vector<std::string> header;
-  auto has = reader.Next(&header);
-  if (!has.ok()) return has.status();
-  if (!*has) return absl::InvalidArgumentError(absl::StrCat(path, ": empty catalogue file"));
+// The columns of a catalogue's header (-1: absent). An id and a title are required.
+absl::StatusOr<Columns> FindColumns(const std::string& path,
+                                    const std::vector<std::string>& header) {
   Columns c{FindAnyColumn(header, {"anime_id", "mal_id", "id"}),
             FindAnyColumn(header, {"name", "title"}),
             FindAnyColumn(header, {"english_name", "english name", "title_english"}),
@@ -78,21 +71,108 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options,
         path,
         ": no title column in the header (expected name or title); a catalogue names its items"));
   }
+  return c;
+}
+
+// Why a record with `fields` fields does not fit a header of `header` fields.
+std::string WrongFieldCount(const std::string& path, size_t line, size_t fields, size_t header) {
+  return absl::StrCat(path, ": line ", line, ": ", fields, " fields, the header has ", header,
+                      fields > header
+                          ? " (an unquoted comma in a field? quote fields that hold commas)"
+                          : " (a truncated record?)");
+}
+
+// The item of one record `f` (as many fields as the header) on line `line`.
+absl::StatusOr<Item> ParseItem(const std::string& path, size_t line, const Columns& c,
+                               const std::vector<std::string>& f) {
+  auto field = [&](int col) -> std::string {
+    return col >= 0 && static_cast<size_t>(col) < f.size() ? Clean(f[col]) : std::string();
+  };
+  int64_t id;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(f[c.id]), &id)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": line ", line, ": id '", f[c.id], "' is not an integer"));
+  }
+  Item rec;
+  rec.id = id;
+  rec.title = DecodeHtmlEntities(field(c.title));
+  rec.english_title = DecodeHtmlEntities(field(c.english));
+  for (absl::string_view g : absl::StrSplit(field(c.genres), ',', absl::SkipWhitespace())) {
+    std::string name(absl::StripAsciiWhitespace(g));
+    if (!name.empty()) {
+      rec.labels.push_back(GenreLabel(name));
+      rec.genres.push_back(std::move(name));
+    }
+  }
+  rec.type = field(c.type);
+  rec.synopsis = c.synopsis >= 0 ? DecodeHtmlEntities(f[c.synopsis]) : std::string();
+  double episodes = 0;
+  if (std::string e = field(c.episodes);
+      !e.empty() && absl::SimpleAtod(e, &episodes) && episodes >= 0 && episodes < 1e6) {
+    rec.episodes = static_cast<int32_t>(std::lround(episodes));
+  }
+  double members = 0;
+  if (std::string m = field(c.members);
+      !m.empty() && absl::SimpleAtod(m, &members) && members >= 0) {
+    rec.members = static_cast<int64_t>(std::llround(members));
+  }
+  rec.start_date = field(c.start);
+  rec.age_rating = field(c.age);
+  rec.nsfw = field(c.nsfw);
+  for (absl::string_view st : absl::StrSplit(field(c.studios), ',', absl::SkipWhitespace())) {
+    rec.studios.emplace_back(absl::StripAsciiWhitespace(st));
+  }
+  for (absl::string_view r : absl::StrSplit(field(c.related), ' ', absl::SkipWhitespace())) {
+    int64_t rid;
+    if (absl::SimpleAtoi(r, &rid) && rid != id) rec.related.push_back(rid);
+  }
+  rec.image_url = field(c.image);
+  rec.content = ContentLevelOf(rec);
+  return rec;
+}
+
+// Fills what earlier files did not know of `cur` from a later file's `rec` (same id).
+void MergeItem(Item rec, Item* cur) {
+  if (cur->title.empty()) cur->title = std::move(rec.title);
+  if (cur->english_title.empty()) cur->english_title = std::move(rec.english_title);
+  if (cur->genres.empty()) cur->genres = std::move(rec.genres);
+  cur->labels.insert(cur->labels.end(), rec.labels.begin(), rec.labels.end());
+  if (cur->type.empty()) cur->type = std::move(rec.type);
+  if (cur->episodes == 0) cur->episodes = rec.episodes;
+  // Member counts only grow: the largest any file gives is the newest snapshot's.
+  cur->members = std::max(cur->members, rec.members);
+  if (cur->synopsis.empty()) cur->synopsis = std::move(rec.synopsis);
+  if (cur->start_date.empty()) cur->start_date = std::move(rec.start_date);
+  if (cur->age_rating.empty()) cur->age_rating = std::move(rec.age_rating);
+  if (cur->nsfw.empty()) cur->nsfw = std::move(rec.nsfw);
+  // The most explicit label any source gives wins: a policy must not miss a title
+  // because an older source filed it under a milder genre.
+  cur->content = std::max(cur->content, rec.content);
+  if (cur->studios.empty()) cur->studios = std::move(rec.studios);
+  if (cur->related.empty()) cur->related = std::move(rec.related);
+  if (cur->image_url.empty()) cur->image_url = std::move(rec.image_url);
+}
+
+absl::Status LoadFile(const std::string& path, const CatalogOptions& options,
+                      std::vector<Item>* items, absl::flat_hash_map<int64_t, size_t>* index,
+                      std::vector<std::string>* skipped) {
+  auto text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  CsvReader reader(*text, path);
+  std::vector<std::string> header;
+  auto has = reader.Next(&header);
+  if (!has.ok()) return has.status();
+  if (!*has) return absl::InvalidArgumentError(absl::StrCat(path, ": empty catalogue file"));
+  auto columns = FindColumns(path, header);
+  if (!columns.ok()) return columns.status();
   std::vector<std::string> f;
   for (;;) {
     auto more = reader.Next(&f);
     if (!more.ok()) return more.status();
     if (!*more) break;
     if (f.size() == 1 && absl::StripAsciiWhitespace(f[0]).empty()) continue;
-    auto field = [&](int col) -> std::string {
-      return col >= 0 && static_cast<size_t>(col) < f.size() ? Clean(f[col]) : std::string();
-    };
     if (f.size() != header.size()) {
-      std::string why = absl::StrCat(
-          path, ": line ", reader.line(), ": ", f.size(), " fields, the header has ", header.size(),
-          f.size() > header.size()
-              ? " (an unquoted comma in a field? quote fields that hold commas)"
-              : " (a truncated record?)");
+      std::string why = WrongFieldCount(path, reader.line(), f.size(), header.size());
       if (!options.skip_bad_rows) {
         return absl::InvalidArgumentError(
             absl::StrCat(why, "; fix the file, or skip such records with --skip-bad-rows"));
@@ -100,70 +180,14 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options,
       skipped->push_back(std::move(why));
       continue;
     }
-    int64_t id;
-    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(f[c.id]), &id)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": line ", reader.line(), ": id '", f[c.id], "' is not an integer"));
-    }
-    Item rec;
-    rec.id = id;
-    rec.title = DecodeHtmlEntities(field(c.title));
-    rec.english_title = DecodeHtmlEntities(field(c.english));
-    for (absl::string_view g : absl::StrSplit(field(c.genres), ',', absl::SkipWhitespace())) {
-      std::string name(absl::StripAsciiWhitespace(g));
-      if (!name.empty()) {
-        rec.labels.push_back(GenreLabel(name));
-        rec.genres.push_back(std::move(name));
-      }
-    }
-    rec.type = field(c.type);
-    rec.synopsis = c.synopsis >= 0 ? DecodeHtmlEntities(f[c.synopsis]) : std::string();
-    double episodes = 0;
-    if (std::string e = field(c.episodes);
-        !e.empty() && absl::SimpleAtod(e, &episodes) && episodes >= 0 && episodes < 1e6) {
-      rec.episodes = static_cast<int32_t>(std::lround(episodes));
-    }
-    double members = 0;
-    if (std::string m = field(c.members);
-        !m.empty() && absl::SimpleAtod(m, &members) && members >= 0) {
-      rec.members = static_cast<int64_t>(std::llround(members));
-    }
-    rec.start_date = field(c.start);
-    rec.age_rating = field(c.age);
-    rec.nsfw = field(c.nsfw);
-    for (absl::string_view st : absl::StrSplit(field(c.studios), ',', absl::SkipWhitespace())) {
-      rec.studios.emplace_back(absl::StripAsciiWhitespace(st));
-    }
-    for (absl::string_view r : absl::StrSplit(field(c.related), ' ', absl::SkipWhitespace())) {
-      int64_t rid;
-      if (absl::SimpleAtoi(r, &rid) && rid != id) rec.related.push_back(rid);
-    }
-    rec.image_url = field(c.image);
-    rec.content = ContentLevelOf(rec);
-    auto [it, inserted] = index->try_emplace(id, items->size());
+    auto rec = ParseItem(path, reader.line(), *columns, f);
+    if (!rec.ok()) return rec.status();
+    auto [it, inserted] = index->try_emplace(rec->id, items->size());
     if (inserted) {
-      items->push_back(std::move(rec));
-      continue;
+      items->push_back(*std::move(rec));
+    } else {
+      MergeItem(*std::move(rec), &(*items)[it->second]);
     }
-    Item& cur = (*items)[it->second];  // fill what earlier files did not know
-    if (cur.title.empty()) cur.title = std::move(rec.title);
-    if (cur.english_title.empty()) cur.english_title = std::move(rec.english_title);
-    if (cur.genres.empty()) cur.genres = std::move(rec.genres);
-    cur.labels.insert(cur.labels.end(), rec.labels.begin(), rec.labels.end());
-    if (cur.type.empty()) cur.type = std::move(rec.type);
-    if (cur.episodes == 0) cur.episodes = rec.episodes;
-    // Member counts only grow: the largest any file gives is the newest snapshot's.
-    cur.members = std::max(cur.members, rec.members);
-    if (cur.synopsis.empty()) cur.synopsis = std::move(rec.synopsis);
-    if (cur.start_date.empty()) cur.start_date = std::move(rec.start_date);
-    if (cur.age_rating.empty()) cur.age_rating = std::move(rec.age_rating);
-    if (cur.nsfw.empty()) cur.nsfw = std::move(rec.nsfw);
-    // The most explicit label any source gives wins: a policy must not miss a title
-    // because an older source filed it under a milder genre.
-    cur.content = std::max(cur.content, rec.content);
-    if (cur.studios.empty()) cur.studios = std::move(rec.studios);
-    if (cur.related.empty()) cur.related = std::move(rec.related);
-    if (cur.image_url.empty()) cur.image_url = std::move(rec.image_url);
   }
   return absl::OkStatus();
 }

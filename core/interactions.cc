@@ -46,6 +46,103 @@ struct Row {
   uint16_t dataset;
 };
 
+// The columns of an interactions file (-1: absent) and the fields a record has at least.
+struct FileColumns {
+  int user, item, rating, status;
+  size_t need;
+};
+
+// The columns of `header`: a user and an item column are required, and a rating column
+// when a minimum rating is given.
+absl::StatusOr<FileColumns> FindColumns(const std::string& path,
+                                        const std::vector<std::string>& header,
+                                        const InteractionsOptions& options) {
+  FileColumns c;
+  c.user = FindAnyColumn(header, {"user_id", "user", "userid"});
+  c.item = FindAnyColumn(header, {"item_id", "anime_id", "item", "itemid", "movie_id"});
+  c.rating = FindAnyColumn(header, {"rating", "score"});
+  c.status = FindAnyColumn(header, {"status"});
+  if (c.user < 0 || c.item < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": line 1: header (", absl::StrJoin(header, ","), ") lacks ",
+        c.user < 0 ? "a user column (user_id)" : "an item column (item_id or anime_id)",
+        "; the first line must name the columns"));
+  }
+  if (options.min_rating && c.rating < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": a minimum rating was given but the header has no rating column"));
+  }
+  c.need = static_cast<size_t>(std::max({c.user, c.item, c.rating, c.status})) + 1;
+  return c;
+}
+
+// A record's field `value` that is not what `expected` says.
+absl::Status BadValue(const std::string& path, size_t line, absl::string_view what,
+                      const std::string& value, absl::string_view expected) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(path, ": line ", line, ": ", what, " '", value, "' ", expected));
+}
+
+// Sets *flags from a record's list status `value` (counted in out->rows_by_status);
+// false when the options keep no row of that status.
+absl::StatusOr<bool> ReadStatus(const std::string& path, size_t line, const std::string& value,
+                                const InteractionsOptions& options, uint8_t* flags,
+                                Interactions* out) {
+  int status = 0;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(value), &status)) {
+    return BadValue(
+        path, line, "status", value,
+        "is not an integer (1 watching, 2 completed, 3 on hold, 4 dropped, 6 plan to watch)");
+  }
+  ++out->rows_by_status[status >= 1 && status <= 6 && status != 5 ? status : 0];
+  auto in = [status](const std::vector<int>& v) {
+    return std::find(v.begin(), v.end(), status) != v.end();
+  };
+  *flags = static_cast<uint8_t>((in(options.statuses) ? Interactions::kTrain : 0) |
+                                (in(options.view_statuses) ? Interactions::kView : 0));
+  return *flags != 0 || in(options.listed_statuses);
+}
+
+// Parses record `f` on line `line` into *row (the user id as the file gives it); false
+// when the options drop it (status, minimum rating, unknown item: counted in `out`).
+absl::StatusOr<bool> ParseRow(const std::string& path, size_t line, const FileColumns& c,
+                              const std::vector<std::string>& f, bool several,
+                              const InteractionsOptions& options, Row* row, Interactions* out) {
+  if (f.size() < c.need) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": line ", line, ": ", f.size(), " fields, expected at least ", c.need));
+  }
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(f[c.user]), &row->user)) {
+    return BadValue(path, line, "user id", f[c.user], "is not an integer");
+  }
+  if (several && (row->user < 0 || row->user >= kUserIdSpace)) {
+    return BadValue(path, line, "user id", f[c.user],
+                    absl::StrCat("is outside [0, ", kUserIdSpace, ")"));
+  }
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(f[c.item]), &row->item)) {
+    return BadValue(path, line, "item id", f[c.item], "is not an integer");
+  }
+  row->flags = Interactions::kTrain | Interactions::kView;
+  if (c.status >= 0) {
+    auto listed = ReadStatus(path, line, f[c.status], options, &row->flags, out);
+    if (!listed.ok() || !*listed) return listed;
+  }
+  if (options.min_rating) {
+    double rating;
+    if (!absl::SimpleAtod(absl::StripAsciiWhitespace(f[c.rating]), &rating)) {
+      return BadValue(path, line, "rating", f[c.rating], "is not a number");
+    }
+    const bool unscored = c.status >= 0 && rating == 0;  // a MAL list's "not scored"
+    if (!unscored && rating < *options.min_rating) return false;
+  }
+  if (options.known_items != nullptr &&
+      !std::binary_search(options.known_items->begin(), options.known_items->end(), row->item)) {
+    ++out->rows_unknown_item;
+    return false;
+  }
+  return true;
+}
+
 // Appends the rows of one file to `rows` (user ids offset for data set `dataset`).
 absl::Status ReadFile(const std::string& path, uint16_t dataset, bool several,
                       const InteractionsOptions& options, std::vector<Row>* rows,
@@ -60,79 +157,21 @@ absl::Status ReadFile(const std::string& path, uint16_t dataset, bool several,
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": empty file (expected a header and rows)"));
   }
-  const int user_col = FindAnyColumn(header, {"user_id", "user", "userid"});
-  const int item_col = FindAnyColumn(header, {"item_id", "anime_id", "item", "itemid", "movie_id"});
-  const int rating_col = FindAnyColumn(header, {"rating", "score"});
-  const int status_col = FindAnyColumn(header, {"status"});
-  if (user_col < 0 || item_col < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": line 1: header (", absl::StrJoin(header, ","), ") lacks ",
-        user_col < 0 ? "a user column (user_id)" : "an item column (item_id or anime_id)",
-        "; the first line must name the columns"));
-  }
-  if (options.min_rating && rating_col < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": a minimum rating was given but the header has no rating column"));
-  }
+  auto columns = FindColumns(path, header, options);
+  if (!columns.ok()) return columns.status();
   const int64_t offset = static_cast<int64_t>(dataset) * kUserIdSpace;
   const uint64_t rows_read_before = out->rows_read;
   std::vector<std::string> f;
-  const size_t need =
-      static_cast<size_t>(std::max({user_col, item_col, rating_col, status_col})) + 1;
   for (;;) {
     auto more = reader.Next(&f);
     if (!more.ok()) return more.status();
     if (!*more) break;
     if (f.size() == 1 && absl::StripAsciiWhitespace(f[0]).empty()) continue;
     ++out->rows_read;
-    auto bad = [&](absl::string_view what, const std::string& value, absl::string_view expected) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": line ", reader.line(), ": ", what, " '", value, "' ", expected));
-    };
-    if (f.size() < need) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": line ", reader.line(), ": ", f.size(),
-                                                     " fields, expected at least ", need));
-    }
-    int64_t user, item;
-    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(f[user_col]), &user)) {
-      return bad("user id", f[user_col], "is not an integer");
-    }
-    if (several && (user < 0 || user >= kUserIdSpace)) {
-      return bad("user id", f[user_col], absl::StrCat("is outside [0, ", kUserIdSpace, ")"));
-    }
-    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(f[item_col]), &item)) {
-      return bad("item id", f[item_col], "is not an integer");
-    }
-    uint8_t flags = Interactions::kTrain | Interactions::kView;
-    if (status_col >= 0) {
-      int status = 0;
-      if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(f[status_col]), &status)) {
-        return bad(
-            "status", f[status_col],
-            "is not an integer (1 watching, 2 completed, 3 on hold, 4 dropped, 6 plan to watch)");
-      }
-      ++out->rows_by_status[status >= 1 && status <= 6 && status != 5 ? status : 0];
-      auto in = [status](const std::vector<int>& v) {
-        return std::find(v.begin(), v.end(), status) != v.end();
-      };
-      flags = static_cast<uint8_t>((in(options.statuses) ? Interactions::kTrain : 0) |
-                                   (in(options.view_statuses) ? Interactions::kView : 0));
-      if (flags == 0 && !in(options.listed_statuses)) continue;
-    }
-    if (options.min_rating) {
-      double rating;
-      if (!absl::SimpleAtod(absl::StripAsciiWhitespace(f[rating_col]), &rating)) {
-        return bad("rating", f[rating_col], "is not a number");
-      }
-      const bool unscored = status_col >= 0 && rating == 0;  // a MAL list's "not scored"
-      if (!unscored && rating < *options.min_rating) continue;
-    }
-    if (options.known_items != nullptr &&
-        !std::binary_search(options.known_items->begin(), options.known_items->end(), item)) {
-      ++out->rows_unknown_item;
-      continue;
-    }
-    rows->push_back(Row{user + offset, item, flags, dataset});
+    Row row;
+    auto keep = ParseRow(path, reader.line(), *columns, f, several, options, &row, out);
+    if (!keep.ok()) return keep.status();
+    if (*keep) rows->push_back(Row{row.user + offset, row.item, row.flags, dataset});
   }
   if (out->rows_read == rows_read_before && !options.allow_empty) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": no data rows"));

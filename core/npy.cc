@@ -79,78 +79,74 @@ absl::Status WriteNpy(const std::string& path, const std::string& descr,
   return w->Close();
 }
 
-}  // namespace
+// Where the header dict of an .npy file lies: bytes [start, start + len).
+struct NpyHeader {
+  size_t start;
+  size_t len;
+};
 
-uint64_t NpyArray::elements() const {
-  // ReadNpy checked that elements * item_size fits the file, so this cannot overflow.
-  uint64_t n = 1;
-  for (uint64_t s : shape) n *= s;
-  return n;
-}
-
-absl::StatusOr<NpyArray> ReadNpy(const std::string& path) {
-  auto file = MappedFile::Open(path);
-  if (!file.ok()) return file.status();
-  const unsigned char* p = file->data();
-  const size_t size = file->size();
+// Checks the magic and the format version, and that the header fits the file.
+absl::StatusOr<NpyHeader> LocateHeader(const std::string& path, const unsigned char* p,
+                                       size_t size) {
   if (size < kMagicLen + 4 || std::memcmp(p, kMagic, kMagicLen) != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not a NumPy .npy file (missing \\x93NUMPY magic)"));
   }
   const int major = p[6];
-  size_t header_len;
-  size_t header_start;
+  NpyHeader h;
   if (major == 1) {
-    header_len = p[8] | (size_t{p[9]} << 8);
-    header_start = 10;
+    h.len = p[8] | (size_t{p[9]} << 8);
+    h.start = 10;
   } else if (major == 2 || major == 3) {
     if (size < 12) return absl::InvalidArgumentError(absl::StrCat(path, ": truncated .npy header"));
-    header_len = p[8] | (size_t{p[9]} << 8) | (size_t{p[10]} << 16) | (size_t{p[11]} << 24);
-    header_start = 12;
+    h.len = p[8] | (size_t{p[9]} << 8) | (size_t{p[10]} << 16) | (size_t{p[11]} << 24);
+    h.start = 12;
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": unsupported .npy format version ", major));
   }
-  if (header_start + header_len > size) {
+  if (h.start + h.len > size) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": truncated .npy header (", size,
-                                                   " bytes in file, header needs ",
-                                                   header_start + header_len, ")"));
+                                                   " bytes in file, header needs ", h.start + h.len,
+                                                   ")"));
   }
-  absl::string_view dict(reinterpret_cast<const char*>(p + header_start), header_len);
-  absl::string_view descr, fortran, shape_text;
-  if (!DictValue(dict, "descr", &descr) || !DictValue(dict, "fortran_order", &fortran) ||
-      !DictValue(dict, "shape", &shape_text)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": malformed .npy header: ", absl::StripAsciiWhitespace(dict)));
-  }
-  NpyArray a;
+  return h;
+}
+
+// The item size of a supported dtype ("<f4", "|u1", ...), or 0.
+size_t ItemSize(const std::string& descr) {
+  if (descr == "|i1" || descr == "|u1" || descr == "|b1") return 1;
+  if (descr == "<f2" || descr == "<i2" || descr == "<u2") return 2;
+  if (descr == "<f4" || descr == "<i4" || descr == "<u4") return 4;
+  if (descr == "<f8" || descr == "<i8" || descr == "<u8") return 8;
+  return 0;
+}
+
+// Sets a->descr and a->item_size from the header's 'descr' and 'fortran_order' values.
+absl::Status ParseDtype(const std::string& path, absl::string_view descr, absl::string_view fortran,
+                        NpyArray* a) {
   if (descr.size() < 2) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": malformed dtype ", descr));
   }
-  a.descr = std::string(descr.substr(1, descr.size() - 2));
+  a->descr = std::string(descr.substr(1, descr.size() - 2));
   if (fortran != "False") {
     return absl::InvalidArgumentError(
         absl::StrCat(path,
                      ": array is in Fortran order; save a C-ordered copy "
                      "(np.save(path, np.ascontiguousarray(x)))"));
   }
-  if (a.descr == "<f4" || a.descr == "<i4") {
-    a.item_size = 4;
-  } else if (a.descr == "<f8" || a.descr == "<i8") {
-    a.item_size = 8;
-  } else if (a.descr == "|i1" || a.descr == "|u1" || a.descr == "|b1") {
-    a.item_size = 1;
-  } else if (a.descr == "<f2" || a.descr == "<i2" || a.descr == "<u2") {
-    a.item_size = 2;
-  } else if (a.descr == "<u4") {
-    a.item_size = 4;
-  } else if (a.descr == "<u8") {
-    a.item_size = 8;
-  } else {
+  a->item_size = ItemSize(a->descr);
+  if (a->item_size == 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        path, ": dtype '", a.descr,
+        path, ": dtype '", a->descr,
         "' is not supported (big-endian, complex, string and object arrays are not read)"));
   }
+  return absl::OkStatus();
+}
+
+// Parses the header's 'shape' value, e.g. "(3, 4)" or "(5,)", into `shape`.
+absl::Status ParseShape(const std::string& path, absl::string_view shape_text,
+                        std::vector<uint64_t>* shape) {
   absl::string_view inner = shape_text;
   if (!absl::ConsumePrefix(&inner, "(") || !absl::ConsumeSuffix(&inner, ")")) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": malformed shape ", shape_text));
@@ -160,10 +156,14 @@ absl::StatusOr<NpyArray> ReadNpy(const std::string& path) {
     if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(part), &dim)) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": malformed shape ", shape_text));
     }
-    a.shape.push_back(dim);
+    shape->push_back(dim);
   }
-  const size_t data_start = header_start + header_len;
-  const uint64_t have = size - data_start;
+  return absl::OkStatus();
+}
+
+// Checks that `have` data bytes are exactly prod(shape) * item size.
+absl::Status CheckDataSize(const std::string& path, absl::string_view shape_text, const NpyArray& a,
+                           uint64_t have) {
   // The shape is input: its product is checked, so a huge declared shape cannot wrap
   // around to match a small file.
   uint64_t need = a.item_size;
@@ -180,6 +180,37 @@ absl::StatusOr<NpyArray> ReadNpy(const std::string& path) {
         path, ": data is ", have, " bytes but shape ", shape_text, " of '", a.descr, "' needs ",
         need, have < need ? " (the file is truncated)" : " (trailing bytes)"));
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+uint64_t NpyArray::elements() const {
+  // ReadNpy checked that elements * item_size fits the file, so this cannot overflow.
+  uint64_t n = 1;
+  for (uint64_t s : shape) n *= s;
+  return n;
+}
+
+absl::StatusOr<NpyArray> ReadNpy(const std::string& path) {
+  auto file = MappedFile::Open(path);
+  if (!file.ok()) return file.status();
+  const unsigned char* p = file->data();
+  const size_t size = file->size();
+  auto header = LocateHeader(path, p, size);
+  if (!header.ok()) return header.status();
+  absl::string_view dict(reinterpret_cast<const char*>(p + header->start), header->len);
+  absl::string_view descr, fortran, shape_text;
+  if (!DictValue(dict, "descr", &descr) || !DictValue(dict, "fortran_order", &fortran) ||
+      !DictValue(dict, "shape", &shape_text)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": malformed .npy header: ", absl::StripAsciiWhitespace(dict)));
+  }
+  NpyArray a;
+  if (auto st = ParseDtype(path, descr, fortran, &a); !st.ok()) return st;
+  if (auto st = ParseShape(path, shape_text, &a.shape); !st.ok()) return st;
+  const size_t data_start = header->start + header->len;
+  if (auto st = CheckDataSize(path, shape_text, a, size - data_start); !st.ok()) return st;
   a.data = p + data_start;
   a.file = *std::move(file);
   return a;

@@ -71,135 +71,188 @@ absl::StatusOr<std::shared_ptr<const Collection>> Engine::GetCollection(
   return c;
 }
 
+namespace {
+
+// A vector query: as many finite components as the collection has dimensions.
+absl::Status CopyQueryVector(const Collection& c, const std::vector<float>& vector, float* out) {
+  const size_t d = c.dims();
+  if (vector.empty()) return absl::InvalidArgumentError("empty query vector");
+  if (vector.size() != d) {
+    return absl::InvalidArgumentError(absl::StrCat("query vector has ", vector.size(),
+                                                   " components but collection '", c.name(),
+                                                   "' has ", d, " dimensions"));
+  }
+  for (size_t j = 0; j < d; ++j) {
+    if (!std::isfinite(vector[j])) {
+      return absl::InvalidArgumentError(absl::StrCat("query vector component ", j, " is ",
+                                                     std::isnan(vector[j]) ? "NaN" : "Inf",
+                                                     "; every component must be a finite number"));
+    }
+  }
+  std::copy(vector.begin(), vector.end(), out);
+  return absl::OkStatus();
+}
+
+// An item query: the item's query vector, or its unit vector in the "more like this"
+// space when the collection has one (*similar set).
+absl::Status ItemQueryVector(const Collection& c, int64_t item_id, float* out,
+                             std::vector<uint32_t>* own_rows, bool* similar) {
+  const size_t d = c.dims();
+  SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(item_id));
+  std::copy(c.query_vector(row), c.query_vector(row) + d, out);
+  own_rows->push_back(row);
+  if (c.has_similar()) {
+    // "More like this" in its own space, with a unit query: scores comparable
+    // across items (docs/MODELS.md).
+    *similar = true;
+    const float n = Norm(out, d);
+    if (!(n > 0)) return absl::InvalidArgumentError("the item's vector is all zeros");
+    for (size_t j = 0; j < d; ++j) out[j] /= n;
+  }
+  return absl::OkStatus();
+}
+
+// Fails when collection `c` has no text encoder to search by text with.
+absl::Status CheckHasEncoder(const Collection& c) {
+  if (c.encoder() != nullptr) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("collection '", c.name(),
+                   "' has no text encoder, so it cannot search by text; use a "
+                   "collection built with one (simsearch-indexer --encoder), e.g. synopsis"));
+}
+
+// A text query's vector from the collection's encoder; an error when it knows no word.
+absl::Status EncodeQueryText(const Collection& c, const std::string& text, float* out) {
+  std::vector<float> v;
+  SIMSEARCH_RETURN_IF_ERROR(c.EncodeText(text, &v));
+  if (v.size() != c.dims() || std::all_of(v.begin(), v.end(), [](float x) { return x == 0.0f; })) {
+    return absl::InvalidArgumentError(absl::StrCat("the encoder of collection '", c.name(),
+                                                   "' knows none of the words in \"",
+                                                   Quote(text, 80), "\"; try other words"));
+  }
+  std::copy(v.begin(), v.end(), out);
+  return absl::OkStatus();
+}
+
+// A user query: the user's vector; the user's own items are excluded.
+absl::Status UserQueryVector(const Collection& c, int64_t user_id, float* out,
+                             std::vector<uint32_t>* own_rows) {
+  SIMSEARCH_ASSIGN_OR_RETURN(uint32_t user, c.UserRowOf(user_id));
+  std::copy(c.user_vector(user), c.user_vector(user) + c.dims(), out);
+  auto [begin, end] = c.user_items(user);
+  for (const int64_t* it = begin; it != end; ++it) {
+    if (auto row = c.RowOf(*it); row.ok()) own_rows->push_back(*row);
+  }
+  return absl::OkStatus();
+}
+
+// Checks an items query's lists and negative weight (`max_ids` ids at most).
+absl::Status CheckItemsQuery(const SearchQuery& q, int max_ids) {
+  if (q.positive_ids.empty()) {
+    return absl::InvalidArgumentError(
+        "items query needs at least one positive (liked) id; negative ids alone do not "
+        "define a taste");
+  }
+  const size_t total = q.positive_ids.size() + q.negative_ids.size();
+  if (total > static_cast<size_t>(max_ids)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("too many ids in the items query: ", total, " (at most ", max_ids, ")"));
+  }
+  if (!(q.negative_weight > 0.0f && q.negative_weight <= 1.0f)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("negative_weight must be in (0, 1], got ", q.negative_weight));
+  }
+  return absl::OkStatus();
+}
+
+// An items query on a collection with a Gram matrix: folded in as a user
+// (retrieval/fold_in.h), the vector the model would have learned for this history.
+absl::Status FoldInItemsQuery(const Collection& c, const SearchQuery& q, float* out,
+                              std::vector<uint32_t>* own_rows) {
+  std::vector<const float*> liked, disliked;
+  for (int64_t id : q.positive_ids) {
+    SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(id));
+    liked.push_back(c.query_vector(row));
+    own_rows->push_back(row);
+  }
+  for (int64_t id : q.negative_ids) {
+    SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(id));
+    disliked.push_back(c.query_vector(row));
+    own_rows->push_back(row);
+  }
+  // A short list leans on the typical user (the prior, weight MU / liked items).
+  return FoldInUser(c.gram(), static_cast<int>(c.dims()), liked, disliked, q.negative_weight,
+                    c.fold_in(), out, c.fold_in_prior_vector(),
+                    c.fold_in_prior() / static_cast<float>(liked.size()));
+}
+
+// An items query otherwise: the mean of the liked items' query vectors less
+// negative_weight times the mean of the disliked ones'.
+absl::Status MeanItemsQuery(const Collection& c, const SearchQuery& q, float* out,
+                            std::vector<uint32_t>* own_rows) {
+  const size_t d = c.dims();
+  std::vector<double> acc(d, 0.0);
+  for (int sign : {1, -1}) {
+    const auto& ids = sign > 0 ? q.positive_ids : q.negative_ids;
+    if (ids.empty()) continue;
+    const double w =
+        (sign > 0 ? 1.0 : -double{q.negative_weight}) / static_cast<double>(ids.size());
+    for (int64_t id : ids) {
+      SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(id));
+      const float* v = c.query_vector(row);
+      for (size_t j = 0; j < d; ++j) acc[j] += w * v[j];
+      own_rows->push_back(row);
+    }
+  }
+  for (size_t j = 0; j < d; ++j) out[j] = static_cast<float>(acc[j]);
+  return absl::OkStatus();
+}
+
+// Scales a query of kind `kind` to unit length (cosine collections); a zero vector is
+// an error.
+absl::Status NormaliseForCosine(SearchQuery::Kind kind, size_t d, float* out) {
+  const float n = Norm(out, d);
+  if (!(n > 1e-12f)) {
+    return absl::InvalidArgumentError(
+        kind == SearchQuery::Kind::kItems
+            ? "the liked and disliked items cancel out (their mean difference is zero); "
+              "change the lists"
+            : "query vector is all zeros; cosine similarity needs a non-zero vector");
+  }
+  for (size_t j = 0; j < d; ++j) out[j] /= n;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float* out,
                                 std::vector<uint32_t>* own_rows, bool* similar) const {
-  const size_t d = c.dims();
   *similar = false;
   switch (q.kind) {
     case SearchQuery::Kind::kUnset:
       return absl::InvalidArgumentError(
           "empty query: set one of vector, item_id, items (positive_ids), user_id or text");
-    case SearchQuery::Kind::kVector: {
-      if (q.vector.empty()) return absl::InvalidArgumentError("empty query vector");
-      if (q.vector.size() != d) {
-        return absl::InvalidArgumentError(absl::StrCat("query vector has ", q.vector.size(),
-                                                       " components but collection '", c.name(),
-                                                       "' has ", d, " dimensions"));
-      }
-      for (size_t j = 0; j < d; ++j) {
-        if (!std::isfinite(q.vector[j])) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "query vector component ", j, " is ", std::isnan(q.vector[j]) ? "NaN" : "Inf",
-              "; every component must be a finite number"));
-        }
-      }
-      std::copy(q.vector.begin(), q.vector.end(), out);
+    case SearchQuery::Kind::kVector:
+      SIMSEARCH_RETURN_IF_ERROR(CopyQueryVector(c, q.vector, out));
       break;
-    }
-    case SearchQuery::Kind::kItem: {
-      SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(q.item_id));
-      std::copy(c.query_vector(row), c.query_vector(row) + d, out);
-      own_rows->push_back(row);
-      if (c.has_similar()) {
-        // "More like this" in its own space, with a unit query: scores comparable
-        // across items (docs/MODELS.md).
-        *similar = true;
-        const float n = Norm(out, d);
-        if (!(n > 0)) return absl::InvalidArgumentError("the item's vector is all zeros");
-        for (size_t j = 0; j < d; ++j) out[j] /= n;
-      }
+    case SearchQuery::Kind::kItem:
+      SIMSEARCH_RETURN_IF_ERROR(ItemQueryVector(c, q.item_id, out, own_rows, similar));
       break;
-    }
-    case SearchQuery::Kind::kText: {
-      if (c.encoder() == nullptr) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("collection '", c.name(),
-                         "' has no text encoder, so it cannot search by text; use a "
-                         "collection built with one (simsearch-indexer --encoder), e.g. synopsis"));
-      }
+    case SearchQuery::Kind::kText:
+      SIMSEARCH_RETURN_IF_ERROR(CheckHasEncoder(c));
       SIMSEARCH_RETURN_IF_ERROR(CheckText(q));
-      std::vector<float> v;
-      SIMSEARCH_RETURN_IF_ERROR(c.EncodeText(q.text, &v));
-      if (v.size() != d || std::all_of(v.begin(), v.end(), [](float x) { return x == 0.0f; })) {
-        return absl::InvalidArgumentError(absl::StrCat("the encoder of collection '", c.name(),
-                                                       "' knows none of the words in \"",
-                                                       Quote(q.text, 80), "\"; try other words"));
-      }
-      std::copy(v.begin(), v.end(), out);
+      SIMSEARCH_RETURN_IF_ERROR(EncodeQueryText(c, q.text, out));
       break;
-    }
-    case SearchQuery::Kind::kUser: {
-      SIMSEARCH_ASSIGN_OR_RETURN(uint32_t user, c.UserRowOf(q.user_id));
-      std::copy(c.user_vector(user), c.user_vector(user) + d, out);
-      auto [begin, end] = c.user_items(user);
-      for (const int64_t* it = begin; it != end; ++it) {
-        if (auto row = c.RowOf(*it); row.ok()) own_rows->push_back(*row);
-      }
+    case SearchQuery::Kind::kUser:
+      SIMSEARCH_RETURN_IF_ERROR(UserQueryVector(c, q.user_id, out, own_rows));
       break;
-    }
-    case SearchQuery::Kind::kItems: {
-      if (q.positive_ids.empty()) {
-        return absl::InvalidArgumentError(
-            "items query needs at least one positive (liked) id; negative ids alone do not "
-            "define a taste");
-      }
-      const size_t total = q.positive_ids.size() + q.negative_ids.size();
-      if (total > static_cast<size_t>(limits_.max_ids)) {
-        return absl::InvalidArgumentError(absl::StrCat("too many ids in the items query: ", total,
-                                                       " (at most ", limits_.max_ids, ")"));
-      }
-      if (!(q.negative_weight > 0.0f && q.negative_weight <= 1.0f)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("negative_weight must be in (0, 1], got ", q.negative_weight));
-      }
-      if (c.gram() != nullptr) {
-        // Folded in as a user (retrieval/fold_in.h): the vector the model would have learned
-        // for this history.
-        std::vector<const float*> liked, disliked;
-        for (int64_t id : q.positive_ids) {
-          SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(id));
-          liked.push_back(c.query_vector(row));
-          own_rows->push_back(row);
-        }
-        for (int64_t id : q.negative_ids) {
-          SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(id));
-          disliked.push_back(c.query_vector(row));
-          own_rows->push_back(row);
-        }
-        // A short list leans on the typical user (the prior, weight MU / liked items).
-        SIMSEARCH_RETURN_IF_ERROR(FoldInUser(
-            c.gram(), static_cast<int>(d), liked, disliked, q.negative_weight, c.fold_in(), out,
-            c.fold_in_prior_vector(), c.fold_in_prior() / static_cast<float>(liked.size())));
-        break;
-      }
-      std::vector<double> acc(d, 0.0);
-      for (int sign : {1, -1}) {
-        const auto& ids = sign > 0 ? q.positive_ids : q.negative_ids;
-        if (ids.empty()) continue;
-        const double w =
-            (sign > 0 ? 1.0 : -double{q.negative_weight}) / static_cast<double>(ids.size());
-        for (int64_t id : ids) {
-          SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(id));
-          const float* v = c.query_vector(row);
-          for (size_t j = 0; j < d; ++j) acc[j] += w * v[j];
-          own_rows->push_back(row);
-        }
-      }
-      for (size_t j = 0; j < d; ++j) out[j] = static_cast<float>(acc[j]);
+    case SearchQuery::Kind::kItems:
+      SIMSEARCH_RETURN_IF_ERROR(CheckItemsQuery(q, limits_.max_ids));
+      SIMSEARCH_RETURN_IF_ERROR(c.gram() != nullptr ? FoldInItemsQuery(c, q, out, own_rows)
+                                                    : MeanItemsQuery(c, q, out, own_rows));
       break;
-    }
   }
-  if (c.cosine()) {
-    const float n = Norm(out, d);
-    if (!(n > 1e-12f)) {
-      return absl::InvalidArgumentError(
-          q.kind == SearchQuery::Kind::kItems
-              ? "the liked and disliked items cancel out (their mean difference is zero); "
-                "change the lists"
-              : "query vector is all zeros; cosine similarity needs a non-zero vector");
-    }
-    for (size_t j = 0; j < d; ++j) out[j] /= n;
-  }
+  if (c.cosine()) SIMSEARCH_RETURN_IF_ERROR(NormaliseForCosine(q.kind, c.dims(), out));
   std::sort(own_rows->begin(), own_rows->end());
   own_rows->erase(std::unique(own_rows->begin(), own_rows->end()), own_rows->end());
   return absl::OkStatus();
@@ -368,49 +421,33 @@ absl::StatusOr<SearchResults> Engine::SearchUnchecked(const std::shared_ptr<cons
   return out;
 }
 
-absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextMode mode, int k,
-                                const CompiledFilter& compiled, absl::Time deadline,
-                                std::vector<Hit>* hits) const {
-  const std::vector<std::string> tokens = LexicalTokens(q.text);
-  const int depth = mode == TextMode::kHybrid ? std::max(k, kFusionDepth) : k;
-  std::function<bool(uint32_t)> allowed;
-  if (!compiled.empty()) allowed = [&compiled](uint32_t row) { return compiled.Allows(row); };
-  const std::vector<LexicalHit> lexical =
-      c.lexical()->SearchTerms(tokens, static_cast<size_t>(depth), allowed);
-  std::vector<Neighbor> dense;
-  bool dense_knows = false;
-  if (mode == TextMode::kHybrid) {
-    std::vector<float> v;
-    SIMSEARCH_RETURN_IF_ERROR(c.EncodeText(q.text, &v));
-    const float norm = Norm(v.data(), v.size());
-    dense_knows = v.size() == c.dims() && norm > 1e-12f;
-    if (dense_knows) {
-      if (c.cosine()) {
-        for (float& x : v) x /= norm;
-      }
-      std::vector<std::vector<Neighbor>> found;
-      SIMSEARCH_RETURN_IF_ERROR(c.Search(v.data(), 1, depth, &compiled, deadline, &found));
-      dense = std::move(found[0]);
-    }
+namespace {
+
+// A hybrid query's dense side: the encoded text searched to `depth`; *knows is false
+// (and `dense` empty) when the encoder knows none of its words.
+absl::Status DenseTextHits(const Collection& c, const std::string& text, int depth,
+                           const CompiledFilter& compiled, absl::Time deadline,
+                           std::vector<Neighbor>* dense, bool* knows) {
+  std::vector<float> v;
+  SIMSEARCH_RETURN_IF_ERROR(c.EncodeText(text, &v));
+  const float norm = Norm(v.data(), v.size());
+  *knows = v.size() == c.dims() && norm > 1e-12f;
+  if (!*knows) return absl::OkStatus();
+  if (c.cosine()) {
+    for (float& x : v) x /= norm;
   }
-  if (tokens.empty() && !dense_knows) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "\"", Quote(q.text, 80), "\" has ",
-        mode == TextMode::kHybrid
-            ? "no word the encoder knows and no word the lexical index searches"
-            : "only stop words and punctuation, which the lexical index does not search",
-        "; try other words"));
-  }
-  hits->clear();
-  if (mode == TextMode::kLexical) {
-    for (const LexicalHit& h : lexical)
-      hits->push_back({c.id(h.row), h.score, c.item(h.row), h.row});
-    return absl::OkStatus();
-  }
-  // Fusion of the two lists over their union; a row missing from a list gets nothing
-  // from it.
+  std::vector<std::vector<Neighbor>> found;
+  SIMSEARCH_RETURN_IF_ERROR(c.Search(v.data(), 1, depth, &compiled, deadline, &found));
+  *dense = std::move(found[0]);
+  return absl::OkStatus();
+}
+
+// Fusion of the dense and lexical lists over their union, by `o.fusion`; a row missing
+// from a list gets nothing from it.
+absl::flat_hash_map<uint32_t, double> FuseTextHits(const std::vector<Neighbor>& dense,
+                                                   const std::vector<LexicalHit>& lexical,
+                                                   const TextOptions& o) {
   absl::flat_hash_map<uint32_t, double> fused;
-  const TextOptions& o = q.text_options;
   if (o.fusion == Fusion::kConvex || o.fusion == Fusion::kDefault) {
     const double w = o.dense_weight.value_or(kDefaultDenseWeight);
     auto add = [&](auto scores, size_t count, double weight, auto row_of) {
@@ -438,6 +475,12 @@ absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextM
       fused[lexical[r].row] += 2 * (1 - w) / (rrf_k + static_cast<double>(r + 1));
     }
   }
+  return fused;
+}
+
+// Appends the `k` best of `fused` to `hits` (ties: the lower row first).
+void AppendBestFused(const Collection& c, const absl::flat_hash_map<uint32_t, double>& fused, int k,
+                     std::vector<Hit>* hits) {
   std::vector<std::pair<double, uint32_t>> ranked;
   ranked.reserve(fused.size());
   for (const auto& [row, score] : fused) ranked.emplace_back(score, row);
@@ -450,6 +493,40 @@ absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextM
     hits->push_back({c.id(ranked[i].second), static_cast<float>(ranked[i].first),
                      c.item(ranked[i].second), ranked[i].second});
   }
+}
+
+}  // namespace
+
+absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextMode mode, int k,
+                                const CompiledFilter& compiled, absl::Time deadline,
+                                std::vector<Hit>* hits) const {
+  const std::vector<std::string> tokens = LexicalTokens(q.text);
+  const int depth = mode == TextMode::kHybrid ? std::max(k, kFusionDepth) : k;
+  std::function<bool(uint32_t)> allowed;
+  if (!compiled.empty()) allowed = [&compiled](uint32_t row) { return compiled.Allows(row); };
+  const std::vector<LexicalHit> lexical =
+      c.lexical()->SearchTerms(tokens, static_cast<size_t>(depth), allowed);
+  std::vector<Neighbor> dense;
+  bool dense_knows = false;
+  if (mode == TextMode::kHybrid) {
+    SIMSEARCH_RETURN_IF_ERROR(
+        DenseTextHits(c, q.text, depth, compiled, deadline, &dense, &dense_knows));
+  }
+  if (tokens.empty() && !dense_knows) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", Quote(q.text, 80), "\" has ",
+        mode == TextMode::kHybrid
+            ? "no word the encoder knows and no word the lexical index searches"
+            : "only stop words and punctuation, which the lexical index does not search",
+        "; try other words"));
+  }
+  hits->clear();
+  if (mode == TextMode::kLexical) {
+    for (const LexicalHit& h : lexical)
+      hits->push_back({c.id(h.row), h.score, c.item(h.row), h.row});
+    return absl::OkStatus();
+  }
+  AppendBestFused(c, FuseTextHits(dense, lexical, q.text_options), k, hits);
   return absl::OkStatus();
 }
 
@@ -476,6 +553,60 @@ bool Engine::AnswerFromNeighbours(const Collection& c, const SearchQuery& q, int
   return hits->size() == static_cast<size_t>(k);
 }
 
+namespace {
+
+// The lists ComputeItemNeighbours fills (row-major count x k), and the first error of
+// the threads that fill them.
+class NeighbourLists {
+ public:
+  NeighbourLists(const Collection& c, int k, std::vector<uint32_t>* rows,
+                 std::vector<float>* scores)
+      : c_(c), k_(k), rows_(rows), scores_(scores) {}
+
+  // One item's list from its search's answer (`st`, `found`); false on an error.
+  bool Store(uint64_t row, const absl::Status& st, const std::vector<Hit>* found) {
+    uint32_t* out_rows = rows_->data() + row * static_cast<uint64_t>(k_);
+    float* out_scores = scores_->data() + row * static_cast<uint64_t>(k_);
+    if (st.code() == absl::StatusCode::kInvalidArgument) {  // no valid query for this item
+      out_rows[0] = Engine::kNoNeighbours;
+      return true;
+    }
+    std::lock_guard<std::mutex> lock(error_mu_);
+    if (!st.ok()) {
+      if (error_.ok()) error_ = st;
+      return false;
+    }
+    if (found->size() != static_cast<size_t>(k_)) {
+      if (error_.ok())
+        error_ = absl::InternalError(
+            absl::StrCat("neighbours: item row ", row, " got ", found->size(), " of ", k_));
+      return false;
+    }
+    for (int j = 0; j < k_; ++j) {
+      auto r = c_.RowOf((*found)[static_cast<size_t>(j)].id);
+      out_rows[j] = r.ok() ? *r : Engine::kNoNeighbours;
+      out_scores[j] = (*found)[static_cast<size_t>(j)].score;
+    }
+    return true;
+  }
+
+  // The first error Store met, once every thread is done.
+  absl::Status error() {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    return error_;
+  }
+
+ private:
+  const Collection& c_;
+  const int k_;
+  std::vector<uint32_t>* rows_;
+  std::vector<float>* scores_;
+  std::mutex error_mu_;
+  absl::Status error_;
+};
+
+}  // namespace
+
 absl::Status Engine::ComputeItemNeighbours(const Collection& c, int k, int threads,
                                            const std::function<void(double)>& progress,
                                            std::vector<uint32_t>* rows,
@@ -489,34 +620,7 @@ absl::Status Engine::ComputeItemNeighbours(const Collection& c, int k, int threa
   rows->assign(n * static_cast<uint64_t>(k), 0);
   scores->assign(n * static_cast<uint64_t>(k), 0.0f);
   std::atomic<uint64_t> next{0}, done{0};
-  std::mutex error_mu;
-  absl::Status error;
-  // One item's list from its search's answer (`st`, `found`); false on an error.
-  auto store = [&](uint64_t row, const absl::Status& st, const std::vector<Hit>* found) {
-    uint32_t* out_rows = rows->data() + row * static_cast<uint64_t>(k);
-    float* out_scores = scores->data() + row * static_cast<uint64_t>(k);
-    if (st.code() == absl::StatusCode::kInvalidArgument) {  // no valid query for this item
-      out_rows[0] = kNoNeighbours;
-      return true;
-    }
-    std::lock_guard<std::mutex> lock(error_mu);
-    if (!st.ok()) {
-      if (error.ok()) error = st;
-      return false;
-    }
-    if (found->size() != static_cast<size_t>(k)) {
-      if (error.ok())
-        error = absl::InternalError(
-            absl::StrCat("neighbours: item row ", row, " got ", found->size(), " of ", k));
-      return false;
-    }
-    for (int j = 0; j < k; ++j) {
-      auto r = c.RowOf((*found)[static_cast<size_t>(j)].id);
-      out_rows[j] = r.ok() ? *r : kNoNeighbours;
-      out_scores[j] = (*found)[static_cast<size_t>(j)].score;
-    }
-    return true;
-  };
+  NeighbourLists lists(c, k, rows, scores);
   // Items are searched kChunk at a time: one pass over the vectors for the chunk, each
   // item's answer the one it gets alone (scan_kernel.h). A chunk with an item that has
   // no valid query (a zero vector) is searched again one item at a time.
@@ -544,8 +648,8 @@ absl::Status Engine::ComputeItemNeighbours(const Collection& c, int k, int threa
         if (st.code() == absl::StatusCode::kInvalidArgument) {
           absl::Status alone =
               ScanVectors(c, {ptrs[i]}, {0}, 1, k, none, absl::InfiniteFuture(), &hits, true);
-          if (!store(row, alone, alone.ok() ? &hits[0] : nullptr)) return;
-        } else if (!store(row, st, st.ok() ? &hits[i] : nullptr)) {
+          if (!lists.Store(row, alone, alone.ok() ? &hits[0] : nullptr)) return;
+        } else if (!lists.Store(row, st, st.ok() ? &hits[i] : nullptr)) {
           return;
         }
       }
@@ -559,7 +663,7 @@ absl::Status Engine::ComputeItemNeighbours(const Collection& c, int k, int threa
   work();
   for (auto& t : pool) t.join();
   if (progress) progress(1.0);
-  return error;
+  return lists.error();
 }
 
 absl::Status Engine::SearchVectors(const Collection& c,

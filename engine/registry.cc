@@ -132,31 +132,8 @@ void CollectionRegistry::RefreshOne(const std::string& name, std::vector<Registr
       return;
     }
   }
-  absl::Status why_not_current;
-  if (!current.ok()) {
-    why_not_current = current.status();
-    if (!known.failed.contains("CURRENT")) {
-      known.failed["CURRENT"] = why_not_current;
-      events->push_back(
-          {RegistryEvent::Kind::kRejected, name, "CURRENT", served_version, why_not_current});
-    }
-  } else if (auto f = known.failed.find(want); f != known.failed.end()) {
-    why_not_current = f->second;
-  } else {
-    auto opened = OpenVersion(name, want);
-    if (opened.ok()) {
-      const std::string previous = Get(name) ? Get(name)->version() : "";
-      Serve(name, std::shared_ptr<const Collection>(std::move(*opened)), "");
-      events->push_back(
-          {previous.empty() ? RegistryEvent::Kind::kLoaded : RegistryEvent::Kind::kReplaced, name,
-           want, previous, absl::OkStatus()});
-      return;
-    }
-    why_not_current = opened.status();
-    known.failed[want] = why_not_current;
-    events->push_back(
-        {RegistryEvent::Kind::kRejected, name, want, served_version, why_not_current});
-  }
+  const absl::Status why_not_current = ServeCurrent(name, current, served_version, &known, events);
+  if (why_not_current.ok()) return;
   const std::string note =
       absl::StrCat(want.empty() ? std::string("CURRENT") : absl::StrCat("CURRENT's version ", want),
                    " cannot be served: ", why_not_current.message());
@@ -169,23 +146,8 @@ void CollectionRegistry::RefreshOne(const std::string& name, std::vector<Registr
   }
 
   // 4. Nothing intact is served: the newest other version that opens.
-  auto versions = ListVersions(dir);
-  if (versions.ok()) {
-    for (auto v = versions->rbegin(); v != versions->rend(); ++v) {
-      if (*v == want || known.failed.contains(*v)) continue;
-      auto opened = OpenVersion(name, *v);
-      if (!opened.ok()) {
-        known.failed[*v] = opened.status();
-        events->push_back({RegistryEvent::Kind::kRejected, name, *v, "", opened.status()});
-        continue;
-      }
-      const std::string previous = Get(name) ? Get(name)->version() : "";
-      Serve(name, std::shared_ptr<const Collection>(std::move(*opened)), note);
-      events->push_back(
-          {RegistryEvent::Kind::kFallback, name, *v, previous, absl::DataLossError(note)});
-      return;
-    }
-  }
+  if (ServeNewestOther(name, dir, want, note, &known, events)) return;
+
   // 5. Nothing to serve. A damaged version is withdrawn: its answers would be zeros.
   if (auto damaged = Get(name); damaged != nullptr) {
     events->push_back(
@@ -193,6 +155,57 @@ void CollectionRegistry::RefreshOne(const std::string& name, std::vector<Registr
          absl::DataLossError(absl::StrCat(note, "; and no older version is intact"))});
   }
   Serve(name, nullptr, absl::StrCat(note, "; no older version is intact"));
+}
+
+absl::Status CollectionRegistry::ServeCurrent(const std::string& name,
+                                              const absl::StatusOr<std::string>& current,
+                                              const std::string& served_version, Known* known,
+                                              std::vector<RegistryEvent>* events) {
+  if (!current.ok()) {
+    if (!known->failed.contains("CURRENT")) {
+      known->failed["CURRENT"] = current.status();
+      events->push_back(
+          {RegistryEvent::Kind::kRejected, name, "CURRENT", served_version, current.status()});
+    }
+    return current.status();
+  }
+  const std::string& want = *current;
+  if (auto f = known->failed.find(want); f != known->failed.end()) return f->second;
+  auto opened = OpenVersion(name, want);
+  if (!opened.ok()) {
+    known->failed[want] = opened.status();
+    events->push_back(
+        {RegistryEvent::Kind::kRejected, name, want, served_version, opened.status()});
+    return opened.status();
+  }
+  const std::string previous = Get(name) ? Get(name)->version() : "";
+  Serve(name, std::shared_ptr<const Collection>(std::move(*opened)), "");
+  events->push_back(
+      {previous.empty() ? RegistryEvent::Kind::kLoaded : RegistryEvent::Kind::kReplaced, name, want,
+       previous, absl::OkStatus()});
+  return absl::OkStatus();
+}
+
+bool CollectionRegistry::ServeNewestOther(const std::string& name, const std::string& dir,
+                                          const std::string& want, const std::string& note,
+                                          Known* known, std::vector<RegistryEvent>* events) {
+  auto versions = ListVersions(dir);
+  if (!versions.ok()) return false;
+  for (auto v = versions->rbegin(); v != versions->rend(); ++v) {
+    if (*v == want || known->failed.contains(*v)) continue;
+    auto opened = OpenVersion(name, *v);
+    if (!opened.ok()) {
+      known->failed[*v] = opened.status();
+      events->push_back({RegistryEvent::Kind::kRejected, name, *v, "", opened.status()});
+      continue;
+    }
+    const std::string previous = Get(name) ? Get(name)->version() : "";
+    Serve(name, std::shared_ptr<const Collection>(std::move(*opened)), note);
+    events->push_back(
+        {RegistryEvent::Kind::kFallback, name, *v, previous, absl::DataLossError(note)});
+    return true;
+  }
+  return false;
 }
 
 absl::StatusOr<std::unique_ptr<Collection>> CollectionRegistry::OpenVersion(

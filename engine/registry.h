@@ -80,6 +80,18 @@ class CollectionRegistry {
   };
   void RefreshOne(const std::string& name, std::vector<RegistryEvent>* events)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(refresh_mu_);
+  // RefreshOne's steps. Serves CURRENT's version (`current`: what CURRENT names, or why
+  // it cannot be read) unless it is known to fail; returns why it is not served (OK
+  // when it now is), a new failure reported and remembered in `known`.
+  absl::Status ServeCurrent(const std::string& name, const absl::StatusOr<std::string>& current,
+                            const std::string& served_version, Known* known,
+                            std::vector<RegistryEvent>* events)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(refresh_mu_);
+  // Serves the newest version in `dir` other than `want` that opens (kFallback, with
+  // `note`); false when none does.
+  bool ServeNewestOther(const std::string& name, const std::string& dir, const std::string& want,
+                        const std::string& note, Known* known, std::vector<RegistryEvent>* events)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(refresh_mu_);
   void Serve(const std::string& name, std::shared_ptr<const Collection> c, std::string note);
   absl::StatusOr<std::unique_ptr<Collection>> OpenVersion(const std::string& name,
                                                           const std::string& version) const;

@@ -172,6 +172,128 @@ size_t TitleIndex::last_scored() {
   return t_last_scored;
 }
 
+namespace {
+
+// The trigram postings of a title index: for each trigram (ascending), the entries
+// (titles) holding it.
+struct Postings {
+  absl::Span<const uint32_t> trigrams;
+  absl::Span<const int64_t> offsets;  // trigrams.size() + 1, into `entries`
+  absl::Span<const uint32_t> entries;
+  size_t entry_count;
+
+  // The range of `entries` holding trigram g's titles; empty when g is absent (or its
+  // offsets are damaged).
+  std::pair<int64_t, int64_t> Of(uint32_t g) const {
+    auto it = std::lower_bound(trigrams.begin(), trigrams.end(), g);
+    if (it == trigrams.end() || *it != g) return {0, 0};
+    const size_t key = static_cast<size_t>(it - trigrams.begin());
+    const int64_t lo = offsets[key], hi = offsets[key + 1];
+    if (lo < 0 || hi < lo || static_cast<uint64_t>(hi) > entries.size()) return {0, 0};
+    return {lo, hi};
+  }
+
+  // Appends the titles of `range` (from Of) to `out`.
+  void Take(std::pair<int64_t, int64_t> range, std::vector<uint32_t>* out) const {
+    for (int64_t p = range.first; p < range.second; ++p) {
+      const uint32_t e = entries[static_cast<size_t>(p)];
+      if (e < entry_count) out->push_back(e);
+    }
+  }
+};
+
+// Candidates (a): for every title sharing any of the query's `trigrams`, how many it
+// shares (`common`, by entry); `touched` lists those titles.
+void CountSharedTrigrams(const Postings& postings, const std::vector<uint32_t>& trigrams,
+                         std::vector<uint16_t>* common, std::vector<uint32_t>* touched) {
+  for (uint32_t g : trigrams) {
+    const auto [lo, hi] = postings.Of(g);
+    for (int64_t p = lo; p < hi; ++p) {
+      const uint32_t e = postings.entries[static_cast<size_t>(p)];
+      if (e >= postings.entry_count) continue;
+      if ((*common)[e] == 0) touched->push_back(e);
+      if ((*common)[e] < UINT16_MAX) ++(*common)[e];
+    }
+  }
+}
+
+// Candidates (b): appends every title that may hold each of the query's `words` (the
+// last as a prefix), through the rarest trigram of " w " (" w" for the last word); for
+// a one-character query `q`, the titles of "  c" and of every " c?".
+void AddWordCandidates(const Postings& postings, const std::string& q,
+                       const std::vector<absl::string_view>& words,
+                       std::vector<uint32_t>* candidates) {
+  if (q.size() == 1) {
+    const uint32_t c = static_cast<unsigned char>(q[0]);
+    postings.Take(postings.Of((uint32_t{' '} << 16) | (uint32_t{' '} << 8) | c), candidates);
+    const uint32_t first = (uint32_t{' '} << 16) | (c << 8);
+    for (auto it = std::lower_bound(postings.trigrams.begin(), postings.trigrams.end(), first);
+         it != postings.trigrams.end() && *it <= (first | 0xFF); ++it) {
+      postings.Take(postings.Of(*it), candidates);
+    }
+    return;
+  }
+  std::optional<std::pair<int64_t, int64_t>> rarest;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string padded = absl::StrCat(" ", words[i], i + 1 == words.size() ? "" : " ");
+    for (size_t j = 0; j + 2 < padded.size(); ++j) {
+      const auto range = postings.Of((uint32_t{static_cast<unsigned char>(padded[j])} << 16) |
+                                     (uint32_t{static_cast<unsigned char>(padded[j + 1])} << 8) |
+                                     uint32_t{static_cast<unsigned char>(padded[j + 2])});
+      if (!rarest || range.second - range.first < rarest->second - rarest->first) rarest = range;
+    }
+  }
+  if (rarest) postings.Take(*rarest, candidates);
+}
+
+// Whether every query word is a word of `text` (the last may be a prefix: the person
+// is typing).
+bool HasEveryWord(absl::string_view text, const std::vector<absl::string_view>& words) {
+  bool all = true;
+  for (size_t i = 0; i < words.size() && all; ++i) {
+    const bool last = i + 1 == words.size();
+    bool found = false;
+    for (absl::string_view w : absl::StrSplit(text, ' ')) {
+      if (w == words[i] || (last && absl::StartsWith(w, words[i]))) {
+        found = true;
+        break;
+      }
+    }
+    all = found;
+  }
+  return all;
+}
+
+// The score of the non-empty normalised title `text` for the normalised query `q` (of
+// `words`), as TitleIndex::Lookup states; `dice` is its trigram score.
+float TitleScore(absl::string_view text, const std::string& q,
+                 const std::vector<absl::string_view>& words, float dice) {
+  if (text == q) return 1.0f;
+  const float coverage = static_cast<float>(q.size()) / static_cast<float>(text.size());
+  if (absl::StartsWith(text, q) && text[q.size()] == ' ') return 0.9f + 0.09f * coverage;
+  if (HasEveryWord(text, words)) return 0.7f + 0.19f * std::min(1.0f, coverage);
+  return dice;
+}
+
+// Keeps the `limit` best of `best`, best first: score, then more members, then lower id.
+void KeepBest(const ItemStore& items, const int64_t* ids, size_t limit,
+              std::vector<TitleMatch>* best) {
+  auto better = [&](const TitleMatch& a, const TitleMatch& b) {
+    if (a.score != b.score) return a.score > b.score;
+    const int64_t ma = items.view(a.row).members(), mb = items.view(b.row).members();
+    if (ma != mb) return ma > mb;
+    return ids[a.row] < ids[b.row];
+  };
+  if (best->size() > limit) {
+    std::partial_sort(best->begin(), best->begin() + static_cast<long>(limit), best->end(), better);
+    best->resize(limit);
+  } else {
+    std::sort(best->begin(), best->end(), better);
+  }
+}
+
+}  // namespace
+
 std::vector<TitleMatch> TitleIndex::Lookup(absl::string_view query, size_t limit) const {
   t_last_scored = 0;
   const std::string q = Normalize(query);
@@ -192,62 +314,20 @@ std::vector<TitleMatch> TitleIndex::Lookup(absl::string_view query, size_t limit
   //     every such title, so the rarest is taken. A one-character query has no such
   //     trigram; its titles are the postings of "  c" and of every " c?".
   // Only titles passing (a) or found for (b) are scored.
-  const size_t nq = trigrams.size();
-  auto postings = [&](uint32_t g) -> std::pair<int64_t, int64_t> {
-    auto it = std::lower_bound(trigrams_.begin(), trigrams_.end(), g);
-    if (it == trigrams_.end() || *it != g) return {0, 0};
-    const size_t key = static_cast<size_t>(it - trigrams_.begin());
-    const int64_t lo = trigram_offsets_[key], hi = trigram_offsets_[key + 1];
-    if (lo < 0 || hi < lo || static_cast<uint64_t>(hi) > trigram_entries_.size()) return {0, 0};
-    return {lo, hi};
-  };
+  const Postings postings{trigrams_, trigram_offsets_, trigram_entries_, entry_count_};
   std::vector<uint16_t> common(entry_count_, 0);
   std::vector<uint32_t> touched;
-  for (uint32_t g : trigrams) {
-    const auto [lo, hi] = postings(g);
-    for (int64_t p = lo; p < hi; ++p) {
-      const uint32_t e = trigram_entries_[static_cast<size_t>(p)];
-      if (e >= entry_count_) continue;
-      if (common[e] == 0) touched.push_back(e);
-      if (common[e] < UINT16_MAX) ++common[e];
-    }
-  }
+  CountSharedTrigrams(postings, trigrams, &common, &touched);
   auto dice_score = [&](uint32_t e) {
-    const float dice =
-        2.0f * static_cast<float>(common[e]) / static_cast<float>(nq + entries_[e * 3 + 2]);
+    const float dice = 2.0f * static_cast<float>(common[e]) /
+                       static_cast<float>(trigrams.size() + entries_[e * 3 + 2]);
     return 0.69f * dice;
   };
   std::vector<uint32_t> candidates;
   for (uint32_t e : touched) {
     if (dice_score(e) >= kMinScore) candidates.push_back(e);
   }
-  auto take = [&](std::pair<int64_t, int64_t> range) {
-    for (int64_t p = range.first; p < range.second; ++p) {
-      const uint32_t e = trigram_entries_[static_cast<size_t>(p)];
-      if (e < entry_count_) candidates.push_back(e);
-    }
-  };
-  if (q.size() == 1) {
-    const uint32_t c = static_cast<unsigned char>(q[0]);
-    take(postings((uint32_t{' '} << 16) | (uint32_t{' '} << 8) | c));
-    const uint32_t first = (uint32_t{' '} << 16) | (c << 8);
-    for (auto it = std::lower_bound(trigrams_.begin(), trigrams_.end(), first);
-         it != trigrams_.end() && *it <= (first | 0xFF); ++it) {
-      take(postings(*it));
-    }
-  } else {
-    std::optional<std::pair<int64_t, int64_t>> rarest;
-    for (size_t i = 0; i < words.size(); ++i) {
-      const std::string padded = absl::StrCat(" ", words[i], i + 1 == words.size() ? "" : " ");
-      for (size_t j = 0; j + 2 < padded.size(); ++j) {
-        const auto range = postings((uint32_t{static_cast<unsigned char>(padded[j])} << 16) |
-                                    (uint32_t{static_cast<unsigned char>(padded[j + 1])} << 8) |
-                                    uint32_t{static_cast<unsigned char>(padded[j + 2])});
-        if (!rarest || range.second - range.first < rarest->second - rarest->first) rarest = range;
-      }
-    }
-    if (rarest) take(*rarest);
-  }
+  AddWordCandidates(postings, q, words, &candidates);
   // Entries in index order, so a row's original title comes before its English one and
   // wins a tie, as when every title was scored in order.
   std::sort(candidates.begin(), candidates.end());
@@ -260,35 +340,8 @@ std::vector<TitleMatch> TitleIndex::Lookup(absl::string_view query, size_t limit
     if (row >= items_->size()) continue;
     const bool english = entries_[e * 3 + 1] != 0;
     const absl::string_view text = Text(e);
-    float s;
     if (text.empty()) continue;
-    if (text == q) {
-      s = 1.0f;
-    } else {
-      const float coverage = static_cast<float>(q.size()) / static_cast<float>(text.size());
-      if (absl::StartsWith(text, q) && text[q.size()] == ' ') {
-        s = 0.9f + 0.09f * coverage;
-      } else {
-        // Every query word is a title word (the last may be a prefix: the person is typing).
-        bool all = true;
-        for (size_t i = 0; i < words.size() && all; ++i) {
-          const bool last = i + 1 == words.size();
-          bool found = false;
-          for (absl::string_view w : absl::StrSplit(text, ' ')) {
-            if (w == words[i] || (last && absl::StartsWith(w, words[i]))) {
-              found = true;
-              break;
-            }
-          }
-          all = found;
-        }
-        if (all) {
-          s = 0.7f + 0.19f * std::min(1.0f, coverage);
-        } else {
-          s = dice_score(e);
-        }
-      }
-    }
+    const float s = TitleScore(text, q, words, dice_score(e));
     if (s < kMinScore) continue;
     if (!best.empty() && best.back().row == row) {
       if (s > best.back().score) best.back() = {row, s, english};
@@ -296,18 +349,7 @@ std::vector<TitleMatch> TitleIndex::Lookup(absl::string_view query, size_t limit
       best.push_back({row, s, english});
     }
   }
-  auto better = [&](const TitleMatch& a, const TitleMatch& b) {
-    if (a.score != b.score) return a.score > b.score;
-    const int64_t ma = items_->view(a.row).members(), mb = items_->view(b.row).members();
-    if (ma != mb) return ma > mb;
-    return ids_[a.row] < ids_[b.row];
-  };
-  if (best.size() > limit) {
-    std::partial_sort(best.begin(), best.begin() + static_cast<long>(limit), best.end(), better);
-    best.resize(limit);
-  } else {
-    std::sort(best.begin(), best.end(), better);
-  }
+  KeepBest(*items_, ids_, limit, &best);
   return best;
 }
 

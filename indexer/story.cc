@@ -136,24 +136,23 @@ absl::Status CheckStoryViewers(const std::string& path) {
   return OpenViewers(path).status();
 }
 
-absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& o, int k, int threads,
-                                    const std::vector<std::vector<uint32_t>>* labels,
-                                    const std::vector<double>* label_weights,
-                                    const std::function<void(double)>& progress,
-                                    std::vector<uint32_t>* rows, std::vector<float>* scores,
-                                    std::string* description) {
+namespace {
+
+// Checks ComputeStoryNeighbours's arguments: a list length below the count, and what
+// each weighed signal needs.
+absl::Status CheckStoryInputs(const Collection& c, const StoryOptions& o, int k,
+                              const std::vector<std::vector<uint32_t>>* labels) {
   const uint64_t n = c.count();
   const StoryWeights& w = o.weights;
   if (k < 1 || static_cast<uint64_t>(k) >= n) {
     return absl::InvalidArgumentError(
         absl::StrCat("neighbours: k must be in 1..", n - 1, ", got ", k));
   }
-  const ItemStore* items = c.item_store();
   if (labels != nullptr && labels->size() != n) {
     return absl::InternalError(
         absl::StrCat("story: ", labels->size(), " label sets for ", n, " rows"));
   }
-  if (items == nullptr && labels == nullptr && w.genres > 0) {
+  if (c.item_store() == nullptr && labels == nullptr && w.genres > 0) {
     return absl::FailedPreconditionError("--story-neighbours weighs genres: build with --catalog");
   }
   if (w.words > 0 && c.lexical() == nullptr) {
@@ -164,111 +163,192 @@ absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& o, 
     return absl::InvalidArgumentError(
         "--story-neighbours weighs viewers: name their collection with --story-viewers");
   }
+  return absl::OkStatus();
+}
+
+// The viewers' lists of `v`, row-major v.count() x *vk: its precomputed neighbours, or
+// else its exact item query's top `depth`.
+absl::Status ViewerNeighbours(const Engine& engine, const Collection& v, int depth, int threads,
+                              std::vector<uint32_t>* rows, std::vector<float>* scores,
+                              uint64_t* vk) {
+  *vk = v.neighbours_k();
+  if (*vk > 0) {
+    rows->assign(v.neighbour_rows(0), v.neighbour_rows(0) + v.count() * *vk);
+    scores->assign(v.neighbour_scores(0), v.neighbour_scores(0) + v.count() * *vk);
+    return absl::OkStatus();
+  }
+  *vk = std::min<uint64_t>(static_cast<uint64_t>(depth), v.count() - 1);
+  return engine.ComputeItemNeighbours(v, static_cast<int>(*vk), threads, nullptr, rows, scores);
+}
+
+// The viewers: the lists of the collection at `path` for the same anime, as rows of `c`
+// (`lists`, by row of `c`, at most `depth` each). Returns what they are, for the
+// description.
+absl::StatusOr<std::string> ReadViewerLists(const Collection& c, const std::string& path, int depth,
+                                            int threads, const Engine& engine,
+                                            std::vector<std::vector<StoryCandidate>>* lists) {
+  SIMSEARCH_ASSIGN_OR_RETURN(std::unique_ptr<Collection> v, OpenViewers(path));
+  std::vector<uint32_t> v_rows;
+  std::vector<float> v_scores;
+  uint64_t vk;
+  SIMSEARCH_RETURN_IF_ERROR(ViewerNeighbours(engine, *v, depth, threads, &v_rows, &v_scores, &vk));
+  const uint64_t n = c.count();
+  uint64_t matched = 0;
+  for (uint64_t row = 0; row < n; ++row) {
+    auto vr = v->RowOf(c.id(static_cast<uint32_t>(row)));
+    if (!vr.ok()) continue;
+    ++matched;
+    for (uint64_t j = 0; j < vk && j < static_cast<uint64_t>(depth); ++j) {
+      const uint32_t other = v_rows[*vr * vk + j];
+      if (other >= v->count()) break;  // no list, or the end of a short one
+      auto mine = c.RowOf(v->id(other));
+      if (mine.ok()) (*lists)[row].push_back({*mine, v_scores[*vr * vk + j]});
+    }
+  }
+  return absl::StrCat("viewers: ", v->name(), " ", v->version(), "'s lists (", matched, " of ", n,
+                      " anime held there)");
+}
+
+// The overlap of two sorted label sets: the weight of the labels in both over that of
+// the labels in either (`label_weights` by label id; nullptr: 1 each).
+float LabelOverlap(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b,
+                   const std::vector<double>* label_weights) {
+  auto weight = [&](uint32_t l) { return label_weights != nullptr ? (*label_weights)[l] : 1.0; };
+  size_t i = 0, j = 0;
+  double both = 0, either = 0;
+  while (i < a.size() || j < b.size()) {  // a merge
+    if (j == b.size() || (i < a.size() && a[i] < b[j])) {
+      either += weight(a[i++]);
+    } else if (i == a.size() || b[j] < a[i]) {
+      either += weight(b[j++]);
+    } else {
+      both += weight(a[i]);
+      either += weight(a[i]);
+      ++i, ++j;
+    }
+  }
+  return either > 0 ? static_cast<float>(both / either) : 0.0f;
+}
+
+// Every item's signals, read by the threads that fuse them.
+struct StorySignals {
+  const Collection& c;
+  int depth;
+  // The embedding: the collection's own exact item query, as for exact lists
+  // (Engine::ComputeItemNeighbours, row-major count x depth).
+  std::vector<uint32_t> emb_rows;
+  std::vector<float> emb_scores;
+  std::vector<std::vector<StoryCandidate>> viewers;  // by row
+  const LexicalIndex* lexical;                       // nullptr: words not weighed
+  const ItemStore* items;                            // the bundle's genres, or nullptr
+  const std::vector<std::vector<uint32_t>>* labels;  // nullptr: the bundle's genres
+  const std::vector<double>* label_weights;
+
+  // The embedding's list for `self`; false when the item has no valid query.
+  bool Embedding(uint32_t self, std::vector<StoryCandidate>* out) const {
+    const uint32_t* er = emb_rows.data() + self * static_cast<uint64_t>(depth);
+    const float* es = emb_scores.data() + self * static_cast<uint64_t>(depth);
+    if (er[0] == Engine::kNoNeighbours) return false;
+    out->clear();
+    for (int j = 0; j < depth; ++j) out->push_back({er[j], es[j]});
+    return true;
+  }
+
+  // The words' list for `self`: BM25 with its titles and synopsis as the query.
+  void Words(uint32_t self, std::vector<StoryCandidate>* out) const {
+    out->clear();
+    if (lexical == nullptr) return;
+    const ItemView it = c.item(self);
+    const std::string text = absl::StrCat(it.title(), " ", it.english_title(), " ", it.synopsis());
+    for (const LexicalHit& h : lexical->Search(text, static_cast<size_t>(depth) + 1,
+                                               [self](uint32_t r) { return r != self; })) {
+      out->push_back({h.row, h.score});
+    }
+  }
+
+  // The genre overlap of `self` and `other`: of their labels, or else of the bundle's
+  // genres (0 without either).
+  float GenreOverlap(uint32_t self, uint32_t other) const {
+    if (labels != nullptr) return LabelOverlap((*labels)[self], (*labels)[other], label_weights);
+    if (items == nullptr) return 0.0f;
+    const uint64_t* mine = items->genre_bits(self);
+    if (mine == nullptr) return 0.0f;
+    const uint64_t* theirs = items->genre_bits(other);
+    int both = 0, either = 0;
+    for (size_t i = 0; i < items->genre_words(); ++i) {
+      both += std::popcount(mine[i] & theirs[i]);
+      either += std::popcount(mine[i] | theirs[i]);
+    }
+    return either > 0 ? static_cast<float>(both) / static_cast<float>(either) : 0.0f;
+  }
+};
+
+// How the lists were made, for the manifest.
+std::string StoryDescription(const StoryWeights& w, int depth, const std::string& viewers_said,
+                             const std::vector<std::vector<uint32_t>>* labels,
+                             const std::vector<double>* label_weights) {
+  return absl::StrFormat(
+      "story: %.2f x embedding (exact top %d) + %.2f x words (BM25 of titles and synopsis, top %d) "
+      "+ %.2f x "
+      "viewers (%s) + %.2f x genre overlap (Jaccard of %s), each list min-max scaled "
+      "(indexer/story.h)",
+      w.embedding, depth, w.words, depth, w.viewers, viewers_said, w.genres,
+      labels == nullptr          ? "the bundle's genres"
+      : label_weights != nullptr ? "every catalogue source's genre and theme labels, each weighing "
+                                   "log(anime / anime with it)"
+                                 : "every catalogue source's genre and theme labels");
+}
+
+}  // namespace
+
+absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& o, int k, int threads,
+                                    const std::vector<std::vector<uint32_t>>* labels,
+                                    const std::vector<double>* label_weights,
+                                    const std::function<void(double)>& progress,
+                                    std::vector<uint32_t>* rows, std::vector<float>* scores,
+                                    std::string* description) {
+  SIMSEARCH_RETURN_IF_ERROR(CheckStoryInputs(c, o, k, labels));
+  const uint64_t n = c.count();
+  const StoryWeights& w = o.weights;
   const int depth = static_cast<int>(std::min<uint64_t>(std::max(o.depth, k), n - 1));
   auto report = [&](double f) {
     if (progress) progress(f);
   };
-
-  // The embedding: the collection's own exact item query, as for exact lists.
+  StorySignals s{c,
+                 depth,
+                 {},
+                 {},
+                 std::vector<std::vector<StoryCandidate>>(n),
+                 w.words > 0 ? c.lexical() : nullptr,
+                 c.item_store(),
+                 labels,
+                 label_weights};
   const Engine engine(nullptr, EngineLimits{});
-  std::vector<uint32_t> emb_rows;
-  std::vector<float> emb_scores;
   SIMSEARCH_RETURN_IF_ERROR(engine.ComputeItemNeighbours(
-      c, depth, threads, [&](double f) { report(0.5 * f); }, &emb_rows, &emb_scores));
-
-  // The viewers: their collection's lists for the same anime, as rows of this one.
-  std::vector<std::vector<StoryCandidate>> viewer_lists(n);
+      c, depth, threads, [&](double f) { report(0.5 * f); }, &s.emb_rows, &s.emb_scores));
   std::string viewers_said = "no viewers";
   if (!o.viewers.empty()) {
-    SIMSEARCH_ASSIGN_OR_RETURN(std::unique_ptr<Collection> v, OpenViewers(o.viewers));
-    std::vector<uint32_t> v_rows;
-    std::vector<float> v_scores;
-    uint64_t vk = v->neighbours_k();
-    if (vk > 0) {
-      v_rows.assign(v->neighbour_rows(0), v->neighbour_rows(0) + v->count() * vk);
-      v_scores.assign(v->neighbour_scores(0), v->neighbour_scores(0) + v->count() * vk);
-    } else {
-      vk = std::min<uint64_t>(static_cast<uint64_t>(depth), v->count() - 1);
-      SIMSEARCH_RETURN_IF_ERROR(engine.ComputeItemNeighbours(*v, static_cast<int>(vk), threads,
-                                                             nullptr, &v_rows, &v_scores));
-    }
-    uint64_t matched = 0;
-    for (uint64_t row = 0; row < n; ++row) {
-      auto vr = v->RowOf(c.id(static_cast<uint32_t>(row)));
-      if (!vr.ok()) continue;
-      ++matched;
-      for (uint64_t j = 0; j < vk && j < static_cast<uint64_t>(depth); ++j) {
-        const uint32_t other = v_rows[*vr * vk + j];
-        if (other >= v->count()) break;  // no list, or the end of a short one
-        auto mine = c.RowOf(v->id(other));
-        if (mine.ok()) viewer_lists[row].push_back({*mine, v_scores[*vr * vk + j]});
-      }
-    }
-    viewers_said = absl::StrCat("viewers: ", v->name(), " ", v->version(), "'s lists (", matched,
-                                " of ", n, " anime held there)");
+    SIMSEARCH_ASSIGN_OR_RETURN(viewers_said,
+                               ReadViewerLists(c, o.viewers, depth, threads, engine, &s.viewers));
   }
 
   // Every item's fusion, the words searched here, items split over threads.
   rows->assign(n * static_cast<uint64_t>(k), Engine::kNoNeighbours);
   scores->assign(n * static_cast<uint64_t>(k), 0.0f);
-  const LexicalIndex* lexical = w.words > 0 ? c.lexical() : nullptr;
   std::atomic<uint64_t> next{0}, done{0};
   auto work = [&](bool reporter) {
     std::vector<StoryCandidate> embedding, words;
     for (uint64_t row = next++; row < n; row = next++) {
       const uint32_t self = static_cast<uint32_t>(row);
-      const uint32_t* er = emb_rows.data() + row * static_cast<uint64_t>(depth);
-      const float* es = emb_scores.data() + row * static_cast<uint64_t>(depth);
-      if (er[0] == Engine::kNoNeighbours) {  // no valid query: the search explains why
+      if (!s.Embedding(self, &embedding)) {  // no valid query: the search explains why
         ++done;
         continue;
       }
-      embedding.clear();
-      for (int j = 0; j < depth; ++j) embedding.push_back({er[j], es[j]});
-      words.clear();
-      if (lexical != nullptr) {
-        const ItemView it = c.item(self);
-        const std::string text =
-            absl::StrCat(it.title(), " ", it.english_title(), " ", it.synopsis());
-        for (const LexicalHit& h : lexical->Search(text, static_cast<size_t>(depth) + 1,
-                                                   [self](uint32_t r) { return r != self; })) {
-          words.push_back({h.row, h.score});
-        }
-      }
-      const uint64_t* mine = items != nullptr ? items->genre_bits(self) : nullptr;
-      auto overlap = [&](uint32_t other) -> float {
-        if (labels != nullptr) {  // sorted ids: a merge
-          const std::vector<uint32_t>& a = (*labels)[self];
-          const std::vector<uint32_t>& b = (*labels)[other];
-          auto weight = [&](uint32_t l) {
-            return label_weights != nullptr ? (*label_weights)[l] : 1.0;
-          };
-          size_t i = 0, j = 0;
-          double both = 0, either = 0;
-          while (i < a.size() || j < b.size()) {
-            if (j == b.size() || (i < a.size() && a[i] < b[j])) {
-              either += weight(a[i++]);
-            } else if (i == a.size() || b[j] < a[i]) {
-              either += weight(b[j++]);
-            } else {
-              both += weight(a[i]);
-              either += weight(a[i]);
-              ++i, ++j;
-            }
-          }
-          return either > 0 ? static_cast<float>(both / either) : 0.0f;
-        }
-        if (mine == nullptr) return 0.0f;
-        const uint64_t* theirs = items->genre_bits(other);
-        int both = 0, either = 0;
-        for (size_t i = 0; i < items->genre_words(); ++i) {
-          both += std::popcount(mine[i] & theirs[i]);
-          either += std::popcount(mine[i] | theirs[i]);
-        }
-        return either > 0 ? static_cast<float>(both) / static_cast<float>(either) : 0.0f;
-      };
-      const std::vector<StoryCandidate> fused =
-          FuseStory(self, embedding, words, viewer_lists[row], overlap, w, static_cast<size_t>(k));
+      s.Words(self, &words);
+      const std::vector<StoryCandidate> fused = FuseStory(
+          self, embedding, words, s.viewers[row],
+          [&s, self](uint32_t other) { return s.GenreOverlap(self, other); }, w,
+          static_cast<size_t>(k));
       for (size_t j = 0; j < fused.size(); ++j) {
         (*rows)[row * static_cast<uint64_t>(k) + j] = fused[j].row;
         (*scores)[row * static_cast<uint64_t>(k) + j] = fused[j].score;
@@ -284,16 +364,7 @@ absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& o, 
   work(true);  // this thread alone reports progress
   for (std::thread& th : pool) th.join();
   report(1.0);
-  *description = absl::StrFormat(
-      "story: %.2f x embedding (exact top %d) + %.2f x words (BM25 of titles and synopsis, top %d) "
-      "+ %.2f x "
-      "viewers (%s) + %.2f x genre overlap (Jaccard of %s), each list min-max scaled "
-      "(indexer/story.h)",
-      w.embedding, depth, w.words, depth, w.viewers, viewers_said, w.genres,
-      labels == nullptr          ? "the bundle's genres"
-      : label_weights != nullptr ? "every catalogue source's genre and theme labels, each weighing "
-                                   "log(anime / anime with it)"
-                                 : "every catalogue source's genre and theme labels");
+  *description = StoryDescription(w, depth, viewers_said, labels, label_weights);
   return absl::OkStatus();
 }
 

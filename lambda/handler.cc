@@ -378,46 +378,61 @@ class Router {
     return std::nullopt;
   }
 
-  Reply Recommend() {
+  // What a /recommend body asks for, besides its filters.
+  struct RecommendAsk {
+    std::string collection;
+    int n = 0;
+    bool has_name = false, has_id = false, has_like = false;
+    bool franchise_apart = false;  // list the anime's own franchise apart
+  };
+
+  // The /recommend body: a JSON object of known fields.
+  std::optional<Reply> ReadRecommendBody(json* body) {
     if (req_.body.empty()) {
       return Error(400, "empty body: send JSON such as {\"name\": \"Cowboy Bebop\", \"n\": 10}");
     }
     // The JSON parser stops at a NUL byte and would ignore what follows it.
     if (req_.body.find('\0') != std::string::npos)
       return Error(400, "the body contains a NUL byte; send plain JSON");
-    json body = json::parse(req_.body, nullptr, false);
-    if (body.is_discarded()) return Error(400, "the body is not valid JSON");
-    if (!body.is_object()) return Error(400, "the body must be a JSON object");
+    *body = json::parse(req_.body, nullptr, false);
+    if (body->is_discarded()) return Error(400, "the body is not valid JSON");
+    if (!body->is_object()) return Error(400, "the body must be a JSON object");
     static const std::vector<std::string> kFields = {
         "name",        "id",       "like",  "dislike",        "dislike_weight", "n",
         "collection",  "genres",   "types", "exclude_genres", "exclude_types",  "include_adult",
         "family_safe", "franchise"};
-    for (auto it = body.begin(); it != body.end(); ++it) {
+    for (auto it = body->begin(); it != body->end(); ++it) {
       if (std::find(kFields.begin(), kFields.end(), it.key()) == kFields.end()) {
         return Error(400, absl::StrCat("unknown field '", Quote(it.key()), "'; expected ",
                                        absl::StrJoin(kFields, ", ")));
       }
     }
-    std::string collection = o_.recommend_collection;
+    return std::nullopt;
+  }
+
+  // The collection, n, which query (exactly one of name, id and like) and the franchise
+  // mode of a /recommend body.
+  std::optional<Reply> ReadRecommendAsk(const json& body, RecommendAsk* a) {
+    a->collection = o_.recommend_collection;
     if (auto c = body.find("collection"); c != body.end()) {
       if (!c->is_string() || c->get<std::string>().empty())
         return Error(400, "'collection' must be a non-empty string");
-      collection = c->get<std::string>();
+      a->collection = c->get<std::string>();
     }
-    int n;
-    if (auto r = ReadN(body, &n)) return *r;
-    const bool has_name = body.contains("name"), has_id = body.contains("id"),
-               has_like = body.contains("like");
-    if (has_name + has_id + has_like != 1) {
+    if (auto r = ReadN(body, &a->n)) return *r;
+    a->has_name = body.contains("name");
+    a->has_id = body.contains("id");
+    a->has_like = body.contains("like");
+    if (a->has_name + a->has_id + a->has_like != 1) {
       return Error(
           400,
           "give exactly one of 'name' (a title), 'id' (an anime id) or 'like' (a list of ids)");
     }
-    if (body.contains("dislike") && !has_like) return Error(400, "'dislike' goes with 'like'");
+    if (body.contains("dislike") && !a->has_like) return Error(400, "'dislike' goes with 'like'");
     // An anime's own seasons, films and OVAs are listed apart from "more like this" by
     // default ("franchise": {"id", "results"}), so they neither fill the list nor vanish
     // from it; "mixed" ranks them in the list like any other anime.
-    bool franchise_apart = !has_like;
+    a->franchise_apart = !a->has_like;
     if (auto f = body.find("franchise"); f != body.end()) {
       if (!f->is_string() || (*f != "apart" && *f != "mixed")) {
         return Error(400,
@@ -425,145 +440,187 @@ class Router {
                      "default) or "
                      "\"mixed\" (ranked in the list)");
       }
-      if (has_like)
+      if (a->has_like)
         return Error(400,
                      "'franchise' goes with 'name' or 'id' (a watch list's franchises are mixed)");
-      franchise_apart = *f == "apart";
+      a->franchise_apart = *f == "apart";
     }
+    return std::nullopt;
+  }
+
+  // A watch list is kept by the visitor across collections: anime this collection
+  // does not hold (not in the catalogue; no synopsis in `synopsis`) are left out of
+  // `like` and `dislike` and listed in `ignored`, rather than failing the whole list.
+  // (`ncf` holds every catalogue anime: a learned or a predicted vector.)
+  std::optional<Reply> DropAnimeNotHeld(const std::string& collection, std::vector<int64_t>* like,
+                                        std::vector<int64_t>* dislike, json* ignored) {
+    for (std::vector<int64_t>* ids : {like, dislike}) {
+      if (ids->size() > static_cast<size_t>(o_.max_n) * 10) break;  // the engine names the limit
+      std::vector<int64_t> kept;
+      for (int64_t id : *ids) {
+        auto items = backend_.GetItems(collection, {id}, deadline_);
+        if (items.ok()) {
+          kept.push_back(id);
+        } else if (items.status().code() == absl::StatusCode::kNotFound &&
+                   absl::StrContains(items.status().message(), "is not in collection")) {
+          ignored->push_back(id);
+        } else {
+          return FromStatus(items.status());
+        }
+      }
+      *ids = std::move(kept);
+    }
+    return std::nullopt;
+  }
+
+  // The query of a watch list ('like', 'dislike', 'dislike_weight'), and its echo.
+  std::optional<Reply> WatchListQuery(const json& body, const std::string& collection,
+                                      SearchQuery* q, json* query) {
+    std::vector<int64_t> like, dislike;
+    if (auto r = ReadIds(body, "like", &like)) return *r;
+    if (auto r = ReadIds(body, "dislike", &dislike)) return *r;
+    if (like.empty()) return Error(400, "'like' must name at least one anime id");
+    json ignored = json::array();
+    if (auto r = DropAnimeNotHeld(collection, &like, &dislike, &ignored)) return *r;
+    if (like.empty()) {
+      return Error(404,
+                   absl::StrCat("none of the liked anime is in collection '", Quote(collection),
+                                "'; like anime that have recommendations there"),
+                   {{"ignored", ignored}});
+    }
+    ignored_ = std::move(ignored);
+    *q = SearchQuery::Items(like, dislike);
+    if (auto w = body.find("dislike_weight"); w != body.end()) {
+      if (!w->is_number()) return Error(400, "'dislike_weight' must be a number in (0, 1]");
+      q->negative_weight = w->get<float>();
+    }
+    *query = {{"like", like}, {"dislike", dislike}};
+    return std::nullopt;
+  }
+
+  // A 404 for a title the collection does not resolve: its closest titles ("did you
+  // mean"), and the anime the title names when the collection does not hold it.
+  Reply TitleNotFound(const TitleLookup& lookup, const absl::Status& why) const {
+    json suggestions = json::array();
+    for (const TitleCandidate& m : lookup.matches) {
+      if (m.item.content > MaxContent()) continue;  // the content policy, as for /titles
+      suggestions.push_back({{"id", m.item.id}, {"title", m.matched_title}, {"match", m.score}});
+    }
+    json extra = {{"suggestions", suggestions}};
+    if (lookup.better_elsewhere && lookup.better_elsewhere->score >= kConfidentTitleMatch &&
+        lookup.better_elsewhere->item.content <= MaxContent()) {
+      const TitleCandidate& e = *lookup.better_elsewhere;
+      extra["not_in_collection"] = {{"id", e.item.id},
+                                    {"title", e.matched_title},
+                                    {"match", e.score},
+                                    {"collections", lookup.better_elsewhere_in}};
+    }
+    return Error(404, std::string(why.message()), extra);
+  }
+
+  // The anime a body's 'id' or 'name' names (a title resolved in the collection), and
+  // the query's echo.
+  std::optional<Reply> ReadAnime(const json& body, const RecommendAsk& a, int64_t* id,
+                                 json* query) {
+    if (a.has_id) {
+      const json& v = body.at("id");
+      if (!v.is_number_integer()) return Error(400, "'id' must be an integer anime id");
+      *id = v.get<int64_t>();
+      *query = {{"id", *id}};
+      return std::nullopt;
+    }
+    const json& v = body.at("name");
+    if (!v.is_string() || absl::StripAsciiWhitespace(v.get<std::string>()).empty()) {
+      return Error(400, "'name' must be a non-empty title");
+    }
+    const std::string name = v.get<std::string>();
+    auto lookup = backend_.LookupTitle(a.collection, name, 5, deadline_);
+    if (!lookup.ok()) return FromStatus(lookup.status());
+    auto resolved = ResolveTitle(*lookup, name, a.collection);
+    if (!resolved.ok()) return TitleNotFound(*lookup, resolved.status());
+    *id = resolved->item.id;
+    *query = {{"name", name}, {"id", *id}, {"title", resolved->matched_title}};
+    return std::nullopt;
+  }
+
+  // The anime's own level shapes its list: an all-ages anime's list is family safe
+  // unless adult titles were asked for (a Kids title must not lead to R+ or explicit
+  // BL/GL titles), and an adult anime's list holds adult titles only, and only when
+  // asked for (else the answer is an empty list with a notice). (Watch lists are not
+  // shaped by their anime: the policy's limit holds.) Sets the anime's *franchise.
+  std::optional<Reply> ShapeByAnime(const std::string& collection, int64_t id, const json& query,
+                                    SearchOptions* so, int64_t* franchise) {
+    *franchise = id;  // an anime in no group is its own franchise
+    auto items = backend_.GetItems(collection, {id}, deadline_);
+    if (!items.ok() && items.status().code() != absl::StatusCode::kNotFound)
+      return FromStatus(items.status());
+    if (!items.ok() || items->empty()) return std::nullopt;  // the search names the id
+    const Item& it = (*items)[0].item;
+    *franchise = it.franchise != 0 ? it.franchise : id;
+    if (it.content == ContentLevel::kAdult) {
+      if (!policy_.include_adult) {
+        return Reply{
+            200,
+            {{"collection", collection},
+             {"query", query},
+             {"filter", FilterJson(so->filter)},
+             {"results", json::array()},
+             {"notice",
+              "this anime is for adults (MAL age rating Rx, or the genre Hentai or Erotica): "
+              "its list is shown with include_adult=true"}},
+            {}};
+      }
+      so->filter.min_content = ContentLevel::kAdult;
+    } else if (it.all_ages() && !policy_.include_adult) {
+      so->filter.max_content = ContentLevel::kGeneral;
+    }
+    return std::nullopt;
+  }
+
+  // The anime's own franchise, searched apart ({"id", "results"}) and then excluded
+  // from the main list; null when the engine cannot (the list then answers alone, its
+  // franchise entries mixed in).
+  json FranchiseApart(const SearchQuery& q, int64_t franchise, SearchOptions* so) {
+    SearchOptions fo = *so;
+    fo.filter.franchises = {franchise};
+    auto same = backend_.Search(q, fo);
+    // Else the list answers alone, its franchise entries mixed in (no "franchise").
+    if (!same.ok()) return json();
+    // (The client holds an older engine's answer to the filters too.)
+    so->filter.exclude_franchises = {franchise};
+    return {{"id", franchise}, {"results", HitsJson(*same)}};
+  }
+
+  Reply Recommend() {
+    json body;
+    if (auto r = ReadRecommendBody(&body)) return *r;
+    RecommendAsk a;
+    if (auto r = ReadRecommendAsk(body, &a)) return *r;
     if (DeadlinePassed())
       return Error(504, "the request's deadline passed before the search began");
     SearchOptions so;
     so.collection_version = &version_;
-    so.collection = collection;
-    so.top_k = n;
+    so.collection = a.collection;
+    so.top_k = a.n;
     so.deadline = deadline_;
     if (auto r = ReadBodyFilter(body, &so.filter)) return *r;
     json query;
     SearchQuery q;
     int64_t franchise = 0;  // the queried anime's, when its franchise is listed apart
-    if (has_like) {
-      std::vector<int64_t> like, dislike;
-      if (auto r = ReadIds(body, "like", &like)) return *r;
-      if (auto r = ReadIds(body, "dislike", &dislike)) return *r;
-      if (like.empty()) return Error(400, "'like' must name at least one anime id");
-      // A watch list is kept by the visitor across collections: anime this collection
-      // does not hold (not in the catalogue; no synopsis in `synopsis`) are left out and
-      // listed in "ignored", rather than failing the whole list. (`ncf` holds every
-      // catalogue anime: a learned or a predicted vector.)
-      json ignored = json::array();
-      for (std::vector<int64_t>* ids : {&like, &dislike}) {
-        if (ids->size() > static_cast<size_t>(o_.max_n) * 10) break;  // the engine names the limit
-        std::vector<int64_t> kept;
-        for (int64_t id : *ids) {
-          auto items = backend_.GetItems(collection, {id}, deadline_);
-          if (items.ok()) {
-            kept.push_back(id);
-          } else if (items.status().code() == absl::StatusCode::kNotFound &&
-                     absl::StrContains(items.status().message(), "is not in collection")) {
-            ignored.push_back(id);
-          } else {
-            return FromStatus(items.status());
-          }
-        }
-        *ids = std::move(kept);
-      }
-      if (like.empty()) {
-        return Error(404,
-                     absl::StrCat("none of the liked anime is in collection '", Quote(collection),
-                                  "'; like anime that have recommendations there"),
-                     {{"ignored", ignored}});
-      }
-      ignored_ = std::move(ignored);
-      q = SearchQuery::Items(like, dislike);
-      if (auto w = body.find("dislike_weight"); w != body.end()) {
-        if (!w->is_number()) return Error(400, "'dislike_weight' must be a number in (0, 1]");
-        q.negative_weight = w->get<float>();
-      }
-      query = {{"like", like}, {"dislike", dislike}};
+    if (a.has_like) {
+      if (auto r = WatchListQuery(body, a.collection, &q, &query)) return *r;
     } else {
       int64_t id = 0;
-      if (has_id) {
-        const json& v = body["id"];
-        if (!v.is_number_integer()) return Error(400, "'id' must be an integer anime id");
-        id = v.get<int64_t>();
-        query = {{"id", id}};
-      } else {
-        const json& v = body["name"];
-        if (!v.is_string() || absl::StripAsciiWhitespace(v.get<std::string>()).empty()) {
-          return Error(400, "'name' must be a non-empty title");
-        }
-        const std::string name = v.get<std::string>();
-        auto lookup = backend_.LookupTitle(collection, name, 5, deadline_);
-        if (!lookup.ok()) return FromStatus(lookup.status());
-        auto resolved = ResolveTitle(*lookup, name, collection);
-        if (!resolved.ok()) {
-          // The collection's closest titles ("did you mean"), and the anime the title
-          // names when the collection does not hold it.
-          json suggestions = json::array();
-          for (const TitleCandidate& m : lookup->matches) {
-            if (m.item.content > MaxContent()) continue;  // the content policy, as for /titles
-            suggestions.push_back(
-                {{"id", m.item.id}, {"title", m.matched_title}, {"match", m.score}});
-          }
-          json extra = {{"suggestions", suggestions}};
-          if (lookup->better_elsewhere && lookup->better_elsewhere->score >= kConfidentTitleMatch &&
-              lookup->better_elsewhere->item.content <= MaxContent()) {
-            const TitleCandidate& e = *lookup->better_elsewhere;
-            extra["not_in_collection"] = {{"id", e.item.id},
-                                          {"title", e.matched_title},
-                                          {"match", e.score},
-                                          {"collections", lookup->better_elsewhere_in}};
-          }
-          return Error(404, std::string(resolved.status().message()), extra);
-        }
-        id = resolved->item.id;
-        query = {{"name", name}, {"id", id}, {"title", resolved->matched_title}};
-      }
+      if (auto r = ReadAnime(body, a, &id, &query)) return *r;
       q = SearchQuery::Item(id);
-      franchise = id;  // an anime in no group is its own franchise
-      // The anime's own level shapes its list: an all-ages anime's list is family safe
-      // unless adult titles were asked for (a Kids title must not lead to R+ or explicit
-      // BL/GL titles), and an adult anime's list holds adult titles only, and only when
-      // asked for. (Watch lists are not shaped by their anime: the policy's limit holds.)
-      auto items = backend_.GetItems(collection, {id}, deadline_);
-      if (!items.ok() && items.status().code() != absl::StatusCode::kNotFound)
-        return FromStatus(items.status());
-      if (items.ok() && !items->empty()) {  // NotFound: the search below names the id
-        const Item& it = (*items)[0].item;
-        franchise = it.franchise != 0 ? it.franchise : id;
-        if (it.content == ContentLevel::kAdult) {
-          if (!policy_.include_adult) {
-            return {
-                200,
-                {{"collection", collection},
-                 {"query", query},
-                 {"filter", FilterJson(so.filter)},
-                 {"results", json::array()},
-                 {"notice",
-                  "this anime is for adults (MAL age rating Rx, or the genre Hentai or Erotica): "
-                  "its list is shown with include_adult=true"}},
-                {}};
-          }
-          so.filter.min_content = ContentLevel::kAdult;
-        } else if (it.all_ages() && !policy_.include_adult) {
-          so.filter.max_content = ContentLevel::kGeneral;
-        }
-      }
+      if (auto r = ShapeByAnime(a.collection, id, query, &so, &franchise)) return *r;
     }
     json group;
-    if (franchise_apart && franchise != 0) {
-      SearchOptions fo = so;
-      fo.filter.franchises = {franchise};
-      auto same = backend_.Search(q, fo);
-      if (same.ok()) {  // (the client holds an older engine's answer to the filters too)
-        group = {{"id", franchise}, {"results", HitsJson(*same)}};
-        so.filter.exclude_franchises = {franchise};
-      }  // else the list below answers alone, its franchise entries mixed in (no "franchise")
-    }
+    if (a.franchise_apart && franchise != 0) group = FranchiseApart(q, franchise, &so);
     auto hits = backend_.Search(q, so);
     if (!hits.ok()) return FromStatus(hits.status());
     Reply r{200,
-            {{"collection", collection},
+            {{"collection", a.collection},
              {"query", query},
              {"filter", FilterJson(so.filter)},
              {"results", HitsJson(*hits)}},

@@ -4,17 +4,15 @@
 #   docker build -t simsearch .
 #   docker run -p 50051:50051 -v "$PWD/var/index:/index:ro" simsearch
 #
-# Build stage: the project's own install script and CMake, with -march=x86-64-v3
-# (AVX2/FMA) so the binaries run on any recent x86-64 host, not only the build host.
+# Build stage: the project's own install script, then scripts/release-build.sh (the
+# same release build as lambda/Dockerfile's).
 FROM debian:12 AS build
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/
 RUN ./scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIMSEARCH_MARCH=x86-64-v3 \
-      -DSIMSEARCH_BUILD_TESTS=OFF -DSIMSEARCH_BUILD_BENCH=OFF \
- && cmake --build /build --target simsearch-engine simsearch-indexer simsearch simsearch-train-ncf \
-      simsearch-embed simsearch-lambda \
+RUN scripts/release-build.sh /build simsearch-engine simsearch-indexer simsearch \
+      simsearch-train-ncf simsearch-embed simsearch-lambda \
  && mkdir -p /out \
  && cp /build/server/simsearch-engine /build/indexer/simsearch-indexer /build/client/simsearch \
        /build/models/ncf/simsearch-train-ncf /build/models/text/simsearch-embed \

@@ -142,16 +142,15 @@ class Engine {
                           std::vector<Hit>* hits) const;
   // Checks a text query's text against the limits.
   absl::Status CheckText(const SearchQuery& q) const;
-  // The query vector (normalised on cosine collections) and rows the query itself
-  // excludes.
   // Searches each query in its space (main vectors, or "more like this").
   // `exact`: the exact scan whatever the index kind.
   absl::Status SearchBySpace(const Collection& c, const std::vector<float>& x,
                              const std::vector<char>& similar, int k, const CompiledFilter* filter,
                              absl::Time deadline, std::vector<std::vector<Neighbor>>* found,
                              bool exact = false) const;
-  // `similar`: true when the query is searched in the collection's "more like this"
-  // space (Collection::has_similar) rather than the main vectors.
+  // The query vector (normalised on cosine collections) and rows the query itself
+  // excludes. `similar`: true when the query is searched in the collection's "more like
+  // this" space (Collection::has_similar) rather than the main vectors.
   absl::Status BuildQuery(const Collection& c, const SearchQuery& q, float* out,
                           std::vector<uint32_t>* own_rows, bool* similar) const;
 

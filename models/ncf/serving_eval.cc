@@ -205,7 +205,7 @@ MoreLikeThisMetrics EvaluateMoreLikeThis(const ItemRanker& ranker, const Split& 
 
 FoldInScorer::FoldInScorer(const Tensor& items, const Tensor& queries, const Split& split,
                            FoldInParams params, std::vector<float> prior, float prior_weight)
-    : items_(items),
+    : WatchListQueryScorer(items),
       queries_(queries),
       split_(split),
       params_(params),
@@ -225,21 +225,32 @@ void FoldInScorer::Query(uint32_t user, std::vector<float>* p) const {
   }
 }
 
-void FoldInScorer::Score(uint32_t user, const uint32_t* items, size_t n, float* out) const {
-  std::vector<float> p;
-  Query(user, &p);
+void WatchListQueryScorer::Score(uint32_t user, const uint32_t* items, size_t n,
+                                 float* out) const {
+  std::vector<float> q;
+  Query(user, &q);
   for (size_t k = 0; k < n; ++k) {
     const float* v = items_.row(items[k]);
     float s = 0;
-    for (int c = 0; c < items_.cols; ++c) s += v[c] * p[c];
+    for (int c = 0; c < items_.cols; ++c) s += v[c] * q[c];
     out[k] = s;
   }
 }
 
-void FoldInScorer::ScoreAll(uint32_t user, float* out) const {
-  std::vector<float> p;
-  Query(user, &p);
-  Scores(items_, p.data(), out);
+void WatchListQueryScorer::ScoreAll(uint32_t user, float* out) const {
+  std::vector<float> q;
+  Query(user, &q);
+  Scores(items_, q.data(), out);
+}
+
+void WatchListScorer::Query(uint32_t user, std::vector<float>* q) const {
+  const int d = queries_.cols;
+  q->assign(static_cast<size_t>(d), 0.0f);
+  const auto& train = split_.train[user];
+  for (uint32_t i : train) {
+    for (int c = 0; c < d; ++c) (*q)[c] += queries_.row(i)[c];
+  }
+  for (float& x : *q) x /= static_cast<float>(std::max<size_t>(train.size(), 1));
 }
 
 std::vector<float> MeanRow(const Tensor& users) {

@@ -84,21 +84,48 @@ struct MoreLikeThisMetrics {
 MoreLikeThisMetrics EvaluateMoreLikeThis(const ItemRanker& ranker, const Split& split, int per_user,
                                          uint64_t seed, int threads);
 
-// A watch list folded in as a user (retrieval/fold_in.h): the user's training items are the
-// list, scored by inner product with the folded-in vector. `items` scores candidates;
-// `queries` are the list items' vectors (both rows = items; the same for MF).
-class FoldInScorer final : public Scorer {
+// A watch list as the engine answers it: the user's training items are the list, a
+// query vector is made from them, and every item is scored by its inner product with
+// it. Subclasses say how the query is made. `items` are the candidates' vectors
+// (rows = items).
+class WatchListQueryScorer : public Scorer {
+ public:
+  explicit WatchListQueryScorer(const Tensor& items) : items_(items) {}
+  void Score(uint32_t user, const uint32_t* items, size_t n, float* out) const final;
+  void ScoreAll(uint32_t user, float* out) const final;
+
+ protected:
+  // The query vector for `user`'s list (size items.cols).
+  virtual void Query(uint32_t user, std::vector<float>* q) const = 0;
+
+ private:
+  const Tensor& items_;
+};
+
+// The query is the mean of the query-side vectors of the list (the engine's answer on
+// a bundle without fold-in data). `queries`: the item-query vectors (rows = items).
+class WatchListScorer final : public WatchListQueryScorer {
+ public:
+  WatchListScorer(const Tensor& items, const Tensor& queries, const Split& split)
+      : WatchListQueryScorer(items), queries_(queries), split_(split) {}
+
+ private:
+  void Query(uint32_t user, std::vector<float>* q) const override;
+  const Tensor& queries_;
+  const Split& split_;
+};
+
+// The list folded in as a user (retrieval/fold_in.h). `queries` are the list items'
+// vectors (rows = items; the same as `items` for MF).
+class FoldInScorer final : public WatchListQueryScorer {
  public:
   // With a `prior` (size queries.cols) and prior_weight > 0: pulled toward it
   // (retrieval/fold_in.h), e.g. the mean user vector.
   FoldInScorer(const Tensor& items, const Tensor& queries, const Split& split, FoldInParams params,
                std::vector<float> prior = {}, float prior_weight = 0.0f);
-  void Score(uint32_t user, const uint32_t* items, size_t n, float* out) const override;
-  void ScoreAll(uint32_t user, float* out) const override;
 
  private:
-  void Query(uint32_t user, std::vector<float>* p) const;
-  const Tensor& items_;
+  void Query(uint32_t user, std::vector<float>* p) const override;
   const Tensor& queries_;
   const Split& split_;
   FoldInParams params_;

@@ -246,38 +246,6 @@ TrainReport Train(NcfModel* model, const Split& split, const TrainOptions& o,
   return report;
 }
 
-WatchListScorer::WatchListScorer(const Tensor& items, const Tensor& queries, const Split& split)
-    : items_(items), queries_(queries), split_(split) {}
-
-void WatchListScorer::Query(uint32_t user, std::vector<float>* q) const {
-  const int d = queries_.cols;
-  q->assign(static_cast<size_t>(d), 0.0f);
-  const auto& train = split_.train[user];
-  for (uint32_t i : train) {
-    for (int c = 0; c < d; ++c) (*q)[c] += queries_.row(i)[c];
-  }
-  for (float& x : *q) x /= static_cast<float>(std::max<size_t>(train.size(), 1));
-}
-
-void WatchListScorer::Score(uint32_t user, const uint32_t* items, size_t n, float* out) const {
-  std::vector<float> q;
-  Query(user, &q);
-  for (size_t k = 0; k < n; ++k) {
-    const float* v = items_.row(items[k]);
-    float s = 0;
-    for (int c = 0; c < items_.cols; ++c) s += v[c] * q[c];
-    out[k] = s;
-  }
-}
-
-void WatchListScorer::ScoreAll(uint32_t user, float* out) const {
-  std::vector<float> q;
-  Query(user, &q);
-  Eigen::Map<const RowMatrix> items(items_.v.data(), items_.rows, items_.cols);
-  Eigen::Map<Eigen::VectorXf> s(out, items_.rows);
-  s.noalias() = items * Eigen::Map<const Eigen::VectorXf>(q.data(), items_.cols);
-}
-
 struct ModelScorer::Cache {
   RowMatrix item_gmf;  // items x k (h folded in for GMF/NeuMF: q (*) h_gmf)
   Eigen::VectorXf item_bias;

@@ -51,23 +51,6 @@ TrainReport Train(NcfModel* model, const Split& split, const TrainOptions& optio
                   const TrainProgress& progress = nullptr);
 
 // Scores with a trained model; ScoreAll is batched (matrix products over all items).
-// What the engine does for a client that sends only a watch list: the query is the mean
-// of the query-side vectors of the user's training items, and items are scored by their
-// inner product with it. `items` and `queries` are the exported item and item-query
-// vectors (rows = items).
-class WatchListScorer final : public Scorer {
- public:
-  WatchListScorer(const Tensor& items, const Tensor& queries, const Split& split);
-  void Score(uint32_t user, const uint32_t* items, size_t n, float* out) const override;
-  void ScoreAll(uint32_t user, float* out) const override;
-
- private:
-  void Query(uint32_t user, std::vector<float>* q) const;
-  const Tensor& items_;
-  const Tensor& queries_;
-  const Split& split_;
-};
-
 class ModelScorer final : public Scorer {
  public:
   explicit ModelScorer(const NcfModel& model);

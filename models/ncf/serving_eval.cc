@@ -225,8 +225,7 @@ void FoldInScorer::Query(uint32_t user, std::vector<float>* p) const {
   }
 }
 
-void WatchListQueryScorer::Score(uint32_t user, const uint32_t* items, size_t n,
-                                 float* out) const {
+void WatchListQueryScorer::Score(uint32_t user, const uint32_t* items, size_t n, float* out) const {
   std::vector<float> q;
   Query(user, &q);
   for (size_t k = 0; k < n; ++k) {

@@ -13,6 +13,7 @@
 # e.g. the engine of an earlier commit against this one:
 #   git worktree add /tmp/before <commit> && (cd /tmp/before && ./scripts/build.sh)
 #   bench/ab_engines.sh /tmp/before/build/server/simsearch-engine build/server/simsearch-engine 5s 3
+#   (commits before 5b47046, 2026-12-07, build the engine as build/engine/simsearch-engine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 a=$1 b=$2 duration=${3:-5s} rounds=${4:-3}

@@ -345,7 +345,7 @@ absl::StatusOr<Manifest> ReadVerifiedManifest(const std::string& version_dir, Ve
     if (!listed) {
       return absl::DataLossError(
           absl::EndsWith(d, "/")
-              ? absl::StrCat(path, ": holds the part that needs ", d, " but lists no file in it")
+              ? absl::StrCat(path, ": names a part stored under ", d, " but lists no ", d, " files")
               : absl::StrCat(path, ": does not list ", d));
     }
   }

@@ -87,6 +87,9 @@ class BundleWriter {
   // Checksums the files and writes manifest.json into the staging directory without
   // publishing, so that the staged bundle can be opened (to compute what depends on
   // it, e.g. precomputed neighbours) before Publish.
+  // Both refuse (Internal, naming the file) a staging directory that holds a file no
+  // part `manifest` names declares, or lacks one such a part declares
+  // (core/bundle_parts.h): what is published is what readers check.
   absl::Status WriteManifest(Manifest manifest);
   // The manifest as Publish wrote it (with its file list).
   const Manifest& published_manifest() const { return manifest_; }
@@ -127,8 +130,10 @@ enum class VerifyMode {
   kChecksums,  // and its content matches its XXH3 checksum (reads every byte)
 };
 
-// Reads manifest.json of a version directory and checks the files it lists.
-// DataLoss names the first file that is missing, truncated or corrupt.
+// Reads manifest.json of a version directory and checks the files it lists, which must
+// include every file of the base and of each part the manifest names
+// (core/bundle_parts.h). DataLoss names the first file that is unlisted, missing,
+// truncated or corrupt.
 absl::StatusOr<Manifest> ReadVerifiedManifest(const std::string& version_dir, VerifyMode mode);
 
 // items.jsonl: one JSON object per line, in row order.

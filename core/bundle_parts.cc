@@ -297,6 +297,13 @@ absl::Span<const BundlePart> BundleParts() {
   return kBundleParts;
 }
 
+const BundlePart* FindBundlePart(absl::string_view key) {
+  for (const BundlePart& part : BundleParts()) {
+    if (key == part.key) return &part;
+  }
+  return nullptr;
+}
+
 std::vector<std::string> BaseFiles() {
   return {kManifestFile, kVectorsFile, kIdsFile};
 }

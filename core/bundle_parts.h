@@ -12,14 +12,15 @@
 // engine's Collection::Open (engine/collection.cc: one opener per part) are loops over
 // these parts.
 //
-// A new part: an entry here, its opener in engine/collection.cc, its fields in Manifest,
-// its section in docs/FORMAT.md, and the indexer step that writes its files.
+// A new part: an entry in kBundleParts (bundle_parts.cc), its opener in
+// engine/collection.cc, its fields in Manifest, its section in docs/FORMAT.md, and the
+// indexer step that writes its files.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json_fwd.hpp>  // core links nlohmann_json PUBLIC for it
 
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
@@ -47,6 +48,8 @@ struct BundlePart {
 
 // Every part, in the order the manifest reader reads them.
 absl::Span<const BundlePart> BundleParts();
+// The part named `key`, or nullptr.
+const BundlePart* FindBundlePart(absl::string_view key);
 
 // The base's files, which every version holds: manifest.json, vectors.f32, ids.i64.
 std::vector<std::string> BaseFiles();

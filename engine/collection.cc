@@ -53,7 +53,10 @@ bool CompiledFilter::Allows(uint32_t row) const {
   return true;
 }
 
-// Each part of a bundle (core/bundle_parts.h) and how this class opens and checks it.
+// Each part of a bundle (core/bundle_parts.h) and how this class opens and checks it,
+// in the order Open opens them: the cheap checks first, the ANN index (a full read of
+// index.faiss, or a walk of the hnswlib graph) last; the users before fold_in, whose
+// prior is their mean.
 struct Collection::PartOpener {
   const char* key;  // BundlePart::key
   absl::Status (Collection::*open)(const CollectionOptions& options);
@@ -61,17 +64,17 @@ struct Collection::PartOpener {
 
 absl::Span<const Collection::PartOpener> Collection::PartOpeners() {
   static const PartOpener kOpeners[] = {
-      {"index", &Collection::OpenAnn},
+      {"has_query_vectors", &Collection::OpenQueryVectors},
+      {"user_count", &Collection::OpenUsers},
       {"has_items", &Collection::OpenItemsJson},
       {"item_store", &Collection::OpenItemStore},
-      {"user_count", &Collection::OpenUsers},
-      {"has_query_vectors", &Collection::OpenQueryVectors},
+      {"encoder", &Collection::OpenEncoder},
       {"similar", &Collection::OpenSimilar},
-      {"lexical", &Collection::OpenLexical},
-      {"fold_in", &Collection::OpenFoldIn},
       {"neighbours", &Collection::OpenNeighbours},
       {"provenance", &Collection::OpenProvenance},
-      {"encoder", &Collection::OpenEncoder},
+      {"fold_in", &Collection::OpenFoldIn},
+      {"lexical", &Collection::OpenLexical},
+      {"index", &Collection::OpenAnn},
   };
   return kOpeners;
 }
@@ -89,19 +92,22 @@ absl::StatusOr<std::unique_ptr<Collection>> Collection::Open(const std::string& 
   c->dir_ = version_dir;
   c->version_ = fs::path(version_dir).filename().string();
   SIMSEARCH_ASSIGN_OR_RETURN(c->manifest_, ReadVerifiedManifest(version_dir, options.verify));
-  SIMSEARCH_RETURN_IF_ERROR(c->OpenBase());
-  // Parts in BundleParts' order: users before fold_in (its prior is their mean).
   for (const BundlePart& part : BundleParts()) {
-    if (!part.present(c->manifest_)) continue;
-    const PartOpener* opener = nullptr;
-    for (const PartOpener& o : PartOpeners()) {
-      if (absl::string_view(o.key) == part.key) opener = &o;
-    }
-    if (opener == nullptr) {
+    if (part.present(c->manifest_) && !OpensPart(part.key)) {
       return absl::InternalError(absl::StrCat("no opener for bundle part '", part.key,
                                               "' (engine/collection.cc, PartOpeners)"));
     }
-    SIMSEARCH_RETURN_IF_ERROR((c.get()->*(opener->open))(options));
+  }
+  SIMSEARCH_RETURN_IF_ERROR(c->OpenBase());
+  for (const PartOpener& opener : PartOpeners()) {
+    const BundlePart* part = FindBundlePart(opener.key);
+    if (part == nullptr) {
+      return absl::InternalError(absl::StrCat("opener for unknown bundle part '", opener.key,
+                                              "' (engine/collection.cc, PartOpeners)"));
+    }
+    if (part->present(c->manifest_)) {
+      SIMSEARCH_RETURN_IF_ERROR((c.get()->*(opener.open))(options));
+    }
   }
   c->loaded_at_ = absl::Now();
   return c;
@@ -158,10 +164,10 @@ absl::Status Collection::OpenAnn(const CollectionOptions&) {
 // A matrix file of the bundle that must be `count` x `dims`.
 absl::StatusOr<MappedArray> Collection::OpenMatrix(const char* file, ArrayDType dtype,
                                                    uint64_t count, uint64_t dims,
-                                                   absl::string_view shape) const {
+                                                   absl::string_view mismatch) const {
   SIMSEARCH_ASSIGN_OR_RETURN(MappedArray a, MappedArray::Open(PathOf(file), dtype));
   if (a.count() != count || a.dims() != dims) {
-    return absl::DataLossError(absl::StrCat(PathOf(file), ": ", shape));
+    return absl::DataLossError(absl::StrCat(PathOf(file), ": ", mismatch));
   }
   return a;
 }
@@ -265,14 +271,14 @@ absl::Status Collection::OpenLexical(const CollectionOptions& options) {
 
 absl::Status Collection::OpenUsers(const CollectionOptions&) {
   const Manifest& m = manifest_;
-  auto path = [&](const char* f) { return PathOf(f); };
   SIMSEARCH_ASSIGN_OR_RETURN(user_vectors_,
-                             MappedArray::Open(path(kUserVectorsFile), ArrayDType::kFloat32));
-  SIMSEARCH_ASSIGN_OR_RETURN(user_ids_, MappedArray::Open(path(kUserIdsFile), ArrayDType::kInt64));
+                             MappedArray::Open(PathOf(kUserVectorsFile), ArrayDType::kFloat32));
+  SIMSEARCH_ASSIGN_OR_RETURN(user_ids_,
+                             MappedArray::Open(PathOf(kUserIdsFile), ArrayDType::kInt64));
   SIMSEARCH_ASSIGN_OR_RETURN(user_offsets_,
-                             MappedArray::Open(path(kUserOffsetsFile), ArrayDType::kInt64));
+                             MappedArray::Open(PathOf(kUserOffsetsFile), ArrayDType::kInt64));
   SIMSEARCH_ASSIGN_OR_RETURN(user_items_,
-                             MappedArray::Open(path(kUserItemsFile), ArrayDType::kInt64));
+                             MappedArray::Open(PathOf(kUserItemsFile), ArrayDType::kInt64));
   const uint64_t nu = m.user_count;
   if (user_vectors_.count() != nu || user_vectors_.dims() != m.dims || user_ids_.count() != nu ||
       user_offsets_.count() != nu + 1) {
@@ -283,7 +289,7 @@ absl::Status Collection::OpenUsers(const CollectionOptions&) {
   const int64_t* off = user_offsets_.int64s();
   if (off[0] != 0 || static_cast<uint64_t>(off[nu]) != user_items_.count()) {
     return absl::DataLossError(
-        absl::StrCat(path(kUserOffsetsFile), ": offsets do not span ", kUserItemsFile));
+        absl::StrCat(PathOf(kUserOffsetsFile), ": offsets do not span ", kUserItemsFile));
   }
   for (uint64_t u = 0; u < nu; ++u) {
     if ((u > 0 && ids[u] <= ids[u - 1]) || off[u + 1] < off[u]) {

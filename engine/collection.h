@@ -213,8 +213,10 @@ class Collection {
   struct PartOpener;
   static absl::Span<const PartOpener> PartOpeners();
   std::string PathOf(const char* file) const;
+  // A matrix file that must be `count` x `dims`; else DataLoss naming the file, then
+  // `mismatch`.
   absl::StatusOr<MappedArray> OpenMatrix(const char* file, ArrayDType dtype, uint64_t count,
-                                         uint64_t dims, absl::string_view shape) const;
+                                         uint64_t dims, absl::string_view mismatch) const;
   absl::Status OpenBase();
   absl::Status OpenAnn(const CollectionOptions& options);
   absl::Status OpenItemsJson(const CollectionOptions& options);

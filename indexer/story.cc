@@ -314,15 +314,15 @@ absl::Status ComputeStoryNeighbours(const Collection& c, const StoryOptions& o, 
   auto report = [&](double f) {
     if (progress) progress(f);
   };
-  StorySignals s{c,
-                 depth,
-                 {},
-                 {},
-                 std::vector<std::vector<StoryCandidate>>(n),
-                 w.words > 0 ? c.lexical() : nullptr,
-                 c.item_store(),
-                 labels,
-                 label_weights};
+  StorySignals s{.c = c,
+                 .depth = depth,
+                 .emb_rows = {},
+                 .emb_scores = {},
+                 .viewers = std::vector<std::vector<StoryCandidate>>(n),
+                 .lexical = w.words > 0 ? c.lexical() : nullptr,
+                 .items = c.item_store(),
+                 .labels = labels,
+                 .label_weights = label_weights};
   const Engine engine(nullptr, EngineLimits{});
   SIMSEARCH_RETURN_IF_ERROR(engine.ComputeItemNeighbours(
       c, depth, threads, [&](double f) { report(0.5 * f); }, &s.emb_rows, &s.emb_scores));

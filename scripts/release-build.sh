@@ -9,9 +9,9 @@ if [ $# -lt 2 ]; then
   echo "usage: scripts/release-build.sh BUILD_DIR TARGET... (e.g. /build simsearch-engine)" >&2
   exit 2
 fi
-cd "$(dirname "$0")/.."
-build=$1
+build=$(realpath -m "$1")  # relative to the caller's directory
 shift
+cd "$(dirname "$0")/.."
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIMSEARCH_MARCH=x86-64-v3 \
   -DSIMSEARCH_BUILD_TESTS=OFF -DSIMSEARCH_BUILD_BENCH=OFF
 cmake --build "$build" --target "$@"

@@ -246,11 +246,17 @@ int64_t HitsBytes(int64_t lists, int64_t k) {
 
 }  // namespace
 
+std::optional<absl::string_view> Authorization(
+    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) return std::nullopt;
+  return absl::string_view(it->second.data(), it->second.size());
+}
+
 bool HasValidToken(const TokenSet& tokens,
                    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
-  auto it = metadata.find("authorization");
-  return it != metadata.end() &&
-         tokens.Allows(absl::string_view(it->second.data(), it->second.size()));
+  const std::optional<absl::string_view> auth = Authorization(metadata);
+  return auth && tokens.Allows(*auth);
 }
 
 grpc::Status ToGrpcStatus(const absl::Status& st) {
@@ -266,18 +272,6 @@ grpc::Status ToGrpcStatus(const absl::Status& st) {
   }
   return grpc::Status(static_cast<grpc::StatusCode>(st.code()), std::move(msg));
 }
-
-namespace {
-
-// The call's "authorization" metadata, if it has one.
-std::optional<absl::string_view> Authorization(const grpc::ServerContextBase* ctx) {
-  const auto& md = ctx->client_metadata();
-  auto it = md.find("authorization");
-  if (it == md.end()) return std::nullopt;
-  return absl::string_view(it->second.data(), it->second.size());
-}
-
-}  // namespace
 
 // The accounting of one call: from its arrival until gRPC is done sending its answer it
 // holds an admission ticket (admission.h), first for an estimate of its answer's bytes,
@@ -299,7 +293,7 @@ class SimSearchService::Call {
   // Checks the token and reserves `estimate` bytes; false when the call was answered
   // with the refusal.
   bool Admit(int64_t estimate) {
-    absl::Status st = ticket_->Admit(Authorization(ctx_), estimate);
+    absl::Status st = ticket_->Admit(Authorization(ctx_->client_metadata()), estimate);
     if (!st.ok()) FinishWith(ToGrpcStatus(st), 0);
     return st.ok();
   }
@@ -317,7 +311,7 @@ class SimSearchService::Call {
  protected:
   virtual ~Call() {  // gRPC is done with the call
     if (!ticket_) return;
-    ticket_.reset();
+    ticket_.reset();  // first: the trimmer trims only once no answer bytes are held
     service_->trimmer_->CallDone();
   }
   virtual void Send(const grpc::Status& st) = 0;
@@ -462,8 +456,8 @@ std::string BusyMessage(const WorkQueue& queue) {
 }  // namespace
 
 template <typename Body>
-void SimSearchService::Admit(Call* call, const grpc::ServerContextBase* ctx,
-                             google::protobuf::Message* resp, int64_t estimate, Body body) {
+void SimSearchService::AdmitAndRun(Call* call, const grpc::ServerContextBase* ctx,
+                                   google::protobuf::Message* resp, int64_t estimate, Body body) {
   if (!call->Admit(estimate)) return;
   auto job = [this, ctx, resp, call, body = std::move(body)]() mutable {
     Complete(call, ctx, resp, body);
@@ -480,7 +474,8 @@ void SimSearchService::Admit(Call* call, const grpc::ServerContextBase* ctx,
 
 template <typename Req, typename Resp>
 void SimSearchService::Take(Call* call, const Ctx* ctx, const Req* req, Resp* resp, CallQueue*) {
-  Admit(call, ctx, resp, Estimate(*req), [this, ctx, req, resp] { return Run(ctx, *req, resp); });
+  AdmitAndRun(call, ctx, resp, Estimate(*req),
+              [this, ctx, req, resp] { return Run(ctx, *req, resp); });
 }
 
 struct SimSearchService::BatchEntry {

@@ -28,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -72,6 +73,9 @@ struct CallRecord {
 };
 using CallObserver = std::function<void(const CallRecord&)>;
 
+// The call's "authorization" metadata, if it has one.
+std::optional<absl::string_view> Authorization(
+    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata);
 // True when the call's metadata carries "authorization: Bearer <a token of `tokens`>".
 bool HasValidToken(const TokenSet& tokens,
                    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata);
@@ -131,8 +135,8 @@ class SimSearchService final : public v1::SimSearch::AsyncService {
   // refuses the call), then finishes the call with its status and `resp`, checking the
   // answer's size.
   template <typename Body>
-  void Admit(Call* call, const grpc::ServerContextBase* ctx, google::protobuf::Message* resp,
-             int64_t estimate, Body body);
+  void AdmitAndRun(Call* call, const grpc::ServerContextBase* ctx, google::protobuf::Message* resp,
+                   int64_t estimate, Body body);
 
   // Each RPC: the answer's likely size, and its work.
   int64_t Estimate(const v1::SearchRequest& req) const;

@@ -21,7 +21,10 @@ import re
 import subprocess
 import sys
 
-PRODUCT = ("core", "engine", "indexer", "models", "client", "lambda", "http")
+PRODUCT = (
+    "core", "runtime", "retrieval", "engine", "server", "indexer", "models", "client", "lambda",
+    "http",
+)
 CONTAINER = re.compile(r"^\s*(template\s*<.*>\s*)?(namespace|class|struct|union|enum|extern)\b")
 
 

@@ -219,6 +219,7 @@ absl::StatusOr<TimeSplit> LoadTimeSplit(const Options& o) {
   return t;
 }
 
+// One line on stderr: the cold anime, their held-out views, the training data.
 void PrintTimeSplit(const TimeSplit& t, const Options& o) {
   std::fprintf(
       stderr,
@@ -300,6 +301,8 @@ std::vector<std::vector<uint32_t>> FranchiseLinks(const TimeSplit& t) {
   return related;
 }
 
+// What the baselines score with: the universe's genre features (and how many of their
+// dimensions are genres), members, unit text vectors and franchise links.
 BaselineData MakeBaselineData(const TimeSplit& t) {
   BaselineData b;
   ContentOptions g;
@@ -467,6 +470,7 @@ void EvaluateBaselines(const TimeSplit& t, Results* results) {
   }
 }
 
+// --seeds: comma-separated integers.
 absl::StatusOr<std::vector<uint64_t>> ParseSeeds(const std::string& text) {
   std::vector<uint64_t> seeds;
   for (absl::string_view s : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
@@ -1070,6 +1074,7 @@ void AddFlags(ArgParser* p, Options* o, bool evaluate) {
   }
 }
 
+// The checks of the flags that need no input read.
 absl::Status CheckOptions(const Options& o) {
   if (o.text_vectors.empty() != o.text_ids.empty()) {
     return absl::InvalidArgumentError("--text-vectors and --text-ids go together");

@@ -309,7 +309,7 @@ json EvaluateWatchListQueries(const Tensor& items, const Tensor& queries, const 
     rows.push_back(j);
   };
   row("mean of item vectors",
-      Evaluate(WatchListScorer(items, queries, split), split, o.eval_threads), json::object());
+      Evaluate(MeanWatchListScorer(items, queries, split), split, o.eval_threads), json::object());
   row(absl::StrCat("item-kNN (", o.neighbours, ")"), Evaluate(knn, split, o.eval_threads),
       json::object());
   for (float alpha : {0.0f, 0.001f, 0.01f}) {
@@ -725,7 +725,7 @@ absl::Status EvaluateQueryKinds(const NcfModel& model, const Split& split, const
     if (!q.ok()) return q.status();
     Result wl;
     wl.name = absl::StrCat(o.export_name, "/", kind);
-    Score(&wl, WatchListScorer(e->items, *q, split), split, data, o.eval_threads);
+    Score(&wl, MeanWatchListScorer(e->items, *q, split), split, data, o.eval_threads);
     PrintRow(wl, data.datasets);
     e->watch_list[kind] = MetricsJson(wl.metrics);
     if (o.item_queries == kind) e->queries = *std::move(q);

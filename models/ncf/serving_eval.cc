@@ -242,7 +242,7 @@ void WatchListQueryScorer::ScoreAll(uint32_t user, float* out) const {
   Scores(items_, q.data(), out);
 }
 
-void WatchListScorer::Query(uint32_t user, std::vector<float>* q) const {
+void MeanWatchListScorer::Query(uint32_t user, std::vector<float>* q) const {
   const int d = queries_.cols;
   q->assign(static_cast<size_t>(d), 0.0f);
   const auto& train = split_.train[user];

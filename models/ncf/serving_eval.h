@@ -104,9 +104,9 @@ class WatchListQueryScorer : public Scorer {
 
 // The query is the mean of the query-side vectors of the list (the engine's answer on
 // a bundle without fold-in data). `queries`: the item-query vectors (rows = items).
-class WatchListScorer final : public WatchListQueryScorer {
+class MeanWatchListScorer final : public WatchListQueryScorer {
  public:
-  WatchListScorer(const Tensor& items, const Tensor& queries, const Split& split)
+  MeanWatchListScorer(const Tensor& items, const Tensor& queries, const Split& split)
       : WatchListQueryScorer(items), queries_(queries), split_(split) {}
 
  private:

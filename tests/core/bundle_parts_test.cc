@@ -59,14 +59,41 @@ TEST(BundleParts, EveryPartIsNamedOnceAndPresentInTheFullManifest) {
   EXPECT_EQ(DeclaredFiles(flat), BaseFiles());
 }
 
+// Every field of every part set to a value of its own, so a field written under one
+// key and read under another (or not read) changes the second serialisation.
 TEST(BundleParts, EachPartsSectionRoundTrips) {
-  const Manifest m = EveryPart();
-  auto back = ParseManifest(SerializeManifest(m), "m.json");
+  Manifest m = EveryPart();
+  m.index_params = {0, 0, 24, 120, 70};
+  m.similar_norm_power = 0.25f;
+  m.similar_shrink = 7;
+  m.similar_reason = "eval";
+  m.lexical_terms = 321;
+  m.lexical_average_length = 41.5;
+  m.lexical_source = "synopses";
+  m.fold_in_alpha = 0.5f;
+  m.fold_in_lambda = 3;
+  m.fold_in_prior = 2;
+  m.encoder_description = "sif 300d";
+  m.neighbours_seconds = 1.25;
+  m.neighbours_fusion = "story";
+  m.provenance_method = "content";
+  m.recall_at_10 = 0.875;
+  m.recall_queries = 64;
+  m.files.push_back({"vectors.f32", 320, "0123456789abcdef"});
+  const std::string text = SerializeManifest(m);
+  auto back = ParseManifest(text, "m.json");
   ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(SerializeManifest(*back), text);
+  EXPECT_EQ(back->neighbours_seconds, 1.25);
+  EXPECT_EQ(back->fold_in_prior, 2.0f);
+  EXPECT_EQ(back->lexical_average_length, 41.5);
+  EXPECT_EQ(back->index_params.ef_search, 70);
   EXPECT_EQ(DeclaredFiles(*back), DeclaredFiles(m));
   for (const BundlePart& part : BundleParts()) {
     EXPECT_TRUE(part.present(*back)) << part.key;
+    EXPECT_EQ(FindBundlePart(part.key), &part);
   }
+  EXPECT_EQ(FindBundlePart("no_such_part"), nullptr);
 }
 
 // A version directory holding every declared file (empty files, sizes recorded).

@@ -87,7 +87,7 @@ TEST(FormatDoc, EveryBundleFileIsDocumented) {
   const std::string doc = ReadAll(root / "docs" / "FORMAT.md");
   const std::regex constant(R"re(constexpr char k\w+(File|Dir)\[\] = "([^"]+)")re");
   std::set<std::string> names;
-  for (const char* folder : {"core", "engine", "indexer", "models"}) {
+  for (const char* folder : {"core", "retrieval", "engine", "server", "indexer", "models"}) {
     for (const auto& entry : fs::recursive_directory_iterator(root / folder)) {
       if (entry.path().extension() != ".h") continue;
       const std::string text = ReadAll(entry.path());

@@ -669,7 +669,7 @@ TEST(Export, WatchListScorerIsTheMeanQueryOfTheUsersItems) {
   s.train = {{0, 1}};  // query = ((2,0) + (0,4)) / 2 = (1, 2)
   s.test_item = {-1};
   s.test_negatives = {{}};
-  WatchListScorer w(items, queries, s);
+  MeanWatchListScorer w(items, queries, s);
   std::vector<float> all(3);
   w.ScoreAll(0, all.data());
   EXPECT_EQ(all, (std::vector<float>{1, 2, 3}));

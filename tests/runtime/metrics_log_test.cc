@@ -1,4 +1,4 @@
-// core/metrics (Prometheus text format) and core/log (text and JSON lines), checked
+// runtime/metrics (Prometheus text format) and runtime/log (text and JSON lines), checked
 // against hand-written expected text and a JSON parser.
 #include <thread>
 

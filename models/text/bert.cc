@@ -383,26 +383,36 @@ void BertEncoder::Forward(const std::vector<std::vector<int32_t>>& ids, float* o
     x = Apply(layer.out, inter) + a;
     Normalize(layer.out_ln, c.layer_norm_eps, &x);
   }
-  // Pool over each sequence's real tokens.
+  // Pool over each sequence's real tokens (rows b*L .. b*L+len of the row-major x).
   for (Eigen::Index b = 0; b < B; ++b) {
-    const Eigen::Index len = static_cast<Eigen::Index>(ids[b].size());
-    Eigen::Map<Vector> o(out + b * H, H);
-    switch (pooling_) {
-      case Pooling::kMean:
-        o = x.block(b * L, 0, len, H).colwise().sum() / static_cast<float>(len);
-        break;
-      case Pooling::kCls:
-        o = x.row(b * L);
-        break;
-      case Pooling::kMax:
-        o = x.block(b * L, 0, len, H).colwise().maxCoeff();
-        break;
-    }
-    if (normalize_) {
-      const float n = o.norm();
-      if (n > 0) o /= n;
-    }
+    PoolTokens(x.data() + b * L * H, static_cast<int64_t>(ids[b].size()), H, pooling_, normalize_,
+               out + b * H);
   }
+}
+
+void PoolTokens(const float* tokens, int64_t count, int64_t hidden, Pooling pooling, bool normalize,
+                float* out) {
+  // Computed in a vector of Eigen's own (aligned) allocation, then copied: evaluated
+  // straight into `out`, Eigen's vectorised reductions sum in an order that depends on
+  // out's alignment, so the same text got different last bits in different buffers.
+  Eigen::Map<const Matrix> x(tokens, count, hidden);
+  Vector o(hidden);
+  switch (pooling) {
+    case Pooling::kMean:
+      o = x.colwise().sum() / static_cast<float>(count);
+      break;
+    case Pooling::kCls:
+      o = x.row(0);
+      break;
+    case Pooling::kMax:
+      o = x.colwise().maxCoeff();
+      break;
+  }
+  if (normalize) {
+    const float n = o.norm();
+    if (n > 0) o /= n;
+  }
+  std::copy(o.data(), o.data() + hidden, out);
 }
 
 void BertEncoder::EncodeIds(const std::vector<std::vector<int32_t>>& ids,

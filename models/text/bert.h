@@ -28,6 +28,12 @@ struct BertConfig {
 
 enum class Pooling { kMean, kCls, kMax };
 
+// One sequence's vector from its `count` token vectors (row-major count x hidden, count
+// >= 1), unit length when `normalize`, written to out[0, hidden). The same bits whatever
+// the alignment of `out`.
+void PoolTokens(const float* tokens, int64_t count, int64_t hidden, Pooling pooling, bool normalize,
+                float* out);
+
 class BertEncoder final : public SentenceEncoder {
  public:
   // Reads config.json, vocab.txt, model.safetensors (F32, F16 or BF16), and when present

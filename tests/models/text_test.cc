@@ -3,10 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "core/file_util.h"
 #include "models/text/bert.h"
@@ -104,6 +106,46 @@ TEST(Bert, ThreadsGiveTheSameEmbeddings) {
   std::vector<float> empty;
   ASSERT_TRUE((*one)->Encode({"", "  "}, &empty).ok());
   EXPECT_EQ(empty, std::vector<float>(64, 0.0f)) << "nothing to encode: zero rows";
+}
+
+// Pooling writes the same bits wherever its output lies. Before PoolTokens, the mean
+// was evaluated straight into the caller's buffer and its last bits followed the
+// buffer's alignment (a different --out path gave different BERT vectors).
+TEST(Bert, PoolingIsTheSameBitsAtEveryOutputAlignmentAndMatchesDoubles) {
+  const int64_t count = 7, hidden = 45;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> gauss;
+  std::vector<float> tokens(count * hidden);
+  for (float& v : tokens) v = gauss(rng);
+  for (Pooling pooling : {Pooling::kMean, Pooling::kMax, Pooling::kCls}) {
+    for (bool normalize : {false, true}) {
+      // The oracle, in doubles.
+      std::vector<double> want(hidden);
+      for (int64_t j = 0; j < hidden; ++j) {
+        double acc = pooling == Pooling::kMax ? -1e300 : 0.0;
+        for (int64_t t = 0; t < (pooling == Pooling::kCls ? 1 : count); ++t) {
+          const double v = tokens[t * hidden + j];
+          acc = pooling == Pooling::kMax ? std::max(acc, v) : acc + v;
+        }
+        want[j] = pooling == Pooling::kMean ? acc / count : acc;
+      }
+      if (normalize) {
+        double n = 0;
+        for (double v : want) n += v * v;
+        for (double& v : want) v /= std::sqrt(n);
+      }
+      alignas(64) float buffer[64 + 16];
+      std::vector<float> first;
+      for (int offset = 0; offset < 16; ++offset) {
+        PoolTokens(tokens.data(), count, hidden, pooling, normalize, buffer + offset);
+        std::vector<float> got(buffer + offset, buffer + offset + hidden);
+        if (offset == 0) first = got;
+        ASSERT_EQ(std::memcmp(got.data(), first.data(), hidden * sizeof(float)), 0)
+            << "offset " << offset << " pooling " << static_cast<int>(pooling);
+        for (int64_t j = 0; j < hidden; ++j) ASSERT_NEAR(got[j], want[j], 1e-5) << j;
+      }
+    }
+  }
 }
 
 // ---------------------------------------------------------------- safetensors

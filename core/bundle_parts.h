@@ -8,13 +8,14 @@
 // checks), whether a manifest says the bundle holds it, the files it then holds, and how
 // its section is written and read back (with the checks that need nothing but the
 // manifest). The manifest writer and reader, the checks of a version's files
-// (ReadVerifiedManifest), the staging check before publishing (BundleWriter) and the
-// engine's Collection::Open (engine/collection.cc: one opener per part) are loops over
-// these parts.
+// (ReadVerifiedManifest), the staging check before publishing (BundleWriter), the
+// indexer's BuildBundle (indexer/indexer.cc: one writer per part, kPartWriters) and the
+// engine's Collection::Open (engine/collection.cc: one opener per part, PartOpeners) are
+// loops over these parts; tests check that every part has its writer and its opener.
 //
-// A new part: an entry in kBundleParts (bundle_parts.cc), its opener in
-// engine/collection.cc, its fields in Manifest, its section in docs/FORMAT.md, and the
-// indexer step that writes its files.
+// A new part: an entry in kBundleParts (bundle_parts.cc) with its fields in Manifest,
+// its writer in indexer/indexer.cc, its opener in engine/collection.cc, and its section
+// in docs/FORMAT.md (tests/core/format_doc_test.cc checks its field and files are there).
 #pragma once
 
 #include <string>

@@ -762,71 +762,100 @@ absl::Status PrepareServingParts(const BuildOptions& o, Parts* parts, BuildResul
   return absl::OkStatus();
 }
 
-// Every part into the staging directory (the ANN index and the neighbour lists come
-// later: they need the manifest).
-absl::Status WriteParts(const BuildOptions& o, const Parts& parts, BundleWriter* writer,
-                        Manifest* m) {
-  const uint64_t n = parts.n, d = parts.d;
-  const UserData& users = parts.users;
-  Report(o, "writing vectors", 0);
+// The base: the vectors and their ids.
+absl::Status WriteBase(const BuildOptions& o, const Parts& parts, BundleWriter* writer) {
   SIMSEARCH_RETURN_IF_ERROR(
-      WriteFloatArrayFile(writer->PathOf(kVectorsFile), parts.x.data(), n, d,
+      WriteFloatArrayFile(writer->PathOf(kVectorsFile), parts.x.data(), parts.n, parts.d,
                           o.metric == Metric::kCosine ? kArrayFlagUnitNorm : 0));
-  SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kIdsFile), parts.out_ids.data(), n));
-  if (!parts.query_x.empty()) {
-    SIMSEARCH_RETURN_IF_ERROR(
-        WriteFloatArrayFile(writer->PathOf(kQueryVectorsFile), parts.query_x.data(), n, d, 0));
-  }
-  if (!users.ids.empty()) {
-    const uint64_t nu = users.ids.size();
-    SIMSEARCH_RETURN_IF_ERROR(
-        WriteFloatArrayFile(writer->PathOf(kUserVectorsFile), users.vectors.data(), nu, d, 0));
-    SIMSEARCH_RETURN_IF_ERROR(
-        WriteInt64ArrayFile(writer->PathOf(kUserIdsFile), users.ids.data(), nu));
-    SIMSEARCH_RETURN_IF_ERROR(
-        WriteInt64ArrayFile(writer->PathOf(kUserOffsetsFile), users.offsets.data(), nu + 1));
-    SIMSEARCH_RETURN_IF_ERROR(WriteInt64ArrayFile(writer->PathOf(kUserItemsFile),
-                                                  users.items.data(), users.items.size()));
-  }
-  if (!parts.similar_x.empty()) {
-    SIMSEARCH_RETURN_IF_ERROR(
-        WriteFloatArrayFile(writer->PathOf(kSimilarVectorsFile), parts.similar_x.data(), n, d, 0));
-  }
-  if (!parts.gram.empty()) {
-    SIMSEARCH_RETURN_IF_ERROR(
-        WriteFloatArrayFile(writer->PathOf(kGramFile), parts.gram.data(), d, d, 0));
-  }
-  if (!parts.provenance.empty()) {
-    SIMSEARCH_RETURN_IF_ERROR(
-        WriteInt64ArrayFile(writer->PathOf(kItemProvenanceFile), parts.provenance.data(), n, 2));
-  }
-  if (!parts.lexical_texts.empty()) {
-    Report(o, "indexing texts", 0);
-    SIMSEARCH_RETURN_IF_ERROR(
-        WriteLexicalIndex(parts.lexical_texts, writer->staging_dir(), &m->lexical_average_length));
-    SIMSEARCH_ASSIGN_OR_RETURN(ArrayFileHeader h,
-                               ReadArrayFileHeader(writer->PathOf(kLexicalTermOffsetsFile)));
-    m->lexical_terms = h.count - 1;
-  }
-  if (parts.encoder) {
-    SIMSEARCH_RETURN_IF_ERROR(CopyTree(o.encoder_dir, writer->PathOf(kEncoderDir)));
-  }
-  if (parts.catalog) {
-    std::vector<const Item*> items;
-    items.reserve(n);
-    for (int64_t id : parts.out_ids) items.push_back(parts.catalog->Find(id));
-    SIMSEARCH_RETURN_IF_ERROR(WriteItemsFile(writer->PathOf(kItemsFile), items, o.item_synopses));
-    // What the engine reads: the same metadata in binary form, and the title index.
-    const ItemStore item_store = ItemStore::Build(items, o.item_synopses);
-    SIMSEARCH_RETURN_IF_ERROR(item_store.Write(writer->staging_dir()));
-    SIMSEARCH_RETURN_IF_ERROR(
-        TitleIndex::Build(item_store, parts.out_ids.data()).Write(writer->staging_dir()));
-    m->has_item_store = true;
-    m->item_genres = item_store.genres();
-    m->item_types = item_store.types();
-    m->has_title_index = true;
-  }
-  Report(o, "writing vectors", 1);
+  return WriteInt64ArrayFile(writer->PathOf(kIdsFile), parts.out_ids.data(), parts.n);
+}
+
+// One writer per bundle part (core/bundle_parts.h). Each writes nothing when the build
+// does not ask for its part, and adds to the manifest what it learns writing it.
+absl::Status WriteQueryVectors(const BuildOptions&, const Parts& parts, BundleWriter* writer,
+                               Manifest*) {
+  if (parts.query_x.empty()) return absl::OkStatus();
+  return WriteFloatArrayFile(writer->PathOf(kQueryVectorsFile), parts.query_x.data(), parts.n,
+                             parts.d, 0);
+}
+
+absl::Status WriteUsers(const BuildOptions&, const Parts& parts, BundleWriter* writer, Manifest*) {
+  const UserData& users = parts.users;
+  if (users.ids.empty()) return absl::OkStatus();
+  const uint64_t nu = users.ids.size();
+  SIMSEARCH_RETURN_IF_ERROR(
+      WriteFloatArrayFile(writer->PathOf(kUserVectorsFile), users.vectors.data(), nu, parts.d, 0));
+  SIMSEARCH_RETURN_IF_ERROR(
+      WriteInt64ArrayFile(writer->PathOf(kUserIdsFile), users.ids.data(), nu));
+  SIMSEARCH_RETURN_IF_ERROR(
+      WriteInt64ArrayFile(writer->PathOf(kUserOffsetsFile), users.offsets.data(), nu + 1));
+  return WriteInt64ArrayFile(writer->PathOf(kUserItemsFile), users.items.data(),
+                             users.items.size());
+}
+
+absl::Status WriteSimilar(const BuildOptions&, const Parts& parts, BundleWriter* writer,
+                          Manifest*) {
+  if (parts.similar_x.empty()) return absl::OkStatus();
+  return WriteFloatArrayFile(writer->PathOf(kSimilarVectorsFile), parts.similar_x.data(), parts.n,
+                             parts.d, 0);
+}
+
+absl::Status WriteGram(const BuildOptions&, const Parts& parts, BundleWriter* writer, Manifest*) {
+  if (parts.gram.empty()) return absl::OkStatus();
+  return WriteFloatArrayFile(writer->PathOf(kGramFile), parts.gram.data(), parts.d, parts.d, 0);
+}
+
+absl::Status WriteProvenance(const BuildOptions&, const Parts& parts, BundleWriter* writer,
+                             Manifest*) {
+  if (parts.provenance.empty()) return absl::OkStatus();
+  return WriteInt64ArrayFile(writer->PathOf(kItemProvenanceFile), parts.provenance.data(), parts.n,
+                             2);
+}
+
+absl::Status WriteLexical(const BuildOptions& o, const Parts& parts, BundleWriter* writer,
+                          Manifest* m) {
+  if (parts.lexical_texts.empty()) return absl::OkStatus();
+  Report(o, "indexing texts", 0);
+  SIMSEARCH_RETURN_IF_ERROR(
+      WriteLexicalIndex(parts.lexical_texts, writer->staging_dir(), &m->lexical_average_length));
+  SIMSEARCH_ASSIGN_OR_RETURN(ArrayFileHeader h,
+                             ReadArrayFileHeader(writer->PathOf(kLexicalTermOffsetsFile)));
+  m->lexical_terms = h.count - 1;
+  return absl::OkStatus();
+}
+
+absl::Status WriteEncoder(const BuildOptions& o, const Parts& parts, BundleWriter* writer,
+                          Manifest*) {
+  if (!parts.encoder) return absl::OkStatus();
+  return CopyTree(o.encoder_dir, writer->PathOf(kEncoderDir));
+}
+
+// The catalogue's items in row order.
+std::vector<const Item*> RowItems(const Parts& parts) {
+  std::vector<const Item*> items;
+  items.reserve(parts.n);
+  for (int64_t id : parts.out_ids) items.push_back(parts.catalog->Find(id));
+  return items;
+}
+
+absl::Status WriteItemsJson(const BuildOptions& o, const Parts& parts, BundleWriter* writer,
+                            Manifest*) {
+  if (!parts.catalog) return absl::OkStatus();
+  return WriteItemsFile(writer->PathOf(kItemsFile), RowItems(parts), o.item_synopses);
+}
+
+// What the engine reads: the items' metadata in binary form, and the title index.
+absl::Status WriteItemStore(const BuildOptions& o, const Parts& parts, BundleWriter* writer,
+                            Manifest* m) {
+  if (!parts.catalog) return absl::OkStatus();
+  const ItemStore item_store = ItemStore::Build(RowItems(parts), o.item_synopses);
+  SIMSEARCH_RETURN_IF_ERROR(item_store.Write(writer->staging_dir()));
+  SIMSEARCH_RETURN_IF_ERROR(
+      TitleIndex::Build(item_store, parts.out_ids.data()).Write(writer->staging_dir()));
+  m->has_item_store = true;
+  m->item_genres = item_store.genres();
+  m->item_types = item_store.types();
+  m->has_title_index = true;
   return absl::OkStatus();
 }
 
@@ -1016,6 +1045,46 @@ absl::Status BuildNeighbourLists(const BuildOptions& o, const Parts& parts, Bund
   return absl::OkStatus();
 }
 
+// Each part of a bundle (core/bundle_parts.h) and the step that writes it, in the order
+// they run: the files made from the inputs, then the ANN index (its recall is measured
+// over the written file), then the precomputed neighbours (computed on the staged bundle,
+// opened as the engine opens it).
+struct PartWriter {
+  const char* key;  // BundlePart::key
+  absl::Status (*write)(const BuildOptions& o, const Parts& parts, BundleWriter* writer,
+                        Manifest* m);
+  bool from_inputs;  // false: derived from the files written before
+};
+constexpr PartWriter kPartWriters[] = {
+    {"has_query_vectors", WriteQueryVectors, true},
+    {"user_count", WriteUsers, true},
+    {"similar", WriteSimilar, true},
+    {"fold_in", WriteGram, true},
+    {"provenance", WriteProvenance, true},
+    {"lexical", WriteLexical, true},
+    {"encoder", WriteEncoder, true},
+    {"has_items", WriteItemsJson, true},
+    {"item_store", WriteItemStore, true},
+    {"index", BuildIndex, false},
+    {"neighbours", BuildNeighbourLists, false},
+};
+
+// The base, then every part's writer.
+absl::Status WriteParts(const BuildOptions& o, const Parts& parts, BundleWriter* writer,
+                        Manifest* m) {
+  Report(o, "writing vectors", 0);
+  SIMSEARCH_RETURN_IF_ERROR(WriteBase(o, parts, writer));
+  bool reported = false;
+  for (const PartWriter& w : kPartWriters) {
+    if (!w.from_inputs && !reported) {
+      Report(o, "writing vectors", 1);
+      reported = true;
+    }
+    SIMSEARCH_RETURN_IF_ERROR(w.write(o, parts, writer, m));
+  }
+  return absl::OkStatus();
+}
+
 // Publishes the staged version (CURRENT names it) and prunes old ones (--keep).
 absl::Status Publish(const BuildOptions& o, const Manifest& m, BundleWriter* writer,
                      BuildResult* result_out) {
@@ -1042,6 +1111,13 @@ absl::Status Publish(const BuildOptions& o, const Manifest& m, BundleWriter* wri
 
 }  // namespace
 
+bool WritesPart(absl::string_view key) {
+  for (const PartWriter& w : kPartWriters) {
+    if (key == w.key) return true;
+  }
+  return false;
+}
+
 absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   SIMSEARCH_RETURN_IF_ERROR(ValidateBuildOptions(o));
   SIMSEARCH_ASSIGN_OR_RETURN(Inputs in, ReadInputs(o));
@@ -1057,8 +1133,6 @@ absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& o) {
   Manifest m;
   DescribeParts(o, parts, &m);
   SIMSEARCH_RETURN_IF_ERROR(WriteParts(o, parts, writer.get(), &m));
-  SIMSEARCH_RETURN_IF_ERROR(BuildIndex(o, parts, writer.get(), &m));
-  SIMSEARCH_RETURN_IF_ERROR(BuildNeighbourLists(o, parts, writer.get(), &m));
   SIMSEARCH_RETURN_IF_ERROR(Publish(o, m, writer.get(), &result));
   return result;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/catalog.h"
 #include "core/manifest.h"
 #include "core/vector_input.h"
@@ -121,6 +122,10 @@ struct BuildResult {
 // Validates everything before writing: on any error nothing is published and the
 // staging directory is removed. Errors name the file, the row and the reason.
 absl::StatusOr<BuildResult> BuildBundle(const BuildOptions& options);
+
+// Whether BuildBundle has a writer for the bundle part `key` (core/bundle_parts.h): each
+// part's files are written by one step, in a table of parts (indexer.cc, kPartWriters).
+bool WritesPart(absl::string_view key);
 
 // The `genres` baseline: one multi-hot vector per catalogue item with at least one
 // genre, over the sorted genre vocabulary. Items without genres are skipped (a zero

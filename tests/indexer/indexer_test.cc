@@ -10,6 +10,7 @@
 
 #include "core/array_file.h"
 #include "core/bundle.h"
+#include "core/bundle_parts.h"
 #include "core/file_util.h"
 #include "core/npy.h"
 #include "engine/collection.h"
@@ -70,6 +71,15 @@ class IndexerTest : public ::testing::Test {
 
   testing::TempDir dir_;
 };
+
+// Every part a bundle may hold has its writer (and the engine its opener:
+// tests/engine/collection_parts_test.cc).
+TEST(IndexerParts, EveryBundlePartHasAWriter) {
+  for (const BundlePart& part : BundleParts()) {
+    EXPECT_TRUE(WritesPart(part.key)) << "no writer for part " << part.key;
+  }
+  EXPECT_FALSE(WritesPart("no_such_part"));
+}
 
 TEST_F(IndexerTest, BuildsASortedNormalisedBundle) {
   auto o = Options(Npy("v.npy", {3, 4, 0, 2, 1, 0}, 2), Ids("ids.npy", {3, 1, 2}));

@@ -176,7 +176,8 @@ absl::Status FaissSearcher::SearchIvf(const float* queries, size_t n, const Sear
   const IvfLists& ivf = *ivf_;
   const auto dims = static_cast<Eigen::Index>(ivf.dims);
   const auto nlist = static_cast<Eigen::Index>(ivf.lists.size());
-  const int nprobe = static_cast<int>(std::min<int64_t>(std::max(1, params_.nprobe), nlist));
+  const int asked = params.nprobe > 0 ? params.nprobe : params_.nprobe;
+  const int nprobe = static_cast<int>(std::min<int64_t>(std::max(1, asked), nlist));
   const bool check_deadline = params.deadline != absl::InfiniteFuture();
   Eigen::VectorXf centroid_scores;
   results->assign(n, {});
@@ -223,6 +224,15 @@ absl::Status FaissSearcher::Search(const float* queries, size_t n, const SearchP
     return absl::DeadlineExceededError("deadline passed before the search");
   }
   if (ivf_ != nullptr) return SearchIvf(queries, n, params, results);
+  if (kind_ == IndexKind::kHnsw && params.ef > 0 && params.ef != params_.ef_search) {
+    // FAISS 1.7.3 sizes the search's candidate queue from the efSearch stored in the
+    // index (see Open), so another beam per call would search with a queue of the wrong
+    // size: refused rather than answered wrongly.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ef ", params.ef, " for one call: this collection's HNSW graph is FAISS's, which (FAISS ",
+        "1.7.3) searches with the beam it was opened with, ", params_.ef_search,
+        "; leave ef unset, or rebuild the collection with --hnsw-library hnswlib"));
+  }
   // One request, one thread (docs/ARCHITECTURE.md). omp_set_num_threads only sets
   // the calling thread's value, so it is set here, on the thread that searches.
   omp_set_num_threads(1);
@@ -234,7 +244,7 @@ absl::Status FaissSearcher::Search(const float* queries, size_t n, const SearchP
   faiss::SearchParametersHNSW hnsw;
   faiss::SearchParameters* sp;
   if (kind_ == IndexKind::kIvf) {
-    ivf.nprobe = std::max(1, params_.nprobe);
+    ivf.nprobe = std::max(1, params.nprobe > 0 ? params.nprobe : params_.nprobe);
     sp = &ivf;
   } else {
     hnsw.efSearch = std::max<int>(params_.ef_search, params.k);

@@ -85,19 +85,65 @@ absl::StatusOr<std::unique_ptr<HnswlibSearcher>> HnswlibSearcher::Open(const std
   return s;
 }
 
+namespace {
+
+// hnswlib's searchKnn with the beam `ef` given per call (hnswlib 0.6.2 keeps it in the
+// index, where setEf would change it for every thread): a greedy descent through the
+// upper levels from the entry point, then a beam search of max(ef, k) on the base
+// level, keeping the k nearest. (Distances: 1 - inner product.)
+std::priority_queue<std::pair<float, hnswlib::labeltype>> SearchWithBeam(
+    const hnswlib::HierarchicalNSW<float>& index, const float* query, size_t k, size_t ef) {
+  std::priority_queue<std::pair<float, hnswlib::labeltype>> result;
+  if (index.cur_element_count == 0) return result;
+  hnswlib::tableint current = index.enterpoint_node_;
+  float best =
+      index.fstdistfunc_(query, index.getDataByInternalId(current), index.dist_func_param_);
+  for (int level = index.maxlevel_; level > 0; --level) {
+    for (bool moved = true; moved;) {
+      moved = false;
+      hnswlib::linklistsizeint* links = index.get_linklist(current, level);
+      const int size = index.getListCount(links);
+      const auto* neighbours = reinterpret_cast<const hnswlib::tableint*>(links + 1);
+      for (int i = 0; i < size; ++i) {  // links were checked at open (ValidateHnswlibIndex)
+        const float d = index.fstdistfunc_(query, index.getDataByInternalId(neighbours[i]),
+                                           index.dist_func_param_);
+        if (d < best) {
+          best = d;
+          current = neighbours[i];
+          moved = true;
+        }
+      }
+    }
+  }
+  auto top = index.num_deleted_
+                 ? index.searchBaseLayerST<true, true>(current, query, std::max(ef, k))
+                 : index.searchBaseLayerST<false, true>(current, query, std::max(ef, k));
+  while (top.size() > k) top.pop();
+  for (; !top.empty(); top.pop()) {
+    result.push({top.top().first, index.getExternalLabel(top.top().second)});
+  }
+  return result;
+}
+
+}  // namespace
+
 absl::Status HnswlibSearcher::Search(const float* queries, size_t n, const SearchParams& params,
                                      std::vector<std::vector<Neighbor>>* results) const {
   results->assign(n, {});
   const size_t k = static_cast<size_t>(std::max(1, params.k));
+  // The bundle's beam is the index's own (searchKnn); another is passed per call.
+  const int ef = params.ef > 0 ? params.ef : ef_;
   // With a filter, a deeper list (hnswlib cannot filter while it walks the graph).
   const size_t fetch =
-      params.filter == nullptr ? k : std::max<size_t>(4 * k, static_cast<size_t>(ef_));
+      params.filter == nullptr ? k : std::max<size_t>(4 * k, static_cast<size_t>(ef));
   for (size_t i = 0; i < n; ++i) {
     if (absl::Now() > params.deadline)
       return absl::DeadlineExceededError("deadline passed during ANN search");
     std::priority_queue<std::pair<float, hnswlib::labeltype>> top;
     try {
-      top = index_->searchKnn(queries + i * dims_, std::min<size_t>(fetch, count_));
+      const size_t want = std::min<size_t>(fetch, count_);
+      top = ef == ef_ ? index_->searchKnn(queries + i * dims_, want)
+                      : SearchWithBeam(*index_, queries + i * dims_, want, static_cast<size_t>(ef));
     } catch (const std::exception& e) {
       return absl::InternalError(absl::StrCat("hnswlib search failed: ", e.what()));
     }

@@ -33,6 +33,10 @@ struct SearchParams {
   const RowFilter* filter = nullptr;  // nullptr: every row
   // Checked between blocks of work; DeadlineExceeded once it has passed.
   absl::Time deadline = absl::InfiniteFuture();
+  // The index's search effort for this call; 0: the collection's tuned value (its
+  // manifest's index params). Kinds they do not apply to ignore them.
+  int ef = 0;      // HNSW: the beam (raised to k); FAISS's graphs take only their own
+  int nprobe = 0;  // IVF: inverted lists probed (lowered to nlist)
 };
 
 class Searcher {

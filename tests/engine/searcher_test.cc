@@ -8,6 +8,7 @@
 #include "engine/collection.h"
 #include "engine/exact_searcher.h"
 #include "engine/faiss_searcher.h"
+#include "engine/hnswlib_searcher.h"
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
@@ -236,6 +237,101 @@ TEST(AnnHnsw, ServedBeamIsTheManifestsEfSearch) {
     EXPECT_NEAR(served, direct, 1e-9) << "ef_search " << ef;
   }
 }
+
+// Per-call search effort (SearchParams::ef, nprobe): a searcher asked for another beam
+// or probe count answers exactly what a searcher opened with that value answers (for
+// hnswlib, the library's own searchKnn at that ef), and recall rises with the effort.
+// FAISS's HNSW graphs refuse another beam than their own (FAISS 1.7.3 sizes the search
+// queue from the stored one).
+class PerCallEffort : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(PerCallEffort, AnswersAsASearcherOpenedWithThatEffort) {
+  const std::string kind = GetParam();
+  const uint64_t n = 6000, d = 24;
+  std::vector<float> x = testing::ClusteredVectors(n, d, 60, 0.2f, 21);
+  testing::NormalizeRows(&x, d);
+  std::vector<float> q = testing::ClusteredVectors(80, d, 60, 0.2f, 22);
+  testing::NormalizeRows(&q, d);
+  testing::TempDir dir;
+  IndexParams built;
+  std::string path;
+  IndexKind index_kind = IndexKind::kHnsw;
+  if (kind == "hnswlib") {
+    built.hnsw_m = 8;
+    built.ef_construction = 40;
+    path = dir.Join("index.hnswlib");
+    ASSERT_TRUE(BuildHnswlibIndex(x.data(), n, d, built, 1, 1, path, nullptr).ok());
+  } else if (kind == "faiss-hnsw") {
+    faiss::IndexHNSWFlat index(static_cast<int>(d), 8, faiss::METRIC_INNER_PRODUCT);
+    index.add(static_cast<faiss::Index::idx_t>(n), x.data());
+    path = dir.Join("index.faiss");
+    faiss::write_index(&index, path.c_str());
+    built.hnsw_m = 8;
+  } else {
+    index_kind = IndexKind::kIvf;
+    faiss::IndexFlatIP quantizer(static_cast<int>(d));
+    faiss::IndexIVFFlat index(&quantizer, static_cast<int>(d), 64, faiss::METRIC_INNER_PRODUCT);
+    index.train(static_cast<faiss::Index::idx_t>(n), x.data());
+    index.add(static_cast<faiss::Index::idx_t>(n), x.data());
+    path = dir.Join("index.faiss");
+    faiss::write_index(&index, path.c_str());
+    built.nlist = 64;
+  }
+  auto open = [&](int effort) -> std::unique_ptr<Searcher> {
+    IndexParams p = built;
+    (index_kind == IndexKind::kIvf ? p.nprobe : p.ef_search) = effort;
+    if (kind == "hnswlib") {
+      auto s = HnswlibSearcher::Open(path, p, d, n);
+      EXPECT_TRUE(s.ok()) << s.status();
+      return s.ok() ? std::move(*s) : nullptr;
+    }
+    auto s = FaissSearcher::Open(path, index_kind, p, d, n);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? std::move(*s) : nullptr;
+  };
+  const std::unique_ptr<Searcher> low = open(index_kind == IndexKind::kIvf ? 1 : 10);
+  ASSERT_NE(low, nullptr);
+  double previous = -1;
+  for (int effort : index_kind == IndexKind::kIvf ? std::vector<int>{1, 4, 16, 64}
+                                                  : std::vector<int>{10, 32, 128, 512}) {
+    SearchParams per_call;
+    per_call.k = 10;
+    (index_kind == IndexKind::kIvf ? per_call.nprobe : per_call.ef) = effort;
+    std::vector<std::vector<Neighbor>> got, want;
+    const absl::Status st = low->Search(q.data(), 80, per_call, &got);
+    if (kind == "faiss-hnsw" && effort != 10) {
+      // FAISS 1.7.3 searches with the queue of the ef it was opened with: refused.
+      EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << effort;
+      EXPECT_THAT(std::string(st.message()), ::testing::HasSubstr("--hnsw-library hnswlib"));
+      continue;
+    }
+    ASSERT_TRUE(st.ok()) << st;
+    const std::unique_ptr<Searcher> opened = open(effort);
+    ASSERT_NE(opened, nullptr);
+    SearchParams plain;
+    plain.k = 10;
+    ASSERT_TRUE(opened->Search(q.data(), 80, plain, &want).ok());
+    ASSERT_EQ(got, want) << kind << " effort " << effort;
+    double recall = 0;
+    for (size_t i = 0; i < 80; ++i) {
+      recall += testing::Recall(BruteForceTopK(x, d, &q[i * d], 10), got[i]);
+    }
+    recall /= 80;
+    EXPECT_GE(recall, previous - 0.02) << kind << " effort " << effort;
+    previous = recall;
+  }
+  if (kind != "faiss-hnsw") {
+    EXPECT_GE(previous, 0.99) << kind << ": the largest effort finds (nearly) the exact top 10";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Libraries, PerCallEffort,
+                         ::testing::Values("hnswlib", "faiss-hnsw", "faiss-ivf"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 // `got` is a top k of `candidates` (every candidate with FAISS's score) up to float
 // rounding: the two sum in different orders, so rows whose scores differ by less than

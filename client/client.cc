@@ -90,6 +90,13 @@ void ToProto(const SearchQuery& q, v1::Query* out) {
   }
 }
 
+void ToProto(const SearchKnobs& k, v1::SearchParams* out) {
+  out->set_exact(k.exact);
+  if (k.ef) out->set_ef(*k.ef);
+  if (k.nprobe) out->set_nprobe(*k.nprobe);
+  if (k.min_score) out->set_min_score(*k.min_score);
+}
+
 void ToProto(const FilterSpec& f, v1::Filter* out) {
   out->mutable_exclude_ids()->Add(f.exclude_ids.begin(), f.exclude_ids.end());
   for (const auto& g : f.genres) out->add_genres(g);
@@ -286,6 +293,7 @@ absl::StatusOr<std::vector<ClientHit>> Client::Search(const SearchQuery& query,
   ToProto(query, req.mutable_query());
   if (options.top_k) req.set_top_k(*options.top_k);
   ToProto(options.filter, req.mutable_filter());
+  ToProto(options.knobs, req.mutable_params());
   auto resp =
       Call(stubs_->search.get(), &v1::SimSearch::Stub::Search, req, options.deadline, options_);
   if (!resp.ok()) return resp.status();
@@ -303,6 +311,7 @@ absl::StatusOr<std::vector<std::vector<ClientHit>>> Client::BatchSearch(
   for (const SearchQuery& q : queries) ToProto(q, req.add_queries());
   if (options.top_k) req.set_top_k(*options.top_k);
   ToProto(options.filter, req.mutable_filter());
+  ToProto(options.knobs, req.mutable_params());
   auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::BatchSearch, req, options.deadline,
                    options_);
   if (!resp.ok()) return resp.status();

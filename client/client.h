@@ -52,6 +52,7 @@ struct SearchOptions {
   std::string collection;    // required
   std::optional<int> top_k;  // unset: the server's default (10)
   FilterSpec filter;
+  SearchKnobs knobs;  // per-call search effort (proto SearchParams); unset: the collection's
   std::optional<absl::Time> deadline;
   // When set, receives the version of the collection that answered (for logs).
   std::string* collection_version = nullptr;

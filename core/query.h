@@ -109,6 +109,15 @@ struct SearchQuery {
   }
 };
 
+// How a search is run, per call (proto SearchParams). Unset members mean the
+// collection's tuned values, which DescribeCollection reports.
+struct SearchKnobs {
+  bool exact = false;              // scan every vector whatever the index kind
+  std::optional<int> ef;           // HNSW beam, 1..EngineLimits::max_ef (raised to top_k)
+  std::optional<int> nprobe;       // IVF lists probed, 1..max_nprobe (at most nlist)
+  std::optional<float> min_score;  // hits scoring below are left out (a list may get short)
+};
+
 // What a search may return. Empty members impose no condition.
 struct FilterSpec {
   std::vector<int64_t> exclude_ids;         // ids never returned (unknown ids are ignored)

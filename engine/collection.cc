@@ -435,9 +435,17 @@ absl::Status Collection::Search(const float* queries, size_t n, int k, const Com
   SearchParams params;
   params.k = k;
   params.deadline = deadline;
+  return Search(queries, n, params, filter, results);
+}
+
+absl::Status Collection::Search(const float* queries, size_t n, SearchParams params,
+                                const CompiledFilter* filter,
+                                std::vector<std::vector<Neighbor>>* results) const {
+  const int k = params.k;
   const bool filtered = filter != nullptr && !filter->empty();
-  if (filtered) params.filter = filter;
-  if (ann_ == nullptr) return exact_->Search(queries, n, params, results);
+  params.filter = filtered ? filter : nullptr;
+  if (ann_ == nullptr || params.exact) return exact_->Search(queries, n, params, results);
+  SIMSEARCH_RETURN_IF_ERROR(ann_->CheckParams(params));
   if (!filtered) return ann_->Search(queries, n, params, results);
 
   // ANN with a filter. Few allowed rows: scanning them exactly is cheaper than any

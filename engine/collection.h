@@ -136,6 +136,12 @@ class Collection {
   // FAISS, except for very selective filters (then the allowed rows are scanned
   // exactly) or when FAISS returns fewer hits than the filter allows (then the query
   // is answered exactly).
+  // `params`: k, deadline, the index's effort (ef, nprobe) and `exact` (the scan
+  // whatever the index kind); its filter is `filter`'s.
+  absl::Status Search(const float* queries, size_t n, SearchParams params,
+                      const CompiledFilter* filter,
+                      std::vector<std::vector<Neighbor>>* results) const;
+  // The same with the index's defaults.
   absl::Status Search(const float* queries, size_t n, int k, const CompiledFilter* filter,
                       absl::Time deadline, std::vector<std::vector<Neighbor>>* results) const;
 

@@ -258,14 +258,24 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
   return absl::OkStatus();
 }
 
-absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
-                                             const std::vector<SearchQuery>& queries,
-                                             std::optional<int> top_k, const FilterSpec& filter,
-                                             absl::Time deadline) const {
-  const int k = top_k.value_or(limits_.default_k);
+absl::Status Engine::CheckSearch(const std::vector<SearchQuery>& queries, int k,
+                                 const FilterSpec& filter, const SearchKnobs& o) const {
   if (k < 1 || k > limits_.max_k) {
     return absl::InvalidArgumentError(
         absl::StrCat("top_k must be between 1 and ", limits_.max_k, ", got ", k));
+  }
+  if (o.ef && (*o.ef < 1 || *o.ef > limits_.max_ef)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ef must be between 1 and ", limits_.max_ef, ", got ", *o.ef,
+        "; leave it unset for the collection's (DescribeCollection: index_params.ef_search)"));
+  }
+  if (o.nprobe && (*o.nprobe < 1 || *o.nprobe > limits_.max_nprobe)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "nprobe must be between 1 and ", limits_.max_nprobe, ", got ", *o.nprobe,
+        "; leave it unset for the collection's (DescribeCollection: index_params.nprobe)"));
+  }
+  if (o.min_score && !std::isfinite(*o.min_score)) {
+    return absl::InvalidArgumentError("min_score must be a finite number");
   }
   if (queries.empty()) return absl::InvalidArgumentError("no queries: send at least one");
   if (queries.size() > static_cast<size_t>(limits_.max_batch)) {
@@ -288,17 +298,40 @@ absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
     return absl::InvalidArgumentError(
         "too many genres or types in the filter (at most 256 of each)");
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
+                                             const std::vector<SearchQuery>& queries,
+                                             std::optional<int> top_k, const FilterSpec& filter,
+                                             absl::Time deadline, const SearchKnobs& knobs) const {
+  SearchParams call;
+  call.k = top_k.value_or(limits_.default_k);
+  call.deadline = deadline;
+  call.exact = knobs.exact;
+  call.ef = knobs.ef.value_or(0);
+  call.nprobe = knobs.nprobe.value_or(0);
+  SIMSEARCH_RETURN_IF_ERROR(CheckSearch(queries, call.k, filter, knobs));
   SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
-  return SearchIn(std::move(c), queries, k, filter, deadline);
+  SIMSEARCH_ASSIGN_OR_RETURN(SearchResults out, SearchIn(std::move(c), queries, call, filter));
+  if (knobs.min_score) {
+    for (std::vector<Hit>& list : out.hits) {
+      // Best first in every list: the cut keeps a prefix.
+      auto below = std::find_if(list.begin(), list.end(),
+                                [&](const Hit& h) { return h.score < *knobs.min_score; });
+      list.erase(below, list.end());
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<SearchResults> Engine::SearchIn(std::shared_ptr<const Collection> c,
-                                               const std::vector<SearchQuery>& queries, int k,
-                                               const FilterSpec& filter,
-                                               absl::Time deadline) const {
+                                               const std::vector<SearchQuery>& queries,
+                                               const SearchParams& call,
+                                               const FilterSpec& filter) const {
   // Whatever the outcome, if a mapped file of this version shrank meanwhile, the query
   // vectors, rows or ids may have been zeros: that, not the outcome, is the answer.
-  auto result = SearchUnchecked(c, queries, k, filter, deadline);
+  auto result = SearchUnchecked(c, queries, call, filter);
   if (absl::Status damage = c->CheckIntact(); !damage.ok()) return damage;
   return result;
 }
@@ -383,8 +416,8 @@ std::string TextSearchDescription(const Collection& c) {
 
 absl::StatusOr<SearchResults> Engine::SearchUnchecked(const std::shared_ptr<const Collection>& c,
                                                       const std::vector<SearchQuery>& queries,
-                                                      int k, const FilterSpec& filter,
-                                                      absl::Time deadline) const {
+                                                      const SearchParams& call,
+                                                      const FilterSpec& filter) const {
   SIMSEARCH_ASSIGN_OR_RETURN(CompiledFilter compiled, c->CompileFilter(filter));
   const size_t n = queries.size();
   std::vector<const SearchQuery*> by_vector;
@@ -408,14 +441,14 @@ absl::StatusOr<SearchResults> Engine::SearchUnchecked(const std::shared_ptr<cons
   out.hits.resize(n);
   if (!by_vector.empty()) {
     std::vector<std::vector<Hit>> hits;
-    SIMSEARCH_RETURN_IF_ERROR(SearchVectors(*c, by_vector, by_vector_index, n, k,
+    SIMSEARCH_RETURN_IF_ERROR(SearchVectors(*c, by_vector, by_vector_index, n, call,
                                             by_text_index.empty() ? std::move(compiled) : compiled,
-                                            deadline, &hits));
+                                            &hits));
     for (size_t j = 0; j < hits.size(); ++j) out.hits[by_vector_index[j]] = std::move(hits[j]);
   }
   for (size_t i : by_text_index) {
     SIMSEARCH_RETURN_IF_ERROR(
-        InQuery(SearchText(*c, queries[i], mode[i], k, compiled, deadline, &out.hits[i]), i, n));
+        InQuery(SearchText(*c, queries[i], mode[i], call, compiled, &out.hits[i]), i, n));
   }
   out.collection = c;
   return out;
@@ -425,9 +458,9 @@ namespace {
 
 // A hybrid query's dense side: the encoded text searched to `depth`; *knows is false
 // (and `dense` empty) when the encoder knows none of its words.
-absl::Status DenseTextHits(const Collection& c, const std::string& text, int depth,
-                           const CompiledFilter& compiled, absl::Time deadline,
-                           std::vector<Neighbor>* dense, bool* knows) {
+absl::Status DenseTextHits(const Collection& c, const std::string& text, SearchParams call,
+                           const CompiledFilter& compiled, std::vector<Neighbor>* dense,
+                           bool* knows) {
   std::vector<float> v;
   SIMSEARCH_RETURN_IF_ERROR(c.EncodeText(text, &v));
   const float norm = Norm(v.data(), v.size());
@@ -437,7 +470,7 @@ absl::Status DenseTextHits(const Collection& c, const std::string& text, int dep
     for (float& x : v) x /= norm;
   }
   std::vector<std::vector<Neighbor>> found;
-  SIMSEARCH_RETURN_IF_ERROR(c.Search(v.data(), 1, depth, &compiled, deadline, &found));
+  SIMSEARCH_RETURN_IF_ERROR(c.Search(v.data(), 1, call, &compiled, &found));
   *dense = std::move(found[0]);
   return absl::OkStatus();
 }
@@ -497,9 +530,10 @@ void AppendBestFused(const Collection& c, const absl::flat_hash_map<uint32_t, do
 
 }  // namespace
 
-absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextMode mode, int k,
-                                const CompiledFilter& compiled, absl::Time deadline,
+absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextMode mode,
+                                const SearchParams& call, const CompiledFilter& compiled,
                                 std::vector<Hit>* hits) const {
+  const int k = call.k;
   const std::vector<std::string> tokens = LexicalTokens(q.text);
   const int depth = mode == TextMode::kHybrid ? std::max(k, kFusionDepth) : k;
   std::function<bool(uint32_t)> allowed;
@@ -509,8 +543,9 @@ absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextM
   std::vector<Neighbor> dense;
   bool dense_knows = false;
   if (mode == TextMode::kHybrid) {
-    SIMSEARCH_RETURN_IF_ERROR(
-        DenseTextHits(c, q.text, depth, compiled, deadline, &dense, &dense_knows));
+    SearchParams dense_call = call;
+    dense_call.k = depth;
+    SIMSEARCH_RETURN_IF_ERROR(DenseTextHits(c, q.text, dense_call, compiled, &dense, &dense_knows));
   }
   if (tokens.empty() && !dense_knows) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -621,6 +656,9 @@ absl::Status Engine::ComputeItemNeighbours(const Collection& c, int k, int threa
   scores->assign(n * static_cast<uint64_t>(k), 0.0f);
   std::atomic<uint64_t> next{0}, done{0};
   NeighbourLists lists(c, k, rows, scores);
+  SearchParams exact;  // the scan, as an item query with `exact` would be answered
+  exact.k = k;
+  exact.exact = true;
   // Items are searched kChunk at a time: one pass over the vectors for the chunk, each
   // item's answer the one it gets alone (scan_kernel.h). A chunk with an item that has
   // no valid query (a zero vector) is searched again one item at a time.
@@ -641,13 +679,11 @@ absl::Status Engine::ComputeItemNeighbours(const Collection& c, int k, int threa
         ptrs.push_back(&queries[i]);
         index.push_back(i);
       }
-      absl::Status st = ScanVectors(c, ptrs, index, ptrs.size(), k, none, absl::InfiniteFuture(),
-                                    &hits, /*exact=*/true);
+      absl::Status st = ScanVectors(c, ptrs, index, ptrs.size(), exact, none, &hits);
       for (uint64_t row = start; row < end; ++row) {
         const size_t i = static_cast<size_t>(row - start);
         if (st.code() == absl::StatusCode::kInvalidArgument) {
-          absl::Status alone =
-              ScanVectors(c, {ptrs[i]}, {0}, 1, k, none, absl::InfiniteFuture(), &hits, true);
+          absl::Status alone = ScanVectors(c, {ptrs[i]}, {0}, 1, exact, none, &hits);
           if (!lists.Store(row, alone, alone.ok() ? &hits[0] : nullptr)) return;
         } else if (!lists.Store(row, st, st.ok() ? &hits[i] : nullptr)) {
           return;
@@ -668,12 +704,13 @@ absl::Status Engine::ComputeItemNeighbours(const Collection& c, int k, int threa
 
 absl::Status Engine::SearchVectors(const Collection& c,
                                    const std::vector<const SearchQuery*>& queries,
-                                   const std::vector<size_t>& index, size_t total, int k,
-                                   CompiledFilter compiled, absl::Time deadline,
-                                   std::vector<std::vector<Hit>>* hits, bool exact) const {
+                                   const std::vector<size_t>& index, size_t total,
+                                   const SearchParams& call, CompiledFilter compiled,
+                                   std::vector<std::vector<Hit>>* hits) const {
   const size_t n = queries.size();
-  if (exact || c.neighbours_k() == 0) {
-    return ScanVectors(c, queries, index, total, k, std::move(compiled), deadline, hits, exact);
+  const int k = call.k;
+  if (call.exact || c.neighbours_k() == 0) {
+    return ScanVectors(c, queries, index, total, call, std::move(compiled), hits);
   }
   // "More like this" from the precomputed lists, each item query of the batch on its
   // own: what the scan would answer (the scan's scores do not depend on the batch).
@@ -698,8 +735,10 @@ absl::Status Engine::SearchVectors(const Collection& c,
   const int scan_k =
       fused ? static_cast<int>(std::min<size_t>(static_cast<size_t>(k) + listed, c.count())) : k;
   std::vector<std::vector<Hit>> scanned;
-  SIMSEARCH_RETURN_IF_ERROR(ScanVectors(c, rest, rest_index, total, scan_k, std::move(compiled),
-                                        deadline, &scanned, false));
+  SearchParams scan = call;
+  scan.k = scan_k;
+  SIMSEARCH_RETURN_IF_ERROR(
+      ScanVectors(c, rest, rest_index, total, scan, std::move(compiled), &scanned));
   for (size_t j = 0; j < rest.size(); ++j) {
     std::vector<Hit>& out = (*hits)[rest_at[j]];
     if (!fused) {
@@ -718,10 +757,11 @@ absl::Status Engine::SearchVectors(const Collection& c,
 
 absl::Status Engine::ScanVectors(const Collection& c_ref,
                                  const std::vector<const SearchQuery*>& queries,
-                                 const std::vector<size_t>& index, size_t total, int k,
-                                 CompiledFilter compiled, absl::Time deadline,
-                                 std::vector<std::vector<Hit>>* hits, bool exact) const {
+                                 const std::vector<size_t>& index, size_t total,
+                                 const SearchParams& call, CompiledFilter compiled,
+                                 std::vector<std::vector<Hit>>* hits) const {
   const Collection* c = &c_ref;
+  const int k = call.k;
   const size_t n = queries.size();
   const size_t d = c->dims();
   std::vector<float> x(n * d);
@@ -747,8 +787,9 @@ absl::Status Engine::ScanVectors(const Collection& c_ref,
     fetch = static_cast<int>(std::min<uint64_t>(k + most_own, c->count()));
   }
   std::vector<std::vector<Neighbor>> found;
-  SIMSEARCH_RETURN_IF_ERROR(
-      SearchBySpace(*c, x, similar, std::max(fetch, 1), &compiled, deadline, &found, exact));
+  SearchParams search = call;
+  search.k = std::max(fetch, 1);
+  SIMSEARCH_RETURN_IF_ERROR(SearchBySpace(*c, x, similar, search, &compiled, &found));
 
   hits->assign(n, {});
   for (size_t i = 0; i < n; ++i) {
@@ -770,16 +811,14 @@ absl::Status Engine::ScanVectors(const Collection& c_ref,
 }
 
 absl::Status Engine::SearchBySpace(const Collection& c, const std::vector<float>& x,
-                                   const std::vector<char>& similar, int k,
-                                   const CompiledFilter* filter, absl::Time deadline,
-                                   std::vector<std::vector<Neighbor>>* found, bool exact) const {
+                                   const std::vector<char>& similar, const SearchParams& call,
+                                   const CompiledFilter* filter,
+                                   std::vector<std::vector<Neighbor>>* found) const {
   const size_t n = similar.size(), d = c.dims();
+  const int k = call.k;
   const size_t in_similar = static_cast<size_t>(std::count(similar.begin(), similar.end(), 1));
-  if (in_similar == 0) {
-    return exact ? c.SearchExact(x.data(), n, k, filter, deadline, found)
-                 : c.Search(x.data(), n, k, filter, deadline, found);
-  }
-  if (in_similar == n) return c.SearchSimilar(x.data(), n, k, filter, deadline, found);
+  if (in_similar == 0) return c.Search(x.data(), n, call, filter, found);
+  if (in_similar == n) return c.SearchSimilar(x.data(), n, k, filter, call.deadline, found);
   // A batch of both kinds: one search per space, results put back in query order.
   found->assign(n, {});
   for (char space : {0, 1}) {
@@ -793,9 +832,8 @@ absl::Status Engine::SearchBySpace(const Collection& c, const std::vector<float>
     }
     std::vector<std::vector<Neighbor>> part;
     SIMSEARCH_RETURN_IF_ERROR(
-        space   ? c.SearchSimilar(qs.data(), which.size(), k, filter, deadline, &part)
-        : exact ? c.SearchExact(qs.data(), which.size(), k, filter, deadline, &part)
-                : c.Search(qs.data(), which.size(), k, filter, deadline, &part));
+        space ? c.SearchSimilar(qs.data(), which.size(), k, filter, call.deadline, &part)
+              : c.Search(qs.data(), which.size(), call, filter, &part));
     for (size_t j = 0; j < which.size(); ++j) (*found)[which[j]] = std::move(part[j]);
   }
   return absl::OkStatus();

@@ -31,6 +31,8 @@ struct EngineLimits {
   int max_title_matches = 100;
   size_t max_title_query_bytes = 256;
   size_t max_text_query_bytes = 10000;
+  int max_ef = 4096;      // per-call HNSW beam
+  int max_nprobe = 4096;  // per-call IVF lists
 };
 
 struct Hit {
@@ -74,12 +76,12 @@ class Engine {
   Engine(const CollectionRegistry* registry, EngineLimits limits)
       : registry_(registry), limits_(limits) {}
 
-  // Top-k for each query, with the filter applied to all. `top_k` unset means
-  // limits.default_k.
+  // Top-k for each query, with the filter and the knobs applied to all. `top_k` unset
+  // means limits.default_k; `knobs` unset, the collection's tuned search.
   absl::StatusOr<SearchResults> Search(absl::string_view collection,
                                        const std::vector<SearchQuery>& queries,
                                        std::optional<int> top_k, const FilterSpec& filter,
-                                       absl::Time deadline) const;
+                                       absl::Time deadline, const SearchKnobs& knobs = {}) const;
 
   absl::StatusOr<ItemRecords> GetItems(absl::string_view collection,
                                        const std::vector<int64_t>& ids) const;
@@ -111,25 +113,29 @@ class Engine {
  private:
   // Search on one version; fails with Collection::CheckIntact's error when a file of
   // the version was damaged while it ran.
+  // `call`: k, deadline, exact and the index's effort (one SearchParams travels from
+  // here down to the searchers).
   absl::StatusOr<SearchResults> SearchIn(std::shared_ptr<const Collection> c,
-                                         const std::vector<SearchQuery>& queries, int k,
-                                         const FilterSpec& filter, absl::Time deadline) const;
+                                         const std::vector<SearchQuery>& queries,
+                                         const SearchParams& call, const FilterSpec& filter) const;
   absl::StatusOr<SearchResults> SearchUnchecked(const std::shared_ptr<const Collection>& c,
-                                                const std::vector<SearchQuery>& queries, int k,
-                                                const FilterSpec& filter,
-                                                absl::Time deadline) const;
+                                                const std::vector<SearchQuery>& queries,
+                                                const SearchParams& call,
+                                                const FilterSpec& filter) const;
+  // Checks a search's arguments against the limits.
+  absl::Status CheckSearch(const std::vector<SearchQuery>& queries, int k, const FilterSpec& filter,
+                           const SearchKnobs& knobs) const;
   // The queries answered by vectors (all but lexical and hybrid text queries), in one
   // batch; `index[j]` is the position of `queries[j]` in the request (for messages).
   // Item queries the precomputed lists can answer are answered from them (not with
-  // `exact`); the rest are scanned together (ScanVectors).
+  // `call.exact`); the rest are scanned together (ScanVectors).
   absl::Status SearchVectors(const Collection& c, const std::vector<const SearchQuery*>& queries,
-                             const std::vector<size_t>& index, size_t total, int k,
-                             CompiledFilter compiled, absl::Time deadline,
-                             std::vector<std::vector<Hit>>* hits, bool exact = false) const;
+                             const std::vector<size_t>& index, size_t total,
+                             const SearchParams& call, CompiledFilter compiled,
+                             std::vector<std::vector<Hit>>* hits) const;
   absl::Status ScanVectors(const Collection& c, const std::vector<const SearchQuery*>& queries,
-                           const std::vector<size_t>& index, size_t total, int k,
-                           CompiledFilter compiled, absl::Time deadline,
-                           std::vector<std::vector<Hit>>* hits, bool exact) const;
+                           const std::vector<size_t>& index, size_t total, const SearchParams& call,
+                           CompiledFilter compiled, std::vector<std::vector<Hit>>* hits) const;
   // One item query answered from the collection's precomputed neighbours; false when
   // the list cannot answer it alone (too short after the filter, or none). `hits` then
   // holds what the list did allow: a fused list's entries come first, the search fills
@@ -137,17 +143,17 @@ class Engine {
   bool AnswerFromNeighbours(const Collection& c, const SearchQuery& q, int k,
                             const CompiledFilter& compiled, std::vector<Hit>* hits) const;
   // A text query in lexical or hybrid mode.
-  absl::Status SearchText(const Collection& c, const SearchQuery& q, TextMode mode, int k,
-                          const CompiledFilter& compiled, absl::Time deadline,
+  absl::Status SearchText(const Collection& c, const SearchQuery& q, TextMode mode,
+                          const SearchParams& call, const CompiledFilter& compiled,
                           std::vector<Hit>* hits) const;
   // Checks a text query's text against the limits.
   absl::Status CheckText(const SearchQuery& q) const;
-  // Searches each query in its space (main vectors, or "more like this").
-  // `exact`: the exact scan whatever the index kind.
+  // Searches each query in its space (main vectors, or "more like this", which is
+  // always scanned exactly).
   absl::Status SearchBySpace(const Collection& c, const std::vector<float>& x,
-                             const std::vector<char>& similar, int k, const CompiledFilter* filter,
-                             absl::Time deadline, std::vector<std::vector<Neighbor>>* found,
-                             bool exact = false) const;
+                             const std::vector<char>& similar, const SearchParams& call,
+                             const CompiledFilter* filter,
+                             std::vector<std::vector<Neighbor>>* found) const;
   // The query vector (normalised on cosine collections) and rows the query itself
   // excludes. `similar`: true when the query is searched in the collection's "more like
   // this" space (Collection::has_similar) rather than the main vectors.

@@ -17,6 +17,7 @@
 #include <exception>
 
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 #include "engine/faiss_validate.h"
 #include "engine/top_k.h"
 
@@ -216,6 +217,19 @@ absl::Status FaissSearcher::SearchIvf(const float* queries, size_t n, const Sear
   return absl::OkStatus();
 }
 
+absl::Status FaissSearcher::CheckParams(const SearchParams& params) const {
+  if (kind_ != IndexKind::kHnsw || params.ef <= 0 || params.ef == params_.ef_search) {
+    return absl::OkStatus();
+  }
+  // FAISS 1.7.3 sizes the search's candidate queue from the efSearch stored in the
+  // index (see Open), so another beam per call would search with a queue of the wrong
+  // size: refused rather than answered wrongly.
+  return absl::InvalidArgumentError(absl::StrCat(
+      "ef ", params.ef, " for one call: this collection's HNSW graph is FAISS's, which (FAISS ",
+      "1.7.3) searches with the beam it was opened with, ", params_.ef_search,
+      "; leave ef unset, or rebuild the collection with --hnsw-library hnswlib"));
+}
+
 absl::Status FaissSearcher::Search(const float* queries, size_t n, const SearchParams& params,
                                    std::vector<std::vector<Neighbor>>* results) const {
   if (params.k < 1)
@@ -224,15 +238,7 @@ absl::Status FaissSearcher::Search(const float* queries, size_t n, const SearchP
     return absl::DeadlineExceededError("deadline passed before the search");
   }
   if (ivf_ != nullptr) return SearchIvf(queries, n, params, results);
-  if (kind_ == IndexKind::kHnsw && params.ef > 0 && params.ef != params_.ef_search) {
-    // FAISS 1.7.3 sizes the search's candidate queue from the efSearch stored in the
-    // index (see Open), so another beam per call would search with a queue of the wrong
-    // size: refused rather than answered wrongly.
-    return absl::InvalidArgumentError(absl::StrCat(
-        "ef ", params.ef, " for one call: this collection's HNSW graph is FAISS's, which (FAISS ",
-        "1.7.3) searches with the beam it was opened with, ", params_.ef_search,
-        "; leave ef unset, or rebuild the collection with --hnsw-library hnswlib"));
-  }
+  SIMSEARCH_RETURN_IF_ERROR(CheckParams(params));
   // One request, one thread (docs/ARCHITECTURE.md). omp_set_num_threads only sets
   // the calling thread's value, so it is set here, on the thread that searches.
   omp_set_num_threads(1);

@@ -35,6 +35,8 @@ class FaissSearcher final : public Searcher {
 
   absl::Status Search(const float* queries, size_t n, const SearchParams& params,
                       std::vector<std::vector<Neighbor>>* results) const override;
+  // FAISS's HNSW graphs take no other beam than their own (see Search).
+  absl::Status CheckParams(const SearchParams& params) const override;
 
  private:
   struct IvfLists;  // where each IVF list's vectors and ids lie (faiss_searcher.cc)

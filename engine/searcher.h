@@ -37,6 +37,8 @@ struct SearchParams {
   // manifest's index params). Kinds they do not apply to ignore them.
   int ef = 0;      // HNSW: the beam (raised to k); FAISS's graphs take only their own
   int nprobe = 0;  // IVF: inverted lists probed (lowered to nlist)
+  // Collection::Search: scan every vector whatever the index kind (searchers ignore it).
+  bool exact = false;
 };
 
 class Searcher {
@@ -47,6 +49,12 @@ class Searcher {
   // (fewer when fewer rows pass the filter).
   virtual absl::Status Search(const float* queries, size_t n, const SearchParams& params,
                               std::vector<std::vector<Neighbor>>* results) const = 0;
+  // InvalidArgument, saying why, when this searcher cannot honour `params` (a per-call
+  // effort it cannot take); checked before any search, whichever path answers.
+  virtual absl::Status CheckParams(const SearchParams& params) const {
+    (void)params;
+    return absl::OkStatus();
+  }
 };
 
 // Orders neighbours best first: descending score, then ascending row.

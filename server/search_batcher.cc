@@ -10,6 +10,7 @@ bool Batchable(const v1::SearchRequest& req) {
 bool SameSearch(const v1::SearchRequest& a, const v1::SearchRequest& b) {
   if (a.collection() != b.collection() || a.has_top_k() != b.has_top_k() || a.top_k() != b.top_k())
     return false;
+  if (a.params().SerializeAsString() != b.params().SerializeAsString()) return false;
   const bool fa = a.has_filter() && a.filter().ByteSizeLong() > 0,
              fb = b.has_filter() && b.filter().ByteSizeLong() > 0;
   if (!fa || !fb) return fa == fb;

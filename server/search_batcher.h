@@ -20,8 +20,8 @@ namespace simsearch {
 // (the kinds an exact scan answers in one pass, the same to the bit as alone).
 bool Batchable(const v1::SearchRequest& req);
 
-// Whether two searches can share one Engine::Search: the same collection, top_k and
-// filter (an empty filter message and no filter are the same).
+// Whether two searches can share one Engine::Search: the same collection, top_k,
+// search params and filter (an empty filter message and no filter are the same).
 bool SameSearch(const v1::SearchRequest& a, const v1::SearchRequest& b);
 
 // Groups searches that can share one Engine::Search. Every index of `reqs` is in

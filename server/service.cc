@@ -169,6 +169,15 @@ SearchQuery ToQuery(const v1::Query& q) {
   return out;
 }
 
+SearchKnobs ToKnobs(const v1::SearchParams& p) {
+  SearchKnobs k;
+  k.exact = p.exact();
+  k.ef = Optional(p.has_ef(), p.ef());
+  k.nprobe = Optional(p.has_nprobe(), p.nprobe());
+  if (p.has_min_score()) k.min_score = p.min_score();
+  return k;
+}
+
 void FillHits(const Collection& c, const std::vector<Hit>& hits,
               google::protobuf::RepeatedPtrField<v1::Hit>* out) {
   out->Reserve(static_cast<int>(hits.size()));
@@ -534,7 +543,7 @@ bool SimSearchService::AnswerTogether(const std::vector<BatchEntry>& kept,
       deadline = std::max(deadline, Deadline(kept[j].ctx));
     }
     r = engine_->Search(first.collection(), queries, Optional(first.has_top_k(), first.top_k()),
-                        ToFilter(first.filter()), deadline);
+                        ToFilter(first.filter()), deadline, ToKnobs(first.params()));
   } catch (...) {
     return false;
   }
@@ -613,7 +622,7 @@ absl::Status SimSearchService::Run(const Ctx* ctx, const v1::SearchRequest& req,
   }
   auto r = engine_->Search(req.collection(), {ToQuery(req.query())},
                            Optional(req.has_top_k(), req.top_k()), ToFilter(req.filter()),
-                           Deadline(ctx));
+                           Deadline(ctx), ToKnobs(req.params()));
   if (!r.ok()) return r.status();
   FillHits(*r->collection, r->hits[0], resp->mutable_hits());
   resp->set_collection_version(r->collection->version());
@@ -631,7 +640,7 @@ absl::Status SimSearchService::Run(const Ctx* ctx, const v1::BatchSearchRequest&
   queries.reserve(static_cast<size_t>(req.queries_size()));
   for (const v1::Query& q : req.queries()) queries.push_back(ToQuery(q));
   auto r = engine_->Search(req.collection(), queries, Optional(req.has_top_k(), req.top_k()),
-                           ToFilter(req.filter()), Deadline(ctx));
+                           ToFilter(req.filter()), Deadline(ctx), ToKnobs(req.params()));
   if (!r.ok()) return r.status();
   for (const auto& hits : r->hits)
     FillHits(*r->collection, hits, resp->add_results()->mutable_hits());

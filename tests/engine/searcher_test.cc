@@ -327,8 +327,8 @@ TEST_P(PerCallEffort, AnswersAsASearcherOpenedWithThatEffort) {
 
 INSTANTIATE_TEST_SUITE_P(Libraries, PerCallEffort,
                          ::testing::Values("hnswlib", "faiss-hnsw", "faiss-ivf"),
-                         [](const auto& info) {
-                           std::string name = info.param;
+                         [](const auto& param_info) {
+                           std::string name = param_info.param;
                            std::replace(name.begin(), name.end(), '-', '_');
                            return name;
                          });

@@ -125,6 +125,32 @@ TEST_F(ServiceTest, ItemsSayWhereTheirVectorsCameFrom) {
   EXPECT_EQ((*big)[0].item.viewers, 0);
 }
 
+// Per-call knobs travel from the client library through gRPC to the engine: a score
+// threshold cuts the list exactly, and a bad beam is refused naming the field.
+TEST_F(ServiceTest, SearchParamsReachTheEngine) {
+  auto all = srv_->client->Search(SearchQuery::Item(5), Opts("small", 20));
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 20u);
+  SearchOptions cut = Opts("small", 20);
+  cut.knobs.min_score = (*all)[6].score;
+  auto hits = srv_->client->Search(SearchQuery::Item(5), cut);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  size_t want = 0;
+  while (want < all->size() && (*all)[want].score >= (*all)[6].score) ++want;
+  ASSERT_EQ(hits->size(), want);
+  for (size_t j = 0; j < want; ++j) EXPECT_EQ((*hits)[j].id, (*all)[j].id);
+  SearchOptions exact = Opts("small", 20);
+  exact.knobs.exact = true;
+  auto same = srv_->client->BatchSearch({SearchQuery::Item(5)}, exact);
+  ASSERT_TRUE(same.ok()) << same.status();
+  ASSERT_EQ((*same)[0].size(), 20u);
+  for (size_t j = 0; j < 20; ++j) EXPECT_EQ((*same)[0][j].id, (*all)[j].id) << "flat: exact";
+  SearchOptions bad = Opts();
+  bad.knobs.ef = 0;
+  ExpectStatus(srv_->client->Search(SearchQuery::Item(5), bad).status(),
+               absl::StatusCode::kInvalidArgument, "ef must be between 1 and 4096, got 0");
+}
+
 TEST_F(ServiceTest, DefaultTopKIsTenAndBatchWorks) {
   SearchOptions o = Opts("small", std::nullopt);
   auto hits = srv_->client->Search(SearchQuery::Item(5), o);

@@ -45,6 +45,14 @@ TEST(SearchBatcher, SameSearchNeedsTheSameCollectionTopKAndFilter) {
   EXPECT_FALSE(SameSearch(a, b));
   a.mutable_filter()->add_exclude_ids(7);
   EXPECT_TRUE(SameSearch(a, b));
+  b.mutable_params();  // empty params are no params
+  EXPECT_TRUE(SameSearch(a, b));
+  b.mutable_params()->set_ef(64);
+  EXPECT_FALSE(SameSearch(a, b)) << "another beam is another search";
+  a.mutable_params()->set_ef(64);
+  EXPECT_TRUE(SameSearch(a, b));
+  a.mutable_params()->set_exact(true);
+  EXPECT_FALSE(SameSearch(a, b));
 }
 
 // Every search in exactly one group; a group's members all SameSearch its first; no two

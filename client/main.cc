@@ -51,6 +51,12 @@ struct Common {
   std::vector<int64_t> exclude;
   std::vector<int64_t> franchises, exclude_franchises;
   std::string max_content;
+  // Per-call search effort (SearchOptions::knobs); ef, nprobe and min_score count only
+  // when given (parser->was_set).
+  bool exact = false;
+  int ef = 0, nprobe = 0;
+  double min_score = 0;
+  const ArgParser* parser = nullptr;
 };
 
 void AddCommon(ArgParser* p, Common* c, bool search_flags) {
@@ -77,6 +83,7 @@ void AddCommon(ArgParser* p, Common* c, bool search_flags) {
                "prefer the variable: arguments show in ps)",
                "TOKEN");
   p->AddBool("json", &c->json, "print JSON instead of a table");
+  c->parser = p;
   if (search_flags) {
     p->AddInt("k", &c->k, "number of results, 1..max_k (default 10)");
     p->AddAlias("-k", "k");
@@ -102,6 +109,17 @@ void AddCommon(ArgParser* p, Common* c, bool search_flags) {
                  "Yaoi/Yuri), mature (no Rx, Hentai, Erotica: the HTTP API's default) or adult\n"
                  "(default: no limit; the engine applies no content policy of its own)",
                  "LEVEL");
+    p->AddBool("exact", &c->exact,
+               "scan every vector whatever the collection's index: the exact top k (slower on\n"
+               "an ANN collection)");
+    p->AddInt("ef", &c->ef,
+              "HNSW collections: the search beam for this call, 1..4096 (default: the\n"
+              "collection's, which `simsearch describe` prints); larger finds more, slower");
+    p->AddInt("nprobe", &c->nprobe,
+              "IVF collections: the lists probed for this call, 1..4096 (default: the\n"
+              "collection's)");
+    p->AddDouble("min-score", &c->min_score,
+                 "leave out hits scoring below X (so fewer than k may come back)");
   }
 }
 
@@ -219,6 +237,12 @@ absl::StatusOr<SearchOptions> Options(const Common& c) {
   o.filter.exclude_ids = c.exclude;
   o.filter.franchises = c.franchises;
   o.filter.exclude_franchises = c.exclude_franchises;
+  o.knobs.exact = c.exact;
+  if (c.parser != nullptr && c.parser->was_set("ef")) o.knobs.ef = c.ef;
+  if (c.parser != nullptr && c.parser->was_set("nprobe")) o.knobs.nprobe = c.nprobe;
+  if (c.parser != nullptr && c.parser->was_set("min-score")) {
+    o.knobs.min_score = static_cast<float>(c.min_score);
+  }
   return o;
 }
 

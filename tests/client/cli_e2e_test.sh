@@ -46,6 +46,9 @@ expect unknown-item 1 "NOT_FOUND: item 42 is not in collection 'tiny'" -- "$cli"
 expect bad-dims 1 "INVALID_ARGUMENT: query vector has 3 components" -- "$cli" search --vector 1,2,3
 expect unknown-title 1 "NOT_FOUND: no anime titled \"zzzzqqqq\" in collection 'tiny'" -- "$cli" similar "zzzzqqqq"
 expect bad-k 1 "top_k must be between 1 and 1000, got 0" -- "$cli" similar 1 -k 0
+expect similar-exact 0 "^1 +5 +0\.99" -- "$cli" similar 1 -k 2 --exact
+expect bad-ef 1 "ef must be between 1 and 4096, got 0" -- "$cli" similar 1 --ef 0
+expect min-score-cuts 0 "^1$" -- bash -c "\"$cli\" similar 1 -k 3 --min-score 0.5 | grep -c '^[0-9]'"
 expect usage 2 "unknown command 'simlar'" -- "$cli" simlar 1
 # User 100 has vector (1, 0) and has watched item 1: item 5 (0.9) comes first.
 expect recommend-user 0 "^1 +5 +0\.9000" -- "$cli" recommend --user 100 --collection tt -k 1

@@ -547,16 +547,6 @@ absl::Status Collection::CheckIntegrity() const {
   return absl::OkStatus();
 }
 
-absl::Status Collection::SearchExact(const float* queries, size_t n, int k,
-                                     const CompiledFilter* filter, absl::Time deadline,
-                                     std::vector<std::vector<Neighbor>>* results) const {
-  SearchParams params;
-  params.k = k;
-  params.deadline = deadline;
-  if (filter != nullptr && !filter->empty()) params.filter = filter;
-  return exact_->Search(queries, n, params, results);
-}
-
 absl::Status Collection::SearchSimilar(const float* queries, size_t n, int k,
                                        const CompiledFilter* filter, absl::Time deadline,
                                        std::vector<std::vector<Neighbor>>* results) const {

@@ -145,10 +145,6 @@ class Collection {
   absl::Status Search(const float* queries, size_t n, int k, const CompiledFilter* filter,
                       absl::Time deadline, std::vector<std::vector<Neighbor>>* results) const;
 
-  // Exact top-k whatever the index kind: the scan of the mapped vectors.
-  absl::Status SearchExact(const float* queries, size_t n, int k, const CompiledFilter* filter,
-                           absl::Time deadline, std::vector<std::vector<Neighbor>>* results) const;
-
   // Precomputed "more like this" (manifest "neighbours"): the exact top neighbours_k()
   // of each item, best first (rows and scores), the item itself excluded. 0: none.
   uint64_t neighbours_k() const { return manifest_.neighbours_k; }

@@ -66,7 +66,7 @@ class EmbeddedBackend final : public SearchBackend {
   absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& q,
                                                 const SearchOptions& o) const override {
     auto r = engine_.Search(o.collection, {q}, o.top_k, o.filter,
-                            o.deadline.value_or(absl::InfiniteFuture()));
+                            o.deadline.value_or(absl::InfiniteFuture()), o.knobs);
     if (!r.ok()) return r.status();
     if (o.collection_version != nullptr) *o.collection_version = r->collection->version();
     std::vector<ClientHit> out;

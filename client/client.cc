@@ -8,13 +8,49 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/errors.h"
 #include "core/file_util.h"
 #include "core/quote.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "simsearch/v1/simsearch.grpc.pb.h"
 
 namespace simsearch {
 namespace {
+
+// What the server's google.rpc details say (server/service.cc), as core/errors.h carries
+// it; a status without details (from gRPC itself: no connection, message too large) has
+// its code's reason (ENGINE_UNAVAILABLE for UNAVAILABLE: no engine answered).
+ErrorDetail DetailFromGrpc(const grpc::Status& st) {
+  ErrorDetail d;
+  google::rpc::Status details;
+  if (!st.error_details().empty() && details.ParseFromString(st.error_details())) {
+    for (const google::protobuf::Any& any : details.details()) {
+      google::rpc::ErrorInfo info;
+      google::rpc::BadRequest bad;
+      google::rpc::ResourceInfo resource;
+      google::rpc::RetryInfo retry;
+      if (any.UnpackTo(&info)) {
+        d.reason = info.reason();
+      } else if (any.UnpackTo(&bad) && bad.field_violations_size() > 0) {
+        d.field = bad.field_violations(0).field();
+      } else if (any.UnpackTo(&resource)) {
+        d.resource_type = resource.resource_type();
+        d.resource_name = resource.resource_name();
+      } else if (any.UnpackTo(&retry)) {
+        d.retry_delay = absl::Seconds(retry.retry_delay().seconds()) +
+                        absl::Nanoseconds(retry.retry_delay().nanos());
+      }
+    }
+  }
+  if (d.reason.empty()) {
+    if (st.error_code() == grpc::StatusCode::UNAVAILABLE) {
+      d.reason = std::string(reason::kEngineUnavailable);
+    }
+  }
+  return d;
+}
 
 absl::Status FromGrpc(const grpc::Status& st, const ClientOptions& options) {
   if (st.ok()) return absl::OkStatus();
@@ -30,7 +66,8 @@ absl::Status FromGrpc(const grpc::Status& st, const ClientOptions& options) {
                          "? if it serves TLS, give --tls_ca)");
     }
   }
-  return absl::Status(static_cast<absl::StatusCode>(st.error_code()), msg);
+  absl::Status out(static_cast<absl::StatusCode>(st.error_code()), msg);
+  return WithDetail(std::move(out), DetailFromGrpc(st));
 }
 
 void ToProto(const SearchQuery& q, v1::Query* out) {
@@ -294,11 +331,14 @@ absl::StatusOr<std::vector<ClientHit>> Client::Search(const SearchQuery& query,
   if (options.top_k) req.set_top_k(*options.top_k);
   ToProto(options.filter, req.mutable_filter());
   ToProto(options.knobs, req.mutable_params());
+  req.set_page_size(options.knobs.page_size);
+  req.set_page_token(options.knobs.page_token);
   auto resp =
       Call(stubs_->search.get(), &v1::SimSearch::Stub::Search, req, options.deadline, options_);
   if (!resp.ok()) return resp.status();
   if (options.collection_version != nullptr)
     *options.collection_version = resp->collection_version();
+  if (options.next_page_token != nullptr) *options.next_page_token = resp->next_page_token();
   std::vector<ClientHit> hits = FromProto(resp->hits());
   HoldToFranchises(options.filter, &hits);
   return hits;
@@ -306,6 +346,10 @@ absl::StatusOr<std::vector<ClientHit>> Client::Search(const SearchQuery& query,
 
 absl::StatusOr<std::vector<std::vector<ClientHit>>> Client::BatchSearch(
     const std::vector<SearchQuery>& queries, const SearchOptions& options) const {
+  if (options.knobs.page_size != 0 || !options.knobs.page_token.empty()) {
+    return InvalidFieldError("page_size", reason::kInvalidArgument,
+                             "a batch does not page: send each query as a Search with page_size");
+  }
   v1::BatchSearchRequest req;
   req.set_collection(options.collection);
   for (const SearchQuery& q : queries) ToProto(q, req.add_queries());
@@ -416,18 +460,22 @@ absl::StatusOr<TitleCandidate> ResolveTitle(const TitleLookup& lookup, const std
       closest.empty() ? std::string("none is close")
                       : absl::StrCat("closest there: ", absl::StrJoin(closest, ", "));
   if (lookup.better_elsewhere && lookup.better_elsewhere->score >= kConfidentTitleMatch) {
-    return absl::NotFoundError(absl::StrCat(
-        "\"", Quote(query), "\" is ", name(*lookup.better_elsewhere), ", which collection '",
-        Quote(collection), "' does not hold",
-        lookup.better_elsewhere_in.empty()
-            ? std::string()
-            : absl::StrCat(" (it is in: ", absl::StrJoin(lookup.better_elsewhere_in, ", "), ")"),
-        "; ", closest_text));
+    return WithResource(
+        absl::NotFoundError(absl::StrCat(
+            "\"", Quote(query), "\" is ", name(*lookup.better_elsewhere), ", which collection '",
+            Quote(collection), "' does not hold",
+            lookup.better_elsewhere_in.empty()
+                ? std::string()
+                : absl::StrCat(" (it is in: ", absl::StrJoin(lookup.better_elsewhere_in, ", "),
+                               ")"),
+            "; ", closest_text)),
+        reason::kItemNotInCollection, "item", absl::StrCat(lookup.better_elsewhere->item.id));
   }
   if (lookup.matches.empty() || lookup.matches[0].score < kConfidentTitleMatch) {
-    return absl::NotFoundError(absl::StrCat("no anime titled \"", Quote(query),
-                                            "\" in collection '", Quote(collection), "'; ",
-                                            closest_text));
+    return WithReason(
+        absl::NotFoundError(absl::StrCat("no anime titled \"", Quote(query), "\" in collection '",
+                                         Quote(collection), "'; ", closest_text)),
+        reason::kTitleNotFound);
   }
   return lookup.matches[0];
 }

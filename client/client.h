@@ -56,6 +56,9 @@ struct SearchOptions {
   std::optional<absl::Time> deadline;
   // When set, receives the version of the collection that answered (for logs).
   std::string* collection_version = nullptr;
+  // When set, receives a paged search's next page token (knobs.page_size, page_token);
+  // empty on the last page.
+  std::string* next_page_token = nullptr;
 };
 
 struct ClientHit {

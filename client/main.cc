@@ -13,6 +13,7 @@
 #include "client/client.h"
 #include "client/item_json.h"
 #include "core/cli.h"
+#include "core/errors.h"
 #include "core/quote.h"
 
 namespace simsearch {
@@ -56,6 +57,9 @@ struct Common {
   bool exact = false;
   int ef = 0, nprobe = 0;
   double min_score = 0;
+  int page_size = 0;
+  std::string page_token;
+  mutable std::string next_page_token;  // the answer's, printed with the hits
   const ArgParser* parser = nullptr;
 };
 
@@ -120,6 +124,12 @@ void AddCommon(ArgParser* p, Common* c, bool search_flags) {
               "collection's)");
     p->AddDouble("min-score", &c->min_score,
                  "leave out hits scoring below X (so fewer than k may come back)");
+    p->AddInt("page-size", &c->page_size,
+              "print the k results N at a time: one page, and the --page-token of the next");
+    p->AddString("page-token", &c->page_token,
+                 "the next page of a paged search: repeat its other flags unchanged (only\n"
+                 "--page-size may change)",
+                 "TOKEN");
   }
 }
 
@@ -128,9 +138,12 @@ int UsageError(const std::string& msg) {
   return 2;
 }
 
+// "simsearch: CODE: message", and the reason when it says more than the code.
 int Failed(const absl::Status& st) {
-  std::fprintf(stderr, "simsearch: %s: %s\n", absl::StatusCodeToString(st.code()).c_str(),
-               std::string(st.message()).c_str());
+  const std::string code = absl::StatusCodeToString(st.code());
+  const std::string reason = ReasonOf(st);
+  std::fprintf(stderr, "simsearch: %s: %s%s\n", code.c_str(), std::string(st.message()).c_str(),
+               reason == code ? "" : absl::StrCat(" [", reason, "]").c_str());
   return 1;
 }
 
@@ -194,15 +207,16 @@ std::string DisplayTitle(const Item& it) {
   return it.title;
 }
 
+// `next_page_token`: a paged search's (empty: none, or the last page).
 void PrintHits(const std::vector<ClientHit>& hits, const std::string& collection, bool as_json,
-               const json& query) {
+               const json& query, const std::string& next_page_token) {
   if (as_json) {
     json arr = json::array();
     for (const ClientHit& h : hits)
       arr.push_back({{"id", h.id}, {"score", h.score}, {"item", ItemJson(h.item)}});
-    std::printf("%s\n", json({{"collection", collection}, {"query", query}, {"hits", arr}})
-                            .dump(2, ' ', false, json::error_handler_t::replace)
-                            .c_str());
+    json out = {{"collection", collection}, {"query", query}, {"hits", arr}};
+    if (!next_page_token.empty()) out["next_page_token"] = next_page_token;
+    std::printf("%s\n", out.dump(2, ' ', false, json::error_handler_t::replace).c_str());
     return;
   }
   std::printf("%-4s %-7s %-7s %s %-7s %4s  %s\n", "#", "id", "score", Pad("title", 50).c_str(),
@@ -215,6 +229,8 @@ void PrintHits(const std::vector<ClientHit>& hits, const std::string& collection
                 Clip(absl::StrJoin(h.item.genres, ", "), 40).c_str());
   }
   if (hits.empty()) std::printf("(no results)\n");
+  if (!next_page_token.empty())
+    std::printf("next page: --page-token %s\n", next_page_token.c_str());
 }
 
 // The search flags as options; InvalidArgument naming a bad --max-content.
@@ -243,6 +259,9 @@ absl::StatusOr<SearchOptions> Options(const Common& c) {
   if (c.parser != nullptr && c.parser->was_set("min-score")) {
     o.knobs.min_score = static_cast<float>(c.min_score);
   }
+  o.knobs.page_size = c.page_size;
+  o.knobs.page_token = c.page_token;
+  o.next_page_token = &c.next_page_token;
   return o;
 }
 
@@ -287,7 +306,7 @@ int Similar(int argc, char** argv) {
   if (!options.ok()) return UsageError(std::string(options.status().message()));
   auto hits = client->Search(SearchQuery::Item(id), *options);
   if (!hits.ok()) return Failed(hits.status());
-  PrintHits(*hits, c.collection, c.json, query);
+  PrintHits(*hits, c.collection, c.json, query, c.next_page_token);
   return 0;
 }
 
@@ -344,7 +363,7 @@ int Search(int argc, char** argv) {
     json query = {{"text", text}};
     if (!mode.empty()) query["mode"] = mode;
     if (!fusion.empty()) query["fusion"] = fusion;
-    PrintHits(*hits, c.collection, c.json, query);
+    PrintHits(*hits, c.collection, c.json, query, c.next_page_token);
     return 0;
   }
   std::vector<float> v;
@@ -361,7 +380,7 @@ int Search(int argc, char** argv) {
   if (!options.ok()) return UsageError(std::string(options.status().message()));
   auto hits = client->Search(SearchQuery::Vector(v), *options);
   if (!hits.ok()) return Failed(hits.status());
-  PrintHits(*hits, c.collection, c.json, {{"vector_dims", v.size()}});
+  PrintHits(*hits, c.collection, c.json, {{"vector_dims", v.size()}}, c.next_page_token);
   return 0;
 }
 
@@ -407,7 +426,8 @@ int Recommend(int argc, char** argv) {
   auto hits = client->Search(q, *options);
   if (!hits.ok()) return Failed(hits.status());
   PrintHits(*hits, c.collection, c.json,
-            by_user ? json{{"user", user}} : json{{"like", like}, {"dislike", dislike}});
+            by_user ? json{{"user", user}} : json{{"like", like}, {"dislike", dislike}},
+            c.next_page_token);
   return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/bundle_parts.h"
+#include "core/errors.h"
 #include "core/quote.h"
 #include "core/status_macros.h"
 #include "engine/faiss_searcher.h"
@@ -302,18 +303,21 @@ absl::Status Collection::OpenUsers(const CollectionOptions&) {
 
 absl::StatusOr<uint32_t> Collection::UserRowOf(int64_t user_id) const {
   if (user_count() == 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "collection '", name(),
-        "' has no user vectors, so it cannot recommend for a user id; "
-        "query a collection built from a recommender (e.g. ncf) or send the user's items"));
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrCat(
+            "collection '", name(),
+            "' has no user vectors, so it cannot recommend for a user id; "
+            "query a collection built from a recommender (e.g. ncf) or send the user's items")),
+        reason::kQueryNotSupported, "user_id");
   }
   const int64_t* begin = user_ids_.int64s();
   const int64_t* end = begin + user_count();
   const int64_t* it = std::lower_bound(begin, end, user_id);
   if (it == end || *it != user_id) {
-    return absl::NotFoundError(absl::StrCat("user ", user_id, " is not in collection '", name(),
-                                            "' (version ", version_, ", ", user_count(),
-                                            " users)"));
+    return NotFoundResourceError(
+        reason::kUserNotFound, "user", absl::StrCat(user_id),
+        absl::StrCat("user ", user_id, " is not in collection '", name(), "' (version ", version_,
+                     ", ", user_count(), " users)"));
   }
   return static_cast<uint32_t>(it - begin);
 }
@@ -361,8 +365,9 @@ absl::StatusOr<uint32_t> Collection::RowOf(int64_t id) const {
   const int64_t* end = begin + count();
   const int64_t* it = std::lower_bound(begin, end, id);
   if (it == end || *it != id) {
-    return absl::NotFoundError(absl::StrCat("item ", id, " is not in collection '", name(),
-                                            "' (version ", version_, ", ", count(), " items)"));
+    return NotFoundResourceError(reason::kItemNotInCollection, "item", absl::StrCat(id),
+                                 absl::StrCat("item ", id, " is not in collection '", name(),
+                                              "' (version ", version_, ", ", count(), " items)"));
   }
   return static_cast<uint32_t>(it - begin);
 }
@@ -371,7 +376,8 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
   CompiledFilter f;
   f.collection_ = this;
   if (spec.max_content > ContentLevel::kAdult || spec.min_content > ContentLevel::kAdult) {
-    return absl::InvalidArgumentError(
+    return InvalidFieldError(
+        "filter.max_content_level", reason::kInvalidArgument,
         "unknown content level in the filter; use CONTENT_LEVEL_GENERAL, _MATURE or _ADULT (or "
         "leave it unset)");
   }
@@ -382,9 +388,11 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
        !spec.exclude_types.empty() || spec.max_content != ContentLevel::kAdult ||
        spec.min_content != ContentLevel::kGeneral) &&
       !items_) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "collection '", name(),
-        "' has no item metadata, so it cannot filter by genre, type or content level"));
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrCat(
+            "collection '", name(),
+            "' has no item metadata, so it cannot filter by genre, type or content level")),
+        reason::kQueryNotSupported, "filter");
   }
   f.max_content_ = spec.max_content;
   f.min_content_ = spec.min_content;
@@ -407,9 +415,10 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
     for (const std::string& g : spec.genres) {
       const std::optional<uint32_t> bit = items_->GenreBit(absl::StripAsciiWhitespace(g));
       if (!bit) {
-        return absl::InvalidArgumentError(absl::StrCat("unknown genre '", Quote(g),
-                                                       "' in the filter; collection '", name(),
-                                                       "' has: ", absl::StrJoin(genres(), ", ")));
+        return InvalidFieldError(
+            "filter.genres", reason::kUnknownGenre,
+            absl::StrCat("unknown genre '", Quote(g), "' in the filter; collection '", name(),
+                         "' has: ", absl::StrJoin(genres(), ", ")));
       }
       f.genre_mask_[*bit / 64] |= uint64_t{1} << (*bit % 64);
     }
@@ -419,9 +428,10 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
     for (const std::string& t : spec.types) {
       const std::optional<uint16_t> type = items_->TypeIndex(absl::StripAsciiWhitespace(t));
       if (!type) {
-        return absl::InvalidArgumentError(absl::StrCat("unknown type '", Quote(t),
-                                                       "' in the filter; collection '", name(),
-                                                       "' has: ", absl::StrJoin(types(), ", ")));
+        return InvalidFieldError(
+            "filter.types", reason::kUnknownType,
+            absl::StrCat("unknown type '", Quote(t), "' in the filter; collection '", name(),
+                         "' has: ", absl::StrJoin(types(), ", ")));
       }
       f.type_allowed_[*type] = true;
     }
@@ -521,10 +531,12 @@ absl::Status Collection::CheckIntact() const {
   const std::string prefix = dir_ + "/";
   for (const std::string& path : DamagedMappings()) {
     if (absl::StartsWith(path, prefix)) {
-      return absl::UnavailableError(
-          absl::StrCat("collection '", name(), "' version ", version_,
-                       " was damaged on disk while served (", path.substr(prefix.size()),
-                       " shrank); the engine withdraws it at its next reload; retry"));
+      return WithResource(absl::UnavailableError(absl::StrCat(
+                              "collection '", name(), "' version ", version_,
+                              " was damaged on disk while served (", path.substr(prefix.size()),
+                              " shrank); the engine withdraws it at its next reload; "
+                              "retry")),
+                          reason::kVersionDamaged, "collection", name());
     }
   }
   return absl::OkStatus();

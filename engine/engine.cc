@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/errors.h"
 #include "core/quote.h"
 #include "core/status_macros.h"
 #include "retrieval/lexical.h"
@@ -22,8 +23,11 @@ namespace {
 
 // Prefixes a batch query's error with its position, keeping the code.
 absl::Status InQuery(const absl::Status& st, size_t i, size_t n) {
-  if (st.ok() || n == 1) return st;
-  return absl::Status(st.code(), absl::StrCat("query ", i, ": ", st.message()));
+  if (st.ok()) return st;
+  // The field path: "query.vector" in a single search, "queries[2].vector" in a batch.
+  const absl::Status placed =
+      n == 1 ? InField(st, "query") : InField(st, absl::StrCat("queries[", i, "]"));
+  return n == 1 ? placed : WithMessage(placed, absl::StrCat("query ", i, ": ", st.message()));
 }
 
 float Norm(const float* x, size_t d) {
@@ -54,19 +58,22 @@ int ScaleIntoSafeRange(float* x, size_t d) {
 absl::StatusOr<std::shared_ptr<const Collection>> Engine::GetCollection(
     absl::string_view name) const {
   if (name.empty()) {
-    return absl::InvalidArgumentError("collection is required: name the collection to search");
+    return InvalidFieldError("collection", reason::kInvalidArgument,
+                             "collection is required: name the collection to search");
   }
   auto c = registry_->Get(name);
   if (c == nullptr) {
     if (ServingState state = registry_->State(name); !state.note.empty()) {
-      return absl::UnavailableError(
-          absl::StrCat("collection '", Quote(name), "' is not served: ", state.note));
+      return WithResource(absl::UnavailableError(absl::StrCat("collection '", Quote(name),
+                                                              "' is not served: ", state.note)),
+                          reason::kCollectionNotServed, "collection", name);
     }
     std::vector<std::string> names;
     for (const auto& s : registry_->List()) names.push_back(s->name());
-    return absl::NotFoundError(absl::StrCat(
-        "unknown collection '", Quote(name),
-        "'; served: ", names.empty() ? std::string("none") : absl::StrJoin(names, ", ")));
+    return NotFoundResourceError(
+        reason::kCollectionNotFound, "collection", name,
+        absl::StrCat("unknown collection '", Quote(name), "'; served: ",
+                     names.empty() ? std::string("none") : absl::StrJoin(names, ", ")));
   }
   return c;
 }
@@ -76,17 +83,21 @@ namespace {
 // A vector query: as many finite components as the collection has dimensions.
 absl::Status CopyQueryVector(const Collection& c, const std::vector<float>& vector, float* out) {
   const size_t d = c.dims();
-  if (vector.empty()) return absl::InvalidArgumentError("empty query vector");
+  if (vector.empty()) {
+    return InvalidFieldError("vector.values", reason::kEmptyQuery, "empty query vector");
+  }
   if (vector.size() != d) {
-    return absl::InvalidArgumentError(absl::StrCat("query vector has ", vector.size(),
-                                                   " components but collection '", c.name(),
-                                                   "' has ", d, " dimensions"));
+    return InvalidFieldError(
+        "vector.values", reason::kVectorDimensionsMismatch,
+        absl::StrCat("query vector has ", vector.size(), " components but collection '", c.name(),
+                     "' has ", d, " dimensions"));
   }
   for (size_t j = 0; j < d; ++j) {
     if (!std::isfinite(vector[j])) {
-      return absl::InvalidArgumentError(absl::StrCat("query vector component ", j, " is ",
-                                                     std::isnan(vector[j]) ? "NaN" : "Inf",
-                                                     "; every component must be a finite number"));
+      return InvalidFieldError(
+          absl::StrCat("vector.values[", j, "]"), reason::kInvalidArgument,
+          absl::StrCat("query vector component ", j, " is ", std::isnan(vector[j]) ? "NaN" : "Inf",
+                       "; every component must be a finite number"));
     }
   }
   std::copy(vector.begin(), vector.end(), out);
@@ -115,10 +126,11 @@ absl::Status ItemQueryVector(const Collection& c, int64_t item_id, float* out,
 // Fails when collection `c` has no text encoder to search by text with.
 absl::Status CheckHasEncoder(const Collection& c) {
   if (c.encoder() != nullptr) return absl::OkStatus();
-  return absl::FailedPreconditionError(
-      absl::StrCat("collection '", c.name(),
-                   "' has no text encoder, so it cannot search by text; use a "
-                   "collection built with one (simsearch-indexer --encoder), e.g. synopsis"));
+  return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                        "collection '", c.name(),
+                        "' has no text encoder, so it cannot search by text; use a "
+                        "collection built with one (simsearch-indexer --encoder), e.g. synopsis")),
+                    reason::kQueryNotSupported, "text");
 }
 
 // A text query's vector from the collection's encoder; an error when it knows no word.
@@ -149,17 +161,19 @@ absl::Status UserQueryVector(const Collection& c, int64_t user_id, float* out,
 // Checks an items query's lists and negative weight (`max_ids` ids at most).
 absl::Status CheckItemsQuery(const SearchQuery& q, int max_ids) {
   if (q.positive_ids.empty()) {
-    return absl::InvalidArgumentError(
-        "items query needs at least one positive (liked) id; negative ids alone do not "
-        "define a taste");
+    return InvalidFieldError("items.positive_ids", reason::kEmptyQuery,
+                             "items query needs at least one positive (liked) id; negative ids "
+                             "alone do not define a taste");
   }
   const size_t total = q.positive_ids.size() + q.negative_ids.size();
   if (total > static_cast<size_t>(max_ids)) {
-    return absl::InvalidArgumentError(
+    return InvalidFieldError(
+        "items", reason::kTooManyIds,
         absl::StrCat("too many ids in the items query: ", total, " (at most ", max_ids, ")"));
   }
   if (!(q.negative_weight > 0.0f && q.negative_weight <= 1.0f)) {
-    return absl::InvalidArgumentError(
+    return InvalidFieldError(
+        "items.negative_weight", reason::kInvalidArgument,
         absl::StrCat("negative_weight must be in (0, 1], got ", q.negative_weight));
   }
   return absl::OkStatus();
@@ -230,8 +244,10 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
   *similar = false;
   switch (q.kind) {
     case SearchQuery::Kind::kUnset:
-      return absl::InvalidArgumentError(
-          "empty query: set one of vector, item_id, items (positive_ids), user_id or text");
+      return WithReason(
+          absl::InvalidArgumentError(
+              "empty query: set one of vector, item_id, items (positive_ids), user_id or text"),
+          reason::kEmptyQuery);
     case SearchQuery::Kind::kVector:
       SIMSEARCH_RETURN_IF_ERROR(CopyQueryVector(c, q.vector, out));
       break;
@@ -261,42 +277,52 @@ absl::Status Engine::BuildQuery(const Collection& c, const SearchQuery& q, float
 absl::Status Engine::CheckSearch(const std::vector<SearchQuery>& queries, int k,
                                  const FilterSpec& filter, const SearchKnobs& o) const {
   if (k < 1 || k > limits_.max_k) {
-    return absl::InvalidArgumentError(
+    return InvalidFieldError(
+        "top_k", reason::kTopKOutOfRange,
         absl::StrCat("top_k must be between 1 and ", limits_.max_k, ", got ", k));
   }
   if (o.ef && (*o.ef < 1 || *o.ef > limits_.max_ef)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "ef must be between 1 and ", limits_.max_ef, ", got ", *o.ef,
-        "; leave it unset for the collection's (DescribeCollection: index_params.ef_search)"));
+    return InvalidFieldError(
+        "params.ef", reason::kInvalidArgument,
+        absl::StrCat(
+            "ef must be between 1 and ", limits_.max_ef, ", got ", *o.ef,
+            "; leave it unset for the collection's (DescribeCollection: index_params.ef_search)"));
   }
   if (o.nprobe && (*o.nprobe < 1 || *o.nprobe > limits_.max_nprobe)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "nprobe must be between 1 and ", limits_.max_nprobe, ", got ", *o.nprobe,
-        "; leave it unset for the collection's (DescribeCollection: index_params.nprobe)"));
+    return InvalidFieldError(
+        "params.nprobe", reason::kInvalidArgument,
+        absl::StrCat(
+            "nprobe must be between 1 and ", limits_.max_nprobe, ", got ", *o.nprobe,
+            "; leave it unset for the collection's (DescribeCollection: index_params.nprobe)"));
   }
   if (o.min_score && !std::isfinite(*o.min_score)) {
-    return absl::InvalidArgumentError("min_score must be a finite number");
+    return InvalidFieldError("params.min_score", reason::kInvalidArgument,
+                             "min_score must be a finite number");
   }
-  if (queries.empty()) return absl::InvalidArgumentError("no queries: send at least one");
+  if (queries.empty()) {
+    return InvalidFieldError("queries", reason::kEmptyQuery, "no queries: send at least one");
+  }
   if (queries.size() > static_cast<size_t>(limits_.max_batch)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("too many queries in one batch: ", queries.size(), " (at most ",
-                     limits_.max_batch, "); split the batch"));
+    return InvalidFieldError("queries", reason::kBatchTooLarge,
+                             absl::StrCat("too many queries in one batch: ", queries.size(),
+                                          " (at most ", limits_.max_batch, "); split the batch"));
   }
   if (filter.exclude_ids.size() > static_cast<size_t>(limits_.max_ids)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "too many exclude_ids: ", filter.exclude_ids.size(), " (at most ", limits_.max_ids, ")"));
+    return InvalidFieldError("filter.exclude_ids", reason::kTooManyIds,
+                             absl::StrCat("too many exclude_ids: ", filter.exclude_ids.size(),
+                                          " (at most ", limits_.max_ids, ")"));
   }
   if (filter.franchises.size() > static_cast<size_t>(limits_.max_ids) ||
       filter.exclude_franchises.size() > static_cast<size_t>(limits_.max_ids)) {
-    return absl::InvalidArgumentError(
+    return InvalidFieldError(
+        "filter", reason::kTooManyIds,
         absl::StrCat("too many franchise ids in the filter: at most ", limits_.max_ids,
                      " in franchise_ids and in exclude_franchise_ids"));
   }
   if (filter.genres.size() > 256 || filter.types.size() > 256 ||
       filter.exclude_genres.size() > 256 || filter.exclude_types.size() > 256) {
-    return absl::InvalidArgumentError(
-        "too many genres or types in the filter (at most 256 of each)");
+    return InvalidFieldError("filter", reason::kInvalidArgument,
+                             "too many genres or types in the filter (at most 256 of each)");
   }
   return absl::OkStatus();
 }
@@ -305,13 +331,30 @@ absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
                                              const std::vector<SearchQuery>& queries,
                                              std::optional<int> top_k, const FilterSpec& filter,
                                              absl::Time deadline, const SearchKnobs& knobs) const {
+  const bool paged = knobs.page_size != 0 || !knobs.page_token.empty();
   SearchParams call;
-  call.k = top_k.value_or(limits_.default_k);
+  // A page is cut from the ranking of the sequence's depth (engine/paging.h).
+  call.k = top_k.value_or(paged ? limits_.max_k : limits_.default_k);
   call.deadline = deadline;
   call.exact = knobs.exact;
   call.ef = knobs.ef.value_or(0);
   call.nprobe = knobs.nprobe.value_or(0);
   SIMSEARCH_RETURN_IF_ERROR(CheckSearch(queries, call.k, filter, knobs));
+  PageToken page;  // this page's place in its sequence (offset 0: the first page)
+  if (paged) {
+    SIMSEARCH_RETURN_IF_ERROR(CheckPage(queries.size(), knobs));
+    page.fingerprint = PageFingerprint(collection, queries[0], call.k, filter, knobs);
+    if (!knobs.page_token.empty()) {
+      SIMSEARCH_ASSIGN_OR_RETURN(PageToken asked, DecodePageToken(knobs.page_token));
+      if (asked.fingerprint != page.fingerprint) {
+        return InvalidFieldError(
+            "page_token", reason::kPageTokenInvalid,
+            "page_token belongs to another search: send the first page's collection, query, "
+            "filter, top_k and params with it (only page_size may change)");
+      }
+      page = std::move(asked);
+    }
+  }
   SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
   SIMSEARCH_ASSIGN_OR_RETURN(SearchResults out, SearchIn(std::move(c), queries, call, filter));
   if (knobs.min_score) {
@@ -322,7 +365,47 @@ absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
       list.erase(below, list.end());
     }
   }
+  if (paged) SIMSEARCH_RETURN_IF_ERROR(CutPage(knobs, std::move(page), &out));
   return out;
+}
+
+absl::Status Engine::CheckPage(size_t queries, const SearchKnobs& knobs) const {
+  if (queries != 1) {
+    return InvalidFieldError("page_size", reason::kInvalidArgument,
+                             "a batch does not page: send each query as a Search with page_size");
+  }
+  if (knobs.page_size < 0 || knobs.page_size > limits_.max_k) {
+    return InvalidFieldError(
+        "page_size", reason::kTopKOutOfRange,
+        absl::StrCat("page_size must be between 1 and ", limits_.max_k, " (or 0 for ",
+                     limits_.default_k, "), got ", knobs.page_size));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::CutPage(const SearchKnobs& knobs, PageToken page, SearchResults* out) const {
+  const std::string& version = out->collection->version();
+  if (page.offset > 0 && page.version != version) {
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          "page_token is from version ", page.version, " of collection '",
+                          out->collection->name(), "', which version ", version,
+                          " has replaced: the ranking changed; start again from the first page")),
+                      reason::kPageTokenExpired, "page_token");
+  }
+  std::vector<Hit>& hits = out->hits[0];
+  const size_t size =
+      static_cast<size_t>(knobs.page_size > 0 ? knobs.page_size : limits_.default_k);
+  const size_t total = hits.size();  // the whole ranking of the sequence's depth
+  const size_t begin = std::min(total, static_cast<size_t>(page.offset));
+  const size_t end = std::min(total, begin + size);
+  hits.erase(hits.begin() + static_cast<ptrdiff_t>(end), hits.end());
+  hits.erase(hits.begin(), hits.begin() + static_cast<ptrdiff_t>(begin));
+  if (end < total) {
+    page.version = version;
+    page.offset = static_cast<int64_t>(end);
+    out->next_page_token = EncodePageToken(page);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<SearchResults> Engine::SearchIn(std::shared_ptr<const Collection> c,
@@ -338,23 +421,26 @@ absl::StatusOr<SearchResults> Engine::SearchIn(std::shared_ptr<const Collection>
 
 absl::Status Engine::CheckText(const SearchQuery& q) const {
   if (absl::StripAsciiWhitespace(q.text).empty()) {
-    return absl::InvalidArgumentError("empty text query: give some words to search for");
+    return InvalidFieldError("text", reason::kEmptyQuery,
+                             "empty text query: give some words to search for");
   }
   if (q.text.size() > limits_.max_text_query_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "text query is ", q.text.size(), " bytes (at most ", limits_.max_text_query_bytes, ")"));
+    return InvalidFieldError("text", reason::kInvalidArgument,
+                             absl::StrCat("text query is ", q.text.size(), " bytes (at most ",
+                                          limits_.max_text_query_bytes, ")"));
   }
   const TextOptions& o = q.text_options;
   if (o.fusion != Fusion::kDefault && o.fusion != Fusion::kRrf && o.fusion != Fusion::kConvex) {
-    return absl::InvalidArgumentError("unknown fusion; use rrf or convex");
+    return InvalidFieldError("text_options.fusion", reason::kInvalidArgument,
+                             "unknown fusion; use rrf or convex");
   }
   if (o.rrf_k && !(std::isfinite(*o.rrf_k) && *o.rrf_k > 0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("rrf_k must be a positive number, got ", *o.rrf_k));
+    return InvalidFieldError("text_options.rrf_k", reason::kInvalidArgument,
+                             absl::StrCat("rrf_k must be a positive number, got ", *o.rrf_k));
   }
   if (o.dense_weight && !(*o.dense_weight >= 0 && *o.dense_weight <= 1)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("dense_weight must be in [0, 1], got ", *o.dense_weight));
+    return InvalidFieldError("text_options.dense_weight", reason::kInvalidArgument,
+                             absl::StrCat("dense_weight must be in [0, 1], got ", *o.dense_weight));
   }
   return absl::OkStatus();
 }
@@ -363,8 +449,9 @@ namespace {
 absl::StatusOr<TextMode> ResolveTextMode(const Collection& c, TextMode asked) {
   const bool dense = c.encoder() != nullptr, lexical = c.lexical() != nullptr;
   auto missing = [&](absl::string_view what, absl::string_view how) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("collection '", c.name(), "' has no ", what, how));
+    return WithReason(absl::FailedPreconditionError(
+                          absl::StrCat("collection '", c.name(), "' has no ", what, how)),
+                      reason::kQueryNotSupported, "text_options.mode");
   };
   switch (asked) {
     case TextMode::kDefault:
@@ -841,9 +928,12 @@ absl::Status Engine::SearchBySpace(const Collection& c, const std::vector<float>
 
 absl::StatusOr<ItemRecords> Engine::GetItems(absl::string_view collection,
                                              const std::vector<int64_t>& ids) const {
-  if (ids.empty()) return absl::InvalidArgumentError("no ids: send at least one item id");
+  if (ids.empty()) {
+    return InvalidFieldError("ids", reason::kEmptyQuery, "no ids: send at least one item id");
+  }
   if (ids.size() > static_cast<size_t>(limits_.max_ids)) {
-    return absl::InvalidArgumentError(
+    return InvalidFieldError(
+        "ids", reason::kTooManyIds,
         absl::StrCat("too many ids: ", ids.size(), " (at most ", limits_.max_ids, ")"));
   }
   SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
@@ -861,22 +951,27 @@ absl::StatusOr<TitleMatches> Engine::LookupTitle(absl::string_view collection,
                                                  std::optional<int> limit) const {
   const int n = limit.value_or(limits_.default_title_matches);
   if (n < 1 || n > limits_.max_title_matches) {
-    return absl::InvalidArgumentError(
+    return InvalidFieldError(
+        "limit", reason::kTopKOutOfRange,
         absl::StrCat("limit must be between 1 and ", limits_.max_title_matches, ", got ", n));
   }
   if (query.size() > limits_.max_title_query_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "title query is ", query.size(), " bytes (at most ", limits_.max_title_query_bytes, ")"));
+    return InvalidFieldError("query", reason::kInvalidArgument,
+                             absl::StrCat("title query is ", query.size(), " bytes (at most ",
+                                          limits_.max_title_query_bytes, ")"));
   }
   SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
   if (!c->has_items()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "collection '", c->name(), "' has no item metadata, so it has no titles to look up"));
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrCat(
+            "collection '", c->name(), "' has no item metadata, so it has no titles to look up")),
+        reason::kQueryNotSupported);
   }
   TitleMatches out;
   out.matches = c->LookupTitle(query, static_cast<size_t>(n));
   if (out.matches.empty() && TitleIndex::Normalize(query).empty()) {
-    return absl::InvalidArgumentError(
+    return InvalidFieldError(
+        "query", reason::kEmptyQuery,
         "empty title query: give some letters or digits of the title, e.g. \"cowboy bebop\"");
   }
   // Does a served collection hold an anime that matches better, and this one lack it?

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/collection.h"
+#include "engine/paging.h"
 #include "engine/registry.h"
 
 namespace simsearch {
@@ -45,6 +46,8 @@ struct Hit {
 struct SearchResults {
   std::shared_ptr<const Collection> collection;  // keeps `item` views valid
   std::vector<std::vector<Hit>> hits;            // one list per query
+  // A paged search (SearchKnobs::page_size): the next page's token; empty on the last.
+  std::string next_page_token;
 };
 
 struct ItemRecords {
@@ -123,6 +126,10 @@ class Engine {
                                                 const SearchParams& call,
                                                 const FilterSpec& filter) const;
   // Checks a search's arguments against the limits.
+  // A paged search's checks (one query, page_size in range), and its page cut from the
+  // ranking in *out, with the next page's token (engine/paging.h).
+  absl::Status CheckPage(size_t queries, const SearchKnobs& knobs) const;
+  absl::Status CutPage(const SearchKnobs& knobs, PageToken page, SearchResults* out) const;
   absl::Status CheckSearch(const std::vector<SearchQuery>& queries, int k, const FilterSpec& filter,
                            const SearchKnobs& knobs) const;
   // The queries answered by vectors (all but lexical and hybrid text queries), in one

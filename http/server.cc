@@ -581,6 +581,24 @@ class Server::Loop {
     }
   }
 
+  // The stable reason of the server's own errors, as the API's error bodies have one
+  // (README.md, "Errors").
+  static absl::string_view ErrorReason(int status) {
+    switch (status) {
+      case 408:
+        return "REQUEST_TIMEOUT";
+      case 413:
+      case 431:
+        return "REQUEST_TOO_LARGE";
+      case 503:
+        return "SERVER_BUSY";
+      case 500:
+        return "INTERNAL";
+      default:
+        return status < 500 ? "MALFORMED_REQUEST" : "INTERNAL";
+    }
+  }
+
   Response ErrorResponse(int status, absl::string_view message) const {
     Response r;
     r.status = status;
@@ -598,7 +616,8 @@ class Server::Loop {
         escaped += ch;
       }
     }
-    r.body = absl::StrCat("{\"error\":\"", escaped, "\",\"status\":", status, "}");
+    r.body = absl::StrCat("{\"error\":\"", escaped, "\",\"status\":", status, ",\"reason\":\"",
+                          ErrorReason(status), "\"}");
     return r;
   }
 

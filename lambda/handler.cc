@@ -1,7 +1,9 @@
 #include "lambda/handler.h"
+#include "lambda/routes.h"
 
 #include "client/item_json.h"
 
+#include <cmath>
 #include <exception>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -15,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "core/errors.h"
 #include "core/quote.h"
 #include "core/status_macros.h"
 
@@ -42,10 +45,59 @@ struct Reply {
   std::string detail;  // what went wrong inside, for the log only: never sent
 };
 
-Reply Error(int status, std::string message, json extra = json::object()) {
-  json body = {{"error", std::move(message)}, {"status", status}};
+// The reason of an HTTP error that names none, by its status.
+std::string DefaultHttpReason(int status) {
+  switch (status) {
+    case 400:
+      return std::string(reason::kInvalidArgument);
+    case 404:
+      return "NOT_FOUND";
+    case 405:
+      return "METHOD_NOT_ALLOWED";
+    case 413:
+      return std::string(reason::kRequestTooLarge);
+    case 502:
+      return std::string(reason::kEngineUnavailable);
+    case 503:
+      return std::string(reason::kServerBusy);
+    case 504:
+      return "DEADLINE_EXCEEDED";
+    default:
+      return "INTERNAL";
+  }
+}
+
+// Every error answer has one shape (README.md, "Errors"): {"error": what to change, for
+// people; "status": the HTTP status; "reason": a stable name for programs (the engine's
+// google.rpc ErrorInfo reasons, core/errors.h); "field": the request field at fault, when
+// one is}, and what the route adds (suggestions, ignored, ...).
+Reply Error(int status, std::string message, json extra = json::object(),
+            absl::string_view reason = {}, absl::string_view field = {}) {
+  json body = {{"error", std::move(message)},
+               {"status", status},
+               {"reason", reason.empty() ? DefaultHttpReason(status) : std::string(reason)}};
+  if (!field.empty()) body["field"] = std::string(field);
   body.update(extra);
   return {status, body, {}};
+}
+
+// A 400 about request field `field` (a body field or query parameter).
+Reply Bad(absl::string_view field, std::string message,
+          absl::string_view reason = reason::kInvalidArgument) {
+  return Error(400, std::move(message), json::object(), reason, field);
+}
+
+// The HTTP API's name for a field the engine names by its gRPC path: the filter's lists
+// are top-level fields here, a watch list's ids are like/dislike, text is q.
+std::string HttpField(absl::string_view field, absl::string_view count_name) {
+  if (field == "top_k") return std::string(count_name);
+  if (absl::ConsumePrefix(&field, "filter.")) return std::string(field);
+  if (absl::StartsWith(field, "query.items.positive_ids")) return "like";
+  if (absl::StartsWith(field, "query.items.negative_ids")) return "dislike";
+  if (field == "query.items.negative_weight") return "dislike_weight";
+  if (field == "query.text") return "q";
+  if (absl::StartsWith(field, "query.text_options.")) return std::string(field.substr(19));
+  return std::string(field);
 }
 
 int HttpStatus(const absl::Status& st) {
@@ -70,26 +122,35 @@ int HttpStatus(const absl::Status& st) {
 
 // 4xx answers say what to change; 5xx answers say what happened in general terms, and
 // the engine's own text (addresses, paths, gRPC internals) goes to the log only.
-Reply FromStatus(const absl::Status& st) {
+// `count_name` is the route's name for how many results (n or k).
+Reply FromStatus(const absl::Status& st, absl::string_view count_name = "n") {
   const int code = HttpStatus(st);
+  const ErrorDetail d = DetailOf(st);
   Reply r;
   switch (code) {
     case 502:
-      r = Error(code, "the search engine is unavailable; retry shortly");
+      r = Error(code, "the search engine is unavailable; retry shortly", json::object(), d.reason);
       break;
     case 503:
-      r = Error(code, "the search engine is busy; retry shortly");
+      r = Error(code, "the search engine is busy; retry shortly", json::object(), d.reason);
+      if (d.retry_delay > absl::ZeroDuration()) {
+        r.headers["Retry-After"] =
+            absl::StrCat(absl::ToInt64Seconds(absl::Ceil(d.retry_delay, absl::Seconds(1))));
+      }
       break;
     case 504:
-      r = Error(code, "the search took longer than the request's deadline; retry");
+      r = Error(code, "the search took longer than the request's deadline; retry", json::object(),
+                d.reason);
       break;
     case 500:
-      r = Error(code, "internal error");
+      r = Error(code, "internal error", json::object(), d.reason);
       break;
     default:
-      return Error(code, std::string(st.message()));
+      return Error(code, std::string(st.message()), json::object(), d.reason,
+                   HttpField(d.field, count_name));
   }
-  r.detail = st.ToString();
+  r.detail =
+      absl::StrCat(st.ToString(absl::StatusToStringMode::kWithNoExtraData), " [", d.reason, "]");
   return r;
 }
 
@@ -217,37 +278,43 @@ class Router {
   const std::string& version() const { return version_; }
 
   Reply Route() {
-    const std::string& p = req_.path;
-    std::string& route = route_;
+    absl::string_view param;
+    const auto r = MatchRoute(req_.path, &param);
+    if (!r) {
+      std::vector<std::string> routes;
+      for (const auto& known : kRoutes)
+        routes.push_back(absl::StrCat(known.method, " ", known.path));
+      return Error(404,
+                   absl::StrCat("no route ", req_.method, " ", req_.path,
+                                "; routes: ", absl::StrJoin(routes, ", ")),
+                   json::object(), reason::kRouteNotFound);
+    }
+    route_ = std::string(r->path);
     // HEAD is allowed wherever GET is (RFC 9110 section 9.3.2): the same answer, whose
     // body the server in front leaves out.
-    const bool get = req_.method == "GET" || req_.method == "HEAD";
-    if (p == "/recommend" || p == "/recommend/") {
-      route = "/recommend";
-      if (req_.method == "POST") return Recommend();
-    } else if (p == "/search" || p == "/search/") {
-      route = "/search";
-      if (get) return SearchText();
-    } else if (p == "/titles" || p == "/titles/") {
-      route = "/titles";
-      if (get) return Titles();
-    } else if (absl::StartsWith(p, "/items/")) {
-      route = "/items/{id}";
-      if (get) return ItemById(p.substr(7));
-    } else if (p == "/health") {
-      route = "/health";
-      if (get) return Health();
-    } else {
-      return Error(
-          404,
-          absl::StrCat(
-              "no route ", req_.method, " ", p,
-              "; routes: POST /recommend, GET /search, GET /titles, GET /items/{id}, GET /health"));
+    const bool get = r->method == "GET";
+    if (req_.method == r->method || (get && req_.method == "HEAD")) {
+      switch (r->id) {
+        case RouteId::kRecommend:
+          return Recommend();
+        case RouteId::kSearch:
+          return SearchText();
+        case RouteId::kTitles:
+          return Titles();
+        case RouteId::kItem:
+          return ItemById(std::string(param));
+        case RouteId::kHealth:
+          return Health();
+        case RouteId::kOpenApi:
+          return {200, json::parse(OpenApiDocument()), {}};
+      }
     }
-    Reply r = Error(405, absl::StrCat("method ", req_.method, " is not allowed on ", route,
-                                      "; use ", route == "/recommend" ? "POST" : "GET or HEAD"));
-    r.headers["Allow"] = route == "/recommend" ? "POST, OPTIONS" : "GET, HEAD, OPTIONS";
-    return r;
+    Reply bad = Error(405,
+                      absl::StrCat("method ", req_.method, " is not allowed on ", route_, "; use ",
+                                   get ? "GET or HEAD" : r->method),
+                      json::object(), "METHOD_NOT_ALLOWED");
+    bad.headers["Allow"] = get ? "GET, HEAD, OPTIONS" : absl::StrCat(r->method, ", OPTIONS");
+    return bad;
   }
 
  private:
@@ -256,15 +323,100 @@ class Router {
   // n: an integer in 1..max_n, or the default when absent.
   std::optional<Reply> ReadN(const json& body, int* n) {
     *n = o_.default_n;
-    auto it = body.find("n");
+    if (body.contains("n") && body.contains("top_k")) {
+      return Bad("top_k", "give 'top_k' or its older name 'n', not both");
+    }
+    const char* key = body.contains("top_k") ? "top_k" : "n";
+    auto it = body.find(key);
     if (it == body.end()) return std::nullopt;
-    if (!it->is_number_integer())
-      return Error(400, "'n' must be an integer (how many recommendations)");
+    if (!it->is_number_integer()) {
+      return Bad(key, absl::StrCat("'", key, "' must be an integer (how many recommendations)"),
+                 reason::kTopKOutOfRange);
+    }
     const int64_t v = it->get<int64_t>();
     if (v < 1 || v > o_.max_n) {
-      return Error(400, absl::StrCat("'n' must be between 1 and ", o_.max_n, ", got ", v));
+      return Bad(key, absl::StrCat("'", key, "' must be between 1 and ", o_.max_n, ", got ", v),
+                 reason::kTopKOutOfRange);
     }
     *n = static_cast<int>(v);
+    return std::nullopt;
+  }
+
+  // The search knobs and pages of a /recommend body (proto SearchParams, page_size,
+  // page_token): exact, ef, nprobe, min_score, page_size, page_token; all optional.
+  std::optional<Reply> ReadBodyKnobs(const json& body, SearchKnobs* k) {
+    if (auto it = body.find("exact"); it != body.end()) {
+      if (!it->is_boolean()) return Bad("exact", "'exact' must be true or false");
+      k->exact = it->get<bool>();
+    }
+    const std::pair<const char*, std::optional<int>*> ints[] = {{"ef", &k->ef},
+                                                                {"nprobe", &k->nprobe}};
+    for (const auto& [key, out] : ints) {
+      if (auto it = body.find(key); it != body.end()) {
+        if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > 4096)
+          return Bad(key, absl::StrCat("'", key, "' must be an integer between 1 and 4096"));
+        *out = it->get<int>();
+      }
+    }
+    if (auto it = body.find("min_score"); it != body.end()) {
+      if (!it->is_number()) return Bad("min_score", "'min_score' must be a number");
+      k->min_score = it->get<float>();
+    }
+    if (auto it = body.find("page_size"); it != body.end()) {
+      if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > o_.max_n) {
+        return Bad("page_size",
+                   absl::StrCat("'page_size' must be an integer between 1 and ", o_.max_n),
+                   reason::kTopKOutOfRange);
+      }
+      k->page_size = it->get<int>();
+    }
+    if (auto it = body.find("page_token"); it != body.end()) {
+      if (!it->is_string()) return Bad("page_token", "'page_token' must be a string");
+      k->page_token = it->get<std::string>();
+    }
+    return std::nullopt;
+  }
+
+  // The same from a query string (exact=true|false, numbers as text).
+  std::optional<Reply> ReadQueryKnobs(SearchKnobs* k) {
+    if (auto it = req_.query.find("exact"); it != req_.query.end()) {
+      if (it->second != "true" && it->second != "false")
+        return Bad("exact",
+                   absl::StrCat("'exact' must be true or false, got '", Quote(it->second), "'"));
+      k->exact = it->second == "true";
+    }
+    const std::tuple<const char*, std::optional<int>*, int> ints[] = {{"ef", &k->ef, 4096},
+                                                                      {"nprobe", &k->nprobe, 4096}};
+    for (const auto& [key, out, most] : ints) {
+      if (auto it = req_.query.find(key); it != req_.query.end()) {
+        int v = 0;
+        if (!absl::SimpleAtoi(it->second, &v) || v < 1 || v > most) {
+          return Bad(key, absl::StrCat("'", key, "' must be an integer between 1 and ", most,
+                                       ", got '", Quote(it->second), "'"));
+        }
+        *out = v;
+      }
+    }
+    if (auto it = req_.query.find("min_score"); it != req_.query.end()) {
+      float v = 0;
+      if (!absl::SimpleAtof(it->second, &v) || !std::isfinite(v)) {
+        return Bad("min_score",
+                   absl::StrCat("'min_score' must be a number, got '", Quote(it->second), "'"));
+      }
+      k->min_score = v;
+    }
+    if (auto it = req_.query.find("page_size"); it != req_.query.end()) {
+      if (!absl::SimpleAtoi(it->second, &k->page_size) || k->page_size < 1 ||
+          k->page_size > o_.max_n) {
+        return Bad("page_size",
+                   absl::StrCat("'page_size' must be an integer between 1 and ", o_.max_n,
+                                ", got '", Quote(it->second), "'"),
+                   reason::kTopKOutOfRange);
+      }
+    }
+    if (auto it = req_.query.find("page_token"); it != req_.query.end()) {
+      k->page_token = it->second;
+    }
     return std::nullopt;
   }
 
@@ -279,17 +431,16 @@ class Router {
     for (const auto& [key, out] : lists) {
       auto it = body.find(key);
       if (it == body.end()) continue;
-      if (!it->is_array()) return Error(400, absl::StrCat("'", key, "' must be a list of names"));
+      if (!it->is_array()) return Bad(key, absl::StrCat("'", key, "' must be a list of names"));
       for (const json& v : *it) {
-        if (!v.is_string())
-          return Error(400, absl::StrCat("'", key, "' must hold names (strings)"));
+        if (!v.is_string()) return Bad(key, absl::StrCat("'", key, "' must hold names (strings)"));
         out->push_back(v.get<std::string>());
       }
     }
     for (auto [key, out] : {std::pair{"include_adult", &policy_.include_adult},
                             std::pair{"family_safe", &policy_.family_safe}}) {
       if (auto it = body.find(key); it != body.end()) {
-        if (!it->is_boolean()) return Error(400, absl::StrCat("'", key, "' must be true or false"));
+        if (!it->is_boolean()) return Bad(key, absl::StrCat("'", key, "' must be true or false"));
         *out = it->get<bool>();
       }
     }
@@ -320,8 +471,8 @@ class Router {
                             std::pair{"family_safe", &policy_.family_safe}}) {
       if (auto it = req_.query.find(key); it != req_.query.end()) {
         if (it->second != "true" && it->second != "false") {
-          return Error(400, absl::StrCat("'", key, "' must be true or false, got '",
-                                         Quote(it->second), "'"));
+          return Bad(key, absl::StrCat("'", key, "' must be true or false, got '",
+                                       Quote(it->second), "'"));
         }
         *out = it->second == "true";
       }
@@ -334,8 +485,9 @@ class Router {
   // unless include_adult; family_safe leaves out mature ones too (R+, explicit BL/GL).
   std::optional<Reply> ApplyContentPolicy(FilterSpec* f) {
     if (policy_.include_adult && policy_.family_safe) {
-      return Error(
-          400, "'include_adult' and 'family_safe' contradict each other; set at most one to true");
+      return Bad(
+          "family_safe",
+          "'include_adult' and 'family_safe' contradict each other; set at most one to true");
     }
     f->max_content = MaxContent();
     // An engine from before content levels ignores max_content_level: the adult genres
@@ -369,10 +521,10 @@ class Router {
   std::optional<Reply> ReadIds(const json& body, const char* key, std::vector<int64_t>* out) {
     auto it = body.find(key);
     if (it == body.end()) return std::nullopt;
-    if (!it->is_array()) return Error(400, absl::StrCat("'", key, "' must be a list of anime ids"));
+    if (!it->is_array()) return Bad(key, absl::StrCat("'", key, "' must be a list of anime ids"));
     for (const json& v : *it) {
       if (!v.is_number_integer())
-        return Error(400, absl::StrCat("'", key, "' must hold integer anime ids"));
+        return Bad(key, absl::StrCat("'", key, "' must hold integer anime ids"));
       out->push_back(v.get<int64_t>());
     }
     return std::nullopt;
@@ -389,22 +541,39 @@ class Router {
   // The /recommend body: a JSON object of known fields.
   std::optional<Reply> ReadRecommendBody(json* body) {
     if (req_.body.empty()) {
-      return Error(400, "empty body: send JSON such as {\"name\": \"Cowboy Bebop\", \"n\": 10}");
+      return Bad("body", "empty body: send JSON such as {\"name\": \"Cowboy Bebop\", \"n\": 10}");
     }
     // The JSON parser stops at a NUL byte and would ignore what follows it.
     if (req_.body.find('\0') != std::string::npos)
-      return Error(400, "the body contains a NUL byte; send plain JSON");
+      return Bad("body", "the body contains a NUL byte; send plain JSON");
     *body = json::parse(req_.body, nullptr, false);
-    if (body->is_discarded()) return Error(400, "the body is not valid JSON");
-    if (!body->is_object()) return Error(400, "the body must be a JSON object");
-    static const std::vector<std::string> kFields = {
-        "name",        "id",       "like",  "dislike",        "dislike_weight", "n",
-        "collection",  "genres",   "types", "exclude_genres", "exclude_types",  "include_adult",
-        "family_safe", "franchise"};
+    if (body->is_discarded()) return Bad("body", "the body is not valid JSON");
+    if (!body->is_object()) return Bad("body", "the body must be a JSON object");
+    static const std::vector<std::string> kFields = {"name",
+                                                     "id",
+                                                     "like",
+                                                     "dislike",
+                                                     "dislike_weight",
+                                                     "n",
+                                                     "top_k",
+                                                     "collection",
+                                                     "genres",
+                                                     "types",
+                                                     "exclude_genres",
+                                                     "exclude_types",
+                                                     "include_adult",
+                                                     "family_safe",
+                                                     "franchise",
+                                                     "exact",
+                                                     "ef",
+                                                     "nprobe",
+                                                     "min_score",
+                                                     "page_size",
+                                                     "page_token"};
     for (auto it = body->begin(); it != body->end(); ++it) {
       if (std::find(kFields.begin(), kFields.end(), it.key()) == kFields.end()) {
-        return Error(400, absl::StrCat("unknown field '", Quote(it.key()), "'; expected ",
-                                       absl::StrJoin(kFields, ", ")));
+        return Bad(it.key(), absl::StrCat("unknown field '", Quote(it.key()), "'; expected ",
+                                          absl::StrJoin(kFields, ", ")));
       }
     }
     return std::nullopt;
@@ -416,7 +585,7 @@ class Router {
     a->collection = o_.recommend_collection;
     if (auto c = body.find("collection"); c != body.end()) {
       if (!c->is_string() || c->get<std::string>().empty())
-        return Error(400, "'collection' must be a non-empty string");
+        return Bad("collection", "'collection' must be a non-empty string");
       a->collection = c->get<std::string>();
     }
     if (auto r = ReadN(body, &a->n)) return *r;
@@ -424,25 +593,27 @@ class Router {
     a->has_id = body.contains("id");
     a->has_like = body.contains("like");
     if (a->has_name + a->has_id + a->has_like != 1) {
-      return Error(
-          400,
-          "give exactly one of 'name' (a title), 'id' (an anime id) or 'like' (a list of ids)");
+      return Bad(
+          "name",
+          "give exactly one of 'name' (a title), 'id' (an anime id) or 'like' (a list of ids)",
+          reason::kEmptyQuery);
     }
-    if (body.contains("dislike") && !a->has_like) return Error(400, "'dislike' goes with 'like'");
+    if (body.contains("dislike") && !a->has_like)
+      return Bad("dislike", "'dislike' goes with 'like'");
     // An anime's own seasons, films and OVAs are listed apart from "more like this" by
     // default ("franchise": {"id", "results"}), so they neither fill the list nor vanish
     // from it; "mixed" ranks them in the list like any other anime.
     a->franchise_apart = !a->has_like;
     if (auto f = body.find("franchise"); f != body.end()) {
       if (!f->is_string() || (*f != "apart" && *f != "mixed")) {
-        return Error(400,
-                     "'franchise' must be \"apart\" (the anime's own franchise listed apart: the "
-                     "default) or "
-                     "\"mixed\" (ranked in the list)");
+        return Bad("franchise",
+                   "'franchise' must be \"apart\" (the anime's own franchise listed apart: the "
+                   "default) or "
+                   "\"mixed\" (ranked in the list)");
       }
       if (a->has_like)
-        return Error(400,
-                     "'franchise' goes with 'name' or 'id' (a watch list's franchises are mixed)");
+        return Bad("franchise",
+                   "'franchise' goes with 'name' or 'id' (a watch list's franchises are mixed)");
       a->franchise_apart = *f == "apart";
     }
     return std::nullopt;
@@ -461,8 +632,7 @@ class Router {
         auto items = backend_.GetItems(collection, {id}, deadline_);
         if (items.ok()) {
           kept.push_back(id);
-        } else if (items.status().code() == absl::StatusCode::kNotFound &&
-                   absl::StrContains(items.status().message(), "is not in collection")) {
+        } else if (ReasonOf(items.status()) == reason::kItemNotInCollection) {
           ignored->push_back(id);
         } else {
           return FromStatus(items.status());
@@ -479,19 +649,21 @@ class Router {
     std::vector<int64_t> like, dislike;
     if (auto r = ReadIds(body, "like", &like)) return *r;
     if (auto r = ReadIds(body, "dislike", &dislike)) return *r;
-    if (like.empty()) return Error(400, "'like' must name at least one anime id");
+    if (like.empty())
+      return Bad("like", "'like' must name at least one anime id", reason::kEmptyQuery);
     json ignored = json::array();
     if (auto r = DropAnimeNotHeld(collection, &like, &dislike, &ignored)) return *r;
     if (like.empty()) {
       return Error(404,
                    absl::StrCat("none of the liked anime is in collection '", Quote(collection),
                                 "'; like anime that have recommendations there"),
-                   {{"ignored", ignored}});
+                   {{"ignored", ignored}}, reason::kItemNotInCollection, "like");
     }
     ignored_ = std::move(ignored);
     *q = SearchQuery::Items(like, dislike);
     if (auto w = body.find("dislike_weight"); w != body.end()) {
-      if (!w->is_number()) return Error(400, "'dislike_weight' must be a number in (0, 1]");
+      if (!w->is_number())
+        return Bad("dislike_weight", "'dislike_weight' must be a number in (0, 1]");
       q->negative_weight = w->get<float>();
     }
     *query = {{"like", like}, {"dislike", dislike}};
@@ -515,7 +687,7 @@ class Router {
                                     {"match", e.score},
                                     {"collections", lookup.better_elsewhere_in}};
     }
-    return Error(404, std::string(why.message()), extra);
+    return Error(404, std::string(why.message()), extra, reason::kTitleNotFound, "name");
   }
 
   // The anime a body's 'id' or 'name' names (a title resolved in the collection), and
@@ -524,14 +696,14 @@ class Router {
                                  json* query) {
     if (a.has_id) {
       const json& v = body.at("id");
-      if (!v.is_number_integer()) return Error(400, "'id' must be an integer anime id");
+      if (!v.is_number_integer()) return Bad("id", "'id' must be an integer anime id");
       *id = v.get<int64_t>();
       *query = {{"id", *id}};
       return std::nullopt;
     }
     const json& v = body.at("name");
     if (!v.is_string() || absl::StripAsciiWhitespace(v.get<std::string>()).empty()) {
-      return Error(400, "'name' must be a non-empty title");
+      return Bad("name", "'name' must be a non-empty title");
     }
     const std::string name = v.get<std::string>();
     auto lookup = backend_.LookupTitle(a.collection, name, 5, deadline_);
@@ -583,6 +755,9 @@ class Router {
   json FranchiseApart(const SearchQuery& q, int64_t franchise, SearchOptions* so) {
     SearchOptions fo = *so;
     fo.filter.franchises = {franchise};
+    fo.knobs.page_size = 0;  // the franchise is listed whole, beside every page
+    fo.knobs.page_token.clear();
+    fo.next_page_token = nullptr;
     auto same = backend_.Search(q, fo);
     // Else the list answers alone, its franchise entries mixed in (no "franchise").
     if (!same.ok()) return json();
@@ -604,6 +779,13 @@ class Router {
     so.top_k = a.n;
     so.deadline = deadline_;
     if (auto r = ReadBodyFilter(body, &so.filter)) return *r;
+    if (auto r = ReadBodyKnobs(body, &so.knobs)) return *r;
+    so.next_page_token = &next_page_token_;
+    // A paged search's depth: top_k when given, else the most this API answers.
+    if ((so.knobs.page_size != 0 || !so.knobs.page_token.empty()) && !body.contains("n") &&
+        !body.contains("top_k")) {
+      so.top_k = o_.max_n;
+    }
     json query;
     SearchQuery q;
     int64_t franchise = 0;  // the queried anime's, when its franchise is listed apart
@@ -627,36 +809,47 @@ class Router {
             {}};
     if (!group.is_null()) r.body["franchise"] = std::move(group);
     if (!ignored_.empty()) r.body["ignored"] = ignored_;
+    if (!next_page_token_.empty()) r.body["next_page_token"] = next_page_token_;
     return r;
   }
 
   Reply SearchText() {
     auto q = req_.query.find("q");
     if (q == req_.query.end() || absl::StripAsciiWhitespace(q->second).empty()) {
-      return Error(400, "missing query parameter 'q' (the text to search for)");
+      return Bad("q", "missing query parameter 'q' (the text to search for)", reason::kEmptyQuery);
     }
     SearchOptions so;
     so.collection_version = &version_;
     so.collection = o_.search_collection;
     if (auto c = req_.query.find("collection"); c != req_.query.end() && !c->second.empty())
       so.collection = c->second;
-    int k = o_.default_n;
-    if (auto kv = req_.query.find("k"); kv != req_.query.end()) {
+    if (req_.query.count("k") && req_.query.count("top_k")) {
+      return Bad("top_k", "give 'top_k' or its older name 'k', not both");
+    }
+    const char* count = req_.query.count("top_k") ? "top_k" : "k";
+    if (auto r = ReadQueryKnobs(&so.knobs)) return *r;
+    // A paged search's depth: top_k when given, else the most this API answers.
+    const bool paged = so.knobs.page_size != 0 || !so.knobs.page_token.empty();
+    int k = paged ? o_.max_n : o_.default_n;
+    if (auto kv = req_.query.find(count); kv != req_.query.end()) {
       if (!absl::SimpleAtoi(kv->second, &k) || k < 1 || k > o_.max_n) {
-        return Error(400, absl::StrCat("'k' must be an integer between 1 and ", o_.max_n, ", got '",
-                                       Quote(kv->second), "'"));
+        return Bad(count,
+                   absl::StrCat("'", count, "' must be an integer between 1 and ", o_.max_n,
+                                ", got '", Quote(kv->second), "'"),
+                   reason::kTopKOutOfRange);
       }
     }
     so.top_k = k;
     so.deadline = deadline_;
+    so.next_page_token = &next_page_token_;
     if (auto r = ReadQueryFilter(&so.filter)) return *r;
     SearchQuery text = SearchQuery::Text(q->second);
     json query = {{"q", q->second}};
     if (auto m = req_.query.find("mode"); m != req_.query.end()) {
       const auto mode = TextModeFromName(m->second);
       if (!mode) {
-        return Error(400, absl::StrCat("'mode' must be dense, lexical or hybrid, got '",
-                                       Quote(m->second), "'"));
+        return Bad("mode", absl::StrCat("'mode' must be dense, lexical or hybrid, got '",
+                                        Quote(m->second), "'"));
       }
       text.text_options.mode = *mode;
       if (!m->second.empty()) query["mode"] = m->second;
@@ -664,20 +857,23 @@ class Router {
     if (auto f = req_.query.find("fusion"); f != req_.query.end()) {
       const auto fusion = FusionFromName(f->second);
       if (!fusion)
-        return Error(400,
-                     absl::StrCat("'fusion' must be rrf or convex, got '", Quote(f->second), "'"));
+        return Bad("fusion",
+                   absl::StrCat("'fusion' must be rrf or convex, got '", Quote(f->second), "'"));
       text.text_options.fusion = *fusion;
       if (!f->second.empty()) query["fusion"] = f->second;
     }
     if (DeadlinePassed())
       return Error(504, "the request's deadline passed before the search began");
     auto hits = backend_.Search(text, so);
-    if (!hits.ok()) return FromStatus(hits.status());
-    return {200,
+    if (!hits.ok()) return FromStatus(hits.status(), count);
+    Reply r{200,
             {{"collection", so.collection},
              {"query", query},
              {"filter", FilterJson(so.filter)},
-             {"results", HitsJson(*hits)}}};
+             {"results", HitsJson(*hits)}},
+            {}};
+    if (!next_page_token_.empty()) r.body["next_page_token"] = next_page_token_;
+    return r;
   }
 
   // One anime: from the named collection, or (without `collection`) from every served
@@ -685,7 +881,7 @@ class Router {
   Reply ItemById(const std::string& tail) {
     int64_t id;
     if (!absl::SimpleAtoi(tail, &id))
-      return Error(400, absl::StrCat("'", Quote(tail), "' is not an anime id"));
+      return Bad("id", absl::StrCat("'", Quote(tail), "' is not an anime id"));
     std::vector<std::string> names;
     if (auto c = req_.query.find("collection"); c != req_.query.end() && !c->second.empty()) {
       names.push_back(c->second);
@@ -701,7 +897,7 @@ class Router {
       auto items = backend_.GetItems(name, {id}, deadline_);
       if (!items.ok()) {
         // Not in this collection: the others may hold it. Anything else is the answer.
-        if (items.status().code() == absl::StatusCode::kNotFound && names.size() > 1) continue;
+        if (ReasonOf(items.status()) == reason::kItemNotInCollection && names.size() > 1) continue;
         return FromStatus(items.status());
       }
       held.push_back(name);
@@ -718,7 +914,10 @@ class Router {
         if (found->synopsis.empty()) found->synopsis = std::move(synopsis);
       }
     }
-    if (!found) return Error(404, absl::StrCat("anime ", id, " is in no served collection"));
+    if (!found) {
+      return Error(404, absl::StrCat("anime ", id, " is in no served collection"), json::object(),
+                   reason::kItemNotFound);
+    }
     json j = ItemJson(*found);
     if (!found->synopsis.empty()) j["synopsis"] = found->synopsis;
     j["collections"] = std::move(held);
@@ -735,13 +934,19 @@ class Router {
   Reply Titles() {
     auto q = req_.query.find("q");
     if (q == req_.query.end() || absl::StripAsciiWhitespace(q->second).empty()) {
-      return Error(400, "missing query parameter 'q' (the start of a title)");
+      return Bad("q", "missing query parameter 'q' (the start of a title)", reason::kEmptyQuery);
     }
+    if (req_.query.count("n") && req_.query.count("top_k")) {
+      return Bad("top_k", "give 'top_k' or its older name 'n', not both");
+    }
+    const char* count = req_.query.count("top_k") ? "top_k" : "n";
     int n = 8;
-    if (auto kv = req_.query.find("n"); kv != req_.query.end()) {
+    if (auto kv = req_.query.find(count); kv != req_.query.end()) {
       if (!absl::SimpleAtoi(kv->second, &n) || n < 1 || n > 50) {
-        return Error(400, absl::StrCat("'n' must be an integer between 1 and 50, got '",
-                                       Quote(kv->second), "'"));
+        return Bad(count,
+                   absl::StrCat("'", count, "' must be an integer between 1 and 50, got '",
+                                Quote(kv->second), "'"),
+                   reason::kTopKOutOfRange);
       }
     }
     if (auto r = ReadQueryPolicy()) return *r;
@@ -760,7 +965,9 @@ class Router {
           collection = info.name;
         }
       }
-      if (collection.empty()) return Error(503, "no collection is served");
+      if (collection.empty()) {
+        return Error(503, "no collection is served", json::object(), reason::kCollectionNotServed);
+      }
     }
     // Ask for more than n: the content policy may drop some.
     auto found = backend_.LookupTitle(collection, q->second, std::min(100, n * 2 + 10), deadline_);
@@ -800,6 +1007,7 @@ class Router {
   const HandlerOptions& o_;
   absl::Time deadline_;
   std::string route_, version_;
+  std::string next_page_token_;  // a paged search's, for the answer
 };
 
 std::string Serialize(const Reply& r, const HandlerOptions& o) {

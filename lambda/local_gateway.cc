@@ -1,4 +1,5 @@
 #include "lambda/local_gateway.h"
+#include "lambda/routes.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -163,10 +164,7 @@ HttpGateway::~HttpGateway() {
 }
 
 bool IsApiPath(const std::string& path) {
-  for (const char* route : {"/recommend", "/search", "/titles", "/health"}) {
-    if (path == route || path == absl::StrCat(route, "/")) return true;
-  }
-  return absl::StartsWith(path, "/items/");
+  return MatchRoute(path).has_value();
 }
 
 namespace {
@@ -209,7 +207,7 @@ http::Response HttpGateway::FileAnswer(const std::string& path) const {
   if (!ok) {
     a.status = 404;
     a.headers = {{"Content-Type", "application/json"}, {"X-Content-Type-Options", "nosniff"}};
-    a.body = R"({"error":"no such page","status":404})";
+    a.body = R"({"error":"no such page","status":404,"reason":"ROUTE_NOT_FOUND"})";
     return a;
   }
   a.status = 200;
@@ -233,7 +231,8 @@ http::Response HttpGateway::Answer(const http::Request& request) {
   a.status = 502;
   if (out.is_discarded() || !out.is_object()) {
     a.headers = {{"Content-Type", "application/json"}};
-    a.body = R"({"error":"the handler returned no proxy response","status":502})";
+    a.body =
+        R"({"error":"the handler returned no proxy response","status":502,"reason":"INTERNAL"})";
     return a;
   }
   if (auto s = out.find("statusCode"); s != out.end() && s->is_number_integer())

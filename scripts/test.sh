@@ -71,7 +71,7 @@ fi
 ./scripts/fetch-use-lite.sh
 # The reflection-only client test and the browser test run on Node.js modules pinned
 # by their package-lock.json files.
-for dir in tests/reflection tests/web; do
+for dir in tests/reflection tests/web tests/openapi; do
   if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
      [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     echo "test: installing the Node.js modules of $dir (npm ci)" >&2

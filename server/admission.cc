@@ -3,8 +3,15 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "core/errors.h"
 
 namespace simsearch {
+
+namespace {
+// How long a caller refused for a busy server is asked to wait (RetryInfo): about the
+// time the answers in flight take to drain.
+constexpr absl::Duration kBusyRetryDelay = absl::Milliseconds(100);
+}  // namespace
 
 Admission::Admission(int64_t max_inflight_bytes, int64_t max_response_bytes, const TokenSet* tokens)
     : max_inflight_bytes_(max_inflight_bytes),
@@ -30,10 +37,15 @@ absl::Status Admission::Ticket::Admit(std::optional<absl::string_view> authoriza
   const int64_t held = a.inflight_bytes_.fetch_add(estimate) + estimate;
   if (held > a.max_inflight_bytes_ && held != estimate) {  // alone, a call always runs
     a.inflight_bytes_.fetch_sub(estimate);
-    return absl::ResourceExhaustedError(
-        absl::StrCat("server busy: the answers of the calls in progress take ",
-                     a.inflight_bytes_.load() >> 20, " MiB (limit ", a.max_inflight_bytes_ >> 20,
-                     " MiB); retry with backoff, or ask for fewer hits"));
+    ErrorDetail busy;
+    busy.reason = std::string(reason::kServerBusy);
+    busy.retry_delay = kBusyRetryDelay;
+    return WithDetail(
+        absl::ResourceExhaustedError(absl::StrCat(
+            "server busy: the answers of the calls in progress take ",
+            a.inflight_bytes_.load() >> 20, " MiB (limit ", a.max_inflight_bytes_ >> 20,
+            " MiB); retry with backoff, or ask for fewer hits")),
+        busy);
   }
   bytes_ += estimate;
   return absl::OkStatus();
@@ -46,10 +58,12 @@ void Admission::Ticket::Settle(int64_t response_bytes) {
 
 absl::Status Admission::CheckAnswerSize(int64_t bytes) const {
   if (bytes <= max_response_bytes_) return absl::OkStatus();
-  return absl::ResourceExhaustedError(
-      absl::StrCat("the answer would be ", bytes, " bytes, more than the ", max_response_bytes_,
-                   " this server sends (standard gRPC clients accept 4 MiB by default); ask for "
-                   "fewer hits: lower top_k or split the batch"));
+  return WithReason(
+      absl::ResourceExhaustedError(absl::StrCat(
+          "the answer would be ", bytes, " bytes, more than the ", max_response_bytes_,
+          " this server sends (standard gRPC clients accept 4 MiB by default); ask for "
+          "fewer hits: lower top_k or split the batch")),
+      reason::kAnswerTooLarge, "top_k");
 }
 
 }  // namespace simsearch

@@ -3,6 +3,8 @@
 namespace simsearch {
 
 bool Batchable(const v1::SearchRequest& req) {
+  // A page is cut from its own search (engine/paging.h): pages run alone.
+  if (req.page_size() != 0 || !req.page_token().empty()) return false;
   return req.has_query() && (req.query().kind_case() == v1::Query::kItemId ||
                              req.query().kind_case() == v1::Query::kVector);
 }

@@ -5,11 +5,15 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "core/errors.h"
 #include "core/status_macros.h"
 #include "google/protobuf/arena.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 
 namespace simsearch {
 namespace {
@@ -23,16 +27,17 @@ grpc::Status Guarded(const grpc::ServerContextBase* ctx, F&& body) {
   try {
     // A call whose deadline passed while it waited for a worker is not worth doing.
     if (ctx->deadline() <= std::chrono::system_clock::now()) {
-      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                          "deadline passed before the server began the call");
+      return ToGrpcStatus(
+          absl::DeadlineExceededError("deadline passed before the server began the call"));
     }
     return ToGrpcStatus(body());
   } catch (const std::bad_alloc&) {
-    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server out of memory");
+    return ToGrpcStatus(
+        WithReason(absl::ResourceExhaustedError("server out of memory"), reason::kServerBusy));
   } catch (const std::exception& e) {
-    return grpc::Status(grpc::StatusCode::INTERNAL, absl::StrCat("internal error: ", e.what()));
+    return ToGrpcStatus(absl::InternalError(absl::StrCat("internal error: ", e.what())));
   } catch (...) {
-    return grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
+    return ToGrpcStatus(absl::InternalError("internal error"));
   }
 }
 
@@ -268,18 +273,63 @@ bool HasValidToken(const TokenSet& tokens,
   return auth && tokens.Allows(*auth);
 }
 
+namespace {
+// `text` cut to at most `most` bytes at a UTF-8 boundary, saying so.
+std::string Cut(absl::string_view text, size_t most) {
+  if (text.size() <= most) return std::string(text);
+  size_t cut = most > 48 ? most - 48 : 0;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return absl::StrCat(text.substr(0, cut), "... (cut from ", text.size(), " bytes)");
+}
+
+// The bytes the copies of an error's text may take in its details: with the message
+// itself (kMaxStatusMessageBytes, percent-encoded in grpc-message) and base64, the
+// trailers stay under the 8 KiB clients accept, whatever the request echoed.
+constexpr size_t kDetailMessageBytes = 256, kDetailNameBytes = 128;
+}  // namespace
+
 grpc::Status ToGrpcStatus(const absl::Status& st) {
   if (st.ok()) return grpc::Status::OK;
   // absl::StatusCode and grpc::StatusCode share their numbering (both follow
   // google.rpc.Code).
-  std::string msg(st.message());
-  if (msg.size() > kMaxStatusMessageBytes) {
-    size_t cut = kMaxStatusMessageBytes - 64;
-    while (cut > 0 && (static_cast<unsigned char>(msg[cut]) & 0xC0) == 0x80)
-      --cut;  // UTF-8 boundary
-    msg = absl::StrCat(msg.substr(0, cut), "... (message cut from ", msg.size(), " bytes)");
+  const std::string msg = Cut(st.message(), kMaxStatusMessageBytes);
+  // The details for programs (AIP-193): an ErrorInfo always, and BadRequest,
+  // ResourceInfo and RetryInfo when the status carries what they say (core/errors.h).
+  // Names the request echoes (a collection's, a field path) are cut like the message.
+  ErrorDetail d = DetailOf(st);
+  d.field = Cut(d.field, kDetailNameBytes);
+  d.resource_name = Cut(d.resource_name, kDetailNameBytes);
+  const std::string brief = Cut(msg, kDetailMessageBytes);
+  google::rpc::Status details;
+  details.set_code(static_cast<int>(st.code()));
+  details.set_message(brief);
+  google::rpc::ErrorInfo info;
+  info.set_reason(d.reason);
+  info.set_domain(std::string(kErrorDomain));
+  if (!d.field.empty()) (*info.mutable_metadata())["field"] = d.field;
+  if (!d.resource_type.empty()) (*info.mutable_metadata())[d.resource_type] = d.resource_name;
+  details.add_details()->PackFrom(info);
+  if (!d.field.empty()) {
+    google::rpc::BadRequest bad;
+    google::rpc::BadRequest::FieldViolation* v = bad.add_field_violations();
+    v->set_field(d.field);
+    v->set_description(brief);
+    details.add_details()->PackFrom(bad);
   }
-  return grpc::Status(static_cast<grpc::StatusCode>(st.code()), std::move(msg));
+  if (!d.resource_type.empty()) {
+    google::rpc::ResourceInfo resource;
+    resource.set_resource_type(d.resource_type);
+    resource.set_resource_name(d.resource_name);
+    details.add_details()->PackFrom(resource);
+  }
+  if (d.retry_delay > absl::ZeroDuration()) {
+    google::rpc::RetryInfo retry;
+    const int64_t ns = absl::ToInt64Nanoseconds(d.retry_delay);
+    retry.mutable_retry_delay()->set_seconds(ns / 1000000000);
+    retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(ns % 1000000000));
+    details.add_details()->PackFrom(retry);
+  }
+  return grpc::Status(static_cast<grpc::StatusCode>(st.code()), msg, details.SerializeAsString());
 }
 
 // The accounting of one call: from its arrival until gRPC is done sending its answer it
@@ -458,9 +508,18 @@ void SimSearchService::Complete(Call* call, const grpc::ServerContextBase* ctx,
 }
 
 namespace {
-std::string BusyMessage(const WorkQueue& queue) {
-  return absl::StrCat("server busy: all ", queue.workers(), " workers busy and ",
-                      queue.max_queued(), " calls queued; retry with backoff");
+// How long a caller refused for full queues is asked to wait (RetryInfo): a few
+// searches' time.
+constexpr absl::Duration kQueueRetryDelay = absl::Milliseconds(50);
+
+grpc::Status Busy(const WorkQueue& queue) {
+  ErrorDetail d;
+  d.reason = std::string(reason::kServerBusy);
+  d.retry_delay = kQueueRetryDelay;
+  return ToGrpcStatus(WithDetail(absl::ResourceExhaustedError(absl::StrCat(
+                                     "server busy: all ", queue.workers(), " workers busy and ",
+                                     queue.max_queued(), " calls queued; retry with backoff")),
+                                 d));
 }
 }  // namespace
 
@@ -477,7 +536,7 @@ void SimSearchService::AdmitAndRun(Call* call, const grpc::ServerContextBase* ct
   // on the worker threads only, where a burst of them measured a third of the peak memory.
   const bool small = estimate <= kInlineAnswerBytes;
   if (!(small ? queue_->RunOrSubmit(std::move(job)) : queue_->TrySubmit(std::move(job)))) {
-    call->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, BusyMessage(*queue_)), 0);
+    call->FinishWith(Busy(*queue_), 0);
   }
 }
 
@@ -522,7 +581,7 @@ void SimSearchService::AnswerKept(const std::vector<BatchEntry>& kept) {
 void SimSearchService::FlushKept(std::vector<BatchEntry> kept) {
   if (queue_->RunOrSubmit([this, kept] { AnswerKept(kept); })) return;
   for (const BatchEntry& e : kept) {
-    e.call->FinishWith(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, BusyMessage(*queue_)), 0);
+    e.call->FinishWith(Busy(*queue_), 0);
   }
 }
 
@@ -596,6 +655,7 @@ void SimSearchService::Arm(CallQueue* q) {
 }
 
 int64_t SimSearchService::Estimate(const v1::SearchRequest& req) const {
+  if (req.page_size() > 0) return HitsBytes(1, req.page_size());  // one page is sent
   return HitsBytes(1, req.has_top_k() ? req.top_k() : engine_->limits().default_k);
 }
 int64_t SimSearchService::Estimate(const v1::BatchSearchRequest& req) const {
@@ -617,22 +677,41 @@ int64_t SimSearchService::Estimate(const v1::DescribeCollectionRequest&) const {
 absl::Status SimSearchService::Run(const Ctx* ctx, const v1::SearchRequest& req,
                                    v1::SearchResponse* resp) const {
   if (!req.has_query()) {
-    return absl::InvalidArgumentError(
+    return InvalidFieldError(
+        "query", reason::kEmptyQuery,
         "empty query: set query.vector, query.item_id, query.items, query.user_id or query.text");
   }
+  SearchKnobs knobs = ToKnobs(req.params());
+  knobs.page_size = req.page_size();
+  knobs.page_token = req.page_token();
   auto r = engine_->Search(req.collection(), {ToQuery(req.query())},
                            Optional(req.has_top_k(), req.top_k()), ToFilter(req.filter()),
-                           Deadline(ctx), ToKnobs(req.params()));
+                           Deadline(ctx), knobs);
   if (!r.ok()) return r.status();
   FillHits(*r->collection, r->hits[0], resp->mutable_hits());
   resp->set_collection_version(r->collection->version());
+  resp->set_next_page_token(std::move(r->next_page_token));
   return absl::OkStatus();
 }
+
+namespace {
+// The engine names the field of a lone query "query..." (as SearchRequest has it); in a
+// BatchSearchRequest it is "queries[0]...".
+absl::Status BatchFieldPath(const absl::Status& st) {
+  ErrorDetail d = DetailOf(st);
+  if (d.field == "query" || absl::StartsWith(d.field, "query.")) {
+    d.field = absl::StrCat("queries[0]", d.field.substr(5));
+    return WithDetail(st, d);
+  }
+  return st;
+}
+}  // namespace
 
 absl::Status SimSearchService::Run(const Ctx* ctx, const v1::BatchSearchRequest& req,
                                    v1::BatchSearchResponse* resp) const {
   if (req.queries_size() > engine_->limits().max_batch) {
-    return absl::InvalidArgumentError(
+    return InvalidFieldError(
+        "queries", reason::kBatchTooLarge,
         absl::StrCat("too many queries in one batch: ", req.queries_size(), " (at most ",
                      engine_->limits().max_batch, "); split the batch"));
   }
@@ -641,7 +720,7 @@ absl::Status SimSearchService::Run(const Ctx* ctx, const v1::BatchSearchRequest&
   for (const v1::Query& q : req.queries()) queries.push_back(ToQuery(q));
   auto r = engine_->Search(req.collection(), queries, Optional(req.has_top_k(), req.top_k()),
                            ToFilter(req.filter()), Deadline(ctx), ToKnobs(req.params()));
-  if (!r.ok()) return r.status();
+  if (!r.ok()) return BatchFieldPath(r.status());
   for (const auto& hits : r->hits)
     FillHits(*r->collection, hits, resp->add_results()->mutable_hits());
   resp->set_collection_version(r->collection->version());

@@ -61,7 +61,7 @@ class ApiError extends Error {
   constructor(status, message, body) {
     super(message);
     this.status = status;  // 0: no answer (network, timeout)
-    this.body = body || {};
+    this.body = body || {};  // the JSON error: {error, status, reason, field, ...}
   }
 }
 
@@ -264,7 +264,8 @@ async function fill(box, load, text) {
   } catch (err) {
     if (err.status === -1) return;
     // A genre or type the catalogue has but this collection never uses: nothing matches.
-    if (err.status === 400 && /unknown (genre|type) '/.test(err.message)) {
+    const reason = err.body.reason;
+    if (reason === "UNKNOWN_GENRE" || reason === "UNKNOWN_TYPE") {
       box.replaceChildren(h("p", { class: "empty" }, "Nothing here with these filters."));
       return;
     }

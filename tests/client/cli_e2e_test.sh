@@ -42,14 +42,28 @@ expect describe 0 '"types": \["Movie","TV"\]|types: +\["Movie","TV"\]' -- "$cli"
 expect lookup 0 "^1 +1\.00 +Cowboy Bebop" -- "$cli" lookup cowboy bebop
 expect health 0 "SERVING" -- "$cli" health
 expect search 0 "^1 +1 " -- "$cli" search --vector 1,0 -k 1
-expect unknown-item 1 "NOT_FOUND: item 42 is not in collection 'tiny'" -- "$cli" similar 42
+expect unknown-item 1 "NOT_FOUND: item 42 is not in collection 'tiny'.*\[ITEM_NOT_IN_COLLECTION\]" -- "$cli" similar 42
 expect bad-dims 1 "INVALID_ARGUMENT: query vector has 3 components" -- "$cli" search --vector 1,2,3
-expect unknown-title 1 "NOT_FOUND: no anime titled \"zzzzqqqq\" in collection 'tiny'" -- "$cli" similar "zzzzqqqq"
+expect unknown-title 1 "NOT_FOUND: no anime titled \"zzzzqqqq\" in collection 'tiny'.*\[TITLE_NOT_FOUND\]" -- "$cli" similar "zzzzqqqq"
 expect bad-k 1 "top_k must be between 1 and 1000, got 0" -- "$cli" similar 1 -k 0
 expect similar-exact 0 "^1 +5 +0\.99" -- "$cli" similar 1 -k 2 --exact
 expect bad-ef 1 "ef must be between 1 and 4096, got 0" -- "$cli" similar 1 --ef 0
 expect min-score-cuts 0 "^1$" -- bash -c "\"$cli\" similar 1 -k 3 --min-score 0.5 | grep -c '^[0-9]'"
 expect usage 2 "unknown command 'simlar'" -- "$cli" simlar 1
+# Pages: two pages of 1 are the 2 results of -k 2 (tiny has 3 items), in order.
+ids() { awk '/^[0-9]/ {print $2}'; }
+whole=$("$cli" similar 1 -k 2 | ids | tr '\n' ' ')
+page1=$("$cli" similar 1 -k 2 --page-size 1)
+token=$(sed -n 's/^next page: --page-token //p' <<<"$page1")
+page2=$("$cli" similar 1 -k 2 --page-size 1 --page-token "$token")
+paged="$(ids <<<"$page1" | tr '\n' ' ')$(ids <<<"$page2" | tr '\n' ' ')"
+if [ -n "$token" ] && [ "$paged" = "$whole" ] && ! grep -q "next page" <<<"$page2"; then
+  echo "ok   pages"
+else
+  echo "FAIL pages: whole '$whole', paged '$paged', token '$token'" >&2
+  failures=$((failures + 1))
+fi
+expect stale-token 1 "page_token belongs to another search.*\[PAGE_TOKEN_INVALID\]" -- "$cli" similar 1 -k 1 --page-size 1 --page-token "$token"
 # User 100 has vector (1, 0) and has watched item 1: item 5 (0.9) comes first.
 expect recommend-user 0 "^1 +5 +0\.9000" -- "$cli" recommend --user 100 --collection tt -k 1
 expect recommend-user-json 0 '"user": 100' -- "$cli" recommend --user 100 --collection tt --json

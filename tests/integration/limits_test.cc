@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "core/errors.h"
 #include "tests/integration/server_fixture.h"
 #include "tests/testing/test_util.h"
 
@@ -154,6 +155,10 @@ TEST_F(LimitsTest, EchoedInputIsCutSoTheRealErrorArrives) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound) << r.status();
   EXPECT_THAT(r.status().message(), HasSubstr("unknown collection"));
   EXPECT_LT(r.status().message().size(), 600u);
+  // The details arrive too, their echo of the name cut as well.
+  EXPECT_EQ(DetailOf(r.status()).reason, "COLLECTION_NOT_FOUND");
+  EXPECT_EQ(DetailOf(r.status()).resource_type, "collection");
+  EXPECT_LT(DetailOf(r.status()).resource_name.size(), 200u);
   o.collection = "big";
   o.filter.genres = {std::string(20000, 'g')};
   r = srv->client->Search(SearchQuery::Item(1), o);

@@ -5,9 +5,15 @@
 
 #include <set>
 
-#include "absl/strings/str_cat.h"
+#include <grpcpp/grpcpp.h>
 
 #include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "core/errors.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "simsearch/v1/simsearch.grpc.pb.h"
 
 #include "tests/integration/server_fixture.h"
 #include "tests/testing/test_util.h"
@@ -151,6 +157,33 @@ TEST_F(ServiceTest, SearchParamsReachTheEngine) {
                absl::StatusCode::kInvalidArgument, "ef must be between 1 and 4096, got 0");
 }
 
+// Pages through the wire (engine/paging.h has the index-kind cases).
+TEST_F(ServiceTest, PagesThroughTheWire) {
+  auto whole = srv_->client->Search(SearchQuery::Item(5), Opts("small", 45));
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  std::vector<int64_t> want, got;
+  for (const ClientHit& h : *whole) want.push_back(h.id);
+  SearchOptions o = Opts("small", 45);
+  std::string next;
+  o.next_page_token = &next;
+  o.knobs.page_size = 20;
+  int pages = 0;
+  do {
+    auto page = srv_->client->Search(SearchQuery::Item(5), o);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const ClientHit& h : *page) got.push_back(h.id);
+    o.knobs.page_token = next;
+    ++pages;
+  } while (!next.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(got, want);
+  o.knobs.page_token = "bogus";
+  ExpectStatus(srv_->client->Search(SearchQuery::Item(5), o).status(),
+               absl::StatusCode::kInvalidArgument, "page_token is not one this service issued");
+  ExpectStatus(srv_->client->BatchSearch({SearchQuery::Item(5)}, o).status(),
+               absl::StatusCode::kInvalidArgument, "a batch does not page");
+}
+
 TEST_F(ServiceTest, DefaultTopKIsTenAndBatchWorks) {
   SearchOptions o = Opts("small", std::nullopt);
   auto hits = srv_->client->Search(SearchQuery::Item(5), o);
@@ -244,6 +277,109 @@ TEST_F(ServiceTest, InvalidArgument) {
                "unknown genre 'Mecha'");
   ExpectStatus(srv_->client->LookupTitle("small", "", std::nullopt).status(), kInvalid,
                "empty title query");
+}
+
+// What a program branches on: the reason, and the field or resource, as the client library
+// reads them from the google.rpc details.
+TEST_F(ServiceTest, ErrorsCarryStableReasons) {
+  struct Case {
+    absl::Status st;
+    absl::string_view reason, field, resource_type, resource_name;
+  };
+  std::vector<float> nan(kD, 0.5f);
+  nan[4] = std::nanf("");
+  SearchOptions genre = Opts();
+  genre.filter.genres = {"Mecha"};
+  SearchOptions ef = Opts();
+  ef.knobs.ef = 0;
+  const Case cases[] = {
+      {srv_->client->Search(SearchQuery::Item(1), Opts("nope")).status(),
+       reason::kCollectionNotFound, "", "collection", "nope"},
+      {srv_->client->Search(SearchQuery::Item(4242), Opts()).status(), reason::kItemNotInCollection,
+       "", "item", "4242"},
+      {srv_->client->GetItems("small", {1, 999}).status(), reason::kItemNotInCollection, "", "item",
+       "999"},
+      {srv_->client->Search(SearchQuery::User(7), Opts()).status(), reason::kQueryNotSupported,
+       "query.user_id", "", ""},
+      {srv_->client->Search(SearchQuery::Item(1), Opts("small", 0)).status(),
+       reason::kTopKOutOfRange, "top_k", "", ""},
+      {srv_->client->Search(SearchQuery::Vector({1, 2, 3}), Opts()).status(),
+       reason::kVectorDimensionsMismatch, "query.vector.values", "", ""},
+      {srv_->client->Search(SearchQuery::Vector(nan), Opts()).status(), reason::kInvalidArgument,
+       "query.vector.values[4]", "", ""},
+      {srv_->client->Search(SearchQuery{}, Opts()).status(), reason::kEmptyQuery, "query", "", ""},
+      {srv_->client->Search(SearchQuery::Items({}), Opts()).status(), reason::kEmptyQuery,
+       "query.items.positive_ids", "", ""},
+      {srv_->client->BatchSearch({SearchQuery::Item(1), SearchQuery::Vector({1})}, Opts()).status(),
+       reason::kVectorDimensionsMismatch, "queries[1].vector.values", "", ""},
+      {srv_->client->BatchSearch({SearchQuery::Vector({1})}, Opts()).status(),
+       reason::kVectorDimensionsMismatch, "queries[0].vector.values", "", ""},
+      {srv_->client->BatchSearch(std::vector<SearchQuery>(65, SearchQuery::Item(1)), Opts())
+           .status(),
+       reason::kBatchTooLarge, "queries", "", ""},
+      {srv_->client->Search(SearchQuery::Item(1), genre).status(), reason::kUnknownGenre,
+       "filter.genres", "", ""},
+      {srv_->client->Search(SearchQuery::Item(1), ef).status(), reason::kInvalidArgument,
+       "params.ef", "", ""},
+      {srv_->client->LookupTitle("small", "", std::nullopt).status(), reason::kEmptyQuery, "query",
+       "", ""},
+  };
+  for (const Case& c : cases) {
+    ASSERT_FALSE(c.st.ok());
+    const ErrorDetail d = DetailOf(c.st);
+    EXPECT_EQ(d.reason, c.reason) << c.st;
+    EXPECT_EQ(d.field, c.field) << c.st;
+    EXPECT_EQ(d.resource_type, c.resource_type) << c.st;
+    EXPECT_EQ(d.resource_name, c.resource_name) << c.st;
+  }
+  // gRPC's own errors carry no details: their code's name.
+  std::vector<float> huge(100000, 1.0f);
+  EXPECT_EQ(ReasonOf(srv_->client->Search(SearchQuery::Vector(huge), Opts()).status()),
+            "RESOURCE_EXHAUSTED");
+}
+
+// The google.rpc.Status on the wire, read with a bare stub (no simsearch client code).
+TEST_F(ServiceTest, StatusDetailsOnTheWire) {
+  auto stub = v1::SimSearch::NewStub(
+      grpc::CreateChannel(srv_->address(), grpc::InsecureChannelCredentials()));
+  v1::SearchRequest req;
+  req.set_collection("small");
+  req.mutable_query()->set_item_id(1);
+  req.set_top_k(5000);
+  v1::SearchResponse resp;
+  grpc::ClientContext ctx;
+  const grpc::Status st = stub->Search(&ctx, req, &resp);
+  ASSERT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(st.error_details()));
+  EXPECT_EQ(details.code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_EQ(details.message(), st.error_message());
+  ASSERT_EQ(details.details_size(), 2);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(details.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.reason(), "TOP_K_OUT_OF_RANGE");
+  EXPECT_EQ(info.domain(), "simsearch.v1");
+  EXPECT_EQ(info.metadata().at("field"), "top_k");
+  google::rpc::BadRequest bad;
+  ASSERT_TRUE(details.details(1).UnpackTo(&bad));
+  ASSERT_EQ(bad.field_violations_size(), 1);
+  EXPECT_EQ(bad.field_violations(0).field(), "top_k");
+  EXPECT_THAT(bad.field_violations(0).description(), HasSubstr("between 1 and 1000, got 5000"));
+
+  req.set_collection("nope");
+  req.set_top_k(5);
+  grpc::ClientContext ctx2;
+  const grpc::Status missing = stub->Search(&ctx2, req, &resp);
+  ASSERT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(details.ParseFromString(missing.error_details()));
+  ASSERT_EQ(details.details_size(), 2);
+  ASSERT_TRUE(details.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.reason(), "COLLECTION_NOT_FOUND");
+  EXPECT_EQ(info.metadata().at("collection"), "nope");
+  google::rpc::ResourceInfo resource;
+  ASSERT_TRUE(details.details(1).UnpackTo(&resource));
+  EXPECT_EQ(resource.resource_type(), "collection");
+  EXPECT_EQ(resource.resource_name(), "nope");
 }
 
 TEST_F(ServiceTest, OversizedMessageIsResourceExhausted) {

@@ -2,10 +2,14 @@
 // 2.0, over the embedded backend; every bad request answers 4xx with a message that
 // names the problem; an unreachable engine or a passed deadline answers 502/504.
 #include "lambda/handler.h"
+#include "lambda/routes.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 
@@ -133,30 +137,41 @@ TEST_F(HandlerTest, SearchItemsHealthAndPreflight) {
 }
 
 TEST_F(HandlerTest, EveryBadRequestIsA4xxNamingTheProblem) {
-  const std::vector<std::tuple<std::string, int, std::string>> cases = {
-      {"bad_malformed_json", 400, "not valid JSON"},
-      {"bad_wrong_types", 400, "'n' must be an integer"},
-      {"bad_id_type", 400, "'id' must be an integer"},
-      {"bad_missing_fields", 400, "give exactly one of 'name'"},
-      {"bad_two_queries", 400, "give exactly one of"},
-      {"bad_unknown_field", 400, "unknown field 'nme'"},
-      {"bad_not_object", 400, "must be a JSON object"},
-      {"bad_empty_body", 400, "empty body"},
-      {"bad_unknown_route", 404, "no route GET /recommendations"},
-      {"bad_wrong_method", 405, "method GET is not allowed on /recommend"},
-      {"bad_n_out_of_range", 400, "'n' must be between 1 and 100, got 0"},
-      {"bad_unknown_title", 404, "no anime titled \"cowboy bebob\""},
-      {"bad_unknown_id", 404, "item 424242 is not in collection 'tiny'"},
-      {"bad_search_missing_q", 400, "missing query parameter 'q'"},
-      {"bad_item_not_number", 400, "'abc' is not an anime id"},
-      {"bad_base64", 400, "not valid base64"},
-      {"bad_not_an_event", 400, "not an API Gateway proxy event"},
+  // name, status, text for people; reason and field for programs ("" : no field).
+  struct Case {
+    std::string name;
+    int status;
+    std::string text, reason, field;
   };
-  for (const auto& [name, status, text] : cases) {
-    Answer a = Saved(name);
-    EXPECT_EQ(a.status, status) << name << ": " << a.body.dump();
-    EXPECT_THAT(a.body.value("error", ""), HasSubstr(text)) << name;
-    EXPECT_EQ(a.body.value("status", 0), status) << name;
+  const std::vector<Case> cases = {
+      {"bad_malformed_json", 400, "not valid JSON", "INVALID_ARGUMENT", "body"},
+      {"bad_wrong_types", 400, "'n' must be an integer", "TOP_K_OUT_OF_RANGE", "n"},
+      {"bad_id_type", 400, "'id' must be an integer", "INVALID_ARGUMENT", "id"},
+      {"bad_missing_fields", 400, "give exactly one of 'name'", "EMPTY_QUERY", "name"},
+      {"bad_two_queries", 400, "give exactly one of", "EMPTY_QUERY", "name"},
+      {"bad_unknown_field", 400, "unknown field 'nme'", "INVALID_ARGUMENT", "nme"},
+      {"bad_not_object", 400, "must be a JSON object", "INVALID_ARGUMENT", "body"},
+      {"bad_empty_body", 400, "empty body", "INVALID_ARGUMENT", "body"},
+      {"bad_unknown_route", 404, "no route GET /recommendations", "ROUTE_NOT_FOUND", ""},
+      {"bad_wrong_method", 405, "method GET is not allowed on /recommend", "METHOD_NOT_ALLOWED",
+       ""},
+      {"bad_n_out_of_range", 400, "'n' must be between 1 and 100, got 0", "TOP_K_OUT_OF_RANGE",
+       "n"},
+      {"bad_unknown_title", 404, "no anime titled \"cowboy bebob\"", "TITLE_NOT_FOUND", "name"},
+      {"bad_unknown_id", 404, "item 424242 is not in collection 'tiny'", "ITEM_NOT_IN_COLLECTION",
+       ""},
+      {"bad_search_missing_q", 400, "missing query parameter 'q'", "EMPTY_QUERY", "q"},
+      {"bad_item_not_number", 400, "'abc' is not an anime id", "INVALID_ARGUMENT", "id"},
+      {"bad_base64", 400, "not valid base64", "INVALID_ARGUMENT", ""},
+      {"bad_not_an_event", 400, "not an API Gateway proxy event", "INVALID_ARGUMENT", ""},
+  };
+  for (const Case& c : cases) {
+    Answer a = Saved(c.name);
+    EXPECT_EQ(a.status, c.status) << c.name << ": " << a.body.dump();
+    EXPECT_THAT(a.body.value("error", ""), HasSubstr(c.text)) << c.name;
+    EXPECT_EQ(a.body.value("status", 0), c.status) << c.name;
+    EXPECT_EQ(a.body.value("reason", ""), c.reason) << c.name << ": " << a.body.dump();
+    EXPECT_EQ(a.body.value("field", ""), c.field) << c.name << ": " << a.body.dump();
   }
   Answer wrong = Saved("bad_wrong_method");
   EXPECT_EQ(wrong.headers.value("Allow", ""), "POST, OPTIONS");
@@ -236,35 +251,137 @@ TEST_F(HandlerTest, SearchTextModeIsPassedAndChecked) {
   Answer lexical = search({{"q", "space"}, {"mode", "lexical"}});
   EXPECT_EQ(lexical.status / 100, 4);
   EXPECT_THAT(lexical.body.value("error", ""), HasSubstr("has no lexical index"));
+  // The engine's reasons come through, with the HTTP API's field names.
+  EXPECT_EQ(lexical.body.value("reason", ""), "QUERY_NOT_SUPPORTED");
+  EXPECT_EQ(lexical.body.value("field", ""), "mode");
+  Answer genre = search({{"q", "space"}, {"genres", "NoSuchGenre"}});
+  EXPECT_EQ(genre.status, 400);
+  EXPECT_EQ(genre.body.value("reason", ""), "UNKNOWN_GENRE");
+  EXPECT_EQ(genre.body.value("field", ""), "genres");
+}
+
+// The search knobs and pages over HTTP: the same engine knobs as gRPC, in the query
+// string of /search and the body of /recommend; pages concatenate to the whole list.
+TEST_F(HandlerTest, KnobsAndPagesOverHttp) {
+  auto search = [](json params) {
+    json e = {{"version", "2.0"},
+              {"rawPath", "/search"},
+              {"requestContext", {{"http", {{"method", "GET"}}}}},
+              {"queryStringParameters", params}};
+    return Call(e.dump(), *backend_);
+  };
+  auto recommend = [](json body) {
+    json e = {{"version", "2.0"},
+              {"rawPath", "/recommend"},
+              {"requestContext", {{"http", {{"method", "POST"}}}}},
+              {"body", body.dump()}};
+    return Call(e.dump(), *backend_);
+  };
+  // Pages of a watch list's recommendations, 2 at a time, against the whole list.
+  Answer whole = recommend({{"like", {1}}, {"top_k", 7}});
+  ASSERT_EQ(whole.status, 200) << whole.body.dump();
+  Answer same = recommend({{"like", {1}}, {"n", 7}});
+  EXPECT_EQ(ResultIds(same), ResultIds(whole)) << "top_k and its older name n agree";
+  std::vector<int64_t> paged;
+  json body = {{"like", {1}}, {"top_k", 7}, {"page_size", 2}};
+  for (int page = 0; page < 10; ++page) {
+    Answer a = recommend(body);
+    ASSERT_EQ(a.status, 200) << a.body.dump();
+    for (int64_t id : ResultIds(a)) paged.push_back(id);
+    if (!a.body.contains("next_page_token")) break;
+    body["page_token"] = a.body["next_page_token"];
+  }
+  EXPECT_EQ(paged, ResultIds(whole));
+  // A token of another search, and the knobs' checks, name their field.
+  body = {{"like", {1}}, {"top_k", 6}, {"page_token", body["page_token"]}};
+  Answer other = recommend(body);
+  EXPECT_EQ(other.status, 400);
+  EXPECT_EQ(other.body.value("reason", ""), "PAGE_TOKEN_INVALID");
+  EXPECT_EQ(other.body.value("field", ""), "page_token");
+  Answer ef = search({{"q", "space"}, {"ef", "0"}});
+  EXPECT_EQ(ef.status, 400);
+  EXPECT_EQ(ef.body.value("field", ""), "ef");
+  Answer both = search({{"q", "space"}, {"k", "3"}, {"top_k", "3"}});
+  EXPECT_EQ(both.status, 400);
+  EXPECT_EQ(both.body.value("field", ""), "top_k");
+  // min_score cuts the list where the scores fall below it.
+  Answer all = search({{"q", "bounty hunters in space"}, {"top_k", "5"}, {"exact", "true"}});
+  ASSERT_EQ(all.status, 200) << all.body.dump();
+  ASSERT_GE(all.body["results"].size(), 3u);
+  const double third = all.body["results"][2]["score"].get<double>();
+  Answer cut = search({{"q", "bounty hunters in space"},
+                       {"top_k", "5"},
+                       {"min_score", absl::StrCat(third - 1e-4)}});
+  ASSERT_EQ(cut.status, 200) << cut.body.dump();
+  for (const json& r : cut.body["results"]) EXPECT_GE(r["score"].get<double>(), third - 1e-4);
+  EXPECT_GE(cut.body["results"].size(), 3u);
+  EXPECT_LT(cut.body["results"].size(), all.body["results"].size());
 }
 
 // Every route the handler answers is deployed: template.yaml (the SAM template) has an
 // HttpApi event with its path and method. The routes come from the handler's own 404.
 TEST_F(HandlerTest, EveryRouteIsInTheSamTemplate) {
+  auto text = ReadFileToString(std::string(SIMSEARCH_SOURCE_DIR) + "/template.yaml");
+  ASSERT_TRUE(text.ok());
+  for (const Route& r : kRoutes) {
+    for (const absl::string_view method : r.method == "GET"
+                                              ? std::vector<absl::string_view>{"GET", "HEAD"}
+                                              : std::vector<absl::string_view>{r.method}) {
+      const bool quoted =
+          absl::StrContains(*text, absl::StrCat("Path: \"", r.path, "\", Method: ", method));
+      const bool plain =
+          absl::StrContains(*text, absl::StrCat("Path: ", r.path, ", Method: ", method));
+      EXPECT_TRUE(quoted || plain)
+          << method << " " << r.path << " is not deployed by template.yaml";
+    }
+  }
+  // The handler's 404 names the same routes.
   Answer a = Call(json({{"version", "2.0"},
                         {"rawPath", "/nope"},
                         {"requestContext", {{"http", {{"method", "GET"}}}}}})
                       .dump(),
                   *backend_);
   ASSERT_EQ(a.status, 404);
-  const std::string error = a.body.value("error", "");
-  const size_t at = error.find("routes: ");
-  ASSERT_NE(at, std::string::npos) << error;
-  auto text = ReadFileToString(std::string(SIMSEARCH_SOURCE_DIR) + "/template.yaml");
-  ASSERT_TRUE(text.ok());
-  int routes = 0;
-  for (absl::string_view route : absl::StrSplit(error.substr(at + 8), ", ")) {
-    const std::vector<std::string> parts = absl::StrSplit(route, ' ');
-    ASSERT_EQ(parts.size(), 2u) << route;
-    const std::string& path = parts[1];
-    const bool quoted =
-        absl::StrContains(*text, absl::StrCat("Path: \"", path, "\", Method: ", parts[0]));
-    const bool plain =
-        absl::StrContains(*text, absl::StrCat("Path: ", path, ", Method: ", parts[0]));
-    EXPECT_TRUE(quoted || plain) << parts[0] << " " << path << " is not deployed by template.yaml";
-    ++routes;
+  for (const Route& r : kRoutes) {
+    EXPECT_THAT(a.body.value("error", ""), HasSubstr(absl::StrCat(r.method, " ", r.path)));
   }
-  EXPECT_EQ(routes, 5);
+}
+
+// The route table and the OpenAPI document (api/openapi.json, the form of
+// api/openapi.yaml the handler serves) name the same routes, both ways; the handler
+// serves the document at /openapi.json.
+TEST_F(HandlerTest, EveryRouteIsInTheOpenApiDocumentAndNoOther) {
+  auto text = ReadFileToString(std::string(SIMSEARCH_SOURCE_DIR) + "/api/openapi.json");
+  ASSERT_TRUE(text.ok());
+  const json doc = json::parse(*text);
+  std::set<std::string> documented, routed;
+  for (const auto& [path, ops] : doc.at("paths").items()) {
+    for (const auto& [method, op] : ops.items()) {
+      documented.insert(absl::StrCat(absl::AsciiStrToUpper(method), " ", path));
+    }
+  }
+  for (const Route& r : kRoutes) routed.insert(absl::StrCat(r.method, " ", r.path));
+  EXPECT_EQ(documented, routed) << "api/openapi.yaml and lambda/routes.h disagree";
+  EXPECT_EQ(json::parse(OpenApiDocument()), doc)
+      << "the compiled-in document is not api/openapi.json: re-run cmake";
+  Answer served = Call(json({{"version", "2.0"},
+                             {"rawPath", "/openapi.json"},
+                             {"requestContext", {{"http", {{"method", "GET"}}}}}})
+                           .dump(),
+                       *backend_);
+  EXPECT_EQ(served.status, 200);
+  EXPECT_EQ(served.body, doc);
+  // Every route answers something other than 404 ("{id}" filled in).
+  for (const Route& r : kRoutes) {
+    std::string path(r.path);
+    if (size_t b = path.find("{id}"); b != std::string::npos) path.replace(b, 4, "1");
+    Answer a = Call(json({{"version", "2.0"},
+                          {"rawPath", path},
+                          {"requestContext", {{"http", {{"method", std::string(r.method)}}}}}})
+                        .dump(),
+                    *backend_);
+    EXPECT_NE(a.status, 404) << r.method << " " << path << ": " << a.body.dump();
+  }
 }
 
 TEST_F(HandlerTest, UnknownTitleSuggestsTheClosest) {

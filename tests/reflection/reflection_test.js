@@ -19,6 +19,25 @@ function call(client, method, request) {
   });
 }
 
+// The error's google.rpc.Status (trailer grpc-status-details-bin), each detail decoded
+// with the type reflection gives for its type URL: {ErrorInfo: {...}, BadRequest: ...}.
+async function decodeDetails(reflection, err) {
+  const bin = err.metadata && err.metadata.get('grpc-status-details-bin');
+  assert.ok(bin && bin.length === 1, 'the error carries no grpc-status-details-bin');
+  const typeOf = async (name) =>
+    (await reflection.getDescriptorBySymbol(name)).getProtobufJsRoot().lookupType(name);
+  const Status = await typeOf('google.rpc.Status');
+  const status = Status.toObject(Status.decode(bin[0]), { longs: String });
+  assert.equal(status.code, err.code);
+  const out = {};
+  for (const any of status.details) {
+    const name = (any.type_url || any.typeUrl).split('/').pop();  // google.rpc.ErrorInfo
+    const T = await typeOf(name);
+    out[name.split('.').pop()] = T.toObject(T.decode(any.value), { longs: String });
+  }
+  return out;
+}
+
 async function main() {
   const reflection = new GrpcReflection(host, creds);
 
@@ -68,6 +87,19 @@ async function main() {
 
   r = await call(client, 'Search', { collection: 'nope', query: { item_id: 1 } });
   assert.equal(r.err && r.err.code, grpc.status.NOT_FOUND);
+  // grpcurl prints an error's google.rpc details, resolving their types through
+  // reflection: so does this client.
+  const details = await decodeDetails(reflection, r.err);
+  console.log('error details:', JSON.stringify(details));
+  assert.equal(details.ErrorInfo.reason, 'COLLECTION_NOT_FOUND');
+  assert.equal(details.ErrorInfo.domain, 'simsearch.v1');
+  assert.equal(details.ResourceInfo.resource_name, 'nope');
+
+  r = await call(client, 'Search', { collection: 'tiny', query: { item_id: 1 }, top_k: 0 });
+  assert.equal(r.err && r.err.code, grpc.status.INVALID_ARGUMENT);
+  const bad = await decodeDetails(reflection, r.err);
+  assert.equal(bad.ErrorInfo.reason, 'TOP_K_OUT_OF_RANGE');
+  assert.equal(bad.BadRequest.field_violations[0].field, 'top_k');
 
   // grpcurl HOST grpc.health.v1.Health/Check
   const hpkg = (await reflection.getDescriptorBySymbol('grpc.health.v1.Health'))

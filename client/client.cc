@@ -384,6 +384,34 @@ absl::StatusOr<std::vector<ItemRecord>> Client::GetItems(const std::string& coll
   return out;
 }
 
+absl::StatusOr<std::vector<CollectionItems>> Client::GetItemsIn(
+    const std::vector<std::string>& collections, const std::vector<int64_t>& ids,
+    bool include_vectors, std::optional<absl::Time> deadline) const {
+  v1::GetItemsRequest req;
+  req.mutable_collections()->Add(collections.begin(), collections.end());
+  req.mutable_ids()->Add(ids.begin(), ids.end());
+  req.set_include_vectors(include_vectors);
+  auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::GetItems, req, deadline, options_);
+  if (!resp.ok()) return resp.status();
+  std::vector<CollectionItems> out;
+  for (const v1::CollectionItems& c : resp->by_collection()) {
+    CollectionItems& o = out.emplace_back();
+    o.collection = c.collection();
+    o.version = c.collection_version();
+    for (const v1::ItemRecord& r : c.items()) {
+      o.items.push_back(
+          {FromProto(r.item()), std::vector<float>(r.vector().begin(), r.vector().end())});
+    }
+    o.missing_ids.assign(c.missing_ids().begin(), c.missing_ids().end());
+  }
+  if (out.size() != collections.size()) {
+    // An engine from before `collections` answers the empty `collection` instead.
+    return absl::UnimplementedError(
+        "the engine does not answer GetItems over several collections; upgrade it");
+  }
+  return out;
+}
+
 absl::StatusOr<TitleLookup> Client::LookupTitle(const std::string& collection,
                                                 const std::string& query, std::optional<int> limit,
                                                 std::optional<absl::Time> deadline) const {

@@ -72,6 +72,14 @@ struct ItemRecord {
   std::vector<float> vector;  // only when asked for
 };
 
+// What one collection holds of some ids (Client::GetItemsIn).
+struct CollectionItems {
+  std::string collection;
+  std::string version;
+  std::vector<ItemRecord> items;     // the ids it holds, in request order
+  std::vector<int64_t> missing_ids;  // the ids it does not hold, in request order
+};
+
 struct TitleCandidate {
   Item item;
   float score = 0;            // (0, 1], 1 = exact title
@@ -135,6 +143,11 @@ class Client {
   absl::StatusOr<std::vector<ItemRecord>> GetItems(
       const std::string& collection, const std::vector<int64_t>& ids, bool include_vectors = false,
       std::optional<absl::Time> deadline = std::nullopt) const;
+  // Which of `ids` each of `collections` holds, in one call (an id a collection does not
+  // hold is in its missing_ids, not an error); one answer per collection, in order.
+  absl::StatusOr<std::vector<CollectionItems>> GetItemsIn(
+      const std::vector<std::string>& collections, const std::vector<int64_t>& ids,
+      bool include_vectors = false, std::optional<absl::Time> deadline = std::nullopt) const;
   absl::StatusOr<TitleLookup> LookupTitle(const std::string& collection, const std::string& query,
                                           std::optional<int> limit = std::nullopt,
                                           std::optional<absl::Time> deadline = std::nullopt) const;

@@ -927,7 +927,8 @@ absl::Status Engine::SearchBySpace(const Collection& c, const std::vector<float>
 }
 
 absl::StatusOr<ItemRecords> Engine::GetItems(absl::string_view collection,
-                                             const std::vector<int64_t>& ids) const {
+                                             const std::vector<int64_t>& ids,
+                                             bool missing_ok) const {
   if (ids.empty()) {
     return InvalidFieldError("ids", reason::kEmptyQuery, "no ids: send at least one item id");
   }
@@ -939,8 +940,14 @@ absl::StatusOr<ItemRecords> Engine::GetItems(absl::string_view collection,
   SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
   ItemRecords out;
   for (int64_t id : ids) {
-    SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c->RowOf(id));
-    out.rows.push_back(row);
+    absl::StatusOr<uint32_t> row = c->RowOf(id);
+    if (row.ok()) {
+      out.rows.push_back(*row);
+    } else if (missing_ok && row.status().code() == absl::StatusCode::kNotFound) {
+      out.missing.push_back(id);
+    } else {
+      return row.status();
+    }
   }
   out.collection = std::move(c);
   return out;

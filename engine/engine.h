@@ -52,7 +52,8 @@ struct SearchResults {
 
 struct ItemRecords {
   std::shared_ptr<const Collection> collection;
-  std::vector<uint32_t> rows;  // in request order
+  std::vector<uint32_t> rows;    // in request order
+  std::vector<int64_t> missing;  // GetItems with missing_ok: the ids not held, in order
 };
 
 // A better title match than any in the collection searched, for an anime that
@@ -86,8 +87,11 @@ class Engine {
                                        std::optional<int> top_k, const FilterSpec& filter,
                                        absl::Time deadline, const SearchKnobs& knobs = {}) const;
 
+  // The rows of `ids` in `collection`; an id it does not hold is NOT_FOUND, or with
+  // `missing_ok` listed in ItemRecords::missing.
   absl::StatusOr<ItemRecords> GetItems(absl::string_view collection,
-                                       const std::vector<int64_t>& ids) const;
+                                       const std::vector<int64_t>& ids,
+                                       bool missing_ok = false) const;
 
   // Title matches in `collection`, best first; and, when another served collection holds
   // an anime that matches better and `collection` lacks it, that anime.

@@ -25,6 +25,11 @@ class RemoteBackend final : public SearchBackend {
                                                    absl::Time deadline) const override {
     return client_->GetItems(c, ids, false, deadline);
   }
+  absl::StatusOr<std::vector<CollectionItems>> GetItemsIn(const std::vector<std::string>& cs,
+                                                          const std::vector<int64_t>& ids,
+                                                          absl::Time deadline) const override {
+    return client_->GetItemsIn(cs, ids, false, deadline);
+  }
   absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time deadline) const override {
     return client_->ListCollections(deadline);
   }
@@ -100,6 +105,22 @@ class EmbeddedBackend final : public SearchBackend {
     std::vector<ItemRecord> out;
     for (uint32_t row : r->rows) out.push_back({CopyItem(*r->collection, row, true), {}});
     if (absl::Status damage = r->collection->CheckIntact(); !damage.ok()) return damage;
+    return out;
+  }
+  absl::StatusOr<std::vector<CollectionItems>> GetItemsIn(const std::vector<std::string>& cs,
+                                                          const std::vector<int64_t>& ids,
+                                                          absl::Time) const override {
+    std::vector<CollectionItems> out;
+    for (const std::string& c : cs) {
+      auto r = engine_.GetItems(c, ids, /*missing_ok=*/true);
+      if (!r.ok()) return r.status();
+      CollectionItems& o = out.emplace_back();
+      o.collection = r->collection->name();
+      o.version = r->collection->version();
+      for (uint32_t row : r->rows) o.items.push_back({CopyItem(*r->collection, row, true), {}});
+      o.missing_ids = std::move(r->missing);
+      if (absl::Status damage = r->collection->CheckIntact(); !damage.ok()) return damage;
+    }
     return out;
   }
   absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time) const override {

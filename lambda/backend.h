@@ -26,6 +26,10 @@ class SearchBackend {
   virtual absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string& collection,
                                                            const std::vector<int64_t>& ids,
                                                            absl::Time deadline) const = 0;
+  // Which of `ids` each collection holds, in one call (Client::GetItemsIn).
+  virtual absl::StatusOr<std::vector<CollectionItems>> GetItemsIn(
+      const std::vector<std::string>& collections, const std::vector<int64_t>& ids,
+      absl::Time deadline) const = 0;
   virtual absl::StatusOr<std::vector<CollectionInfo>> ListCollections(
       absl::Time deadline) const = 0;
   // "remote host:port" or "embedded ROOT", for /health.

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -625,17 +626,22 @@ class Router {
   // (`ncf` holds every catalogue anime: a learned or a predicted vector.)
   std::optional<Reply> DropAnimeNotHeld(const std::string& collection, std::vector<int64_t>* like,
                                         std::vector<int64_t>* dislike, json* ignored) {
+    std::vector<int64_t> all(like->begin(), like->end());
+    all.insert(all.end(), dislike->begin(), dislike->end());
+    if (all.size() > static_cast<size_t>(o_.max_n) * 10)
+      return std::nullopt;  // the engine names the limit
+    // One call for the whole list: which of the ids the collection holds.
+    auto held = backend_.GetItemsIn({collection}, all, deadline_);
+    if (!held.ok()) return FromStatus(held.status());
+    const absl::flat_hash_set<int64_t> missing((*held)[0].missing_ids.begin(),
+                                               (*held)[0].missing_ids.end());
     for (std::vector<int64_t>* ids : {like, dislike}) {
-      if (ids->size() > static_cast<size_t>(o_.max_n) * 10) break;  // the engine names the limit
       std::vector<int64_t> kept;
       for (int64_t id : *ids) {
-        auto items = backend_.GetItems(collection, {id}, deadline_);
-        if (items.ok()) {
-          kept.push_back(id);
-        } else if (ReasonOf(items.status()) == reason::kItemNotInCollection) {
+        if (missing.contains(id)) {
           ignored->push_back(id);
         } else {
-          return FromStatus(items.status());
+          kept.push_back(id);
         }
       }
       *ids = std::move(kept);
@@ -890,18 +896,19 @@ class Router {
       if (!list.ok()) return FromStatus(list.status());
       for (const CollectionInfo& info : *list) names.push_back(info.name);
     }
+    if (names.empty())
+      return Error(503, "no collection is served", json::object(), reason::kCollectionNotServed);
+    // One call: which of the collections hold the anime.
+    auto answers = backend_.GetItemsIn(names, {id}, deadline_);
+    if (!answers.ok()) return FromStatus(answers.status());
     std::optional<Item> found;
     json held = json::array();
     json vectors = json::object();  // per collection that says: where the vector came from
-    for (const std::string& name : names) {
-      auto items = backend_.GetItems(name, {id}, deadline_);
-      if (!items.ok()) {
-        // Not in this collection: the others may hold it. Anything else is the answer.
-        if (ReasonOf(items.status()) == reason::kItemNotInCollection && names.size() > 1) continue;
-        return FromStatus(items.status());
-      }
+    for (const CollectionItems& in : *answers) {
+      if (in.items.empty()) continue;  // not in this collection
+      const std::string& name = in.collection;
       held.push_back(name);
-      const Item& it = (*items)[0].item;
+      const Item& it = in.items[0].item;
       if (it.vector_source != Item::VectorSource::kUnknown) {
         vectors[name] = {
             {"source", it.vector_source == Item::VectorSource::kLearned ? "learned" : "predicted"},
@@ -913,6 +920,10 @@ class Router {
         found = it;
         if (found->synopsis.empty()) found->synopsis = std::move(synopsis);
       }
+    }
+    if (!found && req_.query.count("collection") && !req_.query.at("collection").empty()) {
+      return Error(404, absl::StrCat("item ", id, " is not in collection '", Quote(names[0]), "'"),
+                   json::object(), reason::kItemNotInCollection);
     }
     if (!found) {
       return Error(404, absl::StrCat("anime ", id, " is in no served collection"), json::object(),

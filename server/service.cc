@@ -662,7 +662,8 @@ int64_t SimSearchService::Estimate(const v1::BatchSearchRequest& req) const {
   return HitsBytes(req.queries_size(), req.has_top_k() ? req.top_k() : engine_->limits().default_k);
 }
 int64_t SimSearchService::Estimate(const v1::GetItemsRequest& req) const {
-  return HitsBytes(1, req.ids_size()) * (req.include_vectors() ? 8 : 1);
+  return HitsBytes(std::max(1, req.collections_size()), req.ids_size()) *
+         (req.include_vectors() ? 8 : 1);
 }
 int64_t SimSearchService::Estimate(const v1::LookupTitleRequest& req) const {
   return HitsBytes(1, req.has_limit() ? req.limit() : 10);
@@ -727,8 +728,51 @@ absl::Status SimSearchService::Run(const Ctx* ctx, const v1::BatchSearchRequest&
   return absl::OkStatus();
 }
 
+namespace {
+// The most collections one GetItems names.
+constexpr int kMaxGetItemsCollections = 64;
+}  // namespace
+
+absl::Status SimSearchService::GetItemsAcross(const v1::GetItemsRequest& req,
+                                              v1::GetItemsResponse* resp) const {
+  if (!req.collection().empty()) {
+    return InvalidFieldError("collections", reason::kInvalidArgument,
+                             "set collection or collections, not both");
+  }
+  if (req.collections_size() > kMaxGetItemsCollections) {
+    return InvalidFieldError("collections", reason::kInvalidArgument,
+                             absl::StrCat("too many collections: ", req.collections_size(),
+                                          " (at most ", kMaxGetItemsCollections, ")"));
+  }
+  std::vector<int64_t> ids(req.ids().begin(), req.ids().end());
+  for (int i = 0; i < req.collections_size(); ++i) {
+    for (int j = 0; j < i; ++j) {
+      if (req.collections(j) == req.collections(i)) {
+        return InvalidFieldError(absl::StrCat("collections[", i, "]"), reason::kInvalidArgument,
+                                 "a collection is named twice");
+      }
+    }
+    auto r = engine_->GetItems(req.collections(i), ids, /*missing_ok=*/true);
+    if (!r.ok()) return InField(r.status(), absl::StrCat("collections[", i, "]"));
+    const Collection& c = *r->collection;
+    v1::CollectionItems* out = resp->add_by_collection();
+    out->set_collection(c.name());
+    out->set_collection_version(c.version());
+    for (uint32_t row : r->rows) {
+      v1::ItemRecord* rec = out->add_items();
+      FillItem(c, row, rec->mutable_item(), /*with_synopsis=*/true);
+      if (req.include_vectors())
+        rec->mutable_vector()->Add(c.vector(row), c.vector(row) + c.dims());
+    }
+    out->mutable_missing_ids()->Add(r->missing.begin(), r->missing.end());
+    SIMSEARCH_RETURN_IF_ERROR(c.CheckIntact());
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SimSearchService::Run(const Ctx*, const v1::GetItemsRequest& req,
                                    v1::GetItemsResponse* resp) const {
+  if (req.collections_size() > 0) return GetItemsAcross(req, resp);
   std::vector<int64_t> ids(req.ids().begin(), req.ids().end());
   auto r = engine_->GetItems(req.collection(), ids);
   if (!r.ok()) return r.status();

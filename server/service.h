@@ -150,6 +150,8 @@ class SimSearchService final : public v1::SimSearch::AsyncService {
                    v1::BatchSearchResponse* resp) const;
   absl::Status Run(const Ctx* ctx, const v1::GetItemsRequest& req,
                    v1::GetItemsResponse* resp) const;
+  // GetItems over `collections`: which of the ids each holds.
+  absl::Status GetItemsAcross(const v1::GetItemsRequest& req, v1::GetItemsResponse* resp) const;
   absl::Status Run(const Ctx* ctx, const v1::LookupTitleRequest& req,
                    v1::LookupTitleResponse* resp) const;
   absl::Status Run(const Ctx* ctx, const v1::ListCollectionsRequest& req,

@@ -55,6 +55,26 @@ class FakeBackend final : public SearchBackend {
     r.item.id = ids[0];
     return std::vector<ItemRecord>{r};
   }
+  absl::StatusOr<std::vector<CollectionItems>> GetItemsIn(const std::vector<std::string>& cs,
+                                                          const std::vector<int64_t>& ids,
+                                                          absl::Time) const override {
+    std::vector<CollectionItems> out;
+    for (const std::string& c : cs) {
+      if (c == "down") return absl::UnavailableError("engine at 10.0.0.1:50051 down");
+      CollectionItems& o = out.emplace_back();
+      o.collection = c;
+      for (int64_t id : ids) {
+        if (id < 0) {
+          o.missing_ids.push_back(id);
+        } else {
+          ItemRecord r;
+          r.item.id = id;
+          o.items.push_back(r);
+        }
+      }
+    }
+    return out;
+  }
   absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time) const override {
     return std::vector<CollectionInfo>{};
   }

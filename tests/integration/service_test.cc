@@ -184,6 +184,31 @@ TEST_F(ServiceTest, PagesThroughTheWire) {
                absl::StatusCode::kInvalidArgument, "a batch does not page");
 }
 
+// GetItems over several collections: which of the ids each holds, in one call.
+TEST_F(ServiceTest, GetItemsAcrossCollections) {
+  auto r = srv_->client->GetItemsIn({"small", "big"}, {5, 299999, 0, 7}, true);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].collection, "small");
+  ASSERT_EQ((*r)[0].items.size(), 2u);
+  EXPECT_EQ((*r)[0].items[0].item.id, 5);
+  EXPECT_EQ((*r)[0].items[1].item.id, 7);
+  EXPECT_EQ((*r)[0].items[0].vector.size(), kD);
+  EXPECT_EQ((*r)[0].missing_ids, (std::vector<int64_t>{299999, 0}));
+  EXPECT_EQ((*r)[1].collection, "big");
+  EXPECT_EQ((*r)[1].items.size(), 4u);
+  EXPECT_TRUE((*r)[1].missing_ids.empty());
+  EXPECT_FALSE((*r)[1].version.empty());
+  auto single = srv_->client->GetItems("small", {5});
+  ASSERT_TRUE(single.ok());
+  EXPECT_EQ((*r)[0].items[0].item.title, (*single)[0].item.title);
+  const absl::Status unknown = srv_->client->GetItemsIn({"small", "nope"}, {5}).status();
+  EXPECT_EQ(ReasonOf(unknown), "COLLECTION_NOT_FOUND");
+  const absl::Status twice = srv_->client->GetItemsIn({"small", "small"}, {5}).status();
+  EXPECT_EQ(DetailOf(twice).field, "collections[1]");
+  ExpectStatus(twice, absl::StatusCode::kInvalidArgument, "a collection is named twice");
+}
+
 TEST_F(ServiceTest, DefaultTopKIsTenAndBatchWorks) {
   SearchOptions o = Opts("small", std::nullopt);
   auto hits = srv_->client->Search(SearchQuery::Item(5), o);

@@ -260,6 +260,74 @@ TEST_F(HandlerTest, SearchTextModeIsPassedAndChecked) {
   EXPECT_EQ(genre.body.value("field", ""), "genres");
 }
 
+// Counts the calls a handler makes of a backend it wraps.
+class CountingBackend final : public SearchBackend {
+ public:
+  explicit CountingBackend(const SearchBackend* b) : b_(b) {}
+  absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& q,
+                                                const SearchOptions& o) const override {
+    ++searches;
+    return b_->Search(q, o);
+  }
+  absl::StatusOr<TitleLookup> LookupTitle(const std::string& c, const std::string& q, int n,
+                                          absl::Time d) const override {
+    return b_->LookupTitle(c, q, n, d);
+  }
+  absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string& c,
+                                                   const std::vector<int64_t>& ids,
+                                                   absl::Time d) const override {
+    ++get_items;
+    return b_->GetItems(c, ids, d);
+  }
+  absl::StatusOr<std::vector<CollectionItems>> GetItemsIn(const std::vector<std::string>& cs,
+                                                          const std::vector<int64_t>& ids,
+                                                          absl::Time d) const override {
+    ++get_items_in;
+    return b_->GetItemsIn(cs, ids, d);
+  }
+  absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time d) const override {
+    return b_->ListCollections(d);
+  }
+  std::string Describe() const override { return b_->Describe(); }
+  mutable int searches = 0, get_items = 0, get_items_in = 0;
+
+ private:
+  const SearchBackend* b_;
+};
+
+// A watch list and /items/{id} ask which anime the collections hold in one call, not one
+// per anime or per collection (a round trip each in remote mode).
+TEST_F(HandlerTest, WatchListsAndItemsAskInOneCall) {
+  CountingBackend counting(backend_);
+  json e = {{"version", "2.0"},
+            {"rawPath", "/recommend"},
+            {"requestContext", {{"http", {{"method", "POST"}}}}},
+            {"body", json({{"like", {1, 5, 424242, 6}}, {"dislike", {777777}}}).dump()}};
+  Answer a = Call(e.dump(), counting);
+  ASSERT_EQ(a.status, 200) << a.body.dump();
+  EXPECT_EQ(a.body["ignored"], json({424242, 777777}));
+  EXPECT_EQ(counting.get_items_in, 1);
+  EXPECT_EQ(counting.get_items, 0);
+  EXPECT_EQ(counting.searches, 1);
+  counting.get_items_in = 0;
+  Answer item = Call(json({{"version", "2.0"},
+                           {"rawPath", "/items/1"},
+                           {"requestContext", {{"http", {{"method", "GET"}}}}}})
+                         .dump(),
+                     counting);
+  ASSERT_EQ(item.status, 200) << item.body.dump();
+  EXPECT_EQ(item.body["collections"], json({"tiny"}));
+  EXPECT_EQ(counting.get_items_in, 1);
+  EXPECT_EQ(counting.get_items, 0);
+  Answer absent = Call(json({{"version", "2.0"},
+                             {"rawPath", "/items/424242"},
+                             {"requestContext", {{"http", {{"method", "GET"}}}}}})
+                           .dump(),
+                       counting);
+  EXPECT_EQ(absent.status, 404);
+  EXPECT_EQ(absent.body.value("reason", ""), "ITEM_NOT_FOUND");
+}
+
 // The search knobs and pages over HTTP: the same engine knobs as gRPC, in the query
 // string of /search and the body of /recommend; pages concatenate to the whole list.
 TEST_F(HandlerTest, KnobsAndPagesOverHttp) {
@@ -422,6 +490,13 @@ class FailingBackend final : public SearchBackend {
                                                    absl::Time deadline) const override {
     ++calls;
     last_deadline = deadline;  // /recommend by id asks for the anime's level first
+    return st_;
+  }
+  absl::StatusOr<std::vector<CollectionItems>> GetItemsIn(const std::vector<std::string>&,
+                                                          const std::vector<int64_t>&,
+                                                          absl::Time deadline) const override {
+    ++calls;
+    last_deadline = deadline;
     return st_;
   }
   absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time) const override {

@@ -418,7 +418,10 @@ absl::StatusOr<TitleLookup> Client::LookupTitle(const std::string& collection,
   v1::LookupTitleRequest req;
   req.set_collection(collection);
   req.set_query(query);
-  if (limit) req.set_limit(*limit);
+  if (limit) {
+    req.set_top_k(*limit);
+    req.set_limit(*limit);  // for engines from before top_k
+  }
   auto resp =
       Call(stubs_->search.get(), &v1::SimSearch::Stub::LookupTitle, req, deadline, options_);
   if (!resp.ok()) return resp.status();

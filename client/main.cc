@@ -89,8 +89,10 @@ void AddCommon(ArgParser* p, Common* c, bool search_flags) {
   p->AddBool("json", &c->json, "print JSON instead of a table");
   c->parser = p;
   if (search_flags) {
-    p->AddInt("k", &c->k, "number of results, 1..max_k (default 10)");
-    p->AddAlias("-k", "k");
+    p->AddInt("top-k", &c->k,
+              "number of results, 1..max_k (default 10); with --page-size, how deep to page");
+    p->AddAlias("-k", "top-k");
+    p->AddAlias("--k", "top-k");  // its name before top_k was the API's one word for it
     p->AddStringList("genre", &c->genres, "keep only items with any of these genres (repeatable)",
                      "GENRE");
     p->AddStringList("type", &c->types, "keep only items of these types: TV, Movie, OVA, ...",
@@ -499,7 +501,9 @@ int Lookup(int argc, char** argv) {
       "simsearch lookup",
       "simsearch lookup: title search, best matches first.\n\n  simsearch lookup cowboy bebop");
   AddCommon(&p, &c, false);
-  p.AddInt("limit", &limit, "most matches (default 10)");
+  p.AddInt("top-k", &limit, "most matches, 1..100 (default 10)");
+  p.AddAlias("-k", "top-k");
+  p.AddAlias("--limit", "top-k");  // its older name
   std::vector<std::string> pos;
   if (int rc = ParseOrExit(&p, argc, argv, &pos); rc >= 0) return rc;
   if (pos.empty()) return UsageError("lookup needs some title text (see --help)");

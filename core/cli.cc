@@ -192,6 +192,9 @@ absl::Status ArgParser::Parse(int argc, char** argv, int first,
       name = name.substr(0, eq);
       has_value = true;
     }
+    for (const auto& [alias, target] : aliases_) {
+      if (alias == absl::StrCat("--", name)) name = target;  // a long alias, e.g. --k
+    }
     Flag* f = Find(name);
     if (f == nullptr) {
       return absl::InvalidArgumentError(

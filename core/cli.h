@@ -28,7 +28,7 @@ class ArgParser {
                     std::string value_name = "ID,...");
   void AddDouble(std::string name, double* out, std::string help, std::string value_name = "X");
   void AddBool(std::string name, bool* out, std::string help);
-  // `-k` as another spelling of `--k`.
+  // `alias` as another spelling of `--name`: a short one (`-k`) or a long one (`--k`).
   void AddAlias(std::string alias, std::string name);
   // Names flags Parse must see; their absence is an error.
   void Require(std::string name);

@@ -959,8 +959,8 @@ absl::StatusOr<TitleMatches> Engine::LookupTitle(absl::string_view collection,
   const int n = limit.value_or(limits_.default_title_matches);
   if (n < 1 || n > limits_.max_title_matches) {
     return InvalidFieldError(
-        "limit", reason::kTopKOutOfRange,
-        absl::StrCat("limit must be between 1 and ", limits_.max_title_matches, ", got ", n));
+        "top_k", reason::kTopKOutOfRange,
+        absl::StrCat("top_k must be between 1 and ", limits_.max_title_matches, ", got ", n));
   }
   if (query.size() > limits_.max_title_query_bytes) {
     return InvalidFieldError("query", reason::kInvalidArgument,

@@ -665,8 +665,22 @@ int64_t SimSearchService::Estimate(const v1::GetItemsRequest& req) const {
   return HitsBytes(std::max(1, req.collections_size()), req.ids_size()) *
          (req.include_vectors() ? 8 : 1);
 }
+namespace {
+// LookupTitleRequest's count: top_k, or its older name limit.
+absl::StatusOr<std::optional<int>> TitleCount(const v1::LookupTitleRequest& req) {
+  if (req.has_top_k() && req.has_limit() && req.top_k() != req.limit()) {
+    return InvalidFieldError("top_k", reason::kInvalidArgument,
+                             "give top_k or its older name limit, not both");
+  }
+  if (req.has_top_k()) return std::optional<int>(req.top_k());
+  if (req.has_limit()) return std::optional<int>(req.limit());
+  return std::optional<int>();
+}
+}  // namespace
+
 int64_t SimSearchService::Estimate(const v1::LookupTitleRequest& req) const {
-  return HitsBytes(1, req.has_limit() ? req.limit() : 10);
+  auto n = TitleCount(req);
+  return HitsBytes(1, n.ok() && n->has_value() ? **n : 10);
 }
 int64_t SimSearchService::Estimate(const v1::ListCollectionsRequest&) const {
   return 4096;
@@ -790,8 +804,8 @@ absl::Status SimSearchService::Run(const Ctx*, const v1::GetItemsRequest& req,
 
 absl::Status SimSearchService::Run(const Ctx*, const v1::LookupTitleRequest& req,
                                    v1::LookupTitleResponse* resp) const {
-  auto r =
-      engine_->LookupTitle(req.collection(), req.query(), Optional(req.has_limit(), req.limit()));
+  SIMSEARCH_ASSIGN_OR_RETURN(std::optional<int> n, TitleCount(req));
+  auto r = engine_->LookupTitle(req.collection(), req.query(), n);
   if (!r.ok()) return r.status();
   const Collection& c = *r->collection;
   for (const TitleMatch& m : r->matches) {

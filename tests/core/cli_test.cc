@@ -39,6 +39,12 @@ TEST(ArgParser, ParsesFormsAliasesListsAndPositionals) {
   EXPECT_EQ(ids, (std::vector<int64_t>{1, 2, 3}));
   EXPECT_EQ(genres, (std::vector<std::string>{"Action", "Sci-Fi", "Space"}));
   EXPECT_EQ(pos, (std::vector<std::string>{"Cowboy", "Bebop"}));
+  // A long alias (an older name), with and without '='.
+  p.AddAlias("--top-k", "k");
+  ASSERT_TRUE(Parse(&p, {"--top-k", "7"}, nullptr).ok());
+  EXPECT_EQ(k, 7);
+  ASSERT_TRUE(Parse(&p, {"--top-k=8"}, nullptr).ok());
+  EXPECT_EQ(k, 8);
   EXPECT_TRUE(p.was_set("k"));
 }
 

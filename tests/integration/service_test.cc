@@ -184,6 +184,28 @@ TEST_F(ServiceTest, PagesThroughTheWire) {
                absl::StatusCode::kInvalidArgument, "a batch does not page");
 }
 
+// LookupTitleRequest counts with top_k, as every request does; limit is its older name.
+TEST_F(ServiceTest, TitleCountIsTopKWithLimitItsOlderName) {
+  auto stub = v1::SimSearch::NewStub(
+      grpc::CreateChannel(srv_->address(), grpc::InsecureChannelCredentials()));
+  auto ask = [&](std::optional<int> top_k, std::optional<int> limit, v1::LookupTitleResponse* r) {
+    v1::LookupTitleRequest req;
+    req.set_collection("small");
+    req.set_query("title");
+    if (top_k) req.set_top_k(*top_k);
+    if (limit) req.set_limit(*limit);
+    grpc::ClientContext ctx;
+    return stub->LookupTitle(&ctx, req, r);
+  };
+  v1::LookupTitleResponse a, b, c;
+  ASSERT_TRUE(ask(3, std::nullopt, &a).ok());
+  ASSERT_TRUE(ask(std::nullopt, 3, &b).ok());
+  EXPECT_EQ(a.matches_size(), 3);
+  EXPECT_EQ(a.SerializeAsString(), b.SerializeAsString());
+  EXPECT_EQ(ask(3, 4, &c).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ask(101, std::nullopt, &c).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 // GetItems over several collections: which of the ids each holds, in one call.
 TEST_F(ServiceTest, GetItemsAcrossCollections) {
   auto r = srv_->client->GetItemsIn({"small", "big"}, {5, 299999, 0, 7}, true);

@@ -346,9 +346,9 @@ absl::StatusOr<std::vector<ClientHit>> Client::Search(const SearchQuery& query,
 
 absl::StatusOr<std::vector<std::vector<ClientHit>>> Client::BatchSearch(
     const std::vector<SearchQuery>& queries, const SearchOptions& options) const {
-  if (options.knobs.page_size != 0 || !options.knobs.page_token.empty()) {
-    return InvalidFieldError("page_size", reason::kInvalidArgument,
-                             "a batch does not page: send each query as a Search with page_size");
+  if (!options.knobs.page_token.empty()) {
+    return InvalidFieldError("page_token", reason::kPageTokenInvalid,
+                             "a batch takes page_tokens, one per query, not page_token");
   }
   v1::BatchSearchRequest req;
   req.set_collection(options.collection);
@@ -356,13 +356,19 @@ absl::StatusOr<std::vector<std::vector<ClientHit>>> Client::BatchSearch(
   if (options.top_k) req.set_top_k(*options.top_k);
   ToProto(options.filter, req.mutable_filter());
   ToProto(options.knobs, req.mutable_params());
+  req.set_page_size(options.knobs.page_size);
+  req.mutable_page_tokens()->Add(options.knobs.page_tokens.begin(),
+                                 options.knobs.page_tokens.end());
   auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::BatchSearch, req, options.deadline,
                    options_);
   if (!resp.ok()) return resp.status();
   std::vector<std::vector<ClientHit>> out;
+  if (options.next_page_tokens != nullptr) options.next_page_tokens->clear();
   for (const v1::SearchResult& r : resp->results()) {
     out.push_back(FromProto(r.hits()));
     HoldToFranchises(options.filter, &out.back());
+    if (options.next_page_tokens != nullptr)
+      options.next_page_tokens->push_back(r.next_page_token());
   }
   return out;
 }

@@ -59,6 +59,8 @@ struct SearchOptions {
   // When set, receives a paged search's next page token (knobs.page_size, page_token);
   // empty on the last page.
   std::string* next_page_token = nullptr;
+  // BatchSearch: when set, receives each query's next page token (knobs.page_tokens).
+  std::vector<std::string>* next_page_tokens = nullptr;
 };
 
 struct ClientHit {

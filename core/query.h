@@ -116,11 +116,13 @@ struct SearchKnobs {
   std::optional<int> ef;           // HNSW beam, 1..EngineLimits::max_ef (raised to top_k)
   std::optional<int> nprobe;       // IVF lists probed, 1..max_nprobe (at most nlist)
   std::optional<float> min_score;  // hits scoring below are left out (a list may get short)
-  // Pages (engine/paging.h): with page_size > 0 or a page_token, a single search answers
-  // one page of the ranking of depth top_k (max_k when unset) and a token for the next.
-  // page_size 0 with a token: the default top_k.
+  // Pages (engine/paging.h): with page_size > 0 or a token, each query answers one page
+  // of the ranking of depth top_k (max_k when unset) and a token for its next page.
+  // page_size 0 with a token: the default top_k. A single search takes page_token; a
+  // batch takes page_tokens, one per query ("" for a first page; none: all first pages).
   int page_size = 0;
   std::string page_token;
+  std::vector<std::string> page_tokens;
 };
 
 // What a search may return. Empty members impose no condition.

@@ -30,6 +30,15 @@ absl::Status InQuery(const absl::Status& st, size_t i, size_t n) {
   return n == 1 ? placed : WithMessage(placed, absl::StrCat("query ", i, ": ", st.message()));
 }
 
+// A page token's error, named for the request it came in: page_token for a single
+// search, page_tokens[i] (and "query i: ...") in a batch.
+absl::Status PageTokenField(const absl::Status& st, const SearchKnobs& knobs, size_t i) {
+  if (knobs.page_tokens.empty() || DetailOf(st).field != "page_token") return st;
+  ErrorDetail d = DetailOf(st);
+  d.field = absl::StrCat("page_tokens[", i, "]");
+  return WithDetail(WithMessage(st, absl::StrCat("query ", i, ": ", st.message())), d);
+}
+
 float Norm(const float* x, size_t d) {
   double s = 0;
   for (size_t j = 0; j < d; ++j) s += double{x[j]} * x[j];
@@ -331,7 +340,8 @@ absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
                                              const std::vector<SearchQuery>& queries,
                                              std::optional<int> top_k, const FilterSpec& filter,
                                              absl::Time deadline, const SearchKnobs& knobs) const {
-  const bool paged = knobs.page_size != 0 || !knobs.page_token.empty();
+  const bool paged =
+      knobs.page_size != 0 || !knobs.page_token.empty() || !knobs.page_tokens.empty();
   SearchParams call;
   // A page is cut from the ranking of the sequence's depth (engine/paging.h).
   call.k = top_k.value_or(paged ? limits_.max_k : limits_.default_k);
@@ -340,19 +350,27 @@ absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
   call.ef = knobs.ef.value_or(0);
   call.nprobe = knobs.nprobe.value_or(0);
   SIMSEARCH_RETURN_IF_ERROR(CheckSearch(queries, call.k, filter, knobs));
-  PageToken page;  // this page's place in its sequence (offset 0: the first page)
+  // Each query's place in its sequence of pages (offset 0: the first page).
+  std::vector<PageToken> pages;
   if (paged) {
     SIMSEARCH_RETURN_IF_ERROR(CheckPage(queries.size(), knobs));
-    page.fingerprint = PageFingerprint(collection, queries[0], call.k, filter, knobs);
-    if (!knobs.page_token.empty()) {
-      SIMSEARCH_ASSIGN_OR_RETURN(PageToken asked, DecodePageToken(knobs.page_token));
-      if (asked.fingerprint != page.fingerprint) {
-        return InvalidFieldError(
+    for (size_t i = 0; i < queries.size(); ++i) {
+      PageToken& page = pages.emplace_back();
+      page.fingerprint = PageFingerprint(collection, queries[i], call.k, filter, knobs);
+      const std::string& token =
+          queries.size() == 1 && !knobs.page_token.empty()
+              ? knobs.page_token
+              : (knobs.page_tokens.empty() ? std::string() : knobs.page_tokens[i]);
+      if (token.empty()) continue;
+      absl::StatusOr<PageToken> asked = DecodePageToken(token);
+      if (asked.ok() && asked->fingerprint != page.fingerprint) {
+        asked = InvalidFieldError(
             "page_token", reason::kPageTokenInvalid,
             "page_token belongs to another search: send the first page's collection, query, "
             "filter, top_k and params with it (only page_size may change)");
       }
-      page = std::move(asked);
+      if (!asked.ok()) return PageTokenField(asked.status(), knobs, i);
+      page = *std::move(asked);
     }
   }
   SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
@@ -365,14 +383,23 @@ absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
       list.erase(below, list.end());
     }
   }
-  if (paged) SIMSEARCH_RETURN_IF_ERROR(CutPage(knobs, std::move(page), &out));
+  for (size_t i = 0; i < pages.size(); ++i) {
+    absl::Status cut = CutPage(knobs, i, queries.size(), std::move(pages[i]), &out);
+    if (!cut.ok()) return PageTokenField(cut, knobs, i);
+  }
   return out;
 }
 
 absl::Status Engine::CheckPage(size_t queries, const SearchKnobs& knobs) const {
-  if (queries != 1) {
-    return InvalidFieldError("page_size", reason::kInvalidArgument,
-                             "a batch does not page: send each query as a Search with page_size");
+  if (!knobs.page_tokens.empty() && knobs.page_tokens.size() != queries) {
+    return InvalidFieldError(
+        "page_tokens", reason::kPageTokenInvalid,
+        absl::StrCat("page_tokens holds ", knobs.page_tokens.size(), " tokens for ", queries,
+                     " queries: send one per query, \"\" for a first page"));
+  }
+  if (queries > 1 && !knobs.page_token.empty()) {
+    return InvalidFieldError("page_token", reason::kPageTokenInvalid,
+                             "a batch takes page_tokens, one per query, not page_token");
   }
   if (knobs.page_size < 0 || knobs.page_size > limits_.max_k) {
     return InvalidFieldError(
@@ -383,7 +410,8 @@ absl::Status Engine::CheckPage(size_t queries, const SearchKnobs& knobs) const {
   return absl::OkStatus();
 }
 
-absl::Status Engine::CutPage(const SearchKnobs& knobs, PageToken page, SearchResults* out) const {
+absl::Status Engine::CutPage(const SearchKnobs& knobs, size_t query, size_t queries, PageToken page,
+                             SearchResults* out) const {
   const std::string& version = out->collection->version();
   if (page.offset > 0 && page.version != version) {
     return WithReason(absl::FailedPreconditionError(absl::StrCat(
@@ -392,7 +420,8 @@ absl::Status Engine::CutPage(const SearchKnobs& knobs, PageToken page, SearchRes
                           " has replaced: the ranking changed; start again from the first page")),
                       reason::kPageTokenExpired, "page_token");
   }
-  std::vector<Hit>& hits = out->hits[0];
+  out->next_page_tokens.resize(queries);
+  std::vector<Hit>& hits = out->hits[query];
   const size_t size =
       static_cast<size_t>(knobs.page_size > 0 ? knobs.page_size : limits_.default_k);
   const size_t total = hits.size();  // the whole ranking of the sequence's depth
@@ -403,7 +432,7 @@ absl::Status Engine::CutPage(const SearchKnobs& knobs, PageToken page, SearchRes
   if (end < total) {
     page.version = version;
     page.offset = static_cast<int64_t>(end);
-    out->next_page_token = EncodePageToken(page);
+    out->next_page_tokens[query] = EncodePageToken(page);
   }
   return absl::OkStatus();
 }

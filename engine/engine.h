@@ -46,8 +46,9 @@ struct Hit {
 struct SearchResults {
   std::shared_ptr<const Collection> collection;  // keeps `item` views valid
   std::vector<std::vector<Hit>> hits;            // one list per query
-  // A paged search (SearchKnobs::page_size): the next page's token; empty on the last.
-  std::string next_page_token;
+  // A paged search (SearchKnobs::page_size): each query's next page token, empty on its
+  // last page; empty when the search was not paged.
+  std::vector<std::string> next_page_tokens;
 };
 
 struct ItemRecords {
@@ -133,7 +134,8 @@ class Engine {
   // A paged search's checks (one query, page_size in range), and its page cut from the
   // ranking in *out, with the next page's token (engine/paging.h).
   absl::Status CheckPage(size_t queries, const SearchKnobs& knobs) const;
-  absl::Status CutPage(const SearchKnobs& knobs, PageToken page, SearchResults* out) const;
+  absl::Status CutPage(const SearchKnobs& knobs, size_t query, size_t queries, PageToken page,
+                       SearchResults* out) const;
   absl::Status CheckSearch(const std::vector<SearchQuery>& queries, int k, const FilterSpec& filter,
                            const SearchKnobs& knobs) const;
   // The queries answered by vectors (all but lexical and hybrid text queries), in one

@@ -74,7 +74,9 @@ class EmbeddedBackend final : public SearchBackend {
                             o.deadline.value_or(absl::InfiniteFuture()), o.knobs);
     if (!r.ok()) return r.status();
     if (o.collection_version != nullptr) *o.collection_version = r->collection->version();
-    if (o.next_page_token != nullptr) *o.next_page_token = r->next_page_token;
+    if (o.next_page_token != nullptr) {
+      *o.next_page_token = r->next_page_tokens.empty() ? std::string() : r->next_page_tokens[0];
+    }
     std::vector<ClientHit> out;
     for (const Hit& h : r->hits[0]) out.push_back({h.id, h.score, CopyItem(*r->collection, h.row)});
     return out;

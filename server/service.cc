@@ -659,6 +659,7 @@ int64_t SimSearchService::Estimate(const v1::SearchRequest& req) const {
   return HitsBytes(1, req.has_top_k() ? req.top_k() : engine_->limits().default_k);
 }
 int64_t SimSearchService::Estimate(const v1::BatchSearchRequest& req) const {
+  if (req.page_size() > 0) return HitsBytes(req.queries_size(), req.page_size());
   return HitsBytes(req.queries_size(), req.has_top_k() ? req.top_k() : engine_->limits().default_k);
 }
 int64_t SimSearchService::Estimate(const v1::GetItemsRequest& req) const {
@@ -705,7 +706,7 @@ absl::Status SimSearchService::Run(const Ctx* ctx, const v1::SearchRequest& req,
   if (!r.ok()) return r.status();
   FillHits(*r->collection, r->hits[0], resp->mutable_hits());
   resp->set_collection_version(r->collection->version());
-  resp->set_next_page_token(std::move(r->next_page_token));
+  if (!r->next_page_tokens.empty()) resp->set_next_page_token(std::move(r->next_page_tokens[0]));
   return absl::OkStatus();
 }
 
@@ -733,11 +734,17 @@ absl::Status SimSearchService::Run(const Ctx* ctx, const v1::BatchSearchRequest&
   std::vector<SearchQuery> queries;
   queries.reserve(static_cast<size_t>(req.queries_size()));
   for (const v1::Query& q : req.queries()) queries.push_back(ToQuery(q));
+  SearchKnobs knobs = ToKnobs(req.params());
+  knobs.page_size = req.page_size();
+  knobs.page_tokens.assign(req.page_tokens().begin(), req.page_tokens().end());
   auto r = engine_->Search(req.collection(), queries, Optional(req.has_top_k(), req.top_k()),
-                           ToFilter(req.filter()), Deadline(ctx), ToKnobs(req.params()));
+                           ToFilter(req.filter()), Deadline(ctx), knobs);
   if (!r.ok()) return BatchFieldPath(r.status());
-  for (const auto& hits : r->hits)
-    FillHits(*r->collection, hits, resp->add_results()->mutable_hits());
+  for (size_t i = 0; i < r->hits.size(); ++i) {
+    v1::SearchResult* out = resp->add_results();
+    FillHits(*r->collection, r->hits[i], out->mutable_hits());
+    if (i < r->next_page_tokens.size()) out->set_next_page_token(std::move(r->next_page_tokens[i]));
+  }
   resp->set_collection_version(r->collection->version());
   return absl::OkStatus();
 }

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/errors.h"
 #include "engine/engine.h"
 #include "engine/paging.h"
@@ -71,10 +73,10 @@ class PagingTest : public ::testing::Test {
       if (!r.ok()) return all;
       EXPECT_LE(r->hits[0].size(), static_cast<size_t>(k.page_size));
       all.insert(all.end(), r->hits[0].begin(), r->hits[0].end());
-      if (r->next_page_token.empty()) return all;
+      if (r->next_page_tokens[0].empty()) return all;
       EXPECT_EQ(r->hits[0].size(), static_cast<size_t>(k.page_size))
           << "only the last page is short";
-      k.page_token = r->next_page_token;
+      k.page_token = r->next_page_tokens[0];
       if (page > 1000) {
         ADD_FAILURE() << "pages never end";
         return all;
@@ -136,8 +138,8 @@ TEST_F(PagingTest, ATokenServesItsOwnSearchOnly) {
   k.page_size = 10;
   auto first = Search("flat", SearchQuery::Item(3), 50, k);
   ASSERT_TRUE(first.ok());
-  ASSERT_FALSE(first->next_page_token.empty());
-  k.page_token = first->next_page_token;
+  ASSERT_FALSE(first->next_page_tokens[0].empty());
+  k.page_token = first->next_page_tokens[0];
   auto expect_invalid = [](const absl::StatusOr<SearchResults>& r, const std::string& text) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
@@ -168,11 +170,44 @@ TEST_F(PagingTest, ATokenServesItsOwnSearchOnly) {
   big.page_size = 1001;
   auto r = Search("flat", SearchQuery::Item(3), 50, big);
   EXPECT_EQ(ReasonOf(r.status()), "TOP_K_OUT_OF_RANGE");
-  big.page_size = 5;
-  auto batch = engine_->Search("flat", {SearchQuery::Item(3), SearchQuery::Item(4)}, 50, {},
-                               absl::InfiniteFuture(), big);
-  ASSERT_FALSE(batch.ok());
-  EXPECT_THAT(batch.status().message(), HasSubstr("a batch does not page"));
+}
+
+// A batch pages each query on its own: page_tokens, one per query.
+TEST_F(PagingTest, ABatchPagesEachQuery) {
+  const std::vector<SearchQuery> qs = {SearchQuery::Item(3), SearchQuery::Item(900),
+                                       SearchQuery::Item(2500)};
+  auto whole = engine_->Search("hnsw", qs, 25, {}, absl::InfiniteFuture(), {});
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  std::vector<std::vector<int64_t>> paged(qs.size());
+  SearchKnobs k;
+  k.page_size = 10;
+  for (int page = 0; page < 5; ++page) {
+    auto r = engine_->Search("hnsw", qs, 25, {}, absl::InfiniteFuture(), k);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->next_page_tokens.size(), qs.size());
+    for (size_t i = 0; i < qs.size(); ++i) {
+      for (const Hit& h : r->hits[i]) paged[i].push_back(h.id);
+    }
+    k.page_tokens = r->next_page_tokens;
+    if (std::all_of(k.page_tokens.begin(), k.page_tokens.end(),
+                    [](const std::string& t) { return t.empty(); })) {
+      break;
+    }
+  }
+  for (size_t i = 0; i < qs.size(); ++i) EXPECT_EQ(paged[i], Ids(whole->hits[i])) << "query " << i;
+  // A query's token on another query of the batch, and a wrong count of tokens.
+  SearchKnobs first;
+  first.page_size = 10;
+  auto r = engine_->Search("hnsw", qs, 25, {}, absl::InfiniteFuture(), first);
+  ASSERT_TRUE(r.ok());
+  SearchKnobs swapped = first;
+  swapped.page_tokens = {r->next_page_tokens[1], r->next_page_tokens[0], ""};
+  auto bad = engine_->Search("hnsw", qs, 25, {}, absl::InfiniteFuture(), swapped);
+  EXPECT_EQ(ReasonOf(bad.status()), "PAGE_TOKEN_INVALID");
+  EXPECT_EQ(DetailOf(bad.status()).field, "page_tokens[0]");
+  swapped.page_tokens = {""};
+  bad = engine_->Search("hnsw", qs, 25, {}, absl::InfiniteFuture(), swapped);
+  EXPECT_EQ(DetailOf(bad.status()).field, "page_tokens");
 }
 
 TEST_F(PagingTest, AReloadExpiresTheTokensOfTheOldVersion) {
@@ -183,7 +218,7 @@ TEST_F(PagingTest, AReloadExpiresTheTokensOfTheOldVersion) {
   const std::string old_version = first->collection->version();
   testing::BuildBundleOrDie(dir_->Join("root"), dir_->path(), Spec("flat", IndexKind::kFlat));
   ASSERT_TRUE(registry_->Refresh().ok());
-  k.page_token = first->next_page_token;
+  k.page_token = first->next_page_tokens[0];
   auto stale = Search("flat", SearchQuery::Item(3), 50, k);
   ASSERT_FALSE(stale.ok());
   EXPECT_EQ(stale.status().code(), absl::StatusCode::kFailedPrecondition);

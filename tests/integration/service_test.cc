@@ -181,7 +181,27 @@ TEST_F(ServiceTest, PagesThroughTheWire) {
   ExpectStatus(srv_->client->Search(SearchQuery::Item(5), o).status(),
                absl::StatusCode::kInvalidArgument, "page_token is not one this service issued");
   ExpectStatus(srv_->client->BatchSearch({SearchQuery::Item(5)}, o).status(),
-               absl::StatusCode::kInvalidArgument, "a batch does not page");
+               absl::StatusCode::kInvalidArgument, "a batch takes page_tokens");
+  // A batch: each query its own pages.
+  SearchOptions b = Opts("small", 45);
+  std::vector<std::string> tokens;
+  b.next_page_tokens = &tokens;
+  b.knobs.page_size = 30;
+  std::vector<int64_t> first_query, second_query;
+  for (int page = 0; page < 3; ++page) {
+    auto r = srv_->client->BatchSearch({SearchQuery::Item(5), SearchQuery::Item(9)}, b);
+    ASSERT_TRUE(r.ok()) << r.status();
+    for (const ClientHit& h : (*r)[0]) first_query.push_back(h.id);
+    for (const ClientHit& h : (*r)[1]) second_query.push_back(h.id);
+    ASSERT_EQ(tokens.size(), 2u);
+    if (tokens[0].empty() && tokens[1].empty()) break;
+    b.knobs.page_tokens = tokens;
+  }
+  EXPECT_EQ(first_query, want);
+  auto nine = srv_->client->Search(SearchQuery::Item(9), Opts("small", 45));
+  ASSERT_TRUE(nine.ok());
+  ASSERT_EQ(second_query.size(), nine->size());
+  for (size_t i = 0; i < nine->size(); ++i) EXPECT_EQ(second_query[i], (*nine)[i].id);
 }
 
 // LookupTitleRequest counts with top_k, as every request does; limit is its older name.

@@ -398,6 +398,12 @@ absl::StatusOr<std::vector<CollectionItems>> Client::GetItemsIn(
   req.mutable_ids()->Add(ids.begin(), ids.end());
   req.set_include_vectors(include_vectors);
   auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::GetItems, req, deadline, options_);
+  // An engine from before `collections` reads the request as one without a collection:
+  // an INVALID_ARGUMENT without details. Ask it the old way.
+  if (!resp.ok() && resp.status().code() == absl::StatusCode::kInvalidArgument &&
+      DetailOf(resp.status()).field.empty() && !collections.empty()) {
+    return GetItemsInOneByOne(collections, ids, include_vectors, deadline);
+  }
   if (!resp.ok()) return resp.status();
   std::vector<CollectionItems> out;
   for (const v1::CollectionItems& c : resp->by_collection()) {
@@ -411,9 +417,37 @@ absl::StatusOr<std::vector<CollectionItems>> Client::GetItemsIn(
     o.missing_ids.assign(c.missing_ids().begin(), c.missing_ids().end());
   }
   if (out.size() != collections.size()) {
-    // An engine from before `collections` answers the empty `collection` instead.
-    return absl::UnimplementedError(
-        "the engine does not answer GetItems over several collections; upgrade it");
+    return absl::InternalError(absl::StrCat("the engine answered GetItems for ", out.size(), " of ",
+                                            collections.size(), " collections"));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<CollectionItems>> Client::GetItemsInOneByOne(
+    const std::vector<std::string>& collections, const std::vector<int64_t>& ids,
+    bool include_vectors, std::optional<absl::Time> deadline) const {
+  std::vector<CollectionItems> out;
+  for (const std::string& c : collections) {
+    CollectionItems& o = out.emplace_back();
+    o.collection = c;
+    auto all = GetItems(c, ids, include_vectors, deadline);
+    if (all.ok()) {
+      o.items = *std::move(all);
+      continue;
+    }
+    if (all.status().code() != absl::StatusCode::kNotFound) return all.status();
+    // Not found: the collection, or some of the ids (an old engine does not say which).
+    if (auto known = DescribeCollection(c, deadline); !known.ok()) return known.status();
+    for (int64_t id : ids) {  // which ones it lacks
+      auto one = GetItems(c, {id}, include_vectors, deadline);
+      if (one.ok()) {
+        o.items.push_back((*one)[0]);
+      } else if (one.status().code() == absl::StatusCode::kNotFound) {
+        o.missing_ids.push_back(id);
+      } else {
+        return one.status();
+      }
+    }
   }
   return out;
 }

@@ -150,6 +150,11 @@ class Client {
   absl::StatusOr<std::vector<CollectionItems>> GetItemsIn(
       const std::vector<std::string>& collections, const std::vector<int64_t>& ids,
       bool include_vectors = false, std::optional<absl::Time> deadline = std::nullopt) const;
+  // GetItemsIn for an engine from before GetItemsRequest.collections: a GetItems per
+  // collection, and per id where one is missing.
+  absl::StatusOr<std::vector<CollectionItems>> GetItemsInOneByOne(
+      const std::vector<std::string>& collections, const std::vector<int64_t>& ids,
+      bool include_vectors, std::optional<absl::Time> deadline) const;
   absl::StatusOr<TitleLookup> LookupTitle(const std::string& collection, const std::string& query,
                                           std::optional<int> limit = std::nullopt,
                                           std::optional<absl::Time> deadline = std::nullopt) const;

@@ -47,7 +47,7 @@ inline constexpr absl::string_view kRequestTooLarge = "REQUEST_TOO_LARGE";
 // UNAVAILABLE
 inline constexpr absl::string_view kCollectionNotServed = "COLLECTION_NOT_SERVED";
 inline constexpr absl::string_view kEngineUnavailable = "ENGINE_UNAVAILABLE";
-// DATA_LOSS
+// UNAVAILABLE (damaged on disk while served) or DATA_LOSS (found damaged on reading)
 inline constexpr absl::string_view kVersionDamaged = "VERSION_DAMAGED";
 // Others by their code's name: DEADLINE_EXCEEDED, UNAUTHENTICATED, INTERNAL, ...
 }  // namespace reason

@@ -350,30 +350,22 @@ absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
   call.ef = knobs.ef.value_or(0);
   call.nprobe = knobs.nprobe.value_or(0);
   SIMSEARCH_RETURN_IF_ERROR(CheckSearch(queries, call.k, filter, knobs));
+  SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
   // Each query's place in its sequence of pages (offset 0: the first page).
   std::vector<PageToken> pages;
   if (paged) {
     SIMSEARCH_RETURN_IF_ERROR(CheckPage(queries.size(), knobs));
     for (size_t i = 0; i < queries.size(); ++i) {
-      PageToken& page = pages.emplace_back();
-      page.fingerprint = PageFingerprint(collection, queries[i], call.k, filter, knobs);
       const std::string& token =
           queries.size() == 1 && !knobs.page_token.empty()
               ? knobs.page_token
               : (knobs.page_tokens.empty() ? std::string() : knobs.page_tokens[i]);
-      if (token.empty()) continue;
-      absl::StatusOr<PageToken> asked = DecodePageToken(token);
-      if (asked.ok() && asked->fingerprint != page.fingerprint) {
-        asked = InvalidFieldError(
-            "page_token", reason::kPageTokenInvalid,
-            "page_token belongs to another search: send the first page's collection, query, "
-            "filter, top_k and params with it (only page_size may change)");
-      }
-      if (!asked.ok()) return PageTokenField(asked.status(), knobs, i);
-      page = *std::move(asked);
+      absl::StatusOr<PageToken> page =
+          ReadPage(*c, token, PageFingerprint(collection, queries[i], call.k, filter, knobs));
+      if (!page.ok()) return PageTokenField(page.status(), knobs, i);
+      pages.push_back(*std::move(page));
     }
   }
-  SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
   SIMSEARCH_ASSIGN_OR_RETURN(SearchResults out, SearchIn(std::move(c), queries, call, filter));
   if (knobs.min_score) {
     for (std::vector<Hit>& list : out.hits) {
@@ -410,16 +402,34 @@ absl::Status Engine::CheckPage(size_t queries, const SearchKnobs& knobs) const {
   return absl::OkStatus();
 }
 
-absl::Status Engine::CutPage(const SearchKnobs& knobs, size_t query, size_t queries, PageToken page,
-                             SearchResults* out) const {
-  const std::string& version = out->collection->version();
-  if (page.offset > 0 && page.version != version) {
+absl::StatusOr<PageToken> Engine::ReadPage(const Collection& c, const std::string& token,
+                                           uint64_t fingerprint) const {
+  PageToken page;
+  page.fingerprint = fingerprint;
+  if (token.empty()) return page;  // a first page
+  SIMSEARCH_ASSIGN_OR_RETURN(page, DecodePageToken(token));
+  // A reload first: after one, the caller's request may well have changed too (a title
+  // resolved anew), and starting again is the answer either way.
+  if (page.version != c.version()) {
     return WithReason(absl::FailedPreconditionError(absl::StrCat(
-                          "page_token is from version ", page.version, " of collection '",
-                          out->collection->name(), "', which version ", version,
+                          "page_token is from version ", page.version, " of collection '", c.name(),
+                          "', which version ", c.version(),
                           " has replaced: the ranking changed; start again from the first page")),
                       reason::kPageTokenExpired, "page_token");
   }
+  if (page.fingerprint != fingerprint) {
+    return InvalidFieldError(
+        "page_token", reason::kPageTokenInvalid,
+        "page_token belongs to another search: send the first page's collection, query, "
+        "filter, top_k and params with it (only page_size may change)");
+  }
+  return page;
+}
+
+// The searched collection is the one ReadPage checked the tokens against.
+absl::Status Engine::CutPage(const SearchKnobs& knobs, size_t query, size_t queries, PageToken page,
+                             SearchResults* out) const {
+  const std::string& version = out->collection->version();
   out->next_page_tokens.resize(queries);
   std::vector<Hit>& hits = out->hits[query];
   const size_t size =

@@ -134,6 +134,10 @@ class Engine {
   // A paged search's checks (one query, page_size in range), and its page cut from the
   // ranking in *out, with the next page's token (engine/paging.h).
   absl::Status CheckPage(size_t queries, const SearchKnobs& knobs) const;
+  // A query's place in its sequence: `token` decoded (empty: the first page) and checked
+  // against the collection's version, then against the request's `fingerprint`.
+  absl::StatusOr<PageToken> ReadPage(const Collection& c, const std::string& token,
+                                     uint64_t fingerprint) const;
   absl::Status CutPage(const SearchKnobs& knobs, size_t query, size_t queries, PageToken page,
                        SearchResults* out) const;
   absl::Status CheckSearch(const std::vector<SearchQuery>& queries, int k, const FilterSpec& filter,

@@ -1,8 +1,10 @@
 #include "engine/paging.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -85,7 +87,14 @@ absl::StatusOr<PageToken> DecodePageToken(absl::string_view text) {
   if (parts[2].size() != 16 || !absl::SimpleHexAtoi(parts[2], &t.fingerprint)) {
     return BadToken("bad fingerprint");
   }
-  if (parts[3].empty()) return BadToken("no version");
+  // A version name as the registry makes them ("v000003"); nothing else is echoed back.
+  if (parts[3].empty() || parts[3].size() > 64 ||
+      !std::all_of(parts[3].begin(), parts[3].end(), [](char ch) {
+        return absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' ||
+               ch == '-';
+      })) {
+    return BadToken("bad version");
+  }
   t.version = std::string(parts[3]);
   return t;
 }

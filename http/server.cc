@@ -595,7 +595,7 @@ class Server::Loop {
       case 500:
         return "INTERNAL";
       default:
-        return status < 500 ? "MALFORMED_REQUEST" : "INTERNAL";
+        return status < 500 ? "INVALID_ARGUMENT" : "INTERNAL";  // malformed HTTP
     }
   }
 

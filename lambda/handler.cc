@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <exception>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -89,15 +90,26 @@ Reply Bad(absl::string_view field, std::string message,
 }
 
 // The HTTP API's name for a field the engine names by its gRPC path: the filter's lists
-// are top-level fields here, a watch list's ids are like/dislike, text is q.
-std::string HttpField(absl::string_view field, absl::string_view count_name) {
+// and the search params are top-level fields here, a watch list's ids are like/dislike,
+// and the query itself is what the route calls it (`query_name`: q, id, name or like);
+// `count_name` is the route's name for how many (top_k, or its older n or k).
+std::string HttpField(absl::string_view field, absl::string_view count_name,
+                      absl::string_view query_name) {
+  if (field.empty()) return "";
   if (field == "top_k") return std::string(count_name);
-  if (absl::ConsumePrefix(&field, "filter.")) return std::string(field);
-  if (absl::StartsWith(field, "query.items.positive_ids")) return "like";
+  if (absl::ConsumePrefix(&field, "filter.")) {
+    // The content level is the policy's: include_adult and family_safe set it.
+    return absl::StartsWith(field, "max_content") || absl::StartsWith(field, "min_content")
+               ? "family_safe"
+               : std::string(field);
+  }
+  if (absl::ConsumePrefix(&field, "params.")) return std::string(field);
+  if (absl::StartsWith(field, "query.items.negative_weight")) return "dislike_weight";
   if (absl::StartsWith(field, "query.items.negative_ids")) return "dislike";
-  if (field == "query.items.negative_weight") return "dislike_weight";
-  if (field == "query.text") return "q";
+  if (absl::StartsWith(field, "query.items")) return "like";
   if (absl::StartsWith(field, "query.text_options.")) return std::string(field.substr(19));
+  if (field == "query" || absl::StartsWith(field, "query.")) return std::string(query_name);
+  if (field == "filter") return "genres";
   return std::string(field);
 }
 
@@ -110,11 +122,14 @@ int HttpStatus(const absl::Status& st) {
     case absl::StatusCode::kNotFound:
       return 404;
     case absl::StatusCode::kResourceExhausted:
-      return 503;  // the engine is busy (the body limit is checked before, as a 413)
+      // The engine is busy (the body limit is checked before, as a 413), unless the
+      // answer was too large: retrying cannot help then.
+      return ReasonOf(st) == reason::kAnswerTooLarge ? 400 : 503;
     case absl::StatusCode::kDeadlineExceeded:
       return 504;
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:  // a damaged bundle version (VERSION_DAMAGED)
       return 502;
     default:
       return 500;
@@ -123,8 +138,10 @@ int HttpStatus(const absl::Status& st) {
 
 // 4xx answers say what to change; 5xx answers say what happened in general terms, and
 // the engine's own text (addresses, paths, gRPC internals) goes to the log only.
-// `count_name` is the route's name for how many results (n or k).
-Reply FromStatus(const absl::Status& st, absl::string_view count_name = "n") {
+// `count_name` and `query_name`: the request's names for how many and for the query
+// (HttpField).
+Reply FromStatus(const absl::Status& st, absl::string_view count_name = "top_k",
+                 absl::string_view query_name = "q") {
   const int code = HttpStatus(st);
   const ErrorDetail d = DetailOf(st);
   Reply r;
@@ -148,7 +165,7 @@ Reply FromStatus(const absl::Status& st, absl::string_view count_name = "n") {
       break;
     default:
       return Error(code, std::string(st.message()), json::object(), d.reason,
-                   HttpField(d.field, count_name));
+                   HttpField(d.field, count_name, query_name));
   }
   r.detail =
       absl::StrCat(st.ToString(absl::StatusToStringMode::kWithNoExtraData), " [", d.reason, "]");
@@ -328,6 +345,7 @@ class Router {
       return Bad("top_k", "give 'top_k' or its older name 'n', not both");
     }
     const char* key = body.contains("top_k") ? "top_k" : "n";
+    count_name_ = key;
     auto it = body.find(key);
     if (it == body.end()) return std::nullopt;
     if (!it->is_number_integer()) {
@@ -360,8 +378,11 @@ class Router {
       }
     }
     if (auto it = body.find("min_score"); it != body.end()) {
-      if (!it->is_number()) return Bad("min_score", "'min_score' must be a number");
-      k->min_score = it->get<float>();
+      const double v = it->is_number() ? it->get<double>() : NAN;
+      if (!(std::fabs(v) <= std::numeric_limits<float>::max())) {
+        return Bad("min_score", "'min_score' must be a finite number within float range");
+      }
+      k->min_score = static_cast<float>(v);
     }
     if (auto it = body.find("page_size"); it != body.end()) {
       if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > o_.max_n) {
@@ -593,6 +614,7 @@ class Router {
     a->has_name = body.contains("name");
     a->has_id = body.contains("id");
     a->has_like = body.contains("like");
+    query_name_ = a->has_like ? "like" : a->has_id ? "id" : "name";
     if (a->has_name + a->has_id + a->has_like != 1) {
       return Bad(
           "name",
@@ -632,7 +654,7 @@ class Router {
       return std::nullopt;  // the engine names the limit
     // One call for the whole list: which of the ids the collection holds.
     auto held = backend_.GetItemsIn({collection}, all, deadline_);
-    if (!held.ok()) return FromStatus(held.status());
+    if (!held.ok()) return Fail(held.status());
     const absl::flat_hash_set<int64_t> missing((*held)[0].missing_ids.begin(),
                                                (*held)[0].missing_ids.end());
     for (std::vector<int64_t>* ids : {like, dislike}) {
@@ -693,7 +715,12 @@ class Router {
                                     {"match", e.score},
                                     {"collections", lookup.better_elsewhere_in}};
     }
-    return Error(404, std::string(why.message()), extra, reason::kTitleNotFound, "name");
+    // The client library's reason: TITLE_NOT_FOUND, or ITEM_NOT_IN_COLLECTION when the
+    // title names an anime of another collection (as over gRPC).
+    const std::string why_reason = ReasonOf(why);
+    return Error(404, std::string(why.message()), extra,
+                 why_reason == "NOT_FOUND" ? std::string(reason::kTitleNotFound) : why_reason,
+                 "name");
   }
 
   // The anime a body's 'id' or 'name' names (a title resolved in the collection), and
@@ -713,7 +740,7 @@ class Router {
     }
     const std::string name = v.get<std::string>();
     auto lookup = backend_.LookupTitle(a.collection, name, 5, deadline_);
-    if (!lookup.ok()) return FromStatus(lookup.status());
+    if (!lookup.ok()) return Fail(lookup.status());
     auto resolved = ResolveTitle(*lookup, name, a.collection);
     if (!resolved.ok()) return TitleNotFound(*lookup, resolved.status());
     *id = resolved->item.id;
@@ -731,7 +758,7 @@ class Router {
     *franchise = id;  // an anime in no group is its own franchise
     auto items = backend_.GetItems(collection, {id}, deadline_);
     if (!items.ok() && items.status().code() != absl::StatusCode::kNotFound)
-      return FromStatus(items.status());
+      return Fail(items.status());
     if (!items.ok() || items->empty()) return std::nullopt;  // the search names the id
     const Item& it = (*items)[0].item;
     *franchise = it.franchise != 0 ? it.franchise : id;
@@ -765,7 +792,11 @@ class Router {
     fo.knobs.page_token.clear();
     fo.next_page_token = nullptr;
     auto same = backend_.Search(q, fo);
-    // Else the list answers alone, its franchise entries mixed in (no "franchise").
+    // Else the list answers alone, its franchise entries mixed in (no "franchise"); but
+    // the pages of one list must all be cut from the same ranking, so a paged list
+    // leaves the franchise out either way.
+    const bool paged = so->knobs.page_size != 0 || !so->knobs.page_token.empty();
+    if (!same.ok() && paged) so->filter.exclude_franchises = {franchise};
     if (!same.ok()) return json();
     // (The client holds an older engine's answer to the filters too.)
     so->filter.exclude_franchises = {franchise};
@@ -806,7 +837,7 @@ class Router {
     json group;
     if (a.franchise_apart && franchise != 0) group = FranchiseApart(q, franchise, &so);
     auto hits = backend_.Search(q, so);
-    if (!hits.ok()) return FromStatus(hits.status());
+    if (!hits.ok()) return Fail(hits.status());
     Reply r{200,
             {{"collection", a.collection},
              {"query", query},
@@ -833,6 +864,7 @@ class Router {
       return Bad("top_k", "give 'top_k' or its older name 'k', not both");
     }
     const char* count = req_.query.count("top_k") ? "top_k" : "k";
+    count_name_ = count;
     if (auto r = ReadQueryKnobs(&so.knobs)) return *r;
     // A paged search's depth: top_k when given, else the most this API answers.
     const bool paged = so.knobs.page_size != 0 || !so.knobs.page_token.empty();
@@ -871,7 +903,7 @@ class Router {
     if (DeadlinePassed())
       return Error(504, "the request's deadline passed before the search began");
     auto hits = backend_.Search(text, so);
-    if (!hits.ok()) return FromStatus(hits.status(), count);
+    if (!hits.ok()) return Fail(hits.status());
     Reply r{200,
             {{"collection", so.collection},
              {"query", query},
@@ -893,14 +925,15 @@ class Router {
       names.push_back(c->second);
     } else {
       auto list = backend_.ListCollections(deadline_);
-      if (!list.ok()) return FromStatus(list.status());
+      if (!list.ok()) return Fail(list.status());
       for (const CollectionInfo& info : *list) names.push_back(info.name);
     }
     if (names.empty())
-      return Error(503, "no collection is served", json::object(), reason::kCollectionNotServed);
+      return Error(502, "no collection is served", json::object(), reason::kCollectionNotServed);
     // One call: which of the collections hold the anime.
-    auto answers = backend_.GetItemsIn(names, {id}, deadline_);
-    if (!answers.ok()) return FromStatus(answers.status());
+    const bool named = req_.query.count("collection") && !req_.query.at("collection").empty();
+    auto answers = HeldBy(names, id, /*listed=*/!named);
+    if (!answers.ok()) return Fail(answers.status());
     std::optional<Item> found;
     json held = json::array();
     json vectors = json::object();  // per collection that says: where the vector came from
@@ -921,7 +954,7 @@ class Router {
         if (found->synopsis.empty()) found->synopsis = std::move(synopsis);
       }
     }
-    if (!found && req_.query.count("collection") && !req_.query.at("collection").empty()) {
+    if (!found && named) {
       return Error(404, absl::StrCat("item ", id, " is not in collection '", Quote(names[0]), "'"),
                    json::object(), reason::kItemNotInCollection);
     }
@@ -938,6 +971,38 @@ class Router {
     return {200, std::move(j), {}};
   }
 
+  // Which of the collections `names` hold anime `id`: one call per 64 collections (the
+  // most one GetItems names). A collection `listed` by ListCollections that went away
+  // since (not found, withdrawn, damaged) is skipped, as if it did not hold the anime.
+  absl::StatusOr<std::vector<CollectionItems>> HeldBy(const std::vector<std::string>& names,
+                                                      int64_t id, bool listed) const {
+    constexpr size_t kMostPerCall = 64;
+    auto gone = [&](const absl::Status& st) {
+      const std::string r = ReasonOf(st);
+      return listed && (r == reason::kCollectionNotFound || r == reason::kCollectionNotServed ||
+                        r == reason::kVersionDamaged);
+    };
+    std::vector<CollectionItems> out;
+    for (size_t at = 0; at < names.size(); at += kMostPerCall) {
+      const std::vector<std::string> chunk(
+          names.begin() + static_cast<ptrdiff_t>(at),
+          names.begin() + static_cast<ptrdiff_t>(std::min(names.size(), at + kMostPerCall)));
+      auto held = backend_.GetItemsIn(chunk, {id}, deadline_);
+      if (held.ok()) {
+        out.insert(out.end(), held->begin(), held->end());
+        continue;
+      }
+      if (!gone(held.status())) return held.status();
+      for (const std::string& name : chunk) {  // one at a time, past the one that went
+        auto one = backend_.GetItemsIn({name}, {id}, deadline_);
+        if (!one.ok() && gone(one.status())) continue;
+        if (!one.ok()) return one.status();
+        out.insert(out.end(), one->begin(), one->end());
+      }
+    }
+    return out;
+  }
+
   // Title suggestions as you type: GET /titles?q=cowboy%20beb&n=8[&collection=NAME]
   // [&include_adult=true]. Case- and accent-insensitive over original and English
   // titles, best first (the engine's title index). The collection defaults to the
@@ -951,6 +1016,7 @@ class Router {
       return Bad("top_k", "give 'top_k' or its older name 'n', not both");
     }
     const char* count = req_.query.count("top_k") ? "top_k" : "n";
+    count_name_ = count;
     int n = 8;
     if (auto kv = req_.query.find(count); kv != req_.query.end()) {
       if (!absl::SimpleAtoi(kv->second, &n) || n < 1 || n > 50) {
@@ -968,7 +1034,7 @@ class Router {
       collection = c->second;
     } else {
       auto list = backend_.ListCollections(deadline_);
-      if (!list.ok()) return FromStatus(list.status());
+      if (!list.ok()) return Fail(list.status());
       int64_t most = -1;
       for (const CollectionInfo& info : *list) {
         if (info.count > most) {
@@ -977,12 +1043,12 @@ class Router {
         }
       }
       if (collection.empty()) {
-        return Error(503, "no collection is served", json::object(), reason::kCollectionNotServed);
+        return Error(502, "no collection is served", json::object(), reason::kCollectionNotServed);
       }
     }
     // Ask for more than n: the content policy may drop some.
     auto found = backend_.LookupTitle(collection, q->second, std::min(100, n * 2 + 10), deadline_);
-    if (!found.ok()) return FromStatus(found.status());
+    if (!found.ok()) return Fail(found.status());
     json results = json::array();
     for (const TitleCandidate& m : found->matches) {
       if (static_cast<int>(results.size()) == n) break;
@@ -1002,14 +1068,18 @@ class Router {
   Reply Health() {
     // Public: no index root or engine address here (they are in the log at start).
     auto list = backend_.ListCollections(deadline_);
-    if (!list.ok()) return FromStatus(list.status());
+    if (!list.ok()) return Fail(list.status());
     json cs = json::array();
     for (const CollectionInfo& c : *list)
       cs.push_back({{"name", c.name}, {"version", c.version}, {"items", c.count}});
     return {200, {{"status", "ok"}, {"collections", cs}}, {}};
   }
 
+  // An engine error as the answer, its field named as this request names it.
+  Reply Fail(const absl::Status& st) const { return FromStatus(st, count_name_, query_name_); }
+
   json ignored_ = json::array();  // /recommend: listed ids the collection does not hold
+  std::string count_name_ = "top_k", query_name_ = "q";  // for Fail
   struct {
     bool include_adult = false, family_safe = false;
   } policy_;  // as asked; ApplyContentPolicy turns it into a filter

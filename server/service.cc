@@ -774,7 +774,13 @@ absl::Status SimSearchService::GetItemsAcross(const v1::GetItemsRequest& req,
       }
     }
     auto r = engine_->GetItems(req.collections(i), ids, /*missing_ok=*/true);
-    if (!r.ok()) return InField(r.status(), absl::StrCat("collections[", i, "]"));
+    if (!r.ok()) {
+      // The engine names the collection "collection": here it is collections[i].
+      ErrorDetail d = DetailOf(r.status());
+      if (d.field != "collection") return r.status();
+      d.field = absl::StrCat("collections[", i, "]");
+      return WithDetail(r.status(), d);
+    }
     const Collection& c = *r->collection;
     v1::CollectionItems* out = resp->add_by_collection();
     out->set_collection(c.name());

@@ -153,7 +153,11 @@ TEST_F(PagingTest, ATokenServesItsOwnSearchOnly) {
   SearchKnobs other = k;
   other.exact = true;
   expect_invalid(Search("flat", SearchQuery::Item(3), 50, other), "belongs to another search");
-  const std::vector<std::string> bad_tokens = {"x", "!!!", EncodePageToken({"v1", 7, 0}),
+  const std::vector<std::string> bad_tokens = {"x",
+                                               "!!!",
+                                               EncodePageToken({"v1", 7, 0}),
+                                               EncodePageToken({"v1\xff\n", 7, 3}),
+                                               EncodePageToken({std::string(65, 'v'), 7, 3}),
                                                std::string(600, 'A')};
   for (const std::string& bad : bad_tokens) {
     other = k;
@@ -225,6 +229,9 @@ TEST_F(PagingTest, AReloadExpiresTheTokensOfTheOldVersion) {
   EXPECT_EQ(ReasonOf(stale.status()), "PAGE_TOKEN_EXPIRED");
   EXPECT_THAT(stale.status().message(),
               HasSubstr(absl::StrCat("page_token is from version ", old_version)));
+  // Expired even when the request changed too (a title resolved anew after the reload):
+  // starting again is the answer.
+  EXPECT_EQ(ReasonOf(Search("flat", SearchQuery::Item(4), 50, k).status()), "PAGE_TOKEN_EXPIRED");
   // A new sequence works on the new version.
   k.page_token.clear();
   auto again = Search("flat", SearchQuery::Item(3), 50, k);

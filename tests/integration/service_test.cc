@@ -244,6 +244,20 @@ TEST_F(ServiceTest, GetItemsAcrossCollections) {
   auto single = srv_->client->GetItems("small", {5});
   ASSERT_TRUE(single.ok());
   EXPECT_EQ((*r)[0].items[0].item.title, (*single)[0].item.title);
+  // What a client asks an engine from before `collections`: the same answer.
+  auto old_way =
+      srv_->client->GetItemsInOneByOne({"small", "big"}, {5, 299999, 0, 7}, true, std::nullopt);
+  ASSERT_TRUE(old_way.ok()) << old_way.status();
+  for (size_t c = 0; c < 2; ++c) {
+    EXPECT_EQ((*old_way)[c].missing_ids, (*r)[c].missing_ids);
+    ASSERT_EQ((*old_way)[c].items.size(), (*r)[c].items.size());
+    for (size_t i = 0; i < (*r)[c].items.size(); ++i) {
+      EXPECT_EQ((*old_way)[c].items[i].item.id, (*r)[c].items[i].item.id);
+      EXPECT_EQ((*old_way)[c].items[i].vector, (*r)[c].items[i].vector);
+    }
+  }
+  EXPECT_EQ(ReasonOf(srv_->client->GetItemsInOneByOne({"nope"}, {5}, false, std::nullopt).status()),
+            "COLLECTION_NOT_FOUND");
   const absl::Status unknown = srv_->client->GetItemsIn({"small", "nope"}, {5}).status();
   EXPECT_EQ(ReasonOf(unknown), "COLLECTION_NOT_FOUND");
   const absl::Status twice = srv_->client->GetItemsIn({"small", "small"}, {5}).status();

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/errors.h"
 #include "core/file_util.h"
 #include "tests/lambda/lambda_fixture.h"
 #include "tests/testing/test_util.h"
@@ -319,6 +320,51 @@ TEST_F(HandlerTest, WatchListsAndItemsAskInOneCall) {
   EXPECT_EQ(item.body["collections"], json({"tiny"}));
   EXPECT_EQ(counting.get_items_in, 1);
   EXPECT_EQ(counting.get_items, 0);
+  // A listed collection that went away before the items call is skipped.
+  class GoneToo final : public SearchBackend {
+   public:
+    explicit GoneToo(const SearchBackend* b) : b_(b) {}
+    absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& q,
+                                                  const SearchOptions& o) const override {
+      return b_->Search(q, o);
+    }
+    absl::StatusOr<TitleLookup> LookupTitle(const std::string& c, const std::string& q, int n,
+                                            absl::Time d) const override {
+      return b_->LookupTitle(c, q, n, d);
+    }
+    absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string& c,
+                                                     const std::vector<int64_t>& ids,
+                                                     absl::Time d) const override {
+      return b_->GetItems(c, ids, d);
+    }
+    absl::StatusOr<std::vector<CollectionItems>> GetItemsIn(const std::vector<std::string>& cs,
+                                                            const std::vector<int64_t>& ids,
+                                                            absl::Time d) const override {
+      if (std::find(cs.begin(), cs.end(), "gone") != cs.end()) {
+        return NotFoundResourceError(reason::kCollectionNotFound, "collection", "gone",
+                                     "unknown collection 'gone'");
+      }
+      return b_->GetItemsIn(cs, ids, d);
+    }
+    absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time d) const override {
+      auto list = b_->ListCollections(d);
+      CollectionInfo g;
+      g.name = "gone";
+      if (list.ok()) list->push_back(g);
+      return list;
+    }
+    std::string Describe() const override { return "gone too"; }
+
+   private:
+    const SearchBackend* b_;
+  } gone(backend_);
+  Answer still = Call(json({{"version", "2.0"},
+                            {"rawPath", "/items/1"},
+                            {"requestContext", {{"http", {{"method", "GET"}}}}}})
+                          .dump(),
+                      gone);
+  ASSERT_EQ(still.status, 200) << still.body.dump();
+  EXPECT_EQ(still.body["collections"], json({"tiny"}));
   Answer absent = Call(json({{"version", "2.0"},
                              {"rawPath", "/items/424242"},
                              {"requestContext", {{"http", {{"method", "GET"}}}}}})
@@ -366,6 +412,15 @@ TEST_F(HandlerTest, KnobsAndPagesOverHttp) {
   EXPECT_EQ(other.status, 400);
   EXPECT_EQ(other.body.value("reason", ""), "PAGE_TOKEN_INVALID");
   EXPECT_EQ(other.body.value("field", ""), "page_token");
+  // The engine's field paths come back as the HTTP API's names.
+  std::vector<int64_t> many(1001, 1);
+  Answer too_many = recommend({{"like", many}});
+  EXPECT_EQ(too_many.status, 400) << too_many.body.dump();
+  EXPECT_EQ(too_many.body.value("reason", ""), "TOO_MANY_IDS");
+  EXPECT_EQ(too_many.body.value("field", ""), "like");
+  Answer huge = recommend({{"like", {1}}, {"min_score", 1e39}});
+  EXPECT_EQ(huge.status, 400);
+  EXPECT_EQ(huge.body.value("field", ""), "min_score");
   Answer ef = search({{"q", "space"}, {"ef", "0"}});
   EXPECT_EQ(ef.status, 400);
   EXPECT_EQ(ef.body.value("field", ""), "ef");

@@ -965,9 +965,8 @@ absl::Status Engine::SearchBySpace(const Collection& c, const std::vector<float>
   return absl::OkStatus();
 }
 
-absl::StatusOr<ItemRecords> Engine::GetItems(absl::string_view collection,
-                                             const std::vector<int64_t>& ids,
-                                             bool missing_ok) const {
+absl::StatusOr<ItemRows> Engine::GetItems(absl::string_view collection,
+                                          const std::vector<int64_t>& ids, bool missing_ok) const {
   if (ids.empty()) {
     return InvalidFieldError("ids", reason::kEmptyQuery, "no ids: send at least one item id");
   }
@@ -977,7 +976,7 @@ absl::StatusOr<ItemRecords> Engine::GetItems(absl::string_view collection,
         absl::StrCat("too many ids: ", ids.size(), " (at most ", limits_.max_ids, ")"));
   }
   SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
-  ItemRecords out;
+  ItemRows out;
   for (int64_t id : ids) {
     absl::StatusOr<uint32_t> row = c->RowOf(id);
     if (row.ok()) {

@@ -51,7 +51,9 @@ struct SearchResults {
   std::vector<std::string> next_page_tokens;
 };
 
-struct ItemRecords {
+// The rows of some ids in one collection (Engine::GetItems); the gRPC and client
+// ItemRecord is one item with its metadata and vector.
+struct ItemRows {
   std::shared_ptr<const Collection> collection;
   std::vector<uint32_t> rows;    // in request order
   std::vector<int64_t> missing;  // GetItems with missing_ok: the ids not held, in order
@@ -89,10 +91,9 @@ class Engine {
                                        absl::Time deadline, const SearchKnobs& knobs = {}) const;
 
   // The rows of `ids` in `collection`; an id it does not hold is NOT_FOUND, or with
-  // `missing_ok` listed in ItemRecords::missing.
-  absl::StatusOr<ItemRecords> GetItems(absl::string_view collection,
-                                       const std::vector<int64_t>& ids,
-                                       bool missing_ok = false) const;
+  // `missing_ok` listed in ItemRows::missing.
+  absl::StatusOr<ItemRows> GetItems(absl::string_view collection, const std::vector<int64_t>& ids,
+                                    bool missing_ok = false) const;
 
   // Title matches in `collection`, best first; and, when another served collection holds
   // an anime that matches better and `collection` lacks it, that anime.

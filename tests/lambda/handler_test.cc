@@ -261,13 +261,12 @@ TEST_F(HandlerTest, SearchTextModeIsPassedAndChecked) {
   EXPECT_EQ(genre.body.value("field", ""), "genres");
 }
 
-// Counts the calls a handler makes of a backend it wraps.
-class CountingBackend final : public SearchBackend {
+// A backend that hands every call to another; tests override what they watch or break.
+class ForwardingBackend : public SearchBackend {
  public:
-  explicit CountingBackend(const SearchBackend* b) : b_(b) {}
+  explicit ForwardingBackend(const SearchBackend* b) : b_(b) {}
   absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& q,
                                                 const SearchOptions& o) const override {
-    ++searches;
     return b_->Search(q, o);
   }
   absl::StatusOr<TitleLookup> LookupTitle(const std::string& c, const std::string& q, int n,
@@ -277,23 +276,44 @@ class CountingBackend final : public SearchBackend {
   absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string& c,
                                                    const std::vector<int64_t>& ids,
                                                    absl::Time d) const override {
-    ++get_items;
     return b_->GetItems(c, ids, d);
   }
   absl::StatusOr<std::vector<CollectionItems>> GetItemsIn(const std::vector<std::string>& cs,
                                                           const std::vector<int64_t>& ids,
                                                           absl::Time d) const override {
-    ++get_items_in;
     return b_->GetItemsIn(cs, ids, d);
   }
   absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time d) const override {
     return b_->ListCollections(d);
   }
   std::string Describe() const override { return b_->Describe(); }
-  mutable int searches = 0, get_items = 0, get_items_in = 0;
 
  private:
   const SearchBackend* b_;
+};
+
+// Counts the calls a handler makes of a backend it wraps.
+class CountingBackend final : public ForwardingBackend {
+ public:
+  using ForwardingBackend::ForwardingBackend;
+  absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& q,
+                                                const SearchOptions& o) const override {
+    ++searches;
+    return ForwardingBackend::Search(q, o);
+  }
+  absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string& c,
+                                                   const std::vector<int64_t>& ids,
+                                                   absl::Time d) const override {
+    ++get_items;
+    return ForwardingBackend::GetItems(c, ids, d);
+  }
+  absl::StatusOr<std::vector<CollectionItems>> GetItemsIn(const std::vector<std::string>& cs,
+                                                          const std::vector<int64_t>& ids,
+                                                          absl::Time d) const override {
+    ++get_items_in;
+    return ForwardingBackend::GetItemsIn(cs, ids, d);
+  }
+  mutable int searches = 0, get_items = 0, get_items_in = 0;
 };
 
 // A watch list and /items/{id} ask which anime the collections hold in one call, not one
@@ -321,22 +341,9 @@ TEST_F(HandlerTest, WatchListsAndItemsAskInOneCall) {
   EXPECT_EQ(counting.get_items_in, 1);
   EXPECT_EQ(counting.get_items, 0);
   // A listed collection that went away before the items call is skipped.
-  class GoneToo final : public SearchBackend {
+  class GoneToo final : public ForwardingBackend {
    public:
-    explicit GoneToo(const SearchBackend* b) : b_(b) {}
-    absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& q,
-                                                  const SearchOptions& o) const override {
-      return b_->Search(q, o);
-    }
-    absl::StatusOr<TitleLookup> LookupTitle(const std::string& c, const std::string& q, int n,
-                                            absl::Time d) const override {
-      return b_->LookupTitle(c, q, n, d);
-    }
-    absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string& c,
-                                                     const std::vector<int64_t>& ids,
-                                                     absl::Time d) const override {
-      return b_->GetItems(c, ids, d);
-    }
+    using ForwardingBackend::ForwardingBackend;
     absl::StatusOr<std::vector<CollectionItems>> GetItemsIn(const std::vector<std::string>& cs,
                                                             const std::vector<int64_t>& ids,
                                                             absl::Time d) const override {
@@ -344,19 +351,15 @@ TEST_F(HandlerTest, WatchListsAndItemsAskInOneCall) {
         return NotFoundResourceError(reason::kCollectionNotFound, "collection", "gone",
                                      "unknown collection 'gone'");
       }
-      return b_->GetItemsIn(cs, ids, d);
+      return ForwardingBackend::GetItemsIn(cs, ids, d);
     }
     absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time d) const override {
-      auto list = b_->ListCollections(d);
+      auto list = ForwardingBackend::ListCollections(d);
       CollectionInfo g;
       g.name = "gone";
       if (list.ok()) list->push_back(g);
       return list;
     }
-    std::string Describe() const override { return "gone too"; }
-
-   private:
-    const SearchBackend* b_;
   } gone(backend_);
   Answer still = Call(json({{"version", "2.0"},
                             {"rawPath", "/items/1"},

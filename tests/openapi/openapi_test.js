@@ -4,14 +4,12 @@
 // document gives for its path, method and status (ajv, JSON Schema 2020-12).
 // Usage: node openapi_test.js LAMBDA_BIN INDEX_ROOT WEB_ROOT REPO_ROOT
 'use strict';
-const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
 const SwaggerParser = require('@apidevtools/swagger-parser');
 const yaml = require('js-yaml');
 const Ajv2020 = require('ajv/dist/2020');
+const { freePort, startGateway } = require('../testing/gateway.js');
 const { isDeepStrictEqual } = require('node:util');
 
 const [lambdaBin, indexRoot, webRoot, repo] = process.argv.slice(2);
@@ -19,37 +17,6 @@ let failures = 0;
 function check(ok, what) {
   console.log(`${ok ? 'ok   ' : 'FAIL '} ${what}`);
   if (!ok) failures++;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-function startGateway(port) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(lambdaBin, ['--serve-http', `127.0.0.1:${port}`, '--index_root', indexRoot,
-      '--web-root', webRoot], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    const timer = setTimeout(() => reject(new Error(`the gateway did not start in 30 s: ${log}`)), 30000);
-    child.stderr.on('data', (d) => {
-      log += d;
-      if (log.includes('serving ')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (!log.includes('serving ')) reject(new Error(`the gateway exited with ${code}: ${log}`));
-    });
-  });
 }
 
 // The document's path template a request path matches ("/items/1" -> "/items/{id}").
@@ -89,7 +56,7 @@ async function main() {
 
   // 2. A real gateway's answers.
   const port = await freePort();
-  const gateway = await startGateway(port);
+  const gateway = await startGateway(lambdaBin, port, indexRoot, webRoot);
   const base = `http://127.0.0.1:${port}`;
   const seen = new Set();  // "METHOD template status"
   async function call(method, url, body, want) {

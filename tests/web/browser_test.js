@@ -10,11 +10,10 @@
 // Exits 1 naming the first failed check; a browser that cannot start is a failure.
 "use strict";
 
-const { spawn } = require("child_process");
 const fs = require("fs");
-const net = require("net");
 const path = require("path");
 const puppeteer = require("puppeteer-core");
+const { freePort, startGateway } = require("../testing/gateway.js");
 
 const [lambdaBin, indexRoot, webRoot, outDir] = process.argv.slice(2);
 if (!outDir) {
@@ -40,37 +39,9 @@ function median(xs) {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
-
 // Starts the gateway on `port`; resolves once it logs that it serves.
 function startServer(port) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(lambdaBin, ["--serve-http", `127.0.0.1:${port}`, "--index_root", indexRoot,
-      "--web-root", webRoot], { stdio: ["ignore", "ignore", "pipe"] });
-    let log = "";
-    const timer = setTimeout(() => reject(new Error(`the gateway did not start in 30 s: ${log}`)), 30000);
-    child.stderr.on("data", (d) => {
-      log += d;
-      if (log.includes("serving ")) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      if (!log.includes("serving ")) reject(new Error(`the gateway exited with ${code}: ${log}`));
-      else console.log(`note: the gateway exited (${code ?? signal}): ${log.slice(-500)}`);
-    });
-  });
+  return startGateway(lambdaBin, port, indexRoot, webRoot);
 }
 function stopServer(child) {
   return new Promise((resolve) => {

@@ -68,6 +68,13 @@ class HandlerTest : public ::testing::Test {
         << "browsers must not guess the type";
     return a;
   }
+  // An API Gateway payload 2.0 event: `method` on `path`.
+  static std::string Event(const std::string& method, const std::string& path) {
+    return json({{"version", "2.0"},
+                 {"rawPath", path},
+                 {"requestContext", {{"http", {{"method", method}}}}}})
+        .dump();
+  }
   static Answer Saved(const std::string& name) {
     auto text = ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/" + name + ".json");
     EXPECT_TRUE(text.ok()) << name;
@@ -331,11 +338,7 @@ TEST_F(HandlerTest, WatchListsAndItemsAskInOneCall) {
   EXPECT_EQ(counting.get_items, 0);
   EXPECT_EQ(counting.searches, 1);
   counting.get_items_in = 0;
-  Answer item = Call(json({{"version", "2.0"},
-                           {"rawPath", "/items/1"},
-                           {"requestContext", {{"http", {{"method", "GET"}}}}}})
-                         .dump(),
-                     counting);
+  Answer item = Call(Event("GET", "/items/1"), counting);
   ASSERT_EQ(item.status, 200) << item.body.dump();
   EXPECT_EQ(item.body["collections"], json({"tiny"}));
   EXPECT_EQ(counting.get_items_in, 1);
@@ -361,18 +364,10 @@ TEST_F(HandlerTest, WatchListsAndItemsAskInOneCall) {
       return list;
     }
   } gone(backend_);
-  Answer still = Call(json({{"version", "2.0"},
-                            {"rawPath", "/items/1"},
-                            {"requestContext", {{"http", {{"method", "GET"}}}}}})
-                          .dump(),
-                      gone);
+  Answer still = Call(Event("GET", "/items/1"), gone);
   ASSERT_EQ(still.status, 200) << still.body.dump();
   EXPECT_EQ(still.body["collections"], json({"tiny"}));
-  Answer absent = Call(json({{"version", "2.0"},
-                             {"rawPath", "/items/424242"},
-                             {"requestContext", {{"http", {{"method", "GET"}}}}}})
-                           .dump(),
-                       counting);
+  Answer absent = Call(Event("GET", "/items/424242"), counting);
   EXPECT_EQ(absent.status, 404);
   EXPECT_EQ(absent.body.value("reason", ""), "ITEM_NOT_FOUND");
 }
@@ -462,11 +457,7 @@ TEST_F(HandlerTest, EveryRouteIsInTheSamTemplate) {
     }
   }
   // The handler's 404 names the same routes.
-  Answer a = Call(json({{"version", "2.0"},
-                        {"rawPath", "/nope"},
-                        {"requestContext", {{"http", {{"method", "GET"}}}}}})
-                      .dump(),
-                  *backend_);
+  Answer a = Call(Event("GET", "/nope"), *backend_);
   ASSERT_EQ(a.status, 404);
   for (const Route& r : kRoutes) {
     EXPECT_THAT(a.body.value("error", ""), HasSubstr(absl::StrCat(r.method, " ", r.path)));
@@ -490,22 +481,14 @@ TEST_F(HandlerTest, EveryRouteIsInTheOpenApiDocumentAndNoOther) {
   EXPECT_EQ(documented, routed) << "api/openapi.yaml and lambda/routes.h disagree";
   EXPECT_EQ(json::parse(OpenApiDocument()), doc)
       << "the compiled-in document is not api/openapi.json: re-run cmake";
-  Answer served = Call(json({{"version", "2.0"},
-                             {"rawPath", "/openapi.json"},
-                             {"requestContext", {{"http", {{"method", "GET"}}}}}})
-                           .dump(),
-                       *backend_);
+  Answer served = Call(Event("GET", "/openapi.json"), *backend_);
   EXPECT_EQ(served.status, 200);
   EXPECT_EQ(served.body, doc);
   // Every route answers something other than 404 ("{id}" filled in).
   for (const Route& r : kRoutes) {
     std::string path(r.path);
     if (size_t b = path.find("{id}"); b != std::string::npos) path.replace(b, 4, "1");
-    Answer a = Call(json({{"version", "2.0"},
-                          {"rawPath", path},
-                          {"requestContext", {{"http", {{"method", std::string(r.method)}}}}}})
-                        .dump(),
-                    *backend_);
+    Answer a = Call(Event(std::string(r.method), path), *backend_);
     EXPECT_NE(a.status, 404) << r.method << " " << path << ": " << a.body.dump();
   }
 }

@@ -81,6 +81,28 @@ std::string ReasonOf(const absl::Status& st) {
   return DetailOf(st).reason;
 }
 
+absl::string_view HttpStatusReason(int status) {
+  switch (status) {
+    case 404:
+      return "NOT_FOUND";
+    case 405:
+      return reason::kMethodNotAllowed;
+    case 408:
+      return reason::kRequestTimeout;
+    case 413:
+    case 431:
+      return reason::kRequestTooLarge;
+    case 502:
+      return reason::kEngineUnavailable;
+    case 503:
+      return reason::kServerBusy;
+    case 504:
+      return "DEADLINE_EXCEEDED";
+    default:
+      return status < 500 ? reason::kInvalidArgument : "INTERNAL";
+  }
+}
+
 absl::Status WithMessage(const absl::Status& st, absl::string_view message) {
   absl::Status out(st.code(), message);
   st.ForEachPayload([&out](absl::string_view url, const absl::Cord& p) { out.SetPayload(url, p); });

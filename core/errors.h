@@ -37,6 +37,9 @@ inline constexpr absl::string_view kUserNotFound = "USER_NOT_FOUND";
 inline constexpr absl::string_view kTitleNotFound = "TITLE_NOT_FOUND";  // HTTP API
 inline constexpr absl::string_view kItemNotFound = "ITEM_NOT_FOUND";    // HTTP API: no collection
 inline constexpr absl::string_view kRouteNotFound = "ROUTE_NOT_FOUND";  // HTTP API
+// HTTP only: the path takes other methods; the request came too slowly.
+inline constexpr absl::string_view kMethodNotAllowed = "METHOD_NOT_ALLOWED";
+inline constexpr absl::string_view kRequestTimeout = "REQUEST_TIMEOUT";
 // FAILED_PRECONDITION
 inline constexpr absl::string_view kQueryNotSupported = "QUERY_NOT_SUPPORTED";
 inline constexpr absl::string_view kPageTokenExpired = "PAGE_TOKEN_EXPIRED";
@@ -74,6 +77,10 @@ ErrorDetail DetailOf(const absl::Status& st);
 // The reason of an error that names none: its code's name, except DATA_LOSS, which at
 // serving time means a damaged bundle version (VERSION_DAMAGED).
 std::string DefaultReason(absl::StatusCode code);
+
+// The reason of an HTTP error answer that names none, by its status: the handler's
+// answers and the HTTP server's own refusals share it.
+absl::string_view HttpStatusReason(int status);
 
 // The reason alone (DetailOf(st).reason).
 std::string ReasonOf(const absl::Status& st);

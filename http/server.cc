@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "core/errors.h"
 #include "runtime/work_queue.h"
 
 namespace simsearch::http {
@@ -581,24 +582,6 @@ class Server::Loop {
     }
   }
 
-  // The stable reason of the server's own errors, as the API's error bodies have one
-  // (README.md, "Errors").
-  static absl::string_view ErrorReason(int status) {
-    switch (status) {
-      case 408:
-        return "REQUEST_TIMEOUT";
-      case 413:
-      case 431:
-        return "REQUEST_TOO_LARGE";
-      case 503:
-        return "SERVER_BUSY";
-      case 500:
-        return "INTERNAL";
-      default:
-        return status < 500 ? "INVALID_ARGUMENT" : "INTERNAL";  // malformed HTTP
-    }
-  }
-
   Response ErrorResponse(int status, absl::string_view message) const {
     Response r;
     r.status = status;
@@ -617,7 +600,7 @@ class Server::Loop {
       }
     }
     r.body = absl::StrCat("{\"error\":\"", escaped, "\",\"status\":", status, ",\"reason\":\"",
-                          ErrorReason(status), "\"}");
+                          HttpStatusReason(status), "\"}");
     return r;
   }
 

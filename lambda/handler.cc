@@ -47,28 +47,6 @@ struct Reply {
   std::string detail;  // what went wrong inside, for the log only: never sent
 };
 
-// The reason of an HTTP error that names none, by its status.
-std::string DefaultHttpReason(int status) {
-  switch (status) {
-    case 400:
-      return std::string(reason::kInvalidArgument);
-    case 404:
-      return "NOT_FOUND";
-    case 405:
-      return "METHOD_NOT_ALLOWED";
-    case 413:
-      return std::string(reason::kRequestTooLarge);
-    case 502:
-      return std::string(reason::kEngineUnavailable);
-    case 503:
-      return std::string(reason::kServerBusy);
-    case 504:
-      return "DEADLINE_EXCEEDED";
-    default:
-      return "INTERNAL";
-  }
-}
-
 // Every error answer has one shape (README.md, "Errors"): {"error": what to change, for
 // people; "status": the HTTP status; "reason": a stable name for programs (the engine's
 // google.rpc ErrorInfo reasons, core/errors.h); "field": the request field at fault, when
@@ -77,7 +55,7 @@ Reply Error(int status, std::string message, json extra = json::object(),
             absl::string_view reason = {}, absl::string_view field = {}) {
   json body = {{"error", std::move(message)},
                {"status", status},
-               {"reason", reason.empty() ? DefaultHttpReason(status) : std::string(reason)}};
+               {"reason", std::string(reason.empty() ? HttpStatusReason(status) : reason)}};
   if (!field.empty()) body["field"] = std::string(field);
   body.update(extra);
   return {status, body, {}};
@@ -330,7 +308,7 @@ class Router {
     Reply bad = Error(405,
                       absl::StrCat("method ", req_.method, " is not allowed on ", route_, "; use ",
                                    get ? "GET or HEAD" : r->method),
-                      json::object(), "METHOD_NOT_ALLOWED");
+                      json::object(), reason::kMethodNotAllowed);
     bad.headers["Allow"] = get ? "GET, HEAD, OPTIONS" : absl::StrCat(r->method, ", OPTIONS");
     return bad;
   }

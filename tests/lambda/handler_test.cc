@@ -75,6 +75,21 @@ class HandlerTest : public ::testing::Test {
                  {"requestContext", {{"http", {{"method", method}}}}}})
         .dump();
   }
+  // GET /search with these query parameters; POST /recommend with this body.
+  static Answer SearchGet(const json& params) {
+    json e = {{"version", "2.0"},
+              {"rawPath", "/search"},
+              {"requestContext", {{"http", {{"method", "GET"}}}}},
+              {"queryStringParameters", params}};
+    return Call(e.dump(), *backend_);
+  }
+  static Answer RecommendPost(const json& body) {
+    json e = {{"version", "2.0"},
+              {"rawPath", "/recommend"},
+              {"requestContext", {{"http", {{"method", "POST"}}}}},
+              {"body", body.dump()}};
+    return Call(e.dump(), *backend_);
+  }
   static Answer Saved(const std::string& name) {
     auto text = ReadFileToString(std::string(SIMSEARCH_TEST_DATA) + "/lambda/" + name + ".json");
     EXPECT_TRUE(text.ok()) << name;
@@ -237,32 +252,25 @@ TEST_F(HandlerTest, AnswersSayWhereVectorsCameFrom) {
 }
 
 TEST_F(HandlerTest, SearchTextModeIsPassedAndChecked) {
-  auto search = [](json params) {
-    json e = {{"version", "2.0"},
-              {"rawPath", "/search"},
-              {"requestContext", {{"http", {{"method", "GET"}}}}},
-              {"queryStringParameters", params}};
-    return Call(e.dump(), *backend_);
-  };
-  Answer dense = search({{"q", "bounty hunters in space"}, {"mode", "dense"}});
+  Answer dense = SearchGet({{"q", "bounty hunters in space"}, {"mode", "dense"}});
   EXPECT_EQ(dense.status, 200) << dense.body.dump();
   EXPECT_EQ(dense.body["query"]["mode"], "dense");
-  EXPECT_EQ(ResultIds(dense), ResultIds(search({{"q", "bounty hunters in space"}})))
+  EXPECT_EQ(ResultIds(dense), ResultIds(SearchGet({{"q", "bounty hunters in space"}})))
       << "the tiny collection has no lexical index: its default is dense";
-  Answer bogus = search({{"q", "space"}, {"mode", "fuzzy"}});
+  Answer bogus = SearchGet({{"q", "space"}, {"mode", "fuzzy"}});
   EXPECT_EQ(bogus.status, 400);
   EXPECT_THAT(bogus.body.value("error", ""),
               HasSubstr("'mode' must be dense, lexical or hybrid, got 'fuzzy'"));
-  Answer fusion = search({{"q", "space"}, {"fusion", "max"}});
+  Answer fusion = SearchGet({{"q", "space"}, {"fusion", "max"}});
   EXPECT_EQ(fusion.status, 400);
   EXPECT_THAT(fusion.body.value("error", ""), HasSubstr("'fusion' must be rrf or convex"));
-  Answer lexical = search({{"q", "space"}, {"mode", "lexical"}});
+  Answer lexical = SearchGet({{"q", "space"}, {"mode", "lexical"}});
   EXPECT_EQ(lexical.status / 100, 4);
   EXPECT_THAT(lexical.body.value("error", ""), HasSubstr("has no lexical index"));
   // The engine's reasons come through, with the HTTP API's field names.
   EXPECT_EQ(lexical.body.value("reason", ""), "QUERY_NOT_SUPPORTED");
   EXPECT_EQ(lexical.body.value("field", ""), "mode");
-  Answer genre = search({{"q", "space"}, {"genres", "NoSuchGenre"}});
+  Answer genre = SearchGet({{"q", "space"}, {"genres", "NoSuchGenre"}});
   EXPECT_EQ(genre.status, 400);
   EXPECT_EQ(genre.body.value("reason", ""), "UNKNOWN_GENRE");
   EXPECT_EQ(genre.body.value("field", ""), "genres");
@@ -375,29 +383,15 @@ TEST_F(HandlerTest, WatchListsAndItemsAskInOneCall) {
 // The search knobs and pages over HTTP: the same engine knobs as gRPC, in the query
 // string of /search and the body of /recommend; pages concatenate to the whole list.
 TEST_F(HandlerTest, KnobsAndPagesOverHttp) {
-  auto search = [](json params) {
-    json e = {{"version", "2.0"},
-              {"rawPath", "/search"},
-              {"requestContext", {{"http", {{"method", "GET"}}}}},
-              {"queryStringParameters", params}};
-    return Call(e.dump(), *backend_);
-  };
-  auto recommend = [](json body) {
-    json e = {{"version", "2.0"},
-              {"rawPath", "/recommend"},
-              {"requestContext", {{"http", {{"method", "POST"}}}}},
-              {"body", body.dump()}};
-    return Call(e.dump(), *backend_);
-  };
   // Pages of a watch list's recommendations, 2 at a time, against the whole list.
-  Answer whole = recommend({{"like", {1}}, {"top_k", 7}});
+  Answer whole = RecommendPost({{"like", {1}}, {"top_k", 7}});
   ASSERT_EQ(whole.status, 200) << whole.body.dump();
-  Answer same = recommend({{"like", {1}}, {"n", 7}});
+  Answer same = RecommendPost({{"like", {1}}, {"n", 7}});
   EXPECT_EQ(ResultIds(same), ResultIds(whole)) << "top_k and its older name n agree";
   std::vector<int64_t> paged;
   json body = {{"like", {1}}, {"top_k", 7}, {"page_size", 2}};
   for (int page = 0; page < 10; ++page) {
-    Answer a = recommend(body);
+    Answer a = RecommendPost(body);
     ASSERT_EQ(a.status, 200) << a.body.dump();
     for (int64_t id : ResultIds(a)) paged.push_back(id);
     if (!a.body.contains("next_page_token")) break;
@@ -406,33 +400,33 @@ TEST_F(HandlerTest, KnobsAndPagesOverHttp) {
   EXPECT_EQ(paged, ResultIds(whole));
   // A token of another search, and the knobs' checks, name their field.
   body = {{"like", {1}}, {"top_k", 6}, {"page_token", body["page_token"]}};
-  Answer other = recommend(body);
+  Answer other = RecommendPost(body);
   EXPECT_EQ(other.status, 400);
   EXPECT_EQ(other.body.value("reason", ""), "PAGE_TOKEN_INVALID");
   EXPECT_EQ(other.body.value("field", ""), "page_token");
   // The engine's field paths come back as the HTTP API's names.
   std::vector<int64_t> many(1001, 1);
-  Answer too_many = recommend({{"like", many}});
+  Answer too_many = RecommendPost({{"like", many}});
   EXPECT_EQ(too_many.status, 400) << too_many.body.dump();
   EXPECT_EQ(too_many.body.value("reason", ""), "TOO_MANY_IDS");
   EXPECT_EQ(too_many.body.value("field", ""), "like");
-  Answer huge = recommend({{"like", {1}}, {"min_score", 1e39}});
+  Answer huge = RecommendPost({{"like", {1}}, {"min_score", 1e39}});
   EXPECT_EQ(huge.status, 400);
   EXPECT_EQ(huge.body.value("field", ""), "min_score");
-  Answer ef = search({{"q", "space"}, {"ef", "0"}});
+  Answer ef = SearchGet({{"q", "space"}, {"ef", "0"}});
   EXPECT_EQ(ef.status, 400);
   EXPECT_EQ(ef.body.value("field", ""), "ef");
-  Answer both = search({{"q", "space"}, {"k", "3"}, {"top_k", "3"}});
+  Answer both = SearchGet({{"q", "space"}, {"k", "3"}, {"top_k", "3"}});
   EXPECT_EQ(both.status, 400);
   EXPECT_EQ(both.body.value("field", ""), "top_k");
   // min_score cuts the list where the scores fall below it.
-  Answer all = search({{"q", "bounty hunters in space"}, {"top_k", "5"}, {"exact", "true"}});
+  Answer all = SearchGet({{"q", "bounty hunters in space"}, {"top_k", "5"}, {"exact", "true"}});
   ASSERT_EQ(all.status, 200) << all.body.dump();
   ASSERT_GE(all.body["results"].size(), 3u);
   const double third = all.body["results"][2]["score"].get<double>();
-  Answer cut = search({{"q", "bounty hunters in space"},
-                       {"top_k", "5"},
-                       {"min_score", absl::StrCat(third - 1e-4)}});
+  Answer cut = SearchGet({{"q", "bounty hunters in space"},
+                          {"top_k", "5"},
+                          {"min_score", absl::StrCat(third - 1e-4)}});
   ASSERT_EQ(cut.status, 200) << cut.body.dump();
   for (const json& r : cut.body["results"]) EXPECT_GE(r["score"].get<double>(), third - 1e-4);
   EXPECT_GE(cut.body["results"].size(), 3u);

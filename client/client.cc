@@ -150,6 +150,10 @@ void ToProto(const FilterSpec& f, v1::Filter* out) {
   out->mutable_franchise_ids()->Add(f.franchises.begin(), f.franchises.end());
   out->mutable_exclude_franchise_ids()->Add(f.exclude_franchises.begin(),
                                             f.exclude_franchises.end());
+  out->set_min_start_year(f.min_start_year);
+  out->set_max_start_year(f.max_start_year);
+  // SeasonOfStart's numbers are the proto's Season values.
+  for (int season : f.seasons) out->add_seasons(static_cast<v1::Season>(season));
 }
 
 Item FromProto(const v1::Item& p) {
@@ -186,6 +190,10 @@ Item FromProto(const v1::Item& p) {
   it.viewers = p.viewers();
   it.franchise =
       p.franchise_id() != 0 ? p.franchise_id() : p.id();  // 0: an engine from before franchises
+  it.image_url = p.image_url();
+  it.start_date = p.start_date();  // start_year and season follow from it (Item's accessors)
+  it.mal_score = p.mal_score();
+  it.studios.assign(p.studios().begin(), p.studios().end());
   return it;
 }
 
@@ -487,6 +495,28 @@ absl::StatusOr<std::vector<CollectionInfo>> Client::ListCollections(
   std::vector<CollectionInfo> out;
   for (const v1::CollectionInfo& c : resp->collections()) out.push_back(FromProto(c));
   return out;
+}
+
+absl::StatusOr<ItemPage> Client::ListItems(const std::string& collection,
+                                           const ListRequest& request,
+                                           std::optional<absl::Time> deadline) const {
+  v1::ListItemsRequest req;
+  req.set_collection(collection);
+  ToProto(request.filter, req.mutable_filter());
+  req.set_order_by(request.order == ItemOrder::kMembers     ? v1::ITEM_ORDER_MEMBERS
+                   : request.order == ItemOrder::kStartDate ? v1::ITEM_ORDER_START_DATE
+                                                            : v1::ITEM_ORDER_SCORE);
+  req.set_ascending(request.ascending);
+  req.set_page_size(request.page_size);
+  req.set_page_token(request.page_token);
+  auto resp = Call(stubs_->search.get(), &v1::SimSearch::Stub::ListItems, req, deadline, options_);
+  if (!resp.ok()) return resp.status();
+  ItemPage page;
+  for (const v1::Item& it : resp->items()) page.items.push_back(FromProto(it));
+  page.next_page_token = resp->next_page_token();
+  page.total = resp->total_size();
+  page.version = resp->collection_version();
+  return page;
 }
 
 absl::StatusOr<CollectionInfo> Client::DescribeCollection(

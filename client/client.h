@@ -132,6 +132,14 @@ struct CollectionInfo {
   int max_ids = 0;
 };
 
+// One page of a collection's items in an order (Client::ListItems).
+struct ItemPage {
+  std::vector<Item> items;
+  std::string next_page_token;  // empty on the last page
+  int64_t total = 0;            // items that pass the filter, on every page
+  std::string version;          // the collection version that answered
+};
+
 class Client {
  public:
   // Creates the channel; connecting happens on the first call.
@@ -162,6 +170,10 @@ class Client {
       std::optional<absl::Time> deadline = std::nullopt) const;
   absl::StatusOr<CollectionInfo> DescribeCollection(
       const std::string& collection, std::optional<absl::Time> deadline = std::nullopt) const;
+  // A collection's items in an order (MAL score, popularity, start date), filtered, a
+  // page at a time: "this season", "the best of a genre".
+  absl::StatusOr<ItemPage> ListItems(const std::string& collection, const ListRequest& request,
+                                     std::optional<absl::Time> deadline = std::nullopt) const;
   // grpc.health.v1 Check of `service` ("" = the whole server): OK when SERVING,
   // Unavailable otherwise.
   absl::Status CheckHealth(const std::string& service = "",

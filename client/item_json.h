@@ -21,6 +21,17 @@ inline nlohmann::json ItemJson(const Item& it) {
   // Its franchise (the smallest MAL id of its seasons, films and OVAs; its own id when
   // it has none): what groups a list's entries of one franchise.
   if (it.franchise != 0) j["franchise_id"] = it.franchise;
+  // What fans look for on a card, each only where a catalogue source knows it: the cover,
+  // when it started (ISO date, year, MAL season), MAL's mean score (mal_score: a
+  // hit's "score" is its similarity), the studios.
+  if (!it.image_url.empty()) j["image_url"] = it.image_url;
+  if (!it.start_date.empty()) {
+    j["start_date"] = it.start_date;
+    if (const int year = it.start_year(); year != 0) j["start_year"] = year;
+    if (const std::string_view season = it.season(); !season.empty()) j["season"] = season;
+  }
+  if (it.mal_score > 0) j["mal_score"] = it.mal_score;
+  if (!it.studios.empty()) j["studios"] = it.studios;
   // Where the vector came from, on collections that say (ncf): learned from viewers, or
   // predicted from the anime's content (too new or too rare for viewing data).
   if (it.vector_source != Item::VectorSource::kUnknown) {

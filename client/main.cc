@@ -478,6 +478,14 @@ int ItemCmd(int argc, char** argv) {
     std::string content(ContentLevelName(it.content));
     if (!it.age_rating.empty()) absl::StrAppend(&content, " (MAL age rating ", it.age_rating, ")");
     std::printf("content:  %s\n", content.c_str());
+    if (!it.start_date.empty()) {
+      const std::string_view season = it.season();
+      std::printf("started:  %s%s%s\n", it.start_date.c_str(), season.empty() ? "" : ", ",
+                  std::string(season).c_str());
+    }
+    if (it.mal_score > 0) std::printf("score:    %.2f (MyAnimeList)\n", it.mal_score);
+    if (!it.studios.empty()) std::printf("studios:  %s\n", absl::StrJoin(it.studios, ", ").c_str());
+    if (!it.image_url.empty()) std::printf("cover:    %s\n", it.image_url.c_str());
     if (it.franchise != 0 && it.franchise != it.id) {
       std::printf("franchise: %lld (its seasons, films and OVAs: --franchise %lld)\n",
                   static_cast<long long>(it.franchise), static_cast<long long>(it.franchise));

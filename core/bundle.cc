@@ -390,6 +390,10 @@ absl::Status WriteItemsFile(const std::string& path, const std::vector<const Ite
     if (!it->nsfw.empty()) j["nsfw"] = it->nsfw;
     j["content_level"] = std::string(ContentLevelName(std::max(it->content, ContentLevelOf(*it))));
     if (it->franchise != 0) j["franchise"] = it->franchise;
+    if (!it->image_url.empty()) j["image_url"] = it->image_url;
+    if (!it->start_date.empty()) j["start_date"] = it->start_date;
+    if (it->mal_score > 0) j["mal_score"] = it->mal_score;
+    if (!it->studios.empty()) j["studios"] = it->studios;
     if (with_synopses && !it->synopsis.empty()) j["synopsis"] = it->synopsis;
     // Invalid UTF-8 in a source title is replaced rather than failing the build.
     std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -425,6 +429,16 @@ absl::StatusOr<std::vector<Item>> ReadItemsFile(const std::string& path) {
     str("synopsis", &it.synopsis);
     str("age_rating", &it.age_rating);
     str("nsfw", &it.nsfw);
+    str("image_url", &it.image_url);
+    str("start_date", &it.start_date);
+    if (auto sc = j.find("mal_score"); sc != j.end() && sc->is_number()) {
+      it.mal_score = sc->get<double>();
+    }
+    if (auto st = j.find("studios"); st != j.end() && st->is_array()) {
+      for (const json& x : *st) {
+        if (x.is_string()) it.studios.push_back(x.get<std::string>());
+      }
+    }
     std::string level;
     str("content_level", &level);
     if (auto l = ParseContentLevel(level)) it.content = *l;

@@ -41,8 +41,8 @@ std::string Clean(absl::string_view s) {
 }
 
 struct Columns {
-  int id, title, english, genres, type, episodes, members, synopsis, start, age, nsfw, studios,
-      related, image;
+  int id, title, english, genres, type, episodes, members, score, synopsis, start, age, nsfw,
+      studios, related, image;
 };
 
 // The columns of a catalogue's header (-1: absent). An id and a title are required.
@@ -55,6 +55,7 @@ absl::StatusOr<Columns> FindColumns(const std::string& path,
             FindAnyColumn(header, {"type"}),
             FindAnyColumn(header, {"episodes"}),
             FindAnyColumn(header, {"members"}),
+            FindAnyColumn(header, {"score", "rating"}),
             FindAnyColumn(header, {"synopsis"}),
             FindAnyColumn(header, {"start_date"}),
             FindAnyColumn(header, {"age_rating"}),
@@ -116,6 +117,11 @@ absl::StatusOr<Item> ParseItem(const std::string& path, size_t line, const Colum
       !m.empty() && absl::SimpleAtod(m, &members) && members >= 0) {
     rec.members = static_cast<int64_t>(std::llround(members));
   }
+  double score = 0;
+  if (std::string sc = field(c.score);
+      !sc.empty() && absl::SimpleAtod(sc, &score) && score >= 1 && score <= 10) {
+    rec.mal_score = std::round(score * 100) / 100;
+  }
   rec.start_date = field(c.start);
   rec.age_rating = field(c.age);
   rec.nsfw = field(c.nsfw);
@@ -139,7 +145,11 @@ void MergeItem(Item rec, Item* cur) {
   cur->labels.insert(cur->labels.end(), rec.labels.begin(), rec.labels.end());
   if (cur->type.empty()) cur->type = std::move(rec.type);
   if (cur->episodes == 0) cur->episodes = rec.episodes;
-  // Member counts only grow: the largest any file gives is the newest snapshot's.
+  // Member counts only grow: the largest any file gives is the newest snapshot's, and
+  // the score goes with it (a score changes as members join; keep the newest).
+  if (rec.mal_score > 0 && (cur->mal_score == 0 || rec.members > cur->members)) {
+    cur->mal_score = rec.mal_score;
+  }
   cur->members = std::max(cur->members, rec.members);
   if (cur->synopsis.empty()) cur->synopsis = std::move(rec.synopsis);
   if (cur->start_date.empty()) cur->start_date = std::move(rec.start_date);
@@ -201,6 +211,36 @@ int Item::start_year() const {
     return year;
   }
   return 0;
+}
+
+int64_t StartCode(absl::string_view iso) {
+  int year = 0, month = 0, day = 0;
+  if (iso.size() < 4 || !absl::SimpleAtoi(iso.substr(0, 4), &year) || year < 1000) return 0;
+  if (iso.size() < 7 || iso[4] != '-' || !absl::SimpleAtoi(iso.substr(5, 2), &month) || month < 1 ||
+      month > 12) {
+    return int64_t{year} * 10000;
+  }
+  if (iso.size() < 10 || iso[7] != '-' || !absl::SimpleAtoi(iso.substr(8, 2), &day) || day < 1 ||
+      day > 31) {
+    day = 0;
+  }
+  return int64_t{year} * 10000 + month * 100 + day;
+}
+
+int SeasonOfStart(int64_t start_code) {
+  const int month = static_cast<int>(start_code / 100 % 100),
+            day = static_cast<int>(start_code % 100);
+  if (start_code <= 0 || month < 1 || month > 12) return 0;
+  int quarter = (month - 1) / 3;
+  // A series that premieres in the last week of a season's last month airs in the next
+  // season, as MAL files it (Frieren, 29 September 2023: fall). December stays fall:
+  // the season's year is the start year.
+  if (month % 3 == 0 && month != 12 && day >= 25) ++quarter;
+  return quarter + 1;
+}
+
+std::string_view Item::season() const {
+  return kSeasonNames[SeasonOfStart(StartCode(start_date))];
 }
 
 bool Item::all_ages() const {

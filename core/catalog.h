@@ -52,6 +52,9 @@ struct Item {
   // FromItems set it; 0 (unknown, bundles from before it) reads as the item's own id.
   int64_t franchise = 0;
   std::string image_url;  // a cover image
+  // MAL's mean score of the anime (1-10, two decimals), 0 when unknown: the score of the
+  // catalogue record with the most members (the newest snapshot), see Catalog::Load.
+  double mal_score = 0;
 
   // In a collection's answers, not in the catalogue: where the item's vector in that
   // collection came from (learned from `viewers` viewers, or predicted from content).
@@ -61,6 +64,11 @@ struct Item {
 
   // The year the anime started, or 0 when unknown.
   int start_year() const;
+  // The season it started in, as MAL names them: "winter" (January-March), "spring",
+  // "summer", "fall" (October-December), of the start year; a premiere from the 25th of
+  // March, June or September on counts for the next season (MAL files Frieren, from 29
+  // September 2023, under fall). Empty when the month is unknown.
+  std::string_view season() const;
   // True for an anime made for every age: MAL age rating G or PG, or the genre "Kids".
   bool all_ages() const;
 
@@ -79,8 +87,9 @@ class Catalog {
   // Loads and merges catalogue CSV files. Columns are found by header name
   // (case-insensitive): id: anime_id | mal_id | id; title: name | title;
   // English title: english_name | "english name" | title_english; genres: genre |
-  // genres (comma-separated); type; episodes; members; synopsis; start_date;
-  // age_rating; nsfw; studios (comma-separated); related (space-separated ids); image_url.
+  // genres (comma-separated); type; episodes; members; score | rating (MAL's mean score,
+  // 1-10); synopsis; start_date; age_rating; nsfw; studios (comma-separated); related
+  // (space-separated ids); image_url.
   // The id and title columns are required; every record must have as many fields as
   // the header.
   //
@@ -88,9 +97,10 @@ class Catalog {
   // comes from the first file (in argument order) where it is known, so a later file
   // fills gaps (an English title, a newer anime) without overriding earlier values;
   // but members is the largest count any file gives (counts only grow: the largest is
-  // the newest snapshot's), and `content` is the most explicit level of any file's
-  // record (ContentLevelOf each record: genres, age rating, nsfw).
-  // Titles have their HTML entities decoded; "Unknown"/"UNKNOWN" reads as unknown.
+  // the newest snapshot's), score is the score of the record with the most members (the
+  // newest snapshot's, among those that know a score), and `content` is the most explicit level of
+  // any file's record (ContentLevelOf each record: genres, age rating, nsfw). Titles have their
+  // HTML entities decoded; "Unknown"/"UNKNOWN" reads as unknown.
   static absl::StatusOr<Catalog> Load(const std::vector<std::string>& paths,
                                       const CatalogOptions& options = {});
 
@@ -118,6 +128,15 @@ std::string GenreLabel(absl::string_view genre);
 
 // The level an item's own fields give (genres, age_rating, nsfw; not `content`).
 ContentLevel ContentLevelOf(const Item& item);
+
+// An ISO start date ("2023-09-29", "2023-09", "2023") as YYYYMMDD with 00 for an unknown
+// month or day, 0 when the year is unknown: sortable, and what bundles store
+// (item_attrs.i64's start column).
+int64_t StartCode(absl::string_view iso);
+// The season of a start code, by Item::season's rule: 1 winter, 2 spring, 3 summer,
+// 4 fall; 0 when the month is unknown. kSeasonNames[SeasonOfStart(code)] names it.
+int SeasonOfStart(int64_t start_code);
+inline constexpr std::string_view kSeasonNames[] = {"", "winter", "spring", "summer", "fall"};
 // "general", "mature", "adult"; and back (case-insensitive), nullopt for anything else.
 absl::string_view ContentLevelName(ContentLevel level);
 std::optional<ContentLevel> ParseContentLevel(absl::string_view name);

@@ -1,10 +1,15 @@
 #include "core/item_store.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "core/status_macros.h"
 
 namespace simsearch {
@@ -42,7 +47,9 @@ absl::string_view Name(const absl::string_view (&names)[N], int64_t code) {
 // Reads are checked against the arrays' bounds, so a damaged or hostile bundle whose
 // checksums were not verified yields empty fields, never a read outside a mapping;
 // checking every offset at open instead would cost time per item.
-absl::string_view ItemStore::Text(uint64_t slot) const {
+absl::string_view ItemStore::Text(uint32_t row, size_t field) const {
+  if (field >= text_fields_) return {};
+  const uint64_t slot = uint64_t{row} * text_fields_ + field;
   const int64_t a = offsets_[slot], b = offsets_[slot + 1];
   if (a < 0 || b < a || static_cast<uint64_t>(b) > text_.size()) return {};
   return absl::string_view(reinterpret_cast<const char*>(text_.data()) + a,
@@ -50,13 +57,31 @@ absl::string_view ItemStore::Text(uint64_t slot) const {
 }
 
 absl::string_view ItemView::title() const {
-  return store_->Text(uint64_t{row_} * 3);
+  return store_->Text(row_, 0);
 }
 absl::string_view ItemView::english_title() const {
-  return store_->Text(uint64_t{row_} * 3 + 1);
+  return store_->Text(row_, 1);
 }
 absl::string_view ItemView::synopsis() const {
-  return store_->Text(uint64_t{row_} * 3 + 2);
+  return store_->Text(row_, 2);
+}
+absl::string_view ItemView::image_url() const {
+  return store_->Text(row_, 3);
+}
+std::vector<std::string> ItemView::studios() const {
+  return absl::StrSplit(store_->Text(row_, 4), ", ", absl::SkipEmpty());
+}
+double ItemView::mal_score() const {
+  const int64_t s = store_->score_code(row_);
+  return s > 0 && s <= 1000 ? static_cast<double>(s) / 100 : 0;
+}
+std::string ItemView::start_date() const {
+  const int64_t d = store_->start_code(row_);
+  if (d < 1000'00'00 || d > 9999'12'31) return {};
+  const int64_t year = d / 10000, month = d / 100 % 100, day = d % 100;
+  if (month == 0 || month > 12) return absl::StrCat(year);
+  if (day == 0 || day > 31) return absl::StrFormat("%d-%02d", year, month);
+  return absl::StrFormat("%d-%02d-%02d", year, month, day);
 }
 
 absl::string_view ItemView::type() const {
@@ -105,6 +130,10 @@ Item ItemView::ToItem(int64_t id, bool with_synopsis) const {
   it.nsfw = std::string(nsfw());
   it.content = content();
   it.franchise = franchise(id);
+  it.image_url = std::string(image_url());
+  it.studios = studios();
+  it.mal_score = mal_score();
+  it.start_date = start_date();
   if (with_synopsis) it.synopsis = std::string(synopsis());
   return it;
 }
@@ -122,14 +151,16 @@ ItemStore ItemStore::Build(const std::vector<const Item*>& items, bool with_syno
   s.type_names_ = Vocabulary(std::move(types));
   s.genre_words_ = std::max<size_t>(1, (s.genre_names_.size() + 63) / 64);
   (void)s.Index();  // cannot fail on vocabularies built here
-  s.own_offsets_.reserve(s.rows_ * 3 + 1);
+  s.own_offsets_.reserve(s.rows_ * kTextFields + 1);
   s.own_offsets_.push_back(0);
   s.own_attrs_.assign(s.rows_ * kAttrs, 0);
   s.own_genres_.assign(s.rows_ * s.genre_words_, 0);
   for (size_t row = 0; row < items.size(); ++row) {
     static const Item kNone;
     const Item& it = items[row] != nullptr ? *items[row] : kNone;
-    for (const std::string* t : {&it.title, &it.english_title, &it.synopsis}) {
+    const std::string studios = absl::StrJoin(it.studios, ", ");
+    for (const std::string* t :
+         {&it.title, &it.english_title, &it.synopsis, &it.image_url, &studios}) {
       if (t != &it.synopsis || with_synopses)
         s.own_text_.insert(s.own_text_.end(), t->begin(), t->end());
       s.own_offsets_.push_back(static_cast<int64_t>(s.own_text_.size()));
@@ -142,6 +173,8 @@ ItemStore ItemStore::Build(const std::vector<const Item*>& items, bool with_syno
     attrs[4] = Code(kNsfw, it.nsfw);
     attrs[5] = static_cast<int64_t>(std::max(it.content, ContentLevelOf(it)));
     attrs[6] = it.franchise;
+    attrs[7] = it.mal_score > 0 && it.mal_score <= 10 ? std::llround(it.mal_score * 100) : 0;
+    attrs[8] = StartCode(it.start_date);
     for (const std::string& g : it.genres) {
       const uint32_t bit = *s.GenreBit(g);
       s.own_genres_[row * s.genre_words_ + bit / 64] |= uint64_t{1} << (bit % 64);
@@ -212,16 +245,21 @@ absl::StatusOr<ItemStore> ItemStore::Open(const std::string& dir, uint64_t rows,
     return absl::DataLossError(
         absl::StrCat(path(f), ": ", what, "; rebuild the bundle with simsearch-indexer"));
   };
-  if (s.offsets_file_.count() != rows * 3 + 1) {
-    return bad(kItemTextOffsetsFile,
-               absl::StrCat("holds ", s.offsets_file_.count(), " offsets, not ", rows * 3 + 1));
+  if (s.offsets_file_.count() == rows * 3 + 1 && rows > 0) {
+    s.text_fields_ = 3;  // from before cover art
+  } else if (s.offsets_file_.count() != rows * kTextFields + 1) {
+    return bad(kItemTextOffsetsFile, absl::StrCat("holds ", s.offsets_file_.count(),
+                                                  " offsets, not ", rows * kTextFields + 1, " (or ",
+                                                  rows * 3 + 1, " from before cover art)"));
   }
   const size_t attr_cols = s.attrs_file_.dims();
-  if (s.attrs_file_.count() != rows || (attr_cols != kAttrs && attr_cols != 6 && attr_cols != 3)) {
+  if (s.attrs_file_.count() != rows ||
+      (attr_cols != kAttrs && attr_cols != 7 && attr_cols != 6 && attr_cols != 3)) {
     return bad(
         kItemAttrsFile,
         absl::StrCat("is ", s.attrs_file_.count(), " x ", attr_cols, ", not ", rows, " x ", kAttrs,
-                     " (or x 6 from before franchises, x 3 from before age ratings)"));
+                     " (or x 7 from before scores, x 6 from before franchises, x 3 from "
+                     "before age ratings)"));
   }
   if (s.genres_file_.count() != rows || s.genres_file_.dims() != s.genre_words_) {
     return bad(
@@ -230,25 +268,26 @@ absl::StatusOr<ItemStore> ItemStore::Open(const std::string& dir, uint64_t rows,
                      " x ", s.genre_words_, " for ", s.genre_names_.size(), " genres"));
   }
   const int64_t* off = s.offsets_file_.int64s();
-  if (off[0] != 0 || static_cast<uint64_t>(off[rows * 3]) != s.text_file_.count()) {
+  const uint64_t slots = rows * s.text_fields_;
+  if (off[0] != 0 || static_cast<uint64_t>(off[slots]) != s.text_file_.count()) {
     return bad(kItemTextOffsetsFile, "offsets do not span item_text.u8");
   }
   s.text_ = absl::MakeConstSpan(s.text_file_.uint8s(), s.text_file_.count());
-  s.offsets_ = absl::MakeConstSpan(off, rows * 3 + 1);
+  s.offsets_ = absl::MakeConstSpan(off, slots + 1);
   s.genre_bits_ = absl::MakeConstSpan(reinterpret_cast<const uint64_t*>(s.genres_file_.int64s()),
                                       rows * s.genre_words_);
   if (attr_cols == kAttrs) {
     s.attrs_ = absl::MakeConstSpan(s.attrs_file_.int64s(), rows * kAttrs);
     return s;
   }
-  // A bundle from before franchises (6 columns; the franchise reads as unknown) or
-  // before age ratings (3 columns; also the content level its genres give, no age
-  // rating or nsfw flag known): widen its columns in memory.
+  // A bundle from before scores (7 columns; score and start date read as unknown),
+  // franchises (6; the franchise too) or age ratings (3; also the content level its
+  // genres give, no age rating or nsfw flag known): widen its columns in memory.
   const int64_t* old = s.attrs_file_.int64s();
   s.own_attrs_.assign(rows * kAttrs, 0);
   for (uint64_t row = 0; row < rows; ++row) {
     std::copy_n(old + row * attr_cols, attr_cols, &s.own_attrs_[row * kAttrs]);
-    if (attr_cols == 6) continue;
+    if (attr_cols >= 6) continue;
     Item genres_only;
     ItemView(&s, static_cast<uint32_t>(row)).ForEachGenre([&](absl::string_view g) {
       genres_only.genres.emplace_back(g);

@@ -1,18 +1,22 @@
 // Item metadata in a bundle, in a binary form the engine maps and reads in place: no
 // parsing at open, no per-item work (docs/FORMAT.md, "Item metadata").
 //
-//   item_text.u8            titles, English titles and synopses, UTF-8, concatenated
-//   item_text_offsets.i64   3N+1 offsets into item_text.u8: row r's title is
-//                           [off[3r], off[3r+1]), its English title the next range,
-//                           its synopsis the one after (empty when not kept)
-//   item_attrs.i64          N x 7: members, episodes, type (0 unknown, t+1 is
+//   item_text.u8            each row's text fields, UTF-8, concatenated
+//   item_text_offsets.i64   5N+1 offsets into item_text.u8: row r's title is
+//                           [off[5r], off[5r+1]), then its English title, synopsis
+//                           (empty when not kept), cover image URL and studios (", "
+//                           between names). Bundles from before 2026-12-07's cover
+//                           art hold 3N+1 (the first three fields).
+//   item_attrs.i64          N x 9: members, episodes, type (0 unknown, t+1 is
 //                           manifest item_store.types[t]), MAL age rating (0 unknown,
 //                           1-6: g, pg, pg_13, r, r+, rx), nsfw (0 unknown, 1-3:
 //                           white, gray, black), content level (ContentLevel),
-//                           franchise (Item::franchise; 0 unknown). Bundles from before
-//                           2026-12-06 have the first 3 columns (their content level
-//                           is derived from the genres at open), from before
-//                           2026-12-07 the first 6 (franchise unknown).
+//                           franchise (Item::franchise; 0 unknown), MAL score x 100
+//                           (0 unknown), start date as YYYYMMDD (MM, DD 00 when
+//                           unknown; 0 unknown). Bundles from before 2026-12-06 have
+//                           the first 3 columns (their content level is derived from
+//                           the genres at open), from before 2026-12-07 the first 6
+//                           (franchise unknown) or 7 (score and date unknown).
 //   item_genres.i64         N x W genre bitmaps (W = max(1, ceil(G/64))): bit g of word
 //                           g/64 set when the row has manifest item_store.genres[g]
 //
@@ -65,6 +69,10 @@ class ItemView {
   absl::string_view type() const;  // empty when unknown
   int32_t episodes() const;
   int64_t members() const;
+  absl::string_view image_url() const;  // empty when unknown
+  std::vector<std::string> studios() const;
+  double mal_score() const;              // MAL's mean score, 0 when unknown
+  std::string start_date() const;        // "2023-09-29", "2023-09", "2023"; empty when unknown
   absl::string_view age_rating() const;  // "g" ... "rx"; empty when unknown
   absl::string_view nsfw() const;        // "white", "gray", "black"; empty when unknown
   ContentLevel content() const;
@@ -111,7 +119,13 @@ class ItemStore {
   const uint64_t* genre_bits(uint32_t row) const {
     return genre_bits_.data() + uint64_t{row} * genre_words_;
   }
-  static constexpr size_t kAttrs = 7;  // item_attrs.i64's columns
+  static constexpr size_t kAttrs = 9;       // item_attrs.i64's columns
+  static constexpr size_t kTextFields = 5;  // text fields per row
+  // The start date as YYYYMMDD (MM and DD 00 when unknown), 0 when unknown: what
+  // browsing filters and sorts on.
+  int64_t start_code(uint32_t row) const { return attr(row, 8); }
+  int64_t score_code(uint32_t row) const { return attr(row, 7); }  // score x 100
+  int64_t members(uint32_t row) const { return attr(row, 0); }
   uint16_t type_index(uint32_t row) const { return static_cast<uint16_t>(attr(row, 2)); }
   // Item::franchise, 0 when unknown.
   int64_t franchise(uint32_t row) const { return attr(row, 6); }
@@ -125,7 +139,7 @@ class ItemStore {
   friend class ItemView;
   ItemStore() = default;
   absl::Status Index();  // vocabulary maps and checks shared by Build and Open
-  absl::string_view Text(uint64_t slot) const;  // slot 3*row + field
+  absl::string_view Text(uint32_t row, size_t field) const;  // field < text_fields_
   int64_t attr(uint32_t row, size_t column) const {
     return attrs_[uint64_t{row} * kAttrs + column];
   }
@@ -135,6 +149,7 @@ class ItemStore {
   absl::flat_hash_map<std::string, uint32_t> genre_bit_;   // lower-case name -> bit
   absl::flat_hash_map<std::string, uint16_t> type_index_;  // lower-case name -> 1..
   size_t genre_words_ = 1;
+  size_t text_fields_ = kTextFields;  // 3 in bundles from before cover art
   // Views of the data: into the mapped files, or into the owned vectors below.
   absl::Span<const uint8_t> text_;
   absl::Span<const int64_t> offsets_;

@@ -142,6 +142,30 @@ struct FilterSpec {
   // lists an anime's own franchise apart from "more like this" with the two.
   std::vector<int64_t> franchises;
   std::vector<int64_t> exclude_franchises;
+  // Keep items that started in these years, inclusive (0: no bound); an item whose start
+  // year is unknown is dropped when either is set.
+  int min_start_year = 0;
+  int max_start_year = 0;
+  // Keep items that started in any of these seasons (SeasonOfStart: 1 winter .. 4 fall);
+  // empty: any. An item whose season is unknown is dropped when it is set.
+  std::vector<int> seasons;
+};
+
+// How a listing of a collection's items is ordered (Engine::ListItems, Client::ListItems).
+enum class ItemOrder : int {
+  kScore = 0,      // MyAnimeList's mean score
+  kMembers = 1,    // popularity: MAL members
+  kStartDate = 2,  // when it started
+};
+
+struct ListRequest {
+  FilterSpec filter;
+  ItemOrder order = ItemOrder::kScore;
+  // Descending by default: the best, most popular, newest first. Items whose key is
+  // unknown (no score, no start date) come last either way.
+  bool ascending = false;
+  int page_size = 0;       // 0: the server's default (20)
+  std::string page_token;  // empty: the first page
 };
 
 }  // namespace simsearch

@@ -37,6 +37,13 @@ bool CompiledFilter::Allows(uint32_t row) const {
   if (!type_allowed_.empty() && (type >= type_allowed_.size() || !type_allowed_[type]))
     return false;
   if (!type_excluded_.empty() && type < type_excluded_.size() && type_excluded_[type]) return false;
+  if (min_start_ != 0 || max_start_ != 0 || season_mask_ != 0) {
+    const int64_t start = items.start_code(row);
+    if (start <= 0) return false;  // unknown: not in any year or season asked for
+    if (min_start_ != 0 && start < min_start_) return false;
+    if (max_start_ != 0 && start > max_start_) return false;
+    if (season_mask_ != 0 && (season_mask_ & (1u << SeasonOfStart(start))) == 0) return false;
+  }
   const size_t words = items.genre_words();
   if (!genre_exclude_mask_.empty()) {
     const uint64_t* g = items.genre_bits(row);
@@ -372,6 +379,39 @@ absl::StatusOr<uint32_t> Collection::RowOf(int64_t id) const {
   return static_cast<uint32_t>(it - begin);
 }
 
+// The start-date conditions: years become start codes (a year's first and last code),
+// seasons a mask. A reversed range or a season that is none is INVALID_ARGUMENT.
+absl::Status CompileStart(const FilterSpec& spec, CompiledFilter* f) {
+  constexpr int kLastYear = 9999;
+  for (const auto& [year, field] : {std::pair{spec.min_start_year, "filter.min_start_year"},
+                                    std::pair{spec.max_start_year, "filter.max_start_year"}}) {
+    if (year != 0 && (year < 1000 || year > kLastYear)) {
+      return InvalidFieldError(field, reason::kInvalidArgument,
+                               absl::StrCat(field, " must be a year (1000-9999), got ", year,
+                                            "; leave it unset (0) for no bound"));
+    }
+  }
+  if (spec.min_start_year != 0 && spec.max_start_year != 0 &&
+      spec.min_start_year > spec.max_start_year) {
+    return InvalidFieldError(
+        "filter.max_start_year", reason::kInvalidArgument,
+        absl::StrCat("filter.max_start_year (", spec.max_start_year,
+                     ") is before filter.min_start_year (", spec.min_start_year, ")"));
+  }
+  if (spec.min_start_year != 0) f->min_start_ = int64_t{spec.min_start_year} * 10000;
+  if (spec.max_start_year != 0) f->max_start_ = int64_t{spec.max_start_year} * 10000 + 1231;
+  for (int season : spec.seasons) {
+    if (season < 1 || season > 4) {
+      return InvalidFieldError("filter.seasons", reason::kInvalidArgument,
+                               absl::StrCat("unknown season ", season,
+                                            " in filter.seasons; use winter, spring, summer or "
+                                            "fall (SEASON_WINTER .. SEASON_FALL)"));
+    }
+    f->season_mask_ |= 1u << season;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec) const {
   CompiledFilter f;
   f.collection_ = this;
@@ -384,14 +424,16 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
   for (int64_t id : spec.exclude_ids) {
     if (auto row = RowOf(id); row.ok()) f.excluded_.insert(*row);
   }
+  SIMSEARCH_RETURN_IF_ERROR(CompileStart(spec, &f));
   if ((!spec.genres.empty() || !spec.types.empty() || !spec.exclude_genres.empty() ||
        !spec.exclude_types.empty() || spec.max_content != ContentLevel::kAdult ||
-       spec.min_content != ContentLevel::kGeneral) &&
+       spec.min_content != ContentLevel::kGeneral || !f.dates_empty()) &&
       !items_) {
     return WithReason(
         absl::FailedPreconditionError(absl::StrCat(
             "collection '", name(),
-            "' has no item metadata, so it cannot filter by genre, type or content level")),
+            "' has no item metadata, so it cannot filter by genre, type, content level or start "
+            "date")),
         reason::kQueryNotSupported, "filter");
   }
   f.max_content_ = spec.max_content;

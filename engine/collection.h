@@ -44,13 +44,16 @@ class CompiledFilter final : public RowFilter {
     return genre_mask_.empty() && type_allowed_.empty() && genre_exclude_mask_.empty() &&
            type_excluded_.empty() && max_content_ == ContentLevel::kAdult &&
            min_content_ == ContentLevel::kGeneral && franchises_.empty() &&
-           exclude_franchises_.empty();
+           exclude_franchises_.empty() && min_start_ == 0 && max_start_ == 0 && season_mask_ == 0;
   }
   void Exclude(uint32_t row) { excluded_.insert(row); }
+  // True when no start-date condition applies.
+  bool dates_empty() const { return min_start_ == 0 && max_start_ == 0 && season_mask_ == 0; }
   size_t excluded_count() const { return excluded_.size(); }
 
  private:
   friend class Collection;
+  friend absl::Status CompileStart(const FilterSpec& spec, CompiledFilter* f);
   const Collection* collection_ = nullptr;
   absl::flat_hash_set<uint32_t> excluded_;
   std::vector<uint64_t> genre_mask_;                   // bit g set: genre g accepted
@@ -61,6 +64,8 @@ class CompiledFilter final : public RowFilter {
   ContentLevel min_content_ = ContentLevel::kGeneral;  // kGeneral: no limit
   absl::flat_hash_set<int64_t> franchises_;            // non-empty: keep only these
   absl::flat_hash_set<int64_t> exclude_franchises_;
+  int64_t min_start_ = 0, max_start_ = 0;  // start codes (StartCode), inclusive; 0: no bound
+  unsigned season_mask_ = 0;               // bit s set: season s (SeasonOfStart) accepted
 };
 
 struct CollectionOptions {

@@ -403,7 +403,7 @@ absl::Status Engine::CheckPage(size_t queries, const SearchKnobs& knobs) const {
 }
 
 absl::StatusOr<PageToken> Engine::ReadPage(const Collection& c, const std::string& token,
-                                           uint64_t fingerprint) const {
+                                           uint64_t fingerprint, bool listing) const {
   PageToken page;
   page.fingerprint = fingerprint;
   if (token.empty()) return page;  // a first page
@@ -420,8 +420,10 @@ absl::StatusOr<PageToken> Engine::ReadPage(const Collection& c, const std::strin
   if (page.fingerprint != fingerprint) {
     return InvalidFieldError(
         "page_token", reason::kPageTokenInvalid,
-        "page_token belongs to another search: send the first page's collection, query, "
-        "filter, top_k and params with it (only page_size may change)");
+        listing ? "page_token belongs to another listing: send the first page's collection, "
+                  "filter and order with it (only page_size may change)"
+                : "page_token belongs to another search: send the first page's collection, query, "
+                  "filter, top_k and params with it (only page_size may change)");
   }
   return page;
 }
@@ -987,6 +989,47 @@ absl::StatusOr<ItemRows> Engine::GetItems(absl::string_view collection,
       return row.status();
     }
   }
+  out.collection = std::move(c);
+  return out;
+}
+
+absl::StatusOr<ItemList> Engine::ListItems(absl::string_view collection,
+                                           const ListRequest& request) const {
+  const int size = request.page_size != 0 ? request.page_size : limits_.default_list_page;
+  if (size < 1 || size > limits_.max_k) {
+    return InvalidFieldError("page_size", reason::kInvalidArgument,
+                             absl::StrCat("page_size must be 1..", limits_.max_k, " (0: ",
+                                          limits_.default_list_page, "), got ", request.page_size));
+  }
+  if (request.order < ItemOrder::kScore || request.order > ItemOrder::kStartDate) {
+    return InvalidFieldError("order_by", reason::kInvalidArgument,
+                             "unknown order: use score, members or start date");
+  }
+  SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
+  if (!c->has_items()) {
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          "collection '", c->name(),
+                          "' has no item metadata, so its items cannot be listed in an order; "
+                          "rebuild it with simsearch-indexer --catalog")),
+                      reason::kQueryNotSupported, "collection");
+  }
+  SIMSEARCH_ASSIGN_OR_RETURN(CompiledFilter filter, c->CompileFilter(request.filter));
+  SIMSEARCH_ASSIGN_OR_RETURN(
+      PageToken page, ReadPage(*c, request.page_token,
+                               ListFingerprint(c->name(), request.filter,
+                                               static_cast<int>(request.order), request.ascending),
+                               /*listing=*/true));
+  ItemList out;
+  const size_t begin = static_cast<size_t>(page.offset), end = begin + static_cast<size_t>(size);
+  out.total = OrderedRows(*c, filter, request.order, request.ascending, end, &out.rows);
+  out.rows.erase(out.rows.begin(),
+                 out.rows.begin() + static_cast<ptrdiff_t>(std::min(begin, out.rows.size())));
+  if (end < out.total) {
+    page.version = c->version();
+    page.offset = static_cast<int64_t>(end);
+    out.next_page_token = EncodePageToken(page);
+  }
+  SIMSEARCH_RETURN_IF_ERROR(c->CheckIntact());
   out.collection = std::move(c);
   return out;
 }

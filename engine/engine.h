@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "engine/browse.h"
 #include "engine/collection.h"
 #include "engine/paging.h"
 #include "engine/registry.h"
@@ -32,8 +33,9 @@ struct EngineLimits {
   int max_title_matches = 100;
   size_t max_title_query_bytes = 256;
   size_t max_text_query_bytes = 10000;
-  int max_ef = 4096;      // per-call HNSW beam
-  int max_nprobe = 4096;  // per-call IVF lists
+  int max_ef = 4096;           // per-call HNSW beam
+  int max_nprobe = 4096;       // per-call IVF lists
+  int default_list_page = 20;  // ListItems without page_size; at most max_k
 };
 
 struct Hit {
@@ -57,6 +59,14 @@ struct ItemRows {
   std::shared_ptr<const Collection> collection;
   std::vector<uint32_t> rows;    // in request order
   std::vector<int64_t> missing;  // GetItems with missing_ok: the ids not held, in order
+};
+
+// A page of a collection's items in an order (Engine::ListItems).
+struct ItemList {
+  std::shared_ptr<const Collection> collection;  // keeps the rows' views valid
+  std::vector<uint32_t> rows;
+  size_t total = 0;             // rows that pass the filter, on every page
+  std::string next_page_token;  // empty on the last page
 };
 
 // A better title match than any in the collection searched, for an anime that
@@ -94,6 +104,12 @@ class Engine {
   // `missing_ok` listed in ItemRows::missing.
   absl::StatusOr<ItemRows> GetItems(absl::string_view collection, const std::vector<int64_t>& ids,
                                     bool missing_ok = false) const;
+
+  // The items of `collection` that pass the request's filter, in its order, one page
+  // (engine/browse.h). Pages and their tokens work as Search's (engine/paging.h): a
+  // token belongs to one collection version, filter and order.
+  absl::StatusOr<ItemList> ListItems(absl::string_view collection,
+                                     const ListRequest& request) const;
 
   // Title matches in `collection`, best first; and, when another served collection holds
   // an anime that matches better and `collection` lacks it, that anime.
@@ -138,7 +154,7 @@ class Engine {
   // A query's place in its sequence: `token` decoded (empty: the first page) and checked
   // against the collection's version, then against the request's `fingerprint`.
   absl::StatusOr<PageToken> ReadPage(const Collection& c, const std::string& token,
-                                     uint64_t fingerprint) const;
+                                     uint64_t fingerprint, bool listing = false) const;
   absl::Status CutPage(const SearchKnobs& knobs, size_t query, size_t queries, PageToken page,
                        SearchResults* out) const;
   absl::Status CheckSearch(const std::vector<SearchQuery>& queries, int k, const FilterSpec& filter,

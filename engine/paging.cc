@@ -69,7 +69,34 @@ class Fnv {
   uint64_t h_ = 0xcbf29ce484222325ULL;
 };
 
+void AddFilter(const FilterSpec& f, Fnv* h) {
+  h->Ints(f.exclude_ids);
+  h->Strs(f.genres);
+  h->Strs(f.types);
+  h->Strs(f.exclude_genres);
+  h->Strs(f.exclude_types);
+  h->Int(static_cast<int>(f.max_content));
+  h->Int(static_cast<int>(f.min_content));
+  h->Ints(f.franchises);
+  h->Ints(f.exclude_franchises);
+  h->Int(f.min_start_year);
+  h->Int(f.max_start_year);
+  h->Int(static_cast<int64_t>(f.seasons.size()));
+  for (int s : f.seasons) h->Int(s);
+}
+
 }  // namespace
+
+uint64_t ListFingerprint(absl::string_view collection, const FilterSpec& filter, int order,
+                         bool ascending) {
+  Fnv h;
+  h.Str("list");  // never equal to a search's, whatever the collection's name
+  h.Str(collection);
+  AddFilter(filter, &h);
+  h.Int(order);
+  h.Int(ascending);
+  return h.value();
+}
 
 std::string EncodePageToken(const PageToken& t) {
   return absl::WebSafeBase64Escape(absl::StrCat(kTokenPrefix, ":", t.offset, ":",
@@ -117,15 +144,7 @@ uint64_t PageFingerprint(absl::string_view collection, const SearchQuery& q, int
   h.Int(static_cast<int>(q.text_options.fusion));
   h.Optional(q.text_options.rrf_k);
   h.Optional(q.text_options.dense_weight);
-  h.Ints(f.exclude_ids);
-  h.Strs(f.genres);
-  h.Strs(f.types);
-  h.Strs(f.exclude_genres);
-  h.Strs(f.exclude_types);
-  h.Int(static_cast<int>(f.max_content));
-  h.Int(static_cast<int>(f.min_content));
-  h.Ints(f.franchises);
-  h.Ints(f.exclude_franchises);
+  AddFilter(f, &h);
   h.Int(k.exact);
   h.Optional(k.ef);
   h.Optional(k.nprobe);

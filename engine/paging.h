@@ -39,6 +39,10 @@ absl::StatusOr<PageToken> DecodePageToken(absl::string_view text);
 uint64_t PageFingerprint(absl::string_view collection, const SearchQuery& query, int depth,
                          const FilterSpec& filter, const SearchKnobs& knobs);
 
+// The same for a listing (Engine::ListItems): what makes its order.
+uint64_t ListFingerprint(absl::string_view collection, const FilterSpec& filter, int order,
+                         bool ascending);
+
 }  // namespace simsearch
 
 #endif  // SIMSEARCH_ENGINE_PAGING_H_

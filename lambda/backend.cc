@@ -33,6 +33,14 @@ class RemoteBackend final : public SearchBackend {
   absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time deadline) const override {
     return client_->ListCollections(deadline);
   }
+  absl::StatusOr<CollectionInfo> DescribeCollection(const std::string& c,
+                                                    absl::Time deadline) const override {
+    return client_->DescribeCollection(c, deadline);
+  }
+  absl::StatusOr<ItemPage> ListItems(const std::string& c, const ListRequest& request,
+                                     absl::Time deadline) const override {
+    return client_->ListItems(c, request, deadline);
+  }
   std::string Describe() const override {
     return absl::StrCat("remote ", address_, tls_ ? " (TLS)" : "");
   }
@@ -136,6 +144,33 @@ class EmbeddedBackend final : public SearchBackend {
       out.push_back(std::move(i));
     }
     return out;
+  }
+  absl::StatusOr<CollectionInfo> DescribeCollection(const std::string& name,
+                                                    absl::Time) const override {
+    auto c = engine_.GetCollection(name);
+    if (!c.ok()) return c.status();
+    CollectionInfo i;
+    i.name = (*c)->name();
+    i.version = (*c)->version();
+    i.dims = static_cast<int>((*c)->dims());
+    i.count = static_cast<int64_t>((*c)->count());
+    i.genres = (*c)->genres();
+    i.types = (*c)->types();
+    i.max_k = engine_.limits().max_k;
+    i.max_ids = engine_.limits().max_ids;
+    i.max_batch = engine_.limits().max_batch;
+    return i;
+  }
+  absl::StatusOr<ItemPage> ListItems(const std::string& c, const ListRequest& request,
+                                     absl::Time) const override {
+    auto r = engine_.ListItems(c, request);
+    if (!r.ok()) return r.status();
+    ItemPage page;
+    for (uint32_t row : r->rows) page.items.push_back(CopyItem(*r->collection, row));
+    page.next_page_token = std::move(r->next_page_token);
+    page.total = static_cast<int64_t>(r->total);
+    page.version = r->collection->version();
+    return page;
   }
   std::string Describe() const override { return absl::StrCat("embedded ", root_); }
 

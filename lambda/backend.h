@@ -32,6 +32,14 @@ class SearchBackend {
       absl::Time deadline) const = 0;
   virtual absl::StatusOr<std::vector<CollectionInfo>> ListCollections(
       absl::Time deadline) const = 0;
+  // One collection's info with its genre and type vocabularies (what the website's menus
+  // offer).
+  virtual absl::StatusOr<CollectionInfo> DescribeCollection(const std::string& collection,
+                                                            absl::Time deadline) const = 0;
+  // A page of a collection's items in an order (Client::ListItems).
+  virtual absl::StatusOr<ItemPage> ListItems(const std::string& collection,
+                                             const ListRequest& request,
+                                             absl::Time deadline) const = 0;
   // "remote host:port" or "embedded ROOT", for /health.
   virtual std::string Describe() const = 0;
 };

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -299,6 +300,12 @@ class Router {
           return Titles();
         case RouteId::kItem:
           return ItemById(std::string(param));
+        case RouteId::kItems:
+          return ItemsByIds();
+        case RouteId::kBrowse:
+          return Browse();
+        case RouteId::kCollections:
+          return Collections();
         case RouteId::kHealth:
           return Health();
         case RouteId::kOpenApi:
@@ -515,6 +522,13 @@ class Router {
     if (f.min_content != ContentLevel::kGeneral)
       j["min_content_level"] = std::string(ContentLevelName(f.min_content));
     if (!f.exclude_franchises.empty()) j["exclude_franchise_ids"] = f.exclude_franchises;
+    if (f.min_start_year != 0) j["min_year"] = f.min_start_year;
+    if (f.max_start_year != 0) j["max_year"] = f.max_start_year;
+    if (!f.seasons.empty()) {
+      json seasons = json::array();
+      for (int s : f.seasons) seasons.push_back(std::string(kSeasonNames[s]));
+      j["seasons"] = std::move(seasons);
+    }
     return j;
   }
 
@@ -1008,22 +1022,7 @@ class Router {
     FilterSpec policy;
     if (auto r = ApplyContentPolicy(&policy)) return *r;
     std::string collection;
-    if (auto c = req_.query.find("collection"); c != req_.query.end() && !c->second.empty()) {
-      collection = c->second;
-    } else {
-      auto list = backend_.ListCollections(deadline_);
-      if (!list.ok()) return Fail(list.status());
-      int64_t most = -1;
-      for (const CollectionInfo& info : *list) {
-        if (info.count > most) {
-          most = info.count;
-          collection = info.name;
-        }
-      }
-      if (collection.empty()) {
-        return Error(502, "no collection is served", json::object(), reason::kCollectionNotServed);
-      }
-    }
+    if (auto r = CollectionOrLargest(&collection)) return *r;
     // Ask for more than n: the content policy may drop some.
     auto found = backend_.LookupTitle(collection, q->second, std::min(100, n * 2 + 10), deadline_);
     if (!found.ok()) return Fail(found.status());
@@ -1041,6 +1040,222 @@ class Router {
              {"query", {{"q", q->second}}},
              {"results", std::move(results)}},
             {}};
+  }
+
+  // The query's `collection`, or the served collection with the most items (the whole
+  // catalogue in the demo: genres).
+  std::optional<Reply> CollectionOrLargest(std::string* collection) {
+    if (auto c = req_.query.find("collection"); c != req_.query.end() && !c->second.empty()) {
+      *collection = c->second;
+      return std::nullopt;
+    }
+    auto list = backend_.ListCollections(deadline_);
+    if (!list.ok()) return Fail(list.status());
+    int64_t most = -1;
+    for (const CollectionInfo& info : *list) {
+      if (info.count > most) {
+        most = info.count;
+        *collection = info.name;
+      }
+    }
+    if (collection->empty()) {
+      return Error(502, "no collection is served", json::object(), reason::kCollectionNotServed);
+    }
+    return std::nullopt;
+  }
+
+  // Many anime at once (a list being imported): POST /items {"ids": [...]}. Each id's
+  // metadata from the first served collection that holds it; ids none holds are listed
+  // in missing_ids. No content policy: these are the caller's own anime.
+  Reply ItemsByIds() {
+    json body = json::parse(req_.body, nullptr, false);
+    if (req_.body.empty() || body.is_discarded() || !body.is_object()) {
+      return Bad("body", "send a JSON object such as {\"ids\": [1, 5114]}");
+    }
+    for (auto it = body.begin(); it != body.end(); ++it) {
+      if (it.key() != "ids") {
+        return Bad(it.key(),
+                   absl::StrCat("unknown field '", Quote(it.key()), "'; send {\"ids\": [...]}"));
+      }
+    }
+    std::vector<int64_t> ids;
+    if (auto r = ReadIds(body, "ids", &ids)) return *r;
+    if (ids.empty())
+      return Bad("ids", "'ids' is empty: send at least one anime id", reason::kEmptyQuery);
+    if (ids.size() > kMostItemsIds) {
+      return Bad("ids", absl::StrCat("at most ", kMostItemsIds, " ids, got ", ids.size()),
+                 reason::kTooManyIds);
+    }
+    auto list = backend_.ListCollections(deadline_);
+    if (!list.ok()) return Fail(list.status());
+    std::vector<std::string> names;
+    for (const CollectionInfo& info : *list) names.push_back(info.name);
+    absl::flat_hash_map<int64_t, Item> found;
+    // Deduplicated, in chunks the engine takes (its max_ids is 1000 by default).
+    std::vector<int64_t> unique;
+    absl::flat_hash_set<int64_t> seen;
+    for (int64_t id : ids) {
+      if (seen.insert(id).second) unique.push_back(id);
+    }
+    constexpr size_t kChunk = 500;
+    for (size_t at = 0; at < unique.size() && !names.empty(); at += kChunk) {
+      std::vector<int64_t> chunk(
+          unique.begin() + static_cast<ptrdiff_t>(at),
+          unique.begin() + static_cast<ptrdiff_t>(std::min(unique.size(), at + kChunk)));
+      for (size_t c = 0; c < names.size(); c += 64) {
+        const std::vector<std::string> some(
+            names.begin() + static_cast<ptrdiff_t>(c),
+            names.begin() + static_cast<ptrdiff_t>(std::min(names.size(), c + 64)));
+        auto held = backend_.GetItemsIn(some, chunk, deadline_);
+        if (!held.ok()) return Fail(held.status());
+        for (const CollectionItems& in : *held) {
+          for (const ItemRecord& r : in.items) {
+            auto [it, inserted] = found.try_emplace(r.item.id, r.item);
+            if (!inserted && it->second.title.empty() && !r.item.title.empty()) it->second = r.item;
+          }
+        }
+      }
+    }
+    json items = json::array(), missing = json::array();
+    for (int64_t id : unique) {
+      auto it = found.find(id);
+      if (it == found.end()) {
+        missing.push_back(id);
+        continue;
+      }
+      json j = ItemJson(it->second);
+      j.erase("vector_source");  // per collection, not meaningful across them
+      j.erase("viewers");
+      items.push_back(std::move(j));
+    }
+    return {200, {{"items", std::move(items)}, {"missing_ids", std::move(missing)}}, {}};
+  }
+  static constexpr size_t kMostItemsIds = 5000;
+
+  // Browse: GET /browse?season=fall&year=2023&sort=popularity, GET /browse?genres=Comedy&
+  // sort=score. A collection's items in an order (score: MAL's mean score; popularity:
+  // MAL members; date: start date), newest or best first unless order=asc, filtered like
+  // /search (genres, types, content policy) and by start year and season; a page at a
+  // time (page_size, page_token).
+  Reply Browse() {
+    ListRequest list;
+    std::string collection;
+    if (auto r = CollectionOrLargest(&collection)) return *r;
+    if (auto r = ReadQueryFilter(&list.filter)) return *r;
+    if (auto r = ReadYears(&list.filter)) return *r;
+    if (auto it = req_.query.find("season"); it != req_.query.end()) {
+      for (absl::string_view name : absl::StrSplit(it->second, ',', absl::SkipWhitespace())) {
+        name = absl::StripAsciiWhitespace(name);
+        int season = 0;
+        for (int s = 1; s <= 4; ++s) {
+          if (absl::EqualsIgnoreCase(name, std::string(kSeasonNames[s]))) season = s;
+        }
+        if (season == 0) {
+          return Bad("season",
+                     absl::StrCat("'season' must be winter, spring, summer or fall, got '",
+                                  Quote(name), "'"));
+        }
+        list.filter.seasons.push_back(season);
+      }
+    }
+    std::string sort = "score";
+    if (auto it = req_.query.find("sort"); it != req_.query.end()) sort = it->second;
+    if (sort == "score") {
+      list.order = ItemOrder::kScore;
+    } else if (sort == "popularity") {
+      list.order = ItemOrder::kMembers;
+    } else if (sort == "date") {
+      list.order = ItemOrder::kStartDate;
+    } else {
+      return Bad("sort",
+                 absl::StrCat("'sort' must be score, popularity or date, got '", Quote(sort), "'"));
+    }
+    if (auto it = req_.query.find("order"); it != req_.query.end()) {
+      if (it->second != "asc" && it->second != "desc") {
+        return Bad("order",
+                   absl::StrCat("'order' must be asc or desc, got '", Quote(it->second), "'"));
+      }
+      list.ascending = it->second == "asc";
+    }
+    list.page_size = 20;
+    if (auto it = req_.query.find("page_size"); it != req_.query.end()) {
+      if (!absl::SimpleAtoi(it->second, &list.page_size) || list.page_size < 1 ||
+          list.page_size > o_.max_n) {
+        return Bad("page_size",
+                   absl::StrCat("'page_size' must be an integer between 1 and ", o_.max_n,
+                                ", got '", Quote(it->second), "'"),
+                   reason::kTopKOutOfRange);
+      }
+    }
+    if (auto it = req_.query.find("page_token"); it != req_.query.end()) {
+      list.page_token = it->second;
+    }
+    if (DeadlinePassed())
+      return Error(504, "the request's deadline passed before the listing began");
+    auto page = backend_.ListItems(collection, list, deadline_);
+    if (!page.ok()) return Fail(page.status());
+    version_ = page->version;
+    json items = json::array();
+    for (const Item& it : page->items) items.push_back(ItemJson(it));
+    json filter = FilterJson(list.filter);
+    Reply r{200,
+            {{"collection", collection},
+             {"sort", sort},
+             {"order", list.ascending ? "asc" : "desc"},
+             {"filter", std::move(filter)},
+             {"total", page->total},
+             {"items", std::move(items)}},
+            {}};
+    if (!page->next_page_token.empty()) r.body["next_page_token"] = page->next_page_token;
+    return r;
+  }
+
+  // year=2023, or min_year / max_year (inclusive); not year with either.
+  std::optional<Reply> ReadYears(FilterSpec* f) {
+    const bool year = req_.query.count("year") > 0;
+    if (year && (req_.query.count("min_year") || req_.query.count("max_year"))) {
+      return Bad("year", "give 'year', or 'min_year' and 'max_year', not both");
+    }
+    for (auto [key, out] :
+         {std::pair{"year", &f->min_start_year}, std::pair{"min_year", &f->min_start_year},
+          std::pair{"max_year", &f->max_start_year}}) {
+      auto it = req_.query.find(key);
+      if (it == req_.query.end()) continue;
+      if (!absl::SimpleAtoi(it->second, out) || *out < 1900 || *out > 2100) {
+        return Bad(key, absl::StrCat("'", key, "' must be a year between 1900 and 2100, got '",
+                                     Quote(it->second), "'"));
+      }
+    }
+    if (year) f->max_start_year = f->min_start_year;
+    if (f->min_start_year != 0 && f->max_start_year != 0 && f->min_start_year > f->max_start_year) {
+      return Bad("max_year", "'max_year' is before 'min_year'");
+    }
+    return std::nullopt;
+  }
+
+  // The served collections with what their filters may name: GET /collections. The
+  // website's genre and type menus come from here.
+  Reply Collections() {
+    auto list = backend_.ListCollections(deadline_);
+    if (!list.ok()) return Fail(list.status());
+    json out = json::array();
+    for (const CollectionInfo& info : *list) {
+      auto d = backend_.DescribeCollection(info.name, deadline_);
+      if (!d.ok()) {
+        // One that went away since it was listed is left out.
+        const std::string r = ReasonOf(d.status());
+        if (r == reason::kCollectionNotFound || r == reason::kCollectionNotServed ||
+            r == reason::kVersionDamaged)
+          continue;
+        return Fail(d.status());
+      }
+      out.push_back({{"name", d->name},
+                     {"version", d->version},
+                     {"count", d->count},
+                     {"genres", d->genres},
+                     {"types", d->types}});
+    }
+    return {200, {{"collections", std::move(out)}}, {}};
   }
 
   Reply Health() {

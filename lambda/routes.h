@@ -10,7 +10,17 @@
 
 namespace simsearch::lambda {
 
-enum class RouteId { kRecommend, kSearch, kTitles, kItem, kHealth, kOpenApi };
+enum class RouteId {
+  kRecommend,
+  kSearch,
+  kTitles,
+  kItem,
+  kItems,
+  kBrowse,
+  kCollections,
+  kHealth,
+  kOpenApi
+};
 
 struct Route {
   RouteId id;
@@ -19,9 +29,15 @@ struct Route {
 };
 
 inline constexpr Route kRoutes[] = {
-    {RouteId::kRecommend, "POST", "/recommend"}, {RouteId::kSearch, "GET", "/search"},
-    {RouteId::kTitles, "GET", "/titles"},        {RouteId::kItem, "GET", "/items/{id}"},
-    {RouteId::kHealth, "GET", "/health"},        {RouteId::kOpenApi, "GET", "/openapi.json"},
+    {RouteId::kRecommend, "POST", "/recommend"},
+    {RouteId::kSearch, "GET", "/search"},
+    {RouteId::kTitles, "GET", "/titles"},
+    {RouteId::kItem, "GET", "/items/{id}"},
+    {RouteId::kItems, "POST", "/items"},
+    {RouteId::kBrowse, "GET", "/browse"},
+    {RouteId::kCollections, "GET", "/collections"},
+    {RouteId::kHealth, "GET", "/health"},
+    {RouteId::kOpenApi, "GET", "/openapi.json"},
 };
 
 // The route whose path `path` matches (a trailing slash allowed), with the value of its

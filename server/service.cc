@@ -51,6 +51,20 @@ std::optional<int> Optional(bool has, int value) {
   return has ? std::optional<int>(value) : std::nullopt;
 }
 
+// The start date and what it gives: year and season.
+void SetStart(std::string date, v1::Item* out) {
+  Item dated;
+  dated.start_date = std::move(date);
+  out->set_start_year(dated.start_year());
+  const std::string_view season = dated.season();
+  out->set_season(season == "winter"   ? v1::SEASON_WINTER
+                  : season == "spring" ? v1::SEASON_SPRING
+                  : season == "summer" ? v1::SEASON_SUMMER
+                  : season == "fall"   ? v1::SEASON_FALL
+                                       : v1::SEASON_UNSPECIFIED);
+  out->set_start_date(std::move(dated.start_date));
+}
+
 // Copies straight from the mapped metadata into the response.
 void FillItem(const Collection& c, uint32_t row, v1::Item* out, bool with_synopsis = false) {
   out->set_id(c.id(row));
@@ -73,6 +87,11 @@ void FillItem(const Collection& c, uint32_t row, v1::Item* out, bool with_synops
   out->set_nsfw(nsfw.data(), nsfw.size());
   // ContentLevel's values are the proto's minus one (0 there means unspecified).
   out->set_content_level(static_cast<v1::ContentLevel>(static_cast<int>(item.content()) + 1));
+  const absl::string_view image = item.image_url();
+  out->set_image_url(image.data(), image.size());
+  for (std::string& studio : item.studios()) out->add_studios(std::move(studio));
+  out->set_mal_score(item.mal_score());
+  SetStart(item.start_date(), out);
   if (with_synopsis) {
     const absl::string_view synopsis = item.synopsis();
     out->set_synopsis(synopsis.data(), synopsis.size());
@@ -103,6 +122,10 @@ FilterSpec ToFilter(const v1::Filter& f) {
   spec.franchises.assign(f.franchise_ids().begin(), f.franchise_ids().end());
   spec.exclude_franchises.assign(f.exclude_franchise_ids().begin(),
                                  f.exclude_franchise_ids().end());
+  spec.min_start_year = f.min_start_year();
+  spec.max_start_year = f.max_start_year();
+  // Season's values are SeasonOfStart's; 0 (unspecified) or an unknown one is refused.
+  spec.seasons.assign(f.seasons().begin(), f.seasons().end());
   return spec;
 }
 
@@ -638,6 +661,8 @@ void SimSearchService::Arm(CallQueue* q) {
       "ListCollections", &S::RequestListCollections};
   static const Method<v1::DescribeCollectionRequest, v1::DescribeCollectionResponse> kDescribe{
       "DescribeCollection", &S::RequestDescribeCollection};
+  static const Method<v1::ListItemsRequest, v1::ListItemsResponse> kListItems{"ListItems",
+                                                                              &S::RequestListItems};
   if (limits_.search_batch > 1) {
     batches_.push_back(std::make_unique<SearchBatcher<BatchEntry>>(
         static_cast<size_t>(limits_.search_batch),
@@ -651,6 +676,7 @@ void SimSearchService::Arm(CallQueue* q) {
     new QueuedCall(this, &kTitle, q);
     new QueuedCall(this, &kList, q);
     new QueuedCall(this, &kDescribe, q);
+    new QueuedCall(this, &kListItems, q);
   });
 }
 
@@ -688,6 +714,9 @@ int64_t SimSearchService::Estimate(const v1::ListCollectionsRequest&) const {
 }
 int64_t SimSearchService::Estimate(const v1::DescribeCollectionRequest&) const {
   return 8192;
+}
+int64_t SimSearchService::Estimate(const v1::ListItemsRequest& req) const {
+  return HitsBytes(1, req.page_size() > 0 ? req.page_size() : engine_->limits().default_list_page);
 }
 
 absl::Status SimSearchService::Run(const Ctx* ctx, const v1::SearchRequest& req,
@@ -848,6 +877,38 @@ absl::Status SimSearchService::Run(const Ctx*, const v1::ListCollectionsRequest&
   for (const auto& c : engine_->ListCollections()) {
     FillInfo(*c, engine_->State(c->name()), engine_->limits().max_k, resp->add_collections());
   }
+  return absl::OkStatus();
+}
+
+absl::Status SimSearchService::Run(const Ctx*, const v1::ListItemsRequest& req,
+                                   v1::ListItemsResponse* resp) const {
+  ListRequest list;
+  list.filter = ToFilter(req.filter());
+  switch (req.order_by()) {
+    case v1::ITEM_ORDER_UNSPECIFIED:
+    case v1::ITEM_ORDER_SCORE:
+      list.order = ItemOrder::kScore;
+      break;
+    case v1::ITEM_ORDER_MEMBERS:
+      list.order = ItemOrder::kMembers;
+      break;
+    case v1::ITEM_ORDER_START_DATE:
+      list.order = ItemOrder::kStartDate;
+      break;
+    default:
+      return InvalidFieldError("order_by", reason::kInvalidArgument,
+                               absl::StrCat("unknown order_by ", req.order_by(),
+                                            "; use ITEM_ORDER_SCORE, _MEMBERS or _START_DATE"));
+  }
+  list.ascending = req.ascending();
+  list.page_size = req.page_size();
+  list.page_token = req.page_token();
+  auto r = engine_->ListItems(req.collection(), list);
+  if (!r.ok()) return r.status();
+  for (uint32_t row : r->rows) FillItem(*r->collection, row, resp->add_items());
+  resp->set_next_page_token(r->next_page_token);
+  resp->set_total_size(static_cast<int64_t>(r->total));
+  resp->set_collection_version(r->collection->version());
   return absl::OkStatus();
 }
 

@@ -145,6 +145,7 @@ class SimSearchService final : public v1::SimSearch::AsyncService {
   int64_t Estimate(const v1::LookupTitleRequest& req) const;
   int64_t Estimate(const v1::ListCollectionsRequest& req) const;
   int64_t Estimate(const v1::DescribeCollectionRequest& req) const;
+  int64_t Estimate(const v1::ListItemsRequest& req) const;
   absl::Status Run(const Ctx* ctx, const v1::SearchRequest& req, v1::SearchResponse* resp) const;
   absl::Status Run(const Ctx* ctx, const v1::BatchSearchRequest& req,
                    v1::BatchSearchResponse* resp) const;
@@ -158,6 +159,8 @@ class SimSearchService final : public v1::SimSearch::AsyncService {
                    v1::ListCollectionsResponse* resp) const;
   absl::Status Run(const Ctx* ctx, const v1::DescribeCollectionRequest& req,
                    v1::DescribeCollectionResponse* resp) const;
+  absl::Status Run(const Ctx* ctx, const v1::ListItemsRequest& req,
+                   v1::ListItemsResponse* resp) const;
 
   const Engine* engine_;
   ServiceLimits limits_;

@@ -153,7 +153,9 @@ const WatchList = {
   // { imported, skipped: ["entry 3: ...", ...] }.
   import(text) {
     let data;
-    try { data = JSON.parse(text); } catch (e) { throw new Error("The file is not JSON."); }
+    try { data = JSON.parse(text); } catch (e) {
+      throw new Error("The file is neither a list exported here (.json) nor a MyAnimeList export (.xml or .xml.gz).");
+    }
     const items = Array.isArray(data) ? data : isPlainObject(data) ? data.items : undefined;
     if (!Array.isArray(items)) throw new Error("The file has no list of anime (\"items\").");
     const out = [], skipped = [], seen = new Set();
@@ -413,24 +415,11 @@ function renderList(main, params, signal) {
   const items = WatchList.read();
   const { form, filter } = filtersForm("#/list", params);
   const recs = h("section", { class: "panel", "aria-labelledby": "recs-h" });
-  const fileInput = h("input", { type: "file", accept: "application/json,.json", class: "visually-hidden", id: "import-file",
-    onchange: async (e) => {
-      const file = e.target.files[0];
-      if (!file) return;
-      try {
-        const { imported, skipped } = WatchList.import(await file.text());
-        importNotice = skipped.length
-          ? `Imported ${imported} anime; skipped ${skipped.length} ${skipped.length === 1 ? "entry" : "entries"} (${summarize(skipped)}).`
-          : `Imported ${imported} anime.`;
-        announce(importNotice);
-        route();
-      } catch (err) {
-        status.replaceChildren(h("div", { class: "error", role: "alert" }, h("p", {}, "Import failed: ", err.message)));
-      }
-    } });
-  const status = h("div", {});
+  const status = h("div", {});  // an import's progress, preview, error or outcome
+  const fileInput = h("input", { type: "file", accept: IMPORT_ACCEPT, class: "visually-hidden", id: "import-file",
+    onchange: (e) => importFile(e.target, status, signal) });
   if (importNotice) {
-    status.replaceChildren(h("p", { class: "notice", role: "status" }, importNotice));
+    status.replaceChildren(h("p", { class: "notice", role: "status", tabindex: "-1" }, importNotice));
     importNotice = "";
   }
   const row = (x) => h("li", { class: "hit" },
@@ -454,11 +443,14 @@ function renderList(main, params, signal) {
         onclick: () => { const p = new URLSearchParams(params); p.set("recommend", "1"); location.hash = `#/list?${p}`; } },
       "Recommend for my list"), " ",
       h("button", { type: "button", onclick: exportList, disabled: items.length === 0 }, "Export"), " ",
-      h("label", { for: "import-file", class: "button", tabindex: "0",
+      h("label", { for: "import-file", class: "button", tabindex: "0", id: "import-button", "aria-describedby": "import-help",
         onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); fileInput.click(); } } }, "Import"),
       fileInput, " ",
       h("button", { type: "button", disabled: items.length === 0,
         onclick: () => { if (confirm("Remove every anime from your list?")) { WatchList.write([]); route(); } } }, "Clear")),
+    h("p", { class: "note", id: "import-help" }, "Import takes a list exported here (.json) or your MyAnimeList ",
+      "export: on myanimelist.net, \u201cExport my list\u201d, then pick the downloaded .xml.gz file as it is."),
+    pasteForm(status, signal),
     ...(params.get("recommend") === "1" && liked.length ? [form, recs] : []));
   if (params.get("recommend") !== "1" || !liked.length) return;
   fill(recs, async () => {
@@ -482,6 +474,276 @@ function exportList() {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+// ---------------------------------------------------------------- importing a list
+
+// The one Import control takes this site's JSON and MyAnimeList's export (.xml, .xml.gz),
+// told apart by their content: names are not reliable (browsers unpack some downloads
+// and keep the ".gz").
+const IMPORT_ACCEPT = ".json,.xml,.gz,application/json,application/xml,text/xml,application/gzip";
+const CATALOGUE_BATCH = 5000;  // ids per POST /items, its limit
+const TITLE_MATCH = 0.7;       // a title lookup's score that counts as found, as on the search page
+const LOOKUPS_AT_ONCE = 4;     // pasted titles looked up in parallel: a few, not 200 at once
+
+function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function importError(err) {
+  return h("div", { class: "error", role: "alert" },
+    h("p", {}, "Import failed: ", err.message, " Your list is unchanged."));
+}
+
+// The picked file. This site's JSON replaces the list at once, as it always has; a
+// MyAnimeList export is previewed, and changes nothing until the visitor confirms.
+async function importFile(input, status, signal) {
+  const file = input.files[0];
+  input.value = "";  // the same file picked again is a new import
+  if (!file) return;
+  performance.mark("import:start");
+  status.replaceChildren(loading("Reading the file…"));
+  try {
+    const text = await MalImport.readListFile(file);
+    if (signal.aborted) return;
+    if (!MalImport.looksLikeXml(text)) {
+      const { imported, skipped } = WatchList.import(text);
+      importNotice = skipped.length
+        ? `Imported ${imported} anime; skipped ${plural(skipped.length, "entry", "entries")} (${summarize(skipped)}).`
+        : `Imported ${imported} anime.`;
+      announce(importNotice);
+      route();
+      return;
+    }
+    const mapped = MalImport.mapMalEntries(MalImport.parseMalXml(text));
+    status.replaceChildren(loading("Checking your anime against our catalogue…"));
+    const check = await catalogueCheck(mapped.items.map((x) => x.id), signal);
+    showPreview(status, malPlan(mapped, check));
+  } catch (err) {
+    if (err.status !== -1) status.replaceChildren(importError(err));
+  }
+}
+
+// Which of `ids` the catalogue holds: { known: Map id -> {id, title, english_title, type},
+// missing: [id] }, or null when the server cannot say (one older than POST /items
+// answers 404 ROUTE_NOT_FOUND, or it is down): an import goes on without the check.
+async function catalogueCheck(ids, signal) {
+  const known = new Map(), missing = [];
+  try {
+    for (let i = 0; i < ids.length; i += CATALOGUE_BATCH) {
+      const data = await api("/items", { method: "POST", body: { ids: ids.slice(i, i + CATALOGUE_BATCH) }, signal });
+      for (const item of data.items || []) known.set(item.id, item);
+      missing.push(...(data.missing_ids || []));
+    }
+  } catch (err) {
+    if (err.status === -1) throw err;
+    return null;
+  }
+  return { known, missing };
+}
+
+// A list entry for a catalogue anime: the catalogue's titles, not the ones pasted or MAL's.
+function catalogueItem(k, verdict) {
+  return { id: k.id, title: k.title, english_title: k.english_title || "", type: k.type || "", verdict };
+}
+
+function fact(name, ...content) {
+  return h("li", { "data-fact": name }, ...content);
+}
+
+// The preview of a MyAnimeList export: what each of its entries becomes.
+function malPlan(mapped, check) {
+  const items = mapped.items.map((x) => {
+    const k = check && check.known.get(x.id);
+    return k ? catalogueItem(k, x.verdict) : { id: x.id, title: x.title, english_title: "", type: "", verdict: x.verdict };
+  });
+  const left = mapped.left;
+  const reasons = [[left.planned, "planned to watch"], [left.lukewarm, "lukewarm (scored 5\u20136)"],
+    [left.on_hold, "on hold without a score of 7\u201310 or 1\u20134"], [left.dropped_scored, "dropped though scored 7\u201310"]]
+    .filter(([n]) => n > 0).map(([n, why]) => `${n} ${why}`);
+  const leftOut = left.planned + left.lukewarm + left.on_hold + left.dropped_scored;
+  const liked = items.filter((x) => x.verdict === "like").length;
+  return {
+    heading: "Import your MyAnimeList list", source: "your MyAnimeList export", from: "import-button", items,
+    facts: [
+      fact("like", `${liked} to like`),
+      fact("dislike", `${items.length - liked} to dislike`),
+      fact("left", `${leftOut} not imported${reasons.length ? `: ${reasons.join(", ")}` : ""}.`),
+      mapped.malformed.length ? fact("malformed", `${plural(mapped.malformed.length, "entry", "entries")} could not be read: ` +
+        `${summarize(mapped.malformed)}.`) : null,
+      catalogueFact(items, check)],
+    rules: MalImport.RULES,
+  };
+}
+
+// Which of `items` the catalogue does not hold: they are imported all the same (the list
+// keeps them; recommendations leave them out and name them).
+function catalogueFact(items, check) {
+  if (!check) {
+    return fact("catalogue", "Catalogue check not available: this server cannot say which of these anime our catalogue " +
+      "holds. Any it does not hold are still imported; recommendations leave them out and name them.");
+  }
+  const missing = new Set(check.missing);
+  const names = items.filter((x) => missing.has(x.id)).map((x) => `${x.title} (#${x.id})`);
+  return fact("catalogue", names.length
+    ? `${names.length} not in our catalogue: ${summarize(names)}. They are still imported; recommendations leave them out.`
+    : "All are in our catalogue.");
+}
+
+// What Replace and Add would do to the list as it is now.
+function mergeFact(items) {
+  const mine = new Map(WatchList.read().map((x) => [x.id, x.verdict]));
+  if (!mine.size) return fact("merge", "Your list is empty: Replace and Add do the same.");
+  const both = items.filter((x) => mine.has(x.id));
+  const changed = both.filter((x) => mine.get(x.id) !== x.verdict).length;
+  const overlap = both.length
+    ? `; for the ${both.length} anime in both, the imported verdict wins (${changed} would change)`
+    : " (none of these is in it yet)";
+  return fact("merge", `Your list has ${mine.size} anime. \u201cReplace my list\u201d removes ${mine.size === 1 ? "it" : "them"}; ` +
+    `\u201cAdd to my list\u201d keeps ${mine.size === 1 ? "it" : "them"} and adds these${overlap}.`);
+}
+
+// The preview of an import, at the top of the list page: what it would do, and the
+// choice. Nothing changes until Replace or Add is pressed.
+function showPreview(status, plan) {
+  const heading = h("h2", { id: "import-h", tabindex: "-1" }, plan.heading);
+  const liked = plan.items.filter((x) => x.verdict === "like").length, none = plan.items.length === 0;
+  status.replaceChildren(h("section", { class: "panel import-preview", "aria-labelledby": "import-h" },
+    heading,
+    h("p", {}, "Nothing changes until you choose below."),
+    h("ul", { class: "import-facts" }, plan.facts, mergeFact(plan.items),
+      none ? fact("none", "There is nothing here to add to your list.") : null),
+    plan.rules ? h("p", { class: "note" }, h("strong", {}, "How verdicts are chosen. "), plan.rules) : null,
+    plan.details || null,
+    h("p", { class: "actions" },
+      h("button", { type: "button", class: "primary", disabled: none, onclick: () => applyImport(status, plan, "replace") },
+        "Replace my list"),
+      h("button", { type: "button", disabled: none, onclick: () => applyImport(status, plan, "add") }, "Add to my list"),
+      h("button", { type: "button", onclick: () => cancelImport(status, plan) }, "Cancel"))));
+  performance.mark("import:preview");
+  heading.focus();
+  announce(`${plan.heading}: ${liked} to like, ${plan.items.length - liked} to dislike. ` +
+    "Nothing changes until you choose Replace, Add or Cancel.");
+}
+
+function cancelImport(status, plan) {
+  status.replaceChildren();
+  announce("Import cancelled: your list is unchanged.");
+  const back = document.getElementById(plan.from);
+  if (back) back.focus();
+}
+
+// Replace: the list becomes the plan's anime. Add: they join the list, and an anime
+// already listed keeps its place and takes the imported verdict. A list holds at most
+// MAX_LIST anime; the rest are left out, and counted.
+function applyImport(status, plan, mode) {
+  const byId = new Map(mode === "add" ? WatchList.read().map((x) => [x.id, x]) : []);
+  for (const x of plan.items) byId.set(x.id, x);
+  const all = [...byId.values()], kept = all.slice(0, MAX_LIST);
+  try {
+    WatchList.write(kept);
+  } catch (err) {
+    status.replaceChildren(importError(new Error("This browser's storage refused the list (it is full, or disabled).")));
+    return;
+  }
+  const liked = plan.items.filter((x) => x.verdict === "like").length;
+  importNotice = mode === "add"
+    ? `Added ${plan.items.length} anime from ${plan.source}; your list now has ${kept.length}.`
+    : `Your list is now the ${kept.length} anime from ${plan.source} (${liked} liked, ${plan.items.length - liked} disliked).`;
+  if (all.length > kept.length) importNotice += ` ${all.length - kept.length} left out: a list holds at most ${MAX_LIST} anime.`;
+  announce(importNotice);
+  route();
+  const notice = document.querySelector("main .notice");
+  if (notice) notice.focus();
+}
+
+// The "Paste titles or MAL links" form: one anime a line, each to be liked.
+function pasteForm(status, signal) {
+  const text = h("textarea", { id: "paste-text", name: "pasted", rows: "6", spellcheck: "false",
+    "aria-describedby": "paste-help" });
+  return h("details", { class: "paste" },
+    h("summary", {}, "Paste titles or MAL links"),
+    h("form", { onsubmit: (e) => { e.preventDefault(); importPasted(text.value, status, signal); } },
+      h("label", { for: "paste-text" }, "Anime you liked, one a line"),
+      h("p", { id: "paste-help", class: "note" }, "A title, or a MyAnimeList link such as ",
+        "https://myanimelist.net/anime/5114; at most ", MalImport.MAX_PASTED, " lines. ",
+        "You see what each line found before your list changes."),
+      text,
+      h("p", {}, h("button", { type: "submit" }, "Look up"))));
+}
+
+// Pasted lines: a link gives its id; any other line is looked up by title, a few at a
+// time, then the same preview as a MAL export.
+async function importPasted(text, status, signal) {
+  try {
+    const { links, titles } = MalImport.parsePastedLines(text);
+    if (!links.length && !titles.length) throw new Error("Paste at least one title or MyAnimeList link, one a line.");
+    status.replaceChildren(loading(`Looking up ${plural(links.length + titles.length, "line", "lines")}…`));
+    const [found, check] = await Promise.all([
+      inPool(titles, LOOKUPS_AT_ONCE, (line) => lookUpTitle(line, signal)),
+      catalogueCheck(links.map((x) => x.id), signal)]);
+    showPreview(status, pastePlan(links, found, check));
+  } catch (err) {
+    if (err.status !== -1) status.replaceChildren(importError(err));
+  }
+}
+
+// `task` over every element of `xs`, at most `width` at once; the results in order.
+async function inPool(xs, width, task) {
+  const out = new Array(xs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < xs.length) {
+      const i = next++;
+      out[i] = await task(xs[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, xs.length) }, worker));
+  return out;
+}
+
+// The best title match of one pasted line: { line, item } when it is close enough,
+// { line, closest } when not, { line, failed } when the lookup failed. The page's
+// family-safe choice applies, as it does to the suggestions.
+async function lookUpTitle(line, signal) {
+  try {
+    const data = await api(`/titles?q=${encodeURIComponent(line)}&top_k=1${policyQuery()}`, { signal });
+    const r = data.results[0];
+    return r && r.score >= TITLE_MATCH ? { line, item: r } : { line, closest: r ? displayTitle(r) : "" };
+  } catch (err) {
+    if (err.status === -1) throw err;
+    return { line, failed: err.message };
+  }
+}
+
+// The preview of pasted lines: the anime found (each once), the lines that found
+// nothing, and what each line found.
+function pastePlan(links, found, check) {
+  const byId = new Map(), matched = [];
+  const take = (line, item) => {
+    if (!byId.has(item.id)) byId.set(item.id, item);
+    matched.push([line, byId.get(item.id)]);
+  };
+  for (const l of links) {
+    const k = check && check.known.get(l.id);
+    take(l.line, k ? catalogueItem(k, "like") : { id: l.id, title: l.title, english_title: "", type: "", verdict: "like" });
+  }
+  for (const f of found) if (f.item) take(f.line, catalogueItem(f.item, "like"));
+  const items = [...byId.values()], linkIds = new Set(links.map((l) => l.id));
+  const unmatched = found.filter((f) => !f.item && !f.failed), failed = found.filter((f) => f.failed);
+  const lines = (fs, note) => h("ul", {}, fs.map((f) => h("li", {}, `\u201c${f.line}\u201d`, note(f))));
+  return {
+    heading: "Add the pasted anime", source: "the pasted lines", from: "paste-text", items,
+    facts: [
+      fact("like", `${items.length} to like`),
+      unmatched.length ? fact("unmatched", `${plural(unmatched.length, "line", "lines")} matched no title:`,
+        lines(unmatched, (f) => (f.closest ? ` (the closest is ${f.closest})` : ""))) : null,
+      failed.length ? fact("failed", `${plural(failed.length, "line", "lines")} could not be looked up; paste them again later:`,
+        lines(failed, (f) => ` (${f.failed})`)) : null,
+      links.length ? catalogueFact(items.filter((x) => linkIds.has(x.id)), check) : null],
+    details: matched.length ? h("details", { class: "matched" }, h("summary", {}, "What each line found"),
+      h("ul", {}, matched.map(([line, x]) => h("li", {}, `\u201c${line}\u201d \u2192 ${displayTitle(x)}`)))) : null,
+  };
 }
 
 // ---------------------------------------------------------------- routing

@@ -124,6 +124,56 @@ TEST(Catalog, ReadsMalFieldsAndTheNewestMembers) {
   EXPECT_THAT(frieren->studios, ElementsAre("Madhouse", "Other Studio"));
   EXPECT_EQ(frieren->start_year(), 2023);
   EXPECT_EQ(c->Find(60000)->start_year(), 0);
+  // The score goes with the largest member count: the 2024 snapshot's 8.75, not the
+  // 2017 file's 8.82 that comes first.
+  EXPECT_DOUBLE_EQ(bebop->mal_score, 8.75);
+  EXPECT_DOUBLE_EQ(frieren->mal_score, 9.29);
+  EXPECT_EQ(c->Find(60000)->mal_score, 0) << "unknown";
+  EXPECT_EQ(bebop->season(), "spring") << "April";
+  EXPECT_EQ(frieren->season(), "fall") << "29 September: a premiere in the season's last week";
+}
+
+// MAL's seasons by start month, and what is not a date.
+TEST(Catalog, SeasonsByStartMonth) {
+  const std::pair<const char*, const char*> cases[] = {{"2023-01-01", "winter"},
+                                                       {"2023-03-24", "winter"},
+                                                       {"2023-03-25", "spring"},
+                                                       {"2023-04", "spring"},
+                                                       {"2023-06-24", "spring"},
+                                                       {"2023-06-30", "summer"},
+                                                       {"2023-07-02", "summer"},
+                                                       {"2023-09-03", "summer"},
+                                                       {"2023-09-29", "fall"},
+                                                       {"2023-10-01", "fall"},
+                                                       {"2023-12-31", "fall"},
+                                                       {"2023-12", "fall"},
+                                                       {"2023-09", "summer"},
+                                                       {"2023", ""},
+                                                       {"", ""},
+                                                       {"2023-13-01", ""},
+                                                       {"2023-00-10", ""},
+                                                       {"20230401", ""},
+                                                       {"2023-x4", ""}};
+  for (const auto& [date, season] : cases) {
+    Item it;
+    it.start_date = date;
+    EXPECT_EQ(it.season(), season) << date;
+  }
+}
+
+// A score outside MAL's 1-10, or not a number, is unknown rather than a wrong score.
+TEST(Catalog, ScoresOutsideOneToTenAreUnknown) {
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteStringToFile(dir.Join("c.csv"),
+                                "anime_id,name,score\n1,A,0\n2,B,10.5\n3,C,x\n4,D,1\n5,E,7.456\n")
+                  .ok());
+  auto c = Catalog::Load({dir.Join("c.csv")});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->Find(1)->mal_score, 0);
+  EXPECT_EQ(c->Find(2)->mal_score, 0);
+  EXPECT_EQ(c->Find(3)->mal_score, 0);
+  EXPECT_DOUBLE_EQ(c->Find(4)->mal_score, 1);
+  EXPECT_DOUBLE_EQ(c->Find(5)->mal_score, 7.46) << "two decimals, as MAL shows it";
 }
 
 // The content level: the most explicit any source gives. The 2017 file files Nozoki Ana

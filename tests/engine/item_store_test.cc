@@ -28,6 +28,14 @@ std::vector<Item> SomeItems() {
   items[2].genres = {"comedy", "Action"};  // a spelling that differs in case only
   items[3].type = "";
   items[4].genres.clear();
+  items[0].image_url = "https://cdn.myanimelist.net/images/anime/4/19644l.webp";
+  items[0].studios = {"Sunrise"};
+  items[0].mal_score = 8.75;
+  items[0].start_date = "1998-04-03";
+  items[1].studios = {"Madhouse", "Other Studio"};
+  items[1].start_date = "2023-09";
+  items[1].mal_score = 9.29;
+  items[2].start_date = "2001";
   return items;
 }
 
@@ -50,6 +58,12 @@ TEST(ItemStore, WhatIsWrittenIsReadBackInPlace) {
       EXPECT_EQ(v.type(), want.type);
       EXPECT_EQ(v.episodes(), want.episodes);
       EXPECT_EQ(v.members(), want.members);
+      EXPECT_EQ(v.image_url(), want.image_url);
+      EXPECT_EQ(v.studios(), want.studios);
+      EXPECT_DOUBLE_EQ(v.mal_score(), want.mal_score);
+      EXPECT_EQ(v.start_date(), want.start_date);
+      const Item round = v.ToItem(want.id);
+      EXPECT_EQ(round.season(), want.season()) << "row " << row;
       // Genres in the vocabulary's order and spelling; same set, case-insensitively.
       std::vector<std::string> got, expected;
       for (absl::string_view g : v.genres()) got.push_back(absl::AsciiStrToLower(g));
@@ -61,6 +75,67 @@ TEST(ItemStore, WhatIsWrittenIsReadBackInPlace) {
   }
   EXPECT_TRUE(mapped->GenreBit("COMEDY").has_value());
   EXPECT_FALSE(mapped->GenreBit("Mecha").has_value());
+}
+
+// A store from before cover art (3 text fields per row, 7 attribute columns) opens:
+// titles and synopses as before, cover, studios, score and start date unknown.
+TEST(ItemStore, StoresFromBeforeCoverArtOpen) {
+  const std::vector<Item> items = SomeItems();
+  std::vector<const Item*> rows;
+  for (const Item& it : items) rows.push_back(&it);
+  const ItemStore built = ItemStore::Build(rows, /*with_synopses=*/true);
+  testing::TempDir dir;
+  ASSERT_TRUE(built.Write(dir.path()).ok());
+  std::string text;
+  std::vector<int64_t> offsets = {0}, seven;
+  for (uint32_t row = 0; row < items.size(); ++row) {
+    const ItemView v = built.view(row);
+    for (absl::string_view t : {v.title(), v.english_title(), v.synopsis()}) {
+      text.append(t.data(), t.size());
+      offsets.push_back(static_cast<int64_t>(text.size()));
+    }
+    seven.insert(seven.end(), {items[row].members, items[row].episodes, built.type_index(row), 0, 0,
+                               0, items[row].id});
+  }
+  ASSERT_TRUE(WriteUInt8ArrayFile(dir.Join(kItemTextFile),
+                                  reinterpret_cast<const uint8_t*>(text.data()), text.size())
+                  .ok());
+  ASSERT_TRUE(
+      WriteInt64ArrayFile(dir.Join(kItemTextOffsetsFile), offsets.data(), offsets.size()).ok());
+  ASSERT_TRUE(WriteInt64ArrayFile(dir.Join(kItemAttrsFile), seven.data(), items.size(), 7).ok());
+  auto old = ItemStore::Open(dir.path(), items.size(), built.genres(), built.types());
+  ASSERT_TRUE(old.ok()) << old.status();
+  for (uint32_t row = 0; row < items.size(); ++row) {
+    const ItemView v = old->view(row);
+    EXPECT_EQ(v.title(), items[row].title);
+    EXPECT_EQ(v.english_title(), items[row].english_title);
+    EXPECT_EQ(v.synopsis(), items[row].synopsis);
+    EXPECT_EQ(v.image_url(), "");
+    EXPECT_TRUE(v.studios().empty());
+    EXPECT_EQ(v.mal_score(), 0);
+    EXPECT_EQ(v.start_date(), "");
+    EXPECT_EQ(v.members(), items[row].members);
+  }
+  // Offsets for neither layout are refused, naming the file.
+  offsets.push_back(offsets.back());
+  ASSERT_TRUE(
+      WriteInt64ArrayFile(dir.Join(kItemTextOffsetsFile), offsets.data(), offsets.size()).ok());
+  auto wrong = ItemStore::Open(dir.path(), items.size(), built.genres(), built.types());
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find(kItemTextOffsetsFile), std::string::npos)
+      << wrong.status();
+}
+
+// The start column: YYYYMMDD with 00 for what is unknown, and back.
+TEST(ItemStore, StartDatesAsSortableCodes) {
+  EXPECT_EQ(StartCode("2023-09-29"), 20230929);
+  EXPECT_EQ(StartCode("2023-09"), 20230900);
+  EXPECT_EQ(StartCode("2023"), 20230000);
+  EXPECT_EQ(StartCode(""), 0);
+  EXPECT_EQ(StartCode("abcd"), 0);
+  EXPECT_EQ(StartCode("2023-13-01"), 20230000) << "a month that is not one is unknown";
+  EXPECT_EQ(StartCode("2023-02-40"), 20230200) << "so is such a day";
+  EXPECT_LT(StartCode("2023"), StartCode("2023-01")) << "less known sorts first in its year";
 }
 
 // Age rating, nsfw flag and content level survive the binary form; a store written

@@ -2,6 +2,7 @@
 // response (JSON with statusCode 200-599), never crash or throw.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "lambda/handler.h"
@@ -77,6 +78,28 @@ class FakeBackend final : public SearchBackend {
   }
   absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time) const override {
     return std::vector<CollectionInfo>{};
+  }
+  absl::StatusOr<CollectionInfo> DescribeCollection(const std::string& c,
+                                                    absl::Time) const override {
+    if (c == "down") return absl::UnavailableError("engine at 10.0.0.1:50051 down");
+    CollectionInfo i;
+    i.name = c;
+    i.genres = {"Action", "Comedy"};
+    i.types = {"TV"};
+    return i;
+  }
+  absl::StatusOr<ItemPage> ListItems(const std::string& c, const ListRequest& r,
+                                     absl::Time) const override {
+    if (c == "down") return absl::UnavailableError("engine at 10.0.0.1:50051 down");
+    ItemPage page;
+    for (int i = 0; i < std::min(r.page_size > 0 ? r.page_size : 20, 3); ++i) {
+      Item it;
+      it.id = i + 1;
+      it.title = r.page_token;  // echoes input into the answer
+      page.items.push_back(it);
+    }
+    page.total = 3;
+    return page;
   }
   std::string Describe() const override { return "fake"; }
 };

@@ -95,6 +95,14 @@ class HandlerTest : public ::testing::Test {
     EXPECT_TRUE(text.ok()) << name;
     return Call(*text, *backend_);
   }
+  // GET `path` with these query parameters.
+  static Answer GetWith(const std::string& path, const json& params) {
+    json e = {{"version", "2.0"},
+              {"rawPath", path},
+              {"requestContext", {{"http", {{"method", "GET"}}}}},
+              {"queryStringParameters", params}};
+    return Call(e.dump(), *backend_);
+  }
   static std::vector<int64_t> ResultIds(const Answer& a) {
     std::vector<int64_t> ids;
     for (const json& r : a.body["results"]) ids.push_back(r["id"].get<int64_t>());
@@ -276,6 +284,127 @@ TEST_F(HandlerTest, SearchTextModeIsPassedAndChecked) {
   EXPECT_EQ(genre.body.value("field", ""), "genres");
 }
 
+TEST_F(HandlerTest, CardsCarryCoverDateSeasonScoreAndStudios) {
+  Answer a = Call(Event("GET", "/items/1"), *backend_);
+  ASSERT_EQ(a.status, 200) << a.body.dump();
+  EXPECT_EQ(a.body["image_url"], "https://cdn.example/anime/1.jpg");
+  EXPECT_EQ(a.body["start_date"], "1998-04-03");
+  EXPECT_EQ(a.body["start_year"], 1998);
+  EXPECT_EQ(a.body["season"], "spring");
+  EXPECT_DOUBLE_EQ(a.body["mal_score"].get<double>(), 8.75);
+  EXPECT_EQ(a.body["studios"], json({"Studio 1", "Sunrise"}));
+  // Unknown stays absent, not zero: Naruto has no score, K-On! only a year.
+  Answer naruto = Call(Event("GET", "/items/20"), *backend_);
+  EXPECT_FALSE(naruto.body.contains("mal_score")) << naruto.body.dump();
+  Answer kon = Call(Event("GET", "/items/5680"), *backend_);
+  EXPECT_EQ(kon.body["start_year"], 2009);
+  EXPECT_FALSE(kon.body.contains("season")) << "a year alone has no season";
+  // A search hit's "score" stays its similarity; MAL's is mal_score.
+  Answer hits = RecommendPost({{"id", 1}, {"top_k", 4}});
+  ASSERT_EQ(hits.status, 200) << hits.body.dump();
+  for (const json& h : hits.body["results"]) {
+    EXPECT_LE(h["score"].get<double>(), 1.0 + 1e-6) << "a cosine, not a MAL score";
+  }
+}
+
+TEST_F(HandlerTest, BrowseOrdersFiltersAndPages) {
+  // By MAL score: 8.75, 8.38, 8.22, 7.86, then Naruto (no score) last.
+  Answer best = GetWith("/browse", {{"collection", "tiny"}});
+  ASSERT_EQ(best.status, 200) << best.body.dump();
+  std::vector<int64_t> ids;
+  for (const json& it : best.body["items"]) ids.push_back(it["id"]);
+  EXPECT_EQ(ids, (std::vector<int64_t>{1, 5, 6, 5680, 20}));
+  EXPECT_EQ(best.body["total"], 5);
+  EXPECT_EQ(best.body["sort"], "score");
+  // Newest first; a season of a year; a year range; popularity ascending.
+  auto order = [&](const json& params) {
+    Answer a = GetWith("/browse", params);
+    EXPECT_EQ(a.status, 200) << a.body.dump();
+    std::vector<int64_t> out;
+    for (const json& it : a.body["items"]) out.push_back(it["id"]);
+    return out;
+  };
+  EXPECT_EQ(order({{"sort", "date"}}), (std::vector<int64_t>{5680, 20, 5, 1, 6}));
+  EXPECT_EQ(order({{"season", "spring"}, {"year", "1998"}}), (std::vector<int64_t>{1, 6}));
+  EXPECT_EQ(order({{"min_year", "2001"}, {"max_year", "2002"}, {"sort", "date"}}),
+            (std::vector<int64_t>{20, 5}));
+  EXPECT_EQ(order({{"sort", "popularity"}, {"order", "asc"}}),
+            (std::vector<int64_t>{1, 5, 6, 20, 5680}));
+  EXPECT_EQ(order({{"genres", "Music"}}), (std::vector<int64_t>{5680}));
+  // Pages: two of two, then the last of one.
+  Answer p1 = GetWith("/browse", {{"page_size", "2"}});
+  ASSERT_TRUE(p1.body.contains("next_page_token")) << p1.body.dump();
+  Answer p2 = GetWith("/browse", {{"page_size", "2"}, {"page_token", p1.body["next_page_token"]}});
+  Answer p3 = GetWith("/browse", {{"page_size", "2"}, {"page_token", p2.body["next_page_token"]}});
+  EXPECT_EQ(p2.body["items"][0]["id"], 6);
+  EXPECT_EQ(p3.body["items"].size(), 1u);
+  EXPECT_FALSE(p3.body.contains("next_page_token"));
+  // Bad values name their parameter.
+  for (const auto& [params, field] : std::vector<std::pair<json, std::string>>{
+           {{{"sort", "best"}}, "sort"},
+           {{{"order", "up"}}, "order"},
+           {{{"season", "monsoon"}}, "season"},
+           {{{"year", "20x"}}, "year"},
+           {{{"year", "2001"}, {"min_year", "2000"}}, "year"},
+           {{{"min_year", "2005"}, {"max_year", "2001"}}, "max_year"},
+           {{{"page_size", "0"}}, "page_size"},
+           {{{"genres", "Nope"}}, "genres"},
+           {{{"page_token", "junk"}}, "page_token"}}) {
+    Answer bad = GetWith("/browse", params);
+    EXPECT_EQ(bad.status, 400) << params.dump();
+    EXPECT_EQ(bad.body.value("field", ""), field) << bad.body.dump();
+  }
+}
+
+TEST_F(HandlerTest, CollectionsListWhatFiltersMayName) {
+  Answer a = Call(Event("GET", "/collections"), *backend_);
+  ASSERT_EQ(a.status, 200) << a.body.dump();
+  ASSERT_EQ(a.body["collections"].size(), 1u);
+  const json& tiny = a.body["collections"][0];
+  EXPECT_EQ(tiny["name"], "tiny");
+  EXPECT_EQ(tiny["count"], 5);
+  EXPECT_EQ(tiny["genres"], json({"Action", "Comedy", "Music", "Sci-Fi", "Shounen", "Space"}));
+  EXPECT_EQ(tiny["types"], json({"TV"}));
+}
+
+TEST_F(HandlerTest, ManyItemsAtOnceWithTheMissingListed) {
+  auto post = [&](const std::string& body) {
+    json e = {{"version", "2.0"},
+              {"rawPath", "/items"},
+              {"requestContext", {{"http", {{"method", "POST"}}}}},
+              {"body", body}};
+    return Call(e.dump(), *backend_);
+  };
+  Answer a = post(R"({"ids": [5680, 99999, 1, 5680, -3]})");
+  ASSERT_EQ(a.status, 200) << a.body.dump();
+  ASSERT_EQ(a.body["items"].size(), 2u);
+  EXPECT_EQ(a.body["items"][0]["id"], 5680) << "request order, repeats answered once";
+  EXPECT_EQ(a.body["items"][0]["title"], "K-On!");
+  EXPECT_EQ(a.body["items"][1]["id"], 1);
+  EXPECT_EQ(a.body["missing_ids"], json({99999, -3}));
+  // 2,500 ids (an imported list): more than one engine call's worth, same answer.
+  std::vector<int64_t> many;
+  for (int64_t i = 0; i < 2500; ++i) many.push_back(i % 7 == 0 ? 1 : 100000 + i);
+  Answer big = post(json({{"ids", many}}).dump());
+  ASSERT_EQ(big.status, 200) << big.body.dump().substr(0, 300);
+  EXPECT_EQ(big.body["items"].size(), 1u);
+  EXPECT_EQ(big.body["missing_ids"].size(), 2500u - 358u);  // 358 repeats of id 1 answered once
+  for (const auto& [body, field] :
+       std::vector<std::pair<std::string, std::string>>{{"", "body"},
+                                                        {"[1]", "body"},
+                                                        {R"({"ids": []})", "ids"},
+                                                        {R"({"ids": [1.5]})", "ids"},
+                                                        {R"({"ids": [1], "idz": 2})", "idz"}}) {
+    Answer bad = post(body);
+    EXPECT_EQ(bad.status, 400) << body;
+    EXPECT_EQ(bad.body.value("field", ""), field) << bad.body.dump();
+  }
+  std::vector<int64_t> too_many(5001, 1);
+  EXPECT_EQ(post(json({{"ids", too_many}}).dump()).body.value("reason", ""), "TOO_MANY_IDS");
+  // GET /items (no id) is another method of the same path.
+  EXPECT_EQ(Call(Event("GET", "/items"), *backend_).status, 405);
+}
+
 // A backend that hands every call to another; tests override what they watch or break.
 class ForwardingBackend : public SearchBackend {
  public:
@@ -300,6 +429,14 @@ class ForwardingBackend : public SearchBackend {
   }
   absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time d) const override {
     return b_->ListCollections(d);
+  }
+  absl::StatusOr<CollectionInfo> DescribeCollection(const std::string& c,
+                                                    absl::Time d) const override {
+    return b_->DescribeCollection(c, d);
+  }
+  absl::StatusOr<ItemPage> ListItems(const std::string& c, const ListRequest& r,
+                                     absl::Time d) const override {
+    return b_->ListItems(c, r, d);
   }
   std::string Describe() const override { return b_->Describe(); }
 
@@ -536,6 +673,16 @@ class FailingBackend final : public SearchBackend {
   }
   absl::StatusOr<std::vector<CollectionInfo>> ListCollections(absl::Time) const override {
     ++calls;
+    return st_;
+  }
+  absl::StatusOr<CollectionInfo> DescribeCollection(const std::string&, absl::Time) const override {
+    ++calls;
+    return st_;
+  }
+  absl::StatusOr<ItemPage> ListItems(const std::string&, const ListRequest&,
+                                     absl::Time deadline) const override {
+    ++calls;
+    last_deadline = deadline;
     return st_;
   }
   std::string Describe() const override { return "failing"; }

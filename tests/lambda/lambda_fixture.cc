@@ -16,25 +16,32 @@ bool BuildTinyAnimeBundle(const std::string& root, const std::string& work) {
     const char* english;
     const char* genres;
     const char* story;
+    const char* score;  // MAL's mean score; "" unknown
+    const char* start;  // start date; "" unknown
   };
   const Anime anime[] = {
       {1, "Cowboy Bebop", "Cowboy Bebop", "Action, Sci-Fi, Space",
-       "bounty hunters chase criminals across space"},
+       "bounty hunters chase criminals across space", "8.75", "1998-04-03"},
       {5, "Cowboy Bebop: Tengoku no Tobira", "Cowboy Bebop: The Movie", "Action, Sci-Fi, Space",
-       "bounty hunters in space chase a terrorist on mars"},
-      {6, "Trigun", "Trigun", "Action, Sci-Fi", "a gunman wanders a desert planet"},
-      {20, "Naruto", "Naruto", "Action, Shounen", "a young ninja wants to lead his village"},
-      {5680, "K-On!", "K-ON!", "Comedy, Music", "high school girls play music in a club"},
+       "bounty hunters in space chase a terrorist on mars", "8.38", "2001-09-01"},
+      {6, "Trigun", "Trigun", "Action, Sci-Fi", "a gunman wanders a desert planet", "8.22",
+       "1998-04-01"},
+      {20, "Naruto", "Naruto", "Action, Shounen", "a young ninja wants to lead his village", "",
+       "2002-10-03"},
+      {5680, "K-On!", "K-ON!", "Comedy, Music", "high school girls play music in a club", "7.86",
+       "2009"},
   };
   std::vector<std::string> stories;
   std::vector<int64_t> ids;
   std::ofstream cat(work + "/tiny_catalog.csv");
-  cat << "anime_id,name,english_name,genre,type,episodes,members\n";
+  cat << "anime_id,name,english_name,genre,type,episodes,members,score,start_date,studios,"
+         "image_url\n";
   for (const Anime& a : anime) {
     stories.push_back(a.story);
     ids.push_back(a.id);
     cat << a.id << ",\"" << a.title << "\",\"" << a.english << "\",\"" << a.genres << "\",TV,12,"
-        << 1000 + a.id << "\n";
+        << 1000 + a.id << "," << a.score << "," << a.start << ",\"Studio " << a.id
+        << ", Sunrise\",https://cdn.example/anime/" << a.id << ".jpg\n";
   }
   cat.close();
   const std::string data = SIMSEARCH_TEST_DATA;

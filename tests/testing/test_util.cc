@@ -90,7 +90,8 @@ std::vector<Neighbor> BruteForceTopK(const std::vector<float>& base, uint64_t d,
 
 void WriteCatalogCsv(const std::string& path, const std::vector<Item>& items) {
   std::ofstream f(path);
-  f << "anime_id,name,english_name,genre,type,episodes,members,age_rating,nsfw,related\n";
+  f << "anime_id,name,english_name,genre,type,episodes,members,age_rating,nsfw,related,score,"
+       "start_date,studios,image_url\n";
   auto quote = [](const std::string& s) {
     std::string q = "\"";
     for (char c : s) {
@@ -106,7 +107,10 @@ void WriteCatalogCsv(const std::string& path, const std::vector<Item>& items) {
       << "," << it.type << "," << it.episodes << "," << it.members << "," << it.age_rating << ","
       << it.nsfw << ",";
     for (size_t i = 0; i < it.related.size(); ++i) f << (i ? " " : "") << it.related[i];
-    f << "\n";
+    std::string studios;
+    for (size_t i = 0; i < it.studios.size(); ++i) studios += (i ? ", " : "") + it.studios[i];
+    f << "," << (it.mal_score > 0 ? std::to_string(it.mal_score) : "") << "," << it.start_date
+      << "," << quote(studios) << "," << quote(it.image_url) << "\n";
   }
 }
 

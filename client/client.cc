@@ -123,6 +123,7 @@ void ToProto(const SearchQuery& q, v1::Query* out) {
       out->mutable_items()->mutable_negative_ids()->Add(q.negative_ids.begin(),
                                                         q.negative_ids.end());
       if (q.negative_weight != 1.0f) out->mutable_items()->set_negative_weight(q.negative_weight);
+      out->mutable_items()->set_explain(q.explain);
       break;
   }
 }
@@ -200,7 +201,13 @@ Item FromProto(const v1::Item& p) {
 std::vector<ClientHit> FromProto(const google::protobuf::RepeatedPtrField<v1::Hit>& hits) {
   std::vector<ClientHit> out;
   out.reserve(static_cast<size_t>(hits.size()));
-  for (const v1::Hit& h : hits) out.push_back({h.id(), h.score(), FromProto(h.item())});
+  for (const v1::Hit& h : hits) {
+    ClientHit& c = out.emplace_back();
+    c.id = h.id();
+    c.score = h.score();
+    c.item = FromProto(h.item());
+    for (const v1::Because& b : h.because()) c.because.push_back({b.id(), b.share()});
+  }
   return out;
 }
 

@@ -67,6 +67,9 @@ struct ClientHit {
   int64_t id = 0;
   float score = 0;
   Item item;  // metadata; only `id` is set when the collection has none
+  // An explained watch list's (SearchQuery::explain): the liked anime with the largest
+  // parts of `score`, largest first, as (id, fraction of the score).
+  std::vector<std::pair<int64_t, float>> because;
 };
 
 struct ItemRecord {

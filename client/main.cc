@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -30,6 +31,7 @@ constexpr char kUsage[] =
     "  recommend          from a watch list: --like ID,ID [--dislike ID]\n"
     "  item ID [ID...]    item metadata (and --vectors)\n"
     "  lookup TEXT        title lookup: from \"cowboy bebop\" to ids\n"
+    "  browse             a collection by MAL score, popularity or date: a season, a year\n"
     "  collections        served collections, versions and sizes\n"
     "  describe NAME      one collection in detail (genres and types filters accept)\n"
     "  health             grpc.health.v1 check\n"
@@ -214,8 +216,15 @@ void PrintHits(const std::vector<ClientHit>& hits, const std::string& collection
                const json& query, const std::string& next_page_token) {
   if (as_json) {
     json arr = json::array();
-    for (const ClientHit& h : hits)
-      arr.push_back({{"id", h.id}, {"score", h.score}, {"item", ItemJson(h.item)}});
+    for (const ClientHit& h : hits) {
+      json j = {{"id", h.id}, {"score", h.score}, {"item", ItemJson(h.item)}};
+      if (!h.because.empty()) {
+        json because = json::array();
+        for (const auto& [id, share] : h.because) because.push_back({{"id", id}, {"share", share}});
+        j["because"] = std::move(because);
+      }
+      arr.push_back(std::move(j));
+    }
     json out = {{"collection", collection}, {"query", query}, {"hits", arr}};
     if (!next_page_token.empty()) out["next_page_token"] = next_page_token;
     std::printf("%s\n", out.dump(2, ' ', false, json::error_handler_t::replace).c_str());
@@ -229,6 +238,12 @@ void PrintHits(const std::vector<ClientHit>& hits, const std::string& collection
                 h.score, Pad(Clip(DisplayTitle(h.item), 50), 50).c_str(), h.item.type.c_str(),
                 h.item.episodes > 0 ? std::to_string(h.item.episodes).c_str() : "-",
                 Clip(absl::StrJoin(h.item.genres, ", "), 40).c_str());
+    if (!h.because.empty()) {
+      std::vector<std::string> parts;
+      for (const auto& [id, share] : h.because)
+        parts.push_back(absl::StrFormat("%lld (%.0f%%)", static_cast<long long>(id), 100 * share));
+      std::printf("     because you liked %s\n", absl::StrJoin(parts, ", ").c_str());
+    }
   }
   if (hits.empty()) std::printf("(no results)\n");
   if (!next_page_token.empty())
@@ -410,6 +425,10 @@ int Recommend(int argc, char** argv) {
               "weight of the disliked items' mean, in (0, 1] (default 1; on ncf 0.25 keeps\n"
               "the popularity that liked and disliked items share)");
   p.AddString("user", &user_text, "a user id the collection's recommender was trained on", "ID");
+  bool explain = false;
+  p.AddBool("explain", &explain,
+            "with --like: under each result, the liked anime with the largest parts of its\n"
+            "score (the score is linear in them, so the parts are exact)");
   if (int rc = ParseOrExit(&p, argc, argv, nullptr); rc >= 0) return rc;
   int64_t user = 0;
   const bool by_user = !user_text.empty();
@@ -423,6 +442,7 @@ int Recommend(int argc, char** argv) {
   if (auto st = ResolveCollection(*client, &c); !st.ok()) return Failed(st);
   SearchQuery q = by_user ? SearchQuery::User(user) : SearchQuery::Items(like, dislike);
   q.negative_weight = static_cast<float>(dislike_weight);
+  q.explain = explain && !by_user;
   auto options = Options(c);
   if (!options.ok()) return UsageError(std::string(options.status().message()));
   auto hits = client->Search(q, *options);
@@ -430,6 +450,110 @@ int Recommend(int argc, char** argv) {
   PrintHits(*hits, c.collection, c.json,
             by_user ? json{{"user", user}} : json{{"like", like}, {"dislike", dislike}},
             c.next_page_token);
+  return 0;
+}
+
+int Browse(int argc, char** argv) {
+  Common c;
+  ArgParser p("simsearch browse",
+              "simsearch browse: a collection's items in an order fans browse by, a page at a\n"
+              "time.\n\n"
+              "  simsearch browse --collection genres --year 2023 --season fall --sort popularity\n"
+              "  simsearch browse --collection genres --genre Comedy --min-year 2015\n\n"
+              "Items whose sort key is unknown (no MAL score, no start date) come last either\n"
+              "way; ties go to the more popular. Seasons are MAL's, by start month (a premiere\n"
+              "in a season's last week counts for the next).");
+  AddCommon(&p, &c, false);
+  std::string sort = "score", seasons_text;
+  bool ascending = false;
+  int year = 0, min_year = 0, max_year = 0;
+  std::vector<std::string> genres, types;
+  std::string max_content, page_token;
+  int page_size = 20;
+  p.AddString("sort", &sort, "score (MAL mean score; the default), popularity or date", "ORDER");
+  p.AddBool("asc", &ascending, "lowest, least popular or oldest first");
+  p.AddInt("year", &year, "items that started in this year");
+  p.AddInt("min-year", &min_year, "items that started in this year or later");
+  p.AddInt("max-year", &max_year, "items that started in this year or earlier");
+  p.AddString("season", &seasons_text, "winter, spring, summer or fall (comma-separated)",
+              "SEASON");
+  p.AddStringList("genre", &genres, "keep only items with any of these genres (repeatable)",
+                  "GENRE");
+  p.AddStringList("type", &types, "keep only items of these types (repeatable)", "TYPE");
+  p.AddString("max-content", &max_content,
+              "drop items more explicit than LEVEL: general, mature or adult (default: none)",
+              "LEVEL");
+  p.AddInt("page-size", &page_size, "items per page, 1..max_k (default 20)");
+  p.AddString("page-token", &page_token,
+              "the next page: repeat the other flags unchanged (only --page-size may change)",
+              "TOKEN");
+  if (int rc = ParseOrExit(&p, argc, argv, nullptr); rc >= 0) return rc;
+  ListRequest r;
+  if (sort == "score") {
+    r.order = ItemOrder::kScore;
+  } else if (sort == "popularity") {
+    r.order = ItemOrder::kMembers;
+  } else if (sort == "date") {
+    r.order = ItemOrder::kStartDate;
+  } else {
+    return UsageError(
+        absl::StrCat("--sort takes score, popularity or date, not '", Quote(sort), "'"));
+  }
+  if (year != 0 && (min_year != 0 || max_year != 0))
+    return UsageError("give --year, or --min-year and --max-year, not both");
+  r.ascending = ascending;
+  r.filter.min_start_year = year != 0 ? year : min_year;
+  r.filter.max_start_year = year != 0 ? year : max_year;
+  for (absl::string_view name : absl::StrSplit(seasons_text, ',', absl::SkipWhitespace())) {
+    int season = 0;
+    for (int s = 1; s <= 4; ++s) {
+      if (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(name), std::string(kSeasonNames[s])))
+        season = s;
+    }
+    if (season == 0) {
+      return UsageError(
+          absl::StrCat("--season takes winter, spring, summer or fall, not '", Quote(name), "'"));
+    }
+    r.filter.seasons.push_back(season);
+  }
+  r.filter.genres = genres;
+  r.filter.types = types;
+  if (!max_content.empty()) {
+    const std::optional<ContentLevel> level = ParseContentLevel(max_content);
+    if (!level) {
+      return UsageError(absl::StrCat("--max-content takes general, mature or adult, not '",
+                                     Quote(max_content), "'"));
+    }
+    r.filter.max_content = *level;
+  }
+  r.page_size = page_size;
+  r.page_token = page_token;
+  auto client = MakeClient(c);
+  if (auto st = ResolveCollection(*client, &c); !st.ok()) return Failed(st);
+  auto page = client->ListItems(c.collection, r);
+  if (!page.ok()) return Failed(page.status());
+  if (c.json) {
+    json items = json::array();
+    for (const Item& it : page->items) items.push_back(ItemJson(it));
+    json out = {{"collection", c.collection}, {"total", page->total}, {"items", items}};
+    if (!page->next_page_token.empty()) out["next_page_token"] = page->next_page_token;
+    std::printf("%s\n", out.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    return 0;
+  }
+  std::printf("%-7s %-6s %-12s %s %-7s %4s  %s\n", "id", "score", "started",
+              Pad("title", 50).c_str(), "type", "eps", "members");
+  for (const Item& it : page->items) {
+    const std::string score = it.mal_score > 0 ? absl::StrFormat("%.2f", it.mal_score) : "-";
+    std::string started = it.start_date.empty() ? "-" : it.start_date;
+    std::printf("%-7lld %-6s %-12s %s %-7s %4s  %lld\n", static_cast<long long>(it.id),
+                score.c_str(), started.c_str(), Pad(Clip(DisplayTitle(it), 50), 50).c_str(),
+                it.type.c_str(), it.episodes > 0 ? std::to_string(it.episodes).c_str() : "-",
+                static_cast<long long>(it.members));
+  }
+  std::printf("%lld item%s in all\n", static_cast<long long>(page->total),
+              page->total == 1 ? "" : "s");
+  if (!page->next_page_token.empty())
+    std::printf("next page: --page-token %s\n", page->next_page_token.c_str());
   return 0;
 }
 
@@ -662,6 +786,7 @@ int main(int argc, char** argv) {
   if (cmd == "recommend") return Recommend(argc, argv);
   if (cmd == "item" || cmd == "items") return ItemCmd(argc, argv);
   if (cmd == "lookup") return Lookup(argc, argv);
+  if (cmd == "browse") return Browse(argc, argv);
   if (cmd == "collections") return Collections(argc, argv);
   if (cmd == "describe") return Describe(argc, argv);
   if (cmd == "health") return Health(argc, argv);

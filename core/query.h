@@ -72,9 +72,10 @@ struct SearchQuery {
   std::vector<int64_t> positive_ids;  // kItems: liked (at least one); excluded
   std::vector<int64_t> negative_ids;  // kItems: disliked; excluded
   float negative_weight = 1.0f;       // kItems: query = mean(pos) - w * mean(neg), w in (0, 1]
-  int64_t user_id = 0;                // kUser: a known user's vector; their items excluded
-  std::string text;                   // kText: free text, encoded by the collection's encoder
-  TextOptions text_options;           // kText: dense, lexical or hybrid
+  bool explain = false;      // kItems: each hit names its largest liked parts (Hit::because)
+  int64_t user_id = 0;       // kUser: a known user's vector; their items excluded
+  std::string text;          // kText: free text, encoded by the collection's encoder
+  TextOptions text_options;  // kText: dense, lexical or hybrid
 
   static SearchQuery Vector(std::vector<float> v) {
     SearchQuery q;

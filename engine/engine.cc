@@ -379,7 +379,69 @@ absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
     absl::Status cut = CutPage(knobs, i, queries.size(), std::move(pages[i]), &out);
     if (!cut.ok()) return PageTokenField(cut, knobs, i);
   }
+  for (size_t i = 0; i < queries.size(); ++i) {
+    if (queries[i].kind == SearchQuery::Kind::kItems && queries[i].explain) {
+      SIMSEARCH_RETURN_IF_ERROR(Explain(*out.collection, queries[i], &out.hits[i]));
+    }
+  }
   return out;
+}
+
+absl::Status Engine::Explain(const Collection& c, const SearchQuery& q,
+                             std::vector<Hit>* hits) const {
+  if (hits->empty()) return absl::OkStatus();
+  const size_t d = c.dims();
+  std::vector<const float*> liked, disliked;
+  for (int64_t id : q.positive_ids) {
+    SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(id));
+    liked.push_back(c.query_vector(row));
+  }
+  for (int64_t id : q.negative_ids) {
+    SIMSEARCH_ASSIGN_OR_RETURN(uint32_t row, c.RowOf(id));
+    disliked.push_back(c.query_vector(row));
+  }
+  // parts: one vector per liked item; rest: what else the query holds (the fold-in's
+  // prior, the mean's disliked side). query = sum(parts) + rest, before any scaling.
+  std::vector<double> parts, rest(d, 0.0);
+  if (c.gram() != nullptr) {
+    SIMSEARCH_RETURN_IF_ERROR(FoldInParts(c.gram(), static_cast<int>(d), liked, disliked,
+                                          q.negative_weight, c.fold_in(), c.fold_in_prior_vector(),
+                                          c.fold_in_prior() / static_cast<float>(liked.size()),
+                                          &parts, &rest));
+  } else {
+    parts.assign(liked.size() * d, 0.0);
+    for (size_t j = 0; j < liked.size(); ++j) {
+      for (size_t i = 0; i < d; ++i) parts[j * d + i] = liked[j][i] / double(liked.size());
+    }
+    for (const float* v : disliked) {
+      for (size_t i = 0; i < d; ++i)
+        rest[i] -= q.negative_weight * v[i] / static_cast<double>(disliked.size());
+    }
+  }
+  std::vector<std::pair<double, size_t>> share(liked.size());
+  for (Hit& h : *hits) {
+    const float* x = c.vector(h.row);
+    double total = 0;
+    for (size_t i = 0; i < d; ++i) total += rest[i] * x[i];
+    for (size_t j = 0; j < liked.size(); ++j) {
+      double part = 0;
+      for (size_t i = 0; i < d; ++i) part += parts[j * d + i] * x[i];
+      share[j] = {part, j};
+      total += part;
+    }
+    h.because.clear();
+    if (!(total > 0)) continue;  // a score at or below zero has no shares to speak of
+    const size_t n = std::min(kMostBecause, share.size());
+    std::partial_sort(share.begin(), share.begin() + static_cast<ptrdiff_t>(n), share.end(),
+                      [](const auto& a, const auto& b) {
+                        return a.first != b.first ? a.first > b.first : a.second < b.second;
+                      });
+    for (size_t k = 0; k < n && share[k].first > 0; ++k) {
+      h.because.push_back(
+          {q.positive_ids[share[k].second], static_cast<float>(share[k].first / total)});
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Engine::CheckPage(size_t queries, const SearchKnobs& knobs) const {

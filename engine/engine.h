@@ -38,12 +38,22 @@ struct EngineLimits {
   int default_list_page = 20;  // ListItems without page_size; at most max_k
 };
 
+// A liked item's part of a hit's score (SearchQuery::explain).
+struct Because {
+  int64_t id = 0;   // the liked item
+  float share = 0;  // its part of the score, as a fraction of the whole
+};
+
 struct Hit {
   int64_t id = 0;
   float score = 0;
   ItemView item;     // empty when the collection has no metadata
   uint32_t row = 0;  // in the collection that answered
+  // An explained items query's: the liked items with the largest parts, largest first
+  // (at most kMostBecause, positive parts only).
+  std::vector<Because> because;
 };
+inline constexpr size_t kMostBecause = 3;
 
 struct SearchResults {
   std::shared_ptr<const Collection> collection;  // keeps `item` views valid
@@ -157,6 +167,10 @@ class Engine {
                                      uint64_t fingerprint, bool listing = false) const;
   absl::Status CutPage(const SearchKnobs& knobs, size_t query, size_t queries, PageToken page,
                        SearchResults* out) const;
+  // Fills each hit's `because` for an items query with explain: a score is linear in
+  // the liked items (the mean, or the fold-in's solution: retrieval/fold_in.h,
+  // FoldInParts), so each liked item's part of it is exact.
+  absl::Status Explain(const Collection& c, const SearchQuery& q, std::vector<Hit>* hits) const;
   absl::Status CheckSearch(const std::vector<SearchQuery>& queries, int k, const FilterSpec& filter,
                            const SearchKnobs& knobs) const;
   // The queries answered by vectors (all but lexical and hybrid text queries), in one

@@ -86,7 +86,13 @@ class EmbeddedBackend final : public SearchBackend {
       *o.next_page_token = r->next_page_tokens.empty() ? std::string() : r->next_page_tokens[0];
     }
     std::vector<ClientHit> out;
-    for (const Hit& h : r->hits[0]) out.push_back({h.id, h.score, CopyItem(*r->collection, h.row)});
+    for (const Hit& h : r->hits[0]) {
+      ClientHit& c = out.emplace_back();
+      c.id = h.id;
+      c.score = h.score;
+      c.item = CopyItem(*r->collection, h.row);
+      for (const Because& b : h.because) c.because.push_back({b.id, b.share});
+    }
     return out;
   }
   absl::StatusOr<TitleLookup> LookupTitle(const std::string& c, const std::string& q, int limit,

@@ -151,11 +151,27 @@ Reply FromStatus(const absl::Status& st, absl::string_view count_name = "top_k",
   return r;
 }
 
-json HitsJson(const std::vector<ClientHit>& hits) {
+// The titles of a watch list's anime, for the reasons a recommendation gives.
+using TitleMap = absl::flat_hash_map<int64_t, std::pair<std::string, std::string>>;
+
+json HitsJson(const std::vector<ClientHit>& hits, const TitleMap& titles = {}) {
   json arr = json::array();
   for (const ClientHit& h : hits) {
     json j = ItemJson(h.item);
     j["score"] = h.score;
+    if (!h.because.empty()) {
+      // "Because you liked ...": the liked anime with the largest parts of the score.
+      json because = json::array();
+      for (const auto& [id, share] : h.because) {
+        json b = {{"id", id}, {"share", share}};
+        if (auto t = titles.find(id); t != titles.end()) {
+          b["title"] = t->second.first;
+          b["english_title"] = t->second.second;
+        }
+        because.push_back(std::move(b));
+      }
+      j["because"] = std::move(because);
+    }
     arr.push_back(std::move(j));
   }
   return arr;
@@ -649,6 +665,9 @@ class Router {
     if (!held.ok()) return Fail(held.status());
     const absl::flat_hash_set<int64_t> missing((*held)[0].missing_ids.begin(),
                                                (*held)[0].missing_ids.end());
+    for (const ItemRecord& r : (*held)[0].items) {
+      liked_titles_[r.item.id] = {r.item.title, r.item.english_title};
+    }
     for (std::vector<int64_t>* ids : {like, dislike}) {
       std::vector<int64_t> kept;
       for (int64_t id : *ids) {
@@ -681,6 +700,7 @@ class Router {
     }
     ignored_ = std::move(ignored);
     *q = SearchQuery::Items(like, dislike);
+    q->explain = true;  // each result says which liked anime it comes from
     if (auto w = body.find("dislike_weight"); w != body.end()) {
       if (!w->is_number())
         return Bad("dislike_weight", "'dislike_weight' must be a number in (0, 1]");
@@ -834,7 +854,7 @@ class Router {
             {{"collection", a.collection},
              {"query", query},
              {"filter", FilterJson(so.filter)},
-             {"results", HitsJson(*hits)}},
+             {"results", HitsJson(*hits, liked_titles_)}},
             {}};
     if (!group.is_null()) r.body["franchise"] = std::move(group);
     if (!ignored_.empty()) r.body["ignored"] = ignored_;
@@ -1282,6 +1302,7 @@ class Router {
   absl::Time deadline_;
   std::string route_, version_;
   std::string next_page_token_;  // a paged search's, for the answer
+  TitleMap liked_titles_;        // a watch list's titles, for its results' reasons
 };
 
 std::string Serialize(const Reply& r, const HandlerOptions& o) {

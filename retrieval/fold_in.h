@@ -37,6 +37,17 @@ absl::Status FoldInUser(const float* gram, int d, const std::vector<const float*
                         const FoldInParams& params, float* p, const float* prior = nullptr,
                         float prior_weight = 0.0f);
 
+// The folded-in user split by where it comes from, for explaining its scores: the
+// solution is linear in the right-hand side, so p = sum_j parts[j] + prior_part with
+// parts[j] = A^{-1} liked[j] (row j of `parts`, liked.size() x d) and prior_part =
+// A^{-1} (mu prior) (zeros without a prior), A as in FoldInUser. An item x's score x.p
+// is then the sum of x.parts[j], liked item j's share, and x.prior_part, the typical
+// user's. Same inputs and errors as FoldInUser.
+absl::Status FoldInParts(const float* gram, int d, const std::vector<const float*>& liked,
+                         const std::vector<const float*>& disliked, float negative_weight,
+                         const FoldInParams& params, const float* prior, float prior_weight,
+                         std::vector<double>* parts, std::vector<double>* prior_part);
+
 // G = X^T X for n rows of size d (x: size n*d, row-major); writes d*d floats
 // (accumulated in double).
 std::vector<float> GramMatrix(const float* x, uint64_t n, int d);

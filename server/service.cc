@@ -145,6 +145,7 @@ SearchQuery ToQuery(const v1::Query& q) {
       out.positive_ids.assign(q.items().positive_ids().begin(), q.items().positive_ids().end());
       out.negative_ids.assign(q.items().negative_ids().begin(), q.items().negative_ids().end());
       if (q.items().has_negative_weight()) out.negative_weight = q.items().negative_weight();
+      out.explain = q.items().explain();
       break;
     case v1::Query::kText:
       out.kind = SearchQuery::Kind::kText;
@@ -214,6 +215,11 @@ void FillHits(const Collection& c, const std::vector<Hit>& hits,
     o->set_id(h.id);
     o->set_score(h.score);
     FillItem(c, h.row, o->mutable_item());
+    for (const Because& b : h.because) {
+      v1::Because* ob = o->add_because();
+      ob->set_id(b.id);
+      ob->set_share(b.share);
+    }
   }
 }
 

@@ -50,6 +50,17 @@ expect similar-exact 0 "^1 +5 +0\.99" -- "$cli" similar 1 -k 2 --exact
 expect bad-ef 1 "ef must be between 1 and 4096, got 0" -- "$cli" similar 1 --ef 0
 expect min-score-cuts 0 "^1$" -- bash -c "\"$cli\" similar 1 -k 3 --min-score 0.5 | grep -c '^[0-9]'"
 expect usage 2 "unknown command 'simlar'" -- "$cli" simlar 1
+# Browsing: by MAL score, by date, a season; bad values are usage errors.
+expect browse-score 0 "^1 +8\.75 +1998-04-03 +Cowboy Bebop" -- "$cli" browse
+expect browse-date-first 0 "^5 +8\.38 +2001-09-01" -- bash -c "\"$cli\" browse --sort date | sed -n 2p"
+expect browse-season 0 "^2 items in all" -- "$cli" browse --year 1998 --season spring
+expect browse-json 0 '"mal_score": 8.38' -- "$cli" browse --json --sort popularity --asc --page-size 1
+expect browse-bad-sort 2 "--sort takes score, popularity or date" -- "$cli" browse --sort best
+expect browse-bad-season 2 "--season takes winter" -- "$cli" browse --season monsoon
+expect browse-bad-years 1 "max_start_year \(1990\) is before filter.min_start_year" -- "$cli" browse --min-year 2000 --max-year 1990
+# A watch list's reasons: Trigun is liked for... the only liked anime.
+expect recommend-explain 0 "because you liked 1 \(" -- "$cli" recommend --like 1 -k 1 --explain
+expect item-facts 0 "score:    8.75 \(MyAnimeList\)" -- "$cli" item 1
 # Pages: two pages of 1 are the 2 results of -k 2 (tiny has 3 items), in order.
 ids() { awk '/^[0-9]/ {print $2}'; }
 whole=$("$cli" similar 1 -k 2 | ids | tr '\n' ' ')

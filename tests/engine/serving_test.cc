@@ -101,6 +101,55 @@ TEST(FoldIn, EqualsTheLeastSquaresSolution) {
   for (size_t i = 0; i < d; ++i) EXPECT_NEAR(p[i], prior[i], 1e-3) << i;
 }
 
+// The parts of a folded-in user: each liked item's is A^{-1} q_j (checked by solving the
+// oracle's system with that right-hand side alone), and the parts with the prior's
+// add up to the user itself.
+TEST(FoldIn, PartsAreEachLikedItemsShareAndSumToTheUser) {
+  const size_t n = 300, d = 10;
+  std::vector<float> x = testing::RandomVectors(n, d, 8);
+  const std::vector<float> gram = GramMatrix(x.data(), n, static_cast<int>(d));
+  const std::vector<size_t> liked = {1, 20, 33, 140}, disliked = {5};
+  std::vector<const float*> lp, dp;
+  for (size_t r : liked) lp.push_back(&x[r * d]);
+  for (size_t r : disliked) dp.push_back(&x[r * d]);
+  const std::vector<float> prior = testing::RandomVectors(1, d, 9);
+  std::vector<double> parts, prior_part;
+  ASSERT_TRUE(FoldInParts(gram.data(), static_cast<int>(d), lp, dp, 0.25f, {0.05f, 2.0f},
+                          prior.data(), 3.0f, &parts, &prior_part)
+                  .ok());
+  ASSERT_EQ(parts.size(), liked.size() * d);
+  // The oracle's system (A from its definition: every item at alpha, liked at 1,
+  // disliked at w, lambda + mu on the diagonal) with one liked item's right-hand side.
+  for (size_t j = 0; j < liked.size(); ++j) {
+    std::vector<double> want;
+    {
+      const size_t nn = x.size() / d;
+      std::vector<double> a(d * d, 0.0), b(d, 0.0);
+      auto outer = [&](size_t row, double weight) {
+        for (size_t i = 0; i < d; ++i)
+          for (size_t k = 0; k < d; ++k) a[i * d + k] += weight * x[row * d + i] * x[row * d + k];
+      };
+      for (size_t r = 0; r < nn; ++r) outer(r, 0.05);
+      for (size_t r : liked) outer(r, 1.0);
+      for (size_t r : disliked) outer(r, 0.25);
+      for (size_t i = 0; i < d; ++i) a[i * d + i] += 2.0 + 3.0;
+      for (size_t i = 0; i < d; ++i) b[i] = x[liked[j] * d + i];
+      want = Gauss(a, b);
+    }
+    for (size_t i = 0; i < d; ++i)
+      EXPECT_NEAR(parts[j * d + i], want[i], 1e-6 * (1 + std::fabs(want[i]))) << j << " " << i;
+  }
+  std::vector<float> p(d);
+  ASSERT_TRUE(FoldInUser(gram.data(), static_cast<int>(d), lp, dp, 0.25f, {0.05f, 2.0f}, p.data(),
+                         prior.data(), 3.0f)
+                  .ok());
+  for (size_t i = 0; i < d; ++i) {
+    double sum = prior_part[i];
+    for (size_t j = 0; j < liked.size(); ++j) sum += parts[j * d + i];
+    EXPECT_NEAR(sum, p[i], 1e-5 * (1 + std::fabs(p[i]))) << i;
+  }
+}
+
 class ServingTest : public ::testing::Test {
  protected:
   static constexpr size_t kN = 400, kD = 8;
@@ -206,6 +255,62 @@ TEST_F(ServingTest, WatchListsAreFoldedIn) {
     EXPECT_EQ(r->hits[0][k].id, want[k].second) << k;
     EXPECT_NEAR(r->hits[0][k].score, want[k].first, 1e-3 * (1 + std::fabs(want[k].first)));
   }
+}
+
+// Each hit's reasons: the liked items' parts of its score, each the oracle's solution
+// with that item's right-hand side alone (FoldInOracle over a one-item "list" is not
+// that: A would change), largest first, as fractions of the score.
+TEST_F(ServingTest, ExplainedWatchListsNameEachLikedItemsPart) {
+  const std::vector<size_t> liked = {10, 20, 35, 50, 61}, disliked = {77};
+  SearchQuery q = SearchQuery::Items({}, {spec_.ids[77]});
+  for (size_t r : liked) q.positive_ids.push_back(spec_.ids[r]);
+  q.negative_weight = 0.5f;
+  q.explain = true;
+  auto r = engine_->Search("mf", {q}, 20, {}, absl::InfiniteFuture());
+  ASSERT_TRUE(r.ok()) << r.status();
+  // A, from its definition (retrieval/fold_in.h), and A^{-1} q_j per liked item.
+  const std::vector<float>& x = spec_.vectors;
+  std::vector<double> a(kD * kD, 0.0);
+  auto outer = [&](size_t row, double w) {
+    for (size_t i = 0; i < kD; ++i)
+      for (size_t k = 0; k < kD; ++k) a[i * kD + k] += w * x[row * kD + i] * x[row * kD + k];
+  };
+  for (size_t row = 0; row < kN; ++row) outer(row, 0.01);
+  for (size_t row : liked) outer(row, 1.0);
+  for (size_t row : disliked) outer(row, 0.5);
+  for (size_t i = 0; i < kD; ++i) a[i * kD + i] += 3.0;
+  std::vector<std::vector<double>> z;
+  for (size_t row : liked)
+    z.push_back(Gauss(a, std::vector<double>(&x[row * kD], &x[row * kD] + kD)));
+  size_t explained = 0;
+  for (const Hit& h : r->hits[0]) {
+    const size_t row = static_cast<size_t>(h.id - 1000);
+    std::vector<std::pair<double, int64_t>> parts;
+    double total = 0;
+    for (size_t j = 0; j < liked.size(); ++j) {
+      double part = 0;
+      for (size_t i = 0; i < kD; ++i) part += z[j][i] * x[row * kD + i];
+      parts.emplace_back(part, spec_.ids[liked[j]]);
+      total += part;
+    }
+    EXPECT_NEAR(total, h.score, 1e-3 * (1 + std::fabs(h.score))) << "no prior: the parts are all";
+    std::sort(parts.begin(), parts.end(), [](auto& p1, auto& p2) { return p1.first > p2.first; });
+    size_t want = 0;
+    while (want < 3 && want < parts.size() && parts[want].first > 0) ++want;
+    if (!(total > 0)) want = 0;
+    ASSERT_EQ(h.because.size(), want) << "hit " << h.id;
+    for (size_t k = 0; k < want; ++k) {
+      EXPECT_EQ(h.because[k].id, parts[k].second) << "hit " << h.id << " rank " << k;
+      EXPECT_NEAR(h.because[k].share, parts[k].first / total, 1e-3);
+    }
+    explained += want > 0;
+  }
+  EXPECT_GT(explained, 10u) << "most of the top 20 have a positive score and reasons";
+  // Unasked, no reasons.
+  q.explain = false;
+  auto plain = engine_->Search("mf", {q}, 20, {}, absl::InfiniteFuture());
+  ASSERT_TRUE(plain.ok());
+  for (const Hit& h : plain->hits[0]) EXPECT_TRUE(h.because.empty());
 }
 
 // With a fold-in prior the list is pulled toward the mean user vector with weight

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "core/errors.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -38,6 +39,14 @@ class ServiceTest : public ::testing::Test {
     small.items = testing::SyntheticItems(small.ids);
     // A franchise of ids 11-20 (each related to the one before; alike titles): franchise 11.
     for (int64_t i = 12; i <= 20; ++i) small.items[static_cast<size_t>(i - 1)].related = {i - 1};
+    // Cards' facts: a score on a coarse grid (ties), a start date, a cover, studios.
+    for (Item& it : small.items) {
+      if (it.id % 9 != 0) it.mal_score = 5 + static_cast<double>(it.id % 40) / 10;
+      it.start_date = absl::StrFormat("%d-%02d-%02d", 1990 + it.id % 30, it.id % 12 + 1, 10);
+      it.image_url = absl::StrCat("https://cdn.example/anime/", it.id, ".jpg");
+      it.studios = {"Studio A", absl::StrCat("Studio ", it.id % 3)};
+    }
+    items_ = new std::vector<Item>(small.items);
     // Vectors 1-150 learned from `id` viewers, 151-300 predicted from content.
     small.provenance_csv = "anime_id,source,viewers\n";
     for (int64_t i = 1; i <= 300; ++i) {
@@ -63,6 +72,7 @@ class ServiceTest : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     delete srv_;
+    delete items_;
     delete unit_;
     delete dir_;
   }
@@ -90,6 +100,7 @@ class ServiceTest : public ::testing::Test {
 
   static inline testing::TempDir* dir_ = nullptr;
   static inline std::vector<float>* unit_ = nullptr;
+  static inline std::vector<Item>* items_ = nullptr;
   static inline testing::InProcessServer* srv_ = nullptr;
 };
 
@@ -129,6 +140,81 @@ TEST_F(ServiceTest, ItemsSayWhereTheirVectorsCameFrom) {
   ASSERT_TRUE(big.ok()) << big.status();
   EXPECT_EQ((*big)[0].item.vector_source, Item::VectorSource::kUnknown);
   EXPECT_EQ((*big)[0].item.viewers, 0);
+}
+
+// Browsing through the wire: a listing of a season by score, against sorting the items
+// by hand, every card's facts intact, pages concatenating.
+TEST_F(ServiceTest, ListItemsThroughTheWire) {
+  ListRequest r;
+  r.filter.min_start_year = 2000;
+  r.filter.max_start_year = 2009;
+  r.filter.seasons = {2};  // spring: April-June (the 10th: no late-premiere shift)
+  std::vector<const Item*> want;
+  for (const Item& it : *items_) {
+    if (it.start_year() >= 2000 && it.start_year() <= 2009 && it.season() == "spring")
+      want.push_back(&it);
+  }
+  std::stable_sort(want.begin(), want.end(), [](const Item* a, const Item* b) {
+    if ((a->mal_score > 0) != (b->mal_score > 0)) return a->mal_score > 0;
+    if (a->mal_score != b->mal_score) return a->mal_score > b->mal_score;
+    if (a->members != b->members) return a->members > b->members;
+    return a->id < b->id;
+  });
+  ASSERT_GT(want.size(), 10u);
+  std::vector<Item> got;
+  r.page_size = 4;
+  for (int page = 0; page < 100; ++page) {
+    auto p = srv_->client->ListItems("small", r);
+    ASSERT_TRUE(p.ok()) << p.status();
+    EXPECT_EQ(p->total, static_cast<int64_t>(want.size()));
+    got.insert(got.end(), p->items.begin(), p->items.end());
+    if (p->next_page_token.empty()) break;
+    r.page_token = p->next_page_token;
+  }
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].id, want[i]->id) << i;
+    EXPECT_DOUBLE_EQ(got[i].mal_score, want[i]->mal_score);
+    EXPECT_EQ(got[i].start_date, want[i]->start_date);
+    EXPECT_EQ(got[i].season(), "spring");
+    EXPECT_EQ(got[i].image_url, want[i]->image_url);
+    EXPECT_EQ(got[i].studios, want[i]->studios);
+  }
+  // A bad listing is refused naming its field, through the wire too.
+  ListRequest bad;
+  bad.filter.seasons = {7};
+  auto refused = srv_->client->ListItems("small", bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(DetailOf(refused.status()).field, "filter.seasons") << refused.status();
+}
+
+// A watch list's reasons through the wire: on this cosine collection the query is the
+// mean of the liked items, so a liked item's part of a hit's score is their cosine
+// over the list's size.
+TEST_F(ServiceTest, ExplainedWatchListsThroughTheWire) {
+  const std::vector<int64_t> liked = {3, 40, 77, 150};
+  SearchQuery q = SearchQuery::Items(liked);
+  q.explain = true;
+  auto hits = srv_->client->Search(q, Opts("small", 10));
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  for (const ClientHit& h : *hits) {
+    const float* x = &(*unit_)[static_cast<size_t>(h.id - 1) * kD];
+    std::vector<std::pair<double, int64_t>> parts;
+    double total = 0;
+    for (int64_t j : liked) {
+      const float* v = &(*unit_)[static_cast<size_t>(j - 1) * kD];
+      double dot = 0;
+      for (size_t i = 0; i < kD; ++i) dot += double{x[i]} * v[i];
+      parts.emplace_back(dot / liked.size(), j);
+      total += dot / liked.size();
+    }
+    std::sort(parts.begin(), parts.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    ASSERT_FALSE(h.because.empty()) << "the top hits of a mean query score above zero";
+    for (size_t k = 0; k < h.because.size(); ++k) {
+      EXPECT_EQ(h.because[k].first, parts[k].second) << h.id;
+      EXPECT_NEAR(h.because[k].second, parts[k].first / total, 1e-4) << h.id;
+    }
+  }
 }
 
 // Per-call knobs travel from the client library through gRPC to the engine: a score

@@ -307,6 +307,31 @@ TEST_F(HandlerTest, CardsCarryCoverDateSeasonScoreAndStudios) {
   }
 }
 
+// A watch list's results say which liked anime they come from, with titles.
+TEST_F(HandlerTest, WatchListResultsGiveTheirReasons) {
+  Answer a = RecommendPost({{"like", {1, 6}}, {"top_k", 3}});
+  ASSERT_EQ(a.status, 200) << a.body.dump();
+  size_t with = 0;
+  for (const json& r : a.body["results"]) {
+    if (!r.contains("because")) continue;
+    ++with;
+    float last = 2;
+    for (const json& b : r["because"]) {
+      const int64_t id = b["id"];
+      EXPECT_TRUE(id == 1 || id == 6) << b.dump();
+      EXPECT_EQ(b["title"], id == 1 ? "Cowboy Bebop" : "Trigun");
+      const float share = b["share"];
+      EXPECT_GT(share, 0);
+      EXPECT_LE(share, last) << "largest first";
+      last = share;
+    }
+  }
+  EXPECT_GT(with, 0u) << a.body.dump();
+  // An anime's own list has no reasons to give.
+  Answer by_id = RecommendPost({{"id", 1}, {"top_k", 3}});
+  for (const json& r : by_id.body["results"]) EXPECT_FALSE(r.contains("because"));
+}
+
 TEST_F(HandlerTest, BrowseOrdersFiltersAndPages) {
   // By MAL score: 8.75, 8.38, 8.22, 7.86, then Naruto (no score) last.
   Answer best = GetWith("/browse", {{"collection", "tiny"}});

@@ -26,10 +26,10 @@ start_tiny_engine() {
   engine_pid=""
   trap 'if [ -n "$engine_pid" ]; then kill "$engine_pid" 2>/dev/null; wait "$engine_pid" 2>/dev/null; fi; rm -rf "$work"' EXIT
   cat > "$work/catalog.csv" <<'CSV'
-anime_id,name,english_name,genre,type,episodes,members
-1,Cowboy Bebop,Cowboy Bebop,"Action, Sci-Fi",TV,26,486824
-5,Cowboy Bebop: Tengoku no Tobira,Cowboy Bebop: The Movie,"Action, Sci-Fi",Movie,1,137636
-6,Trigun,Trigun,"Action, Comedy",TV,26,283069
+anime_id,name,english_name,genre,type,episodes,members,score,start_date
+1,Cowboy Bebop,Cowboy Bebop,"Action, Sci-Fi",TV,26,486824,8.75,1998-04-03
+5,Cowboy Bebop: Tengoku no Tobira,Cowboy Bebop: The Movie,"Action, Sci-Fi",Movie,1,137636,8.38,2001-09-01
+6,Trigun,Trigun,"Action, Comedy",TV,26,283069,8.22,1998-04-01
 CSV
   cat > "$work/vectors.csv" <<'CSV'
 id,x,y

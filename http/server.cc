@@ -1,4 +1,5 @@
 #include "http/server.h"
+#include "http/security_headers.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -585,7 +586,8 @@ class Server::Loop {
   Response ErrorResponse(int status, absl::string_view message) const {
     Response r;
     r.status = status;
-    r.headers = {{"Content-Type", "application/json"}, {"X-Content-Type-Options", "nosniff"}};
+    r.headers = {{"Content-Type", "application/json"}};
+    for (const auto& [k, v] : kApiSecurityHeaders) r.headers.emplace_back(k, v);
     r.headers.insert(r.headers.end(), options_.error_headers.begin(), options_.error_headers.end());
     std::string escaped;
     for (char ch : message) {

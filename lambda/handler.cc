@@ -2,6 +2,7 @@
 #include "lambda/routes.h"
 
 #include "client/item_json.h"
+#include "http/security_headers.h"
 
 #include <cmath>
 #include <exception>
@@ -1307,10 +1308,10 @@ class Router {
 
 std::string Serialize(const Reply& r, const HandlerOptions& o) {
   json headers = {{"Content-Type", "application/json"},
-                  {"X-Content-Type-Options", "nosniff"},
                   {"Access-Control-Allow-Origin", o.cors_origin},
                   {"Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS"},
                   {"Access-Control-Allow-Headers", "Content-Type"}};
+  for (const auto& [k, v] : http::kApiSecurityHeaders) headers[k] = v;
   for (const auto& [k, v] : r.headers) headers[k] = v;
   json out = {
       {"statusCode", r.status},

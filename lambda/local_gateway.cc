@@ -1,4 +1,6 @@
 #include "lambda/local_gateway.h"
+
+#include "http/security_headers.h"
 #include "lambda/routes.h"
 
 #include <sys/stat.h>
@@ -206,7 +208,8 @@ http::Response HttpGateway::FileAnswer(const std::string& path) const {
   }
   if (!ok) {
     a.status = 404;
-    a.headers = {{"Content-Type", "application/json"}, {"X-Content-Type-Options", "nosniff"}};
+    a.headers = {{"Content-Type", "application/json"}};
+    for (const auto& [k, v] : http::kApiSecurityHeaders) a.headers.emplace_back(k, v);
     a.body = R"({"error":"no such page","status":404,"reason":"ROUTE_NOT_FOUND"})";
     return a;
   }

@@ -136,6 +136,48 @@ TEST(Gateway, SlowClientsAreCutOffAndOthersServed) {
 // The website's files: a large file read whole (it crashed civetweb's 100 KiB thread
 // stacks when read there: the browser test found it), the right types, HEAD without a
 // body, API paths still going to the handler, and nothing outside web_root.
+// Every answer carries the security headers: pages their policy (no inline script or
+// style, no eval), everything else the API's (nothing may run); none sends a referrer
+// or lets the browser guess a type. Includes the server's own refusals.
+TEST(Gateway, EveryAnswerCarriesSecurityHeaders) {
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteStringToFile(dir.Join("index.html"), "<!doctype html><title>t</title>").ok());
+  ASSERT_TRUE(WriteStringToFile(dir.Join("app.js"), "1;").ok());
+  GatewayOptions o;
+  o.web_root = dir.path();
+  o.max_body_bytes = 64;
+  auto g = StartGateway(o);
+  ASSERT_NE(g, nullptr);
+  auto header = [](const std::string& r, const std::string& name) {
+    const size_t at = r.find("\r\n" + name + ": ");
+    if (at == std::string::npos || at > r.find("\r\n\r\n")) return std::string("(none)");
+    const size_t from = at + name.size() + 4;
+    return r.substr(from, r.find("\r\n", from) - from);
+  };
+  const std::string big(200, 'x');
+  const std::pair<std::string, std::string> asks[] = {
+      {"page", "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"},
+      {"script", "GET /app.js HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"},
+      {"missing page", "GET /nope.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"},
+      {"refused body", absl::StrCat("POST /recommend HTTP/1.1\r\nHost: t\r\nContent-Length: ",
+                                    big.size(), "\r\nConnection: close\r\n\r\n", big)},
+      {"malformed", "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: x\r\n\r\n"},
+  };
+  for (const auto& [what, raw] : asks) {
+    const std::string r = Request(g->port(), raw);
+    ASSERT_THAT(r, HasSubstr("HTTP/1.1 ")) << what;
+    EXPECT_EQ(header(r, "X-Content-Type-Options"), "nosniff") << what << "\n" << r;
+    EXPECT_EQ(header(r, "Referrer-Policy"), "no-referrer") << what << "\n" << r;
+    const std::string csp = header(r, "Content-Security-Policy");
+    if (what == "script") continue;  // a script is not a document: no policy of its own
+    EXPECT_NE(csp, "(none)") << what << "\n" << r;
+    EXPECT_THAT(csp, Not(HasSubstr("unsafe-inline"))) << what;
+    EXPECT_THAT(csp, Not(HasSubstr("unsafe-eval"))) << what;
+    EXPECT_THAT(csp, HasSubstr("frame-ancestors 'none'")) << what;
+    if (what != "page") EXPECT_THAT(csp, HasSubstr("default-src 'none'")) << what;
+  }
+}
+
 TEST(Gateway, ServesTheWebsiteAndNothingOutsideIt) {
   testing::TempDir dir;
   ASSERT_TRUE(WriteStringToFile(dir.Join("index.html"), "<!doctype html><title>t</title>").ok());

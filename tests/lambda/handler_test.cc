@@ -66,6 +66,10 @@ class HandlerTest : public ::testing::Test {
     EXPECT_EQ(a.headers.value("Access-Control-Allow-Origin", ""), "*");
     EXPECT_EQ(a.headers.value("X-Content-Type-Options", ""), "nosniff")
         << "browsers must not guess the type";
+    EXPECT_EQ(a.headers.value("Referrer-Policy", ""), "no-referrer");
+    EXPECT_EQ(a.headers.value("Content-Security-Policy", ""),
+              "default-src 'none'; frame-ancestors 'none'")
+        << "an answer rendered as a document runs nothing";
     return a;
   }
   // An API Gateway payload 2.0 event: `method` on `path`.

@@ -453,6 +453,80 @@ int Recommend(int argc, char** argv) {
   return 0;
 }
 
+// The listing `simsearch browse`'s flags ask for; InvalidArgument naming a bad flag.
+struct BrowseFlags {
+  std::string sort = "score", seasons, max_content;
+  bool ascending = false;
+  int year = 0, min_year = 0, max_year = 0;
+  std::vector<std::string> genres, types;
+};
+absl::StatusOr<ListRequest> BrowseRequest(const BrowseFlags& f) {
+  ListRequest r;
+  if (f.sort == "score") {
+    r.order = ItemOrder::kScore;
+  } else if (f.sort == "popularity") {
+    r.order = ItemOrder::kMembers;
+  } else if (f.sort == "date") {
+    r.order = ItemOrder::kStartDate;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--sort takes score, popularity or date, not '", Quote(f.sort), "'"));
+  }
+  if (f.year != 0 && (f.min_year != 0 || f.max_year != 0))
+    return absl::InvalidArgumentError("give --year, or --min-year and --max-year, not both");
+  r.ascending = f.ascending;
+  r.filter.min_start_year = f.year != 0 ? f.year : f.min_year;
+  r.filter.max_start_year = f.year != 0 ? f.year : f.max_year;
+  for (absl::string_view name : absl::StrSplit(f.seasons, ',', absl::SkipWhitespace())) {
+    int season = 0;
+    for (int s = 1; s <= 4; ++s) {
+      if (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(name), std::string(kSeasonNames[s])))
+        season = s;
+    }
+    if (season == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--season takes winter, spring, summer or fall, not '", Quote(name), "'"));
+    }
+    r.filter.seasons.push_back(season);
+  }
+  r.filter.genres = f.genres;
+  r.filter.types = f.types;
+  if (!f.max_content.empty()) {
+    const std::optional<ContentLevel> level = ParseContentLevel(f.max_content);
+    if (!level) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--max-content takes general, mature or adult, not '", Quote(f.max_content), "'"));
+    }
+    r.filter.max_content = *level;
+  }
+  return r;
+}
+
+void PrintItemPage(const ItemPage& page, const std::string& collection, bool as_json) {
+  if (as_json) {
+    json items = json::array();
+    for (const Item& it : page.items) items.push_back(ItemJson(it));
+    json out = {{"collection", collection}, {"total", page.total}, {"items", items}};
+    if (!page.next_page_token.empty()) out["next_page_token"] = page.next_page_token;
+    std::printf("%s\n", out.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    return;
+  }
+  std::printf("%-7s %-6s %-12s %s %-7s %4s  %s\n", "id", "score", "started",
+              Pad("title", 50).c_str(), "type", "eps", "members");
+  for (const Item& it : page.items) {
+    const std::string score = it.mal_score > 0 ? absl::StrFormat("%.2f", it.mal_score) : "-";
+    const std::string started = it.start_date.empty() ? "-" : it.start_date;
+    std::printf("%-7lld %-6s %-12s %s %-7s %4s  %lld\n", static_cast<long long>(it.id),
+                score.c_str(), started.c_str(), Pad(Clip(DisplayTitle(it), 50), 50).c_str(),
+                it.type.c_str(), it.episodes > 0 ? std::to_string(it.episodes).c_str() : "-",
+                static_cast<long long>(it.members));
+  }
+  std::printf("%lld item%s in all\n", static_cast<long long>(page.total),
+              page.total == 1 ? "" : "s");
+  if (!page.next_page_token.empty())
+    std::printf("next page: --page-token %s\n", page.next_page_token.c_str());
+}
+
 int Browse(int argc, char** argv) {
   Common c;
   ArgParser p("simsearch browse",
@@ -464,23 +538,19 @@ int Browse(int argc, char** argv) {
               "way; ties go to the more popular. Seasons are MAL's, by start month (a premiere\n"
               "in a season's last week counts for the next).");
   AddCommon(&p, &c, false);
-  std::string sort = "score", seasons_text;
-  bool ascending = false;
-  int year = 0, min_year = 0, max_year = 0;
-  std::vector<std::string> genres, types;
-  std::string max_content, page_token;
+  BrowseFlags f;
+  std::string page_token;
   int page_size = 20;
-  p.AddString("sort", &sort, "score (MAL mean score; the default), popularity or date", "ORDER");
-  p.AddBool("asc", &ascending, "lowest, least popular or oldest first");
-  p.AddInt("year", &year, "items that started in this year");
-  p.AddInt("min-year", &min_year, "items that started in this year or later");
-  p.AddInt("max-year", &max_year, "items that started in this year or earlier");
-  p.AddString("season", &seasons_text, "winter, spring, summer or fall (comma-separated)",
-              "SEASON");
-  p.AddStringList("genre", &genres, "keep only items with any of these genres (repeatable)",
+  p.AddString("sort", &f.sort, "score (MAL mean score; the default), popularity or date", "ORDER");
+  p.AddBool("asc", &f.ascending, "lowest, least popular or oldest first");
+  p.AddInt("year", &f.year, "items that started in this year");
+  p.AddInt("min-year", &f.min_year, "items that started in this year or later");
+  p.AddInt("max-year", &f.max_year, "items that started in this year or earlier");
+  p.AddString("season", &f.seasons, "winter, spring, summer or fall (comma-separated)", "SEASON");
+  p.AddStringList("genre", &f.genres, "keep only items with any of these genres (repeatable)",
                   "GENRE");
-  p.AddStringList("type", &types, "keep only items of these types (repeatable)", "TYPE");
-  p.AddString("max-content", &max_content,
+  p.AddStringList("type", &f.types, "keep only items of these types (repeatable)", "TYPE");
+  p.AddString("max-content", &f.max_content,
               "drop items more explicit than LEVEL: general, mature or adult (default: none)",
               "LEVEL");
   p.AddInt("page-size", &page_size, "items per page, 1..max_k (default 20)");
@@ -488,72 +558,15 @@ int Browse(int argc, char** argv) {
               "the next page: repeat the other flags unchanged (only --page-size may change)",
               "TOKEN");
   if (int rc = ParseOrExit(&p, argc, argv, nullptr); rc >= 0) return rc;
-  ListRequest r;
-  if (sort == "score") {
-    r.order = ItemOrder::kScore;
-  } else if (sort == "popularity") {
-    r.order = ItemOrder::kMembers;
-  } else if (sort == "date") {
-    r.order = ItemOrder::kStartDate;
-  } else {
-    return UsageError(
-        absl::StrCat("--sort takes score, popularity or date, not '", Quote(sort), "'"));
-  }
-  if (year != 0 && (min_year != 0 || max_year != 0))
-    return UsageError("give --year, or --min-year and --max-year, not both");
-  r.ascending = ascending;
-  r.filter.min_start_year = year != 0 ? year : min_year;
-  r.filter.max_start_year = year != 0 ? year : max_year;
-  for (absl::string_view name : absl::StrSplit(seasons_text, ',', absl::SkipWhitespace())) {
-    int season = 0;
-    for (int s = 1; s <= 4; ++s) {
-      if (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(name), std::string(kSeasonNames[s])))
-        season = s;
-    }
-    if (season == 0) {
-      return UsageError(
-          absl::StrCat("--season takes winter, spring, summer or fall, not '", Quote(name), "'"));
-    }
-    r.filter.seasons.push_back(season);
-  }
-  r.filter.genres = genres;
-  r.filter.types = types;
-  if (!max_content.empty()) {
-    const std::optional<ContentLevel> level = ParseContentLevel(max_content);
-    if (!level) {
-      return UsageError(absl::StrCat("--max-content takes general, mature or adult, not '",
-                                     Quote(max_content), "'"));
-    }
-    r.filter.max_content = *level;
-  }
-  r.page_size = page_size;
-  r.page_token = page_token;
+  absl::StatusOr<ListRequest> r = BrowseRequest(f);
+  if (!r.ok()) return UsageError(std::string(r.status().message()));
+  r->page_size = page_size;
+  r->page_token = page_token;
   auto client = MakeClient(c);
   if (auto st = ResolveCollection(*client, &c); !st.ok()) return Failed(st);
-  auto page = client->ListItems(c.collection, r);
+  auto page = client->ListItems(c.collection, *r);
   if (!page.ok()) return Failed(page.status());
-  if (c.json) {
-    json items = json::array();
-    for (const Item& it : page->items) items.push_back(ItemJson(it));
-    json out = {{"collection", c.collection}, {"total", page->total}, {"items", items}};
-    if (!page->next_page_token.empty()) out["next_page_token"] = page->next_page_token;
-    std::printf("%s\n", out.dump(2, ' ', false, json::error_handler_t::replace).c_str());
-    return 0;
-  }
-  std::printf("%-7s %-6s %-12s %s %-7s %4s  %s\n", "id", "score", "started",
-              Pad("title", 50).c_str(), "type", "eps", "members");
-  for (const Item& it : page->items) {
-    const std::string score = it.mal_score > 0 ? absl::StrFormat("%.2f", it.mal_score) : "-";
-    std::string started = it.start_date.empty() ? "-" : it.start_date;
-    std::printf("%-7lld %-6s %-12s %s %-7s %4s  %lld\n", static_cast<long long>(it.id),
-                score.c_str(), started.c_str(), Pad(Clip(DisplayTitle(it), 50), 50).c_str(),
-                it.type.c_str(), it.episodes > 0 ? std::to_string(it.episodes).c_str() : "-",
-                static_cast<long long>(it.members));
-  }
-  std::printf("%lld item%s in all\n", static_cast<long long>(page->total),
-              page->total == 1 ? "" : "s");
-  if (!page->next_page_token.empty())
-    std::printf("next page: --page-token %s\n", page->next_page_token.c_str());
+  PrintItemPage(*page, c.collection, c.json);
   return 0;
 }
 

@@ -128,6 +128,18 @@ async function main() {
     await call('GET', '/items/1?collection=ncf', undefined, 200);
     await call('GET', '/items/abc', undefined, 400);
     await call('GET', '/items/987654321', undefined, 404);
+    await call('POST', '/items', { ids: [1, 5114, 987654321] }, 200);
+    await call('POST', '/items', { ids: [] }, 400);
+    await call('POST', '/items', { ids: [1], extra: true }, 400);
+    await call('GET', '/browse?year=2023&season=fall&sort=popularity&page_size=5', undefined, 200);
+    const bpage = await call('GET', '/browse?genres=Comedy&sort=score&page_size=3', undefined, 200);
+    await call('GET', `/browse?genres=Comedy&sort=score&page_size=3&page_token=${encodeURIComponent(bpage.next_page_token)}`, undefined, 200);
+    await call('GET', '/browse?min_year=2010&max_year=2012&sort=date&order=asc&family_safe=true', undefined, 200);
+    await call('GET', '/browse?sort=best', undefined, 400);
+    await call('GET', '/browse?season=monsoon', undefined, 400);
+    await call('GET', '/browse?collection=nope', undefined, 404);
+    await call('GET', '/collections', undefined, 200);
+    await call('POST', '/collections', '{}', 405);
     await call('GET', '/health', undefined, 200);
     await call('POST', '/health', '{}', 405);
     const own = await call('GET', '/openapi.json', undefined, 200);

@@ -155,6 +155,7 @@ void ToProto(const FilterSpec& f, v1::Filter* out) {
   out->set_max_start_year(f.max_start_year);
   // SeasonOfStart's numbers are the proto's Season values.
   for (int season : f.seasons) out->add_seasons(static_cast<v1::Season>(season));
+  out->set_min_members(f.min_members);
 }
 
 Item FromProto(const v1::Item& p) {

@@ -150,6 +150,9 @@ struct FilterSpec {
   // Keep items that started in any of these seasons (SeasonOfStart: 1 winter .. 4 fall);
   // empty: any. An item whose season is unknown is dropped when it is set.
   std::vector<int> seasons;
+  // Keep items with at least this many MAL members (0: no bound): a "top rated" list
+  // without the 10.0 of an anime a few hundred people scored.
+  int64_t min_members = 0;
 };
 
 // How a listing of a collection's items is ordered (Engine::ListItems, Client::ListItems).

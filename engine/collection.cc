@@ -37,6 +37,7 @@ bool CompiledFilter::Allows(uint32_t row) const {
   if (!type_allowed_.empty() && (type >= type_allowed_.size() || !type_allowed_[type]))
     return false;
   if (!type_excluded_.empty() && type < type_excluded_.size() && type_excluded_[type]) return false;
+  if (min_members_ > 0 && items.members(row) < min_members_) return false;
   if (min_start_ != 0 || max_start_ != 0 || season_mask_ != 0) {
     const int64_t start = items.start_code(row);
     if (start <= 0) return false;  // unknown: not in any year or season asked for
@@ -427,7 +428,7 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
   SIMSEARCH_RETURN_IF_ERROR(CompileStart(spec, &f));
   if ((!spec.genres.empty() || !spec.types.empty() || !spec.exclude_genres.empty() ||
        !spec.exclude_types.empty() || spec.max_content != ContentLevel::kAdult ||
-       spec.min_content != ContentLevel::kGeneral || !f.dates_empty()) &&
+       spec.min_content != ContentLevel::kGeneral || !f.dates_empty() || spec.min_members != 0) &&
       !items_) {
     return WithReason(
         absl::FailedPreconditionError(absl::StrCat(
@@ -436,6 +437,12 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
             "date")),
         reason::kQueryNotSupported, "filter");
   }
+  if (spec.min_members < 0) {
+    return InvalidFieldError(
+        "filter.min_members", reason::kInvalidArgument,
+        absl::StrCat("filter.min_members must be 0 or more, got ", spec.min_members));
+  }
+  f.min_members_ = spec.min_members;
   f.max_content_ = spec.max_content;
   f.min_content_ = spec.min_content;
   f.franchises_.insert(spec.franchises.begin(), spec.franchises.end());

@@ -44,7 +44,8 @@ class CompiledFilter final : public RowFilter {
     return genre_mask_.empty() && type_allowed_.empty() && genre_exclude_mask_.empty() &&
            type_excluded_.empty() && max_content_ == ContentLevel::kAdult &&
            min_content_ == ContentLevel::kGeneral && franchises_.empty() &&
-           exclude_franchises_.empty() && min_start_ == 0 && max_start_ == 0 && season_mask_ == 0;
+           exclude_franchises_.empty() && min_start_ == 0 && max_start_ == 0 && season_mask_ == 0 &&
+           min_members_ == 0;
   }
   void Exclude(uint32_t row) { excluded_.insert(row); }
   // True when no start-date condition applies.
@@ -66,6 +67,7 @@ class CompiledFilter final : public RowFilter {
   absl::flat_hash_set<int64_t> exclude_franchises_;
   int64_t min_start_ = 0, max_start_ = 0;  // start codes (StartCode), inclusive; 0: no bound
   unsigned season_mask_ = 0;               // bit s set: season s (SeasonOfStart) accepted
+  int64_t min_members_ = 0;                // 0: no bound
 };
 
 struct CollectionOptions {

@@ -83,6 +83,7 @@ void AddFilter(const FilterSpec& f, Fnv* h) {
   h->Int(f.max_start_year);
   h->Int(static_cast<int64_t>(f.seasons.size()));
   for (int s : f.seasons) h->Int(s);
+  h->Int(f.min_members);
 }
 
 }  // namespace

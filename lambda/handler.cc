@@ -539,6 +539,7 @@ class Router {
     if (f.min_content != ContentLevel::kGeneral)
       j["min_content_level"] = std::string(ContentLevelName(f.min_content));
     if (!f.exclude_franchises.empty()) j["exclude_franchise_ids"] = f.exclude_franchises;
+    if (f.min_members != 0) j["min_members"] = f.min_members;
     if (f.min_start_year != 0) j["min_year"] = f.min_start_year;
     if (f.max_start_year != 0) j["max_year"] = f.max_start_year;
     if (!f.seasons.empty()) {
@@ -1231,8 +1232,15 @@ class Router {
     return r;
   }
 
-  // year=2023, or min_year / max_year (inclusive); not year with either.
+  // year=2023, or min_year / max_year (inclusive); not year with either. And
+  // min_members.
   std::optional<Reply> ReadYears(FilterSpec* f) {
+    if (auto it = req_.query.find("min_members"); it != req_.query.end()) {
+      if (!absl::SimpleAtoi(it->second, &f->min_members) || f->min_members < 0) {
+        return Bad("min_members", absl::StrCat("'min_members' must be a whole number >= 0, got '",
+                                               Quote(it->second), "'"));
+      }
+    }
     const bool year = req_.query.count("year") > 0;
     if (year && (req_.query.count("min_year") || req_.query.count("max_year"))) {
       return Bad("year", "give 'year', or 'min_year' and 'max_year', not both");

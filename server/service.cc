@@ -126,6 +126,7 @@ FilterSpec ToFilter(const v1::Filter& f) {
   spec.max_start_year = f.max_start_year();
   // Season's values are SeasonOfStart's; 0 (unspecified) or an unknown one is refused.
   spec.seasons.assign(f.seasons().begin(), f.seasons().end());
+  spec.min_members = f.min_members();
   return spec;
 }
 

@@ -1,8 +1,13 @@
 // simsearch website: plain JavaScript, no build step. Views are addressed by the URL's
 // hash so every view has a deep link that works on any static host:
-//   #/                              home
+//   #/                              home: this season's anime and the top rated, as covers
 //   #/search?q=TEXT&type=&genre=    titles matching TEXT, and stories like it
 //   #/anime/ID?type=&genre=         an anime and its neighbours in every collection
+//   #/season                        this season (or the latest one with anime)
+//   #/season/YEAR/SEASON?sort=      a season's anime (winter, spring, summer, fall), by
+//                                   popularity, score or date
+//   #/top?genre=&type=&min_year=&max_year=&sort=   the best rated (or most popular, or
+//                                   newest) anime, filtered
 //   #/list?recommend=1&type=&genre= the visitor's watch list, and recommendations for it
 // The watch list lives in localStorage. Every request goes through api(), which turns
 // network failures, timeouts and API errors into one message with a retry.
@@ -17,13 +22,23 @@ const LISTS = [
   { collection: "synopsis", title: "A story like this", missing: "We have no synopsis for this anime." },
   { collection: "genres", title: "Same genres", missing: "This anime has no genres in our catalogue." },
 ];
-const TYPES = ["TV", "Movie", "OVA", "ONA", "Special", "Music"];
-const GENRES = ["Action", "Adventure", "Avant Garde", "Award Winning", "Boys Love", "Cars", "Comedy", "Dementia",
-  "Demons", "Drama", "Ecchi", "Fantasy", "Game", "Girls Love", "Gourmet", "Harem", "Historical", "Horror",
-  "Josei", "Kids", "Magic", "Martial Arts", "Mecha", "Military", "Music", "Mystery", "Parody", "Police",
-  "Psychological", "Romance", "Samurai", "School", "Sci-Fi", "Seinen", "Shoujo", "Shoujo Ai", "Shounen",
-  "Shounen Ai", "Slice of Life", "Space", "Sports", "Super Power", "Supernatural", "Suspense", "Thriller",
-  "Vampire", "Yaoi", "Yuri"];
+// MAL's seasons in order, by start month: winter January-March, spring April-June,
+// summer July-September, fall October-December.
+const SEASONS = ["winter", "spring", "summer", "fall"];
+// MAL's age ratings: the badge, and what it means (read out, and shown on hover).
+const AGE_RATINGS = {
+  g: ["G", "All ages"], pg: ["PG", "Children"], pg_13: ["PG-13", "Teens 13 or older"],
+  r: ["R-17+", "17 or older: violence and profanity"], "r+": ["R+", "Mild nudity"], rx: ["Rx", "Hentai"],
+};
+// Genres of adult titles only: the API always leaves those titles out (the site never
+// asks for include_adult), so a menu offering them would only ever find nothing.
+const ADULT_GENRES = ["Hentai", "Erotica"];
+const TINTS = 8;           // placeholder cover colours: .tint-0 .. .tint-7 in style.css
+const GRID_PAGE = 24;      // anime per page of a cover grid: whole rows of 2, 3, 4 or 6
+const SHELF = 12;          // anime in a home page row
+// MAL's mean score of an anime few people rated says little (a 10.0 from three votes):
+// lists by score leave out anime with fewer members than this.
+const TOP_MIN_MEMBERS = 5000;
 const LIST_KEY = "simsearch.watchlist.v1";
 const SAFE_KEY = "simsearch.familySafe";  // "1": every list is family safe (no R+, nsfw, Yaoi, Yuri)
 let importNotice = "";  // what the last import did, shown once on the list page
@@ -53,6 +68,50 @@ function announce(text) {
 
 function displayTitle(item) {
   return item.english_title && item.english_title !== item.title ? item.english_title : item.title;
+}
+
+function capitalize(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+// ---------------------------------------------------------------- seasons and dates
+
+// The season `date` falls in: { year, season }.
+function seasonOf(date) {
+  return { year: date.getFullYear(), season: SEASONS[Math.floor(date.getMonth() / 3)] };
+}
+
+// The season `by` seasons after `s` (before it when negative).
+function shiftSeason(s, by) {
+  const n = s.year * 4 + SEASONS.indexOf(s.season) + by;
+  return { year: Math.floor(n / 4), season: SEASONS[((n % 4) + 4) % 4] };
+}
+
+function seasonName(s) {
+  return `${capitalize(s.season)} ${s.year}`;
+}
+
+function seasonHref(s) {
+  return `#/season/${s.year}/${s.season}`;
+}
+
+// The season an anime started in ("Fall 2023"), its year alone, or null.
+function itemSeason(item) {
+  if (item.season && item.start_year) return { year: item.start_year, season: item.season };
+  return null;
+}
+
+// "3 April 1998", "April 1998" or "1998": as much of a start date as MAL knows.
+function formatDate(date) {
+  const [y, m, d] = String(date || "").split("-").map(Number);
+  if (!y) return "";
+  if (!m) return String(y);
+  return new Date(Date.UTC(y, m - 1, d || 1)).toLocaleDateString("en-GB",
+    { timeZone: "UTC", year: "numeric", month: "long", day: d ? "numeric" : undefined });
 }
 
 // ---------------------------------------------------------------- the API
@@ -92,6 +151,24 @@ async function api(path, { method = "GET", body, signal } = {}) {
     throw new ApiError(res.status, message, data);
   }
   return data;
+}
+
+// GET /collections, asked once per page load (a failed answer is asked again next time).
+let collectionsAnswer = null;
+function collections() {
+  if (!collectionsAnswer) {
+    collectionsAnswer = api("/collections").then((data) => data.collections || []);
+    collectionsAnswer.catch(() => { collectionsAnswer = null; });
+  }
+  return collectionsAnswer;
+}
+
+// The genres or the types (`key`) any served collection knows, sorted: the filter menus.
+async function menuValues(key) {
+  const all = new Set();
+  for (const c of await collections()) for (const v of c[key] || []) all.add(v);
+  for (const g of ADULT_GENRES) all.delete(g);
+  return [...all].sort((a, b) => a.localeCompare(b, "en"));
 }
 
 // The API leaves adult titles out by default; family safe leaves out mature ones too.
@@ -230,18 +307,200 @@ function verdictButtons(item) {
   return wrap;
 }
 
-// ---------------------------------------------------------------- views
+// ---------------------------------------------------------------- cards
 
-function hitsList(results, { label }) {
-  if (!results.length) return h("p", { class: "empty" }, "Nothing here with these filters.");
-  return h("ol", { class: "hits", "aria-label": label },
-    results.map((r) => h("li", { class: "hit" },
-      h("a", { href: `#/anime/${r.id}`, class: "hit-title" }, displayTitle(r)),
-      r.english_title && r.english_title !== r.title ? h("span", { class: "alt" }, r.title) : null,
-      h("span", { class: "meta" }, [r.type, r.episodes ? `${r.episodes} ep` : null, (r.genres || []).slice(0, 3).join(", ")]
-        .filter(Boolean).join(" · ")),
-      verdictButtons(r))));
+// Up to two letters for a cover placeholder: the initials of the title's capitalised
+// words but a leading article ("Sousou no Frieren": SF, "The Eminence in Shadow": ES),
+// else its first words'.
+function initials(title) {
+  const words = String(title || "?").match(/[\p{L}\p{N}]+/gu) || ["?"];
+  const main = words.filter((w, i) => /^[\p{Lu}\p{N}]/u.test(w) && !(i === 0 && words.length > 1 && /^(the|a|an)$/i.test(w)));
+  return (main.length ? main : words).slice(0, 2).map((w) => [...w][0]).join("").toUpperCase();
 }
+
+// An anime's cover in a box of a cover's shape (style.css), so nothing moves when it
+// loads. The box is its own placeholder, the title's initials on a colour picked by the
+// id: it shows while the image loads, and stays when there is none or it fails.
+function cover(item, { large = false } = {}) {
+  const box = h("div", { class: `cover tint-${item.id % TINTS}${large ? " large" : ""}` },
+    h("span", { class: "initials", "aria-hidden": "true" }, initials(displayTitle(item))));
+  if (/^https:\/\//.test(item.image_url || "")) {
+    const img = h("img", { alt: `Cover of ${displayTitle(item)}`, width: 225, height: 318,
+      loading: large ? "eager" : "lazy", decoding: "async",
+      onload: () => img.classList.add("loaded"), onerror: () => img.remove() });
+    img.src = item.image_url;  // set after the listeners, which must see a quick failure
+    box.append(img);
+  }
+  return box;
+}
+
+// "★ 8.75", read out as "MAL score 8.75". A search hit's `score` is its similarity, not this.
+function scoreBadge(item) {
+  if (!(item.mal_score > 0)) return null;
+  return h("span", { class: "score" }, h("span", { class: "star", "aria-hidden": "true" }, "\u2605"), " ",
+    h("span", { class: "visually-hidden" }, "MAL score "), item.mal_score.toFixed(2));
+}
+
+// The age rating as a badge ("PG-13"), read out as "Rated PG-13", its meaning on hover.
+function ageBadge(item) {
+  const rating = AGE_RATINGS[item.age_rating];
+  if (!rating) return null;
+  const tone = ["g", "pg"].includes(item.age_rating) ? "all" : item.age_rating === "pg_13" ? "teen" : "mature";
+  return h("span", { class: `age age-${tone}`, title: rating[1] }, h("span", { class: "visually-hidden" }, "Rated "), rating[0]);
+}
+
+// "TV · 12 ep" (episodes when MAL knows them and there is more than a film's one).
+function kindText(item) {
+  const episodes = item.episodes > 0 && !(item.type === "Movie" && item.episodes === 1) ? `${item.episodes} ep` : null;
+  return [item.type, episodes].filter(Boolean).join(" \u00b7 ");
+}
+
+// "Because you liked K-On! and Hibike! Euphonium": the liked anime that weigh most in a
+// recommendation (POST /recommend's `because`, largest share first), each a link.
+function becauseLine(item) {
+  const liked = (item.because || []).filter((x) => x && Number.isSafeInteger(x.id));
+  if (!liked.length) return null;
+  const parts = [];
+  liked.forEach((x, i) => {
+    if (i) parts.push(i === liked.length - 1 ? " and " : ", ");
+    parts.push(h("a", { href: `#/anime/${x.id}`, title: x.share > 0 ? `${Math.round(x.share * 100)}% of this recommendation` : null },
+      displayTitle(x) || `#${x.id}`));
+  });
+  return h("p", { class: "because" }, "Because you liked ", parts);
+}
+
+// One anime as a card: cover, titles, facts (MAL score, season, type and episodes, age
+// rating), why it is recommended, and the like and dislike buttons (or `actions`). The
+// title's link stretches over the card (style.css), so the cover opens the anime too.
+function card(item, { actions, extra } = {}) {
+  const season = itemSeason(item);
+  return h("li", { class: "hit card" },
+    cover(item),
+    h("div", { class: "card-body" },
+      h("a", { href: `#/anime/${item.id}`, class: "hit-title" }, displayTitle(item)),
+      item.english_title && item.english_title !== item.title ? h("span", { class: "alt" }, item.title) : null,
+      h("p", { class: "card-facts" },
+        scoreBadge(item), " ",
+        season ? h("span", { class: "season" }, seasonName(season)) : item.start_year ? h("span", { class: "season" }, item.start_year) : null,
+        " ", kindText(item) ? h("span", { class: "kind" }, kindText(item)) : null, " ",
+        ageBadge(item)),
+      item.genres && item.genres.length ? h("p", { class: "genres" }, item.genres.slice(0, 3).join(", ")) : null,
+      becauseLine(item),
+      actions || verdictButtons(item),
+      extra));
+}
+
+// Results of one franchise (seasons, films, OVAs) after its best-ranked entry fold under
+// that entry: [{ item, others }], in the order of the first entries.
+function groupFranchises(results) {
+  const groups = [], byFranchise = new Map();
+  for (const r of results) {
+    const group = r.franchise_id ? byFranchise.get(r.franchise_id) : null;
+    if (group) {
+      group.others.push(r);
+      continue;
+    }
+    const fresh = { item: r, others: [] };
+    groups.push(fresh);
+    if (r.franchise_id) byFranchise.set(r.franchise_id, fresh);
+  }
+  return groups;
+}
+
+// The cards of `results`; with `group`, an entry of a franchise already listed goes into
+// "and N more in the franchise" under the first one.
+function cards(results, { group = false } = {}) {
+  if (!group) return results.map((r) => card(r));
+  return groupFranchises(results).map(({ item, others }) => card(item, { extra: others.length
+    ? h("details", { class: "franchise-more" },
+      h("summary", {}, `and ${others.length} more in the franchise`,
+        h("span", { class: "visually-hidden" }, ` of ${displayTitle(item)}`)),
+      h("ol", { class: "hits", "aria-label": `More of the franchise of ${displayTitle(item)}` }, others.map((r) => card(r))))
+    : null }));
+}
+
+// A list of anime: rows of cards with small covers, or with layout "grid" a grid of covers.
+// With `ranked`, the grid's covers are numbered (style.css).
+function hitsList(results, { label, layout = "rows", group = false, ranked = false }) {
+  if (!results.length) return h("p", { class: "empty" }, "Nothing here with these filters.");
+  return h("ol", { class: layout === "grid" ? `grid${ranked ? " ranked" : ""}` : "hits", "aria-label": label },
+    cards(results, { group }));
+}
+
+// ---------------------------------------------------------------- pages of anime
+
+// Anime handed out a page of `size` at a time. `read(token)` asks the API for a page
+// (token null: the first) and answers { items, token } (token null after the last).
+// `keep` may leave some out, so handing out a page can take more reads: at most 5 at
+// once (a filter that keeps few would otherwise read the whole catalogue).
+function feed(read, size, keep) {
+  let buffer = [], token = null, done = false;
+  return {
+    async next() {
+      for (let reads = 0; buffer.length < size && !done && reads < 5; reads++) {
+        const page = await read(token);
+        buffer.push(...(keep ? page.items.filter(keep) : page.items));
+        token = page.token || null;
+        done = !token;
+      }
+      return buffer.splice(0, size);
+    },
+    more() { return buffer.length > 0 || !done; },
+  };
+}
+
+// A reader of GET /browse pages for feed(): `query` plus the family-safe choice; `first`
+// sees the first page's whole answer (its total).
+function browseReader(query, size, signal, first) {
+  return async (token) => {
+    const data = await api(`/browse?${query}&page_size=${size}${policyQuery()}` +
+      (token ? `&page_token=${encodeURIComponent(token)}` : ""), { signal });
+    if (!token && first) first(data);
+    return { items: data.items || [], token: data.next_page_token };
+  };
+}
+
+// The first page of `pages` as a list, and "Show more" under it while there is more. It
+// appends the next page (grouped on its own: cards shown stay as they are), moves focus to
+// the first anime added (the button may go) and announces how many came.
+async function growingList(pages, { label, layout, group, ranked, empty }) {
+  const first = await pages.next();
+  if (!first.length) return h("p", { class: "empty" }, empty || "Nothing here with these filters.");
+  const list = hitsList(first, { label, layout, group, ranked });
+  if (!pages.more()) return list;
+  let shown = first.length;
+  const button = h("button", { type: "button", class: "more" }, "Show more");
+  const status = h("div", { class: "more-status" });
+  const foot = h("div", { class: "show-more" }, button, status);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    status.replaceChildren(loading("Loading more…"));
+    try {
+      const items = await pages.next();
+      status.replaceChildren();
+      const added = cards(items, { group });
+      list.append(...added);
+      shown += items.length;
+      if (!pages.more()) foot.remove();
+      if (added.length) added[0].querySelector(".hit-title").focus();
+      else button.focus();
+      announce(items.length ? `${items.length} more shown, ${shown} in all.` : "No more found.");
+    } catch (err) {
+      if (err.status === -1) return;
+      // A page token outlives neither a new catalogue version nor a changed request.
+      const stale = err.body.reason === "PAGE_TOKEN_EXPIRED" || err.body.reason === "PAGE_TOKEN_INVALID";
+      status.replaceChildren(stale
+        ? h("div", { class: "error", role: "alert" }, h("p", {}, "The catalogue changed since this list was loaded. "),
+          h("button", { type: "button", class: "retry", onclick: route }, "Load it again"))
+        : errorBox(err, () => button.click()));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h("div", {}, list, foot);
+}
+
+// ---------------------------------------------------------------- views
 
 function loading(text) {
   return h("p", { class: "loading", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), text || "Loading…");
@@ -277,6 +536,19 @@ async function fill(box, load, text) {
   }
 }
 
+// A menu of the catalogue's genres or types (`key`), filled from GET /collections. Until
+// that answers, and if it fails, it holds "Any" and the value chosen (from the URL), so a
+// deep link works either way.
+function menuSelect(name, key, any, value, onchange) {
+  const option = (v) => h("option", { value: v, selected: v === value }, v);
+  const select = h("select", { name, onchange }, h("option", { value: "" }, any), value ? option(value) : null);
+  menuValues(key).then((values) => {
+    if (value && !values.includes(value)) values.push(value);
+    select.replaceChildren(h("option", { value: "" }, any), ...values.map(option));
+  }, () => { /* the menu keeps "Any" and the value chosen */ });
+  return select;
+}
+
 function filtersForm(route, params) {
   const f = { type: params.get("type") || "", genre: params.get("genre") || "" };
   const change = () => {
@@ -288,18 +560,22 @@ function filtersForm(route, params) {
     location.hash = `${route}?${p.toString()}`.replace(/\?$/, "");
   };
   const form = h("form", { class: "filters", "aria-label": "Filters", onsubmit: (e) => e.preventDefault() },
-    h("label", {}, "Type ",
-      h("select", { name: "type", onchange: change },
-        h("option", { value: "" }, "Any type"),
-        TYPES.map((t) => h("option", { value: t, selected: t === f.type }, t)))),
-    h("label", {}, "Genre ",
-      h("select", { name: "genre", onchange: change },
-        h("option", { value: "" }, "Any genre"),
-        GENRES.map((g) => h("option", { value: g, selected: g === f.genre }, g)))));
+    h("label", {}, "Type ", menuSelect("type", "types", "Any type", f.type, change)),
+    h("label", {}, "Genre ", menuSelect("genre", "genres", "Any genre", f.genre, change)));
   return { form, filter: f };
 }
 
-function renderHome(main) {
+// A titled row of covers on the home page, with a link to all of them.
+function shelf(id, title) {
+  const heading = h("h2", { id }, title);
+  const all = h("a", { class: "see-all", hidden: true });
+  const box = h("div", {});
+  return { heading, all, box, section: h("section", { class: "shelf", "aria-labelledby": id },
+    h("div", { class: "section-head" }, heading, all), box) };
+}
+
+function renderHome(main, signal) {
+  const season = shelf("season-h", "This season"), top = shelf("top-h", "Top rated");
   main.replaceChildren(
     h("section", { class: "intro" },
       h("h1", {}, "Find your next anime"),
@@ -308,7 +584,152 @@ function renderHome(main) {
         "Like and dislike anime to build your list, then ask for recommendations."),
       h("ul", { class: "examples", "aria-label": "Examples" },
         ["Cowboy Bebop", "K-On!", "bounty hunters drifting through space", "high school volleyball team"]
-          .map((q) => h("li", {}, h("a", { href: `#/search?q=${encodeURIComponent(q)}` }, q))))));
+          .map((q) => h("li", {}, h("a", { href: `#/search?q=${encodeURIComponent(q)}` }, q))))),
+    season.section, top.section);
+  fill(season.box, async () => {
+    const found = await latestSeason(SHELF, signal);
+    if (!found.data.items.length) return h("p", { class: "empty" }, seasonFallbackNote(found));
+    const name = seasonName(found.season);
+    season.heading.textContent = found.back ? `Latest season: ${name}` : `This season: ${name}`;
+    season.all.href = seasonHref(found.season);
+    season.all.textContent = `All ${name} anime`;
+    season.all.hidden = false;
+    return h("div", {}, found.back ? h("p", { class: "note" }, seasonFallbackNote(found)) : null,
+      hitsList(found.data.items, { label: `${name}, most popular first`, layout: "grid" }));
+  }, "Loading this season…");
+  fill(top.box, async () => {
+    const items = await feed(browseReader("sort=score", 50, signal), SHELF, topKeep).next();
+    top.all.href = "#/top";
+    top.all.textContent = "All top anime";
+    top.all.hidden = false;
+    return hitsList(items, { label: "Top rated anime", layout: "grid", ranked: true });
+  }, "Loading the top rated…");
+}
+
+function topKeep(item) {
+  return (item.members || 0) >= TOP_MIN_MEMBERS;
+}
+
+// This season by the visitor's clock or, while it has no anime in the catalogue, the
+// latest of the four before it that has: { season, back (seasons skipped), now, data (its
+// first `size` by popularity) }.
+async function latestSeason(size, signal) {
+  const now = seasonOf(new Date());
+  for (let back = 0; ; back++) {
+    const s = shiftSeason(now, -back);
+    const data = await api(`/browse?year=${s.year}&season=${s.season}&sort=popularity&page_size=${size}${policyQuery()}`,
+      { signal });
+    if (data.items.length || back === 4) return { season: s, back, now, data };
+  }
+}
+
+function seasonFallbackNote(found) {
+  return found.data.items.length
+    ? `Nothing from ${seasonName(found.now)} is in our catalogue yet: this is ${seasonName(found.season)}, the latest season that has anime.`
+    : `Our catalogue has nothing from ${seasonName(found.now)} or the four seasons before it.`;
+}
+
+// A <select> of sort orders: [[value, label], ...].
+function sortSelect(value, orders, onchange) {
+  return h("label", {}, "Sort by ",
+    h("select", { name: "sort", onchange }, orders.map(([v, text]) => h("option", { value: v, selected: v === value }, text))));
+}
+
+const SEASON_SORTS = [["popularity", "Popularity"], ["score", "MAL score"], ["date", "Start date"]];
+
+// "#/season": this season, or the latest one with anime, with a note saying so.
+function renderThisSeason(main, params, signal) {
+  main.replaceChildren(loading("Finding this season…"));
+  latestSeason(1, signal).then((found) => {
+    // With nothing in reach, this season (empty, and said so) and the links around it.
+    const shown = found.data.items.length ? found.season : found.now;
+    renderSeason(main, shown, params, signal, found.back && found.data.items.length ? seasonFallbackNote(found) : "");
+  }, (err) => {
+    if (err.status !== -1) main.replaceChildren(errorBox(err, () => renderThisSeason(main, params, signal)));
+  });
+}
+
+// A season's anime as a grid: by popularity (the default), MAL score or start date
+// (earliest first, as a season's chart runs), "Show more" for the rest.
+function renderSeason(main, s, params, signal, note) {
+  const sort = SEASON_SORTS.some(([v]) => v === params.get("sort")) ? params.get("sort") : "popularity";
+  const name = seasonName(s), prev = shiftSeason(s, -1), next = shiftSeason(s, 1);
+  document.title = `${name} anime: simsearch`;
+  const total = h("p", { class: "note total" });
+  const grid = h("div", {});
+  const change = (e) => {
+    location.hash = `${seasonHref(s)}${e.target.value === "popularity" ? "" : `?sort=${e.target.value}`}`;
+  };
+  main.replaceChildren(
+    h("div", { class: "page-head" },
+      h("h1", {}, `${name} anime`),
+      h("nav", { class: "season-nav", "aria-label": "Other seasons" },
+        h("a", { href: seasonHref(prev), rel: "prev" }, h("span", { "aria-hidden": "true" }, "\u2190 "), seasonName(prev)),
+        h("a", { href: seasonHref(next), rel: "next" }, seasonName(next), h("span", { "aria-hidden": "true" }, " \u2192")))),
+    ...[note ? h("p", { class: "note" }, note) : null,  // (replaceChildren would write a null out)
+      h("form", { class: "filters", "aria-label": "Sort", onsubmit: (e) => e.preventDefault() }, sortSelect(sort, SEASON_SORTS, change),
+        total),
+      grid].filter(Boolean));
+  const query = `year=${s.year}&season=${s.season}&sort=${sort}${sort === "date" ? "&order=asc" : ""}`;
+  fill(grid, () => growingList(feed(browseReader(query, GRID_PAGE, signal, (data) => {
+    total.textContent = data.total ? plural(data.total, "anime", "anime") : "";
+  }), GRID_PAGE), { label: `${name} anime`, layout: "grid", empty: `Our catalogue has no anime that started in ${name}.` }),
+  `Loading ${name}…`);
+}
+
+const TOP_SORTS = [["score", "MAL score"], ["popularity", "Popularity"], ["date", "Newest"]];
+
+// A year from the URL, or "" when there is none or it is not a plausible one.
+function yearParam(params, key) {
+  const v = Number(params.get(key));
+  return Number.isInteger(v) && v >= 1900 && v <= 2100 ? v : "";
+}
+
+// "Top anime": the catalogue by MAL score (or popularity, or newest first), filtered by
+// genre, type and years.
+function renderTop(main, params, signal) {
+  const f = { genre: params.get("genre") || "", type: params.get("type") || "",
+    min_year: yearParam(params, "min_year"), max_year: yearParam(params, "max_year"),
+    sort: TOP_SORTS.some(([v]) => v === params.get("sort")) ? params.get("sort") : "score" };
+  const apply = () => {
+    const p = new URLSearchParams();
+    for (const key of ["genre", "type", "min_year", "max_year", "sort"]) {
+      const v = form.elements[key].value.trim();
+      if (v && !(key === "sort" && v === "score")) p.set(key, v);
+    }
+    location.hash = `#/top?${p}`.replace(/\?$/, "");
+  };
+  const year = (name, label, value) => h("label", {}, label, " ",
+    h("input", { type: "number", name, min: 1900, max: 2100, inputmode: "numeric", value, class: "year" }));
+  const form = h("form", { class: "filters", "aria-label": "Filters", onsubmit: (e) => { e.preventDefault(); apply(); } },
+    h("label", {}, "Genre ", menuSelect("genre", "genres", "Any genre", f.genre, apply)),
+    h("label", {}, "Type ", menuSelect("type", "types", "Any type", f.type, apply)),
+    year("min_year", "From", f.min_year), year("max_year", "to", f.max_year),
+    sortSelect(f.sort, TOP_SORTS, apply),
+    h("button", { type: "submit" }, "Show"));
+  const lead = { score: "Top rated", popularity: "Most popular", date: "Newest" }[f.sort];
+  const years = f.min_year && f.max_year ? (f.min_year === f.max_year ? `, ${f.min_year}` : `, ${f.min_year}\u2013${f.max_year}`)
+    : f.min_year ? ` since ${f.min_year}` : f.max_year ? ` until ${f.max_year}` : "";
+  const title = `${lead}${f.genre ? ` ${f.genre}` : ""}${f.type ? ` ${f.type}` : ""} anime${years}`;
+  document.title = `${title}: simsearch`;
+  const grid = h("div", {});
+  main.replaceChildren(...[h("h1", {}, title), form,
+    f.sort === "score" ? h("p", { class: "note" }, `Anime with fewer than ${TOP_MIN_MEMBERS.toLocaleString("en")} members on `,
+      "MyAnimeList are left out: a score from a handful of votes says little.") : null,
+    grid].filter(Boolean));
+  if (f.min_year && f.max_year && f.min_year > f.max_year) {
+    grid.replaceChildren(h("p", { class: "empty" }, `\u201cFrom\u201d (${f.min_year}) is after \u201cto\u201d (${f.max_year}).`));
+    return;
+  }
+  const q = new URLSearchParams({ sort: f.sort });
+  if (f.genre) q.set("genres", f.genre);
+  if (f.type) q.set("types", f.type);
+  if (f.min_year) q.set("min_year", f.min_year);
+  if (f.max_year) q.set("max_year", f.max_year);
+  // By score, pages of 100 are read: anime with few members are left out here.
+  const scored = f.sort === "score";
+  fill(grid, () => growingList(feed(browseReader(q.toString(), scored ? 100 : GRID_PAGE, signal), GRID_PAGE,
+    scored ? topKeep : null), { label: title, layout: "grid", ranked: true }), "Loading…");
 }
 
 function renderSearch(main, params, signal) {
@@ -347,6 +768,40 @@ function renderSearch(main, params, signal) {
   }, "Searching synopses…");
 }
 
+// The facts of an anime's page: its cover, MAL score, season, dates, studios and more.
+function animeHead(item) {
+  const season = itemSeason(item);
+  const rating = AGE_RATINGS[item.age_rating];
+  const fact = (term, ...value) => [h("dt", {}, term), h("dd", {}, ...value)];
+  return h("div", { class: "anime-layout" },
+    cover(item, { large: true }),
+    h("div", { class: "anime-head" },
+      h("h1", {}, displayTitle(item)),
+      item.english_title && item.english_title !== item.title ? h("p", { class: "alt" }, item.title) : null,
+      h("p", { class: "stats" },
+        item.mal_score > 0 ? h("span", { class: "stat" }, h("span", { class: "stat-value" },
+          h("span", { class: "star", "aria-hidden": "true" }, "\u2605"), " ", item.mal_score.toFixed(2)),
+        h("span", { class: "stat-label" }, "MAL score")) : null, " ",
+        item.members ? h("span", { class: "stat" }, h("span", { class: "stat-value" }, item.members.toLocaleString("en")),
+          h("span", { class: "stat-label" }, "members")) : null, " ",
+        ageBadge(item))),
+    h("div", { class: "anime-body" },
+      h("dl", { class: "facts" },
+        season ? fact("Season", h("a", { href: seasonHref(season) }, seasonName(season)))
+          : item.start_year ? fact("Year", item.start_year) : null,
+        item.start_date && item.start_date.length > 4 ? fact("Started", formatDate(item.start_date)) : null,
+        item.type ? fact("Type", item.type) : null,
+        item.episodes ? fact("Episodes", item.episodes) : null,
+        item.studios && item.studios.length ? fact(item.studios.length > 1 ? "Studios" : "Studio", item.studios.join(", ")) : null,
+        rating ? fact("Age rating", `${rating[0]} (${rating[1].charAt(0).toLowerCase()}${rating[1].slice(1)})`) : null,
+        item.genres && item.genres.length ? fact("Genres", h("ul", { class: "chips", "aria-label": "Genres: top anime of each" },
+          item.genres.map((g) => h("li", {}, h("a", { href: `#/top?genre=${encodeURIComponent(g)}` }, g))))) : null),
+      item.synopsis ? h("p", { class: "synopsis" }, item.synopsis) : h("p", { class: "empty" }, "No synopsis."),
+      h("p", { class: "actions" }, verdictButtons(item), " ",
+        h("a", { href: `https://myanimelist.net/anime/${item.id}`, rel: "noopener noreferrer", target: "_blank" },
+          "On MyAnimeList"))));
+}
+
 function renderAnime(main, id, params, signal) {
   const { form, filter } = filtersForm(`#/anime/${id}`, params);
   const head = h("section", { class: "anime", "aria-label": "Anime" });
@@ -368,18 +823,6 @@ function renderAnime(main, id, params, signal) {
   fill(head, async () => {
     const item = await api(`/items/${id}`, { signal });
     document.title = `${displayTitle(item)}: simsearch`;
-    const details = h("div", {},
-      h("h1", {}, displayTitle(item)),
-      item.english_title && item.english_title !== item.title ? h("p", { class: "alt" }, item.title) : null,
-      h("dl", { class: "facts" },
-        item.type ? [h("dt", {}, "Type"), h("dd", {}, item.type)] : null,
-        item.episodes ? [h("dt", {}, "Episodes"), h("dd", {}, item.episodes)] : null,
-        item.genres && item.genres.length ? [h("dt", {}, "Genres"), h("dd", {}, item.genres.join(", "))] : null,
-        item.members ? [h("dt", {}, "Members"), h("dd", {}, item.members.toLocaleString("en"))] : null),
-      item.synopsis ? h("p", { class: "synopsis" }, item.synopsis) : h("p", { class: "empty" }, "No synopsis."),
-      h("p", { class: "actions" }, verdictButtons(item), " ",
-        h("a", { href: `https://myanimelist.net/anime/${item.id}`, rel: "noopener noreferrer", target: "_blank" },
-          "On MyAnimeList")));
     more.hidden = false;
     lists.replaceChildren(...LISTS.map((l) => {
       const box = h("section", { class: "panel", "aria-label": l.title, "data-collection": l.collection });
@@ -389,8 +832,18 @@ function renderAnime(main, id, params, signal) {
       }
       const origin = (item.vectors || {})[l.collection];
       fill(box, async () => {
-        const data = await api("/recommend", { method: "POST", signal,
-          body: Object.assign({ id: item.id, n: 10, collection: l.collection }, filterBody(filter)) });
+        let first = null;
+        const body = Object.assign({ id: item.id, top_k: 50, page_size: 10, collection: l.collection }, filterBody(filter));
+        const read = async (token) => {
+          const data = await api("/recommend", { method: "POST", signal, body: token ? Object.assign({ page_token: token }, body) : body });
+          first = first || data;
+          return { items: data.results, token: data.next_page_token };
+        };
+        const list = await growingList(feed(read, 10), { label: l.title, group: true });
+        // An adult anime's lists are left empty by the API's content policy, which says why.
+        if (first.notice && !first.results.length) {
+          return h("div", {}, h("h3", {}, l.title), h("p", { class: "empty" }, "This anime is for adults: its lists are not shown."));
+        }
         // Too new or too rare for viewing data: the list comes from a vector predicted
         // from the anime's content, and says so.
         const note = origin && origin.source === "predicted"
@@ -398,23 +851,32 @@ function renderAnime(main, id, params, signal) {
             ? `Only ${origin.viewers} of our users watched it: this list is predicted from its story, genres, franchise and popularity.`
             : "Nobody in our users' lists watched it yet: this list is predicted from its story, genres, franchise and popularity.")
           : null;
-        // An adult anime's lists are left empty by the API's content policy, which says why.
-        if (data.notice && !data.results.length) {
-          return h("div", {}, h("h3", {}, l.title), h("p", { class: "empty" }, "This anime is for adults: its lists are not shown."));
-        }
-        showFranchise(data.franchise);
-        return h("div", {}, h("h3", {}, l.title), note, hitsList(data.results, { label: l.title }));
+        showFranchise(first.franchise);
+        return h("div", {}, h("h3", {}, l.title), note, list);
       }, `Loading ${l.title.toLowerCase()}…`);
       return box;
     }));
-    return details;
+    return animeHead(item);
   }, "Loading the anime…");
+}
+
+// The list's anime as cards, with the catalogue's facts where it has them (`known`: a Map
+// from catalogueCheck(), or null when it could not say).
+function listCards(entries, known, label, none) {
+  if (!entries.length) return h("p", { class: "empty" }, none);
+  return h("ol", { class: "hits", "aria-label": label }, entries.map((x) => {
+    const item = Object.assign({}, x, known && known.get(x.id));
+    return card(item, { actions: [
+      known && !known.has(x.id) ? h("p", { class: "note missing" }, "Not in our catalogue: recommendations leave it out.") : null,
+      h("button", { type: "button", class: "remove", "aria-label": `Remove ${displayTitle(item)}`,
+        onclick: () => { WatchList.set(x, null); route(); } }, "Remove")] });
+  }));
 }
 
 function renderList(main, params, signal) {
   const items = WatchList.read();
   const { form, filter } = filtersForm("#/list", params);
-  const recs = h("section", { class: "panel", "aria-labelledby": "recs-h" });
+  const recs = h("section", { class: "panel wide", "aria-labelledby": "recs-h" });
   const status = h("div", {});  // an import's progress, preview, error or outcome
   const fileInput = h("input", { type: "file", accept: IMPORT_ACCEPT, class: "visually-hidden", id: "import-file",
     onchange: (e) => importFile(e.target, status, signal) });
@@ -422,21 +884,16 @@ function renderList(main, params, signal) {
     status.replaceChildren(h("p", { class: "notice", role: "status", tabindex: "-1" }, importNotice));
     importNotice = "";
   }
-  const row = (x) => h("li", { class: "hit" },
-    h("a", { href: `#/anime/${x.id}`, class: "hit-title" }, displayTitle(x)),
-    h("span", { class: "meta" }, [x.type, x.verdict === "like" ? "liked" : "disliked"].filter(Boolean).join(" · ")),
-    h("button", { type: "button", class: "remove", "aria-label": `Remove ${displayTitle(x)}`,
-      onclick: () => { WatchList.set(x, null); route(); } }, "Remove"));
   const liked = items.filter((x) => x.verdict === "like"), disliked = items.filter((x) => x.verdict === "dislike");
+  const likedBox = h("div", {}), dislikedBox = h("div", {});
   main.replaceChildren(
     h("h1", {}, "My list"),
     status,
     items.length
       ? h("div", { class: "columns two" },
-        h("section", { class: "panel", "aria-labelledby": "liked-h" }, h("h2", { id: "liked-h" }, `Liked (${liked.length})`),
-          liked.length ? h("ul", { class: "hits" }, liked.map(row)) : h("p", { class: "empty" }, "Nothing liked yet.")),
+        h("section", { class: "panel", "aria-labelledby": "liked-h" }, h("h2", { id: "liked-h" }, `Liked (${liked.length})`), likedBox),
         h("section", { class: "panel", "aria-labelledby": "disliked-h" }, h("h2", { id: "disliked-h" }, `Disliked (${disliked.length})`),
-          disliked.length ? h("ul", { class: "hits" }, disliked.map(row)) : h("p", { class: "empty" }, "Nothing disliked.")))
+          dislikedBox))
       : h("p", { class: "empty" }, "Your list is empty. Open an anime and press Like or Dislike; the list stays in this browser."),
     h("p", { class: "actions" },
       h("button", { type: "button", class: "primary", id: "recommend", disabled: liked.length === 0,
@@ -452,18 +909,31 @@ function renderList(main, params, signal) {
       "export: on myanimelist.net, \u201cExport my list\u201d, then pick the downloaded .xml.gz file as it is."),
     pasteForm(status, signal),
     ...(params.get("recommend") === "1" && liked.length ? [form, recs] : []));
+  if (items.length) {
+    // The list keeps ids and titles; covers and facts come from the catalogue. Without
+    // an answer the cards show what the list keeps.
+    const known = catalogueCheck(items.map((x) => x.id), signal).then((check) => check && check.known);
+    fill(likedBox, async () => listCards(liked, await known, "Liked", "Nothing liked yet."), "Loading your list…");
+    fill(dislikedBox, async () => listCards(disliked, await known, "Disliked", "Nothing disliked."), "Loading your list…");
+  }
   if (params.get("recommend") !== "1" || !liked.length) return;
   fill(recs, async () => {
-    const data = await api("/recommend", { method: "POST", signal,
-      body: Object.assign({ like: liked.map((x) => x.id), dislike: disliked.map((x) => x.id), dislike_weight: 0.25,
-        n: 20, collection: "ncf" }, filterBody(filter)) });
+    let first = null;
+    const body = Object.assign({ like: liked.map((x) => x.id), dislike: disliked.map((x) => x.id), dislike_weight: 0.25,
+      top_k: 100, page_size: 20, collection: "ncf" }, filterBody(filter));
+    const read = async (token) => {
+      const data = await api("/recommend", { method: "POST", signal, body: token ? Object.assign({ page_token: token }, body) : body });
+      first = first || data;
+      return { items: data.results, token: data.next_page_token };
+    };
+    const list = await growingList(feed(read, 20), { label: "Recommended for your list", group: true });
     // Every catalogue anime counts (learned or predicted vector); only ids the catalogue
     // does not know are left out, and named.
-    const ignored = data.ignored || [];
+    const ignored = first.ignored || [];
     const names = ignored.map((id) => { const x = items.find((i) => i.id === id); return x ? displayTitle(x) : `#${id}`; });
     return h("div", {}, h("h2", { id: "recs-h" }, "Recommended for your list"),
       ignored.length ? h("p", { class: "note" }, `Left out, not in our catalogue: ${names.join(", ")}.`) : null,
-      hitsList(data.results, { label: "Recommended for your list" }));
+      list);
   }, "Finding anime for your list…");
 }
 
@@ -485,10 +955,6 @@ const IMPORT_ACCEPT = ".json,.xml,.gz,application/json,application/xml,text/xml,
 const CATALOGUE_BATCH = 5000;  // ids per POST /items, its limit
 const TITLE_MATCH = 0.7;       // a title lookup's score that counts as found, as on the search page
 const LOOKUPS_AT_ONCE = 4;     // pasted titles looked up in parallel: a few, not 200 at once
-
-function plural(n, one, many) {
-  return `${n} ${n === 1 ? one : many}`;
-}
 
 function importError(err) {
   return h("div", { class: "error", role: "alert" },
@@ -759,13 +1225,29 @@ function route() {
   const main = document.getElementById("main");
   closeSuggestions();
   document.title = "simsearch: anime recommendations";
+  markCurrentLink(path);
   const anime = path.match(/^\/anime\/(\d+)$/);
+  const season = path.match(/^\/season\/(\d{4})\/(winter|spring|summer|fall)$/);
   if (anime) renderAnime(main, Number(anime[1]), params, current.signal);
+  else if (season && season[1] >= 1900 && season[1] <= 2100) {
+    renderSeason(main, { year: Number(season[1]), season: season[2] }, params, current.signal);
+  } else if (path === "/season") renderThisSeason(main, params, current.signal);
+  else if (path === "/top") renderTop(main, params, current.signal);
   else if (path === "/search") renderSearch(main, params, current.signal);
   else if (path === "/list") renderList(main, params, current.signal);
-  else if (path === "/" || path === "") renderHome(main);
+  else if (path === "/" || path === "") renderHome(main, current.signal);
   else main.replaceChildren(h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "#/" }, "Start again")));
   window.scrollTo(0, 0);
+}
+
+// The header's link to the view on screen (or to its section: any season for "Seasons")
+// says so.
+function markCurrentLink(path) {
+  for (const a of document.querySelectorAll(".top nav a[href^='#/']")) {
+    const target = a.getAttribute("href").slice(1);
+    if (path === target || path.startsWith(`${target}/`)) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
 }
 
 // ---------------------------------------------------------------- the search box

@@ -96,6 +96,7 @@ class BrowseTest : public ::testing::Test {
         continue;
       if (!f.types.empty() && std::find(f.types.begin(), f.types.end(), it.type) == f.types.end())
         continue;
+      if (it.members < f.min_members) continue;
       kept.push_back(&it);
     }
     auto key = [&](const Item* it) -> double {
@@ -152,7 +153,9 @@ CollectionRegistry* BrowseTest::registry_ = nullptr;
 Engine* BrowseTest::engine_ = nullptr;
 
 TEST_F(BrowseTest, EveryOrderAndFilterIsTheCatalogueSortedByHand) {
-  std::vector<FilterSpec> filters(6);
+  std::vector<FilterSpec> filters(7);
+  filters[6].min_members = 2000;  // members are 0, 1000, ... 4000: keeps 3 in 5
+  filters[6].min_start_year = 2001;
   filters[1].min_start_year = 2010;
   filters[2].min_start_year = 2005;
   filters[2].max_start_year = 2005;
@@ -225,6 +228,9 @@ TEST_F(BrowseTest, BadRequestsNameTheirField) {
   other.order = ItemOrder::kMembers;
   other.page_token = first->next_page_token;
   expect(other, "anime", "page_token", "belongs to another listing");
+  ListRequest negative;
+  negative.filter.min_members = -1;
+  expect(negative, "anime", "filter.min_members", "must be 0 or more");
   ListRequest junk;
   junk.page_token = "not a token";
   expect(junk, "anime", "page_token", "not one this service issued");

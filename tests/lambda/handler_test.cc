@@ -360,6 +360,7 @@ TEST_F(HandlerTest, BrowseOrdersFiltersAndPages) {
   EXPECT_EQ(order({{"sort", "popularity"}, {"order", "asc"}}),
             (std::vector<int64_t>{1, 5, 6, 20, 5680}));
   EXPECT_EQ(order({{"genres", "Music"}}), (std::vector<int64_t>{5680}));
+  EXPECT_EQ(order({{"min_members", "1006"}}), (std::vector<int64_t>{6, 5680, 20}));
   // Pages: two of two, then the last of one.
   Answer p1 = GetWith("/browse", {{"page_size", "2"}});
   ASSERT_TRUE(p1.body.contains("next_page_token")) << p1.body.dump();
@@ -377,6 +378,7 @@ TEST_F(HandlerTest, BrowseOrdersFiltersAndPages) {
            {{{"year", "2001"}, {"min_year", "2000"}}, "year"},
            {{{"min_year", "2005"}, {"max_year", "2001"}}, "max_year"},
            {{{"page_size", "0"}}, "page_size"},
+           {{{"min_members", "-5"}}, "min_members"},
            {{{"genres", "Nope"}}, "genres"},
            {{{"page_token", "junk"}}, "page_token"}}) {
     Answer bad = GetWith("/browse", params);

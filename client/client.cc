@@ -156,6 +156,7 @@ void ToProto(const FilterSpec& f, v1::Filter* out) {
   // SeasonOfStart's numbers are the proto's Season values.
   for (int season : f.seasons) out->add_seasons(static_cast<v1::Season>(season));
   out->set_min_members(f.min_members);
+  out->set_max_age_rating(f.max_age_rating);
 }
 
 Item FromProto(const v1::Item& p) {

@@ -455,9 +455,10 @@ int Recommend(int argc, char** argv) {
 
 // The listing `simsearch browse`'s flags ask for; InvalidArgument naming a bad flag.
 struct BrowseFlags {
-  std::string sort = "score", seasons, max_content;
+  std::string sort = "score", seasons, max_content, max_age_rating;
   bool ascending = false;
   int year = 0, min_year = 0, max_year = 0;
+  int min_members = 0;
   std::vector<std::string> genres, types;
 };
 absl::StatusOr<ListRequest> BrowseRequest(const BrowseFlags& f) {
@@ -491,6 +492,8 @@ absl::StatusOr<ListRequest> BrowseRequest(const BrowseFlags& f) {
   }
   r.filter.genres = f.genres;
   r.filter.types = f.types;
+  r.filter.min_members = f.min_members;
+  r.filter.max_age_rating = f.max_age_rating;
   if (!f.max_content.empty()) {
     const std::optional<ContentLevel> level = ParseContentLevel(f.max_content);
     if (!level) {
@@ -553,6 +556,13 @@ int Browse(int argc, char** argv) {
   p.AddString("max-content", &f.max_content,
               "drop items more explicit than LEVEL: general, mature or adult (default: none)",
               "LEVEL");
+  p.AddString("max-age-rating", &f.max_age_rating,
+              "keep items MAL rates at most RATING: g, pg, pg_13, r, r+ or rx (items of\n"
+              "unknown rating are left out)",
+              "RATING");
+  p.AddInt("min-members", &f.min_members,
+           "keep items with at least N MAL members (\"top rated\" without the 10.0 a few\n"
+           "hundred members gave)");
   p.AddInt("page-size", &page_size, "items per page, 1..max_k (default 20)");
   p.AddString("page-token", &page_token,
               "the next page: repeat the other flags unchanged (only --page-size may change)",

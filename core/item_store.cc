@@ -44,6 +44,10 @@ absl::string_view Name(const absl::string_view (&names)[N], int64_t code) {
 
 }  // namespace
 
+int AgeRatingCode(absl::string_view rating) {
+  return static_cast<int>(Code(kAgeRatings, rating));
+}
+
 // Reads are checked against the arrays' bounds, so a damaged or hostile bundle whose
 // checksums were not verified yields empty fields, never a read outside a mapping;
 // checking every offset at open instead would cost time per item.

@@ -54,6 +54,10 @@ inline constexpr char kTitleTrigramEntriesFile[] = "title_trigram_entries.u32";
 
 class ItemStore;
 
+// A MAL age rating's order: 1-6 for g, pg, pg_13, r, r+, rx (case-insensitive); 0 for
+// anything else.
+int AgeRatingCode(absl::string_view rating);
+
 // One row's metadata, read in place. Valid while its ItemStore lives (for the engine:
 // while the Collection is held). A default-constructed view has no metadata.
 class ItemView {
@@ -126,6 +130,8 @@ class ItemStore {
   int64_t start_code(uint32_t row) const { return attr(row, 8); }
   int64_t score_code(uint32_t row) const { return attr(row, 7); }  // score x 100
   int64_t members(uint32_t row) const { return attr(row, 0); }
+  // The MAL age rating's code: 0 unknown, 1-6 g, pg, pg_13, r, r+, rx (AgeRatingCode).
+  int64_t age_code(uint32_t row) const { return attr(row, 3); }
   uint16_t type_index(uint32_t row) const { return static_cast<uint16_t>(attr(row, 2)); }
   // Item::franchise, 0 when unknown.
   int64_t franchise(uint32_t row) const { return attr(row, 6); }

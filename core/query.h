@@ -153,6 +153,10 @@ struct FilterSpec {
   // Keep items with at least this many MAL members (0: no bound): a "top rated" list
   // without the 10.0 of an anime a few hundred people scored.
   int64_t min_members = 0;
+  // Keep items whose MAL age rating is at most this one (g, pg, pg_13, r, r+, rx, in
+  // that order); empty: no bound. An item whose rating is unknown is dropped when it is
+  // set: a parent's bound fails closed.
+  std::string max_age_rating;
 };
 
 // How a listing of a collection's items is ordered (Engine::ListItems, Client::ListItems).

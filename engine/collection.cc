@@ -38,6 +38,10 @@ bool CompiledFilter::Allows(uint32_t row) const {
     return false;
   if (!type_excluded_.empty() && type < type_excluded_.size() && type_excluded_[type]) return false;
   if (min_members_ > 0 && items.members(row) < min_members_) return false;
+  if (max_age_ > 0) {
+    const int64_t age = items.age_code(row);
+    if (age <= 0 || age > max_age_) return false;  // unknown fails closed
+  }
   if (min_start_ != 0 || max_start_ != 0 || season_mask_ != 0) {
     const int64_t start = items.start_code(row);
     if (start <= 0) return false;  // unknown: not in any year or season asked for
@@ -380,9 +384,10 @@ absl::StatusOr<uint32_t> Collection::RowOf(int64_t id) const {
   return static_cast<uint32_t>(it - begin);
 }
 
-// The start-date conditions: years become start codes (a year's first and last code),
-// seasons a mask. A reversed range or a season that is none is INVALID_ARGUMENT.
-absl::Status CompileStart(const FilterSpec& spec, CompiledFilter* f) {
+// The conditions on an item's facts: years become start codes (a year's first and last
+// code), seasons a mask, the age rating its order. A reversed range, a season or age
+// rating that is none, or negative members is INVALID_ARGUMENT.
+absl::Status CompileFacts(const FilterSpec& spec, CompiledFilter* f) {
   constexpr int kLastYear = 9999;
   for (const auto& [year, field] : {std::pair{spec.min_start_year, "filter.min_start_year"},
                                     std::pair{spec.max_start_year, "filter.max_start_year"}}) {
@@ -410,6 +415,21 @@ absl::Status CompileStart(const FilterSpec& spec, CompiledFilter* f) {
     }
     f->season_mask_ |= 1u << season;
   }
+  if (spec.min_members < 0) {
+    return InvalidFieldError(
+        "filter.min_members", reason::kInvalidArgument,
+        absl::StrCat("filter.min_members must be 0 or more, got ", spec.min_members));
+  }
+  f->min_members_ = spec.min_members;
+  if (!spec.max_age_rating.empty()) {
+    f->max_age_ = AgeRatingCode(absl::StripAsciiWhitespace(spec.max_age_rating));
+    if (f->max_age_ == 0) {
+      return InvalidFieldError(
+          "filter.max_age_rating", reason::kInvalidArgument,
+          absl::StrCat("unknown age rating '", Quote(spec.max_age_rating),
+                       "' in filter.max_age_rating; use MyAnimeList's g, pg, pg_13, r, r+ or rx"));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -425,10 +445,10 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
   for (int64_t id : spec.exclude_ids) {
     if (auto row = RowOf(id); row.ok()) f.excluded_.insert(*row);
   }
-  SIMSEARCH_RETURN_IF_ERROR(CompileStart(spec, &f));
+  SIMSEARCH_RETURN_IF_ERROR(CompileFacts(spec, &f));
   if ((!spec.genres.empty() || !spec.types.empty() || !spec.exclude_genres.empty() ||
        !spec.exclude_types.empty() || spec.max_content != ContentLevel::kAdult ||
-       spec.min_content != ContentLevel::kGeneral || !f.dates_empty() || spec.min_members != 0) &&
+       spec.min_content != ContentLevel::kGeneral || !f.facts_empty()) &&
       !items_) {
     return WithReason(
         absl::FailedPreconditionError(absl::StrCat(
@@ -437,12 +457,6 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
             "date")),
         reason::kQueryNotSupported, "filter");
   }
-  if (spec.min_members < 0) {
-    return InvalidFieldError(
-        "filter.min_members", reason::kInvalidArgument,
-        absl::StrCat("filter.min_members must be 0 or more, got ", spec.min_members));
-  }
-  f.min_members_ = spec.min_members;
   f.max_content_ = spec.max_content;
   f.min_content_ = spec.min_content;
   f.franchises_.insert(spec.franchises.begin(), spec.franchises.end());

@@ -44,17 +44,19 @@ class CompiledFilter final : public RowFilter {
     return genre_mask_.empty() && type_allowed_.empty() && genre_exclude_mask_.empty() &&
            type_excluded_.empty() && max_content_ == ContentLevel::kAdult &&
            min_content_ == ContentLevel::kGeneral && franchises_.empty() &&
-           exclude_franchises_.empty() && min_start_ == 0 && max_start_ == 0 && season_mask_ == 0 &&
-           min_members_ == 0;
+           exclude_franchises_.empty() && facts_empty();
   }
   void Exclude(uint32_t row) { excluded_.insert(row); }
-  // True when no start-date condition applies.
-  bool dates_empty() const { return min_start_ == 0 && max_start_ == 0 && season_mask_ == 0; }
+  // True when no condition on the items' facts (start date, members, age rating) applies.
+  bool facts_empty() const {
+    return min_start_ == 0 && max_start_ == 0 && season_mask_ == 0 && min_members_ == 0 &&
+           max_age_ == 0;
+  }
   size_t excluded_count() const { return excluded_.size(); }
 
  private:
   friend class Collection;
-  friend absl::Status CompileStart(const FilterSpec& spec, CompiledFilter* f);
+  friend absl::Status CompileFacts(const FilterSpec& spec, CompiledFilter* f);
   const Collection* collection_ = nullptr;
   absl::flat_hash_set<uint32_t> excluded_;
   std::vector<uint64_t> genre_mask_;                   // bit g set: genre g accepted
@@ -68,6 +70,7 @@ class CompiledFilter final : public RowFilter {
   int64_t min_start_ = 0, max_start_ = 0;  // start codes (StartCode), inclusive; 0: no bound
   unsigned season_mask_ = 0;               // bit s set: season s (SeasonOfStart) accepted
   int64_t min_members_ = 0;                // 0: no bound
+  int64_t max_age_ = 0;                    // AgeRatingCode; 0: no bound
 };
 
 struct CollectionOptions {

@@ -84,6 +84,7 @@ void AddFilter(const FilterSpec& f, Fnv* h) {
   h->Int(static_cast<int64_t>(f.seasons.size()));
   for (int s : f.seasons) h->Int(s);
   h->Int(f.min_members);
+  h->Str(f.max_age_rating);
 }
 
 }  // namespace

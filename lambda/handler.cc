@@ -468,6 +468,11 @@ class Router {
         *out = it->get<bool>();
       }
     }
+    if (auto it = body.find("max_age_rating"); it != body.end()) {
+      if (!it->is_string())
+        return Bad("max_age_rating", "'max_age_rating' must be g, pg, pg_13, r, r+ or rx");
+      f->max_age_rating = it->get<std::string>();
+    }
     return ApplyContentPolicy(f);
   }
 
@@ -484,6 +489,9 @@ class Router {
       for (absl::string_view name : absl::StrSplit(it->second, ',', absl::SkipWhitespace())) {
         out->emplace_back(absl::StripAsciiWhitespace(name));
       }
+    }
+    if (auto it = req_.query.find("max_age_rating"); it != req_.query.end()) {
+      f->max_age_rating = it->second;
     }
     if (auto r = ReadQueryPolicy()) return *r;
     return ApplyContentPolicy(f);
@@ -540,6 +548,7 @@ class Router {
       j["min_content_level"] = std::string(ContentLevelName(f.min_content));
     if (!f.exclude_franchises.empty()) j["exclude_franchise_ids"] = f.exclude_franchises;
     if (f.min_members != 0) j["min_members"] = f.min_members;
+    if (!f.max_age_rating.empty()) j["max_age_rating"] = f.max_age_rating;
     if (f.min_start_year != 0) j["min_year"] = f.min_start_year;
     if (f.max_start_year != 0) j["max_year"] = f.max_start_year;
     if (!f.seasons.empty()) {

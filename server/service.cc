@@ -127,6 +127,7 @@ FilterSpec ToFilter(const v1::Filter& f) {
   // Season's values are SeasonOfStart's; 0 (unspecified) or an unknown one is refused.
   spec.seasons.assign(f.seasons().begin(), f.seasons().end());
   spec.min_members = f.min_members();
+  spec.max_age_rating = f.max_age_rating();
   return spec;
 }
 

@@ -55,6 +55,8 @@ expect browse-score 0 "^1 +8\.75 +1998-04-03 +Cowboy Bebop" -- "$cli" browse
 expect browse-date-first 0 "^5 +8\.38 +2001-09-01" -- bash -c "\"$cli\" browse --sort date | sed -n 2p"
 expect browse-season 0 "^2 items in all" -- "$cli" browse --year 1998 --season spring
 expect browse-json 0 '"mal_score": 8.38' -- "$cli" browse --json --sort popularity --asc --page-size 1
+expect browse-min-members 0 "^1 item in all" -- "$cli" browse --min-members 400000
+expect browse-bad-rating 1 "unknown age rating 'PG13'" -- "$cli" browse --max-age-rating PG13
 expect browse-bad-sort 2 "--sort takes score, popularity or date" -- "$cli" browse --sort best
 expect browse-bad-season 2 "--season takes winter" -- "$cli" browse --season monsoon
 expect browse-bad-years 1 "max_start_year \(1990\) is before filter.min_start_year" -- "$cli" browse --min-year 2000 --max-year 1990

@@ -32,6 +32,8 @@ class BrowseTest : public ::testing::Test {
       const int r = static_cast<int>(rng() % 100);
       it.mal_score = r < 15 ? 0 : 5 + static_cast<double>(rng() % 9) * 0.5;
       it.members = static_cast<int64_t>(rng() % 5) * 1000;
+      static const char* kRatings[] = {"", "g", "pg", "pg_13", "r", "r+", "rx"};
+      it.age_rating = kRatings[rng() % 7];
       const int year = 1995 + static_cast<int>(rng() % 30),
                 month = 1 + static_cast<int>(rng() % 12), day = 1 + static_cast<int>(rng() % 30);
       char date[16];
@@ -97,6 +99,10 @@ class BrowseTest : public ::testing::Test {
       if (!f.types.empty() && std::find(f.types.begin(), f.types.end(), it.type) == f.types.end())
         continue;
       if (it.members < f.min_members) continue;
+      if (!f.max_age_rating.empty()) {
+        const int code = AgeRatingCode(it.age_rating);
+        if (code == 0 || code > AgeRatingCode(f.max_age_rating)) continue;  // unknown: out
+      }
       kept.push_back(&it);
     }
     auto key = [&](const Item* it) -> double {
@@ -153,7 +159,8 @@ CollectionRegistry* BrowseTest::registry_ = nullptr;
 Engine* BrowseTest::engine_ = nullptr;
 
 TEST_F(BrowseTest, EveryOrderAndFilterIsTheCatalogueSortedByHand) {
-  std::vector<FilterSpec> filters(7);
+  std::vector<FilterSpec> filters(8);
+  filters[7].max_age_rating = "pg_13";
   filters[6].min_members = 2000;  // members are 0, 1000, ... 4000: keeps 3 in 5
   filters[6].min_start_year = 2001;
   filters[1].min_start_year = 2010;
@@ -231,6 +238,9 @@ TEST_F(BrowseTest, BadRequestsNameTheirField) {
   ListRequest negative;
   negative.filter.min_members = -1;
   expect(negative, "anime", "filter.min_members", "must be 0 or more");
+  ListRequest rating;
+  rating.filter.max_age_rating = "PG-13";
+  expect(rating, "anime", "filter.max_age_rating", "unknown age rating 'PG-13'");
   ListRequest junk;
   junk.page_token = "not a token";
   expect(junk, "anime", "page_token", "not one this service issued");

@@ -361,6 +361,7 @@ TEST_F(HandlerTest, BrowseOrdersFiltersAndPages) {
             (std::vector<int64_t>{1, 5, 6, 20, 5680}));
   EXPECT_EQ(order({{"genres", "Music"}}), (std::vector<int64_t>{5680}));
   EXPECT_EQ(order({{"min_members", "1006"}}), (std::vector<int64_t>{6, 5680, 20}));
+  EXPECT_EQ(order({{"max_age_rating", "pg_13"}}), (std::vector<int64_t>{6, 5680, 20}));
   // Pages: two of two, then the last of one.
   Answer p1 = GetWith("/browse", {{"page_size", "2"}});
   ASSERT_TRUE(p1.body.contains("next_page_token")) << p1.body.dump();
@@ -379,6 +380,7 @@ TEST_F(HandlerTest, BrowseOrdersFiltersAndPages) {
            {{{"min_year", "2005"}, {"max_year", "2001"}}, "max_year"},
            {{{"page_size", "0"}}, "page_size"},
            {{{"min_members", "-5"}}, "min_members"},
+           {{{"max_age_rating", "PG13"}}, "max_age_rating"},
            {{{"genres", "Nope"}}, "genres"},
            {{{"page_token", "junk"}}, "page_token"}}) {
     Answer bad = GetWith("/browse", params);

@@ -35,13 +35,14 @@ bool BuildTinyAnimeBundle(const std::string& root, const std::string& work) {
   std::vector<int64_t> ids;
   std::ofstream cat(work + "/tiny_catalog.csv");
   cat << "anime_id,name,english_name,genre,type,episodes,members,score,start_date,studios,"
-         "image_url\n";
+         "image_url,age_rating\n";
   for (const Anime& a : anime) {
     stories.push_back(a.story);
     ids.push_back(a.id);
     cat << a.id << ",\"" << a.title << "\",\"" << a.english << "\",\"" << a.genres << "\",TV,12,"
         << 1000 + a.id << "," << a.score << "," << a.start << ",\"Studio " << a.id
-        << ", Sunrise\",https://cdn.example/anime/" << a.id << ".jpg\n";
+        << ", Sunrise\",https://cdn.example/anime/" << a.id << ".jpg,"
+        << (a.id == 1 || a.id == 5 ? "r" : "pg_13") << "\n";
   }
   cat.close();
   const std::string data = SIMSEARCH_TEST_DATA;

@@ -136,6 +136,8 @@ async function main() {
     await call('GET', `/browse?genres=Comedy&sort=score&page_size=3&page_token=${encodeURIComponent(bpage.next_page_token)}`, undefined, 200);
     await call('GET', '/browse?min_year=2010&max_year=2012&sort=date&order=asc&family_safe=true', undefined, 200);
     await call('GET', '/browse?sort=score&min_members=5000&page_size=4', undefined, 200);
+    await call('GET', '/browse?max_age_rating=pg_13&genres=Comedy', undefined, 200);
+    await call('GET', '/browse?max_age_rating=PG13', undefined, 400);
     await call('GET', '/browse?sort=best', undefined, 400);
     await call('GET', '/browse?season=monsoon', undefined, 400);
     await call('GET', '/browse?collection=nope', undefined, 404);

@@ -6,7 +6,7 @@
 //   #/season                        this season (or the latest one with anime)
 //   #/season/YEAR/SEASON?sort=      a season's anime (winter, spring, summer, fall), by
 //                                   popularity, score or date
-//   #/top?genre=&type=&min_year=&max_year=&sort=   the best rated (or most popular, or
+//   #/top?genre=&type=&min_year=&max_year=&rating=&sort=   the best rated (or most popular, or
 //                                   newest) anime, filtered
 //   #/list?recommend=1&type=&genre= the visitor's watch list, and recommendations for it
 // The watch list lives in localStorage. Every request goes through api(), which turns
@@ -37,7 +37,8 @@ const TINTS = 8;           // placeholder cover colours: .tint-0 .. .tint-7 in s
 const GRID_PAGE = 24;      // anime per page of a cover grid: whole rows of 2, 3, 4 or 6
 const SHELF = 12;          // anime in a home page row
 // MAL's mean score of an anime few people rated says little (a 10.0 from three votes):
-// lists by score leave out anime with fewer members than this.
+// lists by score leave out anime with fewer members than this (GET /browse's min_members,
+// so the API's pages and total already leave them out).
 const TOP_MIN_MEMBERS = 5000;
 const LIST_KEY = "simsearch.watchlist.v1";
 const SAFE_KEY = "simsearch.familySafe";  // "1": every list is family safe (no R+, nsfw, Yaoi, Yuri)
@@ -430,16 +431,15 @@ function hitsList(results, { label, layout = "rows", group = false, ranked = fal
 // ---------------------------------------------------------------- pages of anime
 
 // Anime handed out a page of `size` at a time. `read(token)` asks the API for a page
-// (token null: the first) and answers { items, token } (token null after the last).
-// `keep` may leave some out, so handing out a page can take more reads: at most 5 at
-// once (a filter that keeps few would otherwise read the whole catalogue).
-function feed(read, size, keep) {
+// (token null: the first) and answers { items, token } (token null after the last). A
+// page the API answers short takes another read (at most 5 at once).
+function feed(read, size) {
   let buffer = [], token = null, done = false;
   return {
     async next() {
       for (let reads = 0; buffer.length < size && !done && reads < 5; reads++) {
         const page = await read(token);
-        buffer.push(...(keep ? page.items.filter(keep) : page.items));
+        buffer.push(...page.items);
         token = page.token || null;
         done = !token;
       }
@@ -514,9 +514,75 @@ function errorBox(err, retry) {
     retry ? h("button", { type: "button", class: "retry", onclick: retry }, "Try again") : null);
 }
 
-// Runs `load` into `box`, showing loading, then its content or an error with a retry.
-async function fill(box, load, text) {
-  box.replaceChildren(loading(text));
+// ---------------------------------------------------------------- placeholders
+
+// While a view's content loads it shows placeholders of that content's size (skeletons):
+// covers, and bars where titles and facts will be, laid out by the same rules as the
+// cards. What is below them does not move when the content arrives. They are hidden
+// from assistive technology; the loading message over them (role=status) says what is
+// awaited.
+function placeholder(...content) {
+  return h("div", { class: "skeleton", "aria-hidden": "true" }, ...content);
+}
+
+// A bar where text will be: `text` is not shown, it gives the bar the height and width
+// (and the line breaks) of such text.
+function bar(text, kind) {
+  return h("span", { class: kind ? `bar ${kind}` : "bar" }, text);
+}
+
+// A card's placeholder, in rows or a grid as card() lays it out. `entry` (a watch list
+// entry) gives its titles, so it takes the lines the card will; `actions` "remove" stands
+// for a list's Remove button, else the like and dislike buttons; `because` for a
+// recommendation's reason.
+function cardSkeleton({ layout = "rows", entry, actions, because } = {}) {
+  const rows = layout !== "grid";
+  const alt = rows && entry && entry.english_title && entry.english_title !== entry.title;
+  return h("div", { class: "card" },
+    h("div", { class: "cover" }),
+    h("div", { class: "card-body" },
+      h("span", { class: "hit-title" }, bar(entry ? displayTitle(entry) : "The title of an anime")),
+      alt ? h("span", { class: "alt" }, bar(entry.title)) : null,
+      h("p", { class: "card-facts" }, bar("\u2605 8.00"), " ", bar("Spring 2009"), " ", bar("TV \u00b7 24 ep")),
+      rows ? h("p", { class: "genres" }, bar("Action, Drama, Fantasy")) : null,
+      because ? h("p", { class: "because" }, bar("Because you liked an anime")) : null,
+      h("span", { class: "verdict" }, actions === "remove" ? bar("Remove", "bar-button")
+        : [bar("Like", "bar-button"), bar("Dislike", "bar-button")])));
+}
+
+// `n` card placeholders (or one per watch list entry of `entries`) as hitsList() lays
+// out cards: rows, or a grid.
+function listSkeleton(n, { layout = "rows", entries, actions, because } = {}) {
+  // A long watch list: the first rows stand for it (they fill more than a screen).
+  const all = entries ? entries.slice(0, 30) : Array.from({ length: n }, () => null);
+  return h("div", { class: layout === "grid" ? "grid" : "hits" },
+    all.map((entry) => cardSkeleton({ layout, entry, actions, because })));
+}
+
+// An anime page's head while it loads: a large cover, the title, stats and facts.
+function animeSkeleton() {
+  const stat = (value, label) => h("span", { class: "stat" },
+    h("span", { class: "stat-value" }, bar(value)), h("span", { class: "stat-label" }, bar(label)));
+  const fact = (term, value) => [h("dt", {}, bar(term)), h("dd", {}, bar(value))];
+  return h("div", { class: "anime-layout" },
+    h("div", { class: "cover" }),
+    h("div", { class: "anime-head" },
+      h("p", { class: "title-bar" }, bar("The title of an anime")),
+      h("p", { class: "stats" }, stat("\u2605 8.00", "MAL score"), " ", stat("100,000", "members"))),
+    h("div", { class: "anime-body" },
+      h("dl", { class: "facts" }, fact("Season", "Spring 2009"), fact("Started", "5 April 2009"), fact("Type", "TV"),
+        fact("Episodes", "24"), fact("Studio", "A studio"), fact("Age rating", "PG-13 (teens 13 or older)"),
+        fact("Genres", "Action, Adventure, Drama")),
+      h("p", { class: "synopsis" }, bar("A synopsis of a few lines: who the story follows, where it takes place, and " +
+        "what sets it going. Most run to a paragraph or two, and a long one says how the story turns as it goes on, " +
+        "who its heroes meet, and what they are after. Some add where it was adapted from, or when it aired.")),
+      h("p", { class: "actions" }, bar("Like", "bar-button"), " ", bar("Dislike", "bar-button"))));
+}
+
+// Runs `load` into `box`, showing loading (over `skeleton`, a placeholder of the content,
+// when given), then its content or an error with a retry.
+async function fill(box, load, text, skeleton) {
+  box.replaceChildren(skeleton ? h("div", { class: "loading-over" }, loading(text), skeleton) : loading(text));
   const slow = setTimeout(() => box.querySelector(".loading") &&
     box.querySelector(".loading").append(" (still waiting for the server)"), 3000);
   try {
@@ -530,7 +596,7 @@ async function fill(box, load, text) {
       box.replaceChildren(h("p", { class: "empty" }, "Nothing here with these filters."));
       return;
     }
-    box.replaceChildren(errorBox(err, () => fill(box, load, text)));
+    box.replaceChildren(errorBox(err, () => fill(box, load, text, skeleton)));
   } finally {
     clearTimeout(slow);
   }
@@ -566,16 +632,20 @@ function filtersForm(route, params) {
 }
 
 // A titled row of covers on the home page, with a link to all of them.
-function shelf(id, title) {
+function shelf(id, title, href, link) {
   const heading = h("h2", { id }, title);
-  const all = h("a", { class: "see-all", hidden: true });
+  const all = h("a", { class: "see-all", href }, link);
   const box = h("div", {});
   return { heading, all, box, section: h("section", { class: "shelf", "aria-labelledby": id },
     h("div", { class: "section-head" }, heading, all), box) };
 }
 
 function renderHome(main, signal) {
-  const season = shelf("season-h", "This season"), top = shelf("top-h", "Top rated");
+  // Headings and links say this season by the visitor's clock from the start (so they
+  // take their final lines at once); the rare fallback to an earlier season renames them.
+  const now = seasonOf(new Date());
+  const season = shelf("season-h", `This season: ${seasonName(now)}`, seasonHref(now), `All ${seasonName(now)} anime`);
+  const top = shelf("top-h", "Top rated", "#/top", "All top anime");
   main.replaceChildren(
     h("section", { class: "intro" },
       h("h1", {}, "Find your next anime"),
@@ -588,26 +658,23 @@ function renderHome(main, signal) {
     season.section, top.section);
   fill(season.box, async () => {
     const found = await latestSeason(SHELF, signal);
-    if (!found.data.items.length) return h("p", { class: "empty" }, seasonFallbackNote(found));
+    if (!found.data.items.length) {
+      season.all.hidden = true;
+      return h("p", { class: "empty" }, seasonFallbackNote(found));
+    }
     const name = seasonName(found.season);
-    season.heading.textContent = found.back ? `Latest season: ${name}` : `This season: ${name}`;
-    season.all.href = seasonHref(found.season);
-    season.all.textContent = `All ${name} anime`;
-    season.all.hidden = false;
+    if (found.back) {
+      season.heading.textContent = `Latest season: ${name}`;
+      season.all.href = seasonHref(found.season);
+      season.all.textContent = `All ${name} anime`;
+    }
     return h("div", {}, found.back ? h("p", { class: "note" }, seasonFallbackNote(found)) : null,
       hitsList(found.data.items, { label: `${name}, most popular first`, layout: "grid" }));
-  }, "Loading this season…");
+  }, "Loading this season…", placeholder(listSkeleton(SHELF, { layout: "grid" })));
   fill(top.box, async () => {
-    const items = await feed(browseReader("sort=score", 50, signal), SHELF, topKeep).next();
-    top.all.href = "#/top";
-    top.all.textContent = "All top anime";
-    top.all.hidden = false;
-    return hitsList(items, { label: "Top rated anime", layout: "grid", ranked: true });
-  }, "Loading the top rated…");
-}
-
-function topKeep(item) {
-  return (item.members || 0) >= TOP_MIN_MEMBERS;
+    const data = await api(`/browse?sort=score&min_members=${TOP_MIN_MEMBERS}&page_size=${SHELF}${policyQuery()}`, { signal });
+    return hitsList(data.items || [], { label: "Top rated anime", layout: "grid", ranked: true });
+  }, "Loading the top rated…", placeholder(listSkeleton(SHELF, { layout: "grid" })));
 }
 
 // This season by the visitor's clock or, while it has no anime in the catalogue, the
@@ -674,8 +741,13 @@ function renderSeason(main, s, params, signal, note) {
   fill(grid, () => growingList(feed(browseReader(query, GRID_PAGE, signal, (data) => {
     total.textContent = data.total ? plural(data.total, "anime", "anime") : "";
   }), GRID_PAGE), { label: `${name} anime`, layout: "grid", empty: `Our catalogue has no anime that started in ${name}.` }),
-  `Loading ${name}…`);
+  `Loading ${name}…`, placeholder(listSkeleton(GRID_PAGE, { layout: "grid" })));
 }
+
+// The age-rating bounds #/top offers (the API's max_age_rating): anime rated at most
+// this by MAL; anime whose rating MAL does not give are left out.
+const RATING_BOUNDS = [["g", "G (all ages)"], ["pg", "PG or lower"], ["pg_13", "PG-13 or lower"],
+  ["r", "R-17+ or lower"], ["r+", "R+ or lower"]];
 
 const TOP_SORTS = [["score", "MAL score"], ["popularity", "Popularity"], ["date", "Newest"]];
 
@@ -690,10 +762,11 @@ function yearParam(params, key) {
 function renderTop(main, params, signal) {
   const f = { genre: params.get("genre") || "", type: params.get("type") || "",
     min_year: yearParam(params, "min_year"), max_year: yearParam(params, "max_year"),
+    rating: RATING_BOUNDS.some(([v]) => v === params.get("rating")) ? params.get("rating") : "",
     sort: TOP_SORTS.some(([v]) => v === params.get("sort")) ? params.get("sort") : "score" };
   const apply = () => {
     const p = new URLSearchParams();
-    for (const key of ["genre", "type", "min_year", "max_year", "sort"]) {
+    for (const key of ["genre", "type", "min_year", "max_year", "rating", "sort"]) {
       const v = form.elements[key].value.trim();
       if (v && !(key === "sort" && v === "score")) p.set(key, v);
     }
@@ -705,14 +778,21 @@ function renderTop(main, params, signal) {
     h("label", {}, "Genre ", menuSelect("genre", "genres", "Any genre", f.genre, apply)),
     h("label", {}, "Type ", menuSelect("type", "types", "Any type", f.type, apply)),
     year("min_year", "From", f.min_year), year("max_year", "to", f.max_year),
+    h("label", {}, "Age rating ",
+      h("select", { name: "rating", onchange: apply },
+        h("option", { value: "" }, "Any"),
+        RATING_BOUNDS.map(([v, text]) => h("option", { value: v, selected: v === f.rating }, text)))),
     sortSelect(f.sort, TOP_SORTS, apply),
     h("button", { type: "submit" }, "Show"));
   const lead = { score: "Top rated", popularity: "Most popular", date: "Newest" }[f.sort];
   const years = f.min_year && f.max_year ? (f.min_year === f.max_year ? `, ${f.min_year}` : `, ${f.min_year}\u2013${f.max_year}`)
     : f.min_year ? ` since ${f.min_year}` : f.max_year ? ` until ${f.max_year}` : "";
-  const title = `${lead}${f.genre ? ` ${f.genre}` : ""}${f.type ? ` ${f.type}` : ""} anime${years}`;
+  const rated = f.rating ? `, rated ${AGE_RATINGS[f.rating][0]} or lower` : "";
+  const title = `${lead}${f.genre ? ` ${f.genre}` : ""}${f.type ? ` ${f.type}` : ""} anime${years}${rated}`;
   document.title = `${title}: simsearch`;
   const grid = h("div", {});
+  const total = h("p", { class: "note total" });
+  form.append(total);
   main.replaceChildren(...[h("h1", {}, title), form,
     f.sort === "score" ? h("p", { class: "note" }, `Anime with fewer than ${TOP_MIN_MEMBERS.toLocaleString("en")} members on `,
       "MyAnimeList are left out: a score from a handful of votes says little.") : null,
@@ -726,10 +806,13 @@ function renderTop(main, params, signal) {
   if (f.type) q.set("types", f.type);
   if (f.min_year) q.set("min_year", f.min_year);
   if (f.max_year) q.set("max_year", f.max_year);
-  // By score, pages of 100 are read: anime with few members are left out here.
-  const scored = f.sort === "score";
-  fill(grid, () => growingList(feed(browseReader(q.toString(), scored ? 100 : GRID_PAGE, signal), GRID_PAGE,
-    scored ? topKeep : null), { label: title, layout: "grid", ranked: true }), "Loading…");
+  if (f.rating) q.set("max_age_rating", f.rating);
+  // By score, the API leaves out anime with few members (from its pages and its total).
+  if (f.sort === "score") q.set("min_members", TOP_MIN_MEMBERS);
+  fill(grid, () => growingList(feed(browseReader(q.toString(), GRID_PAGE, signal, (data) => {
+    total.textContent = data.total ? plural(data.total, "anime", "anime") : "";
+  }), GRID_PAGE), { label: title, layout: "grid", ranked: true }), "Loading…",
+  placeholder(listSkeleton(GRID_PAGE, { layout: "grid" })));
 }
 
 function renderSearch(main, params, signal) {
@@ -759,13 +842,13 @@ function renderSearch(main, params, signal) {
       }
     }
     return h("div", {}, body);
-  }, "Looking up titles…");
+  }, "Looking up titles…", placeholder(h("h2", {}, "Titles"), listSkeleton(4)));
   fill(stories, async () => {
     const fq = filterQuery(filter);
     const data = await api(`/search?q=${encodeURIComponent(q)}&k=12${fq ? `&${fq}` : ""}`, { signal });
     return h("div", {}, h("h2", { id: "stories-h" }, "Stories like your description"),
       hitsList(data.results, { label: "Stories like your description" }));
-  }, "Searching synopses…");
+  }, "Searching synopses…", placeholder(h("h2", {}, "Stories like your description"), listSkeleton(6)));
 }
 
 // The facts of an anime's page: its cover, MAL score, season, dates, studios and more.
@@ -831,6 +914,13 @@ function renderAnime(main, id, params, signal) {
         return box;
       }
       const origin = (item.vectors || {})[l.collection];
+      // Too new or too rare for viewing data: the list comes from a vector predicted
+      // from the anime's content, and says so.
+      const predicted = () => (origin && origin.source === "predicted"
+        ? h("p", { class: "note predicted" }, origin.viewers > 0
+          ? `Only ${origin.viewers} of our users watched it: this list is predicted from its story, genres, franchise and popularity.`
+          : "Nobody in our users' lists watched it yet: this list is predicted from its story, genres, franchise and popularity.")
+        : null);
       fill(box, async () => {
         let first = null;
         const body = Object.assign({ id: item.id, top_k: 50, page_size: 10, collection: l.collection }, filterBody(filter));
@@ -844,20 +934,13 @@ function renderAnime(main, id, params, signal) {
         if (first.notice && !first.results.length) {
           return h("div", {}, h("h3", {}, l.title), h("p", { class: "empty" }, "This anime is for adults: its lists are not shown."));
         }
-        // Too new or too rare for viewing data: the list comes from a vector predicted
-        // from the anime's content, and says so.
-        const note = origin && origin.source === "predicted"
-          ? h("p", { class: "note predicted" }, origin.viewers > 0
-            ? `Only ${origin.viewers} of our users watched it: this list is predicted from its story, genres, franchise and popularity.`
-            : "Nobody in our users' lists watched it yet: this list is predicted from its story, genres, franchise and popularity.")
-          : null;
         showFranchise(first.franchise);
-        return h("div", {}, h("h3", {}, l.title), note, list);
-      }, `Loading ${l.title.toLowerCase()}…`);
+        return h("div", {}, h("h3", {}, l.title), predicted(), list);
+      }, `Loading ${l.title.toLowerCase()}…`, placeholder(h("h3", {}, l.title), predicted(), listSkeleton(10)));
       return box;
     }));
     return animeHead(item);
-  }, "Loading the anime…");
+  }, "Loading the anime…", placeholder(animeSkeleton()));
 }
 
 // The list's anime as cards, with the catalogue's facts where it has them (`known`: a Map
@@ -913,8 +996,10 @@ function renderList(main, params, signal) {
     // The list keeps ids and titles; covers and facts come from the catalogue. Without
     // an answer the cards show what the list keeps.
     const known = catalogueCheck(items.map((x) => x.id), signal).then((check) => check && check.known);
-    fill(likedBox, async () => listCards(liked, await known, "Liked", "Nothing liked yet."), "Loading your list…");
-    fill(dislikedBox, async () => listCards(disliked, await known, "Disliked", "Nothing disliked."), "Loading your list…");
+    fill(likedBox, async () => listCards(liked, await known, "Liked", "Nothing liked yet."), "Loading your list…",
+      liked.length ? placeholder(listSkeleton(0, { entries: liked, actions: "remove" })) : null);
+    fill(dislikedBox, async () => listCards(disliked, await known, "Disliked", "Nothing disliked."), "Loading your list…",
+      disliked.length ? placeholder(listSkeleton(0, { entries: disliked, actions: "remove" })) : null);
   }
   if (params.get("recommend") !== "1" || !liked.length) return;
   fill(recs, async () => {
@@ -934,7 +1019,8 @@ function renderList(main, params, signal) {
     return h("div", {}, h("h2", { id: "recs-h" }, "Recommended for your list"),
       ignored.length ? h("p", { class: "note" }, `Left out, not in our catalogue: ${names.join(", ")}.`) : null,
       list);
-  }, "Finding anime for your list…");
+  }, "Finding anime for your list…",
+  placeholder(h("h2", {}, "Recommended for your list"), listSkeleton(20, { because: true })));
 }
 
 function exportList() {

@@ -19,6 +19,16 @@ start_engine() {
   return 1
 }
 
+# The indexer, quiet unless it fails: then its output says why (a failure under set -e
+# was silent before).
+tiny_index() {
+  if ! "$build/indexer/simsearch-indexer" "$@" > "$work/indexer.log" 2>&1; then
+    echo "FAIL: simsearch-indexer $* failed:" >&2
+    cat "$work/indexer.log" >&2
+    return 1
+  fi
+}
+
 start_tiny_engine() {
   local build=$1
   shift
@@ -37,15 +47,15 @@ id,x,y
 5,0.9,0.2
 6,0.0,1.0
 CSV
-  "$build/indexer/simsearch-indexer" build --collection tiny --vectors "$work/vectors.csv" \
-    --catalog "$work/catalog.csv" --out "$work/root" >/dev/null 2>&1
+  tiny_index build --collection tiny --vectors "$work/vectors.csv" \
+    --catalog "$work/catalog.csv" --out "$work/root" || return 1
   if [ "${TINY_WITH_USERS:-0}" = 1 ]; then
     # `tt`: inner product with two users, as a recommender bundle would be.
     printf 'id,a,b\n100,1.0,0.0\n200,0.0,1.0\n' > "$work/users.csv"
     printf 'user_id,anime_id\n100,1\n200,6\n' > "$work/user_items.csv"
-    "$build/indexer/simsearch-indexer" build --collection tt --vectors "$work/vectors.csv" \
+    tiny_index build --collection tt --vectors "$work/vectors.csv" \
       --catalog "$work/catalog.csv" --metric ip --user-vectors "$work/users.csv" \
-      --user-items "$work/user_items.csv" --out "$work/root" >/dev/null 2>&1
+      --user-items "$work/user_items.csv" --out "$work/root" || return 1
   fi
   start_engine "$build" "$work/root" "$@"
 }

@@ -208,6 +208,16 @@ async function malImportChecks(page, perf) {
   await phone.screenshot({ path: path.join(outDir, "phone-list-after-mal-import.png") });
   await phone.close();
 
+  // Recommendations for the imported list, each saying which liked anime it comes from:
+  // the filters, the heading and the first rows, at 80% (docs/screenshots/desktop-recommendations.png).
+  await go(page, "#/list?recommend=1");
+  const recs = await page.$eval("section[aria-labelledby=recs-h]", (e) => e.getBoundingClientRect().top + window.scrollY);
+  check(await page.$$eval("section[aria-labelledby=recs-h] .card .because", (bs) => bs.length) > 0,
+    "the imported list's recommendations say which liked anime each comes from");
+  await page.screenshot({ path: path.join(outDir, "desktop-recommendations-after-mal-import.png"),
+    clip: { x: 0, y: Math.max(0, recs - 70), width: 1280, height: 1000, scale: 0.8 } });
+  await go(page, "#/list");
+
   // Time from picking a 2,500-entry export to its preview (reported, not asserted).
   const ids = fs.readFileSync(CATALOGUE_CSV, "utf8").split("\n").map((l) => l.match(/^(\d+),/))
     .filter(Boolean).map((m) => Number(m[1])).slice(0, 2500);
@@ -276,7 +286,7 @@ async function themeChecks(page) {
   await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }]);
   check(await background() < 0.15, "with prefers-color-scheme: dark the page is dark");
   await importAndWait(page, path.join(FIXTURES, "mal_export.xml"));
-  await page.screenshot({ path: path.join(outDir, "desktop-list-dark.png"), fullPage: true });
+  await page.screenshot({ path: path.join(outDir, "desktop-list-dark.png"), fullPage: true });  // docs/screenshots/desktop-import-preview-dark.png
   await axeCheck(page, "the list page with an import preview, dark");
   await clickButton(page, ".import-preview", "Cancel");
   await page.evaluate(() => { location.hash = "#/anime/1"; });
@@ -413,9 +423,30 @@ async function seasonChecks(page, base) {
   await rerender(page, () => page.click("#family-safe"));
 }
 
-// Top anime: filters in the URL and the menus, Comedy only, and no score from a handful of votes.
+// The GET /browse requests `page` makes while `action` runs: their query parameters.
+async function browseAsked(page, action) {
+  const asked = [];
+  const watch = (r) => {
+    const u = new URL(r.url());
+    if (u.pathname === "/browse") asked.push(u.searchParams);
+  };
+  page.on("request", watch);
+  try {
+    await action();
+  } finally {
+    page.off("request", watch);
+  }
+  return asked;
+}
+
+// Top anime: filters in the URL and the menus, Comedy only, and no score from a handful of
+// votes: the API leaves those out (min_members), the page filters nothing itself.
 async function topChecks(page, base) {
-  await go(page, "#/top?genre=Comedy");
+  const asked = await browseAsked(page, () => go(page, "#/top?genre=Comedy"));
+  check(asked.length === 1 && asked[0].get("sort") === "score" && asked[0].get("genres") === "Comedy" &&
+    asked[0].get("min_members") === "5000" && asked[0].get("page_size") === "24",
+  `#/top asks GET /browse once, for 24 with min_members=5000 (${asked.map((q) => q.toString()).join(" | ")})`);
+  const answer = await (await fetch(`${base}/browse?sort=score&genres=Comedy&min_members=5000&page_size=24`)).json();
   // The menus come from GET /collections: every genre any collection has, but the adult ones.
   const collections = (await (await fetch(`${base}/collections`)).json()).collections;
   const genres = [...new Set(collections.flatMap((c) => c.genres))].filter((g) => g !== "Hentai" && g !== "Erotica")
@@ -433,6 +464,12 @@ async function topChecks(page, base) {
   check(shown.length === 24 && shown.every((c) => known.get(c.id).genres.includes("Comedy")),
     `#/top?genre=Comedy shows 24 anime, all Comedy`);
   check(shown.every((c) => known.get(c.id).members >= 5000), "none with fewer than 5,000 members (a score of few votes)");
+  check(JSON.stringify(shown.map((c) => c.id)) === JSON.stringify(answer.items.map((x) => x.id)),
+    "exactly the API's answer, in its order");
+  check(await page.$eval("main .total", (e) => e.textContent) === `${answer.total} anime`,
+    `the page says how many, the API's total with min_members (${answer.total})`);
+  check((await page.$eval("main", (e) => e.textContent)).includes("Anime with fewer than 5,000 members on MyAnimeList are left out"),
+    "and says that anime with fewer than 5,000 members are left out");
   const scores = shown.map((c) => known.get(c.id).mal_score);
   check(scores.every((v, i) => i === 0 || v <= scores[i - 1]), `best MAL score first (${scores.slice(0, 4)})`);
   check(await page.$eval("main h1", (e) => e.textContent) === "Top rated Comedy anime", "the heading names the filter");
@@ -441,12 +478,24 @@ async function topChecks(page, base) {
   await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }]);
   await axeCheck(page, "top anime, dark");
   await page.emulateMediaFeatures([]);
-  await page.click("main .show-more .more");
-  await page.waitForFunction(() => document.querySelectorAll("main .grid > .card").length > 24, { timeout: 20000 });
+  const more = await browseAsked(page, async () => {
+    await page.click("main .show-more .more");
+    await page.waitForFunction(() => document.querySelectorAll("main .grid > .card").length > 24, { timeout: 20000 });
+  });
   shown = await cardsOf(page, "main .grid");
   known = await itemsById(base, shown.map((c) => c.id));
-  check(shown.length === 48 && new Set(shown.map((c) => c.id)).size === 48 && shown.every((c) => known.get(c.id).genres.includes("Comedy")),
-    `"Show more" adds 24 more Comedy anime (${shown.length})`);
+  check(shown.length === 48 && new Set(shown.map((c) => c.id)).size === 48 &&
+    shown.every((c) => known.get(c.id).genres.includes("Comedy") && known.get(c.id).members >= 5000),
+  `"Show more" adds 24 more Comedy anime, none with fewer than 5,000 members (${shown.length})`);
+  check(more.length === 1 && more[0].get("min_members") === "5000" && more[0].get("page_token"),
+    "with one request for the next page, min_members kept");
+
+  // By popularity every anime counts: no min_members, and no note.
+  const popular = await browseAsked(page, () => go(page, "#/top?genre=Comedy&sort=popularity"));
+  check(popular.length === 1 && popular[0].get("sort") === "popularity" && !popular[0].has("min_members") &&
+    !(await page.$eval("main", (e) => e.textContent)).includes("fewer than 5,000 members"),
+  "sorted by popularity, nothing is left out for its members");
+  await go(page, "#/top?genre=Comedy");
 
   // The type menu and a year range, as a visitor sets them.
   await rerender(page, () => page.select("main select[name=type]", "Movie"));
@@ -460,6 +509,15 @@ async function topChecks(page, base) {
   check(shown.length > 0 && shown.every((c) => { const x = known.get(c.id);
     return x.type === "Movie" && x.genres.includes("Comedy") && x.start_year >= 2000 && x.start_year <= 2009; }),
   `type Movie and 2000\u20132009: ${shown.length} Comedy movies of those years (${await page.$eval("main h1", (e) => e.textContent)})`);
+  // An age-rating bound: the API's max_age_rating, every card rated at most PG-13.
+  const rated = await browseAsked(page, () => rerender(page, () => page.select("main select[name=rating]", "pg_13")));
+  check(rated.length === 1 && rated[0].get("max_age_rating") === "pg_13" &&
+    (await page.evaluate(() => location.hash)).includes("rating=pg_13"),
+  `the age-rating menu asks max_age_rating=pg_13 and keeps it in the URL (${rated.map((q) => q.toString())})`);
+  shown = await cardsOf(page, "main .grid");
+  known = await itemsById(base, shown.map((c) => c.id));
+  check(shown.length > 0 && shown.every((c) => ["g", "pg", "pg_13"].includes(known.get(c.id).age_rating)),
+    `rated PG-13 or lower: ${shown.length} anime, every one G, PG or PG-13`);
 }
 
 // Menus while GET /collections fails: "Any" and the value in the URL, and the page works.
@@ -485,8 +543,16 @@ async function menuFallbackCheck(browser, base) {
 async function homeChecks(browser, base, watchConsole) {
   const p = await pageAt(browser, "2023-11-05T12:00:00Z");
   watchConsole(p);
-  await p.goto(`${base}/`, { waitUntil: "networkidle0" });
-  await settled(p);
+  // Layout shifts while it loads (placeholders of the rows' size keep what is below still).
+  await p.evaluateOnNewDocument(() => {
+    window.layoutShift = 0;
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) if (!e.hadRecentInput) window.layoutShift += e.value; })
+      .observe({ type: "layout-shift", buffered: true });
+  });
+  const asked = await browseAsked(p, async () => {
+    await p.goto(`${base}/`, { waitUntil: "networkidle0" });
+    await settled(p);
+  });
   let season = await cardsOf(p, "section[aria-labelledby=season-h] .grid");
   check(await p.$eval("#season-h", (e) => e.textContent) === "This season: Fall 2023" && season.length === 12 &&
     season.every((c) => c.season === "Fall 2023"), `on 5 November 2023 the home page shows Fall 2023's 12 most popular (${season.length})`);
@@ -496,9 +562,18 @@ async function homeChecks(browser, base, watchConsole) {
   const known = await itemsById(base, top.map((c) => c.id));
   check(top.length === 12 && top.every((c) => known.get(c.id).members >= 5000) && top[0].facts.includes(known.get(top[0].id).mal_score.toFixed(2)),
     `and a "Top rated" row of 12, none from a handful of votes (first: ${known.get(top[0].id).title})`);
+  const topAsked = asked.filter((q) => q.get("sort") === "score");
+  const topAnswer = await (await fetch(`${base}/browse?sort=score&min_members=5000&page_size=12`)).json();
+  check(topAsked.length === 1 && topAsked[0].get("min_members") === "5000" && topAsked[0].get("page_size") === "12" &&
+    JSON.stringify(top.map((c) => c.id)) === JSON.stringify(topAnswer.items.map((x) => x.id)),
+  `the row is one GET /browse?sort=score&min_members=5000&page_size=12, shown as the API answers (${topAsked.map((q) => q.toString())})`);
   check(await p.$eval("h1", (e) => e.textContent) === "Find your next anime" && (await p.$$(".examples a")).length === 4,
     "the intro and its examples are still there");
+  const shift = await p.evaluate(() => window.layoutShift);
+  check(shift < 0.01, `nothing moves as the rows arrive (cumulative layout shift ${shift.toFixed(3)})`);
   await p.screenshot({ path: path.join(outDir, "desktop-home.png"), fullPage: true });
+  // The intro and the season's first row, at 75% (docs/screenshots/desktop-home.png).
+  await p.screenshot({ path: path.join(outDir, "desktop-home-top.png"), clip: { x: 0, y: 0, width: 1280, height: 770, scale: 0.75 } });
   await axeCheck(p, "home with this season and the top rated");
   await p.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }]);
   await p.screenshot({ path: path.join(outDir, "desktop-home-dark.png"), fullPage: true });
@@ -700,6 +775,10 @@ async function main() {
     check((await page.$eval(".anime", (e) => e.textContent)).includes("Spike"), "the anime page shows the synopsis");
     check(await page.$eval(".anime a[href^='https://myanimelist.net/anime/1']", (e) => !!e), "and links to MyAnimeList");
     await page.screenshot({ path: path.join(outDir, "desktop-anime.png"), fullPage: true });
+    // The anime, its franchise and the top of its three lists, at 70%, without the search
+    // box's focus ring (docs/screenshots/desktop-anime.png).
+    await page.evaluate(() => document.activeElement.blur());
+    await page.screenshot({ path: path.join(outDir, "desktop-anime-top.png"), clip: { x: 0, y: 0, width: 1280, height: 1650, scale: 0.7 } });
     await axeCheck(page, "an anime page");
     check(!(await page.$(".panel[data-collection=ncf] .predicted")), "an anime with viewers has no 'predicted' note");
     // An anime newer than the lists: its "viewers also watched" comes from a vector

@@ -6,10 +6,11 @@
 //
 //   node lighthouse_test.js LAMBDA_BIN INDEX_ROOT WEB_ROOT OUT_DIR
 //
-// One allowance, said here and in the report's config: covers come from MyAnimeList's
-// CDN, which this machine cannot reach, so the console errors of those failed image
-// loads are not counted against Best Practices (errors-in-console's ignoredPatterns).
-// Everything else the page logs counts.
+// No allowance: covers come from MyAnimeList's CDN, which this machine cannot reach, and
+// the browser logs each failed load as a console error, which costs Best Practices its
+// errors-in-console points (96 instead of 100). Lighthouse 12's ignoredPatterns match the
+// message ("Failed to load resource: net::ERR_NAME_NOT_RESOLVED"), not the URL, so they
+// could only hide every failed load; the pages are held to 95 with that loss counted.
 "use strict";
 
 const fs = require("fs");
@@ -82,9 +83,6 @@ async function main() {
             onlyCategories: CATEGORIES,
             disableStorageReset: true,
           },
-          audits: [
-            { path: "errors-in-console", options: { ignoredPatterns: ["cdn\\.myanimelist\\.net"] } },
-          ],
         };
         const result = await lighthouse(p.url, { output: ["html", "json"], logLevel: "error" }, config, page);
         await page.close();

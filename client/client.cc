@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "core/errors.h"
 #include "core/file_util.h"
+#include "core/item_store.h"
 #include "core/quote.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -338,6 +339,35 @@ void HoldToFranchises(const FilterSpec& f, std::vector<ClientHit>* hits) {
   });
 }
 
+// An engine from before the filters on an item's facts ignores min_members,
+// max_age_rating, the start years and seasons (unknown fields): the hits are held to
+// them here too, from the facts the hits carry. Such an engine sends no start dates or
+// age ratings, so those bounds then fail closed.
+void HoldToFacts(const FilterSpec& f, std::vector<ClientHit>* hits) {
+  const int max_age = f.max_age_rating.empty() ? 0 : AgeRatingCode(f.max_age_rating);
+  const bool dates = f.min_start_year != 0 || f.max_start_year != 0 || !f.seasons.empty();
+  if (f.min_members == 0 && max_age == 0 && !dates) return;
+  std::erase_if(*hits, [&](const ClientHit& h) {
+    const Item& it = h.item;
+    if (it.members < f.min_members) return true;
+    if (max_age != 0) {
+      const int age = AgeRatingCode(it.age_rating);
+      if (age == 0 || age > max_age) return true;
+    }
+    if (dates) {
+      const int year = it.start_year();
+      if (year == 0) return true;
+      if (f.min_start_year != 0 && year < f.min_start_year) return true;
+      if (f.max_start_year != 0 && year > f.max_start_year) return true;
+      if (!f.seasons.empty() &&
+          std::find(f.seasons.begin(), f.seasons.end(), SeasonOfStart(StartCode(it.start_date))) ==
+              f.seasons.end())
+        return true;
+    }
+    return false;
+  });
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<ClientHit>> Client::Search(const SearchQuery& query,
@@ -358,6 +388,7 @@ absl::StatusOr<std::vector<ClientHit>> Client::Search(const SearchQuery& query,
   if (options.next_page_token != nullptr) *options.next_page_token = resp->next_page_token();
   std::vector<ClientHit> hits = FromProto(resp->hits());
   HoldToFranchises(options.filter, &hits);
+  HoldToFacts(options.filter, &hits);
   return hits;
 }
 
@@ -384,6 +415,7 @@ absl::StatusOr<std::vector<std::vector<ClientHit>>> Client::BatchSearch(
   for (const v1::SearchResult& r : resp->results()) {
     out.push_back(FromProto(r.hits()));
     HoldToFranchises(options.filter, &out.back());
+    HoldToFacts(options.filter, &out.back());
     if (options.next_page_tokens != nullptr)
       options.next_page_tokens->push_back(r.next_page_token());
   }

@@ -435,6 +435,7 @@ int Recommend(int argc, char** argv) {
   if (by_user && !absl::SimpleAtoi(user_text, &user)) {
     return UsageError(absl::StrCat("--user takes an integer id, got '", user_text, "'"));
   }
+  if (by_user && explain) return UsageError("--explain names liked anime: give it with --like");
   if (by_user == !like.empty() || (by_user && !dislike.empty())) {
     return UsageError("give either --like (with optional --dislike) or --user (see --help)");
   }

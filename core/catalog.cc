@@ -137,8 +137,16 @@ absl::StatusOr<Item> ParseItem(const std::string& path, size_t line, const Colum
   return rec;
 }
 
-// Fills what earlier files did not know of `cur` from a later file's `rec` (same id).
-void MergeItem(Item rec, Item* cur) {
+// Where an id's merged record is, and the member count of the record its score came
+// from (the score goes with the largest count among records that have a score).
+struct Merged {
+  size_t row;
+  int64_t score_members;
+};
+
+// Fills what earlier files did not know of `cur` (its slot `m`) from a later file's
+// `rec` (same id).
+void MergeItem(Item rec, Item* cur, Merged* m) {
   if (cur->title.empty()) cur->title = std::move(rec.title);
   if (cur->english_title.empty()) cur->english_title = std::move(rec.english_title);
   if (cur->genres.empty()) cur->genres = std::move(rec.genres);
@@ -147,8 +155,9 @@ void MergeItem(Item rec, Item* cur) {
   if (cur->episodes == 0) cur->episodes = rec.episodes;
   // Member counts only grow: the largest any file gives is the newest snapshot's, and
   // the score goes with it (a score changes as members join; keep the newest).
-  if (rec.mal_score > 0 && (cur->mal_score == 0 || rec.members > cur->members)) {
+  if (rec.mal_score > 0 && (cur->mal_score == 0 || rec.members > m->score_members)) {
     cur->mal_score = rec.mal_score;
+    m->score_members = rec.members;
   }
   cur->members = std::max(cur->members, rec.members);
   if (cur->synopsis.empty()) cur->synopsis = std::move(rec.synopsis);
@@ -164,7 +173,7 @@ void MergeItem(Item rec, Item* cur) {
 }
 
 absl::Status LoadFile(const std::string& path, const CatalogOptions& options,
-                      std::vector<Item>* items, absl::flat_hash_map<int64_t, size_t>* index,
+                      std::vector<Item>* items, absl::flat_hash_map<int64_t, Merged>* index,
                       std::vector<std::string>* skipped) {
   auto text = ReadFileToString(path);
   if (!text.ok()) return text.status();
@@ -192,11 +201,11 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options,
     }
     auto rec = ParseItem(path, reader.line(), *columns, f);
     if (!rec.ok()) return rec.status();
-    auto [it, inserted] = index->try_emplace(rec->id, items->size());
+    auto [it, inserted] = index->try_emplace(rec->id, Merged{items->size(), rec->members});
     if (inserted) {
       items->push_back(*std::move(rec));
     } else {
-      MergeItem(*std::move(rec), &(*items)[it->second]);
+      MergeItem(*std::move(rec), &(*items)[it->second.row], &it->second);
     }
   }
   return absl::OkStatus();
@@ -215,7 +224,8 @@ int Item::start_year() const {
 
 int64_t StartCode(absl::string_view iso) {
   int year = 0, month = 0, day = 0;
-  if (iso.size() < 4 || !absl::SimpleAtoi(iso.substr(0, 4), &year) || year < 1000) return 0;
+  // As Item::start_year: a year after 1900 (MAL's "0000" and the like are unknown).
+  if (iso.size() < 4 || !absl::SimpleAtoi(iso.substr(0, 4), &year) || year <= 1900) return 0;
   if (iso.size() < 7 || iso[4] != '-' || !absl::SimpleAtoi(iso.substr(5, 2), &month) || month < 1 ||
       month > 12) {
     return int64_t{year} * 10000;
@@ -297,7 +307,7 @@ absl::StatusOr<Catalog> Catalog::Load(const std::vector<std::string>& paths,
                                       const CatalogOptions& options) {
   if (paths.empty()) return absl::InvalidArgumentError("no catalogue files given");
   std::vector<Item> items;
-  absl::flat_hash_map<int64_t, size_t> index;
+  absl::flat_hash_map<int64_t, Merged> index;
   std::vector<std::string> skipped;
   for (const std::string& p : paths) {
     if (auto st = LoadFile(p, options, &items, &index, &skipped); !st.ok()) return st;

@@ -280,6 +280,7 @@ absl::StatusOr<ItemStore> ItemStore::Open(const std::string& dir, uint64_t rows,
   s.offsets_ = absl::MakeConstSpan(off, slots + 1);
   s.genre_bits_ = absl::MakeConstSpan(reinterpret_cast<const uint64_t*>(s.genres_file_.int64s()),
                                       rows * s.genre_words_);
+  s.source_attrs_ = attr_cols;
   if (attr_cols == kAttrs) {
     s.attrs_ = absl::MakeConstSpan(s.attrs_file_.int64s(), rows * kAttrs);
     return s;

@@ -132,6 +132,11 @@ class ItemStore {
   int64_t members(uint32_t row) const { return attr(row, 0); }
   // The MAL age rating's code: 0 unknown, 1-6 g, pg, pg_13, r, r+, rx (AgeRatingCode).
   int64_t age_code(uint32_t row) const { return attr(row, 3); }
+  // What the bundle's layout records at all: start dates and scores (not before cover
+  // art), age ratings (not before age ratings). Filters on what is not recorded would
+  // drop every item, so they are refused instead.
+  bool has_dates() const { return source_attrs_ >= 9; }
+  bool has_age_ratings() const { return source_attrs_ >= 6; }
   uint16_t type_index(uint32_t row) const { return static_cast<uint16_t>(attr(row, 2)); }
   // Item::franchise, 0 when unknown.
   int64_t franchise(uint32_t row) const { return attr(row, 6); }
@@ -156,6 +161,7 @@ class ItemStore {
   absl::flat_hash_map<std::string, uint16_t> type_index_;  // lower-case name -> 1..
   size_t genre_words_ = 1;
   size_t text_fields_ = kTextFields;  // 3 in bundles from before cover art
+  size_t source_attrs_ = kAttrs;      // item_attrs.i64's columns in the bundle (3, 6, 7, 9)
   // Views of the data: into the mapped files, or into the owned vectors below.
   absl::Span<const uint8_t> text_;
   absl::Span<const int64_t> offsets_;

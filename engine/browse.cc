@@ -1,7 +1,6 @@
 #include "engine/browse.h"
 
 #include <algorithm>
-#include <tuple>
 
 namespace simsearch {
 
@@ -9,10 +8,12 @@ size_t OrderedRows(const Collection& c, const CompiledFilter& filter, ItemOrder 
                    bool ascending, size_t end, std::vector<uint32_t>* rows) {
   rows->clear();
   const ItemStore* items = c.item_store();
-  // (known, key, members, -id): larger sorts first; unknown keys last in both directions.
+  // Known keys first in either direction, then the key in the asked direction, then the
+  // more popular, then the smaller id. No key is negated: a hostile bundle's INT64_MIN
+  // would overflow.
   struct Keyed {
     bool known;
-    int64_t key, members, neg_id;
+    int64_t key, members, id;
     uint32_t row;
   };
   std::vector<Keyed> keyed;
@@ -27,11 +28,13 @@ size_t OrderedRows(const Collection& c, const CompiledFilter& filter, ItemOrder 
                                              : members;
     }
     const bool known = order == ItemOrder::kMembers || key > 0;
-    keyed.push_back({known, ascending ? -key : key, members, -c.id(row), row});
+    keyed.push_back({known, key, members, c.id(row), row});
   }
-  auto before = [](const Keyed& a, const Keyed& b) {
-    return std::tie(a.known, a.key, a.members, a.neg_id) >
-           std::tie(b.known, b.key, b.members, b.neg_id);
+  auto before = [ascending](const Keyed& a, const Keyed& b) {
+    if (a.known != b.known) return a.known;
+    if (a.key != b.key) return ascending ? a.key < b.key : a.key > b.key;
+    if (a.members != b.members) return a.members > b.members;
+    return a.id < b.id;
   };
   const size_t n = std::min(end, keyed.size());
   std::partial_sort(keyed.begin(), keyed.begin() + static_cast<ptrdiff_t>(n), keyed.end(), before);

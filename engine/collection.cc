@@ -446,6 +446,15 @@ absl::StatusOr<CompiledFilter> Collection::CompileFilter(const FilterSpec& spec)
     if (auto row = RowOf(id); row.ok()) f.excluded_.insert(*row);
   }
   SIMSEARCH_RETURN_IF_ERROR(CompileFacts(spec, &f));
+  if (items_ && ((!f.dates_empty() && !items_->has_dates()) ||
+                 (f.max_age_ != 0 && !items_->has_age_ratings()))) {
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          "collection '", name(), "' (version ", version(),
+                          ") was built before its bundles recorded ",
+                          f.dates_empty() ? "age ratings" : "start dates",
+                          ", so it cannot filter by them; rebuild it with simsearch-indexer")),
+                      reason::kQueryNotSupported, "filter");
+  }
   if ((!spec.genres.empty() || !spec.types.empty() || !spec.exclude_genres.empty() ||
        !spec.exclude_types.empty() || spec.max_content != ContentLevel::kAdult ||
        spec.min_content != ContentLevel::kGeneral || !f.facts_empty()) &&

@@ -47,6 +47,7 @@ class CompiledFilter final : public RowFilter {
            exclude_franchises_.empty() && facts_empty();
   }
   void Exclude(uint32_t row) { excluded_.insert(row); }
+  bool dates_empty() const { return min_start_ == 0 && max_start_ == 0 && season_mask_ == 0; }
   // True when no condition on the items' facts (start date, members, age rating) applies.
   bool facts_empty() const {
     return min_start_ == 0 && max_start_ == 0 && season_mask_ == 0 && min_members_ == 0 &&

@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "core/errors.h"
 #include "core/quote.h"
 #include "core/status_macros.h"
@@ -316,6 +317,10 @@ absl::Status Engine::CheckSearch(const std::vector<SearchQuery>& queries, int k,
                              absl::StrCat("too many queries in one batch: ", queries.size(),
                                           " (at most ", limits_.max_batch, "); split the batch"));
   }
+  return CheckFilter(filter);
+}
+
+absl::Status Engine::CheckFilter(const FilterSpec& filter) const {
   if (filter.exclude_ids.size() > static_cast<size_t>(limits_.max_ids)) {
     return InvalidFieldError("filter.exclude_ids", reason::kTooManyIds,
                              absl::StrCat("too many exclude_ids: ", filter.exclude_ids.size(),
@@ -332,6 +337,10 @@ absl::Status Engine::CheckSearch(const std::vector<SearchQuery>& queries, int k,
       filter.exclude_genres.size() > 256 || filter.exclude_types.size() > 256) {
     return InvalidFieldError("filter", reason::kInvalidArgument,
                              "too many genres or types in the filter (at most 256 of each)");
+  }
+  if (filter.seasons.size() > 16) {
+    return InvalidFieldError("filter.seasons", reason::kInvalidArgument,
+                             "too many seasons in the filter (there are four)");
   }
   return absl::OkStatus();
 }
@@ -379,15 +388,19 @@ absl::StatusOr<SearchResults> Engine::Search(absl::string_view collection,
     absl::Status cut = CutPage(knobs, i, queries.size(), std::move(pages[i]), &out);
     if (!cut.ok()) return PageTokenField(cut, knobs, i);
   }
+  bool explained = false;
   for (size_t i = 0; i < queries.size(); ++i) {
     if (queries[i].kind == SearchQuery::Kind::kItems && queries[i].explain) {
-      SIMSEARCH_RETURN_IF_ERROR(Explain(*out.collection, queries[i], &out.hits[i]));
+      SIMSEARCH_RETURN_IF_ERROR(Explain(*out.collection, queries[i], deadline, &out.hits[i]));
+      explained = true;
     }
   }
+  // The reasons read the vectors again: a file damaged meanwhile is the answer.
+  if (explained) SIMSEARCH_RETURN_IF_ERROR(out.collection->CheckIntact());
   return out;
 }
 
-absl::Status Engine::Explain(const Collection& c, const SearchQuery& q,
+absl::Status Engine::Explain(const Collection& c, const SearchQuery& q, absl::Time deadline,
                              std::vector<Hit>* hits) const {
   if (hits->empty()) return absl::OkStatus();
   const size_t d = c.dims();
@@ -418,15 +431,26 @@ absl::Status Engine::Explain(const Collection& c, const SearchQuery& q,
         rest[i] -= q.negative_weight * v[i] / static_cast<double>(disliked.size());
     }
   }
-  std::vector<std::pair<double, size_t>> share(liked.size());
+  // A liked id listed twice is one liked anime: its parts are added up.
+  absl::flat_hash_map<int64_t, size_t> slot;
+  for (int64_t id : q.positive_ids) slot.try_emplace(id, slot.size());
+  std::vector<std::pair<double, size_t>> share(slot.size());
+  std::vector<int64_t> ids(slot.size());
+  for (const auto& [id, k] : slot) ids[k] = id;
   for (Hit& h : *hits) {
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError(
+          "the deadline passed while naming each recommendation's reasons; allow more time or "
+          "ask for fewer results");
+    }
     const float* x = c.vector(h.row);
     double total = 0;
     for (size_t i = 0; i < d; ++i) total += rest[i] * x[i];
+    for (size_t k = 0; k < share.size(); ++k) share[k] = {0.0, k};
     for (size_t j = 0; j < liked.size(); ++j) {
       double part = 0;
       for (size_t i = 0; i < d; ++i) part += parts[j * d + i] * x[i];
-      share[j] = {part, j};
+      share[slot[q.positive_ids[j]]].first += part;
       total += part;
     }
     h.because.clear();
@@ -437,8 +461,7 @@ absl::Status Engine::Explain(const Collection& c, const SearchQuery& q,
                         return a.first != b.first ? a.first > b.first : a.second < b.second;
                       });
     for (size_t k = 0; k < n && share[k].first > 0; ++k) {
-      h.because.push_back(
-          {q.positive_ids[share[k].second], static_cast<float>(share[k].first / total)});
+      h.because.push_back({ids[share[k].second], static_cast<float>(share[k].first / total)});
     }
   }
   return absl::OkStatus();
@@ -1067,6 +1090,7 @@ absl::StatusOr<ItemList> Engine::ListItems(absl::string_view collection,
     return InvalidFieldError("order_by", reason::kInvalidArgument,
                              "unknown order: use score, members or start date");
   }
+  SIMSEARCH_RETURN_IF_ERROR(CheckFilter(request.filter));
   SIMSEARCH_ASSIGN_OR_RETURN(std::shared_ptr<const Collection> c, GetCollection(collection));
   if (!c->has_items()) {
     return WithReason(absl::FailedPreconditionError(absl::StrCat(

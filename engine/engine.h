@@ -161,6 +161,9 @@ class Engine {
   // A paged search's checks (one query, page_size in range), and its page cut from the
   // ranking in *out, with the next page's token (engine/paging.h).
   absl::Status CheckPage(size_t queries, const SearchKnobs& knobs) const;
+  // The filter's sizes against the limits (ids, franchises, names), for searches and
+  // listings alike.
+  absl::Status CheckFilter(const FilterSpec& filter) const;
   // A query's place in its sequence: `token` decoded (empty: the first page) and checked
   // against the collection's version, then against the request's `fingerprint`.
   absl::StatusOr<PageToken> ReadPage(const Collection& c, const std::string& token,
@@ -170,7 +173,9 @@ class Engine {
   // Fills each hit's `because` for an items query with explain: a score is linear in
   // the liked items (the mean, or the fold-in's solution: retrieval/fold_in.h,
   // FoldInParts), so each liked item's part of it is exact.
-  absl::Status Explain(const Collection& c, const SearchQuery& q, std::vector<Hit>* hits) const;
+  // DEADLINE_EXCEEDED when `deadline` passes (liked x hits x dims multiply-adds).
+  absl::Status Explain(const Collection& c, const SearchQuery& q, absl::Time deadline,
+                       std::vector<Hit>* hits) const;
   absl::Status CheckSearch(const std::vector<SearchQuery>& queries, int k, const FilterSpec& filter,
                            const SearchKnobs& knobs) const;
   // The queries answered by vectors (all but lexical and hybrid text queries), in one

@@ -590,27 +590,13 @@ class Router {
     *body = json::parse(req_.body, nullptr, false);
     if (body->is_discarded()) return Bad("body", "the body is not valid JSON");
     if (!body->is_object()) return Bad("body", "the body must be a JSON object");
-    static const std::vector<std::string> kFields = {"name",
-                                                     "id",
-                                                     "like",
-                                                     "dislike",
-                                                     "dislike_weight",
-                                                     "n",
-                                                     "top_k",
-                                                     "collection",
-                                                     "genres",
-                                                     "types",
-                                                     "exclude_genres",
-                                                     "exclude_types",
-                                                     "include_adult",
-                                                     "family_safe",
-                                                     "franchise",
-                                                     "exact",
-                                                     "ef",
-                                                     "nprobe",
-                                                     "min_score",
-                                                     "page_size",
-                                                     "page_token"};
+    static const std::vector<std::string> kFields = {
+        "name",           "id",          "like",           "dislike",
+        "dislike_weight", "n",           "top_k",          "collection",
+        "genres",         "types",       "exclude_genres", "exclude_types",
+        "include_adult",  "family_safe", "max_age_rating", "franchise",
+        "exact",          "ef",          "nprobe",         "min_score",
+        "page_size",      "page_token"};
     for (auto it = body->begin(); it != body->end(); ++it) {
       if (std::find(kFields.begin(), kFields.end(), it.key()) == kFields.end()) {
         return Bad(it.key(), absl::StrCat("unknown field '", Quote(it.key()), "'; expected ",
@@ -669,15 +655,20 @@ class Router {
                                         std::vector<int64_t>* dislike, json* ignored) {
     std::vector<int64_t> all(like->begin(), like->end());
     all.insert(all.end(), dislike->begin(), dislike->end());
-    if (all.size() > static_cast<size_t>(o_.max_n) * 10)
-      return std::nullopt;  // the engine names the limit
-    // One call for the whole list: which of the ids the collection holds.
-    auto held = backend_.GetItemsIn({collection}, all, deadline_);
-    if (!held.ok()) return Fail(held.status());
-    const absl::flat_hash_set<int64_t> missing((*held)[0].missing_ids.begin(),
-                                               (*held)[0].missing_ids.end());
-    for (const ItemRecord& r : (*held)[0].items) {
-      liked_titles_[r.item.id] = {r.item.title, r.item.english_title};
+    // Which of the ids the collection holds: one call per kChunk ids (the engine's
+    // max_ids is 1000 by default).
+    constexpr size_t kChunk = 500;
+    absl::flat_hash_set<int64_t> missing;
+    for (size_t at = 0; at < all.size(); at += kChunk) {
+      const std::vector<int64_t> chunk(
+          all.begin() + static_cast<ptrdiff_t>(at),
+          all.begin() + static_cast<ptrdiff_t>(std::min(all.size(), at + kChunk)));
+      auto held = backend_.GetItemsIn({collection}, chunk, deadline_);
+      if (!held.ok()) return Fail(held.status());
+      missing.insert((*held)[0].missing_ids.begin(), (*held)[0].missing_ids.end());
+      for (const ItemRecord& r : (*held)[0].items) {
+        liked_titles_[r.item.id] = {r.item.title, r.item.english_title};
+      }
     }
     for (std::vector<int64_t>* ids : {like, dislike}) {
       std::vector<int64_t> kept;
@@ -693,6 +684,23 @@ class Router {
     return std::nullopt;
   }
 
+  // A long list (an imported MyAnimeList export) is asked with its most recently added
+  // anime: the last kMostAsked ids, liked ones first (what the engine takes in one query,
+  // max_ids), and the answer's notice says so.
+  void KeepMostRecent(std::vector<int64_t>* like, std::vector<int64_t>* dislike) {
+    const size_t listed = like->size() + dislike->size();
+    if (listed <= kMostAsked) return;
+    if (like->size() > kMostAsked) like->erase(like->begin(), like->end() - kMostAsked);
+    const size_t room = kMostAsked - like->size();
+    if (dislike->size() > room) dislike->erase(dislike->begin(), dislike->end() - room);
+    notice_ = absl::StrCat("Your list has ", listed,
+                           " anime in our catalogue; these "
+                           "recommendations come from the ",
+                           kMostAsked, " most recently added (liked ones first).");
+  }
+  static constexpr size_t kMostListed = 5000;  // a watch list's anime, as the website keeps
+  static constexpr size_t kMostAsked = 1000;   // the engine's max_ids by default
+
   // The query of a watch list ('like', 'dislike', 'dislike_weight'), and its echo.
   std::optional<Reply> WatchListQuery(const json& body, const std::string& collection,
                                       SearchQuery* q, json* query) {
@@ -701,8 +709,15 @@ class Router {
     if (auto r = ReadIds(body, "dislike", &dislike)) return *r;
     if (like.empty())
       return Bad("like", "'like' must name at least one anime id", reason::kEmptyQuery);
+    if (like.size() + dislike.size() > kMostListed) {
+      return Bad("like",
+                 absl::StrCat("a watch list holds at most ", kMostListed, " anime, got ",
+                              like.size() + dislike.size()),
+                 reason::kTooManyIds);
+    }
     json ignored = json::array();
     if (auto r = DropAnimeNotHeld(collection, &like, &dislike, &ignored)) return *r;
+    KeepMostRecent(&like, &dislike);
     if (like.empty()) {
       return Error(404,
                    absl::StrCat("none of the liked anime is in collection '", Quote(collection),
@@ -869,6 +884,7 @@ class Router {
             {}};
     if (!group.is_null()) r.body["franchise"] = std::move(group);
     if (!ignored_.empty()) r.body["ignored"] = ignored_;
+    if (!notice_.empty()) r.body["notice"] = notice_;
     if (!next_page_token_.empty()) r.body["next_page_token"] = next_page_token_;
     return r;
   }
@@ -994,6 +1010,27 @@ class Router {
     return {200, std::move(j), {}};
   }
 
+  // GetItemsIn over collections ListCollections named: one that went away since (not
+  // found, withdrawn, damaged) is skipped, as if it held none of the ids.
+  absl::StatusOr<std::vector<CollectionItems>> GetItemsInListed(
+      const std::vector<std::string>& names, const std::vector<int64_t>& ids) const {
+    auto held = backend_.GetItemsIn(names, ids, deadline_);
+    if (held.ok() || !Gone(held.status())) return held;
+    std::vector<CollectionItems> out;
+    for (const std::string& name : names) {  // one at a time, past the one that went
+      auto one = backend_.GetItemsIn({name}, ids, deadline_);
+      if (!one.ok() && Gone(one.status())) continue;
+      if (!one.ok()) return one.status();
+      out.insert(out.end(), one->begin(), one->end());
+    }
+    return out;
+  }
+  static bool Gone(const absl::Status& st) {
+    const std::string r = ReasonOf(st);
+    return r == reason::kCollectionNotFound || r == reason::kCollectionNotServed ||
+           r == reason::kVersionDamaged;
+  }
+
   // Which of the collections `names` hold anime `id`: one call per 64 collections (the
   // most one GetItems names). A collection `listed` by ListCollections that went away
   // since (not found, withdrawn, damaged) is skipped, as if it did not hold the anime.
@@ -1099,6 +1136,9 @@ class Router {
   // metadata from the first served collection that holds it; ids none holds are listed
   // in missing_ids. No content policy: these are the caller's own anime.
   Reply ItemsByIds() {
+    // The JSON parser stops at a NUL byte and would ignore what follows it.
+    if (req_.body.find('\0') != std::string::npos)
+      return Bad("body", "the body contains a NUL byte; send plain JSON");
     json body = json::parse(req_.body, nullptr, false);
     if (req_.body.empty() || body.is_discarded() || !body.is_object()) {
       return Bad("body", "send a JSON object such as {\"ids\": [1, 5114]}");
@@ -1137,7 +1177,7 @@ class Router {
         const std::vector<std::string> some(
             names.begin() + static_cast<ptrdiff_t>(c),
             names.begin() + static_cast<ptrdiff_t>(std::min(names.size(), c + 64)));
-        auto held = backend_.GetItemsIn(some, chunk, deadline_);
+        auto held = GetItemsInListed(some, chunk);
         if (!held.ok()) return Fail(held.status());
         for (const CollectionItems& in : *held) {
           for (const ItemRecord& r : in.items) {
@@ -1321,6 +1361,7 @@ class Router {
   std::string route_, version_;
   std::string next_page_token_;  // a paged search's, for the answer
   TitleMap liked_titles_;        // a watch list's titles, for its results' reasons
+  std::string notice_;           // what the answer says of how the list was asked
 };
 
 std::string Serialize(const Reply& r, const HandlerOptions& o) {

@@ -234,6 +234,7 @@ http::Response HttpGateway::Answer(const http::Request& request) {
   a.status = 502;
   if (out.is_discarded() || !out.is_object()) {
     a.headers = {{"Content-Type", "application/json"}};
+    for (const auto& [k, v] : http::kApiSecurityHeaders) a.headers.emplace_back(k, v);
     a.body =
         R"({"error":"the handler returned no proxy response","status":502,"reason":"INTERNAL"})";
     return a;

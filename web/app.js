@@ -1015,9 +1015,13 @@ function renderList(main, params, signal) {
     // Every catalogue anime counts (learned or predicted vector); only ids the catalogue
     // does not know are left out, and named.
     const ignored = first.ignored || [];
-    const names = ignored.map((id) => { const x = items.find((i) => i.id === id); return x ? displayTitle(x) : `#${id}`; });
+    const byId = new Map(items.map((i) => [i.id, i]));
+    const names = ignored.slice(0, 10).map((id) => (byId.has(id) ? displayTitle(byId.get(id)) : `#${id}`));
+    const more = ignored.length > names.length ? ` and ${ignored.length - names.length} more` : "";
     return h("div", {}, h("h2", { id: "recs-h" }, "Recommended for your list"),
-      ignored.length ? h("p", { class: "note" }, `Left out, not in our catalogue: ${names.join(", ")}.`) : null,
+      ignored.length ? h("p", { class: "note" }, `Left out, not in our catalogue: ${names.join(", ")}${more}.`) : null,
+      // A long list (an imported export) is asked with its most recently added anime.
+      first.notice ? h("p", { class: "note" }, first.notice) : null,
       list);
   }, "Finding anime for your list…",
   placeholder(h("h2", {}, "Recommended for your list"), listSkeleton(20, { because: true })));

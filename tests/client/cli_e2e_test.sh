@@ -62,6 +62,7 @@ expect browse-bad-season 2 "--season takes winter" -- "$cli" browse --season mon
 expect browse-bad-years 1 "max_start_year \(1990\) is before filter.min_start_year" -- "$cli" browse --min-year 2000 --max-year 1990
 # A watch list's reasons: Trigun is liked for... the only liked anime.
 expect recommend-explain 0 "because you liked 1 \(" -- "$cli" recommend --like 1 -k 1 --explain
+expect explain-user 2 "--explain names liked anime" -- "$cli" recommend --user 100 --explain --collection tt
 expect item-facts 0 "score:    8.75 \(MyAnimeList\)" -- "$cli" item 1
 # Pages: two pages of 1 are the 2 results of -k 2 (tiny has 3 items), in order.
 ids() { awk '/^[0-9]/ {print $2}'; }

@@ -133,6 +133,21 @@ TEST(Catalog, ReadsMalFieldsAndTheNewestMembers) {
   EXPECT_EQ(frieren->season(), "fall") << "29 September: a premiere in the season's last week";
 }
 
+// The score goes with the largest member count among the records that have a score: a
+// newer record without a score does not keep an older score against a newer one.
+TEST(Catalog, TheScoreIsTheLargestScoredSnapshots) {
+  testing::TempDir dir;
+  ASSERT_TRUE(
+      WriteStringToFile(dir.Join("a.csv"), "anime_id,name,score,members\n1,A,8.0,100\n").ok());
+  ASSERT_TRUE(WriteStringToFile(dir.Join("b.csv"), "anime_id,name,score,members\n1,A,,500\n").ok());
+  ASSERT_TRUE(
+      WriteStringToFile(dir.Join("c.csv"), "anime_id,name,score,members\n1,A,7.5,300\n").ok());
+  auto c = Catalog::Load({dir.Join("a.csv"), dir.Join("b.csv"), dir.Join("c.csv")});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_DOUBLE_EQ(c->Find(1)->mal_score, 7.5);
+  EXPECT_EQ(c->Find(1)->members, 500);
+}
+
 // MAL's seasons by start month, and what is not a date.
 TEST(Catalog, SeasonsByStartMonth) {
   const std::pair<const char*, const char*> cases[] = {{"2023-01-01", "winter"},

@@ -105,6 +105,9 @@ TEST(ItemStore, StoresFromBeforeCoverArtOpen) {
   ASSERT_TRUE(WriteInt64ArrayFile(dir.Join(kItemAttrsFile), seven.data(), items.size(), 7).ok());
   auto old = ItemStore::Open(dir.path(), items.size(), built.genres(), built.types());
   ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_TRUE(built.has_dates());
+  EXPECT_FALSE(old->has_dates()) << "date filters on it are refused, not answered empty";
+  EXPECT_TRUE(old->has_age_ratings());
   for (uint32_t row = 0; row < items.size(); ++row) {
     const ItemView v = old->view(row);
     EXPECT_EQ(v.title(), items[row].title);

@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -331,9 +332,51 @@ TEST_F(HandlerTest, WatchListResultsGiveTheirReasons) {
     }
   }
   EXPECT_GT(with, 0u) << a.body.dump();
+  // A liked anime listed twice is one reason, not two.
+  Answer twice = RecommendPost({{"like", {1, 6, 1}}, {"top_k", 3}});
+  ASSERT_EQ(twice.status, 200) << twice.body.dump();
+  for (const json& r : twice.body["results"]) {
+    std::set<int64_t> ids;
+    for (const json& b : r.value("because", json::array())) ids.insert(b["id"].get<int64_t>());
+    EXPECT_EQ(ids.size(), r.value("because", json::array()).size()) << r.dump();
+  }
   // An anime's own list has no reasons to give.
   Answer by_id = RecommendPost({{"id", 1}, {"top_k", 3}});
   for (const json& r : by_id.body["results"]) EXPECT_FALSE(r.contains("because"));
+}
+
+// A parent's bound on a watch list's recommendations: MAL's age rating, at most PG-13.
+TEST_F(HandlerTest, RecommendTakesAnAgeRatingBound) {
+  Answer a = RecommendPost({{"like", {1}}, {"top_k", 4}, {"max_age_rating", "pg_13"}});
+  ASSERT_EQ(a.status, 200) << a.body.dump();
+  EXPECT_EQ(ResultIds(a).size(), 3u) << "6, 20 and 5680 are PG-13; 5 is R";
+  for (const json& r : a.body["results"]) EXPECT_EQ(r["age_rating"], "pg_13") << r.dump();
+  EXPECT_EQ(a.body["filter"]["max_age_rating"], "pg_13");
+  Answer bad = RecommendPost({{"like", {1}}, {"max_age_rating", 13}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.body.value("field", ""), "max_age_rating");
+  Answer unknown = RecommendPost({{"like", {1}}, {"max_age_rating", "PG-13"}});
+  EXPECT_EQ(unknown.status, 400) << unknown.body.dump();
+  EXPECT_EQ(unknown.body.value("field", ""), "max_age_rating");
+}
+
+// An imported list longer than one engine query takes: asked with its most recently
+// added anime (liked first), and the answer says so; past what a list may hold, a 400.
+TEST_F(HandlerTest, LongWatchListsAreAskedWithTheirMostRecentAnime) {
+  std::vector<int64_t> like(1200, 1);  // one anime the collection holds, listed again and again
+  like.push_back(6);
+  for (int64_t id = 900000; id < 900300; ++id) like.push_back(id);  // not in the catalogue
+  Answer a = RecommendPost({{"like", like}, {"top_k", 3}});
+  ASSERT_EQ(a.status, 200) << a.body.dump().substr(0, 400);
+  EXPECT_EQ(a.body["ignored"].size(), 300u) << "the unknown ones are named, not counted";
+  EXPECT_THAT(a.body.value("notice", ""), HasSubstr("1201 anime in our catalogue"));
+  EXPECT_THAT(a.body.value("notice", ""), HasSubstr("from the 1000 most recently added"));
+  const std::vector<int64_t> ids = ResultIds(a);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 6), 0) << "6 is liked: the last one listed, kept";
+  std::vector<int64_t> too_many(5001, 1);
+  Answer big = RecommendPost({{"like", too_many}});
+  EXPECT_EQ(big.status, 400);
+  EXPECT_EQ(big.body.value("reason", ""), "TOO_MANY_IDS");
 }
 
 TEST_F(HandlerTest, BrowseOrdersFiltersAndPages) {
@@ -575,11 +618,9 @@ TEST_F(HandlerTest, KnobsAndPagesOverHttp) {
   EXPECT_EQ(other.body.value("reason", ""), "PAGE_TOKEN_INVALID");
   EXPECT_EQ(other.body.value("field", ""), "page_token");
   // The engine's field paths come back as the HTTP API's names.
-  std::vector<int64_t> many(1001, 1);
-  Answer too_many = RecommendPost({{"like", many}});
-  EXPECT_EQ(too_many.status, 400) << too_many.body.dump();
-  EXPECT_EQ(too_many.body.value("reason", ""), "TOO_MANY_IDS");
-  EXPECT_EQ(too_many.body.value("field", ""), "like");
+  Answer weight = RecommendPost({{"like", {1}}, {"dislike", {6}}, {"dislike_weight", 2}});
+  EXPECT_EQ(weight.status, 400) << weight.body.dump();
+  EXPECT_EQ(weight.body.value("field", ""), "dislike_weight") << "query.items.negative_weight";
   Answer huge = RecommendPost({{"like", {1}}, {"min_score", 1e39}});
   EXPECT_EQ(huge.status, 400);
   EXPECT_EQ(huge.body.value("field", ""), "min_score");

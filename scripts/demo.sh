@@ -140,6 +140,8 @@ example similar "Steins;Gate" --collection ncf -k 5 --type TV
 printf '\n# a watch list: liked Cowboy Bebop and Trigun; then also disliked Naruto:'
 example recommend --like 1,6 --collection ncf -k 5
 example recommend --like 1,6 --dislike 20 --dislike-weight 0.25 --collection ncf -k 5
+printf '\n# and which liked anime each recommendation comes from (its exact share of the score):'
+example recommend --like 1,6,5680 --collection ncf -k 3 --explain
 printf '\n# a user of the training data (their own list excluded):'
 example recommend --user 7 --collection ncf -k 5
 example item 9253 --collection genres
@@ -148,6 +150,9 @@ printf '# and a watch list of new anime alone is answered:'
 example item 52991 --collection ncf
 side_by_side "Sousou no Frieren" ncf synopsis genres
 example recommend --like 52991,50265 --collection ncf -k 5
+printf '\n# browsing: fall 2023 by popularity, and the best rated Comedy with 5,000 members or more:'
+example browse --collection ncf --year 2023 --season fall --sort popularity --page-size 5
+example browse --collection ncf --genre Comedy --min-members 5000 --page-size 5
 
 if [ "$serve" = 0 ]; then
   step "done (--no-serve): stopping the engine"

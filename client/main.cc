@@ -480,11 +480,7 @@ absl::StatusOr<ListRequest> BrowseRequest(const BrowseFlags& f) {
   r.filter.min_start_year = f.year != 0 ? f.year : f.min_year;
   r.filter.max_start_year = f.year != 0 ? f.year : f.max_year;
   for (absl::string_view name : absl::StrSplit(f.seasons, ',', absl::SkipWhitespace())) {
-    int season = 0;
-    for (int s = 1; s <= 4; ++s) {
-      if (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(name), std::string(kSeasonNames[s])))
-        season = s;
-    }
+    const int season = SeasonFromName(absl::StripAsciiWhitespace(name));
     if (season == 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("--season takes winter, spring, summer or fall, not '", Quote(name), "'"));

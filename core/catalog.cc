@@ -249,6 +249,15 @@ int SeasonOfStart(int64_t start_code) {
   return quarter + 1;
 }
 
+int SeasonFromName(absl::string_view name) {
+  for (int s = 1; s <= 4; ++s) {
+    if (absl::EqualsIgnoreCase(name,
+                               absl::string_view(kSeasonNames[s].data(), kSeasonNames[s].size())))
+      return s;
+  }
+  return 0;
+}
+
 std::string_view Item::season() const {
   return kSeasonNames[SeasonOfStart(StartCode(start_date))];
 }

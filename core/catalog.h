@@ -137,6 +137,8 @@ int64_t StartCode(absl::string_view iso);
 // 4 fall; 0 when the month is unknown. kSeasonNames[SeasonOfStart(code)] names it.
 int SeasonOfStart(int64_t start_code);
 inline constexpr std::string_view kSeasonNames[] = {"", "winter", "spring", "summer", "fall"};
+// The number of a season's name (case-insensitive), 0 for anything else.
+int SeasonFromName(absl::string_view name);
 // "general", "mature", "adult"; and back (case-insensitive), nullopt for anything else.
 absl::string_view ContentLevelName(ContentLevel level);
 std::optional<ContentLevel> ParseContentLevel(absl::string_view name);

@@ -1037,28 +1037,15 @@ class Router {
   absl::StatusOr<std::vector<CollectionItems>> HeldBy(const std::vector<std::string>& names,
                                                       int64_t id, bool listed) const {
     constexpr size_t kMostPerCall = 64;
-    auto gone = [&](const absl::Status& st) {
-      const std::string r = ReasonOf(st);
-      return listed && (r == reason::kCollectionNotFound || r == reason::kCollectionNotServed ||
-                        r == reason::kVersionDamaged);
-    };
     std::vector<CollectionItems> out;
     for (size_t at = 0; at < names.size(); at += kMostPerCall) {
       const std::vector<std::string> chunk(
           names.begin() + static_cast<ptrdiff_t>(at),
           names.begin() + static_cast<ptrdiff_t>(std::min(names.size(), at + kMostPerCall)));
-      auto held = backend_.GetItemsIn(chunk, {id}, deadline_);
-      if (held.ok()) {
-        out.insert(out.end(), held->begin(), held->end());
-        continue;
-      }
-      if (!gone(held.status())) return held.status();
-      for (const std::string& name : chunk) {  // one at a time, past the one that went
-        auto one = backend_.GetItemsIn({name}, {id}, deadline_);
-        if (!one.ok() && gone(one.status())) continue;
-        if (!one.ok()) return one.status();
-        out.insert(out.end(), one->begin(), one->end());
-      }
+      auto held =
+          listed ? GetItemsInListed(chunk, {id}) : backend_.GetItemsIn(chunk, {id}, deadline_);
+      if (!held.ok()) return held.status();
+      out.insert(out.end(), held->begin(), held->end());
     }
     return out;
   }
@@ -1217,10 +1204,7 @@ class Router {
     if (auto it = req_.query.find("season"); it != req_.query.end()) {
       for (absl::string_view name : absl::StrSplit(it->second, ',', absl::SkipWhitespace())) {
         name = absl::StripAsciiWhitespace(name);
-        int season = 0;
-        for (int s = 1; s <= 4; ++s) {
-          if (absl::EqualsIgnoreCase(name, std::string(kSeasonNames[s]))) season = s;
-        }
+        const int season = SeasonFromName(name);
         if (season == 0) {
           return Bad("season",
                      absl::StrCat("'season' must be winter, spring, summer or fall, got '",
@@ -1320,11 +1304,7 @@ class Router {
     for (const CollectionInfo& info : *list) {
       auto d = backend_.DescribeCollection(info.name, deadline_);
       if (!d.ok()) {
-        // One that went away since it was listed is left out.
-        const std::string r = ReasonOf(d.status());
-        if (r == reason::kCollectionNotFound || r == reason::kCollectionNotServed ||
-            r == reason::kVersionDamaged)
-          continue;
+        if (Gone(d.status())) continue;  // went away since it was listed: left out
         return Fail(d.status());
       }
       out.push_back({{"name", d->name},

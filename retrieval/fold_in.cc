@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 
 namespace simsearch {
 namespace {
@@ -77,11 +78,8 @@ absl::Status FoldInUser(const float* gram, int d, const std::vector<const float*
                         float prior_weight) {
   const bool use_prior = prior != nullptr && prior_weight > 0;
   std::vector<double> L;
-  if (absl::Status st = FactorFoldIn(gram, d, liked, disliked, negative_weight, params, use_prior,
-                                     prior_weight, &L);
-      !st.ok()) {
-    return st;
-  }
+  SIMSEARCH_RETURN_IF_ERROR(
+      FactorFoldIn(gram, d, liked, disliked, negative_weight, params, use_prior, prior_weight, &L));
   std::vector<double> b(static_cast<size_t>(d), 0.0);
   if (use_prior) {
     for (int i = 0; i < d; ++i) b[i] += double{prior_weight} * prior[i];
@@ -100,11 +98,8 @@ absl::Status FoldInParts(const float* gram, int d, const std::vector<const float
                          std::vector<double>* parts, std::vector<double>* prior_part) {
   const bool use_prior = prior != nullptr && prior_weight > 0;
   std::vector<double> L;
-  if (absl::Status st = FactorFoldIn(gram, d, liked, disliked, negative_weight, params, use_prior,
-                                     prior_weight, &L);
-      !st.ok()) {
-    return st;
-  }
+  SIMSEARCH_RETURN_IF_ERROR(
+      FactorFoldIn(gram, d, liked, disliked, negative_weight, params, use_prior, prior_weight, &L));
   parts->assign(liked.size() * static_cast<size_t>(d), 0.0);
   for (size_t j = 0; j < liked.size(); ++j) {
     double* x = parts->data() + j * static_cast<size_t>(d);

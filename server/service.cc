@@ -52,17 +52,12 @@ std::optional<int> Optional(bool has, int value) {
 }
 
 // The start date and what it gives: year and season.
+// Season's values are SeasonOfStart's (0: unspecified).
 void SetStart(std::string date, v1::Item* out) {
-  Item dated;
-  dated.start_date = std::move(date);
-  out->set_start_year(dated.start_year());
-  const std::string_view season = dated.season();
-  out->set_season(season == "winter"   ? v1::SEASON_WINTER
-                  : season == "spring" ? v1::SEASON_SPRING
-                  : season == "summer" ? v1::SEASON_SUMMER
-                  : season == "fall"   ? v1::SEASON_FALL
-                                       : v1::SEASON_UNSPECIFIED);
-  out->set_start_date(std::move(dated.start_date));
+  const int64_t code = StartCode(date);
+  out->set_start_year(static_cast<int32_t>(code / 10000));
+  out->set_season(static_cast<v1::Season>(SeasonOfStart(code)));
+  out->set_start_date(std::move(date));
 }
 
 // Copies straight from the mapped metadata into the response.

@@ -11,6 +11,9 @@
 #include <faiss/IndexIVFFlat.h>
 #include <omp.h>
 
+#include <immintrin.h>
+
+#include <cstring>
 #include <map>
 #include <memory>
 #include <random>
@@ -71,6 +74,62 @@ void BM_Exact(benchmark::State& state) {
     ++q;
   }
   state.SetItemsProcessed(state.iterations() * nq);
+  // Multiply-adds done, as FLOP/s (a multiply-add is 2): compare with BM_FmaPeak.
+  state.counters["flops"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * nq * n * d * 2, benchmark::Counter::kIsRate);
+}
+
+// The floor an exact scan of one query can reach: one pass summing the same buffer
+// (eight independent 8-float accumulators, every float read once). For 1M x 128 the
+// buffer is far larger than the caches, so this is the DRAM-bound sum; 100k x 64 (25.6
+// MB) fits this VM's 32 MiB L3, so there it is the L3-bound sum.
+void BM_SumBuffer(benchmark::State& state) {
+  const uint64_t n = state.range(0), d = state.range(1);
+  const auto& x = Data(n, d);
+  const uint64_t len = n * d & ~uint64_t{63};
+  typedef float V8 __attribute__((vector_size(32)));
+  for (auto _ : state) {
+    V8 acc[8] = {};
+    for (uint64_t i = 0; i < len; i += 64) {
+      for (int t = 0; t < 8; ++t) {
+        V8 v;
+        std::memcpy(&v, &x[i + 8 * t], sizeof v);
+        acc[t] += v;
+      }
+    }
+    V8 s = acc[0];
+    for (int t = 1; t < 8; ++t) s += acc[t];
+    float total = 0;
+    for (int l = 0; l < 8; ++l) total += s[l];
+    benchmark::DoNotOptimize(total);
+  }
+  state.SetBytesProcessed(state.iterations() * len * sizeof(float));
+}
+
+// The machine's fused multiply-add peak on one core: twelve independent 8-float FMA
+// chains kept in registers (enough to cover the FMA latency on both pipes), no memory.
+// Reported as FLOP/s (a multiply-add is 2) in items_per_second.
+void BM_FmaPeak(benchmark::State& state) {
+#if defined(__FMA__)
+  __m256 a[12];
+  for (int t = 0; t < 12; ++t) a[t] = _mm256_set1_ps(1.0f + t * 1e-7f);
+  const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+  constexpr int64_t kSteps = 1 << 20;
+  for (auto _ : state) {
+    for (int64_t k = 0; k < kSteps; ++k) {
+#pragma GCC unroll 12
+      for (int t = 0; t < 12; ++t) a[t] = _mm256_fmadd_ps(a[t], m, c);
+      // Keeps the twelve chains in registers and in this loop.
+      __asm__ volatile(""
+                       : "+x"(a[0]), "+x"(a[1]), "+x"(a[2]), "+x"(a[3]), "+x"(a[4]), "+x"(a[5]),
+                         "+x"(a[6]), "+x"(a[7]), "+x"(a[8]), "+x"(a[9]), "+x"(a[10]), "+x"(a[11]));
+    }
+  }
+  benchmark::DoNotOptimize(a[0]);
+  state.SetItemsProcessed(state.iterations() * kSteps * 12 * 8 * 2);
+#else
+  state.SkipWithError("built without FMA (-march): no FMA peak to measure");
+#endif
 }
 
 void BM_FaissFlat(benchmark::State& state) {
@@ -158,8 +217,12 @@ BENCHMARK(BM_Exact)
     ->Args({15222, 50, 1})
     ->Args({100000, 64, 1})
     ->Args({1000000, 128, 1})
+    ->Args({100000, 64, 16})
+    ->Args({100000, 64, 32})
     ->Args({100000, 64, 64})
     ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SumBuffer)->Args({100000, 64})->Args({1000000, 128})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FmaPeak)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FaissFlat)
     ->Args({15222, 50, 1, 1})
     ->Args({100000, 64, 1, 1})

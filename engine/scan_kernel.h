@@ -24,6 +24,10 @@ void ScoreRows(const float* base, size_t rows, const float* queries, size_t n, s
 // One score, the same bits ScoreRows gives for the pair.
 float ScoreOne(const float* a, const float* b, size_t dims);
 
+// Whether this build's kernel fuses each multiply-add (rounding once) or rounds the
+// product first: it depends on the CPU the build targets (-march), so tests ask.
+bool ScanKernelFuses();
+
 // The first i in [from, n) with scores[i] >= threshold (NaN never is), or n: how a top-k
 // that is full skips, eight scores at a time, the rows that cannot enter it.
 size_t NextAtLeast(const float* scores, size_t from, size_t n, float threshold);

@@ -26,7 +26,8 @@ TEST(ScanKernel, ScoresAreTheSameBitsAloneAndInAnyBatch) {
   for (size_t dims : {1, 3, 7, 8, 9, 16, 37, 50, 64, 65, 128}) {
     for (size_t rows : {1, 5, 8, 13, 16, 67}) {
       const std::vector<float> base = testing::RandomVectors(rows, dims, 11 * dims + rows);
-      const size_t most = 9;
+      // Up to two full tiles of queries (six with AVX-512, three without) and every rest.
+      const size_t most = 14;
       const std::vector<float> queries = testing::RandomVectors(most, dims, 7 * dims + rows);
       for (size_t n = 1; n <= most; ++n) {
         // The batch of the first n queries, and query i alone.
@@ -50,6 +51,50 @@ TEST(ScanKernel, ScoresAreTheSameBitsAloneAndInAnyBatch) {
             }
             ASSERT_NEAR(one, exact, 1e-6 * magnitude * static_cast<double>(dims) + 1e-30);
           }
+        }
+      }
+    }
+  }
+}
+
+// The order the header promises, written out one product at a time: lane l sums the
+// products j = l, l+8, ... of the first dims rounded down to 8 (fused where the build
+// fuses), the lanes as ((0+1)+(2+3))+((4+5)+(6+7)), then the rest one by one. Every
+// score of every batch size must be these bits, so no tiling can change a score.
+float ScoreInTheDocumentedOrder(const float* a, const float* b, size_t dims) {
+  const size_t d8 = dims & ~size_t{7};
+  const bool fused = ScanKernelFuses();
+  float lane[8] = {};
+  for (size_t j = 0; j < d8; ++j) {
+    if (fused) {
+      lane[j % 8] = std::fma(a[j], b[j], lane[j % 8]);
+    } else {
+      volatile float p = a[j] * b[j];  // volatile: rounded before the add, never fused
+      lane[j % 8] = p + lane[j % 8];
+    }
+  }
+  float s =
+      ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+  for (size_t j = d8; j < dims; ++j) {
+    volatile float p = a[j] * b[j];
+    s = s + p;
+  }
+  return s;
+}
+
+TEST(ScanKernel, EveryScoreIsTheDocumentedSumInEveryBatchSize) {
+  for (size_t dims : {8, 13, 64, 100}) {
+    const size_t rows = 21;
+    const std::vector<float> base = testing::RandomVectors(rows, dims, 5 * dims);
+    for (size_t n : {1, 2, 3, 5, 6, 7, 12, 16, 19, 64}) {
+      const std::vector<float> queries = testing::RandomVectors(n, dims, 3 * dims + n);
+      std::vector<float> out(n * rows);
+      ScoreRows(base.data(), rows, queries.data(), n, dims, out.data(), rows);
+      for (size_t i = 0; i < n; ++i) {
+        for (size_t r = 0; r < rows; ++r) {
+          ASSERT_EQ(Bits(out[i * rows + r]),
+                    Bits(ScoreInTheDocumentedOrder(&base[r * dims], &queries[i * dims], dims)))
+              << "dims=" << dims << " n=" << n << " i=" << i << " r=" << r;
         }
       }
     }

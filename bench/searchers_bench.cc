@@ -18,6 +18,7 @@
 #include <memory>
 #include <random>
 
+#include "core/half.h"
 #include "engine/exact_searcher.h"
 #include "engine/faiss_validate.h"
 
@@ -77,6 +78,30 @@ void BM_Exact(benchmark::State& state) {
   // Multiply-adds done, as FLOP/s (a multiply-add is 2): compare with BM_FmaPeak.
   state.counters["flops"] = benchmark::Counter(
       static_cast<double>(state.iterations()) * nq * n * d * 2, benchmark::Counter::kIsRate);
+}
+
+// The half-precision scan (vectors.f16) with its float rescoring of the best 4k rows:
+// what a flat bundle built with --scan-precision f16 answers with.
+void BM_HalfScan(benchmark::State& state) {
+  const uint64_t n = state.range(0), d = state.range(1), nq = state.range(2);
+  const auto& x = Data(n, d);
+  static std::map<std::pair<uint64_t, uint64_t>, std::vector<uint16_t>> halves;
+  auto& h = halves[{n, d}];
+  if (h.empty()) {
+    h.resize(x.size());
+    for (size_t j = 0; j < x.size(); ++j) h[j] = FloatToHalf(x[j]);
+  }
+  HalfScanSearcher s(x.data(), h.data(), n, d, 4);
+  SearchParams p;
+  p.k = 10;
+  std::vector<std::vector<Neighbor>> out;
+  uint64_t q = 0;
+  for (auto _ : state) {
+    s.Search(&x[(q * 7919 % (n - nq)) * d], nq, p, &out).IgnoreError();
+    benchmark::DoNotOptimize(out.data());
+    ++q;
+  }
+  state.SetItemsProcessed(state.iterations() * nq);
 }
 
 // The floor an exact scan of one query can reach: one pass summing the same buffer
@@ -219,6 +244,11 @@ BENCHMARK(BM_Exact)
     ->Args({1000000, 128, 1})
     ->Args({100000, 64, 16})
     ->Args({100000, 64, 32})
+    ->Args({100000, 64, 64})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_HalfScan)
+    ->Args({100000, 64, 1})
+    ->Args({1000000, 128, 1})
     ->Args({100000, 64, 64})
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SumBuffer)->Args({100000, 64})->Args({1000000, 128})->Unit(benchmark::kMicrosecond);

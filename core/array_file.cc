@@ -22,6 +22,8 @@ size_t ElementSize(ArrayDType t) {
       return 8;
     case ArrayDType::kUInt8:
       return 1;
+    case ArrayDType::kFloat16:
+      return 2;
   }
   return 8;
 }
@@ -36,6 +38,8 @@ const char* DTypeName(uint32_t t) {
       return "uint8";
     case ArrayDType::kUInt32:
       return "uint32";
+    case ArrayDType::kFloat16:
+      return "float16";
   }
   return "unknown";
 }
@@ -69,7 +73,7 @@ absl::Status CheckHeader(const ArrayFileHeader& h, const std::string& path) {
                                                       kArrayFileVersion, ")"));
   }
   if (h.dtype < static_cast<uint32_t>(ArrayDType::kFloat32) ||
-      h.dtype > static_cast<uint32_t>(ArrayDType::kUInt32)) {
+      h.dtype > static_cast<uint32_t>(ArrayDType::kFloat16)) {
     return absl::DataLossError(absl::StrCat(path, ": unknown dtype code ", h.dtype));
   }
   if (h.data_offset != sizeof(ArrayFileHeader)) {
@@ -100,6 +104,11 @@ absl::Status WriteUInt8ArrayFile(const std::string& path, const uint8_t* x, uint
 absl::Status WriteUInt32ArrayFile(const std::string& path, const uint32_t* x, uint64_t count,
                                   uint64_t dims) {
   return WriteArray(path, ArrayDType::kUInt32, x, count, dims, 0);
+}
+
+absl::Status WriteFloat16ArrayFile(const std::string& path, const uint16_t* x, uint64_t count,
+                                   uint64_t dims) {
+  return WriteArray(path, ArrayDType::kFloat16, x, count, dims, 0);
 }
 
 absl::StatusOr<ArrayFileHeader> ReadArrayFileHeader(const std::string& path) {

@@ -3,7 +3,7 @@
 // Layout (little-endian, see docs/FORMAT.md):
 //   bytes [0, 64)                 ArrayFileHeader
 //   bytes [64, 64 + count*dims*w) rows, row-major: component j of row i is at
-//                                 element i*dims + j; w = 4 (float32) or 8 (int64)
+//                                 element i*dims + j; w = the dtype's width
 // The data starts on a 64-byte boundary, so a mapped file can be searched in place.
 #pragma once
 
@@ -21,6 +21,7 @@ enum class ArrayDType : uint32_t {
   kInt64 = 2,
   kUInt8 = 3,  // bytes (e.g. concatenated UTF-8 strings)
   kUInt32 = 4,
+  kFloat16 = 5,  // IEEE binary16 (core/half.h): the reduced-precision scan copy
 };
 
 inline constexpr char kArrayFileMagic[8] = {'S', 'I', 'M', 'S', 'A', 'R', 'R', '\0'};
@@ -52,6 +53,10 @@ absl::Status WriteUInt8ArrayFile(const std::string& path, const uint8_t* x, uint
 absl::Status WriteUInt32ArrayFile(const std::string& path, const uint32_t* x, uint64_t count,
                                   uint64_t dims = 1);
 
+// The same for IEEE binary16 values (core/half.h), as their bits.
+absl::Status WriteFloat16ArrayFile(const std::string& path, const uint16_t* x, uint64_t count,
+                                   uint64_t dims);
+
 // Reads and checks only the header (64 bytes), without mapping the file.
 absl::StatusOr<ArrayFileHeader> ReadArrayFileHeader(const std::string& path);
 
@@ -68,6 +73,7 @@ class MappedArray {
   const int64_t* int64s() const { return reinterpret_cast<const int64_t*>(data_); }
   const uint8_t* uint8s() const { return reinterpret_cast<const uint8_t*>(data_); }
   const uint32_t* uint32s() const { return reinterpret_cast<const uint32_t*>(data_); }
+  const uint16_t* halves() const { return reinterpret_cast<const uint16_t*>(data_); }
   const float* row(uint64_t i) const { return floats() + i * header_.dims; }
 
  private:

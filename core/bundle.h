@@ -44,6 +44,7 @@ inline constexpr char kUserVectorsFile[] = "user_vectors.f32";
 inline constexpr char kUserIdsFile[] = "user_ids.i64";
 inline constexpr char kUserItemsFile[] = "user_items.i64";
 inline constexpr char kUserOffsetsFile[] = "user_offsets.i64";
+inline constexpr char kHalfVectorsFile[] = "vectors.f16";             // the scan's reduced copy
 inline constexpr char kSimilarVectorsFile[] = "similar_vectors.f32";  // "more like this" candidates
 inline constexpr char kNeighboursFile[] = "neighbours.u32";           // rows, count x k
 inline constexpr char kNeighbourScoresFile[] = "neighbour_scores.f32";  // their scores

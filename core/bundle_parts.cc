@@ -150,6 +150,38 @@ const BundlePart kSimilar = {
     },
 };
 
+// "scan": a reduced-precision copy of the vectors that a flat bundle's scan reads first.
+const BundlePart kScan = {
+    "scan",
+    [](const Manifest& m) { return !m.scan_precision.empty(); },
+    [](const Manifest&) { return Files{kHalfVectorsFile}; },
+    [](const Manifest& m, json* root) {
+      (*root)["scan"] = m.scan_precision.empty() ? json(nullptr)
+                                                 : json{{"precision", m.scan_precision},
+                                                        {"rescore", m.scan_rescore},
+                                                        {"recall_at_10", m.scan_recall_at_10},
+                                                        {"recall_queries", m.scan_recall_queries}};
+    },
+    [](const json& root, JsonFields* in, Manifest* m) {
+      const json* s = in->Section(root, "scan");
+      if (s == nullptr) return;
+      if (const json* p = in->Need(*s, "precision", json::value_t::string))
+        m->scan_precision = p->get<std::string>();
+      if (const json* r = in->Need(*s, "rescore", json::value_t::number_unsigned))
+        m->scan_rescore = static_cast<int>(std::min<uint64_t>(r->get<uint64_t>(), 1u << 30));
+      in->Opt(*s, "recall_at_10", &m->scan_recall_at_10);
+      in->Opt(*s, "recall_queries", &m->scan_recall_queries);
+      if (!in->ok()) return;
+      if (m->scan_precision != "f16") {
+        in->Fail(absl::StrCat("scan.precision '", m->scan_precision,
+                              "' is not one this build reads (f16); upgrade the engine"));
+      } else if (m->scan_rescore < 1 || m->scan_rescore > kMaxScanRescore) {
+        in->Fail(
+            absl::StrCat("scan.rescore must be 1-", kMaxScanRescore, ", got ", m->scan_rescore));
+      }
+    },
+};
+
 // "lexical": the BM25 index over the items' texts (retrieval/lexical.h).
 const BundlePart kLexical = {
     "lexical",
@@ -287,9 +319,9 @@ const BundlePart kEncoder = {
     },
 };
 
-const BundlePart kBundleParts[] = {kIndex,        kItems,      kItemStore, kUsers,
-                                   kQueryVectors, kSimilar,    kLexical,   kFoldIn,
-                                   kNeighbours,   kProvenance, kEncoder};
+const BundlePart kBundleParts[] = {kIndex,        kItems,      kItemStore,  kUsers,
+                                   kQueryVectors, kScan,       kSimilar,    kLexical,
+                                   kFoldIn,       kNeighbours, kProvenance, kEncoder};
 
 }  // namespace
 

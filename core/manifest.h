@@ -35,6 +35,9 @@ struct FileDigest {
   std::string xxh3;  // XXH3-64 of the content, 16 lowercase hex digits
 };
 
+// The most candidates per wanted row a reduced-precision scan may rescore.
+inline constexpr int kMaxScanRescore = 64;
+
 struct Manifest {
   static constexpr int kFormatVersion = 1;
 
@@ -67,6 +70,15 @@ struct Manifest {
   uint64_t user_count = 0;         // > 0: user_vectors.f32, user_ids.i64, user_items.i64,
                                    // user_offsets.i64 present
   bool has_query_vectors = false;  // query_vectors.f32 present
+  // A reduced-precision copy of the vectors that the scan reads first (flat bundles):
+  // "f16" (vectors.f16, IEEE halves), or empty for none. The best scan_rescore x k
+  // rows of that scan are scored again over vectors.f32 (engine/exact_searcher.h,
+  // HalfScanSearcher); scan_recall_at_10 is the answer's recall@10 against the float
+  // scan, measured at build time on scan_recall_queries queries.
+  std::string scan_precision;
+  int scan_rescore = 0;
+  double scan_recall_at_10 = 0;
+  uint64_t scan_recall_queries = 0;
   // "More like this" ranked apart from the main vectors (docs/MODELS.md): candidates
   // are similar_vectors.f32 rows, x_j * n_j / (n_j + similar_shrink) / |x_j|^p with n_j
   // the item's viewers and p = similar_norm_power; the query is the item's query-side

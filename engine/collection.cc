@@ -78,6 +78,7 @@ struct Collection::PartOpener {
 absl::Span<const Collection::PartOpener> Collection::PartOpeners() {
   static const PartOpener kOpeners[] = {
       {"has_query_vectors", &Collection::OpenQueryVectors},
+      {"scan", &Collection::OpenScan},
       {"user_count", &Collection::OpenUsers},
       {"has_items", &Collection::OpenItemsJson},
       {"item_store", &Collection::OpenItemStore},
@@ -191,6 +192,16 @@ absl::Status Collection::OpenQueryVectors(const CollectionOptions&) {
                              OpenMatrix(kQueryVectorsFile, ArrayDType::kFloat32, m.count, m.dims,
                                         absl::StrCat("shape does not match ", kVectorsFile)));
   has_query_vectors_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status Collection::OpenScan(const CollectionOptions&) {
+  const Manifest& m = manifest_;
+  SIMSEARCH_ASSIGN_OR_RETURN(half_vectors_,
+                             OpenMatrix(kHalfVectorsFile, ArrayDType::kFloat16, m.count, m.dims,
+                                        absl::StrCat("shape does not match ", kVectorsFile)));
+  half_scan_ = std::make_unique<HalfScanSearcher>(vectors_.floats(), half_vectors_.halves(),
+                                                  m.count, m.dims, m.scan_rescore);
   return absl::OkStatus();
 }
 
@@ -526,6 +537,8 @@ absl::Status Collection::Search(const float* queries, size_t n, SearchParams par
   const int k = params.k;
   const bool filtered = filter != nullptr && !filter->empty();
   params.filter = filtered ? filter : nullptr;
+  if (ann_ == nullptr && half_scan_ != nullptr && !params.exact)
+    return half_scan_->Search(queries, n, params, results);
   if (ann_ == nullptr || params.exact) return exact_->Search(queries, n, params, results);
   SIMSEARCH_RETURN_IF_ERROR(ann_->CheckParams(params));
   if (!filtered) return ann_->Search(queries, n, params, results);

@@ -237,6 +237,7 @@ class Collection {
   absl::Status OpenUsers(const CollectionOptions& options);
   absl::Status OpenQueryVectors(const CollectionOptions& options);
   absl::Status OpenSimilar(const CollectionOptions& options);
+  absl::Status OpenScan(const CollectionOptions& options);
   absl::Status OpenLexical(const CollectionOptions& options);
   absl::Status OpenFoldIn(const CollectionOptions& options);
   absl::Status OpenNeighbours(const CollectionOptions& options);
@@ -254,6 +255,10 @@ class Collection {
   MappedArray user_vectors_, user_ids_, user_offsets_, user_items_;
   std::optional<ItemStore> items_;  // mapped (item_* files), or built from items.jsonl
   std::unique_ptr<ExactSearcher> exact_;
+  // With a "scan" part: the scan over vectors.f16 that answers searches not asked to be
+  // exact (flat bundles only); null without.
+  MappedArray half_vectors_;
+  std::unique_ptr<HalfScanSearcher> half_scan_;
   MappedArray similar_vectors_;
   MappedArray neighbours_, neighbour_scores_;     // with manifest "neighbours"
   std::unique_ptr<ExactSearcher> similar_exact_;  // null without "similar"

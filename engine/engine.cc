@@ -736,8 +736,11 @@ void AppendBestFused(const Collection& c, const absl::flat_hash_map<uint32_t, do
   const size_t keep = std::min(ranked.size(), static_cast<size_t>(k));
   std::partial_sort(ranked.begin(), ranked.begin() + static_cast<long>(keep), ranked.end(), better);
   for (size_t i = 0; i < keep; ++i) {
-    hits->push_back({c.id(ranked[i].second), static_cast<float>(ranked[i].first),
-                     c.item(ranked[i].second), ranked[i].second});
+    hits->push_back({c.id(ranked[i].second),
+                     static_cast<float>(ranked[i].first),
+                     c.item(ranked[i].second),
+                     ranked[i].second,
+                     {}});
   }
 }
 
@@ -771,7 +774,7 @@ absl::Status Engine::SearchText(const Collection& c, const SearchQuery& q, TextM
   hits->clear();
   if (mode == TextMode::kLexical) {
     for (const LexicalHit& h : lexical)
-      hits->push_back({c.id(h.row), h.score, c.item(h.row), h.row});
+      hits->push_back({c.id(h.row), h.score, c.item(h.row), h.row, {}});
     return absl::OkStatus();
   }
   AppendBestFused(c, FuseTextHits(dense, lexical, q.text_options), k, hits);
@@ -796,7 +799,7 @@ bool Engine::AnswerFromNeighbours(const Collection& c, const SearchQuery& q, int
       return false;
     }
     if (!compiled.Allows(r)) continue;
-    hits->push_back({c.id(r), scores[j], c.item(r), r});
+    hits->push_back({c.id(r), scores[j], c.item(r), r, {}});
   }
   return hits->size() == static_cast<size_t>(k);
 }
@@ -1017,7 +1020,7 @@ absl::Status Engine::ScanVectors(const Collection& c_ref,
                            "(the ranking does not depend on its length)")),
                        index[i], total);
       }
-      (*hits)[i].push_back({c->id(nb.row), static_cast<float>(score), c->item(nb.row), nb.row});
+      (*hits)[i].push_back({c->id(nb.row), static_cast<float>(score), c->item(nb.row), nb.row, {}});
     }
   }
   return absl::OkStatus();

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 #include "engine/scan_kernel.h"
 #include "engine/top_k.h"
 
@@ -22,21 +23,21 @@ absl::Status DeadlinePassed() {
   return absl::DeadlineExceededError("deadline passed during the search");
 }
 
-}  // namespace
-
-absl::Status ExactSearcher::Search(const float* queries, size_t n, const SearchParams& params,
-                                   std::vector<std::vector<Neighbor>>* results) const {
-  if (auto st = CheckArgs(n, params); !st.ok()) return st;
+// The best `keep` rows of base (float rows or halves) for each query, filtered.
+// Scored by scan_kernel.h, so a query's scores do not depend on the batch it came in.
+template <typename T>
+absl::Status ScanTop(const T* base, uint64_t count, uint64_t dims, const float* queries, size_t n,
+                     int keep, const SearchParams& params, std::vector<TopK>* tops_out) {
   const bool check_deadline = params.deadline != absl::InfiniteFuture();
   if (check_deadline && absl::Now() >= params.deadline) return DeadlinePassed();
-  std::vector<TopK> tops(n, TopK(params.k));
-  // scores[i * ld + r]: query i against row start + r of the block. Scored by
-  // scan_kernel.h, so a query's scores do not depend on the batch it came in.
-  const uint64_t ld = std::min(kBlockRows, count_);
+  std::vector<TopK>& tops = *tops_out;
+  tops.assign(n, TopK(keep));
+  // scores[i * ld + r]: query i against row start + r of the block.
+  const uint64_t ld = std::min(kBlockRows, count);
   std::vector<float> scores(n * ld);
-  for (uint64_t start = 0; start < count_; start += kBlockRows) {
-    const uint64_t rows = std::min(kBlockRows, count_ - start);
-    ScoreRows(base_ + start * dims_, rows, queries, n, dims_, scores.data(), ld);
+  for (uint64_t start = 0; start < count; start += kBlockRows) {
+    const uint64_t rows = std::min(kBlockRows, count - start);
+    ScoreRows(base + start * dims, rows, queries, n, dims, scores.data(), ld);
     for (size_t i = 0; i < n; ++i) {
       const float* s = scores.data() + i * ld;
       TopK& top = tops[i];
@@ -52,8 +53,36 @@ absl::Status ExactSearcher::Search(const float* queries, size_t n, const SearchP
     }
     if (check_deadline && absl::Now() >= params.deadline) return DeadlinePassed();
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ExactSearcher::Search(const float* queries, size_t n, const SearchParams& params,
+                                   std::vector<std::vector<Neighbor>>* results) const {
+  SIMSEARCH_RETURN_IF_ERROR(CheckArgs(n, params));
+  std::vector<TopK> tops;
+  SIMSEARCH_RETURN_IF_ERROR(ScanTop(base_, count_, dims_, queries, n, params.k, params, &tops));
   results->resize(n);
   for (size_t i = 0; i < n; ++i) (*results)[i] = tops[i].Take();
+  return absl::OkStatus();
+}
+
+absl::Status HalfScanSearcher::Search(const float* queries, size_t n, const SearchParams& params,
+                                      std::vector<std::vector<Neighbor>>* results) const {
+  SIMSEARCH_RETURN_IF_ERROR(CheckArgs(n, params));
+  const int keep = static_cast<int>(std::min<int64_t>(
+      static_cast<int64_t>(count_), static_cast<int64_t>(params.k) * std::max(1, rescore_)));
+  std::vector<TopK> candidates;
+  SIMSEARCH_RETURN_IF_ERROR(ScanTop(halves_, count_, dims_, queries, n, keep, params, &candidates));
+  results->resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    TopK top(params.k);
+    for (const Neighbor& c : candidates[i].Take()) {
+      top.Push({c.row, ScoreOne(base_ + uint64_t{c.row} * dims_, queries + i * dims_, dims_)});
+    }
+    (*results)[i] = top.Take();
+  }
   return absl::OkStatus();
 }
 

@@ -13,12 +13,20 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace simsearch {
 
 // out[i * ld + r] = <base row r, query i> for r < rows, i < n. base: rows x dims,
 // queries: n x dims, both row-major; ld >= rows.
 void ScoreRows(const float* base, size_t rows, const float* queries, size_t n, size_t dims,
+               float* out, size_t ld);
+
+// The same over a reduced-precision copy of the rows: IEEE halves (core/half.h), each
+// widened to a float and multiplied in the same order, so these scores too are the
+// same bits alone and in any batch (they choose the candidates that ExactSearcher
+// then scores over the float rows).
+void ScoreRows(const uint16_t* base, size_t rows, const float* queries, size_t n, size_t dims,
                float* out, size_t ld);
 
 // One score, the same bits ScoreRows gives for the pair.

@@ -30,6 +30,7 @@
 #include "core/bundle.h"
 #include "core/csv.h"
 #include "core/file_util.h"
+#include "core/half.h"
 #include "core/interactions.h"
 #include "core/item_store.h"
 #include "core/quote.h"
@@ -591,6 +592,20 @@ absl::Status ValidateBuildOptions(const BuildOptions& o) {
     return absl::InvalidArgumentError(
         "--user-ids, --user-items and --user-listed need --user-vectors");
   }
+  if (!o.scan_precision.empty() && o.scan_precision != "f32") {
+    if (o.scan_precision != "f16") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--scan-precision is f32 or f16, got '", o.scan_precision, "'"));
+    }
+    if (o.index_kind != IndexKind::kFlat) {
+      return absl::InvalidArgumentError(
+          "--scan-precision f16 is for --index flat (an ANN index reads its own structures)");
+    }
+    if (o.scan_rescore < 1 || o.scan_rescore > kMaxScanRescore) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--scan-rescore must be 1-", kMaxScanRescore, ", got ", o.scan_rescore));
+    }
+  }
   if (o.similar &&
       (!(o.similar_norm_power >= 0 && o.similar_norm_power <= 1) || !(o.similar_shrink >= 0))) {
     return absl::InvalidArgumentError("--similar takes NORM_POWER in [0, 1] and SHRINK >= 0");
@@ -1090,6 +1105,25 @@ absl::Status BuildNeighbourLists(const BuildOptions& o, const Parts& parts, Bund
   return absl::OkStatus();
 }
 
+// The half-precision copy a flat bundle's scan reads first, and the recall@10 of the
+// answers it gives (after rescoring) against the float scan, measured through the
+// searcher the engine will use on the recall queries the ANN kinds use.
+absl::Status WriteScan(const BuildOptions& o, const Parts& parts, BundleWriter* writer,
+                       Manifest* m) {
+  if (o.scan_precision != "f16") return absl::OkStatus();
+  const uint64_t n = parts.n, d = parts.d;
+  std::vector<uint16_t> halves(n * d);
+  for (uint64_t i = 0; i < n * d; ++i) halves[i] = FloatToHalf(parts.x[i]);
+  SIMSEARCH_RETURN_IF_ERROR(
+      WriteFloat16ArrayFile(writer->PathOf(kHalfVectorsFile), halves.data(), n, d));
+  m->scan_precision = o.scan_precision;
+  m->scan_rescore = o.scan_rescore;
+  const HalfScanSearcher served(parts.x.data(), halves.data(), n, d, o.scan_rescore);
+  IndexParams unused;
+  return CalibrateAndMeasureRecall(o, ServedAnnSearch(served), parts.x.data(), QueryRows(parts), n,
+                                   d, &unused, &m->scan_recall_at_10, &m->scan_recall_queries);
+}
+
 // Each part of a bundle (core/bundle_parts.h) and the step that writes it, in the order
 // they run: the files made from the inputs, then the ANN index (its recall is measured
 // over the written file), then the precomputed neighbours (computed on the staged bundle,
@@ -1102,6 +1136,7 @@ struct PartWriter {
 };
 constexpr PartWriter kPartWriters[] = {
     {"has_query_vectors", WriteQueryVectors, true},
+    {"scan", WriteScan, true},
     {"user_count", WriteUsers, true},
     {"similar", WriteSimilar, true},
     {"fold_in", WriteGram, true},

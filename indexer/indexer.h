@@ -77,6 +77,11 @@ struct BuildOptions {
   // hnswlib_searcher.h; 3x faster than FAISS's HNSW on this machine kind,
   // docs/BENCHMARKS.md) or "faiss".
   std::string hnsw_library = "hnswlib";
+  // Flat kind: "f16" adds a half-precision copy of the vectors that searches scan first,
+  // then score their best scan_rescore x k rows again over the float vectors (half the
+  // bytes read per query; the recall is measured and recorded); "f32" or empty: none.
+  std::string scan_precision;
+  int scan_rescore = 4;
   uint64_t expect_dims = 0;      // 0 = any
   bool drop_missing = false;     // drop ids the catalogue lacks (else error)
   bool skip_bad_rows = false;    // skip catalogue records of the wrong shape (else error)

@@ -139,7 +139,7 @@ void AddInputFlags(ArgParser* p, BuildOptions* o) {
 }
 
 // How it is searched: metric and index.
-void AddIndexFlags(ArgParser* p, BuildFlags* f) {
+void AddIndexFlags(ArgParser* p, BuildOptions* o, BuildFlags* f) {
   p->AddString("metric", &f->metric, "cosine (vectors normalised) or ip (inner product as given)",
                "cosine|ip");
   p->AddString("index", &f->index, "flat (exact, memory-mapped), ivf or hnsw", "flat|ivf|hnsw");
@@ -149,6 +149,15 @@ void AddIndexFlags(ArgParser* p, BuildFlags* f) {
   p->AddInt("ef-construction", &f->efc, "HNSW build beam (default 200)");
   p->AddInt("ef-search", &f->efs, "HNSW query beam (default 128)");
   p->AddInt("dims", &f->dims, "expected dimensions; anything else is an error (default: any)");
+  p->AddString("scan-precision", &o->scan_precision,
+               "flat: f16 adds a half-precision copy that searches scan first (half the bytes\n"
+               "per query), then score their best RESCORE x k rows again in f32; its recall@10\n"
+               "against the f32 scan is measured and recorded (default f32: none)",
+               "f32|f16");
+  p->AddInt("scan-rescore", &o->scan_rescore,
+            "with --scan-precision f16: candidates per wanted row scored again in f32 (1-64,\n"
+            "default 4)",
+            "RESCORE");
 }
 
 // What the bundle carries besides: catalogue handling, texts, lexical index.
@@ -366,6 +375,11 @@ void ReportBuild(const BuildResult& result, absl::Time start) {
     std::printf(", recall@10 %.4f on %llu queries", man.recall_at_10,
                 static_cast<unsigned long long>(man.recall_queries));
   }
+  if (!man.scan_precision.empty()) {
+    std::printf(", %s scan (rescore %d): recall@10 %.4f on %llu queries",
+                man.scan_precision.c_str(), man.scan_rescore, man.scan_recall_at_10,
+                static_cast<unsigned long long>(man.scan_recall_queries));
+  }
   if (man.user_count > 0)
     std::printf(", %llu users", static_cast<unsigned long long>(man.user_count));
   if (man.neighbours_k > 0) {
@@ -380,7 +394,7 @@ int Build(int argc, char** argv) {
   BuildFlags f;
   ArgParser p("simsearch-indexer build", kBuildUsage);
   AddInputFlags(&p, &o);
-  AddIndexFlags(&p, &f);
+  AddIndexFlags(&p, &o, &f);
   AddContentFlags(&p, &o, &f);
   AddServingFlags(&p, &o, &f);
   if (int rc = p.ParseOrExitCode(argc, argv, 2, nullptr); rc >= 0) return rc;

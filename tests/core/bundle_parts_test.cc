@@ -40,6 +40,8 @@ Manifest EveryPart() {
   m.learned_vectors = 15;
   m.predicted_vectors = 5;
   m.user_count = 3;
+  m.scan_precision = "f16";  // the indexer writes it for flat bundles only; the engine
+  m.scan_rescore = 4;        // scans it only when there is no index
   return m;
 }
 

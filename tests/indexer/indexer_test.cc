@@ -14,6 +14,7 @@
 #include "core/file_util.h"
 #include "core/npy.h"
 #include "engine/collection.h"
+#include "engine/scan_kernel.h"
 #include "tests/testing/test_util.h"
 
 namespace simsearch {
@@ -238,6 +239,56 @@ TEST_F(IndexerTest, IvfParametersAreCheckedAndRecorded) {
   EXPECT_GT(r->manifest.recall_at_10, 0.5);
   EXPECT_LE(r->manifest.recall_at_10, 1.0);
   EXPECT_EQ(r->manifest.recall_queries, 1000u);
+}
+
+// A half-precision scan copy: refused where it cannot apply, written and measured where
+// it can, and the opened collection answers with the float scan's rows and scores.
+TEST_F(IndexerTest, HalfScanCopyIsCheckedMeasuredAndServed) {
+  const uint64_t n = 3000, d = 24;
+  std::vector<int64_t> ids;
+  for (uint64_t i = 0; i < n; ++i) ids.push_back(static_cast<int64_t>(i));
+  const std::vector<float> x = testing::ClusteredVectors(n, d, 30, 0.15f, 4);
+  auto o = Options(Npy("v.npy", x, d), Ids("i.npy", ids));
+  o.catalog_paths.clear();
+  o.scan_precision = "f8";
+  ExpectRejected(o, "--scan-precision is f32 or f16, got 'f8'");
+  o.scan_precision = "f16";
+  o.scan_rescore = 0;
+  ExpectRejected(o, "--scan-rescore must be 1-64, got 0");
+  o.scan_rescore = 4;
+  o.index_kind = IndexKind::kIvf;
+  ExpectRejected(o, "--scan-precision f16 is for --index flat");
+  o.index_kind = IndexKind::kFlat;
+  o.neighbours = 0;
+  auto r = BuildBundle(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->manifest.scan_precision, "f16");
+  EXPECT_EQ(r->manifest.scan_rescore, 4);
+  EXPECT_EQ(r->manifest.scan_recall_queries, 1000u);
+  EXPECT_GE(r->manifest.scan_recall_at_10, 0.99);
+  auto half = MappedArray::Open(fs::path(r->version_dir) / kHalfVectorsFile, ArrayDType::kFloat16);
+  ASSERT_TRUE(half.ok()) << half.status();
+  EXPECT_EQ(half->count(), n);
+  EXPECT_EQ(half->dims(), d);
+
+  auto c = Collection::Open(r->version_dir, CollectionOptions());
+  ASSERT_TRUE(c.ok()) << c.status();
+  const std::vector<float> q = testing::RandomVectors(50, d, 9);
+  SearchParams approx, exact;
+  approx.k = exact.k = 10;
+  exact.exact = true;
+  std::vector<std::vector<Neighbor>> got, want;
+  ASSERT_TRUE((*c)->Search(q.data(), 50, approx, nullptr, &got).ok());
+  ASSERT_TRUE((*c)->Search(q.data(), 50, exact, nullptr, &want).ok());
+  size_t same = 0;
+  for (size_t i = 0; i < 50; ++i) {
+    for (const Neighbor& nb : got[i]) {
+      // Every score is the float scan's, to the bit.
+      EXPECT_EQ(nb.score, ScoreOne((*c)->vector(nb.row), &q[i * d], d));
+      for (const Neighbor& w : want[i]) same += w.row == nb.row;
+    }
+  }
+  EXPECT_GE(same, 495u) << "recall@10 below 0.99 on random queries";
 }
 
 TEST(GenreVectors, MultiHotOverSortedVocabulary) {

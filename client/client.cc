@@ -243,6 +243,7 @@ CollectionInfo FromProto(const v1::CollectionInfo& p) {
   c.more_like_this = p.more_like_this();
   c.watch_lists = p.watch_lists();
   c.text_search = p.text_search();
+  c.scan = p.scan();
   return c;
 }
 

@@ -128,6 +128,7 @@ struct CollectionInfo {
   std::string more_like_this;   // how item queries are ranked
   std::string watch_lists;      // how a watch list becomes the query
   std::string text_search;      // how text queries are answered by default; empty: no text search
+  std::string scan;  // a flat collection's reduced-precision scan; empty: its float vectors
   // DescribeCollection only:
   std::vector<std::string> genres;
   std::vector<std::string> types;

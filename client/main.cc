@@ -713,7 +713,8 @@ json InfoJson(const CollectionInfo& i) {
           {"serving_note", i.serving_note},
           {"more_like_this", i.more_like_this},
           {"watch_lists", i.watch_lists},
-          {"text_search", i.text_search}};
+          {"text_search", i.text_search},
+          {"scan", i.scan}};
 }
 
 int Collections(int argc, char** argv) {

@@ -244,7 +244,13 @@ void FillInfo(const Collection& c, const ServingState& state, int max_k, v1::Col
       params["ef_search"] = std::to_string(m.index_params.ef_search);
       break;
   }
-  info->set_recall_at_10(m.recall_at_10);
+  const bool half_scan = m.index_kind == IndexKind::kFlat && !m.scan_precision.empty();
+  info->set_recall_at_10(half_scan ? m.scan_recall_at_10 : m.recall_at_10);
+  if (half_scan) {
+    info->set_scan(absl::StrFormat(
+        "%s, the best %d x top_k rows scored again in f32; recall@10 %.4f on %d queries",
+        m.scan_precision, m.scan_rescore, m.scan_recall_at_10, m.scan_recall_queries));
+  }
   info->set_source(m.source);
   info->set_built_at(m.built_at);
   info->set_max_k(max_k);

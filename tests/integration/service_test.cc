@@ -617,5 +617,46 @@ TEST_F(ServiceTest, FiltersThroughTheWire) {
   }
 }
 
+// A flat collection with a half-precision scan copy, through the wire: it says so (and
+// its recall) in DescribeCollection, answers with the float scan's scores, and an
+// `exact` search scans the float vectors.
+TEST(HalfScanService, DescribedAndAnsweredWithFloatScores) {
+  testing::TempDir dir;
+  testing::BundleSpec spec;
+  spec.collection = "halves";
+  spec.dims = 32;
+  spec.vectors = testing::ClusteredVectors(4000, spec.dims, 25, 0.2f, 5);
+  for (int64_t i = 1; i <= 4000; ++i) spec.ids.push_back(i);
+  spec.scan_precision = "f16";
+  testing::BuildBundleOrDie(dir.Join("root"), dir.path(), spec);
+  auto srv = testing::InProcessServer::Start(dir.Join("root"), ServerOptions());
+  auto d = srv->client->DescribeCollection("halves");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_THAT(d->scan, HasSubstr("f16, the best 4 x top_k rows scored again in f32; recall@10 "));
+  EXPECT_GE(d->recall_at_10, 0.99);
+  EXPECT_LE(d->recall_at_10, 1.0);
+  SearchOptions o;
+  o.collection = "halves";
+  o.top_k = 10;
+  SearchOptions exact = o;
+  exact.knobs.exact = true;
+  size_t same = 0;
+  for (int64_t id = 1; id <= 400; id += 20) {
+    auto got = srv->client->Search(SearchQuery::Item(id), o);
+    auto want = srv->client->Search(SearchQuery::Item(id), exact);
+    ASSERT_TRUE(got.ok() && want.ok()) << got.status() << want.status();
+    ASSERT_EQ(got->size(), 10u);
+    for (const ClientHit& h : *got) {
+      for (const ClientHit& w : *want) {
+        if (w.id == h.id) {
+          EXPECT_EQ(w.score, h.score) << "item " << id << " hit " << h.id;
+          ++same;
+        }
+      }
+    }
+  }
+  EXPECT_GE(same, 198u) << "recall@10 below 0.99 over the wire";
+}
+
 }  // namespace
 }  // namespace simsearch

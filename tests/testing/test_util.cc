@@ -163,6 +163,7 @@ std::string BuildBundleOrDie(const std::string& root, const std::string& work_di
     for (const auto& [u, i] : spec.user_items) f << u << "," << i << "\n";
   }
   o.neighbours = spec.neighbours;
+  o.scan_precision = spec.scan_precision;
   o.story = spec.story;
   o.hub_cap = spec.hub_cap;
   if (!spec.provenance_csv.empty()) {

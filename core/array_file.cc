@@ -128,14 +128,15 @@ absl::StatusOr<ArrayFileHeader> ReadArrayFileHeader(const std::string& path) {
 }
 
 absl::StatusOr<MappedArray> MappedArray::Open(const std::string& path, ArrayDType expected) {
-  auto file = MappedFile::Open(path);
-  if (!file.ok()) return file.status();
   MappedArray a;
+  // The header by pread, not through the mapping: opening touches no mapped page
+  // (core/mapped_file.h says why that matters for a cold start).
+  auto file = MappedFile::Open(path, &a.header_, sizeof(ArrayFileHeader));
+  if (!file.ok()) return file.status();
   if (file->size() < sizeof(ArrayFileHeader)) {
     return absl::DataLossError(absl::StrCat(path, ": truncated header (", file->size(), " of ",
                                             sizeof(ArrayFileHeader), " bytes)"));
   }
-  std::memcpy(&a.header_, file->data(), sizeof(ArrayFileHeader));
   if (auto st = CheckHeader(a.header_, path); !st.ok()) return st;
   if (a.header_.dtype != static_cast<uint32_t>(expected)) {
     return absl::DataLossError(absl::StrCat(path, ": holds ", DTypeName(a.header_.dtype),

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include <atomic>
 #include <cerrno>
 #include <mutex>
@@ -157,7 +159,8 @@ absl::Status GuardedRegion::CheckIntact() const {
   return SlotStatus(slot_, path_);
 }
 
-absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path) {
+absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path, void* head,
+                                            size_t head_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("cannot open", path, errno);
   struct stat st;
@@ -169,6 +172,15 @@ absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path) {
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
+  }
+  if (head_bytes > 0) {
+    std::memset(head, 0, head_bytes);
+    const ssize_t got = ::pread(fd, head, head_bytes, 0);
+    if (got < 0) {
+      int err = errno;
+      ::close(fd);
+      return ErrnoStatus("cannot read", path, err);
+    }
   }
   MappedFile f;
   f.path_ = path;

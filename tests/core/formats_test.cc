@@ -2,6 +2,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -224,6 +228,46 @@ TEST(Csv, QuotedFieldsWithCommasQuotesAndNewlines) {
   CsvReader bad("1,\"open\n", "bad.csv");
   auto st = bad.Next(&f).status();
   EXPECT_THAT(st.message(), HasSubstr("bad.csv: line 1: quoted field never closed"));
+}
+
+// Opening an array file reads its header and touches no page of the mapping: a cold
+// open must not pull the file in through mmap's read-around (the device's whole
+// read-ahead window: 8 MiB on this project's VMs, which made a cold Lambda start read
+// 100 MB of bundle files for their 64-byte headers).
+TEST(ArrayFile, OpeningTouchesNoMappedPage) {
+  testing::TempDir dir;
+  const std::string path = dir.Join("big.f32");
+  const uint64_t rows = 16384, dims = 64;  // 4 MiB of data
+  std::vector<float> x(rows * dims, 0.5f);
+  ASSERT_TRUE(WriteFloatArrayFile(path, x.data(), rows, dims, 0).ok());
+  // Drop the file from the page cache (it was fsynced when written), and check that
+  // the filesystem honoured it: tmpfs keeps every page, and there is nothing to test.
+  const long page = ::sysconf(_SC_PAGESIZE);
+  auto resident_from = [&](const unsigned char* p, size_t size, size_t from) {
+    std::vector<unsigned char> v((size + static_cast<size_t>(page) - 1) /
+                                 static_cast<size_t>(page));
+    EXPECT_EQ(::mincore(const_cast<unsigned char*>(p), size, v.data()), 0);
+    size_t n = 0;
+    for (size_t i = from / static_cast<size_t>(page); i < v.size(); ++i) n += v[i] & 1;
+    return n;
+  };
+  int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+  const size_t size = static_cast<size_t>(::lseek(fd, 0, SEEK_END));
+  void* probe = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ASSERT_NE(probe, MAP_FAILED);
+  const size_t kept = resident_from(static_cast<const unsigned char*>(probe), size, 0);
+  ::munmap(probe, size);
+  ::close(fd);
+  if (kept > 0) GTEST_SKIP() << "this filesystem keeps dropped pages (" << kept << " resident)";
+
+  auto a = MappedArray::Open(path, ArrayDType::kFloat32);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->count(), rows);
+  const unsigned char* base = reinterpret_cast<const unsigned char*>(a->floats()) - 64;
+  // The header's read may read ahead a little; nothing past the first 64 KiB.
+  EXPECT_EQ(resident_from(base, size, 64 << 10), 0u) << "pages read in by opening the file";
 }
 
 }  // namespace

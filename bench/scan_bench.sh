@@ -8,17 +8,17 @@
 #
 #   bench/scan_bench.sh [--rounds N] [--before PATH/TO/searchers_bench]
 set -euo pipefail
-cd "$(dirname "$0")/.."
 rounds=3
 before=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --rounds) rounds="$2"; shift 2 ;;
-    --before) before="$2"; shift 2 ;;
+    --rounds) rounds="${2:?--rounds needs a number}"; shift 2 ;;
+    --before) before="$(realpath "${2:?--before needs a path}")"; shift 2 ;;
     -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "scan_bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+cd "$(dirname "$0")/.."
 after=build/bench/searchers_bench
 [[ -x "$after" ]] || { echo "scan_bench.sh: $after is missing: run ./scripts/build.sh first" >&2; exit 1; }
 [[ -z "$before" || -x "$before" ]] || { echo "scan_bench.sh: --before $before is not an executable" >&2; exit 1; }
@@ -30,8 +30,12 @@ for ((r = 1; r <= rounds; r++)); do
     bin=${!side}
     [[ -n "$bin" ]] || continue
     echo "[scan_bench] round $r/$rounds: $side" >&2
-    "$bin" --benchmark_filter="$filter" --benchmark_min_time=0.5 \
-      --benchmark_format=json > "$out/$side-$r.json" 2>/dev/null
+    if ! "$bin" --benchmark_filter="$filter" --benchmark_min_time=0.5 \
+      --benchmark_format=json > "$out/$side-$r.json" 2> "$out/err"; then
+      echo "scan_bench.sh: $bin failed:" >&2
+      cat "$out/err" >&2
+      exit 1
+    fi
   done
 done
 python3 - "$out" <<'PY'

@@ -87,10 +87,7 @@ void BM_HalfScan(benchmark::State& state) {
   const auto& x = Data(n, d);
   static std::map<std::pair<uint64_t, uint64_t>, std::vector<uint16_t>> halves;
   auto& h = halves[{n, d}];
-  if (h.empty()) {
-    h.resize(x.size());
-    for (size_t j = 0; j < x.size(); ++j) h[j] = FloatToHalf(x[j]);
-  }
+  if (h.empty()) h = FloatsToHalves(x);
   HalfScanSearcher s(x.data(), h.data(), n, d, 4);
   SearchParams p;
   p.k = 10;

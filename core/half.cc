@@ -34,6 +34,12 @@ uint16_t FloatToHalf(float f) {
   return static_cast<uint16_t>(sign | rounded);
 }
 
+std::vector<uint16_t> FloatsToHalves(const std::vector<float>& x) {
+  std::vector<uint16_t> h(x.size());
+  for (size_t i = 0; i < x.size(); ++i) h[i] = FloatToHalf(x[i]);
+  return h;
+}
+
 float HalfToFloat(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
   const uint32_t exp = (h >> 10) & 0x1Fu;

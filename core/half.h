@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace simsearch {
 
@@ -14,5 +15,11 @@ uint16_t FloatToHalf(float f);
 
 // The float equal to h (every half is a float).
 float HalfToFloat(uint16_t h);
+
+// The largest finite half.
+inline constexpr float kLargestHalf = 65504.0f;
+
+// FloatToHalf of every element.
+std::vector<uint16_t> FloatsToHalves(const std::vector<float>& x);
 
 }  // namespace simsearch

@@ -175,11 +175,18 @@ absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path, void* head,
   }
   if (head_bytes > 0) {
     std::memset(head, 0, head_bytes);
-    const ssize_t got = ::pread(fd, head, head_bytes, 0);
-    if (got < 0) {
-      int err = errno;
-      ::close(fd);
-      return ErrnoStatus("cannot read", path, err);
+    size_t done = 0;
+    while (done < head_bytes) {  // to the end of the file, through EINTR and short reads
+      const ssize_t got =
+          ::pread(fd, static_cast<char*>(head) + done, head_bytes - done, static_cast<off_t>(done));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) {
+        int err = errno;
+        ::close(fd);
+        return ErrnoStatus("cannot read", path, err);
+      }
+      if (got == 0) break;
+      done += static_cast<size_t>(got);
     }
   }
   MappedFile f;

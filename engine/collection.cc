@@ -537,6 +537,9 @@ absl::Status Collection::Search(const float* queries, size_t n, SearchParams par
   const int k = params.k;
   const bool filtered = filter != nullptr && !filter->empty();
   params.filter = filtered ? filter : nullptr;
+  if (params.exclude != nullptr && !ScansEveryQuery(params))
+    return absl::InternalError(
+        "per-query exclusions reach only scans (Collection::ScansEveryQuery)");
   if (ann_ == nullptr && half_scan_ != nullptr && !params.exact)
     return half_scan_->Search(queries, n, params, results);
   if (ann_ == nullptr || params.exact) return exact_->Search(queries, n, params, results);
@@ -646,7 +649,8 @@ absl::Status Collection::CheckIntegrity() const {
 
 absl::Status Collection::SearchSimilar(const float* queries, size_t n, int k,
                                        const CompiledFilter* filter, absl::Time deadline,
-                                       std::vector<std::vector<Neighbor>>* results) const {
+                                       std::vector<std::vector<Neighbor>>* results,
+                                       const std::vector<std::vector<uint32_t>>* exclude) const {
   if (similar_exact_ == nullptr) {
     return absl::FailedPreconditionError(
         absl::StrCat("collection '", name(), "' ranks no similar space"));
@@ -654,6 +658,7 @@ absl::Status Collection::SearchSimilar(const float* queries, size_t n, int k,
   SearchParams params;
   params.k = k;
   params.deadline = deadline;
+  params.exclude = exclude;
   if (filter != nullptr && !filter->empty()) params.filter = filter;
   return similar_exact_->Search(queries, n, params, results);
 }

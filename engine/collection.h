@@ -169,9 +169,13 @@ class Collection {
   // "More like this" ranked apart (manifest "similar"; docs/MODELS.md): exact top-k over
   // similar_vectors.f32 for queries of that space. Only when has_similar().
   bool has_similar() const { return similar_exact_ != nullptr; }
+  // Whether Search answers every query with a scan (no ANN index, or `exact`), and so
+  // honours SearchParams::exclude.
+  bool ScansEveryQuery(const SearchParams& params) const { return ann_ == nullptr || params.exact; }
+  // `exclude`: as SearchParams::exclude (the similar space is always scanned).
   absl::Status SearchSimilar(const float* queries, size_t n, int k, const CompiledFilter* filter,
-                             absl::Time deadline,
-                             std::vector<std::vector<Neighbor>>* results) const;
+                             absl::Time deadline, std::vector<std::vector<Neighbor>>* results,
+                             const std::vector<std::vector<uint32_t>>* exclude = nullptr) const;
   // Watch lists folded in as a user (retrieval/fold_in.h): the Gram matrix (dims x dims) of the
   // query-side vectors and the parameters; gram() is nullptr without ("fold_in" absent).
   const float* gram() const { return manifest_.has_fold_in ? gram_.floats() : nullptr; }

@@ -943,18 +943,27 @@ absl::Status Engine::SearchVectors(const Collection& c,
     rest_index.push_back(index[i]);
   }
   if (rest.empty()) return absl::OkStatus();
-  // A fused list's allowed entries stay first; the scan fills the rest in its own order
-  // (asked for k more, so that k remain after dropping those already listed).
+  // A fused list's allowed entries stay first; the scan fills the rest in its own order:
+  // a scan leaves each query's listed rows out (so its depth does not depend on the
+  // batch's other lists); an ANN search is asked for k more, so that k remain after
+  // dropping those already listed.
   const bool fused = !c.manifest().neighbours_fusion.empty();
   size_t listed = 0;
-  for (size_t j = 0; j < rest.size(); ++j) listed = std::max(listed, (*hits)[rest_at[j]].size());
+  std::vector<std::vector<uint32_t>> listed_rows(rest.size());
+  for (size_t j = 0; j < rest.size(); ++j) {
+    listed = std::max(listed, (*hits)[rest_at[j]].size());
+    for (const Hit& h : (*hits)[rest_at[j]]) listed_rows[j].push_back(h.row);
+  }
+  const bool leave_out = fused && c.ScansEveryQuery(call);
   const int scan_k =
-      fused ? static_cast<int>(std::min<size_t>(static_cast<size_t>(k) + listed, c.count())) : k;
+      fused && !leave_out
+          ? static_cast<int>(std::min<size_t>(static_cast<size_t>(k) + listed, c.count()))
+          : k;
   std::vector<std::vector<Hit>> scanned;
   SearchParams scan = call;
   scan.k = scan_k;
-  SIMSEARCH_RETURN_IF_ERROR(
-      ScanVectors(c, rest, rest_index, total, scan, std::move(compiled), &scanned));
+  SIMSEARCH_RETURN_IF_ERROR(ScanVectors(c, rest, rest_index, total, scan, std::move(compiled),
+                                        &scanned, leave_out ? &listed_rows : nullptr));
   for (size_t j = 0; j < rest.size(); ++j) {
     std::vector<Hit>& out = (*hits)[rest_at[j]];
     if (!fused) {
@@ -975,7 +984,8 @@ absl::Status Engine::ScanVectors(const Collection& c_ref,
                                  const std::vector<const SearchQuery*>& queries,
                                  const std::vector<size_t>& index, size_t total,
                                  const SearchParams& call, CompiledFilter compiled,
-                                 std::vector<std::vector<Hit>>* hits) const {
+                                 std::vector<std::vector<Hit>>* hits,
+                                 const std::vector<std::vector<uint32_t>>* also_exclude) const {
   const Collection* c = &c_ref;
   const int k = call.k;
   const size_t n = queries.size();
@@ -993,17 +1003,29 @@ absl::Status Engine::ScanVectors(const Collection& c_ref,
     most_own = std::max(most_own, own[i].size());
     if (!c->cosine()) scale[i] = ScaleIntoSafeRange(&x[i * d], d);
   }
-  // A query's own items (the item of "more like this", the liked and disliked ones)
-  // are excluded. With one query they join the filter; in a batch each query asks for
-  // enough extra hits to drop its own afterwards, so the batch stays one search.
+  // A query's own items (the item of "more like this", the liked and disliked ones, and
+  // `also_exclude`'s rows) are excluded. With one query they join the filter. In a batch
+  // that is scanned, each query's own go to the scan (SearchParams::exclude); over an
+  // ANN index each query asks for enough extra hits to drop its own afterwards. Either
+  // way the batch stays one search.
+  if (also_exclude != nullptr) {
+    for (size_t i = 0; i < n; ++i) {
+      own[i].insert(own[i].end(), (*also_exclude)[i].begin(), (*also_exclude)[i].end());
+      std::sort(own[i].begin(), own[i].end());
+      own[i].erase(std::unique(own[i].begin(), own[i].end()), own[i].end());
+      most_own = std::max(most_own, own[i].size());
+    }
+  }
   int fetch = k;
+  SearchParams search = call;
   if (n == 1) {
     for (uint32_t row : own[0]) compiled.Exclude(row);
+  } else if (c->ScansEveryQuery(call)) {
+    search.exclude = &own;
   } else {
     fetch = static_cast<int>(std::min<uint64_t>(k + most_own, c->count()));
   }
   std::vector<std::vector<Neighbor>> found;
-  SearchParams search = call;
   search.k = std::max(fetch, 1);
   SIMSEARCH_RETURN_IF_ERROR(SearchBySpace(*c, x, similar, search, &compiled, &found));
 
@@ -1034,22 +1056,27 @@ absl::Status Engine::SearchBySpace(const Collection& c, const std::vector<float>
   const int k = call.k;
   const size_t in_similar = static_cast<size_t>(std::count(similar.begin(), similar.end(), 1));
   if (in_similar == 0) return c.Search(x.data(), n, call, filter, found);
-  if (in_similar == n) return c.SearchSimilar(x.data(), n, k, filter, call.deadline, found);
+  if (in_similar == n)
+    return c.SearchSimilar(x.data(), n, k, filter, call.deadline, found, call.exclude);
   // A batch of both kinds: one search per space, results put back in query order.
   found->assign(n, {});
   for (char space : {0, 1}) {
     std::vector<size_t> which;
     std::vector<float> qs;
+    std::vector<std::vector<uint32_t>> out;
     for (size_t i = 0; i < n; ++i) {
       if (similar[i] != space) continue;
       which.push_back(i);
       qs.insert(qs.end(), x.begin() + static_cast<long>(i * d),
                 x.begin() + static_cast<long>((i + 1) * d));
+      if (call.exclude != nullptr) out.push_back((*call.exclude)[i]);
     }
+    SearchParams part_call = call;
+    if (call.exclude != nullptr) part_call.exclude = &out;
     std::vector<std::vector<Neighbor>> part;
-    SIMSEARCH_RETURN_IF_ERROR(
-        space ? c.SearchSimilar(qs.data(), which.size(), k, filter, call.deadline, &part)
-              : c.Search(qs.data(), which.size(), call, filter, &part));
+    SIMSEARCH_RETURN_IF_ERROR(space ? c.SearchSimilar(qs.data(), which.size(), k, filter,
+                                                      call.deadline, &part, part_call.exclude)
+                                    : c.Search(qs.data(), which.size(), part_call, filter, &part));
     for (size_t j = 0; j < which.size(); ++j) (*found)[which[j]] = std::move(part[j]);
   }
   return absl::OkStatus();

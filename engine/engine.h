@@ -186,9 +186,11 @@ class Engine {
                              const std::vector<size_t>& index, size_t total,
                              const SearchParams& call, CompiledFilter compiled,
                              std::vector<std::vector<Hit>>* hits) const;
+  // `also_exclude`: per query, more rows (ascending) to leave out besides its own items.
   absl::Status ScanVectors(const Collection& c, const std::vector<const SearchQuery*>& queries,
                            const std::vector<size_t>& index, size_t total, const SearchParams& call,
-                           CompiledFilter compiled, std::vector<std::vector<Hit>>* hits) const;
+                           CompiledFilter compiled, std::vector<std::vector<Hit>>* hits,
+                           const std::vector<std::vector<uint32_t>>* also_exclude = nullptr) const;
   // One item query answered from the collection's precomputed neighbours; false when
   // the list cannot answer it alone (too short after the filter, or none). `hits` then
   // holds what the list did allow: a fused list's entries come first, the search fills

@@ -16,6 +16,10 @@ constexpr uint64_t kBlockRows = 1024;
 absl::Status CheckArgs(size_t n, const SearchParams& params) {
   if (params.k < 1)
     return absl::InvalidArgumentError(absl::StrCat("k must be >= 1, got ", params.k));
+  if (params.exclude != nullptr && params.exclude->size() != n) {
+    return absl::InternalError(
+        absl::StrCat("exclusions for ", params.exclude->size(), " queries, but ", n, " queries"));
+  }
   return absl::OkStatus();
 }
 
@@ -32,6 +36,8 @@ absl::Status ScanTop(const T* base, uint64_t count, uint64_t dims, const float* 
   if (check_deadline && absl::Now() >= params.deadline) return DeadlinePassed();
   std::vector<TopK>& tops = *tops_out;
   tops.assign(n, TopK(keep));
+  // Query i's next excluded row not yet passed (rows arrive in ascending order).
+  std::vector<size_t> next_out(n, 0);
   // scores[i * ld + r]: query i against row start + r of the block.
   const uint64_t ld = std::min(kBlockRows, count);
   std::vector<float> scores(n * ld);
@@ -48,6 +54,12 @@ absl::Status ScanTop(const T* base, uint64_t count, uint64_t dims, const float* 
         }
         const uint32_t row = static_cast<uint32_t>(start + r);
         if (params.filter != nullptr && !params.filter->Allows(row)) continue;
+        if (params.exclude != nullptr) {
+          const std::vector<uint32_t>& out = (*params.exclude)[i];
+          size_t& at = next_out[i];
+          while (at < out.size() && out[at] < row) ++at;
+          if (at < out.size() && out[at] == row) continue;
+        }
         top.Push({row, s[r]});
       }
     }
@@ -91,6 +103,8 @@ absl::Status ExactSearcher::SearchRows(const float* queries, size_t n,
                                        const SearchParams& params,
                                        std::vector<std::vector<Neighbor>>* results) const {
   if (auto st = CheckArgs(n, params); !st.ok()) return st;
+  if (params.exclude != nullptr)
+    return absl::InternalError("SearchRows takes no per-query exclusions (put them in the rows)");
   std::vector<TopK> tops(n, TopK(params.k));
   for (size_t idx = 0; idx < rows.size(); ++idx) {
     const uint32_t row = rows[idx];

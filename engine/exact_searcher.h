@@ -34,11 +34,13 @@ class ExactSearcher final : public Searcher {
 // so about half the time of a scan bound by memory), whose best `rescore` x k rows
 // per query are then scored again over the float rows: the answer's scores are the
 // float scan's bits, and its rows are the float scan's whenever the true top k is
-// among the candidates (recall@10 1.000 at rescore 4 on the tests' clustered data; the
-// indexer measures and records it per collection). The candidates come from the same
-// fixed-order kernel (scan_kernel.h), so a query's answer still does not depend on the
-// batch it came in. SearchParams.exact is not this searcher's to honour: the caller
-// sends exact searches to the ExactSearcher over the float rows.
+// among the candidates (recall@10 1.0000 at rescore 4 on the demo's three collections;
+// the indexer measures and records it per collection). The candidates come from the
+// same fixed-order kernel (scan_kernel.h), so a query's answer does not depend on the
+// batch it came in, as long as the batch asks each query for the same k
+// (SearchParams::exclude, not a deeper k, leaves a query's own items out).
+// SearchParams.exact is not this searcher's to honour: the caller sends exact searches
+// to the ExactSearcher over the float rows.
 class HalfScanSearcher final : public Searcher {
  public:
   // base: the float rows, halves: the same rows as IEEE halves, both count x dims and

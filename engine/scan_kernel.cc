@@ -147,7 +147,7 @@ constexpr size_t kTileQueries = 3;
 template <size_t R, size_t Q, typename T>
 __attribute__((always_inline)) inline void Tile(const T* b, const float* q, size_t d, size_t d8,
                                                 float* out, size_t ld) {
-  static_assert((R * Q) % 4 == 0, "the sums are taken four or eight accumulators at a time");
+  static_assert(R % 4 == 0, "the sums are taken four accumulators (rows of one query) at a time");
   V8 acc[Q * R] = {};
   for (size_t j = 0; j < d8; j += 8) {
     V8 x[R];

@@ -24,8 +24,8 @@ void ScoreRows(const float* base, size_t rows, const float* queries, size_t n, s
 
 // The same over a reduced-precision copy of the rows: IEEE halves (core/half.h), each
 // widened to a float and multiplied in the same order, so these scores too are the
-// same bits alone and in any batch (they choose the candidates that ExactSearcher
-// then scores over the float rows).
+// same bits alone and in any batch (they choose the candidates that HalfScanSearcher,
+// engine/exact_searcher.h, then scores again over the float rows with ScoreOne).
 void ScoreRows(const uint16_t* base, size_t rows, const float* queries, size_t n, size_t dims,
                float* out, size_t ld);
 

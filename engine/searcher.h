@@ -39,6 +39,12 @@ struct SearchParams {
   int nprobe = 0;  // IVF: inverted lists probed (lowered to nlist)
   // Collection::Search: scan every vector whatever the index kind (searchers ignore it).
   bool exact = false;
+  // Per query i, rows (ascending) left out of its answer as if the filter refused them
+  // (a query's own items), so that a batch asks each query for k hits, not k plus the
+  // most any query excludes: the half-precision scan keeps rescore x k candidates, and
+  // a k that depended on the batch would let a query's answer depend on it too. Only
+  // the scans honour it (ExactSearcher, HalfScanSearcher; Collection::ScansEveryQuery).
+  const std::vector<std::vector<uint32_t>>* exclude = nullptr;
 };
 
 class Searcher {

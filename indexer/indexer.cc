@@ -429,28 +429,21 @@ absl::StatusOr<double> AnnRecall(const BuildOptions& o, const AnnSearch& search,
 // first chooses nprobe: the smallest whose recall@10 reaches the target on half of the
 // queries (recall grows with nprobe: more lists only add candidates), then measures the
 // recall it records on the other half, which took no part in the choice.
-// The exact top-10 comes from FAISS's IndexFlatIP, or from `truth` when given (the
-// engine's own exact scan, whose tie order, score then row, is the searcher's too).
 absl::Status CalibrateAndMeasureRecall(const BuildOptions& o, const AnnSearch& ann, const float* x,
                                        const float* qx, uint64_t n, uint64_t d, IndexParams* p,
-                                       double* recall, uint64_t* queries,
-                                       const AnnSearch* truth_search = nullptr) {
+                                       double* recall, uint64_t* queries) {
   uint64_t s = 0;
   std::vector<idx_t> own;
   SIMSEARCH_ASSIGN_OR_RETURN(std::vector<float> q, RecallQueries(o, x, qx, n, d, &s, &own));
   const idx_t k = static_cast<idx_t>(std::min<uint64_t>(10, n > 1 ? n - 1 : 1));
   std::vector<idx_t> wide(s * static_cast<uint64_t>(k + 1), -1);
-  if (truth_search != nullptr) {
-    if (s > 0) SIMSEARCH_RETURN_IF_ERROR((*truth_search)(q.data(), s, k + 1, *p, wide.data()));
-  } else {
-    try {
-      faiss::IndexFlatIP exact(static_cast<int>(d));
-      exact.add(static_cast<idx_t>(n), x);
-      std::vector<float> dist(wide.size());
-      if (s > 0) exact.search(static_cast<idx_t>(s), q.data(), k + 1, dist.data(), wide.data());
-    } catch (const std::exception& e) {
-      return absl::InternalError(absl::StrCat("FAISS failed while measuring recall: ", e.what()));
-    }
+  try {
+    faiss::IndexFlatIP exact(static_cast<int>(d));
+    exact.add(static_cast<idx_t>(n), x);
+    std::vector<float> dist(wide.size());
+    if (s > 0) exact.search(static_cast<idx_t>(s), q.data(), k + 1, dist.data(), wide.data());
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("FAISS failed while measuring recall: ", e.what()));
   }
   std::vector<idx_t> truth = DropOwn(wide, own, s, k);
   for (uint64_t i = 0; i < s; ++i) {
@@ -1113,28 +1106,55 @@ absl::Status BuildNeighbourLists(const BuildOptions& o, const Parts& parts, Bund
 }
 
 // The half-precision copy a flat bundle's scan reads first, and the recall@10 of the
-// answers it gives (after rescoring) against the float scan, measured through the
-// searcher the engine will use on the recall queries the ANN kinds use.
+// answers it gives (after rescoring) against the float scan. Measured as the engine
+// searches: the same searchers, k = 10, each "more like this" query's own row left out
+// through SearchParams::exclude (not by asking for 11), ties broken as the engine breaks
+// them (score, then row; FAISS's order of ties counted rows of equal score as misses:
+// 0.87 on the multi-hot genres at any rescore).
 absl::Status WriteScan(const BuildOptions& o, const Parts& parts, BundleWriter* writer,
                        Manifest* m) {
   if (o.scan_precision != "f16") return absl::OkStatus();
   const uint64_t n = parts.n, d = parts.d;
-  std::vector<uint16_t> halves(n * d);
-  for (uint64_t i = 0; i < n * d; ++i) halves[i] = FloatToHalf(parts.x[i]);
+  float largest = 0;
+  for (float v : parts.x) largest = std::max(largest, std::fabs(v));
+  if (largest > kLargestHalf) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--scan-precision f16: a vector component is ", largest,
+                     ", beyond the largest half (", kLargestHalf,
+                     "); scale the vectors down (the ranking does not depend on their length) "
+                     "or drop --scan-precision"));
+  }
+  const std::vector<uint16_t> halves = FloatsToHalves(parts.x);
   SIMSEARCH_RETURN_IF_ERROR(
       WriteFloat16ArrayFile(writer->PathOf(kHalfVectorsFile), halves.data(), n, d));
   m->scan_precision = o.scan_precision;
   m->scan_rescore = o.scan_rescore;
-  const HalfScanSearcher served(parts.x.data(), halves.data(), n, d, o.scan_rescore);
-  // Against the float scan the engine would answer with, ties broken as it breaks them:
-  // multi-hot vectors (genres) tie by the hundred, and FAISS's order of the ties would
-  // count rows of equal score as misses (0.87 on the genres collection at any rescore).
-  const ExactSearcher exact(parts.x.data(), n, d);
-  const AnnSearch truth = ServedAnnSearch(exact);
-  IndexParams unused;
-  return CalibrateAndMeasureRecall(o, ServedAnnSearch(served), parts.x.data(), QueryRows(parts), n,
-                                   d, &unused, &m->scan_recall_at_10, &m->scan_recall_queries,
-                                   &truth);
+  uint64_t s = 0;
+  std::vector<idx_t> own;
+  SIMSEARCH_ASSIGN_OR_RETURN(std::vector<float> q,
+                             RecallQueries(o, parts.x.data(), QueryRows(parts), n, d, &s, &own));
+  std::vector<std::vector<uint32_t>> exclude(s);
+  for (uint64_t i = 0; i < s; ++i) {
+    if (own[i] >= 0) exclude[i] = {static_cast<uint32_t>(own[i])};
+  }
+  SearchParams p;
+  p.k = static_cast<int>(std::min<uint64_t>(10, n > 1 ? n - 1 : 1));
+  p.exclude = &exclude;
+  std::vector<std::vector<Neighbor>> truth, got;
+  SIMSEARCH_RETURN_IF_ERROR(ExactSearcher(parts.x.data(), n, d).Search(q.data(), s, p, &truth));
+  SIMSEARCH_RETURN_IF_ERROR(HalfScanSearcher(parts.x.data(), halves.data(), n, d, o.scan_rescore)
+                                .Search(q.data(), s, p, &got));
+  double sum = 0;
+  for (uint64_t i = 0; i < s; ++i) {
+    size_t found = 0;
+    for (const Neighbor& t : truth[i]) {
+      for (const Neighbor& g : got[i]) found += g.row == t.row;
+    }
+    sum += truth[i].empty() ? 1.0 : static_cast<double>(found) / truth[i].size();
+  }
+  m->scan_recall_at_10 = s > 0 ? sum / static_cast<double>(s) : 1.0;
+  m->scan_recall_queries = s;
+  return absl::OkStatus();
 }
 
 // Each part of a bundle (core/bundle_parts.h) and the step that writes it, in the order

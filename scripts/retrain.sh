@@ -128,7 +128,7 @@ step "synopsis: the synopsis vectors, BM25 over $synopses, and \"a story like th
 # --scan-precision f16: text queries scan the 512-dimensional vectors as halves (9 MB
 # instead of 18), then score the best 4k rows again in f32; recall@10 1.0000 against the
 # f32 scan, and the same hit@10, MRR@10 and misses on both text query sets in every
-# mode (docs/BENCHMARKS.md, "Scans at the machine's limits").
+# mode (docs/BENCHMARKS.md, "16-bit vectors").
 "$build/indexer/simsearch-indexer" build --collection synopsis \
   --vectors "$work/synopsis_vectors.npy" --ids "$work/synopsis_ids.npy" \
   --encoder "$text_encoder" "${cat_args[@]}" --drop-missing \

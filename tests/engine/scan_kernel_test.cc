@@ -136,8 +136,7 @@ TEST(ScanKernel, HalfRowsScoreInTheDocumentedOrderInEveryBatchSize) {
 TEST(HalfScanSearcher, AnswersAreTheFloatScansRowsAndScores) {
   const uint64_t count = 5000, dims = 48;
   const std::vector<float> base = testing::ClusteredVectors(count, dims, 40, 0.2f, 12);
-  std::vector<uint16_t> half(base.size());
-  for (size_t j = 0; j < base.size(); ++j) half[j] = FloatToHalf(base[j]);
+  const std::vector<uint16_t> half = FloatsToHalves(base);
   ExactSearcher exact(base.data(), count, dims);
   const size_t n = 40;
   const std::vector<float> queries = testing::ClusteredVectors(n, dims, 40, 0.2f, 13);

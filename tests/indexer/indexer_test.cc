@@ -260,6 +260,13 @@ TEST_F(IndexerTest, HalfScanCopyIsCheckedMeasuredAndServed) {
   ExpectRejected(o, "--scan-precision f16 is for --index flat");
   o.index_kind = IndexKind::kFlat;
   o.neighbours = 0;
+  // Inner-product vectors beyond the largest half would scan as infinities.
+  std::vector<float> large = x;
+  large[7] = 1e5f;
+  auto big = o;
+  big.metric = Metric::kInnerProduct;
+  big.vectors_path = Npy("large.npy", large, d);
+  ExpectRejected(big, "a vector component is 100000, beyond the largest half (65504)");
   auto r = BuildBundle(o);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->manifest.scan_precision, "f16");

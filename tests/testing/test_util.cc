@@ -164,6 +164,7 @@ std::string BuildBundleOrDie(const std::string& root, const std::string& work_di
   }
   o.neighbours = spec.neighbours;
   o.scan_precision = spec.scan_precision;
+  o.scan_rescore = spec.scan_rescore;
   o.story = spec.story;
   o.hub_cap = spec.hub_cap;
   if (!spec.provenance_csv.empty()) {

@@ -61,10 +61,9 @@ const std::vector<float>& Data(uint64_t n, uint64_t d) {
   return x;
 }
 
-void BM_Exact(benchmark::State& state) {
-  const uint64_t n = state.range(0), d = state.range(1), nq = state.range(2);
-  const auto& x = Data(n, d);
-  ExactSearcher s(x.data(), n, d);
+// Top 10 of nq queries per call (rows of the collection itself, moving through it).
+void RunSearches(benchmark::State& state, const Searcher& s, const std::vector<float>& x,
+                 uint64_t n, uint64_t d, uint64_t nq) {
   SearchParams p;
   p.k = 10;
   std::vector<std::vector<Neighbor>> out;
@@ -75,6 +74,12 @@ void BM_Exact(benchmark::State& state) {
     ++q;
   }
   state.SetItemsProcessed(state.iterations() * nq);
+}
+
+void BM_Exact(benchmark::State& state) {
+  const uint64_t n = state.range(0), d = state.range(1), nq = state.range(2);
+  const auto& x = Data(n, d);
+  RunSearches(state, ExactSearcher(x.data(), n, d), x, n, d, nq);
   // Multiply-adds done, as FLOP/s (a multiply-add is 2): compare with BM_FmaPeak.
   state.counters["flops"] = benchmark::Counter(
       static_cast<double>(state.iterations()) * nq * n * d * 2, benchmark::Counter::kIsRate);
@@ -88,17 +93,7 @@ void BM_HalfScan(benchmark::State& state) {
   static std::map<std::pair<uint64_t, uint64_t>, std::vector<uint16_t>> halves;
   auto& h = halves[{n, d}];
   if (h.empty()) h = FloatsToHalves(x);
-  HalfScanSearcher s(x.data(), h.data(), n, d, 4);
-  SearchParams p;
-  p.k = 10;
-  std::vector<std::vector<Neighbor>> out;
-  uint64_t q = 0;
-  for (auto _ : state) {
-    s.Search(&x[(q * 7919 % (n - nq)) * d], nq, p, &out).IgnoreError();
-    benchmark::DoNotOptimize(out.data());
-    ++q;
-  }
-  state.SetItemsProcessed(state.iterations() * nq);
+  RunSearches(state, HalfScanSearcher(x.data(), h.data(), n, d, 4), x, n, d, nq);
 }
 
 // The floor an exact scan of one query can reach: one pass summing the same buffer

@@ -761,38 +761,52 @@ std::vector<int64_t> ColdAnime(const Catalog& catalog, const std::string& cutoff
   return out;
 }
 
-void AddRankedList(const std::vector<float>& scores, const std::vector<uint32_t>& relevant,
-                   ListMetrics* sum) {
-  if (relevant.empty()) return;
+std::vector<RelevantRank> RanksOfRelevant(const std::vector<float>& scores,
+                                          const std::vector<uint32_t>& relevant) {
   std::vector<uint8_t> is_relevant(scores.size(), 0);
   for (uint32_t r : relevant) is_relevant[r] = 1;
-  double hits = 0, dcg = 0;
+  std::vector<float> negatives;
+  negatives.reserve(scores.size());
+  for (size_t j = 0; j < scores.size(); ++j) {
+    if (!is_relevant[j]) negatives.push_back(scores[j]);
+  }
+  std::sort(negatives.begin(), negatives.end());
+  std::vector<RelevantRank> ranks(relevant.size());
   for (size_t a = 0; a < relevant.size(); ++a) {
-    const uint32_t r = relevant[a];
-    const float s = scores[r];
-    // Ties against relevant items: an equal non-relevant score ranks above; among
-    // relevant items with equal scores, the one listed first ranks above.
-    size_t rank = 0;
-    for (size_t j = 0; j < scores.size(); ++j) {
-      if (j == r) continue;
-      if (!is_relevant[j]) {
-        rank += scores[j] >= s;
-      } else {
-        rank += scores[j] > s;
-      }
+    const float s = scores[relevant[a]];
+    RelevantRank& out = ranks[a];
+    out.negatives_above = static_cast<size_t>(
+        negatives.end() - std::lower_bound(negatives.begin(), negatives.end(), s));
+    size_t relevant_above = 0;
+    for (size_t b = 0; b < relevant.size(); ++b) {
+      const float o = scores[relevant[b]];
+      relevant_above += o > s || (b < a && o == s);
     }
-    for (size_t b = 0; b < a; ++b) rank += scores[relevant[b]] == s;
-    if (rank < 20) {
+    out.rank = out.negatives_above + relevant_above;
+  }
+  return ranks;
+}
+
+void AddRanks(const std::vector<RelevantRank>& ranks, ListMetrics* sum) {
+  if (ranks.empty()) return;
+  double hits = 0, dcg = 0;
+  for (const RelevantRank& r : ranks) {
+    if (r.rank < 20) {
       hits += 1;
-      dcg += 1.0 / std::log2(static_cast<double>(rank) + 2.0);
+      dcg += 1.0 / std::log2(static_cast<double>(r.rank) + 2.0);
     }
   }
-  const size_t ideal = std::min<size_t>(relevant.size(), 20);
+  const size_t ideal = std::min<size_t>(ranks.size(), 20);
   double idcg = 0;
   for (size_t i = 0; i < ideal; ++i) idcg += 1.0 / std::log2(static_cast<double>(i) + 2.0);
   sum->recall20 += hits / static_cast<double>(ideal);
   sum->ndcg20 += dcg / idcg;
   ++sum->users;
+}
+
+void AddRankedList(const std::vector<float>& scores, const std::vector<uint32_t>& relevant,
+                   ListMetrics* sum) {
+  AddRanks(RanksOfRelevant(scores, relevant), sum);
 }
 
 void Finish(ListMetrics* m) {

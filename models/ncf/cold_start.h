@@ -187,8 +187,23 @@ struct ListMetrics {
   uint32_t users = 0;
 };
 // `scores`: the candidates' scores; `relevant`: positions in `scores` that are relevant.
+// A candidate scored -infinity is never ranked above a relevant item (left out).
 void AddRankedList(const std::vector<float>& scores, const std::vector<uint32_t>& relevant,
                    ListMetrics* sum);
+
+// Where each relevant position (in the order of `relevant`) ranks in the list by
+// descending score, 0 first, with AddRankedList's ties: an equal non-relevant score
+// ranks above; among relevant items with equal scores, the one listed first ranks
+// above. `negatives_above` counts only the non-relevant candidates above it (for an
+// AUC). O(n log n + relevant^2).
+struct RelevantRank {
+  size_t rank = 0;
+  size_t negatives_above = 0;
+};
+std::vector<RelevantRank> RanksOfRelevant(const std::vector<float>& scores,
+                                          const std::vector<uint32_t>& relevant);
+// AddRankedList from ranks already computed (RanksOfRelevant of the same list).
+void AddRanks(const std::vector<RelevantRank>& ranks, ListMetrics* sum);
 void Finish(ListMetrics* m);
 
 }  // namespace simsearch::ncf

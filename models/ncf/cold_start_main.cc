@@ -28,6 +28,7 @@
 #include "models/ncf/cold_start.h"
 #include "models/ncf/split.h"
 #include "models/ncf/trainer.h"
+#include "models/ncf/viewer_threshold.h"
 #include "retrieval/fold_in.h"
 
 namespace simsearch::ncf {
@@ -45,6 +46,8 @@ constexpr char kUsage[] =
     "  simsearch-cold-start evaluate --interactions A.csv [--interactions B.csv] \\\n"
     "      --catalog C.csv ... [--text-vectors V.npy --text-ids I.npy] \\\n"
     "      --cutoff 2022-07-01 --until 2023-01-31 [--seeds 1,2,3]\n"
+    "  simsearch-cold-start threshold --interactions A.csv [--interactions B.csv] \\\n"
+    "      --catalog C.csv ... [--text-vectors V.npy --text-ids I.npy] [--seeds 1,2,3]\n"
     "\n"
     "predict: every catalogue anime gets a vector. --model is simsearch-train-ncf's --out\n"
     "(item_vectors.npy, item_ids.npy, user_items.csv); anime with at least --min-viewers\n"
@@ -68,7 +71,17 @@ constexpr char kUsage[] =
     "members), genre cosine and synopsis cosine to the user's history, and related entries\n"
     "(franchise) of what the user watched, and for (b) popularity with the anime newer\n"
     "than the cutoff first. The served model's row chooses its popularity shift as\n"
-    "predict does, on the training data alone. Each seed trains its own MF.";
+    "predict does, on the training data alone. Each seed trains its own MF.\n"
+    "\n"
+    "threshold: how many viewers an anime needs before its learned vector serves better\n"
+    "than the content model's prediction (predict's --min-viewers). A share of every\n"
+    "user's views (--holdout) is held out and MF is trained on the rest; for each\n"
+    "threshold, the vectors predict would serve rank every anime not on each user's list,\n"
+    "and the held-out views give Recall@20 and NDCG@20 (all of them, and those of anime\n"
+    "with fewer than 20 training viewers) and the mean AUC by the anime's training\n"
+    "viewers. Blends n/(n+k) learned + the rest predicted are ranked too (--blends).\n"
+    "A second table gives each row's NDCG@20 minus that of predict's default (5), seed\n"
+    "by seed: every row of a seed ranks with the same MF, so the differences are paired.";
 
 struct Options {
   std::vector<std::string> interactions, catalogs;
@@ -78,7 +91,9 @@ struct Options {
   double lambda = 10;
   std::string extra_lambdas;  // also evaluate the full model with these ridges
   double shift_share = 0.1;
-  double popularity_shift = -1;  // < 0: calibrated
+  double popularity_shift = -1;                                   // < 0: calibrated
+  std::string thresholds = "1,2,3,5,8,13,20", blends = "2,5,10";  // threshold
+  double holdout = 0.2;                                           // threshold
   bool no_franchise = false, no_text = false, item_bias = false;
 };
 
@@ -405,6 +420,17 @@ void EvaluateWay(const Way& w, const TimeSplit& t, ListMetrics* a, ListMetrics* 
   Finish(b);
 }
 
+// "mean ± sd" of runs (the sample standard deviation; 0 for one run).
+std::string Cell(const std::vector<double>& v) {
+  double mean = 0;
+  for (double x : v) mean += x;
+  mean /= static_cast<double>(v.size());
+  double var = 0;
+  for (double x : v) var += (x - mean) * (x - mean);
+  const double sd = v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0.0;
+  return absl::StrFormat("%.4f ± %.4f", mean, sd);
+}
+
 // The results: a row per ranking, in each column a value per run (seed).
 class Results {
  public:
@@ -444,17 +470,6 @@ class Results {
     std::vector<double> a_recall, a_ndcg, b_recall, b_ndcg;
   };
 
-  // "mean ± sd" of the runs.
-  static std::string Cell(const std::vector<double>& v) {
-    double mean = 0;
-    for (double x : v) mean += x;
-    mean /= static_cast<double>(v.size());
-    double var = 0;
-    for (double x : v) var += (x - mean) * (x - mean);
-    const double sd = v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0.0;
-    return absl::StrFormat("%.4f ± %.4f", mean, sd);
-  }
-
   std::vector<Row> rows_;
 };
 
@@ -493,21 +508,28 @@ struct SeedModel {
   int dims() const { return learned.cols; }
 };
 
-absl::StatusOr<SeedModel> TrainSeed(const TimeSplit& t, const Options& o, uint64_t seed) {
+// MF (--factors, --epochs, --threads, --item-bias) trained on `split` with `seed`: its
+// item and user vectors as dot-product factors.
+absl::Status TrainMf(const Split& split, const Options& o, uint64_t seed, Tensor* items,
+                     Tensor* users) {
   ModelConfig mc;
   mc.factors = o.factors;
   mc.item_bias = o.item_bias;
-  auto model = NcfModel::Create(mc, t.split.num_users, t.split.num_items, seed);
+  auto model = NcfModel::Create(mc, split.num_users, split.num_items, seed);
   if (!model.ok()) return model.status();
   TrainOptions to;
   to.epochs = o.epochs;
   to.threads = o.threads;
   to.seed = seed;
-  Train(&*model, t.split, to);
+  Train(&*model, split, to);
+  return model->ExportDotProduct(items, users);
+}
+
+absl::StatusOr<SeedModel> TrainSeed(const TimeSplit& t, const Options& o, uint64_t seed) {
   SeedModel m;
   m.seed = seed;
   Tensor items;
-  if (auto st = model->ExportDotProduct(&items, &m.users); !st.ok()) return st;
+  if (auto st = TrainMf(t.split, o, seed, &items, &m.users); !st.ok()) return st;
   const int d = items.cols;
   m.learned = Tensor(static_cast<int>(t.universe.size()), d);
   m.warm.assign(t.universe.size(), 0);
@@ -779,6 +801,226 @@ int Evaluate(const Options& o) {
   return 0;
 }
 
+// A comma-separated list of numbers of `flag`, each at least `min`.
+template <typename T>
+absl::StatusOr<std::vector<T>> ParseList(const std::string& text, const std::string& flag, T min) {
+  std::vector<T> out;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    T v{};
+    bool ok;
+    if constexpr (std::is_integral_v<T>) {
+      ok = absl::SimpleAtoi(part, &v);
+    } else {
+      ok = absl::SimpleAtod(part, &v);
+    }
+    if (!ok || v < min) {
+      return absl::InvalidArgumentError(absl::StrCat(flag, ": '", part,
+                                                     "' is not a number of at least ", min,
+                                                     "; give a comma-separated list of them"));
+    }
+    out.push_back(v);
+  }
+  return out;
+}
+
+// One seed of the threshold study: hold out views, train MF on the rest, and rank the
+// held-out views with each threshold and blend.
+absl::StatusOr<std::vector<ThresholdRow>> StudySeed(const Options& o, const Catalog& catalog,
+                                                    const std::vector<int64_t>& universe,
+                                                    const Interactions& data,
+                                                    const TextVectors& text, uint64_t seed,
+                                                    const std::vector<int>& thresholds,
+                                                    const std::vector<double>& blends) {
+  const HeldOutViews h = HoldOutViews(data, o.holdout, seed);
+  Tensor items, users;
+  if (absl::Status st = TrainMf(h.split, o, seed, &items, &users); !st.ok()) return st;
+  const int d = items.cols;
+  // By row: a row per catalogue anime (data's items are catalogue anime: known_items).
+  std::vector<uint32_t> row_of_item(data.num_items());
+  for (uint32_t i = 0; i < data.num_items(); ++i) {
+    row_of_item[i] = static_cast<uint32_t>(
+        std::lower_bound(universe.begin(), universe.end(), data.item_ids[i]) - universe.begin());
+  }
+  Tensor learned(static_cast<int>(universe.size()), d);
+  for (uint32_t i = 0; i < data.num_items(); ++i)
+    std::copy_n(items.row(i), d, learned.row(row_of_item[i]));
+  std::vector<int> viewers(universe.size(), 0);
+  auto rows = [&](const std::vector<std::vector<uint32_t>>& lists) {
+    std::vector<std::vector<uint32_t>> out(lists.size());
+    for (size_t u = 0; u < lists.size(); ++u) {
+      for (uint32_t i : lists[u]) out[u].push_back(row_of_item[i]);
+      std::sort(out[u].begin(), out[u].end());
+    }
+    return out;
+  };
+  const auto history = rows(h.split.train), listed = rows(h.split.listed),
+             held_out = rows(h.held_out);
+  for (const auto& list : history) {
+    for (uint32_t r : list) ++viewers[r];
+  }
+  for (uint32_t r = 0; r < universe.size(); ++r) {
+    if (viewers[r] == 0) std::fill_n(learned.row(r), d, 0.0f);  // never trained: no vector
+  }
+  std::fprintf(stderr, "[threshold] seed %llu: %llu views held out, %llu pairs trained on\n",
+               static_cast<unsigned long long>(seed),
+               static_cast<unsigned long long>(h.num_held_out),
+               static_cast<unsigned long long>(h.split.num_train()));
+  ThresholdInput in;
+  in.catalog = &catalog;
+  in.ids = &universe;
+  in.learned = &learned;
+  in.viewers = &viewers;
+  in.text = text.dims > 0 ? &text : nullptr;
+  in.content.franchise = !o.no_franchise;
+  in.content.text = !o.no_text;
+  in.lambda = o.lambda;
+  in.shift_share = o.shift_share;
+  in.users = &users;
+  in.history = &history;
+  in.listed = &listed;
+  in.held_out = &held_out;
+  return StudyThresholds(in, thresholds, blends);
+}
+
+// Per seed, a row's NDCG@20 (all, rare) minus the reference row's: "+0.0002, -0.0001".
+std::pair<std::string, std::string> PairedDifferences(
+    const std::vector<std::vector<ThresholdRow>>& runs, size_t row, size_t reference) {
+  std::vector<std::string> all, rare;
+  for (const auto& run : runs) {
+    all.push_back(absl::StrFormat("%+.4f", run[row].all.ndcg20 - run[reference].all.ndcg20));
+    rare.push_back(absl::StrFormat("%+.4f", run[row].rare.ndcg20 - run[reference].rare.ndcg20));
+  }
+  return {absl::StrJoin(all, ", "), absl::StrJoin(rare, ", ")};
+}
+
+// The table of the threshold study on stdout (Markdown, mean ± sd over the seeds), then
+// each row's NDCG@20 against the threshold served by default (`served`), seed by seed
+// (the same MF for every row of a seed: paired); returns the rows as JSON.
+json PrintThresholdTable(const std::vector<std::vector<ThresholdRow>>& runs, int served) {
+  const std::vector<int> lower = ViewerBuckets();
+  std::printf(
+      "| vectors | predicted anime | shift | Recall@20 | NDCG@20 | rare: Recall@20 | NDCG@20 |");
+  for (size_t b = 0; b < lower.size(); ++b) {
+    if (b + 1 < lower.size() && lower[b + 1] == lower[b] + 1) {
+      std::printf(" AUC, %d viewers |", lower[b]);
+    } else if (b + 1 < lower.size()) {
+      std::printf(" AUC, %d-%d |", lower[b], lower[b + 1] - 1);
+    } else {
+      std::printf(" AUC, %d+ |", lower[b]);
+    }
+  }
+  std::printf("\n|---|---:|---:|---:|---:|---:|---:|");
+  for (size_t b = 0; b < lower.size(); ++b) std::printf("---:|");
+  std::printf("\n");
+  json out = json::array();
+  for (size_t k = 0; k < runs[0].size(); ++k) {
+    std::vector<double> predicted, shift, recall, ndcg, rare_recall, rare_ndcg;
+    std::vector<std::vector<double>> auc(lower.size());
+    std::vector<uint64_t> pairs(lower.size(), 0);
+    for (const auto& run : runs) {
+      const ThresholdRow& r = run[k];
+      predicted.push_back(static_cast<double>(r.predicted));
+      shift.push_back(r.shift);
+      recall.push_back(r.all.recall20);
+      ndcg.push_back(r.all.ndcg20);
+      rare_recall.push_back(r.rare.recall20);
+      rare_ndcg.push_back(r.rare.ndcg20);
+      for (size_t b = 0; b < lower.size(); ++b) {
+        auc[b].push_back(r.auc[b]);
+        pairs[b] += r.pairs[b];
+      }
+    }
+    std::printf("| %s | %.0f | %s | %s | %s | %s | %s |", runs[0][k].name.c_str(),
+                std::accumulate(predicted.begin(), predicted.end(), 0.0) /
+                    static_cast<double>(predicted.size()),
+                absl::StrJoin(shift, ", ").c_str(), Cell(recall).c_str(), Cell(ndcg).c_str(),
+                Cell(rare_recall).c_str(), Cell(rare_ndcg).c_str());
+    for (size_t b = 0; b < lower.size(); ++b) std::printf(" %s |", Cell(auc[b]).c_str());
+    std::printf("\n");
+    out.push_back({{"vectors", runs[0][k].name},
+                   {"threshold", runs[0][k].threshold},
+                   {"blend_k", runs[0][k].blend_k},
+                   {"predicted", predicted},
+                   {"shift", shift},
+                   {"recall20", recall},
+                   {"ndcg20", ndcg},
+                   {"rare_recall20", rare_recall},
+                   {"rare_ndcg20", rare_ndcg},
+                   {"auc_by_viewers", auc},
+                   {"pairs_by_viewers", pairs},
+                   {"viewer_buckets", lower}});
+  }
+  size_t reference = runs[0].size();
+  for (size_t k = 0; k < runs[0].size(); ++k) {
+    if (runs[0][k].threshold == served && runs[0][k].blend_k == 0) reference = k;
+  }
+  if (reference == runs[0].size()) return out;
+  std::printf(
+      "\n| vectors | NDCG@20 minus %d viewers', per seed | rare: NDCG@20 minus, per seed |\n",
+      served);
+  std::printf("|---|---|---|\n");
+  for (size_t k = 0; k < runs[0].size(); ++k) {
+    const auto [all, rare] = PairedDifferences(runs, k, reference);
+    std::printf("| %s | %s | %s |\n", runs[0][k].name.c_str(), all.c_str(), rare.c_str());
+  }
+  return out;
+}
+
+int StudyViewerThresholds(const Options& o) {
+  auto thresholds = ParseList<int>(o.thresholds, "--thresholds", 1);
+  if (!thresholds.ok()) return Fail(thresholds.status());
+  auto blends = ParseList<double>(o.blends, "--blends", 1e-9);
+  if (!blends.ok()) return Fail(blends.status());
+  auto seeds = ParseSeeds(o.seeds);
+  if (!seeds.ok()) return Fail(seeds.status());
+  if (thresholds->empty()) return Fail(absl::InvalidArgumentError("--thresholds: none given"));
+  auto catalog = Catalog::Load(o.catalogs);
+  if (!catalog.ok()) return Fail(catalog.status());
+  std::vector<int64_t> universe;
+  for (const Item& it : catalog->items()) universe.push_back(it.id);  // sorted
+  TextVectors text;
+  if (!o.text_vectors.empty()) {
+    auto t = LoadTextVectors(o.text_vectors, o.text_ids);
+    if (!t.ok()) return Fail(t.status());
+    text = *std::move(t);
+  }
+  InteractionsOptions io;
+  auto statuses = ParseStatuses(o.statuses, "--statuses");
+  if (!statuses.ok()) return Fail(statuses.status());
+  io.statuses = *statuses;
+  io.known_items = &universe;
+  auto data = LoadInteractions(o.interactions, io);
+  if (!data.ok()) return Fail(data.status());
+  std::fprintf(stderr, "[threshold] %zu users, %zu anime with interactions, %zu catalogue anime\n",
+               data->num_users(), data->num_items(), universe.size());
+  std::vector<std::vector<ThresholdRow>> runs;
+  for (uint64_t seed : *seeds) {
+    auto rows = StudySeed(o, *catalog, universe, *data, text, seed, *thresholds, *blends);
+    if (!rows.ok()) return Fail(rows.status());
+    for (const ThresholdRow& r : *rows) {
+      std::fprintf(stderr,
+                   "[threshold] seed %llu %-44s Recall@20 %.4f NDCG@20 %.4f  rare %.4f %.4f "
+                   "(shift %g)\n",
+                   static_cast<unsigned long long>(seed), r.name.c_str(), r.all.recall20,
+                   r.all.ndcg20, r.rare.recall20, r.rare.ndcg20, r.shift);
+    }
+    runs.push_back(*std::move(rows));
+  }
+  const json rows = PrintThresholdTable(runs, o.min_viewers);
+  if (o.out.empty()) return 0;
+  json doc = {{"holdout", o.holdout},
+              {"lambda", o.lambda},
+              {"shift_share", o.shift_share},
+              {"seeds", *seeds},
+              {"epochs", o.epochs},
+              {"factors", o.factors},
+              {"rare_viewers", kRareViewers},
+              {"interactions", o.interactions},
+              {"rows", rows}};
+  if (absl::Status st = WriteStringToFile(o.out, doc.dump(2) + "\n"); !st.ok()) return Fail(st);
+  return 0;
+}
+
 // What predict reads of simsearch-train-ncf's --out, by row: a row per catalogue anime.
 struct TrainedModel {
   std::vector<int64_t> universe;  // the rows' ids, sorted
@@ -1017,12 +1259,12 @@ int Predict(const Options& o) {
   return 0;
 }
 
-// The flags of evaluate alone: the time split, the seeds and MF's training.
-void AddEvaluateFlags(ArgParser* p, Options* o) {
-  p->AddString("cutoff", &o->cutoff,
-               "anime that started after this date are cold (e.g. 2022-07-01)", "DATE");
-  p->AddString("until", &o->until,
-               "the data's end: anime that started later cannot have been watched", "DATE");
+enum class Command { kPredict, kEvaluate, kThreshold };
+
+// The flags of the commands that train MF themselves (evaluate, threshold).
+void AddTrainingFlags(ArgParser* p, Options* o) {
+  p->AddStringList("interactions", &o->interactions,
+                   "interactions CSV, repeatable (as simsearch-train-ncf)", "FILE");
   p->AddString("seeds", &o->seeds, "MF seeds, each its own run (default 1,2,3)", "N,N,...");
   p->AddString("statuses", &o->statuses, "MAL list statuses trained on (default 1,2,3)", "S,S,...");
   p->AddInt("epochs", &o->epochs, "MF epochs (default 20)");
@@ -1030,16 +1272,11 @@ void AddEvaluateFlags(ArgParser* p, Options* o) {
   p->AddInt("factors", &o->factors, "MF factors (default 64)");
   p->AddBool("item-bias", &o->item_bias,
              "MF with a per-item bias (the content model predicts it too)");
-  p->AddString("also-lambdas", &o->extra_lambdas,
-               "also evaluate the content model with these ridges", "L,L,...");
 }
 
-// The flags of `evaluate` or of predict, in the order --help lists them.
-void AddFlags(ArgParser* p, Options* o, bool evaluate) {
-  if (evaluate) {
-    p->AddStringList("interactions", &o->interactions,
-                     "interactions CSV, repeatable (as simsearch-train-ncf)", "FILE");
-  } else {
+// The flags of `command`, in the order --help lists them.
+void AddFlags(ArgParser* p, Options* o, Command command) {
+  if (command == Command::kPredict) {
     p->AddString("model", &o->model_dir, "simsearch-train-ncf's --out directory (MF item vectors)",
                  "DIR");
   }
@@ -1048,27 +1285,47 @@ void AddFlags(ArgParser* p, Options* o, bool evaluate) {
   p->AddString("text-vectors", &o->text_vectors, "synopsis vectors (.npy, from simsearch-embed)",
                "FILE");
   p->AddString("text-ids", &o->text_ids, "the anime ids of --text-vectors' rows", "FILE");
-  if (evaluate) AddEvaluateFlags(p, o);
-  p->AddInt("min-viewers", &o->min_viewers,
-            "anime with fewer training viewers get predicted vectors (default 5)");
+  if (command != Command::kPredict) AddTrainingFlags(p, o);
+  if (command == Command::kEvaluate) {
+    p->AddString("cutoff", &o->cutoff,
+                 "anime that started after this date are cold (e.g. 2022-07-01)", "DATE");
+    p->AddString("until", &o->until,
+                 "the data's end: anime that started later cannot have been watched", "DATE");
+    p->AddString("also-lambdas", &o->extra_lambdas,
+                 "also evaluate the content model with these ridges", "L,L,...");
+  }
+  if (command == Command::kThreshold) {
+    p->AddString("thresholds", &o->thresholds,
+                 "the --min-viewers values compared (default 1,2,3,5,8,13,20)", "N,N,...");
+    p->AddString("blends", &o->blends,
+                 "also blends n/(n+k) learned + k/(n+k) predicted under the largest threshold, "
+                 "for these k (default 2,5,10; empty: none)",
+                 "K,K,...");
+    p->AddDouble("holdout", &o->holdout, "the share of each user's views held out (default 0.2)");
+  } else {
+    p->AddInt("min-viewers", &o->min_viewers,
+              "anime with fewer training viewers get predicted vectors (default 5)");
+  }
   p->AddDouble("lambda", &o->lambda, "the content model's ridge (default 10)");
   p->AddDouble("shift-share", &o->shift_share,
                "the share of anime with viewers, newest first, that act as cold to choose the "
                "shift (default 0.1)");
-  if (!evaluate) {
+  if (command == Command::kPredict) {
     p->AddDouble("popularity-shift", &o->popularity_shift,
                  "the predicted vectors' popularity shift (docs/MODELS.md); default: chosen on the "
                  "newest anime with viewers acting as cold; 0: none");
   }
   p->AddBool("no-franchise", &o->no_franchise, "leave the franchise feature out");
   p->AddBool("no-text", &o->no_text, "leave the synopsis feature out");
-  p->AddString(
-      "out", &o->out,
-      evaluate ? "also write the results as JSON here" : "the directory to write the vectors into",
-      evaluate ? "FILE" : "DIR");
+  p->AddString("out", &o->out,
+               command == Command::kPredict ? "the directory to write the vectors into"
+                                            : "also write the results as JSON here",
+               command == Command::kPredict ? "DIR" : "FILE");
   p->Require("catalog");
-  if (evaluate) {
+  if (command == Command::kEvaluate) {
     for (const char* name : {"interactions", "cutoff", "until"}) p->Require(name);
+  } else if (command == Command::kThreshold) {
+    p->Require("interactions");
   } else {
     for (const char* name : {"model", "out"}) p->Require(name);
   }
@@ -1082,6 +1339,9 @@ absl::Status CheckOptions(const Options& o) {
   if (o.shift_share <= 0 || o.shift_share >= 1) {
     return absl::InvalidArgumentError("--shift-share must be between 0 and 1 (e.g. 0.1)");
   }
+  if (!(o.holdout > 0 && o.holdout < 1)) {
+    return absl::InvalidArgumentError("--holdout must be between 0 and 1 (e.g. 0.2)");
+  }
   if (o.min_viewers < 1 || o.lambda <= 0 || o.epochs < 1 || o.threads < 1) {
     return absl::InvalidArgumentError(
         "--min-viewers, --epochs, --threads must be >= 1 and --lambda > 0");
@@ -1091,24 +1351,41 @@ absl::Status CheckOptions(const Options& o) {
 
 int Run(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-    std::printf("%s\n\nCommands: evaluate (see simsearch-cold-start evaluate --help)\n", kUsage);
+    std::printf(
+        "%s\n\nCommands: predict, evaluate, threshold (see simsearch-cold-start COMMAND "
+        "--help)\n",
+        kUsage);
     return argc < 2 ? 2 : 0;
   }
   const std::string command = argv[1];
-  if (command != "evaluate" && command != "predict") {
-    std::fprintf(
-        stderr,
-        "simsearch-cold-start: unknown command '%s'; use predict or evaluate (see --help)\n",
-        command.c_str());
+  Command which;
+  if (command == "predict") {
+    which = Command::kPredict;
+  } else if (command == "evaluate") {
+    which = Command::kEvaluate;
+  } else if (command == "threshold") {
+    which = Command::kThreshold;
+  } else {
+    std::fprintf(stderr,
+                 "simsearch-cold-start: unknown command '%s'; use predict, evaluate or threshold "
+                 "(see --help)\n",
+                 command.c_str());
     return 2;
   }
-  const bool evaluate = command == "evaluate";
   Options o;
   ArgParser p(absl::StrCat("simsearch-cold-start ", command), kUsage);
-  AddFlags(&p, &o, evaluate);
+  AddFlags(&p, &o, which);
   if (int rc = p.ParseOrExitCode(argc, argv, 2, nullptr); rc >= 0) return rc;
   if (absl::Status s = CheckOptions(o); !s.ok()) return Fail(s);
-  return evaluate ? Evaluate(o) : Predict(o);
+  switch (which) {
+    case Command::kPredict:
+      return Predict(o);
+    case Command::kEvaluate:
+      return Evaluate(o);
+    case Command::kThreshold:
+      return StudyViewerThresholds(o);
+  }
+  return 2;
 }
 
 }  // namespace

@@ -1,0 +1,170 @@
+#include "models/ncf/viewer_threshold.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
+
+#include "Eigen/Core"
+#include "absl/strings/str_cat.h"
+
+namespace simsearch::ncf {
+
+HeldOutViews HoldOutViews(const Interactions& data, double share, uint64_t seed) {
+  HeldOutViews out;
+  Split& s = out.split;
+  s.num_users = static_cast<uint32_t>(data.num_users());
+  s.num_items = static_cast<uint32_t>(data.num_items());
+  s.train.resize(s.num_users);
+  s.listed.resize(s.num_users);
+  s.test_item.assign(s.num_users, -1);
+  s.test_negatives.resize(s.num_users);
+  s.seed = seed;
+  out.held_out.resize(s.num_users);
+  std::mt19937_64 rng(seed);
+  std::vector<size_t> views;
+  for (uint32_t u = 0; u < s.num_users; ++u) {
+    const auto& items = data.items_of_user[u];
+    const bool flagged = u < data.flags_of_user.size();
+    auto flags = [&](size_t j) {
+      return flagged ? data.flags_of_user[u][j] : Interactions::kTrain | Interactions::kView;
+    };
+    views.clear();
+    size_t trained = 0;
+    for (size_t j = 0; j < items.size(); ++j) {
+      trained += (flags(j) & Interactions::kTrain) != 0;
+      if ((flags(j) & Interactions::kView) && (flags(j) & Interactions::kTrain)) views.push_back(j);
+    }
+    size_t n = 0;
+    if (!views.empty() && trained >= 2) {
+      n = static_cast<size_t>(std::llround(share * static_cast<double>(views.size())));
+      n = std::min({std::max<size_t>(n, 1), views.size(), trained - 1});
+      std::shuffle(views.begin(), views.end(), rng);
+      views.resize(n);
+      std::sort(views.begin(), views.end());
+    }
+    size_t next = 0;  // into views (the held-out positions, sorted)
+    for (size_t j = 0; j < items.size(); ++j) {
+      if (next < n && views[next] == j) {
+        out.held_out[u].push_back(items[j]);
+        ++next;
+        continue;
+      }
+      s.listed[u].push_back(items[j]);
+      if (flags(j) & Interactions::kTrain) s.train[u].push_back(items[j]);
+    }
+    out.num_held_out += n;
+  }
+  return out;
+}
+
+std::vector<int> ViewerBuckets() {
+  return {0, 1, 2, 3, 5, 10, 20, 50};
+}
+
+namespace {
+
+size_t BucketOf(int viewers, const std::vector<int>& lower) {
+  return static_cast<size_t>(std::upper_bound(lower.begin(), lower.end(), viewers) -
+                             lower.begin()) -
+         1;
+}
+
+}  // namespace
+
+void RankHeldOut(const ThresholdInput& in, const Tensor& vectors, ThresholdRow* row) {
+  const std::vector<int> lower = ViewerBuckets();
+  std::vector<double> auc_sum(lower.size(), 0.0);
+  row->pairs.assign(lower.size(), 0);
+  const int d = vectors.cols;
+  const size_t n = in.ids->size();
+  using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::Map<const Matrix> items(vectors.v.data(), static_cast<Eigen::Index>(n), d);
+  Eigen::VectorXf scores_vec(static_cast<Eigen::Index>(n));
+  std::vector<float> scores(n);
+  std::vector<uint32_t> rare;
+  constexpr float kLeftOut = -std::numeric_limits<float>::infinity();
+  for (size_t u = 0; u < in.held_out->size(); ++u) {
+    const std::vector<uint32_t>& relevant = (*in.held_out)[u];
+    if (relevant.empty()) continue;
+    Eigen::Map<const Eigen::VectorXf> user(in.users->row(static_cast<uint32_t>(u)), d);
+    scores_vec.noalias() = items * user;
+    std::copy_n(scores_vec.data(), n, scores.begin());
+    const std::vector<uint32_t>& listed = (*in.listed)[u];
+    for (uint32_t r : listed) scores[r] = kLeftOut;
+    const std::vector<RelevantRank> ranks = RanksOfRelevant(scores, relevant);
+    AddRanks(ranks, &row->all);
+    const double negatives = static_cast<double>(n - listed.size() - relevant.size());
+    rare.clear();
+    for (size_t a = 0; a < relevant.size(); ++a) {
+      const int v = (*in.viewers)[relevant[a]];
+      const size_t b = BucketOf(v, lower);
+      auc_sum[b] +=
+          negatives > 0 ? 1.0 - static_cast<double>(ranks[a].negatives_above) / negatives : 1.0;
+      ++row->pairs[b];
+      if (v < kRareViewers) {
+        rare.push_back(relevant[a]);
+      } else {
+        scores[relevant[a]] = kLeftOut;  // in the rare list, neither relevant nor a candidate
+      }
+    }
+    AddRankedList(scores, rare, &row->rare);
+  }
+  Finish(&row->all);
+  Finish(&row->rare);
+  row->auc.assign(lower.size(), 0.0);
+  for (size_t b = 0; b < lower.size(); ++b) {
+    if (row->pairs[b] > 0) row->auc[b] = auc_sum[b] / static_cast<double>(row->pairs[b]);
+  }
+}
+
+absl::StatusOr<std::vector<ThresholdRow>> StudyThresholds(const ThresholdInput& in,
+                                                          const std::vector<int>& thresholds,
+                                                          const std::vector<double>& blends) {
+  if (thresholds.empty()) return absl::InvalidArgumentError("no threshold to study");
+  ShiftInput shift;
+  shift.users = in.users;
+  shift.history = in.history;
+  shift.share = in.shift_share;
+  std::vector<ThresholdRow> rows;
+  FilledVectors widest;  // the largest threshold's: its predictions are the blends' prior
+  const int largest = *std::max_element(thresholds.begin(), thresholds.end());
+  for (int t : thresholds) {
+    auto filled = FillVectors(*in.catalog, *in.ids, *in.learned, *in.viewers, in.text, in.content,
+                              in.lambda, t, &shift);
+    if (!filled.ok()) return filled.status();
+    ThresholdRow row;
+    row.name = absl::StrCat("learned from ", t, " viewers on");
+    row.threshold = t;
+    row.shift = filled->calibration.shift;
+    for (uint8_t p : filled->predicted) row.predicted += p;
+    RankHeldOut(in, filled->vectors, &row);
+    rows.push_back(std::move(row));
+    if (t == largest) widest = *std::move(filled);
+  }
+  const int d = in.learned->cols;
+  for (double k : blends) {
+    Tensor v = widest.vectors;
+    ThresholdRow row;
+    row.name = absl::StrCat("blend n/(n+", k, ") learned, under ", largest, " viewers");
+    row.threshold = largest;
+    row.blend_k = k;
+    row.shift = widest.calibration.shift;
+    for (size_t r = 0; r < in.ids->size(); ++r) {
+      const int n = (*in.viewers)[r];
+      if (!widest.predicted[r]) continue;
+      ++row.predicted;
+      if (n == 0) continue;
+      const float w = static_cast<float>(n / (n + k));
+      float* out = v.row(static_cast<uint32_t>(r));
+      const float* learned = in.learned->row(static_cast<uint32_t>(r));
+      for (int c = 0; c < d; ++c) out[c] = w * learned[c] + (1.0f - w) * out[c];
+    }
+    RankHeldOut(in, v, &row);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace simsearch::ncf

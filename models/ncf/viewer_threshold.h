@@ -1,0 +1,85 @@
+// How many viewers an anime needs before the vector it learned from them ranks it
+// better than the content model's prediction (cold_start.h): the threshold that
+// `simsearch-cold-start predict --min-viewers` serves (docs/MODELS.md, "How many
+// viewers make a learned vector").
+//
+// Measured on held-out views (HoldOutViews): a share of every user's views is held out
+// and MF is trained on the rest. Each way of filling the vectors is then served as
+// predict serves it (FillVectors: learned for anime with at least t training viewers,
+// predicted and shifted by popularity for the others) and ranks every anime not on a
+// user's list, by the user's learned vector; the held-out views give Recall@20 and
+// NDCG@20 over all of them and over those of rare anime (fewer than kRareViewers
+// training viewers), and, per bucket of training viewers, the mean AUC of a held-out
+// view (the share of the user's candidates ranked below it), which shows where a
+// learned vector starts to beat the prediction. Besides hard thresholds, blends
+// w learned + (1 - w) predicted with w = n / (n + k) for anime with n < the largest
+// threshold viewers (a prior at the content model's prediction that n viewers move).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/catalog.h"
+#include "core/interactions.h"
+#include "models/ncf/cold_start.h"
+#include "models/ncf/model.h"
+#include "models/ncf/split.h"
+
+namespace simsearch::ncf {
+
+// Training pairs and the held-out views: for every user with at least two views and
+// something left to train on, round(share x views) of the views (at least one, and never
+// every trained pair) are held out, drawn uniformly with the seed. Only-listed pairs
+// (dropped, plan to watch) stay listed and are never held out.
+struct HeldOutViews {
+  Split split;                                  // train and listed without the held-out views
+  std::vector<std::vector<uint32_t>> held_out;  // per user, items, sorted
+  uint64_t num_held_out = 0;
+};
+HeldOutViews HoldOutViews(const Interactions& data, double share, uint64_t seed);
+
+// Rare anime, for the rare columns: fewer training viewers than this.
+inline constexpr int kRareViewers = 20;
+// The buckets of training viewers the AUC is reported by: their lower bounds.
+std::vector<int> ViewerBuckets();  // 0, 1, 2, 3, 5, 10, 20, 50
+
+// What the study ranks with, by row (a row per catalogue anime, as predict's).
+struct ThresholdInput {
+  const Catalog* catalog = nullptr;
+  const std::vector<int64_t>* ids = nullptr;  // the rows' anime ids
+  const Tensor* learned = nullptr;            // rows x d; zeros for rows never trained on
+  const std::vector<int>* viewers = nullptr;  // training viewers per row
+  const TextVectors* text = nullptr;          // nullptr: none
+  ContentOptions content;
+  double lambda = 10;
+  double shift_share = 0.1;
+  const Tensor* users = nullptr;                                 // the MF user vectors
+  const std::vector<std::vector<uint32_t>>* history = nullptr;   // per user, trained rows, sorted
+  const std::vector<std::vector<uint32_t>>* listed = nullptr;    // per user, rows not ranked
+  const std::vector<std::vector<uint32_t>>* held_out = nullptr;  // per user, rows, sorted
+};
+
+// One way of filling the vectors, ranked.
+struct ThresholdRow {
+  std::string name;
+  int threshold = 0;     // learned from this many viewers on
+  double blend_k = 0;    // > 0: a blend (above)
+  size_t predicted = 0;  // rows whose vector is (partly) predicted
+  double shift = 0;      // the popularity shift FillVectors chose
+  ListMetrics all, rare;
+  std::vector<double> auc;      // per ViewerBuckets() bucket: mean AUC of its held-out views
+  std::vector<uint64_t> pairs;  // ... and how many there were
+};
+
+// Ranks every held-out view with the vectors `vectors` (rows as in.ids) into `row`.
+void RankHeldOut(const ThresholdInput& in, const Tensor& vectors, ThresholdRow* row);
+
+// Each threshold of `thresholds`, then each blend k of `blends` (on the largest
+// threshold's predictions), filled, served and ranked.
+absl::StatusOr<std::vector<ThresholdRow>> StudyThresholds(const ThresholdInput& in,
+                                                          const std::vector<int>& thresholds,
+                                                          const std::vector<double>& blends);
+
+}  // namespace simsearch::ncf

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# simsearch-cold-start threshold end to end on small data: the held-out views it reports
+# are round(0.2 x views) per user (counted here from the file), every threshold and
+# blend ranks all of them, the anime predicted grow with the threshold, a blend predicts
+# what its threshold does, the paired table is printed against the default of 5, and
+# bad flags are refused with a message naming them.
+# Usage: cold_start_threshold_test.sh BUILD_DIR
+set -euo pipefail
+build=$(cd "$1" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+tool=$build/models/ncf/simsearch-cold-start
+
+# 30 anime of four tastes; 60 users, each watching their taste and a few others among
+# anime 1-20; anime 21-30 have 1-10 viewers.
+genres=("Action, Fantasy" "Music, School" "Sci-Fi, Space" "Mystery, Psychological")
+{
+  echo 'anime_id,name,type,episodes,genres,start_date,members,related'
+  for i in $(seq 1 30); do
+    echo "$i,Show $i,TV,12,\"${genres[$((i % 4))]}\",20$((10 + i / 3))-04-01,$((1000 * i)),$(( i > 4 ? i - 4 : 0 ))"
+  done
+} > "$work/catalog.csv"
+{
+  echo 'user_id,anime_id'
+  for u in $(seq 1 60); do
+    for i in $(seq 1 30); do
+      if [ "$i" -gt 20 ]; then
+        if [ "$u" -le $((i - 20)) ]; then echo "$u,$i"; fi
+      elif { [ $((i % 4)) = $((u % 4)) ] && [ $((i % 5)) != $((u % 5)) ]; } || [ $(((i + u) % 7)) = 0 ]; then
+        echo "$u,$i"
+      fi
+    done
+  done
+} > "$work/lists.csv"
+
+"$tool" threshold --interactions "$work/lists.csv" --catalog "$work/catalog.csv" \
+  --thresholds 1,5,10 --blends 4 --seeds 1,2 --epochs 2 --threads 1 --out "$work/t.json" \
+  > "$work/table.md" 2> "$work/err.log" || { cat "$work/err.log" >&2; fail "threshold failed"; }
+grep -q "^| learned from 10 viewers on |" "$work/table.md" || fail "no row for threshold 10: $(cat "$work/table.md")"
+grep -q "^| vectors | NDCG@20 minus 5 viewers', per seed |" "$work/table.md" || fail "no paired table"
+grep -q "^| learned from 5 viewers on | +0.0000, +0.0000 |" "$work/table.md" || fail "5 is not paired with itself"
+
+python3 - "$work" <<'PY'
+import csv, json, re, sys
+work = sys.argv[1]
+views = {}
+for row in csv.DictReader(open(f"{work}/lists.csv")):
+    views[row["user_id"]] = views.get(row["user_id"], 0) + 1
+# Python's round() is to even; the tool rounds halves up (llround).
+expected = sum(min(max(int(n * 0.2 + 0.5), 1), n - 1) for n in views.values() if n >= 2)
+held = [int(m) for m in re.findall(r"seed \d+: (\d+) views held out", open(f"{work}/err.log").read())]
+assert held == [expected, expected], (held, expected)
+rows = json.load(open(f"{work}/t.json"))["rows"]
+assert [r["vectors"] for r in rows] == [
+    "learned from 1 viewers on", "learned from 5 viewers on", "learned from 10 viewers on",
+    "blend n/(n+4) learned, under 10 viewers"], [r["vectors"] for r in rows]
+for r in rows:
+    assert sum(r["pairs_by_viewers"]) == 2 * expected, (r["vectors"], r["pairs_by_viewers"])
+    assert len(r["ndcg20"]) == 2 and all(0 <= v <= 1 for v in r["ndcg20"] + r["recall20"]), r
+p = [r["predicted"] for r in rows]
+assert p[0][0] <= p[1][0] <= p[2][0] and p[1][0] < p[2][0], p
+assert p[3] == p[2], p
+print("predicted", p)
+print("ok   held-out views, rows, predicted anime and pairs as expected")
+PY
+
+"$tool" threshold --interactions "$work/lists.csv" --catalog "$work/catalog.csv" --thresholds 1,0 \
+  > /dev/null 2> "$work/bad.log" && fail "--thresholds 1,0 was accepted"
+grep -q -- "--thresholds: '0' is not a number of at least 1" "$work/bad.log" || fail "message: $(cat "$work/bad.log")"
+"$tool" threshold --interactions "$work/lists.csv" --catalog "$work/catalog.csv" --holdout 1 \
+  > /dev/null 2> "$work/bad.log" && fail "--holdout 1 was accepted"
+grep -q -- "--holdout must be between 0 and 1" "$work/bad.log" || fail "message: $(cat "$work/bad.log")"
+echo "ok   bad --thresholds and --holdout refused, naming the flag"

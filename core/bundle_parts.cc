@@ -176,8 +176,8 @@ const BundlePart kScan = {
         in->Fail(absl::StrCat("scan.precision '", m->scan_precision,
                               "' is not one this build reads (f16); upgrade the engine"));
       } else if (m->scan_rescore < 1 || m->scan_rescore > kMaxScanRescore) {
-        in->Fail(
-            absl::StrCat("scan.rescore must be 1-", kMaxScanRescore, ", got ", m->scan_rescore));
+        in->Fail(absl::StrCat("scan.rescore must be 1-", kMaxScanRescore, ", got ", m->scan_rescore,
+                              "; the bundle is damaged: build it again with simsearch-indexer"));
       }
     },
 };

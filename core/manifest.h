@@ -37,6 +37,7 @@ struct FileDigest {
 
 // The most candidates per wanted row a reduced-precision scan may rescore.
 inline constexpr int kMaxScanRescore = 64;
+inline constexpr int kDefaultScanRescore = 4;  // simsearch-indexer --scan-rescore
 
 struct Manifest {
   static constexpr int kFormatVersion = 1;

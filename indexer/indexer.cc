@@ -592,6 +592,11 @@ absl::Status ValidateBuildOptions(const BuildOptions& o) {
     return absl::InvalidArgumentError(
         "--user-ids, --user-items and --user-listed need --user-vectors");
   }
+  if (o.scan_rescore != 0 && o.scan_precision != "f16") {
+    return absl::InvalidArgumentError(
+        "--scan-rescore is for --scan-precision f16 (a flat scan in f32 has nothing to score "
+        "again); add --scan-precision f16 or drop --scan-rescore");
+  }
   if (!o.scan_precision.empty() && o.scan_precision != "f32") {
     if (o.scan_precision != "f16") {
       return absl::InvalidArgumentError(
@@ -601,7 +606,7 @@ absl::Status ValidateBuildOptions(const BuildOptions& o) {
       return absl::InvalidArgumentError(
           "--scan-precision f16 is for --index flat (an ANN index reads its own structures)");
     }
-    if (o.scan_rescore < 1 || o.scan_rescore > kMaxScanRescore) {
+    if (o.scan_rescore < 0 || o.scan_rescore > kMaxScanRescore) {
       return absl::InvalidArgumentError(
           absl::StrCat("--scan-rescore must be 1-", kMaxScanRescore, ", got ", o.scan_rescore));
     }
@@ -1128,7 +1133,7 @@ absl::Status WriteScan(const BuildOptions& o, const Parts& parts, BundleWriter* 
   SIMSEARCH_RETURN_IF_ERROR(
       WriteFloat16ArrayFile(writer->PathOf(kHalfVectorsFile), halves.data(), n, d));
   m->scan_precision = o.scan_precision;
-  m->scan_rescore = o.scan_rescore;
+  m->scan_rescore = o.scan_rescore > 0 ? o.scan_rescore : kDefaultScanRescore;
   uint64_t s = 0;
   std::vector<idx_t> own;
   SIMSEARCH_ASSIGN_OR_RETURN(std::vector<float> q,
@@ -1142,7 +1147,7 @@ absl::Status WriteScan(const BuildOptions& o, const Parts& parts, BundleWriter* 
   p.exclude = &exclude;
   std::vector<std::vector<Neighbor>> truth, got;
   SIMSEARCH_RETURN_IF_ERROR(ExactSearcher(parts.x.data(), n, d).Search(q.data(), s, p, &truth));
-  SIMSEARCH_RETURN_IF_ERROR(HalfScanSearcher(parts.x.data(), halves.data(), n, d, o.scan_rescore)
+  SIMSEARCH_RETURN_IF_ERROR(HalfScanSearcher(parts.x.data(), halves.data(), n, d, m->scan_rescore)
                                 .Search(q.data(), s, p, &got));
   double sum = 0;
   for (uint64_t i = 0; i < s; ++i) {

@@ -156,7 +156,7 @@ void AddIndexFlags(ArgParser* p, BuildOptions* o, BuildFlags* f) {
                "f32|f16");
   p->AddInt("scan-rescore", &o->scan_rescore,
             "with --scan-precision f16: candidates per wanted row scored again in f32 (1-64,\n"
-            "default 4)",
+            "default 4); refused without --scan-precision f16",
             "RESCORE");
 }
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "core/array_file.h"
 #include "core/bundle.h"
 #include "core/file_util.h"
@@ -96,6 +97,25 @@ TEST(BundleParts, EachPartsSectionRoundTrips) {
     EXPECT_EQ(FindBundlePart(part.key), &part);
   }
   EXPECT_EQ(FindBundlePart("no_such_part"), nullptr);
+}
+
+// A scan section this build cannot use is refused, and the message says what to do:
+// upgrade the engine for an unknown precision, rebuild for a damaged rescore.
+TEST(BundleParts, AScanSectionOutOfRangeSaysWhatToDo) {
+  for (int rescore : {0, kMaxScanRescore + 1}) {
+    Manifest m = EveryPart();
+    m.scan_rescore = rescore;
+    auto back = ParseManifest(SerializeManifest(m), "m.json");
+    ASSERT_FALSE(back.ok()) << rescore;
+    EXPECT_THAT(back.status().message(),
+                HasSubstr(absl::StrCat("scan.rescore must be 1-64, got ", rescore)));
+    EXPECT_THAT(back.status().message(), HasSubstr("build it again with simsearch-indexer"));
+  }
+  Manifest m = EveryPart();
+  m.scan_precision = "f8";
+  auto back = ParseManifest(SerializeManifest(m), "m.json");
+  ASSERT_FALSE(back.ok());
+  EXPECT_THAT(back.status().message(), HasSubstr("upgrade the engine"));
 }
 
 // A version directory holding every declared file (empty files, sizes recorded).

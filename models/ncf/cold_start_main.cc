@@ -79,7 +79,8 @@ constexpr char kUsage[] =
     "threshold, the vectors predict would serve rank every anime not on each user's list,\n"
     "and the held-out views give Recall@20 and NDCG@20 (all of them, and those of anime\n"
     "with fewer than 20 training viewers) and the mean AUC by the anime's training\n"
-    "viewers. Blends n/(n+k) learned + the rest predicted are ranked too (--blends).\n"
+    "viewers. Blends n/(n+k) learned + the rest predicted are ranked too (--blends),\n"
+    "and each user's anime as a watch list, folded in as served (--watch-lists).\n"
     "A second table gives each row's NDCG@20 minus that of predict's default (5), seed\n"
     "by seed: every row of a seed ranks with the same MF, so the differences are paired.";
 
@@ -93,6 +94,7 @@ struct Options {
   double shift_share = 0.1;
   double popularity_shift = -1;                                   // < 0: calibrated
   std::string thresholds = "1,2,3,5,8,13,20", blends = "2,5,10";  // threshold
+  std::string watch_lists = "5:5,13:13,5:13";                     // threshold
   double holdout = 0.2;                                           // threshold
   bool no_franchise = false, no_text = false, item_bias = false;
 };
@@ -823,14 +825,29 @@ absl::StatusOr<std::vector<T>> ParseList(const std::string& text, const std::str
   return out;
 }
 
+// --watch-lists: "Q:R,Q:R" (query and rank thresholds, 1 <= Q <= R); empty: none.
+absl::StatusOr<std::vector<WatchListSetting>> ParseWatchLists(const std::string& text) {
+  std::vector<WatchListSetting> out;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    const std::vector<absl::string_view> qr = absl::StrSplit(part, ':');
+    WatchListSetting s;
+    if (qr.size() != 2 || !absl::SimpleAtoi(qr[0], &s.query) || !absl::SimpleAtoi(qr[1], &s.rank) ||
+        s.query < 1 || s.query > s.rank) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--watch-lists: '", part, "' is not QUERY:RANK with 1 <= QUERY <= RANK (e.g. 5:13)"));
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
 // One seed of the threshold study: hold out views, train MF on the rest, and rank the
 // held-out views with each threshold and blend.
-absl::StatusOr<std::vector<ThresholdRow>> StudySeed(const Options& o, const Catalog& catalog,
-                                                    const std::vector<int64_t>& universe,
-                                                    const Interactions& data,
-                                                    const TextVectors& text, uint64_t seed,
-                                                    const std::vector<int>& thresholds,
-                                                    const std::vector<double>& blends) {
+absl::StatusOr<std::vector<ThresholdRow>> StudySeed(
+    const Options& o, const Catalog& catalog, const std::vector<int64_t>& universe,
+    const Interactions& data, const TextVectors& text, uint64_t seed,
+    const std::vector<int>& thresholds, const std::vector<double>& blends,
+    const std::vector<WatchListSetting>& watch_lists) {
   const HeldOutViews h = HoldOutViews(data, o.holdout, seed);
   Tensor items, users;
   if (absl::Status st = TrainMf(h.split, o, seed, &items, &users); !st.ok()) return st;
@@ -845,7 +862,7 @@ absl::StatusOr<std::vector<ThresholdRow>> StudySeed(const Options& o, const Cata
   for (uint32_t i = 0; i < data.num_items(); ++i)
     std::copy_n(items.row(i), d, learned.row(row_of_item[i]));
   std::vector<int> viewers(universe.size(), 0);
-  auto rows = [&](const std::vector<std::vector<uint32_t>>& lists) {
+  auto by_row = [&](const std::vector<std::vector<uint32_t>>& lists) {
     std::vector<std::vector<uint32_t>> out(lists.size());
     for (size_t u = 0; u < lists.size(); ++u) {
       for (uint32_t i : lists[u]) out[u].push_back(row_of_item[i]);
@@ -853,8 +870,8 @@ absl::StatusOr<std::vector<ThresholdRow>> StudySeed(const Options& o, const Cata
     }
     return out;
   };
-  const auto history = rows(h.split.train), listed = rows(h.split.listed),
-             held_out = rows(h.held_out);
+  const auto history = by_row(h.split.train), listed = by_row(h.split.listed),
+             held_out = by_row(h.held_out);
   for (const auto& list : history) {
     for (uint32_t r : list) ++viewers[r];
   }
@@ -879,7 +896,12 @@ absl::StatusOr<std::vector<ThresholdRow>> StudySeed(const Options& o, const Cata
   in.history = &history;
   in.listed = &listed;
   in.held_out = &held_out;
-  return StudyThresholds(in, thresholds, blends);
+  auto rows = StudyThresholds(in, thresholds, blends);
+  if (!rows.ok()) return rows.status();
+  auto lists = StudyWatchLists(in, watch_lists);
+  if (!lists.ok()) return lists.status();
+  rows->insert(rows->end(), lists->begin(), lists->end());
+  return rows;
 }
 
 // Per seed, a row's NDCG@20 (all, rare) minus the reference row's: "+0.0002, -0.0001".
@@ -950,17 +972,25 @@ json PrintThresholdTable(const std::vector<std::vector<ThresholdRow>>& runs, int
                    {"pairs_by_viewers", pairs},
                    {"viewer_buckets", lower}});
   }
-  size_t reference = runs[0].size();
+  // The reference of a user row: the user row at `served`; of a watch-list row: the
+  // watch-list row at served:served.
+  const size_t none = runs[0].size();
+  size_t reference[2] = {none, none};
   for (size_t k = 0; k < runs[0].size(); ++k) {
-    if (runs[0][k].threshold == served && runs[0][k].blend_k == 0) reference = k;
+    const ThresholdRow& r = runs[0][k];
+    const bool list = r.query > 0;
+    if (r.threshold == served && r.blend_k == 0 && (!list || r.query == served))
+      reference[list] = k;
   }
-  if (reference == runs[0].size()) return out;
   std::printf(
-      "\n| vectors | NDCG@20 minus %d viewers', per seed | rare: NDCG@20 minus, per seed |\n",
+      "\n| vectors | NDCG@20 minus that at %d viewers, per seed | rare: NDCG@20 minus, per seed "
+      "|\n",
       served);
   std::printf("|---|---|---|\n");
   for (size_t k = 0; k < runs[0].size(); ++k) {
-    const auto [all, rare] = PairedDifferences(runs, k, reference);
+    const size_t ref = reference[runs[0][k].query > 0];
+    if (ref == none) continue;
+    const auto [all, rare] = PairedDifferences(runs, k, ref);
     std::printf("| %s | %s | %s |\n", runs[0][k].name.c_str(), all.c_str(), rare.c_str());
   }
   return out;
@@ -974,6 +1004,8 @@ int StudyViewerThresholds(const Options& o) {
   auto seeds = ParseSeeds(o.seeds);
   if (!seeds.ok()) return Fail(seeds.status());
   if (thresholds->empty()) return Fail(absl::InvalidArgumentError("--thresholds: none given"));
+  auto watch_lists = ParseWatchLists(o.watch_lists);
+  if (!watch_lists.ok()) return Fail(watch_lists.status());
   auto catalog = Catalog::Load(o.catalogs);
   if (!catalog.ok()) return Fail(catalog.status());
   std::vector<int64_t> universe;
@@ -995,7 +1027,8 @@ int StudyViewerThresholds(const Options& o) {
                data->num_users(), data->num_items(), universe.size());
   std::vector<std::vector<ThresholdRow>> runs;
   for (uint64_t seed : *seeds) {
-    auto rows = StudySeed(o, *catalog, universe, *data, text, seed, *thresholds, *blends);
+    auto rows =
+        StudySeed(o, *catalog, universe, *data, text, seed, *thresholds, *blends, *watch_lists);
     if (!rows.ok()) return Fail(rows.status());
     for (const ThresholdRow& r : *rows) {
       std::fprintf(stderr,
@@ -1301,6 +1334,11 @@ void AddFlags(ArgParser* p, Options* o, Command command) {
                  "also blends n/(n+k) learned + k/(n+k) predicted under the largest threshold, "
                  "for these k (default 2,5,10; empty: none)",
                  "K,K,...");
+    p->AddString("watch-lists", &o->watch_lists,
+                 "also each user's anime as a watch list, folded in as served, with anime\n"
+                 "queried as learned from Q viewers on and ranked as learned from R on (default\n"
+                 "5:5,13:13,5:13; empty: none)",
+                 "Q:R,...");
     p->AddDouble("holdout", &o->holdout, "the share of each user's views held out (default 0.2)");
   } else {
     p->AddInt("min-viewers", &o->min_viewers,

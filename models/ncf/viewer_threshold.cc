@@ -8,6 +8,7 @@
 
 #include "Eigen/Core"
 #include "absl/strings/str_cat.h"
+#include "retrieval/fold_in.h"
 
 namespace simsearch::ncf {
 
@@ -73,7 +74,10 @@ size_t BucketOf(int viewers, const std::vector<int>& lower) {
 
 }  // namespace
 
-void RankHeldOut(const ThresholdInput& in, const Tensor& vectors, ThresholdRow* row) {
+// RankHeldOut with the user vector `user_vector(u, out)` writes (false: skip the user).
+template <typename UserVector>
+void RankWith(const ThresholdInput& in, const Tensor& vectors, UserVector user_vector,
+              ThresholdRow* row) {
   const std::vector<int> lower = ViewerBuckets();
   std::vector<double> auc_sum(lower.size(), 0.0);
   row->pairs.assign(lower.size(), 0);
@@ -84,11 +88,11 @@ void RankHeldOut(const ThresholdInput& in, const Tensor& vectors, ThresholdRow* 
   Eigen::VectorXf scores_vec(static_cast<Eigen::Index>(n));
   std::vector<float> scores(n);
   std::vector<uint32_t> rare;
+  Eigen::VectorXf user(d);
   constexpr float kLeftOut = -std::numeric_limits<float>::infinity();
   for (size_t u = 0; u < in.held_out->size(); ++u) {
     const std::vector<uint32_t>& relevant = (*in.held_out)[u];
-    if (relevant.empty()) continue;
-    Eigen::Map<const Eigen::VectorXf> user(in.users->row(static_cast<uint32_t>(u)), d);
+    if (relevant.empty() || !user_vector(u, user.data())) continue;
     scores_vec.noalias() = items * user;
     std::copy_n(scores_vec.data(), n, scores.begin());
     const std::vector<uint32_t>& listed = (*in.listed)[u];
@@ -117,6 +121,78 @@ void RankHeldOut(const ThresholdInput& in, const Tensor& vectors, ThresholdRow* 
   for (size_t b = 0; b < lower.size(); ++b) {
     if (row->pairs[b] > 0) row->auc[b] = auc_sum[b] / static_cast<double>(row->pairs[b]);
   }
+}
+
+void RankHeldOut(const ThresholdInput& in, const Tensor& vectors, ThresholdRow* row) {
+  RankWith(
+      in, vectors,
+      [&](size_t u, float* out) {
+        std::copy_n(in.users->row(static_cast<uint32_t>(u)), in.users->cols, out);
+        return true;
+      },
+      row);
+}
+
+void RankHeldOutWatchLists(const ThresholdInput& in, const Tensor& vectors, const Tensor& queries,
+                           ThresholdRow* row) {
+  const int d = queries.cols;
+  const std::vector<float> gram = GramMatrix(queries.v.data(), queries.rows, d);
+  std::vector<float> prior(d, 0.0f);
+  for (int u = 0; u < in.users->rows; ++u) {
+    for (int c = 0; c < d; ++c) prior[c] += in.users->row(u)[c];
+  }
+  for (float& v : prior) v /= static_cast<float>(std::max(in.users->rows, 1));
+  std::vector<const float*> liked;
+  RankWith(
+      in, vectors,
+      [&](size_t u, float* out) {
+        liked.clear();
+        for (uint32_t r : (*in.history)[u]) liked.push_back(queries.row(r));
+        if (liked.empty()) return false;
+        return FoldInUser(gram.data(), d, liked, {}, 1.0f, FoldInParams{0.001f, 100.0f}, out,
+                          prior.data(), 1.0f / static_cast<float>(liked.size()))
+            .ok();
+      },
+      row);
+}
+
+Tensor WatchListQueries(const FilledVectors& filled, const Tensor& learned,
+                        const std::vector<int>& viewers, const WatchListSetting& s) {
+  Tensor queries = filled.query_vectors;
+  for (uint32_t r = 0; r < viewers.size(); ++r) {
+    if (viewers[r] >= s.query && viewers[r] < s.rank)
+      std::copy_n(learned.row(r), queries.cols, queries.row(r));
+  }
+  return queries;
+}
+
+absl::StatusOr<std::vector<ThresholdRow>> StudyWatchLists(
+    const ThresholdInput& in, const std::vector<WatchListSetting>& settings) {
+  ShiftInput shift;
+  shift.users = in.users;
+  shift.history = in.history;
+  shift.share = in.shift_share;
+  std::vector<ThresholdRow> rows;
+  for (const WatchListSetting& s : settings) {
+    if (s.query < 1 || s.query > s.rank) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a watch-list setting needs 1 <= query <= rank viewers, got ", s.query, ":", s.rank));
+    }
+    auto filled = FillVectors(*in.catalog, *in.ids, *in.learned, *in.viewers, in.text, in.content,
+                              in.lambda, s.rank, &shift);
+    if (!filled.ok()) return filled.status();
+    const Tensor queries = WatchListQueries(*filled, *in.learned, *in.viewers, s);
+    ThresholdRow row;
+    row.name = absl::StrCat("watch lists: queried as learned from ", s.query,
+                            " viewers on, ranked as learned from ", s.rank, " on");
+    row.threshold = s.rank;
+    row.query = s.query;
+    row.shift = filled->calibration.shift;
+    for (uint8_t p : filled->predicted) row.predicted += p;
+    RankHeldOutWatchLists(in, filled->vectors, queries, &row);
+    rows.push_back(std::move(row));
+  }
+  return rows;
 }
 
 absl::StatusOr<std::vector<ThresholdRow>> StudyThresholds(const ThresholdInput& in,

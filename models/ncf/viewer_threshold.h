@@ -66,6 +66,7 @@ struct ThresholdRow {
   std::string name;
   int threshold = 0;     // learned from this many viewers on
   double blend_k = 0;    // > 0: a blend (above)
+  int query = 0;         // > 0: watch lists (StudyWatchLists), queried from this many viewers on
   size_t predicted = 0;  // rows whose vector is (partly) predicted
   double shift = 0;      // the popularity shift FillVectors chose
   ListMetrics all, rare;
@@ -73,8 +74,30 @@ struct ThresholdRow {
   std::vector<uint64_t> pairs;  // ... and how many there were
 };
 
-// Ranks every held-out view with the vectors `vectors` (rows as in.ids) into `row`.
+// Ranks every held-out view with the vectors `vectors` (rows as in.ids) into `row`, by
+// each user's learned vector (in.users).
 void RankHeldOut(const ThresholdInput& in, const Tensor& vectors, ThresholdRow* row);
+
+// The same with each user's training anime (in.history) as a watch list, folded in as
+// the ncf collection serves one (retrieval/fold_in.h; alpha 0.001, lambda 100, pulled
+// toward the mean user with weight 1 / liked anime; the Gram matrix over `queries`)
+// through `queries`, the rows' query vectors. Users whose fold-in fails are skipped.
+void RankHeldOutWatchLists(const ThresholdInput& in, const Tensor& vectors, const Tensor& queries,
+                           ThresholdRow* row);
+
+// Watch lists with an anime's two roles apart: as a candidate ranked by its learned
+// vector from `rank` viewers on (predicted below), as a liked anime of a list (a query)
+// by its learned vector from `query` viewers on (query <= rank; below, its prediction
+// as a query: FilledVectors::query_vectors of the fit at `rank`).
+struct WatchListSetting {
+  int query = 0, rank = 0;
+};
+// The query vectors of setting `s`: those of `filled` (the fill at s.rank), with the
+// learned vector for the anime with s.query <= viewers < s.rank.
+Tensor WatchListQueries(const FilledVectors& filled, const Tensor& learned,
+                        const std::vector<int>& viewers, const WatchListSetting& s);
+absl::StatusOr<std::vector<ThresholdRow>> StudyWatchLists(
+    const ThresholdInput& in, const std::vector<WatchListSetting>& settings);
 
 // Each threshold of `thresholds`, then each blend k of `blends` (on the largest
 // threshold's predictions), filled, served and ranked.

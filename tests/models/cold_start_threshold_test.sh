@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # simsearch-cold-start threshold end to end on small data: the held-out views it reports
-# are round(0.2 x views) per user (counted here from the file), every threshold and
-# blend ranks all of them, the anime predicted grow with the threshold, a blend predicts
-# what its threshold does, the paired table is printed against the default of 5, and
-# bad flags are refused with a message naming them.
+# are round(0.2 x views) per user (counted here from the file), every threshold, blend
+# and watch-list setting ranks all of them, the anime predicted grow with the threshold,
+# a blend predicts what its threshold does, the paired table is printed against the
+# default of 5 (users' rows against 5, watch lists against 5:5), and bad flags are
+# refused with a message naming them.
 # Usage: cold_start_threshold_test.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -35,11 +36,14 @@ genres=("Action, Fantasy" "Music, School" "Sci-Fi, Space" "Mystery, Psychologica
 } > "$work/lists.csv"
 
 "$tool" threshold --interactions "$work/lists.csv" --catalog "$work/catalog.csv" \
-  --thresholds 1,5,10 --blends 4 --seeds 1,2 --epochs 2 --threads 1 --out "$work/t.json" \
+  --thresholds 1,5,10 --blends 4 --watch-lists 5:5,5:10 --seeds 1,2 --epochs 2 --threads 1 \
+  --out "$work/t.json" \
   > "$work/table.md" 2> "$work/err.log" || { cat "$work/err.log" >&2; fail "threshold failed"; }
 grep -q "^| learned from 10 viewers on |" "$work/table.md" || fail "no row for threshold 10: $(cat "$work/table.md")"
-grep -q "^| vectors | NDCG@20 minus 5 viewers', per seed |" "$work/table.md" || fail "no paired table"
+grep -q "^| vectors | NDCG@20 minus that at 5 viewers, per seed |" "$work/table.md" || fail "no paired table"
 grep -q "^| learned from 5 viewers on | +0.0000, +0.0000 |" "$work/table.md" || fail "5 is not paired with itself"
+grep -q "^| watch lists: queried as learned from 5 viewers on, ranked as learned from 5 on | +0.0000, +0.0000 |" \
+  "$work/table.md" || fail "watch lists 5:5 are not paired with themselves: $(cat "$work/table.md")"
 
 python3 - "$work" <<'PY'
 import csv, json, re, sys
@@ -54,13 +58,15 @@ assert held == [expected, expected], (held, expected)
 rows = json.load(open(f"{work}/t.json"))["rows"]
 assert [r["vectors"] for r in rows] == [
     "learned from 1 viewers on", "learned from 5 viewers on", "learned from 10 viewers on",
-    "blend n/(n+4) learned, under 10 viewers"], [r["vectors"] for r in rows]
+    "blend n/(n+4) learned, under 10 viewers",
+    "watch lists: queried as learned from 5 viewers on, ranked as learned from 5 on",
+    "watch lists: queried as learned from 5 viewers on, ranked as learned from 10 on"], [r["vectors"] for r in rows]
 for r in rows:
     assert sum(r["pairs_by_viewers"]) == 2 * expected, (r["vectors"], r["pairs_by_viewers"])
     assert len(r["ndcg20"]) == 2 and all(0 <= v <= 1 for v in r["ndcg20"] + r["recall20"]), r
 p = [r["predicted"] for r in rows]
 assert p[0][0] <= p[1][0] <= p[2][0] and p[1][0] < p[2][0], p
-assert p[3] == p[2], p
+assert p[3] == p[2] and p[4] == p[1] and p[5] == p[2], p
 print("predicted", p)
 print("ok   held-out views, rows, predicted anime and pairs as expected")
 PY
@@ -71,4 +77,8 @@ grep -q -- "--thresholds: '0' is not a number of at least 1" "$work/bad.log" || 
 "$tool" threshold --interactions "$work/lists.csv" --catalog "$work/catalog.csv" --holdout 1 \
   > /dev/null 2> "$work/bad.log" && fail "--holdout 1 was accepted"
 grep -q -- "--holdout must be between 0 and 1" "$work/bad.log" || fail "message: $(cat "$work/bad.log")"
-echo "ok   bad --thresholds and --holdout refused, naming the flag"
+"$tool" threshold --interactions "$work/lists.csv" --catalog "$work/catalog.csv" --watch-lists 13:5 \
+  > /dev/null 2> "$work/bad.log" && fail "--watch-lists 13:5 was accepted"
+grep -q -- "--watch-lists: '13:5' is not QUERY:RANK with 1 <= QUERY <= RANK" "$work/bad.log" ||
+  fail "message: $(cat "$work/bad.log")"
+echo "ok   bad --thresholds, --holdout and --watch-lists refused, naming the flag"

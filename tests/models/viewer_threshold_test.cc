@@ -229,6 +229,36 @@ TEST(StudyThresholds, PredictsBelowEachThresholdAndABlendTendsToIt) {
     EXPECT_THAT(tiny.auc[b], DoubleNear(t1.auc[b], 1e-6)) << b;
   EXPECT_EQ(tiny.pairs, t1.pairs);
   EXPECT_FALSE(StudyThresholds(in, {}, {}).ok());
+
+  // Watch lists: queried from 1 viewer on (every anime: learned), ranked from 10 on,
+  // equal the lists folded in through the learned vectors and ranked by the fill at 10.
+  auto lists = StudyWatchLists(in, {{1, 10}, {10, 10}});
+  ASSERT_TRUE(lists.ok()) << lists.status();
+  ASSERT_EQ(lists->size(), 2u);
+  ShiftInput shift;
+  shift.users = &users;
+  shift.history = &history;
+  auto fill10 =
+      FillVectors(*catalog, ids, learned, viewers, nullptr, in.content, in.lambda, 10, &shift);
+  ASSERT_TRUE(fill10.ok());
+  ThresholdRow want;
+  RankHeldOutWatchLists(in, fill10->vectors, learned, &want);
+  const ThresholdRow& split = (*lists)[0];
+  EXPECT_EQ(split.query, 1);
+  EXPECT_EQ(split.predicted, 9u);
+  EXPECT_EQ(split.all.users, 20u);
+  EXPECT_DOUBLE_EQ(split.all.ndcg20, want.all.ndcg20);
+  EXPECT_EQ(split.auc, want.auc);
+  // The query vectors of 4:10: learned from 4 to 9 viewers (rows 3-8), the fill's
+  // (predicted) below, and learned (as filled) from 10 on.
+  const Tensor q = WatchListQueries(*fill10, learned, viewers, {4, 10});
+  for (uint32_t r = 0; r < static_cast<uint32_t>(n); ++r) {
+    const Tensor& from = r >= 3 && r <= 8 ? learned : fill10->query_vectors;
+    for (int c = 0; c < d; ++c) EXPECT_EQ(q.row(r)[c], from.row(r)[c]) << r << "," << c;
+    if (r < 9) EXPECT_TRUE(fill10->predicted[r]) << r;
+  }
+  EXPECT_NE(fill10->query_vectors.row(5)[0], learned.row(5)[0]) << "the check could not fail";
+  EXPECT_FALSE(StudyWatchLists(in, {{10, 5}}).ok()) << "query above rank";
 }
 
 }  // namespace

@@ -96,6 +96,7 @@ struct Options {
   std::string thresholds = "1,2,3,5,8,13,20", blends = "2,5,10";  // threshold
   std::string watch_lists = "5:5,13:13,5:13";                     // threshold
   double holdout = 0.2;                                           // threshold
+  double holdout_users = 0;                                       // threshold
   bool no_franchise = false, no_text = false, item_bias = false;
 };
 
@@ -848,7 +849,9 @@ absl::StatusOr<std::vector<ThresholdRow>> StudySeed(
     const Interactions& data, const TextVectors& text, uint64_t seed,
     const std::vector<int>& thresholds, const std::vector<double>& blends,
     const std::vector<WatchListSetting>& watch_lists) {
-  const HeldOutViews h = HoldOutViews(data, o.holdout, seed);
+  HeldOutViews h = HoldOutViews(data, o.holdout, seed);
+  std::vector<std::vector<uint32_t>> liked_items;  // users held out whole: their lists
+  if (o.holdout_users > 0) liked_items = HoldOutUsers(&h, o.holdout_users, seed);
   Tensor items, users;
   if (absl::Status st = TrainMf(h.split, o, seed, &items, &users); !st.ok()) return st;
   const int d = items.cols;
@@ -896,9 +899,24 @@ absl::StatusOr<std::vector<ThresholdRow>> StudySeed(
   in.history = &history;
   in.listed = &listed;
   in.held_out = &held_out;
+  // With users held out whole, a user's own vector ranks for the others, and watch lists
+  // are the held-out users' lists (else every user's training anime).
+  ThresholdInput lists_in = in;
+  std::vector<std::vector<uint32_t>> user_held, list_held, liked;
+  if (o.holdout_users > 0) {
+    liked = by_row(liked_items);
+    user_held = held_out;
+    list_held.resize(held_out.size());
+    for (size_t u = 0; u < held_out.size(); ++u) {
+      if (!liked_items[u].empty()) std::swap(user_held[u], list_held[u]);
+    }
+    in.held_out = &user_held;
+    lists_in.held_out = &list_held;
+    lists_in.liked = &liked;
+  }
   auto rows = StudyThresholds(in, thresholds, blends);
   if (!rows.ok()) return rows.status();
-  auto lists = StudyWatchLists(in, watch_lists);
+  auto lists = StudyWatchLists(lists_in, watch_lists);
   if (!lists.ok()) return lists.status();
   rows->insert(rows->end(), lists->begin(), lists->end());
   return rows;
@@ -1042,6 +1060,7 @@ int StudyViewerThresholds(const Options& o) {
   const json rows = PrintThresholdTable(runs, o.min_viewers);
   if (o.out.empty()) return 0;
   json doc = {{"holdout", o.holdout},
+              {"holdout_users", o.holdout_users},
               {"lambda", o.lambda},
               {"shift_share", o.shift_share},
               {"seeds", *seeds},
@@ -1339,6 +1358,10 @@ void AddFlags(ArgParser* p, Options* o, Command command) {
                  "queried as learned from Q viewers on and ranked as learned from R on (default\n"
                  "5:5,13:13,5:13; empty: none)",
                  "Q:R,...");
+    p->AddDouble("holdout-users", &o->holdout_users,
+                 "a share of the users held out whole: their lists, less the held-out views,\n"
+                 "are the watch lists (default 0: every user's training anime, whose rare\n"
+                 "anime learned from that very user)");
     p->AddDouble("holdout", &o->holdout, "the share of each user's views held out (default 0.2)");
   } else {
     p->AddInt("min-viewers", &o->min_viewers,
@@ -1379,6 +1402,9 @@ absl::Status CheckOptions(const Options& o) {
   }
   if (!(o.holdout > 0 && o.holdout < 1)) {
     return absl::InvalidArgumentError("--holdout must be between 0 and 1 (e.g. 0.2)");
+  }
+  if (!(o.holdout_users >= 0 && o.holdout_users < 1)) {
+    return absl::InvalidArgumentError("--holdout-users must be in [0, 1) (e.g. 0.1)");
   }
   if (o.min_viewers < 1 || o.lambda <= 0 || o.epochs < 1 || o.threads < 1) {
     return absl::InvalidArgumentError(

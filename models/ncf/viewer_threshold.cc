@@ -60,6 +60,23 @@ HeldOutViews HoldOutViews(const Interactions& data, double share, uint64_t seed)
   return out;
 }
 
+std::vector<std::vector<uint32_t>> HoldOutUsers(HeldOutViews* h, double share, uint64_t seed) {
+  std::vector<std::vector<uint32_t>> liked(h->held_out.size());
+  std::vector<uint32_t> candidates;
+  for (uint32_t u = 0; u < h->held_out.size(); ++u) {
+    if (!h->held_out[u].empty()) candidates.push_back(u);
+  }
+  std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ULL);  // apart from HoldOutViews' draws
+  std::shuffle(candidates.begin(), candidates.end(), rng);
+  candidates.resize(
+      static_cast<size_t>(std::llround(share * static_cast<double>(candidates.size()))));
+  for (uint32_t u : candidates) {
+    liked[u] = std::move(h->split.train[u]);
+    h->split.train[u].clear();
+  }
+  return liked;
+}
+
 std::vector<int> ViewerBuckets() {
   return {0, 1, 2, 3, 5, 10, 20, 50};
 }
@@ -137,17 +154,21 @@ void RankHeldOutWatchLists(const ThresholdInput& in, const Tensor& vectors, cons
                            ThresholdRow* row) {
   const int d = queries.cols;
   const std::vector<float> gram = GramMatrix(queries.v.data(), queries.rows, d);
-  std::vector<float> prior(d, 0.0f);
+  std::vector<float> prior(d, 0.0f);  // the mean trained user (as the bundle's users)
+  int trained = 0;
   for (int u = 0; u < in.users->rows; ++u) {
+    if ((*in.history)[static_cast<size_t>(u)].empty()) continue;
     for (int c = 0; c < d; ++c) prior[c] += in.users->row(u)[c];
+    ++trained;
   }
-  for (float& v : prior) v /= static_cast<float>(std::max(in.users->rows, 1));
+  for (float& v : prior) v /= static_cast<float>(std::max(trained, 1));
+  const std::vector<std::vector<uint32_t>>& lists = in.liked != nullptr ? *in.liked : *in.history;
   std::vector<const float*> liked;
   RankWith(
       in, vectors,
       [&](size_t u, float* out) {
         liked.clear();
-        for (uint32_t r : (*in.history)[u]) liked.push_back(queries.row(r));
+        for (uint32_t r : lists[u]) liked.push_back(queries.row(r));
         if (liked.empty()) return false;
         return FoldInUser(gram.data(), d, liked, {}, 1.0f, FoldInParams{0.001f, 100.0f}, out,
                           prior.data(), 1.0f / static_cast<float>(liked.size()))

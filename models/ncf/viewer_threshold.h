@@ -40,6 +40,13 @@ struct HeldOutViews {
 };
 HeldOutViews HoldOutViews(const Interactions& data, double share, uint64_t seed);
 
+// Users held out whole, for watch lists a fan would bring: a share of the users with
+// held-out views (drawn with the seed) lose every trained pair (the model never sees
+// them); what they have left on their lists (split.listed) is the watch list, their
+// held-out views what it should find. Returns, per user, the anime folded in (their
+// trained pairs before; empty for the other users).
+std::vector<std::vector<uint32_t>> HoldOutUsers(HeldOutViews* h, double share, uint64_t seed);
+
 // Rare anime, for the rare columns: fewer training viewers than this.
 inline constexpr int kRareViewers = 20;
 // The buckets of training viewers the AUC is reported by: their lower bounds.
@@ -59,6 +66,9 @@ struct ThresholdInput {
   const std::vector<std::vector<uint32_t>>* history = nullptr;   // per user, trained rows, sorted
   const std::vector<std::vector<uint32_t>>* listed = nullptr;    // per user, rows not ranked
   const std::vector<std::vector<uint32_t>>* held_out = nullptr;  // per user, rows, sorted
+  // Watch lists: per user, the rows folded in (nullptr: history; a user with none is
+  // skipped).
+  const std::vector<std::vector<uint32_t>>* liked = nullptr;
 };
 
 // One way of filling the vectors, ranked.
@@ -78,10 +88,11 @@ struct ThresholdRow {
 // each user's learned vector (in.users).
 void RankHeldOut(const ThresholdInput& in, const Tensor& vectors, ThresholdRow* row);
 
-// The same with each user's training anime (in.history) as a watch list, folded in as
-// the ncf collection serves one (retrieval/fold_in.h; alpha 0.001, lambda 100, pulled
-// toward the mean user with weight 1 / liked anime; the Gram matrix over `queries`)
-// through `queries`, the rows' query vectors. Users whose fold-in fails are skipped.
+// The same with each user's anime (in.liked, or their training anime) as a watch list,
+// folded in as the ncf collection serves one (retrieval/fold_in.h; alpha 0.001, lambda
+// 100, pulled toward the mean trained user with weight 1 / liked anime; the Gram matrix
+// over `queries`) through `queries`, the rows' query vectors. Users whose fold-in fails
+// are skipped.
 void RankHeldOutWatchLists(const ThresholdInput& in, const Tensor& vectors, const Tensor& queries,
                            ThresholdRow* row);
 

@@ -71,6 +71,21 @@ print("predicted", p)
 print("ok   held-out views, rows, predicted anime and pairs as expected")
 PY
 
+# A quarter of the users held out whole: their held-out views go to the watch lists, the
+# others' to the users' own vectors; together every held-out view, once.
+"$tool" threshold --interactions "$work/lists.csv" --catalog "$work/catalog.csv" \
+  --thresholds 5 --blends "" --watch-lists 5:5 --holdout-users 0.25 --seeds 1 --epochs 2 --threads 1 \
+  --out "$work/u.json" > /dev/null 2> "$work/err.log" || { cat "$work/err.log" >&2; fail "--holdout-users failed"; }
+python3 - "$work" <<'PY'
+import json, sys
+rows = json.load(open(f"{sys.argv[1]}/u.json"))["rows"]
+users, lists = sum(rows[0]["pairs_by_viewers"]), sum(rows[1]["pairs_by_viewers"])
+total = sum(json.load(open(f"{sys.argv[1]}/t.json"))["rows"][0]["pairs_by_viewers"]) // 2
+assert users > 0 and lists > 0 and users + lists == total, (users, lists, total)
+assert lists < users, (users, lists)
+print(f"ok   users held out whole: {lists} views for watch lists, {users} for users' vectors")
+PY
+
 "$tool" threshold --interactions "$work/lists.csv" --catalog "$work/catalog.csv" --thresholds 1,0 \
   > /dev/null 2> "$work/bad.log" && fail "--thresholds 1,0 was accepted"
 grep -q -- "--thresholds: '0' is not a number of at least 1" "$work/bad.log" || fail "message: $(cat "$work/bad.log")"

@@ -114,6 +114,30 @@ TEST(HoldOutViews, HoldsOutAShareOfViewsOnlyAndKeepsTheRest) {
   EXPECT_EQ(HoldOutViews(data, 0.99, 7).held_out[0].size(), 7u) << "on hold pairs remain";
 }
 
+TEST(HoldOutUsers, TakesAShareOfUsersOutOfTrainingWhole) {
+  const Interactions data = TenItemUsers(40);
+  HeldOutViews h = HoldOutViews(data, 0.3, 7);
+  const HeldOutViews before = h;
+  const std::vector<std::vector<uint32_t>> liked = HoldOutUsers(&h, 0.25, 7);
+  ASSERT_EQ(liked.size(), 41u);
+  size_t out = 0;
+  for (uint32_t u = 0; u < 41; ++u) {
+    EXPECT_EQ(h.held_out[u], before.held_out[u]) << "the held-out views stay";
+    EXPECT_EQ(h.split.listed[u], before.split.listed[u]) << "so does the list";
+    if (liked[u].empty()) {
+      EXPECT_EQ(h.split.train[u], before.split.train[u]) << u;
+    } else {
+      EXPECT_TRUE(h.split.train[u].empty()) << "a user held out whole trains nothing";
+      EXPECT_EQ(liked[u], before.split.train[u]) << "their watch list: what they trained";
+      ++out;
+    }
+  }
+  EXPECT_EQ(out, 10u) << "a quarter of the 40 users with held-out views";
+  EXPECT_TRUE(liked[40].empty()) << "a user with nothing held out stays";
+  HeldOutViews again = HoldOutViews(data, 0.3, 7);
+  EXPECT_EQ(HoldOutUsers(&again, 0.25, 7), liked) << "deterministic for a seed";
+}
+
 TEST(RankHeldOut, MetricsAndAucByViewersComputedByHand) {
   // One user u = (1, 0); rows score 5, 4, 3, 2, 1. Row 0 is on the user's list (never
   // ranked); rows 2 (1 viewer) and 4 (30 viewers) are held out.

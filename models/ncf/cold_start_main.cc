@@ -980,6 +980,7 @@ json PrintThresholdTable(const std::vector<std::vector<ThresholdRow>>& runs, int
     out.push_back({{"vectors", runs[0][k].name},
                    {"threshold", runs[0][k].threshold},
                    {"blend_k", runs[0][k].blend_k},
+                   {"query", runs[0][k].query},
                    {"predicted", predicted},
                    {"shift", shift},
                    {"recall20", recall},

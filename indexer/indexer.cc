@@ -592,11 +592,6 @@ absl::Status ValidateBuildOptions(const BuildOptions& o) {
     return absl::InvalidArgumentError(
         "--user-ids, --user-items and --user-listed need --user-vectors");
   }
-  if (o.scan_rescore != 0 && o.scan_precision != "f16") {
-    return absl::InvalidArgumentError(
-        "--scan-rescore is for --scan-precision f16 (a flat scan in f32 has nothing to score "
-        "again); add --scan-precision f16 or drop --scan-rescore");
-  }
   if (!o.scan_precision.empty() && o.scan_precision != "f32") {
     if (o.scan_precision != "f16") {
       return absl::InvalidArgumentError(
@@ -606,10 +601,14 @@ absl::Status ValidateBuildOptions(const BuildOptions& o) {
       return absl::InvalidArgumentError(
           "--scan-precision f16 is for --index flat (an ANN index reads its own structures)");
     }
-    if (o.scan_rescore < 0 || o.scan_rescore > kMaxScanRescore) {
+    if (o.scan_rescore && (*o.scan_rescore < 1 || *o.scan_rescore > kMaxScanRescore)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--scan-rescore must be 1-", kMaxScanRescore, ", got ", o.scan_rescore));
+          absl::StrCat("--scan-rescore must be 1-", kMaxScanRescore, ", got ", *o.scan_rescore));
     }
+  } else if (o.scan_rescore) {
+    return absl::InvalidArgumentError(
+        "--scan-rescore is for --scan-precision f16 (a flat scan in f32 has nothing to score "
+        "again); add --scan-precision f16 or drop --scan-rescore");
   }
   if (o.similar &&
       (!(o.similar_norm_power >= 0 && o.similar_norm_power <= 1) || !(o.similar_shrink >= 0))) {
@@ -1133,7 +1132,7 @@ absl::Status WriteScan(const BuildOptions& o, const Parts& parts, BundleWriter* 
   SIMSEARCH_RETURN_IF_ERROR(
       WriteFloat16ArrayFile(writer->PathOf(kHalfVectorsFile), halves.data(), n, d));
   m->scan_precision = o.scan_precision;
-  m->scan_rescore = o.scan_rescore > 0 ? o.scan_rescore : kDefaultScanRescore;
+  m->scan_rescore = o.scan_rescore.value_or(kDefaultScanRescore);
   uint64_t s = 0;
   std::vector<idx_t> own;
   SIMSEARCH_ASSIGN_OR_RETURN(std::vector<float> q,

@@ -80,10 +80,10 @@ struct BuildOptions {
   // Flat kind: "f16" adds a half-precision copy of the vectors that searches scan first,
   // then score their best scan_rescore x k rows again over the float vectors (half the
   // bytes read per query; the recall is measured and recorded); "f32" or empty: none.
-  // scan_rescore 0: not given (kDefaultScanRescore with f16); given without f16 it is
-  // refused rather than ignored.
+  // scan_rescore unset: kDefaultScanRescore with f16; set without f16 it is refused
+  // rather than ignored.
   std::string scan_precision;
-  int scan_rescore = 0;
+  std::optional<int> scan_rescore;
   uint64_t expect_dims = 0;      // 0 = any
   bool drop_missing = false;     // drop ids the catalogue lacks (else error)
   bool skip_bad_rows = false;    // skip catalogue records of the wrong shape (else error)

@@ -95,6 +95,7 @@ struct BuildFlags {
   bool story = false;
   std::string story_viewers, story_weights;
   double hub_cap = 0;
+  int scan_rescore = 0;  // BuildOptions::scan_rescore when given
 };
 
 // What goes in: vectors, ids, catalogue, users, provenance, encoder.
@@ -154,7 +155,7 @@ void AddIndexFlags(ArgParser* p, BuildOptions* o, BuildFlags* f) {
                "per query), then score their best RESCORE x k rows again in f32; its recall@10\n"
                "against the f32 scan is measured and recorded (default f32: none)",
                "f32|f16");
-  p->AddInt("scan-rescore", &o->scan_rescore,
+  p->AddInt("scan-rescore", &f->scan_rescore,
             "with --scan-precision f16: candidates per wanted row scored again in f32 (1-64,\n"
             "default 4); refused without --scan-precision f16",
             "RESCORE");
@@ -398,6 +399,7 @@ int Build(int argc, char** argv) {
   AddContentFlags(&p, &o, &f);
   AddServingFlags(&p, &o, &f);
   if (int rc = p.ParseOrExitCode(argc, argv, 2, nullptr); rc >= 0) return rc;
+  if (p.was_set("scan-rescore")) o.scan_rescore = f.scan_rescore;
   for (auto apply : {ApplyIndexFlags, ApplyServingFlags}) {
     if (absl::Status st = apply(f, &o); !st.ok()) return Fail(st);
   }

@@ -187,7 +187,8 @@ struct ListMetrics {
   uint32_t users = 0;
 };
 // `scores`: the candidates' scores; `relevant`: positions in `scores` that are relevant.
-// A candidate scored -infinity is never ranked above a relevant item (left out).
+// A candidate scored -infinity is never ranked above a relevant item with a finite score
+// (left out). Scores must not be NaN.
 void AddRankedList(const std::vector<float>& scores, const std::vector<uint32_t>& relevant,
                    ListMetrics* sum);
 

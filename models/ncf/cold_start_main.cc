@@ -816,7 +816,7 @@ absl::StatusOr<std::vector<T>> ParseList(const std::string& text, const std::str
     } else {
       ok = absl::SimpleAtod(part, &v);
     }
-    if (!ok || v < min) {
+    if (!ok || !std::isfinite(static_cast<double>(v)) || v < min) {
       return absl::InvalidArgumentError(absl::StrCat(flag, ": '", part,
                                                      "' is not a number of at least ", min,
                                                      "; give a comma-separated list of them"));
@@ -851,7 +851,12 @@ absl::StatusOr<std::vector<ThresholdRow>> StudySeed(
     const std::vector<WatchListSetting>& watch_lists) {
   HeldOutViews h = HoldOutViews(data, o.holdout, seed);
   std::vector<std::vector<uint32_t>> liked_items;  // users held out whole: their lists
-  if (o.holdout_users > 0) liked_items = HoldOutUsers(&h, o.holdout_users, seed);
+  if (o.holdout_users > 0) {
+    liked_items = HoldOutUsers(&h, o.holdout_users, seed);
+    if (std::all_of(liked_items.begin(), liked_items.end(),
+                    [](const auto& l) { return l.empty(); }))
+      return absl::InvalidArgumentError("--holdout-users: too small a share, no user held out");
+  }
   Tensor items, users;
   if (absl::Status st = TrainMf(h.split, o, seed, &items, &users); !st.ok()) return st;
   const int d = items.cols;
@@ -933,6 +938,43 @@ std::pair<std::string, std::string> PairedDifferences(
   return {absl::StrJoin(all, ", "), absl::StrJoin(rare, ", ")};
 }
 
+// The second table: each row's NDCG@20 (all, rare) minus its reference row's, seed by
+// seed.
+void PrintPairedTable(const std::vector<std::vector<ThresholdRow>>& runs, int served) {
+  // The reference of a user row: the user row at `served`; of a watch-list row: the
+  // watch-list row at served:served.
+  const size_t none = runs[0].size();
+  size_t reference[2] = {none, none};
+  for (size_t k = 0; k < runs[0].size(); ++k) {
+    const ThresholdRow& r = runs[0][k];
+    const bool list = r.query > 0;
+    if (r.threshold == served && r.blend_k == 0 && (!list || r.query == served))
+      reference[list] = k;
+  }
+  std::printf(
+      "\n| vectors | NDCG@20 minus that at %d viewers (%d:%d for watch lists), per seed | rare: "
+      "NDCG@20 minus, per seed |\n",
+      served, served, served);
+  std::printf("|---|---|---|\n");
+  bool has[2] = {false, false};
+  for (const ThresholdRow& r : runs[0]) has[r.query > 0] = true;
+  for (int list = 0; list < 2; ++list) {
+    if (has[list] && reference[list] == none) {
+      std::fprintf(stderr, "[threshold] no paired table for the %s rows: add %s\n",
+                   list ? "watch-list" : "user",
+                   (list ? absl::StrCat(served, ":", served, " to --watch-lists")
+                         : absl::StrCat(served, " to --thresholds"))
+                       .c_str());
+    }
+  }
+  for (size_t k = 0; k < runs[0].size(); ++k) {
+    const size_t ref = reference[runs[0][k].query > 0];
+    if (ref == none) continue;
+    const auto [all, rare] = PairedDifferences(runs, k, ref);
+    std::printf("| %s | %s | %s |\n", runs[0][k].name.c_str(), all.c_str(), rare.c_str());
+  }
+}
+
 // The table of the threshold study on stdout (Markdown, mean ± sd over the seeds), then
 // each row's NDCG@20 against the threshold served by default (`served`), seed by seed
 // (the same MF for every row of a seed: paired); returns the rows as JSON.
@@ -991,40 +1033,25 @@ json PrintThresholdTable(const std::vector<std::vector<ThresholdRow>>& runs, int
                    {"pairs_by_viewers", pairs},
                    {"viewer_buckets", lower}});
   }
-  // The reference of a user row: the user row at `served`; of a watch-list row: the
-  // watch-list row at served:served.
-  const size_t none = runs[0].size();
-  size_t reference[2] = {none, none};
-  for (size_t k = 0; k < runs[0].size(); ++k) {
-    const ThresholdRow& r = runs[0][k];
-    const bool list = r.query > 0;
-    if (r.threshold == served && r.blend_k == 0 && (!list || r.query == served))
-      reference[list] = k;
-  }
-  std::printf(
-      "\n| vectors | NDCG@20 minus that at %d viewers, per seed | rare: NDCG@20 minus, per seed "
-      "|\n",
-      served);
-  std::printf("|---|---|---|\n");
-  for (size_t k = 0; k < runs[0].size(); ++k) {
-    const size_t ref = reference[runs[0][k].query > 0];
-    if (ref == none) continue;
-    const auto [all, rare] = PairedDifferences(runs, k, ref);
-    std::printf("| %s | %s | %s |\n", runs[0][k].name.c_str(), all.c_str(), rare.c_str());
-  }
+  PrintPairedTable(runs, served);
   return out;
 }
 
 int StudyViewerThresholds(const Options& o) {
   auto thresholds = ParseList<int>(o.thresholds, "--thresholds", 1);
   if (!thresholds.ok()) return Fail(thresholds.status());
-  auto blends = ParseList<double>(o.blends, "--blends", 1e-9);
+  auto blends = ParseList<double>(o.blends, "--blends", 0.001);
   if (!blends.ok()) return Fail(blends.status());
   auto seeds = ParseSeeds(o.seeds);
   if (!seeds.ok()) return Fail(seeds.status());
+  if (seeds->empty()) return Fail(absl::InvalidArgumentError("--seeds: none given"));
   if (thresholds->empty()) return Fail(absl::InvalidArgumentError("--thresholds: none given"));
   auto watch_lists = ParseWatchLists(o.watch_lists);
   if (!watch_lists.ok()) return Fail(watch_lists.status());
+  if (o.holdout_users > 0 && watch_lists->empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "--holdout-users is for the watch lists: give --watch-lists too (e.g. 5:5)"));
+  }
   auto catalog = Catalog::Load(o.catalogs);
   if (!catalog.ok()) return Fail(catalog.status());
   std::vector<int64_t> universe;
@@ -1360,8 +1387,8 @@ void AddFlags(ArgParser* p, Options* o, Command command) {
                  "5:5,13:13,5:13; empty: none)",
                  "Q:R,...");
     p->AddDouble("holdout-users", &o->holdout_users,
-                 "a share of the users held out whole: their lists, less the held-out views,\n"
-                 "are the watch lists (default 0: every user's training anime, whose rare\n"
+                 "a share of the users held out whole: their trained anime, less the held-out\n"
+                 "views, are the watch lists (default 0: every user's training anime, whose rare\n"
                  "anime learned from that very user)");
     p->AddDouble("holdout", &o->holdout, "the share of each user's views held out (default 0.2)");
   } else {

@@ -140,6 +140,37 @@ void RankWith(const ThresholdInput& in, const Tensor& vectors, UserVector user_v
   }
 }
 
+namespace {
+
+// The users MF trained (a history), as the bundle's users: the popularity shift's
+// direction and calibration read them; users held out whole are not among them.
+struct TrainedUsers {
+  Tensor users;
+  std::vector<std::vector<uint32_t>> history;
+
+  explicit TrainedUsers(const ThresholdInput& in) {
+    const int d = in.users->cols;
+    std::vector<uint32_t> kept;
+    for (uint32_t u = 0; u < in.history->size(); ++u) {
+      if (!(*in.history)[u].empty()) kept.push_back(u);
+    }
+    users = Tensor(static_cast<int>(kept.size()), d);
+    for (uint32_t k = 0; k < kept.size(); ++k) {
+      std::copy_n(in.users->row(kept[k]), d, users.row(k));
+      history.push_back((*in.history)[kept[k]]);
+    }
+  }
+  ShiftInput Shift(double share) const {
+    ShiftInput s;
+    s.users = &users;
+    s.history = &history;
+    s.share = share;
+    return s;
+  }
+};
+
+}  // namespace
+
 void RankHeldOut(const ThresholdInput& in, const Tensor& vectors, ThresholdRow* row) {
   RankWith(
       in, vectors,
@@ -154,14 +185,12 @@ void RankHeldOutWatchLists(const ThresholdInput& in, const Tensor& vectors, cons
                            ThresholdRow* row) {
   const int d = queries.cols;
   const std::vector<float> gram = GramMatrix(queries.v.data(), queries.rows, d);
-  std::vector<float> prior(d, 0.0f);  // the mean trained user (as the bundle's users)
-  int trained = 0;
-  for (int u = 0; u < in.users->rows; ++u) {
-    if ((*in.history)[static_cast<size_t>(u)].empty()) continue;
-    for (int c = 0; c < d; ++c) prior[c] += in.users->row(u)[c];
-    ++trained;
+  const TrainedUsers trained(in);  // the prior: the mean trained user, as served
+  std::vector<float> prior(d, 0.0f);
+  for (int u = 0; u < trained.users.rows; ++u) {
+    for (int c = 0; c < d; ++c) prior[c] += trained.users.row(static_cast<uint32_t>(u))[c];
   }
-  for (float& v : prior) v /= static_cast<float>(std::max(trained, 1));
+  for (float& v : prior) v /= static_cast<float>(std::max(trained.users.rows, 1));
   const std::vector<std::vector<uint32_t>>& lists = in.liked != nullptr ? *in.liked : *in.history;
   std::vector<const float*> liked;
   RankWith(
@@ -189,10 +218,8 @@ Tensor WatchListQueries(const FilledVectors& filled, const Tensor& learned,
 
 absl::StatusOr<std::vector<ThresholdRow>> StudyWatchLists(
     const ThresholdInput& in, const std::vector<WatchListSetting>& settings) {
-  ShiftInput shift;
-  shift.users = in.users;
-  shift.history = in.history;
-  shift.share = in.shift_share;
+  const TrainedUsers trained(in);
+  const ShiftInput shift = trained.Shift(in.shift_share);
   std::vector<ThresholdRow> rows;
   for (const WatchListSetting& s : settings) {
     if (s.query < 1 || s.query > s.rank) {
@@ -220,10 +247,8 @@ absl::StatusOr<std::vector<ThresholdRow>> StudyThresholds(const ThresholdInput& 
                                                           const std::vector<int>& thresholds,
                                                           const std::vector<double>& blends) {
   if (thresholds.empty()) return absl::InvalidArgumentError("no threshold to study");
-  ShiftInput shift;
-  shift.users = in.users;
-  shift.history = in.history;
-  shift.share = in.shift_share;
+  const TrainedUsers trained(in);
+  const ShiftInput shift = trained.Shift(in.shift_share);
   std::vector<ThresholdRow> rows;
   FilledVectors widest;  // the largest threshold's: its predictions are the blends' prior
   const int largest = *std::max_element(thresholds.begin(), thresholds.end());

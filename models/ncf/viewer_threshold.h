@@ -29,8 +29,8 @@
 
 namespace simsearch::ncf {
 
-// Training pairs and the held-out views: for every user with at least two views and
-// something left to train on, round(share x views) of the views (at least one, and never
+// Training pairs and the held-out views: for every user with a view and at least two
+// trained pairs, round(share x views) of the views (at least one, and never
 // every trained pair) are held out, drawn uniformly with the seed. Only-listed pairs
 // (dropped, plan to watch) stay listed and are never held out.
 struct HeldOutViews {
@@ -42,9 +42,9 @@ HeldOutViews HoldOutViews(const Interactions& data, double share, uint64_t seed)
 
 // Users held out whole, for watch lists a fan would bring: a share of the users with
 // held-out views (drawn with the seed) lose every trained pair (the model never sees
-// them); what they have left on their lists (split.listed) is the watch list, their
-// held-out views what it should find. Returns, per user, the anime folded in (their
-// trained pairs before; empty for the other users).
+// them); their trained anime (less the held-out views) are the watch list, folded in,
+// and their held-out views what it should find. Returns, per user, the anime folded in
+// (empty for the other users).
 std::vector<std::vector<uint32_t>> HoldOutUsers(HeldOutViews* h, double share, uint64_t seed);
 
 // Rare anime, for the rare columns: fewer training viewers than this.

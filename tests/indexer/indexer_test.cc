@@ -259,12 +259,16 @@ TEST_F(IndexerTest, HalfScanCopyIsCheckedMeasuredAndServed) {
   ExpectRejected(o, "--scan-rescore must be 1-64, got 65");
   // Given without f16 it is refused, not ignored.
   o.scan_rescore = 8;
+  o.scan_precision = "f8";
+  ExpectRejected(o, "--scan-precision is f32 or f16, got 'f8'");
   o.scan_precision = "f32";
   ExpectRejected(o, "--scan-rescore is for --scan-precision f16");
   o.scan_precision = "";
   ExpectRejected(o, "--scan-rescore is for --scan-precision f16");
   o.scan_precision = "f16";
-  o.scan_rescore = 0;  // not given: the default, 4
+  o.scan_rescore = 0;
+  ExpectRejected(o, "--scan-rescore must be 1-64, got 0");
+  o.scan_rescore.reset();  // not given: the default, 4
   o.index_kind = IndexKind::kIvf;
   ExpectRejected(o, "--scan-precision f16 is for --index flat");
   o.index_kind = IndexKind::kFlat;

@@ -40,7 +40,8 @@ genres=("Action, Fantasy" "Music, School" "Sci-Fi, Space" "Mystery, Psychologica
   --out "$work/t.json" \
   > "$work/table.md" 2> "$work/err.log" || { cat "$work/err.log" >&2; fail "threshold failed"; }
 grep -q "^| learned from 10 viewers on |" "$work/table.md" || fail "no row for threshold 10: $(cat "$work/table.md")"
-grep -q "^| vectors | NDCG@20 minus that at 5 viewers, per seed |" "$work/table.md" || fail "no paired table"
+grep -q "^| vectors | NDCG@20 minus that at 5 viewers (5:5 for watch lists), per seed |" "$work/table.md" ||
+  fail "no paired table"
 grep -q "^| learned from 5 viewers on | +0.0000, +0.0000 |" "$work/table.md" || fail "5 is not paired with itself"
 grep -q "^| watch lists: queried as learned from 5 viewers on, ranked as learned from 5 on | +0.0000, +0.0000 |" \
   "$work/table.md" || fail "watch lists 5:5 are not paired with themselves: $(cat "$work/table.md")"

@@ -45,9 +45,9 @@ TEST(RanksOfRelevant, MatchADirectCountWithTiesAndLeftOutCandidates) {
       v = small(rng) == 0 ? -std::numeric_limits<float>::infinity()
                           : static_cast<float>(small(rng));
     }
-    std::vector<uint32_t> relevant;
+    std::vector<uint32_t> relevant;  // some left out (-infinity) too: ties at the bottom
     for (uint32_t j = 0; j < n; ++j) {
-      if (rng() % 4 == 0 && std::isfinite(s[j])) relevant.push_back(j);
+      if (rng() % 4 == 0) relevant.push_back(j);
     }
     std::shuffle(relevant.begin(), relevant.end(), rng);
     const std::vector<RelevantRank> got = RanksOfRelevant(s, relevant);
@@ -256,9 +256,9 @@ TEST(StudyThresholds, PredictsBelowEachThresholdAndABlendTendsToIt) {
 
   // Watch lists: queried from 1 viewer on (every anime: learned), ranked from 10 on,
   // equal the lists folded in through the learned vectors and ranked by the fill at 10.
-  auto lists = StudyWatchLists(in, {{1, 10}, {10, 10}});
+  auto lists = StudyWatchLists(in, {{1, 10}});
   ASSERT_TRUE(lists.ok()) << lists.status();
-  ASSERT_EQ(lists->size(), 2u);
+  ASSERT_EQ(lists->size(), 1u);
   ShiftInput shift;
   shift.users = &users;
   shift.history = &history;
@@ -279,7 +279,9 @@ TEST(StudyThresholds, PredictsBelowEachThresholdAndABlendTendsToIt) {
   for (uint32_t r = 0; r < static_cast<uint32_t>(n); ++r) {
     const Tensor& from = r >= 3 && r <= 8 ? learned : fill10->query_vectors;
     for (int c = 0; c < d; ++c) EXPECT_EQ(q.row(r)[c], from.row(r)[c]) << r << "," << c;
-    if (r < 9) EXPECT_TRUE(fill10->predicted[r]) << r;
+    if (r < 9) {
+      EXPECT_TRUE(fill10->predicted[r]) << r;
+    }
   }
   EXPECT_NE(fill10->query_vectors.row(5)[0], learned.row(5)[0]) << "the check could not fail";
   EXPECT_FALSE(StudyWatchLists(in, {{10, 5}}).ok()) << "query above rank";

@@ -76,9 +76,9 @@ struct BundleSpec {
   float similar_norm_power = 1.0f, similar_shrink = 0.0f;
   bool fold_in = false;
   float fold_in_alpha = 0.01f, fold_in_lambda = 1.0f;
-  float fold_in_prior = 0;     // BuildOptions::fold_in_prior
-  std::string scan_precision;  // BuildOptions::scan_precision ("f16": a half scan copy)
-  int scan_rescore = 0;        // BuildOptions::scan_rescore (0: not given)
+  float fold_in_prior = 0;          // BuildOptions::fold_in_prior
+  std::string scan_precision;       // BuildOptions::scan_precision ("f16": a half scan copy)
+  std::optional<int> scan_rescore;  // BuildOptions::scan_rescore
   int neighbours = 0;  // precomputed "more like this" per item (0: none; -1: the indexer's default)
   std::optional<StoryOptions> story;  // BuildOptions::story: fused "a story like this" lists
   std::optional<HubCap> hub_cap;      // BuildOptions::hub_cap

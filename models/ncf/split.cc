@@ -36,7 +36,7 @@ bool Split::InTrain(uint32_t user, uint32_t item) const {
   return std::binary_search(t.begin(), t.end(), item);
 }
 
-Split LeaveOneOut(const Interactions& data, uint64_t seed, int negatives) {
+Split EmptySplit(const Interactions& data, uint64_t seed) {
   Split s;
   s.seed = seed;
   s.num_users = static_cast<uint32_t>(data.num_users());
@@ -45,6 +45,11 @@ Split LeaveOneOut(const Interactions& data, uint64_t seed, int negatives) {
   s.listed.resize(s.num_users);
   s.test_item.assign(s.num_users, -1);
   s.test_negatives.resize(s.num_users);
+  return s;
+}
+
+Split LeaveOneOut(const Interactions& data, uint64_t seed, int negatives) {
+  Split s = EmptySplit(data, seed);
   std::mt19937_64 rng(seed);
   for (uint32_t u = 0; u < s.num_users; ++u) {
     const auto& items = data.items_of_user[u];
@@ -88,13 +93,8 @@ Split LeaveOneOut(const Interactions& data, uint64_t seed, int negatives) {
 }
 
 Split TrainOnAll(const Interactions& data) {
-  Split s;
-  s.num_users = static_cast<uint32_t>(data.num_users());
-  s.num_items = static_cast<uint32_t>(data.num_items());
-  s.train.resize(s.num_users);
+  Split s = EmptySplit(data);
   s.listed = data.items_of_user;
-  s.test_item.assign(s.num_users, -1);
-  s.test_negatives.resize(s.num_users);
   for (uint32_t u = 0; u < s.num_users; ++u) {
     const auto& items = data.items_of_user[u];
     for (size_t j = 0; j < items.size(); ++j) {

@@ -38,6 +38,10 @@ absl::Status CheckTrainable(const Interactions& data, const std::string& origin)
 // interacted with (in training or test). Deterministic for a seed.
 Split LeaveOneOut(const Interactions& data, uint64_t seed, int negatives = 99);
 
+// A split of `data`'s users and items with no pair in it and no user evaluated: what the
+// protocols below fill.
+Split EmptySplit(const Interactions& data, uint64_t seed = 0);
+
 // Every trained pair in training and no user held out: for a model trained to serve,
 // or tested on data kept apart (the cold-start time split).
 Split TrainOnAll(const Interactions& data);

@@ -14,14 +14,8 @@ namespace simsearch::ncf {
 
 HeldOutViews HoldOutViews(const Interactions& data, double share, uint64_t seed) {
   HeldOutViews out;
+  out.split = EmptySplit(data, seed);
   Split& s = out.split;
-  s.num_users = static_cast<uint32_t>(data.num_users());
-  s.num_items = static_cast<uint32_t>(data.num_items());
-  s.train.resize(s.num_users);
-  s.listed.resize(s.num_users);
-  s.test_item.assign(s.num_users, -1);
-  s.test_negatives.resize(s.num_users);
-  s.seed = seed;
   out.held_out.resize(s.num_users);
   std::mt19937_64 rng(seed);
   std::vector<size_t> views;

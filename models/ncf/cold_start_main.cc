@@ -663,8 +663,8 @@ WatchListHits FoldInWatchLists(const TimeSplit& t, const SeedModel& m, const Ten
     if (add_cold) {
       for (uint32_t r : t.relevant[u]) liked.push_back(&q.v[static_cast<size_t>(r) * d]);
     }
-    if (!FoldInUser(gram.data(), d, liked, {}, 1.0f, FoldInParams{0.001f, 100.0f}, p.data(),
-                    prior.data(), 1.0f / static_cast<float>(liked.size()))
+    if (!FoldInUser(gram.data(), d, liked, {}, 1.0f, kServedFoldIn, p.data(), prior.data(),
+                    1.0f / static_cast<float>(liked.size()))
              .ok()) {
       continue;
     }

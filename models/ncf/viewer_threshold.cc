@@ -193,8 +193,8 @@ void RankHeldOutWatchLists(const ThresholdInput& in, const Tensor& vectors, cons
         liked.clear();
         for (uint32_t r : lists[u]) liked.push_back(queries.row(r));
         if (liked.empty()) return false;
-        return FoldInUser(gram.data(), d, liked, {}, 1.0f, FoldInParams{0.001f, 100.0f}, out,
-                          prior.data(), 1.0f / static_cast<float>(liked.size()))
+        return FoldInUser(gram.data(), d, liked, {}, 1.0f, kServedFoldIn, out, prior.data(),
+                          1.0f / static_cast<float>(liked.size()))
             .ok();
       },
       row);

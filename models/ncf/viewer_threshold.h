@@ -26,6 +26,7 @@
 #include "models/ncf/cold_start.h"
 #include "models/ncf/model.h"
 #include "models/ncf/split.h"
+#include "retrieval/fold_in.h"
 
 namespace simsearch::ncf {
 
@@ -46,6 +47,10 @@ HeldOutViews HoldOutViews(const Interactions& data, double share, uint64_t seed)
 // and their held-out views what it should find. Returns, per user, the anime folded in
 // (empty for the other users).
 std::vector<std::vector<uint32_t>> HoldOutUsers(HeldOutViews* h, double share, uint64_t seed);
+
+// The fold-in the ncf collection is built with (scripts/retrain.sh --fold-in 0.001,100),
+// which the evaluations of watch lists replay.
+inline constexpr FoldInParams kServedFoldIn{0.001f, 100.0f};
 
 // Rare anime, for the rare columns: fewer training viewers than this.
 inline constexpr int kRareViewers = 20;

@@ -790,7 +790,9 @@ std::vector<RelevantRank> RanksOfRelevant(const std::vector<float>& scores,
 void AddRanks(const std::vector<RelevantRank>& ranks, ListMetrics* sum) {
   if (ranks.empty()) return;
   double hits = 0, dcg = 0;
+  bool hit10 = false;
   for (const RelevantRank& r : ranks) {
+    hit10 |= r.rank < 10;
     if (r.rank < 20) {
       hits += 1;
       dcg += 1.0 / std::log2(static_cast<double>(r.rank) + 2.0);
@@ -801,6 +803,7 @@ void AddRanks(const std::vector<RelevantRank>& ranks, ListMetrics* sum) {
   for (size_t i = 0; i < ideal; ++i) idcg += 1.0 / std::log2(static_cast<double>(i) + 2.0);
   sum->recall20 += hits / static_cast<double>(ideal);
   sum->ndcg20 += dcg / idcg;
+  sum->hit10 += hit10 ? 1.0 : 0.0;
   ++sum->users;
 }
 
@@ -813,6 +816,7 @@ void Finish(ListMetrics* m) {
   if (m->users == 0) return;
   m->recall20 /= m->users;
   m->ndcg20 /= m->users;
+  m->hit10 /= m->users;
 }
 
 }  // namespace simsearch::ncf

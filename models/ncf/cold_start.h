@@ -182,8 +182,9 @@ std::vector<int64_t> ColdAnime(const Catalog& catalog, const std::string& cutoff
 // Recall@20 and NDCG@20 with several relevant items per user: recall is the share of
 // the user's relevant items in the top 20 (out of min(relevant, 20)); NDCG's ideal puts
 // every relevant item first. Ties count against relevant items, as in evaluate.h.
+// HR@10: the share of users with a relevant item in their top 10.
 struct ListMetrics {
-  double recall20 = 0, ndcg20 = 0;
+  double recall20 = 0, ndcg20 = 0, hit10 = 0;
   uint32_t users = 0;
 };
 // `scores`: the candidates' scores; `relevant`: positions in `scores` that are relevant.

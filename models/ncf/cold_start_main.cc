@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -97,6 +98,7 @@ struct Options {
   std::string watch_lists = "5:5,13:13,5:13";                     // threshold
   double holdout = 0.2;                                           // threshold
   double holdout_users = 0;                                       // threshold
+  std::string list_lengths;                                       // threshold
   bool no_franchise = false, no_text = false, item_bias = false;
 };
 
@@ -842,13 +844,94 @@ absl::StatusOr<std::vector<WatchListSetting>> ParseWatchLists(const std::string&
   return out;
 }
 
+// What the threshold study compares, from the flags.
+struct StudyPlan {
+  std::vector<int> thresholds;
+  std::vector<double> blends;
+  std::vector<uint64_t> seeds;
+  std::vector<WatchListSetting> watch_lists;
+  std::vector<int> lengths;  // --list-lengths
+};
+
+absl::StatusOr<StudyPlan> ParseStudy(const Options& o) {
+  StudyPlan plan;
+  auto thresholds = ParseList<int>(o.thresholds, "--thresholds", 1);
+  if (!thresholds.ok()) return thresholds.status();
+  plan.thresholds = *std::move(thresholds);
+  auto blends = ParseList<double>(o.blends, "--blends", 0.001);
+  if (!blends.ok()) return blends.status();
+  plan.blends = *std::move(blends);
+  auto seeds = ParseSeeds(o.seeds);
+  if (!seeds.ok()) return seeds.status();
+  plan.seeds = *std::move(seeds);
+  if (plan.seeds.empty()) return absl::InvalidArgumentError("--seeds: none given");
+  if (plan.thresholds.empty()) return absl::InvalidArgumentError("--thresholds: none given");
+  auto watch_lists = ParseWatchLists(o.watch_lists);
+  if (!watch_lists.ok()) return watch_lists.status();
+  plan.watch_lists = *std::move(watch_lists);
+  if (o.holdout_users > 0 && plan.watch_lists.empty()) {
+    return absl::InvalidArgumentError(
+        "--holdout-users is for the watch lists: give --watch-lists too (e.g. 5:5)");
+  }
+  auto lengths = ParseList<int>(o.list_lengths, "--list-lengths", 1);
+  if (!lengths.ok()) return lengths.status();
+  plan.lengths = *std::move(lengths);
+  if (!plan.lengths.empty() && o.holdout_users <= 0) {
+    return absl::InvalidArgumentError(
+        "--list-lengths cuts the lists of users held out whole: give --holdout-users too "
+        "(e.g. 0.1)");
+  }
+  return plan;
+}
+
+// One seed's data by row, a row per catalogue anime (data's items are catalogue anime:
+// known_items): the learned vectors (zeros for anime never trained on), training
+// viewers, and each user's history, list and held-out views.
+struct SeedRows {
+  std::vector<uint32_t> row_of_item;
+  Tensor learned;
+  std::vector<int> viewers;
+  std::vector<std::vector<uint32_t>> history, listed, held_out;
+
+  SeedRows(const Interactions& data, const std::vector<int64_t>& universe, const Tensor& items,
+           const HeldOutViews& h)
+      : row_of_item(data.num_items()),
+        learned(static_cast<int>(universe.size()), items.cols),
+        viewers(universe.size(), 0) {
+    const int d = items.cols;
+    for (uint32_t i = 0; i < data.num_items(); ++i) {
+      row_of_item[i] = static_cast<uint32_t>(
+          std::lower_bound(universe.begin(), universe.end(), data.item_ids[i]) - universe.begin());
+      std::copy_n(items.row(i), d, learned.row(row_of_item[i]));
+    }
+    history = ByRow(h.split.train);
+    listed = ByRow(h.split.listed);
+    held_out = ByRow(h.held_out);
+    for (const auto& list : history) {
+      for (uint32_t r : list) ++viewers[r];
+    }
+    for (uint32_t r = 0; r < universe.size(); ++r) {
+      if (viewers[r] == 0) std::fill_n(learned.row(r), d, 0.0f);  // never trained: no vector
+    }
+  }
+  // Lists of items as sorted lists of rows.
+  std::vector<std::vector<uint32_t>> ByRow(const std::vector<std::vector<uint32_t>>& lists) const {
+    std::vector<std::vector<uint32_t>> out(lists.size());
+    for (size_t u = 0; u < lists.size(); ++u) {
+      for (uint32_t i : lists[u]) out[u].push_back(row_of_item[i]);
+      std::sort(out[u].begin(), out[u].end());
+    }
+    return out;
+  }
+};
+
 // One seed of the threshold study: hold out views, train MF on the rest, and rank the
 // held-out views with each threshold and blend.
-absl::StatusOr<std::vector<ThresholdRow>> StudySeed(
-    const Options& o, const Catalog& catalog, const std::vector<int64_t>& universe,
-    const Interactions& data, const TextVectors& text, uint64_t seed,
-    const std::vector<int>& thresholds, const std::vector<double>& blends,
-    const std::vector<WatchListSetting>& watch_lists) {
+absl::StatusOr<std::vector<ThresholdRow>> StudySeed(const Options& o, const Catalog& catalog,
+                                                    const std::vector<int64_t>& universe,
+                                                    const Interactions& data,
+                                                    const TextVectors& text, uint64_t seed,
+                                                    const StudyPlan& plan) {
   HeldOutViews h = HoldOutViews(data, o.holdout, seed);
   std::vector<std::vector<uint32_t>> liked_items;  // users held out whole: their lists
   if (o.holdout_users > 0) {
@@ -859,33 +942,10 @@ absl::StatusOr<std::vector<ThresholdRow>> StudySeed(
   }
   Tensor items, users;
   if (absl::Status st = TrainMf(h.split, o, seed, &items, &users); !st.ok()) return st;
-  const int d = items.cols;
-  // By row: a row per catalogue anime (data's items are catalogue anime: known_items).
-  std::vector<uint32_t> row_of_item(data.num_items());
-  for (uint32_t i = 0; i < data.num_items(); ++i) {
-    row_of_item[i] = static_cast<uint32_t>(
-        std::lower_bound(universe.begin(), universe.end(), data.item_ids[i]) - universe.begin());
-  }
-  Tensor learned(static_cast<int>(universe.size()), d);
-  for (uint32_t i = 0; i < data.num_items(); ++i)
-    std::copy_n(items.row(i), d, learned.row(row_of_item[i]));
-  std::vector<int> viewers(universe.size(), 0);
-  auto by_row = [&](const std::vector<std::vector<uint32_t>>& lists) {
-    std::vector<std::vector<uint32_t>> out(lists.size());
-    for (size_t u = 0; u < lists.size(); ++u) {
-      for (uint32_t i : lists[u]) out[u].push_back(row_of_item[i]);
-      std::sort(out[u].begin(), out[u].end());
-    }
-    return out;
-  };
-  const auto history = by_row(h.split.train), listed = by_row(h.split.listed),
-             held_out = by_row(h.held_out);
-  for (const auto& list : history) {
-    for (uint32_t r : list) ++viewers[r];
-  }
-  for (uint32_t r = 0; r < universe.size(); ++r) {
-    if (viewers[r] == 0) std::fill_n(learned.row(r), d, 0.0f);  // never trained: no vector
-  }
+  const SeedRows rows_of(data, universe, items, h);
+  const Tensor& learned = rows_of.learned;
+  const std::vector<int>& viewers = rows_of.viewers;
+  const auto &history = rows_of.history, &listed = rows_of.listed, &held_out = rows_of.held_out;
   std::fprintf(stderr, "[threshold] seed %llu: %llu views held out, %llu pairs trained on\n",
                static_cast<unsigned long long>(seed),
                static_cast<unsigned long long>(h.num_held_out),
@@ -909,7 +969,7 @@ absl::StatusOr<std::vector<ThresholdRow>> StudySeed(
   ThresholdInput lists_in = in;
   std::vector<std::vector<uint32_t>> user_held, list_held, liked;
   if (o.holdout_users > 0) {
-    liked = by_row(liked_items);
+    liked = rows_of.ByRow(liked_items);
     user_held = held_out;
     list_held.resize(held_out.size());
     for (size_t u = 0; u < held_out.size(); ++u) {
@@ -919,11 +979,18 @@ absl::StatusOr<std::vector<ThresholdRow>> StudySeed(
     lists_in.held_out = &list_held;
     lists_in.liked = &liked;
   }
-  auto rows = StudyThresholds(in, thresholds, blends);
+  auto rows = StudyThresholds(in, plan.thresholds, plan.blends);
   if (!rows.ok()) return rows.status();
-  auto lists = StudyWatchLists(lists_in, watch_lists);
+  auto lists = StudyWatchLists(lists_in, plan.watch_lists);
   if (!lists.ok()) return lists.status();
   rows->insert(rows->end(), lists->begin(), lists->end());
+  if (!plan.lengths.empty()) {
+    lists_in.group = &data.dataset_of_user;
+    auto by_length =
+        StudyListLengths(lists_in, plan.watch_lists, {plan.lengths, 200, o.threads, seed});
+    if (!by_length.ok()) return by_length.status();
+    rows->insert(rows->end(), by_length->begin(), by_length->end());
+  }
   return rows;
 }
 
@@ -947,6 +1014,7 @@ void PrintPairedTable(const std::vector<std::vector<ThresholdRow>>& runs, int se
   size_t reference[2] = {none, none};
   for (size_t k = 0; k < runs[0].size(); ++k) {
     const ThresholdRow& r = runs[0][k];
+    if (r.length > 0) continue;  // PrintLengthTables
     const bool list = r.query > 0;
     if (r.threshold == served && r.blend_k == 0 && (!list || r.query == served))
       reference[list] = k;
@@ -957,7 +1025,7 @@ void PrintPairedTable(const std::vector<std::vector<ThresholdRow>>& runs, int se
       served, served, served);
   std::printf("|---|---|---|\n");
   bool has[2] = {false, false};
-  for (const ThresholdRow& r : runs[0]) has[r.query > 0] = true;
+  for (const ThresholdRow& r : runs[0]) has[r.query > 0] |= r.length == 0;
   for (int list = 0; list < 2; ++list) {
     if (has[list] && reference[list] == none) {
       std::fprintf(stderr, "[threshold] no paired table for the %s rows: add %s\n",
@@ -969,7 +1037,7 @@ void PrintPairedTable(const std::vector<std::vector<ThresholdRow>>& runs, int se
   }
   for (size_t k = 0; k < runs[0].size(); ++k) {
     const size_t ref = reference[runs[0][k].query > 0];
-    if (ref == none) continue;
+    if (ref == none || runs[0][k].length > 0) continue;
     const auto [all, rare] = PairedDifferences(runs, k, ref);
     std::printf("| %s | %s | %s |\n", runs[0][k].name.c_str(), all.c_str(), rare.c_str());
   }
@@ -996,6 +1064,7 @@ json PrintThresholdTable(const std::vector<std::vector<ThresholdRow>>& runs, int
   std::printf("\n");
   json out = json::array();
   for (size_t k = 0; k < runs[0].size(); ++k) {
+    if (runs[0][k].length > 0) continue;  // PrintLengthTables
     std::vector<double> predicted, shift, recall, ndcg, rare_recall, rare_ndcg;
     std::vector<std::vector<double>> auc(lower.size());
     std::vector<uint64_t> pairs(lower.size(), 0);
@@ -1037,21 +1106,106 @@ json PrintThresholdTable(const std::vector<std::vector<ThresholdRow>>& runs, int
   return out;
 }
 
-int StudyViewerThresholds(const Options& o) {
-  auto thresholds = ParseList<int>(o.thresholds, "--thresholds", 1);
-  if (!thresholds.ok()) return Fail(thresholds.status());
-  auto blends = ParseList<double>(o.blends, "--blends", 0.001);
-  if (!blends.ok()) return Fail(blends.status());
-  auto seeds = ParseSeeds(o.seeds);
-  if (!seeds.ok()) return Fail(seeds.status());
-  if (seeds->empty()) return Fail(absl::InvalidArgumentError("--seeds: none given"));
-  if (thresholds->empty()) return Fail(absl::InvalidArgumentError("--thresholds: none given"));
-  auto watch_lists = ParseWatchLists(o.watch_lists);
-  if (!watch_lists.ok()) return Fail(watch_lists.status());
-  if (o.holdout_users > 0 && watch_lists->empty()) {
-    return Fail(absl::InvalidArgumentError(
-        "--holdout-users is for the watch lists: give --watch-lists too (e.g. 5:5)"));
+// The three metrics of the length tables, by name and value.
+constexpr const char* kLengthMetrics[] = {"HR@10", "Recall@20", "NDCG@20"};
+double LengthMetric(const ListMetrics& m, int metric) {
+  return metric == 0 ? m.hit10 : metric == 1 ? m.recall20 : m.ndcg20;
+}
+
+// The watch lists by length (StudyListLengths): per length and ranking, each data set's
+// users' HR@10, Recall@20 and NDCG@20 (mean ± sd over the seeds); returns them as JSON.
+json PrintLengthRows(const std::vector<std::vector<ThresholdRow>>& runs,
+                     const std::vector<std::string>& datasets) {
+  std::printf("\n| L | ranking | users |");
+  for (const std::string& name : datasets) {
+    std::printf(" %s: HR@10 | Recall@20 | NDCG@20 |", name.c_str());
   }
+  std::printf("\n|---:|---|---:|");
+  for (size_t g = 0; g < datasets.size(); ++g) std::printf("---:|---:|---:|");
+  std::printf("\n");
+  json out = json::array();
+  for (size_t k = 0; k < runs[0].size(); ++k) {
+    const ThresholdRow& first = runs[0][k];
+    if (first.length == 0) continue;
+    std::vector<std::string> users;
+    for (const ListMetrics& m : first.by_group) users.push_back(absl::StrCat(m.users));
+    std::printf("| %d | %s | %s |", first.length, first.name.c_str(),
+                absl::StrJoin(users, ", ").c_str());
+    json groups = json::array();
+    for (size_t g = 0; g < datasets.size(); ++g) {
+      json metrics = json::object();
+      for (int m = 0; m < 3; ++m) {
+        std::vector<double> v;
+        for (const auto& run : runs) {
+          v.push_back(g < run[k].by_group.size() ? LengthMetric(run[k].by_group[g], m) : 0.0);
+        }
+        std::printf(" %s |", Cell(v).c_str());
+        metrics[kLengthMetrics[m]] = v;
+      }
+      std::vector<uint32_t> evaluated;  // per seed
+      for (const auto& run : runs) {
+        evaluated.push_back(g < run[k].by_group.size() ? run[k].by_group[g].users : 0);
+      }
+      groups.push_back({{"dataset", datasets[g]}, {"users", evaluated}, {"metrics", metrics}});
+    }
+    std::printf("\n");
+    out.push_back({{"length", first.length},
+                   {"ranking", first.name},
+                   {"threshold", first.threshold},
+                   {"query", first.query},
+                   {"by_dataset", groups}});
+  }
+  return out;
+}
+
+// Per length and data set, in how many seeds the served fold-in (served:served) is at or
+// above both baselines (popularity, item-kNN) on each metric.
+void PrintLengthVerdicts(const std::vector<std::vector<ThresholdRow>>& runs, int served,
+                         const std::vector<std::string>& datasets) {
+  std::printf(
+      "\n| L | users | seeds where fold-in %d:%d >= popularity and item-kNN: HR@10 | "
+      "Recall@20 | NDCG@20 |\n|---:|---|---:|---:|---:|\n",
+      served, served);
+  const size_t none = runs[0].size();
+  for (size_t k = 0; k < runs[0].size(); ++k) {
+    const ThresholdRow& r = runs[0][k];
+    if (r.length == 0 || r.name != "popularity") continue;
+    size_t knn = none, fold = none;  // the length's other rows
+    for (size_t j = k + 1; j < runs[0].size() && runs[0][j].length == r.length; ++j) {
+      if (absl::StartsWith(runs[0][j].name, "item-kNN")) knn = j;
+      if (runs[0][j].query == served && runs[0][j].threshold == served) fold = j;
+    }
+    if (knn == none || fold == none) {
+      std::fprintf(stderr, "[threshold] no verdict at L=%d: add %d:%d to --watch-lists\n", r.length,
+                   served, served);
+      return;
+    }
+    for (size_t g = 0; g < datasets.size(); ++g) {
+      std::printf("| %d | %s (%u) |", r.length, datasets[g].c_str(),
+                  g < r.by_group.size() ? r.by_group[g].users : 0u);
+      for (int m = 0; m < 3; ++m) {
+        int wins = 0, seeds = 0;
+        for (const auto& run : runs) {
+          if (g >= run[k].by_group.size() || run[k].by_group[g].users == 0) continue;
+          ++seeds;
+          const double best =
+              std::max(LengthMetric(run[k].by_group[g], m), LengthMetric(run[knn].by_group[g], m));
+          wins += LengthMetric(run[fold].by_group[g], m) >= best;
+        }
+        if (seeds == 0) {
+          std::printf(" no list this long |");
+        } else {
+          std::printf(" %d of %d |", wins, seeds);
+        }
+      }
+      std::printf("\n");
+    }
+  }
+}
+
+int StudyViewerThresholds(const Options& o) {
+  auto plan = ParseStudy(o);
+  if (!plan.ok()) return Fail(plan.status());
   auto catalog = Catalog::Load(o.catalogs);
   if (!catalog.ok()) return Fail(catalog.status());
   std::vector<int64_t> universe;
@@ -1072,31 +1226,41 @@ int StudyViewerThresholds(const Options& o) {
   std::fprintf(stderr, "[threshold] %zu users, %zu anime with interactions, %zu catalogue anime\n",
                data->num_users(), data->num_items(), universe.size());
   std::vector<std::vector<ThresholdRow>> runs;
-  for (uint64_t seed : *seeds) {
-    auto rows =
-        StudySeed(o, *catalog, universe, *data, text, seed, *thresholds, *blends, *watch_lists);
+  for (uint64_t seed : plan->seeds) {
+    auto rows = StudySeed(o, *catalog, universe, *data, text, seed, *plan);
     if (!rows.ok()) return Fail(rows.status());
     for (const ThresholdRow& r : *rows) {
       std::fprintf(stderr,
-                   "[threshold] seed %llu %-44s Recall@20 %.4f NDCG@20 %.4f  rare %.4f %.4f "
+                   "[threshold] seed %llu %s%-44s Recall@20 %.4f NDCG@20 %.4f  rare %.4f %.4f "
                    "(shift %g)\n",
-                   static_cast<unsigned long long>(seed), r.name.c_str(), r.all.recall20,
-                   r.all.ndcg20, r.rare.recall20, r.rare.ndcg20, r.shift);
+                   static_cast<unsigned long long>(seed),
+                   r.length > 0 ? absl::StrCat("L=", r.length, " ").c_str() : "", r.name.c_str(),
+                   r.all.recall20, r.all.ndcg20, r.rare.recall20, r.rare.ndcg20, r.shift);
     }
     runs.push_back(*std::move(rows));
   }
   const json rows = PrintThresholdTable(runs, o.min_viewers);
+  json by_length = nullptr;
+  if (!plan->lengths.empty()) {
+    std::vector<std::string> datasets;
+    for (const std::string& f : data->datasets) {
+      datasets.push_back(f.substr(f.find_last_of('/') + 1));  // the file's name
+    }
+    by_length = PrintLengthRows(runs, datasets);
+    PrintLengthVerdicts(runs, o.min_viewers, datasets);
+  }
   if (o.out.empty()) return 0;
   json doc = {{"holdout", o.holdout},
               {"holdout_users", o.holdout_users},
               {"lambda", o.lambda},
               {"shift_share", o.shift_share},
-              {"seeds", *seeds},
+              {"seeds", plan->seeds},
               {"epochs", o.epochs},
               {"factors", o.factors},
               {"rare_viewers", kRareViewers},
               {"interactions", o.interactions},
-              {"rows", rows}};
+              {"rows", rows},
+              {"by_list_length", by_length}};
   if (absl::Status st = WriteStringToFile(o.out, doc.dump(2) + "\n"); !st.ok()) return Fail(st);
   return 0;
 }
@@ -1390,6 +1554,10 @@ void AddFlags(ArgParser* p, Options* o, Command command) {
                  "a share of the users held out whole: their trained anime, less the held-out\n"
                  "views, are the watch lists (default 0: every user's training anime, whose rare\n"
                  "anime learned from that very user)");
+    p->AddString("list-lengths", &o->list_lengths,
+                 "with --holdout-users: also those users' lists cut to these lengths, ranked by\n"
+                 "popularity, item-kNN and each --watch-lists setting (e.g. 1,3,5,10,20,50)",
+                 "L,L,...");
     p->AddDouble("holdout", &o->holdout, "the share of each user's views held out (default 0.2)");
   } else {
     p->AddInt("min-viewers", &o->min_viewers,

@@ -8,6 +8,7 @@
 
 #include "Eigen/Core"
 #include "absl/strings/str_cat.h"
+#include "models/ncf/baselines.h"
 #include "retrieval/fold_in.h"
 
 namespace simsearch::ncf {
@@ -85,31 +86,30 @@ size_t BucketOf(int viewers, const std::vector<int>& lower) {
 
 }  // namespace
 
-// RankHeldOut with the user vector `user_vector(u, out)` writes (false: skip the user).
-template <typename UserVector>
-void RankWith(const ThresholdInput& in, const Tensor& vectors, UserVector user_vector,
-              ThresholdRow* row) {
+// Ranks every held-out view by the scores `scores_of(u, scores)` writes for user u over
+// every row (false: skip the user) into `row`.
+template <typename Scores>
+void RankScores(const ThresholdInput& in, Scores scores_of, ThresholdRow* row) {
   const std::vector<int> lower = ViewerBuckets();
   std::vector<double> auc_sum(lower.size(), 0.0);
   row->pairs.assign(lower.size(), 0);
-  const int d = vectors.cols;
+  if (in.group != nullptr) {
+    const uint16_t groups =
+        in.group->empty() ? 0 : *std::max_element(in.group->begin(), in.group->end());
+    row->by_group.assign(groups + 1u, ListMetrics{});
+  }
   const size_t n = in.ids->size();
-  using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  Eigen::Map<const Matrix> items(vectors.v.data(), static_cast<Eigen::Index>(n), d);
-  Eigen::VectorXf scores_vec(static_cast<Eigen::Index>(n));
   std::vector<float> scores(n);
   std::vector<uint32_t> rare;
-  Eigen::VectorXf user(d);
   constexpr float kLeftOut = -std::numeric_limits<float>::infinity();
   for (size_t u = 0; u < in.held_out->size(); ++u) {
     const std::vector<uint32_t>& relevant = (*in.held_out)[u];
-    if (relevant.empty() || !user_vector(u, user.data())) continue;
-    scores_vec.noalias() = items * user;
-    std::copy_n(scores_vec.data(), n, scores.begin());
+    if (relevant.empty() || !scores_of(u, scores.data())) continue;
     const std::vector<uint32_t>& listed = (*in.listed)[u];
     for (uint32_t r : listed) scores[r] = kLeftOut;
     const std::vector<RelevantRank> ranks = RanksOfRelevant(scores, relevant);
     AddRanks(ranks, &row->all);
+    if (in.group != nullptr) AddRanks(ranks, &row->by_group[(*in.group)[u]]);
     const double negatives = static_cast<double>(n - listed.size() - relevant.size());
     rare.clear();
     for (size_t a = 0; a < relevant.size(); ++a) {
@@ -128,10 +128,31 @@ void RankWith(const ThresholdInput& in, const Tensor& vectors, UserVector user_v
   }
   Finish(&row->all);
   Finish(&row->rare);
+  for (ListMetrics& m : row->by_group) Finish(&m);
   row->auc.assign(lower.size(), 0.0);
   for (size_t b = 0; b < lower.size(); ++b) {
     if (row->pairs[b] > 0) row->auc[b] = auc_sum[b] / static_cast<double>(row->pairs[b]);
   }
+}
+
+// RankScores by the inner product of the rows' `vectors` with the user vector
+// `user_vector(u, out)` writes (false: skip the user).
+template <typename UserVector>
+void RankWith(const ThresholdInput& in, const Tensor& vectors, UserVector user_vector,
+              ThresholdRow* row) {
+  const int d = vectors.cols;
+  const auto n = static_cast<Eigen::Index>(in.ids->size());
+  using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::Map<const Matrix> items(vectors.v.data(), n, d);
+  Eigen::VectorXf user(d);
+  RankScores(
+      in,
+      [&](size_t u, float* scores) {
+        if (!user_vector(u, user.data())) return false;
+        Eigen::Map<Eigen::VectorXf>(scores, n).noalias() = items * user;
+        return true;
+      },
+      row);
 }
 
 namespace {
@@ -235,6 +256,90 @@ absl::StatusOr<std::vector<ThresholdRow>> StudyWatchLists(
     rows.push_back(std::move(row));
   }
   return rows;
+}
+
+std::vector<std::vector<uint32_t>> CutLists(const std::vector<std::vector<uint32_t>>& lists,
+                                            int length, uint64_t seed) {
+  std::vector<std::vector<uint32_t>> out(lists.size());
+  std::mt19937_64 rng(seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(length)));
+  for (size_t u = 0; u < lists.size(); ++u) {
+    if (lists[u].size() < static_cast<size_t>(length)) continue;
+    out[u] = lists[u];
+    std::shuffle(out[u].begin(), out[u].end(), rng);
+    out[u].resize(static_cast<size_t>(length));
+    std::sort(out[u].begin(), out[u].end());
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<ThresholdRow>> StudyListLengths(
+    const ThresholdInput& in, const std::vector<WatchListSetting>& settings,
+    const ListLengthOptions& options) {
+  if (in.liked == nullptr) return absl::InvalidArgumentError("no watch lists to cut");
+  const TrainedUsers trained(in);
+  const ShiftInput shift = trained.Shift(in.shift_share);
+  struct Served {
+    WatchListSetting setting;
+    FilledVectors filled;
+    Tensor queries;
+  };
+  std::vector<Served> served;
+  for (const WatchListSetting& s : settings) {
+    auto filled = FillVectors(*in.catalog, *in.ids, *in.learned, *in.viewers, in.text, in.content,
+                              in.lambda, s.rank, &shift);
+    if (!filled.ok()) return filled.status();
+    Tensor queries = WatchListQueries(*filled, *in.learned, *in.viewers, s);
+    served.push_back({s, *std::move(filled), std::move(queries)});
+  }
+  Split rows;  // the training histories by row, for item-kNN's neighbours
+  rows.num_users = static_cast<uint32_t>(in.history->size());
+  rows.num_items = static_cast<uint32_t>(in.ids->size());
+  rows.train = *in.history;
+  const ItemKnnScorer knn(rows, options.neighbours, options.threads);
+  std::vector<ThresholdRow> out;
+  for (int length : options.lengths) {
+    const std::vector<std::vector<uint32_t>> lists = CutLists(*in.liked, length, options.seed);
+    ThresholdInput cut = in;
+    cut.liked = &lists;
+    auto add = [&](std::string name, ThresholdRow row) {
+      row.name = std::move(name);
+      row.length = length;
+      out.push_back(std::move(row));
+    };
+    ThresholdRow pop;
+    RankScores(
+        cut,
+        [&](size_t u, float* scores) {
+          for (size_t r = 0; r < in.ids->size(); ++r)
+            scores[r] = static_cast<float>((*in.viewers)[r]);
+          return !lists[u].empty();
+        },
+        &pop);
+    add("popularity", std::move(pop));
+    ThresholdRow item_knn;
+    RankScores(
+        cut,
+        [&](size_t u, float* scores) {
+          std::fill_n(scores, in.ids->size(), 0.0f);
+          for (uint32_t i : lists[u]) {
+            for (const auto& [j, sim] : knn.neighbours(i)) scores[j] += sim;
+          }
+          return !lists[u].empty();
+        },
+        &item_knn);
+    add(absl::StrCat("item-kNN (", options.neighbours, ")"), std::move(item_knn));
+    for (const Served& s : served) {
+      ThresholdRow row;
+      row.threshold = s.setting.rank;
+      row.query = s.setting.query;
+      row.shift = s.filled.calibration.shift;
+      for (uint8_t p : s.filled.predicted) row.predicted += p;
+      RankHeldOutWatchLists(cut, s.filled.vectors, s.queries, &row);
+      add(absl::StrCat("fold-in, learned from ", s.setting.query, ":", s.setting.rank, " viewers"),
+          std::move(row));
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<ThresholdRow>> StudyThresholds(const ThresholdInput& in,

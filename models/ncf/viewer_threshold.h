@@ -74,6 +74,9 @@ struct ThresholdInput {
   // Watch lists: per user, the rows folded in (nullptr: history; a user with none is
   // skipped).
   const std::vector<std::vector<uint32_t>>* liked = nullptr;
+  // Per user, the data set it came from (Interactions::dataset_of_user): metrics are
+  // also kept per data set (ThresholdRow::by_group). nullptr: not.
+  const std::vector<uint16_t>* group = nullptr;
 };
 
 // One way of filling the vectors, ranked.
@@ -84,9 +87,11 @@ struct ThresholdRow {
   int query = 0;         // > 0: watch lists (StudyWatchLists), queried from this many viewers on
   size_t predicted = 0;  // rows whose vector is (partly) predicted
   double shift = 0;      // the popularity shift FillVectors chose
+  int length = 0;        // > 0: watch lists cut to this many anime (StudyListLengths)
   ListMetrics all, rare;
-  std::vector<double> auc;      // per ViewerBuckets() bucket: mean AUC of its held-out views
-  std::vector<uint64_t> pairs;  // ... and how many there were
+  std::vector<ListMetrics> by_group;  // with ThresholdInput::group: `all` per data set
+  std::vector<double> auc;            // per ViewerBuckets() bucket: mean AUC of its held-out views
+  std::vector<uint64_t> pairs;        // ... and how many there were
 };
 
 // Ranks every held-out view with the vectors `vectors` (rows as in.ids) into `row`, by
@@ -114,6 +119,28 @@ Tensor WatchListQueries(const FilledVectors& filled, const Tensor& learned,
                         const std::vector<int>& viewers, const WatchListSetting& s);
 absl::StatusOr<std::vector<ThresholdRow>> StudyWatchLists(
     const ThresholdInput& in, const std::vector<WatchListSetting>& settings);
+
+// Watch lists by length, as a visitor brings them (docs/MODELS.md, "Short watch
+// lists", measured again with the served vectors): for each length L of
+// options.lengths, every list of in.liked cut to L of its anime (drawn with the seed;
+// lists with fewer are not evaluated) and the held-out views ranked among every catalogue anime not
+// on the user's list by
+//   popularity   an anime's training viewers (the same list for everyone);
+//   item-kNN     the sum over the list of ItemKnnScorer's cosine (`neighbours` per
+//                anime, learned on the training histories);
+//   each setting of `settings`, folded in as RankHeldOutWatchLists folds a list in.
+// Rows L by L, in that order, with ThresholdRow::length set.
+std::vector<std::vector<uint32_t>> CutLists(const std::vector<std::vector<uint32_t>>& lists,
+                                            int length, uint64_t seed);
+struct ListLengthOptions {
+  std::vector<int> lengths;
+  int neighbours = 200;  // item-kNN's neighbours per anime
+  int threads = 2;       // for item-kNN's neighbours
+  uint64_t seed = 0;     // the lists' cuts
+};
+absl::StatusOr<std::vector<ThresholdRow>> StudyListLengths(
+    const ThresholdInput& in, const std::vector<WatchListSetting>& settings,
+    const ListLengthOptions& options);
 
 // Each threshold of `thresholds`, then each blend k of `blends` (on the largest
 // threshold's predictions), filled, served and ranked.

@@ -3,8 +3,9 @@
 # are round(0.2 x views) per user (counted here from the file), every threshold, blend
 # and watch-list setting ranks all of them, the anime predicted grow with the threshold,
 # a blend predicts what its threshold does, the paired table is printed against the
-# default of 5 (users' rows against 5, watch lists against 5:5), and bad flags are
-# refused with a message naming them.
+# default of 5 (users' rows against 5, watch lists against 5:5), the users held out
+# whole split the held-out views with the others and their lists are cut by length, and
+# bad flags are refused with a message naming them.
 # Usage: cold_start_threshold_test.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -75,8 +76,13 @@ PY
 # A quarter of the users held out whole: their held-out views go to the watch lists, the
 # others' to the users' own vectors; together every held-out view, once.
 "$tool" threshold --interactions "$work/lists.csv" --catalog "$work/catalog.csv" \
-  --thresholds 5 --blends "" --watch-lists 5:5 --holdout-users 0.25 --seeds 1 --epochs 2 --threads 1 \
-  --out "$work/u.json" > /dev/null 2> "$work/err.log" || { cat "$work/err.log" >&2; fail "--holdout-users failed"; }
+  --thresholds 5 --blends "" --watch-lists 5:5 --holdout-users 0.25 --list-lengths 1,3,100 --seeds 1 \
+  --epochs 2 --threads 1 --out "$work/u.json" > "$work/lengths.md" 2> "$work/err.log" ||
+  { cat "$work/err.log" >&2; fail "--holdout-users failed"; }
+grep -q "^| 3 | lists.csv ([0-9]*) | [01] of 1 | [01] of 1 | [01] of 1 |" "$work/lengths.md" ||
+  fail "no verdict for lists of 3: $(cat "$work/lengths.md")"
+grep -q "^| 100 | lists.csv (0) | no list this long |" "$work/lengths.md" ||
+  fail "lists of 100 (none) given a verdict: $(cat "$work/lengths.md")"
 python3 - "$work" <<'PY'
 import json, sys
 rows = json.load(open(f"{sys.argv[1]}/u.json"))["rows"]
@@ -85,6 +91,24 @@ total = sum(json.load(open(f"{sys.argv[1]}/t.json"))["rows"][0]["pairs_by_viewer
 assert users > 0 and lists > 0 and users + lists == total, (users, lists, total)
 assert lists < users, (users, lists)
 print(f"ok   users held out whole: {lists} views for watch lists, {users} for users' vectors")
+# By length: popularity, item-kNN and the fold-in per length, on the same users; none
+# has a list of 100 (at most 30 anime); lists of 1 are every held-out user's.
+doc = json.load(open(f"{sys.argv[1]}/u.json"))
+by_length = doc["by_list_length"]
+assert [(r["length"], r["ranking"]) for r in by_length] == [
+    (l, name) for l in (1, 3, 100)
+    for name in ("popularity", "item-kNN (200)", "fold-in, learned from 5:5 viewers")], by_length
+evaluated = {l: {r["by_dataset"][0]["users"][0] for r in by_length if r["length"] == l}
+             for l in (1, 3, 100)}
+assert all(len(v) == 1 for v in evaluated.values()), evaluated
+one, three, hundred = (evaluated[l].pop() for l in (1, 3, 100))
+assert hundred == 0 and 0 < three <= one, (one, three, hundred)
+held_whole = len([r for r in doc["rows"] if r["query"] > 0])  # the watch-list row exists
+assert held_whole == 1
+for r in by_length:
+    for v in r["by_dataset"][0]["metrics"].values():
+        assert all(0 <= x <= 1 for x in v), r
+print(f"ok   lists by length: {one} users with lists of 1, {three} of 3, none of 100")
 PY
 
 "$tool" threshold --interactions "$work/lists.csv" --catalog "$work/catalog.csv" --thresholds 1,0 \
@@ -97,4 +121,8 @@ grep -q -- "--holdout must be between 0 and 1" "$work/bad.log" || fail "message:
   > /dev/null 2> "$work/bad.log" && fail "--watch-lists 13:5 was accepted"
 grep -q -- "--watch-lists: '13:5' is not QUERY:RANK with 1 <= QUERY <= RANK" "$work/bad.log" ||
   fail "message: $(cat "$work/bad.log")"
-echo "ok   bad --thresholds, --holdout and --watch-lists refused, naming the flag"
+"$tool" threshold --interactions "$work/lists.csv" --catalog "$work/catalog.csv" --list-lengths 1,3 \
+  > /dev/null 2> "$work/bad.log" && fail "--list-lengths without --holdout-users was accepted"
+grep -q -- "--list-lengths cuts the lists of users held out whole: give --holdout-users" "$work/bad.log" ||
+  fail "message: $(cat "$work/bad.log")"
+echo "ok   bad --thresholds, --holdout, --watch-lists and --list-lengths refused, naming the flag"

@@ -7,7 +7,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <random>
 
@@ -160,6 +162,7 @@ TEST(RankHeldOut, MetricsAndAucByViewersComputedByHand) {
   const double idcg = 1 + 1 / std::log2(3.0);
   EXPECT_EQ(row.all.users, 1u);
   EXPECT_DOUBLE_EQ(row.all.recall20, 1.0);
+  EXPECT_DOUBLE_EQ(row.all.hit10, 1.0);
   EXPECT_THAT(row.all.ndcg20, DoubleNear((1 / std::log2(3.0) + 1 / std::log2(5.0)) / idcg, 1e-12));
   // Rare (under 20 viewers): row 2 only, with row 4 out of the list: still second.
   EXPECT_THAT(row.rare.ndcg20, DoubleNear(1 / std::log2(3.0), 1e-12));
@@ -285,6 +288,189 @@ TEST(StudyThresholds, PredictsBelowEachThresholdAndABlendTendsToIt) {
   }
   EXPECT_NE(fill10->query_vectors.row(5)[0], learned.row(5)[0]) << "the check could not fail";
   EXPECT_FALSE(StudyWatchLists(in, {{10, 5}}).ok()) << "query above rank";
+}
+
+TEST(CutLists, KeepsADrawOfLAnimeOfListsLongEnough) {
+  std::vector<std::vector<uint32_t>> lists;
+  for (uint32_t k = 0; k < 8; ++k) {
+    lists.emplace_back();
+    for (uint32_t i = 0; i < k; ++i) lists.back().push_back(10 * k + i);
+  }
+  const auto cut = CutLists(lists, 3, 5);
+  ASSERT_EQ(cut.size(), lists.size());
+  for (size_t k = 0; k < lists.size(); ++k) {
+    if (lists[k].size() < 3) {
+      EXPECT_TRUE(cut[k].empty()) << k;
+      continue;
+    }
+    EXPECT_EQ(cut[k].size(), 3u) << k;
+    EXPECT_TRUE(std::is_sorted(cut[k].begin(), cut[k].end()));
+    EXPECT_TRUE(std::includes(lists[k].begin(), lists[k].end(), cut[k].begin(), cut[k].end()));
+  }
+  EXPECT_EQ(cut[3], lists[3]) << "a list of exactly L stays whole";
+  EXPECT_EQ(CutLists(lists, 3, 5), cut) << "deterministic for a seed";
+  bool differs = false;
+  for (uint64_t seed = 6; seed < 16; ++seed) differs |= CutLists(lists, 3, seed) != cut;
+  EXPECT_TRUE(differs) << "other seeds draw other anime";
+}
+
+// HR@10, Recall@20 and NDCG@20 of one user's ranking by the definitions, from the
+// direct rank count.
+ListMetrics OneUser(const std::vector<float>& scores, const std::vector<uint32_t>& relevant) {
+  ListMetrics m;
+  m.users = 1;
+  double dcg = 0, idcg = 0, hits = 0;
+  for (size_t a = 0; a < relevant.size(); ++a) {
+    const size_t rank = DirectRank(scores, relevant, a).rank;
+    if (rank < 10) m.hit10 = 1;
+    if (rank < 20) {
+      hits += 1;
+      dcg += 1 / std::log2(rank + 2.0);
+    }
+  }
+  const size_t ideal = std::min<size_t>(relevant.size(), 20);
+  for (size_t i = 0; i < ideal; ++i) idcg += 1 / std::log2(i + 2.0);
+  m.recall20 = hits / static_cast<double>(ideal);
+  m.ndcg20 = dcg / idcg;
+  return m;
+}
+
+TEST(StudyListLengths, BaselinesMatchADirectComputationAndFoldInIsAsServed) {
+  // 80 anime of two genres with learned vectors; 30 users with random histories, some
+  // anime held out, half of them watch lists (in.liked) in two data sets.
+  const int n = 80, d = 4;
+  std::vector<Item> items;
+  std::vector<int64_t> ids;
+  std::mt19937 rng(9);
+  std::normal_distribution<float> noise(0, 0.1f);
+  Tensor learned(n, d);
+  for (int r = 0; r < n; ++r) {
+    const bool action = r % 2 == 0;
+    items.push_back(Anime(1000 + r, action ? "Action" : "Romance",
+                          std::to_string(1990 + r / 4) + "-04-01", 100 + 50 * r));
+    ids.push_back(1000 + r);
+    for (int c = 0; c < d; ++c) learned.row(r)[c] = noise(rng);
+    learned.row(r)[action ? 0 : 1] += 1;
+  }
+  auto catalog = Catalog::FromItems(items);
+  ASSERT_TRUE(catalog.ok());
+  const uint32_t num_users = 30;
+  Tensor users(num_users, d);
+  std::vector<std::vector<uint32_t>> history(num_users), listed(num_users), held_out(num_users),
+      liked(num_users);
+  std::vector<uint16_t> group(num_users);
+  std::vector<int> viewers(n, 0);
+  std::uniform_real_distribution<double> coin(0, 1);
+  for (uint32_t u = 0; u < num_users; ++u) {
+    users.row(u)[u % 2] = 1;
+    group[u] = u < 20 ? 0 : 1;
+    std::vector<uint32_t>& list = u % 3 == 0 ? liked[u] : history[u];
+    for (uint32_t r = 0; r < static_cast<uint32_t>(n); ++r) {
+      const double x = coin(rng);
+      if (x < 0.15) {
+        held_out[u].push_back(r);
+      } else if (x < 0.5) {
+        list.push_back(r);
+        listed[u].push_back(r);
+      }
+    }
+    for (uint32_t r : history[u]) ++viewers[r];
+  }
+  ThresholdInput in;
+  in.catalog = &*catalog;
+  in.ids = &ids;
+  in.learned = &learned;
+  in.viewers = &viewers;
+  in.content.min_count = 1;
+  in.users = &users;
+  in.history = &history;
+  in.listed = &listed;
+  in.held_out = &held_out;
+  in.liked = &liked;
+  in.group = &group;
+  const std::vector<int> lengths = {1, 2, 1000};
+  auto rows = StudyListLengths(in, {{1, 1}}, {lengths, 1000, 2, 4});
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 9u) << "popularity, item-kNN, one setting: per length";
+  // The baselines' scores by their definitions.
+  std::vector<std::vector<uint32_t>> users_of(n);
+  for (uint32_t u = 0; u < num_users; ++u) {
+    for (uint32_t r : history[u]) users_of[r].push_back(u);
+  }
+  auto cosine = [&](uint32_t i, uint32_t j) {
+    std::vector<uint32_t> both;
+    std::set_intersection(users_of[i].begin(), users_of[i].end(), users_of[j].begin(),
+                          users_of[j].end(), std::back_inserter(both));
+    if (both.empty()) return 0.0f;
+    return static_cast<float>(both.size() / std::sqrt(static_cast<double>(users_of[i].size()) *
+                                                      static_cast<double>(users_of[j].size())));
+  };
+  for (size_t l = 0; l < lengths.size(); ++l) {
+    const auto cut = CutLists(liked, lengths[l], 4);
+    for (int baseline = 0; baseline < 2; ++baseline) {
+      const ThresholdRow& row = (*rows)[3 * l + baseline];
+      EXPECT_EQ(row.length, lengths[l]);
+      std::vector<ListMetrics> want(3);  // all, group 0, group 1
+      for (uint32_t u = 0; u < num_users; ++u) {
+        if (cut[u].empty() || held_out[u].empty()) continue;
+        std::vector<float> scores(n, 0.0f);
+        for (uint32_t j = 0; j < static_cast<uint32_t>(n); ++j) {
+          if (baseline == 0) scores[j] = static_cast<float>(viewers[j]);
+          for (uint32_t i : cut[u]) {
+            if (baseline == 1 && i != j) scores[j] += cosine(i, j);
+          }
+        }
+        for (uint32_t r : listed[u]) scores[r] = -std::numeric_limits<float>::infinity();
+        const ListMetrics m = OneUser(scores, held_out[u]);
+        for (ListMetrics* sum : {&want[0], &want[1 + group[u]]}) {
+          sum->hit10 += m.hit10;
+          sum->recall20 += m.recall20;
+          sum->ndcg20 += m.ndcg20;
+          ++sum->users;
+        }
+      }
+      if (lengths[l] == 1000) {
+        EXPECT_EQ(row.all.users, 0u) << "no list that long";
+        continue;
+      }
+      ASSERT_EQ(row.by_group.size(), 2u);
+      for (int k = 0; k < 3; ++k) {
+        const ListMetrics& got = k == 0 ? row.all : row.by_group[k - 1];
+        ASSERT_GT(want[k].users, 0u) << "the check could not fail";
+        EXPECT_EQ(got.users, want[k].users) << row.name << " " << k;
+        const double users_k = want[k].users;
+        EXPECT_THAT(got.hit10, DoubleNear(want[k].hit10 / users_k, 1e-12)) << row.name << k;
+        EXPECT_THAT(got.recall20, DoubleNear(want[k].recall20 / users_k, 1e-12)) << row.name;
+        EXPECT_THAT(got.ndcg20, DoubleNear(want[k].ndcg20 / users_k, 1e-12)) << row.name << k;
+      }
+    }
+    // The fold-in: RankHeldOutWatchLists on the cut lists through the fill at 1.
+    ShiftInput shift;
+    std::vector<std::vector<uint32_t>> trained_history;  // the users MF trained
+    for (uint32_t u = 0; u < num_users; ++u) {
+      if (!history[u].empty()) trained_history.push_back(history[u]);
+    }
+    Tensor trained_users(static_cast<int>(trained_history.size()), d);
+    for (uint32_t u = 0, k = 0; u < num_users; ++u) {
+      if (!history[u].empty()) std::copy_n(users.row(u), d, trained_users.row(k++));
+    }
+    shift.users = &trained_users;
+    shift.history = &trained_history;
+    auto fill =
+        FillVectors(*catalog, ids, learned, viewers, nullptr, in.content, in.lambda, 1, &shift);
+    ASSERT_TRUE(fill.ok());
+    ThresholdInput cut_in = in;
+    cut_in.liked = &cut;
+    ThresholdRow want;
+    RankHeldOutWatchLists(cut_in, fill->vectors, fill->query_vectors, &want);
+    const ThresholdRow& folded = (*rows)[3 * l + 2];
+    EXPECT_EQ(folded.query, 1);
+    EXPECT_EQ(folded.all.users, want.all.users);
+    EXPECT_DOUBLE_EQ(folded.all.ndcg20, want.all.ndcg20);
+    EXPECT_DOUBLE_EQ(folded.all.hit10, want.all.hit10);
+  }
+  in.liked = nullptr;
+  EXPECT_FALSE(StudyListLengths(in, {{1, 1}}, {lengths, 10, 1, 4}).ok()) << "no lists to cut";
 }
 
 }  // namespace

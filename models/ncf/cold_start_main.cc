@@ -880,6 +880,11 @@ absl::StatusOr<StudyPlan> ParseStudy(const Options& o) {
   auto lengths = ParseList<int>(o.list_lengths, "--list-lengths", 1);
   if (!lengths.ok()) return lengths.status();
   plan.lengths = *std::move(lengths);
+  std::vector<int> sorted = plan.lengths;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+    return absl::InvalidArgumentError("--list-lengths: a length is given twice");
+  }
   if (!plan.lengths.empty() && o.holdout_users <= 0) {
     return absl::InvalidArgumentError(
         "--list-lengths cuts the lists of users held out whole: give --holdout-users too "
@@ -990,8 +995,9 @@ absl::StatusOr<std::vector<ThresholdRow>> StudySeed(const Options& o, const Cata
   rows->insert(rows->end(), lists->begin(), lists->end());
   if (!plan.lengths.empty()) {
     lists_in.group = &data.dataset_of_user;
-    auto by_length =
-        StudyListLengths(lists_in, plan.watch_lists, {plan.lengths, 200, o.threads, seed});
+    // The cuts drawn apart from HoldOutUsers' draws (CutLists at L = 1 would repeat them).
+    auto by_length = StudyListLengths(lists_in, plan.watch_lists,
+                                      {plan.lengths, 200, o.threads, seed + 0x632be59bd9b4e019ULL});
     if (!by_length.ok()) return by_length.status();
     rows->insert(rows->end(), by_length->begin(), by_length->end());
   }
@@ -1018,7 +1024,7 @@ void PrintPairedTable(const std::vector<std::vector<ThresholdRow>>& runs, int se
   size_t reference[2] = {none, none};
   for (size_t k = 0; k < runs[0].size(); ++k) {
     const ThresholdRow& r = runs[0][k];
-    if (r.length > 0) continue;  // PrintLengthTables
+    if (r.length > 0) continue;  // PrintLengthRows'
     const bool list = r.query > 0;
     if (r.threshold == served && r.blend_k == 0 && (!list || r.query == served))
       reference[list] = k;
@@ -1068,7 +1074,7 @@ json PrintThresholdTable(const std::vector<std::vector<ThresholdRow>>& runs, int
   std::printf("\n");
   json out = json::array();
   for (size_t k = 0; k < runs[0].size(); ++k) {
-    if (runs[0][k].length > 0) continue;  // PrintLengthTables
+    if (runs[0][k].length > 0) continue;  // PrintLengthRows'
     std::vector<double> predicted, shift, recall, ndcg, rare_recall, rare_ndcg;
     std::vector<std::vector<double>> auc(lower.size());
     std::vector<uint64_t> pairs(lower.size(), 0);
@@ -1120,7 +1126,7 @@ double LengthMetric(const ListMetrics& m, int metric) {
 // users' HR@10, Recall@20 and NDCG@20 (mean ± sd over the seeds); returns them as JSON.
 json PrintLengthRows(const std::vector<std::vector<ThresholdRow>>& runs,
                      const std::vector<std::string>& datasets) {
-  std::printf("\n| L | ranking | users |");
+  std::printf("\n| L | ranking | users (first seed) |");
   for (const std::string& name : datasets) {
     std::printf(" %s: HR@10 | Recall@20 | NDCG@20 |", name.c_str());
   }
@@ -1166,9 +1172,16 @@ json PrintLengthRows(const std::vector<std::vector<ThresholdRow>>& runs,
 // above both baselines (popularity, item-kNN) on each metric.
 void PrintLengthVerdicts(const std::vector<std::vector<ThresholdRow>>& runs, int served,
                          const std::vector<std::string>& datasets) {
+  if (std::none_of(runs[0].begin(), runs[0].end(), [&](const ThresholdRow& r) {
+        return r.length > 0 && r.query == served && r.threshold == served;
+      })) {
+    std::fprintf(stderr, "[threshold] no verdict table: add %d:%d to --watch-lists\n", served,
+                 served);
+    return;
+  }
   std::printf(
-      "\n| L | users | seeds where fold-in %d:%d >= popularity and item-kNN: HR@10 | "
-      "Recall@20 | NDCG@20 |\n|---:|---|---:|---:|---:|\n",
+      "\n| L | users (first seed) | seeds where fold-in %d:%d >= popularity and item-kNN: "
+      "HR@10 | Recall@20 | NDCG@20 |\n|---:|---|---:|---:|---:|\n",
       served, served);
   const size_t none = runs[0].size();
   for (size_t k = 0; k < runs[0].size(); ++k) {

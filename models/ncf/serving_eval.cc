@@ -264,19 +264,34 @@ std::vector<float> MeanRow(const Tensor& users) {
   return out;
 }
 
+std::vector<std::vector<uint32_t>> CutLists(const std::vector<std::vector<uint32_t>>& lists,
+                                            int length, uint64_t seed) {
+  std::vector<std::vector<uint32_t>> out(lists.size());
+  std::mt19937_64 rng(seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(length)));
+  for (size_t u = 0; u < lists.size(); ++u) {
+    if (lists[u].size() < static_cast<size_t>(length)) continue;
+    out[u] = lists[u];
+    std::shuffle(out[u].begin(), out[u].end(), rng);
+    out[u].resize(static_cast<size_t>(length));
+    std::sort(out[u].begin(), out[u].end());
+  }
+  return out;
+}
+
 Split TruncateLists(const Split& split, int length, uint64_t seed) {
   Split s = split;
-  std::mt19937_64 rng(seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(length)));
+  std::vector<std::vector<uint32_t>> evaluated(s.num_users);  // the lists of evaluated users
+  for (uint32_t u = 0; u < s.num_users; ++u) {
+    if (s.test_item[u] >= 0) evaluated[u] = s.train[u];
+  }
+  std::vector<std::vector<uint32_t>> cut = CutLists(evaluated, length, seed);
   for (uint32_t u = 0; u < s.num_users; ++u) {
     if (s.test_item[u] < 0) continue;
-    std::vector<uint32_t>& list = s.train[u];
-    if (list.size() < static_cast<size_t>(length)) {
+    if (cut[u].empty()) {
       s.test_item[u] = -1;
-      continue;
+    } else {
+      s.train[u] = std::move(cut[u]);
     }
-    std::shuffle(list.begin(), list.end(), rng);
-    list.resize(static_cast<size_t>(length));
-    std::sort(list.begin(), list.end());
   }
   return s;
 }

@@ -137,9 +137,14 @@ class FoldInScorer final : public WatchListQueryScorer {
 // The mean of the user vectors (rows): the typical user, a fold-in prior.
 std::vector<float> MeanRow(const Tensor& users);
 
+// Each list of `lists` with at least `length` anime cut to `length` of them, drawn with
+// `seed` (sorted); shorter lists become empty.
+std::vector<std::vector<uint32_t>> CutLists(const std::vector<std::vector<uint32_t>>& lists,
+                                            int length, uint64_t seed);
+
 // Watch lists of a given length: the split with each evaluated user's list (train) cut
-// to `length` of their training items, drawn with `seed`; users with fewer are not
-// evaluated. `listed` stays whole (the user's other anime are still not ranked).
+// to `length` of their training items (CutLists), drawn with `seed`; users with fewer
+// are not evaluated. `listed` stays whole (the user's other anime are still not ranked).
 Split TruncateLists(const Split& split, int length, uint64_t seed);
 
 // Item-kNN scoring another split's lists with neighbours learned on the full data.

@@ -231,45 +231,51 @@ Tensor WatchListQueries(const FilledVectors& filled, const Tensor& learned,
   return queries;
 }
 
+namespace {
+
+// A watch-list setting as the ncf collection would serve it: the vectors filled at
+// s.rank, the query vectors of s, and a row with the setting's fields.
+struct ServedSetting {
+  FilledVectors filled;
+  Tensor queries;
+  ThresholdRow row;
+};
+absl::StatusOr<ServedSetting> Serve(const ThresholdInput& in, const ShiftInput& shift,
+                                    const WatchListSetting& s) {
+  if (s.query < 1 || s.query > s.rank) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a watch-list setting needs 1 <= query <= rank viewers, got ", s.query, ":", s.rank));
+  }
+  auto filled = FillVectors(*in.catalog, *in.ids, *in.learned, *in.viewers, in.text, in.content,
+                            in.lambda, s.rank, &shift);
+  if (!filled.ok()) return filled.status();
+  ServedSetting out;
+  out.queries = WatchListQueries(*filled, *in.learned, *in.viewers, s);
+  out.row.threshold = s.rank;
+  out.row.query = s.query;
+  out.row.shift = filled->calibration.shift;
+  for (uint8_t p : filled->predicted) out.row.predicted += p;
+  out.filled = *std::move(filled);
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<ThresholdRow>> StudyWatchLists(
     const ThresholdInput& in, const std::vector<WatchListSetting>& settings) {
   const TrainedUsers trained(in);
   const ShiftInput shift = trained.Shift(in.shift_share);
   std::vector<ThresholdRow> rows;
   for (const WatchListSetting& s : settings) {
-    if (s.query < 1 || s.query > s.rank) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "a watch-list setting needs 1 <= query <= rank viewers, got ", s.query, ":", s.rank));
-    }
-    auto filled = FillVectors(*in.catalog, *in.ids, *in.learned, *in.viewers, in.text, in.content,
-                              in.lambda, s.rank, &shift);
-    if (!filled.ok()) return filled.status();
-    const Tensor queries = WatchListQueries(*filled, *in.learned, *in.viewers, s);
-    ThresholdRow row;
+    auto served = Serve(in, shift, s);
+    if (!served.ok()) return served.status();
+    ThresholdRow row = served->row;
     row.name = absl::StrCat("watch lists: queried as learned from ", s.query,
                             " viewers on, ranked as learned from ", s.rank, " on");
-    row.threshold = s.rank;
-    row.query = s.query;
-    row.shift = filled->calibration.shift;
-    for (uint8_t p : filled->predicted) row.predicted += p;
-    RankHeldOutWatchLists(in, filled->vectors, queries, &row);
+    RankHeldOutWatchLists(in, served->filled.vectors, served->queries, &row);
     rows.push_back(std::move(row));
   }
   return rows;
-}
-
-std::vector<std::vector<uint32_t>> CutLists(const std::vector<std::vector<uint32_t>>& lists,
-                                            int length, uint64_t seed) {
-  std::vector<std::vector<uint32_t>> out(lists.size());
-  std::mt19937_64 rng(seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(length)));
-  for (size_t u = 0; u < lists.size(); ++u) {
-    if (lists[u].size() < static_cast<size_t>(length)) continue;
-    out[u] = lists[u];
-    std::shuffle(out[u].begin(), out[u].end(), rng);
-    out[u].resize(static_cast<size_t>(length));
-    std::sort(out[u].begin(), out[u].end());
-  }
-  return out;
 }
 
 absl::StatusOr<std::vector<ThresholdRow>> StudyListLengths(
@@ -278,65 +284,46 @@ absl::StatusOr<std::vector<ThresholdRow>> StudyListLengths(
   if (in.liked == nullptr) return absl::InvalidArgumentError("no watch lists to cut");
   const TrainedUsers trained(in);
   const ShiftInput shift = trained.Shift(in.shift_share);
-  struct Served {
-    WatchListSetting setting;
-    FilledVectors filled;
-    Tensor queries;
-  };
-  std::vector<Served> served;
+  std::vector<ServedSetting> served;
   for (const WatchListSetting& s : settings) {
-    auto filled = FillVectors(*in.catalog, *in.ids, *in.learned, *in.viewers, in.text, in.content,
-                              in.lambda, s.rank, &shift);
-    if (!filled.ok()) return filled.status();
-    Tensor queries = WatchListQueries(*filled, *in.learned, *in.viewers, s);
-    served.push_back({s, *std::move(filled), std::move(queries)});
+    auto one = Serve(in, shift, s);
+    if (!one.ok()) return one.status();
+    served.push_back(*std::move(one));
   }
-  Split rows;  // the training histories by row, for item-kNN's neighbours
+  Split rows;  // the training histories by row: the baselines learn from them
   rows.num_users = static_cast<uint32_t>(in.history->size());
   rows.num_items = static_cast<uint32_t>(in.ids->size());
   rows.train = *in.history;
+  const PopularityScorer popularity(rows);
   const ItemKnnScorer knn(rows, options.neighbours, options.threads);
   std::vector<ThresholdRow> out;
   for (int length : options.lengths) {
-    const std::vector<std::vector<uint32_t>> lists = CutLists(*in.liked, length, options.seed);
+    Split lists = rows;  // lists.train: the cut lists, for item-kNN
+    lists.train = CutLists(*in.liked, length, options.seed);
     ThresholdInput cut = in;
-    cut.liked = &lists;
-    auto add = [&](std::string name, ThresholdRow row) {
+    cut.liked = &lists.train;
+    const ItemKnnListScorer item_knn(knn, lists, rows.num_items);
+    auto add = [&](std::string name, ThresholdRow row, const Scorer* scorer) {
       row.name = std::move(name);
       row.length = length;
+      if (scorer != nullptr) {
+        RankScores(
+            cut,
+            [&](size_t u, float* scores) {
+              scorer->ScoreAll(static_cast<uint32_t>(u), scores);
+              return !lists.train[u].empty();
+            },
+            &row);
+      }
       out.push_back(std::move(row));
     };
-    ThresholdRow pop;
-    RankScores(
-        cut,
-        [&](size_t u, float* scores) {
-          for (size_t r = 0; r < in.ids->size(); ++r)
-            scores[r] = static_cast<float>((*in.viewers)[r]);
-          return !lists[u].empty();
-        },
-        &pop);
-    add("popularity", std::move(pop));
-    ThresholdRow item_knn;
-    RankScores(
-        cut,
-        [&](size_t u, float* scores) {
-          std::fill_n(scores, in.ids->size(), 0.0f);
-          for (uint32_t i : lists[u]) {
-            for (const auto& [j, sim] : knn.neighbours(i)) scores[j] += sim;
-          }
-          return !lists[u].empty();
-        },
-        &item_knn);
-    add(absl::StrCat("item-kNN (", options.neighbours, ")"), std::move(item_knn));
-    for (const Served& s : served) {
-      ThresholdRow row;
-      row.threshold = s.setting.rank;
-      row.query = s.setting.query;
-      row.shift = s.filled.calibration.shift;
-      for (uint8_t p : s.filled.predicted) row.predicted += p;
+    add("popularity", {}, &popularity);
+    add(absl::StrCat("item-kNN (", options.neighbours, ")"), {}, &item_knn);
+    for (const ServedSetting& s : served) {
+      ThresholdRow row = s.row;
       RankHeldOutWatchLists(cut, s.filled.vectors, s.queries, &row);
-      add(absl::StrCat("fold-in, learned from ", s.setting.query, ":", s.setting.rank, " viewers"),
-          std::move(row));
+      add(absl::StrCat("fold-in, learned from ", s.row.query, ":", s.row.threshold, " viewers"),
+          std::move(row), nullptr);
     }
   }
   return out;

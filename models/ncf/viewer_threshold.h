@@ -25,6 +25,7 @@
 #include "core/interactions.h"
 #include "models/ncf/cold_start.h"
 #include "models/ncf/model.h"
+#include "models/ncf/serving_eval.h"
 #include "models/ncf/split.h"
 #include "retrieval/fold_in.h"
 
@@ -120,24 +121,22 @@ Tensor WatchListQueries(const FilledVectors& filled, const Tensor& learned,
 absl::StatusOr<std::vector<ThresholdRow>> StudyWatchLists(
     const ThresholdInput& in, const std::vector<WatchListSetting>& settings);
 
-// Watch lists by length, as a visitor brings them (docs/MODELS.md, "Short watch
-// lists", measured again with the served vectors): for each length L of
-// options.lengths, every list of in.liked cut to L of its anime (drawn with the seed;
-// lists with fewer are not evaluated) and the held-out views ranked among every catalogue anime not
-// on the user's list by
-//   popularity   an anime's training viewers (the same list for everyone);
-//   item-kNN     the sum over the list of ItemKnnScorer's cosine (`neighbours` per
-//                anime, learned on the training histories);
-//   each setting of `settings`, folded in as RankHeldOutWatchLists folds a list in.
-// Rows L by L, in that order, with ThresholdRow::length set.
-std::vector<std::vector<uint32_t>> CutLists(const std::vector<std::vector<uint32_t>>& lists,
-                                            int length, uint64_t seed);
 struct ListLengthOptions {
   std::vector<int> lengths;
   int neighbours = 200;  // item-kNN's neighbours per anime
   int threads = 2;       // for item-kNN's neighbours
-  uint64_t seed = 0;     // the lists' cuts
+  uint64_t seed = 0;     // the cuts: CutLists(*in.liked, L, seed)
 };
+// Watch lists by length, as a visitor brings them (docs/MODELS.md, "Short watch
+// lists", measured again with the served vectors): for each length L of
+// options.lengths, every list of in.liked cut to L of its anime (CutLists; lists with
+// fewer are not evaluated) and the held-out views ranked among every catalogue anime
+// not on the user's list by
+//   popularity   an anime's training viewers (the same list for everyone);
+//   item-kNN     the sum over the list of ItemKnnScorer's cosine (`neighbours` per
+//                anime, learned on the training histories);
+//   each setting of `settings`, folded in as StudyWatchLists folds a list in.
+// Rows L by L, in that order, with ThresholdRow::length set.
 absl::StatusOr<std::vector<ThresholdRow>> StudyListLengths(
     const ThresholdInput& in, const std::vector<WatchListSetting>& settings,
     const ListLengthOptions& options);

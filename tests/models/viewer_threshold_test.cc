@@ -389,7 +389,7 @@ TEST(StudyListLengths, BaselinesMatchADirectComputationAndFoldInIsAsServed) {
   in.liked = &liked;
   in.group = &group;
   const std::vector<int> lengths = {1, 2, 1000};
-  auto rows = StudyListLengths(in, {{1, 1}}, {lengths, 1000, 2, 4});
+  auto rows = StudyListLengths(in, {{1, 3}}, {lengths, 1000, 2, 4});
   ASSERT_TRUE(rows.ok()) << rows.status();
   ASSERT_EQ(rows->size(), 9u) << "popularity, item-kNN, one setting: per length";
   // The baselines' scores by their definitions.
@@ -444,7 +444,8 @@ TEST(StudyListLengths, BaselinesMatchADirectComputationAndFoldInIsAsServed) {
         EXPECT_THAT(got.ndcg20, DoubleNear(want[k].ndcg20 / users_k, 1e-12)) << row.name << k;
       }
     }
-    // The fold-in: RankHeldOutWatchLists on the cut lists through the fill at 1.
+    // The fold-in: RankHeldOutWatchLists on the cut lists, ranked by the fill at 3 and
+    // queried as learned from 1 viewer on.
     ShiftInput shift;
     std::vector<std::vector<uint32_t>> trained_history;  // the users MF trained
     for (uint32_t u = 0; u < num_users; ++u) {
@@ -457,18 +458,33 @@ TEST(StudyListLengths, BaselinesMatchADirectComputationAndFoldInIsAsServed) {
     shift.users = &trained_users;
     shift.history = &trained_history;
     auto fill =
-        FillVectors(*catalog, ids, learned, viewers, nullptr, in.content, in.lambda, 1, &shift);
+        FillVectors(*catalog, ids, learned, viewers, nullptr, in.content, in.lambda, 3, &shift);
     ASSERT_TRUE(fill.ok());
     ThresholdInput cut_in = in;
     cut_in.liked = &cut;
     ThresholdRow want;
-    RankHeldOutWatchLists(cut_in, fill->vectors, fill->query_vectors, &want);
+    RankHeldOutWatchLists(cut_in, fill->vectors, WatchListQueries(*fill, learned, viewers, {1, 3}),
+                          &want);
     const ThresholdRow& folded = (*rows)[3 * l + 2];
     EXPECT_EQ(folded.query, 1);
+    EXPECT_EQ(folded.threshold, 3);
+    EXPECT_EQ(folded.length, lengths[l]);
     EXPECT_EQ(folded.all.users, want.all.users);
     EXPECT_DOUBLE_EQ(folded.all.ndcg20, want.all.ndcg20);
     EXPECT_DOUBLE_EQ(folded.all.hit10, want.all.hit10);
+    // The same users as the baselines', each in its data set.
+    EXPECT_EQ(folded.all.users, (*rows)[3 * l].all.users);
+    if (lengths[l] < 1000) {
+      ASSERT_EQ(folded.by_group.size(), 2u);
+      EXPECT_EQ(folded.by_group[0].users + folded.by_group[1].users, folded.all.users);
+      EXPECT_EQ(folded.by_group[1].users, (*rows)[3 * l].by_group[1].users);
+      const double mean = (folded.by_group[0].ndcg20 * folded.by_group[0].users +
+                           folded.by_group[1].ndcg20 * folded.by_group[1].users) /
+                          folded.all.users;
+      EXPECT_THAT(folded.all.ndcg20, DoubleNear(mean, 1e-12));
+    }
   }
+  EXPECT_FALSE(StudyListLengths(in, {{3, 1}}, {lengths, 10, 1, 4}).ok()) << "query above rank";
   in.liked = nullptr;
   EXPECT_FALSE(StudyListLengths(in, {{1, 1}}, {lengths, 10, 1, 4}).ok()) << "no lists to cut";
 }

@@ -1,6 +1,7 @@
 #include "core/interactions.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
@@ -44,6 +45,7 @@ struct Row {
   int64_t user, item;
   uint8_t flags;
   uint16_t dataset;
+  float score = 0;  // with read_scores; 0: none
 };
 
 // The columns of an interactions file (-1: absent) and the fields a record has at least.
@@ -127,13 +129,15 @@ absl::StatusOr<bool> ParseRow(const std::string& path, size_t line, const FileCo
     auto listed = ReadStatus(path, line, f[c.status], options, &row->flags, out);
     if (!listed.ok() || !*listed) return listed;
   }
-  if (options.min_rating) {
+  if (c.rating >= 0 && (options.min_rating || options.read_scores)) {
     double rating;
-    if (!absl::SimpleAtod(absl::StripAsciiWhitespace(f[c.rating]), &rating)) {
+    if (!absl::SimpleAtod(absl::StripAsciiWhitespace(f[c.rating]), &rating) ||
+        !std::isfinite(rating)) {
       return BadValue(path, line, "rating", f[c.rating], "is not a number");
     }
     const bool unscored = c.status >= 0 && rating == 0;  // a MAL list's "not scored"
-    if (!unscored && rating < *options.min_rating) return false;
+    if (options.min_rating && !unscored && rating < *options.min_rating) return false;
+    if (options.read_scores && !unscored) row->score = static_cast<float>(rating);
   }
   if (options.known_items != nullptr &&
       !std::binary_search(options.known_items->begin(), options.known_items->end(), row->item)) {
@@ -171,7 +175,7 @@ absl::Status ReadFile(const std::string& path, uint16_t dataset, bool several,
     Row row;
     auto keep = ParseRow(path, reader.line(), *columns, f, several, options, &row, out);
     if (!keep.ok()) return keep.status();
-    if (*keep) rows->push_back(Row{row.user + offset, row.item, row.flags, dataset});
+    if (*keep) rows->push_back(Row{row.user + offset, row.item, row.flags, dataset, row.score});
   }
   if (out->rows_read == rows_read_before && !options.allow_empty) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": no data rows"));
@@ -218,27 +222,41 @@ absl::StatusOr<Interactions> LoadInteractions(const std::vector<std::string>& pa
   absl::flat_hash_map<int64_t, uint32_t> uidx, iidx;
   for (uint32_t u = 0; u < out.user_ids.size(); ++u) uidx[out.user_ids[u]] = u;
   for (uint32_t i = 0; i < out.item_ids.size(); ++i) iidx[out.item_ids[i]] = i;
-  // Per user: (item, flags) pairs, then sorted; a repeated pair has every row's flags.
-  std::vector<std::vector<std::pair<uint32_t, uint8_t>>> pairs(out.user_ids.size());
+  // Per user: (item, flags, score), then sorted; a repeated pair has every row's flags
+  // and the largest score.
+  struct Pair {
+    uint32_t item;
+    uint8_t flags;
+    float score;
+    bool operator<(const Pair& o) const {
+      return item < o.item || (item == o.item && flags < o.flags);
+    }
+  };
+  std::vector<std::vector<Pair>> pairs(out.user_ids.size());
   out.dataset_of_user.assign(out.user_ids.size(), 0);
   for (const Row& r : rows) {
     const uint32_t u = uidx[r.user];
-    pairs[u].emplace_back(iidx[r.item], r.flags);
+    pairs[u].push_back({iidx[r.item], r.flags, r.score});
     out.dataset_of_user[u] = r.dataset;
   }
   out.items_of_user.resize(out.user_ids.size());
   out.flags_of_user.resize(out.user_ids.size());
+  if (options.read_scores) out.score_of_user.resize(out.user_ids.size());
   for (size_t u = 0; u < pairs.size(); ++u) {
     auto& p = pairs[u];
     std::sort(p.begin(), p.end());
-    for (size_t j = 0; j < p.size(); ++j) {
-      if (!out.items_of_user[u].empty() && out.items_of_user[u].back() == p[j].first) {
-        out.flags_of_user[u].back() |= p[j].second;
+    for (const Pair& x : p) {
+      if (!out.items_of_user[u].empty() && out.items_of_user[u].back() == x.item) {
+        out.flags_of_user[u].back() |= x.flags;
+        if (options.read_scores) {
+          out.score_of_user[u].back() = std::max(out.score_of_user[u].back(), x.score);
+        }
         ++out.duplicates;
         continue;
       }
-      out.items_of_user[u].push_back(p[j].first);
-      out.flags_of_user[u].push_back(p[j].second);
+      out.items_of_user[u].push_back(x.item);
+      out.flags_of_user[u].push_back(x.flags);
+      if (options.read_scores) out.score_of_user[u].push_back(x.score);
     }
   }
   return out;

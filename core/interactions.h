@@ -24,6 +24,10 @@ struct Interactions {
   // not recommended back to its user in evaluation.
   static constexpr uint8_t kTrain = 1, kView = 2;
   std::vector<std::vector<uint8_t>> flags_of_user;
+  // With InteractionsOptions::read_scores: parallel to items_of_user, each pair's score
+  // (the rating column; a repeated pair keeps the largest), 0 where there is none (a
+  // file without a rating column, or a MAL list's "not scored"). Otherwise empty.
+  std::vector<std::vector<float>> score_of_user;
   // The data set (file, in the order given) each user comes from.
   std::vector<uint16_t> dataset_of_user;
   std::vector<std::string> datasets;  // the files' names
@@ -59,6 +63,9 @@ struct InteractionsOptions {
   // Sorted item ids to keep (say, the catalogue's: what can be served); rows of other
   // items are counted in Interactions::rows_unknown_item and left out. nullptr: all.
   const std::vector<int64_t>* known_items = nullptr;
+  // Keep each pair's score (Interactions::score_of_user); a rating that is not a number
+  // is then an error.
+  bool read_scores = false;
   // A file with a header and no rows is an empty set, not an error (the trainer's
   // user_listed.csv when nobody dropped or planned anything).
   bool allow_empty = false;

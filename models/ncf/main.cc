@@ -63,6 +63,7 @@ struct Options {
   std::string item_queries = "self";
   double min_rating = -1e300;
   bool min_rating_set = false;  // --min-rating given: rows are filtered by rating
+  double score_weight = 0;      // --score-weight: 0, every pair weighs 1
   bool pretrain = false, item_bias = false, eval_serving = false, train_on_all = false;
   int factors = 64, neighbours = 200, eval_threads = 0, seed = 42;
   TrainOptions train;
@@ -483,6 +484,11 @@ int ParseFlags(int argc, char** argv, Options* o) {
   AddWatchListFlags(&p, o);
   p.AddDouble("min-rating", &o->min_rating,
               "keep only rows rated at least this (needs a rating column)");
+  p.AddDouble("score-weight", &o->score_weight,
+              "weigh each trained pair by its score (the rating column, MAL's 1-10):\n"
+              "1 + A (score - 5.5) / 4.5, at least 0.1, then scaled so that scored pairs\n"
+              "weigh 1 on average; unscored pairs weigh 1 (default 0: every pair 1)",
+              "A");
   AddModelFlags(&p, o);
   AddRunFlags(&p, o);
   p.Require("interactions");
@@ -508,6 +514,9 @@ absl::StatusOr<std::vector<std::string>> ModelsToRun(const std::string& model) {
 // Checks the flags together and parses the lists among them (layers, models, export,
 // statuses, fold-in) into `o`, in the order their errors are reported.
 absl::Status CheckOptions(Options* o) {
+  if (!(o->score_weight >= 0 && o->score_weight <= 100)) {
+    return absl::InvalidArgumentError("--score-weight takes a strength in [0, 100], e.g. 0.5");
+  }
   for (absl::string_view part : absl::StrSplit(o->layers_text, ',', absl::SkipWhitespace())) {
     int w;
     if (!absl::SimpleAtoi(part, &w))
@@ -556,6 +565,7 @@ absl::Status CheckOptions(Options* o) {
 absl::StatusOr<Interactions> LoadData(const Options& o) {
   InteractionsOptions io;
   if (o.min_rating_set) io.min_rating = o.min_rating;
+  io.read_scores = o.score_weight > 0;
   io.statuses = o.status_codes;
   io.view_statuses = o.view_codes;
   std::vector<int64_t> known;
@@ -593,6 +603,26 @@ Split MakeSplit(const Interactions& data, const Options& o) {
                static_cast<unsigned long long>(data.duplicates),
                static_cast<unsigned long long>(split.num_train()), split.num_test_users());
   return split;
+}
+
+// What --score-weight made of the training pairs, on stderr.
+void ReportWeights(const std::vector<std::vector<float>>& weights) {
+  uint64_t weighted = 0;
+  float lo = 1, hi = 1;
+  for (const auto& list : weights) {
+    for (float w : list) {
+      weighted += w != 1.0f;
+      lo = std::min(lo, w);
+      hi = std::max(hi, w);
+    }
+  }
+  std::fprintf(stderr, "[ncf] --score-weight: %llu training pairs weighed by score, %.3f to %.3f\n",
+               static_cast<unsigned long long>(weighted), lo, hi);
+  if (weighted == 0) {
+    std::fprintf(stderr,
+                 "[ncf] warning: no training pair has a score (a rating or score column "
+                 "with values above 0): --score-weight changes nothing\n");
+  }
 }
 
 // Trained models that later steps use: GMF and MLP for a pretrained NeuMF, and the one
@@ -783,7 +813,8 @@ json MetricsDocument(const Options& o, const Interactions& data, const Split& sp
             {"rows_unknown_item", data.rows_unknown_item},
             {"statuses", o.status_codes},
             {"view_statuses", o.view_codes},
-            {"min_rating", o.min_rating_set ? json(o.min_rating) : json(nullptr)}}},
+            {"min_rating", o.min_rating_set ? json(o.min_rating) : json(nullptr)},
+            {"score_weight", o.score_weight}}},
           {"split",
            {{"protocol", o.train_on_all
                              ? "none: every pair trained on (--train-on-all)"
@@ -809,6 +840,12 @@ int Run(int argc, char** argv) {
   auto data = LoadData(o);
   if (!data.ok()) return Fail(data.status());
   const Split split = MakeSplit(*data, o);
+  std::vector<std::vector<float>> weights;  // --score-weight
+  if (o.score_weight > 0) {
+    weights = ScoreWeights(*data, split, o.score_weight);
+    o.train.positive_weights = &weights;
+    ReportWeights(weights);
+  }
   TrainedModels trained;
   auto results = TrainAndEvaluate(split, *data, o, &trained);
   if (!results.ok()) return Fail(results.status());

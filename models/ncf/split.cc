@@ -106,4 +106,34 @@ Split TrainOnAll(const Interactions& data) {
   return s;
 }
 
+std::vector<std::vector<float>> ScoreWeights(const Interactions& data, const Split& split,
+                                             double strength) {
+  std::vector<std::vector<float>> w(split.num_users);
+  double sum = 0;
+  uint64_t scored = 0;
+  for (uint32_t u = 0; u < split.num_users; ++u) {
+    const auto& items = data.items_of_user[u];
+    for (uint32_t i : split.train[u]) {
+      const size_t at =
+          static_cast<size_t>(std::lower_bound(items.begin(), items.end(), i) - items.begin());
+      const float s = u < data.score_of_user.size() ? data.score_of_user[u][at] : 0.0f;
+      if (s <= 0) {
+        w[u].push_back(1.0f);
+        continue;
+      }
+      const double raw = std::max(0.1, 1.0 + strength * (s - 5.5) / 4.5);
+      w[u].push_back(-static_cast<float>(raw));  // marked scored until the mean is known
+      sum += raw;
+      ++scored;
+    }
+  }
+  const double mean = scored > 0 ? sum / static_cast<double>(scored) : 1.0;
+  for (auto& list : w) {
+    for (float& x : list) {
+      if (x < 0) x = static_cast<float>(-x / mean);
+    }
+  }
+  return w;
+}
+
 }  // namespace simsearch::ncf

@@ -46,4 +46,13 @@ Split EmptySplit(const Interactions& data, uint64_t seed = 0);
 // or tested on data kept apart (the cold-start time split).
 Split TrainOnAll(const Interactions& data);
 
+// Confidence weights of split.train's pairs from their scores (TrainOptions::
+// positive_weights; needs data.score_of_user, InteractionsOptions::read_scores): a
+// scored pair (score s on MAL's 1-10) weighs max(0.1, 1 + strength (s - 5.5) / 4.5),
+// 1 + strength at 10, 1 - strength at 1; the scored pairs' weights are then divided by
+// their mean, so that they weigh as much in all as unscored pairs (weight 1) and only
+// their spread changes.
+std::vector<std::vector<float>> ScoreWeights(const Interactions& data, const Split& split,
+                                             double strength);
+
 }  // namespace simsearch::ncf

@@ -20,6 +20,7 @@ struct Sample {
   uint32_t user;
   uint32_t item;
   float label;
+  float weight;  // the gradient's scale (TrainOptions::positive_weights)
 };
 
 // Adam (Kingma & Ba 2015). Embedding rows are updated lazily: only the rows a batch
@@ -104,23 +105,26 @@ class Adam {
   std::vector<Tensor> m_, v_, em_, ev_;
 };
 
-// One epoch's samples: every training pair with label 1 and `negatives` items the
-// user has not interacted with in training, label 0; shuffled.
-std::vector<Sample> MakeSamples(const Split& split, int negatives, std::mt19937_64* rng) {
+// One epoch's samples: every training pair with label 1 (and its weight from `weights`,
+// parallel to split.train; nullptr: 1) and `negatives` items the user has not
+// interacted with in training, label 0 and weight 1; shuffled.
+std::vector<Sample> MakeSamples(const Split& split, int negatives,
+                                const std::vector<std::vector<float>>* weights,
+                                std::mt19937_64* rng) {
   std::vector<Sample> s;
   s.reserve(split.num_train() * static_cast<size_t>(1 + negatives));
   std::uniform_int_distribution<uint32_t> any(0, split.num_items - 1);
   for (uint32_t u = 0; u < split.num_users; ++u) {
     const auto& train = split.train[u];
     if (train.size() >= split.num_items) continue;  // no unobserved item to sample
-    for (uint32_t i : train) {
-      s.push_back({u, i, 1.0f});
+    for (size_t p = 0; p < train.size(); ++p) {
+      s.push_back({u, train[p], 1.0f, weights != nullptr ? (*weights)[u][p] : 1.0f});
       for (int k = 0; k < negatives; ++k) {
         uint32_t j;
         do {
           j = any(*rng);
         } while (std::binary_search(train.begin(), train.end(), j));
-        s.push_back({u, j, 0.0f});
+        s.push_back({u, j, 0.0f, 1.0f});
       }
     }
   }
@@ -137,7 +141,7 @@ double StepBatch(NcfModel* model, const Sample* batch, size_t m, float l2, Works
   double loss = 0;
   for (size_t k = 0; k < m; ++k) {
     const Sample& s = batch[k];
-    loss += model->Accumulate(s.user, s.item, s.label, scale, l2, w, g);
+    loss += model->Accumulate(s.user, s.item, s.label, scale * s.weight, l2, w, g);
   }
   if (l2 > 0) model->AddDenseL2(l2, g);
   adam->Step(*g);
@@ -177,7 +181,7 @@ TrainReport Train(NcfModel* model, const Split& split, const TrainOptions& o,
   for (int t = 0; t < threads; ++t) grads.push_back(model->NewGrads());
   auto draw = [&split, &o](int epoch) {
     std::mt19937_64 rng(o.seed * 1000003u + static_cast<uint64_t>(epoch));
-    return MakeSamples(split, o.negatives, &rng);
+    return MakeSamples(split, o.negatives, o.positive_weights, &rng);
   };
   std::future<std::vector<Sample>> next;
   if (threads > 1 && o.epochs >= 1) next = std::async(std::launch::async, draw, 1);

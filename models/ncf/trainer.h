@@ -24,6 +24,10 @@ struct TrainOptions {
                        // batches and update the parameters without locks, and
                        // the next epoch's samples are drawn ahead (Train)
   uint64_t seed = 42;  // sampling and shuffling (with the epoch)
+  // Confidence weights of the observed pairs, per user parallel to split.train: a
+  // pair's BCE gradient is scaled by its weight (Hu, Koren & Volinsky 2008's c_ui, here
+  // on the sampled loss). nullptr: every weight 1. Negatives always weigh 1.
+  const std::vector<std::vector<float>>* positive_weights = nullptr;
 };
 
 struct EpochReport {

@@ -296,6 +296,61 @@ TEST(Learning, OneThreadIsDeterministic) {
   EXPECT_EQ(again.test_negatives, split.test_negatives);
 }
 
+// Positive weights scale a pair's gradient: all 1 is the unweighted training to the
+// bit; an item whose every pair weighs 0 gets no positive gradient and falls below
+// the items its users do pull up.
+TEST(Learning, PositiveWeightsScaleThePairsGradients) {
+  const Split split = LeaveOneOut(Planted(4), 9);
+  auto train = [&](const std::vector<std::vector<float>>* weights) {
+    ModelConfig c;
+    c.kind = ModelKind::kMF;
+    c.factors = 8;
+    auto m = NcfModel::Create(c, split.num_users, split.num_items, 5);
+    TrainOptions o;
+    o.epochs = 5;
+    o.batch_size = 64;
+    o.learning_rate = 0.01f;
+    o.threads = 1;
+    o.positive_weights = weights;
+    Train(&*m, split, o);
+    return *std::move(m);
+  };
+  std::vector<std::vector<float>> ones(split.num_users), silenced(split.num_users);
+  std::vector<int> viewers(split.num_items, 0);
+  for (const auto& t : split.train) {
+    for (uint32_t i : t) ++viewers[i];
+  }
+  const auto mute = static_cast<uint32_t>(  // the item with the most viewers
+      std::max_element(viewers.begin(), viewers.end()) - viewers.begin());
+  for (uint32_t u = 0; u < split.num_users; ++u) {
+    ones[u].assign(split.train[u].size(), 1.0f);
+    for (uint32_t i : split.train[u]) silenced[u].push_back(i == mute ? 0.0f : 1.0f);
+  }
+  const NcfModel plain = train(nullptr), unit = train(&ones), muted = train(&silenced);
+  EXPECT_EQ(plain.params().user_gmf.v, unit.params().user_gmf.v) << "weights of 1: same bits";
+  EXPECT_EQ(plain.params().item_gmf.v, unit.params().item_gmf.v);
+  // Over the item's viewers: its mean rank among their training items.
+  Workspace ws;
+  auto mean_rank = [&](const NcfModel& m) {
+    double sum = 0;
+    int users = 0;
+    for (uint32_t u = 0; u < split.num_users; ++u) {
+      const auto& t = split.train[u];
+      if (!std::binary_search(t.begin(), t.end(), mute)) continue;
+      const float own = m.Logit(u, mute, &ws);
+      int above = 0;
+      for (uint32_t i : t) above += i != mute && m.Logit(u, i, &ws) > own;
+      sum += static_cast<double>(above) / static_cast<double>(t.size() - 1);
+      ++users;
+    }
+    return sum / users;
+  };
+  std::printf("[ weights ] the most watched item's mean rank share: %.3f, muted %.3f\n",
+              mean_rank(plain), mean_rank(muted));
+  EXPECT_LT(mean_rank(plain), 0.3) << "trained: near the top of its viewers' items";
+  EXPECT_GT(mean_rank(muted), 0.9) << "no positive gradient: below its viewers' other items";
+}
+
 TrainReport TrainPlanted(const Split& split, ModelKind kind, int threads, float lr, int epochs,
                          Metrics* metrics = nullptr, uint64_t seed = 7) {
   ModelConfig c;
@@ -542,6 +597,54 @@ TEST(Interactions, RatingThresholdDuplicatesAndDenseIds) {
   ASSERT_TRUE(liked.ok());
   EXPECT_EQ(liked->item_ids, (std::vector<int64_t>{20, 30}));
   EXPECT_EQ(liked->num_interactions(), 3u);
+}
+
+// Scores kept per pair: a repeated pair its largest, a MAL list's 0 ("not scored") and
+// a file without a rating column 0, parallel to items_of_user; weights from them.
+TEST(Interactions, ScoresReadAndWeightedByScore) {
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteStringToFile(dir.Join("mal.csv"),
+                                "user_id,anime_id,score,status\n"
+                                "1,30,10,2\n1,10,4,2\n1,10,7,1\n1,20,0,2\n1,40,1,4\n2,10,6,2\n")
+                  .ok());
+  ASSERT_TRUE(WriteStringToFile(dir.Join("old.csv"), "user_id,anime_id\n3,10\n3,20\n").ok());
+  InteractionsOptions o;
+  o.read_scores = true;
+  auto data =
+      LoadInteractions(std::vector<std::string>{dir.Join("mal.csv"), dir.Join("old.csv")}, o);
+  ASSERT_TRUE(data.ok()) << data.status();
+  ASSERT_EQ(data->item_ids, (std::vector<int64_t>{10, 20, 30, 40}));
+  ASSERT_EQ(data->score_of_user.size(), 3u);
+  EXPECT_EQ(data->score_of_user[0], (std::vector<float>{7, 0, 10, 1})) << "10: largest of 4, 7";
+  EXPECT_EQ(data->score_of_user[1], (std::vector<float>{6}));
+  EXPECT_EQ(data->score_of_user[2], (std::vector<float>{0, 0})) << "no rating column";
+  EXPECT_TRUE(LoadInteractions(dir.Join("mal.csv"))->score_of_user.empty()) << "not asked";
+  ASSERT_TRUE(WriteStringToFile(dir.Join("bad.csv"), "user_id,anime_id,score\n1,10,nan\n").ok());
+  EXPECT_THAT(LoadInteractions(dir.Join("bad.csv"), o).status().message(),
+              HasSubstr("line 2: rating 'nan' is not a number"));
+
+  // Weights: every pair of user 0 trained but the dropped 40 (status 4, listed only).
+  Split split;
+  split.num_users = 3;
+  split.num_items = 4;
+  split.train = {{0, 1, 2}, {0}, {0, 1}};
+  const auto w = ScoreWeights(*data, split, 1.0);
+  // Raw: score 7 -> 1 + 1.5/4.5, 10 -> 2, 6 -> 1 + 0.5/4.5; unscored 1; then divided by
+  // the scored pairs' mean.
+  const double r7 = 1 + 1.5 / 4.5, r10 = 2, r6 = 1 + 0.5 / 4.5, mean = (r7 + r10 + r6) / 3;
+  ASSERT_EQ(w.size(), 3u);
+  ASSERT_EQ(w[0].size(), 3u);
+  EXPECT_FLOAT_EQ(w[0][0], static_cast<float>(r7 / mean));
+  EXPECT_FLOAT_EQ(w[0][1], 1.0f) << "not scored";
+  EXPECT_FLOAT_EQ(w[0][2], static_cast<float>(r10 / mean));
+  EXPECT_FLOAT_EQ(w[1][0], static_cast<float>(r6 / mean));
+  EXPECT_EQ(w[2], (std::vector<float>{1, 1}));
+  // Strength 2: a score of 1 would weigh 1 - 2 (4.5/4.5) < 0: held at 0.1.
+  split.train = {{0, 3}, {}, {}};
+  const auto low = ScoreWeights(*data, split, 2.0);
+  const double r7b = 1 + 2 * 1.5 / 4.5, r1 = 0.1, mean_b = (r7b + r1) / 2;
+  EXPECT_FLOAT_EQ(low[0][0], static_cast<float>(r7b / mean_b));
+  EXPECT_FLOAT_EQ(low[0][1], static_cast<float>(r1 / mean_b));
 }
 
 // A MAL list (status and score columns) and a plain list read together: each file's

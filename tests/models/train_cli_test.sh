@@ -46,7 +46,22 @@ printf 'user_id,anime_id\n7,1\n7,2\n' > "$work/one.csv"
 printf 'user_id,anime_id\n7,1\n8,x\n' > "$work/bad.csv"
 "$train" --interactions "$work/bad.csv" --out "$work/x" 2> "$work/e.txt"
 [ $? = 1 ] && grep -q "bad.csv: line 3: item id 'x' is not an integer" "$work/e.txt" || fail "bad id not reported"
+"$train" --interactions "$work/inter.csv" --score-weight -1 --out "$work/x" 2> "$work/e.txt"
+[ $? = 1 ] && grep -q -- "--score-weight takes a strength in \[0, 100\]" "$work/e.txt" ||
+  fail "a negative --score-weight not refused: $(cat "$work/e.txt")"
 echo "ok   bad input is reported"
+
+# Scores as weights: the file's ratings (5-9) weigh every pair, reported and recorded.
+"$train" --interactions "$work/inter.csv" --model mf --factors 4 --epochs 2 --threads 1 \
+  --score-weight 1 --out "$work/sw" > /dev/null 2> "$work/sw.err" || fail "--score-weight: $(cat "$work/sw.err")"
+grep -q -- "--score-weight: 360 training pairs weighed by score" "$work/sw.err" ||
+  fail "weighted pairs not reported: $(cat "$work/sw.err")"
+grep -q '"score_weight": 1' "$work/sw/metrics.json" || fail "metrics.json does not record the weight"
+printf 'user_id,anime_id\n1,10\n2,10\n1,11\n2,12\n' > "$work/plain.csv"
+"$train" --interactions "$work/plain.csv" --model mf --epochs 1 --threads 1 --score-weight 1 \
+  --out "$work/sw2" > /dev/null 2> "$work/sw2.err" || fail "--score-weight without scores failed"
+grep -q "no training pair has a score" "$work/sw2.err" || fail "no warning without scores: $(cat "$work/sw2.err")"
+echo "ok   --score-weight weighs scored pairs and warns when none has a score"
 
 "$build/indexer/simsearch-indexer" build --collection ncf --vectors "$work/mf/item_vectors.npy" \
   --ids "$work/mf/item_ids.npy" --user-vectors "$work/mf/user_vectors.npy" \

@@ -9,7 +9,8 @@ standard deviation (sample, n-1) of HR@10, Recall@20 and NDCG@20, as Markdown ta
 each data set apart and all together. MF appears twice: scoring a known user ("mf")
 and a watch list folded in as the engine serves it ("mf, watch list").
 --group statuses: MF per set of statuses trained on, by evaluated users.
---group score-weight: MF per --score-weight strength, by evaluated users.
+--group confidence: MF per --score-weight strength and --negative-statuses weight,
+by evaluated users.
 --group lengths: watch lists cut to each length (simsearch-train-ncf --eval-lengths):
 popularity, item-kNN and the fold-in variants, by length and evaluated users.
 """
@@ -58,7 +59,7 @@ def rows_of(run):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--group", choices=["dataset", "statuses", "score-weight", "lengths"],
+    ap.add_argument("--group", choices=["dataset", "statuses", "confidence", "lengths"],
                     required=True)
     ap.add_argument("files", nargs="+")
     args = ap.parse_args()
@@ -83,13 +84,19 @@ def main():
             continue
         trained_on, results = rows_of(run)
         for model, users, metrics in results:
-            if args.group in ("statuses", "score-weight"):
+            if args.group in ("statuses", "confidence"):
                 if model not in ("mf", "mf, watch list"):
                     continue
                 if args.group == "statuses":
                     key = (",".join(str(s) for s in run["data"]["statuses"]), model, users)
                 else:
-                    key = ("%g" % run["data"].get("score_weight", 0), model, users)
+                    data = run["data"]
+                    label = "score weight %g" % data.get("score_weight", 0)
+                    if data.get("negative_statuses"):
+                        label += ", status %s negative x%g" % (
+                            ",".join(str(x) for x in data["negative_statuses"]),
+                            data["negative_weight"])
+                    key = (label, model, users)
             else:
                 key = (trained_on, model, users)
             if key not in table:
@@ -97,7 +104,7 @@ def main():
             for name, _ in METRICS:
                 table[key][name].append(metrics[name])
             seeds[key].add(run["split"]["seed"])
-    first = {"statuses": "statuses trained on", "score-weight": "score weight",
+    first = {"statuses": "statuses trained on", "confidence": "pairs weighed by",
              "lengths": "list length"}.get(args.group, "trained on")
     print("| %s | model | evaluated | seeds | %s |" % (first, " | ".join(label for _, label in METRICS)))
     print("|---|---|---|---:|" + "---:|" * len(METRICS))

@@ -101,7 +101,8 @@ absl::StatusOr<bool> ReadStatus(const std::string& path, size_t line, const std:
     return std::find(v.begin(), v.end(), status) != v.end();
   };
   *flags = static_cast<uint8_t>((in(options.statuses) ? Interactions::kTrain : 0) |
-                                (in(options.view_statuses) ? Interactions::kView : 0));
+                                (in(options.view_statuses) ? Interactions::kView : 0) |
+                                (in(options.negative_statuses) ? Interactions::kNegative : 0));
   return *flags != 0 || in(options.listed_statuses);
 }
 

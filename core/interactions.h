@@ -21,8 +21,9 @@ struct Interactions {
   // column: every pair kTrain | kView. A MAL list: kTrain when its status is in
   // InteractionsOptions::statuses, kView when in view_statuses; a pair with neither is
   // only listed (dropped, say, or plan to watch): not trained on, never held out, and
-  // not recommended back to its user in evaluation.
-  static constexpr uint8_t kTrain = 1, kView = 2;
+  // not recommended back to its user in evaluation. kNegative: the status is one of
+  // InteractionsOptions::negative_statuses (an explicit negative when not trained on).
+  static constexpr uint8_t kTrain = 1, kView = 2, kNegative = 4;
   std::vector<std::vector<uint8_t>> flags_of_user;
   // With InteractionsOptions::read_scores: parallel to items_of_user, each pair's score
   // (the rating column; a repeated pair keeps the largest), 0 where there is none (a
@@ -57,6 +58,8 @@ struct InteractionsOptions {
   std::vector<int> statuses = {kStatusWatching, kStatusCompleted, kStatusOnHold};
   // ... these count as views (may be held out for evaluation)...
   std::vector<int> view_statuses = {kStatusWatching, kStatusCompleted};
+  // ... these are marked kNegative (say, dropped: a weak negative)...
+  std::vector<int> negative_statuses;
   // ... and the rest of these are only listed (flags 0); other statuses are left out.
   std::vector<int> listed_statuses = {kStatusWatching, kStatusCompleted, kStatusOnHold,
                                       kStatusDropped, kStatusPlanToWatch};

@@ -62,8 +62,10 @@ struct Options {
   std::string eval_lengths, fold_in_priors = "0";
   std::string item_queries = "self";
   double min_rating = -1e300;
-  bool min_rating_set = false;  // --min-rating given: rows are filtered by rating
-  double score_weight = 0;      // --score-weight: 0, every pair weighs 1
+  bool min_rating_set = false;    // --min-rating given: rows are filtered by rating
+  double score_weight = 0;        // --score-weight: 0, every pair weighs 1
+  std::string negative_statuses;  // --negative-statuses: "" none
+  double negative_weight = 1;
   bool pretrain = false, item_bias = false, eval_serving = false, train_on_all = false;
   int factors = 64, neighbours = 200, eval_threads = 0, seed = 42;
   TrainOptions train;
@@ -73,6 +75,7 @@ struct Options {
   std::vector<std::string> run;               // the models to train, in order
   std::string export_name;                    // the model whose vectors are written ("": none)
   std::vector<int> status_codes, view_codes;  // --statuses, --view-statuses
+  std::vector<int> negative_codes;            // --negative-statuses
   FoldInParams fold_in_params;                // --fold-in
 };
 
@@ -484,6 +487,13 @@ int ParseFlags(int argc, char** argv, Options* o) {
   AddWatchListFlags(&p, o);
   p.AddDouble("min-rating", &o->min_rating,
               "keep only rows rated at least this (needs a rating column)");
+  p.AddString("negative-statuses", &o->negative_statuses,
+              "MAL list statuses that are explicit negatives (e.g. 4: dropped): each such\n"
+              "entry is a sample of label 0 in every epoch, besides the sampled negatives;\n"
+              "they must not be trained on (default: none)",
+              "S,S,...");
+  p.AddDouble("negative-weight", &o->negative_weight,
+              "the weight of an explicit negative's sample (default 1)", "W");
   p.AddDouble("score-weight", &o->score_weight,
               "weigh each trained pair by its score (the rating column, MAL's 1-10):\n"
               "1 + A (score - 5.5) / 4.5, at least 0.1, then scaled so that scored pairs\n"
@@ -513,10 +523,31 @@ absl::StatusOr<std::vector<std::string>> ModelsToRun(const std::string& model) {
 
 // Checks the flags together and parses the lists among them (layers, models, export,
 // statuses, fold-in) into `o`, in the order their errors are reported.
-absl::Status CheckOptions(Options* o) {
+// The flags that weigh pairs: --score-weight and the explicit negatives (after
+// --statuses is parsed).
+absl::Status CheckWeights(Options* o) {
   if (!(o->score_weight >= 0 && o->score_weight <= 100)) {
     return absl::InvalidArgumentError("--score-weight takes a strength in [0, 100], e.g. 0.5");
   }
+  if (!(o->negative_weight > 0 && o->negative_weight <= 100)) {
+    return absl::InvalidArgumentError("--negative-weight takes a weight in (0, 100], e.g. 0.5");
+  }
+  if (o->negative_statuses.empty()) return absl::OkStatus();
+  auto negatives = ParseStatuses(o->negative_statuses, "--negative-statuses");
+  if (!negatives.ok()) return negatives.status();
+  for (int n : *negatives) {
+    if (std::find(o->status_codes.begin(), o->status_codes.end(), n) != o->status_codes.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--negative-statuses: ", n, " is also trained on (--statuses ", o->statuses,
+                       "): a pair cannot be both; take it out of one"));
+    }
+  }
+  o->negative_codes = *std::move(negatives);
+  o->train.negative_weight = static_cast<float>(o->negative_weight);
+  return absl::OkStatus();
+}
+
+absl::Status CheckOptions(Options* o) {
   for (absl::string_view part : absl::StrSplit(o->layers_text, ',', absl::SkipWhitespace())) {
     int w;
     if (!absl::SimpleAtoi(part, &w))
@@ -551,6 +582,7 @@ absl::Status CheckOptions(Options* o) {
   if (!views.ok()) return views.status();
   o->status_codes = *std::move(statuses);
   o->view_codes = *std::move(views);
+  if (absl::Status st = CheckWeights(o); !st.ok()) return st;
   std::vector<absl::string_view> parts = absl::StrSplit(o->fold_in, ',');
   FoldInParams& f = o->fold_in_params;
   if (parts.size() != 2 || !absl::SimpleAtof(parts[0], &f.alpha) ||
@@ -566,6 +598,7 @@ absl::StatusOr<Interactions> LoadData(const Options& o) {
   InteractionsOptions io;
   if (o.min_rating_set) io.min_rating = o.min_rating;
   io.read_scores = o.score_weight > 0;
+  io.negative_statuses = o.negative_codes;
   io.statuses = o.status_codes;
   io.view_statuses = o.view_codes;
   std::vector<int64_t> known;
@@ -801,36 +834,39 @@ json MetricsDocument(const Options& o, const Interactions& data, const Split& sp
     j.update(r.details);
     models.push_back(j);
   }
-  return {{"data",
-           {{"interactions", o.interactions},
-            {"users", data.num_users()},
-            {"items", data.num_items()},
-            {"pairs", data.num_interactions()},
-            {"trained_pairs", data.num_trained()},
-            {"rows_read", data.rows_read},
-            {"rows_by_status", data.rows_by_status},
-            {"catalogs", o.catalogs},
-            {"rows_unknown_item", data.rows_unknown_item},
-            {"statuses", o.status_codes},
-            {"view_statuses", o.view_codes},
-            {"min_rating", o.min_rating_set ? json(o.min_rating) : json(nullptr)},
-            {"score_weight", o.score_weight}}},
-          {"split",
-           {{"protocol", o.train_on_all
-                             ? "none: every pair trained on (--train-on-all)"
-                             : "leave-one-out, one random held-out view per user with >= 2 items"},
-            {"seed", o.train.seed},
-            {"test_users", split.num_test_users()},
-            {"sampled_negatives", 99},
-            {"training_pairs", split.num_train()}}},
-          {"models", models},
-          {"exported", o.export_name.empty() ? json(nullptr) : json(o.export_name)},
-          {"item_queries", o.item_queries},
-          // The exported model queried with the user's training items as a watch list
-          // (query-side item vectors), instead of the user's own vector.
-          {"exported_watch_list", e.watch_list},
-          {"serving", e.serving},
-          {"by_list_length", e.by_length}};
+  return {
+      {"data",
+       {{"interactions", o.interactions},
+        {"users", data.num_users()},
+        {"items", data.num_items()},
+        {"pairs", data.num_interactions()},
+        {"trained_pairs", data.num_trained()},
+        {"rows_read", data.rows_read},
+        {"rows_by_status", data.rows_by_status},
+        {"catalogs", o.catalogs},
+        {"rows_unknown_item", data.rows_unknown_item},
+        {"statuses", o.status_codes},
+        {"view_statuses", o.view_codes},
+        {"min_rating", o.min_rating_set ? json(o.min_rating) : json(nullptr)},
+        {"score_weight", o.score_weight},
+        {"negative_statuses", o.negative_codes},
+        {"negative_weight", o.negative_codes.empty() ? json(nullptr) : json(o.negative_weight)}}},
+      {"split",
+       {{"protocol", o.train_on_all
+                         ? "none: every pair trained on (--train-on-all)"
+                         : "leave-one-out, one random held-out view per user with >= 2 items"},
+        {"seed", o.train.seed},
+        {"test_users", split.num_test_users()},
+        {"sampled_negatives", 99},
+        {"training_pairs", split.num_train()}}},
+      {"models", models},
+      {"exported", o.export_name.empty() ? json(nullptr) : json(o.export_name)},
+      {"item_queries", o.item_queries},
+      // The exported model queried with the user's training items as a watch list
+      // (query-side item vectors), instead of the user's own vector.
+      {"exported_watch_list", e.watch_list},
+      {"serving", e.serving},
+      {"by_list_length", e.by_length}};
 }
 
 int Run(int argc, char** argv) {
@@ -845,6 +881,15 @@ int Run(int argc, char** argv) {
     weights = ScoreWeights(*data, split, o.score_weight);
     o.train.positive_weights = &weights;
     ReportWeights(weights);
+  }
+  std::vector<std::vector<uint32_t>> negatives;  // --negative-statuses
+  if (!o.negative_codes.empty()) {
+    negatives = NegativePairs(*data, split);
+    o.train.explicit_negatives = &negatives;
+    uint64_t n = 0;
+    for (const auto& list : negatives) n += list.size();
+    std::fprintf(stderr, "[ncf] --negative-statuses: %llu explicit negatives, weight %g\n",
+                 static_cast<unsigned long long>(n), o.negative_weight);
   }
   TrainedModels trained;
   auto results = TrainAndEvaluate(split, *data, o, &trained);

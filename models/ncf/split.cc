@@ -136,4 +136,17 @@ std::vector<std::vector<float>> ScoreWeights(const Interactions& data, const Spl
   return w;
 }
 
+std::vector<std::vector<uint32_t>> NegativePairs(const Interactions& data, const Split& split) {
+  std::vector<std::vector<uint32_t>> out(split.num_users);
+  for (uint32_t u = 0; u < split.num_users && u < data.flags_of_user.size(); ++u) {
+    const auto& items = data.items_of_user[u];
+    for (size_t j = 0; j < items.size(); ++j) {
+      if ((data.flags_of_user[u][j] & Interactions::kNegative) && !split.InTrain(u, items[j])) {
+        out[u].push_back(items[j]);
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace simsearch::ncf

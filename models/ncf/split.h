@@ -55,4 +55,9 @@ Split TrainOnAll(const Interactions& data);
 std::vector<std::vector<float>> ScoreWeights(const Interactions& data, const Split& split,
                                              double strength);
 
+// Per user, sorted: the items marked Interactions::kNegative (InteractionsOptions::
+// negative_statuses) that split.train does not hold: explicit negatives for the
+// trainer (TrainOptions::explicit_negatives).
+std::vector<std::vector<uint32_t>> NegativePairs(const Interactions& data, const Split& split);
+
 }  // namespace simsearch::ncf

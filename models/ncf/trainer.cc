@@ -105,14 +105,20 @@ class Adam {
   std::vector<Tensor> m_, v_, em_, ev_;
 };
 
-// One epoch's samples: every training pair with label 1 (and its weight from `weights`,
-// parallel to split.train; nullptr: 1) and `negatives` items the user has not
-// interacted with in training, label 0 and weight 1; shuffled.
-std::vector<Sample> MakeSamples(const Split& split, int negatives,
-                                const std::vector<std::vector<float>>* weights,
-                                std::mt19937_64* rng) {
+// One epoch's samples: every training pair with label 1 (and its weight from
+// o.positive_weights, parallel to split.train; nullptr: 1) and o.negatives items the
+// user has not interacted with in training, label 0 and weight 1; the explicit
+// negatives, label 0 and weight o.negative_weight; shuffled.
+std::vector<Sample> MakeSamples(const Split& split, const TrainOptions& o, std::mt19937_64* rng) {
+  const int negatives = o.negatives;
+  const std::vector<std::vector<float>>* weights = o.positive_weights;
   std::vector<Sample> s;
   s.reserve(split.num_train() * static_cast<size_t>(1 + negatives));
+  if (o.explicit_negatives != nullptr) {
+    for (uint32_t u = 0; u < split.num_users && u < o.explicit_negatives->size(); ++u) {
+      for (uint32_t j : (*o.explicit_negatives)[u]) s.push_back({u, j, 0.0f, o.negative_weight});
+    }
+  }
   std::uniform_int_distribution<uint32_t> any(0, split.num_items - 1);
   for (uint32_t u = 0; u < split.num_users; ++u) {
     const auto& train = split.train[u];
@@ -181,7 +187,7 @@ TrainReport Train(NcfModel* model, const Split& split, const TrainOptions& o,
   for (int t = 0; t < threads; ++t) grads.push_back(model->NewGrads());
   auto draw = [&split, &o](int epoch) {
     std::mt19937_64 rng(o.seed * 1000003u + static_cast<uint64_t>(epoch));
-    return MakeSamples(split, o.negatives, o.positive_weights, &rng);
+    return MakeSamples(split, o, &rng);
   };
   std::future<std::vector<Sample>> next;
   if (threads > 1 && o.epochs >= 1) next = std::async(std::launch::async, draw, 1);

@@ -28,6 +28,11 @@ struct TrainOptions {
   // pair's BCE gradient is scaled by its weight (Hu, Koren & Volinsky 2008's c_ui, here
   // on the sampled loss). nullptr: every weight 1. Negatives always weigh 1.
   const std::vector<std::vector<float>>* positive_weights = nullptr;
+  // Explicit negatives, per user (say, dropped anime: NegativePairs): each is a sample
+  // of label 0 and weight negative_weight in every epoch, besides the sampled ones.
+  // nullptr: none.
+  const std::vector<std::vector<uint32_t>>* explicit_negatives = nullptr;
+  float negative_weight = 1.0f;
 };
 
 struct EpochReport {

@@ -351,6 +351,85 @@ TEST(Learning, PositiveWeightsScaleThePairsGradients) {
   EXPECT_GT(mean_rank(muted), 0.9) << "no positive gradient: below its viewers' other items";
 }
 
+// Explicit negatives: empty lists change nothing (the same bits); an unseen item of a
+// user's taste given as that user's negative falls down the user's ranking.
+TEST(Learning, ExplicitNegativesPushAnItemDownForItsUser) {
+  const Split split = LeaveOneOut(Planted(4), 9);
+  auto train = [&](const std::vector<std::vector<uint32_t>>* negatives) {
+    ModelConfig c;
+    c.kind = ModelKind::kMF;
+    c.factors = 8;
+    auto m = NcfModel::Create(c, split.num_users, split.num_items, 5);
+    TrainOptions o;
+    o.epochs = 10;
+    o.batch_size = 64;
+    o.learning_rate = 0.01f;
+    o.threads = 1;
+    o.explicit_negatives = negatives;
+    o.negative_weight = 4;
+    Train(&*m, split, o);
+    return *std::move(m);
+  };
+  // For each of users 0-7: the unseen item of their group (Planted: items g*30..g*30+29
+  // for group g = u % 4) that the plain model ranks highest.
+  const NcfModel plain = train(nullptr);
+  std::vector<std::vector<uint32_t>> none(split.num_users), negatives(split.num_users);
+  Workspace ws;
+  std::vector<uint32_t> target(8);
+  for (uint32_t u = 0; u < 8; ++u) {
+    float best = -1e30f;
+    for (uint32_t i = (u % 4) * 30; i < (u % 4) * 30 + 30; ++i) {
+      if (std::binary_search(split.listed[u].begin(), split.listed[u].end(), i) ||
+          static_cast<int32_t>(i) == split.test_item[u]) {
+        continue;
+      }
+      if (plain.Logit(u, i, &ws) > best) {
+        best = plain.Logit(u, i, &ws);
+        target[u] = i;
+      }
+    }
+    negatives[u] = {target[u]};
+  }
+  EXPECT_EQ(train(&none).params().user_gmf.v, plain.params().user_gmf.v) << "none: same bits";
+  const NcfModel pushed = train(&negatives);
+  auto rank = [&](const NcfModel& m, uint32_t u, uint32_t item) {
+    int above = 0;
+    const float own = m.Logit(u, item, &ws);
+    for (uint32_t i = 0; i < split.num_items; ++i) above += m.Logit(u, i, &ws) > own;
+    return above;
+  };
+  int before = 0, after = 0;
+  for (uint32_t u = 0; u < 8; ++u) {
+    before += rank(plain, u, target[u]);
+    after += rank(pushed, u, target[u]);
+  }
+  std::printf("[ negatives ] mean rank of the negated items: %.1f before, %.1f after\n",
+              before / 8.0, after / 8.0);
+  EXPECT_LT(before / 8.0, 20.0) << "the plain model ranks them high: of the user's taste";
+  EXPECT_GT(after / 8.0, before / 8.0 + 10) << "as explicit negatives they fall";
+}
+
+// Dropped entries marked kNegative are the user's negative pairs unless trained on.
+TEST(Interactions, NegativeStatusesMarkExplicitNegatives) {
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteStringToFile(dir.Join("mal.csv"),
+                                "user_id,anime_id,score,status\n"
+                                "1,10,8,2\n1,20,3,4\n1,30,0,6\n1,40,9,2\n2,20,7,2\n2,30,0,4\n")
+                  .ok());
+  InteractionsOptions o;
+  o.negative_statuses = {kStatusDropped};
+  auto data = LoadInteractions(dir.Join("mal.csv"), o);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->flags_of_user[0][1], Interactions::kNegative) << "dropped: negative, listed";
+  EXPECT_EQ(data->flags_of_user[0][2], 0) << "plan to watch: only listed";
+  const Split split = TrainOnAll(*data);
+  EXPECT_EQ(NegativePairs(*data, split), (std::vector<std::vector<uint32_t>>{{1}, {2}}))
+      << "anime 20 for user 1, 30 for user 2";
+  o.negative_statuses.clear();
+  EXPECT_EQ(NegativePairs(*LoadInteractions(dir.Join("mal.csv"), o), split),
+            (std::vector<std::vector<uint32_t>>{{}, {}}));
+}
+
 TrainReport TrainPlanted(const Split& split, ModelKind kind, int threads, float lr, int epochs,
                          Metrics* metrics = nullptr, uint64_t seed = 7) {
   ModelConfig c;

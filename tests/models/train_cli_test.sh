@@ -63,6 +63,24 @@ printf 'user_id,anime_id\n1,10\n2,10\n1,11\n2,12\n' > "$work/plain.csv"
 grep -q "no training pair has a score" "$work/sw2.err" || fail "no warning without scores: $(cat "$work/sw2.err")"
 echo "ok   --score-weight weighs scored pairs and warns when none has a score"
 
+# Dropped entries as explicit negatives: counted, recorded; a trained status refused.
+{
+  echo "user_id,anime_id,score,status"
+  for u in $(seq 1 20); do
+    for k in 0 1 2 3; do echo "$u,$((100 + (u + k) % 8)),7,2"; done
+    echo "$u,$((100 + (u + 5) % 8)),2,4"
+  done
+} > "$work/mal.csv"
+"$train" --interactions "$work/mal.csv" --model mf --epochs 1 --threads 1 --negative-statuses 4 \
+  --negative-weight 0.5 --out "$work/neg" > /dev/null 2> "$work/neg.err" || fail "--negative-statuses: $(cat "$work/neg.err")"
+grep -q -- "--negative-statuses: 20 explicit negatives, weight 0.5" "$work/neg.err" ||
+  fail "explicit negatives not reported: $(cat "$work/neg.err")"
+grep -q '"negative_weight": 0.5' "$work/neg/metrics.json" || fail "metrics.json does not record them"
+"$train" --interactions "$work/mal.csv" --negative-statuses 3 --out "$work/x" 2> "$work/e.txt"
+[ $? = 1 ] && grep -q -- "--negative-statuses: 3 is also trained on" "$work/e.txt" ||
+  fail "a trained negative status not refused: $(cat "$work/e.txt")"
+echo "ok   --negative-statuses trains dropped entries as negatives"
+
 "$build/indexer/simsearch-indexer" build --collection ncf --vectors "$work/mf/item_vectors.npy" \
   --ids "$work/mf/item_ids.npy" --user-vectors "$work/mf/user_vectors.npy" \
   --user-ids "$work/mf/user_ids.npy" --user-items "$work/inter.csv" --metric ip \

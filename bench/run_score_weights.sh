@@ -29,7 +29,8 @@ train() {  # NAME SEED FLAGS...
   build/models/ncf/simsearch-train-ncf --interactions "$d/interactions_history_mal.csv" \
     --interactions "$d/animelist_2023.csv" --catalog "$d/anime_cooperunion_2017.csv" \
     --catalog "$d/anime_synopses_merged.csv" --catalog "$d/anime_catalogue_2024.csv" \
-    --model mf --seed "$seed" "$@" --out "$out/$name-$seed" >/dev/null 2>&1
+    --model mf --seed "$seed" "$@" --out "$out/$name-$seed" >/dev/null 2> "$out/$name-$seed.log" ||
+    { echo "failed: $name, seed $seed; see $out/$name-$seed.log" >&2; exit 1; }
 }
 for seed in $seeds; do
   for a in $strengths; do train "w$a" "$seed" --score-weight "$a"; done

@@ -26,8 +26,9 @@ struct Interactions {
   static constexpr uint8_t kTrain = 1, kView = 2, kNegative = 4;
   std::vector<std::vector<uint8_t>> flags_of_user;
   // With InteractionsOptions::read_scores: parallel to items_of_user, each pair's score
-  // (the rating column; a repeated pair keeps the largest), 0 where there is none (a
-  // file without a rating column, or a MAL list's "not scored"). Otherwise empty.
+  // (the rating column; a repeated pair keeps the largest); 0 or below where there is
+  // none (a file without a rating column, a MAL list's "not scored", a -1 "not rated").
+  // Otherwise empty.
   std::vector<std::vector<float>> score_of_user;
   // The data set (file, in the order given) each user comes from.
   std::vector<uint16_t> dataset_of_user;
@@ -60,7 +61,8 @@ struct InteractionsOptions {
   std::vector<int> view_statuses = {kStatusWatching, kStatusCompleted};
   // ... these are marked kNegative (say, dropped: a weak negative)...
   std::vector<int> negative_statuses;
-  // ... and the rest of these are only listed (flags 0); other statuses are left out.
+  // ... and the rest of these are only listed (neither kTrain nor kView); other statuses
+  // are left out.
   std::vector<int> listed_statuses = {kStatusWatching, kStatusCompleted, kStatusOnHold,
                                       kStatusDropped, kStatusPlanToWatch};
   // Sorted item ids to keep (say, the catalogue's: what can be served); rows of other

@@ -66,6 +66,7 @@ struct Options {
   double score_weight = 0;        // --score-weight: 0, every pair weighs 1
   std::string negative_statuses;  // --negative-statuses: "" none
   double negative_weight = 1;
+  uint64_t weighted_pairs = 0, explicit_negatives = 0;  // set by WeighPairs, for metrics.json
   bool pretrain = false, item_bias = false, eval_serving = false, train_on_all = false;
   int factors = 64, neighbours = 200, eval_threads = 0, seed = 42;
   TrainOptions train;
@@ -490,14 +491,15 @@ int ParseFlags(int argc, char** argv, Options* o) {
   p.AddString("negative-statuses", &o->negative_statuses,
               "MAL list statuses that are explicit negatives (e.g. 4: dropped): each such\n"
               "entry is a sample of label 0 in every epoch, besides the sampled negatives;\n"
-              "they must not be trained on (default: none)",
+              "they must be neither trained on nor views (default: none)",
               "S,S,...");
   p.AddDouble("negative-weight", &o->negative_weight,
               "the weight of an explicit negative's sample (default 1)", "W");
   p.AddDouble("score-weight", &o->score_weight,
               "weigh each trained pair by its score (the rating column, MAL's 1-10):\n"
               "1 + A (score - 5.5) / 4.5, at least 0.1, then scaled so that scored pairs\n"
-              "weigh 1 on average; unscored pairs weigh 1 (default 0: every pair 1)",
+              "weigh 1 on average; unscored pairs (score 0 or below) weigh 1. Scores are\n"
+              "taken on MAL's 1-10 scale (default 0: every pair 1)",
               "A");
   AddModelFlags(&p, o);
   AddRunFlags(&p, o);
@@ -521,10 +523,8 @@ absl::StatusOr<std::vector<std::string>> ModelsToRun(const std::string& model) {
       absl::StrCat("unknown --model '", model, "'; use ", absl::StrJoin(all, ", "), " or all"));
 }
 
-// Checks the flags together and parses the lists among them (layers, models, export,
-// statuses, fold-in) into `o`, in the order their errors are reported.
 // The flags that weigh pairs: --score-weight and the explicit negatives (after
-// --statuses is parsed).
+// --statuses and --view-statuses are parsed).
 absl::Status CheckWeights(Options* o) {
   if (!(o->score_weight >= 0 && o->score_weight <= 100)) {
     return absl::InvalidArgumentError("--score-weight takes a strength in [0, 100], e.g. 0.5");
@@ -535,11 +535,14 @@ absl::Status CheckWeights(Options* o) {
   if (o->negative_statuses.empty()) return absl::OkStatus();
   auto negatives = ParseStatuses(o->negative_statuses, "--negative-statuses");
   if (!negatives.ok()) return negatives.status();
+  auto in = [](const std::vector<int>& v, int x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
   for (int n : *negatives) {
-    if (std::find(o->status_codes.begin(), o->status_codes.end(), n) != o->status_codes.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--negative-statuses: ", n, " is also trained on (--statuses ", o->statuses,
-                       "): a pair cannot be both; take it out of one"));
+    if (in(o->status_codes, n) || in(o->view_codes, n)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--negative-statuses: ", n, " is also trained on or a view (--statuses ", o->statuses,
+          ", --view-statuses ", o->view_statuses, "): a pair cannot be both; take it out of one"));
     }
   }
   o->negative_codes = *std::move(negatives);
@@ -547,6 +550,8 @@ absl::Status CheckWeights(Options* o) {
   return absl::OkStatus();
 }
 
+// Checks the flags together and parses the lists among them (layers, models, export,
+// statuses, fold-in) into `o`, in the order their errors are reported.
 absl::Status CheckOptions(Options* o) {
   for (absl::string_view part : absl::StrSplit(o->layers_text, ',', absl::SkipWhitespace())) {
     int w;
@@ -638,23 +643,58 @@ Split MakeSplit(const Interactions& data, const Options& o) {
   return split;
 }
 
-// What --score-weight made of the training pairs, on stderr.
-void ReportWeights(const std::vector<std::vector<float>>& weights) {
-  uint64_t weighted = 0;
-  float lo = 1, hi = 1;
-  for (const auto& list : weights) {
-    for (float w : list) {
-      weighted += w != 1.0f;
-      lo = std::min(lo, w);
-      hi = std::max(hi, w);
+// The pairs' weights (--score-weight) and the explicit negatives (--negative-statuses)
+// the trainer reads, set in TrainOptions by WeighPairs.
+struct PairWeights {
+  std::vector<std::vector<float>> positive;
+  std::vector<std::vector<uint32_t>> negatives;
+};
+
+// Fills `w` and points o->train at it; what it made of the pairs goes to stderr and
+// into o's counts (metrics.json).
+void WeighPairs(const Interactions& data, const Split& split, Options* o, PairWeights* w) {
+  if (o->score_weight > 0) {
+    ScoreStats scored;
+    w->positive = ScoreWeights(data, split, o->score_weight, &scored);
+    o->train.positive_weights = &w->positive;
+    o->weighted_pairs = scored.pairs;
+    float lo = 1, hi = 1;
+    for (const auto& list : w->positive) {
+      for (float x : list) {
+        lo = std::min(lo, x);
+        hi = std::max(hi, x);
+      }
+    }
+    std::fprintf(stderr,
+                 "[ncf] --score-weight: %llu training pairs weighed by score, %.3f to %.3f\n",
+                 static_cast<unsigned long long>(scored.pairs), lo, hi);
+    if (scored.pairs == 0) {
+      std::fprintf(stderr,
+                   "[ncf] warning: no training pair has a score (a rating or score column "
+                   "with values above 0): --score-weight changes nothing\n");
+    } else if (scored.max_score > 10) {
+      std::fprintf(stderr,
+                   "[ncf] warning: scores up to %g: --score-weight takes MAL's 1-10 scale\n",
+                   static_cast<double>(scored.max_score));
     }
   }
-  std::fprintf(stderr, "[ncf] --score-weight: %llu training pairs weighed by score, %.3f to %.3f\n",
-               static_cast<unsigned long long>(weighted), lo, hi);
-  if (weighted == 0) {
+  if (o->negative_codes.empty()) {
+    if (o->negative_weight != 1) {
+      std::fprintf(stderr,
+                   "[ncf] warning: --negative-weight without --negative-statuses does "
+                   "nothing\n");
+    }
+    return;
+  }
+  w->negatives = NegativePairs(data, split);
+  o->train.explicit_negatives = &w->negatives;
+  for (const auto& list : w->negatives) o->explicit_negatives += list.size();
+  std::fprintf(stderr, "[ncf] --negative-statuses: %llu explicit negatives, weight %g\n",
+               static_cast<unsigned long long>(o->explicit_negatives), o->negative_weight);
+  if (o->explicit_negatives == 0) {
     std::fprintf(stderr,
-                 "[ncf] warning: no training pair has a score (a rating or score column "
-                 "with values above 0): --score-weight changes nothing\n");
+                 "[ncf] warning: no list entry has those statuses (a status column is "
+                 "needed): --negative-statuses changes nothing\n");
   }
 }
 
@@ -834,39 +874,40 @@ json MetricsDocument(const Options& o, const Interactions& data, const Split& sp
     j.update(r.details);
     models.push_back(j);
   }
-  return {
-      {"data",
-       {{"interactions", o.interactions},
-        {"users", data.num_users()},
-        {"items", data.num_items()},
-        {"pairs", data.num_interactions()},
-        {"trained_pairs", data.num_trained()},
-        {"rows_read", data.rows_read},
-        {"rows_by_status", data.rows_by_status},
-        {"catalogs", o.catalogs},
-        {"rows_unknown_item", data.rows_unknown_item},
-        {"statuses", o.status_codes},
-        {"view_statuses", o.view_codes},
-        {"min_rating", o.min_rating_set ? json(o.min_rating) : json(nullptr)},
-        {"score_weight", o.score_weight},
-        {"negative_statuses", o.negative_codes},
-        {"negative_weight", o.negative_codes.empty() ? json(nullptr) : json(o.negative_weight)}}},
-      {"split",
-       {{"protocol", o.train_on_all
-                         ? "none: every pair trained on (--train-on-all)"
-                         : "leave-one-out, one random held-out view per user with >= 2 items"},
-        {"seed", o.train.seed},
-        {"test_users", split.num_test_users()},
-        {"sampled_negatives", 99},
-        {"training_pairs", split.num_train()}}},
-      {"models", models},
-      {"exported", o.export_name.empty() ? json(nullptr) : json(o.export_name)},
-      {"item_queries", o.item_queries},
-      // The exported model queried with the user's training items as a watch list
-      // (query-side item vectors), instead of the user's own vector.
-      {"exported_watch_list", e.watch_list},
-      {"serving", e.serving},
-      {"by_list_length", e.by_length}};
+  return {{"data",
+           {{"interactions", o.interactions},
+            {"users", data.num_users()},
+            {"items", data.num_items()},
+            {"pairs", data.num_interactions()},
+            {"trained_pairs", data.num_trained()},
+            {"rows_read", data.rows_read},
+            {"rows_by_status", data.rows_by_status},
+            {"catalogs", o.catalogs},
+            {"rows_unknown_item", data.rows_unknown_item},
+            {"statuses", o.status_codes},
+            {"view_statuses", o.view_codes},
+            {"min_rating", o.min_rating_set ? json(o.min_rating) : json(nullptr)},
+            {"score_weight", o.score_weight},
+            {"pairs_weighed_by_score", o.weighted_pairs},
+            {"negative_statuses", o.negative_codes},
+            {"negative_weight", o.negative_codes.empty() ? json(nullptr) : json(o.negative_weight)},
+            {"explicit_negatives", o.explicit_negatives}}},
+          {"split",
+           {{"protocol", o.train_on_all
+                             ? "none: every pair trained on (--train-on-all)"
+                             : "leave-one-out, one random held-out view per user with >= 2 items"},
+            {"seed", o.train.seed},
+            {"test_users", split.num_test_users()},
+            {"sampled_negatives", 99},
+            {"training_pairs", split.num_train()}}},
+          {"models", models},
+          {"exported", o.export_name.empty() ? json(nullptr) : json(o.export_name)},
+          {"item_queries", o.item_queries},
+          // The exported model queried with the user's training items as a watch list
+          // (query-side item vectors), instead of the user's own vector.
+          {"exported_watch_list", e.watch_list},
+          {"serving", e.serving},
+          {"by_list_length", e.by_length}};
 }
 
 int Run(int argc, char** argv) {
@@ -876,21 +917,8 @@ int Run(int argc, char** argv) {
   auto data = LoadData(o);
   if (!data.ok()) return Fail(data.status());
   const Split split = MakeSplit(*data, o);
-  std::vector<std::vector<float>> weights;  // --score-weight
-  if (o.score_weight > 0) {
-    weights = ScoreWeights(*data, split, o.score_weight);
-    o.train.positive_weights = &weights;
-    ReportWeights(weights);
-  }
-  std::vector<std::vector<uint32_t>> negatives;  // --negative-statuses
-  if (!o.negative_codes.empty()) {
-    negatives = NegativePairs(*data, split);
-    o.train.explicit_negatives = &negatives;
-    uint64_t n = 0;
-    for (const auto& list : negatives) n += list.size();
-    std::fprintf(stderr, "[ncf] --negative-statuses: %llu explicit negatives, weight %g\n",
-                 static_cast<unsigned long long>(n), o.negative_weight);
-  }
+  PairWeights weights;
+  WeighPairs(*data, split, &o, &weights);
   TrainedModels trained;
   auto results = TrainAndEvaluate(split, *data, o, &trained);
   if (!results.ok()) return Fail(results.status());

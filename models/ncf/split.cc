@@ -107,7 +107,7 @@ Split TrainOnAll(const Interactions& data) {
 }
 
 std::vector<std::vector<float>> ScoreWeights(const Interactions& data, const Split& split,
-                                             double strength) {
+                                             double strength, ScoreStats* stats) {
   std::vector<std::vector<float>> w(split.num_users);
   double sum = 0;
   uint64_t scored = 0;
@@ -125,8 +125,10 @@ std::vector<std::vector<float>> ScoreWeights(const Interactions& data, const Spl
       w[u].push_back(-static_cast<float>(raw));  // marked scored until the mean is known
       sum += raw;
       ++scored;
+      if (stats != nullptr) stats->max_score = std::max(stats->max_score, s);
     }
   }
+  if (stats != nullptr) stats->pairs = scored;
   const double mean = scored > 0 ? sum / static_cast<double>(scored) : 1.0;
   for (auto& list : w) {
     for (float& x : list) {
@@ -141,7 +143,11 @@ std::vector<std::vector<uint32_t>> NegativePairs(const Interactions& data, const
   for (uint32_t u = 0; u < split.num_users && u < data.flags_of_user.size(); ++u) {
     const auto& items = data.items_of_user[u];
     for (size_t j = 0; j < items.size(); ++j) {
-      if ((data.flags_of_user[u][j] & Interactions::kNegative) && !split.InTrain(u, items[j])) {
+      const uint8_t f = data.flags_of_user[u][j];
+      const bool held_out =
+          u < split.test_item.size() && split.test_item[u] == static_cast<int32_t>(items[j]);
+      if ((f & Interactions::kNegative) && !(f & (Interactions::kTrain | Interactions::kView)) &&
+          !held_out && !split.InTrain(u, items[j])) {
         out[u].push_back(items[j]);
       }
     }

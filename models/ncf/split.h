@@ -48,15 +48,21 @@ Split TrainOnAll(const Interactions& data);
 
 // Confidence weights of split.train's pairs from their scores (TrainOptions::
 // positive_weights; needs data.score_of_user, InteractionsOptions::read_scores): a
-// scored pair (score s on MAL's 1-10) weighs max(0.1, 1 + strength (s - 5.5) / 4.5),
+// scored pair (score s > 0, on MAL's 1-10) weighs max(0.1, 1 + strength (s - 5.5) / 4.5),
 // 1 + strength at 10, 1 - strength at 1; the scored pairs' weights are then divided by
 // their mean, so that they weigh as much in all as unscored pairs (weight 1) and only
 // their spread changes.
+// `stats` (optional): how many trained pairs have a score, and the largest.
+struct ScoreStats {
+  uint64_t pairs = 0;
+  float max_score = 0;
+};
 std::vector<std::vector<float>> ScoreWeights(const Interactions& data, const Split& split,
-                                             double strength);
+                                             double strength, ScoreStats* stats = nullptr);
 
 // Per user, sorted: the items marked Interactions::kNegative (InteractionsOptions::
-// negative_statuses) that split.train does not hold: explicit negatives for the
+// negative_statuses) and neither trained on nor a view (a pair listed twice, completed
+// and dropped, is a view), nor the user's held-out item: explicit negatives for the
 // trainer (TrainOptions::explicit_negatives).
 std::vector<std::vector<uint32_t>> NegativePairs(const Interactions& data, const Split& split);
 

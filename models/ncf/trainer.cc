@@ -3,6 +3,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <cmath>
 #include <future>
@@ -20,7 +21,7 @@ struct Sample {
   uint32_t user;
   uint32_t item;
   float label;
-  float weight;  // the gradient's scale (TrainOptions::positive_weights)
+  float weight = 1.0f;  // the sample's scale in the objective (TrainOptions::positive_weights)
 };
 
 // Adam (Kingma & Ba 2015). Embedding rows are updated lazily: only the rows a batch
@@ -124,6 +125,7 @@ std::vector<Sample> MakeSamples(const Split& split, const TrainOptions& o, std::
     const auto& train = split.train[u];
     if (train.size() >= split.num_items) continue;  // no unobserved item to sample
     for (size_t p = 0; p < train.size(); ++p) {
+      assert(weights == nullptr || (*weights)[u].size() == train.size());
       s.push_back({u, train[p], 1.0f, weights != nullptr ? (*weights)[u][p] : 1.0f});
       for (int k = 0; k < negatives; ++k) {
         uint32_t j;

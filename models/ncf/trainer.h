@@ -24,13 +24,15 @@ struct TrainOptions {
                        // batches and update the parameters without locks, and
                        // the next epoch's samples are drawn ahead (Train)
   uint64_t seed = 42;  // sampling and shuffling (with the epoch)
-  // Confidence weights of the observed pairs, per user parallel to split.train: a
-  // pair's BCE gradient is scaled by its weight (Hu, Koren & Volinsky 2008's c_ui, here
-  // on the sampled loss). nullptr: every weight 1. Negatives always weigh 1.
+  // Confidence weights of the observed pairs, per user parallel to split.train (the
+  // same sizes): a sample's weight scales its whole term of the objective, BCE and the
+  // embeddings' L2 (Hu, Koren & Volinsky 2008's c_ui, here on the sampled loss).
+  // nullptr: every weight 1. Sampled negatives always weigh 1.
   const std::vector<std::vector<float>>* positive_weights = nullptr;
   // Explicit negatives, per user (say, dropped anime: NegativePairs): each is a sample
   // of label 0 and weight negative_weight in every epoch, besides the sampled ones.
-  // nullptr: none.
+  // nullptr: none. The reported losses are unweighted means over every sample, the
+  // explicit negatives included.
   const std::vector<std::vector<uint32_t>>* explicit_negatives = nullptr;
   float negative_weight = 1.0f;
 };

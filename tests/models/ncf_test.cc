@@ -428,6 +428,20 @@ TEST(Interactions, NegativeStatusesMarkExplicitNegatives) {
   o.negative_statuses.clear();
   EXPECT_EQ(NegativePairs(*LoadInteractions(dir.Join("mal.csv"), o), split),
             (std::vector<std::vector<uint32_t>>{{}, {}}));
+  // A pair listed twice, completed and dropped, is a view: held out (it is user 3's
+  // only view), it must not come back as a negative to train on.
+  ASSERT_TRUE(WriteStringToFile(dir.Join("twice.csv"),
+                                "user_id,anime_id,score,status\n"
+                                "3,10,8,2\n3,10,2,4\n3,20,0,3\n3,30,0,4\n4,10,7,2\n4,20,7,2\n")
+                  .ok());
+  o.negative_statuses = {kStatusDropped};
+  auto twice = LoadInteractions(dir.Join("twice.csv"), o);
+  ASSERT_TRUE(twice.ok()) << twice.status();
+  EXPECT_EQ(twice->flags_of_user[0][0],
+            Interactions::kTrain | Interactions::kView | Interactions::kNegative);
+  const Split held = LeaveOneOut(*twice, 1);
+  ASSERT_EQ(held.test_item[0], 0) << "anime 10, user 3's only view";
+  EXPECT_EQ(NegativePairs(*twice, held)[0], (std::vector<uint32_t>{2})) << "only anime 30";
 }
 
 TrainReport TrainPlanted(const Split& split, ModelKind kind, int threads, float lr, int epochs,
@@ -694,7 +708,8 @@ TEST(Interactions, ScoresReadAndWeightedByScore) {
   ASSERT_TRUE(data.ok()) << data.status();
   ASSERT_EQ(data->item_ids, (std::vector<int64_t>{10, 20, 30, 40}));
   ASSERT_EQ(data->score_of_user.size(), 3u);
-  EXPECT_EQ(data->score_of_user[0], (std::vector<float>{7, 0, 10, 1})) << "10: largest of 4, 7";
+  EXPECT_EQ(data->score_of_user[0], (std::vector<float>{7, 0, 10, 1}))
+      << "anime 10: the larger of 4 and 7";
   EXPECT_EQ(data->score_of_user[1], (std::vector<float>{6}));
   EXPECT_EQ(data->score_of_user[2], (std::vector<float>{0, 0})) << "no rating column";
   EXPECT_TRUE(LoadInteractions(dir.Join("mal.csv"))->score_of_user.empty()) << "not asked";

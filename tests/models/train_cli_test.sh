@@ -77,8 +77,11 @@ grep -q -- "--negative-statuses: 20 explicit negatives, weight 0.5" "$work/neg.e
   fail "explicit negatives not reported: $(cat "$work/neg.err")"
 grep -q '"negative_weight": 0.5' "$work/neg/metrics.json" || fail "metrics.json does not record them"
 "$train" --interactions "$work/mal.csv" --negative-statuses 3 --out "$work/x" 2> "$work/e.txt"
-[ $? = 1 ] && grep -q -- "--negative-statuses: 3 is also trained on" "$work/e.txt" ||
+[ $? = 1 ] && grep -q -- "--negative-statuses: 3 is also trained on or a view" "$work/e.txt" ||
   fail "a trained negative status not refused: $(cat "$work/e.txt")"
+"$train" --interactions "$work/mal.csv" --negative-statuses 4 --negative-weight 0 --out "$work/x" 2> "$work/e.txt"
+[ $? = 1 ] && grep -q -- "--negative-weight takes a weight in (0, 100\]" "$work/e.txt" ||
+  fail "--negative-weight 0 not refused: $(cat "$work/e.txt")"
 echo "ok   --negative-statuses trains dropped entries as negatives"
 
 "$build/indexer/simsearch-indexer" build --collection ncf --vectors "$work/mf/item_vectors.npy" \

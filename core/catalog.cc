@@ -9,7 +9,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/csv.h"
-#include "core/file_util.h"
 #include "core/franchise.h"
 
 namespace simsearch {
@@ -175,23 +174,18 @@ void MergeItem(Item rec, Item* cur, Merged* m) {
 absl::Status LoadFile(const std::string& path, const CatalogOptions& options,
                       std::vector<Item>* items, absl::flat_hash_map<int64_t, Merged>* index,
                       std::vector<std::string>* skipped) {
-  auto text = ReadFileToString(path);
-  if (!text.ok()) return text.status();
-  CsvReader reader(*text, path);
-  std::vector<std::string> header;
-  auto has = reader.Next(&header);
-  if (!has.ok()) return has.status();
-  if (!*has) return absl::InvalidArgumentError(absl::StrCat(path, ": empty catalogue file"));
+  auto reader = CsvFile::Open(path, "catalogue file");
+  if (!reader.ok()) return reader.status();
+  const std::vector<std::string>& header = reader->header();
   auto columns = FindColumns(path, header);
   if (!columns.ok()) return columns.status();
   std::vector<std::string> f;
   for (;;) {
-    auto more = reader.Next(&f);
+    auto more = reader->Next(&f);
     if (!more.ok()) return more.status();
     if (!*more) break;
-    if (f.size() == 1 && absl::StripAsciiWhitespace(f[0]).empty()) continue;
     if (f.size() != header.size()) {
-      std::string why = WrongFieldCount(path, reader.line(), f.size(), header.size());
+      std::string why = WrongFieldCount(path, reader->line(), f.size(), header.size());
       if (!options.skip_bad_rows) {
         return absl::InvalidArgumentError(
             absl::StrCat(why, "; fix the file, or skip such records with --skip-bad-rows"));
@@ -199,7 +193,7 @@ absl::Status LoadFile(const std::string& path, const CatalogOptions& options,
       skipped->push_back(std::move(why));
       continue;
     }
-    auto rec = ParseItem(path, reader.line(), *columns, f);
+    auto rec = ParseItem(path, reader->line(), *columns, f);
     if (!rec.ok()) return rec.status();
     auto [it, inserted] = index->try_emplace(rec->id, Merged{items->size(), rec->members});
     if (inserted) {

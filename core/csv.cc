@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/file_util.h"
 
 namespace simsearch {
 
@@ -90,6 +91,31 @@ int FindAnyColumn(const std::vector<std::string>& header,
     if (int c = FindColumn(header, n); c >= 0) return c;
   }
   return -1;
+}
+
+absl::StatusOr<CsvFile> CsvFile::Open(const std::string& path, absl::string_view what) {
+  auto text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  CsvFile f;
+  f.text_ = std::make_unique<std::string>(*std::move(text));
+  f.reader_ = std::make_unique<CsvReader>(*f.text_, path);
+  auto has = f.reader_->Next(&f.header_);
+  if (!has.ok()) return has.status();
+  if (!*has) return absl::InvalidArgumentError(absl::StrCat(path, ": empty ", what));
+  if (f.header_.size() == 1 && absl::StripAsciiWhitespace(f.header_[0]).empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": line 1 is blank; the first line must be the header naming the columns"));
+  }
+  return f;
+}
+
+absl::StatusOr<bool> CsvFile::Next(std::vector<std::string>* fields) {
+  for (;;) {
+    auto more = reader_->Next(fields);
+    if (!more.ok() || !*more) return more;
+    if (fields->size() == 1 && absl::StripAsciiWhitespace((*fields)[0]).empty()) continue;
+    return true;
+  }
 }
 
 }  // namespace simsearch

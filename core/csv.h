@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,29 @@ class CsvReader {
   size_t pos_ = 0;
   size_t line_ = 1;
   size_t record_line_ = 0;
+};
+
+// A CSV file read whole, with its first record taken as the header: what the readers
+// of every CSV input (catalogue, interactions, texts, provenance) open.
+class CsvFile {
+ public:
+  // Reads `path`. A file with no record is an InvalidArgument "<path>: empty <what>"
+  // (what: "file", "catalogue file", ...); one whose first line is blank is refused too
+  // (the header must come first).
+  static absl::StatusOr<CsvFile> Open(const std::string& path, absl::string_view what = "file");
+
+  const std::vector<std::string>& header() const { return header_; }
+  // The next record that is not a blank line into `fields`; false at the end. Errors
+  // as CsvReader::Next.
+  absl::StatusOr<bool> Next(std::vector<std::string>* fields);
+  // The line the last record returned started on (1-based), as CsvReader::line.
+  size_t line() const { return reader_->line(); }
+
+ private:
+  CsvFile() = default;
+  std::unique_ptr<std::string> text_;  // the reader reads it: kept at a fixed address
+  std::unique_ptr<CsvReader> reader_;
+  std::vector<std::string> header_;
 };
 
 // Finds `name` (case-insensitive, surrounding spaces ignored) among header fields;

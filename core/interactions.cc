@@ -10,7 +10,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/csv.h"
-#include "core/file_util.h"
 
 namespace simsearch {
 namespace {
@@ -152,29 +151,20 @@ absl::StatusOr<bool> ParseRow(const std::string& path, size_t line, const FileCo
 absl::Status ReadFile(const std::string& path, uint16_t dataset, bool several,
                       const InteractionsOptions& options, std::vector<Row>* rows,
                       Interactions* out) {
-  auto text = ReadFileToString(path);
-  if (!text.ok()) return text.status();
-  CsvReader reader(*text, path);
-  std::vector<std::string> header;
-  auto has = reader.Next(&header);
-  if (!has.ok()) return has.status();
-  if (!*has || (header.size() == 1 && absl::StripAsciiWhitespace(header[0]).empty())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": empty file (expected a header and rows)"));
-  }
-  auto columns = FindColumns(path, header, options);
+  auto reader = CsvFile::Open(path, "file (expected a header and rows)");
+  if (!reader.ok()) return reader.status();
+  auto columns = FindColumns(path, reader->header(), options);
   if (!columns.ok()) return columns.status();
   const int64_t offset = static_cast<int64_t>(dataset) * kUserIdSpace;
   const uint64_t rows_read_before = out->rows_read;
   std::vector<std::string> f;
   for (;;) {
-    auto more = reader.Next(&f);
+    auto more = reader->Next(&f);
     if (!more.ok()) return more.status();
     if (!*more) break;
-    if (f.size() == 1 && absl::StripAsciiWhitespace(f[0]).empty()) continue;
     ++out->rows_read;
     Row row;
-    auto keep = ParseRow(path, reader.line(), *columns, f, several, options, &row, out);
+    auto keep = ParseRow(path, reader->line(), *columns, f, several, options, &row, out);
     if (!keep.ok()) return keep.status();
     if (*keep) rows->push_back(Row{row.user + offset, row.item, row.flags, dataset, row.score});
   }

@@ -111,11 +111,9 @@ struct UserData {
 // CSV record, joined with spaces; an item without a record gets an empty text.
 absl::StatusOr<std::vector<std::string>> ReadTexts(const BuildOptions& o,
                                                    const std::vector<int64_t>& ids) {
-  SIMSEARCH_ASSIGN_OR_RETURN(std::string text, ReadFileToString(o.lexical_path));
-  CsvReader reader(text, o.lexical_path);
-  std::vector<std::string> header, f;
-  SIMSEARCH_ASSIGN_OR_RETURN(bool has, reader.Next(&header));
-  if (!has) return absl::InvalidArgumentError(absl::StrCat(o.lexical_path, ": empty file"));
+  SIMSEARCH_ASSIGN_OR_RETURN(CsvFile reader, CsvFile::Open(o.lexical_path));
+  const std::vector<std::string>& header = reader.header();
+  std::vector<std::string> f;
   const int id_col = FindColumn(header, o.lexical_id_column);
   if (id_col < 0) {
     return absl::InvalidArgumentError(
@@ -135,7 +133,6 @@ absl::StatusOr<std::vector<std::string>> ReadTexts(const BuildOptions& o,
   for (;;) {
     SIMSEARCH_ASSIGN_OR_RETURN(bool more, reader.Next(&f));
     if (!more) break;
-    if (f.size() == 1 && f[0].empty()) continue;
     if (f.size() != header.size()) {
       return absl::InvalidArgumentError(absl::StrCat(o.lexical_path, ": line ", reader.line(), ": ",
                                                      f.size(), " fields, the header has ",
@@ -502,13 +499,12 @@ absl::Status CalibrateAndMeasureRecall(const BuildOptions& o, const AnnSearch& a
 absl::StatusOr<std::vector<int64_t>> ReadProvenance(const std::string& path,
                                                     const std::vector<int64_t>& ids,
                                                     uint64_t* learned, uint64_t* predicted) {
-  SIMSEARCH_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
-  CsvReader reader(text, path);
-  std::vector<std::string> header, f;
-  SIMSEARCH_ASSIGN_OR_RETURN(bool has, reader.Next(&header));
-  const int id_col = has ? FindAnyColumn(header, {"anime_id", "item_id", "id"}) : -1;
-  const int source_col = has ? FindAnyColumn(header, {"source"}) : -1;
-  const int viewers_col = has ? FindAnyColumn(header, {"viewers"}) : -1;
+  SIMSEARCH_ASSIGN_OR_RETURN(CsvFile reader, CsvFile::Open(path));
+  const std::vector<std::string>& header = reader.header();
+  std::vector<std::string> f;
+  const int id_col = FindAnyColumn(header, {"anime_id", "item_id", "id"});
+  const int source_col = FindAnyColumn(header, {"source"});
+  const int viewers_col = FindAnyColumn(header, {"viewers"});
   if (id_col < 0 || source_col < 0 || viewers_col < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": line 1: the header must name anime_id, source and viewers"));
@@ -517,7 +513,6 @@ absl::StatusOr<std::vector<int64_t>> ReadProvenance(const std::string& path,
   for (;;) {
     SIMSEARCH_ASSIGN_OR_RETURN(bool more, reader.Next(&f));
     if (!more) break;
-    if (f.size() == 1 && absl::StripAsciiWhitespace(f[0]).empty()) continue;
     const size_t need = static_cast<size_t>(std::max({id_col, source_col, viewers_col})) + 1;
     int64_t id = 0, viewers = 0;
     if (f.size() < need || !absl::SimpleAtoi(absl::StripAsciiWhitespace(f[id_col]), &id) ||

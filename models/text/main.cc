@@ -16,7 +16,6 @@
 #include "absl/time/clock.h"
 #include "core/cli.h"
 #include "core/csv.h"
-#include "core/file_util.h"
 #include "core/npy.h"
 #include "models/text/encoder.h"
 #include "models/text/sif.h"
@@ -144,13 +143,10 @@ struct Rows {
 };
 
 absl::StatusOr<Rows> ReadRows(const EncodeFlags& f) {
-  auto csv = ReadFileToString(f.input);
-  if (!csv.ok()) return csv.status();
-  CsvReader reader(*csv, f.input);
-  std::vector<std::string> header, fields;
-  auto has = reader.Next(&header);
-  if (!has.ok()) return has.status();
-  if (!*has) return absl::InvalidArgumentError(f.input + ": empty file");
+  auto reader = CsvFile::Open(f.input);
+  if (!reader.ok()) return reader.status();
+  const std::vector<std::string>& header = reader->header();
+  std::vector<std::string> fields;
   const int id_col = FindColumn(header, f.id_column), text_col = FindColumn(header, f.text_column);
   if (id_col < 0 || text_col < 0) {
     return absl::InvalidArgumentError(
@@ -159,14 +155,13 @@ absl::StatusOr<Rows> ReadRows(const EncodeFlags& f) {
   }
   Rows rows;
   for (;;) {
-    auto more = reader.Next(&fields);
+    auto more = reader->Next(&fields);
     if (!more.ok()) return more.status();
     if (!*more) break;
-    if (fields.size() == 1 && absl::StripAsciiWhitespace(fields[0]).empty()) continue;
     int64_t id;
     if (static_cast<size_t>(id_col) >= fields.size() ||
         !absl::SimpleAtoi(absl::StripAsciiWhitespace(fields[static_cast<size_t>(id_col)]), &id)) {
-      return absl::InvalidArgumentError(absl::StrCat(f.input, ": line ", reader.line(), ": ",
+      return absl::InvalidArgumentError(absl::StrCat(f.input, ": line ", reader->line(), ": ",
                                                      f.id_column, " is missing or not an integer"));
     }
     const std::string text =

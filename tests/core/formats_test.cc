@@ -230,6 +230,44 @@ TEST(Csv, QuotedFieldsWithCommasQuotesAndNewlines) {
   EXPECT_THAT(st.message(), HasSubstr("bad.csv: line 1: quoted field never closed"));
 }
 
+// A CSV file opened whole: its header, records with blank lines skipped and their
+// lines, a moved CsvFile still reading (the text stays put), and empty files refused
+// with the caller's word for them.
+TEST(Csv, FileSkipsBlankLinesAndRefusesAnEmptyFile) {
+  TempDir dir;
+  // Long enough that a moved std::string would not keep its characters inline.
+  const std::string title(64, 'x');
+  ASSERT_TRUE(
+      WriteStringToFile(dir.Join("a.csv"), "id,title\n1," + title + "\n\n   \n2,\"b\nc\"\n").ok());
+  auto opened = CsvFile::Open(dir.Join("a.csv"));
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  CsvFile f = *std::move(opened);
+  EXPECT_EQ(f.header(), (std::vector<std::string>{"id", "title"}));
+  std::vector<std::string> r;
+  ASSERT_TRUE(*f.Next(&r));
+  EXPECT_EQ(r, (std::vector<std::string>{"1", title}));
+  EXPECT_EQ(f.line(), 2u);
+  ASSERT_TRUE(*f.Next(&r)) << "the blank and the spaces-only lines are skipped";
+  EXPECT_EQ(r, (std::vector<std::string>{"2", "b\nc"}));
+  EXPECT_EQ(f.line(), 5u);
+  EXPECT_FALSE(*f.Next(&r));
+  ASSERT_TRUE(WriteStringToFile(dir.Join("e.csv"), "").ok());
+  EXPECT_THAT(CsvFile::Open(dir.Join("e.csv"), "catalogue file").status().message(),
+              HasSubstr("e.csv: empty catalogue file"));
+  for (const char* text : {"\n", "  \n1,2\n"}) {
+    ASSERT_TRUE(WriteStringToFile(dir.Join("e.csv"), text).ok());
+    EXPECT_THAT(CsvFile::Open(dir.Join("e.csv")).status().message(),
+                HasSubstr("e.csv: line 1 is blank; the first line must be the header"))
+        << "'" << text << "'";
+  }
+  EXPECT_FALSE(CsvFile::Open(dir.Join("missing.csv")).ok());
+  ASSERT_TRUE(WriteStringToFile(dir.Join("q.csv"), "a,b\n1,\"open\n").ok());
+  auto q = CsvFile::Open(dir.Join("q.csv"));
+  ASSERT_TRUE(q.ok());
+  EXPECT_THAT(q->Next(&r).status().message(),
+              HasSubstr("q.csv: line 2: quoted field never closed"));
+}
+
 // Opening an array file reads its header and touches no page of the mapping: a cold
 // open must not pull the file in through mmap's read-around (the device's whole
 // read-ahead window: 8 MiB on this project's VMs, which made a cold Lambda start read

@@ -178,6 +178,14 @@ json HitsJson(const std::vector<ClientHit>& hits, const TitleMap& titles = {}) {
   return arr;
 }
 
+// A ranked list into `body`: as "hits", the gRPC API's name for it, and as "results",
+// the name the HTTP API gave it until 2026-12-08, kept for a release (deprecated in
+// api/openapi.yaml).
+void PutHits(json* body, json hits) {
+  (*body)["results"] = hits;
+  (*body)["hits"] = std::move(hits);
+}
+
 // Event fields, type-checked: an absent (or null) field is empty, a field of the wrong
 // type is a 400 naming it (never an exception from the JSON library).
 absl::Status WrongType(absl::string_view field, absl::string_view want) {
@@ -629,7 +637,7 @@ class Router {
     if (body.contains("dislike") && !a->has_like)
       return Bad("dislike", "'dislike' goes with 'like'");
     // An anime's own seasons, films and OVAs are listed apart from "more like this" by
-    // default ("franchise": {"id", "results"}), so they neither fill the list nor vanish
+    // default ("franchise": {"id", "hits"}), so they neither fill the list nor vanish
     // from it; "mixed" ranks them in the list like any other anime.
     a->franchise_apart = !a->has_like;
     if (auto f = body.find("franchise"); f != body.end()) {
@@ -807,6 +815,7 @@ class Router {
             {{"collection", collection},
              {"query", query},
              {"filter", FilterJson(so->filter)},
+             {"hits", json::array()},
              {"results", json::array()},
              {"notice",
               "this anime is for adults (MAL age rating Rx, or the genre Hentai or Erotica): "
@@ -820,7 +829,7 @@ class Router {
     return std::nullopt;
   }
 
-  // The anime's own franchise, searched apart ({"id", "results"}) and then excluded
+  // The anime's own franchise, searched apart ({"id", "hits"}) and then excluded
   // from the main list; null when the engine cannot (the list then answers alone, its
   // franchise entries mixed in).
   json FranchiseApart(const SearchQuery& q, int64_t franchise, SearchOptions* so) {
@@ -838,7 +847,9 @@ class Router {
     if (!same.ok()) return json();
     // (The client holds an older engine's answer to the filters too.)
     so->filter.exclude_franchises = {franchise};
-    return {{"id", franchise}, {"results", HitsJson(*same)}};
+    json group = {{"id", franchise}};
+    PutHits(&group, HitsJson(*same));
+    return group;
   }
 
   Reply Recommend() {
@@ -877,11 +888,9 @@ class Router {
     auto hits = backend_.Search(q, so);
     if (!hits.ok()) return Fail(hits.status());
     Reply r{200,
-            {{"collection", a.collection},
-             {"query", query},
-             {"filter", FilterJson(so.filter)},
-             {"results", HitsJson(*hits, liked_titles_)}},
+            {{"collection", a.collection}, {"query", query}, {"filter", FilterJson(so.filter)}},
             {}};
+    PutHits(&r.body, HitsJson(*hits, liked_titles_));
     if (!group.is_null()) r.body["franchise"] = std::move(group);
     if (!ignored_.empty()) r.body["ignored"] = ignored_;
     if (!notice_.empty()) r.body["notice"] = notice_;
@@ -944,11 +953,9 @@ class Router {
     auto hits = backend_.Search(text, so);
     if (!hits.ok()) return Fail(hits.status());
     Reply r{200,
-            {{"collection", so.collection},
-             {"query", query},
-             {"filter", FilterJson(so.filter)},
-             {"results", HitsJson(*hits)}},
+            {{"collection", so.collection}, {"query", query}, {"filter", FilterJson(so.filter)}},
             {}};
+    PutHits(&r.body, HitsJson(*hits));
     if (!next_page_token_.empty()) r.body["next_page_token"] = next_page_token_;
     return r;
   }
@@ -1090,10 +1097,12 @@ class Router {
       j["matched_title"] = m.matched_title;
       results.push_back(std::move(j));
     }
+    // "matches", as the gRPC API names them; "results" as before (deprecated).
     return {200,
             {{"collection", collection},
              {"query", {{"q", q->second}}},
-             {"results", std::move(results)}},
+             {"matches", results},
+             {"results", results}},
             {}};
   }
 

@@ -9,14 +9,14 @@
 //                    filters "genres", "types", "exclude_genres", "exclude_types" (lists),
 //                    "include_adult" / "family_safe" (the content policy, below).
 //                    By name or id, the anime's own franchise (Item::franchise) is left
-//                    out of "results" and answered apart, ranked the same way, in
-//                    "franchise": {"id", "results"} (since 2026-12-07; the original
+//                    out of "hits" and answered apart, ranked the same way, in
+//                    "franchise": {"id", "hits"} (since 2026-12-07; the original
 //                    service mixed sequels in); "franchise": "mixed" ranks them in the
 //                    list as before. A failed franchise search leaves "franchise" out.
-//   GET  /search?q=TEXT&collection=synopsis&k=10  [&genres=&types=&exclude_genres=
+//   GET  /search?q=TEXT&collection=synopsis&top_k=10  [&genres=&types=&exclude_genres=
 //                    &exclude_types= (comma-separated) &include_adult=true &family_safe=true]
-//   GET  /titles?q=cowboy%20beb&n=8  title suggestions, best first [&collection=&include_adult=
-//                    &family_safe=]
+//   GET  /titles?q=cowboy%20beb&top_k=8  title suggestions, best first, in "matches"
+//                    [&collection=&include_adult=&family_safe=]
 //   GET  /items/{id}[?collection=...]  (without collection: every served collection holding
 //                    it, listed in "collections", with its synopsis where one has it)
 //   GET  /health

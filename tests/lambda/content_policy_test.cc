@@ -110,7 +110,7 @@ class ContentPolicyTest : public ::testing::Test {
     return Call({{"version", "2.0"},
                  {"rawPath", "/recommend"},
                  {"requestContext", {{"http", {{"method", "POST"}}}}},
-                 {"body", body.dump()}})["results"];
+                 {"body", body.dump()}})["hits"];
   }
   // GET /search (BM25 over the synopses) with extra query parameters.
   static json Search(const std::string& q, json params = json::object()) {
@@ -120,7 +120,7 @@ class ContentPolicyTest : public ::testing::Test {
     return Call({{"version", "2.0"},
                  {"rawPath", "/search"},
                  {"requestContext", {{"http", {{"method", "GET"}}}}},
-                 {"queryStringParameters", params}})["results"];
+                 {"queryStringParameters", params}})["hits"];
   }
 
   // What the catalogue's own sources say about a result, as an oracle independent of
@@ -281,13 +281,19 @@ TEST_F(ContentPolicyTest, TitleSuggestionsFollowThePolicy) {
     return Call({{"version", "2.0"},
                  {"rawPath", "/titles"},
                  {"requestContext", {{"http", {{"method", "GET"}}}}},
-                 {"queryStringParameters", params}})["results"];
+                 {"queryStringParameters", params}})["matches"];
   };
   EXPECT_EQ(Count(titles("Nozoki Ana", json::object()), Adult), 0);
   EXPECT_GT(Count(titles("Nozoki Ana", {{"include_adult", "true"}}), Adult), 0);
   EXPECT_EQ(Count(titles("Kirepapa", {{"family_safe", "true"}}), Mature), 0);
   EXPECT_GT(Count(titles("Kirepapa", json::object()), Mature), 0)
       << "a Yaoi OVA is mature, not adult";
+  const json both = Call({{"version", "2.0"},
+                          {"rawPath", "/titles"},
+                          {"requestContext", {{"http", {{"method", "GET"}}}}},
+                          {"queryStringParameters", {{"q", "Kirepapa"}}}});
+  EXPECT_FALSE(both["matches"].empty());
+  EXPECT_EQ(both["results"], both["matches"]) << "the old name, for a release";
 }
 
 // "More like this" lists an anime's own seasons and films apart (the real catalogue's
@@ -316,7 +322,7 @@ TEST_F(ContentPolicyTest, TheAnimesOwnFranchiseIsListedApart) {
     ASSERT_TRUE(body.contains("franchise")) << body.dump();
     EXPECT_EQ(body["franchise"]["id"], franchise);
     std::set<int64_t> got;
-    for (const json& r : body["franchise"]["results"]) {
+    for (const json& r : body["franchise"]["hits"]) {
       EXPECT_EQ(r["franchise_id"], franchise);
       got.insert(r["id"].get<int64_t>());
     }
@@ -324,8 +330,8 @@ TEST_F(ContentPolicyTest, TheAnimesOwnFranchiseIsListedApart) {
     if (id == 918) {
       EXPECT_TRUE(got.count(9969) && got.count(28977)) << "Gintama' and Gintama°";
     }
-    ASSERT_EQ(body["results"].size(), 50u);
-    for (const json& r : body["results"]) {
+    ASSERT_EQ(body["hits"].size(), 50u);
+    for (const json& r : body["hits"]) {
       EXPECT_NE(r["franchise_id"], franchise) << r["title"];
       EXPECT_NE(r["id"], id);
     }
@@ -340,9 +346,8 @@ TEST_F(ContentPolicyTest, TheAnimesOwnFranchiseIsListedApart) {
     so.filter.exclude_genres = {"Hentai", "Erotica"};
     auto direct = backend_->Search(SearchQuery::Item(id), so);
     ASSERT_TRUE(direct.ok()) << direct.status();
-    ASSERT_EQ(mixed["results"].size(), direct->size());
-    for (size_t i = 0; i < direct->size(); ++i)
-      EXPECT_EQ(mixed["results"][i]["id"], (*direct)[i].id);
+    ASSERT_EQ(mixed["hits"].size(), direct->size());
+    for (size_t i = 0; i < direct->size(); ++i) EXPECT_EQ(mixed["hits"][i]["id"], (*direct)[i].id);
   }
 }
 

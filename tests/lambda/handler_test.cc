@@ -110,7 +110,7 @@ class HandlerTest : public ::testing::Test {
   }
   static std::vector<int64_t> ResultIds(const Answer& a) {
     std::vector<int64_t> ids;
-    for (const json& r : a.body["results"]) ids.push_back(r["id"].get<int64_t>());
+    for (const json& r : a.body["hits"]) ids.push_back(r["id"].get<int64_t>());
     return ids;
   }
 
@@ -129,19 +129,21 @@ TEST_F(HandlerTest, RecommendByNameRestPayload1WithAStagePath) {
   so.top_k = 2;
   auto direct = backend_->Search(SearchQuery::Item(1), so);
   ASSERT_TRUE(direct.ok());
-  ASSERT_EQ(a.body["results"].size(), 2u);
+  ASSERT_EQ(a.body["hits"].size(), 2u);
   for (size_t k = 0; k < 2; ++k) {
-    EXPECT_EQ(a.body["results"][k]["id"], (*direct)[k].id);
-    EXPECT_EQ(a.body["results"][k]["title"], (*direct)[k].item.title);
-    EXPECT_FLOAT_EQ(a.body["results"][k]["score"].get<float>(), (*direct)[k].score);
+    EXPECT_EQ(a.body["hits"][k]["id"], (*direct)[k].id);
+    EXPECT_EQ(a.body["hits"][k]["title"], (*direct)[k].item.title);
+    EXPECT_FLOAT_EQ(a.body["hits"][k]["score"].get<float>(), (*direct)[k].score);
   }
+  // "results", the list's name before 2026-12-08, is the same list for a release.
+  EXPECT_EQ(a.body["results"], a.body["hits"]);
 }
 
 TEST_F(HandlerTest, RecommendByIdHttpPayload2) {
   Answer a = Saved("v2_recommend_id");
   ASSERT_EQ(a.status, 200) << a.body.dump();
   EXPECT_EQ(a.body["collection"], "tiny");
-  EXPECT_EQ(a.body["results"].size(), 2u);
+  EXPECT_EQ(a.body["hits"].size(), 2u);
   for (int64_t id : ResultIds(a)) EXPECT_NE(id, 1);
 }
 
@@ -149,7 +151,7 @@ TEST_F(HandlerTest, Base64BodyWatchList) {
   Answer a = Saved("v2_recommend_like_base64");
   ASSERT_EQ(a.status, 200) << a.body.dump();
   EXPECT_EQ(a.body["query"]["like"], json::array({1, 5}));
-  ASSERT_EQ(a.body["results"].size(), 1u);
+  ASSERT_EQ(a.body["hits"].size(), 1u);
   EXPECT_NE(ResultIds(a)[0], 1);
   EXPECT_NE(ResultIds(a)[0], 5);
 }
@@ -157,7 +159,8 @@ TEST_F(HandlerTest, Base64BodyWatchList) {
 TEST_F(HandlerTest, SearchItemsHealthAndPreflight) {
   Answer s = Saved("v1_search");
   ASSERT_EQ(s.status, 200) << s.body.dump();
-  EXPECT_EQ(s.body["results"].size(), 2u);
+  EXPECT_EQ(s.body["hits"].size(), 2u);
+  EXPECT_EQ(s.body["results"], s.body["hits"]) << "the old name, for a release";
   Answer i = Saved("v2_items_staged");
   ASSERT_EQ(i.status, 200) << i.body.dump();
   EXPECT_EQ(i.body["id"], 5);
@@ -259,7 +262,7 @@ TEST_F(HandlerTest, AnswersSayWhereVectorsCameFrom) {
   EXPECT_FALSE(item.body.contains("vector_source")) << "per collection on /items, not at the top";
   const Answer rec = call("POST", "/recommend", R"({"id": 1, "n": 4})");
   ASSERT_EQ(rec.status, 200) << rec.body.dump();
-  for (const json& r : rec.body["results"]) {
+  for (const json& r : rec.body["hits"]) {
     EXPECT_EQ(r["vector_source"], r["id"] == 5680 ? "predicted" : "learned") << r.dump();
   }
 }
@@ -307,7 +310,7 @@ TEST_F(HandlerTest, CardsCarryCoverDateSeasonScoreAndStudios) {
   // A search hit's "score" stays its similarity; MAL's is mal_score.
   Answer hits = RecommendPost({{"id", 1}, {"top_k", 4}});
   ASSERT_EQ(hits.status, 200) << hits.body.dump();
-  for (const json& h : hits.body["results"]) {
+  for (const json& h : hits.body["hits"]) {
     EXPECT_LE(h["score"].get<double>(), 1.0 + 1e-6) << "a cosine, not a MAL score";
   }
 }
@@ -317,7 +320,7 @@ TEST_F(HandlerTest, WatchListResultsGiveTheirReasons) {
   Answer a = RecommendPost({{"like", {1, 6}}, {"top_k", 3}});
   ASSERT_EQ(a.status, 200) << a.body.dump();
   size_t with = 0;
-  for (const json& r : a.body["results"]) {
+  for (const json& r : a.body["hits"]) {
     if (!r.contains("because")) continue;
     ++with;
     float last = 2;
@@ -335,14 +338,14 @@ TEST_F(HandlerTest, WatchListResultsGiveTheirReasons) {
   // A liked anime listed twice is one reason, not two.
   Answer twice = RecommendPost({{"like", {1, 6, 1}}, {"top_k", 3}});
   ASSERT_EQ(twice.status, 200) << twice.body.dump();
-  for (const json& r : twice.body["results"]) {
+  for (const json& r : twice.body["hits"]) {
     std::set<int64_t> ids;
     for (const json& b : r.value("because", json::array())) ids.insert(b["id"].get<int64_t>());
     EXPECT_EQ(ids.size(), r.value("because", json::array()).size()) << r.dump();
   }
   // An anime's own list has no reasons to give.
   Answer by_id = RecommendPost({{"id", 1}, {"top_k", 3}});
-  for (const json& r : by_id.body["results"]) EXPECT_FALSE(r.contains("because"));
+  for (const json& r : by_id.body["hits"]) EXPECT_FALSE(r.contains("because"));
 }
 
 // A parent's bound on a watch list's recommendations: MAL's age rating, at most PG-13.
@@ -350,7 +353,7 @@ TEST_F(HandlerTest, RecommendTakesAnAgeRatingBound) {
   Answer a = RecommendPost({{"like", {1}}, {"top_k", 4}, {"max_age_rating", "pg_13"}});
   ASSERT_EQ(a.status, 200) << a.body.dump();
   EXPECT_EQ(ResultIds(a).size(), 3u) << "6, 20 and 5680 are PG-13; 5 is R";
-  for (const json& r : a.body["results"]) EXPECT_EQ(r["age_rating"], "pg_13") << r.dump();
+  for (const json& r : a.body["hits"]) EXPECT_EQ(r["age_rating"], "pg_13") << r.dump();
   EXPECT_EQ(a.body["filter"]["max_age_rating"], "pg_13");
   Answer bad = RecommendPost({{"like", {1}}, {"max_age_rating", 13}});
   EXPECT_EQ(bad.status, 400);
@@ -633,15 +636,15 @@ TEST_F(HandlerTest, KnobsAndPagesOverHttp) {
   // min_score cuts the list where the scores fall below it.
   Answer all = SearchGet({{"q", "bounty hunters in space"}, {"top_k", "5"}, {"exact", "true"}});
   ASSERT_EQ(all.status, 200) << all.body.dump();
-  ASSERT_GE(all.body["results"].size(), 3u);
-  const double third = all.body["results"][2]["score"].get<double>();
+  ASSERT_GE(all.body["hits"].size(), 3u);
+  const double third = all.body["hits"][2]["score"].get<double>();
   Answer cut = SearchGet({{"q", "bounty hunters in space"},
                           {"top_k", "5"},
                           {"min_score", absl::StrCat(third - 1e-4)}});
   ASSERT_EQ(cut.status, 200) << cut.body.dump();
-  for (const json& r : cut.body["results"]) EXPECT_GE(r["score"].get<double>(), third - 1e-4);
-  EXPECT_GE(cut.body["results"].size(), 3u);
-  EXPECT_LT(cut.body["results"].size(), all.body["results"].size());
+  for (const json& r : cut.body["hits"]) EXPECT_GE(r["score"].get<double>(), third - 1e-4);
+  EXPECT_GE(cut.body["hits"].size(), 3u);
+  EXPECT_LT(cut.body["hits"].size(), all.body["hits"].size());
 }
 
 // Every route the handler answers is deployed: template.yaml (the SAM template) has an

@@ -253,7 +253,7 @@ TEST_F(BootstrapTest, EmbeddedBackendAnswersEveryInvocation) {
   EXPECT_EQ(Response(posts[0])["status"], "ok");
   EXPECT_EQ(StatusOf(posts[1]), 200);
   EXPECT_EQ(Response(posts[1])["query"]["id"], 1);
-  EXPECT_EQ(Response(posts[1])["results"].size(), 2u);
+  EXPECT_EQ(Response(posts[1])["hits"].size(), 2u);
   EXPECT_EQ(posts[2].path, "/2018-06-01/runtime/invocation/junk/response")
       << "a bad event is a 400, not a crash";
   EXPECT_EQ(StatusOf(posts[2]), 400);
@@ -303,7 +303,7 @@ TEST_F(BootstrapTest, RemoteBackendThroughARealEngine) {
   auto posts = fake.WaitPosts(2);
   ASSERT_EQ(posts.size(), 2u) << *ReadFileToString(dir_->Join("remote.log"));
   EXPECT_EQ(StatusOf(posts[0]), 200);
-  EXPECT_EQ(Response(posts[0])["results"].size(), 2u);
+  EXPECT_EQ(Response(posts[0])["hits"].size(), 2u);
   EXPECT_EQ(StatusOf(posts[1]), 200);
   // The engine goes away: the next invocation is a 502, and the function keeps going.
   srv->server->Shutdown(absl::ZeroDuration());
@@ -339,7 +339,7 @@ TEST_F(BootstrapTest, LocalHttpGatewayServesTheHandler) {
   auto rec = c.Post("/recommend", R"({"name": "cowboy bebop", "n": 2})", "application/json");
   ASSERT_TRUE(rec);
   EXPECT_EQ(rec->status, 200) << rec->body;
-  EXPECT_EQ(json::parse(rec->body)["results"].size(), 2u);
+  EXPECT_EQ(json::parse(rec->body)["hits"].size(), 2u);
   auto search = c.Get("/search?q=bounty%20hunters%20in%20space&k=3");
   ASSERT_TRUE(search);
   EXPECT_EQ(search->status, 200) << search->body;

@@ -608,7 +608,7 @@ async function franchiseGroupChecks(page, base) {
   for (const c of ["ncf", "synopsis", "genres"]) {
     const r = await fetch(`${base}/recommend`, { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ id: 1, top_k: 50, page_size: 10, collection: c }) });
-    const results = (await r.json()).results;
+    const results = (await r.json()).hits;
     const leaders = [], others = {};
     for (const x of results) {
       const lead = leaders.find((l) => l.franchise_id === x.franchise_id);
@@ -666,7 +666,7 @@ async function recommendationChecks(page, base) {
   const body = { like: liked, dislike: list.filter((x) => x.verdict === "dislike").map((x) => x.id), dislike_weight: 0.25, top_k: 100, page_size: 20, collection: "ncf" };
   const real = await (await fetch(`${base}/recommend`, { method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body) })).json();
-  const served = real.results.some((r) => Array.isArray(r.because));
+  const served = real.hits.some((r) => Array.isArray(r.because));
   const known = await itemsById(base, liked);
   const because = liked.slice(0, 2).map((id, i) => ({ id, title: known.get(id).title, english_title: known.get(id).english_title,
     share: i ? 0.3 : 0.5 }));
@@ -675,7 +675,7 @@ async function recommendationChecks(page, base) {
       return r.continue();
     }
     const answer = await (await fetch(r.url(), { method: "POST", headers: { "Content-Type": "application/json" }, body: r.postData() })).json();
-    for (const x of answer.results || []) x.because = because;
+    for (const x of answer.hits || []) x.because = because;
     r.respond({ status: 200, contentType: "application/json", body: JSON.stringify(answer) });
   };
   if (!served) {
@@ -685,7 +685,7 @@ async function recommendationChecks(page, base) {
   }
   try {
     await go(page, "#/list?recommend=1");
-    const first = served ? real.results[0].because : because;
+    const first = served ? real.hits[0].because : because;
     const shown = await page.$eval("section[aria-labelledby=recs-h] .card .because", (e) => ({ text: e.textContent,
       links: [...e.querySelectorAll("a")].map((a) => a.getAttribute("href")) }));
     const names = first.map((x) => (x.english_title && x.english_title !== x.title ? x.english_title : x.title));
@@ -695,7 +695,7 @@ async function recommendationChecks(page, base) {
     let ids = await listIds(page, "section[aria-labelledby=recs-h]");
     const tops = await page.$$eval("section[aria-labelledby=recs-h] ol.hits > .card",
       (cs) => cs.filter((c) => !c.parentElement.closest("details")).length);
-    check(ids.length === 20 && tops < 20 === real.results.some((x, i) => real.results.findIndex((y) => y.franchise_id === x.franchise_id) !== i),
+    check(ids.length === 20 && tops < 20 === real.hits.some((x, i) => real.hits.findIndex((y) => y.franchise_id === x.franchise_id) !== i),
       `20 recommendations, ${20 - tops} folded under an entry of their franchise`);
     await page.click("section[aria-labelledby=recs-h] .show-more .more");
     await page.waitForFunction(() => document.querySelectorAll("section[aria-labelledby=recs-h] .hit-title").length > 20,
@@ -923,7 +923,7 @@ async function main() {
     const filtered = await listIds(page, "section[aria-labelledby=stories-h]");
     const api = await page.evaluate(async () => {
       const r = await fetch("/search?q=bounty%20hunters%20drifting%20through%20space&k=12&types=Movie");
-      return (await r.json()).results.map((x) => ({ id: x.id, type: x.type }));
+      return (await r.json()).hits.map((x) => ({ id: x.id, type: x.type }));
     });
     check(JSON.stringify(filtered) === JSON.stringify(api.map((x) => x.id)) && api.every((x) => x.type === "Movie") &&
       JSON.stringify(filtered) !== JSON.stringify(stories), "type Movie shows exactly the API's filtered answer, all movies");

@@ -503,14 +503,14 @@ absl::StatusOr<std::vector<CollectionItems>> Client::GetItemsInOneByOne(
 }
 
 absl::StatusOr<TitleLookup> Client::LookupTitle(const std::string& collection,
-                                                const std::string& query, std::optional<int> limit,
+                                                const std::string& query, std::optional<int> top_k,
                                                 std::optional<absl::Time> deadline) const {
   v1::LookupTitleRequest req;
   req.set_collection(collection);
   req.set_query(query);
-  if (limit) {
-    req.set_top_k(*limit);
-    req.set_limit(*limit);  // for engines from before top_k
+  if (top_k) {
+    req.set_top_k(*top_k);
+    req.set_limit(*top_k);  // for engines from before top_k
   }
   auto resp =
       Call(stubs_->search.get(), &v1::SimSearch::Stub::LookupTitle, req, deadline, options_);

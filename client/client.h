@@ -168,7 +168,7 @@ class Client {
       const std::vector<std::string>& collections, const std::vector<int64_t>& ids,
       bool include_vectors, std::optional<absl::Time> deadline) const;
   absl::StatusOr<TitleLookup> LookupTitle(const std::string& collection, const std::string& query,
-                                          std::optional<int> limit = std::nullopt,
+                                          std::optional<int> top_k = std::nullopt,
                                           std::optional<absl::Time> deadline = std::nullopt) const;
   absl::StatusOr<std::vector<CollectionInfo>> ListCollections(
       std::optional<absl::Time> deadline = std::nullopt) const;

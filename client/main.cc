@@ -648,12 +648,12 @@ int ItemCmd(int argc, char** argv) {
 
 int Lookup(int argc, char** argv) {
   Common c;
-  int limit = 10;
+  int top_k = 10;
   ArgParser p(
       "simsearch lookup",
       "simsearch lookup: title search, best matches first.\n\n  simsearch lookup cowboy bebop");
   AddCommon(&p, &c, false);
-  p.AddInt("top-k", &limit, "most matches, 1..100 (default 10)");
+  p.AddInt("top-k", &top_k, "most matches, 1..100 (default 10)");
   p.AddAlias("-k", "top-k");
   p.AddAlias("--limit", "top-k");  // its older name
   std::vector<std::string> pos;
@@ -661,7 +661,7 @@ int Lookup(int argc, char** argv) {
   if (pos.empty()) return UsageError("lookup needs some title text (see --help)");
   auto client = MakeClient(c);
   if (auto st = ResolveCollection(*client, &c); !st.ok()) return Failed(st);
-  auto lookup = client->LookupTitle(c.collection, absl::StrJoin(pos, " "), limit);
+  auto lookup = client->LookupTitle(c.collection, absl::StrJoin(pos, " "), top_k);
   if (!lookup.ok()) return Failed(lookup.status());
   const std::vector<TitleCandidate>* m = &lookup->matches;
   if (c.json) {

@@ -663,12 +663,12 @@ absl::Status Collection::SearchSimilar(const float* queries, size_t n, int k,
   return similar_exact_->Search(queries, n, params, results);
 }
 
-std::vector<TitleMatch> Collection::LookupTitle(absl::string_view query, size_t limit) const {
-  if (titles_) return titles_->Lookup(query, limit);
+std::vector<TitleMatch> Collection::LookupTitle(absl::string_view query, size_t top_k) const {
+  if (titles_) return titles_->Lookup(query, top_k);
   if (!items_) return {};
   std::call_once(titles_once_,
                  [this] { built_titles_.emplace(TitleIndex::Build(*items_, ids_.int64s())); });
-  return built_titles_->Lookup(query, limit);
+  return built_titles_->Lookup(query, top_k);
 }
 
 }  // namespace simsearch

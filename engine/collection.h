@@ -210,7 +210,7 @@ class Collection {
   const LexicalIndex* lexical() const { return lexical_ ? &*lexical_ : nullptr; }
 
   // Title lookup over the item metadata (empty without metadata).
-  std::vector<TitleMatch> LookupTitle(absl::string_view query, size_t limit) const;
+  std::vector<TitleMatch> LookupTitle(absl::string_view query, size_t top_k) const;
 
   // Unavailable naming the file when a read through one of this version's mappings
   // faulted because the file shrank on disk (core/mapped_file.h): whatever was read

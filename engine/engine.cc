@@ -1152,8 +1152,8 @@ absl::StatusOr<ItemList> Engine::ListItems(absl::string_view collection,
 
 absl::StatusOr<TitleMatches> Engine::LookupTitle(absl::string_view collection,
                                                  absl::string_view query,
-                                                 std::optional<int> limit) const {
-  const int n = limit.value_or(limits_.default_title_matches);
+                                                 std::optional<int> top_k) const {
+  const int n = top_k.value_or(limits_.default_title_matches);
   if (n < 1 || n > limits_.max_title_matches) {
     return InvalidFieldError(
         "top_k", reason::kTopKOutOfRange,

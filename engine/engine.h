@@ -124,7 +124,7 @@ class Engine {
   // Title matches in `collection`, best first; and, when another served collection holds
   // an anime that matches better and `collection` lacks it, that anime.
   absl::StatusOr<TitleMatches> LookupTitle(absl::string_view collection, absl::string_view query,
-                                           std::optional<int> limit) const;
+                                           std::optional<int> top_k) const;
 
   // NotFound listing the served collections when `name` is not one; Unavailable with
   // the reason when the collection exists but no version of it can be served.

@@ -275,8 +275,8 @@ float TitleScore(absl::string_view text, const std::string& q,
   return dice;
 }
 
-// Keeps the `limit` best of `best`, best first: score, then more members, then lower id.
-void KeepBest(const ItemStore& items, const int64_t* ids, size_t limit,
+// Keeps the `top_k` best of `best`, best first: score, then more members, then lower id.
+void KeepBest(const ItemStore& items, const int64_t* ids, size_t top_k,
               std::vector<TitleMatch>* best) {
   auto better = [&](const TitleMatch& a, const TitleMatch& b) {
     if (a.score != b.score) return a.score > b.score;
@@ -284,9 +284,9 @@ void KeepBest(const ItemStore& items, const int64_t* ids, size_t limit,
     if (ma != mb) return ma > mb;
     return ids[a.row] < ids[b.row];
   };
-  if (best->size() > limit) {
-    std::partial_sort(best->begin(), best->begin() + static_cast<long>(limit), best->end(), better);
-    best->resize(limit);
+  if (best->size() > top_k) {
+    std::partial_sort(best->begin(), best->begin() + static_cast<long>(top_k), best->end(), better);
+    best->resize(top_k);
   } else {
     std::sort(best->begin(), best->end(), better);
   }
@@ -294,10 +294,10 @@ void KeepBest(const ItemStore& items, const int64_t* ids, size_t limit,
 
 }  // namespace
 
-std::vector<TitleMatch> TitleIndex::Lookup(absl::string_view query, size_t limit) const {
+std::vector<TitleMatch> TitleIndex::Lookup(absl::string_view query, size_t top_k) const {
   t_last_scored = 0;
   const std::string q = Normalize(query);
-  if (q.empty() || limit == 0 || entry_count_ == 0) return {};
+  if (q.empty() || top_k == 0 || entry_count_ == 0) return {};
   const std::vector<absl::string_view> words = absl::StrSplit(q, ' ');
   const std::vector<uint32_t> trigrams = Trigrams(q);
 
@@ -349,7 +349,7 @@ std::vector<TitleMatch> TitleIndex::Lookup(absl::string_view query, size_t limit
       best.push_back({row, s, english});
     }
   }
-  KeepBest(*items_, ids_, limit, &best);
+  KeepBest(*items_, ids_, top_k, &best);
   return best;
 }
 

@@ -50,11 +50,11 @@ class TitleIndex {
   TitleIndex(TitleIndex&&) = default;
   TitleIndex& operator=(TitleIndex&&) = default;
 
-  // At most `limit` matches, best first (score, then more members, then lower id).
+  // At most `top_k` matches, best first (score, then more members, then lower id).
   // Scores: 1 exact; 0.9-0.99 the title starts with the query's words; 0.7-0.89 every
   // query word is in the title; below 0.7 character-trigram similarity, so typos
   // still find the title. Matches under 0.25 are dropped.
-  std::vector<TitleMatch> Lookup(absl::string_view query, size_t limit) const;
+  std::vector<TitleMatch> Lookup(absl::string_view query, size_t top_k) const;
 
   size_t entries() const { return entry_count_; }
   // Titles scored by the last Lookup on this thread (for tests and benchmarks).

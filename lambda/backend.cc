@@ -16,9 +16,9 @@ class RemoteBackend final : public SearchBackend {
                                                 const SearchOptions& o) const override {
     return client_->Search(q, o);
   }
-  absl::StatusOr<TitleLookup> LookupTitle(const std::string& c, const std::string& q, int limit,
+  absl::StatusOr<TitleLookup> LookupTitle(const std::string& c, const std::string& q, int top_k,
                                           absl::Time deadline) const override {
-    return client_->LookupTitle(c, q, limit, deadline);
+    return client_->LookupTitle(c, q, top_k, deadline);
   }
   absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string& c,
                                                    const std::vector<int64_t>& ids,
@@ -95,9 +95,9 @@ class EmbeddedBackend final : public SearchBackend {
     }
     return out;
   }
-  absl::StatusOr<TitleLookup> LookupTitle(const std::string& c, const std::string& q, int limit,
+  absl::StatusOr<TitleLookup> LookupTitle(const std::string& c, const std::string& q, int top_k,
                                           absl::Time) const override {
-    auto r = engine_.LookupTitle(c, q, limit);
+    auto r = engine_.LookupTitle(c, q, top_k);
     if (!r.ok()) return r.status();
     auto candidate = [](const Collection& coll, const TitleMatch& m) {
       const ItemView item = coll.item(m.row);

@@ -21,7 +21,7 @@ class SearchBackend {
   virtual absl::StatusOr<std::vector<ClientHit>> Search(const SearchQuery& query,
                                                         const SearchOptions& options) const = 0;
   virtual absl::StatusOr<TitleLookup> LookupTitle(const std::string& collection,
-                                                  const std::string& query, int limit,
+                                                  const std::string& query, int top_k,
                                                   absl::Time deadline) const = 0;
   virtual absl::StatusOr<std::vector<ItemRecord>> GetItems(const std::string& collection,
                                                            const std::vector<int64_t>& ids,

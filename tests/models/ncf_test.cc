@@ -299,21 +299,27 @@ TEST(Learning, OneThreadIsDeterministic) {
 // Positive weights scale a pair's gradient: all 1 is the unweighted training to the
 // bit; an item whose every pair weighs 0 gets no positive gradient and falls below
 // the items its users do pull up.
+// MF of 8 factors on `split`, seed 5, one thread (the same bits every run), with the
+// epochs, weights and negatives `o` sets.
+NcfModel TrainSmallMf(const Split& split, TrainOptions o) {
+  ModelConfig c;
+  c.kind = ModelKind::kMF;
+  c.factors = 8;
+  auto m = NcfModel::Create(c, split.num_users, split.num_items, 5);
+  o.batch_size = 64;
+  o.learning_rate = 0.01f;
+  o.threads = 1;
+  Train(&*m, split, o);
+  return *std::move(m);
+}
+
 TEST(Learning, PositiveWeightsScaleThePairsGradients) {
   const Split split = LeaveOneOut(Planted(4), 9);
   auto train = [&](const std::vector<std::vector<float>>* weights) {
-    ModelConfig c;
-    c.kind = ModelKind::kMF;
-    c.factors = 8;
-    auto m = NcfModel::Create(c, split.num_users, split.num_items, 5);
     TrainOptions o;
     o.epochs = 5;
-    o.batch_size = 64;
-    o.learning_rate = 0.01f;
-    o.threads = 1;
     o.positive_weights = weights;
-    Train(&*m, split, o);
-    return *std::move(m);
+    return TrainSmallMf(split, o);
   };
   std::vector<std::vector<float>> ones(split.num_users), silenced(split.num_users);
   std::vector<int> viewers(split.num_items, 0);
@@ -356,19 +362,11 @@ TEST(Learning, PositiveWeightsScaleThePairsGradients) {
 TEST(Learning, ExplicitNegativesPushAnItemDownForItsUser) {
   const Split split = LeaveOneOut(Planted(4), 9);
   auto train = [&](const std::vector<std::vector<uint32_t>>* negatives) {
-    ModelConfig c;
-    c.kind = ModelKind::kMF;
-    c.factors = 8;
-    auto m = NcfModel::Create(c, split.num_users, split.num_items, 5);
     TrainOptions o;
     o.epochs = 10;
-    o.batch_size = 64;
-    o.learning_rate = 0.01f;
-    o.threads = 1;
     o.explicit_negatives = negatives;
     o.negative_weight = 4;
-    Train(&*m, split, o);
-    return *std::move(m);
+    return TrainSmallMf(split, o);
   };
   // For each of users 0-7: the unseen item of their group (Planted: items g*30..g*30+29
   // for group g = u % 4) that the plain model ranks highest.

@@ -1057,7 +1057,8 @@ class Router {
     return out;
   }
 
-  // Title suggestions as you type: GET /titles?q=cowboy%20beb&n=8[&collection=NAME]
+  // Title suggestions as you type, in "matches": GET /titles?q=cowboy%20beb&top_k=8
+  // [&collection=NAME]
   // [&include_adult=true]. Case- and accent-insensitive over original and English
   // titles, best first (the engine's title index). The collection defaults to the
   // served one with the most items (the whole catalogue in the demo: genres).

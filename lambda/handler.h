@@ -3,8 +3,9 @@
 // crashes on bad input: every problem becomes a 4xx/5xx JSON error that names it.
 //
 // Routes (the original service's contract, extended):
-//   POST /recommend  {"name": "Cowboy Bebop", "n": 10}  or  {"id": 1, "n": 10}
-//                    or {"like": [1, 5], "dislike": [20], "dislike_weight": 0.25}
+//   POST /recommend  {"name": "Cowboy Bebop", "top_k": 10}  or  {"id": 1, "top_k": 10}
+//                    or {"like": [1, 5], "dislike": [20], "dislike_weight": 0.25};
+//                    the ranked anime in "hits" (and, deprecated, "results")
 //                    optional "collection" (default: HandlerOptions::recommend_collection),
 //                    filters "genres", "types", "exclude_genres", "exclude_types" (lists),
 //                    "include_adult" / "family_safe" (the content policy, below).

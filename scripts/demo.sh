@@ -181,7 +181,7 @@ cat <<TXT
   build/client/simsearch similar "Fullmetal Alchemist" --collection ncf
   build/client/simsearch recommend --like 1,20 --collection ncf --json
   build/client/simsearch recommend --user 42 --collection ncf --genre Comedy
-  curl -s 'http://$web/titles?q=cowboy%20beb&n=3'
+  curl -s 'http://$web/titles?q=cowboy%20beb&top_k=3'
   grpcurl -plaintext $listen list          (if you have grpcurl; reflection is on)
 
 Open the website: http://$web/

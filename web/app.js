@@ -125,6 +125,11 @@ class ApiError extends Error {
   }
 }
 
+// An answer's ranked list ("hits") and a title lookup's ("matches"); an API deployed
+// before 2026-12-08 names both "results" (the site may be hosted apart from it).
+const hitsOf = (data) => data.hits ?? data.results;
+const matchesOf = (data) => data.matches ?? data.results;
+
 async function api(path, { method = "GET", body, signal } = {}) {
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort("timeout"), CONFIG.timeoutMs);
@@ -829,7 +834,7 @@ function renderSearch(main, params, signal) {
   fill(titles, async () => {
     const data = await api(`/titles?q=${encodeURIComponent(q)}&top_k=20${policyQuery()}`, { signal });
     // Title lookup has no filters in the API: the same type and genre rule, applied here.
-    const kept = data.matches.filter((r) => (!filter.type || r.type === filter.type) &&
+    const kept = matchesOf(data).filter((r) => (!filter.type || r.type === filter.type) &&
       (!filter.genre || (r.genres || []).includes(filter.genre)));
     const strong = kept.filter((r) => r.score >= 0.7).slice(0, 8);
     const body = [h("h2", { id: "titles-h" }, "Titles")];
@@ -847,7 +852,7 @@ function renderSearch(main, params, signal) {
     const fq = filterQuery(filter);
     const data = await api(`/search?q=${encodeURIComponent(q)}&top_k=12${fq ? `&${fq}` : ""}`, { signal });
     return h("div", {}, h("h2", { id: "stories-h" }, "Stories like your description"),
-      hitsList(data.hits, { label: "Stories like your description" }));
+      hitsList(hitsOf(data), { label: "Stories like your description" }));
   }, "Searching synopses…", placeholder(h("h2", {}, "Stories like your description"), listSkeleton(6)));
 }
 
@@ -898,8 +903,8 @@ function renderAnime(main, id, params, signal) {
   const franchise = h("section", { class: "panel franchise", "aria-labelledby": "franchise-h", hidden: true },
     h("h2", { class: "section-h", id: "franchise-h" }, "In the same franchise"), franchiseList);
   const showFranchise = (group) => {
-    if (!franchise.hidden || !group || !group.hits || !group.hits.length) return;
-    franchiseList.replaceChildren(hitsList(group.hits, { label: "In the same franchise" }));
+    if (!franchise.hidden || !group || !hitsOf(group) || !hitsOf(group).length) return;
+    franchiseList.replaceChildren(hitsList(hitsOf(group), { label: "In the same franchise" }));
     franchise.hidden = false;
   };
   main.replaceChildren(head, franchise, more);
@@ -927,11 +932,11 @@ function renderAnime(main, id, params, signal) {
         const read = async (token) => {
           const data = await api("/recommend", { method: "POST", signal, body: token ? Object.assign({ page_token: token }, body) : body });
           first = first || data;
-          return { items: data.hits, token: data.next_page_token };
+          return { items: hitsOf(data), token: data.next_page_token };
         };
         const list = await growingList(feed(read, 10), { label: l.title, group: true });
         // An adult anime's lists are left empty by the API's content policy, which says why.
-        if (first.notice && !first.hits.length) {
+        if (first.notice && !hitsOf(first).length) {
           return h("div", {}, h("h3", {}, l.title), h("p", { class: "empty" }, "This anime is for adults: its lists are not shown."));
         }
         showFranchise(first.franchise);
@@ -1009,7 +1014,7 @@ function renderList(main, params, signal) {
     const read = async (token) => {
       const data = await api("/recommend", { method: "POST", signal, body: token ? Object.assign({ page_token: token }, body) : body });
       first = first || data;
-      return { items: data.hits, token: data.next_page_token };
+      return { items: hitsOf(data), token: data.next_page_token };
     };
     const list = await growingList(feed(read, 20), { label: "Recommended for your list", group: true });
     // Every catalogue anime counts (learned or predicted vector); only ids the catalogue
@@ -1264,7 +1269,7 @@ async function inPool(xs, width, task) {
 async function lookUpTitle(line, signal) {
   try {
     const data = await api(`/titles?q=${encodeURIComponent(line)}&top_k=1${policyQuery()}`, { signal });
-    const r = data.matches[0];
+    const r = matchesOf(data)[0];
     return r && r.score >= TITLE_MATCH ? { line, item: r } : { line, closest: r ? displayTitle(r) : "" };
   } catch (err) {
     if (err.status === -1) throw err;
@@ -1371,12 +1376,12 @@ async function suggest(text) {
   try {
     const data = await api(`/titles?q=${encodeURIComponent(text)}&top_k=8${policyQuery()}`, { signal: suggestController.signal });
     if (input.value.trim() !== text) return;
-    list.replaceChildren(...data.matches.map((r, i) => h("li", {
+    list.replaceChildren(...matchesOf(data).map((r, i) => h("li", {
       id: `suggestion-${i}`, role: "option", "aria-selected": "false", class: "suggestion",
       onmousedown: (e) => { e.preventDefault(); pick(r.id); },
     }, h("span", {}, displayTitle(r)), h("span", { class: "meta" }, [r.type, r.english_title && r.english_title !== r.title ? r.title : null].filter(Boolean).join(" · ")))));
-    list.hidden = data.matches.length === 0;
-    input.setAttribute("aria-expanded", data.matches.length ? "true" : "false");
+    list.hidden = matchesOf(data).length === 0;
+    input.setAttribute("aria-expanded", matchesOf(data).length ? "true" : "false");
     activeIndex = -1;
     window.performance.mark(`suggestions:${text}`);
   } catch (err) {

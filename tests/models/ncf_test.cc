@@ -296,9 +296,6 @@ TEST(Learning, OneThreadIsDeterministic) {
   EXPECT_EQ(again.test_negatives, split.test_negatives);
 }
 
-// Positive weights scale a pair's gradient: all 1 is the unweighted training to the
-// bit; an item whose every pair weighs 0 gets no positive gradient and falls below
-// the items its users do pull up.
 // MF of 8 factors on `split`, seed 5, one thread (the same bits every run), with the
 // epochs, weights and negatives `o` sets.
 NcfModel TrainSmallMf(const Split& split, TrainOptions o) {
@@ -313,6 +310,9 @@ NcfModel TrainSmallMf(const Split& split, TrainOptions o) {
   return *std::move(m);
 }
 
+// Positive weights scale a pair's gradient: all 1 is the unweighted training to the
+// bit; an item whose every pair weighs 0 gets no positive gradient and falls below
+// the items its users do pull up.
 TEST(Learning, PositiveWeightsScaleThePairsGradients) {
   const Split split = LeaveOneOut(Planted(4), 9);
   auto train = [&](const std::vector<std::vector<float>>* weights) {

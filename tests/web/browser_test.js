@@ -922,7 +922,7 @@ async function main() {
     }, { timeout: 20000 });
     const filtered = await listIds(page, "section[aria-labelledby=stories-h]");
     const api = await page.evaluate(async () => {
-      const r = await fetch("/search?q=bounty%20hunters%20drifting%20through%20space&k=12&types=Movie");
+      const r = await fetch("/search?q=bounty%20hunters%20drifting%20through%20space&top_k=12&types=Movie");
       return (await r.json()).hits.map((x) => ({ id: x.id, type: x.type }));
     });
     check(JSON.stringify(filtered) === JSON.stringify(api.map((x) => x.id)) && api.every((x) => x.type === "Movie") &&

@@ -163,7 +163,7 @@ absl::Status ReadFile(const std::string& path, uint16_t dataset, bool several,
     if (!more.ok()) return more.status();
     if (!*more) break;
     ++out->rows_read;
-    Row row;
+    Row row{};
     auto keep = ParseRow(path, reader->line(), *columns, f, several, options, &row, out);
     if (!keep.ok()) return keep.status();
     if (*keep) rows->push_back(Row{row.user + offset, row.item, row.flags, dataset, row.score});

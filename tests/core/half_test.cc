@@ -17,7 +17,7 @@
 namespace simsearch {
 namespace {
 
-uint32_t Bits(float f) {
+[[maybe_unused]] uint32_t Bits(float f) {  // used where F16C is compiled in
   uint32_t u;
   std::memcpy(&u, &f, sizeof u);
   return u;

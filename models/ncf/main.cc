@@ -658,16 +658,9 @@ void WeighPairs(const Interactions& data, const Split& split, Options* o, PairWe
     w->positive = ScoreWeights(data, split, o->score_weight, &scored);
     o->train.positive_weights = &w->positive;
     o->weighted_pairs = scored.pairs;
-    float lo = 1, hi = 1;
-    for (const auto& list : w->positive) {
-      for (float x : list) {
-        lo = std::min(lo, x);
-        hi = std::max(hi, x);
-      }
-    }
-    std::fprintf(stderr,
-                 "[ncf] --score-weight: %llu training pairs weighed by score, %.3f to %.3f\n",
-                 static_cast<unsigned long long>(scored.pairs), lo, hi);
+    std::fprintf(
+        stderr, "[ncf] --score-weight: %llu training pairs weighed by score, %.3f to %.3f\n",
+        static_cast<unsigned long long>(scored.pairs), scored.min_weight, scored.max_weight);
     if (scored.pairs == 0) {
       std::fprintf(stderr,
                    "[ncf] warning: no training pair has a score (a rating or score column "

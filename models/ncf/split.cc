@@ -133,6 +133,10 @@ std::vector<std::vector<float>> ScoreWeights(const Interactions& data, const Spl
   for (auto& list : w) {
     for (float& x : list) {
       if (x < 0) x = static_cast<float>(-x / mean);
+      if (stats != nullptr) {
+        stats->min_weight = std::min(stats->min_weight, x);
+        stats->max_weight = std::max(stats->max_weight, x);
+      }
     }
   }
   return w;

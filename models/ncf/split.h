@@ -52,10 +52,12 @@ Split TrainOnAll(const Interactions& data);
 // 1 + strength at 10, 1 - strength at 1; the scored pairs' weights are then divided by
 // their mean, so that they weigh as much in all as unscored pairs (weight 1) and only
 // their spread changes.
-// `stats` (optional): how many trained pairs have a score, and the largest.
+// `stats` (optional): how many trained pairs have a score, the largest score, and the
+// range of the weights (1 to 1 when none is scored).
 struct ScoreStats {
   uint64_t pairs = 0;
   float max_score = 0;
+  float min_weight = 1, max_weight = 1;
 };
 std::vector<std::vector<float>> ScoreWeights(const Interactions& data, const Split& split,
                                              double strength, ScoreStats* stats = nullptr);
